@@ -1,0 +1,114 @@
+package probe
+
+import "time"
+
+// Status is a step's outcome.
+type Status string
+
+// Step outcomes.
+const (
+	StatusOK       Status = "ok"
+	StatusFailed   Status = "failed"
+	StatusDegraded Status = "degraded" // passed, but over its latency objective
+	StatusNotRun   Status = "not_run"  // an earlier step failed
+)
+
+// Phases are a step's HTTP timings from httptrace, summed over redirects. For
+// a polled step they describe the last attempt.
+type Phases struct {
+	Resolve    time.Duration `json:"resolve"`
+	Connect    time.Duration `json:"connect"`
+	TLS        time.Duration `json:"tls"`
+	Processing time.Duration `json:"processing"`
+	Transfer   time.Duration `json:"transfer"`
+}
+
+// StepResult is what one step of one run yielded.
+type StepResult struct {
+	Step       string
+	Function   string
+	Status     Status
+	HTTPStatus int           // 0 when no response arrived
+	Duration   time.Duration // from the step's start to its end, polls included
+	Phases     Phases
+	Attempts   int    // 1 unless the step polled
+	Error      string // short, specific, secrets removed; "" when ok
+}
+
+// Run is one execution of a flow, from one location, at one scheduled time.
+// It is the unit the store, the metrics and the state machine consume.
+type Run struct {
+	ID       string // unique; also ${run.id}
+	Flow     string
+	Service  string
+	Location string
+	Start    time.Time // when the run started (for scheduled runs, close to its due time)
+	Duration time.Duration
+	Steps    []StepResult // one per configured step, in order
+}
+
+// OK reports whether no step failed (a degraded step still counts as ok).
+func (r *Run) OK() bool {
+	for i := range r.Steps {
+		if r.Steps[i].Status == StatusFailed || r.Steps[i].Status == StatusNotRun {
+			return false
+		}
+	}
+	return true
+}
+
+// Degraded reports whether the run passed but a step was over its latency
+// objective.
+func (r *Run) Degraded() bool {
+	if !r.OK() {
+		return false
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Status == StatusDegraded {
+			return true
+		}
+	}
+	return false
+}
+
+// Outcome is the run's overall result: ok, degraded or failed.
+func (r *Run) Outcome() Status {
+	switch {
+	case !r.OK():
+		return StatusFailed
+	case r.Degraded():
+		return StatusDegraded
+	default:
+		return StatusOK
+	}
+}
+
+// FirstFailure returns the first failed step, or nil.
+func (r *Run) FirstFailure() *StepResult {
+	for i := range r.Steps {
+		if r.Steps[i].Status == StatusFailed {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}
+
+// FunctionStatus is the outcome of one function in a run: the worst status of
+// the steps that serve it, with not_run (blocked) counted as failed. The cause
+// is the run's first failing step.
+func (r *Run) FunctionStatus(function string) Status {
+	st := StatusOK
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if s.Function != function {
+			continue
+		}
+		switch s.Status {
+		case StatusFailed, StatusNotRun:
+			return StatusFailed
+		case StatusDegraded:
+			st = StatusDegraded
+		}
+	}
+	return st
+}

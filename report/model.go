@@ -1,0 +1,160 @@
+package report
+
+import "time"
+
+// Report is one SLA report: a period, the policy used, and per service the
+// accounting, windows and reconciliation. Every renderer (JSON, CSV, Markdown,
+// HTML, PDF) draws from this one value; JSON is its direct encoding, so the
+// json tags below are a public contract (DESIGN "report.json").
+type Report struct {
+	Title     string    `json:"title"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Timezone  string    `json:"timezone"`
+	Location  string    `json:"location"` // the prober location(s), comma separated
+	Generated time.Time `json:"generated"`
+	Policy    Policy    `json:"policy"`
+	Services  []Service `json:"services"`
+	// Windows is every down and degraded window in the period, all services,
+	// ordered by start (the same list as windows.json).
+	Windows []Window `json:"windows"`
+}
+
+// Policy is the accounting policy, as values and in words.
+type Policy struct {
+	DownAfter int      `json:"down_after"`
+	UpAfter   int      `json:"up_after"`
+	Unknown   string   `json:"unknown"`  // exclude | down
+	Degraded  string   `json:"degraded"` // up | down
+	Quorum    string   `json:"quorum"`
+	FlapGap   float64  `json:"flap_gap_seconds"`
+	Text      []string `json:"text"` // the policy in plain sentences, printed in every report
+}
+
+// Service is the accounting for one service over the period.
+type Service struct {
+	Name               string  `json:"name"`
+	Objective          float64 `json:"objective"`
+	Availability       float64 `json:"availability"`      // time-weighted, 0..1
+	RunSuccessRatio    float64 `json:"run_success_ratio"` // ok runs / runs, shown beside it
+	Runs               int64   `json:"runs"`
+	PeriodSeconds      float64 `json:"period_seconds"`
+	UptimeSeconds      float64 `json:"uptime_seconds"`
+	DowntimeSeconds    float64 `json:"downtime_seconds"`
+	DegradedSeconds    float64 `json:"degraded_seconds"`
+	UnknownSeconds     float64 `json:"unknown_seconds"`
+	MaintenanceSeconds float64 `json:"maintenance_seconds"`
+	Incidents          int     `json:"incidents"` // outages after flap merging
+	MTTRSeconds        float64 `json:"mttr_seconds"`
+	MTBFSeconds        float64 `json:"mtbf_seconds"`
+	MTTDSeconds        float64 `json:"mttd_seconds"` // backdated start to confirmation, mean
+	LongestSeconds     float64 `json:"longest_outage_seconds"`
+	AverageSeconds     float64 `json:"average_outage_seconds"`
+	ErrorBudget        Budget  `json:"error_budget"`
+	CreditPercent      float64 `json:"credit_percent"`
+	// P50, P95 and P99 are over every step of the service, in seconds; Steps
+	// has them per flow and step.
+	P50   float64       `json:"p50"`
+	P95   float64       `json:"p95"`
+	P99   float64       `json:"p99"`
+	Steps []StepLatency `json:"steps"`
+	Flows []Flow        `json:"flows"`
+	// Daily availability in the report's time zone, for the chart.
+	Daily          []Day            `json:"daily"`
+	Windows        []Window         `json:"windows"`        // this service's down and degraded windows
+	IncidentList   []Incident       `json:"incident_list"`  // merged outages with their parts
+	Unknown        []Span           `json:"unknown"`        // stretches no run covered
+	Maintenance    []Span           `json:"maintenance"`    // planned windows inside the period
+	Reconciliation []Reconciliation `json:"reconciliation"` // one per declared incident
+	Undeclared     []Window         `json:"undeclared"`     // measured down windows nothing declared
+}
+
+// Flow is the accounting for one flow.
+type Flow struct {
+	Name            string  `json:"name"`
+	Availability    float64 `json:"availability"`
+	RunSuccessRatio float64 `json:"run_success_ratio"`
+	Runs            int64   `json:"runs"`
+	DowntimeSeconds float64 `json:"downtime_seconds"`
+	UnknownSeconds  float64 `json:"unknown_seconds"`
+}
+
+// Budget is the error budget for the period.
+type Budget struct {
+	AllowedSeconds   float64 `json:"allowed_seconds"`
+	ConsumedSeconds  float64 `json:"consumed_seconds"`
+	RemainingSeconds float64 `json:"remaining_seconds"` // negative when overspent
+	RemainingRatio   float64 `json:"remaining_ratio"`
+	BurnRate         float64 `json:"burn_rate"` // consumed share / elapsed share of the period
+}
+
+// StepLatency holds latency percentiles of one step, in seconds.
+type StepLatency struct {
+	Flow     string  `json:"flow"`
+	Step     string  `json:"step"`
+	Function string  `json:"function"`
+	Count    int64   `json:"count"`
+	P50      float64 `json:"p50"`
+	P95      float64 `json:"p95"`
+	P99      float64 `json:"p99"`
+}
+
+// Day is one calendar day's availability (nil when nothing was measured).
+type Day struct {
+	Date         string   `json:"date"` // YYYY-MM-DD in the report's zone
+	Availability *float64 `json:"availability"`
+}
+
+// Window is a downtime window as windows.json and the reports show it.
+type Window struct {
+	Service         string     `json:"service"`
+	Flow            string     `json:"flow"`
+	Function        *string    `json:"function"` // null for a whole-flow window
+	Kind            string     `json:"kind"`     // down | degraded
+	Start           time.Time  `json:"start"`
+	End             *time.Time `json:"end"` // null while ongoing
+	DurationSeconds float64    `json:"duration_seconds"`
+	CauseStep       string     `json:"cause_step"`
+	Locations       []string   `json:"locations"`
+	Error           string     `json:"error"`
+	Confirmed       time.Time  `json:"confirmed"` // when down_after was reached
+}
+
+// Incident is one outage after flap merging: windows of a service closer than
+// the flap gap, listed with their parts.
+type Incident struct {
+	Start           time.Time  `json:"start"`
+	End             *time.Time `json:"end"`
+	DurationSeconds float64    `json:"duration_seconds"`
+	Functions       []string   `json:"functions"`
+	Parts           int        `json:"parts"`
+}
+
+// Span is a stretch of time with a reason (unknown or maintenance).
+type Span struct {
+	Flow            string    `json:"flow,omitempty"`
+	Start           time.Time `json:"start"`
+	End             time.Time `json:"end"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	Reason          string    `json:"reason,omitempty"`
+}
+
+// Reconciliation pairs a declared incident with what was measured.
+type Reconciliation struct {
+	ID                string     `json:"id"`
+	Title             string     `json:"title"`
+	Timeline          string     `json:"timeline"`
+	Functions         []string   `json:"functions"`
+	DeclaredStart     time.Time  `json:"declared_start"`
+	DeclaredEnd       *time.Time `json:"declared_end"`
+	MeasuredStart     *time.Time `json:"measured_start"`
+	MeasuredEnd       *time.Time `json:"measured_end"`
+	StartDeltaSeconds *float64   `json:"start_delta_seconds"` // measured - declared
+	EndDeltaSeconds   *float64   `json:"end_delta_seconds"`
+	Detected          bool       `json:"detected"`
+	Windows           []Window   `json:"windows"` // the measured windows matched to it
+	// FirstNotice is the provider's first notice, and NoticeDelaySeconds the
+	// time from the measured start to it (on 2021-05-05: 21 minutes).
+	FirstNotice        *time.Time `json:"first_notice"`
+	NoticeDelaySeconds *float64   `json:"notice_delay_seconds"`
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+)
+
+// Store keeps run results, rollups and state events. SQLite and PostgreSQL
+// implement it; one contract test suite runs against both.
+//
+// Append* calls are synchronous and transactional: when they return nil the
+// data is committed and survives a crash. The daemon does not call them per
+// result; it goes through a Writer, which batches.
+type Store interface {
+	// AppendRuns commits runs (and their step results) in one transaction,
+	// and folds them into the minute and hour rollups in the same transaction.
+	AppendRuns(ctx context.Context, runs []probe.Run) error
+	// AppendEvents commits state events in one transaction.
+	AppendEvents(ctx context.Context, events []state.Event) error
+
+	// Runs returns the runs that started in [q.From, q.To), ordered by flow,
+	// location and start, with their steps.
+	Runs(ctx context.Context, q Query) ([]probe.Run, error)
+	// Rollups returns the rollup rows of the given granularity whose bucket
+	// starts in [q.From, q.To).
+	Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, error)
+	// Windows returns the windows (down, degraded, unknown) that overlap
+	// [q.From, q.To), rebuilt from the stored events; open ones have a zero End.
+	Windows(ctx context.Context, q Query) ([]state.Window, error)
+	// OpenWindows returns the windows still open at location (for a restart).
+	OpenWindows(ctx context.Context, location string) ([]state.Window, error)
+	// LastRuns returns, per flow, the start of its last stored run at location
+	// (for a restart: the scheduler resumes each flow's rhythm from there).
+	LastRuns(ctx context.Context, location string) (map[string]time.Time, error)
+	// Coverage returns, per flow and location, the first and last run start
+	// stored in [q.From, q.To), read from the rollups.
+	Coverage(ctx context.Context, q Query) ([]Span, error)
+
+	// Prune deletes at most batch raw runs (and their steps) that started
+	// before cutoff, oldest first, and returns how many it deleted. Rollups
+	// and events stay.
+	Prune(ctx context.Context, cutoff time.Time, batch int) (int, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close flushes and closes the database.
+	Close() error
+}
+
+// Query selects a time range and, optionally, flows and a location.
+type Query struct {
+	From, To time.Time
+	Flows    []string // empty: all
+	Location string   // "": all
+}
+
+// Span is the first and last run of a flow at a location in a range.
+type Span struct {
+	Flow, Service, Location string
+	First, Last             time.Time
+	Runs                    int64
+}
+
+// Granularity of a rollup.
+type Granularity string
+
+// Rollup granularities.
+const (
+	Minute Granularity = "minute"
+	Hour   Granularity = "hour"
+)
+
+// Rollup aggregates the results of one step (or, with Step "", whole runs) of
+// one flow at one location over one bucket.
+type Rollup struct {
+	Bucket   time.Time // start of the minute or hour, UTC
+	Service  string
+	Flow     string
+	Step     string // "" for the run-level row
+	Function string // "" for the run-level row
+	Location string
+	OK       int64
+	Failed   int64
+	Degraded int64
+	NotRun   int64
+	// Hist counts durations by LatencyBounds: Hist[i] counts durations <=
+	// LatencyBounds()[i] (and > the bound before); the last extra element
+	// counts everything above the last bound.
+	Hist       []int64
+	SumSeconds float64
+}
+
+// LatencyBounds are the upper bounds of the rollup latency histogram, from
+// 1 ms to 60 s, roughly 12% apart, so that p50/p95/p99 read from rollups are
+// within about 6% of the exact value.
+func LatencyBounds() []time.Duration {
+	out := make([]time.Duration, 0, 100)
+	for d := float64(time.Millisecond); d <= float64(60*time.Second)*1.0001; d *= 1.12 {
+		out = append(out, time.Duration(d))
+	}
+	return out
+}
+
+// Quantile returns the q-quantile (0..1) of a histogram laid out as in Rollup,
+// interpolated inside the bucket it falls in; 0 when the histogram is empty.
+func Quantile(hist []int64, bounds []time.Duration, q float64) time.Duration {
+	var total int64
+	for _, c := range hist {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var seen float64
+	for i, c := range hist {
+		if c == 0 {
+			continue
+		}
+		if seen+float64(c) >= rank {
+			lo := time.Duration(0)
+			if i > 0 {
+				lo = bounds[i-1]
+			}
+			hi := lo
+			if i < len(bounds) {
+				hi = bounds[i]
+			}
+			frac := (rank - seen) / float64(c)
+			return lo + time.Duration(frac*float64(hi-lo))
+		}
+		seen += float64(c)
+	}
+	return bounds[len(bounds)-1]
+}
