@@ -1,0 +1,46 @@
+# slaprobe: the two commands a new machine needs are `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/slaprobe
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build test demo bench bench-scale fuzz lint clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/slaprobe
+
+# Everything CI must pass: installs Prometheus, Alertmanager, PostgreSQL and
+# poppler-utils from Debian's packages when missing.
+test:
+	bash scripts/test.sh
+
+# Replays the bundled 2022-10-15 Kakao data-centre fire against the built-in
+# demo platform in virtual time and writes out/demo/report.pdf (and .html,
+# .json, windows.json, windows.csv, results.db).
+demo: build
+	$(BIN) demo --out out/demo
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./clock ./state
+	$(GO) test -run '^$$' -bench 'Step|RawRequest' -benchmem -count 5 ./probe
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./store ./report/...
+
+# 10,000 flows at a 60 s interval against the loopback platform for two
+# intervals: prints schedule lag p99, peak RSS and dropped results.
+bench-scale:
+	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^TestScale$$' -timeout 15m -v ./daemon
+
+FUZZTIME ?= 5s
+fuzz:
+	@set -e; for pkg in ./config ./probe; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin out

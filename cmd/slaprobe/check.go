@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "--config FILE", stderr)
+	path := fs.String("config", "", "config file to validate (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	flows, steps := 0, 0
+	for _, s := range cfg.Services {
+		flows += len(s.Flows)
+		for _, f := range s.Flows {
+			steps += len(f.Steps)
+		}
+	}
+	incidents := 0
+	for _, t := range cfg.Timelines {
+		incidents += len(t.Incidents)
+	}
+	fmt.Fprintf(stdout, "%s: ok: %d services, %d flows, %d steps, %d timelines with %d declared incidents\n",
+		*path, len(cfg.Services), flows, steps, len(cfg.Timelines), incidents)
+	return nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// loadConfig loads and validates a config file; every problem is a usage
+// error whose text lists all of them as FILE:LINE: message.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, usagef("--config is required")
+	}
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// openStore opens the configured store; db, when set, is a SQLite path that
+// overrides the config.
+func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
+	driver, dsn := cfg.Storage.Driver, cfg.Storage.DSN
+	if db != "" {
+		driver, dsn = "sqlite", db
+	}
+	switch driver {
+	case "", "sqlite":
+		return store.OpenSQLite(ctx, dsn, store.Options{})
+	case "postgres":
+		return store.OpenPostgres(ctx, dsn, store.Options{})
+	default:
+		return nil, usagef("storage.driver %q: want sqlite or postgres", driver)
+	}
+}
+
+// parseTime reads an RFC 3339 time, a date (YYYY-MM-DD) or a date and time
+// without offset, the last two in loc.
+func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)", flagName, v)
+}
+
+// rangeFlags resolves --from/--to (both or neither).
+func rangeFlags(from, to string, loc *time.Location) (time.Time, time.Time, error) {
+	if (from == "") != (to == "") {
+		return time.Time{}, time.Time{}, usagef("--from and --to go together")
+	}
+	f, err := parseTime("from", from, loc)
+	if err != nil {
+		return f, f, err
+	}
+	t, err := parseTime("to", to, loc)
+	if err != nil {
+		return f, t, err
+	}
+	if !t.After(f) {
+		return f, t, usagef("--to %s is not after --from %s", to, from)
+	}
+	return f, t, nil
+}
+
+// oneOf checks an enumerated flag value.
+func oneOf(flagName, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return usagef("--%s %q: want one of %s", flagName, v, strings.Join(allowed, ", "))
+}
+
+// joinErr keeps the first non-nil error, adding later ones.
+func joinErr(err, more error) error {
+	if more == nil {
+		return err
+	}
+	if err == nil {
+		return more
+	}
+	return errors.Join(err, more)
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/examples"
+	"github.com/slaprobe/slaprobe/platform"
+	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/report/render"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// defaultDemoTimeline is the bundled timeline the demo replays by default.
+const defaultDemoTimeline = "incidents/kakao-2022-10-15.yaml"
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := newFlags("demo", "[--config FILE] [--timeline FILE]... [--from T --to T] [--interval D] [--out DIR]", stderr)
+	cfgPath := fset.String("config", "", "config (default: the built-in one with flows for every platform service)")
+	var timelines multiFlag
+	fset.Var(&timelines, "timeline", "timeline to replay as faults and reconcile against (repeatable; default: the bundled 2022-10-15 fire)")
+	from := fset.String("from", "", "start of the replay (default: the start of the first month an incident falls in)")
+	to := fset.String("to", "", "end of the replay, exclusive (default: the end of the last month an incident falls in)")
+	interval := fset.Duration("interval", time.Minute, "probe interval of every flow of the built-in config (or of --config's flows when given explicitly)")
+	out := fset.String("out", "out/demo", "directory for report.pdf, report.html, report.json, windows.json, windows.csv and results.db")
+	if err := parse(fset, args); err != nil {
+		return err
+	}
+	intervalSet := false
+	fset.Visit(func(f *flag.Flag) { intervalSet = intervalSet || f.Name == "interval" })
+	if *interval <= 0 {
+		return usagef("--interval %s: must be positive", *interval)
+	}
+
+	cfg, err := demoConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *cfgPath == "" || intervalSet {
+		for i := range cfg.Services {
+			for j := range cfg.Services[i].Flows {
+				cfg.Services[i].Flows[j].Interval = *interval
+			}
+		}
+	}
+	tls, err := demoTimelines(timelines)
+	if err != nil {
+		return err
+	}
+	f, t, err := demoRange(*from, *to, tls, cfg.Loc)
+	if err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	dbPath := filepath.Join(*out, "results.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(dbPath + suffix); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	cfg.Storage.Driver, cfg.Storage.DSN = "sqlite", dbPath
+	st, err := store.OpenSQLite(ctx, dbPath, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	plat := platform.New(platform.Options{Clock: clock.NewManual(f), Timelines: tls, Logger: log})
+
+	fmt.Fprintf(stderr, "replaying %s to %s (%s) against the demo platform, %d timeline(s)\n",
+		f.In(cfg.Loc).Format(time.RFC3339), t.In(cfg.Loc).Format(time.RFC3339), cfg.Timezone, len(tls))
+	progress := demoProgress(stderr, t.Sub(f))
+	started := time.Now()
+	err = daemon.Replay(ctx, cfg, daemon.Deps{Store: st, Clock: clock.NewManual(f), Logger: log, Transport: plat.Transport(), Version: version}, f, t, progress)
+	if err != nil {
+		return err
+	}
+	replayed := time.Since(started)
+
+	in := report.Input{Config: cfg, Store: st, From: f, To: t, Timelines: tls}
+	r, err := report.Build(ctx, in)
+	if err != nil {
+		return err
+	}
+	ws, err := report.Windows(ctx, in)
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"report.pdf", func(w io.Writer) error { return render.PDF(w, r, render.PDFOptions{FontPath: cfg.Report.Font}) }},
+		{"report.html", func(w io.Writer) error { return render.HTML(w, r) }},
+		{"report.json", func(w io.Writer) error { return render.JSON(w, r) }},
+		{"windows.json", func(w io.Writer) error { return render.WindowsJSON(w, ws) }},
+		{"windows.csv", func(w io.Writer) error { return render.WindowsCSV(w, ws) }},
+	}
+	for _, file := range files {
+		if err := writeFileAtomic(filepath.Join(*out, file.name), file.write); err != nil {
+			return fmt.Errorf("%s: %w", file.name, err)
+		}
+	}
+
+	fmt.Fprintf(stdout, "replayed %s of virtual time in %s; %d windows\n", t.Sub(f), replayed.Round(time.Millisecond), len(ws))
+	for _, s := range r.Services {
+		fmt.Fprintf(stdout, "  %-10s availability %8.4f%%  objective %.3f%%  downtime %s  credit %g%%\n",
+			s.Name, 100*s.Availability, 100*s.Objective, time.Duration(s.DowntimeSeconds*float64(time.Second)).Round(time.Second), s.CreditPercent)
+	}
+	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(*out, "report.pdf"))
+	return nil
+}
+
+// demoConfig loads --config, or the built-in example config whose timeline
+// paths resolve inside the embedded examples.
+func demoConfig(path string) (*config.Config, error) {
+	if path != "" {
+		return loadConfig(path)
+	}
+	files := examples.Files()
+	cfg, err := config.Parse("demo.yaml", examples.DemoConfig(), config.Options{
+		ReadFile: func(p string) ([]byte, error) { return fs.ReadFile(files, path.Clean(filepath.ToSlash(p))) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("built-in demo config: %w", err)
+	}
+	return cfg, nil
+}
+
+func demoTimelines(paths []string) ([]*config.Timeline, error) {
+	if len(paths) == 0 {
+		data, err := fs.ReadFile(examples.Files(), defaultDemoTimeline)
+		if err != nil {
+			return nil, err
+		}
+		t, err := config.ParseTimeline(defaultDemoTimeline, data)
+		if err != nil {
+			return nil, err
+		}
+		return []*config.Timeline{t}, nil
+	}
+	var out []*config.Timeline
+	for _, p := range paths {
+		t, err := config.LoadTimeline(p, config.Options{})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// demoRange is --from/--to, or the calendar months the incidents fall in (at
+// most three).
+func demoRange(from, to string, tls []*config.Timeline, loc *time.Location) (time.Time, time.Time, error) {
+	if from != "" || to != "" {
+		return rangeFlags(from, to, loc)
+	}
+	var first, last time.Time
+	for _, tl := range tls {
+		for _, inc := range tl.Incidents {
+			end := inc.End
+			if end.IsZero() {
+				end = inc.Start
+			}
+			if first.IsZero() || inc.Start.Before(first) {
+				first = inc.Start
+			}
+			if end.After(last) {
+				last = end
+			}
+		}
+	}
+	if first.IsZero() {
+		return first, last, usagef("the timelines declare no incident: give --from and --to")
+	}
+	f := monthStart(first.In(loc))
+	t := monthStart(last.In(loc)).AddDate(0, 1, 0)
+	if months := (t.Year()-f.Year())*12 + int(t.Month()-f.Month()); months > 3 {
+		return f, t, usagef("the incidents span %d months (%s to %s): give --from and --to", months, f.Format("2006-01"), last.In(loc).Format("2006-01"))
+	}
+	return f, t, nil
+}
+
+func monthStart(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location())
+}
+
+// demoProgress returns a progress callback: a bar on a terminal, nothing
+// otherwise.
+func demoProgress(stderr io.Writer, total time.Duration) func(done, total time.Duration) {
+	f, ok := stderr.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return nil
+	}
+	bar := progressbar.NewOptions64(int64(total/time.Minute),
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription("virtual minutes"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return func(done, _ time.Duration) { _ = bar.Set64(int64(done / time.Minute)) }
+}

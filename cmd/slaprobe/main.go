@@ -1,0 +1,151 @@
+// Command slaprobe is a synthetic availability prober and SLA reporter.
+//
+// This file and its siblings only parse flags and wire the libraries
+// together; every behaviour lives in config, probe, store, state, report,
+// alert, daemon and platform.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit statuses (DESIGN "Command line").
+const (
+	exitOK      = 0
+	exitFailure = 1 // a check or run found a failure
+	exitUsage   = 2 // bad usage or bad input
+)
+
+// usageError marks an error as bad usage or bad input (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// failure marks a run that worked but found a failure (exit 1); its message
+// has already been printed.
+var errFailure = errors.New("failure found")
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "the daemon: scheduled probing, store, /metrics, alerts", cmdRun},
+		{"check", "validate a config and the timelines it names", cmdCheck},
+		{"once", "run every flow once now and print each step", cmdOnce},
+		{"windows", "downtime windows in a range, from the store", cmdWindows},
+		{"report", "the SLA report (pdf, html, json, csv, md)", cmdReport},
+		{"rules", "Prometheus recording and alerting rules for the configured SLOs", cmdRules},
+		{"demo", "replay incident timelines against the built-in platform and write a report", cmdDemo},
+		{"platform", "the demo platform alone, with fault injection", cmdPlatform},
+		{"version", "print the version", cmdVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		topUsage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		var ue usageError
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.Is(err, errFailure):
+			return exitFailure
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "slaprobe %s: %v\n", c.name, err)
+			return exitUsage
+		default:
+			fmt.Fprintf(stderr, "slaprobe %s: %v\n", c.name, err)
+			return exitFailure
+		}
+	}
+	fmt.Fprintf(stderr, "slaprobe: unknown command %q\n\n", args[0])
+	topUsage(stderr)
+	return exitUsage
+}
+
+func topUsage(w io.Writer) {
+	fmt.Fprintln(w, "slaprobe: synthetic availability prober and SLA reporter")
+	fmt.Fprintln(w, "\nUsage: slaprobe COMMAND [flags]   (slaprobe COMMAND --help for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nExit status: 0 ok, 1 a check or run found a failure, 2 bad usage or bad input.")
+}
+
+// newFlags returns a flag set that reports errors instead of exiting and
+// prints its usage with a one-line synopsis.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: slaprobe %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args; a flag error is a usage error, --help is not an error.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint([]string(*m)) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", "", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "slaprobe %s\n", version)
+	return nil
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("once", "--config FILE [--flow NAME] [--format text|json]", stderr)
+	path := fs.String("config", "", "config file (required)")
+	only := fs.String("flow", "", "run only this flow")
+	format := fs.String("format", "text", "output: text or json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := oneOf("format", *format, "text", "json"); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	var flows []*config.Flow
+	for i := range cfg.Services {
+		for j := range cfg.Services[i].Flows {
+			f := &cfg.Services[i].Flows[j]
+			if *only == "" || f.Name == *only {
+				flows = append(flows, f)
+			}
+		}
+	}
+	if len(flows) == 0 {
+		return usagef("--flow %q: no such flow in %s", *only, *path)
+	}
+	runner, err := probe.NewRunner(cfg, probe.Options{Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return usageError{err}
+	}
+	defer runner.CloseIdle()
+
+	// Flows run concurrently, a few at a time; the output keeps config order.
+	runs := make([]probe.Run, len(flows))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, f := range flows {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			runs[i] = runner.Run(ctx, f)
+		}()
+	}
+	wg.Wait()
+
+	if *format == "json" {
+		err = probe.WriteJSON(stdout, runs)
+	} else {
+		err = probe.WriteText(stdout, runs)
+	}
+	if err != nil {
+		return err
+	}
+	for i := range runs {
+		if !runs[i].OK() {
+			return errFailure
+		}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/report/render"
+)
+
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", "--config FILE [--db PATH] (--month YYYY-MM | --from T --to T) --format pdf|html|json|csv|md --out PATH", stderr)
+	path := fs.String("config", "", "config file (required)")
+	db := fs.String("db", "", "SQLite database to read (default: the config's storage)")
+	month := fs.String("month", "", "calendar month YYYY-MM in the config's time zone")
+	from := fs.String("from", "", "start of the range (instead of --month)")
+	to := fs.String("to", "", "end of the range, exclusive")
+	format := fs.String("format", "", "pdf, html, json, csv or md (required)")
+	out := fs.String("out", "", "output file; - for standard output (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := oneOf("format", *format, "pdf", "html", "json", "csv", "md"); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("--out is required")
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	var f, t time.Time
+	switch {
+	case *month != "" && (*from != "" || *to != ""):
+		return usagef("--month and --from/--to are exclusive")
+	case *month != "":
+		if f, t, err = report.MonthRange(*month, cfg.Loc); err != nil {
+			return usageError{err}
+		}
+	case *from != "" || *to != "":
+		if f, t, err = rangeFlags(*from, *to, cfg.Loc); err != nil {
+			return err
+		}
+	default:
+		return usagef("give --month YYYY-MM or --from and --to")
+	}
+	st, err := openStore(ctx, cfg, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Timelines: cfg.Timelines})
+	if err != nil {
+		return err
+	}
+	if err := writeReport(r, *format, *out, render.PDFOptions{FontPath: cfg.Report.Font}, stdout); err != nil {
+		return err
+	}
+	if *out != "-" {
+		fmt.Fprintf(stderr, "wrote %s\n", *out)
+	}
+	return nil
+}
+
+// writeReport renders r in one format to a file (atomically) or stdout.
+func writeReport(r *report.Report, format, out string, pdf render.PDFOptions, stdout io.Writer) error {
+	render1 := func(w io.Writer) error {
+		switch format {
+		case "pdf":
+			return render.PDF(w, r, pdf)
+		case "html":
+			return render.HTML(w, r)
+		case "json":
+			return render.JSON(w, r)
+		case "csv":
+			return render.CSV(w, r)
+		case "md":
+			return render.Markdown(w, r)
+		}
+		return usagef("unknown format %q", format)
+	}
+	if out == "-" {
+		return render1(stdout)
+	}
+	return writeFileAtomic(out, render1)
+}
+
+// writeFileAtomic writes through a temporary file in the same directory and
+// renames it into place, so a failed render never leaves half a report.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = write(tmp); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/slaprobe/slaprobe/alert"
+)
+
+func cmdRules(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rules", "--config FILE", stderr)
+	path := fs.String("config", "", "config file (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	out, err := alert.Rules(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/slaprobe/slaprobe/alert"
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/daemon"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH] [--alertmanager URL]...", stderr)
+	path := fs.String("config", "", "config file (required)")
+	listen := fs.String("listen", "", "address for /metrics, /healthz and /api/v1/status (overrides the config)")
+	db := fs.String("db", "", "SQLite database path (overrides the config's storage)")
+	var ams multiFlag
+	fs.Var(&ams, "alertmanager", "Alertmanager base URL (repeatable; overrides the config)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usagef("--log-level %q: %v", *logLevel, err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	load := func() (*config.Config, error) {
+		cfg, err := loadConfig(*path)
+		if err != nil {
+			return nil, err
+		}
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *db != "" {
+			cfg.Storage.Driver, cfg.Storage.DSN = "sqlite", *db
+		}
+		if len(ams) > 0 {
+			cfg.Alerting.AlertmanagerURLs = ams
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+
+	st, err := openStore(ctx, cfg, "")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var alerter daemon.Alerter
+	var notifier *alert.Notifier
+	if len(cfg.Alerting.AlertmanagerURLs) > 0 {
+		statePath := ""
+		if cfg.Storage.Driver == "" || cfg.Storage.Driver == "sqlite" {
+			statePath = filepath.Join(filepath.Dir(cfg.Storage.DSN), ".slaprobe-alerts.json")
+		}
+		notifier, err = alert.NewNotifier(alert.Options{
+			URLs:             cfg.Alerting.AlertmanagerURLs,
+			Resend:           cfg.Alerting.Resend,
+			RunbookURL:       cfg.Alerting.RunbookURL,
+			SeverityDown:     cfg.Alerting.SeverityDown,
+			SeverityDegraded: cfg.Alerting.SeverityDegraded,
+			Location:         cfg.Location,
+			Clock:            clock.Real{},
+			Logger:           log,
+			Metrics:          reg,
+			StatePath:        statePath,
+		})
+		if err != nil {
+			return usageError{err}
+		}
+		alerter = notifier
+	}
+
+	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version})
+	if err != nil {
+		return usageError{err}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return usageError{err}
+	}
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "slaprobe %s probing from %s, serving http://%s/metrics\n", version, cfg.Location, ln.Addr())
+
+	sigCtx := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- serveUntilDone(ctx, srv, ln) }()
+	alertDone := make(chan error, 1)
+	if notifier != nil {
+		go func() { alertDone <- notifier.Run(ctx) }()
+	} else {
+		alertDone <- nil
+	}
+
+	// SIGHUP reloads; an invalid config is logged with all its errors and
+	// the running one stays.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				next, err := load()
+				if err != nil {
+					log.Error("reload rejected; keeping the running config", "errors", err.Error())
+					continue
+				}
+				if err := d.Reload(next); err != nil {
+					log.Error("reload failed; keeping the running config", "err", err)
+					continue
+				}
+				log.Info("config reloaded", "file", *path)
+			}
+		}
+	}()
+
+	runErr := d.Run(ctx) // returns after SIGTERM: drained and flushed
+	cancel()
+	runErr = joinErr(runErr, <-httpDone)
+	if err := <-alertDone; err != nil && !errors.Is(err, context.Canceled) {
+		runErr = joinErr(runErr, err)
+	}
+	if runErr != nil && sigCtx.Err() == nil {
+		return runErr // stopped by itself, not by a signal: a real failure
+	}
+	if runErr != nil {
+		log.Warn("shutdown", "err", runErr)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/report/render"
+)
+
+func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("windows", "--config FILE [--db PATH] --from T --to T [--format text|json|csv]", stderr)
+	path := fs.String("config", "", "config file (required)")
+	db := fs.String("db", "", "SQLite database to read (default: the config's storage)")
+	from := fs.String("from", "", "start of the range: RFC 3339, or a date in the config's time zone (required)")
+	to := fs.String("to", "", "end of the range, exclusive (required)")
+	format := fs.String("format", "text", "output: text, json or csv")
+	recompute := fs.Bool("recompute", false, "rebuild windows from raw results instead of stored state events")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := oneOf("format", *format, "text", "json", "csv"); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	if *from == "" || *to == "" {
+		return usagef("--from and --to are required")
+	}
+	f, t, err := rangeFlags(*from, *to, cfg.Loc)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ws, err := report.Windows(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Timelines: cfg.Timelines, Recompute: *recompute})
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		return render.WindowsJSON(stdout, ws)
+	case "csv":
+		return render.WindowsCSV(stdout, ws)
+	default:
+		return render.WindowsText(stdout, ws, cfg.Loc)
+	}
+}
