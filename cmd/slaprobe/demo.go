@@ -131,9 +131,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // demoConfig loads --config, or the built-in example config whose timeline
 // paths resolve inside the embedded examples.
-func demoConfig(path string) (*config.Config, error) {
-	if path != "" {
-		return loadConfig(path)
+func demoConfig(cfgPath string) (*config.Config, error) {
+	if cfgPath != "" {
+		return loadConfig(cfgPath)
 	}
 	files := examples.Files()
 	cfg, err := config.Parse("demo.yaml", examples.DemoConfig(), config.Options{
