@@ -1,0 +1,84 @@
+package render
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+
+	chart "github.com/wcharczuk/go-chart/v2"
+
+	"github.com/slaprobe/slaprobe/report"
+)
+
+//go:embed templates/report.html.tmpl
+var htmlTemplate string
+
+// htmlData is what the HTML template draws: the view plus one inline SVG
+// chart per service (empty when the service has no daily figures).
+type htmlData struct {
+	view
+	Charts []template.HTML
+}
+
+// tableRef is a table with the heading level it is drawn at.
+type tableRef struct {
+	T     table
+	Level string
+}
+
+// HTML writes r as one self-contained HTML file: inline CSS, inline SVG
+// charts, no scripts and no external assets. Every name and message is
+// escaped by html/template.
+func HTML(w io.Writer, r *report.Report) error {
+	if r == nil {
+		return fmt.Errorf("render: nil report")
+	}
+	loc, err := location(r.Timezone)
+	if err != nil {
+		return err
+	}
+	return writeHTML(w, newView(r, loc))
+}
+
+func writeHTML(w io.Writer, v view) error {
+	t, err := template.New("report").Funcs(template.FuncMap{
+		"tbl":     func(t table, level string) tableRef { return tableRef{T: t, Level: level} },
+		"numeric": numeric,
+	}).Parse(htmlTemplate)
+	if err != nil {
+		return fmt.Errorf("render: html template: %w", err)
+	}
+	d := htmlData{view: v, Charts: make([]template.HTML, len(v.Services))}
+	for i, s := range v.Services {
+		svg, err := dailyChart(s.Daily, s.Objective, chart.SVG)
+		if err != nil {
+			return err
+		}
+		// The SVG holds only our own dates and percentages, never report
+		// text, so it is safe to inline unescaped.
+		d.Charts[i] = template.HTML(svg) //nolint:gosec // see above
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return fmt.Errorf("render: html: %w", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("render: html: %w", err)
+	}
+	return nil
+}
+
+// numeric reports whether a cell holds a figure, a duration or a time, which
+// the HTML table right-aligns and keeps on one line.
+func numeric(s string) bool {
+	if s == "" || len(s) > len(timeLayout) {
+		return false
+	}
+	c := s[0]
+	if c == '+' || c == '-' {
+		return len(s) > 1 && s[1] >= '0' && s[1] <= '9'
+	}
+	return c >= '0' && c <= '9'
+}

@@ -1,0 +1,525 @@
+package render
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/johnfercher/maroto/v2"
+	"github.com/johnfercher/maroto/v2/pkg/components/col"
+	"github.com/johnfercher/maroto/v2/pkg/components/image"
+	"github.com/johnfercher/maroto/v2/pkg/components/page"
+	"github.com/johnfercher/maroto/v2/pkg/components/row"
+	"github.com/johnfercher/maroto/v2/pkg/components/text"
+	"github.com/johnfercher/maroto/v2/pkg/config"
+	"github.com/johnfercher/maroto/v2/pkg/consts/align"
+	"github.com/johnfercher/maroto/v2/pkg/consts/border"
+	"github.com/johnfercher/maroto/v2/pkg/consts/extension"
+	"github.com/johnfercher/maroto/v2/pkg/consts/fontstyle"
+	"github.com/johnfercher/maroto/v2/pkg/consts/pagesize"
+	"github.com/johnfercher/maroto/v2/pkg/core"
+	"github.com/johnfercher/maroto/v2/pkg/props"
+	"github.com/johnfercher/maroto/v2/pkg/repository"
+	chart "github.com/wcharczuk/go-chart/v2"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// The bundled font: NanumGothic (SIL Open Font License 1.1, see
+// fonts/LICENSE-NanumGothic), which draws Latin and Hangul.
+var (
+	//go:embed fonts/NanumGothic.ttf
+	nanumRegular []byte
+	//go:embed fonts/NanumGothicBold.ttf
+	nanumBold []byte
+)
+
+// PDFOptions chooses the font of the PDF report. With neither field set the
+// bundled NanumGothic (regular and bold) is used; a custom font is used for
+// both weights and must be TrueType (glyf outlines).
+type PDFOptions struct {
+	// FontTTF is the bytes of a TrueType font; nil means the bundled one.
+	FontTTF []byte
+	// FontPath is a TrueType font file, used when FontTTF is nil.
+	FontPath string
+}
+
+// pdfGrid is the number of grid columns a PDF row is divided into.
+const pdfGrid = 24
+
+const fontFamily = "report"
+
+// palette is the PDF's colours.
+type palette struct {
+	accent, ink, muted, ok, bad, head, stripe, line, white props.Color
+}
+
+func newPalette() palette {
+	return palette{
+		accent: props.Color{Red: 31, Green: 95, Blue: 168},
+		ink:    props.Color{Red: 29, Green: 39, Blue: 51},
+		muted:  props.Color{Red: 91, Green: 103, Blue: 117},
+		ok:     props.Color{Red: 30, Green: 123, Blue: 69},
+		bad:    props.Color{Red: 180, Green: 35, Blue: 24},
+		head:   props.Color{Red: 232, Green: 237, Blue: 243},
+		stripe: props.Color{Red: 247, Green: 249, Blue: 251},
+		line:   props.Color{Red: 200, Green: 207, Blue: 215},
+		white:  props.Color{Red: 255, Green: 255, Blue: 255},
+	}
+}
+
+// PDF writes r as an A4 PDF report. Before drawing anything it checks that
+// the font has a glyph for every rune of every name in the report (title,
+// locations, services, flows, steps, functions, incident ids); a missing one
+// is an error naming the text and the rune. Free text (error messages,
+// reasons, policy sentences) has undrawable runes replaced by '?'.
+func PDF(w io.Writer, r *report.Report, o PDFOptions) error {
+	if r == nil {
+		return fmt.Errorf("render: nil report")
+	}
+	loc, err := location(r.Timezone)
+	if err != nil {
+		return err
+	}
+	regular, bold, err := o.fonts()
+	if err != nil {
+		return err
+	}
+	g, err := newGlyphs(regular)
+	if err != nil {
+		return err
+	}
+	if err := g.checkNames(r); err != nil {
+		return err
+	}
+	v := newView(r, loc)
+	g.sanitize(&v)
+
+	charts, err := pngCharts(v.Services)
+	if err != nil {
+		return err
+	}
+
+	fonts, err := repository.New().
+		AddUTF8FontFromBytes(fontFamily, fontstyle.Normal, regular).
+		AddUTF8FontFromBytes(fontFamily, fontstyle.Bold, bold).
+		Load()
+	if err != nil {
+		return fmt.Errorf("render: pdf font: %w", err)
+	}
+	p := &pdfDoc{c: newPalette(), g: g, width: 210 - 24}
+	cfg := config.NewBuilder().
+		WithPageSize(pagesize.A4).
+		WithLeftMargin(12).WithRightMargin(12).WithTopMargin(12).WithBottomMargin(10).
+		WithMaxGridSize(pdfGrid).
+		WithCustomFonts(fonts).
+		WithDefaultFont(&props.Font{Family: fontFamily, Size: 8, Color: &p.c.ink}).
+		WithPageNumber(props.PageNumber{Pattern: "Page {current} of {total}", Place: props.RightBottom, Family: fontFamily, Size: 7, Color: &p.c.muted}).
+		WithTitle(v.Title, true).
+		WithCreator("slaprobe", false).
+		WithCompression(true).
+		Build()
+	m := maroto.New(cfg)
+	p.m = m
+	p.cover(v)
+	for i, s := range v.Services {
+		p.service(s, charts[i])
+	}
+	doc, err := m.Generate()
+	if err != nil {
+		return fmt.Errorf("render: pdf: %w", err)
+	}
+	if _, err := w.Write(doc.GetBytes()); err != nil {
+		return fmt.Errorf("render: pdf: %w", err)
+	}
+	return nil
+}
+
+// pngCharts draws the services' daily charts, a few at a time: rasterising
+// and PNG-encoding them is most of the cost of a PDF.
+func pngCharts(ss []serviceView) ([][]byte, error) {
+	// go-chart loads its default font lazily without synchronising the
+	// read; load it here, before any goroutine draws.
+	if _, err := chart.GetDefaultFont(); err != nil {
+		return nil, fmt.Errorf("render: chart font: %w", err)
+	}
+	charts := make([][]byte, len(ss))
+	errs := make([]error, len(ss))
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			charts[i], errs[i] = dailyChart(s.Daily, s.Objective, chart.PNG)
+		})
+	}
+	wg.Wait()
+	return charts, errors.Join(errs...)
+}
+
+// fonts returns the regular and bold TrueType bytes to use.
+func (o PDFOptions) fonts() (regular, bold []byte, err error) {
+	switch {
+	case o.FontTTF != nil:
+		return o.FontTTF, o.FontTTF, nil
+	case o.FontPath != "":
+		b, err := os.ReadFile(o.FontPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("render: pdf font: %w", err)
+		}
+		return b, b, nil
+	default:
+		return nanumRegular, nanumBold, nil
+	}
+}
+
+// glyphs answers whether the report font can draw a rune.
+type glyphs struct {
+	f   *sfnt.Font
+	buf sfnt.Buffer
+}
+
+func newGlyphs(ttf []byte) (*glyphs, error) {
+	if len(ttf) < 4 {
+		return nil, fmt.Errorf("render: pdf font: not a TrueType font (%d bytes)", len(ttf))
+	}
+	if string(ttf[:4]) == "OTTO" {
+		return nil, fmt.Errorf("render: pdf font: CFF-based OpenType fonts are not supported; use a TrueType (.ttf) font")
+	}
+	f, err := sfnt.Parse(ttf)
+	if err != nil {
+		return nil, fmt.Errorf("render: pdf font: not a TrueType font: %w", err)
+	}
+	return &glyphs{f: f}, nil
+}
+
+// missing returns the first rune of s the font has no glyph for.
+func (g *glyphs) missing(s string) (rune, bool) {
+	for _, r := range s {
+		if r == ' ' {
+			continue
+		}
+		i, err := g.f.GlyphIndex(&g.buf, r)
+		if err != nil || i == 0 {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// checkNames fails on the first name the font cannot draw.
+func (g *glyphs) checkNames(r *report.Report) error {
+	check := func(what, s string) error {
+		if c, ok := g.missing(s); ok {
+			return fmt.Errorf("render: pdf: the font has no glyph for %q (U+%04X) in %s %q; pass a font that covers it (PDFOptions.FontTTF or FontPath)", c, c, what, s)
+		}
+		return nil
+	}
+	var errs []error
+	add := func(what, s string) {
+		if len(errs) == 0 {
+			if err := check(what, s); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	window := func(w report.Window) {
+		add("service name", w.Service)
+		add("flow name", w.Flow)
+		if w.Function != nil {
+			add("function name", *w.Function)
+		}
+		add("step name", w.CauseStep)
+		for _, l := range w.Locations {
+			add("location", l)
+		}
+	}
+	add("report title", r.Title)
+	add("location", r.Location)
+	for _, w := range r.Windows {
+		window(w)
+	}
+	for _, s := range r.Services {
+		add("service name", s.Name)
+		for _, f := range s.Flows {
+			add("flow name", f.Name)
+		}
+		for _, st := range s.Steps {
+			add("flow name", st.Flow)
+			add("step name", st.Step)
+			add("function name", st.Function)
+		}
+		for _, w := range s.Windows {
+			window(w)
+		}
+		for _, w := range s.Undeclared {
+			window(w)
+		}
+		for _, w := range s.BelowQuorum {
+			window(w)
+		}
+		for _, in := range s.IncidentList {
+			for _, f := range in.Functions {
+				add("function name", f)
+			}
+		}
+		for _, sp := range s.Unknown {
+			add("flow name", sp.Flow)
+		}
+		for _, sp := range s.Maintenance {
+			add("flow name", sp.Flow)
+		}
+		for _, rc := range s.Reconciliation {
+			add("incident id", rc.ID)
+			for _, f := range rc.Functions {
+				add("function name", f)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// replace turns runes the font cannot draw into '?'.
+func (g *glyphs) replace(s string) string {
+	if _, ok := g.missing(s); !ok {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == ' ' {
+			return r
+		}
+		if i, err := g.f.GlyphIndex(&g.buf, r); err != nil || i == 0 {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// width is the width of s in millimetres at size points, from the font's
+// advance widths.
+func (g *glyphs) width(s string, size float64) float64 {
+	const ppem = 1000
+	var adv fixed.Int26_6
+	for _, r := range s {
+		i, err := g.f.GlyphIndex(&g.buf, r)
+		if err != nil {
+			continue
+		}
+		a, err := g.f.GlyphAdvance(&g.buf, i, fixed.I(ppem), font.HintingNone)
+		if err == nil {
+			adv += a
+		}
+	}
+	return float64(adv) / 64 / ppem * size * 25.4 / 72
+}
+
+// fit breaks every word of s wider than maxWidth millimetres, after a
+// hyphen, slash, underscore, dot or colon when there is one, so that a long
+// identifier wraps inside its cell instead of running into the next one
+// (maroto wraps at spaces only).
+func (g *glyphs) fit(s string, size, maxWidth float64) string {
+	words := strings.Split(s, " ")
+	changed := false
+	for i, w := range words {
+		if g.width(w, size) <= maxWidth {
+			continue
+		}
+		changed = true
+		var parts []string
+		for w != "" && g.width(w, size) > maxWidth {
+			cut, soft := 0, 0
+			for pos, r := range w {
+				if pos > 0 && g.width(w[:pos+len(string(r))], size) > maxWidth {
+					break
+				}
+				cut = pos + len(string(r))
+				if strings.ContainsRune("-/_.:", r) {
+					soft = cut
+				}
+			}
+			if soft > 0 {
+				cut = soft
+			}
+			parts = append(parts, w[:cut])
+			w = w[cut:]
+		}
+		if w != "" {
+			parts = append(parts, w)
+		}
+		words[i] = strings.Join(parts, " ")
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(words, " ")
+}
+
+// sanitize applies replace to every string of the view.
+func (g *glyphs) sanitize(v *view) {
+	v.Title, v.Locations, v.Zone = g.replace(v.Title), g.replace(v.Locations), g.replace(v.Zone)
+	for i := range v.Policy {
+		v.Policy[i] = g.replace(v.Policy[i])
+	}
+	g.sanitizeTable(&v.Summary)
+	for i := range v.Services {
+		s := &v.Services[i]
+		for j := range s.Tables {
+			g.sanitizeTable(&s.Tables[j])
+		}
+	}
+}
+
+func (g *glyphs) sanitizeTable(t *table) {
+	for _, row := range t.Rows {
+		for i := range row {
+			row[i] = g.replace(row[i])
+		}
+	}
+}
+
+// pdfDoc lays the view out on a maroto document.
+type pdfDoc struct {
+	m     core.Maroto
+	c     palette
+	g     *glyphs
+	width float64 // usable page width in millimetres
+}
+
+func (p *pdfDoc) text(size float64, style fontstyle.Type, c *props.Color, s string, top, bottom float64) core.Row {
+	return row.New().Add(text.NewCol(pdfGrid, s, props.Text{Family: fontFamily, Size: size, Style: style, Color: c, Top: top, Bottom: bottom}))
+}
+
+func (p *pdfDoc) cover(v view) {
+	p.m.AddRows(
+		p.text(20, fontstyle.Bold, &p.c.accent, v.Title, 0, 2),
+		p.text(10, fontstyle.Normal, &p.c.ink, "Period: "+v.Period+" ("+v.Zone+")", 1, 0),
+		p.text(8, fontstyle.Normal, &p.c.muted, "Generated "+v.Generated+" · measured from "+v.Locations, 1, 3),
+	)
+	p.m.AddRow(1.2, col.New(pdfGrid).WithStyle(&props.Cell{BackgroundColor: &p.c.accent}))
+	p.m.AddRow(3)
+	for _, s := range v.Services {
+		c := &p.c.ok
+		if !s.Met {
+			c = &p.c.bad
+		}
+		p.m.AddAutoRow(
+			text.NewCol(8, s.Name, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Top: 1.5, Bottom: 1.5}),
+			text.NewCol(16, "Availability "+s.Headline, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Color: c, Top: 1.5, Bottom: 1.5}),
+		)
+	}
+	p.m.AddRow(3)
+	p.table(v.Summary, 12)
+	p.heading("Accounting policy", 12)
+	if len(v.Policy) == 0 {
+		p.m.AddRows(p.text(8, fontstyle.Normal, &p.c.muted, "No policy text was recorded for this report.", 0, 1))
+	}
+	for _, line := range v.Policy {
+		p.m.AddAutoRow(
+			text.NewCol(1, "•", props.Text{Family: fontFamily, Size: 8, Align: align.Right, Right: 1.5, Top: 0.5}),
+			text.NewCol(pdfGrid-1, line, props.Text{Family: fontFamily, Size: 8, Top: 0.5, Bottom: 0.8}),
+		)
+	}
+}
+
+func (p *pdfDoc) heading(s string, size float64) {
+	if !p.m.FitlnCurrentPage(28) {
+		p.m.AddPages(page.New())
+	}
+	p.m.AddRows(p.text(size, fontstyle.Bold, &p.c.accent, s, 4, 1.5))
+}
+
+func (p *pdfDoc) service(s serviceView, png []byte) {
+	p.m.AddPages(page.New())
+	p.m.AddAutoRow(text.NewCol(pdfGrid, "Service: "+s.Name, props.Text{Family: fontFamily, Size: 15, Style: fontstyle.Bold, Color: &p.c.white, Top: 2, Bottom: 2, Left: 2})).
+		WithStyle(&props.Cell{BackgroundColor: &p.c.accent})
+	c := &p.c.ok
+	if !s.Met {
+		c = &p.c.bad
+	}
+	p.m.AddRows(p.text(11, fontstyle.Bold, c, "Availability "+s.Headline, 3, 2))
+
+	// Figures in two label/value column pairs.
+	half := (len(s.Facts) + 1) / 2
+	for i := 0; i < half; i++ {
+		cols := []core.Col{}
+		for _, j := range []int{i, i + half} {
+			if j >= len(s.Facts) {
+				cols = append(cols, col.New(12))
+				continue
+			}
+			f := s.Facts[j]
+			cols = append(cols,
+				text.NewCol(5, f.Label, props.Text{Family: fontFamily, Size: 8, Color: &p.c.muted, Top: 0.8, Bottom: 0.8, Left: 1}),
+				text.NewCol(7, f.Value, props.Text{Family: fontFamily, Size: 8, Style: fontstyle.Bold, Top: 0.8, Bottom: 0.8}),
+			)
+		}
+		r := p.m.AddAutoRow(cols...)
+		if i%2 == 0 {
+			r.WithStyle(&props.Cell{BackgroundColor: &p.c.stripe})
+		}
+	}
+
+	p.heading("Daily availability", 11)
+	if png == nil {
+		p.m.AddRows(p.text(8, fontstyle.Normal, &p.c.muted, "No daily figures.", 0, 1))
+	} else {
+		p.m.AddRow(52, image.NewFromBytesCol(pdfGrid, png, extension.Png, props.Rect{Center: true, Percent: 100}))
+		p.m.AddRows(p.text(7, fontstyle.Normal, &p.c.muted, "Blue: daily availability (gaps are days without data). Red dashed: the objective.", 0.5, 1))
+	}
+	for _, t := range s.Tables {
+		p.table(t, 11)
+	}
+}
+
+// table draws a titled table: a shaded header row and striped auto-height
+// rows with the view's column widths.
+func (p *pdfDoc) table(t table, size float64) {
+	p.heading(t.Title, size)
+	if t.Note != "" {
+		p.m.AddRows(p.text(7, fontstyle.Normal, &p.c.muted, t.Note, 0, 1.5))
+	}
+	if len(t.Rows) == 0 {
+		p.m.AddRows(p.text(8, fontstyle.Normal, &p.c.muted, t.Empty, 0, 1))
+		return
+	}
+	cellStyle := func(bg *props.Color) *props.Cell {
+		return &props.Cell{BackgroundColor: bg, BorderType: border.Bottom, BorderColor: &p.c.line, BorderThickness: 0.1}
+	}
+	head := make([]core.Col, len(t.Head))
+	for i, h := range t.Head {
+		head[i] = text.NewCol(t.Widths[i], h, props.Text{Family: fontFamily, Size: 7, Style: fontstyle.Bold, Top: 1, Bottom: 1, Left: 1, Right: 1})
+	}
+	p.m.AddAutoRow(head...).WithStyle(cellStyle(&p.c.head))
+	for n, row := range t.Rows {
+		cols := make([]core.Col, len(row))
+		for i, c := range row {
+			c = p.g.fit(c, 7, p.width*float64(t.Widths[i])/pdfGrid-2.5)
+			cols[i] = text.NewCol(t.Widths[i], c, props.Text{Family: fontFamily, Size: 7, Top: 1, Bottom: 1, Left: 1, Right: 1})
+		}
+		bg := &p.c.white
+		if n%2 == 1 {
+			bg = &p.c.stripe
+		}
+		p.m.AddAutoRow(cols...).WithStyle(cellStyle(bg))
+	}
+}
+
+// pdfBytes is a helper for tests and benchmarks.
+func pdfBytes(r *report.Report, o PDFOptions) ([]byte, error) {
+	var b bytes.Buffer
+	err := PDF(&b, r, o)
+	return b.Bytes(), err
+}

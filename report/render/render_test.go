@@ -1,0 +1,290 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"html"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, got)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		file   string
+		render func(*bytes.Buffer, *report.Report) error
+	}{
+		{"json", "report.json", func(b *bytes.Buffer, r *report.Report) error { return JSON(b, r) }},
+		{"csv", "windows.csv", func(b *bytes.Buffer, r *report.Report) error { return CSV(b, r) }},
+		{"windows json", "windows.json", func(b *bytes.Buffer, r *report.Report) error { return WindowsJSON(b, r.Windows) }},
+		{"windows text", "windows.txt", func(b *bytes.Buffer, r *report.Report) error { return WindowsText(b, r.Windows, seoul) }},
+		{"markdown", "report.md", func(b *bytes.Buffer, r *report.Report) error { return Markdown(b, r) }},
+		{"html", "report.html", func(b *bytes.Buffer, r *report.Report) error { return HTML(b, r) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.render(&b, fixture()); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.file, b.Bytes())
+		})
+	}
+}
+
+// TestHumanContent checks that every human format carries the contents the
+// report promises, in the report's zone.
+func TestHumanContent(t *testing.T) {
+	want := []string{
+		"Monthly SLA report: May 2021",
+		"2021-05-01 00:00:00 +09:00", "2021-06-01 00:00:00 +09:00", // period in KST
+		"99.674%", "99.9%", "missed", "met", // headline against objective
+		"99.621%",                    // run success ratio
+		"2h21m",                      // downtime and the window's duration
+		"21m",                        // notice delay
+		"2021-05-05 21:47:00 +09:00", // window start in the zone
+		"whole flow", "ongoing",      // payments window
+		"kakaotalk-receive-2021-05-05", "yes",
+		"Undeclared windows", "prober not yet deployed", "planned database upgrade",
+		"backdated to the start of the first", // policy text
+		"Below quorum", "HTTP 503",
+		"10.02 s", "620 ms", // step latency
+		"3.17x", "-1h36m", // burn rate, overspent budget
+	}
+	tests := []struct {
+		name   string
+		render func(*bytes.Buffer, *report.Report) error
+	}{
+		{"markdown", func(b *bytes.Buffer, r *report.Report) error { return Markdown(b, r) }},
+		{"html", func(b *bytes.Buffer, r *report.Report) error { return HTML(b, r) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.render(&b, fixture()); err != nil {
+				t.Fatal(err)
+			}
+			out := html.UnescapeString(b.String()) // html/template writes + as &#43;
+			for _, w := range want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q", w)
+				}
+			}
+			if !strings.Contains(out, "메시지-수신") && !strings.Contains(out, "메시지\\-수신") {
+				t.Errorf("output lacks the Hangul flow name")
+			}
+		})
+	}
+}
+
+func TestHTMLSelfContained(t *testing.T) {
+	r := fixture()
+	r.Services[0].Name = `<script>alert("x")</script>`
+	r.Services[0].Windows[0].Error = `"><img src=x onerror=alert(1)>`
+	var b bytes.Buffer
+	if err := HTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, bad := range []string{"<script", "<img", "<link", "src=\"http", "href=\"http", "@import"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("HTML contains %q", bad)
+		}
+	}
+	if n := strings.Count(out, "<svg"); n != 2 {
+		t.Errorf("want one inline SVG chart per service (2), got %d", n)
+	}
+}
+
+func TestMarkdownEscapes(t *testing.T) {
+	r := fixture()
+	r.Services[1].Windows[0].Error = "bad | pipe\nnew line <b>x</b>"
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, `bad \| pipe new line &lt;b&gt;x&lt;/b&gt;`) {
+		t.Errorf("error cell not escaped:\n%s", out)
+	}
+}
+
+func TestWindowsJSONEmpty(t *testing.T) {
+	tests := []struct {
+		name string
+		ws   []report.Window
+	}{
+		{"nil", nil},
+		{"empty", []report.Window{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WindowsJSON(&b, tc.ws); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.String(); got != "[]\n" {
+				t.Errorf("got %q, want []", got)
+			}
+		})
+	}
+}
+
+func TestJSONShape(t *testing.T) {
+	r := fixture()
+	r.Services[1].Steps = nil
+	var b bytes.Buffer
+	if err := JSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		From     string `json:"from"`
+		Services []struct {
+			Steps   []any `json:"steps"`
+			Windows []struct {
+				Function *string `json:"function"`
+				Start    string  `json:"start"`
+				End      *string `json:"end"`
+			} `json:"windows"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.From != "2021-05-01T00:00:00+09:00" {
+		t.Errorf("from = %q, want the report's offset", got.From)
+	}
+	if got.Services[1].Steps == nil || !strings.Contains(b.String(), `"steps": []`) {
+		t.Errorf("nil steps should encode as []")
+	}
+	w := got.Services[1].Windows[0]
+	if w.Function != nil || w.End != nil {
+		t.Errorf("whole-flow ongoing window: function and end should be null, got %v %v", w.Function, w.End)
+	}
+}
+
+func TestCSVFormulaAndFields(t *testing.T) {
+	r := fixture()
+	r.Windows[0].Error = "=HYPERLINK(\"http://x\")"
+	var b bytes.Buffer
+	if err := CSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if lines[0] != "service,flow,function,kind,start,end,duration_seconds,cause_step,locations,error" {
+		t.Errorf("header = %q", lines[0])
+	}
+	if len(lines) != 4 {
+		t.Fatalf("want header + 3 rows, got %d lines", len(lines))
+	}
+	if !strings.Contains(lines[1], `seoul-a;busan-b,"'=HYPERLINK(""http://x"")"`) {
+		t.Errorf("row 1 = %q", lines[1])
+	}
+	if !strings.HasPrefix(lines[3], "payments,payments-transfer,,down,2021-05-31T23:30:00+09:00,,1800,login,") {
+		t.Errorf("whole-flow ongoing row = %q", lines[3])
+	}
+}
+
+func TestWindowsTextControlChars(t *testing.T) {
+	ws := fixture().Windows
+	ws[0].Error = "boom\x1b[31mred\x1b[0m\r\n"
+	var b bytes.Buffer
+	if err := WindowsText(&b, ws, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(b.String(), "\x1b\r") {
+		t.Errorf("control characters reached the terminal: %q", b.String())
+	}
+	if got := strings.Count(b.String(), "\n"); got != 4 {
+		t.Errorf("want 4 lines, got %d", got)
+	}
+}
+
+func TestFmtDur(t *testing.T) {
+	tests := []struct {
+		sec  float64
+		want string
+	}{
+		{0, "0s"}, {0.25, "0.2s"}, {45, "45s"}, {60, "1m"}, {750, "12m30s"}, {8460, "2h21m"},
+		{7200, "2h"}, {36000, "10h"}, {457200, "5d7h"}, {90061, "1d1h1m"}, {-5790.41, "-1h36m"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := fmtDur(tc.sec); got != tc.want {
+				t.Errorf("fmtDur(%v) = %q, want %q", tc.sec, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBadZone(t *testing.T) {
+	r := fixture()
+	r.Timezone = "Mars/Olympus"
+	for name, f := range map[string]func() error{
+		"json":     func() error { return JSON(&bytes.Buffer{}, r) },
+		"markdown": func() error { return Markdown(&bytes.Buffer{}, r) },
+		"html":     func() error { return HTML(&bytes.Buffer{}, r) },
+		"pdf":      func() error { return PDF(&bytes.Buffer{}, r, PDFOptions{}) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := f(); err == nil || !strings.Contains(err.Error(), "Mars/Olympus") {
+				t.Errorf("want an error naming the zone, got %v", err)
+			}
+		})
+	}
+}
+
+func TestEmptyReport(t *testing.T) {
+	r := &report.Report{Title: "empty", Timezone: "UTC"}
+	r.Services = []report.Service{{Name: "idle", Objective: 0.99}}
+	tests := []struct {
+		name   string
+		render func(*bytes.Buffer) error
+	}{
+		{"markdown", func(b *bytes.Buffer) error { return Markdown(b, r) }},
+		{"html", func(b *bytes.Buffer) error { return HTML(b, r) }},
+		{"pdf", func(b *bytes.Buffer) error { return PDF(b, r, PDFOptions{}) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			if b.Len() == 0 {
+				t.Fatal("empty output")
+			}
+		})
+	}
+}

@@ -1,0 +1,245 @@
+package render
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// view is a report with every figure already formatted: the single source of
+// the Markdown, HTML and PDF renderers.
+type view struct {
+	Title     string
+	Period    string
+	Zone      string
+	Generated string
+	Locations string
+	Summary   table
+	Policy    []string
+	Services  []serviceView
+}
+
+// serviceView is one service's section.
+type serviceView struct {
+	Name      string
+	Headline  string // "99.674% against an objective of 99.9%: missed"
+	Met       bool
+	Facts     []fact
+	Objective float64
+	Daily     []report.Day
+	Sparkline string
+	Tables    []table
+}
+
+// fact is one labelled figure.
+type fact struct{ Label, Value string }
+
+// table is a titled table; Widths are the PDF column shares (they sum to
+// pdfGrid) and Empty is what to print when there are no rows.
+type table struct {
+	Title  string
+	Note   string
+	Head   []string
+	Widths []int
+	Rows   [][]string
+	Empty  string
+}
+
+func newView(r *report.Report, loc *time.Location) view {
+	v := view{
+		Title:     r.Title,
+		Period:    fmtTime(r.From, loc) + " to " + fmtTime(r.To, loc),
+		Zone:      loc.String(),
+		Generated: fmtTime(r.Generated, loc),
+		Locations: r.Location,
+		Policy:    r.Policy.Text,
+	}
+	if v.Title == "" {
+		v.Title = "SLA report"
+	}
+	if v.Locations == "" {
+		v.Locations = "-"
+	}
+	v.Summary = table{
+		Title:  "Summary",
+		Head:   []string{"Service", "Availability", "Objective", "Result", "Run success", "Downtime", "Unknown", "Credit"},
+		Widths: []int{5, 3, 3, 2, 3, 3, 3, 2},
+		Empty:  "No services in this report.",
+	}
+	for _, s := range r.Services {
+		v.Summary.Rows = append(v.Summary.Rows, []string{
+			s.Name, fmtPct(s.Availability), fmtObjective(s.Objective), verdict(s),
+			fmtPct(s.RunSuccessRatio), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
+			fmtFloat(s.CreditPercent) + "%",
+		})
+		v.Services = append(v.Services, newServiceView(s, loc))
+	}
+	return v
+}
+
+func newServiceView(s report.Service, loc *time.Location) serviceView {
+	b := s.ErrorBudget
+	sv := serviceView{
+		Name:      s.Name,
+		Headline:  fmtPct(s.Availability) + " against an objective of " + fmtObjective(s.Objective) + ": " + verdict(s),
+		Met:       met(s),
+		Objective: s.Objective,
+		Daily:     s.Daily,
+		Sparkline: sparkline(s.Daily),
+		Facts: []fact{
+			{"Availability", fmtPct(s.Availability)},
+			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s) + ")"},
+			{"Run success ratio", fmtPct(s.RunSuccessRatio) + " of " + strconv.FormatInt(s.Runs, 10) + " runs"},
+			{"Uptime", fmtDur(s.UptimeSeconds)},
+			{"Downtime", fmtDur(s.DowntimeSeconds)},
+			{"Degraded", fmtDur(s.DegradedSeconds)},
+			{"Unknown", fmtDur(s.UnknownSeconds)},
+			{"Maintenance", fmtDur(s.MaintenanceSeconds)},
+			{"Incidents", strconv.Itoa(s.Incidents)},
+			{"Longest outage", fmtDur(s.LongestSeconds)},
+			{"MTTR", fmtDur(s.MTTRSeconds)},
+			{"MTBF", fmtDur(s.MTBFSeconds)},
+			{"MTTD", fmtDur(s.MTTDSeconds)},
+			{"Error budget allowed", fmtDur(b.AllowedSeconds)},
+			{"Error budget consumed", fmtDur(b.ConsumedSeconds)},
+			{"Error budget remaining", fmtDur(b.RemainingSeconds) + " (" + fmtPct(b.RemainingRatio) + ")"},
+			{"Burn rate", strconv.FormatFloat(b.BurnRate, 'f', 2, 64) + "x"},
+			{"SLA credit", fmtFloat(s.CreditPercent) + "%"},
+			{"Latency p50 / p95 / p99", fmtLatency(s.P50) + " / " + fmtLatency(s.P95) + " / " + fmtLatency(s.P99)},
+		},
+	}
+
+	flows := table{
+		Title:  "Flows",
+		Head:   []string{"Flow", "Availability", "Run success", "Runs", "Downtime", "Unknown"},
+		Widths: []int{8, 3, 3, 3, 4, 3},
+		Empty:  "No flows.",
+	}
+	for _, f := range s.Flows {
+		flows.Rows = append(flows.Rows, []string{f.Name, fmtPct(f.Availability), fmtPct(f.RunSuccessRatio),
+			strconv.FormatInt(f.Runs, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)})
+	}
+
+	incidents := table{
+		Title:  "Incidents",
+		Note:   "Outages after merging windows closer than the flap gap.",
+		Head:   []string{"Start", "End", "Duration", "Functions", "Parts"},
+		Widths: []int{5, 5, 3, 8, 3},
+		Empty:  "No incidents.",
+	}
+	for _, in := range s.IncidentList {
+		fs := "whole flow"
+		if len(in.Functions) > 0 {
+			fs = strings.Join(in.Functions, ", ")
+		}
+		incidents.Rows = append(incidents.Rows, []string{fmtTime(in.Start, loc), fmtTimePtr(in.End, loc, "ongoing"),
+			fmtDur(in.DurationSeconds), fs, strconv.Itoa(in.Parts)})
+	}
+
+	latency := table{
+		Title:  "Latency per step",
+		Head:   []string{"Flow", "Step", "Function", "Count", "p50", "p95", "p99"},
+		Widths: []int{6, 4, 3, 2, 3, 3, 3},
+		Empty:  "No latency measurements.",
+	}
+	for _, st := range s.Steps {
+		latency.Rows = append(latency.Rows, []string{st.Flow, st.Step, st.Function, strconv.FormatInt(st.Count, 10),
+			fmtLatency(st.P50), fmtLatency(st.P95), fmtLatency(st.P99)})
+	}
+
+	rec := table{
+		Title:  "Reconciliation with declared incidents",
+		Note:   "Deltas are measured minus declared; the notice delay runs from the measured start to the provider's first notice.",
+		Head:   []string{"Declared incident", "Declared start", "Declared end", "Measured start", "Measured end", "Start delta", "End delta", "Detected", "Notice delay"},
+		Widths: []int{4, 3, 3, 3, 3, 2, 2, 2, 2},
+		Empty:  "No declared incidents in this period.",
+	}
+	for _, rc := range s.Reconciliation {
+		name := rc.ID
+		if rc.Title != "" {
+			name += ": " + rc.Title
+		}
+		detected := "no"
+		if rc.Detected {
+			detected = "yes"
+		}
+		notice := "-"
+		if rc.NoticeDelaySeconds != nil {
+			notice = fmtDur(*rc.NoticeDelaySeconds)
+		}
+		rec.Rows = append(rec.Rows, []string{name, fmtTime(rc.DeclaredStart, loc), fmtTimePtr(rc.DeclaredEnd, loc, "ongoing"),
+			fmtTimePtr(rc.MeasuredStart, loc, "-"), fmtTimePtr(rc.MeasuredEnd, loc, "-"),
+			fmtDelta(rc.StartDeltaSeconds), fmtDelta(rc.EndDeltaSeconds), detected, notice})
+	}
+
+	sv.Tables = []table{
+		flows,
+		incidents,
+		windowTable("Downtime windows", "", "No down or degraded windows.", s.Windows, loc),
+		latency,
+		rec,
+		windowTable("Below quorum (shown, not counted)", "Windows seen from too few locations to count as downtime.", "None.", s.BelowQuorum, loc),
+		windowTable("Undeclared windows", "Measured down windows that no declared incident covers.", "None: every measured window was declared.", s.Undeclared, loc),
+		spanTable("Unknown", "No run covered these stretches; they are excluded from the denominator unless the policy counts them as down.", "No unknown time.", s.Unknown, loc),
+		spanTable("Maintenance", "Planned windows, excluded from the denominator.", "No maintenance.", s.Maintenance, loc),
+	}
+	return sv
+}
+
+func windowTable(title, note, empty string, ws []report.Window, loc *time.Location) table {
+	t := table{
+		Title:  title,
+		Note:   note,
+		Head:   []string{"Start", "End", "Duration", "Flow", "Function", "Kind", "Cause step", "Error"},
+		Widths: []int{3, 3, 2, 4, 3, 2, 2, 5},
+		Empty:  empty,
+	}
+	for _, w := range ws {
+		t.Rows = append(t.Rows, []string{fmtTime(w.Start, loc), fmtTimePtr(w.End, loc, "ongoing"), fmtDur(w.DurationSeconds),
+			w.Flow, function(w.Function), w.Kind, w.CauseStep, clip(printable(w.Error), 200)})
+	}
+	return t
+}
+
+func spanTable(title, note, empty string, ss []report.Span, loc *time.Location) table {
+	t := table{
+		Title:  title,
+		Note:   note,
+		Head:   []string{"Flow", "Start", "End", "Duration", "Reason"},
+		Widths: []int{5, 5, 5, 3, 6},
+		Empty:  empty,
+	}
+	for _, s := range ss {
+		flow := s.Flow
+		if flow == "" {
+			flow = "all flows"
+		}
+		t.Rows = append(t.Rows, []string{flow, fmtTime(s.Start, loc), fmtTime(s.End, loc), fmtDur(s.DurationSeconds), printable(s.Reason)})
+	}
+	return t
+}
+
+// sparkline draws daily availability with block characters scaled between
+// the lowest value (or the objective) and 100%; a day without data is a
+// blank gap.
+func sparkline(days []report.Day) string {
+	if len(days) == 0 {
+		return ""
+	}
+	lo, _ := yRange(days, 1)
+	bars := []rune("▁▂▃▄▅▆▇█")
+	var b strings.Builder
+	for _, d := range days {
+		if d.Availability == nil {
+			b.WriteRune(' ')
+			continue
+		}
+		f := (*d.Availability - lo) / (1 - lo)
+		i := int(f * float64(len(bars)-1))
+		i = max(0, min(i, len(bars)-1))
+		b.WriteRune(bars[i])
+	}
+	return b.String()
+}
