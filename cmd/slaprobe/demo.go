@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"time"
 
@@ -135,10 +134,7 @@ func demoConfig(cfgPath string) (*config.Config, error) {
 	if cfgPath != "" {
 		return loadConfig(cfgPath)
 	}
-	files := examples.Files()
-	cfg, err := config.Parse("demo.yaml", examples.DemoConfig(), config.Options{
-		ReadFile: func(p string) ([]byte, error) { return fs.ReadFile(files, path.Clean(filepath.ToSlash(p))) },
-	})
+	cfg, err := config.Parse(examples.DemoPath, examples.DemoConfig(), config.Options{ReadFile: examples.ReadFile})
 	if err != nil {
 		return nil, fmt.Errorf("built-in demo config: %w", err)
 	}

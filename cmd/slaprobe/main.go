@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // IANA zones (Asia/Seoul) on hosts without zoneinfo
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -1,0 +1,719 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/slaprobe/slaprobe/examples"
+)
+
+// minimal is the smallest valid config.
+const minimal = `
+services:
+  - name: messaging
+    flows:
+      - name: roundtrip
+        steps:
+          - name: login
+            function: login
+            request: {url: "http://127.0.0.1:18080/messaging/login"}
+`
+
+func mustParse(t *testing.T, src string, opts Options) *Config {
+	t.Helper()
+	cfg, err := Parse("test.yaml", []byte(src), opts)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return cfg
+}
+
+func TestDefaults(t *testing.T) {
+	cfg := mustParse(t, minimal, Options{})
+	want := &Config{
+		File: "test.yaml", Location: "default", Timezone: "UTC", Loc: time.UTC, Listen: "127.0.0.1:9115",
+		Storage: Storage{Driver: "sqlite", DSN: "slaprobe.db", Retention: 400 * 24 * time.Hour},
+		Defaults: Defaults{Interval: 60 * time.Second, Timeout: 10 * time.Second, DownAfter: 2, UpAfter: 1,
+			MaxBodyBytes: 1 << 20, MaxRedirects: 5},
+		Policy:   Policy{Unknown: "exclude", Degraded: "up", Quorum: Quorum{Mode: "majority"}, FlapGap: 5 * time.Minute},
+		Alerting: Alerting{Resend: time.Minute, SeverityDown: "page", SeverityDegraded: "ticket"},
+		Services: []Service{{
+			Name: "messaging", Objective: 0.999, Line: 3,
+			Flows: []Flow{{
+				Name: "roundtrip", Service: "messaging", Interval: 60 * time.Second, Timeout: 10 * time.Second,
+				DownAfter: 2, UpAfter: 1, MaxBodyBytes: 1 << 20, MaxRedirects: 5, Line: 5,
+				Steps: []Step{{Name: "login", Function: "login", Line: 7,
+					Request: Request{Method: "GET", URL: "http://127.0.0.1:18080/messaging/login"}}},
+			}},
+		}},
+		Secrets: map[string]string{},
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	src := `
+location: seoul-a
+timezone: Asia/Seoul
+listen: "[::1]:9999"
+storage: {driver: postgres, dsn: "postgres://u@db/slaprobe", retention: 1d12h}
+defaults:
+  interval: 2m
+  timeout: 20s
+  down_after: 3
+  up_after: 2
+  max_body_bytes: 2MiB
+  max_redirects: 0
+  tls: {server_name: probe.example, insecure_skip_verify: true}
+policy: {unknown: down, degraded: down, quorum: 2, flap_gap: 0s}
+alerting:
+  alertmanager: {urls: [http://a:9093, "https://b:9093"], resend: 30s}
+  runbook_url: https://runbooks.example/{service}
+  severity: {down: critical, degraded: warning}
+report: {font: fonts/nanum.ttf}
+services:
+  - name: messaging
+    objective: 0.99
+    credits:
+      - {below: 0.95, credit_percent: 100}
+      - {below: 0.99, credit_percent: 25.5}
+    flows:
+      - name: inherits
+        steps: [{name: a, function: login, request: {url: "http://h/a"}}]
+      - name: overrides
+        interval: 30s
+        timeout: 15s
+        down_after: 1
+        up_after: 3
+        max_body_bytes: 1000
+        max_redirects: 2
+        tls: {insecure_skip_verify: false}
+        steps: [{name: a, function: login, timeout: 5s, request: {url: "http://h/a"}}]
+`
+	cfg := mustParse(t, src, Options{})
+	if cfg.Location != "seoul-a" || cfg.Timezone != "Asia/Seoul" || cfg.Loc.String() != "Asia/Seoul" || cfg.Listen != "[::1]:9999" {
+		t.Errorf("top level: %q %q %v %q", cfg.Location, cfg.Timezone, cfg.Loc, cfg.Listen)
+	}
+	if want := (Storage{Driver: "postgres", DSN: "postgres://u@db/slaprobe", Retention: 36 * time.Hour}); cfg.Storage != want {
+		t.Errorf("storage = %+v, want %+v", cfg.Storage, want)
+	}
+	if want := (Policy{Unknown: "down", Degraded: "down", Quorum: Quorum{Mode: "count", N: 2}}); cfg.Policy != want {
+		t.Errorf("policy = %+v, want %+v", cfg.Policy, want)
+	}
+	wantAlert := Alerting{AlertmanagerURLs: []string{"http://a:9093", "https://b:9093"}, Resend: 30 * time.Second,
+		RunbookURL: "https://runbooks.example/{service}", SeverityDown: "critical", SeverityDegraded: "warning"}
+	if !reflect.DeepEqual(cfg.Alerting, wantAlert) {
+		t.Errorf("alerting = %+v, want %+v", cfg.Alerting, wantAlert)
+	}
+	if cfg.Report.Font != "fonts/nanum.ttf" {
+		t.Errorf("font = %q", cfg.Report.Font)
+	}
+	if want := []Credit{{0.95, 100}, {0.99, 25.5}}; !reflect.DeepEqual(cfg.Services[0].Credits, want) {
+		t.Errorf("credits = %+v", cfg.Services[0].Credits)
+	}
+	tlsOn := TLS{ServerName: "probe.example", InsecureSkipVerify: true}
+	tests := []struct {
+		flow string
+		want Flow
+	}{
+		{"inherits", Flow{Interval: 2 * time.Minute, Timeout: 20 * time.Second, DownAfter: 3, UpAfter: 2,
+			MaxBodyBytes: 2 << 20, MaxRedirects: 0, TLS: tlsOn}},
+		{"overrides", Flow{Interval: 30 * time.Second, Timeout: 15 * time.Second, DownAfter: 1, UpAfter: 3,
+			MaxBodyBytes: 1000, MaxRedirects: 2, TLS: TLS{ServerName: "probe.example"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.flow, func(t *testing.T) {
+			svc, f := cfg.Flow(tc.flow)
+			if f == nil || svc.Name != "messaging" || f.Service != "messaging" {
+				t.Fatalf("Flow(%q) = %v, %v", tc.flow, svc, f)
+			}
+			got := Flow{Interval: f.Interval, Timeout: f.Timeout, DownAfter: f.DownAfter, UpAfter: f.UpAfter,
+				MaxBodyBytes: f.MaxBodyBytes, MaxRedirects: f.MaxRedirects, TLS: f.TLS}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestQuorum(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Quorum
+	}{
+		{"majority", Quorum{Mode: "majority"}},
+		{"all", Quorum{Mode: "all"}},
+		{"3", Quorum{Mode: "count", N: 3}},
+		{`"2"`, Quorum{Mode: "count", N: 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			cfg := mustParse(t, "policy: {quorum: "+tc.in+"}\n"+minimal, Options{})
+			if cfg.Policy.Quorum != tc.want {
+				t.Errorf("quorum %s = %+v, want %+v", tc.in, cfg.Policy.Quorum, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"30s", 30 * time.Second, false},
+		{"500ms", 500 * time.Millisecond, false},
+		{"1h30m", 90 * time.Minute, false},
+		{"400d", 400 * 24 * time.Hour, false},
+		{"1d12h", 36 * time.Hour, false},
+		{"0d", 0, false},
+		{"-5s", -5 * time.Second, false},
+		{"60", 0, true},
+		{"d", 0, true},
+		{"1.5d", 0, true},
+		{"-1d", 0, true},
+		{"1d-1h", 0, true},
+		{"999999999999d", 0, true},
+		{"106000d9000000h", 0, true},
+		{"", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseDuration(tc.in)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("ParseDuration(%q) = %v, %v; want %v, err %v", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{"1048576", 1 << 20, false},
+		{"1MiB", 1 << 20, false},
+		{"512KiB", 512 << 10, false},
+		{"2 GiB", 2 << 30, false},
+		{"2MB", 2e6, false},
+		{"10kB", 1e4, false},
+		{"7B", 7, false},
+		{"1XB", 0, true},
+		{"MiB", 0, true},
+		{"-1", 0, true},
+		{"1.5MiB", 0, true},
+		{"9999999999999999GiB", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseSize(tc.in)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("ParseSize(%q) = %v, %v; want %v, err %v", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestLookupAndExpand(t *testing.T) {
+	vals := map[string]string{"user": "probe", "run.id": "r1", "env:X": "sec"}
+	resolve := func(r string) (string, bool) { v, ok := vals[r]; return v, ok }
+	tests := []struct {
+		tmpl    string
+		refs    []string
+		out     string
+		wantErr string
+	}{
+		{"plain", nil, "plain", ""},
+		{"Bearer ${user}", []string{"user"}, "Bearer probe", ""},
+		{"${user}-${run.id}-${env:X}", []string{"user", "run.id", "env:X"}, "probe-r1-sec", ""},
+		{"cost $5 and $${user} literal", nil, "cost $5 and ${user} literal", ""},
+		{"$$${user}", nil, "$${user}", ""}, // "$${" wins, scanning left to right
+		{"${user}${nope}", []string{"user", "nope"}, "", "undefined reference ${nope}"},
+		{"a ${user", nil, "", "unterminated ${"},
+		{"${}", nil, "", "empty ${}"},
+		{"$", nil, "$", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.tmpl, func(t *testing.T) {
+			if got := Lookup(tc.tmpl); !reflect.DeepEqual(got, tc.refs) {
+				t.Errorf("Lookup = %q, want %q", got, tc.refs)
+			}
+			out, err := Expand(tc.tmpl, resolve)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Errorf("Expand error = %v, want %q", err, tc.wantErr)
+				}
+				if err != nil && strings.Contains(err.Error(), "sec") {
+					t.Errorf("Expand error holds a value: %v", err)
+				}
+				return
+			}
+			if err != nil || out != tc.out {
+				t.Errorf("Expand = %q, %v; want %q", out, err, tc.out)
+			}
+			if CheckTemplate(tc.tmpl) != nil {
+				t.Errorf("CheckTemplate: %v", CheckTemplate(tc.tmpl))
+			}
+		})
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pw.txt"), []byte("file-secret\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+storage: {driver: postgres, dsn: "postgres://probe:${env:PGPW}@db/x"}
+services:
+  - name: messaging
+    flows:
+      - name: roundtrip
+        vars:
+          token: ${env:TOKEN}
+          pw: ${file:pw.txt}
+          again: ${env:TOKEN}-${file:pw.txt}
+        steps:
+          - name: login
+            function: login
+            request:
+              url: http://h/login
+              headers: {Authorization: "Bearer ${token}"}
+              form: {password: "${pw}"}
+`
+	env := map[string]string{"TOKEN": "tok-123", "PGPW": "pg-secret"}
+	cfg, err := Parse(filepath.Join(dir, "c.yaml"), []byte(src), Options{
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"env:TOKEN": "tok-123", "env:PGPW": "pg-secret", "file:pw.txt": "file-secret"}
+	if !reflect.DeepEqual(cfg.Secrets, want) {
+		t.Errorf("Secrets = %v, want %v", cfg.Secrets, want)
+	}
+	_, f := cfg.Flow("roundtrip")
+	if f.Vars[0].Value != "${env:TOKEN}" || f.Vars[1].Value != "${file:pw.txt}" {
+		t.Errorf("templates must keep the references: %+v", f.Vars)
+	}
+	dsn, err := cfg.ExpandSecrets(cfg.Storage.DSN)
+	if err != nil || dsn != "postgres://probe:pg-secret@db/x" {
+		t.Errorf("ExpandSecrets = %q, %v", dsn, err)
+	}
+	if _, err := cfg.ExpandSecrets("${token}"); err == nil {
+		t.Error("ExpandSecrets accepted a non-secret reference")
+	}
+	tests := []struct{ in, want string }{
+		{"Authorization: Bearer tok-123", "Authorization: Bearer ***"},
+		{"dial postgres://probe:pg-secret@db: refused", "dial postgres://probe:***@db: refused"},
+		{"file-secret and tok-123", "*** and ***"},
+		{"nothing here", "nothing here"},
+	}
+	for _, tc := range tests {
+		if got := cfg.Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestSecretNeverInErrors puts secret values where they cause errors and
+// checks the error text.
+func TestSecretNeverInErrors(t *testing.T) {
+	env := map[string]string{"TOKEN": "tok-123456"}
+	opts := Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	tests := []struct{ name, src string }{
+		{"value pasted as a duration", "defaults: {interval: tok-123456}\n" + strings.Replace(minimal, `login"}`, `login", headers: {X: "${env:TOKEN}"}}`, 1)},
+		{"reference in a non-template", "listen: ${env:TOKEN}\n" + minimal},
+		{"reference used as a url", strings.Replace(minimal, `"http://127.0.0.1:18080/messaging/login"`, `"${env:TOKEN}"`, 1) + "        vars: {v: \"${env:TOKEN}\", w: \"${nope}\"}\n"},
+		{"value in an unknown key", "tok-123456: x\n" + strings.Replace(minimal, `login"}`, `login", body: "${env:TOKEN}"}`, 1)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("s.yaml", []byte(tc.src), opts)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if strings.Contains(err.Error(), "tok-123456") {
+				t.Errorf("secret in error:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestOrderedListsAndBodies(t *testing.T) {
+	src := `
+services:
+  - name: s
+    flows:
+      - name: f
+        vars: {zeta: "1", alpha: "${zeta}", mid: "${alpha}"}
+        steps:
+          - name: a
+            function: login
+            request:
+              method: post
+              url: http://h/a
+              json: {s: "${mid}", n: 1, f: 1.5, b: true, z: null, l: [1, "x"], m: {k: v}}
+            expect:
+              status: 201
+              jsonpath:
+                "$.z": {exists: true}
+                "$.a": ok
+                "$.m": {gt: 1}
+                "$.b": {le: 2.5}
+              headers:
+                X-Z: {matches: "^a+$"}
+                Content-Type: {contains: json}
+              body: {equals: "${mid}"}
+            extract:
+              zz: {header: X-Token}
+              aa: {regex: "id=(\\d+)"}
+              mm: {jsonpath: "$.id"}
+          - name: b
+            function: send
+            request: {url: "http://h/b?x=${zz}${aa}${mm}", body: "raw ${aa}"}
+            poll: {every: 1s, within: 5s}
+`
+	cfg := mustParse(t, src, Options{})
+	f := cfg.Services[0].Flows[0]
+	var names []string
+	for _, v := range f.Vars {
+		names = append(names, v.Name)
+	}
+	if want := []string{"zeta", "alpha", "mid"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("vars order = %v", names)
+	}
+	a := f.Steps[0]
+	if a.Request.Method != "POST" {
+		t.Errorf("method = %q", a.Request.Method)
+	}
+	wantJSON := map[string]any{"s": "${mid}", "n": int64(1), "f": 1.5, "b": true, "z": nil, "l": []any{int64(1), "x"}, "m": map[string]any{"k": "v"}}
+	if !reflect.DeepEqual(a.Request.JSON, wantJSON) {
+		t.Errorf("json = %#v", a.Request.JSON)
+	}
+	if !reflect.DeepEqual(a.Expect.Status, []int{201}) {
+		t.Errorf("status = %v", a.Expect.Status)
+	}
+	var paths []string
+	for _, p := range a.Expect.JSONPath {
+		paths = append(paths, p.Path)
+	}
+	if want := []string{"$.z", "$.a", "$.m", "$.b"}; !reflect.DeepEqual(paths, want) {
+		t.Errorf("jsonpath order = %v", paths)
+	}
+	if m := a.Expect.JSONPath[1].Matcher; m.Equals == nil || *m.Equals != "ok" {
+		t.Errorf("scalar shorthand is equals: %+v", m)
+	}
+	if m := a.Expect.JSONPath[0].Matcher; m.Exists == nil || !*m.Exists {
+		t.Errorf("exists: %+v", m)
+	}
+	if m := a.Expect.JSONPath[3].Matcher; m.LE == nil || *m.LE != 2.5 {
+		t.Errorf("le: %+v", m)
+	}
+	if h := a.Expect.Headers; len(h) != 2 || h[0].Name != "X-Z" || h[0].Matcher.Matches != "^a+$" || *h[1].Matcher.Contains != "json" {
+		t.Errorf("headers = %+v", h)
+	}
+	if b := a.Expect.Body; b == nil || *b.Equals != "${mid}" {
+		t.Errorf("body = %+v", b)
+	}
+	want := []Extract{{Var: "zz", Header: "X-Token"}, {Var: "aa", Regex: `id=(\d+)`}, {Var: "mm", JSONPath: "$.id"}}
+	if !reflect.DeepEqual(a.Extract, want) {
+		t.Errorf("extract = %+v", a.Extract)
+	}
+	b := f.Steps[1]
+	if b.Request.Body != "raw ${aa}" || b.Poll == nil || *b.Poll != (Poll{Every: time.Second, Within: 5 * time.Second}) {
+		t.Errorf("step b = %+v", b)
+	}
+	if got := f.Functions(); !reflect.DeepEqual(got, []string{"login", "send"}) {
+		t.Errorf("Functions = %v", got)
+	}
+}
+
+func TestMergeKeys(t *testing.T) {
+	src := `
+services:
+  - name: s
+    flows:
+      - name: f
+        steps:
+          - &login
+            name: login
+            function: login
+            request: {url: "http://h/login"}
+          - <<: *login
+            name: login2
+`
+	cfg := mustParse(t, src, Options{})
+	steps := cfg.Services[0].Flows[0].Steps
+	if len(steps) != 2 || steps[1].Name != "login2" || steps[1].Request.URL != "http://h/login" {
+		t.Errorf("merge: %+v", steps)
+	}
+}
+
+func TestLookupMethods(t *testing.T) {
+	cfg := mustParse(t, minimal, Options{})
+	if s := cfg.Service("messaging"); s == nil || s.Name != "messaging" {
+		t.Errorf("Service = %v", s)
+	}
+	if s := cfg.Service("nope"); s != nil {
+		t.Errorf("Service(nope) = %v", s)
+	}
+	if s, f := cfg.Flow("nope"); s != nil || f != nil {
+		t.Errorf("Flow(nope) = %v %v", s, f)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	tests := []struct {
+		e    Error
+		want string
+	}{
+		{Error{"c.yaml", 3, "services[0].name", "is required"}, "c.yaml:3: services[0].name: is required"},
+		{Error{"c.yaml", 0, "", "cannot read"}, "c.yaml: cannot read"},
+		{Error{"c.yaml", 7, "", "invalid YAML: x"}, "c.yaml:7: invalid YAML: x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := tc.e.Error(); got != tc.want {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+	es := Errors{&tests[0].e, &tests[1].e}
+	if got := es.Error(); got != tests[0].want+"\n"+tests[1].want {
+		t.Errorf("Errors.Error = %q", got)
+	}
+	var one *Error
+	if !errors.As(error(es), &one) || one != &tests[0].e {
+		t.Error("errors.As does not reach an *Error")
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"two documents", minimal + "---\nlocation: x\n", "c.yaml:10: more than one YAML document"},
+		{"too large", strings.Repeat("#", maxFileBytes+1), "c.yaml: file is larger than"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tc.src), Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	_, err := Load("testdata/no-such.yaml", Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "testdata/no-such.yaml: cannot read the config") {
+		t.Errorf("Load of a missing file: %v", err)
+	}
+}
+
+func TestTimelineDefaults(t *testing.T) {
+	src := `
+incidents:
+  - id: a
+    service: messaging
+    functions: [receive]
+    start: 2021-05-05T21:47:00+09:00
+  - id: b
+    service: maps
+    functions: [tile]
+    start: 2021-05-05T21:47:00+09:00
+    end: 2021-05-05T22:47:00+09:00
+    mode: slow
+    latency: 20s
+    rate: 0.5
+`
+	tl, err := ParseTimeline("dir/my-timeline.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl.Name != "my-timeline" || tl.File != "dir/my-timeline.yaml" || len(tl.Incidents) != 2 {
+		t.Fatalf("timeline = %+v", tl)
+	}
+	a, b := tl.Incidents[0], tl.Incidents[1]
+	if a.Mode != ModeDown || a.Rate != 1 || !a.Ongoing() || a.Line != 3 {
+		t.Errorf("defaults: %+v", a)
+	}
+	if b.Mode != ModeSlow || b.Rate != 0.5 || b.Latency != 20*time.Second || b.Ongoing() || b.End.Sub(b.Start) != time.Hour {
+		t.Errorf("b: %+v", b)
+	}
+}
+
+// TestConfigTimelines loads timelines named by a config: paths relative to
+// the config, each file once, in order.
+func TestConfigTimelines(t *testing.T) {
+	tl := func(id, svc string) string {
+		return "incidents:\n  - {id: " + id + ", service: " + svc + ", functions: [login], start: 2022-10-15T15:30:00+09:00}\n"
+	}
+	fsys := fstest.MapFS{
+		"etc/slaprobe/c.yaml":       {Data: []byte("services:\n  - {name: a, timelines: [t/one.yaml, t/two.yaml]}\n  - {name: b, timelines: [t/one.yaml]}\n")},
+		"etc/slaprobe/t/one.yaml":   {Data: []byte(tl("x", "a"))},
+		"etc/slaprobe/t/two.yaml":   {Data: []byte(tl("y", "b"))},
+		"etc/slaprobe/bad/c.yaml":   {Data: []byte("services:\n  - {name: a, timelines: [one.yaml, two.yaml]}\n")},
+		"etc/slaprobe/bad/one.yaml": {Data: []byte(tl("x", "a"))},
+		"etc/slaprobe/bad/two.yaml": {Data: []byte(tl("x", "a"))},
+	}
+	opts := Options{ReadFile: func(p string) ([]byte, error) { return fs.ReadFile(fsys, p) }}
+	cfg, err := Load("etc/slaprobe/c.yaml", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Timelines) != 2 || cfg.Timelines[0].File != "etc/slaprobe/t/one.yaml" || cfg.Timelines[1].Incidents[0].ID != "y" {
+		t.Errorf("timelines = %+v", cfg.Timelines)
+	}
+	if got := cfg.Services[0].Timelines; !reflect.DeepEqual(got, []string{"t/one.yaml", "t/two.yaml"}) {
+		t.Errorf("Service.Timelines keeps what was written: %v", got)
+	}
+	_, err = Load("etc/slaprobe/bad/c.yaml", opts)
+	if want := `etc/slaprobe/bad/two.yaml:2: incidents[0].id: incident id "x" is also used in etc/slaprobe/bad/one.yaml`; err == nil || err.Error() != want {
+		t.Errorf("duplicate id across files: %v", err)
+	}
+}
+
+// TestSharedIncidents loads the reference timelines in ../shared (next to
+// the repository in the project's workspace).
+func TestSharedIncidents(t *testing.T) {
+	files, _ := filepath.Glob("../../shared/incidents/*.yaml")
+	if len(files) == 0 {
+		t.Skip("../../shared/incidents is not next to this checkout; TestExamples covers the bundled copies")
+	}
+	if len(files) != 3 {
+		t.Errorf("want 3 shared timelines, found %v", files)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			tl, err := LoadTimeline(file, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tl.Incidents) == 0 || tl.Timezone != "Asia/Seoul" {
+				t.Errorf("timeline %s: %d incidents, tz %q", tl.Name, len(tl.Incidents), tl.Timezone)
+			}
+			// The bundled example of the same incident must say the same.
+			data, err := examples.ReadFile("incidents/" + filepath.Base(file))
+			if errors.Is(err, fs.ErrNotExist) {
+				return
+			}
+			ex, err := ParseTimeline(filepath.Base(file), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex.File = tl.File
+			for i := range ex.Incidents { // the copy has a header comment
+				ex.Incidents[i].Line, tl.Incidents[i].Line = 0, 0
+			}
+			if !reflect.DeepEqual(ex, tl) {
+				t.Errorf("examples/incidents/%s differs from the shared timeline", filepath.Base(file))
+			}
+		})
+	}
+}
+
+// demoFunctions is DESIGN's "Demo platform" table.
+var demoFunctions = map[string][]string{
+	"account":   {"login"},
+	"messaging": {"login", "send", "receive", "media"},
+	"payments":  {"login", "send", "receive", "receipt"},
+	"maps":      {"login", "search", "route", "tile"},
+	"mobility":  {"login", "send", "receive"},
+	"mail":      {"login", "send", "receive", "attachments"},
+}
+
+func TestExamples(t *testing.T) {
+	cfg, err := Parse(examples.DemoPath, examples.DemoConfig(), Options{ReadFile: examples.ReadFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Location != "seoul-a" || cfg.Timezone != "Asia/Seoul" || cfg.Defaults.Interval != time.Minute {
+		t.Errorf("demo: location %q timezone %q interval %v", cfg.Location, cfg.Timezone, cfg.Defaults.Interval)
+	}
+	if len(cfg.Services) != len(demoFunctions) {
+		t.Errorf("demo has %d services, want %d", len(cfg.Services), len(demoFunctions))
+	}
+	for _, svc := range cfg.Services {
+		t.Run(svc.Name, func(t *testing.T) {
+			if len(svc.Flows) != 1 {
+				t.Fatalf("%d flows", len(svc.Flows))
+			}
+			if got := svc.Flows[0].Functions(); !reflect.DeepEqual(got, demoFunctions[svc.Name]) {
+				t.Errorf("functions = %v, want %v", got, demoFunctions[svc.Name])
+			}
+			if svc.Objective != 0.999 || len(svc.Credits) != 3 || len(svc.Timelines) == 0 {
+				t.Errorf("objective %v credits %v timelines %v", svc.Objective, svc.Credits, svc.Timelines)
+			}
+			for _, st := range svc.Flows[0].Steps {
+				if st.Poll != nil && st.Poll.Within > svc.Flows[0].Timeout {
+					t.Errorf("step %s polls longer than the flow timeout", st.Name)
+				}
+			}
+		})
+	}
+	if len(cfg.Timelines) != 2 {
+		t.Errorf("demo loads %d timelines, want 2", len(cfg.Timelines))
+	}
+	files, err := fs.Glob(examples.Files(), "incidents/*.yaml")
+	if err != nil || len(files) != 2 {
+		t.Fatalf("bundled incidents: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, _ := examples.ReadFile(f)
+		if _, err := ParseTimeline(f, data); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// A secret password through the environment works the same way.
+	src := strings.Replace(string(examples.DemoConfig()), "password: demo ", "password: ${env:DEMO_PW}", 1)
+	cfg, err = Parse(examples.DemoPath, []byte(src), Options{ReadFile: examples.ReadFile,
+		LookupEnv: func(string) (string, bool) { return "pw-from-env", true }})
+	if err != nil || cfg.Secrets["env:DEMO_PW"] != "pw-from-env" {
+		t.Errorf("demo with env password: %v %v", err, cfg)
+	}
+}
+
+// TestDesignExample loads the config example of DESIGN.md, verbatim.
+func TestDesignExample(t *testing.T) {
+	cfg, err := Load("testdata/design/config.yaml", Options{
+		LookupEnv: func(k string) (string, bool) { return "pw", k == "SLAPROBE_PASSWORD" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, f := cfg.Flow("messaging-roundtrip")
+	if svc == nil || f.Interval != 30*time.Second || f.Timeout != 15*time.Second || len(f.Steps) != 3 {
+		t.Fatalf("flow = %+v", f)
+	}
+	recv := f.Steps[2]
+	if recv.Poll == nil || recv.Poll.Every != 500*time.Millisecond || len(recv.Expect.JSONPath) != 1 ||
+		*recv.Expect.JSONPath[0].Matcher.Contains != "${message_id}" {
+		t.Errorf("receive step = %+v", recv)
+	}
+	if len(cfg.Maintenance) != 1 || cfg.Maintenance[0].End.Sub(cfg.Maintenance[0].Start) != 2*time.Hour {
+		t.Errorf("maintenance = %+v", cfg.Maintenance)
+	}
+	if len(cfg.Timelines) != 1 || len(cfg.Timelines[0].Incidents) != 2 || cfg.Secrets["env:SLAPROBE_PASSWORD"] != "pw" {
+		t.Errorf("timelines %+v secrets %d", cfg.Timelines, len(cfg.Secrets))
+	}
+}
+
+func BenchmarkParseDemo(b *testing.B) {
+	data := examples.DemoConfig()
+	opts := Options{ReadFile: examples.ReadFile}
+	for b.Loop() {
+		if _, err := Parse(examples.DemoPath, data, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slaprobe/slaprobe/examples"
+)
+
+// fuzzSecret is what every ${env:...} and ${file:...} resolves to while
+// fuzzing; it must never show in an error unless the input holds it.
+const fuzzSecret = "fuzz-S3CR3T-value"
+
+// addSeeds adds the YAML files matching the globs to the corpus (beyond
+// testdata/fuzz, which go test reads by itself).
+func addSeeds(f *testing.F, globs ...string) {
+	for _, g := range globs {
+		files, _ := filepath.Glob(g)
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	addSeeds(f, "testdata/errors/*.yaml")
+	f.Add(examples.DemoConfig())
+	f.Add([]byte(minimal))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		opts := Options{
+			LookupEnv: func(k string) (string, bool) { return fuzzSecret, k != "UNSET" },
+			ReadFile: func(p string) ([]byte, error) {
+				switch {
+				case strings.Contains(p, "missing"):
+					return nil, os.ErrNotExist
+				case strings.HasSuffix(p, ".yaml"):
+					return data, nil // a timeline: the same bytes, read as one
+				}
+				return []byte(fuzzSecret + "\n"), nil
+			},
+		}
+		cfg, err := Parse("fuzz.yaml", data, opts)
+		if err == nil {
+			if cfg == nil || len(cfg.Services) == 0 {
+				t.Fatalf("no error and no config: %+v", cfg)
+			}
+			return
+		}
+		var es Errors
+		if !errors.As(err, &es) || len(es) == 0 {
+			t.Fatalf("error %T is not Errors", err)
+		}
+		for _, e := range es {
+			if e.File == "" || e.Msg == "" {
+				t.Fatalf("incomplete error %#v", e)
+			}
+		}
+		if text := err.Error(); strings.Contains(text, fuzzSecret) && !bytes.Contains(data, []byte(fuzzSecret)) {
+			t.Fatalf("secret in error text:\n%s", text)
+		}
+	})
+}
+
+func FuzzParseTimeline(f *testing.F) {
+	addSeeds(f, "testdata/timeline-errors/*.yaml", "testdata/errors/timelines/*.yaml", "../examples/incidents/*.yaml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tl, err := ParseTimeline("fuzz.yaml", data)
+		if err == nil {
+			if tl == nil {
+				t.Fatal("no error and no timeline")
+			}
+			for _, inc := range tl.Incidents {
+				if inc.ID == "" || inc.Rate <= 0 || inc.Rate > 1 || !inc.Ongoing() && !inc.End.After(inc.Start) {
+					t.Fatalf("invalid incident accepted: %+v", inc)
+				}
+			}
+			return
+		}
+		var es Errors
+		if !errors.As(err, &es) || len(es) == 0 {
+			t.Fatalf("error %T is not Errors", err)
+		}
+		_ = err.Error()
+	})
+}

@@ -1,0 +1,218 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+var (
+	timelineKeys = []string{"name", "title", "timezone", "source", "note", "incidents"}
+	incidentKeys = []string{"id", "title", "service", "functions", "start", "end", "mode", "rate", "latency", "notices", "note"}
+	noticeKeys   = []string{"at", "text"}
+	modes        = []string{ModeDown, ModeError, ModeSlow, ModeDrop}
+)
+
+// LoadTimeline reads a timeline file with opts.ReadFile and parses it.
+func LoadTimeline(path string, opts Options) (*Timeline, error) {
+	opts = opts.withDefaults()
+	data, err := opts.ReadFile(path)
+	if err != nil {
+		return nil, errOrNil(Errors{{File: path, Msg: fmt.Sprintf("cannot read the timeline: %v", err)}}, path)
+	}
+	return ParseTimeline(path, data)
+}
+
+// ParseTimeline parses and validates a timeline; file names it in errors.
+// It returns every problem found, as Errors sorted by line.
+func ParseTimeline(file string, data []byte) (*Timeline, error) {
+	var errs Errors
+	d := &decoder{file: file, errs: &errs}
+	root, ok := d.parse(data)
+	if !ok {
+		return nil, errOrNil(errs, file)
+	}
+	tl := d.timeline(root, nil)
+	if len(errs) > 0 {
+		return nil, errOrNil(errs, file)
+	}
+	return tl, nil
+}
+
+// timeline decodes a timeline document. check, when set, is called for
+// every incident that has an id, with its key and the line of its service,
+// for checks against a config.
+func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string, serviceLine int)) *Timeline {
+	tl := &Timeline{File: d.file}
+	var incidents *yaml.Node
+	d.object(root, "", timelineKeys, func(e entry, key string) {
+		switch e.name {
+		case "name":
+			tl.Name, _ = d.name(e.v, key)
+		case "title":
+			tl.Title, _ = d.str(e.v, key)
+		case "timezone":
+			if s, ok := d.str(e.v, key); ok {
+				if _, err := time.LoadLocation(s); err != nil || s == "" {
+					d.errf(e.v, key, "unknown time zone %q (use an IANA name such as Asia/Seoul)", s)
+				} else {
+					tl.Timezone = s
+				}
+			}
+		case "source":
+			tl.Source, _ = d.str(e.v, key)
+		case "note":
+			tl.Note, _ = d.str(e.v, key)
+		case "incidents":
+			incidents = e.v
+		}
+	})
+	if tl.Name == "" {
+		base := filepath.Base(d.file)
+		tl.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	ids := map[string]int{}
+	for i, n := range d.seq(incidents, "incidents") {
+		key := index("incidents", i)
+		inc, serviceLine, ok := d.incident(n, key)
+		if inc.ID == "" {
+			continue
+		}
+		if check != nil {
+			check(&inc, key, serviceLine)
+		}
+		if line, dup := ids[inc.ID]; dup {
+			d.errf(&yaml.Node{Line: inc.Line}, key+".id", "duplicate incident id %q (first used on line %d)", inc.ID, line)
+			continue
+		}
+		ids[inc.ID] = inc.Line
+		if ok {
+			tl.Incidents = append(tl.Incidents, inc)
+		}
+	}
+	return tl
+}
+
+// incident decodes one incident and the line of its service key; ok is
+// false when it has a problem.
+func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine int, ok bool) {
+	before := len(*d.errs)
+	rn, ok := d.item(n, key)
+	if !ok {
+		return Incident{}, 0, false
+	}
+	inc = Incident{Mode: ModeDown, Rate: 1, Line: rn.Line}
+	serviceLine = rn.Line
+	var haveID, haveService, haveFunctions, badFunction, haveStart bool
+	var endNode, latencyNode *yaml.Node
+	d.object(rn, key, incidentKeys, func(e entry, key string) {
+		switch e.name {
+		case "id":
+			haveID = true
+			inc.ID, _ = d.name(e.v, key)
+		case "title":
+			inc.Title, _ = d.str(e.v, key)
+		case "service":
+			haveService = true
+			serviceLine = e.v.Line
+			inc.Service, _ = d.name(e.v, key)
+		case "functions":
+			haveFunctions = true
+			for i, f := range d.seq(e.v, key) {
+				if s, ok := d.name(f, index(key, i)); ok {
+					inc.Functions = append(inc.Functions, s)
+				} else {
+					badFunction = true
+				}
+			}
+		case "start":
+			haveStart = true
+			inc.Start, _ = d.time(e.v, key)
+		case "end":
+			endNode = e.v
+			inc.End, _ = d.time(e.v, key)
+		case "mode":
+			if s, ok := d.str(e.v, key); ok {
+				if !contains(modes, s) {
+					d.errf(e.v, key, "unknown mode %q (expected one of: %s)", s, strings.Join(modes, ", "))
+				} else {
+					inc.Mode = s
+				}
+			}
+		case "rate":
+			if v, ok := d.float(e.v, key); ok {
+				if v <= 0 || v > 1 {
+					d.errf(e.v, key, "rate %v is outside (0, 1]", v)
+				} else {
+					inc.Rate = v
+				}
+			}
+		case "latency":
+			latencyNode = e.v
+			if v, ok := d.duration(e.v, key); ok {
+				if v < 0 {
+					d.errf(e.v, key, "must not be negative")
+				} else {
+					inc.Latency = v
+				}
+			}
+		case "notices":
+			for i, m := range d.seq(e.v, key) {
+				inc.Notices = append(inc.Notices, d.notice(m, index(key, i)))
+			}
+		case "note":
+			inc.Note, _ = d.str(e.v, key)
+		}
+	})
+	if !haveID {
+		d.errf(rn, key+".id", "is required")
+	}
+	if !haveService {
+		d.errf(rn, key+".service", "is required")
+	}
+	if !haveFunctions || len(inc.Functions) == 0 && !badFunction {
+		d.errf(rn, key+".functions", "is required: list at least one function")
+	}
+	if !haveStart {
+		d.errf(rn, key+".start", "is required")
+	}
+	if !inc.Start.IsZero() && !inc.End.IsZero() && !inc.End.After(inc.Start) {
+		d.errf(endNode, key+".end", "end %s is not after start %s", inc.End.Format(time.RFC3339), inc.Start.Format(time.RFC3339))
+	}
+	if inc.Mode == ModeSlow && inc.Latency <= 0 {
+		d.errf(orNode(latencyNode, rn), key+".latency", "mode slow needs a latency greater than 0")
+	}
+	return inc, serviceLine, len(*d.errs) == before
+}
+
+func (d *decoder) notice(n *yaml.Node, key string) Notice {
+	var no Notice
+	var haveAt bool
+	rn, ok := d.item(n, key)
+	if !ok {
+		return no
+	}
+	d.object(rn, key, noticeKeys, func(e entry, key string) {
+		switch e.name {
+		case "at":
+			haveAt = true
+			no.At, _ = d.time(e.v, key)
+		case "text":
+			no.Text, _ = d.str(e.v, key)
+		}
+	})
+	if !haveAt {
+		d.errf(rn, key+".at", "is required")
+	}
+	return no
+}
+
+func orNode(n, fallback *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return fallback
+}
