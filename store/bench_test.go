@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// benchRuns returns n runs of 100 flows (3 or 4 steps each) at one run per
+// flow and minute, continuing from run number off.
+func benchRuns(off, n int) []probe.Run {
+	fns := []string{"login", "send", "receive", "media"}
+	out := make([]probe.Run, n)
+	for i := range out {
+		k := off + i
+		flow, tick := k%100, k/100
+		start := t0.Add(time.Duration(tick)*time.Minute + time.Duration(flow)*500*time.Millisecond)
+		nsteps := 3 + flow%2
+		r := probe.Run{ID: fmt.Sprintf("run-%d", k), Flow: fmt.Sprintf("flow-%03d", flow), Service: fmt.Sprintf("svc-%d", flow%10), Location: "seoul-a", Start: start}
+		for j := 0; j < nsteps; j++ {
+			d := time.Duration(20+(k*7+j*13)%400) * time.Millisecond
+			st := probe.StepResult{Step: fns[j], Function: fns[j], Status: probe.StatusOK, HTTPStatus: 200, Duration: d, Attempts: 1,
+				Phases: probe.Phases{Resolve: 300 * time.Microsecond, Connect: 900 * time.Microsecond, Processing: d - 2*time.Millisecond, Transfer: 800 * time.Microsecond}}
+			if k%97 == 0 && j == 1 {
+				st.Status, st.HTTPStatus, st.Error = probe.StatusFailed, 502, "status 502, want 201"
+			}
+			if k%97 == 0 && j > 1 {
+				st = probe.StepResult{Step: fns[j], Function: fns[j], Status: probe.StatusNotRun}
+			}
+			r.Duration += d
+			r.Steps = append(r.Steps, st)
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// BenchmarkIngest measures batched AppendRuns (1000-run transactions, rollup
+// maintenance included) in step results per second.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const batch = 1000
+	steps := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		runs := benchRuns(i*batch, batch)
+		for j := range runs {
+			steps += len(runs[j].Steps)
+		}
+		b.StartTimer()
+		if err := s.AppendRuns(ctx, runs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "results/s")
+}

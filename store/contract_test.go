@@ -1,0 +1,449 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+)
+
+var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// mkRun builds a realistic run of flow at location starting at start: login,
+// send, receive; failAt >= 0 makes that step fail and the later ones not run.
+func mkRun(flow, loc string, start time.Time, failAt int, d time.Duration) probe.Run {
+	steps := []struct{ step, fn string }{{"login", "login"}, {"send", "send"}, {"receive", "receive"}}
+	r := probe.Run{ID: fmt.Sprintf("%s-%s-%d", flow, loc, start.UnixNano()), Flow: flow, Service: "messaging", Location: loc, Start: start}
+	for i, s := range steps {
+		sr := probe.StepResult{Step: s.step, Function: s.fn, Status: probe.StatusOK, HTTPStatus: 200, Duration: d, Attempts: 1,
+			Phases: probe.Phases{Resolve: time.Millisecond, Connect: 2 * time.Millisecond, TLS: 3 * time.Millisecond, Processing: d / 2, Transfer: time.Microsecond}}
+		switch {
+		case failAt >= 0 && i == failAt:
+			sr.Status, sr.HTTPStatus, sr.Error = probe.StatusFailed, 503, "status 503, want 200"
+		case failAt >= 0 && i > failAt:
+			sr = probe.StepResult{Step: s.step, Function: s.fn, Status: probe.StatusNotRun}
+		}
+		if sr.Status != probe.StatusNotRun {
+			r.Duration += sr.Duration
+		}
+		r.Steps = append(r.Steps, sr)
+	}
+	return r
+}
+
+func flows(rs []probe.Run) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Flow+"@"+r.Location+"@"+r.Start.Format("15:04:05"))
+	}
+	return out
+}
+
+// testStore is the contract every Store implementation must meet. open
+// returns a fresh, empty store that the test owns.
+func testStore(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+
+	t.Run("runs round trip and filters", func(t *testing.T) {
+		s := open(t)
+		var runs []probe.Run
+		for i := 0; i < 6; i++ {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			runs = append(runs, mkRun("b-flow", "seoul", at, -1, 40*time.Millisecond))
+			runs = append(runs, mkRun("a-flow", "busan", at, i%3-1, 80*time.Millisecond))
+			runs = append(runs, mkRun("a-flow", "seoul", at.Add(time.Second), -1, time.Second))
+		}
+		nosteps := probe.Run{ID: "empty", Flow: "c-flow", Service: "maps", Location: "seoul", Start: t0.Add(90 * time.Second), Duration: time.Millisecond}
+		runs = append(runs, nosteps)
+		if err := s.AppendRuns(ctx, runs[:7]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendRuns(ctx, runs[7:]); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.Runs(ctx, Query{From: t0, To: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != len(runs) {
+			t.Fatalf("got %d runs, want %d", len(all), len(runs))
+		}
+		byID := map[string]probe.Run{}
+		for _, r := range all {
+			byID[r.ID] = r
+		}
+		for _, want := range runs {
+			got := byID[want.ID]
+			if !got.Start.Equal(want.Start) {
+				t.Errorf("run %s start %v, want %v", want.ID, got.Start, want.Start)
+			}
+			got.Start = want.Start
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("run %s:\n got %+v\nwant %+v", want.ID, got, want)
+			}
+		}
+		tests := []struct {
+			name string
+			q    Query
+			want []string
+		}{
+			{"one flow", Query{From: t0, To: t0.Add(2 * time.Minute), Flows: []string{"b-flow"}},
+				[]string{"b-flow@seoul@00:00:00", "b-flow@seoul@00:01:00"}},
+			{"location", Query{From: t0.Add(time.Minute), To: t0.Add(2 * time.Minute), Location: "seoul"},
+				[]string{"a-flow@seoul@00:01:01", "b-flow@seoul@00:01:00", "c-flow@seoul@00:01:30"}},
+			{"ordered by flow, location, start; To exclusive", Query{From: t0, To: t0.Add(time.Minute + time.Second)},
+				[]string{"a-flow@busan@00:00:00", "a-flow@busan@00:01:00", "a-flow@seoul@00:00:01", "b-flow@seoul@00:00:00", "b-flow@seoul@00:01:00"}},
+			{"two flows", Query{From: t0.Add(5 * time.Minute), To: t0.Add(time.Hour), Flows: []string{"a-flow", "c-flow"}},
+				[]string{"a-flow@busan@00:05:00", "a-flow@seoul@00:05:01"}},
+			{"unknown flow", Query{From: t0, To: t0.Add(time.Hour), Flows: []string{"nope"}}, nil},
+			{"empty range", Query{From: t0.Add(time.Hour), To: t0.Add(2 * time.Hour)}, nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.Runs(ctx, tc.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(flows(got), tc.want) {
+					t.Errorf("got %v, want %v", flows(got), tc.want)
+				}
+			})
+		}
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		s := open(t)
+		bad := mkRun("f", "seoul", t0, -1, time.Millisecond)
+		bad.Steps[1].Status = "exploded"
+		tests := []struct {
+			name string
+			err  error
+			want string
+		}{
+			{"no flow", s.AppendRuns(ctx, []probe.Run{{ID: "x", Location: "l", Start: t0}}), "no flow"},
+			{"no location", s.AppendRuns(ctx, []probe.Run{{ID: "x", Flow: "f", Start: t0}}), "no location"},
+			{"bad status", s.AppendRuns(ctx, []probe.Run{bad}), `unknown status "exploded"`},
+			{"year 1900", s.AppendRuns(ctx, []probe.Run{mkRun("f", "l", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), -1, 0)}), "outside"},
+			{"bad op", s.AppendEvents(ctx, []state.Event{{Op: "flip"}}), "unknown op"},
+			{"bad kind", s.AppendEvents(ctx, []state.Event{{Op: state.OpOpen, Window: state.Window{Kind: "sideways"}}}), "unknown window kind"},
+			{"close without end", s.AppendEvents(ctx, []state.Event{{Op: state.OpClose, Window: state.Window{Key: state.Key{Flow: "f", Location: "l"}, Kind: state.KindDown, Start: t0}}}), "no end"},
+			{"granularity", func() error { _, err := s.Rollups(ctx, "fortnight", Query{}); return err }(), "unknown rollup granularity"},
+			{"prune batch", func() error { _, err := s.Prune(ctx, t0, 0); return err }(), "batch must be positive"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
+					t.Errorf("error %v, want one containing %q", tc.err, tc.want)
+				}
+			})
+		}
+		if got, err := s.Runs(ctx, Query{}); err != nil || len(got) != 0 {
+			t.Errorf("after rejected appends: %d runs, %v; want none stored", len(got), err)
+		}
+	})
+
+	t.Run("rollups", func(t *testing.T) {
+		s := open(t)
+		// 10 runs in minute 0 (two batches, so the upsert merges), 4 of them
+		// failing at send; 1 run in minute 1; one run in the next hour.
+		var b1, b2 []probe.Run
+		for i := 0; i < 10; i++ {
+			fail := -1
+			if i < 4 {
+				fail = 1
+			}
+			r := mkRun("f", "seoul", t0.Add(time.Duration(i)*5*time.Second), fail, time.Duration(10*(i+1))*time.Millisecond)
+			if i%2 == 0 {
+				b1 = append(b1, r)
+			} else {
+				b2 = append(b2, r)
+			}
+		}
+		b2 = append(b2, mkRun("f", "seoul", t0.Add(time.Minute), -1, 500*time.Millisecond))
+		b2 = append(b2, mkRun("f", "seoul", t0.Add(time.Hour+time.Second), -1, 500*time.Millisecond))
+		deg := mkRun("f", "seoul", t0.Add(time.Minute+time.Second), -1, 3*time.Second)
+		deg.Steps[0].Status = probe.StatusDegraded
+		b2 = append(b2, deg)
+		for _, b := range [][]probe.Run{b1, b2} {
+			if err := s.AppendRuns(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mins, err := s.Rollups(ctx, Minute, Query{From: t0, To: t0.Add(2 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		get := func(rs []Rollup, bucket time.Time, step string) Rollup {
+			t.Helper()
+			for _, r := range rs {
+				if r.Bucket.Equal(bucket) && r.Step == step {
+					return r
+				}
+			}
+			t.Fatalf("no rollup for %v step %q in %d rows", bucket, step, len(rs))
+			return Rollup{}
+		}
+		bounds := LatencyBounds()
+		tests := []struct {
+			name                        string
+			r                           Rollup
+			fn                          string
+			ok, failed, degraded, notRn int64
+			sum                         float64
+			p50                         time.Duration
+		}{
+			{"minute run level", get(mins, t0, ""), "", 6, 4, 0, 0, 2*0.1 + 3*0.45, 0}, // failing runs took 2 steps
+			{"minute login", get(mins, t0, "login"), "login", 10, 0, 0, 0, 0.55, 55 * time.Millisecond},
+			{"minute send", get(mins, t0, "send"), "send", 6, 4, 0, 0, 0.55, 55 * time.Millisecond},
+			{"minute receive", get(mins, t0, "receive"), "receive", 6, 0, 0, 4, 0.45, 80 * time.Millisecond},
+			{"second minute run level", get(mins, t0.Add(time.Minute), ""), "", 1, 0, 1, 0, 1.5 + 9, 0},
+			{"second minute login", get(mins, t0.Add(time.Minute), "login"), "login", 1, 0, 1, 0, 3.5, 0},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				r := tc.r
+				if r.Flow != "f" || r.Service != "messaging" || r.Location != "seoul" || r.Function != tc.fn {
+					t.Errorf("labels %+v", r)
+				}
+				if r.OK != tc.ok || r.Failed != tc.failed || r.Degraded != tc.degraded || r.NotRun != tc.notRn {
+					t.Errorf("counts ok=%d failed=%d degraded=%d not_run=%d, want %d %d %d %d", r.OK, r.Failed, r.Degraded, r.NotRun, tc.ok, tc.failed, tc.degraded, tc.notRn)
+				}
+				if len(r.Hist) != len(bounds)+1 {
+					t.Fatalf("hist has %d slots, want %d", len(r.Hist), len(bounds)+1)
+				}
+				var n int64
+				for _, c := range r.Hist {
+					n += c
+				}
+				if n != r.OK+r.Failed+r.Degraded {
+					t.Errorf("hist counts %d samples, want %d", n, r.OK+r.Failed+r.Degraded)
+				}
+				if tc.sum > 0 && (r.SumSeconds < tc.sum*0.999 || r.SumSeconds > tc.sum*1.001) {
+					t.Errorf("sum %v s, want %v", r.SumSeconds, tc.sum)
+				}
+				if tc.p50 > 0 {
+					got := Quantile(r.Hist, bounds, 0.5)
+					if d := float64(got-tc.p50) / float64(tc.p50); d < -0.13 || d > 0.13 {
+						t.Errorf("p50 %v, want about %v", got, tc.p50)
+					}
+				}
+			})
+		}
+		hours, err := s.Rollups(ctx, Hour, Query{From: t0, To: t0.Add(2 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := get(hours, t0, ""); h.OK != 7 || h.Failed != 4 || h.Degraded != 1 {
+			t.Errorf("hour run level %d/%d/%d, want 7/4/1", h.OK, h.Failed, h.Degraded)
+		}
+		if h := get(hours, t0.Add(time.Hour), "receive"); h.OK != 1 {
+			t.Errorf("second hour receive ok=%d, want 1", h.OK)
+		}
+		if len(hours) != 8 {
+			t.Errorf("%d hour rows, want 8 (2 hours x run + 3 steps)", len(hours))
+		}
+		filtered, err := s.Rollups(ctx, Minute, Query{From: t0, To: t0.Add(2 * time.Hour), Location: "elsewhere"})
+		if err != nil || len(filtered) != 0 {
+			t.Errorf("location filter: %d rows, %v", len(filtered), err)
+		}
+		ranged, err := s.Rollups(ctx, Minute, Query{From: t0.Add(time.Minute), To: t0.Add(time.Hour)})
+		if err != nil || len(ranged) != 4 {
+			t.Errorf("range filter: %d rows, %v; want 4", len(ranged), err)
+		}
+	})
+
+	t.Run("windows and open windows", func(t *testing.T) {
+		s := open(t)
+		key := state.Key{Service: "messaging", Flow: "f", Location: "seoul"}
+		fkey := key
+		fkey.Function = "receive"
+		other := key
+		other.Location = "busan"
+		w1 := state.Window{Key: key, Kind: state.KindDown, Start: t0.Add(10 * time.Minute), Confirmed: t0.Add(11 * time.Minute), CauseStep: "send", Error: "status 503"}
+		w1c := w1
+		w1c.End = t0.Add(20 * time.Minute)
+		w2 := state.Window{Key: fkey, Kind: state.KindDown, Start: t0.Add(30 * time.Minute), Confirmed: t0.Add(31 * time.Minute), CauseStep: "receive", Error: "message never arrived"}
+		unk := state.Window{Key: key, Kind: state.KindUnknown, Start: t0.Add(40 * time.Minute), End: t0.Add(45 * time.Minute), Confirmed: t0.Add(40 * time.Minute)}
+		w3 := state.Window{Key: other, Kind: state.KindDegraded, Start: t0.Add(50 * time.Minute), Confirmed: t0.Add(51 * time.Minute), CauseStep: "login", Error: "slow"}
+		evs := []state.Event{{Op: state.OpOpen, Window: w1}, {Op: state.OpOpen, Window: w2}}
+		if err := s.AppendEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendEvents(ctx, []state.Event{{Op: state.OpClose, Window: w1c}, {Op: state.OpClose, Window: unk}, {Op: state.OpOpen, Window: w3}}); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			q    Query
+			want []state.Window
+		}{
+			{"all", Query{From: t0, To: t0.Add(time.Hour)}, []state.Window{w1c, w2, unk, w3}},
+			{"closed before range is left out, open ones stay", Query{From: t0.Add(25 * time.Minute), To: t0.Add(time.Hour)}, []state.Window{w2, unk, w3}},
+			{"starting after range is left out", Query{From: t0, To: t0.Add(15 * time.Minute)}, []state.Window{w1c}},
+			{"end is exclusive of From", Query{From: t0.Add(20 * time.Minute), To: t0.Add(25 * time.Minute)}, nil},
+			{"location", Query{From: t0, To: t0.Add(time.Hour), Location: "busan"}, []state.Window{w3}},
+			{"flow", Query{From: t0, To: t0.Add(time.Hour), Flows: []string{"g"}}, nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.Windows(ctx, tc.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				assertWindows(t, got, tc.want)
+			})
+		}
+		open, err := s.OpenWindows(ctx, "seoul")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertWindows(t, open, []state.Window{w2})
+		open, err = s.OpenWindows(ctx, "busan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertWindows(t, open, []state.Window{w3})
+	})
+
+	t.Run("last runs and coverage", func(t *testing.T) {
+		s := open(t)
+		var runs []probe.Run
+		// f at seoul every minute from 00:00:30 to 02:59:30; g at seoul only in
+		// the first half hour; f at busan once.
+		for i := 0; i < 180; i++ {
+			at := t0.Add(time.Duration(i)*time.Minute + 30*time.Second)
+			runs = append(runs, mkRun("f", "seoul", at, -1, time.Millisecond))
+			if i < 30 {
+				runs = append(runs, mkRun("g", "seoul", at, 0, time.Millisecond))
+			}
+		}
+		runs = append(runs, mkRun("f", "busan", t0.Add(5*time.Hour), -1, time.Millisecond))
+		if err := s.AppendRuns(ctx, runs); err != nil {
+			t.Fatal(err)
+		}
+		last, err := s.LastRuns(ctx, "seoul")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLast := map[string]time.Time{"f": t0.Add(179*time.Minute + 30*time.Second), "g": t0.Add(29*time.Minute + 30*time.Second)}
+		if len(last) != 2 || !last["f"].Equal(wantLast["f"]) || !last["g"].Equal(wantLast["g"]) {
+			t.Errorf("LastRuns = %v, want %v", last, wantLast)
+		}
+		if none, err := s.LastRuns(ctx, "nowhere"); err != nil || len(none) != 0 {
+			t.Errorf("LastRuns(nowhere) = %v, %v", none, err)
+		}
+		tests := []struct {
+			name string
+			q    Query
+			want []Span
+		}{
+			{"hour aligned", Query{From: t0, To: t0.Add(3 * time.Hour), Location: "seoul"}, []Span{
+				{Flow: "f", Service: "messaging", Location: "seoul", First: t0.Add(30 * time.Second), Last: wantLast["f"], Runs: 180},
+				{Flow: "g", Service: "messaging", Location: "seoul", First: t0.Add(30 * time.Second), Last: wantLast["g"], Runs: 30},
+			}},
+			{"unaligned edges", Query{From: t0.Add(10 * time.Minute), To: t0.Add(2*time.Hour + 5*time.Minute), Flows: []string{"f"}}, []Span{
+				{Flow: "f", Service: "messaging", Location: "seoul", First: t0.Add(10*time.Minute + 30*time.Second), Last: t0.Add(2*time.Hour + 4*time.Minute + 30*time.Second), Runs: 115},
+			}},
+			{"inside one hour", Query{From: t0.Add(10 * time.Minute), To: t0.Add(20 * time.Minute), Flows: []string{"g"}}, []Span{
+				{Flow: "g", Service: "messaging", Location: "seoul", First: t0.Add(10*time.Minute + 30*time.Second), Last: t0.Add(19*time.Minute + 30*time.Second), Runs: 10},
+			}},
+			{"all locations", Query{From: t0, To: t0.Add(6 * time.Hour), Flows: []string{"f"}}, []Span{
+				{Flow: "f", Service: "messaging", Location: "busan", First: t0.Add(5 * time.Hour), Last: t0.Add(5 * time.Hour), Runs: 1},
+				{Flow: "f", Service: "messaging", Location: "seoul", First: t0.Add(30 * time.Second), Last: wantLast["f"], Runs: 180},
+			}},
+			{"nothing", Query{From: t0.Add(10 * time.Hour), To: t0.Add(11 * time.Hour)}, []Span{}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.Coverage(ctx, tc.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(tc.want) {
+					t.Fatalf("got %+v, want %+v", got, tc.want)
+				}
+				for i := range got {
+					g, w := got[i], tc.want[i]
+					if g.Flow != w.Flow || g.Service != w.Service || g.Location != w.Location || !g.First.Equal(w.First) || !g.Last.Equal(w.Last) || g.Runs != w.Runs {
+						t.Errorf("span %d = %+v, want %+v", i, g, w)
+					}
+				}
+			})
+		}
+	})
+
+	t.Run("prune keeps rollups and events", func(t *testing.T) {
+		s := open(t)
+		var runs []probe.Run
+		for i := 0; i < 50; i++ {
+			runs = append(runs, mkRun("f", "seoul", t0.Add(time.Duration(i)*time.Minute), -1, time.Millisecond))
+		}
+		if err := s.AppendRuns(ctx, runs); err != nil {
+			t.Fatal(err)
+		}
+		w := state.Window{Key: state.Key{Flow: "f", Location: "seoul"}, Kind: state.KindDown, Start: t0, End: t0.Add(time.Minute), Confirmed: t0}
+		if err := s.AppendEvents(ctx, []state.Event{{Op: state.OpClose, Window: w}}); err != nil {
+			t.Fatal(err)
+		}
+		before, err := s.Rollups(ctx, Minute, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cutoff := t0.Add(30 * time.Minute)
+		steps := []struct {
+			batch, want int
+		}{{12, 12}, {12, 12}, {12, 6}, {12, 0}}
+		for _, st := range steps {
+			n, err := s.Prune(ctx, cutoff, st.batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != st.want {
+				t.Errorf("Prune(batch %d) = %d, want %d", st.batch, n, st.want)
+			}
+		}
+		left, err := s.Runs(ctx, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 20 || !left[0].Start.Equal(cutoff) || len(left[0].Steps) != 3 {
+			t.Errorf("after prune: %d runs from %v, want 20 from %v with steps", len(left), left[0].Start, cutoff)
+		}
+		after, err := s.Rollups(ctx, Minute, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(before, after) {
+			t.Errorf("rollups changed by prune: %d rows before, %d after", len(before), len(after))
+		}
+		ws, err := s.Windows(ctx, Query{})
+		if err != nil || len(ws) != 1 {
+			t.Errorf("windows after prune: %v, %v", ws, err)
+		}
+		if err := s.Ping(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func assertWindows(t *testing.T, got, want []state.Window) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d windows %+v, want %d %+v", len(got), got, len(want), want)
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if !g.Start.Equal(w.Start) || !g.End.Equal(w.End) || !g.Confirmed.Equal(w.Confirmed) {
+			t.Errorf("window %d times %v..%v (confirmed %v), want %v..%v (%v)", i, g.Start, g.End, g.Confirmed, w.Start, w.End, w.Confirmed)
+		}
+		g.Start, g.End, g.Confirmed = w.Start, w.End, w.Confirmed
+		if g != w {
+			t.Errorf("window %d = %+v, want %+v", i, g, w)
+		}
+	}
+}

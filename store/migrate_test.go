@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// insertV1 writes runs the way a version 1 schema stored them: raw rows
+// only, no rollups.
+func insertV1(t *testing.T, c *core, runs []probe.Run) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := c.w.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ids := &txIDs{c: c, tx: tx, series: map[seriesKey]int64{}, names: map[nameKey]int64{}}
+	runIDs, err := c.d.allocIDs(ctx, tx, len(runs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range runs {
+		sid, err := ids.seriesID(ctx, seriesKey{r.Service, r.Flow, r.Location})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO runs (id, series, start_ns, duration_ns, run_id) VALUES (?, ?, ?, ?, ?)`),
+			runIDs[i], sid, r.Start.UnixNano(), int64(r.Duration), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		for j, s := range r.Steps {
+			nid, err := ids.nameID(ctx, nameKey{s.Step, s.Function})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				runIDs[i], j, nid, statusCodes[s.Status], s.HTTPStatus, int64(s.Duration), int64(s.Phases.Resolve), int64(s.Phases.Connect),
+				int64(s.Phases.TLS), int64(s.Phases.Processing), int64(s.Phases.Transfer), s.Attempts, s.Error); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type migrateDriver struct {
+	name string
+	// open opens the same database each time it is called within one test,
+	// migrated up to version upTo (-1: latest).
+	open func(t *testing.T) func(upTo int) (*core, Store, error)
+}
+
+func migrateDrivers() []migrateDriver {
+	return []migrateDriver{
+		{"sqlite", func(t *testing.T) func(int) (*core, Store, error) {
+			path := filepath.Join(t.TempDir(), "m.db")
+			return func(upTo int) (*core, Store, error) {
+				s, err := openSQLite(context.Background(), path, Options{}, upTo)
+				if err != nil {
+					return nil, nil, err
+				}
+				return s.core, s, nil
+			}
+		}},
+		{"postgres", func(t *testing.T) func(int) (*core, Store, error) {
+			dsn := postgresDSN(t)
+			return func(upTo int) (*core, Store, error) {
+				p, err := openPostgres(context.Background(), dsn, Options{}, upTo)
+				if err != nil {
+					return nil, nil, err
+				}
+				return p.core, p, nil
+			}
+		}},
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	runs := benchRuns(0, 250)
+	for _, drv := range migrateDrivers() {
+		latest := len(sqliteMigrations)
+		for from := 0; from <= latest; from++ {
+			t.Run(drv.name+"/from v"+string(rune('0'+from)), func(t *testing.T) {
+				open := drv.open(t)
+				if from > 0 {
+					c, s, err := open(from)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if v, _ := schemaVersion(ctx, c.w); v != from {
+						t.Fatalf("schema at version %d, want %d", v, from)
+					}
+					if from == 1 {
+						insertV1(t, c, runs)
+					} else if err := s.AppendRuns(ctx, runs); err != nil {
+						t.Fatal(err)
+					}
+					s.Close()
+				}
+				c, s, err := open(-1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				if v, _ := schemaVersion(ctx, c.w); v != latest {
+					t.Fatalf("schema at version %d, want %d", v, latest)
+				}
+				if from == 0 {
+					if err := s.AppendRuns(ctx, runs); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := s.Runs(ctx, Query{})
+				if err != nil || len(got) != len(runs) {
+					t.Fatalf("%d runs after migration (%v), want %d", len(got), err, len(runs))
+				}
+				// The rollups (backfilled from v1) equal those of a store that
+				// maintained them from the start.
+				ref := openTestSQLite(t)
+				if err := ref.AppendRuns(ctx, runs); err != nil {
+					t.Fatal(err)
+				}
+				for _, g := range []Granularity{Minute, Hour} {
+					want, _ := ref.Rollups(ctx, g, Query{})
+					have, err := s.Rollups(ctx, g, Query{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(have) != len(want) || len(want) == 0 {
+						t.Fatalf("%s: %d rollups, want %d", g, len(have), len(want))
+					}
+					if !reflect.DeepEqual(sumRollups(have), sumRollups(want)) {
+						t.Errorf("%s rollups differ:\n got %+v\nwant %+v", g, sumRollups(have), sumRollups(want))
+					}
+				}
+			})
+		}
+	}
+}
+
+// sumRollups totals rollups per step, independent of id order.
+func sumRollups(rs []Rollup) map[string]Rollup {
+	out := map[string]Rollup{}
+	for _, r := range rs {
+		k := r.Step
+		a := out[k]
+		a.OK, a.Failed, a.Degraded, a.NotRun = a.OK+r.OK, a.Failed+r.Failed, a.Degraded+r.Degraded, a.NotRun+r.NotRun
+		if a.Hist == nil {
+			a.Hist = make([]int64, len(r.Hist))
+		}
+		for i, c := range r.Hist {
+			a.Hist[i] += c
+		}
+		a.SumSeconds += r.SumSeconds
+		out[k] = a
+	}
+	for k, a := range out {
+		a.SumSeconds = float64(int64(a.SumSeconds*1000+0.5)) / 1000
+		out[k] = a
+	}
+	return out
+}
+
+func TestMigrationRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "new.db")
+	s, err := OpenSQLite(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`INSERT INTO schema_version (version, applied_ns) VALUES (99, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = OpenSQLite(ctx, path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "newer than this slaprobe supports") {
+		t.Errorf("open of a v99 database = %v", err)
+	}
+}
+
+func TestSQLiteReopenAndIntegrity(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crash.db")
+	s, err := OpenSQLite(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := benchRuns(0, 1500)
+	if err := s.AppendRuns(ctx, runs[:700]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendRuns(ctx, runs[700:]); err != nil {
+		t.Fatal(err)
+	}
+	// No Close: the WAL is not checkpointed, as after a crash of the process.
+	s2, err := OpenSQLite(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, err := s2.Runs(ctx, Query{})
+	if err != nil || len(got) != len(runs) {
+		t.Fatalf("after reopen: %d runs (%v), want %d", len(got), err, len(runs))
+	}
+	if err := s2.IntegrityCheck(ctx); err != nil {
+		t.Error(err)
+	}
+	s.Close()
+}
+
+func TestSQLiteBadPath(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", "a?b.db", filepath.Join(t.TempDir(), "no", "such", "dir", "x.db")} {
+		t.Run(p, func(t *testing.T) {
+			if s, err := OpenSQLite(context.Background(), p, Options{}); err == nil {
+				s.Close()
+				t.Errorf("OpenSQLite(%q) succeeded", p)
+			}
+		})
+	}
+}
