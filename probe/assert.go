@@ -1,0 +1,372 @@
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ohler55/ojg/oj"
+)
+
+// operand is a matcher's rendered operand, with its number and JSON readings
+// worked out on demand.
+type operand struct {
+	s      string
+	num    float64
+	isNum  bool
+	parsed any
+	jsonOK bool
+	jsonTo bool // parsed was tried
+}
+
+func newOperand(s string) operand {
+	o := operand{s: s}
+	if t := strings.TrimSpace(s); t != "" && strings.IndexByte("0123456789+-.", t[0]) < 0 {
+		return o // not a number: spare ParseFloat its error
+	}
+	if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		o.num, o.isNum = f, true
+	}
+	return o
+}
+
+func (o *operand) json() (any, bool) {
+	if !o.jsonTo {
+		o.jsonTo = true
+		v, err := oj.ParseString(o.s)
+		o.parsed, o.jsonOK = v, err == nil
+	}
+	return o.parsed, o.jsonOK
+}
+
+// subjectKind says how a matcher reads the values it is given.
+type subjectKind uint8
+
+const (
+	subjSingular subjectKind = iota // one JSONPath value (or none)
+	subjMulti                       // a JSONPath that may select several values
+	subjText                        // body or header text
+)
+
+// evalMatch applies m, with its operand rendered to op, to the values vals
+// selected for label. It returns "" when the matcher holds, otherwise a short
+// message: `$.messages[*].id does not contain "m-17"`.
+func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind) string {
+	switch m.op {
+	case opExists:
+		has := len(vals) > 0
+		switch {
+		case m.exists && !has:
+			return label + " does not exist"
+		case !m.exists && has:
+			return fmt.Sprintf("%s exists (got %s), want absent", label, show(vals))
+		}
+		return ""
+	case opEquals:
+		o := newOperand(op)
+		for _, v := range vals {
+			if equal(v, &o, 0) {
+				return ""
+			}
+		}
+		if len(vals) == 0 {
+			return fmt.Sprintf("%s selected nothing, want %s", label, strconv.Quote(op))
+		}
+		return fmt.Sprintf("%s does not equal %s (got %s)", label, strconv.Quote(op), show(vals))
+	case opContains:
+		o := newOperand(op)
+		for _, v := range vals {
+			if contains(v, &o, kind) {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%s does not contain %s", label, strconv.Quote(op))
+	case opMatches:
+		re := m.re
+		if re == nil {
+			var err error
+			if re, err = regexp.Compile(op); err != nil {
+				return fmt.Sprintf("%s: bad regular expression %s", label, strconv.Quote(op))
+			}
+		}
+		for _, v := range vals {
+			if re.MatchString(valueText(v)) {
+				return ""
+			}
+		}
+		if len(vals) == 0 {
+			return fmt.Sprintf("%s selected nothing, want a match for %s", label, strconv.Quote(re.String()))
+		}
+		return fmt.Sprintf("%s does not match %s (got %s)", label, strconv.Quote(re.String()), show(vals))
+	case opGT, opGE, opLT, opLE:
+		want := opSymbol(m.op) + " " + strconv.FormatFloat(m.num, 'g', -1, 64)
+		if len(vals) == 0 {
+			return fmt.Sprintf("%s selected nothing, want %s", label, want)
+		}
+		for _, v := range vals {
+			f, ok := toNumber(v)
+			if !ok {
+				return fmt.Sprintf("%s is %s, want a number %s", label, show([]any{v}), want)
+			}
+			if !compare(m.op, f, m.num) {
+				return fmt.Sprintf("%s is %s, want %s", label, show([]any{v}), want)
+			}
+		}
+		return ""
+	}
+	return label + ": matcher has no condition"
+}
+
+func opSymbol(op matchOp) string {
+	switch op {
+	case opGT:
+		return ">"
+	case opGE:
+		return ">="
+	case opLT:
+		return "<"
+	default:
+		return "<="
+	}
+}
+
+func compare(op matchOp, a, b float64) bool {
+	switch op {
+	case opGT:
+		return a > b
+	case opGE:
+		return a >= b
+	case opLT:
+		return a < b
+	default:
+		return a <= b
+	}
+}
+
+// contains: an array holds the operand, a text contains it, an object has it
+// as a key; a value of a multi-value selection equals it.
+func contains(v any, o *operand, kind subjectKind) bool {
+	if kind == subjText {
+		s, _ := v.(string)
+		return strings.Contains(s, o.s)
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if equal(e, o, 0) {
+				return true
+			}
+		}
+		return false
+	case string:
+		if kind == subjSingular {
+			return strings.Contains(x, o.s)
+		}
+	case map[string]any:
+		if kind == subjSingular {
+			_, ok := x[o.s]
+			return ok
+		}
+	}
+	return equal(v, o, 0)
+}
+
+// equal compares a JSON value with the operand as JSON scalars or text.
+func equal(v any, o *operand, depth int) bool {
+	switch x := v.(type) {
+	case string:
+		return x == o.s
+	case bool:
+		return o.s == strconv.FormatBool(x)
+	case nil:
+		return o.s == "null"
+	case int64:
+		return o.s == strconv.FormatInt(x, 10) || o.isNum && float64(x) == o.num
+	case int:
+		return o.s == strconv.Itoa(x) || o.isNum && float64(x) == o.num
+	case float64:
+		return o.isNum && x == o.num
+	case json.Number:
+		if string(x) == o.s {
+			return true
+		}
+		f, err := x.Float64()
+		return err == nil && o.isNum && f == o.num
+	}
+	p, ok := o.json()
+	return ok && jsonEqual(v, p, depth)
+}
+
+const maxDepth = 1000
+
+// jsonEqual compares two parsed JSON values; numbers compare by value.
+func jsonEqual(a, b any, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	if fa, ok := toJSONNumber(a); ok {
+		fb, ok := toJSONNumber(b)
+		return ok && fa == fb
+	}
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i], depth+1) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !jsonEqual(xv, yv, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// toJSONNumber reads a JSON number (not a numeric string).
+func toJSONNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// toNumber reads a number, or a string that holds one.
+func toNumber(v any) (float64, bool) {
+	if f, ok := toJSONNumber(v); ok {
+		return f, true
+	}
+	if s, ok := v.(string); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		return f, err == nil && !math.IsNaN(f)
+	}
+	return 0, false
+}
+
+// valueText is a value as text: a string as itself, anything else as
+// compact JSON.
+func valueText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return string(appendJSONValue(nil, v, 0, -1))
+}
+
+// appendJSONValue writes v as compact JSON (object keys sorted). limit > 0
+// stops writing once dst is that long; nesting past maxDepth is cut.
+func appendJSONValue(dst []byte, v any, depth, limit int) []byte {
+	if limit > 0 && len(dst) > limit {
+		return dst
+	}
+	if depth > maxDepth {
+		return append(dst, "..."...)
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case string:
+		return appendJSONString(dst, x)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return append(dst, "null"...)
+		}
+		return strconv.AppendFloat(dst, x, 'g', -1, 64)
+	case json.Number:
+		return append(dst, x...)
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONValue(dst, e, depth+1, limit)
+			if limit > 0 && len(dst) > limit {
+				return dst
+			}
+		}
+		return append(dst, ']')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = appendJSONValue(dst, x[k], depth+1, limit)
+			if limit > 0 && len(dst) > limit {
+				return dst
+			}
+		}
+		return append(dst, '}')
+	}
+	return fmt.Appendf(dst, "%v", v)
+}
+
+const showLimit = 64
+
+// show renders selected values briefly for an error message.
+func show(vals []any) string {
+	var b []byte
+	switch len(vals) {
+	case 0:
+		return "nothing"
+	case 1:
+		b = appendJSONValue(nil, vals[0], 0, showLimit)
+	default:
+		b = appendJSONValue(nil, vals, 0, showLimit)
+	}
+	if len(b) > showLimit {
+		cut := showLimit
+		for cut > 0 && !utf8.RuneStart(b[cut]) {
+			cut--
+		}
+		b = append(b[:cut], "..."...)
+	}
+	return string(b)
+}

@@ -1,0 +1,104 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// sampleRuns is one passing and one failing run with fixed times.
+func sampleRuns() []Run {
+	start := time.Date(2021, 5, 5, 21, 47, 0, 0, time.FixedZone("KST", 9*3600))
+	return []Run{
+		{
+			ID: "0123456789abcdef", Flow: "messaging-roundtrip", Service: "messaging", Location: "seoul-a",
+			Start: start, Duration: 10*time.Second + 120*time.Millisecond,
+			Steps: []StepResult{
+				{Step: "login", Function: "login", Status: StatusOK, HTTPStatus: 200, Duration: 45 * time.Millisecond, Attempts: 1,
+					Phases: Phases{Resolve: time.Millisecond, Connect: 2 * time.Millisecond, TLS: 10 * time.Millisecond, Processing: 30 * time.Millisecond, Transfer: 2 * time.Millisecond}},
+				{Step: "send", Function: "send", Status: StatusDegraded, HTTPStatus: 201, Duration: 2500 * time.Millisecond, Attempts: 1,
+					Error: "send: latency 2.5s over objective 2s", Phases: Phases{Processing: 2499 * time.Millisecond, Transfer: time.Millisecond}},
+				{Step: "receive", Function: "receive", Status: StatusFailed, HTTPStatus: 200, Duration: 10 * time.Second, Attempts: 21,
+					Error: `receive: expectation not met within 10s: $.messages[*].id does not contain "m-17"`, Phases: Phases{Processing: 3 * time.Millisecond}},
+				{Step: "media", Function: "media", Status: StatusNotRun, Error: "not run: step receive failed"},
+			},
+		},
+		{
+			ID: "fedcba9876543210", Flow: "payments", Service: "payments", Location: "seoul-a",
+			Start: start.Add(time.Minute), Duration: 80 * time.Millisecond,
+			Steps: []StepResult{
+				{Step: "transfer", Function: "send", Status: StatusOK, HTTPStatus: 201, Duration: 80 * time.Millisecond, Attempts: 1,
+					Phases: Phases{Processing: 70 * time.Millisecond, Transfer: 500 * time.Microsecond}},
+			},
+		},
+	}
+}
+
+func TestWriteOutput(t *testing.T) {
+	tests := []struct {
+		name   string
+		golden string
+		write  func(*bytes.Buffer, []Run) error
+		runs   []Run
+	}{
+		{"text", "once.txt", func(b *bytes.Buffer, r []Run) error { return WriteText(b, r) }, sampleRuns()},
+		{"json", "once.json", func(b *bytes.Buffer, r []Run) error { return WriteJSON(b, r) }, sampleRuns()},
+		{"json empty", "once-empty.json", func(b *bytes.Buffer, r []Run) error { return WriteJSON(b, r) }, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.write(&b, tc.runs); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tc.golden)
+			if *update {
+				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(b.Bytes(), want) {
+				t.Errorf("output differs from %s (rerun with -update if intended):\n%s", path, b.String())
+			}
+		})
+	}
+}
+
+// TestWriteJSONKeys checks the keys DESIGN promises to `once --format json` users.
+func TestWriteJSONKeys(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, sampleRuns()); err != nil {
+		t.Fatal(err)
+	}
+	var runs []map[string]any
+	if err := json.Unmarshal(b.Bytes(), &runs); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"flow", "service", "location", "start", "ok", "id", "duration_seconds", "steps"} {
+		if _, ok := runs[0][k]; !ok {
+			t.Errorf("run has no %q", k)
+		}
+	}
+	step := runs[0]["steps"].([]any)[2].(map[string]any)
+	for _, k := range []string{"step", "function", "status", "http_status", "duration_seconds", "error", "attempts", "phases"} {
+		if _, ok := step[k]; !ok {
+			t.Errorf("step has no %q", k)
+		}
+	}
+	if runs[0]["ok"] != false || runs[1]["ok"] != true || step["status"] != "failed" || step["attempts"] != 21.0 {
+		t.Errorf("values: %v", runs)
+	}
+	if p := step["phases"].(map[string]any); p["processing"] != 0.003 {
+		t.Errorf("phases %v", p)
+	}
+}

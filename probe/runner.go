@@ -1,0 +1,184 @@
+package probe
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// Options configure a Runner. The zero value is usable.
+type Options struct {
+	Clock     clock.Clock       // default clock.Real{}; a clock in the run's context wins
+	Transport http.RoundTripper // default: the runner's own tuned transports; the demo passes an in-process one
+	Logger    *slog.Logger      // default slog.New(slog.DiscardHandler)
+	NewID     func() string     // run ids; default random 16-hex
+}
+
+// maxAdHocFlows bounds the cache of compiled flows that are not in the
+// config (a caller that passes a fresh copy of a flow each time must not grow
+// the cache without end).
+const maxAdHocFlows = 256
+
+// Runner executes flows. It keeps the compiled form of each flow (templates,
+// JSONPaths, regular expressions parsed once) and one HTTP transport per
+// distinct TLS setting, shared by all runs. Run is safe for concurrent use.
+type Runner struct {
+	cfg     *config.Config
+	clock   clock.Clock
+	log     *slog.Logger
+	newID   func() string
+	rt      http.RoundTripper // Options.Transport, or nil
+	secrets []string          // secret values, longest first, for redaction
+	// userAgent is sent unless a step sets its own; shared, never modified.
+	userAgent []string
+
+	states sync.Pool // *runState, with their buffers
+
+	mu         sync.Mutex
+	flows      map[*config.Flow]*compiledFlow // the config's flows
+	adhoc      map[*config.Flow]*compiledFlow // others, bounded
+	transports map[config.TLS]*http.Transport
+}
+
+// NewRunner compiles every flow of cfg and builds the transports their TLS
+// settings need. A template, JSONPath or regular expression that does not
+// parse, an undefined variable, a secret missing from cfg.Secrets or an
+// unreadable CA file is an error naming the flow and step.
+func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
+	if cfg == nil {
+		return nil, errors.New("probe: nil config")
+	}
+	r := &Runner{
+		cfg:        cfg,
+		clock:      opts.Clock,
+		log:        opts.Logger,
+		newID:      opts.NewID,
+		rt:         opts.Transport,
+		flows:      map[*config.Flow]*compiledFlow{},
+		adhoc:      map[*config.Flow]*compiledFlow{},
+		transports: map[config.TLS]*http.Transport{},
+		userAgent:  []string{"slaprobe"},
+	}
+	if r.clock == nil {
+		r.clock = clock.Real{}
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.newID == nil {
+		r.newID = randomID
+	}
+	for _, v := range cfg.Secrets {
+		for _, s := range []string{v, strings.TrimSpace(v)} {
+			if s != "" && !slices.Contains(r.secrets, s) {
+				r.secrets = append(r.secrets, s)
+			}
+		}
+	}
+	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+
+	var errs []error
+	for i := range cfg.Services {
+		svc := &cfg.Services[i]
+		for j := range svc.Flows {
+			f := &svc.Flows[j]
+			cf := compileFlow(f, cfg.Secrets, cfg.Defaults)
+			if cf.err != nil {
+				errs = append(errs, fmt.Errorf("service %s: %s", svc.Name, r.redact(cf.err.Error(), nil)))
+			}
+			r.flows[f] = cf
+			if r.rt == nil {
+				if _, err := r.transport(cf.tls); err != nil {
+					errs = append(errs, fmt.Errorf("service %s: flow %s: %w", svc.Name, f.Name, err))
+				}
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// randomID returns 16 random hex digits.
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
+
+// compiled returns the compiled form of f, compiling it on first use.
+func (r *Runner) compiled(f *config.Flow) *compiledFlow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cf, ok := r.flows[f]; ok {
+		return cf
+	}
+	if cf, ok := r.adhoc[f]; ok {
+		return cf
+	}
+	cf := compileFlow(f, r.cfg.Secrets, r.cfg.Defaults)
+	if len(r.adhoc) >= maxAdHocFlows {
+		clear(r.adhoc)
+	}
+	r.adhoc[f] = cf
+	return cf
+}
+
+// transport returns the round tripper for a TLS setting.
+func (r *Runner) transport(t config.TLS) (http.RoundTripper, error) {
+	if r.rt != nil {
+		return r.rt, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if tr, ok := r.transports[t]; ok {
+		return tr, nil
+	}
+	tr, err := NewTransport(t)
+	if err != nil {
+		return nil, err
+	}
+	r.transports[t] = tr
+	return tr, nil
+}
+
+// CloseIdle closes the idle keep-alive connections of the runner's
+// transports (and of Options.Transport, when it can).
+func (r *Runner) CloseIdle() {
+	if c, ok := r.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, tr := range r.transports {
+		tr.CloseIdleConnections()
+	}
+}
+
+// redact replaces every secret value, and every value in extra, with ***.
+func (r *Runner) redact(s string, extra []string) string {
+	for _, v := range extra {
+		if v != "" && strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, "***")
+		}
+	}
+	for _, v := range r.secrets {
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, "***")
+		}
+	}
+	return s
+}
+
+// maxPooledBuf keeps a run that read a huge body from pinning its buffer.
+const maxPooledBuf = 256 << 10

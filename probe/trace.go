@@ -1,0 +1,205 @@
+package probe
+
+import (
+	"crypto/tls"
+	"net/http/httptrace"
+	"sync"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+)
+
+// tracer measures the phases of one attempt with httptrace, on the run's
+// clock, summing over redirects:
+//
+//   - resolve: DNS lookup
+//   - connect: TCP connect
+//   - tls: TLS handshake
+//   - processing: request written -> first response byte
+//   - transfer: first response byte -> body read (for a redirect hop, until
+//     the next hop starts)
+//
+// Callbacks may come from the transport's dial goroutine, even after the
+// attempt is over (a dial outlives a canceled request), hence the mutex and
+// the active flag: outside an attempt, callbacks do nothing.
+type tracer struct {
+	c  clock.Clock
+	ct *httptrace.ClientTrace
+
+	mu                                  sync.Mutex
+	p                                   Phases
+	dns, conn, tlsStart, wrote, firstAt time.Time
+	begin                               time.Time // the attempt's start
+	sawFirstByte                        bool
+	active                              bool // between reset and finish
+}
+
+// trace returns the ClientTrace, built once per run.
+func (t *tracer) trace() *httptrace.ClientTrace {
+	if t.ct == nil {
+		t.ct = &httptrace.ClientTrace{
+			GetConn:              t.getConn,
+			DNSStart:             t.dnsStart,
+			DNSDone:              t.dnsDone,
+			ConnectStart:         t.connectStart,
+			ConnectDone:          t.connectDone,
+			TLSHandshakeStart:    t.tlsHandshakeStart,
+			TLSHandshakeDone:     t.tlsHandshakeDone,
+			WroteRequest:         t.wroteRequest,
+			GotFirstResponseByte: t.gotFirstResponseByte,
+		}
+	}
+	return t.ct
+}
+
+// reset starts an attempt.
+func (t *tracer) reset(c clock.Clock) {
+	t.mu.Lock()
+	t.c, t.active = c, true
+	t.begin, t.sawFirstByte = c.Now(), false
+	t.p = Phases{}
+	t.dns, t.conn, t.tlsStart, t.wrote, t.firstAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	t.mu.Unlock()
+}
+
+// getConn starts a hop; the previous hop's transfer ends here.
+func (t *tracer) getConn(string) {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	if !t.firstAt.IsZero() {
+		t.p.Transfer += now.Sub(t.firstAt)
+		t.firstAt = time.Time{}
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) dnsStart(httptrace.DNSStartInfo) {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	t.dns = now
+	t.mu.Unlock()
+}
+
+func (t *tracer) dnsDone(httptrace.DNSDoneInfo) {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	if !t.dns.IsZero() {
+		t.p.Resolve += now.Sub(t.dns)
+		t.dns = time.Time{}
+	}
+	t.mu.Unlock()
+}
+
+// connectStart: with several addresses dialled in parallel, the first start
+// and the first finish count.
+func (t *tracer) connectStart(string, string) {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	if t.conn.IsZero() {
+		t.conn = now
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) connectDone(string, string, error) {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	if !t.conn.IsZero() {
+		t.p.Connect += now.Sub(t.conn)
+		t.conn = time.Time{}
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) tlsHandshakeStart() {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	t.tlsStart = now
+	t.mu.Unlock()
+}
+
+func (t *tracer) tlsHandshakeDone(tls.ConnectionState, error) {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	if !t.tlsStart.IsZero() {
+		t.p.TLS += now.Sub(t.tlsStart)
+		t.tlsStart = time.Time{}
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) wroteRequest(httptrace.WroteRequestInfo) {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	t.wrote = now
+	t.mu.Unlock()
+}
+
+func (t *tracer) gotFirstResponseByte() {
+	t.mu.Lock()
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	now := t.c.Now()
+	if !t.wrote.IsZero() {
+		t.p.Processing += now.Sub(t.wrote)
+		t.wrote = time.Time{}
+	}
+	t.firstAt, t.sawFirstByte = now, true
+	t.mu.Unlock()
+}
+
+// finish ends the attempt (its body is read) and returns the phases. When a
+// response came through a transport that reports no trace events (an
+// in-process one, as in the demo), the whole attempt counts as processing.
+func (t *tracer) finish(gotResponse bool) Phases {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.active {
+		return t.p
+	}
+	t.active = false
+	now := t.c.Now()
+	if gotResponse && !t.sawFirstByte && t.p == (Phases{}) {
+		t.p.Processing = now.Sub(t.begin)
+		return t.p
+	}
+	if !t.firstAt.IsZero() {
+		t.p.Transfer += now.Sub(t.firstAt)
+		t.firstAt = time.Time{}
+	}
+	return t.p
+}
