@@ -1,35 +1,55 @@
 package store
 
 import (
+	"sort"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
 )
 
-// rkey is a rollup row's key: bucket start (unix ns), series id, step name id
-// (0 for the run-level row).
-type rkey struct{ bucket, series, step int64 }
+// rkey is a rollup row's key: bucket start (unix ns) and series id.
+type rkey struct{ bucket, series int64 }
 
 func (a rkey) less(b rkey) bool {
 	if a.bucket != b.bucket {
 		return a.bucket < b.bucket
 	}
-	if a.series != b.series {
-		return a.series < b.series
-	}
-	return a.step < b.step
+	return a.series < b.series
 }
 
-// rval is a rollup row's value.
+// rval is a rollup row's value: the first and last run start in the bucket
+// and one entry per step name (0: the runs themselves), ordered by name.
 type rval struct {
-	ok, failed, degraded, notRun int64
-	sum                          int64 // nanoseconds
-	first, last                  int64 // run starts, unix ns
-	hist                         sparse
+	first, last int64 // run starts, unix ns
+	stats       []stat
+}
+
+// entry returns the row's entry for name, adding it in order if needed.
+func (v *rval) entry(name int64) *stat {
+	i := len(v.stats)
+	for i > 0 && v.stats[i-1].name >= name { // entries arrive mostly in order
+		i--
+	}
+	if i < len(v.stats) && v.stats[i].name == name {
+		return &v.stats[i]
+	}
+	v.stats = append(v.stats, stat{})
+	copy(v.stats[i+1:], v.stats[i:])
+	v.stats[i] = stat{name: name}
+	return &v.stats[i]
+}
+
+// runs is the number of runs counted in the row.
+func (v *rval) runs() int64 {
+	if len(v.stats) > 0 && v.stats[0].name == 0 {
+		s := &v.stats[0]
+		return s.ok + s.failed + s.degraded
+	}
+	return 0
 }
 
 // aggregate pre-aggregates one batch's rollups in memory, so that a batch
-// upserts each (bucket, series, step) once.
+// upserts each (bucket, series) row once.
 type aggregate struct {
 	bounds       []time.Duration
 	minute, hour map[rkey]*rval
@@ -39,41 +59,64 @@ func newAggregate(bounds []time.Duration) *aggregate {
 	return &aggregate{bounds: bounds, minute: map[rkey]*rval{}, hour: map[rkey]*rval{}}
 }
 
-// add counts one result (a run's, with step 0, or a step's) that belongs to a
-// run started at start (unix ns). Not-run steps are counted but have no
-// duration; failed steps' durations are in the histogram, as users waited
-// for them.
-func (a *aggregate) add(series, step, start int64, st probe.Status, d time.Duration) {
+// row returns the (bucket, series) rows of a run started at start (unix ns)
+// in both granularities, creating them if needed.
+func (a *aggregate) rows(series, start int64) (*rval, *rval) {
 	const minute, hour = int64(time.Minute), int64(time.Hour)
+	get := func(m map[rkey]*rval, size int64) *rval {
+		k := rkey{bucket: start - start%size, series: series}
+		v := m[k]
+		if v == nil {
+			v = &rval{first: start, last: start}
+			m[k] = v
+		}
+		v.first = min(v.first, start)
+		v.last = max(v.last, start)
+		return v
+	}
+	return get(a.minute, minute), get(a.hour, hour)
+}
+
+// add counts one result (a run's, with step 0, or a step's) that belongs to a
+// run started at start (unix ns).
+func (a *aggregate) add(series, step, start int64, st probe.Status, d time.Duration) {
+	m, h := a.rows(series, start)
+	a.count(m, h, step, st, d)
+}
+
+// count counts one result in a run's minute and hour rows (from rows). Not-run
+// steps are counted but have no duration; failed steps' durations are in the
+// histogram, as users waited for them.
+func (a *aggregate) count(m, h *rval, step int64, st probe.Status, d time.Duration) {
 	slot := -1
 	if st != probe.StatusNotRun {
 		slot = slotOf(a.bounds, d)
 	}
-	for _, g := range []struct {
-		m    map[rkey]*rval
-		size int64
-	}{{a.minute, minute}, {a.hour, hour}} {
-		k := rkey{bucket: start - start%g.size, series: series, step: step}
-		v := g.m[k]
-		if v == nil {
-			v = &rval{first: start, last: start}
-			g.m[k] = v
-		}
+	for _, v := range [2]*rval{m, h} {
+		s := v.entry(step)
 		switch st {
 		case probe.StatusOK:
-			v.ok++
+			s.ok++
 		case probe.StatusFailed:
-			v.failed++
+			s.failed++
 		case probe.StatusDegraded:
-			v.degraded++
+			s.degraded++
 		case probe.StatusNotRun:
-			v.notRun++
+			s.notRun++
 		}
 		if slot >= 0 {
-			v.sum += int64(d)
-			v.hist = v.hist.add(slot, 1)
+			s.sum += int64(d)
+			s.hist = s.hist.add(slot, 1)
 		}
-		v.first = min(v.first, start)
-		v.last = max(v.last, start)
 	}
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[rkey]*rval) []rkey {
+	keys := make([]rkey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
+	return keys
 }

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -12,11 +14,13 @@ import (
 )
 
 // migration is one numbered schema step: SQL statements, then an optional
-// backfill in Go, in one transaction with the schema_version row.
+// backfill in Go, then more SQL statements, in one transaction with the
+// schema_version row.
 type migration struct {
 	version  int
 	stmts    []string
 	backfill func(ctx context.Context, c *core, tx *sqlx.Tx) error
+	post     []string
 }
 
 // migrate brings the schema up to version upTo (the latest when upTo < 0).
@@ -84,6 +88,11 @@ func (c *core) apply(ctx context.Context, m migration) error {
 			return err
 		}
 	}
+	for _, s := range m.post {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%w in %.60q", err, s)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_version (version, applied_ns) VALUES (?, ?)`), m.version, time.Now().UnixNano()); err != nil {
 		return err
 	}
@@ -91,7 +100,7 @@ func (c *core) apply(ctx context.Context, m migration) error {
 }
 
 // backfillRollups folds the runs already stored (by a version 1 schema) into
-// the rollup tables, a few thousand runs at a time.
+// the version 2 rollup tables, a few thousand runs at a time.
 func backfillRollups(ctx context.Context, c *core, tx *sqlx.Tx) error {
 	const chunk = 5000
 	after := int64(0)
@@ -166,9 +175,200 @@ FROM runs r LEFT JOIN steps s ON s.run = r.id WHERE r.id > ? AND r.id <= ? ORDER
 		if err != nil {
 			return fmt.Errorf("backfill: %w", err)
 		}
-		if err := c.upsertRollups(ctx, tx, agg); err != nil {
+		if err := c.upsertRollupsV2(ctx, tx, agg); err != nil {
 			return fmt.Errorf("backfill: %w", err)
 		}
 		after = hi.Int64
+	}
+}
+
+// upsertRollupsV2 folds pre-aggregated rollups into the version 2 tables (one
+// row per step; each step row takes its bucket's first and last run start).
+func (c *core) upsertRollupsV2(ctx context.Context, tx *sqlx.Tx, agg *aggregate) error {
+	for _, g := range []struct {
+		table string
+		rows  map[rkey]*rval
+	}{{"rollup_minute", agg.minute}, {"rollup_hour", agg.hour}} {
+		var args []any
+		for _, k := range sortedKeys(g.rows) {
+			v := g.rows[k]
+			for _, s := range v.stats {
+				args = append(args, k.bucket, k.series, s.name, s.ok, s.failed, s.degraded, s.notRun, s.sum, v.first, v.last, c.d.histParam(s.hist))
+			}
+		}
+		if err := c.insertRows(ctx, tx, c.rollupSpecV2(g.table), args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateV3 moves a version 2 database's data into the version 3 tables,
+// which the migration's statements created after renaming the old ones to
+// *_v2: each run's steps into its row's steps blob, each (bucket, series)'s
+// rollup rows into one row.
+func migrateV3(ctx context.Context, c *core, tx *sqlx.Tx) error {
+	if err := migrateRunsV3(ctx, c, tx); err != nil {
+		return fmt.Errorf("runs: %w", err)
+	}
+	for _, t := range []string{"rollup_minute", "rollup_hour"} {
+		if err := migrateRollupsV3(ctx, c, tx, t); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func migrateRunsV3(ctx context.Context, c *core, tx *sqlx.Tx) error {
+	const chunk = 5000
+	spec := c.specs()[0]
+	after := int64(math.MinInt64)
+	for {
+		var hi sql.NullInt64
+		q := tx.Rebind(`SELECT MAX(id) FROM (SELECT id FROM runs_v2 WHERE id > ? ORDER BY id LIMIT ?) AS next`)
+		if err := tx.QueryRowxContext(ctx, q, after, chunk).Scan(&hi); err != nil {
+			return err
+		}
+		if !hi.Valid {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT r.id, r.series, r.start_ns, r.duration_ns, r.run_id,
+ s.name, s.status, s.http_status, s.duration_ns, s.resolve_ns, s.connect_ns, s.tls_ns, s.processing_ns, s.transfer_ns, s.attempts, s.error
+FROM runs_v2 r LEFT JOIN steps s ON s.run = r.id WHERE r.id > ? AND r.id <= ? ORDER BY r.id, s.idx`), after, hi.Int64)
+		if err != nil {
+			return err
+		}
+		var (
+			args             []any
+			steps            []stepRow
+			curID            = int64(math.MinInt64)
+			series, st, dur  int64
+			runID            string
+			scanErr          error
+			name, status     sql.NullInt64
+			httpStatus, sdur sql.NullInt64
+			ph               [5]sql.NullInt64
+			attempts         sql.NullInt64
+			errText          sql.NullString
+		)
+		flush := func() {
+			if curID != math.MinInt64 {
+				args = append(args, curID, series, st, dur, runID, appendSteps(nil, steps))
+			}
+			steps = steps[:0]
+		}
+		for rows.Next() {
+			var id int64
+			var rs, rst, rdur int64
+			var rid string
+			if scanErr = rows.Scan(&id, &rs, &rst, &rdur, &rid, &name, &status, &httpStatus, &sdur,
+				&ph[0], &ph[1], &ph[2], &ph[3], &ph[4], &attempts, &errText); scanErr != nil {
+				break
+			}
+			if id != curID {
+				flush()
+				curID, series, st, dur, runID = id, rs, rst, rdur, rid
+			}
+			if !name.Valid {
+				continue
+			}
+			ps := probe.StatusFailed
+			if status.Int64 >= 0 && status.Int64 < int64(len(statusNames)) {
+				ps = statusNames[status.Int64]
+			}
+			steps = append(steps, stepRow{name: name.Int64, res: &probe.StepResult{Status: ps, HTTPStatus: int(httpStatus.Int64),
+				Duration: time.Duration(sdur.Int64),
+				Phases: probe.Phases{Resolve: time.Duration(ph[0].Int64), Connect: time.Duration(ph[1].Int64), TLS: time.Duration(ph[2].Int64),
+					Processing: time.Duration(ph[3].Int64), Transfer: time.Duration(ph[4].Int64)},
+				Attempts: int(attempts.Int64), Error: errText.String}})
+		}
+		flush()
+		err = rows.Err()
+		rows.Close()
+		if scanErr != nil {
+			return scanErr
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.insertRows(ctx, tx, spec, args); err != nil {
+			return err
+		}
+		after = hi.Int64
+	}
+}
+
+// migrateRollupsV3 folds the rows of table_v2 into table, a few thousand
+// buckets' worth at a time.
+func migrateRollupsV3(ctx context.Context, c *core, tx *sqlx.Tx, table string) error {
+	const chunk = 20000
+	spec := c.rollupSpec(table)
+	after := int64(math.MinInt64)
+	for {
+		// The chunk ends with a whole bucket: the bucket of the chunk-th row
+		// after the last one, or the end of the table.
+		var cut sql.NullInt64
+		q := tx.Rebind(`SELECT bucket_ns FROM ` + table + `_v2 WHERE bucket_ns > ? ORDER BY bucket_ns LIMIT 1 OFFSET ?`)
+		if err := tx.QueryRowxContext(ctx, q, after, chunk).Scan(&cut); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		to := int64(math.MaxInt64)
+		if cut.Valid {
+			to = cut.Int64
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT bucket_ns, series, step, ok, failed, degraded, not_run, sum_ns, first_ns, last_ns, hist
+FROM `+table+`_v2 WHERE bucket_ns > ? AND bucket_ns <= ? ORDER BY bucket_ns, series, step`), after, to)
+		if err != nil {
+			return err
+		}
+		var (
+			args    []any
+			key     = rkey{bucket: math.MinInt64}
+			v       *rval
+			scanErr error
+			n       int
+		)
+		flush := func() {
+			if v != nil {
+				args = append(args, key.bucket, key.series, v.runs(), v.first, v.last, c.d.statsParam(v.stats))
+			}
+		}
+		for rows.Next() {
+			var (
+				k           rkey
+				s           stat
+				first, last int64
+				hist        any
+			)
+			if scanErr = rows.Scan(&k.bucket, &k.series, &s.name, &s.ok, &s.failed, &s.degraded, &s.notRun, &s.sum, &first, &last, &hist); scanErr != nil {
+				break
+			}
+			if s.hist, scanErr = c.d.histScan(hist); scanErr != nil {
+				break
+			}
+			n++
+			if k != key || v == nil {
+				flush()
+				key, v = k, &rval{first: first, last: last}
+			}
+			v.first, v.last = min(v.first, first), max(v.last, last)
+			v.stats = append(v.stats, s)
+		}
+		flush()
+		err = rows.Err()
+		rows.Close()
+		if scanErr != nil {
+			return scanErr
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.insertRows(ctx, tx, spec, args); err != nil {
+			return err
+		}
+		if !cut.Valid || n == 0 {
+			return nil
+		}
+		after = to
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
 )
@@ -49,6 +50,34 @@ func insertV1(t *testing.T, c *core, runs []probe.Run) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// insertV2 writes runs the way a version 2 schema stored them: raw rows in
+// runs and steps, and one rollup row per bucket, series and step.
+func insertV2(t *testing.T, c *core, runs []probe.Run) {
+	t.Helper()
+	insertV1(t, c, runs)
+	ctx := context.Background()
+	tx, err := c.w.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := backfillRollups(ctx, c, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustCoverage(t *testing.T, s Store) []Span {
+	t.Helper()
+	cov, err := s.Coverage(context.Background(), Query{From: t0, To: t0.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cov
 }
 
 type migrateDriver struct {
@@ -99,10 +128,15 @@ func TestMigrations(t *testing.T) {
 					if v, _ := schemaVersion(ctx, c.w); v != from {
 						t.Fatalf("schema at version %d, want %d", v, from)
 					}
-					if from == 1 {
+					switch from {
+					case 1:
 						insertV1(t, c, runs)
-					} else if err := s.AppendRuns(ctx, runs); err != nil {
-						t.Fatal(err)
+					case 2:
+						insertV2(t, c, runs)
+					default:
+						if err := s.AppendRuns(ctx, runs); err != nil {
+							t.Fatal(err)
+						}
 					}
 					s.Close()
 				}
@@ -123,11 +157,22 @@ func TestMigrations(t *testing.T) {
 				if err != nil || len(got) != len(runs) {
 					t.Fatalf("%d runs after migration (%v), want %d", len(got), err, len(runs))
 				}
-				// The rollups (backfilled from v1) equal those of a store that
-				// maintained them from the start.
+				// The runs, with their steps, and the rollups (backfilled from
+				// v1, converted from v2) equal those of a store that stored them
+				// at the latest version from the start.
 				ref := openTestSQLite(t)
 				if err := ref.AppendRuns(ctx, runs); err != nil {
 					t.Fatal(err)
+				}
+				want, err := ref.Runs(ctx, Query{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("runs differ after migration: got %+v\nwant %+v", got[:1], want[:1])
+				}
+				if cov, wcov := mustCoverage(t, s), mustCoverage(t, ref); !reflect.DeepEqual(cov, wcov) {
+					t.Errorf("coverage after migration %+v, want %+v", cov, wcov)
 				}
 				for _, g := range []Granularity{Minute, Hour} {
 					want, _ := ref.Rollups(ctx, g, Query{})

@@ -84,6 +84,28 @@ $$`,
 		strings.Replace(rollupTableSQL("rollup_hour", "BIGINT", "BIGINT[]"), "bucket_ns INTEGER", "bucket_ns BIGINT", 1),
 		`CREATE INDEX events_location ON events (location, end_ns)`,
 	}, backfill: backfillRollups},
+	{version: 3, stmts: append([]string{
+		// Lock first: renaming an index after the transaction has taken an
+		// id can deadlock with autovacuum, whose stats update of that index
+		// waits on it while it holds the table ALTER TABLE wants. A waiting
+		// LOCK makes PostgreSQL cancel autovacuum instead.
+		`LOCK TABLE runs, steps, rollup_minute, rollup_hour IN ACCESS EXCLUSIVE MODE`,
+		`CREATE OR REPLACE FUNCTION slaprobe_rollup_add(a JSONB, b JSONB) RETURNS JSONB
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT COALESCE(jsonb_object_agg(k, v), '{}'::jsonb) FROM (
+		SELECT k, jsonb_agg(s ORDER BY i) AS v FROM (
+			SELECT e.key AS k, x.i, SUM(x.val::numeric) AS s
+			FROM (SELECT * FROM jsonb_each(a) UNION ALL SELECT * FROM jsonb_each(b)) AS e,
+				jsonb_array_elements_text(e.value) WITH ORDINALITY AS x(val, i)
+			GROUP BY e.key, x.i
+		) AS t GROUP BY k
+	) AS u
+$$`,
+		// The renamed tables keep their primary key indexes' names.
+		`ALTER INDEX runs_pkey RENAME TO runs_v2_pkey`,
+		`ALTER INDEX rollup_minute_pkey RENAME TO rollup_minute_v2_pkey`,
+		`ALTER INDEX rollup_hour_pkey RENAME TO rollup_hour_v2_pkey`,
+	}, v3Stmts("BIGINT", "BYTEA", "JSONB", "")...), backfill: migrateV3, post: v3Post},
 }
 
 func postgresDialect() *dialect {
@@ -108,6 +130,18 @@ func postgresDialect() *dialect {
 				return nil, nil
 			}
 			return nil, fmt.Errorf("%w: unexpected %T", errHist, src)
+		},
+		statsParam: func(ss []stat) any { return encodeStatsJSON(ss) },
+		statsScan: func(src any) ([]stat, error) {
+			switch v := src.(type) {
+			case string:
+				return decodeStatsJSON([]byte(v))
+			case []byte:
+				return decodeStatsJSON(v)
+			case nil:
+				return nil, nil
+			}
+			return nil, fmt.Errorf("%w: unexpected %T", errStats, src)
 		},
 		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
 			ids := make([]int64, 0, n)

@@ -45,7 +45,7 @@ func (o Options) withDefaults() Options {
 // chunkRows is the largest number of rows one multi-row INSERT carries;
 // smaller remainders go in power-of-two chunks, so that a handful of prepared
 // statements per table serve every batch size.
-const chunkRows = 256
+const chunkRows = 512
 
 // dialect is what differs between SQLite and PostgreSQL.
 type dialect struct {
@@ -53,10 +53,16 @@ type dialect struct {
 	migrations []migration
 	least      string // two-argument min: "min" or "LEAST"
 	greatest   string
-	// histParam turns a histogram into the value bound for the hist column.
+	// histParam turns a histogram into the value bound for a version 2
+	// hist column (migrations only).
 	histParam func(sparse) any
-	// histScan reads the hist column.
+	// histScan reads a version 2 hist column (migrations only).
 	histScan func(src any) (sparse, error)
+	// statsParam turns a rollup row's entries into the value bound for its
+	// data column.
+	statsParam func([]stat) any
+	// statsScan reads a rollup data column.
+	statsScan func(src any) ([]stat, error)
 	// allocIDs returns n fresh run ids.
 	allocIDs func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error)
 	// lock serialises migrations between processes (nil: the transaction
@@ -75,7 +81,7 @@ type core struct {
 	series map[seriesKey]int64
 	names  map[nameKey]int64
 	stmts  map[string]*sqlx.Stmt
-	spec   []insertSpec // runs, steps, events, rollup_minute, rollup_hour
+	spec   []insertSpec // runs, events, rollup_minute, rollup_hour
 	closed bool
 }
 
@@ -268,8 +274,9 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 	for i := range runs {
 		nsteps += len(runs[i].Steps)
 	}
-	runArgs := make([]any, 0, 5*len(runs))
-	stepArgs := make([]any, 0, 14*nsteps)
+	runArgs := make([]any, 0, 6*len(runs))
+	blobs := make([]byte, 0, 48*nsteps+4*len(runs)) // one backing array for every run's steps
+	var steps []stepRow
 	agg := newAggregate(c.bounds)
 	for i := range runs {
 		r := &runs[i]
@@ -278,25 +285,24 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 			return err
 		}
 		start := r.Start.UnixNano()
-		runArgs = append(runArgs, runIDs[i], sid, start, int64(r.Duration), r.ID)
-		agg.add(sid, 0, start, r.Outcome(), r.Duration)
+		minRow, hourRow := agg.rows(sid, start)
+		agg.count(minRow, hourRow, 0, r.Outcome(), r.Duration)
+		steps = steps[:0]
 		for j := range r.Steps {
 			s := &r.Steps[j]
 			nid, err := ids.nameID(ctx, nameKey{s.Step, s.Function})
 			if err != nil {
 				return err
 			}
-			stepArgs = append(stepArgs, runIDs[i], int64(j), nid, statusCodes[s.Status], int64(s.HTTPStatus),
-				int64(s.Duration), int64(s.Phases.Resolve), int64(s.Phases.Connect), int64(s.Phases.TLS),
-				int64(s.Phases.Processing), int64(s.Phases.Transfer), int64(s.Attempts), s.Error)
-			agg.add(sid, nid, start, s.Status, s.Duration)
+			steps = append(steps, stepRow{name: nid, res: s})
+			agg.count(minRow, hourRow, nid, s.Status, s.Duration)
 		}
+		from := len(blobs)
+		blobs = appendSteps(blobs, steps)
+		runArgs = append(runArgs, runIDs[i], sid, start, int64(r.Duration), r.ID, blobs[from:len(blobs):len(blobs)])
 	}
 	if err := c.insertRows(ctx, tx, c.spec[0], runArgs); err != nil {
 		return fmt.Errorf("store: insert runs: %w", err)
-	}
-	if err := c.insertRows(ctx, tx, c.spec[1], stepArgs); err != nil {
-		return fmt.Errorf("store: insert steps: %w", err)
 	}
 	return c.upsertRollups(ctx, tx, agg)
 }
@@ -306,16 +312,12 @@ func (c *core) upsertRollups(ctx context.Context, tx *sqlx.Tx, agg *aggregate) e
 	for _, g := range []struct {
 		spec insertSpec
 		rows map[rkey]*rval
-	}{{c.spec[3], agg.minute}, {c.spec[4], agg.hour}} {
-		keys := make([]rkey, 0, len(g.rows))
-		for k := range g.rows {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
-		args := make([]any, 0, 11*len(keys))
+	}{{c.spec[2], agg.minute}, {c.spec[3], agg.hour}} {
+		keys := sortedKeys(g.rows)
+		args := make([]any, 0, 6*len(keys))
 		for _, k := range keys {
 			v := g.rows[k]
-			args = append(args, k.bucket, k.series, k.step, v.ok, v.failed, v.degraded, v.notRun, v.sum, v.first, v.last, c.d.histParam(v.hist))
+			args = append(args, k.bucket, k.series, v.runs(), v.first, v.last, c.d.statsParam(v.stats))
 		}
 		if err := c.insertRows(ctx, tx, g.spec, args); err != nil {
 			return fmt.Errorf("store: upsert rollups: %w", err)
@@ -332,8 +334,7 @@ type insertSpec struct {
 
 func (c *core) specs() []insertSpec {
 	specs := []insertSpec{
-		{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id)", cols: 5},
-		{head: "INSERT INTO steps (run, idx, name, status, http_status, duration_ns, resolve_ns, connect_ns, tls_ns, processing_ns, transfer_ns, attempts, error)", cols: 13},
+		{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6},
 		{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error)", cols: 11},
 	}
 	for _, t := range []string{"rollup_minute", "rollup_hour"} {
@@ -342,7 +343,17 @@ func (c *core) specs() []insertSpec {
 	return specs
 }
 
+// rollupSpec is the upsert of a version 3 rollup table.
 func (c *core) rollupSpec(t string) insertSpec {
+	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series) DO UPDATE SET
+runs = %[1]s.runs + excluded.runs,
+first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
+data = slaprobe_rollup_add(%[1]s.data, excluded.data)`, t, c.d.least, c.d.greatest)
+	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data)", tail: tail, cols: 6}
+}
+
+// rollupSpecV2 is the upsert of a version 2 rollup table (migrations only).
+func (c *core) rollupSpecV2(t string) insertSpec {
 	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series, step) DO UPDATE SET
 ok = %[1]s.ok + excluded.ok, failed = %[1]s.failed + excluded.failed,
 degraded = %[1]s.degraded + excluded.degraded, not_run = %[1]s.not_run + excluded.not_run,
@@ -461,7 +472,7 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := c.insertRows(ctx, tx, c.spec[2], args); err != nil {
+	if err := c.insertRows(ctx, tx, c.spec[1], args); err != nil {
 		return fmt.Errorf("store: insert events: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -525,11 +536,8 @@ func (c *core) Runs(ctx context.Context, q Query) ([]probe.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	query := c.r.Rebind(`SELECT r.id, r.run_id, r.start_ns, r.duration_ns,
- s.idx, s.name, s.status, s.http_status, s.duration_ns, s.resolve_ns, s.connect_ns, s.tls_ns, s.processing_ns, s.transfer_ns, s.attempts, s.error
-FROM runs r LEFT JOIN steps s ON s.run = r.id
-WHERE r.series = ? AND r.start_ns >= ? AND r.start_ns < ?
-ORDER BY r.start_ns, r.id, s.idx`)
+	query := c.r.Rebind(`SELECT run_id, start_ns, duration_ns, steps FROM runs
+WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`)
 	var out []probe.Run
 	for _, sr := range series {
 		if err := c.readRuns(ctx, query, sr, from, to, names, &out); err != nil {
@@ -545,40 +553,21 @@ func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, t
 		return fmt.Errorf("store: read runs: %w", err)
 	}
 	defer rows.Close()
-	lastID := int64(-1)
+	var blob []byte
 	for rows.Next() {
 		var (
-			id, start, dur                                       int64
-			runID                                                string
-			idx, name, status, httpStatus, sdur                  sql.NullInt64
-			resolve, connect, tls, processing, transfer, attempt sql.NullInt64
-			errText                                              sql.NullString
+			start, dur int64
+			runID      string
 		)
-		if err := rows.Scan(&id, &runID, &start, &dur, &idx, &name, &status, &httpStatus, &sdur,
-			&resolve, &connect, &tls, &processing, &transfer, &attempt, &errText); err != nil {
+		if err := rows.Scan(&runID, &start, &dur, &blob); err != nil {
 			return fmt.Errorf("store: read runs: %w", err)
 		}
-		if id != lastID {
-			*out = append(*out, probe.Run{ID: runID, Flow: sr.Flow, Service: sr.Service, Location: sr.Location,
-				Start: fromNS(start), Duration: time.Duration(dur)})
-			lastID = id
+		steps, err := decodeSteps(blob, names)
+		if err != nil {
+			return fmt.Errorf("store: run %q: %w", runID, err)
 		}
-		if !idx.Valid {
-			continue
-		}
-		r := &(*out)[len(*out)-1]
-		st := probe.StatusFailed
-		if status.Int64 >= 0 && status.Int64 < int64(len(statusNames)) {
-			st = statusNames[status.Int64]
-		}
-		n := names[name.Int64]
-		r.Steps = append(r.Steps, probe.StepResult{
-			Step: n.step, Function: n.function, Status: st, HTTPStatus: int(httpStatus.Int64),
-			Duration: time.Duration(sdur.Int64),
-			Phases: probe.Phases{Resolve: time.Duration(resolve.Int64), Connect: time.Duration(connect.Int64),
-				TLS: time.Duration(tls.Int64), Processing: time.Duration(processing.Int64), Transfer: time.Duration(transfer.Int64)},
-			Attempts: int(attempt.Int64), Error: errText.String,
-		})
+		*out = append(*out, probe.Run{ID: runID, Flow: sr.Flow, Service: sr.Service, Location: sr.Location,
+			Start: fromNS(start), Duration: time.Duration(dur), Steps: steps})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read runs: %w", err)
@@ -638,8 +627,8 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 	if err != nil {
 		return nil, err
 	}
-	query := c.r.Rebind(`SELECT bucket_ns, series, step, ok, failed, degraded, not_run, sum_ns, hist FROM ` + table +
-		` WHERE bucket_ns >= ? AND bucket_ns < ?` + cond + ` ORDER BY bucket_ns, series, step`)
+	query := c.r.Rebind(`SELECT bucket_ns, series, data FROM ` + table +
+		` WHERE bucket_ns >= ? AND bucket_ns < ?` + cond + ` ORDER BY bucket_ns, series`)
 	rows, err := c.r.QueryContext(ctx, query, append([]any{from, to}, cargs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read %s: %w", table, err)
@@ -649,25 +638,27 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 	n := len(c.bounds) + 1
 	for rows.Next() {
 		var (
-			bucket, sid, step, sum int64
-			r                      Rollup
-			hist                   any
+			bucket, sid int64
+			data        any
 		)
-		if err := rows.Scan(&bucket, &sid, &step, &r.OK, &r.Failed, &r.Degraded, &r.NotRun, &sum, &hist); err != nil {
+		if err := rows.Scan(&bucket, &sid, &data); err != nil {
 			return nil, fmt.Errorf("store: read %s: %w", table, err)
 		}
 		s, ok := byID[sid]
 		if !ok {
 			continue
 		}
-		h, err := c.d.histScan(hist)
+		stats, err := c.d.statsScan(data)
 		if err != nil {
 			return nil, err
 		}
-		nk := names[step]
-		r.Bucket, r.Service, r.Flow, r.Location, r.Step, r.Function = fromNS(bucket), s.Service, s.Flow, s.Location, nk.step, nk.function
-		r.Hist, r.SumSeconds = h.dense(n), time.Duration(sum).Seconds()
-		out = append(out, r)
+		for i := range stats {
+			st := &stats[i]
+			nk := names[st.name]
+			out = append(out, Rollup{Bucket: fromNS(bucket), Service: s.Service, Flow: s.Flow, Step: nk.step, Function: nk.function,
+				Location: s.Location, OK: st.ok, Failed: st.failed, Degraded: st.degraded, NotRun: st.notRun,
+				Hist: st.hist.dense(n), SumSeconds: time.Duration(st.sum).Seconds()})
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read %s: %w", table, err)
@@ -784,8 +775,8 @@ func (c *core) Coverage(ctx context.Context, q Query) ([]Span, error) {
 		if p.from >= p.to {
 			continue
 		}
-		query := c.r.Rebind(`SELECT series, MIN(first_ns), MAX(last_ns), SUM(ok + failed + degraded) FROM ` + p.table +
-			` WHERE step = 0 AND bucket_ns >= ? AND bucket_ns < ?` + cond + ` GROUP BY series`)
+		query := c.r.Rebind(`SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs) FROM ` + p.table +
+			` WHERE bucket_ns >= ? AND bucket_ns < ?` + cond + ` GROUP BY series`)
 		rows, err := c.r.QueryContext(ctx, query, append([]any{p.from, p.to}, cargs...)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: read coverage: %w", err)
@@ -837,8 +828,8 @@ func (c *core) Coverage(ctx context.Context, q Query) ([]Span, error) {
 }
 
 // Prune implements Store: it deletes, in one transaction, up to batch of the
-// oldest runs (by insertion order) that started before cutoff, and their
-// steps, as one rowid range.
+// oldest runs (by insertion order) that started before cutoff (their steps
+// are in their rows), as one rowid range.
 func (c *core) Prune(ctx context.Context, cutoff time.Time, batch int) (int, error) {
 	if batch <= 0 {
 		return 0, fmt.Errorf("store: prune batch must be positive, got %d", batch)
@@ -867,10 +858,6 @@ func (c *core) Prune(ctx context.Context, cutoff time.Time, batch int) (int, err
 	}
 	if !hi.Valid {
 		return 0, nil
-	}
-	q = tx.Rebind(`DELETE FROM steps WHERE run IN (SELECT id FROM runs WHERE id <= ? AND start_ns < ?)`)
-	if _, err := tx.ExecContext(ctx, q, hi.Int64, cut); err != nil {
-		return 0, fmt.Errorf("store: prune steps: %w", err)
 	}
 	q = tx.Rebind(`DELETE FROM runs WHERE id <= ? AND start_ns < ?`)
 	res, err := tx.ExecContext(ctx, q, hi.Int64, cut)

@@ -82,6 +82,49 @@ var sqliteMigrations = []migration{
 		rollupTableSQL("rollup_hour", "INTEGER", "BLOB") + ` WITHOUT ROWID`,
 		`CREATE INDEX events_location ON events (location, end_ns)`,
 	}, backfill: backfillRollups},
+	{version: 3, stmts: v3Stmts("INTEGER", "BLOB", "BLOB", " WITHOUT ROWID"), backfill: migrateV3, post: v3Post},
+}
+
+// v3Stmts replace the runs and rollup tables by their version 3 forms,
+// renaming the old ones to *_v2 for migrateV3 to read.
+func v3Stmts(integer, blob, data, suffix string) []string {
+	return []string{
+		`DROP INDEX runs_series_start`,
+		`ALTER TABLE runs RENAME TO runs_v2`,
+		`ALTER TABLE rollup_minute RENAME TO rollup_minute_v2`,
+		`ALTER TABLE rollup_hour RENAME TO rollup_hour_v2`,
+		`CREATE TABLE runs (
+	id          ` + integer + ` PRIMARY KEY,
+	series      ` + integer + ` NOT NULL,
+	start_ns    ` + integer + ` NOT NULL,
+	duration_ns ` + integer + ` NOT NULL,
+	run_id      TEXT NOT NULL,
+	steps       ` + blob + ` NOT NULL
+)`,
+		rollupTableSQLV3("rollup_minute", integer, data) + suffix,
+		rollupTableSQLV3("rollup_hour", integer, data) + suffix,
+	}
+}
+
+// v3Post drops the version 2 tables once migrateV3 has copied them.
+var v3Post = []string{
+	`DROP TABLE runs_v2`,
+	`DROP TABLE steps`,
+	`DROP TABLE rollup_minute_v2`,
+	`DROP TABLE rollup_hour_v2`,
+	`CREATE INDEX runs_series_start ON runs (series, start_ns)`,
+}
+
+func rollupTableSQLV3(name, integer, data string) string {
+	return `CREATE TABLE ` + name + ` (
+	bucket_ns ` + integer + ` NOT NULL,
+	series    ` + integer + ` NOT NULL,
+	runs      ` + integer + ` NOT NULL,
+	first_ns  ` + integer + ` NOT NULL,
+	last_ns   ` + integer + ` NOT NULL,
+	data      ` + data + ` NOT NULL,
+	PRIMARY KEY (bucket_ns, series)
+)`
 }
 
 func rollupTableSQL(name, integer, hist string) string {
@@ -111,6 +154,11 @@ func sqliteDialect() *dialect {
 		histScan: func(src any) (sparse, error) {
 			b, _ := src.([]byte)
 			return decodeBlob(b)
+		},
+		statsParam: func(ss []stat) any { return encodeStats(ss) },
+		statsScan: func(src any) ([]stat, error) {
+			b, _ := src.([]byte)
+			return decodeStats(b)
 		},
 		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
 			// The transaction is BEGIN IMMEDIATE: no other writer can take
@@ -145,6 +193,9 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	drv := &sqlite.Driver{}
 	if err := drv.RegisterDeterministicScalarFunction("slaprobe_hist_add", 2, sqliteHistAdd); err != nil {
 		return nil, fmt.Errorf("store: register hist_add: %w", err)
+	}
+	if err := drv.RegisterDeterministicScalarFunction("slaprobe_rollup_add", 2, sqliteRollupAdd); err != nil {
+		return nil, fmt.Errorf("store: register rollup_add: %w", err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
@@ -241,4 +292,20 @@ func sqliteHistAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value
 		return nil, err
 	}
 	return encodeBlob(merge(ha, hb)), nil
+}
+
+// sqliteRollupAdd is slaprobe_rollup_add(a, b): the sum of two rollup data
+// blobs.
+func sqliteRollupAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	a, _ := args[0].([]byte)
+	b, _ := args[1].([]byte)
+	sa, err := decodeStats(a)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := decodeStats(b)
+	if err != nil {
+		return nil, err
+	}
+	return encodeStats(mergeStats(sa, sb)), nil
 }

@@ -159,7 +159,11 @@ func TestWriterDropsWhenFullAndRecovers(t *testing.T) {
 		t.Error("Submit beyond the buffer returned true")
 	}
 	w.SubmitEvents(state.Event{Op: state.OpClose, Window: state.Window{Key: state.Key{Flow: "f", Location: "l"}, Kind: state.KindUnknown, Start: t0, End: t0.Add(time.Minute)}})
-	time.Sleep(30 * time.Millisecond) // several failed attempts
+	// Wait (bounded) for several failed attempts rather than sleeping a
+	// fixed time: a loaded machine may need longer.
+	for deadline := time.Now().Add(5 * time.Second); w.Stats().Failures < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	clk.Advance(StuckAfter + time.Second)
 	st := w.Stats()
 	if st.Dropped != 2 || st.Queued != 10 || st.Failures < 2 || !st.Stuck || !strings.Contains(st.LastError, "locked") {

@@ -1,0 +1,337 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// Formats of the version 3 blobs (their first byte).
+const (
+	stepsFormat = 1
+	statsFormat = 2
+)
+
+// Limits that keep a corrupt or hostile blob from making a decoder allocate
+// without bound.
+const (
+	maxBlobSteps = 1 << 16
+	maxErrorLen  = 1 << 20
+)
+
+var (
+	errSteps = errors.New("store: corrupt steps blob")
+	errStats = errors.New("store: corrupt rollup blob")
+)
+
+// stepRow is one step of a run as stored: its interned name and its result.
+type stepRow struct {
+	name int64
+	res  *probe.StepResult
+}
+
+// appendSteps appends the runs.steps blob of steps to dst: a format byte, the
+// uvarint step count, then per step the uvarint name id, the status code
+// byte, and the varints http status, duration, the five phases and attempts,
+// then the uvarint error length and the error. A three-step run takes about
+// 40 bytes.
+func appendSteps(dst []byte, steps []stepRow) []byte {
+	dst = append(dst, stepsFormat)
+	dst = binary.AppendUvarint(dst, uint64(len(steps)))
+	for _, s := range steps {
+		r := s.res
+		dst = binary.AppendUvarint(dst, uint64(s.name))
+		dst = append(dst, byte(statusCodes[r.Status]))
+		dst = binary.AppendVarint(dst, int64(r.HTTPStatus))
+		dst = binary.AppendVarint(dst, int64(r.Duration))
+		dst = binary.AppendVarint(dst, int64(r.Phases.Resolve))
+		dst = binary.AppendVarint(dst, int64(r.Phases.Connect))
+		dst = binary.AppendVarint(dst, int64(r.Phases.TLS))
+		dst = binary.AppendVarint(dst, int64(r.Phases.Processing))
+		dst = binary.AppendVarint(dst, int64(r.Phases.Transfer))
+		dst = binary.AppendVarint(dst, int64(r.Attempts))
+		dst = binary.AppendUvarint(dst, uint64(len(r.Error)))
+		dst = append(dst, r.Error...)
+	}
+	return dst
+}
+
+// blobReader reads varints off a blob, remembering the first error.
+type blobReader struct {
+	p   []byte
+	bad bool
+}
+
+func (b *blobReader) uvarint() uint64 {
+	v, n := binary.Uvarint(b.p)
+	if n <= 0 {
+		b.bad, b.p = true, nil
+		return 0
+	}
+	b.p = b.p[n:]
+	return v
+}
+
+func (b *blobReader) varint() int64 {
+	v, n := binary.Varint(b.p)
+	if n <= 0 {
+		b.bad, b.p = true, nil
+		return 0
+	}
+	b.p = b.p[n:]
+	return v
+}
+
+func (b *blobReader) byte() byte {
+	if len(b.p) == 0 {
+		b.bad = true
+		return 0
+	}
+	c := b.p[0]
+	b.p = b.p[1:]
+	return c
+}
+
+// decodeSteps parses appendSteps' output, resolving name ids with names. An
+// empty blob or a zero count is no steps (nil).
+func decodeSteps(p []byte, names map[int64]nameKey) ([]probe.StepResult, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	if p[0] != stepsFormat {
+		return nil, fmt.Errorf("%w: format %d", errSteps, p[0])
+	}
+	b := blobReader{p: p[1:]}
+	n := b.uvarint()
+	if b.bad || n > maxBlobSteps || n > uint64(len(b.p)) {
+		return nil, errSteps
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]probe.StepResult, n)
+	for i := range out {
+		s := &out[i]
+		nk := names[int64(b.uvarint())]
+		s.Step, s.Function = nk.step, nk.function
+		st := b.byte()
+		s.Status = probe.StatusFailed
+		if int(st) < len(statusNames) {
+			s.Status = statusNames[st]
+		}
+		s.HTTPStatus = int(b.varint())
+		s.Duration = time.Duration(b.varint())
+		s.Phases.Resolve = time.Duration(b.varint())
+		s.Phases.Connect = time.Duration(b.varint())
+		s.Phases.TLS = time.Duration(b.varint())
+		s.Phases.Processing = time.Duration(b.varint())
+		s.Phases.Transfer = time.Duration(b.varint())
+		s.Attempts = int(b.varint())
+		el := b.uvarint()
+		if b.bad || el > maxErrorLen || el > uint64(len(b.p)) {
+			return nil, errSteps
+		}
+		s.Error = string(b.p[:el])
+		b.p = b.p[el:]
+	}
+	if b.bad || len(b.p) != 0 {
+		return nil, errSteps
+	}
+	return out, nil
+}
+
+// stat is one step's counts in a rollup row; name 0 is the run-level entry
+// (outcome and duration of whole runs).
+type stat struct {
+	name                         int64
+	ok, failed, degraded, notRun int64
+	sum                          int64 // nanoseconds
+	hist                         sparse
+}
+
+func (s *stat) add(o *stat) {
+	s.ok += o.ok
+	s.failed += o.failed
+	s.degraded += o.degraded
+	s.notRun += o.notRun
+	s.sum += o.sum
+	s.hist = merge(s.hist, o.hist)
+}
+
+// mergeStats returns a+b; both are ordered by name, and so is the result.
+func mergeStats(a, b []stat) []stat {
+	out := make([]stat, 0, max(len(a), len(b)))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].name < b[j].name):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].name < a[i].name:
+			out = append(out, b[j])
+			j++
+		default:
+			s := a[i]
+			s.add(&b[j])
+			out = append(out, s)
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// encodeStats is the SQLite form of a rollup row's data: a format byte, then
+// per entry (ordered by name) the uvarint distance from the previous name
+// (from -1), the uvarints ok, failed, degraded and not_run, the varint sum of
+// durations, the uvarint number of histogram bins and the bins as in
+// encodeBlob (uvarint slot distance, uvarint count).
+func encodeStats(ss []stat) []byte {
+	out := make([]byte, 1, 1+16*len(ss))
+	out[0] = statsFormat
+	prev := int64(-1)
+	for i := range ss {
+		s := &ss[i]
+		out = binary.AppendUvarint(out, uint64(s.name-prev))
+		prev = s.name
+		out = binary.AppendUvarint(out, uint64(s.ok))
+		out = binary.AppendUvarint(out, uint64(s.failed))
+		out = binary.AppendUvarint(out, uint64(s.degraded))
+		out = binary.AppendUvarint(out, uint64(s.notRun))
+		out = binary.AppendVarint(out, s.sum)
+		out = binary.AppendUvarint(out, uint64(len(s.hist)))
+		pi := -1
+		for _, b := range s.hist {
+			out = binary.AppendUvarint(out, uint64(b.idx-pi))
+			out = binary.AppendUvarint(out, uint64(b.count))
+			pi = b.idx
+		}
+	}
+	return out
+}
+
+// decodeStats parses encodeStats' output; an empty blob has no entries.
+func decodeStats(p []byte) ([]stat, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	if p[0] != statsFormat {
+		return nil, fmt.Errorf("%w: format %d", errStats, p[0])
+	}
+	b := blobReader{p: p[1:]}
+	var out []stat
+	prev := int64(-1)
+	for len(b.p) > 0 {
+		d := b.uvarint()
+		if d == 0 || d > 1<<40 {
+			return nil, errStats
+		}
+		s := stat{name: prev + int64(d)}
+		prev = s.name
+		s.ok, s.failed, s.degraded, s.notRun = int64(b.uvarint()), int64(b.uvarint()), int64(b.uvarint()), int64(b.uvarint())
+		s.sum = b.varint()
+		nb := b.uvarint()
+		if b.bad || nb > maxHistSlots || nb > uint64(len(b.p)) || s.ok < 0 || s.failed < 0 || s.degraded < 0 || s.notRun < 0 {
+			return nil, errStats
+		}
+		if nb > 0 {
+			s.hist = make(sparse, 0, nb)
+		}
+		pi := -1
+		for k := uint64(0); k < nb; k++ {
+			di, c := b.uvarint(), b.uvarint()
+			if b.bad || di == 0 || di > maxHistSlots || c > 1<<62 {
+				return nil, errStats
+			}
+			pi += int(di)
+			if pi >= maxHistSlots {
+				return nil, errStats
+			}
+			s.hist = append(s.hist, bin{idx: pi, count: int64(c)})
+		}
+		out = append(out, s)
+	}
+	if b.bad {
+		return nil, errStats
+	}
+	return out, nil
+}
+
+// encodeStatsJSON is the PostgreSQL form of a rollup row's data, a JSONB
+// object that the SQL function slaprobe_rollup_add can add: name id ->
+// [ok, failed, degraded, not_run, sum_ns, hist...] with the dense histogram
+// without its trailing zeros.
+func encodeStatsJSON(ss []stat) string {
+	buf := make([]byte, 0, 64*len(ss))
+	buf = append(buf, '{')
+	for i := range ss {
+		s := &ss[i]
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '"')
+		buf = strconv.AppendInt(buf, s.name, 10)
+		buf = append(buf, `":[`...)
+		for k, v := range []int64{s.ok, s.failed, s.degraded, s.notRun, s.sum} {
+			if k > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendInt(buf, v, 10)
+		}
+		next := 0
+		for _, b := range s.hist {
+			for ; next < b.idx; next++ {
+				buf = append(buf, ",0"...)
+			}
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, b.count, 10)
+			next = b.idx + 1
+		}
+		buf = append(buf, ']')
+	}
+	buf = append(buf, '}')
+	return string(buf)
+}
+
+// decodeStatsJSON parses encodeStatsJSON's output (as PostgreSQL returns it).
+func decodeStatsJSON(p []byte) ([]stat, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	var m map[string][]json.Number
+	if err := json.Unmarshal(p, &m); err != nil {
+		return nil, fmt.Errorf("%w: %v", errStats, err)
+	}
+	out := make([]stat, 0, len(m))
+	for k, vs := range m {
+		name, err := strconv.ParseInt(k, 10, 64)
+		if err != nil || name < 0 || len(vs) < 5 || len(vs) > 5+maxHistSlots {
+			return nil, fmt.Errorf("%w: entry %.20q", errStats, k)
+		}
+		var ns [5]int64
+		for i := range ns {
+			if ns[i], err = vs[i].Int64(); err != nil {
+				return nil, fmt.Errorf("%w: %v", errStats, err)
+			}
+		}
+		s := stat{name: name, ok: ns[0], failed: ns[1], degraded: ns[2], notRun: ns[3], sum: ns[4]}
+		for i, v := range vs[5:] {
+			c, err := v.Int64()
+			if err != nil || c < 0 {
+				return nil, fmt.Errorf("%w: histogram %q", errStats, v)
+			}
+			if c > 0 {
+				s.hist = append(s.hist, bin{idx: i, count: c})
+			}
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}

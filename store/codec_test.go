@@ -1,0 +1,115 @@
+package store
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+func TestStepsBlob(t *testing.T) {
+	names := map[int64]nameKey{0: {}, 1: {"login", "auth"}, 2: {"send", "send"}, 300: {"receive", "receive"}}
+	full := probe.StepResult{Step: "login", Function: "auth", Status: probe.StatusDegraded, HTTPStatus: 200, Duration: 1500 * time.Millisecond,
+		Phases:   probe.Phases{Resolve: time.Millisecond, Connect: 2 * time.Millisecond, TLS: 3 * time.Millisecond, Processing: time.Second, Transfer: time.Microsecond},
+		Attempts: 3}
+	failed := probe.StepResult{Step: "send", Function: "send", Status: probe.StatusFailed, HTTPStatus: 503, Duration: -time.Nanosecond, Error: "status 503, want 200 — 한글"}
+	notRun := probe.StepResult{Step: "receive", Function: "receive", Status: probe.StatusNotRun}
+	tests := []struct {
+		name  string
+		ids   []int64
+		steps []probe.StepResult
+	}{
+		{"no steps", nil, nil},
+		{"one", []int64{1}, []probe.StepResult{full}},
+		{"three", []int64{1, 2, 300}, []probe.StepResult{full, failed, notRun}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := make([]stepRow, len(tc.steps))
+			for i := range tc.steps {
+				rows[i] = stepRow{name: tc.ids[i], res: &tc.steps[i]}
+			}
+			got, err := decodeSteps(appendSteps(nil, rows), names)
+			if err != nil || !reflect.DeepEqual(got, tc.steps) {
+				t.Errorf("round trip = %+v, %v; want %+v", got, err, tc.steps)
+			}
+		})
+	}
+	good := appendSteps(nil, []stepRow{{1, &full}})
+	for _, bad := range [][]byte{{9}, {1, 0x80}, {1, 5}, good[:len(good)-1], append(append([]byte{}, good...), 0), {1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f}} {
+		if _, err := decodeSteps(bad, names); err == nil {
+			t.Errorf("decodeSteps(%x) accepted", bad)
+		}
+	}
+}
+
+func TestStatsEncodings(t *testing.T) {
+	a := []stat{{name: 0, ok: 3, failed: 1, sum: 4e9, hist: sparse{{40, 3}, {97, 1}}}, {name: 7, ok: 2, notRun: 2, sum: 1e6, hist: sparse{{0, 2}}}}
+	b := []stat{{name: 0, ok: 1, degraded: 1, sum: 1e9, hist: sparse{{40, 1}, {41, 1}}}, {name: 3, failed: 1, sum: -5}, {name: 7, notRun: 1}}
+	want := []stat{{name: 0, ok: 4, failed: 1, degraded: 1, sum: 5e9, hist: sparse{{40, 4}, {41, 1}, {97, 1}}},
+		{name: 3, failed: 1, sum: -5, hist: sparse{}}, {name: 7, ok: 2, notRun: 3, sum: 1e6, hist: sparse{{0, 2}}}}
+	norm := func(ss []stat) []stat { // nil and empty histograms are the same
+		out := append([]stat(nil), ss...)
+		for i := range out {
+			if len(out[i].hist) == 0 {
+				out[i].hist = nil
+			}
+		}
+		return out
+	}
+	if got := mergeStats(a, b); !reflect.DeepEqual(norm(got), norm(want)) {
+		t.Errorf("mergeStats = %+v, want %+v", got, want)
+	}
+	for _, ss := range [][]stat{nil, a, b, want} {
+		got, err := decodeStats(encodeStats(ss))
+		if err != nil || !reflect.DeepEqual(norm(got), norm(ss)) {
+			t.Errorf("blob round trip of %+v = %+v, %v", ss, got, err)
+		}
+		got, err = decodeStatsJSON([]byte(encodeStatsJSON(ss)))
+		if err != nil || !reflect.DeepEqual(norm(got), norm(ss)) {
+			t.Errorf("JSON round trip of %s = %+v, %v", encodeStatsJSON(ss), got, err)
+		}
+	}
+	for _, bad := range [][]byte{{9}, {2, 0}, {2, 1, 1}, {2, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03}, {2, 1, 0, 0, 0, 0, 0, 1, 0, 1}} {
+		if _, err := decodeStats(bad); err == nil {
+			t.Errorf("decodeStats(%x) accepted", bad)
+		}
+	}
+	for _, bad := range []string{`[]`, `{"x":[1,2,3,4,5]}`, `{"1":[1,2]}`, `{"1":[1,2,3,4,5,-1]}`, `{"1":[1,2,3,4,5,1.5]}`} {
+		if _, err := decodeStatsJSON([]byte(bad)); err == nil {
+			t.Errorf("decodeStatsJSON(%s) accepted", bad)
+		}
+	}
+}
+
+func FuzzDecodeSteps(f *testing.F) {
+	s := probe.StepResult{Status: probe.StatusFailed, HTTPStatus: 502, Duration: time.Second, Attempts: 1, Error: "boom"}
+	f.Add(appendSteps(nil, []stepRow{{1, &s}, {2, &s}}))
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0x0f})
+	names := map[int64]nameKey{1: {"a", "a"}, 2: {"b", "b"}}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		steps, err := decodeSteps(p, names)
+		if err != nil || len(steps) == 0 {
+			return
+		}
+		if len(steps) > len(p) {
+			t.Fatalf("%d steps from %d bytes", len(steps), len(p))
+		}
+	})
+}
+
+func FuzzDecodeStats(f *testing.F) {
+	f.Add(encodeStats([]stat{{name: 0, ok: 1, sum: 5, hist: sparse{{3, 1}}}, {name: 4, notRun: 1}}))
+	f.Add([]byte{2, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		ss, err := decodeStats(p)
+		if err != nil {
+			return
+		}
+		ss2, err := decodeStats(encodeStats(ss))
+		if err != nil || len(ss2) != len(ss) {
+			t.Fatalf("re-encoding %x: %d entries -> %d (%v)", p, len(ss), len(ss2), err)
+		}
+	})
+}
