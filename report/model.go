@@ -67,6 +67,9 @@ type Service struct {
 	Maintenance    []Span           `json:"maintenance"`    // planned windows inside the period
 	Reconciliation []Reconciliation `json:"reconciliation"` // one per declared incident
 	Undeclared     []Window         `json:"undeclared"`     // measured down windows nothing declared
+	// BelowQuorum lists windows seen from too few locations to count
+	// (DESIGN: single-location failures are shown but not counted).
+	BelowQuorum []Window `json:"below_quorum"`
 }
 
 // Flow is the accounting for one flow.

@@ -48,7 +48,7 @@ func daemonConfig(platformAddr, listen, db string, extraFlow bool) string {
 timezone: Asia/Seoul
 listen: ` + listen + `
 storage: {driver: sqlite, dsn: ` + db + `}
-defaults: {interval: 1s, timeout: 3s, down_after: 2, up_after: 1}
+defaults: {interval: 1s, timeout: 1s, down_after: 2, up_after: 1}
 services:
   - name: messaging
     objective: 0.999
@@ -75,7 +75,7 @@ services:
             request:
               url: "http://` + platformAddr + `/messaging/inbox?after=${message_id}"
               headers: {Authorization: "Bearer ${token}"}
-            poll: {every: 100ms, within: 1s}
+            poll: {every: 100ms, within: 500ms}
             expect:
               status: [200]
               jsonpath: {"$.messages[*].id": {contains: "${message_id}"}}

@@ -1,0 +1,105 @@
+package report
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/store"
+	"github.com/slaprobe/slaprobe/store/storetest"
+)
+
+var (
+	benchFlows = flag.Int("bench.flows", 100, "flows in the BenchmarkMonthlyReport database")
+	benchDays  = flag.Int("bench.days", 30, "days of one run a minute per flow in the BenchmarkMonthlyReport database")
+)
+
+var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchConfig matches storetest.Generate's names: flows flows of three steps,
+// ten flows per service.
+func benchConfig(flows int) *config.Config {
+	cfg := testConfig("UTC", time.Minute)
+	tmpl := cfg.Services[0]
+	cfg.Services = nil
+	for i := 0; i < flows; i++ {
+		if i%10 == 0 {
+			s := tmpl
+			s.Name = storetest.ServiceName(i)
+			s.Flows = nil
+			cfg.Services = append(cfg.Services, s)
+		}
+		s := &cfg.Services[len(cfg.Services)-1]
+		f := config.Flow{Name: storetest.FlowName(i), Service: s.Name, Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+		for j := 0; j < 3; j++ {
+			f.Steps = append(f.Steps, config.Step{Name: storetest.StepName(j), Function: storetest.StepName(j)})
+		}
+		s.Flows = append(s.Flows, f)
+	}
+	return cfg
+}
+
+// benchDB returns the path of a SQLite database filled by storetest.Generate
+// (one run a minute of every flow for days days, with outages), built once
+// and kept in os.TempDir() under a name made of the parameters; a ".done"
+// file beside it marks it complete.
+func benchDB(b *testing.B, flows, days int) string {
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays.db", flows, days))
+	if _, err := os.Stat(path + ".done"); err == nil {
+		return path
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("building %s (once)", path)
+	t0 := time.Now()
+	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Start: benchStart}); err != nil {
+		s.Close()
+		b.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built in %s", time.Since(t0).Round(time.Second))
+	if err := os.WriteFile(path+".done", nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkMonthlyReport builds the report for one month over a database of
+// flows x days x one run a minute (100 x 30 by default: 4.3 M runs, 13 M
+// step results). Build reads hour rollups and events, not raw results.
+//
+//	go test ./report/ -run '^$' -bench MonthlyReport -benchtime 3x
+func BenchmarkMonthlyReport(b *testing.B) {
+	cfg := benchConfig(*benchFlows)
+	path := benchDB(b, *benchFlows, *benchDays)
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	in := Input{Config: cfg, Store: s, From: benchStart, To: benchStart.AddDate(0, 0, *benchDays)}
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := Build(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rep.Services) != len(cfg.Services) || len(rep.Windows) == 0 {
+			b.Fatalf("services %d, windows %d", len(rep.Services), len(rep.Windows))
+		}
+	}
+}

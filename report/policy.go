@@ -1,0 +1,107 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// policy is the accounting policy of cfg, as values and in plain sentences
+// with the actual numbers.
+func policy(cfg *config.Config) Policy {
+	p := cfg.Policy
+	down, up := cfg.Defaults.DownAfter, cfg.Defaults.UpAfter
+	if down < 1 {
+		down = 2
+	}
+	if up < 1 {
+		up = 1
+	}
+	unknown, degraded := or(p.Unknown, "exclude"), or(p.Degraded, "up")
+	out := Policy{
+		DownAfter: down, UpAfter: up, Unknown: unknown, Degraded: degraded,
+		Quorum: quorumName(p.Quorum), FlapGap: p.FlapGap.Seconds(),
+	}
+	interval := cfg.Defaults.Interval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := []string{
+		"A run fails when any step errors, times out or fails an assertion; the steps after a failed step are not run, the functions they serve count as unavailable (blocked), and a window's cause names the first failing step.",
+		fmt.Sprintf("A flow at one location is down after %d consecutive failed %s, and the window starts at the start of the first failed run; %s.",
+			down, plural(down, "run"), upText(up)),
+		quorumText(p.Quorum),
+		"Single-location failures that do not reach the quorum are listed but not counted.",
+	}
+	if degraded == "down" {
+		t = append(t, "Degraded time (all steps passed but one exceeded its latency objective) counts as down.")
+	} else {
+		t = append(t, "Degraded time (all steps passed but one exceeded its latency objective) is reported separately and counts as up.")
+	}
+	gap := fmt.Sprintf("No run for more than twice a flow's interval (%s with the default interval of %s) is unknown time", 2*interval, interval)
+	if unknown == "down" {
+		t = append(t, gap+"; unknown time counts as down.")
+	} else {
+		t = append(t, gap+"; it is excluded from the denominator and listed, never counted as up.")
+	}
+	t = append(t,
+		"Maintenance windows from the configuration are excluded from the denominator and listed.",
+		"Availability is up time / (period - maintenance - unknown), weighted by time, never a ratio of run counts; the run success ratio is shown beside it.",
+		"A service is down while any of its flows is down.",
+		fmt.Sprintf("Outages less than %s apart are counted as one incident.", p.FlapGap),
+		fmt.Sprintf("The error budget is (1 - objective) x (period - maintenance - unknown); the burn rate is the share of the budget consumed divided by the share of the period elapsed. Periods are in the %s time zone.", zoneName(cfg)),
+	)
+	out.Text = t
+	return out
+}
+
+func zoneName(cfg *config.Config) string { return zone(cfg).String() }
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func upText(up int) string {
+	if up == 1 {
+		return "it is up again at the start of the first successful run"
+	}
+	return fmt.Sprintf("it is up again at the start of the first of %d consecutive successful runs", up)
+}
+
+func plural(n int, w string) string {
+	if n == 1 {
+		return w
+	}
+	return w + "s"
+}
+
+func quorumName(q config.Quorum) string {
+	switch q.Mode {
+	case "all":
+		return "all"
+	case "count":
+		return fmt.Sprint(q.N)
+	default:
+		return "majority"
+	}
+}
+
+func quorumText(q config.Quorum) string {
+	var b strings.Builder
+	b.WriteString("With several locations, a flow is down while ")
+	switch q.Mode {
+	case "all":
+		b.WriteString("all of the locations reporting are down")
+	case "count":
+		fmt.Fprintf(&b, "at least %d of the locations reporting (all of them, when fewer report) are down", q.N)
+	default:
+		b.WriteString("a majority of the locations reporting are down (more than half)")
+	}
+	b.WriteString(" at the same time; a location reports unless it has an unknown stretch.")
+	return b.String()
+}

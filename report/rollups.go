@@ -1,0 +1,136 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// runTally counts runs of one flow.
+type runTally struct{ ok, runs int64 }
+
+// rollupChunk is how much of the hour rollups one query reads: the rows of
+// every flow for one day, so that the query is one range scan of the bucket
+// index and memory stays bounded however long the period.
+const rollupChunk = 24 * time.Hour
+
+// readRollups reads the rollups of every configured flow over the elapsed
+// period (hour rows for whole hours, minute rows for the partial hours at the
+// edges), and returns per flow its passing and total runs and per service its
+// step latencies.
+func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[string]*latency, error) {
+	counts := map[string]*runTally{}
+	lats := map[string]*latency{}
+	svcOf := map[string]string{}
+	var flows []string
+	for si := range a.cfg.Services {
+		cs := &a.cfg.Services[si]
+		lats[cs.Name] = newLatency()
+		for fi := range cs.Flows {
+			svcOf[cs.Flows[fi].Name] = cs.Name
+			flows = append(flows, cs.Flows[fi].Name)
+			counts[cs.Flows[fi].Name] = &runTally{}
+		}
+	}
+	from, end := a.in.From, a.end
+	if !end.After(from) || len(flows) == 0 {
+		return counts, lats, nil
+	}
+	hFrom := from.Truncate(time.Hour)
+	if hFrom.Before(from) {
+		hFrom = hFrom.Add(time.Hour)
+	}
+	hTo := end.Truncate(time.Hour)
+	type part struct {
+		g        store.Granularity
+		from, to time.Time
+	}
+	var parts []part
+	if hFrom.Before(hTo) {
+		parts = append(parts, part{store.Minute, from, hFrom})
+		for t := hFrom; t.Before(hTo); t = t.Add(rollupChunk) {
+			parts = append(parts, part{store.Hour, t, minT(t.Add(rollupChunk), hTo)})
+		}
+		parts = append(parts, part{store.Minute, hTo, end})
+	} else {
+		parts = append(parts, part{store.Minute, from, end})
+	}
+	for _, p := range parts {
+		if !p.to.After(p.from) {
+			continue
+		}
+		rows, err := a.in.Store.Rollups(ctx, p.g, store.Query{From: p.from, To: p.to, Flows: flows})
+		if err != nil {
+			return nil, nil, fmt.Errorf("report: %s rollups: %w", p.g, err)
+		}
+		for i := range rows {
+			r := &rows[i]
+			c := counts[r.Flow]
+			if c == nil {
+				continue
+			}
+			if r.Step == "" {
+				c.ok += r.OK + r.Degraded
+				c.runs += r.OK + r.Degraded + r.Failed + r.NotRun
+				continue
+			}
+			lats[svcOf[r.Flow]].add(r.Flow, r.Step, r.Hist)
+		}
+	}
+	return counts, lats, nil
+}
+
+// latency merges rollup histograms per flow step and per service.
+type latency struct {
+	bounds []time.Duration
+	steps  map[[2]string][]int64
+	all    []int64
+}
+
+func newLatency() *latency {
+	b := store.LatencyBounds()
+	return &latency{bounds: b, steps: map[[2]string][]int64{}, all: make([]int64, len(b)+1)}
+}
+
+func (l *latency) add(flow, step string, hist []int64) {
+	k := [2]string{flow, step}
+	h := l.steps[k]
+	if h == nil {
+		h = make([]int64, len(l.bounds)+1)
+		l.steps[k] = h
+	}
+	for i, c := range hist {
+		if i >= len(h) {
+			i = len(h) - 1 // a longer histogram: fold into the overflow bucket
+		}
+		h[i] += c
+		l.all[i] += c
+	}
+}
+
+func (l *latency) quantiles(h []int64) (p50, p95, p99 float64) {
+	return store.Quantile(h, l.bounds, 0.50).Seconds(), store.Quantile(h, l.bounds, 0.95).Seconds(), store.Quantile(h, l.bounds, 0.99).Seconds()
+}
+
+// steps lists every step of the service's flows, in config order.
+func (l *latency) stepList(cs *config.Service) []StepLatency {
+	out := []StepLatency{}
+	for _, f := range cs.Flows {
+		for _, s := range f.Steps {
+			sl := StepLatency{Flow: f.Name, Step: s.Name, Function: s.Function}
+			if h := l.steps[[2]string{f.Name, s.Name}]; h != nil {
+				for _, c := range h {
+					sl.Count += c
+				}
+				sl.P50, sl.P95, sl.P99 = l.quantiles(h)
+			}
+			out = append(out, sl)
+		}
+	}
+	return out
+}
+
+func (l *latency) service() (p50, p95, p99 float64) { return l.quantiles(l.all) }

@@ -1,0 +1,483 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// Input is what a report (or a windows listing) is built from.
+type Input struct {
+	Config    *config.Config
+	Store     store.Store
+	From, To  time.Time          // the period, [From, To)
+	Timelines []*config.Timeline // declared incidents; nil: the config's
+	Now       time.Time          // for open windows and elapsed time; zero: To
+	// Recompute rebuilds the windows from raw runs through state.Machine
+	// instead of reading the stored events (slower; for checking, or after a
+	// policy change).
+	Recompute bool
+}
+
+// MonthRange returns the calendar month "YYYY-MM" in loc as [from, to):
+// midnight of its first day to midnight of the next month's first day, so a
+// month with a DST change is an hour shorter or longer than 30 or 31 days.
+func MonthRange(month string, loc *time.Location) (from, to time.Time, err error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation("2006-01", month, loc)
+	if err != nil || len(month) != 7 {
+		return time.Time{}, time.Time{}, fmt.Errorf("month %q: want YYYY-MM, e.g. 2022-10", month)
+	}
+	from = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+	return from, from.AddDate(0, 1, 0), nil
+}
+
+// Recompute replays the stored runs in q through the state machine, one
+// machine per flow and location with that flow's policy from cfg, and returns
+// the windows it finds: closed ones, those still open at the last run (End
+// zero) and a trailing unknown window up to q.To (Machine.Close). Flows not in
+// cfg are skipped. Runs are read one flow at a time.
+func Recompute(ctx context.Context, cfg *config.Config, s store.Store, q store.Query) ([]state.Window, error) {
+	if cfg == nil || s == nil {
+		return nil, errors.New("report: recompute needs a config and a store")
+	}
+	var out []state.Window
+	for si := range cfg.Services {
+		for fi := range cfg.Services[si].Flows {
+			f := &cfg.Services[si].Flows[fi]
+			if len(q.Flows) > 0 && !slices.Contains(q.Flows, f.Name) {
+				continue
+			}
+			fq := q
+			fq.Flows = []string{f.Name}
+			runs, err := s.Runs(ctx, fq)
+			if err != nil {
+				return nil, fmt.Errorf("report: runs of %s: %w", f.Name, err)
+			}
+			pol := state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter}
+			machines := map[string]*state.Machine{}
+			var order []string
+			for i := range runs {
+				r := &runs[i]
+				m := machines[r.Location]
+				if m == nil {
+					m = state.New(cfg.Services[si].Name, f.Name, r.Location, f.Functions(), pol)
+					machines[r.Location] = m
+					order = append(order, r.Location)
+				}
+				for _, e := range m.Observe(r) {
+					if e.Op == state.OpClose {
+						out = append(out, e.Window)
+					}
+				}
+			}
+			for _, l := range order {
+				m := machines[l]
+				out = append(out, m.OpenWindows()...)
+				out = append(out, m.Close(q.To)...)
+			}
+		}
+	}
+	sortStateWindows(out)
+	return out, nil
+}
+
+func sortStateWindows(ws []state.Window) {
+	slices.SortStableFunc(ws, func(a, b state.Window) int {
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Flow, b.Flow),
+			cmp.Compare(a.Function, b.Function), cmp.Compare(a.Location, b.Location), cmp.Compare(a.Kind, b.Kind))
+	})
+}
+
+// Windows returns the down and degraded windows in [in.From, in.To), flow and
+// function, after the location quorum, clipped to the period and sorted by
+// start: what `slaprobe windows` prints.
+func Windows(ctx context.Context, in Input) ([]Window, error) {
+	a, err := analyze(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var out []Window
+	for _, f := range a.flows {
+		for _, w := range f.windows {
+			out = append(out, a.window(w))
+		}
+	}
+	sortWindows(out)
+	return out, nil
+}
+
+// measured is a window after the quorum, clipped to [from, end).
+type measured struct {
+	state.Key // Location ""
+	kind      state.Kind
+	iv
+	open      bool // still open at the end of the elapsed period
+	confirmed time.Time
+	cause     string
+	err       string
+	locs      []string
+}
+
+// flowData is one flow's windows and unknown stretches in the period.
+type flowData struct {
+	svc     *config.Service
+	flow    *config.Flow
+	locs    []string
+	unknown set        // no location reporting
+	windows []measured // counted (quorum met)
+	below   []measured // single-location windows that did not reach quorum
+}
+
+// analysis is the common part of Build and Windows.
+type analysis struct {
+	in    Input
+	cfg   *config.Config
+	loc   *time.Location
+	end   time.Time // min(To, Now): the end of the elapsed period
+	flows []*flowData
+	cov   []store.Span
+}
+
+func (a *analysis) window(m measured) Window {
+	w := Window{
+		Service:   m.Service,
+		Flow:      m.Flow,
+		Kind:      string(m.kind),
+		Start:     m.s.In(a.loc),
+		CauseStep: m.cause,
+		Locations: m.locs,
+		Error:     m.err,
+		Confirmed: m.confirmed.In(a.loc),
+	}
+	if w.Locations == nil {
+		w.Locations = []string{}
+	}
+	if m.Function != "" {
+		fn := m.Function
+		w.Function = &fn
+	}
+	if !m.open {
+		e := m.e.In(a.loc)
+		w.End = &e
+	}
+	w.DurationSeconds = m.dur().Seconds()
+	return w
+}
+
+func sortWindows(ws []Window) {
+	slices.SortStableFunc(ws, func(a, b Window) int {
+		fa, fb := "", ""
+		if a.Function != nil {
+			fa = *a.Function
+		}
+		if b.Function != nil {
+			fb = *b.Function
+		}
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Flow, b.Flow),
+			cmp.Compare(fa, fb), cmp.Compare(a.Kind, b.Kind))
+	})
+}
+
+func analyze(ctx context.Context, in Input) (*analysis, error) {
+	if in.Config == nil {
+		return nil, errors.New("report: no config")
+	}
+	if in.Store == nil {
+		return nil, errors.New("report: no store")
+	}
+	if in.From.IsZero() || in.To.IsZero() || !in.To.After(in.From) {
+		return nil, fmt.Errorf("report: bad period [%s, %s): want from before to", in.From.Format(time.RFC3339), in.To.Format(time.RFC3339))
+	}
+	a := &analysis{in: in, cfg: in.Config, loc: zone(in.Config)}
+	now := in.Now
+	if now.IsZero() {
+		now = in.To
+	}
+	a.end = minT(maxT(now, in.From), in.To)
+	a.in.Now = now
+
+	q := store.Query{From: in.From, To: in.To}
+	var raw []state.Window
+	var err error
+	if in.Recompute {
+		raw, err = Recompute(ctx, in.Config, in.Store, q)
+	} else {
+		raw, err = in.Store.Windows(ctx, q)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report: windows: %w", err)
+	}
+	a.cov, err = in.Store.Coverage(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("report: coverage: %w", err)
+	}
+
+	byFlow := map[string][]state.Window{}
+	for _, w := range raw {
+		byFlow[w.Flow] = append(byFlow[w.Flow], w)
+	}
+	covByFlow := map[string][]store.Span{}
+	for _, c := range a.cov {
+		covByFlow[c.Flow] = append(covByFlow[c.Flow], c)
+	}
+	for si := range a.cfg.Services {
+		svc := &a.cfg.Services[si]
+		for fi := range svc.Flows {
+			f := &svc.Flows[fi]
+			a.flows = append(a.flows, a.flowWindows(svc, f, byFlow[f.Name], covByFlow[f.Name]))
+		}
+	}
+	return a, nil
+}
+
+func zone(cfg *config.Config) *time.Location {
+	if cfg.Loc != nil {
+		return cfg.Loc
+	}
+	if cfg.Timezone != "" {
+		if l, err := time.LoadLocation(cfg.Timezone); err == nil {
+			return l
+		}
+	}
+	return time.UTC
+}
+
+// flowWindows applies the location quorum to one flow's per-location windows.
+func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.Window, cov []store.Span) *flowData {
+	from, end := a.in.From, a.end
+	ivl := f.Interval
+	if ivl <= 0 {
+		ivl = time.Minute
+	}
+	fd := &flowData{svc: svc, flow: f}
+
+	// Each location's unknown stretches: unknown windows from the machine,
+	// and no run at all for more than twice the interval at either end.
+	unknown := map[string][]iv{}
+	seen := map[string]bool{}
+	addLoc := func(l string) {
+		if !seen[l] {
+			seen[l] = true
+			fd.locs = append(fd.locs, l)
+		}
+	}
+	for _, c := range cov {
+		addLoc(c.Location)
+		if c.First.Sub(from) > 2*ivl {
+			unknown[c.Location] = append(unknown[c.Location], iv{from, c.First})
+		}
+		if end.Sub(c.Last) > 2*ivl {
+			unknown[c.Location] = append(unknown[c.Location], iv{c.Last.Add(ivl), end})
+		}
+	}
+	covered := map[string]bool{}
+	for _, c := range cov {
+		covered[c.Location] = true
+	}
+	for _, w := range raw {
+		addLoc(w.Location)
+		if w.Kind == state.KindUnknown && w.Function == "" {
+			unknown[w.Location] = append(unknown[w.Location], iv{w.Start, endOr(w.End, end)})
+		}
+	}
+	for _, l := range fd.locs {
+		if !covered[l] { // windows but no run in the period: not reporting
+			unknown[l] = append(unknown[l], iv{from, end})
+		}
+	}
+	slices.Sort(fd.locs)
+	locUnknown := map[string]set{}
+	for _, l := range fd.locs {
+		locUnknown[l] = union(unknown[l]).clip(from, end)
+	}
+	// The flow is unknown where no location reports.
+	fd.unknown = set{{from, end}}.clip(from, end)
+	for _, l := range fd.locs {
+		fd.unknown = fd.unknown.intersect(locUnknown[l])
+	}
+
+	// Group the down and degraded windows by function and kind.
+	type gk struct {
+		fn   string
+		kind state.Kind
+	}
+	groups := map[gk][]state.Window{}
+	var keys []gk
+	for _, w := range raw {
+		if w.Kind == state.KindUnknown {
+			continue
+		}
+		k := gk{w.Function, w.Kind}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], w)
+	}
+	slices.SortFunc(keys, func(x, y gk) int { return cmp.Or(cmp.Compare(x.fn, y.fn), cmp.Compare(x.kind, y.kind)) })
+	for _, k := range keys {
+		counted, below := a.quorum(svc.Name, f.Name, k.fn, k.kind, groups[k], fd.locs, locUnknown)
+		fd.windows = append(fd.windows, counted...)
+		fd.below = append(fd.below, below...)
+	}
+	return fd
+}
+
+func endOr(e, def time.Time) time.Time {
+	if e.IsZero() {
+		return def
+	}
+	return e
+}
+
+// required is how many of r reporting locations must be down.
+func (a *analysis) required(r int) int {
+	q := a.cfg.Policy.Quorum
+	switch q.Mode {
+	case "all":
+		return r
+	case "count":
+		if q.N >= 1 && q.N < r {
+			return q.N
+		}
+		return r
+	default:
+		return r/2 + 1
+	}
+}
+
+// quorum turns the per-location windows of one flow function and kind into
+// counted windows: those stretches where at least the required number of the
+// reporting locations were in such a window. Location windows that never
+// overlap a counted window are returned as below quorum.
+func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.Window, locs []string, unknown map[string]set) (counted, below []measured) {
+	from, end := a.in.From, a.end
+	type lw struct {
+		w  state.Window
+		iv iv
+	}
+	var lws []lw
+	points := []time.Time{from, end}
+	for _, w := range ws {
+		x := iv{maxT(w.Start, from), minT(endOr(w.End, end), end)}
+		if !x.e.After(x.s) {
+			continue
+		}
+		lws = append(lws, lw{w, x})
+		points = append(points, x.s, x.e)
+	}
+	if len(lws) == 0 {
+		return nil, nil
+	}
+	for _, l := range locs {
+		for _, u := range unknown[l] {
+			points = append(points, u.s, u.e)
+		}
+	}
+	slices.SortFunc(points, func(x, y time.Time) int { return x.Compare(y) })
+	points = slices.CompactFunc(points, func(x, y time.Time) bool { return x.Equal(y) })
+
+	key := state.Key{Service: service, Flow: flow, Function: fn}
+	var cur *measured
+	var curWs []int
+	flush := func() {
+		if cur == nil {
+			return
+		}
+		// Cause and confirmation from the earliest location window.
+		best := -1
+		for _, i := range curWs {
+			if best < 0 || lws[i].w.Start.Before(lws[best].w.Start) {
+				best = i
+			}
+		}
+		minConf := time.Time{}
+		for _, i := range curWs {
+			c := lws[i].w.Confirmed
+			if minConf.IsZero() || c.Before(minConf) {
+				minConf = c
+			}
+		}
+		cur.cause, cur.err = lws[best].w.CauseStep, lws[best].w.Error
+		cur.confirmed = maxT(minConf, cur.s)
+		slices.Sort(cur.locs)
+		cur.locs = slices.Compact(cur.locs)
+		counted = append(counted, *cur)
+		cur, curWs = nil, nil
+	}
+	for i := 0; i+1 < len(points); i++ {
+		s, e := points[i], points[i+1]
+		if !s.Before(end) || !e.After(from) {
+			continue
+		}
+		reporting := 0
+		var down []string
+		var idx []int
+		for _, l := range locs {
+			if unknown[l].contains(s) {
+				continue
+			}
+			reporting++
+			hit := false
+			for j, x := range lws {
+				if x.w.Location == l && !s.Before(x.iv.s) && s.Before(x.iv.e) {
+					hit = true
+					idx = append(idx, j)
+				}
+			}
+			if hit {
+				down = append(down, l)
+			}
+		}
+		if reporting > 0 && len(down) >= a.required(reporting) {
+			if cur != nil && cur.e.Equal(s) {
+				cur.e = e
+				cur.locs = append(cur.locs, down...)
+				curWs = append(curWs, idx...)
+				continue
+			}
+			flush()
+			cur = &measured{Key: key, kind: kind, iv: iv{s, e}, locs: append([]string(nil), down...)}
+			curWs = idx
+			continue
+		}
+		flush()
+	}
+	flush()
+	// Open: reaches the end of the elapsed period while a location window
+	// that makes it up is still open, and the period is not over.
+	for i := range counted {
+		c := &counted[i]
+		if !c.e.Equal(end) || !end.Before(a.in.To) {
+			continue
+		}
+		for _, x := range lws {
+			if x.w.End.IsZero() && x.iv.e.Equal(end) && slices.Contains(c.locs, x.w.Location) {
+				c.open = true
+			}
+		}
+	}
+	cs := make(set, 0, len(counted))
+	for _, c := range counted {
+		cs = append(cs, c.iv)
+	}
+	for _, x := range lws {
+		if len(set{x.iv}.intersect(cs)) > 0 {
+			continue
+		}
+		below = append(below, measured{
+			Key: key, kind: kind, iv: x.iv, open: x.w.End.IsZero() && x.iv.e.Equal(end) && end.Before(a.in.To),
+			confirmed: maxT(x.w.Confirmed, x.iv.s), cause: x.w.CauseStep, err: x.w.Error, locs: []string{x.w.Location},
+		})
+	}
+	return counted, below
+}
