@@ -1,0 +1,884 @@
+// Package daemon runs slaprobe unattended for months: it schedules every flow
+// of the config at this prober's location (gocron v2, one job per flow, first
+// runs spread over the interval by a stable offset, a flow never overlapping
+// itself), passes each finished run through one pipeline (store writer, the
+// flow's state machine, alerts, metrics), serves /metrics, /healthz and
+// /api/v1/status, prunes old raw results off the hot path, reloads its config
+// without a restart, and drains in-flight runs on shutdown.
+//
+// Replay drives the very same runner, pipeline, store writer and state
+// machines in virtual time for `slaprobe demo`.
+//
+// Time comes from a clock.Clock. The scheduler needs a clockwork clock: with
+// clock.Real (the default) it gets the real one; tests pass ClockworkClock(fake)
+// so that the scheduler and the daemon share one fake clock.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// Alerter receives the state events of every run (window opens and closes);
+// the alert package's Notifier is one. Handle must not block for long.
+type Alerter interface {
+	Handle(evs []state.Event)
+}
+
+// AvailabilityFunc returns a service's time-weighted availability over
+// [from, to), and ok=false when there is no data for it yet.
+type AvailabilityFunc func(ctx context.Context, service string, from, to time.Time) (ratio float64, ok bool, err error)
+
+// Deps are what the daemon is given rather than makes.
+type Deps struct {
+	Store     store.Store          // required
+	Clock     clock.Clock          // nil: clock.Real
+	Logger    *slog.Logger         // nil: discard
+	Registry  *prometheus.Registry // nil: a new one (see Registry)
+	Alerter   Alerter              // nil: no alerts
+	Transport http.RoundTripper    // the probes' transport; nil: the runner's default
+	Version   string               // for slaprobe_build_info
+
+	// Grace bounds how long in-flight runs may take to finish on shutdown;
+	// default 30s.
+	Grace time.Duration
+	// Availability feeds slaprobe_availability_ratio; nil: computed from the
+	// store's windows and coverage (see StoreAvailability).
+	Availability AvailabilityFunc
+}
+
+// DefaultGrace is how long in-flight runs may take to finish on shutdown.
+const DefaultGrace = 30 * time.Second
+
+// Housekeeping cadence.
+const (
+	pruneEvery        = time.Minute
+	pruneBatch        = 5000
+	pruneMaxBatches   = 20 // per tick, so that pruning never hogs the database
+	availabilityEvery = 5 * time.Minute
+	writerCloseWait   = 30 * time.Second
+)
+
+// flowRunner runs one flow once; *probe.Runner is one.
+type flowRunner interface {
+	Run(ctx context.Context, f *config.Flow) probe.Run
+}
+
+// resultWriter is the part of *store.Writer the daemon uses.
+type resultWriter interface {
+	Submit(runs ...probe.Run) bool
+	SubmitEvents(evs ...state.Event)
+	Flush(ctx context.Context) error
+	Close(ctx context.Context) error
+	Stats() store.WriterStats
+}
+
+// Daemon is the long-running prober. Build it with New, start it with Run.
+type Daemon struct {
+	log          *slog.Logger
+	clock        clock.Clock
+	cw           clockwork.Clock
+	store        store.Store
+	reg          *prometheus.Registry
+	flowReg      *prometheus.Registry // the per-flow collector (see serveMetrics)
+	m            *metrics
+	alerter      Alerter
+	transport    http.RoundTripper
+	grace        time.Duration
+	availability AvailabilityFunc
+
+	// Seams for tests; set by New.
+	newRunner func(cfg *config.Config, newID func() string) (flowRunner, error)
+	newWriter func(opts store.WriterOptions) resultWriter
+	jitter    func(location, flow string, interval time.Duration, due time.Time) time.Duration
+
+	reloadMu sync.Mutex // serialises Run's start and stop, and Reload
+
+	mu          sync.RWMutex
+	cfg         *config.Config
+	runner      flowRunner
+	flows       map[string]*flowState
+	maxInterval time.Duration
+	writer      resultWriter
+	sched       gocron.Scheduler
+	runCtx      context.Context
+	started     bool
+	stopping    bool
+
+	inflight     sync.WaitGroup
+	dropped      atomic.Int64 // results the writer refused
+	lastActivity atomic.Int64 // unix nanos of the last run start or end
+}
+
+// flowState is the runtime state of one flow at this location. Runtime state
+// lives here, never on the config.
+type flowState struct {
+	name     string
+	location string
+	running  atomic.Bool // a run is in flight (the flow never overlaps itself)
+
+	mu        sync.Mutex
+	flow      *config.Flow
+	service   string
+	interval  time.Duration
+	functions []string
+	machine   *state.Machine
+	anchor    time.Time            // the job's first due time; later ones are anchor+k*interval
+	job       gocron.Job           // nil until scheduled
+	acct      map[string]time.Time // open down windows: downtime counted up to
+	stats     flowStats            // for the per-flow metrics, collected at scrape time
+	last      *runInfo
+}
+
+// runInfo is what the status API shows of a flow's last run.
+type runInfo struct {
+	Start     time.Time
+	Duration  time.Duration
+	Outcome   probe.Status
+	CauseStep string
+	Error     string
+}
+
+// ClockworkClock adapts a clockwork clock (for instance
+// clockwork.NewFakeClock()) to clock.Clock. When Deps.Clock is one, the
+// scheduler runs on the same clockwork clock, so a test moves both at once.
+func ClockworkClock(c clockwork.Clock) clock.Clock { return cwClock{c} }
+
+type cwClock struct{ c clockwork.Clock }
+
+func (w cwClock) Now() time.Time { return w.c.Now() }
+
+func (w cwClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := w.c.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// New builds a daemon for a validated config. It registers the daemon's
+// metrics on deps.Registry and parses the flows; nothing runs until Run.
+func New(cfg *config.Config, deps Deps) (*Daemon, error) {
+	if cfg == nil {
+		return nil, errors.New("daemon: no config")
+	}
+	if deps.Store == nil {
+		return nil, errors.New("daemon: no store")
+	}
+	d := &Daemon{
+		log:          deps.Logger,
+		clock:        deps.Clock,
+		store:        deps.Store,
+		reg:          deps.Registry,
+		alerter:      deps.Alerter,
+		transport:    deps.Transport,
+		grace:        deps.Grace,
+		availability: deps.Availability,
+		jitter:       Jitter,
+		flows:        map[string]*flowState{},
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.clock == nil {
+		d.clock = clock.Real{}
+	}
+	if w, ok := d.clock.(cwClock); ok {
+		d.cw = w.c
+	} else {
+		d.cw = clockwork.NewRealClock()
+	}
+	if d.reg == nil {
+		d.reg = prometheus.NewRegistry()
+	}
+	if d.grace <= 0 {
+		d.grace = DefaultGrace
+	}
+	if d.availability == nil {
+		d.availability = d.storeAvailability
+	}
+	d.newRunner = func(cfg *config.Config, newID func() string) (flowRunner, error) {
+		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, NewID: newID})
+	}
+	d.newWriter = func(opts store.WriterOptions) resultWriter { return store.NewWriter(d.store, opts) }
+
+	d.flowReg = prometheus.NewRegistry()
+	m, err := newMetrics(d.reg, d.flowReg, deps.Version, d.queueDepth, d.committedRuns, d.flowSnapshot)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: registering metrics: %w", err)
+	}
+	d.m = m
+	r, err := d.newRunner(cfg, nil)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	d.cfg, d.runner = cfg, r
+	for _, f := range flowsOf(cfg) {
+		d.flows[f.Name] = newFlowState(cfg.Location, f)
+	}
+	d.maxInterval = maxInterval(cfg)
+	d.setObjectives(nil, cfg)
+	return d, nil
+}
+
+// Registry is the registry the daemon's metrics are on, except the dense
+// per-flow families (probe_*, slaprobe_runs_total, slaprobe_flow_up,
+// slaprobe_function_up), which Handler's /metrics streams; Gatherer has all.
+func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
+
+// Gatherer gathers every metric of the daemon, the per-flow families
+// included (what /metrics serves, through client_golang's data model).
+func (d *Daemon) Gatherer() prometheus.Gatherer { return prometheus.Gatherers{d.reg, d.flowReg} }
+
+// flowSnapshot returns the current flows, for the metrics collector.
+func (d *Daemon) flowSnapshot() []*flowState {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]*flowState, 0, len(d.flows))
+	for _, fs := range d.flows {
+		out = append(out, fs)
+	}
+	return out
+}
+
+func (d *Daemon) queueDepth() float64 {
+	d.mu.RLock()
+	w := d.writer
+	d.mu.RUnlock()
+	if w == nil {
+		return 0
+	}
+	return float64(w.Stats().Queued)
+}
+
+// committedRuns is how many runs the store writer has committed: the results
+// it acknowledged, which survive a crash.
+func (d *Daemon) committedRuns() float64 {
+	d.mu.RLock()
+	w := d.writer
+	d.mu.RUnlock()
+	if w == nil {
+		return 0
+	}
+	return float64(w.Stats().Committed)
+}
+
+// flowsOf returns pointers to every flow of the config, in config order.
+func flowsOf(cfg *config.Config) []*config.Flow {
+	var out []*config.Flow
+	for i := range cfg.Services {
+		for j := range cfg.Services[i].Flows {
+			out = append(out, &cfg.Services[i].Flows[j])
+		}
+	}
+	return out
+}
+
+func maxInterval(cfg *config.Config) time.Duration {
+	var m time.Duration
+	for _, f := range flowsOf(cfg) {
+		m = max(m, f.Interval)
+	}
+	return m
+}
+
+func policyOf(f *config.Flow) state.Policy {
+	return state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter}
+}
+
+func newFlowState(location string, f *config.Flow) *flowState {
+	fns := f.Functions()
+	return &flowState{
+		name:      f.Name,
+		location:  location,
+		flow:      f,
+		service:   f.Service,
+		interval:  f.Interval,
+		functions: fns,
+		machine:   state.New(f.Service, f.Name, location, fns, policyOf(f)),
+		acct:      map[string]time.Time{},
+		stats:     newFlowStats(stepNames(f)),
+	}
+}
+
+func stepNames(f *config.Flow) []string {
+	out := make([]string, len(f.Steps))
+	for i, s := range f.Steps {
+		out[i] = s.Name
+	}
+	return out
+}
+
+func (d *Daemon) setObjectives(old, cfg *config.Config) {
+	keep := map[string]bool{}
+	for _, s := range cfg.Services {
+		keep[s.Name] = true
+		d.m.objective.WithLabelValues(s.Name).Set(s.Objective)
+	}
+	if old != nil {
+		for _, s := range old.Services {
+			if !keep[s.Name] {
+				d.m.deleteService(s.Name)
+			}
+		}
+	}
+}
+
+// restore puts back, from the store, the open windows and the last run of
+// every flow in fs, and sets each flow's first due time.
+func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) error {
+	if len(fss) == 0 {
+		return nil
+	}
+	loc := fss[0].location
+	open, err := d.store.OpenWindows(ctx, loc)
+	if err != nil {
+		return fmt.Errorf("daemon: reading open windows: %w", err)
+	}
+	last, err := d.store.LastRuns(ctx, loc)
+	if err != nil {
+		return fmt.Errorf("daemon: reading last runs: %w", err)
+	}
+	byFlow := map[string][]state.Window{}
+	for _, w := range open {
+		if w.Location == loc || w.Location == "" {
+			byFlow[w.Flow] = append(byFlow[w.Flow], w)
+		}
+	}
+	var reopened []state.Event
+	for _, fs := range fss {
+		fs.restore(d.m, byFlow[fs.name], last[fs.name], now)
+		fs.mu.Lock()
+		for _, w := range fs.machine.OpenWindows() {
+			reopened = append(reopened, state.Event{Op: state.OpOpen, Window: w})
+		}
+		fs.mu.Unlock()
+	}
+	// The alerter keeps its own state, and a repeated open of a firing alert
+	// changes nothing; but if that state was lost, this re-fires what is
+	// still down, with its original startsAt.
+	if d.alerter != nil && len(reopened) > 0 {
+		d.alerter.Handle(reopened)
+	}
+	return nil
+}
+
+func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.Time) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var mine []state.Window
+	for _, w := range open {
+		if w.Service == fs.service {
+			mine = append(mine, w)
+		}
+	}
+	fs.machine.Restore(mine, lastRun)
+	for _, w := range fs.machine.OpenWindows() {
+		m.windowOpen.WithLabelValues(fs.name, fs.service, w.Function, string(w.Kind)).Set(1)
+		if w.Kind == state.KindDown {
+			// The process before us counted up to about its last run.
+			from := w.Start
+			if lastRun.After(from) {
+				from = lastRun
+			}
+			fs.acct[w.Function] = from
+			m.downtime.WithLabelValues(fs.name, fs.service, w.Function).Add(0)
+		}
+	}
+	fs.anchor = NextDue(fs.location, fs.name, fs.interval, fs.machine.LastRun(), now)
+}
+
+// process is the one pipeline every finished run goes through, live and in
+// replay: (a) the run goes to the store writer, (b) the flow's state machine
+// sees it and its events go to the writer and the alerter, (c) metrics.
+func (d *Daemon) process(run *probe.Run) {
+	d.mu.RLock()
+	w := d.writer
+	fs := d.flows[run.Flow]
+	d.mu.RUnlock()
+	if w != nil && !w.Submit(*run) {
+		d.m.dropped.Inc()
+		d.dropped.Add(1)
+		d.log.Warn("store writer full: run result dropped", "flow", run.Flow, "run", run.ID)
+	}
+	if fs == nil {
+		return // removed by a reload while it ran: stored, nothing else
+	}
+	evs := fs.observe(d.m, run)
+	if len(evs) == 0 {
+		return
+	}
+	if w != nil {
+		w.SubmitEvents(evs...)
+	}
+	if d.alerter != nil {
+		d.alerter.Handle(evs)
+	}
+}
+
+// observe feeds a run to the flow's machine and updates the metrics.
+func (fs *flowState) observe(m *metrics, run *probe.Run) []state.Event {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if run.Service != fs.service || run.Location != fs.location {
+		return nil // the flow moved to another service while this run was in flight
+	}
+	evs := fs.machine.Observe(run)
+	fs.stats.observe(run)
+	for _, ev := range evs {
+		fs.apply(m, ev)
+	}
+	for fn, until := range fs.acct {
+		st := run.Outcome()
+		if fn != "" {
+			st = run.FunctionStatus(fn)
+		}
+		// A failing run proves the window lasts at least until its start:
+		// any later close ends at or after it.
+		if st == probe.StatusFailed && run.Start.After(until) {
+			m.downtime.WithLabelValues(fs.name, fs.service, fn).Add(run.Start.Sub(until).Seconds())
+			fs.acct[fn] = run.Start
+		}
+	}
+	info := &runInfo{Start: run.Start, Duration: run.Duration, Outcome: run.Outcome()}
+	if f := run.FirstFailure(); f != nil {
+		info.CauseStep, info.Error = f.Step, f.Error
+	}
+	fs.last = info
+	return evs
+}
+
+// apply reflects one event in the window and downtime series. Called with
+// fs.mu held.
+func (fs *flowState) apply(m *metrics, ev state.Event) {
+	w := ev.Window
+	if w.Kind == state.KindUnknown {
+		return
+	}
+	fn := w.Function
+	switch ev.Op {
+	case state.OpOpen:
+		m.windowOpen.WithLabelValues(fs.name, fs.service, fn, string(w.Kind)).Set(1)
+		if w.Kind == state.KindDown {
+			fs.acct[fn] = w.Start
+			m.downtime.WithLabelValues(fs.name, fs.service, fn).Add(0)
+		}
+	case state.OpClose:
+		m.windowOpen.WithLabelValues(fs.name, fs.service, fn, string(w.Kind)).Set(0)
+		if w.Kind == state.KindDown {
+			until, ok := fs.acct[fn]
+			if !ok {
+				until = w.Start
+			}
+			if w.End.After(until) {
+				m.downtime.WithLabelValues(fs.name, fs.service, fn).Add(w.End.Sub(until).Seconds())
+			}
+			delete(fs.acct, fn)
+		}
+	}
+}
+
+// closeAll ends the flow's open windows because the flow (or some of its
+// functions) left the config: at the end of the last run's interval, or now
+// if that is earlier. keep says which functions stay; nil closes everything.
+func (fs *flowState) closeAll(m *metrics, now time.Time, keep func(fn string) bool) []state.Event {
+	end := fs.machine.LastRun().Add(fs.interval)
+	if fs.machine.LastRun().IsZero() || end.After(now) {
+		end = now
+	}
+	var evs []state.Event
+	for _, w := range fs.machine.OpenWindows() {
+		if keep != nil && keep(w.Function) {
+			continue
+		}
+		if end.Before(w.Start) {
+			w.End = w.Start
+		} else {
+			w.End = end
+		}
+		ev := state.Event{Op: state.OpClose, Window: w}
+		fs.apply(m, ev)
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// Run restores open windows and last runs from the store, starts the store
+// writer, the scheduler and housekeeping, and probes until ctx is done. Then
+// it stops scheduling, lets in-flight runs finish within the grace period,
+// flushes the writer and returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.reloadMu.Lock()
+	if d.started {
+		d.reloadMu.Unlock()
+		return errors.New("daemon: already running")
+	}
+	now := d.clock.Now()
+	d.mu.RLock()
+	fss := d.flowList()
+	d.mu.RUnlock()
+	if err := d.restore(ctx, fss, now); err != nil {
+		d.reloadMu.Unlock()
+		return err
+	}
+	w := d.newWriter(store.WriterOptions{
+		BatchSize:  500,
+		FlushEvery: time.Second,
+		Buffer:     50000,
+		RetryEvery: 5 * time.Second,
+		Logger:     d.log,
+		Clock:      d.clock,
+		OnCommit:   func(_ int, took time.Duration) { d.m.batchWrite.Observe(took.Seconds()) },
+	})
+	s, err := gocron.NewScheduler(
+		gocron.WithClock(d.cw),
+		gocron.WithStopTimeout(d.grace),
+	)
+	if err != nil {
+		d.reloadMu.Unlock()
+		_ = w.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("daemon: scheduler: %w", err)
+	}
+	// Runs get their own context: shutdown lets them finish within the
+	// grace period instead of cancelling them at once.
+	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuns()
+	d.mu.Lock()
+	d.writer, d.sched, d.runCtx, d.started = w, s, runCtx, true
+	d.mu.Unlock()
+	d.lastActivity.Store(now.UnixNano())
+	for _, fs := range fss {
+		if err := d.schedule(fs); err != nil {
+			d.log.Error("scheduling flow", "flow", fs.name, "err", err)
+		}
+	}
+	s.Start()
+	d.reloadMu.Unlock()
+	d.log.Info("daemon started", "flows", len(fss), "location", d.cfg.Location)
+
+	var bg sync.WaitGroup
+	bg.Go(func() { d.pruneLoop(ctx) })
+	bg.Go(func() { d.availabilityLoop(ctx) })
+
+	<-ctx.Done()
+	d.log.Info("daemon stopping: draining in-flight runs", "grace", d.grace)
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.mu.Lock()
+	d.stopping = true
+	d.mu.Unlock()
+
+	// The grace period bounds how long the process takes to exit, so it is
+	// wall-clock time on purpose (a fake clock must not hold shutdown).
+	drained := make(chan struct{})
+	go func() { d.inflight.Wait(); close(drained) }()
+	t := time.NewTimer(d.grace)
+	select {
+	case <-drained:
+	case <-t.C:
+		d.log.Warn("grace period over: cancelling in-flight runs")
+		cancelRuns()
+		select {
+		case <-drained:
+		case <-time.After(5 * time.Second):
+			d.log.Error("in-flight runs did not stop after cancel")
+		}
+	}
+	t.Stop()
+	if err := s.Shutdown(); err != nil {
+		d.log.Warn("scheduler shutdown", "err", err)
+	}
+	bg.Wait()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerCloseWait)
+	defer cancel()
+	if err := w.Close(cctx); err != nil {
+		return fmt.Errorf("daemon: flushing results: %w", err)
+	}
+	d.log.Info("daemon stopped")
+	return nil
+}
+
+// flowList returns the flows in a stable order. Called with d.mu held.
+func (d *Daemon) flowList() []*flowState {
+	out := make([]*flowState, 0, len(d.flows))
+	for _, f := range flowsOf(d.cfg) {
+		if fs := d.flows[f.Name]; fs != nil {
+			out = append(out, fs)
+		}
+	}
+	return out
+}
+
+// schedule adds the flow's job, first due at its anchor. Called with
+// reloadMu held once the scheduler exists.
+func (d *Daemon) schedule(fs *flowState) error {
+	d.mu.RLock()
+	s := d.sched
+	d.mu.RUnlock()
+	if s == nil {
+		return nil
+	}
+	fs.mu.Lock()
+	anchor, interval := fs.anchor, fs.interval
+	fs.mu.Unlock()
+	j, err := s.NewJob(
+		gocron.DurationJob(interval),
+		gocron.NewTask(d.fire, fs),
+		gocron.WithName(fs.name),
+		gocron.WithStartAt(gocron.WithStartDateTimePast(anchor)),
+	)
+	if err != nil {
+		return err
+	}
+	fs.mu.Lock()
+	fs.job = j
+	fs.mu.Unlock()
+	return nil
+}
+
+// unschedule removes the flow's job; a run in flight finishes.
+func (d *Daemon) unschedule(fs *flowState) {
+	d.mu.RLock()
+	s := d.sched
+	d.mu.RUnlock()
+	fs.mu.Lock()
+	j := fs.job
+	fs.job = nil
+	fs.mu.Unlock()
+	if s != nil && j != nil {
+		if err := s.RemoveJob(j.ID()); err != nil && !errors.Is(err, gocron.ErrJobNotFound) {
+			d.log.Warn("removing job", "flow", fs.name, "err", err)
+		}
+	}
+}
+
+// fire is a flow's job: wait out the run's jitter, run the flow, and pass the
+// result down the pipeline.
+func (d *Daemon) fire(fs *flowState) {
+	// A flow never overlaps itself: a run still in flight when the next is
+	// due makes that one skipped. (gocron's WithSingletonMode would do the
+	// same, but it keeps a goroutine and a 1000-slot channel per job: 160 MB
+	// at 10,000 flows.)
+	if !fs.running.CompareAndSwap(false, true) {
+		d.countSkip(fs.name)
+		return
+	}
+	defer fs.running.Store(false)
+	d.mu.RLock()
+	if d.stopping || !d.started {
+		d.mu.RUnlock()
+		return
+	}
+	d.inflight.Add(1)
+	ctx := d.runCtx
+	runner := d.runner
+	d.mu.RUnlock()
+	defer d.inflight.Done()
+
+	now := d.clock.Now()
+	fs.mu.Lock()
+	f, anchor, interval := fs.flow, fs.anchor, fs.interval
+	fs.mu.Unlock()
+	due := DueAt(anchor, interval, now)
+	due = due.Add(d.jitter(fs.location, fs.name, interval, due))
+	if wait := due.Sub(now); wait > 0 {
+		if err := d.clock.Sleep(ctx, wait); err != nil {
+			return
+		}
+	}
+	start := d.clock.Now()
+	d.lastActivity.Store(start.UnixNano())
+	d.m.lag.Observe(max(0, start.Sub(due)).Seconds())
+	run := runner.Run(ctx, f)
+	if ctx.Err() != nil {
+		// Cancelled by our own shutdown: the result measures us, not the
+		// target, and must not count as a failure.
+		d.log.Warn("run cancelled by shutdown; result discarded", "flow", fs.name)
+		return
+	}
+	d.process(&run)
+	d.lastActivity.Store(d.clock.Now().UnixNano())
+}
+
+func (d *Daemon) countSkip(flow string) {
+	d.mu.RLock()
+	_, ok := d.flows[flow]
+	d.mu.RUnlock()
+	if ok {
+		d.m.skipped.WithLabelValues(flow).Inc()
+	}
+}
+
+// Reload applies a new, already validated config without a restart: flows
+// that left lose their job, metric series and open windows (closed at the end
+// of their last run's interval); new flows get a job and a machine (restored
+// from the store); changed flows keep their machine (and open windows) unless
+// their functions or policy changed, in which case a new machine takes over
+// the open windows of the functions that remain. The location cannot change.
+func (d *Daemon) Reload(cfg *config.Config) error {
+	if cfg == nil {
+		return errors.New("daemon: reload: no config")
+	}
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.mu.RLock()
+	old, stopping := d.cfg, d.stopping
+	d.mu.RUnlock()
+	if stopping {
+		return errors.New("daemon: reload: shutting down")
+	}
+	if cfg.Location != old.Location {
+		return fmt.Errorf("daemon: reload: location changed from %q to %q; restart to change it", old.Location, cfg.Location)
+	}
+	runner, err := d.newRunner(cfg, nil)
+	if err != nil {
+		return fmt.Errorf("daemon: reload: %w", err)
+	}
+	now := d.clock.Now()
+	next := map[string]*config.Flow{}
+	for _, f := range flowsOf(cfg) {
+		next[f.Name] = f
+	}
+
+	d.mu.Lock()
+	var removed, added []*flowState
+	var changed []*flowState
+	for name, fs := range d.flows {
+		nf, ok := next[name]
+		if !ok || nf.Service != fs.service {
+			removed = append(removed, fs)
+			delete(d.flows, name)
+			continue
+		}
+		changed = append(changed, fs)
+	}
+	for name, f := range next {
+		if _, ok := d.flows[name]; !ok {
+			fs := newFlowState(cfg.Location, f)
+			added = append(added, fs)
+			d.flows[name] = fs
+		}
+	}
+	d.cfg, d.runner, d.maxInterval = cfg, runner, maxInterval(cfg)
+	w := d.writer
+	d.mu.Unlock()
+
+	var evs []state.Event
+	for _, fs := range removed {
+		d.unschedule(fs)
+		fs.mu.Lock()
+		evs = append(evs, fs.closeAll(d.m, now, nil)...)
+		fs.mu.Unlock()
+		d.m.deleteFlow(fs.name)
+		d.log.Info("reload: flow removed", "flow", fs.name)
+	}
+	for _, fs := range changed {
+		e, resched := fs.update(d.m, next[fs.name], now)
+		evs = append(evs, e...)
+		if resched {
+			d.unschedule(fs)
+			if err := d.schedule(fs); err != nil {
+				d.log.Error("reload: rescheduling flow", "flow", fs.name, "err", err)
+			}
+		}
+	}
+	if len(added) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := d.restore(ctx, added, now); err != nil {
+			// Start them fresh rather than not at all.
+			d.log.Warn("reload: restoring new flows", "err", err)
+			for _, fs := range added {
+				fs.mu.Lock()
+				fs.anchor = NextDue(fs.location, fs.name, fs.interval, time.Time{}, now)
+				fs.mu.Unlock()
+			}
+		}
+		cancel()
+		for _, fs := range added {
+			if err := d.schedule(fs); err != nil {
+				d.log.Error("reload: scheduling flow", "flow", fs.name, "err", err)
+			}
+			d.log.Info("reload: flow added", "flow", fs.name)
+		}
+	}
+	d.setObjectives(old, cfg)
+	if len(evs) > 0 {
+		if w != nil {
+			w.SubmitEvents(evs...)
+		}
+		if d.alerter != nil {
+			d.alerter.Handle(evs)
+		}
+	}
+	return nil
+}
+
+// update moves a flow to its new config. It returns the events of windows it
+// had to close and whether the job must be rescheduled (its interval changed).
+func (fs *flowState) update(m *metrics, f *config.Flow, now time.Time) ([]state.Event, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	old := fs.flow
+	fs.flow = f // always: the new runner knows the new config's flows
+	if reflect.DeepEqual(stripLines(old), stripLines(f)) {
+		return nil, false
+	}
+	fs.stats = fs.stats.rebuild(stepNames(f))
+	fns := f.Functions()
+	var evs []state.Event
+	if !slices.Equal(fns, fs.functions) || policyOf(old) != policyOf(f) {
+		keep := func(fn string) bool { return fn == "" || slices.Contains(fns, fn) }
+		evs = fs.closeAll(m, now, keep)
+		for _, fn := range fs.functions {
+			if !slices.Contains(fns, fn) {
+				m.deleteFunction(fs.name, fn)
+				delete(fs.acct, fn)
+			}
+		}
+		mc := state.New(f.Service, f.Name, fs.location, fns, policyOf(f))
+		mc.Restore(fs.machine.OpenWindows(), fs.machine.LastRun())
+		fs.machine, fs.functions = mc, fns
+	}
+	resched := f.Interval != fs.interval
+	if resched {
+		fs.interval = f.Interval
+		fs.anchor = NextDue(fs.location, fs.name, f.Interval, fs.machine.LastRun(), now)
+	}
+	return evs, resched
+}
+
+// stripLines returns a copy of the flow without source line numbers, which
+// change when lines above move and mean nothing to the schedule.
+func stripLines(f *config.Flow) config.Flow {
+	c := *f
+	c.Line = 0
+	c.Steps = slices.Clone(f.Steps)
+	for i := range c.Steps {
+		c.Steps[i].Line = 0
+	}
+	return c
+}

@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// Handler serves the daemon's HTTP endpoints:
+//
+//   - /metrics: the daemon's registry and the per-flow families, in the
+//     Prometheus text format (gzip when asked);
+//   - /healthz: 200 "ok", or 503 with the reason when the daemon is not
+//     running, is shutting down, the store writer is stuck, or no run has
+//     started or ended within twice the largest interval;
+//   - /api/v1/status: JSON, per flow at this location: service, interval,
+//     last run, state, function states and open windows.
+func (d *Daemon) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", d.serveMetrics)
+	mux.HandleFunc("GET /healthz", d.serveHealth)
+	mux.HandleFunc("GET /api/v1/status", d.serveStatus)
+	return mux
+}
+
+func (d *Daemon) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	ok, reason := d.Health()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	fmt.Fprintln(w, reason)
+}
+
+// Health reports whether the daemon is healthy, and if not, why.
+func (d *Daemon) Health() (bool, string) {
+	d.mu.RLock()
+	wr, started, stopping, maxI, n := d.writer, d.started, d.stopping, d.maxInterval, len(d.flows)
+	d.mu.RUnlock()
+	switch {
+	case !started || wr == nil:
+		return false, "not started"
+	case stopping:
+		return false, "shutting down"
+	}
+	if st := wr.Stats(); st.Stuck {
+		msg := "store writer stuck"
+		if st.LastError != "" {
+			msg += ": " + st.LastError
+		}
+		if st.Queued > 0 {
+			msg += fmt.Sprintf(" (%d queued)", st.Queued)
+		}
+		return false, msg
+	}
+	if n > 0 && maxI > 0 {
+		last := time.Unix(0, d.lastActivity.Load())
+		if idle := d.clock.Now().Sub(last); idle > 2*maxI {
+			return false, fmt.Sprintf("no run started or ended for %s (largest interval %s)", idle.Round(time.Second), maxI)
+		}
+	}
+	return true, "ok"
+}
+
+// Status is the document /api/v1/status serves.
+type Status struct {
+	Location string       `json:"location"`
+	Time     time.Time    `json:"time"`
+	Flows    []FlowStatus `json:"flows"`
+}
+
+// FlowStatus is one flow at this location.
+type FlowStatus struct {
+	Flow            string           `json:"flow"`
+	Service         string           `json:"service"`
+	Location        string           `json:"location"`
+	IntervalSeconds float64          `json:"interval_seconds"`
+	LastStart       *time.Time       `json:"last_start"` // last run's start, also restored from the store
+	LastRun         *RunStatus       `json:"last_run"`   // null until a run ended since the daemon started
+	State           string           `json:"state"`
+	Functions       []FunctionStatus `json:"functions"`
+	OpenWindows     []WindowStatus   `json:"open_windows"`
+}
+
+// RunStatus is a flow's last run.
+type RunStatus struct {
+	Start           time.Time `json:"start"`
+	OK              bool      `json:"ok"`
+	Outcome         string    `json:"outcome"` // ok, degraded or failed
+	DurationSeconds float64   `json:"duration_seconds"`
+	CauseStep       string    `json:"cause_step,omitempty"`
+	Error           string    `json:"error,omitempty"`
+}
+
+// FunctionStatus is one function's state.
+type FunctionStatus struct {
+	Function string `json:"function"`
+	State    string `json:"state"`
+}
+
+// WindowStatus is an open window.
+type WindowStatus struct {
+	Function        *string   `json:"function"` // null for the whole flow
+	Kind            string    `json:"kind"`
+	Start           time.Time `json:"start"`
+	Confirmed       time.Time `json:"confirmed"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	CauseStep       string    `json:"cause_step"`
+	Error           string    `json:"error"`
+}
+
+// Status returns the live state of every flow, sorted by service and flow.
+func (d *Daemon) Status() Status {
+	now := d.clock.Now()
+	d.mu.RLock()
+	loc := d.cfg.Location
+	fss := make([]*flowState, 0, len(d.flows))
+	for _, fs := range d.flows {
+		fss = append(fss, fs)
+	}
+	d.mu.RUnlock()
+	out := Status{Location: loc, Time: now, Flows: make([]FlowStatus, 0, len(fss))}
+	for _, fs := range fss {
+		out.Flows = append(out.Flows, fs.status(now))
+	}
+	sort.Slice(out.Flows, func(i, j int) bool {
+		a, b := out.Flows[i], out.Flows[j]
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.Flow < b.Flow
+	})
+	return out
+}
+
+func (fs *flowState) status(now time.Time) FlowStatus {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	st := FlowStatus{
+		Flow:            fs.name,
+		Service:         fs.service,
+		Location:        fs.location,
+		IntervalSeconds: fs.interval.Seconds(),
+		State:           string(fs.machine.State()),
+		Functions:       make([]FunctionStatus, 0, len(fs.functions)),
+		OpenWindows:     []WindowStatus{},
+	}
+	if t := fs.machine.LastRun(); !t.IsZero() {
+		st.LastStart = &t
+	}
+	if l := fs.last; l != nil {
+		st.LastRun = &RunStatus{
+			Start: l.Start, OK: l.Outcome != probe.StatusFailed, Outcome: string(l.Outcome),
+			DurationSeconds: l.Duration.Seconds(), CauseStep: l.CauseStep, Error: l.Error,
+		}
+	}
+	for _, fn := range fs.functions {
+		st.Functions = append(st.Functions, FunctionStatus{Function: fn, State: string(fs.machine.FunctionState(fn))})
+	}
+	for _, w := range fs.machine.OpenWindows() {
+		ws := WindowStatus{
+			Kind: string(w.Kind), Start: w.Start, Confirmed: w.Confirmed,
+			DurationSeconds: w.Duration(now).Seconds(), CauseStep: w.CauseStep, Error: w.Error,
+		}
+		if w.Function != "" {
+			fn := w.Function
+			ws.Function = &fn
+		}
+		st.OpenWindows = append(st.OpenWindows, ws)
+	}
+	return st
+}
+
+func (d *Daemon) serveStatus(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d.Status()); err != nil {
+		d.log.Debug("writing status", "err", err)
+	}
+}

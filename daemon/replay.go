@@ -1,0 +1,173 @@
+package daemon
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// replayBuffer is the store writer's queue in a replay; the replay waits for
+// the writer (Flush) whenever half of it is used, so nothing is ever dropped.
+const replayBuffer = 20000
+
+// Replay runs every flow of cfg at cfg.Location over [from, to) in virtual
+// time, with the same runner, pipeline, store writer and state machines as the
+// live daemon. Due times come from the same Offset, NextDue and Jitter as the
+// live scheduler; each run gets a clock.Manual set to its start, carried in
+// its context (clock.NewContext), so the in-process demo platform
+// (deps.Transport) and the runner share the run's virtual time.
+//
+// Runs of different flows execute on 2 to 4 workers; a flow's runs happen in
+// order, each after the previous one ended, and a run that (in virtual time)
+// overran its flow's next due time makes that run skipped, as live. Run IDs
+// are location.flow.due-milliseconds, so the result is the same every time.
+// progress, when not nil, is called with the virtual time covered so far. At
+// the end the writer is flushed and closed; deps.Store stays open.
+func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Time, progress func(done, total time.Duration)) error {
+	if !to.After(from) {
+		return fmt.Errorf("daemon: replay: empty range %s .. %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	d, err := New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	fss := d.flowList()
+	if err := d.restore(ctx, fss, from); err != nil {
+		return err
+	}
+	flows := make(replayHeap, 0, len(fss))
+	for i, fs := range fss {
+		rf := &replayFlow{fs: fs, idx: i, due: fs.anchor}
+		r, err := d.newRunner(cfg, func() string { return rf.id })
+		if err != nil {
+			return fmt.Errorf("daemon: replay: %w", err)
+		}
+		rf.runner = r
+		if rf.due.Before(to) {
+			flows = append(flows, rf)
+		}
+	}
+	heap.Init(&flows)
+
+	w := d.newWriter(store.WriterOptions{
+		BatchSize:  1000,
+		FlushEvery: time.Second,
+		Buffer:     replayBuffer,
+		RetryEvery: time.Second,
+		Logger:     d.log,
+		Clock:      d.clock,
+		OnCommit:   func(_ int, took time.Duration) { d.m.batchWrite.Observe(took.Seconds()) },
+	})
+	d.mu.Lock()
+	d.writer = w
+	d.mu.Unlock()
+
+	workers := min(4, max(2, runtime.GOMAXPROCS(0)))
+	type result struct {
+		rf  *replayFlow
+		end time.Time
+	}
+	results := make(chan result, workers)
+	inflight := 0
+	total := to.Sub(from)
+	var done, reported time.Duration
+	report := func(v time.Duration) {
+		if progress != nil && (v-reported >= total/1000 || v == total) {
+			reported = v
+			progress(v, total)
+		}
+	}
+	var runErr error
+	for {
+		for runErr == nil && inflight < workers && flows.Len() > 0 {
+			if err := ctx.Err(); err != nil {
+				runErr = err
+				break
+			}
+			if w.Stats().Queued > replayBuffer/2 {
+				if err := w.Flush(ctx); err != nil {
+					runErr = fmt.Errorf("daemon: replay: writing results: %w", err)
+					break
+				}
+			}
+			rf := heap.Pop(&flows).(*replayFlow)
+			f := rf.fs.flow
+			start := rf.due.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due))
+			rf.id = fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli())
+			inflight++
+			go func() {
+				mc := clock.NewManual(start)
+				run := rf.runner.Run(clock.NewContext(ctx, mc), f)
+				d.process(&run)
+				end := mc.Now()
+				if e := run.Start.Add(run.Duration); e.After(end) {
+					end = e
+				}
+				results <- result{rf, end}
+			}()
+			done = max(done, min(total, rf.due.Sub(from)))
+			report(done)
+		}
+		if inflight == 0 {
+			break
+		}
+		r := <-results
+		inflight--
+		rf := r.rf
+		next := rf.due.Add(rf.fs.interval)
+		for next.Before(r.end) {
+			d.countSkip(rf.fs.name)
+			next = next.Add(rf.fs.interval)
+		}
+		if next.Before(to) && runErr == nil {
+			rf.due = next
+			heap.Push(&flows, rf)
+		}
+	}
+	// Flush and close even after an error, so that what ran is kept.
+	cctx := context.WithoutCancel(ctx)
+	if err := w.Close(cctx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("daemon: replay: writing results: %w", err)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if n := d.dropped.Load() + w.Stats().Dropped; n > 0 {
+		return fmt.Errorf("daemon: replay: %d results dropped by the store writer", n)
+	}
+	report(total)
+	return nil
+}
+
+type replayFlow struct {
+	fs     *flowState
+	runner flowRunner
+	idx    int       // config order, breaks ties between equal due times
+	due    time.Time // the next run's due time (before jitter)
+	id     string    // the current run's ID, handed to the runner's NewID
+}
+
+// replayHeap orders flows by next due time.
+type replayHeap []*replayFlow
+
+func (h replayHeap) Len() int { return len(h) }
+func (h replayHeap) Less(i, j int) bool {
+	if !h[i].due.Equal(h[j].due) {
+		return h[i].due.Before(h[j].due)
+	}
+	return h[i].idx < h[j].idx
+}
+func (h replayHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *replayHeap) Push(x any)   { *h = append(*h, x.(*replayFlow)) }
+func (h *replayHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
