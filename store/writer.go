@@ -128,8 +128,9 @@ func (w *Writer) Submit(runs ...probe.Run) bool {
 	defer w.mu.Unlock()
 	room := w.o.Buffer - len(w.runs)
 	take := min(max(room, 0), len(runs))
+	wasEmpty := len(w.runs) == 0 && len(w.events) == 0
 	if take > 0 {
-		if len(w.runs) == 0 && len(w.events) == 0 {
+		if wasEmpty {
 			w.pendingAt = w.o.Clock.Now()
 		}
 		w.runs = append(w.runs, runs[:take]...)
@@ -142,7 +143,9 @@ func (w *Writer) Submit(runs ...probe.Run) bool {
 			w.log.Error("store buffer full: dropping results", "buffer", w.o.Buffer, "last_error", w.lastErr)
 		}
 	}
-	if len(w.runs) >= w.o.BatchSize {
+	// Wake the loop when a batch is full, and when the queue stops being
+	// empty: that is when the FlushEvery clock starts.
+	if len(w.runs) >= w.o.BatchSize || (wasEmpty && take > 0) {
 		w.signal()
 	}
 	return take == len(runs)
@@ -157,6 +160,7 @@ func (w *Writer) SubmitEvents(evs ...state.Event) {
 	defer w.mu.Unlock()
 	if len(w.runs) == 0 && len(w.events) == 0 {
 		w.pendingAt = w.o.Clock.Now()
+		defer w.signal() // the FlushEvery clock starts now
 	}
 	after := w.runBase + int64(len(w.runs))
 	for _, e := range evs {
@@ -241,8 +245,12 @@ func (w *Writer) Stats() WriterStats {
 // loop waits for work and commits it until Close.
 func (w *Writer) loop(ctx context.Context) {
 	defer close(w.done)
+	// The timer is armed once, when the queue goes from empty to pending,
+	// and is not pushed back by later submits: a result waits at most
+	// FlushEvery however steadily results keep arriving.
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	armed := false
 	for {
 		w.mu.Lock()
 		pending := len(w.runs)+len(w.events) > 0
@@ -253,16 +261,22 @@ func (w *Writer) loop(ctx context.Context) {
 			return
 		}
 		if !now {
-			if pending {
+			if pending && !armed {
 				timer.Reset(w.o.FlushEvery)
+				armed = true
 			}
 			select {
 			case <-w.wake:
+				continue // look again: the batch may be full now
 			case <-timer.C:
+				armed = false
 			case <-ctx.Done():
 				return
 			}
+		}
+		if armed {
 			timer.Stop()
+			armed = false
 		}
 		if !w.drain(ctx) {
 			return

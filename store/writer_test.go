@@ -236,3 +236,23 @@ func TestWriterWithSQLite(t *testing.T) {
 		t.Fatalf("stored %d runs (%v), want %d", len(got), err, want)
 	}
 }
+
+// TestWriterFlushesOnTimeUnderSteadyTraffic: results that keep arriving more
+// often than FlushEvery, never filling a batch, are still committed within
+// about FlushEvery of their submission (a kill -9 loses at most that much).
+func TestWriterFlushesOnTimeUnderSteadyTraffic(t *testing.T) {
+	fs := &fakeStore{}
+	w := NewWriter(fs, WriterOptions{BatchSize: 1000, FlushEvery: 50 * time.Millisecond, Buffer: 1000, RetryEvery: time.Millisecond})
+	defer w.Close(context.Background())
+	// As in the daemon, the first result comes when the writer is already
+	// idle, waiting: it must wake up for it.
+	time.Sleep(20 * time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Stats().Committed == 0 && time.Now().Before(deadline) {
+		w.Submit(runsN(1)...)
+		time.Sleep(10 * time.Millisecond) // faster than FlushEvery
+	}
+	if st := w.Stats(); st.Committed == 0 {
+		t.Fatalf("nothing committed under steady traffic within 5s: %+v", st)
+	}
+}

@@ -188,8 +188,10 @@ func TestDaemonKill9KeepsAcknowledgedResults(t *testing.T) {
 	waitHTTP(t, "http://"+listen+"/healthz", 200, 15*time.Second)
 	var acked float64
 	eventually(t, 20*time.Second, 100*time.Millisecond, "acknowledged runs", func() (bool, string) {
-		acked, _ = metricSum(get(t, "http://"+listen+"/metrics"), "slaprobe_store_committed_runs_total")
-		return acked >= 6, fmt.Sprintf("committed=%v", acked)
+		scrape := get(t, "http://"+listen+"/metrics")
+		acked, _ = metricSum(scrape, "slaprobe_store_committed_runs_total")
+		runs, _ := metricSum(scrape, "slaprobe_runs_total")
+		return acked >= 6, fmt.Sprintf("committed=%v runs=%v", acked, runs)
 	})
 	d.stop(t, syscall.SIGKILL, 10*time.Second)
 
