@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// TestExitCodes checks DESIGN's contract: 0 success, 1 a failure found, 2
+// bad usage or bad input, with the reason on stderr.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("location: x\nservices:\n  - name: s\n    objective: 2\n    bogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    string
+		stderrHas []string
+	}{
+		{"no command", nil, exitUsage, "", []string{"Usage: slaprobe COMMAND"}},
+		{"help", []string{"--help"}, exitOK, "", []string{"Commands:"}},
+		{"unknown command", []string{"frobnicate"}, exitUsage, "", []string{`unknown command "frobnicate"`}},
+		{"version", []string{"version"}, exitOK, "slaprobe ", nil},
+		{"subcommand help", []string{"report", "--help"}, exitOK, "", []string{"--month", "--format"}},
+		{"unknown flag", []string{"check", "--nope"}, exitUsage, "", []string{"flag provided but not defined"}},
+		{"check needs config", []string{"check"}, exitUsage, "", []string{"--config is required"}},
+		{"check ok", []string{"check", "--config", "../../examples/demo.yaml"}, exitOK, "ok: 6 services", nil},
+		{"check bad config names file and line", []string{"check", "--config", bad}, exitUsage, "", []string{bad + ":4:", bad + ":5:", "bogus"}},
+		{"check missing file", []string{"check", "--config", filepath.Join(dir, "nope.yaml")}, exitUsage, "", []string{"nope.yaml"}},
+		{"report bad format", []string{"report", "--config", "../../examples/demo.yaml", "--format", "docx", "--out", "x"}, exitUsage, "", []string{`--format "docx"`}},
+		{"report month and range", []string{"report", "--config", "../../examples/demo.yaml", "--format", "json", "--out", "-", "--month", "2022-10", "--from", "2022-10-01", "--to", "2022-10-02"}, exitUsage, "", []string{"exclusive"}},
+		{"windows needs range", []string{"windows", "--config", "../../examples/demo.yaml"}, exitUsage, "", []string{"--from and --to are required"}},
+		{"windows bad time", []string{"windows", "--config", "../../examples/demo.yaml", "--from", "yesterday", "--to", "2022-10-02"}, exitUsage, "", []string{`--from "yesterday"`}},
+		{"once unknown flow", []string{"once", "--config", "../../examples/demo.yaml", "--flow", "nope"}, exitUsage, "", []string{`no such flow`}},
+		{"demo bad interval", []string{"demo", "--interval", "-1s"}, exitUsage, "", []string{"must be positive"}},
+		{"rules", []string{"rules", "--config", "../../examples/demo.yaml"}, exitOK, "groups:", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdout, stdout.String())
+			}
+			for _, want := range tc.stderrHas {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestDemoRange(t *testing.T) {
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tl := func(start, end string) []*config.Timeline {
+		inc := config.Incident{ID: "x", Start: at(start)}
+		if end != "" {
+			inc.End = at(end)
+		}
+		return []*config.Timeline{{Incidents: []config.Incident{inc}}}
+	}
+	cases := []struct {
+		name      string
+		tls       []*config.Timeline
+		from, to  string
+		wantFrom  string
+		wantTo    string
+		wantError string
+	}{
+		{"one month", tl("2022-10-15T15:30:00+09:00", "2022-10-20T23:00:00+09:00"), "", "", "2022-10-01T00:00:00+09:00", "2022-11-01T00:00:00+09:00", ""},
+		{"month boundary in the zone", tl("2021-05-05T21:47:00+09:00", "2021-06-01T00:08:00+09:00"), "", "", "2021-05-01T00:00:00+09:00", "2021-07-01T00:00:00+09:00", ""},
+		{"ongoing counts its start", tl("2022-10-15T15:30:00+09:00", ""), "", "", "2022-10-01T00:00:00+09:00", "2022-11-01T00:00:00+09:00", ""},
+		{"too many months", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "", "", "", "", "give --from and --to"},
+		{"explicit range", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "2020-01-01", "2020-01-02", "2020-01-01T00:00:00+09:00", "2020-01-02T00:00:00+09:00", ""},
+		{"no incidents", []*config.Timeline{{}}, "", "", "", "", "declare no incident"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, to, err := demoRange(tc.from, tc.to, tc.tls, seoul)
+			if tc.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+					t.Fatalf("err = %v, want %q", err, tc.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Format(time.RFC3339); got != tc.wantFrom {
+				t.Errorf("from %s, want %s", got, tc.wantFrom)
+			}
+			if got := to.Format(time.RFC3339); got != tc.wantTo {
+				t.Errorf("to %s, want %s", got, tc.wantTo)
+			}
+		})
+	}
+}
