@@ -43,9 +43,9 @@ type Alerter interface {
 	Handle(evs []state.Event)
 }
 
-// AvailabilityFunc returns a service's time-weighted availability over
-// [from, to), and ok=false when there is no data for it yet.
-type AvailabilityFunc func(ctx context.Context, service string, from, to time.Time) (ratio float64, ok bool, err error)
+// AvailabilityFunc returns every service's time-weighted availability over
+// [from, to), by service name; a service with no data yet is absent.
+type AvailabilityFunc func(ctx context.Context, from, to time.Time) (map[string]float64, error)
 
 // Deps are what the daemon is given rather than makes.
 type Deps struct {
@@ -60,8 +60,8 @@ type Deps struct {
 	// Grace bounds how long in-flight runs may take to finish on shutdown;
 	// default 30s.
 	Grace time.Duration
-	// Availability feeds slaprobe_availability_ratio; nil: computed from the
-	// store's windows and coverage (see StoreAvailability).
+	// Availability feeds slaprobe_availability_ratio; nil: the report's own
+	// accounting over the store (see ReportAvailability).
 	Availability AvailabilityFunc
 }
 
@@ -219,7 +219,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		d.grace = DefaultGrace
 	}
 	if d.availability == nil {
-		d.availability = d.storeAvailability
+		d.availability = d.reportAvailability
 	}
 	d.newRunner = func(cfg *config.Config, newID func() string) (flowRunner, error) {
 		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, NewID: newID})

@@ -9,72 +9,59 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/slaprobe/slaprobe/config"
-	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/platform"
 	"github.com/slaprobe/slaprobe/store"
 )
 
-func TestStoreAvailability(t *testing.T) {
-	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(10 * time.Hour)
-	h := func(n float64) time.Time { return from.Add(time.Duration(n * float64(time.Hour))) }
-	key := state.Key{Service: "svc", Flow: "a", Location: "seoul-a"}
-	fnKey := key
-	fnKey.Function = "send"
-	wins := []state.Window{
-		{Key: key, Kind: state.KindDown, Start: h(1), End: h(2)},
-		{Key: fnKey, Kind: state.KindDown, Start: h(4), End: h(5)}, // function-level: covered by the flow's
-		{Key: key, Kind: state.KindUnknown, Start: h(6), End: h(7)},
-		{Key: key, Kind: state.KindDegraded, Start: h(8), End: h(8.5)},
-		{Key: state.Key{Service: "other", Flow: "o"}, Kind: state.KindDown, Start: h(0), End: h(10)},
+// TestReportAvailability: the live gauge's number is the report's, from a
+// replay that drops messages for 30 of 120 minutes into a real store.
+func TestReportAvailability(t *testing.T) {
+	from := time.Date(2021, 5, 5, 21, 0, 0, 0, time.UTC)
+	to := from.Add(2 * time.Hour)
+	cfg, err := config.Parse("replay.yaml", []byte(replayConfig), config.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	maint := []config.Maintenance{{Service: "svc", Start: h(1.5), End: h(2.5)}}
-
-	for _, tc := range []struct {
-		name   string
-		policy config.Policy
-		cov    []store.Span
-		wins   []state.Window
-		want   float64 // NaN: no data
-	}{
-		// Denominator 10h - 1h unknown - 1h maintenance = 8h; down 1h of
-		// which 30m in maintenance.
-		{"exclude unknown, degraded up", config.Policy{Unknown: "exclude", Degraded: "up"}, []store.Span{{Flow: "a", Service: "svc", First: from}}, wins, 1 - 0.5/8},
-		{"unknown counts as down", config.Policy{Unknown: "down", Degraded: "up"}, []store.Span{{Flow: "a", Service: "svc", First: from}}, wins, 1 - 1.5/9},
-		{"degraded counts as down", config.Policy{Unknown: "exclude", Degraded: "down"}, []store.Span{{Flow: "a", Service: "svc", First: from}}, wins, 1 - 1.0/8},
-		// Coverage starting at 5h: only [5h, 10h) counts, 4h less 1h unknown.
-		{"coverage starts late", config.Policy{}, []store.Span{{Flow: "a", Service: "svc", First: h(5)}}, wins, 1},
-		{"open window runs to now", config.Policy{}, []store.Span{{Flow: "a", Service: "svc", First: from}}, []state.Window{{Key: key, Kind: state.KindDown, Start: h(9)}}, 1 - 1.0/9},
-		{"no data", config.Policy{}, nil, wins, math.NaN()},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(time.Minute, "a")
-			cfg.Policy, cfg.Maintenance = tc.policy, maint
-			st := &fakeStore{cov: tc.cov, wins: tc.wins}
-			got, ok, err := StoreAvailability(context.Background(), st, cfg, "svc", from, to)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.IsNaN(tc.want) {
-				if ok {
-					t.Errorf("got %v, want no data", got)
-				}
-				return
-			}
-			if !ok || math.Abs(got-tc.want) > 1e-9 {
-				t.Errorf("availability = %v (ok %v), want %v", got, ok, tc.want)
-			}
-		})
+	tl := &config.Timeline{Name: "test", Incidents: []config.Incident{{
+		ID: "drop", Service: "messaging", Functions: []string{"receive"}, Mode: config.ModeDrop, Rate: 1,
+		Start: from.Add(30 * time.Minute), End: from.Add(60 * time.Minute),
+	}}}
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, t.TempDir()+"/r.db", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p := platform.New(platform.Options{Timelines: []*config.Timeline{tl}})
+	if err := Replay(ctx, cfg, Deps{Store: st, Transport: p.Transport()}, from, to, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReportAvailability(ctx, st, cfg, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["account"] != 1 {
+		t.Errorf("account availability %v, want 1", got["account"])
+	}
+	// Down from the first failing run to the first passing one: 30 minutes
+	// give or take one interval at each end.
+	if m, ok := got["messaging"]; !ok || math.Abs(m-(1-30.0/120)) > 2.0/120 {
+		t.Errorf("messaging availability %v (present %v), want about %v", m, ok, 1-30.0/120)
+	}
+	empty, err := ReportAvailability(ctx, st, cfg, to.Add(time.Hour), to.Add(2*time.Hour))
+	if err != nil || len(empty) != 0 {
+		t.Errorf("a range with no runs gave %v, %v; want no services", empty, err)
 	}
 }
 
 func TestRefreshAvailabilityMetric(t *testing.T) {
 	calls := map[string]int{}
-	avail := func(_ context.Context, service string, from, to time.Time) (float64, bool, error) {
-		calls[service]++
+	avail := func(_ context.Context, from, to time.Time) (map[string]float64, error) {
+		calls["svc"]++
 		if to.Sub(from) > 29*24*time.Hour {
-			return 0.99, true, nil
+			return map[string]float64{"svc": 0.99}, nil
 		}
-		return 0, false, nil // month: no data yet
+		return map[string]float64{}, nil // month: no data yet
 	}
 	fc := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
 	d, _ := newTestDaemon(t, testConfig(time.Minute, "a"), nil, Deps{Availability: avail, Clock: fixedClock(fc)})
