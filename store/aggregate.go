@@ -67,7 +67,9 @@ func (a *aggregate) rows(series, start int64) (*rval, *rval) {
 		k := rkey{bucket: start - start%size, series: series}
 		v := m[k]
 		if v == nil {
-			v = &rval{first: start, last: start}
+			// Room for the run entry and a few steps: growing from empty
+			// was a visible share of ingest time.
+			v = &rval{first: start, last: start, stats: make([]stat, 0, 6)}
 			m[k] = v
 		}
 		v.first = min(v.first, start)
@@ -105,6 +107,9 @@ func (a *aggregate) count(m, h *rval, step int64, st probe.Status, d time.Durati
 			s.notRun++
 		}
 		if slot >= 0 {
+			if s.hist == nil {
+				s.hist = make(sparse, 0, 8)
+			}
 			s.sum += int64(d)
 			s.hist = s.hist.add(slot, 1)
 		}
