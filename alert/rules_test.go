@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/promqltest"
 )
 
 // promtool runs promtool with args and returns its output; a missing
@@ -116,6 +116,7 @@ func TestRulesGoldenAndPromtoolCheck(t *testing.T) {
 func checkRuleFile(t *testing.T, cfg *config.Config, rf *RuleFile) {
 	t.Helper()
 	recorded := map[string]bool{}
+	promql := promqltest.NewParser()
 	alerts := map[string]int{}
 	for _, g := range rf.Groups {
 		for _, r := range g.Rules {
@@ -130,8 +131,8 @@ func checkRuleFile(t *testing.T, cfg *config.Config, rf *RuleFile) {
 					t.Errorf("%s: no severity", r.Alert)
 				}
 			}
-			for _, m := range metricNames(r.Expr) {
-				if !knownMetric(m) && !recorded[m] {
+			for _, m := range promql.MetricNames(r.Expr) {
+				if !promqltest.Known(m) && !recorded[m] {
 					t.Errorf("rule %s%s uses unknown metric %q", r.Record, r.Alert, m)
 				}
 			}
@@ -257,78 +258,5 @@ func TestPromtoolUnitTests(t *testing.T) {
 	}
 	if !strings.Contains(msg, "SUCCESS") {
 		t.Fatalf("promtool test rules did not report SUCCESS:\n%s", msg)
-	}
-}
-
-// knownMetrics are the series the daemon exports (DESIGN "Metrics") plus
-// Prometheus' own `up`.
-func knownMetrics() []string {
-	return []string{
-		"up",
-		"probe_success", "probe_duration_seconds", "probe_http_duration_seconds",
-		"slaprobe_runs_total", "slaprobe_flow_up", "slaprobe_function_up", "slaprobe_window_open", "slaprobe_downtime_seconds_total",
-		"slaprobe_availability_ratio", "slaprobe_objective_ratio",
-		"slaprobe_store_dropped_results_total", "slaprobe_schedule_lag_seconds", "slaprobe_store_queue_depth",
-		"slaprobe_runs_skipped_total", "slaprobe_alert_notifications_total", "slaprobe_alerts_active",
-	}
-}
-
-func knownMetric(m string) bool {
-	for _, k := range knownMetrics() {
-		if m == k || m == k+"_bucket" || m == k+"_sum" || m == k+"_count" {
-			return true
-		}
-	}
-	return false
-}
-
-var (
-	reStrings  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-	reBraces   = regexp.MustCompile(`\{[^}]*\}`)
-	reGrouping = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
-	reRange    = regexp.MustCompile(`\[[^\]]*\]`)
-	reIdent    = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*\s*\(?`)
-)
-
-// metricNames returns the metric names a PromQL expression selects: what is
-// left after strings, label matchers, groupings and ranges are removed, minus
-// function calls and keywords. Simple, and enough for generated rules.
-func metricNames(expr string) []string {
-	s := reStrings.ReplaceAllString(expr, `""`)
-	s = reBraces.ReplaceAllString(s, " ")
-	s = reGrouping.ReplaceAllString(s, " ")
-	s = reRange.ReplaceAllString(s, " ")
-	var out []string
-	for _, id := range reIdent.FindAllString(s, -1) {
-		if strings.HasSuffix(id, "(") {
-			continue // a function
-		}
-		id = strings.TrimSpace(id)
-		switch id {
-		case "and", "or", "unless", "bool", "offset", "inf", "nan", "Inf", "NaN":
-			continue
-		}
-		out = append(out, id)
-	}
-	return out
-}
-
-func TestMetricNames(t *testing.T) {
-	tests := []struct {
-		expr string
-		want []string
-	}{
-		{`sum by (service) (rate(slaprobe_runs_total{service="a b",result="failed"}[5m]))`, []string{"slaprobe_runs_total"}},
-		{`slaprobe:sli_error:ratio_rate5m{service="x"} > (14.4 * 0.001) and slaprobe:sli_error:ratio_rate1h > 1`, []string{"slaprobe:sli_error:ratio_rate5m", "slaprobe:sli_error:ratio_rate1h"}},
-		{`absent(up{job=~"slaprobe.*"})`, []string{"up"}},
-		{`histogram_quantile(0.95, sum by (le) (rate(probe_duration_seconds_bucket[5m])))`, []string{"probe_duration_seconds_bucket"}},
-		{`a / on(service) group_left(flow) b`, []string{"a", "b"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.expr, func(t *testing.T) {
-			if got := metricNames(tc.expr); !slices.Equal(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
 	}
 }

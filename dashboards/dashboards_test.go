@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/promqltest"
 )
 
 type dashboard struct {
@@ -71,17 +70,9 @@ func (d *dashboard) exprs() map[string]string {
 	return out
 }
 
-// knownMetrics are the series the daemon exports (DESIGN "Metrics") and
-// Prometheus' `up`; recording rules come from alert.BuildRules.
-func knownMetrics(t *testing.T) []string {
-	known := []string{
-		"up",
-		"probe_success", "probe_duration_seconds_bucket", "probe_http_duration_seconds",
-		"slaprobe_runs_total", "slaprobe_flow_up", "slaprobe_function_up", "slaprobe_window_open", "slaprobe_downtime_seconds_total",
-		"slaprobe_availability_ratio", "slaprobe_objective_ratio",
-		"slaprobe_store_dropped_results_total", "slaprobe_schedule_lag_seconds_bucket", "slaprobe_store_queue_depth",
-		"slaprobe_runs_skipped_total", "slaprobe_alert_notifications_total", "slaprobe_alerts_active",
-	}
+// recordedRules are the series the generated recording rules produce.
+func recordedRules(t *testing.T) []string {
+	var known []string
 	rf, err := alert.BuildRules(&config.Config{Services: []config.Service{{Name: "x", Objective: 0.999}}})
 	if err != nil {
 		t.Fatal(err)
@@ -96,71 +87,23 @@ func knownMetrics(t *testing.T) []string {
 	return known
 }
 
-var (
-	reStrings  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-	reBraces   = regexp.MustCompile(`\{[^}]*\}`)
-	reGrouping = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
-	reRange    = regexp.MustCompile(`\[[^\]]*\]`)
-	reIdent    = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*\s*\(?`)
-)
-
-// metricNames returns the metric names an expression selects: what is left
-// once strings, matchers, groupings and ranges are removed, minus function
-// calls and keywords.
-func metricNames(expr string) []string {
-	s := reStrings.ReplaceAllString(expr, `""`)
-	s = reBraces.ReplaceAllString(s, " ")
-	s = reGrouping.ReplaceAllString(s, " ")
-	s = reRange.ReplaceAllString(s, " ")
-	var out []string
-	for _, id := range reIdent.FindAllString(s, -1) {
-		if strings.HasSuffix(id, "(") {
-			continue
-		}
-		switch id = strings.TrimSpace(id); id {
-		case "and", "or", "unless", "bool", "offset", "inf", "nan", "Inf", "NaN":
-			continue
-		}
-		out = append(out, id)
-	}
-	return out
-}
-
-func TestMetricNames(t *testing.T) {
-	tests := []struct {
-		expr string
-		want []string
-	}{
-		{`sum by (flow, result) (rate(slaprobe_runs_total{service=~"$service"}[$__rate_interval]))`, []string{"slaprobe_runs_total"}},
-		{`a / on (service) (1 - b{x="y"})`, []string{"a", "b"}},
-		{`histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))`, []string{"x_bucket"}},
-		{`up{job=~"slaprobe.*"} == bool 0 or absent(up)`, []string{"up", "up"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.expr, func(t *testing.T) {
-			if got := metricNames(tc.expr); !slices.Equal(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestOnlyKnownMetrics(t *testing.T) {
 	d := load(t)
-	known := knownMetrics(t)
+	recorded := recordedRules(t)
+	promql := promqltest.NewParser()
 	exprs := d.exprs()
 	if len(exprs) < 15 {
 		t.Fatalf("only %d expressions found; is the dashboard parsed?", len(exprs))
 	}
 	used := map[string]bool{}
 	for where, e := range exprs {
-		names := metricNames(e)
+		names := promql.MetricNames(e)
 		if len(names) == 0 {
 			t.Errorf("%s: no metric in %q", where, e)
 		}
 		for _, m := range names {
 			used[m] = true
-			if !slices.Contains(known, m) {
+			if !promqltest.Known(m, recorded...) {
 				t.Errorf("%s: unknown metric %q in %q", where, m, e)
 			}
 		}
