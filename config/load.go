@@ -240,18 +240,29 @@ func isPort(s string) bool {
 	return err == nil && n >= 0 && n <= 65535 && s[0] != '+' && s[0] != '-'
 }
 
+// enum reads a string that must be one of two allowed values; anything else
+// is an error naming what it is ("unknown driver \"x\" (expected sqlite or
+// postgres)").
+func (p *parser) enum(n *yaml.Node, key, what, a, b string) (string, bool) {
+	v, ok := p.str(n, key)
+	if !ok {
+		return "", false
+	}
+	if v != a && v != b {
+		p.errf(n, key, "unknown %s %q (expected %s or %s)", what, v, a, b)
+		return "", false
+	}
+	return v, true
+}
+
 func (p *parser) storage(n *yaml.Node, key string) {
 	s := &p.cfg.Storage
 	var dsnNode *yaml.Node
 	p.object(n, key, storageKeys, func(e entry, key string) {
 		switch e.name {
 		case "driver":
-			if v, ok := p.str(e.v, key); ok {
-				if v != "sqlite" && v != "postgres" {
-					p.errf(e.v, key, "unknown driver %q (expected sqlite or postgres)", v)
-				} else {
-					s.Driver = v
-				}
+			if v, ok := p.enum(e.v, key, "driver", "sqlite", "postgres"); ok {
+				s.Driver = v
 			}
 		case "dsn":
 			dsnNode = e.v
@@ -390,20 +401,12 @@ func (p *parser) policy(n *yaml.Node, key string) {
 	p.object(n, key, policyKeys, func(e entry, key string) {
 		switch e.name {
 		case "unknown":
-			if s, ok := p.str(e.v, key); ok {
-				if s != "exclude" && s != "down" {
-					p.errf(e.v, key, "unknown policy %q (expected exclude or down)", s)
-				} else {
-					pol.Unknown = s
-				}
+			if s, ok := p.enum(e.v, key, "policy", "exclude", "down"); ok {
+				pol.Unknown = s
 			}
 		case "degraded":
-			if s, ok := p.str(e.v, key); ok {
-				if s != "up" && s != "down" {
-					p.errf(e.v, key, "unknown policy %q (expected up or down)", s)
-				} else {
-					pol.Degraded = s
-				}
+			if s, ok := p.enum(e.v, key, "policy", "up", "down"); ok {
+				pol.Degraded = s
 			}
 		case "quorum":
 			s, ok := p.str(e.v, key)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -94,5 +93,3 @@ func joinErr(err, more error) error {
 	}
 	return errors.Join(err, more)
 }
-
-var _ = fmt.Sprint
