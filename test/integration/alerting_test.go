@@ -122,9 +122,9 @@ receivers:
 		"--web.listen-address="+amAddr, "--cluster.listen-address=")
 	waitHTTP(t, "http://"+amAddr+"/-/ready", 200, 30*time.Second)
 
-	plat := startPlatform(t)
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg := writeFile(t, dir, "slaprobe.yaml", daemonConfig(plat, listen, dir+"/results.db", false)+`
+	env := newDaemonEnv(t)
+	plat, listen := env.plat, env.listen
+	cfg := env.config(t, false, `
 alerting:
   alertmanager: {urls: ["http://`+amAddr+`"], resend: 5s}
   runbook_url: https://runbooks.example/slaprobe/{service}
@@ -170,8 +170,7 @@ scrape_configs:
   - job_name: slaprobe
     static_configs: [{targets: ["`+listen+`"]}]
 `)
-	d := start(t, "daemon", binary, "run", "--config", cfg)
-	waitHTTP(t, "http://"+listen+"/healthz", 200, 15*time.Second)
+	d := env.start(t, "daemon", cfg)
 	start(t, "prometheus", promBin, "--config.file="+promCfg, "--storage.tsdb.path="+dir+"/prom",
 		"--web.listen-address="+promAddr, "--rules.alert.resend-delay=1s")
 	waitHTTP(t, "http://"+promAddr+"/-/ready", 200, 30*time.Second)

@@ -91,6 +91,36 @@ func startPlatform(t *testing.T) string {
 	return addr
 }
 
+// daemonEnv is a demo platform and the paths and address of a daemon
+// probing it: what every daemon test starts from.
+type daemonEnv struct {
+	dir, plat, listen, db string
+}
+
+func newDaemonEnv(t *testing.T) *daemonEnv {
+	t.Helper()
+	dir := t.TempDir()
+	return &daemonEnv{dir: dir, plat: startPlatform(t), listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), db: dir + "/results.db"}
+}
+
+// config (re)writes the daemon's config file (daemonConfig plus extra) and
+// returns its path.
+func (e *daemonEnv) config(t *testing.T, extraFlow bool, extra string) string {
+	t.Helper()
+	return writeFile(t, e.dir, "slaprobe.yaml", daemonConfig(e.plat, e.listen, e.db, extraFlow)+extra)
+}
+
+// start runs `slaprobe run` on cfg and waits until /healthz answers 200.
+func (e *daemonEnv) start(t *testing.T, name, cfg string) *proc {
+	t.Helper()
+	d := start(t, name, binary, "run", "--config", cfg)
+	waitHTTP(t, "http://"+e.listen+"/healthz", 200, 15*time.Second)
+	return d
+}
+
+// metrics scrapes the daemon.
+func (e *daemonEnv) metrics(t *testing.T) string { return get(t, "http://"+e.listen+"/metrics") }
+
 // metricSum adds up every sample of a metric family in a scrape.
 func metricSum(scrape, name string) (float64, bool) {
 	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? (\S+)$`)
@@ -122,18 +152,12 @@ func storedRuns(t *testing.T, db string) int {
 }
 
 func TestDaemonMetricsAndSIGTERM(t *testing.T) {
-	dir := t.TempDir()
-	plat := startPlatform(t)
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	db := dir + "/results.db"
-	cfg := writeFile(t, dir, "slaprobe.yaml", daemonConfig(plat, listen, db, true))
-
-	d := start(t, "daemon", binary, "run", "--config", cfg)
-	waitHTTP(t, "http://"+listen+"/healthz", 200, 15*time.Second)
+	env := newDaemonEnv(t)
+	d := env.start(t, "daemon", env.config(t, true, ""))
 
 	var scrape string
 	eventually(t, 20*time.Second, 200*time.Millisecond, "4 runs per flow", func() (bool, string) {
-		scrape = get(t, "http://"+listen+"/metrics")
+		scrape = env.metrics(t)
 		ok, _ := metricSum(scrape, `slaprobe_runs_total`)
 		return ok >= 8, fmt.Sprintf("runs_total=%v", ok)
 	})
@@ -162,43 +186,38 @@ func TestDaemonMetricsAndSIGTERM(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 
-	status := get(t, "http://"+listen+"/api/v1/status")
+	status := get(t, "http://"+env.listen+"/api/v1/status")
 	var st any
 	if err := json.Unmarshal([]byte(status), &st); err != nil || !strings.Contains(status, "messaging-roundtrip") {
 		t.Errorf("/api/v1/status: %v: %s", err, status)
 	}
 
-	before, _ := metricSum(get(t, "http://"+listen+"/metrics"), "slaprobe_runs_total")
+	before, _ := metricSum(env.metrics(t), "slaprobe_runs_total")
 	if code := d.stop(t, syscall.SIGTERM, 40*time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0", code)
 	}
-	if n := storedRuns(t, db); float64(n) < before {
+	if n := storedRuns(t, env.db); float64(n) < before {
 		t.Fatalf("store holds %d runs after SIGTERM, but %v were counted before it", n, before)
 	}
 }
 
 func TestDaemonKill9KeepsAcknowledgedResults(t *testing.T) {
-	dir := t.TempDir()
-	plat := startPlatform(t)
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	db := dir + "/results.db"
-	cfg := writeFile(t, dir, "slaprobe.yaml", daemonConfig(plat, listen, db, true))
-
-	d := start(t, "daemon", binary, "run", "--config", cfg)
-	waitHTTP(t, "http://"+listen+"/healthz", 200, 15*time.Second)
+	env := newDaemonEnv(t)
+	cfg := env.config(t, true, "")
+	d := env.start(t, "daemon", cfg)
 	var acked float64
 	eventually(t, 20*time.Second, 100*time.Millisecond, "acknowledged runs", func() (bool, string) {
-		scrape := get(t, "http://"+listen+"/metrics")
+		scrape := env.metrics(t)
 		acked, _ = metricSum(scrape, "slaprobe_store_committed_runs_total")
 		runs, _ := metricSum(scrape, "slaprobe_runs_total")
 		return acked >= 6, fmt.Sprintf("committed=%v runs=%v", acked, runs)
 	})
 	d.stop(t, syscall.SIGKILL, 10*time.Second)
 
-	if n := storedRuns(t, db); float64(n) < acked {
+	if n := storedRuns(t, env.db); float64(n) < acked {
 		t.Fatalf("after kill -9 the store holds %d runs; %v were acknowledged", n, acked)
 	}
-	sdb, err := sql.Open("sqlite", db)
+	sdb, err := sql.Open("sqlite", env.db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,45 +228,38 @@ func TestDaemonKill9KeepsAcknowledgedResults(t *testing.T) {
 	sdb.Close()
 
 	// It starts again on the same database and keeps probing.
-	d2 := start(t, "daemon-restarted", binary, "run", "--config", cfg)
-	waitHTTP(t, "http://"+listen+"/healthz", 200, 15*time.Second)
+	d2 := env.start(t, "daemon-restarted", cfg)
 	if code := d2.stop(t, syscall.SIGTERM, 40*time.Second); code != 0 {
 		t.Fatalf("restarted daemon exit = %d", code)
 	}
 }
 
 func TestDaemonReload(t *testing.T) {
-	dir := t.TempDir()
-	plat := startPlatform(t)
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	db := dir + "/results.db"
-	cfg := writeFile(t, dir, "slaprobe.yaml", daemonConfig(plat, listen, db, false))
-
-	d := start(t, "daemon", binary, "run", "--config", cfg)
-	waitHTTP(t, "http://"+listen+"/healthz", 200, 15*time.Second)
-	if strings.Contains(get(t, "http://"+listen+"/metrics"), `flow="maps-route"`) {
+	env := newDaemonEnv(t)
+	d := env.start(t, "daemon", env.config(t, false, ""))
+	if strings.Contains(env.metrics(t), `flow="maps-route"`) {
 		t.Fatal("maps-route present before it was configured")
 	}
 
-	writeFile(t, dir, "slaprobe.yaml", daemonConfig(plat, listen, db, true))
+	env.config(t, true, "")
 	d.signal(syscall.SIGHUP)
 	eventually(t, 15*time.Second, 200*time.Millisecond, "maps-route after reload", func() (bool, string) {
-		return strings.Contains(get(t, "http://"+listen+"/metrics"), `slaprobe_runs_total{flow="maps-route"`), "not yet"
+		return strings.Contains(env.metrics(t), `slaprobe_runs_total{flow="maps-route"`), "not yet"
 	})
 
 	// An invalid config is rejected with its line, and the running one stays.
-	writeFile(t, dir, "slaprobe.yaml", daemonConfig(plat, listen, db, true)+"bogus_key: 1\n")
+	env.config(t, true, "bogus_key: 1\n")
 	d.signal(syscall.SIGHUP)
 	eventually(t, 10*time.Second, 100*time.Millisecond, "reload rejected in the log", func() (bool, string) {
 		return strings.Contains(d.output(), "bogus_key"), "no mention of bogus_key"
 	})
-	waitHTTP(t, "http://"+listen+"/healthz", 200, 5*time.Second)
+	waitHTTP(t, "http://"+env.listen+"/healthz", 200, 5*time.Second)
 
 	// Removing a flow removes its series.
-	writeFile(t, dir, "slaprobe.yaml", daemonConfig(plat, listen, db, false))
+	env.config(t, false, "")
 	d.signal(syscall.SIGHUP)
 	eventually(t, 15*time.Second, 200*time.Millisecond, "maps-route series gone", func() (bool, string) {
-		return !strings.Contains(get(t, "http://"+listen+"/metrics"), `flow="maps-route"`), "still there"
+		return !strings.Contains(env.metrics(t), `flow="maps-route"`), "still there"
 	})
 	if code := d.stop(t, syscall.SIGTERM, 40*time.Second); code != 0 {
 		t.Fatalf("exit code = %d", code)
