@@ -1,0 +1,112 @@
+package config
+
+import (
+	"crypto/x509"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// This file decodes knobs shared by defaults: and flows, the tls: block and the defaults: section.
+
+var (
+	defaultsKeys = []string{"interval", "timeout", "down_after", "up_after", "max_body_bytes", "max_redirects", "tls"}
+	tlsKeys      = []string{"ca_file", "server_name", "insecure_skip_verify"}
+)
+
+// knobs are the settings a flow may override from the defaults.
+type knobs struct {
+	interval, timeout   time.Duration
+	downAfter, upAfter  int
+	maxBody             int64
+	maxRedirects        int
+	tls                 TLS
+	setInterval, setTim bool
+}
+
+// knob decodes one of the shared defaults/flow keys into k; it reports
+// whether name was one of them.
+func (p *parser) knob(k *knobs, e entry, key string) bool {
+	switch e.name {
+	case "interval":
+		if v, ok := p.positive(e.v, key); ok {
+			k.interval, k.setInterval = v, true
+		}
+	case "timeout":
+		if v, ok := p.positive(e.v, key); ok {
+			k.timeout, k.setTim = v, true
+		}
+	case "down_after", "up_after":
+		if v, ok := p.int(e.v, key); ok {
+			if v < 1 || v > 1000 {
+				p.errf(e.v, key, "must be between 1 and 1000")
+			} else if e.name == "down_after" {
+				k.downAfter = int(v)
+			} else {
+				k.upAfter = int(v)
+			}
+		}
+	case "max_body_bytes":
+		if v, ok := p.size(e.v, key); ok {
+			k.maxBody = v
+		}
+	case "max_redirects":
+		if v, ok := p.int(e.v, key); ok {
+			if v < 0 || v > 100 {
+				p.errf(e.v, key, "must be between 0 and 100")
+			} else {
+				k.maxRedirects = int(v)
+			}
+		}
+	case "tls":
+		p.tls(&k.tls, e.v, key)
+	default:
+		return false
+	}
+	return true
+}
+
+func (p *parser) tls(t *TLS, n *yaml.Node, key string) {
+	p.object(n, key, tlsKeys, func(e entry, key string) {
+		switch e.name {
+		case "ca_file":
+			s, ok := p.str(e.v, key)
+			if !ok {
+				return
+			}
+			path := p.path(s)
+			data, err := p.opts.ReadFile(path)
+			if err != nil {
+				p.errf(e.v, key, "cannot read the CA file: %v", err)
+				return
+			}
+			if !x509.NewCertPool().AppendCertsFromPEM(data) {
+				p.errf(e.v, key, "%s holds no PEM certificate", s)
+				return
+			}
+			t.CAFile = path
+		case "server_name":
+			t.ServerName, _ = p.str(e.v, key)
+		case "insecure_skip_verify":
+			t.InsecureSkipVerify, _ = p.bool(e.v, key)
+		}
+	})
+}
+
+func (p *parser) defaults(n *yaml.Node, key string) {
+	df := &p.cfg.Defaults
+	k := knobs{interval: df.Interval, timeout: df.Timeout, downAfter: df.DownAfter, upAfter: df.UpAfter,
+		maxBody: df.MaxBodyBytes, maxRedirects: df.MaxRedirects}
+	var timeoutNode *yaml.Node
+	p.object(n, key, defaultsKeys, func(e entry, key string) {
+		if e.name == "timeout" {
+			timeoutNode = e.v
+		}
+		p.knob(&k, e, key)
+	})
+	if k.timeout > k.interval {
+		p.errf(orNode(timeoutNode, p.resolve(n)), key+".timeout", "timeout %v is longer than the interval %v", k.timeout, k.interval)
+	}
+	*df = Defaults{Interval: k.interval, Timeout: k.timeout, DownAfter: k.downAfter, UpAfter: k.upAfter,
+		MaxBodyBytes: k.maxBody, MaxRedirects: k.maxRedirects, TLS: k.tls}
+}

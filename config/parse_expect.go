@@ -1,0 +1,209 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ohler55/ojg/jp"
+	"go.yaml.in/yaml/v3"
+)
+
+// This file decodes a step's expect, matchers and extracts.
+
+var (
+	expectKeys  = []string{"status", "latency", "jsonpath", "body", "headers"}
+	matcherKeys = []string{"equals", "contains", "exists", "gt", "ge", "lt", "le", "matches"}
+	extractKeys = []string{"jsonpath", "regex", "header"}
+)
+
+func (p *parser) expect(n *yaml.Node, key string, defined map[string]bool) Expect {
+	var ex Expect
+	p.object(n, key, expectKeys, func(e entry, key string) {
+		switch e.name {
+		case "status":
+			rn := p.resolve(e.v)
+			var items []*yaml.Node
+			if rn != nil && rn.Kind == yaml.ScalarNode {
+				items = []*yaml.Node{rn}
+			} else {
+				items = p.seq(e.v, key)
+			}
+			for i, sn := range items {
+				if v, ok := p.int(sn, index(key, i)); ok {
+					if v < 100 || v > 599 {
+						p.errf(sn, index(key, i), "HTTP status %d is outside 100..599", v)
+					} else {
+						ex.Status = append(ex.Status, int(v))
+					}
+				}
+			}
+		case "latency":
+			ex.Latency, _ = p.positive(e.v, key)
+		case "jsonpath":
+			for _, je := range p.entries(e.v, key) {
+				jkey := child(key, je.name)
+				if err := checkJSONPath(je.name); err != nil {
+					p.errf(je.k, jkey, "%v", err)
+					continue
+				}
+				if m, ok := p.matcher(je.v, jkey, defined); ok {
+					ex.JSONPath = append(ex.JSONPath, PathMatch{Path: je.name, Matcher: m})
+				}
+			}
+		case "body":
+			if m, ok := p.matcher(e.v, key, defined); ok {
+				ex.Body = &m
+			}
+		case "headers":
+			for _, he := range p.entries(e.v, key) {
+				hkey := child(key, he.name)
+				if !isToken(he.name) {
+					p.errf(he.k, hkey, "invalid header name %q", he.name)
+					continue
+				}
+				if m, ok := p.matcher(he.v, hkey, defined); ok {
+					ex.Headers = append(ex.Headers, HeaderMatch{Name: he.name, Matcher: m})
+				}
+			}
+		}
+	})
+	return ex
+}
+
+// checkJSONPath parses a JSONPath expression.
+func checkJSONPath(s string) error {
+	if !strings.HasPrefix(s, "$") {
+		return fmt.Errorf("invalid JSONPath %q: it must start with $", s)
+	}
+	if _, err := jp.ParseString(s); err != nil {
+		return fmt.Errorf("invalid JSONPath %q: %v", s, err)
+	}
+	return nil
+}
+
+// matcher decodes {equals|contains|exists|gt|ge|lt|le|matches: X}; a bare
+// scalar is shorthand for equals.
+func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Matcher, bool) {
+	var m Matcher
+	rn := p.resolve(n)
+	if rn == nil {
+		return m, false
+	}
+	if rn.Kind == yaml.ScalarNode && !isNull(rn) {
+		if !p.template(rn, key, rn.Value, defined) {
+			return m, false
+		}
+		v := rn.Value
+		m.Equals = &v
+		return m, true
+	}
+	before := len(*p.errs)
+	var set []string
+	p.object(rn, key, matcherKeys, func(e entry, key string) {
+		set = append(set, e.name)
+		switch e.name {
+		case "equals", "contains":
+			ev := p.resolve(e.v)
+			if ev == nil {
+				return
+			}
+			if ev.Kind != yaml.ScalarNode || isNull(ev) {
+				p.errf(ev, key, "expected a string or number, got %s", describe(ev))
+				return
+			}
+			v := ev.Value
+			p.template(ev, key, v, defined)
+			if e.name == "equals" {
+				m.Equals = &v
+			} else {
+				m.Contains = &v
+			}
+		case "exists":
+			if b, ok := p.bool(e.v, key); ok {
+				m.Exists = &b
+			}
+		case "gt", "ge", "lt", "le":
+			if f, ok := p.float(e.v, key); ok {
+				switch e.name {
+				case "gt":
+					m.GT = &f
+				case "ge":
+					m.GE = &f
+				case "lt":
+					m.LT = &f
+				default:
+					m.LE = &f
+				}
+			}
+		case "matches":
+			s, ok := p.str(e.v, key)
+			if !ok || !p.template(e.v, key, s, defined) {
+				return
+			}
+			if _, err := regexp.Compile(placeholder(s)); err != nil {
+				p.errf(e.v, key, "invalid regular expression: %v", err)
+				return
+			}
+			if s == "" {
+				p.errf(e.v, key, "empty regular expression")
+				return
+			}
+			m.Matches = s
+		}
+	})
+	if len(set) == 0 && len(*p.errs) == before {
+		p.errf(rn, key, "a matcher needs one of: %s", strings.Join(matcherKeys, ", "))
+		return m, false
+	}
+	if len(set) > 1 {
+		p.errf(rn, key, "a matcher takes exactly one of %s; found %s", strings.Join(matcherKeys, ", "), strings.Join(set, " and "))
+		return m, false
+	}
+	return m, len(*p.errs) == before
+}
+
+func (p *parser) extract(e entry, key string) (Extract, bool) {
+	ex := Extract{Var: e.name}
+	if !isIdent(e.name) {
+		p.errf(e.k, key, "invalid variable name %q: use letters, digits and '_', starting with a letter or '_'", e.name)
+		return ex, false
+	}
+	if e.name == RefLocation || e.name == RefNow {
+		p.errf(e.k, key, "%q is a built-in reference and cannot be redefined", e.name)
+		return ex, false
+	}
+	before := len(*p.errs)
+	var set []string
+	p.object(e.v, key, extractKeys, func(e entry, key string) {
+		set = append(set, e.name)
+		s, ok := p.str(e.v, key)
+		if !ok {
+			return
+		}
+		switch e.name {
+		case "jsonpath":
+			if err := checkJSONPath(s); err != nil {
+				p.errf(e.v, key, "%v", err)
+			}
+			ex.JSONPath = s
+		case "regex":
+			if _, err := regexp.Compile(s); err != nil {
+				p.errf(e.v, key, "invalid regular expression: %v", err)
+			} else if s == "" {
+				p.errf(e.v, key, "empty regular expression")
+			}
+			ex.Regex = s
+		case "header":
+			if !isToken(s) {
+				p.errf(e.v, key, "invalid header name %q", s)
+			}
+			ex.Header = s
+		}
+	})
+	if len(set) != 1 && len(*p.errs) == before {
+		rn := p.resolve(e.v)
+		p.errf(orNode(rn, e.k), key, "an extract takes exactly one of: %s", strings.Join(extractKeys, ", "))
+	}
+	return ex, len(*p.errs) == before
+}

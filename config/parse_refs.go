@@ -1,0 +1,86 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// This file decodes template references and the secrets they resolve.
+
+// template checks a template and its references: each must be a built-in,
+// in defined, or a secret that resolves. defined == nil allows secrets
+// only. It reports whether the template is fine.
+func (p *parser) template(n *yaml.Node, key, tmpl string, defined map[string]bool) bool {
+	refs, err := parseRefs(tmpl)
+	if err != nil {
+		p.errf(n, key, "%v in template (write $${ for a literal ${)", err)
+		return false
+	}
+	ok := true
+	for _, ref := range refs {
+		switch {
+		case strings.HasPrefix(ref, EnvPrefix):
+			ok = p.secretEnv(n, key, strings.TrimPrefix(ref, EnvPrefix)) && ok
+		case strings.HasPrefix(ref, FilePrefix):
+			ok = p.secretFile(n, key, strings.TrimPrefix(ref, FilePrefix)) && ok
+		case defined == nil:
+			p.errf(n, key, "${%s}: only ${env:NAME} and ${file:PATH} can be used here", ref)
+			ok = false
+		case defined[ref]:
+		case isIdent(ref):
+			p.errf(n, key, "${%s} is not defined by an earlier var or an earlier step's extract", ref)
+			ok = false
+		default:
+			p.errf(n, key, "unknown reference ${%s} (built-ins: ${run.id}, ${location}, ${now}, ${env:NAME}, ${file:PATH})", ref)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func (p *parser) secretEnv(n *yaml.Node, key, name string) bool {
+	ref := EnvPrefix + name
+	if _, ok := p.cfg.Secrets[ref]; ok {
+		return true
+	}
+	if !isIdent(name) {
+		p.errf(n, key, "invalid environment variable name in ${%s}", ref)
+		return false
+	}
+	v, ok := p.opts.LookupEnv(name)
+	if !ok {
+		p.errf(n, key, "environment variable %s is not set (${%s})", name, ref)
+		return false
+	}
+	p.cfg.Secrets[ref] = v
+	return true
+}
+
+func (p *parser) secretFile(n *yaml.Node, key, path string) bool {
+	ref := FilePrefix + path
+	if _, ok := p.cfg.Secrets[ref]; ok {
+		return true
+	}
+	if path == "" {
+		p.errf(n, key, "empty path in ${file:}")
+		return false
+	}
+	if why, failed := p.secretErr[ref]; failed {
+		p.errf(n, key, "%s", why)
+		return false
+	}
+	data, err := p.opts.ReadFile(p.path(path))
+	if err != nil {
+		why := fmt.Sprintf("cannot read the secret file of ${%s}: %v", ref, err)
+		if p.secretErr == nil {
+			p.secretErr = map[string]string{}
+		}
+		p.secretErr[ref] = why
+		p.errf(n, key, "%s", why)
+		return false
+	}
+	p.cfg.Secrets[ref] = strings.TrimRight(string(data), "\r\n")
+	return true
+}

@@ -1,0 +1,174 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// This file decodes a step's HTTP request.
+
+var (
+	requestKeys = []string{"method", "url", "headers", "json", "form", "body"}
+)
+
+func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Request {
+	rq := Request{Method: "GET"}
+	var urlNode, bodyNode *yaml.Node
+	var bodyKey string
+	p.object(n, key, requestKeys, func(e entry, key string) {
+		switch e.name {
+		case "method":
+			if s, ok := p.str(e.v, key); ok {
+				m := strings.ToUpper(s)
+				if !isToken(m) {
+					p.errf(e.v, key, "invalid HTTP method %q", s)
+				} else {
+					rq.Method = m
+				}
+			}
+		case "url":
+			urlNode = e.v
+			if s, ok := p.str(e.v, key); ok && p.template(e.v, key, s, defined) {
+				if err := checkURL(s); err != nil {
+					p.errf(e.v, key, "%v", err)
+				} else {
+					rq.URL = s
+				}
+			}
+		case "headers":
+			for _, h := range p.entries(e.v, key) {
+				hkey := child(key, h.name)
+				if !isToken(h.name) {
+					p.errf(h.k, hkey, "invalid header name %q", h.name)
+					continue
+				}
+				if s, ok := p.str(h.v, hkey); ok && p.template(h.v, hkey, s, defined) {
+					if rq.Headers == nil {
+						rq.Headers = map[string]string{}
+					}
+					rq.Headers[h.name] = s
+				}
+			}
+		case "json", "form", "body":
+			if bodyNode != nil {
+				p.errf(e.k, key, "a request has at most one body: %s is already set on line %d", bodyKey, bodyNode.Line)
+				return
+			}
+			bodyNode, bodyKey = e.k, e.name
+			switch e.name {
+			case "json":
+				rq.JSON = p.jsonValue(e.v, key, defined, 0)
+			case "form":
+				for _, fe := range p.entries(e.v, key) {
+					fkey := child(key, fe.name)
+					if s, ok := p.str(fe.v, fkey); ok && p.template(fe.v, fkey, s, defined) {
+						if rq.Form == nil {
+							rq.Form = map[string]string{}
+						}
+						rq.Form[fe.name] = s
+					}
+				}
+			case "body":
+				if s, ok := p.str(e.v, key); ok && p.template(e.v, key, s, defined) {
+					rq.Body = s
+				}
+			}
+		}
+	})
+	if urlNode == nil && p.resolve(n) != nil {
+		p.errf(p.resolve(n), key+".url", "is required")
+	}
+	return rq
+}
+
+// checkURL checks a URL template's shape with every reference replaced.
+func checkURL(tmpl string) error {
+	u, err := url.Parse(placeholder(tmpl))
+	if err != nil {
+		return fmt.Errorf("invalid URL %q", tmpl)
+	}
+	if strings.HasPrefix(tmpl, "${") {
+		return nil // scheme and host come from a variable
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("invalid URL %q: want http:// or https:// and a host", tmpl)
+	}
+	return nil
+}
+
+// isToken reports whether s is an HTTP token (method or header name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonValue converts a YAML value to what encoding/json marshals, checking
+// the templates in its strings.
+func (p *parser) jsonValue(n *yaml.Node, key string, defined map[string]bool, depth int) any {
+	rn := p.resolve(n)
+	if rn == nil {
+		return nil
+	}
+	if depth > 64 {
+		p.errf(rn, key, "nested more than 64 levels")
+		return nil
+	}
+	switch rn.Kind {
+	case yaml.MappingNode:
+		m := map[string]any{}
+		for _, e := range p.entries(rn, key) {
+			m[e.name] = p.jsonValue(e.v, child(key, e.name), defined, depth+1)
+		}
+		return m
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(rn.Content))
+		for i, c := range rn.Content {
+			out = append(out, p.jsonValue(c, index(key, i), defined, depth+1))
+		}
+		return out
+	case yaml.ScalarNode:
+		switch rn.ShortTag() {
+		case "!!null":
+			return nil
+		case "!!bool":
+			var b bool
+			if rn.Decode(&b) == nil {
+				return b
+			}
+		case "!!int":
+			var i int64
+			if rn.Decode(&i) == nil {
+				return i
+			}
+			var f float64
+			if rn.Decode(&f) == nil {
+				return f
+			}
+		case "!!float":
+			var f float64
+			if rn.Decode(&f) == nil && !isInfNaN(f) {
+				return f
+			}
+			p.errf(rn, key, "%q cannot be written as JSON", rn.Value)
+			return nil
+		}
+		p.template(rn, key, rn.Value, defined)
+		return rn.Value
+	}
+	p.errf(rn, key, "unsupported value")
+	return nil
+}
+
+func isInfNaN(f float64) bool {
+	return f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308
+}

@@ -1,0 +1,35 @@
+package config
+
+import "go.yaml.in/yaml/v3"
+
+// This file decodes the storage: section.
+
+var (
+	storageKeys = []string{"driver", "dsn", "retention"}
+)
+
+func (p *parser) storage(n *yaml.Node, key string) {
+	s := &p.cfg.Storage
+	var dsnNode *yaml.Node
+	p.object(n, key, storageKeys, func(e entry, key string) {
+		switch e.name {
+		case "driver":
+			if v, ok := p.enum(e.v, key, "driver", "sqlite", "postgres"); ok {
+				s.Driver = v
+			}
+		case "dsn":
+			dsnNode = e.v
+			if v, ok := p.str(e.v, key); ok {
+				s.DSN = v
+				p.template(e.v, key, v, nil)
+			}
+		case "retention":
+			if v, ok := p.positive(e.v, key); ok {
+				s.Retention = v
+			}
+		}
+	})
+	if s.Driver == "postgres" && s.DSN == "" {
+		p.errf(orNode(dsnNode, p.resolve(n)), key+".dsn", "is required with driver postgres")
+	}
+}
