@@ -1,0 +1,105 @@
+package alert
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/state"
+)
+
+// Alert names pushed by the daemon. They differ from the names of the
+// Prometheus rules (see Rules) so that both paths can run side by side.
+const (
+	NameFlowDown     = "SlaprobeFlowDown"
+	NameFunctionDown = "SlaprobeFunctionDown"
+	NameDegraded     = "SlaprobeFlowDegraded"
+)
+
+// render builds the alert for a window (EndsAt zero).
+func (n *Notifier) render(w state.Window) Alert {
+	loc := w.Location
+	if loc == "" {
+		loc = n.o.Location
+	}
+	name, sev, verb := NameFlowDown, n.o.SeverityDown, "down"
+	switch {
+	case w.Kind == state.KindDegraded:
+		name, sev, verb = NameDegraded, n.o.SeverityDegraded, "degraded"
+	case w.Function != "":
+		name = NameFunctionDown
+	}
+	labels := map[string]string{
+		"alertname": name,
+		"service":   w.Service,
+		"flow":      w.Flow,
+		"location":  loc,
+		"severity":  sev,
+	}
+	what := fmt.Sprintf("%s at %s", w.Flow, loc)
+	if w.Function != "" {
+		labels["function"] = w.Function
+		what = fmt.Sprintf("%s %s (flow %s) at %s", w.Service, w.Function, w.Flow, loc)
+	}
+	for k, v := range labels {
+		if v == "" {
+			delete(labels, k) // Alertmanager drops empty labels anyway
+		}
+	}
+	desc := fmt.Sprintf("%s has been %s since %s", what, verb, w.Start.Format(time.RFC3339))
+	if w.CauseStep != "" {
+		if w.Kind == state.KindDegraded {
+			desc += fmt.Sprintf("; step %s is over its latency objective", w.CauseStep)
+		} else {
+			desc += fmt.Sprintf("; first failing step: %s", w.CauseStep)
+		}
+	}
+	if w.Error != "" {
+		desc += ": " + w.Error
+	}
+	if !w.End.IsZero() {
+		desc += fmt.Sprintf(" (ended %s after %s)", w.End.Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
+	}
+	ann := map[string]string{
+		"summary":     fmt.Sprintf("%s is %s", what, verb),
+		"description": desc,
+	}
+	if n.o.RunbookURL != "" {
+		ann["runbook_url"] = strings.ReplaceAll(n.o.RunbookURL, "{service}", url.PathEscape(w.Service))
+	}
+	return Alert{Labels: labels, Annotations: ann, StartsAt: w.Start, GeneratorURL: n.o.GeneratorURL}
+}
+
+// fingerprint identifies a label set, as Alertmanager does.
+func fingerprint(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0xff})
+		h.Write([]byte(labels[k]))
+		h.Write([]byte{0xff})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+func cloneAlert(a Alert) Alert {
+	b := a
+	b.Labels = make(map[string]string, len(a.Labels))
+	for k, v := range a.Labels {
+		b.Labels[k] = v
+	}
+	b.Annotations = make(map[string]string, len(a.Annotations))
+	for k, v := range a.Annotations {
+		b.Annotations[k] = v
+	}
+	return b
+}

@@ -1,0 +1,264 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// target is one Alertmanager.
+type target struct {
+	id       string // hash of the URL: the state file never holds the URL itself
+	endpoint string // .../api/v2/alerts
+	label    string // the URL without credentials, for metrics and logs
+	failures int
+	retryAt  time.Time
+}
+
+func newTarget(raw string) (*target, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		label := raw
+		if err == nil {
+			label = u.Redacted()
+		} else {
+			label = "(unparsable)"
+		}
+		return nil, fmt.Errorf("alert: Alertmanager URL %q: want http(s)://host[:port][/prefix]", label)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("alert: Alertmanager URL %q: no query or fragment allowed", u.Redacted())
+	}
+	sum := sha256.Sum256([]byte(u.String()))
+	label := u.Redacted()
+	u = u.JoinPath("api", "v2", "alerts")
+	return &target{id: hex.EncodeToString(sum[:8]), endpoint: u.String(), label: label}, nil
+}
+
+// Tick does one round of delivery at the clock's now: to every target not
+// backing off, it sends the changed alerts and the firing ones whose last
+// send is Resend old; it then marks resolves that every target has as done
+// (forgotten a day later), and saves the state if it changed. It returns the send and save errors (they
+// are also logged and counted). Run calls it; tests call it directly.
+func (n *Notifier) Tick(ctx context.Context) error {
+	return n.tick(ctx, false)
+}
+
+func (n *Notifier) tick(ctx context.Context, force bool) error {
+	n.sending.Lock()
+	defer n.sending.Unlock()
+	now := n.o.Clock.Now()
+	var errs []error
+	for _, t := range n.targets {
+		if !force && now.Before(t.retryAt) {
+			continue
+		}
+		batch, revs := n.due(t, now, force)
+		if len(batch) == 0 {
+			continue
+		}
+		if err := n.post(ctx, t, batch); err != nil {
+			t.failures++
+			t.retryAt = now.Add(backoff(t.failures))
+			n.sent.WithLabelValues(t.label, "failed").Inc()
+			n.o.Logger.Warn("alertmanager send failed", "url", t.label, "alerts", len(batch), "attempt", t.failures, "retry_at", t.retryAt, "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		t.failures, t.retryAt = 0, time.Time{}
+		n.sent.WithLabelValues(t.label, "ok").Inc()
+		n.delivered(t, revs, now)
+	}
+	n.mu.Lock()
+	for id, e := range n.entries {
+		switch {
+		case !e.Resolved() || anyPending(e.pending):
+		case e.doneAt.IsZero():
+			e.doneAt = now
+			n.dirty = true
+		case now.Sub(e.doneAt) > tombstoneTTL:
+			delete(n.entries, id)
+			n.dirty = true
+		}
+	}
+	save := n.dirty
+	n.mu.Unlock()
+	if save {
+		if err := n.save(); err != nil {
+			n.o.Logger.Error("cannot save alert state", "path", n.o.StatePath, "err", err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// due picks what t needs now and renders it; revs remembers the version of
+// each entry sent.
+func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, map[string]int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var batch []Alert
+	revs := map[string]int{}
+	for _, e := range n.sorted() {
+		need := e.pending[t.id]
+		if !e.Resolved() && (force || now.Sub(e.sentAt[t.id]) >= n.o.Resend) {
+			need = true
+		}
+		if !need {
+			continue
+		}
+		a := cloneAlert(e.Alert)
+		if !a.Resolved() {
+			a.EndsAt = now.Add(4 * n.o.Resend)
+		}
+		batch = append(batch, a)
+		revs[e.id()] = e.rev
+	}
+	return batch, revs
+}
+
+// delivered records a successful send of the versions in revs to t.
+func (n *Notifier) delivered(t *target, revs map[string]int, now time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id, rev := range revs {
+		e, ok := n.entries[id]
+		if !ok {
+			continue
+		}
+		if e.sentAt == nil {
+			e.sentAt = map[string]time.Time{}
+		}
+		e.sentAt[t.id] = now
+		if e.rev == rev && e.pending[t.id] {
+			delete(e.pending, t.id)
+		}
+	}
+	n.dirty = true
+}
+
+func (n *Notifier) post(ctx context.Context, t *target, batch []Alert) error {
+	body, err := json.Marshal(batch)
+	if err != nil {
+		return fmt.Errorf("alert: encode alerts: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("alert: %s: %w", t.label, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "slaprobe")
+	resp, err := n.o.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("alert: POST %s: %s", t.label, redactURLError(err))
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBodyBytes))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, strings.TrimSpace(strings.ToValidUTF8(string(msg), "?")))
+	}
+	return nil
+}
+
+// redactURLError keeps a *url.Error's cause but not its URL, which may hold
+// credentials.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// Run delivers alerts until ctx is done: pending changes promptly (Handle
+// wakes it), open alerts every Resend, failed sends again after a per-URL
+// backoff (1s doubling up to 1m). When ctx ends it makes one last attempt to
+// deliver pending changes to every URL and saves the state, then returns nil.
+func (n *Notifier) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		_ = n.Tick(ctx)
+		n.sleep(ctx, n.nextWake(n.o.Clock.Now()))
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	_ = n.tick(fctx, true)
+	return nil
+}
+
+// sleep waits for d on the clock, or until Handle wakes it or ctx ends.
+func (n *Notifier) sleep(ctx context.Context, d time.Duration) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-n.wake:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	_ = n.o.Clock.Sleep(sctx, d)
+	cancel()
+	<-done
+}
+
+// nextWake is how long until something is due, at most Resend.
+func (n *Notifier) nextWake(now time.Time) time.Duration {
+	next := now.Add(n.o.Resend)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, t := range n.targets {
+		at := now
+		if t.retryAt.After(now) {
+			at = t.retryAt
+		}
+		for _, e := range n.entries {
+			due := time.Time{}
+			switch {
+			case e.pending[t.id]:
+				due = at
+			case !e.Resolved():
+				due = e.sentAt[t.id].Add(n.o.Resend)
+				if due.Before(at) {
+					due = at
+				}
+			default:
+				continue
+			}
+			if due.Before(next) {
+				next = due
+			}
+		}
+	}
+	return max(next.Sub(now), 10*time.Millisecond)
+}
+
+func backoff(failures int) time.Duration {
+	d := backoffBase
+	for i := 1; i < failures && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
+
+func anyPending(m map[string]bool) bool {
+	for _, p := range m {
+		if p {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,151 @@
+package alert
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// stateFile is the JSON kept at StatePath.
+type stateFile struct {
+	Version int          `json:"version"`
+	Alerts  []stateAlert `json:"alerts"`
+}
+
+type stateAlert struct {
+	Alert
+	Pending []string             `json:"pending,omitempty"` // target ids
+	SentAt  map[string]time.Time `json:"sent_at,omitempty"`
+	DoneAt  time.Time            `json:"done_at,omitzero"`
+}
+
+func (n *Notifier) save() error {
+	if n.o.StatePath == "" {
+		n.mu.Lock()
+		n.dirty = false
+		n.mu.Unlock()
+		return nil
+	}
+	n.mu.Lock()
+	sf := stateFile{Version: stateFileVersion, Alerts: []stateAlert{}}
+	for _, e := range n.sorted() {
+		sa := stateAlert{Alert: cloneAlert(e.Alert), SentAt: map[string]time.Time{}, DoneAt: e.doneAt}
+		for id, p := range e.pending {
+			if p {
+				sa.Pending = append(sa.Pending, id)
+			}
+		}
+		sort.Strings(sa.Pending)
+		for id, at := range e.sentAt {
+			sa.SentAt[id] = at
+		}
+		sf.Alerts = append(sf.Alerts, sa)
+	}
+	n.dirty = false
+	n.mu.Unlock()
+
+	data, err := json.MarshalIndent(sf, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(n.o.StatePath, append(data, '\n')); err != nil {
+		n.mu.Lock()
+		n.dirty = true
+		n.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("alert: save state: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("alert: save state: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("alert: save state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("alert: save state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("alert: save state: %w", err)
+	}
+	ok = true
+	return nil
+}
+
+func (n *Notifier) load() error {
+	if n.o.StatePath == "" {
+		return nil
+	}
+	f, err := os.Open(n.o.StatePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("alert: state file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxStateBytes+1))
+	if err != nil {
+		return fmt.Errorf("alert: state file %s: %w", n.o.StatePath, err)
+	}
+	if len(data) > maxStateBytes {
+		return fmt.Errorf("alert: state file %s: larger than %d bytes", n.o.StatePath, maxStateBytes)
+	}
+	var sf stateFile
+	if err := json.Unmarshal(data, &sf); err != nil {
+		return fmt.Errorf("alert: state file %s: %w (delete it to start over)", n.o.StatePath, err)
+	}
+	if sf.Version != stateFileVersion {
+		return fmt.Errorf("alert: state file %s: version %d, want %d", n.o.StatePath, sf.Version, stateFileVersion)
+	}
+	known := map[string]bool{}
+	for _, t := range n.targets {
+		known[t.id] = true
+	}
+	for _, sa := range sf.Alerts {
+		if len(sa.Labels) == 0 || sa.StartsAt.IsZero() {
+			return fmt.Errorf("alert: state file %s: an alert without labels or startsAt", n.o.StatePath)
+		}
+		e := &entry{Alert: sa.Alert, pending: map[string]bool{}, sentAt: map[string]time.Time{}, doneAt: sa.DoneAt}
+		if e.Annotations == nil {
+			e.Annotations = map[string]string{}
+		}
+		e.GeneratorURL = n.o.GeneratorURL
+		e.fp = fingerprint(e.Labels)
+		for _, id := range sa.Pending {
+			if known[id] {
+				e.pending[id] = true
+			}
+		}
+		for id, at := range sa.SentAt {
+			if known[id] {
+				e.sentAt[id] = at
+			}
+		}
+		if e.Resolved() && len(e.pending) == 0 && e.doneAt.IsZero() {
+			e.doneAt = n.o.Clock.Now()
+		}
+		n.entries[e.id()] = e
+	}
+	return nil
+}
