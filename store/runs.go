@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// Runs implements Store.
+func (c *core) Runs(ctx context.Context, q Query) ([]probe.Run, error) {
+	from, to, _ := rangeNS(q)
+	series, err := c.findSeries(ctx, q.Flows, q.Location)
+	if err != nil {
+		return nil, err
+	}
+	names, err := c.stepNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query := c.r.Rebind(`SELECT run_id, start_ns, duration_ns, steps FROM runs
+WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`)
+	var out []probe.Run
+	for _, sr := range series {
+		if err := c.readRuns(ctx, query, sr, from, to, names, &out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, to int64, names map[int64]nameKey, out *[]probe.Run) error {
+	rows, err := c.r.QueryContext(ctx, query, sr.ID, from, to)
+	if err != nil {
+		return fmt.Errorf("store: read runs: %w", err)
+	}
+	defer rows.Close()
+	var blob []byte
+	for rows.Next() {
+		var (
+			start, dur int64
+			runID      string
+		)
+		if err := rows.Scan(&runID, &start, &dur, &blob); err != nil {
+			return fmt.Errorf("store: read runs: %w", err)
+		}
+		steps, err := decodeSteps(blob, names)
+		if err != nil {
+			return fmt.Errorf("store: run %q: %w", runID, err)
+		}
+		*out = append(*out, probe.Run{ID: runID, Flow: sr.Flow, Service: sr.Service, Location: sr.Location,
+			Start: fromNS(start), Duration: time.Duration(dur), Steps: steps})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read runs: %w", err)
+	}
+	return nil
+}
+
+// LastRuns implements Store.
+func (c *core) LastRuns(ctx context.Context, location string) (map[string]time.Time, error) {
+	series, err := c.findSeries(ctx, nil, location)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Time{}
+	query := c.r.Rebind(`SELECT MAX(start_ns) FROM runs WHERE series = ?`)
+	for _, s := range series {
+		var last sql.NullInt64
+		if err := c.r.QueryRowxContext(ctx, query, s.ID).Scan(&last); err != nil {
+			return nil, fmt.Errorf("store: read last run: %w", err)
+		}
+		if !last.Valid {
+			continue
+		}
+		if t := fromNS(last.Int64); t.After(out[s.Flow]) {
+			out[s.Flow] = t
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// chunkRows is the largest number of rows one multi-row INSERT carries;
+// smaller remainders go in power-of-two chunks, so that a handful of prepared
+// statements per table serve every batch size.
+const chunkRows = 512
+
+// insertSpec is one multi-row INSERT: head VALUES (...),(...) tail.
+type insertSpec struct {
+	head, tail string
+	cols       int
+}
+
+func (c *core) specs() []insertSpec {
+	specs := []insertSpec{
+		{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6},
+		{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error)", cols: 11},
+	}
+	for _, t := range []string{"rollup_minute", "rollup_hour"} {
+		specs = append(specs, c.rollupSpec(t))
+	}
+	return specs
+}
+
+// rollupSpec is the upsert of a version 3 rollup table.
+func (c *core) rollupSpec(t string) insertSpec {
+	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series) DO UPDATE SET
+runs = %[1]s.runs + excluded.runs,
+first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
+data = slaprobe_rollup_add(%[1]s.data, excluded.data)`, t, c.d.least, c.d.greatest)
+	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data)", tail: tail, cols: 6}
+}
+
+// rollupSpecV2 is the upsert of a version 2 rollup table (migrations only).
+func (c *core) rollupSpecV2(t string) insertSpec {
+	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series, step) DO UPDATE SET
+ok = %[1]s.ok + excluded.ok, failed = %[1]s.failed + excluded.failed,
+degraded = %[1]s.degraded + excluded.degraded, not_run = %[1]s.not_run + excluded.not_run,
+sum_ns = %[1]s.sum_ns + excluded.sum_ns,
+first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
+hist = slaprobe_hist_add(%[1]s.hist, excluded.hist)`, t, c.d.least, c.d.greatest)
+	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, step, ok, failed, degraded, not_run, sum_ns, first_ns, last_ns, hist)", tail: tail, cols: 11}
+}
+
+func (sp insertSpec) sql(rows int) string {
+	var sb strings.Builder
+	sb.WriteString(sp.head)
+	sb.WriteString(" VALUES ")
+	row := "(" + strings.Repeat("?,", sp.cols-1) + "?)"
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(row)
+	}
+	sb.WriteString(sp.tail)
+	return sb.String()
+}
+
+func (sp insertSpec) key(rows int) string { return fmt.Sprintf("%s|%d", sp.head, rows) }
+
+// prepareAll prepares every insert at every chunk size on the writer, before
+// any transaction holds its one connection; inside a transaction
+// database/sql reuses them on that connection.
+func (c *core) prepareAll(ctx context.Context) error {
+	for _, sp := range c.specs() {
+		for n := chunkRows; n >= 1; n /= 2 {
+			st, err := c.w.PreparexContext(ctx, c.w.Rebind(sp.sql(n)))
+			if err != nil {
+				return fmt.Errorf("store: prepare: %w", err)
+			}
+			c.stmts[sp.key(n)] = st
+		}
+	}
+	return nil
+}
+
+// insertRows runs sp over args (sp.cols values a row) in chunks of at most
+// chunkRows rows, remainders in power-of-two chunks, so that a fixed set of
+// prepared statements serves every batch size.
+func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args []any) error {
+	rows := len(args) / sp.cols
+	for rows > 0 {
+		n := chunkRows
+		for n > rows {
+			n /= 2
+		}
+		var st *sqlx.Stmt
+		if cached, ok := c.stmts[sp.key(n)]; ok {
+			st = tx.StmtxContext(ctx, cached)
+		} else { // during migrations, before prepareAll
+			var err error
+			if st, err = tx.PreparexContext(ctx, tx.Rebind(sp.sql(n))); err != nil {
+				return err
+			}
+		}
+		if _, err := st.ExecContext(ctx, args[:n*sp.cols]...); err != nil {
+			return err
+		}
+		args = args[n*sp.cols:]
+		rows -= n
+	}
+	return nil
+}
