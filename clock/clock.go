@@ -24,6 +24,10 @@ type Clock interface {
 	// Sleep waits for d or until ctx is done, whichever is first; it returns
 	// ctx.Err() when the context ended the wait.
 	Sleep(ctx context.Context, d time.Duration) error
+	// After returns a channel that receives the clock's time once d has
+	// passed on it, so that "something arrived or the deadline passed" is
+	// one select in virtual time as in real time. Nothing needs to stop it.
+	After(d time.Duration) <-chan time.Time
 }
 
 // Real is the wall clock.
@@ -46,6 +50,9 @@ func (Real) Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// After is time.After (an unreferenced timer is collected, since Go 1.23).
+func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Manual is a virtual clock that moves only when told to. Sleep advances it
 // at once instead of waiting, so code that sleeps in virtual time runs at full
@@ -89,6 +96,22 @@ func (m *Manual) Sleep(ctx context.Context, d time.Duration) error {
 		m.Advance(d)
 	}
 	return nil
+}
+
+// After advances the clock by d at once, as Sleep does, and returns a
+// channel that is already ready with the new time: in virtual time nothing
+// else moves the clock, so a wait that nothing ends before its deadline ends
+// at the deadline without taking real time. A caller that selects on it and
+// on another channel should look at the other channel first.
+func (m *Manual) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	m.mu.Lock()
+	if d > 0 {
+		m.now = m.now.Add(d)
+	}
+	ch <- m.now
+	m.mu.Unlock()
+	return ch
 }
 
 type ctxKey struct{}

@@ -180,6 +180,9 @@ func (w cwClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// After fires when the clockwork clock has moved d forward.
+func (w cwClock) After(d time.Duration) <-chan time.Time { return w.c.After(d) }
+
 // New builds a daemon for a validated config. It registers the daemon's
 // metrics on deps.Registry and parses the flows; nothing runs until Run.
 func New(cfg *config.Config, deps Deps) (*Daemon, error) {

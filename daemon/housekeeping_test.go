@@ -81,3 +81,4 @@ type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time                                   { return time.Time(c) }
 func (c fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+func (c fixedClock) After(time.Duration) <-chan time.Time             { return make(chan time.Time) }
