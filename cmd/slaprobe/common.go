@@ -23,12 +23,21 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// openStore opens the configured store; db, when set, is a SQLite path that
-// overrides the config.
+// dbFlag reads a --db value: a postgres:// (or postgresql://) URL selects
+// PostgreSQL, anything else is a SQLite file path.
+func dbFlag(db string) (driver, dsn string) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return "postgres", db
+	}
+	return "sqlite", db
+}
+
+// openStore opens the configured store; db, when set, is a --db value (a
+// SQLite path or a postgres:// URL) that overrides the config.
 func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
 	driver, dsn := cfg.Storage.Driver, cfg.Storage.DSN
 	if db != "" {
-		driver, dsn = "sqlite", db
+		driver, dsn = dbFlag(db)
 	}
 	switch driver {
 	case "", "sqlite":

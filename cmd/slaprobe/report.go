@@ -13,9 +13,9 @@ import (
 )
 
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "--config FILE [--db PATH] (--month YYYY-MM | --from T --to T) --format pdf|html|json|csv|md --out PATH", stderr)
+	fs := newFlags("report", "--config FILE [--db PATH|URL] (--month YYYY-MM | --from T --to T) --format pdf|html|json|csv|md --out PATH", stderr)
 	path := fs.String("config", "", "config file (required)")
-	db := fs.String("db", "", "SQLite database to read (default: the config's storage)")
+	db := fs.String("db", "", "SQLite database path or postgres:// URL to read (default: the config's storage)")
 	month := fs.String("month", "", "calendar month YYYY-MM in the config's time zone")
 	from := fs.String("from", "", "start of the range (instead of --month)")
 	to := fs.String("to", "", "end of the range, exclusive")

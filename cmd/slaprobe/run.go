@@ -24,10 +24,10 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH] [--alertmanager URL]...", stderr)
+	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH|URL] [--alertmanager URL]...", stderr)
 	path := fs.String("config", "", "config file (required)")
 	listen := fs.String("listen", "", "address for /metrics, /healthz and /api/v1/status (overrides the config)")
-	db := fs.String("db", "", "SQLite database path (overrides the config's storage)")
+	db := fs.String("db", "", "SQLite database path or postgres:// URL (overrides the config's storage)")
 	var ams multiFlag
 	fs.Var(&ams, "alertmanager", "Alertmanager base URL (repeatable; overrides the config)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -49,7 +49,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			cfg.Listen = *listen
 		}
 		if *db != "" {
-			cfg.Storage.Driver, cfg.Storage.DSN = "sqlite", *db
+			cfg.Storage.Driver, cfg.Storage.DSN = dbFlag(*db)
 		}
 		if len(ams) > 0 {
 			cfg.Alerting.AlertmanagerURLs = ams

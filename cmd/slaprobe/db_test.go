@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/internal/pgtest"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// TestDBFlagTakesPostgresURL runs the daemon with --db postgres://..., then
+// reads what it stored back with windows --db and report --db. Before --db
+// knew URLs, each of them refused one with "want a plain file path".
+func TestDBFlagTakesPostgresURL(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"ok":true}`) }))
+	defer target.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	cfg := fmt.Sprintf(`location: test-a
+timezone: UTC
+listen: 127.0.0.1:0
+storage: {driver: sqlite, dsn: %s}
+services:
+  - name: web
+    objective: 0.99
+    flows:
+      - name: home
+        interval: 1s
+        timeout: 1s
+        steps:
+          - {name: get, function: view, request: {url: %q}}
+`, filepath.Join(dir, "unused.db"), target.URL)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now().UTC()
+	ctx, cancel := context.WithCancel(context.Background())
+	var runOut, runErr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", dsn, "--log-level", "warn"}, &runOut, &runErr) }()
+
+	pg, err := store.OpenPostgres(context.Background(), dsn, store.Options{})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		runs, err := pg.Runs(context.Background(), store.Query{From: start.Add(-time.Minute), To: time.Now().Add(time.Minute)})
+		if err == nil && len(runs) >= 2 {
+			break
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("run --db %s exited %d before storing runs:\n%s", "postgres://...", code, runErr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no runs in PostgreSQL after 20s (err %v); daemon stderr:\n%s", err, runErr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("run exited %d:\n%s", code, runErr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "unused.db")); err == nil {
+		t.Error("run --db URL still wrote the config's SQLite file")
+	}
+
+	from := start.Add(-time.Hour).Format(time.RFC3339)
+	to := time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
+	var out, errb bytes.Buffer
+	if code := runMain(context.Background(), []string{"windows", "--config", cfgPath, "--db", dsn, "--from", from, "--to", to, "--format", "json"}, &out, &errb); code != exitOK {
+		t.Fatalf("windows --db URL exited %d: %s", code, errb.String())
+	}
+	var ws []any
+	if err := json.Unmarshal(out.Bytes(), &ws); err != nil {
+		t.Fatalf("windows json: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := runMain(context.Background(), []string{"report", "--config", cfgPath, "--db", dsn, "--from", from, "--to", to, "--format", "json", "--out", "-"}, &out, &errb); code != exitOK {
+		t.Fatalf("report --db URL exited %d: %s", code, errb.String())
+	}
+	var rep struct {
+		Services []struct {
+			Name string `json:"name"`
+			Runs int64  `json:"runs"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report json: %v", err)
+	}
+	if len(rep.Services) != 1 || rep.Services[0].Runs < 2 {
+		t.Fatalf("report from PostgreSQL: %+v, want service web with >= 2 runs", rep.Services)
+	}
+}
+
+func TestDBFlag(t *testing.T) {
+	for _, tc := range []struct{ in, driver string }{
+		{"/var/lib/slaprobe/results.db", "sqlite"},
+		{"results.db", "sqlite"},
+		{"postgres://u@127.0.0.1:5432/db?sslmode=disable", "postgres"},
+		{"postgresql://u@db.example/slaprobe", "postgres"},
+	} {
+		d, dsn := dbFlag(tc.in)
+		if d != tc.driver || dsn != tc.in {
+			t.Errorf("dbFlag(%q) = %q, %q; want %q, %q", tc.in, d, dsn, tc.driver, tc.in)
+		}
+	}
+}
