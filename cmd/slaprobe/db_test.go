@@ -47,7 +47,9 @@ services:
 	ctx, cancel := context.WithCancel(context.Background())
 	var runOut, runErr bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", dsn, "--log-level", "warn"}, &runOut, &runErr) }()
+	go func() {
+		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", dsn, "--log-level", "warn"}, &runOut, &runErr)
+	}()
 
 	pg, err := store.OpenPostgres(context.Background(), dsn, store.Options{})
 	if err != nil {
