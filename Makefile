@@ -4,7 +4,7 @@ BIN     := bin/slaprobe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test demo bench bench-scale fuzz lint clean
+.PHONY: build test demo bench bench-scale fuzz lint clean install uninstall
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/slaprobe
@@ -44,6 +44,26 @@ fuzz:
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# Installs the binary, the systemd unit (ExecStart pointing at the installed
+# binary) and the example config and Prometheus scrape config under PREFIX
+# (default /usr/local); DESTDIR stages a package root.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+UNITDIR := $(DESTDIR)$(PREFIX)/lib/systemd/system
+DOCDIR  := $(DESTDIR)$(PREFIX)/share/doc/slaprobe
+install: build
+	install -d $(BINDIR) $(UNITDIR) $(DOCDIR)
+	install -m 0755 $(BIN) $(BINDIR)/slaprobe
+	sed 's|/usr/local/bin/slaprobe|$(PREFIX)/bin/slaprobe|' packaging/slaprobe.service > $(UNITDIR)/slaprobe.service
+	chmod 0644 $(UNITDIR)/slaprobe.service
+	install -m 0644 examples/demo.yaml $(DOCDIR)/slaprobe.example.yaml
+	install -m 0644 packaging/prometheus.yml $(DOCDIR)/prometheus.yml
+
+uninstall:
+	rm -f $(BINDIR)/slaprobe $(UNITDIR)/slaprobe.service
+	rm -rf $(DOCDIR)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

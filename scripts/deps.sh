@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real components the tests run against, from Debian's packages,
 # when they are missing: promtool and prometheus, Alertmanager, PostgreSQL,
-# and poppler-utils (pdftotext, pdftoppm) for checking PDFs. Idempotent; a
+# poppler-utils (pdftotext, pdftoppm) for checking PDFs, and systemd's
+# systemd-analyze for checking the packaged unit. Idempotent; a
 # machine that has them all makes no network call.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
