@@ -1,0 +1,551 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// The request kind: one HTTP request per attempt, checked for its status
+// and then with the step's payload check (JSONPath, body, headers,
+// extraction) on the response.
+
+// httpStep is a compiled request step.
+type httpStep struct {
+	method  string
+	url     tmpl
+	headers []compiledHeader
+	host    *tmpl
+	body    compiledBody
+	status  []int // allowed statuses; empty: 200-399
+}
+
+// compileHTTP parses a request and the status expectation.
+func compileHTTP(r *config.Request, e *config.Expect, sy *symbols) (*httpStep, error) {
+	h := &httpStep{method: strings.ToUpper(r.Method)}
+	if h.method == "" {
+		h.method = http.MethodGet
+	}
+	var err error
+	if r.URL == "" {
+		return nil, errors.New("request: no url")
+	}
+	if h.url, err = sy.compile(r.URL); err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	if h.url.static {
+		if _, err := url.Parse(h.url.lit); err != nil {
+			return nil, fmt.Errorf("url: %w", err)
+		}
+	}
+	if h.headers, h.host, err = compileHeaders(r.Headers, sy); err != nil {
+		return nil, err
+	}
+	if err := h.body.compile(r, sy); err != nil {
+		return nil, err
+	}
+	if h.status, err = compileStatus(e.Status); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// compileHeaders parses request headers in name order; a Host header is
+// returned apart (it sets the request's Host).
+func compileHeaders(hs map[string]string, sy *symbols) ([]compiledHeader, *tmpl, error) {
+	names := make([]string, 0, len(hs))
+	for k := range hs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []compiledHeader
+	var host *tmpl
+	for _, k := range names {
+		t, err := sy.compile(hs[k])
+		if err != nil {
+			return nil, nil, fmt.Errorf("header %s: %w", k, err)
+		}
+		key := http.CanonicalHeaderKey(k)
+		if key == "Host" {
+			host = &t
+			continue
+		}
+		out = append(out, compiledHeader{key: key, value: t})
+	}
+	return out, host, nil
+}
+
+// compileStatus checks the allowed statuses.
+func compileStatus(st []int) ([]int, error) {
+	for _, s := range st {
+		if s < 100 || s > 999 {
+			return nil, fmt.Errorf("expect: status %d out of range", s)
+		}
+	}
+	return slices.Clone(st), nil
+}
+
+type compiledHeader struct {
+	key   string // canonical
+	value tmpl
+}
+
+type bodyKind uint8
+
+const (
+	bodyNone bodyKind = iota
+	bodyJSON
+	bodyForm
+	bodyRaw
+)
+
+type compiledBody struct {
+	kind        bodyKind
+	contentType string
+	json        *jnode
+	form        []formField
+	raw         tmpl
+}
+
+type formField struct {
+	key   string
+	value tmpl
+}
+
+func (b *compiledBody) compile(r *config.Request, sy *symbols) error {
+	n := 0
+	if r.JSON != nil {
+		n++
+		node, err := compileJSON(r.JSON, sy, 0)
+		if err != nil {
+			return fmt.Errorf("json: %w", err)
+		}
+		b.kind, b.json, b.contentType = bodyJSON, node, "application/json"
+	}
+	if r.Form != nil {
+		n++
+		b.kind, b.contentType = bodyForm, "application/x-www-form-urlencoded"
+		keys := make([]string, 0, len(r.Form))
+		for k := range r.Form {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			t, err := sy.compile(r.Form[k])
+			if err != nil {
+				return fmt.Errorf("form %s: %w", k, err)
+			}
+			b.form = append(b.form, formField{key: k, value: t})
+		}
+	}
+	if r.Body != "" {
+		n++
+		t, err := sy.compile(r.Body)
+		if err != nil {
+			return fmt.Errorf("body: %w", err)
+		}
+		b.kind, b.raw = bodyRaw, t
+	}
+	if n > 1 {
+		return errors.New("request: more than one of json, form, body")
+	}
+	return nil
+}
+
+// jnode is a compiled JSON body: literal JSON, a string template, an object
+// or an array. A subtree without templates is pre-encoded in lit.
+type jnode struct {
+	lit    []byte // pre-encoded, when static
+	str    *tmpl
+	keys   []tmpl
+	vals   []*jnode
+	isObj  bool
+	static bool
+}
+
+const maxJSONDepth = 200
+
+func compileJSON(v any, sy *symbols, depth int) (*jnode, error) {
+	if depth > maxJSONDepth {
+		return nil, errors.New("nested too deeply")
+	}
+	var n *jnode
+	switch x := v.(type) {
+	case string:
+		t, err := sy.compile(x)
+		if err != nil {
+			return nil, err
+		}
+		n = &jnode{str: &t, static: t.static}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		n = &jnode{isObj: true, static: true}
+		for _, k := range keys {
+			kt, err := sy.compile(k)
+			if err != nil {
+				return nil, err
+			}
+			c, err := compileJSON(x[k], sy, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			n.keys = append(n.keys, kt)
+			n.vals = append(n.vals, c)
+			n.static = n.static && kt.static && c.static
+		}
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = e
+		}
+		return compileJSON(m, sy, depth)
+	case []any:
+		n = &jnode{static: true, vals: []*jnode{}}
+		for _, e := range x {
+			c, err := compileJSON(e, sy, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			n.vals = append(n.vals, c)
+			n.static = n.static && c.static
+		}
+	case nil, bool, int, int64, uint64, float64, json.Number:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		return &jnode{lit: b, static: true}, nil
+	default:
+		// Any other shape (typed maps, slices, times): through encoding/json
+		// into the generic form, keeping strings as templates.
+		b, err := json.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		var g any
+		if err := json.Unmarshal(b, &g); err != nil {
+			return nil, err
+		}
+		if _, again := g.(string); !again {
+			return compileJSON(g, sy, depth)
+		}
+		n = &jnode{lit: b, static: true}
+		return n, nil
+	}
+	if n.static {
+		b, err := n.append(nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		n.lit = b
+	}
+	return n, nil
+}
+
+// append writes the node as JSON.
+func (n *jnode) append(dst []byte, sc *scope) ([]byte, error) {
+	if n.lit != nil {
+		return append(dst, n.lit...), nil
+	}
+	switch {
+	case n.str != nil:
+		s, err := n.str.render(sc)
+		if err != nil {
+			return nil, err
+		}
+		return appendJSONString(dst, s), nil
+	case n.isObj:
+		dst = append(dst, '{')
+		for i := range n.keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			k, err := n.keys[i].render(sc)
+			if err != nil {
+				return nil, err
+			}
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ':')
+			if dst, err = n.vals[i].append(dst, sc); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	default:
+		dst = append(dst, '[')
+		var err error
+		for i, v := range n.vals {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = v.append(dst, sc); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			dst = append(dst, '\\', byte(r))
+		case r == '\n':
+			dst = append(dst, '\\', 'n')
+		case r == '\r':
+			dst = append(dst, '\\', 'r')
+		case r == '\t':
+			dst = append(dst, '\\', 't')
+		case r < 0x20 || r == 0x2028 || r == 0x2029:
+			dst = append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			dst = utf8.AppendRune(dst, r)
+		}
+	}
+	return append(dst, '"')
+}
+
+// attempt sends the step's request once and checks the response.
+func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
+	var a attempt
+	req, err := rs.request(httptrace.WithClientTrace(ctx, rs.tr.trace()), h)
+	if err != nil {
+		a.fail, a.fatal = err.Error(), true
+		return a
+	}
+	rs.tr.reset(rs.c)
+	resp, err := rs.client.Do(req)
+	if resp != nil {
+		a.status = resp.StatusCode
+	}
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		a.phases = rs.tr.finish(resp != nil)
+		a.fail = transportError(err)
+		return a
+	}
+	body, err := rs.readBody(resp)
+	resp.Body.Close()
+	a.phases = rs.tr.finish(true)
+	if err != nil {
+		a.fail = err.Error()
+		return a
+	}
+	if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
+		a.fail = rs.checkPayload(&cs.pay, body, resp.Header)
+	}
+	return a
+}
+
+// request builds the step's request in the run's scope.
+func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, error) {
+	u, err := cs.url.render(&rs.sc)
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	var body io.Reader
+	switch cs.body.kind {
+	case bodyJSON:
+		b, err := cs.body.json.append(nil, &rs.sc)
+		if err != nil {
+			return nil, fmt.Errorf("json: %w", err)
+		}
+		body = bytes.NewReader(b)
+	case bodyForm:
+		vals := make(url.Values, len(cs.body.form))
+		for _, f := range cs.body.form {
+			v, err := f.value.render(&rs.sc)
+			if err != nil {
+				return nil, fmt.Errorf("form %s: %w", f.key, err)
+			}
+			vals[f.key] = []string{v}
+		}
+		body = strings.NewReader(vals.Encode())
+	case bodyRaw:
+		s, err := cs.body.raw.render(&rs.sc)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		body = strings.NewReader(s)
+	}
+	req, err := http.NewRequestWithContext(ctx, cs.method, u, body)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("bad url %q: %v", u, err)
+	}
+	req.Header = make(http.Header, len(cs.headers)+2)
+	for i := range cs.headers {
+		h := &cs.headers[i]
+		v, err := h.value.render(&rs.sc)
+		if err != nil {
+			return nil, fmt.Errorf("header %s: %w", h.key, err)
+		}
+		req.Header[h.key] = []string{v}
+	}
+	if cs.host != nil {
+		if req.Host, err = cs.host.render(&rs.sc); err != nil {
+			return nil, fmt.Errorf("header Host: %w", err)
+		}
+	}
+	if cs.body.contentType != "" && req.Header["Content-Type"] == nil {
+		req.Header["Content-Type"] = []string{cs.body.contentType}
+	}
+	if req.Header["User-Agent"] == nil {
+		req.Header["User-Agent"] = rs.r.userAgent
+	}
+	return req, nil
+}
+
+// checkRedirect stops after the flow's MaxRedirects.
+func (rs *runState) checkRedirect(_ *http.Request, via []*http.Request) error {
+	if len(via) > rs.cf.maxRedirects {
+		return redirectError(rs.cf.maxRedirects)
+	}
+	return nil
+}
+
+type redirectError int
+
+func (e redirectError) Error() string { return "stopped after " + strconv.Itoa(int(e)) + " redirects" }
+
+// readBody reads at most MaxBodyBytes+1 bytes into the run's buffer.
+func (rs *runState) readBody(resp *http.Response) ([]byte, error) {
+	limit := rs.cf.maxBody
+	buf := rs.buf[:0]
+	if n := resp.ContentLength; n > 0 && n <= limit && int64(cap(buf)) < n+1 {
+		buf = make([]byte, 0, n+1)
+	}
+	rs.lr = io.LimitedReader{R: resp.Body, N: limit + 1}
+	r := &rs.lr
+	var err error
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		var n int
+		n, err = r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	rs.buf = buf
+	rs.lr.R = nil
+	if int64(len(buf)) > limit {
+		return nil, fmt.Errorf("body larger than %d bytes", limit)
+	}
+	if err != io.EOF {
+		return nil, fmt.Errorf("read body: %s", transportError(err))
+	}
+	return buf, nil
+}
+
+// checkStatus: the status is listed, or 200-399 when none are.
+func checkStatus(want []int, got int) string {
+	if len(want) == 0 {
+		if got >= 200 && got <= 399 {
+			return ""
+		}
+		return "status " + strconv.Itoa(got) + ", want 200-399"
+	}
+	for _, w := range want {
+		if w == got {
+			return ""
+		}
+	}
+	ws := make([]string, len(want))
+	for i, w := range want {
+		ws[i] = strconv.Itoa(w)
+	}
+	return "status " + strconv.Itoa(got) + ", want " + strings.Join(ws, " or ")
+}
+
+// without the URL (which may carry secrets or noise).
+func transportError(err error) string {
+	var re redirectError
+	if errors.As(err, &re) {
+		return re.Error()
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		switch {
+		case dnsErr.IsNotFound:
+			return "dns: no such host " + dnsErr.Name
+		case dnsErr.IsTimeout:
+			return "dns: timeout resolving " + dnsErr.Name
+		}
+		return "dns: " + dnsErr.Err + " for " + dnsErr.Name
+	}
+	var uaErr x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invErr x509.CertificateInvalidError
+	var recErr tls.RecordHeaderError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by peer"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return "host unreachable"
+	case errors.Is(err, syscall.ENETUNREACH):
+		return "network unreachable"
+	case errors.As(err, &uaErr):
+		return "tls: certificate signed by unknown authority"
+	case errors.As(err, &hostErr):
+		return "tls: " + hostErr.Error()
+	case errors.As(err, &invErr):
+		return "tls: " + invErr.Error()
+	case errors.As(err, &recErr):
+		return "tls: server did not answer with TLS"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by server"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Op + ": " + oe.Err.Error()
+	}
+	return err.Error()
+}

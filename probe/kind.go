@@ -1,0 +1,27 @@
+package probe
+
+import (
+	"context"
+	"time"
+)
+
+// stepKind is what one kind of step does; the generic shell in run.go
+// (timeouts, polling, latency objective, result) calls it once per attempt.
+// Each kind lives in its own file: http.go for request steps.
+type stepKind interface {
+	// attempt performs the step once in the run's scope and checks what it
+	// got with cs.pay; ctx carries the step's deadline.
+	attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt
+}
+
+// attempt is the outcome of one try of a step.
+type attempt struct {
+	status int
+	phases Phases
+	fail   string // "" when every expectation held
+	fatal  bool   // retrying cannot help (the request could not be built)
+	// latency, when set, is the step's measured duration instead of the
+	// shell's start-to-end time (an await measures from its send step).
+	latency    time.Duration
+	hasLatency bool
+}

@@ -1,0 +1,353 @@
+package probe
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/ohler55/ojg/jp"
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// The payload check: JSONPath, text and header matchers and extraction over
+// the bytes a step received. HTTP request steps run it on a response body;
+// stream and webhook await steps run it on every message until one passes.
+
+// payload is a step's compiled payload expectations and extractions.
+type payload struct {
+	paths    []pathCheck
+	bodyM    *matcher
+	headerMs []headerCheck
+	extract  []extractor
+	needJSON bool // some check or extraction reads the body as JSON
+	fastJSON bool // every JSON read is a singular path the scanner follows
+}
+
+type pathCheck struct {
+	src      string
+	expr     jp.Expr
+	singular bool
+	segs     []pathSeg // for the scanner, when it can follow expr
+	scan     bool
+	m        matcher
+}
+
+type headerCheck struct {
+	name string
+	m    matcher
+}
+
+// matchOp is the one condition of a matcher.
+type matchOp uint8
+
+const (
+	opEquals matchOp = iota + 1
+	opContains
+	opExists
+	opGT
+	opGE
+	opLT
+	opLE
+	opMatches
+)
+
+// matcher is a compiled config.Matcher.
+type matcher struct {
+	op      matchOp
+	operand tmpl           // equals, contains, matches
+	num     float64        // gt, ge, lt, le
+	exists  bool           // exists
+	re      *regexp.Regexp // matches, when the operand is static
+}
+
+type extractKind uint8
+
+const (
+	extractJSON extractKind = iota + 1
+	extractRegex
+	extractHeader
+)
+
+type extractor struct {
+	name   string
+	slot   int
+	kind   extractKind
+	src    string
+	expr   jp.Expr
+	segs   []pathSeg
+	scan   bool
+	re     *regexp.Regexp
+	header string
+}
+
+// compile parses the expectations that apply to a payload and the
+// extractions; the extracted names become defined in sy.
+func (p *payload) compile(e *config.Expect, extracts []config.Extract, sy *symbols) error {
+	for _, pm := range e.JSONPath {
+		expr, err := jp.ParseString(pm.Path)
+		if err != nil {
+			return fmt.Errorf("expect: jsonpath %q: %w", pm.Path, err)
+		}
+		m, err := compileMatcher(&pm.Matcher, sy)
+		if err != nil {
+			return fmt.Errorf("expect: jsonpath %q: %w", pm.Path, err)
+		}
+		segs, scan := scanPath(expr)
+		p.paths = append(p.paths, pathCheck{src: pm.Path, expr: expr, singular: singular(expr), segs: segs, scan: scan, m: m})
+		p.needJSON = true
+	}
+	if e.Body != nil {
+		m, err := compileMatcher(e.Body, sy)
+		if err != nil {
+			return fmt.Errorf("expect: body: %w", err)
+		}
+		p.bodyM = &m
+	}
+	for _, hm := range e.Headers {
+		m, err := compileMatcher(&hm.Matcher, sy)
+		if err != nil {
+			return fmt.Errorf("expect: header %s: %w", hm.Name, err)
+		}
+		p.headerMs = append(p.headerMs, headerCheck{name: http.CanonicalHeaderKey(hm.Name), m: m})
+	}
+	// Extracted variables are defined for the steps after this one.
+	for _, e := range extracts {
+		if !validVarName(e.Var) {
+			return fmt.Errorf("extract %q: invalid variable name", e.Var)
+		}
+		x := extractor{name: e.Var, slot: sy.slotOf(e.Var)}
+		n := 0
+		var err error
+		if e.JSONPath != "" {
+			n++
+			x.kind, x.src = extractJSON, e.JSONPath
+			if x.expr, err = jp.ParseString(e.JSONPath); err != nil {
+				return fmt.Errorf("extract %s: jsonpath %q: %w", e.Var, e.JSONPath, err)
+			}
+			x.segs, x.scan = scanPath(x.expr)
+			p.needJSON = true
+		}
+		if e.Regex != "" {
+			n++
+			x.kind, x.src = extractRegex, e.Regex
+			if x.re, err = regexp.Compile(e.Regex); err != nil {
+				return fmt.Errorf("extract %s: regex: %w", e.Var, err)
+			}
+		}
+		if e.Header != "" {
+			n++
+			x.kind, x.src, x.header = extractHeader, e.Header, http.CanonicalHeaderKey(e.Header)
+		}
+		if n != 1 {
+			return fmt.Errorf("extract %s: want exactly one of jsonpath, regex, header", e.Var)
+		}
+		p.extract = append(p.extract, x)
+	}
+	p.fastJSON = p.needJSON
+	for _, x := range p.extract {
+		sy.defined[x.name] = true
+		sy.tainted[x.name] = false
+		if x.kind == extractJSON && !x.scan {
+			p.fastJSON = false
+		}
+	}
+	for _, pc := range p.paths {
+		if !pc.scan {
+			p.fastJSON = false
+		}
+	}
+	return nil
+}
+
+// singular reports whether a JSONPath selects at most one value by its form
+// (only names and single indexes), as RFC 9535's singular queries.
+func singular(x jp.Expr) bool {
+	for _, f := range x {
+		switch f.(type) {
+		case jp.Root, jp.At, jp.Child, jp.Nth, jp.Bracket:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func compileMatcher(m *config.Matcher, sy *symbols) (matcher, error) {
+	var out matcher
+	n := 0
+	set := func(op matchOp) { out.op = op; n++ }
+	var err error
+	if m.Equals != nil {
+		set(opEquals)
+		out.operand, err = sy.compile(*m.Equals)
+	}
+	if m.Contains != nil {
+		set(opContains)
+		out.operand, err = sy.compile(*m.Contains)
+	}
+	if m.Exists != nil {
+		set(opExists)
+		out.exists = *m.Exists
+	}
+	for _, c := range []struct {
+		p  *float64
+		op matchOp
+	}{{m.GT, opGT}, {m.GE, opGE}, {m.LT, opLT}, {m.LE, opLE}} {
+		if c.p != nil {
+			set(c.op)
+			out.num = *c.p
+		}
+	}
+	if m.Matches != "" {
+		set(opMatches)
+		if out.operand, err = sy.compile(m.Matches); err == nil && out.operand.static {
+			out.re, err = regexp.Compile(out.operand.lit)
+		}
+	}
+	if err != nil {
+		return matcher{}, err
+	}
+	if n != 1 {
+		return matcher{}, fmt.Errorf("matcher needs exactly one condition, has %d", n)
+	}
+	return out, nil
+}
+
+// checkPayload applies p's expectations to body (and to h, the headers that
+// came with it, when there are any), then its extractions into the run's
+// scope. It returns "" when all hold.
+func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string {
+	var data any
+	if p.needJSON {
+		if len(bytes.TrimSpace(body)) == 0 {
+			return "body is empty, want JSON"
+		}
+		if p.fastJSON {
+			if !validJSON(body) {
+				return "body is not JSON"
+			}
+		} else {
+			var err error
+			if data, err = rs.parser.Parse(body); err != nil {
+				return "body is not JSON"
+			}
+		}
+	}
+	for i := range p.paths {
+		pc := &p.paths[i]
+		op, err := pc.m.operand.render(&rs.sc)
+		if err != nil {
+			return pc.src + ": " + err.Error()
+		}
+		kind := subjMulti
+		if pc.singular {
+			kind = subjSingular
+		}
+		var vals []any
+		if p.fastJSON {
+			if vals, err = rs.lookup(body, pc.segs); err != nil {
+				return "body is not JSON"
+			}
+		} else {
+			vals = pc.expr.Get(data)
+		}
+		if m := evalMatch(&pc.m, op, pc.src, vals, kind); m != "" {
+			return m
+		}
+	}
+	if p.bodyM != nil {
+		op, err := p.bodyM.operand.render(&rs.sc)
+		if err != nil {
+			return "body: " + err.Error()
+		}
+		var vals []any
+		if len(body) > 0 {
+			vals = []any{string(body)}
+		}
+		if m := evalMatch(p.bodyM, op, "body", vals, subjText); m != "" {
+			return m
+		}
+	}
+	for i := range p.headerMs {
+		hc := &p.headerMs[i]
+		op, err := hc.m.operand.render(&rs.sc)
+		if err != nil {
+			return "header " + hc.name + ": " + err.Error()
+		}
+		hv := h[hc.name]
+		vals := make([]any, len(hv))
+		for j, v := range hv {
+			vals[j] = v
+		}
+		if m := evalMatch(&hc.m, op, "header "+hc.name, vals, subjText); m != "" {
+			return m
+		}
+	}
+	for i := range p.extract {
+		x := &p.extract[i]
+		if x.kind == extractJSON && p.fastJSON {
+			vals, err := rs.lookup(body, x.segs)
+			if err != nil {
+				return "body is not JSON"
+			}
+			if len(vals) == 0 {
+				return "extract " + x.name + ": " + x.src + " selected nothing"
+			}
+			rs.sc.vals[x.slot] = valueText(vals[0])
+			continue
+		}
+		v, m := extract(x, data, body, h)
+		if m != "" {
+			return m
+		}
+		rs.sc.vals[x.slot] = v
+	}
+	return ""
+}
+
+// lookup finds a singular path's value with the scanner; the slice it
+// returns is only valid until the next lookup.
+func (rs *runState) lookup(body []byte, segs []pathSeg) ([]any, error) {
+	raw, ok := lookupRaw(body, segs)
+	if !ok {
+		return nil, nil
+	}
+	v, err := decodeRaw(raw, &rs.parser)
+	if err != nil {
+		return nil, err
+	}
+	rs.one[0] = v
+	return rs.one[:1], nil
+}
+
+// extract reads one variable from a response.
+func extract(x *extractor, data any, body []byte, h http.Header) (string, string) {
+	switch x.kind {
+	case extractJSON:
+		v, ok := x.expr.FirstFound(data)
+		if !ok {
+			return "", "extract " + x.name + ": " + x.src + " selected nothing"
+		}
+		return valueText(v), ""
+	case extractRegex:
+		m := x.re.FindSubmatch(body)
+		if m == nil {
+			return "", "extract " + x.name + ": no match for " + strconv.Quote(x.src)
+		}
+		if len(m) > 1 {
+			return string(m[1]), ""
+		}
+		return string(m[0]), ""
+	case extractHeader:
+		v := h[x.header]
+		if len(v) == 0 {
+			return "", "extract " + x.name + ": no header " + x.header
+		}
+		return v[0], ""
+	}
+	return "", "extract " + x.name + ": no source"
+}
+
+// transportError turns an error from the HTTP client into a short message
