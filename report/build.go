@@ -48,6 +48,9 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 	}
 	for si := range cfg.Services {
 		svc := a.service(&cfg.Services[si], timelines, counts, lats[cfg.Services[si].Name])
+		if in.Functions {
+			svc.Functions = a.functionAccounts(&cfg.Services[si], &svc)
+		}
 		rep.Services = append(rep.Services, svc)
 		rep.Windows = append(rep.Windows, svc.Windows...)
 	}

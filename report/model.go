@@ -70,6 +70,9 @@ type Service struct {
 	// BelowQuorum lists windows seen from too few locations to count
 	// (DESIGN: single-location failures are shown but not counted).
 	BelowQuorum []Window `json:"below_quorum"`
+	// Functions is each function's accounting, only when Input.Functions
+	// asked for it (see FunctionAccount).
+	Functions []FunctionAccount `json:"functions,omitempty"`
 }
 
 // Flow is the accounting for one flow.

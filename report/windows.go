@@ -24,6 +24,9 @@ type Input struct {
 	// instead of reading the stored events (slower; for checking, or after a
 	// policy change).
 	Recompute bool
+	// Functions asks for Service.Functions: each function's accounting and
+	// daily figures (the status page's bars).
+	Functions bool
 }
 
 // MonthRange returns the calendar month "YYYY-MM" in loc as [from, to):
