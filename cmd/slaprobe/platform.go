@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/httpserve"
 	"github.com/slaprobe/slaprobe/platform"
 )
+
+// platformMaxConns caps the demo platform's open connections: it is a load
+// target for many concurrent probes, so the cap is higher than the daemon's.
+const platformMaxConns = 4096
 
 func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("platform", "[--listen ADDR] [--timeline FILE]...", stderr)
@@ -38,25 +40,7 @@ func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageError{err}
 	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserve.New(p, httpserve.Options{Logger: log, MaxConns: platformMaxConns})
 	fmt.Fprintf(stdout, "demo platform listening on http://%s (faults: %d timelines)\n", ln.Addr(), len(tls))
-	return serveUntilDone(ctx, srv, ln)
-}
-
-// serveUntilDone serves until ctx is done, then shuts down gracefully.
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdown)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = joinErr(err, serr)
-	}
-	return err
+	return srv.Run(ctx, ln)
 }

@@ -7,12 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,6 +19,7 @@ import (
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/internal/httpserve"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -104,14 +103,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError{err}
 	}
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserve.New(d.Handler(), httpserve.Options{Logger: log})
 	fmt.Fprintf(stdout, "slaprobe %s probing from %s, serving http://%s/metrics\n", version, cfg.Location, ln.Addr())
 
 	sigCtx := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- serveUntilDone(ctx, srv, ln) }()
+	go func() { httpDone <- srv.Run(ctx, ln) }()
 	alertDone := make(chan error, 1)
 	if notifier != nil {
 		go func() { alertDone <- notifier.Run(ctx) }()

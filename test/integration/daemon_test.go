@@ -85,10 +85,18 @@ services:
 // startPlatform runs `slaprobe platform` on a free port.
 func startPlatform(t *testing.T) string {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	start(t, "platform", binary, "platform", "--listen", addr)
-	waitHTTP(t, "http://"+addr+"/", 200, 10*time.Second)
+	_, addr := startPlatformProc(t)
 	return addr
+}
+
+// startPlatformProc runs `slaprobe platform` on a free port and returns the
+// process and its address.
+func startPlatformProc(t *testing.T) (*proc, string) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := start(t, "platform", binary, "platform", "--listen", addr)
+	waitHTTP(t, "http://"+addr+"/", 200, 10*time.Second)
+	return p, addr
 }
 
 // daemonEnv is a demo platform and the paths and address of a daemon
