@@ -44,6 +44,7 @@ func TestDefaults(t *testing.T) {
 			MaxBodyBytes: 1 << 20, MaxRedirects: 5},
 		Policy:   Policy{Unknown: "exclude", Degraded: "up", Quorum: Quorum{Mode: "majority"}, FlapGap: 5 * time.Minute},
 		Alerting: Alerting{Resend: time.Minute, SeverityDown: "page", SeverityDegraded: "ticket"},
+		Status:   Status{Refresh: 30 * time.Second},
 		Services: []Service{{
 			Name: "messaging", Objective: 0.999, Line: 3,
 			Flows: []Flow{{

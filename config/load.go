@@ -53,7 +53,7 @@ const (
 )
 
 var (
-	topKeys    = []string{"location", "timezone", "listen", "storage", "defaults", "policy", "services", "maintenance", "alerting", "report"}
+	topKeys    = []string{"location", "timezone", "listen", "storage", "defaults", "policy", "services", "maintenance", "alerting", "report", "status", "reports"}
 	reportKeys = []string{"font"}
 	builtins   = []string{RefRunID, RefLocation, RefNow}
 )
@@ -114,6 +114,7 @@ func newConfig(file string) *Config {
 		},
 		Policy:   Policy{Unknown: "exclude", Degraded: "up", Quorum: Quorum{Mode: "majority"}, FlapGap: DefaultFlapGap},
 		Alerting: Alerting{Resend: DefaultResend, SeverityDown: DefaultSeverityDown, SeverityDegraded: DefaultSeverityDegraded},
+		Status:   Status{Refresh: DefaultStatusRefresh},
 		Secrets:  map[string]string{},
 	}
 }
@@ -202,6 +203,12 @@ func (p *parser) config(root *yaml.Node) {
 	}
 	if e, ok := top["alerting"]; ok {
 		p.alerting(e.v, e.name)
+	}
+	if e, ok := top["status"]; ok {
+		p.status(e.v, e.name)
+	}
+	if e, ok := top["reports"]; ok {
+		p.reports(e.v, e.name)
 	}
 	if e, ok := top["report"]; ok {
 		p.object(e.v, e.name, reportKeys, func(e entry, key string) {

@@ -21,6 +21,8 @@ type Config struct {
 	Maintenance []Maintenance
 	Alerting    Alerting
 	Report      ReportOptions
+	Status      Status
+	Reports     Reports
 
 	// Timelines holds the declared-incident files named by the services,
 	// loaded and validated, in the order they were named.
