@@ -132,7 +132,9 @@ func (rs *runState) exec(flow *config.Flow) {
 		rs.fail(0, err.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(rs.parent, cf.timeout)
+	// The deadline is on the run's clock: in a replay a target that hangs
+	// fails at the timeout in virtual time, as it does live.
+	ctx, cancel := clock.WithTimeout(rs.parent, rs.c, cf.timeout)
 	defer cancel()
 	rs.ctx = ctx
 	rs.client.Transport = rt
@@ -194,7 +196,7 @@ func (rs *runState) step(i int) {
 	ctx := rs.ctx
 	if cs.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cs.timeout)
+		ctx, cancel = clock.WithTimeout(ctx, c, cs.timeout)
 		defer cancel()
 	}
 	var deadline time.Time
