@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
@@ -39,6 +40,17 @@ type Options struct {
 	AllowRemoteAdmin bool
 	// Limits bound the in-memory state; zero fields take the defaults.
 	Limits Limits
+	// WebhookSecret keys the HMAC-SHA256 signature of payment callbacks;
+	// default DefaultWebhookSecret.
+	WebhookSecret []byte
+	// Callbacks carries payment callbacks; default: an HTTP transport that
+	// calls loopback addresses only (any address with
+	// AllowRemoteCallbacks). The demo passes HandlerTransport of the
+	// prober's webhook listener.
+	Callbacks http.RoundTripper
+	// AllowRemoteCallbacks lets a transfer's callback_url name a host that
+	// is not loopback; default false.
+	AllowRemoteCallbacks bool
 }
 
 // Limits bound the platform's in-memory state. Past a bound the oldest
@@ -50,6 +62,7 @@ type Limits struct {
 	Transfers     int   // payment transfers; default 10000
 	Rides         int   // taxi rides; default 10000
 	Faults        int   // live (admin) faults; default 1000
+	Streams       int   // open WebSocket and event streams; default 1000
 	BodyBytes     int64 // largest request body; default 1 MiB
 }
 
@@ -65,6 +78,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.Transfers, 10000)
 	def(&l.Rides, 10000)
 	def(&l.Faults, 1000)
+	def(&l.Streams, 1000)
 	if l.BodyBytes <= 0 {
 		l.BodyBytes = 1 << 20
 	}
@@ -92,6 +106,13 @@ type Platform struct {
 	transfers *fifo[string, *transfer]
 	rides     *fifo[string, *ride]
 	uploads   uint64
+
+	hub             *hub
+	callbacks       http.RoundTripper
+	webhookSecret   []byte
+	remoteCallbacks bool
+	callbacksOK     atomic.Uint64
+	callbacksFailed atomic.Uint64
 }
 
 // New returns a platform with the timelines' incidents scheduled as faults.
@@ -116,6 +137,16 @@ func New(opts Options) *Platform {
 	p.rides = newFIFO[string, *ride](p.limits.Rides)
 	p.tile = makeTile()
 	p.faults = timelineFaults(opts.Timelines, p.log)
+	p.hub = newHub(p.limits.Streams)
+	p.remoteCallbacks = opts.AllowRemoteCallbacks
+	p.callbacks = opts.Callbacks
+	if p.callbacks == nil {
+		p.callbacks = defaultCallbacks(opts.AllowRemoteCallbacks)
+	}
+	p.webhookSecret = bytes.Clone(opts.WebhookSecret)
+	if len(p.webhookSecret) == 0 {
+		p.webhookSecret = []byte(DefaultWebhookSecret)
+	}
 	p.routes()
 	return p
 }
@@ -188,8 +219,10 @@ func (p *Platform) endpoints() []endpoint {
 	eps = append(eps,
 		endpoint{"POST", "/messaging/messages", "messaging", "send", true, `{"to","text"} -> 201 {"id"}`, p.sendMessage},
 		endpoint{"GET", "/messaging/inbox", "messaging", "receive", true, `?after=ID -> {"messages":[{"id","from","text","at"}]}`, p.inboxMessaging},
+		endpoint{"GET", "/messaging/ws", "messaging", "receive", true, `WebSocket: one JSON text frame {"type":"message","id","from","text","at"} per message delivered`, p.streamWS},
+		endpoint{"GET", "/messaging/events", "messaging", "receive", true, `text/event-stream: one "message" event (id: the message id, data: {"type":"message","id","from","text","at"}) per message delivered`, p.streamSSE},
 		endpoint{"POST", "/messaging/media", "messaging", "media", true, `bytes -> 201 {"id","bytes"}`, p.upload},
-		endpoint{"POST", "/payments/transfers", "payments", "send", true, `{"to","amount"} -> 201 {"id"}`, p.sendTransfer},
+		endpoint{"POST", "/payments/transfers", "payments", "send", true, `{"to","amount","callback_url"?} -> 201 {"id"}; on settlement POST callback_url {"type":"transfer.settled",...} signed X-Signature: sha256=HMAC-SHA256(body)`, p.sendTransfer},
 		endpoint{"GET", "/payments/transfers/{id}", "payments", "receive", true, `-> {"id","status":"pending|settled"}`, p.getTransfer},
 		endpoint{"GET", "/payments/receipts/{id}", "payments", "receipt", true, `-> {"id","transfer_id","to","amount","status","at"}`, p.getReceipt},
 		endpoint{"GET", "/maps/search", "maps", "search", false, `?q= -> {"query","results":[{"name","lat","lon"}]}`, p.search},

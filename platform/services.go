@@ -71,8 +71,11 @@ func (p *Platform) sendMessage(c *call) {
 		c.bad(err)
 		return
 	}
-	id := p.deliver(p.messaging, "m-", c, req.To, message{From: c.user, Text: req.Text, At: c.now})
-	writeJSON(c.w, http.StatusCreated, map[string]string{"id": id})
+	m, delivered := p.deliver(p.messaging, "m-", c, req.To, message{From: c.user, Text: req.Text, At: c.now})
+	if delivered {
+		p.pushMessage(c, req.To, m)
+	}
+	writeJSON(c.w, http.StatusCreated, map[string]string{"id": m.ID})
 }
 
 // sendMail answers POST /mail/messages.
@@ -91,13 +94,13 @@ func (p *Platform) sendMail(c *call) {
 		c.bad(err)
 		return
 	}
-	id := p.deliver(p.mail, "mail-", c, req.To, message{From: c.user, Subject: req.Subject, Text: req.Text, At: c.now})
-	writeJSON(c.w, http.StatusCreated, map[string]string{"id": id})
+	m, _ := p.deliver(p.mail, "mail-", c, req.To, message{From: c.user, Subject: req.Subject, Text: req.Text, At: c.now})
+	writeJSON(c.w, http.StatusCreated, map[string]string{"id": m.ID})
 }
 
 // deliver accepts m into box (delivering it unless the call is dropped) and
-// returns its id.
-func (p *Platform) deliver(box *mailbox, prefix string, c *call, to string, m message) string {
+// returns it with its id, and whether it was delivered.
+func (p *Platform) deliver(box *mailbox, prefix string, c *call, to string, m message) (message, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m.ID = newID(prefix, c.svc, c.user, c.now, c.body, func(id string) bool {
@@ -105,7 +108,7 @@ func (p *Platform) deliver(box *mailbox, prefix string, c *call, to string, m me
 		return ok
 	})
 	box.accept(to, m, !c.drop)
-	return m.ID
+	return m, !c.drop
 }
 
 func (p *Platform) inboxMessaging(c *call) { p.inbox(p.messaging, c) }
@@ -137,8 +140,9 @@ func (p *Platform) upload(c *call) {
 // sendTransfer answers POST /payments/transfers.
 func (p *Platform) sendTransfer(c *call) {
 	var req struct {
-		To     string  `json:"to"`
-		Amount float64 `json:"amount"`
+		To          string  `json:"to"`
+		Amount      float64 `json:"amount"`
+		CallbackURL string  `json:"callback_url"`
 	}
 	if err := decodeJSON(c.body, &req); err != nil {
 		c.bad(err)
@@ -147,6 +151,12 @@ func (p *Platform) sendTransfer(c *call) {
 	if err := checkField("to", req.To, true, maxName); err != nil {
 		c.bad(err)
 		return
+	}
+	if req.CallbackURL != "" {
+		if err := p.checkCallbackURL(req.CallbackURL); err != nil {
+			c.bad(err)
+			return
+		}
 	}
 	if !(req.Amount > 0 && req.Amount <= 1e12) || math.IsInf(req.Amount, 0) {
 		c.bad(fmt.Errorf("amount: must be above 0 and at most 1e12"))
@@ -157,8 +167,13 @@ func (p *Platform) sendTransfer(c *call) {
 		_, ok := p.transfers.get(id)
 		return ok
 	})
-	p.transfers.put(id, &transfer{ID: id, From: c.user, To: req.To, Amount: req.Amount, At: c.now, Settled: !c.drop})
+	t := &transfer{ID: id, From: c.user, To: req.To, Amount: req.Amount, At: c.now, Settled: !c.drop}
+	p.transfers.put(id, t)
+	tc := *t
 	p.mu.Unlock()
+	if tc.Settled {
+		p.settled(c, tc, req.CallbackURL)
+	}
 	writeJSON(c.w, http.StatusCreated, map[string]string{"id": id})
 }
 
