@@ -24,6 +24,32 @@
 // after it are returned; an ID the platform never issued, or no longer remembers (past
 // Limits.Messages sends), gives an empty list; no after gives the whole inbox.
 //
+// # Push
+//
+// Messaging also delivers every message, as it is accepted, to the
+// recipient's open streams: GET /messaging/ws upgrades to a WebSocket that
+// carries one JSON text frame per message, and GET /messaging/events (with
+// Accept: text/event-stream) is a server-sent event stream with one
+// "message" event per message (its id the message id). Both carry the inbox
+// item plus "type": {"type":"message","id","from","text","at"}, need the
+// messaging bearer token in the Authorization header, and are the receive
+// function. Open streams are bounded by Limits.Streams (503 past it); a
+// stream that has pushQueue pushes waiting is closed as a slow consumer,
+// never slowing the sender.
+//
+// POST /payments/transfers takes an optional "callback_url" (http or https;
+// loopback hosts only unless Options.AllowRemoteCallbacks). When the transfer
+// settles, the platform POSTs {"type":"transfer.settled","id","from","to",
+// "amount","status","at"} to it with X-Webhook-Id: wh-<id> and
+// X-Signature: sha256=<hex HMAC-SHA256 of the raw body under
+// Options.WebhookSecret> (see Sign), tried CallbackAttempts times
+// CallbackRetry apart on the request's clock.
+//
+// In process (Transport), a push or callback a request causes has reached
+// the client before that request's response is returned: see Transport.
+// Over sockets pushes are written as they come and callbacks are made in the
+// background.
+//
 // # Faults
 //
 // A Fault applies to requests of one service whose function is in its
@@ -51,10 +77,17 @@
 //     costs no real time. With several slow faults the longest latency wins.
 //   - drop: a drop fault on a service's send or receive function makes sends
 //     accepted while it is active (and selected by Rate) never arrive: the
-//     message is not delivered to the inbox, the transfer stays pending, the
-//     ride keeps searching, the mail is not delivered. Sends made before or
-//     after the fault arrive normally; reads answer normally. Drop has no
-//     effect on other functions.
+//     message is not delivered to the inbox nor pushed to a stream, the
+//     transfer stays pending and calls nobody back, the ride keeps
+//     searching, the mail is not delivered. Sends made before or after the
+//     fault arrive normally; reads answer normally. Drop has no effect on
+//     other functions.
+//
+// Streams and callbacks are receive: opening a stream meets faults like any
+// request (down refuses it, error answers 503, slow delays the handshake).
+// A down or error fault on receive when a message is pushed, or a transfer
+// settles, closes the recipient's streams (WebSocket close 1013 for error)
+// or loses the callback; slow faults do not delay pushes or callbacks.
 //
 // Faults are checked before authentication: a service that is down refuses
 // connections whatever the credentials.

@@ -58,6 +58,7 @@ var (
 	errSlow        = streamEnd("slow consumer: too many pushes waiting")
 	errDown        = streamEnd("service down")
 	errUnavailable = streamEnd("receive unavailable")
+	errShutdown    = streamEnd("platform shutting down")
 )
 
 type streamEnd string
@@ -167,6 +168,25 @@ func (h *hub) publish(ctx context.Context, k subKey, m pushMsg, wait bool) {
 	}
 }
 
+// endAll closes every open stream with cause.
+func (h *hub) endAll(cause error) {
+	h.mu.Lock()
+	var all []*subscriber
+	for _, m := range h.subs {
+		for s := range m {
+			all = append(all, s)
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.cancel(cause)
+	}
+}
+
+// CloseStreams ends every open WebSocket and event stream (a WebSocket with
+// close status 1001, going away); the platform keeps serving.
+func (p *Platform) CloseStreams() { p.hub.endAll(errShutdown) }
+
 // end closes every open stream of k with cause.
 func (h *hub) end(k subKey, cause error) {
 	for _, s := range h.streams(k) {
@@ -259,6 +279,8 @@ func (p *Platform) streamWS(c *call) {
 				_ = conn.Close(websocket.StatusPolicyViolation, errSlow.Error())
 			case errUnavailable:
 				_ = conn.Close(websocket.StatusTryAgainLater, errUnavailable.Error())
+			case errShutdown:
+				_ = conn.Close(websocket.StatusGoingAway, errShutdown.Error())
 			}
 			return // down, or the client went away: the deferred CloseNow drops the connection
 		}

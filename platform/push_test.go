@@ -446,3 +446,35 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	t.Logf("cut off after %d sends", sends)
 }
+
+func TestCloseStreams(t *testing.T) {
+	for _, how := range transports {
+		t.Run(how, func(t *testing.T) {
+			p := New(Options{})
+			c := newClient(t, p, how)
+			tok := c.login("messaging", "alice")
+			var open []*stream
+			for _, kind := range streamKinds {
+				s, err := kind.open(c, tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				open = append(open, s)
+			}
+			p.CloseStreams()
+			for i, s := range open {
+				s.waitClosed(5 * time.Second)
+				if i == 0 { // the WebSocket says why
+					if st := websocket.CloseStatus(s.err); st != websocket.StatusGoingAway {
+						t.Errorf("WebSocket closed with %v, want going away", s.err)
+					}
+				}
+			}
+			waitStreams(t, p, 0)
+			// The platform still serves, new streams included.
+			if _, err := streamKinds[0].open(c, tok); err != nil {
+				t.Errorf("open after CloseStreams: %v", err)
+			}
+		})
+	}
+}

@@ -20,6 +20,10 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("location: x\nservices:\n  - name: s\n    objective: 2\n    bogus: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	emptySecret := filepath.Join(dir, "empty-secret")
+	if err := os.WriteFile(emptySecret, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name      string
 		args      []string
@@ -44,6 +48,8 @@ func TestExitCodes(t *testing.T) {
 		{"once unknown flow", []string{"once", "--config", "../../examples/demo.yaml", "--flow", "nope"}, exitUsage, "", []string{`no such flow`}},
 		{"demo bad interval", []string{"demo", "--interval", "-1s"}, exitUsage, "", []string{"must be positive"}},
 		{"rules", []string{"rules", "--config", "../../examples/demo.yaml"}, exitOK, "groups:", nil},
+		{"platform missing secret file", []string{"platform", "--webhook-secret-file", filepath.Join(dir, "nope")}, exitUsage, "", []string{"--webhook-secret-file", "nope"}},
+		{"platform empty secret file", []string{"platform", "--webhook-secret-file", emptySecret}, exitUsage, "", []string{"empty-secret: empty"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

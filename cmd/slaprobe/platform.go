@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
@@ -18,13 +20,23 @@ import (
 const platformMaxConns = 4096
 
 func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("platform", "[--listen ADDR] [--timeline FILE]...", stderr)
+	fs := newFlags("platform", "[--listen ADDR] [--timeline FILE]... [--webhook-secret-file FILE]", stderr)
 	listen := fs.String("listen", "127.0.0.1:18080", "address to serve the demo platform on")
 	var timelines multiFlag
 	fs.Var(&timelines, "timeline", "timeline whose incidents are injected as faults on the wall clock (repeatable)")
 	remoteAdmin := fs.Bool("allow-remote-admin", false, "accept /_admin/faults from non-loopback addresses")
+	secretFile := fs.String("webhook-secret-file", "", "file holding the key payment callbacks are signed with (default: the demo's "+platform.DefaultWebhookSecret+")")
+	remoteCallbacks := fs.Bool("allow-remote-callbacks", false, "let a transfer's callback_url name a host that is not loopback")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var secret []byte
+	if *secretFile != "" {
+		b, err := readSecretFile(*secretFile)
+		if err != nil {
+			return usageError{fmt.Errorf("--webhook-secret-file: %w", err)}
+		}
+		secret = b
 	}
 	var tls []*config.Timeline
 	for _, p := range timelines {
@@ -35,12 +47,37 @@ func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		tls = append(tls, t)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	p := platform.New(platform.Options{Clock: clock.Real{}, Timelines: tls, Logger: log, AllowRemoteAdmin: *remoteAdmin})
+	p := platform.New(platform.Options{Clock: clock.Real{}, Timelines: tls, Logger: log, AllowRemoteAdmin: *remoteAdmin,
+		WebhookSecret: secret, AllowRemoteCallbacks: *remoteCallbacks})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return usageError{err}
 	}
 	srv := httpserve.New(p, httpserve.Options{Logger: log, MaxConns: platformMaxConns})
 	fmt.Fprintf(stdout, "demo platform listening on http://%s (faults: %d timelines)\n", ln.Addr(), len(tls))
+	// Open streams are not requests a graceful shutdown waits out: end them.
+	stop := context.AfterFunc(ctx, p.CloseStreams)
+	defer stop()
 	return srv.Run(ctx, ln)
+}
+
+// readSecretFile reads a small secret file, without its trailing newline.
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4097))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 4096 {
+		return nil, fmt.Errorf("%s: larger than 4 KiB; want just the secret", path)
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
+	return b, nil
 }
