@@ -339,6 +339,32 @@ func (m *Machine) OpenWindows() []Window {
 	return out
 }
 
+// Reconfigure gives the machine new functions (in step order) and a new
+// policy in place, as a config reload does: the flow's state, streaks and
+// open window and those of every function that stays carry over, so a flow
+// that failed once still needs only the rest of its down_after, and its
+// verdict does not fall back to unknown. A new function starts unknown; a
+// function that left is forgotten with its open window (close it first).
+// The new policy applies from the next run on.
+func (m *Machine) Reconfigure(functions []string, p Policy) {
+	had := make(map[string]*tracker, len(m.funcs))
+	for _, t := range m.funcs {
+		had[t.key.Function] = t
+	}
+	funcs := make([]*tracker, 0, len(functions))
+	for _, fn := range functions {
+		t := had[fn]
+		if t == nil {
+			k := m.flow.key
+			k.Function = fn
+			t = &tracker{key: k, state: Unknown}
+		}
+		funcs = append(funcs, t)
+	}
+	m.funcs = funcs
+	m.policy = p.withDefaults()
+}
+
 // Restore puts back windows that were open when the daemon stopped (from the
 // stored events) and the time of the last run, so that a restart neither loses
 // an open window nor opens a second one. Windows for keys the machine does not
