@@ -332,14 +332,20 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 // attempt sends the step's request once and checks the response.
+//
+// Each attempt has a tracer of its own, never pooled: a dial that outlives
+// its cancelled request goes on calling the trace it was started with, and
+// those late events must reach only that attempt's (finished) tracer, never a
+// later run's.
 func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
 	var a attempt
-	req, err := rs.request(httptrace.WithClientTrace(ctx, rs.tr.trace()), h)
+	tr := &tracer{}
+	req, err := rs.request(httptrace.WithClientTrace(ctx, tr.trace()), h)
 	if err != nil {
 		a.fail, a.fatal = err.Error(), true
 		return a
 	}
-	rs.tr.reset(rs.c)
+	tr.reset(rs.c)
 	resp, err := rs.client.Do(req)
 	if resp != nil {
 		a.status = resp.StatusCode
@@ -348,13 +354,13 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		if resp != nil {
 			resp.Body.Close()
 		}
-		a.phases = rs.tr.finish(resp != nil)
+		a.phases = tr.finish(resp != nil)
 		a.fail = transportError(err)
 		return a
 	}
 	body, err := rs.readBody(resp)
 	resp.Body.Close()
-	a.phases = rs.tr.finish(true)
+	a.phases = tr.finish(true)
 	if err != nil {
 		a.fail = err.Error()
 		return a

@@ -21,7 +21,7 @@ import (
 // durations, phase timings, poll waits and timeouts are all measured on it.
 func (r *Runner) Run(ctx context.Context, flow *config.Flow) Run {
 	c := clock.FromContext(ctx, r.clock)
-	run := Run{ID: r.newID(), Location: r.cfg.Location, Start: c.Now()}
+	run := Run{ID: r.runID(ctx), Location: r.cfg.Location, Start: c.Now()}
 	if flow == nil {
 		return run
 	}
@@ -59,7 +59,6 @@ type runState struct {
 	sc     scope
 	client http.Client
 	jar    lazyJar
-	tr     tracer
 	extra  []string // resolved values of vars built from secrets
 	buf    []byte
 	lr     io.LimitedReader

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -20,7 +21,30 @@ type Options struct {
 	Clock     clock.Clock       // default clock.Real{}; a clock in the run's context wins
 	Transport http.RoundTripper // default: the runner's own tuned transports; the demo passes an in-process one
 	Logger    *slog.Logger      // default slog.New(slog.DiscardHandler)
-	NewID     func() string     // run ids; default random 16-hex
+	NewID     func() string     // run ids; default random 16-hex; an ID in the run's context wins (WithRunID)
+	// Transports, when set, supplies the transports (one per TLS setting);
+	// runners built with the same set share them and their connections. nil:
+	// the runner's own set. Unused when Transport is set.
+	Transports *Transports
+}
+
+// runIDKey is the context key of a run's ID.
+type runIDKey struct{}
+
+// WithRunID returns a context that makes Run use id as the run's ID instead
+// of calling Options.NewID: the ID belongs to the run, so one runner serves
+// callers that number runs their own way (the replay names each run after its
+// flow and due time).
+func WithRunID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, runIDKey{}, id)
+}
+
+// runID returns the run's ID: from the context, or a new one.
+func (r *Runner) runID(ctx context.Context) string {
+	if id, ok := ctx.Value(runIDKey{}).(string); ok && id != "" {
+		return id
+	}
+	return r.newID()
 }
 
 // maxAdHocFlows bounds the cache of compiled flows that are not in the
@@ -37,6 +61,7 @@ type Runner struct {
 	log     *slog.Logger
 	newID   func() string
 	rt      http.RoundTripper // Options.Transport, or nil
+	pool    *Transports       // where transports come from when rt is nil
 	secrets []string          // secret values, longest first, for redaction
 	// userAgent is sent unless a step sets its own; shared, never modified.
 	userAgent []string
@@ -46,7 +71,7 @@ type Runner struct {
 	mu         sync.Mutex
 	flows      map[*config.Flow]*compiledFlow // the config's flows
 	adhoc      map[*config.Flow]*compiledFlow // others, bounded
-	transports map[config.TLS]*http.Transport
+	transports map[config.TLS]*http.Transport // this runner's, from pool
 }
 
 // NewRunner compiles every flow of cfg and builds the transports their TLS
@@ -63,6 +88,7 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 		log:        opts.Logger,
 		newID:      opts.NewID,
 		rt:         opts.Transport,
+		pool:       opts.Transports,
 		flows:      map[*config.Flow]*compiledFlow{},
 		adhoc:      map[*config.Flow]*compiledFlow{},
 		transports: map[config.TLS]*http.Transport{},
@@ -76,6 +102,9 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 	}
 	if r.newID == nil {
 		r.newID = randomID
+	}
+	if r.pool == nil && r.rt == nil {
+		r.pool = NewTransports()
 	}
 	for _, v := range cfg.Secrets {
 		for _, s := range []string{v, strings.TrimSpace(v)} {
@@ -144,7 +173,7 @@ func (r *Runner) transport(t config.TLS) (http.RoundTripper, error) {
 	if tr, ok := r.transports[t]; ok {
 		return tr, nil
 	}
-	tr, err := NewTransport(t)
+	tr, err := r.pool.get(t)
 	if err != nil {
 		return nil, err
 	}

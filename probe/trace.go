@@ -21,7 +21,9 @@ import (
 //
 // Callbacks may come from the transport's dial goroutine, even after the
 // attempt is over (a dial outlives a canceled request), hence the mutex and
-// the active flag: outside an attempt, callbacks do nothing.
+// the active flag: after finish, callbacks do nothing. A tracer serves one
+// attempt only (attempt makes a new one each time), so such late events can
+// never land in a later attempt or run.
 type tracer struct {
 	c  clock.Clock
 	ct *httptrace.ClientTrace
@@ -34,7 +36,7 @@ type tracer struct {
 	active                              bool // between reset and finish
 }
 
-// trace returns the ClientTrace, built once per run.
+// trace returns the ClientTrace, built once per tracer.
 func (t *tracer) trace() *httptrace.ClientTrace {
 	if t.ct == nil {
 		t.ct = &httptrace.ClientTrace{
