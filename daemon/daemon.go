@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,20 +107,25 @@ type Daemon struct {
 	availability AvailabilityFunc
 
 	// Seams for tests; set by New.
-	newRunner func(cfg *config.Config, newID func() string) (flowRunner, error)
-	newWriter func(opts store.WriterOptions) resultWriter
-	jitter    func(location, flow string, interval time.Duration, due time.Time) time.Duration
+	newRunner func(cfg *config.Config) (flowRunner, error)
+	// retainTransports, after a reload, lets go of the transports only the
+	// replaced runner used (nil in tests with fake runners).
+	retainTransports func(current flowRunner)
+	newWriter        func(opts store.WriterOptions) resultWriter
+	jitter           func(location, flow string, interval time.Duration, due time.Time) time.Duration
+
+	location string // cfg.Location, which a reload cannot change; read without a lock
 
 	reloadMu sync.Mutex // serialises Run's start and stop, and Reload
 
 	mu          sync.RWMutex
 	cfg         *config.Config
-	runner      flowRunner
 	flows       map[string]*flowState
 	maxInterval time.Duration
 	writer      resultWriter
 	sched       gocron.Scheduler
-	runCtx      context.Context
+	stopCtx     context.Context // done when shutdown begins: no run starts after it
+	runCtx      context.Context // done when the grace period is over: runs in flight are cancelled
 	started     bool
 	stopping    bool
 
@@ -137,6 +143,7 @@ type flowState struct {
 
 	mu        sync.Mutex
 	flow      *config.Flow
+	runner    flowRunner // the runner compiled from flow's config: the two change together
 	service   string
 	interval  time.Duration
 	functions []string
@@ -224,8 +231,16 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 	if d.availability == nil {
 		d.availability = d.reportAvailability
 	}
-	d.newRunner = func(cfg *config.Config, newID func() string) (flowRunner, error) {
-		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, NewID: newID})
+	// One set of transports for the daemon's life: a reload's runner reuses
+	// the transports (and warm connections) of unchanged TLS settings.
+	transports := probe.NewTransports()
+	d.newRunner = func(cfg *config.Config) (flowRunner, error) {
+		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, Transports: transports})
+	}
+	d.retainTransports = func(current flowRunner) {
+		if r, ok := current.(*probe.Runner); ok {
+			transports.Keep(r)
+		}
 	}
 	d.newWriter = func(opts store.WriterOptions) resultWriter { return store.NewWriter(d.store, opts) }
 
@@ -235,13 +250,13 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 	}
 	d.m = m
-	r, err := d.newRunner(cfg, nil)
+	r, err := d.newRunner(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	d.cfg, d.runner = cfg, r
+	d.cfg, d.location = cfg, cfg.Location
 	for _, f := range flowsOf(cfg) {
-		d.flows[f.Name] = newFlowState(cfg.Location, f)
+		d.flows[f.Name] = newFlowState(cfg.Location, f, r)
 	}
 	d.maxInterval = maxInterval(cfg)
 	d.setObjectives(nil, cfg)
@@ -313,12 +328,13 @@ func policyOf(f *config.Flow) state.Policy {
 	return state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter}
 }
 
-func newFlowState(location string, f *config.Flow) *flowState {
+func newFlowState(location string, f *config.Flow, r flowRunner) *flowState {
 	fns := f.Functions()
 	return &flowState{
 		name:      f.Name,
 		location:  location,
 		flow:      f,
+		runner:    r,
 		service:   f.Service,
 		interval:  f.Interval,
 		functions: fns,
@@ -532,8 +548,12 @@ func (fs *flowState) closeAll(m *metrics, now time.Time, keep func(fn string) bo
 
 // Run restores open windows and last runs from the store, starts the store
 // writer, the scheduler and housekeeping, and probes until ctx is done. Then
-// it stops scheduling, lets in-flight runs finish within the grace period,
-// flushes the writer and returns.
+// it shuts down in order: no run starts any more (a run waiting out its
+// jitter gives up at once), the scheduler stops, runs in flight finish within
+// the grace period (cancelled after it), and the store writer is flushed.
+// When Run returns, every event of every run has been handed to the Alerter:
+// the caller then flushes that, and stops serving HTTP last (Handler keeps
+// answering during the drain; /healthz says "shutting down").
 func (d *Daemon) Run(ctx context.Context) error {
 	d.reloadMu.Lock()
 	if d.started {
@@ -571,7 +591,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	d.mu.Lock()
-	d.writer, d.sched, d.runCtx, d.started = w, s, runCtx, true
+	d.writer, d.sched, d.stopCtx, d.runCtx, d.started = w, s, ctx, runCtx, true
 	d.mu.Unlock()
 	d.lastActivity.Store(now.UnixNano())
 	for _, fs := range fss {
@@ -581,22 +601,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	s.Start()
 	d.reloadMu.Unlock()
-	d.log.Info("daemon started", "flows", len(fss), "location", d.cfg.Location)
+	d.log.Info("daemon started", "flows", len(fss), "location", d.location)
 
 	var bg sync.WaitGroup
 	bg.Go(func() { d.pruneLoop(ctx) })
 	bg.Go(func() { d.availabilityLoop(ctx) })
 
 	<-ctx.Done()
-	d.log.Info("daemon stopping: draining in-flight runs", "grace", d.grace)
+	began := time.Now()
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	// 1. No run starts from here on: fire checks stopping (under d.mu)
+	// before it counts a run in flight, and ctx, done now, wakes every run
+	// still waiting out its jitter.
 	d.mu.Lock()
 	d.stopping = true
 	d.mu.Unlock()
+	d.log.Info("daemon stopping: no new runs; draining the runs in flight", "grace", d.grace)
+	// 2. The scheduler stops (it waits for the jobs running, which the drain
+	// below bounds).
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- s.Shutdown() }()
 
-	// The grace period bounds how long the process takes to exit, so it is
-	// wall-clock time on purpose (a fake clock must not hold shutdown).
+	// 3. Runs in flight finish. The grace period bounds how long the process
+	// takes to exit, so it is wall-clock time on purpose (a fake clock must
+	// not hold shutdown).
 	drained := make(chan struct{})
 	go func() { d.inflight.Wait(); close(drained) }()
 	t := time.NewTimer(d.grace)
@@ -612,16 +641,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	t.Stop()
-	if err := s.Shutdown(); err != nil {
+	if err := <-schedDone; err != nil {
 		d.log.Warn("scheduler shutdown", "err", err)
 	}
 	bg.Wait()
+	// 4. Every result and state event is in the store.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerCloseWait)
 	defer cancel()
 	if err := w.Close(cctx); err != nil {
 		return fmt.Errorf("daemon: flushing results: %w", err)
 	}
-	d.log.Info("daemon stopped")
+	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -681,6 +711,13 @@ func (d *Daemon) unschedule(fs *flowState) {
 
 // fire is a flow's job: wait out the run's jitter, run the flow, and pass the
 // result down the pipeline.
+//
+// The jitter is waited out on the stop context, before the run counts as in
+// flight: shutdown wakes it at once and does not wait for it, and after
+// waking, enter refuses to start a run once shutdown has begun. The runner and
+// the flow are read together, under the flow's lock, after the wait: a reload
+// swaps both at once, so a run never pairs one config's runner (its secrets,
+// transports and compiled templates) with another config's flow.
 func (d *Daemon) fire(fs *flowState) {
 	// A flow never overlaps itself: a run still in flight when the next is
 	// due makes that one skipped. (gocron's WithSingletonMode would do the
@@ -692,27 +729,32 @@ func (d *Daemon) fire(fs *flowState) {
 	}
 	defer fs.running.Store(false)
 	d.mu.RLock()
-	if d.stopping || !d.started {
-		d.mu.RUnlock()
+	stop, live := d.stopCtx, d.started && !d.stopping
+	d.mu.RUnlock()
+	if !live {
 		return
 	}
-	d.inflight.Add(1)
-	ctx := d.runCtx
-	runner := d.runner
-	d.mu.RUnlock()
-	defer d.inflight.Done()
 
 	now := d.clock.Now()
 	fs.mu.Lock()
-	f, anchor, interval := fs.flow, fs.anchor, fs.interval
+	anchor, interval := fs.anchor, fs.interval
 	fs.mu.Unlock()
 	due := DueAt(anchor, interval, now)
 	due = due.Add(d.jitter(fs.location, fs.name, interval, due))
 	if wait := due.Sub(now); wait > 0 {
-		if err := d.clock.Sleep(ctx, wait); err != nil {
+		if err := d.clock.Sleep(stop, wait); err != nil {
 			return
 		}
 	}
+	ctx, ok := d.enter()
+	if !ok {
+		return
+	}
+	defer d.inflight.Done()
+	fs.mu.Lock()
+	runner, f := fs.runner, fs.flow
+	fs.mu.Unlock()
+
 	start := d.clock.Now()
 	d.lastActivity.Store(start.UnixNano())
 	d.m.lag.Observe(max(0, start.Sub(due)).Seconds())
@@ -727,6 +769,20 @@ func (d *Daemon) fire(fs *flowState) {
 	d.lastActivity.Store(d.clock.Now().UnixNano())
 }
 
+// enter counts a run in flight and returns its context, unless shutdown has
+// begun (then it returns false and the run must not start). The check and
+// inflight.Add happen under d.mu, which Run takes to set stopping before it
+// waits: every run Run waits for was counted before it began to wait.
+func (d *Daemon) enter() (context.Context, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if !d.started || d.stopping || d.stopCtx.Err() != nil {
+		return nil, false
+	}
+	d.inflight.Add(1)
+	return d.runCtx, true
+}
+
 func (d *Daemon) countSkip(flow string) {
 	d.mu.RLock()
 	_, ok := d.flows[flow]
@@ -739,9 +795,13 @@ func (d *Daemon) countSkip(flow string) {
 // Reload applies a new, already validated config without a restart: flows
 // that left lose their job, metric series and open windows (closed at the end
 // of their last run's interval); new flows get a job and a machine (restored
-// from the store); changed flows keep their machine (and open windows) unless
-// their functions or policy changed, in which case a new machine takes over
-// the open windows of the functions that remain. The location cannot change.
+// from the store); changed flows keep their machine: its verdict, open
+// windows and failure streaks carry over, also when their functions or policy
+// change (the windows of functions that left are closed). The new runner
+// reuses the transports (and their warm connections) of the settings that
+// did not change. The location cannot change; the settings that are read
+// only at startup (RestartKeys) are logged with a warning when they changed,
+// and keep their running values until a restart.
 func (d *Daemon) Reload(cfg *config.Config) error {
 	if cfg == nil {
 		return errors.New("daemon: reload: no config")
@@ -757,9 +817,13 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	if cfg.Location != old.Location {
 		return fmt.Errorf("daemon: reload: location changed from %q to %q; restart to change it", old.Location, cfg.Location)
 	}
-	runner, err := d.newRunner(cfg, nil)
+	runner, err := d.newRunner(cfg)
 	if err != nil {
 		return fmt.Errorf("daemon: reload: %w", err)
+	}
+	if keys := RestartKeys(old, cfg); len(keys) > 0 {
+		d.log.Warn("reload: these settings changed but take effect only after a restart; their running values stay",
+			"keys", strings.Join(keys, ", "))
 	}
 	now := d.clock.Now()
 	next := map[string]*config.Flow{}
@@ -781,14 +845,17 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	}
 	for name, f := range next {
 		if _, ok := d.flows[name]; !ok {
-			fs := newFlowState(cfg.Location, f)
+			fs := newFlowState(cfg.Location, f, runner)
 			added = append(added, fs)
 			d.flows[name] = fs
 		}
 	}
-	d.cfg, d.runner, d.maxInterval = cfg, runner, maxInterval(cfg)
+	d.cfg, d.maxInterval = cfg, maxInterval(cfg)
 	w := d.writer
 	d.mu.Unlock()
+	if d.retainTransports != nil {
+		d.retainTransports(runner)
+	}
 
 	var evs []state.Event
 	for _, fs := range removed {
@@ -800,7 +867,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 		d.log.Info("reload: flow removed", "flow", fs.name)
 	}
 	for _, fs := range changed {
-		e, resched := fs.update(d.m, next[fs.name], now)
+		e, resched := fs.update(d.m, next[fs.name], runner, now)
 		evs = append(evs, e...)
 		if resched {
 			d.unschedule(fs)
@@ -840,13 +907,50 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	return nil
 }
 
-// update moves a flow to its new config. It returns the events of windows it
-// had to close and whether the job must be rescheduled (its interval changed).
-func (fs *flowState) update(m *metrics, f *config.Flow, now time.Time) ([]state.Event, bool) {
+// restartKey is a setting read only when the process starts (by cmd, to
+// open the store, the listener and the notifier), with how to read it.
+type restartKey struct {
+	name string
+	get  func(c *config.Config) any
+}
+
+// restartKeys lists, by their YAML names, the settings a reload cannot
+// apply. A section added to the config that is read only at startup belongs
+// here, so that changing it on SIGHUP is reported rather than ignored.
+var restartKeys = []restartKey{
+	{"listen", func(c *config.Config) any { return c.Listen }},
+	{"storage.driver", func(c *config.Config) any { return c.Storage.Driver }},
+	{"storage.dsn", func(c *config.Config) any { return c.Storage.DSN }},
+	{"alerting.alertmanager.urls", func(c *config.Config) any { return c.Alerting.AlertmanagerURLs }},
+	{"alerting.alertmanager.resend", func(c *config.Config) any { return c.Alerting.Resend }},
+	{"alerting.runbook_url", func(c *config.Config) any { return c.Alerting.RunbookURL }},
+	{"alerting.severity.down", func(c *config.Config) any { return c.Alerting.SeverityDown }},
+	{"alerting.severity.degraded", func(c *config.Config) any { return c.Alerting.SeverityDegraded }},
+}
+
+// RestartKeys returns the settings (YAML key paths, never their values,
+// which may hold credentials) that differ between old and next and that only
+// a restart applies: listen, storage.driver and storage.dsn, and every
+// alerting key. (location is refused outright by Reload; storage.retention,
+// timezone, policy, services and maintenance apply on reload.)
+func RestartKeys(old, next *config.Config) []string {
+	var out []string
+	for _, k := range restartKeys {
+		if !reflect.DeepEqual(k.get(old), k.get(next)) {
+			out = append(out, k.name)
+		}
+	}
+	return out
+}
+
+// update moves a flow to its new config and the runner compiled from it
+// (always both, together). It returns the events of windows it had to close
+// and whether the job must be rescheduled (its interval changed).
+func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.Time) ([]state.Event, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	old := fs.flow
-	fs.flow = f // always: the new runner knows the new config's flows
+	fs.flow, fs.runner = f, r
 	if reflect.DeepEqual(stripLines(old), stripLines(f)) {
 		return nil, false
 	}
@@ -862,9 +966,11 @@ func (fs *flowState) update(m *metrics, f *config.Flow, now time.Time) ([]state.
 				delete(fs.acct, fn)
 			}
 		}
-		mc := state.New(f.Service, f.Name, fs.location, fns, policyOf(f))
-		mc.Restore(fs.machine.OpenWindows(), fs.machine.LastRun())
-		fs.machine, fs.functions = mc, fns
+		// The machine is reconfigured in place: the flow's verdict (and
+		// with it slaprobe_flow_up), the failure and success streaks and
+		// the open windows of the functions that stay carry over.
+		fs.machine.Reconfigure(fns, policyOf(f))
+		fs.functions = fns
 	}
 	resched := f.Interval != fs.interval
 	if resched {

@@ -40,8 +40,7 @@ func startDaemon(t *testing.T, cfg *config.Config, runner flowRunner) *running {
 	fc := clockwork.NewFakeClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	d, w := newTestDaemon(t, cfg, &fakeStore{}, Deps{Clock: ClockworkClock(fc), Grace: 2 * time.Second})
 	if runner != nil {
-		d.runner = runner
-		d.newRunner = func(*config.Config, func() string) (flowRunner, error) { return runner, nil }
+		setRunner(d, runner)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{d: d, w: w, fc: fc, cancel: cancel, done: make(chan error, 1)}

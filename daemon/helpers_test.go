@@ -199,19 +199,31 @@ func newTestDaemon(t *testing.T, cfg *config.Config, st *fakeStore, deps Deps) (
 	w := &fakeWriter{}
 	d.newWriter = func(store.WriterOptions) resultWriter { return w }
 	d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-	d.newRunner = func(*config.Config, func() string) (flowRunner, error) {
-		return funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
-			return mkRun(f.Name, d.clock.Now(), "")
-		}), nil
-	}
-	d.runner, _ = d.newRunner(cfg, nil)
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
+		return mkRun(f.Name, d.clock.Now(), "")
+	}))
 	return d, w
 }
 
-// startPipeline wires the writer in without the scheduler.
+// setRunner makes r every flow's runner, now and after every reload.
+func setRunner(d *Daemon, r flowRunner) {
+	d.newRunner = func(*config.Config) (flowRunner, error) { return r, nil }
+	d.retainTransports = nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, fs := range d.flows {
+		fs.mu.Lock()
+		fs.runner = r
+		fs.mu.Unlock()
+	}
+}
+
+// startPipeline wires the writer in without the scheduler, so that tests
+// can call fire and process directly.
 func startPipeline(d *Daemon, w resultWriter) {
 	d.mu.Lock()
 	d.writer, d.started = w, true
+	d.stopCtx, d.runCtx = context.Background(), context.Background()
 	d.mu.Unlock()
 }
 

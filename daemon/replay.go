@@ -9,6 +9,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -41,14 +42,11 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 	if err := d.restore(ctx, fss, from); err != nil {
 		return err
 	}
+	// One runner (built by New) serves every flow: it compiled each flow
+	// once. Run IDs belong to the runs (probe.WithRunID), not to the runner.
 	flows := make(replayHeap, 0, len(fss))
 	for i, fs := range fss {
 		rf := &replayFlow{fs: fs, idx: i, due: fs.anchor}
-		r, err := d.newRunner(cfg, func() string { return rf.id })
-		if err != nil {
-			return fmt.Errorf("daemon: replay: %w", err)
-		}
-		rf.runner = r
 		if rf.due.Before(to) {
 			flows = append(flows, rf)
 		}
@@ -97,13 +95,13 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 				}
 			}
 			rf := heap.Pop(&flows).(*replayFlow)
-			f := rf.fs.flow
+			runner, f := rf.fs.runner, rf.fs.flow
 			start := rf.due.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due))
-			rf.id = fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli())
+			id := fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli())
 			inflight++
 			go func() {
 				mc := clock.NewManual(start)
-				run := rf.runner.Run(clock.NewContext(ctx, mc), f)
+				run := runner.Run(probe.WithRunID(clock.NewContext(ctx, mc), id), f)
 				d.process(&run)
 				end := mc.Now()
 				if e := run.Start.Add(run.Duration); e.After(end) {
@@ -146,11 +144,9 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 }
 
 type replayFlow struct {
-	fs     *flowState
-	runner flowRunner
-	idx    int       // config order, breaks ties between equal due times
-	due    time.Time // the next run's due time (before jitter)
-	id     string    // the current run's ID, handed to the runner's NewID
+	fs  *flowState
+	idx int       // config order, breaks ties between equal due times
+	due time.Time // the next run's due time (before jitter)
 }
 
 // replayHeap orders flows by next due time.

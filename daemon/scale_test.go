@@ -166,7 +166,7 @@ func TestScale(t *testing.T) {
 // scaleConfig parses a config with one flow and copies that flow to make
 // flows of them (a YAML file of 10,000 flows is over the loader's limit on
 // document size); the copies share their steps.
-func scaleConfig(t *testing.T, base string, flows int, interval time.Duration) *config.Config {
+func scaleConfig(t testing.TB, base string, flows int, interval time.Duration) *config.Config {
 	t.Helper()
 	src := fmt.Sprintf(`location: scale
 defaults: {interval: %s, timeout: 10s}
