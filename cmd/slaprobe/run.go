@@ -106,14 +106,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	srv := httpserve.New(d.Handler(), httpserve.Options{Logger: log})
 	fmt.Fprintf(stdout, "slaprobe %s probing from %s, serving http://%s/metrics\n", version, cfg.Location, ln.Addr())
 
-	sigCtx := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Shutdown goes in order (DESIGN: SIGTERM drains in-flight runs and
+	// flushes the store): the daemon stops scheduling, drains the runs in
+	// flight and flushes the store (d.Run returns); then the notifier sends
+	// what those runs changed (a window closed during the drain is resolved
+	// in Alertmanager) and saves its state file; HTTP stops last, so /healthz
+	// and /metrics answer during the drain. So the notifier and the server
+	// run on contexts of their own, not on the signal's.
+	base := context.WithoutCancel(ctx)
+	httpCtx, stopHTTP := context.WithCancel(base)
+	defer stopHTTP()
+	alertCtx, stopAlerts := context.WithCancel(base)
+	defer stopAlerts()
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Run(ctx, ln) }()
+	go func() { httpDone <- srv.Run(httpCtx, ln) }()
 	alertDone := make(chan error, 1)
 	if notifier != nil {
-		go func() { alertDone <- notifier.Run(ctx) }()
+		go func() { alertDone <- notifier.Run(alertCtx) }()
 	} else {
 		alertDone <- nil
 	}
@@ -123,10 +132,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	runDone := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-runDone:
 				return
 			case <-hup:
 				next, err := load()
@@ -143,13 +155,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}()
 
-	runErr := d.Run(ctx) // returns after SIGTERM: drained and flushed
-	cancel()
-	runErr = joinErr(runErr, <-httpDone)
+	runErr := d.Run(ctx) // returns after SIGTERM: no new runs, drained, flushed
+	close(runDone)
+	stopAlerts()
 	if err := <-alertDone; err != nil && !errors.Is(err, context.Canceled) {
 		runErr = joinErr(runErr, err)
 	}
-	if runErr != nil && sigCtx.Err() == nil {
+	stopHTTP()
+	runErr = joinErr(runErr, <-httpDone)
+	if runErr != nil && ctx.Err() == nil {
 		return runErr // stopped by itself, not by a signal: a real failure
 	}
 	if runErr != nil {
