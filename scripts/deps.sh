@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real components the tests run against, from Debian's packages,
 # when they are missing: promtool and prometheus, Alertmanager, PostgreSQL,
-# poppler-utils (pdftotext, pdftoppm) for checking PDFs, and systemd's
-# systemd-analyze for checking the packaged unit. Idempotent; a
+# poppler-utils (pdftotext, pdftoppm) for checking PDFs, systemd's
+# systemd-analyze for checking the packaged unit, and gcc and libc6-dev for
+# the race detector (go test -race needs cgo). Idempotent; a
 # machine that has them all makes no network call.
 set -euo pipefail
 
@@ -14,6 +15,9 @@ command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# go test -race needs cgo: a C compiler and the C library's headers.
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+[ -e /usr/include/stdlib.h ] || need+=(libc6-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

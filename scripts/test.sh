@@ -3,7 +3,7 @@
 # need (scripts/deps.sh), starts a throwaway PostgreSQL on loopback for the
 # fleet store's contract tests, checks formatting and vet, then runs every
 # package's tests, the integration tests with real Prometheus and
-# Alertmanager among them.
+# Alertmanager among them; daemon, probe, store and alert under -race.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +20,14 @@ go vet ./...
 eval "$(bash scripts/postgres.sh start)"
 trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
-go test -count=1 -timeout 20m "$@" ./...
+# The packages with concurrency (the daemon's scheduler and reload, the
+# runner's shared transports and traces, the store's writer, the notifier)
+# run under the race detector; the others without it, so that nothing runs
+# twice. -race needs cgo (gcc and libc6-dev come from scripts/deps.sh).
+race=(daemon probe store alert)
+mod=$(go list -m)
+skip=()
+for p in "${race[@]}"; do skip+=(-e "$mod/$p"); done
+others=$(go list ./... | grep -v -x -F "${skip[@]}")
+CGO_ENABLED=1 go test -race -count=1 -timeout 20m "$@" "${race[@]/#/./}"
+go test -count=1 -timeout 20m "$@" $others
