@@ -10,7 +10,8 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/slaprobe
 
 # Everything CI must pass: installs Prometheus, Alertmanager, PostgreSQL and
-# poppler-utils from Debian's packages when missing.
+# poppler-utils from Debian's packages when missing, and builds Dendrite and
+# Centrifugo from the Go module proxy into ~/.cache/slaprobe (scripts/realservers.sh).
 test:
 	bash scripts/test.sh
 

@@ -31,7 +31,8 @@ cache=${SLAPROBE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/slaprobe}
 gover=$(go env GOVERSION)
 plat=$(go env GOOS)-$(go env GOARCH)
 dendrite_dir=$cache/dendrite-$DENDRITE_VERSION-$gover-$plat
-centrifugo_dir=$cache/centrifugo-$CENTRIFUGO_VERSION-$gover-$plat
+# "-v" marks the binary built with its release version stamped in (below).
+centrifugo_dir=$cache/centrifugo-$CENTRIFUGO_VERSION-v-$gover-$plat
 
 dendrite_tools=(dendrite generate-keys generate-config create-account)
 
@@ -40,9 +41,9 @@ complete() { # DIR TOOL... : every tool is there and executable
   for t in "$@"; do [ -x "$dir/$t" ] || return 1; done
 }
 
-# build DIR VERSION-LABEL CGO PKG... : go install the packages into DIR.
+# build DIR VERSION-LABEL CGO LDFLAGS PKG... : go install the packages into DIR.
 build() {
-  local dir=$1 label=$2 cgo=$3; shift 3
+  local dir=$1 label=$2 cgo=$3 ldflags=$4; shift 4
   mkdir -p "$cache"
   exec 9>"$dir.lock"
   flock 9
@@ -55,13 +56,25 @@ build() {
   chmod 755 "$tmp"
   echo "realservers: building $label into $dir (cold build, a few minutes)" >&2
   local t0=$SECONDS
-  if ! CGO_ENABLED=$cgo GOBIN="$tmp" GOFLAGS=-trimpath go install "$@" >&2; then
+  if ! CGO_ENABLED=$cgo GOBIN="$tmp" GOFLAGS=-trimpath go install -ldflags="$ldflags" "$@" >&2; then
     rm -rf "$tmp"
     echo "realservers: building $label failed; it needs the Go module proxy (GOPROXY=$(go env GOPROXY))" >&2
     exit 1
   fi
   mv "$tmp" "$dir"
   echo "realservers: built $label in $((SECONDS - t0)) s" >&2
+  # Older builds of the same server (another version, Go or recipe) are
+  # never used again: drop them so the cache stays one build per server.
+  local name=${dir##*/}
+  name=${name%%-*}
+  for old in "$cache/$name"-*; do
+    case $old in
+    "$dir" | "$dir.lock") ;;
+    *.lock) [ -e "${old%.lock}" ] || rm -f "$old" ;;
+    *.tmp.*) ;; # a build in progress elsewhere
+    *) rm -rf "$old" ;;
+    esac
+  done
   exec 9>&-
 }
 
@@ -77,11 +90,15 @@ install)
     command -v gcc >/dev/null 2>&1 || { echo "realservers: Dendrite needs gcc (cgo SQLite): apt-get install gcc" >&2; exit 1; }
     pkgs=()
     for t in "${dendrite_tools[@]}"; do pkgs+=("github.com/matrix-org/dendrite/cmd/$t@$DENDRITE_VERSION"); done
-    build "$dendrite_dir" "Dendrite $DENDRITE_VERSION" 1 "${pkgs[@]}"
+    build "$dendrite_dir" "Dendrite $DENDRITE_VERSION" 1 "" "${pkgs[@]}"
   fi
   if ! complete "$centrifugo_dir" centrifugo; then
     rm -rf "$centrifugo_dir"
-    build "$centrifugo_dir" "Centrifugo $CENTRIFUGO_VERSION" 0 "github.com/centrifugal/centrifugo/v6@$CENTRIFUGO_VERSION"
+    # Release builds stamp the version (a plain go install says 0.0.0 and
+    # warns that it is a development build).
+    build "$centrifugo_dir" "Centrifugo $CENTRIFUGO_VERSION" 0 \
+      "-X github.com/centrifugal/centrifugo/v6/internal/build.Version=${CENTRIFUGO_VERSION#v}" \
+      "github.com/centrifugal/centrifugo/v6@$CENTRIFUGO_VERSION"
   fi
   print
   ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: installs what the tests
-# need (scripts/deps.sh), starts a throwaway PostgreSQL on loopback for the
+# need (scripts/deps.sh; Dendrite and Centrifugo built from the Go module
+# proxy into a cache by scripts/realservers.sh), starts a throwaway PostgreSQL on loopback for the
 # fleet store's contract tests, checks formatting and vet, then runs every
 # package's tests, the integration tests with real Prometheus and
 # Alertmanager among them; daemon, probe, store and alert under -race.
@@ -8,6 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
+# The real Matrix homeserver and messaging hub test/integration probes; a
+# cold build takes a few minutes, a warm cache none. Fails loudly if it
+# cannot build them.
+realservers=$(bash scripts/realservers.sh install) # an assignment, so set -e sees a failure
+eval "$realservers"
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
