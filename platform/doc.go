@@ -5,7 +5,10 @@
 // It serves the endpoints of DESIGN "Demo platform" (JSON unless said
 // otherwise); GET / answers with the catalogue. One login per service:
 // POST /{service}/login with {"user", "password"} (both non-empty) answers
-// {"token"}, a bearer token valid for that service only.
+// {"token"}, a bearer token valid for that service only; POST
+// /{service}/logout with it revokes it (204). DELETE /messaging/messages/{id}
+// lets the sender or the recipient delete a message from the recipient's
+// inbox (204; 404 for anyone else), as a probe's teardown cleans up.
 //
 // # Authentication
 //

@@ -215,9 +215,12 @@ func (p *Platform) endpoints() []endpoint {
 	for _, s := range serviceNames() {
 		eps = append(eps, endpoint{"POST", "/" + s + "/login", s, "login", false,
 			`{"user","password"} -> {"token"}`, p.login})
+		eps = append(eps, endpoint{"POST", "/" + s + "/logout", s, "login", true,
+			`-> 204; the bearer token stops working`, p.logout})
 	}
 	eps = append(eps,
 		endpoint{"POST", "/messaging/messages", "messaging", "send", true, `{"to","text"} -> 201 {"id"}`, p.sendMessage},
+		endpoint{"DELETE", "/messaging/messages/{id}", "messaging", "send", true, `-> 204; the sender or the recipient deletes a message from the recipient's inbox`, p.deleteMessage},
 		endpoint{"GET", "/messaging/inbox", "messaging", "receive", true, `?after=ID -> {"messages":[{"id","from","text","at"}]}`, p.inboxMessaging},
 		endpoint{"GET", "/messaging/ws", "messaging", "receive", true, `WebSocket: one JSON text frame {"type":"message","id","from","text","at"} per message delivered`, p.streamWS},
 		endpoint{"GET", "/messaging/events", "messaging", "receive", true, `text/event-stream: one "message" event (id: the message id, data: {"type":"message","id","from","text","at"}) per message delivered`, p.streamSSE},
@@ -384,19 +387,26 @@ func (p *Platform) wrap(ep endpoint) http.Handler {
 // authenticate returns the user of the request's bearer token, when it is a
 // live token of service.
 func (p *Platform) authenticate(r *http.Request, service string) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	tok, ok := bearer(r)
+	if !ok {
 		return "", false
 	}
-	tok = strings.TrimSpace(tok)
 	p.mu.Lock()
 	s, ok := p.tokens.get(tok)
 	p.mu.Unlock()
-	if !ok || s.service != service {
+	if !ok || s.service != service || s.revoked {
 		return "", false
 	}
 	return s.user, true
+}
+
+// bearer returns the request's bearer token.
+func bearer(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
 }
 
 // newToken returns a random bearer token.

@@ -48,6 +48,28 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("message = %v", m)
 			}
 		}},
+		{"logout revokes the token", func(t *testing.T, c *client) {
+			a := c.login("messaging", "alice")
+			other := c.login("messaging", "alice")
+			c.must(c.do("POST", "/messaging/logout", a, nil), 204)
+			c.must(c.do("GET", "/messaging/inbox", a, nil), 401)
+			c.must(c.do("POST", "/messaging/logout", a, nil), 401)
+			c.must(c.do("GET", "/messaging/inbox", other, nil), 200) // the other session lives on
+		}},
+		{"messaging delete", func(t *testing.T, c *client) {
+			a, b, eve := c.login("messaging", "alice"), c.login("messaging", "bob"), c.login("messaging", "eve")
+			id1 := c.must(c.do("POST", "/messaging/messages", a, map[string]string{"to": "bob", "text": "1"}), 201).str(t, "id")
+			id2 := c.must(c.do("POST", "/messaging/messages", a, map[string]string{"to": "bob", "text": "2"}), 201).str(t, "id")
+			id3 := c.must(c.do("POST", "/messaging/messages", a, map[string]string{"to": "bob", "text": "3"}), 201).str(t, "id")
+			c.must(c.do("DELETE", "/messaging/messages/"+id2, eve, nil), 404) // neither sender nor recipient
+			c.must(c.do("DELETE", "/messaging/messages/"+id2, a, nil), 204)  // the sender
+			c.must(c.do("DELETE", "/messaging/messages/"+id3, b, nil), 204)  // the recipient
+			c.must(c.do("DELETE", "/messaging/messages/m-nope", b, nil), 404)
+			if got := ids(t, c.must(c.do("GET", "/messaging/inbox", b, nil), 200)); !slices.Equal(got, []string{id1}) {
+				t.Errorf("inbox after deleting %s and %s = %v, want [%s]", id2, id3, got, id1)
+			}
+			c.must(c.do("DELETE", "/messaging/messages/"+id2, a, nil), 204) // deleting twice is fine
+		}},
 		{"messaging media", func(t *testing.T, c *client) {
 			a := c.login("messaging", "alice")
 			r := c.must(c.do("POST", "/messaging/media", a, []byte("\x89PNG fake photo")), 201)

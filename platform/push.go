@@ -252,9 +252,14 @@ func (p *Platform) streamWS(c *call) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(wsReadLimit)
 	drain := drainOf(c.r.Context())
+	// The reader's context is not the stream's: a read whose context ends
+	// closes the connection at once, which would cut off the close frame
+	// the platform sends when it ends the stream. The deferred CloseNow
+	// ends the reader.
+	rctx := context.WithoutCancel(s.ctx)
 	go func() {
 		for {
-			if _, _, err := conn.Read(s.ctx); err != nil {
+			if _, _, err := conn.Read(rctx); err != nil {
 				s.cancel(err)
 				return
 			}

@@ -57,6 +57,30 @@ func (p *Platform) login(c *call) {
 	writeJSON(c.w, http.StatusOK, map[string]string{"token": tok})
 }
 
+// logout answers POST /{service}/logout: the caller's token is revoked.
+func (p *Platform) logout(c *call) {
+	tok, _ := bearer(c.r)
+	p.mu.Lock()
+	if s, ok := p.tokens.get(tok); ok {
+		s.revoked = true
+		p.tokens.put(tok, s)
+	}
+	p.mu.Unlock()
+	c.w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteMessage answers DELETE /messaging/messages/{id}.
+func (p *Platform) deleteMessage(c *call) {
+	p.mu.Lock()
+	ok := p.messaging.remove(c.user, c.r.PathValue("id"))
+	p.mu.Unlock()
+	if !ok {
+		writeError(c.w, http.StatusNotFound, "no such message")
+		return
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+}
+
 // sendMessage answers POST /messaging/messages.
 func (p *Platform) sendMessage(c *call) {
 	var req struct {

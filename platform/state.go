@@ -70,7 +70,7 @@ type delivery struct {
 
 type sentMessage struct {
 	seq       uint64
-	from      string
+	from, to  string
 	delivered bool
 }
 
@@ -87,7 +87,7 @@ func newMailbox(perInbox, total int) *mailbox {
 func (b *mailbox) accept(to string, m message, deliver bool) {
 	b.seq++
 	m.seq = b.seq
-	b.sent.put(m.ID, sentMessage{seq: m.seq, from: m.From, delivered: deliver})
+	b.sent.put(m.ID, sentMessage{seq: m.seq, from: m.From, to: to, delivered: deliver})
 	if !deliver {
 		return
 	}
@@ -141,6 +141,26 @@ func (b *mailbox) inbox(user, after string) []message {
 	return out
 }
 
+// remove deletes message id from its recipient's inbox when user sent or
+// received it; it reports whether user may see the message at all.
+func (b *mailbox) remove(user, id string) bool {
+	s, ok := b.sent.get(id)
+	if !ok || (s.from != user && s.to != user) {
+		return false
+	}
+	in := b.inboxes[s.to]
+	i := sort.Search(len(in), func(i int) bool { return in[i].seq >= s.seq })
+	if i < len(in) && in[i].seq == s.seq {
+		in = append(in[:i], in[i+1:]...)
+		if len(in) == 0 {
+			delete(b.inboxes, s.to)
+		} else {
+			b.inboxes[s.to] = in
+		}
+	}
+	return true
+}
+
 // count returns the number of messages held in all inboxes.
 func (b *mailbox) count() int {
 	n := 0
@@ -174,4 +194,5 @@ type ride struct {
 type session struct {
 	service string
 	user    string
+	revoked bool // logged out
 }
