@@ -62,8 +62,8 @@ func TestEndpoints(t *testing.T) {
 			id2 := c.must(c.do("POST", "/messaging/messages", a, map[string]string{"to": "bob", "text": "2"}), 201).str(t, "id")
 			id3 := c.must(c.do("POST", "/messaging/messages", a, map[string]string{"to": "bob", "text": "3"}), 201).str(t, "id")
 			c.must(c.do("DELETE", "/messaging/messages/"+id2, eve, nil), 404) // neither sender nor recipient
-			c.must(c.do("DELETE", "/messaging/messages/"+id2, a, nil), 204)  // the sender
-			c.must(c.do("DELETE", "/messaging/messages/"+id3, b, nil), 204)  // the recipient
+			c.must(c.do("DELETE", "/messaging/messages/"+id2, a, nil), 204)   // the sender
+			c.must(c.do("DELETE", "/messaging/messages/"+id3, b, nil), 204)   // the recipient
 			c.must(c.do("DELETE", "/messaging/messages/m-nope", b, nil), 404)
 			if got := ids(t, c.must(c.do("GET", "/messaging/inbox", b, nil), 200)); !slices.Equal(got, []string{id1}) {
 				t.Errorf("inbox after deleting %s and %s = %v, want [%s]", id2, id3, got, id1)
