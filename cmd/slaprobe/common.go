@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,12 +44,52 @@ func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store,
 	}
 	switch driver {
 	case "", "sqlite":
+		if err := checkSQLitePath(dsn, false); err != nil {
+			return nil, err
+		}
 		return store.OpenSQLite(ctx, dsn, store.Options{})
 	case "postgres":
 		return store.OpenPostgres(ctx, dsn, store.Options{})
 	default:
 		return nil, usagef("storage.driver %q: want sqlite or postgres", driver)
 	}
+}
+
+// openExistingStore opens a store for a read-only command (report,
+// windows): a SQLite file that does not exist is "no such store", bad input,
+// rather than a new empty database that reports every flow as missing.
+func openExistingStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
+	driver, dsn := cfg.Storage.Driver, cfg.Storage.DSN
+	if db != "" {
+		driver, dsn = dbFlag(db)
+	}
+	if driver == "" || driver == "sqlite" {
+		if err := checkSQLitePath(dsn, true); err != nil {
+			return nil, err
+		}
+	}
+	return openStore(ctx, cfg, db)
+}
+
+// checkSQLitePath checks a SQLite store path before it is opened: an
+// existing path must be a regular file, and a missing one is an error when
+// mustExist (else its directory must exist, for the store to be created).
+func checkSQLitePath(path string, mustExist bool) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return usagef("store %s is not a regular file", path)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return usagef("store %s: %v", path, errors.Unwrap(err))
+	case mustExist:
+		return usagef("no such store %s (check --db or storage.dsn)", path)
+	}
+	if di, err := os.Stat(filepath.Dir(path)); err != nil || !di.IsDir() {
+		return usagef("store %s: directory %s does not exist", path, filepath.Dir(path))
+	}
+	return nil
 }
 
 // parseTime reads an RFC 3339 time, a date (YYYY-MM-DD) or a date and time

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,8 +42,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	intervalSet := false
 	fset.Visit(func(f *flag.Flag) { intervalSet = intervalSet || f.Name == "interval" })
-	if *interval <= 0 {
-		return usagef("--interval %s: must be positive", *interval)
+	if *interval < config.MinInterval {
+		return usagef("--interval %s: must be at least %s", *interval, config.MinInterval)
 	}
 
 	cfg, err := demoConfig(*cfgPath)
@@ -65,11 +66,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	outs, err := demoOutputs(*out, stdout)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, o := range outs {
+			o.discard()
+		}
+	}()
 	dbPath := filepath.Join(*out, "results.db")
 	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if fi, err := os.Lstat(dbPath + suffix); err == nil && !fi.Mode().IsRegular() {
+			return usagef("--out %s: %s is not a regular file", *out, dbPath+suffix)
+		}
 		if err := os.Remove(dbPath + suffix); err != nil && !os.IsNotExist(err) {
 			return err
 		}
@@ -114,7 +124,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		{"windows.csv", func(w io.Writer) error { return render.WindowsCSV(w, ws) }},
 	}
 	for _, file := range files {
-		if err := writeFileAtomic(filepath.Join(*out, file.name), file.write); err != nil {
+		if err := outs[file.name].commit(file.write); err != nil {
 			return fmt.Errorf("%s: %w", file.name, err)
 		}
 	}
@@ -126,6 +136,33 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(*out, "report.pdf"))
 	return nil
+}
+
+// demoFiles are the files demo writes in its --out directory, besides
+// results.db.
+var demoFiles = []string{"report.pdf", "report.html", "report.json", "windows.json", "windows.csv"}
+
+// demoOutputs makes the --out directory and checks each file the demo will
+// write there, before the replay.
+func demoOutputs(dir string, stdout io.Writer) (map[string]*outFile, error) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, usagef("--out %s is not a directory", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, usagef("--out %s: %v", dir, errors.Unwrap(err))
+	}
+	outs := map[string]*outFile{}
+	for _, name := range demoFiles {
+		o, err := prepareOut("out", filepath.Join(dir, name), stdout)
+		if err != nil {
+			for _, o := range outs {
+				o.discard()
+			}
+			return nil, err
+		}
+		outs[name] = o
+	}
+	return outs, nil
 }
 
 // demoConfig loads --config, or the built-in example config whose timeline

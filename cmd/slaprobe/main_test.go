@@ -46,7 +46,7 @@ func TestExitCodes(t *testing.T) {
 		{"windows needs range", []string{"windows", "--config", "../../examples/demo.yaml"}, exitUsage, "", []string{"--from and --to are required"}},
 		{"windows bad time", []string{"windows", "--config", "../../examples/demo.yaml", "--from", "yesterday", "--to", "2022-10-02"}, exitUsage, "", []string{`--from "yesterday"`}},
 		{"once unknown flow", []string{"once", "--config", "../../examples/demo.yaml", "--flow", "nope"}, exitUsage, "", []string{`no such flow`}},
-		{"demo bad interval", []string{"demo", "--interval", "-1s"}, exitUsage, "", []string{"must be positive"}},
+		{"demo bad interval", []string{"demo", "--interval", "-1s"}, exitUsage, "", []string{"must be at least 1s"}},
 		{"rules", []string{"rules", "--config", "../../examples/demo.yaml"}, exitOK, "groups:", nil},
 		{"platform missing secret file", []string{"platform", "--webhook-secret-file", filepath.Join(dir, "nope")}, exitUsage, "", []string{"--webhook-secret-file", "nope"}},
 		{"platform empty secret file", []string{"platform", "--webhook-secret-file", emptySecret}, exitUsage, "", []string{"empty-secret: empty"}},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/slaprobe/slaprobe/report"
@@ -27,9 +25,6 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := oneOf("format", *format, "pdf", "html", "json", "csv", "md"); err != nil {
 		return err
 	}
-	if *out == "" {
-		return usagef("--out is required")
-	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
@@ -49,7 +44,12 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usagef("give --month YYYY-MM or --from and --to")
 	}
-	st, err := openStore(ctx, cfg, *db)
+	o, err := prepareOut("out", *out, stdout)
+	if err != nil {
+		return err
+	}
+	defer o.discard()
+	st, err := openExistingStore(ctx, cfg, *db)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := writeReport(r, *format, *out, render.PDFOptions{FontPath: cfg.Report.Font}, stdout); err != nil {
+	if err := writeReport(r, *format, o, render.PDFOptions{FontPath: cfg.Report.Font}); err != nil {
 		return err
 	}
 	if *out != "-" {
@@ -67,9 +67,9 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// writeReport renders r in one format to a file (atomically) or stdout.
-func writeReport(r *report.Report, format, out string, pdf render.PDFOptions, stdout io.Writer) error {
-	render1 := func(w io.Writer) error {
+// writeReport renders r in one format to out.
+func writeReport(r *report.Report, format string, out *outFile, pdf render.PDFOptions) error {
+	return out.commit(func(w io.Writer) error {
 		switch format {
 		case "pdf":
 			return render.PDF(w, r, pdf)
@@ -83,34 +83,5 @@ func writeReport(r *report.Report, format, out string, pdf render.PDFOptions, st
 			return render.Markdown(w, r)
 		}
 		return usagef("unknown format %q", format)
-	}
-	if out == "-" {
-		return render1(stdout)
-	}
-	return writeFileAtomic(out, render1)
-}
-
-// writeFileAtomic writes through a temporary file in the same directory and
-// renames it into place, so a failed render never leaves half a report.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }

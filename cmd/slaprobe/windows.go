@@ -33,7 +33,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, *db)
+	st, err := openExistingStore(ctx, cfg, *db)
 	if err != nil {
 		return err
 	}

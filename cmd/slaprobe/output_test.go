@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// TestOutputsAndStoresCheckedFirst covers #15 findings 4, 5 and 9: a bad
+// --out or --db is bad input (exit 2) found before any work, a read-only
+// command never creates a store, and --out writes regular files only,
+// through a symbolic link, keeping an existing file's mode.
+func TestOutputsAndStoresCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "results.db")
+	st, err := store.OpenSQLite(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	private := filepath.Join(dir, "private.md")
+	if err := os.WriteFile(private, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "latest.md")
+	if err := os.Symlink("private.md", link); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "dangling.md")
+	if err := os.Symlink("nowhere/x.md", dangling); err != nil {
+		t.Fatal(err)
+	}
+	// A FIFO stands for a device: a test that ran as root on the old code
+	// must not replace the real /dev/null.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aFile := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(aFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const cfg = "../../examples/demo.yaml"
+	report := func(out, db string) []string {
+		return []string{"report", "--config", cfg, "--db", db, "--month", "2022-10", "--format", "md", "--out", out}
+	}
+	typo := filepath.Join(dir, "typo.db")
+	cases := []struct {
+		name      string
+		args      []string
+		code      int
+		stderrHas string
+		check     func(t *testing.T)
+	}{
+		{"report --out a directory", report(dir, db), exitUsage, "is a directory", nil},
+		{"report --out a directory before a missing store", report(dir, typo), exitUsage, "is a directory", nil},
+		{"report --out in a missing directory", report("/nonexistent/r.md", db), exitUsage, "directory /nonexistent does not exist", nil},
+		{"report --out a FIFO", report(fifo, db), exitUsage, "not a regular file", func(t *testing.T) {
+			if fi, err := os.Stat(fifo); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+				t.Errorf("%s is now %v (%v)", fifo, fi.Mode(), err)
+			}
+		}},
+		{"report --out a dangling symlink", report(dangling, db), exitUsage, "symbolic link to a missing file", nil},
+		{"report --db missing", report(filepath.Join(dir, "r.md"), typo), exitUsage, "no such store", func(t *testing.T) {
+			if _, err := os.Stat(typo); err == nil {
+				t.Error("report created the missing store")
+			}
+		}},
+		{"report --db a directory", report(filepath.Join(dir, "r.md"), dir), exitUsage, "not a regular file", nil},
+		{"windows --db missing", []string{"windows", "--config", cfg, "--db", typo, "--from", "2022-10-01", "--to", "2022-10-02"}, exitUsage, "no such store", func(t *testing.T) {
+			if _, err := os.Stat(typo); err == nil {
+				t.Error("windows created the missing store")
+			}
+		}},
+		{"run --db in a missing directory", []string{"run", "--config", cfg, "--db", "/nonexistent/dir/x.db"}, exitUsage, "directory /nonexistent/dir does not exist", nil},
+		{"demo --out a file", []string{"demo", "--out", aFile}, exitUsage, "is not a directory", nil},
+		{"demo --interval 1ms", []string{"demo", "--interval", "1ms", "--out", filepath.Join(dir, "demo")}, exitUsage, "at least 1s", nil},
+		{"report through a symlink keeps the mode", report(link, db), exitOK, "wrote", func(t *testing.T) {
+			li, err := os.Lstat(link)
+			if err != nil || li.Mode()&fs.ModeSymlink == 0 {
+				t.Fatalf("the link was replaced: %v %v", li.Mode(), err)
+			}
+			fi, err := os.Stat(private)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v, want 0600 kept", fi.Mode().Perm())
+			}
+			b, _ := os.ReadFile(private)
+			if !bytes.Contains(b, []byte("# ")) || bytes.Equal(b, []byte("old")) {
+				t.Errorf("the report was not written through the link: %q", b)
+			}
+		}},
+		{"report --out - writes standard output", report("-", db), exitOK, "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstderr: %s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.stderrHas) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderrHas, stderr.String())
+			}
+			if tc.check != nil {
+				tc.check(t)
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(dir, ".*"))
+			if len(leftovers) > 0 {
+				t.Errorf("temporary files left: %v", leftovers)
+			}
+		})
+	}
+}
