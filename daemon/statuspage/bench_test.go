@@ -1,0 +1,119 @@
+package statuspage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/store"
+	"github.com/slaprobe/slaprobe/store/storetest"
+)
+
+// The page benchmark's data: 1,000 flows of 5 functions (100 services of
+// ten flows), one run an hour for 90 days, with storetest's three outages
+// (each takes one step of a quarter of the flows down for 3 hours, blocking
+// the steps after it), so that every bar has data and most functions of
+// every service have days with downtime.
+const (
+	benchFlows    = 1000
+	benchSteps    = 5
+	benchDays     = 90
+	benchInterval = time.Hour
+)
+
+var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchStore opens (building once, under os.TempDir()) the benchmark's
+// database; a ".done" file beside it marks it complete.
+func benchStore(b *testing.B) store.Store {
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("slaprobe-bench-status-%dflows-%ddays-3outages.db", benchFlows, benchDays))
+	ctx := context.Background()
+	if _, err := os.Stat(path + ".done"); err != nil {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(path + suffix)
+		}
+		s, err := store.OpenSQLite(ctx, path, store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("building %s (once)", path)
+		t0 := time.Now()
+		if err := storetest.Generate(ctx, s, storetest.Gen{Flows: benchFlows, Steps: benchSteps, Days: benchDays, Interval: benchInterval,
+			Start: benchStart, Outages: 3, OutageLength: 3 * time.Hour}); err != nil {
+			s.Close()
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("built in %s", time.Since(t0).Round(time.Second))
+		if err := os.WriteFile(path+".done", nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := store.OpenSQLite(ctx, path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func benchPage(b *testing.B) *Page {
+	s := benchStore(b)
+	cfg := genConfig(benchFlows, benchSteps, benchInterval)
+	now := benchStart.Add(benchDays*24*time.Hour - time.Hour)
+	live := liveDown(cfg, now)
+	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return live }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	if err := p.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("figures for %d flows x %d functions over %d days built in %s (background refresh, not per request)",
+		benchFlows, benchSteps, benchDays, time.Since(t0).Round(time.Millisecond))
+	return p
+}
+
+// BenchmarkStatusPage is one request's server-side work at 1,000 flows x 5
+// functions: the live state of every flow, the view and the HTML, from the
+// snapshot (no store query). page-bytes is the uncompressed size.
+func BenchmarkStatusPage(b *testing.B) {
+	p := benchPage(b)
+	for _, public := range []bool{false, true} {
+		name := "internal"
+		if public {
+			name = "public"
+		}
+		b.Run(name, func(b *testing.B) {
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				buf.Reset()
+				if err := p.Render(&buf, public, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "page-bytes")
+		})
+	}
+}
+
+// BenchmarkStatusRefresh is the background rebuild of this month's figures
+// (report.Build with per-function accounting) at the same size.
+func BenchmarkStatusRefresh(b *testing.B) {
+	p := benchPage(b)
+	for b.Loop() {
+		if err := p.Refresh(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,193 @@
+// Package statuspage serves slaprobe's status page: per service each
+// function's state now (from the daemon's live state machines), this
+// month's availability against the objective and the error budget left, 90
+// daily bars per function, open windows, recent incidents reconciled with
+// the declared timelines, a per-location breakdown and links to the report
+// archive.
+//
+// The figures come from report.Build (the report's own accounting over the
+// rollups and stored events, with Input.Functions for the per-function
+// bars), rebuilt in the background: the current month every rebuild period,
+// the 89 days before it when the day changes (or every six hours, for late
+// data). A request renders from the latest snapshot and the live state: it
+// never queries the store.
+//
+// The internal page (Handler(false)) shows everything; the public one
+// (Handler(true)) shows only services, functions, states and figures: no
+// errors, URLs, flows, step names, locations or archive.
+package statuspage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// Days is how many daily bars each function has.
+const Days = 90
+
+// historyEvery is how often the days before this month are rebuilt when the
+// day has not changed (late data from other probers).
+const historyEvery = 6 * time.Hour
+
+// ArchiveMonth is one month of the report archive, as the page links it.
+type ArchiveMonth struct {
+	Month   string // YYYY-MM
+	Version int
+	Files   []ArchiveFile
+}
+
+// ArchiveFile is one file of an archived month.
+type ArchiveFile struct {
+	Name string // report.pdf
+	Path string // relative to the archive directory: 2022-10/report.pdf
+}
+
+// Options are what the page is given rather than makes.
+type Options struct {
+	Store  store.Store  // required
+	Clock  clock.Clock  // nil: clock.Real
+	Logger *slog.Logger // nil: discard
+	// Live returns the daemon's live state (Daemon.Status); nil: none, and
+	// the state now comes from the snapshot's open windows.
+	Live func() daemon.Status
+	// Archive lists the report archive, newest first; nil: no archive.
+	Archive func() ([]ArchiveMonth, error)
+	// ArchiveDir is served under /reports/ on the internal page; "": not served.
+	ArchiveDir string
+	// Rebuild is how often this month's figures are rebuilt; default 1m.
+	Rebuild time.Duration
+}
+
+// snapshot is the latest figures.
+type snapshot struct {
+	month, history *report.Report
+	built          time.Time
+	err            error
+}
+
+// Page is the status page. Build it with New, keep it fresh with Run.
+type Page struct {
+	opts Options
+	tmpl *template.Template
+
+	mu         sync.RWMutex
+	cfg        *config.Config
+	snap       *snapshot
+	histDay    string // the local date the history was built on
+	histBuilt  time.Time
+	historyRep *report.Report
+}
+
+// New builds a page for cfg.
+func New(cfg *config.Config, opts Options) (*Page, error) {
+	if cfg == nil || opts.Store == nil {
+		return nil, errors.New("statuspage: a config and a store are required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Rebuild <= 0 {
+		opts.Rebuild = time.Minute
+	}
+	tmpl, err := templates()
+	if err != nil {
+		return nil, fmt.Errorf("statuspage: template: %w", err)
+	}
+	return &Page{opts: opts, cfg: cfg, tmpl: tmpl}, nil
+}
+
+// SetConfig switches to a reloaded config; the next rebuild uses it (and
+// rebuilds the history too).
+func (p *Page) SetConfig(cfg *config.Config) {
+	p.mu.Lock()
+	p.cfg, p.histDay = cfg, ""
+	p.mu.Unlock()
+}
+
+func (p *Page) config() *config.Config {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.cfg
+}
+
+// Run rebuilds the figures now and then every Rebuild until ctx is done.
+func (p *Page) Run(ctx context.Context) error {
+	for {
+		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
+			p.opts.Logger.Warn("status page: building figures", "err", err)
+		}
+		if err := p.opts.Clock.Sleep(ctx, p.opts.Rebuild); err != nil {
+			return nil
+		}
+	}
+}
+
+// bounds returns, for now in loc, the first day of the bars, the start of
+// the month and the end of the month.
+func bounds(now time.Time, loc *time.Location) (first, month, monthEnd time.Time) {
+	n := now.In(loc)
+	today := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
+	month = time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc)
+	return today.AddDate(0, 0, -(Days - 1)), month, month.AddDate(0, 1, 0)
+}
+
+// Refresh rebuilds this month's figures, and the history when it is due.
+func (p *Page) Refresh(ctx context.Context) error {
+	cfg := p.config()
+	now := p.opts.Clock.Now()
+	loc := cfg.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	first, month, monthEnd := bounds(now, loc)
+	snap := &snapshot{built: now}
+	rep, err := report.Build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: month, To: monthEnd, Now: now, Functions: true})
+	if err != nil {
+		snap.err = err
+	}
+	snap.month = rep
+
+	p.mu.RLock()
+	hist, day, at := p.historyRep, p.histDay, p.histBuilt
+	p.mu.RUnlock()
+	today := now.In(loc).Format("2006-01-02")
+	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery) {
+		h, herr := report.Build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true})
+		if herr != nil {
+			snap.err = errors.Join(snap.err, herr)
+		} else {
+			hist, day, at = h, today, now
+		}
+	}
+	if !first.Before(month) {
+		hist = nil
+	}
+	snap.history = hist
+	p.mu.Lock()
+	if p.snap != nil && snap.month == nil {
+		snap.month = p.snap.month // keep the last good figures, flagged stale
+	}
+	p.snap, p.historyRep, p.histDay, p.histBuilt = snap, hist, day, at
+	p.mu.Unlock()
+	return snap.err
+}
+
+func (p *Page) snapshot() *snapshot {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.snap
+}

@@ -1,0 +1,175 @@
+package statuspage
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/store"
+	"github.com/slaprobe/slaprobe/store/storetest"
+)
+
+// genConfig matches storetest.Generate's names: flows flows of steps steps,
+// ten flows per service.
+func genConfig(flows, steps int, interval time.Duration) *config.Config {
+	cfg := &config.Config{
+		Location: "seoul-a", Timezone: "UTC", Loc: time.UTC,
+		Policy: config.Policy{Unknown: "exclude", Degraded: "up", Quorum: config.Quorum{Mode: "majority"}, FlapGap: 5 * time.Minute},
+		Status: config.Status{Refresh: 30 * time.Second},
+	}
+	for i := 0; i < flows; i++ {
+		if i%10 == 0 {
+			cfg.Services = append(cfg.Services, config.Service{Name: storetest.ServiceName(i), Objective: 0.999})
+		}
+		s := &cfg.Services[len(cfg.Services)-1]
+		f := config.Flow{Name: storetest.FlowName(i), Service: s.Name, Interval: interval, DownAfter: 2, UpAfter: 1}
+		for j := 0; j < steps; j++ {
+			f.Steps = append(f.Steps, config.Step{Name: storetest.StepName(j), Function: storetest.StepName(j)})
+		}
+		s.Flows = append(s.Flows, f)
+	}
+	return cfg
+}
+
+// liveDown is a daemon status in which flow-000's receive is down with an
+// error that names a URL: what the public page must not show.
+func liveDown(cfg *config.Config, now time.Time) daemon.Status {
+	st := daemon.Status{Location: cfg.Location, Time: now}
+	for _, s := range cfg.Services {
+		for _, f := range s.Flows {
+			fs := daemon.FlowStatus{Flow: f.Name, Service: s.Name, Location: cfg.Location, State: "up", OpenWindows: []daemon.WindowStatus{}}
+			for _, fn := range f.Functions() {
+				state := "up"
+				if f.Name == "flow-000" && fn == "receive" {
+					state = "down"
+					fnc := fn
+					fs.OpenWindows = append(fs.OpenWindows, daemon.WindowStatus{Function: &fnc, Kind: "down", Start: now.Add(-3 * time.Minute),
+						CauseStep: "step-receive", Error: "GET http://secret-host.internal/inbox: status 503"})
+				}
+				fs.Functions = append(fs.Functions, daemon.FunctionStatus{Function: fn, State: state})
+			}
+			st.Flows = append(st.Flows, fs)
+		}
+	}
+	return st
+}
+
+func TestPage(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: 20, Steps: 3, Days: 30, Interval: 10 * time.Minute, Start: start,
+		Outages: 3, OutageLength: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := genConfig(20, 3, 10*time.Minute)
+	now := start.Add(30 * 24 * time.Hour)
+	archiveDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(archiveDir, "2026-03"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(archiveDir, "2026-03", "report.pdf"), []byte("%PDF-1.4 test"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now),
+		Live:       func() daemon.Status { return liveDown(cfg, now) },
+		Archive:    func() ([]ArchiveMonth, error) { return []ArchiveMonth{{Month: "2026-03", Version: 2, Files: []ArchiveFile{{"report.pdf", "2026-03/report.pdf"}}}}, nil },
+		ArchiveDir: archiveDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	get := func(h http.Handler, path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	internal, public := p.Handler(false), p.Handler(true)
+
+	code, body := get(internal, "/")
+	if code != 200 {
+		t.Fatalf("GET / = %d", code)
+	}
+	for _, want := range []string{
+		"service-00", "service-01", "<th scope=row>receive<", "✕ down", // state in a symbol and a word
+		"step-receive", "secret-host.internal", "flow-000", "seoul-a", // internal: cause, error, flow, location
+		`href="/reports/2026-03/report.pdf"`, "version 2", "Recent incidents",
+		`data-n="90"`, "<title>", `<noscript><meta http-equiv="refresh" content="30"></noscript>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("internal page lacks %q", want)
+		}
+	}
+	if strings.Count(body, `<svg class=bars`) != 2*3 {
+		t.Errorf("%d bar charts, want one per service function (6)", strings.Count(body, `<svg class=bars`))
+	}
+	for _, bad := range []string{"https://", "http://fonts", "<link rel=\"stylesheet\"", "<script src"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page loads something from outside: %q", bad)
+		}
+	}
+
+	code, pub := get(public, "/")
+	if code != 200 {
+		t.Fatalf("public GET / = %d", code)
+	}
+	for _, want := range []string{"service-00", "<th scope=row>receive<", "✕ down", "Open windows"} {
+		if !strings.Contains(pub, want) {
+			t.Errorf("public page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"step-receive", "secret-host", "http://", "flow-0", "seoul-a", "/reports/", "status 503"} {
+		if strings.Contains(pub, bad) {
+			t.Errorf("public page shows %q", bad)
+		}
+	}
+	if code, _ := get(public, "/reports/2026-03/report.pdf"); code != 404 {
+		t.Errorf("public /reports/ = %d, want 404", code)
+	}
+	if code, _ := get(public, "/metrics"); code != 404 {
+		t.Errorf("public /metrics = %d, want 404", code)
+	}
+	if code, body := get(internal, "/reports/2026-03/report.pdf"); code != 200 || !strings.HasPrefix(body, "%PDF") {
+		t.Errorf("internal /reports/2026-03/report.pdf = %d %q", code, body)
+	}
+	if code, _ := get(internal, "/reports/2026-03/"); code != 404 {
+		t.Errorf("archive directory listing = %d, want 404", code)
+	}
+	code, part := get(internal, "/?partial=1")
+	if code != 200 || strings.Contains(part, "<html") || !strings.Contains(part, `id="svc-service-00"`) {
+		t.Errorf("partial: %d, %.200q", code, part)
+	}
+}
+
+func TestPctFloorNeverRoundsUpToAThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{{0.9989997, "99.899%"}, {0.999, "99.900%"}, {1, "100.000%"}, {0.9899975, "98.999%"}, {0, "0.000%"}} {
+		if got := pctFloor(tc.in); got != tc.want {
+			t.Errorf("pctFloor(%v) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{{14399, "3h59m59s"}, {59, "59s"}, {86400*3 + 3600*4 + 61, "3d4h"}, {0, "0s"}} {
+		if got := dur(tc.in); got != tc.want {
+			t.Errorf("dur(%v) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,600 @@
+package statuspage
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// stateView is a state in words and a symbol, never colour alone.
+type stateView struct {
+	Word, Symbol, Class string
+	rank                int
+}
+
+var (
+	stUnknown  = stateView{"unknown", "?", "n", 0}
+	stUp       = stateView{"up", "✓", "u", 1}
+	stDegraded = stateView{"degraded", "▲", "g", 2}
+	stDown     = stateView{"down", "✕", "d", 3}
+)
+
+func stateOf(s string) stateView {
+	switch s {
+	case "up":
+		return stUp
+	case "down":
+		return stDown
+	case "degraded":
+		return stDegraded
+	}
+	return stUnknown
+}
+
+func worse(a, b stateView) stateView {
+	if b.rank > a.rank {
+		return b
+	}
+	return a
+}
+
+type view struct {
+	Title     string
+	Public    bool
+	Now       string
+	Zone      string
+	Location  string
+	Refresh   int
+	Overall   stateView
+	Counts    string
+	Stale     string
+	Services  []serviceView
+	Locations []locationView
+	Archive   []ArchiveMonth
+	FirstDay  string
+	LastDay   string
+}
+
+type serviceView struct {
+	Name, ID     string
+	State        stateView
+	Availability string
+	Objective    string
+	Met          bool
+	NoData       bool
+	Budget       string
+	BudgetPct    int
+	Functions    []functionView
+	Open         []openView
+	Incidents    []incidentView
+	Recon        []reconView
+}
+
+type functionView struct {
+	Name         string
+	State        stateView
+	Availability string
+	Bars         template.HTML
+}
+
+type openView struct {
+	Function, Kind, Since, For string
+	Flow, Cause, Error         string
+	Locations                  string
+}
+
+type incidentView struct {
+	Start, End, Duration, Functions string
+	Ongoing                         bool
+}
+
+type reconView struct {
+	ID, Title                                  string
+	DeclaredStart, DeclaredEnd                 string
+	MeasuredStart, MeasuredEnd                 string
+	StartDelta, EndDelta                       string
+	Detected                                   bool
+}
+
+type locationView struct {
+	Name    string
+	Self    bool
+	State   stateView
+	Summary string
+}
+
+const tsLayout = "2006-01-02 15:04"
+
+// build assembles the page from the snapshot and the live state.
+func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool, archive []ArchiveMonth, now time.Time, title string, refresh time.Duration) *view {
+	loc := cfg.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	v := &view{Title: title, Public: public, Now: now.In(loc).Format("2006-01-02 15:04:05 MST"), Zone: loc.String(),
+		Location: cfg.Location, Refresh: int(refresh / time.Second), Overall: stUp}
+	if v.Title == "" {
+		v.Title = "Service status" // the public page names no location
+		if !public {
+			v.Title = cfg.Location + " status"
+		}
+	}
+	first, _, _ := bounds(now, loc)
+	v.FirstDay, v.LastDay = first.Format("2006-01-02"), now.In(loc).Format("2006-01-02")
+	if snap == nil {
+		v.Stale = "figures are being computed"
+	} else if snap.err != nil {
+		v.Stale = "figures could not be refreshed at " + snap.built.In(loc).Format(tsLayout)
+		if !public {
+			v.Stale += ": " + snap.err.Error()
+		}
+	}
+	var month, hist *report.Report
+	if snap != nil {
+		month, hist = snap.month, snap.history
+	}
+	liveFn := liveStates(live)
+	var up, total int
+	for si := range cfg.Services {
+		cs := &cfg.Services[si]
+		sv := serviceView{Name: cs.Name, ID: "svc-" + cs.Name, Objective: pct(cs.Objective), State: stUnknown, NoData: true}
+		var ms, hs *report.Service
+		if month != nil && si < len(month.Services) && month.Services[si].Name == cs.Name {
+			ms = &month.Services[si]
+		}
+		if hist != nil && si < len(hist.Services) && hist.Services[si].Name == cs.Name {
+			hs = &hist.Services[si]
+		}
+		if ms != nil && ms.Runs > 0 {
+			sv.NoData = false
+			sv.Availability = pctFloor(ms.Availability)
+			sv.Met = ms.Availability >= cs.Objective
+			b := ms.ErrorBudget
+			if b.AllowedSeconds > 0 {
+				sv.BudgetPct = int(math.Max(0, math.Floor(b.RemainingRatio*100)))
+				if b.RemainingSeconds >= 0 {
+					sv.Budget = fmt.Sprintf("%d%% left (%s of %s)", sv.BudgetPct, dur(b.RemainingSeconds), dur(b.AllowedSeconds))
+				} else {
+					sv.Budget = fmt.Sprintf("overspent by %s (of %s)", dur(-b.RemainingSeconds), dur(b.AllowedSeconds))
+				}
+			}
+		}
+		fnNames := functionsOf(cs)
+		for _, fn := range fnNames {
+			fv := functionView{Name: fn, State: stUnknown, Availability: "no data"}
+			if st, ok := liveFn[cs.Name][fn]; ok {
+				fv.State = st
+			}
+			var mf, hf *report.FunctionAccount
+			if ms != nil {
+				mf = findFn(ms.Functions, fn)
+			}
+			if hs != nil {
+				hf = findFn(hs.Functions, fn)
+			}
+			if mf != nil && mf.Availability != nil {
+				fv.Availability = pctFloor(*mf.Availability)
+			}
+			fv.Bars = bars(hs, hf, ms, mf, public, v.LastDay, loc)
+			sv.State = worse(sv.State, fv.State)
+			sv.Functions = append(sv.Functions, fv)
+		}
+		if live != nil {
+			sv.Open = openWindows(live, cs.Name, public, now, loc)
+		}
+		sv.Incidents = incidents(ms, hs, loc)
+		sv.Recon = reconciliation(ms, hs, loc)
+		if sv.State.rank > v.Overall.rank {
+			v.Overall = sv.State
+		}
+		total++
+		if sv.State == stUp {
+			up++
+		}
+		v.Services = append(v.Services, sv)
+	}
+	v.Counts = fmt.Sprintf("%d of %d services up", up, total)
+	if !public {
+		v.Locations = locations(cfg, month, live)
+		v.Archive = archive
+	}
+	return v
+}
+
+func functionsOf(cs *config.Service) []string {
+	var out []string
+	for i := range cs.Flows {
+		for _, fn := range cs.Flows[i].Functions() {
+			if !slices.Contains(out, fn) {
+				out = append(out, fn)
+			}
+		}
+	}
+	return out
+}
+
+func findFn(fs []report.FunctionAccount, name string) *report.FunctionAccount {
+	for i := range fs {
+		if fs[i].Name == name {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// liveStates is each service function's state now at this location: the
+// worst over the flows that serve it (down, degraded, up, unknown).
+func liveStates(live *daemon.Status) map[string]map[string]stateView {
+	out := map[string]map[string]stateView{}
+	if live == nil {
+		return out
+	}
+	for _, f := range live.Flows {
+		m := out[f.Service]
+		if m == nil {
+			m = map[string]stateView{}
+			out[f.Service] = m
+		}
+		for _, fn := range f.Functions {
+			st := stateOf(fn.State)
+			if cur, ok := m[fn.Function]; !ok || st.rank > cur.rank {
+				m[fn.Function] = st
+			}
+		}
+	}
+	return out
+}
+
+func openWindows(live *daemon.Status, service string, public bool, now time.Time, loc *time.Location) []openView {
+	var out []openView
+	for _, f := range live.Flows {
+		if f.Service != service {
+			continue
+		}
+		for _, w := range f.OpenWindows {
+			ov := openView{Function: "whole flow", Kind: w.Kind, Since: w.Start.In(loc).Format(tsLayout), For: dur(now.Sub(w.Start).Seconds())}
+			if w.Function != nil {
+				ov.Function = *w.Function
+			}
+			if public {
+				if w.Function == nil {
+					continue // a flow is not something the public page names
+				}
+			} else {
+				ov.Flow, ov.Cause, ov.Error, ov.Locations = f.Flow, w.CauseStep, w.Error, f.Location
+			}
+			out = append(out, ov)
+		}
+	}
+	if public { // one line per function and kind
+		slices.SortFunc(out, func(a, b openView) int { return strings.Compare(a.Function+a.Kind+a.Since, b.Function+b.Kind+b.Since) })
+		out = slices.CompactFunc(out, func(a, b openView) bool { return a.Function == b.Function && a.Kind == b.Kind })
+	}
+	return out
+}
+
+const maxIncidents = 5
+
+func incidents(ms, hs *report.Service, loc *time.Location) []incidentView {
+	var all []report.Incident
+	if ms != nil {
+		all = append(all, ms.IncidentList...)
+	}
+	if hs != nil {
+		all = append(all, hs.IncidentList...)
+	}
+	slices.SortFunc(all, func(a, b report.Incident) int { return b.Start.Compare(a.Start) })
+	var out []incidentView
+	for _, in := range all {
+		if len(out) == maxIncidents {
+			break
+		}
+		iv := incidentView{Start: in.Start.In(loc).Format(tsLayout), Duration: dur(in.DurationSeconds), Functions: strings.Join(in.Functions, ", ")}
+		if in.End != nil {
+			iv.End = in.End.In(loc).Format(tsLayout)
+		} else {
+			iv.Ongoing, iv.End = true, "ongoing"
+		}
+		out = append(out, iv)
+	}
+	return out
+}
+
+func reconciliation(ms, hs *report.Service, loc *time.Location) []reconView {
+	var all []report.Reconciliation
+	seen := map[string]bool{}
+	for _, s := range []*report.Service{ms, hs} {
+		if s == nil {
+			continue
+		}
+		for _, r := range s.Reconciliation {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				all = append(all, r)
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b report.Reconciliation) int { return b.DeclaredStart.Compare(a.DeclaredStart) })
+	var out []reconView
+	for _, r := range all {
+		if len(out) == maxIncidents {
+			break
+		}
+		rv := reconView{ID: r.ID, Title: r.Title, DeclaredStart: r.DeclaredStart.In(loc).Format(tsLayout),
+			DeclaredEnd: tsOr(r.DeclaredEnd, loc, "ongoing"), MeasuredStart: tsOr(r.MeasuredStart, loc, "not measured"),
+			MeasuredEnd: tsOr(r.MeasuredEnd, loc, "no measured end"), StartDelta: delta(r.StartDeltaSeconds), EndDelta: delta(r.EndDeltaSeconds), Detected: r.Detected}
+		out = append(out, rv)
+	}
+	return out
+}
+
+func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []locationView {
+	names := []string{cfg.Location}
+	if month != nil {
+		for _, l := range strings.Split(month.Location, ",") {
+			if l != "" && !slices.Contains(names, l) {
+				names = append(names, l)
+			}
+		}
+	}
+	type issue struct{ down, degraded []string }
+	by := map[string]*issue{}
+	add := func(l, svc, kind string) {
+		is := by[l]
+		if is == nil {
+			is = &issue{}
+			by[l] = is
+		}
+		if kind == "down" && !slices.Contains(is.down, svc) {
+			is.down = append(is.down, svc)
+		} else if kind == "degraded" && !slices.Contains(is.degraded, svc) {
+			is.degraded = append(is.degraded, svc)
+		}
+	}
+	if month != nil {
+		for _, s := range month.Services {
+			for _, ws := range [][]report.Window{s.Windows, s.BelowQuorum} {
+				for _, w := range ws {
+					if w.End != nil {
+						continue
+					}
+					for _, l := range w.Locations {
+						add(l, s.Name, w.Kind)
+					}
+				}
+			}
+		}
+	}
+	var out []locationView
+	for _, l := range names {
+		lv := locationView{Name: l, Self: l == cfg.Location, State: stUp}
+		is := by[l]
+		switch {
+		case is != nil && len(is.down) > 0:
+			lv.State = stDown
+			lv.Summary = "down: " + strings.Join(is.down, ", ")
+			if len(is.degraded) > 0 {
+				lv.Summary += "; degraded: " + strings.Join(is.degraded, ", ")
+			}
+		case is != nil && len(is.degraded) > 0:
+			lv.State = stDegraded
+			lv.Summary = "degraded: " + strings.Join(is.degraded, ", ")
+		default:
+			lv.Summary = fmt.Sprintf("all %d services up", len(cfg.Services))
+		}
+		if lv.Self && live != nil {
+			lv.Summary += fmt.Sprintf(" · this prober, %d flows", len(live.Flows))
+		}
+		out = append(out, lv)
+	}
+	return out
+}
+
+// bars draws the function's daily bars as one small SVG: one rect for the
+// whole range (up), and over it a rect for every other day with a <title>
+// (the day's figure and windows), so that hover works without JavaScript
+// and the page stays small. Patterns and heights tell down, degraded and no
+// data apart without colour. The first date and the count are on <main>.
+func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf *report.FunctionAccount, public bool, today string, loc *time.Location) template.HTML {
+	var days []barDay
+	for _, src := range []struct {
+		s *report.Service
+		f *report.FunctionAccount
+	}{{hs, hf}, {ms, mf}} {
+		if src.f == nil {
+			continue
+		}
+		for i := range src.f.Daily {
+			d := &src.f.Daily[i]
+			if d.Date > today {
+				break
+			}
+			days = append(days, barDay{d.Date, d, src.s, src.f})
+		}
+	}
+	if len(days) > Days {
+		days = days[len(days)-Days:]
+	}
+	off := Days - len(days) // days before any data: no data
+	var b strings.Builder
+	b.Grow(512)
+	var body strings.Builder
+	nUp, nDown, nDeg, nNone := 0, 0, 0, off
+	if off > 0 {
+		fmt.Fprintf(&body, `<rect class=n width=%d><title>no data</title></rect>`, off)
+	}
+	for i, d := range days {
+		cls := "u"
+		switch {
+		case d.d.Availability == nil:
+			cls = "n"
+		case d.d.DowntimeSeconds > 0:
+			cls = "d"
+		case d.d.DegradedSeconds > 0:
+			cls = "g"
+		}
+		switch cls {
+		case "u":
+			nUp++
+			continue
+		case "n":
+			nNone++
+			fmt.Fprintf(&body, `<rect class=n x=%d><title>%s no data</title></rect>`, i+off, d.date)
+			continue
+		case "d":
+			nDown++
+		case "g":
+			nDeg++
+		}
+		fmt.Fprintf(&body, `<rect class=%s x=%d><title>%s</title></rect>`, cls, i+off, html.EscapeString(dayTitle(d.date, d.d, d.svc, d.fa, public, loc)))
+	}
+	label := fmt.Sprintf("%d days up", nUp)
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{nDown, "with downtime"}, {nDeg, "degraded"}, {nNone, "without data"}} {
+		if c.n > 0 {
+			label += fmt.Sprintf(", %d %s", c.n, c.what)
+		}
+	}
+	fmt.Fprintf(&b, `<svg class=bars viewBox="0 0 %d 10" preserveAspectRatio=none role=img aria-label="%s"><rect class=u width=%d />`, Days, label, Days)
+	b.WriteString(body.String())
+	fmt.Fprintf(&b, `<rect class=gap width=%d /></svg>`, Days)
+	return template.HTML(b.String()) //nolint:gosec // every value above is escaped or generated
+}
+
+// barDay is one day of a function's bars and the report it comes from.
+type barDay struct {
+	date string
+	d    *report.FunctionDay
+	svc  *report.Service
+	fa   *report.FunctionAccount
+}
+
+// dayTitle is a day's figure and the windows that touched it, merged by
+// kind and time (a flow's window and its function's window are one line).
+func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.FunctionAccount, public bool, loc *time.Location) string {
+	var b strings.Builder
+	b.WriteString(date)
+	b.WriteString(" ")
+	b.WriteString(pctFloor(*d.Availability))
+	if d.DowntimeSeconds > 0 {
+		b.WriteString(" down " + dur(d.DowntimeSeconds))
+	}
+	if d.DegradedSeconds > 0 {
+		b.WriteString(" degraded " + dur(d.DegradedSeconds))
+	}
+	dayStart, err := time.ParseInLocation("2006-01-02", date, loc)
+	if err != nil || s == nil || fa == nil {
+		return b.String()
+	}
+	dayEnd := dayStart.AddDate(0, 0, 1)
+	var lines []string
+	more := 0
+	for _, i := range fa.Windows {
+		if i >= len(s.Windows) {
+			continue
+		}
+		w := s.Windows[i]
+		end := dayEnd
+		if w.End != nil {
+			end = *w.End
+		}
+		if !w.Start.Before(dayEnd) || !end.After(dayStart) {
+			continue
+		}
+		line := w.Start.In(loc).Format("15:04") + "–" + endText(w.End, loc)
+		if w.Kind != "down" {
+			line = w.Kind + " " + line
+		}
+		if !public && w.CauseStep != "" {
+			line += " " + w.CauseStep
+		}
+		if slices.Contains(lines, line) {
+			continue
+		}
+		if len(lines) == 3 {
+			more++
+			continue
+		}
+		lines = append(lines, line)
+	}
+	for _, l := range lines {
+		b.WriteString("\n" + l)
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "\n+%d more", more)
+	}
+	return b.String()
+}
+
+func endText(e *time.Time, loc *time.Location) string {
+	if e == nil {
+		return "ongoing"
+	}
+	return e.In(loc).Format("15:04")
+}
+
+func tsOr(t *time.Time, loc *time.Location, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.In(loc).Format(tsLayout)
+}
+
+func delta(s *float64) string {
+	if s == nil {
+		return "–"
+	}
+	sign := "+"
+	if *s < 0 {
+		sign = "−"
+	}
+	return sign + dur(math.Abs(*s))
+}
+
+// pct prints a ratio as a percentage with as few digits as it needs.
+func pct(r float64) string {
+	return strconv.FormatFloat(r*100, 'f', -1, 64) + "%"
+}
+
+// pctFloor prints a ratio with three decimals, rounded down, so that a
+// figure never reads as meeting a threshold it misses.
+func pctFloor(r float64) string {
+	v := math.Floor(r*100000+1e-9) / 1000
+	return strconv.FormatFloat(v, 'f', 3, 64) + "%"
+}
+
+// dur prints seconds as 3d4h, 3h59m59s, 4m10s or 12s.
+func dur(sec float64) string {
+	d := time.Duration(math.Round(sec)) * time.Second
+	if d <= 0 {
+		return "0s"
+	}
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h, m, s := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
+	var b strings.Builder
+	if days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+	}
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 && days == 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if s > 0 && days == 0 {
+		fmt.Fprintf(&b, "%ds", s)
+	}
+	return b.String()
+}
