@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/daemon/statuspage"
 	"github.com/slaprobe/slaprobe/internal/httpserve"
 )
 
@@ -99,12 +101,34 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err}
 	}
 
+	page, err := statuspage.New(cfg, statuspage.Options{Store: st, Clock: clock.Real{}, Logger: log, Live: d.Status})
+	if err != nil {
+		return err
+	}
+	// The internal status page at / beside the daemon's endpoints; the
+	// public one, if configured, on a listener of its own.
+	mux := http.NewServeMux()
+	mux.Handle("/", d.Handler())
+	internal := page.Handler(false)
+	mux.Handle("GET /{$}", internal)
+	mux.Handle("GET /reports/", internal)
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return usageError{err}
 	}
-	srv := httpserve.New(d.Handler(), httpserve.Options{Logger: log})
-	fmt.Fprintf(stdout, "slaprobe %s probing from %s, serving http://%s/metrics\n", version, cfg.Location, ln.Addr())
+	srv := httpserve.New(mux, httpserve.Options{Logger: log})
+	fmt.Fprintf(stdout, "slaprobe %s probing from %s, serving http://%s/ (status page) and /metrics\n", version, cfg.Location, ln.Addr())
+	var pubLn net.Listener
+	var pubSrv *httpserve.Server
+	if cfg.Status.Listen != "" {
+		if pubLn, err = net.Listen("tcp", cfg.Status.Listen); err != nil {
+			ln.Close()
+			return usageError{fmt.Errorf("status.listen: %w", err)}
+		}
+		pubSrv = httpserve.New(page.Handler(true), httpserve.Options{Logger: log})
+		fmt.Fprintf(stdout, "public status page on http://%s/\n", pubLn.Addr())
+	}
 
 	// Shutdown goes in order (DESIGN: SIGTERM drains in-flight runs and
 	// flushes the store): the daemon stops scheduling, drains the runs in
@@ -118,8 +142,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer stopHTTP()
 	alertCtx, stopAlerts := context.WithCancel(base)
 	defer stopAlerts()
-	httpDone := make(chan error, 1)
+	httpDone := make(chan error, 2)
 	go func() { httpDone <- srv.Run(httpCtx, ln) }()
+	if pubSrv != nil {
+		go func() { httpDone <- pubSrv.Run(httpCtx, pubLn) }()
+	}
+	// The page's figures are rebuilt in the background until the daemon
+	// has stopped; the page keeps answering from the last ones until HTTP
+	// stops.
+	pageCtx, stopPage := context.WithCancel(base)
+	defer stopPage()
+	pageDone := make(chan struct{})
+	go func() { defer close(pageDone); page.Run(pageCtx) }() //nolint:errcheck // Run returns nil when stopped
 	alertDone := make(chan error, 1)
 	if notifier != nil {
 		go func() { alertDone <- notifier.Run(alertCtx) }()
@@ -150,6 +184,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					log.Error("reload failed; keeping the running config", "err", err)
 					continue
 				}
+				page.SetConfig(next)
 				log.Info("config reloaded", "file", *path)
 			}
 		}
@@ -157,12 +192,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	runErr := d.Run(ctx) // returns after SIGTERM: no new runs, drained, flushed
 	close(runDone)
+	stopPage()
+	<-pageDone
 	stopAlerts()
 	if err := <-alertDone; err != nil && !errors.Is(err, context.Canceled) {
 		runErr = joinErr(runErr, err)
 	}
 	stopHTTP()
 	runErr = joinErr(runErr, <-httpDone)
+	if pubSrv != nil {
+		runErr = joinErr(runErr, <-httpDone)
+	}
 	if runErr != nil && ctx.Err() == nil {
 		return runErr // stopped by itself, not by a signal: a real failure
 	}

@@ -429,14 +429,43 @@ func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf
 	b.Grow(512)
 	var body strings.Builder
 	nUp, nDown, nDeg, nNone := 0, 0, 0, off
+	// Days without data come in runs (before the prober started, while it
+	// was down): one rect a run.
+	noneFrom, noneStart := -1, ""
 	if off > 0 {
-		fmt.Fprintf(&body, `<rect class=n width=%d><title>no data</title></rect>`, off)
+		noneFrom = 0
 	}
+	flushNone := func(end int, last string) {
+		if noneFrom < 0 {
+			return
+		}
+		what := "no data"
+		if noneStart != "" {
+			what = noneStart + " no data"
+			if last != noneStart {
+				what = noneStart + " to " + last + " no data"
+			}
+		}
+		fmt.Fprintf(&body, `<rect class=n x=%d width=%d><title>%s</title></rect>`, noneFrom, end-noneFrom, what)
+		noneFrom, noneStart = -1, ""
+	}
+	prev := ""
 	for i, d := range days {
+		if d.d.Availability == nil {
+			nNone++
+			if noneFrom < 0 {
+				noneFrom = i + off
+			}
+			if noneStart == "" && noneFrom == i+off {
+				noneStart = d.date
+			}
+			prev = d.date
+			continue
+		}
+		flushNone(i+off, prev)
+		prev = d.date
 		cls := "u"
 		switch {
-		case d.d.Availability == nil:
-			cls = "n"
 		case d.d.DowntimeSeconds > 0:
 			cls = "d"
 		case d.d.DegradedSeconds > 0:
@@ -446,10 +475,6 @@ func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf
 		case "u":
 			nUp++
 			continue
-		case "n":
-			nNone++
-			fmt.Fprintf(&body, `<rect class=n x=%d><title>%s no data</title></rect>`, i+off, d.date)
-			continue
 		case "d":
 			nDown++
 		case "g":
@@ -457,6 +482,7 @@ func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf
 		}
 		fmt.Fprintf(&body, `<rect class=%s x=%d><title>%s</title></rect>`, cls, i+off, html.EscapeString(dayTitle(d.date, d.d, d.svc, d.fa, public, loc)))
 	}
+	flushNone(Days, prev)
 	label := fmt.Sprintf("%d days up", nUp)
 	for _, c := range []struct {
 		n    int
