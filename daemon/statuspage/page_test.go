@@ -84,8 +84,10 @@ func TestPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now),
-		Live:       func() daemon.Status { return liveDown(cfg, now) },
-		Archive:    func() ([]ArchiveMonth, error) { return []ArchiveMonth{{Month: "2026-03", Version: 2, Files: []ArchiveFile{{"report.pdf", "2026-03/report.pdf"}}}}, nil },
+		Live: func() daemon.Status { return liveDown(cfg, now) },
+		Archive: func() ([]ArchiveMonth, error) {
+			return []ArchiveMonth{{Month: "2026-03", Version: 2, Files: []ArchiveFile{{"report.pdf", "2026-03/report.pdf"}}}}, nil
+		},
 		ArchiveDir: archiveDir})
 	if err != nil {
 		t.Fatal(err)

@@ -98,11 +98,11 @@ type incidentView struct {
 }
 
 type reconView struct {
-	ID, Title                                  string
-	DeclaredStart, DeclaredEnd                 string
-	MeasuredStart, MeasuredEnd                 string
-	StartDelta, EndDelta                       string
-	Detected                                   bool
+	ID, Title                  string
+	DeclaredStart, DeclaredEnd string
+	MeasuredStart, MeasuredEnd string
+	StartDelta, EndDelta       string
+	Detected                   bool
 }
 
 type locationView struct {
