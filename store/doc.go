@@ -88,6 +88,10 @@
 // folds each (bucket, series)'s rollup rows into one (the rollups are
 // converted, not recomputed, so those of pruned runs survive), then drops the
 // old tables and steps. In PostgreSQL it first locks those tables, so that
-// autovacuum yields rather than deadlocks. A database newer than the binary
-// is refused.
+// autovacuum yields rather than deadlocks. 4 adds the report publisher's
+// records (see Publications): report_versions (month, version PK,
+// generated_ns, digest, changes, files as a JSON array) and deliveries (id
+// PK, month, version, channel, target, state, attempts, next_ns, last_ns,
+// result, delivered_ns; UNIQUE (month, version, channel, target), INDEX
+// (state, next_ns)). A database newer than the binary is refused.
 package store

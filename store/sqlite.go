@@ -83,6 +83,7 @@ var sqliteMigrations = []migration{
 		`CREATE INDEX events_location ON events (location, end_ns)`,
 	}, backfill: backfillRollups},
 	{version: 3, stmts: v3Stmts("INTEGER", "BLOB", "BLOB", " WITHOUT ROWID"), backfill: migrateV3, post: v3Post},
+	{version: 4, stmts: reportsStmts("INTEGER PRIMARY KEY")},
 }
 
 // v3Stmts replace the runs and rollup tables by their version 3 forms,
