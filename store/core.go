@@ -41,11 +41,6 @@ type dialect struct {
 	migrations []migration
 	least      string // two-argument min: "min" or "LEAST"
 	greatest   string
-	// histParam turns a histogram into the value bound for a version 2
-	// hist column (migrations only).
-	histParam func(sparse) any
-	// histScan reads a version 2 hist column (migrations only).
-	histScan func(src any) (sparse, error)
 	// statsParam turns a rollup row's entries into the value bound for its
 	// data column.
 	statsParam func([]stat) any
@@ -69,7 +64,7 @@ type core struct {
 	series map[seriesKey]int64
 	names  map[nameKey]int64
 	stmts  map[string]*sqlx.Stmt
-	spec   []insertSpec // runs, events, rollup_minute, rollup_hour
+	ins    inserts // the live multi-row INSERTs
 	closed bool
 }
 
@@ -84,7 +79,7 @@ func newCore(w, r *sqlx.DB, d *dialect, log *slog.Logger) *core {
 		names:  map[nameKey]int64{},
 		stmts:  map[string]*sqlx.Stmt{},
 	}
-	c.spec = c.specs()
+	c.ins = newInserts(d)
 	return c
 }
 

@@ -21,141 +21,12 @@ type SQLite struct {
 
 var _ Store = (*SQLite)(nil)
 
-// sqliteMigrations are the numbered schema steps; see the package doc.
-var sqliteMigrations = []migration{
-	{version: 1, stmts: []string{
-		`CREATE TABLE series (
-	id       INTEGER PRIMARY KEY,
-	service  TEXT NOT NULL,
-	flow     TEXT NOT NULL,
-	location TEXT NOT NULL,
-	UNIQUE (flow, location, service)
-)`,
-		`CREATE TABLE step_names (
-	id       INTEGER PRIMARY KEY,
-	step     TEXT NOT NULL,
-	function TEXT NOT NULL,
-	UNIQUE (step, function)
-)`,
-		`CREATE TABLE runs (
-	id          INTEGER PRIMARY KEY,
-	series      INTEGER NOT NULL,
-	start_ns    INTEGER NOT NULL,
-	duration_ns INTEGER NOT NULL,
-	run_id      TEXT NOT NULL
-)`,
-		`CREATE INDEX runs_series_start ON runs (series, start_ns)`,
-		`CREATE TABLE steps (
-	run           INTEGER NOT NULL,
-	idx           INTEGER NOT NULL,
-	name          INTEGER NOT NULL,
-	status        INTEGER NOT NULL,
-	http_status   INTEGER NOT NULL,
-	duration_ns   INTEGER NOT NULL,
-	resolve_ns    INTEGER NOT NULL,
-	connect_ns    INTEGER NOT NULL,
-	tls_ns        INTEGER NOT NULL,
-	processing_ns INTEGER NOT NULL,
-	transfer_ns   INTEGER NOT NULL,
-	attempts      INTEGER NOT NULL,
-	error         TEXT NOT NULL,
-	PRIMARY KEY (run, idx)
-) WITHOUT ROWID`,
-		`CREATE TABLE events (
-	id           INTEGER PRIMARY KEY,
-	op           TEXT NOT NULL,
-	kind         TEXT NOT NULL,
-	service      TEXT NOT NULL,
-	flow         TEXT NOT NULL,
-	function     TEXT NOT NULL,
-	location     TEXT NOT NULL,
-	start_ns     INTEGER NOT NULL,
-	end_ns       INTEGER NOT NULL,
-	confirmed_ns INTEGER NOT NULL,
-	cause_step   TEXT NOT NULL,
-	error        TEXT NOT NULL
-)`,
-		`CREATE INDEX events_start ON events (start_ns)`,
-	}},
-	{version: 2, stmts: []string{
-		rollupTableSQL("rollup_minute", "INTEGER", "BLOB") + ` WITHOUT ROWID`,
-		rollupTableSQL("rollup_hour", "INTEGER", "BLOB") + ` WITHOUT ROWID`,
-		`CREATE INDEX events_location ON events (location, end_ns)`,
-	}, backfill: backfillRollups},
-	{version: 3, stmts: v3Stmts("INTEGER", "BLOB", "BLOB", " WITHOUT ROWID"), backfill: migrateV3, post: v3Post},
-	{version: 4, stmts: reportsStmts("INTEGER PRIMARY KEY")},
-}
-
-// v3Stmts replace the runs and rollup tables by their version 3 forms,
-// renaming the old ones to *_v2 for migrateV3 to read.
-func v3Stmts(integer, blob, data, suffix string) []string {
-	return []string{
-		`DROP INDEX runs_series_start`,
-		`ALTER TABLE runs RENAME TO runs_v2`,
-		`ALTER TABLE rollup_minute RENAME TO rollup_minute_v2`,
-		`ALTER TABLE rollup_hour RENAME TO rollup_hour_v2`,
-		`CREATE TABLE runs (
-	id          ` + integer + ` PRIMARY KEY,
-	series      ` + integer + ` NOT NULL,
-	start_ns    ` + integer + ` NOT NULL,
-	duration_ns ` + integer + ` NOT NULL,
-	run_id      TEXT NOT NULL,
-	steps       ` + blob + ` NOT NULL
-)`,
-		rollupTableSQLV3("rollup_minute", integer, data) + suffix,
-		rollupTableSQLV3("rollup_hour", integer, data) + suffix,
-	}
-}
-
-// v3Post drops the version 2 tables once migrateV3 has copied them.
-var v3Post = []string{
-	`DROP TABLE runs_v2`,
-	`DROP TABLE steps`,
-	`DROP TABLE rollup_minute_v2`,
-	`DROP TABLE rollup_hour_v2`,
-	`CREATE INDEX runs_series_start ON runs (series, start_ns)`,
-}
-
-func rollupTableSQLV3(name, integer, data string) string {
-	return `CREATE TABLE ` + name + ` (
-	bucket_ns ` + integer + ` NOT NULL,
-	series    ` + integer + ` NOT NULL,
-	runs      ` + integer + ` NOT NULL,
-	first_ns  ` + integer + ` NOT NULL,
-	last_ns   ` + integer + ` NOT NULL,
-	data      ` + data + ` NOT NULL,
-	PRIMARY KEY (bucket_ns, series)
-)`
-}
-
-func rollupTableSQL(name, integer, hist string) string {
-	return `CREATE TABLE ` + name + ` (
-	bucket_ns INTEGER NOT NULL,
-	series    ` + integer + ` NOT NULL,
-	step      ` + integer + ` NOT NULL,
-	ok        ` + integer + ` NOT NULL,
-	failed    ` + integer + ` NOT NULL,
-	degraded  ` + integer + ` NOT NULL,
-	not_run   ` + integer + ` NOT NULL,
-	sum_ns    ` + integer + ` NOT NULL,
-	first_ns  ` + integer + ` NOT NULL,
-	last_ns   ` + integer + ` NOT NULL,
-	hist      ` + hist + ` NOT NULL,
-	PRIMARY KEY (bucket_ns, series, step)
-)`
-}
-
 func sqliteDialect() *dialect {
 	return &dialect{
 		name:       "sqlite",
 		migrations: sqliteMigrations,
 		least:      "min",
 		greatest:   "max",
-		histParam:  func(h sparse) any { return encodeBlob(h) },
-		histScan: func(src any) (sparse, error) {
-			b, _ := src.([]byte)
-			return decodeBlob(b)
-		},
 		statsParam: func(ss []stat) any { return encodeStats(ss) },
 		statsScan: func(src any) ([]stat, error) {
 			b, _ := src.([]byte)
@@ -283,21 +154,6 @@ type connector struct {
 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c connector) Driver() driver.Driver                        { return c.drv }
-
-// sqliteHistAdd is slaprobe_hist_add(a, b): the sum of two histogram blobs.
-func sqliteHistAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	a, _ := args[0].([]byte)
-	b, _ := args[1].([]byte)
-	ha, err := decodeBlob(a)
-	if err != nil {
-		return nil, err
-	}
-	hb, err := decodeBlob(b)
-	if err != nil {
-		return nil, err
-	}
-	return encodeBlob(merge(ha, hb)), nil
-}
 
 // sqliteRollupAdd is slaprobe_rollup_add(a, b): the sum of two rollup data
 // blobs.

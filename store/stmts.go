@@ -19,35 +19,29 @@ type insertSpec struct {
 	cols       int
 }
 
-func (c *core) specs() []insertSpec {
-	specs := []insertSpec{
-		{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6},
-		{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error)", cols: 11},
-	}
-	for _, t := range []string{"rollup_minute", "rollup_hour"} {
-		specs = append(specs, c.rollupSpec(t))
-	}
-	return specs
+// inserts are the store's live INSERT statements, one per table it writes.
+type inserts struct {
+	runs, events, minute, hour insertSpec
 }
 
-// rollupSpec is the upsert of a version 3 rollup table.
-func (c *core) rollupSpec(t string) insertSpec {
+func newInserts(d *dialect) inserts {
+	return inserts{
+		runs:   insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6},
+		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error)", cols: 11},
+		minute: rollupSpec(d, "rollup_minute"),
+		hour:   rollupSpec(d, "rollup_hour"),
+	}
+}
+
+func (in inserts) all() []insertSpec { return []insertSpec{in.runs, in.events, in.minute, in.hour} }
+
+// rollupSpec is the upsert of a rollup table.
+func rollupSpec(d *dialect, t string) insertSpec {
 	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series) DO UPDATE SET
 runs = %[1]s.runs + excluded.runs,
 first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
-data = slaprobe_rollup_add(%[1]s.data, excluded.data)`, t, c.d.least, c.d.greatest)
+data = slaprobe_rollup_add(%[1]s.data, excluded.data)`, t, d.least, d.greatest)
 	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data)", tail: tail, cols: 6}
-}
-
-// rollupSpecV2 is the upsert of a version 2 rollup table (migrations only).
-func (c *core) rollupSpecV2(t string) insertSpec {
-	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series, step) DO UPDATE SET
-ok = %[1]s.ok + excluded.ok, failed = %[1]s.failed + excluded.failed,
-degraded = %[1]s.degraded + excluded.degraded, not_run = %[1]s.not_run + excluded.not_run,
-sum_ns = %[1]s.sum_ns + excluded.sum_ns,
-first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
-hist = slaprobe_hist_add(%[1]s.hist, excluded.hist)`, t, c.d.least, c.d.greatest)
-	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, step, ok, failed, degraded, not_run, sum_ns, first_ns, last_ns, hist)", tail: tail, cols: 11}
 }
 
 func (sp insertSpec) sql(rows int) string {
@@ -71,7 +65,7 @@ func (sp insertSpec) key(rows int) string { return fmt.Sprintf("%s|%d", sp.head,
 // any transaction holds its one connection; inside a transaction
 // database/sql reuses them on that connection.
 func (c *core) prepareAll(ctx context.Context) error {
-	for _, sp := range c.specs() {
+	for _, sp := range c.ins.all() {
 		for n := chunkRows; n >= 1; n /= 2 {
 			st, err := c.w.PreparexContext(ctx, c.w.Rebind(sp.sql(n)))
 			if err != nil {

@@ -115,7 +115,7 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		blobs = appendSteps(blobs, steps)
 		runArgs = append(runArgs, runIDs[k], sid, start, int64(r.Duration), r.ID, blobs[from:len(blobs):len(blobs)])
 	}
-	if err := c.insertRows(ctx, tx, c.spec[0], runArgs); err != nil {
+	if err := c.insertRows(ctx, tx, c.ins.runs, runArgs); err != nil {
 		return fmt.Errorf("store: insert runs: %w", err)
 	}
 	return c.upsertRollups(ctx, tx, agg)
@@ -126,7 +126,7 @@ func (c *core) upsertRollups(ctx context.Context, tx *sqlx.Tx, agg *aggregate) e
 	for _, g := range []struct {
 		spec insertSpec
 		rows map[rkey]*rval
-	}{{c.spec[2], agg.minute}, {c.spec[3], agg.hour}} {
+	}{{c.ins.minute, agg.minute}, {c.ins.hour, agg.hour}} {
 		keys := sortedKeys(g.rows)
 		args := make([]any, 0, 6*len(keys))
 		for _, k := range keys {
@@ -188,7 +188,7 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := c.insertRows(ctx, tx, c.spec[1], args); err != nil {
+	if err := c.insertRows(ctx, tx, c.ins.events, args); err != nil {
 		return fmt.Errorf("store: insert events: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -1,0 +1,687 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// The numbered schema migrations of both databases, and the Go code of the
+// frozen ones. A migration, once released, never changes: a database at
+// version N was made by exactly these steps. To change the schema, append a
+// migration with the next version to BOTH lists (sqliteMigrations and
+// postgresMigrations); TestMigrations checks that a database migrated from
+// every older version equals a fresh one. Go code a migration needs (a
+// backfill) lives here too, with its own copies of whatever SQL or encoding
+// it depends on, so that the live code (write.go, stmts.go, the dialects)
+// can change without changing what an old migration does.
+
+// sqliteMigrations are the numbered schema steps; see the package doc.
+var sqliteMigrations = []migration{
+	{version: 1, stmts: []string{
+		`CREATE TABLE series (
+	id       INTEGER PRIMARY KEY,
+	service  TEXT NOT NULL,
+	flow     TEXT NOT NULL,
+	location TEXT NOT NULL,
+	UNIQUE (flow, location, service)
+)`,
+		`CREATE TABLE step_names (
+	id       INTEGER PRIMARY KEY,
+	step     TEXT NOT NULL,
+	function TEXT NOT NULL,
+	UNIQUE (step, function)
+)`,
+		`CREATE TABLE runs (
+	id          INTEGER PRIMARY KEY,
+	series      INTEGER NOT NULL,
+	start_ns    INTEGER NOT NULL,
+	duration_ns INTEGER NOT NULL,
+	run_id      TEXT NOT NULL
+)`,
+		`CREATE INDEX runs_series_start ON runs (series, start_ns)`,
+		`CREATE TABLE steps (
+	run           INTEGER NOT NULL,
+	idx           INTEGER NOT NULL,
+	name          INTEGER NOT NULL,
+	status        INTEGER NOT NULL,
+	http_status   INTEGER NOT NULL,
+	duration_ns   INTEGER NOT NULL,
+	resolve_ns    INTEGER NOT NULL,
+	connect_ns    INTEGER NOT NULL,
+	tls_ns        INTEGER NOT NULL,
+	processing_ns INTEGER NOT NULL,
+	transfer_ns   INTEGER NOT NULL,
+	attempts      INTEGER NOT NULL,
+	error         TEXT NOT NULL,
+	PRIMARY KEY (run, idx)
+) WITHOUT ROWID`,
+		`CREATE TABLE events (
+	id           INTEGER PRIMARY KEY,
+	op           TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	service      TEXT NOT NULL,
+	flow         TEXT NOT NULL,
+	function     TEXT NOT NULL,
+	location     TEXT NOT NULL,
+	start_ns     INTEGER NOT NULL,
+	end_ns       INTEGER NOT NULL,
+	confirmed_ns INTEGER NOT NULL,
+	cause_step   TEXT NOT NULL,
+	error        TEXT NOT NULL
+)`,
+		`CREATE INDEX events_start ON events (start_ns)`,
+	}},
+	{version: 2, stmts: []string{
+		rollupTableSQL("rollup_minute", "INTEGER", "BLOB") + ` WITHOUT ROWID`,
+		rollupTableSQL("rollup_hour", "INTEGER", "BLOB") + ` WITHOUT ROWID`,
+		`CREATE INDEX events_location ON events (location, end_ns)`,
+	}, backfill: backfillRollups},
+	{version: 3, stmts: v3Stmts("INTEGER", "BLOB", "BLOB", " WITHOUT ROWID"), backfill: migrateV3, post: v3Post},
+	{version: 4, stmts: reportsStmts("INTEGER PRIMARY KEY")},
+}
+
+// v3Stmts replace the runs and rollup tables by their version 3 forms,
+// renaming the old ones to *_v2 for migrateV3 to read.
+func v3Stmts(integer, blob, data, suffix string) []string {
+	return []string{
+		`DROP INDEX runs_series_start`,
+		`ALTER TABLE runs RENAME TO runs_v2`,
+		`ALTER TABLE rollup_minute RENAME TO rollup_minute_v2`,
+		`ALTER TABLE rollup_hour RENAME TO rollup_hour_v2`,
+		`CREATE TABLE runs (
+	id          ` + integer + ` PRIMARY KEY,
+	series      ` + integer + ` NOT NULL,
+	start_ns    ` + integer + ` NOT NULL,
+	duration_ns ` + integer + ` NOT NULL,
+	run_id      TEXT NOT NULL,
+	steps       ` + blob + ` NOT NULL
+)`,
+		rollupTableSQLV3("rollup_minute", integer, data) + suffix,
+		rollupTableSQLV3("rollup_hour", integer, data) + suffix,
+	}
+}
+
+// v3Post drops the version 2 tables once migrateV3 has copied them.
+var v3Post = []string{
+	`DROP TABLE runs_v2`,
+	`DROP TABLE steps`,
+	`DROP TABLE rollup_minute_v2`,
+	`DROP TABLE rollup_hour_v2`,
+	`CREATE INDEX runs_series_start ON runs (series, start_ns)`,
+}
+
+func rollupTableSQLV3(name, integer, data string) string {
+	return `CREATE TABLE ` + name + ` (
+	bucket_ns ` + integer + ` NOT NULL,
+	series    ` + integer + ` NOT NULL,
+	runs      ` + integer + ` NOT NULL,
+	first_ns  ` + integer + ` NOT NULL,
+	last_ns   ` + integer + ` NOT NULL,
+	data      ` + data + ` NOT NULL,
+	PRIMARY KEY (bucket_ns, series)
+)`
+}
+
+func rollupTableSQL(name, integer, hist string) string {
+	return `CREATE TABLE ` + name + ` (
+	bucket_ns INTEGER NOT NULL,
+	series    ` + integer + ` NOT NULL,
+	step      ` + integer + ` NOT NULL,
+	ok        ` + integer + ` NOT NULL,
+	failed    ` + integer + ` NOT NULL,
+	degraded  ` + integer + ` NOT NULL,
+	not_run   ` + integer + ` NOT NULL,
+	sum_ns    ` + integer + ` NOT NULL,
+	first_ns  ` + integer + ` NOT NULL,
+	last_ns   ` + integer + ` NOT NULL,
+	hist      ` + hist + ` NOT NULL,
+	PRIMARY KEY (bucket_ns, series, step)
+)`
+}
+
+var postgresMigrations = []migration{
+	{version: 1, stmts: []string{
+		`CREATE TABLE series (
+	id       BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	service  TEXT NOT NULL,
+	flow     TEXT NOT NULL,
+	location TEXT NOT NULL,
+	UNIQUE (flow, location, service)
+)`,
+		`CREATE TABLE step_names (
+	id       BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	step     TEXT NOT NULL,
+	function TEXT NOT NULL,
+	UNIQUE (step, function)
+)`,
+		`CREATE SEQUENCE runs_id_seq`,
+		`CREATE TABLE runs (
+	id          BIGINT PRIMARY KEY,
+	series      BIGINT NOT NULL,
+	start_ns    BIGINT NOT NULL,
+	duration_ns BIGINT NOT NULL,
+	run_id      TEXT NOT NULL
+)`,
+		`CREATE INDEX runs_series_start ON runs (series, start_ns)`,
+		`CREATE TABLE steps (
+	run           BIGINT NOT NULL,
+	idx           INTEGER NOT NULL,
+	name          BIGINT NOT NULL,
+	status        SMALLINT NOT NULL,
+	http_status   INTEGER NOT NULL,
+	duration_ns   BIGINT NOT NULL,
+	resolve_ns    BIGINT NOT NULL,
+	connect_ns    BIGINT NOT NULL,
+	tls_ns        BIGINT NOT NULL,
+	processing_ns BIGINT NOT NULL,
+	transfer_ns   BIGINT NOT NULL,
+	attempts      INTEGER NOT NULL,
+	error         TEXT NOT NULL,
+	PRIMARY KEY (run, idx)
+)`,
+		`CREATE TABLE events (
+	id           BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	op           TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	service      TEXT NOT NULL,
+	flow         TEXT NOT NULL,
+	function     TEXT NOT NULL,
+	location     TEXT NOT NULL,
+	start_ns     BIGINT NOT NULL,
+	end_ns       BIGINT NOT NULL,
+	confirmed_ns BIGINT NOT NULL,
+	cause_step   TEXT NOT NULL,
+	error        TEXT NOT NULL
+)`,
+		`CREATE INDEX events_start ON events (start_ns)`,
+	}},
+	{version: 2, stmts: []string{
+		`CREATE OR REPLACE FUNCTION slaprobe_hist_add(a BIGINT[], b BIGINT[]) RETURNS BIGINT[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT COALESCE(array_agg(COALESCE(x, 0) + COALESCE(y, 0) ORDER BY i), '{}')
+	FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
+$$`,
+		strings.Replace(rollupTableSQL("rollup_minute", "BIGINT", "BIGINT[]"), "bucket_ns INTEGER", "bucket_ns BIGINT", 1),
+		strings.Replace(rollupTableSQL("rollup_hour", "BIGINT", "BIGINT[]"), "bucket_ns INTEGER", "bucket_ns BIGINT", 1),
+		`CREATE INDEX events_location ON events (location, end_ns)`,
+	}, backfill: backfillRollups},
+	{version: 3, stmts: append([]string{
+		// Lock first: renaming an index after the transaction has taken an
+		// id can deadlock with autovacuum, whose stats update of that index
+		// waits on it while it holds the table ALTER TABLE wants. A waiting
+		// LOCK makes PostgreSQL cancel autovacuum instead.
+		`LOCK TABLE runs, steps, rollup_minute, rollup_hour IN ACCESS EXCLUSIVE MODE`,
+		`CREATE OR REPLACE FUNCTION slaprobe_rollup_add(a JSONB, b JSONB) RETURNS JSONB
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT COALESCE(jsonb_object_agg(k, v), '{}'::jsonb) FROM (
+		SELECT k, jsonb_agg(s ORDER BY i) AS v FROM (
+			SELECT e.key AS k, x.i, SUM(x.val::numeric) AS s
+			FROM (SELECT * FROM jsonb_each(a) UNION ALL SELECT * FROM jsonb_each(b)) AS e,
+				jsonb_array_elements_text(e.value) WITH ORDINALITY AS x(val, i)
+			GROUP BY e.key, x.i
+		) AS t GROUP BY k
+	) AS u
+$$`,
+		// The renamed tables keep their primary key indexes' names.
+		`ALTER INDEX runs_pkey RENAME TO runs_v2_pkey`,
+		`ALTER INDEX rollup_minute_pkey RENAME TO rollup_minute_v2_pkey`,
+		`ALTER INDEX rollup_hour_pkey RENAME TO rollup_hour_v2_pkey`,
+	}, v3Stmts("BIGINT", "BYTEA", "JSONB", "")...), backfill: migrateV3, post: v3Post},
+	{version: 4, stmts: reportsStmts("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")},
+}
+
+// Frozen Go code of migrations 2 and 3.
+
+// backfillRollups folds the runs already stored (by a version 1 schema) into
+// the version 2 rollup tables, a few thousand runs at a time.
+func backfillRollups(ctx context.Context, c *core, tx *sqlx.Tx) error {
+	const chunk = 5000
+	after := int64(0)
+	for {
+		var hi sql.NullInt64
+		q := tx.Rebind(`SELECT MAX(id) FROM (SELECT id FROM runs WHERE id > ? ORDER BY id LIMIT ?) AS next`)
+		if err := tx.QueryRowxContext(ctx, q, after, chunk).Scan(&hi); err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		if !hi.Valid {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT r.id, r.series, r.start_ns, r.duration_ns, s.name, s.status, s.duration_ns
+FROM runs r LEFT JOIN steps s ON s.run = r.id WHERE r.id > ? AND r.id <= ? ORDER BY r.id, s.idx`), after, hi.Int64)
+		if err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		agg := newAggregate(c.bounds)
+		type step struct {
+			name int64
+			st   probe.Status
+			d    time.Duration
+		}
+		var (
+			cur              = int64(-1)
+			series, start    int64
+			dur              time.Duration
+			steps            []step
+			run              probe.Run
+			flushRun         func()
+			scanErr          error
+			id, sid, st, sns int64
+			name, status     sql.NullInt64
+			sdur             sql.NullInt64
+		)
+		flushRun = func() {
+			if cur < 0 {
+				return
+			}
+			run.Steps = run.Steps[:0]
+			for _, s := range steps {
+				run.Steps = append(run.Steps, probe.StepResult{Status: s.st})
+			}
+			agg.add(series, 0, start, run.Outcome(), dur)
+			for _, s := range steps {
+				agg.add(series, s.name, start, s.st, s.d)
+			}
+			steps = steps[:0]
+		}
+		for rows.Next() {
+			if scanErr = rows.Scan(&id, &sid, &st, &sns, &name, &status, &sdur); scanErr != nil {
+				break
+			}
+			if id != cur {
+				flushRun()
+				cur, series, start, dur = id, sid, st, time.Duration(sns)
+			}
+			if name.Valid {
+				ps := probe.StatusFailed
+				if status.Int64 >= 0 && status.Int64 < int64(len(statusNames)) {
+					ps = statusNames[status.Int64]
+				}
+				steps = append(steps, step{name.Int64, ps, time.Duration(sdur.Int64)})
+			}
+		}
+		flushRun()
+		err = rows.Err()
+		rows.Close()
+		if scanErr != nil {
+			return fmt.Errorf("backfill: %w", scanErr)
+		}
+		if err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		if err := c.upsertRollupsV2(ctx, tx, agg); err != nil {
+			return fmt.Errorf("backfill: %w", err)
+		}
+		after = hi.Int64
+	}
+}
+
+// upsertRollupsV2 folds pre-aggregated rollups into the version 2 tables (one
+// row per step; each step row takes its bucket's first and last run start).
+func (c *core) upsertRollupsV2(ctx context.Context, tx *sqlx.Tx, agg *aggregate) error {
+	for _, g := range []struct {
+		table string
+		rows  map[rkey]*rval
+	}{{"rollup_minute", agg.minute}, {"rollup_hour", agg.hour}} {
+		var args []any
+		for _, k := range sortedKeys(g.rows) {
+			v := g.rows[k]
+			for _, s := range v.stats {
+				args = append(args, k.bucket, k.series, s.name, s.ok, s.failed, s.degraded, s.notRun, s.sum, v.first, v.last, v2HistParam(c.d, s.hist))
+			}
+		}
+		if err := c.insertRows(ctx, tx, c.rollupSpecV2(g.table), args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateV3 moves a version 2 database's data into the version 3 tables,
+// which the migration's statements created after renaming the old ones to
+// *_v2: each run's steps into its row's steps blob, each (bucket, series)'s
+// rollup rows into one row.
+func migrateV3(ctx context.Context, c *core, tx *sqlx.Tx) error {
+	if err := migrateRunsV3(ctx, c, tx); err != nil {
+		return fmt.Errorf("runs: %w", err)
+	}
+	for _, t := range []string{"rollup_minute", "rollup_hour"} {
+		if err := migrateRollupsV3(ctx, c, tx, t); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func migrateRunsV3(ctx context.Context, c *core, tx *sqlx.Tx) error {
+	const chunk = 5000
+	spec := insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6}
+	after := int64(math.MinInt64)
+	for {
+		var hi sql.NullInt64
+		q := tx.Rebind(`SELECT MAX(id) FROM (SELECT id FROM runs_v2 WHERE id > ? ORDER BY id LIMIT ?) AS next`)
+		if err := tx.QueryRowxContext(ctx, q, after, chunk).Scan(&hi); err != nil {
+			return err
+		}
+		if !hi.Valid {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT r.id, r.series, r.start_ns, r.duration_ns, r.run_id,
+ s.name, s.status, s.http_status, s.duration_ns, s.resolve_ns, s.connect_ns, s.tls_ns, s.processing_ns, s.transfer_ns, s.attempts, s.error
+FROM runs_v2 r LEFT JOIN steps s ON s.run = r.id WHERE r.id > ? AND r.id <= ? ORDER BY r.id, s.idx`), after, hi.Int64)
+		if err != nil {
+			return err
+		}
+		var (
+			args             []any
+			steps            []stepRow
+			curID            = int64(math.MinInt64)
+			series, st, dur  int64
+			runID            string
+			scanErr          error
+			name, status     sql.NullInt64
+			httpStatus, sdur sql.NullInt64
+			ph               [5]sql.NullInt64
+			attempts         sql.NullInt64
+			errText          sql.NullString
+		)
+		flush := func() {
+			if curID != math.MinInt64 {
+				args = append(args, curID, series, st, dur, runID, appendSteps(nil, steps))
+			}
+			steps = steps[:0]
+		}
+		for rows.Next() {
+			var id int64
+			var rs, rst, rdur int64
+			var rid string
+			if scanErr = rows.Scan(&id, &rs, &rst, &rdur, &rid, &name, &status, &httpStatus, &sdur,
+				&ph[0], &ph[1], &ph[2], &ph[3], &ph[4], &attempts, &errText); scanErr != nil {
+				break
+			}
+			if id != curID {
+				flush()
+				curID, series, st, dur, runID = id, rs, rst, rdur, rid
+			}
+			if !name.Valid {
+				continue
+			}
+			ps := probe.StatusFailed
+			if status.Int64 >= 0 && status.Int64 < int64(len(statusNames)) {
+				ps = statusNames[status.Int64]
+			}
+			steps = append(steps, stepRow{name: name.Int64, res: &probe.StepResult{Status: ps, HTTPStatus: int(httpStatus.Int64),
+				Duration: time.Duration(sdur.Int64),
+				Phases: probe.Phases{Resolve: time.Duration(ph[0].Int64), Connect: time.Duration(ph[1].Int64), TLS: time.Duration(ph[2].Int64),
+					Processing: time.Duration(ph[3].Int64), Transfer: time.Duration(ph[4].Int64)},
+				Attempts: int(attempts.Int64), Error: errText.String}})
+		}
+		flush()
+		err = rows.Err()
+		rows.Close()
+		if scanErr != nil {
+			return scanErr
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.insertRows(ctx, tx, spec, args); err != nil {
+			return err
+		}
+		after = hi.Int64
+	}
+}
+
+// migrateRollupsV3 folds the rows of table_v2 into table, a few thousand
+// buckets' worth at a time.
+func migrateRollupsV3(ctx context.Context, c *core, tx *sqlx.Tx, table string) error {
+	const chunk = 20000
+	spec := rollupSpecV3(c.d, table)
+	after := int64(math.MinInt64)
+	for {
+		// The chunk ends with a whole bucket: the bucket of the chunk-th row
+		// after the last one, or the end of the table.
+		var cut sql.NullInt64
+		q := tx.Rebind(`SELECT bucket_ns FROM ` + table + `_v2 WHERE bucket_ns > ? ORDER BY bucket_ns LIMIT 1 OFFSET ?`)
+		if err := tx.QueryRowxContext(ctx, q, after, chunk).Scan(&cut); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		to := int64(math.MaxInt64)
+		if cut.Valid {
+			to = cut.Int64
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT bucket_ns, series, step, ok, failed, degraded, not_run, sum_ns, first_ns, last_ns, hist
+FROM `+table+`_v2 WHERE bucket_ns > ? AND bucket_ns <= ? ORDER BY bucket_ns, series, step`), after, to)
+		if err != nil {
+			return err
+		}
+		var (
+			args    []any
+			key     = rkey{bucket: math.MinInt64}
+			v       *rval
+			scanErr error
+			n       int
+		)
+		flush := func() {
+			if v != nil {
+				args = append(args, key.bucket, key.series, v.runs(), v.first, v.last, c.d.statsParam(v.stats))
+			}
+		}
+		for rows.Next() {
+			var (
+				k           rkey
+				s           stat
+				first, last int64
+				hist        any
+			)
+			if scanErr = rows.Scan(&k.bucket, &k.series, &s.name, &s.ok, &s.failed, &s.degraded, &s.notRun, &s.sum, &first, &last, &hist); scanErr != nil {
+				break
+			}
+			if s.hist, scanErr = v2HistScan(c.d, hist); scanErr != nil {
+				break
+			}
+			n++
+			if k != key || v == nil {
+				flush()
+				key, v = k, &rval{first: first, last: last}
+			}
+			v.first, v.last = min(v.first, first), max(v.last, last)
+			v.stats = append(v.stats, s)
+		}
+		flush()
+		err = rows.Err()
+		rows.Close()
+		if scanErr != nil {
+			return scanErr
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.insertRows(ctx, tx, spec, args); err != nil {
+			return err
+		}
+		if !cut.Valid || n == 0 {
+			return nil
+		}
+		after = to
+	}
+}
+
+// rollupSpecV2 is the upsert of a version 2 rollup table.
+func (c *core) rollupSpecV2(t string) insertSpec {
+	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series, step) DO UPDATE SET
+ok = %[1]s.ok + excluded.ok, failed = %[1]s.failed + excluded.failed,
+degraded = %[1]s.degraded + excluded.degraded, not_run = %[1]s.not_run + excluded.not_run,
+sum_ns = %[1]s.sum_ns + excluded.sum_ns,
+first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
+hist = slaprobe_hist_add(%[1]s.hist, excluded.hist)`, t, c.d.least, c.d.greatest)
+	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, step, ok, failed, degraded, not_run, sum_ns, first_ns, last_ns, hist)", tail: tail, cols: 11}
+}
+
+// rollupSpecV3 is the upsert of a version 3 rollup table (as migration 3
+// wrote it; the live one is in stmts.go).
+func rollupSpecV3(d *dialect, t string) insertSpec {
+	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series) DO UPDATE SET
+runs = %[1]s.runs + excluded.runs,
+first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
+data = slaprobe_rollup_add(%[1]s.data, excluded.data)`, t, d.least, d.greatest)
+	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data)", tail: tail, cols: 6}
+}
+
+// v2HistParam turns a histogram into the value bound for a version 2 hist
+// column: a blob (encodeBlob) in SQLite, a BIGINT[] in PostgreSQL.
+func v2HistParam(d *dialect, h sparse) any {
+	if d.name == "sqlite" {
+		return encodeBlob(h)
+	}
+	if len(h) == 0 {
+		return []int64{}
+	}
+	return h.dense(h[len(h)-1].idx + 1)
+}
+
+// v2HistScan reads a version 2 hist column.
+func v2HistScan(d *dialect, src any) (sparse, error) {
+	if d.name == "sqlite" {
+		b, _ := src.([]byte)
+		return decodeBlob(b)
+	}
+	switch v := src.(type) {
+	case string:
+		return decodeArray(v)
+	case []byte:
+		return decodeArray(string(v))
+	case nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: unexpected %T", errHist, src)
+}
+
+// histFormat is the first byte of an encoded histogram blob.
+const histFormat = 1
+
+// errHist reports a histogram blob that cannot be decoded.
+var errHist = errors.New("store: corrupt histogram")
+
+// encodeBlob is the SQLite form: a format byte, then for each non-empty slot
+// the uvarint distance from the previous slot (from -1 for the first, so it
+// is always >= 1) and the uvarint count. A one-sample histogram takes 3 bytes.
+func encodeBlob(h sparse) []byte {
+	out := make([]byte, 1, 1+4*len(h))
+	out[0] = histFormat
+	prev := -1
+	for _, b := range h {
+		out = binary.AppendUvarint(out, uint64(b.idx-prev))
+		out = binary.AppendUvarint(out, uint64(b.count))
+		prev = b.idx
+	}
+	return out
+}
+
+// decodeBlob parses encodeBlob's output. An empty or nil blob is an empty
+// histogram.
+func decodeBlob(p []byte) (sparse, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	if p[0] != histFormat {
+		return nil, fmt.Errorf("%w: format %d", errHist, p[0])
+	}
+	p = p[1:]
+	var h sparse
+	prev := -1
+	for len(p) > 0 {
+		d, n := binary.Uvarint(p)
+		if n <= 0 || d == 0 || d > maxHistSlots {
+			return nil, errHist
+		}
+		p = p[n:]
+		c, n := binary.Uvarint(p)
+		if n <= 0 || c > 1<<62 {
+			return nil, errHist
+		}
+		p = p[n:]
+		prev += int(d)
+		if prev >= maxHistSlots {
+			return nil, errHist
+		}
+		h = append(h, bin{idx: prev, count: int64(c)})
+	}
+	return h, nil
+}
+
+// encodeArray is the PostgreSQL form: a BIGINT[] literal of the dense
+// histogram without its trailing zeros, so that hist_add can sum two arrays
+// element by element in SQL.
+func encodeArray(h sparse) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	next := 0
+	for k, b := range h {
+		for ; next < b.idx; next++ {
+			sb.WriteString("0,")
+		}
+		sb.WriteString(strconv.FormatInt(b.count, 10))
+		if k < len(h)-1 {
+			sb.WriteByte(',')
+		}
+		next = b.idx + 1
+	}
+	sb.WriteByte('}')
+	return sb.String()
+}
+
+// decodeArray parses a BIGINT[] in PostgreSQL's text form ("{1,0,3}").
+func decodeArray(s string) (sparse, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "{}" {
+		return nil, nil
+	}
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, fmt.Errorf("%w: %.20q", errHist, s)
+	}
+	var h sparse
+	for i, f := range strings.Split(s[1:len(s)-1], ",") {
+		if i >= maxHistSlots {
+			return nil, errHist
+		}
+		if f == "NULL" {
+			continue
+		}
+		c, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || c < 0 {
+			return nil, fmt.Errorf("%w: %.20q", errHist, f)
+		}
+		if c > 0 {
+			h = append(h, bin{idx: i, count: c})
+		}
+	}
+	return h, nil
+}
+
+// sqliteHistAdd is slaprobe_hist_add(a, b): the sum of two histogram blobs.
+func sqliteHistAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	a, _ := args[0].([]byte)
+	b, _ := args[1].([]byte)
+	ha, err := decodeBlob(a)
+	if err != nil {
+		return nil, err
+	}
+	hb, err := decodeBlob(b)
+	if err != nil {
+		return nil, err
+	}
+	return encodeBlob(merge(ha, hb)), nil
+}
