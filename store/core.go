@@ -48,6 +48,10 @@ type dialect struct {
 	statsScan func(src any) ([]stat, error)
 	// allocIDs returns n fresh run ids.
 	allocIDs func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error)
+	// migrating and migrated are run on the writer before and after
+	// migrations (SQLite: sort and index into temporary files rather than
+	// memory, so that a migration's memory does not grow with the data).
+	migrating, migrated []string
 	// lock serialises migrations between processes (nil: the transaction
 	// itself does, as with SQLite's BEGIN IMMEDIATE).
 	lock func(ctx context.Context, tx *sqlx.Tx) error
@@ -64,8 +68,11 @@ type core struct {
 	series map[seriesKey]int64
 	names  map[nameKey]int64
 	stmts  map[string]*sqlx.Stmt
-	ins    inserts // the live multi-row INSERTs
-	closed bool
+	// migStmts are the statements prepared on the running migration's
+	// transaction (nil outside migrations).
+	migStmts map[string]*sqlx.Stmt
+	ins      inserts // the live multi-row INSERTs
+	closed   bool
 }
 
 type seriesKey struct{ service, flow, location string }

@@ -36,6 +36,14 @@ func (c *core) migrate(ctx context.Context, upTo int) error {
 	if cur > latest {
 		return fmt.Errorf("store: database schema version %d is newer than this slaprobe supports (%d): upgrade slaprobe", cur, latest)
 	}
+	if cur >= upTo {
+		return nil
+	}
+	for _, s := range c.d.migrating {
+		if _, err := c.w.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("store: before migrating: %w", err)
+		}
+	}
 	for _, m := range ms {
 		if m.version <= cur || m.version > upTo {
 			continue
@@ -44,6 +52,11 @@ func (c *core) migrate(ctx context.Context, upTo int) error {
 			return fmt.Errorf("store: migration %d: %w", m.version, err)
 		}
 		c.log.Info("store schema migrated", "driver", c.d.name, "version", m.version)
+	}
+	for _, s := range c.d.migrated {
+		if _, err := c.w.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("store: after migrating: %w", err)
+		}
 	}
 	return nil
 }
@@ -62,6 +75,13 @@ func (c *core) apply(ctx context.Context, m migration) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	c.migStmts = map[string]*sqlx.Stmt{}
+	defer func() {
+		for _, st := range c.migStmts {
+			st.Close()
+		}
+		c.migStmts = nil
+	}()
 	if c.d.lock != nil {
 		if err := c.d.lock(ctx, tx); err != nil {
 			return err

@@ -27,6 +27,8 @@ func sqliteDialect() *dialect {
 		migrations: sqliteMigrations,
 		least:      "min",
 		greatest:   "max",
+		migrating:  []string{`PRAGMA temp_store = FILE`},
+		migrated:   []string{`PRAGMA temp_store = MEMORY`},
 		statsParam: func(ss []stat) any { return encodeStats(ss) },
 		statsScan: func(src any) ([]stat, error) {
 			b, _ := src.([]byte)

@@ -79,7 +79,10 @@ func (c *core) prepareAll(ctx context.Context) error {
 
 // insertRows runs sp over args (sp.cols values a row) in chunks of at most
 // chunkRows rows, remainders in power-of-two chunks, so that a fixed set of
-// prepared statements serves every batch size.
+// prepared statements serves every batch size. During a migration (before
+// prepareAll) it prepares each statement once on the migration's transaction
+// (migStmts): preparing one per chunk kept thousands open until the commit,
+// and the migration's memory grew with the number of runs.
 func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args []any) error {
 	rows := len(args) / sp.cols
 	for rows > 0 {
@@ -87,16 +90,31 @@ func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args 
 		for n > rows {
 			n /= 2
 		}
-		var st *sqlx.Stmt
-		if cached, ok := c.stmts[sp.key(n)]; ok {
+		var (
+			st    *sqlx.Stmt
+			err   error
+			close = true // a transaction's copy of a cached statement, or a one-off
+		)
+		key := sp.key(n)
+		if cached, ok := c.stmts[key]; ok {
 			st = tx.StmtxContext(ctx, cached)
-		} else { // during migrations, before prepareAll
-			var err error
+		} else if st, close = c.migStmts[key], false; st == nil {
 			if st, err = tx.PreparexContext(ctx, tx.Rebind(sp.sql(n))); err != nil {
 				return err
 			}
+			if c.migStmts != nil {
+				c.migStmts[key] = st
+			} else {
+				close = true
+			}
 		}
-		if _, err := st.ExecContext(ctx, args[:n*sp.cols]...); err != nil {
+		_, err = st.ExecContext(ctx, args[:n*sp.cols]...)
+		if close {
+			// Now, not at the commit: database/sql keeps a transaction's
+			// statements until it ends.
+			st.Close()
+		}
+		if err != nil {
 			return err
 		}
 		args = args[n*sp.cols:]
