@@ -39,7 +39,8 @@ func TestDefaults(t *testing.T) {
 	cfg := mustParse(t, minimal, Options{})
 	want := &Config{
 		File: "test.yaml", Location: "default", Timezone: "UTC", Loc: time.UTC, Listen: "127.0.0.1:9115",
-		Storage: Storage{Driver: "sqlite", DSN: "slaprobe.db", Retention: 400 * 24 * time.Hour},
+		Storage: Storage{Driver: "sqlite", DSN: "slaprobe.db", Retention: 400 * 24 * time.Hour,
+			MinuteRetention: 400 * 24 * time.Hour, HourRetention: 403 * 24 * time.Hour},
 		Defaults: Defaults{Interval: 60 * time.Second, Timeout: 10 * time.Second, DownAfter: 2, UpAfter: 1,
 			MaxBodyBytes: 1 << 20, MaxRedirects: 5},
 		Policy:   Policy{Unknown: "exclude", Degraded: "up", Quorum: Quorum{Mode: "majority"}, FlapGap: 5 * time.Minute},
@@ -66,7 +67,7 @@ func TestOverrides(t *testing.T) {
 location: seoul-a
 timezone: Asia/Seoul
 listen: "[::1]:9999"
-storage: {driver: postgres, dsn: "postgres://u@db/slaprobe", retention: 1d12h}
+storage: {driver: postgres, dsn: "postgres://u@db/slaprobe", retention: 1d12h, minute_retention: 2d, hour_retention: 375d}
 defaults:
   interval: 2m
   timeout: 20s
@@ -104,7 +105,8 @@ services:
 	if cfg.Location != "seoul-a" || cfg.Timezone != "Asia/Seoul" || cfg.Loc.String() != "Asia/Seoul" || cfg.Listen != "[::1]:9999" {
 		t.Errorf("top level: %q %q %v %q", cfg.Location, cfg.Timezone, cfg.Loc, cfg.Listen)
 	}
-	if want := (Storage{Driver: "postgres", DSN: "postgres://u@db/slaprobe", Retention: 36 * time.Hour}); cfg.Storage != want {
+	if want := (Storage{Driver: "postgres", DSN: "postgres://u@db/slaprobe", Retention: 36 * time.Hour,
+		MinuteRetention: 48 * time.Hour, HourRetention: 9000 * time.Hour}); cfg.Storage != want {
 		t.Errorf("storage = %+v, want %+v", cfg.Storage, want)
 	}
 	if want := (Policy{Unknown: "down", Degraded: "down", Quorum: Quorum{Mode: "count", N: 2}}); cfg.Policy != want {

@@ -39,6 +39,7 @@ const (
 	DefaultDriver           = "sqlite"
 	DefaultDSN              = "slaprobe.db"
 	DefaultRetention        = 400 * 24 * time.Hour
+	DefaultHourRetention    = 13 * 31 * 24 * time.Hour // 13 months, however long
 	DefaultInterval         = 60 * time.Second
 	DefaultTimeout          = 10 * time.Second
 	DefaultDownAfter        = 2
@@ -106,7 +107,7 @@ func newConfig(file string) *Config {
 		Timezone: DefaultTimezone,
 		Loc:      time.UTC,
 		Listen:   DefaultListen,
-		Storage:  Storage{Driver: DefaultDriver, Retention: DefaultRetention},
+		Storage:  Storage{Driver: DefaultDriver, Retention: DefaultRetention, HourRetention: DefaultHourRetention},
 		Defaults: Defaults{
 			Interval: DefaultInterval, Timeout: DefaultTimeout,
 			DownAfter: DefaultDownAfter, UpAfter: DefaultUpAfter,
@@ -181,6 +182,9 @@ func (p *parser) config(root *yaml.Node) {
 	}
 	if c.Storage.DSN == "" && c.Storage.Driver == DefaultDriver {
 		c.Storage.DSN = DefaultDSN
+	}
+	if c.Storage.MinuteRetention == 0 {
+		c.Storage.MinuteRetention = c.Storage.Retention
 	}
 	if e, ok := top["defaults"]; ok {
 		p.defaults(e.v, e.name)

@@ -5,7 +5,7 @@ import "go.yaml.in/yaml/v3"
 // This file decodes the storage: section.
 
 var (
-	storageKeys = []string{"driver", "dsn", "retention"}
+	storageKeys = []string{"driver", "dsn", "retention", "minute_retention", "hour_retention"}
 )
 
 func (p *parser) storage(n *yaml.Node, key string) {
@@ -26,6 +26,14 @@ func (p *parser) storage(n *yaml.Node, key string) {
 		case "retention":
 			if v, ok := p.positive(e.v, key); ok {
 				s.Retention = v
+			}
+		case "minute_retention":
+			if v, ok := p.positive(e.v, key); ok {
+				s.MinuteRetention = v
+			}
+		case "hour_retention":
+			if v, ok := p.positive(e.v, key); ok {
+				s.HourRetention = v
 			}
 		}
 	})

@@ -39,6 +39,10 @@ type Storage struct {
 	Driver    string        // "sqlite" (default) or "postgres"
 	DSN       string        // file path for sqlite, URL for postgres
 	Retention time.Duration // raw results older than this are pruned; "400d" is accepted
+	// MinuteRetention: minute rollups older than this are pruned (default:
+	// Retention). HourRetention: hour rollups, and windows that ended,
+	// older than this are pruned (default DefaultHourRetention, 13 months).
+	MinuteRetention, HourRetention time.Duration
 }
 
 // Defaults apply to every flow that does not set its own.

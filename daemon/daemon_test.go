@@ -384,11 +384,11 @@ func TestRunDrainsInFlightAndFlushes(t *testing.T) {
 func TestPruneInSmallBatches(t *testing.T) {
 	st := &fakeStore{pruned: 12345}
 	d, _ := newTestDaemon(t, testConfig(time.Minute, "a"), st, Deps{})
-	if n := d.prune(context.Background(), time.Now()); n != 12345 {
+	if n := d.prune(context.Background(), store.Cutoffs{Runs: time.Now()}); n != 12345 {
 		t.Errorf("pruned %d, want 12345", n)
 	}
 	st.pruned = pruneBatch * (pruneMaxBatches + 5)
-	if n := d.prune(context.Background(), time.Now()); n != pruneBatch*pruneMaxBatches {
+	if n := d.prune(context.Background(), store.Cutoffs{Runs: time.Now()}); n != pruneBatch*pruneMaxBatches {
 		t.Errorf("one tick pruned %d, want at most %d", n, pruneBatch*pruneMaxBatches)
 	}
 }

@@ -63,7 +63,11 @@ func (s *fakeStore) LastRuns(context.Context, string) (map[string]time.Time, err
 
 func (s *fakeStore) Coverage(context.Context, store.Query) ([]store.Span, error) { return s.cov, nil }
 
-func (s *fakeStore) Prune(_ context.Context, _ time.Time, batch int) (int, error) {
+func (s *fakeStore) Totals(context.Context, store.Query) ([]store.Rollup, error) { return nil, nil }
+
+func (s *fakeStore) Horizon(context.Context) (store.Horizon, error) { return store.Horizon{}, nil }
+
+func (s *fakeStore) Prune(_ context.Context, _ store.Cutoffs, batch int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := min(batch, s.pruned)

@@ -9,26 +9,36 @@ import (
 	"github.com/slaprobe/slaprobe/store"
 )
 
-// pruneLoop deletes raw results older than the retention, in small batches
-// once a minute, off the hot path.
+// pruneLoop deletes what is older than the retentions (raw runs, minute
+// rollups, hour rollups and ended windows), in small batches once a minute,
+// off the hot path.
 func (d *Daemon) pruneLoop(ctx context.Context) {
 	for {
 		if err := d.clock.Sleep(ctx, pruneEvery); err != nil {
 			return
 		}
 		d.mu.RLock()
-		ret := d.cfg.Storage.Retention
+		st := d.cfg.Storage
 		d.mu.RUnlock()
-		if ret <= 0 {
-			continue
-		}
-		d.prune(ctx, d.clock.Now().Add(-ret))
+		d.prune(ctx, Cutoffs(st, d.clock.Now()))
 	}
 }
 
-// prune deletes up to pruneMaxBatches batches of results started before
-// cutoff and returns how many it deleted.
-func (d *Daemon) prune(ctx context.Context, cutoff time.Time) int {
+// Cutoffs are what the storage settings let Prune delete at now (a zero or
+// negative retention keeps everything of its kind).
+func Cutoffs(st config.Storage, now time.Time) store.Cutoffs {
+	before := func(ret time.Duration) time.Time {
+		if ret <= 0 {
+			return time.Time{}
+		}
+		return now.Add(-ret)
+	}
+	return store.Cutoffs{Runs: before(st.Retention), Minute: before(st.MinuteRetention), Hour: before(st.HourRetention)}
+}
+
+// prune deletes up to pruneMaxBatches batches of rows older than the
+// cutoffs and returns how many it deleted.
+func (d *Daemon) prune(ctx context.Context, cutoff store.Cutoffs) int {
 	total := 0
 	for range pruneMaxBatches {
 		n, err := d.store.Prune(ctx, cutoff, pruneBatch)
@@ -44,7 +54,8 @@ func (d *Daemon) prune(ctx context.Context, cutoff time.Time) int {
 		}
 	}
 	if total > 0 {
-		d.log.Debug("pruned old results", "runs", total, "before", cutoff)
+		d.log.Debug("pruned old results", "rows", total, "runs_before", cutoff.Runs, "minute_rollups_before", cutoff.Minute,
+			"hour_rollups_before", cutoff.Hour)
 	}
 	return total
 }

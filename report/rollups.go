@@ -12,15 +12,10 @@ import (
 // runTally counts runs of one flow.
 type runTally struct{ ok, runs int64 }
 
-// rollupChunk is how much of the hour rollups one query reads: the rows of
-// every flow for one day, so that the query is one range scan of the bucket
-// index and memory stays bounded however long the period.
-const rollupChunk = 24 * time.Hour
-
-// readRollups reads the rollups of every configured flow over the elapsed
-// period (hour rows for whole hours, minute rows for the partial hours at the
-// edges), and returns per flow its passing and total runs and per service its
-// step latencies.
+// readRollups reads, through store.Totals, the results of every configured
+// flow over the elapsed period summed per flow, location and step (the store
+// decides which rollups or raw runs cover which part of it), and returns per
+// flow its passing and total runs and per service its step latencies.
 func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[string]*latency, error) {
 	counts := map[string]*runTally{}
 	lats := map[string]*latency{}
@@ -39,46 +34,22 @@ func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[s
 	if !end.After(from) || len(flows) == 0 {
 		return counts, lats, nil
 	}
-	hFrom := from.Truncate(time.Hour)
-	if hFrom.Before(from) {
-		hFrom = hFrom.Add(time.Hour)
+	rows, err := a.in.Store.Totals(ctx, store.Query{From: from, To: end, Flows: flows})
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: rollups: %w", err)
 	}
-	hTo := end.Truncate(time.Hour)
-	type part struct {
-		g        store.Granularity
-		from, to time.Time
-	}
-	var parts []part
-	if hFrom.Before(hTo) {
-		parts = append(parts, part{store.Minute, from, hFrom})
-		for t := hFrom; t.Before(hTo); t = t.Add(rollupChunk) {
-			parts = append(parts, part{store.Hour, t, minT(t.Add(rollupChunk), hTo)})
-		}
-		parts = append(parts, part{store.Minute, hTo, end})
-	} else {
-		parts = append(parts, part{store.Minute, from, end})
-	}
-	for _, p := range parts {
-		if !p.to.After(p.from) {
+	for i := range rows {
+		r := &rows[i]
+		c := counts[r.Flow]
+		if c == nil {
 			continue
 		}
-		rows, err := a.in.Store.Rollups(ctx, p.g, store.Query{From: p.from, To: p.to, Flows: flows})
-		if err != nil {
-			return nil, nil, fmt.Errorf("report: %s rollups: %w", p.g, err)
+		if r.Step == "" {
+			c.ok += r.OK + r.Degraded
+			c.runs += r.Runs()
+			continue
 		}
-		for i := range rows {
-			r := &rows[i]
-			c := counts[r.Flow]
-			if c == nil {
-				continue
-			}
-			if r.Step == "" {
-				c.ok += r.OK + r.Degraded
-				c.runs += r.OK + r.Degraded + r.Failed + r.NotRun
-				continue
-			}
-			lats[svcOf[r.Flow]].add(r.Flow, r.Step, r.Hist)
-		}
+		lats[svcOf[r.Flow]].add(r.Flow, r.Step, r.Hist)
 	}
 	return counts, lats, nil
 }

@@ -43,7 +43,7 @@ func (v *rval) entry(name int64) *stat {
 func (v *rval) runs() int64 {
 	if len(v.stats) > 0 && v.stats[0].name == 0 {
 		s := &v.stats[0]
-		return s.ok + s.failed + s.degraded
+		return runsOf(s.ok, s.failed, s.degraded, s.notRun)
 	}
 	return 0
 }

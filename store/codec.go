@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -100,7 +101,9 @@ func (b *blobReader) byte() byte {
 
 // decodeSteps parses appendSteps' output, resolving name ids with names. An
 // empty blob or a zero count is no steps (nil).
-func decodeSteps(p []byte, names map[int64]nameKey) ([]probe.StepResult, error) {
+//
+// If ids is not nil, the steps' name ids are appended to it.
+func decodeSteps(p []byte, names map[int64]nameKey, ids *[]int64) ([]probe.StepResult, error) {
 	if len(p) == 0 {
 		return nil, nil
 	}
@@ -118,7 +121,11 @@ func decodeSteps(p []byte, names map[int64]nameKey) ([]probe.StepResult, error) 
 	out := make([]probe.StepResult, n)
 	for i := range out {
 		s := &out[i]
-		nk := names[int64(b.uvarint())]
+		id := int64(b.uvarint())
+		if ids != nil {
+			*ids = append(*ids, id)
+		}
+		nk := names[id]
 		s.Step, s.Function = nk.step, nk.function
 		st := b.byte()
 		s.Status = probe.StatusFailed
@@ -334,4 +341,154 @@ func decodeStatsJSON(p []byte) ([]stat, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
+}
+
+// eachStat calls fn for every entry of an encodeStats blob without
+// allocating: s (and its hist) is reused, valid only during the call.
+func eachStat(p []byte, s *stat, fn func(*stat)) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if p[0] != statsFormat {
+		return fmt.Errorf("%w: format %d", errStats, p[0])
+	}
+	b := blobReader{p: p[1:]}
+	prev := int64(-1)
+	for len(b.p) > 0 {
+		d := b.uvarint()
+		if d == 0 || d > 1<<40 {
+			return errStats
+		}
+		s.name = prev + int64(d)
+		prev = s.name
+		s.ok, s.failed, s.degraded, s.notRun = int64(b.uvarint()), int64(b.uvarint()), int64(b.uvarint()), int64(b.uvarint())
+		s.sum = b.varint()
+		nb := b.uvarint()
+		if b.bad || nb > maxHistSlots || nb > uint64(len(b.p)) || s.ok < 0 || s.failed < 0 || s.degraded < 0 || s.notRun < 0 {
+			return errStats
+		}
+		s.hist = s.hist[:0]
+		pi := -1
+		for k := uint64(0); k < nb; k++ {
+			di, c := b.uvarint(), b.uvarint()
+			if b.bad || di == 0 || di > maxHistSlots || c > 1<<62 {
+				return errStats
+			}
+			pi += int(di)
+			if pi >= maxHistSlots {
+				return errStats
+			}
+			s.hist = append(s.hist, bin{idx: pi, count: int64(c)})
+		}
+		fn(s)
+	}
+	if b.bad {
+		return errStats
+	}
+	return nil
+}
+
+// eachStatJSON is eachStat for encodeStatsJSON's form as PostgreSQL returns
+// it ({"0": [1, 0, 0, 0, 5, 0, 1], "3": [...]}): a small scanner for exactly
+// that shape, with decodeStatsJSON as the fallback for anything else.
+func eachStatJSON(p []byte, s *stat, fn func(*stat)) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if err := scanStatsJSON(p, s, fn); err == nil {
+		return nil
+	} else if !errors.Is(err, errNotPlain) {
+		return err
+	}
+	ss, err := decodeStatsJSON(p)
+	if err != nil {
+		return err
+	}
+	for i := range ss {
+		fn(&ss[i])
+	}
+	return nil
+}
+
+// errNotPlain: the JSON is valid perhaps, but not in the plain shape
+// scanStatsJSON reads.
+var errNotPlain = errors.New("store: rollup JSON not in its plain form")
+
+func scanStatsJSON(p []byte, s *stat, fn func(*stat)) error {
+	i := 0
+	ws := func() {
+		for i < len(p) && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r') {
+			i++
+		}
+	}
+	expect := func(c byte) bool {
+		ws()
+		if i < len(p) && p[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	num := func() (int64, bool) {
+		ws()
+		j := i
+		var v int64
+		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+			if v > (math.MaxInt64-9)/10 {
+				return 0, false
+			}
+			v = v*10 + int64(p[i]-'0')
+			i++
+		}
+		return v, i > j
+	}
+	if !expect('{') {
+		return errNotPlain
+	}
+	if expect('}') {
+		return nil
+	}
+	for {
+		if !expect('"') {
+			return errNotPlain
+		}
+		name, ok := num()
+		if !ok || !expect('"') || !expect(':') || !expect('[') {
+			return errNotPlain
+		}
+		var head [5]int64
+		for k := range head {
+			if k > 0 && !expect(',') {
+				return errNotPlain
+			}
+			if head[k], ok = num(); !ok {
+				return errNotPlain
+			}
+		}
+		s.name, s.ok, s.failed, s.degraded, s.notRun, s.sum = name, head[0], head[1], head[2], head[3], head[4]
+		s.hist = s.hist[:0]
+		for slot := 0; !expect(']'); slot++ {
+			if !expect(',') || slot >= maxHistSlots {
+				return errNotPlain
+			}
+			c, ok := num()
+			if !ok {
+				return errNotPlain
+			}
+			if c > 0 {
+				s.hist = append(s.hist, bin{idx: slot, count: c})
+			}
+		}
+		fn(s)
+		if expect('}') {
+			ws()
+			if i != len(p) {
+				return errNotPlain
+			}
+			return nil
+		}
+		if !expect(',') {
+			return errNotPlain
+		}
+	}
 }

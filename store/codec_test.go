@@ -30,7 +30,7 @@ func TestStepsBlob(t *testing.T) {
 			for i := range tc.steps {
 				rows[i] = stepRow{name: tc.ids[i], res: &tc.steps[i]}
 			}
-			got, err := decodeSteps(appendSteps(nil, rows), names)
+			got, err := decodeSteps(appendSteps(nil, rows), names, nil)
 			if err != nil || !reflect.DeepEqual(got, tc.steps) {
 				t.Errorf("round trip = %+v, %v; want %+v", got, err, tc.steps)
 			}
@@ -38,7 +38,7 @@ func TestStepsBlob(t *testing.T) {
 	}
 	good := appendSteps(nil, []stepRow{{1, &full}})
 	for _, bad := range [][]byte{{9}, {1, 0x80}, {1, 5}, good[:len(good)-1], append(append([]byte{}, good...), 0), {1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f}} {
-		if _, err := decodeSteps(bad, names); err == nil {
+		if _, err := decodeSteps(bad, names, nil); err == nil {
 			t.Errorf("decodeSteps(%x) accepted", bad)
 		}
 	}
@@ -89,7 +89,7 @@ func FuzzDecodeSteps(f *testing.F) {
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0x0f})
 	names := map[int64]nameKey{1: {"a", "a"}, 2: {"b", "b"}}
 	f.Fuzz(func(t *testing.T, p []byte) {
-		steps, err := decodeSteps(p, names)
+		steps, err := decodeSteps(p, names, nil)
 		if err != nil || len(steps) == 0 {
 			return
 		}

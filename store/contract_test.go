@@ -133,7 +133,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 			{"bad kind", s.AppendEvents(ctx, []state.Event{{Op: state.OpOpen, Window: state.Window{Kind: "sideways"}}}), "unknown window kind"},
 			{"close without end", s.AppendEvents(ctx, []state.Event{{Op: state.OpClose, Window: state.Window{Key: state.Key{Flow: "f", Location: "l"}, Kind: state.KindDown, Start: t0}}}), "no end"},
 			{"granularity", func() error { _, err := s.Rollups(ctx, "fortnight", Query{}); return err }(), "unknown rollup granularity"},
-			{"prune batch", func() error { _, err := s.Prune(ctx, t0, 0); return err }(), "batch must be positive"},
+			{"prune batch", func() error { _, err := s.Prune(ctx, Cutoffs{Runs: t0}, 0); return err }(), "batch must be positive"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -399,7 +399,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 			batch, want int
 		}{{12, 12}, {12, 12}, {12, 6}, {12, 0}}
 		for _, st := range steps {
-			n, err := s.Prune(ctx, cutoff, st.batch)
+			n, err := s.Prune(ctx, Cutoffs{Runs: cutoff}, st.batch)
 			if err != nil {
 				t.Fatal(err)
 			}

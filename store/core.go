@@ -44,8 +44,9 @@ type dialect struct {
 	// statsParam turns a rollup row's entries into the value bound for its
 	// data column.
 	statsParam func([]stat) any
-	// statsScan reads a rollup data column.
-	statsScan func(src any) ([]stat, error)
+	// eachStat calls fn for every entry of a rollup data column read as
+	// raw bytes, reusing s.
+	eachStat func(raw []byte, s *stat, fn func(*stat)) error
 	// allocIDs returns n fresh run ids.
 	allocIDs func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error)
 	// migrating and migrated are run on the writer before and after
@@ -55,6 +56,13 @@ type dialect struct {
 	// lock serialises migrations between processes (nil: the transaction
 	// itself does, as with SQLite's BEGIN IMMEDIATE).
 	lock func(ctx context.Context, tx *sqlx.Tx) error
+	// writeLock is taken by every write transaction before it reads the
+	// schema version: shared with other writers, exclusive of lock (nil:
+	// the transaction itself excludes migrations, as in SQLite).
+	writeLock func(ctx context.Context, tx *sqlx.Tx) error
+	// refused reports whether a database error means the data itself is
+	// refused (retrying cannot help).
+	refused func(error) bool
 }
 
 // core is the store, written once for both databases.
@@ -91,6 +99,76 @@ func newCore(w, r *sqlx.DB, d *dialect, log *slog.Logger) *core {
 }
 
 var errClosed = errors.New("store: closed")
+
+// latest is the schema version this binary writes.
+func (c *core) latest() int { return c.d.migrations[len(c.d.migrations)-1].version }
+
+// beginWrite starts a write transaction and checks, inside it, that no
+// newer slaprobe has migrated the database since it was opened: at every
+// write, not only at open, because probers sharing a PostgreSQL database
+// are upgraded one by one. c.mu held.
+func (c *core) beginWrite(ctx context.Context) (*sqlx.Tx, error) {
+	if c.closed {
+		return nil, errClosed
+	}
+	tx, err := c.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	if c.d.writeLock != nil {
+		if err := c.d.writeLock(ctx, tx); err != nil {
+			tx.Rollback() //nolint:errcheck // the error is err
+			return nil, fmt.Errorf("store: begin: %w", err)
+		}
+	}
+	v, err := schemaVersion(ctx, tx)
+	if err != nil {
+		tx.Rollback() //nolint:errcheck // the error is err
+		return nil, err
+	}
+	if v > c.latest() {
+		tx.Rollback() //nolint:errcheck // refused
+		return nil, fmt.Errorf("%w (database at version %d, this slaprobe writes %d)", ErrSchemaNewer, v, c.latest())
+	}
+	return tx, nil
+}
+
+// Names of the store_meta rows.
+const (
+	metaMaxWindow  = "max_window_ns"  // longest closed window stored
+	metaRunsFrom   = "runs_from_ns"   // Horizon.Runs
+	metaMinuteFrom = "minute_from_ns" // Horizon.Minute
+	metaHourFrom   = "hour_from_ns"   // Horizon.Hour
+)
+
+// setMeta raises the store_meta row name to at least v.
+func (c *core) setMeta(ctx context.Context, tx *sqlx.Tx, name string, v int64) error {
+	q := tx.Rebind(`INSERT INTO store_meta (name, value) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET value = ` + c.d.greatest + `(store_meta.value, excluded.value)`)
+	if _, err := tx.ExecContext(ctx, q, name, v); err != nil {
+		return fmt.Errorf("store: set %s: %w", name, err)
+	}
+	return nil
+}
+
+// meta reads the store_meta rows (missing ones are 0).
+func (c *core) meta(ctx context.Context, q sqlx.QueryerContext) (map[string]int64, error) {
+	rows, err := q.QueryxContext(ctx, `SELECT name, value FROM store_meta`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read store_meta: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("store: read store_meta: %w", err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
 
 // Ping implements Store.
 func (c *core) Ping(ctx context.Context) error {

@@ -20,7 +20,7 @@
 // declared: the store is the only writer and keeps the references itself,
 // and enforcing them would cost a lookup per inserted row.
 //
-// # Schema (version 3)
+// # Schema (version 5)
 //
 // Times are unix nanoseconds (INTEGER/BIGINT), durations nanoseconds; 0 is
 // "no time". Names are interned: a run row refers to its series, its steps
@@ -30,14 +30,21 @@
 //	series     (id PK, service, flow, location)         UNIQUE (flow, location, service)
 //	step_names (id PK, step, function)                  UNIQUE (step, function)
 //	runs       (id PK, series, start_ns, duration_ns, run_id, steps)
-//	           INDEX runs_series_start (series, start_ns): (flow, time) range scans, LastRuns
+//	           UNIQUE INDEX runs_series_start (series, start_ns, run_id): (flow,
+//	           time) range scans, LastRuns, and a run stored once however
+//	           often its batch is committed (ON CONFLICT DO NOTHING)
+//	           INDEX runs_start (start_ns): Prune, the raw edges of Totals/Coverage
 //	           steps: BLOB/BYTEA, see below
 //	events     (id PK, op, kind, service, flow, function, location, start_ns,
 //	            end_ns, confirmed_ns, cause_step, error)
-//	           INDEX events_start (start_ns), events_location (location, end_ns)
+//	           INDEX events_start (start_ns), events_location (location, end_ns),
+//	           events_end (end_ns)
 //	rollup_minute, rollup_hour
 //	           (bucket_ns, series, runs, first_ns, last_ns, data)
 //	           PRIMARY KEY (bucket_ns, series), WITHOUT ROWID in SQLite
+//	store_meta (name PK, value): max_window_ns, the longest closed window;
+//	           runs_from_ns, minute_from_ns, hour_from_ns: what Prune has
+//	           deleted (Horizon)
 //
 // A run's steps blob is a format byte (1), the uvarint step count, then per
 // step the uvarint step name id, a status byte (0 ok, 1 failed, 2 degraded,
@@ -67,13 +74,37 @@
 // 3, so that concurrent probers' upserts add atomically.
 //
 // Run ids are allocated by the store: MAX(id)+1 under SQLite's write lock,
-// a sequence (runs_id_seq) in PostgreSQL. Run ids grow with insertion, so
-// Prune deletes the oldest runs as one id range, in small transactions,
-// leaving rollups and events alone.
+// a sequence (runs_id_seq) in PostgreSQL.
 //
 // Windows are not stored as such: events are, and Windows rebuilds them by
 // grouping events on (kind, key, start): the close event, if any, gives the
-// end. Unknown windows are stored as close events only.
+// end. Unknown windows are stored as close events only. Storing a close
+// "settles" the window's open event (sets its end_ns too), so the open
+// windows are the events with end_ns 0, and a range's windows are the events
+// that start at most max_window_ns before it, or are open: Windows reads
+// what the range holds, not the whole history.
+//
+// # Retention
+//
+// Prune deletes, in short transactions of at most a batch of rows, raw runs
+// older than storage.retention, minute rollups older than
+// storage.minute_retention and hour rollups and ended windows older than
+// storage.hour_retention, each as one range of its time column through that
+// column's index: a call costs what it deletes, however large the table.
+// Reads split a range (split in rollups.go) into the whole hours (hour
+// rollups), the whole minutes at its edges (minute rollups) and the partial
+// minutes at its very edges (raw runs); Horizon says from when on each kind
+// is complete.
+//
+// # Writes and upgrades
+//
+// Every write transaction first reads the schema version (in PostgreSQL
+// under a shared advisory lock that migrations take exclusively) and refuses
+// with ErrSchemaNewer when a newer slaprobe has migrated the database: old
+// probers sharing a PostgreSQL database stop writing rather than write into
+// tables they no longer understand. Data the store refuses for itself (a
+// run with an unknown step status, a name with a NUL byte) is an error
+// wrapping ErrRejected; a Writer sets it aside instead of retrying it.
 //
 // # Migrations
 //
@@ -93,5 +124,11 @@
 // generated_ns, digest, changes, files as a JSON array) and deliveries (id
 // PK, month, version, channel, target, state, attempts, next_ns, last_ns,
 // result, delivered_ns; UNIQUE (month, version, channel, target), INDEX
-// (state, next_ns)). A database newer than the binary is refused.
+// (state, next_ns)). 5 adds runs_start and events_end, makes
+// runs_series_start unique on (series, start_ns, run_id) after deleting
+// duplicate runs, settles the open events of closed windows and creates
+// store_meta. A database newer than the binary is refused.
+// Migrations, in migrations.go, run in one transaction each, with
+// statements prepared once and sorts in temporary files, so that their
+// memory does not grow with the database.
 package store

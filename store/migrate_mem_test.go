@@ -88,10 +88,10 @@ func fillV1(tb testing.TB, path string, n int) {
 					int64(st.Phases.Connect), int64(st.Phases.TLS), int64(st.Phases.Processing), int64(st.Phases.Transfer), st.Attempts, st.Error)
 			}
 		}
-		if err := c.insertRows(ctx, tx, runSpec, rargs); err != nil {
+		if _, err := c.insertRows(ctx, tx, runSpec, rargs); err != nil {
 			tb.Fatal(err)
 		}
-		if err := c.insertRows(ctx, tx, stepSpec, sargs); err != nil {
+		if _, err := c.insertRows(ctx, tx, stepSpec, sargs); err != nil {
 			tb.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {

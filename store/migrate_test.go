@@ -121,22 +121,25 @@ func TestMigrations(t *testing.T) {
 			t.Run(drv.name+"/from v"+string(rune('0'+from)), func(t *testing.T) {
 				open := drv.open(t)
 				if from > 0 {
-					c, s, err := open(from)
+					// Versions 1 and 2 are written as their code wrote
+					// them; later ones (whose writing code is gone) by
+					// migrating version 2 data up to them.
+					c, s, err := open(min(from, 2))
 					if err != nil {
 						t.Fatal(err)
-					}
-					if v, _ := schemaVersion(ctx, c.w); v != from {
-						t.Fatalf("schema at version %d, want %d", v, from)
 					}
 					switch from {
 					case 1:
 						insertV1(t, c, runs)
-					case 2:
-						insertV2(t, c, runs)
 					default:
-						if err := s.AppendRuns(ctx, runs); err != nil {
-							t.Fatal(err)
-						}
+						insertV2(t, c, runs)
+					}
+					s.Close()
+					if c, s, err = open(from); err != nil {
+						t.Fatal(err)
+					}
+					if v, _ := schemaVersion(ctx, c.w); v != from {
+						t.Fatalf("schema at version %d, want %d", v, from)
 					}
 					s.Close()
 				}

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/jmoiron/sqlx"
 )
@@ -24,17 +26,7 @@ func postgresDialect() *dialect {
 		least:      "LEAST",
 		greatest:   "GREATEST",
 		statsParam: func(ss []stat) any { return encodeStatsJSON(ss) },
-		statsScan: func(src any) ([]stat, error) {
-			switch v := src.(type) {
-			case string:
-				return decodeStatsJSON([]byte(v))
-			case []byte:
-				return decodeStatsJSON(v)
-			case nil:
-				return nil, nil
-			}
-			return nil, fmt.Errorf("%w: unexpected %T", errStats, src)
-		},
+		eachStat:   eachStatJSON,
 		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
 			ids := make([]int64, 0, n)
 			if err := tx.SelectContext(ctx, &ids, `SELECT nextval('runs_id_seq') FROM generate_series(1, $1)`, n); err != nil {
@@ -43,9 +35,28 @@ func postgresDialect() *dialect {
 			return ids, nil
 		},
 		lock: func(ctx context.Context, tx *sqlx.Tx) error {
-			// One migrating prober at a time (the key is arbitrary but fixed).
+			// One migrating prober at a time (the key is arbitrary but
+			// fixed), and no write while it migrates (writeLock).
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305541837)`)
 			return err
+		},
+		writeLock: func(ctx context.Context, tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(7305541837)`)
+			return err
+		},
+		refused: func(err error) bool {
+			// Data exceptions (22: a value out of range, bad encoding),
+			// integrity violations (23) and program limits (54: a row too
+			// large) are about the data; anything else may pass.
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || len(pe.Code) < 2 {
+				return false
+			}
+			switch pe.Code[:2] {
+			case "22", "23", "54":
+				return true
+			}
+			return false
 		},
 	}
 }

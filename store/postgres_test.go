@@ -22,5 +22,7 @@ func openTestPostgres(t *testing.T) *Postgres {
 }
 
 func TestPostgresContract(t *testing.T) {
-	testStore(t, func(t *testing.T) Store { return openTestPostgres(t) })
+	open := func(t *testing.T) Store { return openTestPostgres(t) }
+	testStore(t, open)
+	testHistory(t, open)
 }

@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
 )
 
 func rollupTable(g Granularity) (string, error) {
@@ -67,30 +71,30 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 		return nil, fmt.Errorf("store: read %s: %w", table, err)
 	}
 	defer rows.Close()
-	var out []Rollup
-	n := len(c.bounds) + 1
+	var (
+		out         []Rollup
+		n           = len(c.bounds) + 1
+		bucket, sid int64
+		data        sql.RawBytes
+		scratch     stat
+		sr          seriesRow
+	)
+	add := func(st *stat) {
+		nk := names[st.name]
+		out = append(out, Rollup{Bucket: fromNS(bucket), Service: sr.Service, Flow: sr.Flow, Step: nk.step, Function: nk.function,
+			Location: sr.Location, OK: st.ok, Failed: st.failed, Degraded: st.degraded, NotRun: st.notRun,
+			Hist: st.hist.dense(n), SumSeconds: time.Duration(st.sum).Seconds()})
+	}
 	for rows.Next() {
-		var (
-			bucket, sid int64
-			data        any
-		)
 		if err := rows.Scan(&bucket, &sid, &data); err != nil {
 			return nil, fmt.Errorf("store: read %s: %w", table, err)
 		}
-		s, ok := byID[sid]
-		if !ok {
+		var ok bool
+		if sr, ok = byID[sid]; !ok {
 			continue
 		}
-		stats, err := c.d.statsScan(data)
-		if err != nil {
+		if err := c.d.eachStat(data, &scratch, add); err != nil {
 			return nil, err
-		}
-		for i := range stats {
-			st := &stats[i]
-			nk := names[st.name]
-			out = append(out, Rollup{Bucket: fromNS(bucket), Service: s.Service, Flow: s.Flow, Step: nk.step, Function: nk.function,
-				Location: s.Location, OK: st.ok, Failed: st.failed, Degraded: st.degraded, NotRun: st.notRun,
-				Hist: st.hist.dense(n), SumSeconds: time.Duration(st.sum).Seconds()})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -99,41 +103,235 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 	return out, nil
 }
 
-// Coverage implements Store. Whole hours inside the range come from the hour
-// rollups, the partial hours at its edges from the minute rollups; the first
-// and last run starts are exact, but a run in the minute that contains From
-// and starts before it is counted.
+// source is where a part of a range is read from.
+type source int8
+
+const (
+	fromRaw    source = iota // raw runs
+	fromMinute               // minute rollups
+	fromHour                 // hour rollups
+)
+
+// part is a piece [from, to) of a range (unix ns) and its source.
+type part struct {
+	src      source
+	from, to int64
+}
+
+// split cuts [from, to) into the parts each source covers exactly: the whole
+// hours inside it from the hour rollups, the whole minutes at its edges from
+// the minute rollups, and the partial minutes at its very edges from the raw
+// runs. This is the one place that decides which rows a range reads
+// (Totals and Coverage use it): a bucket counts when it lies inside the
+// range, so nothing from before From or from To on is ever counted.
+func split(from, to int64) []part {
+	const minute, hour = int64(time.Minute), int64(time.Hour)
+	if from >= to {
+		return nil
+	}
+	var out []part
+	add := func(src source, a, b int64) {
+		if a < b {
+			out = append(out, part{src, a, b})
+		}
+	}
+	mFrom, mTo := ceilTo(from, minute), to-to%minute
+	if mFrom >= mTo {
+		add(fromRaw, from, to)
+		return out
+	}
+	add(fromRaw, from, mFrom)
+	if hFrom, hTo := ceilTo(mFrom, hour), mTo-mTo%hour; hFrom < hTo {
+		add(fromMinute, mFrom, hFrom)
+		add(fromHour, hFrom, hTo)
+		add(fromMinute, hTo, mTo)
+	} else {
+		add(fromMinute, mFrom, mTo)
+	}
+	add(fromRaw, mTo, to)
+	return out
+}
+
+// ceilTo rounds x (>= 0) up to a multiple of d, saturating.
+func ceilTo(x, d int64) int64 {
+	if r := x % d; r != 0 {
+		if x > math.MaxInt64-d {
+			return math.MaxInt64
+		}
+		return x - r + d
+	}
+	return x
+}
+
+// totalsKey is a series and a step name id (0: whole runs).
+type totalsKey struct{ series, name int64 }
+
+// totals accumulates rollup entries per series and step.
+type totals struct {
+	n    int // histogram slots
+	accs map[totalsKey]*stat
+	hist map[totalsKey][]int64
+}
+
+func (t *totals) add(series int64, s *stat) {
+	k := totalsKey{series, s.name}
+	a := t.accs[k]
+	if a == nil {
+		a = &stat{name: s.name}
+		t.accs[k] = a
+		t.hist[k] = make([]int64, t.n)
+	}
+	a.ok += s.ok
+	a.failed += s.failed
+	a.degraded += s.degraded
+	a.notRun += s.notRun
+	a.sum += s.sum
+	h := t.hist[k]
+	for _, b := range s.hist {
+		h[min(b.idx, t.n-1)] += b.count
+	}
+}
+
+// Totals implements Store.
+func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
+	from, to, _ := rangeNS(q)
+	byID, cond, cargs, err := c.seriesFilter(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	names, err := c.stepNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &totals{n: len(c.bounds) + 1, accs: map[totalsKey]*stat{}, hist: map[totalsKey][]int64{}}
+	for _, p := range split(from, to) {
+		args := append([]any{p.from, p.to}, cargs...)
+		var err error
+		if p.src == fromRaw {
+			err = c.totalsRaw(ctx, t, cond, args, byID)
+		} else {
+			err = c.totalsRollups(ctx, t, p.src, cond, args, byID)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Rollup, 0, len(t.accs))
+	for k, a := range t.accs {
+		sr, nk := byID[k.series], names[a.name]
+		out = append(out, Rollup{Bucket: fromNS(from), Service: sr.Service, Flow: sr.Flow, Step: nk.step, Function: nk.function,
+			Location: sr.Location, OK: a.ok, Failed: a.failed, Degraded: a.degraded, NotRun: a.notRun,
+			Hist: t.hist[k], SumSeconds: time.Duration(a.sum).Seconds()})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		if a.Flow != b.Flow {
+			return a.Flow < b.Flow
+		}
+		if a.Location != b.Location {
+			return a.Location < b.Location
+		}
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.Step < b.Step
+	})
+	return out, nil
+}
+
+func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond string, args []any, byID map[int64]seriesRow) error {
+	table := "rollup_minute"
+	if src == fromHour {
+		table = "rollup_hour"
+	}
+	rows, err := c.r.QueryContext(ctx, c.r.Rebind(`SELECT series, data FROM `+table+` WHERE bucket_ns >= ? AND bucket_ns < ?`+cond), args...)
+	if err != nil {
+		return fmt.Errorf("store: read %s: %w", table, err)
+	}
+	defer rows.Close()
+	var (
+		sid     int64
+		data    sql.RawBytes
+		scratch stat
+	)
+	add := func(s *stat) { t.add(sid, s) }
+	for rows.Next() {
+		if err := rows.Scan(&sid, &data); err != nil {
+			return fmt.Errorf("store: read %s: %w", table, err)
+		}
+		if _, ok := byID[sid]; !ok {
+			continue
+		}
+		if err := c.d.eachStat(data, &scratch, add); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read %s: %w", table, err)
+	}
+	return nil
+}
+
+// totalsRaw folds the raw runs of a partial minute into t, as AppendRuns
+// folds them into the rollups.
+func (c *core) totalsRaw(ctx context.Context, t *totals, cond string, args []any, byID map[int64]seriesRow) error {
+	rows, err := c.r.QueryContext(ctx, c.r.Rebind(`SELECT series, duration_ns, steps FROM runs WHERE start_ns >= ? AND start_ns < ?`+cond), args...)
+	if err != nil {
+		return fmt.Errorf("store: read runs: %w", err)
+	}
+	defer rows.Close()
+	var (
+		sid, dur int64
+		blob     sql.RawBytes
+		ids      []int64
+		run      probe.Run
+	)
+	for rows.Next() {
+		if err := rows.Scan(&sid, &dur, &blob); err != nil {
+			return fmt.Errorf("store: read runs: %w", err)
+		}
+		if _, ok := byID[sid]; !ok {
+			continue
+		}
+		ids = ids[:0]
+		if run.Steps, err = decodeSteps(blob, nil, &ids); err != nil {
+			return fmt.Errorf("store: read runs: %w", err)
+		}
+		agg := newAggregate(c.bounds)
+		m, h := agg.rows(sid, 0)
+		agg.count(m, h, 0, run.Outcome(), time.Duration(dur))
+		for i := range run.Steps {
+			agg.count(m, h, ids[i], run.Steps[i].Status, run.Steps[i].Duration)
+		}
+		for i := range m.stats {
+			t.add(sid, &m.stats[i])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read runs: %w", err)
+	}
+	return nil
+}
+
+// Coverage implements Store. It reads as Totals does (split): the first and
+// last run start and the number of runs of every part, so First is never
+// before q.From and Last never at or after q.To.
 func (c *core) Coverage(ctx context.Context, q Query) ([]Span, error) {
 	from, to, _ := rangeNS(q)
 	byID, cond, cargs, err := c.seriesFilter(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	const minute, hour = int64(time.Minute), int64(time.Hour)
-	from = from - from%minute
-	type part struct {
-		table    string
-		from, to int64
-	}
-	var parts []part
-	hFrom := from
-	if r := hFrom % hour; r != 0 {
-		hFrom += hour - r
-	}
-	hTo := to - to%hour
-	if hFrom < hTo && hFrom >= from {
-		parts = append(parts, part{"rollup_minute", from, hFrom}, part{"rollup_hour", hFrom, hTo}, part{"rollup_minute", hTo, to})
-	} else {
-		parts = append(parts, part{"rollup_minute", from, to})
-	}
 	spans := map[int64]*Span{}
-	for _, p := range parts {
-		if p.from >= p.to {
-			continue
+	for _, p := range split(from, to) {
+		query := `SELECT series, MIN(start_ns), MAX(start_ns), COUNT(*) FROM runs WHERE start_ns >= ? AND start_ns < ?`
+		switch p.src {
+		case fromMinute:
+			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs) FROM rollup_minute WHERE bucket_ns >= ? AND bucket_ns < ?`
+		case fromHour:
+			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs) FROM rollup_hour WHERE bucket_ns >= ? AND bucket_ns < ?`
 		}
-		query := c.r.Rebind(`SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs) FROM ` + p.table +
-			` WHERE bucket_ns >= ? AND bucket_ns < ?` + cond + ` GROUP BY series`)
-		rows, err := c.r.QueryContext(ctx, query, append([]any{p.from, p.to}, cargs...)...)
+		rows, err := c.r.QueryContext(ctx, c.r.Rebind(query+cond+` GROUP BY series`), append([]any{p.from, p.to}, cargs...)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: read coverage: %w", err)
 		}

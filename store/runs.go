@@ -46,7 +46,7 @@ func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, t
 		if err := rows.Scan(&runID, &start, &dur, &blob); err != nil {
 			return fmt.Errorf("store: read runs: %w", err)
 		}
-		steps, err := decodeSteps(blob, names)
+		steps, err := decodeSteps(blob, names, nil)
 		if err != nil {
 			return fmt.Errorf("store: run %q: %w", runID, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -27,13 +28,23 @@ func sqliteDialect() *dialect {
 		migrations: sqliteMigrations,
 		least:      "min",
 		greatest:   "max",
+		refused: func(err error) bool {
+			var se *sqlite.Error
+			if !errors.As(err, &se) {
+				return false
+			}
+			// The primary result codes SQLITE_TOOBIG (18), SQLITE_CONSTRAINT
+			// (19) and SQLITE_MISMATCH (20) are about the data.
+			switch se.Code() & 0xff {
+			case 18, 19, 20:
+				return true
+			}
+			return false
+		},
 		migrating:  []string{`PRAGMA temp_store = FILE`},
 		migrated:   []string{`PRAGMA temp_store = MEMORY`},
 		statsParam: func(ss []stat) any { return encodeStats(ss) },
-		statsScan: func(src any) ([]stat, error) {
-			b, _ := src.([]byte)
-			return decodeStats(b)
-		},
+		eachStat:   eachStat,
 		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
 			// The transaction is BEGIN IMMEDIATE: no other writer can take
 			// ids between this read and the insert.

@@ -17,5 +17,7 @@ func openTestSQLite(t *testing.T) *SQLite {
 }
 
 func TestSQLiteContract(t *testing.T) {
-	testStore(t, func(t *testing.T) Store { return openTestSQLite(t) })
+	open := func(t *testing.T) Store { return openTestSQLite(t) }
+	testStore(t, open)
+	testHistory(t, open)
 }

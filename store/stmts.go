@@ -26,7 +26,8 @@ type inserts struct {
 
 func newInserts(d *dialect) inserts {
 	return inserts{
-		runs:   insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6},
+		runs: insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6,
+			tail: " ON CONFLICT (series, start_ns, run_id) DO NOTHING"},
 		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error)", cols: 11},
 		minute: rollupSpec(d, "rollup_minute"),
 		hour:   rollupSpec(d, "rollup_hour"),
@@ -74,6 +75,11 @@ func (c *core) prepareAll(ctx context.Context) error {
 			c.stmts[sp.key(n)] = st
 		}
 	}
+	st, err := c.w.PreparexContext(ctx, c.w.Rebind(settleSQL))
+	if err != nil {
+		return fmt.Errorf("store: prepare: %w", err)
+	}
+	c.stmts[settleKey] = st
 	return nil
 }
 
@@ -83,8 +89,12 @@ func (c *core) prepareAll(ctx context.Context) error {
 // prepareAll) it prepares each statement once on the migration's transaction
 // (migStmts): preparing one per chunk kept thousands open until the commit,
 // and the migration's memory grew with the number of runs.
-func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args []any) error {
+//
+// It returns the number of rows inserted or updated (an ON CONFLICT DO
+// NOTHING skips some).
+func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args []any) (int64, error) {
 	rows := len(args) / sp.cols
+	var total int64
 	for rows > 0 {
 		n := chunkRows
 		for n > rows {
@@ -100,7 +110,7 @@ func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args 
 			st = tx.StmtxContext(ctx, cached)
 		} else if st, close = c.migStmts[key], false; st == nil {
 			if st, err = tx.PreparexContext(ctx, tx.Rebind(sp.sql(n))); err != nil {
-				return err
+				return total, err
 			}
 			if c.migStmts != nil {
 				c.migStmts[key] = st
@@ -108,17 +118,29 @@ func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args 
 				close = true
 			}
 		}
-		_, err = st.ExecContext(ctx, args[:n*sp.cols]...)
+		res, err := st.ExecContext(ctx, args[:n*sp.cols]...)
 		if close {
 			// Now, not at the commit: database/sql keeps a transaction's
 			// statements until it ends.
 			st.Close()
 		}
 		if err != nil {
-			return err
+			return total, err
+		}
+		if k, err := res.RowsAffected(); err == nil {
+			total += k
 		}
 		args = args[n*sp.cols:]
 		rows -= n
 	}
-	return nil
+	return total, nil
 }
+
+// settleKey names the prepared statement that settles a window's open
+// events: sets their end_ns to the window's end once a close is stored.
+// Its arguments: start_ns, kind, service, flow, function, location.
+const settleKey = "settle"
+
+const settleSQL = `UPDATE events SET end_ns = (SELECT MAX(c.end_ns) FROM events c WHERE ` + settleMatch + `)
+WHERE op = 'open' AND end_ns = 0 AND start_ns = ? AND kind = ? AND service = ? AND flow = ? AND function = ? AND location = ?
+	AND EXISTS (SELECT 1 FROM events c WHERE ` + settleMatch + `)`

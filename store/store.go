@@ -27,6 +27,14 @@ type Store interface {
 	// Rollups returns the rollup rows of the given granularity whose bucket
 	// starts in [q.From, q.To).
 	Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, error)
+	// Totals returns, per flow, location and step (and per flow and
+	// location for whole runs, Step ""), the results of the runs that
+	// started in [q.From, q.To) summed over the range, Bucket q.From: hour
+	// rollups for the whole hours inside it, minute rollups for the whole
+	// minutes at its edges, raw runs for the partial minutes at its very
+	// edges (see Horizon for what pruning has removed). Its memory does not
+	// grow with the length of the range.
+	Totals(ctx context.Context, q Query) ([]Rollup, error)
 	// Windows returns the windows (down, degraded, unknown) that overlap
 	// [q.From, q.To), rebuilt from the stored events; open ones have a zero End.
 	Windows(ctx context.Context, q Query) ([]state.Window, error)
@@ -36,17 +44,36 @@ type Store interface {
 	// (for a restart: the scheduler resumes each flow's rhythm from there).
 	LastRuns(ctx context.Context, location string) (map[string]time.Time, error)
 	// Coverage returns, per flow and location, the first and last run start
-	// stored in [q.From, q.To), read from the rollups.
+	// in [q.From, q.To) and the number of runs, read as Totals reads: First
+	// is never before q.From, Last never at or after q.To.
 	Coverage(ctx context.Context, q Query) ([]Span, error)
 
-	// Prune deletes at most batch raw runs (and their steps) that started
-	// before cutoff, oldest first, and returns how many it deleted. Rollups
-	// and events stay.
-	Prune(ctx context.Context, cutoff time.Time, batch int) (int, error)
+	// Prune deletes, in one short transaction, at most batch rows older
+	// than the cutoffs, oldest first: raw runs, then minute rollups, then
+	// hour rollups and the events of windows that ended before c.Hour. It
+	// returns how many rows it deleted; fewer than batch means nothing more
+	// is due. Every delete is an index range scan, however large the table.
+	Prune(ctx context.Context, c Cutoffs, batch int) (int, error)
+	// Horizon returns from when on each kind of data is complete: before
+	// it, Prune has deleted some.
+	Horizon(ctx context.Context) (Horizon, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close flushes and closes the database.
 	Close() error
+}
+
+// Cutoffs say what Prune deletes; a zero time deletes nothing of its kind.
+type Cutoffs struct {
+	Runs   time.Time // raw runs that started before it
+	Minute time.Time // minute rollups whose bucket starts before it
+	Hour   time.Time // hour rollups whose bucket starts before it, and windows that ended before it
+}
+
+// Horizon is from when on each kind of data is complete; zero: nothing of
+// that kind was ever pruned.
+type Horizon struct {
+	Runs, Minute, Hour time.Time
 }
 
 // Query selects a time range and, optionally, flows and a location.
@@ -91,6 +118,14 @@ type Rollup struct {
 	Hist       []int64
 	SumSeconds float64
 }
+
+// Runs is the number of results the row counts. For the run-level row
+// (Step "") that is the number of runs; for a step, the runs that reached
+// it and those that stopped before it (NotRun). This is the one definition of
+// "runs" of a rollup: reports and Coverage both count it.
+func (r *Rollup) Runs() int64 { return runsOf(r.OK, r.Failed, r.Degraded, r.NotRun) }
+
+func runsOf(ok, failed, degraded, notRun int64) int64 { return ok + failed + degraded + notRun }
 
 // LatencyBounds are the upper bounds of the rollup latency histogram, from
 // 1 ms to 60 s, roughly 12% apart, so that p50/p95/p99 read from rollups are

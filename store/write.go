@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -12,51 +11,29 @@ import (
 	"github.com/slaprobe/slaprobe/state"
 )
 
-func validateRun(r *probe.Run) error {
-	switch {
-	case r.Flow == "":
-		return fmt.Errorf("store: run %q has no flow", r.ID)
-	case r.Location == "":
-		return fmt.Errorf("store: run %q of flow %q has no location", r.ID, r.Flow)
-	case !storable(r.Start):
-		return fmt.Errorf("store: run %q of flow %q starts at %s, outside 1970..2262", r.ID, r.Flow, r.Start.Format(time.RFC3339))
-	case r.Duration < 0:
-		return fmt.Errorf("store: run %q of flow %q has a negative duration", r.ID, r.Flow)
-	}
-	for i := range r.Steps {
-		if _, ok := statusCodes[r.Steps[i].Status]; !ok {
-			return fmt.Errorf("store: run %q of flow %q: step %q has unknown status %q", r.ID, r.Flow, r.Steps[i].Step, r.Steps[i].Status)
-		}
-	}
-	return nil
-}
-
 // AppendRuns implements Store.
 func (c *core) AppendRuns(ctx context.Context, runs []probe.Run) error {
 	if len(runs) == 0 {
 		return nil
 	}
 	for i := range runs {
-		if err := validateRun(&runs[i]); err != nil {
+		if err := ValidateRun(&runs[i]); err != nil {
 			return err
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return errClosed
-	}
-	tx, err := c.w.BeginTxx(ctx, nil)
+	tx, err := c.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	ids := &txIDs{c: c, tx: tx, series: map[seriesKey]int64{}, names: map[nameKey]int64{}}
 	if err := c.appendRuns(ctx, tx, ids, runs); err != nil {
-		return err
+		return c.classify(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit runs: %w", err)
+		return c.classify(fmt.Errorf("store: commit runs: %w", err))
 	}
 	ids.commit()
 	return nil
@@ -64,6 +41,7 @@ func (c *core) AppendRuns(ctx context.Context, runs []probe.Run) error {
 
 func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []probe.Run) error {
 	runIDs, err := c.d.allocIDs(ctx, tx, len(runs))
+	// (The ids are those of the runs in the insert order below.)
 	if err != nil {
 		return fmt.Errorf("store: allocate run ids: %w", err)
 	}
@@ -93,14 +71,10 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 	})
 	runArgs := make([]any, 0, 6*len(runs))
 	blobs := make([]byte, 0, 48*nsteps+4*len(runs)) // one backing array for every run's steps
+	names := make([]int64, 0, nsteps)               // step name ids, run after run in order
 	var steps []stepRow
-	agg := newAggregate(c.bounds)
 	for k, i := range order {
 		r := &runs[i]
-		sid := sids[i]
-		start := r.Start.UnixNano()
-		minRow, hourRow := agg.rows(sid, start)
-		agg.count(minRow, hourRow, 0, r.Outcome(), r.Duration)
 		steps = steps[:0]
 		for j := range r.Steps {
 			s := &r.Steps[j]
@@ -109,16 +83,62 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 				return err
 			}
 			steps = append(steps, stepRow{name: nid, res: s})
-			agg.count(minRow, hourRow, nid, s.Status, s.Duration)
+			names = append(names, nid)
 		}
 		from := len(blobs)
 		blobs = appendSteps(blobs, steps)
-		runArgs = append(runArgs, runIDs[k], sid, start, int64(r.Duration), r.ID, blobs[from:len(blobs):len(blobs)])
+		runArgs = append(runArgs, runIDs[k], sids[i], r.Start.UnixNano(), int64(r.Duration), r.ID, blobs[from:len(blobs):len(blobs)])
 	}
-	if err := c.insertRows(ctx, tx, c.ins.runs, runArgs); err != nil {
+	n, err := c.insertRows(ctx, tx, c.ins.runs, runArgs)
+	if err != nil {
 		return fmt.Errorf("store: insert runs: %w", err)
 	}
+	// A run already stored (the same series, start and id: a batch whose
+	// commit was reported failed but happened, submitted again) was
+	// skipped by the insert, and must not be counted in the rollups again.
+	var stored map[int64]bool
+	if n < int64(len(runs)) {
+		if stored, err = c.insertedIDs(ctx, tx, runIDs); err != nil {
+			return err
+		}
+	}
+	agg := newAggregate(c.bounds)
+	for k, i := range order {
+		r := &runs[i]
+		steps := names[:len(r.Steps)]
+		names = names[len(r.Steps):]
+		if stored != nil && !stored[runIDs[k]] {
+			continue
+		}
+		minRow, hourRow := agg.rows(sids[i], r.Start.UnixNano())
+		agg.count(minRow, hourRow, 0, r.Outcome(), r.Duration)
+		for j := range r.Steps {
+			agg.count(minRow, hourRow, steps[j], r.Steps[j].Status, r.Steps[j].Duration)
+		}
+	}
 	return c.upsertRollups(ctx, tx, agg)
+}
+
+// insertedIDs returns which of ids the runs table holds.
+func (c *core) insertedIDs(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]bool, error) {
+	lo, hi := ids[0], ids[0]
+	for _, id := range ids {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT id FROM runs WHERE id >= ? AND id <= ?`), lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("store: read inserted runs: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]bool, len(ids))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: read inserted runs: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 // upsertRollups folds a batch's pre-aggregated rollups into both tables.
@@ -133,66 +153,72 @@ func (c *core) upsertRollups(ctx context.Context, tx *sqlx.Tx, agg *aggregate) e
 			v := g.rows[k]
 			args = append(args, k.bucket, k.series, v.runs(), v.first, v.last, c.d.statsParam(v.stats))
 		}
-		if err := c.insertRows(ctx, tx, g.spec, args); err != nil {
+		if _, err := c.insertRows(ctx, tx, g.spec, args); err != nil {
 			return fmt.Errorf("store: upsert rollups: %w", err)
 		}
 	}
 	return nil
 }
 
-// AppendEvents implements Store.
+// AppendEvents implements Store. A close event settles its window's open
+// event (sets its end_ns, see v5Stmts), and so does an open event stored
+// after its window's close.
 func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 12*len(events))
+	args := make([]any, 0, 11*len(events))
+	type wkey struct {
+		kind, service, flow, function, location string
+		start                                   int64
+	}
+	var settle []wkey
+	seen := map[wkey]bool{}
+	longest := int64(-1)
 	for i := range events {
 		e := &events[i]
+		if err := ValidateEvent(e); err != nil {
+			return fmt.Errorf("%w (event %d of %d)", err, i+1, len(events))
+		}
 		w := &e.Window
-		if e.Op != state.OpOpen && e.Op != state.OpClose {
-			return fmt.Errorf("store: event %d: unknown op %q", i, e.Op)
-		}
-		switch w.Kind {
-		case state.KindDown, state.KindDegraded, state.KindUnknown:
-		default:
-			return fmt.Errorf("store: event %d: unknown window kind %q", i, w.Kind)
-		}
-		if w.Flow == "" || w.Location == "" {
-			return fmt.Errorf("store: event %d: window has no flow or location", i)
-		}
-		for _, t := range []time.Time{w.Start, w.End, w.Confirmed} {
-			if !t.IsZero() && !storable(t) {
-				return fmt.Errorf("store: event %d: time %s outside 1970..2262", i, t.Format(time.RFC3339))
-			}
-		}
-		if w.Start.IsZero() {
-			return fmt.Errorf("store: event %d: window of flow %q has no start", i, w.Flow)
-		}
-		if e.Op == state.OpClose && w.End.IsZero() {
-			return fmt.Errorf("store: event %d: close of flow %q has no end", i, w.Flow)
-		}
-		end := toNS(w.End)
+		start, end := toNS(w.Start), toNS(w.End)
 		if e.Op == state.OpOpen {
 			end = 0
+		} else {
+			longest = max(longest, end-start)
+		}
+		k := wkey{string(w.Kind), w.Service, w.Flow, w.Function, w.Location, start}
+		if !seen[k] {
+			seen[k] = true
+			settle = append(settle, k)
 		}
 		args = append(args, string(e.Op), string(w.Kind), w.Service, w.Flow, w.Function, w.Location,
-			toNS(w.Start), end, toNS(w.Confirmed), w.CauseStep, w.Error)
+			start, end, toNS(w.Confirmed), cleanText(w.CauseStep), cleanText(w.Error))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return errClosed
-	}
-	tx, err := c.w.BeginTxx(ctx, nil)
+	tx, err := c.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := c.insertRows(ctx, tx, c.ins.events, args); err != nil {
-		return fmt.Errorf("store: insert events: %w", err)
+	if _, err := c.insertRows(ctx, tx, c.ins.events, args); err != nil {
+		return c.classify(fmt.Errorf("store: insert events: %w", err))
+	}
+	st := tx.StmtxContext(ctx, c.stmts[settleKey])
+	defer st.Close()
+	for _, k := range settle {
+		if _, err := st.ExecContext(ctx, k.start, k.kind, k.service, k.flow, k.function, k.location); err != nil {
+			return c.classify(fmt.Errorf("store: settle events: %w", err))
+		}
+	}
+	if longest >= 0 {
+		if err := c.setMeta(ctx, tx, metaMaxWindow, longest); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit events: %w", err)
+		return c.classify(fmt.Errorf("store: commit events: %w", err))
 	}
 	return nil
 }
