@@ -189,10 +189,13 @@ func testHistory(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatal(err)
 		}
 		w := state.Window{Key: state.Key{Flow: "f", Location: "seoul"}, Kind: state.KindDown, Start: t0}
+		pub := s.(Publications)
 		for name, err := range map[string]error{
-			"AppendRuns":   s.AppendRuns(ctx, []probe.Run{mkRun("f", "seoul", t0.Add(time.Minute), -1, time.Millisecond)}),
-			"AppendEvents": s.AppendEvents(ctx, []state.Event{{Op: state.OpOpen, Window: w}}),
-			"Prune":        func() error { _, err := s.Prune(ctx, Cutoffs{Runs: t0.Add(time.Hour)}, 10); return err }(),
+			"AppendRuns":       s.AppendRuns(ctx, []probe.Run{mkRun("f", "seoul", t0.Add(time.Minute), -1, time.Millisecond)}),
+			"AppendEvents":     s.AppendEvents(ctx, []state.Event{{Op: state.OpOpen, Window: w}}),
+			"Prune":            func() error { _, err := s.Prune(ctx, Cutoffs{Runs: t0.Add(time.Hour)}, 10); return err }(),
+			"AddReportVersion": pub.AddReportVersion(ctx, ReportVersion{Month: "2026-03", Version: 1, Generated: t0}, nil),
+			"UpdateDelivery":   pub.UpdateDelivery(ctx, Delivery{ID: 1, State: DeliveryDelivered}),
 		} {
 			if !errors.Is(err, ErrSchemaNewer) {
 				t.Errorf("%s on a newer schema = %v, want ErrSchemaNewer", name, err)

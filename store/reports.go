@@ -144,7 +144,9 @@ func (c *core) AddReportVersion(ctx context.Context, v ReportVersion, ds []Deliv
 	if v.Files == nil {
 		files = []byte("[]")
 	}
-	tx, err := c.w.BeginTxx(ctx, nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tx, err := c.beginWrite(ctx) // refuses a newer schema
 	if err != nil {
 		return fmt.Errorf("store: add report version: %w", err)
 	}
@@ -225,13 +227,23 @@ func (c *core) Deliveries(ctx context.Context, month string) ([]Delivery, error)
 }
 
 func (c *core) UpdateDelivery(ctx context.Context, d Delivery) error {
-	res, err := c.w.ExecContext(ctx, c.w.Rebind(`UPDATE deliveries SET state = ?, attempts = ?, next_ns = ?, last_ns = ?, result = ?, delivered_ns = ? WHERE id = ?`),
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tx, err := c.beginWrite(ctx) // refuses a newer schema
+	if err != nil {
+		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE deliveries SET state = ?, attempts = ?, next_ns = ?, last_ns = ?, result = ?, delivered_ns = ? WHERE id = ?`),
 		d.State, d.Attempts, toNS(d.Next), toNS(d.Last), d.Result, toNS(d.Delivered), d.ID)
 	if err != nil {
 		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return fmt.Errorf("store: update delivery %d: %w", d.ID, sql.ErrNoRows)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)
 	}
 	return nil
 }
