@@ -117,7 +117,7 @@ func (d *Daemon) reportAvailability(ctx context.Context, from, to time.Time) (ma
 // ReportAvailability returns each service's availability over [from, to)
 // as the SLA report computes it — the same code (report.Build), so the live
 // gauge and the monthly report cannot disagree. Services with no run in the
-// range are left out.
+// range, or nothing measured (availability null), are left out.
 func ReportAvailability(ctx context.Context, st store.Store, cfg *config.Config, from, to time.Time) (map[string]float64, error) {
 	if !to.After(from) {
 		return map[string]float64{}, nil
@@ -128,8 +128,8 @@ func ReportAvailability(ctx context.Context, st store.Store, cfg *config.Config,
 	}
 	out := make(map[string]float64, len(r.Services))
 	for _, s := range r.Services {
-		if s.Runs > 0 {
-			out[s.Name] = s.Availability
+		if s.Runs > 0 && s.Availability != nil {
+			out[s.Name] = *s.Availability
 		}
 	}
 	return out, nil

@@ -14,6 +14,7 @@ package report
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -60,7 +61,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 
 func title(from, to time.Time, loc *time.Location) string {
 	f, t := from.In(loc), to.In(loc)
-	if f.Day() == 1 && f.Hour() == 0 && f.Minute() == 0 && f.Second() == 0 && f.AddDate(0, 1, 0).Equal(t) {
+	if mf, mt, err := MonthRange(f.Format("2006-01"), loc); err == nil && mf.Equal(from) && mt.Equal(to) {
 		return "SLA report " + f.Format("2006-01")
 	}
 	return "SLA report " + f.Format(time.RFC3339) + " to " + t.Format(time.RFC3339)
@@ -168,12 +169,16 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 			flows = append(flows, f)
 		}
 	}
-	var downs, degs, unks []set
+	var downs, degs [][]iv
+	// The service is unknown only where none of its flows has data: a flow
+	// without data does not hide what another flow measured.
+	unk := set{{from, end}}.clip(from, end)
 	var all []measured
 	var ok, runs int64
 	for _, f := range flows {
 		down, deg := kindSet(f.windows, state.KindDown), kindSet(f.windows, state.KindDegraded)
-		downs, degs, unks = append(downs, down), append(degs, deg), append(unks, f.unknown)
+		downs, degs = append(downs, down), append(degs, deg)
+		unk = unk.intersect(f.unknown)
 		all = append(all, f.windows...)
 		for _, w := range f.windows {
 			svc.Windows = append(svc.Windows, a.window(w))
@@ -187,31 +192,25 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		}
 		t := account(from, end, down, deg, f.unknown, maint)
 		fl := Flow{Name: f.flow.Name, DowntimeSeconds: t.down.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}
-		fl.Availability, _ = t.availability(pol)
+		fl.Availability, fl.NoData = t.figures(pol)
 		fok, fruns := counts[f.flow.Name].ok, counts[f.flow.Name].runs
 		fl.Runs = fruns
-		if fruns > 0 {
-			fl.RunSuccessRatio = float64(fok) / float64(fruns)
-		}
+		fl.RunSuccessRatio = ratio(fok, fruns)
 		ok, runs = ok+fok, runs+fruns
 		svc.Flows = append(svc.Flows, fl)
 	}
 	sortWindows(svc.Windows)
 	sortWindows(svc.BelowQuorum)
 
-	// The service is down while any flow is down; unknown while a flow is
-	// unknown and none is down.
-	down := union(toIvs(downs)...)
-	deg := union(toIvs(degs)...)
-	unk := union(toIvs(unks)...).minus(down)
+	// The service is down while any flow is down, degraded while any is
+	// degraded and none down.
+	down := union(downs...)
+	deg := union(degs...)
 	t := account(from, end, down, deg, unk, maint)
-	avail, measuredAny := t.availability(pol)
+	svc.Availability, svc.NoData = t.figures(pol)
 	elig := t.eligible(pol)
-	svc.Availability = avail
 	svc.Runs = runs
-	if runs > 0 {
-		svc.RunSuccessRatio = float64(ok) / float64(runs)
-	}
+	svc.RunSuccessRatio = ratio(ok, runs)
 	svc.DowntimeSeconds = t.down.total().Seconds()
 	svc.DegradedSeconds = t.degraded.total().Seconds()
 	svc.UnknownSeconds = t.unknown.total().Seconds()
@@ -221,24 +220,24 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	if svc.UptimeSeconds < 0 {
 		svc.UptimeSeconds = 0
 	}
-	for _, m := range maint.clip(from, to) {
-		svc.Maintenance = append(svc.Maintenance, Span{Start: m.s.In(a.loc), End: m.e.In(a.loc), DurationSeconds: m.dur().Seconds(), Reason: a.maintReason(cs.Name, m)})
-	}
+	svc.Maintenance = a.maintSpans(cs.Name, maint.clip(from, to))
 
-	// Incidents: counted down stretches closer than the flap gap are one.
-	var detect float64
-	svc.IncidentList, detect = a.incidents(t.down, all, cs)
+	// Incidents: what counts as down (degraded too when the policy says so),
+	// stretches closer than the flap gap merged.
+	outage := t.down
+	if pol.Degraded == "down" {
+		outage = union(t.down, t.degraded)
+	}
+	svc.IncidentList, svc.MTTDSeconds = a.incidents(outage, t.maint, all, cs)
 	svc.Incidents = len(svc.IncidentList)
 	if n := len(svc.IncidentList); n > 0 {
-		var sum float64
+		var sum, longest float64
 		for _, inc := range svc.IncidentList {
 			sum += inc.DurationSeconds
-			svc.LongestSeconds = max(svc.LongestSeconds, inc.DurationSeconds)
+			longest = max(longest, inc.DurationSeconds)
 		}
-		svc.MTTRSeconds = sum / float64(n)
-		svc.AverageSeconds = svc.MTTRSeconds
-		svc.MTTDSeconds = detect / float64(n)
-		svc.MTBFSeconds = svc.UptimeSeconds / float64(n)
+		mttr, mtbf := sum/float64(n), svc.UptimeSeconds/float64(n)
+		svc.MTTRSeconds, svc.AverageSeconds, svc.LongestSeconds, svc.MTBFSeconds = &mttr, &mttr, &longest, &mtbf
 	}
 
 	// Error budget over the whole period; unknown time only as far as it
@@ -248,28 +247,33 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	consumed := bad.Seconds()
 	svc.ErrorBudget = Budget{AllowedSeconds: allowed, ConsumedSeconds: consumed, RemainingSeconds: allowed - consumed}
 	if allowed > 0 {
-		svc.ErrorBudget.RemainingRatio = (allowed - consumed) / allowed
+		rem := (allowed - consumed) / allowed
+		svc.ErrorBudget.RemainingRatio = &rem
 		if share := float64(end.Sub(from)) / float64(to.Sub(from)); share > 0 {
-			svc.ErrorBudget.BurnRate = consumed / allowed / share
+			burn := consumed / allowed / share
+			svc.ErrorBudget.BurnRate = &burn
 		}
 	}
-	if measuredAny {
-		svc.CreditPercent = credit(cs.Credits, avail)
+	if svc.Availability != nil {
+		c := credit(cs.Credits, *svc.Availability)
+		svc.CreditPercent = &c
 	}
 
 	// Latency.
 	svc.Steps = lat.stepList(cs)
 	svc.P50, svc.P95, svc.P99 = lat.service()
 
-	// Daily availability in the report's zone.
-	for d := dayStart(from, a.loc); d.Before(to); d = d.AddDate(0, 0, 1) {
-		ds, de := maxT(d, from), minT(d.AddDate(0, 0, 1), to)
-		day := Day{Date: d.Format("2006-01-02")}
+	// Daily figures: every local date of the period once, from the first
+	// instant of that date, weighted by its real length.
+	for d := dayStart(from, a.loc); d.Before(to); d = nextDay(d, a.loc) {
+		ds, de := maxT(d, from), minT(nextDay(d, a.loc), to)
+		day := Day{Date: d.In(a.loc).Format(time.DateOnly), Seconds: de.Sub(ds).Seconds()}
 		if de2 := minT(de, end); de2.After(ds) {
 			dt := account(ds, de2, down, deg, unk, maint)
-			if v, ok := dt.availability(pol); ok {
-				day.Availability = &v
-			}
+			day.Availability, _ = dt.figures(pol)
+			day.DowntimeSeconds = dt.down.total().Seconds()
+			day.UnknownSeconds = dt.unknown.total().Seconds()
+			day.MaintenanceSeconds = dt.maint.total().Seconds()
 		}
 		svc.Daily = append(svc.Daily, day)
 	}
@@ -278,26 +282,40 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	return svc
 }
 
-func toIvs(ss []set) [][]iv {
-	out := make([][]iv, len(ss))
-	for i, s := range ss {
-		out[i] = s
+// figures is the availability (nil when nothing was eligible) and whether
+// nothing was measured (all maintenance or unknown).
+func (t tally) figures(p config.Policy) (*float64, bool) {
+	noData := t.elapsed-t.maint.total()-t.unknown.total() <= 0
+	v, ok := t.availability(p)
+	if !ok {
+		return nil, noData
+	}
+	return &v, noData
+}
+
+func ratio(n, of int64) *float64 {
+	if of <= 0 {
+		return nil
+	}
+	r := float64(n) / float64(of)
+	return &r
+}
+
+// maintSpans lists the maintenance stretches of a service in the period,
+// each with the reasons of every configured window that makes it up.
+func (a *analysis) maintSpans(service string, ms set) []Span {
+	out := []Span{}
+	for _, m := range ms {
+		var reasons []string
+		for _, c := range a.cfg.Maintenance {
+			if (c.Service == "" || c.Service == "*" || c.Service == service) && c.Start.Before(m.e) && c.End.After(m.s) &&
+				c.Reason != "" && !slices.Contains(reasons, c.Reason) {
+				reasons = append(reasons, c.Reason)
+			}
+		}
+		out = append(out, Span{Start: m.s.In(a.loc), End: m.e.In(a.loc), DurationSeconds: m.dur().Seconds(), Reason: strings.Join(reasons, "; ")})
 	}
 	return out
-}
-
-func dayStart(t time.Time, loc *time.Location) time.Time {
-	t = t.In(loc)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-}
-
-func (a *analysis) maintReason(service string, m iv) string {
-	for _, c := range a.cfg.Maintenance {
-		if (c.Service == "" || c.Service == "*" || c.Service == service) && c.Start.Before(m.e) && c.End.After(m.s) {
-			return c.Reason
-		}
-	}
-	return ""
 }
 
 // credit is the first tier, from the top, whose Below the availability is under.
@@ -310,50 +328,76 @@ func credit(tiers []config.Credit, avail float64) float64 {
 	return 0
 }
 
-// incidents merges counted down stretches closer than the flap gap. It also
-// returns the sum over incidents of the time from the incident's start to
-// the first confirmation of a window in it, in seconds.
-func (a *analysis) incidents(down set, ws []measured, cs *config.Service) ([]Incident, float64) {
+// incidents merges the stretches counted as down that are closer than the
+// flap gap; maintenance between two stretches does not count toward the gap
+// (planned work inside an outage does not split it) nor toward an incident's
+// duration.
+//
+// It also returns the mean time to detect: from an incident's start to the
+// first confirmation of a window that starts it, over the incidents whose
+// start was seen (not cut by the period, by missing data or by maintenance);
+// nil when there is none.
+func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service) ([]Incident, *float64) {
 	gap := a.cfg.Policy.FlapGap
+	countDeg := a.cfg.Policy.Degraded == "down"
 	out := []Incident{}
-	var detect float64
 	var groups [][]iv
 	for _, d := range down {
-		if n := len(groups); n > 0 && d.s.Sub(groups[n-1][len(groups[n-1])-1].e) < gap {
-			groups[n-1] = append(groups[n-1], d)
-			continue
+		if n := len(groups); n > 0 {
+			prev := groups[n-1][len(groups[n-1])-1]
+			if g := (set{{prev.e, d.s}}).minus(maint).total(); g == 0 || g < gap {
+				groups[n-1] = append(groups[n-1], d)
+				continue
+			}
 		}
 		groups = append(groups, []iv{d})
 	}
+	var detect float64
+	var detected int
 	for _, g := range groups {
 		span := iv{g[0].s, g[len(g)-1].e}
-		inc := Incident{Start: span.s.In(a.loc), DurationSeconds: span.dur().Seconds(), Parts: len(g), Functions: []string{}}
+		inc := Incident{Start: span.s.In(a.loc), DurationSeconds: set{span}.minus(maint).total().Seconds(), Parts: len(g), Functions: []string{}}
 		open := false
 		var conf time.Time
+		startSeen := false
 		for _, w := range ws {
-			if w.kind != state.KindDown || !w.s.Before(span.e) || !w.e.After(span.s) {
+			if (w.kind != state.KindDown && !(countDeg && w.kind == state.KindDegraded)) || !w.s.Before(span.e) || !w.e.After(span.s) {
 				continue
 			}
-			if conf.IsZero() || w.confirmed.Before(conf) {
-				conf = w.confirmed
-			}
 			inc.Functions = append(inc.Functions, a.functions(cs, w)...)
-			if w.open && w.e.Equal(span.e) {
-				open = true
+			if w.s.Equal(span.s) {
+				if w.startCut != "" {
+					inc.StartCut = w.startCut
+				} else if conf.IsZero() || w.confirmed.Before(conf) {
+					startSeen, conf = true, w.confirmed
+				}
+			}
+			if w.e.Equal(span.e) {
+				if w.open {
+					open = true
+				}
+				if w.endCut != "" {
+					inc.EndCut = w.endCut
+				}
 			}
 		}
 		slices.Sort(inc.Functions)
 		inc.Functions = slices.Compact(inc.Functions)
-		if !open {
+		if !open && inc.EndCut != CutPeriod {
 			e := span.e.In(a.loc)
 			inc.End = &e
 		}
-		if d := conf.Sub(span.s); !conf.IsZero() && d > 0 {
+		if d := conf.Sub(span.s); startSeen && inc.StartCut == "" && d >= 0 {
 			detect += d.Seconds()
+			detected++
 		}
 		out = append(out, inc)
 	}
-	return out, detect
+	if detected == 0 {
+		return out, nil
+	}
+	mttd := detect / float64(detected)
+	return out, &mttd
 }
 
 // functions is what a window took down: its function, or for a whole-flow
@@ -362,6 +406,11 @@ func (a *analysis) incidents(down set, ws []measured, cs *config.Service) ([]Inc
 func (a *analysis) functions(cs *config.Service, w measured) []string {
 	if w.Function != "" {
 		return []string{w.Function}
+	}
+	if w.kind == state.KindDegraded { // a slow step blocks nothing
+		if fn := a.stepFunction(cs, w.Flow, w.cause); fn != "" {
+			return []string{fn}
+		}
 	}
 	for i := range cs.Flows {
 		f := &cs.Flows[i]

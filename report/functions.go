@@ -2,6 +2,7 @@ package report
 
 import (
 	"slices"
+	"time"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/state"
@@ -86,9 +87,9 @@ func (a *analysis) functionAccounts(cs *config.Service, svc *Service) []Function
 		fa.DowntimeSeconds = t.down.total().Seconds()
 		fa.DegradedSeconds = t.degraded.total().Seconds()
 		fa.UnknownSeconds = t.unknown.total().Seconds()
-		for d := dayStart(from, a.loc); d.Before(to); d = d.AddDate(0, 0, 1) {
-			ds, de := maxT(d, from), minT(d.AddDate(0, 0, 1), to)
-			day := FunctionDay{Date: d.Format("2006-01-02")}
+		for d := dayStart(from, a.loc); d.Before(to); d = nextDay(d, a.loc) {
+			ds, de := maxT(d, from), minT(nextDay(d, a.loc), to)
+			day := FunctionDay{Date: d.In(a.loc).Format(time.DateOnly)}
 			if de2 := minT(de, end); de2.After(ds) {
 				dt := account(ds, de2, down, deg, unk, maint)
 				if v, ok := dt.availability(pol); ok {

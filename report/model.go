@@ -32,26 +32,32 @@ type Policy struct {
 }
 
 // Service is the accounting for one service over the period.
+//
+// A figure that cannot be computed is null in JSON, never 0: Availability,
+// RunSuccessRatio and CreditPercent when nothing was measured (NoData), and
+// the incident figures (MTTR, MTBF, MTTD, longest, average) when there was no
+// incident or, for MTTD, no incident whose detection was seen.
 type Service struct {
-	Name               string  `json:"name"`
-	Objective          float64 `json:"objective"`
-	Availability       float64 `json:"availability"`      // time-weighted, 0..1
-	RunSuccessRatio    float64 `json:"run_success_ratio"` // ok runs / runs, shown beside it
-	Runs               int64   `json:"runs"`
-	PeriodSeconds      float64 `json:"period_seconds"`
-	UptimeSeconds      float64 `json:"uptime_seconds"`
-	DowntimeSeconds    float64 `json:"downtime_seconds"`
-	DegradedSeconds    float64 `json:"degraded_seconds"`
-	UnknownSeconds     float64 `json:"unknown_seconds"`
-	MaintenanceSeconds float64 `json:"maintenance_seconds"`
-	Incidents          int     `json:"incidents"` // outages after flap merging
-	MTTRSeconds        float64 `json:"mttr_seconds"`
-	MTBFSeconds        float64 `json:"mtbf_seconds"`
-	MTTDSeconds        float64 `json:"mttd_seconds"` // backdated start to confirmation, mean
-	LongestSeconds     float64 `json:"longest_outage_seconds"`
-	AverageSeconds     float64 `json:"average_outage_seconds"`
-	ErrorBudget        Budget  `json:"error_budget"`
-	CreditPercent      float64 `json:"credit_percent"`
+	Name               string   `json:"name"`
+	Objective          float64  `json:"objective"`
+	Availability       *float64 `json:"availability"`      // time-weighted, 0..1; null without data
+	NoData             bool     `json:"no_data"`           // nothing in the period was measured
+	RunSuccessRatio    *float64 `json:"run_success_ratio"` // ok runs / runs, shown beside it; null without runs
+	Runs               int64    `json:"runs"`
+	PeriodSeconds      float64  `json:"period_seconds"`
+	UptimeSeconds      float64  `json:"uptime_seconds"`
+	DowntimeSeconds    float64  `json:"downtime_seconds"`
+	DegradedSeconds    float64  `json:"degraded_seconds"`
+	UnknownSeconds     float64  `json:"unknown_seconds"`
+	MaintenanceSeconds float64  `json:"maintenance_seconds"`
+	Incidents          int      `json:"incidents"` // outages after flap merging
+	MTTRSeconds        *float64 `json:"mttr_seconds"`
+	MTBFSeconds        *float64 `json:"mtbf_seconds"`
+	MTTDSeconds        *float64 `json:"mttd_seconds"` // backdated start to confirmation, mean over incidents whose start was seen
+	LongestSeconds     *float64 `json:"longest_outage_seconds"`
+	AverageSeconds     *float64 `json:"average_outage_seconds"`
+	ErrorBudget        Budget   `json:"error_budget"`
+	CreditPercent      *float64 `json:"credit_percent"` // null without data
 	// P50, P95 and P99 are over every step of the service, in seconds; Steps
 	// has them per flow and step.
 	P50   float64       `json:"p50"`
@@ -66,7 +72,7 @@ type Service struct {
 	Unknown        []Span           `json:"unknown"`        // stretches no run covered
 	Maintenance    []Span           `json:"maintenance"`    // planned windows inside the period
 	Reconciliation []Reconciliation `json:"reconciliation"` // one per declared incident
-	Undeclared     []Window         `json:"undeclared"`     // measured down windows nothing declared
+	Undeclared     []Window         `json:"undeclared"`     // measured windows counted as down that nothing declared
 	// BelowQuorum lists windows seen from too few locations to count
 	// (DESIGN: single-location failures are shown but not counted).
 	BelowQuorum []Window `json:"below_quorum"`
@@ -77,21 +83,22 @@ type Service struct {
 
 // Flow is the accounting for one flow.
 type Flow struct {
-	Name            string  `json:"name"`
-	Availability    float64 `json:"availability"`
-	RunSuccessRatio float64 `json:"run_success_ratio"`
-	Runs            int64   `json:"runs"`
-	DowntimeSeconds float64 `json:"downtime_seconds"`
-	UnknownSeconds  float64 `json:"unknown_seconds"`
+	Name            string   `json:"name"`
+	Availability    *float64 `json:"availability"` // null without data
+	NoData          bool     `json:"no_data"`
+	RunSuccessRatio *float64 `json:"run_success_ratio"` // null without runs
+	Runs            int64    `json:"runs"`
+	DowntimeSeconds float64  `json:"downtime_seconds"`
+	UnknownSeconds  float64  `json:"unknown_seconds"`
 }
 
 // Budget is the error budget for the period.
 type Budget struct {
-	AllowedSeconds   float64 `json:"allowed_seconds"`
-	ConsumedSeconds  float64 `json:"consumed_seconds"`
-	RemainingSeconds float64 `json:"remaining_seconds"` // negative when overspent
-	RemainingRatio   float64 `json:"remaining_ratio"`
-	BurnRate         float64 `json:"burn_rate"` // consumed share / elapsed share of the period
+	AllowedSeconds   float64  `json:"allowed_seconds"`
+	ConsumedSeconds  float64  `json:"consumed_seconds"`
+	RemainingSeconds float64  `json:"remaining_seconds"` // negative when overspent
+	RemainingRatio   *float64 `json:"remaining_ratio"`   // null when no budget was allowed
+	BurnRate         *float64 `json:"burn_rate"`         // consumed share / elapsed share of the period; null as above
 }
 
 // StepLatency holds latency percentiles of one step, in seconds.
@@ -105,32 +112,62 @@ type StepLatency struct {
 	P99      float64 `json:"p99"`
 }
 
-// Day is one calendar day's availability (nil when nothing was measured).
+// Day is one local calendar day of the period: its availability (nil when
+// nothing was measured) and its time accounting. Days start at the first
+// instant of their local date; Seconds is the day's real length inside the
+// period (23 or 25 hours on a DST change, less at a partial edge).
 type Day struct {
-	Date         string   `json:"date"` // YYYY-MM-DD in the report's zone
-	Availability *float64 `json:"availability"`
+	Date               string   `json:"date"` // YYYY-MM-DD in the report's zone
+	Availability       *float64 `json:"availability"`
+	Seconds            float64  `json:"seconds"`
+	DowntimeSeconds    float64  `json:"downtime_seconds"`
+	UnknownSeconds     float64  `json:"unknown_seconds"`
+	MaintenanceSeconds float64  `json:"maintenance_seconds"`
 }
+
+// Edge cuts: why a window's (or an incident's, or a reconciliation's)
+// start or end is not a measured edge.
+const (
+	// CutPeriod: the window began before the period (start is the period
+	// start) or went on after it (end is null).
+	CutPeriod = "period"
+	// CutNoData: no run covered the time just before the start or just after
+	// the end (the prober was down): the window's edge is where the data
+	// stops, not where the outage did.
+	CutNoData = "no_data"
+	// CutBlocked (reconciliation only): the function was blocked by an
+	// earlier step's failure that another declared incident explains; the
+	// measured edge is where its own failure was first (last) seen.
+	CutBlocked = "blocked"
+)
 
 // Window is a downtime window as windows.json and the reports show it.
 type Window struct {
-	Service         string     `json:"service"`
-	Flow            string     `json:"flow"`
-	Function        *string    `json:"function"` // null for a whole-flow window
-	Kind            string     `json:"kind"`     // down | degraded
-	Start           time.Time  `json:"start"`
-	End             *time.Time `json:"end"` // null while ongoing
-	DurationSeconds float64    `json:"duration_seconds"`
-	CauseStep       string     `json:"cause_step"`
-	Locations       []string   `json:"locations"`
-	Error           string     `json:"error"`
-	Confirmed       time.Time  `json:"confirmed"` // when down_after was reached
+	Service  string     `json:"service"`
+	Flow     string     `json:"flow"`
+	Function *string    `json:"function"` // null for a whole-flow window
+	Kind     string     `json:"kind"`     // down | degraded
+	Start    time.Time  `json:"start"`
+	End      *time.Time `json:"end"` // null while ongoing, or when it went on after the period (end_cut "period")
+	// StartCut and EndCut say why an edge is not a measured one: "period"
+	// or "no_data" (see CutPeriod, CutNoData); empty for a measured edge.
+	StartCut        string    `json:"start_cut,omitempty"`
+	EndCut          string    `json:"end_cut,omitempty"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	CauseStep       string    `json:"cause_step"`
+	Locations       []string  `json:"locations"`
+	Error           string    `json:"error"`
+	Confirmed       time.Time `json:"confirmed"` // when down_after was reached
 }
 
 // Incident is one outage after flap merging: windows of a service closer than
 // the flap gap, listed with their parts.
+// Its duration leaves out maintenance inside it.
 type Incident struct {
 	Start           time.Time  `json:"start"`
-	End             *time.Time `json:"end"`
+	End             *time.Time `json:"end"` // null while ongoing or when it went on after the period
+	StartCut        string     `json:"start_cut,omitempty"`
+	EndCut          string     `json:"end_cut,omitempty"`
 	DurationSeconds float64    `json:"duration_seconds"`
 	Functions       []string   `json:"functions"`
 	Parts           int        `json:"parts"`
@@ -157,8 +194,13 @@ type Reconciliation struct {
 	MeasuredEnd       *time.Time `json:"measured_end"`
 	StartDeltaSeconds *float64   `json:"start_delta_seconds"` // measured - declared
 	EndDeltaSeconds   *float64   `json:"end_delta_seconds"`
-	Detected          bool       `json:"detected"`
-	Windows           []Window   `json:"windows"` // the measured windows matched to it
+	// StartCut and EndCut say why a measured edge is null ("period",
+	// "no_data") or where it comes from when the function was blocked by an
+	// earlier failure ("blocked"); empty for an edge measured directly.
+	StartCut string   `json:"start_cut,omitempty"`
+	EndCut   string   `json:"end_cut,omitempty"`
+	Detected bool     `json:"detected"`
+	Windows  []Window `json:"windows"` // the measured windows matched to it
 	// FirstNotice is the provider's first notice, and NoticeDelaySeconds the
 	// time from the measured start to it (on 2021-05-05: 21 minutes).
 	FirstNotice        *time.Time `json:"first_notice"`

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -9,23 +10,37 @@ import (
 )
 
 // reconcile pairs each declared incident of the service that overlaps the
-// period with the measured down windows of that service that overlap
-// [declared start - 2 intervals, declared end + 2 intervals].
+// period with the measured windows of that service near it (overlapping
+// [declared start - 2 intervals, declared end + 2 intervals]).
 //
-// A window plays one of two parts. Function windows of a declared function
-// measure the incident: its measured start and end are theirs. Windows that
-// the incident explains without measuring it — a function blocked by a failing
-// step that serves a declared function (send and receive when login fails),
-// or the whole flow failing there — are matched but do not move the measured
-// times: a flow window runs as long as any of its steps fails, which may be a
-// different incident. Both are listed in the reconciliation's windows. Down
-// windows no incident explains are undeclared.
+// A window plays one of two parts. A window of a declared function measures
+// the incident: the incident's measured start and end are its. Each such
+// window measures one incident only, the one it overlaps most (then the one
+// whose mode matches its kind: a degraded window a `slow` incident, a down
+// window any other; then the nearest), so that two incidents declared on one
+// function each get their own window. Windows that the incident explains
+// without measuring it (a function blocked by a failing step that serves a
+// declared function, or the whole flow failing there) are matched but do not
+// move the measured times. Both are listed in the reconciliation's windows.
 //
-// A window still open, or running up to the end of the period, has no
-// measured end: the period cut it off.
+// Down windows measure and explain any incident; degraded windows only `slow`
+// incidents, or any when the policy counts degraded time as down. Windows
+// counted as down that no incident matches are undeclared.
+//
+// Measured edges are only measured ones. An edge the period cut, or next to
+// time without data (the prober was down), is null with start_cut/end_cut
+// saying why, as is the end of a window still open. Where a function was
+// blocked by an earlier step's failure outside the incident's declared
+// interval, that blocked stretch is not this incident's (see ownEdges):
+// start_cut/end_cut "blocked" mark an edge taken from where the block ends
+// (or begins), or a null edge the block hides.
 func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*config.Timeline) ([]Reconciliation, []Window) {
-	out := []Reconciliation{}
-	matched := make([]bool, len(ws))
+	countDeg := a.cfg.Policy.Degraded == "down"
+	type declared struct {
+		inc  *config.Incident
+		name string
+	}
+	var decl []declared
 	for _, tl := range timelines {
 		if tl == nil {
 			continue
@@ -39,93 +54,266 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 			if inc.Service != cs.Name || !inc.Start.Before(a.in.To) || (!inc.Ongoing() && !inc.End.After(a.in.From)) {
 				continue
 			}
-			r := Reconciliation{
-				ID: inc.ID, Title: inc.Title, Timeline: name, Functions: append([]string{}, inc.Functions...),
-				DeclaredStart: inc.Start.In(a.loc), Windows: []Window{},
+			decl = append(decl, declared{inc, name})
+		}
+	}
+
+	spans := make([]iv, len(ws))
+	for i, w := range ws {
+		spans[i] = iv{w.Start, a.end}
+		if w.End != nil {
+			spans[i].e = *w.End
+		} else if w.EndCut == CutPeriod {
+			spans[i].e = a.in.To
+		}
+	}
+	// near: the window overlaps the incident widened by the slack.
+	near := func(i int, inc *config.Incident) bool {
+		slack := 2 * a.flowInterval(cs, ws[i].Flow)
+		if !spans[i].e.After(inc.Start.Add(-slack)) {
+			return false
+		}
+		return inc.Ongoing() || spans[i].s.Before(inc.End.Add(slack))
+	}
+	compatible := func(w Window, inc *config.Incident) bool {
+		return w.Kind == string(state.KindDown) || inc.Mode == "slow" || countDeg
+	}
+	measures := func(w Window, inc *config.Incident) bool {
+		return w.Function != nil && slices.Contains(inc.Functions, *w.Function)
+	}
+
+	// Each measuring window goes to the one incident it fits best.
+	assigned := make([]int, len(ws))
+	for i, w := range ws {
+		assigned[i] = -1
+		type score struct {
+			overlap, kind, dist time.Duration
+		}
+		var best score
+		for j, d := range decl {
+			if !measures(w, d.inc) || !compatible(w, d.inc) || !near(i, d.inc) {
+				continue
 			}
-			if !inc.Ongoing() {
-				e := inc.End.In(a.loc)
-				r.DeclaredEnd = &e
+			de := a.end
+			if !d.inc.Ongoing() {
+				de = d.inc.End
 			}
-			var mStart, mEnd time.Time
-			open, measured := false, 0
-			for i, w := range ws {
-				if w.Kind != string(state.KindDown) {
-					continue
-				}
-				slack := 2 * a.flowInterval(cs, w.Flow)
-				lo := inc.Start.Add(-slack)
-				wEnd := a.end
-				if w.End != nil {
-					wEnd = *w.End
-				}
-				if !wEnd.After(lo) {
-					continue
-				}
-				if !inc.Ongoing() && !w.Start.Before(inc.End.Add(slack)) {
-					continue
-				}
-				measures := w.Function != nil && slices.Contains(inc.Functions, *w.Function)
-				explains := measures || intersects(a.windowFunctions(cs, w), inc.Functions) ||
-					(w.Function != nil && slices.Contains(inc.Functions, a.stepFunction(cs, w.Flow, w.CauseStep)))
+			di := iv{d.inc.Start, de}
+			sc := score{overlap: set{spans[i]}.intersect(set{di}).total()}
+			if (d.inc.Mode == "slow") == (w.Kind == string(state.KindDegraded)) {
+				sc.kind = 1
+			}
+			sc.dist = -max(di.s.Sub(spans[i].e), spans[i].s.Sub(di.e), 0)
+			if assigned[i] < 0 || cmp.Or(cmp.Compare(sc.overlap, best.overlap), cmp.Compare(sc.kind, best.kind), cmp.Compare(sc.dist, best.dist)) > 0 {
+				assigned[i], best = j, sc
+			}
+		}
+	}
+
+	out := []Reconciliation{}
+	matched := make([]bool, len(ws))
+	for j, d := range decl {
+		inc := d.inc
+		r := Reconciliation{
+			ID: inc.ID, Title: inc.Title, Timeline: d.name, Functions: append([]string{}, inc.Functions...),
+			DeclaredStart: inc.Start.In(a.loc), Windows: []Window{},
+		}
+		if !inc.Ongoing() {
+			e := inc.End.In(a.loc)
+			r.DeclaredEnd = &e
+		}
+		var first, last *edge
+		for i, w := range ws {
+			own := assigned[i] == j
+			if !own {
+				explains := !measures(w, inc) && compatible(w, inc) && near(i, inc) &&
+					(intersects(a.windowFunctions(cs, w), inc.Functions) ||
+						(w.Function != nil && w.Kind == string(state.KindDown) && slices.Contains(inc.Functions, a.stepFunction(cs, w.Flow, w.CauseStep))))
 				if !explains {
 					continue
 				}
-				matched[i] = true
-				r.Windows = append(r.Windows, w)
-				if !measures {
-					continue
-				}
-				measured++
-				if mStart.IsZero() || w.Start.Before(mStart) {
-					mStart = w.Start
-				}
-				if w.End == nil || !w.End.Before(a.end) {
-					open = true
-				} else if w.End.After(mEnd) {
-					mEnd = *w.End
-				}
 			}
-			r.Detected = measured > 0
-			if r.Detected {
-				s := mStart.In(a.loc)
-				r.MeasuredStart = &s
-				d := s.Sub(inc.Start).Seconds()
-				r.StartDeltaSeconds = &d
-				if !open {
-					e := mEnd.In(a.loc)
-					r.MeasuredEnd = &e
-					if !inc.Ongoing() {
-						d := e.Sub(inc.End).Seconds()
-						r.EndDeltaSeconds = &d
-					}
-				}
+			matched[i] = true
+			r.Windows = append(r.Windows, w)
+			if !own {
+				continue
 			}
-			for _, n := range inc.Notices {
-				if r.FirstNotice == nil || n.At.Before(*r.FirstNotice) {
-					at := n.At.In(a.loc)
-					r.FirstNotice = &at
-				}
+			s, e, ok := a.ownEdges(cs, ws, i, spans[i], inc)
+			if !ok { // blocked throughout, and not while inc was declared
+				continue
 			}
-			if r.FirstNotice != nil && r.MeasuredStart != nil {
-				d := r.FirstNotice.Sub(*r.MeasuredStart).Seconds()
-				r.NoticeDelaySeconds = &d
+			if first == nil || s.t.Before(first.t) || (s.t.Equal(first.t) && s.nul) {
+				first = &s
 			}
-			out = append(out, r)
+			if last == nil || e.t.After(last.t) || (e.t.Equal(last.t) && e.nul) {
+				last = &e
+			}
 		}
+		r.Detected = first != nil
+		if first != nil {
+			r.StartCut, r.EndCut = first.cut, last.cut
+			if !first.nul {
+				st := first.t.In(a.loc)
+				r.MeasuredStart = &st
+				dlt := st.Sub(inc.Start).Seconds()
+				r.StartDeltaSeconds = &dlt
+			}
+			if !last.nul {
+				en := last.t.In(a.loc)
+				r.MeasuredEnd = &en
+				if !inc.Ongoing() {
+					dlt := en.Sub(inc.End).Seconds()
+					r.EndDeltaSeconds = &dlt
+				}
+			}
+		}
+		for _, n := range inc.Notices {
+			if r.FirstNotice == nil || n.At.Before(*r.FirstNotice) {
+				at := n.At.In(a.loc)
+				r.FirstNotice = &at
+			}
+		}
+		if r.FirstNotice != nil && r.MeasuredStart != nil {
+			dlt := r.FirstNotice.Sub(*r.MeasuredStart).Seconds()
+			r.NoticeDelaySeconds = &dlt
+		}
+		out = append(out, r)
 	}
 	undeclared := []Window{}
 	for i, w := range ws {
-		if w.Kind == string(state.KindDown) && !matched[i] {
+		counted := w.Kind == string(state.KindDown) || (countDeg && w.Kind == string(state.KindDegraded))
+		if counted && !matched[i] {
 			undeclared = append(undeclared, w)
 		}
 	}
 	return out, undeclared
 }
 
+// edge is one measured edge of a window for a declared incident.
+type edge struct {
+	t   time.Time
+	cut string // "", or why the edge is not measured directly (Cut*)
+	nul bool   // no measured edge: cut by the period or missing data, masked, or still open
+}
+
+// ownEdges returns the start and end that window i (a window of one of inc's
+// functions, spanning sp) measures for inc, and false when none of it is
+// inc's.
+//
+// Where the function was blocked by an earlier step's failure, the blocked
+// time is inc's only while inc was declared (a provider that declares the
+// function down from the moment its login failed is measured from that
+// moment); blocked time outside the declared interval belongs to whatever
+// broke the earlier step. An edge that falls in a block is where the block
+// ends (or begins) when that is within two intervals of it, and is masked
+// (null) when the block hides it for longer.
+func (a *analysis) ownEdges(cs *config.Service, ws []Window, i int, sp iv, inc *config.Incident) (edge, edge, bool) {
+	w := ws[i]
+	decl := iv{inc.Start, a.in.To}
+	if !inc.Ongoing() {
+		decl.e = inc.End
+	}
+	blocked := a.blocked(cs, ws, w, inc.Functions)
+	own := set{sp}.minus(blocked.minus(set{decl}))
+	if len(own) == 0 {
+		return edge{}, edge{}, false
+	}
+	slack := 2 * a.flowInterval(cs, w.Flow)
+	s := edge{t: own[0].s}
+	switch {
+	case s.t.Equal(sp.s):
+		if w.StartCut != "" {
+			s.cut, s.nul = w.StartCut, true
+		}
+	default:
+		s.cut = CutBlocked
+		if b, in := blockAt(blocked, s.t); in { // the declared start, inside a block
+			if b.e.Sub(s.t) <= slack {
+				s.t = b.e
+			} else {
+				s.nul = true
+			}
+		}
+	}
+	e := edge{t: own[len(own)-1].e}
+	switch {
+	case e.t.Equal(sp.e):
+		switch {
+		case w.EndCut != "":
+			e.cut, e.nul = w.EndCut, true
+		case w.End == nil:
+			e.nul = true // still open
+		}
+	default:
+		e.cut = CutBlocked
+		if b, in := blockAt(blocked, e.t.Add(-1)); in && !b.s.Equal(e.t) { // the declared end, inside a block
+			if e.t.Sub(b.s) <= slack {
+				e.t = b.s
+			} else {
+				e.nul = true
+			}
+		}
+	}
+	return s, e, true
+}
+
+// blockAt returns the stretch of bs that contains t.
+func blockAt(bs set, t time.Time) (iv, bool) {
+	for _, b := range bs {
+		if !t.Before(b.s) && t.Before(b.e) {
+			return b, true
+		}
+	}
+	return iv{}, false
+}
+
+// blocked is where function window w's function could not be seen failing by
+// itself: the down windows, in the same flow, of the functions its steps come
+// after, leaving out those declared (a failure of a declared function is the
+// same incident, and its blocked functions with it).
+func (a *analysis) blocked(cs *config.Service, ws []Window, w Window, declared []string) set {
+	if w.Function == nil {
+		return nil
+	}
+	before := a.before(cs, w.Flow, *w.Function)
+	var xs []iv
+	for _, b := range ws {
+		if b.Flow != w.Flow || b.Function == nil || b.Kind != string(state.KindDown) ||
+			!slices.Contains(before, *b.Function) || slices.Contains(declared, *b.Function) {
+			continue
+		}
+		e := a.end
+		if b.End != nil {
+			e = *b.End
+		} else if b.EndCut == CutPeriod {
+			e = a.in.To
+		}
+		xs = append(xs, iv{b.Start, e})
+	}
+	return union(xs)
+}
+
+// before lists the functions of a flow's steps that come before the first
+// step serving fn: a failure of any of them blocks fn.
+func (a *analysis) before(cs *config.Service, flow, fn string) []string {
+	for i := range cs.Flows {
+		if cs.Flows[i].Name != flow {
+			continue
+		}
+		var out []string
+		for _, s := range cs.Flows[i].Steps {
+			if s.Function == fn {
+				return out
+			}
+			out = append(out, s.Function)
+		}
+	}
+	return nil
+}
+
 // windowFunctions is what a window took down (see functions).
 func (a *analysis) windowFunctions(cs *config.Service, w Window) []string {
-	m := measured{Key: state.Key{Service: w.Service, Flow: w.Flow}, cause: w.CauseStep}
+	m := measured{Key: state.Key{Service: w.Service, Flow: w.Flow}, kind: state.Kind(w.Kind), cause: w.CauseStep}
 	if w.Function != nil {
 		m.Function = *w.Function
 	}

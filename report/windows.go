@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -27,21 +28,6 @@ type Input struct {
 	// Functions asks for Service.Functions: each function's accounting and
 	// daily figures (the status page's bars).
 	Functions bool
-}
-
-// MonthRange returns the calendar month "YYYY-MM" in loc as [from, to):
-// midnight of its first day to midnight of the next month's first day, so a
-// month with a DST change is an hour shorter or longer than 30 or 31 days.
-func MonthRange(month string, loc *time.Location) (from, to time.Time, err error) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	t, err := time.ParseInLocation("2006-01", month, loc)
-	if err != nil || len(month) != 7 {
-		return time.Time{}, time.Time{}, fmt.Errorf("month %q: want YYYY-MM, e.g. 2022-10", month)
-	}
-	from = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
-	return from, from.AddDate(0, 1, 0), nil
 }
 
 // Recompute replays the stored runs in q through the state machine, one
@@ -109,7 +95,7 @@ func Windows(ctx context.Context, in Input) ([]Window, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Window
+	out := []Window{}
 	for _, f := range a.flows {
 		for _, w := range f.windows {
 			out = append(out, a.window(w))
@@ -124,11 +110,14 @@ type measured struct {
 	state.Key // Location ""
 	kind      state.Kind
 	iv
-	open      bool // still open at the end of the elapsed period
-	confirmed time.Time
-	cause     string
-	err       string
-	locs      []string
+	open bool // still open at the end of the elapsed period
+	// startCut and endCut say why an edge is not measured (CutPeriod,
+	// CutNoData), or "" for a measured edge.
+	startCut, endCut string
+	confirmed        time.Time
+	cause            string
+	err              string
+	locs             []string
 }
 
 // flowData is one flow's windows and unknown stretches in the period.
@@ -157,6 +146,8 @@ func (a *analysis) window(m measured) Window {
 		Flow:      m.Flow,
 		Kind:      string(m.kind),
 		Start:     m.s.In(a.loc),
+		StartCut:  m.startCut,
+		EndCut:    m.endCut,
 		CauseStep: m.cause,
 		Locations: m.locs,
 		Error:     m.err,
@@ -169,7 +160,7 @@ func (a *analysis) window(m measured) Window {
 		fn := m.Function
 		w.Function = &fn
 	}
-	if !m.open {
+	if !m.open && m.endCut != CutPeriod {
 		e := m.e.In(a.loc)
 		w.End = &e
 	}
@@ -392,10 +383,25 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 	key := state.Key{Service: service, Flow: flow, Function: fn}
 	var cur *measured
 	var curWs []int
+	var firstDown, lastDown []string // locations down in the first and last stretch of cur
 	flush := func() {
 		if cur == nil {
 			return
 		}
+		cur.startCut = a.startCut(cur.s, firstDown, unknown, func(yield func(state.Window) bool) {
+			for _, i := range curWs {
+				if lws[i].iv.s.Equal(cur.s) && !yield(lws[i].w) {
+					return
+				}
+			}
+		})
+		cur.endCut = a.endCut(cur.e, lastDown, unknown, func(yield func(state.Window) bool) {
+			for _, i := range curWs {
+				if lws[i].iv.e.Equal(cur.e) && !yield(lws[i].w) {
+					return
+				}
+			}
+		})
 		// Cause and confirmation from the earliest location window.
 		best := -1
 		for _, i := range curWs {
@@ -446,11 +452,13 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				cur.e = e
 				cur.locs = append(cur.locs, down...)
 				curWs = append(curWs, idx...)
+				lastDown = down
 				continue
 			}
 			flush()
 			cur = &measured{Key: key, kind: kind, iv: iv{s, e}, locs: append([]string(nil), down...)}
 			curWs = idx
+			firstDown, lastDown = down, down
 			continue
 		}
 		flush()
@@ -477,10 +485,59 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		if len(set{x.iv}.intersect(cs)) > 0 {
 			continue
 		}
+		one := func(yield func(state.Window) bool) { yield(x.w) }
+		locs := []string{x.w.Location}
 		below = append(below, measured{
 			Key: key, kind: kind, iv: x.iv, open: x.w.End.IsZero() && x.iv.e.Equal(end) && end.Before(a.in.To),
-			confirmed: maxT(x.w.Confirmed, x.iv.s), cause: x.w.CauseStep, err: x.w.Error, locs: []string{x.w.Location},
+			startCut: a.startCut(x.iv.s, locs, unknown, one), endCut: a.endCut(x.iv.e, locs, unknown, one),
+			confirmed: maxT(x.w.Confirmed, x.iv.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
 		})
 	}
 	return counted, below
+}
+
+// startCut says why a counted window starting at s has no measured start:
+// CutPeriod when a location window that starts it began before the period,
+// CutNoData when a location down at s had no data just before (the prober
+// came back to an outage already under way); "" otherwise.
+func (a *analysis) startCut(s time.Time, locs []string, unknown map[string]set, starting iter.Seq[state.Window]) string {
+	if s.Equal(a.in.From) {
+		for w := range starting {
+			if w.Start.Before(a.in.From) {
+				return CutPeriod
+			}
+		}
+		return ""
+	}
+	for _, l := range locs {
+		if unknown[l].contains(s.Add(-1)) {
+			return CutNoData
+		}
+	}
+	return ""
+}
+
+// endCut says why a counted window ending at e has no measured end:
+// CutPeriod when the period is over and a location window that ends it went
+// on after the period, CutNoData when a location down until e has no data
+// from e (the prober stopped during the outage); "" otherwise (a measured
+// end, or a window still open at Now, which is open rather than cut).
+func (a *analysis) endCut(e time.Time, locs []string, unknown map[string]set, ending iter.Seq[state.Window]) string {
+	if e.Equal(a.end) {
+		if a.end.Before(a.in.To) {
+			return ""
+		}
+		for w := range ending {
+			if w.End.IsZero() || w.End.After(a.end) {
+				return CutPeriod
+			}
+		}
+		return ""
+	}
+	for _, l := range locs {
+		if unknown[l].contains(e) {
+			return CutNoData
+		}
+	}
+	return ""
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -92,13 +93,17 @@ func checkSQLitePath(path string, mustExist bool) error {
 	return nil
 }
 
-// parseTime reads an RFC 3339 time, a date (YYYY-MM-DD) or a date and time
-// without offset, the last two in loc.
+// parseTime reads an RFC 3339 time, a date (YYYY-MM-DD: the first instant of
+// that local date, which is not midnight where the clocks jump at midnight)
+// or a date and time without offset, the last two in loc.
 func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+	if t, err := report.ParseDate(v, loc); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
 			return t, nil
 		}

@@ -131,8 +131,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	fmt.Fprintf(stdout, "replayed %s of virtual time in %s; %d windows\n", t.Sub(f), replayed.Round(time.Millisecond), len(ws))
 	for _, s := range r.Services {
-		fmt.Fprintf(stdout, "  %-10s availability %8.4f%%  objective %.3f%%  downtime %s  credit %g%%\n",
-			s.Name, 100*s.Availability, 100*s.Objective, time.Duration(s.DowntimeSeconds*float64(time.Second)).Round(time.Second), s.CreditPercent)
+		avail, credit := "no data", "-"
+		if s.Availability != nil {
+			avail = render.Percent(*s.Availability, 4)
+		}
+		if s.CreditPercent != nil {
+			credit = fmt.Sprintf("%g%%", *s.CreditPercent)
+		}
+		fmt.Fprintf(stdout, "  %-10s availability %9s  objective %.3f%%  downtime %s  credit %s\n",
+			s.Name, avail, 100*s.Objective, time.Duration(s.DowntimeSeconds*float64(time.Second)).Round(time.Second), credit)
 	}
 	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(*out, "report.pdf"))
 	return nil
@@ -225,16 +232,13 @@ func demoRange(from, to string, tls []*config.Timeline, loc *time.Location) (tim
 	if first.IsZero() {
 		return first, last, usagef("the timelines declare no incident: give --from and --to")
 	}
-	f := monthStart(first.In(loc))
-	t := monthStart(last.In(loc)).AddDate(0, 1, 0)
-	if months := (t.Year()-f.Year())*12 + int(t.Month()-f.Month()); months > 3 {
-		return f, t, usagef("the incidents span %d months (%s to %s): give --from and --to", months, f.Format("2006-01"), last.In(loc).Format("2006-01"))
+	first, last = first.In(loc), last.In(loc)
+	f := report.DayStart(first.Year(), first.Month(), 1, loc)
+	t := report.DayStart(last.Year(), last.Month()+1, 1, loc)
+	if months := (last.Year()-first.Year())*12 + int(last.Month()-first.Month()) + 1; months > 3 {
+		return f, t, usagef("the incidents span %d months (%s to %s): give --from and --to", months, first.Format("2006-01"), last.Format("2006-01"))
 	}
 	return f, t, nil
-}
-
-func monthStart(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location())
 }
 
 // demoProgress returns a progress callback: a bar on a terminal, nothing

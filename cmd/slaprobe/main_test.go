@@ -96,17 +96,31 @@ func TestDemoRange(t *testing.T) {
 		wantFrom  string
 		wantTo    string
 		wantError string
+		zone      string // default Asia/Seoul
 	}{
-		{"one month", tl("2022-10-15T15:30:00+09:00", "2022-10-20T23:00:00+09:00"), "", "", "2022-10-01T00:00:00+09:00", "2022-11-01T00:00:00+09:00", ""},
-		{"month boundary in the zone", tl("2021-05-05T21:47:00+09:00", "2021-06-01T00:08:00+09:00"), "", "", "2021-05-01T00:00:00+09:00", "2021-07-01T00:00:00+09:00", ""},
-		{"ongoing counts its start", tl("2022-10-15T15:30:00+09:00", ""), "", "", "2022-10-01T00:00:00+09:00", "2022-11-01T00:00:00+09:00", ""},
-		{"too many months", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "", "", "", "", "give --from and --to"},
-		{"explicit range", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "2020-01-01", "2020-01-02", "2020-01-01T00:00:00+09:00", "2020-01-02T00:00:00+09:00", ""},
-		{"no incidents", []*config.Timeline{{}}, "", "", "", "", "declare no incident"},
+		{"one month", tl("2022-10-15T15:30:00+09:00", "2022-10-20T23:00:00+09:00"), "", "", "2022-10-01T00:00:00+09:00", "2022-11-01T00:00:00+09:00", "", ""},
+		{"month boundary in the zone", tl("2021-05-05T21:47:00+09:00", "2021-06-01T00:08:00+09:00"), "", "", "2021-05-01T00:00:00+09:00", "2021-07-01T00:00:00+09:00", "", ""},
+		{"ongoing counts its start", tl("2022-10-15T15:30:00+09:00", ""), "", "", "2022-10-01T00:00:00+09:00", "2022-11-01T00:00:00+09:00", "", ""},
+		{"too many months", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "", "", "", "", "give --from and --to", ""},
+		{"explicit range", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "2020-01-01", "2020-01-02", "2020-01-01T00:00:00+09:00", "2020-01-02T00:00:00+09:00", "", ""},
+		{"no incidents", []*config.Timeline{{}}, "", "", "", "", "declare no incident", ""},
+		// Zones whose clocks jump at local midnight: a day and a month
+		// start at the first instant of their local date (issue #12).
+		{"Asuncion month without midnight", tl("2023-10-15T12:00:00-03:00", "2023-10-15T13:00:00-03:00"), "", "", "2023-10-01T01:00:00-03:00", "2023-11-01T00:00:00-03:00", "", "America/Asuncion"},
+		{"Santiago next month without midnight", tl("2024-08-20T12:00:00-04:00", "2024-09-20T13:00:00-03:00"), "", "", "2024-08-01T00:00:00-04:00", "2024-10-01T00:00:00-03:00", "", "America/Santiago"},
+		{"Asuncion bare dates", nil, "2023-10-01", "2023-10-02", "2023-10-01T01:00:00-03:00", "2023-10-02T00:00:00-03:00", "", "America/Asuncion"},
+		{"Havana bare date", nil, "2024-03-10", "2024-03-11", "2024-03-10T01:00:00-04:00", "2024-03-11T00:00:00-04:00", "", "America/Havana"},
+		{"Santiago bare date on the day clocks go back", nil, "2024-04-06", "2024-04-07", "2024-04-06T00:00:00-03:00", "2024-04-07T00:00:00-04:00", "", "America/Santiago"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f, to, err := demoRange(tc.from, tc.to, tc.tls, seoul)
+			loc := seoul
+			if tc.zone != "" {
+				if loc, err = time.LoadLocation(tc.zone); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, to, err := demoRange(tc.from, tc.to, tc.tls, loc)
 			if tc.wantError != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
 					t.Fatalf("err = %v, want %q", err, tc.wantError)

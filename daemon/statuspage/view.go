@@ -154,13 +154,13 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		if hist != nil && si < len(hist.Services) && hist.Services[si].Name == cs.Name {
 			hs = &hist.Services[si]
 		}
-		if ms != nil && ms.Runs > 0 {
+		if ms != nil && ms.Runs > 0 && ms.Availability != nil {
 			sv.NoData = false
-			sv.Availability = pctFloor(ms.Availability)
-			sv.Met = ms.Availability >= cs.Objective
+			sv.Availability = pctFloor(*ms.Availability)
+			sv.Met = *ms.Availability >= cs.Objective
 			b := ms.ErrorBudget
-			if b.AllowedSeconds > 0 {
-				sv.BudgetPct = int(math.Max(0, math.Floor(b.RemainingRatio*100)))
+			if b.AllowedSeconds > 0 && b.RemainingRatio != nil {
+				sv.BudgetPct = int(math.Max(0, math.Floor(*b.RemainingRatio*100)))
 				if b.RemainingSeconds >= 0 {
 					sv.Budget = fmt.Sprintf("%d%% left (%s of %s)", sv.BudgetPct, dur(b.RemainingSeconds), dur(b.AllowedSeconds))
 				} else {

@@ -25,6 +25,7 @@ func days(n int, avail map[int]*float64) []report.Day {
 	out := make([]report.Day, n)
 	for i := range out {
 		out[i].Date = fmt.Sprintf("2021-05-%02d", i+1)
+		out[i].Seconds = 86400
 		if a, ok := avail[i+1]; ok {
 			out[i].Availability = a
 		} else {
@@ -76,19 +77,19 @@ func fixture() *report.Report {
 		},
 		Services: []report.Service{
 			{
-				Name: "messaging", Objective: 0.999, Availability: 0.996742, RunSuccessRatio: 0.99621, Runs: 89280,
+				Name: "messaging", Objective: 0.999, Availability: ptr(0.996742), RunSuccessRatio: ptr(0.99621), Runs: 89280,
 				PeriodSeconds: 2678400, UptimeSeconds: 2661130, DowntimeSeconds: 8460, DegradedSeconds: 750,
 				UnknownSeconds: 8810, MaintenanceSeconds: 0, Incidents: 1,
-				MTTRSeconds: 8460, MTBFSeconds: 2661130, MTTDSeconds: 60, LongestSeconds: 8460, AverageSeconds: 8460,
-				ErrorBudget:   report.Budget{AllowedSeconds: 2669.59, ConsumedSeconds: 8460, RemainingSeconds: -5790.41, RemainingRatio: -2.169, BurnRate: 3.17},
-				CreditPercent: 10,
+				MTTRSeconds: ptr(8460.0), MTBFSeconds: ptr(2661130.0), MTTDSeconds: ptr(60.0), LongestSeconds: ptr(8460.0), AverageSeconds: ptr(8460.0),
+				ErrorBudget:   report.Budget{AllowedSeconds: 2669.59, ConsumedSeconds: 8460, RemainingSeconds: -5790.41, RemainingRatio: ptr(-2.169), BurnRate: ptr(3.17)},
+				CreditPercent: ptr(10.0),
 				P50:           0.182, P95: 0.734, P99: 1.92,
 				Steps: []report.StepLatency{
 					{Flow: "메시지-수신", Step: "login", Function: "login", Count: 89280, P50: 0.081, P95: 0.212, P99: 0.48},
 					{Flow: "메시지-수신", Step: "send", Function: "send", Count: 89280, P50: 0.104, P95: 0.251, P99: 0.61},
 					{Flow: "메시지-수신", Step: "receive", Function: "receive", Count: 88950, P50: 0.62, P95: 1.81, P99: 10.02},
 				},
-				Flows:   []report.Flow{{Name: "메시지-수신", Availability: 0.996742, RunSuccessRatio: 0.99621, Runs: 89280, DowntimeSeconds: 8460, UnknownSeconds: 8810}},
+				Flows:   []report.Flow{{Name: "메시지-수신", Availability: ptr(0.996742), RunSuccessRatio: ptr(0.99621), Runs: 89280, DowntimeSeconds: 8460, UnknownSeconds: 8810}},
 				Daily:   days(31, map[int]*float64{5: ptr(0.98132), 6: ptr(0.99444), 20: nil, 21: nil, 12: ptr(0.99913)}),
 				Windows: []report.Window{recv, slow},
 				BelowQuorum: []report.Window{{
@@ -111,18 +112,18 @@ func fixture() *report.Report {
 				}},
 			},
 			{
-				Name: "payments", Objective: 0.995, Availability: 0.999257, RunSuccessRatio: 0.99912, Runs: 44640,
+				Name: "payments", Objective: 0.995, Availability: ptr(0.999257), RunSuccessRatio: ptr(0.99912), Runs: 44640,
 				PeriodSeconds: 2678400, UptimeSeconds: 2417400, DowntimeSeconds: 1800, UnknownSeconds: 252000,
-				MaintenanceSeconds: 7200, Incidents: 1, MTTRSeconds: 1800, MTBFSeconds: 2417400, MTTDSeconds: 60,
-				LongestSeconds: 1800, AverageSeconds: 1800,
-				ErrorBudget:   report.Budget{AllowedSeconds: 12096, ConsumedSeconds: 1800, RemainingSeconds: 10296, RemainingRatio: 0.8512, BurnRate: 0.15},
-				CreditPercent: 0,
+				MaintenanceSeconds: 7200, Incidents: 1, MTTRSeconds: ptr(1800.0), MTBFSeconds: ptr(2417400.0), MTTDSeconds: ptr(60.0),
+				LongestSeconds: ptr(1800.0), AverageSeconds: ptr(1800.0),
+				ErrorBudget:   report.Budget{AllowedSeconds: 12096, ConsumedSeconds: 1800, RemainingSeconds: 10296, RemainingRatio: ptr(0.8512), BurnRate: ptr(0.15)},
+				CreditPercent: ptr(0.0),
 				P50:           0.09, P95: 0.3, P99: 0.7,
 				Steps: []report.StepLatency{
 					{Flow: "payments-transfer", Step: "login", Function: "login", Count: 44640, P50: 0.05, P95: 0.12, P99: 0.3},
 					{Flow: "payments-transfer", Step: "transfer", Function: "send", Count: 44600, P50: 0.11, P95: 0.35, P99: 0.8},
 				},
-				Flows:        []report.Flow{{Name: "payments-transfer", Availability: 0.999257, RunSuccessRatio: 0.99912, Runs: 44640, DowntimeSeconds: 1800, UnknownSeconds: 252000}},
+				Flows:        []report.Flow{{Name: "payments-transfer", Availability: ptr(0.999257), RunSuccessRatio: ptr(0.99912), Runs: 44640, DowntimeSeconds: 1800, UnknownSeconds: 252000}},
 				Daily:        days(31, map[int]*float64{1: nil, 2: nil, 3: nil, 14: nil, 15: ptr(0.9972), 16: nil, 31: ptr(0.97917)}),
 				Windows:      []report.Window{pay},
 				IncidentList: []report.Incident{{Start: pay.Start, DurationSeconds: 1800, Parts: 1}},

@@ -51,7 +51,9 @@ func fmtTimePtr(t *time.Time, loc *time.Location, none string) string {
 }
 
 // fmtDur prints a number of seconds as a human duration: 45s, 12m30s, 2h21m,
-// 5d7h. Negative values get a leading minus; NaN and infinities print as "-".
+// 3h59m59s, 5d7h, 1d0h0m3s: every unit after the largest one present, down to
+// the last that is not zero, so nothing is dropped. Negative values get a
+// leading minus; NaN and infinities print as "-".
 func fmtDur(sec float64) string {
 	if math.IsNaN(sec) || math.IsInf(sec, 0) {
 		return "-"
@@ -68,34 +70,36 @@ func fmtDur(sec float64) string {
 		return sign + strconv.FormatFloat(sec, 'g', 3, 64) + "s"
 	}
 	s := int64(math.Round(sec))
-	d, s := s/86400, s%86400
-	h, s := s/3600, s%3600
-	m, s := s/60, s%60
+	parts := []struct {
+		n    int64
+		unit string
+	}{{s / 86400, "d"}, {s % 86400 / 3600, "h"}, {s % 3600 / 60, "m"}, {s % 60, "s"}}
+	first, last := -1, -1
+	for i, p := range parts {
+		if p.n != 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return "0s"
+	}
 	var b strings.Builder
 	b.WriteString(sign)
-	switch {
-	case d > 0:
-		fmt.Fprintf(&b, "%dd", d)
-		if h > 0 {
-			fmt.Fprintf(&b, "%dh", h)
-		}
-		if m > 0 {
-			fmt.Fprintf(&b, "%dm", m)
-		}
-	case h > 0:
-		fmt.Fprintf(&b, "%dh", h)
-		if m > 0 {
-			fmt.Fprintf(&b, "%dm", m)
-		}
-	case m > 0:
-		fmt.Fprintf(&b, "%dm", m)
-		if s > 0 {
-			fmt.Fprintf(&b, "%ds", s)
-		}
-	default:
-		fmt.Fprintf(&b, "%ds", s)
+	for _, p := range parts[first : last+1] {
+		b.WriteString(strconv.FormatInt(p.n, 10) + p.unit)
 	}
 	return b.String()
+}
+
+// fmtDurPtr is fmtDur of *sec, or "-" when there is no such figure.
+func fmtDurPtr(sec *float64) string {
+	if sec == nil {
+		return "-"
+	}
+	return fmtDur(*sec)
 }
 
 // fmtDelta prints a signed duration with an explicit sign (+3m, -1m30s).
@@ -109,12 +113,67 @@ func fmtDelta(sec *float64) string {
 	return fmtDur(*sec)
 }
 
-// fmtPct prints a 0..1 ratio as a percentage with three decimals.
-func fmtPct(v float64) string {
+// fmtPct prints a 0..1 ratio as a percentage with three decimals,
+// truncated, never rounded up: see fmtTrunc.
+func fmtPct(v float64) string { return fmtTrunc(v, 3) }
+
+// fmtPctPtr is fmtPct of *v, or none when there is no such figure.
+func fmtPctPtr(v *float64, none string) string {
+	if v == nil {
+		return none
+	}
+	return fmtPct(*v)
+}
+
+// Percent prints a 0..1 ratio as a percentage with the given decimals,
+// truncated rather than rounded (as every report prints availability): a
+// figure is never shown reaching a threshold it misses.
+func Percent(v float64, decimals int) string { return fmtTrunc(v, decimals) }
+
+// fmtTrunc prints a 0..1 ratio as a percentage with the given decimals,
+// truncated toward zero rather than rounded, so that a figure is never shown
+// reaching a threshold it misses: 0.9989997 is 99.899%, not 99.900%, and
+// only exactly 1 is 100.000%. It works on the shortest decimal form of v,
+// so 0.999 is 99.900% and not 99.899% from binary rounding.
+func fmtTrunc(v float64, decimals int) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "-"
 	}
-	return strconv.FormatFloat(v*100, 'f', 3, 64) + "%"
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	whole, frac, _ := strings.Cut(strconv.FormatFloat(v, 'f', -1, 64), ".")
+	frac += strings.Repeat("0", 2+decimals)
+	whole = strings.TrimLeft(whole+frac[:2], "0")
+	if whole == "" {
+		whole = "0"
+	}
+	if strings.Trim(whole+frac[2:2+decimals], "0") == "" {
+		sign = ""
+	}
+	out := sign + whole
+	if decimals > 0 {
+		out += "." + frac[2:2+decimals]
+	}
+	return out + "%"
+}
+
+// availDecimals is how many decimals an availability needs so that it can be
+// told from its objective: three, or as many as the objective has (99.9995%
+// takes four), at most six.
+func availDecimals(objective float64) int {
+	_, frac, _ := strings.Cut(strconv.FormatFloat(objective, 'f', -1, 64), ".")
+	return min(max(3, len(frac)-2), 6)
+}
+
+// fmtAvail prints a service's or flow's availability against its objective,
+// or "no data".
+func fmtAvail(v *float64, objective float64) string {
+	if v == nil {
+		return "no data"
+	}
+	return fmtTrunc(*v, availDecimals(objective))
 }
 
 // fmtObjective prints an objective without trailing zeros (99.9%).
@@ -152,12 +211,15 @@ func function(f *string) string {
 	return *f
 }
 
-// met says whether availability reached the objective.
-func met(s report.Service) bool { return s.Availability >= s.Objective }
+// met says whether availability reached the objective (false without data).
+func met(s report.Service) bool { return s.Availability != nil && *s.Availability >= s.Objective }
 
-// verdict is "met" or "missed".
+// verdict is "met", "missed" or "no data".
 func verdict(s report.Service) string {
-	if met(s) {
+	switch {
+	case s.Availability == nil:
+		return "no data"
+	case met(s):
 		return "met"
 	}
 	return "missed"

@@ -59,11 +59,7 @@ func Markdown(w io.Writer, r *report.Report) error {
 			p("```\n%s  %s .. %s\n```\n\n", s.Sparkline, s.Daily[0].Date, s.Daily[len(s.Daily)-1].Date)
 			p("| Date | Availability |\n|---|---|\n")
 			for _, d := range s.Daily {
-				a := "no data"
-				if d.Availability != nil {
-					a = fmtPct(*d.Availability)
-				}
-				p("| %s | %s |\n", md(d.Date), a)
+				p("| %s | %s |\n", md(d.Date), fmtAvail(d.Availability, s.Objective))
 			}
 			p("\n")
 		}

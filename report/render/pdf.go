@@ -411,10 +411,7 @@ func (p *pdfDoc) cover(v view) {
 	p.m.AddRow(1.2, col.New(pdfGrid).WithStyle(&props.Cell{BackgroundColor: &p.c.accent}))
 	p.m.AddRow(3)
 	for _, s := range v.Services {
-		c := &p.c.ok
-		if !s.Met {
-			c = &p.c.bad
-		}
+		c := p.verdictColor(s)
 		p.m.AddAutoRow(
 			text.NewCol(8, s.Name, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Top: 1.5, Bottom: 1.5}),
 			text.NewCol(16, "Availability "+s.Headline, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Color: c, Top: 1.5, Bottom: 1.5}),
@@ -434,6 +431,18 @@ func (p *pdfDoc) cover(v view) {
 	}
 }
 
+// verdictColor is green for a met objective, red for a missed one, grey
+// without data.
+func (p *pdfDoc) verdictColor(s serviceView) *props.Color {
+	switch {
+	case s.NoData:
+		return &p.c.muted
+	case s.Met:
+		return &p.c.ok
+	}
+	return &p.c.bad
+}
+
 func (p *pdfDoc) heading(s string, size float64) {
 	if !p.m.FitlnCurrentPage(28) {
 		p.m.AddPages(page.New())
@@ -445,11 +454,7 @@ func (p *pdfDoc) service(s serviceView, png []byte) {
 	p.m.AddPages(page.New())
 	p.m.AddAutoRow(text.NewCol(pdfGrid, "Service: "+s.Name, props.Text{Family: fontFamily, Size: 15, Style: fontstyle.Bold, Color: &p.c.white, Top: 2, Bottom: 2, Left: 2})).
 		WithStyle(&props.Cell{BackgroundColor: &p.c.accent})
-	c := &p.c.ok
-	if !s.Met {
-		c = &p.c.bad
-	}
-	p.m.AddRows(p.text(11, fontstyle.Bold, c, "Availability "+s.Headline, 3, 2))
+	p.m.AddRows(p.text(11, fontstyle.Bold, p.verdictColor(s), "Availability "+s.Headline, 3, 2))
 
 	// Figures in two label/value column pairs.
 	half := (len(s.Facts) + 1) / 2

@@ -26,6 +26,7 @@ type serviceView struct {
 	Name      string
 	Headline  string // "99.674% against an objective of 99.9%: missed"
 	Met       bool
+	NoData    bool // nothing measured: neither met nor missed
 	Facts     []fact
 	Objective float64
 	Daily     []report.Day
@@ -70,9 +71,9 @@ func newView(r *report.Report, loc *time.Location) view {
 	}
 	for _, s := range r.Services {
 		v.Summary.Rows = append(v.Summary.Rows, []string{
-			s.Name, fmtPct(s.Availability), fmtObjective(s.Objective), verdict(s),
-			fmtPct(s.RunSuccessRatio), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
-			fmtFloat(s.CreditPercent) + "%",
+			s.Name, fmtAvail(s.Availability, s.Objective), fmtObjective(s.Objective), verdict(s),
+			fmtPctPtr(s.RunSuccessRatio, "-"), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
+			fmtCredit(s.CreditPercent),
 		})
 		v.Services = append(v.Services, newServiceView(s, loc))
 	}
@@ -83,30 +84,31 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 	b := s.ErrorBudget
 	sv := serviceView{
 		Name:      s.Name,
-		Headline:  fmtPct(s.Availability) + " against an objective of " + fmtObjective(s.Objective) + ": " + verdict(s),
+		Headline:  headline(s),
 		Met:       met(s),
+		NoData:    s.Availability == nil,
 		Objective: s.Objective,
 		Daily:     s.Daily,
 		Sparkline: sparkline(s.Daily),
 		Facts: []fact{
-			{"Availability", fmtPct(s.Availability)},
+			{"Availability", fmtAvail(s.Availability, s.Objective)},
 			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s) + ")"},
-			{"Run success ratio", fmtPct(s.RunSuccessRatio) + " of " + strconv.FormatInt(s.Runs, 10) + " runs"},
+			{"Run success ratio", runSuccess(s.RunSuccessRatio, s.Runs)},
 			{"Uptime", fmtDur(s.UptimeSeconds)},
 			{"Downtime", fmtDur(s.DowntimeSeconds)},
 			{"Degraded", fmtDur(s.DegradedSeconds)},
 			{"Unknown", fmtDur(s.UnknownSeconds)},
 			{"Maintenance", fmtDur(s.MaintenanceSeconds)},
 			{"Incidents", strconv.Itoa(s.Incidents)},
-			{"Longest outage", fmtDur(s.LongestSeconds)},
-			{"MTTR", fmtDur(s.MTTRSeconds)},
-			{"MTBF", fmtDur(s.MTBFSeconds)},
-			{"MTTD", fmtDur(s.MTTDSeconds)},
+			{"Longest outage", fmtDurPtr(s.LongestSeconds)},
+			{"MTTR", fmtDurPtr(s.MTTRSeconds)},
+			{"MTBF", fmtDurPtr(s.MTBFSeconds)},
+			{"MTTD", fmtDurPtr(s.MTTDSeconds)},
 			{"Error budget allowed", fmtDur(b.AllowedSeconds)},
 			{"Error budget consumed", fmtDur(b.ConsumedSeconds)},
-			{"Error budget remaining", fmtDur(b.RemainingSeconds) + " (" + fmtPct(b.RemainingRatio) + ")"},
-			{"Burn rate", strconv.FormatFloat(b.BurnRate, 'f', 2, 64) + "x"},
-			{"SLA credit", fmtFloat(s.CreditPercent) + "%"},
+			{"Error budget remaining", budgetLeft(b)},
+			{"Burn rate", burnRate(b.BurnRate)},
+			{"SLA credit", fmtCredit(s.CreditPercent)},
 			{"Latency p50 / p95 / p99", fmtLatency(s.P50) + " / " + fmtLatency(s.P95) + " / " + fmtLatency(s.P99)},
 		},
 	}
@@ -118,7 +120,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 		Empty:  "No flows.",
 	}
 	for _, f := range s.Flows {
-		flows.Rows = append(flows.Rows, []string{f.Name, fmtPct(f.Availability), fmtPct(f.RunSuccessRatio),
+		flows.Rows = append(flows.Rows, []string{f.Name, fmtAvail(f.Availability, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
 			strconv.FormatInt(f.Runs, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)})
 	}
 
@@ -134,7 +136,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 		if len(in.Functions) > 0 {
 			fs = strings.Join(in.Functions, ", ")
 		}
-		incidents.Rows = append(incidents.Rows, []string{fmtTime(in.Start, loc), fmtTimePtr(in.End, loc, "ongoing"),
+		incidents.Rows = append(incidents.Rows, []string{startCell(in.Start, in.StartCut, loc), endCell(in.End, in.EndCut, loc),
 			fmtDur(in.DurationSeconds), fs, strconv.Itoa(in.Parts)})
 	}
 
@@ -170,7 +172,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 			notice = fmtDur(*rc.NoticeDelaySeconds)
 		}
 		rec.Rows = append(rec.Rows, []string{name, fmtTime(rc.DeclaredStart, loc), fmtTimePtr(rc.DeclaredEnd, loc, "ongoing"),
-			fmtTimePtr(rc.MeasuredStart, loc, "-"), fmtTimePtr(rc.MeasuredEnd, loc, "-"),
+			measuredCell(rc.MeasuredStart, rc.StartCut, true, rc.Detected, loc), measuredCell(rc.MeasuredEnd, rc.EndCut, false, rc.Detected, loc),
 			fmtDelta(rc.StartDeltaSeconds), fmtDelta(rc.EndDeltaSeconds), detected, notice})
 	}
 
@@ -188,6 +190,96 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 	return sv
 }
 
+// headline is "99.674% against an objective of 99.9%: missed", or "no data
+// against an objective of 99.9%".
+func headline(s report.Service) string {
+	h := fmtAvail(s.Availability, s.Objective) + " against an objective of " + fmtObjective(s.Objective)
+	if s.Availability == nil {
+		return h
+	}
+	return h + ": " + verdict(s)
+}
+
+func runSuccess(r *float64, runs int64) string {
+	if r == nil {
+		return "no runs"
+	}
+	return fmtPct(*r) + " of " + strconv.FormatInt(runs, 10) + " runs"
+}
+
+func fmtCredit(c *float64) string {
+	if c == nil {
+		return "-"
+	}
+	return fmtFloat(*c) + "%"
+}
+
+func budgetLeft(b report.Budget) string {
+	if b.RemainingRatio == nil {
+		return "-"
+	}
+	return fmtDur(b.RemainingSeconds) + " (" + fmtPct(*b.RemainingRatio) + ")"
+}
+
+func burnRate(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*r, 'f', 2, 64) + "x"
+}
+
+// startCell is a window's or incident's start, saying when it is not a
+// measured edge.
+func startCell(t time.Time, cut string, loc *time.Location) string {
+	switch cut {
+	case report.CutPeriod:
+		return fmtTime(t, loc) + " (began before the period)"
+	case report.CutNoData:
+		return fmtTime(t, loc) + " (no data before)"
+	}
+	return fmtTime(t, loc)
+}
+
+// endCell is a window's or incident's end: "ongoing" while open, "went on
+// after the period" when the period cut it.
+func endCell(t *time.Time, cut string, loc *time.Location) string {
+	switch {
+	case cut == report.CutPeriod:
+		return "went on after the period"
+	case t == nil:
+		return "ongoing"
+	case cut == report.CutNoData:
+		return fmtTime(*t, loc) + " (then no data)"
+	}
+	return fmtTime(*t, loc)
+}
+
+// measuredCell is a reconciliation's measured start or end, or why there is
+// none.
+func measuredCell(t *time.Time, cut string, start, detected bool, loc *time.Location) string {
+	switch {
+	case cut == report.CutBlocked && t != nil && start:
+		return fmtTime(*t, loc) + " (blocked by an earlier failure before)"
+	case cut == report.CutBlocked && t != nil:
+		return fmtTime(*t, loc) + " (blocked by an earlier failure after)"
+	case t != nil:
+		return fmtTime(*t, loc)
+	case cut == report.CutPeriod && start:
+		return "- (began before the period)"
+	case cut == report.CutPeriod:
+		return "- (went on after the period)"
+	case cut == report.CutNoData && start:
+		return "- (no data before)"
+	case cut == report.CutNoData:
+		return "- (then no data)"
+	case cut == report.CutBlocked:
+		return "- (blocked by an earlier failure)"
+	case detected && !start:
+		return "- (still open)"
+	}
+	return "-"
+}
+
 func windowTable(title, note, empty string, ws []report.Window, loc *time.Location) table {
 	t := table{
 		Title:  title,
@@ -197,7 +289,7 @@ func windowTable(title, note, empty string, ws []report.Window, loc *time.Locati
 		Empty:  empty,
 	}
 	for _, w := range ws {
-		t.Rows = append(t.Rows, []string{fmtTime(w.Start, loc), fmtTimePtr(w.End, loc, "ongoing"), fmtDur(w.DurationSeconds),
+		t.Rows = append(t.Rows, []string{startCell(w.Start, w.StartCut, loc), endCell(w.End, w.EndCut, loc), fmtDur(w.DurationSeconds),
 			w.Flow, function(w.Function), w.Kind, w.CauseStep, clip(printable(w.Error), 200)})
 	}
 	return t

@@ -1,0 +1,88 @@
+package report
+
+import (
+	"fmt"
+	"time"
+)
+
+// Days and months start at the first instant of their local date, whatever
+// the zone does at midnight. Where the clocks jump forward at midnight
+// (America/Santiago, America/Asuncion, America/Havana) local midnight does not
+// exist and time.Date normalises it to 23:00 of the day before; the day
+// really starts at 01:00. Where they fall back across midnight the day before
+// has 25 hours. Every boundary a report draws comes from DayStart.
+
+// DayStart returns the first instant of the local date year-month-day in loc
+// (midnight, or the end of a clock jump over midnight). Out-of-range months
+// and days are normalised as by time.Date.
+func DayStart(year int, month time.Month, day int, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := time.Date(year, month, day, 0, 0, 0, 0, loc)
+	want := civil(time.Date(year, month, day, 12, 0, 0, 0, time.UTC))
+	// The local date is non-decreasing in time (for every zone in use), so
+	// the first instant of want is the smallest t with civil(t) >= want.
+	// time.Date lands within a day of it: search a window around it at
+	// one-second resolution (zone offsets are whole seconds).
+	lo, hi := t.Add(-26*time.Hour).Unix(), t.Add(26*time.Hour).Unix()
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if civil(time.Unix(mid, 0).In(loc)) >= want {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return time.Unix(lo, 0).In(loc)
+}
+
+// civil is t's local date as a sortable number.
+func civil(t time.Time) int {
+	y, m, d := t.Date()
+	return y*10000 + int(m)*100 + d
+}
+
+// dayStart is the first instant of t's local date in loc.
+func dayStart(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return DayStart(t.Year(), t.Month(), t.Day(), loc)
+}
+
+// nextDay is the first instant of the local date after the one that starts
+// at d.
+func nextDay(d time.Time, loc *time.Location) time.Time {
+	d = d.In(loc)
+	return DayStart(d.Year(), d.Month(), d.Day()+1, loc)
+}
+
+// MonthRange returns the calendar month "YYYY-MM" in loc as [from, to): the
+// first instant of its first day to the first instant of the next month's
+// first day, so a month with a DST change is an hour shorter or longer than
+// 30 or 31 days.
+func MonthRange(month string, loc *time.Location) (from, to time.Time, err error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	// Parsed in UTC: in loc the first of the month may have no midnight.
+	t, err := time.Parse("2006-01", month)
+	if err != nil || len(month) != 7 {
+		return time.Time{}, time.Time{}, fmt.Errorf("month %q: want YYYY-MM, e.g. 2022-10", month)
+	}
+	return DayStart(t.Year(), t.Month(), 1, loc), DayStart(t.Year(), t.Month()+1, 1, loc), nil
+}
+
+// MonthStart is the first instant of t's local month in loc.
+func MonthStart(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return DayStart(t.Year(), t.Month(), 1, loc)
+}
+
+// ParseDate reads a local date "YYYY-MM-DD" as its first instant in loc.
+func ParseDate(s string, loc *time.Location) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return DayStart(t.Year(), t.Month(), t.Day(), loc), nil
+}
