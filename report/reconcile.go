@@ -201,24 +201,26 @@ type edge struct {
 // inc's.
 //
 // Where the function was blocked by an earlier step's failure, the blocked
-// time is inc's only while inc was declared (a provider that declares the
-// function down from the moment its login failed is measured from that
-// moment); blocked time outside the declared interval belongs to whatever
-// broke the earlier step. An edge that falls in a block is where the block
-// ends (or begins) when that is within two intervals of it, and is masked
-// (null) when the block hides it for longer.
+// time is inc's only while inc was declared, give or take two intervals (a
+// provider that declares the function down from the moment its login failed
+// is measured from that moment); blocked time outside that belongs to
+// whatever broke the earlier step. An edge that falls in a block is where the
+// block ends (or begins) when that is within two intervals of it, and is
+// masked (null) when the block hides it for longer.
 func (a *analysis) ownEdges(cs *config.Service, ws []Window, i int, sp iv, inc *config.Incident) (edge, edge, bool) {
 	w := ws[i]
-	decl := iv{inc.Start, a.in.To}
+	// The declared interval, widened by two intervals as in matching: the
+	// runs that see an outage begin and end are that far from its edges.
+	slack := 2 * a.flowInterval(cs, w.Flow)
+	decl := iv{inc.Start.Add(-slack), a.in.To}
 	if !inc.Ongoing() {
-		decl.e = inc.End
+		decl.e = inc.End.Add(slack)
 	}
 	blocked := a.blocked(cs, ws, w, inc.Functions)
 	own := set{sp}.minus(blocked.minus(set{decl}))
 	if len(own) == 0 {
 		return edge{}, edge{}, false
 	}
-	slack := 2 * a.flowInterval(cs, w.Flow)
 	s := edge{t: own[0].s}
 	switch {
 	case s.t.Equal(sp.s):
