@@ -57,6 +57,7 @@ type Options struct {
 // entries are evicted. Zero fields take the defaults shown.
 type Limits struct {
 	Tokens        int   // live bearer tokens, all services together; default 10000
+	UserTokens    int   // live bearer tokens per user of one service; default 100
 	Messages      int   // messages kept per service (messaging, mail), all inboxes together; default 10000
 	InboxMessages int   // messages kept per inbox; default 1000
 	Transfers     int   // payment transfers; default 10000
@@ -73,6 +74,7 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.Tokens, 10000)
+	def(&l.UserTokens, 100)
 	def(&l.Messages, 10000)
 	def(&l.InboxMessages, 1000)
 	def(&l.Transfers, 10000)
@@ -100,7 +102,7 @@ type Platform struct {
 	faultSeq uint64
 
 	mu        sync.Mutex
-	tokens    *fifo[string, session]
+	tokens    *tokenStore
 	messaging *mailbox
 	mail      *mailbox
 	transfers *fifo[string, *transfer]
@@ -130,7 +132,7 @@ func New(opts Options) *Platform {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
-	p.tokens = newFIFO[string, session](p.limits.Tokens)
+	p.tokens = newTokenStore(p.limits.Tokens, p.limits.UserTokens)
 	p.messaging = newMailbox(p.limits.InboxMessages, p.limits.Messages)
 	p.mail = newMailbox(p.limits.InboxMessages, p.limits.Messages)
 	p.transfers = newFIFO[string, *transfer](p.limits.Transfers)

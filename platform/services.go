@@ -61,10 +61,7 @@ func (p *Platform) login(c *call) {
 func (p *Platform) logout(c *call) {
 	tok, _ := bearer(c.r)
 	p.mu.Lock()
-	if s, ok := p.tokens.get(tok); ok {
-		s.revoked = true
-		p.tokens.put(tok, s)
-	}
+	p.tokens.revoke(tok)
 	p.mu.Unlock()
 	c.w.WriteHeader(http.StatusNoContent)
 }

@@ -190,9 +190,89 @@ type ride struct {
 	Matched bool
 }
 
+// tokenStore holds the live bearer tokens: at most perUser per (service,
+// user), whose oldest goes first, and at most max in all: past that, the
+// oldest token of the user holding the most goes.
+//
+// Eviction depends only on each user's own logins as long as the total
+// stays under max. That is what keeps a replay deterministic: it runs
+// different flows' runs concurrently and lets them drift apart in virtual
+// time, so with one first-in first-out bound over everyone, a run stalled
+// for a moment in real time could find its token evicted by thousands of
+// other flows' logins. It is not safe for concurrent use.
+type tokenStore struct {
+	m       map[string]session
+	users   map[subKey][]string // each user's live tokens, oldest first
+	seq     uint64              // issue order, for ties between users
+	max     int
+	perUser int
+}
+
+func newTokenStore(max, perUser int) *tokenStore {
+	return &tokenStore{m: map[string]session{}, users: map[subKey][]string{}, max: max, perUser: min(perUser, max)}
+}
+
+func (ts *tokenStore) get(tok string) (session, bool) {
+	s, ok := ts.m[tok]
+	return s, ok
+}
+
+// put adds a new token (tokens are random: never one already held).
+func (ts *tokenStore) put(tok string, s session) {
+	k := subKey{s.service, s.user}
+	if len(ts.users[k]) >= ts.perUser {
+		ts.dropOldest(k)
+	} else if len(ts.m) >= ts.max {
+		ts.dropOldest(ts.heaviest())
+	}
+	ts.seq++
+	s.seq = ts.seq
+	ts.m[tok] = s
+	ts.users[k] = append(ts.users[k], tok)
+}
+
+// heaviest returns the user holding the most tokens; among equals, the one
+// whose oldest token is oldest.
+func (ts *tokenStore) heaviest() subKey {
+	var best subKey
+	n, oldest := 0, uint64(0)
+	for k, list := range ts.users {
+		first := ts.m[list[0]].seq
+		if len(list) > n || (len(list) == n && first < oldest) {
+			best, n, oldest = k, len(list), first
+		}
+	}
+	return best
+}
+
+func (ts *tokenStore) dropOldest(k subKey) {
+	list := ts.users[k]
+	if len(list) == 0 {
+		return
+	}
+	delete(ts.m, list[0])
+	list[0] = ""
+	if list = list[1:]; len(list) == 0 {
+		delete(ts.users, k)
+		return
+	}
+	ts.users[k] = list
+}
+
+// revoke marks tok logged out; it stays counted until it is evicted.
+func (ts *tokenStore) revoke(tok string) {
+	if s, ok := ts.m[tok]; ok {
+		s.revoked = true
+		ts.m[tok] = s
+	}
+}
+
+func (ts *tokenStore) len() int { return len(ts.m) }
+
 // session is what a bearer token stands for.
 type session struct {
 	service string
 	user    string
-	revoked bool // logged out
+	revoked bool   // logged out
+	seq     uint64 // issue order
 }

@@ -95,6 +95,43 @@ func TestTokenEviction(t *testing.T) {
 	}
 }
 
+// TestTokensPerUser: a user's tokens are bounded on their own, and a
+// user's token outlives any number of other users' logins while the total
+// stays under the bound; past it, the user holding the most pays.
+func TestTokensPerUser(t *testing.T) {
+	p := New(Options{Limits: Limits{Tokens: 10, UserTokens: 4}})
+	c := newClient(t, p, "transport")
+	session := c.login("payments", "probe") // a long-lived session token
+	var perRun []string
+	for i := 0; i < 1000; i++ { // another flow logs in on every run
+		perRun = append(perRun, c.login("messaging", "probe"))
+	}
+	c.must(c.do("GET", "/payments/transfers/t-none", session, nil), 404) // authenticated: no such transfer
+	for i, tok := range perRun {
+		want := 401
+		if i >= len(perRun)-4 {
+			want = 200
+		}
+		if r := c.do("GET", "/messaging/inbox", tok, nil); r.status != want {
+			t.Errorf("messaging token %d of %d: %d, want %d", i, len(perRun), r.status, want)
+		}
+	}
+	// Two more heavy users push the total past 10: the heaviest users'
+	// oldest tokens go, never the session's only one.
+	for _, u := range []string{"a", "b"} {
+		for range 4 {
+			c.login("maps", u)
+		}
+	}
+	p.mu.Lock()
+	n := p.tokens.len()
+	p.mu.Unlock()
+	if n > 10 {
+		t.Errorf("%d tokens held, limit 10", n)
+	}
+	c.must(c.do("GET", "/payments/transfers/t-none", session, nil), 404)
+}
+
 // TestStateBoundedOverLongReplay replays 10 days of one run a minute of every
 // service's flow and checks that state stays within the limits.
 func TestStateBoundedOverLongReplay(t *testing.T) {
