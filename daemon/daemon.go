@@ -64,6 +64,10 @@ type Deps struct {
 	// Availability feeds slaprobe_availability_ratio; nil: the report's own
 	// accounting over the store (see ReportAvailability).
 	Availability AvailabilityFunc
+	// QuarantineFile is where the store writer keeps (as JSON lines) the
+	// results and events the store refuses for good; "": in memory and in
+	// the log only (see store.Writer).
+	QuarantineFile string
 }
 
 // DefaultGrace is how long in-flight runs may take to finish on shutdown.
@@ -105,6 +109,8 @@ type Daemon struct {
 	transport    http.RoundTripper
 	grace        time.Duration
 	availability AvailabilityFunc
+	// quarantineFile: see Deps.QuarantineFile.
+	quarantineFile string
 
 	// Seams for tests; set by New.
 	newRunner func(cfg *config.Config) (flowRunner, error)
@@ -200,16 +206,17 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		return nil, errors.New("daemon: no store")
 	}
 	d := &Daemon{
-		log:          deps.Logger,
-		clock:        deps.Clock,
-		store:        deps.Store,
-		reg:          deps.Registry,
-		alerter:      deps.Alerter,
-		transport:    deps.Transport,
-		grace:        deps.Grace,
-		availability: deps.Availability,
-		jitter:       Jitter,
-		flows:        map[string]*flowState{},
+		log:            deps.Logger,
+		clock:          deps.Clock,
+		store:          deps.Store,
+		reg:            deps.Registry,
+		alerter:        deps.Alerter,
+		transport:      deps.Transport,
+		grace:          deps.Grace,
+		availability:   deps.Availability,
+		quarantineFile: deps.QuarantineFile,
+		jitter:         Jitter,
+		flows:          map[string]*flowState{},
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -245,7 +252,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 	d.newWriter = func(opts store.WriterOptions) resultWriter { return store.NewWriter(d.store, opts) }
 
 	d.flowReg = prometheus.NewRegistry()
-	m, err := newMetrics(d.reg, d.flowReg, deps.Version, d.queueDepth, d.committedRuns, d.flowSnapshot)
+	m, err := newMetrics(d.reg, d.flowReg, deps.Version, d.queueDepth, d.committedRuns, d.quarantined, d.flowSnapshot)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 	}
@@ -303,6 +310,18 @@ func (d *Daemon) committedRuns() float64 {
 		return 0
 	}
 	return float64(w.Stats().Committed)
+}
+
+// quarantined is how many results and events the store writer set aside
+// because the store refuses them for good.
+func (d *Daemon) quarantined() float64 {
+	d.mu.RLock()
+	w := d.writer
+	d.mu.RUnlock()
+	if w == nil {
+		return 0
+	}
+	return float64(w.Stats().Quarantined)
 }
 
 // flowsOf returns pointers to every flow of the config, in config order.
@@ -576,6 +595,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Logger:     d.log,
 		Clock:      d.clock,
 		OnCommit:   func(_ int, took time.Duration) { d.m.batchWrite.Observe(took.Seconds()) },
+		// Items the store refuses for good are set aside here.
+		QuarantineFile: d.quarantineFile,
 	})
 	s, err := gocron.NewScheduler(
 		gocron.WithClock(d.cw),

@@ -156,7 +156,7 @@ func (st *flowStats) observe(run *probe.Run) {
 // newMetrics registers the daemon's metrics on reg, and the per-flow
 // collector on flowReg (Handler streams those families instead; see
 // serveMetrics).
-func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, committed func() float64, flows func() []*flowState) (*metrics, error) {
+func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, committed, quarantined func() float64, flows func() []*flowState) (*metrics, error) {
 	stepLabels := []string{"flow", "step", "service", "location"}
 	m := &metrics{
 		success:    prometheus.NewDesc("probe_success", helpSuccess, stepLabels, nil),
@@ -212,9 +212,13 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 		Name: "slaprobe_store_committed_runs_total",
 		Help: "Runs the store writer has committed (acknowledged results, durable across a crash).",
 	}, committed)
+	quarantinedItems := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "slaprobe_store_quarantined_total",
+		Help: "Results and events the store refuses for good (an unknown status, a name it cannot store), set aside by the writer rather than retried (must stay 0).",
+	}, quarantined)
 	for _, c := range []prometheus.Collector{
 		m.windowOpen, m.downtime, m.availability, m.objective, m.lag,
-		m.queueDepth, committedRuns, m.batchWrite, m.dropped, m.skipped, m.buildInfo,
+		m.queueDepth, committedRuns, quarantinedItems, m.batchWrite, m.dropped, m.skipped, m.buildInfo,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

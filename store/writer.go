@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -24,6 +26,23 @@ type WriterOptions struct {
 	// OnCommit, if set, is called after each committed batch of runs with
 	// its size and how long the commit took (for metrics).
 	OnCommit func(runs int, d time.Duration)
+	// QuarantineFile, if set, is a file to which every quarantined item is
+	// appended as one JSON line (Quarantined); the last QuarantineKeep
+	// stay in memory too (Writer.Quarantined) either way.
+	QuarantineFile string
+}
+
+// QuarantineKeep is how many quarantined items a Writer keeps in memory.
+const QuarantineKeep = 100
+
+// Quarantined is a run or an event the store refused for good (an error
+// wrapping ErrRejected: retrying cannot commit it), set aside so that it
+// does not hold up what comes after it.
+type Quarantined struct {
+	At    time.Time    `json:"at"`
+	Error string       `json:"error"`
+	Run   *probe.Run   `json:"run,omitempty"`
+	Event *state.Event `json:"event,omitempty"`
 }
 
 // StuckAfter is how long a Writer may hold data without a successful commit
@@ -32,13 +51,16 @@ const StuckAfter = 30 * time.Second
 
 // WriterStats is a Writer's health.
 type WriterStats struct {
-	Queued     int64 // runs waiting (including a batch being retried)
-	Committed  int64 // runs committed since start
-	Dropped    int64 // runs refused because the buffer was full
-	Failures   int64 // failed commit attempts
-	LastCommit time.Time
-	LastError  string // of the last failed attempt, "" after a success
-	Stuck      bool   // data waiting and no successful commit for StuckAfter
+	Queued    int64 // runs waiting (including a batch being retried)
+	Committed int64 // runs committed since start
+	Dropped   int64 // runs refused because the buffer was full
+	// Quarantined counts runs and events the store refused for good (see
+	// Quarantined); they were set aside, not retried.
+	Quarantined int64
+	Failures    int64 // failed commit attempts
+	LastCommit  time.Time
+	LastError   string // of the last failed attempt, "" after a success
+	Stuck       bool   // data waiting and no successful commit for StuckAfter
 }
 
 // Writer batches runs and events into a Store from one goroutine, so that
@@ -47,6 +69,15 @@ type WriterStats struct {
 // full) the batch is kept and retried every RetryEvery while new runs queue
 // up to Buffer, beyond which they are dropped and counted. Events are never
 // dropped, and commit in order with the runs submitted before them.
+//
+// One bad item never holds up the rest: Submit and SubmitEvents check each
+// item (ValidateRun, ValidateEvent) and quarantine what the store would
+// refuse; a batch the store still refuses for good (ErrRejected: the
+// database itself refused a value) is split in halves until the refused
+// items are alone, and those are quarantined. Quarantined items are counted,
+// logged, kept (the last QuarantineKeep in memory, all in QuarantineFile)
+// and never retried. Other errors (the database is locked or down, a newer
+// schema: ErrSchemaNewer) keep the batch and retry it.
 //
 // Its waits (FlushEvery, RetryEvery) are on the wall clock even when Clock is
 // virtual: they pace I/O, and a virtual clock that does not wait would make
@@ -64,15 +95,21 @@ type Writer struct {
 	evTotal   int64 // events submitted
 	dropped   int64
 	dropping  bool
-	failures  int64
-	streak    int64 // failures since the last success
-	lastOK    time.Time
-	lastErr   string
-	started   time.Time
-	progress  chan struct{} // closed and replaced on every commit
-	flushReq  bool
-	closing   bool
-	pendingAt time.Time // when the oldest uncommitted item arrived (zero: none)
+	committed int64 // runs committed (runBase also counts quarantined ones)
+	// quarantine: the last QuarantineKeep quarantined items, their count,
+	// and the file (its own lock: it is written outside mu).
+	quarantine  []Quarantined
+	quarantined int64
+	qfile       sync.Mutex
+	failures    int64
+	streak      int64 // failures since the last success
+	lastOK      time.Time
+	lastErr     string
+	started     time.Time
+	progress    chan struct{} // closed and replaced on every commit
+	flushReq    bool
+	closing     bool
+	pendingAt   time.Time // when the oldest uncommitted item arrived (zero: none)
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -122,8 +159,17 @@ func (w *Writer) signal() {
 }
 
 // Submit queues runs without blocking. It returns false when the buffer was
-// full and some of them were dropped (and counted).
+// full and some of them were dropped (and counted). A run the store would
+// refuse is quarantined (and counted) instead of queued.
 func (w *Writer) Submit(runs ...probe.Run) bool {
+	for i := 0; i < len(runs); i++ {
+		if err := ValidateRun(&runs[i]); err != nil {
+			r := runs[i]
+			w.setAside([]Quarantined{{Run: &r, Error: err.Error()}})
+			runs = append(runs[:i:i], runs[i+1:]...)
+			i--
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	room := w.o.Buffer - len(w.runs)
@@ -151,8 +197,17 @@ func (w *Writer) Submit(runs ...probe.Run) bool {
 	return take == len(runs)
 }
 
-// SubmitEvents queues state events. They are never dropped.
+// SubmitEvents queues state events. They are never dropped; one the store
+// would refuse is quarantined.
 func (w *Writer) SubmitEvents(evs ...state.Event) {
+	for i := 0; i < len(evs); i++ {
+		if err := ValidateEvent(&evs[i]); err != nil {
+			e := evs[i]
+			w.setAside([]Quarantined{{Event: &e, Error: err.Error()}})
+			evs = append(evs[:i:i], evs[i+1:]...)
+			i--
+		}
+	}
 	if len(evs) == 0 {
 		return
 	}
@@ -230,8 +285,8 @@ func (w *Writer) Close(ctx context.Context) error {
 func (w *Writer) Stats() WriterStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	st := WriterStats{Queued: int64(len(w.runs)), Committed: w.runBase, Dropped: w.dropped, Failures: w.failures,
-		LastCommit: w.lastOK, LastError: w.lastErr}
+	st := WriterStats{Queued: int64(len(w.runs)), Committed: w.committed, Dropped: w.dropped, Quarantined: w.quarantined,
+		Failures: w.failures, LastCommit: w.lastOK, LastError: w.lastErr}
 	if len(w.runs)+len(w.events) > 0 {
 		since := w.lastOK
 		if since.IsZero() || since.Before(w.pendingAt) {
@@ -315,15 +370,51 @@ func (w *Writer) drain(ctx context.Context) bool {
 		w.mu.Unlock()
 
 		start := w.o.Clock.Now()
-		var err error
+		var (
+			done int
+			bad  []Quarantined
+			err  error
+		)
 		if len(evs) > 0 {
-			err = w.s.AppendEvents(ctx, evs)
+			var refused []refusal[state.Event]
+			done, refused, err = commitSplit(ctx, evs, w.s.AppendEvents)
+			for _, r := range refused {
+				bad = append(bad, Quarantined{Event: &r.item, Error: r.err.Error()})
+			}
 		} else {
-			err = w.s.AppendRuns(ctx, runs)
+			var refused []refusal[probe.Run]
+			done, refused, err = commitSplit(ctx, runs, w.s.AppendRuns)
+			for _, r := range refused {
+				bad = append(bad, Quarantined{Run: &r.item, Error: r.err.Error()})
+			}
 		}
 		end := w.o.Clock.Now()
+		if len(bad) > 0 {
+			w.setAside(bad)
+		}
 
 		w.mu.Lock()
+		if done > 0 {
+			if len(evs) > 0 {
+				w.events = w.events[done:]
+				w.evBase += int64(done)
+			} else {
+				w.runs = w.runs[done:]
+				w.runBase += int64(done)
+				w.committed += int64(done - len(bad))
+			}
+			if len(w.runs) == 0 {
+				w.runs = nil // let the backing array go
+			}
+			if len(w.runs)+len(w.events) > 0 {
+				w.pendingAt = end
+			}
+			if done > len(bad) {
+				w.lastOK = end
+			}
+			close(w.progress)
+			w.progress = make(chan struct{})
+		}
 		if err != nil {
 			w.failures++
 			w.streak++
@@ -331,7 +422,12 @@ func (w *Writer) drain(ctx context.Context) bool {
 			first := w.streak == 1
 			w.mu.Unlock()
 			if first {
-				w.log.Error("store commit failed; retrying", "err", err, "retry_every", w.o.RetryEvery)
+				if errors.Is(err, ErrSchemaNewer) {
+					w.log.Error("store refuses to write: a newer slaprobe has migrated the database; upgrade this prober (results wait in memory)",
+						"err", err, "retry_every", w.o.RetryEvery)
+				} else {
+					w.log.Error("store commit failed; retrying", "err", err, "retry_every", w.o.RetryEvery)
+				}
 			}
 			t := time.NewTimer(w.o.RetryEvery)
 			select {
@@ -345,25 +441,101 @@ func (w *Writer) drain(ctx context.Context) bool {
 		if w.streak > 0 {
 			w.log.Info("store commits recovered", "failed_attempts", w.streak)
 		}
-		w.streak, w.lastErr, w.lastOK = 0, "", end
-		if len(evs) > 0 {
-			w.events = w.events[len(evs):]
-			w.evBase += int64(len(evs))
-		} else {
-			w.runs = w.runs[len(runs):]
-			w.runBase += int64(len(runs))
-		}
-		if len(w.runs) == 0 {
-			w.runs = nil // let the backing array go
-		}
-		if len(w.runs)+len(w.events) > 0 {
-			w.pendingAt = end
-		}
-		close(w.progress)
-		w.progress = make(chan struct{})
+		w.streak, w.lastErr = 0, ""
 		w.mu.Unlock()
-		if len(runs) > 0 && w.o.OnCommit != nil {
-			w.o.OnCommit(len(runs), end.Sub(start))
+		if n := done - len(bad); len(runs) > 0 && n > 0 && w.o.OnCommit != nil {
+			w.o.OnCommit(n, end.Sub(start))
 		}
 	}
+}
+
+// refusal is an item the store refused for good, and why.
+type refusal[T any] struct {
+	item T
+	err  error
+}
+
+// commitSplit commits items; when the store refuses them for good
+// (ErrRejected) it splits them in halves, and those halves again, until each
+// refused item is alone. It returns how many leading items it dealt with
+// (committed or refused), the refused ones, and the error that stopped it
+// (nil when it dealt with all of them).
+func commitSplit[T any](ctx context.Context, items []T, commit func(context.Context, []T) error) (int, []refusal[T], error) {
+	err := commit(ctx, items)
+	switch {
+	case err == nil:
+		return len(items), nil, nil
+	case !errors.Is(err, ErrRejected):
+		return 0, nil, err
+	case len(items) == 1:
+		return 1, []refusal[T]{{items[0], err}}, nil
+	}
+	h := len(items) / 2
+	done, bad, err := commitSplit(ctx, items[:h], commit)
+	if err != nil {
+		return done, bad, err
+	}
+	done2, bad2, err := commitSplit(ctx, items[h:], commit)
+	return h + done2, append(bad, bad2...), err
+}
+
+// setAside quarantines items: counts, logs, keeps and (with QuarantineFile)
+// appends them to the file.
+func (w *Writer) setAside(items []Quarantined) {
+	now := w.o.Clock.Now()
+	w.mu.Lock()
+	for i := range items {
+		items[i].At = now
+		w.quarantined++
+		n := w.quarantined
+		if n <= 10 || n%1000 == 0 {
+			args := []any{"err", items[i].Error, "quarantined", n}
+			if r := items[i].Run; r != nil {
+				args = append(args, "flow", r.Flow, "run", r.ID)
+			}
+			if e := items[i].Event; e != nil {
+				args = append(args, "flow", e.Window.Flow, "event", e.Op)
+			}
+			if w.o.QuarantineFile != "" {
+				args = append(args, "kept_in", w.o.QuarantineFile)
+			}
+			w.log.Error("store refuses an item for good: quarantined, not retried", args...)
+		}
+	}
+	w.quarantine = append(w.quarantine, items...)
+	if k := len(w.quarantine) - QuarantineKeep; k > 0 {
+		w.quarantine = append([]Quarantined(nil), w.quarantine[k:]...)
+	}
+	w.mu.Unlock()
+	if w.o.QuarantineFile == "" {
+		return
+	}
+	w.qfile.Lock()
+	defer w.qfile.Unlock()
+	if err := appendJSONLines(w.o.QuarantineFile, items); err != nil {
+		w.log.Error("cannot keep quarantined items in their file", "file", w.o.QuarantineFile, "err", err)
+	}
+}
+
+func appendJSONLines(path string, items []Quarantined) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for i := range items {
+		if err := enc.Encode(&items[i]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// Quarantined returns the last QuarantineKeep items the store refused for
+// good, oldest first.
+func (w *Writer) Quarantined() []Quarantined {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Quarantined(nil), w.quarantine...)
 }

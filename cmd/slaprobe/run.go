@@ -96,7 +96,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		alerter = notifier
 	}
 
-	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version})
+	// Results the store refuses for good are kept beside a SQLite database
+	// (with PostgreSQL: in the log and in memory).
+	quarantine := ""
+	if cfg.Storage.Driver == "" || cfg.Storage.Driver == "sqlite" {
+		quarantine = filepath.Join(filepath.Dir(cfg.Storage.DSN), "slaprobe-quarantine.jsonl")
+	}
+	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version,
+		QuarantineFile: quarantine})
 	if err != nil {
 		return usageError{err}
 	}

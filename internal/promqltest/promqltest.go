@@ -17,7 +17,7 @@ func Exported() []string {
 		"slaprobe_runs_total", "slaprobe_flow_up", "slaprobe_function_up", "slaprobe_window_open", "slaprobe_downtime_seconds_total",
 		"slaprobe_availability_ratio", "slaprobe_objective_ratio",
 		"slaprobe_store_dropped_results_total", "slaprobe_schedule_lag_seconds", "slaprobe_store_queue_depth",
-		"slaprobe_store_batch_write_seconds", "slaprobe_store_committed_runs_total",
+		"slaprobe_store_batch_write_seconds", "slaprobe_store_committed_runs_total", "slaprobe_store_quarantined_total",
 		"slaprobe_runs_skipped_total", "slaprobe_alert_notifications_total", "slaprobe_alerts_active",
 		"slaprobe_build_info",
 	}

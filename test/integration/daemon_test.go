@@ -175,6 +175,7 @@ func TestDaemonMetricsAndSIGTERM(t *testing.T) {
 		`slaprobe_flow_up{flow="maps-route",location="it-a",service="maps"} 1`,
 		`slaprobe_objective_ratio{service="messaging"} 0.999`,
 		`slaprobe_store_dropped_results_total 0`,
+		`slaprobe_store_quarantined_total 0`,
 		`probe_duration_seconds_bucket{flow="messaging-roundtrip"`,
 		`probe_http_duration_seconds{flow="messaging-roundtrip"`,
 		`slaprobe_runs_total{flow="messaging-roundtrip",location="it-a",result="ok",service="messaging"}`,
