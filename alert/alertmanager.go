@@ -88,7 +88,12 @@ type entry struct {
 	doneAt time.Time
 }
 
-func (e *entry) id() string { return e.fp + "@" + e.StartsAt.UTC().Format(time.RFC3339Nano) }
+func (e *entry) id() string { return entryID(e.fp, e.StartsAt) }
+
+// entryID identifies an alert: its labels' fingerprint and its startsAt.
+func entryID(fp string, startsAt time.Time) string {
+	return fp + "@" + startsAt.UTC().Format(time.RFC3339Nano)
+}
 
 // Notifier pushes alerts for downtime windows to Alertmanager. Handle takes
 // state events without blocking; Run (or Tick, in tests) delivers them.
@@ -236,6 +241,61 @@ func (n *Notifier) Handle(evs []state.Event) {
 	}
 	n.mu.Unlock()
 	if changed {
+		n.updateActive()
+		select {
+		case n.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Reconcile makes the firing alerts those of open, the down and degraded
+// windows open now; the daemon calls it at startup with the windows it
+// restored from the store. A firing alert brought back by the state file
+// whose window is not among them is resolved now: its window closed while
+// no state was saved (a crash between the close event's commit and the
+// save), its flow was removed from the config, or its labels changed with
+// the config (another alerting.severity_down). Without this it was re-sent,
+// firing, for as long as the daemon ran. A window of open without its alert
+// gets one, as Handle would give it.
+func (n *Notifier) Reconcile(open []state.Window) {
+	now := n.o.Clock.Now()
+	want := map[string]bool{}
+	var opens []state.Event
+	for _, w := range open {
+		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
+			continue
+		}
+		a := n.render(w)
+		want[entryID(fingerprint(a.Labels), a.StartsAt)] = true
+		opens = append(opens, state.Event{Op: state.OpOpen, Window: w})
+	}
+	var resolved []Alert
+	n.mu.Lock()
+	for id, e := range n.entries {
+		if e.Resolved() || want[id] {
+			continue
+		}
+		e.EndsAt = now
+		if !now.After(e.StartsAt) {
+			e.EndsAt = e.StartsAt.Add(time.Millisecond)
+		}
+		if d := e.Annotations["description"]; d != "" {
+			e.Annotations["description"] = d + " (resolved when slaprobe restarted: it has no open window for it)"
+		}
+		n.touch(e)
+		resolved = append(resolved, cloneAlert(e.Alert))
+	}
+	if len(resolved) > 0 {
+		n.dirty = true
+	}
+	n.mu.Unlock()
+	for _, a := range resolved {
+		n.o.Logger.Info("alert resolved at startup: no open window for it in the store", "alertname", a.Labels["alertname"],
+			"flow", a.Labels["flow"], "function", a.Labels["function"], "severity", a.Labels["severity"], "starts_at", a.StartsAt)
+	}
+	n.Handle(opens)
+	if len(resolved) > 0 {
 		n.updateActive()
 		select {
 		case n.wake <- struct{}{}:

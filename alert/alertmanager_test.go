@@ -618,3 +618,47 @@ func value(t *testing.T, m prometheus.Metric) float64 {
 	}
 	return pb.Gauge.GetValue()
 }
+
+// TestReconcile: a firing alert that the windows open at startup do not
+// account for is resolved (endsAt now) and the resolve is sent and saved;
+// one they do account for keeps firing with its startsAt; a window without
+// an alert gets one.
+func TestReconcile(t *testing.T) {
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0)
+	path := filepath.Join(t.TempDir(), "state.json")
+	n := newTestNotifier(t, clk, path, am.srv.URL)
+	ctx := context.Background()
+	stale := flowWindow(state.KindDown, "receive", t0)
+	kept := flowWindow(state.KindDegraded, "", t0.Add(time.Minute))
+	fresh := flowWindow(state.KindDown, "send", t0.Add(2*time.Minute))
+	n.Handle([]state.Event{open(stale), open(kept)})
+	mustTick(t, n, ctx)
+
+	clk.Advance(time.Hour)
+	n = newTestNotifier(t, clk, path, am.srv.URL) // the restart
+	n.Reconcile([]state.Window{kept, fresh})
+	active := n.Active()
+	if len(active) != 2 || !active[0].StartsAt.Equal(kept.Start) || !active[1].StartsAt.Equal(fresh.Start) {
+		t.Fatalf("active after Reconcile: %+v", active)
+	}
+	mustTick(t, n, ctx)
+	_, last := am.posts()
+	var resolved []Alert
+	for _, a := range last {
+		if a.Resolved() && a.EndsAt.Before(clk.Now()) {
+			t.Errorf("alert %v sent as ended at %v, before now", a.Labels, a.EndsAt)
+		}
+		if a.Labels["function"] == "receive" {
+			resolved = append(resolved, a)
+		}
+	}
+	if len(resolved) != 1 || !resolved[0].EndsAt.Equal(clk.Now()) || !strings.Contains(resolved[0].Annotations["description"], "restarted") {
+		t.Errorf("the stale alert was sent as %+v; want it resolved now, saying why", resolved)
+	}
+	// The state file keeps it resolved.
+	n = newTestNotifier(t, clk, path, am.srv.URL)
+	if got := n.Active(); len(got) != 2 {
+		t.Errorf("after another restart %d alerts fire, want 2", len(got))
+	}
+}

@@ -44,6 +44,14 @@ type Alerter interface {
 	Handle(evs []state.Event)
 }
 
+// Reconciler is an Alerter that keeps its alerts across restarts (the alert
+// package's Notifier, with a state file). At startup, once the open windows
+// are restored from the store, the daemon hands it all of them: it resolves
+// what it holds firing for any other window.
+type Reconciler interface {
+	Reconcile(open []state.Window)
+}
+
 // AvailabilityFunc returns every service's time-weighted availability over
 // [from, to), by service name; a service with no data yet is absent.
 type AvailabilityFunc func(ctx context.Context, from, to time.Time) (map[string]float64, error)
@@ -586,6 +594,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.restore(ctx, fss, now); err != nil {
 		d.reloadMu.Unlock()
 		return err
+	}
+	if r, ok := d.alerter.(Reconciler); ok {
+		var open []state.Window
+		for _, fs := range fss {
+			fs.mu.Lock()
+			open = append(open, fs.machine.OpenWindows()...)
+			fs.mu.Unlock()
+		}
+		r.Reconcile(open)
 	}
 	w := d.newWriter(store.WriterOptions{
 		BatchSize:  500,
