@@ -26,7 +26,7 @@ func (c *core) migrate(ctx context.Context, upTo int) error {
 	if upTo < 0 {
 		upTo = latest
 	}
-	if _, err := c.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_ns BIGINT NOT NULL)`); err != nil {
+	if err := c.createVersionTable(ctx); err != nil {
 		return fmt.Errorf("store: create schema_version: %w", err)
 	}
 	cur, err := schemaVersion(ctx, c.w)
@@ -59,6 +59,27 @@ func (c *core) migrate(ctx context.Context, upTo int) error {
 		}
 	}
 	return nil
+}
+
+// createVersionTable creates schema_version if needed, under the migration
+// lock: two probers starting at once on an empty PostgreSQL database both
+// ran CREATE TABLE IF NOT EXISTS, and one failed on the catalog's unique
+// index.
+func (c *core) createVersionTable(ctx context.Context) error {
+	tx, err := c.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if c.d.lock != nil {
+		if err := c.d.lock(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_ns BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func schemaVersion(ctx context.Context, q sqlx.QueryerContext) (int, error) {

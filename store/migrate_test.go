@@ -275,3 +275,30 @@ func TestSQLiteBadPath(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentOpen: probers that start together on one empty database all
+// open it (one migrates, the others wait for it). Two of them once raced on
+// creating schema_version in PostgreSQL and one failed.
+func TestConcurrentOpen(t *testing.T) {
+	for _, drv := range migrateDrivers() {
+		t.Run(drv.name, func(t *testing.T) {
+			open := drv.open(t)
+			const n = 4
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					_, s, err := open(-1)
+					if err == nil {
+						err = s.Close()
+					}
+					errs <- err
+				}()
+			}
+			for range n {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
