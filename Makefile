@@ -30,13 +30,15 @@ bench: build
 	$(GO) test -run '^$$' -bench Roundtrip -benchmem -benchtime 2000x ./platform
 	$(GO) test -run '^$$' -bench PDF -benchmem -benchtime 5x ./report/render
 	$(GO) test -run '^$$' -bench MonthlyReport -benchmem -benchtime 3x -timeout 30m ./report
+	$(GO) test -run '^$$' -bench ReplayHour -benchtime 1x -timeout 30m ./daemon
 	@echo "demo over the whole of October 2022 (all services, 60 s interval):"
 	@/usr/bin/env time -f '%e s wall, %M KiB peak RSS' $(BIN) demo --out out/bench-demo >/dev/null
 
 # 10,000 flows at a 60 s interval against the loopback platform for two
-# intervals: prints schedule lag p99, peak RSS and dropped results.
+# intervals: prints schedule lag p99, peak RSS and dropped results. Then
+# 10,000 hourly flows stopped after 30 s: prints the shutdown time.
 bench-scale:
-	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^TestScale$$' -timeout 15m -v ./daemon
+	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^(TestScale|TestShutdownScale)$$' -timeout 15m -v ./daemon
 
 FUZZTIME ?= 5s
 fuzz:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
@@ -67,11 +68,39 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 	d.mu.Unlock()
 
 	workers := min(4, max(2, runtime.GOMAXPROCS(0)))
+	type job struct {
+		rf     *replayFlow
+		runner flowRunner
+		f      *config.Flow
+		start  time.Time
+		id     string
+	}
 	type result struct {
 		rf  *replayFlow
 		end time.Time
 	}
+	// A fixed set of worker goroutines (not one per run: a new goroutine
+	// grows its stack again for every run, a tenth of the CPU at 10,000
+	// flows).
+	jobs := make(chan job)
 	results := make(chan result, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				mc := clock.NewManual(j.start)
+				run := j.runner.Run(probe.WithRunID(clock.NewContext(ctx, mc), j.id), j.f)
+				d.process(&run)
+				end := mc.Now()
+				if e := run.Start.Add(run.Duration); e.After(end) {
+					end = e
+				}
+				results <- result{j.rf, end}
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(jobs)
 	inflight := 0
 	total := to.Sub(from)
 	var done, reported time.Duration
@@ -95,20 +124,14 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 				}
 			}
 			rf := heap.Pop(&flows).(*replayFlow)
-			runner, f := rf.fs.runner, rf.fs.flow
-			start := rf.due.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due))
-			id := fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli())
 			inflight++
-			go func() {
-				mc := clock.NewManual(start)
-				run := runner.Run(probe.WithRunID(clock.NewContext(ctx, mc), id), f)
-				d.process(&run)
-				end := mc.Now()
-				if e := run.Start.Add(run.Duration); e.After(end) {
-					end = e
-				}
-				results <- result{rf, end}
-			}()
+			jobs <- job{
+				rf:     rf,
+				runner: rf.fs.runner,
+				f:      rf.fs.flow,
+				start:  rf.due.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due)),
+				id:     fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli()),
+			}
 			done = max(done, min(total, rf.due.Sub(from)))
 			report(done)
 		}

@@ -163,6 +163,67 @@ func TestScale(t *testing.T) {
 	}
 }
 
+// TestShutdownScale is the shutdown figure of #13.3 (in `make bench-scale`):
+// 10,000 hourly flows (jitter up to 72 s) on the real clock against a
+// loopback demo platform, results in a temp SQLite file. After a while (some
+// runs wait out their jitter; runs take milliseconds, so nothing is in
+// flight for long) the context ends; Run must return within 5 s (it used to
+// wait out those jitters, up to the 30 s grace).
+//
+//	SLAPROBE_SCALE=1 go test -count=1 -run TestShutdownScale -v ./daemon/
+//
+// SLAPROBE_SCALE_FLOWS and SLAPROBE_SCALE_SECONDS (before the stop) change
+// the size and the wait.
+func TestShutdownScale(t *testing.T) {
+	if os.Getenv("SLAPROBE_SCALE") != "1" {
+		t.Skip("scale run: set SLAPROBE_SCALE=1 (make bench-scale)")
+	}
+	flows := envInt(t, "SLAPROBE_SCALE_FLOWS", 10000)
+	secs := envInt(t, "SLAPROBE_SCALE_SECONDS", 30)
+	srv := httptest.NewServer(platform.New(platform.Options{}))
+	defer srv.Close()
+	cfg := scaleConfig(t, srv.URL, flows, time.Hour)
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "scale.db"), store.Options{})
+	if err != nil {
+		t.Fatalf("sqlite: %v", err)
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	d, err := New(cfg, Deps{Store: st, Registry: reg, Version: "scale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	time.Sleep(time.Duration(secs) * time.Second)
+	var waiting int
+	for _, fs := range d.flowSnapshot() {
+		if fs.running.Load() {
+			waiting++
+		}
+	}
+	lag, _ := sample(t, reg, "slaprobe_schedule_lag_seconds")
+	began := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(2 * DefaultGrace):
+		t.Fatal("Run did not return")
+	}
+	took := time.Since(began)
+	t.Logf("%d flows at 1h: %.0f runs started in the first %d s; at the stop %d flows were waiting out their jitter or running", flows, lag, secs, waiting)
+	t.Logf("stop -> Run returned (drained, flushed): %s (goal < 5 s)", took.Round(time.Millisecond))
+	if took >= 5*time.Second {
+		t.Errorf("shutdown took %s, goal < 5 s", took.Round(time.Millisecond))
+	}
+}
+
 // scaleConfig parses a config with one flow and copies that flow to make
 // flows of them (a YAML file of 10,000 flows is over the loader's limit on
 // document size); the copies share their steps.
