@@ -964,12 +964,13 @@ var restartKeys = []restartKey{
 	{"alerting.runbook_url", func(c *config.Config) any { return c.Alerting.RunbookURL }},
 	{"alerting.severity.down", func(c *config.Config) any { return c.Alerting.SeverityDown }},
 	{"alerting.severity.degraded", func(c *config.Config) any { return c.Alerting.SeverityDegraded }},
+	{"status.listen", func(c *config.Config) any { return c.Status.Listen }},
 }
 
 // RestartKeys returns the settings (YAML key paths, never their values,
 // which may hold credentials) that differ between old and next and that only
-// a restart applies: listen, storage.driver and storage.dsn, and every
-// alerting key. (location is refused outright by Reload; storage.retention,
+// a restart applies: listen, storage.driver and storage.dsn, every
+// alerting key, and status.listen. (location is refused outright by Reload; storage.retention,
 // timezone, policy, services and maintenance apply on reload.)
 func RestartKeys(old, next *config.Config) []string {
 	var out []string

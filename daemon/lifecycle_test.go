@@ -346,6 +346,7 @@ func TestRestartKeys(t *testing.T) {
 			c.Timezone = "Asia/Seoul"
 		}, nil},
 		{"listen", func(c *config.Config) { c.Listen = "127.0.0.1:9116" }, []string{"listen"}},
+		{"status listener", func(c *config.Config) { c.Status.Listen = "0.0.0.0:8080"; c.Status.Title = "x" }, []string{"status.listen"}},
 		{"storage", func(c *config.Config) { c.Storage.Driver, c.Storage.DSN = "postgres", "postgres://u:pw@h/db" }, []string{"storage.driver", "storage.dsn"}},
 		{"alerting", func(c *config.Config) {
 			c.Alerting.AlertmanagerURLs = append(c.Alerting.AlertmanagerURLs, "http://am2:9093")
