@@ -46,6 +46,7 @@ func TestDefaults(t *testing.T) {
 		Policy:   Policy{Unknown: "exclude", Degraded: "up", Quorum: Quorum{Mode: "majority"}, FlapGap: 5 * time.Minute},
 		Alerting: Alerting{Resend: time.Minute, SeverityDown: "page", SeverityDegraded: "ticket"},
 		Status:   Status{Refresh: 30 * time.Second},
+		Webhooks: Webhooks{Listen: "127.0.0.1:9116", PublicURL: "http://127.0.0.1:9116/webhooks", MaxBodyBytes: 1 << 20},
 		Services: []Service{{
 			Name: "messaging", Objective: 0.999, Line: 3,
 			Flows: []Flow{{

@@ -91,3 +91,22 @@ func FuzzParseTimeline(f *testing.F) {
 		_ = err.Error()
 	})
 }
+
+// FuzzParseExpr: the template expression parser never panics, and whatever
+// it accepts walks to names only.
+func FuzzParseExpr(f *testing.F) {
+	for _, s := range []string{"token", "urlpath(room)", `hmac_sha256(env:K, "a\"b")`, "base64(sha256(x))", `urlquery(`, `"`, "a(b(c(d(e(f(g))))))"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseExpr(s)
+		if err != nil {
+			return
+		}
+		e.Walk(func(name string) {
+			if name == "" {
+				t.Errorf("ParseExpr(%q) walks an empty name", s)
+			}
+		})
+	})
+}

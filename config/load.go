@@ -54,9 +54,9 @@ const (
 )
 
 var (
-	topKeys    = []string{"location", "timezone", "listen", "storage", "defaults", "policy", "services", "maintenance", "alerting", "report", "status", "reports"}
+	topKeys    = []string{"location", "timezone", "listen", "storage", "defaults", "policy", "services", "maintenance", "alerting", "report", "status", "reports", "webhooks"}
 	reportKeys = []string{"font"}
-	builtins   = []string{RefRunID, RefLocation, RefNow}
+	builtins   = []string{RefRunID, RefLocation, RefNow, RefNowUnix, RefNowUnixMS, RefRandomID, RefWebhookURL}
 )
 
 // Load reads a config file with opts.ReadFile and parses it.
@@ -117,6 +117,7 @@ func newConfig(file string) *Config {
 		Alerting: Alerting{Resend: DefaultResend, SeverityDown: DefaultSeverityDown, SeverityDegraded: DefaultSeverityDegraded},
 		Status:   Status{Refresh: DefaultStatusRefresh},
 		Secrets:  map[string]string{},
+		Webhooks: defaultWebhooks(),
 	}
 }
 
@@ -213,6 +214,9 @@ func (p *parser) config(root *yaml.Node) {
 	}
 	if e, ok := top["reports"]; ok {
 		p.reports(e.v, e.name)
+	}
+	if e, ok := top["webhooks"]; ok {
+		p.webhooks(e.v, e.name)
 	}
 	if e, ok := top["report"]; ok {
 		p.object(e.v, e.name, reportKeys, func(e entry, key string) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 var (
 	defaultsKeys = []string{"interval", "timeout", "down_after", "up_after", "max_body_bytes", "max_redirects", "tls"}
-	tlsKeys      = []string{"ca_file", "server_name", "insecure_skip_verify"}
+	tlsKeys      = []string{"ca_file", "server_name", "insecure_skip_verify", "cert_file", "key_file"}
 )
 
 // knobs are the settings a flow may override from the defaults.
@@ -67,8 +68,23 @@ func (p *parser) knob(k *knobs, e entry, key string) bool {
 }
 
 func (p *parser) tls(t *TLS, n *yaml.Node, key string) {
+	var certNode, keyNode *yaml.Node
 	p.object(n, key, tlsKeys, func(e entry, key string) {
 		switch e.name {
+		case "cert_file", "key_file":
+			s, ok := p.str(e.v, key)
+			if !ok {
+				return
+			}
+			if s == "" {
+				p.errf(e.v, key, "must not be empty")
+				return
+			}
+			if e.name == "cert_file" {
+				certNode, t.CertFile = e.v, p.path(s)
+			} else {
+				keyNode, t.KeyFile = e.v, p.path(s)
+			}
 		case "ca_file":
 			s, ok := p.str(e.v, key)
 			if !ok {
@@ -91,6 +107,27 @@ func (p *parser) tls(t *TLS, n *yaml.Node, key string) {
 			t.InsecureSkipVerify, _ = p.bool(e.v, key)
 		}
 	})
+	rn := p.resolve(n)
+	switch {
+	case certNode != nil && keyNode == nil:
+		p.errf(rn, key+".key_file", "is required with cert_file (the client certificate's private key)")
+	case keyNode != nil && certNode == nil:
+		p.errf(rn, key+".cert_file", "is required with key_file")
+	case certNode != nil:
+		cert, err1 := p.opts.ReadFile(t.CertFile)
+		pkey, err2 := p.opts.ReadFile(t.KeyFile)
+		switch {
+		case err1 != nil:
+			p.errf(certNode, key+".cert_file", "cannot read the client certificate: %v", err1)
+		case err2 != nil:
+			p.errf(keyNode, key+".key_file", "cannot read the client key: %v", err2)
+		default:
+			if _, err := tls.X509KeyPair(cert, pkey); err != nil {
+				// The error names no key material.
+				p.errf(certNode, key+".cert_file", "client certificate and key do not load as a pair: %v", err)
+			}
+		}
+	}
 }
 
 func (p *parser) defaults(n *yaml.Node, key string) {

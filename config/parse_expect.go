@@ -12,15 +12,56 @@ import (
 // This file decodes a step's expect, matchers and extracts.
 
 var (
-	expectKeys  = []string{"status", "latency", "jsonpath", "body", "headers"}
+	expectKeys  = []string{"status", "latency", "jsonpath", "body", "headers", "tls"}
+	tlsExpKeys  = []string{"min_days_left"}
 	matcherKeys = []string{"equals", "contains", "exists", "gt", "ge", "lt", "le", "matches"}
 	extractKeys = []string{"jsonpath", "regex", "header"}
 )
 
-func (p *parser) expect(n *yaml.Node, key string, defined map[string]bool) Expect {
+// expectAllowed lists the expect keys a kind of step uses, and what it
+// checks them against, for the error when a key does not apply.
+func expectAllowed(st *Step) ([]string, string) {
+	switch {
+	case st.WebSocket != nil || st.SSE != nil:
+		return []string{"status", "latency", "headers", "tls"}, "the handshake response (message checks go on the await step)"
+	case st.Await != nil && st.Await.Webhook != nil:
+		return []string{"latency", "jsonpath", "body", "headers"}, "each callback"
+	case st.Await != nil:
+		return []string{"latency", "jsonpath", "body"}, "each message"
+	}
+	return expectKeys, "the response"
+}
+
+// extractAllowed lists the extract sources a kind of step has.
+func extractAllowed(st *Step) []string {
+	switch {
+	case st.WebSocket != nil || st.SSE != nil:
+		return []string{"header"}
+	case st.Await != nil && st.Await.Webhook == nil:
+		return []string{"jsonpath", "regex"}
+	}
+	return extractKeys
+}
+
+func (p *parser) expect(n *yaml.Node, key string, defined map[string]bool, st *Step) Expect {
 	var ex Expect
+	allowed, against := expectAllowed(st)
 	p.object(n, key, expectKeys, func(e entry, key string) {
+		if !contains(allowed, e.name) {
+			p.errf(e.k, key, "not used by %s step: its expect takes %s, checked against %s", article(st.Kind()), strings.Join(allowed, ", "), against)
+			return
+		}
 		switch e.name {
+		case "tls":
+			p.object(e.v, key, tlsExpKeys, func(e entry, key string) {
+				if v, ok := p.int(e.v, key); ok {
+					if v < 1 || v > 3650 {
+						p.errf(e.v, key, "must be between 1 and 3650 days")
+					} else {
+						ex.TLS = &TLSExpect{MinDaysLeft: int(v)}
+					}
+				}
+			})
 		case "status":
 			rn := p.resolve(e.v)
 			var items []*yaml.Node
@@ -163,7 +204,7 @@ func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Mat
 	return m, len(*p.errs) == before
 }
 
-func (p *parser) extract(e entry, key string) (Extract, bool) {
+func (p *parser) extract(e entry, key string, st *Step) (Extract, bool) {
 	ex := Extract{Var: e.name}
 	if !isIdent(e.name) {
 		p.errf(e.k, key, "invalid variable name %q: use letters, digits and '_', starting with a letter or '_'", e.name)
@@ -175,8 +216,13 @@ func (p *parser) extract(e entry, key string) (Extract, bool) {
 	}
 	before := len(*p.errs)
 	var set []string
+	allowed := extractAllowed(st)
 	p.object(e.v, key, extractKeys, func(e entry, key string) {
 		set = append(set, e.name)
+		if !contains(allowed, e.name) {
+			p.errf(e.k, key, "%s step has no %s to extract from (it can use: %s)", article(st.Kind()), e.name, strings.Join(allowed, ", "))
+			return
+		}
 		s, ok := p.str(e.v, key)
 		if !ok {
 			return
@@ -206,4 +252,12 @@ func (p *parser) extract(e entry, key string) (Extract, bool) {
 		p.errf(orNode(rn, e.k), key, "an extract takes exactly one of: %s", strings.Join(extractKeys, ", "))
 	}
 	return ex, len(*p.errs) == before
+}
+
+// article puts "a" or "an" before a step kind.
+func article(k StepKind) string {
+	if k == KindAwait {
+		return "an " + string(k)
+	}
+	return "a " + string(k)
 }

@@ -1,16 +1,25 @@
 package config
 
 import (
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// This file decodes one flow, its vars and its steps' poll block.
+// This file decodes one flow: its vars (JWT vars too), session, steps and
+// teardown, and the steps' poll block.
+
+// DefaultSessionTTL is how long a session's variables are kept when the
+// session does not say.
+const DefaultSessionTTL = time.Hour
 
 var (
-	flowKeys = []string{"name", "interval", "timeout", "down_after", "up_after", "max_body_bytes", "max_redirects", "tls", "vars", "steps"}
-	pollKeys = []string{"every", "within"}
+	flowKeys    = []string{"name", "interval", "timeout", "down_after", "up_after", "max_body_bytes", "max_redirects", "tls", "vars", "session", "steps", "teardown"}
+	sessionKeys = []string{"ttl", "steps"}
+	varKeys     = []string{"jwt"}
+	jwtKeys     = []string{"alg", "key", "expires_in", "claims"}
+	pollKeys    = []string{"every", "within"}
 )
 
 // flow decodes one flow of service svc.
@@ -23,7 +32,7 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	k := knobs{interval: df.Interval, timeout: df.Timeout, downAfter: df.DownAfter, upAfter: df.UpAfter,
 		maxBody: df.MaxBodyBytes, maxRedirects: df.MaxRedirects, tls: df.TLS}
 	f := Flow{Service: svc, Line: rn.Line}
-	var nameNode, varsNode, stepsNode, timeoutNode *yaml.Node
+	var nameNode, varsNode, stepsNode, timeoutNode, sessionNode, teardownNode *yaml.Node
 	p.object(rn, key, flowKeys, func(e entry, key string) {
 		switch e.name {
 		case "name":
@@ -33,6 +42,10 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 			varsNode = e.v
 		case "steps":
 			stepsNode = e.v
+		case "session":
+			sessionNode = e.v
+		case "teardown":
+			teardownNode = e.v
 		default:
 			if e.name == "timeout" || e.name == "interval" {
 				timeoutNode = e.v
@@ -69,23 +82,33 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 			p.errf(e.k, vkey, "%q is a built-in reference and cannot be redefined", e.name)
 			continue
 		}
-		if v, ok := p.str(e.v, vkey); ok {
+		if rv := p.resolve(e.v); rv != nil && rv.Kind == yaml.MappingNode {
+			v := Var{Name: e.name}
+			p.object(rv, vkey, varKeys, func(je entry, jkey string) {
+				v.JWT = p.jwt(je.v, jkey, defined)
+			})
+			if v.JWT == nil {
+				p.errf(rv, vkey, "a var is a string template or {jwt: {...}}")
+			} else {
+				f.Vars = append(f.Vars, v)
+			}
+		} else if v, ok := p.str(e.v, vkey); ok {
 			p.template(e.v, vkey, v, defined)
 			f.Vars = append(f.Vars, Var{Name: e.name, Value: v})
 		}
 		defined[e.name] = true
 	}
 
-	steps := map[string]int{}
-	items := p.seq(stepsNode, key+".steps")
-	for i, sn := range items {
-		st, ok := p.step(sn, index(key+".steps", i), &f, defined, steps)
-		if ok {
-			f.Steps = append(f.Steps, st)
-		}
+	sc := &stepScope{defined: defined, names: map[string]int{}, streams: map[string]bool{}}
+	if sessionNode != nil {
+		f.Session = p.session(sessionNode, key+".session", &f, sc)
 	}
-	if rs := p.resolve(stepsNode); isNull(rs) || isList(rs) && len(items) == 0 {
+	f.Steps = p.steps(stepsNode, key+".steps", &f, sc, sectionSteps)
+	if rs := p.resolve(stepsNode); isNull(rs) || isList(rs) && len(rs.Content) == 0 {
 		p.errf(orNode(stepsNode, rn), key+".steps", "is required: list at least one step")
+	}
+	if teardownNode != nil {
+		f.Teardown = p.steps(teardownNode, key+".teardown", &f, sc, sectionTeardown)
 	}
 	return f, true
 }
@@ -121,4 +144,77 @@ func (p *parser) poll(n *yaml.Node, key string, f *Flow, stepTimeout time.Durati
 		p.errf(withinNode, key+".within", "within %v is longer than %s %v", pl.Within, what, limit)
 	}
 	return &pl
+}
+
+// session decodes a flow's session block: {ttl, steps}.
+func (p *parser) session(n *yaml.Node, key string, f *Flow, sc *stepScope) *Session {
+	s := &Session{TTL: DefaultSessionTTL}
+	var stepsNode *yaml.Node
+	before := len(*p.errs)
+	p.object(n, key, sessionKeys, func(e entry, key string) {
+		switch e.name {
+		case "ttl":
+			if v, ok := p.positive(e.v, key); ok {
+				s.TTL = v
+			}
+		case "steps":
+			stepsNode = e.v
+		}
+	})
+	s.Steps = p.steps(stepsNode, key+".steps", f, sc, sectionSession)
+	if len(s.Steps) == 0 && len(*p.errs) == before {
+		p.errf(orNode(stepsNode, p.resolve(n)), key+".steps", "is required: list the steps that log in")
+	}
+	return s
+}
+
+func (p *parser) jwt(n *yaml.Node, key string, defined map[string]bool) *JWT {
+	j := &JWT{}
+	var algNode, keyNode *yaml.Node
+	p.object(n, key, jwtKeys, func(e entry, key string) {
+		switch e.name {
+		case "alg":
+			algNode = e.v
+			if v, ok := p.str(e.v, key); ok {
+				switch strings.ToUpper(v) {
+				case "HS256", "RS256":
+					j.Alg = strings.ToUpper(v)
+				default:
+					p.errf(e.v, key, "unknown alg %q (expected HS256 or RS256)", v)
+				}
+			}
+		case "key":
+			keyNode = e.v
+			if v, ok := p.str(e.v, key); ok && p.template(e.v, key, v, defined) {
+				if !strings.Contains(v, "${") {
+					p.errf(e.v, key, "write the key as a reference (${env:NAME} or ${file:PATH}), not in the config")
+				}
+				j.Key = v
+			}
+		case "expires_in":
+			j.ExpiresIn, _ = p.positive(e.v, key)
+		case "claims":
+			rn := p.resolve(e.v)
+			if rn != nil && rn.Kind != yaml.MappingNode {
+				p.errf(rn, key, "claims are a mapping (sub: ..., channels: [...])")
+				return
+			}
+			if m, ok := p.jsonValue(e.v, key, defined, 0).(map[string]any); ok {
+				for _, reserved := range []string{"iat", "exp"} {
+					if _, set := m[reserved]; set {
+						p.errf(rn, child(key, reserved), "is set from the run's clock (use expires_in for exp)")
+					}
+				}
+				j.Claims = m
+			}
+		}
+	})
+	rn := p.resolve(n)
+	if algNode == nil {
+		p.errf(rn, key+".alg", "is required: HS256 or RS256")
+	}
+	if keyNode == nil {
+		p.errf(rn, key+".key", "is required")
+	}
+	return j
 }

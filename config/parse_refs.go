@@ -20,24 +20,36 @@ func (p *parser) template(n *yaml.Node, key, tmpl string, defined map[string]boo
 	}
 	ok := true
 	for _, ref := range refs {
-		switch {
-		case strings.HasPrefix(ref, EnvPrefix):
-			ok = p.secretEnv(n, key, strings.TrimPrefix(ref, EnvPrefix)) && ok
-		case strings.HasPrefix(ref, FilePrefix):
-			ok = p.secretFile(n, key, strings.TrimPrefix(ref, FilePrefix)) && ok
-		case defined == nil:
-			p.errf(n, key, "${%s}: only ${env:NAME} and ${file:PATH} can be used here", ref)
+		e, err := ParseExpr(ref)
+		if err != nil {
+			p.errf(n, key, "${%s}: %v", ref, err)
 			ok = false
-		case defined[ref]:
-		case isIdent(ref):
-			p.errf(n, key, "${%s} is not defined by an earlier var or an earlier step's extract", ref)
-			ok = false
-		default:
-			p.errf(n, key, "unknown reference ${%s} (built-ins: ${run.id}, ${location}, ${now}, ${env:NAME}, ${file:PATH})", ref)
-			ok = false
+			continue
 		}
+		e.Walk(func(name string) {
+			ok = p.ref(n, key, name, defined) && ok
+		})
 	}
 	return ok
+}
+
+// ref checks one name a template refers to.
+func (p *parser) ref(n *yaml.Node, key, ref string, defined map[string]bool) bool {
+	switch {
+	case strings.HasPrefix(ref, EnvPrefix):
+		return p.secretEnv(n, key, strings.TrimPrefix(ref, EnvPrefix))
+	case strings.HasPrefix(ref, FilePrefix):
+		return p.secretFile(n, key, strings.TrimPrefix(ref, FilePrefix))
+	case defined == nil:
+		p.errf(n, key, "${%s}: only ${env:NAME} and ${file:PATH} can be used here", ref)
+	case defined[ref]:
+		return true
+	case isIdent(ref):
+		p.errf(n, key, "${%s} is not defined by an earlier var or an earlier step's extract", ref)
+	default:
+		p.errf(n, key, "unknown reference ${%s} (built-ins: ${run.id}, ${location}, ${now}, ${now.unix}, ${now.unix_ms}, ${random.id}, ${webhook.url}, ${env:NAME}, ${file:PATH}; functions: %s)", ref, funcList)
+	}
+	return false
 }
 
 func (p *parser) secretEnv(n *yaml.Node, key, name string) bool {

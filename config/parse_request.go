@@ -39,19 +39,7 @@ func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Requ
 				}
 			}
 		case "headers":
-			for _, h := range p.entries(e.v, key) {
-				hkey := child(key, h.name)
-				if !isToken(h.name) {
-					p.errf(h.k, hkey, "invalid header name %q", h.name)
-					continue
-				}
-				if s, ok := p.str(h.v, hkey); ok && p.template(h.v, hkey, s, defined) {
-					if rq.Headers == nil {
-						rq.Headers = map[string]string{}
-					}
-					rq.Headers[h.name] = s
-				}
-			}
+			rq.Headers = p.headers(e.v, key, defined)
 		case "json", "form", "body":
 			if bodyNode != nil {
 				p.errf(e.k, key, "a request has at most one body: %s is already set on line %d", bodyKey, bodyNode.Line)
@@ -171,4 +159,23 @@ func (p *parser) jsonValue(n *yaml.Node, key string, defined map[string]bool, de
 
 func isInfNaN(f float64) bool {
 	return f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308
+}
+
+// headers decodes request headers: names are HTTP tokens, values templates.
+func (p *parser) headers(n *yaml.Node, key string, defined map[string]bool) map[string]string {
+	var out map[string]string
+	for _, h := range p.entries(n, key) {
+		hkey := child(key, h.name)
+		if !isToken(h.name) {
+			p.errf(h.k, hkey, "invalid header name %q", h.name)
+			continue
+		}
+		if s, ok := p.str(h.v, hkey); ok && p.template(h.v, hkey, s, defined) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[h.name] = s
+		}
+	}
+	return out
 }

@@ -1,22 +1,49 @@
 package config
 
-import "go.yaml.in/yaml/v3"
+import (
+	"strings"
 
-// This file decodes one step and the keys every step kind shares.
-
-var (
-	stepKeys = []string{"name", "function", "timeout", "request", "poll", "expect", "extract"}
+	"go.yaml.in/yaml/v3"
 )
 
-// step decodes one step; defined holds the references usable so far, and
-// gains the step's extracts.
-func (p *parser) step(n *yaml.Node, key string, f *Flow, defined map[string]bool, names map[string]int) (Step, bool) {
+// This file decodes one step and the keys every step kind shares; each
+// kind's own block is decoded in parse_request.go, parse_stream.go and
+// parse_await.go.
+
+var (
+	stepKeys = []string{"name", "function", "timeout", "request", "websocket", "sse", "await", "poll", "expect", "extract", "counts"}
+	kindKeys = []string{"request", "websocket", "sse", "await"}
+)
+
+// Sections of a flow that hold steps.
+const (
+	sectionSession  = "session"
+	sectionSteps    = "steps"
+	sectionTeardown = "teardown"
+)
+
+// stepScope is what a step may refer to: the variables defined so far, the
+// flow's step names (unique across session, steps and teardown), and the
+// earlier steps of its own list (for await's stream and since).
+type stepScope struct {
+	defined map[string]bool
+	names   map[string]int  // step name -> line
+	earlier map[string]bool // steps before this one in its list
+	streams map[string]bool // stream steps before this one in the flow's steps
+	section string
+	prev    string // the step just before this one in its list
+}
+
+// step decodes one step; sc.defined gains the step's extracts.
+func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, bool) {
 	rn, ok := p.item(n, key)
 	if !ok {
 		return Step{}, false
 	}
 	st := Step{Line: rn.Line}
-	var nameNode, fnNode, reqNode, pollNode, expectNode, extractNode *yaml.Node
+	var nameNode, fnNode, pollNode, expectNode, extractNode, countsNode *yaml.Node
+	kinds := map[string]entry{}
+	var kindOrder []string
 	p.object(rn, key, stepKeys, func(e entry, key string) {
 		switch e.name {
 		case "name":
@@ -32,47 +59,110 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, defined map[string]bool
 					p.errf(e.v, key, "step timeout %v is longer than the flow's timeout %v", v, f.Timeout)
 				}
 			}
-		case "request":
-			reqNode = e.v
+		case "request", "websocket", "sse", "await":
+			kinds[e.name] = e
+			kindOrder = append(kindOrder, e.name)
 		case "poll":
 			pollNode = e.v
 		case "expect":
 			expectNode = e.v
 		case "extract":
 			extractNode = e.v
+		case "counts":
+			countsNode = e.v
+			st.Counts, _ = p.bool(e.v, key)
 		}
 	})
 	if nameNode == nil {
 		p.errf(rn, key+".name", "is required")
 	} else if st.Name != "" {
-		if line, dup := names[st.Name]; dup {
+		if line, dup := sc.names[st.Name]; dup {
 			p.errf(nameNode, key+".name", "duplicate step name %q in flow (first used on line %d)", st.Name, line)
 		} else {
-			names[st.Name] = nameNode.Line
+			sc.names[st.Name] = nameNode.Line
 		}
 	}
 	if fnNode == nil {
 		p.errf(rn, key+".function", "is required: name the user-visible function this step serves (login, send, receive, ...)")
 	}
-	if reqNode == nil {
-		p.errf(rn, key+".request", "is required")
-	} else {
-		st.Request = p.request(reqNode, key+".request", defined)
+	if countsNode != nil && sc.section != sectionTeardown {
+		p.errf(countsNode, key+".counts", "only a teardown step can set counts (every other step counts)")
+	}
+
+	kind := KindRequest
+	switch len(kindOrder) {
+	case 0:
+		p.errf(rn, key+".request", "is required (a step holds one of %s)", strings.Join(kindKeys, ", "))
+	case 1:
+		kind = StepKind(kindOrder[0])
+	default:
+		e := kinds[kindOrder[1]]
+		p.errf(e.k, child(key, e.name), "a step holds exactly one of %s; this one also has %s", strings.Join(kindKeys, ", "), kindOrder[0])
+		kind = StepKind(kindOrder[0])
+	}
+	if e, ok := kinds[string(kind)]; ok {
+		ekey := child(key, e.name)
+		switch kind {
+		case KindRequest:
+			st.Request = p.request(e.v, ekey, sc.defined)
+		case KindWebSocket, KindSSE:
+			s := p.stream(e.v, ekey, kind, f, sc.defined)
+			if kind == KindWebSocket {
+				st.WebSocket = s
+			} else {
+				st.SSE = s
+			}
+			switch sc.section {
+			case sectionSteps:
+				if st.Name == "webhook" {
+					p.errf(nameNode, key+".name", `"webhook" is reserved (await: webhook); name the stream step differently`)
+				}
+			default:
+				p.errf(e.k, ekey, "streams are opened in a flow's steps, not in its %s", sc.section)
+			}
+		case KindAwait:
+			st.Await = p.await(e.v, ekey, sc)
+		}
 	}
 	if pollNode != nil {
-		st.Poll = p.poll(pollNode, key+".poll", f, st.Timeout)
+		if kind != KindRequest {
+			p.errf(pollNode, key+".poll", "only a request step polls (an await waits by itself, up to its timeout)")
+		} else {
+			st.Poll = p.poll(pollNode, key+".poll", f, st.Timeout)
+		}
 	}
 	if expectNode != nil {
-		st.Expect = p.expect(expectNode, key+".expect", defined)
+		st.Expect = p.expect(expectNode, key+".expect", sc.defined, &st)
 	}
 	// Extracts become usable from the next step on.
 	for _, e := range p.entries(extractNode, key+".extract") {
-		if ex, ok := p.extract(e, child(key+".extract", e.name)); ok {
+		if ex, ok := p.extract(e, child(key+".extract", e.name), &st); ok {
 			st.Extract = append(st.Extract, ex)
 		}
 	}
 	for _, ex := range st.Extract {
-		defined[ex.Var] = true
+		sc.defined[ex.Var] = true
 	}
 	return st, true
+}
+
+// steps decodes a list of steps of one section of flow f.
+func (p *parser) steps(n *yaml.Node, key string, f *Flow, sc *stepScope, section string) []Step {
+	sc.section, sc.prev, sc.earlier = section, "", map[string]bool{}
+	var out []Step
+	for i, sn := range p.seq(n, key) {
+		st, ok := p.step(sn, index(key, i), f, sc)
+		if !ok {
+			continue
+		}
+		out = append(out, st)
+		if st.Name != "" {
+			sc.earlier[st.Name] = true
+			sc.prev = st.Name
+			if section == sectionSteps && (st.WebSocket != nil || st.SSE != nil) {
+				sc.streams[st.Name] = true
+			}
+		}
+	}
+	return out
 }

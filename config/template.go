@@ -8,9 +8,13 @@ import (
 
 // Built-in template references, always defined.
 const (
-	RefRunID    = "run.id"   // the run's unique id
-	RefLocation = "location" // the prober's location
-	RefNow      = "now"      // the run's start time, RFC 3339
+	RefRunID      = "run.id"      // the run's unique id
+	RefLocation   = "location"    // the prober's location
+	RefNow        = "now"         // the run clock's time, RFC 3339
+	RefNowUnix    = "now.unix"    // the run clock's time, Unix seconds
+	RefNowUnixMS  = "now.unix_ms" // the run clock's time, Unix milliseconds
+	RefRandomID   = "random.id"   // 16 hex digits, new at each use, from a generator seeded by the run id
+	RefWebhookURL = "webhook.url" // the URL that delivers callbacks to this run's await: webhook steps
 )
 
 // Prefixes of secret references: ${env:NAME} and ${file:PATH}.

@@ -23,6 +23,7 @@ type Config struct {
 	Report      ReportOptions
 	Status      Status
 	Reports     Reports
+	Webhooks    Webhooks
 
 	// Timelines holds the declared-incident files named by the services,
 	// loaded and validated, in the order they were named.
@@ -56,11 +57,13 @@ type Defaults struct {
 	TLS          TLS
 }
 
-// TLS options for the probe's HTTP client.
+// TLS options for every connection a flow makes (requests, streams).
 type TLS struct {
 	CAFile             string
 	ServerName         string
-	InsecureSkipVerify bool // only when asked for; never the default
+	InsecureSkipVerify bool   // only when asked for; never the default
+	CertFile           string // client certificate (mTLS), PEM; with KeyFile
+	KeyFile            string
 }
 
 // Policy is the accounting policy, printed in words in every report.
@@ -107,15 +110,30 @@ type Flow struct {
 	MaxRedirects int
 	TLS          TLS
 	Vars         []Var // in the order written; a var may use the ones before it
-	Steps        []Step
-	Line         int
+	// Session, when set, holds steps (a login) whose extracted variables
+	// are kept across runs for Session.TTL, or until a later step gets a
+	// 401 or 403; then the session steps run again, once, in that run.
+	Session *Session
+	Steps   []Step
+	// Teardown steps run after every run, failed or not (logout, delete
+	// the test message). Their failures are reported apart and, unless a
+	// step sets Counts, do not count against availability.
+	Teardown []Step
+	Line     int
 }
 
-// Functions returns the distinct functions of the flow's steps, in step order.
+// Session is a flow's login: steps whose extracted variables outlive a run.
+type Session struct {
+	TTL   time.Duration // default DefaultSessionTTL
+	Steps []Step
+}
+
+// Functions returns the distinct functions of the flow's counted steps
+// (session steps, steps, teardown steps that count), in run order.
 func (f *Flow) Functions() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, s := range f.Steps {
+	for _, s := range f.CountedSteps() {
 		if !seen[s.Function] {
 			seen[s.Function] = true
 			out = append(out, s.Function)
@@ -124,22 +142,126 @@ func (f *Flow) Functions() []string {
 	return out
 }
 
-// Var is a flow variable. Value is a template: it may contain ${...}.
+// CountedSteps returns the steps whose results count against availability,
+// in the order a run that logs in runs them: the session's steps, the
+// steps, and the teardown steps that set Counts.
+func (f *Flow) CountedSteps() []Step {
+	if f.Session == nil && len(f.Teardown) == 0 {
+		return f.Steps
+	}
+	var out []Step
+	if f.Session != nil {
+		out = append(out, f.Session.Steps...)
+	}
+	out = append(out, f.Steps...)
+	for _, s := range f.Teardown {
+		if s.Counts {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Var is a flow variable. Value is a template: it may contain ${...}. A var
+// with JWT set is a token signed at the start of every run instead.
 type Var struct {
 	Name  string
 	Value string
+	JWT   *JWT
 }
 
-// Step is one request (or poll) of a flow, bound to one function.
+// JWT is a JSON Web Token signed at the start of each run: iat is the run's
+// start, exp is iat + ExpiresIn.
+type JWT struct {
+	Alg       string         // HS256 or RS256
+	Key       string         // template: the HMAC secret, or a PEM RSA private key
+	ExpiresIn time.Duration  // 0: no exp claim
+	Claims    map[string]any // any YAML value; its strings are templates
+}
+
+// StepKind says what a step does.
+type StepKind string
+
+// Step kinds. A step holds exactly one of Request, WebSocket, SSE and Await.
+const (
+	KindRequest   StepKind = "request"
+	KindWebSocket StepKind = "websocket"
+	KindSSE       StepKind = "sse"
+	KindAwait     StepKind = "await"
+)
+
+// Step is one request (or poll), stream or await of a flow, bound to one
+// function.
 type Step struct {
-	Name     string
-	Function string
-	Timeout  time.Duration // 0: bounded only by the flow's timeout
-	Request  Request
-	Poll     *Poll
-	Expect   Expect
-	Extract  []Extract // in the order written
-	Line     int
+	Name      string
+	Function  string
+	Timeout   time.Duration // 0: bounded only by the flow's timeout
+	Request   Request       // a request step: when WebSocket, SSE and Await are nil
+	WebSocket *Stream       // opens a WebSocket that later await steps read
+	SSE       *Stream       // opens a server-sent event stream
+	Await     *Await        // waits for a message on a stream or a webhook
+	Poll      *Poll
+	Expect    Expect
+	Extract   []Extract // in the order written
+	Counts    bool      // a teardown step whose failure counts against availability
+	Line      int
+}
+
+// Kind returns what the step does.
+func (s *Step) Kind() StepKind {
+	switch {
+	case s.WebSocket != nil:
+		return KindWebSocket
+	case s.SSE != nil:
+		return KindSSE
+	case s.Await != nil:
+		return KindAwait
+	}
+	return KindRequest
+}
+
+// Stream is a push stream a step opens: a WebSocket or an SSE stream. It
+// stays open until the run ends; await steps read its messages. Every
+// string is a template.
+type Stream struct {
+	URL          string
+	Method       string            // SSE only; default GET
+	Headers      map[string]string // values are templates
+	Subprotocols []string          // WebSocket only
+	Send         []string          // WebSocket only: text frames sent after connecting
+	Event        string            // SSE only: only events of this type are messages ("" all)
+	// Limits: a larger message, more messages, or more bytes waiting for
+	// an await than these fail the stream (and the awaits on it) with a
+	// clear error. Defaults: the flow's MaxBodyBytes, DefaultMaxMessages,
+	// DefaultMaxBufferedBytes.
+	MaxMessageBytes  int64
+	MaxMessages      int
+	MaxBufferedBytes int64
+}
+
+// Await waits for the first message that satisfies the step's expect on a
+// stream opened by an earlier step, or for a webhook callback to this run.
+type Await struct {
+	Stream  string       // the stream step's name; "" with Webhook
+	Webhook *WebhookWait // a callback to ${webhook.url}
+	// Since names the step whose start the latency is measured from
+	// (send-to-receive); default: the step just before the await.
+	Since string
+}
+
+// WebhookWait says which callbacks an await accepts.
+type WebhookWait struct {
+	Method string      // "" any
+	HMAC   *HMACVerify // verify a signature before matching
+}
+
+// HMACVerify checks an HMAC-SHA256 signature over the raw callback body, as
+// payment providers sign their callbacks.
+type HMACVerify struct {
+	Secret   string // template, normally a secret reference
+	Header   string // the header that carries the signature
+	Prefix   string // stripped from the header value first, e.g. "sha256="
+	Encoding string // "hex" (default) or "base64"
 }
 
 // Request is an HTTP request template. Every string may contain ${...}.
@@ -164,11 +286,18 @@ type Poll struct {
 // Expect holds a step's assertions. A failed assertion fails the step; a
 // latency over Latency (when set) makes an otherwise passing step degraded.
 type Expect struct {
-	Status   []int         // allowed statuses; empty means 200-399
+	Status   []int         // allowed statuses; empty means 200-399 (101 for websocket, 200 for sse)
 	Latency  time.Duration // objective; 0 = none
 	JSONPath []PathMatch   // in the order written
 	Body     *Matcher      // on the whole body as text
 	Headers  []HeaderMatch // in the order written
+	TLS      *TLSExpect    // certificate expiry objective
+}
+
+// TLSExpect makes a passing step degraded when the earliest certificate of
+// the server's chain expires in less than MinDaysLeft days.
+type TLSExpect struct {
+	MinDaysLeft int
 }
 
 // PathMatch asserts on the values a JSONPath expression selects.
@@ -207,6 +336,16 @@ type Extract struct {
 	JSONPath string // first value selected
 	Regex    string // first capture group (or the whole match) over the body
 	Header   string // the header's first value
+}
+
+// Webhooks configures the callback listener: where it listens and the URL
+// targets are told to call (${webhook.url} is PublicURL + "/" + a token
+// unique to the run).
+type Webhooks struct {
+	Listen       string // default DefaultWebhookListen
+	PublicURL    string // default "http://" + Listen + "/webhooks"
+	MaxBodyBytes int64  // per callback; default 1 MiB
+	Line         int    // 0 when the config has no webhooks block
 }
 
 // Maintenance is a planned window excluded from the denominator.

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// This file decodes the stream step kinds: websocket and sse.
+
+var (
+	websocketKeys = []string{"url", "headers", "subprotocols", "send", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+	sseKeys       = []string{"url", "method", "headers", "event", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+)
+
+// Stream limits' defaults (max_message_bytes defaults to the flow's
+// max_body_bytes).
+const (
+	DefaultMaxMessages      = 10000
+	DefaultMaxBufferedBytes = 8 << 20
+	maxStreamMessages       = 1_000_000
+)
+
+func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, defined map[string]bool) *Stream {
+	s := &Stream{MaxMessageBytes: f.MaxBodyBytes, MaxMessages: DefaultMaxMessages, MaxBufferedBytes: DefaultMaxBufferedBytes}
+	if kind == KindSSE {
+		s.Method = "GET"
+	}
+	known := websocketKeys
+	if kind == KindSSE {
+		known = sseKeys
+	}
+	var urlNode, bufNode *yaml.Node
+	p.object(n, key, known, func(e entry, key string) {
+		switch e.name {
+		case "url":
+			urlNode = e.v
+			if v, ok := p.str(e.v, key); ok && p.template(e.v, key, v, defined) {
+				if err := checkStreamURL(v, kind); err != nil {
+					p.errf(e.v, key, "%v", err)
+				} else {
+					s.URL = v
+				}
+			}
+		case "method":
+			if v, ok := p.str(e.v, key); ok {
+				m := strings.ToUpper(v)
+				if !isToken(m) {
+					p.errf(e.v, key, "invalid HTTP method %q", v)
+				} else {
+					s.Method = m
+				}
+			}
+		case "headers":
+			s.Headers = p.headers(e.v, key, defined)
+		case "subprotocols":
+			for i, sn := range p.seq(e.v, key) {
+				if v, ok := p.str(sn, index(key, i)); ok {
+					if !isToken(v) {
+						p.errf(sn, index(key, i), "invalid subprotocol %q (a token: no spaces, commas or separators)", v)
+						continue
+					}
+					s.Subprotocols = append(s.Subprotocols, v)
+				}
+			}
+		case "send":
+			for i, sn := range p.seq(e.v, key) {
+				if v, ok := p.str(sn, index(key, i)); ok && p.template(sn, index(key, i), v, defined) {
+					s.Send = append(s.Send, v)
+				}
+			}
+		case "event":
+			if v, ok := p.str(e.v, key); ok {
+				if v == "" || strings.ContainsAny(v, "\r\n") {
+					p.errf(e.v, key, "invalid event type %q", v)
+				} else {
+					s.Event = v
+				}
+			}
+		case "max_message_bytes":
+			if v, ok := p.size(e.v, key); ok {
+				s.MaxMessageBytes = v
+			}
+		case "max_messages":
+			if v, ok := p.int(e.v, key); ok {
+				if v < 1 || v > maxStreamMessages {
+					p.errf(e.v, key, "must be between 1 and %d", maxStreamMessages)
+				} else {
+					s.MaxMessages = int(v)
+				}
+			}
+		case "max_buffered_bytes":
+			bufNode = e.v
+			if v, ok := p.size(e.v, key); ok {
+				s.MaxBufferedBytes = v
+			}
+		}
+	})
+	if urlNode == nil && p.resolve(n) != nil {
+		p.errf(p.resolve(n), key+".url", "is required")
+	}
+	if s.MaxBufferedBytes < s.MaxMessageBytes {
+		p.errf(orNode(bufNode, p.resolve(n)), key+".max_buffered_bytes", "max_buffered_bytes %d is below max_message_bytes %d: one message would not fit", s.MaxBufferedBytes, s.MaxMessageBytes)
+	}
+	return s
+}
+
+// checkStreamURL checks a stream URL template's shape: ws(s):// or
+// http(s):// for a WebSocket, http(s):// for SSE.
+func checkStreamURL(tmpl string, kind StepKind) error {
+	u, err := url.Parse(placeholder(tmpl))
+	if err != nil {
+		return fmt.Errorf("invalid URL %q", tmpl)
+	}
+	if strings.HasPrefix(tmpl, "${") {
+		return nil // scheme and host come from a variable
+	}
+	switch {
+	case u.Host == "":
+	case kind == KindWebSocket && (u.Scheme == "ws" || u.Scheme == "wss" || u.Scheme == "http" || u.Scheme == "https"):
+		return nil
+	case kind == KindSSE && (u.Scheme == "http" || u.Scheme == "https"):
+		return nil
+	}
+	if kind == KindWebSocket {
+		return fmt.Errorf("invalid URL %q: want ws://, wss:// (or http://, https://) and a host", tmpl)
+	}
+	return fmt.Errorf("invalid URL %q: want http:// or https:// and a host", tmpl)
+}

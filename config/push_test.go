@@ -1,0 +1,182 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// pushConfig uses every key of the push receive, webhook, session,
+// teardown, JWT and TLS additions.
+const pushConfig = `
+webhooks: {listen: "127.0.0.1:9200", public_url: "https://probe.example/hooks/", max_body_bytes: 64KiB}
+services:
+  - name: messaging
+    flows:
+      - name: push
+        timeout: 30s
+        max_body_bytes: 256KiB
+        vars:
+          user: probe
+          conn:
+            jwt:
+              alg: hs256
+              key: ${env:HUB_SECRET}
+              expires_in: 5m
+              claims: {sub: "${user}", channels: [probe, "room-${location}"]}
+        session:
+          ttl: 30m
+          steps:
+            - name: login
+              function: login
+              request: {method: POST, url: "http://127.0.0.1/login"}
+              extract: {token: {jsonpath: "$.token"}}
+        steps:
+          - name: subscribe
+            function: receive
+            websocket:
+              url: "ws://127.0.0.1/ws?room=${urlquery(user)}"
+              headers: {Authorization: "Bearer ${token}"}
+              subprotocols: [centrifuge-json]
+              send: ['{"connect":{"token":"${conn}"},"id":1}']
+              max_messages: 50
+            expect: {status: 101, tls: {min_days_left: 14}}
+            extract: {proto: {header: Sec-WebSocket-Protocol}}
+          - name: events
+            function: receive
+            sse: {url: "http://127.0.0.1/events/${urlpath(user)}", event: message, max_buffered_bytes: 1MiB}
+          - name: send
+            function: send
+            request:
+              method: POST
+              url: "http://127.0.0.1/send"
+              json: {callback: "${webhook.url}", at: "${now.unix_ms}", id: "${random.id}", sig: '${hmac_sha256(env:HUB_SECRET, "x")}'}
+            extract: {id: {jsonpath: "$.id"}}
+          - name: receive
+            function: receive
+            timeout: 10s
+            await: subscribe
+            expect: {jsonpath: {"$.id": "${id}"}, latency: 2s}
+            extract: {text: {jsonpath: "$.text"}}
+          - name: receive-sse
+            function: receive
+            await: {stream: events, since: send}
+            expect: {body: {contains: "${id}"}}
+          - name: settled
+            function: receive
+            await:
+              webhook:
+                method: post
+                hmac_sha256: {secret: "${env:HUB_SECRET}", header: X-Signature, prefix: "sha256="}
+            expect: {jsonpath: {"$.status": settled}, headers: {Content-Type: {contains: json}}}
+        teardown:
+          - name: logout
+            function: logout
+            request: {method: POST, url: "http://127.0.0.1/logout"}
+          - name: delete
+            function: delete
+            counts: true
+            request: {method: DELETE, url: "http://127.0.0.1/messages/${id}"}
+`
+
+func TestPushKinds(t *testing.T) {
+	env := map[string]string{"HUB_SECRET": "hub-secret"}
+	cfg := mustParse(t, pushConfig, Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if want := (Webhooks{Listen: "127.0.0.1:9200", PublicURL: "https://probe.example/hooks", MaxBodyBytes: 64 << 10, Line: 2}); cfg.Webhooks != want {
+		t.Errorf("webhooks = %+v, want %+v", cfg.Webhooks, want)
+	}
+	f := &cfg.Services[0].Flows[0]
+	if f.Session == nil || f.Session.TTL != 30*time.Minute || len(f.Session.Steps) != 1 || f.Session.Steps[0].Name != "login" {
+		t.Fatalf("session = %+v", f.Session)
+	}
+	jwt := f.Vars[1].JWT
+	wantJWT := &JWT{Alg: "HS256", Key: "${env:HUB_SECRET}", ExpiresIn: 5 * time.Minute,
+		Claims: map[string]any{"sub": "${user}", "channels": []any{"probe", "room-${location}"}}}
+	if !reflect.DeepEqual(jwt, wantJWT) {
+		t.Errorf("jwt = %+v, want %+v", jwt, wantJWT)
+	}
+	kinds := map[string]StepKind{}
+	for _, s := range f.Steps {
+		kinds[s.Name] = s.Kind()
+	}
+	wantKinds := map[string]StepKind{"subscribe": KindWebSocket, "events": KindSSE, "send": KindRequest,
+		"receive": KindAwait, "receive-sse": KindAwait, "settled": KindAwait}
+	if !reflect.DeepEqual(kinds, wantKinds) {
+		t.Errorf("kinds = %v, want %v", kinds, wantKinds)
+	}
+	ws := f.Steps[0].WebSocket
+	wantWS := &Stream{URL: "ws://127.0.0.1/ws?room=${urlquery(user)}", Headers: map[string]string{"Authorization": "Bearer ${token}"},
+		Subprotocols: []string{"centrifuge-json"}, Send: []string{`{"connect":{"token":"${conn}"},"id":1}`},
+		MaxMessageBytes: 256 << 10, MaxMessages: 50, MaxBufferedBytes: DefaultMaxBufferedBytes}
+	if !reflect.DeepEqual(ws, wantWS) {
+		t.Errorf("websocket = %+v, want %+v", ws, wantWS)
+	}
+	if e := f.Steps[0].Expect; !reflect.DeepEqual(e.Status, []int{101}) || e.TLS == nil || e.TLS.MinDaysLeft != 14 {
+		t.Errorf("websocket expect = %+v", e)
+	}
+	sse := f.Steps[1].SSE
+	if sse.Method != "GET" || sse.Event != "message" || sse.MaxBufferedBytes != 1<<20 || sse.MaxMessages != DefaultMaxMessages {
+		t.Errorf("sse = %+v", sse)
+	}
+	awaits := []struct {
+		step  int
+		await Await
+	}{
+		{3, Await{Stream: "subscribe", Since: "send"}}, // since defaults to the step before
+		{4, Await{Stream: "events", Since: "send"}},
+		{5, Await{Webhook: &WebhookWait{Method: "POST", HMAC: &HMACVerify{Secret: "${env:HUB_SECRET}", Header: "X-Signature", Prefix: "sha256=", Encoding: "hex"}}, Since: "receive-sse"}},
+	}
+	for _, a := range awaits {
+		if got := f.Steps[a.step].Await; !reflect.DeepEqual(got, &a.await) {
+			t.Errorf("step %s await = %+v, want %+v", f.Steps[a.step].Name, got, &a.await)
+		}
+	}
+	if len(f.Teardown) != 2 || f.Teardown[0].Counts || !f.Teardown[1].Counts {
+		t.Errorf("teardown = %+v", f.Teardown)
+	}
+	var counted []string
+	for _, s := range f.CountedSteps() {
+		counted = append(counted, s.Name)
+	}
+	if want := []string{"login", "subscribe", "events", "send", "receive", "receive-sse", "settled", "delete"}; !reflect.DeepEqual(counted, want) {
+		t.Errorf("CountedSteps = %v, want %v", counted, want)
+	}
+	if got, want := f.Functions(), []string{"login", "receive", "send", "delete"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Functions = %v, want %v", got, want)
+	}
+}
+
+func TestParseExpr(t *testing.T) {
+	tests := []struct {
+		in    string
+		names []string
+		err   bool
+	}{
+		{"token", []string{"token"}, false},
+		{"urlpath(room_id)", []string{"room_id"}, false},
+		{`hmac_sha256(env:KEY, "a,b)")`, []string{"env:KEY"}, false},
+		{`base64(hmac_sha256(file:k.pem, body))`, []string{"file:k.pem", "body"}, false},
+		{`urlquery( x )`, []string{"x"}, false},
+		{`"lit"`, nil, true},
+		{`urlpath()`, nil, true},
+		{`urlpath(a) extra`, nil, true},
+		{`nope(a)`, nil, true},
+		{`urlpath(a`, nil, true},
+		{`urlpath("a\"b")`, nil, false},
+	}
+	for _, tc := range tests {
+		e, err := ParseExpr(tc.in)
+		if (err != nil) != tc.err {
+			t.Errorf("ParseExpr(%q) error = %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		var names []string
+		e.Walk(func(n string) { names = append(names, n) })
+		if !reflect.DeepEqual(names, tc.names) {
+			t.Errorf("ParseExpr(%q) names = %v, want %v", tc.in, names, tc.names)
+		}
+	}
+}
