@@ -18,21 +18,42 @@ const (
 // compiledFlow is a flow with every template, JSONPath and regular expression
 // parsed once. It is immutable and shared by concurrent runs.
 type compiledFlow struct {
-	flow         *config.Flow
-	err          error // a flow that does not compile fails its first step with this
-	nslots       int
-	vars         []compiledVar
+	flow   *config.Flow
+	err    error // a flow that does not compile fails its first step with this
+	nslots int
+	vars   []compiledVar
+	// steps are the session's steps, then the flow's steps, then its
+	// teardown steps: nsession and nmain say where each list ends.
 	steps        []compiledStep
+	nsession     int
+	nmain        int
+	sessionTTL   time.Duration
+	sessionSlots []int // the variables the session's steps extract
+	usesWebhook  bool  // the run needs a ${webhook.url}
 	timeout      time.Duration
 	maxBody      int64
 	maxRedirects int
 	tls          config.TLS
 }
 
+// plain reports whether the flow has only its steps (no session, no
+// teardown): its results map one to one onto the run's steps.
+func (cf *compiledFlow) plain() bool { return cf.nsession == 0 && cf.nmain == len(cf.steps) }
+
+// section says which list of the flow a step belongs to.
+type section uint8
+
+const (
+	secMain section = iota
+	secSession
+	secTeardown
+)
+
 type compiledVar struct {
 	name    string
 	slot    int
 	value   tmpl
+	jwt     *compiledJWT
 	tainted bool
 }
 
@@ -44,8 +65,12 @@ type compiledStep struct {
 	timeout        time.Duration
 	poll           *config.Poll
 	latency        time.Duration
+	minDaysLeft    int // expect.tls: degraded when the certificate expires sooner
 	kind           stepKind
 	pay            payload
+	section        section
+	counts         bool  // the result counts against availability (every step but uncounted teardown)
+	refs           []int // variable slots the step's templates read (teardown skips a step whose refs are unset)
 }
 
 func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults) *compiledFlow {
@@ -94,37 +119,110 @@ func (cf *compiledFlow) compile(secrets map[string]string) error {
 		if !validVarName(v.Name) {
 			return fmt.Errorf("var %q: invalid name", v.Name)
 		}
-		t, err := sy.compile(v.Value)
-		if err != nil {
-			return fmt.Errorf("var %s: %w", v.Name, err)
+		var cv compiledVar
+		if v.JWT != nil {
+			j, err := compileJWT(v.JWT, sy)
+			if err != nil {
+				return fmt.Errorf("var %s: jwt: %w", v.Name, err)
+			}
+			cv = compiledVar{name: v.Name, slot: sy.slotOf(v.Name), jwt: j, tainted: true} // a credential
+		} else {
+			t, err := sy.compile(v.Value)
+			if err != nil {
+				return fmt.Errorf("var %s: %w", v.Name, err)
+			}
+			cv = compiledVar{name: v.Name, slot: sy.slotOf(v.Name), value: t, tainted: sy.isTainted(&t)}
 		}
-		cv := compiledVar{name: v.Name, slot: sy.slotOf(v.Name), value: t, tainted: sy.isTainted(&t)}
 		sy.defined[v.Name] = true
 		sy.tainted[v.Name] = cv.tainted
 		cf.vars = append(cf.vars, cv)
 	}
-	cf.steps = make([]compiledStep, len(f.Steps))
-	for i := range f.Steps {
-		if err := cf.steps[i].compile(&f.Steps[i], sy); err != nil {
-			return fmt.Errorf("step %s: %w", f.Steps[i].Name, err)
+	var session []config.Step
+	if f.Session != nil {
+		session = f.Session.Steps
+		cf.sessionTTL = f.Session.TTL
+		if cf.sessionTTL <= 0 {
+			cf.sessionTTL = config.DefaultSessionTTL
 		}
 	}
+	cf.nsession, cf.nmain = len(session), len(f.Steps)
+	cf.steps = make([]compiledStep, 0, len(session)+len(f.Steps)+len(f.Teardown))
+	index := map[string]int{} // step name -> index in cf.steps
+	for _, list := range []struct {
+		steps []config.Step
+		sec   section
+	}{{session, secSession}, {f.Steps, secMain}, {f.Teardown, secTeardown}} {
+		for i := range list.steps {
+			s := &list.steps[i]
+			cf.steps = append(cf.steps, compiledStep{section: list.sec, counts: list.sec != secTeardown || s.Counts})
+			cs := &cf.steps[len(cf.steps)-1]
+			before := len(sy.used)
+			if err := cs.compile(s, sy, index, len(cf.steps)-1); err != nil {
+				return fmt.Errorf("step %s: %w", s.Name, err)
+			}
+			cs.refs = sy.used[before:len(sy.used):len(sy.used)]
+			index[s.Name] = len(cf.steps) - 1
+			if list.sec == secSession {
+				for _, x := range cs.pay.extract {
+					cf.sessionSlots = append(cf.sessionSlots, x.slot)
+				}
+			}
+			if a, ok := cs.kind.(*awaitStep); ok && a.webhook {
+				cf.usesWebhook = true
+			}
+		}
+	}
+	cf.usesWebhook = cf.usesWebhook || sy.webhook
 	cf.nslots = len(sy.slot)
 	return nil
 }
 
-func (cs *compiledStep) compile(s *config.Step, sy *symbols) error {
+// compile parses step s, the idx-th of the flow; index maps the names of
+// the steps before it to their indexes.
+func (cs *compiledStep) compile(s *config.Step, sy *symbols, index map[string]int, idx int) error {
 	cs.name, cs.function, cs.timeout, cs.poll = s.Name, s.Function, s.Timeout, s.Poll
 	if s.Poll != nil && (s.Poll.Every <= 0 || s.Poll.Within <= 0) {
 		return errors.New("poll: every and within must be positive")
 	}
+	if s.Poll != nil && s.Kind() != config.KindRequest {
+		return errors.New("poll: only request steps poll")
+	}
 	cs.latency = s.Expect.Latency
-	h, err := compileHTTP(&s.Request, &s.Expect, sy)
+	if s.Expect.TLS != nil {
+		cs.minDaysLeft = s.Expect.TLS.MinDaysLeft
+	}
+	var err error
+	switch s.Kind() {
+	case config.KindWebSocket:
+		cs.kind, err = compileWebSocket(s.WebSocket, &s.Expect, sy)
+	case config.KindSSE:
+		cs.kind, err = compileSSE(s.SSE, &s.Expect, sy)
+	case config.KindAwait:
+		cs.kind, err = compileAwait(s.Await, sy, index, idx)
+	default:
+		cs.kind, err = compileHTTP(&s.Request, &s.Expect, sy)
+	}
 	if err != nil {
 		return err
 	}
-	cs.kind = h
 	// The payload's extracts define variables for the steps after this
 	// one, so it is compiled after the kind's own templates.
 	return cs.pay.compile(&s.Expect, s.Extract, sy)
+}
+
+// slotName returns the variable name of slot, for messages.
+func (cf *compiledFlow) slotName(slot int) string {
+	for _, v := range cf.vars {
+		if v.slot == slot {
+			return v.name
+		}
+	}
+	for i := range cf.steps {
+		for _, x := range cf.steps[i].pay.extract {
+			if x.slot == slot {
+				return x.name
+			}
+		}
+	}
+	return "?"
 }

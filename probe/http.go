@@ -349,6 +349,9 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	resp, err := rs.client.Do(req)
 	if resp != nil {
 		a.status = resp.StatusCode
+		if resp.TLS != nil {
+			rs.noteTLS(resp.TLS)
+		}
 	}
 	if err != nil {
 		if resp != nil {

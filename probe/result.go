@@ -33,6 +33,9 @@ type StepResult struct {
 	Phases     Phases
 	Attempts   int    // 1 unless the step polled
 	Error      string // short, specific, secrets removed; "" when ok
+	// CertExpiry is the earliest expiry of the server's certificates (zero
+	// without TLS): probe_ssl_earliest_cert_expiry.
+	CertExpiry time.Time
 }
 
 // Run is one execution of a flow, from one location, at one scheduled time.
@@ -44,7 +47,10 @@ type Run struct {
 	Location string
 	Start    time.Time // when the run started (for scheduled runs, close to its due time)
 	Duration time.Duration
-	Steps    []StepResult // one per configured step, in order
+	Steps    []StepResult // one per step that counts, in order (see Runner.Run)
+	// Teardown holds the teardown steps that do not count against
+	// availability: reported apart, never in Steps.
+	Teardown []StepResult
 }
 
 // OK reports whether no step failed (a degraded step still counts as ok).

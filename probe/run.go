@@ -16,9 +16,14 @@ import (
 )
 
 // Run executes flow once and returns its result: one StepResult per step, in
-// order, the steps after a failed one not_run. It never panics. The run's
-// clock is clock.FromContext(ctx, Options.Clock): the run's start, step
-// durations, phase timings, poll waits and timeouts are all measured on it.
+// order, the steps after a failed one not_run. A flow with a session lists
+// the session's steps first when they ran in this run (not when the
+// session was reused); its teardown steps run after the others whatever
+// happened, and only those that count are in Steps (the others are in
+// Teardown). It never panics. The run's clock is clock.FromContext(ctx,
+// Options.Clock): the run's start, step durations, phase timings, poll and
+// await waits and timeouts are all measured on it. Every stream the run
+// opened is closed before Run returns.
 func (r *Runner) Run(ctx context.Context, flow *config.Flow) Run {
 	c := clock.FromContext(ctx, r.clock)
 	run := Run{ID: r.runID(ctx), Location: r.cfg.Location, Start: c.Now()}
@@ -26,15 +31,26 @@ func (r *Runner) Run(ctx context.Context, flow *config.Flow) Run {
 		return run
 	}
 	run.Flow, run.Service = flow.Name, flow.Service
-	run.Steps = make([]StepResult, len(flow.Steps))
-	for i := range flow.Steps {
-		s := &flow.Steps[i]
-		run.Steps[i] = StepResult{Step: s.Name, Function: s.Function, Status: StatusNotRun}
+	cf := r.compiled(flow)
+	var all []StepResult
+	if cf.err != nil {
+		all = make([]StepResult, len(flow.Steps))
+		for i := range flow.Steps {
+			s := &flow.Steps[i]
+			all[i] = StepResult{Step: s.Name, Function: s.Function, Status: StatusNotRun}
+		}
+	} else {
+		all = make([]StepResult, len(cf.steps))
+		for i := range cf.steps {
+			s := &cf.steps[i]
+			all[i] = StepResult{Step: s.name, Function: s.function, Status: StatusNotRun}
+		}
 	}
-	if len(run.Steps) > 0 {
+	if len(all) > 0 {
 		rs := r.getState()
-		rs.c, rs.start, rs.parent, rs.runID, rs.steps = c, run.Start, ctx, run.ID, run.Steps
-		rs.exec(flow)
+		rs.c, rs.start, rs.parent, rs.runID, rs.steps, rs.cf = c, run.Start, ctx, run.ID, all, cf
+		rs.exec()
+		run.Steps, run.Teardown = rs.results()
 		r.putState(rs)
 	}
 	run.Duration = c.Now().Sub(run.Start)
@@ -49,12 +65,20 @@ type runState struct {
 	r      *Runner
 	cf     *compiledFlow
 	c      clock.Clock
-	start  time.Time
+	start  time.Time       // the run's start; the teardown's, once it runs
 	parent context.Context // the caller's
 	ctx    context.Context // with the flow's timeout
 	runID  string
-	steps  []StepResult // the run's results, filled in place
+	steps  []StepResult // one per compiled step (session, steps, teardown), filled in place
 	cur    int          // the step being run
+	starts []time.Time  // when each step started, for await's since
+
+	sessionRan bool         // the session's steps ran in this run
+	set        []bool       // variable slots that hold a value (kept for flows with a teardown)
+	streams    []*stream    // by step index, the streams the run opened
+	hooks      *inbox       // the run's webhook callbacks
+	sess       *sessionData // the session the run uses, when the flow has one
+	cancels    []context.CancelFunc
 
 	sc     scope
 	client http.Client
@@ -88,6 +112,9 @@ func (r *Runner) putState(rs *runState) {
 	rs.one[0] = nil
 	clear(rs.extra)
 	rs.extra = rs.extra[:0]
+	rs.starts = rs.starts[:0]
+	rs.set = rs.set[:0]
+	rs.streams, rs.hooks, rs.sess, rs.sessionRan = nil, nil, nil, false
 	if cap(rs.buf) > maxPooledBuf {
 		rs.buf = nil
 	}
@@ -95,7 +122,8 @@ func (r *Runner) putState(rs *runState) {
 }
 
 // lazyJar is a run's cookie jar, created when the first cookie arrives, so
-// runs that never see a cookie pay nothing for it.
+// runs that never see a cookie pay nothing for it. A flow with a session
+// keeps the jar with the session.
 type lazyJar struct{ j *cookiejar.Jar }
 
 func (l *lazyJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
@@ -112,30 +140,59 @@ func (l *lazyJar) Cookies(u *url.URL) []*http.Cookie {
 	return l.j.Cookies(u)
 }
 
-// exec runs the steps; a panic fails the current step instead of escaping.
-func (rs *runState) exec(flow *config.Flow) {
-	defer func() {
-		if p := recover(); p != nil {
-			rs.r.log.Error("probe: panic in run", "flow", flow.Name, "panic", rs.redact(fmt.Sprint(p)))
-			rs.fail(rs.cur, fmt.Sprintf("internal error: %v", p))
-		}
-	}()
-	cf := rs.r.compiled(flow)
-	rs.cf = cf
+// exec runs the session (unless it is reused), the steps and the teardown,
+// then closes the run's streams and gives back its webhook URL.
+func (rs *runState) exec() {
+	cf := rs.cf
 	if cf.err != nil {
 		rs.fail(0, cf.err.Error())
 		return
 	}
+	defer func() {
+		for i, cancel := range rs.cancels {
+			cancel()
+			rs.cancels[i] = nil
+		}
+		rs.cancels = rs.cancels[:0]
+	}()
+	defer rs.closeStreams()
+	if !rs.guard(rs.setUp) {
+		return
+	}
+	if cf.usesWebhook && rs.r.hooks != nil {
+		url, box, release := rs.r.hooks.register(rs.runID, rs.c)
+		rs.sc.webhookURL, rs.hooks = url, box
+		defer release()
+	}
+	rs.guard(rs.main)
+	if len(cf.steps) > cf.nsession+cf.nmain {
+		rs.guard(rs.teardown)
+	}
+}
+
+// guard runs fn; a panic fails the current step instead of escaping.
+func (rs *runState) guard(fn func() bool) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			rs.r.log.Error("probe: panic in run", "flow", rs.cf.flow.Name, "panic", rs.redact(fmt.Sprint(p)))
+			rs.fail(rs.cur, fmt.Sprintf("internal error: %v", p))
+			ok = false
+		}
+	}()
+	return fn()
+}
+
+// setUp prepares the run: transport, deadline, scope and vars.
+func (rs *runState) setUp() bool {
+	cf := rs.cf
 	rt, err := rs.r.transport(cf.tls)
 	if err != nil {
 		rs.fail(0, err.Error())
-		return
+		return false
 	}
 	// The deadline is on the run's clock: in a replay a target that hangs
 	// fails at the timeout in virtual time, as it does live.
-	ctx, cancel := clock.WithTimeout(rs.parent, rs.c, cf.timeout)
-	defer cancel()
-	rs.ctx = ctx
+	rs.ctx = rs.withTimeout(rs.parent)
 	rs.client.Transport = rt
 	vals := rs.sc.vals[:0]
 	if cap(vals) < cf.nslots {
@@ -148,29 +205,157 @@ func (rs *runState) exec(flow *config.Flow) {
 		clock:    rs.c,
 		secrets:  rs.r.cfg.Secrets,
 	}
+	if n := len(cf.steps); cap(rs.starts) < n {
+		rs.starts = make([]time.Time, n)
+	} else {
+		rs.starts = rs.starts[:n]
+	}
+	if !cf.plain() {
+		if cap(rs.set) < cf.nslots {
+			rs.set = make([]bool, cf.nslots)
+		} else {
+			rs.set = rs.set[:cf.nslots]
+			clear(rs.set)
+		}
+	}
 	for i := range cf.vars {
 		v := &cf.vars[i]
-		val, err := v.value.render(&rs.sc)
+		var val string
+		var err error
+		if v.jwt != nil {
+			val, err = v.jwt.sign(&rs.sc)
+		} else {
+			val, err = v.value.render(&rs.sc)
+		}
 		if err != nil {
 			rs.fail(0, fmt.Sprintf("var %s: %v", v.name, err))
-			return
+			return false
 		}
 		rs.sc.vals[v.slot] = val
+		rs.markSet(v.slot)
 		if v.tainted {
 			rs.extra = append(rs.extra, val)
 		}
 	}
-	for i := range cf.steps {
+	return true
+}
+
+// withTimeout returns a context with the flow's timeout; the run's
+// context cancels it when the run ends (see cancelCtx).
+func (rs *runState) withTimeout(parent context.Context) context.Context {
+	ctx, cancel := clock.WithTimeout(parent, rs.c, rs.cf.timeout)
+	rs.cancels = append(rs.cancels, cancel)
+	return ctx
+}
+
+// main runs the session when there is no live one, then the steps. A step
+// that gets 401 or 403 while the run reuses a session drops the session,
+// runs the session's steps again (once per run) and tries the step again.
+func (rs *runState) main() bool {
+	cf := rs.cf
+	if cf.nsession > 0 && !rs.reuseSession() && !rs.runSession() {
+		return false
+	}
+	relogged := false
+	for i := cf.nsession; i < cf.nsession+cf.nmain; i++ {
 		rs.cur = i
 		rs.step(i)
-		if rs.steps[i].Status == StatusFailed {
-			return
+		res := &rs.steps[i]
+		if res.Status != StatusFailed {
+			rs.markExtracted(i)
+			continue
 		}
+		if cf.nsession > 0 && !rs.sessionRan && !relogged && (res.HTTPStatus == http.StatusUnauthorized || res.HTTPStatus == http.StatusForbidden) {
+			relogged = true
+			rs.r.dropSession(cf, rs.sess)
+			if !rs.runSession() {
+				return false
+			}
+			for j := i; j < cf.nsession+cf.nmain; j++ {
+				rs.steps[j] = StepResult{Step: rs.steps[j].Step, Function: rs.steps[j].Function, Status: StatusNotRun}
+			}
+			i--
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// teardown runs the teardown steps with a deadline of their own: each runs
+// unless it uses a variable this run did not set (the step that extracts
+// it failed or did not run); a failure does not stop the others.
+func (rs *runState) teardown() bool {
+	cf := rs.cf
+	rs.start = rs.c.Now()
+	rs.ctx = rs.withTimeout(rs.parent)
+	for i := cf.nsession + cf.nmain; i < len(cf.steps); i++ {
+		rs.cur = i
+		if name := rs.unset(i); name != "" {
+			rs.steps[i].Error = "not run: ${" + name + "} has no value in this run"
+			continue
+		}
+		rs.step(i)
+		if rs.steps[i].Status != StatusFailed {
+			rs.markExtracted(i)
+		}
+	}
+	return true
+}
+
+// markSet records that slot holds a value (for the teardown's check).
+func (rs *runState) markSet(slot int) {
+	if slot < len(rs.set) {
+		rs.set[slot] = true
 	}
 }
 
+// markExtracted records the variables a passing step i extracted.
+func (rs *runState) markExtracted(i int) {
+	if len(rs.set) == 0 {
+		return
+	}
+	for _, x := range rs.cf.steps[i].pay.extract {
+		rs.set[x.slot] = true
+	}
+}
+
+// unset returns the name of a variable step i uses that has no value in
+// this run, or "".
+func (rs *runState) unset(i int) string {
+	for _, slot := range rs.cf.steps[i].refs {
+		if slot < len(rs.set) && !rs.set[slot] {
+			return rs.cf.slotName(slot)
+		}
+	}
+	return ""
+}
+
+// results splits the step results into the run's Steps and Teardown.
+func (rs *runState) results() (steps, teardown []StepResult) {
+	cf := rs.cf
+	if cf.err != nil || cf.plain() {
+		return rs.steps, nil
+	}
+	steps = make([]StepResult, 0, len(rs.steps))
+	if rs.sessionRan {
+		steps = append(steps, rs.steps[:cf.nsession]...)
+	}
+	steps = append(steps, rs.steps[cf.nsession:cf.nsession+cf.nmain]...)
+	for i := cf.nsession + cf.nmain; i < len(cf.steps); i++ {
+		if cf.steps[i].counts {
+			steps = append(steps, rs.steps[i])
+		} else {
+			teardown = append(teardown, rs.steps[i])
+		}
+	}
+	return steps, teardown
+}
+
 // fail marks step i failed with msg (prefixed with the step name, secrets
-// removed) and the steps after it not run.
+// removed) and the steps after it that it blocks not run: a session step
+// blocks the session's and the flow's steps, a step the flow's steps after
+// it, and a teardown step nothing.
 func (rs *runState) fail(i int, msg string) {
 	steps := rs.steps
 	if i < 0 || i >= len(steps) {
@@ -178,7 +363,14 @@ func (rs *runState) fail(i int, msg string) {
 	}
 	steps[i].Status = StatusFailed
 	steps[i].Error = rs.redact(steps[i].Step + ": " + msg)
-	for j := i + 1; j < len(steps); j++ {
+	end := len(steps)
+	if cf := rs.cf; cf != nil && cf.err == nil && !cf.plain() {
+		end = cf.nsession + cf.nmain
+		if i >= end {
+			end = i + 1
+		}
+	}
+	for j := i + 1; j < end; j++ {
 		steps[j].Status = StatusNotRun
 		steps[j].Error = "not run: step " + steps[i].Step + " failed"
 	}
@@ -192,6 +384,7 @@ func (rs *runState) step(i int) {
 	res := &rs.steps[i]
 	c := rs.c
 	start := c.Now()
+	rs.starts[i] = start
 	ctx := rs.ctx
 	if cs.timeout > 0 {
 		var cancel context.CancelFunc
@@ -206,6 +399,7 @@ func (rs *runState) step(i int) {
 	var a attempt
 	for {
 		res.Attempts++
+		res.CertExpiry = time.Time{}
 		a = cs.kind.attempt(ctx, rs, cs)
 		res.HTTPStatus, res.Phases = a.status, a.phases
 		now := c.Now()
@@ -235,7 +429,8 @@ func (rs *runState) step(i int) {
 			break
 		}
 	}
-	res.Duration = c.Now().Sub(start)
+	now := c.Now()
+	res.Duration = now.Sub(start)
 	if a.hasLatency {
 		res.Duration = a.latency
 	}
@@ -245,6 +440,9 @@ func (rs *runState) step(i int) {
 	case cs.latency > 0 && res.Duration > cs.latency:
 		res.Status = StatusDegraded
 		res.Error = rs.redact(fmt.Sprintf("%s: latency %s over objective %s", cs.name, roundDuration(res.Duration), cs.latency))
+	case cs.minDaysLeft > 0 && !res.CertExpiry.IsZero() && res.CertExpiry.Sub(now) < time.Duration(cs.minDaysLeft)*24*time.Hour:
+		res.Status = StatusDegraded
+		res.Error = rs.redact(fmt.Sprintf("%s: certificate expires in %s, under min_days_left %d", cs.name, daysLeft(res.CertExpiry.Sub(now)), cs.minDaysLeft))
 	default:
 		res.Status, res.Error = StatusOK, ""
 	}

@@ -26,6 +26,10 @@ type Options struct {
 	// runners built with the same set share them and their connections. nil:
 	// the runner's own set. Unused when Transport is set.
 	Transports *Transports
+	// Webhooks files callbacks for the runs' await webhook steps and gives
+	// each run its ${webhook.url}; nil: flows that use webhooks fail those
+	// steps with "no webhook listener".
+	Webhooks *Webhooks
 }
 
 // runIDKey is the context key of a run's ID.
@@ -63,6 +67,7 @@ type Runner struct {
 	rt      http.RoundTripper // Options.Transport, or nil
 	pool    *Transports       // where transports come from when rt is nil
 	secrets []string          // secret values, longest first, for redaction
+	hooks   *Webhooks
 	// userAgent is sent unless a step sets its own; shared, never modified.
 	userAgent []string
 
@@ -72,6 +77,9 @@ type Runner struct {
 	flows      map[*config.Flow]*compiledFlow // the config's flows
 	adhoc      map[*config.Flow]*compiledFlow // others, bounded
 	transports map[config.TLS]*http.Transport // this runner's, from pool
+
+	sessMu   sync.Mutex
+	sessions map[*compiledFlow]*sessionData // live sessions, by flow
 }
 
 // NewRunner compiles every flow of cfg and builds the transports their TLS
@@ -89,6 +97,7 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 		newID:      opts.NewID,
 		rt:         opts.Transport,
 		pool:       opts.Transports,
+		hooks:      opts.Webhooks,
 		flows:      map[*config.Flow]*compiledFlow{},
 		adhoc:      map[*config.Flow]*compiledFlow{},
 		transports: map[config.TLS]*http.Transport{},

@@ -3,22 +3,30 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
 )
 
 // segKind says what one piece of a template is.
 type segKind uint8
 
 const (
-	segLit      segKind = iota // literal text
-	segVar                     // a flow variable or an extracted value
-	segRunID                   // ${run.id}
-	segLocation                // ${location}
-	segNow                     // ${now}
-	segSecret                  // ${env:NAME} or ${file:PATH}
+	segLit        segKind = iota // literal text
+	segVar                       // a flow variable or an extracted value
+	segRunID                     // ${run.id}
+	segLocation                  // ${location}
+	segNow                       // ${now}
+	segSecret                    // ${env:NAME} or ${file:PATH}
+	segNowUnix                   // ${now.unix}
+	segNowUnixMS                 // ${now.unix_ms}
+	segRandomID                  // ${random.id}
+	segWebhookURL                // ${webhook.url}
+	segCall                      // ${fn(args...)}: a template function
 )
 
 // seg is one piece of a parsed template.
@@ -26,6 +34,7 @@ type seg struct {
 	kind segKind
 	text string // literal text, variable name or secret reference ("env:NAME")
 	slot int    // for segVar: the variable's slot, set by bind
+	call *call  // for segCall
 }
 
 // tmpl is a parsed template. A template without references keeps its text in
@@ -90,17 +99,36 @@ func parseTemplate(s string) (tmpl, error) {
 	return t, nil
 }
 
-// parseRef classifies the name inside ${...}.
+// parseRef classifies what is inside ${...}: a name or a function call.
 func parseRef(name string) (seg, error) {
+	if strings.ContainsAny(name, `("`) {
+		e, err := config.ParseExpr(name)
+		if err != nil {
+			return seg{}, err
+		}
+		c, err := newCall(e)
+		if err != nil {
+			return seg{}, err
+		}
+		return seg{kind: segCall, text: name, call: c}, nil
+	}
 	switch {
 	case name == "":
 		return seg{}, errors.New("empty ${}")
-	case name == "run.id":
+	case name == config.RefRunID:
 		return seg{kind: segRunID}, nil
-	case name == "location":
+	case name == config.RefLocation:
 		return seg{kind: segLocation}, nil
-	case name == "now":
+	case name == config.RefNow:
 		return seg{kind: segNow}, nil
+	case name == config.RefNowUnix:
+		return seg{kind: segNowUnix}, nil
+	case name == config.RefNowUnixMS:
+		return seg{kind: segNowUnixMS}, nil
+	case name == config.RefRandomID:
+		return seg{kind: segRandomID}, nil
+	case name == config.RefWebhookURL:
+		return seg{kind: segWebhookURL}, nil
 	case strings.HasPrefix(name, "env:"), strings.HasPrefix(name, "file:"):
 		_, rest, _ := strings.Cut(name, ":")
 		if rest == "" || strings.ContainsAny(rest, "${") {
@@ -130,7 +158,17 @@ func validVarName(s string) bool {
 // hasSecret reports whether the template refers to a secret directly.
 func (t *tmpl) hasSecret() bool {
 	for _, s := range t.segs {
-		if s.kind == segSecret {
+		if s.kind == segSecret || s.kind == segCall && s.call.hasSecret() {
+			return true
+		}
+	}
+	return false
+}
+
+// uses reports whether the template refers to kind, directly or in a call.
+func (t *tmpl) uses(kind segKind) bool {
+	for i := range t.segs {
+		if t.segs[i].kind == kind || t.segs[i].kind == segCall && t.segs[i].call.uses(kind) {
 			return true
 		}
 	}
@@ -139,11 +177,13 @@ func (t *tmpl) hasSecret() bool {
 
 // scope holds what templates of one run resolve against.
 type scope struct {
-	vals     []string // by variable slot
-	runID    string
-	location string
-	clock    clock.Clock
-	secrets  map[string]string
+	vals       []string // by variable slot
+	runID      string
+	location   string
+	clock      clock.Clock
+	secrets    map[string]string
+	webhookURL string        // "" when the run has no webhook listener
+	rnd        *rand.ChaCha8 // ${random.id}; seeded from the run id, made on first use
 }
 
 // render expands the template in sc.
@@ -196,6 +236,19 @@ func (sc *scope) value(s *seg) (string, error) {
 			return "", fmt.Errorf("secret ${%s} is not loaded", s.text)
 		}
 		return v, nil
+	case segNowUnix:
+		return strconv.FormatInt(sc.clock.Now().Unix(), 10), nil
+	case segNowUnixMS:
+		return strconv.FormatInt(sc.clock.Now().UnixMilli(), 10), nil
+	case segRandomID:
+		return sc.randomID(), nil
+	case segWebhookURL:
+		if sc.webhookURL == "" {
+			return "", errors.New("${webhook.url}: no webhook listener (the command serves one: run, once, demo)")
+		}
+		return sc.webhookURL, nil
+	case segCall:
+		return s.call.eval(sc)
 	}
 	return "", fmt.Errorf("bad template segment %d", s.kind)
 }
@@ -207,6 +260,8 @@ type symbols struct {
 	defined map[string]bool
 	tainted map[string]bool // the value derives from a secret
 	secrets map[string]string
+	used    []int // slots of the variables bound so far, in order (with repeats)
+	webhook bool  // some template uses ${webhook.url}
 }
 
 func newSymbols(secrets map[string]string) *symbols {
@@ -230,27 +285,62 @@ func (s *symbols) compile(src string) (tmpl, error) {
 		return tmpl{}, err
 	}
 	for i := range t.segs {
-		sg := &t.segs[i]
-		switch sg.kind {
-		case segVar:
-			if !s.defined[sg.text] {
-				return tmpl{}, fmt.Errorf("undefined variable ${%s}", sg.text)
-			}
-			sg.slot = s.slot[sg.text]
-		case segSecret:
-			if _, ok := s.secrets[sg.text]; !ok {
-				return tmpl{}, fmt.Errorf("secret ${%s} is not loaded", sg.text)
-			}
+		if err := s.bind(&t.segs[i]); err != nil {
+			return tmpl{}, err
 		}
 	}
 	return t, nil
 }
 
+// bind resolves a segment's variable slot (and those of a call's
+// arguments) and checks its secrets are loaded.
+func (s *symbols) bind(sg *seg) error {
+	switch sg.kind {
+	case segVar:
+		if !s.defined[sg.text] {
+			return fmt.Errorf("undefined variable ${%s}", sg.text)
+		}
+		sg.slot = s.slot[sg.text]
+		s.used = append(s.used, sg.slot)
+	case segSecret:
+		if _, ok := s.secrets[sg.text]; !ok {
+			return fmt.Errorf("secret ${%s} is not loaded", sg.text)
+		}
+	case segWebhookURL:
+		s.webhook = true
+	case segCall:
+		for i := range sg.call.args {
+			if a := &sg.call.args[i]; !a.lit {
+				if err := s.bind(&a.seg); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // isTainted reports whether t uses a secret or a var built from one.
 func (s *symbols) isTainted(t *tmpl) bool {
-	for _, sg := range t.segs {
-		if sg.kind == segSecret || sg.kind == segVar && s.tainted[sg.text] {
+	for i := range t.segs {
+		if s.segTainted(&t.segs[i]) {
 			return true
+		}
+	}
+	return false
+}
+
+func (s *symbols) segTainted(sg *seg) bool {
+	switch sg.kind {
+	case segSecret:
+		return true
+	case segVar:
+		return s.tainted[sg.text]
+	case segCall:
+		for i := range sg.call.args {
+			if a := &sg.call.args[i]; !a.lit && s.segTainted(&a.seg) {
+				return true
+			}
 		}
 	}
 	return false

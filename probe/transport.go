@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,23 +27,66 @@ const (
 )
 
 // NewTransport returns an HTTP transport for probes with keep-alive tuned for
-// many concurrent runs against few hosts, and the given TLS settings: CAFile
-// replaces the system roots, ServerName overrides the name verified, and
-// InsecureSkipVerify is honoured only when set. Proxies come from the
-// environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as with Go's default.
+// many concurrent runs against few hosts, and the TLS settings of TLSConfig.
+// Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as
+// with Go's default.
 func NewTransport(t config.TLS) (*http.Transport, error) {
-	var pem []byte
-	if t.CAFile != "" {
-		var err error
-		if pem, err = os.ReadFile(t.CAFile); err != nil {
-			return nil, fmt.Errorf("tls: read CA file: %w", err)
-		}
+	files, err := readTLSFiles(t)
+	if err != nil {
+		return nil, err
 	}
-	return newTransport(t, pem)
+	return newTransport(t, files)
 }
 
-// newTransport is NewTransport with the CA file already read.
-func newTransport(t config.TLS, pem []byte) (*http.Transport, error) {
+// tlsFiles are the contents of the files a TLS setting names.
+type tlsFiles struct{ ca, cert, key []byte }
+
+func readTLSFiles(t config.TLS) (tlsFiles, error) {
+	var f tlsFiles
+	var err error
+	if t.CAFile != "" {
+		if f.ca, err = os.ReadFile(t.CAFile); err != nil {
+			return f, fmt.Errorf("tls: read CA file: %w", err)
+		}
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		if f.cert, err = os.ReadFile(t.CertFile); err != nil {
+			return f, fmt.Errorf("tls: read client certificate: %w", err)
+		}
+		if f.key, err = os.ReadFile(t.KeyFile); err != nil {
+			return f, fmt.Errorf("tls: read client key: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// digest identifies the files' contents.
+func (f tlsFiles) digest() [sha256.Size]byte {
+	h := sha256.New()
+	for _, b := range [][]byte{f.ca, f.cert, f.key} {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// TLSConfig returns the client TLS configuration of a flow's connections,
+// requests and streams alike: CAFile replaces the system roots, ServerName
+// overrides the name verified, CertFile and KeyFile are the client
+// certificate (mTLS), and InsecureSkipVerify is honoured only when set.
+func TLSConfig(t config.TLS) (*tls.Config, error) {
+	files, err := readTLSFiles(t)
+	if err != nil {
+		return nil, err
+	}
+	return tlsConfig(t, files)
+}
+
+func tlsConfig(t config.TLS, f tlsFiles) (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         t.ServerName,
@@ -50,10 +94,26 @@ func newTransport(t config.TLS, pem []byte) (*http.Transport, error) {
 	}
 	if t.CAFile != "" {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
+		if !pool.AppendCertsFromPEM(f.ca) {
 			return nil, fmt.Errorf("tls: no PEM certificates in CA file %s", t.CAFile)
 		}
 		tc.RootCAs = pool
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.X509KeyPair(f.cert, f.key)
+		if err != nil {
+			return nil, fmt.Errorf("tls: client certificate %s: %v", t.CertFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// newTransport is NewTransport with the files already read.
+func newTransport(t config.TLS, files tlsFiles) (*http.Transport, error) {
+	tc, err := tlsConfig(t, files)
+	if err != nil {
+		return nil, err
 	}
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -79,11 +139,11 @@ type Transports struct {
 	m  map[transportKey]*http.Transport
 }
 
-// transportKey tells transports apart: a CA file whose content changed gets
-// a new transport.
+// transportKey tells transports apart: a CA file, client certificate or key
+// whose content changed gets a new transport.
 type transportKey struct {
-	tls config.TLS
-	ca  [sha256.Size]byte
+	tls   config.TLS
+	files [sha256.Size]byte
 }
 
 // NewTransports returns an empty set.
@@ -92,22 +152,19 @@ func NewTransports() *Transports {
 }
 
 // get returns the transport for t, building it the first time (it reads the
-// CA file every time, to notice a new one).
+// CA, certificate and key files every time, to notice new ones).
 func (p *Transports) get(t config.TLS) (*http.Transport, error) {
-	var pem []byte
-	if t.CAFile != "" {
-		var err error
-		if pem, err = os.ReadFile(t.CAFile); err != nil {
-			return nil, fmt.Errorf("tls: read CA file: %w", err)
-		}
+	files, err := readTLSFiles(t)
+	if err != nil {
+		return nil, err
 	}
-	k := transportKey{tls: t, ca: sha256.Sum256(pem)}
+	k := transportKey{tls: t, files: files.digest()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if tr, ok := p.m[k]; ok {
 		return tr, nil
 	}
-	tr, err := newTransport(t, pem)
+	tr, err := newTransport(t, files)
 	if err != nil {
 		return nil, err
 	}

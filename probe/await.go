@@ -1,0 +1,226 @@
+package probe
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// The await kind: wait, within the step's deadline, for the first message on
+// a stream (or the first webhook callback to this run) that passes the
+// step's payload check, extract from it, and measure send-to-receive
+// latency: the message's arrival on the run's clock minus the start of the
+// since step (by default the step just before). Messages that do not pass
+// are taken and dropped, so awaits on one stream see its messages in order.
+//
+// "A message arrived or the deadline passed" is one select on the inbox and
+// the run clock's After, so it works the same in virtual time: a replay's
+// pushes are in the inbox before the step that caused them returns, and a
+// virtual clock's After fires at once, ending the wait at the deadline
+// without taking real time.
+
+type awaitStep struct {
+	stream  int // the stream step's index; -1 for a webhook
+	name    string
+	webhook bool
+	since   int // the index of the step latency is measured from; -1: this step
+	method  string
+	hmac    *hmacCheck
+}
+
+type hmacCheck struct {
+	secret tmpl
+	header string
+	prefix string
+	base64 bool
+}
+
+func compileAwait(a *config.Await, sy *symbols, index map[string]int, idx int) (*awaitStep, error) {
+	w := &awaitStep{stream: -1, since: -1}
+	if a.Webhook != nil {
+		w.webhook, w.name = true, "webhook"
+		w.method = strings.ToUpper(a.Webhook.Method)
+		if h := a.Webhook.HMAC; h != nil {
+			t, err := sy.compile(h.Secret)
+			if err != nil {
+				return nil, fmt.Errorf("hmac_sha256 secret: %w", err)
+			}
+			if h.Header == "" {
+				return nil, errors.New("hmac_sha256: no header")
+			}
+			w.hmac = &hmacCheck{secret: t, header: h.Header, prefix: h.Prefix, base64: h.Encoding == "base64"}
+		}
+	} else {
+		i, ok := index[a.Stream]
+		if !ok {
+			return nil, fmt.Errorf("await: %q is not an earlier step", a.Stream)
+		}
+		w.stream, w.name = i, a.Stream
+	}
+	if a.Since != "" {
+		i, ok := index[a.Since]
+		if !ok {
+			return nil, fmt.Errorf("await: since %q is not an earlier step", a.Since)
+		}
+		w.since = i
+	} else if idx > 0 {
+		w.since = idx - 1
+	}
+	return w, nil
+}
+
+func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
+	a := attempt{fatal: true} // the await keeps its own deadline: the shell takes its verdict
+	var src *inbox
+	what, where := "callback", ""
+	if w.webhook {
+		if rs.hooks == nil {
+			a.fail = "await webhook: no webhook listener (run, once and demo serve one)"
+			return a
+		}
+		src = rs.hooks
+	} else {
+		what, where = "message", " on stream "+w.name
+		if w.stream < len(rs.streams) && rs.streams[w.stream] != nil {
+			src = rs.streams[w.stream].inbox
+		}
+		if src == nil {
+			a.fail = "stream " + w.name + " is not open"
+			return a
+		}
+	}
+	c := rs.c
+	start := rs.starts[rs.cur]
+	deadline, why := rs.deadline(cs, start)
+	origin := start
+	if w.since >= 0 {
+		origin = rs.starts[w.since]
+	}
+	var timer <-chan time.Time
+	seen, last := 0, ""
+	for final := false; ; {
+		for {
+			m, ok, err := src.take()
+			if !ok {
+				if err != nil && !final {
+					a.fail = w.verdict(err.Error(), what, where, seen, last)
+					return a
+				}
+				break
+			}
+			seen++
+			if why := w.match(rs, cs, &m); why != "" {
+				last = why
+				continue
+			}
+			a.fail, a.fatal = "", false
+			a.latency, a.hasLatency = max(0, m.at.Sub(origin)), true
+			return a
+		}
+		if final {
+			a.fail = w.verdict(why, what, where, seen, last)
+			return a
+		}
+		if timer == nil {
+			left := deadline.Sub(c.Now())
+			if left <= 0 {
+				final = true
+				continue
+			}
+			timer = c.After(left)
+		}
+		select {
+		case <-src.notify:
+		case <-timer:
+			final = true // look once more: what arrived before the deadline counts
+		case <-ctx.Done():
+			if err := rs.parent.Err(); err != nil {
+				a.fail = "canceled: " + err.Error()
+				return a
+			}
+			final = true
+		}
+	}
+}
+
+// verdict is an await's failure: the reason, and what it saw.
+func (w *awaitStep) verdict(reason, what, where string, seen int, last string) string {
+	switch {
+	case seen == 0:
+		return reason + ": no " + what + where
+	case seen == 1:
+		return reason + ": the only " + what + where + " did not match: " + last
+	}
+	return reason + ": none of " + strconv.Itoa(seen) + " " + what + "s" + where + " matched; last: " + last
+}
+
+// match checks one message: method and signature for a callback, then the
+// payload check. It returns "" when the message passes.
+func (w *awaitStep) match(rs *runState, cs *compiledStep, m *message) string {
+	if w.webhook {
+		if w.method != "" && m.method != w.method {
+			return "method " + m.method + ", want " + w.method
+		}
+		if w.hmac != nil {
+			if why := w.hmac.verify(rs, m); why != "" {
+				return why
+			}
+		}
+	}
+	return rs.checkPayload(&cs.pay, m.data, m.header)
+}
+
+// verify checks an HMAC-SHA256 signature over the raw body.
+func (h *hmacCheck) verify(rs *runState, m *message) string {
+	got := m.header.Get(h.header)
+	if got == "" {
+		return "no " + h.header + " header (signature)"
+	}
+	got = strings.TrimPrefix(got, h.prefix)
+	var sig []byte
+	var err error
+	if h.base64 {
+		sig, err = base64.StdEncoding.DecodeString(got)
+	} else {
+		sig, err = hex.DecodeString(got)
+	}
+	if err != nil {
+		enc := "hex"
+		if h.base64 {
+			enc = "base64"
+		}
+		return h.header + " is not a " + enc + " signature"
+	}
+	key, err := h.secret.render(&rs.sc)
+	if err != nil {
+		return "hmac_sha256 secret: " + err.Error()
+	}
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(m.data)
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return h.header + " signature does not match the body"
+	}
+	return ""
+}
+
+// deadline is when the current step must end on the run's clock, the
+// earlier of its own timeout and the flow's, and how to say it passed
+// (the shell's words for the same deadlines).
+func (rs *runState) deadline(cs *compiledStep, start time.Time) (time.Time, string) {
+	d, why := rs.start.Add(rs.cf.timeout), "flow timeout after "+rs.cf.timeout.String()
+	if cs.timeout > 0 {
+		if sd := start.Add(cs.timeout); !sd.After(d) {
+			d, why = sd, "timeout after "+cs.timeout.String()
+		}
+	}
+	return d, why
+}

@@ -1,0 +1,138 @@
+package probe
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// call is a compiled template function call: ${urlpath(room_id)}. Its
+// arguments are string literals or segments (a variable, a built-in, a
+// secret, another call), bound like any template's.
+type call struct {
+	fn   string
+	args []callArg
+}
+
+type callArg struct {
+	lit  bool
+	text string // the literal
+	seg  seg
+}
+
+// newCall compiles a parsed expression that is a call.
+func newCall(e *config.Expr) (*call, error) {
+	if e.Func == "" {
+		return nil, fmt.Errorf("not a call: %q", e.Name)
+	}
+	if _, ok := config.FuncArity(e.Func); !ok {
+		return nil, fmt.Errorf("unknown function %s", e.Func)
+	}
+	c := &call{fn: e.Func}
+	for _, a := range e.Args {
+		switch {
+		case a.IsLit:
+			c.args = append(c.args, callArg{lit: true, text: *a.Lit})
+		case a.Func != "":
+			inner, err := newCall(a)
+			if err != nil {
+				return nil, err
+			}
+			c.args = append(c.args, callArg{seg: seg{kind: segCall, call: inner}})
+		default:
+			sg, err := parseRef(a.Name)
+			if err != nil {
+				return nil, err
+			}
+			c.args = append(c.args, callArg{seg: sg})
+		}
+	}
+	return c, nil
+}
+
+func (c *call) hasSecret() bool {
+	for i := range c.args {
+		a := &c.args[i]
+		if !a.lit && (a.seg.kind == segSecret || a.seg.kind == segCall && a.seg.call.hasSecret()) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) uses(kind segKind) bool {
+	for i := range c.args {
+		a := &c.args[i]
+		if !a.lit && (a.seg.kind == kind || a.seg.kind == segCall && a.seg.call.uses(kind)) {
+			return true
+		}
+	}
+	return false
+}
+
+// eval renders the arguments and applies the function.
+func (c *call) eval(sc *scope) (string, error) {
+	var buf [2]string
+	args := buf[:0]
+	for i := range c.args {
+		a := &c.args[i]
+		if a.lit {
+			args = append(args, a.text)
+			continue
+		}
+		v, err := sc.value(&a.seg)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, v)
+	}
+	return applyFunc(c.fn, args)
+}
+
+// applyFunc computes a template function; see config.FuncArity.
+func applyFunc(fn string, args []string) (string, error) {
+	if want, _ := config.FuncArity(fn); len(args) != want {
+		return "", fmt.Errorf("%s takes %d argument(s), got %d", fn, want, len(args))
+	}
+	switch fn {
+	case "urlpath":
+		return url.PathEscape(args[0]), nil
+	case "urlquery":
+		return url.QueryEscape(args[0]), nil
+	case "base64":
+		return base64.StdEncoding.EncodeToString([]byte(args[0])), nil
+	case "base64url":
+		return base64.RawURLEncoding.EncodeToString([]byte(args[0])), nil
+	case "sha256":
+		sum := sha256.Sum256([]byte(args[0]))
+		return hex.EncodeToString(sum[:]), nil
+	case "hmac_sha256", "hmac_sha256_base64":
+		m := hmac.New(sha256.New, []byte(args[0]))
+		m.Write([]byte(args[1]))
+		sum := m.Sum(nil)
+		if fn == "hmac_sha256" {
+			return hex.EncodeToString(sum), nil
+		}
+		return base64.StdEncoding.EncodeToString(sum), nil
+	}
+	return "", fmt.Errorf("unknown function %s", fn)
+}
+
+// randomID returns 16 hex digits from the run's generator, seeded from the
+// run id: unpredictable live (run ids are random), the same in every replay
+// (replay run ids are not).
+func (sc *scope) randomID() string {
+	if sc.rnd == nil {
+		sc.rnd = rand.NewChaCha8(sha256.Sum256([]byte("slaprobe random.id " + sc.runID)))
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], sc.rnd.Uint64())
+	return hex.EncodeToString(b[:])
+}

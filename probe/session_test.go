@@ -1,0 +1,190 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// authTarget issues tokens at POST /login (each login is a new device, as
+// Matrix does), checks them at GET /me, and deletes them at POST /logout.
+type authTarget struct {
+	mu       sync.Mutex
+	tokens   map[string]bool
+	logins   atomic.Int64
+	logouts  atomic.Int64
+	failLog  atomic.Bool
+	failMe   atomic.Bool
+	cookieOK atomic.Int64 // /me calls that carried the login's cookie
+}
+
+func newAuthTarget(t *testing.T) (*authTarget, *httptest.Server) {
+	at := &authTarget{tokens: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if at.failLog.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		tok := fmt.Sprintf("tok-%d", at.logins.Add(1))
+		at.mu.Lock()
+		at.tokens[tok] = true
+		at.mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: tok, Path: "/"})
+		fmt.Fprintf(w, `{"token":%q}`, tok)
+	})
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		at.mu.Lock()
+		ok := at.tokens[tok]
+		at.mu.Unlock()
+		if !ok {
+			http.Error(w, "unknown token", http.StatusUnauthorized)
+			return
+		}
+		if c, err := r.Cookie("sid"); err == nil && c.Value == tok {
+			at.cookieOK.Add(1)
+		}
+		if at.failMe.Load() {
+			http.Error(w, "broken", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, `{"me":%q}`, tok)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		at.logouts.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return at, srv
+}
+
+// revoke forgets every token, as a server that logged the probe out.
+func (at *authTarget) revoke() {
+	at.mu.Lock()
+	clear(at.tokens)
+	at.mu.Unlock()
+}
+
+func sessionFlow(base string) config.Flow {
+	login := config.Step{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: base + "/login"},
+		Extract: []config.Extract{{Var: "token", JSONPath: "$.token"}}}
+	me := config.Step{Name: "me", Function: "read", Request: config.Request{URL: base + "/me",
+		Headers: map[string]string{"Authorization": "Bearer ${token}"}}}
+	logout := config.Step{Name: "logout", Function: "logout", Request: config.Request{Method: "POST", URL: base + "/logout"}}
+	return config.Flow{Timeout: 5 * time.Second, Session: &config.Session{TTL: time.Hour, Steps: []config.Step{login}},
+		Steps: []config.Step{me}, Teardown: []config.Step{logout}}
+}
+
+func stepNames(rs []StepResult) string {
+	var out []string
+	for _, s := range rs {
+		out = append(out, s.Step+"="+string(s.Status))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestSession(t *testing.T) {
+	at, srv := newAuthTarget(t)
+	cfg := testConfig(sessionFlow(srv.URL))
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &cfg.Services[0].Flows[0]
+	mc := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ctx := clock.NewContext(context.Background(), mc)
+	run := func() Run { mc.Advance(time.Minute); return r.Run(ctx, f) }
+
+	steps := []struct {
+		name     string
+		before   func()
+		steps    string // run.Steps
+		teardown string // run.Teardown
+		logins   int64
+	}{
+		{"first run logs in", nil, "login=ok me=ok", "logout=ok", 1},
+		{"second run reuses the session", nil, "me=ok", "logout=ok", 1},
+		{"401 logs in again once, in that run", at.revoke, "login=ok me=ok", "logout=ok", 2},
+		{"a failing step after login fails alone", func() { at.failMe.Store(true) }, "me=failed", "logout=ok", 2},
+		{"ttl passed: log in again", func() { at.failMe.Store(false); mc.Advance(time.Hour) }, "login=ok me=ok", "logout=ok", 3},
+		{"login down counts against login; teardown still runs", func() { at.revoke(); at.failLog.Store(true) },
+			"login=failed me=not_run", "logout=ok", 3},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		got := run()
+		if s := stepNames(got.Steps); s != st.steps {
+			t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
+		}
+		if s := stepNames(got.Teardown); s != st.teardown {
+			t.Errorf("%s: teardown %s, want %s", st.name, s, st.teardown)
+		}
+		if n := at.logins.Load(); n != st.logins {
+			t.Errorf("%s: %d logins so far, want %d", st.name, n, st.logins)
+		}
+	}
+	if got := run(); got.FunctionStatus("login") != StatusFailed || got.FunctionStatus("read") != StatusFailed || !strings.Contains(got.Steps[0].Error, "status 503") {
+		t.Errorf("a failed login: functions login %s, read %s; steps %+v", got.FunctionStatus("login"), got.FunctionStatus("read"), got.Steps)
+	}
+	if at.cookieOK.Load() == 0 {
+		t.Error("the session's cookie jar was not kept with the session")
+	}
+}
+
+func TestTeardown(t *testing.T) {
+	at, srv := newAuthTarget(t)
+	f := sessionFlow(srv.URL)
+	f.Session = nil
+	login := config.Step{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: srv.URL + "/login"},
+		Extract: []config.Extract{{Var: "token", JSONPath: "$.token"}}}
+	f.Steps = append([]config.Step{login}, f.Steps...)
+	// A teardown step that uses ${token}, and one that counts.
+	del := config.Step{Name: "delete", Function: "cleanup", Request: config.Request{Method: "POST", URL: srv.URL + "/logout?t=${token}"}}
+	gone := config.Step{Name: "gone", Function: "cleanup", Counts: true, Request: config.Request{URL: srv.URL + "/nothing-here"}}
+	f.Teardown = append(f.Teardown, del, gone)
+
+	at.failLog.Store(true)
+	run := runOne(t, context.Background(), f, Options{})
+	if s := stepNames(run.Steps); s != "login=failed me=not_run gone=failed" {
+		t.Errorf("steps %s", s)
+	}
+	if s := stepNames(run.Teardown); s != "logout=ok delete=not_run" {
+		t.Errorf("teardown %s", s)
+	}
+	if got := run.Teardown[1].Error; got != "not run: ${token} has no value in this run" {
+		t.Errorf("delete: %q", got)
+	}
+	if got := run.Steps[2].Error; got != "gone: status 404, want 200-399" {
+		t.Errorf("gone: %q", got)
+	}
+	if at.logouts.Load() != 1 {
+		t.Errorf("%d logouts, want 1: teardown runs after a failed run", at.logouts.Load())
+	}
+
+	at.failLog.Store(false)
+	run = runOne(t, context.Background(), f, Options{})
+	if s := stepNames(run.Teardown); s != "logout=ok delete=ok" {
+		t.Errorf("teardown after a passing run: %s", s)
+	}
+	if run.OK() {
+		t.Error("a counted teardown step failed, but the run is ok")
+	}
+	f.Teardown[2].Counts = false
+	run = runOne(t, context.Background(), f, Options{})
+	if !run.OK() || stepNames(run.Teardown) != "logout=ok delete=ok gone=failed" {
+		t.Errorf("an uncounted teardown failure: ok=%v teardown %s", run.OK(), stepNames(run.Teardown))
+	}
+}

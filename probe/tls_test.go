@@ -1,0 +1,169 @@
+package probe
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// testPKI is a CA, and certificates it signed, generated in the test.
+type testPKI struct {
+	ca    *x509.Certificate
+	caKey *ecdsa.PrivateKey
+	dir   string
+}
+
+func newPKI(t *testing.T) *testPKI {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	p := &testPKI{ca: ca, caKey: key, dir: t.TempDir()}
+	p.write(t, "ca.pem", "CERTIFICATE", der)
+	return p
+}
+
+func (p *testPKI) write(t *testing.T, name, typ string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// issue makes a leaf certificate valid until notAfter, written as
+// name.pem and name-key.pem.
+func (p *testPKI) issue(t *testing.T, name string, notAfter time.Time, usage x509.ExtKeyUsage) (tls.Certificate, string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter, DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := p.write(t, name+".pem", "CERTIFICATE", der)
+	keyPath := p.write(t, name+"-key.pem", "EC PRIVATE KEY", kder)
+	pair, err := tls.LoadX509KeyPair(cert, keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair, cert, keyPath
+}
+
+// serveTLS serves "ok" with cert, asking for client certificates signed by
+// the PKI's CA when mtls.
+func (p *testPKI) serveTLS(t *testing.T, cert tls.Certificate, mtls bool) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	if mtls {
+		pool := x509.NewCertPool()
+		pool.AddCert(p.ca)
+		srv.TLS.ClientCAs, srv.TLS.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestCertExpiryAndMinDaysLeft(t *testing.T) {
+	pki := newPKI(t)
+	notAfter := time.Now().Add(5 * 24 * time.Hour).Truncate(time.Second)
+	cert, _, _ := pki.issue(t, "server", notAfter, x509.ExtKeyUsageServerAuth)
+	srv := pki.serveTLS(t, cert, false)
+	tests := []struct {
+		minDays int
+		status  Status
+	}{
+		{0, StatusOK},
+		{3, StatusOK},
+		{7, StatusDegraded},
+	}
+	for _, tc := range tests {
+		step := get("get", srv.URL)
+		if tc.minDays > 0 {
+			step.Expect.TLS = &config.TLSExpect{MinDaysLeft: tc.minDays}
+		}
+		f := config.Flow{TLS: config.TLS{CAFile: filepath.Join(pki.dir, "ca.pem")}, Steps: []config.Step{step}}
+		run := runOne(t, context.Background(), f, Options{})
+		got := run.Steps[0]
+		if got.Status != tc.status {
+			t.Errorf("min_days_left %d: %s %q, want %s", tc.minDays, got.Status, got.Error, tc.status)
+		}
+		if tc.status == StatusDegraded && got.Error != "get: certificate expires in 5.0 days, under min_days_left 7" {
+			t.Errorf("degraded error %q", got.Error)
+		}
+		// The earliest of the chain's certificates: the leaf's, not the CA's.
+		if !got.CertExpiry.Equal(notAfter) {
+			t.Errorf("CertExpiry %v, want the leaf's %v", got.CertExpiry, notAfter)
+		}
+	}
+}
+
+func TestClientCertificate(t *testing.T) {
+	pki := newPKI(t)
+	srvCert, _, _ := pki.issue(t, "server", time.Now().Add(90*24*time.Hour), x509.ExtKeyUsageServerAuth)
+	_, clientCert, clientKey := pki.issue(t, "client", time.Now().Add(90*24*time.Hour), x509.ExtKeyUsageClientAuth)
+	srv := pki.serveTLS(t, srvCert, true)
+	ca := filepath.Join(pki.dir, "ca.pem")
+	tests := []struct {
+		name   string
+		tls    config.TLS
+		status Status
+	}{
+		{"with the client certificate", config.TLS{CAFile: ca, CertFile: clientCert, KeyFile: clientKey}, StatusOK},
+		{"without one the server refuses", config.TLS{CAFile: ca}, StatusFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			run := runOne(t, context.Background(), config.Flow{TLS: tc.tls, Steps: []config.Step{get("get", srv.URL)}}, Options{})
+			if got := run.Steps[0]; got.Status != tc.status {
+				t.Errorf("%s %q, want %s", got.Status, got.Error, tc.status)
+			}
+		})
+	}
+	if _, err := NewRunner(testConfig(config.Flow{TLS: config.TLS{CertFile: clientCert, KeyFile: ca},
+		Steps: []config.Step{get("get", srv.URL)}}), Options{}); err == nil {
+		t.Error("NewRunner accepted a certificate with a key that is not its own")
+	}
+}

@@ -1,0 +1,161 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptrace"
+	"strconv"
+
+	"github.com/coder/websocket"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// The websocket kind: a WebSocket handshake (github.com/coder/websocket,
+// through the run's HTTP client: its transport, TLS settings and cookie
+// jar), optional text frames sent after connecting, then one reader
+// goroutine that queues every message for the await steps.
+
+type wsStep struct {
+	url          tmpl
+	headers      []compiledHeader
+	host         *tmpl
+	subprotocols []string
+	send         []tmpl
+	status       []int
+	limits       streamLimits
+}
+
+func compileWebSocket(s *config.Stream, e *config.Expect, sy *symbols) (*wsStep, error) {
+	w := &wsStep{subprotocols: s.Subprotocols, limits: newStreamLimits(s), status: []int{101}}
+	var err error
+	if s.URL == "" {
+		return nil, errors.New("websocket: no url")
+	}
+	if w.url, err = sy.compile(s.URL); err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	if w.headers, w.host, err = compileHeaders(s.Headers, sy); err != nil {
+		return nil, err
+	}
+	for i, f := range s.Send {
+		t, err := sy.compile(f)
+		if err != nil {
+			return nil, fmt.Errorf("send[%d]: %w", i, err)
+		}
+		w.send = append(w.send, t)
+	}
+	if len(e.Status) > 0 {
+		if w.status, err = compileStatus(e.Status); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
+	var a attempt
+	u, err := w.url.render(&rs.sc)
+	if err != nil {
+		a.fail, a.fatal = "url: "+err.Error(), true
+		return a
+	}
+	h, host, err := rs.handshakeHeaders(w.headers, w.host)
+	if err != nil {
+		a.fail, a.fatal = err.Error(), true
+		return a
+	}
+	tr := &tracer{} // an attempt's own (see httpStep.attempt)
+	tr.reset(rs.c)
+	conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, tr.trace()), u, &websocket.DialOptions{
+		HTTPClient:   &rs.client,
+		HTTPHeader:   h,
+		Host:         host,
+		Subprotocols: w.subprotocols,
+	})
+	a.phases = tr.finish(resp != nil)
+	if resp != nil {
+		a.status = resp.StatusCode
+		rs.noteTLS(resp.TLS)
+	}
+	if err != nil {
+		if resp != nil && resp.StatusCode != 101 {
+			m := checkStatus(w.status, resp.StatusCode)
+			if m == "" { // an expected status, but no WebSocket
+				m = "status " + strconv.Itoa(resp.StatusCode) + ", no WebSocket"
+			}
+			a.fail = "websocket handshake: " + m
+			return a
+		}
+		a.fail = "websocket: " + transportError(err)
+		return a
+	}
+	if m := checkStatus(w.status, resp.StatusCode); m != "" {
+		conn.CloseNow()
+		a.fail = "websocket handshake: " + m
+		return a
+	}
+	// The stream lives until the run ends, not just this step.
+	sctx, cancel := context.WithCancel(rs.ctx)
+	conn.SetReadLimit(w.limits.maxMessageBytes)
+	st := &stream{
+		inbox:  newInbox("stream "+cs.name, rs.c, w.limits.maxMessages, w.limits.maxBufferedBytes),
+		cancel: cancel,
+		conn:   func() { conn.CloseNow() },
+		done:   make(chan struct{}),
+	}
+	rs.openStream(st)
+	go readWebSocket(sctx, conn, st, w.limits.maxMessageBytes)
+	for i := range w.send {
+		f, err := w.send[i].render(&rs.sc)
+		if err != nil {
+			a.fail, a.fatal = fmt.Sprintf("send[%d]: %v", i, err), true
+			return a
+		}
+		if err := conn.Write(ctx, websocket.MessageText, []byte(f)); err != nil {
+			a.fail = fmt.Sprintf("websocket send[%d]: %s", i, transportError(err))
+			return a
+		}
+	}
+	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header)
+	return a
+}
+
+// readWebSocket queues every message of conn into st until the run closes
+// the stream, the server closes it, or a limit is hit.
+func readWebSocket(ctx context.Context, conn *websocket.Conn, st *stream, maxBytes int64) {
+	defer close(st.done)
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			st.end(wsReadError(ctx, err, st.what, maxBytes))
+			return
+		}
+		if err := st.deliver(message{data: data}); err != nil {
+			conn.CloseNow()
+			return
+		}
+	}
+}
+
+// wsReadError says why a WebSocket stopped, briefly.
+func wsReadError(ctx context.Context, err error, what string, maxBytes int64) error {
+	if ctx.Err() != nil {
+		return errStreamClosed
+	}
+	if st := websocket.CloseStatus(err); st != -1 {
+		var ce websocket.CloseError
+		if errors.As(err, &ce) && ce.Reason != "" {
+			return fmt.Errorf("%s: closed by the server (%d %s: %s)", what, int(st), st, ce.Reason)
+		}
+		if st == websocket.StatusMessageTooBig {
+			return fmt.Errorf("%s: a message larger than %d bytes (max_message_bytes)", what, maxBytes)
+		}
+		return fmt.Errorf("%s: closed by the server (%d %s)", what, int(st), st)
+	}
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		return fmt.Errorf("%s: a message larger than %d bytes (max_message_bytes)", what, maxBytes)
+	}
+	return fmt.Errorf("%s: %s", what, transportError(err))
+}

@@ -1,0 +1,162 @@
+package probe
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// chatFlow: subscribe (a stream step), send, then await the sent message on
+// the stream.
+func chatFlow(base string, stream config.Step, await config.Await) config.Flow {
+	send := config.Step{Name: "send", Function: "send", Request: config.Request{
+		Method: "POST", URL: base + "/send", JSON: map[string]any{"text": "hi ${run.id}"}},
+		Extract: []config.Extract{{Var: "message_id", JSONPath: "$.id"}}}
+	recv := config.Step{Name: "receive", Function: "receive", Timeout: 2 * time.Second, Await: &await,
+		Expect:  config.Expect{JSONPath: []config.PathMatch{{Path: "$.id", Matcher: eq("${message_id}")}}},
+		Extract: []config.Extract{{Var: "text", JSONPath: "$.text"}}}
+	return config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{stream, send, recv}}
+}
+
+func wsStream(url string) config.Step {
+	return config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: url}}
+}
+
+func TestWebSocketAwait(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(*pushTarget)
+		stream  config.Stream
+		await   config.Await
+		status  [3]Status
+		errText string // the receive step's
+	}{
+		{name: "delivered", stream: config.Stream{Subprotocols: []string{"chat"}},
+			await: config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusOK}},
+		{name: "noise before the message", setup: func(p *pushTarget) { p.hello = `{"type":"hello"}` },
+			await: config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusOK}},
+		{name: "dropped", setup: func(p *pushTarget) { p.drop.Store(true); p.hello = `{"type":"hello"}` },
+			await: config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
+			errText: `receive: timeout after 2s: the only message on stream subscribe did not match: $.id selected nothing, want "m-1"`},
+		{name: "flood over max_messages", setup: func(p *pushTarget) { p.drop.Store(true); p.extra = strings.Split("a b c d", " ") },
+			stream: config.Stream{MaxMessages: 2},
+			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
+			errText: `receive: stream subscribe: more than 2 messages (max_messages): none of 2 messages on stream subscribe matched; last: body is not JSON`},
+		{name: "message over max_message_bytes", setup: func(p *pushTarget) { p.drop.Store(true); p.extra = []string{strings.Repeat("x", 100)} },
+			stream: config.Stream{MaxMessageBytes: 64, MaxBufferedBytes: 64},
+			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
+			errText: `receive: stream subscribe: a message larger than 64 bytes (max_message_bytes): no message on stream subscribe`},
+		{name: "over max_buffered_bytes", setup: func(p *pushTarget) {
+			p.drop.Store(true)
+			p.extra = []string{strings.Repeat("x", 40), strings.Repeat("y", 40)}
+		},
+			stream: config.Stream{MaxMessageBytes: 64, MaxBufferedBytes: 64},
+			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
+			errText: `receive: stream subscribe: more than 64 bytes waiting for an await (max_buffered_bytes): the only message on stream subscribe did not match: body is not JSON`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pt, srv := newPushTarget(t, tc.setup)
+			st := tc.stream
+			st.URL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+			run := runOne(t, context.Background(), chatFlow(srv.URL, config.Step{Name: "subscribe", Function: "receive", WebSocket: &st}, tc.await), Options{})
+			for i, want := range tc.status {
+				if got := run.Steps[i]; got.Status != want {
+					t.Errorf("step %s: %s %q, want %s", got.Step, got.Status, got.Error, want)
+				}
+			}
+			if got := run.Steps[0].HTTPStatus; got != 101 {
+				t.Errorf("subscribe http_status %d, want 101", got)
+			}
+			if tc.errText != "" && run.Steps[2].Error != tc.errText {
+				t.Errorf("receive error:\n got %q\nwant %q", run.Steps[2].Error, tc.errText)
+			}
+			if tc.status[2] == StatusOK && (run.Steps[2].Duration <= 0 || run.Steps[2].Duration > 2*time.Second) {
+				t.Errorf("receive latency %v, want the send-to-receive time", run.Steps[2].Duration)
+			}
+			// The stream is closed when Run returns, whatever happened.
+			waitFor(t, "server sees the stream closed", func() bool { return pt.open.Load() == 0 && pt.closed.Load() == 1 })
+		})
+	}
+}
+
+func TestWebSocketStreamOutlivesItsStep(t *testing.T) {
+	// The stream step's timeout bounds the handshake only: the stream stays
+	// open after the step's context ends, until the run ends.
+	pt, srv := newPushTarget(t, nil)
+	ws := wsStream("ws" + strings.TrimPrefix(srv.URL, "http") + "/ws")
+	ws.Timeout = 50 * time.Millisecond
+	f := chatFlow(srv.URL, ws, config.Await{Stream: "subscribe"})
+	_, slow := newTarget(t)
+	pause := get("pause", slow.URL+"/slow?d=150ms")
+	f.Steps = []config.Step{f.Steps[0], pause, f.Steps[1], f.Steps[2]}
+	run := runOne(t, context.Background(), f, Options{})
+	for _, s := range run.Steps {
+		wantStep(t, s, StatusOK, "")
+	}
+	waitFor(t, "stream closed at the end", func() bool { return pt.open.Load() == 0 })
+}
+
+func TestWebSocketHandshakeAndFrames(t *testing.T) {
+	pt, srv := newPushTarget(t, func(p *pushTarget) { p.echo = true })
+	base := "ws" + strings.TrimPrefix(srv.URL, "http")
+
+	t.Run("forbidden", func(t *testing.T) {
+		f := chatFlow(srv.URL, wsStream(base+"/ws-forbidden"), config.Await{Stream: "subscribe"})
+		run := runOne(t, context.Background(), f, Options{})
+		wantStep(t, run.Steps[0], StatusFailed, "subscribe: websocket handshake: status 403, want 101")
+		wantStep(t, run.Steps[2], StatusNotRun, "not run: step subscribe failed")
+		if run.Steps[0].HTTPStatus != 403 {
+			t.Errorf("http_status %d, want 403", run.Steps[0].HTTPStatus)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		f := chatFlow(srv.URL, wsStream("ws://127.0.0.1:1/ws"), config.Await{Stream: "subscribe"})
+		run := runOne(t, context.Background(), f, Options{})
+		wantStep(t, run.Steps[0], StatusFailed, "subscribe: websocket: connection refused")
+	})
+	t.Run("frames sent after connecting", func(t *testing.T) {
+		ws := wsStream(base + "/ws")
+		ws.WebSocket.Send = []string{`{"connect":"${run.id}"}`}
+		ws.WebSocket.Subprotocols = []string{"chat"}
+		ws.Extract = []config.Extract{{Var: "proto", Header: "Sec-WebSocket-Protocol"}}
+		recv := config.Step{Name: "connected", Function: "receive", Await: &config.Await{Stream: "subscribe"},
+			Expect: config.Expect{Body: &config.Matcher{Equals: sp(`echo:{"connect":"run-1"}`)}}}
+		check := get("check", srv.URL+"/nope?proto=${proto}")
+		check.Expect.Status = []int{404}
+		run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{ws, recv, check}},
+			Options{NewID: func() string { return "run-1" }})
+		for _, s := range run.Steps {
+			wantStep(t, s, StatusOK, "")
+		}
+		_ = pt
+	})
+}
+
+func TestAwaitInVirtualTime(t *testing.T) {
+	// A replay's run clock is a clock.Manual: an await that nothing ends
+	// ends at its deadline at once, with the live error text, and the run
+	// clock has moved to that deadline.
+	_, srv := newPushTarget(t, func(p *pushTarget) { p.drop.Store(true) })
+	f := chatFlow(srv.URL, wsStream("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws"), config.Await{Stream: "subscribe"})
+	f.Steps[2].Timeout = time.Hour
+	f.Timeout = 2 * time.Hour
+	t0 := time.Date(2022, 10, 15, 15, 19, 0, 0, time.UTC)
+	mc := clock.NewManual(t0)
+	realStart := time.Now()
+	run := runOne(t, clock.NewContext(context.Background(), mc), f, Options{})
+	if took := time.Since(realStart); took > 30*time.Second {
+		t.Fatalf("a 1h virtual await took %v of real time", took)
+	}
+	wantStep(t, run.Steps[2], StatusFailed, "receive: timeout after 1h0m0s: no message on stream subscribe")
+	if got := run.Steps[2].Duration; got != time.Hour {
+		t.Errorf("receive duration %v, want exactly the 1h timeout in virtual time", got)
+	}
+	if got := mc.Now().Sub(t0); got < time.Hour {
+		t.Errorf("virtual clock moved %v, want at least 1h", got)
+	}
+}
