@@ -11,9 +11,9 @@ import (
 // long form with stream or webhook, and since.
 
 var (
-	awaitKeys   = []string{"stream", "webhook", "since"}
+	awaitKeys       = []string{"stream", "webhook", "since"}
 	webhookWaitKeys = []string{"method", "hmac_sha256"}
-	hmacKeys    = []string{"secret", "header", "prefix", "encoding"}
+	hmacKeys        = []string{"secret", "header", "prefix", "encoding"}
 )
 
 func (p *parser) await(n *yaml.Node, key string, sc *stepScope) *Await {

@@ -11,7 +11,7 @@ import (
 // parse_await.go.
 
 var (
-	stepKeys = []string{"name", "function", "timeout", "request", "websocket", "sse", "await", "poll", "expect", "extract", "counts"}
+	stepKeys = []string{"name", "function", "timeout", "request", "websocket", "sse", "await", "poll", "expect", "extract", "counts", "when"}
 	kindKeys = []string{"request", "websocket", "sse", "await"}
 )
 
@@ -41,7 +41,7 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		return Step{}, false
 	}
 	st := Step{Line: rn.Line}
-	var nameNode, fnNode, pollNode, expectNode, extractNode, countsNode *yaml.Node
+	var nameNode, fnNode, pollNode, expectNode, extractNode, countsNode, whenNode *yaml.Node
 	kinds := map[string]entry{}
 	var kindOrder []string
 	p.object(rn, key, stepKeys, func(e entry, key string) {
@@ -71,6 +71,11 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		case "counts":
 			countsNode = e.v
 			st.Counts, _ = p.bool(e.v, key)
+		case "when":
+			whenNode = e.v
+			if v, ok := p.enum(e.v, key, "when", WhenAlways, WhenSessionEnd); ok {
+				st.When = v
+			}
 		}
 	})
 	if nameNode == nil {
@@ -87,6 +92,19 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 	}
 	if countsNode != nil && sc.section != sectionTeardown {
 		p.errf(countsNode, key+".counts", "only a teardown step can set counts (every other step counts)")
+	}
+	if whenNode != nil {
+		switch {
+		case sc.section != sectionTeardown:
+			p.errf(whenNode, key+".when", "only a teardown step has a when")
+		case st.When == WhenSessionEnd && f.Session == nil:
+			p.errf(whenNode, key+".when", "session_end needs a session: block in the flow")
+		case st.When == WhenSessionEnd && st.Counts:
+			p.errf(whenNode, key+".when", "a session_end step is reported apart; it cannot also set counts")
+		}
+	}
+	if st.When == WhenAlways {
+		st.When = ""
 	}
 
 	kind := KindRequest

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 )
 
@@ -155,7 +156,7 @@ func (f *Flow) CountedSteps() []Step {
 	}
 	out = append(out, f.Steps...)
 	for _, s := range f.Teardown {
-		if s.Counts {
+		if s.Counts && s.When != WhenSessionEnd {
 			out = append(out, s)
 		}
 	}
@@ -204,8 +205,18 @@ type Step struct {
 	Expect    Expect
 	Extract   []Extract // in the order written
 	Counts    bool      // a teardown step whose failure counts against availability
-	Line      int
+	// When says when a teardown step runs: "" (always: after every run)
+	// or WhenSessionEnd (once, with the session's variables, when the
+	// session is discarded: ttl passed, a 401/403, shutdown).
+	When string
+	Line int
 }
+
+// Teardown steps' when.
+const (
+	WhenAlways     = "always"
+	WhenSessionEnd = "session_end"
+)
 
 // Kind returns what the step does.
 func (s *Step) Kind() StepKind {
@@ -415,3 +426,106 @@ const (
 	ModeSlow  = "slow"
 	ModeDrop  = "drop"
 )
+
+// UsesWebhooks reports whether a run of the flow needs a webhook URL: a
+// step awaits a webhook or a template refers to ${webhook.url}.
+func (f *Flow) UsesWebhooks() bool {
+	var steps []Step
+	if f.Session != nil {
+		steps = append(steps, f.Session.Steps...)
+	}
+	steps = append(append(steps, f.Steps...), f.Teardown...)
+	for i := range steps {
+		if steps[i].usesWebhook() {
+			return true
+		}
+	}
+	for _, v := range f.Vars {
+		if refersToWebhook(v.Value) || v.JWT != nil && anyRefersToWebhook(v.JWT.Claims, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// UsesWebhooks reports whether any flow of the config needs a webhook URL.
+func (c *Config) UsesWebhooks() bool {
+	for i := range c.Services {
+		for j := range c.Services[i].Flows {
+			if c.Services[i].Flows[j].UsesWebhooks() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Step) usesWebhook() bool {
+	if s.Await != nil && s.Await.Webhook != nil {
+		return true
+	}
+	strs := []string{s.Request.URL, s.Request.Body}
+	for _, v := range s.Request.Headers {
+		strs = append(strs, v)
+	}
+	for _, v := range s.Request.Form {
+		strs = append(strs, v)
+	}
+	for _, st := range []*Stream{s.WebSocket, s.SSE} {
+		if st != nil {
+			strs = append(append(strs, st.URL), st.Send...)
+			for _, v := range st.Headers {
+				strs = append(strs, v)
+			}
+		}
+	}
+	for _, v := range strs {
+		if refersToWebhook(v) {
+			return true
+		}
+	}
+	return anyRefersToWebhook(s.Request.JSON, 0)
+}
+
+// refersToWebhook reports whether a template names ${webhook.url},
+// directly or in a function call.
+func refersToWebhook(tmpl string) bool {
+	if !strings.Contains(tmpl, RefWebhookURL) {
+		return false
+	}
+	for _, ref := range Lookup(tmpl) {
+		e, err := ParseExpr(ref)
+		if err != nil {
+			continue
+		}
+		found := false
+		e.Walk(func(name string) { found = found || name == RefWebhookURL })
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+func anyRefersToWebhook(v any, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return refersToWebhook(x)
+	case map[string]any:
+		for k, e := range x {
+			if refersToWebhook(k) || anyRefersToWebhook(e, depth+1) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if anyRefersToWebhook(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}

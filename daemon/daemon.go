@@ -64,7 +64,10 @@ type Deps struct {
 	Registry  *prometheus.Registry // nil: a new one (see Registry)
 	Alerter   Alerter              // nil: no alerts
 	Transport http.RoundTripper    // the probes' transport; nil: the runner's default
-	Version   string               // for slaprobe_build_info
+	// Webhooks is the callback registry the runs' await webhook steps use;
+	// Handler serves it under /webhooks/ too. nil: no webhooks.
+	Webhooks *probe.Webhooks
+	Version  string // for slaprobe_build_info
 
 	// Grace bounds how long in-flight runs may take to finish on shutdown;
 	// default 30s.
@@ -115,6 +118,7 @@ type Daemon struct {
 	m            *metrics
 	alerter      Alerter
 	transport    http.RoundTripper
+	webhooks     *probe.Webhooks
 	grace        time.Duration
 	availability AvailabilityFunc
 	// quarantineFile: see Deps.QuarantineFile.
@@ -220,6 +224,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		reg:            deps.Registry,
 		alerter:        deps.Alerter,
 		transport:      deps.Transport,
+		webhooks:       deps.Webhooks,
 		grace:          deps.Grace,
 		availability:   deps.Availability,
 		quarantineFile: deps.QuarantineFile,
@@ -250,7 +255,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 	// the transports (and warm connections) of unchanged TLS settings.
 	transports := probe.NewTransports()
 	d.newRunner = func(cfg *config.Config) (flowRunner, error) {
-		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, Transports: transports})
+		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, Transports: transports, Webhooks: d.webhooks})
 	}
 	d.retainTransports = func(current flowRunner) {
 		if r, ok := current.(*probe.Runner); ok {
@@ -371,10 +376,20 @@ func newFlowState(location string, f *config.Flow, r flowRunner) *flowState {
 	}
 }
 
+// stepNames lists every step of f that has metrics: the session's steps,
+// the steps and the teardown steps.
 func stepNames(f *config.Flow) []string {
-	out := make([]string, len(f.Steps))
-	for i, s := range f.Steps {
-		out[i] = s.Name
+	var out []string
+	if f.Session != nil {
+		for _, s := range f.Session.Steps {
+			out = append(out, s.Name)
+		}
+	}
+	for _, s := range f.Steps {
+		out = append(out, s.Name)
+	}
+	for _, s := range f.Teardown {
+		out = append(out, s.Name)
 	}
 	return out
 }
@@ -683,6 +698,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Warn("scheduler shutdown", "err", err)
 	}
 	bg.Wait()
+	// Live sessions end: their session_end teardown steps (a logout) run
+	// once, bounded by the wall clock like the drain.
+	ectx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), sessionEndWait)
+	d.endSessions(ectx)
+	cancelEnd()
 	// 4. Every result and state event is in the store.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerCloseWait)
 	defer cancel()
@@ -691,6 +711,40 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// sessionEndWait bounds the session_end teardown steps run at shutdown.
+const sessionEndWait = 10 * time.Second
+
+// sessionEnder is the part of *probe.Runner that ends live sessions.
+type sessionEnder interface {
+	EndSessions(ctx context.Context) []probe.Run
+}
+
+// endSessions runs the session_end teardown steps of every live session
+// and logs the ones that failed (they count against nothing).
+func (d *Daemon) endSessions(ctx context.Context) {
+	d.mu.RLock()
+	seen := map[sessionEnder]bool{}
+	var rs []sessionEnder
+	for _, fs := range d.flows {
+		fs.mu.Lock()
+		if r, ok := fs.runner.(sessionEnder); ok && !seen[r] {
+			seen[r] = true
+			rs = append(rs, r)
+		}
+		fs.mu.Unlock()
+	}
+	d.mu.RUnlock()
+	for _, r := range rs {
+		for _, run := range r.EndSessions(ctx) {
+			for _, s := range run.Teardown {
+				if s.Status == probe.StatusFailed {
+					d.log.Warn("session end", "flow", run.Flow, "step", s.Step, "error", s.Error)
+				}
+			}
+		}
+	}
 }
 
 // flowList returns the flows in a stable order. Called with d.mu held.
@@ -965,12 +1019,15 @@ var restartKeys = []restartKey{
 	{"alerting.severity.down", func(c *config.Config) any { return c.Alerting.SeverityDown }},
 	{"alerting.severity.degraded", func(c *config.Config) any { return c.Alerting.SeverityDegraded }},
 	{"status.listen", func(c *config.Config) any { return c.Status.Listen }},
+	{"webhooks.listen", func(c *config.Config) any { return c.Webhooks.Listen }},
+	{"webhooks.public_url", func(c *config.Config) any { return c.Webhooks.PublicURL }},
+	{"webhooks.max_body_bytes", func(c *config.Config) any { return c.Webhooks.MaxBodyBytes }},
 }
 
 // RestartKeys returns the settings (YAML key paths, never their values,
 // which may hold credentials) that differ between old and next and that only
 // a restart applies: listen, storage.driver and storage.dsn, every
-// alerting key, and status.listen. (location is refused outright by Reload; storage.retention,
+// alerting key, status.listen and the webhooks keys. (location is refused outright by Reload; storage.retention,
 // timezone, policy, services and maintenance apply on reload.)
 func RestartKeys(old, next *config.Config) []string {
 	var out []string

@@ -54,6 +54,7 @@ func (d *Daemon) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // same.
 const (
 	helpSuccess    = "Whether the step passed in the flow's last run (1) or failed or was not run (0)."
+	helpCertExpiry = "Earliest expiry (Unix seconds) of the certificates the step's server presented in the flow's last run, as blackbox_exporter's."
 	helpDuration   = "Duration of each step, polls included."
 	helpPhase      = "HTTP phase timings of the step in the flow's last run (last attempt of a poll)."
 	helpRuns       = "Runs of a flow by result (a degraded run is ok)."
@@ -106,6 +107,16 @@ func writeFlowFamilies(w *bufio.Writer, fss []*flowState) {
 		for i := range fs.stats.steps {
 			if ss := &fs.stats.steps[i]; ss.seen {
 				sampleLine(w, "probe_success", ss.success, "flow", fs.name, "location", fs.location, "service", fs.service, "step", ss.name)
+			}
+		}
+		fs.mu.Unlock()
+	}
+	header(w, "probe_ssl_earliest_cert_expiry", helpCertExpiry, "gauge")
+	for _, fs := range fss {
+		fs.mu.Lock()
+		for i := range fs.stats.steps {
+			if ss := &fs.stats.steps[i]; ss.hasCert {
+				sampleLine(w, "probe_ssl_earliest_cert_expiry", ss.certExpiry, "flow", fs.name, "location", fs.location, "service", fs.service, "step", ss.name)
 			}
 		}
 		fs.mu.Unlock()

@@ -18,12 +18,17 @@ import (
 //     running, is shutting down, the store writer is stuck, or no run has
 //     started or ended within twice the largest interval;
 //   - /api/v1/status: JSON, per flow at this location: service, interval,
-//     last run, state, function states and open windows.
+//     last run, state, function states and open windows;
+//   - /webhooks/{token}: callbacks for the runs' await webhook steps, when
+//     the daemon has a webhook registry (Deps.Webhooks).
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", d.serveMetrics)
 	mux.HandleFunc("GET /healthz", d.serveHealth)
 	mux.HandleFunc("GET /api/v1/status", d.serveStatus)
+	if d.webhooks != nil {
+		mux.Handle("/webhooks/", d.webhooks.Handler())
+	}
 	return mux
 }
 

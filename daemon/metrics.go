@@ -40,6 +40,7 @@ var phaseNames = [...]string{"resolve", "connect", "tls", "processing", "transfe
 //     the rest when it closes, so it never has to go back.
 type metrics struct {
 	success    *prometheus.Desc
+	certExpiry *prometheus.Desc
 	duration   *prometheus.Desc
 	httpPhase  *prometheus.Desc
 	runs       *prometheus.Desc
@@ -74,6 +75,10 @@ type stepStats struct {
 	count   uint64
 	sum     float64
 	buckets [len(durationBuckets)]uint64 // not cumulative
+	// certExpiry is the last run's earliest certificate expiry (Unix
+	// seconds), when the step spoke TLS.
+	certExpiry float64
+	hasCert    bool
 }
 
 // flowStats is what the metrics keep of one flow. Guarded by its flowState's mu.
@@ -106,10 +111,20 @@ func (st flowStats) rebuild(steps []string) flowStats {
 	return out
 }
 
-// observe records a finished run.
+// observe records a finished run: its steps and its teardown steps.
 func (st *flowStats) observe(run *probe.Run) {
-	for i := range run.Steps {
-		s := &run.Steps[i]
+	st.observeSteps(run.Steps)
+	st.observeSteps(run.Teardown)
+	if run.OK() {
+		st.runsOK++
+	} else {
+		st.runsFailed++
+	}
+}
+
+func (st *flowStats) observeSteps(steps []probe.StepResult) {
+	for i := range steps {
+		s := &steps[i]
 		var ss *stepStats
 		if i < len(st.steps) && st.steps[i].name == s.Step {
 			ss = &st.steps[i]
@@ -125,6 +140,10 @@ func (st *flowStats) observe(run *probe.Run) {
 		}
 		ss.seen = true
 		ss.success = 0
+		ss.hasCert = !s.CertExpiry.IsZero()
+		if ss.hasCert {
+			ss.certExpiry = float64(s.CertExpiry.Unix())
+		}
 		if s.Status == probe.StatusOK || s.Status == probe.StatusDegraded {
 			ss.success = 1
 		}
@@ -146,11 +165,6 @@ func (st *flowStats) observe(run *probe.Run) {
 			ss.phases[j] = ph[j].Seconds()
 		}
 	}
-	if run.OK() {
-		st.runsOK++
-	} else {
-		st.runsFailed++
-	}
 }
 
 // newMetrics registers the daemon's metrics on reg, and the per-flow
@@ -160,6 +174,7 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 	stepLabels := []string{"flow", "step", "service", "location"}
 	m := &metrics{
 		success:    prometheus.NewDesc("probe_success", helpSuccess, stepLabels, nil),
+		certExpiry: prometheus.NewDesc("probe_ssl_earliest_cert_expiry", helpCertExpiry, stepLabels, nil),
 		duration:   prometheus.NewDesc("probe_duration_seconds", helpDuration, stepLabels, nil),
 		httpPhase:  prometheus.NewDesc("probe_http_duration_seconds", helpPhase, append(append([]string{}, stepLabels...), "phase"), nil),
 		runs:       prometheus.NewDesc("slaprobe_runs_total", helpRuns, []string{"flow", "service", "location", "result"}, nil),
@@ -266,7 +281,7 @@ type flowCollector struct {
 }
 
 func (c flowCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.m.success, c.m.duration, c.m.httpPhase, c.m.runs, c.m.flowUp, c.m.functionUp} {
+	for _, d := range []*prometheus.Desc{c.m.success, c.m.certExpiry, c.m.duration, c.m.httpPhase, c.m.runs, c.m.flowUp, c.m.functionUp} {
 		ch <- d
 	}
 }
@@ -286,6 +301,9 @@ func (fs *flowState) collect(m *metrics, ch chan<- prometheus.Metric) {
 		ss := &fs.stats.steps[i]
 		if ss.seen {
 			ch <- prometheus.MustNewConstMetric(m.success, prometheus.GaugeValue, ss.success, name, ss.name, svc, loc)
+		}
+		if ss.hasCert {
+			ch <- prometheus.MustNewConstMetric(m.certExpiry, prometheus.GaugeValue, ss.certExpiry, name, ss.name, svc, loc)
 		}
 		if !ss.ran {
 			continue

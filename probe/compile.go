@@ -71,6 +71,7 @@ type compiledStep struct {
 	section        section
 	counts         bool  // the result counts against availability (every step but uncounted teardown)
 	refs           []int // variable slots the step's templates read (teardown skips a step whose refs are unset)
+	sessionEnd     bool  // a teardown step that runs when the session is discarded, not after every run
 }
 
 func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults) *compiledFlow {
@@ -154,7 +155,8 @@ func (cf *compiledFlow) compile(secrets map[string]string) error {
 	}{{session, secSession}, {f.Steps, secMain}, {f.Teardown, secTeardown}} {
 		for i := range list.steps {
 			s := &list.steps[i]
-			cf.steps = append(cf.steps, compiledStep{section: list.sec, counts: list.sec != secTeardown || s.Counts})
+			end := list.sec == secTeardown && s.When == config.WhenSessionEnd
+			cf.steps = append(cf.steps, compiledStep{section: list.sec, counts: list.sec != secTeardown || s.Counts && !end, sessionEnd: end})
 			cs := &cf.steps[len(cf.steps)-1]
 			before := len(sy.used)
 			if err := cs.compile(s, sy, index, len(cf.steps)-1); err != nil {

@@ -12,7 +12,9 @@ import (
 
 // WriteText writes runs as a table, one line per step (flow, step, function,
 // status, HTTP status, duration, attempts, error), then a summary line. It is
-// the text output of `slaprobe once`.
+// the text output of `slaprobe once`. Teardown steps that do not count are
+// listed with their step name prefixed by "teardown/" and left out of the
+// summary's counts.
 func WriteText(w io.Writer, runs []Run) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FLOW\tSTEP\tFUNCTION\tSTATUS\tHTTP\tDURATION\tATTEMPTS\tERROR")
@@ -27,17 +29,25 @@ func WriteText(w io.Writer, runs []Run) error {
 		case StatusDegraded:
 			nDegraded++
 		}
-		for j := range r.Steps {
-			s := &r.Steps[j]
-			switch s.Status {
-			case StatusOK:
-				st[0]++
-			case StatusDegraded:
-				st[1]++
-			case StatusFailed:
-				st[2]++
-			default:
-				st[3]++
+		for j := range len(r.Steps) + len(r.Teardown) {
+			var s *StepResult
+			name := ""
+			if j < len(r.Steps) {
+				s = &r.Steps[j]
+				name = s.Step
+				switch s.Status {
+				case StatusOK:
+					st[0]++
+				case StatusDegraded:
+					st[1]++
+				case StatusFailed:
+					st[2]++
+				default:
+					st[3]++
+				}
+			} else {
+				s = &r.Teardown[j-len(r.Steps)]
+				name = "teardown/" + s.Step
 			}
 			httpStatus := "-"
 			if s.HTTPStatus != 0 {
@@ -50,7 +60,7 @@ func WriteText(w io.Writer, runs []Run) error {
 			if errText == "" {
 				errText = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(r.Flow), cell(s.Step), cell(s.Function),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(r.Flow), cell(name), cell(s.Function),
 				s.Status, httpStatus, dur, attempts, cell(errText))
 		}
 	}
@@ -80,6 +90,7 @@ type jsonRun struct {
 	ID              string     `json:"id"`
 	DurationSeconds float64    `json:"duration_seconds"`
 	Steps           []jsonStep `json:"steps"`
+	Teardown        []jsonStep `json:"teardown,omitempty"` // teardown steps that do not count
 }
 
 type jsonStep struct {
@@ -91,6 +102,7 @@ type jsonStep struct {
 	Error           string     `json:"error"`
 	Attempts        int        `json:"attempts"`
 	Phases          jsonPhases `json:"phases"`
+	CertExpiry      *time.Time `json:"cert_expiry,omitempty"` // earliest server certificate expiry, TLS only
 }
 
 type jsonPhases struct {
@@ -102,9 +114,10 @@ type jsonPhases struct {
 }
 
 // WriteJSON writes runs as a JSON array: each run has flow, service,
-// location, start, ok, id, duration_seconds and steps; each step has step,
-// function, status, http_status, duration_seconds, error, attempts and
-// phases (resolve, connect, tls, processing, transfer, in seconds).
+// location, start, ok, id, duration_seconds, steps and (when there are
+// uncounted teardown steps) teardown; each step has step, function, status,
+// http_status, duration_seconds, error, attempts, phases (resolve, connect,
+// tls, processing, transfer, in seconds) and, over TLS, cert_expiry.
 func WriteJSON(w io.Writer, runs []Run) error {
 	out := make([]jsonRun, len(runs))
 	for i := range runs {
@@ -115,20 +128,31 @@ func WriteJSON(w io.Writer, runs []Run) error {
 			Steps: make([]jsonStep, len(r.Steps)),
 		}
 		for j := range r.Steps {
-			s := &r.Steps[j]
-			jr.Steps[j] = jsonStep{
-				Step: s.Step, Function: s.Function, Status: s.Status, HTTPStatus: s.HTTPStatus,
-				DurationSeconds: s.Duration.Seconds(), Error: s.Error, Attempts: s.Attempts,
-				Phases: jsonPhases{
-					Resolve: s.Phases.Resolve.Seconds(), Connect: s.Phases.Connect.Seconds(),
-					TLS: s.Phases.TLS.Seconds(), Processing: s.Phases.Processing.Seconds(),
-					Transfer: s.Phases.Transfer.Seconds(),
-				},
-			}
+			jr.Steps[j] = newJSONStep(&r.Steps[j])
+		}
+		for j := range r.Teardown {
+			jr.Teardown = append(jr.Teardown, newJSONStep(&r.Teardown[j]))
 		}
 		out[i] = jr
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+func newJSONStep(s *StepResult) jsonStep {
+	js := jsonStep{
+		Step: s.Step, Function: s.Function, Status: s.Status, HTTPStatus: s.HTTPStatus,
+		DurationSeconds: s.Duration.Seconds(), Error: s.Error, Attempts: s.Attempts,
+		Phases: jsonPhases{
+			Resolve: s.Phases.Resolve.Seconds(), Connect: s.Phases.Connect.Seconds(),
+			TLS: s.Phases.TLS.Seconds(), Processing: s.Phases.Processing.Seconds(),
+			Transfer: s.Phases.Transfer.Seconds(),
+		},
+	}
+	if !s.CertExpiry.IsZero() {
+		t := s.CertExpiry.UTC()
+		js.CertExpiry = &t
+	}
+	return js
 }

@@ -34,7 +34,12 @@ func sampleRuns() []Run {
 			Start: start.Add(time.Minute), Duration: 80 * time.Millisecond,
 			Steps: []StepResult{
 				{Step: "transfer", Function: "send", Status: StatusOK, HTTPStatus: 201, Duration: 80 * time.Millisecond, Attempts: 1,
-					Phases: Phases{Processing: 70 * time.Millisecond, Transfer: 500 * time.Microsecond}},
+					Phases:     Phases{Processing: 70 * time.Millisecond, Transfer: 500 * time.Microsecond},
+					CertExpiry: time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)},
+			},
+			Teardown: []StepResult{
+				{Step: "refund", Function: "refund", Status: StatusFailed, HTTPStatus: 500, Duration: 20 * time.Millisecond, Attempts: 1,
+					Error: "refund: status 500, want 200-399"},
 			},
 		},
 	}

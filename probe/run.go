@@ -253,8 +253,13 @@ func (rs *runState) withTimeout(parent context.Context) context.Context {
 // runs the session's steps again (once per run) and tries the step again.
 func (rs *runState) main() bool {
 	cf := rs.cf
-	if cf.nsession > 0 && !rs.reuseSession() && !rs.runSession() {
-		return false
+	if cf.nsession > 0 && !rs.reuseSession() {
+		if old := rs.r.session(cf); old != nil {
+			rs.endSession(old) // its ttl passed
+		}
+		if !rs.runSession() {
+			return false
+		}
 	}
 	relogged := false
 	for i := cf.nsession; i < cf.nsession+cf.nmain; i++ {
@@ -267,7 +272,7 @@ func (rs *runState) main() bool {
 		}
 		if cf.nsession > 0 && !rs.sessionRan && !relogged && (res.HTTPStatus == http.StatusUnauthorized || res.HTTPStatus == http.StatusForbidden) {
 			relogged = true
-			rs.r.dropSession(cf, rs.sess)
+			rs.endSession(rs.sess) // best effort: the server may have ended it already
 			if !rs.runSession() {
 				return false
 			}
@@ -290,6 +295,9 @@ func (rs *runState) teardown() bool {
 	rs.start = rs.c.Now()
 	rs.ctx = rs.withTimeout(rs.parent)
 	for i := cf.nsession + cf.nmain; i < len(cf.steps); i++ {
+		if cf.steps[i].sessionEnd {
+			continue // runs when the session is discarded (endSession)
+		}
 		rs.cur = i
 		if name := rs.unset(i); name != "" {
 			rs.steps[i].Error = "not run: ${" + name + "} has no value in this run"
@@ -343,9 +351,12 @@ func (rs *runState) results() (steps, teardown []StepResult) {
 	}
 	steps = append(steps, rs.steps[cf.nsession:cf.nsession+cf.nmain]...)
 	for i := cf.nsession + cf.nmain; i < len(cf.steps); i++ {
-		if cf.steps[i].counts {
+		switch {
+		case cf.steps[i].sessionEnd && rs.steps[i].Attempts == 0:
+			// did not run: only runs that end a session report it
+		case cf.steps[i].counts:
 			steps = append(steps, rs.steps[i])
-		} else {
+		default:
 			teardown = append(teardown, rs.steps[i])
 		}
 	}

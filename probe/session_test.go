@@ -188,3 +188,57 @@ func TestTeardown(t *testing.T) {
 		t.Errorf("an uncounted teardown failure: ok=%v teardown %s", run.OK(), stepNames(run.Teardown))
 	}
 }
+
+// A teardown step with when: session_end logs the session out once, when
+// the session is discarded, with the session's token: the server sees one
+// device at a time (Matrix: each login is a device).
+func TestSessionEndTeardown(t *testing.T) {
+	at, srv := newAuthTarget(t)
+	f := sessionFlow(srv.URL)
+	f.Teardown = []config.Step{{Name: "logout", Function: "logout", When: config.WhenSessionEnd,
+		Request: config.Request{Method: "POST", URL: srv.URL + "/logout?token=${token}"}}}
+	cfg := testConfig(f)
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := &cfg.Services[0].Flows[0]
+	mc := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ctx := clock.NewContext(context.Background(), mc)
+	steps := []struct {
+		name            string
+		advance         time.Duration
+		before          func()
+		steps, teardown string
+		logins, logouts int64
+	}{
+		{"first login", time.Minute, nil, "login=ok me=ok", "", 1, 0},
+		{"session reused, no logout", time.Minute, nil, "me=ok", "", 1, 0},
+		{"ttl passed: log out, then in", time.Hour, nil, "login=ok me=ok", "logout=ok", 2, 1},
+		{"401: log out (best effort), then in", time.Minute, at.revoke, "login=ok me=ok", "logout=ok", 3, 2},
+	}
+	for _, st := range steps {
+		mc.Advance(st.advance)
+		if st.before != nil {
+			st.before()
+		}
+		run := r.Run(ctx, flow)
+		if s := stepNames(run.Steps); s != st.steps {
+			t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
+		}
+		if s := stepNames(run.Teardown); s != st.teardown {
+			t.Errorf("%s: teardown %s, want %s", st.name, s, st.teardown)
+		}
+		if at.logins.Load() != st.logins || at.logouts.Load() != st.logouts {
+			t.Errorf("%s: %d logins, %d logouts; want %d, %d", st.name, at.logins.Load(), at.logouts.Load(), st.logins, st.logouts)
+		}
+	}
+	// Shutdown ends the live session.
+	ended := r.EndSessions(ctx)
+	if len(ended) != 1 || stepNames(ended[0].Teardown) != "logout=ok" || at.logouts.Load() != 3 {
+		t.Errorf("EndSessions: %+v, %d logouts; want one logout run, 3 logouts", ended, at.logouts.Load())
+	}
+	if again := r.EndSessions(ctx); len(again) != 0 {
+		t.Errorf("a second EndSessions ran %d teardowns, want none", len(again))
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/slaprobe/slaprobe/daemon"
 	"github.com/slaprobe/slaprobe/examples"
 	"github.com/slaprobe/slaprobe/platform"
+	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/report/render"
 	"github.com/slaprobe/slaprobe/store"
@@ -92,13 +93,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer st.Close()
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	plat := platform.New(platform.Options{Clock: clock.NewManual(f), Timelines: tls, Logger: log})
+	// Webhook callbacks stay in process: the platform calls the registry's
+	// handler through an in-process transport, before the request that
+	// caused the callback returns, and run tokens come from a fixed key, so
+	// a replay is the same every time.
+	hooks, err := probe.NewWebhooks(probe.WebhookOptions{PublicURL: cfg.Webhooks.PublicURL, Key: []byte("slaprobe demo"), MaxBodyBytes: cfg.Webhooks.MaxBodyBytes})
+	if err != nil {
+		return err
+	}
+	plat := platform.New(platform.Options{Clock: clock.NewManual(f), Timelines: tls, Logger: log, Callbacks: platform.HandlerTransport(hooks.Handler())})
 
 	fmt.Fprintf(stderr, "replaying %s to %s (%s) against the demo platform, %d timeline(s)\n",
 		f.In(cfg.Loc).Format(time.RFC3339), t.In(cfg.Loc).Format(time.RFC3339), cfg.Timezone, len(tls))
 	progress := demoProgress(stderr, t.Sub(f))
 	started := time.Now()
-	err = daemon.Replay(ctx, cfg, daemon.Deps{Store: st, Clock: clock.NewManual(f), Logger: log, Transport: plat.Transport(), Version: version}, f, t, progress)
+	err = daemon.Replay(ctx, cfg, daemon.Deps{Store: st, Clock: clock.NewManual(f), Logger: log, Transport: plat.Transport(), Webhooks: hooks, Version: version}, f, t, progress)
 	if err != nil {
 		return err
 	}

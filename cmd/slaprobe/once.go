@@ -37,7 +37,13 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(flows) == 0 {
 		return usagef("--flow %q: no such flow in %s", *only, *path)
 	}
-	runner, err := probe.NewRunner(cfg, probe.Options{Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hooks, err := startWebhooks(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer hooks.close(log) //nolint:errcheck // a listener that stops badly changes no result
+	runner, err := probe.NewRunner(cfg, probe.Options{Logger: log, Webhooks: hooks.registry()})
 	if err != nil {
 		return usageError{err}
 	}

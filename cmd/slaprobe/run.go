@@ -102,9 +102,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.Storage.Driver == "" || cfg.Storage.Driver == "sqlite" {
 		quarantine = filepath.Join(filepath.Dir(cfg.Storage.DSN), "slaprobe-quarantine.jsonl")
 	}
-	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version,
-		QuarantineFile: quarantine})
+	hooks, err := startWebhooks(ctx, cfg, log, stdout)
 	if err != nil {
+		return err
+	}
+	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version,
+		QuarantineFile: quarantine, Webhooks: hooks.registry()})
+	if err != nil {
+		hooks.close(log) //nolint:errcheck // failing anyway
 		return usageError{err}
 	}
 
@@ -201,6 +206,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	close(runDone)
 	stopPage()
 	<-pageDone
+	runErr = joinErr(runErr, hooks.close(log)) // no run awaits a callback any more
 	stopAlerts()
 	if err := <-alertDone; err != nil && !errors.Is(err, context.Canceled) {
 		runErr = joinErr(runErr, err)

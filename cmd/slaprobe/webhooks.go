@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/httpserve"
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// webhookListener is the callback listener of run and once: the registry
+// the runner gives each run's ${webhook.url} from, served on
+// webhooks.listen.
+type webhookListener struct {
+	hooks *probe.Webhooks
+	stop  context.CancelFunc
+	done  chan error
+}
+
+// startWebhooks starts the listener when the config has a webhooks block or
+// a flow needs one; otherwise it returns nil (and a nil registry is what the
+// runner gets).
+func startWebhooks(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) (*webhookListener, error) {
+	if cfg.Webhooks.Line == 0 && !cfg.UsesWebhooks() {
+		return nil, nil
+	}
+	hooks, err := probe.NewWebhooks(probe.WebhookOptions{PublicURL: cfg.Webhooks.PublicURL, MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Webhooks.Listen)
+	if err != nil {
+		return nil, usagef("webhooks.listen: %v", err)
+	}
+	srv := httpserve.New(hooks.Handler(), httpserve.Options{Logger: log})
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w := &webhookListener{hooks: hooks, stop: stop, done: make(chan error, 1)}
+	go func() { w.done <- srv.Run(sctx, ln) }()
+	if stdout != nil {
+		fmt.Fprintf(stdout, "webhook callbacks: listening on %s, runs get %s/<token>\n", ln.Addr(), cfg.Webhooks.PublicURL)
+	}
+	return w, nil
+}
+
+// registry returns the listener's registry (nil for no listener).
+func (w *webhookListener) registry() *probe.Webhooks {
+	if w == nil {
+		return nil
+	}
+	return w.hooks
+}
+
+// close stops the listener and logs what it counted.
+func (w *webhookListener) close(log *slog.Logger) error {
+	if w == nil {
+		return nil
+	}
+	w.stop()
+	err := <-w.done
+	if st := w.hooks.Stats(); st.Unmatched+st.Late+st.Rejected > 0 {
+		log.Info("webhook callbacks", "accepted", st.Accepted, "unmatched", st.Unmatched, "late", st.Late, "rejected", st.Rejected)
+	}
+	return err
+}
