@@ -106,10 +106,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	defer hooks.close(log) //nolint:errcheck // on the error paths; the end of a run closes it first
 	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version,
 		QuarantineFile: quarantine, Webhooks: hooks.registry()})
 	if err != nil {
-		hooks.close(log) //nolint:errcheck // failing anyway
 		return usageError{err}
 	}
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/internal/httpserve"
@@ -19,6 +20,8 @@ type webhookListener struct {
 	hooks *probe.Webhooks
 	stop  context.CancelFunc
 	done  chan error
+	once  sync.Once
+	err   error
 }
 
 // startWebhooks starts the listener when the config has a webhooks block or
@@ -28,20 +31,25 @@ func startWebhooks(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 	if cfg.Webhooks.Line == 0 && !cfg.UsesWebhooks() {
 		return nil, nil
 	}
-	hooks, err := probe.NewWebhooks(probe.WebhookOptions{PublicURL: cfg.Webhooks.PublicURL, MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, Logger: log})
-	if err != nil {
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", cfg.Webhooks.Listen)
 	if err != nil {
 		return nil, usagef("webhooks.listen: %v", err)
+	}
+	public := cfg.Webhooks.PublicURL
+	if public == "http://"+cfg.Webhooks.Listen+"/webhooks" {
+		public = "http://" + ln.Addr().String() + "/webhooks" // the default, with the port a :0 got
+	}
+	hooks, err := probe.NewWebhooks(probe.WebhookOptions{PublicURL: public, MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, Logger: log})
+	if err != nil {
+		ln.Close()
+		return nil, err
 	}
 	srv := httpserve.New(hooks.Handler(), httpserve.Options{Logger: log})
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	w := &webhookListener{hooks: hooks, stop: stop, done: make(chan error, 1)}
 	go func() { w.done <- srv.Run(sctx, ln) }()
 	if stdout != nil {
-		fmt.Fprintf(stdout, "webhook callbacks: listening on %s, runs get %s/<token>\n", ln.Addr(), cfg.Webhooks.PublicURL)
+		fmt.Fprintf(stdout, "webhook callbacks: listening on %s, runs get %s/<token>\n", ln.Addr(), public)
 	}
 	return w, nil
 }
@@ -54,15 +62,18 @@ func (w *webhookListener) registry() *probe.Webhooks {
 	return w.hooks
 }
 
-// close stops the listener and logs what it counted.
+// close stops the listener and logs what it counted; later calls return
+// the first one's error.
 func (w *webhookListener) close(log *slog.Logger) error {
 	if w == nil {
 		return nil
 	}
-	w.stop()
-	err := <-w.done
-	if st := w.hooks.Stats(); st.Unmatched+st.Late+st.Rejected > 0 {
-		log.Info("webhook callbacks", "accepted", st.Accepted, "unmatched", st.Unmatched, "late", st.Late, "rejected", st.Rejected)
-	}
-	return err
+	w.once.Do(func() {
+		w.stop()
+		w.err = <-w.done
+		if st := w.hooks.Stats(); st.Unmatched+st.Late+st.Rejected > 0 {
+			log.Info("webhook callbacks", "accepted", st.Accepted, "unmatched", st.Unmatched, "late", st.Late, "rejected", st.Rejected)
+		}
+	})
+	return w.err
 }
