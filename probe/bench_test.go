@@ -2,11 +2,15 @@ package probe
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
 	"github.com/slaprobe/slaprobe/config"
 )
 
@@ -79,5 +83,86 @@ func BenchmarkRawRequest(b *testing.B) {
 		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
+	}
+}
+
+// wsBenchServer pushes one small JSON message to every WebSocket client as
+// soon as it connects, then waits for the client to go.
+func wsBenchServer(b *testing.B) string {
+	b.Helper()
+	msg := []byte(`{"type":"message","id":"m-17","from":"probe","text":"hello"}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		if err := c.Write(r.Context(), websocket.MessageText, msg); err != nil {
+			return
+		}
+		c.Read(r.Context()) //nolint:errcheck // until the client closes
+	}))
+	b.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+// BenchmarkWebSocketReceive is one run of a flow that opens a WebSocket and
+// awaits the message the server pushes (a JSONPath equals on it): the
+// receive step's whole cost through Runner.Run. Compare with
+// BenchmarkRawWebSocketReceive.
+func BenchmarkWebSocketReceive(b *testing.B) {
+	url := wsBenchServer(b)
+	cfg := testConfig(config.Flow{
+		Name: "bench", Timeout: 5 * time.Second,
+		Vars: []config.Var{{Name: "id", Value: "m-17"}},
+		Steps: []config.Step{
+			{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: url}},
+			{Name: "receive", Function: "receive", Await: &config.Await{Stream: "subscribe"},
+				Expect: config.Expect{JSONPath: []config.PathMatch{{Path: "$.id", Matcher: eq("${id}")}}}},
+		},
+	})
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.CloseIdle()
+	flow := &cfg.Services[0].Flows[0]
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		run := r.Run(ctx, flow)
+		if run.Steps[1].Status != StatusOK {
+			b.Fatalf("step: %+v", run.Steps[1])
+		}
+	}
+}
+
+// BenchmarkRawWebSocketReceive dials the same server with coder/websocket
+// (through the same tuned transport), reads the message and checks its id:
+// the floor BenchmarkWebSocketReceive is measured against.
+func BenchmarkRawWebSocketReceive(b *testing.B) {
+	url := wsBenchServer(b)
+	tr, err := NewTransport(config.TLS{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var m struct{ ID string }
+		if err := json.Unmarshal(data, &m); err != nil || m.ID != "m-17" {
+			b.Fatalf("message %s: %v", data, err)
+		}
+		c.CloseNow()
 	}
 }
