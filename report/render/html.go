@@ -19,7 +19,9 @@ var htmlTemplate string
 // chart per service (empty when the service has no daily figures).
 type htmlData struct {
 	view
-	Charts []template.HTML
+	Charts   []template.HTML
+	Timeline []template.HTML // one inline SVG per view.Timelines
+	TLLegend string
 }
 
 // tableRef is a table with the heading level it is drawn at.
@@ -29,7 +31,9 @@ type tableRef struct {
 }
 
 // HTML writes r as one self-contained HTML file: inline CSS, inline SVG
-// charts, no scripts and no external assets. Every name and message is
+// charts (the function timeline first), no scripts and no external assets.
+// Printed, sections flow: headings stay with what follows them and table
+// rows and figures are not split. Every name and message is
 // escaped by html/template.
 func HTML(w io.Writer, r *report.Report) error {
 	if r == nil {
@@ -50,7 +54,10 @@ func writeHTML(w io.Writer, v view) error {
 	if err != nil {
 		return fmt.Errorf("render: html template: %w", err)
 	}
-	d := htmlData{view: v, Charts: make([]template.HTML, len(v.Services))}
+	d := htmlData{view: v, Charts: make([]template.HTML, len(v.Services)), TLLegend: timelineLegend}
+	for _, tf := range v.Timelines {
+		d.Timeline = append(d.Timeline, tf.TL.SVG())
+	}
 	for i, s := range v.Services {
 		svg, err := dailyChart(s.Daily, s.Objective, chart.SVG)
 		if err != nil {

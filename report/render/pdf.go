@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/johnfercher/go-tree/node"
 	"github.com/johnfercher/maroto/v2"
 	"github.com/johnfercher/maroto/v2/pkg/components/col"
 	"github.com/johnfercher/maroto/v2/pkg/components/image"
@@ -24,6 +25,7 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/consts/fontstyle"
 	"github.com/johnfercher/maroto/v2/pkg/consts/pagesize"
 	"github.com/johnfercher/maroto/v2/pkg/core"
+	"github.com/johnfercher/maroto/v2/pkg/core/entity"
 	"github.com/johnfercher/maroto/v2/pkg/props"
 	"github.com/johnfercher/maroto/v2/pkg/repository"
 	chart "github.com/wcharczuk/go-chart/v2"
@@ -116,6 +118,12 @@ func PDF(w io.Writer, r *report.Report, o PDFOptions) error {
 	if err != nil {
 		return fmt.Errorf("render: pdf font: %w", err)
 	}
+	timelines := make([][]byte, len(v.Timelines))
+	for i, tf := range v.Timelines {
+		if timelines[i], err = tf.TL.png(2000, regular, bold); err != nil {
+			return err
+		}
+	}
 	p := &pdfDoc{c: newPalette(), g: g, width: 210 - 24}
 	cfg := config.NewBuilder().
 		WithPageSize(pagesize.A4).
@@ -130,7 +138,8 @@ func PDF(w io.Writer, r *report.Report, o PDFOptions) error {
 		Build()
 	m := maroto.New(cfg)
 	p.m = m
-	p.cover(v)
+	p.start()
+	p.cover(v, timelines)
 	for i, s := range v.Services {
 		p.service(s, charts[i])
 	}
@@ -390,45 +399,118 @@ func (g *glyphs) sanitizeTable(t *table) {
 	}
 }
 
-// pdfDoc lays the view out on a maroto document.
+// pdfDoc lays the view out on a maroto document. Sections flow one after
+// the other (a service does not start a new page); a block that must stay
+// together (a heading with what follows it, a short table, a figure) moves
+// to the next page when it does not fit on this one, and a table longer than
+// a page breaks between rows, repeating its header row.
 type pdfDoc struct {
 	m     core.Maroto
 	c     palette
 	g     *glyphs
 	width float64 // usable page width in millimetres
+
+	// The layout provider and page cell, captured from maroto (see
+	// measureProbe) to measure rows before adding them.
+	probe measureProbe
+}
+
+// measureProbe is a component of height zero that remembers the provider
+// and cell maroto measures it with: maroto measures rows only as it adds
+// them, and keeping a block on one page needs its height before.
+type measureProbe struct {
+	provider core.Provider
+	cell     entity.Cell
+	cfg      *entity.Config
+}
+
+func (mp *measureProbe) GetHeight(provider core.Provider, cell *entity.Cell) float64 {
+	if mp.provider == nil {
+		mp.provider, mp.cell = provider, *cell
+	}
+	return 0
+}
+func (mp *measureProbe) Render(core.Provider, *entity.Cell) {}
+func (mp *measureProbe) SetConfig(c *entity.Config)         { mp.cfg = c }
+func (mp *measureProbe) GetStructure() *node.Node[core.Structure] {
+	return node.New(core.Structure{Type: "probe"})
+}
+
+// start adds the probe row; measuring works from then on.
+func (p *pdfDoc) start() {
+	p.m.AddRow(0, col.New(pdfGrid).Add(&p.probe))
+	p.probe.cell.Width = p.width
+}
+
+// height is the height the rows will take, in millimetres.
+func (p *pdfDoc) height(rows ...core.Row) float64 {
+	if p.probe.provider == nil {
+		return 0
+	}
+	var h float64
+	for _, r := range rows {
+		r.SetConfig(p.m.GetCurrentConfig())
+		cell := p.probe.cell
+		h += r.GetHeight(p.probe.provider, &cell)
+	}
+	return h
+}
+
+// block adds rows that belong together: on the next page when they do not
+// fit in what is left of this one but do on an empty page.
+func (p *pdfDoc) block(rows ...core.Row) {
+	if h := p.height(rows...); !p.m.FitlnCurrentPage(h) && h < p.probe.cell.Height {
+		p.m.AddPages(page.New())
+	}
+	p.m.AddRows(rows...)
 }
 
 func (p *pdfDoc) text(size float64, style fontstyle.Type, c *props.Color, s string, top, bottom float64) core.Row {
 	return row.New().Add(text.NewCol(pdfGrid, s, props.Text{Family: fontFamily, Size: size, Style: style, Color: c, Top: top, Bottom: bottom}))
 }
 
-func (p *pdfDoc) cover(v view) {
+func (p *pdfDoc) headingRow(s string, size float64) core.Row {
+	return p.text(size, fontstyle.Bold, &p.c.accent, s, 4, 1.5)
+}
+
+func (p *pdfDoc) cover(v view, timelines [][]byte) {
 	p.m.AddRows(
 		p.text(20, fontstyle.Bold, &p.c.accent, v.Title, 0, 2),
 		p.text(10, fontstyle.Normal, &p.c.ink, "Period: "+v.Period+" ("+v.Zone+")", 1, 0),
 		p.text(8, fontstyle.Normal, &p.c.muted, "Generated "+v.Generated+" · measured from "+v.Locations, 1, 3),
 	)
 	p.m.AddRow(1.2, col.New(pdfGrid).WithStyle(&props.Cell{BackgroundColor: &p.c.accent}))
-	p.m.AddRow(3)
-	for _, s := range v.Services {
-		c := p.verdictColor(s)
-		p.m.AddAutoRow(
-			text.NewCol(8, s.Name, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Top: 1.5, Bottom: 1.5}),
-			text.NewCol(16, "Availability "+s.Headline, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Color: c, Top: 1.5, Bottom: 1.5}),
-		)
+	for i, tf := range v.Timelines {
+		rows := []core.Row{}
+		if i == 0 {
+			rows = append(rows, p.headingRow("Function timeline", 12),
+				p.text(7, fontstyle.Normal, &p.c.muted, timelineLegend, 0, 1.5))
+		}
+		rows = append(rows, p.text(8, fontstyle.Bold, &p.c.ink, tf.Caption, 1, 0.5),
+			row.New(p.width*tf.Aspect).Add(image.NewFromBytesCol(pdfGrid, timelines[i], extension.Png, props.Rect{Center: true, Percent: 100})))
+		p.block(rows...)
 	}
-	p.m.AddRow(3)
+	var verdicts []core.Row
+	verdicts = append(verdicts, row.New(3))
+	for _, s := range v.Services {
+		verdicts = append(verdicts, row.New().Add(
+			text.NewCol(8, s.Name, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Top: 1.5, Bottom: 1.5}),
+			text.NewCol(16, "Availability "+s.Headline, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Color: p.verdictColor(s), Top: 1.5, Bottom: 1.5}),
+		))
+	}
+	p.block(verdicts...)
 	p.table(v.Summary, 12)
-	p.heading("Accounting policy", 12)
+	lines := []core.Row{p.headingRow("Accounting policy", 12)}
 	if len(v.Policy) == 0 {
-		p.m.AddRows(p.text(8, fontstyle.Normal, &p.c.muted, "No policy text was recorded for this report.", 0, 1))
+		lines = append(lines, p.text(8, fontstyle.Normal, &p.c.muted, "No policy text was recorded for this report.", 0, 1))
 	}
 	for _, line := range v.Policy {
-		p.m.AddAutoRow(
+		lines = append(lines, row.New().Add(
 			text.NewCol(1, "•", props.Text{Family: fontFamily, Size: 8, Align: align.Right, Right: 1.5, Top: 0.5}),
 			text.NewCol(pdfGrid-1, line, props.Text{Family: fontFamily, Size: 8, Top: 0.5, Bottom: 0.8}),
-		)
+		))
 	}
+	p.block(lines...)
 }
 
 // verdictColor is green for a met objective, red for a missed one, grey
@@ -443,19 +525,13 @@ func (p *pdfDoc) verdictColor(s serviceView) *props.Color {
 	return &p.c.bad
 }
 
-func (p *pdfDoc) heading(s string, size float64) {
-	if !p.m.FitlnCurrentPage(28) {
-		p.m.AddPages(page.New())
-	}
-	p.m.AddRows(p.text(size, fontstyle.Bold, &p.c.accent, s, 4, 1.5))
-}
-
 func (p *pdfDoc) service(s serviceView, png []byte) {
-	p.m.AddPages(page.New())
-	p.m.AddAutoRow(text.NewCol(pdfGrid, "Service: "+s.Name, props.Text{Family: fontFamily, Size: 15, Style: fontstyle.Bold, Color: &p.c.white, Top: 2, Bottom: 2, Left: 2})).
-		WithStyle(&props.Cell{BackgroundColor: &p.c.accent})
-	p.m.AddRows(p.text(11, fontstyle.Bold, p.verdictColor(s), "Availability "+s.Headline, 3, 2))
-
+	head := []core.Row{
+		row.New(5),
+		row.New().Add(text.NewCol(pdfGrid, "Service: "+s.Name, props.Text{Family: fontFamily, Size: 15, Style: fontstyle.Bold, Color: &p.c.white, Top: 2, Bottom: 2, Left: 2})).
+			WithStyle(&props.Cell{BackgroundColor: &p.c.accent}),
+		p.text(11, fontstyle.Bold, p.verdictColor(s), "Availability "+s.Headline, 3, 2),
+	}
 	// Figures in two label/value column pairs.
 	half := (len(s.Facts) + 1) / 2
 	for i := 0; i < half; i++ {
@@ -471,46 +547,74 @@ func (p *pdfDoc) service(s serviceView, png []byte) {
 				text.NewCol(7, f.Value, props.Text{Family: fontFamily, Size: 8, Style: fontstyle.Bold, Top: 0.8, Bottom: 0.8}),
 			)
 		}
-		r := p.m.AddAutoRow(cols...)
+		r := row.New().Add(cols...)
 		if i%2 == 0 {
 			r.WithStyle(&props.Cell{BackgroundColor: &p.c.stripe})
 		}
+		head = append(head, r)
 	}
+	p.block(head...)
 
-	p.heading("Daily availability", 11)
+	chart := []core.Row{p.headingRow("Daily availability", 11)}
 	if png == nil {
-		p.m.AddRows(p.text(8, fontstyle.Normal, &p.c.muted, "No daily figures.", 0, 1))
+		chart = append(chart, p.text(8, fontstyle.Normal, &p.c.muted, "No daily figures.", 0, 1))
 	} else {
-		p.m.AddRow(52, image.NewFromBytesCol(pdfGrid, png, extension.Png, props.Rect{Center: true, Percent: 100}))
-		p.m.AddRows(p.text(7, fontstyle.Normal, &p.c.muted, "Blue: daily availability (gaps are days without data). Red dashed: the objective.", 0.5, 1))
+		chart = append(chart, row.New(52).Add(image.NewFromBytesCol(pdfGrid, png, extension.Png, props.Rect{Center: true, Percent: 100})),
+			p.text(7, fontstyle.Normal, &p.c.muted, "Blue: daily availability (gaps are days without data). Red dashed: the objective.", 0.5, 1))
+	}
+	p.block(chart...)
+	// Tables with rows in full; a run of empty ones as one short list.
+	var empty []core.Row
+	flush := func() {
+		if len(empty) > 0 {
+			p.block(empty...)
+			empty = nil
+		}
 	}
 	for _, t := range s.Tables {
-		p.table(t, 11)
+		if len(t.Rows) > 0 {
+			flush()
+			p.table(t, 11)
+			continue
+		}
+		if empty == nil {
+			empty = append(empty, row.New(3))
+		}
+		empty = append(empty, row.New().Add(
+			text.NewCol(7, t.Title, props.Text{Family: fontFamily, Size: 8.5, Style: fontstyle.Bold, Color: &p.c.accent, Top: 0.8, Bottom: 0.8}),
+			text.NewCol(pdfGrid-7, t.Empty, props.Text{Family: fontFamily, Size: 8, Color: &p.c.muted, Top: 1, Bottom: 0.8}),
+		))
 	}
+	flush()
 }
 
 // table draws a titled table: a shaded header row and striped auto-height
-// rows with the view's column widths.
+// rows with the view's column widths. It stays on one page when it fits on
+// one; a longer one starts with at least its first rows under its heading
+// and repeats its header row on every page it runs onto.
 func (p *pdfDoc) table(t table, size float64) {
-	p.heading(t.Title, size)
+	top := []core.Row{p.headingRow(t.Title, size)}
 	if t.Note != "" {
-		p.m.AddRows(p.text(7, fontstyle.Normal, &p.c.muted, t.Note, 0, 1.5))
+		top = append(top, p.text(7, fontstyle.Normal, &p.c.muted, t.Note, 0, 1.5))
 	}
 	if len(t.Rows) == 0 {
-		p.m.AddRows(p.text(8, fontstyle.Normal, &p.c.muted, t.Empty, 0, 1))
+		p.block(append(top, p.text(8, fontstyle.Normal, &p.c.muted, t.Empty, 0, 1))...)
 		return
 	}
 	cellStyle := func(bg *props.Color) *props.Cell {
 		return &props.Cell{BackgroundColor: bg, BorderType: border.Bottom, BorderColor: &p.c.line, BorderThickness: 0.1}
 	}
-	head := make([]core.Col, len(t.Head))
-	for i, h := range t.Head {
-		head[i] = text.NewCol(t.Widths[i], h, props.Text{Family: fontFamily, Size: 7, Style: fontstyle.Bold, Top: 1, Bottom: 1, Left: 1, Right: 1})
+	header := func() core.Row {
+		head := make([]core.Col, len(t.Head))
+		for i, h := range t.Head {
+			head[i] = text.NewCol(t.Widths[i], h, props.Text{Family: fontFamily, Size: 7, Style: fontstyle.Bold, Top: 1, Bottom: 1, Left: 1, Right: 1})
+		}
+		return row.New().Add(head...).WithStyle(cellStyle(&p.c.head))
 	}
-	p.m.AddAutoRow(head...).WithStyle(cellStyle(&p.c.head))
-	for n, row := range t.Rows {
-		cols := make([]core.Col, len(row))
-		for i, c := range row {
+	rows := make([]core.Row, len(t.Rows))
+	for n, cells := range t.Rows {
+		cols := make([]core.Col, len(cells))
+		for i, c := range cells {
 			c = p.g.fit(c, 7, p.width*float64(t.Widths[i])/pdfGrid-2.5)
 			cols[i] = text.NewCol(t.Widths[i], c, props.Text{Family: fontFamily, Size: 7, Top: 1, Bottom: 1, Left: 1, Right: 1})
 		}
@@ -518,7 +622,23 @@ func (p *pdfDoc) table(t table, size float64) {
 		if n%2 == 1 {
 			bg = &p.c.stripe
 		}
-		p.m.AddAutoRow(cols...).WithStyle(cellStyle(bg))
+		rows[n] = row.New().Add(cols...).WithStyle(cellStyle(bg))
+	}
+	whole := append(append(top, header()), rows...)
+	if h := p.height(whole...); h < p.probe.cell.Height {
+		p.block(whole...)
+		return
+	}
+	// Longer than a page: the heading, the header and a few rows together,
+	// then row by row.
+	lead := min(3, len(rows))
+	p.block(append(append(top, header()), rows[:lead]...)...)
+	for _, r := range rows[lead:] {
+		if !p.m.FitlnCurrentPage(p.height(r)) {
+			p.m.AddPages(page.New())
+			p.m.AddRows(header())
+		}
+		p.m.AddRows(r)
 	}
 }
 

@@ -122,7 +122,11 @@ func TestHTMLSelfContained(t *testing.T) {
 			t.Errorf("HTML contains %q", bad)
 		}
 	}
-	if n := strings.Count(out, "<svg"); n != 2 {
+	timelines := strings.Count(out, `<svg xmlns="http://www.w3.org/2000/svg" class="timeline"`)
+	if timelines < 1 {
+		t.Errorf("no function timeline")
+	}
+	if n := strings.Count(out, "<svg") - timelines; n != 2 {
 		t.Errorf("want one inline SVG chart per service (2), got %d", n)
 	}
 }

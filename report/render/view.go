@@ -19,7 +19,21 @@ type view struct {
 	Summary   table
 	Policy    []string
 	Services  []serviceView
+	// Timelines are the function timeline over the period and, when the
+	// activity covers a small part of it, a close-up of that part.
+	Timelines []timelineFig
 }
+
+// timelineFig is one function timeline with its caption.
+type timelineFig struct {
+	Caption string
+	TL      Timeline
+	Aspect  float64 // height / width
+}
+
+// timelineLegend says how the timeline tells its marks apart, for the
+// formats that draw it.
+const timelineLegend = "One lane per service and function. Solid full-height bars: measured down. Hatched half-height bars: measured degraded. Dashed outlines: declared incidents. Hover a mark in the HTML report for its times."
 
 // serviceView is one service's section.
 type serviceView struct {
@@ -62,6 +76,14 @@ func newView(r *report.Report, loc *time.Location) view {
 	}
 	if v.Locations == "" {
 		v.Locations = "-"
+	}
+	tl := NewTimeline(r, TimelineOptions{})
+	v.Timelines = append(v.Timelines, timelineFig{Caption: "Whole period: " + tlTime(tl.From, loc) + " to " + tlTime(tl.To, loc), TL: tl})
+	if c, ok := tl.CloseUp(r); ok {
+		v.Timelines = append(v.Timelines, timelineFig{Caption: "Close-up: " + tlTime(c.From, loc) + " to " + tlTime(c.To, loc), TL: c})
+	}
+	for i := range v.Timelines {
+		v.Timelines[i].Aspect = v.Timelines[i].TL.Height() / tlWidth
 	}
 	v.Summary = table{
 		Title:  "Summary",

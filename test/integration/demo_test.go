@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -150,9 +151,52 @@ func TestDemoKakao2022Fire(t *testing.T) {
 	if out, err := exec.Command("pdftoppm", "-png", "-r", "40", pdf, filepath.Join(pages, "p")).CombinedOutput(); err != nil || len(out) > 0 {
 		t.Fatalf("pdftoppm: %v %s", err, out)
 	}
-	if m, _ := filepath.Glob(filepath.Join(pages, "p-*.png")); len(m) < 2 {
+	m, _ := filepath.Glob(filepath.Join(pages, "p-*.png"))
+	if len(m) < 2 {
 		t.Fatalf("pdftoppm rendered %d pages", len(m))
 	}
+	// The report opens with the function timeline, and sections flow: no
+	// page but the last is left mostly empty (issue #10 item 5).
+	page1, err := exec.Command("pdftotext", "-layout", "-f", "1", "-l", "1", pdf, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	for _, want := range []string{"Function timeline", "Whole period: 2022-10-15 00:00 to 2022-10-22 00:00"} {
+		if !strings.Contains(string(page1), want) {
+			t.Errorf("page 1 lacks %q", want)
+		}
+	}
+	for i, p := range m[:len(m)-1] {
+		if fill := pageFill(t, p); fill < 0.6 {
+			t.Errorf("page %d of %d is filled to %.0f%% only", i+1, len(m), 100*fill)
+		}
+	}
+}
+
+// pageFill is how far down a rendered page its content reaches, above the
+// page-number footer, as a share of the page height.
+func pageFill(t *testing.T, path string) float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	last := 0
+	for y := b.Min.Y; y < b.Max.Y-b.Dy()*6/100; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r>>8 < 235 || g>>8 < 235 || bl>>8 < 235 {
+				last = y
+				break
+			}
+		}
+	}
+	return float64(last) / float64(b.Dy())
 }
 
 // TestDemoPartialIncident: an incident that fails 60% of requests is still

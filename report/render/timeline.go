@@ -1,0 +1,670 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"html/template"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang/freetype/truetype"
+	"github.com/wcharczuk/go-chart/v2/drawing"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// Timeline is the function timeline of a report: one lane per service and
+// function over [From, To), the measured down and degraded windows of that
+// function as bars, and the declared incidents that name it as dashed
+// outlines over them. Down bars are solid and full height, degraded bars
+// hatched and half height, so the two differ in more than colour.
+//
+// It is drawn the same way as SVG (HTML report, status page) and PNG (PDF),
+// from one layout:
+//
+//	tl := render.NewTimeline(rep, render.TimelineOptions{From: f, To: t, Services: []string{"messaging"}})
+//	svg := tl.SVG() // template.HTML, safe to put in an html/template page
+type Timeline struct {
+	From, To time.Time
+	Loc      *time.Location
+	Lanes    []TimelineLane
+}
+
+// TimelineLane is one function of one service.
+type TimelineLane struct {
+	Service, Function string
+	Bars              []TimelineBar
+	Declared          []TimelineDeclared
+}
+
+// TimelineBar is a measured window, clipped to the timeline.
+type TimelineBar struct {
+	Kind       string // "down" or "degraded"
+	Start, End time.Time
+	// Open: the window had not ended (still open, or went on after the
+	// period); End is where the data stops.
+	Open        bool
+	Flow, Cause string
+}
+
+// TimelineDeclared is a declared incident naming the lane's function,
+// clipped to the timeline.
+type TimelineDeclared struct {
+	ID, Title  string
+	Start, End time.Time
+	Ongoing    bool // no declared end: End is the timeline's end
+}
+
+// TimelineOptions selects what NewTimeline draws.
+type TimelineOptions struct {
+	// From and To narrow the timeline (zero: the report's period).
+	From, To time.Time
+	// Services keeps these services only (nil: all, in report order).
+	Services []string
+}
+
+// NewTimeline builds the timeline of r: a lane for every function of every
+// service (the functions of its steps, in config order, then any other a
+// window or declared incident names).
+func NewTimeline(r *report.Report, o TimelineOptions) Timeline {
+	loc, err := location(r.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	t := Timeline{From: r.From, To: r.To, Loc: loc}
+	if !o.From.IsZero() {
+		t.From = o.From
+	}
+	if !o.To.IsZero() {
+		t.To = o.To
+	}
+	if !t.To.After(t.From) {
+		t.To = t.From.Add(time.Hour)
+	}
+	// The end of the data: a window still open ends at the report's "now".
+	dataEnd := minTime(r.To, maxTime(r.Generated, r.From))
+	for _, s := range r.Services {
+		if o.Services != nil && !slices.Contains(o.Services, s.Name) {
+			continue
+		}
+		var fns []string
+		add := func(fn string) {
+			if fn != "" && !slices.Contains(fns, fn) {
+				fns = append(fns, fn)
+			}
+		}
+		for _, st := range s.Steps {
+			add(st.Function)
+		}
+		for _, w := range s.Windows {
+			if w.Function != nil {
+				add(*w.Function)
+			}
+		}
+		for _, rc := range s.Reconciliation {
+			for _, fn := range rc.Functions {
+				add(fn)
+			}
+		}
+		for _, fn := range fns {
+			lane := TimelineLane{Service: s.Name, Function: fn}
+			for _, w := range s.Windows {
+				if w.Function == nil || *w.Function != fn {
+					continue
+				}
+				b := TimelineBar{Kind: w.Kind, Start: w.Start, Flow: w.Flow, Cause: w.CauseStep}
+				switch {
+				case w.End != nil:
+					b.End = *w.End
+				case w.EndCut == report.CutPeriod:
+					b.End, b.Open = r.To, true
+				default:
+					b.End, b.Open = dataEnd, true
+				}
+				b.Start, b.End = maxTime(b.Start, t.From), minTime(b.End, t.To)
+				if b.End.After(b.Start) {
+					lane.Bars = append(lane.Bars, b)
+				}
+			}
+			for _, rc := range s.Reconciliation {
+				if !slices.Contains(rc.Functions, fn) {
+					continue
+				}
+				d := TimelineDeclared{ID: rc.ID, Title: rc.Title, Start: rc.DeclaredStart, End: t.To, Ongoing: rc.DeclaredEnd == nil}
+				if rc.DeclaredEnd != nil {
+					d.End = *rc.DeclaredEnd
+				}
+				d.Start, d.End = maxTime(d.Start, t.From), minTime(d.End, t.To)
+				if d.End.After(d.Start) {
+					lane.Declared = append(lane.Declared, d)
+				}
+			}
+			t.Lanes = append(t.Lanes, lane)
+		}
+	}
+	return t
+}
+
+// Active returns the stretch of the timeline with bars or declared
+// incidents, and false when there is none.
+func (t Timeline) Active() (from, to time.Time, ok bool) {
+	for _, l := range t.Lanes {
+		for _, b := range l.Bars {
+			from, to, ok = widen(from, to, ok, b.Start, b.End)
+		}
+		for _, d := range l.Declared {
+			from, to, ok = widen(from, to, ok, d.Start, d.End)
+		}
+	}
+	return from, to, ok
+}
+
+func widen(from, to time.Time, ok bool, s, e time.Time) (time.Time, time.Time, bool) {
+	if !ok {
+		return s, e, true
+	}
+	return minTime(from, s), maxTime(to, e), true
+}
+
+// CloseUp returns the timeline narrowed to its active stretch with a margin,
+// aligned to whole local days (whole hours for less than a day), and false
+// when the activity already covers most of it (or there is none).
+func (t Timeline) CloseUp(r *report.Report) (Timeline, bool) {
+	from, to, ok := t.Active()
+	period := t.To.Sub(t.From)
+	if !ok || to.Sub(from) > period*2/5 {
+		return Timeline{}, false
+	}
+	pad := max(to.Sub(from)/10, 30*time.Minute)
+	from, to = maxTime(from.Add(-pad), t.From), minTime(to.Add(pad), t.To)
+	if to.Sub(from) >= 24*time.Hour {
+		from = maxTime(report.DayStart(from.In(t.Loc).Year(), from.In(t.Loc).Month(), from.In(t.Loc).Day(), t.Loc), t.From)
+		if e := to.In(t.Loc); !to.Equal(report.DayStart(e.Year(), e.Month(), e.Day(), t.Loc)) {
+			to = minTime(report.DayStart(e.Year(), e.Month(), e.Day()+1, t.Loc), t.To)
+		}
+	} else {
+		from = maxTime(from.Truncate(time.Hour), t.From)
+		if tt := to.Truncate(time.Hour); !tt.Equal(to) {
+			to = minTime(tt.Add(time.Hour), t.To)
+		}
+	}
+	if to.Sub(from) > period*3/5 {
+		return Timeline{}, false
+	}
+	names := map[string]bool{}
+	for _, l := range t.Lanes {
+		names[l.Service] = true
+	}
+	var svcs []string
+	for _, s := range r.Services {
+		if names[s.Name] {
+			svcs = append(svcs, s.Name)
+		}
+	}
+	return NewTimeline(r, TimelineOptions{From: from, To: to, Services: svcs}), true
+}
+
+// Layout, in units of a 1000-wide canvas.
+const (
+	tlWidth    = 1000.0
+	tlLabelW   = 140.0 // the label column
+	tlPlotX    = 150.0
+	tlPlotEnd  = tlWidth - 16
+	tlLegendH  = 26.0
+	tlServiceH = 20.0
+	tlLaneH    = 16.0
+	tlAxisH    = 32.0
+	tlFont     = 11.0
+)
+
+// Colours (RGB) of the timeline.
+var (
+	tlInk      = color.RGBA{29, 39, 51, 255}
+	tlMuted    = color.RGBA{91, 103, 117, 255}
+	tlGrid     = color.RGBA{222, 227, 233, 255}
+	tlStripe   = color.RGBA{246, 248, 250, 255}
+	tlDown     = color.RGBA{180, 35, 24, 255}
+	tlDegraded = color.RGBA{181, 71, 8, 255}
+	tlDegFill  = color.RGBA{254, 240, 199, 255}
+	tlDeclared = color.RGBA{29, 39, 51, 255}
+)
+
+// shape is one drawing primitive of the layout.
+type shape struct {
+	kind       int // shapeRect, shapeLine, shapeText
+	x, y, w, h float64
+	fill       color.RGBA // zero alpha: none
+	stroke     color.RGBA // zero alpha: none
+	width      float64
+	dash       []float64
+	hatch      bool // diagonal lines in the stroke colour, inside the rectangle
+	text       string
+	size       float64
+	bold       bool
+	anchor     string // start | middle | end
+	title      string // tooltip (SVG)
+}
+
+const (
+	shapeRect = iota
+	shapeLine
+	shapeText
+)
+
+// layout turns the timeline into shapes on a 1000-wide canvas and returns
+// them with the canvas height.
+func (t Timeline) layout(m *measurer) ([]shape, float64) {
+	var out []shape
+	text := func(x, y float64, s string, size float64, bold bool, c color.RGBA, anchor string) {
+		out = append(out, shape{kind: shapeText, x: x, y: y, text: s, size: size, bold: bold, fill: c, anchor: anchor})
+	}
+	// Legend.
+	lx := tlPlotX
+	ly := 6.0
+	out = append(out, shape{kind: shapeRect, x: lx, y: ly + 1, w: 22, h: 10, fill: tlDown})
+	text(lx+28, ly+10, "down", tlFont, false, tlInk, "start")
+	lx += 28 + m.width("down", tlFont) + 22
+	out = append(out, shape{kind: shapeRect, x: lx, y: ly + 3.5, w: 22, h: 5, fill: tlDegFill, stroke: tlDegraded, width: 0.8, hatch: true})
+	text(lx+28, ly+10, "degraded", tlFont, false, tlInk, "start")
+	lx += 28 + m.width("degraded", tlFont) + 22
+	out = append(out, shape{kind: shapeRect, x: lx, y: ly - 1, w: 22, h: 14, stroke: tlDeclared, width: 1.2, dash: []float64{3, 2}})
+	text(lx+28, ly+10, "declared incident", tlFont, false, tlInk, "start")
+
+	ticks := t.ticks()
+	top := tlLegendH
+	y := top
+	x := func(at time.Time) float64 {
+		f := float64(at.Sub(t.From)) / float64(t.To.Sub(t.From))
+		return tlPlotX + math.Max(0, math.Min(1, f))*(tlPlotEnd-tlPlotX)
+	}
+	svc := ""
+	odd := false
+	for _, l := range t.Lanes {
+		if l.Service != svc {
+			svc = l.Service
+			text(4, y+14.5, m.clip(l.Service, tlFont+1, tlLabelW-8), tlFont+1, true, tlInk, "start")
+			out = append(out, shape{kind: shapeLine, x: tlPlotX, y: y + tlServiceH - 2, w: tlPlotEnd - tlPlotX, stroke: tlGrid, width: 1})
+			y += tlServiceH
+		}
+		if odd {
+			out = append(out, shape{kind: shapeRect, x: 0, y: y, w: tlPlotEnd, h: tlLaneH, fill: tlStripe})
+		}
+		odd = !odd
+		text(14, y+12, m.clip(l.Function, tlFont, tlLabelW-18), tlFont, false, tlInk, "start")
+		mid := y + tlLaneH/2
+		for _, b := range l.Bars {
+			x0, x1 := x(b.Start), x(b.End)
+			if x1-x0 < 1.5 {
+				x1 = x0 + 1.5
+			}
+			title := l.Service + " / " + l.Function + ": " + b.Kind + " " + tlTime(b.Start, t.Loc) + " to " + tlTime(b.End, t.Loc)
+			if b.Open {
+				title += " (not ended)"
+			}
+			if b.Cause != "" {
+				title += ", cause " + b.Cause
+			}
+			if b.Kind == "degraded" {
+				out = append(out, shape{kind: shapeRect, x: x0, y: mid - 2.75, w: x1 - x0, h: 5.5, fill: tlDegFill, stroke: tlDegraded, width: 0.8, hatch: true, title: title})
+			} else {
+				out = append(out, shape{kind: shapeRect, x: x0, y: mid - 5, w: x1 - x0, h: 10, fill: tlDown, title: title})
+			}
+		}
+		for _, d := range l.Declared {
+			x0, x1 := x(d.Start), x(d.End)
+			title := "declared " + d.ID
+			if d.Title != "" {
+				title += ": " + d.Title
+			}
+			title += ", " + tlTime(d.Start, t.Loc) + " to "
+			if d.Ongoing {
+				title += "(ongoing)"
+			} else {
+				title += tlTime(d.End, t.Loc)
+			}
+			out = append(out, shape{kind: shapeRect, x: x0, y: y + 0.75, w: math.Max(x1-x0, 1.5), h: tlLaneH - 1.5, stroke: tlDeclared, width: 1.2, dash: []float64{3, 2}, title: title})
+		}
+		y += tlLaneH
+	}
+	if len(t.Lanes) == 0 {
+		text(tlPlotX, y+13, "No services.", tlFont, false, tlMuted, "start")
+		y += tlLaneH
+	}
+	// Grid lines and the axis.
+	var grid []shape
+	for _, tk := range ticks {
+		grid = append(grid, shape{kind: shapeLine, x: x(tk.at), y: top, h: y - top, stroke: tlGrid, width: 0.8})
+	}
+	out = append(grid, out...) // under the bars
+	out = append(out, shape{kind: shapeLine, x: tlPlotX, y: y, w: tlPlotEnd - tlPlotX, stroke: tlMuted, width: 1})
+	for _, tk := range ticks {
+		out = append(out, shape{kind: shapeLine, x: x(tk.at), y: y, h: 4, stroke: tlMuted, width: 1})
+		text(x(tk.at), y+15, tk.label, tlFont-1, false, tlMuted, "middle")
+	}
+	text(tlPlotX, y+29, tlTime(t.From, t.Loc)+" to "+tlTime(t.To, t.Loc)+" ("+t.Loc.String()+")", tlFont-1, false, tlMuted, "start")
+	return out, y + tlAxisH
+}
+
+type tick struct {
+	at    time.Time
+	label string
+}
+
+// ticks are axis marks at whole local hours or days (first instants of
+// local dates, so a day with a clock change is as long as it really is).
+func (t Timeline) ticks() []tick {
+	span := t.To.Sub(t.From)
+	var out []tick
+	if span > 4*24*time.Hour {
+		step := 1
+		for _, s := range []int{1, 2, 3, 7, 14, 28} {
+			step = s
+			if span/(time.Duration(s)*24*time.Hour) <= 12 {
+				break
+			}
+		}
+		f := t.From.In(t.Loc)
+		for i := 0; ; i++ {
+			d := report.DayStart(f.Year(), f.Month(), f.Day()+i, t.Loc)
+			if !d.Before(t.To) {
+				break
+			}
+			if d.Before(t.From) || i%step != 0 {
+				continue
+			}
+			out = append(out, tick{d, d.In(t.Loc).Format("01-02")})
+		}
+		return out
+	}
+	step := 1
+	for _, s := range []int{1, 2, 3, 6, 12} {
+		step = s
+		if span/(time.Duration(s)*time.Hour) <= 12 {
+			break
+		}
+	}
+	f := t.From.In(t.Loc)
+	for day := 0; report.DayStart(f.Year(), f.Month(), f.Day()+day, t.Loc).Before(t.To); day++ {
+		for h := 0; h < 24; h += step {
+			at := time.Date(f.Year(), f.Month(), f.Day()+day, h, 0, 0, 0, t.Loc)
+			if at.In(t.Loc).Hour() != h || at.Before(t.From) || !at.Before(t.To) {
+				continue
+			}
+			label := at.In(t.Loc).Format("15:04")
+			if h == 0 {
+				label = at.In(t.Loc).Format("01-02")
+			}
+			out = append(out, tick{at, label})
+		}
+	}
+	return out
+}
+
+func tlTime(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04") }
+
+// Height is the timeline's height on its 1000-wide canvas.
+func (t Timeline) Height() float64 {
+	_, h := t.layout(newMeasurer(nanumRegular))
+	return h
+}
+
+// SVG draws the timeline as an inline SVG element (scales to its container's
+// width). Every name and title in it is escaped.
+func (t Timeline) SVG() template.HTML {
+	var b bytes.Buffer
+	_ = t.WriteSVG(&b)               // a bytes.Buffer does not fail
+	return template.HTML(b.String()) //nolint:gosec // built here, all text escaped
+}
+
+// WriteSVG writes the timeline as an SVG element.
+func (t Timeline) WriteSVG(w io.Writer) error {
+	m := newMeasurer(nanumRegular)
+	shapes, h := t.layout(m)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 %s %s" width="100%%" role="img" aria-label="function timeline, %s to %s" style="font-family: NanumGothic, 'Noto Sans KR', 'Segoe UI', Helvetica, Arial, sans-serif">`,
+		num(tlWidth), num(h), html.EscapeString(tlTime(t.From, t.Loc)), html.EscapeString(tlTime(t.To, t.Loc)))
+	for _, s := range shapes {
+		switch s.kind {
+		case shapeRect:
+			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s"%s>`, num(s.x), num(s.y), num(s.w), num(s.h), svgColor(s.fill), svgStroke(s))
+			if s.title != "" {
+				fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(s.title))
+			}
+			b.WriteString(`</rect>`)
+			if s.hatch {
+				for _, l := range hatchLines(s.x, s.y, s.w, s.h, 3.5) {
+					fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="0.8"/>`, num(l[0]), num(l[1]), num(l[2]), num(l[3]), svgColor(s.stroke))
+				}
+			}
+		case shapeLine:
+			fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"%s/>`, num(s.x), num(s.y), num(s.x+s.w), num(s.y+s.h), svgStroke(s))
+		case shapeText:
+			weight := ""
+			if s.bold {
+				weight = ` font-weight="bold"`
+			}
+			fmt.Fprintf(&b, `<text x="%s" y="%s" font-size="%s" fill="%s" text-anchor="%s"%s>%s</text>`, num(s.x), num(s.y), num(s.size), svgColor(s.fill), s.anchor, weight, html.EscapeString(s.text))
+		}
+	}
+	b.WriteString(`</svg>`)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func num(v float64) string { return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) }
+
+func svgColor(c color.RGBA) string {
+	if c.A == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B)
+}
+
+func svgStroke(s shape) string {
+	if s.stroke.A == 0 {
+		return ""
+	}
+	out := fmt.Sprintf(` stroke="%s" stroke-width="%s"`, svgColor(s.stroke), num(s.width))
+	if len(s.dash) > 0 {
+		var ds []string
+		for _, d := range s.dash {
+			ds = append(ds, num(d))
+		}
+		out += ` stroke-dasharray="` + strings.Join(ds, " ") + `"`
+	}
+	return out
+}
+
+// hatchLines are 45° lines every gap units, clipped to the rectangle.
+func hatchLines(x, y, w, h, gap float64) [][4]float64 {
+	var out [][4]float64
+	for k := x - h; k < x+w; k += gap {
+		// The line (k+u, y+h-u) for u in [0, h], clipped to x..x+w.
+		u0, u1 := math.Max(0, x-k), math.Min(h, x+w-k)
+		if u1 <= u0 {
+			continue
+		}
+		out = append(out, [4]float64{k + u0, y + h - u0, k + u1, y + h - u1})
+	}
+	return out
+}
+
+// PNG draws the timeline as a PNG widthPx wide, for the PDF; its height
+// follows from the layout. Text is in the bundled NanumGothic.
+func (t Timeline) PNG(widthPx int) ([]byte, error) {
+	return t.png(widthPx, nanumRegular, nanumBold)
+}
+
+// png draws the timeline with the given TrueType fonts.
+func (t Timeline) png(widthPx int, regularTTF, boldTTF []byte) ([]byte, error) {
+	m := newMeasurer(regularTTF)
+	shapes, h := t.layout(m)
+	scale := float64(widthPx) / tlWidth
+	img := image.NewRGBA(image.Rect(0, 0, widthPx, int(math.Ceil(h*scale))))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	gc, err := drawing.NewRasterGraphicContext(img)
+	if err != nil {
+		return nil, fmt.Errorf("render: timeline: %w", err)
+	}
+	gc.SetDPI(72)
+	regular, err := truetype.Parse(regularTTF)
+	if err != nil {
+		return nil, fmt.Errorf("render: timeline font: %w", err)
+	}
+	bold, err := truetype.Parse(boldTTF)
+	if err != nil {
+		return nil, fmt.Errorf("render: timeline font: %w", err)
+	}
+	rect := func(x, y, w, h float64) {
+		gc.MoveTo(x*scale, y*scale)
+		gc.LineTo((x+w)*scale, y*scale)
+		gc.LineTo((x+w)*scale, (y+h)*scale)
+		gc.LineTo(x*scale, (y+h)*scale)
+		gc.Close()
+	}
+	for _, s := range shapes {
+		switch s.kind {
+		case shapeRect:
+			if s.fill.A != 0 {
+				gc.SetFillColor(s.fill)
+				rect(s.x, s.y, s.w, s.h)
+				gc.Fill()
+			}
+			if s.hatch {
+				gc.SetStrokeColor(s.stroke)
+				gc.SetLineWidth(0.8 * scale)
+				gc.SetLineDash(nil, 0)
+				for _, l := range hatchLines(s.x, s.y, s.w, s.h, 3.5) {
+					gc.MoveTo(l[0]*scale, l[1]*scale)
+					gc.LineTo(l[2]*scale, l[3]*scale)
+					gc.Stroke()
+				}
+			}
+			if s.stroke.A != 0 {
+				gc.SetStrokeColor(s.stroke)
+				gc.SetLineWidth(s.width * scale)
+				gc.SetLineDash(scaled(s.dash, scale), 0)
+				rect(s.x, s.y, s.w, s.h)
+				gc.Stroke()
+			}
+		case shapeLine:
+			gc.SetStrokeColor(s.stroke)
+			gc.SetLineWidth(s.width * scale)
+			gc.SetLineDash(scaled(s.dash, scale), 0)
+			gc.MoveTo(s.x*scale, s.y*scale)
+			gc.LineTo((s.x+s.w)*scale, (s.y+s.h)*scale)
+			gc.Stroke()
+		case shapeText:
+			f := regular
+			if s.bold {
+				f = bold
+			}
+			gc.SetFont(f)
+			gc.SetFontSize(s.size * scale)
+			gc.SetFillColor(s.fill)
+			x := s.x
+			switch s.anchor {
+			case "middle":
+				x -= m.width(s.text, s.size) / 2
+			case "end":
+				x -= m.width(s.text, s.size)
+			}
+			if _, err := gc.FillStringAt(s.text, x*scale, s.y*scale); err != nil {
+				return nil, fmt.Errorf("render: timeline text: %w", err)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return nil, fmt.Errorf("render: timeline png: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func scaled(d []float64, s float64) []float64 {
+	if len(d) == 0 {
+		return nil
+	}
+	out := make([]float64, len(d))
+	for i, v := range d {
+		out[i] = v * s
+	}
+	return out
+}
+
+// measurer gives text widths in canvas units from the font's advances.
+type measurer struct {
+	f   *sfnt.Font
+	buf sfnt.Buffer
+}
+
+func newMeasurer(ttf []byte) *measurer {
+	f, err := sfnt.Parse(ttf)
+	if err != nil {
+		return &measurer{}
+	}
+	return &measurer{f: f}
+}
+
+// width of s at size (canvas units per em).
+func (m *measurer) width(s string, size float64) float64 {
+	if m.f == nil {
+		return float64(len([]rune(s))) * size * 0.55
+	}
+	const ppem = 1000
+	var adv fixed.Int26_6
+	for _, r := range s {
+		i, err := m.f.GlyphIndex(&m.buf, r)
+		if err != nil {
+			continue
+		}
+		a, err := m.f.GlyphAdvance(&m.buf, i, fixed.I(ppem), font.HintingNone)
+		if err == nil {
+			adv += a
+		}
+	}
+	return float64(adv) / 64 / ppem * size
+}
+
+// clip shortens s to fit maxW, marking the cut with "...".
+func (m *measurer) clip(s string, size, maxW float64) string {
+	s = printable(s)
+	if m.width(s, size) <= maxW {
+		return s
+	}
+	rs := []rune(s)
+	for n := len(rs) - 1; n > 0; n-- {
+		c := string(rs[:n]) + "..."
+		if m.width(c, size) <= maxW {
+			return c
+		}
+	}
+	return "..."
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,352 @@
+package render
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// timelineReport is a two-day report: messaging's login fails and blocks
+// send and receive (declared), then receive is slow (degraded), and send
+// goes down again until after the period; payments is up throughout.
+func timelineReport() *report.Report {
+	r := fixture()
+	r.From, r.To, r.Generated = at("2021-05-05 00:00:00"), at("2021-05-07 00:00:00"), at("2021-05-07 00:10:00")
+	w := func(fn, kind, start, end string) report.Window {
+		x := report.Window{Service: "messaging", Flow: "메시지-수신", Function: ptr(fn), Kind: kind, Start: at(start), CauseStep: "login", Locations: []string{"seoul-a"}}
+		if end != "" {
+			x.End = ptr(at(end))
+			x.DurationSeconds = x.End.Sub(x.Start).Seconds()
+		}
+		return x
+	}
+	s := &r.Services[0]
+	s.Windows = []report.Window{
+		w("login", "down", "2021-05-05 10:00:00", "2021-05-05 14:00:00"),
+		w("send", "down", "2021-05-05 10:00:00", "2021-05-05 14:00:00"),
+		w("receive", "down", "2021-05-05 10:00:00", "2021-05-05 14:00:00"),
+		w("receive", "degraded", "2021-05-05 20:00:00", "2021-05-06 08:00:00"),
+		w("send", "down", "2021-05-06 18:00:00", ""),
+	}
+	s.Windows[4].EndCut = report.CutPeriod
+	de := at("2021-05-05 14:00:00")
+	s.Reconciliation = []report.Reconciliation{{
+		ID: "login-outage", Title: `Login <failed> & "blocked"`, Functions: []string{"login", "send", "receive"},
+		DeclaredStart: at("2021-05-05 10:00:00"), DeclaredEnd: &de, Detected: true,
+	}}
+	r.Services[1].Windows = nil
+	r.Services[1].Reconciliation = nil
+	r.Windows = s.Windows
+	return r
+}
+
+func TestTimelineModel(t *testing.T) {
+	r := timelineReport()
+	tl := NewTimeline(r, TimelineOptions{})
+	var lanes []string
+	for _, l := range tl.Lanes {
+		lanes = append(lanes, l.Service+"/"+l.Function)
+	}
+	if got, want := strings.Join(lanes, " "), "messaging/login messaging/send messaging/receive payments/login payments/send"; got != want {
+		t.Errorf("lanes %q, want %q", got, want)
+	}
+	send := tl.Lanes[1]
+	if len(send.Bars) != 2 || !send.Bars[1].Open || !send.Bars[1].End.Equal(r.To) || send.Bars[0].Kind != "down" {
+		t.Errorf("send bars %+v: want a closed down bar and one open to the period end", send.Bars)
+	}
+	recv := tl.Lanes[2]
+	if len(recv.Bars) != 2 || recv.Bars[1].Kind != "degraded" || len(recv.Declared) != 1 || recv.Declared[0].ID != "login-outage" {
+		t.Errorf("receive lane %+v", recv)
+	}
+	if from, to, ok := tl.Active(); !ok || !from.Equal(at("2021-05-05 10:00:00")) || !to.Equal(r.To) {
+		t.Errorf("active %s..%s %v", from, to, ok)
+	}
+
+	// Narrowed to an hour of the first outage, one service: bars clipped.
+	nar := NewTimeline(r, TimelineOptions{From: at("2021-05-05 13:00:00"), To: at("2021-05-05 15:00:00"), Services: []string{"messaging"}})
+	if len(nar.Lanes) != 3 {
+		t.Fatalf("narrowed lanes %d, want 3", len(nar.Lanes))
+	}
+	b := nar.Lanes[0].Bars
+	if len(b) != 1 || !b[0].Start.Equal(at("2021-05-05 13:00:00")) || !b[0].End.Equal(at("2021-05-05 14:00:00")) {
+		t.Errorf("clipped login bars %+v", b)
+	}
+	if len(nar.Lanes[1].Bars) != 1 {
+		t.Errorf("bars outside the range kept: %+v", nar.Lanes[1].Bars)
+	}
+}
+
+func TestTimelineCloseUp(t *testing.T) {
+	tests := []struct {
+		name     string
+		mutate   func(r *report.Report)
+		ok       bool
+		from, to string
+	}{
+		{"activity over most of the period", func(*report.Report) {}, false, "", ""},
+		{"one outage in a month", func(r *report.Report) {
+			r.From, r.To = at("2021-05-01 00:00:00"), at("2021-06-01 00:00:00")
+			s := &r.Services[0]
+			s.Windows = s.Windows[:3]
+		}, true, "2021-05-05 09:00:00", "2021-05-05 15:00:00"},
+		{"a few days in a month", func(r *report.Report) {
+			r.From, r.To = at("2021-05-01 00:00:00"), at("2021-06-01 00:00:00")
+			s := &r.Services[0]
+			s.Windows = s.Windows[:4]
+		}, true, "2021-05-05 00:00:00", "2021-05-07 00:00:00"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := timelineReport()
+			tc.mutate(r)
+			c, ok := NewTimeline(r, TimelineOptions{}).CloseUp(r)
+			if ok != tc.ok {
+				t.Fatalf("close-up %v, want %v", ok, tc.ok)
+			}
+			if ok && (!c.From.Equal(at(tc.from)) || !c.To.Equal(at(tc.to))) {
+				t.Errorf("close-up %s..%s, want %s..%s", c.From.In(kst), c.To.In(kst), tc.from, tc.to)
+			}
+		})
+	}
+}
+
+// TestTimelineTicks: day ticks at the first instant of each local date,
+// 01:00 where the clocks jump over midnight.
+func TestTimelineTicks(t *testing.T) {
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := report.DayStart(2024, 9, 6, santiago)
+	tl := Timeline{From: from, To: report.DayStart(2024, 9, 11, santiago), Loc: santiago}
+	var got []string
+	for _, tk := range tl.ticks() {
+		got = append(got, tk.at.In(santiago).Format("01-02 15:04")+"="+tk.label)
+	}
+	s := strings.Join(got, " ")
+	if !strings.Contains(s, "09-08 01:00=09-08") || strings.Contains(s, "23:00") {
+		t.Errorf("ticks %s: want 09-08 at 01:00 and no 23:00", s)
+	}
+	hours := Timeline{From: at("2021-05-05 00:00:00"), To: at("2021-05-06 00:00:00"), Loc: kst}
+	if n := len(hours.ticks()); n < 4 || n > 13 {
+		t.Errorf("a day has %d ticks", n)
+	}
+}
+
+func TestTimelineSVG(t *testing.T) {
+	r := timelineReport()
+	r.Services[0].Name = `<script>alert(1)</script>`
+	for i := range r.Services[0].Windows {
+		r.Services[0].Windows[i].Service = r.Services[0].Name
+	}
+	svg := string(NewTimeline(r, TimelineOptions{}).SVG())
+	for _, bad := range []string{"<script", `<failed>`} {
+		if strings.Contains(svg, bad) {
+			t.Errorf("SVG has unescaped %q", bad)
+		}
+	}
+	for _, want := range []string{
+		`<svg xmlns="http://www.w3.org/2000/svg" class="timeline"`,
+		`fill="#b42318"`,                  // a down bar
+		`stroke-dasharray="3 2"`,          // a declared outline
+		`fill="#fef0c7" stroke="#b54708"`, // a degraded bar, hatched:
+		`<line x1=`,
+		"&lt;script&gt;", "Login &lt;failed&gt; &amp; &#34;blocked&#34;", // escaped names and titles
+		"receive: degraded 2021-05-05 20:00 to 2021-05-06 08:00", // a tooltip in the report's zone
+		"(not ended)", "declared incident", "degraded", "down",
+	} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}
+
+// TestTimelinePNG checks the drawn pixels: the down bar is solid red where
+// the layout puts it, the degraded bar hatched, and nothing red where the
+// function was up.
+func TestTimelinePNG(t *testing.T) {
+	tl := NewTimeline(timelineReport(), TimelineOptions{})
+	b, err := tl.PNG(2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale := 2000 / tlWidth
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 2000 || h < int(tl.Height()*scale)-1 {
+		t.Fatalf("size %dx%d", w, h)
+	}
+	xAt := func(s string) int {
+		f := float64(at(s).Sub(tl.From)) / float64(tl.To.Sub(tl.From))
+		return int((tlPlotX + f*(tlPlotEnd-tlPlotX)) * scale)
+	}
+	laneMid := func(i int) int { // lanes of messaging: header, then lanes
+		return int((tlLegendH + tlServiceH + float64(i)*tlLaneH + tlLaneH/2) * scale)
+	}
+	near := func(c color.Color, want color.RGBA) bool {
+		r, g, b, _ := c.RGBA()
+		d := func(a uint32, b uint8) int { return int(a>>8) - int(b) }
+		return abs(d(r, want.R)) < 20 && abs(d(g, want.G)) < 20 && abs(d(b, want.B)) < 20
+	}
+	if c := img.At(xAt("2021-05-05 12:00:00"), laneMid(0)); !near(c, tlDown) {
+		t.Errorf("login at 12:00: %v, want the down colour", c)
+	}
+	if c := img.At(xAt("2021-05-06 12:00:00"), laneMid(0)); near(c, tlDown) {
+		t.Errorf("login up on 05-06 drawn down")
+	}
+	// The degraded bar: pale fill and the hatch colour both inside it.
+	var pale, hatch int
+	for dx := -20; dx <= 20; dx++ {
+		c := img.At(xAt("2021-05-06 02:00:00")+dx, laneMid(2))
+		switch {
+		case near(c, tlDegFill):
+			pale++
+		case near(c, tlDegraded):
+			hatch++
+		}
+	}
+	if pale == 0 || hatch == 0 {
+		t.Errorf("degraded bar: %d pale and %d hatch pixels, want both", pale, hatch)
+	}
+	if c := img.At(xAt("2021-05-06 23:00:00"), laneMid(1)); !near(c, tlDown) {
+		t.Errorf("send open to the period end: %v at 23:00", c)
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// TestPDFTimelineAndFlow renders a six-service month with pdftoppm and
+// pdftotext: the first page opens with the function timeline (its heading,
+// legend and drawn bars), and sections flow: every page but the last is
+// filled to at least 60% of its height and none ends with a heading.
+func TestPDFTimelineAndFlow(t *testing.T) {
+	pdftotext, pdftoppm := poppler(t, "pdftotext"), poppler(t, "pdftoppm")
+	r := monthReport(6)
+	r.Windows = nil
+	for i := range r.Services {
+		s := &r.Services[i]
+		s.Undeclared = nil // empty sections, as in the demo
+		s.BelowQuorum = nil
+		for j := range s.Windows {
+			end := s.Windows[j].Start.Add(time.Duration(j+2) * 3 * time.Hour)
+			s.Windows[j].End = &end
+		}
+		r.Windows = append(r.Windows, s.Windows...)
+	}
+	b, err := pdfBytes(r, PDFOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pdf := filepath.Join(dir, "r.pdf")
+	if err := os.WriteFile(pdf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if dst := os.Getenv("SLAPROBE_KEEP_PDF"); dst != "" {
+		_ = os.WriteFile(dst, b, 0o644)
+	}
+	if out, err := exec.Command(pdftoppm, "-png", "-r", "30", pdf, filepath.Join(dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "p-*.png"))
+	if len(pages) < 3 {
+		t.Fatalf("%d pages", len(pages))
+	}
+	for i, p := range pages {
+		img := decodePNG(t, p)
+		fill, red := pageInk(img)
+		if i == 0 && red < 50 {
+			t.Errorf("page 1 has %d down-red pixels: no timeline drawn", red)
+		}
+		if i < len(pages)-1 && fill < 0.6 {
+			t.Errorf("page %d of %d is filled to %.0f%% only", i+1, len(pages), 100*fill)
+		}
+		text, err := exec.Command(pdftotext, "-layout", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), pdf, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := nonEmpty(string(text))
+		if i == 0 {
+			page1 := strings.Join(lines, "\n")
+			for _, want := range []string{"Function timeline", "Whole period: 2021-05-01 00:00 to 2021-06-01 00:00", "Dashed outlines: declared incidents"} {
+				if !strings.Contains(page1, want) {
+					t.Errorf("page 1 lacks %q", want)
+				}
+			}
+			if strings.Index(page1, "Function timeline") > strings.Index(page1, "Summary") && strings.Contains(page1, "Summary") {
+				t.Errorf("page 1 does not open with the timeline")
+			}
+		}
+		// The last line above the page number must not be a section title.
+		if n := len(lines); n >= 2 {
+			last := strings.TrimSpace(lines[n-2])
+			for _, title := range []string{"Flows", "Incidents", "Downtime windows", "Latency per step", "Reconciliation with declared incidents", "Daily availability", "Summary", "Accounting policy"} {
+				if last == title {
+					t.Errorf("page %d ends with the heading %q", i+1, title)
+				}
+			}
+		}
+	}
+}
+
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// pageInk returns how far down the page its content reaches (above the
+// page-number footer), as a share of the height, and how many pixels have
+// the timeline's down colour.
+func pageInk(img image.Image) (fill float64, red int) {
+	b := img.Bounds()
+	footer := b.Max.Y - b.Dy()*6/100
+	last := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if y < footer && (r>>8 < 235 || g>>8 < 235 || bl>>8 < 235) {
+				last = y
+			}
+			if abs(int(r>>8)-int(tlDown.R)) < 25 && abs(int(g>>8)-int(tlDown.G)) < 25 && abs(int(bl>>8)-int(tlDown.B)) < 25 {
+				red++
+			}
+		}
+	}
+	return float64(last) / float64(b.Dy()), red
+}
+
+func nonEmpty(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" && !strings.HasPrefix(strings.TrimSpace(l), "\f") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
