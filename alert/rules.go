@@ -19,6 +19,7 @@ const (
 	RuleFlowNotUp       = "SlaprobeFlowNotUp"
 	RuleProberDown      = "SlaprobeProberDown"
 	RuleResultsDropped  = "SlaprobeResultsDropped"
+	RuleQuarantined     = "SlaprobeResultsQuarantined"
 )
 
 // ProberJobRegex matches the Prometheus job names that scrape slaprobe
@@ -66,11 +67,21 @@ type Rule struct {
 }
 
 // Rules returns the Prometheus rule file (YAML) for cfg: per service, the
-// error-ratio recording rules slaprobe:sli_error:ratio_rate<window> from
-// slaprobe_runs_total and the multi-window multi-burn-rate alerts
-// SlaprobeErrorBudgetBurn scaled to the service's objective; per flow,
-// SlaprobeFlowNotUp from slaprobe_flow_up under the config's quorum; and the
-// prober's own SlaprobeProberDown and SlaprobeResultsDropped.
+// error-ratio recording rules slaprobe:sli_error:ratio_rate<window> and the
+// multi-window multi-burn-rate alerts SlaprobeErrorBudgetBurn scaled to the
+// service's objective; per flow, SlaprobeFlowNotUp from slaprobe_flow_up
+// under the config's quorum; and the prober's own SlaprobeProberDown,
+// SlaprobeResultsDropped and SlaprobeResultsQuarantined.
+//
+// The error ratio measures what the SLA report measures: the share of time
+// the service was down, a flow of it counting as down while the quorum of
+// its reporting locations is down (slaprobe_flow_up 0: the state machine's
+// verdict, not single runs) or, with policy.degraded: down, degraded
+// (slaprobe_window_open{kind="degraded"}). One failing location of three is
+// not an outage and burns no budget; a degraded flow burns it only when the
+// policy says so. Time with no location reporting has no sample and is left
+// out, as the report leaves unknown time out (policy.unknown: down is not
+// reflected); maintenance windows are not known to Prometheus.
 func Rules(cfg *config.Config) ([]byte, error) {
 	rf, err := BuildRules(cfg)
 	if err != nil {
@@ -117,7 +128,11 @@ func BuildRules(cfg *config.Config) (*RuleFile, error) {
 		if !(s.Objective > 0 && s.Objective < 1) {
 			return nil, fmt.Errorf("alert: rules: service %q: objective %v is not in (0,1)", s.Name, s.Objective)
 		}
-		rf.Groups = append(rf.Groups, sliGroup(s), burnGroup(cfg, s))
+		sli, err := sliGroup(cfg, s)
+		if err != nil {
+			return nil, err
+		}
+		rf.Groups = append(rf.Groups, sli, burnGroup(cfg, s))
 		for _, f := range s.Flows {
 			r, err := flowNotUp(cfg, s, f, sevDown)
 			if err != nil {
@@ -133,26 +148,74 @@ func BuildRules(cfg *config.Config) (*RuleFile, error) {
 	return rf, nil
 }
 
-func sliGroup(s config.Service) RuleGroup {
+// required is the PromQL number of locations that must be down (or
+// degraded) out of the reporting ones, reporting, as the report's quorum.
+func required(q config.Quorum, reporting string) (string, error) {
+	switch q.Mode {
+	case "", "majority":
+		return fmt.Sprintf("floor(%s / 2) + 1", reporting), nil
+	case "all":
+		return reporting, nil
+	case "count":
+		if q.N < 1 {
+			return "", fmt.Errorf("alert: rules: quorum count %d is below 1", q.N)
+		}
+		return fmt.Sprintf("clamp_max(%s, %d)", reporting, q.N), nil
+	}
+	return "", fmt.Errorf("alert: rules: unknown quorum mode %q", q.Mode)
+}
+
+// Recorded series of the SLI group, per flow and per service.
+const (
+	recReporting = "slaprobe:flow_locations:count"      // locations with a verdict
+	recDown      = "slaprobe:flow_down_locations:count" // of those, down
+	recDegraded  = "slaprobe:flow_degraded_locations:count"
+	recFlowBad   = "slaprobe:flow_bad:quorum"    // 1 while the flow counts as down
+	recBad       = "slaprobe:service_bad:quorum" // 1 while a flow of the service does
+)
+
+func sliGroup(cfg *config.Config, s config.Service) (RuleGroup, error) {
 	sel := fmt.Sprintf("service=%s", quote(s.Name))
 	g := RuleGroup{Name: "slaprobe-sli-" + s.Name}
+	var need string
+	var err error
+	// slaprobe_flow_up is 1 (up or degraded) or 0 (down), and absent while
+	// the location has no verdict (unknown).
+	g.Rules = append(g.Rules,
+		Rule{Record: recReporting, Expr: fmt.Sprintf("count by (service, flow) (slaprobe_flow_up{%s})", sel)},
+		Rule{Record: recDown, Expr: fmt.Sprintf("sum by (service, flow) (1 - slaprobe_flow_up{%s})", sel)},
+	)
+	// Every recorded series is selected by service: each service's group
+	// records its own flows only.
+	reporting, down, degraded := recReporting+"{"+sel+"}", recDown+"{"+sel+"}", recDegraded+"{"+sel+"}"
+	if need, err = required(cfg.Policy.Quorum, reporting); err != nil {
+		return RuleGroup{}, err
+	}
+	bad := fmt.Sprintf("%s >= bool %s", down, need)
+	if cfg.Policy.Degraded == "down" {
+		// slaprobe_window_open has one series per prober (location) and
+		// no location label; a flow without any degraded window yet has
+		// none, and counts 0.
+		g.Rules = append(g.Rules, Rule{Record: recDegraded, Expr: fmt.Sprintf(
+			"sum by (service, flow) (slaprobe_window_open{%s,function=\"\",kind=\"degraded\"})\nor\n0 * %s", sel, reporting)})
+		bad = fmt.Sprintf("clamp_max(\n  (%s >= bool %s)\n  +\n  (%s >= bool %s),\n  1\n)", down, need, degraded, need)
+	}
+	g.Rules = append(g.Rules,
+		Rule{Record: recFlowBad, Expr: bad},
+		Rule{Record: recBad, Expr: fmt.Sprintf("max by (service) (%s{%s})", recFlowBad, sel)},
+	)
 	for _, w := range sliWindows() {
-		// A service with no failed series yet still records 0, not nothing.
-		expr := fmt.Sprintf(`(
-  sum by (service) (rate(slaprobe_runs_total{%[1]s,result="failed"}[%[2]s]))
-  or
-  0 * sum by (service) (rate(slaprobe_runs_total{%[1]s}[%[2]s]))
-)
-/
-sum by (service) (rate(slaprobe_runs_total{%[1]s}[%[2]s]))`, sel, w)
-		g.Rules = append(g.Rules, Rule{Record: "slaprobe:sli_error:ratio_rate" + w, Expr: expr})
+		// The share of the window's time the service was down, time
+		// weighted as the report's availability.
+		g.Rules = append(g.Rules, Rule{Record: "slaprobe:sli_error:ratio_rate" + w,
+			Expr: fmt.Sprintf("avg_over_time(%s{%s}[%s])", recBad, sel, w)})
 	}
 	g.Rules = append(g.Rules,
 		Rule{Record: "slaprobe:objective:ratio", Expr: fmt.Sprintf("vector(%s)", num(s.Objective)), Labels: map[string]string{"service": s.Name}},
 		Rule{Record: "slaprobe:error_budget:ratio", Expr: fmt.Sprintf("vector(%s)", num(budget(s.Objective))), Labels: map[string]string{"service": s.Name}},
 		Rule{Record: "slaprobe:flow_up:min", Expr: fmt.Sprintf("min by (service, flow) (slaprobe_flow_up{%s})", sel)},
 	)
-	return g
+	return g, nil
 }
 
 func burnGroup(cfg *config.Config, s config.Service) RuleGroup {
@@ -174,13 +237,32 @@ func burnGroup(cfg *config.Config, s config.Service) RuleGroup {
 			},
 			Annotations: withRunbook(cfg, s.Name, map[string]string{
 				"summary": fmt.Sprintf("%s is burning its error budget %sx too fast (%s/%s)", s.Name, num(p.factor), p.long, p.short),
-				"description": fmt.Sprintf("{{ $value | humanizePercentage }} of %s runs failed over the last %s (and over %s); "+
-					"the objective %s allows %s. At %sx the monthly budget lasts %s.",
-					s.Name, p.short, p.long, num(s.Objective), num(b), num(p.factor), budgetLasts(p.factor)),
+				"description": fmt.Sprintf("%s was down {{ $value | humanizePercentage }} of the last %s (and over %s), counted as the SLA report counts it "+
+					"(a flow down at %s%s); the objective %s allows %s. At %sx the monthly budget lasts %s.",
+					s.Name, p.short, p.long, quorumWords(cfg.Policy.Quorum), degradedWords(cfg.Policy), num(s.Objective), num(b), num(p.factor), budgetLasts(p.factor)),
 			}),
 		})
 	}
 	return g
+}
+
+// quorumWords says which locations must be down, in the words the
+// flow-not-up alert uses.
+func quorumWords(q config.Quorum) string {
+	switch q.Mode {
+	case "all":
+		return "every location"
+	case "count":
+		return fmt.Sprintf("at least %d locations", q.N)
+	}
+	return "a majority of its locations"
+}
+
+func degradedWords(p config.Policy) string {
+	if p.Degraded == "down" {
+		return ", or degraded there"
+	}
+	return ""
 }
 
 // budgetLasts says how long a 30-day budget lasts at a burn rate.
@@ -253,6 +335,15 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			Annotations: runbook(map[string]string{
 				"summary":     "slaprobe {{ $labels.instance }} dropped probe results",
 				"description": "{{ $value | humanize }} results were dropped by the store writer in the last 10m; reports for this period will count the gap as unknown.",
+			}),
+		},
+		{
+			Alert:  RuleQuarantined,
+			Expr:   "increase(slaprobe_store_quarantined_total[10m]) > 0",
+			Labels: map[string]string{"severity": sevTicket},
+			Annotations: runbook(map[string]string{
+				"summary":     "slaprobe {{ $labels.instance }} set aside results the store refuses",
+				"description": "{{ $value | humanize }} results or events were refused by the store for good in the last 10m (kept in slaprobe-quarantine.jsonl beside a SQLite database, and in the log); they are not in the reports.",
 			}),
 		},
 	}}

@@ -50,6 +50,14 @@ func rulesTestConfig() *config.Config {
 	}
 }
 
+// degradedDownConfig is rulesTestConfig with policy.degraded: down, behind
+// testdata/rules_degraded.yaml (its promtool tests: rules_degraded_test.yaml).
+func degradedDownConfig() *config.Config {
+	cfg := rulesTestConfig()
+	cfg.Policy.Degraded = "down"
+	return cfg
+}
+
 // examplesConfig looks like the shipped examples: several services,
 // objectives and flows.
 func examplesConfig(q config.Quorum) *config.Config {
@@ -80,6 +88,7 @@ func TestRulesGoldenAndPromtoolCheck(t *testing.T) {
 		golden string
 	}{
 		{"promtool unit-test config", rulesTestConfig(), "rules.yaml"},
+		{"promtool unit-test config, degraded counts as down", degradedDownConfig(), "rules_degraded.yaml"},
 		{"examples majority", examplesConfig(config.Quorum{Mode: "majority"}), "rules_examples.yaml"},
 		{"quorum all", examplesConfig(config.Quorum{Mode: "all"}), "rules_quorum_all.yaml"},
 		{"quorum count", examplesConfig(config.Quorum{Mode: "count", N: 2}), "rules_quorum_count.yaml"},
@@ -152,6 +161,7 @@ func checkRuleFile(t *testing.T, cfg *config.Config, rf *RuleFile) {
 		RuleFlowNotUp:       nflows,
 		RuleProberDown:      2,
 		RuleResultsDropped:  1,
+		RuleQuarantined:     1,
 	}
 	for name, n := range want {
 		if alerts[name] != n {
@@ -252,11 +262,15 @@ func TestRulesQuoteHostileNames(t *testing.T) {
 // testdata/rules.yaml (kept equal to Rules(rulesTestConfig()) by
 // TestRulesGoldenAndPromtoolCheck).
 func TestPromtoolUnitTests(t *testing.T) {
-	msg, err := promtool(t, "testdata", "test", "rules", "rules_test.yaml")
-	if err != nil {
-		t.Fatalf("promtool test rules: %v\n%s", err, msg)
-	}
-	if !strings.Contains(msg, "SUCCESS") {
-		t.Fatalf("promtool test rules did not report SUCCESS:\n%s", msg)
+	for _, f := range []string{"rules_test.yaml", "rules_degraded_test.yaml"} {
+		t.Run(f, func(t *testing.T) {
+			msg, err := promtool(t, "testdata", "test", "rules", f)
+			if err != nil {
+				t.Fatalf("promtool test rules: %v\n%s", err, msg)
+			}
+			if !strings.Contains(msg, "SUCCESS") {
+				t.Fatalf("promtool test rules did not report SUCCESS:\n%s", msg)
+			}
+		})
 	}
 }
