@@ -23,8 +23,12 @@ type Input struct {
 	Now       time.Time          // for open windows and elapsed time; zero: To
 	// Recompute rebuilds the windows from raw runs through state.Machine
 	// instead of reading the stored events (slower; for checking, or after a
-	// policy change).
+	// policy change). Where the raw runs were pruned, the stored events are
+	// used instead, and Warn says so.
 	Recompute bool
+	// Warn, if set, is told what the caller should pass on to the user
+	// (raw results pruned under a recompute).
+	Warn func(msg string)
 	// Functions asks for Service.Functions: each function's accounting and
 	// daily figures (the status page's bars).
 	Functions bool
@@ -204,7 +208,7 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	var raw []state.Window
 	var err error
 	if in.Recompute {
-		raw, err = Recompute(ctx, in.Config, in.Store, q)
+		raw, err = recomputeKept(ctx, in, q)
 	} else {
 		raw, err = in.Store.Windows(ctx, q)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/slaprobe/slaprobe/report"
@@ -38,7 +39,8 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	ws, err := report.Windows(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Timelines: cfg.Timelines, Recompute: *recompute})
+	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: windows:", msg) }
+	ws, err := report.Windows(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,80 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// recomputeKept is Recompute over what the store still holds raw: before
+// the raw runs' horizon (what retention pruned) the windows are the stored
+// ones, and in.Warn says so; a stored window still open at the horizon is
+// joined with the recomputed window that continues it.
+func recomputeKept(ctx context.Context, in Input, q store.Query) ([]state.Window, error) {
+	h, err := in.Store.Horizon(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gone := h.Runs
+	if gone.IsZero() || !gone.After(q.From) {
+		return Recompute(ctx, in.Config, in.Store, q)
+	}
+	gone = minT(gone, q.To)
+	if in.Warn != nil {
+		in.Warn(fmt.Sprintf("raw results before %s were pruned (storage.retention): windows before then are the stored ones, not recomputed",
+			gone.In(zone(in.Config)).Format(time.RFC3339)))
+	}
+	sq := q
+	sq.To = gone
+	stored, err := in.Store.Windows(ctx, sq)
+	if err != nil {
+		return nil, err
+	}
+	if !gone.Before(q.To) {
+		return stored, nil
+	}
+	rq := q
+	rq.From = gone
+	rec, err := Recompute(ctx, in.Config, in.Store, rq)
+	if err != nil {
+		return nil, err
+	}
+	// A window open at the horizon shows up again in the recomputation,
+	// starting with the first failing run after it: one window.
+	type wk struct {
+		key  state.Key
+		kind state.Kind
+	}
+	cont := map[wk]int{} // the first recomputed window of each key, by index
+	for i, w := range rec {
+		k := wk{w.Key, w.Kind}
+		if j, ok := cont[k]; !ok || w.Start.Before(rec[j].Start) {
+			cont[k] = i
+		}
+	}
+	used := map[int]bool{}
+	out := make([]state.Window, 0, len(stored)+len(rec))
+	for _, w := range stored {
+		if w.End.IsZero() || w.End.After(gone) {
+			ivl := time.Minute
+			if _, f := in.Config.Flow(w.Flow); f != nil && f.Interval > 0 {
+				ivl = f.Interval
+			}
+			if i, ok := cont[wk{w.Key, w.Kind}]; ok && !used[i] && !rec[i].Start.After(gone.Add(2*ivl)) {
+				used[i] = true
+				w.End = rec[i].End
+			}
+		}
+		out = append(out, w)
+	}
+	for i, w := range rec {
+		if !used[i] {
+			out = append(out, w)
+		}
+	}
+	sortStateWindows(out)
+	return out, nil
+}
