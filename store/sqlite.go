@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"modernc.org/sqlite"
@@ -102,7 +103,7 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingBusy(ctx, w, opts.BusyTimeout); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -133,6 +134,28 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 		}
 	}
 	return &SQLite{core: c, path: path}, nil
+}
+
+// pingBusy opens the first connection, retrying for up to wait while
+// another process holds the lock that switching a new database to WAL
+// needs: SQLite answers that with SQLITE_BUSY at once, without waiting for
+// busy_timeout (two probers or a prober and a CLI opening a new file).
+func pingBusy(ctx context.Context, db *sqlx.DB, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != 5 || time.Now().After(deadline) { // 5: SQLITE_BUSY
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
 }
 
 // Close implements Store: it optimises the query planner's statistics and
