@@ -508,7 +508,7 @@ func TestErrorFormat(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"two documents", minimal + "---\nlocation: x\n", "c.yaml:10: more than one YAML document"},
-		{"too large", strings.Repeat("#", maxFileBytes+1), "c.yaml: file is larger than"},
+		{"too large", strings.Repeat("#", MaxFileBytes+1), "c.yaml: file is larger than"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,18 +6,36 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// Limits that keep a hostile file from costing much.
+// Limits that keep a hostile file from costing much. The walk's budgets
+// grow with the file, so that a large config written out in full loads (a
+// 9 MB file of 50,000 flows), while aliases that expand a small file into a
+// huge document are still refused early: an alias-free document never
+// visits more than a few values and bytes per byte of its file.
 const (
-	maxFileBytes = 8 << 20 // largest config or timeline accepted
-	maxVisits    = 100_000 // nodes walked, counting each alias expansion
+	// MaxFileBytes is the largest config or timeline file read (about
+	// 175,000 one-step flows).
+	MaxFileBytes = 32 << 20
+
+	baseVisits        = 100_000 // values any file may walk, counting each alias expansion
+	visitsPerByte     = 4       // and this many more per byte of the file
+	baseValueBytes    = 8 << 20 // bytes of scalar values any file may walk, counting each alias expansion
+	valueBytesPerByte = 4       // and this many more per byte of the file
+
+	maxErrors = 200  // problems reported per load; the walk stops after them
+	maxQuote  = 64   // bytes of a value quoted in a message
+	maxMsg    = 1024 // bytes of a message
+	maxKey    = 256  // bytes of a key path
 )
 
 // decoder walks a yaml.Node tree and records problems with their lines.
@@ -25,10 +43,19 @@ type decoder struct {
 	file      string
 	errs      *Errors
 	visits    int
+	bytes     int
+	maxVisits int // budgets, set by parse from the file's size
+	maxBytes  int
 	exhausted bool
+	// redact, when set, removes the secrets known so far from a value
+	// before it is clipped into a message.
+	redact func(string) string
 }
 
-// errf records a problem about node n (its line) at key.
+// errf records a problem about node n (its line) at key. Arguments quoted
+// with %q (values from the file) are clipped to a short prefix (a value may
+// be megabytes long, and aliases repeat it), and the message and key are
+// bounded; after maxErrors problems the walk stops.
 func (d *decoder) errf(n *yaml.Node, key, format string, args ...any) {
 	if d.exhausted {
 		return
@@ -37,24 +64,76 @@ func (d *decoder) errf(n *yaml.Node, key, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+	if len(*d.errs) >= maxErrors {
+		*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Msg: fmt.Sprintf("too many problems: stopped after the first %d", maxErrors)})
+		d.exhausted = true
+		return
+	}
+	for i, verb := range verbs(format) {
+		if s, ok := args[min(i, len(args)-1)].(string); ok && i < len(args) {
+			if d.redact != nil {
+				s = d.redact(s)
+			}
+			if verb == 'q' {
+				s = clip(s, maxQuote) // a value from the file
+			}
+			args[i] = s
+		}
+	}
+	*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Key: clip(key, maxKey), Msg: clip(fmt.Sprintf(format, args...), maxMsg)})
 }
+
+// verbs returns the verb of each argument of a printf format (the code
+// here uses neither explicit indexes nor '*').
+func verbs(format string) []byte {
+	var out []byte
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		for i++; i < len(format) && strings.IndexByte("+-# 0123456789.", format[i]) >= 0; i++ {
+		}
+		if i < len(format) && format[i] != '%' {
+			out = append(out, format[i])
+		}
+	}
+	return out
+}
+
+// clip returns s, or its first bytes (whole runes) and the length it had
+// when it is longer than limit.
+func clip(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// quote is strconv.Quote of at most a short prefix of s.
+func quote(s string) string { return strconv.Quote(clip(s, maxQuote)) }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// parse reads one YAML document. An empty file gives an empty mapping.
+// parse reads one YAML document and sets the walk's budgets from its size.
+// An empty file gives an empty mapping.
 func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
-	if len(data) > maxFileBytes {
-		d.errf(nil, "", "file is larger than %d bytes", maxFileBytes)
+	if len(data) > MaxFileBytes {
+		d.errf(nil, "", "file is larger than %d bytes", MaxFileBytes)
 		return nil, false
 	}
+	d.maxVisits = baseVisits + visitsPerByte*len(data)
+	d.maxBytes = baseValueBytes + valueBytesPerByte*len(data)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1}, true
 		}
-		d.yamlErr(err)
+		d.yamlErr(err, data)
 		return nil, false
 	}
 	var extra yaml.Node
@@ -62,7 +141,7 @@ func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 		d.errf(&extra, "", "more than one YAML document in the file")
 		return nil, false
 	} else if !errors.Is(err, io.EOF) {
-		d.yamlErr(err)
+		d.yamlErr(err, data)
 		return nil, false
 	}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
@@ -71,18 +150,50 @@ func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 	return &doc, true
 }
 
-func (d *decoder) yamlErr(err error) {
+// yamlErr records a YAML syntax error with its line. The YAML library
+// leaves the line out of problems on the first line and of problems in the
+// bytes themselves (invalid UTF-8, control characters); those lines are
+// found here.
+func (d *decoder) yamlErr(err error, data []byte) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Msg: "invalid YAML: " + m[2]})
+		*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Msg: clip("invalid YAML: "+m[2], maxMsg)})
 		return
 	}
-	*d.errs = append(*d.errs, &Error{File: d.file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")})
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := 1
+	if off, what := badChar(data); off >= 0 {
+		line = 1 + bytes.Count(data[:off], []byte{'\n'})
+		msg = what
+	}
+	*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Msg: clip("invalid YAML: "+msg, maxMsg)})
 }
 
-// resolve follows aliases and counts the visit against the budget. It
-// returns nil once the budget is spent.
+// badChar returns the offset of the first byte YAML does not accept (not
+// UTF-8, or a control character), with what it is, or -1.
+func badChar(data []byte) (int, string) {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return i, fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", data[i])
+		case !yamlPrintable(r) && !(i == 0 && r == '\uFEFF'):
+			return i, fmt.Sprintf("control character %U is not allowed", r)
+		}
+		i += size
+	}
+	return -1, ""
+}
+
+// yamlPrintable is YAML 1.2's c-printable.
+func yamlPrintable(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+		r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+}
+
+// resolve follows aliases and counts the visit (and a scalar's bytes)
+// against the budgets. It returns nil once a budget is spent.
 func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	if d.exhausted {
 		return nil
@@ -94,8 +205,19 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	d.visits++
-	if d.visits > maxVisits {
-		d.errf(n, "", "document too large: more than %d values after expanding aliases", maxVisits)
+	if n != nil {
+		d.bytes += len(n.Value)
+	}
+	if d.maxVisits == 0 { // a walk without parse (tests build nodes by hand)
+		d.maxVisits, d.maxBytes = baseVisits, baseValueBytes
+	}
+	switch {
+	case d.visits > d.maxVisits:
+		d.errf(n, "", "document too large: more than %d values after expanding aliases", d.maxVisits)
+		d.exhausted = true
+		return nil
+	case d.bytes > d.maxBytes:
+		d.errf(n, "", "document too large: more than %d bytes of values after expanding aliases", d.maxBytes)
 		d.exhausted = true
 		return nil
 	}
@@ -104,8 +226,11 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 
 // child returns the key path of a mapping entry.
 func child(key, name string) string {
-	if !isPlainKey(name) {
-		return key + "[" + strconv.Quote(name) + "]"
+	if len(key) > maxKey {
+		return key // already clipped in messages; stop growing it
+	}
+	if !isPlainKey(name) || len(name) > maxQuote {
+		return key + "[" + quote(name) + "]"
 	}
 	if key == "" {
 		return name
@@ -355,6 +480,68 @@ func (d *decoder) positive(n *yaml.Node, key string) (time.Duration, bool) {
 	return v, ok
 }
 
+// atLeast reads a duration that must be at least min: below the floors in
+// limits.go a setting only burns CPU (an interval of 1ns froze the daemon).
+func (d *decoder) atLeast(n *yaml.Node, key string, min time.Duration) (time.Duration, bool) {
+	v, ok := d.duration(n, key)
+	if ok && v < min {
+		d.errf(n, key, "%v is below the minimum of %v", v, min)
+		return 0, false
+	}
+	return v, ok
+}
+
+// zone loads an IANA time zone by name. "Local" (whatever zone the host
+// happens to be set to) and "" are refused: reports must not change with
+// the machine they run on.
+func zone(name string) (*time.Location, error) {
+	bad := fmt.Errorf("unknown time zone %s (use an IANA name such as Asia/Seoul)", quote(name))
+	if name == "" || name == "Local" {
+		return nil, bad
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, bad
+	}
+	return loc, nil
+}
+
+// validHostPort reports whether s is HOST:PORT with a port 0..65535 and a
+// host that is empty (every interface), an IP address or a DNS name.
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || !isPort(port) {
+		return false
+	}
+	if host == "" {
+		return true
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return isHostname(host)
+}
+
+// isHostname reports whether s is a DNS name: dot-separated labels of
+// letters, digits and '-', 1 to 63 bytes each, not starting or ending with
+// '-'; at most 253 bytes.
+func isHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // time reads an RFC 3339 time.
 func (d *decoder) time(n *yaml.Node, key string) (time.Time, bool) {
 	s, ok := d.str(n, key)
@@ -400,7 +587,7 @@ func (d *decoder) strings(n *yaml.Node, key string) []string {
 // ParseDuration parses a Go duration ("30s", "2m", "1h30m") or one with a
 // leading count of days ("400d", "1d12h").
 func ParseDuration(s string) (time.Duration, error) {
-	bad := fmt.Errorf("invalid duration %q: use Go durations like 500ms, 30s, 2m, 1h, or days like 400d", s)
+	bad := fmt.Errorf("invalid duration %s: use Go durations like 500ms, 30s, 2m, 1h, or days like 400d", quote(s))
 	if s == "" {
 		return 0, bad
 	}
@@ -433,7 +620,7 @@ func ParseDuration(s string) (time.Duration, error) {
 // ParseSize parses a byte count: an integer, or a number with a unit
 // B, kB/KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
 func ParseSize(s string) (int64, error) {
-	bad := fmt.Errorf("invalid size %q: use bytes (1048576) or a unit, e.g. 1MiB, 512KiB, 2MB", s)
+	bad := fmt.Errorf("invalid size %s: use bytes (1048576) or a unit, e.g. 1MiB, 512KiB, 2MB", quote(s))
 	s = strings.TrimSpace(s)
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -450,6 +637,9 @@ func ParseSize(s string) (int64, error) {
 	m, ok := units[strings.TrimSpace(s[i:])]
 	if !ok {
 		return 0, bad
+	}
+	if n > math.MaxInt64/m {
+		return 0, fmt.Errorf("size %s is too large", quote(s))
 	}
 	return n * m, nil
 }

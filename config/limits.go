@@ -11,4 +11,6 @@ const (
 	MinPollEvery = 10 * time.Millisecond  // poll.every
 	MinRetention = time.Hour              // storage.retention
 	MinResend    = time.Second            // alerting.alertmanager.resend
+
+	MaxBodyLimit = 1 << 30 // max_body_bytes at most: a body is read into memory
 )

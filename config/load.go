@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,8 +15,9 @@ import (
 type Options struct {
 	// LookupEnv resolves ${env:NAME}; default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// ReadFile reads ${file:PATH} secrets, ca_file and timelines;
-	// default os.ReadFile.
+	// ReadFile reads the config (in Load), ${file:PATH} secrets, ca_file
+	// and timelines; default ReadFile with the limit MaxFileBytes (regular
+	// files only).
 	ReadFile func(string) ([]byte, error)
 }
 
@@ -26,7 +26,7 @@ func (o Options) withDefaults() Options {
 		o.LookupEnv = os.LookupEnv
 	}
 	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
+		o.ReadFile = func(path string) ([]byte, error) { return ReadFile(path, MaxFileBytes) }
 	}
 	return o
 }
@@ -161,9 +161,9 @@ func (p *parser) config(root *yaml.Node) {
 	}
 	if e, ok := top["timezone"]; ok {
 		if s, ok := p.str(e.v, e.name); ok {
-			loc, err := time.LoadLocation(s)
-			if err != nil || s == "" {
-				p.errf(e.v, e.name, "unknown time zone %q (use an IANA name such as Asia/Seoul)", s)
+			loc, err := zone(s)
+			if err != nil {
+				p.errf(e.v, e.name, "%v", err)
 			} else {
 				c.Timezone, c.Loc = s, loc
 			}
@@ -171,7 +171,7 @@ func (p *parser) config(root *yaml.Node) {
 	}
 	if e, ok := top["listen"]; ok {
 		if s, ok := p.str(e.v, e.name); ok {
-			if _, port, err := net.SplitHostPort(s); err != nil || !isPort(port) {
+			if !validHostPort(s) {
 				p.errf(e.v, e.name, "invalid address %q: use HOST:PORT, e.g. 127.0.0.1:9115", s)
 			} else {
 				c.Listen = s
@@ -261,6 +261,10 @@ func (p *parser) size(n *yaml.Node, key string) (int64, bool) {
 	}
 	if v <= 0 {
 		p.errf(n, key, "must be greater than 0")
+		return 0, false
+	}
+	if v > MaxBodyLimit {
+		p.errf(n, key, "%s is more than the limit of 1GiB", quote(s))
 		return 0, false
 	}
 	return v, true

@@ -35,7 +35,7 @@ func (p *parser) alerting(n *yaml.Node, key string) {
 						a.AlertmanagerURLs = append(a.AlertmanagerURLs, s)
 					}
 				case "resend":
-					if v, ok := p.positive(e.v, key); ok {
+					if v, ok := p.atLeast(e.v, key, MinResend); ok {
 						a.Resend = v
 					}
 				}

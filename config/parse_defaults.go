@@ -30,11 +30,11 @@ type knobs struct {
 func (p *parser) knob(k *knobs, e entry, key string) bool {
 	switch e.name {
 	case "interval":
-		if v, ok := p.positive(e.v, key); ok {
+		if v, ok := p.atLeast(e.v, key, MinInterval); ok {
 			k.interval, k.setInterval = v, true
 		}
 	case "timeout":
-		if v, ok := p.positive(e.v, key); ok {
+		if v, ok := p.atLeast(e.v, key, MinTimeout); ok {
 			k.timeout, k.setTim = v, true
 		}
 	case "down_after", "up_after":

@@ -120,7 +120,7 @@ func (p *parser) poll(n *yaml.Node, key string, f *Flow, stepTimeout time.Durati
 		switch e.name {
 		case "every":
 			everyNode = e.v
-			pl.Every, _ = p.positive(e.v, key)
+			pl.Every, _ = p.atLeast(e.v, key, MinPollEvery)
 		case "within":
 			withinNode = e.v
 			pl.Within, _ = p.positive(e.v, key)

@@ -84,6 +84,9 @@ func (p *parser) secretFile(n *yaml.Node, key, path string) bool {
 		return false
 	}
 	data, err := p.opts.ReadFile(p.path(path))
+	if err == nil && len(data) > MaxSecretBytes {
+		err = fmt.Errorf("larger than %d bytes", MaxSecretBytes)
+	}
 	if err != nil {
 		why := fmt.Sprintf("cannot read the secret file of ${%s}: %v", ref, err)
 		if p.secretErr == nil {

@@ -159,7 +159,7 @@ func (p *parser) email(n *yaml.Node, key string) {
 		switch e.name {
 		case "server":
 			if s, ok := p.str(e.v, key); ok {
-				if _, port, err := net.SplitHostPort(s); err != nil || !isPort(port) {
+				if !validHostPort(s) {
 					p.errf(e.v, key, "invalid address %q: use HOST:PORT, e.g. smtp.example.com:587", s)
 				} else {
 					m.Server = s

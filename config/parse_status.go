@@ -1,8 +1,6 @@
 package config
 
 import (
-	"net"
-
 	"go.yaml.in/yaml/v3"
 )
 
@@ -16,7 +14,7 @@ func (p *parser) status(n *yaml.Node, key string) {
 		switch e.name {
 		case "listen":
 			if s, ok := p.str(e.v, key); ok {
-				if _, port, err := net.SplitHostPort(s); err != nil || !isPort(port) {
+				if !validHostPort(s) {
 					p.errf(e.v, key, "invalid address %q: use HOST:PORT, e.g. 0.0.0.0:8080", s)
 				} else {
 					st.Listen = s

@@ -53,7 +53,7 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 			fnNode = e.v
 			st.Function, _ = p.name(e.v, key)
 		case "timeout":
-			if v, ok := p.positive(e.v, key); ok {
+			if v, ok := p.atLeast(e.v, key, MinTimeout); ok {
 				st.Timeout = v
 				if v > f.Timeout {
 					p.errf(e.v, key, "step timeout %v is longer than the flow's timeout %v", v, f.Timeout)

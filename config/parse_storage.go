@@ -24,7 +24,7 @@ func (p *parser) storage(n *yaml.Node, key string) {
 				p.template(e.v, key, v, nil)
 			}
 		case "retention":
-			if v, ok := p.positive(e.v, key); ok {
+			if v, ok := p.atLeast(e.v, key, MinRetention); ok {
 				s.Retention = v
 			}
 		case "minute_retention":

@@ -56,8 +56,8 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 			tl.Title, _ = d.str(e.v, key)
 		case "timezone":
 			if s, ok := d.str(e.v, key); ok {
-				if _, err := time.LoadLocation(s); err != nil || s == "" {
-					d.errf(e.v, key, "unknown time zone %q (use an IANA name such as Asia/Seoul)", s)
+				if _, err := zone(s); err != nil {
+					d.errf(e.v, key, "%v", err)
 				} else {
 					tl.Timezone = s
 				}
@@ -121,7 +121,10 @@ func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine 
 			inc.Service, _ = d.name(e.v, key)
 		case "functions":
 			haveFunctions = true
-			for i, f := range d.seq(e.v, key) {
+			before := len(*d.errs)
+			items := d.seq(e.v, key)
+			badFunction = len(*d.errs) > before // "functions: login": one error, not two
+			for i, f := range items {
 				if s, ok := d.name(f, index(key, i)); ok {
 					inc.Functions = append(inc.Functions, s)
 				} else {

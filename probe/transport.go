@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -45,15 +44,15 @@ func readTLSFiles(t config.TLS) (tlsFiles, error) {
 	var f tlsFiles
 	var err error
 	if t.CAFile != "" {
-		if f.ca, err = os.ReadFile(t.CAFile); err != nil {
+		if f.ca, err = config.ReadFile(t.CAFile, config.MaxFileBytes); err != nil {
 			return f, fmt.Errorf("tls: read CA file: %w", err)
 		}
 	}
 	if t.CertFile != "" || t.KeyFile != "" {
-		if f.cert, err = os.ReadFile(t.CertFile); err != nil {
+		if f.cert, err = config.ReadFile(t.CertFile, config.MaxFileBytes); err != nil {
 			return f, fmt.Errorf("tls: read client certificate: %w", err)
 		}
-		if f.key, err = os.ReadFile(t.KeyFile); err != nil {
+		if f.key, err = config.ReadFile(t.KeyFile, config.MaxFileBytes); err != nil {
 			return f, fmt.Errorf("tls: read client key: %w", err)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
@@ -63,17 +62,9 @@ func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // readSecretFile reads a small secret file, without its trailing newline.
 func readSecretFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := config.ReadFile(path, 4096) // a FIFO or device is refused, never waited on
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4097))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > 4096 {
-		return nil, fmt.Errorf("%s: larger than 4 KiB; want just the secret", path)
 	}
 	b = bytes.TrimRight(b, "\r\n")
 	if len(b) == 0 {

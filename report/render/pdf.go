@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/core/entity"
 	"github.com/johnfercher/maroto/v2/pkg/props"
 	"github.com/johnfercher/maroto/v2/pkg/repository"
+	slaconfig "github.com/slaprobe/slaprobe/config"
 	chart "github.com/wcharczuk/go-chart/v2"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
@@ -182,7 +182,7 @@ func (o PDFOptions) fonts() (regular, bold []byte, err error) {
 	case o.FontTTF != nil:
 		return o.FontTTF, o.FontTTF, nil
 	case o.FontPath != "":
-		b, err := os.ReadFile(o.FontPath)
+		b, err := slaconfig.ReadFile(o.FontPath, slaconfig.MaxFileBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("render: pdf font: %w", err)
 		}
