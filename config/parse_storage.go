@@ -28,11 +28,11 @@ func (p *parser) storage(n *yaml.Node, key string) {
 				s.Retention = v
 			}
 		case "minute_retention":
-			if v, ok := p.positive(e.v, key); ok {
+			if v, ok := p.atLeast(e.v, key, MinRetention); ok {
 				s.MinuteRetention = v
 			}
 		case "hour_retention":
-			if v, ok := p.positive(e.v, key); ok {
+			if v, ok := p.atLeast(e.v, key, MinRetention); ok {
 				s.HourRetention = v
 			}
 		}

@@ -25,6 +25,8 @@ func TestValidationGaps(t *testing.T) {
 		{"step timeout 1ms", step(", timeout: 1ms"), "test.yaml:6: services[0].flows[0].steps[0].timeout: 1ms is below the minimum of 100ms"},
 		{"poll every 1ns", step(", poll: {every: 1ns, within: 1s}"), "services[0].flows[0].steps[0].poll.every: 1ns is below the minimum of 10ms"},
 		{"retention 1ns", "storage: {retention: 1ns}\n" + flow(""), "test.yaml:1: storage.retention: 1ns is below the minimum of 1h0m0s"},
+		{"minute_retention 1ns", "storage: {minute_retention: 1ns}\n" + flow(""), "test.yaml:1: storage.minute_retention: 1ns is below the minimum of 1h0m0s"},
+		{"hour_retention 1ns", "storage: {hour_retention: 1ns}\n" + flow(""), "test.yaml:1: storage.hour_retention: 1ns is below the minimum of 1h0m0s"},
 		{"resend 1ns", "alerting: {alertmanager: {urls: [\"http://127.0.0.1:9093\"], resend: 1ns}}\n" + flow(""), "alerting.alertmanager.resend: 1ns is below the minimum of 1s"},
 		{"timezone Local", "timezone: Local\n" + flow(""), `test.yaml:1: timezone: unknown time zone "Local"`},
 		{"listen with a bogus host", "listen: \"bogus host!:80\"\n" + flow(""), `test.yaml:1: listen: invalid address "bogus host!:80"`},
