@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net"
 	"net/url"
 	"strings"
 
@@ -33,7 +32,7 @@ func (p *parser) webhooks(n *yaml.Node, key string) {
 		switch e.name {
 		case "listen":
 			if s, ok := p.str(e.v, key); ok {
-				if _, port, err := net.SplitHostPort(s); err != nil || !isPort(port) {
+				if !validHostPort(s) {
 					p.errf(e.v, key, "invalid address %q: use HOST:PORT, e.g. %s", s, DefaultWebhookListen)
 				} else {
 					w.Listen = s
