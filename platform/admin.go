@@ -6,25 +6,62 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
 )
 
 // inProcessAddr is the RemoteAddr of requests made through Transport: the
 // caller is this process, so it counts as loopback.
 const inProcessAddr = "127.0.0.1:0"
 
-// admin guards an admin handler: loopback clients only, unless
-// AllowRemoteAdmin.
+// admin guards an admin handler. /_admin changes what the platform serves,
+// so only its operator may drive it, not a web page that operator visits:
+//
+//   - loopback clients only, unless AllowRemoteAdmin;
+//   - the Host must be an IP address or localhost: a browser tricked by DNS
+//     rebinding sends the attacker's name;
+//   - a request with an Origin must come from a loopback origin, and one a
+//     browser marks Sec-Fetch-Site: cross-site is refused;
+//   - a body must be JSON (Content-Type application/json), which a page can
+//     only send cross-origin after a CORS preflight the platform never
+//     grants (a text/plain POST from any page used to add a fault).
+//
+// Requests through Transport come from this process and skip the Host and
+// Origin checks.
 func (p *Platform) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !p.remoteAdmin && !isLoopback(r.RemoteAddr) {
 			writeError(w, http.StatusForbidden, "/_admin is only served to loopback clients")
 			return
+		}
+		if r.RemoteAddr != inProcessAddr {
+			if !isLocalHost(r.Host) {
+				writeError(w, http.StatusForbidden, "/_admin: the Host must be an IP address or localhost, not "+strconv.Quote(clip(r.Host)))
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" && !isLocalOrigin(o) {
+				writeError(w, http.StatusForbidden, "/_admin: requests from other origins are refused ("+strconv.Quote(clip(o))+")")
+				return
+			}
+			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				writeError(w, http.StatusForbidden, "/_admin: cross-site requests are refused")
+				return
+			}
+		}
+		if r.Method == http.MethodPost {
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, "/_admin: the body must be JSON with Content-Type: application/json")
+				return
+			}
 		}
 		h(w, r)
 	}
@@ -37,6 +74,44 @@ func isLoopback(remote string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.Unmap().IsLoopback()
+}
+
+// isLocalHost reports whether a Host header names this machine without DNS:
+// an IP address, localhost or a name under .localhost (RFC 6761).
+func isLocalHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// isLocalOrigin reports whether an Origin header is a page served from
+// this machine's loopback.
+func isLocalOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false // "null" included
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// clip keeps messages short when a header is long.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 // faultJSON is a fault as the admin API shows it.
@@ -66,6 +141,10 @@ func viewFault(f Fault) faultJSON {
 	}
 	return v
 }
+
+// maxFaultDuration bounds a live fault's duration (a year): now plus any
+// longer duration could overflow.
+const maxFaultDuration = 366 * 24 * time.Hour
 
 // faultRequest is the body of POST /_admin/faults.
 type faultRequest struct {
@@ -120,6 +199,9 @@ func parseFaultRequest(body []byte, now time.Time) (Fault, error) {
 		if err != nil {
 			return Fault{}, fmt.Errorf("latency: %v", err)
 		}
+		if d != 0 && req.Mode != config.ModeSlow {
+			return Fault{}, fmt.Errorf("latency: applies to mode slow only, not %s", strconv.Quote(clip(req.Mode)))
+		}
 		f.Latency = d
 	}
 	if req.Duration != "" {
@@ -127,12 +209,13 @@ func parseFaultRequest(body []byte, now time.Time) (Fault, error) {
 		if err != nil {
 			return Fault{}, fmt.Errorf("duration: %v", err)
 		}
-		if d < 0 {
-			return Fault{}, fmt.Errorf("duration: %v is negative", d)
+		if d <= 0 {
+			return Fault{}, fmt.Errorf("duration: %v: must be greater than 0 (leave it out for a fault that lasts until DELETE)", d)
 		}
-		if d > 0 {
-			f.End = now.Add(d)
+		if d > maxFaultDuration {
+			return Fault{}, fmt.Errorf("duration: %v is longer than %v", d, maxFaultDuration)
 		}
+		f.End = now.Add(d)
 	}
 	return f, validateFault(&f)
 }

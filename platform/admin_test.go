@@ -127,6 +127,8 @@ func TestAdminLoopbackOnly(t *testing.T) {
 			for _, method := range []string{"GET", "POST", "DELETE"} {
 				req := httptest.NewRequest(method, "/_admin/faults", strings.NewReader(`{"service":"mail","mode":"down"}`))
 				req.RemoteAddr = tc.remote
+				req.Host = "127.0.0.1:18080"
+				req.Header.Set("Content-Type", "application/json")
 				rec := httptest.NewRecorder()
 				p.ServeHTTP(rec, req)
 				want := tc.want

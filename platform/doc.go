@@ -99,13 +99,16 @@
 //
 // POST /_admin/faults {"service", "functions", "mode", "rate", "latency",
 // "duration"} answers 201 {"id"} (rate defaults to 1, functions to all,
-// duration to until removed; latency and duration are Go durations); GET
+// duration to until removed; latency and duration are Go durations, a
+// duration must be above 0 and latency is for mode slow only); GET
 // /_admin/faults answers a JSON array of the active faults, each {"id",
 // "service", "functions", "mode", "rate", "latency", "start", "end" (null:
 // until removed), "source"};
 // DELETE /_admin/faults clears every fault (timeline ones included) and
 // DELETE /_admin/faults/{id} one. Only loopback clients (and Transport) may
-// use it unless Options.AllowRemoteAdmin is set.
+// use it unless Options.AllowRemoteAdmin is set; a POST needs Content-Type
+// application/json, the Host must be an IP address or localhost, and an
+// Origin must be a loopback one (see Platform.admin).
 //
 // # Bounded state
 //
