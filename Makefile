@@ -25,7 +25,7 @@ demo: build
 # 100-flow x 30-day store (~13 M step results, ~1 GB) under $$TMPDIR once and
 # reuses it.
 bench: build
-	$(GO) test -run '^$$' -bench 'Step|RawRequest' -benchmem -count 5 ./probe
+	$(GO) test -run '^$$' -bench 'Step|RawRequest|WebSocketReceive' -benchmem -count 5 ./probe
 	$(GO) test -run '^$$' -bench Ingest -benchmem -benchtime 60x -count 3 ./store
 	$(GO) test -run '^$$' -bench Roundtrip -benchmem -benchtime 2000x ./platform
 	$(GO) test -run '^$$' -bench PDF -benchmem -benchtime 5x ./report/render
@@ -36,9 +36,10 @@ bench: build
 
 # 10,000 flows at a 60 s interval against the loopback platform for two
 # intervals: prints schedule lag p99, peak RSS and dropped results. Then
-# 10,000 hourly flows stopped after 30 s: prints the shutdown time.
+# 10,000 hourly flows stopped after 30 s: prints the shutdown time. Then
+# 1,000 flows that each hold a WebSocket for most of their run: peak RSS.
 bench-scale:
-	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^(TestScale|TestShutdownScale)$$' -timeout 15m -v ./daemon
+	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^(TestScale|TestShutdownScale|TestScaleWebSocket)$$' -timeout 15m -v ./daemon
 
 FUZZTIME ?= 5s
 fuzz:
