@@ -1,6 +1,9 @@
 package config
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"time"
 
@@ -215,6 +218,37 @@ func (p *parser) jwt(n *yaml.Node, key string, defined map[string]bool) *JWT {
 	}
 	if keyNode == nil {
 		p.errf(rn, key+".key", "is required")
+	} else if j.Key != "" {
+		p.checkJWTKey(keyNode, key+".key", j)
 	}
 	return j
+}
+
+// checkJWTKey checks a key made of secrets only (the usual case) now rather
+// than at the first run: an RS256 key must be a PEM RSA private key, an
+// HS256 key must not be empty. Messages never quote the key.
+func (p *parser) checkJWTKey(n *yaml.Node, key string, j *JWT) {
+	v, err := p.cfg.ExpandSecrets(j.Key)
+	if err != nil {
+		return // refers to vars: checked when a run signs
+	}
+	switch j.Alg {
+	case "HS256":
+		if v == "" {
+			p.errf(n, key, "the HS256 key is empty")
+		}
+	case "RS256":
+		block, _ := pem.Decode([]byte(v))
+		if block == nil {
+			p.errf(n, key, "the RS256 key is not PEM")
+			return
+		}
+		if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+			return
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if _, ok := k.(*rsa.PrivateKey); err != nil || !ok {
+			p.errf(n, key, "the RS256 key is not an RSA private key (PKCS #1 or PKCS #8 PEM)")
+		}
+	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -177,6 +178,31 @@ func TestParseExpr(t *testing.T) {
 		e.Walk(func(n string) { names = append(names, n) })
 		if !reflect.DeepEqual(names, tc.names) {
 			t.Errorf("ParseExpr(%q) names = %v, want %v", tc.in, names, tc.names)
+		}
+	}
+}
+
+func TestJWTKeyChecked(t *testing.T) {
+	src := `
+services:
+  - name: hub
+    flows:
+      - name: f
+        vars:
+          tok: {jwt: {alg: RS256, key: "${env:KEY}"}}
+        steps:
+          - {name: a, function: a, request: {url: "http://127.0.0.1/${tok}"}}
+`
+	for _, tc := range []struct{ key, want string }{
+		{"not a key", "the RS256 key is not PEM"},
+		{"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", "the RS256 key is not an RSA private key"},
+	} {
+		_, err := Parse("jwt.yaml", []byte(src), Options{LookupEnv: func(string) (string, bool) { return tc.key, true }})
+		if err == nil || !strings.Contains(err.Error(), "jwt.yaml:7: services[0].flows[0].vars.tok.jwt.key: "+tc.want) {
+			t.Errorf("key %q: error %v, want %q", tc.key, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "AAAA") {
+			t.Errorf("the error quotes the key: %v", err)
 		}
 	}
 }

@@ -18,7 +18,8 @@ import (
 // JSON that decodes to the rendered text.
 func FuzzTemplate(f *testing.F) {
 	for _, s := range []string{"", "plain", "${a}", "x-${b}-y", "$${a}", "$$${a}", "${", "${}", "${env:PW}",
-		"${file:/run/key}", "${run.id}/${location}/${now}", "$", "$a", "${a${b}}", "\"\n\x00\u2028${a}"} {
+		"${file:/run/key}", "${run.id}/${location}/${now}", "$", "$a", "${a${b}}", "\"\n\x00\u2028${a}",
+		"${urlpath(a)}", `${hmac_sha256(env:PW, "x,y")}`, "${base64(urlquery(b))}", "${random.id}${now.unix_ms}${webhook.url}", "${sha256(}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -28,7 +29,7 @@ func FuzzTemplate(f *testing.F) {
 			sy.defined[n] = true
 		}
 		sc := &scope{vals: []string{"A", "B\"\\"}, runID: "id", location: "loc",
-			clock: clock.NewManual(time.Unix(0, 0)), secrets: sy.secrets}
+			clock: clock.NewManual(time.Unix(0, 0)), secrets: sy.secrets, webhookURL: "http://h/webhooks/t"}
 		tp, err := sy.compile(s)
 		if err == nil {
 			out, err := tp.render(sc)
