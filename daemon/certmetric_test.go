@@ -45,3 +45,19 @@ func TestCertExpiryAndTeardownMetrics(t *testing.T) {
 		t.Errorf("/metrics lacks %s", want)
 	}
 }
+
+func TestWebhookMetrics(t *testing.T) {
+	hooks, err := probe.NewWebhooks(probe.WebhookOptions{PublicURL: "http://127.0.0.1:9116/webhooks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := newTestDaemon(t, testConfig(time.Minute, "msg"), nil, Deps{Webhooks: hooks})
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/webhooks/0123", strings.NewReader("{}")))
+	if rec.Code != 404 {
+		t.Errorf("a callback to no run: %d, want 404", rec.Code)
+	}
+	if got, ok := sample(t, d.Gatherer(), "slaprobe_webhook_callbacks_total", "result", "unmatched"); !ok || got != 1 {
+		t.Errorf("slaprobe_webhook_callbacks_total{result=unmatched} = %v (present %v), want 1", got, ok)
+	}
+}

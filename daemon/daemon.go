@@ -270,6 +270,11 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 	}
 	d.m = m
+	if hooks := deps.Webhooks; hooks != nil {
+		if err := registerWebhookMetrics(d.reg, hooks); err != nil {
+			return nil, fmt.Errorf("daemon: registering metrics: %w", err)
+		}
+	}
 	r, err := d.newRunner(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -710,6 +715,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("daemon: flushing results: %w", err)
 	}
 	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// registerWebhookMetrics exposes the webhook registry's counts as
+// slaprobe_webhook_callbacks_total{result}.
+func registerWebhookMetrics(reg prometheus.Registerer, hooks *probe.Webhooks) error {
+	for _, r := range []struct {
+		result string
+		get    func(probe.WebhookStats) int64
+	}{
+		{"accepted", func(s probe.WebhookStats) int64 { return s.Accepted }},
+		{"unmatched", func(s probe.WebhookStats) int64 { return s.Unmatched }},
+		{"late", func(s probe.WebhookStats) int64 { return s.Late }},
+		{"rejected", func(s probe.WebhookStats) int64 { return s.Rejected }},
+	} {
+		get := r.get
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "slaprobe_webhook_callbacks_total",
+			Help:        "Webhook callbacks received: accepted for a running run, unmatched (no run, or unread when the run ended), late (the run had ended) or rejected (too large, too many).",
+			ConstLabels: prometheus.Labels{"result": r.result},
+		}, func() float64 { return float64(get(hooks.Stats())) })
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
