@@ -22,6 +22,7 @@ import (
 	"github.com/slaprobe/slaprobe/daemon"
 	"github.com/slaprobe/slaprobe/daemon/statuspage"
 	"github.com/slaprobe/slaprobe/internal/httpserve"
+	"github.com/slaprobe/slaprobe/report/publish"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -113,7 +114,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err}
 	}
 
-	page, err := statuspage.New(cfg, statuspage.Options{Store: st, Clock: clock.Real{}, Logger: log, Live: d.Status})
+	// Scheduled monthly reports (reports:), archived and delivered.
+	var pub *publish.Publisher
+	pageOpts := statuspage.Options{Store: st, Clock: clock.Real{}, Logger: log, Live: d.Status}
+	if cfg.Reports.Enabled {
+		ps, ok := st.(publish.Store)
+		if !ok {
+			return usagef("reports: the %s store keeps no delivery records", cfg.Storage.Driver)
+		}
+		if pub, err = publish.New(cfg, publish.Options{Store: ps, Clock: clock.Real{}, Logger: log, Registry: reg}); err != nil {
+			return usageError{err}
+		}
+		archive := cfg.Reports.Archive
+		pageOpts.ArchiveDir = archive
+		pageOpts.Archive = func() ([]statuspage.ArchiveMonth, error) { return archiveMonths(archive) }
+	}
+	page, err := statuspage.New(cfg, pageOpts)
 	if err != nil {
 		return err
 	}
@@ -166,6 +182,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer stopPage()
 	pageDone := make(chan struct{})
 	go func() { defer close(pageDone); page.Run(pageCtx) }() //nolint:errcheck // Run returns nil when stopped
+	pubDone := make(chan error, 1)
+	if pub != nil {
+		go func() { pubDone <- pub.Run(pageCtx) }()
+	} else {
+		pubDone <- nil
+	}
 	alertDone := make(chan error, 1)
 	if notifier != nil {
 		go func() { alertDone <- notifier.Run(alertCtx) }()
@@ -197,6 +219,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					continue
 				}
 				page.SetConfig(next)
+				if pub != nil {
+					pub.SetConfig(next)
+				}
 				log.Info("config reloaded", "file", *path)
 			}
 		}
@@ -204,8 +229,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	runErr := d.Run(ctx) // returns after SIGTERM: no new runs, drained, flushed
 	close(runDone)
-	stopPage()
+	stopPage() // and the report scheduler: a report in the making finishes
 	<-pageDone
+	runErr = joinErr(runErr, <-pubDone)
 	runErr = joinErr(runErr, hooks.close(log)) // no run awaits a callback any more
 	stopAlerts()
 	if err := <-alertDone; err != nil && !errors.Is(err, context.Canceled) {
@@ -224,4 +250,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// archiveMonths lists the report archive for the status page.
+func archiveMonths(dir string) ([]statuspage.ArchiveMonth, error) {
+	ms, err := publish.List(dir)
+	out := make([]statuspage.ArchiveMonth, 0, len(ms))
+	for _, m := range ms {
+		am := statuspage.ArchiveMonth{Month: m.Month, Version: m.Version}
+		for _, f := range m.Files {
+			am.Files = append(am.Files, statuspage.ArchiveFile{Name: f, Path: m.Month + "/" + f})
+		}
+		out = append(out, am)
+	}
+	return out, err
 }

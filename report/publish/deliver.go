@@ -1,0 +1,185 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// Channel delivers a report version to one target.
+type Channel interface {
+	Kind() string   // webhook | email (the channel label of the metric)
+	Target() string // the URL or the recipients: recorded in the store, never a secret
+	Send(ctx context.Context, m *Message) error
+}
+
+// Message is one report version as channels send it.
+type Message struct {
+	Month   string
+	Version int
+	Changes string // what changed from the version before ("" for the first)
+	Summary Summary
+	Files   []File
+	// Key is stable for (month, version, channel, target): an idempotency
+	// key for receivers, since a crash during an attempt repeats it.
+	Key string
+}
+
+// File is one archived file of the version.
+type File struct {
+	Name string // report.pdf
+	Path string // absolute path in the archive
+}
+
+// ContentType is the MIME type of a report file.
+func (f File) ContentType() string {
+	switch filepath.Ext(f.Name) {
+	case ".pdf":
+		return "application/pdf"
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".json":
+		return "application/json"
+	case ".csv":
+		return "text/csv; charset=utf-8"
+	case ".md":
+		return "text/markdown; charset=utf-8"
+	}
+	return "application/octet-stream"
+}
+
+// Channels builds the delivery channels of cfg's reports: block.
+func Channels(cfg *config.Config) []Channel {
+	var out []Channel
+	for _, w := range cfg.Reports.Webhooks {
+		out = append(out, newWebhook(cfg, w))
+	}
+	if e := cfg.Reports.Email; e != nil {
+		out = append(out, newEmail(cfg, e))
+	}
+	return out
+}
+
+const attemptTimeout = 2 * time.Minute
+
+// backoff is the wait after the n-th failed attempt (n >= 1).
+func backoff(r config.Retry, n int) time.Duration {
+	d := r.Backoff
+	for i := 1; i < n && d < r.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, r.MaxBackoff)
+}
+
+func (p *Publisher) deliverLoop(ctx context.Context) {
+	for {
+		if err := p.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("report deliveries", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-p.clk.After(p.opts.PollEvery):
+		}
+	}
+}
+
+// DeliverDue attempts every pending delivery whose time has come, and
+// records each attempt's outcome.
+func (p *Publisher) DeliverDue(ctx context.Context) error {
+	cfg := p.config()
+	pend, err := p.opts.Store.PendingDeliveries(ctx)
+	if err != nil {
+		return err
+	}
+	chans := p.opts.Channels(cfg)
+	files := map[string][]string{} // month/version -> files
+	for _, d := range pend {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		now := p.clk.Now()
+		if d.Next.After(now) {
+			continue
+		}
+		var ch Channel
+		for _, c := range chans {
+			if c.Kind() == d.Channel && c.Target() == d.Target {
+				ch = c
+			}
+		}
+		if ch == nil {
+			d.State, d.Last, d.Result = store.DeliveryFailed, now, "channel no longer configured"
+			if err := p.opts.Store.UpdateDelivery(ctx, d); err != nil {
+				return err
+			}
+			p.deliveries.WithLabelValues(d.Channel, "failed").Inc()
+			continue
+		}
+		key := fmt.Sprintf("%s/v%d", d.Month, d.Version)
+		if _, ok := files[key]; !ok {
+			vs, err := p.opts.Store.ReportVersions(ctx, d.Month)
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				files[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Files
+			}
+		}
+		m, err := p.message(cfg, d, files[key])
+		if err == nil {
+			actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+			err = ch.Send(actx, m)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: the attempt does not count
+		}
+		d.Attempts++
+		d.Last = p.clk.Now()
+		result := "delivered"
+		if err == nil {
+			d.State, d.Result, d.Delivered = store.DeliveryDelivered, "ok", d.Last
+		} else {
+			d.Result = cfg.Redact(err.Error())
+			if d.Attempts >= cfg.Reports.Retry.Attempts {
+				d.State, result = store.DeliveryFailed, "failed"
+			} else {
+				d.Next, result = d.Last.Add(backoff(cfg.Reports.Retry, d.Attempts)), "retry"
+			}
+		}
+		if uerr := p.opts.Store.UpdateDelivery(ctx, d); uerr != nil {
+			return uerr
+		}
+		p.deliveries.WithLabelValues(d.Channel, result).Inc()
+		p.log.Info("report delivery", "month", d.Month, "version", d.Version, "channel", d.Channel, "target", d.Target,
+			"attempt", d.Attempts, "state", d.State, "result", d.Result)
+	}
+	return nil
+}
+
+// message loads what a delivery sends.
+func (p *Publisher) message(cfg *config.Config, d store.Delivery, paths []string) (*Message, error) {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s|%s", d.Month, d.Version, d.Channel, d.Target)))
+	m := &Message{Month: d.Month, Version: d.Version, Key: fmt.Sprintf("slaprobe-%s-v%d-%s", d.Month, d.Version, hex.EncodeToString(h[:8]))}
+	vdir := filepath.Join(cfg.Reports.Archive, d.Month, fmt.Sprintf("v%d", d.Version))
+	sum, changes, err := readVersionInfo(vdir)
+	if err != nil {
+		return nil, err
+	}
+	m.Summary, m.Changes = sum, changes
+	for _, rel := range paths {
+		if filepath.Base(rel) == figuresFile {
+			continue
+		}
+		m.Files = append(m.Files, File{Name: filepath.Base(rel), Path: filepath.Join(cfg.Reports.Archive, filepath.FromSlash(rel))})
+	}
+	return m, nil
+}

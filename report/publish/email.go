@@ -1,0 +1,113 @@
+package publish
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// email sends a report by SMTP (github.com/wneessen/go-mail: STARTTLS or
+// implicit TLS, AUTH as the server offers it): the summary in the body and
+// the files attached.
+type email struct {
+	cfg *config.Config
+	e   *config.Email
+}
+
+func newEmail(cfg *config.Config, e *config.Email) *email { return &email{cfg: cfg, e: e} }
+
+func (m *email) Kind() string   { return "email" }
+func (m *email) Target() string { return strings.Join(m.e.To, ",") }
+
+func (m *email) client() (*mail.Client, error) {
+	host, portText, err := net.SplitHostPort(m.e.Server)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{ServerName: host, InsecureSkipVerify: m.e.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // only when asked for
+	if m.e.CAFile != "" {
+		pem, err := os.ReadFile(m.e.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("email.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("email.ca_file: no certificate in it")
+		}
+		tc.RootCAs = pool
+	}
+	opts := []mail.Option{mail.WithPort(port), mail.WithTLSConfig(tc), mail.WithTimeout(attemptTimeout)}
+	switch m.e.TLS {
+	case "tls":
+		opts = append(opts, mail.WithSSL())
+	case "none":
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	}
+	if m.e.Username != "" {
+		user, err := m.cfg.ExpandSecrets(m.e.Username)
+		if err != nil {
+			return nil, fmt.Errorf("email.username: %w", err)
+		}
+		pass, err := m.cfg.ExpandSecrets(m.e.Password)
+		if err != nil {
+			return nil, fmt.Errorf("email.password: %w", err)
+		}
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(user), mail.WithPassword(pass))
+	}
+	return mail.NewClient(host, opts...)
+}
+
+func (m *email) Send(ctx context.Context, msg *Message) error {
+	c, err := m.client()
+	if err != nil {
+		return err
+	}
+	x := mail.NewMsg()
+	if err := x.From(m.e.From); err != nil {
+		return err
+	}
+	if err := x.To(m.e.To...); err != nil {
+		return err
+	}
+	subject := msg.Summary.Title
+	if msg.Version > 1 {
+		subject += fmt.Sprintf(" (version %d)", msg.Version)
+	}
+	x.Subject(subject)
+	x.SetDate()
+	x.SetMessageIDWithValue(msg.Key + "@slaprobe")
+	body := msg.Summary.Text()
+	if msg.Changes != "" {
+		body += "\nWhat changed: " + msg.Changes + "\n"
+	}
+	body += "\nThe full report is attached.\n"
+	x.SetBodyString(mail.TypeTextPlain, body)
+	for _, f := range msg.Files {
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", f.Name, err)
+		}
+		err = x.AttachReader(f.Name, fh, mail.WithFileContentType(mail.ContentType(f.ContentType())))
+		fh.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return c.DialAndSendWithContext(ctx, x)
+}

@@ -1,0 +1,392 @@
+// Package publish makes the monthly SLA reports on a schedule, keeps them in
+// an archive (DIR/2022-10/report.pdf, ...; every version in DIR/2022-10/vN/)
+// and delivers them by webhook and e-mail, exactly once.
+//
+//   - A month's report is made once: its version is recorded in the store
+//     (store.Publications) with its pending deliveries in one transaction,
+//     and (month, version) is the key, so neither a restart nor a second
+//     process makes it again.
+//   - A daemon that was down when a report was due makes the missing months
+//     when it starts (every month after the last one made; on a first start,
+//     reports.backfill months that have data).
+//   - Each run also rebuilds the last completed month and reports.revise
+//     months before it; one whose figures changed (late data from another
+//     prober, a corrected timeline) gets a new version that says what
+//     changed, and is delivered again.
+//   - Deliveries are retried with exponential backoff; every attempt's
+//     outcome is recorded, so a restart resumes them and never repeats a
+//     delivered one. A crash in the middle of an attempt may repeat that one
+//     attempt: webhooks carry an Idempotency-Key and mails a stable
+//     Message-ID so that receivers can tell.
+//
+// Reports come from report.Build (the same accounting as `slaprobe report`)
+// and report/render.
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/report/render"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// Store is what the publisher needs of the store: results for the reports,
+// and the version and delivery records.
+type Store interface {
+	store.Store
+	store.Publications
+}
+
+// Options are what the publisher is given rather than makes.
+type Options struct {
+	Store    Store                // required
+	Clock    clock.Clock          // nil: clock.Real
+	Logger   *slog.Logger         // nil: discard
+	Registry *prometheus.Registry // nil: metrics are not registered anywhere
+	// Channels overrides the delivery channels built from the config (tests).
+	Channels func(cfg *config.Config) []Channel
+	// PollEvery is how often due deliveries are looked for; default 1s.
+	PollEvery time.Duration
+}
+
+// Publisher makes, archives and delivers the monthly reports.
+type Publisher struct {
+	opts Options
+	log  *slog.Logger
+	clk  clock.Clock
+
+	generated  prometheus.Counter
+	deliveries *prometheus.CounterVec
+
+	mu  sync.Mutex // one cycle at a time; guards cfg
+	cfg *config.Config
+
+	wake chan struct{} // a new version has deliveries
+}
+
+// New builds a publisher for cfg (cfg.Reports.Enabled must be set).
+func New(cfg *config.Config, opts Options) (*Publisher, error) {
+	if cfg == nil || opts.Store == nil {
+		return nil, errors.New("publish: a config and a store are required")
+	}
+	if !cfg.Reports.Enabled {
+		return nil, errors.New("publish: the config has no reports: block")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PollEvery <= 0 {
+		opts.PollEvery = time.Second
+	}
+	if opts.Channels == nil {
+		opts.Channels = Channels
+	}
+	p := &Publisher{opts: opts, log: opts.Logger, clk: opts.Clock, cfg: cfg, wake: make(chan struct{}, 1)}
+	p.generated = prometheus.NewCounter(prometheus.CounterOpts{Name: "slaprobe_reports_generated_total",
+		Help: "Monthly report versions made by the scheduled publisher (a revised month counts again)."})
+	p.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slaprobe_report_deliveries_total",
+		Help: "Report delivery attempts by channel (webhook, email) and result (delivered, retry: failed and will be retried, failed: given up)."},
+		[]string{"channel", "result"})
+	if opts.Registry != nil {
+		for _, c := range []prometheus.Collector{p.generated, p.deliveries} {
+			if err := opts.Registry.Register(c); err != nil {
+				return nil, fmt.Errorf("publish: registering metrics: %w", err)
+			}
+		}
+	}
+	return p, nil
+}
+
+// SetConfig switches to a reloaded config (channels, formats, schedule of
+// the next start; the running schedule stays until a restart).
+func (p *Publisher) SetConfig(cfg *config.Config) {
+	if cfg == nil || !cfg.Reports.Enabled {
+		return
+	}
+	p.mu.Lock()
+	p.cfg = cfg
+	p.mu.Unlock()
+}
+
+func (p *Publisher) config() *config.Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
+
+// Run makes the missing months now, then on the schedule, and delivers until
+// ctx is done. The scheduler is stopped (a cycle in progress finishes)
+// before Run returns.
+func (p *Publisher) Run(ctx context.Context) error {
+	cfg := p.config()
+	loc := cfg.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	var cw clockwork.Clock = clockwork.NewRealClock()
+	if c, ok := p.clk.(interface{ Clockwork() clockwork.Clock }); ok {
+		cw = c.Clockwork()
+	}
+	s, err := gocron.NewScheduler(gocron.WithLocation(loc), gocron.WithClock(cw), gocron.WithStopTimeout(time.Minute))
+	if err != nil {
+		return fmt.Errorf("publish: scheduler: %w", err)
+	}
+	if _, err := s.NewJob(gocron.CronJob(cfg.Reports.Schedule, false), gocron.NewTask(func() {
+		if err := p.Cycle(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("scheduled reports", "err", err)
+		}
+	}), gocron.WithName("monthly-reports"), gocron.WithSingletonMode(gocron.LimitModeReschedule)); err != nil {
+		return fmt.Errorf("publish: schedule %q: %w", cfg.Reports.Schedule, err)
+	}
+	if err := p.Cycle(ctx); err != nil && ctx.Err() == nil {
+		p.log.Error("reports at startup", "err", err)
+	}
+	s.Start()
+	defer func() {
+		if err := s.Shutdown(); err != nil {
+			p.log.Warn("report scheduler shutdown", "err", err)
+		}
+	}()
+	p.deliverLoop(ctx)
+	return nil
+}
+
+// lastCompleted is the month before now's, in loc.
+func lastCompleted(now time.Time, loc *time.Location) time.Time {
+	n := now.In(loc)
+	return time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, -1, 0)
+}
+
+// Cycle makes every month that is due and not made, and rebuilds the months
+// under revision; what Run does at startup and on the schedule.
+func (p *Publisher) Cycle(ctx context.Context) error {
+	cfg := p.config()
+	loc := cfg.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	now := p.clk.Now()
+	last := lastCompleted(now, loc)
+	versions, err := p.opts.Store.ReportVersions(ctx, "")
+	if err != nil {
+		return err
+	}
+	made := map[string]bool{}
+	latest := ""
+	for _, v := range versions {
+		made[v.Month] = true
+		latest = max(latest, v.Month)
+	}
+	var months []time.Time
+	if latest == "" {
+		for i := cfg.Reports.Backfill - 1; i >= 0; i-- {
+			months = append(months, last.AddDate(0, -i, 0))
+		}
+	} else {
+		from, err := time.ParseInLocation("2006-01", latest, loc)
+		if err != nil {
+			return fmt.Errorf("publish: stored month %q: %w", latest, err)
+		}
+		for m := from.AddDate(0, 1, 0); !m.After(last); m = m.AddDate(0, 1, 0) {
+			months = append(months, m)
+		}
+	}
+	for i := cfg.Reports.Revise; i >= 0; i-- {
+		m := last.AddDate(0, -i, 0)
+		if made[m.Format("2006-01")] && !slices.ContainsFunc(months, m.Equal) {
+			months = append(months, m)
+		}
+	}
+	sort.Slice(months, func(i, j int) bool { return months[i].Before(months[j]) })
+	var errs []error
+	for _, m := range months {
+		if err := p.make(ctx, cfg, m.Format("2006-01"), made[m.Format("2006-01")] || latest != ""); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Format("2006-01"), err))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// figures is what a version's digest and "what changed" are computed from:
+// the whole report but the time it was made.
+func figures(r *report.Report) ([]byte, error) {
+	c := *r
+	c.Generated = time.Time{}
+	return json.Marshal(&c)
+}
+
+// make builds month; a first version only with data (unless even an empty
+// month is due: always is set once anything was made), a new version only
+// when the figures changed.
+func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, always bool) error {
+	from, to, err := report.MonthRange(month, cfg.Loc)
+	if err != nil {
+		return err
+	}
+	now := p.clk.Now()
+	rep, err := report.Build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: from, To: to, Now: now, Timelines: cfg.Timelines})
+	if err != nil {
+		return err
+	}
+	var runs int64
+	for _, s := range rep.Services {
+		runs += s.Runs
+	}
+	prev, err := p.opts.Store.ReportVersions(ctx, month)
+	if err != nil {
+		return err
+	}
+	if len(prev) == 0 && runs == 0 && !always {
+		p.log.Info("no data for the month: no report", "month", month)
+		return nil
+	}
+	fig, err := figures(rep)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(fig)
+	digest := hex.EncodeToString(sum[:])
+	version, changes := 1, ""
+	if n := len(prev); n > 0 {
+		if prev[n-1].Digest == digest {
+			return nil // unchanged
+		}
+		version = prev[n-1].Version + 1
+		changes = p.changes(cfg, month, prev[n-1].Version, rep)
+	}
+	files, err := p.archive(cfg, month, version, rep, changes)
+	if err != nil {
+		return err
+	}
+	v := store.ReportVersion{Month: month, Version: version, Generated: now, Digest: digest, Changes: changes, Files: files}
+	var ds []store.Delivery
+	for _, ch := range p.opts.Channels(cfg) {
+		ds = append(ds, store.Delivery{Channel: ch.Kind(), Target: ch.Target(), Next: now})
+	}
+	if err := p.opts.Store.AddReportVersion(ctx, v, ds); err != nil {
+		if errors.Is(err, store.ErrVersionExists) {
+			p.log.Info("report version made by another process", "month", month, "version", version)
+			return nil
+		}
+		return err
+	}
+	p.generated.Inc()
+	p.log.Info("report made", "month", month, "version", version, "files", len(files), "deliveries", len(ds))
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// figuresFile keeps each version's figures beside its files, for the next
+// version's "what changed".
+const figuresFile = "figures.json"
+
+// archive renders rep into DIR/month/vN/ and copies the files to DIR/month/
+// (the latest version's place), each write atomic. It returns the paths of
+// the version's files relative to DIR.
+func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *report.Report, changes string) ([]string, error) {
+	dir := cfg.Reports.Archive
+	vdir := filepath.Join(dir, month, fmt.Sprintf("v%d", version))
+	if err := os.MkdirAll(vdir, 0o755); err != nil {
+		return nil, fmt.Errorf("publish: archive: %w", err)
+	}
+	var files []string
+	for _, f := range cfg.Reports.Formats {
+		name := "report." + f
+		if err := writeAtomic(filepath.Join(vdir, name), func(w *os.File) error { return renderTo(w, rep, f, cfg) }); err != nil {
+			return nil, fmt.Errorf("publish: %s: %w", name, err)
+		}
+		files = append(files, filepath.ToSlash(filepath.Join(month, fmt.Sprintf("v%d", version), name)))
+	}
+	fig, err := json.MarshalIndent(summaryOf(rep), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(filepath.Join(vdir, figuresFile), func(w *os.File) error { _, err := w.Write(fig); return err }); err != nil {
+		return nil, err
+	}
+	if changes != "" {
+		if err := writeAtomic(filepath.Join(vdir, "CHANGES.txt"), func(w *os.File) error { _, err := w.WriteString(changes + "\n"); return err }); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range cfg.Reports.Formats {
+		name := "report." + f
+		data, err := os.ReadFile(filepath.Join(vdir, name))
+		if err != nil {
+			return nil, err
+		}
+		if err := writeAtomic(filepath.Join(dir, month, name), func(w *os.File) error { _, err := w.Write(data); return err }); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+func renderTo(w *os.File, rep *report.Report, format string, cfg *config.Config) error {
+	switch format {
+	case "pdf":
+		return render.PDF(w, rep, render.PDFOptions{FontPath: cfg.Report.Font})
+	case "html":
+		return render.HTML(w, rep)
+	case "json":
+		return render.JSON(w, rep)
+	case "csv":
+		return render.CSV(w, rep)
+	case "md":
+		return render.Markdown(w, rep)
+	}
+	return fmt.Errorf("unknown format %q", format)
+}
+
+// writeAtomic writes through a temporary file in the same directory and
+// renames it into place.
+func writeAtomic(path string, write func(*os.File) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = write(tmp); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

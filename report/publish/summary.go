@@ -1,0 +1,124 @@
+package publish
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// Summary is a report's headline figures: the body of the e-mail, the
+// webhook's metadata part, and what "what changed" compares.
+type Summary struct {
+	Title    string           `json:"title"`
+	From     time.Time        `json:"from"`
+	To       time.Time        `json:"to"`
+	Services []ServiceSummary `json:"services"`
+}
+
+// ServiceSummary is one service's headline figures.
+type ServiceSummary struct {
+	Name            string  `json:"name"`
+	Availability    float64 `json:"availability"`
+	Objective       float64 `json:"objective"`
+	NoData          bool    `json:"no_data"`
+	DowntimeSeconds float64 `json:"downtime_seconds"`
+	Incidents       int     `json:"incidents"`
+	Windows         int     `json:"windows"`
+	CreditPercent   float64 `json:"credit_percent"`
+}
+
+func summaryOf(r *report.Report) Summary {
+	s := Summary{Title: r.Title, From: r.From, To: r.To, Services: []ServiceSummary{}}
+	for _, sv := range r.Services {
+		s.Services = append(s.Services, ServiceSummary{Name: sv.Name, Availability: sv.Availability, Objective: sv.Objective,
+			NoData: sv.Runs == 0, DowntimeSeconds: sv.DowntimeSeconds, Incidents: sv.Incidents, Windows: len(sv.Windows), CreditPercent: sv.CreditPercent})
+	}
+	return s
+}
+
+// pct prints a ratio with three decimals rounded down, so that a figure
+// never reads as meeting an objective it misses.
+func pct(r float64) string {
+	return fmt.Sprintf("%.3f%%", math.Floor(r*100000+1e-9)/1000)
+}
+
+// Text is the summary in a few lines, for the e-mail body.
+func (s Summary) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s to %s)\n\n", s.Title, s.From.Format("2006-01-02 15:04 MST"), s.To.Format("2006-01-02 15:04 MST"))
+	for _, sv := range s.Services {
+		if sv.NoData {
+			fmt.Fprintf(&b, "- %s: no data\n", sv.Name)
+			continue
+		}
+		verdict := "met"
+		if sv.Availability < sv.Objective {
+			verdict = "missed"
+		}
+		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, pct(sv.Availability),
+			strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", sv.Objective*100), "0"), ".")+"%", verdict,
+			time.Duration(math.Round(sv.DowntimeSeconds))*time.Second, sv.Incidents)
+		if sv.CreditPercent > 0 {
+			fmt.Fprintf(&b, ", SLA credit %g%%", sv.CreditPercent)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// changes says what changed from version prev of month to rep, from the
+// figures kept beside prev's files.
+func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *report.Report) string {
+	data, err := os.ReadFile(filepath.Join(cfg.Reports.Archive, month, fmt.Sprintf("v%d", prev), figuresFile))
+	var old Summary
+	if err != nil || json.Unmarshal(data, &old) != nil {
+		return fmt.Sprintf("changed from version %d (its figures are not in the archive to compare)", prev)
+	}
+	cur := summaryOf(rep)
+	byName := map[string]ServiceSummary{}
+	for _, s := range old.Services {
+		byName[s.Name] = s
+	}
+	var lines []string
+	for _, s := range cur.Services {
+		o, ok := byName[s.Name]
+		if !ok {
+			lines = append(lines, s.Name+": new service")
+			continue
+		}
+		var d []string
+		if pct(o.Availability) != pct(s.Availability) || o.NoData != s.NoData {
+			d = append(d, fmt.Sprintf("availability %s -> %s", pct(o.Availability), pct(s.Availability)))
+		}
+		if math.Abs(o.DowntimeSeconds-s.DowntimeSeconds) >= 1 {
+			d = append(d, fmt.Sprintf("downtime %s -> %s", time.Duration(math.Round(o.DowntimeSeconds))*time.Second, time.Duration(math.Round(s.DowntimeSeconds))*time.Second))
+		}
+		if o.Incidents != s.Incidents {
+			d = append(d, fmt.Sprintf("incidents %d -> %d", o.Incidents, s.Incidents))
+		}
+		if o.Windows != s.Windows {
+			d = append(d, fmt.Sprintf("windows %d -> %d", o.Windows, s.Windows))
+		}
+		if o.CreditPercent != s.CreditPercent {
+			d = append(d, fmt.Sprintf("SLA credit %g%% -> %g%%", o.CreditPercent, s.CreditPercent))
+		}
+		if len(d) > 0 {
+			lines = append(lines, s.Name+": "+strings.Join(d, ", "))
+		}
+		delete(byName, s.Name)
+	}
+	for name := range byName {
+		lines = append(lines, name+": no longer in the report")
+	}
+	if len(lines) == 0 {
+		return fmt.Sprintf("version %d: figures as in version %d; details changed (latencies, window causes or run counts)", prev+1, prev)
+	}
+	return fmt.Sprintf("version %d, changed from version %d: %s", prev+1, prev, strings.Join(lines, "; "))
+}
