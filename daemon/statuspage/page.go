@@ -130,10 +130,29 @@ func (p *Page) Run(ctx context.Context) error {
 		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
 			p.opts.Logger.Warn("status page: building figures", "err", err)
 		}
-		if err := p.opts.Clock.Sleep(ctx, p.opts.Rebuild); err != nil {
+		if err := p.opts.Clock.Sleep(ctx, p.nextRebuild()); err != nil {
 			return nil
 		}
 	}
+}
+
+// emptyRebuild is how soon the figures are rebuilt while this month has no
+// run yet (a daemon that just started its first month).
+const emptyRebuild = 5 * time.Second
+
+func (p *Page) nextRebuild() time.Duration {
+	p.mu.RLock()
+	snap := p.snap
+	p.mu.RUnlock()
+	if snap == nil || snap.month == nil {
+		return min(p.opts.Rebuild, emptyRebuild)
+	}
+	for _, s := range snap.month.Services {
+		if s.Runs > 0 {
+			return p.opts.Rebuild
+		}
+	}
+	return min(p.opts.Rebuild, emptyRebuild)
 }
 
 // bounds returns, for now in loc, the first day of the bars, the start of

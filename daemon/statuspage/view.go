@@ -374,6 +374,22 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []
 			}
 		}
 	}
+	// This prober's own location: the live state machines say more, and
+	// sooner, than the last figures.
+	if live != nil {
+		self := &issue{}
+		for _, f := range live.Flows {
+			for _, w := range f.OpenWindows {
+				switch {
+				case w.Kind == "down" && !slices.Contains(self.down, f.Service):
+					self.down = append(self.down, f.Service)
+				case w.Kind == "degraded" && !slices.Contains(self.degraded, f.Service):
+					self.degraded = append(self.degraded, f.Service)
+				}
+			}
+		}
+		by[cfg.Location] = self
+	}
 	var out []locationView
 	for _, l := range names {
 		lv := locationView{Name: l, Self: l == cfg.Location, State: stUp}
@@ -389,7 +405,7 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []
 			lv.State = stDegraded
 			lv.Summary = "degraded: " + strings.Join(is.degraded, ", ")
 		default:
-			lv.Summary = fmt.Sprintf("all %d services up", len(cfg.Services))
+			lv.Summary = fmt.Sprintf("%d/%d services up", len(cfg.Services), len(cfg.Services))
 		}
 		if lv.Self && live != nil {
 			lv.Summary += fmt.Sprintf(" · this prober, %d flows", len(live.Flows))
