@@ -157,11 +157,13 @@ func (p *Page) nextRebuild() time.Duration {
 
 // bounds returns, for now in loc, the first day of the bars, the start of
 // the month and the end of the month.
+// Every boundary is the first instant of a local date (report.DayStart),
+// also in zones whose clocks jump at midnight.
 func bounds(now time.Time, loc *time.Location) (first, month, monthEnd time.Time) {
 	n := now.In(loc)
-	today := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
-	month = time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc)
-	return today.AddDate(0, 0, -(Days - 1)), month, month.AddDate(0, 1, 0)
+	first = report.DayStart(n.Year(), n.Month(), n.Day()-(Days-1), loc)
+	month = report.DayStart(n.Year(), n.Month(), 1, loc)
+	return first, month, report.DayStart(n.Year(), n.Month()+1, 1, loc)
 }
 
 // Refresh rebuilds this month's figures, and the history when it is due.

@@ -535,11 +535,11 @@ func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.
 	if d.DegradedSeconds > 0 {
 		b.WriteString(" degraded " + dur(d.DegradedSeconds))
 	}
-	dayStart, err := time.ParseInLocation("2006-01-02", date, loc)
+	dayStart, err := report.ParseDate(date, loc)
 	if err != nil || s == nil || fa == nil {
 		return b.String()
 	}
-	dayEnd := dayStart.AddDate(0, 0, 1)
+	dayEnd := report.DayStart(dayStart.Year(), dayStart.Month(), dayStart.Day()+1, loc)
 	var lines []string
 	more := 0
 	for _, i := range fa.Windows {

@@ -176,7 +176,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 // lastCompleted is the month before now's, in loc.
 func lastCompleted(now time.Time, loc *time.Location) time.Time {
 	n := now.In(loc)
-	return time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, -1, 0)
+	return report.DayStart(n.Year(), n.Month()-1, 1, loc)
 }
 
 // Cycle makes every month that is due and not made, and rebuilds the months
@@ -199,31 +199,28 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		made[v.Month] = true
 		latest = max(latest, v.Month)
 	}
-	var months []time.Time
+	// Months as "YYYY-MM", counted back from the last completed one.
+	back := func(i int) string { return time.Date(last.Year(), last.Month()-time.Month(i), 1, 12, 0, 0, 0, time.UTC).Format("2006-01") }
+	var months []string
 	if latest == "" {
 		for i := cfg.Reports.Backfill - 1; i >= 0; i-- {
-			months = append(months, last.AddDate(0, -i, 0))
+			months = append(months, back(i))
 		}
 	} else {
-		from, err := time.ParseInLocation("2006-01", latest, loc)
-		if err != nil {
-			return fmt.Errorf("publish: stored month %q: %w", latest, err)
-		}
-		for m := from.AddDate(0, 1, 0); !m.After(last); m = m.AddDate(0, 1, 0) {
-			months = append(months, m)
+		for i := 0; back(i) > latest; i++ {
+			months = append(months, back(i))
 		}
 	}
 	for i := cfg.Reports.Revise; i >= 0; i-- {
-		m := last.AddDate(0, -i, 0)
-		if made[m.Format("2006-01")] && !slices.ContainsFunc(months, m.Equal) {
+		if m := back(i); made[m] && !slices.Contains(months, m) {
 			months = append(months, m)
 		}
 	}
-	sort.Slice(months, func(i, j int) bool { return months[i].Before(months[j]) })
+	sort.Strings(months)
 	var errs []error
 	for _, m := range months {
-		if err := p.make(ctx, cfg, m.Format("2006-01"), made[m.Format("2006-01")] || latest != ""); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", m.Format("2006-01"), err))
+		if err := p.make(ctx, cfg, m, made[m] || latest != ""); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m, err))
 		}
 		if ctx.Err() != nil {
 			break

@@ -37,8 +37,15 @@ type ServiceSummary struct {
 func summaryOf(r *report.Report) Summary {
 	s := Summary{Title: r.Title, From: r.From, To: r.To, Services: []ServiceSummary{}}
 	for _, sv := range r.Services {
-		s.Services = append(s.Services, ServiceSummary{Name: sv.Name, Availability: sv.Availability, Objective: sv.Objective,
-			NoData: sv.Runs == 0, DowntimeSeconds: sv.DowntimeSeconds, Incidents: sv.Incidents, Windows: len(sv.Windows), CreditPercent: sv.CreditPercent})
+		ss := ServiceSummary{Name: sv.Name, Objective: sv.Objective, NoData: sv.NoData || sv.Availability == nil,
+			DowntimeSeconds: sv.DowntimeSeconds, Incidents: sv.Incidents, Windows: len(sv.Windows)}
+		if sv.Availability != nil {
+			ss.Availability = *sv.Availability
+		}
+		if sv.CreditPercent != nil {
+			ss.CreditPercent = *sv.CreditPercent
+		}
+		s.Services = append(s.Services, ss)
 	}
 	return s
 }
