@@ -200,7 +200,9 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		latest = max(latest, v.Month)
 	}
 	// Months as "YYYY-MM", counted back from the last completed one.
-	back := func(i int) string { return time.Date(last.Year(), last.Month()-time.Month(i), 1, 12, 0, 0, 0, time.UTC).Format("2006-01") }
+	back := func(i int) string {
+		return time.Date(last.Year(), last.Month()-time.Month(i), 1, 12, 0, 0, 0, time.UTC).Format("2006-01")
+	}
 	var months []string
 	if latest == "" {
 		for i := cfg.Reports.Backfill - 1; i >= 0; i-- {
