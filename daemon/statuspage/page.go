@@ -73,6 +73,7 @@ type Options struct {
 type snapshot struct {
 	month, history *report.Report
 	built          time.Time
+	took           time.Duration // how long the rebuild took (wall clock)
 	err            error
 }
 
@@ -149,7 +150,9 @@ func (p *Page) nextRebuild() time.Duration {
 	}
 	for _, s := range snap.month.Services {
 		if s.Runs > 0 {
-			return p.opts.Rebuild
+			// A large config's figures take a while: never spend more than
+			// a fifth of the time rebuilding them.
+			return max(p.opts.Rebuild, 4*snap.took)
 		}
 	}
 	return min(p.opts.Rebuild, emptyRebuild)
@@ -176,6 +179,7 @@ func (p *Page) Refresh(ctx context.Context) error {
 	}
 	first, month, monthEnd := bounds(now, loc)
 	snap := &snapshot{built: now}
+	t0 := time.Now() // wall clock on purpose: the cost, not the virtual time
 	rep, err := report.Build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: month, To: monthEnd, Now: now, Functions: true})
 	if err != nil {
 		snap.err = err
@@ -198,6 +202,7 @@ func (p *Page) Refresh(ctx context.Context) error {
 		hist = nil
 	}
 	snap.history = hist
+	snap.took = time.Since(t0)
 	p.mu.Lock()
 	if p.snap != nil && snap.month == nil {
 		snap.month = p.snap.month // keep the last good figures, flagged stale
