@@ -103,6 +103,9 @@ func TestPage(t *testing.T) {
 	internal, public := p.Handler(false), p.Handler(true)
 
 	code, body := get(internal, "/")
+	if d := os.Getenv("OPS_DUMP"); d != "" {
+		os.WriteFile(d, []byte(body), 0o644) //nolint:errcheck
+	}
 	if code != 200 {
 		t.Fatalf("GET / = %d", code)
 	}
@@ -110,7 +113,7 @@ func TestPage(t *testing.T) {
 		"service-00", "service-01", "<th scope=row>receive<", "✕ down", // state in a symbol and a word
 		"step-receive", "secret-host.internal", "flow-000", "seoul-a", // internal: cause, error, flow, location
 		`href="/reports/2026-03/report.pdf"`, "version 2", "Recent incidents",
-		`data-n="90"`, "<title>", `<noscript><meta http-equiv="refresh" content="30"></noscript>`,
+		`data-n="90"`, "<title>", `class="timeline"`, "Latest incident", ", cause ", `<noscript><meta http-equiv="refresh" content="30"></noscript>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("internal page lacks %q", want)
@@ -126,15 +129,16 @@ func TestPage(t *testing.T) {
 	}
 
 	code, pub := get(public, "/")
+	pub = strings.ReplaceAll(pub, `xmlns="http://www.w3.org/2000/svg"`, "") // a namespace, not a link
 	if code != 200 {
 		t.Fatalf("public GET / = %d", code)
 	}
-	for _, want := range []string{"service-00", "<th scope=row>receive<", "✕ down", "Open windows"} {
+	for _, want := range []string{"service-00", "<th scope=row>receive<", "✕ down", "Open windows", `class="timeline"`} {
 		if !strings.Contains(pub, want) {
 			t.Errorf("public page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"step-receive", "secret-host", "http://", "flow-0", "seoul-a", "/reports/", "status 503"} {
+	for _, bad := range []string{"step-receive", "secret-host", "http://", "flow-0", "seoul-a", "/reports/", "status 503", ", cause "} {
 		if strings.Contains(pub, bad) {
 			t.Errorf("public page shows %q", bad)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
 	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/report/render"
 )
 
 // stateView is a state in words and a symbol, never colour alone.
@@ -77,6 +78,10 @@ type serviceView struct {
 	Open         []openView
 	Incidents    []incidentView
 	Recon        []reconView
+	// Timeline is the function timeline (report/render) of the service's
+	// latest incident while it is open or recent; Caption says which.
+	Timeline template.HTML
+	Caption  string
 }
 
 type functionView struct {
@@ -192,6 +197,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			sv.Open = openWindows(live, cs.Name, public, now, loc)
 		}
 		sv.Incidents = incidents(ms, hs, loc)
+		sv.Timeline, sv.Caption = incidentTimeline(cs.Name, month, hist, public, now, loc)
 		sv.Recon = reconciliation(ms, hs, loc)
 		if sv.State.rank > v.Overall.rank {
 			v.Overall = sv.State
@@ -283,6 +289,70 @@ func openWindows(live *daemon.Status, service string, public bool, now time.Time
 }
 
 const maxIncidents = 5
+
+// recentIncident is how long after its end an incident keeps its timeline
+// on the page.
+const recentIncident = 7 * 24 * time.Hour
+
+// incidentTimeline draws the report's function timeline (render.NewTimeline,
+// the one the PDF and HTML reports open with) around the service's latest
+// incident, if it is open or ended within recentIncident. The public page's
+// timeline names no flow or cause step.
+func incidentTimeline(service string, month, hist *report.Report, public bool, now time.Time, loc *time.Location) (template.HTML, string) {
+	var rep *report.Report
+	var inc *report.Incident
+	for _, r := range []*report.Report{month, hist} {
+		if r == nil {
+			continue
+		}
+		for si := range r.Services {
+			if r.Services[si].Name != service {
+				continue
+			}
+			for i := range r.Services[si].IncidentList {
+				in := &r.Services[si].IncidentList[i]
+				if inc == nil || in.Start.After(inc.Start) {
+					rep, inc = r, in
+				}
+			}
+		}
+	}
+	if inc == nil {
+		return "", ""
+	}
+	end := now
+	if inc.End != nil {
+		end = *inc.End
+		if now.Sub(end) > recentIncident {
+			return "", ""
+		}
+	}
+	pad := max(15*time.Minute, end.Sub(inc.Start)/10)
+	from, to := inc.Start.Add(-pad), end.Add(pad)
+	if from.Before(rep.From) {
+		from = rep.From
+	}
+	if to.After(rep.To) {
+		to = rep.To
+	}
+	if !to.After(from) {
+		return "", ""
+	}
+	tl := render.NewTimeline(rep, render.TimelineOptions{From: from, To: to, Services: []string{service}})
+	if public {
+		for li := range tl.Lanes {
+			for bi := range tl.Lanes[li].Bars {
+				tl.Lanes[li].Bars[bi].Flow, tl.Lanes[li].Bars[bi].Cause = "", ""
+			}
+		}
+	}
+	what := "Latest incident"
+	if inc.End == nil {
+		what = "Ongoing incident"
+	}
+	return tl.SVG(), fmt.Sprintf("%s, since %s: each function's windows (down solid, degraded hatched half height), declared incidents dashed",
+		what, inc.Start.In(loc).Format(tsLayout))
+}
 
 func incidents(ms, hs *report.Service, loc *time.Location) []incidentView {
 	var all []report.Incident
