@@ -152,6 +152,7 @@ func functionState(t *testing.T, listen, flow, fn string) string {
 func fault(t *testing.T, method, url, body string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
