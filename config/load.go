@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/slaprobe/slaprobe/internal/redact"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -83,6 +84,7 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 		cfg:     newConfig(file),
 		flows:   map[string]int{},
 	}
+	p.decoder.redact = p.redact
 	root, ok := p.parse(data)
 	if ok {
 		p.config(root)
@@ -92,8 +94,8 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	}
 	if len(errs) > 0 {
 		for _, e := range errs {
-			e.Msg = p.cfg.Redact(e.Msg)
-			e.Key = p.cfg.Redact(e.Key)
+			e.Msg = p.redact(e.Msg)
+			e.Key = p.redact(e.Key)
 		}
 		return nil, errOrNil(errs, file)
 	}
@@ -132,6 +134,8 @@ type parser struct {
 	// the services are known.
 	timelineRefs []timelineRef
 	secretErr    map[string]string // secret reference -> why it failed, to report each use
+	red          *redact.Redactor  // of the secrets known so far (red for redN of them)
+	redN         int
 }
 
 type timelineRef struct {
@@ -271,3 +275,16 @@ func (p *parser) size(n *yaml.Node, key string) (int64, bool) {
 }
 
 func isList(n *yaml.Node) bool { return n != nil && n.Kind == yaml.SequenceNode }
+
+// redact removes the secrets loaded so far from s; a value quoted in an
+// error is redacted before it is clipped, so that no prefix of a secret
+// survives the cut.
+func (p *parser) redact(s string) string {
+	if len(p.cfg.Secrets) == 0 {
+		return s
+	}
+	if p.red == nil || p.redN != len(p.cfg.Secrets) {
+		p.red, p.redN = p.cfg.Redactor(), len(p.cfg.Secrets)
+	}
+	return p.red.Redact(s)
+}

@@ -3,6 +3,8 @@ package config
 import (
 	"sort"
 	"strings"
+
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // Service returns the service with the given name, or nil.
@@ -28,22 +30,35 @@ func (c *Config) Flow(name string) (*Service, *Flow) {
 	return nil, nil
 }
 
-// Redact replaces every non-empty secret value in s with "***". Longer
-// values are replaced first, so a secret that contains another is hidden
-// whole.
+// Redact replaces every form of every secret value in s (raw, quoted,
+// JSON-escaped, URL-encoded, base64: see internal/redact) with "***".
+// Values shorter than redact.MinLen are left alone; ShortSecrets lists them.
 func (c *Config) Redact(s string) string {
 	if c == nil || len(c.Secrets) == 0 || s == "" {
 		return s
 	}
+	return c.Redactor().Redact(s)
+}
+
+// Redactor returns a redactor of the config's secret values.
+func (c *Config) Redactor() *redact.Redactor {
 	vals := make([]string, 0, len(c.Secrets))
 	for _, v := range c.Secrets {
-		if v != "" {
-			vals = append(vals, v)
+		vals = append(vals, v, strings.TrimSpace(v))
+	}
+	return redact.New(vals...)
+}
+
+// ShortSecrets returns the references (env:NAME, file:PATH, never the
+// values) of the non-empty secrets too short to be redacted from messages,
+// sorted.
+func (c *Config) ShortSecrets() []string {
+	var out []string
+	for ref, v := range c.Secrets {
+		if v != "" && len(v) < redact.MinLen {
+			out = append(out, ref)
 		}
 	}
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	for _, v := range vals {
-		s = strings.ReplaceAll(s, v, "***")
-	}
-	return s
+	sort.Strings(out)
+	return out
 }

@@ -217,7 +217,11 @@ func (p *parser) extract(e entry, key string, st *Step) (Extract, bool) {
 	before := len(*p.errs)
 	var set []string
 	allowed := extractAllowed(st)
-	p.object(e.v, key, extractKeys, func(e entry, key string) {
+	p.object(e.v, key, append(extractKeys[:len(extractKeys):len(extractKeys)], "secret"), func(e entry, key string) {
+		if e.name == "secret" {
+			ex.Secret, _ = p.bool(e.v, key)
+			return
+		}
 		set = append(set, e.name)
 		if !contains(allowed, e.name) {
 			p.errf(e.k, key, "%s step has no %s to extract from (it can use: %s)", article(st.Kind()), e.name, strings.Join(allowed, ", "))

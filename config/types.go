@@ -347,6 +347,10 @@ type Extract struct {
 	JSONPath string // first value selected
 	Regex    string // first capture group (or the whole match) over the body
 	Header   string // the header's first value
+	// Secret marks the value a credential: it is redacted from messages
+	// like a configured secret. Values used in an Authorization,
+	// Proxy-Authorization or Cookie header are treated so without it.
+	Secret bool
 }
 
 // Webhooks configures the callback listener: where it listens and the URL

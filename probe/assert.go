@@ -56,7 +56,7 @@ const (
 // evalMatch applies m, with its operand rendered to op, to the values vals
 // selected for label. It returns "" when the matcher holds, otherwise a short
 // message: `$.messages[*].id does not contain "m-17"`.
-func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind) string {
+func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind, sc scrubber) string {
 	switch m.op {
 	case opExists:
 		has := len(vals) > 0
@@ -64,7 +64,7 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 		case m.exists && !has:
 			return label + " does not exist"
 		case !m.exists && has:
-			return fmt.Sprintf("%s exists (got %s), want absent", label, show(vals))
+			return fmt.Sprintf("%s exists (got %s), want absent", label, show(vals, sc))
 		}
 		return ""
 	case opEquals:
@@ -77,7 +77,7 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 		if len(vals) == 0 {
 			return fmt.Sprintf("%s selected nothing, want %s", label, strconv.Quote(op))
 		}
-		return fmt.Sprintf("%s does not equal %s (got %s)", label, strconv.Quote(op), show(vals))
+		return fmt.Sprintf("%s does not equal %s (got %s)", label, strconv.Quote(op), show(vals, sc))
 	case opContains:
 		o := newOperand(op)
 		for _, v := range vals {
@@ -102,7 +102,7 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 		if len(vals) == 0 {
 			return fmt.Sprintf("%s selected nothing, want a match for %s", label, strconv.Quote(re.String()))
 		}
-		return fmt.Sprintf("%s does not match %s (got %s)", label, strconv.Quote(re.String()), show(vals))
+		return fmt.Sprintf("%s does not match %s (got %s)", label, strconv.Quote(re.String()), show(vals, sc))
 	case opGT, opGE, opLT, opLE:
 		want := opSymbol(m.op) + " " + strconv.FormatFloat(m.num, 'g', -1, 64)
 		if len(vals) == 0 {
@@ -111,10 +111,10 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 		for _, v := range vals {
 			f, ok := toNumber(v)
 			if !ok {
-				return fmt.Sprintf("%s is %s, want a number %s", label, show([]any{v}), want)
+				return fmt.Sprintf("%s is %s, want a number %s", label, show([]any{v}, sc), want)
 			}
 			if !compare(m.op, f, m.num) {
-				return fmt.Sprintf("%s is %s, want %s", label, show([]any{v}), want)
+				return fmt.Sprintf("%s is %s, want %s", label, show([]any{v}, sc), want)
 			}
 		}
 		return ""
@@ -350,23 +350,45 @@ func appendJSONValue(dst []byte, v any, depth, limit int) []byte {
 
 const showLimit = 64
 
-// show renders selected values briefly for an error message.
-func show(vals []any) string {
+// scrubber removes the run's secrets from text a message quotes. show
+// scrubs before it cuts, so that a secret (an echoed password, a token just
+// extracted) is never cut in two with its first half kept.
+type scrubber interface {
+	scrub(s string) string
+	slack() int // the longest text scrub replaces
+}
+
+// noScrub is the scrubber of checks that see no secrets.
+type noScrub struct{}
+
+func (noScrub) scrub(s string) string { return s }
+func (noScrub) slack() int            { return 0 }
+
+// show renders selected values briefly for an error message: secrets
+// scrubbed, then at most showLimit bytes.
+func show(vals []any, sc scrubber) string {
+	if sc == nil {
+		sc = noScrub{}
+	}
+	// Rendered this far, a secret that starts before the cut ends before
+	// the end of what is rendered, so scrub sees it whole.
+	limit := showLimit + sc.slack()
 	var b []byte
 	switch len(vals) {
 	case 0:
 		return "nothing"
 	case 1:
-		b = appendJSONValue(nil, vals[0], 0, showLimit)
+		b = appendJSONValue(nil, vals[0], 0, limit)
 	default:
-		b = appendJSONValue(nil, vals, 0, showLimit)
+		b = appendJSONValue(nil, vals, 0, limit)
 	}
-	if len(b) > showLimit {
+	s := sc.scrub(string(b))
+	if len(s) > showLimit {
 		cut := showLimit
-		for cut > 0 && !utf8.RuneStart(b[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		b = append(b[:cut], "..."...)
+		s = s[:cut] + "..."
 	}
-	return string(b)
+	return s
 }

@@ -176,6 +176,15 @@ func (cf *compiledFlow) compile(secrets map[string]string) error {
 	}
 	cf.usesWebhook = cf.usesWebhook || sy.webhook
 	cf.nslots = len(sy.slot)
+	// Extracted values that a credential header sends are secrets too.
+	for i := range cf.steps {
+		p := &cf.steps[i].pay
+		for j := range p.extract {
+			x := &p.extract[j]
+			x.secret = x.secret || sy.credVars[x.name]
+			p.secrets = p.secrets || x.secret
+		}
+	}
 	return nil
 }
 

@@ -95,8 +95,8 @@ func FuzzAssert(f *testing.F) {
 		ms := []matcher{{op: opEquals}, {op: opContains}, {op: opExists, exists: true}, {op: opExists},
 			{op: opGT, num: 1}, {op: opGE}, {op: opLT, num: -1}, {op: opLE}, {op: opMatches}}
 		for i := range ms {
-			_ = evalMatch(&ms[i], op, path, vals, kind)
-			_ = evalMatch(&ms[i], op, "body", []any{doc}, subjText)
+			_ = evalMatch(&ms[i], op, path, vals, kind, noScrub{})
+			_ = evalMatch(&ms[i], op, "body", []any{doc}, subjText, noScrub{})
 		}
 		for _, v := range vals {
 			_ = valueText(v)

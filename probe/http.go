@@ -87,7 +87,11 @@ func compileHeaders(hs map[string]string, sy *symbols) ([]compiledHeader, *tmpl,
 			host = &t
 			continue
 		}
-		out = append(out, compiledHeader{key: key, value: t})
+		cred := credentialHeader(key)
+		if cred {
+			sy.markCredential(&t)
+		}
+		out = append(out, compiledHeader{key: key, value: t, cred: cred})
 	}
 	return out, host, nil
 }
@@ -105,6 +109,27 @@ func compileStatus(st []int) ([]int, error) {
 type compiledHeader struct {
 	key   string // canonical
 	value tmpl
+	cred  bool // a credential header: what it sends is redacted from messages
+}
+
+// credentialHeader reports whether a canonical header name carries
+// credentials.
+func credentialHeader(key string) bool {
+	return key == "Authorization" || key == "Proxy-Authorization" || key == "Cookie"
+}
+
+// render renders the header's value in the run's scope; a credential's
+// value (and its part after the scheme, "Bearer TOKEN") joins the run's
+// redaction.
+func (h *compiledHeader) render(rs *runState) (string, error) {
+	v, err := h.value.render(&rs.sc)
+	if err == nil && h.cred {
+		rs.note(v)
+		if _, cred, ok := strings.Cut(v, " "); ok {
+			rs.note(strings.TrimSpace(cred))
+		}
+	}
+	return v, err
 }
 
 type bodyKind uint8
@@ -380,6 +405,9 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
+	if err := rs.checkURL(u); err != nil {
+		return nil, err
+	}
 	var body io.Reader
 	switch cs.body.kind {
 	case bodyJSON:
@@ -416,7 +444,7 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 	req.Header = make(http.Header, len(cs.headers)+2)
 	for i := range cs.headers {
 		h := &cs.headers[i]
-		v, err := h.value.render(&rs.sc)
+		v, err := h.render(rs)
 		if err != nil {
 			return nil, fmt.Errorf("header %s: %w", h.key, err)
 		}

@@ -23,6 +23,7 @@ type payload struct {
 	extract  []extractor
 	needJSON bool // some check or extraction reads the body as JSON
 	fastJSON bool // every JSON read is a singular path the scanner follows
+	secrets  bool // some extraction is secret (see extractor.secret)
 }
 
 type pathCheck struct {
@@ -80,6 +81,9 @@ type extractor struct {
 	scan   bool
 	re     *regexp.Regexp
 	header string
+	// secret: the value is a credential (marked secret in the config, or
+	// used in a credential header later), redacted from every message.
+	secret bool
 }
 
 // compile parses the expectations that apply to a payload and the
@@ -117,7 +121,7 @@ func (p *payload) compile(e *config.Expect, extracts []config.Extract, sy *symbo
 		if !validVarName(e.Var) {
 			return fmt.Errorf("extract %q: invalid variable name", e.Var)
 		}
-		x := extractor{name: e.Var, slot: sy.slotOf(e.Var)}
+		x := extractor{name: e.Var, slot: sy.slotOf(e.Var), secret: e.Secret}
 		n := 0
 		var err error
 		if e.JSONPath != "" {
@@ -235,6 +239,9 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 			}
 		}
 	}
+	if p.secrets {
+		rs.noteSecretExtracts(p, data, body, h)
+	}
 	for i := range p.paths {
 		pc := &p.paths[i]
 		op, err := pc.m.operand.render(&rs.sc)
@@ -253,7 +260,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		} else {
 			vals = pc.expr.Get(data)
 		}
-		if m := evalMatch(&pc.m, op, pc.src, vals, kind); m != "" {
+		if m := evalMatch(&pc.m, op, pc.src, vals, kind, rs); m != "" {
 			return m
 		}
 	}
@@ -266,7 +273,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		if len(body) > 0 {
 			vals = []any{string(body)}
 		}
-		if m := evalMatch(p.bodyM, op, "body", vals, subjText); m != "" {
+		if m := evalMatch(p.bodyM, op, "body", vals, subjText, rs); m != "" {
 			return m
 		}
 	}
@@ -281,7 +288,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		for j, v := range hv {
 			vals[j] = v
 		}
-		if m := evalMatch(&hc.m, op, "header "+hc.name, vals, subjText); m != "" {
+		if m := evalMatch(&hc.m, op, "header "+hc.name, vals, subjText, rs); m != "" {
 			return m
 		}
 	}
@@ -305,6 +312,31 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		rs.sc.vals[x.slot] = v
 	}
 	return ""
+}
+
+// noteSecretExtracts adds the values of p's secret extractions (marked
+// secret, or used later in a credential header) to the run's redaction
+// before any check can quote them: a failed assertion on $.token used to
+// print the live bearer token.
+func (rs *runState) noteSecretExtracts(p *payload, data any, body []byte, h http.Header) {
+	for i := range p.extract {
+		x := &p.extract[i]
+		if !x.secret {
+			continue
+		}
+		if x.kind == extractJSON && p.fastJSON {
+			if vals, err := rs.lookup(body, x.segs); err == nil && len(vals) > 0 {
+				rs.note(valueText(vals[0]))
+			}
+			continue
+		}
+		if data == nil && x.kind == extractJSON {
+			continue
+		}
+		if v, m := extract(x, data, body, h); m == "" {
+			rs.note(v)
+		}
+	}
 }
 
 // lookup finds a singular path's value with the scanner; the slice it

@@ -2,17 +2,22 @@ package probe
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ohler55/ojg/oj"
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // Run executes flow once and returns its result: one StepResult per step, in
@@ -388,6 +393,76 @@ func (rs *runState) fail(i int, msg string) {
 }
 
 func (rs *runState) redact(s string) string { return rs.r.redact(s, rs.extra) }
+
+// note adds a value this run holds as a credential (a credential header
+// it sends, a secret extraction, a URL's password) to its redaction.
+func (rs *runState) note(v string) {
+	if len(v) >= redact.MinLen && !slices.Contains(rs.extra, v) {
+		rs.extra = append(rs.extra, v)
+	}
+}
+
+// errSplitSecret fails a step whose URL, once its secrets are filled in,
+// does not parse or cuts a secret across its parts: a '#', '/', '?' or '@'
+// in a secret placed raw would send a piece of it somewhere else (a host
+// to resolve, a fragment) and quote that piece, unredactable, in errors.
+var errSplitSecret = errors.New("url: not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax: place secrets with ${urlquery(...)} or ${urlpath(...)}")
+
+// checkURL checks a rendered URL before it is used: every secret it holds
+// whole in one part (see errSplitSecret); the password of user:password@,
+// and the base64 of user:password that basic authentication sends, join
+// the run's redaction.
+func (rs *runState) checkURL(u string) error {
+	var held []string
+	for _, v := range rs.r.secretVals {
+		if strings.Contains(u, v) {
+			held = append(held, v)
+		}
+	}
+	for _, v := range rs.extra {
+		if strings.Contains(u, v) {
+			held = append(held, v)
+		}
+	}
+	if len(held) == 0 && strings.IndexByte(u, '@') < 0 {
+		return nil
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		if len(held) > 0 {
+			return errSplitSecret
+		}
+		return nil // the request reports it
+	}
+	if len(held) > 0 {
+		parts := [...]string{pu.User.String(), pu.Host, pu.Path, pu.EscapedPath(), pu.RawQuery, pu.Fragment}
+		for _, v := range held {
+			if !slices.ContainsFunc(parts[:], func(p string) bool {
+				return strings.Contains(p, v) || strings.Contains(p, url.PathEscape(v)) || strings.Contains(p, url.QueryEscape(v))
+			}) {
+				return errSplitSecret
+			}
+		}
+	}
+	if pu.User != nil {
+		if pw, ok := pu.User.Password(); ok {
+			rs.note(pw)
+			rs.note(base64.StdEncoding.EncodeToString([]byte(pu.User.Username() + ":" + pw)))
+		}
+	}
+	return nil
+}
+
+// scrub and slack make the run a scrubber for show.
+func (rs *runState) scrub(s string) string { return rs.redact(s) }
+
+func (rs *runState) slack() int {
+	n := rs.r.red.MaxLen()
+	if len(rs.extra) > 0 {
+		n = max(n, redact.New(rs.extra...).MaxLen())
+	}
+	return n
+}
 
 // step runs step i, polling when asked, and fills its result.
 func (rs *runState) step(i int) {

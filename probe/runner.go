@@ -14,6 +14,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // Options configure a Runner. The zero value is usable.
@@ -60,14 +61,15 @@ const maxAdHocFlows = 256
 // JSONPaths, regular expressions parsed once) and one HTTP transport per
 // distinct TLS setting, shared by all runs. Run is safe for concurrent use.
 type Runner struct {
-	cfg     *config.Config
-	clock   clock.Clock
-	log     *slog.Logger
-	newID   func() string
-	rt      http.RoundTripper // Options.Transport, or nil
-	pool    *Transports       // where transports come from when rt is nil
-	secrets []string          // secret values, longest first, for redaction
-	hooks   *Webhooks
+	cfg        *config.Config
+	clock      clock.Clock
+	log        *slog.Logger
+	newID      func() string
+	rt         http.RoundTripper // Options.Transport, or nil
+	pool       *Transports       // where transports come from when rt is nil
+	red        *redact.Redactor  // every form of every secret value (internal/redact)
+	secretVals []string          // the secret values long enough to redact
+	hooks      *Webhooks
 	// userAgent is sent unless a step sets its own; shared, never modified.
 	userAgent []string
 
@@ -115,14 +117,14 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 	if r.pool == nil && r.rt == nil {
 		r.pool = NewTransports()
 	}
+	r.red = cfg.Redactor()
 	for _, v := range cfg.Secrets {
 		for _, s := range []string{v, strings.TrimSpace(v)} {
-			if s != "" && !slices.Contains(r.secrets, s) {
-				r.secrets = append(r.secrets, s)
+			if len(s) >= redact.MinLen && !slices.Contains(r.secretVals, s) {
+				r.secretVals = append(r.secretVals, s)
 			}
 		}
 	}
-	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
 
 	var errs []error
 	for i := range cfg.Services {
@@ -203,17 +205,13 @@ func (r *Runner) CloseIdle() {
 	}
 }
 
-// redact replaces every secret value, and every value in extra, with ***.
+// redact replaces every form of every secret value, and of every value in
+// extra (the run's own credentials), with ***. Every message a run reports
+// passes through it; new step kinds' messages too (through rs.fail).
 func (r *Runner) redact(s string, extra []string) string {
-	for _, v := range extra {
-		if v != "" && strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	for _, v := range r.secrets {
-		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, "***")
-		}
+	s = r.red.Redact(s)
+	if len(extra) > 0 {
+		s = redact.New(extra...).Redact(s)
 	}
 	return s
 }

@@ -65,6 +65,10 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		a.fail, a.fatal = "url: "+err.Error(), true
 		return a
 	}
+	if err := rs.checkURL(u); err != nil {
+		a.fail, a.fatal = err.Error(), true
+		return a
+	}
 	h, host, err := rs.handshakeHeaders(s.headers, s.host)
 	if err != nil {
 		a.fail, a.fatal = err.Error(), true

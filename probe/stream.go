@@ -90,7 +90,7 @@ func (rs *runState) closeStreams() {
 func (rs *runState) handshakeHeaders(hs []compiledHeader, host *tmpl) (http.Header, string, error) {
 	h := make(http.Header, len(hs)+1)
 	for i := range hs {
-		v, err := hs[i].value.render(&rs.sc)
+		v, err := hs[i].render(rs)
 		if err != nil {
 			return nil, "", fmt.Errorf("header %s: %w", hs[i].key, err)
 		}

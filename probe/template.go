@@ -262,10 +262,33 @@ type symbols struct {
 	secrets map[string]string
 	used    []int // slots of the variables bound so far, in order (with repeats)
 	webhook bool  // some template uses ${webhook.url}
+	// credVars are the variables a credential header (Authorization,
+	// Proxy-Authorization, Cookie) or a URL's user:password uses.
+	credVars map[string]bool
 }
 
 func newSymbols(secrets map[string]string) *symbols {
-	return &symbols{slot: map[string]int{}, defined: map[string]bool{}, tainted: map[string]bool{}, secrets: secrets}
+	return &symbols{slot: map[string]int{}, defined: map[string]bool{}, tainted: map[string]bool{}, secrets: secrets, credVars: map[string]bool{}}
+}
+
+// markCredential records the variables t uses as credentials.
+func (s *symbols) markCredential(t *tmpl) {
+	var walk func(sg *seg)
+	walk = func(sg *seg) {
+		switch sg.kind {
+		case segVar:
+			s.credVars[sg.text] = true
+		case segCall:
+			for i := range sg.call.args {
+				if a := &sg.call.args[i]; !a.lit {
+					walk(&a.seg)
+				}
+			}
+		}
+	}
+	for i := range t.segs {
+		walk(&t.segs[i])
+	}
 }
 
 // slotOf returns name's slot, assigning one on first sight.

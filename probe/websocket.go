@@ -61,6 +61,10 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 		a.fail, a.fatal = "url: "+err.Error(), true
 		return a
 	}
+	if err := rs.checkURL(u); err != nil {
+		a.fail, a.fatal = err.Error(), true
+		return a
+	}
 	h, host, err := rs.handshakeHeaders(w.headers, w.host)
 	if err != nil {
 		a.fail, a.fatal = err.Error(), true

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -15,6 +17,9 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
+	}
+	for _, ref := range cfg.ShortSecrets() {
+		fmt.Fprintf(stderr, "%s: warning: the secret ${%s} is shorter than %d bytes, too short to be redacted from messages (it would mangle them): use a longer secret\n", *path, ref, redact.MinLen)
 	}
 	flows, steps := 0, 0
 	for _, s := range cfg.Services {

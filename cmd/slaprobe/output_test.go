@@ -121,3 +121,22 @@ func TestOutputsAndStoresCheckedFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckWarnsShortSecrets covers #15 finding 8: a secret too short to
+// be redacted is named (never shown) by check, which still passes.
+func TestCheckWarnsShortSecrets(t *testing.T) {
+	t.Setenv("SLAPROBE_TEST_PW", "e")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	src := "services:\n  - name: s\n    flows:\n      - name: f\n        vars: {pw: \"${env:SLAPROBE_TEST_PW}\"}\n        steps:\n          - {name: a, function: b, request: {url: \"http://127.0.0.1:1/\"}}\n"
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runMain(context.Background(), []string{"check", "--config", cfg}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := "warning: the secret ${env:SLAPROBE_TEST_PW} is shorter than 4 bytes"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+}

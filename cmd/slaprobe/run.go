@@ -22,6 +22,7 @@ import (
 	"github.com/slaprobe/slaprobe/daemon"
 	"github.com/slaprobe/slaprobe/daemon/statuspage"
 	"github.com/slaprobe/slaprobe/internal/httpserve"
+	"github.com/slaprobe/slaprobe/internal/redact"
 	"github.com/slaprobe/slaprobe/report/publish"
 )
 
@@ -61,6 +62,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg, err := load()
 	if err != nil {
 		return err
+	}
+	for _, ref := range cfg.ShortSecrets() {
+		log.Warn("secret too short to be redacted from messages", "secret", "${"+ref+"}", "min_bytes", redact.MinLen)
 	}
 
 	st, err := openStore(ctx, cfg, "")

@@ -1,0 +1,145 @@
+// Package redact removes secret values from text that slaprobe shows:
+// error messages that reach the store, /api/v1/status, alerts and logs.
+//
+// A secret reaches a message in more forms than its raw bytes: a target that
+// echoes it back is quoted with strconv.Quote or JSON escaping, sometimes
+// twice (a JSON body quoted in a message), a URL carries it percent-encoded,
+// and HTTP basic authentication sends base64 of user:password. Forms lists
+// them all, and a Redactor replaces every form of every secret it was given.
+//
+// Values shorter than MinLen are never redacted: a one-letter "secret"
+// would mangle every message ("d***faults.down_aft***r"); config.Config
+// lists them so that `slaprobe check` can warn.
+package redact
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// MinLen is the length, in bytes, below which a value is not redacted.
+const MinLen = 4
+
+// Mask replaces a secret.
+const Mask = "***"
+
+// escapers turn a value into the way one kind of message shows it, without
+// surrounding quotes.
+var escapers = []func(string) string{
+	func(s string) string { q := strconv.Quote(s); return q[1 : len(q)-1] },        // %q, strconv.Quote
+	func(s string) string { q := strconv.QuoteToASCII(s); return q[1 : len(q)-1] }, // %+q
+	jsonEscape(true),  // encoding/json
+	jsonEscape(false), // a json.Encoder with SetEscapeHTML(false)
+	url.QueryEscape,
+	url.PathEscape,
+}
+
+func jsonEscape(html bool) func(string) string {
+	return func(s string) string {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		_ = enc.Encode(s) // a string always encodes
+		q := strings.TrimSuffix(b.String(), "\n")
+		return q[1 : len(q)-1]
+	}
+}
+
+// Forms returns the forms in which s can appear in a message, longest
+// first: s itself; s escaped once and twice by Go quoting (%q, %+q), JSON
+// (with and without HTML escaping) and URL encoding (query and path); and
+// base64 (standard and URL alphabets) of s at each of the three byte
+// alignments it can have inside a longer encoded text, such as
+// base64("user:" + s) in an Authorization header, less the one or two
+// characters at each end that also depend on its neighbours. A value
+// shorter than MinLen has no forms.
+func Forms(s string) []string {
+	if len(s) < MinLen {
+		return nil
+	}
+	out := []string{s}
+	add := func(f string) {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	once := []string{s}
+	for _, esc := range escapers {
+		f := esc(s)
+		add(f)
+		once = append(once, f)
+	}
+	for _, f := range once[1:] {
+		for _, esc := range escapers {
+			add(esc(f))
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		for k := 0; k < 3; k++ {
+			full := enc.EncodeToString(append(make([]byte, k), s...))
+			from := (8*k + 5) / 6                             // the first character with no bit of the k leading bytes
+			to := 8 * (k + len(s)) / 6                        // one past the last character with only bits of s
+			if core := full[from:to]; len(core) >= MinLen+2 { // a short core would match unrelated base64
+				add(core)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
+// Redactor replaces every form of a set of values with Mask. The zero
+// value and a nil *Redactor redact nothing. It is safe for concurrent use.
+type Redactor struct {
+	r      *strings.Replacer
+	maxLen int
+}
+
+// New returns a Redactor for values (those shorter than MinLen are left
+// out).
+func New(values ...string) *Redactor {
+	var forms []string
+	for _, v := range values {
+		for _, f := range Forms(v) {
+			if !slices.Contains(forms, f) {
+				forms = append(forms, f)
+			}
+		}
+	}
+	if len(forms) == 0 {
+		return &Redactor{}
+	}
+	// At one position the replacer tries the old strings in argument order:
+	// longest first, so a secret that contains another is hidden whole.
+	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, Mask)
+	}
+	return &Redactor{r: strings.NewReplacer(pairs...), maxLen: len(forms[0])}
+}
+
+// Redact returns s with every form of every value replaced by Mask.
+func (r *Redactor) Redact(s string) string {
+	if r == nil || r.r == nil || s == "" {
+		return s
+	}
+	return r.r.Replace(s)
+}
+
+// MaxLen is the length of the longest text Redact replaces: a message cut
+// at n bytes after redaction must be rendered to n+MaxLen bytes before it,
+// so that no secret is cut in two and half of it kept.
+func (r *Redactor) MaxLen() int {
+	if r == nil {
+		return 0
+	}
+	return r.maxLen
+}
+
+// Empty reports whether r redacts nothing.
+func (r *Redactor) Empty() bool { return r == nil || r.r == nil }

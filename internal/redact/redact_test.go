@@ -1,0 +1,140 @@
+package redact
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// builders are the ways slaprobe (and the libraries it uses) put a value
+// into a message.
+var builders = []struct {
+	name  string
+	build func(s string) string
+}{
+	{"raw", func(s string) string { return "got " + s + " back" }},
+	{"%q", func(s string) string { return fmt.Sprintf("does not equal %q", s) }},
+	{"%+q", func(s string) string { return fmt.Sprintf("bad url %+q", s) }},
+	{"strconv.Quote", func(s string) string { return "want " + strconv.Quote(s) }},
+	{"json.Marshal", func(s string) string { b, _ := json.Marshal(map[string]string{"password": s}); return string(b) }},
+	{"json without HTML escaping", func(s string) string {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode([]string{s})
+		return b.String()
+	}},
+	{"JSON body quoted", func(s string) string {
+		b, _ := json.Marshal(map[string]string{"password": s})
+		return "body does not contain " + strconv.Quote(string(b))
+	}},
+	{"JSON in JSON", func(s string) string {
+		inner, _ := json.Marshal(map[string]string{"password": s})
+		outer, _ := json.Marshal(map[string]string{"error": string(inner)})
+		return string(outer)
+	}},
+	{"URL query", func(s string) string { return "GET /login?pw=" + url.QueryEscape(s) }},
+	{"URL path", func(s string) string { return "GET /users/" + url.PathEscape(s) }},
+	{"URL userinfo", func(s string) string {
+		return (&url.URL{Scheme: "http", User: url.UserPassword("probe", s), Host: "x"}).String()
+	}},
+	{"basic auth", func(s string) string {
+		return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("probe:"+s))
+	}},
+	{"basic auth, another user", func(s string) string {
+		return "echo: Basic " + base64.StdEncoding.EncodeToString([]byte("alice-the-operator:"+s))
+	}},
+	{"base64url token", func(s string) string { return base64.URLEncoding.EncodeToString([]byte("x" + s)) }},
+}
+
+// TestEveryForm covers #13 finding 1: a secret with quotes, backslashes,
+// control characters or non-ASCII text is hidden whatever way a message
+// quotes it.
+func TestEveryForm(t *testing.T) {
+	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e"}
+	for _, secret := range secrets {
+		r := New(secret)
+		for _, b := range builders {
+			t.Run(fmt.Sprintf("%q %s", secret, b.name), func(t *testing.T) {
+				msg := b.build(secret)
+				got := r.Redact(msg)
+				if !strings.Contains(got, Mask) {
+					t.Errorf("nothing redacted in %q", msg)
+				}
+				for _, f := range Forms(secret) {
+					if strings.Contains(got, f) {
+						t.Errorf("form %q left in %q", f, got)
+					}
+				}
+				if strings.Contains(got, secret) {
+					t.Errorf("raw secret left in %q", got)
+				}
+			})
+		}
+	}
+}
+
+// TestShortValues: values shorter than MinLen are left alone (#15
+// finding 8: a one-letter secret turned "defaults.down_after" into
+// "d***faults.down_aft***r").
+func TestShortValues(t *testing.T) {
+	r := New("e", "ab", "abc")
+	const msg = "defaults.down_after: abc"
+	if got := r.Redact(msg); got != msg {
+		t.Errorf("short values redacted: %q", got)
+	}
+	if !r.Empty() {
+		t.Error("a redactor of short values only is not empty")
+	}
+}
+
+// TestLongestFirst: a secret that contains another is hidden whole.
+func TestLongestFirst(t *testing.T) {
+	r := New("token", "token-extended-value")
+	if got := r.Redact("x token-extended-value y token z"); got != "x *** y *** z" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestMaxLen: MaxLen covers every form, escapes included.
+func TestMaxLen(t *testing.T) {
+	s := "\x01\x02\x03\x04"
+	r := New(s)
+	longest := 0
+	for _, f := range Forms(s) {
+		longest = max(longest, len(f))
+	}
+	if r.MaxLen() != longest || longest <= len(s) {
+		t.Errorf("MaxLen %d, longest form %d", r.MaxLen(), longest)
+	}
+}
+
+// FuzzRedact: whatever surrounds a secret and however a message quotes
+// it, no form of it is left.
+func FuzzRedact(f *testing.F) {
+	f.Add(`p"w\x-1`, "before ", " after")
+	f.Add("abc\x01def", "", "")
+	f.Add("çà-€€-secret", "{\"a\":\"", "\"}")
+	f.Fuzz(func(t *testing.T, secret, prefix, suffix string) {
+		if len(secret) < MinLen || strings.Contains(secret, "*") || !utf8.ValidString(secret+prefix+suffix) {
+			return // the mask could rebuild a secret made of '*'; escapers are per rune only on valid UTF-8
+		}
+		r := New(secret)
+		for _, b := range builders {
+			got := r.Redact(b.build(prefix + secret + suffix))
+			if strings.Contains(got, secret) {
+				t.Fatalf("%s: raw secret left in %q", b.name, got)
+			}
+			for _, form := range Forms(secret)[:1] {
+				if strings.Contains(got, form) {
+					t.Fatalf("%s: form %q left in %q", b.name, form, got)
+				}
+			}
+		}
+	})
+}
