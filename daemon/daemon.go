@@ -217,6 +217,9 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 	if deps.Store == nil {
 		return nil, errors.New("daemon: no store")
 	}
+	if err := checkIntervals(cfg); err != nil {
+		return nil, err
+	}
 	d := &Daemon{
 		log:            deps.Logger,
 		clock:          deps.Clock,
@@ -927,6 +930,9 @@ func (d *Daemon) countSkip(flow string) {
 func (d *Daemon) Reload(cfg *config.Config) error {
 	if cfg == nil {
 		return errors.New("daemon: reload: no config")
+	}
+	if err := checkIntervals(cfg); err != nil {
+		return fmt.Errorf("daemon: reload: %w", err)
 	}
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()

@@ -168,3 +168,30 @@ func openFDs(t *testing.T, pid int) int {
 	}
 	return len(ents)
 }
+
+// TestRunRefusesASpinningConfig covers #15 finding 2 on the binary: with
+// interval 1ns the old daemon spun at 100% CPU and ignored SIGTERM; now
+// run refuses the config at once (exit 2), naming the line.
+func TestRunRefusesASpinningConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "spin.yaml", fmt.Sprintf(`listen: 127.0.0.1:%d
+storage: {dsn: %s/r.db}
+services:
+  - name: s
+    flows:
+      - name: f
+        interval: 1ns
+        timeout: 1ns
+        steps:
+          - {name: a, function: b, request: {url: "http://127.0.0.1:1/"}}
+`, freePort(t), dir))
+	p := start(t, "run", binary, "run", "--config", cfg)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("run still going after 10 s:\n%s", p.output())
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(p.output(), "spin.yaml:7: services[0].flows[0].interval: 1ns is below the minimum of 1s") {
+		t.Errorf("exit %d:\n%s", code, p.output())
+	}
+}
