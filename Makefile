@@ -25,6 +25,7 @@ demo: build
 # 100-flow x 30-day store (~13 M step results, ~1 GB) under $$TMPDIR once and
 # reuses it.
 bench: build
+	$(GO) test -run '^$$' -bench Parse50kFlows -benchmem -benchtime 3x ./config
 	$(GO) test -run '^$$' -bench 'Step|RawRequest|WebSocketReceive' -benchmem -count 5 ./probe
 	$(GO) test -run '^$$' -bench Ingest -benchmem -benchtime 60x -count 3 ./store
 	$(GO) test -run '^$$' -bench Roundtrip -benchmem -benchtime 2000x ./platform
