@@ -69,19 +69,5 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // writeReport renders r in one format to out.
 func writeReport(r *report.Report, format string, out *outFile, pdf render.PDFOptions) error {
-	return out.commit(func(w io.Writer) error {
-		switch format {
-		case "pdf":
-			return render.PDF(w, r, pdf)
-		case "html":
-			return render.HTML(w, r)
-		case "json":
-			return render.JSON(w, r)
-		case "csv":
-			return render.CSV(w, r)
-		case "md":
-			return render.Markdown(w, r)
-		}
-		return usagef("unknown format %q", format)
-	})
+	return out.commit(func(w io.Writer) error { return render.Write(w, r, format, pdf) })
 }

@@ -319,7 +319,7 @@ func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *
 	var files []string
 	for _, f := range cfg.Reports.Formats {
 		name := "report." + f
-		if err := writeAtomic(filepath.Join(vdir, name), func(w *os.File) error { return renderTo(w, rep, f, cfg) }); err != nil {
+		if err := writeAtomic(filepath.Join(vdir, name), func(w *os.File) error { return render.Write(w, rep, f, render.PDFOptions{FontPath: cfg.Report.Font}) }); err != nil {
 			return nil, fmt.Errorf("publish: %s: %w", name, err)
 		}
 		files = append(files, filepath.ToSlash(filepath.Join(month, fmt.Sprintf("v%d", version), name)))
@@ -347,22 +347,6 @@ func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *
 		}
 	}
 	return files, nil
-}
-
-func renderTo(w *os.File, rep *report.Report, format string, cfg *config.Config) error {
-	switch format {
-	case "pdf":
-		return render.PDF(w, rep, render.PDFOptions{FontPath: cfg.Report.Font})
-	case "html":
-		return render.HTML(w, rep)
-	case "json":
-		return render.JSON(w, rep)
-	case "csv":
-		return render.CSV(w, rep)
-	case "md":
-		return render.Markdown(w, rep)
-	}
-	return fmt.Errorf("unknown format %q", format)
 }
 
 // writeAtomic writes through a temporary file in the same directory and
