@@ -166,8 +166,8 @@ func TestRestoreOpenWindowsNoDuplicateOpen(t *testing.T) {
 	fnKey.Function = "receive"
 	st := &fakeStore{
 		open: []state.Window{
-			{Key: key, Kind: state.KindDown, Start: t0, Confirmed: t0.Add(time.Minute), CauseStep: "receive", Error: "timeout"},
-			{Key: fnKey, Kind: state.KindDown, Start: t0, Confirmed: t0.Add(time.Minute), CauseStep: "receive", Error: "timeout"},
+			{Key: key, Kind: state.KindDown, Start: t0, Confirmed: t0.Add(time.Minute), CauseStep: "receive", Error: "status 503, want 200"},
+			{Key: fnKey, Kind: state.KindDown, Start: t0, Confirmed: t0.Add(time.Minute), CauseStep: "receive", Error: "status 503, want 200"},
 			{Key: state.Key{Service: "svc", Flow: "gone", Location: "seoul-a"}, Kind: state.KindDown, Start: t0},
 		},
 		lastRuns: map[string]time.Time{"msg": t0.Add(5 * time.Minute)},

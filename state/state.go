@@ -15,12 +15,25 @@
 //     over its latency objective).
 //   - A function fails in a run when a step serving it fails or is not run
 //     (blocked by an earlier failure); the cause is the run's first failing step.
-//   - No run for longer than twice the interval is an unknown stretch, from
-//     the end of the last run's interval to the next run's start. Open windows
-//     close where the stretch begins, and counting starts over after it.
+//   - A run covers the time from its start to its end, so a slot skipped
+//     because the previous run was still in flight (a hang) is covered by
+//     that run: failures across skipped slots are consecutive. A stretch no
+//     run covered, finished or in flight, for longer than twice the interval
+//     is unknown, from the end of the last run's interval (or of the last
+//     run, if later) to the next run's start. Open windows close where the
+//     stretch begins, and counting starts over after it.
+//   - A window keeps its causes in time order: a new cause begins at the
+//     first of its runs whose first failing (or degraded) step differs, or
+//     whose error differs in more than the numbers, durations and quoted
+//     values in it. CauseStep and Error stay the first.
+//   - Each edge knows how far it may be off: the start is at most
+//     Start-LastBefore late (the last run before the window, which was not
+//     in it), the end at most End-LastIn late (the last run in the window).
 package state
 
 import (
+	"regexp"
+	"slices"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
@@ -64,10 +77,58 @@ type Window struct {
 	Confirmed time.Time // start of the run that confirmed it (Start for unknown)
 	CauseStep string    // the first failing step of the first failing run
 	Error     string    // that step's error
+	// Causes are the window's causes in time order; the first is CauseStep
+	// and Error from Start, the last one's To is End (zero while open).
+	// Unknown windows have none.
+	Causes []Cause
+	// LastBefore is the start of the last run before the window that was not
+	// in it: the window began at most Start-LastBefore before Start. Zero
+	// when no run before it is known (the first run, or after an unknown
+	// stretch).
+	LastBefore time.Time
+	// LastIn is the start of the last run in the window: it ended at most
+	// End-LastIn before End. Zero while open.
+	LastIn time.Time
+}
+
+// Cause is what made a stretch of a window's runs fail (or be degraded):
+// the first failing step of those runs and the first of their errors.
+type Cause struct {
+	Step  string
+	Error string
+	From  time.Time // start of the first run with this cause
+	To    time.Time // start of the first run with the next cause, or the window's end; zero while it lasts
 }
 
 // Open reports whether the window has not ended.
 func (w *Window) Open() bool { return w.End.IsZero() }
+
+// StartUncertainty is how far the start may be off (Start-LastBefore), and
+// whether that is known.
+func (w *Window) StartUncertainty() (time.Duration, bool) {
+	if w.LastBefore.IsZero() || w.LastBefore.After(w.Start) {
+		return 0, false
+	}
+	return w.Start.Sub(w.LastBefore), true
+}
+
+// EndUncertainty is how far the end may be off (End-LastIn), and whether
+// that is known (not while open).
+func (w *Window) EndUncertainty() (time.Duration, bool) {
+	if w.End.IsZero() || w.LastIn.IsZero() || w.LastIn.After(w.End) {
+		return 0, false
+	}
+	return w.End.Sub(w.LastIn), true
+}
+
+// CurrentCause is the window's latest cause (CauseStep and Error when it
+// lists none).
+func (w *Window) CurrentCause() Cause {
+	if n := len(w.Causes); n > 0 {
+		return w.Causes[n-1]
+	}
+	return Cause{Step: w.CauseStep, Error: w.Error, From: w.Start, To: w.End}
+}
 
 // Duration is End-Start, or until now for an open window.
 func (w *Window) Duration(now time.Time) time.Duration {
@@ -84,10 +145,14 @@ type Op string
 const (
 	OpOpen  Op = "open"
 	OpClose Op = "close"
+	// OpCause: an open window's cause changed; Window.Causes ends with the
+	// new one (its From is the start of the first run with it).
+	OpCause Op = "cause"
 )
 
-// Event is a state change, as stored so that open windows survive a restart.
-// For OpOpen, Window.End is zero; for OpClose, it is set.
+// Event is a state change, as stored so that open windows (and their
+// causes) survive a restart. For OpOpen and OpCause, Window.End is zero; for
+// OpClose, it is set.
 type Event struct {
 	Op     Op
 	Window Window
@@ -119,37 +184,40 @@ type tracker struct {
 	state State
 	open  *Window // the open down or degraded window
 
-	fail, degr, pass int       // current streak lengths
-	failAt, degrAt   time.Time // start of the first run of the streak
-	passAt           time.Time
-	cause, err       string // of the first run of the fail streak
-	degrCause        string
-	degrErr          string
+	fail, degr, pass          int       // current streak lengths
+	failAt, degrAt, passAt    time.Time // start of the first run of the streak
+	failPre, degrPre, passPre time.Time // start of the run before it (zero: none)
+	failCauses, degrCauses    []Cause   // of the streak, in order
+	last                      time.Time // start of the last run seen (zero after a reset)
 }
 
 func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg string) []Event {
 	var evs []Event
+	prev := t.last
+	t.last = at
 	switch st {
 	case probe.StatusFailed:
 		if t.fail == 0 {
-			t.failAt, t.cause, t.err = at, cause, errMsg
+			t.failAt, t.failPre, t.failCauses = at, prev, nil
 		}
+		t.failCauses = addCause(t.failCauses, cause, errMsg, at)
 		t.fail++
 		t.degr, t.pass = 0, 0
 	case probe.StatusDegraded:
 		if t.degr == 0 {
-			t.degrAt, t.degrCause, t.degrErr = at, cause, errMsg
+			t.degrAt, t.degrPre, t.degrCauses = at, prev, nil
 		}
+		t.degrCauses = addCause(t.degrCauses, cause, errMsg, at)
 		t.degr++
 		t.fail = 0
 		if t.pass == 0 {
-			t.passAt = at
+			t.passAt, t.passPre = at, prev
 		}
 		t.pass++
 	default:
 		t.fail, t.degr = 0, 0
 		if t.pass == 0 {
-			t.passAt = at
+			t.passAt, t.passPre = at, prev
 		}
 		t.pass++
 	}
@@ -157,25 +225,37 @@ func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg
 	switch {
 	case t.fail >= p.DownAfter && t.state != Down:
 		if t.open != nil { // degraded until the outage began
-			evs = append(evs, t.closeAt(maxTime(t.failAt, t.open.Start)))
+			evs = append(evs, t.closeAt(maxTime(t.failAt, t.open.Start), t.failPre))
 		}
-		evs = append(evs, t.openWindow(KindDown, t.failAt, at, t.cause, t.err))
+		evs = append(evs, t.openWindow(KindDown, t.failAt, t.failPre, at, t.failCauses))
 		t.state = Down
 	case t.state == Down && t.pass >= p.UpAfter:
-		evs = append(evs, t.closeAt(t.passAt))
+		evs = append(evs, t.closeAt(t.passAt, t.passPre))
 		t.state = Up
 		if t.degr >= p.DownAfter {
-			evs = append(evs, t.openWindow(KindDegraded, maxTime(t.degrAt, t.passAt), at, t.degrCause, t.degrErr))
+			start, pre := t.degrAt, t.degrPre
+			if t.passAt.After(start) {
+				start, pre = t.passAt, t.passPre
+			}
+			evs = append(evs, t.openWindow(KindDegraded, start, pre, at, t.degrCauses))
 			t.state = Degraded
 		}
 	case t.state == Degraded && st == probe.StatusOK && t.pass >= p.UpAfter:
-		evs = append(evs, t.closeAt(t.passAt))
+		evs = append(evs, t.closeAt(t.passAt, t.passPre))
 		t.state = Up
 	case t.state != Down && t.state != Degraded && t.degr >= p.DownAfter:
-		evs = append(evs, t.openWindow(KindDegraded, t.degrAt, at, t.degrCause, t.degrErr))
+		evs = append(evs, t.openWindow(KindDegraded, t.degrAt, t.degrPre, at, t.degrCauses))
 		t.state = Degraded
 	case t.state == Unknown && st != probe.StatusFailed:
 		t.state = Up
+	default:
+		// A run of the open window's kind may bring a new cause.
+		if w := t.open; w != nil && (w.Kind == KindDown && st == probe.StatusFailed || w.Kind == KindDegraded && st == probe.StatusDegraded) {
+			if n := len(w.Causes); n == 0 || !sameCause(w.Causes[n-1], cause, errMsg) {
+				w.Causes = addCause(slices.Clone(w.Causes), cause, errMsg, at)
+				evs = append(evs, Event{Op: OpCause, Window: *w})
+			}
+		}
 	}
 	// A passing run while degraded restarts the count toward up only with
 	// fully ok runs: a degraded run must not close a degraded window.
@@ -185,17 +265,38 @@ func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg
 	return evs
 }
 
-func (t *tracker) openWindow(k Kind, start, confirmed time.Time, cause, errMsg string) Event {
-	t.open = &Window{Key: t.key, Kind: k, Start: start, Confirmed: confirmed, CauseStep: cause, Error: errMsg}
-	return Event{Op: OpOpen, Window: *t.open}
+func (t *tracker) openWindow(k Kind, start, before, confirmed time.Time, causes []Cause) Event {
+	cs := slices.Clone(causes)
+	// Causes of runs before the start (a down window that ends a degraded
+	// one keeps only its own) are not the window's.
+	for len(cs) > 1 && !cs[1].From.After(start) {
+		cs = cs[1:]
+	}
+	if len(cs) > 0 && cs[0].From.Before(start) {
+		cs[0].From = start
+	}
+	w := &Window{Key: t.key, Kind: k, Start: start, Confirmed: confirmed, LastBefore: before, Causes: cs}
+	if len(cs) > 0 {
+		w.CauseStep, w.Error = cs[0].Step, cs[0].Error
+	}
+	t.open = w
+	return Event{Op: OpOpen, Window: *w}
 }
 
-func (t *tracker) closeAt(end time.Time) Event {
+// closeAt ends the open window at end; lastIn is the start of its last run.
+func (t *tracker) closeAt(end, lastIn time.Time) Event {
 	w := *t.open
 	if end.Before(w.Start) {
 		end = w.Start
 	}
 	w.End = end
+	if !lastIn.After(end) {
+		w.LastIn = lastIn
+	}
+	if n := len(w.Causes); n > 0 {
+		w.Causes = slices.Clone(w.Causes)
+		w.Causes[n-1].To = end
+	}
 	t.open = nil
 	return Event{Op: OpClose, Window: w}
 }
@@ -204,12 +305,37 @@ func (t *tracker) closeAt(end time.Time) Event {
 func (t *tracker) gap(start, end time.Time) []Event {
 	var evs []Event
 	if t.open != nil {
-		evs = append(evs, t.closeAt(start))
+		evs = append(evs, t.closeAt(start, t.last))
 	}
 	evs = append(evs, Event{Op: OpClose, Window: Window{Key: t.key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}})
 	*t = tracker{key: t.key, state: Unknown}
 	return evs
 }
+
+// addCause appends a cause starting at at, unless it is the same as the last.
+func addCause(cs []Cause, step, errMsg string, at time.Time) []Cause {
+	if n := len(cs); n > 0 {
+		if sameCause(cs[n-1], step, errMsg) {
+			return cs
+		}
+		cs[n-1].To = at
+	}
+	return append(cs, Cause{Step: step, Error: errMsg, From: at})
+}
+
+// sameCause reports whether a run that failed at step with errMsg continues
+// cause c: the same step, and an error that differs at most in its numbers,
+// durations, identifiers and quoted values (a poll that waits for another
+// message ID each run is one cause, not one per run).
+func sameCause(c Cause, step, errMsg string) bool {
+	return c.Step == step && (c.Error == errMsg || errorShape(c.Error) == errorShape(errMsg))
+}
+
+// volatile matches what changes from run to run in an error of the same
+// kind: quoted values, durations and sizes, long numbers and hex strings.
+var volatile = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b|\b\d{4,}\b|\b[0-9a-fA-F]{8,}\b|\d+\.\d+`)
+
+func errorShape(s string) string { return volatile.ReplaceAllString(s, "_") }
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -226,6 +352,7 @@ type Machine struct {
 	flow    *tracker
 	funcs   []*tracker // in the flow's function order
 	lastRun time.Time  // start of the last observed run
+	covered time.Time  // the latest end of an observed run (or lastRun, if later)
 }
 
 // New returns a machine for a flow with the given functions (in step order).
@@ -240,10 +367,12 @@ func New(service, flow, location string, functions []string, p Policy) *Machine 
 
 // Observe feeds one run (runs must come in order of their start) and returns
 // the events it caused: unknown stretches first, then closes before opens.
+//
+// A run covers its whole duration: the next run is measured from its end,
+// so a slot skipped while it hung is no gap.
 func (m *Machine) Observe(run *probe.Run) []Event {
 	var evs []Event
-	if !m.lastRun.IsZero() && run.Start.Sub(m.lastRun) > 2*m.policy.Interval {
-		start := m.lastRun.Add(m.policy.Interval)
+	if start, ok := m.uncovered(run.Start); ok {
 		evs = append(evs, m.flow.gap(start, run.Start)...)
 		for _, t := range m.funcs {
 			evs = append(evs, t.gap(start, run.Start)...)
@@ -251,6 +380,9 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	}
 	if run.Start.After(m.lastRun) {
 		m.lastRun = run.Start
+	}
+	if end := run.Start.Add(max(run.Duration, 0)); end.After(m.covered) {
+		m.covered = end
 	}
 
 	cause, errMsg := "", ""
@@ -279,10 +411,25 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 // longer than twice the interval is reported as unknown up to end. It returns
 // that unknown window, if any, without changing the machine.
 func (m *Machine) Close(end time.Time) []Window {
-	if m.lastRun.IsZero() || end.Sub(m.lastRun) <= 2*m.policy.Interval {
+	start, ok := m.uncovered(end)
+	if !ok {
 		return nil
 	}
-	return []Window{{Key: m.flow.key, Kind: KindUnknown, Start: m.lastRun.Add(m.policy.Interval), End: end, Confirmed: m.lastRun.Add(m.policy.Interval)}}
+	return []Window{{Key: m.flow.key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}}
+}
+
+// uncovered reports whether no run covered the time up to t for longer than
+// twice the interval, and where that unknown stretch starts: the end of the
+// last run's interval, or the end of the last run if it lasted longer.
+func (m *Machine) uncovered(t time.Time) (time.Time, bool) {
+	if m.lastRun.IsZero() {
+		return time.Time{}, false
+	}
+	covered := maxTime(m.lastRun, m.covered)
+	if t.Sub(covered) <= 2*m.policy.Interval {
+		return time.Time{}, false
+	}
+	return maxTime(m.lastRun.Add(m.policy.Interval), covered), true
 }
 
 func pick(st probe.Status, failed, degraded string) string {
@@ -373,11 +520,20 @@ func (m *Machine) Restore(open []Window, lastRun time.Time) {
 	if lastRun.After(m.lastRun) {
 		m.lastRun = lastRun
 	}
+	for _, t := range append([]*tracker{m.flow}, m.funcs...) {
+		if m.lastRun.After(t.last) {
+			t.last = m.lastRun
+		}
+	}
 	for _, w := range open {
 		for _, t := range append([]*tracker{m.flow}, m.funcs...) {
 			if t.key.Function == w.Function && w.Kind != KindUnknown {
 				cp := w
 				cp.Key = t.key
+				cp.Causes = slices.Clone(w.Causes)
+				if len(cp.Causes) == 0 && (cp.CauseStep != "" || cp.Error != "") {
+					cp.Causes = []Cause{{Step: cp.CauseStep, Error: cp.Error, From: cp.Start}}
+				}
 				t.open = &cp
 				if w.Kind == KindDown {
 					t.state = Down

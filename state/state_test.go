@@ -58,6 +58,9 @@ func fmtEvent(e Event) string {
 		fn = "flow"
 	}
 	cause := e.Window.CauseStep
+	if e.Op == OpCause {
+		cause = e.Window.CurrentCause().Step
+	}
 	if cause == "" {
 		cause = "-"
 	}
@@ -137,6 +140,7 @@ func TestMachine(t *testing.T) {
 			only:   "flow",
 			want: []string{
 				"open degraded flow m3 - m4 login",
+				"cause degraded flow m3 - m4 send",
 				"close degraded flow m3 m6 m4 login",
 			},
 			state: Up,

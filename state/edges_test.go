@@ -1,0 +1,286 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// hung is a run that started at minute at and took d (a hang up to its
+// timeout), failing at step with msg.
+func hung(at float64, d time.Duration, step, msg string) *probe.Run {
+	r := mkRun(t0.Add(time.Duration(at*float64(time.Minute))), "fail:"+step)
+	r.Duration = d
+	for i := range r.Steps {
+		if r.Steps[i].Status == probe.StatusFailed {
+			r.Steps[i].Error = msg
+		}
+	}
+	return r
+}
+
+func at(minutes float64) time.Time { return t0.Add(time.Duration(minutes * float64(time.Minute))) }
+
+func flowEvents(evs []Event) []string {
+	var out []string
+	for _, e := range evs {
+		if e.Window.Function == "" {
+			out = append(out, fmtEvent(e))
+		}
+	}
+	return out
+}
+
+// A run in flight covers the slots it made skip: interval = timeout = 60s,
+// every run takes its whole timeout plus a little jitter, so every other slot
+// is skipped and run starts are just over two intervals apart. Before, this
+// made an unknown stretch between every two runs and reset the failure count
+// (25 down and 47 unknown windows in three hours); now it is one window from
+// the first hanging run to the first passing one.
+func TestInFlightRunCoversSkippedSlots(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		runs    func() []*probe.Run
+		want    []string
+	}{
+		{
+			name:    "timeout equal to the interval",
+			timeout: time.Minute,
+			runs: func() []*probe.Run {
+				var rs []*probe.Run
+				rs = append(rs, mkRun(at(0), "ok"))
+				for i := 1; i < 90; i += 2 { // starts 2m + 1.5s apart
+					r := hung(float64(i)+float64(i-1)/2*1.5/60, time.Minute, "login", "login: flow timeout after 1m0s")
+					rs = append(rs, r)
+				}
+				rs = append(rs, mkRun(at(92), "ok"))
+				return rs
+			},
+			want: []string{"open down flow m1 - m3.025 login", "close down flow m1 m92 m3.025 login"},
+		},
+		{
+			name:    "timeout below the interval",
+			timeout: 30 * time.Second,
+			runs: func() []*probe.Run {
+				rs := []*probe.Run{mkRun(at(0), "ok")}
+				for i := 1; i < 10; i++ {
+					rs = append(rs, hung(float64(i), 30*time.Second, "login", "login: flow timeout after 30s"))
+				}
+				return append(rs, mkRun(at(10), "ok"))
+			},
+			want: []string{"open down flow m1 - m2 login", "close down flow m1 m10 m2 login"},
+		},
+		{
+			name: "a stretch no run covered is still unknown, from the end of the last run",
+			runs: func() []*probe.Run {
+				return []*probe.Run{hung(0, 90*time.Second, "login", "x"), hung(1.5, 90*time.Second, "login", "x"), mkRun(at(8), "ok")}
+			},
+			want: []string{"open down flow m0 - m1.5 login", "close down flow m0 m3 m1.5 login", "close unknown flow m3 m8 m3 -"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+			var evs []Event
+			for _, r := range tc.runs() {
+				evs = append(evs, mc.Observe(r)...)
+			}
+			if got := flowEvents(evs); !equal(got, tc.want) {
+				t.Errorf("events:\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func fmtCauses(cs []Cause) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("%s@%s-%s", c.Step, fmtTime(c.From), fmtTime(c.To)))
+	}
+	return strings.Join(parts, ",")
+}
+
+// A window keeps each change of cause, in order, for the flow and for each
+// function: login fails (blocking receive), then login recovers and receive
+// fails alone. The receive window shows login, then receive; the flow the
+// same; the login window closes when login recovers.
+func TestWindowCauses(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+	runs := []*probe.Run{
+		mkRun(at(0), "ok"),
+		mkRun(at(1), "fail:login"),
+		mkRun(at(2), "fail:login"),
+		mkRun(at(3), "fail:login"),
+		hung(4, 0, "receive", `receive: expectation not met within 10s: $.messages[*].id does not contain "m-4"`),
+		hung(5, 0, "receive", `receive: expectation not met within 10s: $.messages[*].id does not contain "m-5"`),
+		mkRun(at(6), "ok"),
+	}
+	var causeEvents []string
+	closed := map[string]Window{}
+	for _, r := range runs {
+		for _, e := range mc.Observe(r) {
+			fn := e.Window.Function
+			if fn == "" {
+				fn = "flow"
+			}
+			switch e.Op {
+			case OpCause:
+				causeEvents = append(causeEvents, fn+":"+fmtCauses(e.Window.Causes))
+			case OpClose:
+				closed[fn] = e.Window
+			}
+		}
+	}
+	wantEvents := []string{
+		"flow:login@m1-m4,receive@m4--",
+		"receive:login@m1-m4,receive@m4--",
+	}
+	if !equal(causeEvents, wantEvents) {
+		t.Errorf("cause events:\n got %q\nwant %q", causeEvents, wantEvents)
+	}
+	for fn, want := range map[string]string{
+		"flow":    "login@m1-m4,receive@m4-m6",
+		"receive": "login@m1-m4,receive@m4-m6",
+		"send":    "login@m1-m4",
+		"login":   "login@m1-m4",
+	} {
+		w, ok := closed[fn]
+		if !ok {
+			t.Errorf("%s: no window closed", fn)
+			continue
+		}
+		if got := fmtCauses(w.Causes); got != want {
+			t.Errorf("%s causes %s, want %s", fn, got, want)
+		}
+		if w.CauseStep != "login" || w.Error != "login refused" {
+			t.Errorf("%s: cause_step %q error %q, want the first cause", fn, w.CauseStep, w.Error)
+		}
+	}
+}
+
+func TestSameCause(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{`receive: expectation not met within 10s: $.messages[*].id does not contain "m-4"`,
+			`receive: expectation not met within 10s: $.messages[*].id does not contain "m-170"`, true},
+		{"login: latency 2.345s over objective 2s", "login: latency 12.1s over objective 2s", true},
+		{"send: body larger than 1048576 bytes", "send: body larger than 2097152 bytes", true},
+		{"login: connection refused", "login: flow timeout after 30s", false},
+		{"login: status 503, want 200", "login: status 404, want 200", false},
+		{"login: extract token: no match for 'tok-[0-9a-f]+'", "login: extract token: no match for 'tok-[0-9a-f]+'", true},
+	}
+	for _, tc := range tests {
+		if got := sameCause(Cause{Step: "s", Error: tc.a}, "s", tc.b); got != tc.same {
+			t.Errorf("sameCause(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+	if sameCause(Cause{Step: "login", Error: "x"}, "send", "x") {
+		t.Error("another step is another cause")
+	}
+}
+
+// Each edge records the runs that bound it: the start is at most one
+// interval late (the last passing run before it), the end at most the time
+// since the last failing run; unknown without a run before.
+func TestEdgeUncertainty(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	tests := []struct {
+		name           string
+		runs           []obs
+		start, end     string // uncertainties of the flow's closed window, "-" unknown
+		openStartUnc   string // of the open event
+		restoredFrom   int    // restore the open window after this many runs (0: no)
+		wantDegradedTo string
+	}{
+		{name: "steady", runs: seq("ok", "fail:send", "fail:send", "ok"), start: "1m0s", end: "1m0s", openStartUnc: "1m0s"},
+		{name: "first run fails", runs: seq("fail:send", "fail:send", "ok"), start: "-", end: "1m0s", openStartUnc: "-"},
+		{name: "confirm runs every 10s", runs: []obs{{0, "ok"}}, start: "1m0s", end: "10s", openStartUnc: "1m0s"},
+		{name: "after a restart", runs: seq("ok", "fail:send", "fail:send", "fail:send", "ok"), restoredFrom: 3, start: "1m0s", end: "1m0s", openStartUnc: "1m0s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+			var runs []*probe.Run
+			for _, o := range tc.runs {
+				runs = append(runs, mkRun(m(o.at), o.spec))
+			}
+			if tc.name == "confirm runs every 10s" {
+				runs = append(runs, mkRun(at(1), "fail:send"), mkRun(at(1+1.0/6), "fail:send"), mkRun(at(1+2.0/6), "fail:send"), mkRun(at(1+3.0/6), "ok"))
+			}
+			var open, closed *Window
+			for i, r := range runs {
+				if tc.restoredFrom > 0 && i == tc.restoredFrom {
+					next := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+					next.Restore(mc.OpenWindows(), mc.LastRun())
+					mc = next
+				}
+				for _, e := range mc.Observe(r) {
+					if e.Window.Function != "" {
+						continue
+					}
+					w := e.Window
+					switch e.Op {
+					case OpOpen:
+						open = &w
+					case OpClose:
+						closed = &w
+					}
+				}
+			}
+			if open == nil || closed == nil {
+				t.Fatalf("open %v closed %v", open, closed)
+			}
+			if got := fmtUnc(open.StartUncertainty()); got != tc.openStartUnc {
+				t.Errorf("open event start uncertainty %s, want %s", got, tc.openStartUnc)
+			}
+			if _, ok := open.EndUncertainty(); ok {
+				t.Error("an open window has no end uncertainty")
+			}
+			if got := fmtUnc(closed.StartUncertainty()); got != tc.start {
+				t.Errorf("start uncertainty %s, want %s", got, tc.start)
+			}
+			if got := fmtUnc(closed.EndUncertainty()); got != tc.end {
+				t.Errorf("end uncertainty %s, want %s", got, tc.end)
+			}
+		})
+	}
+}
+
+func fmtUnc(d time.Duration, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// Causes survive a restart: the restored window goes on from its last
+// cause, and a new one is an OpCause event with the whole list.
+func TestRestoreKeepsCauses(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	first := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+	for _, r := range []*probe.Run{mkRun(at(0), "fail:login"), mkRun(at(1), "fail:login"), mkRun(at(2), "fail:send")} {
+		first.Observe(r)
+	}
+	mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+	mc.Restore(first.OpenWindows(), first.LastRun())
+	var got []string
+	for _, r := range []*probe.Run{mkRun(at(3), "fail:send"), mkRun(at(4), "fail:receive"), mkRun(at(5), "ok")} {
+		for _, e := range mc.Observe(r) {
+			if e.Window.Function == "" {
+				got = append(got, string(e.Op)+" "+fmtCauses(e.Window.Causes))
+			}
+		}
+	}
+	want := []string{"cause login@m0-m2,send@m2-m4,receive@m4--", "close login@m0-m2,send@m2-m4,receive@m4-m5"}
+	if !equal(got, want) {
+		t.Errorf("after restore:\n got %q\nwant %q", got, want)
+	}
+}
