@@ -182,8 +182,9 @@ func NewNotifier(o Options) (*Notifier, error) {
 // Handle records state events; it never waits on the network. An opened
 // down or degraded window becomes a firing alert whose startsAt is the
 // backdated window start; a closed one resolves it with endsAt = the window
-// end. Unknown windows are not alerted. Handling the same open event twice
-// changes nothing.
+// end. A change of an open window's cause (state.OpCause) rewrites the
+// alert's description and sends it again. Unknown windows are not alerted.
+// Handling the same open event twice changes nothing.
 func (n *Notifier) Handle(evs []state.Event) {
 	changed := false
 	n.mu.Lock()
@@ -195,10 +196,18 @@ func (n *Notifier) Handle(evs []state.Event) {
 		fp := fingerprint(a.Labels)
 		firing := n.firing(fp)
 		switch ev.Op {
-		case state.OpOpen:
+		case state.OpOpen, state.OpCause:
 			if firing != nil {
-				// Already firing (a replayed open after a restart): keep
-				// the first startsAt, so Alertmanager never sees it move.
+				// Already firing (a new cause, or a replayed open after a
+				// restart): keep the first startsAt, so Alertmanager never
+				// sees it move. The same window with another cause than the
+				// alert shows sends the new description.
+				sameWindow := ev.Op == state.OpCause || firing.StartsAt.Equal(a.StartsAt)
+				if sameWindow && firing.Annotations["description"] != a.Annotations["description"] {
+					firing.Annotations = a.Annotations
+					n.touch(firing)
+					changed = true
+				}
 				continue
 			}
 			e := &entry{Alert: a, fp: fp}

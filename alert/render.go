@@ -50,16 +50,23 @@ func (n *Notifier) render(w state.Window) Alert {
 			delete(labels, k) // Alertmanager drops empty labels anyway
 		}
 	}
+	// The description follows the window's current cause (a window whose
+	// failing step changed says so, and since when).
+	cur := w.CurrentCause()
 	desc := fmt.Sprintf("%s has been %s since %s", what, verb, w.Start.Format(time.RFC3339))
-	if w.CauseStep != "" {
-		if w.Kind == state.KindDegraded {
-			desc += fmt.Sprintf("; step %s is over its latency objective", w.CauseStep)
-		} else {
-			desc += fmt.Sprintf("; first failing step: %s", w.CauseStep)
+	switch {
+	case cur.Step != "" && w.Kind == state.KindDegraded:
+		desc += fmt.Sprintf("; step %s is over its latency objective", cur.Step)
+		if cur.Error != "" {
+			desc += ": " + cur.Error
 		}
+	case cur.Step != "":
+		desc += "; first failing step: " + causeText(cur.Step, cur.Error)
+	case cur.Error != "":
+		desc += ": " + cur.Error
 	}
-	if w.Error != "" {
-		desc += ": " + w.Error
+	if len(w.Causes) > 1 {
+		desc += fmt.Sprintf(" (since %s; at first %s)", cur.From.Format(time.RFC3339), causeText(w.CauseStep, w.Error))
 	}
 	if !w.End.IsZero() {
 		desc += fmt.Sprintf(" (ended %s after %s)", w.End.Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
@@ -72,6 +79,18 @@ func (n *Notifier) render(w state.Window) Alert {
 		ann["runbook_url"] = strings.ReplaceAll(n.o.RunbookURL, "{service}", url.PathEscape(w.Service))
 	}
 	return Alert{Labels: labels, Annotations: ann, StartsAt: w.Start, GeneratorURL: n.o.GeneratorURL}
+}
+
+// causeText is "step: error", without repeating the step when the error
+// already starts with it (the runner's errors do).
+func causeText(step, err string) string {
+	switch {
+	case err == "":
+		return step
+	case strings.HasPrefix(err, step+":"):
+		return err
+	}
+	return step + ": " + err
 }
 
 // fingerprint identifies a label set, as Alertmanager does.
