@@ -51,7 +51,7 @@ func TestDefaults(t *testing.T) {
 			Name: "messaging", Objective: 0.999, Line: 3,
 			Flows: []Flow{{
 				Name: "roundtrip", Service: "messaging", Interval: 60 * time.Second, Timeout: 10 * time.Second,
-				DownAfter: 2, UpAfter: 1, MaxBodyBytes: 1 << 20, MaxRedirects: 5, Line: 5,
+				DownAfter: 2, UpAfter: 1, ConfirmEvery: 10 * time.Second, MaxBodyBytes: 1 << 20, MaxRedirects: 5, Line: 5,
 				Steps: []Step{{Name: "login", Function: "login", Line: 7,
 					Request: Request{Method: "GET", URL: "http://127.0.0.1:18080/messaging/login"}}},
 			}},

@@ -11,7 +11,7 @@ import (
 // This file decodes knobs shared by defaults: and flows, the tls: block and the defaults: section.
 
 var (
-	defaultsKeys = []string{"interval", "timeout", "down_after", "up_after", "max_body_bytes", "max_redirects", "tls"}
+	defaultsKeys = []string{"interval", "timeout", "down_after", "up_after", "confirm_every", "max_body_bytes", "max_redirects", "tls"}
 	tlsKeys      = []string{"ca_file", "server_name", "insecure_skip_verify", "cert_file", "key_file"}
 )
 
@@ -23,6 +23,9 @@ type knobs struct {
 	maxRedirects        int
 	tls                 TLS
 	setInterval, setTim bool
+	confirm             time.Duration // with setConfirm; 0 = off
+	setConfirm          bool
+	confirmNode         *yaml.Node
 }
 
 // knob decodes one of the shared defaults/flow keys into k; it reports
@@ -45,6 +48,14 @@ func (p *parser) knob(k *knobs, e entry, key string) bool {
 				k.downAfter = int(v)
 			} else {
 				k.upAfter = int(v)
+			}
+		}
+	case "confirm_every":
+		if v, ok := p.duration(e.v, key); ok {
+			if v != 0 && v < MinConfirmEvery {
+				p.errf(e.v, key, "must be 0s (off) or at least %v", MinConfirmEvery)
+			} else {
+				k.confirm, k.setConfirm, k.confirmNode = v, true, e.v
 			}
 		}
 	case "max_body_bytes":
@@ -133,7 +144,7 @@ func (p *parser) tls(t *TLS, n *yaml.Node, key string) {
 func (p *parser) defaults(n *yaml.Node, key string) {
 	df := &p.cfg.Defaults
 	k := knobs{interval: df.Interval, timeout: df.Timeout, downAfter: df.DownAfter, upAfter: df.UpAfter,
-		maxBody: df.MaxBodyBytes, maxRedirects: df.MaxRedirects}
+		maxBody: df.MaxBodyBytes, maxRedirects: df.MaxRedirects, confirm: df.ConfirmEvery, setConfirm: df.ConfirmEverySet}
 	var timeoutNode *yaml.Node
 	p.object(n, key, defaultsKeys, func(e entry, key string) {
 		if e.name == "timeout" {
@@ -144,6 +155,39 @@ func (p *parser) defaults(n *yaml.Node, key string) {
 	if k.timeout > k.interval {
 		p.errf(orNode(timeoutNode, p.resolve(n)), key+".timeout", "timeout %v is longer than the interval %v", k.timeout, k.interval)
 	}
+	if k.confirmNode != nil && k.confirm > k.interval {
+		p.errf(k.confirmNode, key+".confirm_every", "confirm_every %v is longer than the interval %v", k.confirm, k.interval)
+	}
 	*df = Defaults{Interval: k.interval, Timeout: k.timeout, DownAfter: k.downAfter, UpAfter: k.upAfter,
+		ConfirmEvery: k.confirm, ConfirmEverySet: k.setConfirm,
 		MaxBodyBytes: k.maxBody, MaxRedirects: k.maxRedirects, TLS: k.tls}
+}
+
+// MinConfirmEvery is the shortest confirm_every other than 0s (off): a
+// flow that fails at once must not be re-run in a tight loop.
+const MinConfirmEvery = time.Second
+
+// ConfirmEveryFor is the confirm_every of a flow with the given interval
+// when neither the flow nor the defaults set one: a sixth of the interval,
+// at least MinConfirmEvery, and 0 (off) when that is not shorter than the
+// interval.
+func ConfirmEveryFor(interval time.Duration) time.Duration {
+	c := max(interval/6, MinConfirmEvery)
+	if c >= interval {
+		return 0
+	}
+	return c
+}
+
+// confirmEvery resolves a flow's confirm_every from its knobs: its own, or
+// the defaults' (off where it is not shorter than the flow's interval), or
+// ConfirmEveryFor(interval).
+func (k *knobs) confirmEvery(own bool) time.Duration {
+	switch {
+	case !k.setConfirm:
+		return ConfirmEveryFor(k.interval)
+	case !own && k.confirm >= k.interval:
+		return 0
+	}
+	return k.confirm
 }

@@ -18,7 +18,7 @@ import (
 const DefaultSessionTTL = time.Hour
 
 var (
-	flowKeys    = []string{"name", "interval", "timeout", "down_after", "up_after", "max_body_bytes", "max_redirects", "tls", "vars", "session", "steps", "teardown"}
+	flowKeys    = []string{"name", "interval", "timeout", "down_after", "up_after", "confirm_every", "max_body_bytes", "max_redirects", "tls", "vars", "session", "steps", "teardown"}
 	sessionKeys = []string{"ttl", "steps"}
 	varKeys     = []string{"jwt"}
 	jwtKeys     = []string{"alg", "key", "expires_in", "claims"}
@@ -33,7 +33,8 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	}
 	df := p.cfg.Defaults
 	k := knobs{interval: df.Interval, timeout: df.Timeout, downAfter: df.DownAfter, upAfter: df.UpAfter,
-		maxBody: df.MaxBodyBytes, maxRedirects: df.MaxRedirects, tls: df.TLS}
+		maxBody: df.MaxBodyBytes, maxRedirects: df.MaxRedirects, tls: df.TLS,
+		confirm: df.ConfirmEvery, setConfirm: df.ConfirmEverySet}
 	f := Flow{Service: svc, Line: rn.Line}
 	var nameNode, varsNode, stepsNode, timeoutNode, sessionNode, teardownNode *yaml.Node
 	p.object(rn, key, flowKeys, func(e entry, key string) {
@@ -58,6 +59,10 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	})
 	f.Interval, f.Timeout, f.DownAfter, f.UpAfter = k.interval, k.timeout, k.downAfter, k.upAfter
 	f.MaxBodyBytes, f.MaxRedirects, f.TLS = k.maxBody, k.maxRedirects, k.tls
+	f.ConfirmEvery = k.confirmEvery(k.confirmNode != nil)
+	if k.confirmNode != nil && f.ConfirmEvery > f.Interval {
+		p.errf(k.confirmNode, key+".confirm_every", "confirm_every %v is longer than the interval %v", f.ConfirmEvery, f.Interval)
+	}
 	if nameNode == nil {
 		p.errf(rn, key+".name", "is required")
 	} else if f.Name != "" {

@@ -49,13 +49,17 @@ type Storage struct {
 
 // Defaults apply to every flow that does not set its own.
 type Defaults struct {
-	Interval     time.Duration // default 60s
-	Timeout      time.Duration // whole-run timeout, default 10s
-	DownAfter    int           // default 2
-	UpAfter      int           // default 1
-	MaxBodyBytes int64         // response body read limit, default 1 MiB
-	MaxRedirects int           // default 5
-	TLS          TLS
+	Interval  time.Duration // default 60s
+	Timeout   time.Duration // whole-run timeout, default 10s
+	DownAfter int           // default 2
+	UpAfter   int           // default 1
+	// ConfirmEvery, when ConfirmEverySet, is every flow's confirm_every (0:
+	// off); unset, each flow gets ConfirmEveryFor(its interval).
+	ConfirmEvery    time.Duration
+	ConfirmEverySet bool
+	MaxBodyBytes    int64 // response body read limit, default 1 MiB
+	MaxRedirects    int   // default 5
+	TLS             TLS
 }
 
 // TLS options for every connection a flow makes (requests, streams).
@@ -105,6 +109,9 @@ type Flow struct {
 	Timeout   time.Duration // whole-run timeout
 	DownAfter int
 	UpAfter   int
+	// ConfirmEvery is how often the flow re-runs while a failure (or a
+	// recovery) is being confirmed and while it is down; 0: off.
+	ConfirmEvery time.Duration
 	// MaxBodyBytes, MaxRedirects and TLS are the defaults' unless the flow
 	// sets its own.
 	MaxBodyBytes int64

@@ -155,9 +155,10 @@ type Daemon struct {
 // flowState is the runtime state of one flow at this location. Runtime state
 // lives here, never on the config.
 type flowState struct {
-	name     string
-	location string
-	running  atomic.Bool // a run is in flight (the flow never overlaps itself)
+	name       string
+	location   string
+	running    atomic.Bool // a run is in flight (the flow never overlaps itself)
+	confirming atomic.Bool // fire is re-running it every confirm_every (see confirm)
 
 	mu        sync.Mutex
 	flow      *config.Flow
@@ -835,21 +836,18 @@ func (d *Daemon) unschedule(fs *flowState) {
 }
 
 // fire is a flow's job: wait out the run's jitter, run the flow, and pass the
-// result down the pipeline.
-//
-// The jitter is waited out on the stop context, before the run counts as in
-// flight: shutdown wakes it at once and does not wait for it, and after
-// waking, enter refuses to start a run once shutdown has begun. The runner and
-// the flow are read together, under the flow's lock, after the wait: a reload
-// swaps both at once, so a run never pairs one config's runner (its secrets,
-// transports and compiled templates) with another config's flow.
+// result down the pipeline; then, while the flow's verdict is in question,
+// re-run it every confirm_every (confirm).
 func (d *Daemon) fire(fs *flowState) {
 	// A flow never overlaps itself: a run still in flight when the next is
 	// due makes that one skipped. (gocron's WithSingletonMode would do the
 	// same, but it keeps a goroutine and a 1000-slot channel per job: 160 MB
-	// at 10,000 flows.)
+	// at 10,000 flows.) While the flow is re-run every confirm_every, its
+	// base slots are covered by those runs: not skipped, not run.
 	if !fs.running.CompareAndSwap(false, true) {
-		d.countSkip(fs.name)
+		if !fs.confirming.Load() {
+			d.countSkip(fs.name)
+		}
 		return
 	}
 	defer fs.running.Store(false)
@@ -871,9 +869,18 @@ func (d *Daemon) fire(fs *flowState) {
 			return
 		}
 	}
+	start, ok := d.runOnce(fs, due, false)
+	if ok {
+		d.confirm(fs, stop, start)
+	}
+}
+
+// runOnce runs the flow once now, unless shutdown has begun, and passes the
+// result down the pipeline. It returns the run's start and whether it ran.
+func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time, bool) {
 	ctx, ok := d.enter()
 	if !ok {
-		return
+		return time.Time{}, false
 	}
 	defer d.inflight.Done()
 	fs.mu.Lock()
@@ -888,10 +895,48 @@ func (d *Daemon) fire(fs *flowState) {
 		// Cancelled by our own shutdown: the result measures us, not the
 		// target, and must not count as a failure.
 		d.log.Warn("run cancelled by shutdown; result discarded", "flow", fs.name)
-		return
+		return start, false
+	}
+	if confirm {
+		d.m.confirmRuns.WithLabelValues(fs.name, fs.service, fs.location).Inc()
 	}
 	d.process(&run)
 	d.lastActivity.Store(d.clock.Now().UnixNano())
+	return start, true
+}
+
+// confirm is adaptive edge probing: while the flow's verdict is in question
+// (a failure while up, or down: state.Machine.Confirming) it runs the flow
+// again confirm_every after the last run's start (at once if that run took
+// longer), without jitter, until the verdict is settled; then the base
+// schedule goes on. Nothing changes while nothing is in question. last is
+// the start of the run that was just processed.
+func (d *Daemon) confirm(fs *flowState, stop context.Context, last time.Time) {
+	defer fs.confirming.Store(false)
+	for {
+		fs.mu.Lock()
+		every := fs.flow.ConfirmEvery
+		want := every > 0 && fs.machine.Confirming()
+		fs.mu.Unlock()
+		d.mu.RLock()
+		current := d.flows[fs.name] == fs
+		d.mu.RUnlock()
+		if !want || !current {
+			return
+		}
+		fs.confirming.Store(true)
+		due := last.Add(every)
+		if wait := due.Sub(d.clock.Now()); wait > 0 {
+			if err := d.clock.Sleep(stop, wait); err != nil {
+				return
+			}
+		}
+		start, ok := d.runOnce(fs, due, true)
+		if !ok {
+			return
+		}
+		last = start
+	}
 }
 
 // enter counts a run in flight and returns its context, unless shutdown has

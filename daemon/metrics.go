@@ -56,6 +56,7 @@ type metrics struct {
 	batchWrite   prometheus.Histogram
 	dropped      prometheus.Counter
 	skipped      *prometheus.CounterVec
+	confirmRuns  *prometheus.CounterVec
 	buildInfo    *prometheus.GaugeVec
 	flowVecs     []interface{ DeletePartialMatch(prometheus.Labels) int }
 	functionVecs []interface{ DeletePartialMatch(prometheus.Labels) int }
@@ -214,6 +215,10 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 			Name: "slaprobe_runs_skipped_total",
 			Help: "Runs not started because the flow's previous run was still in flight.",
 		}, []string{"flow"}),
+		confirmRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slaprobe_confirm_runs_total",
+			Help: "Extra runs made every confirm_every while a flow's verdict was in question (a failure while up) or while it was down.",
+		}, []string{"flow", "service", "location"}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "slaprobe_build_info",
 			Help: "Always 1; the labels say which build is running.",
@@ -233,7 +238,7 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 	}, quarantined)
 	for _, c := range []prometheus.Collector{
 		m.windowOpen, m.downtime, m.availability, m.objective, m.lag,
-		m.queueDepth, committedRuns, quarantinedItems, m.batchWrite, m.dropped, m.skipped, m.buildInfo,
+		m.queueDepth, committedRuns, quarantinedItems, m.batchWrite, m.dropped, m.skipped, m.confirmRuns, m.buildInfo,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -247,7 +252,7 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 	}
 	m.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	m.functionVecs = []interface{ DeletePartialMatch(prometheus.Labels) int }{m.windowOpen, m.downtime}
-	m.flowVecs = []interface{ DeletePartialMatch(prometheus.Labels) int }{m.windowOpen, m.downtime, m.skipped}
+	m.flowVecs = []interface{ DeletePartialMatch(prometheus.Labels) int }{m.windowOpen, m.downtime, m.skipped, m.confirmRuns}
 	m.serviceVecs = []interface{ DeletePartialMatch(prometheus.Labels) int }{m.availability, m.objective}
 	return m, nil
 }

@@ -47,7 +47,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 	// once. Run IDs belong to the runs (probe.WithRunID), not to the runner.
 	flows := make(replayHeap, 0, len(fss))
 	for i, fs := range fss {
-		rf := &replayFlow{fs: fs, idx: i, due: fs.anchor}
+		rf := &replayFlow{fs: fs, idx: i, due: fs.anchor, base: fs.anchor}
 		if rf.due.Before(to) {
 			flows = append(flows, rf)
 		}
@@ -69,15 +69,16 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 
 	workers := min(4, max(2, runtime.GOMAXPROCS(0)))
 	type job struct {
-		rf     *replayFlow
-		runner flowRunner
-		f      *config.Flow
-		start  time.Time
-		id     string
+		rf      *replayFlow
+		runner  flowRunner
+		f       *config.Flow
+		start   time.Time
+		id      string
+		confirm bool // a confirm run (confirm_every), not a base slot
 	}
 	type result struct {
-		rf  *replayFlow
-		end time.Time
+		rf         *replayFlow
+		start, end time.Time
 	}
 	// A fixed set of worker goroutines (not one per run: a new goroutine
 	// grows its stack again for every run, a tenth of the CPU at 10,000
@@ -90,12 +91,15 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 			for j := range jobs {
 				mc := clock.NewManual(j.start)
 				run := j.runner.Run(probe.WithRunID(clock.NewContext(ctx, mc), j.id), j.f)
+				if j.confirm {
+					d.m.confirmRuns.WithLabelValues(j.rf.fs.name, j.rf.fs.service, j.rf.fs.location).Inc()
+				}
 				d.process(&run)
 				end := mc.Now()
 				if e := run.Start.Add(run.Duration); e.After(end) {
 					end = e
 				}
-				results <- result{j.rf, end}
+				results <- result{j.rf, j.start, end}
 			}
 		})
 	}
@@ -125,12 +129,17 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 			}
 			rf := heap.Pop(&flows).(*replayFlow)
 			inflight++
+			start := rf.due
+			if !rf.confirm {
+				start = start.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due))
+			}
 			jobs <- job{
-				rf:     rf,
-				runner: rf.fs.runner,
-				f:      rf.fs.flow,
-				start:  rf.due.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due)),
-				id:     fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli()),
+				rf:      rf,
+				runner:  rf.fs.runner,
+				f:       rf.fs.flow,
+				start:   start,
+				id:      fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli()),
+				confirm: rf.confirm,
 			}
 			done = max(done, min(total, rf.due.Sub(from)))
 			report(done)
@@ -141,12 +150,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 		r := <-results
 		inflight--
 		rf := r.rf
-		next := rf.due.Add(rf.fs.interval)
-		for next.Before(r.end) {
-			d.countSkip(rf.fs.name)
-			next = next.Add(rf.fs.interval)
-		}
-		if next.Before(to) && runErr == nil {
+		if next, ok := rf.next(d, r.start, r.end); ok && next.Before(to) && runErr == nil {
 			rf.due = next
 			heap.Push(&flows, rf)
 		}
@@ -167,9 +171,50 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 }
 
 type replayFlow struct {
-	fs  *flowState
-	idx int       // config order, breaks ties between equal due times
-	due time.Time // the next run's due time (before jitter)
+	fs      *flowState
+	idx     int       // config order, breaks ties between equal due times
+	due     time.Time // the next run's due time (before jitter)
+	base    time.Time // the last base slot (anchor + k*interval) reached
+	confirm bool      // the next run is a confirm run (no jitter)
+}
+
+// next returns when the flow runs next after a run from start to end, as
+// the live scheduler would (fire, confirm): confirm_every after the start
+// (or at the end, if later) while the verdict is in question; otherwise the
+// next base slot, a slot passed while a base run was in flight counting as
+// skipped (one passed in confirm runs is covered by them).
+func (rf *replayFlow) next(d *Daemon, start, end time.Time) (time.Time, bool) {
+	fs := rf.fs
+	fs.mu.Lock()
+	every, confirming := fs.flow.ConfirmEvery, fs.machine.Confirming()
+	fs.mu.Unlock()
+	wasConfirm := rf.confirm
+	if every > 0 && confirming {
+		rf.confirm = true
+		return maxTime(start.Add(every), end), true
+	}
+	rf.confirm = false
+	next := rf.base.Add(fs.interval)
+	if wasConfirm {
+		for !next.After(start) {
+			next = next.Add(fs.interval)
+		}
+	}
+	for next.Before(end) {
+		if !wasConfirm {
+			d.countSkip(fs.name)
+		}
+		next = next.Add(fs.interval)
+	}
+	rf.base = next
+	return next, true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // replayHeap orders flows by next due time.

@@ -284,3 +284,30 @@ func TestRestoreKeepsCauses(t *testing.T) {
 		t.Errorf("after restore:\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestConfirming(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 3, UpAfter: 2}
+	tests := []struct {
+		runs []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"ok"}, false},
+		{[]string{"ok", "slow:login", "slow:login", "slow:login"}, false},
+		{[]string{"ok", "fail:send"}, true},                                 // a failure while up
+		{[]string{"ok", "fail:send", "ok"}, false},                          // turned back
+		{[]string{"fail:send"}, true},                                       // a failure with no verdict yet
+		{[]string{"ok", "fail:send", "fail:send", "fail:send"}, true},       // down
+		{[]string{"ok", "fail:send", "fail:send", "fail:send", "ok"}, true}, // a pass while down, short of up_after
+		{[]string{"ok", "fail:send", "fail:send", "fail:send", "ok", "ok"}, false},
+	}
+	for _, tc := range tests {
+		mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+		for i, spec := range tc.runs {
+			mc.Observe(mkRun(m(i), spec))
+		}
+		if got := mc.Confirming(); got != tc.want {
+			t.Errorf("after %v: Confirming = %v, want %v", tc.runs, got, tc.want)
+		}
+	}
+}

@@ -471,6 +471,17 @@ func (m *Machine) FunctionState(fn string) State {
 	return Unknown
 }
 
+// Confirming reports whether the flow's verdict is in question, so that a
+// scheduler with adaptive edge probing runs it again soon: a failure streak
+// short of DownAfter while it is not down (a failure that may be the start
+// of an outage, or may turn back), or the flow is down (a passing run may be
+// the start of its recovery; and it is watched closely until it is up).
+// Degraded runs do not count: they change no up/down verdict.
+func (m *Machine) Confirming() bool {
+	t := m.flow
+	return t.state == Down || t.fail > 0
+}
+
 // LastRun is the start of the last run observed.
 func (m *Machine) LastRun() time.Time { return m.lastRun }
 

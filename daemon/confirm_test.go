@@ -1,0 +1,233 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/platform"
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+)
+
+const confirmConfig = `
+location: seoul-a
+defaults: {interval: 60s, timeout: 30s, down_after: 2, up_after: 1%s}
+services:
+  - name: account
+    flows:
+      - name: account-login
+        vars: {base: "http://127.0.0.1:18080", user: probe, password: demo}
+        steps:
+          - name: login
+            function: login
+            request:
+              method: POST
+              url: ${base}/account/login
+              json: {user: "${user}", password: "${password}"}
+            expect: {status: [200]}
+  - name: maps
+    flows:
+      - name: maps-steady
+        vars: {base: "http://127.0.0.1:18080", user: probe, password: demo}
+        steps:
+          - name: login
+            function: login
+            request:
+              method: POST
+              url: ${base}/maps/login
+              json: {user: "${user}", password: "${password}"}
+            expect: {status: [200]}
+`
+
+// edgeErrors replays a day with 24 outages of account login (down) at odd
+// offsets and returns, per outage, how late the window started, ended and
+// was confirmed, the runs per hour of the steady flow, and the confirm runs.
+func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Duration, steady []int, confirms float64) {
+	t.Helper()
+	cfg, err := config.Parse("confirm.yaml", []byte(fmt.Sprintf(confirmConfig, confirm)), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	type outage struct{ s, e time.Time }
+	var outs []outage
+	var incs []config.Incident
+	for i := range 24 {
+		s := from.Add(time.Duration(i)*time.Hour + time.Duration(7+i*37%53)*time.Minute + time.Duration(i*13%60)*time.Second)
+		e := s.Add(time.Duration(3+i%9)*time.Minute + time.Duration(i*29%60)*time.Second + time.Duration(i*7)*time.Millisecond)
+		outs = append(outs, outage{s, e})
+		incs = append(incs, config.Incident{ID: fmt.Sprintf("o%d", i), Service: "account", Functions: []string{"login"}, Mode: config.ModeDown, Start: s, End: e})
+	}
+	p := platform.New(platform.Options{Timelines: []*config.Timeline{{Name: "t", Incidents: incs}}})
+	st := &fakeStore{}
+	reg := prometheus.NewRegistry()
+	if err := Replay(context.Background(), cfg, Deps{Store: st, Transport: p.Transport(), Registry: reg}, from, from.Add(24*time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	runs, evs := st.snapshot()
+	var downs []state.Window
+	for _, e := range evs {
+		if e.Op == state.OpClose && e.Window.Kind == state.KindDown && e.Window.Function == "" {
+			downs = append(downs, e.Window)
+		}
+		if e.Window.Kind == state.KindUnknown {
+			t.Errorf("unknown window %v", e.Window.Start)
+		}
+	}
+	if len(downs) != len(outs) {
+		t.Fatalf("%d down windows for %d outages: %s", len(downs), len(outs), eventsString(evs))
+	}
+	for i, w := range downs {
+		o := outs[i]
+		starts = append(starts, w.Start.Sub(o.s))
+		ends = append(ends, w.End.Sub(o.e))
+		delays = append(delays, w.Confirmed.Sub(o.s))
+	}
+	steady = make([]int, 24)
+	for _, r := range runs {
+		if r.Flow == "maps-steady" {
+			steady[r.Start.Sub(from)/time.Hour]++
+		}
+	}
+	var n float64
+	for _, f := range []string{"account-login", "maps-steady"} {
+		if v, ok := sample(t, reg, "slaprobe_confirm_runs_total", "flow", f, "location", "seoul-a"); ok {
+			n += v
+		}
+	}
+	return starts, ends, delays, steady, n
+}
+
+// Adaptive edge probing at interval 60s, down_after 2, confirm_every 10s:
+// every window ends within 11 s of the truth, is confirmed within 71 s of
+// its true start, and a flow that never fails still runs exactly 60 times an
+// hour. Without it (confirm_every: 0s) the end is up to a whole interval late
+// and the detection two intervals.
+func TestReplayConfirmEveryEdges(t *testing.T) {
+	tests := []struct {
+		name             string
+		confirm          string
+		maxEnd, maxDelay time.Duration
+		confirms         bool
+	}{
+		{name: "confirm_every 10s", confirm: ", confirm_every: 10s", maxEnd: 11 * time.Second, maxDelay: 71 * time.Second, confirms: true},
+		{name: "default (interval/6)", confirm: "", maxEnd: 11 * time.Second, maxDelay: 71 * time.Second, confirms: true},
+		{name: "off", confirm: ", confirm_every: 0s", maxEnd: 62 * time.Second, maxDelay: 122 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			starts, ends, delays, steady, confirms := edgeErrors(t, tc.confirm)
+			var worstStart, worstEnd, worstDelay time.Duration
+			for i := range ends {
+				worstStart, worstEnd, worstDelay = max(worstStart, starts[i]), max(worstEnd, ends[i]), max(worstDelay, delays[i])
+				if starts[i] < 0 || ends[i] < 0 {
+					t.Errorf("outage %d: window starts %v and ends %v after the truth: an edge before the truth", i, starts[i], ends[i])
+				}
+				if starts[i] > 62*time.Second {
+					t.Errorf("outage %d: starts %v late, want within an interval and its jitter", i, starts[i])
+				}
+				if ends[i] > tc.maxEnd {
+					t.Errorf("outage %d: ends %v late, want within %v", i, ends[i], tc.maxEnd)
+				}
+				if delays[i] > tc.maxDelay {
+					t.Errorf("outage %d: confirmed %v after the true start, want within %v", i, delays[i], tc.maxDelay)
+				}
+			}
+			t.Logf("worst start error %v, end error %v, detection delay %v; confirm runs %v", worstStart, worstEnd, worstDelay, confirms)
+			for h, n := range steady {
+				if n != 60 {
+					t.Errorf("hour %d: the steady flow ran %d times, want 60", h, n)
+				}
+			}
+			if (confirms > 0) != tc.confirms {
+				t.Errorf("slaprobe_confirm_runs_total = %v", confirms)
+			}
+		})
+	}
+}
+
+// The live scheduler does the same: after a failure the flow runs again
+// confirm_every later, every confirm_every while it is down, and on the base
+// schedule again once it is up; base slots in between are neither run nor
+// counted as skipped.
+func TestFireConfirmEvery(t *testing.T) {
+	iv, every := time.Minute, 10*time.Second
+	cfg := testConfig(iv, "f")
+	cfg.Services[0].Flows[0].ConfirmEvery = every
+	var fcNow func() time.Time
+	var failFrom, failTo time.Time
+	starts := make(chan time.Time, 1000)
+	runner := funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
+		now := fcNow()
+		starts <- now
+		if !now.Before(failFrom) && now.Before(failTo) {
+			return mkRun(f.Name, now, "login")
+		}
+		return mkRun(f.Name, now, "")
+	})
+	r := startDaemon(t, cfg, runner)
+	fcNow = r.fc.Now
+	t0 := r.fc.Now()
+	failFrom, failTo = t0.Add(3*time.Minute), t0.Add(5*time.Minute+25*time.Second)
+
+	r.advance(10*time.Minute, 250*time.Millisecond)
+	waitFor(t, "runs", func() bool { return len(starts) > 10 })
+	var got []time.Duration
+	for len(starts) > 0 {
+		got = append(got, (<-starts).Sub(t0))
+	}
+	// Base runs a minute apart until the first failure (at 3m..4m), then
+	// 10s apart up to the first pass after 5m25s, then a minute apart.
+	first, recovered := -1, -1
+	for i, at := range got {
+		if first < 0 && at >= failFrom.Sub(t0) {
+			first = i
+		}
+		if recovered < 0 && at >= failTo.Sub(t0) {
+			recovered = i
+		}
+	}
+	if first < 1 || recovered < 0 || recovered+3 >= len(got) {
+		t.Fatalf("runs %v: want some before, in and after the outage", got)
+	}
+	for i := 1; i < len(got); i++ {
+		g := got[i] - got[i-1]
+		switch {
+		case i > first && i <= recovered:
+			if g != every {
+				t.Errorf("run at +%v came %v after the one before, want %v (confirm_every)", got[i], g, every)
+			}
+		case i == recovered+1: // back on the base schedule: its next slot
+			if g > iv || (got[i]-got[first])%iv != 0 {
+				t.Errorf("first run after the recovery at +%v, want the next base slot", got[i])
+			}
+		default:
+			if g != iv {
+				t.Errorf("run at +%v came %v after the one before, want %v (base schedule)", got[i], g, iv)
+			}
+		}
+	}
+	if n := recovered - first; n < 12 {
+		t.Errorf("%d confirm runs in a 2m25s outage, want at least 12", n)
+	}
+	if n := testutil.ToFloat64(r.d.m.skipped.WithLabelValues("f")); n != 0 {
+		t.Errorf("%v base slots counted as skipped while confirm runs covered them", n)
+	}
+	if n, _ := sample(t, r.d.Gatherer(), "slaprobe_confirm_runs_total", "flow", "f", "service", "svc", "location", "seoul-a"); n < 12 {
+		t.Errorf("slaprobe_confirm_runs_total = %v, want at least 12", n)
+	}
+	_, evs := r.w.snapshot()
+	for _, e := range evs {
+		if e.Op == state.OpClose && e.Window.Function == "" {
+			if d := e.Window.End.Sub(failTo); d < 0 || d > every {
+				t.Errorf("window ends %v after the outage, want within %v", d, every)
+			}
+		}
+	}
+}
