@@ -310,6 +310,59 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		assertWindows(t, open, []state.Window{w3})
 	})
 
+	t.Run("causes and edge runs survive a restart", func(t *testing.T) {
+		s := open(t)
+		key := state.Key{Service: "messaging", Flow: "f", Function: "media", Location: "seoul"}
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		login := state.Cause{Step: "login", Error: "login: connection refused", From: at(10)}
+		media := state.Cause{Step: "media", Error: "media: status 503, want 201", From: at(30)}
+		thumb := state.Cause{Step: "thumb", Error: "thumb: timeout after 5s", From: at(40)}
+		w := state.Window{Key: key, Kind: state.KindDown, Start: at(10), Confirmed: at(11), CauseStep: login.Step, Error: login.Error,
+			LastBefore: at(9), Causes: []state.Cause{login}}
+		// The window opened with one cause, another came while it was
+		// open, then the daemon restarted: OpenWindows must give both.
+		l2 := login
+		l2.To = media.From
+		w2 := w
+		w2.Causes = []state.Cause{l2, media}
+		if err := s.AppendEvents(ctx, []state.Event{{Op: state.OpOpen, Window: w}, {Op: state.OpCause, Window: w2}}); err != nil {
+			t.Fatal(err)
+		}
+		open, err := s.OpenWindows(ctx, "seoul")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertWindows(t, open, []state.Window{w2})
+		// After the restart a third cause, then the close.
+		m2 := media
+		m2.To = thumb.From
+		w3 := w2
+		w3.Causes = []state.Cause{l2, m2, thumb}
+		wc := w3
+		wc.End, wc.LastIn = at(50), at(49)
+		wc.Causes = []state.Cause{l2, m2, {Step: thumb.Step, Error: thumb.Error, From: thumb.From, To: at(50)}}
+		// An open with several causes at once (they changed before
+		// down_after was reached) stores them all.
+		k2 := key
+		k2.Function = ""
+		v := state.Window{Key: k2, Kind: state.KindDown, Start: at(10), Confirmed: at(12), CauseStep: login.Step, Error: login.Error,
+			Causes: []state.Cause{l2, media}}
+		if err := s.AppendEvents(ctx, []state.Event{{Op: state.OpCause, Window: w3}, {Op: state.OpClose, Window: wc}, {Op: state.OpOpen, Window: v}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Windows(ctx, Query{From: t0, To: at(60)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertWindows(t, got, []state.Window{v, wc})
+		// A cause event without a cause is refused.
+		bad := w
+		bad.Causes = nil
+		if err := s.AppendEvents(ctx, []state.Event{{Op: state.OpCause, Window: bad}}); err == nil {
+			t.Error("a cause event without a cause was stored")
+		}
+	})
+
 	t.Run("last runs and coverage", func(t *testing.T) {
 		s := open(t)
 		var runs []probe.Run
@@ -441,9 +494,36 @@ func assertWindows(t *testing.T, got, want []state.Window) {
 		if !g.Start.Equal(w.Start) || !g.End.Equal(w.End) || !g.Confirmed.Equal(w.Confirmed) {
 			t.Errorf("window %d times %v..%v (confirmed %v), want %v..%v (%v)", i, g.Start, g.End, g.Confirmed, w.Start, w.End, w.Confirmed)
 		}
-		g.Start, g.End, g.Confirmed = w.Start, w.End, w.Confirmed
-		if g != w {
+		if !g.LastBefore.Equal(w.LastBefore) || !g.LastIn.Equal(w.LastIn) {
+			t.Errorf("window %d edge runs %v, %v, want %v, %v", i, g.LastBefore, g.LastIn, w.LastBefore, w.LastIn)
+		}
+		if gc, wc := causesOf(g), causesOf(w); !sameCauses(gc, wc) {
+			t.Errorf("window %d causes %+v, want %+v", i, gc, wc)
+		}
+		g.Start, g.End, g.Confirmed, g.LastBefore, g.LastIn, g.Causes = w.Start, w.End, w.Confirmed, w.LastBefore, w.LastIn, w.Causes
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("window %d = %+v, want %+v", i, g, w)
 		}
 	}
+}
+
+// causesOf is a window's causes; a down or degraded window that lists none
+// has its first cause for its whole span.
+func causesOf(w state.Window) []state.Cause {
+	if len(w.Causes) > 0 || w.Kind == state.KindUnknown {
+		return w.Causes
+	}
+	return []state.Cause{{Step: w.CauseStep, Error: w.Error, From: w.Start, To: w.End}}
+}
+
+func sameCauses(a, b []state.Cause) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Step != b[i].Step || a[i].Error != b[i].Error || !a[i].From.Equal(b[i].From) || !a[i].To.Equal(b[i].To) {
+			return false
+		}
+	}
+	return true
 }

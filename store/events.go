@@ -8,7 +8,14 @@ import (
 	"github.com/slaprobe/slaprobe/state"
 )
 
-const windowCols = `kind, service, flow, function, location, start_ns, MAX(end_ns), MAX(confirmed_ns), MAX(cause_step), MAX(error)`
+// A window is the open and close rows of one key, kind and start (the
+// close's end wins), plus its 'cause' rows: one per change of cause after
+// the first, the time it began in confirmed_ns (read by readCauses).
+const windowCols = `kind, service, flow, function, location, start_ns, MAX(end_ns),
+MAX(CASE WHEN op <> 'cause' THEN confirmed_ns ELSE 0 END),
+MAX(CASE WHEN op <> 'cause' THEN cause_step ELSE '' END),
+MAX(CASE WHEN op <> 'cause' THEN error ELSE '' END),
+MAX(last_before_ns), MAX(last_in_ns)`
 const windowGroup = ` GROUP BY kind, service, flow, function, location, start_ns`
 
 // Windows implements Store. An open and a close event of the same key, kind
@@ -40,7 +47,11 @@ func (c *core) Windows(ctx context.Context, q Query) ([]state.Window, error) {
 	args := append([]any{lo, to, from}, cargs...)
 	args = append(append(args, lo), cargs...)
 	args = append(args, from)
-	return c.readWindows(ctx, c.r.Rebind(windowsSQL(cond)), args)
+	ws, err := c.readWindows(ctx, c.r.Rebind(windowsSQL(cond)), args)
+	if err != nil {
+		return nil, err
+	}
+	return ws, c.readCauses(ctx, ws, cond, cargs)
 }
 
 // windowsSQL is Windows' query with the filter cond (on location and flow;
@@ -59,7 +70,11 @@ func windowsSQL(cond string) string {
 func (c *core) OpenWindows(ctx context.Context, location string) ([]state.Window, error) {
 	query := c.r.Rebind(`SELECT ` + windowCols + ` FROM events WHERE location = ? AND end_ns = 0 AND kind <> 'unknown'` + windowGroup +
 		` HAVING MAX(end_ns) = 0 ORDER BY start_ns, flow, function, kind`)
-	return c.readWindows(ctx, query, []any{location})
+	ws, err := c.readWindows(ctx, query, []any{location})
+	if err != nil {
+		return nil, err
+	}
+	return ws, c.readCauses(ctx, ws, " AND location = ?", []any{location})
 }
 
 func (c *core) readWindows(ctx context.Context, query string, args []any) ([]state.Window, error) {
@@ -72,15 +87,78 @@ func (c *core) readWindows(ctx context.Context, query string, args []any) ([]sta
 	for rows.Next() {
 		var w state.Window
 		var kind string
-		var start, end, confirmed int64
-		if err := rows.Scan(&kind, &w.Service, &w.Flow, &w.Function, &w.Location, &start, &end, &confirmed, &w.CauseStep, &w.Error); err != nil {
+		var start, end, confirmed, before, lastIn int64
+		if err := rows.Scan(&kind, &w.Service, &w.Flow, &w.Function, &w.Location, &start, &end, &confirmed, &w.CauseStep, &w.Error, &before, &lastIn); err != nil {
 			return nil, fmt.Errorf("store: read windows: %w", err)
 		}
 		w.Kind, w.Start, w.End, w.Confirmed = state.Kind(kind), fromNS(start), fromNS(end), fromNS(confirmed)
+		w.LastBefore, w.LastIn = fromNS(before), fromNS(lastIn)
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read windows: %w", err)
 	}
 	return out, nil
+}
+
+// readCauses fills in the Causes of ws: the first from the window's own
+// cause, then its 'cause' rows in time order, each lasting until the next
+// (the last until the window's end). cond and args narrow the rows as the
+// windows' query did.
+func (c *core) readCauses(ctx context.Context, ws []state.Window, cond string, args []any) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	type wkey struct {
+		kind, service, flow, function, location string
+		start                                   int64
+	}
+	idx := make(map[wkey]int, len(ws))
+	lo, hi := toNS(ws[0].Start), toNS(ws[0].Start)
+	for i := range ws {
+		w := &ws[i]
+		if w.Kind == state.KindUnknown {
+			continue
+		}
+		st := toNS(w.Start)
+		lo, hi = min(lo, st), max(hi, st)
+		idx[wkey{string(w.Kind), w.Service, w.Flow, w.Function, w.Location, st}] = i
+		w.Causes = []state.Cause{{Step: w.CauseStep, Error: w.Error, From: w.Start}}
+	}
+	query := c.r.Rebind(`SELECT kind, service, flow, function, location, start_ns, confirmed_ns, cause_step, error FROM events
+WHERE op = 'cause' AND start_ns >= ? AND start_ns <= ?` + cond + ` ORDER BY confirmed_ns, id`)
+	rows, err := c.r.QueryContext(ctx, query, append([]any{lo, hi}, args...)...)
+	if err != nil {
+		return fmt.Errorf("store: read causes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k wkey
+		var from int64
+		var cs state.Cause
+		if err := rows.Scan(&k.kind, &k.service, &k.flow, &k.function, &k.location, &k.start, &from, &cs.Step, &cs.Error); err != nil {
+			return fmt.Errorf("store: read causes: %w", err)
+		}
+		i, ok := idx[k]
+		if !ok {
+			continue
+		}
+		w := &ws[i]
+		cs.From = fromNS(from)
+		last := &w.Causes[len(w.Causes)-1]
+		if !cs.From.After(last.From) || (!w.End.IsZero() && !cs.From.Before(w.End)) {
+			continue // a repeated row, or one outside the window
+		}
+		last.To = cs.From
+		w.Causes = append(w.Causes, cs)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read causes: %w", err)
+	}
+	for i := range ws {
+		if n := len(ws[i].Causes); n > 0 {
+			ws[i].Causes[n-1].To = ws[i].End
+		}
+	}
+	return nil
 }

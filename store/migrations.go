@@ -92,6 +92,7 @@ var sqliteMigrations = []migration{
 	{version: 3, stmts: v3Stmts("INTEGER", "BLOB", "BLOB", " WITHOUT ROWID"), backfill: migrateV3, post: v3Post},
 	{version: 4, stmts: reportsStmts("INTEGER PRIMARY KEY")},
 	{version: 5, stmts: v5Stmts("INTEGER", " WITHOUT ROWID")},
+	{version: 6, stmts: v6Stmts("INTEGER")},
 }
 
 // v3Stmts replace the runs and rollup tables by their version 3 forms,
@@ -145,6 +146,17 @@ WHERE op = 'open' AND end_ns = 0 AND EXISTS (SELECT 1 FROM events c WHERE ` + se
 )` + suffix,
 		`INSERT INTO store_meta (name, value)
 SELECT 'max_window_ns', COALESCE(MAX(end_ns - start_ns), 0) FROM events WHERE op = 'close'`,
+	}
+}
+
+// v6Stmts add the runs that bound a window's edges (state.Window.LastBefore
+// and LastIn; 0 when unknown) to the events. Version 6 also stores 'cause'
+// events (state.OpCause: one row per change of an open window's cause, the
+// time it began in confirmed_ns), which need no schema change.
+func v6Stmts(integer string) []string {
+	return []string{
+		`ALTER TABLE events ADD COLUMN last_before_ns ` + integer + ` NOT NULL DEFAULT 0`,
+		`ALTER TABLE events ADD COLUMN last_in_ns ` + integer + ` NOT NULL DEFAULT 0`,
 	}
 }
 
@@ -283,6 +295,7 @@ $$`,
 	{version: 5, stmts: append([]string{
 		`LOCK TABLE runs, events IN ACCESS EXCLUSIVE MODE`,
 	}, v5Stmts("BIGINT", "")...)},
+	{version: 6, stmts: v6Stmts("BIGINT")},
 }
 
 // Frozen Go code of migrations 2 and 3.

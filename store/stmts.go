@@ -28,7 +28,7 @@ func newInserts(d *dialect) inserts {
 	return inserts{
 		runs: insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6,
 			tail: " ON CONFLICT (series, start_ns, run_id) DO NOTHING"},
-		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error)", cols: 11},
+		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error, last_before_ns, last_in_ns)", cols: 13},
 		minute: rollupSpec(d, "rollup_minute"),
 		hour:   rollupSpec(d, "rollup_hour"),
 	}
@@ -136,11 +136,12 @@ func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args 
 	return total, nil
 }
 
-// settleKey names the prepared statement that settles a window's open
-// events: sets their end_ns to the window's end once a close is stored.
+// settleKey names the prepared statement that settles a window's open (and
+// cause) events: sets their end_ns to the window's end once a close is
+// stored.
 // Its arguments: start_ns, kind, service, flow, function, location.
 const settleKey = "settle"
 
 const settleSQL = `UPDATE events SET end_ns = (SELECT MAX(c.end_ns) FROM events c WHERE ` + settleMatch + `)
-WHERE op = 'open' AND end_ns = 0 AND start_ns = ? AND kind = ? AND service = ? AND flow = ? AND function = ? AND location = ?
+WHERE op IN ('open', 'cause') AND end_ns = 0 AND start_ns = ? AND kind = ? AND service = ? AND flow = ? AND function = ? AND location = ?
 	AND EXISTS (SELECT 1 FROM events c WHERE ` + settleMatch + `)`

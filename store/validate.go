@@ -73,7 +73,7 @@ func ValidateEvent(e *state.Event) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s event of flow %q at %q: %s", ErrRejected, e.Op, w.Flow, w.Location, fmt.Sprintf(format, args...))
 	}
-	if e.Op != state.OpOpen && e.Op != state.OpClose {
+	if e.Op != state.OpOpen && e.Op != state.OpClose && e.Op != state.OpCause {
 		return fmt.Errorf("%w: unknown op %q", ErrRejected, e.Op)
 	}
 	switch w.Kind {
@@ -89,13 +89,21 @@ func ValidateEvent(e *state.Event) error {
 			return bad("name %q is not valid UTF-8 or holds a NUL byte", s)
 		}
 	}
-	for _, t := range []time.Time{w.Start, w.End, w.Confirmed} {
+	for _, t := range []time.Time{w.Start, w.End, w.Confirmed, w.LastBefore, w.LastIn} {
 		if !t.IsZero() && !storable(t) {
 			return bad("time %s outside 1970..2262", t.Format(time.RFC3339))
 		}
 	}
+	for _, cs := range w.Causes {
+		if !storable(cs.From) {
+			return bad("cause time %s outside 1970..2262", cs.From.Format(time.RFC3339))
+		}
+	}
 	if w.Start.IsZero() {
 		return bad("window has no start")
+	}
+	if e.Op == state.OpCause && (len(w.Causes) == 0 || w.Kind == state.KindUnknown) {
+		return bad("cause event without a cause")
 	}
 	if e.Op == state.OpClose {
 		if w.End.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -161,13 +162,16 @@ func (c *core) upsertRollups(ctx context.Context, tx *sqlx.Tx, agg *aggregate) e
 }
 
 // AppendEvents implements Store. A close event settles its window's open
-// event (sets its end_ns, see v5Stmts), and so does an open event stored
-// after its window's close.
+// and cause events (sets their end_ns, see v5Stmts), and so does an open or
+// cause event stored after its window's close. An open stores the window
+// with its first cause and a 'cause' row for each later one it already has;
+// OpCause stores its window's last cause (from in confirmed_ns); a close
+// stores the end and the run that bounds it.
 func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 11*len(events))
+	args := make([]any, 0, 13*len(events))
 	type wkey struct {
 		kind, service, flow, function, location string
 		start                                   int64
@@ -182,18 +186,32 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 		}
 		w := &e.Window
 		start, end := toNS(w.Start), toNS(w.End)
-		if e.Op == state.OpOpen {
-			end = 0
-		} else {
+		if e.Op == state.OpClose {
 			longest = max(longest, end-start)
+		} else {
+			end = 0
 		}
 		k := wkey{string(w.Kind), w.Service, w.Flow, w.Function, w.Location, start}
 		if !seen[k] {
 			seen[k] = true
 			settle = append(settle, k)
 		}
-		args = append(args, string(e.Op), string(w.Kind), w.Service, w.Flow, w.Function, w.Location,
-			start, end, toNS(w.Confirmed), cleanText(w.CauseStep), cleanText(w.Error))
+		row := func(op state.Op, confirmed time.Time, step, msg string, lastIn time.Time) {
+			args = append(args, string(op), string(w.Kind), w.Service, w.Flow, w.Function, w.Location,
+				start, end, toNS(confirmed), cleanText(step), cleanText(msg), toNS(w.LastBefore), toNS(lastIn))
+		}
+		switch e.Op {
+		case state.OpOpen:
+			row(state.OpOpen, w.Confirmed, w.CauseStep, w.Error, time.Time{})
+			for _, cs := range w.Causes[min(1, len(w.Causes)):] {
+				row(state.OpCause, cs.From, cs.Step, cs.Error, time.Time{})
+			}
+		case state.OpCause:
+			cs := w.Causes[len(w.Causes)-1]
+			row(state.OpCause, cs.From, cs.Step, cs.Error, time.Time{})
+		default:
+			row(state.OpClose, w.Confirmed, w.CauseStep, w.Error, w.LastIn)
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
