@@ -131,6 +131,10 @@ func (m *memStore) allWindows() []state.Window {
 		case state.OpOpen:
 			open[k] = len(out)
 			out = append(out, w)
+		case state.OpCause:
+			if i, ok := open[k]; ok {
+				out[i] = w
+			}
 		case state.OpClose:
 			if i, ok := open[k]; ok {
 				out[i] = w

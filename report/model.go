@@ -158,6 +158,27 @@ type Window struct {
 	Locations       []string  `json:"locations"`
 	Error           string    `json:"error"`
 	Confirmed       time.Time `json:"confirmed"` // when down_after was reached
+	// StartUncertaintySeconds is how much earlier the window may really have
+	// started: its start minus the start of the last run before it that
+	// passed. EndUncertaintySeconds is how much earlier it may have ended:
+	// its end minus the start of the last failing run. Null when no run
+	// bounds the edge (the first run, after an unknown stretch, an edge that
+	// is not a measured one: start_cut/end_cut) and, for the end, while
+	// ongoing.
+	StartUncertaintySeconds *float64 `json:"start_uncertainty_seconds"`
+	EndUncertaintySeconds   *float64 `json:"end_uncertainty_seconds"`
+	// Causes are the window's causes in time order (the first is CauseStep
+	// and Error), each from the first run that had it to the first that had
+	// the next (or the window's end), clipped to the window.
+	Causes []Cause `json:"causes"`
+}
+
+// Cause is one stretch of a window with the same failing step and error.
+type Cause struct {
+	Step  string     `json:"step"`
+	Error string     `json:"error"`
+	From  time.Time  `json:"from"`
+	To    *time.Time `json:"to"` // null while it lasts
 }
 
 // Incident is one outage after flap merging: windows of a service closer than

@@ -122,6 +122,10 @@ type measured struct {
 	cause            string
 	err              string
 	locs             []string
+	causes           []state.Cause // clipped to the window
+	// lastBefore and lastIn bound the edges (state.Window's); zero when the
+	// edge is not a measured one.
+	lastBefore, lastIn time.Time
 }
 
 // flowData is one flow's windows and unknown stretches in the period.
@@ -167,9 +171,64 @@ func (a *analysis) window(m measured) Window {
 	if !m.open && m.endCut != CutPeriod {
 		e := m.e.In(a.loc)
 		w.End = &e
+		if m.endCut == "" && !m.lastIn.IsZero() && !m.lastIn.After(m.e) {
+			w.EndUncertaintySeconds = ptrF(m.e.Sub(m.lastIn).Seconds())
+		}
+	}
+	if m.startCut == "" && !m.lastBefore.IsZero() && !m.lastBefore.After(m.s) {
+		w.StartUncertaintySeconds = ptrF(m.s.Sub(m.lastBefore).Seconds())
+	}
+	w.Causes = make([]Cause, 0, len(m.causes))
+	for i, c := range m.causes {
+		x := Cause{Step: c.Step, Error: c.Error, From: c.From.In(a.loc)}
+		if i < len(m.causes)-1 || w.End != nil {
+			to := c.To
+			if to.IsZero() || to.After(m.e) {
+				to = m.e
+			}
+			to = to.In(a.loc)
+			x.To = &to
+		}
+		w.Causes = append(w.Causes, x)
 	}
 	w.DurationSeconds = m.dur().Seconds()
 	return w
+}
+
+func ptrF(f float64) *float64 { return &f }
+
+// edges copies what w knows of its edges and causes into m, for the part of
+// w that m covers: an edge of m that is not w's (clipped to the period) is
+// not a measured edge.
+func (m *measured) edges(w state.Window) {
+	if m.s.Equal(w.Start) {
+		m.lastBefore = w.LastBefore
+	}
+	if !w.End.IsZero() && m.e.Equal(w.End) {
+		m.lastIn = w.LastIn
+	}
+	m.causes = clipCauses(w, m.s, m.e)
+}
+
+// clipCauses returns w's causes that overlap [s, e), clipped to it.
+func clipCauses(w state.Window, s, e time.Time) []state.Cause {
+	causes := w.Causes
+	if len(causes) == 0 {
+		causes = []state.Cause{{Step: w.CauseStep, Error: w.Error, From: w.Start, To: w.End}}
+	}
+	var out []state.Cause
+	for _, c := range causes {
+		starts := c.From.Before(e) || s.Equal(e) && !c.From.After(s)
+		if !starts || !c.To.IsZero() && !c.To.After(s) {
+			continue
+		}
+		c.From = maxT(c.From, s)
+		if !c.To.IsZero() && c.To.After(e) {
+			c.To = e
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func sortWindows(ws []Window) {
@@ -422,6 +481,18 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 		cur.cause, cur.err = lws[best].w.CauseStep, lws[best].w.Error
 		cur.confirmed = maxT(minConf, cur.s)
+		cur.causes = clipCauses(lws[best].w, cur.s, cur.e)
+		// The edges are those of the location windows that make them (the
+		// last to go down, the first to come back), when one does.
+		for _, i := range curWs {
+			w := lws[i].w
+			if cur.s.Equal(w.Start) && !w.LastBefore.IsZero() && (cur.lastBefore.IsZero() || w.LastBefore.Before(cur.lastBefore)) {
+				cur.lastBefore = w.LastBefore
+			}
+			if !w.End.IsZero() && cur.e.Equal(w.End) && !w.LastIn.IsZero() && (cur.lastIn.IsZero() || w.LastIn.Before(cur.lastIn)) {
+				cur.lastIn = w.LastIn
+			}
+		}
 		slices.Sort(cur.locs)
 		cur.locs = slices.Compact(cur.locs)
 		counted = append(counted, *cur)
@@ -491,11 +562,13 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 		one := func(yield func(state.Window) bool) { yield(x.w) }
 		locs := []string{x.w.Location}
-		below = append(below, measured{
+		b := measured{
 			Key: key, kind: kind, iv: x.iv, open: x.w.End.IsZero() && x.iv.e.Equal(end) && end.Before(a.in.To),
 			startCut: a.startCut(x.iv.s, locs, unknown, one), endCut: a.endCut(x.iv.e, locs, unknown, one),
 			confirmed: maxT(x.w.Confirmed, x.iv.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
-		})
+		}
+		b.edges(x.w)
+		below = append(below, b)
 	}
 	return counted, below
 }

@@ -54,7 +54,8 @@ func encodeJSON(w io.Writer, v any) error {
 // formula (leading =, +, -, @) is prefixed with a single quote.
 func WindowsCSV(w io.Writer, ws []report.Window) error {
 	cw := csv.NewWriter(w)
-	header := []string{"service", "flow", "function", "kind", "start", "end", "duration_seconds", "cause_step", "locations", "error"}
+	header := []string{"service", "flow", "function", "kind", "start", "end", "duration_seconds", "cause_step", "locations", "error",
+		"start_uncertainty_seconds", "end_uncertainty_seconds"}
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("render: csv: %w", err)
 	}
@@ -69,6 +70,7 @@ func WindowsCSV(w io.Writer, ws []report.Window) error {
 		rec := []string{
 			cell(x.Service), cell(x.Flow), cell(fn), cell(x.Kind), x.Start.Format(time.RFC3339), end,
 			fmtFloat(x.DurationSeconds), cell(x.CauseStep), cell(strings.Join(x.Locations, ";")), cell(x.Error),
+			fmtFloatPtr(x.StartUncertaintySeconds), fmtFloatPtr(x.EndUncertaintySeconds),
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("render: csv: %w", err)
@@ -194,13 +196,28 @@ func normWindows(ws []report.Window, loc *time.Location) []report.Window {
 }
 
 // normWindow puts a window's times in loc (when not nil) and makes its
-// locations list non-nil.
+// locations and causes lists non-nil.
 func normWindow(x report.Window, loc *time.Location) report.Window {
 	x.Locations = nonNil(x.Locations)
+	x.Causes = nonNil(x.Causes)
 	if loc != nil {
 		x.Start, x.End, x.Confirmed = in(x.Start, loc), inPtr(x.End, loc), in(x.Confirmed, loc)
+		cs := make([]report.Cause, len(x.Causes))
+		for i, c := range x.Causes {
+			c.From, c.To = in(c.From, loc), inPtr(c.To, loc)
+			cs[i] = c
+		}
+		x.Causes = cs
 	}
 	return x
+}
+
+// fmtFloatPtr is fmtFloat, or "" for nil.
+func fmtFloatPtr(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return fmtFloat(*f)
 }
 
 func normSpans(ss []report.Span, loc *time.Location) []report.Span {

@@ -45,18 +45,27 @@ func fixture() *report.Report {
 		Start: at("2021-05-05 21:47:00"), End: ptr(at("2021-05-06 00:08:00")), DurationSeconds: 8460,
 		CauseStep: "receive", Locations: []string{"seoul-a", "busan-b"},
 		Error: "message 42 not delivered within 10s", Confirmed: at("2021-05-05 21:48:00"),
+		StartUncertaintySeconds: ptr(60.0), EndUncertaintySeconds: ptr(10.0),
+		Causes: []report.Cause{
+			{Step: "receive", Error: "message 42 not delivered within 10s", From: at("2021-05-05 21:47:00"), To: ptr(at("2021-05-05 23:10:00"))},
+			{Step: "send", Error: "send: HTTP 503", From: at("2021-05-05 23:10:00"), To: ptr(at("2021-05-06 00:08:00"))},
+		},
 	}
 	slow := report.Window{
 		Service: "messaging", Flow: "메시지-수신", Function: ptr("login"), Kind: "degraded",
 		Start: at("2021-05-12 09:00:00"), End: ptr(at("2021-05-12 09:12:30")), DurationSeconds: 750,
 		CauseStep: "login", Locations: []string{"seoul-a"},
 		Error: "latency 3.2s above objective 2s", Confirmed: at("2021-05-12 09:01:00"),
+		StartUncertaintySeconds: ptr(60.0), EndUncertaintySeconds: ptr(60.0),
+		Causes: []report.Cause{{Step: "login", Error: "latency 3.2s above objective 2s", From: at("2021-05-12 09:00:00"), To: ptr(at("2021-05-12 09:12:30"))}},
 	}
 	pay := report.Window{
 		Service: "payments", Flow: "payments-transfer", Kind: "down",
 		Start: at("2021-05-31 23:30:00"), DurationSeconds: 1800,
 		CauseStep: "login", Locations: []string{"seoul-a"},
 		Error: "dial tcp 127.0.0.1:18080: connect: connection refused", Confirmed: at("2021-05-31 23:31:00"),
+		StartUncertaintySeconds: ptr(60.0),
+		Causes:                  []report.Cause{{Step: "login", Error: "dial tcp 127.0.0.1:18080: connect: connection refused", From: at("2021-05-31 23:30:00")}},
 	}
 	declaredEnd := at("2021-05-06 00:08:00")
 	return &report.Report{

@@ -249,6 +249,9 @@ func (g *glyphs) checkNames(r *report.Report) error {
 			add("function name", *w.Function)
 		}
 		add("step name", w.CauseStep)
+		for _, c := range w.Causes {
+			add("step name", c.Step)
+		}
 		for _, l := range w.Locations {
 			add("location", l)
 		}

@@ -201,7 +201,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 	sv.Tables = []table{
 		flows,
 		incidents,
-		windowTable("Downtime windows", "", "No down or degraded windows.", s.Windows, loc),
+		windowTable("Downtime windows", "Uncertainty: how much earlier each edge may really have been (the start: since the last passing run before it; the end: since the last failing run). A window whose cause changed lists every cause from the time it began.", "No down or degraded windows.", s.Windows, loc),
 		latency,
 		rec,
 		windowTable("Below quorum (shown, not counted)", "Windows seen from too few locations to count as downtime.", "None.", s.BelowQuorum, loc),
@@ -306,16 +306,54 @@ func windowTable(title, note, empty string, ws []report.Window, loc *time.Locati
 	t := table{
 		Title:  title,
 		Note:   note,
-		Head:   []string{"Start", "End", "Duration", "Flow", "Function", "Kind", "Cause step", "Error"},
-		Widths: []int{3, 3, 2, 4, 3, 2, 2, 5},
+		Head:   []string{"Start", "End", "Duration", "Uncertainty (start / end)", "Flow", "Function", "Kind", "Cause"},
+		Widths: []int{3, 3, 2, 2, 3, 2, 2, 7},
 		Empty:  empty,
 	}
 	for _, w := range ws {
 		t.Rows = append(t.Rows, []string{startCell(w.Start, w.StartCut, loc), endCell(w.End, w.EndCut, loc), fmtDur(w.DurationSeconds),
-			w.Flow, function(w.Function), w.Kind, w.CauseStep, clip(printable(w.Error), 200)})
+			fmtUncertainty(w.StartUncertaintySeconds, w.EndUncertaintySeconds), w.Flow, function(w.Function), w.Kind, fmtCauses(w, loc)})
 	}
 	return t
 }
+
+// fmtUncertainty prints a window's edge uncertainties as "1m / 10s", "-"
+// for an edge no run bounds (or the end of an ongoing window).
+func fmtUncertainty(start, end *float64) string {
+	f := func(v *float64) string {
+		if v == nil {
+			return "-"
+		}
+		return fmtDur(*v)
+	}
+	return f(start) + " / " + f(end)
+}
+
+// fmtCauses prints a window's cause: its error (which names the step), or,
+// when the cause changed, every cause with the time it began, in order.
+func fmtCauses(w report.Window, loc *time.Location) string {
+	text := func(step, err string) string {
+		switch {
+		case err == "":
+			return step
+		case step == "" || strings.HasPrefix(err, step+":"):
+			return err
+		}
+		return step + ": " + err
+	}
+	if len(w.Causes) <= 1 {
+		return clip(printable(text(w.CauseStep, w.Error)), 200)
+	}
+	parts := make([]string, len(w.Causes))
+	for i, c := range w.Causes {
+		parts[i] = "from " + c.From.In(loc).Format(causeLayout) + ": " + clip(printable(text(c.Step, c.Error)), 160)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// causeLayout is the short time of a cause change (the window's start has
+// the date and offset in full).
+const causeLayout = "01-02 15:04:05"
 
 func spanTable(title, note, empty string, ss []report.Span, loc *time.Location) table {
 	t := table{
