@@ -355,6 +355,13 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatal(err)
 		}
 		assertWindows(t, got, []state.Window{v, wc})
+		// The close settled the closed window's cause rows too: only the
+		// flow window is still open.
+		open, err = s.OpenWindows(ctx, "seoul")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertWindows(t, open, []state.Window{v})
 		// A cause event without a cause is refused.
 		bad := w
 		bad.Causes = nil
