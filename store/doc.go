@@ -20,7 +20,7 @@
 // declared: the store is the only writer and keeps the references itself,
 // and enforcing them would cost a lookup per inserted row.
 //
-// # Schema (version 5)
+// # Schema (version 6)
 //
 // Times are unix nanoseconds (INTEGER/BIGINT), durations nanoseconds; 0 is
 // "no time". Names are interned: a run row refers to its series, its steps
@@ -36,7 +36,8 @@
 //	           INDEX runs_start (start_ns): Prune, the raw edges of Totals/Coverage
 //	           steps: BLOB/BYTEA, see below
 //	events     (id PK, op, kind, service, flow, function, location, start_ns,
-//	            end_ns, confirmed_ns, cause_step, error)
+//	            end_ns, confirmed_ns, cause_step, error, last_before_ns,
+//	            last_in_ns)
 //	           INDEX events_start (start_ns), events_location (location, end_ns),
 //	           events_end (end_ns)
 //	rollup_minute, rollup_hour
@@ -78,8 +79,12 @@
 //
 // Windows are not stored as such: events are, and Windows rebuilds them by
 // grouping events on (kind, key, start): the close event, if any, gives the
-// end. Unknown windows are stored as close events only. Storing a close
-// "settles" the window's open event (sets its end_ns too), so the open
+// end. Unknown windows are stored as close events only. A change of an open
+// window's cause is a 'cause' event (op cause, confirmed_ns = when the cause
+// began); an open with several causes is stored with one cause event for
+// each after the first. last_before_ns and last_in_ns are the runs that bound
+// the window's edges (state.Window.LastBefore, LastIn). Storing a close
+// "settles" the window's open and cause events (sets their end_ns too), so the open
 // windows are the events with end_ns 0, and a range's windows are the events
 // that start at most max_window_ns before it, or are open: Windows reads
 // what the range holds, not the whole history.
