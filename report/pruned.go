@@ -42,6 +42,25 @@ func recomputeKept(ctx context.Context, in Input, q store.Query) ([]state.Window
 	if err != nil {
 		return nil, err
 	}
+	// A window that starts at the first run after the horizon cannot see
+	// the (pruned) run before it: how late its start may be is the stored
+	// window's.
+	if after, err := in.Store.Windows(ctx, rq); err == nil {
+		type id struct {
+			key   state.Key
+			kind  state.Kind
+			start int64
+		}
+		before := map[id]time.Time{}
+		for _, w := range after {
+			before[id{w.Key, w.Kind, w.Start.UnixNano()}] = w.LastBefore
+		}
+		for i := range rec {
+			if rec[i].LastBefore.IsZero() {
+				rec[i].LastBefore = before[id{rec[i].Key, rec[i].Kind, rec[i].Start.UnixNano()}]
+			}
+		}
+	}
 	// A window open at the horizon shows up again in the recomputation,
 	// starting with the first failing run after it: one window.
 	type wk struct {
@@ -65,7 +84,8 @@ func recomputeKept(ctx context.Context, in Input, q store.Query) ([]state.Window
 			}
 			if i, ok := cont[wk{w.Key, w.Kind}]; ok && !used[i] && !rec[i].Start.After(gone.Add(2*ivl)) {
 				used[i] = true
-				w.End = rec[i].End
+				w.End, w.LastIn = rec[i].End, rec[i].LastIn
+				w.Causes = state.JoinCauses(w.Causes, rec[i].Causes)
 			}
 		}
 		out = append(out, w)

@@ -311,3 +311,18 @@ func TestConfirming(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinCauses(t *testing.T) {
+	a := []Cause{{Step: "login", Error: "x", From: at(0), To: at(5)}, {Step: "send", Error: "y", From: at(5)}}
+	b := []Cause{{Step: "send", Error: "y", From: at(7), To: at(9)}, {Step: "receive", Error: "z", From: at(9), To: at(12)}}
+	if got := fmtCauses(JoinCauses(a, b)); got != "login@m0-m5,send@m5-m9,receive@m9-m12" {
+		t.Errorf("joined %s", got)
+	}
+	c := []Cause{{Step: "receive", Error: "z", From: at(8), To: at(12)}}
+	if got := fmtCauses(JoinCauses(a, c)); got != "login@m0-m5,send@m5-m8,receive@m8-m12" {
+		t.Errorf("joined %s", got)
+	}
+	if got := fmtCauses(JoinCauses(nil, c)); got != "receive@m8-m12" {
+		t.Errorf("joined %s", got)
+	}
+}

@@ -312,6 +312,24 @@ func (t *tracker) gap(start, end time.Time) []Event {
 	return evs
 }
 
+// JoinCauses returns the causes of a window (a) followed by those of its
+// continuation (b, which starts where a's last ended or later): the last of
+// a and the first of b are one cause when they are the same.
+func JoinCauses(a, b []Cause) []Cause {
+	out := slices.Clone(a)
+	for _, c := range b {
+		if n := len(out); n > 0 {
+			if sameCause(out[n-1], c.Step, c.Error) {
+				out[n-1].To = c.To
+				continue
+			}
+			out[n-1].To = c.From
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // addCause appends a cause starting at at, unless it is the same as the last.
 func addCause(cs []Cause, step, errMsg string, at time.Time) []Cause {
 	if n := len(cs); n > 0 {
