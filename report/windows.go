@@ -472,15 +472,40 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				best = i
 			}
 		}
-		minConf := time.Time{}
+		cur.cause, cur.err = lws[best].w.CauseStep, lws[best].w.Error
+		// Confirmed when as many locations as the quorum needs had
+		// confirmed their own windows (not when the first one did): the
+		// first location confirmation at which enough confirmed location
+		// windows cover that instant.
+		slices.Sort(curWs)
+		curWs = slices.Compact(curWs)
+		var cands []time.Time
 		for _, i := range curWs {
-			c := lws[i].w.Confirmed
-			if minConf.IsZero() || c.Before(minConf) {
-				minConf = c
+			cands = append(cands, maxT(lws[i].w.Confirmed, cur.s))
+		}
+		slices.SortFunc(cands, func(x, y time.Time) int { return x.Compare(y) })
+		for _, c := range cands {
+			var confirmed []string
+			for _, i := range curWs {
+				x := lws[i]
+				if !x.w.Confirmed.After(c) && !c.Before(x.iv.s) && c.Before(x.iv.e) && !slices.Contains(confirmed, x.w.Location) {
+					confirmed = append(confirmed, x.w.Location)
+				}
+			}
+			reporting := 0
+			for _, l := range locs {
+				if !unknown[l].contains(c) {
+					reporting++
+				}
+			}
+			if reporting > 0 && len(confirmed) >= a.required(reporting) {
+				cur.confirmed = c
+				break
 			}
 		}
-		cur.cause, cur.err = lws[best].w.CauseStep, lws[best].w.Error
-		cur.confirmed = maxT(minConf, cur.s)
+		if cur.confirmed.IsZero() && len(cands) > 0 { // never confirmed at the quorum inside the period
+			cur.confirmed = cands[0]
+		}
 		cur.causes = clipCauses(lws[best].w, cur.s, cur.e)
 		// The edges are those of the location windows that make them (the
 		// last to go down, the first to come back), when one does.

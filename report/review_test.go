@@ -1,0 +1,100 @@
+package report
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// Cases from the review of the report (review-report.md): each failed on
+// the code before its fix.
+
+// TestReviewQuorumConfirmation: a window counted at the location quorum is
+// confirmed when as many locations as the quorum needs have confirmed their
+// own windows, not when the first location did. Before, the confirmation
+// was the earliest location's (clamped to the counted window's start), so a
+// window that reached the quorum when a second location started failing was
+// "confirmed" at its own start and the MTTD was 0 s.
+func TestReviewQuorumConfirmation(t *testing.T) {
+	m := time.Minute
+	locRuns := func(fails map[string][2]int) func() []probe.Run {
+		return func() []probe.Run {
+			var out []probe.Run
+			for _, l := range []string{"a", "b", "c"} {
+				f, ok := fails[l]
+				spec := failing("ok")
+				if ok {
+					spec = failing("fail:login", f)
+				}
+				out = append(out, schedule(l, hm(10, 0), hm(11, 0), m, spec)...)
+			}
+			return out
+		}
+	}
+	tests := []struct {
+		name      string
+		quorum    config.Quorum
+		fails     map[string][2]int
+		start     time.Time
+		confirmed time.Time
+		mttd      float64
+	}{
+		{
+			// a fails from 10:00 (confirmed 10:01), b from 10:08 (confirmed
+			// 10:09): two of three are down from 10:08, confirmed at 10:09.
+			name: "majority reached by a later location", quorum: config.Quorum{Mode: "majority"},
+			fails: map[string][2]int{"a": {0, 30}, "b": {8, 30}},
+			start: hm(10, 8), confirmed: hm(10, 9), mttd: 60,
+		},
+		{
+			name: "all of three", quorum: config.Quorum{Mode: "all"},
+			fails: map[string][2]int{"a": {0, 30}, "b": {4, 30}, "c": {10, 30}},
+			start: hm(10, 10), confirmed: hm(10, 11), mttd: 60,
+		},
+		{
+			// Any one location is enough: the first to confirm.
+			name: "count 1", quorum: config.Quorum{Mode: "count", N: 1},
+			fails: map[string][2]int{"a": {5, 30}, "b": {3, 30}},
+			start: hm(10, 3), confirmed: hm(10, 4), mttd: 60,
+		},
+		{
+			// Both start together; b confirms later than a (down_after 2 at a,
+			// b's second failing run is the same minute): 10:21.
+			name: "majority starting together", quorum: config.Quorum{Mode: "majority"},
+			fails: map[string][2]int{"a": {20, 40}, "b": {20, 40}},
+			start: hm(10, 20), confirmed: hm(10, 21), mttd: 60,
+		},
+	}
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					cfg := testConfig("UTC", m)
+					cfg.Policy.Quorum = tc.quorum
+					s := st.open(t)
+					load(t, s, cfg, locRuns(tc.fails)())
+					rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(11, 0), Timelines: []*config.Timeline{}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					svc := rep.Services[0]
+					if len(svc.Windows) == 0 {
+						t.Fatal("no windows")
+					}
+					for _, w := range svc.Windows {
+						if !w.Start.Equal(tc.start) || !w.Confirmed.Equal(tc.confirmed) {
+							t.Errorf("window %s %s: start %s confirmed %s, want %s confirmed %s", w.Flow, fnName(w),
+								w.Start.Format("15:04:05"), w.Confirmed.Format("15:04:05"), tc.start.Format("15:04:05"), tc.confirmed.Format("15:04:05"))
+						}
+					}
+					if svc.MTTDSeconds == nil || !near(*svc.MTTDSeconds, tc.mttd) {
+						t.Errorf("MTTD = %s, want %v s", fmtF(svc.MTTDSeconds), tc.mttd)
+					}
+				})
+			}
+		})
+	}
+}
