@@ -111,6 +111,17 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)", flagName, v)
 }
 
+// reportNow is the "now" of a report or windows listing ending at to: the
+// wall clock while the period is not over (the rest of it has not happened:
+// it is neither unknown time nor the end of a window still open), and to
+// once it is, so that a past period reads the same on every run.
+func reportNow(to time.Time) time.Time {
+	if now := time.Now(); now.Before(to) {
+		return now
+	}
+	return to
+}
+
 // rangeFlags resolves --from/--to (both or neither).
 func rangeFlags(from, to string, loc *time.Location) (time.Time, time.Time, error) {
 	if (from == "") != (to == "") {

@@ -54,7 +54,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Timelines: cfg.Timelines})
+	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines})
 	if err != nil {
 		return err
 	}

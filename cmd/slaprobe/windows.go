@@ -40,7 +40,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: windows:", msg) }
-	ws, err := report.Windows(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
+	ws, err := report.Windows(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
 	if err != nil {
 		return err
 	}

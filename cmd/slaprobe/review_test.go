@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// TestReportOfAPeriodNotYetOver: `report` and `windows` over a range that
+// ends in the future (this month, --to tomorrow) account the time up to now
+// only. Before, the builder was told the period was over: the time after the
+// last run was unknown (with `unknown: down`, downtime: availability 12%),
+// and a window still open was "went on after the period" (end_cut period).
+func TestReportOfAPeriodNotYetOver(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "results.db")
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: test-a
+timezone: UTC
+storage: {driver: sqlite, dsn: %s}
+policy: {unknown: down}
+services:
+  - name: web
+    objective: 0.99
+    flows:
+      - name: home
+        interval: 60s
+        timeout: 10s
+        steps:
+          - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
+`, db)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Runs every minute for the last three hours; the last five fail, so a
+	// window is open now.
+	now := time.Now().UTC()
+	from := now.Add(-3 * time.Hour).Truncate(time.Minute)
+	m := state.New("web", "home", "test-a", []string{"view"}, state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+	var runs []probe.Run
+	var evs []state.Event
+	for at := from; at.Before(now.Add(-time.Minute)); at = at.Add(time.Minute) {
+		st := probe.StatusOK
+		if now.Sub(at) < 6*time.Minute {
+			st = probe.StatusFailed
+		}
+		r := probe.Run{ID: at.Format(time.RFC3339), Flow: "home", Service: "web", Location: "test-a", Start: at, Duration: 50 * time.Millisecond,
+			Steps: []probe.StepResult{{Step: "get", Function: "view", Status: st, Duration: 50 * time.Millisecond, Attempts: 1}}}
+		if st == probe.StatusFailed {
+			r.Steps[0].Error = "get: connection refused"
+		}
+		runs = append(runs, r)
+		evs = append(evs, m.Observe(&runs[len(runs)-1])...)
+	}
+	s, err := store.OpenSQLite(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendRuns(context.Background(), runs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvents(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	to := now.Add(21 * time.Hour).Format(time.RFC3339)
+	var out, errb bytes.Buffer
+	if code := runMain(context.Background(), []string{"report", "--config", cfgPath, "--db", db, "--from", from.Format(time.RFC3339), "--to", to, "--format", "json", "--out", "-"}, &out, &errb); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errb.String())
+	}
+	var rep struct {
+		Generated time.Time `json:"generated"`
+		Services  []struct {
+			Availability   *float64 `json:"availability"`
+			UnknownSeconds float64  `json:"unknown_seconds"`
+			Windows        []struct {
+				End    *time.Time `json:"end"`
+				EndCut string     `json:"end_cut"`
+			} `json:"windows"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	svc := rep.Services[0]
+	if svc.UnknownSeconds > 180 {
+		t.Errorf("unknown = %.0f s: the time after now counted as unknown", svc.UnknownSeconds)
+	}
+	if svc.Availability == nil || *svc.Availability < 0.95 {
+		a := "null"
+		if svc.Availability != nil {
+			a = fmt.Sprint(*svc.Availability)
+		}
+		t.Errorf("availability = %s, want about 0.97 (5 of 180 minutes down)", a)
+	}
+	if rep.Generated.After(time.Now().Add(time.Minute)) {
+		t.Errorf("generated %s, in the future", rep.Generated)
+	}
+	if len(svc.Windows) == 0 {
+		t.Fatal("no window")
+	}
+	for _, w := range svc.Windows {
+		if w.End != nil || w.EndCut != "" {
+			t.Errorf("open window: end %v end_cut %q, want null and no cut (still open)", w.End, w.EndCut)
+		}
+	}
+
+	out.Reset()
+	if code := runMain(context.Background(), []string{"windows", "--config", cfgPath, "--db", db, "--from", from.Format(time.RFC3339), "--to", to, "--format", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("windows: exit %d: %s", code, errb.String())
+	}
+	var ws []struct {
+		End    *time.Time `json:"end"`
+		EndCut string     `json:"end_cut"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &ws); err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) == 0 || ws[0].End != nil || ws[0].EndCut != "" {
+		t.Errorf("windows: %+v, want the open window with end null and no cut", ws)
+	}
+}
