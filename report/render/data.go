@@ -48,14 +48,16 @@ func encodeJSON(w io.Writer, v any) error {
 	return nil
 }
 
-// WindowsCSV writes a header row and one row per window: times in RFC 3339,
-// an empty function for a whole-flow window, an empty end while ongoing, and
-// locations joined with ";". A text cell that a spreadsheet would read as a
+// WindowsCSV writes a header row and one row per window: times in RFC 3339
+// to the nanosecond (the JSON's instants), an empty function for a whole-flow
+// window, an empty end while ongoing or when it went on after the period,
+// locations joined with ";", and at the end start_cut and end_cut ("period"
+// or "no_data" when that edge is not a measured one, as in JSON). A text cell that a spreadsheet would read as a
 // formula (leading =, +, -, @) is prefixed with a single quote.
 func WindowsCSV(w io.Writer, ws []report.Window) error {
 	cw := csv.NewWriter(w)
 	header := []string{"service", "flow", "function", "kind", "start", "end", "duration_seconds", "cause_step", "locations", "error",
-		"start_uncertainty_seconds", "end_uncertainty_seconds"}
+		"start_uncertainty_seconds", "end_uncertainty_seconds", "start_cut", "end_cut"}
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("render: csv: %w", err)
 	}
@@ -65,12 +67,12 @@ func WindowsCSV(w io.Writer, ws []report.Window) error {
 			fn = *x.Function
 		}
 		if x.End != nil {
-			end = x.End.Format(time.RFC3339)
+			end = x.End.Format(time.RFC3339Nano)
 		}
 		rec := []string{
-			cell(x.Service), cell(x.Flow), cell(fn), cell(x.Kind), x.Start.Format(time.RFC3339), end,
+			cell(x.Service), cell(x.Flow), cell(fn), cell(x.Kind), x.Start.Format(time.RFC3339Nano), end,
 			fmtFloat(x.DurationSeconds), cell(x.CauseStep), cell(strings.Join(x.Locations, ";")), cell(x.Error),
-			fmtFloatPtr(x.StartUncertaintySeconds), fmtFloatPtr(x.EndUncertaintySeconds),
+			fmtFloatPtr(x.StartUncertaintySeconds), fmtFloatPtr(x.EndUncertaintySeconds), x.StartCut, x.EndCut,
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("render: csv: %w", err)

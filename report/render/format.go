@@ -176,6 +176,17 @@ func fmtAvail(v *float64, objective float64) string {
 	return fmtTrunc(*v, availDecimals(objective))
 }
 
+// fmtMeasured is fmtAvail, marked "(no data)" when nothing was measured but
+// the policy still gives a figure (unknown time counted as down: 0%), so that
+// no human format shows a figure the JSON flags as no_data without saying so.
+func fmtMeasured(v *float64, noData bool, objective float64) string {
+	out := fmtAvail(v, objective)
+	if v != nil && noData {
+		out += " (no data)"
+	}
+	return out
+}
+
 // fmtObjective prints an objective without trailing zeros (99.9%).
 func fmtObjective(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -40,7 +40,7 @@ type serviceView struct {
 	Name      string
 	Headline  string // "99.674% against an objective of 99.9%: missed"
 	Met       bool
-	NoData    bool // nothing measured: neither met nor missed
+	NoData    bool // nothing measured: neither met nor missed (or missed only by policy: unknown counted as down)
 	Facts     []fact
 	Objective float64
 	Daily     []report.Day
@@ -93,7 +93,7 @@ func newView(r *report.Report, loc *time.Location) view {
 	}
 	for _, s := range r.Services {
 		v.Summary.Rows = append(v.Summary.Rows, []string{
-			s.Name, fmtAvail(s.Availability, s.Objective), fmtObjective(s.Objective), verdict(s),
+			s.Name, fmtMeasured(s.Availability, s.NoData, s.Objective), fmtObjective(s.Objective), verdict(s),
 			fmtPctPtr(s.RunSuccessRatio, "-"), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
 			fmtCredit(s.CreditPercent),
 		})
@@ -108,12 +108,12 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 		Name:      s.Name,
 		Headline:  headline(s),
 		Met:       met(s),
-		NoData:    s.Availability == nil,
+		NoData:    s.Availability == nil || s.NoData,
 		Objective: s.Objective,
 		Daily:     s.Daily,
 		Sparkline: sparkline(s.Daily),
 		Facts: []fact{
-			{"Availability", fmtAvail(s.Availability, s.Objective)},
+			{"Availability", fmtMeasured(s.Availability, s.NoData, s.Objective)},
 			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s) + ")"},
 			{"Run success ratio", runSuccess(s.RunSuccessRatio, s.Runs)},
 			{"Uptime", fmtDur(s.UptimeSeconds)},
@@ -142,7 +142,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 		Empty:  "No flows.",
 	}
 	for _, f := range s.Flows {
-		flows.Rows = append(flows.Rows, []string{f.Name, fmtAvail(f.Availability, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
+		flows.Rows = append(flows.Rows, []string{f.Name, fmtMeasured(f.Availability, f.NoData, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
 			strconv.FormatInt(f.Runs, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)})
 	}
 
@@ -215,7 +215,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 // headline is "99.674% against an objective of 99.9%: missed", or "no data
 // against an objective of 99.9%".
 func headline(s report.Service) string {
-	h := fmtAvail(s.Availability, s.Objective) + " against an objective of " + fmtObjective(s.Objective)
+	h := fmtMeasured(s.Availability, s.NoData, s.Objective) + " against an objective of " + fmtObjective(s.Objective)
 	if s.Availability == nil {
 		return h
 	}
