@@ -13,6 +13,7 @@ import (
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/store"
 	"github.com/slaprobe/slaprobe/store/storetest"
 )
@@ -161,13 +162,23 @@ func TestPage(t *testing.T) {
 	}
 }
 
+// TestPctFloorNeverRoundsUpToAThreshold: the page prints availability as
+// the reports do (render.Availability). Before the review it added 1e-9
+// before flooring, so 0.9989999999999999 (below a 99.9% objective) printed
+// as 99.900%, and it always printed three decimals, so 0.9999951 against
+// 99.9995% (met) printed as 99.999%.
 func TestPctFloorNeverRoundsUpToAThreshold(t *testing.T) {
 	for _, tc := range []struct {
-		in   float64
-		want string
-	}{{0.9989997, "99.899%"}, {0.999, "99.900%"}, {1, "100.000%"}, {0.9899975, "98.999%"}, {0, "0.000%"}} {
-		if got := pctFloor(tc.in); got != tc.want {
-			t.Errorf("pctFloor(%v) = %s, want %s", tc.in, got, tc.want)
+		in, objective float64
+		want          string
+	}{
+		{0.9989997, 0.999, "99.899%"}, {0.999, 0.999, "99.900%"}, {1, 0.999, "100.000%"}, {0.9899975, 0.999, "98.999%"}, {0, 0.999, "0.000%"},
+		{0.9989999999999999, 0.999, "99.899%"}, {0.998999999999995, 0.999, "99.899%"}, {0.9899999999999997, 0.99, "98.999%"},
+		{0.9999951, 0.999995, "99.9995%"}, {0.9999949, 0.999995, "99.9994%"},
+	} {
+		got := statusView(t, tc.in, tc.objective)
+		if want := strings.Repeat(">"+tc.want+"<", 3); got != want {
+			t.Errorf("availability %v against %v: service, function and day show %s, want %s", tc.in, tc.objective, got, want)
 		}
 	}
 	for _, tc := range []struct {
@@ -178,4 +189,23 @@ func TestPctFloorNeverRoundsUpToAThreshold(t *testing.T) {
 			t.Errorf("dur(%v) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
+}
+
+// statusView builds the page's view of a month in which service-000 (and
+// its function step-0, and its first day) measured availability v against
+// objective, and returns those figures as ">FIG<" each.
+func statusView(t *testing.T, v, objective float64) string {
+	t.Helper()
+	cfg := genConfig(1, 1, time.Minute)
+	cfg.Services[0].Objective = objective
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	fa := report.FunctionAccount{Name: storetest.StepName(0), Availability: &v, Windows: []int{},
+		Daily: []report.FunctionDay{{Date: "2026-03-01", Availability: &v, DowntimeSeconds: 1}}}
+	month := &report.Report{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), Timezone: "UTC",
+		Services: []report.Service{{Name: cfg.Services[0].Name, Objective: objective, Availability: &v, Runs: 100, Functions: []report.FunctionAccount{fa}}}}
+	vw := build(cfg, &snapshot{month: month, built: now}, nil, false, nil, now, "", time.Minute)
+	s := vw.Services[0]
+	out := ">" + s.Availability + "<>" + s.Functions[0].Availability + "<"
+	title := dayTitle("2026-03-01", &fa.Daily[0], &month.Services[0], &fa, false, time.UTC)
+	return out + ">" + strings.Fields(title)[1] + "<"
 }

@@ -161,7 +161,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		}
 		if ms != nil && ms.Runs > 0 && ms.Availability != nil {
 			sv.NoData = false
-			sv.Availability = pctFloor(*ms.Availability)
+			sv.Availability = render.Availability(*ms.Availability, cs.Objective)
 			sv.Met = *ms.Availability >= cs.Objective
 			b := ms.ErrorBudget
 			if b.AllowedSeconds > 0 && b.RemainingRatio != nil {
@@ -187,7 +187,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 				hf = findFn(hs.Functions, fn)
 			}
 			if mf != nil && mf.Availability != nil {
-				fv.Availability = pctFloor(*mf.Availability)
+				fv.Availability = render.Availability(*mf.Availability, cs.Objective)
 			}
 			fv.Bars = bars(hs, hf, ms, mf, public, v.LastDay, loc)
 			sv.State = worse(sv.State, fv.State)
@@ -598,7 +598,11 @@ func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.
 	var b strings.Builder
 	b.WriteString(date)
 	b.WriteString(" ")
-	b.WriteString(pctFloor(*d.Availability))
+	objective := 0.0 // three decimals
+	if s != nil {
+		objective = s.Objective
+	}
+	b.WriteString(render.Availability(*d.Availability, objective))
 	if d.DowntimeSeconds > 0 {
 		b.WriteString(" down " + dur(d.DowntimeSeconds))
 	}
@@ -677,13 +681,6 @@ func delta(s *float64) string {
 // pct prints a ratio as a percentage with as few digits as it needs.
 func pct(r float64) string {
 	return strconv.FormatFloat(r*100, 'f', -1, 64) + "%"
-}
-
-// pctFloor prints a ratio with three decimals, rounded down, so that a
-// figure never reads as meeting a threshold it misses.
-func pctFloor(r float64) string {
-	v := math.Floor(r*100000+1e-9) / 1000
-	return strconv.FormatFloat(v, 'f', 3, 64) + "%"
 }
 
 // dur prints seconds as 3d4h, 3h59m59s, 4m10s or 12s.

@@ -130,6 +130,12 @@ func fmtPctPtr(v *float64, none string) string {
 // figure is never shown reaching a threshold it misses.
 func Percent(v float64, decimals int) string { return fmtTrunc(v, decimals) }
 
+// Availability prints a 0..1 availability as every report prints it
+// against objective: truncated, never rounded up, with as many decimals as
+// the objective needs to be told from it (at least three). The status page
+// uses it too, so both show the same figure.
+func Availability(v, objective float64) string { return fmtTrunc(v, availDecimals(objective)) }
+
 // fmtTrunc prints a 0..1 ratio as a percentage with the given decimals,
 // truncated toward zero rather than rounded, so that a figure is never shown
 // reaching a threshold it misses: 0.9989997 is 99.899%, not 99.900%, and

@@ -37,9 +37,9 @@ func reviewReports(t *testing.T) map[string]*report.Report {
 	  ]`)
 	cut.Windows = cut.Services[0].Windows
 	return map[string]*report.Report{
-		"fixture":      fixture(),
-		"no data":      auditReport(t, `, "availability": null, "no_data": true, "credit_percent": null, "runs": 0, "run_success_ratio": null, "flows": [{"name": "chat", "availability": null, "no_data": true, "runs": 0}]`),
-		"unknown down": unknownDown,
+		"fixture":                fixture(),
+		"no data":                auditReport(t, `, "availability": null, "no_data": true, "credit_percent": null, "runs": 0, "run_success_ratio": null, "flows": [{"name": "chat", "availability": null, "no_data": true, "runs": 0}]`),
+		"unknown down":           unknownDown,
 		"sub-second cut windows": cut,
 	}
 }
