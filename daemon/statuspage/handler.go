@@ -3,8 +3,12 @@ package statuspage
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
 	_ "embed"
+	"errors"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -32,6 +36,22 @@ func templates() (*template.Template, error) {
 	}).Parse(pageHTML)
 }
 
+// pageCSP is the page's Content-Security-Policy: nothing from anywhere
+// but the page's own inline script (allowed by its hash, so that no other
+// inline script runs, should a value ever escape its escaping), its inline
+// styles (the page's stylesheet and the SVGs' style attributes), fetches of
+// its partial, and data: images; no framing.
+func pageCSP(js string) string {
+	sum := sha256.Sum256([]byte(js))
+	return "default-src 'none'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; style-src 'unsafe-inline'; " +
+		"connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
+
+// archiveCSP is sent with every archived file: an HTML report opens
+// sandboxed (a unique origin, no script), so that it can never act as the
+// status page's origin, whose /api/v1/status and /webhooks/ it would share.
+const archiveCSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+
 // Handler serves the page at "/" ("/?partial=1" is the part the page's
 // script swaps in on refresh). The internal page (public false) also serves
 // the archive under /reports/; the public one serves nothing else.
@@ -39,9 +59,35 @@ func (p *Page) Handler(public bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, p.tmpl, public) })
 	if !public && p.opts.ArchiveDir != "" {
-		mux.Handle("GET /reports/", http.StripPrefix("/reports/", http.FileServer(noListing{http.Dir(p.opts.ArchiveDir)})))
+		mux.Handle("GET /reports/", http.StripPrefix("/reports/", archiveHandler(p.opts.ArchiveDir)))
 	}
 	return mux
+}
+
+// archiveHandler serves the files of the report archive in dir: no
+// directory listings, no dot files (a version being written), and nothing
+// outside dir, through a symbolic link either (the directory is opened as
+// an os.Root for each request: it may not exist until the first report).
+func archiveHandler(dir string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, el := range strings.Split(r.URL.Path, "/") {
+			if strings.HasPrefix(el, ".") {
+				http.NotFound(w, r)
+				return
+			}
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer root.Close()
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", archiveCSP)
+		h.Set("Referrer-Policy", "no-referrer")
+		http.FileServerFS(noListing{root.FS()}).ServeHTTP(w, r)
+	})
 }
 
 // Render writes the page (or its partial) to w: what one request does.
@@ -86,7 +132,7 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request, tmpl *template.Temp
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", p.csp)
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
@@ -98,17 +144,18 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request, tmpl *template.Temp
 	w.Write(buf.Bytes()) //nolint:errcheck // the client went away
 }
 
-// noListing serves files but no directory listings.
-type noListing struct{ fs http.FileSystem }
+// noListing serves regular files only: no directory listings (nor
+// index.html), devices or FIFOs.
+type noListing struct{ fsys fs.FS }
 
-func (n noListing) Open(name string) (http.File, error) {
-	f, err := n.fs.Open(name)
+func (n noListing) Open(name string) (fs.File, error) {
+	f, err := n.fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	if st, err := f.Stat(); err == nil && st.IsDir() {
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
-		return nil, os.ErrNotExist
+		return nil, errors.Join(fs.ErrNotExist, err)
 	}
 	return f, nil
 }

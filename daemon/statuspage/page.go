@@ -81,6 +81,7 @@ type snapshot struct {
 type Page struct {
 	opts Options
 	tmpl *template.Template
+	csp  string // the page's Content-Security-Policy
 
 	mu         sync.RWMutex
 	cfg        *config.Config
@@ -108,7 +109,7 @@ func New(cfg *config.Config, opts Options) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("statuspage: template: %w", err)
 	}
-	return &Page{opts: opts, cfg: cfg, tmpl: tmpl}, nil
+	return &Page{opts: opts, cfg: cfg, tmpl: tmpl, csp: pageCSP(pageJS)}, nil
 }
 
 // SetConfig switches to a reloaded config; the next rebuild uses it (and
