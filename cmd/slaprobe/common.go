@@ -36,12 +36,28 @@ func dbFlag(db string) (driver, dsn string) {
 	return "sqlite", db
 }
 
+// storeTarget is the store a command opens: db, when set, is a --db value
+// (a SQLite path or a postgres:// URL, taken literally) that overrides the
+// config; else the config's storage, whose dsn may hold ${env:NAME} and
+// ${file:PATH} secrets (a PostgreSQL password), expanded here and only here.
+func storeTarget(cfg *config.Config, db string) (driver, dsn string, err error) {
+	if db != "" {
+		driver, dsn = dbFlag(db)
+		return driver, dsn, nil
+	}
+	dsn, err = cfg.ExpandSecrets(cfg.Storage.DSN)
+	if err != nil {
+		return "", "", usagef("storage.dsn: %v", err)
+	}
+	return cfg.Storage.Driver, dsn, nil
+}
+
 // openStore opens the configured store; db, when set, is a --db value (a
 // SQLite path or a postgres:// URL) that overrides the config.
 func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
-	driver, dsn := cfg.Storage.Driver, cfg.Storage.DSN
-	if db != "" {
-		driver, dsn = dbFlag(db)
+	driver, dsn, err := storeTarget(cfg, db)
+	if err != nil {
+		return nil, err
 	}
 	switch driver {
 	case "", "sqlite":
@@ -60,9 +76,9 @@ func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store,
 // windows): a SQLite file that does not exist is "no such store", bad input,
 // rather than a new empty database that reports every flow as missing.
 func openExistingStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
-	driver, dsn := cfg.Storage.Driver, cfg.Storage.DSN
-	if db != "" {
-		driver, dsn = dbFlag(db)
+	driver, dsn, err := storeTarget(cfg, db)
+	if err != nil {
+		return nil, err
 	}
 	if driver == "" || driver == "sqlite" {
 		if err := checkSQLitePath(dsn, true); err != nil {

@@ -51,9 +51,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if *listen != "" {
 			cfg.Listen = *listen
 		}
-		if *db != "" {
-			cfg.Storage.Driver, cfg.Storage.DSN = dbFlag(*db)
-		}
 		if len(ams) > 0 {
 			cfg.Alerting.AlertmanagerURLs = ams
 		}
@@ -67,7 +64,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		log.Warn("secret too short to be redacted from messages", "secret", "${"+ref+"}", "min_bytes", redact.MinLen)
 	}
 
-	st, err := openStore(ctx, cfg, "")
+	driver, dsn, err := storeTarget(cfg, *db)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, *db)
 	if err != nil {
 		return err
 	}
@@ -80,8 +81,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var notifier *alert.Notifier
 	if len(cfg.Alerting.AlertmanagerURLs) > 0 {
 		statePath := ""
-		if cfg.Storage.Driver == "" || cfg.Storage.Driver == "sqlite" {
-			statePath = filepath.Join(filepath.Dir(cfg.Storage.DSN), ".slaprobe-alerts.json")
+		if driver == "" || driver == "sqlite" {
+			statePath = filepath.Join(filepath.Dir(dsn), ".slaprobe-alerts.json")
 		}
 		notifier, err = alert.NewNotifier(alert.Options{
 			URLs:             cfg.Alerting.AlertmanagerURLs,
@@ -104,8 +105,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// Results the store refuses for good are kept beside a SQLite database
 	// (with PostgreSQL: in the log and in memory).
 	quarantine := ""
-	if cfg.Storage.Driver == "" || cfg.Storage.Driver == "sqlite" {
-		quarantine = filepath.Join(filepath.Dir(cfg.Storage.DSN), "slaprobe-quarantine.jsonl")
+	if driver == "" || driver == "sqlite" {
+		quarantine = filepath.Join(filepath.Dir(dsn), "slaprobe-quarantine.jsonl")
 	}
 	hooks, err := startWebhooks(ctx, cfg, log, stdout)
 	if err != nil {
@@ -124,7 +125,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.Reports.Enabled {
 		ps, ok := st.(publish.Store)
 		if !ok {
-			return usagef("reports: the %s store keeps no delivery records", cfg.Storage.Driver)
+			return usagef("reports: the %s store keeps no delivery records", driver)
 		}
 		if pub, err = publish.New(cfg, publish.Options{Store: ps, Clock: clock.Real{}, Logger: log, Registry: reg}); err != nil {
 			return usageError{err}
