@@ -79,7 +79,9 @@ services:
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- runMain(ctx, []string{"run", "--config", cfgPath, "--log-level", "warn"}, &stdout, &stderr) }()
+	go func() {
+		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--log-level", "warn"}, &stdout, &stderr)
+	}()
 	defer func() {
 		cancel()
 		<-done
