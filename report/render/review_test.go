@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"html"
 	"math"
 	"os"
@@ -246,5 +247,149 @@ func checkCSV(t *testing.T, ws []report.Window, b []byte) {
 		if rec[col["start_cut"]] != w.StartCut || rec[col["end_cut"]] != w.EndCut {
 			t.Errorf("window %d: CSV cuts %q/%q, JSON %q/%q", i, rec[col["start_cut"]], rec[col["end_cut"]], w.StartCut, w.EndCut)
 		}
+	}
+}
+
+// TestReviewTimelineTicks: the timeline's axis marks, for tiny, short, long
+// and DST-crossing periods in zones with half-hour offsets, a 30-minute DST
+// shift and clocks that jump at midnight. Every mark is inside the period,
+// in order, labelled with its own local time (its date at the first instant
+// of a local date), and there are 3 to 13 of them. Before the review a
+// 1-minute period had no mark, Lord Howe's DST morning had a mark labelled
+// 02:30 among whole hours (time.Date's 02:00 does not exist there), and a
+// two-day Santiago period had no date mark for the day whose midnight does
+// not exist.
+func TestReviewTimelineTicks(t *testing.T) {
+	zone := func(name string) *time.Location {
+		l, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	lordHowe, santiago, kolkata := zone("Australia/Lord_Howe"), zone("America/Santiago"), zone("Asia/Kolkata")
+	tests := []struct {
+		name     string
+		from, to time.Time
+		loc      *time.Location
+		has      []string // labels that must be there (at their own times)
+	}{
+		{"one minute", time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 10, 1, 0, 0, time.UTC), time.UTC, nil},
+		{"ninety seconds off the minute", time.Date(2024, 3, 1, 10, 0, 17, 0, time.UTC), time.Date(2024, 3, 1, 10, 1, 47, 0, time.UTC), time.UTC, nil},
+		{"ninety minutes", time.Date(2024, 3, 1, 10, 10, 0, 0, time.UTC), time.Date(2024, 3, 1, 11, 40, 0, 0, time.UTC), time.UTC, nil},
+		{"Lord Howe DST morning", report.DayStart(2024, 10, 6, lordHowe), report.DayStart(2024, 10, 7, lordHowe), lordHowe, []string{"10-06", "04:00"}},
+		{"Lord Howe DST ends", report.DayStart(2024, 4, 7, lordHowe), report.DayStart(2024, 4, 8, lordHowe), lordHowe, []string{"04-07"}},
+		{"Santiago two days over the jump", time.Date(2024, 9, 7, 12, 0, 0, 0, santiago), time.Date(2024, 9, 9, 12, 0, 0, 0, santiago), santiago, []string{"09-08"}},
+		{"Kolkata day", report.DayStart(2024, 3, 1, kolkata), report.DayStart(2024, 3, 2, kolkata), kolkata, []string{"03-01", "12:00"}},
+		{"127 hours", time.Date(2022, 10, 15, 15, 30, 0, 0, kst), time.Date(2022, 10, 20, 22, 30, 0, 0, kst), kst, []string{"10-16", "10-20"}},
+		{"a month", report.DayStart(2024, 9, 1, santiago), report.DayStart(2024, 10, 1, santiago), santiago, []string{"09-01"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := Timeline{From: tc.from, To: tc.to, Loc: tc.loc}
+			ticks := tl.ticks()
+			var got []string
+			for i, tk := range ticks {
+				local := tk.at.In(tc.loc)
+				got = append(got, local.Format("01-02 15:04:05")+"="+tk.label)
+				if tk.at.Before(tc.from) || !tk.at.Before(tc.to) || (i > 0 && !tk.at.After(ticks[i-1].at)) {
+					t.Errorf("mark %s out of the period or of order", tk.at)
+				}
+				y, m, d := local.Date()
+				dayStart := report.DayStart(y, m, d, tc.loc).Equal(tk.at)
+				switch tk.label {
+				case local.Format("01-02"):
+					if !dayStart {
+						t.Errorf("date mark %q at %s, not the first instant of that date", tk.label, local)
+					}
+				case local.Format("15:04"), local.Format("15:04:05"):
+					if dayStart {
+						t.Errorf("mark at the start of %s labelled %q, not with its date", local.Format("01-02"), tk.label)
+					}
+					if local.Second() != 0 && len(tk.label) == 5 {
+						t.Errorf("mark %q at %s", tk.label, local)
+					}
+				default:
+					t.Errorf("mark at %s labelled %q", local, tk.label)
+				}
+			}
+			if len(ticks) < 3 || len(ticks) > 13 {
+				t.Errorf("%d marks: %v", len(ticks), got)
+			}
+			// Marks at a regular step: whole hours where the step is hours.
+			for _, h := range tc.has {
+				found := false
+				for _, tk := range ticks {
+					found = found || tk.label == h
+				}
+				if !found {
+					t.Errorf("no mark %q: %v", h, got)
+				}
+			}
+			for _, tk := range ticks {
+				if l := tk.at.In(tc.loc); tc.to.Sub(tc.from) > 6*time.Hour && l.Minute() != 0 {
+					t.Errorf("mark %q at %s, not a whole hour: %v", tk.label, l.Format("15:04"), got)
+				}
+			}
+		})
+	}
+}
+
+// TestReviewTimelineFitsAPage: a report with many services draws its
+// function timeline in parts that each fit an A4 page under their heading,
+// breaking between services, with every lane in exactly one part. Before,
+// 80 services made one figure 5.5 times as high as it was wide (1,023 mm in
+// the PDF): maroto put it on a page of its own and cut off everything below
+// the first ~20 services, and rasterised it at 2000 x 11000 pixels.
+func TestReviewTimelineFitsAPage(t *testing.T) {
+	for _, n := range []int{1, 12, 80} {
+		r := monthReport(n)
+		v := newView(r, time.UTC)
+		whole := NewTimeline(r, TimelineOptions{})
+		var lanes []string
+		parts := 0
+		for _, tf := range v.Timelines {
+			if tf.TL.Height() > tlMaxHeight {
+				t.Errorf("%d services: %q is %.0f high (at most %.0f)", n, tf.Caption, tf.TL.Height(), tlMaxHeight)
+			}
+			if strings.HasPrefix(tf.Caption, "Close-up") {
+				continue
+			}
+			parts++
+			for i, l := range tf.TL.Lanes {
+				lanes = append(lanes, l.Service+"/"+l.Function)
+				if i == 0 && len(lanes) > 1 && strings.HasPrefix(lanes[len(lanes)-2], l.Service+"/") {
+					t.Errorf("%d services: a part starts inside service %s", n, l.Service)
+				}
+			}
+		}
+		var want []string
+		for _, l := range whole.Lanes {
+			want = append(want, l.Service+"/"+l.Function)
+		}
+		if strings.Join(lanes, ",") != strings.Join(want, ",") {
+			t.Errorf("%d services: the parts have lanes %v, want %v", n, lanes, want)
+		}
+		if n == 1 && parts != 1 {
+			t.Errorf("one service drawn in %d parts", parts)
+		}
+	}
+	// One service with more functions than fit: split between lanes.
+	r := monthReport(1)
+	for i := range 120 {
+		r.Services[0].Steps = append(r.Services[0].Steps, report.StepLatency{Flow: "f", Step: fmt.Sprint("s", i), Function: fmt.Sprint("fn-", i)})
+	}
+	v := newView(r, time.UTC)
+	n := 0
+	for _, tf := range v.Timelines {
+		if tf.TL.Height() > tlMaxHeight {
+			t.Errorf("%q is %.0f high", tf.Caption, tf.TL.Height())
+		}
+		if !strings.HasPrefix(tf.Caption, "Close-up") {
+			n += len(tf.TL.Lanes)
+		}
+	}
+	if want := len(NewTimeline(r, TimelineOptions{}).Lanes); n != want {
+		t.Errorf("123 functions: %d lanes in the parts, want %d", n, want)
 	}
 }

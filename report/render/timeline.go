@@ -387,25 +387,43 @@ func (t Timeline) ticks() []tick {
 		}
 		return out
 	}
-	step := 1
-	for _, s := range []int{1, 2, 3, 6, 12} {
-		step = s
-		if span/(time.Duration(s)*time.Hour) <= 12 {
+	// Up to four days: marks at a whole number of seconds, minutes or hours
+	// of local wall-clock time from each local date's first instant (which
+	// is marked with the date), skipping wall times the zone does not have
+	// (a DST jump, e.g. Lord Howe's 02:00-02:30).
+	step := 12 * time.Hour
+	for _, s := range []time.Duration{10 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute,
+		5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour} {
+		if span/s <= 12 {
+			step = s
 			break
 		}
 	}
+	layout := "15:04"
+	if step < time.Minute {
+		layout = "15:04:05"
+	}
 	f := t.From.In(t.Loc)
-	for day := 0; report.DayStart(f.Year(), f.Month(), f.Day()+day, t.Loc).Before(t.To); day++ {
-		for h := 0; h < 24; h += step {
-			at := time.Date(f.Year(), f.Month(), f.Day()+day, h, 0, 0, 0, t.Loc)
-			if at.In(t.Loc).Hour() != h || at.Before(t.From) || !at.Before(t.To) {
+	for day := 0; ; day++ {
+		start := report.DayStart(f.Year(), f.Month(), f.Day()+day, t.Loc)
+		if !start.Before(t.To) {
+			break
+		}
+		next := report.DayStart(f.Year(), f.Month(), f.Day()+day+1, t.Loc)
+		if !start.Before(t.From) {
+			out = append(out, tick{start, start.In(t.Loc).Format("01-02")})
+		}
+		ls := start.In(t.Loc)
+		for off := step; off < 24*time.Hour; off += step {
+			h, m, sec := int(off/time.Hour), int(off%time.Hour/time.Minute), int(off%time.Minute/time.Second)
+			at := time.Date(ls.Year(), ls.Month(), ls.Day(), h, m, sec, 0, t.Loc)
+			if l := at.In(t.Loc); l.Hour() != h || l.Minute() != m || l.Second() != sec || l.Day() != ls.Day() {
+				continue // no such wall time that day
+			}
+			if !at.After(start) || !at.Before(next) || at.Before(t.From) || !at.Before(t.To) {
 				continue
 			}
-			label := at.In(t.Loc).Format("15:04")
-			if h == 0 {
-				label = at.In(t.Loc).Format("01-02")
-			}
-			out = append(out, tick{at, label})
+			out = append(out, tick{at, at.In(t.Loc).Format(layout)})
 		}
 	}
 	return out

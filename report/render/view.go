@@ -1,6 +1,7 @@
 package render
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,9 +79,9 @@ func newView(r *report.Report, loc *time.Location) view {
 		v.Locations = "-"
 	}
 	tl := NewTimeline(r, TimelineOptions{})
-	v.Timelines = append(v.Timelines, timelineFig{Caption: "Whole period: " + tlTime(tl.From, loc) + " to " + tlTime(tl.To, loc), TL: tl})
+	v.Timelines = append(v.Timelines, timelineFigs("Whole period", tl, loc)...)
 	if c, ok := tl.CloseUp(r); ok {
-		v.Timelines = append(v.Timelines, timelineFig{Caption: "Close-up: " + tlTime(c.From, loc) + " to " + tlTime(c.To, loc), TL: c})
+		v.Timelines = append(v.Timelines, timelineFigs("Close-up", c, loc)...)
 	}
 	for i := range v.Timelines {
 		v.Timelines[i].Aspect = v.Timelines[i].TL.Height() / tlWidth
@@ -394,4 +395,88 @@ func sparkline(days []report.Day) string {
 		b.WriteRune(bars[i])
 	}
 	return b.String()
+}
+
+// tlMaxHeight is the tallest a function timeline figure may be on its
+// 1000-wide canvas: 1.1 times its width, which fits an A4 page (186 mm wide,
+// so about 205 mm high) under the timeline's heading, legend and caption.
+const tlMaxHeight = 1100.0
+
+// timelineFigs is a timeline as figures that each fit a page: one, or
+// parts of at most tlMaxHeight (see splitTimeline), each caption saying
+// which part and which services it shows.
+func timelineFigs(what string, tl Timeline, loc *time.Location) []timelineFig {
+	parts := splitTimeline(tl)
+	out := make([]timelineFig, len(parts))
+	for i, p := range parts {
+		c := what
+		if len(parts) > 1 {
+			first, last := p.Lanes[0].Service, p.Lanes[len(p.Lanes)-1].Service
+			names := first
+			if last != first {
+				names += " to " + last
+			}
+			c += ", part " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(parts)) + " (" + names + ")"
+		}
+		out[i] = timelineFig{Caption: c + ": " + tlTime(p.From, loc) + " to " + tlTime(p.To, loc), TL: p}
+	}
+	return out
+}
+
+// splitTimeline cuts tl into parts no higher than tlMaxHeight, in lane
+// order: between services, and between the lanes of a service only when it
+// does not fit in a part by itself.
+func splitTimeline(tl Timeline) []Timeline {
+	if lanesHeight(tl.Lanes) <= tlMaxHeight {
+		return []Timeline{tl}
+	}
+	var parts []Timeline
+	cur := tl
+	cur.Lanes = nil
+	flush := func() {
+		if len(cur.Lanes) > 0 {
+			parts = append(parts, cur)
+			cur = tl
+			cur.Lanes = nil
+		}
+	}
+	for i := 0; i < len(tl.Lanes); {
+		j := i + 1
+		for j < len(tl.Lanes) && tl.Lanes[j].Service == tl.Lanes[i].Service {
+			j++
+		}
+		switch {
+		case lanesHeight(slices.Concat(cur.Lanes, tl.Lanes[i:j])) <= tlMaxHeight: // the service fits here
+			cur.Lanes = slices.Concat(cur.Lanes, tl.Lanes[i:j])
+			i = j
+		case len(cur.Lanes) > 0 && lanesHeight(tl.Lanes[i:j]) <= tlMaxHeight: // in the next part
+			flush()
+		default: // too many functions for one part: lane by lane
+			if len(cur.Lanes) > 0 && lanesHeight(slices.Concat(cur.Lanes, tl.Lanes[i:i+1])) > tlMaxHeight {
+				flush()
+			}
+			cur.Lanes = slices.Concat(cur.Lanes, tl.Lanes[i:i+1])
+			i++
+		}
+	}
+	flush()
+	return parts
+}
+
+// lanesHeight is the height of a timeline with these lanes (as layout draws
+// it): legend, a heading per service, a row per lane, the axis.
+func lanesHeight(lanes []TimelineLane) float64 {
+	h := tlLegendH + tlAxisH
+	if len(lanes) == 0 {
+		return h + tlLaneH
+	}
+	svc := ""
+	for _, l := range lanes {
+		if l.Service != svc {
+			svc = l.Service
+			h += tlServiceH
+		}
+		h += tlLaneH
+	}
+	return h
 }
