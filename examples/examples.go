@@ -13,7 +13,7 @@ import (
 
 // files is read-only: an embed.FS cannot be changed at run time.
 //
-//go:embed demo.yaml incidents/*.yaml
+//go:embed demo.yaml webhook-secret incidents/*.yaml
 var files embed.FS
 
 // DemoPath is the name of the demo config inside [Files].
