@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // The shipped examples (examples/matrix.yaml, examples/centrifugo.yaml)
@@ -209,9 +212,9 @@ type storedWindow struct {
 // checkWindows reads the stored windows over [from, to] and checks that the
 // flow's down windows are exactly the faults, each edge within one
 // interval; it returns what it measured, for the test log.
-func checkWindows(t *testing.T, cfg, flow string, from, to time.Time, faults []fault) string {
+func checkWindows(t *testing.T, cfg string, env []string, flow string, from, to time.Time, faults []fault) string {
 	t.Helper()
-	out := runTool(t, "", binary, "windows", "--config", cfg, "--from", from.Add(-time.Minute).Format(time.RFC3339), "--to", to.Add(time.Minute).Format(time.RFC3339), "--format", "json")
+	out := runTool(t, "", append(append([]string{"env"}, env...), binary, "windows", "--config", cfg, "--from", from.Add(-time.Minute).Format(time.RFC3339), "--to", to.Add(time.Minute).Format(time.RFC3339), "--format", "json")...)
 	var ws []storedWindow
 	if err := json.Unmarshal([]byte(out), &ws); err != nil {
 		t.Fatalf("windows --format json: %v\n%s", err, out)
@@ -234,8 +237,8 @@ func checkWindows(t *testing.T, cfg, flow string, from, to time.Time, faults []f
 		}
 		ds, de := w.Start.Sub(f.from), w.End.Sub(f.to)
 		fmt.Fprintf(&report, "%s: fault %s .. %s (%s); window %s .. %s (%s); start %+.3fs, end %+.3fs; cause %s: %s\n",
-			f.what, f.from.Format("15:04:05.000"), f.to.Format("15:04:05.000"), f.to.Sub(f.from).Round(time.Millisecond),
-			w.Start.Format("15:04:05.000"), w.End.Format("15:04:05.000"), w.End.Sub(w.Start).Round(time.Millisecond),
+			f.what, f.from.UTC().Format("15:04:05.000"), f.to.UTC().Format("15:04:05.000"), f.to.Sub(f.from).Round(time.Millisecond),
+			w.Start.UTC().Format("15:04:05.000"), w.End.UTC().Format("15:04:05.000"), w.End.Sub(w.Start).Round(time.Millisecond),
 			ds.Seconds(), de.Seconds(), w.CauseStep, w.Error)
 		if ds.Abs() > faultInterval || de.Abs() > faultInterval {
 			t.Errorf("window %d is %s .. %s, fault %q was %s .. %s: an edge is more than one interval (%s) off (start %+.3fs, end %+.3fs)",
@@ -244,6 +247,34 @@ func checkWindows(t *testing.T, cfg, flow string, from, to time.Time, faults []f
 		}
 	}
 	return report.String()
+}
+
+// runsAround lists the runs stored in db from a little before to a little
+// after each fault: what the test log shows when a window is off.
+func runsAround(t *testing.T, db string, faults []fault) string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var b strings.Builder
+	for _, f := range faults {
+		runs, err := st.Runs(ctx, store.Query{From: f.from.Add(-2 * faultInterval), To: f.to.Add(2 * faultInterval)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "runs around %s (%s .. %s):\n", f.what, f.from.UTC().Format("15:04:05.000"), f.to.UTC().Format("15:04:05.000"))
+		for _, r := range runs {
+			cause := ""
+			if ff := r.FirstFailure(); ff != nil {
+				cause = ff.Error
+			}
+			fmt.Fprintf(&b, "  %s %6s %-6s %s\n", r.Start.UTC().Format("15:04:05.000"), r.Duration.Round(time.Millisecond), r.Outcome(), cause)
+		}
+	}
+	return b.String()
 }
 
 // TestMatrixUnderFaults runs examples/matrix.yaml against Dendrite.
@@ -279,8 +310,11 @@ func TestMatrixUnderFaults(t *testing.T) {
 		t.Errorf("device count %d before, %d after the first run, %d after %v runs, %d after shutdown: want %d, %d, %d, %d",
 			before, first, last, lastRuns, after, before, before+1, before+1, before)
 	}
-	got := checkWindows(t, cfg, "matrix-roundtrip", from, to, faults)
+	got := checkWindows(t, cfg, env, "matrix-roundtrip", from, to, faults)
 	t.Logf("Dendrite v0.13.8, interval %s:\n%s", faultInterval, got)
+	if t.Failed() {
+		t.Log(runsAround(t, e.db, faults))
+	}
 }
 
 // TestCentrifugoUnderFaults runs examples/centrifugo.yaml against Centrifugo.
@@ -293,6 +327,9 @@ func TestCentrifugoUnderFaults(t *testing.T) {
 	runTool(t, "", append(append([]string{"env"}, env...), binary, "check", "--config", cfg)...)
 
 	faults, from, to := faultScenario(t, c.server, e, cfg, env, 60, nil)
-	got := checkWindows(t, cfg, "hub-roundtrip", from, to, faults)
+	got := checkWindows(t, cfg, env, "hub-roundtrip", from, to, faults)
 	t.Logf("Centrifugo v6.9.1, interval %s:\n%s", faultInterval, got)
+	if t.Failed() {
+		t.Log(runsAround(t, e.db, faults))
+	}
 }
