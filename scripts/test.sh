@@ -4,7 +4,7 @@
 # proxy into a cache by scripts/realservers.sh), starts a throwaway PostgreSQL on loopback for the
 # fleet store's contract tests, checks formatting and vet, then runs every
 # package's tests, the integration tests with real Prometheus and
-# Alertmanager among them; daemon, probe, store and alert under -race.
+# Alertmanager among them; daemon, probe, store, alert and platform under -race.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +27,11 @@ eval "$(bash scripts/postgres.sh start)"
 trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 # The packages with concurrency (the daemon's scheduler and reload, the
-# runner's shared transports and traces, the store's writer, the notifier)
+# runner's shared transports and traces, the store's writer, the notifier,
+# the platform's push streams)
 # run under the race detector; the others without it, so that nothing runs
 # twice. -race needs cgo (gcc and libc6-dev come from scripts/deps.sh).
-race=(daemon probe store alert)
+race=(daemon probe store alert platform)
 mod=$(go list -m)
 skip=()
 for p in "${race[@]}"; do skip+=(-e "$mod/$p"); done
