@@ -159,14 +159,21 @@ func faultScenario(t *testing.T, srv *server, e *daemonEnv, cfg string, env []st
 	}
 	time.Sleep(8 * faultInterval)
 
+	// Each fault starts and ends a little before a run is due, so that
+	// the measured edges do not depend on where in the interval the fault
+	// fell (up to an interval later, plus any scheduling lag of a loaded
+	// machine): the window must then be within one interval of the fault.
+	beforeDue(t, e)
 	f := fault{what: "frozen (SIGSTOP)", from: time.Now()}
 	srv.freeze()
 	time.Sleep(faultLength)
+	beforeDue(t, e)
 	srv.thaw()
 	f.to = time.Now()
 	faults = append(faults, f)
 	time.Sleep(12 * faultInterval)
 
+	beforeDue(t, e)
 	f = fault{what: "killed and restarted", from: time.Now()}
 	srv.kill()
 	time.Sleep(faultLength)
@@ -186,6 +193,25 @@ func faultScenario(t *testing.T, srv *server, e *daemonEnv, cfg string, env []st
 		t.Errorf("daemon exited %d after SIGTERM", code)
 	}
 	return faults, from, time.Now()
+}
+
+// beforeDue sleeps until about a quarter interval before the daemon's
+// next run is due, from the last run's start in /api/v1/status.
+func beforeDue(t *testing.T, e *daemonEnv) {
+	t.Helper()
+	var st struct {
+		Flows []struct {
+			LastStart *time.Time `json:"last_start"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(get(t, "http://"+e.listen+"/api/v1/status")), &st); err != nil || len(st.Flows) == 0 || st.Flows[0].LastStart == nil {
+		t.Fatalf("/api/v1/status: no last run start (%v)", err)
+	}
+	next := *st.Flows[0].LastStart
+	for !next.After(time.Now().Add(faultInterval / 4)) {
+		next = next.Add(faultInterval)
+	}
+	time.Sleep(time.Until(next.Add(-faultInterval / 4)))
 }
 
 func firstLines(s, prefix string) string {
