@@ -122,6 +122,17 @@ func defaultCallbacks(allowRemote bool) http.RoundTripper {
 	}
 }
 
+// settledEvent is the body of a settlement callback.
+type settledEvent struct {
+	Type   string    `json:"type"`
+	ID     string    `json:"id"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Amount float64   `json:"amount"`
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
 // settled calls the transfer's callback_url, if any, now that it settled.
 func (p *Platform) settled(c *call, t transfer, callbackURL string) {
 	if callbackURL == "" {
@@ -132,10 +143,7 @@ func (p *Platform) settled(c *call, t transfer, callbackURL string) {
 		p.log.Debug("fault: callback lost", "service", c.svc, "transfer", t.ID)
 		return
 	}
-	body, err := json.Marshal(map[string]any{
-		"type": "transfer.settled", "id": t.ID, "from": t.From, "to": t.To,
-		"amount": t.Amount, "status": "settled", "at": t.At,
-	})
+	body, err := json.Marshal(settledEvent{"transfer.settled", t.ID, t.From, t.To, t.Amount, "settled", t.At})
 	if err != nil {
 		return // strings, a number and a time always encode
 	}
