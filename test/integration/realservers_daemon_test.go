@@ -126,9 +126,9 @@ func scalar(v any) *yaml.Node {
 	return &n
 }
 
-// fault is one injected outage: the server stopped answering at from and
+// injected is one outage the test caused: the server stopped answering at from and
 // answered again at to.
-type fault struct {
+type injected struct {
 	what     string
 	from, to time.Time
 }
@@ -139,7 +139,7 @@ type fault struct {
 // not nil, is called with "first run" after the first successful run and
 // with "last run" just before the SIGTERM (the Matrix test counts devices
 // there). It returns the faults and the daemon's window of operation.
-func faultScenario(t *testing.T, srv *server, e *daemonEnv, cfg string, env []string, minRuns int, hook func(phase string, runs float64)) (faults []fault, from, to time.Time) {
+func faultScenario(t *testing.T, srv *server, e *daemonEnv, cfg string, env []string, minRuns int, hook func(phase string, runs float64)) (faults []injected, from, to time.Time) {
 	t.Helper()
 	from = time.Now()
 	d := startEnv(t, "daemon", env, binary, "run", "--config", cfg)
@@ -164,7 +164,7 @@ func faultScenario(t *testing.T, srv *server, e *daemonEnv, cfg string, env []st
 	// fell (up to an interval later, plus any scheduling lag of a loaded
 	// machine): the window must then be within one interval of the fault.
 	beforeDue(t, e)
-	f := fault{what: "frozen (SIGSTOP)", from: time.Now()}
+	f := injected{what: "frozen (SIGSTOP)", from: time.Now()}
 	srv.freeze()
 	time.Sleep(faultLength)
 	beforeDue(t, e)
@@ -174,7 +174,7 @@ func faultScenario(t *testing.T, srv *server, e *daemonEnv, cfg string, env []st
 	time.Sleep(12 * faultInterval)
 
 	beforeDue(t, e)
-	f = fault{what: "killed and restarted", from: time.Now()}
+	f = injected{what: "killed and restarted", from: time.Now()}
 	srv.kill()
 	time.Sleep(faultLength)
 	srv.restart() // returns once the server answers its readiness URL
@@ -238,7 +238,7 @@ type storedWindow struct {
 // checkWindows reads the stored windows over [from, to] and checks that the
 // flow's down windows are exactly the faults, each edge within one
 // interval; it returns what it measured, for the test log.
-func checkWindows(t *testing.T, cfg string, env []string, flow string, from, to time.Time, faults []fault) string {
+func checkWindows(t *testing.T, cfg string, env []string, flow string, from, to time.Time, faults []injected) string {
 	t.Helper()
 	out := runTool(t, "", append(append([]string{"env"}, env...), binary, "windows", "--config", cfg, "--from", from.Add(-time.Minute).Format(time.RFC3339), "--to", to.Add(time.Minute).Format(time.RFC3339), "--format", "json")...)
 	var ws []storedWindow
@@ -277,7 +277,7 @@ func checkWindows(t *testing.T, cfg string, env []string, flow string, from, to 
 
 // runsAround lists the runs stored in db from a little before to a little
 // after each fault: what the test log shows when a window is off.
-func runsAround(t *testing.T, db string, faults []fault) string {
+func runsAround(t *testing.T, db string, faults []injected) string {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, db, store.Options{})
