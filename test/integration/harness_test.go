@@ -82,7 +82,9 @@ func startEnv(t *testing.T, name string, env []string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
 		for sc.Scan() {
@@ -90,10 +92,12 @@ func startEnv(t *testing.T, name string, env []string, args ...string) *proc {
 			p.out.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
 		}
+		_, _ = io.Copy(io.Discard, pr) // past an overlong line: keep the child from blocking
 	}()
 	go func() {
 		p.err = p.cmd.Wait()
 		pw.Close()
+		<-scanned // done means the output is all in p.out
 		close(p.done)
 	}()
 	t.Cleanup(func() {
