@@ -265,21 +265,36 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 
 	// Daily figures: every local date of the period once, from the first
 	// instant of that date, weighted by its real length.
-	for d := dayStart(from, a.loc); d.Before(to); d = nextDay(d, a.loc) {
-		ds, de := maxT(d, from), minT(nextDay(d, a.loc), to)
-		day := Day{Date: d.In(a.loc).Format(time.DateOnly), Seconds: de.Sub(ds).Seconds()}
-		if de2 := minT(de, end); de2.After(ds) {
-			dt := account(ds, de2, down, deg, unk, maint)
+	a.eachDay(down, deg, unk, maint, func(date string, seconds float64, dt *tally) {
+		day := Day{Date: date, Seconds: seconds}
+		if dt != nil {
 			day.Availability, _ = dt.figures(pol)
 			day.DowntimeSeconds = dt.down.total().Seconds()
 			day.UnknownSeconds = dt.unknown.total().Seconds()
 			day.MaintenanceSeconds = dt.maint.total().Seconds()
 		}
 		svc.Daily = append(svc.Daily, day)
-	}
+	})
 
 	svc.Reconciliation, svc.Undeclared = a.reconcile(cs, svc.Windows, timelines)
 	return svc
+}
+
+// eachDay calls f for every local date of the period, in order, from the
+// first instant of that date: its date (YYYY-MM-DD), its length inside the
+// period in seconds, and the accounting of its elapsed part (nil when none
+// of it has elapsed).
+func (a *analysis) eachDay(down, degraded, unknown, maint set, f func(date string, seconds float64, t *tally)) {
+	from, end, to := a.in.From, a.end, a.in.To
+	for d := dayStart(from, a.loc); d.Before(to); d = nextDay(d, a.loc) {
+		ds, de := maxT(d, from), minT(nextDay(d, a.loc), to)
+		var dt *tally
+		if de2 := minT(de, end); de2.After(ds) {
+			x := account(ds, de2, down, degraded, unknown, maint)
+			dt = &x
+		}
+		f(d.In(a.loc).Format(time.DateOnly), de.Sub(ds).Seconds(), dt)
+	}
 }
 
 // figures is the availability (nil when nothing was eligible) and whether

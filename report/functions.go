@@ -2,7 +2,6 @@ package report
 
 import (
 	"slices"
-	"time"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/state"
@@ -50,11 +49,18 @@ func serviceFunctions(cs *config.Service) []string {
 	return out
 }
 
+// functionFigures is a function's availability (nil when nothing was
+// eligible) and its down, degraded and unknown seconds.
+func (t tally) functionFigures(p config.Policy) (avail *float64, down, degraded, unknown float64) {
+	avail, _ = t.figures(p)
+	return avail, t.down.total().Seconds(), t.degraded.total().Seconds(), t.unknown.total().Seconds()
+}
+
 // functionAccounts accounts every function of cs; svc is the service as
 // service() built it (for window indexes).
 func (a *analysis) functionAccounts(cs *config.Service, svc *Service) []FunctionAccount {
 	pol := a.cfg.Policy
-	from, end, to := a.in.From, a.end, a.in.To
+	from, end := a.in.From, a.end
 	maint := a.maintenance(cs.Name)
 	out := []FunctionAccount{}
 	for _, fn := range serviceFunctions(cs) {
@@ -81,26 +87,14 @@ func (a *analysis) functionAccounts(cs *config.Service, svc *Service) []Function
 		unk = unk.minus(down)
 		fa := FunctionAccount{Name: fn, Daily: []FunctionDay{}, Windows: []int{}}
 		t := account(from, end, down, deg, unk, maint)
-		if v, ok := t.availability(pol); ok {
-			fa.Availability = &v
-		}
-		fa.DowntimeSeconds = t.down.total().Seconds()
-		fa.DegradedSeconds = t.degraded.total().Seconds()
-		fa.UnknownSeconds = t.unknown.total().Seconds()
-		for d := dayStart(from, a.loc); d.Before(to); d = nextDay(d, a.loc) {
-			ds, de := maxT(d, from), minT(nextDay(d, a.loc), to)
-			day := FunctionDay{Date: d.In(a.loc).Format(time.DateOnly)}
-			if de2 := minT(de, end); de2.After(ds) {
-				dt := account(ds, de2, down, deg, unk, maint)
-				if v, ok := dt.availability(pol); ok {
-					day.Availability = &v
-				}
-				day.DowntimeSeconds = dt.down.total().Seconds()
-				day.DegradedSeconds = dt.degraded.total().Seconds()
-				day.UnknownSeconds = dt.unknown.total().Seconds()
+		fa.Availability, fa.DowntimeSeconds, fa.DegradedSeconds, fa.UnknownSeconds = t.functionFigures(pol)
+		a.eachDay(down, deg, unk, maint, func(date string, _ float64, dt *tally) {
+			day := FunctionDay{Date: date}
+			if dt != nil {
+				day.Availability, day.DowntimeSeconds, day.DegradedSeconds, day.UnknownSeconds = dt.functionFigures(pol)
 			}
 			fa.Daily = append(fa.Daily, day)
-		}
+		})
 		for i, w := range svc.Windows {
 			if slices.Contains(a.windowFunctions(cs, w), fn) {
 				fa.Windows = append(fa.Windows, i)
