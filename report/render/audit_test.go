@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -167,7 +164,6 @@ func htmlCells(s string) string {
 
 // TestAuditPDFFigures reads the PDF's text back with pdftotext.
 func TestAuditPDFFigures(t *testing.T) {
-	pdftotext := poppler(t, "pdftotext")
 	tests := []struct {
 		name    string
 		service string
@@ -180,25 +176,14 @@ func TestAuditPDFFigures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := pdfBytes(auditReport(t, tc.service), PDFOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			pdf := filepath.Join(t.TempDir(), "r.pdf")
-			if err := os.WriteFile(pdf, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out, err := exec.Command(pdftotext, "-layout", pdf, "-").CombinedOutput()
-			if err != nil {
-				t.Fatalf("pdftotext: %v\n%s", err, out)
-			}
+			out := pdfText(t, auditReport(t, tc.service))
 			for _, w := range tc.want {
-				if !strings.Contains(string(out), w) {
+				if !strings.Contains(out, w) {
 					t.Errorf("PDF text lacks %q", w)
 				}
 			}
 			for _, n := range tc.not {
-				for _, line := range strings.Split(string(out), "\n") {
+				for _, line := range strings.Split(out, "\n") {
 					if strings.Contains(line, n) {
 						t.Errorf("PDF text has %q: %s", n, strings.TrimSpace(line))
 					}

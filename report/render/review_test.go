@@ -45,6 +45,25 @@ func reviewReports(t *testing.T) map[string]*report.Report {
 	}
 }
 
+// pdfText renders r as PDF and returns its text (pdftotext -layout).
+func pdfText(t *testing.T, r *report.Report) string {
+	t.Helper()
+	pdftotext := poppler(t, "pdftotext")
+	b, err := pdfBytes(r, PDFOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "r.pdf")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pdftotext, "-layout", path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
 // sectionFacts returns, per service section in order, the label -> value
 // table of its figures, read from Markdown or HTML.
 func sectionFacts(t *testing.T, doc, sep string, row *regexp.Regexp) []map[string]string {
@@ -101,7 +120,6 @@ func unmd(s string) string {
 // service with nothing measured under `unknown: down` was "0.000% ...:
 // missed" in Markdown, HTML and PDF while its JSON said no_data: true.
 func TestReviewFormatsAgree(t *testing.T) {
-	pdftotext := poppler(t, "pdftotext")
 	for name, r := range reviewReports(t) {
 		t.Run(name, func(t *testing.T) {
 			var js, cs, md, h bytes.Buffer
@@ -113,19 +131,7 @@ func TestReviewFormatsAgree(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			pdf, err := pdfBytes(r, PDFOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "r.pdf")
-			if err := os.WriteFile(path, pdf, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			pdfText, err := exec.Command(pdftotext, "-layout", path, "-").CombinedOutput()
-			if err != nil {
-				t.Fatalf("pdftotext: %v\n%s", err, pdfText)
-			}
-			pdfFlat := strings.Join(strings.Fields(string(pdfText)), " ")
+			pdfFlat := strings.Join(strings.Fields(pdfText(t, r)), " ")
 
 			var rep report.Report
 			if err := json.Unmarshal(js.Bytes(), &rep); err != nil {
