@@ -78,6 +78,53 @@ func MonthStart(t time.Time, loc *time.Location) time.Time {
 	return DayStart(t.Year(), t.Month(), 1, loc)
 }
 
+// LocalTime returns the instant in loc whose local wall-clock time is
+// year-month-day hour:min:sec, like time.Date, except for a wall time the
+// zone skips (the clocks jump over it): time.Date moves that by the size of
+// the jump, to either side (Santiago's 2024-09-08 00:00 becomes 2024-09-07
+// 23:00), and LocalTime gives the first instant after the jump (01:00), as
+// DayStart does for a day. A wall time that occurs twice (the clocks go back)
+// is its first occurrence.
+func LocalTime(year int, month time.Month, day, hour, min, sec int, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := time.Date(year, month, day, hour, min, sec, 0, loc)
+	want := time.Date(year, month, day, hour, min, sec, 0, time.UTC)
+	got := wallClock(t)
+	switch {
+	case got.Equal(want):
+		// Where the clocks went back, the same wall time came first in
+		// the zone period before (time.Date may pick either).
+		if start, _ := t.ZoneBounds(); !start.IsZero() {
+			_, before := start.Add(-time.Nanosecond).Zone()
+			if _, off := t.Zone(); before > off {
+				if e := t.Add(-time.Duration(before-off) * time.Second); e.Before(start) && wallClock(e).Equal(want) {
+					return e
+				}
+			}
+		}
+		return t
+	case got.Before(want): // t is before the jump: the jump ends its zone period
+		_, end := t.ZoneBounds()
+		if !end.IsZero() {
+			return end
+		}
+	default: // t is after the jump, which starts its zone period
+		if start, _ := t.ZoneBounds(); !start.IsZero() {
+			return start.In(loc)
+		}
+	}
+	return t
+}
+
+// wallClock is t's local date and time as the same fields in UTC.
+func wallClock(t time.Time) time.Time {
+	y, m, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, m, d, h, mi, s, t.Nanosecond(), time.UTC)
+}
+
 // ParseDate reads a local date "YYYY-MM-DD" as its first instant in loc.
 func ParseDate(s string, loc *time.Location) (time.Time, error) {
 	t, err := time.Parse(time.DateOnly, s)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestAuditProperties builds reports over random timelines, prober gaps,
@@ -36,7 +37,10 @@ func TestAuditProperties(t *testing.T) {
 	for seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			c := randomCase(uint64(seed))
-			s := newMemStore()
+			var s store.Store = newMemStore()
+			if seed%4 == 0 { // the real store too, now and then
+				s = stores()[0].open(t)
+			}
 			load(t, s, c.cfg, c.runs)
 			rep, err := Build(context.Background(), Input{Config: c.cfg, Store: s, From: c.from, To: c.to, Now: c.now, Timelines: c.timelines})
 			if err != nil {
@@ -65,7 +69,7 @@ type randCase struct {
 // Zones whose clocks change at local midnight, and others.
 var (
 	midnightZones = []string{"America/Santiago", "America/Asuncion", "America/Havana", "Asia/Beirut", "Africa/Cairo"}
-	otherZones    = []string{"UTC", "Asia/Seoul", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe"}
+	otherZones    = []string{"UTC", "Asia/Seoul", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Chatham"}
 )
 
 func randomCase(seed uint64) randCase {
@@ -315,17 +319,42 @@ func checkDays(t *testing.T, c randCase, rep *Report) {
 	}
 	svc := rep.Services[0]
 	var got []day
-	var sumDown, sumUnk float64
+	var sumDown, sumUnk, sumMaint, sumSecs float64
+	elapsed := c.from
 	for _, d := range svc.Daily {
 		got = append(got, day{d.Date, d.Seconds})
 		sumDown += d.DowntimeSeconds
 		sumUnk += d.UnknownSeconds
+		sumMaint += d.MaintenanceSeconds
+		sumSecs += d.Seconds
+		// A day wholly elapsed: its availability from its own figures
+		// (degraded time is not in them, so only where it counts as up).
+		dayEnd := elapsed.Add(time.Duration(d.Seconds * float64(time.Second)))
+		if !c.degradedIsDown && !dayEnd.After(c.elapsedEnd) {
+			elig, bad := d.Seconds-d.MaintenanceSeconds, d.DowntimeSeconds
+			if c.cfg.Policy.Unknown == "down" {
+				bad += d.UnknownSeconds
+			} else {
+				elig -= d.UnknownSeconds
+			}
+			switch {
+			case elig <= 1e-9 && d.Availability != nil:
+				t.Errorf("%s: nothing eligible, availability %v", d.Date, *d.Availability)
+			case elig > 1e-9 && (d.Availability == nil || math.Abs(*d.Availability-(elig-bad)/elig) > 1e-9):
+				t.Errorf("%s: availability %s, its figures give %.12f", d.Date, fmtF(d.Availability), (elig-bad)/elig)
+			}
+		}
+		elapsed = dayEnd
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("daily entries:\n got %v\nwant %v", got, want)
 	}
-	if math.Abs(sumDown-svc.DowntimeSeconds) > 1e-6 || math.Abs(sumUnk-svc.UnknownSeconds) > 1e-6 {
-		t.Errorf("daily down %.6f unknown %.6f, period down %.6f unknown %.6f", sumDown, sumUnk, svc.DowntimeSeconds, svc.UnknownSeconds)
+	if math.Abs(sumDown-svc.DowntimeSeconds) > 1e-6 || math.Abs(sumUnk-svc.UnknownSeconds) > 1e-6 || math.Abs(sumMaint-svc.MaintenanceSeconds) > 1e-6 {
+		t.Errorf("daily down %.6f unknown %.6f maintenance %.6f, period down %.6f unknown %.6f maintenance %.6f",
+			sumDown, sumUnk, sumMaint, svc.DowntimeSeconds, svc.UnknownSeconds, svc.MaintenanceSeconds)
+	}
+	if math.Abs(sumSecs-c.to.Sub(c.from).Seconds()) > 1e-6 {
+		t.Errorf("days add up to %.3f s, the period is %.3f s", sumSecs, c.to.Sub(c.from).Seconds())
 	}
 }
 

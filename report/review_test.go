@@ -98,3 +98,41 @@ func TestReviewQuorumConfirmation(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewLocalTime: LocalTime gives a wall time's instant, the first
+// instant after the jump for a wall time the clocks skip, and agrees with
+// DayStart at every local midnight of 2023-2025 in zones whose clocks jump at
+// midnight and others (half-hour offsets and a 30-minute DST shift among
+// them). It backs the date-time form of --from/--to (cmd TestReviewParseTime).
+func TestReviewLocalTime(t *testing.T) {
+	for _, name := range append(append([]string{}, midnightZones...), otherZones...) {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for d := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2026; d = d.AddDate(0, 0, 1) {
+			if got, want := LocalTime(d.Year(), d.Month(), d.Day(), 0, 0, 0, loc), DayStart(d.Year(), d.Month(), d.Day(), loc); !got.Equal(want) {
+				t.Errorf("%s %s: LocalTime %s, DayStart %s", name, d.Format(time.DateOnly), got, want)
+			}
+		}
+		// Every minute of the days with a clock change.
+		for _, tr := range transitions(time.Date(2024, 1, 1, 0, 0, 0, 0, loc), loc) {
+			day := tr.In(loc)
+			for m := 0; m < 24*60; m++ {
+				want := time.Date(day.Year(), day.Month(), day.Day(), m/60, m%60, 0, 0, time.UTC)
+				got := LocalTime(day.Year(), day.Month(), day.Day(), m/60, m%60, 0, loc)
+				w := wallClock(got)
+				switch {
+				case w.Equal(want):
+					if earlier := got.Add(-time.Hour); wallClock(earlier).Equal(want) || wallClock(got.Add(-30*time.Minute)).Equal(want) {
+						t.Errorf("%s %s: %s is the second occurrence", name, want.Format("2006-01-02 15:04"), got)
+					}
+				case w.After(want) && !wallClock(got.Add(-time.Second)).Before(want):
+					t.Errorf("%s %s (skipped) = %s, not the first instant after the jump", name, want.Format("2006-01-02 15:04"), got)
+				case w.Before(want):
+					t.Errorf("%s %s = %s, before it", name, want.Format("2006-01-02 15:04"), got)
+				}
+			}
+		}
+	}
+}

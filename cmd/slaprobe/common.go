@@ -111,7 +111,8 @@ func checkSQLitePath(path string, mustExist bool) error {
 
 // parseTime reads an RFC 3339 time, a date (YYYY-MM-DD: the first instant of
 // that local date, which is not midnight where the clocks jump at midnight)
-// or a date and time without offset, the last two in loc.
+// or a date and time without offset (a wall time the clocks jump over is the
+// first instant after the jump), the last two in loc.
 func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
@@ -120,8 +121,9 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
-			return t, nil
+		if t, err := time.Parse(layout, v); err == nil { // the wall time, then its instant in loc
+			h, m, sec := t.Clock()
+			return report.LocalTime(t.Year(), t.Month(), t.Day(), h, m, sec, loc), nil
 		}
 	}
 	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)", flagName, v)

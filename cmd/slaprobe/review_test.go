@@ -129,3 +129,47 @@ services:
 		t.Errorf("windows: %+v, want the open window with end null and no cut", ws)
 	}
 }
+
+// TestReviewParseTime: --from/--to without an offset name a local wall
+// time; one the zone skips (a DST jump) is the first instant after the jump,
+// like a bare date. Before, time.ParseInLocation's normalisation was used:
+// Santiago's 2024-09-08T00:00 became 2024-09-07T23:00-04:00 (the day before:
+// issue #12's midnight fault, back through the date-time form), New York's
+// 02:30 on the spring-forward day became 01:30 EST, Lord Howe's 02:10 02:40.
+func TestReviewParseTime(t *testing.T) {
+	zone := func(name string) *time.Location {
+		l, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	tests := []struct {
+		zone, in, want string
+	}{
+		{"America/Santiago", "2024-09-08T00:00", "2024-09-08T01:00:00-03:00"},
+		{"America/Santiago", "2024-09-08T00:30:15", "2024-09-08T01:00:00-03:00"},
+		{"America/Santiago", "2024-09-08T01:00", "2024-09-08T01:00:00-03:00"},
+		{"America/Santiago", "2024-09-08", "2024-09-08T01:00:00-03:00"},
+		{"America/Asuncion", "2023-10-01T00:00:00", "2023-10-01T01:00:00-03:00"},
+		{"America/Havana", "2024-03-10T00:00", "2024-03-10T01:00:00-04:00"},
+		{"America/New_York", "2024-03-10T02:30", "2024-03-10T03:00:00-04:00"},
+		{"America/New_York", "2024-11-03T01:30", "2024-11-03T01:30:00-04:00"}, // twice: the first
+		{"Australia/Lord_Howe", "2024-10-06T02:10", "2024-10-06T02:30:00+11:00"},
+		{"Asia/Kolkata", "2024-03-01T00:00", "2024-03-01T00:00:00+05:30"},
+		{"Asia/Seoul", "2022-10-15T15:30:00+09:00", "2022-10-15T15:30:00+09:00"},
+		{"America/Santiago", "2024-09-08T00:00:00Z", "2024-09-07T20:00:00-04:00"}, // an offset is taken as given
+	}
+	for _, tc := range tests {
+		loc := zone(tc.zone)
+		got, err := parseTime("from", tc.in, loc)
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.zone, tc.in, err)
+			continue
+		}
+		want, _ := time.Parse(time.RFC3339, tc.want)
+		if !got.Equal(want) {
+			t.Errorf("%s %s = %s, want %s", tc.zone, tc.in, got.In(loc).Format(time.RFC3339), tc.want)
+		}
+	}
+}
