@@ -541,6 +541,75 @@ func (m *Machine) Reconfigure(functions []string, p Policy) {
 	m.policy = p.withDefaults()
 }
 
+// ResumeRuns is how many of a flow's last runs Resume needs (with the
+// policy's defaults): enough that no streak that still decides anything
+// began before them.
+func ResumeRuns(p Policy) int {
+	p = p.withDefaults()
+	return max(p.DownAfter, p.UpAfter) + 1
+}
+
+// Resume brings back, after Restore, what the stored windows do not hold:
+// the failure, degraded and passing streaks at the restart, and how long
+// the last run lasted. Without it a restart forgot them: a flow that failed
+// once before it went down_after-1 more failures after it, so its window
+// began later than `windows --recompute` found, and a window that had
+// passed once of up_after 2 ended later.
+//
+// tail is the flow's last runs at this location, in start order: at least
+// ResumeRuns of them, or all since an unknown stretch (fewer is an
+// approximation). windows are its stored windows around them (any; those
+// open just before tail[0] give the state the runs are replayed from). The
+// runs are replayed on a scratch machine through the same Observe, their
+// events dropped (they are stored already), and its streaks are taken over;
+// the state and open windows stay those Restore put back.
+func (m *Machine) Resume(tail []probe.Run, windows []Window) {
+	if len(tail) == 0 {
+		return
+	}
+	first := tail[0].Start
+	scratch := &Machine{policy: m.policy, flow: m.flow.fresh()}
+	for _, t := range m.funcs {
+		scratch.funcs = append(scratch.funcs, t.fresh())
+	}
+	for _, t := range append([]*tracker{scratch.flow}, scratch.funcs...) {
+		for _, w := range windows {
+			if w.Key != t.key || w.Kind == KindUnknown || !w.Start.Before(first) || (!w.End.IsZero() && w.End.Before(first)) {
+				continue
+			}
+			cp := w
+			cp.End, cp.LastIn = time.Time{}, time.Time{}
+			t.open = &cp
+			t.state = Down
+			if w.Kind == KindDegraded {
+				t.state = Degraded
+			}
+		}
+	}
+	for i := range tail {
+		scratch.Observe(&tail[i])
+	}
+	for i, t := range append([]*tracker{m.flow}, m.funcs...) {
+		s := scratch.flow
+		if i > 0 {
+			s = scratch.funcs[i-1]
+		}
+		t.fail, t.degr, t.pass = s.fail, s.degr, s.pass
+		t.failAt, t.degrAt, t.passAt = s.failAt, s.degrAt, s.passAt
+		t.failPre, t.degrPre, t.passPre = s.failPre, s.degrPre, s.passPre
+		t.failCauses, t.degrCauses = s.failCauses, s.degrCauses
+		t.last = maxTime(t.last, s.last)
+		if t.open == nil && s.state == Up {
+			t.state = Up // it was up before the restart, not unknown
+		}
+	}
+	m.lastRun = maxTime(m.lastRun, scratch.lastRun)
+	m.covered = maxTime(m.covered, scratch.covered)
+}
+
+// fresh is a tracker for the same key with nothing observed.
+func (t *tracker) fresh() *tracker { return &tracker{key: t.key, state: Unknown} }
+
 // Restore puts back windows that were open when the daemon stopped (from the
 // stored events) and the time of the last run, so that a restart neither loses
 // an open window nor opens a second one. Windows for keys the machine does not
