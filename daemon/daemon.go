@@ -439,9 +439,13 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) e
 			byFlow[w.Flow] = append(byFlow[w.Flow], w)
 		}
 	}
+	hist, err := d.recentHistory(ctx, loc, fss, last, now)
+	if err != nil {
+		return err
+	}
 	var reopened []state.Event
 	for _, fs := range fss {
-		fs.restore(d.m, byFlow[fs.name], last[fs.name], now)
+		fs.restore(d.m, byFlow[fs.name], last[fs.name], now, hist[fs.name])
 		fs.mu.Lock()
 		for _, w := range fs.machine.OpenWindows() {
 			reopened = append(reopened, state.Event{Op: state.OpOpen, Window: w})
@@ -457,7 +461,7 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) e
 	return nil
 }
 
-func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.Time) {
+func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.Time, h history) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var mine []state.Window
@@ -467,6 +471,7 @@ func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.
 		}
 	}
 	fs.machine.Restore(mine, lastRun)
+	fs.machine.Resume(h.runs, h.windows)
 	for _, w := range fs.machine.OpenWindows() {
 		m.windowOpen.WithLabelValues(fs.name, fs.service, w.Function, string(w.Kind)).Set(1)
 		if w.Kind == state.KindDown {
