@@ -20,8 +20,10 @@ type history struct {
 	windows []state.Window
 }
 
-// resumeBatch is how many flows' recent runs one store query reads.
-const resumeBatch = 256
+// resumeBatch is how many flows' recent runs one store query reads (each
+// query reads the whole series table, so not too few; the runs of a batch
+// are in memory at once, so not all).
+const resumeBatch = 2048
 
 // lookback is how far before a flow's last run the runs Resume needs lie: a
 // run starts at most a run's length (its timeout; twice that with teardown
