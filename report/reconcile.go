@@ -25,7 +25,8 @@ import (
 //
 // Down windows measure and explain any incident; degraded windows only `slow`
 // incidents, or any when the policy counts degraded time as down. Windows
-// counted as down that no incident matches are undeclared.
+// counted as down that no incident matches are undeclared, unless they lie
+// wholly inside planned maintenance.
 //
 // Measured edges are only measured ones. An edge the period cut, or next to
 // time without data (the prober was down), is null with start_cut/end_cut
@@ -179,10 +180,13 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 		}
 		out = append(out, r)
 	}
+	// Undeclared: counted as down, matched by no incident, and not wholly
+	// inside planned maintenance (which counts for nothing).
+	maint := a.maintenance(cs.Name)
 	undeclared := []Window{}
 	for i, w := range ws {
 		counted := w.Kind == string(state.KindDown) || (countDeg && w.Kind == string(state.KindDegraded))
-		if counted && !matched[i] {
+		if counted && !matched[i] && (set{spans[i]}).minus(maint).total() > 0 {
 			undeclared = append(undeclared, w)
 		}
 	}

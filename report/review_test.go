@@ -136,3 +136,34 @@ func TestReviewLocalTime(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewUndeclaredOutsideMaintenance: a window wholly inside planned
+// maintenance counts for nothing (no downtime, no incident) and is not an
+// undeclared outage either; one that runs past the maintenance is. Before,
+// every counted window that no incident matched was undeclared, so an
+// outage during announced maintenance read as one the provider hid.
+func TestReviewUndeclaredOutsideMaintenance(t *testing.T) {
+	m := time.Minute
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			cfg := testConfig("UTC", m)
+			cfg.Maintenance = []config.Maintenance{{Service: "messaging", Start: hm(10, 0), End: hm(11, 0), Reason: "upgrade"}}
+			s := st.open(t)
+			// send fails 10:10-10:30 (inside) and 10:50-11:10 (past the end).
+			load(t, s, cfg, schedule("a", hm(9, 0), hm(12, 0), m, failing("fail:send", [2]int{70, 90}, [2]int{110, 130})))
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(9, 0), To: hm(12, 0), Timelines: []*config.Timeline{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := rep.Services[0]
+			if svc.DowntimeSeconds != 600 || svc.Incidents != 1 {
+				t.Errorf("downtime %v s, %d incidents; want 600 s (11:00-11:10), 1", svc.DowntimeSeconds, svc.Incidents)
+			}
+			sameList(t, "undeclared", winList(svc.Undeclared), []string{
+				"flow down 10:50-11:10 send a",
+				"receive down 10:50-11:10 send a",
+				"send down 10:50-11:10 send a",
+			})
+		})
+	}
+}
