@@ -147,8 +147,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if s.CreditPercent != nil {
 			credit = fmt.Sprintf("%g%%", *s.CreditPercent)
 		}
-		fmt.Fprintf(stdout, "  %-10s availability %9s  objective %.3f%%  downtime %s  credit %s\n",
-			s.Name, avail, 100*s.Objective, time.Duration(s.DowntimeSeconds*float64(time.Second)).Round(time.Second), credit)
+		// The objective with its own decimals (at least three): %.3f would
+		// print 99.9995% as 100.000%.
+		fmt.Fprintf(stdout, "  %-10s availability %9s  objective %s  downtime %s  credit %s\n",
+			s.Name, avail, render.Availability(s.Objective, s.Objective), time.Duration(s.DowntimeSeconds*float64(time.Second)).Round(time.Second), credit)
 	}
 	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(*out, "report.pdf"))
 	return nil

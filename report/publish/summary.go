@@ -11,6 +11,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/report/render"
 )
 
 // Summary is a report's headline figures: the body of the e-mail, the
@@ -50,11 +51,10 @@ func summaryOf(r *report.Report) Summary {
 	return s
 }
 
-// pct prints a ratio with three decimals rounded down, so that a figure
-// never reads as meeting an objective it misses.
-func pct(r float64) string {
-	return fmt.Sprintf("%.3f%%", math.Floor(r*100000+1e-9)/1000)
-}
+// pct prints an availability as the reports do (render.Availability):
+// truncated, never rounded up, with the objective's decimals, so that a
+// figure never reads as meeting an objective it misses.
+func pct(r, objective float64) string { return render.Availability(r, objective) }
 
 // Text is the summary in a few lines, for the e-mail body.
 func (s Summary) Text() string {
@@ -69,7 +69,7 @@ func (s Summary) Text() string {
 		if sv.Availability < sv.Objective {
 			verdict = "missed"
 		}
-		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, pct(sv.Availability),
+		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, pct(sv.Availability, sv.Objective),
 			strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", sv.Objective*100), "0"), ".")+"%", verdict,
 			time.Duration(math.Round(sv.DowntimeSeconds))*time.Second, sv.Incidents)
 		if sv.CreditPercent > 0 {
@@ -101,8 +101,8 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 			continue
 		}
 		var d []string
-		if pct(o.Availability) != pct(s.Availability) || o.NoData != s.NoData {
-			d = append(d, fmt.Sprintf("availability %s -> %s", pct(o.Availability), pct(s.Availability)))
+		if pct(o.Availability, s.Objective) != pct(s.Availability, s.Objective) || o.NoData != s.NoData {
+			d = append(d, fmt.Sprintf("availability %s -> %s", pct(o.Availability, s.Objective), pct(s.Availability, s.Objective)))
 		}
 		if math.Abs(o.DowntimeSeconds-s.DowntimeSeconds) >= 1 {
 			d = append(d, fmt.Sprintf("downtime %s -> %s", time.Duration(math.Round(o.DowntimeSeconds))*time.Second, time.Duration(math.Round(s.DowntimeSeconds))*time.Second))

@@ -1,0 +1,32 @@
+package publish
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// TestReviewSummaryPercent: the e-mail summary prints availability as the
+// reports do (truncated, the objective's decimals). Before, it added 1e-9
+// before flooring: 0.9989999999999999 against 99.9% read "99.900% against
+// 99.9% (missed)", and 0.9999951 against 99.9995% (met) "99.999%".
+func TestReviewSummaryPercent(t *testing.T) {
+	for _, tc := range []struct {
+		avail, objective float64
+		want             string
+	}{
+		{0.9989999999999999, 0.999, "99.899% against 99.9% (missed)"},
+		{0.999, 0.999, "99.900% against 99.9% (met)"},
+		{0.9899999999999997, 0.99, "98.999% against 99% (missed)"},
+		{0.9999951, 0.999995, "99.9995% against 99.9995% (met)"},
+		{0.9999949, 0.999995, "99.9994% against 99.9995% (missed)"},
+	} {
+		r := &report.Report{Title: "SLA report 2026-03", From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+			Services: []report.Service{{Name: "web", Objective: tc.objective, Availability: &tc.avail}}}
+		if got := summaryOf(r).Text(); !strings.Contains(got, "web: "+tc.want) {
+			t.Errorf("%v against %v:\n%s\nwant %q", tc.avail, tc.objective, got, tc.want)
+		}
+	}
+}
