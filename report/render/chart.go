@@ -1,13 +1,12 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
+	"html/template"
+	"image/color"
 	"math"
 	"strconv"
-
-	chart "github.com/wcharczuk/go-chart/v2"
-	"github.com/wcharczuk/go-chart/v2/drawing"
+	"strings"
 
 	"github.com/slaprobe/slaprobe/report"
 )
@@ -29,103 +28,111 @@ func yRange(days []report.Day, objective float64) (lo, hi float64) {
 	return math.Max(0, 1-span), 1
 }
 
-// dailyChart draws a service's daily availability with its objective as a
-// dashed line; days without data are gaps in the line. rp is chart.PNG or
-// chart.SVG: the PDF and the HTML report draw the same chart.
-func dailyChart(days []report.Day, objective float64, rp chart.RendererProvider) ([]byte, error) {
-	if len(days) == 0 {
-		return nil, nil
+// The daily chart's canvas and colours.
+const (
+	chartW      = 1000.0
+	chartH      = 280.0
+	chartLeft   = 12.0
+	chartRight  = chartW - 72 // the plot's right edge; labels beyond it
+	chartTop    = 14.0
+	chartBottom = chartH - 30 // the x axis
+	chartFont   = 11.0
+)
+
+var (
+	chartLine = color.RGBA{31, 95, 168, 255}   // daily availability
+	chartObj  = color.RGBA{192, 57, 43, 255}   // the objective
+	chartGrid = color.RGBA{221, 221, 221, 255} // grid lines
+)
+
+// dailyChart lays out a service's daily availability against its objective:
+// each day a level step across its width (a daily figure holds for the whole
+// day), days without data gaps in the line, the objective a dashed line,
+// the availability axis from yRange. ok is false without days.
+func dailyChart(days []report.Day, objective float64) (fig figure, ok bool) {
+	n := len(days)
+	if n == 0 {
+		return figure{}, false
 	}
 	lo, hi := yRange(days, objective)
-	blue := drawing.ColorFromHex("1f5fa8")
-	red := drawing.ColorFromHex("c0392b")
-
-	var series []chart.Series
-	var xs, ys []float64
-	flush := func() {
-		if len(xs) == 0 {
-			return
-		}
-		series = append(series, chart.ContinuousSeries{
-			Style:   chart.Style{StrokeColor: blue, StrokeWidth: 2, DotColor: blue, DotWidth: 2.5},
-			XValues: xs,
-			YValues: ys,
-		})
-		xs, ys = nil, nil
-	}
-	for i, d := range days {
-		if d.Availability == nil || math.IsNaN(*d.Availability) {
-			flush()
-			continue
-		}
-		xs = append(xs, float64(i))
-		ys = append(ys, math.Max(lo, math.Min(hi, *d.Availability)))
-	}
-	flush()
-	last := float64(len(days) - 1)
-	if last == 0 {
-		last = 1
-	}
-	obj := math.Max(lo, math.Min(hi, objective))
-	series = append(series, chart.ContinuousSeries{
-		Style:   chart.Style{StrokeColor: red, StrokeWidth: 1.5, StrokeDashArray: []float64{6, 4}},
-		XValues: []float64{0, last},
-		YValues: []float64{obj, obj},
-	})
-
-	var xticks []chart.Tick
-	step := max(1, (len(days)+7)/8)
-	for i := 0; i < len(days); i += step {
-		label := days[i].Date
-		if len(label) == len("2006-01-02") {
-			label = label[5:]
-		}
-		xticks = append(xticks, chart.Tick{Value: float64(i), Label: label})
-	}
-	// go-chart takes an axis' range from its ticks: end both axes with an
-	// unlabelled tick so the last days and the 100% line are not clipped.
-	if xticks[len(xticks)-1].Value != last {
-		xticks = append(xticks, chart.Tick{Value: last})
-	}
 	top := hi + (hi-lo)*0.06
-	var yticks []chart.Tick
+	x := func(day int) float64 { return chartLeft + float64(day)/float64(n)*(chartRight-chartLeft) }
+	y := func(v float64) float64 {
+		v = math.Max(lo, math.Min(hi, v))
+		return chartBottom - (v-lo)/(top-lo)*(chartBottom-chartTop)
+	}
+	var out []shape
+	hline := func(x0, x1, at, width float64, c color.RGBA, dash []float64) {
+		out = append(out, shape{kind: shapeLine, x: x0, y: at, w: x1 - x0, stroke: c, width: width, dash: dash})
+	}
+	vline := func(at, y0, y1, width float64, c color.RGBA) {
+		out = append(out, shape{kind: shapeLine, x: at, y: y0, h: y1 - y0, stroke: c, width: width})
+	}
+	text := func(x, y float64, s, anchor string) {
+		out = append(out, shape{kind: shapeText, x: x, y: y, text: s, size: chartFont, fill: tlInk, anchor: anchor})
+	}
+
+	// Grid and availability axis (labels on the right).
 	decimals := 0
 	for span := (hi - lo) * 100 / 4; span < 1 && decimals < 4; span *= 10 {
 		decimals++
 	}
 	for i := 0; i <= 4; i++ {
-		y := lo + (hi-lo)*float64(i)/4
-		yticks = append(yticks, chart.Tick{Value: y, Label: strconv.FormatFloat(y*100, 'f', decimals, 64) + "%"})
+		v := lo + (hi-lo)*float64(i)/4
+		hline(chartLeft, chartRight, y(v), 1, chartGrid, nil)
+		hline(chartRight, chartRight+4, y(v), 1, tlMuted, nil)
+		text(chartRight+8, y(v)+3.5, strconv.FormatFloat(v*100, 'f', decimals, 64)+"%", "start")
+	}
+	vline(chartRight, chartTop, chartBottom, 1, tlMuted)
+	// Day axis: a label under every step-th day.
+	hline(chartLeft, chartRight, chartBottom, 1, tlMuted, nil)
+	step := max(1, (n+7)/8)
+	for i := 0; i < n; i += step {
+		label := days[i].Date
+		if len(label) == len("2006-01-02") {
+			label = label[5:]
+		}
+		mid := (x(i) + x(i+1)) / 2
+		vline(mid, chartBottom, chartBottom+4, 1, tlMuted)
+		text(mid, chartBottom+17, label, "middle")
 	}
 
-	yticks = append(yticks, chart.Tick{Value: top})
-	grid := chart.Style{StrokeColor: drawing.ColorFromHex("dddddd"), StrokeWidth: 1}
-	var ygrid []chart.GridLine
-	for _, t := range yticks[:len(yticks)-1] {
-		ygrid = append(ygrid, chart.GridLine{Value: t.Value})
+	// The steps, lengthened by half the line's width at each end so that
+	// they meet the risers without a notch.
+	const lw = 2.0
+	var prev *float64
+	for i, d := range days {
+		if d.Availability == nil || math.IsNaN(*d.Availability) {
+			prev = nil
+			continue
+		}
+		v := y(*d.Availability)
+		hline(math.Max(chartLeft, x(i)-lw/2), math.Min(chartRight, x(i+1)+lw/2), v, lw, chartLine, nil)
+		if prev != nil && *prev != v {
+			vline(x(i), math.Min(*prev, v)-lw/2, math.Max(*prev, v)+lw/2, lw, chartLine)
+		}
+		prev = &v
 	}
-	c := chart.Chart{
-		Width:      1000,
-		Height:     280,
-		Background: chart.Style{Padding: chart.Box{Top: 12, Left: 8, Right: 16, Bottom: 8}},
-		XAxis: chart.XAxis{
-			Range: &chart.ContinuousRange{Min: 0, Max: last},
-			Ticks: xticks,
-			Style: chart.Style{FontSize: 9},
-		},
-		YAxis: chart.YAxis{
-			Range:          &chart.ContinuousRange{Min: lo, Max: top},
-			Ticks:          yticks,
-			Style:          chart.Style{FontSize: 9},
-			GridLines:      ygrid,
-			GridMajorStyle: grid,
-			GridMinorStyle: grid,
-		},
-		Series: series,
+	if !math.IsNaN(objective) {
+		hline(chartLeft, chartRight, y(objective), 1.5, chartObj, []float64{6, 4})
 	}
-	var buf bytes.Buffer
-	if err := c.Render(rp, &buf); err != nil {
-		return nil, fmt.Errorf("render: daily chart: %w", err)
-	}
-	return buf.Bytes(), nil
+	return figure{shapes: out, w: chartW, h: chartH}, true
 }
+
+// chartSVG draws the daily chart as an inline SVG element, or returns ""
+// without days. It holds only dates and percentages, no report text.
+func chartSVG(days []report.Day, objective float64) template.HTML {
+	fig, ok := dailyChart(days, objective)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 %s %s" width="100%%" role="img" aria-label="daily availability against the objective" style="font-family: %s">`,
+		num(fig.w), num(fig.h), svgFonts)
+	writeSVGShapes(&b, fig.shapes)
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) //nolint:gosec // built here, all text escaped
+}
+
+// svgFonts is the font list of the SVG figures: the PDF's font first.
+const svgFonts = "NanumGothic, 'Noto Sans KR', 'Segoe UI', Helvetica, Arial, sans-serif"

@@ -7,8 +7,6 @@ import (
 	"html/template"
 	"io"
 
-	chart "github.com/wcharczuk/go-chart/v2"
-
 	"github.com/slaprobe/slaprobe/report"
 )
 
@@ -59,13 +57,7 @@ func writeHTML(w io.Writer, v view) error {
 		d.Timeline = append(d.Timeline, tf.TL.SVG())
 	}
 	for i, s := range v.Services {
-		svg, err := dailyChart(s.Daily, s.Objective, chart.SVG)
-		if err != nil {
-			return err
-		}
-		// The SVG holds only our own dates and percentages, never report
-		// text, so it is safe to inline unescaped.
-		d.Charts[i] = template.HTML(svg) //nolint:gosec // see above
+		d.Charts[i] = chartSVG(s.Daily, s.Objective)
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {

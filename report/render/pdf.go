@@ -3,32 +3,29 @@ package render
 import (
 	"bytes"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/johnfercher/go-tree/node"
 	"github.com/johnfercher/maroto/v2"
 	"github.com/johnfercher/maroto/v2/pkg/components/col"
-	"github.com/johnfercher/maroto/v2/pkg/components/image"
 	"github.com/johnfercher/maroto/v2/pkg/components/page"
 	"github.com/johnfercher/maroto/v2/pkg/components/row"
 	"github.com/johnfercher/maroto/v2/pkg/components/text"
 	"github.com/johnfercher/maroto/v2/pkg/config"
 	"github.com/johnfercher/maroto/v2/pkg/consts/align"
 	"github.com/johnfercher/maroto/v2/pkg/consts/border"
-	"github.com/johnfercher/maroto/v2/pkg/consts/extension"
 	"github.com/johnfercher/maroto/v2/pkg/consts/fontstyle"
 	"github.com/johnfercher/maroto/v2/pkg/consts/pagesize"
 	"github.com/johnfercher/maroto/v2/pkg/core"
 	"github.com/johnfercher/maroto/v2/pkg/core/entity"
 	"github.com/johnfercher/maroto/v2/pkg/props"
 	"github.com/johnfercher/maroto/v2/pkg/repository"
+	"github.com/phpdave11/gofpdf"
 	slaconfig "github.com/slaprobe/slaprobe/config"
-	chart "github.com/wcharczuk/go-chart/v2"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
@@ -105,11 +102,7 @@ func PDF(w io.Writer, r *report.Report, o PDFOptions) error {
 	}
 	v := newView(r, loc)
 	g.sanitize(&v)
-
-	charts, err := pngCharts(v.Services)
-	if err != nil {
-		return err
-	}
+	date := docDate(r, loc)
 
 	fonts, err := repository.New().
 		AddUTF8FontFromBytes(fontFamily, fontstyle.Normal, regular).
@@ -118,11 +111,10 @@ func PDF(w io.Writer, r *report.Report, o PDFOptions) error {
 	if err != nil {
 		return fmt.Errorf("render: pdf font: %w", err)
 	}
-	timelines := make([][]byte, len(v.Timelines))
+	m := newMeasurer(regular)
+	timelines := make([]figure, len(v.Timelines))
 	for i, tf := range v.Timelines {
-		if timelines[i], err = tf.TL.png(2000, regular, bold); err != nil {
-			return err
-		}
+		timelines[i] = tf.TL.figure(m)
 	}
 	p := &pdfDoc{c: newPalette(), g: g, width: 210 - 24}
 	cfg := config.NewBuilder().
@@ -134,16 +126,16 @@ func PDF(w io.Writer, r *report.Report, o PDFOptions) error {
 		WithPageNumber(props.PageNumber{Pattern: "Page {current} of {total}", Place: props.RightBottom, Family: fontFamily, Size: 7, Color: &p.c.muted}).
 		WithTitle(v.Title, true).
 		WithCreator("slaprobe", false).
+		WithCreationDate(date).
 		WithCompression(true).
 		Build()
-	m := maroto.New(cfg)
-	p.m = m
+	p.m = newMaroto(cfg, date)
 	p.start()
 	p.cover(v, timelines)
-	for i, s := range v.Services {
-		p.service(s, charts[i])
+	for _, s := range v.Services {
+		p.service(s)
 	}
-	doc, err := m.Generate()
+	doc, err := p.m.Generate()
 	if err != nil {
 		return fmt.Errorf("render: pdf: %w", err)
 	}
@@ -153,27 +145,38 @@ func PDF(w io.Writer, r *report.Report, o PDFOptions) error {
 	return nil
 }
 
-// pngCharts draws the services' daily charts, a few at a time: rasterising
-// and PNG-encoding them is most of the cost of a PDF.
-func pngCharts(ss []serviceView) ([][]byte, error) {
-	// go-chart loads its default font lazily without synchronising the
-	// read; load it here, before any goroutine draws.
-	if _, err := chart.GetDefaultFont(); err != nil {
-		return nil, fmt.Errorf("render: chart font: %w", err)
+// gofpdfDefaults guards gofpdf's process-wide defaults while newMaroto sets
+// them: they are gofpdf's, not this package's state, and every PDF is made
+// through newMaroto.
+var gofpdfDefaults sync.Mutex
+
+// newMaroto creates the document with gofpdf set up for reproducible
+// output. gofpdf (under maroto) writes its fonts in the order of a Go map
+// unless "catalog sort" is on, and stamps the modification date from the
+// clock unless told one; maroto passes on neither setting, and gofpdf copies
+// both from process-wide defaults when maroto creates its instance. So they
+// are set here, under gofpdfDefaults, for that moment: catalog sort always,
+// the modification date the same as the creation date (the report's
+// generation time). The other source of disorder, the order of embedded
+// images, is avoided by embedding none (figures are vector drawings, see
+// pdfFigure).
+func newMaroto(cfg *entity.Config, date time.Time) core.Maroto {
+	gofpdfDefaults.Lock()
+	defer gofpdfDefaults.Unlock()
+	gofpdf.SetDefaultCatalogSort(true)
+	gofpdf.SetDefaultModificationDate(date)
+	defer gofpdf.SetDefaultModificationDate(time.Time{})
+	return maroto.New(cfg)
+}
+
+// docDate is the PDF's creation and modification date: when the report was
+// generated (virtual time in a replay), in the report's zone as its text
+// says it.
+func docDate(r *report.Report, loc *time.Location) time.Time {
+	if r.Generated.IsZero() {
+		return r.To.In(loc)
 	}
-	charts := make([][]byte, len(ss))
-	errs := make([]error, len(ss))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	var wg sync.WaitGroup
-	for i, s := range ss {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			charts[i], errs[i] = dailyChart(s.Daily, s.Objective, chart.PNG)
-		})
-	}
-	wg.Wait()
-	return charts, errors.Join(errs...)
+	return r.Generated.In(loc)
 }
 
 // fonts returns the regular and bold TrueType bytes to use.
@@ -476,7 +479,7 @@ func (p *pdfDoc) headingRow(s string, size float64) core.Row {
 	return p.text(size, fontstyle.Bold, &p.c.accent, s, 4, 1.5)
 }
 
-func (p *pdfDoc) cover(v view, timelines [][]byte) {
+func (p *pdfDoc) cover(v view, timelines []figure) {
 	p.m.AddRows(
 		p.text(20, fontstyle.Bold, &p.c.accent, v.Title, 0, 2),
 		p.text(10, fontstyle.Normal, &p.c.ink, "Period: "+v.Period+" ("+v.Zone+")", 1, 0),
@@ -490,7 +493,7 @@ func (p *pdfDoc) cover(v view, timelines [][]byte) {
 				p.text(7, fontstyle.Normal, &p.c.muted, timelineLegend, 0, 1.5))
 		}
 		rows = append(rows, p.text(8, fontstyle.Bold, &p.c.ink, tf.Caption, 1, 0.5),
-			row.New(p.width*tf.Aspect).Add(image.NewFromBytesCol(pdfGrid, timelines[i], extension.Png, props.Rect{Center: true, Percent: 100})))
+			row.New(p.width*tf.Aspect).Add(col.New(pdfGrid).Add(&pdfFigure{fig: timelines[i]})))
 		p.block(rows...)
 	}
 	var verdicts []core.Row
@@ -528,7 +531,7 @@ func (p *pdfDoc) verdictColor(s serviceView) *props.Color {
 	return &p.c.bad
 }
 
-func (p *pdfDoc) service(s serviceView, png []byte) {
+func (p *pdfDoc) service(s serviceView) {
 	head := []core.Row{
 		row.New(5),
 		row.New().Add(text.NewCol(pdfGrid, "Service: "+s.Name, props.Text{Family: fontFamily, Size: 15, Style: fontstyle.Bold, Color: &p.c.white, Top: 2, Bottom: 2, Left: 2})).
@@ -559,10 +562,10 @@ func (p *pdfDoc) service(s serviceView, png []byte) {
 	p.block(head...)
 
 	chart := []core.Row{p.headingRow("Daily availability", 11)}
-	if png == nil {
+	if fig, ok := dailyChart(s.Daily, s.Objective); !ok {
 		chart = append(chart, p.text(8, fontstyle.Normal, &p.c.muted, "No daily figures.", 0, 1))
 	} else {
-		chart = append(chart, row.New(52).Add(image.NewFromBytesCol(pdfGrid, png, extension.Png, props.Rect{Center: true, Percent: 100})),
+		chart = append(chart, row.New(p.width*fig.h/fig.w).Add(col.New(pdfGrid).Add(&pdfFigure{fig: fig})),
 			p.text(7, fontstyle.Normal, &p.c.muted, "Blue: daily availability (gaps are days without data). Red dashed: the objective.", 0.5, 1))
 	}
 	p.block(chart...)

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/slaprobe/slaprobe/report"
 )
@@ -135,6 +137,85 @@ func BenchmarkPDF(b *testing.B) {
 	for b.Loop() {
 		if err := PDF(&bytes.Buffer{}, r, PDFOptions{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPDFReproducible renders the same report several times: the bytes must
+// be equal every time (`make demo` writes byte-identical files on a rerun),
+// and the document's creation and modification dates are the report's
+// generation time, not the clock's.
+func TestPDFReproducible(t *testing.T) {
+	tests := []struct {
+		name   string
+		report func() *report.Report
+	}{
+		{"two services", fixture},
+		{"six services", func() *report.Report { return monthReport(6) }},
+		{"timeline with a close-up", timelineReport},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := pdfBytes(tc.report(), PDFOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 2; i <= 4; i++ {
+				again, err := pdfBytes(tc.report(), PDFOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(first, again) {
+					n := 0
+					for n < min(len(first), len(again)) && first[n] == again[n] {
+						n++
+					}
+					t.Errorf("render %d differs from the first at byte %d of %d", i, n, len(first))
+					break
+				}
+			}
+			r := tc.report()
+			loc, err := time.LoadLocation(r.Timezone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			date := "(D:" + r.Generated.In(loc).Format("20060102150405") + ")"
+			for _, key := range []string{"/CreationDate ", "/ModDate "} {
+				if !bytes.Contains(first, []byte(key+date)) {
+					t.Errorf("PDF lacks %s%s (the report's generation time)", key, date)
+				}
+			}
+		})
+	}
+}
+
+// TestPDFConcurrent renders reports with different dates at the same time:
+// each comes out as it does alone (gofpdf's process-wide defaults, which
+// PDF sets for each document, do not leak from one to another; run with
+// -race too).
+func TestPDFConcurrent(t *testing.T) {
+	reports := []func() *report.Report{fixture, timelineReport, fixture, timelineReport}
+	alone := make([][]byte, len(reports))
+	for i, r := range reports {
+		b, err := pdfBytes(r(), PDFOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone[i] = b
+	}
+	together := make([][]byte, len(reports))
+	errs := make([]error, len(reports))
+	var wg sync.WaitGroup
+	for i, r := range reports {
+		wg.Go(func() { together[i], errs[i] = pdfBytes(r(), PDFOptions{}) })
+	}
+	wg.Wait()
+	for i := range reports {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !bytes.Equal(alone[i], together[i]) {
+			t.Errorf("report %d rendered concurrently differs from its render alone", i)
 		}
 	}
 }

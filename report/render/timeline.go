@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,8 +29,8 @@ import (
 // outlines over them. Down bars are solid and full height, degraded bars
 // hatched and half height, so the two differ in more than colour.
 //
-// It is drawn the same way as SVG (HTML report, status page) and PNG (PDF),
-// from one layout:
+// It is drawn from one layout as SVG (HTML report, status page), as vector
+// graphics in the PDF, and as PNG:
 //
 //	tl := render.NewTimeline(rep, render.TimelineOptions{From: f, To: t, Services: []string{"messaging"}})
 //	svg := tl.SVG() // template.HTML, safe to put in an html/template page
@@ -240,28 +239,6 @@ var (
 	tlDeclared = color.RGBA{29, 39, 51, 255}
 )
 
-// shape is one drawing primitive of the layout.
-type shape struct {
-	kind       int // shapeRect, shapeLine, shapeText
-	x, y, w, h float64
-	fill       color.RGBA // zero alpha: none
-	stroke     color.RGBA // zero alpha: none
-	width      float64
-	dash       []float64
-	hatch      bool // diagonal lines in the stroke colour, inside the rectangle
-	text       string
-	size       float64
-	bold       bool
-	anchor     string // start | middle | end
-	title      string // tooltip (SVG)
-}
-
-const (
-	shapeRect = iota
-	shapeLine
-	shapeText
-)
-
 // layout turns the timeline into shapes on a 1000-wide canvas and returns
 // them with the canvas height.
 func (t Timeline) layout(m *measurer) ([]shape, float64) {
@@ -437,6 +414,12 @@ func (t Timeline) Height() float64 {
 	return h
 }
 
+// figure lays the timeline out with text measured in the given font.
+func (t Timeline) figure(m *measurer) figure {
+	shapes, h := t.layout(m)
+	return figure{shapes: shapes, w: tlWidth, h: h}
+}
+
 // SVG draws the timeline as an inline SVG element (scales to its container's
 // width). Every name and title in it is escaped.
 func (t Timeline) SVG() template.HTML {
@@ -450,76 +433,16 @@ func (t Timeline) WriteSVG(w io.Writer) error {
 	m := newMeasurer(nanumRegular)
 	shapes, h := t.layout(m)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 %s %s" width="100%%" role="img" aria-label="function timeline, %s to %s" style="font-family: NanumGothic, 'Noto Sans KR', 'Segoe UI', Helvetica, Arial, sans-serif">`,
-		num(tlWidth), num(h), html.EscapeString(tlTime(t.From, t.Loc)), html.EscapeString(tlTime(t.To, t.Loc)))
-	for _, s := range shapes {
-		switch s.kind {
-		case shapeRect:
-			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s"%s>`, num(s.x), num(s.y), num(s.w), num(s.h), svgColor(s.fill), svgStroke(s))
-			if s.title != "" {
-				fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(s.title))
-			}
-			b.WriteString(`</rect>`)
-			if s.hatch {
-				for _, l := range hatchLines(s.x, s.y, s.w, s.h, 3.5) {
-					fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="0.8"/>`, num(l[0]), num(l[1]), num(l[2]), num(l[3]), svgColor(s.stroke))
-				}
-			}
-		case shapeLine:
-			fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"%s/>`, num(s.x), num(s.y), num(s.x+s.w), num(s.y+s.h), svgStroke(s))
-		case shapeText:
-			weight := ""
-			if s.bold {
-				weight = ` font-weight="bold"`
-			}
-			fmt.Fprintf(&b, `<text x="%s" y="%s" font-size="%s" fill="%s" text-anchor="%s"%s>%s</text>`, num(s.x), num(s.y), num(s.size), svgColor(s.fill), s.anchor, weight, html.EscapeString(s.text))
-		}
-	}
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 %s %s" width="100%%" role="img" aria-label="function timeline, %s to %s" style="font-family: %s">`,
+		num(tlWidth), num(h), html.EscapeString(tlTime(t.From, t.Loc)), html.EscapeString(tlTime(t.To, t.Loc)), svgFonts)
+	writeSVGShapes(&b, shapes)
 	b.WriteString(`</svg>`)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func num(v float64) string { return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) }
-
-func svgColor(c color.RGBA) string {
-	if c.A == 0 {
-		return "none"
-	}
-	return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B)
-}
-
-func svgStroke(s shape) string {
-	if s.stroke.A == 0 {
-		return ""
-	}
-	out := fmt.Sprintf(` stroke="%s" stroke-width="%s"`, svgColor(s.stroke), num(s.width))
-	if len(s.dash) > 0 {
-		var ds []string
-		for _, d := range s.dash {
-			ds = append(ds, num(d))
-		}
-		out += ` stroke-dasharray="` + strings.Join(ds, " ") + `"`
-	}
-	return out
-}
-
-// hatchLines are 45° lines every gap units, clipped to the rectangle.
-func hatchLines(x, y, w, h, gap float64) [][4]float64 {
-	var out [][4]float64
-	for k := x - h; k < x+w; k += gap {
-		// The line (k+u, y+h-u) for u in [0, h], clipped to x..x+w.
-		u0, u1 := math.Max(0, x-k), math.Min(h, x+w-k)
-		if u1 <= u0 {
-			continue
-		}
-		out = append(out, [4]float64{k + u0, y + h - u0, k + u1, y + h - u1})
-	}
-	return out
-}
-
-// PNG draws the timeline as a PNG widthPx wide, for the PDF; its height
-// follows from the layout. Text is in the bundled NanumGothic.
+// PNG draws the timeline as a PNG widthPx wide; its height follows from the
+// layout. Text is in the bundled NanumGothic.
 func (t Timeline) PNG(widthPx int) ([]byte, error) {
 	return t.png(widthPx, nanumRegular, nanumBold)
 }
