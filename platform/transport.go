@@ -281,7 +281,9 @@ func (w *streamWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	client, server := memConnPair(w.cancel)
 	w.commitLocked(client)
-	return server, bufio.NewReadWriter(bufio.NewReader(server), bufio.NewWriter(server)), nil
+	// Small buffers: pushes are a few hundred bytes, and a replay opens a
+	// stream per run.
+	return server, bufio.NewReadWriter(bufio.NewReaderSize(server, 1024), bufio.NewWriterSize(server, 1024)), nil
 }
 
 // finish is the handler returning: the response is complete.
