@@ -26,9 +26,7 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/repository"
 	"github.com/phpdave11/gofpdf"
 	slaconfig "github.com/slaprobe/slaprobe/config"
-	"golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
-	"golang.org/x/image/math/fixed"
 
 	"github.com/slaprobe/slaprobe/report"
 )
@@ -326,19 +324,7 @@ func (g *glyphs) replace(s string) string {
 // width is the width of s in millimetres at size points, from the font's
 // advance widths.
 func (g *glyphs) width(s string, size float64) float64 {
-	const ppem = 1000
-	var adv fixed.Int26_6
-	for _, r := range s {
-		i, err := g.f.GlyphIndex(&g.buf, r)
-		if err != nil {
-			continue
-		}
-		a, err := g.f.GlyphAdvance(&g.buf, i, fixed.I(ppem), font.HintingNone)
-		if err == nil {
-			adv += a
-		}
-	}
-	return float64(adv) / 64 / ppem * size * 25.4 / 72
+	return ems(g.f, &g.buf, s) * size * 25.4 / 72
 }
 
 // fit breaks every word of s wider than maxWidth millimetres, after a

@@ -565,19 +565,24 @@ func (m *measurer) width(s string, size float64) float64 {
 	if m.f == nil {
 		return float64(len([]rune(s))) * size * 0.55
 	}
+	return ems(m.f, &m.buf, s) * size
+}
+
+// ems is the width of s in f, in ems, from the font's advance widths.
+func ems(f *sfnt.Font, buf *sfnt.Buffer, s string) float64 {
 	const ppem = 1000
 	var adv fixed.Int26_6
 	for _, r := range s {
-		i, err := m.f.GlyphIndex(&m.buf, r)
+		i, err := f.GlyphIndex(buf, r)
 		if err != nil {
 			continue
 		}
-		a, err := m.f.GlyphAdvance(&m.buf, i, fixed.I(ppem), font.HintingNone)
+		a, err := f.GlyphAdvance(buf, i, fixed.I(ppem), font.HintingNone)
 		if err == nil {
 			adv += a
 		}
 	}
-	return float64(adv) / 64 / ppem * size
+	return float64(adv) / 64 / ppem
 }
 
 // clip shortens s to fit maxW, marking the cut with "...".
