@@ -221,6 +221,23 @@ func (cs *compiledStep) compile(s *config.Step, sy *symbols, index map[string]in
 	return cs.pay.compile(&s.Expect, s.Extract, sy)
 }
 
+// slotOf returns the slot of the variable name (a var or an extraction).
+func (cf *compiledFlow) slotOf(name string) (int, bool) {
+	for _, v := range cf.vars {
+		if v.name == name {
+			return v.slot, true
+		}
+	}
+	for i := range cf.steps {
+		for _, x := range cf.steps[i].pay.extract {
+			if x.name == name {
+				return x.slot, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // slotName returns the variable name of slot, for messages.
 func (cf *compiledFlow) slotName(slot int) string {
 	for _, v := range cf.vars {

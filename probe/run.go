@@ -78,11 +78,12 @@ type runState struct {
 	cur    int          // the step being run
 	starts []time.Time  // when each step started, for await's since
 
-	sessionRan bool         // the session's steps ran in this run
-	set        []bool       // variable slots that hold a value (kept for flows with a teardown)
-	streams    []*stream    // by step index, the streams the run opened
-	hooks      *inbox       // the run's webhook callbacks
-	sess       *sessionData // the session the run uses, when the flow has one
+	sessionRan bool           // the session's steps ran in this run
+	set        []bool         // variable slots that hold a value (kept for flows with a teardown)
+	streams    []*stream      // by step index, the streams the run opened
+	hooks      *inbox         // the run's webhook callbacks
+	sess       *sessionData   // the session the run uses, when the flow has one
+	ending     []*sessionData // sessions the run discarded: their session_end teardown runs last
 	cancels    []context.CancelFunc
 
 	sc     scope
@@ -120,6 +121,8 @@ func (r *Runner) putState(rs *runState) {
 	rs.starts = rs.starts[:0]
 	rs.set = rs.set[:0]
 	rs.streams, rs.hooks, rs.sess, rs.sessionRan = nil, nil, nil, false
+	clear(rs.ending)
+	rs.ending = rs.ending[:0]
 	if cap(rs.buf) > maxPooledBuf {
 		rs.buf = nil
 	}
@@ -259,9 +262,7 @@ func (rs *runState) withTimeout(parent context.Context) context.Context {
 func (rs *runState) main() bool {
 	cf := rs.cf
 	if cf.nsession > 0 && !rs.reuseSession() {
-		if old := rs.r.session(cf); old != nil {
-			rs.endSession(old) // its ttl passed
-		}
+		rs.discard(rs.r.session(cf)) // its ttl passed (nil: there was none)
 		if !rs.runSession() {
 			return false
 		}
@@ -277,7 +278,7 @@ func (rs *runState) main() bool {
 		}
 		if cf.nsession > 0 && !rs.sessionRan && !relogged && (res.HTTPStatus == http.StatusUnauthorized || res.HTTPStatus == http.StatusForbidden) {
 			relogged = true
-			rs.endSession(rs.sess) // best effort: the server may have ended it already
+			rs.discard(rs.sess) // its logout is best effort: the server may have ended it already
 			if !rs.runSession() {
 				return false
 			}
@@ -292,9 +293,12 @@ func (rs *runState) main() bool {
 	return true
 }
 
-// teardown runs the teardown steps with a deadline of their own: each runs
-// unless it uses a variable this run did not set (the step that extracts
-// it failed or did not run); a failure does not stop the others.
+// teardown runs the teardown steps with a deadline of their own (the
+// flow's timeout: a run lasts at most twice its timeout): each runs unless
+// it uses a variable this run did not set (the step that extracts it failed
+// or did not run); a failure does not stop the others. Then the
+// session_end steps of the sessions the run discarded run, within the same
+// deadline.
 func (rs *runState) teardown() bool {
 	cf := rs.cf
 	rs.start = rs.c.Now()
@@ -313,6 +317,7 @@ func (rs *runState) teardown() bool {
 			rs.markExtracted(i)
 		}
 	}
+	rs.endSessions()
 	return true
 }
 
@@ -357,7 +362,7 @@ func (rs *runState) results() (steps, teardown []StepResult) {
 	steps = append(steps, rs.steps[cf.nsession:cf.nsession+cf.nmain]...)
 	for i := cf.nsession + cf.nmain; i < len(cf.steps); i++ {
 		switch {
-		case cf.steps[i].sessionEnd && rs.steps[i].Attempts == 0:
+		case cf.steps[i].sessionEnd && rs.steps[i].Attempts == 0 && rs.steps[i].Error == "":
 			// did not run: only runs that end a session report it
 		case cf.steps[i].counts:
 			steps = append(steps, rs.steps[i])

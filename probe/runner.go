@@ -82,6 +82,7 @@ type Runner struct {
 
 	sessMu   sync.Mutex
 	sessions map[*compiledFlow]*sessionData // live sessions, by flow
+	retired  bool                           // replaced by another runner (Retire): keeps no session
 }
 
 // NewRunner compiles every flow of cfg and builds the transports their TLS

@@ -2,10 +2,15 @@ package probe
 
 import (
 	"context"
+	"maps"
 	"net/http/cookiejar"
+	"reflect"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
 )
 
 // A flow's session (config.Session) is a login whose extracted variables
@@ -13,16 +18,24 @@ import (
 // TTL passes on the run clock, or until a step gets 401 or 403, which
 // drops the session and runs its steps again, once, in that run. The runner
 // keeps one session per flow. Teardown steps with when: session_end run
-// once per session, with its variables and jar, when it is discarded: in
-// the run that finds its ttl passed or gets the 401/403 (before the new
-// login), or from EndSessions at shutdown.
+// once per session, with its variables and jar, when it is discarded: at
+// the end of the run that finds its ttl passed, gets the 401/403, or
+// replaces it (runs of one flow at the same time), after the run's other
+// teardown steps and within the teardown's deadline, so that a logout that
+// hangs never costs the run's own steps their time; or from EndSessions
+// (shutdown, a reload). A session whose steps failed half way (a login
+// that passed, a later session step that did not) is ended the same way:
+// the server may hold it (a Matrix device) though the run cannot use it.
 
-// sessionData is a live session: the values of the variables its steps
+// sessionData is a session: the values of the variables its steps
 // extracted, by slot, and its cookie jar.
 type sessionData struct {
-	vals    []string // by slot; only the session's slots are meaningful
+	vals    []string // by slot; only slots (the session's, that hold a value) are meaningful
+	slots   []int
+	secrets []string // values of the session's secret extractions: redacted in every run that uses it
 	jar     *cookiejar.Jar
 	expires time.Time
+	ended   atomic.Bool // its session_end teardown ran (or it was handed to another runner)
 }
 
 // reuseSession loads a live session into the run; false when there is none.
@@ -31,25 +44,50 @@ func (rs *runState) reuseSession() bool {
 	if s == nil || !rs.c.Now().Before(s.expires) {
 		return false
 	}
-	for _, slot := range rs.cf.sessionSlots {
-		rs.sc.vals[slot] = s.vals[slot]
-		rs.markSet(slot)
-	}
-	rs.sess, rs.jar.j = s, s.jar
+	rs.load(s)
+	rs.sess = s
 	return true
 }
 
+// load puts s's variables and cookie jar into the run, and its secrets
+// into the run's redaction.
+func (rs *runState) load(s *sessionData) {
+	for _, slot := range rs.cf.sessionSlots {
+		rs.sc.vals[slot] = ""
+		if slot < len(rs.set) {
+			rs.set[slot] = false
+		}
+	}
+	for _, slot := range s.slots {
+		rs.sc.vals[slot] = s.vals[slot]
+		rs.markSet(slot)
+	}
+	for _, v := range s.secrets {
+		rs.note(v)
+	}
+	rs.jar.j = s.jar
+}
+
 // runSession runs the session's steps with a fresh cookie jar; when they
-// pass, the session is kept for the next runs.
+// pass, the session is kept for the next runs. When they fail after one
+// of them extracted something, that partial session is ended at the end
+// of the run.
 func (rs *runState) runSession() bool {
 	cf := rs.cf
 	rs.sessionRan = true
 	rs.jar.j = nil
+	for _, slot := range cf.sessionSlots {
+		if slot < len(rs.set) {
+			rs.set[slot] = false
+		}
+	}
+	ok := true
 	for i := 0; i < cf.nsession; i++ {
 		rs.cur = i
 		rs.step(i)
 		if rs.steps[i].Status == StatusFailed {
-			return false
+			ok = false
+			break
 		}
 		rs.markExtracted(i)
 	}
@@ -58,11 +96,39 @@ func (rs *runState) runSession() bool {
 	}
 	s := &sessionData{vals: make([]string, cf.nslots), jar: rs.jar.j, expires: rs.c.Now().Add(cf.sessionTTL)}
 	for _, slot := range cf.sessionSlots {
-		s.vals[slot] = rs.sc.vals[slot]
+		if slot < len(rs.set) && rs.set[slot] {
+			s.vals[slot] = rs.sc.vals[slot]
+			s.slots = append(s.slots, slot)
+		}
+	}
+	for i := 0; i < cf.nsession; i++ {
+		for _, x := range cf.steps[i].pay.extract {
+			if x.secret && slices.Contains(s.slots, x.slot) {
+				s.secrets = append(s.secrets, s.vals[x.slot])
+			}
+		}
+	}
+	if !ok {
+		if len(s.slots) > 0 {
+			rs.ending = append(rs.ending, s)
+		}
+		return false
 	}
 	rs.sess = s
-	rs.r.keepSession(cf, s)
+	if old := rs.r.keepSession(cf, s); old != nil {
+		rs.ending = append(rs.ending, old)
+	}
 	return true
+}
+
+// discard drops s from the runner; its session_end teardown runs at the
+// end of the run.
+func (rs *runState) discard(s *sessionData) {
+	if s == nil {
+		return
+	}
+	rs.r.dropSession(rs.cf, s)
+	rs.ending = append(rs.ending, s)
 }
 
 // session returns the flow's live session, or nil.
@@ -72,13 +138,24 @@ func (r *Runner) session(cf *compiledFlow) *sessionData {
 	return r.sessions[cf]
 }
 
-func (r *Runner) keepSession(cf *compiledFlow, s *sessionData) {
+// keepSession makes s the flow's session and returns the one it replaces
+// (a run of the same flow at the same time logged in too), which the
+// caller must end. A retired runner keeps no session: it returns s itself.
+func (r *Runner) keepSession(cf *compiledFlow, s *sessionData) (replaced *sessionData) {
 	r.sessMu.Lock()
 	defer r.sessMu.Unlock()
+	if r.retired {
+		return s
+	}
 	if r.sessions == nil {
 		r.sessions = map[*compiledFlow]*sessionData{}
 	}
+	old := r.sessions[cf]
 	r.sessions[cf] = s
+	if old == s {
+		return nil
+	}
+	return old
 }
 
 // dropSession forgets the flow's session if it is still s.
@@ -90,26 +167,37 @@ func (r *Runner) dropSession(cf *compiledFlow, s *sessionData) {
 	}
 }
 
-// endSession discards s: the flow's session_end teardown steps run with its
-// variables and cookie jar (their results are reported with this run's
-// teardown), then the runner forgets it.
+// endSessions runs the session_end teardown of the sessions the run
+// discarded. Called last in the teardown, with its deadline.
+func (rs *runState) endSessions() {
+	for i, s := range rs.ending {
+		rs.endSession(s)
+		rs.ending[i] = nil
+	}
+	rs.ending = rs.ending[:0]
+}
+
+// endSession runs the flow's session_end teardown steps with s's variables
+// and cookie jar (their results are reported with this run's teardown),
+// once per session; a step that uses a variable s does not hold is not run.
+// It leaves s's variables in the run's scope.
 func (rs *runState) endSession(s *sessionData) {
-	cf := rs.cf
-	rs.r.dropSession(cf, s)
-	if s == nil {
+	if s == nil || !s.ended.CompareAndSwap(false, true) {
 		return
 	}
+	cf := rs.cf
 	saved := rs.jar.j
-	for _, slot := range cf.sessionSlots {
-		rs.sc.vals[slot] = s.vals[slot]
-		rs.markSet(slot)
-	}
-	rs.jar.j = s.jar
+	rs.load(s)
 	for i := cf.nsession + cf.nmain; i < len(cf.steps); i++ {
 		if !cf.steps[i].sessionEnd {
 			continue
 		}
 		rs.cur = i
+		rs.steps[i] = StepResult{Step: rs.steps[i].Step, Function: rs.steps[i].Function, Status: StatusNotRun}
+		if name := rs.unset(i); name != "" {
+			rs.steps[i].Error = "not run: ${" + name + "} has no value in this session"
+			continue
+		}
 		rs.guard(func() bool { rs.step(i); return true })
 	}
 	rs.jar.j = saved
@@ -118,17 +206,18 @@ func (rs *runState) endSession(s *sessionData) {
 // EndSessions discards every live session of the runner, running each
 // flow's session_end teardown steps (a logout) under ctx, and returns those
 // runs' results (a Run whose Teardown holds them) for the caller to log. The
-// daemon calls it when it stops or reloads a flow.
+// daemon calls it when it stops, and on the runner a reload replaced.
 func (r *Runner) EndSessions(ctx context.Context) []Run {
 	r.sessMu.Lock()
 	live := make(map[*compiledFlow]*sessionData, len(r.sessions))
 	for cf, s := range r.sessions {
 		live[cf] = s
 	}
+	clear(r.sessions)
 	r.sessMu.Unlock()
 	var out []Run
 	for cf, s := range live {
-		if cf.err != nil {
+		if cf.err != nil || s.ended.Load() {
 			continue
 		}
 		c := clock.FromContext(ctx, r.clock)
@@ -149,7 +238,7 @@ func (r *Runner) EndSessions(ctx context.Context) []Run {
 		}
 		rs.cancels = rs.cancels[:0]
 		for i := cf.nsession + cf.nmain; i < len(cf.steps); i++ {
-			if cf.steps[i].sessionEnd {
+			if cf.steps[i].sessionEnd && all[i].Attempts+len(all[i].Error) > 0 {
 				run.Teardown = append(run.Teardown, all[i])
 			}
 		}
@@ -160,4 +249,76 @@ func (r *Runner) EndSessions(ctx context.Context) []Run {
 		}
 	}
 	return out
+}
+
+// Retire hands the runner's live sessions over to next, the runner that
+// replaces it (a reload): a flow of next with the same name whose session
+// would log in the same way (the same session steps, vars, TLS and secrets)
+// takes the session over, unless it has one already; the others stay for
+// EndSessions, which the caller runs next. From now on the runner keeps no
+// session: a run still in flight on it that logs in ends that session
+// itself, at its end. Retire does no I/O.
+func (r *Runner) Retire(next *Runner) {
+	r.sessMu.Lock()
+	r.retired = true
+	live := make(map[*compiledFlow]*sessionData, len(r.sessions))
+	for cf, s := range r.sessions {
+		live[cf] = s
+	}
+	r.sessMu.Unlock()
+	if next == nil || next == r {
+		return
+	}
+	byName := map[string]*compiledFlow{}
+	next.mu.Lock()
+	for f, ncf := range next.flows {
+		byName[f.Name] = ncf
+	}
+	next.mu.Unlock()
+	for cf, s := range live {
+		ncf := byName[cf.flow.Name]
+		if ncf == nil || !sameSession(r, cf, next, ncf) || s.ended.Load() {
+			continue
+		}
+		moved := &sessionData{vals: make([]string, ncf.nslots), jar: s.jar, expires: s.expires, secrets: s.secrets}
+		for _, slot := range s.slots {
+			if ns, ok := ncf.slotOf(cf.slotName(slot)); ok {
+				moved.vals[ns] = s.vals[slot]
+				moved.slots = append(moved.slots, ns)
+			}
+		}
+		next.sessMu.Lock()
+		taken := next.sessions[ncf] == nil && !next.retired
+		if taken {
+			if next.sessions == nil {
+				next.sessions = map[*compiledFlow]*sessionData{}
+			}
+			next.sessions[ncf] = moved
+		}
+		next.sessMu.Unlock()
+		if taken {
+			s.ended.Store(true) // next owns it: no run on r logs it out
+			r.dropSession(cf, s)
+		}
+	}
+}
+
+// sameSession reports whether flow a of runner ra and flow b of rb log in
+// the same way, so that a session of one serves the other.
+func sameSession(ra *Runner, a *compiledFlow, rb *Runner, b *compiledFlow) bool {
+	if a.err != nil || b.err != nil || a.nsession != b.nsession || a.nsession == 0 ||
+		a.sessionTTL != b.sessionTTL || a.tls != b.tls || !maps.Equal(ra.cfg.Secrets, rb.cfg.Secrets) {
+		return false
+	}
+	if !slices.EqualFunc(a.flow.Vars, b.flow.Vars, func(x, y config.Var) bool { return reflect.DeepEqual(x, y) }) {
+		return false
+	}
+	for i := range a.flow.Session.Steps {
+		x, y := a.flow.Session.Steps[i], b.flow.Session.Steps[i]
+		x.Line, y.Line = 0, 0
+		if !reflect.DeepEqual(x, y) {
+			return false
+		}
+	}
+	return true
 }
