@@ -148,8 +148,9 @@ type Daemon struct {
 	stopping    bool
 
 	inflight     sync.WaitGroup
-	dropped      atomic.Int64 // results the writer refused
-	lastActivity atomic.Int64 // unix nanos of the last run start or end
+	ending       sync.WaitGroup // session_end teardowns of runners a reload replaced
+	dropped      atomic.Int64   // results the writer refused
+	lastActivity atomic.Int64   // unix nanos of the last run start or end
 }
 
 // flowState is the runtime state of one flow at this location. Runtime state
@@ -715,6 +716,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Live sessions end: their session_end teardown steps (a logout) run
 	// once, bounded by the wall clock like the drain.
 	ectx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), sessionEndWait)
+	d.ending.Wait() // the sessions of runners a reload replaced (each bounded by sessionEndWait)
 	d.endSessions(ectx)
 	cancelEnd()
 	// 4. Every result and state event is in the store.
@@ -760,6 +762,28 @@ type sessionEnder interface {
 	EndSessions(ctx context.Context) []probe.Run
 }
 
+// sessionRetirer is the part of *probe.Runner a reload retires.
+type sessionRetirer interface {
+	sessionEnder
+	Retire(next *probe.Runner)
+}
+
+// retire hands the live sessions of the runners a reload replaced over to
+// next (the flows whose session did not change keep it) and ends the
+// others in the background: their session_end teardown steps (a logout)
+// run, bounded like at shutdown, which waits for them.
+func (d *Daemon) retire(replaced []sessionRetirer, next flowRunner) {
+	nr, _ := next.(*probe.Runner)
+	for _, rr := range replaced {
+		rr.Retire(nr)
+		d.ending.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), sessionEndWait)
+			defer cancel()
+			d.logSessionEnds(rr.EndSessions(ctx))
+		})
+	}
+}
+
 // endSessions runs the session_end teardown steps of every live session
 // and logs the ones that failed (they count against nothing).
 func (d *Daemon) endSessions(ctx context.Context) {
@@ -776,11 +800,16 @@ func (d *Daemon) endSessions(ctx context.Context) {
 	}
 	d.mu.RUnlock()
 	for _, r := range rs {
-		for _, run := range r.EndSessions(ctx) {
-			for _, s := range run.Teardown {
-				if s.Status == probe.StatusFailed {
-					d.log.Warn("session end", "flow", run.Flow, "step", s.Step, "error", s.Error)
-				}
+		d.logSessionEnds(r.EndSessions(ctx))
+	}
+}
+
+// logSessionEnds logs the session_end teardown steps that failed.
+func (d *Daemon) logSessionEnds(runs []probe.Run) {
+	for _, run := range runs {
+		for _, s := range run.Teardown {
+			if s.Status == probe.StatusFailed {
+				d.log.Warn("session end", "flow", run.Flow, "step", s.Step, "error", s.Error)
 			}
 		}
 	}
@@ -974,7 +1003,10 @@ func (d *Daemon) countSkip(flow string) {
 // windows and failure streaks carry over, also when their functions or policy
 // change (the windows of functions that left are closed). The new runner
 // reuses the transports (and their warm connections) of the settings that
-// did not change. The location cannot change; the settings that are read
+// did not change; it also takes over the live sessions of the flows whose
+// session did not change, and the others are ended (their session_end
+// teardown runs in the background, bounded; shutdown waits for it). The
+// location cannot change; the settings that are read
 // only at startup (RestartKeys) are logged with a warning when they changed,
 // and keep their running values until a restart.
 func (d *Daemon) Reload(cfg *config.Config) error {
@@ -1012,6 +1044,16 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	d.mu.Lock()
 	var removed, added []*flowState
 	var changed []*flowState
+	var replaced []sessionRetirer // the runners this reload replaces (that keep sessions), once each
+	for _, fs := range d.flows {
+		fs.mu.Lock()
+		// Only runners of comparable types keep sessions: comparing them
+		// cannot panic.
+		if r, ok := fs.runner.(sessionRetirer); ok && any(r) != any(runner) && !slices.Contains(replaced, r) {
+			replaced = append(replaced, r)
+		}
+		fs.mu.Unlock()
+	}
 	for name, fs := range d.flows {
 		nf, ok := next[name]
 		if !ok || nf.Service != fs.service {
@@ -1073,6 +1115,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 			d.log.Info("reload: flow added", "flow", fs.name)
 		}
 	}
+	d.retire(replaced, runner)
 	d.setObjectives(old, cfg)
 	if len(evs) > 0 {
 		if w != nil {
