@@ -45,7 +45,12 @@ func newInbox(what string, c clock.Clock, maxCount int, maxBytes int64) *inbox {
 
 // deliver stamps m with the run clock's time and queues it. It returns an
 // error when a limit refuses it; the inbox has then failed with that error.
-func (b *inbox) deliver(m message) error {
+func (b *inbox) deliver(m message) error { return b.deliverThen(m, nil) }
+
+// deliverThen is deliver that calls queued (when not nil) once m is queued,
+// before any await can see it: a count kept there is never behind what an
+// await has taken.
+func (b *inbox) deliverThen(m message, queued func()) error {
 	m.at = b.c.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -67,6 +72,9 @@ func (b *inbox) deliver(m message) error {
 	}
 	b.queue = append(b.queue, m)
 	b.bytes += int64(len(m.data))
+	if queued != nil {
+		queued()
+	}
 	b.signal()
 	return nil
 }

@@ -171,12 +171,13 @@ func (w *Webhooks) serve(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	if err := box.deliver(message{data: body, method: r.Method, header: r.Header.Clone()}); err != nil {
+	// Counted before an await can take it: a run that saw the callback
+	// sees it counted.
+	if err := box.deliverThen(message{data: body, method: r.Method, header: r.Header.Clone()}, func() { w.accepted.Add(1) }); err != nil {
 		w.rejected.Add(1)
 		http.Error(rw, "too many callbacks for this run", http.StatusTooManyRequests)
 		return
 	}
-	w.accepted.Add(1)
 	rw.Header().Set("Content-Type", "application/json")
 	io.WriteString(rw, `{"ok":true}`+"\n")
 }
