@@ -67,6 +67,9 @@ func (c *compiledJWT) sign(sc *scope) (string, error) {
 		return "", fmt.Errorf("key: %w", err)
 	}
 	var key any = []byte(k)
+	if c.alg == jwt.SigningMethodHS256 && k == "" {
+		return "", errors.New("key: empty (an HS256 key signs nothing anyone could not forge)")
+	}
 	if c.alg == jwt.SigningMethodRS256 {
 		rk, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(k))
 		if err != nil {
