@@ -406,3 +406,41 @@ func TestRetireHandsSessionsOver(t *testing.T) {
 		t.Errorf("%d logins, %d logouts", l, o)
 	}
 }
+
+func TestSessionCookieRedacted(t *testing.T) {
+	// The session's cookie (set by the login, kept in the session's jar,
+	// sent by the client, never written in the config) is a credential
+	// like a bearer token: a target that echoes it into a failed check
+	// must not put it in the run's errors, in the run that logs in or in
+	// the ones that reuse the session.
+	const sid = "sid-9fK2mQ7vX1pL"
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: sid, Path: "/", HttpOnly: true})
+		fmt.Fprint(w, `{}`)
+	})
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"cookie":%q}`, r.Header.Get("Cookie"))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	login := config.Step{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: srv.URL + "/login"}}
+	me := config.Step{Name: "me", Function: "read", Request: config.Request{URL: srv.URL + "/me"},
+		Expect: config.Expect{Body: &config.Matcher{Equals: sp("nope")}}}
+	cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Session: &config.Session{TTL: time.Hour, Steps: []config.Step{login}},
+		Steps: []config.Step{me}})
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+		e := run.Steps[len(run.Steps)-1].Error
+		if !strings.Contains(e, "does not equal") {
+			t.Fatalf("run %d: %q", i, e)
+		}
+		if strings.Contains(e, "9fK2") {
+			t.Errorf("run %d: the session cookie reached the error: %q", i, e)
+		}
+	}
+}

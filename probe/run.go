@@ -86,14 +86,15 @@ type runState struct {
 	ending     []*sessionData // sessions the run discarded: their session_end teardown runs last
 	cancels    []context.CancelFunc
 
-	sc     scope
-	client http.Client
-	jar    lazyJar
-	extra  []string // resolved values of vars built from secrets
-	buf    []byte
-	lr     io.LimitedReader
-	one    [1]any
-	parser oj.Parser
+	sc      scope
+	client  http.Client
+	jar     lazyJar
+	extra   []string // resolved values of vars built from secrets
+	cookies []string // credential-like cookie values servers set in this run (see cookieSecret)
+	buf     []byte
+	lr      io.LimitedReader
+	one     [1]any
+	parser  oj.Parser
 }
 
 // getState returns a runState from the runner's pool. Run states keep their
@@ -104,6 +105,7 @@ func (r *Runner) getState() *runState {
 	}
 	rs := &runState{r: r}
 	rs.client.Jar = &rs.jar
+	rs.jar.note = rs.noteCookie
 	rs.client.CheckRedirect = rs.checkRedirect
 	rs.parser.Reuse = true // parsed documents never outlive an attempt
 	return rs
@@ -118,6 +120,8 @@ func (r *Runner) putState(rs *runState) {
 	rs.one[0] = nil
 	clear(rs.extra)
 	rs.extra = rs.extra[:0]
+	clear(rs.cookies)
+	rs.cookies = rs.cookies[:0]
 	rs.starts = rs.starts[:0]
 	rs.set = rs.set[:0]
 	rs.streams, rs.hooks, rs.sess, rs.sessionRan = nil, nil, nil, false
@@ -131,14 +135,34 @@ func (r *Runner) putState(rs *runState) {
 
 // lazyJar is a run's cookie jar, created when the first cookie arrives, so
 // runs that never see a cookie pay nothing for it. A flow with a session
-// keeps the jar with the session.
-type lazyJar struct{ j *cookiejar.Jar }
+// keeps the jar with the session. The values of the cookies a server sets
+// that look like credentials join the run's redaction (see cookieSecret):
+// the client sends them, and a target that echoes them back must not put
+// a session id in an error.
+type lazyJar struct {
+	j    *cookiejar.Jar
+	note func(string)
+}
 
 func (l *lazyJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 	if l.j == nil {
 		l.j, _ = cookiejar.New(nil) // never fails without options
 	}
+	if l.note != nil {
+		for _, c := range cookies {
+			if cookieSecret(c) {
+				l.note(c.Value)
+			}
+		}
+	}
 	l.j.SetCookies(u, cookies)
+}
+
+// cookieSecret says whether a cookie's value is redacted: an HttpOnly
+// cookie (what session cookies are), or any value of 8 bytes or more (an
+// id, a token); short values such as lang=en stay readable.
+func cookieSecret(c *http.Cookie) bool {
+	return len(c.Value) >= redact.MinLen && (c.HttpOnly || len(c.Value) >= 8)
 }
 
 func (l *lazyJar) Cookies(u *url.URL) []*http.Cookie {
@@ -398,6 +422,15 @@ func (rs *runState) fail(i int, msg string) {
 }
 
 func (rs *runState) redact(s string) string { return rs.r.redact(s, rs.extra) }
+
+// noteCookie adds a cookie's value to the run's redaction and remembers it
+// for the session the run may keep.
+func (rs *runState) noteCookie(v string) {
+	rs.note(v)
+	if !slices.Contains(rs.cookies, v) {
+		rs.cookies = append(rs.cookies, v)
+	}
+}
 
 // note adds a value this run holds as a credential (a credential header
 // it sends, a secret extraction, a URL's password) to its redaction.

@@ -32,7 +32,7 @@ import (
 type sessionData struct {
 	vals    []string // by slot; only slots (the session's, that hold a value) are meaningful
 	slots   []int
-	secrets []string // values of the session's secret extractions: redacted in every run that uses it
+	secrets []string // its secret extractions' and credential-like cookies' values: redacted in every run that uses it
 	jar     *cookiejar.Jar
 	expires time.Time
 	ended   atomic.Bool // its session_end teardown ran (or it was handed to another runner)
@@ -108,6 +108,7 @@ func (rs *runState) runSession() bool {
 			}
 		}
 	}
+	s.secrets = append(s.secrets, rs.cookies...) // the session's cookies: sent by every run that uses it
 	if !ok {
 		if len(s.slots) > 0 {
 			rs.ending = append(rs.ending, s)
