@@ -76,13 +76,8 @@ func (p *parser) webhookWait(n *yaml.Node, key string, defined map[string]bool) 
 	p.object(n, key, webhookWaitKeys, func(e entry, key string) {
 		switch e.name {
 		case "method":
-			if v, ok := p.str(e.v, key); ok {
-				m := strings.ToUpper(v)
-				if !isToken(m) {
-					p.errf(e.v, key, "invalid HTTP method %q", v)
-				} else {
-					w.Method = m
-				}
+			if m, ok := p.method(e.v, key); ok {
+				w.Method = m
 			}
 		case "hmac_sha256":
 			w.HMAC = p.hmac(e.v, key, defined)

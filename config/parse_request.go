@@ -14,6 +14,20 @@ var (
 	requestKeys = []string{"method", "url", "headers", "json", "form", "body"}
 )
 
+// method decodes an HTTP method (any case; returned in upper case).
+func (p *parser) method(n *yaml.Node, key string) (string, bool) {
+	s, ok := p.str(n, key)
+	if !ok {
+		return "", false
+	}
+	m := strings.ToUpper(s)
+	if !isToken(m) {
+		p.errf(n, key, "invalid HTTP method %q", s)
+		return "", false
+	}
+	return m, true
+}
+
 func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Request {
 	rq := Request{Method: "GET"}
 	var urlNode, bodyNode *yaml.Node
@@ -21,13 +35,8 @@ func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Requ
 	p.object(n, key, requestKeys, func(e entry, key string) {
 		switch e.name {
 		case "method":
-			if s, ok := p.str(e.v, key); ok {
-				m := strings.ToUpper(s)
-				if !isToken(m) {
-					p.errf(e.v, key, "invalid HTTP method %q", s)
-				} else {
-					rq.Method = m
-				}
+			if m, ok := p.method(e.v, key); ok {
+				rq.Method = m
 			}
 		case "url":
 			urlNode = e.v

@@ -45,13 +45,8 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 				}
 			}
 		case "method":
-			if v, ok := p.str(e.v, key); ok {
-				m := strings.ToUpper(v)
-				if !isToken(m) {
-					p.errf(e.v, key, "invalid HTTP method %q", v)
-				} else {
-					s.Method = m
-				}
+			if m, ok := p.method(e.v, key); ok {
+				s.Method = m
 			}
 		case "headers":
 			s.Headers = p.headers(e.v, key, defined)

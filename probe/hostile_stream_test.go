@@ -60,6 +60,9 @@ func rawWS(t *testing.T, fn func(c net.Conn, w *bufio.Writer)) *httptest.Server 
 	return srv
 }
 
+// wsURL is a test server's address as a ws:// URL.
+func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
+
 // frameHeader is an unmasked server frame header: FIN, opcode text, length n.
 func frameHeader(n uint64) []byte {
 	switch {
@@ -145,16 +148,16 @@ func TestHostileWebSocketServers(t *testing.T) {
 		{name: "2 GB frame header, then silence", step: 1,
 			err: "receive: timeout after 1s: no message on stream subscribe",
 			server: func(t *testing.T) string {
-				return "ws" + strings.TrimPrefix(rawWS(t, func(c net.Conn, w *bufio.Writer) {
+				return wsURL(rawWS(t, func(c net.Conn, w *bufio.Writer) {
 					w.Write(frameHeader(2 << 30))
 					w.WriteString(`{"id":`)
 					w.Flush()
-				}).URL, "http")
+				}))
 			}},
 		{name: "2 GB frame header, then a flood of payload", step: 1, fast: true,
 			err: "receive: stream subscribe: a message larger than 65536 bytes (max_message_bytes): no message on stream subscribe",
 			server: func(t *testing.T) string {
-				return "ws" + strings.TrimPrefix(rawWS(t, func(c net.Conn, w *bufio.Writer) {
+				return wsURL(rawWS(t, func(c net.Conn, w *bufio.Writer) {
 					w.Write(frameHeader(2 << 30))
 					chunk := make([]byte, 32<<10)
 					for range (64 << 20) / len(chunk) { // stops when the client hangs up
@@ -163,22 +166,22 @@ func TestHostileWebSocketServers(t *testing.T) {
 						}
 					}
 					w.Flush()
-				}).URL, "http")
+				}))
 			}},
 		{name: "closes in the middle of a message", step: 1, fast: true,
 			err: "receive: stream subscribe: connection closed by server: no message on stream subscribe",
 			server: func(t *testing.T) string {
-				return "ws" + strings.TrimPrefix(rawWS(t, func(c net.Conn, w *bufio.Writer) {
+				return wsURL(rawWS(t, func(c net.Conn, w *bufio.Writer) {
 					w.Write(frameHeader(100))
 					w.WriteString(`{"id":"m-1", "te`)
 					w.Flush()
 					c.Close()
-				}).URL, "http")
+				}))
 			}},
 		{name: "floods small frames", step: 1, fast: true,
 			err: "receive: stream subscribe: more than 10000 messages (max_messages): none of 10000 messages on stream subscribe matched; last: $.id does not equal \"m-1\" (got \"m-0\")",
 			server: func(t *testing.T) string {
-				return "ws" + strings.TrimPrefix(rawWS(t, func(c net.Conn, w *bufio.Writer) {
+				return wsURL(rawWS(t, func(c net.Conn, w *bufio.Writer) {
 					msg := `{"id":"m-0"}`
 					for range 1 << 20 { // stops when the client hangs up
 						w.Write(frameHeader(uint64(len(msg))))
@@ -187,16 +190,16 @@ func TestHostileWebSocketServers(t *testing.T) {
 						}
 					}
 					w.Flush()
-				}).URL, "http")
+				}))
 			}},
 		{name: "never closes, the message arrives", step: -1,
 			server: func(t *testing.T) string {
-				return "ws" + strings.TrimPrefix(rawWS(t, func(c net.Conn, w *bufio.Writer) {
+				return wsURL(rawWS(t, func(c net.Conn, w *bufio.Writer) {
 					msg := `{"id":"m-1"}`
 					w.Write(frameHeader(uint64(len(msg))))
 					w.WriteString(msg)
 					w.Flush()
-				}).URL, "http")
+				}))
 			}},
 	}
 	for _, tc := range tests {
@@ -245,7 +248,7 @@ func TestWebSocketMessageAtTheLimit(t *testing.T) {
 		w.Flush()
 	})
 	f := hostileFlow(config.Step{Name: "subscribe", Function: "receive",
-		WebSocket: &config.Stream{URL: "ws" + strings.TrimPrefix(srv.URL, "http"), MaxMessageBytes: int64(len(msg)), MaxBufferedBytes: 1024}})
+		WebSocket: &config.Stream{URL: wsURL(srv), MaxMessageBytes: int64(len(msg)), MaxBufferedBytes: 1024}})
 	run := runOne(t, context.Background(), f, Options{})
 	for _, s := range run.Steps {
 		wantStep(t, s, StatusOK, "")

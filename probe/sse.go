@@ -60,18 +60,9 @@ func compileSSE(s *config.Stream, e *config.Expect, sy *symbols) (*sseStep, erro
 
 func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
 	var a attempt
-	u, err := s.url.render(&rs.sc)
-	if err != nil {
-		a.fail, a.fatal = "url: "+err.Error(), true
-		return a
-	}
-	if err := rs.checkURL(u); err != nil {
-		a.fail, a.fatal = err.Error(), true
-		return a
-	}
-	h, host, err := rs.handshakeHeaders(s.headers, s.host)
-	if err != nil {
-		a.fail, a.fatal = err.Error(), true
+	u, h, host, why := rs.streamTarget(&s.url, s.headers, s.host)
+	if why != "" {
+		a.fail, a.fatal = why, true
 		return a
 	}
 	// The stream lives until the run ends; the step's deadline bounds only

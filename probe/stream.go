@@ -86,6 +86,23 @@ func (rs *runState) closeStreams() {
 	}
 }
 
+// streamTarget renders a stream step's URL (checked like a request's, see
+// checkURL) and its handshake headers; fail, when not "", says why the
+// stream cannot be opened (retrying cannot help).
+func (rs *runState) streamTarget(url *tmpl, hs []compiledHeader, host *tmpl) (u string, h http.Header, hostv, fail string) {
+	u, err := url.render(&rs.sc)
+	if err != nil {
+		return "", nil, "", "url: " + err.Error()
+	}
+	if err := rs.checkURL(u); err != nil {
+		return "", nil, "", err.Error()
+	}
+	if h, hostv, err = rs.handshakeHeaders(hs, host); err != nil {
+		return "", nil, "", err.Error()
+	}
+	return u, h, hostv, ""
+}
+
 // handshakeHeaders renders a stream's request headers.
 func (rs *runState) handshakeHeaders(hs []compiledHeader, host *tmpl) (http.Header, string, error) {
 	h := make(http.Header, len(hs)+1)

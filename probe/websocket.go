@@ -56,18 +56,9 @@ func compileWebSocket(s *config.Stream, e *config.Expect, sy *symbols) (*wsStep,
 
 func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
 	var a attempt
-	u, err := w.url.render(&rs.sc)
-	if err != nil {
-		a.fail, a.fatal = "url: "+err.Error(), true
-		return a
-	}
-	if err := rs.checkURL(u); err != nil {
-		a.fail, a.fatal = err.Error(), true
-		return a
-	}
-	h, host, err := rs.handshakeHeaders(w.headers, w.host)
-	if err != nil {
-		a.fail, a.fatal = err.Error(), true
+	u, h, host, fail := rs.streamTarget(&w.url, w.headers, w.host)
+	if fail != "" {
+		a.fail, a.fatal = fail, true
 		return a
 	}
 	tr := &tracer{} // an attempt's own (see httpStep.attempt)
