@@ -117,6 +117,32 @@ func heapGrowth(fn func()) int64 {
 	return <-done - before
 }
 
+// runBounded runs f once and checks it was bounded: within the flow's
+// timeout (and well before it, under the await's 1 s, when fast: the
+// server's own doing ended the stream), with slack for a loaded machine,
+// and with the heap never more than 32 MiB above where it was.
+func runBounded(t *testing.T, f config.Flow, fast bool) Run {
+	t.Helper()
+	var run Run
+	var took time.Duration
+	grew := heapGrowth(func() {
+		start := time.Now()
+		run = runOne(t, context.Background(), f, Options{})
+		took = time.Since(start)
+	})
+	bound := f.Timeout + 2*time.Second
+	if fast {
+		bound = 900 * time.Millisecond
+	}
+	if took > bound {
+		t.Errorf("the run took %v, want under %v", took, bound)
+	}
+	if grew > 32<<20 {
+		t.Errorf("the heap grew by %d MiB at its peak", grew>>20)
+	}
+	return run
+}
+
 func TestHostileWebSocketServers(t *testing.T) {
 	const limit = 64 << 10
 	tests := []struct {
@@ -208,32 +234,13 @@ func TestHostileWebSocketServers(t *testing.T) {
 			u := tc.server(t)
 			f := hostileFlow(config.Step{Name: "subscribe", Function: "receive",
 				WebSocket: &config.Stream{URL: u, MaxMessageBytes: limit, MaxBufferedBytes: 4 * limit}})
-			var run Run
-			var took time.Duration
-			grew := heapGrowth(func() {
-				start := time.Now()
-				run = runOne(t, context.Background(), f, Options{})
-				took = time.Since(start)
-			})
+			run := runBounded(t, f, tc.fast)
 			if tc.step < 0 {
 				for _, s := range run.Steps {
 					wantStep(t, s, StatusOK, "")
 				}
 			} else {
 				wantStep(t, run.Steps[tc.step], StatusFailed, tc.err)
-			}
-			// Bounded: within the flow's timeout (and well before it when
-			// the server's own doing ends the stream), with slack for a
-			// loaded machine.
-			bound := f.Timeout + 2*time.Second
-			if tc.fast {
-				bound = 900 * time.Millisecond // under the await's 1 s timeout
-			}
-			if took > bound {
-				t.Errorf("the run took %v, want under %v", took, bound)
-			}
-			if grew > 32<<20 {
-				t.Errorf("the heap grew by %d MiB at its peak", grew>>20)
 			}
 		})
 	}
@@ -317,25 +324,9 @@ func TestHostileSSEServers(t *testing.T) {
 			srv := sseServer(t, tc.end, tc.body)
 			f := hostileFlow(config.Step{Name: "subscribe", Function: "receive",
 				SSE: &config.Stream{URL: srv.URL, MaxMessageBytes: limit, MaxBufferedBytes: 4 * limit}})
-			var run Run
-			var took time.Duration
-			grew := heapGrowth(func() {
-				start := time.Now()
-				run = runOne(t, context.Background(), f, Options{})
-				took = time.Since(start)
-			})
+			run := runBounded(t, f, tc.fast)
 			wantStep(t, run.Steps[0], StatusOK, "")
 			wantStep(t, run.Steps[1], StatusFailed, tc.err)
-			bound := f.Timeout + 2*time.Second
-			if tc.fast {
-				bound = 900 * time.Millisecond
-			}
-			if took > bound {
-				t.Errorf("the run took %v, want under %v", took, bound)
-			}
-			if grew > 32<<20 {
-				t.Errorf("the heap grew by %d MiB at its peak", grew>>20)
-			}
 		})
 	}
 	t.Run("never sends the headers", func(t *testing.T) {
