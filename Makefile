@@ -31,17 +31,28 @@ bench: build
 	$(GO) test -run '^$$' -bench Roundtrip -benchmem -benchtime 2000x ./platform
 	$(GO) test -run '^$$' -bench PDF -benchmem -benchtime 5x ./report/render
 	$(GO) test -run '^$$' -bench StatusPage -benchmem -benchtime 20x ./daemon/statuspage
+	$(GO) test -run '^$$' -bench Check -benchmem -count 5 ./daemon
 	$(GO) test -run '^$$' -bench MonthlyReport -benchmem -benchtime 3x -timeout 30m ./report
 	$(GO) test -run '^$$' -bench ReplayHour -benchtime 1x -timeout 30m ./daemon
 	@echo "demo over the whole of October 2022 (all services, 60 s interval):"
 	@/usr/bin/env time -f '%e s wall, %M KiB peak RSS' $(BIN) demo --out out/bench-demo >/dev/null
 
-# 10,000 flows at a 60 s interval against the loopback platform for two
-# intervals: prints schedule lag p99, peak RSS and dropped results. Then
-# 10,000 hourly flows stopped after 30 s: prints the shutdown time. Then
-# 1,000 flows that each hold a WebSocket for most of their run: peak RSS.
+# What a check costs in the real binary (issue #11), one row per run: first
+# the raw floor (one keep-alive net/http client, status + JSON check, nothing
+# stored) and `slaprobe run` side by side, 1,000 flows every 10 s (SIDE=0
+# skips it); then `slaprobe run` at each of FLOWS flows every INTERVAL: CPU-s
+# per 1,000 checks (getrusage of the process, not wall time), peak RSS,
+# schedule lag p99, dropped results, stored runs, /metrics scrape time,
+# SIGHUP reload time. Then 10,000 hourly flows stopped after 30 s (shutdown
+# time) and 1,000 flows that each hold a WebSocket (peak RSS). Loopback
+# only; the demo platform (`slaprobe platform`) is the target.
+FLOWS    ?= 1000 10000 50000
+INTERVAL ?= 60s
+SIDE     ?= 1
 bench-scale:
-	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^(TestScale|TestShutdownScale|TestScaleWebSocket)$$' -timeout 15m -v ./daemon
+	@if [ "$(SIDE)" = 1 ]; then $(GO) run ./test/scale -flows 1000 -interval 10s -raw; fi
+	$(GO) run ./test/scale -flows '$(FLOWS)' -interval $(INTERVAL)
+	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^(TestShutdownScale|TestScaleWebSocket)$$' -timeout 15m -v ./daemon
 
 FUZZTIME ?= 5s
 fuzz:

@@ -150,6 +150,7 @@ type Daemon struct {
 	inflight     sync.WaitGroup
 	ending       sync.WaitGroup // session_end teardowns of runners a reload replaced
 	dropped      atomic.Int64   // results the writer refused
+	processed    atomic.Int64   // runs that went through process (for the stop log line)
 	lastActivity atomic.Int64   // unix nanos of the last run start or end
 }
 
@@ -492,6 +493,7 @@ func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.
 // replay: (a) the run goes to the store writer, (b) the flow's state machine
 // sees it and its events go to the writer and the alerter, (c) metrics.
 func (d *Daemon) process(run *probe.Run) {
+	d.processed.Add(1)
 	d.mu.RLock()
 	w := d.writer
 	fs := d.flows[run.Flow]
@@ -725,7 +727,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := w.Close(cctx); err != nil {
 		return fmt.Errorf("daemon: flushing results: %w", err)
 	}
-	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond))
+	// The counts let a benchmark check that every run was stored.
+	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond),
+		"runs", d.processed.Load(), "committed", w.Stats().Committed)
 	return nil
 }
 

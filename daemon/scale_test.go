@@ -25,9 +25,10 @@ import (
 	"github.com/slaprobe/slaprobe/store"
 )
 
-// TestScale is `make bench-scale`: 10,000 flows (login + search) at a 60 s
-// interval against a loopback demo platform, real clock, results in a temp
-// SQLite file, for two and a half intervals. It prints the schedule lag p99
+// TestScale is 10,000 flows (login + search) at a 60 s interval against a
+// loopback demo platform, in process, real clock, results in a temp SQLite
+// file, for two and a half intervals (`make bench-scale` measures the real
+// binary instead: test/scale). It prints the schedule lag p99
 // (goal < 100 ms), peak RSS (goal < 300 MB), dropped results (must be 0) and
 // runs completed.
 //

@@ -27,13 +27,14 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH|URL] [--alertmanager URL]...", stderr)
+	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH|URL] [--alertmanager URL]... [--pprof]", stderr)
 	path := fs.String("config", "", "config file (required)")
 	listen := fs.String("listen", "", "address for /metrics, /healthz and /api/v1/status (overrides the config)")
 	db := fs.String("db", "", "SQLite database path or postgres:// URL (overrides the config's storage)")
 	var ams multiFlag
 	fs.Var(&ams, "alertmanager", "Alertmanager base URL (repeatable; overrides the config)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofOn := fs.Bool("pprof", false, "also serve Go's profiler (net/http/pprof) under /debug/pprof/ on the listen address")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -145,6 +146,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	internal := page.Handler(false)
 	mux.Handle("GET /{$}", internal)
 	mux.Handle("GET /reports/", internal)
+	if *pprofOn {
+		mountPprof(mux)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

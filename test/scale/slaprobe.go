@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// writeConfig writes a config of n flows, each written out in full (no
+// anchors): one GET step with a status, a latency objective and a JSONPath
+// equals, against the target, every interval.
+func writeConfig(path string, n int, interval, latency time.Duration, listen, target, db string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "location: bench\nlisten: %s\nstorage: {driver: sqlite, dsn: %q}\n", listen, db)
+	fmt.Fprintf(w, "defaults: {interval: %s, timeout: %s}\nservices:\n  - name: maps\n    flows:\n", interval, checkTimeout(interval))
+	for i := range n {
+		fmt.Fprintf(w, `      - name: search-%05d
+        steps:
+          - name: search
+            function: search
+            request: {url: "%s%s"}
+            expect:
+              status: [200]
+              latency: %s
+              jsonpath: {"$.query": station}
+`, i, target, searchPath, latency)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// stopLine is the daemon's last log line, with its counts.
+var stopLine = regexp.MustCompile(`runs=(\d+) committed=(\d+)`)
+
+// runSlaprobe measures `slaprobe run` at n flows.
+func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx int) (row, error) {
+	r := row{mode: "slaprobe", flows: n, interval: o.interval, dropped: -1, runs: -1}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return row{}, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return row{}, err
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg, db := filepath.Join(dir, "scale.yaml"), filepath.Join(dir, "results.db")
+	if err := writeConfig(cfg, n, o.interval, o.latency, fmt.Sprintf("127.0.0.1:%d", port), target, db); err != nil {
+		return row{}, err
+	}
+	argv := []string{o.bin, "run", "--config", cfg}
+	if o.profile != "" {
+		argv = append(argv, "--pprof")
+	}
+	began := time.Now()
+	c, err := startChild("slaprobe run", filepath.Join(dir, "slaprobe.log"), nil, argv...)
+	if err != nil {
+		return row{}, err
+	}
+	defer c.stop(syscall.SIGKILL, 5*time.Second) //nolint:errcheck // after the clean stop below
+	fail := func(err error) (row, error) {
+		return row{}, fmt.Errorf("%w\n  last lines of %s:\n%s", err, filepath.Join(dir, "slaprobe.log"), c.tail(15))
+	}
+	if err := waitHealthy(ctx, c, base, 10*time.Minute); err != nil {
+		return fail(err)
+	}
+	r.start = time.Since(began)
+	if err := sleep(ctx, o.warmup); err != nil {
+		return fail(err)
+	}
+
+	m0, _, err := scrape(ctx, base)
+	if err != nil {
+		return fail(err)
+	}
+	cpu0, err := cpuSeconds(c.cmd.Process.Pid)
+	if err != nil {
+		return fail(err)
+	}
+	t0 := time.Now()
+	var prof sync.WaitGroup
+	var profErr error
+	if o.profile != "" {
+		secs := int(min(o.window, 50*time.Second) / time.Second) // under the server's 60 s write timeout
+		for _, kind := range []string{"profile", "allocs"} {
+			out := filepath.Join(o.profile, fmt.Sprintf("%s-%d-%d.pprof", strings.Replace(kind, "profile", "cpu", 1), n, idx))
+			prof.Go(func() {
+				if err := fetch(ctx, fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", base, kind, secs), out); err != nil {
+					profErr = err
+				}
+			})
+		}
+	}
+	if err := sleep(ctx, o.window); err != nil {
+		return fail(err)
+	}
+	cpu1, err := cpuSeconds(c.cmd.Process.Pid)
+	if err != nil {
+		return fail(err)
+	}
+	t1 := time.Now()
+	m1, took, err := scrape(ctx, base)
+	if err != nil {
+		return fail(err)
+	}
+	prof.Wait()
+	if profErr != nil {
+		r.notes = append(r.notes, "profile: "+profErr.Error())
+	}
+	r.window, r.cpu = t1.Sub(t0), cpu1-cpu0
+	r.checks = m1.runs - m0.runs
+	r.lagP99 = m1.lag.sub(m0.lag).quantile(0.99)
+	r.scrape, r.scrapeBytes = took, m1.bytes
+	if f := m1.failed - m0.failed; f > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("%.0f runs failed in the window", f))
+	}
+	if m1.skipped > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("%.0f runs skipped (the previous still in flight)", m1.skipped))
+	}
+	if m1.quarantined > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("%.0f results quarantined", m1.quarantined))
+	}
+
+	// Reload the same config, as SIGHUP after an edit would.
+	from := c.nlines()
+	hup := time.Now()
+	c.signal(syscall.SIGHUP)
+	l, _, err := c.waitLine(ctx, from, 2*time.Minute, "config reloaded", "reload rejected", "reload failed")
+	if err != nil {
+		return fail(err)
+	}
+	if !strings.Contains(l.text, "config reloaded") {
+		return fail(fmt.Errorf("reload: %s", l.text))
+	}
+	r.reload = l.at.Sub(hup)
+
+	from = c.nlines()
+	if err := c.stop(syscall.SIGTERM, 3*time.Minute); err != nil {
+		return fail(err)
+	}
+	r.rss = c.maxRSS()
+	m2, _, err := c.waitLine(ctx, from, time.Second, "daemon stopped")
+	if err != nil {
+		return fail(err)
+	}
+	if mm := stopLine.FindStringSubmatch(m2.text); mm != nil {
+		r.runs, _ = strconv.ParseInt(mm[1], 10, 64)
+	}
+	if w, _, err := c.waitLine(ctx, 0, time.Millisecond, "level=WARN", "level=ERROR"); err == nil {
+		r.notes = append(r.notes, "the log has warnings or errors, first: "+strings.TrimSpace(w.text))
+	}
+	stored, err := countStored(ctx, db, began)
+	if err != nil {
+		return fail(err)
+	}
+	r.stored = stored
+	r.dropped = m1.dropped
+	if r.stored != r.runs {
+		r.notes = append(r.notes, fmt.Sprintf("%d runs finished but %d stored", r.runs, r.stored))
+	}
+	if o.profile != "" {
+		r.notes = append(r.notes, topEntries(o.bin, o.profile, n, idx)...)
+	}
+	return r, nil
+}
+
+// waitHealthy polls /healthz until it answers 200.
+func waitHealthy(ctx context.Context, c *child, base string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			return fmt.Errorf("slaprobe run exited: %v", c.err)
+		default:
+		}
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("/healthz not 200 within %s", limit)
+}
+
+// fetch saves url's body to path.
+func fetch(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s %s", url, resp.Status, b)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// topEntries returns `go tool pprof -top` of the row's profiles.
+func topEntries(bin, dir string, n, idx int) []string {
+	var out []string
+	for _, p := range []struct{ file, args string }{
+		{fmt.Sprintf("cpu-%d-%d.pprof", n, idx), "-top -nodecount=25"},
+		{fmt.Sprintf("cpu-%d-%d.pprof", n, idx), "-top -cum -nodecount=40"},
+		{fmt.Sprintf("allocs-%d-%d.pprof", n, idx), "-top -sample_index=alloc_space -nodecount=25"},
+		{fmt.Sprintf("allocs-%d-%d.pprof", n, idx), "-top -sample_index=alloc_objects -nodecount=25"},
+	} {
+		args := append([]string{"tool", "pprof"}, strings.Fields(p.args)...)
+		args = append(args, bin, filepath.Join(dir, p.file))
+		b, err := exec.Command("go", args...).CombinedOutput()
+		text := string(b)
+		if err != nil {
+			text = err.Error() + ": " + text
+		}
+		out = append(out, fmt.Sprintf("%s %s:\n%s", p.file, p.args, text))
+	}
+	return out
+}
+
+// countStored counts the runs in the SQLite file.
+func countStored(ctx context.Context, db string, since time.Time) (int64, error) {
+	st, err := store.OpenSQLite(ctx, db, store.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	spans, err := st.Coverage(ctx, store.Query{From: since.Add(-time.Hour), To: time.Now().Add(time.Hour)})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, s := range spans {
+		n += s.Runs
+	}
+	return n, nil
+}
