@@ -53,11 +53,17 @@ func (v *rval) runs() int64 {
 type aggregate struct {
 	bounds       []time.Duration
 	minute, hour map[rkey]*rval
+	// entries is the room a new row gets for its entries (the run's and
+	// its steps'); 6 unless the caller knows better (stepsHint).
+	entries int
 }
 
 func newAggregate(bounds []time.Duration) *aggregate {
-	return &aggregate{bounds: bounds, minute: map[rkey]*rval{}, hour: map[rkey]*rval{}}
+	return &aggregate{bounds: bounds, minute: map[rkey]*rval{}, hour: map[rkey]*rval{}, entries: 6}
 }
+
+// stepsHint sizes new rows for runs of at most n steps.
+func (a *aggregate) stepsHint(n int) { a.entries = n + 1 }
 
 // row returns the (bucket, series) rows of a run started at start (unix ns)
 // in both granularities, creating them if needed.
@@ -67,9 +73,9 @@ func (a *aggregate) rows(series, start int64) (*rval, *rval) {
 		k := rkey{bucket: start - start%size, series: series}
 		v := m[k]
 		if v == nil {
-			// Room for the run entry and a few steps: growing from empty
+			// Room for the run entry and the steps: growing from empty
 			// was a visible share of ingest time.
-			v = &rval{first: start, last: start, stats: make([]stat, 0, 6)}
+			v = &rval{first: start, last: start, stats: make([]stat, 0, a.entries)}
 			m[k] = v
 		}
 		v.first = min(v.first, start)
@@ -108,7 +114,8 @@ func (a *aggregate) count(m, h *rval, step int64, st probe.Status, d time.Durati
 		}
 		if slot >= 0 {
 			if s.hist == nil {
-				s.hist = make(sparse, 0, 8)
+				// A row mostly counts one or two runs of a batch.
+				s.hist = make(sparse, 0, 2)
 			}
 			s.sum += int64(d)
 			s.hist = s.hist.add(slot, 1)

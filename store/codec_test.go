@@ -1,6 +1,8 @@
 package store
 
 import (
+	"errors"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -110,6 +112,109 @@ func FuzzDecodeStats(f *testing.F) {
 		ss2, err := decodeStats(encodeStats(ss))
 		if err != nil || len(ss2) != len(ss) {
 			t.Fatalf("re-encoding %x: %d entries -> %d (%v)", p, len(ss), len(ss2), err)
+		}
+	})
+}
+
+// addStatsRef is what slaprobe_rollup_add computed before addStats: decode
+// both blobs, merge, encode.
+func addStatsRef(a, b []byte) ([]byte, error) {
+	sa, err := decodeStats(a)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := decodeStats(b)
+	if err != nil {
+		return nil, err
+	}
+	return encodeStats(mergeStats(sa, sb)), nil
+}
+
+// addStats must be decode-merge-encode byte for byte, and refuse what
+// decodeStats refuses.
+func TestAddStats(t *testing.T) {
+	a := encodeStats([]stat{{name: 0, ok: 3, failed: 1, sum: 4e9, hist: sparse{{40, 3}, {97, 1}}}, {name: 7, ok: 2, notRun: 2, sum: 1e6, hist: sparse{{0, 2}}}})
+	b := encodeStats([]stat{{name: 0, ok: 1, degraded: 1, sum: 1e9, hist: sparse{{40, 1}, {41, 1}}}, {name: 3, failed: 1, sum: -5}, {name: 7, notRun: 1}})
+	c := encodeStats([]stat{{name: 2, ok: 1, sum: 7, hist: sparse{{4095, 1}}}, {name: 1 << 40, ok: 1}})
+	cases := []struct {
+		name string
+		a, b []byte
+	}{
+		{"both empty", nil, nil},
+		{"empty and one", nil, a},
+		{"one and empty", a, nil},
+		{"format byte only", []byte{statsFormat}, b},
+		{"shared names", a, b},
+		{"shared names swapped", b, a},
+		{"disjoint", a, c},
+		{"itself", c, c},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := addStatsRef(tc.a, tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := addStats(tc.a, tc.b)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("addStats = %x, %v; want %x", got, err, want)
+			}
+		})
+	}
+	// Random rows, as a batch makes them.
+	rng := rand.New(rand.NewPCG(1, 2))
+	randStats := func() []byte {
+		var ss []stat
+		name := int64(-1)
+		for range rng.IntN(5) {
+			name += 1 + rng.Int64N(3)
+			s := stat{name: name, ok: rng.Int64N(5), failed: rng.Int64N(2), degraded: rng.Int64N(2), notRun: rng.Int64N(2), sum: rng.Int64N(1e10) - 1e3}
+			for range rng.IntN(4) {
+				s.hist = s.hist.add(rng.IntN(100), 1+rng.Int64N(3))
+			}
+			ss = append(ss, s)
+		}
+		return encodeStats(ss)
+	}
+	for i := range 2000 {
+		x, y := randStats(), randStats()
+		want, _ := addStatsRef(x, y)
+		if got, err := addStats(x, y); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: addStats(%x, %x) = %x, %v; want %x", i, x, y, got, err, want)
+		}
+	}
+	for _, bad := range [][]byte{{9}, {2, 0}, {2, 1, 1}, {2, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03}, {2, 1, 0, 0, 0, 0, 0, 1, 0, 1}} {
+		if _, err := addStats(bad, a); !errors.Is(err, errStats) {
+			t.Errorf("addStats(%x, a) = %v, want errStats", bad, err)
+		}
+		if _, err := addStats(a, bad); !errors.Is(err, errStats) {
+			t.Errorf("addStats(a, %x) = %v, want errStats", bad, err)
+		}
+	}
+}
+
+// addStats allocates its result only.
+func TestAddStatsAllocations(t *testing.T) {
+	a := encodeStats([]stat{{name: 0, ok: 3, sum: 4e9, hist: sparse{{40, 3}, {97, 1}}}, {name: 7, ok: 2, sum: 1e6, hist: sparse{{0, 2}}}})
+	b := encodeStats([]stat{{name: 0, ok: 1, sum: 1e9, hist: sparse{{40, 1}}}, {name: 7, ok: 1, sum: 1e6, hist: sparse{{1, 1}}}})
+	if n := testing.AllocsPerRun(100, func() { addStats(a, b) }); n > 1 { //nolint:errcheck // valid blobs
+		t.Errorf("addStats: %.0f allocations, want 1", n)
+	}
+}
+
+func FuzzAddStats(f *testing.F) {
+	a := encodeStats([]stat{{name: 0, ok: 1, sum: 5, hist: sparse{{3, 1}}}, {name: 4, notRun: 1}})
+	f.Add(a, a)
+	f.Add(a, []byte{2, 0xff, 0xff, 0xff})
+	f.Add([]byte{}, encodeStats([]stat{{name: 1, failed: 2, hist: sparse{{0, 1}, {9, 1}}}}))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		want, werr := addStatsRef(a, b)
+		got, err := addStats(a, b)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("addStats(%x, %x): error %v, decode-merge-encode %v", a, b, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("addStats(%x, %x) = %x, want %x", a, b, got, want)
 		}
 	})
 }

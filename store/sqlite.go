@@ -196,13 +196,5 @@ func (c connector) Driver() driver.Driver                        { return c.drv 
 func sqliteRollupAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	a, _ := args[0].([]byte)
 	b, _ := args[1].([]byte)
-	sa, err := decodeStats(a)
-	if err != nil {
-		return nil, err
-	}
-	sb, err := decodeStats(b)
-	if err != nil {
-		return nil, err
-	}
-	return encodeStats(mergeStats(sa, sb)), nil
+	return addStats(a, b)
 }

@@ -104,6 +104,11 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		}
 	}
 	agg := newAggregate(c.bounds)
+	maxSteps := 0
+	for i := range runs {
+		maxSteps = max(maxSteps, len(runs[i].Steps))
+	}
+	agg.stepsHint(maxSteps)
 	for k, i := range order {
 		r := &runs[i]
 		steps := names[:len(r.Steps)]
