@@ -131,6 +131,7 @@ type Daemon struct {
 	retainTransports func(current flowRunner)
 	newWriter        func(opts store.WriterOptions) resultWriter
 	jitter           func(location, flow string, interval time.Duration, due time.Time) time.Duration
+	warm             *warmPool // where fire runs the flows (see warmPool)
 
 	location string // cfg.Location, which a reload cannot change; read without a lock
 
@@ -235,6 +236,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		availability:   deps.Availability,
 		quarantineFile: deps.QuarantineFile,
 		jitter:         Jitter,
+		warm:           newWarmPool(),
 		flows:          map[string]*flowState{},
 	}
 	if d.log == nil {
@@ -928,19 +930,24 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 	start := d.clock.Now()
 	d.lastActivity.Store(start.UnixNano())
 	d.m.lag.Observe(max(0, start.Sub(due)).Seconds())
-	run := runner.Run(ctx, f)
-	if ctx.Err() != nil {
-		// Cancelled by our own shutdown: the result measures us, not the
-		// target, and must not count as a failure.
-		d.log.Warn("run cancelled by shutdown; result discarded", "flow", fs.name)
-		return start, false
-	}
-	if confirm {
-		d.m.confirmRuns.WithLabelValues(fs.name, fs.service, fs.location).Inc()
-	}
-	d.process(&run)
-	d.lastActivity.Store(d.clock.Now().UnixNano())
-	return start, true
+	// The run and the pipeline go deep: on a warm stack (see warmPool).
+	ran := false
+	d.warm.do(func() {
+		run := runner.Run(ctx, f)
+		if ctx.Err() != nil {
+			// Cancelled by our own shutdown: the result measures us, not
+			// the target, and must not count as a failure.
+			d.log.Warn("run cancelled by shutdown; result discarded", "flow", fs.name)
+			return
+		}
+		if confirm {
+			d.m.confirmRuns.WithLabelValues(fs.name, fs.service, fs.location).Inc()
+		}
+		d.process(&run)
+		d.lastActivity.Store(d.clock.Now().UnixNano())
+		ran = true
+	})
+	return start, ran
 }
 
 // confirm is adaptive edge probing: while the flow's verdict is in question
