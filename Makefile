@@ -31,6 +31,7 @@ bench: build
 	$(GO) test -run '^$$' -bench Roundtrip -benchmem -benchtime 2000x ./platform
 	$(GO) test -run '^$$' -bench PDF -benchmem -benchtime 5x ./report/render
 	$(GO) test -run '^$$' -bench StatusPage -benchmem -benchtime 20x ./daemon/statuspage
+	$(GO) test -run '^$$' -bench StatusRefresh -benchmem -benchtime 3x ./daemon/statuspage
 	$(GO) test -run '^$$' -bench Check -benchmem -count 5 ./daemon
 	$(GO) test -run '^$$' -bench MonthlyReport -benchmem -benchtime 3x -timeout 30m ./report
 	$(GO) test -run '^$$' -bench ReplayHour -benchtime 1x -timeout 30m ./daemon

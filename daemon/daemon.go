@@ -153,6 +153,9 @@ type Daemon struct {
 	dropped      atomic.Int64   // results the writer refused
 	processed    atomic.Int64   // runs that went through process (for the stop log line)
 	lastActivity atomic.Int64   // unix nanos of the last run start or end
+
+	reports        *reportStore // the store as periodic reports read it
+	writerFailures atomic.Int64 // the writer's failed commits last seen (checkWriterFailures)
 }
 
 // flowState is the runtime state of one flow at this location. Runtime state
@@ -259,6 +262,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 	if d.availability == nil {
 		d.availability = d.reportAvailability
 	}
+	d.reports = newReportStore(d.store, d.clock)
 	// One set of transports for the daemon's life: a reload's runner reuses
 	// the transports (and warm connections) of unchanged TLS settings.
 	transports := probe.NewTransports()

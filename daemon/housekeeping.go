@@ -75,8 +75,9 @@ func (d *Daemon) availabilityLoop(ctx context.Context) {
 // zone); a service with no data yet has no sample.
 func (d *Daemon) refreshAvailability(ctx context.Context) {
 	d.mu.RLock()
-	cfg := d.cfg
+	cfg, w := d.cfg, d.writer
 	d.mu.RUnlock()
+	d.checkWriterFailures(w)
 	now := d.clock.Now()
 	loc := cfg.Loc
 	if loc == nil {
@@ -111,7 +112,7 @@ func (d *Daemon) reportAvailability(ctx context.Context, from, to time.Time) (ma
 	d.mu.RLock()
 	cfg := d.cfg
 	d.mu.RUnlock()
-	return ReportAvailability(ctx, d.store, cfg, from, to)
+	return ReportAvailability(ctx, d.reports, cfg, from, to)
 }
 
 // ReportAvailability returns each service's availability over [from, to)
@@ -134,3 +135,20 @@ func ReportAvailability(ctx context.Context, st store.Store, cfg *config.Config,
 	}
 	return out, nil
 }
+
+// checkWriterFailures lets the report store read the past afresh when the
+// store writer has failed commits since the last look: the runs it held
+// back may have been stored into hours the report store keeps.
+func (d *Daemon) checkWriterFailures(w resultWriter) {
+	if w == nil {
+		return
+	}
+	if n := w.Stats().Failures; n != d.writerFailures.Swap(n) {
+		d.reports.invalidate()
+	}
+}
+
+// ReportStore is the daemon's store as periodic reports should read it (the
+// status page's figures): the settled past is kept between calls (see
+// reportStore).
+func (d *Daemon) ReportStore() store.Store { return d.reports }

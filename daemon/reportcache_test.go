@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/store"
+	"github.com/slaprobe/slaprobe/store/storetest"
+)
+
+// The report store's Totals and Coverage are the store's, whatever the
+// range (aligned or not, moving, in the past, reaching past now), as the
+// kept part grows hour by hour and when it is read afresh.
+func TestReportStoreMatchesStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := storetest.Generate(ctx, st, storetest.Gen{Flows: 6, Steps: 2, Days: 3, Interval: 7 * time.Minute, Start: t0, Outages: 1, FailEvery: 5}); err != nil {
+		t.Fatal(err)
+	}
+	fc := clockwork.NewFakeClockAt(t0.Add(90 * time.Minute))
+	rs := newReportStore(st, ClockworkClock(fc))
+	flows := []string{storetest.FlowName(1), storetest.FlowName(4)}
+	check := func(q store.Query, what string) {
+		t.Helper()
+		want, err := st.Totals(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := rs.Totals(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s at %s: Totals [%s, %s) flows %v: %d rows differ from the store's %d:\n got %+v\nwant %+v",
+				what, fc.Now().Format(time.RFC3339), q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), q.Flows, len(got), len(want), first(got), first(want))
+		}
+		wc, err := st.Coverage(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gc, err := rs.Coverage(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gc, wc) {
+			t.Fatalf("%s at %s: Coverage [%s, %s) = %+v, want %+v", what, fc.Now().Format(time.RFC3339),
+				q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), gc, wc)
+		}
+	}
+	for fc.Now().Before(t0.Add(80 * time.Hour)) {
+		now := fc.Now()
+		check(store.Query{From: t0, To: now}, "from the start to now")
+		check(store.Query{From: t0, To: t0.Add(96 * time.Hour)}, "the whole period, ending after now")
+		check(store.Query{From: now.Add(-30 * time.Hour), To: now}, "moving window")
+		check(store.Query{From: t0.Add(13 * time.Minute), To: now.Add(-17 * time.Minute)}, "unaligned")
+		check(store.Query{From: t0.Add(90 * time.Minute), To: t0.Add(26 * time.Hour)}, "in the past")
+		check(store.Query{From: t0, To: now, Flows: flows}, "two flows")
+		check(store.Query{From: t0, To: now, Location: "seoul-a"}, "a location")
+		fc.Advance(37 * time.Minute)
+	}
+
+	// Runs stored late into kept hours show once the kept part is dropped.
+	now := fc.Now()
+	q := store.Query{From: t0, To: now}
+	before, _ := rs.Totals(ctx, q)
+	late := probe.Run{ID: "late", Flow: storetest.FlowName(2), Service: storetest.ServiceName(2), Location: "seoul-a",
+		Start: t0.Add(5*time.Hour + 30*time.Second), Duration: time.Second,
+		Steps: []probe.StepResult{{Step: storetest.StepName(0), Function: storetest.StepName(0), Status: probe.StatusOK, Duration: time.Second, Attempts: 1}}}
+	if err := st.AppendRuns(ctx, []probe.Run{late}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := rs.Totals(ctx, q); !reflect.DeepEqual(after, before) {
+		t.Log("(the late run showed before invalidate: the kept part was read afresh)")
+	}
+	rs.invalidate()
+	check(q, "after a late run and invalidate")
+}
+
+func first(rs []store.Rollup) string {
+	if len(rs) == 0 {
+		return "[]"
+	}
+	return fmt.Sprintf("%+v", rs[0])
+}
