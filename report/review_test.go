@@ -167,3 +167,29 @@ func TestReviewUndeclaredOutsideMaintenance(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewPartialHourCounts: a range that starts and ends inside hours
+// counts exactly the runs and step results in it (the store's rollups are
+// hourly; the read path must not round the range out to whole hours). Held
+// on the code under review; kept as a guard.
+func TestReviewPartialHourCounts(t *testing.T) {
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			s := st.open(t)
+			// send fails 10:00-10:30 (receive not run), then all pass to 12:00.
+			load(t, s, cfg, schedule("a", hm(10, 0), hm(12, 0), time.Minute, failing("fail:send", [2]int{0, 30})))
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 20), To: hm(11, 15), Timelines: []*config.Timeline{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := rep.Services[0]
+			if svc.Runs != 55 || svc.RunSuccessRatio == nil || !near(*svc.RunSuccessRatio, 45.0/55) {
+				t.Errorf("runs %d, success %s; want 55 runs, 45 passing", svc.Runs, fmtF(svc.RunSuccessRatio))
+			}
+			if svc.Steps[0].Count != 55 || svc.Steps[2].Count != 45 {
+				t.Errorf("step counts login %d receive %d, want 55 and 45", svc.Steps[0].Count, svc.Steps[2].Count)
+			}
+		})
+	}
+}

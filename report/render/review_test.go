@@ -399,3 +399,49 @@ func TestReviewTimelineFitsAPage(t *testing.T) {
 		t.Errorf("123 functions: %d lanes in the parts, want %d", n, want)
 	}
 }
+
+// TestReviewTimelinePeriods: tiny (one minute), long (127 hours), empty (no
+// window) and serviceless reports render in every format, and the timeline
+// draws the window there is. Held on the code under review (the marks of
+// the tiny period are TestReviewTimelineTicks'); kept as a guard.
+func TestReviewTimelinePeriods(t *testing.T) {
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	mk := func(span time.Duration, win time.Duration) *report.Report {
+		r := auditReport(t, "")
+		r.From, r.To, r.Generated = base, base.Add(span), base.Add(span)
+		r.Services[0].Daily = []report.Day{{Date: "2026-03-01", Availability: ptr(0.5), Seconds: span.Seconds()}}
+		r.Services[0].Steps = []report.StepLatency{{Flow: "chat", Step: "send", Function: "send"}}
+		if win > 0 {
+			e := base.Add(span / 2).Add(win)
+			r.Services[0].Windows = []report.Window{{Service: "messaging", Flow: "chat", Function: ptr("send"), Kind: "down",
+				Start: base.Add(span / 2), End: &e, DurationSeconds: win.Seconds(), CauseStep: "send"}}
+			r.Windows = r.Services[0].Windows
+		}
+		return r
+	}
+	noServices := mk(time.Hour, 0)
+	noServices.Services = nil
+	for name, tc := range map[string]struct {
+		r    *report.Report
+		bars int
+	}{
+		"one minute": {mk(time.Minute, 10*time.Second), 1}, "127 hours": {mk(127*time.Hour, 40*time.Hour), 1},
+		"empty": {mk(time.Hour, 0), 0}, "no services": {noServices, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, format := range []string{"json", "csv", "md", "html", "pdf"} {
+				var b bytes.Buffer
+				if err := Write(&b, tc.r, format, PDFOptions{}); err != nil || b.Len() == 0 {
+					t.Errorf("%s: %v (%d bytes)", format, err, b.Len())
+				}
+			}
+			bars := 0
+			for _, l := range NewTimeline(tc.r, TimelineOptions{}).Lanes {
+				bars += len(l.Bars)
+			}
+			if bars != tc.bars {
+				t.Errorf("%d bars, want %d", bars, tc.bars)
+			}
+		})
+	}
+}
