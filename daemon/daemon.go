@@ -161,9 +161,12 @@ type Daemon struct {
 // flowState is the runtime state of one flow at this location. Runtime state
 // lives here, never on the config.
 type flowState struct {
-	name       string
-	location   string
-	running    atomic.Bool // a run is in flight (the flow never overlaps itself)
+	name     string
+	location string
+	// running: a run is in flight (the flow never overlaps itself). A flow
+	// that a reload moves to another service gets a new flowState that
+	// shares it with the old one, whose run may still be in flight.
+	running    *atomic.Bool
 	confirming atomic.Bool // fire is re-running it every confirm_every (see confirm)
 
 	mu        sync.Mutex
@@ -382,6 +385,7 @@ func newFlowState(location string, f *config.Flow, r flowRunner) *flowState {
 	return &flowState{
 		name:      f.Name,
 		location:  location,
+		running:   new(atomic.Bool),
 		flow:      f,
 		runner:    r,
 		service:   f.Service,
@@ -922,7 +926,7 @@ func (d *Daemon) fire(fs *flowState) {
 // runOnce runs the flow once now, unless shutdown has begun, and passes the
 // result down the pipeline. It returns the run's start and whether it ran.
 func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time, bool) {
-	ctx, ok := d.enter()
+	ctx, ok := d.enter(fs)
 	if !ok {
 		return time.Time{}, false
 	}
@@ -979,6 +983,9 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last time.Time) {
 			if err := d.clock.Sleep(stop, wait); err != nil {
 				return
 			}
+			// A reload may have changed confirm_every (or turned it off)
+			// or removed the flow meanwhile: decide again.
+			continue
 		}
 		start, ok := d.runOnce(fs, due, true)
 		if !ok {
@@ -988,14 +995,17 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last time.Time) {
 	}
 }
 
-// enter counts a run in flight and returns its context, unless shutdown has
-// begun (then it returns false and the run must not start). The check and
-// inflight.Add happen under d.mu, which Run takes to set stopping before it
-// waits: every run Run waits for was counted before it began to wait.
-func (d *Daemon) enter() (context.Context, bool) {
+// enter counts a run of fs in flight and returns its context, unless
+// shutdown has begun or a reload removed the flow (or moved it to another
+// service) while the run waited for its time: then it returns false and the
+// run must not start. The check and inflight.Add happen under d.mu, which
+// Run takes to set stopping before it waits, and Reload to change the
+// flows: every run Run waits for was counted before it began to wait, and
+// no run of a flow starts once Reload has taken it out.
+func (d *Daemon) enter(fs *flowState) (context.Context, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if !d.started || d.stopping || d.stopCtx.Err() != nil {
+	if !d.started || d.stopping || d.stopCtx.Err() != nil || d.flows[fs.name] != fs {
 		return nil, false
 	}
 	d.inflight.Add(1)
@@ -1081,6 +1091,11 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	for name, f := range next {
 		if _, ok := d.flows[name]; !ok {
 			fs := newFlowState(cfg.Location, f, runner)
+			for _, old := range removed {
+				if old.name == name {
+					fs.running = old.running // moved to another service: one run at a time still
+				}
+			}
 			added = append(added, fs)
 			d.flows[name] = fs
 		}
