@@ -2,6 +2,11 @@ package daemon
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,8 +14,10 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // runLog records the runs a test daemon starts, by flow, and how many of
@@ -273,4 +280,156 @@ func TestShutdownDuringConfirmWait(t *testing.T) {
 		t.Error("the flow is still confirming after Run returned")
 	}
 	_ = w
+}
+
+// outageTransport answers 503 to requests of a location during its
+// outages and 200 otherwise, at the time of the request's clock (the run's
+// virtual clock in a replay, the test's fake clock live).
+type outageTransport struct {
+	location string
+	outages  [][2]time.Time
+	now      func() time.Time // live; nil in a replay
+}
+
+func (o outageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	now := time.Time{}
+	if c := clock.FromContext(req.Context(), nil); c != nil {
+		now = c.Now()
+	} else {
+		now = o.now()
+	}
+	code := http.StatusOK
+	for _, out := range o.outages {
+		if !now.Before(out[0]) && now.Before(out[1]) {
+			code = http.StatusServiceUnavailable
+		}
+	}
+	return &http.Response{StatusCode: code, Status: http.StatusText(code), Body: io.NopCloser(strings.NewReader("{}")),
+		Header: http.Header{"Content-Type": {"application/json"}}, Request: req, ProtoMajor: 1, ProtoMinor: 1}, nil
+}
+
+const twoLocationsYAML = `
+location: %s
+defaults: {interval: 60s, timeout: 10s, down_after: 2, up_after: 1, confirm_every: 10s}
+services:
+  - name: svc
+    flows:
+      - name: f
+        steps:
+          - {name: get, function: get, request: {url: "http://target.test/x"}, expect: {status: [200]}}
+`
+
+// confirm_every runs the same live as in a replay: the same run times (the
+// live ones on a fake clock that moves in 250 ms steps), per location. At
+// the location without an outage nothing changes and it runs exactly once
+// a minute; at the other one the outage is watched every 10 s.
+func TestConfirmLiveMatchesReplay(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	span, step := 12*time.Minute, 250*time.Millisecond
+	outages := map[string][][2]time.Time{
+		"seoul-a": {{t0.Add(3*time.Minute + 30*time.Second), t0.Add(6*time.Minute + 35*time.Second)}},
+		"busan-b": nil,
+	}
+	locs := []string{"seoul-a", "busan-b"}
+	cfgs := map[string]*config.Config{}
+	for _, loc := range locs {
+		cfg, err := config.Parse("two.yaml", fmt.Appendf(nil, twoLocationsYAML, loc), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgs[loc] = cfg
+	}
+
+	// Replays, one per location.
+	replayed := map[string][]time.Time{}
+	for _, loc := range locs {
+		st := &fakeStore{}
+		if err := Replay(context.Background(), cfgs[loc], Deps{Store: st, Transport: outageTransport{location: loc, outages: outages[loc]}}, t0, t0.Add(span), nil); err != nil {
+			t.Fatal(err)
+		}
+		runs, _ := st.snapshot()
+		for _, r := range runs {
+			replayed[loc] = append(replayed[loc], r.Start)
+		}
+		slices.SortFunc(replayed[loc], time.Time.Compare)
+	}
+
+	// The live daemons, one per location, on one fake clock.
+	fc := clockwork.NewFakeClockAt(t0)
+	writers := map[string]*fakeWriter{}
+	var stops []func()
+	for _, loc := range locs {
+		d, err := New(cfgs[loc], Deps{Store: &fakeStore{}, Clock: ClockworkClock(fc), Grace: 2 * time.Second,
+			Transport: outageTransport{location: loc, outages: outages[loc], now: fc.Now}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &fakeWriter{}
+		d.newWriter = func(store.WriterOptions) resultWriter { return w }
+		writers[loc] = w
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		waitFor(t, "scheduler start", func() bool {
+			d.mu.RLock()
+			defer d.mu.RUnlock()
+			return d.sched != nil && len(d.sched.Jobs()) == 1
+		})
+		stops = append(stops, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for fc.Since(t0) < span {
+		fc.Advance(step)
+		time.Sleep(time.Millisecond)
+	}
+	for _, stop := range stops {
+		stop()
+	}
+
+	for _, loc := range locs {
+		runs, _ := writers[loc].snapshot()
+		var live []time.Time
+		for _, r := range runs {
+			if r.Start.Before(t0.Add(span)) {
+				live = append(live, r.Start)
+			}
+		}
+		slices.SortFunc(live, time.Time.Compare)
+		same := len(live) == len(replayed[loc])
+		for i := 0; same && i < len(live); i++ {
+			if d := live[i].Sub(replayed[loc][i]); d < 0 || d >= step {
+				same = false
+			}
+		}
+		if !same {
+			t.Errorf("%s: live runs at\n  %v\nreplay runs at\n  %v", loc, offsets(t0, live), offsets(t0, replayed[loc]))
+		}
+	}
+	if n := len(replayed["busan-b"]); n != 12 {
+		t.Errorf("busan-b (no outage) made %d runs in 12 minutes, want 12", n)
+	}
+	// The outage (3m30s..6m35s) is seen at the base run after 3m30s; from
+	// there the runs are 10 s apart until the first pass after 6m35s.
+	var confirmGaps int
+	rs := replayed["seoul-a"]
+	for i := 1; i < len(rs); i++ {
+		if rs[i].Sub(rs[i-1]) == 10*time.Second {
+			confirmGaps++
+		}
+	}
+	if confirmGaps < 12 {
+		t.Errorf("seoul-a runs %v: %d runs 10 s after the one before, want one every 10 s through the outage", offsets(t0, rs), confirmGaps)
+	}
+}
+
+func offsets(t0 time.Time, ts []time.Time) []string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Sub(t0).Round(time.Millisecond).String())
+	}
+	return out
 }
