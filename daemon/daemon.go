@@ -137,9 +137,13 @@ type Daemon struct {
 
 	reloadMu sync.Mutex // serialises Run's start and stop, and Reload
 
-	mu          sync.RWMutex
-	cfg         *config.Config
-	flows       map[string]*flowState
+	mu    sync.RWMutex
+	cfg   *config.Config
+	flows map[string]*flowState
+	// gone holds the running flags of flows a reload removed whose last run
+	// may still be in flight, so that a flow that comes back (or moves to
+	// another service) never overlaps it.
+	gone        map[string]*atomic.Bool
 	maxInterval time.Duration
 	writer      resultWriter
 	sched       gocron.Scheduler
@@ -164,8 +168,8 @@ type flowState struct {
 	name     string
 	location string
 	// running: a run is in flight (the flow never overlaps itself). A flow
-	// that a reload moves to another service gets a new flowState that
-	// shares it with the old one, whose run may still be in flight.
+	// that a reload brings back or moves to another service gets a new
+	// flowState that shares it with the old one (see Daemon.gone).
 	running    *atomic.Bool
 	confirming atomic.Bool // fire is re-running it every confirm_every (see confirm)
 
@@ -244,6 +248,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		jitter:         Jitter,
 		warm:           newWarmPool(),
 		flows:          map[string]*flowState{},
+		gone:           map[string]*atomic.Bool{},
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -731,6 +736,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.ending.Wait() // the sessions of runners a reload replaced (each bounded by sessionEndWait)
 	d.endSessions(ectx)
 	cancelEnd()
+	d.closeIdle()
 	// 4. Every result and state event is in the store.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerCloseWait)
 	defer cancel()
@@ -798,23 +804,44 @@ func (d *Daemon) retire(replaced []sessionRetirer, next flowRunner) {
 	}
 }
 
-// endSessions runs the session_end teardown steps of every live session
-// and logs the ones that failed (they count against nothing).
-func (d *Daemon) endSessions(ctx context.Context) {
+// runners returns the flows' runners, each once.
+func (d *Daemon) runners() []flowRunner {
 	d.mu.RLock()
-	seen := map[sessionEnder]bool{}
-	var rs []sessionEnder
+	defer d.mu.RUnlock()
+	seen := map[flowRunner]bool{}
+	var rs []flowRunner
 	for _, fs := range d.flows {
 		fs.mu.Lock()
-		if r, ok := fs.runner.(sessionEnder); ok && !seen[r] {
+		switch r := fs.runner; {
+		case r == nil:
+		case !reflect.TypeOf(r).Comparable(): // a test's func runner
+			rs = append(rs, r)
+		case !seen[r]:
 			seen[r] = true
 			rs = append(rs, r)
 		}
 		fs.mu.Unlock()
 	}
-	d.mu.RUnlock()
-	for _, r := range rs {
-		d.logSessionEnds(r.EndSessions(ctx))
+	return rs
+}
+
+// closeIdle closes the runners' idle keep-alive connections to the targets
+// (and with them their goroutines), once nothing runs any more.
+func (d *Daemon) closeIdle() {
+	for _, r := range d.runners() {
+		if c, ok := r.(interface{ CloseIdle() }); ok {
+			c.CloseIdle()
+		}
+	}
+}
+
+// endSessions runs the session_end teardown steps of every live session
+// and logs the ones that failed (they count against nothing).
+func (d *Daemon) endSessions(ctx context.Context) {
+	for _, fr := range d.runners() {
+		if r, ok := fr.(sessionEnder); ok {
+			d.logSessionEnds(r.EndSessions(ctx))
+		}
 	}
 }
 
@@ -1084,6 +1111,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 		if !ok || nf.Service != fs.service {
 			removed = append(removed, fs)
 			delete(d.flows, name)
+			d.gone[name] = fs.running
 			continue
 		}
 		changed = append(changed, fs)
@@ -1091,13 +1119,19 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	for name, f := range next {
 		if _, ok := d.flows[name]; !ok {
 			fs := newFlowState(cfg.Location, f, runner)
-			for _, old := range removed {
-				if old.name == name {
-					fs.running = old.running // moved to another service: one run at a time still
-				}
+			if running, ok := d.gone[name]; ok {
+				// Back (or moved to another service) while a run of its
+				// old self may be in flight: still one run at a time.
+				fs.running = running
+				delete(d.gone, name)
 			}
 			added = append(added, fs)
 			d.flows[name] = fs
+		}
+	}
+	for name, running := range d.gone {
+		if !running.Load() {
+			delete(d.gone, name) // its last run ended
 		}
 	}
 	d.cfg, d.maxInterval = cfg, maxInterval(cfg)

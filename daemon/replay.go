@@ -155,6 +155,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 			heap.Push(&flows, rf)
 		}
 	}
+	d.closeIdle()
 	// Flush and close even after an error, so that what ran is kept.
 	cctx := context.WithoutCancel(ctx)
 	if err := w.Close(cctx); err != nil && runErr == nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -432,4 +434,269 @@ func offsets(t0 time.Time, ts []time.Time) []string {
 		out = append(out, t.Sub(t0).Round(time.Millisecond).String())
 	}
 	return out
+}
+
+// stormConfig is one of the configs a SIGHUP storm alternates between:
+// flows added and removed, moved between services, their interval,
+// confirm_every, policy and steps changed.
+func stormConfig(variant int) *config.Config {
+	var names []string
+	for i := range 24 {
+		if variant == 1 && i%3 == 0 {
+			continue // removed
+		}
+		names = append(names, fmt.Sprintf("f%02d", i))
+	}
+	if variant == 2 {
+		names = append(names, "extra-1", "extra-2")
+	}
+	cfg := testConfig(10*time.Second, names...)
+	svc2 := config.Service{Name: "svc2", Objective: 0.99}
+	var keep []config.Flow
+	for i, f := range cfg.Services[0].Flows {
+		f.ConfirmEvery = 2 * time.Second
+		switch variant {
+		case 1:
+			f.Interval, f.ConfirmEvery = 20*time.Second, 0
+			if i%4 == 1 {
+				f.Service = "svc2"
+				svc2.Flows = append(svc2.Flows, f)
+				continue
+			}
+		case 2:
+			f.DownAfter, f.UpAfter = 3, 2
+			f.Steps = f.Steps[:2] // a function less
+		}
+		keep = append(keep, f)
+	}
+	cfg.Services[0].Flows = keep
+	if len(svc2.Flows) > 0 {
+		cfg.Services = append(cfg.Services, svc2)
+	}
+	return cfg
+}
+
+// A SIGHUP storm (reloads from several goroutines, alternating configs)
+// while flows run, confirm and hang, and while /metrics, /api/v1/status
+// and /healthz are read: no data race (-race), no flow ever runs twice at
+// once, the jobs at the end are those of the last config, every flow of it
+// runs after the storm, and after shutdown the goroutines are back to what
+// they were before the daemon started.
+func TestReloadStormRace(t *testing.T) {
+	base := runtime.NumGoroutine()
+	fc := clockwork.NewFakeClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	d, w := newTestDaemon(t, stormConfig(0), &fakeStore{}, Deps{Clock: ClockworkClock(fc), Grace: 5 * time.Second})
+	l := newRunLog()
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
+		start := d.clock.Now()
+		l.begin(f.Name, start)
+		defer l.end(f.Name)
+		// Some runs hang past the next slot; some fail (and confirm).
+		took := time.Duration(start.UnixNano()/int64(time.Second)%3) * 7 * time.Second
+		_ = d.clock.Sleep(ctx, took)
+		fail := ""
+		if start.Second()%5 == 0 {
+			fail = "login"
+		}
+		r := mkRun(f.Name, start, fail)
+		r.Service, r.Duration = f.Service, d.clock.Now().Sub(start)
+		return r
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitFor(t, "scheduler start", func() bool {
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+		return d.sched != nil && len(d.sched.Jobs()) == len(d.flows)
+	})
+
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Go(func() { // the clock
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				fc.Advance(500 * time.Millisecond)
+				time.Sleep(time.Millisecond)
+			}
+		}
+	})
+	bg.Go(func() { // the scrapers
+		h := d.Handler()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, path := range []string{"/metrics", "/api/v1/status", "/healthz"} {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+				if path != "/healthz" && rec.Code != http.StatusOK {
+					t.Errorf("GET %s: %d", path, rec.Code)
+				}
+			}
+		}
+	})
+	var reloads sync.WaitGroup
+	for g := range 3 {
+		reloads.Go(func() {
+			for i := range 40 {
+				if err := d.Reload(stormConfig((g + i) % 3)); err != nil {
+					t.Errorf("reload: %v", err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	reloads.Wait()
+	final := stormConfig(2)
+	if err := d.Reload(final); err != nil {
+		t.Fatal(err)
+	}
+	settled := fc.Now()
+	time.Sleep(200 * time.Millisecond) // the clock moves on: every flow runs
+	for fc.Since(settled) < time.Minute {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	bg.Wait()
+
+	var want, jobs []string
+	for _, f := range flowsOf(final) {
+		want = append(want, f.Name)
+	}
+	d.mu.RLock()
+	for _, j := range d.sched.Jobs() {
+		jobs = append(jobs, j.Name())
+	}
+	d.mu.RUnlock()
+	slices.Sort(want)
+	slices.Sort(jobs)
+	if !slices.Equal(want, jobs) {
+		t.Errorf("jobs after the storm %v, want the last config's flows %v", jobs, want)
+	}
+	for _, name := range want {
+		if len(l.since(name, settled)) == 0 {
+			t.Errorf("flow %s did not run in the minute after the storm", name)
+		}
+	}
+	l.mu.Lock()
+	for name, n := range l.overlap {
+		if n > 1 {
+			t.Errorf("%d runs of %s in flight at once", n, name)
+		}
+	}
+	l.mu.Unlock()
+
+	cancel()
+	go func() { // runs in flight wait on the fake clock
+		for range 200 {
+			fc.Advance(time.Second)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !w.closed {
+		t.Error("writer not closed")
+	}
+	var n int
+	for range 500 {
+		if n = runtime.NumGoroutine(); n <= base+1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n > base+1 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after Run returned, %d before the daemon started:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// goroutinesWith counts the goroutines whose stack mentions fn.
+func goroutinesWith(fn string) int {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
+}
+
+// Goroutines settle: with the real runner probing a server every second,
+// the count does not grow with the runs, and once Run has returned no
+// goroutine of the daemon is left, not even its idle keep-alive
+// connections to the targets.
+func TestGoroutinesSettleAfterRuns(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	var flows strings.Builder
+	for i := range 5 {
+		fmt.Fprintf(&flows, "      - name: f%d\n        steps:\n          - {name: get, function: get, request: {url: %q}}\n", i, srv.URL+"/x")
+	}
+	cfg, err := config.Parse("settle.yaml", fmt.Appendf(nil, `
+location: seoul-a
+defaults: {interval: 1s, timeout: 1s, down_after: 2, up_after: 1}
+services:
+  - name: svc
+    flows:
+%s`, flows.String()), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine()
+	d, err := New(cfg, Deps{Store: &fakeStore{}, Grace: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &fakeWriter{}
+	d.newWriter = func(store.WriterOptions) resultWriter { return w }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	count := func() int { runs, _ := w.snapshot(); return len(runs) }
+	waitFor(t, "first runs", func() bool { return count() >= 10 })
+	early, earlyRuns := runtime.NumGoroutine(), count()
+	time.Sleep(2500 * time.Millisecond)
+	late, lateRuns := runtime.NumGoroutine(), count()
+	if lateRuns < earlyRuns+5 {
+		t.Fatalf("%d runs, then %d: the flows are not running", earlyRuns, lateRuns)
+	}
+	// Between two probes a flow holds at most one goroutine (its job) and a
+	// keep-alive connection two: allow one flow mid-run either way.
+	if late > early+3 {
+		t.Errorf("goroutines grew from %d (after %d runs) to %d (after %d runs)", early, earlyRuns, late, lateRuns)
+	}
+	if err := d.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := goroutinesWith("net/http.(*persistConn)"); n > 0 {
+		t.Errorf("%d goroutines of idle keep-alive connections to the targets left after Run returned", n)
+	}
+	var n int
+	for range 300 {
+		if n = runtime.NumGoroutine() - goroutinesWith("net/http.(*conn).serve"); n <= base {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines (without the test server's) after Run returned, %d before the daemon started:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
 }
