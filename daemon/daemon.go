@@ -737,6 +737,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.endSessions(ectx)
 	cancelEnd()
 	d.closeIdle()
+	d.warm.stop()
 	// 4. Every result and state event is in the store.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerCloseWait)
 	defer cancel()

@@ -23,6 +23,8 @@ type warmPool struct {
 	work chan *warmJob // unbuffered: a send succeeds only to an idle worker
 	idle atomic.Int32
 	jobs sync.Pool // *warmJob, with their done channels
+	quit chan struct{}
+	once sync.Once
 }
 
 const (
@@ -36,7 +38,11 @@ type warmJob struct {
 	done chan struct{} // buffered: the worker never waits for the caller
 }
 
-func newWarmPool() *warmPool { return &warmPool{work: make(chan *warmJob)} }
+func newWarmPool() *warmPool { return &warmPool{work: make(chan *warmJob), quit: make(chan struct{})} }
+
+// stop makes the idle workers leave now, and every worker once its job is
+// done: the daemon has stopped, no goroutine of it stays behind.
+func (p *warmPool) stop() { p.once.Do(func() { close(p.quit) }) }
 
 // do runs fn on a warm goroutine (a new one when none is idle) and returns
 // when fn has.
@@ -73,6 +79,9 @@ func (p *warmPool) worker(j *warmJob) {
 		case j = <-p.work:
 			p.idle.Add(-1)
 		case <-idle.C:
+			p.idle.Add(-1)
+			return
+		case <-p.quit:
 			p.idle.Add(-1)
 			return
 		}
