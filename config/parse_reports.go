@@ -122,8 +122,14 @@ func (p *parser) webhook(n *yaml.Node, key string) {
 	p.object(n, key, webhookKeys, func(e entry, key string) {
 		switch e.name {
 		case "url":
-			if s, ok := p.str(e.v, key); ok {
-				if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			// The URL may hold ${env:NAME}/${file:PATH} secrets, or be one
+			// (a receiver whose URL is its credential); it is checked
+			// expanded, and quoted as written.
+			if s, ok := p.str(e.v, key); ok && p.template(e.v, key, s, nil) {
+				full, err := p.cfg.ExpandSecrets(s)
+				if err != nil {
+					p.errf(e.v, key, "%v", err)
+				} else if u, err := url.Parse(full); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 					p.errf(e.v, key, "invalid URL %q: want http:// or https:// and a host", s)
 				} else {
 					w.URL = s
@@ -149,6 +155,12 @@ func (p *parser) webhook(n *yaml.Node, key string) {
 	if w.URL == "" {
 		p.errf(n, key, "url is required")
 		return
+	}
+	for i, o := range p.cfg.Reports.Webhooks {
+		if o.Target() == w.Target() {
+			p.errf(n, key, "the same target as webhooks[%d] once the URL's password and query values are hidden (%s): put a URL that differs only in those in ${env:NAME}", i, w.Target())
+			return
+		}
 	}
 	p.cfg.Reports.Webhooks = append(p.cfg.Reports.Webhooks, w)
 }

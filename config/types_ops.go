@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // Status configures the status page. The internal page is always served at
 // / on Listen (the daemon's listener); Status.Listen adds a public one.
@@ -43,9 +46,34 @@ type Retry struct {
 
 // Webhook delivers a report as a multipart/form-data POST.
 type Webhook struct {
-	URL     string
+	URL     string            // a template: ${env:NAME}, ${file:PATH} (or all of it one)
 	Headers map[string]string // values are templates: ${env:NAME}, ${file:PATH}
 	Line    int
+}
+
+// Target names the webhook where it is recorded and logged (delivery
+// records, logs): the URL as written, secret references unexpanded, with
+// a password and every query value masked.
+func (w Webhook) Target() string {
+	u, err := url.Parse(w.URL)
+	if err != nil || u.Scheme == "" {
+		return w.URL // all of it a ${...} reference
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k, vs := range q {
+			for i := range vs {
+				vs[i] = "xxxxx"
+			}
+			q[k] = vs
+		}
+		u.RawQuery = q.Encode()
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
 
 // Email delivers a report by SMTP.

@@ -16,17 +16,17 @@ import (
 var monthDir = regexp.MustCompile(`^\d{4}-\d{2}$`)
 
 // readVersionInfo reads a version's summary and what changed from its
-// archive directory.
-func readVersionInfo(vdir string) (Summary, string, error) {
+// archive directory (vrel in root; vdir is its name in messages).
+func readVersionInfo(root *os.Root, vdir, vrel string) (Summary, string, error) {
 	var s Summary
-	data, err := os.ReadFile(filepath.Join(vdir, figuresFile))
+	data, err := root.ReadFile(filepath.Join(vrel, figuresFile))
 	if err != nil {
-		return s, "", fmt.Errorf("publish: %w", err)
+		return s, "", fmt.Errorf("publish: %s: %w", filepath.Join(vdir, figuresFile), err)
 	}
 	if err := json.Unmarshal(data, &s); err != nil {
 		return s, "", fmt.Errorf("publish: %s: %w", filepath.Join(vdir, figuresFile), err)
 	}
-	ch, err := os.ReadFile(filepath.Join(vdir, "CHANGES.txt"))
+	ch, err := root.ReadFile(filepath.Join(vrel, "CHANGES.txt"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return s, "", err
 	}

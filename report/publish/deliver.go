@@ -5,8 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/store"
@@ -61,11 +65,12 @@ func Channels(cfg *config.Config) []Channel {
 		out = append(out, newWebhook(cfg, w))
 	}
 	if e := cfg.Reports.Email; e != nil {
-		out = append(out, newEmail(cfg, e))
+		out = append(out, newEmail(cfg, e, attemptTimeout))
 	}
 	return out
 }
 
+// attemptTimeout is the default bound of one delivery attempt.
 const attemptTimeout = 2 * time.Minute
 
 // backoff is the wait after the n-th failed attempt (n >= 1).
@@ -135,7 +140,7 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 		}
 		m, err := p.message(cfg, d, files[key])
 		if err == nil {
-			actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+			actx, cancel := context.WithTimeout(ctx, p.opts.AttemptTimeout)
 			err = ch.Send(actx, m)
 			cancel()
 		}
@@ -148,7 +153,7 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 		if err == nil {
 			d.State, d.Result, d.Delivered = store.DeliveryDelivered, "ok", d.Last
 		} else {
-			d.Result = cfg.Redact(err.Error())
+			d.Result = resultText(cfg, err)
 			if d.Attempts >= cfg.Reports.Retry.Attempts {
 				d.State, result = store.DeliveryFailed, "failed"
 			} else {
@@ -165,21 +170,67 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 	return nil
 }
 
-// message loads what a delivery sends.
+// maxResult is the most a delivery record keeps of an attempt's error.
+const maxResult = 512
+
+// resultText is a failed attempt's error as it is recorded and logged:
+// secrets redacted, then valid UTF-8 without control or format characters
+// (a receiver's answer can be anything; PostgreSQL refuses NUL bytes and
+// invalid UTF-8, and a refused record would leave the attempt uncounted,
+// to be repeated at every poll), at most maxResult bytes.
+func resultText(cfg *config.Config, err error) string {
+	s := strings.ToValidUTF8(cfg.Redact(err.Error()), "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Cc, unicode.Cf) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > maxResult {
+		cut := maxResult
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// message loads what a delivery sends. The record's month and files must
+// name the version's own directory in the archive (DIR/MONTH/vN/report.*),
+// and the files must be in the archive, not behind a link out of it: a
+// record is no licence to send any file the process can read.
 func (p *Publisher) message(cfg *config.Config, d store.Delivery, paths []string) (*Message, error) {
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s|%s", d.Month, d.Version, d.Channel, d.Target)))
 	m := &Message{Month: d.Month, Version: d.Version, Key: fmt.Sprintf("slaprobe-%s-v%d-%s", d.Month, d.Version, hex.EncodeToString(h[:8]))}
-	vdir := filepath.Join(cfg.Reports.Archive, d.Month, fmt.Sprintf("v%d", d.Version))
-	sum, changes, err := readVersionInfo(vdir)
+	if !monthDir.MatchString(d.Month) || d.Version < 1 {
+		return nil, fmt.Errorf("publish: a delivery of %q version %d: not a month's report", d.Month, d.Version)
+	}
+	vrel := fmt.Sprintf("%s/v%d/", d.Month, d.Version)
+	root, err := os.OpenRoot(cfg.Reports.Archive)
+	if err != nil {
+		return nil, fmt.Errorf("publish: archive: %w", err)
+	}
+	defer root.Close()
+	vdir := filepath.Join(cfg.Reports.Archive, filepath.FromSlash(vrel))
+	sum, changes, err := readVersionInfo(root, vdir, filepath.FromSlash(vrel))
 	if err != nil {
 		return nil, err
 	}
 	m.Summary, m.Changes = sum, changes
 	for _, rel := range paths {
-		if filepath.Base(rel) == figuresFile {
+		name := strings.TrimPrefix(rel, vrel)
+		if name == rel || name == "" || strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
+			return nil, fmt.Errorf("publish: the record of %s v%d names %q, outside the version's directory", d.Month, d.Version, rel)
+		}
+		if name == figuresFile {
 			continue
 		}
-		m.Files = append(m.Files, File{Name: filepath.Base(rel), Path: filepath.Join(cfg.Reports.Archive, filepath.FromSlash(rel))})
+		if fi, err := root.Stat(filepath.FromSlash(rel)); err != nil || !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("publish: %s: not a file in the archive (%v)", rel, err)
+		}
+		m.Files = append(m.Files, File{Name: name, Path: filepath.Join(cfg.Reports.Archive, filepath.FromSlash(rel))})
 	}
 	return m, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wneessen/go-mail"
 
@@ -20,11 +21,14 @@ import (
 // implicit TLS, AUTH as the server offers it): the summary in the body and
 // the files attached.
 type email struct {
-	cfg *config.Config
-	e   *config.Email
+	cfg     *config.Config
+	e       *config.Email
+	timeout time.Duration // the connection's deadline
 }
 
-func newEmail(cfg *config.Config, e *config.Email) *email { return &email{cfg: cfg, e: e} }
+func newEmail(cfg *config.Config, e *config.Email, timeout time.Duration) *email {
+	return &email{cfg: cfg, e: e, timeout: timeout}
+}
 
 func (m *email) Kind() string   { return "email" }
 func (m *email) Target() string { return strings.Join(m.e.To, ",") }
@@ -40,7 +44,7 @@ func (m *email) client() (*mail.Client, error) {
 	}
 	tc := &tls.Config{ServerName: host, InsecureSkipVerify: m.e.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // only when asked for
 	if m.e.CAFile != "" {
-		pem, err := os.ReadFile(m.e.CAFile)
+		pem, err := config.ReadFile(m.e.CAFile, config.MaxFileBytes)
 		if err != nil {
 			return nil, fmt.Errorf("email.ca_file: %w", err)
 		}
@@ -50,7 +54,7 @@ func (m *email) client() (*mail.Client, error) {
 		}
 		tc.RootCAs = pool
 	}
-	opts := []mail.Option{mail.WithPort(port), mail.WithTLSConfig(tc), mail.WithTimeout(attemptTimeout)}
+	opts := []mail.Option{mail.WithPort(port), mail.WithTLSConfig(tc), mail.WithTimeout(m.timeout)}
 	switch m.e.TLS {
 	case "tls":
 		opts = append(opts, mail.WithSSL())

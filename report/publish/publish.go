@@ -25,6 +25,7 @@ package publish
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -66,6 +67,9 @@ type Options struct {
 	Channels func(cfg *config.Config) []Channel
 	// PollEvery is how often due deliveries are looked for; default 1s.
 	PollEvery time.Duration
+	// AttemptTimeout bounds one delivery attempt (connect, send, answer);
+	// default 2m.
+	AttemptTimeout time.Duration
 }
 
 // Publisher makes, archives and delivers the monthly reports.
@@ -99,6 +103,9 @@ func New(cfg *config.Config, opts Options) (*Publisher, error) {
 	}
 	if opts.PollEvery <= 0 {
 		opts.PollEvery = time.Second
+	}
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = attemptTimeout
 	}
 	if opts.Channels == nil {
 		opts.Channels = Channels
@@ -309,57 +316,72 @@ const figuresFile = "figures.json"
 
 // archive renders rep into DIR/month/vN/ and copies the files to DIR/month/
 // (the latest version's place), each write atomic. It returns the paths of
-// the version's files relative to DIR.
+// the version's files relative to DIR. Everything is written through an
+// os.Root of DIR: a symbolic link in the archive that leads out of it
+// (DIR/2022-10 -> /etc) is an error, not a place to write.
 func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *report.Report, changes string) ([]string, error) {
 	dir := cfg.Reports.Archive
-	vdir := filepath.Join(dir, month, fmt.Sprintf("v%d", version))
-	if err := os.MkdirAll(vdir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("publish: archive: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("publish: archive: %w", err)
+	}
+	defer root.Close()
+	vdir := filepath.Join(month, fmt.Sprintf("v%d", version))
+	if err := root.MkdirAll(vdir, 0o755); err != nil {
+		return nil, fmt.Errorf("publish: archive %s: %w", dir, err)
 	}
 	var files []string
 	for _, f := range cfg.Reports.Formats {
 		name := "report." + f
-		if err := writeAtomic(filepath.Join(vdir, name), func(w *os.File) error { return render.Write(w, rep, f, render.PDFOptions{FontPath: cfg.Report.Font}) }); err != nil {
+		if err := writeAtomic(root, filepath.Join(vdir, name), func(w *os.File) error { return render.Write(w, rep, f, render.PDFOptions{FontPath: cfg.Report.Font}) }); err != nil {
 			return nil, fmt.Errorf("publish: %s: %w", name, err)
 		}
-		files = append(files, filepath.ToSlash(filepath.Join(month, fmt.Sprintf("v%d", version), name)))
+		files = append(files, filepath.ToSlash(filepath.Join(vdir, name)))
 	}
 	fig, err := json.MarshalIndent(summaryOf(rep), "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(filepath.Join(vdir, figuresFile), func(w *os.File) error { _, err := w.Write(fig); return err }); err != nil {
+	if err := writeAtomic(root, filepath.Join(vdir, figuresFile), func(w *os.File) error { _, err := w.Write(fig); return err }); err != nil {
 		return nil, err
 	}
 	if changes != "" {
-		if err := writeAtomic(filepath.Join(vdir, "CHANGES.txt"), func(w *os.File) error { _, err := w.WriteString(changes + "\n"); return err }); err != nil {
+		if err := writeAtomic(root, filepath.Join(vdir, "CHANGES.txt"), func(w *os.File) error { _, err := w.WriteString(changes + "\n"); return err }); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range cfg.Reports.Formats {
 		name := "report." + f
-		data, err := os.ReadFile(filepath.Join(vdir, name))
+		data, err := root.ReadFile(filepath.Join(vdir, name))
 		if err != nil {
 			return nil, err
 		}
-		if err := writeAtomic(filepath.Join(dir, month, name), func(w *os.File) error { _, err := w.Write(data); return err }); err != nil {
+		if err := writeAtomic(root, filepath.Join(month, name), func(w *os.File) error { _, err := w.Write(data); return err }); err != nil {
 			return nil, err
 		}
 	}
 	return files, nil
 }
 
-// writeAtomic writes through a temporary file in the same directory and
-// renames it into place.
-func writeAtomic(path string, write func(*os.File) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+// writeAtomic writes name (relative to root) through a temporary file in
+// the same directory and renames it into place.
+func writeAtomic(root *os.Root, name string, write func(*os.File) error) (err error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	tmpName := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+"."+hex.EncodeToString(rnd[:]))
+	tmp, err := root.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			root.Remove(tmpName) //nolint:errcheck // best effort
 		}
 	}()
 	if err = write(tmp); err != nil {
@@ -371,5 +393,5 @@ func writeAtomic(path string, write func(*os.File) error) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	return root.Rename(tmpName, name)
 }

@@ -83,7 +83,12 @@ func (s Summary) Text() string {
 // changes says what changed from version prev of month to rep, from the
 // figures kept beside prev's files.
 func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *report.Report) string {
-	data, err := os.ReadFile(filepath.Join(cfg.Reports.Archive, month, fmt.Sprintf("v%d", prev), figuresFile))
+	var data []byte
+	root, err := os.OpenRoot(cfg.Reports.Archive)
+	if err == nil {
+		data, err = root.ReadFile(filepath.Join(month, fmt.Sprintf("v%d", prev), figuresFile))
+		root.Close()
+	}
 	var old Summary
 	if err != nil || json.Unmarshal(data, &old) != nil {
 		return fmt.Sprintf("changed from version %d (its figures are not in the archive to compare)", prev)

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // webhook POSTs a report as multipart/form-data: a "metadata" JSON part
@@ -27,11 +30,35 @@ type webhook struct {
 }
 
 func newWebhook(cfg *config.Config, w config.Webhook) *webhook {
-	return &webhook{cfg: cfg, hook: w, client: &http.Client{Timeout: attemptTimeout}}
+	return &webhook{cfg: cfg, hook: w, client: &http.Client{Timeout: attemptTimeout,
+		// A redirect is a failed attempt: following it would send the
+		// report, and every configured header but Authorization (which Go
+		// drops only for another host), wherever the receiver points.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (w *webhook) Kind() string   { return "webhook" }
-func (w *webhook) Target() string { return w.hook.URL }
+func (w *webhook) Target() string { return w.hook.Target() }
+
+// urlSecrets are the parts of the webhook's URL that are credentials as
+// far as messages go: a password and the query values, and when the URL is
+// built from secrets, its path and each path segment too.
+func urlSecrets(tmpl string, u *url.URL) []string {
+	var out []string
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p)
+	}
+	for _, vs := range u.Query() {
+		out = append(out, vs...)
+	}
+	if strings.Contains(tmpl, "${") {
+		out = append(out, u.String(), u.RawQuery, u.EscapedPath(), u.Path)
+		for _, seg := range strings.Split(u.Path, "/") {
+			out = append(out, seg)
+		}
+	}
+	return out
+}
 
 // Metadata is the webhook's "metadata" part.
 type Metadata struct {
@@ -79,9 +106,18 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 	if err := mw.Close(); err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.hook.URL, &body)
+	full, err := w.cfg.ExpandSecrets(w.hook.URL)
 	if err != nil {
-		return err
+		return fmt.Errorf("url: %w", err)
+	}
+	u, err := url.Parse(full)
+	if err != nil {
+		return errors.New("url: does not parse") // it did when the config was loaded
+	}
+	scrub := redact.New(urlSecrets(w.hook.URL, u)...)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, full, &body)
+	if err != nil {
+		return errors.New("url: " + scrub.Redact(err.Error()))
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("User-Agent", "slaprobe-reports")
@@ -96,12 +132,27 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 	t0 := time.Now()
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return err
+		// The client's error quotes the URL: the record names the target
+		// already, so only what went wrong is kept.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return errors.New(scrub.Redact(err.Error()))
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("HTTP %d after %s: %s", resp.StatusCode, time.Since(t0).Round(time.Millisecond), strings.TrimSpace(string(snippet)))
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
+		return fmt.Errorf("HTTP %d after %s: redirects are not followed (set the URL the receiver redirects to)", resp.StatusCode, time.Since(t0).Round(time.Millisecond))
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		// The start of the answer, redacted before it is cut (a secret the
+		// receiver echoes across the cut would leave its first part).
+		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		text := []rune(strings.TrimSpace(w.cfg.Redact(scrub.Redact(string(head)))))
+		if len(text) > 200 {
+			text = append(text[:200], '…')
+		}
+		return fmt.Errorf("HTTP %d after %s: %s", resp.StatusCode, time.Since(t0).Round(time.Millisecond), string(text))
 	}
 	return nil
 }
