@@ -535,7 +535,7 @@ func TestArchiveStaysInsideItsDirectory(t *testing.T) {
 	if err := os.MkdirAll(vdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(vdir, "report.json"), []byte(`{"ok":1}`), 0o644)                      //nolint:errcheck
+	os.WriteFile(filepath.Join(vdir, "report.json"), []byte(`{"ok":1}`), 0o644)                  //nolint:errcheck
 	os.WriteFile(filepath.Join(vdir, figuresFile), []byte(`{"title":"t","services":[]}`), 0o644) //nolint:errcheck
 	if err := s.st.AddReportVersion(ctx, v, []store.Delivery{{Channel: "webhook", Target: recv.URL, Next: s.clk.Now()}}); err != nil {
 		t.Fatal(err)
