@@ -186,7 +186,9 @@ func resultText(cfg *config.Config, err error) string {
 		}
 		return r
 	}, s)
-	s = strings.Join(strings.Fields(s), " ")
+	// Again: folding spaces can make a secret of an echo that was not one
+	// ("a\tb" for the secret "a b").
+	s = cfg.Redact(strings.Join(strings.Fields(s), " "))
 	if len(s) > maxResult {
 		cut := maxResult
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

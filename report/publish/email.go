@@ -15,6 +15,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // email sends a report by SMTP (github.com/wneessen/go-mail: STARTTLS or
@@ -33,24 +34,26 @@ func newEmail(cfg *config.Config, e *config.Email, timeout time.Duration) *email
 func (m *email) Kind() string   { return "email" }
 func (m *email) Target() string { return strings.Join(m.e.To, ",") }
 
-func (m *email) client() (*mail.Client, error) {
+// client builds the SMTP client, and a redactor of its credentials (a
+// literal password is no configured secret, and a server may echo it).
+func (m *email) client() (*mail.Client, *redact.Redactor, error) {
 	host, portText, err := net.SplitHostPort(m.e.Server)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	port, err := strconv.Atoi(portText)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tc := &tls.Config{ServerName: host, InsecureSkipVerify: m.e.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // only when asked for
 	if m.e.CAFile != "" {
 		pem, err := config.ReadFile(m.e.CAFile, config.MaxFileBytes)
 		if err != nil {
-			return nil, fmt.Errorf("email.ca_file: %w", err)
+			return nil, nil, fmt.Errorf("email.ca_file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("email.ca_file: no certificate in it")
+			return nil, nil, errors.New("email.ca_file: no certificate in it")
 		}
 		tc.RootCAs = pool
 	}
@@ -63,25 +66,35 @@ func (m *email) client() (*mail.Client, error) {
 	default:
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
 	}
+	var scrub *redact.Redactor
 	if m.e.Username != "" {
 		user, err := m.cfg.ExpandSecrets(m.e.Username)
 		if err != nil {
-			return nil, fmt.Errorf("email.username: %w", err)
+			return nil, nil, fmt.Errorf("email.username: %w", err)
 		}
 		pass, err := m.cfg.ExpandSecrets(m.e.Password)
 		if err != nil {
-			return nil, fmt.Errorf("email.password: %w", err)
+			return nil, nil, fmt.Errorf("email.password: %w", err)
 		}
+		scrub = redact.New(pass, user+":"+pass, "\x00"+user+"\x00"+pass)
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(user), mail.WithPassword(pass))
 	}
-	return mail.NewClient(host, opts...)
+	c, err := mail.NewClient(host, opts...)
+	return c, scrub, err
 }
 
 func (m *email) Send(ctx context.Context, msg *Message) error {
-	c, err := m.client()
+	c, scrub, err := m.client()
 	if err != nil {
 		return err
 	}
+	if err := m.send(ctx, c, msg); err != nil {
+		return errors.New(scrub.Redact(err.Error()))
+	}
+	return nil
+}
+
+func (m *email) send(ctx context.Context, c *mail.Client, msg *Message) error {
 	x := mail.NewMsg()
 	if err := x.From(m.e.From); err != nil {
 		return err

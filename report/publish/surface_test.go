@@ -58,11 +58,18 @@ func (s *syncBuf) String() string {
 
 func sqliteStore(t *testing.T) Store {
 	t.Helper()
-	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	dir, err := os.MkdirTemp("", "publish-") // t.TempDir has a '#' in fuzz seeds, which the SQLite path refuses
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	s, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		os.RemoveAll(dir)
+	})
 	return s
 }
 

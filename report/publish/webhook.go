@@ -114,7 +114,23 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return errors.New("url: does not parse") // it did when the config was loaded
 	}
-	scrub := redact.New(urlSecrets(w.hook.URL, u)...)
+	// What this channel sends is secret in its messages even when the
+	// config wrote it literally: the URL's credentials and the header
+	// values (a literal "Bearer abc123" is not a configured secret).
+	secrets := urlSecrets(w.hook.URL, u)
+	headers := map[string]string{}
+	for k, v := range w.hook.Headers {
+		val, err := w.cfg.ExpandSecrets(v)
+		if err != nil {
+			return fmt.Errorf("header %s: %w", k, err)
+		}
+		headers[k] = val
+		secrets = append(secrets, val, strings.TrimSpace(val))
+		if _, cred, ok := strings.Cut(strings.TrimSpace(val), " "); ok {
+			secrets = append(secrets, cred) // "Bearer TOKEN": the token alone
+		}
+	}
+	scrub := redact.New(secrets...)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, full, &body)
 	if err != nil {
 		return errors.New("url: " + scrub.Redact(err.Error()))
@@ -122,12 +138,8 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("User-Agent", "slaprobe-reports")
 	req.Header.Set("Idempotency-Key", m.Key)
-	for k, v := range w.hook.Headers {
-		val, err := w.cfg.ExpandSecrets(v)
-		if err != nil {
-			return fmt.Errorf("header %s: %w", k, err)
-		}
-		req.Header.Set(k, val)
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	t0 := time.Now()
 	resp, err := w.client.Do(req)
