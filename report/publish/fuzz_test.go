@@ -143,4 +143,3 @@ func FuzzDeliverySecretsNeverLeak(f *testing.F) {
 		}
 	})
 }
-
