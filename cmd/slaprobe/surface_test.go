@@ -44,7 +44,8 @@ func (s *syncBuffer) String() string {
 
 // TestPublicListenerServesOnlyThePage runs the daemon with status.listen
 // against a target that fails with a telling error, and asks the public
-// listener for every route the daemon has (and a few it might get): only
+// listener for every route the daemon has, the profiler (--pprof) among
+// them, and a few it might get: only
 // / answers, and nothing it sends (body, headers, 404s) names the flow,
 // step, location, target or error, which the internal page does show.
 func TestPublicListenerServesOnlyThePage(t *testing.T) {
@@ -80,7 +81,7 @@ services:
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--log-level", "warn"}, &stdout, &stderr)
+		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--log-level", "warn", "--pprof"}, &stdout, &stderr)
 	}()
 	defer func() {
 		cancel()
@@ -165,7 +166,7 @@ services:
 	}
 	// The same routes exist on the internal listener (so the 404s above
 	// are the public listener's doing, not missing routes).
-	for _, path := range []string{"/metrics", "/healthz", "/api/v1/status"} {
+	for _, path := range []string{"/metrics", "/healthz", "/api/v1/status", "/debug/pprof/"} {
 		if code, _ := fetch(internal, path); code != 200 {
 			t.Errorf("internal %s = %d", path, code)
 		}
