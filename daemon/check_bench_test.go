@@ -107,7 +107,7 @@ services:
 //     store.Writer on a SQLite file, its commits included (flushed at the
 //     end), over 1,000 flows in turn.
 //
-// The scheduler (gocron) is not in it: `make bench-scale` measures the whole
+// The scheduler is not in it: `make bench-scale` measures the whole
 // process. The server allocates nothing, so allocs/op are the prober's.
 //
 //	go test -run '^$' -bench Check -benchmem ./daemon

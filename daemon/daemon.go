@@ -1,6 +1,6 @@
 // Package daemon runs slaprobe unattended for months: it schedules every flow
-// of the config at this prober's location (gocron v2, one job per flow, first
-// runs spread over the interval by a stable offset, a flow never overlapping
+// of the config at this prober's location (a timer per flow, first runs
+// spread over the interval by a stable offset, a flow never overlapping
 // itself), passes each finished run through one pipeline (store writer, the
 // flow's state machine, alerts, metrics), serves /metrics, /healthz and
 // /api/v1/status, prunes old raw results off the hot path, reloads its config
@@ -27,7 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -146,7 +145,7 @@ type Daemon struct {
 	gone        map[string]*atomic.Bool
 	maxInterval time.Duration
 	writer      resultWriter
-	sched       gocron.Scheduler
+	sched       *scheduler
 	stopCtx     context.Context // done when shutdown begins: no run starts after it
 	runCtx      context.Context // done when the grace period is over: runs in flight are cancelled
 	started     bool
@@ -181,7 +180,7 @@ type flowState struct {
 	functions []string
 	machine   *state.Machine
 	anchor    time.Time            // the job's first due time; later ones are anchor+k*interval
-	job       gocron.Job           // nil until scheduled
+	job       *schedJob            // nil until scheduled
 	acct      map[string]time.Time // open down windows: downtime counted up to
 	stats     flowStats            // for the per-flow metrics, collected at scrape time
 	last      *runInfo
@@ -662,15 +661,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// Items the store refuses for good are set aside here.
 		QuarantineFile: d.quarantineFile,
 	})
-	s, err := gocron.NewScheduler(
-		gocron.WithClock(d.cw),
-		gocron.WithStopTimeout(d.grace),
-	)
-	if err != nil {
-		d.reloadMu.Unlock()
-		_ = w.Close(context.WithoutCancel(ctx))
-		return fmt.Errorf("daemon: scheduler: %w", err)
-	}
+	s := newScheduler(d.cw, d.fire, d.grace)
 	// Runs get their own context: shutdown lets them finish within the
 	// grace period instead of cancelling them at once.
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
@@ -880,12 +871,7 @@ func (d *Daemon) schedule(fs *flowState) error {
 	fs.mu.Lock()
 	anchor, interval := fs.anchor, fs.interval
 	fs.mu.Unlock()
-	j, err := s.NewJob(
-		gocron.DurationJob(interval),
-		gocron.NewTask(d.fire, fs),
-		gocron.WithName(fs.name),
-		gocron.WithStartAt(gocron.WithStartDateTimePast(anchor)),
-	)
+	j, err := s.add(fs, anchor, interval)
 	if err != nil {
 		return err
 	}
@@ -905,9 +891,7 @@ func (d *Daemon) unschedule(fs *flowState) {
 	fs.job = nil
 	fs.mu.Unlock()
 	if s != nil && j != nil {
-		if err := s.RemoveJob(j.ID()); err != nil && !errors.Is(err, gocron.ErrJobNotFound) {
-			d.log.Warn("removing job", "flow", fs.name, "err", err)
-		}
+		s.remove(j)
 	}
 }
 
@@ -916,10 +900,9 @@ func (d *Daemon) unschedule(fs *flowState) {
 // re-run it every confirm_every (confirm).
 func (d *Daemon) fire(fs *flowState) {
 	// A flow never overlaps itself: a run still in flight when the next is
-	// due makes that one skipped. (gocron's WithSingletonMode would do the
-	// same, but it keeps a goroutine and a 1000-slot channel per job: 160 MB
-	// at 10,000 flows.) While the flow is re-run every confirm_every, its
-	// base slots are covered by those runs: not skipped, not run.
+	// due makes that one skipped. While the flow is re-run every
+	// confirm_every, its base slots are covered by those runs: not skipped,
+	// not run.
 	if !fs.running.CompareAndSwap(false, true) {
 		if !fs.confirming.Load() {
 			d.countSkip(fs.name)
