@@ -60,11 +60,14 @@ func (d *Daemon) prune(ctx context.Context, cutoff store.Cutoffs) int {
 	return total
 }
 
-// availabilityLoop refreshes slaprobe_availability_ratio now and then.
+// availabilityLoop refreshes slaprobe_availability_ratio every
+// availabilityEvery, or less often when a refresh takes long (a large
+// config): it never spends more than a tenth of the time on them.
 func (d *Daemon) availabilityLoop(ctx context.Context) {
 	for {
+		t0 := time.Now() // the wall clock on purpose: the cost, not the virtual time
 		d.refreshAvailability(ctx)
-		if err := d.clock.Sleep(ctx, availabilityEvery); err != nil {
+		if err := d.clock.Sleep(ctx, max(availabilityEvery, 9*time.Since(t0))); err != nil {
 			return
 		}
 	}

@@ -152,8 +152,8 @@ func (p *Page) nextRebuild() time.Duration {
 	for _, s := range snap.month.Services {
 		if s.Runs > 0 {
 			// A large config's figures take a while: never spend more than
-			// a fifth of the time rebuilding them.
-			return max(p.opts.Rebuild, 4*snap.took)
+			// a tenth of the time rebuilding them.
+			return max(p.opts.Rebuild, 9*snap.took)
 		}
 	}
 	return min(p.opts.Rebuild, emptyRebuild)
