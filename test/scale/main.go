@@ -21,8 +21,9 @@
 // /metrics for slaprobe, from the child itself for raw) give the CPU-seconds
 // per 1,000 checks; the schedule lag p99 is over the window too (the
 // histograms' difference). After the window, slaprobe's /metrics is scraped
-// once more and timed as Prometheus would take it (gzip), and the config is
-// reloaded with SIGHUP (timed to the "config reloaded" log line). Then the
+// once more and timed as Prometheus would take it (gzip), and the config,
+// with one flow's latency objective changed, is reloaded with SIGHUP (timed
+// to the "config reloaded" log line). Then the
 // prober gets SIGTERM; peak RSS is the process's (getrusage maxrss, start-up
 // and shutdown included), and the stored runs are counted in the SQLite file
 // and compared with the daemon's own count of runs at exit.

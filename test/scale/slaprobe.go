@@ -21,8 +21,9 @@ import (
 
 // writeConfig writes a config of n flows, each written out in full (no
 // anchors): one GET step with a status, a latency objective and a JSONPath
-// equals, against the target, every interval.
-func writeConfig(path string, n int, interval, latency time.Duration, listen, target, db string) error {
+// equals, against the target, every interval. edited gives the first flow
+// another latency objective (the edit a reload applies).
+func writeConfig(path string, n int, interval, latency time.Duration, listen, target, db string, edited bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -31,6 +32,10 @@ func writeConfig(path string, n int, interval, latency time.Duration, listen, ta
 	fmt.Fprintf(w, "location: bench\nlisten: %s\nstorage: {driver: sqlite, dsn: %q}\n", listen, db)
 	fmt.Fprintf(w, "defaults: {interval: %s, timeout: %s}\nservices:\n  - name: maps\n    flows:\n", interval, checkTimeout(interval))
 	for i := range n {
+		lat := latency
+		if edited && i == 0 {
+			lat += latency / 2
+		}
 		fmt.Fprintf(w, `      - name: search-%05d
         steps:
           - name: search
@@ -40,7 +45,7 @@ func writeConfig(path string, n int, interval, latency time.Duration, listen, ta
               status: [200]
               latency: %s
               jsonpath: {"$.query": station}
-`, i, target, searchPath, latency)
+`, i, target, searchPath, lat)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -64,7 +69,8 @@ func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx 
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cfg, db := filepath.Join(dir, "scale.yaml"), filepath.Join(dir, "results.db")
-	if err := writeConfig(cfg, n, o.interval, o.latency, fmt.Sprintf("127.0.0.1:%d", port), target, db); err != nil {
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := writeConfig(cfg, n, o.interval, o.latency, listen, target, db, false); err != nil {
 		return row{}, err
 	}
 	argv := []string{o.bin, "run", "--config", cfg}
@@ -140,7 +146,10 @@ func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx 
 		r.notes = append(r.notes, fmt.Sprintf("%.0f results quarantined", m1.quarantined))
 	}
 
-	// Reload the same config, as SIGHUP after an edit would.
+	// Reload after an edit: one flow's latency objective changed.
+	if err := writeConfig(cfg, n, o.interval, o.latency, listen, target, db, true); err != nil {
+		return fail(err)
+	}
 	from := c.nlines()
 	hup := time.Now()
 	c.signal(syscall.SIGHUP)
