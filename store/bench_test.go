@@ -40,27 +40,50 @@ func benchRuns(off, n int) []probe.Run {
 }
 
 // BenchmarkIngest measures batched AppendRuns (1000-run transactions, rollup
-// maintenance included) in step results per second.
+// maintenance included) in step results per second, into SQLite and into
+// the PostgreSQL server named by SLAPROBE_TEST_POSTGRES (`make bench` starts
+// one with scripts/postgres.sh).
+//
+//	go test ./store -run '^$' -bench Ingest -benchtime 60x
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
-	s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
+	for _, db := range []struct {
+		name string
+		open func(b *testing.B) Store
+	}{
+		{"sqlite", func(b *testing.B) Store {
+			s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"postgres", func(b *testing.B) Store {
+			s, err := OpenPostgres(ctx, postgresDSN(b), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+	} {
+		b.Run(db.name, func(b *testing.B) {
+			s := db.open(b)
+			defer s.Close()
+			const batch = 1000
+			steps := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				runs := benchRuns(i*batch, batch)
+				for j := range runs {
+					steps += len(runs[j].Steps)
+				}
+				b.StartTimer()
+				if err := s.AppendRuns(ctx, runs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "results/s")
+		})
 	}
-	defer s.Close()
-	const batch = 1000
-	steps := 0
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		runs := benchRuns(i*batch, batch)
-		for j := range runs {
-			steps += len(runs[j].Steps)
-		}
-		b.StartTimer()
-		if err := s.AppendRuns(ctx, runs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "results/s")
 }

@@ -41,12 +41,14 @@ type dialect struct {
 	migrations []migration
 	least      string // two-argument min: "min" or "LEAST"
 	greatest   string
-	// statsParam turns a rollup row's entries into the value bound for its
-	// data column.
-	statsParam func([]stat) any
-	// eachStat calls fn for every entry of a rollup data column read as
-	// raw bytes, reusing s.
-	eachStat func(raw []byte, s *stat, fn func(*stat)) error
+	// writeRuns inserts a batch's runs, skipping those already stored, and
+	// returns how many it inserted.
+	writeRuns func(ctx context.Context, c *core, tx *sqlx.Tx, r *runRows) (int64, error)
+	// writeRollups adds a batch's rollup rows to table.
+	writeRollups func(ctx context.Context, c *core, tx *sqlx.Tx, table string, rows map[rkey]*rval) error
+	// multiRow are the multi-row INSERTs the dialect uses (prepareAll
+	// prepares them at every chunk size).
+	multiRow func(in inserts) []insertSpec
 	// allocIDs returns n fresh run ids.
 	allocIDs func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error)
 	// migrating and migrated are run on the writer before and after

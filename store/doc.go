@@ -20,7 +20,7 @@
 // declared: the store is the only writer and keeps the references itself,
 // and enforcing them would cost a lookup per inserted row.
 //
-// # Schema (version 6)
+// # Schema (version 7)
 //
 // Times are unix nanoseconds (INTEGER/BIGINT), durations nanoseconds; 0 is
 // "no time". Names are interned: a run row refers to its series, its steps
@@ -38,8 +38,7 @@
 //	events     (id PK, op, kind, service, flow, function, location, start_ns,
 //	            end_ns, confirmed_ns, cause_step, error, last_before_ns,
 //	            last_in_ns)
-//	           INDEX events_start (start_ns), events_location (location, end_ns),
-//	           events_end (end_ns)
+//	           INDEX events_window (start_ns, flow, location), events_end (end_ns)
 //	rollup_minute, rollup_hour
 //	           (bucket_ns, series, runs, first_ns, last_ns, data)
 //	           PRIMARY KEY (bucket_ns, series), WITHOUT ROWID in SQLite
@@ -63,16 +62,18 @@
 // last run start in the bucket, which Coverage reads with runs (hour rows for
 // whole hours, minute rows at the edges). The latency histogram uses the
 // slots of LatencyBounds; not-run steps have no duration and are not in it,
-// failed ones are (users waited for them). In SQLite data is a BLOB: a format
+// failed ones are (users waited for them). data is a BLOB/BYTEA: a format
 // byte (2), then per entry, in name order, the uvarint distance from the
 // previous name id (from -1), the uvarint counts, the varint sum, the uvarint
 // number of non-empty histogram slots and for each the uvarint distance from
-// the previous slot and the uvarint count; the upsert adds two blobs with
-// slaprobe_rollup_add, a function registered on the store's own driver
-// instance (nothing process-wide). In PostgreSQL it is a JSONB object, name id
-// -> [ok, failed, degraded, not_run, sum_ns, dense histogram without trailing
-// zeros], added by the SQL function slaprobe_rollup_add created by migration
-// 3, so that concurrent probers' upserts add atomically.
+// the previous slot and the uvarint count. In SQLite the upsert adds two
+// blobs with slaprobe_rollup_add, a function registered on the store's own
+// driver instance (nothing process-wide). In PostgreSQL (pgwrite.go) a
+// batch's new rows are inserted and the rows already there locked (FOR
+// UPDATE), read, added to in Go and written back, so that concurrent
+// probers' writes add up; each table's rows go as one INSERT of unnest()ed
+// arrays. (Before migration 7 PostgreSQL kept a JSONB object added by an SQL
+// function, and parsing it was most of an ingest's time.)
 //
 // Run ids are allocated by the store: MAX(id)+1 under SQLite's write lock,
 // a sequence (runs_id_seq) in PostgreSQL.
@@ -132,7 +133,11 @@
 // (state, next_ns)). 5 adds runs_start and events_end, makes
 // runs_series_start unique on (series, start_ns, run_id) after deleting
 // duplicate runs, settles the open events of closed windows and creates
-// store_meta. A database newer than the binary is refused.
+// store_meta. 6 adds events.last_before_ns and last_in_ns (cause events need
+// no schema change). 7 converts PostgreSQL's rollup data from JSONB to the
+// blob above and (both) indexes events by events_window (start_ns, flow,
+// location) instead of events_start and events_location. A database newer
+// than the binary is refused.
 // Migrations, in migrations.go, run in one transaction each, with
 // statements prepared once and sorts in temporary files, so that their
 // memory does not grow with the database.

@@ -23,7 +23,7 @@ const windowGroup = ` GROUP BY kind, service, flow, function, location, start_ns
 //
 // It reads only the events that can touch [from, to): those of closed
 // windows that started at most max_window_ns (the longest closed window
-// stored) before from, found through events_start, and those of open
+// stored) before from, found through events_window, and those of open
 // windows (end_ns 0, since a close settles its window's open event), found
 // through events_end. A year of history costs what the range holds.
 func (c *core) Windows(ctx context.Context, q Query) ([]state.Window, error) {
@@ -66,7 +66,7 @@ func windowsSQL(cond string) string {
 }
 
 // OpenWindows implements Store: the windows whose open event is not
-// settled, through events_location (location, end_ns).
+// settled, through events_end (end_ns 0).
 func (c *core) OpenWindows(ctx context.Context, location string) ([]state.Window, error) {
 	query := c.r.Rebind(`SELECT ` + windowCols + ` FROM events WHERE location = ? AND end_ns = 0 AND kind <> 'unknown'` + windowGroup +
 		` HAVING MAX(end_ns) = 0 ORDER BY start_ns, flow, function, kind`)

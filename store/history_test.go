@@ -371,6 +371,30 @@ func testHistory(t *testing.T, open func(t *testing.T) Store) {
 		if bad := explainBad(t, c, 100, c.r.Rebind(windowsSQL("")), f-int64(3*day), tt, f, f-int64(3*day), f); len(bad) > 0 {
 			t.Errorf("Windows reads events without bounds: %v", bad)
 		}
+		// Settling a window (every events commit) finds its events by
+		// their window, not among all of the location's: with a year of
+		// events that made each commit take seconds.
+		w := evs[2*800].Window
+		args := []any{w.Start.UnixNano(), string(w.Kind), w.Service, w.Flow, w.Function, w.Location}
+		if c.d.name == "sqlite" {
+			rows, err := c.w.QueryContext(ctx, "EXPLAIN QUERY PLAN "+settleSQL, append(args, args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				if strings.HasPrefix(detail, "SEARCH events") && !strings.Contains(detail, "events_window") || strings.HasPrefix(detail, "SCAN events") {
+					t.Errorf("settling reads events by %s", detail)
+				}
+			}
+			rows.Close()
+		} else if bad := explainBad(t, c, 10, c.w.Rebind(settleSQL), append(args, args...)...); len(bad) > 0 {
+			t.Errorf("settling reads too much: %v", bad)
+		}
 	})
 
 	t.Run("prune reads what it deletes", func(t *testing.T) {

@@ -93,6 +93,22 @@ var sqliteMigrations = []migration{
 	{version: 4, stmts: reportsStmts("INTEGER PRIMARY KEY")},
 	{version: 5, stmts: v5Stmts("INTEGER", " WITHOUT ROWID")},
 	{version: 6, stmts: v6Stmts("INTEGER")},
+	// 7 changes PostgreSQL's rollup data to SQLite's blob, and (both)
+	// replaces events_start and events_location by events_window.
+	{version: 7, stmts: v7Events},
+}
+
+// v7Events replace events_start (start_ns) by events_window (start_ns,
+// flow, location): the same range scans for Windows, and the index that
+// settling a window's events finds them by (with events_start alone, SQLite
+// chose events_location for them, and a year of events made every events
+// commit search all of a location's events). events_location (location,
+// end_ns) goes too: OpenWindows finds the few open events through
+// events_end (end_ns 0).
+var v7Events = []string{
+	`DROP INDEX events_start`,
+	`DROP INDEX events_location`,
+	`CREATE INDEX events_window ON events (start_ns, flow, location)`,
 }
 
 // v3Stmts replace the runs and rollup tables by their version 3 forms,
@@ -138,8 +154,15 @@ func v5Stmts(integer, suffix string) []string {
 		`DROP INDEX runs_series_start`,
 		`CREATE UNIQUE INDEX runs_series_start ON runs (series, start_ns, run_id)`,
 		`CREATE INDEX events_end ON events (end_ns)`,
-		`UPDATE events SET end_ns = (SELECT MAX(c.end_ns) FROM events c WHERE ` + settleMatch + `)
-WHERE op = 'open' AND end_ns = 0 AND EXISTS (SELECT 1 FROM events c WHERE ` + settleMatch + `)`,
+		// (One join of the open events with their windows' ends: a lookup
+		// per open event went through events_location in SQLite and read
+		// every event of the location each time.)
+		`UPDATE events SET end_ns = c.end_ns FROM (
+	SELECT kind, service, flow, function, location, start_ns, MAX(end_ns) AS end_ns FROM events WHERE op = 'close'
+	GROUP BY kind, service, flow, function, location, start_ns
+) AS c
+WHERE events.op = 'open' AND events.end_ns = 0 AND c.start_ns = events.start_ns AND c.kind = events.kind
+	AND c.service = events.service AND c.flow = events.flow AND c.function = events.function AND c.location = events.location`,
 		`CREATE TABLE store_meta (
 	name  TEXT PRIMARY KEY,
 	value ` + integer + ` NOT NULL
@@ -159,11 +182,6 @@ func v6Stmts(integer string) []string {
 		`ALTER TABLE events ADD COLUMN last_in_ns ` + integer + ` NOT NULL DEFAULT 0`,
 	}
 }
-
-// settleMatch matches, in a statement on events, the close events (c) of
-// the window of the row being updated.
-const settleMatch = `c.op = 'close' AND c.start_ns = events.start_ns AND c.kind = events.kind AND c.service = events.service
-	AND c.flow = events.flow AND c.function = events.function AND c.location = events.location`
 
 // v3Post drops the version 2 tables once migrateV3 has copied them.
 var v3Post = []string{
@@ -296,6 +314,23 @@ $$`,
 		`LOCK TABLE runs, events IN ACCESS EXCLUSIVE MODE`,
 	}, v5Stmts("BIGINT", "")...)},
 	{version: 6, stmts: v6Stmts("BIGINT")},
+	// Rollup data from JSONB (added in SQL by slaprobe_rollup_add) to the
+	// encodeStats blob SQLite keeps (added in Go, see pgwrite.go): parsing
+	// a JSONB of some hundred numbers per row was most of an ingest's time.
+	{version: 7, stmts: []string{
+		`LOCK TABLE rollup_minute, rollup_hour, events IN ACCESS EXCLUSIVE MODE`,
+		`ALTER TABLE rollup_minute RENAME TO rollup_minute_v6`,
+		`ALTER INDEX rollup_minute_pkey RENAME TO rollup_minute_v6_pkey`,
+		`ALTER TABLE rollup_hour RENAME TO rollup_hour_v6`,
+		`ALTER INDEX rollup_hour_pkey RENAME TO rollup_hour_v6_pkey`,
+		rollupTableSQLV3("rollup_minute", "BIGINT", "BYTEA"),
+		rollupTableSQLV3("rollup_hour", "BIGINT", "BYTEA"),
+		v7Events[0], v7Events[1], v7Events[2],
+	}, backfill: migrateRollupsV7, post: []string{
+		`DROP TABLE rollup_minute_v6`,
+		`DROP TABLE rollup_hour_v6`,
+		`DROP FUNCTION slaprobe_rollup_add(JSONB, JSONB)`,
+	}},
 }
 
 // Frozen Go code of migrations 2 and 3.
@@ -531,7 +566,7 @@ FROM `+table+`_v2 WHERE bucket_ns > ? AND bucket_ns <= ? ORDER BY bucket_ns, ser
 		)
 		flush := func() {
 			if v != nil {
-				args = append(args, key.bucket, key.series, v.runs(), v.first, v.last, c.d.statsParam(v.stats))
+				args = append(args, key.bucket, key.series, v.runs(), v.first, v.last, v3StatsParam(c.d, v.stats))
 			}
 		}
 		for rows.Next() {
@@ -739,4 +774,61 @@ func sqliteHistAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value
 		return nil, err
 	}
 	return encodeBlob(merge(ha, hb)), nil
+}
+
+// v3StatsParam is a version 3 rollup data value: the encodeStats blob in
+// SQLite, the encodeStatsJSON object in PostgreSQL (until migration 7).
+func v3StatsParam(d *dialect, ss []stat) any {
+	if d.name == "sqlite" {
+		return encodeStats(ss)
+	}
+	return encodeStatsJSON(ss)
+}
+
+// migrateRollupsV7 copies PostgreSQL's version 6 rollup tables (*_v6, data
+// JSONB) into the version 7 ones (data: the encodeStats blob), a few
+// thousand rows at a time in key order.
+func migrateRollupsV7(ctx context.Context, c *core, tx *sqlx.Tx) error {
+	for _, table := range []string{"rollup_minute", "rollup_hour"} {
+		const chunk = 10000
+		after := rkey{bucket: math.MinInt64, series: math.MinInt64}
+		for {
+			rows, err := tx.QueryContext(ctx, `SELECT bucket_ns, series, runs, first_ns, last_ns, data::text FROM `+table+`_v6
+WHERE (bucket_ns, series) > ($1, $2) ORDER BY bucket_ns, series LIMIT $3`, after.bucket, after.series, chunk)
+			if err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			var b, s, n, f, l []int64
+			var d [][]byte
+			for rows.Next() {
+				var k rkey
+				var runs, first, last int64
+				var data string
+				if err := rows.Scan(&k.bucket, &k.series, &runs, &first, &last, &data); err != nil {
+					rows.Close()
+					return fmt.Errorf("%s: %w", table, err)
+				}
+				stats, err := decodeStatsJSON([]byte(data))
+				if err != nil {
+					rows.Close()
+					return fmt.Errorf("%s bucket %d series %d: %w", table, k.bucket, k.series, err)
+				}
+				b, s, n, f, l, d = append(b, k.bucket), append(s, k.series), append(n, runs), append(f, first), append(l, last), append(d, encodeStats(stats))
+				after = k
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			if len(b) == 0 {
+				break
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (bucket_ns, series, runs, first_ns, last_ns, data)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[])`, b, s, n, f, l, d); err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+		}
+	}
+	return nil
 }

@@ -21,12 +21,13 @@ var _ Store = (*Postgres)(nil)
 
 func postgresDialect() *dialect {
 	return &dialect{
-		name:       "postgres",
-		migrations: postgresMigrations,
-		least:      "LEAST",
-		greatest:   "GREATEST",
-		statsParam: func(ss []stat) any { return encodeStatsJSON(ss) },
-		eachStat:   eachStatJSON,
+		name:         "postgres",
+		migrations:   postgresMigrations,
+		least:        "LEAST",
+		greatest:     "GREATEST",
+		multiRow:     func(in inserts) []insertSpec { return []insertSpec{in.events} },
+		writeRuns:    insertRunsPG,
+		writeRollups: upsertRollupsPG,
 		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
 			ids := make([]int64, 0, n)
 			if err := tx.SelectContext(ctx, &ids, `SELECT nextval('runs_id_seq') FROM generate_series(1, $1)`, n); err != nil {

@@ -9,7 +9,7 @@ import (
 
 // postgresDSN returns a DSN for a fresh, empty schema of the test server
 // named by SLAPROBE_TEST_POSTGRES, dropped when the test ends.
-func postgresDSN(t *testing.T) string { t.Helper(); return pgtest.DSN(t) }
+func postgresDSN(t testing.TB) string { t.Helper(); return pgtest.DSN(t) }
 
 func openTestPostgres(t *testing.T) *Postgres {
 	t.Helper()

@@ -93,7 +93,7 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 		if sr, ok = byID[sid]; !ok {
 			continue
 		}
-		if err := c.d.eachStat(data, &scratch, add); err != nil {
+		if err := eachStat(data, &scratch, add); err != nil {
 			return nil, err
 		}
 	}
@@ -262,7 +262,7 @@ func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond st
 		if _, ok := byID[sid]; !ok {
 			continue
 		}
-		if err := c.d.eachStat(data, &scratch, add); err != nil {
+		if err := eachStat(data, &scratch, add); err != nil {
 			return err
 		}
 	}

@@ -42,10 +42,11 @@ func sqliteDialect() *dialect {
 			}
 			return false
 		},
-		migrating:  []string{`PRAGMA temp_store = FILE`},
-		migrated:   []string{`PRAGMA temp_store = MEMORY`},
-		statsParam: func(ss []stat) any { return encodeStats(ss) },
-		eachStat:   eachStat,
+		migrating:    []string{`PRAGMA temp_store = FILE`},
+		migrated:     []string{`PRAGMA temp_store = MEMORY`},
+		multiRow:     func(in inserts) []insertSpec { return []insertSpec{in.runs, in.events, in.minute, in.hour} },
+		writeRuns:    insertRunsSQL,
+		writeRollups: upsertRollupsSQL,
 		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
 			// The transaction is BEGIN IMMEDIATE: no other writer can take
 			// ids between this read and the insert.
@@ -167,6 +168,21 @@ func (s *SQLite) Close() error {
 	}
 	s.mu.Unlock()
 	return s.close()
+}
+
+// UsedBytes is how much of the database file holds data: its pages less the
+// free ones (SQLite keeps the file at its largest and reuses free pages).
+func (s *SQLite) UsedBytes(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	for _, p := range []struct {
+		pragma string
+		v      *int64
+	}{{"page_count", &pages}, {"freelist_count", &free}, {"page_size", &size}} {
+		if err := s.r.GetContext(ctx, p.v, "PRAGMA "+p.pragma); err != nil {
+			return 0, fmt.Errorf("store: %s: %w", p.pragma, err)
+		}
+	}
+	return (pages - free) * size, nil
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns an error unless the

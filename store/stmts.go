@@ -34,8 +34,6 @@ func newInserts(d *dialect) inserts {
 	}
 }
 
-func (in inserts) all() []insertSpec { return []insertSpec{in.runs, in.events, in.minute, in.hour} }
-
 // rollupSpec is the upsert of a rollup table.
 func rollupSpec(d *dialect, t string) insertSpec {
 	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series) DO UPDATE SET
@@ -66,7 +64,7 @@ func (sp insertSpec) key(rows int) string { return fmt.Sprintf("%s|%d", sp.head,
 // any transaction holds its one connection; inside a transaction
 // database/sql reuses them on that connection.
 func (c *core) prepareAll(ctx context.Context) error {
-	for _, sp := range c.ins.all() {
+	for _, sp := range c.d.multiRow(c.ins) {
 		for n := chunkRows; n >= 1; n /= 2 {
 			st, err := c.w.PreparexContext(ctx, c.w.Rebind(sp.sql(n)))
 			if err != nil {
@@ -138,10 +136,12 @@ func (c *core) insertRows(ctx context.Context, tx *sqlx.Tx, sp insertSpec, args 
 
 // settleKey names the prepared statement that settles a window's open (and
 // cause) events: sets their end_ns to the window's end once a close is
-// stored.
-// Its arguments: start_ns, kind, service, flow, function, location.
+// stored. Its arguments: start_ns, kind, service, flow, function, location,
+// twice.
 const settleKey = "settle"
 
-const settleSQL = `UPDATE events SET end_ns = (SELECT MAX(c.end_ns) FROM events c WHERE ` + settleMatch + `)
-WHERE op IN ('open', 'cause') AND end_ns = 0 AND start_ns = ? AND kind = ? AND service = ? AND flow = ? AND function = ? AND location = ?
-	AND EXISTS (SELECT 1 FROM events c WHERE ` + settleMatch + `)`
+// (The window's fields are bound twice rather than correlated: SQLite then
+// finds the close events through events_window.)
+const settleSQL = `UPDATE events SET end_ns = COALESCE((SELECT MAX(end_ns) FROM events
+	WHERE op = 'close' AND start_ns = ? AND kind = ? AND service = ? AND flow = ? AND function = ? AND location = ?), 0)
+WHERE op IN ('open', 'cause') AND end_ns = 0 AND start_ns = ? AND kind = ? AND service = ? AND flow = ? AND function = ? AND location = ?`

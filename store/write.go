@@ -70,11 +70,12 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		}
 		return runs[i].Start.Before(runs[j].Start)
 	})
-	runArgs := make([]any, 0, 6*len(runs))
+	rows := runRows{ids: runIDs, series: make([]int64, 0, len(runs)), starts: make([]int64, 0, len(runs)),
+		durs: make([]int64, 0, len(runs)), runIDs: make([]string, 0, len(runs)), steps: make([][]byte, 0, len(runs))}
 	blobs := make([]byte, 0, 48*nsteps+4*len(runs)) // one backing array for every run's steps
 	names := make([]int64, 0, nsteps)               // step name ids, run after run in order
 	var steps []stepRow
-	for k, i := range order {
+	for _, i := range order {
 		r := &runs[i]
 		steps = steps[:0]
 		for j := range r.Steps {
@@ -88,9 +89,13 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		}
 		from := len(blobs)
 		blobs = appendSteps(blobs, steps)
-		runArgs = append(runArgs, runIDs[k], sids[i], r.Start.UnixNano(), int64(r.Duration), r.ID, blobs[from:len(blobs):len(blobs)])
+		rows.series = append(rows.series, sids[i])
+		rows.starts = append(rows.starts, r.Start.UnixNano())
+		rows.durs = append(rows.durs, int64(r.Duration))
+		rows.runIDs = append(rows.runIDs, r.ID)
+		rows.steps = append(rows.steps, blobs[from:len(blobs):len(blobs)])
 	}
-	n, err := c.insertRows(ctx, tx, c.ins.runs, runArgs)
+	n, err := c.d.writeRuns(ctx, c, tx, &rows)
 	if err != nil {
 		return fmt.Errorf("store: insert runs: %w", err)
 	}
@@ -147,23 +152,52 @@ func (c *core) insertedIDs(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[i
 	return out, rows.Err()
 }
 
+// runRows are a batch's runs as the columns of the runs table, in insert
+// order.
+type runRows struct {
+	ids, series, starts, durs []int64
+	runIDs                    []string
+	steps                     [][]byte
+}
+
+// insertRunsSQL writes runs as multi-row INSERTs (SQLite's writeRuns),
+// skipping those already stored; it returns how many it inserted.
+func insertRunsSQL(ctx context.Context, c *core, tx *sqlx.Tx, r *runRows) (int64, error) {
+	args := make([]any, 0, 6*len(r.ids))
+	for i := range r.ids {
+		args = append(args, r.ids[i], r.series[i], r.starts[i], r.durs[i], r.runIDs[i], r.steps[i])
+	}
+	return c.insertRows(ctx, tx, c.ins.runs, args)
+}
+
 // upsertRollups folds a batch's pre-aggregated rollups into both tables.
 func (c *core) upsertRollups(ctx context.Context, tx *sqlx.Tx, agg *aggregate) error {
 	for _, g := range []struct {
-		spec insertSpec
-		rows map[rkey]*rval
-	}{{c.ins.minute, agg.minute}, {c.ins.hour, agg.hour}} {
-		keys := sortedKeys(g.rows)
-		args := make([]any, 0, 6*len(keys))
-		for _, k := range keys {
-			v := g.rows[k]
-			args = append(args, k.bucket, k.series, v.runs(), v.first, v.last, c.d.statsParam(v.stats))
-		}
-		if _, err := c.insertRows(ctx, tx, g.spec, args); err != nil {
-			return fmt.Errorf("store: upsert rollups: %w", err)
+		table string
+		rows  map[rkey]*rval
+	}{{"rollup_minute", agg.minute}, {"rollup_hour", agg.hour}} {
+		if err := c.d.writeRollups(ctx, c, tx, g.table, g.rows); err != nil {
+			return fmt.Errorf("store: upsert %s: %w", g.table, err)
 		}
 	}
 	return nil
+}
+
+// upsertRollupsSQL writes rollup rows as multi-row upserts that add to a
+// row already there in SQL (slaprobe_rollup_add): SQLite's writeRollups.
+func upsertRollupsSQL(ctx context.Context, c *core, tx *sqlx.Tx, table string, rows map[rkey]*rval) error {
+	sp := c.ins.minute
+	if table == "rollup_hour" {
+		sp = c.ins.hour
+	}
+	keys := sortedKeys(rows)
+	args := make([]any, 0, 6*len(keys))
+	for _, k := range keys {
+		v := rows[k]
+		args = append(args, k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats))
+	}
+	_, err := c.insertRows(ctx, tx, sp, args)
+	return err
 }
 
 // AppendEvents implements Store. A close event settles its window's open
@@ -231,7 +265,8 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 	st := tx.StmtxContext(ctx, c.stmts[settleKey])
 	defer st.Close()
 	for _, k := range settle {
-		if _, err := st.ExecContext(ctx, k.start, k.kind, k.service, k.flow, k.function, k.location); err != nil {
+		if _, err := st.ExecContext(ctx, k.start, k.kind, k.service, k.flow, k.function, k.location,
+			k.start, k.kind, k.service, k.flow, k.function, k.location); err != nil {
 			return c.classify(fmt.Errorf("store: settle events: %w", err))
 		}
 	}

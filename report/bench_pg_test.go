@@ -1,0 +1,46 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/slaprobe/slaprobe/store"
+	"github.com/slaprobe/slaprobe/store/storetest"
+)
+
+// benchPostgres returns the URL of a PostgreSQL schema filled as benchDB
+// fills its SQLite file, built once (a few minutes) and kept while the
+// server runs.
+func benchPostgres(b *testing.B, flows, days int) string {
+	return storetest.CachedPostgres(b, fmt.Sprintf("bench_report_%dflows_%ddays", flows, days), func(ctx context.Context, s *store.Postgres) error {
+		return storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Start: benchStart})
+	})
+}
+
+// BenchmarkMonthlyReportPostgres is BenchmarkMonthlyReport over PostgreSQL:
+// the report of one month over 100 flows x 30 days of one run a minute (13 M
+// step results), stored in the server `make bench` starts.
+//
+//	go test ./report/ -run '^$' -bench MonthlyReportPostgres -benchtime 3x
+func BenchmarkMonthlyReportPostgres(b *testing.B) {
+	cfg := benchConfig(*benchFlows)
+	dsn := benchPostgres(b, *benchFlows, *benchDays)
+	ctx := context.Background()
+	s, err := store.OpenPostgres(ctx, dsn, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	in := Input{Config: cfg, Store: s, From: benchStart, To: benchStart.AddDate(0, 0, *benchDays)}
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := Build(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rep.Services) != len(cfg.Services) || len(rep.Windows) == 0 {
+			b.Fatalf("services %d, windows %d", len(rep.Services), len(rep.Windows))
+		}
+	}
+}

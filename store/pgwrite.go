@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// PostgreSQL's write path. A batch's rows go as one statement per table,
+// their columns bound as arrays (INSERT ... SELECT FROM unnest(...)): one
+// round trip and one plan whatever the batch size, where multi-row VALUES
+// took a plan per chunk and thousands of bound values. Rollup rows are
+// added in Go rather than in SQL: rows already stored are locked (FOR
+// UPDATE), read, merged with the batch's and written back, so nothing has to
+// decode and re-encode them inside the database.
+
+// insertRunsPG is PostgreSQL's writeRuns.
+func insertRunsPG(ctx context.Context, _ *core, tx *sqlx.Tx, r *runRows) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bytea[])
+ON CONFLICT (series, start_ns, run_id) DO NOTHING`, r.ids, r.series, r.starts, r.durs, r.runIDs, r.steps)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// upsertRollupsPG is PostgreSQL's writeRollups: insert the rows that are new
+// (ON CONFLICT DO NOTHING, RETURNING what went in); lock and read the others,
+// add them to the batch's, and write the sums over them. A row another
+// writer inserts between the two steps is found by the lock and added.
+func upsertRollupsPG(ctx context.Context, _ *core, tx *sqlx.Tx, table string, rows map[rkey]*rval) error {
+	keys := sortedKeys(rows)
+	if len(keys) == 0 {
+		return nil
+	}
+	cols := func(keys []rkey) []any {
+		b, s, n, f, l, d := make([]int64, len(keys)), make([]int64, len(keys)), make([]int64, len(keys)),
+			make([]int64, len(keys)), make([]int64, len(keys)), make([][]byte, len(keys))
+		for i, k := range keys {
+			v := rows[k]
+			b[i], s[i], n[i], f[i], l[i], d[i] = k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats)
+		}
+		return []any{b, s, n, f, l, d}
+	}
+	const src = ` (bucket_ns, series, runs, first_ns, last_ns, data)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[])`
+	q, err := tx.QueryContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO NOTHING RETURNING bucket_ns, series`, cols(keys)...)
+	if err != nil {
+		return err
+	}
+	inserted := make(map[rkey]bool, len(keys))
+	for q.Next() {
+		var k rkey
+		if err := q.Scan(&k.bucket, &k.series); err != nil {
+			q.Close()
+			return err
+		}
+		inserted[k] = true
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return err
+	}
+	if len(inserted) == len(keys) {
+		return nil
+	}
+	var old []rkey
+	for _, k := range keys {
+		if !inserted[k] {
+			old = append(old, k)
+		}
+	}
+	bs, ss := make([]int64, len(old)), make([]int64, len(old))
+	for i, k := range old {
+		bs[i], ss[i] = k.bucket, k.series
+	}
+	q, err = tx.QueryContext(ctx, `SELECT t.bucket_ns, t.series, t.first_ns, t.last_ns, t.data FROM `+table+` t
+JOIN unnest($1::bigint[], $2::bigint[]) AS k(b, s) ON t.bucket_ns = k.b AND t.series = k.s
+ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
+	if err != nil {
+		return err
+	}
+	for q.Next() {
+		var (
+			k           rkey
+			first, last int64
+			data        []byte
+		)
+		if err := q.Scan(&k.bucket, &k.series, &first, &last, &data); err != nil {
+			q.Close()
+			return err
+		}
+		stored, err := decodeStats(data)
+		if err != nil {
+			q.Close()
+			return fmt.Errorf("%w (bucket %d, series %d)", err, k.bucket, k.series)
+		}
+		v := rows[k]
+		v.first, v.last, v.stats = min(v.first, first), max(v.last, last), mergeStats(v.stats, stored)
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return err
+	}
+	// (A row deleted meanwhile, by a prune, is simply inserted again.)
+	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO UPDATE SET
+runs = excluded.runs, first_ns = excluded.first_ns, last_ns = excluded.last_ns, data = excluded.data`, cols(old)...)
+	return err
+}
