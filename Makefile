@@ -24,16 +24,27 @@ demo: build
 # The figures the issues set goals for. The monthly-report benchmark builds a
 # 100-flow x 30-day store (~13 M step results, ~1 GB) under $$TMPDIR once and
 # reuses it.
+#
+# The store and report benchmarks also run against a throwaway PostgreSQL
+# (scripts/postgres.sh, fsync off as in `make test`), started here and
+# stopped at the end. Their year-sized SQLite databases (10 M runs, a year of
+# events, a simulated year of 100 flows: the first run takes about half an
+# hour) are kept under $$TMPDIR; the PostgreSQL schemas are rebuilt each time.
+BENCH_PG := SLAPROBE_PG_DIR=$${TMPDIR:-/tmp}/slaprobe-pg-bench
 bench: build
 	$(GO) test -run '^$$' -bench Parse50kFlows -benchmem -benchtime 3x ./config
 	$(GO) test -run '^$$' -bench 'Step|RawRequest|WebSocketReceive' -benchmem -count 5 ./probe
-	$(GO) test -run '^$$' -bench Ingest -benchmem -benchtime 60x -count 3 ./store
 	$(GO) test -run '^$$' -bench Roundtrip -benchmem -benchtime 2000x ./platform
 	$(GO) test -run '^$$' -bench PDF -benchmem -benchtime 5x ./report/render
 	$(GO) test -run '^$$' -bench StatusPage -benchmem -benchtime 20x ./daemon/statuspage
 	$(GO) test -run '^$$' -bench StatusRefresh -benchmem -benchtime 3x ./daemon/statuspage
 	$(GO) test -run '^$$' -bench Check -benchmem -count 5 ./daemon
-	$(GO) test -run '^$$' -bench MonthlyReport -benchmem -benchtime 3x -timeout 30m ./report
+	@set -e; trap '$(BENCH_PG) sh scripts/postgres.sh stop >/dev/null 2>&1' EXIT; \
+	eval "$$($(BENCH_PG) sh scripts/postgres.sh start)"; \
+	$(GO) test -run '^$$' -bench Ingest -benchmem -benchtime 60x -count 3 ./store; \
+	$(GO) test -run '^$$' -bench MonthlyReport -benchmem -benchtime 3x -timeout 60m ./report; \
+	$(GO) test -run '^$$' -bench 'Prune|WindowsDay|YearSize' -benchtime 20x -timeout 120m ./store; \
+	$(GO) test -run '^$$' -bench Migrate -benchtime 1x -timeout 60m ./store
 	$(GO) test -run '^$$' -bench ReplayHour -benchtime 1x -timeout 30m ./daemon
 	@echo "demo over the whole of October 2022 (all services, 60 s interval):"
 	@/usr/bin/env time -f '%e s wall, %M KiB peak RSS' $(BIN) demo --out out/bench-demo >/dev/null
