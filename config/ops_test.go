@@ -1,7 +1,6 @@
 package config
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -30,7 +29,7 @@ services:
 		{"defaults", "reports: {}\n", func(t *testing.T, c *Config) {
 			r := c.Reports
 			if !r.Enabled || r.Schedule != DefaultReportSchedule || !slices.Equal(r.Formats, []string{"pdf"}) ||
-				r.Archive != filepath.Join("/etc/slaprobe", "reports") || r.Backfill != 1 || r.Revise != 1 ||
+				r.Archive != "" || r.Backfill != 1 || r.Revise != 1 ||
 				r.Retry != (Retry{Attempts: 8, Backoff: 30 * time.Second, MaxBackoff: time.Hour}) || r.Email != nil || len(r.Webhooks) != 0 {
 				t.Errorf("reports defaults: %+v", r)
 			}

@@ -31,7 +31,7 @@ func ParseSchedule(s string) (cron.Schedule, error) {
 func (p *parser) reports(n *yaml.Node, key string) {
 	r := &p.cfg.Reports
 	*r = Reports{
-		Enabled: true, Schedule: DefaultReportSchedule, Formats: []string{"pdf"}, Archive: p.path(DefaultReportArchive),
+		Enabled: true, Schedule: DefaultReportSchedule, Formats: []string{"pdf"}, // Archive "": beside the store (cmd run)
 		Backfill: 1, Revise: 1, Line: n.Line,
 		Retry: Retry{Attempts: DefaultRetryAttempts, Backoff: DefaultRetryBackoff, MaxBackoff: DefaultRetryMax},
 	}

@@ -21,7 +21,11 @@ type Reports struct {
 	// default DefaultReportSchedule: day 1 at 00:10.
 	Schedule string
 	Formats  []string // of pdf, html, json, csv, md; default [pdf]
-	Archive  string   // directory (resolved against the config's); default "reports"
+	// Archive is the directory, resolved against the config's; "" when
+	// the config names none: `run` then keeps the reports in
+	// DefaultReportArchive beside the SQLite database (or in the working
+	// directory with PostgreSQL), where the results are.
+	Archive string
 	// Backfill is how many completed months before now a first start makes
 	// (when they have data); later starts make every month since the last
 	// one made. Default 1.
@@ -96,7 +100,7 @@ type Email struct {
 const (
 	DefaultStatusRefresh  = 30 * time.Second
 	DefaultReportSchedule = "10 0 1 * *"
-	DefaultReportArchive  = "reports"
+	DefaultReportArchive  = "reports" // directory name beside the store
 	DefaultRetryAttempts  = 8
 	DefaultRetryBackoff   = 30 * time.Second
 	DefaultRetryMax       = time.Hour

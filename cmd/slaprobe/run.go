@@ -63,6 +63,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if len(ams) > 0 {
 			cfg.Alerting.AlertmanagerURLs = ams
 		}
+		if cfg.Reports.Enabled && cfg.Reports.Archive == "" {
+			if cfg.Reports.Archive, err = defaultArchive(cfg, *db); err != nil {
+				return nil, err
+			}
+		}
 		return cfg, nil
 	}
 	cfg, err := load()
@@ -274,6 +279,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// defaultArchive is where the reports go when the config names no
+// reports.archive: "reports" beside the SQLite database, or in the working
+// directory with PostgreSQL; with the results, that is, in the one place a
+// deployment lets the daemon write (the systemd unit's StateDirectory, the
+// image's /data volume), not beside a config that is read-only there.
+func defaultArchive(cfg *config.Config, db string) (string, error) {
+	driver, dsn, err := storeTarget(cfg, db)
+	if err != nil {
+		return "", err
+	}
+	dir := "."
+	if driver == "" || driver == "sqlite" {
+		dir = filepath.Dir(dsn)
+	}
+	return filepath.Abs(filepath.Join(dir, config.DefaultReportArchive))
 }
 
 // archiveMonths lists the report archive for the status page.

@@ -95,6 +95,9 @@ func New(cfg *config.Config, opts Options) (*Publisher, error) {
 	if !cfg.Reports.Enabled {
 		return nil, errors.New("publish: the config has no reports: block")
 	}
+	if cfg.Reports.Archive == "" {
+		return nil, errors.New("publish: reports.archive is not set")
+	}
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
