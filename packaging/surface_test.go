@@ -228,10 +228,9 @@ func TestDeployedDaemonWritesOnlyItsState(t *testing.T) {
 		conf      string // the config file's directory
 		workdir   string
 		writable  string
-		dbInState string
 	}{
-		{"systemd", strings.Fields(u["ExecStart"]), confDir, u["WorkingDirectory"], state, ""},
-		{"docker", im.argv, "/etc/slaprobe", im.workdir, im.volumes[0], ""},
+		{"systemd", strings.Fields(u["ExecStart"]), confDir, u["WorkingDirectory"], state},
+		{"docker", im.argv, "/etc/slaprobe", im.workdir, im.volumes[0]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
