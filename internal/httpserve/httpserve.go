@@ -18,6 +18,7 @@ package httpserve
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -93,7 +94,7 @@ func New(h http.Handler, o Options) *Server {
 		s.max = DefaultMaxConns
 	}
 	s.srv = http.Server{
-		Handler:           h,
+		Handler:           unreadBody(h),
 		ReadHeaderTimeout: pick(o.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		ReadTimeout:       pick(o.ReadTimeout, DefaultReadTimeout),
 		WriteTimeout:      pick(o.WriteTimeout, DefaultWriteTimeout),
@@ -227,6 +228,44 @@ func (s *Server) connState(nc net.Conn, st http.ConnState) {
 	if s.user != nil {
 		s.user(nc, st)
 	}
+}
+
+// unreadBody keeps a request body the handler did not read from holding
+// the connection: net/http drains up to 256 KiB of it, before the answer
+// and again after, for up to ReadTimeout, to reuse the connection; a
+// client that trickles a body to a route that never reads one (the status
+// page, /metrics, any 404 or 405) would so keep a connection busy, and a
+// few hundred such clients the whole cap, with /healthz refused. When the
+// handler returns without having read the body to its end, the read
+// deadline is set to now: the drain stops at once, the answer is still
+// written, and the connection is closed after it.
+func unreadBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			h.ServeHTTP(w, r)
+			return
+		}
+		b := &eofBody{ReadCloser: r.Body}
+		r.Body = b
+		h.ServeHTTP(w, r)
+		if !b.eof {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
+	})
+}
+
+// eofBody records whether a request body was read to its end.
+type eofBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *eofBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
 }
 
 // listener admits accepted connections through the cap.
