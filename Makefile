@@ -68,7 +68,7 @@ bench-scale:
 
 FUZZTIME ?= 5s
 fuzz:
-	@set -e; for pkg in ./config ./probe ./store ./platform ./daemon ./internal/redact ./report/publish; do \
+	@set -e; for pkg in ./config ./probe ./store ./platform ./daemon ./daemon/statuspage ./internal/redact ./report/publish; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
