@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,5 +333,39 @@ func TestRestartAgreesWithRecompute(t *testing.T) {
 				t.Errorf("%d windows stored, want the outage's", len(ws))
 			}
 		})
+	}
+}
+
+// A window whose cause changes every run (more than state.MaxCauses
+// times): the store reads its cause rows back to the same list as the
+// machine keeps (the first causes and the current one), across a restart
+// too.
+func TestFlappingCausesAgree(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	n := 0
+	sc := func(loc string, at time.Time) outcome {
+		if at.Before(t0.Add(60*time.Second)) || !at.Before(t0.Add(200*time.Second)) {
+			return pass
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return []outcome{refused, media}[n%2]
+	}
+	r := newAgreeRig(t, "2s", sc)
+	r.start("seoul-a", r.configAt("seoul-a"))
+	r.advance(130 * time.Second)
+	r.stop("seoul-a")
+	r.start("seoul-a", r.configAt("seoul-a"))
+	r.advance(110 * time.Second)
+	r.stop("seoul-a")
+	ws := r.compare(t0, r.fc.Now())
+	most := 0
+	for _, w := range ws {
+		most = max(most, len(w.Causes))
+	}
+	if most != state.MaxCauses {
+		t.Errorf("the flapping window lists %d causes, want %d", most, state.MaxCauses)
 	}
 }

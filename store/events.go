@@ -149,8 +149,7 @@ WHERE op = 'cause' AND start_ns >= ? AND start_ns <= ?` + cond + ` ORDER BY conf
 		if !cs.From.After(last.From) || (!w.End.IsZero() && !cs.From.Before(w.End)) {
 			continue // a repeated row, or one outside the window
 		}
-		last.To = cs.From
-		w.Causes = append(w.Causes, cs)
+		w.Causes = state.AppendCause(w.Causes, cs) // at most state.MaxCauses, as the machine keeps them
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read causes: %w", err)
