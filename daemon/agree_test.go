@@ -47,6 +47,9 @@ type agreeRig struct {
 	cfg    *config.Config // per location, the location replaced
 	live   map[string]*agreeDaemon
 	step   time.Duration
+	// stopped is when the last stop began (the clock may move on while
+	// Run drains; the stored and recomputed windows are compared up to it).
+	stopped time.Time
 }
 
 type agreeDaemon struct {
@@ -145,25 +148,31 @@ func (r *agreeRig) start(loc string, cfg *config.Config) *Daemon {
 	return d
 }
 
-// stop shuts the location's daemon down (drained, flushed).
-func (r *agreeRig) stop(loc string) {
+// stop shuts the daemons of the locations down (drained, flushed) at one
+// moment of the fake clock.
+func (r *agreeRig) stop(locs ...string) {
 	r.t.Helper()
-	a := r.live[loc]
-	if a == nil {
-		return
+	r.stopped = r.fc.Now()
+	var as []*agreeDaemon
+	for _, loc := range locs {
+		if a := r.live[loc]; a != nil {
+			delete(r.live, loc)
+			a.cancel()
+			as = append(as, a)
+		}
 	}
-	delete(r.live, loc)
-	a.cancel()
 	// A run may be waiting on the fake clock: move it until Run returns.
-	for {
-		select {
-		case err := <-a.done:
-			if err != nil {
-				r.t.Errorf("Run at %s: %v", loc, err)
+	for _, a := range as {
+		for waiting := true; waiting; {
+			select {
+			case err := <-a.done:
+				if err != nil {
+					r.t.Errorf("Run: %v", err)
+				}
+				waiting = false
+			case <-time.After(5 * time.Millisecond):
+				r.fc.Advance(r.step)
 			}
-			return
-		case <-time.After(5 * time.Millisecond):
-			r.fc.Advance(r.step)
 		}
 	}
 }
@@ -284,9 +293,8 @@ func TestLiveAndRecomputeAgree(t *testing.T) {
 			r.start("seoul-a", r.configAt("seoul-a"))
 			r.start("busan-b", r.configAt("busan-b"))
 			r.advance(300 * time.Second)
-			r.stop("seoul-a")
-			r.stop("busan-b")
-			ws := r.compare(t0, r.fc.Now())
+			r.stop("seoul-a", "busan-b")
+			ws := r.compare(t0, r.stopped)
 			if len(ws) < 4 {
 				t.Errorf("%d windows stored, want the outages at both locations", len(ws))
 			}
@@ -329,7 +337,7 @@ func TestRestartAgreesWithRecompute(t *testing.T) {
 			r.start("seoul-a", r.configAt("seoul-a"))
 			r.advance(240*time.Second - r.fc.Now().Sub(t0))
 			r.stop("seoul-a")
-			if ws := r.compare(t0, r.fc.Now()); len(ws) < 3 {
+			if ws := r.compare(t0, r.stopped); len(ws) < 3 {
 				t.Errorf("%d windows stored, want the outage's", len(ws))
 			}
 		})
@@ -360,7 +368,7 @@ func TestFlappingCausesAgree(t *testing.T) {
 	r.start("seoul-a", r.configAt("seoul-a"))
 	r.advance(110 * time.Second)
 	r.stop("seoul-a")
-	ws := r.compare(t0, r.fc.Now())
+	ws := r.compare(t0, r.stopped)
 	most := 0
 	for _, w := range ws {
 		most = max(most, len(w.Causes))
