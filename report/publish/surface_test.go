@@ -111,6 +111,18 @@ func (s *surface) publisher(t *testing.T, opts Options) *Publisher {
 	return p
 }
 
+// makeAndDeliver makes the due months and attempts their deliveries once.
+func makeAndDeliver(t *testing.T, p *Publisher) {
+	t.Helper()
+	ctx := context.Background()
+	if err := p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // everything is all a delivery leaves behind: the records and the log.
 func (s *surface) everything(t *testing.T) string {
 	t.Helper()
@@ -151,12 +163,7 @@ func TestWebhookRedirectIsNotFollowed(t *testing.T) {
 		})
 		p := s.publisher(t, Options{})
 		ctx := context.Background()
-		if err := p.Cycle(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.DeliverDue(ctx); err != nil {
-			t.Fatal(err)
-		}
+		makeAndDeliver(t, p)
 		a.Close()
 		ds, _ := s.st.Deliveries(ctx, "")
 		if len(ds) != 1 || ds[0].State == store.DeliveryDelivered || !strings.Contains(ds[0].Result, fmt.Sprint(code)) {
@@ -189,12 +196,7 @@ func TestWebhookURLSecretsStayOut(t *testing.T) {
 	})
 	p := s.publisher(t, Options{})
 	ctx := context.Background()
-	if err := p.Cycle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.DeliverDue(ctx); err != nil {
-		t.Fatal(err)
-	}
+	makeAndDeliver(t, p)
 	all := s.everything(t)
 	t.Logf("records and log:\n%s", all)
 	for _, bad := range []string{"SECRETPW1", "SECRETQ1", "SECRETPATH3", "SECRETSIG3"} {
