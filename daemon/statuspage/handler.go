@@ -47,7 +47,7 @@ func pageCSP(js string) string {
 		"connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
-// archiveCSP is sent with every archived file: an HTML report opens
+// archiveCSP is sent with every archived file but PDFs: an HTML report opens
 // sandboxed (a unique origin, no script), so that it can never act as the
 // status page's origin, whose /api/v1/status and /webhooks/ it would share.
 const archiveCSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -84,8 +84,12 @@ func archiveHandler(dir string) http.Handler {
 		defer root.Close()
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", archiveCSP)
 		h.Set("Referrer-Policy", "no-referrer")
+		if !strings.HasSuffix(r.URL.Path, ".pdf") {
+			// Not on PDFs: browsers' PDF viewers refuse sandboxed
+			// documents (and a PDF cannot script the origin).
+			h.Set("Content-Security-Policy", archiveCSP)
+		}
 		http.FileServerFS(noListing{root.FS()}).ServeHTTP(w, r)
 	})
 }
