@@ -223,11 +223,11 @@ func TestDeployedDaemonWritesOnlyItsState(t *testing.T) {
 		t.Errorf("image: WORKDIR %s, VOLUME %v: want the one volume as the working directory", im.workdir, im.volumes)
 	}
 	for _, tc := range []struct {
-		name      string
-		argv      []string
-		conf      string // the config file's directory
-		workdir   string
-		writable  string
+		name     string
+		argv     []string
+		conf     string // the config file's directory
+		workdir  string
+		writable string
 	}{
 		{"systemd", strings.Fields(u["ExecStart"]), confDir, u["WorkingDirectory"], state},
 		{"docker", im.argv, "/etc/slaprobe", im.workdir, im.volumes[0]},
