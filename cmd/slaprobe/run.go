@@ -258,14 +258,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	runErr := d.Run(ctx) // returns after SIGTERM: no new runs, drained, flushed
 	close(runDone)
-	stopPage() // and the report scheduler: a report in the making finishes
-	<-pageDone
-	runErr = joinErr(runErr, <-pubDone)
+	stopPage()                                 // and the report scheduler: a report in the making finishes
 	runErr = joinErr(runErr, hooks.close(log)) // no run awaits a callback any more
+	// The notifier sends what the drained runs changed and saves its state
+	// now, not after a status page rebuild or a report in the making (they
+	// may take longer than the time left before a SIGKILL).
 	stopAlerts()
 	if err := <-alertDone; err != nil && !errors.Is(err, context.Canceled) {
 		runErr = joinErr(runErr, err)
 	}
+	<-pageDone
+	runErr = joinErr(runErr, <-pubDone)
 	stopHTTP()
 	runErr = joinErr(runErr, <-httpDone)
 	if pubSrv != nil {
