@@ -377,3 +377,63 @@ func TestFlappingCausesAgree(t *testing.T) {
 		t.Errorf("the flapping window lists %d causes, want %d", most, state.MaxCauses)
 	}
 }
+
+// A daemon restarted while a flow is down (or one failure into a possible
+// outage) goes on confirming at once: its first run comes confirm_every
+// after the last one before the restart, not at the next base slot (up to
+// an interval later, and the window's end as late). Before, it waited for
+// the base slot.
+func TestRestartGoesOnConfirming(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		at   time.Duration // restart when the clock reaches t0+at
+	}{
+		{"down", 110 * time.Second},
+		{"one failure", 80 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var starts []time.Time
+			sc := func(loc string, at time.Time) outcome {
+				mu.Lock()
+				starts = append(starts, at)
+				mu.Unlock()
+				if at.Before(t0.Add(60 * time.Second)) {
+					return pass
+				}
+				return refused
+			}
+			r := newAgreeRig(t, "2s", sc)
+			// Base runs every 10 s at :08.3 (the flow's offset); make the
+			// interval longer so that a base slot is far off.
+			for i := range r.cfg.Services[0].Flows {
+				r.cfg.Services[0].Flows[i].Interval = time.Minute
+			}
+			r.start("seoul-a", r.configAt("seoul-a"))
+			r.advance(tc.at)
+			r.stop("seoul-a")
+			mu.Lock()
+			last := starts[len(starts)-1]
+			mu.Unlock()
+			restarted := r.fc.Now()
+			r.start("seoul-a", r.configAt("seoul-a"))
+			r.advance(30 * time.Second)
+			r.stop("seoul-a")
+			mu.Lock()
+			defer mu.Unlock()
+			var next time.Time
+			for _, s := range starts {
+				if s.After(restarted) || s.Equal(restarted) {
+					next = s
+					break
+				}
+			}
+			if next.IsZero() || next.Sub(maxTime(restarted, last.Add(2*time.Second))) > time.Second {
+				t.Errorf("last run before the restart at %s, restarted at %s, next run at %s: want it confirm_every (2s) after the last one, or at once",
+					last.Format("15:04:05.0"), restarted.Format("15:04:05.0"), next.Format("15:04:05.0"))
+			}
+		})
+	}
+}

@@ -676,10 +676,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	s.Start()
+	var bg sync.WaitGroup
+	// A flow whose verdict was in question when the process before us
+	// stopped (down, or failing short of down_after) goes on confirming
+	// now, not at its next base slot.
+	for _, fs := range fss {
+		fs.mu.Lock()
+		every := fs.flow.ConfirmEvery
+		resume := every > 0 && fs.machine.Confirming()
+		last := maxTime(fs.machine.LastRun(), now.Add(-every))
+		fs.mu.Unlock()
+		if resume {
+			bg.Go(func() {
+				if fs.running.CompareAndSwap(false, true) {
+					defer fs.running.Store(false)
+					d.confirm(fs, ctx, last)
+				}
+			})
+		}
+	}
 	d.reloadMu.Unlock()
 	d.log.Info("daemon started", "flows", len(fss), "location", d.location)
 
-	var bg sync.WaitGroup
 	bg.Go(func() { d.pruneLoop(ctx) })
 	bg.Go(func() { d.availabilityLoop(ctx) })
 
