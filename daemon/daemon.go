@@ -1,6 +1,6 @@
 // Package daemon runs slaprobe unattended for months: it schedules every flow
-// of the config at this prober's location (a timer per flow, first runs
-// spread over the interval by a stable offset, a flow never overlapping
+// of the config at this prober's location (gocron v2, one job per flow, first
+// runs spread over the interval by a stable offset, a flow never overlapping
 // itself), passes each finished run through one pipeline (store writer, the
 // flow's state machine, alerts, metrics), serves /metrics, /healthz and
 // /api/v1/status, prunes old raw results off the hot path, reloads its config
@@ -661,7 +661,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// Items the store refuses for good are set aside here.
 		QuarantineFile: d.quarantineFile,
 	})
-	s := newScheduler(d.cw, d.fire, d.grace)
+	s, err := newScheduler(d.cw, d.fire, d.grace)
+	if err != nil {
+		d.reloadMu.Unlock()
+		_ = w.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("daemon: %w", err)
+	}
 	// Runs get their own context: shutdown lets them finish within the
 	// grace period instead of cancelling them at once.
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
@@ -909,7 +914,9 @@ func (d *Daemon) unschedule(fs *flowState) {
 	fs.job = nil
 	fs.mu.Unlock()
 	if s != nil && j != nil {
-		s.remove(j)
+		if err := s.remove(j); err != nil {
+			d.log.Warn("removing job", "flow", fs.name, "err", err)
+		}
 	}
 }
 

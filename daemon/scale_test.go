@@ -226,8 +226,10 @@ func TestShutdownScale(t *testing.T) {
 }
 
 // scaleConfig parses a config with one flow and copies that flow to make
-// flows of them (a YAML file of 10,000 flows is over the loader's limit on
-// document size); the copies share their steps.
+// flows of them: quicker than parsing them all (the loader's limits grow
+// with the file and would take 10,000 flows written out: config.MaxFileBytes).
+// The copies share their steps, so a config written out in full takes a
+// little more heap; test/scale runs the binary on one.
 func scaleConfig(t testing.TB, base string, flows int, interval time.Duration) *config.Config {
 	t.Helper()
 	src := fmt.Sprintf(`location: scale
