@@ -400,6 +400,55 @@ func TestReviewTimelineFitsAPage(t *testing.T) {
 	}
 }
 
+// TestReviewManyServicesPDF renders a month of 80 services as PDF and reads
+// its text back: the whole-period timeline is drawn in parts whose lane
+// labels, in order, are every service once (before the timeline was split,
+// the figure went on a page of its own and lost everything below the first
+// ~20 services), and every service has its section, in order.
+func TestReviewManyServicesPDF(t *testing.T) {
+	const n = 80
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("service-%02d", i))
+	}
+	text := pdfText(t, monthReport(n))
+
+	caption := regexp.MustCompile(`^(Whole period|Close-up), part \d+ of \d+ `)
+	lane := regexp.MustCompile(`^service-\d\d$`)
+	var lanes []string
+	parts, whole := 0, false
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimLeft(line, "\f ")
+		if m := caption.FindStringSubmatch(line); m != nil {
+			whole = m[1] == "Whole period"
+			if whole {
+				parts++
+			}
+			continue
+		}
+		if strings.HasPrefix(line, "Service: ") {
+			whole = false
+		}
+		if whole && lane.MatchString(line) {
+			lanes = append(lanes, line)
+		}
+	}
+	if parts < 2 {
+		t.Errorf("the whole-period timeline is in %d parts, want several for %d services", parts, n)
+	}
+	if got := strings.Join(lanes, ","); got != strings.Join(want, ",") {
+		t.Errorf("whole-period timeline lanes in the PDF:\n%s\nwant every service once, in order:\n%s", got, strings.Join(want, ","))
+	}
+
+	var sections []string
+	for _, m := range regexp.MustCompile(`(?m)^\f? ?Service: (\S+)$`).FindAllStringSubmatch(text, -1) {
+		sections = append(sections, m[1])
+	}
+	if got := strings.Join(sections, ","); got != strings.Join(want, ",") {
+		t.Errorf("service sections in the PDF:\n%s\nwant every service once, in order", got)
+	}
+}
+
 // TestReviewTimelinePeriods: tiny (one minute), long (127 hours), empty (no
 // window) and serviceless reports render in every format, and the timeline
 // draws the window there is. Held on the code under review (the marks of
