@@ -334,38 +334,61 @@ func TestRestartKeys(t *testing.T) {
 		c.Alerting = config.Alerting{AlertmanagerURLs: []string{"http://am:9093"}, Resend: time.Minute}
 		return c
 	}
+	withReports := func(c *config.Config) {
+		c.Reports = config.Reports{Enabled: true, Schedule: "10 0 1 * *", Formats: []string{"pdf"}, Archive: "reports"}
+	}
 	for _, tc := range []struct {
 		name   string
+		both   func(c *config.Config) // applied to the old and the new config, if set
 		change func(c *config.Config)
 		want   []string
 	}{
-		{"nothing", func(*config.Config) {}, nil},
-		{"live keys only", func(c *config.Config) {
+		{"nothing", nil, func(*config.Config) {}, nil},
+		{"live keys only", nil, func(c *config.Config) {
 			c.Storage.Retention = 2 * time.Hour
 			c.Services[0].Flows[0].Interval = time.Hour
 			c.Timezone = "Asia/Seoul"
 		}, nil},
-		{"listen", func(c *config.Config) { c.Listen = "127.0.0.1:9116" }, []string{"listen"}},
-		{"status listener", func(c *config.Config) { c.Status.Listen = "0.0.0.0:8080"; c.Status.Title = "x" }, []string{"status.listen"}},
-		{"storage", func(c *config.Config) { c.Storage.Driver, c.Storage.DSN = "postgres", "postgres://u:pw@h/db" }, []string{"storage.driver", "storage.dsn"}},
-		{"alerting", func(c *config.Config) {
+		{"listen", nil, func(c *config.Config) { c.Listen = "127.0.0.1:9116" }, []string{"listen"}},
+		{"status listener", nil, func(c *config.Config) { c.Status.Listen = "0.0.0.0:8080"; c.Status.Title = "x" }, []string{"status.listen"}},
+		{"storage", nil, func(c *config.Config) { c.Storage.Driver, c.Storage.DSN = "postgres", "postgres://u:pw@h/db" }, []string{"storage.driver", "storage.dsn"}},
+		{"alerting", nil, func(c *config.Config) {
 			c.Alerting.AlertmanagerURLs = append(c.Alerting.AlertmanagerURLs, "http://am2:9093")
 			c.Alerting.Resend = 2 * time.Minute
 			c.Alerting.RunbookURL = "https://rb/{service}"
 			c.Alerting.SeverityDown, c.Alerting.SeverityDegraded = "critical", "warning"
 		}, []string{"alerting.alertmanager.urls", "alerting.alertmanager.resend", "alerting.runbook_url", "alerting.severity.down", "alerting.severity.degraded"}},
+		{"webhooks", nil, func(c *config.Config) {
+			c.Webhooks = config.Webhooks{Listen: "127.0.0.1:9117", PublicURL: "https://probe.example/webhooks", MaxBodyBytes: 1 << 10}
+		}, []string{"webhooks.listen", "webhooks.public_url", "webhooks.max_body_bytes"}},
+		{"reports block added", nil, withReports, []string{"reports", "reports.schedule", "reports.archive"}},
+		{"reports block removed", withReports, func(c *config.Config) { c.Reports = config.Reports{} }, []string{"reports", "reports.schedule", "reports.archive"}},
+		{"reports schedule and archive", withReports, func(c *config.Config) {
+			c.Reports.Schedule, c.Reports.Archive = "0 6 1 * *", "/srv/reports"
+		}, []string{"reports.schedule", "reports.archive"}},
+		{"reports live keys", withReports, func(c *config.Config) {
+			c.Reports.Formats = []string{"pdf", "html"}
+			c.Reports.Revise, c.Reports.Backfill = 2, 3
+			c.Reports.Retry.Attempts = 3
+			c.Reports.Webhooks = []config.Webhook{{URL: "https://hooks.example/r"}}
+		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			next := base()
+			old, next := base(), base()
+			if tc.both != nil {
+				tc.both(old)
+				tc.both(next)
+			}
 			tc.change(next)
-			if got := RestartKeys(base(), next); !slices.Equal(got, tc.want) {
+			if got := RestartKeys(old, next); !slices.Equal(got, tc.want) {
 				t.Errorf("RestartKeys = %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
 
-// #13.5: changes to listen, storage and alerting were ignored silently.
+// #13.5: changes to listen, storage and alerting were ignored silently (and
+// to reports:, the review of #13 found).
 func TestReloadLogsRestartKeys(t *testing.T) {
 	var buf syncBuffer
 	cfg := testConfig(time.Minute, "msg")
@@ -376,6 +399,7 @@ func TestReloadLogsRestartKeys(t *testing.T) {
 	next.Listen = "127.0.0.1:9999"
 	next.Storage.DSN = "postgres://probe:hunter3@db/slaprobe"
 	next.Alerting.AlertmanagerURLs = []string{"http://127.0.0.1:9093"}
+	next.Reports = config.Reports{Enabled: true, Schedule: "0 6 1 * *", Formats: []string{"pdf"}, Archive: "reports"}
 	if err := d.Reload(next); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +407,7 @@ func TestReloadLogsRestartKeys(t *testing.T) {
 	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "restart") {
 		t.Fatalf("reload logged no warning about settings that need a restart:\n%s", out)
 	}
-	for _, k := range []string{"listen", "storage.dsn", "alerting.alertmanager.urls"} {
+	for _, k := range []string{"listen", "storage.dsn", "alerting.alertmanager.urls", "reports.schedule"} {
 		if !strings.Contains(out, k) {
 			t.Errorf("the warning does not name %s:\n%s", k, out)
 		}

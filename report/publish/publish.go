@@ -129,15 +129,24 @@ func New(cfg *config.Config, opts Options) (*Publisher, error) {
 	return p, nil
 }
 
-// SetConfig switches to a reloaded config (channels, formats, schedule of
-// the next start; the running schedule stays until a restart).
+// SetConfig switches to a reloaded config (channels, formats, revise,
+// retry, ...). The running schedule and archive stay until a restart (the
+// daemon's reload warns that reports.schedule and reports.archive need
+// one): the status page lists the archive the process started with, and
+// the versions made so far are there. A config without reports: is ignored
+// (the publisher runs on until a restart).
 func (p *Publisher) SetConfig(cfg *config.Config) {
 	if cfg == nil || !cfg.Reports.Enabled {
 		return
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cfg.Reports.Archive != p.cfg.Reports.Archive {
+		c := *cfg
+		c.Reports.Archive = p.cfg.Reports.Archive
+		cfg = &c
+	}
 	p.cfg = cfg
-	p.mu.Unlock()
 }
 
 func (p *Publisher) config() *config.Config {

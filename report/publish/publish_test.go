@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -223,6 +224,32 @@ func TestPublisher(t *testing.T) {
 	}
 	if strings.Join(months, " ") != "2022-10/1 2022-10/2 2022-11/1 2022-12/1" {
 		t.Errorf("versions after two months down: %v", months)
+	}
+}
+
+// TestSetConfigKeepsArchive: a reload applies the reports keys it can
+// (formats here) and keeps the archive the publisher started with, which
+// the status page lists and which holds the versions made so far
+// (reports.archive is a restart key).
+func TestSetConfigKeepsArchive(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	p, err := New(cfg, Options{Store: sqliteStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := testConfig(filepath.Join(dir, "elsewhere"))
+	next.Reports.Formats = []string{"pdf"}
+	p.SetConfig(next)
+	got := p.config()
+	if got.Reports.Archive != cfg.Reports.Archive {
+		t.Errorf("archive after reload %q, want the running %q", got.Reports.Archive, cfg.Reports.Archive)
+	}
+	if !slices.Equal(got.Reports.Formats, []string{"pdf"}) {
+		t.Errorf("formats after reload %q, want the reloaded [pdf]", got.Reports.Formats)
+	}
+	if next.Reports.Archive != filepath.Join(dir, "elsewhere") {
+		t.Errorf("SetConfig changed the caller's config: archive %q", next.Reports.Archive)
 	}
 }
 
