@@ -13,8 +13,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // IANA zones (Asia/Seoul) on hosts without zoneinfo
+	"unicode"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -115,15 +117,50 @@ func topUsage(w io.Writer) {
 }
 
 // newFlags returns a flag set that reports errors instead of exiting and
-// prints its usage with a one-line synopsis.
+// prints its usage with a one-line synopsis: synopsis (which says what is
+// required and what goes together) followed by every other flag the set
+// defines, so that a flag added later cannot be left out of it.
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: slaprobe %s %s\n\nFlags:\n", name, synopsis)
+		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsisLine(fs, synopsis))
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// synopsisLine is "slaprobe NAME SYNOPSIS" with "[--flag VALUE]" (or
+// "[--flag]" for a boolean) added for each flag of fs that synopsis does
+// not name, in the order PrintDefaults lists them.
+func synopsisLine(fs *flag.FlagSet, synopsis string) string {
+	line := strings.TrimSpace("slaprobe " + fs.Name() + " " + synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		if named(synopsis, f.Name) {
+			return
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			line += " [--" + f.Name + "]"
+			return
+		}
+		line += " [--" + f.Name + " " + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")) + "]"
+	})
+	return line
+}
+
+// named reports whether synopsis mentions --flag (not as the prefix of a
+// longer flag's name).
+func named(synopsis, name string) bool {
+	for rest := synopsis; ; {
+		i := strings.Index(rest, "--"+name)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+2+len(name):]
+		if rest == "" || !(rest[0] == '-' || rest[0] == '_' || unicode.IsLetter(rune(rest[0])) || unicode.IsDigit(rune(rest[0]))) {
+			return true
+		}
+	}
 }
 
 // parse parses args; a flag error is a usage error, --help is not an error.

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +137,51 @@ func TestDemoRange(t *testing.T) {
 			}
 			if got := to.Format(time.RFC3339); got != tc.wantTo {
 				t.Errorf("to %s, want %s", got, tc.wantTo)
+			}
+		})
+	}
+}
+
+// TestUsageNamesEveryFlag: each command's --help synopsis names every flag
+// its Flags section lists (run left out --log-level, windows --recompute,
+// platform --allow-remote-admin and --allow-remote-callbacks).
+func TestUsageNamesEveryFlag(t *testing.T) {
+	defined := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := runMain(context.Background(), []string{c.name, "--help"}, &stdout, &stderr); code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			usage, flags, ok := strings.Cut(stderr.String(), "\n")
+			if !ok || !strings.HasPrefix(usage, "Usage: slaprobe "+c.name) {
+				t.Fatalf("no usage line:\n%s", stderr.String())
+			}
+			for _, m := range defined.FindAllStringSubmatch(flags, -1) {
+				if !named(usage, m[1]) {
+					t.Errorf("usage %q does not name --%s", usage, m[1])
+				}
+			}
+		})
+	}
+}
+
+func TestSynopsisLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, synopsis, want string
+	}{
+		{"all named", "--config FILE [--from T] [--from-file F] [--v]", "slaprobe x --config FILE [--from T] [--from-file F] [--v]"},
+		{"none named", "", "slaprobe x [--config CONFIG] [--from FROM] [--from-file FROM_FILE] [--v]"},
+		{"prefix is not a mention", "--config FILE [--from-file F]", "slaprobe x --config FILE [--from-file F] [--from FROM] [--v]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("x", flag.ContinueOnError)
+			fs.String("config", "", "")
+			fs.String("from", "", "")
+			fs.String("from-file", "", "")
+			fs.Bool("v", false, "")
+			if got := synopsisLine(fs, tc.synopsis); got != tc.want {
+				t.Errorf("synopsisLine = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("windows", "--config FILE [--db PATH|URL] --from T --to T [--format text|json|csv]", stderr)
+	fs := newFlags("windows", "--config FILE [--db PATH|URL] --from T --to T [--format text|json|csv] [--recompute]", stderr)
 	path := fs.String("config", "", "config file (required)")
 	db := fs.String("db", "", "SQLite database path or postgres:// URL to read (default: the config's storage)")
 	from := fs.String("from", "", "start of the range: RFC 3339, or a date in the config's time zone (required)")
