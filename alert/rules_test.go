@@ -262,6 +262,53 @@ func TestRulesQuoteHostileNames(t *testing.T) {
 // testdata/rules.yaml (kept equal to Rules(rulesTestConfig()) by
 // TestRulesGoldenAndPromtoolCheck).
 func TestPromtoolUnitTests(t *testing.T) {
+	t.Run("every alert fires and stays quiet", func(t *testing.T) {
+		var rf RuleFile
+		b, err := os.ReadFile(filepath.Join("testdata", "rules.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(b, &rf); err != nil {
+			t.Fatal(err)
+		}
+		var tests struct {
+			Tests []struct {
+				Alerts []struct {
+					Name   string `yaml:"alertname"`
+					Alerts []any  `yaml:"exp_alerts"`
+				} `yaml:"alert_rule_test"`
+			} `yaml:"tests"`
+		}
+		if b, err = os.ReadFile(filepath.Join("testdata", "rules_test.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(b, &tests); err != nil {
+			t.Fatal(err)
+		}
+		fires, quiet := map[string]bool{}, map[string]bool{}
+		for _, tc := range tests.Tests {
+			for _, a := range tc.Alerts {
+				if len(a.Alerts) > 0 {
+					fires[a.Name] = true
+				} else {
+					quiet[a.Name] = true
+				}
+			}
+		}
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				if r.Alert == "" {
+					continue
+				}
+				if !fires[r.Alert] {
+					t.Errorf("rules_test.yaml has no case where %s fires", r.Alert)
+				}
+				if !quiet[r.Alert] {
+					t.Errorf("rules_test.yaml has no case where %s does not fire", r.Alert)
+				}
+			}
+		}
+	})
 	for _, f := range []string{"rules_test.yaml", "rules_degraded_test.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			msg, err := promtool(t, "testdata", "test", "rules", f)
