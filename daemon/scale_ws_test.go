@@ -28,8 +28,9 @@ import (
 // 700 streams are open at any time), real clock, results in a temp SQLite
 // file, for two and a half intervals. The server is a child process (this
 // test binary as TestWebSocketPushServer), so the RSS measured is the
-// daemon's alone. Goal: peak RSS < 100 MB, every run passes, nothing
-// dropped.
+// daemon's alone. It prints the peak RSS (the goal is < 100 MB: a figure to
+// read, not asserted; benchmarks measure) and asserts only correctness:
+// every flow ran, every run passed, nothing was dropped.
 //
 //	SLAPROBE_SCALE=1 go test -run TestScaleWebSocket -v ./daemon/
 //
@@ -78,14 +79,17 @@ services:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	d, err := New(cfg, Deps{Store: st, Registry: prometheus.NewRegistry(), Version: "scale"})
+	reg := prometheus.NewRegistry()
+	d, err := New(cfg, Deps{Store: st, Registry: reg, Version: "scale"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second)
 	defer cancel()
 	maxG := 0
+	sampled := make(chan struct{})
 	go func() {
+		defer close(sampled)
 		for clock.Real.Sleep(clock.Real{}, runCtx, 5*time.Second) == nil {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
@@ -98,25 +102,45 @@ services:
 	if err := d.Run(runCtx); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	<-sampled
 	hwm := procStatus(t, "VmHWM:")
 	var completed, failed uint64
+	var idle []string // flows with no completed run
 	for _, fs := range d.flowSnapshot() {
 		fs.mu.Lock()
-		completed += fs.stats.runsOK + fs.stats.runsFailed
+		n := fs.stats.runsOK + fs.stats.runsFailed
+		completed += n
 		failed += fs.stats.runsFailed
+		if n == 0 {
+			idle = append(idle, fs.name)
+		}
 		fs.mu.Unlock()
 	}
-	t.Logf("scale-ws: %d flows at %s, each holding a WebSocket %s per run (%d cores, shared machine)", flows, interval, hold, runtime.NumCPU())
-	t.Logf("runs completed %d (failed %d); goroutines at most %d", completed, failed, maxG)
-	t.Logf("peak RSS (VmHWM) %.0f MB (goal < 100 MB)", float64(hwm)/(1<<20))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dropped float64
+	for _, mf := range mfs {
+		if mf.GetName() == "slaprobe_store_dropped_results_total" {
+			for _, m := range mf.GetMetric() {
+				dropped += m.GetCounter().GetValue()
+			}
+		}
+	}
+	// The figures, printed for `make bench-scale` to read; not asserted.
+	fmt.Printf("scale-ws: %d flows at %s, each holding a WebSocket %s per run, %d s (%d cores, shared machine)\n", flows, interval, hold, secs, runtime.NumCPU())
+	fmt.Printf("scale-ws: runs completed %d (failed %d), dropped results %.0f, goroutines at most %d\n", completed, failed, dropped, maxG)
+	fmt.Printf("scale-ws: peak RSS (VmHWM) %.0f MB (goal < 100 MB)\n", float64(hwm)/(1<<20))
+
+	if len(idle) > 0 {
+		t.Errorf("%d of %d flows completed no run (first: %s)", len(idle), flows, idle[0])
+	}
 	if failed > 0 {
 		t.Errorf("%d runs failed", failed)
 	}
-	if want := uint64(flows) * 2; completed < want {
-		t.Errorf("only %d runs completed, want at least %d", completed, want)
-	}
-	if hwm >= 100<<20 {
-		t.Errorf("peak RSS %d MB, goal < 100 MB", hwm>>20)
+	if dropped != 0 {
+		t.Errorf("%.0f results dropped", dropped)
 	}
 }
 
