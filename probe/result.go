@@ -51,6 +51,14 @@ type Run struct {
 	// Teardown holds the teardown steps that do not count against
 	// availability: reported apart, never in Steps.
 	Teardown []StepResult
+	// Confirm marks a confirm run: an extra run made every confirm_every
+	// while the flow's verdict was in question (see config Flow.ConfirmEvery)
+	// that covered no base slot. It feeds the state machine like any run,
+	// but run counts, the run success ratio, latency percentiles and
+	// slaprobe_runs_total count scheduled runs only. A base slot that passes
+	// while confirm runs are made is covered by the first run at or after
+	// it, which is that slot's scheduled run (Confirm false).
+	Confirm bool
 }
 
 // OK reports whether no step failed (a degraded step still counts as ok).

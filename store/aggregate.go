@@ -20,8 +20,9 @@ func (a rkey) less(b rkey) bool {
 // rval is a rollup row's value: the first and last run start in the bucket
 // and one entry per step name (0: the runs themselves), ordered by name.
 type rval struct {
-	first, last int64 // run starts, unix ns
+	first, last int64 // run starts, unix ns (confirm runs too)
 	stats       []stat
+	confirm     int64 // confirm runs (probe.Run.Confirm): in first and last, not in stats
 }
 
 // entry returns the row's entry for name, adding it in order if needed.

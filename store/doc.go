@@ -20,7 +20,7 @@
 // declared: the store is the only writer and keeps the references itself,
 // and enforcing them would cost a lookup per inserted row.
 //
-// # Schema (version 7)
+// # Schema (version 8)
 //
 // Times are unix nanoseconds (INTEGER/BIGINT), durations nanoseconds; 0 is
 // "no time". Names are interned: a run row refers to its series, its steps
@@ -29,7 +29,8 @@
 //	schema_version (version PK, applied_ns)            one row per applied migration
 //	series     (id PK, service, flow, location)         UNIQUE (flow, location, service)
 //	step_names (id PK, step, function)                  UNIQUE (step, function)
-//	runs       (id PK, series, start_ns, duration_ns, run_id, steps)
+//	runs       (id PK, series, start_ns, duration_ns, run_id, steps, confirm)
+//	           confirm: 1 for a confirm run (probe.Run.Confirm), 0 scheduled
 //	           UNIQUE INDEX runs_series_start (series, start_ns, run_id): (flow,
 //	           time) range scans, LastRuns, and a run stored once however
 //	           often its batch is committed (ON CONFLICT DO NOTHING)
@@ -40,7 +41,9 @@
 //	            last_in_ns)
 //	           INDEX events_window (start_ns, flow, location), events_end (end_ns)
 //	rollup_minute, rollup_hour
-//	           (bucket_ns, series, runs, first_ns, last_ns, data)
+//	           (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs)
+//	           runs and data count scheduled runs, confirm_runs the confirm
+//	           runs; first_ns and last_ns are the first and last of either
 //	           PRIMARY KEY (bucket_ns, series), WITHOUT ROWID in SQLite
 //	store_meta (name PK, value): max_window_ns, the longest closed window;
 //	           runs_from_ns, minute_from_ns, hour_from_ns: what Prune has

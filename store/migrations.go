@@ -96,6 +96,20 @@ var sqliteMigrations = []migration{
 	// 7 changes PostgreSQL's rollup data to SQLite's blob, and (both)
 	// replaces events_start and events_location by events_window.
 	{version: 7, stmts: v7Events},
+	{version: 8, stmts: v8Stmts("INTEGER", "INTEGER")},
+}
+
+// v8Stmts count confirm runs apart (probe.Run.Confirm): runs.confirm marks
+// one (1; 0 a scheduled run), and each rollup row's confirm_runs counts its
+// confirm runs, which its runs and data leave out (first_ns and last_ns
+// still take them in: they are runs, for coverage). Rows written before
+// are scheduled runs.
+func v8Stmts(small, integer string) []string {
+	return []string{
+		`ALTER TABLE runs ADD COLUMN confirm ` + small + ` NOT NULL DEFAULT 0`,
+		`ALTER TABLE rollup_minute ADD COLUMN confirm_runs ` + integer + ` NOT NULL DEFAULT 0`,
+		`ALTER TABLE rollup_hour ADD COLUMN confirm_runs ` + integer + ` NOT NULL DEFAULT 0`,
+	}
 }
 
 // v7Events replace events_start (start_ns) by events_window (start_ns,
@@ -331,6 +345,9 @@ $$`,
 		`DROP TABLE rollup_hour_v6`,
 		`DROP FUNCTION slaprobe_rollup_add(JSONB, JSONB)`,
 	}},
+	{version: 8, stmts: append([]string{
+		`LOCK TABLE runs, rollup_minute, rollup_hour IN ACCESS EXCLUSIVE MODE`,
+	}, v8Stmts("SMALLINT", "BIGINT")...)},
 }
 
 // Frozen Go code of migrations 2 and 3.

@@ -17,9 +17,9 @@ import (
 
 // insertRunsPG is PostgreSQL's writeRuns.
 func insertRunsPG(ctx context.Context, _ *core, tx *sqlx.Tx, r *runRows) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bytea[])
-ON CONFLICT (series, start_ns, run_id) DO NOTHING`, r.ids, r.series, r.starts, r.durs, r.runIDs, r.steps)
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bytea[], $7::bigint[])
+ON CONFLICT (series, start_ns, run_id) DO NOTHING`, r.ids, r.series, r.starts, r.durs, r.runIDs, r.steps, r.confirm)
 	if err != nil {
 		return 0, err
 	}
@@ -36,16 +36,16 @@ func upsertRollupsPG(ctx context.Context, _ *core, tx *sqlx.Tx, table string, ro
 		return nil
 	}
 	cols := func(keys []rkey) []any {
-		b, s, n, f, l, d := make([]int64, len(keys)), make([]int64, len(keys)), make([]int64, len(keys)),
-			make([]int64, len(keys)), make([]int64, len(keys)), make([][]byte, len(keys))
+		b, s, n, f, l, d, cf := make([]int64, len(keys)), make([]int64, len(keys)), make([]int64, len(keys)),
+			make([]int64, len(keys)), make([]int64, len(keys)), make([][]byte, len(keys)), make([]int64, len(keys))
 		for i, k := range keys {
 			v := rows[k]
-			b[i], s[i], n[i], f[i], l[i], d[i] = k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats)
+			b[i], s[i], n[i], f[i], l[i], d[i], cf[i] = k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats), v.confirm
 		}
-		return []any{b, s, n, f, l, d}
+		return []any{b, s, n, f, l, d, cf}
 	}
-	const src = ` (bucket_ns, series, runs, first_ns, last_ns, data)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[])`
+	const src = ` (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[])`
 	q, err := tx.QueryContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO NOTHING RETURNING bucket_ns, series`, cols(keys)...)
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5:
 	for i, k := range old {
 		bs[i], ss[i] = k.bucket, k.series
 	}
-	q, err = tx.QueryContext(ctx, `SELECT t.bucket_ns, t.series, t.first_ns, t.last_ns, t.data FROM `+table+` t
+	q, err = tx.QueryContext(ctx, `SELECT t.bucket_ns, t.series, t.first_ns, t.last_ns, t.data, t.confirm_runs FROM `+table+` t
 JOIN unnest($1::bigint[], $2::bigint[]) AS k(b, s) ON t.bucket_ns = k.b AND t.series = k.s
 ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	if err != nil {
@@ -84,11 +84,11 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	}
 	for q.Next() {
 		var (
-			k           rkey
-			first, last int64
-			data        []byte
+			k                    rkey
+			first, last, confirm int64
+			data                 []byte
 		)
-		if err := q.Scan(&k.bucket, &k.series, &first, &last, &data); err != nil {
+		if err := q.Scan(&k.bucket, &k.series, &first, &last, &data, &confirm); err != nil {
 			q.Close()
 			return err
 		}
@@ -99,6 +99,7 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 		}
 		v := rows[k]
 		v.first, v.last, v.stats = min(v.first, first), max(v.last, last), mergeStats(v.stats, stored)
+		v.confirm += confirm
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
@@ -106,6 +107,7 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	}
 	// (A row deleted meanwhile, by a prune, is simply inserted again.)
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO UPDATE SET
-runs = excluded.runs, first_ns = excluded.first_ns, last_ns = excluded.last_ns, data = excluded.data`, cols(old)...)
+runs = excluded.runs, first_ns = excluded.first_ns, last_ns = excluded.last_ns, data = excluded.data,
+confirm_runs = excluded.confirm_runs`, cols(old)...)
 	return err
 }

@@ -64,7 +64,7 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 	if err != nil {
 		return nil, err
 	}
-	query := c.r.Rebind(`SELECT bucket_ns, series, data FROM ` + table +
+	query := c.r.Rebind(`SELECT bucket_ns, series, data, confirm_runs FROM ` + table +
 		` WHERE bucket_ns >= ? AND bucket_ns < ?` + cond + ` ORDER BY bucket_ns, series`)
 	rows, err := c.r.QueryContext(ctx, query, append([]any{from, to}, cargs...)...)
 	if err != nil {
@@ -75,26 +75,39 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 		out         []Rollup
 		n           = len(c.bounds) + 1
 		bucket, sid int64
+		confirm     int64
 		data        sql.RawBytes
 		scratch     stat
 		sr          seriesRow
+		runRow      int // the index in out of the row's run-level entry, -1: none
 	)
 	add := func(st *stat) {
+		if st.name == 0 {
+			runRow = len(out)
+		}
 		nk := names[st.name]
 		out = append(out, Rollup{Bucket: fromNS(bucket), Service: sr.Service, Flow: sr.Flow, Step: nk.step, Function: nk.function,
 			Location: sr.Location, OK: st.ok, Failed: st.failed, Degraded: st.degraded, NotRun: st.notRun,
 			Hist: st.hist.dense(n), SumSeconds: time.Duration(st.sum).Seconds()})
 	}
 	for rows.Next() {
-		if err := rows.Scan(&bucket, &sid, &data); err != nil {
+		if err := rows.Scan(&bucket, &sid, &data, &confirm); err != nil {
 			return nil, fmt.Errorf("store: read %s: %w", table, err)
 		}
 		var ok bool
 		if sr, ok = byID[sid]; !ok {
 			continue
 		}
+		runRow = -1
 		if err := eachStat(data, &scratch, add); err != nil {
 			return nil, err
+		}
+		if confirm > 0 {
+			if runRow < 0 { // confirm runs only
+				scratch = stat{}
+				add(&scratch)
+			}
+			out[runRow].Confirm = confirm
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -168,9 +181,18 @@ type totalsKey struct{ series, name int64 }
 
 // totals accumulates rollup entries per series and step.
 type totals struct {
-	n    int // histogram slots
-	accs map[totalsKey]*stat
-	hist map[totalsKey][]int64
+	n       int // histogram slots
+	accs    map[totalsKey]*stat
+	hist    map[totalsKey][]int64
+	confirm map[int64]int64 // confirm runs per series
+}
+
+// addConfirm counts n confirm runs of series.
+func (t *totals) addConfirm(series, n int64) {
+	if n > 0 {
+		t.confirm[series] += n
+		t.add(series, &stat{}) // the series has a run-level row
+	}
 }
 
 func (t *totals) add(series int64, s *stat) {
@@ -203,7 +225,7 @@ func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &totals{n: len(c.bounds) + 1, accs: map[totalsKey]*stat{}, hist: map[totalsKey][]int64{}}
+	t := &totals{n: len(c.bounds) + 1, accs: map[totalsKey]*stat{}, hist: map[totalsKey][]int64{}, confirm: map[int64]int64{}}
 	for _, p := range split(from, to) {
 		args := append([]any{p.from, p.to}, cargs...)
 		var err error
@@ -219,9 +241,13 @@ func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
 	out := make([]Rollup, 0, len(t.accs))
 	for k, a := range t.accs {
 		sr, nk := byID[k.series], names[a.name]
-		out = append(out, Rollup{Bucket: fromNS(from), Service: sr.Service, Flow: sr.Flow, Step: nk.step, Function: nk.function,
+		r := Rollup{Bucket: fromNS(from), Service: sr.Service, Flow: sr.Flow, Step: nk.step, Function: nk.function,
 			Location: sr.Location, OK: a.ok, Failed: a.failed, Degraded: a.degraded, NotRun: a.notRun,
-			Hist: t.hist[k], SumSeconds: time.Duration(a.sum).Seconds()})
+			Hist: t.hist[k], SumSeconds: time.Duration(a.sum).Seconds()}
+		if a.name == 0 {
+			r.Confirm = t.confirm[k.series]
+		}
+		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := &out[i], &out[j]
@@ -244,19 +270,19 @@ func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond st
 	if src == fromHour {
 		table = "rollup_hour"
 	}
-	rows, err := c.r.QueryContext(ctx, c.r.Rebind(`SELECT series, data FROM `+table+` WHERE bucket_ns >= ? AND bucket_ns < ?`+cond), args...)
+	rows, err := c.r.QueryContext(ctx, c.r.Rebind(`SELECT series, data, confirm_runs FROM `+table+` WHERE bucket_ns >= ? AND bucket_ns < ?`+cond), args...)
 	if err != nil {
 		return fmt.Errorf("store: read %s: %w", table, err)
 	}
 	defer rows.Close()
 	var (
-		sid     int64
-		data    sql.RawBytes
-		scratch stat
+		sid, confirm int64
+		data         sql.RawBytes
+		scratch      stat
 	)
 	add := func(s *stat) { t.add(sid, s) }
 	for rows.Next() {
-		if err := rows.Scan(&sid, &data); err != nil {
+		if err := rows.Scan(&sid, &data, &confirm); err != nil {
 			return fmt.Errorf("store: read %s: %w", table, err)
 		}
 		if _, ok := byID[sid]; !ok {
@@ -265,6 +291,7 @@ func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond st
 		if err := eachStat(data, &scratch, add); err != nil {
 			return err
 		}
+		t.addConfirm(sid, confirm)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read %s: %w", table, err)
@@ -275,22 +302,26 @@ func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond st
 // totalsRaw folds the raw runs of a partial minute into t, as AppendRuns
 // folds them into the rollups.
 func (c *core) totalsRaw(ctx context.Context, t *totals, cond string, args []any, byID map[int64]seriesRow) error {
-	rows, err := c.r.QueryContext(ctx, c.r.Rebind(`SELECT series, duration_ns, steps FROM runs WHERE start_ns >= ? AND start_ns < ?`+cond), args...)
+	rows, err := c.r.QueryContext(ctx, c.r.Rebind(`SELECT series, duration_ns, steps, confirm FROM runs WHERE start_ns >= ? AND start_ns < ?`+cond), args...)
 	if err != nil {
 		return fmt.Errorf("store: read runs: %w", err)
 	}
 	defer rows.Close()
 	var (
-		sid, dur int64
-		blob     sql.RawBytes
-		ids      []int64
-		run      probe.Run
+		sid, dur, confirm int64
+		blob              sql.RawBytes
+		ids               []int64
+		run               probe.Run
 	)
 	for rows.Next() {
-		if err := rows.Scan(&sid, &dur, &blob); err != nil {
+		if err := rows.Scan(&sid, &dur, &blob, &confirm); err != nil {
 			return fmt.Errorf("store: read runs: %w", err)
 		}
 		if _, ok := byID[sid]; !ok {
+			continue
+		}
+		if confirm != 0 { // counted apart, as AppendRuns does
+			t.addConfirm(sid, 1)
 			continue
 		}
 		ids = ids[:0]
@@ -324,20 +355,20 @@ func (c *core) Coverage(ctx context.Context, q Query) ([]Span, error) {
 	}
 	spans := map[int64]*Span{}
 	for _, p := range split(from, to) {
-		query := `SELECT series, MIN(start_ns), MAX(start_ns), COUNT(*) FROM runs WHERE start_ns >= ? AND start_ns < ?`
+		query := `SELECT series, MIN(start_ns), MAX(start_ns), COUNT(*) - SUM(confirm), SUM(confirm) FROM runs WHERE start_ns >= ? AND start_ns < ?`
 		switch p.src {
 		case fromMinute:
-			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs) FROM rollup_minute WHERE bucket_ns >= ? AND bucket_ns < ?`
+			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs) FROM rollup_minute WHERE bucket_ns >= ? AND bucket_ns < ?`
 		case fromHour:
-			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs) FROM rollup_hour WHERE bucket_ns >= ? AND bucket_ns < ?`
+			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs) FROM rollup_hour WHERE bucket_ns >= ? AND bucket_ns < ?`
 		}
 		rows, err := c.r.QueryContext(ctx, c.r.Rebind(query+cond+` GROUP BY series`), append([]any{p.from, p.to}, cargs...)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: read coverage: %w", err)
 		}
 		for rows.Next() {
-			var sid, first, last, n int64
-			if err := rows.Scan(&sid, &first, &last, &n); err != nil {
+			var sid, first, last, n, nc int64
+			if err := rows.Scan(&sid, &first, &last, &n, &nc); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("store: read coverage: %w", err)
 			}
@@ -357,6 +388,7 @@ func (c *core) Coverage(ctx context.Context, q Query) ([]Span, error) {
 				sp.Last = t
 			}
 			sp.Runs += n
+			sp.Confirm += nc
 		}
 		err = rows.Err()
 		rows.Close()

@@ -20,7 +20,7 @@ func (c *core) Runs(ctx context.Context, q Query) ([]probe.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	query := c.r.Rebind(`SELECT run_id, start_ns, duration_ns, steps FROM runs
+	query := c.r.Rebind(`SELECT run_id, start_ns, duration_ns, steps, confirm FROM runs
 WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`)
 	var out []probe.Run
 	for _, sr := range series {
@@ -40,10 +40,10 @@ func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, t
 	var blob []byte
 	for rows.Next() {
 		var (
-			start, dur int64
-			runID      string
+			start, dur, confirm int64
+			runID               string
 		)
-		if err := rows.Scan(&runID, &start, &dur, &blob); err != nil {
+		if err := rows.Scan(&runID, &start, &dur, &blob, &confirm); err != nil {
 			return fmt.Errorf("store: read runs: %w", err)
 		}
 		steps, err := decodeSteps(blob, names, nil)
@@ -51,7 +51,7 @@ func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, t
 			return fmt.Errorf("store: run %q: %w", runID, err)
 		}
 		*out = append(*out, probe.Run{ID: runID, Flow: sr.Flow, Service: sr.Service, Location: sr.Location,
-			Start: fromNS(start), Duration: time.Duration(dur), Steps: steps})
+			Start: fromNS(start), Duration: time.Duration(dur), Steps: steps, Confirm: confirm != 0})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read runs: %w", err)

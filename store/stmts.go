@@ -26,7 +26,7 @@ type inserts struct {
 
 func newInserts(d *dialect) inserts {
 	return inserts{
-		runs: insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps)", cols: 6,
+		runs: insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm)", cols: 7,
 			tail: " ON CONFLICT (series, start_ns, run_id) DO NOTHING"},
 		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error, last_before_ns, last_in_ns)", cols: 13},
 		minute: rollupSpec(d, "rollup_minute"),
@@ -39,8 +39,8 @@ func rollupSpec(d *dialect, t string) insertSpec {
 	tail := fmt.Sprintf(` ON CONFLICT (bucket_ns, series) DO UPDATE SET
 runs = %[1]s.runs + excluded.runs,
 first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
-data = slaprobe_rollup_add(%[1]s.data, excluded.data)`, t, d.least, d.greatest)
-	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data)", tail: tail, cols: 6}
+data = slaprobe_rollup_add(%[1]s.data, excluded.data), confirm_runs = %[1]s.confirm_runs + excluded.confirm_runs`, t, d.least, d.greatest)
+	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs)", tail: tail, cols: 7}
 }
 
 func (sp insertSpec) sql(rows int) string {

@@ -83,11 +83,14 @@ type Query struct {
 	Location string   // "": all
 }
 
-// Span is the first and last run of a flow at a location in a range.
+// Span is the first and last run of a flow at a location in a range
+// (confirm runs included), its scheduled runs (Runs) and its confirm runs
+// (Confirm, see probe.Run.Confirm).
 type Span struct {
 	Flow, Service, Location string
 	First, Last             time.Time
 	Runs                    int64
+	Confirm                 int64
 }
 
 // Granularity of a rollup.
@@ -117,10 +120,14 @@ type Rollup struct {
 	// counts everything above the last bound.
 	Hist       []int64
 	SumSeconds float64
+	// Confirm, on the run-level row, counts the confirm runs (probe.Run.Confirm)
+	// the row leaves out: OK, Failed, Degraded, NotRun and Hist count
+	// scheduled runs only, on every row. 0 on step rows.
+	Confirm int64
 }
 
 // Runs is the number of results the row counts. For the run-level row
-// (Step "") that is the number of runs; for a step, the runs that reached
+// (Step "") that is the number of scheduled runs (Confirm counts the others); for a step, the runs that reached
 // it and those that stopped before it (NotRun). This is the one definition of
 // "runs" of a rollup: reports and Coverage both count it.
 func (r *Rollup) Runs() int64 { return runsOf(r.OK, r.Failed, r.Degraded, r.NotRun) }

@@ -71,7 +71,8 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		return runs[i].Start.Before(runs[j].Start)
 	})
 	rows := runRows{ids: runIDs, series: make([]int64, 0, len(runs)), starts: make([]int64, 0, len(runs)),
-		durs: make([]int64, 0, len(runs)), runIDs: make([]string, 0, len(runs)), steps: make([][]byte, 0, len(runs))}
+		durs: make([]int64, 0, len(runs)), runIDs: make([]string, 0, len(runs)), steps: make([][]byte, 0, len(runs)),
+		confirm: make([]int64, 0, len(runs))}
 	blobs := make([]byte, 0, 48*nsteps+4*len(runs)) // one backing array for every run's steps
 	names := make([]int64, 0, nsteps)               // step name ids, run after run in order
 	var steps []stepRow
@@ -94,6 +95,7 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		rows.durs = append(rows.durs, int64(r.Duration))
 		rows.runIDs = append(rows.runIDs, r.ID)
 		rows.steps = append(rows.steps, blobs[from:len(blobs):len(blobs)])
+		rows.confirm = append(rows.confirm, confirmFlag(r))
 	}
 	n, err := c.d.writeRuns(ctx, c, tx, &rows)
 	if err != nil {
@@ -122,6 +124,12 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 			continue
 		}
 		minRow, hourRow := agg.rows(sids[i], r.Start.UnixNano())
+		if r.Confirm {
+			// Counted apart: not in the run counts or the latencies.
+			minRow.confirm++
+			hourRow.confirm++
+			continue
+		}
 		agg.count(minRow, hourRow, 0, r.Outcome(), r.Duration)
 		for j := range r.Steps {
 			agg.count(minRow, hourRow, steps[j], r.Steps[j].Status, r.Steps[j].Duration)
@@ -158,14 +166,23 @@ type runRows struct {
 	ids, series, starts, durs []int64
 	runIDs                    []string
 	steps                     [][]byte
+	confirm                   []int64 // 1: a confirm run (runs.confirm)
+}
+
+// confirmFlag is runs.confirm for r.
+func confirmFlag(r *probe.Run) int64 {
+	if r.Confirm {
+		return 1
+	}
+	return 0
 }
 
 // insertRunsSQL writes runs as multi-row INSERTs (SQLite's writeRuns),
 // skipping those already stored; it returns how many it inserted.
 func insertRunsSQL(ctx context.Context, c *core, tx *sqlx.Tx, r *runRows) (int64, error) {
-	args := make([]any, 0, 6*len(r.ids))
+	args := make([]any, 0, 7*len(r.ids))
 	for i := range r.ids {
-		args = append(args, r.ids[i], r.series[i], r.starts[i], r.durs[i], r.runIDs[i], r.steps[i])
+		args = append(args, r.ids[i], r.series[i], r.starts[i], r.durs[i], r.runIDs[i], r.steps[i], r.confirm[i])
 	}
 	return c.insertRows(ctx, tx, c.ins.runs, args)
 }
@@ -191,10 +208,10 @@ func upsertRollupsSQL(ctx context.Context, c *core, tx *sqlx.Tx, table string, r
 		sp = c.ins.hour
 	}
 	keys := sortedKeys(rows)
-	args := make([]any, 0, 6*len(keys))
+	args := make([]any, 0, 7*len(keys))
 	for _, k := range keys {
 		v := rows[k]
-		args = append(args, k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats))
+		args = append(args, k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats), v.confirm)
 	}
 	_, err := c.insertRows(ctx, tx, sp, args)
 	return err
