@@ -48,6 +48,9 @@ services:
 // edgeErrors replays a day with 24 outages of account login (down) at odd
 // offsets and returns, per outage, how late the window started, ended and
 // was confirmed, the runs per hour of the steady flow, and the confirm runs.
+// It checks that the flow with outages made one scheduled run per base slot
+// (60 an hour; the others stored as confirm runs, as many as
+// slaprobe_confirm_runs_total counts).
 func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Duration, steady []int, confirms float64) {
 	t.Helper()
 	cfg, err := config.Parse("confirm.yaml", []byte(fmt.Sprintf(confirmConfig, confirm)), config.Options{})
@@ -90,9 +93,24 @@ func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Durat
 		delays = append(delays, w.Confirmed.Sub(o.s))
 	}
 	steady = make([]int, 24)
+	scheduled := make([]int, 24)
+	var stored float64
 	for _, r := range runs {
-		if r.Flow == "maps-steady" {
+		switch {
+		case r.Flow == "maps-steady":
 			steady[r.Start.Sub(from)/time.Hour]++
+			if r.Confirm {
+				t.Errorf("maps-steady: a confirm run at %v", r.Start)
+			}
+		case r.Confirm:
+			stored++
+		default:
+			scheduled[r.Start.Sub(from)/time.Hour]++
+		}
+	}
+	for h, n := range scheduled {
+		if n != 60 {
+			t.Errorf("hour %d: account-login made %d scheduled runs, want 60 (one per base slot)", h, n)
 		}
 	}
 	var n float64
@@ -100,6 +118,9 @@ func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Durat
 		if v, ok := sample(t, reg, "slaprobe_confirm_runs_total", "flow", f, "location", "seoul-a"); ok {
 			n += v
 		}
+	}
+	if n != stored {
+		t.Errorf("slaprobe_confirm_runs_total = %v, %v confirm runs stored", n, stored)
 	}
 	return starts, ends, delays, steady, n
 }
@@ -214,15 +235,40 @@ func TestFireConfirmEvery(t *testing.T) {
 		}
 	}
 	if n := recovered - first; n < 12 {
-		t.Errorf("%d confirm runs in a 2m25s outage, want at least 12", n)
+		t.Errorf("%d runs 10 s apart in a 2m25s outage, want at least 12", n)
 	}
 	if n := testutil.ToFloat64(r.d.m.skipped.WithLabelValues("f")); n != 0 {
 		t.Errorf("%v base slots counted as skipped while confirm runs covered them", n)
 	}
-	if n, _ := sample(t, r.d.Gatherer(), "slaprobe_confirm_runs_total", "flow", "f", "service", "svc", "location", "seoul-a"); n < 12 {
-		t.Errorf("slaprobe_confirm_runs_total = %v, want at least 12", n)
+	// The base slots at 4m and 5m passed during the confirm runs: the first
+	// run at or after each is its scheduled run, the others confirm runs.
+	// Every base slot has one scheduled run, and slaprobe_runs_total counts
+	// those only.
+	runs, evs := r.w.snapshot()
+	var scheduled, confirms int
+	for _, run := range runs {
+		if run.Confirm {
+			confirms++
+		} else {
+			scheduled++
+		}
 	}
-	_, evs := r.w.snapshot()
+	// The base slots from the first run to the last (jitter is under 2 s).
+	slots := int((got[len(got)-1]-got[0]+2*time.Second)/iv) + 1
+	if scheduled != slots || scheduled+confirms != len(got) {
+		t.Errorf("%d scheduled runs and %d confirm runs stored of %d, want %d scheduled (one per base slot)", scheduled, confirms, len(got), slots)
+	}
+	if n, _ := sample(t, r.d.Gatherer(), "slaprobe_confirm_runs_total", "flow", "f", "service", "svc", "location", "seoul-a"); int(n) != confirms || n < 10 {
+		t.Errorf("slaprobe_confirm_runs_total = %v, %d confirm runs stored, want at least 10", n, confirms)
+	}
+	var counted float64
+	for _, res := range []string{"ok", "failed"} {
+		v, _ := sample(t, r.d.Gatherer(), "slaprobe_runs_total", "flow", "f", "location", "seoul-a", "result", res)
+		counted += v
+	}
+	if int(counted) != scheduled {
+		t.Errorf("slaprobe_runs_total = %v, want %d (scheduled runs only)", counted, scheduled)
+	}
 	for _, e := range evs {
 		if e.Op == state.OpClose && e.Window.Function == "" {
 			if d := e.Window.End.Sub(failTo); d < 0 || d > every {

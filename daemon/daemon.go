@@ -695,7 +695,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			bg.Go(func() {
 				if fs.running.CompareAndSwap(false, true) {
 					defer fs.running.Store(false)
-					d.confirm(fs, ctx, last)
+					// (No base slot yet: the first one, fs.anchor, is
+					// after the restart.)
+					d.confirm(fs, ctx, last, time.Time{})
 				}
 			})
 		}
@@ -946,8 +948,8 @@ func (d *Daemon) fire(fs *flowState) {
 	fs.mu.Lock()
 	anchor, interval := fs.anchor, fs.interval
 	fs.mu.Unlock()
-	due := DueAt(anchor, interval, now)
-	due = due.Add(d.jitter(fs.location, fs.name, interval, due))
+	slot := DueAt(anchor, interval, now)
+	due := slot.Add(d.jitter(fs.location, fs.name, interval, slot))
 	if wait := due.Sub(now); wait > 0 {
 		if err := d.clock.Sleep(stop, wait); err != nil {
 			return
@@ -955,12 +957,13 @@ func (d *Daemon) fire(fs *flowState) {
 	}
 	start, ok := d.runOnce(fs, due, false)
 	if ok {
-		d.confirm(fs, stop, start)
+		d.confirm(fs, stop, start, slot)
 	}
 }
 
 // runOnce runs the flow once now, unless shutdown has begun, and passes the
-// result down the pipeline. It returns the run's start and whether it ran.
+// result down the pipeline; confirm marks a confirm run (probe.Run.Confirm).
+// It returns the run's start and whether it ran.
 func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time, bool) {
 	ctx, ok := d.enter(fs)
 	if !ok {
@@ -985,6 +988,7 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 			return
 		}
 		if confirm {
+			run.Confirm = true
 			d.m.confirmRuns.WithLabelValues(fs.name, fs.service, fs.location).Inc()
 		}
 		d.process(&run)
@@ -999,8 +1003,15 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 // again confirm_every after the last run's start (at once if that run took
 // longer), without jitter, until the verdict is settled; then the base
 // schedule goes on. Nothing changes while nothing is in question. last is
-// the start of the run that was just processed.
-func (d *Daemon) confirm(fs *flowState, stop context.Context, last time.Time) {
+// the start of the run that was just processed, slot the base slot (before
+// jitter) it ran for (zero: none).
+//
+// The base slots that pass meanwhile are not run (fire finds the flow
+// running): each is covered by the first run at or after it (slot <= the
+// run's start), which is recorded as that slot's scheduled run; the others
+// are confirm runs (probe.Run.Confirm), left out of run counts. Replay
+// decides the same way (replayFlow.covers).
+func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Time) {
 	defer fs.confirming.Store(false)
 	for {
 		fs.mu.Lock()
@@ -1023,7 +1034,15 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last time.Time) {
 			// or removed the flow meanwhile: decide again.
 			continue
 		}
-		start, ok := d.runOnce(fs, due, true)
+		fs.mu.Lock()
+		anchor, interval := fs.anchor, fs.interval
+		fs.mu.Unlock()
+		now := d.clock.Now()
+		scheduled := false
+		if s := DueAt(anchor, interval, now); !s.After(now) && s.After(slot) {
+			scheduled, slot = true, s
+		}
+		start, ok := d.runOnce(fs, due, !scheduled)
 		if !ok {
 			return
 		}

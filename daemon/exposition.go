@@ -57,7 +57,7 @@ const (
 	helpCertExpiry = "Earliest expiry (Unix seconds) of the certificates the step's server presented in the flow's last run, as blackbox_exporter's."
 	helpDuration   = "Duration of each step, polls included."
 	helpPhase      = "HTTP phase timings of the step in the flow's last run (last attempt of a poll)."
-	helpRuns       = "Runs of a flow by result (a degraded run is ok)."
+	helpRuns       = "Scheduled runs of a flow by result (a degraded run is ok; confirm runs are in slaprobe_confirm_runs_total)."
 	helpFlowUp     = "The state machine's verdict on the flow: 1 up or degraded, 0 down; no sample while unknown."
 	helpFunctionUp = "The state machine's verdict on a function: 1 up or degraded, 0 down; no sample while unknown."
 )

@@ -112,10 +112,14 @@ func (st flowStats) rebuild(steps []string) flowStats {
 	return out
 }
 
-// observe records a finished run: its steps and its teardown steps.
+// observe records a finished run: its steps and its teardown steps, and
+// (a scheduled run only, not a confirm run) its result in the run counters.
 func (st *flowStats) observe(run *probe.Run) {
 	st.observeSteps(run.Steps)
 	st.observeSteps(run.Teardown)
+	if run.Confirm {
+		return // counted in slaprobe_confirm_runs_total
+	}
 	if run.OK() {
 		st.runsOK++
 	} else {

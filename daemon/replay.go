@@ -92,6 +92,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 				mc := clock.NewManual(j.start)
 				run := j.runner.Run(probe.WithRunID(clock.NewContext(ctx, mc), j.id), j.f)
 				if j.confirm {
+					run.Confirm = true
 					d.m.confirmRuns.WithLabelValues(j.rf.fs.name, j.rf.fs.service, j.rf.fs.location).Inc()
 				}
 				d.process(&run)
@@ -130,6 +131,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 			rf := heap.Pop(&flows).(*replayFlow)
 			inflight++
 			start := rf.due
+			confirm := rf.confirm && !rf.covers(start)
 			if !rf.confirm {
 				start = start.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due))
 			}
@@ -139,7 +141,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 				f:       rf.fs.flow,
 				start:   start,
 				id:      fmt.Sprintf("%s.%s.%d", rf.fs.location, rf.fs.name, rf.due.UnixMilli()),
-				confirm: rf.confirm,
+				confirm: confirm,
 			}
 			done = max(done, min(total, rf.due.Sub(from)))
 			report(done)
@@ -209,6 +211,20 @@ func (rf *replayFlow) next(d *Daemon, start, end time.Time) (time.Time, bool) {
 	}
 	rf.base = next
 	return next, true
+}
+
+// covers reports whether a run re-run every confirm_every that starts at
+// start covers a base slot: one passed since the last slot reached (base),
+// at or before start. It then becomes the last slot reached. As the live
+// daemon (confirm): such a run is that slot's scheduled run, the others are
+// confirm runs.
+func (rf *replayFlow) covers(start time.Time) bool {
+	ivl := rf.fs.interval
+	if ivl <= 0 || start.Before(rf.base.Add(ivl)) {
+		return false
+	}
+	rf.base = rf.base.Add(start.Sub(rf.base) / ivl * ivl)
+	return true
 }
 
 func maxTime(a, b time.Time) time.Time {

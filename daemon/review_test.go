@@ -344,8 +344,20 @@ func TestConfirmLiveMatchesReplay(t *testing.T) {
 		cfgs[loc] = cfg
 	}
 
-	// Replays, one per location.
+	// Replays, one per location. confirmAt: the confirm runs
+	// (probe.Run.Confirm); the others are scheduled, one per base slot.
 	replayed := map[string][]time.Time{}
+	confirmAt := func(runs []probe.Run) []time.Time {
+		var out []time.Time
+		for _, r := range runs {
+			if r.Confirm && r.Start.Before(t0.Add(span)) {
+				out = append(out, r.Start)
+			}
+		}
+		slices.SortFunc(out, time.Time.Compare)
+		return out
+	}
+	replayedConfirm := map[string][]time.Time{}
 	for _, loc := range locs {
 		st := &fakeStore{}
 		if err := Replay(context.Background(), cfgs[loc], Deps{Store: st, Transport: outageTransport{location: loc, outages: outages[loc]}}, t0, t0.Add(span), nil); err != nil {
@@ -356,6 +368,10 @@ func TestConfirmLiveMatchesReplay(t *testing.T) {
 			replayed[loc] = append(replayed[loc], r.Start)
 		}
 		slices.SortFunc(replayed[loc], time.Time.Compare)
+		replayedConfirm[loc] = confirmAt(runs)
+		if n := len(replayed[loc]) - len(replayedConfirm[loc]); n != 12 {
+			t.Errorf("%s: replay made %d scheduled runs in 12 minutes (and %d confirm runs), want 12", loc, n, len(replayedConfirm[loc]))
+		}
 	}
 
 	// The live daemons, one per location, on one fake clock.
@@ -412,6 +428,19 @@ func TestConfirmLiveMatchesReplay(t *testing.T) {
 		if !same {
 			t.Errorf("%s: live runs at\n  %v\nreplay runs at\n  %v", loc, offsets(t0, live), offsets(t0, replayed[loc]))
 		}
+		lc, rc := confirmAt(runs), replayedConfirm[loc]
+		same = len(lc) == len(rc)
+		for i := 0; same && i < len(lc); i++ {
+			if d := lc[i].Sub(rc[i]); d < 0 || d >= step {
+				same = false
+			}
+		}
+		if !same {
+			t.Errorf("%s: live confirm runs at\n  %v\nreplay confirm runs at\n  %v", loc, offsets(t0, lc), offsets(t0, rc))
+		}
+	}
+	if len(replayedConfirm["seoul-a"]) < 12 || len(replayedConfirm["busan-b"]) != 0 {
+		t.Errorf("confirm runs: seoul-a %d, busan-b %d; want at least 12 and none", len(replayedConfirm["seoul-a"]), len(replayedConfirm["busan-b"]))
 	}
 	if n := len(replayed["busan-b"]); n != 12 {
 		t.Errorf("busan-b (no outage) made %d runs in 12 minutes, want 12", n)
