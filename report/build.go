@@ -174,7 +174,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	// without data does not hide what another flow measured.
 	unk := set{{from, end}}.clip(from, end)
 	var all []measured
-	var ok, runs int64
+	var ok, runs, confirm int64
 	for _, f := range flows {
 		down, deg := kindSet(f.windows, state.KindDown), kindSet(f.windows, state.KindDegraded)
 		downs, degs = append(downs, down), append(degs, deg)
@@ -193,10 +193,10 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		t := account(from, end, down, deg, f.unknown, maint)
 		fl := Flow{Name: f.flow.Name, DowntimeSeconds: t.down.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}
 		fl.Availability, fl.NoData = t.figures(pol)
-		fok, fruns := counts[f.flow.Name].ok, counts[f.flow.Name].runs
-		fl.Runs = fruns
-		fl.RunSuccessRatio = ratio(fok, fruns)
-		ok, runs = ok+fok, runs+fruns
+		fc := counts[f.flow.Name]
+		fl.Runs, fl.ConfirmRuns = fc.runs, fc.confirm
+		fl.RunSuccessRatio = ratio(fc.ok, fc.runs)
+		ok, runs, confirm = ok+fc.ok, runs+fc.runs, confirm+fc.confirm
 		svc.Flows = append(svc.Flows, fl)
 	}
 	sortWindows(svc.Windows)
@@ -209,7 +209,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	t := account(from, end, down, deg, unk, maint)
 	svc.Availability, svc.NoData = t.figures(pol)
 	elig := t.eligible(pol)
-	svc.Runs = runs
+	svc.Runs, svc.ConfirmRuns = runs, confirm
 	svc.RunSuccessRatio = ratio(ok, runs)
 	svc.DowntimeSeconds = t.down.total().Seconds()
 	svc.DegradedSeconds = t.degraded.total().Seconds()

@@ -64,6 +64,11 @@ func (m *memStore) AppendRuns(_ context.Context, runs []probe.Run) error {
 					row.SumSeconds += d.Seconds()
 				}
 			}
+			if r.Confirm { // counted apart, on the run-level row
+				add("", "", "", 0, false)
+				m.roll[g][rollKey{b, r.Flow, "", r.Location}].Confirm++
+				continue
+			}
 			add("", "", r.Outcome(), r.Duration, false)
 			for _, s := range r.Steps {
 				add(s.Step, s.Function, s.Status, s.Duration, s.Status != probe.StatusNotRun)
@@ -195,7 +200,11 @@ func (m *memStore) Coverage(_ context.Context, q store.Query) ([]store.Span, err
 			out = append(out, store.Span{Flow: r.Flow, Service: r.Service, Location: r.Location, First: r.Start, Last: r.Start})
 		}
 		s := &out[i]
-		s.Runs++
+		if r.Confirm {
+			s.Confirm++
+		} else {
+			s.Runs++
+		}
 		if r.Start.Before(s.First) {
 			s.First = r.Start
 		}
@@ -229,6 +238,7 @@ func (m *memStore) Totals(ctx context.Context, q store.Query) ([]store.Rollup, e
 		}
 		t := &out[i]
 		t.OK, t.Failed, t.Degraded, t.NotRun = t.OK+r.OK, t.Failed+r.Failed, t.Degraded+r.Degraded, t.NotRun+r.NotRun
+		t.Confirm += r.Confirm
 		t.SumSeconds += r.SumSeconds
 		for i, c := range r.Hist {
 			t.Hist[i] += c

@@ -43,7 +43,8 @@ type Service struct {
 	Availability       *float64 `json:"availability"`      // time-weighted, 0..1; null without data
 	NoData             bool     `json:"no_data"`           // nothing in the period was measured
 	RunSuccessRatio    *float64 `json:"run_success_ratio"` // ok runs / runs, shown beside it; null without runs
-	Runs               int64    `json:"runs"`
+	Runs               int64    `json:"runs"`              // scheduled runs (confirm runs are not in Runs, RunSuccessRatio or the latencies)
+	ConfirmRuns        int64    `json:"confirm_runs"`      // extra runs made every confirm_every while a verdict was in question
 	PeriodSeconds      float64  `json:"period_seconds"`
 	UptimeSeconds      float64  `json:"uptime_seconds"`
 	DowntimeSeconds    float64  `json:"downtime_seconds"`
@@ -87,7 +88,8 @@ type Flow struct {
 	Availability    *float64 `json:"availability"` // null without data
 	NoData          bool     `json:"no_data"`
 	RunSuccessRatio *float64 `json:"run_success_ratio"` // null without runs
-	Runs            int64    `json:"runs"`
+	Runs            int64    `json:"runs"`              // scheduled runs
+	ConfirmRuns     int64    `json:"confirm_runs"`      // confirm runs, not in Runs or RunSuccessRatio
 	DowntimeSeconds float64  `json:"downtime_seconds"`
 	UnknownSeconds  float64  `json:"unknown_seconds"`
 }

@@ -57,6 +57,7 @@ func policy(cfg *config.Config) Policy {
 	t = append(t,
 		"Maintenance windows from the configuration are excluded from the denominator and listed.",
 		"Availability is up time / (period - maintenance - unknown), weighted by time, never a ratio of run counts; the run success ratio is shown beside it.",
+		"Confirm runs (a flow re-run every confirm_every while its verdict is in question or it is down) sharpen the windows' edges but are excluded from run counts, the run success ratio and latency percentiles, which count scheduled runs only (a base slot passed during confirm runs is counted once, by the first run at or after it); they are counted apart as confirm runs.",
 		noData,
 		"A service is down while any of its flows is down, and unknown only while none of its flows has data: a flow without data (not yet deployed, or stopped) does not count against its service while another flow covers it.",
 		outages,

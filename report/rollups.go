@@ -9,13 +9,16 @@ import (
 	"github.com/slaprobe/slaprobe/store"
 )
 
-// runTally counts runs of one flow.
-type runTally struct{ ok, runs int64 }
+// runTally counts runs of one flow: the passing and all scheduled runs, and
+// the confirm runs apart.
+type runTally struct{ ok, runs, confirm int64 }
 
 // readRollups reads, through store.Totals, the results of every configured
 // flow over the elapsed period summed per flow, location and step (the store
 // decides which rollups or raw runs cover which part of it), and returns per
-// flow its passing and total runs and per service its step latencies.
+// flow its passing and total scheduled runs and its confirm runs, and per
+// service its step latencies (the store leaves confirm runs out of the
+// counts and histograms: store.Rollup.Confirm).
 func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[string]*latency, error) {
 	counts := map[string]*runTally{}
 	lats := map[string]*latency{}
@@ -47,6 +50,7 @@ func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[s
 		if r.Step == "" {
 			c.ok += r.OK + r.Degraded
 			c.runs += r.Runs()
+			c.confirm += r.Confirm
 			continue
 		}
 		lats[svcOf[r.Flow]].add(r.Flow, r.Step, r.Hist)

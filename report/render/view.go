@@ -117,6 +117,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 			{"Availability", fmtMeasured(s.Availability, s.NoData, s.Objective)},
 			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s) + ")"},
 			{"Run success ratio", runSuccess(s.RunSuccessRatio, s.Runs)},
+			{"Confirm runs", strconv.FormatInt(s.ConfirmRuns, 10) + " (not in runs or latencies)"},
 			{"Uptime", fmtDur(s.UptimeSeconds)},
 			{"Downtime", fmtDur(s.DowntimeSeconds)},
 			{"Degraded", fmtDur(s.DegradedSeconds)},
@@ -138,13 +139,13 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 
 	flows := table{
 		Title:  "Flows",
-		Head:   []string{"Flow", "Availability", "Run success", "Runs", "Downtime", "Unknown"},
-		Widths: []int{8, 3, 3, 3, 4, 3},
+		Head:   []string{"Flow", "Availability", "Run success", "Runs", "Confirm runs", "Downtime", "Unknown"},
+		Widths: []int{7, 3, 3, 3, 3, 4, 3},
 		Empty:  "No flows.",
 	}
 	for _, f := range s.Flows {
 		flows.Rows = append(flows.Rows, []string{f.Name, fmtMeasured(f.Availability, f.NoData, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
-			strconv.FormatInt(f.Runs, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)})
+			strconv.FormatInt(f.Runs, 10), strconv.FormatInt(f.ConfirmRuns, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)})
 	}
 
 	incidents := table{
