@@ -96,6 +96,11 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.As(err, &ue):
 			fmt.Fprintf(stderr, "slaprobe %s: %v\n", c.name, err)
 			return exitUsage
+		case ctx.Err() != nil:
+			// A signal cut it short (in start-up, say: a store that does
+			// not answer): say so, not only what the cancelled call said.
+			fmt.Fprintf(stderr, "slaprobe %s: stopped (%v): %v\n", c.name, context.Cause(ctx), err)
+			return exitFailure
 		default:
 			fmt.Fprintf(stderr, "slaprobe %s: %v\n", c.name, err)
 			return exitFailure
