@@ -185,7 +185,7 @@ func (e *totalsEntry) add(rows []store.Rollup) {
 		if kr == nil {
 			kr = &keptRow{r: *r, n: len(r.Hist)}
 			kr.r.Hist = nil
-			kr.r.OK, kr.r.Failed, kr.r.Degraded, kr.r.NotRun, kr.r.SumSeconds = 0, 0, 0, 0, 0
+			kr.r.OK, kr.r.Failed, kr.r.Degraded, kr.r.NotRun, kr.r.SumSeconds, kr.r.Confirm = 0, 0, 0, 0, 0, 0
 			e.rows[k] = kr
 		}
 		addRollup(&kr.r, r)
@@ -210,6 +210,7 @@ func addRollup(dst, r *store.Rollup) {
 	dst.Degraded += r.Degraded
 	dst.NotRun += r.NotRun
 	dst.SumSeconds += r.SumSeconds
+	dst.Confirm += r.Confirm
 }
 
 // addBin adds c to slot i of the sorted bins.
@@ -357,7 +358,7 @@ func (s *reportStore) Coverage(ctx context.Context, q store.Query) ([]store.Span
 
 // joinSpan is the span of two parts of a range (a may be the zero Span).
 func joinSpan(a, b store.Span) store.Span {
-	if a.Runs == 0 && a.First.IsZero() {
+	if a.Runs == 0 && a.Confirm == 0 && a.First.IsZero() {
 		return b
 	}
 	if b.First.Before(a.First) {
@@ -367,5 +368,6 @@ func joinSpan(a, b store.Span) store.Span {
 		a.Last = b.Last
 	}
 	a.Runs += b.Runs
+	a.Confirm += b.Confirm
 	return a
 }

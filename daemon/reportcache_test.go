@@ -17,7 +17,8 @@ import (
 
 // The report store's Totals and Coverage are the store's, whatever the
 // range (aligned or not, moving, in the past, reaching past now), as the
-// kept part grows hour by hour and when it is read afresh.
+// kept part grows hour by hour and when it is read afresh; confirm runs
+// (Rollup.Confirm, Span.Confirm) included.
 func TestReportStoreMatchesStore(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
@@ -27,6 +28,17 @@ func TestReportStoreMatchesStore(t *testing.T) {
 	defer st.Close()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	if err := storetest.Generate(ctx, st, storetest.Gen{Flows: 6, Steps: 2, Days: 3, Interval: 7 * time.Minute, Start: t0, Outages: 1, FailEvery: 5}); err != nil {
+		t.Fatal(err)
+	}
+	// Confirm runs of flows 1 and 3, every 11 minutes.
+	var confirms []probe.Run
+	for i, at := 0, t0.Add(3*time.Minute+20*time.Second); at.Before(t0.Add(72*time.Hour)); i, at = i+1, at.Add(11*time.Minute) {
+		f := 1 + 2*(i%2)
+		confirms = append(confirms, probe.Run{ID: fmt.Sprintf("confirm-%d", i), Flow: storetest.FlowName(f), Service: storetest.ServiceName(f),
+			Location: "seoul-a", Start: at, Duration: time.Second, Confirm: true,
+			Steps: []probe.StepResult{{Step: storetest.StepName(0), Function: storetest.StepName(0), Status: probe.StatusFailed, Duration: time.Second, Attempts: 1}}})
+	}
+	if err := st.AppendRuns(ctx, confirms); err != nil {
 		t.Fatal(err)
 	}
 	fc := clockwork.NewFakeClockAt(t0.Add(90 * time.Minute))
