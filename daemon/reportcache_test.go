@@ -32,7 +32,7 @@ func TestReportStoreMatchesStore(t *testing.T) {
 	}
 	// Confirm runs of flows 1 and 3, every 11 minutes.
 	var confirms []probe.Run
-	for i, at := 0, t0.Add(3*time.Minute+20*time.Second); at.Before(t0.Add(72*time.Hour)); i, at = i+1, at.Add(11*time.Minute) {
+	for i, at := 0, t0.Add(3*time.Minute+20*time.Second); at.Before(t0.Add(72 * time.Hour)); i, at = i+1, at.Add(11*time.Minute) {
 		f := 1 + 2*(i%2)
 		confirms = append(confirms, probe.Run{ID: fmt.Sprintf("confirm-%d", i), Flow: storetest.FlowName(f), Service: storetest.ServiceName(f),
 			Location: "seoul-a", Start: at, Duration: time.Second, Confirm: true,
