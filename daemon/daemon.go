@@ -1241,10 +1241,9 @@ var restartKeys = []restartKey{
 	{"alerting.severity.degraded", func(c *config.Config) any { return c.Alerting.SeverityDegraded }},
 	{"status.listen", func(c *config.Config) any { return c.Status.Listen }},
 	// The report publisher (reports:) is built at startup only when the
-	// block is there; its cron schedule is set when it starts and the
-	// status page lists the archive it started with.
+	// block is there, and the status page lists the archive it started
+	// with. (Its cron schedule and time zone follow a reload.)
 	{"reports", func(c *config.Config) any { return c.Reports.Enabled }},
-	{"reports.schedule", func(c *config.Config) any { return c.Reports.Schedule }},
 	{"reports.archive", func(c *config.Config) any { return c.Reports.Archive }},
 	{"webhooks.listen", func(c *config.Config) any { return c.Webhooks.Listen }},
 	{"webhooks.public_url", func(c *config.Config) any { return c.Webhooks.PublicURL }},
@@ -1255,9 +1254,9 @@ var restartKeys = []restartKey{
 // which may hold credentials) that differ between old and next and that only
 // a restart applies: listen, storage.driver and storage.dsn, every
 // alerting key, status.listen, the reports block itself (added or removed),
-// reports.schedule and reports.archive, and the webhooks keys. (location is
-// refused outright by Reload; storage.retention, timezone, policy, services,
-// maintenance and the other reports keys apply on reload.)
+// reports.archive, and the webhooks keys. (location is refused outright by
+// Reload; storage.retention, timezone, policy, services, maintenance and the
+// other reports keys, reports.schedule among them, apply on reload.)
 func RestartKeys(old, next *config.Config) []string {
 	var out []string
 	for _, k := range restartKeys {

@@ -361,11 +361,11 @@ func TestRestartKeys(t *testing.T) {
 		{"webhooks", nil, func(c *config.Config) {
 			c.Webhooks = config.Webhooks{Listen: "127.0.0.1:9117", PublicURL: "https://probe.example/webhooks", MaxBodyBytes: 1 << 10}
 		}, []string{"webhooks.listen", "webhooks.public_url", "webhooks.max_body_bytes"}},
-		{"reports block added", nil, withReports, []string{"reports", "reports.schedule", "reports.archive"}},
-		{"reports block removed", withReports, func(c *config.Config) { c.Reports = config.Reports{} }, []string{"reports", "reports.schedule", "reports.archive"}},
+		{"reports block added", nil, withReports, []string{"reports", "reports.archive"}},
+		{"reports block removed", withReports, func(c *config.Config) { c.Reports = config.Reports{} }, []string{"reports", "reports.archive"}},
 		{"reports schedule and archive", withReports, func(c *config.Config) {
 			c.Reports.Schedule, c.Reports.Archive = "0 6 1 * *", "/srv/reports"
-		}, []string{"reports.schedule", "reports.archive"}},
+		}, []string{"reports.archive"}},
 		{"reports live keys", withReports, func(c *config.Config) {
 			c.Reports.Formats = []string{"pdf", "html"}
 			c.Reports.Revise, c.Reports.Backfill = 2, 3
@@ -407,7 +407,7 @@ func TestReloadLogsRestartKeys(t *testing.T) {
 	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "restart") {
 		t.Fatalf("reload logged no warning about settings that need a restart:\n%s", out)
 	}
-	for _, k := range []string{"listen", "storage.dsn", "alerting.alertmanager.urls", "reports.schedule"} {
+	for _, k := range []string{"listen", "storage.dsn", "alerting.alertmanager.urls", "reports.archive"} {
 		if !strings.Contains(out, k) {
 			t.Errorf("the warning does not name %s:\n%s", k, out)
 		}

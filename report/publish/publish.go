@@ -81,8 +81,15 @@ type Publisher struct {
 	generated  prometheus.Counter
 	deliveries *prometheus.CounterVec
 
-	mu  sync.Mutex // one cycle at a time; guards cfg
+	mu  sync.Mutex // guards cfg and the schedule below
 	cfg *config.Config
+
+	// The running cron job (nil until Run starts it): SetConfig moves it to
+	// a reloaded reports.schedule or timezone.
+	sched   gocron.Scheduler
+	job     gocron.Job
+	task    gocron.Task
+	crontab string
 
 	wake chan struct{} // a new version has deliveries
 }
@@ -130,11 +137,12 @@ func New(cfg *config.Config, opts Options) (*Publisher, error) {
 }
 
 // SetConfig switches to a reloaded config (channels, formats, revise,
-// retry, ...). The running schedule and archive stay until a restart (the
-// daemon's reload warns that reports.schedule and reports.archive need
-// one): the status page lists the archive the process started with, and
-// the versions made so far are there. A config without reports: is ignored
-// (the publisher runs on until a restart).
+// retry, schedule, time zone, ...). A changed reports.schedule or timezone
+// moves the running cron job at once. The archive stays until a restart
+// (the daemon's reload warns that reports.archive needs one): the status
+// page lists the archive the process started with, and the versions made so
+// far are there. A config without reports: is ignored (the publisher runs
+// on until a restart).
 func (p *Publisher) SetConfig(cfg *config.Config) {
 	if cfg == nil || !cfg.Reports.Enabled {
 		return
@@ -147,6 +155,33 @@ func (p *Publisher) SetConfig(cfg *config.Config) {
 		cfg = &c
 	}
 	p.cfg = cfg
+	tab := crontab(cfg)
+	if p.job == nil || tab == p.crontab {
+		return
+	}
+	j, err := p.sched.Update(p.job.ID(), gocron.CronJob(tab, false), p.task, jobOptions()...)
+	if err != nil {
+		// config.Parse validated the schedule: not expected; keep the old one.
+		p.log.Error("report schedule not changed", "schedule", cfg.Reports.Schedule, "timezone", cfg.Timezone, "err", err)
+		return
+	}
+	p.job, p.crontab = j, tab
+	p.log.Info("report schedule changed", "schedule", cfg.Reports.Schedule, "timezone", cfg.Timezone)
+}
+
+// crontab is cfg's reports.schedule in cfg's time zone, in the form gocron
+// takes it (CRON_TZ= overrides the scheduler's location, so a reload can
+// change the zone of the one job).
+func crontab(cfg *config.Config) string {
+	loc := cfg.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	return "CRON_TZ=" + loc.String() + " " + cfg.Reports.Schedule
+}
+
+func jobOptions() []gocron.JobOption {
+	return []gocron.JobOption{gocron.WithName("monthly-reports"), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
 }
 
 func (p *Publisher) config() *config.Config {
@@ -172,13 +207,24 @@ func (p *Publisher) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("publish: scheduler: %w", err)
 	}
-	if _, err := s.NewJob(gocron.CronJob(cfg.Reports.Schedule, false), gocron.NewTask(func() {
+	task := gocron.NewTask(func() {
 		if err := p.Cycle(ctx); err != nil && ctx.Err() == nil {
 			p.log.Error("scheduled reports", "err", err)
 		}
-	}), gocron.WithName("monthly-reports"), gocron.WithSingletonMode(gocron.LimitModeReschedule)); err != nil {
+	})
+	tab := crontab(cfg)
+	j, err := s.NewJob(gocron.CronJob(tab, false), task, jobOptions()...)
+	if err != nil {
 		return fmt.Errorf("publish: schedule %q: %w", cfg.Reports.Schedule, err)
 	}
+	p.mu.Lock()
+	p.sched, p.job, p.task, p.crontab = s, j, task, tab
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.job = nil // SetConfig leaves a stopped scheduler alone
+		p.mu.Unlock()
+	}()
 	if err := p.Cycle(ctx); err != nil && ctx.Err() == nil {
 		p.log.Error("reports at startup", "err", err)
 	}
