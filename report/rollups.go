@@ -70,17 +70,20 @@ func newLatency() *latency {
 	return &latency{bounds: b, steps: map[[2]string][]int64{}, all: make([]int64, len(b)+1)}
 }
 
+// add adds a step's histogram. A step's own is only as long as the longest
+// histogram added (Totals' stop at their last used slot): at 50,000 flows,
+// full ones were 40 MB of a status page rebuild.
 func (l *latency) add(flow, step string, hist []int64) {
 	k := [2]string{flow, step}
-	h := l.steps[k]
-	if h == nil {
-		h = make([]int64, len(l.bounds)+1)
+	h, seen := l.steps[k]
+	if n := min(len(hist), len(l.all)); n > len(h) {
+		h = append(h, make([]int64, n-len(h))...)
+		l.steps[k] = h
+	} else if !seen {
 		l.steps[k] = h
 	}
 	for i, c := range hist {
-		if i >= len(h) {
-			i = len(h) - 1 // a longer histogram: fold into the overflow bucket
-		}
+		i = min(i, len(l.all)-1) // a longer histogram: fold into the overflow bucket
 		h[i] += c
 		l.all[i] += c
 	}
@@ -96,7 +99,7 @@ func (l *latency) stepList(cs *config.Service) []StepLatency {
 	for _, f := range cs.Flows {
 		for _, s := range f.Steps {
 			sl := StepLatency{Flow: f.Name, Step: s.Name, Function: s.Function}
-			if h := l.steps[[2]string{f.Name, s.Name}]; h != nil {
+			if h, ok := l.steps[[2]string{f.Name, s.Name}]; ok {
 				for _, c := range h {
 					sl.Count += c
 				}

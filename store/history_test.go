@@ -300,6 +300,11 @@ func testHistory(t *testing.T, open func(t *testing.T) Store) {
 					if r.Step == "" && r.Runs() != int64(len(in)) {
 						t.Errorf("totals count %d runs, want %d", r.Runs(), len(in))
 					}
+					// Durations of 1-50 ms fill about 35 of the hundred
+					// slots: a histogram stops at its last used one.
+					if n := len(r.Hist); n > 0 && r.Hist[n-1] == 0 {
+						t.Errorf("totals %q: histogram of %d slots ends with an empty one", r.Step, n)
+					}
 				}
 			})
 		}

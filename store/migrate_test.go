@@ -202,8 +202,8 @@ func sumRollups(rs []Rollup) map[string]Rollup {
 		k := r.Step
 		a := out[k]
 		a.OK, a.Failed, a.Degraded, a.NotRun = a.OK+r.OK, a.Failed+r.Failed, a.Degraded+r.Degraded, a.NotRun+r.NotRun
-		if a.Hist == nil {
-			a.Hist = make([]int64, len(r.Hist))
+		if a.Hist == nil { // every slot: Totals' histograms stop at their last used one
+			a.Hist = make([]int64, len(LatencyBounds())+1)
 		}
 		for i, c := range r.Hist {
 			a.Hist[i] += c

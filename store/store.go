@@ -33,7 +33,9 @@ type Store interface {
 	// rollups for the whole hours inside it, minute rollups for the whole
 	// minutes at its edges, raw runs for the partial minutes at its very
 	// edges (see Horizon for what pruning has removed). Its memory does not
-	// grow with the length of the range.
+	// grow with the length of the range. A row's Hist may stop before the
+	// last slot (nil when no duration was counted): the slots past its end
+	// are zero (a step's durations fill a few of the hundred slots).
 	Totals(ctx context.Context, q Query) ([]Rollup, error)
 	// Windows returns the windows (down, degraded, unknown) that overlap
 	// [q.From, q.To), rebuilt from the stored events; open ones have a zero End.
