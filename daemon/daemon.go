@@ -157,8 +157,9 @@ type Daemon struct {
 	processed    atomic.Int64   // runs that went through process (for the stop log line)
 	lastActivity atomic.Int64   // unix nanos of the last run start or end
 
-	reports        *reportStore // the store as periodic reports read it
-	writerFailures atomic.Int64 // the writer's failed commits last seen (checkWriterFailures)
+	reports        *reportStore  // the store as periodic reports read it
+	writerFailures atomic.Int64  // the writer's failed commits last seen (checkWriterFailures)
+	builds         chan struct{} // held while a periodic report is built (see Exclusive)
 }
 
 // flowState is the runtime state of one flow at this location. Runtime state
@@ -248,6 +249,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		warm:           newWarmPool(),
 		flows:          map[string]*flowState{},
 		gone:           map[string]*atomic.Bool{},
+		builds:         make(chan struct{}, 1),
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)

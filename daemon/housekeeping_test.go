@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -82,3 +83,41 @@ type fixedClock time.Time
 func (c fixedClock) Now() time.Time                                   { return time.Time(c) }
 func (c fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 func (c fixedClock) After(time.Duration) <-chan time.Time             { return make(chan time.Time) }
+
+// TestOneReportBuildAtATime: the availability gauge's reports wait while
+// another Exclusive build (the status page's) is in the making, and give up
+// when their context ends meanwhile.
+func TestOneReportBuildAtATime(t *testing.T) {
+	calls := 0
+	avail := func(context.Context, time.Time, time.Time) (map[string]float64, error) {
+		calls++
+		return map[string]float64{"svc": 1}, nil
+	}
+	d, _ := newTestDaemon(t, testConfig(time.Minute, "a"), nil, Deps{Availability: avail, Clock: fixedClock(time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC))})
+	ctx := context.Background()
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	err := d.Exclusive(ctx, func() {
+		// The page's build: the gauge, its context ended, must not build.
+		d.refreshAvailability(ended)
+		if calls != 0 {
+			t.Errorf("the gauge built %d reports while another was in the making", calls)
+		}
+		if err := d.Exclusive(ended, func() { t.Error("a build ran while another was in the making") }); !errors.Is(err, context.Canceled) {
+			t.Errorf("waiting with an ended context: %v, want context.Canceled", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(d.m.availability); n != 0 {
+		t.Errorf("%d availability samples from reports never built, want 0", n)
+	}
+	d.refreshAvailability(ctx)
+	if calls != 2 {
+		t.Errorf("the gauge built %d reports once its turn came, want 2 (30d and month)", calls)
+	}
+	if got := testutil.ToFloat64(d.m.availability.WithLabelValues("svc", "month")); got != 1 {
+		t.Errorf(`availability{window="month"} = %v, want 1`, got)
+	}
+}

@@ -67,6 +67,10 @@ type Options struct {
 	ArchiveDir string
 	// Rebuild is how often this month's figures are rebuilt; default 1m.
 	Rebuild time.Duration
+	// Exclusive runs each build of the figures once no other periodic
+	// report is being built (Daemon.Exclusive), or returns ctx's error; nil:
+	// at once.
+	Exclusive func(ctx context.Context, build func()) error
 }
 
 // snapshot is the latest figures.
@@ -181,7 +185,7 @@ func (p *Page) Refresh(ctx context.Context) error {
 	first, month, monthEnd := bounds(now, loc)
 	snap := &snapshot{built: now}
 	t0 := time.Now() // wall clock on purpose: the cost, not the virtual time
-	rep, err := report.Build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: month, To: monthEnd, Now: now, Functions: true})
+	rep, err := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: month, To: monthEnd, Now: now, Functions: true})
 	if err != nil {
 		snap.err = err
 	}
@@ -192,7 +196,7 @@ func (p *Page) Refresh(ctx context.Context) error {
 	p.mu.RUnlock()
 	today := now.In(loc).Format("2006-01-02")
 	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery) {
-		h, herr := report.Build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true})
+		h, herr := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true})
 		if herr != nil {
 			snap.err = errors.Join(snap.err, herr)
 		} else {
@@ -211,6 +215,19 @@ func (p *Page) Refresh(ctx context.Context) error {
 	p.snap, p.historyRep, p.histDay, p.histBuilt = snap, hist, day, at
 	p.mu.Unlock()
 	return snap.err
+}
+
+// build builds one report of the figures, through Options.Exclusive.
+func (p *Page) build(ctx context.Context, in report.Input) (*report.Report, error) {
+	var rep *report.Report
+	var err error
+	run := func() { rep, err = report.Build(ctx, in) }
+	if p.opts.Exclusive == nil {
+		run()
+	} else if e := p.opts.Exclusive(ctx, run); e != nil {
+		return nil, e
+	}
+	return rep, err
 }
 
 func (p *Page) snapshot() *snapshot {
