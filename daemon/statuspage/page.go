@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -217,7 +218,8 @@ func (p *Page) Refresh(ctx context.Context) error {
 	return snap.err
 }
 
-// build builds one report of the figures, through Options.Exclusive.
+// build builds one report of the figures (through Options.Exclusive) and
+// keeps of it what the page shows.
 func (p *Page) build(ctx context.Context, in report.Input) (*report.Report, error) {
 	var rep *report.Report
 	var err error
@@ -227,7 +229,30 @@ func (p *Page) build(ctx context.Context, in report.Input) (*report.Report, erro
 	} else if e := p.opts.Exclusive(ctx, run); e != nil {
 		return nil, e
 	}
-	return rep, err
+	if err != nil {
+		return nil, err
+	}
+	trim(rep)
+	return rep, nil
+}
+
+// trim drops from a report what the page never shows, since a snapshot is
+// kept for minutes (the history for hours): each flow's figures and unknown
+// stretches, and the step latencies but one per function (the incident
+// timeline takes its lanes' functions, in order, from them). At 50,000 flows
+// they were most of a snapshot's memory (about 15 MB a report).
+func trim(r *report.Report) {
+	for i := range r.Services {
+		s := &r.Services[i]
+		s.Flows, s.Unknown = nil, nil
+		var steps []report.StepLatency
+		for _, st := range s.Steps {
+			if !slices.ContainsFunc(steps, func(x report.StepLatency) bool { return x.Function == st.Function }) {
+				steps = append(steps, report.StepLatency{Flow: st.Flow, Step: st.Step, Function: st.Function})
+			}
+		}
+		s.Steps = steps
+	}
 }
 
 func (p *Page) snapshot() *snapshot {

@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -208,4 +209,80 @@ func statusView(t *testing.T, v, objective float64) string {
 	out := ">" + s.Availability + "<>" + s.Functions[0].Availability + "<"
 	title := dayTitle("2026-03-01", &fa.Daily[0], &month.Services[0], &fa, false, time.UTC)
 	return out + ">" + strings.Fields(title)[1] + "<"
+}
+
+// TestTrimmedReportsRenderTheSamePage: the page keeps of each report only
+// what it shows (trim); both pages, whole and partial, are the same as from
+// the whole reports.
+func TestTrimmedReportsRenderTheSamePage(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: 20, Steps: 3, Days: 30, Interval: 10 * time.Minute, Start: start,
+		Outages: 3, OutageLength: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := genConfig(20, 3, 10*time.Minute)
+	now := start.Add(30 * 24 * time.Hour)
+	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return liveDown(cfg, now) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, month, monthEnd := bounds(now, time.UTC)
+	whole := func() *snapshot {
+		m, err := report.Build(ctx, report.Input{Config: cfg, Store: s, From: month, To: monthEnd, Now: now, Functions: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := report.Build(ctx, report.Input{Config: cfg, Store: s, From: first, To: month, Functions: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &snapshot{month: m, history: h, built: now}
+	}
+	full, trimmed := whole(), whole()
+	trim(trimmed.month)
+	trim(trimmed.history)
+	var flows, steps int
+	for _, r := range []*report.Report{full.month, full.history} {
+		for _, sv := range r.Services {
+			flows, steps = flows+len(sv.Flows), steps+len(sv.Steps)
+		}
+	}
+	for _, r := range []*report.Report{trimmed.month, trimmed.history} {
+		for _, sv := range r.Services {
+			steps -= len(sv.Steps)
+			if sv.Flows != nil || sv.Unknown != nil {
+				t.Errorf("%s: trimmed report keeps %d flows, %d unknown stretches", sv.Name, len(sv.Flows), len(sv.Unknown))
+			}
+		}
+	}
+	if flows == 0 || steps <= 0 {
+		t.Fatalf("whole reports: %d flows, %d more steps than trimmed: nothing to trim", flows, steps)
+	}
+	render := func(snap *snapshot, public, partial bool) string {
+		p.mu.Lock()
+		p.snap = snap
+		p.mu.Unlock()
+		var b bytes.Buffer
+		if err := p.Render(&b, public, partial); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, public := range []bool{false, true} {
+		for _, partial := range []bool{false, true} {
+			want, got := render(full, public, partial), render(trimmed, public, partial)
+			if !strings.Contains(want, `class="timeline"`) {
+				t.Fatalf("public %v partial %v: no incident timeline to compare", public, partial)
+			}
+			if got != want {
+				t.Errorf("public %v partial %v: the page from trimmed reports differs (%d bytes, want %d)", public, partial, len(got), len(want))
+			}
+		}
+	}
 }
