@@ -240,6 +240,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					log.Error("reload rejected; keeping the running config", "errors", err.Error())
 					continue
 				}
+				// As at start-up: the YAML tree is garbage once parsed, so
+				// collect it before the daemon compiles the new flows, which
+				// then reuse its memory (the reload's peak is the larger of
+				// the two, not their sum).
+				runtime.GC()
 				if err := d.Reload(next); err != nil {
 					log.Error("reload failed; keeping the running config", "err", err)
 					continue
