@@ -26,7 +26,17 @@ type child struct {
 	mu    sync.Mutex
 	lines []line
 	more  chan struct{} // closed and replaced when a line arrives
+	mem   memPeak
 }
+
+// memPeak is the largest private (RssAnon) and file-backed (RssFile)
+// resident memory seen in /proc/PID/status, in bytes. Peak RSS counts both;
+// RssFile is mostly the binary's own code and read-only data, mapped as it
+// runs, so a large binary pays it whatever it does.
+type memPeak struct{ anon, file int64 }
+
+// memEvery is how often a child's memory is sampled.
+const memEvery = 250 * time.Millisecond
 
 type line struct {
 	at   time.Time
@@ -64,8 +74,11 @@ func startChild(name, logPath string, env []string, argv ...string) (*child, err
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	})
+	stopMem := make(chan struct{})
+	go c.watchMemory(stopMem)
 	go func() {
 		c.err = c.cmd.Wait()
+		close(stopMem)
 		pw.Close()
 		read.Wait()
 		logf.Close()
@@ -144,6 +157,54 @@ func (c *child) stop(sig syscall.Signal, d time.Duration) error {
 		<-c.done
 		return fmt.Errorf("%s did not exit within %s after %s: killed", c.name, d, sig)
 	}
+}
+
+// watchMemory samples the child's /proc/PID/status until stop is closed.
+func (c *child) watchMemory(stop <-chan struct{}) {
+	path := fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid)
+	t := time.NewTicker(memEvery)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			anon, file := statusKB(string(b), "RssAnon:")<<10, statusKB(string(b), "RssFile:")<<10
+			c.mu.Lock()
+			c.mem.anon, c.mem.file = max(c.mem.anon, anon), max(c.mem.file, file)
+			c.mu.Unlock()
+		}
+		select {
+		case <-t.C:
+		case <-stop:
+			return
+		}
+	}
+}
+
+// statusKB is the value of a "Key:  123 kB" line of /proc/PID/status, in
+// KiB; 0 when the line is missing or malformed.
+func statusKB(status, key string) int64 {
+	for l := range strings.Lines(status) {
+		if !strings.HasPrefix(l, key) {
+			continue
+		}
+		f := strings.Fields(l[len(key):])
+		if len(f) != 2 || f[1] != "kB" {
+			return 0
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	return 0
+}
+
+// memNote describes the child's sampled memory peaks, for a row's notes.
+func (c *child) memNote() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprintf("memory: peak RssAnon %.1f MiB, peak RssFile %.1f MiB (sampled every %s; peak RSS counts both, RssFile is mostly the binary's mapped code)",
+		float64(c.mem.anon)/(1<<20), float64(c.mem.file)/(1<<20), memEvery)
 }
 
 // maxRSS is the peak resident set of the exited process (getrusage).

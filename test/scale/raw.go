@@ -251,5 +251,6 @@ func runRaw(ctx context.Context, o options, n int, target string) (row, error) {
 	if f := s1.failed - s0.failed; f > 0 {
 		r.notes = append(r.notes, fmt.Sprintf("%.0f checks failed in the window", f))
 	}
+	r.notes = append(r.notes, c.memNote())
 	return r, nil
 }

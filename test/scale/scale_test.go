@@ -88,3 +88,22 @@ func TestParseRawStats(t *testing.T) {
 		t.Error("a short stats line was accepted")
 	}
 }
+
+func TestStatusKB(t *testing.T) {
+	status := "Name:\tslaprobe\nVmHWM:\t   53424 kB\nRssAnon:\t   26188 kB\nRssFile:\t   24928 kB\nThreads:\t10\nBad:\t12 MB\n"
+	for _, c := range []struct {
+		key  string
+		want int64
+	}{
+		{"RssAnon:", 26188},
+		{"RssFile:", 24928},
+		{"VmHWM:", 53424},
+		{"Threads:", 0}, // no unit
+		{"Bad:", 0},     // not kB
+		{"RssShmem:", 0},
+	} {
+		if got := statusKB(status, c.key); got != c.want {
+			t.Errorf("statusKB(%q) = %d, want %d", c.key, got, c.want)
+		}
+	}
+}

@@ -167,6 +167,7 @@ func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx 
 		return fail(err)
 	}
 	r.rss = c.maxRSS()
+	r.notes = append(r.notes, c.memNote())
 	m2, _, err := c.waitLine(ctx, from, time.Second, "daemon stopped")
 	if err != nil {
 		return fail(err)
