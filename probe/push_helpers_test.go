@@ -20,16 +20,23 @@ import (
 // over a WebSocket (/ws) or an SSE stream (/events); POST /send pushes
 // {"id","text"} to every subscriber before it answers {"id"}.
 type pushTarget struct {
-	mu      sync.Mutex
-	subs    map[int]chan string // subscriber -> its pushes
-	next    int
-	drop    atomic.Bool  // accept sends, push nothing
-	hello   string       // pushed to each subscriber on connect, when set
-	closed  atomic.Int64 // subscriptions that ended (the client went away)
-	open    atomic.Int64
-	sent    atomic.Int64
-	echo    bool     // websocket: push back every text frame the client sends
-	extra   []string // pushed after each send's message (noise, floods)
+	mu     sync.Mutex
+	subs   map[int]chan string // subscriber -> its pushes
+	next   int
+	drop   atomic.Bool  // accept sends, push nothing
+	hello  string       // pushed to each subscriber on connect, when set
+	closed atomic.Int64 // subscriptions that ended (the client went away)
+	open   atomic.Int64
+	sent   atomic.Int64
+	echo   bool     // websocket: push back every text frame the client sends
+	extra  []string // pushed after each send's message (noise, floods)
+	// settle: /send answers only once every WebSocket subscriber has taken
+	// what it pushed (a ping after each message, answered by the client's
+	// reader after it took the message, or failing because the client
+	// closed on it), so that a test knows the pushes reached the client's
+	// inbox before its await step begins.
+	settle  bool
+	acked   atomic.Int64 // messages written and pinged past (settle)
 	handler http.Handler
 }
 
@@ -94,6 +101,17 @@ func (pt *pushTarget) serveSend(w http.ResponseWriter, r *http.Request) {
 	for _, x := range pt.extra {
 		pt.push(x)
 	}
+	if pt.settle {
+		pt.mu.Lock()
+		want := int64(len(pt.subs)) * int64(len(pt.extra))
+		if !pt.drop.Load() {
+			want += int64(len(pt.subs))
+		}
+		pt.mu.Unlock()
+		for deadline := time.Now().Add(5 * time.Second); pt.acked.Load() < want && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"id":%q}`, id)
 }
@@ -127,6 +145,15 @@ func (pt *pushTarget) serveWS(w http.ResponseWriter, r *http.Request) {
 		case s := <-ch:
 			if err := c.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
 				return
+			}
+			if pt.settle {
+				// The pong comes once the client's reader has taken the
+				// message; a client that closed on it (a limit) has too.
+				err := c.Ping(ctx)
+				pt.acked.Add(1)
+				if err != nil {
+					return
+				}
 			}
 		case <-ctx.Done():
 			return

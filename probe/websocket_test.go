@@ -53,6 +53,9 @@ func TestWebSocketAwait(t *testing.T) {
 		{name: "over max_buffered_bytes", setup: func(p *pushTarget) {
 			p.drop.Store(true)
 			p.extra = []string{strings.Repeat("x", 40), strings.Repeat("y", 40)}
+			// Both in the inbox before the await begins (an await already
+			// waiting takes each message as it comes: nothing piles up).
+			p.settle = true
 		},
 			stream: config.Stream{MaxMessageBytes: 64, MaxBufferedBytes: 64},
 			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
