@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -210,5 +211,59 @@ func TestRestoreOpenWindowsNoDuplicateOpen(t *testing.T) {
 	// Downtime after the restart counts from the last stored run (5m): 3 min.
 	if got := testutil.ToFloat64(d.m.downtime.WithLabelValues("msg", "svc", "")); got != 180 {
 		t.Errorf("downtime after restart = %v, want 180", got)
+	}
+}
+
+// TestRestoreSpreadsFirstRuns: when the daemon starts with many flows of one
+// interval and none has run recently (a fresh store, or a store whose last
+// runs are older than an interval), the first runs are due spread over the
+// next interval, never all at once: firing every flow at start-up would be a
+// thundering herd against the target and a memory peak in the daemon (the
+// 1,000-WebSocket scale run holds ~700 streams at once only because of this
+// spread).
+func TestRestoreSpreadsFirstRuns(t *testing.T) {
+	const flows, buckets = 1000, 10
+	iv := 10 * time.Second
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	names := make([]string, flows)
+	for i := range names {
+		names[i] = fmt.Sprintf("ws-%05d", i)
+	}
+	for _, tc := range []struct {
+		name    string
+		lastRun time.Time // zero: never ran
+	}{
+		{"fresh store", time.Time{}},
+		{"after downtime", now.Add(-time.Hour)},
+		{"last run just over an interval ago", now.Add(-iv - time.Millisecond)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &fakeStore{}
+			if !tc.lastRun.IsZero() {
+				st.lastRuns = map[string]time.Time{}
+				for _, n := range names {
+					st.lastRuns[n] = tc.lastRun
+				}
+			}
+			d, _ := newTestDaemon(t, testConfig(iv, names...), st, Deps{})
+			if err := d.restore(context.Background(), d.flowList(), now); err != nil {
+				t.Fatal(err)
+			}
+			var per [buckets]int
+			for _, n := range names {
+				a := d.flows[n].anchor
+				if a.Before(now) || !a.Before(now.Add(iv)) {
+					t.Fatalf("%s first due at %v, want within [now, now+%s)", n, a, iv)
+				}
+				per[a.Sub(now)*buckets/iv]++
+			}
+			// A uniform spread puts flows/buckets in each tenth of the
+			// interval (the offsets are a fixed hash: no flake).
+			for i, n := range per {
+				if n < flows/buckets/2 || n > flows/buckets*3/2 {
+					t.Errorf("%d of %d flows first due in tenth %d of the interval, want about %d (all: %v)", n, flows, i, flows/buckets, per)
+				}
+			}
+		})
 	}
 }
