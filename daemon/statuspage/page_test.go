@@ -64,20 +64,28 @@ func liveDown(cfg *config.Config, now time.Time) daemon.Status {
 	return st
 }
 
-func TestPage(t *testing.T) {
+// generatedMonth is a SQLite store of 20 flows of 3 steps probed every 10
+// minutes for 30 days from 2026-03-10, with 3 one-hour outages, their
+// config, and the end of those 30 days.
+func generatedMonth(t *testing.T) (*store.SQLite, *config.Config, time.Time) {
+	t.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: 20, Steps: 3, Days: 30, Interval: 10 * time.Minute, Start: start,
 		Outages: 3, OutageLength: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := genConfig(20, 3, 10*time.Minute)
-	now := start.Add(30 * 24 * time.Hour)
+	return s, genConfig(20, 3, 10*time.Minute), start.Add(30 * 24 * time.Hour)
+}
+
+func TestPage(t *testing.T) {
+	ctx := context.Background()
+	s, cfg, now := generatedMonth(t)
 	archiveDir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(archiveDir, "2026-03"), 0o755); err != nil {
 		t.Fatal(err)
@@ -216,18 +224,7 @@ func statusView(t *testing.T, v, objective float64) string {
 // the whole reports.
 func TestTrimmedReportsRenderTheSamePage(t *testing.T) {
 	ctx := context.Background()
-	start := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: 20, Steps: 3, Days: 30, Interval: 10 * time.Minute, Start: start,
-		Outages: 3, OutageLength: time.Hour}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := genConfig(20, 3, 10*time.Minute)
-	now := start.Add(30 * 24 * time.Hour)
+	s, cfg, now := generatedMonth(t)
 	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return liveDown(cfg, now) }})
 	if err != nil {
 		t.Fatal(err)
