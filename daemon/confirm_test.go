@@ -218,11 +218,11 @@ func TestFireConfirmEvery(t *testing.T) {
 		t.Fatalf("runs %v: want some before, in and after the outage", got)
 	}
 	// The fake clock moves in steps of 250 ms, and a timer's goroutine may
-	// run only after the next step (a loaded machine, -race): a run may
-	// start one step late, so gaps are compared within one step. A skipped
-	// slot (2 min), a confirm run too many (10 s) or a base slot run while
-	// confirming are all far outside that.
-	const step = 250 * time.Millisecond
+	// run only after the clock moved on (a loaded machine, -race): a run may
+	// start late, so gaps are compared within lateTolerance. A skipped slot
+	// (2 min), a confirm run too many (10 s) or a base slot run while
+	// confirming are all outside that.
+	const step = lateTolerance
 	near := func(g, want time.Duration) bool { return g >= want-step && g <= want+step }
 	for i := 1; i < len(got); i++ {
 		g := got[i] - got[i-1]
