@@ -123,8 +123,10 @@ type Daemon struct {
 	// quarantineFile: see Deps.QuarantineFile.
 	quarantineFile string
 
-	// Seams for tests; set by New.
-	newRunner func(cfg *config.Config) (flowRunner, error)
+	// Seams for tests; set by New. newRunner builds the runner of a
+	// config; prev is the runner it replaces (nil at start-up), whose
+	// compiled flows it may take over (probe.Options.Previous).
+	newRunner func(cfg *config.Config, prev flowRunner) (flowRunner, error)
 	// retainTransports, after a reload, lets go of the transports only the
 	// replaced runner used (nil in tests with fake runners).
 	retainTransports func(current flowRunner)
@@ -136,9 +138,10 @@ type Daemon struct {
 
 	reloadMu sync.Mutex // serialises Run's start and stop, and Reload
 
-	mu    sync.RWMutex
-	cfg   *config.Config
-	flows map[string]*flowState
+	mu     sync.RWMutex
+	cfg    *config.Config
+	runner flowRunner // the one compiled from cfg, which every flow's is
+	flows  map[string]*flowState
 	// gone holds the running flags of flows a reload removed whose last run
 	// may still be in flight, so that a flow that comes back (or moves to
 	// another service) never overlaps it.
@@ -275,8 +278,9 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 	// One set of transports for the daemon's life: a reload's runner reuses
 	// the transports (and warm connections) of unchanged TLS settings.
 	transports := probe.NewTransports()
-	d.newRunner = func(cfg *config.Config) (flowRunner, error) {
-		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, Transports: transports, Webhooks: d.webhooks})
+	d.newRunner = func(cfg *config.Config, prev flowRunner) (flowRunner, error) {
+		p, _ := prev.(*probe.Runner)
+		return probe.NewRunner(cfg, probe.Options{Clock: d.clock, Transport: d.transport, Logger: d.log, Transports: transports, Webhooks: d.webhooks, Previous: p})
 	}
 	d.retainTransports = func(current flowRunner) {
 		if r, ok := current.(*probe.Runner); ok {
@@ -296,11 +300,11 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 		}
 	}
-	r, err := d.newRunner(cfg)
+	r, err := d.newRunner(cfg, nil)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	d.cfg, d.location = cfg, cfg.Location
+	d.cfg, d.runner, d.location = cfg, r, cfg.Location
 	for _, f := range flowsOf(cfg) {
 		d.flows[f.Name] = newFlowState(cfg.Location, f, r)
 	}
@@ -1101,7 +1105,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.mu.RLock()
-	old, stopping := d.cfg, d.stopping
+	old, prev, stopping := d.cfg, d.runner, d.stopping
 	d.mu.RUnlock()
 	if stopping {
 		return errors.New("daemon: reload: shutting down")
@@ -1109,7 +1113,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	if cfg.Location != old.Location {
 		return fmt.Errorf("daemon: reload: location changed from %q to %q; restart to change it", old.Location, cfg.Location)
 	}
-	runner, err := d.newRunner(cfg)
+	runner, err := d.newRunner(cfg, prev)
 	if err != nil {
 		return fmt.Errorf("daemon: reload: %w", err)
 	}
@@ -1121,6 +1125,9 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	next := map[string]*config.Flow{}
 	for _, f := range flowsOf(cfg) {
 		next[f.Name] = f
+	}
+	if r, ok := runner.(*probe.Runner); ok {
+		d.log.Info("reload: flows compiled", "compiled", len(next)-r.Reused(), "kept", r.Reused())
 	}
 
 	d.mu.Lock()
@@ -1164,7 +1171,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 			delete(d.gone, name) // its last run ended
 		}
 	}
-	d.cfg, d.maxInterval = cfg, maxInterval(cfg)
+	d.cfg, d.runner, d.maxInterval = cfg, runner, maxInterval(cfg)
 	w := d.writer
 	d.mu.Unlock()
 	if d.retainTransports != nil {
@@ -1277,7 +1284,7 @@ func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.T
 	defer fs.mu.Unlock()
 	old := fs.flow
 	fs.flow, fs.runner = f, r
-	if reflect.DeepEqual(stripLines(old), stripLines(f)) {
+	if probe.SameFlow(old, f) { // source lines moved at most
 		return nil, false
 	}
 	fs.stats = fs.stats.rebuild(stepNames(f))
@@ -1304,16 +1311,4 @@ func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.T
 		fs.anchor = NextDue(fs.location, fs.name, f.Interval, fs.machine.LastRun(), now)
 	}
 	return evs, resched
-}
-
-// stripLines returns a copy of the flow without source line numbers, which
-// change when lines above move and mean nothing to the schedule.
-func stripLines(f *config.Flow) config.Flow {
-	c := *f
-	c.Line = 0
-	c.Steps = slices.Clone(f.Steps)
-	for i := range c.Steps {
-		c.Steps[i].Line = 0
-	}
-	return c
 }

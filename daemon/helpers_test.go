@@ -211,10 +211,11 @@ func newTestDaemon(t *testing.T, cfg *config.Config, st *fakeStore, deps Deps) (
 
 // setRunner makes r every flow's runner, now and after every reload.
 func setRunner(d *Daemon, r flowRunner) {
-	d.newRunner = func(*config.Config) (flowRunner, error) { return r, nil }
+	d.newRunner = func(*config.Config, flowRunner) (flowRunner, error) { return r, nil }
 	d.retainTransports = nil
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.runner = r
 	for _, fs := range d.flows {
 		fs.mu.Lock()
 		fs.runner = r

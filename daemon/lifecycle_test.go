@@ -223,8 +223,8 @@ func TestFirePairsRunnerWithItsFlowAcrossReloads(t *testing.T) {
 	a, b := mk("http://a.invalid/"), mk("http://b.invalid/")
 	d, w := newTestDaemon(t, a, &fakeStore{}, Deps{})
 	var wrong atomic.Int32
-	d.newRunner = func(cfg *config.Config) (flowRunner, error) { return pairRunner{cfg, &wrong}, nil }
-	r, _ := d.newRunner(a)
+	d.newRunner = func(cfg *config.Config, _ flowRunner) (flowRunner, error) { return pairRunner{cfg, &wrong}, nil }
+	r, _ := d.newRunner(a, nil)
 	setRunnerOnly(d, r)
 	startPipeline(d, w)
 

@@ -16,12 +16,16 @@ const (
 )
 
 // compiledFlow is a flow with every template, JSONPath and regular expression
-// parsed once. It is immutable and shared by concurrent runs.
+// parsed once. It is immutable and shared by concurrent runs, and by the
+// runners of successive configs whose flow is the same (Options.Previous).
+// It holds no pointer to the config's Flow: a reused one would keep the
+// whole previous config's flows alive.
 type compiledFlow struct {
-	flow   *config.Flow
-	err    error // a flow that does not compile fails its first step with this
-	nslots int
-	vars   []compiledVar
+	name    string // the flow's
+	service string
+	err     error // a flow that does not compile fails its first step with this
+	nslots  int
+	vars    []compiledVar
 	// steps are the session's steps, then the flow's steps, then its
 	// teardown steps: nsession and nmain say where each list ends.
 	steps        []compiledStep
@@ -75,7 +79,7 @@ type compiledStep struct {
 }
 
 func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults) *compiledFlow {
-	cf := &compiledFlow{flow: f}
+	cf := &compiledFlow{name: f.Name, service: f.Service}
 	cf.timeout = firstPositive(f.Timeout, defs.Timeout, defaultTimeout)
 	cf.maxBody = f.MaxBodyBytes
 	if cf.maxBody <= 0 {
@@ -95,7 +99,7 @@ func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults
 	if cf.tls == (config.TLS{}) {
 		cf.tls = defs.TLS
 	}
-	if err := cf.compile(secrets); err != nil {
+	if err := cf.compile(f, secrets); err != nil {
 		cf.err = fmt.Errorf("flow %s: %w", f.Name, err)
 	}
 	return cf
@@ -110,8 +114,7 @@ func firstPositive(ds ...time.Duration) time.Duration {
 	return 0
 }
 
-func (cf *compiledFlow) compile(secrets map[string]string) error {
-	f := cf.flow
+func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string) error {
 	if len(f.Steps) == 0 {
 		return errors.New("no steps")
 	}

@@ -206,7 +206,7 @@ func (rs *runState) exec() {
 func (rs *runState) guard(fn func() bool) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			rs.r.log.Error("probe: panic in run", "flow", rs.cf.flow.Name, "panic", rs.redact(fmt.Sprint(p)))
+			rs.r.log.Error("probe: panic in run", "flow", rs.cf.name, "panic", rs.redact(fmt.Sprint(p)))
 			rs.fail(rs.cur, fmt.Sprintf("internal error: %v", p))
 			ok = false
 		}
@@ -571,7 +571,7 @@ func (rs *runState) step(i int) {
 		res.Status, res.Error = StatusOK, ""
 	}
 	if rs.r.log.Enabled(rs.parent, slog.LevelDebug) {
-		rs.r.log.DebugContext(rs.parent, "step done", "flow", rs.cf.flow.Name, "step", cs.name,
+		rs.r.log.DebugContext(rs.parent, "step done", "flow", rs.cf.name, "step", cs.name,
 			"status", res.Status, "http_status", res.HTTPStatus, "duration", res.Duration,
 			"attempts", res.Attempts, "error", res.Error)
 	}

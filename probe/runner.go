@@ -31,6 +31,12 @@ type Options struct {
 	// each run its ${webhook.url}; nil: flows that use webhooks fail those
 	// steps with "no webhook listener".
 	Webhooks *Webhooks
+	// Previous, when set, is the runner this one replaces (a config
+	// reload): a flow of the new config that is the same as Previous's
+	// flow of that name (but for source lines), under the same secrets and
+	// defaults, takes over its compiled form instead of being compiled
+	// again (see Reused). Previous itself is only read.
+	Previous *Runner
 }
 
 // runIDKey is the context key of a run's ID.
@@ -75,6 +81,8 @@ type Runner struct {
 
 	states sync.Pool // *runState, with their buffers
 
+	reused int // flows whose compiled form came from Options.Previous
+
 	mu         sync.Mutex
 	flows      map[*config.Flow]*compiledFlow // the config's flows
 	adhoc      map[*config.Flow]*compiledFlow // others, bounded
@@ -85,8 +93,9 @@ type Runner struct {
 	retired  bool                           // replaced by another runner (Retire): keeps no session
 }
 
-// NewRunner compiles every flow of cfg and builds the transports their TLS
-// settings need. A template, JSONPath or regular expression that does not
+// NewRunner compiles every flow of cfg (but those it takes over from
+// Options.Previous) and builds the transports their TLS settings need. A
+// template, JSONPath or regular expression that does not
 // parse, an undefined variable, a secret missing from cfg.Secrets or an
 // unreadable CA file is an error naming the flow and step.
 func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
@@ -127,12 +136,19 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 		}
 	}
 
+	prev := previousFlows(opts.Previous, cfg)
 	var errs []error
 	for i := range cfg.Services {
 		svc := &cfg.Services[i]
 		for j := range svc.Flows {
 			f := &svc.Flows[j]
-			cf := compileFlow(f, cfg.Secrets, cfg.Defaults)
+			var cf *compiledFlow
+			if p, ok := prev[f.Name]; ok && sameFlow(p.f, f) {
+				cf = p.cf
+				r.reused++
+			} else {
+				cf = compileFlow(f, cfg.Secrets, cfg.Defaults)
+			}
 			if cf.err != nil {
 				errs = append(errs, fmt.Errorf("service %s: %s", svc.Name, r.redact(cf.err.Error(), nil)))
 			}

@@ -222,7 +222,7 @@ func (r *Runner) EndSessions(ctx context.Context) []Run {
 			continue
 		}
 		c := clock.FromContext(ctx, r.clock)
-		run := Run{ID: r.runID(ctx), Flow: cf.flow.Name, Service: cf.flow.Service, Location: r.cfg.Location, Start: c.Now()}
+		run := Run{ID: r.runID(ctx), Flow: cf.name, Service: cf.service, Location: r.cfg.Location, Start: c.Now()}
 		all := make([]StepResult, len(cf.steps))
 		for i := range cf.steps {
 			all[i] = StepResult{Step: cf.steps[i].name, Function: cf.steps[i].function, Status: StatusNotRun}
@@ -262,25 +262,43 @@ func (r *Runner) EndSessions(ctx context.Context) []Run {
 func (r *Runner) Retire(next *Runner) {
 	r.sessMu.Lock()
 	r.retired = true
-	live := make(map[*compiledFlow]*sessionData, len(r.sessions))
-	for cf, s := range r.sessions {
-		live[cf] = s
-	}
+	live := maps.Clone(r.sessions)
 	r.sessMu.Unlock()
-	if next == nil || next == r {
+	if next == nil || next == r || len(live) == 0 {
 		return
 	}
-	byName := map[string]*compiledFlow{}
+	// The configs of the flows that hold a session, on both sides (a
+	// compiled flow does not point to its config; next may share it).
+	mine := map[*compiledFlow]*config.Flow{}
+	names := map[string]bool{}
+	r.mu.Lock()
+	for _, m := range []map[*config.Flow]*compiledFlow{r.flows, r.adhoc} {
+		for f, cf := range m {
+			if _, ok := live[cf]; ok {
+				mine[cf] = f
+				names[f.Name] = true
+			}
+		}
+	}
+	r.mu.Unlock()
+	type nextFlow struct {
+		f  *config.Flow
+		cf *compiledFlow
+	}
+	byName := map[string]nextFlow{}
 	next.mu.Lock()
 	for f, ncf := range next.flows {
-		byName[f.Name] = ncf
+		if names[f.Name] {
+			byName[f.Name] = nextFlow{f, ncf}
+		}
 	}
 	next.mu.Unlock()
 	for cf, s := range live {
-		ncf := byName[cf.flow.Name]
-		if ncf == nil || !sameSession(r, cf, next, ncf) || s.ended.Load() {
+		n, ok := byName[cf.name]
+		if !ok || !sameSession(r, mine[cf], cf, next, n.f, n.cf) || s.ended.Load() {
 			continue
 		}
+		ncf := n.cf
 		moved := &sessionData{vals: make([]string, ncf.nslots), jar: s.jar, expires: s.expires, secrets: s.secrets}
 		for _, slot := range s.slots {
 			if ns, ok := ncf.slotOf(cf.slotName(slot)); ok {
@@ -304,22 +322,14 @@ func (r *Runner) Retire(next *Runner) {
 	}
 }
 
-// sameSession reports whether flow a of runner ra and flow b of rb log in
-// the same way, so that a session of one serves the other.
-func sameSession(ra *Runner, a *compiledFlow, rb *Runner, b *compiledFlow) bool {
-	if a.err != nil || b.err != nil || a.nsession != b.nsession || a.nsession == 0 ||
+// sameSession reports whether flow a of runner ra (compiled from fa) and
+// flow b of rb (from fb) log in the same way, so that a session of one
+// serves the other.
+func sameSession(ra *Runner, fa *config.Flow, a *compiledFlow, rb *Runner, fb *config.Flow, b *compiledFlow) bool {
+	if fa == nil || fb == nil || fa.Session == nil || fb.Session == nil || a.err != nil || b.err != nil || a.nsession != b.nsession || a.nsession == 0 ||
 		a.sessionTTL != b.sessionTTL || a.tls != b.tls || !maps.Equal(ra.cfg.Secrets, rb.cfg.Secrets) {
 		return false
 	}
-	if !slices.EqualFunc(a.flow.Vars, b.flow.Vars, func(x, y config.Var) bool { return reflect.DeepEqual(x, y) }) {
-		return false
-	}
-	for i := range a.flow.Session.Steps {
-		x, y := a.flow.Session.Steps[i], b.flow.Session.Steps[i]
-		x.Line, y.Line = 0, 0
-		if !reflect.DeepEqual(x, y) {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(fa.Vars, fb.Vars, func(x, y config.Var) bool { return reflect.DeepEqual(x, y) }) &&
+		sameSteps(fa.Session.Steps, fb.Session.Steps)
 }
