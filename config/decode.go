@@ -125,8 +125,7 @@ func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 		d.errf(nil, "", "file is larger than %d bytes", MaxFileBytes)
 		return nil, false
 	}
-	d.maxVisits = baseVisits + visitsPerByte*len(data)
-	d.maxBytes = baseValueBytes + valueBytesPerByte*len(data)
+	d.budget(len(data))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -148,6 +147,12 @@ func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 		return doc.Content[0], true
 	}
 	return &doc, true
+}
+
+// budget sets the walk's budgets for a file of size bytes.
+func (d *decoder) budget(size int) {
+	d.maxVisits = baseVisits + visitsPerByte*size
+	d.maxBytes = baseValueBytes + valueBytesPerByte*size
 }
 
 // yamlErr records a YAML syntax error with its line. The YAML library

@@ -74,8 +74,22 @@ func Load(path string, opts Options) (*Config, error) {
 // relative paths in it (timelines, ${file:...}, ca_file, report.font) are
 // taken from file's directory. It loads the timelines the services name.
 // It returns every problem found, as Errors sorted by line; no message
-// holds a secret's value.
+// holds a secret's value. A large config is parsed a flow at a time
+// (split.go), with the same result.
 func Parse(file string, data []byte, opts Options) (*Config, error) {
+	if len(data) >= splitMinBytes {
+		if cfg, ok, err := parse(file, data, opts, true); ok {
+			return cfg, err
+		}
+	}
+	cfg, _, err := parse(file, data, opts, false)
+	return cfg, err
+}
+
+// parse is Parse of the whole document's tree, or (split) of the
+// skeleton's and then each flow's; ok is false when the split parse cannot
+// be sure of the whole document's result.
+func parse(file string, data []byte, opts Options, split bool) (_ *Config, ok bool, _ error) {
 	var errs Errors
 	p := &parser{
 		decoder: decoder{file: file, errs: &errs},
@@ -83,11 +97,22 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 		dir:     filepath.Dir(file),
 		cfg:     newConfig(file),
 		flows:   map[string]int{},
+		data:    data,
 	}
 	p.decoder.redact = p.redact
-	root, ok := p.parse(data)
+	var root *yaml.Node
+	if split {
+		if root, ok = p.parseSplit(data); !ok {
+			return nil, false, nil
+		}
+	} else {
+		root, ok = p.parse(data)
+	}
 	if ok {
 		p.config(root)
+		if split && !p.splitDone() {
+			return nil, false, nil
+		}
 		if !p.exhausted {
 			p.timelines()
 		}
@@ -97,9 +122,9 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 			e.Msg = p.redact(e.Msg)
 			e.Key = p.redact(e.Key)
 		}
-		return nil, errOrNil(errs, file)
+		return nil, true, errOrNil(errs, file)
 	}
-	return p.cfg, nil
+	return p.cfg, true, nil
 }
 
 func newConfig(file string) *Config {
@@ -136,6 +161,13 @@ type parser struct {
 	secretErr    map[string]string // secret reference -> why it failed, to report each use
 	red          *redact.Redactor  // of the secrets known so far (red for redN of them)
 	redN         int
+
+	// The split parse (split.go): the file, its flows lists cut out, and
+	// the skeleton's empty values that stand for them.
+	data        []byte
+	regions     []*flowsRegion
+	split       map[*yaml.Node]*flowsRegion
+	splitFailed bool // a piece was not what the whole document holds there
 }
 
 type timelineRef struct {

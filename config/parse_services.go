@@ -54,11 +54,11 @@ func (p *parser) services(n *yaml.Node, key string) {
 				names[svc.Name] = nameNode.Line
 			}
 		}
-		for j, fn := range p.seq(flowsNode, skey+".flows") {
+		p.flowItems(flowsNode, skey+".flows", func(j int, fn *yaml.Node) {
 			if f, ok := p.flow(fn, index(skey+".flows", j), svc.Name); ok {
 				svc.Flows = append(svc.Flows, f)
 			}
-		}
+		})
 		p.cfg.Services = append(p.cfg.Services, svc)
 	}
 }

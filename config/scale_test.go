@@ -56,19 +56,30 @@ func TestLoadsALargeConfigWrittenInFull(t *testing.T) {
 // BenchmarkParse50kFlows is the load time of the 50,000-flow config (goal:
 // under 5 s); make bench runs it. peak-heap-MB is the most heap the parse
 // held in objects (live or not yet swept), sampled every millisecond: the
-// reload's share of the daemon's peak RSS (#11).
+// reload's share of the daemon's peak RSS (#11). "split" is Parse, a flow
+// list part at a time (split.go); "whole" parses the whole document's tree,
+// as Parse does when it cannot split.
 func BenchmarkParse50kFlows(b *testing.B) {
 	data := scaleConfig(50_000)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	runtime.GC()
-	base, peak := heapObjects(), sampleHeap()
-	for b.Loop() {
-		if _, err := Parse("scale.yaml", data, Options{}); err != nil {
-			b.Fatal(err)
-		}
+	for _, split := range []bool{true, false} {
+		name := map[bool]string{true: "split", false: "whole"}[split]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			runtime.GC()
+			base, peak := heapObjects(), sampleHeap()
+			for b.Loop() {
+				if split {
+					if _, err := Parse("scale.yaml", data, Options{}); err != nil {
+						b.Fatal(err)
+					}
+				} else if _, _, err := parse("scale.yaml", data, Options{}, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(peak()-base)/1e6, "peak-heap-MB")
+		})
 	}
-	b.ReportMetric(float64(peak()-base)/1e6, "peak-heap-MB")
 }
 
 // heapObjects is the heap held in objects now, live or not yet swept.

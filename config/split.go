@@ -1,0 +1,380 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// This file parses a large config without ever holding the whole
+// document's YAML tree (#11: the tree of a 50,000-flow config is ~300 MB,
+// 25 times the file). The YAML library builds a whole document's tree or
+// nothing, so a conservative line scanner cuts each services[i].flows block
+// sequence into its items: the skeleton (the file with those items' lines
+// emptied, so that every other line keeps its number and columns) is parsed
+// as one document, and each flow item on its own, decoded and dropped before
+// the next. The result is the whole-document parse's, to the error: the
+// walk visits the same nodes (lines shifted back to the file's) in the same
+// order against the same budgets. Whenever the scanner cannot be sure of
+// that (anchors, aliases, tags, directives, document markers, tabs, line
+// breaks other than "\n", a flows: that is not a plain block sequence of a
+// service, or any YAML error in a piece), Parse falls back to the whole
+// document: that costs memory, never a different result.
+
+// splitMinBytes is the smallest config Parse splits (about 4,000 one-step
+// flows): below it the whole tree costs little.
+const splitMinBytes = 1 << 20
+
+// maxSplitLine bounds the lines of a split item. An item parsed alone sits
+// up to four block levels (the top mapping, services, the service and the
+// flows list) less deep than in the whole document, so near the YAML
+// library's limit of 10,000 nested blocks the whole document could fail
+// where the item parses; a block level takes at least one column, so items
+// whose lines are all shorter than this cannot come near it.
+const maxSplitLine = 8 << 10
+
+// flowsRegion is one services[i].flows block sequence cut out of the file.
+type flowsRegion struct {
+	line, col int    // of its "flows" key, 1-based like yaml.Node's
+	items     []span // its elements, in order
+	next      int    // elements parsed so far
+}
+
+// span is one list element's lines: data[start:end], from line line.
+type span struct{ start, end, line int }
+
+// splitFlows cuts the block sequences under "flows:" keys out of data. It
+// returns the skeleton (data with those lines emptied) and the regions, or
+// false when the file holds anything that could make pieces parsed apart
+// differ from the whole document.
+func splitFlows(data []byte) ([]byte, []*flowsRegion, bool) {
+	if !utf8.Valid(data) || bytes.IndexByte(data, '\t') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
+		return nil, nil, false
+	}
+	// NEL, LS and PS are line breaks to the YAML library; a BOM may start
+	// a document.
+	for _, s := range []string{"\u0085", "\u2028", "\u2029", "\uFEFF"} {
+		if bytes.Contains(data, []byte(s)) {
+			return nil, nil, false
+		}
+	}
+	var regions []*flowsRegion
+	l := lines{data: data, line: 1}
+	for l.more() {
+		text := l.text()
+		if bytes.HasPrefix(text, []byte("---")) || bytes.HasPrefix(text, []byte("...")) || bytes.HasPrefix(text, []byte("%")) {
+			return nil, nil, false // document markers, directives
+		}
+		if col, ok := flowsKey(text); ok {
+			r, after, ok := scanItems(l, col)
+			if !ok {
+				return nil, nil, false
+			}
+			if r != nil {
+				r.line, r.col = l.line, col+1
+				regions = append(regions, r)
+				l = after
+				continue
+			}
+		}
+		l.advance()
+	}
+	if len(regions) == 0 {
+		return nil, nil, true
+	}
+	skel := make([]byte, 0, len(data)/8)
+	prev := 0
+	for _, r := range regions {
+		start, end := r.items[0].start, r.items[len(r.items)-1].end
+		skel = append(skel, data[prev:start]...)
+		for range bytes.Count(data[start:end], []byte{'\n'}) {
+			skel = append(skel, '\n')
+		}
+		prev = end
+	}
+	return append(skel, data[prev:]...), regions, true
+}
+
+// scanItems finds the block sequence after the "flows:" line at l, whose
+// key is at column col (0-based): its elements, each from its "- " line up
+// to the next one (blank and comment lines after the last element are its
+// own: a kept block scalar's trailing lines depend on them). It returns
+// nil when the next content line does not start a block sequence (the
+// value stays in the skeleton), and false when an element has a line
+// longer than maxSplitLine.
+func scanItems(l lines, col int) (*flowsRegion, lines, bool) {
+	l.advance()
+	for ; l.more() && l.blank(); l.advance() {
+	}
+	if !l.more() {
+		return nil, l, true
+	}
+	ind := l.indent()
+	if ind < col || !l.dash(ind) {
+		return nil, l, true
+	}
+	r := &flowsRegion{}
+	cur := span{start: l.off, line: l.line}
+	for {
+		if len(l.text()) > maxSplitLine {
+			return nil, l, false
+		}
+		l.advance()
+		if !l.more() {
+			cur.end = len(l.data)
+			r.items = append(r.items, cur)
+			return r, l, true
+		}
+		if l.blank() || l.indent() > ind {
+			continue
+		}
+		cur.end = l.off
+		r.items = append(r.items, cur)
+		if l.indent() < ind || !l.dash(ind) {
+			return r, l, true
+		}
+		cur = span{start: l.off, line: l.line}
+	}
+}
+
+// flowsKey reports whether a line is "flows:" or "- flows:", alone or with
+// a comment, and the key's column (0-based).
+func flowsKey(text []byte) (int, bool) {
+	col := indent(text)
+	if col+1 < len(text) && text[col] == '-' && text[col+1] == ' ' {
+		col++
+		for col < len(text) && text[col] == ' ' {
+			col++
+		}
+	}
+	rest, ok := bytes.CutPrefix(text[col:], []byte("flows:"))
+	if !ok {
+		return 0, false
+	}
+	if len(rest) == 0 {
+		return col, true
+	}
+	if rest[0] != ' ' {
+		return 0, false
+	}
+	rest = bytes.TrimLeft(rest, " ")
+	return col, len(rest) == 0 || rest[0] == '#'
+}
+
+// indent counts a line's leading spaces.
+func indent(text []byte) int {
+	n := 0
+	for n < len(text) && text[n] == ' ' {
+		n++
+	}
+	return n
+}
+
+// lines walks data line by line ("\n" only: splitFlows refuses the other
+// line breaks).
+type lines struct {
+	data      []byte
+	off, line int // the current line's start and number
+}
+
+func (l *lines) more() bool { return l.off < len(l.data) }
+
+func (l *lines) end() int {
+	if i := bytes.IndexByte(l.data[l.off:], '\n'); i >= 0 {
+		return l.off + i
+	}
+	return len(l.data)
+}
+
+func (l *lines) text() []byte { return l.data[l.off:l.end()] }
+
+func (l *lines) advance() {
+	l.off = min(l.end()+1, len(l.data))
+	l.line++
+}
+
+func (l *lines) indent() int { return indent(l.text()) }
+
+// blank reports whether the line is empty, spaces, or a comment.
+func (l *lines) blank() bool {
+	t := l.text()
+	i := indent(t)
+	return i == len(t) || t[i] == '#'
+}
+
+// dash reports whether the line holds "-" at column ind, alone or followed
+// by a space: a block sequence entry.
+func (l *lines) dash(ind int) bool {
+	t := l.text()
+	return ind < len(t) && t[ind] == '-' && (ind+1 == len(t) || t[ind+1] == ' ')
+}
+
+// parseSplit parses data's skeleton and ties each region to the value it
+// stands in for: the (empty) value of the one "flows" key of a service in
+// the one top-level "services" list. It returns false when it cannot: the
+// caller parses the whole document instead.
+func (p *parser) parseSplit(data []byte) (*yaml.Node, bool) {
+	if len(data) > MaxFileBytes {
+		return nil, false
+	}
+	skel, regions, ok := splitFlows(data)
+	if !ok || len(regions) == 0 {
+		return nil, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(skel))
+	var doc, extra yaml.Node
+	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(&extra), io.EOF) {
+		return nil, false
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || !plain(&doc, 0, false) {
+		return nil, false
+	}
+	root := doc.Content[0]
+	services, ok := only(root, "services")
+	if !ok || services.Kind != yaml.SequenceNode {
+		return nil, false
+	}
+	at := map[[2]int]*flowsRegion{}
+	for _, r := range regions {
+		at[[2]int{r.line, r.col}] = r
+	}
+	p.split = map[*yaml.Node]*flowsRegion{}
+	for _, svc := range services.Content {
+		k, v, ok := entryOf(svc, "flows")
+		if !ok {
+			continue
+		}
+		r := at[[2]int{k.Line, k.Column}]
+		if r == nil {
+			continue
+		}
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!null" || v.Value != "" || v.Style != 0 {
+			return nil, false
+		}
+		p.split[v] = r
+		delete(at, [2]int{k.Line, k.Column})
+	}
+	if len(at) > 0 {
+		return nil, false // a "flows:" list the walk would not reach as a service's
+	}
+	p.regions = regions
+	p.budget(len(data))
+	return root, true
+}
+
+// only returns the value of a mapping's key name, when the mapping holds
+// that key exactly once.
+func only(n *yaml.Node, name string) (*yaml.Node, bool) {
+	_, v, ok := entryOf(n, name)
+	return v, ok
+}
+
+// entryOf returns the key and value of name in mapping n, when it is there
+// exactly once.
+func entryOf(n *yaml.Node, name string) (k, v *yaml.Node, ok bool) {
+	if n.Kind != yaml.MappingNode {
+		return nil, nil, false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if c := n.Content[i]; c.Kind == yaml.ScalarNode && c.Value == name {
+			if k != nil {
+				return nil, nil, false
+			}
+			k, v = c, n.Content[i+1]
+		}
+	}
+	return k, v, k != nil
+}
+
+// plain reports whether a tree is free of anchors, aliases, explicit tags
+// and (unless merges) merge keys, and moves its lines down by shift.
+func plain(n *yaml.Node, shift int, merges bool) bool {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" || n.Style&yaml.TaggedStyle != 0 || !merges && n.Tag == "!!merge" {
+		return false
+	}
+	n.Line += shift
+	for _, c := range n.Content {
+		if !plain(c, shift, merges) {
+			return false
+		}
+	}
+	return true
+}
+
+// chunkBytes is about how much of a flows list one YAML parse takes: a few
+// hundred flows, whose tree is small, and whose parser setup is shared.
+const chunkBytes = 32 << 10
+
+// splitChunk parses region r's next elements, about chunkBytes of them,
+// apart from the rest of the file, with the file's lines. False means the
+// piece is not what the whole document would hold there (or a YAML error,
+// which the whole document reports).
+func (p *parser) splitChunk(data []byte, r *flowsRegion) ([]*yaml.Node, bool) {
+	first := r.items[r.next]
+	end := r.next + 1
+	for end < len(r.items) && r.items[end].end-first.start <= chunkBytes {
+		end++
+	}
+	n := end - r.next
+	r.next = end
+	var doc yaml.Node
+	if yaml.Unmarshal(data[first.start:r.items[end-1].end], &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, false
+	}
+	seq := doc.Content[0]
+	if seq.Kind != yaml.SequenceNode || seq.Style != 0 || len(seq.Content) != n || seq.Anchor != "" {
+		return nil, false
+	}
+	for _, item := range seq.Content {
+		if !plain(item, first.line-1, true) {
+			return nil, false
+		}
+	}
+	return seq.Content, true
+}
+
+// flowItems calls fn with each element of a service's flows list: split
+// ones parsed one at a time.
+func (p *parser) flowItems(n *yaml.Node, key string, fn func(i int, item *yaml.Node)) {
+	r := p.split[n]
+	if r == nil {
+		for i, item := range p.seq(n, key) {
+			fn(i, item)
+		}
+		return
+	}
+	if p.resolve(n) == nil { // counted as the list it stands for
+		return
+	}
+	for i := 0; r.next < len(r.items); {
+		items, ok := p.splitChunk(p.data, r)
+		if !ok {
+			p.splitFailed, p.exhausted = true, true // stop the walk; Parse starts over
+			return
+		}
+		for _, item := range items {
+			fn(i, item)
+			i++
+		}
+	}
+}
+
+// splitDone parses what the walk did not reach of the split lists (a walk
+// cut short still needs every piece checked): false when Parse must start
+// over with the whole document.
+func (p *parser) splitDone() bool {
+	if p.splitFailed {
+		return false
+	}
+	for _, r := range p.regions {
+		for r.next < len(r.items) {
+			if _, ok := p.splitChunk(p.data, r); !ok {
+				return false
+			}
+		}
+	}
+	return true
+}

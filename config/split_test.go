@@ -1,0 +1,246 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/slaprobe/slaprobe/examples"
+)
+
+// splitOptions resolves every secret and file without the disk, the same
+// for both parses of one input.
+func splitOptions(data []byte) Options {
+	return Options{
+		LookupEnv: func(k string) (string, bool) { return fuzzSecret, k != "UNSET" },
+		ReadFile: func(p string) ([]byte, error) {
+			switch {
+			case strings.Contains(p, "missing"):
+				return nil, os.ErrNotExist
+			case strings.HasSuffix(p, ".yaml"):
+				return data, nil
+			}
+			return []byte(fuzzSecret + "\n"), nil
+		},
+	}
+}
+
+// splitMatchesWhole parses data both ways and fails unless the split parse
+// either declines or gives the whole document's config or errors; it
+// reports whether the split parse was taken.
+func splitMatchesWhole(t *testing.T, data []byte) bool {
+	t.Helper()
+	opts := splitOptions(data)
+	want, _, wantErr := parse("split.yaml", data, opts, false)
+	got, ok, gotErr := parse("split.yaml", data, opts, true)
+	if !ok {
+		return false
+	}
+	if !reflect.DeepEqual(gotErr, wantErr) {
+		t.Fatalf("split parse errors:\n%v\nwhole document's:\n%v", gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("split parse config differs:\n%+v\nwhole document's:\n%+v", got, want)
+	}
+	return true
+}
+
+// exampleSeeds are the shipped configs and the test configs.
+func exampleSeeds(t testing.TB) [][]byte {
+	out := [][]byte{examples.DemoConfig(), []byte(minimal), scaleConfig(25)}
+	for _, g := range []string{"testdata/errors/*.yaml", "testdata/design/*.yaml", "../examples/*.yaml"} {
+		files, _ := filepath.Glob(g)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, data)
+		}
+	}
+	return out
+}
+
+// FuzzSplitMatchesWhole: for any input, the flow-at-a-time parse of a
+// large config gives the whole document's result, config or errors, or
+// declines (Parse then parses the whole document).
+func FuzzSplitMatchesWhole(f *testing.F) {
+	for _, s := range exampleSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		splitMatchesWhole(t, data)
+	})
+}
+
+// TestSplitTakesTheExamples: the scale config and most of the seeds take
+// the split parse (so that the fuzz seeds exercise it) and match the whole
+// document; the demo config's aliases (vars: *demo) make it decline.
+func TestSplitTakesTheExamples(t *testing.T) {
+	taken := 0
+	seeds := exampleSeeds(t)
+	for _, s := range seeds {
+		if splitMatchesWhole(t, s) {
+			taken++
+		}
+	}
+	if !splitMatchesWhole(t, scaleConfig(25)) {
+		t.Error("the scale config does not take the split parse")
+	}
+	if taken < len(seeds)*2/3 {
+		t.Errorf("only %d of %d seeds take the split parse", taken, len(seeds))
+	}
+	t.Logf("%d of %d seeds split", taken, len(seeds))
+}
+
+// TestParseSplitsLargeConfigs: Parse takes the split path from
+// splitMinBytes on, and the 50,000-flow config is split into every flow.
+func TestParseSplitsLargeConfigs(t *testing.T) {
+	data := scaleConfig(10_000)
+	if len(data) < splitMinBytes {
+		t.Fatalf("%d bytes: below splitMinBytes", len(data))
+	}
+	_, regions, ok := splitFlows(data)
+	n := 0
+	for _, r := range regions {
+		n += len(r.items)
+	}
+	if !ok || len(regions) != 10 || n != 10_000 {
+		t.Fatalf("ok %v, %d regions, %d items", ok, len(regions), n)
+	}
+	if !splitMatchesWhole(t, data) {
+		t.Fatal("declined")
+	}
+}
+
+// splitBase is a config of three services whose flows lists are split;
+// %s is put in at the end of the first flow of the second service.
+const splitBase = `location: here
+defaults: {interval: 30s}
+services:
+  - name: a
+    flows:
+      - name: a1
+        steps: [{name: s, function: f, request: {url: "http://x/a1"}}]
+      - name: a2
+        steps: [{name: s, function: f, request: {url: "http://x/a2"}}]
+  - name: b
+    flows:
+    - name: b1
+      steps: [{name: s, function: f, request: {url: "http://x/b1"}}]
+      %s
+    - name: b2
+      steps: [{name: s, function: f, request: {url: "http://x/b2"}}]
+  - flows:
+      - name: c1
+        steps: [{name: s, function: f, request: {url: "http://x/c1"}}]
+    name: c
+`
+
+// TestSplitFallsBack: whatever the scanner cannot be sure of makes the
+// split parse decline, and Parse gives the whole document's result.
+func TestSplitFallsBack(t *testing.T) {
+	base := fmt.Sprintf(splitBase, "")
+	if !splitMatchesWhole(t, []byte(base)) {
+		t.Fatal("the base config does not split")
+	}
+	tests := []struct {
+		name string
+		src  string
+	}{
+		{"an anchor in a flow", strings.Replace(base, "name: a2", "name: &n a2", 1)},
+		{"an alias in a flow to a flow", strings.Replace(strings.Replace(base, "name: a1", "name: &n a1", 1), "name: b2", "name: *n", 1)},
+		{"an anchor outside the flows", strings.Replace(base, "location: here", "location: &l here", 1)},
+		{"an explicit tag in a flow", strings.Replace(base, "name: a2", "name: !!str a2", 1)},
+		{"a local tag outside the flows", strings.Replace(base, "location: here", "location: !x here", 1)},
+		{"a directive", "%YAML 1.1\n---\n" + base},
+		{"a document start", "---\n" + base},
+		{"a document end", base + "...\n"},
+		{"a tab", strings.Replace(base, "url: \"http://x/b2\"", "url: \"http://x/\tb2\"", 1)},
+		{"CRLF line ends", strings.ReplaceAll(base, "\n", "\r\n")},
+		{"a NEL", strings.Replace(base, "x/a1", "x/a\u00851", 1)},
+		{"a BOM", "\uFEFF" + base},
+		{"invalid UTF-8", strings.Replace(base, "x/a1", "x/a\xff1", 1)},
+		{"a quoted scalar over lines", strings.Replace(base, `"http://x/a1"`, "\"http://x/\n  - a1\"", 1)},
+		{"a flow mapping over lines", strings.Replace(base, "steps: [{name: s, function: f, request: {url: \"http://x/a2\"}}]", "steps: [{name: s, function: f,\n      - request: {url: \"http://x/a2\"}}]", 1)},
+		{"a syntax error in a later flow", fmt.Sprintf(splitBase, "bad: [")},
+		{"a flows key the walk does not reach", strings.Replace(base, "location: here", "x:\n  flows:\n    - 1\nlocation: here", 1)},
+		{"a duplicate flows key", strings.Replace(base, "    name: c\n", "    name: c\n    flows:\n      - name: c2\n", 1)},
+		{"a duplicate services key", base + "services:\n  - name: d\n    flows:\n      - name: d1\n"},
+		{"a merge key outside the flows", strings.Replace(base, "  - name: b\n", "  - name: b\n    <<: {objective: 0.9}\n", 1)},
+		{"a line too long to be sure of its depth", strings.Replace(base, "x/a1", "x/"+strings.Repeat("a", maxSplitLine), 1)},
+		{"a line between a flows key and its list's column", strings.Replace(base, "  - name: b\n", "     z: 1\n  - name: b\n", 1)},
+		{"block nesting near the depth limit", strings.Replace(base, "      - name: a2\n", "      - "+strings.Repeat("- ", 9994)+"1\n      - name: a2\n", 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if splitMatchesWhole(t, []byte(tt.src)) {
+				t.Errorf("split parse taken:\n%s", tt.src)
+			}
+		})
+	}
+}
+
+// TestSplitKeepsLines: problems inside later flows (split apart) have the
+// file's lines and keys, sorted by line, and match the whole document's.
+func TestSplitKeepsLines(t *testing.T) {
+	tests := []struct {
+		name, insert string
+		want         []string
+	}{
+		{"an unknown key in a later flow", "bogus: 1", []string{"split.yaml:14: services[1].flows[0].bogus: unknown key"}},
+		{"a bad interval", "interval: 1ms", []string{"split.yaml:14: services[1].flows[0].interval: 1ms is below the minimum of 1s"}},
+		{"a duplicate flow name", "timeout: 5s\n    - name: a2\n      steps: [{name: s, function: f, request: {url: \"http://x/\"}}]", []string{
+			"split.yaml:15: services[1].flows[1].name: duplicate flow name \"a2\" (first used on line 8",
+		}},
+		{"a block scalar", "vars:\n        v: |\n          x ${nope}\n", []string{"split.yaml:15: services[1].flows[0].vars.v"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := []byte(fmt.Sprintf(splitBase, tt.insert))
+			if !splitMatchesWhole(t, src) {
+				t.Fatal("declined")
+			}
+			_, _, err := parse("split.yaml", src, Options{}, true)
+			var es Errors
+			if !errors.As(err, &es) || len(es) != len(tt.want) {
+				t.Fatalf("got %v, want %d problems", err, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(es[i].Error(), w) {
+					t.Errorf("problem %d: %v\nwant %s...", i, es[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestSplitMatchesWholeOnEdges: layouts the split parse takes, whose
+// pieces must still come out as in the whole document.
+func TestSplitMatchesWholeOnEdges(t *testing.T) {
+	step := "steps: [{name: s, function: f, request: {url: \"http://x/\"}}]"
+	tests := []struct{ name, src string }{
+		{"a kept block scalar ends the last flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: |+\n            x\n\n\n# c\n\n  - name: b\n    flows: []\n"},
+		{"a kept block scalar before the next flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: |+\n            x\n\n  # c\n\n      - name: a2\n        " + step + "\n"},
+		{"flows first in its service, its list at the key's column", "services:\n- flows:\n  - name: a1\n    " + step + "\n  -\n  - name: a3\n    " + step + "\n  name: a\n"},
+		{"comments at column 0 between flows", "services:\n  - name: a\n    flows:\n#c\n      - name: a1\n#c\n        " + step + "\n#c\n      - name: a2 # c\n        " + step + "\n#c\n"},
+		{"a plain scalar over lines", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: one\n            two\n\n            three\n      - name: a2\n        " + step + "\n"},
+		{"a quoted scalar over lines, indented", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: \"one\n         - two\"\n      - name: a2\n        " + step + "\n"},
+		{"a flow mapping over lines, indented", "services:\n  - name: a\n    flows:\n      - {name: a1,\n         " + step + "}\n      - name: a2\n        " + step + "\n"},
+		{"a flow that is not a mapping", "services:\n  - name: a\n    flows:\n      - [a1]\n      - - x\n      - name: a2\n        " + step + "\n"},
+		{"problems in every flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        x: 1\n      - {}\n      - name: a1\n        " + step + "\n        interval: 0s\n"},
+		{"no trailing newline", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step},
+		{"a flows key with a comment", "services:\n  - name: a\n    flows:   # the flows\n      - name: a1\n        " + step + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !splitMatchesWhole(t, []byte(tt.src)) {
+				t.Errorf("split parse declined:\n%s", tt.src)
+			}
+		})
+	}
+}
