@@ -89,10 +89,30 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 // parse is Parse of the whole document's tree, or (split) of the
 // skeleton's and then each flow's; ok is false when the split parse cannot
 // be sure of the whole document's result.
-func parse(file string, data []byte, opts Options, split bool) (_ *Config, ok bool, _ error) {
-	var errs Errors
+func parse(file string, data []byte, opts Options, split bool) (*Config, bool, error) {
+	p := newParser(file, data, opts)
+	if !p.load(split) {
+		return nil, false, nil
+	}
+	cfg, err := p.result()
+	return cfg, true, err
+}
+
+// result is the config loaded, or the problems found, redacted and sorted.
+func (p *parser) result() (*Config, error) {
+	if len(*p.errs) > 0 {
+		for _, e := range *p.errs {
+			e.Msg = p.redact(e.Msg)
+			e.Key = p.redact(e.Key)
+		}
+		return nil, errOrNil(*p.errs, p.file)
+	}
+	return p.cfg, nil
+}
+
+func newParser(file string, data []byte, opts Options) *parser {
 	p := &parser{
-		decoder: decoder{file: file, errs: &errs},
+		decoder: decoder{file: file, errs: &Errors{}},
 		opts:    opts.withDefaults(),
 		dir:     filepath.Dir(file),
 		cfg:     newConfig(file),
@@ -100,31 +120,32 @@ func parse(file string, data []byte, opts Options, split bool) (_ *Config, ok bo
 		data:    data,
 	}
 	p.decoder.redact = p.redact
+	return p
+}
+
+// load parses p.data into p.cfg and p.errs, the whole document or (split)
+// the skeleton and then each flows list part; false when the split parse
+// cannot be sure of the whole document's result.
+func (p *parser) load(split bool) bool {
 	var root *yaml.Node
+	ok := true
 	if split {
-		if root, ok = p.parseSplit(data); !ok {
-			return nil, false, nil
+		if root, ok = p.parseSplit(p.data); !ok {
+			return false
 		}
 	} else {
-		root, ok = p.parse(data)
+		root, ok = p.parse(p.data)
 	}
 	if ok {
 		p.config(root)
 		if split && !p.splitDone() {
-			return nil, false, nil
+			return false
 		}
 		if !p.exhausted {
 			p.timelines()
 		}
 	}
-	if len(errs) > 0 {
-		for _, e := range errs {
-			e.Msg = p.redact(e.Msg)
-			e.Key = p.redact(e.Key)
-		}
-		return nil, true, errOrNil(errs, file)
-	}
-	return p.cfg, true, nil
+	return true
 }
 
 func newConfig(file string) *Config {

@@ -35,11 +35,17 @@ func splitOptions(data []byte) Options {
 func splitMatchesWhole(t *testing.T, data []byte) bool {
 	t.Helper()
 	opts := splitOptions(data)
-	want, _, wantErr := parse("split.yaml", data, opts, false)
-	got, ok, gotErr := parse("split.yaml", data, opts, true)
-	if !ok {
+	whole, split := newParser("split.yaml", data, opts), newParser("split.yaml", data, opts)
+	whole.load(false)
+	if !split.load(true) {
 		return false
 	}
+	if split.visits != whole.visits || split.bytes != whole.bytes || split.maxVisits != whole.maxVisits {
+		t.Fatalf("split walk: %d values, %d bytes (limit %d); whole: %d, %d (limit %d)",
+			split.visits, split.bytes, split.maxVisits, whole.visits, whole.bytes, whole.maxVisits)
+	}
+	want, wantErr := whole.result()
+	got, gotErr := split.result()
 	if !reflect.DeepEqual(gotErr, wantErr) {
 		t.Fatalf("split parse errors:\n%v\nwhole document's:\n%v", gotErr, wantErr)
 	}
@@ -71,6 +77,12 @@ func exampleSeeds(t testing.TB) [][]byte {
 func FuzzSplitMatchesWhole(f *testing.F) {
 	for _, s := range exampleSeeds(f) {
 		f.Add(s)
+	}
+	for _, c := range append(fallbackCases(), edgeCases()...) {
+		f.Add([]byte(c.src))
+	}
+	for _, in := range []string{"", "bogus: 1", "interval: 1ms", "vars:\n        v: |\n          x ${nope}\n"} {
+		f.Add([]byte(fmt.Sprintf(splitBase, in)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		splitMatchesWhole(t, data)
@@ -141,17 +153,11 @@ services:
     name: c
 `
 
-// TestSplitFallsBack: whatever the scanner cannot be sure of makes the
-// split parse decline, and Parse gives the whole document's result.
-func TestSplitFallsBack(t *testing.T) {
+// fallbackCases are inputs the split parse must decline, each for one
+// reason.
+func fallbackCases() []splitCase {
 	base := fmt.Sprintf(splitBase, "")
-	if !splitMatchesWhole(t, []byte(base)) {
-		t.Fatal("the base config does not split")
-	}
-	tests := []struct {
-		name string
-		src  string
-	}{
+	return []splitCase{
 		{"an anchor in a flow", strings.Replace(base, "name: a2", "name: &n a2", 1)},
 		{"an alias in a flow to a flow", strings.Replace(strings.Replace(base, "name: a1", "name: &n a1", 1), "name: b2", "name: *n", 1)},
 		{"an anchor outside the flows", strings.Replace(base, "location: here", "location: &l here", 1)},
@@ -176,7 +182,35 @@ func TestSplitFallsBack(t *testing.T) {
 		{"a line between a flows key and its list's column", strings.Replace(base, "  - name: b\n", "     z: 1\n  - name: b\n", 1)},
 		{"block nesting near the depth limit", strings.Replace(base, "      - name: a2\n", "      - "+strings.Repeat("- ", 9994)+"1\n      - name: a2\n", 1)},
 	}
-	for _, tt := range tests {
+}
+
+// edgeCases are layouts the split parse must take.
+func edgeCases() []splitCase {
+	step := "steps: [{name: s, function: f, request: {url: \"http://x/\"}}]"
+	return []splitCase{
+		{"a kept block scalar ends the last flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: |+\n            x\n\n\n# c\n\n  - name: b\n    flows: []\n"},
+		{"a kept block scalar before the next flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: |+\n            x\n\n  # c\n\n      - name: a2\n        " + step + "\n"},
+		{"flows first in its service, its list at the key's column", "services:\n- flows:\n  - name: a1\n    " + step + "\n  -\n  - name: a3\n    " + step + "\n  name: a\n"},
+		{"comments at column 0 between flows", "services:\n  - name: a\n    flows:\n#c\n      - name: a1\n#c\n        " + step + "\n#c\n      - name: a2 # c\n        " + step + "\n#c\n"},
+		{"a plain scalar over lines", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: one\n            two\n\n            three\n      - name: a2\n        " + step + "\n"},
+		{"a quoted scalar over lines, indented", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: \"one\n         - two\"\n      - name: a2\n        " + step + "\n"},
+		{"a flow mapping over lines, indented", "services:\n  - name: a\n    flows:\n      - {name: a1,\n         " + step + "}\n      - name: a2\n        " + step + "\n"},
+		{"a flow that is not a mapping", "services:\n  - name: a\n    flows:\n      - [a1]\n      - - x\n      - name: a2\n        " + step + "\n"},
+		{"problems in every flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        x: 1\n      - {}\n      - name: a1\n        " + step + "\n        interval: 0s\n"},
+		{"no trailing newline", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step},
+		{"a flows key with a comment", "services:\n  - name: a\n    flows:   # the flows\n      - name: a1\n        " + step + "\n"},
+	}
+}
+
+type splitCase struct{ name, src string }
+
+// TestSplitFallsBack: whatever the scanner cannot be sure of makes the
+// split parse decline, and Parse gives the whole document's result.
+func TestSplitFallsBack(t *testing.T) {
+	if !splitMatchesWhole(t, []byte(fmt.Sprintf(splitBase, ""))) {
+		t.Fatal("the base config does not split")
+	}
+	for _, tt := range fallbackCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			if splitMatchesWhole(t, []byte(tt.src)) {
 				t.Errorf("split parse taken:\n%s", tt.src)
@@ -222,25 +256,32 @@ func TestSplitKeepsLines(t *testing.T) {
 // TestSplitMatchesWholeOnEdges: layouts the split parse takes, whose
 // pieces must still come out as in the whole document.
 func TestSplitMatchesWholeOnEdges(t *testing.T) {
-	step := "steps: [{name: s, function: f, request: {url: \"http://x/\"}}]"
-	tests := []struct{ name, src string }{
-		{"a kept block scalar ends the last flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: |+\n            x\n\n\n# c\n\n  - name: b\n    flows: []\n"},
-		{"a kept block scalar before the next flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: |+\n            x\n\n  # c\n\n      - name: a2\n        " + step + "\n"},
-		{"flows first in its service, its list at the key's column", "services:\n- flows:\n  - name: a1\n    " + step + "\n  -\n  - name: a3\n    " + step + "\n  name: a\n"},
-		{"comments at column 0 between flows", "services:\n  - name: a\n    flows:\n#c\n      - name: a1\n#c\n        " + step + "\n#c\n      - name: a2 # c\n        " + step + "\n#c\n"},
-		{"a plain scalar over lines", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: one\n            two\n\n            three\n      - name: a2\n        " + step + "\n"},
-		{"a quoted scalar over lines, indented", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step + "\n        vars:\n          v: \"one\n         - two\"\n      - name: a2\n        " + step + "\n"},
-		{"a flow mapping over lines, indented", "services:\n  - name: a\n    flows:\n      - {name: a1,\n         " + step + "}\n      - name: a2\n        " + step + "\n"},
-		{"a flow that is not a mapping", "services:\n  - name: a\n    flows:\n      - [a1]\n      - - x\n      - name: a2\n        " + step + "\n"},
-		{"problems in every flow", "services:\n  - name: a\n    flows:\n      - name: a1\n        x: 1\n      - {}\n      - name: a1\n        " + step + "\n        interval: 0s\n"},
-		{"no trailing newline", "services:\n  - name: a\n    flows:\n      - name: a1\n        " + step},
-		{"a flows key with a comment", "services:\n  - name: a\n    flows:   # the flows\n      - name: a1\n        " + step + "\n"},
-	}
-	for _, tt := range tests {
+	for _, tt := range edgeCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			if !splitMatchesWhole(t, []byte(tt.src)) {
 				t.Errorf("split parse declined:\n%s", tt.src)
 			}
 		})
+	}
+}
+
+// TestSplitSpendsTheSameBudget: the split parse counts the values and bytes
+// the whole document's walk counts, against the same limits (set from the
+// whole file), so the guards of TestHostileDocumentsCostLittle mean the
+// same on both paths (alias bombs never split: aliases make it decline).
+func TestSplitSpendsTheSameBudget(t *testing.T) {
+	for _, src := range [][]byte{scaleConfig(300), []byte(fmt.Sprintf(splitBase, "bogus: 1"))} {
+		whole, split := newParser("b.yaml", src, Options{}), newParser("b.yaml", src, Options{})
+		if !whole.load(false) || !split.load(true) {
+			t.Fatal("declined")
+		}
+		if whole.visits == 0 || split.visits != whole.visits || split.bytes != whole.bytes ||
+			split.maxVisits != whole.maxVisits || split.maxBytes != whole.maxBytes {
+			t.Errorf("split walk: %d/%d values, %d/%d bytes; whole: %d/%d values, %d/%d bytes",
+				split.visits, split.maxVisits, split.bytes, split.maxBytes, whole.visits, whole.maxVisits, whole.bytes, whole.maxBytes)
+		}
+	}
+	if _, ok, _ := parse("b.yaml", []byte(aliasedSteps("x", 3)), Options{}, true); ok {
+		t.Error("a file with aliases split")
 	}
 }
