@@ -118,6 +118,7 @@ func newParser(file string, data []byte, opts Options) *parser {
 		cfg:     newConfig(file),
 		flows:   map[string]int{},
 		data:    data,
+		chunk:   chunkBytes,
 	}
 	p.decoder.redact = p.redact
 	return p
@@ -186,6 +187,7 @@ type parser struct {
 	// The split parse (split.go): the file, its flows lists cut out, and
 	// the skeleton's empty values that stand for them.
 	data        []byte
+	chunk       int // bytes of a flows list parsed at once
 	regions     []*flowsRegion
 	split       map[*yaml.Node]*flowsRegion
 	splitFailed bool // a piece was not what the whole document holds there

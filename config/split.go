@@ -304,18 +304,19 @@ func plain(n *yaml.Node, shift int, merges bool) bool {
 	return true
 }
 
-// chunkBytes is about how much of a flows list one YAML parse takes: a few
-// hundred flows, whose tree is small, and whose parser setup is shared.
+// chunkBytes is about how much of a flows list one YAML parse takes (the
+// parser's chunk, which tests lower): a few hundred flows, whose tree is
+// small, and whose parser setup is shared.
 const chunkBytes = 32 << 10
 
-// splitChunk parses region r's next elements, about chunkBytes of them,
+// splitChunk parses region r's next elements, about p.chunk bytes of them,
 // apart from the rest of the file, with the file's lines. False means the
 // piece is not what the whole document would hold there (or a YAML error,
 // which the whole document reports).
 func (p *parser) splitChunk(data []byte, r *flowsRegion) ([]*yaml.Node, bool) {
 	first := r.items[r.next]
 	end := r.next + 1
-	for end < len(r.items) && r.items[end].end-first.start <= chunkBytes {
+	for end < len(r.items) && r.items[end].end-first.start <= p.chunk {
 		end++
 	}
 	n := end - r.next

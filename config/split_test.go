@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -35,22 +36,27 @@ func splitOptions(data []byte) Options {
 func splitMatchesWhole(t *testing.T, data []byte) bool {
 	t.Helper()
 	opts := splitOptions(data)
-	whole, split := newParser("split.yaml", data, opts), newParser("split.yaml", data, opts)
+	whole := newParser("split.yaml", data, opts)
 	whole.load(false)
-	if !split.load(true) {
-		return false
-	}
-	if split.visits != whole.visits || split.bytes != whole.bytes || split.maxVisits != whole.maxVisits {
-		t.Fatalf("split walk: %d values, %d bytes (limit %d); whole: %d, %d (limit %d)",
-			split.visits, split.bytes, split.maxVisits, whole.visits, whole.bytes, whole.maxVisits)
-	}
 	want, wantErr := whole.result()
-	got, gotErr := split.result()
-	if !reflect.DeepEqual(gotErr, wantErr) {
-		t.Fatalf("split parse errors:\n%v\nwhole document's:\n%v", gotErr, wantErr)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("split parse config differs:\n%+v\nwhole document's:\n%+v", got, want)
+	// Cut every list into the usual chunks, and into single elements.
+	for _, chunk := range []int{chunkBytes, 1} {
+		split := newParser("split.yaml", data, opts)
+		split.chunk = chunk
+		if !split.load(true) {
+			return false
+		}
+		if split.visits != whole.visits || split.bytes != whole.bytes || split.maxVisits != whole.maxVisits {
+			t.Fatalf("split walk: %d values, %d bytes (limit %d); whole: %d, %d (limit %d)",
+				split.visits, split.bytes, split.maxVisits, whole.visits, whole.bytes, whole.maxVisits)
+		}
+		got, gotErr := split.result()
+		if !reflect.DeepEqual(gotErr, wantErr) {
+			t.Fatalf("split parse (chunks of %d bytes) errors:\n%v\nwhole document's:\n%v", chunk, gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("split parse (chunks of %d bytes) config differs:\n%+v\nwhole document's:\n%+v", chunk, got, want)
+		}
 	}
 	return true
 }
@@ -284,4 +290,66 @@ func TestSplitSpendsTheSameBudget(t *testing.T) {
 	if _, ok, _ := parse("b.yaml", []byte(aliasedSteps("x", 3)), Options{}, true); ok {
 		t.Error("a file with aliases split")
 	}
+}
+
+// TestSplitMatchesWholeOnRandomLayouts: documents built of services and
+// flows lists at several columns, whose flows hold values that make the
+// scanner's cuts hard (quoted and flow values spanning lines, block scalars,
+// comments at any column), now and then with a line from a pool of
+// troublemakers, parse the same split as whole, and enough of them split
+// for that to mean something.
+func TestSplitMatchesWholeOnRandomLayouts(t *testing.T) {
+	// Values of a flow's var v, each spanning lines: @ is a line deeper
+	// than v, %s the column of the flow's "-".
+	values := []string{
+		"|+\n@x\n\n", ">-\n@x\n@y\n", "\"a\n@b\"", "'a''\n@b'", "a\n@b", "[1,\n@2]", "{a: 1,\n@b: 2}",
+		"|\n@x\n# c\n@y", "\"a\n# b\"", "\"a\n%s- b\"", "[1,\n%s- 2]", "a\n%s  b", "\"a\n%s  b\"",
+	}
+	trouble := []string{
+		"# c", "", "  # c", "    name: dup", "       z: 1", "]", "\"", "- x", "  - name: t", "      - b\"", "        bogus: 1",
+		"    objective: 0.9", "  -", "- flows:", "flows:", "      x: [", "services:",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	taken := 0
+	const docs = 2000
+	for i := range docs {
+		var b strings.Builder
+		line := func(format string, args ...any) {
+			fmt.Fprintf(&b, format+"\n", args...)
+			if rng.IntN(40) == 0 {
+				b.WriteString(trouble[rng.IntN(len(trouble))] + "\n")
+			}
+		}
+		line("location: l")
+		line("services:")
+		for s := range 1 + rng.IntN(3) {
+			key, col := "  - name: s%d\n    flows:", 4
+			if rng.IntN(3) == 0 {
+				key = "  - flows: # s%d"
+			}
+			list := col + 2*rng.IntN(2) // the list at the key's column or deeper
+			pad := strings.Repeat(" ", list)
+			line(key, s)
+			for f := range 1 + rng.IntN(4) {
+				line("%s- name: f%d-%d", pad, i, s*10+f)
+				line("%s  steps: [{name: s, function: f, request: {url: \"http://x/\"}}]", pad)
+				if rng.IntN(2) == 0 {
+					line("%s  vars:", pad)
+					v := values[rng.IntN(len(values))]
+					v = strings.ReplaceAll(strings.ReplaceAll(v, "%s", pad), "@", pad+"      ")
+					line("%s    v: %s", pad, v)
+				}
+			}
+			if strings.HasPrefix(key, "  - flows:") {
+				line("    name: s%d", s)
+			}
+		}
+		if splitMatchesWhole(t, []byte(b.String())) {
+			taken++
+		}
+	}
+	if taken < docs/5 {
+		t.Errorf("only %d of %d documents split", taken, docs)
+	}
+	t.Logf("%d of %d documents split", taken, docs)
 }
