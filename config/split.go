@@ -15,14 +15,28 @@ import (
 // nothing, so a conservative line scanner cuts each services[i].flows block
 // sequence into its items: the skeleton (the file with those items' lines
 // emptied, so that every other line keeps its number and columns) is parsed
-// as one document, and each flow item on its own, decoded and dropped before
-// the next. The result is the whole-document parse's, to the error: the
-// walk visits the same nodes (lines shifted back to the file's) in the same
-// order against the same budgets. Whenever the scanner cannot be sure of
-// that (anchors, aliases, tags, directives, document markers, tabs, line
-// breaks other than "\n", a flows: that is not a plain block sequence of a
-// service, or any YAML error in a piece), Parse falls back to the whole
-// document: that costs memory, never a different result.
+// as one document, then the items about 32 KiB at a time (a few hundred
+// flows), each piece decoded and dropped before the next. The result is the
+// whole-document parse's, to the error: the walk visits the same nodes
+// (lines shifted back to the file's) in the same order against the same
+// budgets. Whenever the scanner cannot be sure of that (anchors, aliases,
+// tags, directives, document markers, tabs, line breaks other than "\n", a
+// flows: that is not a plain block sequence of a service, or any YAML error
+// in a piece), Parse falls back to the whole document: that costs memory,
+// never a different result.
+//
+// Why a piece parses as in the whole document: every line of a list is
+// blank, a comment, deeper than the list's "-" column, or a "- " at that
+// column, and a piece starts at such a "- " line. If the whole document were
+// inside a quoted or [ ] { } value there, the piece before would end inside
+// it, which the YAML library refuses (and Parse falls back); plain
+// and block scalars cannot reach back to the list's column. So each piece
+// starts in block context, with the list's indentation, as in the whole
+// document, and its elements are the whole document's (checked: a piece
+// must hold exactly the "- " lines it was cut at). The skeleton's check that
+// each cut list's key is a service's "flows" key with an empty value, at
+// the scanned line and column, ties the pieces to where the walk expects a
+// list.
 
 // splitMinBytes is the smallest config Parse splits (about 4,000 one-step
 // flows): below it the whole tree costs little.
