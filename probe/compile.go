@@ -78,7 +78,9 @@ type compiledStep struct {
 	sessionEnd     bool  // a teardown step that runs when the session is discarded, not after every run
 }
 
-func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults) *compiledFlow {
+// compileFlow compiles f; cache (nil: none) shares parsed expressions with
+// the other flows of the same NewRunner.
+func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults, cache *compileCache) *compiledFlow {
 	cf := &compiledFlow{name: f.Name, service: f.Service}
 	cf.timeout = firstPositive(f.Timeout, defs.Timeout, defaultTimeout)
 	cf.maxBody = f.MaxBodyBytes
@@ -99,7 +101,7 @@ func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults
 	if cf.tls == (config.TLS{}) {
 		cf.tls = defs.TLS
 	}
-	if err := cf.compile(f, secrets); err != nil {
+	if err := cf.compile(f, secrets, cache); err != nil {
 		cf.err = fmt.Errorf("flow %s: %w", f.Name, err)
 	}
 	return cf
@@ -114,11 +116,12 @@ func firstPositive(ds ...time.Duration) time.Duration {
 	return 0
 }
 
-func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string) error {
+func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string, cache *compileCache) error {
 	if len(f.Steps) == 0 {
 		return errors.New("no steps")
 	}
 	sy := newSymbols(secrets)
+	sy.cache = cache
 	for _, v := range f.Vars {
 		if !validVarName(v.Name) {
 			return fmt.Errorf("var %q: invalid name", v.Name)

@@ -33,8 +33,8 @@ type httpStep struct {
 	url     tmpl
 	headers []compiledHeader
 	host    *tmpl
-	body    compiledBody
-	status  []int // allowed statuses; empty: 200-399
+	body    *compiledBody // nil: none (most steps: 120 B a step saved)
+	status  []int         // allowed statuses; empty: 200-399
 }
 
 // compileHTTP parses a request and the status expectation.
@@ -58,8 +58,12 @@ func compileHTTP(r *config.Request, e *config.Expect, sy *symbols) (*httpStep, e
 	if h.headers, h.host, err = compileHeaders(r.Headers, sy); err != nil {
 		return nil, err
 	}
-	if err := h.body.compile(r, sy); err != nil {
+	var body compiledBody
+	if err := body.compile(r, sy); err != nil {
 		return nil, err
+	}
+	if body.kind != bodyNone {
+		h.body = &body
 	}
 	if h.status, err = compileStatus(e.Status); err != nil {
 		return nil, err
@@ -409,7 +413,11 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 		return nil, err
 	}
 	var body io.Reader
-	switch cs.body.kind {
+	var kind bodyKind
+	if cs.body != nil {
+		kind = cs.body.kind
+	}
+	switch kind {
 	case bodyJSON:
 		b, err := cs.body.json.append(nil, &rs.sc)
 		if err != nil {
@@ -455,7 +463,7 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 			return nil, fmt.Errorf("header Host: %w", err)
 		}
 	}
-	if cs.body.contentType != "" && req.Header["Content-Type"] == nil {
+	if cs.body != nil && cs.body.contentType != "" && req.Header["Content-Type"] == nil {
 		req.Header["Content-Type"] = []string{cs.body.contentType}
 	}
 	if req.Header["User-Agent"] == nil {

@@ -90,7 +90,7 @@ type extractor struct {
 // extractions; the extracted names become defined in sy.
 func (p *payload) compile(e *config.Expect, extracts []config.Extract, sy *symbols) error {
 	for _, pm := range e.JSONPath {
-		expr, err := jp.ParseString(pm.Path)
+		pp, err := sy.cache.path(pm.Path)
 		if err != nil {
 			return fmt.Errorf("expect: jsonpath %q: %w", pm.Path, err)
 		}
@@ -98,8 +98,7 @@ func (p *payload) compile(e *config.Expect, extracts []config.Extract, sy *symbo
 		if err != nil {
 			return fmt.Errorf("expect: jsonpath %q: %w", pm.Path, err)
 		}
-		segs, scan := scanPath(expr)
-		p.paths = append(p.paths, pathCheck{src: pm.Path, expr: expr, singular: singular(expr), segs: segs, scan: scan, m: m})
+		p.paths = append(p.paths, pathCheck{src: pm.Path, expr: pp.expr, singular: singular(pp.expr), segs: pp.segs, scan: pp.scan, m: m})
 		p.needJSON = true
 	}
 	if e.Body != nil {
@@ -127,16 +126,17 @@ func (p *payload) compile(e *config.Expect, extracts []config.Extract, sy *symbo
 		if e.JSONPath != "" {
 			n++
 			x.kind, x.src = extractJSON, e.JSONPath
-			if x.expr, err = jp.ParseString(e.JSONPath); err != nil {
+			pp, err := sy.cache.path(e.JSONPath)
+			if err != nil {
 				return fmt.Errorf("extract %s: jsonpath %q: %w", e.Var, e.JSONPath, err)
 			}
-			x.segs, x.scan = scanPath(x.expr)
+			x.expr, x.segs, x.scan = pp.expr, pp.segs, pp.scan
 			p.needJSON = true
 		}
 		if e.Regex != "" {
 			n++
 			x.kind, x.src = extractRegex, e.Regex
-			if x.re, err = regexp.Compile(e.Regex); err != nil {
+			if x.re, err = sy.cache.regexp(e.Regex); err != nil {
 				return fmt.Errorf("extract %s: regex: %w", e.Var, err)
 			}
 		}
@@ -207,7 +207,7 @@ func compileMatcher(m *config.Matcher, sy *symbols) (matcher, error) {
 	if m.Matches != "" {
 		set(opMatches)
 		if out.operand, err = sy.compile(m.Matches); err == nil && out.operand.static {
-			out.re, err = regexp.Compile(out.operand.lit)
+			out.re, err = sy.cache.regexp(out.operand.lit)
 		}
 	}
 	if err != nil {

@@ -138,6 +138,7 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 	}
 
 	prev := previousFlows(opts.Previous, cfg)
+	cache := newCompileCache()
 	var errs []error
 	for i := range cfg.Services {
 		svc := &cfg.Services[i]
@@ -148,7 +149,7 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 				cf = p.cf
 				r.reused++
 			} else {
-				cf = compileFlow(f, cfg.Secrets, cfg.Defaults)
+				cf = compileFlow(f, cfg.Secrets, cfg.Defaults, cache)
 			}
 			if cf.err != nil {
 				errs = append(errs, fmt.Errorf("service %s: %s", svc.Name, r.redact(cf.err.Error(), nil)))
@@ -207,7 +208,7 @@ func (r *Runner) compiled(f *config.Flow) *compiledFlow {
 	if cf, ok := r.adhoc[f]; ok {
 		return cf
 	}
-	cf := compileFlow(f, r.cfg.Secrets, r.cfg.Defaults)
+	cf := compileFlow(f, r.cfg.Secrets, r.cfg.Defaults, nil)
 	if len(r.adhoc) >= maxAdHocFlows {
 		clear(r.adhoc)
 	}

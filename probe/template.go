@@ -265,6 +265,7 @@ type symbols struct {
 	// credVars are the variables a credential header (Authorization,
 	// Proxy-Authorization, Cookie) or a URL's user:password uses.
 	credVars map[string]bool
+	cache    *compileCache // nil: nothing shared
 }
 
 func newSymbols(secrets map[string]string) *symbols {
