@@ -227,9 +227,9 @@ func (l *lines) dash(ind int) bool {
 }
 
 // parseSplit parses data's skeleton and ties each region to the value it
-// stands in for: the (empty) value of the one "flows" key of a service in
-// the one top-level "services" list. It returns false when it cannot: the
-// caller parses the whole document instead.
+// stands in for: the (empty) value of the one "flows" key of a service (a
+// block mapping) in the one top-level "services" list. It returns false
+// when it cannot: the caller parses the whole document instead.
 func (p *parser) parseSplit(data []byte) (*yaml.Node, bool) {
 	if len(data) > MaxFileBytes {
 		return nil, false
@@ -265,9 +265,17 @@ func (p *parser) parseSplit(data []byte) (*yaml.Node, bool) {
 		if r == nil {
 			continue
 		}
-		if v.Kind != yaml.ScalarNode || v.Tag != "!!null" || v.Value != "" || v.Style != 0 {
+		// In a service written as a flow mapping ({name: a,\n flows:\n
+		// - ...}), "- " lines are an error of the whole document, while the
+		// skeleton and the pieces parse.
+		if svc.Style&yaml.FlowStyle != 0 ||
+			v.Kind != yaml.ScalarNode || v.Tag != "!!null" || v.Value != "" || v.Style != 0 {
 			return nil, false
 		}
+		// The empty value stands for the list: it takes the list's place
+		// (its first "-"), which a problem about it (a budget spent) names.
+		first := r.items[0]
+		v.Line, v.Column = first.line, indent(data[first.start:])+1
 		p.split[v] = r
 		delete(at, [2]int{k.Line, k.Column})
 	}

@@ -62,7 +62,16 @@ func runReviewCases(t *testing.T, cases []reviewCase) {
 func TestReviewFlowContext(t *testing.T) {
 	runReviewCases(t, []reviewCase{
 		{name: "a service as a flow mapping", services: "  - {name: a,\n    flows:\n      - name: a1\n        " + reviewStep + "\n    }\n"},
+		{name: "a flow mapping, the list at the key's column", services: "  - {name: a,\n    flows:\n    - name: a1\n      " + reviewStep + "\n    }\n"},
+		{name: "a flow mapping, flows first", services: "  - {\n    flows:\n      - name: a1\n        " + reviewStep + ",\n    name: a}\n"},
 	})
+	// The services list as a flow sequence over lines, made large by a
+	// comment.
+	data := []byte("services: [\n  {name: a,\n  flows:\n    - name: a1\n      " + reviewStep + "\n  }]\n" +
+		strings.Repeat("# "+strings.Repeat("c", 1000)+"\n", splitMinBytes/1000))
+	if len(data) < splitMinBytes || splitMatchesWhole(t, data) {
+		t.Errorf("%d bytes: services as a flow sequence split", len(data))
+	}
 }
 
 // loadWithBudget is load with the walk's budgets set to visits and bytes

@@ -181,6 +181,7 @@ func fallbackCases() []splitCase {
 		{"a flow mapping over lines", strings.Replace(base, "steps: [{name: s, function: f, request: {url: \"http://x/a2\"}}]", "steps: [{name: s, function: f,\n      - request: {url: \"http://x/a2\"}}]", 1)},
 		{"a syntax error in a later flow", fmt.Sprintf(splitBase, "bad: [")},
 		{"a flows key the walk does not reach", strings.Replace(base, "location: here", "x:\n  flows:\n    - 1\nlocation: here", 1)},
+		{"a service written as a flow mapping over lines", base + "  - {name: d,\n    flows:\n      - name: d1\n        steps: [{name: s, function: f, request: {url: \"http://x/d1\"}}]\n    }\n"},
 		{"a duplicate flows key", strings.Replace(base, "    name: c\n", "    name: c\n    flows:\n      - name: c2\n", 1)},
 		{"a duplicate services key", base + "services:\n  - name: d\n    flows:\n      - name: d1\n"},
 		{"a merge key outside the flows", strings.Replace(base, "  - name: b\n", "  - name: b\n    <<: {objective: 0.9}\n", 1)},
