@@ -37,7 +37,15 @@ type compiledFlow struct {
 	timeout      time.Duration
 	maxBody      int64
 	maxRedirects int
-	tls          config.TLS
+	tls          *config.TLS // nil: none set (shared among a NewRunner's flows: see tlsOf)
+}
+
+// tlsConfig returns the flow's TLS settings (the zero value: none).
+func (cf *compiledFlow) tlsConfig() config.TLS {
+	if cf.tls == nil {
+		return config.TLS{}
+	}
+	return *cf.tls
 }
 
 // plain reports whether the flow has only its steps (no session, no
@@ -97,10 +105,11 @@ func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults
 	if cf.maxRedirects <= 0 {
 		cf.maxRedirects = defaultMaxRedirects
 	}
-	cf.tls = f.TLS
-	if cf.tls == (config.TLS{}) {
-		cf.tls = defs.TLS
+	tls := f.TLS
+	if tls == (config.TLS{}) {
+		tls = defs.TLS
 	}
+	cf.tls = cache.tlsOf(tls)
 	if err := cf.compile(f, secrets, cache); err != nil {
 		cf.err = fmt.Errorf("flow %s: %w", f.Name, err)
 	}

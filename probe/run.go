@@ -217,7 +217,7 @@ func (rs *runState) guard(fn func() bool) (ok bool) {
 // setUp prepares the run: transport, deadline, scope and vars.
 func (rs *runState) setUp() bool {
 	cf := rs.cf
-	rt, err := rs.r.transport(cf.tls)
+	rt, err := rs.r.transport(cf.tlsConfig())
 	if err != nil {
 		rs.fail(0, err.Error())
 		return false

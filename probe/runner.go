@@ -156,7 +156,7 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 			}
 			r.flows[f] = cf
 			if r.rt == nil {
-				if _, err := r.transport(cf.tls); err != nil {
+				if _, err := r.transport(cf.tlsConfig()); err != nil {
 					errs = append(errs, fmt.Errorf("service %s: flow %s: %w", svc.Name, f.Name, err))
 				}
 			}

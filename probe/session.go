@@ -327,7 +327,7 @@ func (r *Runner) Retire(next *Runner) {
 // serves the other.
 func sameSession(ra *Runner, fa *config.Flow, a *compiledFlow, rb *Runner, fb *config.Flow, b *compiledFlow) bool {
 	if fa == nil || fb == nil || fa.Session == nil || fb.Session == nil || a.err != nil || b.err != nil || a.nsession != b.nsession || a.nsession == 0 ||
-		a.sessionTTL != b.sessionTTL || a.tls != b.tls || !maps.Equal(ra.cfg.Secrets, rb.cfg.Secrets) {
+		a.sessionTTL != b.sessionTTL || a.tlsConfig() != b.tlsConfig() || !maps.Equal(ra.cfg.Secrets, rb.cfg.Secrets) {
 		return false
 	}
 	return slices.EqualFunc(fa.Vars, fb.Vars, func(x, y config.Var) bool { return reflect.DeepEqual(x, y) }) &&

@@ -56,3 +56,24 @@ func TestSharedExpressions(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Flows with the same TLS settings point to one copy of them; a flow with
+// none holds no copy.
+func TestSharedTLS(t *testing.T) {
+	flow := func(name, serverName string) config.Flow {
+		return config.Flow{Name: name, TLS: config.TLS{ServerName: serverName}, Steps: []config.Step{get("doc", "https://127.0.0.1:1/doc")}}
+	}
+	cfg := testConfig(flow("a", "x.example"), flow("b", "x.example"), flow("c", "y.example"), flow("d", ""))
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.CloseIdle()
+	cf := func(i int) *compiledFlow { return r.flows[&cfg.Services[0].Flows[i]] }
+	if cf(0).tls == nil || cf(0).tls != cf(1).tls || cf(0).tls == cf(2).tls || cf(3).tls != nil {
+		t.Errorf("TLS settings a %p, b %p (want a's), c %p (want another), d %p (want nil)", cf(0).tls, cf(1).tls, cf(2).tls, cf(3).tls)
+	}
+	if got := cf(2).tlsConfig(); got.ServerName != "y.example" {
+		t.Errorf("flow c's TLS settings: %+v", got)
+	}
+}
