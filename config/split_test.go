@@ -321,12 +321,34 @@ func TestSplitMatchesWholeOnRandomLayouts(t *testing.T) {
 				b.WriteString(trouble[rng.IntN(len(trouble))] + "\n")
 			}
 		}
-		line("location: l")
-		line("services:")
+		// Now and then the lists sit inside a scalar or a flow collection
+		// that the whole document reads differently from the skeleton.
+		head, tail := []string{"location: l", "services:"}, ""
+		switch rng.IntN(24) {
+		case 0:
+			head = []string{"location: |", "  l", "x: |"}
+		case 1:
+			head = []string{"location: \"l", "services:"}
+			tail = "  \""
+		case 2:
+			head = []string{"location: l", "services: ["}
+			tail = "  ]"
+		case 3:
+			head = []string{"{location: l,", "services:"}
+			tail = "}"
+		}
+		for _, h := range head {
+			line("%s", h)
+		}
 		for s := range 1 + rng.IntN(3) {
-			key, col := "  - name: s%d\n    flows:", 4
-			if rng.IntN(3) == 0 {
+			key, col, end := "  - name: s%d\n    flows:", 4, ""
+			switch rng.IntN(4) {
+			case 0:
 				key = "  - flows: # s%d"
+			case 1:
+				if rng.IntN(4) == 0 { // a flow mapping: the whole document refuses its "- " lines
+					key, end = "  - {name: s%d,\n    flows:", "    }"
+				}
 			}
 			list := col + 2*rng.IntN(2) // the list at the key's column or deeper
 			pad := strings.Repeat(" ", list)
@@ -344,6 +366,12 @@ func TestSplitMatchesWholeOnRandomLayouts(t *testing.T) {
 			if strings.HasPrefix(key, "  - flows:") {
 				line("    name: s%d", s)
 			}
+			if end != "" {
+				line(end)
+			}
+		}
+		if tail != "" {
+			line("%s", tail)
 		}
 		if splitMatchesWhole(t, []byte(b.String())) {
 			taken++
