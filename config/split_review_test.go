@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +14,12 @@ import (
 // config that a line scanner could cut wrong, each compared with the whole
 // document's parse on a file of at least splitMinBytes (the size Parse
 // splits from).
+
+// reviewMutants is how many mutants TestReviewMutants makes of each layout.
+var reviewMutants = 200
+
+// reviewEdits is the most edits of one mutant.
+var reviewEdits = 2
 
 const reviewStep = `steps: [{name: s, function: f, request: {url: "http://x/"}}]`
 
@@ -153,8 +160,14 @@ func flowAt(col int, name string, extra ...string) string {
 // wrong, in a file of at least splitMinBytes: the split parse, when it is
 // taken, gives the whole document's result, config or errors.
 func TestReviewLayouts(t *testing.T) {
+	runReviewCases(t, reviewLayouts())
+}
+
+// reviewLayouts are TestReviewLayouts' cases (FuzzSplitMatchesWhole's seeds
+// too, without the padding).
+func reviewLayouts() []reviewCase {
 	svc := func(name string, body string) string { return "  - name: " + name + "\n    flows:\n" + body }
-	runReviewCases(t, []reviewCase{
+	return []reviewCase{
 		// Block scalars whose lines look like list elements or keys.
 		{name: "literal with - name: lines", split: true, services: svc("a", flowAt(6, "a1", "vars:", "  v: |", "    - name: fake", "    flows:", "", "      - name: fake2")+flowAt(6, "a2"))},
 		{name: "literal with an indentation indicator", split: true, services: svc("a", flowAt(6, "a1", "vars:", "  v: |2", "       - name: fake", "     x")+flowAt(6, "a2"))},
@@ -205,7 +218,7 @@ func TestReviewLayouts(t *testing.T) {
 		{name: "? flows key", split: true, services: "  - name: a\n    ? flows\n    :\n" + flowAt(6, "a1")},
 		{name: "? key in a flow", split: true, services: svc("a", flowAt(6, "a1", "vars:", "  ? v", "  : x", "  ? - flows:", "  : y"))},
 		{name: "a service key that is a mapping holding flows:", split: false, services: "  - name: a\n    ?\n      flows:\n" + flowAt(8, "a1") + "    : 1\n"},
-	})
+	}
 }
 
 // TestReviewErrorsAcrossChunks: problems in flows all over a large file,
@@ -257,4 +270,63 @@ func TestReviewErrorsAcrossChunks(t *testing.T) {
 			t.Errorf("problem %d: %v\nwant %s...", i, es[i], w)
 		}
 	}
+}
+
+// TestReviewMutants: the layouts of TestReviewLayouts and TestSplitFallsBack
+// (without padding) with one line inserted from a pool of troublemakers,
+// deleted, doubled or moved a column or two, parse the same split as
+// whole (or the split parse declines).
+func TestReviewMutants(t *testing.T) {
+	pool := []string{
+		"{", "}", "[", "]", "  {name: x,", "    flows:", "  - flows:", "flows:", "      - name: m", "    - name: m",
+		"  ? flows", "  : x", "      ? x", "      : y", "|", "  v: |+", "  v: >2", "\"", "'", "# c", "", "   ", "      ",
+		"        bogus: 1", "    objective: 0.9", "  - name: m2", "...x", "- ", "-", "      -", "    }", "  ]",
+	}
+	var srcs []string
+	for _, c := range reviewLayouts() {
+		srcs = append(srcs, "services:\n"+c.services+c.tail)
+	}
+	for _, c := range append(fallbackCases(), edgeCases()...) {
+		if len(c.src) < 4096 {
+			srcs = append(srcs, c.src)
+		}
+	}
+	n := reviewMutants
+	rng := rand.New(rand.NewPCG(3, 4))
+	taken, total := 0, 0
+	for _, src := range srcs {
+		lines := strings.Split(src, "\n")
+		for range n {
+			m := append([]string(nil), lines...)
+			for range 1 + rng.IntN(reviewEdits) {
+				m = mutate(rng, m, pool)
+			}
+			total++
+			if splitMatchesWhole(t, []byte(strings.Join(m, "\n"))) {
+				taken++
+			}
+		}
+	}
+	t.Logf("%d of %d mutants split", taken, total)
+}
+
+// mutate inserts a line from pool into m, deletes one, doubles one or
+// moves one a column or two.
+func mutate(rng *rand.Rand, m, pool []string) []string {
+	i := rng.IntN(len(m))
+	switch rng.IntN(4) {
+	case 0:
+		m = append(m[:i], append([]string{pool[rng.IntN(len(pool))]}, m[i:]...)...)
+	case 1:
+		m = append(m[:i], m[i+1:]...)
+	case 2:
+		m = append(m[:i], append([]string{m[i]}, m[i:]...)...)
+	case 3:
+		if d := rng.IntN(4) - 2; d >= 0 {
+			m[i] = strings.Repeat(" ", d+1) + m[i]
+		} else if strings.HasPrefix(m[i], strings.Repeat(" ", -d)) {
+			m[i] = m[i][-d:]
+		}
+	}
+	return m
 }

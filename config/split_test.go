@@ -87,6 +87,9 @@ func FuzzSplitMatchesWhole(f *testing.F) {
 	for _, c := range append(fallbackCases(), edgeCases()...) {
 		f.Add([]byte(c.src))
 	}
+	for _, c := range reviewLayouts() {
+		f.Add([]byte(c.head + "services:\n" + c.services + c.tail))
+	}
 	for _, in := range []string{"", "bogus: 1", "interval: 1ms", "vars:\n        v: |\n          x ${nope}\n"} {
 		f.Add([]byte(fmt.Sprintf(splitBase, in)))
 	}
