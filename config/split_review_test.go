@@ -16,7 +16,7 @@ import (
 // splits from).
 
 // reviewMutants is how many mutants TestReviewMutants makes of each layout.
-var reviewMutants = 200
+var reviewMutants = 100
 
 // reviewEdits is the most edits of one mutant.
 var reviewEdits = 2
@@ -191,6 +191,8 @@ func reviewLayouts() []reviewCase {
 		{name: "comment after the last flow, then a key", split: true, services: "  - name: a\n    flows:\n" + flowAt(6, "a1") + "      # c\n    objective: 0.5\n"},
 		// flows: keys elsewhere.
 		{name: "flows: in a request header", split: true, services: svc("a", flowAt(6, "a1", "vars:", "  flows: x", "  v: |", "    flows:", "      - x"))},
+		{name: "flows: list in request headers", split: true, services: svc("a", "      - name: a1\n        steps:\n          - name: s\n            function: f\n            request:\n              url: http://x/\n              headers:\n                flows:\n                  - x\n                x-flows: |\n                  flows:\n                  - y\n")},
+		{name: "flows: list in webhook headers", split: false, services: svc("a", flowAt(6, "a1")), tail: "webhooks:\n  - name: w\n    url: http://x/\n    headers:\n      flows:\n        - x\n"},
 		{name: "flows: list in reports", split: false, services: svc("a", flowAt(6, "a1")), tail: "reports:\n  - flows:\n      - a1\n"},
 		{name: "flows: in status", split: false, services: svc("a", flowAt(6, "a1")), tail: "status:\n  flows:\n    - a1\n"},
 		{name: "flows: in a flow's var literal", split: true, services: svc("a", flowAt(6, "a1", "vars:", "  v: |", "    flows:", "      - name: no"))},
