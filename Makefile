@@ -6,8 +6,12 @@ LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: build test demo bench bench-scale fuzz lint clean install uninstall
 
+# Static (CGO_ENABLED=0), like the container image's binary (packaging/Dockerfile):
+# nothing in slaprobe needs cgo (SQLite is pure Go), and a cgo binary maps
+# libc.so and ld.so and runs its threads on C stacks and malloc arenas: at
+# 1,000 flows 2-3 MiB more RSS (1.0 MiB file, 1-2 MiB anonymous).
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/slaprobe
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/slaprobe
 
 # Everything CI must pass: installs Prometheus, Alertmanager, PostgreSQL and
 # poppler-utils from Debian's packages when missing, and builds Dendrite and

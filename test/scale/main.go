@@ -217,7 +217,8 @@ func run(args []string) int {
 	return 0
 }
 
-// prepare builds the slaprobe binary unless -bin names one.
+// prepare builds the slaprobe binary (static, as make build does) unless -bin
+// names one.
 func (o *options) prepare(ctx context.Context, dir string) error {
 	if o.bin != "" {
 		abs, err := filepath.Abs(o.bin)
@@ -230,6 +231,7 @@ func (o *options) prepare(ctx context.Context, dir string) error {
 	o.bin = filepath.Join(dir, "slaprobe")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", o.bin, "./cmd/slaprobe")
 	cmd.Dir = moduleRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build and the image build it
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("building slaprobe: %w", err)
