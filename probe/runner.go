@@ -80,7 +80,6 @@ type Runner struct {
 	userAgent []string
 
 	states sync.Pool // *runState, with their buffers
-	ids    idSource  // the default run ids (Options.NewID unset)
 
 	reused int // flows whose compiled form came from Options.Previous
 
@@ -123,7 +122,7 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	if r.newID == nil {
-		r.newID = r.ids.next
+		r.newID = randomID
 	}
 	if r.pool == nil && r.rt == nil {
 		r.pool = NewTransports()
@@ -168,34 +167,11 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 	return r, nil
 }
 
-// idBatch is how many run ids idSource reads from crypto/rand at once.
-const idBatch = 64
-
-// idSource hands out run ids of 16 random hex digits from crypto/rand,
-// reading idBatch ids' worth at a time: a read per run was a getrandom
-// system call per run (1.5-3% of the daemon's CPU at 1,000 flows every
-// 10 s). Each id's bytes are cleared once handed out. Safe for concurrent
-// use; the zero value is ready.
-type idSource struct {
-	mu  sync.Mutex
-	buf [idBatch * 8]byte
-	off int  // next unused byte of buf
-	ok  bool // buf has been filled
-}
-
-func (s *idSource) next() string {
-	var dst [16]byte
-	s.mu.Lock()
-	if !s.ok || s.off == len(s.buf) {
-		_, _ = rand.Read(s.buf[:]) // never fails (crypto/rand)
-		s.off, s.ok = 0, true
-	}
-	b := s.buf[s.off : s.off+8]
-	hex.Encode(dst[:], b)
-	clear(b)
-	s.off += 8
-	s.mu.Unlock()
-	return string(dst[:])
+// randomID returns 16 random hex digits.
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 // compiled returns the compiled form of f, compiling it on first use.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -534,39 +533,5 @@ func TestConcurrentRuns(t *testing.T) {
 	}
 	if len(ids) != n {
 		t.Errorf("%d distinct run ids, want %d", len(ids), n)
-	}
-}
-
-// TestRunIDs: the default run ids are 16 lowercase hex digits and do not
-// repeat, across several of idSource's batches, from concurrent callers and
-// from two runners.
-func TestRunIDs(t *testing.T) {
-	const perCaller, callers = 3*idBatch + 5, 4
-	runners := []*Runner{{}, {}}
-	ids := make(chan string, 2*perCaller*callers)
-	var wg sync.WaitGroup
-	for _, r := range runners {
-		for range callers {
-			wg.Go(func() {
-				for range perCaller {
-					ids <- r.ids.next()
-				}
-			})
-		}
-	}
-	wg.Wait()
-	close(ids)
-	seen := map[string]bool{}
-	for id := range ids {
-		if len(id) != 16 || strings.Trim(id, "0123456789abcdef") != "" {
-			t.Fatalf("run id %q: want 16 lowercase hex digits", id)
-		}
-		if seen[id] {
-			t.Fatalf("run id %q handed out twice", id)
-		}
-		seen[id] = true
-	}
-	if len(seen) != 2*perCaller*callers {
-		t.Fatalf("%d ids, want %d", len(seen), 2*perCaller*callers)
 	}
 }
