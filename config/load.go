@@ -119,6 +119,7 @@ func newParser(file string, data []byte, opts Options) *parser {
 		flows:   map[string]int{},
 		data:    data,
 		chunk:   chunkBytes,
+		minCut:  minCutBytes,
 	}
 	p.decoder.redact = p.redact
 	return p
@@ -188,6 +189,8 @@ type parser struct {
 	// the skeleton's empty values that stand for them.
 	data        []byte
 	chunk       int // bytes of a flows list parsed at once
+	minCut      int // bytes a flows list must hold to be cut out
+	pieces      int // flows list pieces parsed
 	regions     []*flowsRegion
 	split       map[*yaml.Node]*flowsRegion
 	splitFailed bool // a piece was not what the whole document holds there

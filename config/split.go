@@ -42,6 +42,13 @@ import (
 // flows): below it the whole tree costs little.
 const splitMinBytes = 1 << 20
 
+// minCutBytes is the least a flows list must hold to be cut out (the
+// parser's minCut, which tests lower): a smaller one stays in the skeleton.
+// Each piece costs a YAML parser (~15 us and ~5 KB), so a file of many tiny
+// lists would parse slower split than whole; with this, a file has at most
+// two pieces per minCutBytes.
+const minCutBytes = 16 << 10
+
 // maxSplitLine bounds the lines of a split item. An item parsed alone sits
 // up to four block levels (the top mapping, services, the service and the
 // flows list) less deep than in the whole document, so near the YAML
@@ -55,16 +62,17 @@ type flowsRegion struct {
 	line, col int    // of its "flows" key, 1-based like yaml.Node's
 	items     []span // its elements, in order
 	next      int    // elements parsed so far
+	long      bool   // a line longer than maxSplitLine: not to be cut
 }
 
 // span is one list element's lines: data[start:end], from line line.
 type span struct{ start, end, line int }
 
-// splitFlows cuts the block sequences under "flows:" keys out of data. It
-// returns the skeleton (data with those lines emptied) and the regions, or
-// false when the file holds anything that could make pieces parsed apart
-// differ from the whole document.
-func splitFlows(data []byte) ([]byte, []*flowsRegion, bool) {
+// splitFlows cuts the block sequences of at least minCut bytes under
+// "flows:" keys out of data. It returns the skeleton (data with those lines
+// emptied) and the regions, or false when the file holds anything that
+// could make pieces parsed apart differ from the whole document.
+func splitFlows(data []byte, minCut int) ([]byte, []*flowsRegion, bool) {
 	if !utf8.Valid(data) || bytes.IndexByte(data, '\t') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
 		return nil, nil, false
 	}
@@ -82,19 +90,26 @@ func splitFlows(data []byte) ([]byte, []*flowsRegion, bool) {
 		if bytes.HasPrefix(text, []byte("---")) || bytes.HasPrefix(text, []byte("...")) || bytes.HasPrefix(text, []byte("%")) {
 			return nil, nil, false // document markers, directives
 		}
-		if col, ok := flowsKey(text); ok {
-			r, after, ok := scanItems(l, col)
-			if !ok {
+		col, ok := flowsKey(text)
+		if !ok {
+			l.advance()
+			continue
+		}
+		r, after := scanItems(l, col)
+		if r == nil {
+			l.advance()
+			continue
+		}
+		// A list too small to cut stays in the skeleton, lines and all
+		// (a "flows:" inside it is its content, not a service's).
+		if r.items[len(r.items)-1].end-r.items[0].start >= minCut {
+			if r.long {
 				return nil, nil, false
 			}
-			if r != nil {
-				r.line, r.col = l.line, col+1
-				regions = append(regions, r)
-				l = after
-				continue
-			}
+			r.line, r.col = l.line, col+1
+			regions = append(regions, r)
 		}
-		l.advance()
+		l = after
 	}
 	if len(regions) == 0 {
 		return nil, nil, true
@@ -115,32 +130,29 @@ func splitFlows(data []byte) ([]byte, []*flowsRegion, bool) {
 // scanItems finds the block sequence after the "flows:" line at l, whose
 // key is at column col (0-based): its elements, each from its "- " line up
 // to the next one (blank and comment lines after the last element are its
-// own: a kept block scalar's trailing lines depend on them). It returns
-// nil when the next content line does not start a block sequence (the
-// value stays in the skeleton), and false when an element has a line
-// longer than maxSplitLine.
-func scanItems(l lines, col int) (*flowsRegion, lines, bool) {
+// own: a kept block scalar's trailing lines depend on them), and the line
+// after it. It returns nil when the next content line does not start a
+// block sequence (the value stays in the skeleton).
+func scanItems(l lines, col int) (*flowsRegion, lines) {
 	l.advance()
 	for ; l.more() && l.blank(); l.advance() {
 	}
 	if !l.more() {
-		return nil, l, true
+		return nil, l
 	}
 	ind := l.indent()
 	if ind < col || !l.dash(ind) {
-		return nil, l, true
+		return nil, l
 	}
 	r := &flowsRegion{}
 	cur := span{start: l.off, line: l.line}
 	for {
-		if len(l.text()) > maxSplitLine {
-			return nil, l, false
-		}
+		r.long = r.long || len(l.text()) > maxSplitLine
 		l.advance()
 		if !l.more() {
 			cur.end = len(l.data)
 			r.items = append(r.items, cur)
-			return r, l, true
+			return r, l
 		}
 		if l.blank() || l.indent() > ind {
 			continue
@@ -148,7 +160,7 @@ func scanItems(l lines, col int) (*flowsRegion, lines, bool) {
 		cur.end = l.off
 		r.items = append(r.items, cur)
 		if l.indent() < ind || !l.dash(ind) {
-			return r, l, true
+			return r, l
 		}
 		cur = span{start: l.off, line: l.line}
 	}
@@ -234,7 +246,7 @@ func (p *parser) parseSplit(data []byte) (*yaml.Node, bool) {
 	if len(data) > MaxFileBytes {
 		return nil, false
 	}
-	skel, regions, ok := splitFlows(data)
+	skel, regions, ok := splitFlows(data, p.minCut)
 	if !ok || len(regions) == 0 {
 		return nil, false
 	}
@@ -343,6 +355,7 @@ func (p *parser) splitChunk(data []byte, r *flowsRegion) ([]*yaml.Node, bool) {
 	}
 	n := end - r.next
 	r.next = end
+	p.pieces++
 	var doc yaml.Node
 	if yaml.Unmarshal(data[first.start:r.items[end-1].end], &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		return nil, false

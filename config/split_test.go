@@ -39,10 +39,11 @@ func splitMatchesWhole(t *testing.T, data []byte) bool {
 	whole := newParser("split.yaml", data, opts)
 	whole.load(false)
 	want, wantErr := whole.result()
-	// Cut every list into the usual chunks, and into single elements.
+	// Cut every list, however small, into the usual chunks, and into
+	// single elements.
 	for _, chunk := range []int{chunkBytes, 1} {
 		split := newParser("split.yaml", data, opts)
-		split.chunk = chunk
+		split.chunk, split.minCut = chunk, 0
 		if !split.load(true) {
 			return false
 		}
@@ -125,7 +126,7 @@ func TestParseSplitsLargeConfigs(t *testing.T) {
 	if len(data) < splitMinBytes {
 		t.Fatalf("%d bytes: below splitMinBytes", len(data))
 	}
-	_, regions, ok := splitFlows(data)
+	_, regions, ok := splitFlows(data, minCutBytes)
 	n := 0
 	for _, r := range regions {
 		n += len(r.items)
@@ -249,7 +250,12 @@ func TestSplitKeepsLines(t *testing.T) {
 			if !splitMatchesWhole(t, src) {
 				t.Fatal("declined")
 			}
-			_, _, err := parse("split.yaml", src, Options{}, true)
+			p := newParser("split.yaml", src, Options{})
+			p.minCut = 0
+			if !p.load(true) {
+				t.Fatal("declined")
+			}
+			_, err := p.result()
 			var es Errors
 			if !errors.As(err, &es) || len(es) != len(tt.want) {
 				t.Fatalf("got %v, want %d problems", err, len(tt.want))
@@ -282,6 +288,7 @@ func TestSplitMatchesWholeOnEdges(t *testing.T) {
 func TestSplitSpendsTheSameBudget(t *testing.T) {
 	for _, src := range [][]byte{scaleConfig(300), []byte(fmt.Sprintf(splitBase, "bogus: 1"))} {
 		whole, split := newParser("b.yaml", src, Options{}), newParser("b.yaml", src, Options{})
+		split.minCut = 0
 		if !whole.load(false) || !split.load(true) {
 			t.Fatal("declined")
 		}
@@ -384,4 +391,43 @@ func TestSplitMatchesWholeOnRandomLayouts(t *testing.T) {
 		t.Errorf("only %d of %d documents split", taken, docs)
 	}
 	t.Logf("%d of %d documents split", taken, docs)
+}
+
+// TestSplitPiecesBounded: each piece costs a YAML parser (~15 us, ~5 KB), so
+// flows lists under minCutBytes stay in the skeleton: a file of many tiny
+// lists (splitreview's hostile case, 15 bytes a list) is parsed whole, and
+// one mixing them with a large list cuts only that one, at most two pieces
+// per minCutBytes of file.
+func TestSplitPiecesBounded(t *testing.T) {
+	var tiny strings.Builder
+	tiny.WriteString("services:\n")
+	for tiny.Len() < 2<<20 {
+		tiny.WriteString("- flows:\n  - 1\n")
+	}
+	if _, regions, ok := splitFlows([]byte(tiny.String()), minCutBytes); !ok || len(regions) != 0 {
+		t.Errorf("tiny lists: ok %v, %d lists cut", ok, len(regions))
+	}
+
+	var b strings.Builder
+	b.WriteString("services:\n")
+	for s := range 3000 {
+		fmt.Fprintf(&b, "  - name: s%d\n    flows:\n      - name: f%d\n        steps: [{name: s, function: f, request: {url: \"http://x/\"}}]\n", s, s)
+	}
+	b.WriteString("  - name: big\n    flows:\n")
+	for f := range 2000 {
+		fmt.Fprintf(&b, "      - name: big-%d\n        steps: [{name: s, function: f, request: {url: \"http://x/\"}}]\n", f)
+	}
+	data := []byte(b.String())
+	whole, split := newParser("m.yaml", data, Options{}), newParser("m.yaml", data, Options{})
+	if !whole.load(false) || !split.load(true) {
+		t.Fatal("declined")
+	}
+	if len(split.regions) != 1 || split.pieces == 0 || split.pieces > 2*len(data)/minCutBytes {
+		t.Errorf("%d lists cut, %d pieces for %d bytes", len(split.regions), split.pieces, len(data))
+	}
+	want, wantErr := whole.result()
+	got, gotErr := split.result()
+	if wantErr != nil || gotErr != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("split parse differs from the whole document's (errors %v, %v)", gotErr, wantErr)
+	}
 }
