@@ -25,10 +25,10 @@ const reviewStep = `steps: [{name: s, function: f, request: {url: "http://x/"}}]
 
 // reviewDoc is head, "services:", services, a service of plain flows that
 // makes the file at least splitMinBytes, then tail. The padding flows are
-// about 1 KiB each, so that the split parse into single elements
-// (splitMatchesWhole) stays quick.
+// about 3 KiB each (a long var), so that the split parse into single
+// elements (splitMatchesWhole) stays quick.
 func reviewDoc(head, services, tail string) []byte {
-	long := strings.Repeat("x", 900)
+	long := strings.Repeat("x", 3000)
 	var b strings.Builder
 	b.WriteString(head)
 	b.WriteString("services:\n")
@@ -58,7 +58,25 @@ func runReviewCases(t *testing.T, cases []reviewCase) {
 			if got := splitMatchesWhole(t, data); got != tt.split {
 				t.Errorf("split parse taken: %v, want %v", got, tt.split)
 			}
+			parseMatchesWhole(t, data)
 		})
+	}
+}
+
+// parseMatchesWhole: Parse's split parse (which cuts only the large lists,
+// where splitMatchesWhole cuts every list) gives the whole document's
+// result, or declines.
+func parseMatchesWhole(t *testing.T, data []byte) {
+	t.Helper()
+	opts := splitOptions(data)
+	want, _, wantErr := parse("split.yaml", data, opts, false)
+	p := newParser("split.yaml", data, opts)
+	if !p.load(true) {
+		return
+	}
+	got, gotErr := p.result()
+	if !reflect.DeepEqual(gotErr, wantErr) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Parse:\n%v\n%.2000v\nwhole document's:\n%v\n%.2000v", gotErr, got, wantErr, want)
 	}
 }
 
