@@ -38,9 +38,10 @@ import (
 // the scanned line and column, ties the pieces to where the walk expects a
 // list.
 
-// splitMinBytes is the smallest config Parse splits (about 4,000 one-step
-// flows): below it the whole tree costs little.
-const splitMinBytes = 1 << 20
+// splitMinBytes is the smallest config Parse splits (about 250 one-step
+// flows): below it the whole tree costs little (~1.5 MB). At 1,000 flows
+// (290 KB) a reload's tree was ~7 MB, a third of the daemon's heap (#11).
+const splitMinBytes = 64 << 10
 
 // minCutBytes is the least a flows list must hold to be cut out (the
 // parser's minCut, which tests lower): a smaller one stays in the skeleton.

@@ -93,7 +93,7 @@ func TestReviewFlowContext(t *testing.T) {
 	// The services list as a flow sequence over lines, made large by a
 	// comment.
 	data := []byte("services: [\n  {name: a,\n  flows:\n    - name: a1\n      " + reviewStep + "\n  }]\n" +
-		strings.Repeat("# "+strings.Repeat("c", 1000)+"\n", splitMinBytes/1000))
+		strings.Repeat("# "+strings.Repeat("c", 1000)+"\n", splitMinBytes/1000+1))
 	if len(data) < splitMinBytes || splitMatchesWhole(t, data) {
 		t.Errorf("%d bytes: services as a flow sequence split", len(data))
 	}
