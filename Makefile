@@ -55,7 +55,8 @@ bench: build
 
 # What a check costs in the real binary (issue #11), one row per run: first
 # the raw floor (one keep-alive net/http client, status + JSON check, nothing
-# stored) and `slaprobe run` side by side, 1,000 flows every 10 s (SIDE=0
+# stored) and `slaprobe run` side by side at the same time over the same
+# window (-together), 1,000 flows every 10 s (SIDE=0
 # skips it); then `slaprobe run` at each of FLOWS flows every INTERVAL: CPU-s
 # per 1,000 checks (getrusage of the process, not wall time), peak RSS,
 # schedule lag p99, dropped results, stored runs, /metrics scrape time,
@@ -66,7 +67,7 @@ FLOWS    ?= 1000 10000 50000
 INTERVAL ?= 60s
 SIDE     ?= 1
 bench-scale:
-	@if [ "$(SIDE)" = 1 ]; then $(GO) run ./test/scale -flows 1000 -interval 10s -raw; fi
+	@if [ "$(SIDE)" = 1 ]; then $(GO) run ./test/scale -flows 1000 -interval 10s -raw -together; fi
 	$(GO) run ./test/scale -flows '$(FLOWS)' -interval $(INTERVAL)
 	SLAPROBE_SCALE=1 $(GO) test -count=1 -run '^TestShutdownScale$$' -timeout 15m -v ./daemon
 	@# A process of its own: its peak RSS (VmHWM) must not be the 10,000-flow test's.
