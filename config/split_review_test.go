@@ -18,17 +18,19 @@ import (
 // reviewMutants is how many mutants TestReviewMutants makes of each layout.
 var reviewMutants = 100
 
+// reviewParseMutants is how many TestReviewParseMutants makes of each.
+var reviewParseMutants = 10
+
 // reviewEdits is the most edits of one mutant.
 var reviewEdits = 2
 
 const reviewStep = `steps: [{name: s, function: f, request: {url: "http://x/"}}]`
 
-// reviewDoc is head, "services:", services, a service of plain flows that
-// makes the file at least splitMinBytes, then tail. The padding flows are
-// about 3 KiB each (a long var), so that the split parse into single
-// elements (splitMatchesWhole) stays quick.
+// reviewDoc is head, "services:", services, a service of plain flows (of
+// about 1 KiB each: a long var) that makes the file at least
+// splitMinBytes, then tail.
 func reviewDoc(head, services, tail string) []byte {
-	long := strings.Repeat("x", 3000)
+	long := strings.Repeat("x", 900)
 	var b strings.Builder
 	b.WriteString(head)
 	b.WriteString("services:\n")
@@ -65,19 +67,20 @@ func runReviewCases(t *testing.T, cases []reviewCase) {
 
 // parseMatchesWhole: Parse's split parse (which cuts only the large lists,
 // where splitMatchesWhole cuts every list) gives the whole document's
-// result, or declines.
-func parseMatchesWhole(t *testing.T, data []byte) {
+// result, or declines; it reports whether the split parse was taken.
+func parseMatchesWhole(t *testing.T, data []byte) bool {
 	t.Helper()
 	opts := splitOptions(data)
 	want, _, wantErr := parse("split.yaml", data, opts, false)
 	p := newParser("split.yaml", data, opts)
 	if !p.load(true) {
-		return
+		return false
 	}
 	got, gotErr := p.result()
 	if !reflect.DeepEqual(gotErr, wantErr) || !reflect.DeepEqual(got, want) {
-		t.Fatalf("Parse:\n%v\n%.2000v\nwhole document's:\n%v\n%.2000v", gotErr, got, wantErr, want)
+		t.Fatalf("Parse:\n%v\n%.2000v\nwhole document's:\n%v\n%.2000v\nof:\n%.3000s", gotErr, got, wantErr, want, data)
 	}
+	return true
 }
 
 // TestReviewFlowContext: a service written as a flow mapping over lines,
@@ -298,11 +301,6 @@ func TestReviewErrorsAcrossChunks(t *testing.T) {
 // deleted, doubled or moved a column or two, parse the same split as
 // whole (or the split parse declines).
 func TestReviewMutants(t *testing.T) {
-	pool := []string{
-		"{", "}", "[", "]", "  {name: x,", "    flows:", "  - flows:", "flows:", "      - name: m", "    - name: m",
-		"  ? flows", "  : x", "      ? x", "      : y", "|", "  v: |+", "  v: >2", "\"", "'", "# c", "", "   ", "      ",
-		"        bogus: 1", "    objective: 0.9", "  - name: m2", "...x", "- ", "-", "      -", "    }", "  ]",
-	}
 	var srcs []string
 	for _, c := range reviewLayouts() {
 		srcs = append(srcs, "services:\n"+c.services+c.tail)
@@ -320,7 +318,7 @@ func TestReviewMutants(t *testing.T) {
 		for range n {
 			m := append([]string(nil), lines...)
 			for range 1 + rng.IntN(reviewEdits) {
-				m = mutate(rng, m, pool)
+				m = mutate(rng, m, reviewPool)
 			}
 			total++
 			if splitMatchesWhole(t, []byte(strings.Join(m, "\n"))) {
@@ -331,9 +329,45 @@ func TestReviewMutants(t *testing.T) {
 	t.Logf("%d of %d mutants split", taken, total)
 }
 
+// reviewPool are lines TestReviewMutants puts in.
+var reviewPool = []string{
+	"{", "}", "[", "]", "  {name: x,", "    flows:", "  - flows:", "flows:", "      - name: m", "    - name: m",
+	"  ? flows", "  : x", "      ? x", "      : y", "|", "  v: |+", "  v: >2", "\"", "'", "# c", "", "   ", "      ",
+	"        bogus: 1", "    objective: 0.9", "  - name: m2", "...x", "- ", "-", "      -", "    }", "  ]",
+}
+
+// TestReviewParseMutants: Parse's own split parse (only lists of
+// minCutBytes or more cut: here the padding service's) of the review
+// layouts with their lines mutated as in TestReviewMutants gives the whole
+// document's result or declines, and often splits.
+func TestReviewParseMutants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	taken, total := 0, 0
+	for _, c := range reviewLayouts() {
+		lines := strings.Split(strings.TrimSuffix(c.services, "\n"), "\n")
+		for range reviewParseMutants {
+			m := append([]string(nil), lines...)
+			for range 1 + rng.IntN(reviewEdits) {
+				m = mutate(rng, m, reviewPool)
+			}
+			total++
+			if parseMatchesWhole(t, reviewDoc(c.head, strings.Join(m, "\n")+"\n", c.tail)) {
+				taken++
+			}
+		}
+	}
+	if taken < total/4 {
+		t.Errorf("only %d of %d mutants split", taken, total)
+	}
+	t.Logf("%d of %d mutants split", taken, total)
+}
+
 // mutate inserts a line from pool into m, deletes one, doubles one or
 // moves one a column or two.
 func mutate(rng *rand.Rand, m, pool []string) []string {
+	if len(m) == 0 {
+		return append(m, pool[rng.IntN(len(pool))])
+	}
 	i := rng.IntN(len(m))
 	switch rng.IntN(4) {
 	case 0:
