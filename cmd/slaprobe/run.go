@@ -331,10 +331,10 @@ func archiveMonths(dir string) ([]statuspage.ArchiveMonth, error) {
 // while the daemon's own heap is live, and the collector lets the heap grow
 // to twice what was live at its last cycle: at 50,000 flows a gc=1 profile
 // in the middle of the parse had 342 MB live (the daemon's ~190, the new
-// config and the parse's ~150) and a next GC goal of 702 MB; RSS went from
-// 530 to 800-850 MB. At 50 for those few seconds the reload peaked at 619 MB
-// and took 5.4 s instead of 3.7 s (one run each on a loaded 2-core machine,
-// notes/reload-prof); at 25 it stayed under 600 MB but took 6-16 s.
+// config and the parse's ~150) and a next GC goal of 702 MB; VmRSS went
+// from 520-630 to 790-830 MiB. At 50 for those few seconds the reload peaked
+// at 620 MiB and took 5.4 s instead of 3.7 s (one run each on a loaded 2-core
+// machine, notes/reload-prof); at 25 it peaked at 619 MiB but took 6-16 s.
 const reloadGCPercent = 50
 
 // lowerGCPercent sets GOGC to p unless it is lower (or off) and returns
