@@ -83,6 +83,8 @@ type core struct {
 	migStmts map[string]*sqlx.Stmt
 	ins      inserts // the live multi-row INSERTs
 	closed   bool
+
+	seriesCache seriesCache // what reads know of the series table
 }
 
 type seriesKey struct{ service, flow, location string }

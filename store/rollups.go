@@ -22,9 +22,16 @@ func rollupTable(g Granularity) (string, error) {
 	return "", fmt.Errorf("store: unknown rollup granularity %q (want %q or %q)", g, Minute, Hour)
 }
 
-// seriesFilter returns the series of q by id and an SQL condition on the
-// series column ("" when every series matches).
+// seriesFilter returns the series of q by id (shared: read only) and an SQL
+// condition on the series column ("" when every series matches).
 func (c *core) seriesFilter(ctx context.Context, q Query) (map[int64]seriesRow, string, []any, error) {
+	if len(q.Flows) == 0 && q.Location == "" {
+		_, byID, err := c.allSeries(ctx)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return byID, "", nil, nil
+	}
 	series, err := c.findSeries(ctx, q.Flows, q.Location)
 	if err != nil {
 		return nil, "", nil, err
@@ -32,9 +39,6 @@ func (c *core) seriesFilter(ctx context.Context, q Query) (map[int64]seriesRow, 
 	byID := make(map[int64]seriesRow, len(series))
 	for _, s := range series {
 		byID[s.ID] = s
-	}
-	if len(q.Flows) == 0 && q.Location == "" {
-		return byID, "", nil, nil
 	}
 	if len(series) == 0 {
 		return byID, " AND 1 = 0", nil, nil
