@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ type keptBin struct {
 type coverEntry struct {
 	upTo, built time.Time
 	version     int
-	spans       map[rowKey]store.Span // step ""
+	spans       []store.Span // sorted by flow, location and service (cmpSpan)
 }
 
 func newReportStore(s store.Store, c clock.Clock) *reportStore {
@@ -315,22 +316,14 @@ func (s *reportStore) Coverage(ctx context.Context, q store.Query) ([]store.Span
 	s.mu.Unlock()
 	now := s.clock.Now()
 	if e == nil || e.version != version || now.Sub(e.built) > reportKeepFor || cut.Before(e.upTo) {
-		e = &coverEntry{upTo: h0, built: now, version: version, spans: map[rowKey]store.Span{}}
+		e = &coverEntry{upTo: h0, built: now, version: version}
 	}
 	if e.upTo.Before(cut) {
 		spans, err := s.Store.Coverage(ctx, sub(q, e.upTo, cut))
 		if err != nil {
 			return nil, err
 		}
-		n := &coverEntry{upTo: cut, built: e.built, version: e.version, spans: make(map[rowKey]store.Span, len(e.spans)+len(spans))}
-		for k, sp := range e.spans {
-			n.spans[k] = sp
-		}
-		for _, sp := range spans {
-			k := rowKey{flow: sp.Flow, location: sp.Location, service: sp.Service}
-			n.spans[k] = joinSpan(n.spans[k], sp)
-		}
-		e = n
+		e = &coverEntry{upTo: cut, built: e.built, version: e.version, spans: mergeSpans(e.spans, sortSpans(spans))}
 		s.mu.Lock()
 		if len(s.cover) >= reportEntries {
 			clear(s.cover)
@@ -338,10 +331,9 @@ func (s *reportStore) Coverage(ctx context.Context, q store.Query) ([]store.Span
 		s.cover[k] = e
 		s.mu.Unlock()
 	}
-	all := make(map[rowKey]store.Span, len(e.spans))
-	for k, sp := range e.spans {
-		all[k] = sp
-	}
+	// Sorted lists merged, not maps: at 50,000 flows a map of every span
+	// was ~15 MB of every status page rebuild.
+	out, merged := e.spans, false // the kept spans are never changed
 	for _, p := range [][2]time.Time{{q.From, h0}, {cut, q.To}} {
 		if !p[0].Before(p[1]) {
 			continue
@@ -350,26 +342,58 @@ func (s *reportStore) Coverage(ctx context.Context, q store.Query) ([]store.Span
 		if err != nil {
 			return nil, err
 		}
-		for _, sp := range spans {
-			k := rowKey{flow: sp.Flow, location: sp.Location, service: sp.Service}
-			all[k] = joinSpan(all[k], sp)
+		if len(spans) > 0 {
+			out, merged = mergeSpans(out, sortSpans(spans)), true
 		}
 	}
-	out := make([]store.Span, 0, len(all))
-	for _, sp := range all {
+	if !merged {
+		out = mergeSpans(out, nil) // a copy: the caller's own
+	}
+	return out, nil
+}
+
+// cmpSpan orders spans as store's Coverage does: by flow, location and
+// service.
+func cmpSpan(a, b store.Span) int {
+	if c := strings.Compare(a.Flow, b.Flow); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Location, b.Location); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Service, b.Service)
+}
+
+// sortSpans sorts a store's answer (its own) if it is not sorted already.
+func sortSpans(spans []store.Span) []store.Span {
+	if !slices.IsSortedFunc(spans, cmpSpan) {
+		slices.SortFunc(spans, cmpSpan)
+	}
+	return spans
+}
+
+// mergeSpans returns the sorted a and b as one new sorted list, the spans
+// of the same flow, location and service joined; a and b are not changed.
+func mergeSpans(a, b []store.Span) []store.Span {
+	out := make([]store.Span, 0, max(len(a), len(b)))
+	add := func(sp store.Span) {
+		if n := len(out); n > 0 && cmpSpan(out[n-1], sp) == 0 {
+			out[n-1] = joinSpan(out[n-1], sp)
+			return
+		}
 		out = append(out, sp)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Flow != b.Flow {
-			return a.Flow < b.Flow
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || (i < len(a) && cmpSpan(a[i], b[j]) <= 0) {
+			add(a[i])
+			i++
+		} else {
+			add(b[j])
+			j++
 		}
-		if a.Location != b.Location {
-			return a.Location < b.Location
-		}
-		return a.Service < b.Service
-	})
-	return out, nil
+	}
+	return out
 }
 
 // joinSpan is the span of two parts of a range (a may be the zero Span).
