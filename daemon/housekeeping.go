@@ -160,6 +160,7 @@ func (d *Daemon) checkWriterFailures(w resultWriter) {
 // page's Options.Exclusive), or returns ctx's error while it waits. At
 // 50,000 flows a report holds over 100 MB while it is built; two at once
 // (both start with the daemon, and meet every 5 minutes) made the peak.
+// Deps.Heavy is called around build.
 func (d *Daemon) Exclusive(ctx context.Context, build func()) error {
 	select {
 	case d.builds <- struct{}{}:
@@ -167,6 +168,9 @@ func (d *Daemon) Exclusive(ctx context.Context, build func()) error {
 		return ctx.Err()
 	}
 	defer func() { <-d.builds }()
+	if d.heavy != nil {
+		defer d.heavy()()
+	}
 	build()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -119,5 +120,38 @@ func TestOneReportBuildAtATime(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(d.m.availability.WithLabelValues("svc", "month")); got != 1 {
 		t.Errorf(`availability{window="month"} = %v, want 1`, got)
+	}
+}
+
+// TestHeavyAroundBuilds: Deps.Heavy begins before each periodic report build
+// (the gauge's two, and an Exclusive build such as the status page's) and
+// ends after it; a build that never gets its turn calls neither.
+func TestHeavyAroundBuilds(t *testing.T) {
+	var events []string
+	heavy := func() func() {
+		events = append(events, "begin")
+		return func() { events = append(events, "end") }
+	}
+	avail := func(context.Context, time.Time, time.Time) (map[string]float64, error) {
+		events = append(events, "gauge")
+		return map[string]float64{"svc": 1}, nil
+	}
+	d, _ := newTestDaemon(t, testConfig(time.Minute, "a"), nil, Deps{Availability: avail, Heavy: heavy, Clock: fixedClock(time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC))})
+	ctx := context.Background()
+	d.refreshAvailability(ctx)
+	if err := d.Exclusive(ctx, func() { events = append(events, "page") }); err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := d.Exclusive(ctx, func() {
+		events = append(events, "page")
+		d.Exclusive(ended, func() { events = append(events, "never") }) //nolint:errcheck // context.Canceled, tested above
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"begin", "gauge", "end", "begin", "gauge", "end", "begin", "page", "end", "begin", "page", "end"}
+	if !slices.Equal(events, want) {
+		t.Errorf("events %v, want %v", events, want)
 	}
 }

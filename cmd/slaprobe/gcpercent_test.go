@@ -2,28 +2,105 @@ package main
 
 import (
 	"runtime/debug"
+	"sync"
 	"testing"
 )
 
-// A reload lowers GOGC to reloadGCPercent for its parse and puts it back;
-// a GOGC already lower, or off, stays as it was.
-func TestLowerGCPercent(t *testing.T) {
+// fakeGOGC is the process's GOGC for gcPhases in tests.
+type fakeGOGC struct {
+	mu  sync.Mutex
+	cur int
+}
+
+func (f *fakeGOGC) set(p int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old := f.cur
+	f.cur = p
+	return old
+}
+
+func (f *fakeGOGC) get() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cur
+}
+
+// Heavy phases run at heavyGCPercent, or lower if GOGC already is (or off),
+// and GOGC is what it was once the last of them has ended, whatever the
+// order they end in; an end called twice ends one phase.
+func TestGCPhases(t *testing.T) {
+	const p = heavyGCPercent
+	// Steps: "b" begins a phase, "eN" ends the N-th begun (0-based).
+	for _, tt := range []struct {
+		name   string
+		before int
+		steps  []string
+		want   []int // GOGC after each step
+	}{
+		{"one", 100, []string{"b", "e0"}, []int{p, 100}},
+		{"from 400", 400, []string{"b", "e0"}, []int{p, 400}},
+		{"lower already", p - 5, []string{"b", "e0"}, []int{p - 5, p - 5}},
+		{"off", -1, []string{"b", "e0"}, []int{-1, -1}},
+		{"nested", 100, []string{"b", "b", "e1", "e0"}, []int{p, p, p, 100}},
+		{"overlapping", 100, []string{"b", "b", "e0", "e1"}, []int{p, p, p, 100}},
+		{"end twice", 100, []string{"b", "b", "e0", "e0", "e1"}, []int{p, p, p, p, 100}},
+		{"again after", 200, []string{"b", "e0", "b", "e1"}, []int{p, 200, p, 200}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeGOGC{cur: tt.before}
+			g := &gcPhases{percent: p, set: f.set}
+			var ends []func()
+			for i, s := range tt.steps {
+				if s == "b" {
+					ends = append(ends, g.begin())
+				} else {
+					ends[int(s[1]-'0')]()
+				}
+				if got := f.get(); got != tt.want[i] {
+					t.Errorf("after %v: GOGC %d, want %d", tt.steps[:i+1], got, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// Concurrent phases (a reload during a report build) leave GOGC lowered
+// while any runs and put the original back after the last (run with -race).
+func TestGCPhasesConcurrent(t *testing.T) {
+	f := &fakeGOGC{cur: 100}
+	g := &gcPhases{percent: heavyGCPercent, set: f.set}
+	outer := g.begin()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for range 100 {
+				end := g.begin()
+				if got := f.get(); got != heavyGCPercent {
+					t.Errorf("GOGC %d during a phase, want %d", got, heavyGCPercent)
+				}
+				end()
+			}
+		})
+	}
+	wg.Wait()
+	if got := f.get(); got != heavyGCPercent {
+		t.Errorf("GOGC %d while the outer phase runs, want %d", got, heavyGCPercent)
+	}
+	outer()
+	if got := f.get(); got != 100 {
+		t.Errorf("GOGC %d after every phase, want 100", got)
+	}
+}
+
+// newGCPhases sets the process's GOGC.
+func TestGCPhasesRuntime(t *testing.T) {
 	orig := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(orig)
-	for _, tt := range []struct{ before, during int }{
-		{100, reloadGCPercent},
-		{400, reloadGCPercent},
-		{reloadGCPercent - 5, reloadGCPercent - 5},
-		{-1, -1}, // off
-	} {
-		debug.SetGCPercent(tt.before)
-		restore := lowerGCPercent(reloadGCPercent)
-		during := debug.SetGCPercent(tt.during)
-		debug.SetGCPercent(during)
-		restore()
-		after := debug.SetGCPercent(tt.before)
-		if during != tt.during || after != tt.before {
-			t.Errorf("GOGC %d: %d during the reload, %d after; want %d and %d", tt.before, during, after, tt.during, tt.before)
-		}
+	end := newGCPhases(heavyGCPercent).begin()
+	during := debug.SetGCPercent(heavyGCPercent)
+	end()
+	if after := debug.SetGCPercent(100); during != heavyGCPercent || after != 100 {
+		t.Errorf("GOGC %d during a phase and %d after, want %d and 100", during, after, heavyGCPercent)
 	}
 }

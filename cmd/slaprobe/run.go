@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -132,8 +133,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer hooks.close(log) //nolint:errcheck // on the error paths; the end of a run closes it first
+	// Heavy phases (reloads, report builds) run at a lower GOGC.
+	gc := newGCPhases(heavyGCPercent)
 	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version,
-		QuarantineFile: quarantine, Webhooks: hooks.registry()})
+		QuarantineFile: quarantine, Webhooks: hooks.registry(), Heavy: gc.begin})
 	if err != nil {
 		return usageError{err}
 	}
@@ -237,7 +240,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return
 			case <-hup:
 				began := time.Now()
-				restoreGC := lowerGCPercent(reloadGCPercent)
+				restoreGC := gc.begin()
 				next, err := load()
 				if err != nil {
 					restoreGC()
@@ -326,24 +329,57 @@ func archiveMonths(dir string) ([]statuspage.ArchiveMonth, error) {
 	return out, err
 }
 
-// reloadGCPercent is the GOGC a reload parses and compiles the new config
-// with. Parsing a large config allocates many times its size in garbage
-// while the daemon's own heap is live, and the collector lets the heap grow
-// to twice what was live at its last cycle: at 50,000 flows a gc=1 profile
-// in the middle of the parse had 342 MB live (the daemon's ~190, the new
-// config and the parse's ~150) and a next GC goal of 702 MB; VmRSS went
-// from 520-630 to 790-830 MiB. At 50 for those few seconds the reload peaked
-// at 620 MiB and took 5.4 s instead of 3.7 s (one run each on a loaded 2-core
-// machine, notes/reload-prof); at 25 it peaked at 619 MiB but took 6-16 s.
-const reloadGCPercent = 50
+// heavyGCPercent is the GOGC while a heavy phase runs: a SIGHUP reload's
+// parse and compile, a periodic report build (daemon.Deps.Heavy). Each
+// allocates much garbage in a few seconds over the daemon's live heap, and
+// the collector lets the heap grow to twice what was live at its last
+// cycle. A reload: at 50,000 flows a gc=1 profile in the middle of the parse
+// had 342 MB live (the daemon's ~190, the new config and the parse's ~150)
+// and a next GC goal of 702 MB; VmRSS went from 520-630 to 790-830 MiB. At
+// 50 for those few seconds the reload peaked at 620 MiB and took 5.4 s
+// instead of 3.7 s (one run each on a loaded 2-core machine,
+// notes/reload-prof); at 25 it peaked at 619 MiB but took 6-16 s. A report
+// build at 50,000 flows: ~80-100 MB of garbage over ~190 MB live made the
+// run's peaks after the reload was at 50 (start-up's first build and the
+// rebuilds, 576-639 MiB).
+const heavyGCPercent = 50
 
-// lowerGCPercent sets GOGC to p unless it is lower (or off) and returns
-// what puts it back.
-func lowerGCPercent(p int) (restore func()) {
-	prev := debug.SetGCPercent(p)
-	if prev < p {
-		debug.SetGCPercent(prev)
-		return func() {}
+// gcPhases lowers GOGC to percent while at least one heavy phase runs and
+// puts back what it was when the last one ends; phases may overlap (a
+// reload during a report build). A GOGC already lower, or off, stays.
+type gcPhases struct {
+	percent int
+	set     func(int) int // debug.SetGCPercent; tests fake it
+
+	mu    sync.Mutex
+	n     int // phases running
+	saved int // GOGC before the first of them
+}
+
+func newGCPhases(percent int) *gcPhases {
+	return &gcPhases{percent: percent, set: debug.SetGCPercent}
+}
+
+// begin starts a phase and returns what ends it (once; more calls do
+// nothing).
+func (g *gcPhases) begin() (end func()) {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.saved = g.set(g.percent)
+		if g.saved < g.percent { // lower already, or off (-1)
+			g.set(g.saved)
+		}
 	}
-	return func() { debug.SetGCPercent(prev) }
+	g.n++
+	g.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if g.n--; g.n == 0 {
+				g.set(g.saved)
+			}
+		})
+	}
 }
