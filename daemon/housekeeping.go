@@ -160,7 +160,9 @@ func (d *Daemon) checkWriterFailures(w resultWriter) {
 // page's Options.Exclusive), or returns ctx's error while it waits. At
 // 50,000 flows a report holds over 100 MB while it is built; two at once
 // (both start with the daemon, and meet every 5 minutes) made the peak.
-// Deps.Heavy is called around build.
+// Deps.Heavy is called around build. A program may run other heavy phases
+// through it too (cmd/slaprobe's SIGHUP reload: Exclusive does not touch
+// the daemon's own locks, so build may call Reload).
 func (d *Daemon) Exclusive(ctx context.Context, build func()) error {
 	select {
 	case d.builds <- struct{}{}:
