@@ -101,6 +101,7 @@ type runState struct {
 // buffers, JSON parser and trace hooks between runs.
 func (r *Runner) getState() *runState {
 	if rs, ok := r.states.Get().(*runState); ok {
+		rs.r = r
 		return rs
 	}
 	rs := &runState{r: r}
@@ -111,9 +112,10 @@ func (r *Runner) getState() *runState {
 	return rs
 }
 
-// putState clears what belongs to one run and pools rs.
+// putState clears what belongs to one run and pools rs. A pooled state
+// points to no runner (see Runner.states).
 func (r *Runner) putState(rs *runState) {
-	rs.cf, rs.c, rs.parent, rs.ctx, rs.steps, rs.cur = nil, nil, nil, nil, nil, 0
+	rs.r, rs.cf, rs.c, rs.parent, rs.ctx, rs.steps, rs.cur = nil, nil, nil, nil, nil, nil, 0
 	rs.sc = scope{vals: rs.sc.vals[:0]}
 	rs.client.Transport = nil
 	rs.jar.j = nil
