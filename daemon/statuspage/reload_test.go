@@ -1,0 +1,64 @@
+package statuspage
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+)
+
+// A reload while a build waits for its turn (Options.Exclusive, which the
+// SIGHUP reload takes too): the figures, this month's and the history, are
+// built from the new config, never from the replaced one, and the history
+// is not built again at the next refresh. The reload comes before the
+// month's build (the first turn) or before the history's (the second).
+func TestRefreshAfterReloadWhileWaiting(t *testing.T) {
+	s, cfg, now := generatedMonth(t)
+	for _, tt := range []struct {
+		name   string
+		reload int // the turn the reload takes first
+		turns  int // the turns the refresh takes: the one the reload cut short, then month and history
+	}{
+		{"before the month's build", 1, 3},
+		{"before the history's build", 2, 4}, // the month's is built again, from the new config
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			next := genConfig(20, 3, 10*time.Minute)
+			next.Services[0].Objective = 0.95 // what tells the two configs apart in the figures
+			var p *Page
+			turns := 0
+			p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Exclusive: func(_ context.Context, build func()) error {
+				if turns++; turns == tt.reload {
+					p.SetConfig(next)
+				}
+				build()
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			snap := p.snapshot()
+			if snap.month == nil || snap.history == nil {
+				t.Fatalf("month %v, history %v: want both", snap.month != nil, snap.history != nil)
+			}
+			for name, r := range map[string]float64{"month": snap.month.Services[0].Objective, "history": snap.history.Services[0].Objective} {
+				if r != 0.95 {
+					t.Errorf("%s built from the replaced config (objective %v)", name, r)
+				}
+			}
+			p.mu.RLock()
+			day := p.histDay
+			p.mu.RUnlock()
+			if day == "" {
+				t.Error("the history is to be built again at the next refresh")
+			}
+			if turns != tt.turns {
+				t.Errorf("%d turns, want %d", turns, tt.turns)
+			}
+		})
+	}
+}
