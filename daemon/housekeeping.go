@@ -76,13 +76,16 @@ func (d *Daemon) availabilityLoop(ctx context.Context) {
 // refreshAvailability sets slaprobe_availability_ratio for every service,
 // over the last 30 days and over the current month (in the config's time
 // zone); a service with no data yet has no sample.
+//
+// The services are read after each build: a reload during a build (its
+// turn comes between the two) replaced the config, which this must not
+// keep live (at 50,000 flows ~45 MB) through the next build.
 func (d *Daemon) refreshAvailability(ctx context.Context) {
 	d.mu.RLock()
-	cfg, w := d.cfg, d.writer
+	loc, w := d.cfg.Loc, d.writer
 	d.mu.RUnlock()
 	d.checkWriterFailures(w)
 	now := d.clock.Now()
-	loc := cfg.Loc
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -103,7 +106,10 @@ func (d *Daemon) refreshAvailability(ctx context.Context) {
 			}
 			continue
 		}
-		for _, s := range cfg.Services {
+		d.mu.RLock()
+		services := d.cfg.Services
+		d.mu.RUnlock()
+		for _, s := range services {
 			if r, ok := ratios[s.Name]; ok {
 				d.m.availability.WithLabelValues(s.Name, win.name).Set(r)
 			} else {

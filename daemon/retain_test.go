@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 	"weak"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,4 +69,46 @@ func reloadedDaemon(t *testing.T, base string) (*Daemon, weak.Pointer[config.Con
 		t.Fatal(err)
 	}
 	return d, weak.Make(cfg), weak.Make(&cfg.Services[0].Flows[0])
+}
+
+// The availability gauge's refresh keeps no config across its builds: a
+// reload during the first (its turn comes between the two) leaves the
+// replaced config unreachable while the second is built, and the gauge
+// then has the new config's services.
+func TestAvailabilityLetsGoOfAReplacedConfig(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	var d *Daemon
+	var old weak.Pointer[config.Config]
+	calls := 0
+	avail := func(context.Context, time.Time, time.Time) (map[string]float64, error) {
+		calls++
+		switch calls {
+		case 1:
+			old = weak.Make(d.cfg)
+			next := testConfig(time.Minute, "a")
+			next.Services[0].Name = "svc2"
+			next.Services[0].Flows[0].Service = "svc2"
+			if err := d.Reload(next); err != nil {
+				t.Error(err)
+			}
+		case 2:
+			runtime.GC()
+			if old.Value() != nil {
+				t.Error("the config a reload replaced is still reachable during the gauge's next build")
+			}
+		}
+		return map[string]float64{"svc": 0.5, "svc2": 0.25}, nil
+	}
+	reg := prometheus.NewRegistry()
+	d, _ = newTestDaemon(t, testConfig(time.Minute, "a"), nil, Deps{Availability: avail, Registry: reg})
+	d.refreshAvailability(context.Background())
+	if calls != 2 {
+		t.Fatalf("%d builds, want 2", calls)
+	}
+	if _, ok := sample(t, reg, "slaprobe_availability_ratio", "service", "svc"); ok {
+		t.Error("the replaced config's service has an availability sample")
+	}
+	if v, ok := sample(t, reg, "slaprobe_availability_ratio", "service", "svc2", "window", "month"); !ok || v != 0.25 {
+		t.Errorf("svc2's month availability %v (%v), want 0.25", v, ok)
+	}
 }
