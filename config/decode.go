@@ -44,7 +44,7 @@ type decoder struct {
 	errs      *Errors
 	visits    int
 	bytes     int
-	maxVisits int // budgets, set by parse from the file's size
+	maxVisits int // budgets, set by budget from the file's size
 	maxBytes  int
 	exhausted bool
 	// redact, when set, removes the secrets known so far from a value
@@ -118,14 +118,22 @@ func quote(s string) string { return strconv.Quote(clip(s, maxQuote)) }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// parse reads one YAML document and sets the walk's budgets from its size.
-// An empty file gives an empty mapping.
+// newDecoder is a decoder of a file of size bytes, its walk's budgets
+// set from that size.
+func newDecoder(file string, errs *Errors, size int) decoder {
+	d := decoder{file: file, errs: errs}
+	d.budget(size)
+	return d
+}
+
+// parse reads one YAML document (the decoder's budgets are set from its
+// size when the decoder is made: newDecoder). An empty file gives an empty
+// mapping.
 func (d *decoder) parse(data []byte) (*yaml.Node, bool) {
 	if len(data) > MaxFileBytes {
 		d.errf(nil, "", "file is larger than %d bytes", MaxFileBytes)
 		return nil, false
 	}
-	d.budget(len(data))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

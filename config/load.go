@@ -112,7 +112,7 @@ func (p *parser) result() (*Config, error) {
 
 func newParser(file string, data []byte, opts Options) *parser {
 	p := &parser{
-		decoder: decoder{file: file, errs: &Errors{}},
+		decoder: newDecoder(file, &Errors{}, len(data)),
 		opts:    opts.withDefaults(),
 		dir:     filepath.Dir(file),
 		cfg:     newConfig(file),

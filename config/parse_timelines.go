@@ -19,7 +19,7 @@ func (p *parser) timelines() {
 			p.errf(ref.node, ref.key, "cannot read the timeline: %v", err)
 			continue
 		}
-		d := &decoder{file: ref.path, errs: p.errs}
+		d := newDecoder(ref.path, p.errs, len(data))
 		root, ok := d.parse(data)
 		if !ok {
 			continue

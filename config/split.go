@@ -296,7 +296,6 @@ func (p *parser) parseSplit(data []byte) (*yaml.Node, bool) {
 		return nil, false // a "flows:" list the walk would not reach as a service's
 	}
 	p.regions = regions
-	p.budget(len(data))
 	return root, true
 }
 

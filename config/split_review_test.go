@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // This file is an adversarial review of split.go: layouts of a large
@@ -102,32 +100,6 @@ func TestReviewFlowContext(t *testing.T) {
 	}
 }
 
-// loadWithBudget is load with the walk's budgets set to visits and bytes
-// (after the parse set them from the file's size): the steps of load, so
-// that a test can put the point where a budget runs out on every value.
-func loadWithBudget(p *parser, split bool, visits, bytes int) bool {
-	var root *yaml.Node
-	ok := true
-	if split {
-		if root, ok = p.parseSplit(p.data); !ok {
-			return false
-		}
-	} else {
-		root, ok = p.parse(p.data)
-	}
-	p.maxVisits, p.maxBytes = visits, bytes
-	if ok {
-		p.config(root)
-		if split && !p.splitDone() {
-			return false
-		}
-		if !p.exhausted {
-			p.timelines()
-		}
-	}
-	return true
-}
-
 // TestReviewBudgetRunsOutAnywhere: whichever value the walk's budget of
 // values (or of bytes) runs out on, the split parse reports what the whole
 // document's does: the same problem on the same line, the flows list
@@ -154,7 +126,9 @@ func TestReviewBudgetRunsOutAnywhere(t *testing.T) {
 				}
 				w, s := newParser("b.yaml", data, Options{}), newParser("b.yaml", data, Options{})
 				s.minCut = 0 // cut these small lists too
-				if !loadWithBudget(w, false, visits, bytes) || !loadWithBudget(s, true, visits, bytes) {
+				w.maxVisits, w.maxBytes = visits, bytes
+				s.maxVisits, s.maxBytes = visits, bytes
+				if !w.load(false) || !s.load(true) {
 					t.Fatalf("doc %d: declined", d)
 				}
 				_, wantErr := w.result()

@@ -30,7 +30,7 @@ func LoadTimeline(path string, opts Options) (*Timeline, error) {
 // It returns every problem found, as Errors sorted by line.
 func ParseTimeline(file string, data []byte) (*Timeline, error) {
 	var errs Errors
-	d := &decoder{file: file, errs: &errs}
+	d := newDecoder(file, &errs, len(data))
 	root, ok := d.parse(data)
 	if !ok {
 		return nil, errOrNil(errs, file)
