@@ -50,6 +50,28 @@ type decoder struct {
 	// redact, when set, removes the secrets known so far from a value
 	// before it is clipped into a message.
 	redact func(string) string
+	// strs holds the strings this walk has returned, each value once
+	// (intern).
+	strs map[string]string
+}
+
+// intern returns s, or the equal string the walk met first: the config
+// keeps one copy of each text its flows repeat (step names and functions,
+// URLs, JSONPaths, header names and values, ...) instead of the YAML
+// library's copy per scalar. The map lives as long as the decoder (one
+// load), and holds no more strings than the walk visits values.
+func (d *decoder) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := d.strs[s]; ok {
+		return v
+	}
+	if d.strs == nil {
+		d.strs = map[string]string{}
+	}
+	d.strs[s] = s
+	return s
 }
 
 // errf records a problem about node n (its line) at key. Arguments quoted
@@ -336,7 +358,7 @@ func (d *decoder) entries(n *yaml.Node, key string) []entry {
 			continue
 		}
 		seen[k.Value] = true
-		out = append(out, entry{k.Value, k, v})
+		out = append(out, entry{d.intern(k.Value), k, v})
 	}
 	for _, e := range merged {
 		if !seen[e.name] {
@@ -412,8 +434,16 @@ func (d *decoder) seq(n *yaml.Node, key string) []*yaml.Node {
 	return n.Content
 }
 
-// str reads a scalar as text. Numbers and booleans are taken as written.
+// str reads a scalar as text (interned). Numbers and booleans are taken as
+// written.
 func (d *decoder) str(n *yaml.Node, key string) (string, bool) {
+	s, ok := d.text(n, key)
+	return d.intern(s), ok
+}
+
+// text is str without intern, for texts that are unique by rule (flow
+// names): interning them would only grow the map.
+func (d *decoder) text(n *yaml.Node, key string) (string, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return "", false
@@ -569,9 +599,19 @@ func (d *decoder) time(n *yaml.Node, key string) (time.Time, bool) {
 	return t, true
 }
 
-// name reads a service, flow, step, function or location name.
+// name reads a service, step, function or location name.
 func (d *decoder) name(n *yaml.Node, key string) (string, bool) {
 	s, ok := d.str(n, key)
+	return d.checkName(n, key, s, ok)
+}
+
+// uniqueName reads a flow's name: unique in the config, so not interned.
+func (d *decoder) uniqueName(n *yaml.Node, key string) (string, bool) {
+	s, ok := d.text(n, key)
+	return d.checkName(n, key, s, ok)
+}
+
+func (d *decoder) checkName(n *yaml.Node, key, s string, ok bool) (string, bool) {
 	if !ok {
 		return "", false
 	}
@@ -586,7 +626,7 @@ func (d *decoder) name(n *yaml.Node, key string) (string, bool) {
 func (d *decoder) strings(n *yaml.Node, key string) []string {
 	r := d.resolve(n)
 	if r != nil && r.Kind == yaml.ScalarNode && !isNull(r) {
-		return []string{r.Value}
+		return []string{d.intern(r.Value)}
 	}
 	var out []string
 	for i, e := range d.seq(n, key) {

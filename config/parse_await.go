@@ -27,7 +27,7 @@ func (p *parser) await(n *yaml.Node, key string, sc *stepScope) *Await {
 		if rn.Value == "webhook" {
 			a.Webhook = &WebhookWait{}
 		} else {
-			a.Stream, streamNode = rn.Value, rn
+			a.Stream, streamNode = p.intern(rn.Value), rn
 		}
 	} else {
 		var set []string

@@ -135,7 +135,7 @@ func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Mat
 		if !p.template(rn, key, rn.Value, defined) {
 			return m, false
 		}
-		v := rn.Value
+		v := p.intern(rn.Value)
 		m.Equals = &v
 		return m, true
 	}
@@ -153,7 +153,7 @@ func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Mat
 				p.errf(ev, key, "expected a string or number, got %s", describe(ev))
 				return
 			}
-			v := ev.Value
+			v := p.intern(ev.Value)
 			p.template(ev, key, v, defined)
 			if e.name == "equals" {
 				m.Equals = &v

@@ -41,7 +41,7 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 		switch e.name {
 		case "name":
 			nameNode = e.v
-			f.Name, _ = p.name(e.v, key)
+			f.Name, _ = p.uniqueName(e.v, key)
 		case "vars":
 			varsNode = e.v
 		case "steps":

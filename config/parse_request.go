@@ -20,7 +20,7 @@ func (p *parser) method(n *yaml.Node, key string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	m := strings.ToUpper(s)
+	m := p.intern(strings.ToUpper(s)) // "post": a new string per flow
 	if !isToken(m) {
 		p.errf(n, key, "invalid HTTP method %q", s)
 		return "", false
@@ -160,7 +160,7 @@ func (p *parser) jsonValue(n *yaml.Node, key string, defined map[string]bool, de
 			return nil
 		}
 		p.template(rn, key, rn.Value, defined)
-		return rn.Value
+		return p.intern(rn.Value)
 	}
 	p.errf(rn, key, "unsupported value")
 	return nil

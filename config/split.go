@@ -373,11 +373,16 @@ func (p *parser) splitChunk(data []byte, r *flowsRegion) ([]*yaml.Node, bool) {
 }
 
 // flowItems calls fn with each element of a service's flows list: split
-// ones parsed one at a time.
-func (p *parser) flowItems(n *yaml.Node, key string, fn func(i int, item *yaml.Node)) {
+// ones parsed one at a time. It first calls size with the number of
+// elements, when there are any.
+func (p *parser) flowItems(n *yaml.Node, key string, size func(n int), fn func(i int, item *yaml.Node)) {
 	r := p.split[n]
 	if r == nil {
-		for i, item := range p.seq(n, key) {
+		items := p.seq(n, key)
+		if len(items) > 0 {
+			size(len(items))
+		}
+		for i, item := range items {
 			fn(i, item)
 		}
 		return
@@ -385,6 +390,7 @@ func (p *parser) flowItems(n *yaml.Node, key string, fn func(i int, item *yaml.N
 	if p.resolve(n) == nil { // counted as the list it stands for
 		return
 	}
+	size(len(r.items))
 	for i := 0; r.next < len(r.items); {
 		items, ok := p.splitChunk(p.data, r)
 		if !ok {
