@@ -179,20 +179,88 @@ func (p Policy) withDefaults() Policy {
 	return p
 }
 
-// tracker is the machine for one key. It keeps the run start times of its
-// streaks as instants (8 bytes, not a time.Time's 24: a daemon of 50,000
-// flows keeps 100,000 trackers), all in the location of the last one set.
+// tracker is the machine for one key. A daemon of 50,000 flows keeps
+// 100,000 of them, so it is kept small (160 bytes): the run start times of
+// its streaks as instants (8 bytes, not a time.Time's 24), all in the
+// location of the last one set; its verdict as a byte; its streak lengths
+// as int32 (they stop at math.MaxInt32: 68 years of runs every second); the
+// causes of its streaks behind one pointer, set only while a failure or
+// degraded streak is on.
 type tracker struct {
-	key   Key
-	state State
-	open  *Window // the open down or degraded window
+	key  Key
+	open *Window // the open down or degraded window
 
-	fail, degr, pass          int            // current streak lengths
 	failAt, degrAt, passAt    instant        // start of the first run of the streak
 	failPre, degrPre, passPre instant        // start of the run before it (none: zero time)
 	last                      instant        // start of the last run seen (none after a reset)
 	loc                       *time.Location // of the instants
-	failCauses, degrCauses    []Cause        // of the streak, in order
+	causes                    *streakCauses  // nil: no cause (no failure or degraded streak on)
+	fail, degr, pass          int32          // current streak lengths
+	state                     verdict
+}
+
+// streakCauses are the causes of a tracker's failure and degraded streaks,
+// in order (each read only while its streak is on).
+type streakCauses struct {
+	fail, degr []Cause
+}
+
+// failCauses are the causes of the failure streak.
+func (t *tracker) failCauses() []Cause {
+	if t.causes == nil {
+		return nil
+	}
+	return t.causes.fail
+}
+
+// degrCauses are the causes of the degraded streak.
+func (t *tracker) degrCauses() []Cause {
+	if t.causes == nil {
+		return nil
+	}
+	return t.causes.degr
+}
+
+// setCauses sets both streaks' causes; none at all drops the holder.
+func (t *tracker) setCauses(fail, degr []Cause) {
+	if fail == nil && degr == nil {
+		t.causes = nil
+		return
+	}
+	if t.causes == nil {
+		t.causes = &streakCauses{}
+	}
+	t.causes.fail, t.causes.degr = fail, degr
+}
+
+// verdict is a tracker's State in one byte.
+type verdict uint8
+
+const (
+	vUnknown verdict = iota
+	vUp
+	vDown
+	vDegraded
+)
+
+// State is the verdict as the package's State.
+func (v verdict) State() State {
+	switch v {
+	case vUp:
+		return Up
+	case vDown:
+		return Down
+	case vDegraded:
+		return Degraded
+	}
+	return Unknown
+}
+
+// inc adds one run to a streak length, stopping at math.MaxInt32.
+func inc(n *int32) {
+	if *n < math.MaxInt32 {
+		*n++
+	}
 }
 
 // instant is a time as Unix nanoseconds (noInstant: the zero time). A run's
@@ -231,57 +299,64 @@ func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg
 	t.last = now
 	switch st {
 	case probe.StatusFailed:
+		fc := t.failCauses()
 		if t.fail == 0 {
-			t.failAt, t.failPre, t.failCauses = now, prev, nil
+			t.failAt, t.failPre, fc = now, prev, nil
 		}
-		t.failCauses = addCause(t.failCauses, cause, errMsg, at)
-		t.fail++
+		t.setCauses(addCause(fc, cause, errMsg, at), nil) // no degraded streak on
+		inc(&t.fail)
 		t.degr, t.pass = 0, 0
 	case probe.StatusDegraded:
+		dc := t.degrCauses()
 		if t.degr == 0 {
-			t.degrAt, t.degrPre, t.degrCauses = now, prev, nil
+			t.degrAt, t.degrPre, dc = now, prev, nil
 		}
-		t.degrCauses = addCause(t.degrCauses, cause, errMsg, at)
-		t.degr++
+		t.setCauses(nil, addCause(dc, cause, errMsg, at)) // no failure streak on
+		inc(&t.degr)
 		t.fail = 0
 		if t.pass == 0 {
 			t.passAt, t.passPre = now, prev
 		}
-		t.pass++
+		inc(&t.pass)
 	default:
 		t.fail, t.degr = 0, 0
 		if t.pass == 0 {
 			t.passAt, t.passPre = now, prev
 		}
-		t.pass++
+		inc(&t.pass)
+	}
+	// A streak's causes are read only while it is on (a new streak starts
+	// from none): a flow that passes again keeps none.
+	if t.fail == 0 && t.degr == 0 {
+		t.causes = nil
 	}
 
 	switch {
-	case t.fail >= p.DownAfter && t.state != Down:
+	case int(t.fail) >= p.DownAfter && t.state != vDown:
 		if t.open != nil { // degraded until the outage began
 			evs = append(evs, t.closeAt(maxTime(t.at(t.failAt), t.open.Start), t.at(t.failPre)))
 		}
-		evs = append(evs, t.openWindow(KindDown, t.at(t.failAt), t.at(t.failPre), at, t.failCauses))
-		t.state = Down
-	case t.state == Down && t.pass >= p.UpAfter:
+		evs = append(evs, t.openWindow(KindDown, t.at(t.failAt), t.at(t.failPre), at, t.failCauses()))
+		t.state = vDown
+	case t.state == vDown && int(t.pass) >= p.UpAfter:
 		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
-		t.state = Up
-		if t.degr >= p.DownAfter {
+		t.state = vUp
+		if int(t.degr) >= p.DownAfter {
 			start, pre := t.degrAt, t.degrPre
 			if t.passAt > start {
 				start, pre = t.passAt, t.passPre
 			}
-			evs = append(evs, t.openWindow(KindDegraded, t.at(start), t.at(pre), at, t.degrCauses))
-			t.state = Degraded
+			evs = append(evs, t.openWindow(KindDegraded, t.at(start), t.at(pre), at, t.degrCauses()))
+			t.state = vDegraded
 		}
-	case t.state == Degraded && st == probe.StatusOK && t.pass >= p.UpAfter:
+	case t.state == vDegraded && st == probe.StatusOK && int(t.pass) >= p.UpAfter:
 		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
-		t.state = Up
-	case t.state != Down && t.state != Degraded && t.degr >= p.DownAfter:
-		evs = append(evs, t.openWindow(KindDegraded, t.at(t.degrAt), t.at(t.degrPre), at, t.degrCauses))
-		t.state = Degraded
-	case t.state == Unknown && st != probe.StatusFailed:
-		t.state = Up
+		t.state = vUp
+	case t.state != vDown && t.state != vDegraded && int(t.degr) >= p.DownAfter:
+		evs = append(evs, t.openWindow(KindDegraded, t.at(t.degrAt), t.at(t.degrPre), at, t.degrCauses()))
+		t.state = vDegraded
+	case t.state == vUnknown && st != probe.StatusFailed:
+		t.state = vUp
 	default:
 		// A run of the open window's kind may bring a new cause.
 		if w := t.open; w != nil && (w.Kind == KindDown && st == probe.StatusFailed || w.Kind == KindDegraded && st == probe.StatusDegraded) {
@@ -293,7 +368,7 @@ func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg
 	}
 	// A passing run while degraded restarts the count toward up only with
 	// fully ok runs: a degraded run must not close a degraded window.
-	if t.state == Degraded && st == probe.StatusDegraded {
+	if t.state == vDegraded && st == probe.StatusDegraded {
 		t.pass = 0
 	}
 	return evs
@@ -421,18 +496,23 @@ func maxTime(a, b time.Time) time.Time {
 // one per flow and location and feeds it from that flow's runs only.
 type Machine struct {
 	policy  Policy
-	flow    *tracker
-	funcs   []*tracker // in the flow's function order
-	lastRun time.Time  // start of the last observed run
-	covered time.Time  // the latest end of an observed run (or lastRun, if later)
+	ts      []tracker // the flow's, then its functions' in order: one allocation
+	lastRun time.Time // start of the last observed run
+	covered time.Time // the latest end of an observed run (or lastRun, if later)
 }
+
+// flow is the whole flow's tracker.
+func (m *Machine) flow() *tracker { return &m.ts[0] }
+
+// funcs are the functions' trackers, in the flow's function order.
+func (m *Machine) funcs() []tracker { return m.ts[1:] }
 
 // New returns a machine for a flow with the given functions (in step order).
 func New(service, flow, location string, functions []string, p Policy) *Machine {
-	m := &Machine{policy: p.withDefaults()}
-	m.flow = newTracker(Key{Service: service, Flow: flow, Location: location})
+	m := &Machine{policy: p.withDefaults(), ts: make([]tracker, 0, 1+len(functions))}
+	m.ts = append(m.ts, emptyTracker(Key{Service: service, Flow: flow, Location: location}))
 	for _, fn := range functions {
-		m.funcs = append(m.funcs, newTracker(Key{Service: service, Flow: flow, Function: fn, Location: location}))
+		m.ts = append(m.ts, emptyTracker(Key{Service: service, Flow: flow, Function: fn, Location: location}))
 	}
 	return m
 }
@@ -445,9 +525,8 @@ func New(service, flow, location string, functions []string, p Policy) *Machine 
 func (m *Machine) Observe(run *probe.Run) []Event {
 	var evs []Event
 	if start, ok := m.uncovered(run.Start); ok {
-		evs = append(evs, m.flow.gap(start, run.Start)...)
-		for _, t := range m.funcs {
-			evs = append(evs, t.gap(start, run.Start)...)
+		for i := range m.ts {
+			evs = append(evs, m.ts[i].gap(start, run.Start)...)
 		}
 	}
 	if run.Start.After(m.lastRun) {
@@ -466,8 +545,9 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	if outcome == probe.StatusDegraded {
 		dcause, derr = firstDegraded(run)
 	}
-	evs = append(evs, m.flow.observe(m.policy, run.Start, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
-	for _, t := range m.funcs {
+	evs = append(evs, m.flow().observe(m.policy, run.Start, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
+	for i := range m.funcs() {
+		t := &m.ts[1+i]
 		st := run.FunctionStatus(t.key.Function)
 		c, e := cause, errMsg
 		if st == probe.StatusDegraded {
@@ -487,7 +567,7 @@ func (m *Machine) Close(end time.Time) []Window {
 	if !ok {
 		return nil
 	}
-	return []Window{{Key: m.flow.key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}}
+	return []Window{{Key: m.flow().key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}}
 }
 
 // uncovered reports whether no run covered the time up to t for longer than
@@ -530,14 +610,14 @@ func firstDegradedOf(run *probe.Run, fn string) (string, string) {
 }
 
 // State returns the flow's current state.
-func (m *Machine) State() State { return m.flow.state }
+func (m *Machine) State() State { return m.flow().state.State() }
 
 // FunctionState returns a function's current state (Unknown if the flow has
 // no such function).
 func (m *Machine) FunctionState(fn string) State {
-	for _, t := range m.funcs {
+	for _, t := range m.funcs() {
 		if t.key.Function == fn {
-			return t.state
+			return t.state.State()
 		}
 	}
 	return Unknown
@@ -550,8 +630,8 @@ func (m *Machine) FunctionState(fn string) State {
 // the start of its recovery; and it is watched closely until it is up).
 // Degraded runs do not count: they change no up/down verdict.
 func (m *Machine) Confirming() bool {
-	t := m.flow
-	return t.state == Down || t.fail > 0
+	t := m.flow()
+	return t.state == vDown || t.fail > 0
 }
 
 // LastRun is the start of the last run observed.
@@ -561,7 +641,7 @@ func (m *Machine) LastRun() time.Time { return m.lastRun }
 // functions' in order.
 func (m *Machine) OpenWindows() []Window {
 	var out []Window
-	for _, t := range append([]*tracker{m.flow}, m.funcs...) {
+	for _, t := range m.ts {
 		if t.open != nil {
 			out = append(out, *t.open)
 		}
@@ -577,21 +657,22 @@ func (m *Machine) OpenWindows() []Window {
 // function that left is forgotten with its open window (close it first).
 // The new policy applies from the next run on.
 func (m *Machine) Reconfigure(functions []string, p Policy) {
-	had := make(map[string]*tracker, len(m.funcs))
-	for _, t := range m.funcs {
-		had[t.key.Function] = t
+	had := make(map[string]int, len(m.ts)-1)
+	for i, t := range m.funcs() {
+		had[t.key.Function] = 1 + i
 	}
-	funcs := make([]*tracker, 0, len(functions))
+	ts := make([]tracker, 0, 1+len(functions))
+	ts = append(ts, m.ts[0])
 	for _, fn := range functions {
-		t := had[fn]
-		if t == nil {
-			k := m.flow.key
-			k.Function = fn
-			t = newTracker(k)
+		if i, ok := had[fn]; ok {
+			ts = append(ts, m.ts[i])
+			continue
 		}
-		funcs = append(funcs, t)
+		k := m.flow().key
+		k.Function = fn
+		ts = append(ts, emptyTracker(k))
 	}
-	m.funcs = funcs
+	m.ts = ts
 	m.policy = p.withDefaults()
 }
 
@@ -622,11 +703,12 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 		return
 	}
 	first := tail[0].Start
-	scratch := &Machine{policy: m.policy, flow: m.flow.fresh()}
-	for _, t := range m.funcs {
-		scratch.funcs = append(scratch.funcs, t.fresh())
+	scratch := &Machine{policy: m.policy, ts: make([]tracker, len(m.ts))}
+	for i := range m.ts {
+		scratch.ts[i] = emptyTracker(m.ts[i].key)
 	}
-	for _, t := range append([]*tracker{scratch.flow}, scratch.funcs...) {
+	for i := range scratch.ts {
+		t := &scratch.ts[i]
 		for _, w := range windows {
 			if w.Key != t.key || w.Kind == KindUnknown || !w.Start.Before(first) || (!w.End.IsZero() && w.End.Before(first)) {
 				continue
@@ -634,49 +716,38 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 			cp := w
 			cp.End, cp.LastIn = time.Time{}, time.Time{}
 			t.open = &cp
-			t.state = Down
+			t.state = vDown
 			if w.Kind == KindDegraded {
-				t.state = Degraded
+				t.state = vDegraded
 			}
 		}
 	}
 	for i := range tail {
 		scratch.Observe(&tail[i])
 	}
-	for i, t := range append([]*tracker{m.flow}, m.funcs...) {
-		s := scratch.flow
-		if i > 0 {
-			s = scratch.funcs[i-1]
-		}
+	for i := range m.ts {
+		t, s := &m.ts[i], &scratch.ts[i]
 		t.fail, t.degr, t.pass = s.fail, s.degr, s.pass
 		t.failAt, t.degrAt, t.passAt = s.failAt, s.degrAt, s.passAt
 		t.failPre, t.degrPre, t.passPre = s.failPre, s.degrPre, s.passPre
-		t.failCauses, t.degrCauses = s.failCauses, s.degrCauses
+		t.causes = s.causes
 		if s.last > t.last {
 			t.last = s.last
 		}
 		if s.loc != nil {
 			t.loc = s.loc
 		}
-		if t.open == nil && s.state == Up {
-			t.state = Up // it was up before the restart, not unknown
+		if t.open == nil && s.state == vUp {
+			t.state = vUp // it was up before the restart, not unknown
 		}
 	}
 	m.lastRun = maxTime(m.lastRun, scratch.lastRun)
 	m.covered = maxTime(m.covered, scratch.covered)
 }
 
-// fresh is a tracker for the same key with nothing observed.
-func (t *tracker) fresh() *tracker { return newTracker(t.key) }
-
-// newTracker is a tracker for key with nothing observed.
-func newTracker(key Key) *tracker {
-	t := emptyTracker(key)
-	return &t
-}
-
+// emptyTracker is a tracker for key with nothing observed.
 func emptyTracker(key Key) tracker {
-	return tracker{key: key, state: Unknown, failAt: noInstant, degrAt: noInstant, passAt: noInstant,
+	return tracker{key: key, state: vUnknown, failAt: noInstant, degrAt: noInstant, passAt: noInstant,
 		failPre: noInstant, degrPre: noInstant, passPre: noInstant, last: noInstant}
 }
 
@@ -688,14 +759,16 @@ func (m *Machine) Restore(open []Window, lastRun time.Time) {
 	if lastRun.After(m.lastRun) {
 		m.lastRun = lastRun
 	}
-	for _, t := range append([]*tracker{m.flow}, m.funcs...) {
+	for i := range m.ts {
+		t := &m.ts[i]
 		if !m.lastRun.IsZero() && instantOf(m.lastRun) > t.last {
 			t.last = instantOf(m.lastRun)
 			t.setLoc(m.lastRun)
 		}
 	}
 	for _, w := range open {
-		for _, t := range append([]*tracker{m.flow}, m.funcs...) {
+		for i := range m.ts {
+			t := &m.ts[i]
 			if t.key.Function == w.Function && w.Kind != KindUnknown {
 				cp := w
 				cp.Key = t.key
@@ -705,9 +778,9 @@ func (m *Machine) Restore(open []Window, lastRun time.Time) {
 				}
 				t.open = &cp
 				if w.Kind == KindDown {
-					t.state = Down
+					t.state = vDown
 				} else {
-					t.state = Degraded
+					t.state = vDegraded
 				}
 			}
 		}
