@@ -3,6 +3,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -77,13 +78,14 @@ type compiledStep struct {
 	timeout        time.Duration
 	poll           *config.Poll
 	latency        time.Duration
-	minDaysLeft    int // expect.tls: degraded when the certificate expires sooner
 	kind           stepKind
 	pay            payload
-	section        section
-	counts         bool  // the result counts against availability (every step but uncounted teardown)
 	refs           []int // variable slots the step's templates read (teardown skips a step whose refs are unset)
-	sessionEnd     bool  // a teardown step that runs when the session is discarded, not after every run
+	// The small fields last: 192 bytes a step, not 208.
+	minDaysLeft int32 // expect.tls: degraded when the certificate expires sooner (config: 1 to 3650)
+	section     section
+	counts      bool // the result counts against availability (every step but uncounted teardown)
+	sessionEnd  bool // a teardown step that runs when the session is discarded, not after every run
 }
 
 // compileFlow compiles f; cache (nil: none) shares parsed expressions with
@@ -215,7 +217,7 @@ func (cs *compiledStep) compile(s *config.Step, sy *symbols, index map[string]in
 	}
 	cs.latency = s.Expect.Latency
 	if s.Expect.TLS != nil {
-		cs.minDaysLeft = s.Expect.TLS.MinDaysLeft
+		cs.minDaysLeft = int32(min(max(s.Expect.TLS.MinDaysLeft, math.MinInt32), math.MaxInt32))
 	}
 	var err error
 	switch s.Kind() {
