@@ -180,14 +180,16 @@ func (p Policy) withDefaults() Policy {
 }
 
 // tracker is the machine for one key. A daemon of 50,000 flows keeps
-// 100,000 of them, so it is kept small (160 bytes): the run start times of
-// its streaks as instants (8 bytes, not a time.Time's 24), all in the
+// 100,000 of them, so it is kept small (112 bytes): of its key only the
+// function (the machine keeps the rest, the same for all its trackers,
+// and passes the whole key in); the run start times of its streaks as
+// instants (8 bytes, not a time.Time's 24), all in the
 // location of the last one set; its verdict as a byte; its streak lengths
 // as int32 (they stop at math.MaxInt32: 68 years of runs every second); the
 // causes of its streaks behind one pointer, set only while a failure or
 // degraded streak is on.
 type tracker struct {
-	key  Key
+	fn   string  // its key's Function ("" for the whole flow)
 	open *Window // the open down or degraded window
 
 	failAt, degrAt, passAt    instant        // start of the first run of the streak
@@ -291,7 +293,7 @@ func (t *tracker) setLoc(at time.Time) {
 	}
 }
 
-func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg string) []Event {
+func (t *tracker) observe(p Policy, key Key, at time.Time, st probe.Status, cause, errMsg string) []Event {
 	var evs []Event
 	prev := t.last
 	t.setLoc(at)
@@ -336,7 +338,7 @@ func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg
 		if t.open != nil { // degraded until the outage began
 			evs = append(evs, t.closeAt(maxTime(t.at(t.failAt), t.open.Start), t.at(t.failPre)))
 		}
-		evs = append(evs, t.openWindow(KindDown, t.at(t.failAt), t.at(t.failPre), at, t.failCauses()))
+		evs = append(evs, t.openWindow(key, KindDown, t.at(t.failAt), t.at(t.failPre), at, t.failCauses()))
 		t.state = vDown
 	case t.state == vDown && int(t.pass) >= p.UpAfter:
 		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
@@ -346,14 +348,14 @@ func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg
 			if t.passAt > start {
 				start, pre = t.passAt, t.passPre
 			}
-			evs = append(evs, t.openWindow(KindDegraded, t.at(start), t.at(pre), at, t.degrCauses()))
+			evs = append(evs, t.openWindow(key, KindDegraded, t.at(start), t.at(pre), at, t.degrCauses()))
 			t.state = vDegraded
 		}
 	case t.state == vDegraded && st == probe.StatusOK && int(t.pass) >= p.UpAfter:
 		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
 		t.state = vUp
 	case t.state != vDown && t.state != vDegraded && int(t.degr) >= p.DownAfter:
-		evs = append(evs, t.openWindow(KindDegraded, t.at(t.degrAt), t.at(t.degrPre), at, t.degrCauses()))
+		evs = append(evs, t.openWindow(key, KindDegraded, t.at(t.degrAt), t.at(t.degrPre), at, t.degrCauses()))
 		t.state = vDegraded
 	case t.state == vUnknown && st != probe.StatusFailed:
 		t.state = vUp
@@ -374,7 +376,7 @@ func (t *tracker) observe(p Policy, at time.Time, st probe.Status, cause, errMsg
 	return evs
 }
 
-func (t *tracker) openWindow(k Kind, start, before, confirmed time.Time, causes []Cause) Event {
+func (t *tracker) openWindow(key Key, k Kind, start, before, confirmed time.Time, causes []Cause) Event {
 	cs := slices.Clone(causes)
 	// Causes of runs before the start (a down window that ends a degraded
 	// one keeps only its own) are not the window's.
@@ -384,7 +386,7 @@ func (t *tracker) openWindow(k Kind, start, before, confirmed time.Time, causes 
 	if len(cs) > 0 && cs[0].From.Before(start) {
 		cs[0].From = start
 	}
-	w := &Window{Key: t.key, Kind: k, Start: start, Confirmed: confirmed, LastBefore: before, Causes: cs}
+	w := &Window{Key: key, Kind: k, Start: start, Confirmed: confirmed, LastBefore: before, Causes: cs}
 	if len(cs) > 0 {
 		w.CauseStep, w.Error = cs[0].Step, cs[0].Error
 	}
@@ -411,13 +413,13 @@ func (t *tracker) closeAt(end, lastIn time.Time) Event {
 }
 
 // gap ends what was open at the start of an unknown stretch and starts over.
-func (t *tracker) gap(start, end time.Time) []Event {
+func (t *tracker) gap(key Key, start, end time.Time) []Event {
 	var evs []Event
 	if t.open != nil {
 		evs = append(evs, t.closeAt(start, t.at(t.last)))
 	}
-	evs = append(evs, Event{Op: OpClose, Window: Window{Key: t.key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}})
-	*t = emptyTracker(t.key)
+	evs = append(evs, Event{Op: OpClose, Window: Window{Key: key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}})
+	*t = emptyTracker(t.fn)
 	return evs
 }
 
@@ -496,9 +498,17 @@ func maxTime(a, b time.Time) time.Time {
 // one per flow and location and feeds it from that flow's runs only.
 type Machine struct {
 	policy  Policy
+	service string    // its trackers' keys but the function, kept once
+	name    string    // the flow's
+	loc     string    // the location
 	ts      []tracker // the flow's, then its functions' in order: one allocation
 	lastRun time.Time // start of the last observed run
 	covered time.Time // the latest end of an observed run (or lastRun, if later)
+}
+
+// keyOf is t's key.
+func (m *Machine) keyOf(t *tracker) Key {
+	return Key{Service: m.service, Flow: m.name, Function: t.fn, Location: m.loc}
 }
 
 // flow is the whole flow's tracker.
@@ -509,10 +519,10 @@ func (m *Machine) funcs() []tracker { return m.ts[1:] }
 
 // New returns a machine for a flow with the given functions (in step order).
 func New(service, flow, location string, functions []string, p Policy) *Machine {
-	m := &Machine{policy: p.withDefaults(), ts: make([]tracker, 0, 1+len(functions))}
-	m.ts = append(m.ts, emptyTracker(Key{Service: service, Flow: flow, Location: location}))
+	m := &Machine{policy: p.withDefaults(), service: service, name: flow, loc: location, ts: make([]tracker, 0, 1+len(functions))}
+	m.ts = append(m.ts, emptyTracker(""))
 	for _, fn := range functions {
-		m.ts = append(m.ts, emptyTracker(Key{Service: service, Flow: flow, Function: fn, Location: location}))
+		m.ts = append(m.ts, emptyTracker(fn))
 	}
 	return m
 }
@@ -526,7 +536,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	var evs []Event
 	if start, ok := m.uncovered(run.Start); ok {
 		for i := range m.ts {
-			evs = append(evs, m.ts[i].gap(start, run.Start)...)
+			evs = append(evs, m.ts[i].gap(m.keyOf(&m.ts[i]), start, run.Start)...)
 		}
 	}
 	if run.Start.After(m.lastRun) {
@@ -545,15 +555,15 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	if outcome == probe.StatusDegraded {
 		dcause, derr = firstDegraded(run)
 	}
-	evs = append(evs, m.flow().observe(m.policy, run.Start, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
+	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), run.Start, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
 	for i := range m.funcs() {
 		t := &m.ts[1+i]
-		st := run.FunctionStatus(t.key.Function)
+		st := run.FunctionStatus(t.fn)
 		c, e := cause, errMsg
 		if st == probe.StatusDegraded {
-			c, e = firstDegradedOf(run, t.key.Function)
+			c, e = firstDegradedOf(run, t.fn)
 		}
-		evs = append(evs, t.observe(m.policy, run.Start, st, c, e)...)
+		evs = append(evs, t.observe(m.policy, m.keyOf(t), run.Start, st, c, e)...)
 	}
 	return evs
 }
@@ -567,7 +577,7 @@ func (m *Machine) Close(end time.Time) []Window {
 	if !ok {
 		return nil
 	}
-	return []Window{{Key: m.flow().key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}}
+	return []Window{{Key: m.keyOf(m.flow()), Kind: KindUnknown, Start: start, End: end, Confirmed: start}}
 }
 
 // uncovered reports whether no run covered the time up to t for longer than
@@ -616,7 +626,7 @@ func (m *Machine) State() State { return m.flow().state.State() }
 // no such function).
 func (m *Machine) FunctionState(fn string) State {
 	for _, t := range m.funcs() {
-		if t.key.Function == fn {
+		if t.fn == fn {
 			return t.state.State()
 		}
 	}
@@ -659,7 +669,7 @@ func (m *Machine) OpenWindows() []Window {
 func (m *Machine) Reconfigure(functions []string, p Policy) {
 	had := make(map[string]int, len(m.ts)-1)
 	for i, t := range m.funcs() {
-		had[t.key.Function] = 1 + i
+		had[t.fn] = 1 + i
 	}
 	ts := make([]tracker, 0, 1+len(functions))
 	ts = append(ts, m.ts[0])
@@ -668,9 +678,7 @@ func (m *Machine) Reconfigure(functions []string, p Policy) {
 			ts = append(ts, m.ts[i])
 			continue
 		}
-		k := m.flow().key
-		k.Function = fn
-		ts = append(ts, emptyTracker(k))
+		ts = append(ts, emptyTracker(fn))
 	}
 	m.ts = ts
 	m.policy = p.withDefaults()
@@ -703,14 +711,14 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 		return
 	}
 	first := tail[0].Start
-	scratch := &Machine{policy: m.policy, ts: make([]tracker, len(m.ts))}
+	scratch := &Machine{policy: m.policy, service: m.service, name: m.name, loc: m.loc, ts: make([]tracker, len(m.ts))}
 	for i := range m.ts {
-		scratch.ts[i] = emptyTracker(m.ts[i].key)
+		scratch.ts[i] = emptyTracker(m.ts[i].fn)
 	}
 	for i := range scratch.ts {
 		t := &scratch.ts[i]
 		for _, w := range windows {
-			if w.Key != t.key || w.Kind == KindUnknown || !w.Start.Before(first) || (!w.End.IsZero() && w.End.Before(first)) {
+			if w.Key != scratch.keyOf(t) || w.Kind == KindUnknown || !w.Start.Before(first) || (!w.End.IsZero() && w.End.Before(first)) {
 				continue
 			}
 			cp := w
@@ -745,9 +753,10 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 	m.covered = maxTime(m.covered, scratch.covered)
 }
 
-// emptyTracker is a tracker for key with nothing observed.
-func emptyTracker(key Key) tracker {
-	return tracker{key: key, state: vUnknown, failAt: noInstant, degrAt: noInstant, passAt: noInstant,
+// emptyTracker is a tracker for function fn ("": the flow) with nothing
+// observed.
+func emptyTracker(fn string) tracker {
+	return tracker{fn: fn, state: vUnknown, failAt: noInstant, degrAt: noInstant, passAt: noInstant,
 		failPre: noInstant, degrPre: noInstant, passPre: noInstant, last: noInstant}
 }
 
@@ -769,9 +778,9 @@ func (m *Machine) Restore(open []Window, lastRun time.Time) {
 	for _, w := range open {
 		for i := range m.ts {
 			t := &m.ts[i]
-			if t.key.Function == w.Function && w.Kind != KindUnknown {
+			if t.fn == w.Function && w.Kind != KindUnknown {
 				cp := w
-				cp.Key = t.key
+				cp.Key = m.keyOf(t)
 				cp.Causes = slices.Clone(w.Causes)
 				if len(cp.Causes) == 0 && (cp.CauseStep != "" || cp.Error != "") {
 					cp.Causes = []Cause{{Step: cp.CauseStep, Error: cp.Error, From: cp.Start}}

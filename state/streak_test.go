@@ -97,7 +97,7 @@ func TestPassingRunDropsStreakCauses(t *testing.T) {
 		mc.Observe(mkRun(at(float64(i)), s))
 		for j := range mc.ts {
 			if held := mc.ts[j].causes != nil; held != (s != "ok") {
-				t.Errorf("after %s: tracker %q holds causes %v", s, mc.ts[j].key.Function, held)
+				t.Errorf("after %s: tracker %q holds causes %v", s, mc.ts[j].fn, held)
 			}
 		}
 	}
@@ -117,4 +117,105 @@ func TestStreakLengthStops(t *testing.T) {
 			t.Errorf("inc(%d) = %d, want %d", tt.from, n, tt.want)
 		}
 	}
+}
+
+// A tracker keeps only its function; the machine keeps the rest of the
+// key once. Every window it reports, whatever made it (a run, a gap, Close,
+// Restore, Reconfigure, Resume), carries the whole key.
+func TestWindowKeys(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	key := func(fn string) Key { return Key{Service: "messaging", Flow: "chat", Function: fn, Location: "seoul-a"} }
+	down := func(fn string) Window {
+		return Window{Key: key(fn), Kind: KindDown, Start: at(0), CauseStep: "send", Error: "send refused"}
+	}
+	tests := []struct {
+		name string
+		do   func(mc *Machine) []Window
+		want []Key // of the windows, in order
+	}{
+		{
+			name: "runs open and close",
+			do: func(mc *Machine) []Window {
+				return windowsOf(observeAll(mc, 0, "fail:send", "fail:send", "ok"))
+			},
+			want: []Key{key(""), key("send"), key("receive"), key(""), key("send"), key("receive")},
+		},
+		{
+			name: "a gap closes what is open and reports unknown for each",
+			do: func(mc *Machine) []Window {
+				observeAll(mc, 0, "fail:login", "fail:login")
+				return windowsOf(observeAll(mc, 10, "ok"))
+			},
+			want: []Key{key(""), key(""), key("login"), key("login"), key("send"), key("send"), key("receive"), key("receive")},
+		},
+		{
+			name: "Close reports the flow's unknown stretch",
+			do: func(mc *Machine) []Window {
+				observeAll(mc, 0, "ok")
+				return mc.Close(at(10))
+			},
+			want: []Key{key("")},
+		},
+		{
+			name: "Restore puts windows back under the machine's key",
+			do: func(mc *Machine) []Window {
+				mc.Restore([]Window{down(""), down("send")}, at(1))
+				return mc.OpenWindows()
+			},
+			want: []Key{key(""), key("send")},
+		},
+		{
+			name: "functions that Reconfigure adds and reorders",
+			do: func(mc *Machine) []Window {
+				mc.Reconfigure([]string{"login"}, pol)
+				mc.Reconfigure([]string{"receive", "login", "send"}, pol)
+				return windowsOf(observeAll(mc, 0, "fail:login", "fail:login"))
+			},
+			want: []Key{key(""), key("receive"), key("login"), key("send")},
+		},
+		{
+			name: "Resume replays against the stored windows of each key",
+			do: func(mc *Machine) []Window {
+				mc.Restore([]Window{down("send")}, at(1))
+				mc.Resume([]probe.Run{*mkRun(at(0), "fail:send"), *mkRun(at(1), "fail:send")}, []Window{down("send")})
+				return windowsOf(observeAll(mc, 2, "ok"))
+			},
+			// The flow and receive were never restored as down: only send
+			// has a window to close.
+			want: []Key{key("send")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+			var got []Key
+			for _, w := range tt.do(mc) {
+				got = append(got, w.Key)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("keys %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("window %d key %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func observeAll(mc *Machine, from float64, specs ...string) []Event {
+	var evs []Event
+	for i, s := range specs {
+		evs = append(evs, mc.Observe(mkRun(at(from+float64(i)), s))...)
+	}
+	return evs
+}
+
+func windowsOf(evs []Event) []Window {
+	var ws []Window
+	for _, e := range evs {
+		ws = append(ws, e.Window)
+	}
+	return ws
 }
