@@ -51,8 +51,10 @@ type decoder struct {
 	// before it is clipped into a message.
 	redact func(string) string
 	// strs holds the strings this walk has returned, each value once
-	// (intern).
-	strs map[string]string
+	// (intern); ptrs and bools the matchers' operands (internPtr, boolPtr).
+	strs  map[string]string
+	ptrs  map[string]*string
+	bools [2]*bool
 }
 
 // intern returns s, or the equal string the walk met first: the config
@@ -72,6 +74,35 @@ func (d *decoder) intern(s string) string {
 	}
 	d.strs[s] = s
 	return s
+}
+
+// internPtr returns a pointer to intern(s), the same one for every equal s
+// of this load: a matcher's operand is a *string (set or not), one 16-byte
+// object per flow otherwise. The config's pointers are read, never
+// written through.
+func (d *decoder) internPtr(s string) *string {
+	if v, ok := d.ptrs[s]; ok {
+		return v
+	}
+	if d.ptrs == nil {
+		d.ptrs = map[string]*string{}
+	}
+	v := new(string)
+	*v = d.intern(s)
+	d.ptrs[*v] = v
+	return v
+}
+
+// boolPtr is internPtr of a bool.
+func (d *decoder) boolPtr(b bool) *bool {
+	i := 0
+	if b {
+		i = 1
+	}
+	if d.bools[i] == nil {
+		d.bools[i] = &b
+	}
+	return d.bools[i]
 }
 
 // errf records a problem about node n (its line) at key. Arguments quoted

@@ -28,7 +28,7 @@ func internConfig(n int) []byte {
             expect:
               status: [200]
               headers: {Content-Type: {contains: json}}
-              jsonpath: {"$.query": station, "$.n": {equals: "3"}}
+              jsonpath: {"$.query": station, "$.n": {equals: "3"}, "$.ok": {exists: true}}
             extract: {q: {jsonpath: $.query}}
 `, s, i)
 		}
@@ -41,7 +41,7 @@ func internConfig(n int) []byte {
 func internedTexts(t *testing.T, f *Flow) map[string]string {
 	t.Helper()
 	st := f.Steps[0]
-	if len(st.Request.Headers) != 1 || len(st.Expect.Headers) != 1 || len(st.Expect.JSONPath) != 2 || len(st.Extract) != 1 {
+	if len(st.Request.Headers) != 1 || len(st.Expect.Headers) != 1 || len(st.Expect.JSONPath) != 3 || len(st.Extract) != 1 {
 		t.Fatalf("flow %s: unexpected step %+v", f.Name, st)
 	}
 	out := map[string]string{
@@ -66,8 +66,9 @@ func internedTexts(t *testing.T, f *Flow) map[string]string {
 
 // TestParseInternsRepeatedStrings: equal texts of different flows (also in
 // different split pieces, and in different services) share one backing
-// array, whether the file is parsed whole or split; the two parses stay
-// DeepEqual, and each service's flows slice holds no spare capacity.
+// array, and equal matcher operands one pointer, whether the file is
+// parsed whole or split; the two parses stay DeepEqual, and each service's
+// flows slice holds no spare capacity.
 func TestParseInternsRepeatedStrings(t *testing.T) {
 	data := internConfig(600) // ~290 KiB: split, each list cut in pieces
 	if len(data) < splitMinBytes {
@@ -110,6 +111,13 @@ func TestParseInternsRepeatedStrings(t *testing.T) {
 						t.Errorf("%s: flow %s: %s %q is a copy, not the first flow's string", name, f.Name, what, s)
 					}
 				}
+				first0, jp := cfg.Services[0].Flows[0].Steps[0].Expect, f.Steps[0].Expect
+				if jp.Headers[0].Matcher.Contains != first0.Headers[0].Matcher.Contains ||
+					jp.JSONPath[0].Matcher.Equals != first0.JSONPath[0].Matcher.Equals ||
+					jp.JSONPath[1].Matcher.Equals != first0.JSONPath[1].Matcher.Equals ||
+					jp.JSONPath[2].Matcher.Exists != first0.JSONPath[2].Matcher.Exists || !*jp.JSONPath[2].Matcher.Exists {
+					t.Errorf("%s: flow %s: a matcher operand is not the first flow's pointer", name, f.Name)
+				}
 				if unsafe.StringData(f.Service) != unsafe.StringData(svc.Name) {
 					t.Errorf("%s: flow %s: service name is a copy", name, f.Name)
 				}
@@ -131,5 +139,22 @@ func TestInternKeepsValues(t *testing.T) {
 		if got != tt.in || unsafe.StringData(got) != unsafe.StringData(tt.want) {
 			t.Errorf("intern(%q) = %q at %p, want %p", tt.in, got, unsafe.StringData(got), unsafe.StringData(tt.want))
 		}
+	}
+}
+
+// TestInternPtrSharesEqualOperands: internPtr and boolPtr give one pointer
+// per value, to that value.
+func TestInternPtrSharesEqualOperands(t *testing.T) {
+	var d decoder
+	a, b, c := d.internPtr("station"), d.internPtr(strings.Repeat("station", 1)), d.internPtr("3")
+	if a != b || *a != "station" || c == a || *c != "3" {
+		t.Errorf("internPtr: %p %q, %p %q, %p %q", a, *a, b, *b, c, *c)
+	}
+	if unsafe.StringData(*a) != unsafe.StringData(d.intern("station")) {
+		t.Error("internPtr's string is not intern's")
+	}
+	yes, no := d.boolPtr(true), d.boolPtr(false)
+	if yes != d.boolPtr(true) || no != d.boolPtr(false) || !*yes || *no {
+		t.Errorf("boolPtr: %p %v, %p %v", yes, *yes, no, *no)
 	}
 }

@@ -135,8 +135,7 @@ func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Mat
 		if !p.template(rn, key, rn.Value, defined) {
 			return m, false
 		}
-		v := p.intern(rn.Value)
-		m.Equals = &v
+		m.Equals = p.internPtr(rn.Value)
 		return m, true
 	}
 	before := len(*p.errs)
@@ -153,16 +152,16 @@ func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Mat
 				p.errf(ev, key, "expected a string or number, got %s", describe(ev))
 				return
 			}
-			v := p.intern(ev.Value)
-			p.template(ev, key, v, defined)
+			v := p.internPtr(ev.Value)
+			p.template(ev, key, *v, defined)
 			if e.name == "equals" {
-				m.Equals = &v
+				m.Equals = v
 			} else {
-				m.Contains = &v
+				m.Contains = v
 			}
 		case "exists":
 			if b, ok := p.bool(e.v, key); ok {
-				m.Exists = &b
+				m.Exists = p.boolPtr(b)
 			}
 		case "gt", "ge", "lt", "le":
 			if f, ok := p.float(e.v, key); ok {
