@@ -185,18 +185,17 @@ type flowState struct {
 	running    *atomic.Bool
 	confirming atomic.Bool // fire is re-running it every confirm_every (see confirm)
 
-	mu        sync.Mutex
-	flow      *config.Flow
-	runner    flowRunner // the runner compiled from flow's config: the two change together
-	service   string
-	interval  time.Duration
-	functions []string
-	machine   *state.Machine
-	anchor    time.Time            // the job's first due time; later ones are anchor+k*interval
-	job       *schedJob            // nil until scheduled
-	acct      map[string]time.Time // open down windows: downtime counted up to (nil until one opens: see account)
-	stats     flowStats            // for the per-flow metrics, collected at scrape time
-	last      *runInfo
+	mu       sync.Mutex
+	flow     *config.Flow
+	runner   flowRunner // the runner compiled from flow's config: the two change together
+	service  string
+	interval time.Duration
+	machine  *state.Machine
+	anchor   time.Time            // the job's first due time; later ones are anchor+k*interval
+	job      *schedJob            // nil until scheduled
+	acct     map[string]time.Time // open down windows: downtime counted up to (nil until one opens: see account)
+	stats    flowStats            // for the per-flow metrics, collected at scrape time
+	last     *runInfo
 }
 
 // runInfo is what the status API shows of a flow's last run.
@@ -401,18 +400,16 @@ func policyOf(f *config.Flow) state.Policy {
 }
 
 func newFlowState(location string, f *config.Flow, r flowRunner) *flowState {
-	fns := f.Functions()
 	return &flowState{
-		name:      f.Name,
-		location:  location,
-		running:   new(atomic.Bool),
-		flow:      f,
-		runner:    r,
-		service:   f.Service,
-		interval:  f.Interval,
-		functions: fns,
-		machine:   state.New(f.Service, f.Name, location, fns, policyOf(f)),
-		stats:     newFlowStats(stepNames(f)),
+		name:     f.Name,
+		location: location,
+		running:  new(atomic.Bool),
+		flow:     f,
+		runner:   r,
+		service:  f.Service,
+		interval: f.Interval,
+		machine:  state.New(f.Service, f.Name, location, f.Functions(), policyOf(f)),
+		stats:    newFlowStats(stepNames(f)),
 	}
 }
 
@@ -1309,10 +1306,10 @@ func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.T
 	fs.stats = fs.stats.rebuild(stepNames(f))
 	fns := f.Functions()
 	var evs []state.Event
-	if !slices.Equal(fns, fs.functions) || policyOf(old) != policyOf(f) {
+	if !fs.machine.HasFunctions(fns) || policyOf(old) != policyOf(f) {
 		keep := func(fn string) bool { return fn == "" || slices.Contains(fns, fn) }
 		evs = fs.closeAll(m, now, keep)
-		for _, fn := range fs.functions {
+		for fn := range fs.machine.Functions() {
 			if !slices.Contains(fns, fn) {
 				m.deleteFunction(fs.name, fn)
 				delete(fs.acct, fn)
@@ -1322,7 +1319,6 @@ func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.T
 		// with it slaprobe_flow_up), the failure and success streaks and
 		// the open windows of the functions that stay carry over.
 		fs.machine.Reconfigure(fns, policyOf(f))
-		fs.functions = fns
 	}
 	resched := f.Interval != fs.interval
 	if resched {

@@ -132,8 +132,8 @@ func writeFlowFamilies(w *bufio.Writer, fss []*flowState) {
 	header(w, "slaprobe_function_up", helpFunctionUp, "gauge")
 	for _, fs := range fss {
 		fs.mu.Lock()
-		for _, fn := range fs.functions {
-			if v, ok := upValue(fs.machine.FunctionState(fn)); ok {
+		for fn, st := range fs.machine.Functions() {
+			if v, ok := upValue(st); ok {
 				sampleLine(w, "slaprobe_function_up", v, "flow", fs.name, "function", fn, "location", fs.location, "service", fs.service)
 			}
 		}

@@ -152,7 +152,7 @@ func (fs *flowState) status(now time.Time) FlowStatus {
 		Location:        fs.location,
 		IntervalSeconds: fs.interval.Seconds(),
 		State:           string(fs.machine.State()),
-		Functions:       make([]FunctionStatus, 0, len(fs.functions)),
+		Functions:       make([]FunctionStatus, 0, fs.machine.NumFunctions()),
 		OpenWindows:     []WindowStatus{},
 	}
 	if t := fs.machine.LastRun(); !t.IsZero() {
@@ -164,8 +164,8 @@ func (fs *flowState) status(now time.Time) FlowStatus {
 			DurationSeconds: l.Duration.Seconds(), CauseStep: l.CauseStep, Error: l.Error,
 		}
 	}
-	for _, fn := range fs.functions {
-		st.Functions = append(st.Functions, FunctionStatus{Function: fn, State: string(fs.machine.FunctionState(fn))})
+	for fn, fst := range fs.machine.Functions() {
+		st.Functions = append(st.Functions, FunctionStatus{Function: fn, State: string(fst)})
 	}
 	for _, w := range fs.machine.OpenWindows() {
 		ws := WindowStatus{

@@ -338,8 +338,8 @@ func (fs *flowState) collect(m *metrics, ch chan<- prometheus.Metric) {
 	if v, ok := upValue(fs.machine.State()); ok {
 		ch <- prometheus.MustNewConstMetric(m.flowUp, prometheus.GaugeValue, v, name, svc, loc)
 	}
-	for _, fn := range fs.functions {
-		if v, ok := upValue(fs.machine.FunctionState(fn)); ok {
+	for fn, st := range fs.machine.Functions() {
+		if v, ok := upValue(st); ok {
 			ch <- prometheus.MustNewConstMetric(m.functionUp, prometheus.GaugeValue, v, name, svc, fn, loc)
 		}
 	}

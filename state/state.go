@@ -32,6 +32,7 @@
 package state
 
 import (
+	"iter"
 	"math"
 	"regexp"
 	"slices"
@@ -631,6 +632,26 @@ func (m *Machine) FunctionState(fn string) State {
 		}
 	}
 	return Unknown
+}
+
+// NumFunctions is how many functions the flow has.
+func (m *Machine) NumFunctions() int { return len(m.ts) - 1 }
+
+// Functions yields the flow's functions, in step order, with their
+// current states.
+func (m *Machine) Functions() iter.Seq2[string, State] {
+	return func(yield func(string, State) bool) {
+		for _, t := range m.funcs() {
+			if !yield(t.fn, t.state.State()) {
+				return
+			}
+		}
+	}
+}
+
+// HasFunctions reports whether the flow's functions are fns, in that order.
+func (m *Machine) HasFunctions(fns []string) bool {
+	return slices.EqualFunc(m.funcs(), fns, func(t tracker, fn string) bool { return t.fn == fn })
 }
 
 // Confirming reports whether the flow's verdict is in question, so that a

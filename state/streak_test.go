@@ -219,3 +219,57 @@ func windowsOf(evs []Event) []Window {
 	}
 	return ws
 }
+
+// The machine lists its functions (the daemon keeps no copy): in step
+// order, with their states, after Reconfigure too.
+func TestMachineFunctions(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 1, UpAfter: 1}
+	tests := []struct {
+		name    string
+		fns     []string
+		reconf  []string // nil: none
+		specs   []string
+		want    string   // "fn=state" in order
+		has     []string // HasFunctions(has) is true
+		hasNot  [][]string
+		wantNum int
+	}{
+		{name: "none", fns: nil, want: "", has: nil, hasNot: [][]string{{"login"}}, wantNum: 0},
+		{name: "unknown before a run", fns: []string{"login", "send"}, want: "login=unknown send=unknown",
+			has: []string{"login", "send"}, hasNot: [][]string{{"send", "login"}, {"login"}, {"login", "send", "receive"}}, wantNum: 2},
+		{name: "states after runs", fns: []string{"login", "send", "receive"}, specs: []string{"fail:send"},
+			want: "login=up send=down receive=down", has: []string{"login", "send", "receive"}, wantNum: 3},
+		{name: "after Reconfigure", fns: []string{"login", "send", "receive"}, reconf: []string{"receive", "login", "upload"}, specs: []string{"fail:login"},
+			want: "receive=down login=down upload=up", has: []string{"receive", "login", "upload"}, hasNot: [][]string{{"login", "send", "receive"}}, wantNum: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mc := New("messaging", "chat", "seoul-a", tt.fns, pol)
+			if tt.reconf != nil {
+				mc.Reconfigure(tt.reconf, pol)
+			}
+			observeAll(mc, 0, tt.specs...)
+			var got []string
+			for fn, st := range mc.Functions() {
+				got = append(got, fn+"="+string(st))
+				if fst := mc.FunctionState(fn); fst != st {
+					t.Errorf("Functions gives %s %s, FunctionState %s", fn, st, fst)
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("Functions %q, want %q", strings.Join(got, " "), tt.want)
+			}
+			if n := mc.NumFunctions(); n != tt.wantNum {
+				t.Errorf("NumFunctions %d, want %d", n, tt.wantNum)
+			}
+			if !mc.HasFunctions(tt.has) {
+				t.Errorf("HasFunctions(%q) false", tt.has)
+			}
+			for _, h := range tt.hasNot {
+				if mc.HasFunctions(h) {
+					t.Errorf("HasFunctions(%q) true", h)
+				}
+			}
+		})
+	}
+}
