@@ -185,17 +185,16 @@ type flowState struct {
 	running    *atomic.Bool
 	confirming atomic.Bool // fire is re-running it every confirm_every (see confirm)
 
-	mu       sync.Mutex
-	flow     *config.Flow
-	runner   flowRunner // the runner compiled from flow's config: the two change together
-	service  string
-	interval time.Duration
-	machine  *state.Machine
-	anchor   time.Time            // the job's first due time; later ones are anchor+k*interval
-	job      *schedJob            // nil until scheduled
-	acct     map[string]time.Time // open down windows: downtime counted up to (nil until one opens: see account)
-	stats    flowStats            // for the per-flow metrics, collected at scrape time
-	last     *runInfo
+	mu      sync.Mutex
+	flow    *config.Flow
+	runner  flowRunner // the runner compiled from flow's config: the two change together
+	service string
+	machine *state.Machine
+	anchor  time.Time            // the job's first due time; later ones are anchor+k*interval
+	job     *schedJob            // nil until scheduled
+	acct    map[string]time.Time // open down windows: downtime counted up to (nil until one opens: see account)
+	stats   flowStats            // for the per-flow metrics, collected at scrape time
+	last    *runInfo
 }
 
 // runInfo is what the status API shows of a flow's last run.
@@ -407,7 +406,6 @@ func newFlowState(location string, f *config.Flow, r flowRunner) *flowState {
 		flow:     f,
 		runner:   r,
 		service:  f.Service,
-		interval: f.Interval,
 		machine:  state.New(f.Service, f.Name, location, f.Functions(), policyOf(f)),
 		stats:    newFlowStats(stepNames(f)),
 	}
@@ -522,7 +520,7 @@ func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.
 			m.downtime.WithLabelValues(fs.name, fs.service, w.Function).Add(0)
 		}
 	}
-	fs.anchor = NextDue(fs.location, fs.name, fs.interval, fs.machine.LastRun(), now)
+	fs.anchor = NextDue(fs.location, fs.name, fs.flow.Interval, fs.machine.LastRun(), now)
 }
 
 // process is the one pipeline every finished run goes through, live and in
@@ -620,7 +618,7 @@ func (fs *flowState) apply(m *metrics, ev state.Event) {
 // functions) left the config: at the end of the last run's interval, or now
 // if that is earlier. keep says which functions stay; nil closes everything.
 func (fs *flowState) closeAll(m *metrics, now time.Time, keep func(fn string) bool) []state.Event {
-	end := fs.machine.LastRun().Add(fs.interval)
+	end := fs.machine.LastRun().Add(fs.flow.Interval)
 	if fs.machine.LastRun().IsZero() || end.After(now) {
 		end = now
 	}
@@ -916,7 +914,7 @@ func (d *Daemon) schedule(fs *flowState) error {
 		return nil
 	}
 	fs.mu.Lock()
-	anchor, interval := fs.anchor, fs.interval
+	anchor, interval := fs.anchor, fs.flow.Interval
 	fs.mu.Unlock()
 	j, err := s.add(fs, anchor, interval)
 	if err != nil {
@@ -968,7 +966,7 @@ func (d *Daemon) fire(fs *flowState) {
 
 	now := d.clock.Now()
 	fs.mu.Lock()
-	anchor, interval := fs.anchor, fs.interval
+	anchor, interval := fs.anchor, fs.flow.Interval
 	fs.mu.Unlock()
 	slot := DueAt(anchor, interval, now)
 	due := slot.Add(d.jitter(fs.location, fs.name, interval, slot))
@@ -1057,7 +1055,7 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Ti
 			continue
 		}
 		fs.mu.Lock()
-		anchor, interval := fs.anchor, fs.interval
+		anchor, interval := fs.anchor, fs.flow.Interval
 		fs.mu.Unlock()
 		now := d.clock.Now()
 		scheduled := false
@@ -1220,7 +1218,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 			d.log.Warn("reload: restoring new flows", "err", err)
 			for _, fs := range added {
 				fs.mu.Lock()
-				fs.anchor = NextDue(fs.location, fs.name, fs.interval, time.Time{}, now)
+				fs.anchor = NextDue(fs.location, fs.name, fs.flow.Interval, time.Time{}, now)
 				fs.mu.Unlock()
 			}
 		}
@@ -1320,9 +1318,8 @@ func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.T
 		// the open windows of the functions that stay carry over.
 		fs.machine.Reconfigure(fns, policyOf(f))
 	}
-	resched := f.Interval != fs.interval
+	resched := f.Interval != old.Interval
 	if resched {
-		fs.interval = f.Interval
 		fs.anchor = NextDue(fs.location, fs.name, f.Interval, fs.machine.LastRun(), now)
 	}
 	return evs, resched

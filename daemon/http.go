@@ -150,7 +150,7 @@ func (fs *flowState) status(now time.Time) FlowStatus {
 		Flow:            fs.name,
 		Service:         fs.service,
 		Location:        fs.location,
-		IntervalSeconds: fs.interval.Seconds(),
+		IntervalSeconds: fs.flow.Interval.Seconds(),
 		State:           string(fs.machine.State()),
 		Functions:       make([]FunctionStatus, 0, fs.machine.NumFunctions()),
 		OpenWindows:     []WindowStatus{},

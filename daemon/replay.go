@@ -133,7 +133,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 			start := rf.due
 			confirm := rf.confirm && !rf.covers(start)
 			if !rf.confirm {
-				start = start.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.interval, rf.due))
+				start = start.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.flow.Interval, rf.due))
 			}
 			jobs <- job{
 				rf:      rf,
@@ -197,17 +197,17 @@ func (rf *replayFlow) next(d *Daemon, start, end time.Time) (time.Time, bool) {
 		return maxTime(start.Add(every), end), true
 	}
 	rf.confirm = false
-	next := rf.base.Add(fs.interval)
+	next := rf.base.Add(fs.flow.Interval)
 	if wasConfirm {
 		for !next.After(start) {
-			next = next.Add(fs.interval)
+			next = next.Add(fs.flow.Interval)
 		}
 	}
 	for next.Before(end) {
 		if !wasConfirm {
 			d.countSkip(fs.name)
 		}
-		next = next.Add(fs.interval)
+		next = next.Add(fs.flow.Interval)
 	}
 	rf.base = next
 	return next, true
@@ -219,7 +219,7 @@ func (rf *replayFlow) next(d *Daemon, start, end time.Time) (time.Time, bool) {
 // daemon (confirm): such a run is that slot's scheduled run, the others are
 // confirm runs.
 func (rf *replayFlow) covers(start time.Time) bool {
-	ivl := rf.fs.interval
+	ivl := rf.fs.flow.Interval
 	if ivl <= 0 || start.Before(rf.base.Add(ivl)) {
 		return false
 	}

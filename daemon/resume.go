@@ -48,7 +48,7 @@ func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState
 	for _, fs := range fss {
 		lr := last[fs.name]
 		fs.mu.Lock()
-		lb, iv, timeout := lookback(fs), fs.interval, fs.flow.Timeout
+		lb, iv, timeout := lookback(fs), fs.flow.Interval, fs.flow.Timeout
 		fs.mu.Unlock()
 		if lr.IsZero() || now.Sub(lr) > 2*iv+2*max(timeout, time.Second) {
 			continue // never ran, or so long ago that its next run starts afresh
