@@ -32,13 +32,34 @@ type compiledFlow struct {
 	steps        []compiledStep
 	nsession     int
 	nmain        int
-	sessionTTL   time.Duration
-	sessionSlots []int // the variables the session's steps extract
-	usesWebhook  bool  // the run needs a ${webhook.url}
+	session      *flowSession // nil: the flow has no session (most flows: 176 B a flow, not 192)
+	usesWebhook  bool         // the run needs a ${webhook.url}
 	timeout      time.Duration
 	maxBody      int64
 	maxRedirects int
 	tls          *config.TLS // nil: none set (shared among a NewRunner's flows: see tlsOf)
+}
+
+// flowSession is what a flow with a session keeps of it.
+type flowSession struct {
+	ttl   time.Duration
+	slots []int // the variables the session's steps extract
+}
+
+// sessionTTL is how long the flow's session is kept (0: no session).
+func (cf *compiledFlow) sessionTTL() time.Duration {
+	if cf.session == nil {
+		return 0
+	}
+	return cf.session.ttl
+}
+
+// sessionSlots are the variables the session's steps extract.
+func (cf *compiledFlow) sessionSlots() []int {
+	if cf.session == nil {
+		return nil
+	}
+	return cf.session.slots
 }
 
 // tlsConfig returns the flow's TLS settings (the zero value: none).
@@ -158,9 +179,9 @@ func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string, cache
 	var session []config.Step
 	if f.Session != nil {
 		session = f.Session.Steps
-		cf.sessionTTL = f.Session.TTL
-		if cf.sessionTTL <= 0 {
-			cf.sessionTTL = config.DefaultSessionTTL
+		cf.session = &flowSession{ttl: f.Session.TTL}
+		if cf.session.ttl <= 0 {
+			cf.session.ttl = config.DefaultSessionTTL
 		}
 	}
 	cf.nsession, cf.nmain = len(session), len(f.Steps)
@@ -183,7 +204,7 @@ func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string, cache
 			index[s.Name] = len(cf.steps) - 1
 			if list.sec == secSession {
 				for _, x := range cs.pay.extract {
-					cf.sessionSlots = append(cf.sessionSlots, x.slot)
+					cf.session.slots = append(cf.session.slots, x.slot)
 				}
 			}
 			if a, ok := cs.kind.(*awaitStep); ok && a.webhook {

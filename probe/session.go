@@ -52,7 +52,7 @@ func (rs *runState) reuseSession() bool {
 // load puts s's variables and cookie jar into the run, and its secrets
 // into the run's redaction.
 func (rs *runState) load(s *sessionData) {
-	for _, slot := range rs.cf.sessionSlots {
+	for _, slot := range rs.cf.sessionSlots() {
 		rs.sc.vals[slot] = ""
 		if slot < len(rs.set) {
 			rs.set[slot] = false
@@ -76,7 +76,7 @@ func (rs *runState) runSession() bool {
 	cf := rs.cf
 	rs.sessionRan = true
 	rs.jar.j = nil
-	for _, slot := range cf.sessionSlots {
+	for _, slot := range cf.sessionSlots() {
 		if slot < len(rs.set) {
 			rs.set[slot] = false
 		}
@@ -94,8 +94,8 @@ func (rs *runState) runSession() bool {
 	if rs.jar.j == nil {
 		rs.jar.j, _ = cookiejar.New(nil) // never fails without options
 	}
-	s := &sessionData{vals: make([]string, cf.nslots), jar: rs.jar.j, expires: rs.c.Now().Add(cf.sessionTTL)}
-	for _, slot := range cf.sessionSlots {
+	s := &sessionData{vals: make([]string, cf.nslots), jar: rs.jar.j, expires: rs.c.Now().Add(cf.sessionTTL())}
+	for _, slot := range cf.sessionSlots() {
 		if slot < len(rs.set) && rs.set[slot] {
 			s.vals[slot] = rs.sc.vals[slot]
 			s.slots = append(s.slots, slot)
@@ -327,7 +327,7 @@ func (r *Runner) Retire(next *Runner) {
 // serves the other.
 func sameSession(ra *Runner, fa *config.Flow, a *compiledFlow, rb *Runner, fb *config.Flow, b *compiledFlow) bool {
 	if fa == nil || fb == nil || fa.Session == nil || fb.Session == nil || a.err != nil || b.err != nil || a.nsession != b.nsession || a.nsession == 0 ||
-		a.sessionTTL != b.sessionTTL || a.tlsConfig() != b.tlsConfig() || !maps.Equal(ra.cfg.Secrets, rb.cfg.Secrets) {
+		a.sessionTTL() != b.sessionTTL() || a.tlsConfig() != b.tlsConfig() || !maps.Equal(ra.cfg.Secrets, rb.cfg.Secrets) {
 		return false
 	}
 	return slices.EqualFunc(fa.Vars, fb.Vars, func(x, y config.Var) bool { return reflect.DeepEqual(x, y) }) &&
