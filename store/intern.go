@@ -72,6 +72,28 @@ type seriesRow struct {
 	Service, Flow, Location string
 }
 
+// seriesIndex finds series rows by id. It points into a slice of rows
+// rather than holding copies: 16 bytes a slot, not 64 (the cached index of
+// every series at 50,000 flows was ~4 MB, now ~1 MB).
+type seriesIndex map[int64]*seriesRow
+
+// get returns the row of id (the zero row if there is none).
+func (x seriesIndex) get(id int64) (seriesRow, bool) {
+	if p, ok := x[id]; ok {
+		return *p, true
+	}
+	return seriesRow{}, false
+}
+
+// indexSeries indexes rows by id; the index points into rows.
+func indexSeries(rows []seriesRow) seriesIndex {
+	x := make(seriesIndex, len(rows))
+	for i := range rows {
+		x[rows[i].ID] = &rows[i]
+	}
+	return x
+}
+
 // findSeries returns the series matching q's flows and location, ordered by
 // flow, location and service. The slice is the caller's.
 func (c *core) findSeries(ctx context.Context, flows []string, location string) ([]seriesRow, error) {
@@ -101,13 +123,13 @@ type seriesCache struct {
 	mu        sync.Mutex
 	n, maxID  int64
 	all       []seriesRow // ordered by flow, location, service
-	byID      map[int64]seriesRow
+	byID      seriesIndex
 	readCount int // table reads, for tests
 }
 
 // allSeries returns every series, ordered by flow, location and service,
 // and the same by id. Both are shared: read only.
-func (c *core) allSeries(ctx context.Context) ([]seriesRow, map[int64]seriesRow, error) {
+func (c *core) allSeries(ctx context.Context) ([]seriesRow, seriesIndex, error) {
 	var n, maxID int64
 	if err := c.r.QueryRowxContext(ctx, `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM series`).Scan(&n, &maxID); err != nil {
 		return nil, nil, fmt.Errorf("store: read series: %w", err)
@@ -122,9 +144,8 @@ func (c *core) allSeries(ctx context.Context) ([]seriesRow, map[int64]seriesRow,
 	if err := c.r.SelectContext(ctx, &all, `SELECT id, service, flow, location FROM series ORDER BY flow, location, service`); err != nil {
 		return nil, nil, fmt.Errorf("store: read series: %w", err)
 	}
-	byID := make(map[int64]seriesRow, len(all))
+	byID := indexSeries(all)
 	for _, s := range all {
-		byID[s.ID] = s
 		maxID = max(maxID, s.ID) // rows added since the count: read now
 	}
 	sc.n, sc.maxID, sc.all, sc.byID = int64(len(all)), maxID, all, byID

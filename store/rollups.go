@@ -24,7 +24,7 @@ func rollupTable(g Granularity) (string, error) {
 
 // seriesFilter returns the series of q by id (shared: read only) and an SQL
 // condition on the series column ("" when every series matches).
-func (c *core) seriesFilter(ctx context.Context, q Query) (map[int64]seriesRow, string, []any, error) {
+func (c *core) seriesFilter(ctx context.Context, q Query) (seriesIndex, string, []any, error) {
 	if len(q.Flows) == 0 && q.Location == "" {
 		_, byID, err := c.allSeries(ctx)
 		if err != nil {
@@ -36,10 +36,7 @@ func (c *core) seriesFilter(ctx context.Context, q Query) (map[int64]seriesRow, 
 	if err != nil {
 		return nil, "", nil, err
 	}
-	byID := make(map[int64]seriesRow, len(series))
-	for _, s := range series {
-		byID[s.ID] = s
-	}
+	byID := indexSeries(series)
 	if len(series) == 0 {
 		return byID, " AND 1 = 0", nil, nil
 	}
@@ -99,7 +96,7 @@ func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, e
 			return nil, fmt.Errorf("store: read %s: %w", table, err)
 		}
 		var ok bool
-		if sr, ok = byID[sid]; !ok {
+		if sr, ok = byID.get(sid); !ok {
 			continue
 		}
 		runRow = -1
@@ -254,7 +251,8 @@ func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
 	}
 	out := make([]Rollup, 0, len(t.accs))
 	for k, a := range t.accs {
-		sr, nk := byID[k.series], names[a.name]
+		sr, _ := byID.get(k.series)
+		nk := names[a.name]
 		r := Rollup{Bucket: fromNS(from), Service: sr.Service, Flow: sr.Flow, Step: nk.step, Function: nk.function,
 			Location: sr.Location, OK: a.ok, Failed: a.failed, Degraded: a.degraded, NotRun: a.notRun,
 			Hist: t.hist[k], SumSeconds: time.Duration(a.sum).Seconds()} // Hist nil when no duration was counted
@@ -279,7 +277,7 @@ func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
 	return out, nil
 }
 
-func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond string, args []any, byID map[int64]seriesRow) error {
+func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond string, args []any, byID seriesIndex) error {
 	table := "rollup_minute"
 	if src == fromHour {
 		table = "rollup_hour"
@@ -315,7 +313,7 @@ func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond st
 
 // totalsRaw folds the raw runs of a partial minute into t, as AppendRuns
 // folds them into the rollups.
-func (c *core) totalsRaw(ctx context.Context, t *totals, cond string, args []any, byID map[int64]seriesRow) error {
+func (c *core) totalsRaw(ctx context.Context, t *totals, cond string, args []any, byID seriesIndex) error {
 	rows, err := c.r.QueryContext(ctx, c.r.Rebind(`SELECT series, duration_ns, steps, confirm FROM runs WHERE start_ns >= ? AND start_ns < ?`+cond), args...)
 	if err != nil {
 		return fmt.Errorf("store: read runs: %w", err)
@@ -386,7 +384,7 @@ func (c *core) Coverage(ctx context.Context, q Query) ([]Span, error) {
 				rows.Close()
 				return nil, fmt.Errorf("store: read coverage: %w", err)
 			}
-			s, ok := byID[sid]
+			s, ok := byID.get(sid)
 			if !ok {
 				continue
 			}
