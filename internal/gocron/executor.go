@@ -437,7 +437,9 @@ func (e *executor) runJob(j internalJob, jIn jobIn) {
 		defer func() { _ = lock.Unlock(j.ctx) }()
 	}
 
-	_ = callJobFuncWithParams(j.beforeJobRuns, j.id, j.name)
+	if j.beforeJobRuns != nil { // slaprobe patch: no hook, no boxing of j.id and j.name (PATCHES.md)
+		_ = callJobFuncWithParams(j.beforeJobRuns, j.id, j.name) // slaprobe patch
+	} // slaprobe patch
 
 	//  Notify job started
 	actualStartTime := time.Now()
@@ -450,7 +452,10 @@ func (e *executor) runJob(j internalJob, jIn jobIn) {
 		}
 	}
 
-	err := callJobFuncWithParams(j.beforeJobRunsSkipIfBeforeFuncErrors, j.id, j.name)
+	var err error                                     // slaprobe patch
+	if j.beforeJobRunsSkipIfBeforeFuncErrors != nil { // slaprobe patch: as beforeJobRuns
+		err = callJobFuncWithParams(j.beforeJobRunsSkipIfBeforeFuncErrors, j.id, j.name) // slaprobe patch
+	} // slaprobe patch
 	if err != nil {
 		e.sendOutForRescheduling(&jIn)
 		select {
@@ -506,7 +511,9 @@ func (e *executor) runJob(j internalJob, jIn jobIn) {
 			e.scheduler.notifyJobExecutionTime(jobObj, endTime.Sub(startTime))
 		}
 	} else {
-		_ = callJobFuncWithParams(j.afterJobRuns, j.id, j.name)
+		if j.afterJobRuns != nil { // slaprobe patch: as beforeJobRuns
+			_ = callJobFuncWithParams(j.afterJobRuns, j.id, j.name) // slaprobe patch
+		} // slaprobe patch
 		e.incrementJobCounter(j, Success)
 		endTime := time.Now()
 		e.recordJobTimingWithStatus(startTime, endTime, j, Success, nil)
