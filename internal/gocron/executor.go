@@ -253,10 +253,9 @@ func (e *executor) start() {
 						// stopping or shutting down can wait for the jobs to
 						// complete.
 						standardJobsWg.Add(1)
-						go func(j internalJob) {
-							e.runJob(j, jIn)
-							standardJobsWg.Done()
-						}(*j)
+						cancel()              // slaprobe patch: the job is in hand, its request context is done
+						e.runJob(*j, jIn)     // slaprobe patch: on this goroutine, which has nothing else left to do, not on a new one
+						standardJobsWg.Done() // slaprobe patch
 					}
 				}
 			}(e.ctx)

@@ -3,6 +3,7 @@ package gocron
 import (
 	"context"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 	"unsafe"
@@ -102,4 +103,71 @@ func TestRunWithoutHooksBoxesNothing(t *testing.T) {
 		t.Errorf("runJob without hooks allocates %.0f times a run, calling its task %.0f: the unset hooks' parameters are boxed again", perRun, perTask)
 	}
 	t.Logf("runJob without hooks: %.0f allocations a run; its task's call: %.0f", perRun, perTask)
+}
+
+// TestStandardRunStartsOneGoroutine is the test of the patch of the
+// executor's standard-job path (PATCHES.md): upstream started a goroutine
+// for each run that requested the job from the scheduler, and that
+// goroutine started a second one, with a copy of the job record as its
+// argument, to run the job, and then ended. Patched, the first goroutine
+// runs the job itself: one goroutine a run.
+func TestStandardRunStartsOneGoroutine(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan struct{})
+	id := uuid.New()
+	e := &executor{
+		clock:                  clockwork.NewRealClock(),
+		logger:                 &noOpLogger{},
+		jobsIn:                 make(chan jobIn),
+		jobsOutForRescheduling: make(chan uuid.UUID),
+		jobsOutCompleted:       make(chan uuid.UUID),
+		jobOutRequest:          make(chan *jobOutRequest, 100),
+		jobTimingUpdateCh:      make(chan jobTimingUpdate, 100),
+		stopCh:                 make(chan struct{}),
+		stopTimeout:            time.Second,
+		done:                   make(chan error, 1),
+	}
+	job := internalJob{id: id, name: "flow", ctx: ctx, function: func() { ran <- struct{}{} }}
+	// The scheduler's side: hand out the job, take back what runJob sends.
+	go func() {
+		for {
+			select {
+			case out := <-e.jobOutRequest:
+				out.outChan <- job
+				close(out.outChan)
+			case <-e.jobsOutForRescheduling:
+			case <-e.jobsOutCompleted:
+			case <-e.jobTimingUpdateCh:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go e.start()
+	defer func() {
+		close(e.stopCh)
+		<-e.done
+	}()
+	run := func() {
+		e.jobsIn <- jobIn{id: id}
+		<-ran
+	}
+	run()
+	const runs = 100
+	before := goroutinesCreated()
+	for range runs {
+		run()
+	}
+	perRun := float64(goroutinesCreated()-before) / runs
+	if perRun >= 2 {
+		t.Errorf("a standard run starts %.2f goroutines, want 1: the job runs on a goroutine of its own again", perRun)
+	}
+	t.Logf("a standard run starts %.2f goroutines", perRun)
+}
+
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
