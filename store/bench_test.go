@@ -87,3 +87,54 @@ func BenchmarkIngest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIngestSteady is the daemon's steady write path, per run: 1,000
+// flows of one step every 10 s (100 runs/s), committed by a Writer in batches
+// of 25 (its 250 ms FlushEvery), so that nearly every run adds to a minute
+// and an hour row already stored, as at 1,000 flows in `make bench-scale`.
+// An op is one run; the batch's transaction is in it.
+//
+//	go test ./store -run '^$' -bench IngestSteady -benchmem
+func BenchmarkIngestSteady(b *testing.B) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const flows, batch, every = 1000, 25, 10 * time.Second
+	k := 0
+	next := func(runs []probe.Run) {
+		for i := range runs {
+			flow := k % flows
+			start := t0.Add(time.Duration(k/flows)*every + time.Duration(flow)*every/flows)
+			d := time.Duration(20+(k*7)%400) * time.Millisecond
+			st := probe.StepResult{Step: "search", Function: "search", Status: probe.StatusOK, HTTPStatus: 200, Duration: d, Attempts: 1,
+				Phases: probe.Phases{Connect: 900 * time.Microsecond, Processing: d - 2*time.Millisecond, Transfer: 800 * time.Microsecond}}
+			if k%97 == 0 {
+				st.Status, st.HTTPStatus, st.Error = probe.StatusFailed, 502, "status 502, want 200"
+			}
+			runs[i] = probe.Run{ID: fmt.Sprintf("run-%d", k), Flow: fmt.Sprintf("search-%05d", flow), Service: "maps", Location: "bench",
+				Start: start, Duration: d, Steps: []probe.StepResult{st}}
+			k++
+		}
+	}
+	runs := make([]probe.Run, batch)
+	for range 2 * flows / batch { // every series and its rows exist
+		next(runs)
+		if err := s.AppendRuns(ctx, runs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += batch {
+		b.StopTimer()
+		n := min(batch, b.N-i)
+		next(runs[:n])
+		b.StartTimer()
+		if err := s.AppendRuns(ctx, runs[:n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
