@@ -89,8 +89,8 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkIngestSteady is the daemon's steady write path, per run: 1,000
-// flows of one step every 10 s (100 runs/s), committed by a Writer in batches
-// of 25 (its 250 ms FlushEvery), so that nearly every run adds to a minute
+// flows of one step every 10 s (100 runs/s), committed by the daemon's Writer
+// in batches of 100 (its FlushEvery is 1 s), so that nearly every run adds to a minute
 // and an hour row already stored, as at 1,000 flows in `make bench-scale`.
 // An op is one run; the batch's transaction is in it.
 //
@@ -102,7 +102,7 @@ func BenchmarkIngestSteady(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const flows, batch, every = 1000, 25, 10 * time.Second
+	const flows, batch, every = 1000, 100, 10 * time.Second
 	k := 0
 	next := func(runs []probe.Run) {
 		for i := range runs {
