@@ -93,7 +93,11 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	if err := drv.RegisterDeterministicScalarFunction("slaprobe_hist_add", 2, sqliteHistAdd); err != nil {
 		return nil, fmt.Errorf("store: register hist_add: %w", err)
 	}
-	if err := drv.RegisterDeterministicScalarFunction("slaprobe_rollup_add", 2, sqliteRollupAdd); err != nil {
+	// Its arguments are views of SQLite's memory, not copies (VolatileArgs):
+	// it is called for every stored rollup row a batch adds to, twice a run,
+	// and addStats reads them and keeps nothing of them.
+	if err := drv.RegisterFunction("slaprobe_rollup_add", &sqlite.FunctionImpl{
+		NArgs: 2, Deterministic: true, Scalar: sqliteRollupAdd, VolatileArgs: true}); err != nil {
 		return nil, fmt.Errorf("store: register rollup_add: %w", err)
 	}
 	q := url.Values{}
@@ -221,7 +225,8 @@ func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.
 func (c connector) Driver() driver.Driver                        { return c.drv }
 
 // sqliteRollupAdd is slaprobe_rollup_add(a, b): the sum of two rollup data
-// blobs.
+// blobs. a and b are views of SQLite's memory, valid during the call only
+// (VolatileArgs): nothing of them may be kept.
 func sqliteRollupAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	a, _ := args[0].([]byte)
 	b, _ := args[1].([]byte)
