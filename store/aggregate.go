@@ -57,14 +57,57 @@ type aggregate struct {
 	// entries is the room a new row gets for its entries (the run's and
 	// its steps'); 6 unless the caller knows better (stepsHint).
 	entries int
+	// New rows, their entries and their first histogram bins are carved
+	// from these slabs, chunk rows at a time (reserve), rather than
+	// allocated one by one: in the daemon's steady state that was eight
+	// allocations a run. A row that outgrows its room grows by itself
+	// (its slices are capped), so rows never share memory.
+	chunk int
+	rvals []rval
+	stats []stat
+	bins  []bin
 }
 
 func newAggregate(bounds []time.Duration) *aggregate {
-	return &aggregate{bounds: bounds, minute: map[rkey]*rval{}, hour: map[rkey]*rval{}, entries: 6}
+	return &aggregate{bounds: bounds, minute: map[rkey]*rval{}, hour: map[rkey]*rval{}, entries: 6, chunk: 1}
 }
 
 // stepsHint sizes new rows for runs of at most n steps.
 func (a *aggregate) stepsHint(n int) { a.entries = n + 1 }
+
+// reserve makes room for the rows of about n runs, both granularities, at
+// most 256 rows at a time (what a chunk holds that no row uses is garbage as
+// soon as the batch is).
+func (a *aggregate) reserve(n int) { a.chunk = min(max(2*n, 1), 256) }
+
+// newRow returns a new row with room for a.entries entries.
+func (a *aggregate) newRow() *rval {
+	if len(a.rvals) == cap(a.rvals) {
+		a.rvals = make([]rval, 0, a.chunk)
+	}
+	a.rvals = a.rvals[:len(a.rvals)+1]
+	v := &a.rvals[len(a.rvals)-1]
+	n := a.entries
+	if cap(a.stats)-len(a.stats) < n {
+		a.stats = make([]stat, 0, a.chunk*n)
+	}
+	l := len(a.stats)
+	a.stats = a.stats[:l+n]
+	v.stats = a.stats[l : l : l+n]
+	return v
+}
+
+// newHist returns an empty histogram with room for two bins (a row mostly
+// counts one or two runs of a batch).
+func (a *aggregate) newHist() sparse {
+	const n = 2
+	if cap(a.bins)-len(a.bins) < n {
+		a.bins = make([]bin, 0, a.chunk*a.entries*n)
+	}
+	l := len(a.bins)
+	a.bins = a.bins[:l+n]
+	return a.bins[l : l : l+n]
+}
 
 // row returns the (bucket, series) rows of a run started at start (unix ns)
 // in both granularities, creating them if needed.
@@ -76,7 +119,8 @@ func (a *aggregate) rows(series, start int64) (*rval, *rval) {
 		if v == nil {
 			// Room for the run entry and the steps: growing from empty
 			// was a visible share of ingest time.
-			v = &rval{first: start, last: start, stats: make([]stat, 0, a.entries)}
+			v = a.newRow()
+			v.first, v.last = start, start
 			m[k] = v
 		}
 		v.first = min(v.first, start)
@@ -115,8 +159,7 @@ func (a *aggregate) count(m, h *rval, step int64, st probe.Status, d time.Durati
 		}
 		if slot >= 0 {
 			if s.hist == nil {
-				// A row mostly counts one or two runs of a batch.
-				s.hist = make(sparse, 0, 2)
+				s.hist = a.newHist()
 			}
 			s.sum += int64(d)
 			s.hist = s.hist.add(slot, 1)

@@ -116,6 +116,7 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		maxSteps = max(maxSteps, len(runs[i].Steps))
 	}
 	agg.stepsHint(maxSteps)
+	agg.reserve(len(runs))
 	for k, i := range order {
 		r := &runs[i]
 		steps := names[:len(r.Steps)]
