@@ -200,8 +200,12 @@ func mergeStats(a, b []stat) []stat {
 // durations, the uvarint number of histogram bins and the bins as in
 // encodeBlob (uvarint slot distance, uvarint count).
 func encodeStats(ss []stat) []byte {
-	out := make([]byte, 1, 1+16*len(ss))
-	out[0] = statsFormat
+	return appendStats(make([]byte, 0, 1+16*len(ss)), ss)
+}
+
+// appendStats appends encodeStats(ss) to out.
+func appendStats(out []byte, ss []stat) []byte {
+	out = append(out, statsFormat)
 	prev := int64(-1)
 	for i := range ss {
 		s := &ss[i]

@@ -210,9 +210,28 @@ func upsertRollupsSQL(ctx context.Context, c *core, tx *sqlx.Tx, table string, r
 	}
 	keys := sortedKeys(rows)
 	args := make([]any, 0, 7*len(keys))
-	for _, k := range keys {
+	var (
+		data   []byte // every row's data, one after the other
+		bucket any    // the last row's bucket: the rows of a bucket share it
+	)
+	for i, k := range keys {
 		v := rows[k]
-		args = append(args, k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats), v.confirm)
+		if data == nil {
+			data = make([]byte, 0, len(keys)*(1+16*len(v.stats)))
+		}
+		from := len(data)
+		data = appendStats(data, v.stats)
+		// Each int64 put in an interface is an allocation: a bucket's rows
+		// share its one, and so do first and last in a row of one run.
+		if i == 0 || k.bucket != keys[i-1].bucket {
+			bucket = k.bucket
+		}
+		first := any(v.first)
+		last := first
+		if v.last != v.first {
+			last = v.last
+		}
+		args = append(args, bucket, k.series, v.runs(), first, last, data[from:len(data):len(data)], v.confirm)
 	}
 	_, err := c.insertRows(ctx, tx, sp, args)
 	return err
