@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,7 +51,10 @@ type dialect struct {
 	// prepares them at every chunk size).
 	multiRow func(in inserts) []insertSpec
 	// allocIDs returns n fresh run ids.
-	allocIDs func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error)
+	allocIDs func(ctx context.Context, c *core, tx *sqlx.Tx, n int) ([]int64, error)
+	// prepared are queries every write transaction runs, prepared once
+	// (prepareAll) rather than at every batch (SQLite; pgx caches its own).
+	prepared []string
 	// migrating and migrated are run on the writer before and after
 	// migrations (SQLite: sort and index into temporary files rather than
 	// memory, so that a migration's memory does not grow with the data).
@@ -125,12 +129,12 @@ func (c *core) beginWrite(ctx context.Context) (*sqlx.Tx, error) {
 			return nil, fmt.Errorf("store: begin: %w", err)
 		}
 	}
-	v, err := schemaVersion(ctx, tx)
-	if err != nil {
+	var sv sql.NullInt64
+	if err := c.getInt(ctx, tx, schemaVersionSQL, &sv); err != nil {
 		tx.Rollback() //nolint:errcheck // the error is err
-		return nil, err
+		return nil, fmt.Errorf("store: read schema version: %w", err)
 	}
-	if v > c.latest() {
+	if v := int(sv.Int64); v > c.latest() {
 		tx.Rollback() //nolint:errcheck // refused
 		return nil, fmt.Errorf("%w (database at version %d, this slaprobe writes %d)", ErrSchemaNewer, v, c.latest())
 	}

@@ -82,9 +82,11 @@ func (c *core) createVersionTable(ctx context.Context) error {
 	return tx.Commit()
 }
 
+const schemaVersionSQL = `SELECT MAX(version) FROM schema_version`
+
 func schemaVersion(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 	var v sql.NullInt64
-	if err := sqlx.GetContext(ctx, q, &v, `SELECT MAX(version) FROM schema_version`); err != nil {
+	if err := sqlx.GetContext(ctx, q, &v, schemaVersionSQL); err != nil {
 		return 0, fmt.Errorf("store: read schema version: %w", err)
 	}
 	return int(v.Int64), nil

@@ -22,7 +22,7 @@ func insertV1(t *testing.T, c *core, runs []probe.Run) {
 	}
 	defer tx.Rollback()
 	ids := &txIDs{c: c, tx: tx, series: map[seriesKey]int64{}, names: map[nameKey]int64{}}
-	runIDs, err := c.d.allocIDs(ctx, tx, len(runs))
+	runIDs, err := c.d.allocIDs(ctx, c, tx, len(runs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func postgresDialect() *dialect {
 		multiRow:     func(in inserts) []insertSpec { return []insertSpec{in.events} },
 		writeRuns:    insertRunsPG,
 		writeRollups: upsertRollupsPG,
-		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
+		allocIDs: func(ctx context.Context, _ *core, tx *sqlx.Tx, n int) ([]int64, error) {
 			ids := make([]int64, 0, n)
 			if err := tx.SelectContext(ctx, &ids, `SELECT nextval('runs_id_seq') FROM generate_series(1, $1)`, n); err != nil {
 				return nil, err

@@ -47,11 +47,12 @@ func sqliteDialect() *dialect {
 		multiRow:     func(in inserts) []insertSpec { return []insertSpec{in.runs, in.events, in.minute, in.hour} },
 		writeRuns:    insertRunsSQL,
 		writeRollups: upsertRollupsSQL,
-		allocIDs: func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
+		prepared:     []string{schemaVersionSQL, maxRunIDSQL},
+		allocIDs: func(ctx context.Context, c *core, tx *sqlx.Tx, n int) ([]int64, error) {
 			// The transaction is BEGIN IMMEDIATE: no other writer can take
 			// ids between this read and the insert.
 			var max sql.NullInt64
-			if err := tx.QueryRowxContext(ctx, `SELECT MAX(id) FROM runs`).Scan(&max); err != nil {
+			if err := c.getInt(ctx, tx, maxRunIDSQL, &max); err != nil {
 				return nil, err
 			}
 			ids := make([]int64, n)
@@ -62,6 +63,8 @@ func sqliteDialect() *dialect {
 		},
 	}
 }
+
+const maxRunIDSQL = `SELECT MAX(id) FROM runs`
 
 // Page cache per connection, in KiB. SQLite's cache is process memory (the
 // transpiled C allocates it outside the Go heap) that fills up to its size as

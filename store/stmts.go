@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -82,7 +83,26 @@ func (c *core) prepareAll(ctx context.Context) error {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
 	c.stmts[settleKey] = st
+	for _, q := range c.d.prepared {
+		st, err := c.w.PreparexContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare: %w", err)
+		}
+		c.stmts[q] = st
+	}
 	return nil
+}
+
+// getInt runs the one-value query q in tx: prepared once if it is one of the
+// dialect's prepared queries (and prepareAll has run), else as it is.
+func (c *core) getInt(ctx context.Context, tx *sqlx.Tx, q string, dst *sql.NullInt64) error {
+	st, ok := c.stmts[q]
+	if !ok {
+		return tx.QueryRowxContext(ctx, tx.Rebind(q)).Scan(dst)
+	}
+	ts := tx.StmtxContext(ctx, st)
+	defer ts.Close()
+	return ts.QueryRowxContext(ctx).Scan(dst)
 }
 
 // insertRows runs sp over args (sp.cols values a row) in chunks of at most

@@ -41,7 +41,7 @@ func (c *core) AppendRuns(ctx context.Context, runs []probe.Run) error {
 }
 
 func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []probe.Run) error {
-	runIDs, err := c.d.allocIDs(ctx, tx, len(runs))
+	runIDs, err := c.d.allocIDs(ctx, c, tx, len(runs))
 	// (The ids are those of the runs in the insert order below.)
 	if err != nil {
 		return fmt.Errorf("store: allocate run ids: %w", err)
