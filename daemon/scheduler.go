@@ -44,9 +44,9 @@ import (
 // 50,000 flows in a gc=1 heap profile of `slaprobe run`). That is with the
 // patches of internal/gocron (gocron v2.21.2; PATCHES.md): upstream also
 // keeps a second copy of each job record until its next run, 65 MB at
-// 50,000, boxes the parameters of unset hooks and starts one more goroutine
-// a run (BenchmarkSchedulerRun: 23 -> 14 allocations, 2177 -> 1576 B a
-// run). At 10,000 flows every 60 s the extra 25 us per run is about 0.4% of
+// 50,000, boxes the parameters of unset hooks, starts one more goroutine
+// and makes one more context a run (BenchmarkSchedulerRun: 23 -> 11
+// allocations, 2177 -> 1352 B a run). At 10,000 flows every 60 s the extra 25 us per run is about 0.4% of
 // one core.
 //
 // gocron's own Shutdown waits for the tasks in progress in a loop that

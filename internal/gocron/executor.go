@@ -128,9 +128,7 @@ func (e *executor) start() {
 				return
 			default:
 			}
-			// this context is used to handle cancellation of the executor
-			// on requests for a job to the scheduler via requestJobCtx
-			ctx, cancel := context.WithCancel(e.ctx)
+			// slaprobe patch: no per-run child context of e.ctx here (PATCHES.md): the job request below waits on executorCtx, e.ctx itself
 
 			if e.limitMode != nil && !e.limitMode.started {
 				// check if we are already running the limit mode runners
@@ -145,11 +143,6 @@ func (e *executor) start() {
 			// spin off into a goroutine to unblock the executor and
 			// allow for processing for more work
 			go func(executorCtx context.Context) {
-				// make sure to cancel the above context per the docs
-				// // Canceling this context releases resources associated with it, so code should
-				// // call cancel as soon as the operations running in this Context complete.
-				defer cancel()
-
 				// check for limit mode - this spins up a separate runner which handles
 				// limiting the total number of concurrently running jobs
 				if e.limitMode != nil {
@@ -191,7 +184,7 @@ func (e *executor) start() {
 					//
 					// get the job, so we can figure out what kind it is and how
 					// to execute it
-					j := requestJobCtx(ctx, jIn.id, e.jobOutRequest)
+					j := requestJobCtx(executorCtx, jIn.id, e.jobOutRequest) // slaprobe patch: was a child of executorCtx
 					if j == nil {
 						// safety check as it'd be strange bug if this occurred
 						return
@@ -253,7 +246,6 @@ func (e *executor) start() {
 						// stopping or shutting down can wait for the jobs to
 						// complete.
 						standardJobsWg.Add(1)
-						cancel()              // slaprobe patch: the job is in hand, its request context is done
 						e.runJob(*j, jIn)     // slaprobe patch: on this goroutine, which has nothing else left to do, not on a new one
 						standardJobsWg.Done() // slaprobe patch
 					}

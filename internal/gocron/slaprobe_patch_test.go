@@ -105,18 +105,16 @@ func TestRunWithoutHooksBoxesNothing(t *testing.T) {
 	t.Logf("runJob without hooks: %.0f allocations a run; its task's call: %.0f", perRun, perTask)
 }
 
-// TestStandardRunStartsOneGoroutine is the test of the patch of the
-// executor's standard-job path (PATCHES.md): upstream started a goroutine
-// for each run that requested the job from the scheduler, and that
-// goroutine started a second one, with a copy of the job record as its
-// argument, to run the job, and then ended. Patched, the first goroutine
-// runs the job itself: one goroutine a run.
-func TestStandardRunStartsOneGoroutine(t *testing.T) {
+// startExecutor starts an executor's loop with one standard job and, in the
+// scheduler's place, a goroutine that hands out the job record and takes
+// back what runJob sends. run hands the job to the executor and returns
+// once its task has run. Both stop at the end of the test.
+func startExecutor(t *testing.T) (e *executor, run func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	ran := make(chan struct{})
 	id := uuid.New()
-	e := &executor{
+	e = &executor{
 		clock:                  clockwork.NewRealClock(),
 		logger:                 &noOpLogger{},
 		jobsIn:                 make(chan jobIn),
@@ -129,7 +127,6 @@ func TestStandardRunStartsOneGoroutine(t *testing.T) {
 		done:                   make(chan error, 1),
 	}
 	job := internalJob{id: id, name: "flow", ctx: ctx, function: func() { ran <- struct{}{} }}
-	// The scheduler's side: hand out the job, take back what runJob sends.
 	go func() {
 		for {
 			select {
@@ -145,15 +142,27 @@ func TestStandardRunStartsOneGoroutine(t *testing.T) {
 		}
 	}()
 	go e.start()
-	defer func() {
+	t.Cleanup(func() {
 		close(e.stopCh)
 		<-e.done
-	}()
-	run := func() {
+		cancel()
+	})
+	run = func() {
 		e.jobsIn <- jobIn{id: id}
 		<-ran
 	}
-	run()
+	run() // the executor's context exists from here on
+	return e, run
+}
+
+// TestStandardRunStartsOneGoroutine is the test of the patch of the
+// executor's standard-job path (PATCHES.md, patch 3): upstream started a
+// goroutine for each run that requested the job from the scheduler, and
+// that goroutine started a second one, with a copy of the job record as its
+// argument, to run the job, and then ended. Patched, the first goroutine
+// runs the job itself: one goroutine a run.
+func TestStandardRunStartsOneGoroutine(t *testing.T) {
+	_, run := startExecutor(t)
 	const runs = 100
 	before := goroutinesCreated()
 	for range runs {
@@ -164,6 +173,29 @@ func TestStandardRunStartsOneGoroutine(t *testing.T) {
 		t.Errorf("a standard run starts %.2f goroutines, want 1: the job runs on a goroutine of its own again", perRun)
 	}
 	t.Logf("a standard run starts %.2f goroutines", perRun)
+}
+
+// TestRunRequestsItsJobOnTheExecutorsContext is the test of patch 4
+// (PATCHES.md): upstream made a child context of the executor's for each
+// run, only to wait on in requestJobCtx, which the executor's own context
+// does as well: three allocations (and a registration with the executor's
+// context, under its lock) a run. Patched, the executor's part of a run
+// allocates what requesting the job record allocates, and what the
+// executor's loop allocates to start the run's goroutine (its closure, and
+// the jobIn the closure captures: 3 with go1.26; 6 unpatched).
+func TestRunRequestsItsJobOnTheExecutorsContext(t *testing.T) {
+	const loop = 3
+	e, run := startExecutor(t)
+	perRun := testing.AllocsPerRun(100, run)
+	perRequest := testing.AllocsPerRun(100, func() {
+		if requestJobCtx(e.ctx, uuid.Nil, e.jobOutRequest) == nil {
+			t.Fatal("no job record")
+		}
+	})
+	if perRun > perRequest+loop {
+		t.Errorf("a run allocates %.0f times, requesting its job record %.0f: more than the %d of starting its goroutine besides (a context of its own again?)", perRun, perRequest, loop)
+	}
+	t.Logf("a run allocates %.0f times, requesting its job record %.0f", perRun, perRequest)
 }
 
 func goroutinesCreated() uint64 {
