@@ -38,9 +38,15 @@ func upsertRollupsPG(ctx context.Context, _ *core, tx *sqlx.Tx, table string, ro
 	cols := func(keys []rkey) []any {
 		b, s, n, f, l, d, cf := make([]int64, len(keys)), make([]int64, len(keys)), make([]int64, len(keys)),
 			make([]int64, len(keys)), make([]int64, len(keys)), make([][]byte, len(keys)), make([]int64, len(keys))
+		var data []byte // every row's data, one after the other
 		for i, k := range keys {
 			v := rows[k]
-			b[i], s[i], n[i], f[i], l[i], d[i], cf[i] = k.bucket, k.series, v.runs(), v.first, v.last, encodeStats(v.stats), v.confirm
+			if data == nil {
+				data = make([]byte, 0, len(keys)*(1+16*len(v.stats)))
+			}
+			from := len(data)
+			data = appendStats(data, v.stats)
+			b[i], s[i], n[i], f[i], l[i], d[i], cf[i] = k.bucket, k.series, v.runs(), v.first, v.last, data[from:len(data):len(data)], v.confirm
 		}
 		return []any{b, s, n, f, l, d, cf}
 	}
