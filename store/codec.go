@@ -70,6 +70,15 @@ type blobReader struct {
 }
 
 func (b *blobReader) uvarint() uint64 {
+	// Most values in a blob are under 128: one byte, read here inline.
+	if p := b.p; len(p) > 0 && p[0] < 0x80 {
+		b.p = p[1:]
+		return uint64(p[0])
+	}
+	return b.uvarintSlow()
+}
+
+func (b *blobReader) uvarintSlow() uint64 {
 	v, n := binary.Uvarint(b.p)
 	if n <= 0 {
 		b.bad, b.p = true, nil
@@ -641,31 +650,22 @@ func (r *binReader) next() (idx int, count int64, ok bool) {
 // appendMergedBins appends the sum of two checked bin lists as encodeStats
 // writes a histogram: the number of slots, then the slots.
 func appendMergedBins(out []byte, a, b binReader) []byte {
-	// First count the merged slots (a uvarint comes before them).
-	n := 0
-	{
-		ca, cb := a, b
-		ia, _, oka := nextBin(&ca)
-		ib, _, okb := nextBin(&cb)
-		for oka || okb {
-			n++
-			switch {
-			case !okb || (oka && ia < ib):
-				ia, _, oka = nextBin(&ca)
-			case !oka || ib < ia:
-				ib, _, okb = nextBin(&cb)
-			default:
-				ia, _, oka = nextBin(&ca)
-				ib, _, okb = nextBin(&cb)
-			}
-		}
+	// The number of merged slots comes first. Under 128 of them (always,
+	// in practice) it is one byte, written after the slots.
+	at := -1
+	if a.n+b.n < 0x80 {
+		at = len(out)
+		out = append(out, 0)
+	} else {
+		out = binary.AppendUvarint(out, uint64(countMergedBins(a, b)))
 	}
-	out = binary.AppendUvarint(out, uint64(n))
+	n := 0
 	pi := -1
 	put := func(idx int, c int64) {
 		out = binary.AppendUvarint(out, uint64(idx-pi))
 		out = binary.AppendUvarint(out, uint64(c))
 		pi = idx
+		n++
 	}
 	ia, ca, oka := nextBin(&a)
 	ib, cb, okb := nextBin(&b)
@@ -683,7 +683,30 @@ func appendMergedBins(out []byte, a, b binReader) []byte {
 			ib, cb, okb = nextBin(&b)
 		}
 	}
+	if at >= 0 {
+		out[at] = byte(n)
+	}
 	return out
+}
+
+// countMergedBins is the number of slots of the sum of two checked bin lists.
+func countMergedBins(a, b binReader) int {
+	n := 0
+	ia, _, oka := nextBin(&a)
+	ib, _, okb := nextBin(&b)
+	for oka || okb {
+		n++
+		switch {
+		case !okb || (oka && ia < ib):
+			ia, _, oka = nextBin(&a)
+		case !oka || ib < ia:
+			ib, _, okb = nextBin(&b)
+		default:
+			ia, _, oka = nextBin(&a)
+			ib, _, okb = nextBin(&b)
+		}
+	}
+	return n
 }
 
 // nextBin is the next bin of a checked list, false at its end.

@@ -136,6 +136,15 @@ func TestAddStats(t *testing.T) {
 	a := encodeStats([]stat{{name: 0, ok: 3, failed: 1, sum: 4e9, hist: sparse{{40, 3}, {97, 1}}}, {name: 7, ok: 2, notRun: 2, sum: 1e6, hist: sparse{{0, 2}}}})
 	b := encodeStats([]stat{{name: 0, ok: 1, degraded: 1, sum: 1e9, hist: sparse{{40, 1}, {41, 1}}}, {name: 3, failed: 1, sum: -5}, {name: 7, notRun: 1}})
 	c := encodeStats([]stat{{name: 2, ok: 1, sum: 7, hist: sparse{{4095, 1}}}, {name: 1 << 40, ok: 1}})
+	// Histograms of n bins, every step-th slot from first: the number of
+	// merged bins is written in one byte up to 127, in two from 128.
+	bins := func(n, first, step int) []byte {
+		s := stat{ok: int64(n)}
+		for i := range n {
+			s.hist = append(s.hist, bin{idx: first + i*step, count: int64(1 + i%3)})
+		}
+		return encodeStats([]stat{s})
+	}
 	cases := []struct {
 		name string
 		a, b []byte
@@ -148,6 +157,10 @@ func TestAddStats(t *testing.T) {
 		{"shared names swapped", b, a},
 		{"disjoint", a, c},
 		{"itself", c, c},
+		{"127 bins, disjoint", bins(64, 0, 2), bins(63, 1, 2)},
+		{"128 bins, disjoint", bins(64, 0, 2), bins(64, 1, 2)},
+		{"64+64 bins, the same", bins(64, 0, 1), bins(64, 0, 1)},
+		{"100+60 bins, 130 merged", bins(100, 0, 2), bins(60, 0, 1)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,4 +230,21 @@ func FuzzAddStats(f *testing.F) {
 			t.Fatalf("addStats(%x, %x) = %x, want %x", a, b, got, want)
 		}
 	})
+}
+
+// BenchmarkAddStats is slaprobe_rollup_add as the daemon's steady state
+// calls it: a stored hour row (the run and one step, some hundred runs over
+// a few latency slots) plus one run's row.
+//
+//	go test ./store -run '^$' -bench AddStats -benchmem
+func BenchmarkAddStats(b *testing.B) {
+	row := sparse{{0, 100}, {3, 50}, {7, 150}, {9, 2}}
+	stored := encodeStats([]stat{{name: 0, ok: 300, failed: 2, sum: 123456789, hist: row}, {name: 5, ok: 300, failed: 2, sum: 123456789, hist: row}})
+	run := encodeStats([]stat{{name: 0, ok: 1, sum: 1234567, hist: sparse{{3, 1}}}, {name: 5, ok: 1, sum: 1234567, hist: sparse{{3, 1}}}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := addStats(stored, run); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
