@@ -73,7 +73,9 @@ func TestStatsEncodings(t *testing.T) {
 			t.Errorf("JSON round trip of %s = %+v, %v", encodeStatsJSON(ss), got, err)
 		}
 	}
-	for _, bad := range [][]byte{{9}, {2, 0}, {2, 1, 1}, {2, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03}, {2, 1, 0, 0, 0, 0, 0, 1, 0, 1}} {
+	for _, bad := range [][]byte{{9}, {2, 0}, {2, 1, 1}, {2, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03}, {2, 1, 0, 0, 0, 0, 0, 1, 0, 1},
+		{2, 1, 0, 0, 0, 0, 0, 2, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0}, // a bad second bin, a good entry after it
+		{2, 1, 0, 0, 0, 0, 0, 2, 1, 1}} {                          // a bin short
 		if _, err := decodeStats(bad); err == nil {
 			t.Errorf("decodeStats(%x) accepted", bad)
 		}
@@ -196,7 +198,9 @@ func TestAddStats(t *testing.T) {
 			t.Fatalf("case %d: addStats(%x, %x) = %x, %v; want %x", i, x, y, got, err, want)
 		}
 	}
-	for _, bad := range [][]byte{{9}, {2, 0}, {2, 1, 1}, {2, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03}, {2, 1, 0, 0, 0, 0, 0, 1, 0, 1}} {
+	for _, bad := range [][]byte{{9}, {2, 0}, {2, 1, 1}, {2, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03}, {2, 1, 0, 0, 0, 0, 0, 1, 0, 1},
+		{2, 1, 0, 0, 0, 0, 0, 2, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0}, // a bad second bin, a good entry after it
+		{2, 1, 0, 0, 0, 0, 0, 2, 1, 1}} {                          // a bin short
 		if _, err := addStats(bad, a); !errors.Is(err, errStats) {
 			t.Errorf("addStats(%x, a) = %v, want errStats", bad, err)
 		}
