@@ -15,20 +15,26 @@ import (
 // BenchmarkSchedulerRun is the scheduler's share of a run, which
 // BenchmarkCheck leaves out: gocron's timer, its executor and scheduler
 // goroutines, and scheduler.run, up to the daemon's fire (here a counter).
-// 100 jobs every 10 ms on the real clock (10,000 runs a second), their
-// anchors spread over the interval as the daemon's jitter spreads flows.
+// Jobs every 10 ms on the real clock, their anchors spread over the
+// interval as the daemon's jitter spreads flows: 100 jobs (10,000 runs a
+// second: a busy process, where goroutine hand-offs are cheap) and 10 jobs
+// (1,000 a second: closer to a daemon at 1,000 flows every 10 s, 100 a
+// second, where every hand-off may wake an idle thread).
 //
 // allocs/op and B/op are per run. cpu-ns/op is the process's CPU time
 // (getrusage: user + system, every goroutine and the runtime's) per run,
 // which ns/op (wall time, paced by the timers) is not.
 //
-//	go test -run '^$' -bench SchedulerRun -benchmem -benchtime 20000x ./daemon
+//	go test -run '^$' -bench SchedulerRun/10k -benchmem -benchtime 20000x ./daemon
+//	go test -run '^$' -bench SchedulerRun/1k -benchmem -benchtime 5000x ./daemon
 func BenchmarkSchedulerRun(b *testing.B) {
-	const (
-		jobs     = 100
-		interval = 10 * time.Millisecond
-		warm     = 2 * jobs // runs before the measurement: every job re-armed
-	)
+	b.Run("10k-per-s", func(b *testing.B) { benchmarkSchedulerRun(b, 100) })
+	b.Run("1k-per-s", func(b *testing.B) { benchmarkSchedulerRun(b, 10) })
+}
+
+func benchmarkSchedulerRun(b *testing.B, jobs int) {
+	const interval = 10 * time.Millisecond
+	warm := int64(2 * jobs) // runs before the measurement: every job re-armed
 	var runs, target atomic.Int64
 	target.Store(-1)
 	reached := make(chan struct{}, 1)
@@ -44,7 +50,7 @@ func BenchmarkSchedulerRun(b *testing.B) {
 	now := time.Now()
 	for i := range jobs {
 		fs := &flowState{name: fmt.Sprintf("flow-%03d", i)}
-		if _, err := s.add(fs, now.Add(interval*time.Duration(i)/jobs), interval); err != nil {
+		if _, err := s.add(fs, now.Add(interval*time.Duration(i)/time.Duration(jobs)), interval); err != nil {
 			b.Fatal(err)
 		}
 	}
