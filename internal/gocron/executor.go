@@ -60,7 +60,20 @@ type executor struct {
 	scheduler *scheduler
 	// channel to send job timing updates back to the scheduler
 	jobTimingUpdateCh chan jobTimingUpdate
+	// slaprobe patch: a standard run's start, in one message (PATCHES.md)
+	jobsOutRunStarted chan jobRunStarted // slaprobe patch
 }
+
+// slaprobe patch: jobRunStarted is what runJob sent the scheduler in three
+// messages before it called the task: the job to reschedule (when
+// reschedule), the run completed (for its next and last run times) and the
+// run's start time. The scheduler handles them in that order
+// (selectExecJobRunStarted).
+type jobRunStarted struct { // slaprobe patch
+	id         uuid.UUID // slaprobe patch
+	reschedule bool      // slaprobe patch
+	startedAt  time.Time // slaprobe patch
+} // slaprobe patch
 
 type jobTimingUpdate struct {
 	id          uuid.UUID
@@ -467,19 +480,19 @@ func (e *executor) runJob(j internalJob, jIn jobIn) {
 
 	// For intervalFromCompletion, we need to reschedule AFTER the job completes,
 	// not before. For regular jobs, we reschedule before execution (existing behavior).
-	if !j.intervalFromCompletion {
-		e.sendOutForRescheduling(&jIn)
+	startTime := time.Now()        // slaprobe patch: taken before the run's start is sent, not after
+	if !j.intervalFromCompletion { // slaprobe patch: one message, not three (PATCHES.md)
+		select { // slaprobe patch
+		case e.jobsOutRunStarted <- jobRunStarted{id: j.id, reschedule: jIn.shouldSendOut, startedAt: startTime}: // slaprobe patch
+		case <-e.ctx.Done(): // slaprobe patch
+		} // slaprobe patch
+		jIn.shouldSendOut = false // slaprobe patch: as sendOutForRescheduling does
+	} else { // slaprobe patch
 		select {
-		case e.jobsOutCompleted <- j.id:
+		case e.jobTimingUpdateCh <- jobTimingUpdate{id: j.id, startedAt: startTime}:
 		case <-e.ctx.Done():
 		}
-	}
-
-	startTime := time.Now()
-	select {
-	case e.jobTimingUpdateCh <- jobTimingUpdate{id: j.id, startedAt: startTime}:
-	case <-e.ctx.Done():
-	}
+	} // slaprobe patch
 	if j.afterJobRunsWithPanic != nil {
 		err = e.callJobWithRecover(j)
 	} else {

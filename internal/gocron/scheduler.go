@@ -152,6 +152,7 @@ func NewScheduler(options ...SchedulerOption) (Scheduler, error) {
 		jobOutRequest:          make(chan *jobOutRequest, 100),
 		done:                   make(chan error, 1),
 		jobTimingUpdateCh:      make(chan jobTimingUpdate, 100),
+		jobsOutRunStarted:      make(chan jobRunStarted), // slaprobe patch
 	}
 
 	s := &scheduler{
@@ -195,6 +196,9 @@ func NewScheduler(options ...SchedulerOption) (Scheduler, error) {
 
 			case update := <-s.exec.jobTimingUpdateCh:
 				s.selectJobTimingUpdate(update)
+
+			case run := <-s.exec.jobsOutRunStarted: // slaprobe patch
+				s.selectExecJobRunStarted(run) // slaprobe patch
 
 			case in := <-s.newJobCh:
 				s.selectNewJob(in)
@@ -451,6 +455,16 @@ func (s *scheduler) selectExecJobsOutForRescheduling(id uuid.UUID) {
 	// update the job with its new next and last run times and timer.
 	s.jobs[id] = j
 }
+
+// slaprobe patch: selectExecJobRunStarted does, in their order, what the
+// three messages that runJob sent before it called a task did.
+func (s *scheduler) selectExecJobRunStarted(run jobRunStarted) { // slaprobe patch
+	if run.reschedule { // slaprobe patch
+		s.selectExecJobsOutForRescheduling(run.id) // slaprobe patch
+	} // slaprobe patch
+	s.selectExecJobsOutCompleted(run.id)                                           // slaprobe patch
+	s.selectJobTimingUpdate(jobTimingUpdate{id: run.id, startedAt: run.startedAt}) // slaprobe patch
+} // slaprobe patch
 
 func (s *scheduler) updateNextScheduled(id uuid.UUID) {
 	j, ok := s.jobs[id]

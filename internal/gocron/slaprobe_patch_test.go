@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"runtime/metrics"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -61,7 +63,7 @@ func TestRescheduleKeepsNoCopyOfTheJob(t *testing.T) {
 }
 
 // runJobExecutor is an executor for runJob alone: buffered channels for what
-// runJob sends back to the scheduler (drain them after each call), no
+// runJob sends back to the scheduler (emptied after each call), no
 // scheduler, monitor, locker or elector.
 func runJobExecutor(ctx context.Context) *executor {
 	return &executor{
@@ -69,6 +71,7 @@ func runJobExecutor(ctx context.Context) *executor {
 		clock:             clockwork.NewRealClock(),
 		logger:            &noOpLogger{},
 		jobsOutCompleted:  make(chan uuid.UUID, 1),
+		jobsOutRunStarted: make(chan jobRunStarted, 1),
 		jobTimingUpdateCh: make(chan jobTimingUpdate, 2),
 	}
 }
@@ -88,9 +91,15 @@ func TestRunWithoutHooksBoxesNothing(t *testing.T) {
 	j := internalJob{id: uuid.New(), name: "flow", ctx: ctx, function: func() { ran++ }}
 	run := func() {
 		e.runJob(j, jobIn{id: j.id})
-		<-e.jobsOutCompleted
-		<-e.jobTimingUpdateCh
-		<-e.jobTimingUpdateCh
+		for drained := false; !drained; {
+			select {
+			case <-e.jobsOutCompleted:
+			case <-e.jobsOutRunStarted:
+			case <-e.jobTimingUpdateCh:
+			default:
+				drained = true
+			}
+		}
 	}
 	task := func() { _ = callJobFuncWithParams(j.function, j.parameters...) }
 	run()
@@ -107,9 +116,10 @@ func TestRunWithoutHooksBoxesNothing(t *testing.T) {
 
 // startExecutor starts an executor's loop with one standard job and, in the
 // scheduler's place, a goroutine that hands out the job record and takes
-// back what runJob sends. run hands the job to the executor and returns
-// once its task has run. Both stop at the end of the test.
-func startExecutor(t *testing.T) (e *executor, run func()) {
+// back what runJob sends, counting those messages (not the job requests).
+// run hands the job to the executor and returns once its task has run.
+// Both stop at the end of the test.
+func startExecutor(t *testing.T, messages *atomic.Int64) (e *executor, run func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})
@@ -122,6 +132,7 @@ func startExecutor(t *testing.T) (e *executor, run func()) {
 		jobsOutCompleted:       make(chan uuid.UUID),
 		jobOutRequest:          make(chan *jobOutRequest, 100),
 		jobTimingUpdateCh:      make(chan jobTimingUpdate, 100),
+		jobsOutRunStarted:      make(chan jobRunStarted),
 		stopCh:                 make(chan struct{}),
 		stopTimeout:            time.Second,
 		done:                   make(chan error, 1),
@@ -134,8 +145,13 @@ func startExecutor(t *testing.T) (e *executor, run func()) {
 				out.outChan <- job
 				close(out.outChan)
 			case <-e.jobsOutForRescheduling:
+				messages.Add(1)
 			case <-e.jobsOutCompleted:
+				messages.Add(1)
 			case <-e.jobTimingUpdateCh:
+				messages.Add(1)
+			case <-e.jobsOutRunStarted:
+				messages.Add(1)
 			case <-ctx.Done():
 				return
 			}
@@ -162,7 +178,7 @@ func startExecutor(t *testing.T) (e *executor, run func()) {
 // argument, to run the job, and then ended. Patched, the first goroutine
 // runs the job itself: one goroutine a run.
 func TestStandardRunStartsOneGoroutine(t *testing.T) {
-	_, run := startExecutor(t)
+	_, run := startExecutor(t, new(atomic.Int64))
 	const runs = 100
 	before := goroutinesCreated()
 	for range runs {
@@ -185,7 +201,7 @@ func TestStandardRunStartsOneGoroutine(t *testing.T) {
 // the jobIn the closure captures: 3 with go1.26; 6 unpatched).
 func TestRunRequestsItsJobOnTheExecutorsContext(t *testing.T) {
 	const loop = 3
-	e, run := startExecutor(t)
+	e, run := startExecutor(t, new(atomic.Int64))
 	perRun := testing.AllocsPerRun(100, run)
 	perRequest := testing.AllocsPerRun(100, func() {
 		if requestJobCtx(e.ctx, uuid.Nil, e.jobOutRequest) == nil {
@@ -196,6 +212,75 @@ func TestRunRequestsItsJobOnTheExecutorsContext(t *testing.T) {
 		t.Errorf("a run allocates %.0f times, requesting its job record %.0f: more than the %d of starting its goroutine besides (a context of its own again?)", perRun, perRequest, loop)
 	}
 	t.Logf("a run allocates %.0f times, requesting its job record %.0f", perRun, perRequest)
+}
+
+// TestStandardRunSendsItsStartOnce is the test of patch 5 (PATCHES.md):
+// upstream's runJob sent the scheduler three messages before it called the
+// task (the job to reschedule, the run completed, its start time), two of
+// them unbuffered, each a hand-off to the scheduler's goroutine that may
+// wake an idle thread, and one after it (the end time). Patched, the three
+// are one message: two a run.
+func TestStandardRunSendsItsStartOnce(t *testing.T) {
+	var messages atomic.Int64
+	_, run := startExecutor(t, &messages)
+	const runs = 100
+	before := messages.Load()
+	for range runs {
+		run()
+	}
+	run() // the last run's end time is sent after its task returned
+	// Give or take a few messages of the run before and of the one more run,
+	// which may or may not have been counted yet: 2 a run is about 200, 3 a
+	// run (unpatched) about 300.
+	got := messages.Load() - before
+	if got > 5*runs/2 {
+		t.Errorf("%d standard runs sent the scheduler %d messages, want 2 a run (its start, its end)", runs, got)
+	}
+	t.Logf("%d standard runs sent the scheduler %d messages", runs, got)
+}
+
+// TestRunStartedIsTheThreeMessages: the scheduler's handling of the one
+// message leaves the job record as its handling of the three did, in their
+// order: rescheduled (the next due time and its timer), completed (last
+// run), and its start time.
+func TestRunStartedIsTheThreeMessages(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	newScheduler := func() (*scheduler, uuid.UUID) {
+		fc := clockwork.NewFakeClockAt(t0.Add(time.Minute))
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		s := &scheduler{
+			shutdownCtx: ctx,
+			location:    time.UTC,
+			exec:        executor{ctx: ctx, clock: fc, jobsIn: make(chan jobIn)},
+			jobs:        map[uuid.UUID]internalJob{},
+		}
+		id := uuid.MustParse("00000000-0000-0000-0000-000000000001")
+		s.jobs[id] = internalJob{id: id, name: "flow", jobSchedule: &durationJob{duration: time.Minute},
+			startTime: t0, nextScheduled: []time.Time{t0.Add(time.Minute)}}
+		return s, id
+	}
+	started := t0.Add(time.Minute + time.Millisecond)
+	for _, reschedule := range []bool{true, false} {
+		three, id := newScheduler()
+		if reschedule {
+			three.selectExecJobsOutForRescheduling(id)
+		}
+		three.selectExecJobsOutCompleted(id)
+		three.selectJobTimingUpdate(jobTimingUpdate{id: id, startedAt: started})
+		one, _ := newScheduler()
+		one.selectExecJobRunStarted(jobRunStarted{id: id, reschedule: reschedule, startedAt: started})
+		a, b := three.jobs[id], one.jobs[id]
+		if !slices.Equal(a.nextScheduled, b.nextScheduled) || !a.lastRun.Equal(b.lastRun) ||
+			!a.lastRunStartedAt.Equal(b.lastRunStartedAt) || (a.timer == nil) != (b.timer == nil) {
+			t.Errorf("reschedule %v: one message left next %v, last run %v, started %v, timer %v; three: %v, %v, %v, %v",
+				reschedule, b.nextScheduled, b.lastRun, b.lastRunStartedAt, b.timer != nil,
+				a.nextScheduled, a.lastRun, a.lastRunStartedAt, a.timer != nil)
+		}
+		if reschedule && (len(b.nextScheduled) != 1 || !b.nextScheduled[0].Equal(t0.Add(2*time.Minute))) {
+			t.Errorf("rescheduled: next %v, want [%v]", b.nextScheduled, t0.Add(2*time.Minute))
+		}
+	}
 }
 
 func goroutinesCreated() uint64 {
