@@ -33,21 +33,24 @@ import (
 // Why gocron rather than a timer per flow (dc32c50 had one for a while): the
 // design names it, and a well-kept library is one piece less of our own to
 // get right (missed due times, clock jumps, timers re-armed and stopped).
-// What it costs: every run goes through an AfterFunc goroutine, gocron's
-// executor, a copy of the job record requested from its one scheduler
-// goroutine (on a goroutine of its own: the run goes on there), about six
-// channel round trips and a reflect call. In a CPU profile of `slaprobe
-// run` at 5,000 flows every 10 s that was 13-15% of the process; in process, with a no-op
-// runner and a null writer, 90-95 us of CPU per run against 67-76 us with a
-// timer per flow (dc32c50, a shared 2-core machine). Its job records,
-// timers and contexts hold about 0.75 KB of live heap per flow (37 MB at
-// 50,000 flows in a gc=1 heap profile of `slaprobe run`). That is with the
-// patches of internal/gocron (gocron v2.21.2; PATCHES.md): upstream also
-// keeps a second copy of each job record until its next run, 65 MB at
-// 50,000, boxes the parameters of unset hooks, starts one more goroutine
-// and makes one more context a run (BenchmarkSchedulerRun: 23 -> 11
-// allocations, 2177 -> 1352 B a run). At 10,000 flows every 60 s the extra 25 us per run is about 0.4% of
-// one core.
+// What it costs, with the patches of internal/gocron (gocron v2.21.2;
+// PATCHES.md): every run goes through an AfterFunc goroutine, gocron's
+// executor loop, a goroutine of its own that requests a copy of the job
+// record from gocron's one scheduler goroutine and then runs the task
+// (through reflect), and four hand-offs to and from that scheduler
+// goroutine (the request and its answer, the run's start, its end).
+// BenchmarkSchedulerRun (100 or 10 jobs every 10 ms, a no-op fire): 11
+// allocations, 1352 B and 16 us of CPU a run at 10,000 runs a second, 64 us
+// at 1,000 a second, where most hand-offs wake an idle thread (shared
+// 2-core machine; upstream: 23 allocations, 2177 B, 21 and 70 us). Its job
+// records, timers and contexts hold about 0.75 KB of live heap per flow (37
+// MB at 50,000 flows in a gc=1 heap profile of `slaprobe run`; upstream
+// also keeps a second copy of each job record until its next run, 65 MB at
+// 50,000). A timer per flow (dc32c50) cost 67-76 us of CPU a run in
+// process against gocron's 90-95 us then (before the patches). In a CPU
+// profile of `slaprobe run` at 1,000 flows every 10 s (test/scale -profile,
+// 9dfbc38) gocron's own goroutines, its task call not counted, were about
+// 15% of the process's samples.
 //
 // gocron's own Shutdown waits for the tasks in progress in a loop that
 // polls without sleeping (v2.21.2): a core kept busy for as long as runs
