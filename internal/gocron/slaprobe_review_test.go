@@ -2,6 +2,8 @@ package gocron
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,5 +168,70 @@ func TestLimitedRunsRemovedAfterTheTask(t *testing.T) {
 	<-(<-ctxs).Done() // removed after its one run
 	if got := len(s.Jobs()); got != 0 {
 		t.Errorf("%d jobs after the one limited run, want 0", got)
+	}
+}
+
+type flakyLeader struct{ calls atomic.Int64 }
+
+func (f *flakyLeader) IsLeader(context.Context) error {
+	if f.calls.Add(1) == 1 {
+		return errors.New("not the leader yet")
+	}
+	return nil
+}
+
+type flakyLocker struct {
+	calls    atomic.Int64
+	unlocked chan struct{}
+}
+
+func (f *flakyLocker) Lock(context.Context, string) (Lock, error) {
+	if f.calls.Add(1) == 1 {
+		return nil, errors.New("locked elsewhere")
+	}
+	return f, nil
+}
+
+func (f *flakyLocker) Unlock(context.Context) error {
+	select {
+	case f.unlocked <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// TestDistributedSkipIsRescheduled: a run skipped by an elector or a locker
+// (the paths patch 5 leaves on their own messages) is still rescheduled from
+// its timer, so the job runs at a later due time; a locked run unlocks.
+func TestDistributedSkipIsRescheduled(t *testing.T) {
+	for _, name := range []string{"elector", "locker"} {
+		t.Run(name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			locker := &flakyLocker{unlocked: make(chan struct{}, 1)}
+			opt := WithDistributedLocker(locker)
+			if name == "elector" {
+				opt = WithDistributedElector(&flakyLeader{})
+			}
+			s, err := NewScheduler(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = s.Shutdown() }()
+			ran := make(chan struct{}, 1)
+			_, err = s.NewJob(DurationJob(10*time.Millisecond), NewTask(func() {
+				select {
+				case ran <- struct{}{}:
+				default:
+				}
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Start()
+			<-ran // the first due run was skipped, a later one ran
+			if name == "locker" {
+				<-locker.unlocked
+			}
+		})
 	}
 }
