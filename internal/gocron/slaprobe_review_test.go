@@ -235,3 +235,41 @@ func TestDistributedSkipIsRescheduled(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoveJobWhileItsRunIsInFlight: a job removed while a run is held
+// before its start message (patch 5) or in its task is not brought back by
+// that run's reschedule, and the run ends once let go.
+func TestRemoveJobWhileItsRunIsInFlight(t *testing.T) {
+	for _, holdInHook := range []bool{false, true} {
+		t.Run(map[bool]string{false: "task", true: "hook"}[holdInHook], func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			s, err := NewScheduler()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = s.Shutdown() }()
+			held, release, ended := make(chan struct{}), make(chan struct{}), make(chan struct{})
+			hold := func() { held <- struct{}{}; <-release }
+			task := func() { hold(); close(ended) }
+			opts := []JobOption{WithStartAt(WithStartImmediately())}
+			if holdInHook {
+				task = func() { close(ended) }
+				opts = append(opts, WithEventListeners(BeforeJobRuns(func(uuid.UUID, string) { hold() })))
+			}
+			j, err := s.NewJob(DurationJob(time.Hour), NewTask(task), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Start()
+			<-held
+			if err := s.RemoveJob(j.ID()); err != nil {
+				t.Fatal(err)
+			}
+			close(release)
+			<-ended
+			if got := len(s.Jobs()); got != 0 {
+				t.Errorf("%d jobs after RemoveJob and the run's end, want 0", got)
+			}
+		})
+	}
+}
