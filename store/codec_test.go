@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -249,6 +250,126 @@ func BenchmarkAddStats(b *testing.B) {
 	for b.Loop() {
 		if _, err := addStats(stored, run); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// addStats on the edges of its one-pass form: bin counts around one and two
+// varint bytes (127/128/255/256 merged bins), counts and bin counts past one
+// byte, negative sums, entries on one side only; and corrupt inputs refused
+// exactly when decodeStats refuses them, whichever side they are on.
+func TestAddStatsEdges(t *testing.T) {
+	hist := func(n, first, step int, count int64) sparse {
+		var h sparse
+		for i := range n {
+			h = append(h, bin{idx: first + i*step, count: count + int64(i%3)})
+		}
+		return h
+	}
+	one := func(ss ...stat) []byte { return encodeStats(ss) }
+	cases := []struct {
+		name string
+		a, b []byte
+	}{
+		{"255 merged bins", one(stat{ok: 1, hist: hist(128, 0, 2, 1)}), one(stat{ok: 1, hist: hist(127, 1, 2, 1)})},
+		{"256 merged bins", one(stat{ok: 1, hist: hist(128, 0, 2, 1)}), one(stat{ok: 1, hist: hist(128, 1, 2, 1)})},
+		{"127 bins one side", one(stat{ok: 1, hist: hist(127, 0, 1, 1)}), nil},
+		{"128 bins one side", nil, one(stat{ok: 1, hist: hist(128, 0, 1, 1)})},
+		{"127+1 bins, 127 merged", one(stat{ok: 1, hist: hist(127, 0, 1, 1)}), one(stat{ok: 1, hist: sparse{{5, 1}}})},
+		{"slot distances past one byte", one(stat{ok: 1, hist: hist(3, 0, 1000, 1)}), one(stat{ok: 1, hist: hist(4, 500, 900, 1)})},
+		{"huge counts", one(stat{ok: 1 << 40, failed: 300, degraded: 1 << 20, notRun: 128, sum: 1 << 62, hist: hist(5, 0, 1, 1<<61)}),
+			one(stat{ok: 1 << 40, sum: 1 << 61, hist: hist(5, 2, 1, 1<<61)})},
+		{"negative sums", one(stat{ok: 1, sum: -1 << 40}, stat{name: 9, sum: -1}), one(stat{ok: 1, sum: -3}, stat{name: 2, sum: -200})},
+		{"entries one side only", one(stat{name: 1, ok: 1, hist: sparse{{1, 1}}}, stat{name: 3, notRun: 2}),
+			one(stat{name: 0, failed: 1, hist: sparse{{0, 200}}}, stat{name: 2, degraded: 1, hist: hist(130, 0, 1, 1)}, stat{name: 1 << 40, ok: 1})},
+		{"zero-count bins", one(stat{ok: 1, hist: sparse{{0, 0}, {4, 0}}}), one(stat{ok: 1, hist: sparse{{4, 0}, {9, 0}}})},
+	}
+	for _, tc := range cases {
+		for _, swap := range []bool{false, true} {
+			a, b := tc.a, tc.b
+			if swap {
+				a, b = b, a
+			}
+			want, err := addStatsRef(a, b)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if got, err := addStats(a, b); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s (swapped %v): addStats = %x, %v; want %x", tc.name, swap, got, err, want)
+			}
+		}
+	}
+	// Corrupt inputs: every truncation and every one-byte change of valid
+	// blobs, against a valid, an empty and a many-bin other side.
+	valid := [][]byte{
+		one(stat{ok: 3, sum: -7, hist: sparse{{1, 1}, {200, 300}}}, stat{name: 4, notRun: 1}, stat{name: 300, ok: 1, hist: hist(130, 0, 1, 1)}),
+		one(stat{name: 2, ok: 1, hist: sparse{{0, 1}}}),
+	}
+	others := [][]byte{nil, valid[1], one(stat{ok: 1, hist: hist(127, 1, 1, 1)}, stat{name: 4, ok: 1})}
+	check := func(x []byte) {
+		for _, y := range others {
+			for _, p := range [][2][]byte{{x, y}, {y, x}} {
+				want, werr := addStatsRef(p[0], p[1])
+				got, err := addStats(p[0], p[1])
+				if (err != nil) != (werr != nil) || (err == nil && !bytes.Equal(got, want)) {
+					t.Fatalf("addStats(%x, %x) = %x, %v; decode-merge-encode %x, %v", p[0], p[1], got, err, want, werr)
+				}
+				if err != nil && !errors.Is(err, errStats) {
+					t.Fatalf("addStats(%x, %x): %v, not errStats", p[0], p[1], err)
+				}
+			}
+		}
+	}
+	for _, v := range valid {
+		for n := range len(v) {
+			check(v[:n])
+		}
+		for i := range v {
+			for _, c := range []byte{0, 1, 0x7f, 0x80, 0xff, v[i] + 1, v[i] - 1} {
+				x := bytes.Clone(v)
+				x[i] = c
+				check(x)
+			}
+		}
+	}
+}
+
+// slaprobe_rollup_add's arguments are views of SQLite's memory, valid during
+// the call only (VolatileArgs): addStats must return nothing that shares
+// their memory, not even when one side is empty or NULL, nor an error that
+// does.
+func TestAddStatsKeepsNothingOfItsArgs(t *testing.T) {
+	a := encodeStats([]stat{{name: 0, ok: 3, failed: 1, sum: 4e9, hist: sparse{{40, 3}, {97, 1}}}, {name: 7, ok: 2, sum: 1e6}})
+	b := encodeStats([]stat{{name: 0, ok: 1, sum: 1e9, hist: sparse{{40, 1}}}})
+	for _, tc := range []struct {
+		name string
+		a, b []byte
+	}{
+		{"both", a, b}, {"a only", a, nil}, {"b only", nil, b}, {"a and empty", a, []byte{}},
+		{"format bytes only", []byte{statsFormat}, []byte{statsFormat}}, {"a and format byte", a, []byte{statsFormat}},
+		{"nil", nil, nil}, {"bad format", []byte{9, 1}, b}, {"bad entry", a, []byte{statsFormat, 0}},
+	} {
+		x, y := bytes.Clone(tc.a), bytes.Clone(tc.b)
+		got, err := addStats(x, y)
+		kept := bytes.Clone(got)
+		var msg string
+		if err != nil {
+			msg = err.Error()
+		}
+		// SQLite reuses the memory once the call returns.
+		for _, p := range [][]byte{x, y} {
+			for i := range p {
+				p[i] = 0xa5
+			}
+		}
+		if !bytes.Equal(got, kept) {
+			t.Errorf("%s: addStats's result changed with its arguments' memory: %x, was %x", tc.name, got, kept)
+		}
+		if err != nil && err.Error() != msg {
+			t.Errorf("%s: addStats's error changed with its arguments' memory: %q, was %q", tc.name, err, msg)
+		}
+		if err == nil && len(got) > 0 && ((len(x) > 0 && &got[0] == &x[0]) || (len(y) > 0 && &got[0] == &y[0])) {
+			t.Errorf("%s: addStats returned one of its arguments", tc.name)
 		}
 	}
 }

@@ -317,3 +317,54 @@ func TestRollupsWhateverTheBatching(t *testing.T) {
 		})
 	}
 }
+
+// A batch that fails after its minute rows were upserted (its hour rows
+// refused) is rolled back; the same batch again must count once, as if the
+// failure never happened: nothing of the failed attempt's aggregate (rows
+// carved from its slabs, its data buffer) survives into the retry.
+func TestRollupsRetriedBatchCountsOnce(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := s.core
+	for _, q := range []string{
+		`CREATE TABLE fail_once (x INTEGER)`,
+		`CREATE TRIGGER fail_hour BEFORE INSERT ON rollup_hour WHEN (SELECT COUNT(*) FROM fail_once) > 0
+BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`,
+	} {
+		if _, err := c.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := rollupRunsForBatching()[:240]
+	if err := c.AppendRuns(ctx, append([]probe.Run(nil), runs[:100]...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.w.ExecContext(ctx, `INSERT INTO fail_once VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	batch := append([]probe.Run(nil), runs[100:]...)
+	if err := c.AppendRuns(ctx, batch); err == nil {
+		t.Fatal("the batch was not refused")
+	}
+	if _, err := c.w.ExecContext(ctx, `DELETE FROM fail_once`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AppendRuns(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, want := storedRollups(t, c), referenceRollups(runs, c.bounds)
+	if len(got) != len(want) {
+		t.Fatalf("%d rollup rows, want %d", len(got), len(want))
+	}
+	for i := range got {
+		g := got[i]
+		g.rawData = nil
+		if !reflect.DeepEqual(g, want[i]) {
+			t.Fatalf("row %d:\n got %+v\nwant %+v", i, g, want[i])
+		}
+	}
+}

@@ -2,10 +2,15 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/slaprobe/slaprobe/probe"
 )
 
 func openTestSQLite(t *testing.T) *SQLite {
@@ -60,5 +65,65 @@ func TestSQLiteCacheSizes(t *testing.T) {
 		if r != -readerCacheKiB {
 			t.Errorf("read connection %d: cache_size = %d, want %d", i, r, -readerCacheKiB)
 		}
+	}
+}
+
+// The writer's per-batch schema version and MAX(id) reads are statements
+// prepared once on the pool (prepareAll) and used in each write transaction
+// (tx.StmtxContext): they must stay right when the writer's connection is a
+// new one at every batch, when another connection changes the schema
+// between batches, and when another prober moves the schema on.
+func TestSQLitePreparedWriteReadsAcrossReconnects(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := OpenSQLite(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := s.core
+	for _, q := range []string{schemaVersionSQL, maxRunIDSQL} {
+		if c.stmts[q] == nil {
+			t.Fatalf("%q is not prepared", q)
+		}
+	}
+	c.w.SetMaxIdleConns(0) // every transaction on a new connection
+	other, err := sqlx.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	const batches, per = 4, 3
+	for i := range batches {
+		var runs []probe.Run
+		for j := range per {
+			runs = append(runs, mkRun(fmt.Sprintf("f%d", j), "seoul", t0.Add(time.Duration(i*per+j)*time.Minute), -1, time.Millisecond))
+		}
+		if err := s.AppendRuns(ctx, runs); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if _, err := other.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE extra_%d (a INTEGER)`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n, distinct, maxID int64
+	if err := other.QueryRowxContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT id), MAX(id) FROM runs`).Scan(&n, &distinct, &maxID); err != nil {
+		t.Fatal(err)
+	}
+	if n != batches*per || distinct != n || maxID != n {
+		t.Errorf("%d runs, %d distinct ids, max id %d; want %d, all distinct, max %d", n, distinct, maxID, batches*per, batches*per)
+	}
+	if _, err := other.ExecContext(ctx, `INSERT INTO schema_version (version, applied_ns) VALUES (?, 0)`, c.latest()+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendRuns(ctx, []probe.Run{mkRun("f", "seoul", t0.Add(time.Hour), -1, time.Millisecond)}); !errors.Is(err, ErrSchemaNewer) {
+		t.Errorf("AppendRuns on a newer schema = %v, want ErrSchemaNewer", err)
+	}
+	c.w.SetMaxIdleConns(1)
+	if _, err := other.ExecContext(ctx, `DELETE FROM schema_version WHERE version = ?`, c.latest()+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendRuns(ctx, []probe.Run{mkRun("f", "seoul", t0.Add(time.Hour), -1, time.Millisecond)}); err != nil {
+		t.Errorf("AppendRuns once the schema is back: %v", err)
 	}
 }
