@@ -140,20 +140,8 @@ func BenchmarkCheck(b *testing.B) {
 	})
 	b.Run("daemon", func(b *testing.B) {
 		const flows = 1000
-		cfg := checkConfig(b, base, flows, 10*time.Second)
 		ctx := context.Background()
-		st, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		d, err := New(cfg, Deps{Store: st, Registry: prometheus.NewRegistry()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		w := store.NewWriter(st, store.WriterOptions{BatchSize: 500, FlushEvery: time.Second, Buffer: 50000})
-		startPipeline(d, w)
+		d, w := checkDaemon(b, base, flows)
 		fss := d.flowSnapshot()
 		// Every flow once first: connections, compiled flows and series
 		// exist, as in a daemon that has been running for a while.
@@ -176,14 +164,44 @@ func BenchmarkCheck(b *testing.B) {
 		if err := w.Close(ctx); err != nil {
 			b.Fatal(err)
 		}
-		var failed uint64
-		for _, fs := range fss {
-			fs.mu.Lock()
-			failed += fs.stats.runsFailed
-			fs.mu.Unlock()
-		}
-		if failed > 0 || d.dropped.Load() > 0 {
-			b.Fatalf("%d runs failed, %d dropped", failed, d.dropped.Load())
-		}
+		checkAllPassed(b, d)
 	})
+}
+
+// checkDaemon is a daemon of n of checkConfig's flows against base, without
+// jitter, whose pipeline writes to a SQLite store.Writer (batches of up to
+// 500, flushed every second), as BenchmarkCheck and BenchmarkScheduledCheck
+// run it. The store is closed when b's run ends; closing the writer is the
+// caller's.
+func checkDaemon(b *testing.B, base string, n int) (*Daemon, *store.Writer) {
+	b.Helper()
+	cfg := checkConfig(b, base, n, 10*time.Second)
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	d, err := New(cfg, Deps{Store: st, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+	w := store.NewWriter(st, store.WriterOptions{BatchSize: 500, FlushEvery: time.Second, Buffer: 50000})
+	startPipeline(d, w)
+	return d, w
+}
+
+// checkAllPassed fails b if any of d's runs failed or a result was dropped:
+// a benchmark of checks that fail measures something else.
+func checkAllPassed(b *testing.B, d *Daemon) {
+	b.Helper()
+	var failed uint64
+	for _, fs := range d.flowSnapshot() {
+		fs.mu.Lock()
+		failed += fs.stats.runsFailed
+		fs.mu.Unlock()
+	}
+	if failed > 0 || d.dropped.Load() > 0 {
+		b.Fatalf("%d runs failed, %d dropped", failed, d.dropped.Load())
+	}
 }

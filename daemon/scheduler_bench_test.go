@@ -5,16 +5,12 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // BenchmarkSchedulerRun is the scheduler's share of a run, which
@@ -99,21 +95,8 @@ func BenchmarkScheduledCheck(b *testing.B) {
 		flows = 100
 		every = 100 * time.Millisecond
 	)
-	base := cannedServer(b)
-	cfg := checkConfig(b, base, flows, 10*time.Second)
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	d, err := New(cfg, Deps{Store: st, Registry: prometheus.NewRegistry()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-	w := store.NewWriter(st, store.WriterOptions{BatchSize: 500, FlushEvery: time.Second, Buffer: 50000})
-	startPipeline(d, w)
+	d, w := checkDaemon(b, cannedServer(b), flows)
 	var runs, target atomic.Int64
 	target.Store(-1)
 	reached := make(chan struct{}, 1)
@@ -156,15 +139,7 @@ func BenchmarkScheduledCheck(b *testing.B) {
 	if err := w.Close(ctx); err != nil {
 		b.Fatal(err)
 	}
-	var failed uint64
-	for _, fs := range d.flowSnapshot() {
-		fs.mu.Lock()
-		failed += fs.stats.runsFailed
-		fs.mu.Unlock()
-	}
-	if failed > 0 || d.dropped.Load() > 0 {
-		b.Fatalf("%d runs failed, %d dropped", failed, d.dropped.Load())
-	}
+	checkAllPassed(b, d)
 }
 
 // cpuTime is the CPU time the process has used, user and system.
