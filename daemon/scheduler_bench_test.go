@@ -34,24 +34,36 @@ func BenchmarkSchedulerRun(b *testing.B) {
 }
 
 func benchmarkSchedulerRun(b *testing.B, jobs int) {
-	const interval = 10 * time.Millisecond
-	warm := int64(2 * jobs) // runs before the measurement: every job re-armed
+	fss := make([]*flowState, jobs)
+	for i := range fss {
+		fss[i] = &flowState{name: fmt.Sprintf("flow-%03d", i)}
+	}
+	// A no-op fire; 2 runs a job first: every job re-armed.
+	measureScheduled(b, fss, 10*time.Millisecond, int64(2*jobs), func(*flowState) {})
+}
+
+// measureScheduled schedules fss on gocron (the daemon's scheduler, real
+// clock) every interval, their anchors spread over it, with fire as the
+// task; after warm runs it times b.N more and reports the process's CPU per
+// run (cpu-ns/op), then shuts the scheduler down.
+func measureScheduled(b *testing.B, fss []*flowState, interval time.Duration, warm int64, fire func(*flowState)) {
+	b.Helper()
 	var runs, target atomic.Int64
 	target.Store(-1)
 	reached := make(chan struct{}, 1)
-	fire := func(*flowState) {
+	counted := func(fs *flowState) {
+		fire(fs)
 		if runs.Add(1) == target.Load() {
 			reached <- struct{}{}
 		}
 	}
-	s, err := newScheduler(clockwork.NewRealClock(), fire, 10*time.Second)
+	s, err := newScheduler(clockwork.NewRealClock(), counted, 10*time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	for i := range jobs {
-		fs := &flowState{name: fmt.Sprintf("flow-%03d", i)}
-		if _, err := s.add(fs, now.Add(interval*time.Duration(i)/time.Duration(jobs)), interval); err != nil {
+	for i, fs := range fss {
+		if _, err := s.add(fs, now.Add(interval*time.Duration(i)/time.Duration(len(fss))), interval); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -97,45 +109,8 @@ func BenchmarkScheduledCheck(b *testing.B) {
 	)
 	ctx := context.Background()
 	d, w := checkDaemon(b, cannedServer(b), flows)
-	var runs, target atomic.Int64
-	target.Store(-1)
-	reached := make(chan struct{}, 1)
-	fire := func(fs *flowState) {
-		d.fire(fs)
-		if runs.Add(1) == target.Load() {
-			reached <- struct{}{}
-		}
-	}
-	s, err := newScheduler(clockwork.NewRealClock(), fire, 10*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now()
-	for i, fs := range d.flowSnapshot() {
-		if _, err := s.add(fs, now.Add(every*time.Duration(i)/flows), every); err != nil {
-			b.Fatal(err)
-		}
-	}
-	wait := func(n int64) {
-		target.Store(n)
-		select {
-		case <-reached:
-		case <-time.After(time.Minute):
-			b.Fatalf("%d runs after a minute, want %d", runs.Load(), n)
-		}
-	}
-	s.Start()
-	wait(3 * flows) // connections, compiled flows and series exist
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := cpuTime(b)
-	wait(runs.Load() + int64(b.N))
-	cpu := cpuTime(b) - cpu0
-	b.StopTimer()
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-	if err := s.Shutdown(); err != nil {
-		b.Fatal(err)
-	}
+	// 3 runs a flow first: connections, compiled flows and series exist.
+	measureScheduled(b, d.flowSnapshot(), every, 3*flows, d.fire)
 	if err := w.Close(ctx); err != nil {
 		b.Fatal(err)
 	}
