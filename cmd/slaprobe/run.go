@@ -76,10 +76,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	// A prober mostly waits: Go code runs on as many processors as the
-	// schedule needs (daemon.Procs), not on every core.
-	procs := newProcsSizer(log)
-	procs.size(cfg)
 	// Parsing walks a YAML tree several times the file's size (about 4 KB
 	// a flow): let it go before the daemon builds its own state, so that
 	// the peak is the larger of the two, not their sum.
@@ -272,7 +268,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					log.Error("reload failed; keeping the running config", "err", err)
 					continue
 				}
-				procs.size(next)
 				page.SetConfig(next)
 				if pub != nil {
 					pub.SetConfig(next)
