@@ -27,7 +27,11 @@
 // prober gets SIGTERM; peak RSS is the process's (getrusage maxrss, start-up
 // and shutdown included), and the stored runs are counted in the SQLite file
 // and compared with the daemon's own count of runs at exit. A note under
-// each row splits the peak: RssAnon (the process's own memory) and RssFile
+// each row gives the durations of the runs that started in the window, as
+// the probe measured them (from the store: p50, p99, p99.9, max), which count
+// the probe's own scheduling delays: a change that saves CPU by making the
+// probe's goroutines wait shows there. Another note
+// splits the peak: RssAnon (the process's own memory) and RssFile
 // (mostly its binary's code and read-only data, mapped as they run: some
 // 24 MiB of slaprobe's 53 MB binary, 9 MiB of the raw floor's), the largest
 // of each seen in /proc/PID/status every 250 ms.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The harness reads the daemon's /metrics in a stream: the families it
@@ -105,5 +106,34 @@ func TestStatusKB(t *testing.T) {
 		if got := statusKB(status, c.key); got != c.want {
 			t.Errorf("statusKB(%q) = %d, want %d", c.key, got, c.want)
 		}
+	}
+}
+
+func TestDurationNote(t *testing.T) {
+	ms := func(v ...float64) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x * 1e6)
+		}
+		return out
+	}
+	many := make([]float64, 1000)
+	for i := range many {
+		many[i] = float64(1000-i) / 100 // 10.00 ms down to 0.01 ms, unsorted
+	}
+	for _, tc := range []struct {
+		name string
+		d    []time.Duration
+		want string
+	}{
+		{"none", nil, "run durations: no stored run started in the window"},
+		{"one", ms(1.5), "(1 stored runs, as the probe measured them, its own scheduling delays included): p50 1.50 ms, p99 1.50 ms, p99.9 1.50 ms, max 1.50 ms"},
+		{"a thousand, sorted first", ms(many...), "(1000 stored runs, as the probe measured them, its own scheduling delays included): p50 5.01 ms, p99 9.91 ms, p99.9 10.00 ms, max 10.00 ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := durationNote(tc.d); !strings.HasSuffix(got, tc.want) {
+				t.Errorf("durationNote = %q, want it to end in %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,6 +185,11 @@ func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx 
 	}
 	r.stored = stored
 	r.dropped = m1.dropped
+	if d, err := windowDurations(ctx, db, t0, t1); err != nil {
+		r.notes = append(r.notes, "run durations: "+err.Error())
+	} else {
+		r.notes = append(r.notes, d)
+	}
 	if r.stored != r.runs {
 		r.notes = append(r.notes, fmt.Sprintf("%d runs finished but %d stored", r.runs, r.stored))
 	}
@@ -279,4 +285,39 @@ func countStored(ctx context.Context, db string, since time.Time) (int64, error)
 		n += s.Runs
 	}
 	return n, nil
+}
+
+// windowDurations describes the durations of the stored runs that started in
+// [from, to): what the probe measured of the target, its own scheduling
+// delays included, so that a change that saves CPU by delaying the probe's
+// goroutines shows here.
+func windowDurations(ctx context.Context, db string, from, to time.Time) (string, error) {
+	st, err := store.OpenSQLite(ctx, db, store.Options{})
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	runs, err := st.Runs(ctx, store.Query{From: from, To: to})
+	if err != nil {
+		return "", err
+	}
+	d := make([]time.Duration, 0, len(runs))
+	for _, r := range runs {
+		if !r.Start.Before(from) && r.Start.Before(to) {
+			d = append(d, r.Duration)
+		}
+	}
+	return durationNote(d), nil
+}
+
+// durationNote gives p50, p99, p99.9 and the largest of d (sorted in place).
+func durationNote(d []time.Duration) string {
+	if len(d) == 0 {
+		return "run durations: no stored run started in the window"
+	}
+	slices.Sort(d)
+	q := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
+	ms := func(x time.Duration) string { return strconv.FormatFloat(float64(x)/1e6, 'f', 2, 64) }
+	return fmt.Sprintf("run durations in the window (%d stored runs, as the probe measured them, its own scheduling delays included): p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms",
+		len(d), ms(q(0.5)), ms(q(0.99)), ms(q(0.999)), ms(d[len(d)-1]))
 }
