@@ -179,13 +179,19 @@ func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx 
 	if w, _, err := c.waitLine(ctx, 0, time.Millisecond, "level=WARN", "level=ERROR"); err == nil {
 		r.notes = append(r.notes, "the log has warnings or errors, first: "+strings.TrimSpace(w.text))
 	}
-	stored, err := countStored(ctx, db, began)
+	// The stored runs: counted, and the window's durations.
+	st, err := store.OpenSQLite(ctx, db, store.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	defer st.Close()
+	stored, err := countStored(ctx, st, began)
 	if err != nil {
 		return fail(err)
 	}
 	r.stored = stored
 	r.dropped = m1.dropped
-	if d, err := windowDurations(ctx, db, t0, t1); err != nil {
+	if d, err := windowDurations(ctx, st, t0, t1); err != nil {
 		r.notes = append(r.notes, "run durations: "+err.Error())
 	} else {
 		r.notes = append(r.notes, d)
@@ -269,13 +275,8 @@ func topEntries(bin, dir string, n, idx int) []string {
 	return out
 }
 
-// countStored counts the runs in the SQLite file.
-func countStored(ctx context.Context, db string, since time.Time) (int64, error) {
-	st, err := store.OpenSQLite(ctx, db, store.Options{})
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
+// countStored counts the runs in the store.
+func countStored(ctx context.Context, st store.Store, since time.Time) (int64, error) {
 	spans, err := st.Coverage(ctx, store.Query{From: since.Add(-time.Hour), To: time.Now().Add(time.Hour)})
 	if err != nil {
 		return 0, err
@@ -291,21 +292,14 @@ func countStored(ctx context.Context, db string, since time.Time) (int64, error)
 // [from, to): what the probe measured of the target, its own scheduling
 // delays included, so that a change that saves CPU by delaying the probe's
 // goroutines shows here.
-func windowDurations(ctx context.Context, db string, from, to time.Time) (string, error) {
-	st, err := store.OpenSQLite(ctx, db, store.Options{})
+func windowDurations(ctx context.Context, st store.Store, from, to time.Time) (string, error) {
+	runs, err := st.Runs(ctx, store.Query{From: from, To: to}) // started in [from, to)
 	if err != nil {
 		return "", err
 	}
-	defer st.Close()
-	runs, err := st.Runs(ctx, store.Query{From: from, To: to})
-	if err != nil {
-		return "", err
-	}
-	d := make([]time.Duration, 0, len(runs))
-	for _, r := range runs {
-		if !r.Start.Before(from) && r.Start.Before(to) {
-			d = append(d, r.Duration)
-		}
+	d := make([]time.Duration, len(runs))
+	for i, r := range runs {
+		d[i] = r.Duration
 	}
 	return durationNote(d), nil
 }
