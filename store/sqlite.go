@@ -68,14 +68,24 @@ const maxRunIDSQL = `SELECT MAX(id) FROM runs`
 
 // Page cache per connection, in KiB. SQLite's cache is process memory (the
 // transpiled C allocates it outside the Go heap) that fills up to its size as
-// the database grows: at 32 MiB on the writer and on each of the four
-// readers, a daemon's memory grew by up to 160 MiB over its first days. The
-// writer's working set is the right edge of the runs index and the current
-// minute's and hour's rollups; readers scan ranges (reports, the status page,
-// replay), which the operating system's page cache serves nearly as well.
+// the database grows, and it costs about twice its size: a 4 KiB page and
+// SQLite's header for it (~4.3 KiB) take an 8 KiB slot of modernc's
+// allocator, and this build (SQLITE_ENABLE_MEMORY_MANAGEMENT) never makes
+// pcache1's bulk allocation. With 8 MiB on the writer and 2 MiB on each
+// reader, a 1,000-flow daemon's RssAnon grew from 17 to 40 MiB over its
+// first ten minutes; with 2 MiB and 512 KiB it holds at 22-24 MiB from the
+// third minute, with the same CPU per check and run durations at 1,000,
+// 10,000 and 50,000 flows. The writer's working set is the right edge of
+// the runs index and the current minute's and hour's rollups; what it
+// misses comes from the operating system's page cache (at 10,000 flows 1.5
+// preads a check instead of 0.5, a few microseconds each). A reader's cache
+// lives for one read transaction in a running daemon: SQLite drops it when
+// a transaction begins after another connection wrote, and the daemon's
+// writer commits every second. Below 512 KiB a year's windows query
+// (store's BenchmarkWindowsDay) was 15-20% slower.
 const (
-	writerCacheKiB = 8 << 10
-	readerCacheKiB = 2 << 10
+	writerCacheKiB = 2 << 10
+	readerCacheKiB = 512
 )
 
 // OpenSQLite opens (creating if needed) the database file at path and
