@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,56 @@ services:
 			}
 			if got := cfg.Services[0].Flows[0].ConfirmEvery; got != tc.want {
 				t.Errorf("confirm_every %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSetInterval: a new interval after parsing (demo --interval) resolves
+// confirm_every again as the parser would have: the default and the
+// defaults' follow the interval, a flow's own stays while shorter.
+func TestSetInterval(t *testing.T) {
+	tests := []struct {
+		name     string
+		defaults string // appended inside defaults: {...}
+		flow     string // a line of the flow
+		interval time.Duration
+		want     time.Duration
+	}{
+		{name: "default follows a shorter interval", interval: 30 * time.Second, want: 5 * time.Second},
+		{name: "default follows a longer interval", interval: 10 * time.Minute, want: 100 * time.Second},
+		{name: "default at least one second", interval: 5 * time.Second, want: time.Second},
+		{name: "default off at one second", interval: time.Second, want: 0},
+		{name: "from the defaults", defaults: ", confirm_every: 15s", interval: 30 * time.Second, want: 15 * time.Second},
+		{name: "defaults not shorter than the interval: off", defaults: ", confirm_every: 15s", interval: 10 * time.Second, want: 0},
+		{name: "defaults off stays off", defaults: ", confirm_every: 0s", interval: 30 * time.Second, want: 0},
+		{name: "per flow kept", flow: "confirm_every: 20s", interval: 30 * time.Second, want: 20 * time.Second},
+		{name: "per flow not shorter than the interval: off", flow: "confirm_every: 20s", interval: 20 * time.Second, want: 0},
+		{name: "per flow off stays off", flow: "confirm_every: 0s", interval: 30 * time.Second, want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := fmt.Sprintf(`
+defaults: {interval: 60s, timeout: 1s%s}
+services:
+  - name: svc
+    flows:
+      - name: f
+        %s
+        steps:
+          - {name: s, function: s, request: {url: "http://127.0.0.1/"}}
+`, tc.defaults, tc.flow)
+			cfg, err := Parse("c.yaml", []byte(src), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.SetInterval(tc.interval)
+			f := cfg.Services[0].Flows[0]
+			if f.Interval != tc.interval {
+				t.Errorf("interval %v, want %v", f.Interval, tc.interval)
+			}
+			if f.ConfirmEvery != tc.want {
+				t.Errorf("confirm_every %v, want %v", f.ConfirmEvery, tc.want)
 			}
 		})
 	}

@@ -179,6 +179,31 @@ func ConfirmEveryFor(interval time.Duration) time.Duration {
 	return c
 }
 
+// SetInterval gives every flow the interval d after parsing (demo
+// --interval) and resolves its confirm_every again as the parser would for
+// d: one the flow took from the defaults (or the default, a sixth of the
+// interval) follows the new interval; the flow's own is kept while it is
+// shorter than d, and is off otherwise. A flow's own confirm_every equal to
+// the one it would have taken is taken as not its own.
+func (c *Config) SetInterval(d time.Duration) {
+	df := c.Defaults
+	for i := range c.Services {
+		for j := range c.Services[i].Flows {
+			f := &c.Services[i].Flows[j]
+			k := knobs{interval: f.Interval, confirm: df.ConfirmEvery, setConfirm: df.ConfirmEverySet}
+			inherited := f.ConfirmEvery == k.confirmEvery(false)
+			k.interval = d
+			switch {
+			case inherited:
+				f.ConfirmEvery = k.confirmEvery(false)
+			case f.ConfirmEvery >= d:
+				f.ConfirmEvery = 0
+			}
+			f.Interval = d
+		}
+	}
+}
+
 // confirmEvery resolves a flow's confirm_every from its knobs: its own, or
 // the defaults' (off where it is not shorter than the flow's interval), or
 // ConfirmEveryFor(interval).

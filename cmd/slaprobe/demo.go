@@ -52,11 +52,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *cfgPath == "" || intervalSet {
-		for i := range cfg.Services {
-			for j := range cfg.Services[i].Flows {
-				cfg.Services[i].Flows[j].Interval = *interval
-			}
-		}
+		cfg.SetInterval(*interval)
 	}
 	tls, err := demoTimelines(timelines)
 	if err != nil {
