@@ -111,7 +111,8 @@ func cell(s string) string {
 }
 
 // WindowsText writes ws as an aligned table for a terminal, times in loc
-// (UTC when nil). Control characters in names and errors are blanked, so a
+// (UTC when nil), with the edges that are not measured ones said as the
+// report's tables say them. Control characters in names and errors are blanked, so a
 // hostile error message cannot move the cursor or change colours.
 func WindowsText(w io.Writer, ws []report.Window, loc *time.Location) error {
 	if loc == nil {
@@ -120,7 +121,7 @@ func WindowsText(w io.Writer, ws []report.Window, loc *time.Location) error {
 	rows := [][]string{{"SERVICE", "FLOW", "FUNCTION", "KIND", "START", "END", "DURATION", "CAUSE", "LOCATIONS", "ERROR"}}
 	for _, x := range ws {
 		rows = append(rows, []string{
-			x.Service, x.Flow, function(x.Function), x.Kind, fmtTime(x.Start, loc), fmtTimePtr(x.End, loc, "ongoing"),
+			x.Service, x.Flow, function(x.Function), x.Kind, startCell(x.Start, x.StartCut, loc), endCell(x.End, x.EndCut, loc),
 			fmtDur(x.DurationSeconds), x.CauseStep, strings.Join(x.Locations, ","), clip(x.Error, 80),
 		})
 	}

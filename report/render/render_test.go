@@ -296,3 +296,43 @@ func TestEmptyReport(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowsTextCuts: `slaprobe windows` text says why an edge is not a
+// measured one, as the report's tables do. A window that went on after a
+// range that is over read "ongoing" (JSON: end null, end_cut period), also
+// when it had ended since; one that began before the range showed the range
+// start as if it were measured.
+func TestWindowsTextCuts(t *testing.T) {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	end := at.Add(time.Hour)
+	tests := []struct {
+		name       string
+		end        *time.Time
+		start, fin string // start_cut, end_cut
+		want       []string
+	}{
+		{"measured", &end, "", "", []string{"2026-11-02 09:00:00 +00:00  2026-11-02 10:00:00 +00:00"}},
+		{"open", nil, "", "", []string{"2026-11-02 09:00:00 +00:00  ongoing"}},
+		{"went on after the period", nil, "", report.CutPeriod, []string{"went on after the period"}},
+		{"began before the period", &end, report.CutPeriod, "", []string{"2026-11-02 09:00:00 +00:00 (began before the period)"}},
+		{"no data before and after", &end, report.CutNoData, report.CutNoData, []string{"(no data before)", "2026-11-02 10:00:00 +00:00 (then no data)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := []report.Window{{Service: "mail", Flow: "mail-roundtrip", Kind: "down", Start: at, End: tc.end,
+				StartCut: tc.start, EndCut: tc.fin, DurationSeconds: 3600, CauseStep: "login", Locations: []string{"seoul-a"}}}
+			var b bytes.Buffer
+			if err := WindowsText(&b, ws, time.UTC); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("want %q in\n%s", w, b.String())
+				}
+			}
+			if tc.fin == report.CutPeriod && strings.Contains(b.String(), "ongoing") {
+				t.Errorf("a window cut by the period reads ongoing:\n%s", b.String())
+			}
+		})
+	}
+}
