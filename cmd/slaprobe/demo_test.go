@@ -84,3 +84,74 @@ incidents:
 		})
 	}
 }
+
+// TestDemoSlowReceive: a declared slow receive is measured by the built-in
+// config as degraded, as a slow map tile is. Its receive steps had no
+// latency objective (the messaging WebSocket handshake, which a slow fault
+// delays, and the mobility and mail polls), so such an incident was
+// replayed but reconciled as not detected.
+func TestDemoSlowReceive(t *testing.T) {
+	dir := t.TempDir()
+	tl := filepath.Join(dir, "slow.yaml")
+	if err := os.WriteFile(tl, []byte(`name: slow-receive
+timezone: UTC
+incidents:
+  - {id: msg-slow, service: messaging, functions: [receive], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 5s}
+  - {id: ride-slow, service: mobility, functions: [receive], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 3s}
+  - {id: mail-slow, service: mail, functions: [receive], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 3s}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	args := []string{"demo", "--timeline", tl, "--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T12:00:00Z", "--out", out}
+	if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Services []struct {
+			Name           string `json:"name"`
+			Reconciliation []struct {
+				ID                string   `json:"id"`
+				Detected          bool     `json:"detected"`
+				StartDeltaSeconds *float64 `json:"start_delta_seconds"`
+				EndDeltaSeconds   *float64 `json:"end_delta_seconds"`
+				Windows           []struct {
+					Kind string `json:"kind"`
+				} `json:"windows"`
+			} `json:"reconciliation"`
+			Undeclared []any `json:"undeclared"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range r.Services {
+		for _, rc := range s.Reconciliation {
+			n++
+			if !rc.Detected || rc.StartDeltaSeconds == nil || rc.EndDeltaSeconds == nil {
+				t.Errorf("%s: %s detected %v, deltas %v %v: want measured", s.Name, rc.ID, rc.Detected, rc.StartDeltaSeconds, rc.EndDeltaSeconds)
+				continue
+			}
+			if d, e := *rc.StartDeltaSeconds, *rc.EndDeltaSeconds; d < 0 || d > 61 || e < 0 || e > 61 {
+				t.Errorf("%s: %s start/end off by %.0fs/%.0fs, want within an interval", s.Name, rc.ID, d, e)
+			}
+			for _, w := range rc.Windows {
+				if w.Kind != "degraded" {
+					t.Errorf("%s: %s matched a %s window, want degraded", s.Name, rc.ID, w.Kind)
+				}
+			}
+		}
+		if len(s.Undeclared) > 0 {
+			t.Errorf("%s: undeclared windows %v", s.Name, s.Undeclared)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d declared incidents reconciled, want 3", n)
+	}
+}
