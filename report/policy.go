@@ -50,20 +50,25 @@ func policy(cfg *config.Config) Policy {
 	if unknown == "down" {
 		noData = "A service or flow with nothing measured is marked no data; its unknown time counts as down."
 	}
+	// The denominator: unknown time leaves it, unless it counts as down.
+	denom := "period - maintenance - unknown"
+	if unknown == "down" {
+		denom = "period - maintenance"
+	}
 	outages := fmt.Sprintf("Outages less than %s apart are counted as one incident; maintenance between or inside them neither splits an incident nor counts in its duration.", p.FlapGap)
 	if degraded == "down" {
 		outages += " Degraded stretches count as outages too."
 	}
 	t = append(t,
 		"Maintenance windows from the configuration are excluded from the denominator and listed.",
-		"Availability is up time / (period - maintenance - unknown), weighted by time, never a ratio of run counts; the run success ratio is shown beside it.",
+		"Availability is up time / ("+denom+"), weighted by time, never a ratio of run counts; the run success ratio is shown beside it.",
 		"Confirm runs (a flow re-run every confirm_every while its verdict is in question or it is down) sharpen the windows' edges but are excluded from run counts, the run success ratio and latency percentiles, which count scheduled runs only (a base slot passed during confirm runs is counted once, by the first run at or after it); they are counted apart as confirm runs.",
 		noData,
 		"A service is down while any of its flows is down, and unknown only while none of its flows has data: a flow without data (not yet deployed, or stopped) does not count against its service while another flow covers it.",
 		outages,
 		"MTTD is the mean time from an incident's start to its confirmation, over the incidents whose start was seen (not before the period, after a stretch without data, or inside maintenance).",
 		"Declared incidents are reconciled with the windows of their functions. An edge cut by the period, next to time without data, or hidden by an earlier step's failure outside the declared incident is not a measured edge and is shown as such.",
-		fmt.Sprintf("The error budget is (1 - objective) x (period - maintenance - unknown); the burn rate is the share of the budget consumed divided by the share of the period elapsed. Periods are in the %s time zone; days and months start at the first instant of their local date (01:00 where the clocks jump over midnight), and each day is weighted by its real length.", zoneName(cfg)),
+		fmt.Sprintf("The error budget is (1 - objective) x (%s); the burn rate is the share of the budget consumed divided by the share of the period elapsed. Periods are in the %s time zone; days and months start at the first instant of their local date (01:00 where the clocks jump over midnight), and each day is weighted by its real length.", denom, zoneName(cfg)),
 		"Percentages are truncated, never rounded up, with enough decimals to tell them from the objective: a figure is never shown reaching a threshold it misses.",
 	)
 	out.Text = t

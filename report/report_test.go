@@ -302,7 +302,20 @@ func buildCases() []buildCase {
 		}),
 		hourCase("unknown counted as down", func(c *config.Config) { c.Policy.Unknown = "down" }, oneLoc(failing("gap", [2]int{20, 30})), func(t *testing.T, r *Report) {
 			s := r.Services[0]
-			checkNums(t, []num{{"availability", val(s.Availability), 3000.0 / 3600}, {"unknown", s.UnknownSeconds, 600}, {"downtime", s.DowntimeSeconds, 0}})
+			checkNums(t, []num{{"availability", val(s.Availability), 3000.0 / 3600}, {"unknown", s.UnknownSeconds, 600}, {"downtime", s.DowntimeSeconds, 0},
+				{"budget allowed", s.ErrorBudget.AllowedSeconds, 0.001 * 3600}})
+			// The policy in words says what was computed: unknown time
+			// stays in the denominator (it said "period - maintenance -
+			// unknown" for availability and the error budget).
+			for _, line := range r.Policy.Text {
+				if strings.Contains(line, "- unknown") {
+					t.Errorf("policy text under unknown: down: %q", line)
+				}
+			}
+			if text := strings.Join(r.Policy.Text, "\n"); !strings.Contains(text, "Availability is up time / (period - maintenance)") ||
+				!strings.Contains(text, "The error budget is (1 - objective) x (period - maintenance);") {
+				t.Errorf("policy text under unknown: down lacks its formulas:\n%s", text)
+			}
 		}),
 		hourCase("trailing and leading unknown from coverage", nil, oneLoc(func(off time.Duration) string {
 			if off < 5*time.Minute || off >= 50*time.Minute {
