@@ -725,3 +725,51 @@ func BenchmarkParseDemo(b *testing.B) {
 		}
 	}
 }
+
+// TestLoadTimelines: each file once, in the order first named, however its
+// path is spelt; an error names the file.
+func TestLoadTimelines(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.yaml", "incidents:\n  - {id: x, service: maps, functions: [route], start: 2026-05-01T10:00:00Z}\n")
+	b := write("b.yaml", "incidents:\n  - {id: y, service: maps, functions: [search], start: 2026-05-01T10:00:00Z}\n")
+	bad := write("bad.yaml", "incidents:\n  - {id: z, service: maps, functions: [search], start: 2026-05-01T10:00:00Z, mode: sideways}\n")
+	tests := []struct {
+		name  string
+		paths []string
+		want  []string // timeline names
+		err   string
+	}{
+		{"one each", []string{a, b}, []string{"a", "b"}, ""},
+		{"named twice", []string{a, b, a}, []string{"a", "b"}, ""},
+		{"spelt another way", []string{b, filepath.Join(dir, ".", "a.yaml"), filepath.Join(dir, "..", filepath.Base(dir), "b.yaml"), a}, []string{"b", "a"}, ""},
+		{"an error names the file", []string{a, bad}, nil, "bad.yaml:2: incidents[0].mode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tls, err := LoadTimelines(tc.paths, Options{})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, tl := range tls {
+				got = append(got, tl.Name)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("timelines %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -26,6 +26,30 @@ func LoadTimeline(path string, opts Options) (*Timeline, error) {
 	return ParseTimeline(path, data)
 }
 
+// LoadTimelines loads each of paths once, in the order first named: a file
+// named twice, however its path is spelt, is one timeline (as a config
+// loads a file its services name twice once).
+func LoadTimelines(paths []string, opts Options) ([]*Timeline, error) {
+	seen := map[string]bool{}
+	var out []*Timeline
+	for _, p := range paths {
+		key := filepath.Clean(p)
+		if abs, err := filepath.Abs(key); err == nil {
+			key = abs
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		t, err := LoadTimeline(p, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // ParseTimeline parses and validates a timeline; file names it in errors.
 // It returns every problem found, as Errors sorted by line.
 func ParseTimeline(file string, data []byte) (*Timeline, error) {

@@ -204,13 +204,9 @@ func demoTimelines(paths []string) ([]*config.Timeline, error) {
 		}
 		return []*config.Timeline{t}, nil
 	}
-	var out []*config.Timeline
-	for _, p := range paths {
-		t, err := config.LoadTimeline(p, config.Options{})
-		if err != nil {
-			return nil, usageError{err}
-		}
-		out = append(out, t)
+	out, err := config.LoadTimelines(paths, config.Options{})
+	if err != nil {
+		return nil, usageError{err}
 	}
 	return out, nil
 }

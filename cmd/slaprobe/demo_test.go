@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -153,5 +154,51 @@ incidents:
 	}
 	if n != 3 {
 		t.Errorf("%d declared incidents reconciled, want 3", n)
+	}
+}
+
+// TestDemoTimelineNamedTwice: a timeline given twice (however its path is
+// spelt) is replayed and reconciled once, as a config that names a file
+// twice loads it once. Each incident was listed twice, the second copy
+// "detected": false (the windows had gone to the first).
+func TestDemoTimelineNamedTwice(t *testing.T) {
+	dir := t.TempDir()
+	tl := filepath.Join(dir, "down.yaml")
+	if err := os.WriteFile(tl, []byte(`name: down
+incidents:
+  - {id: route-down, service: maps, functions: [route], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:20:00Z, mode: down}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	args := []string{"demo", "--timeline", tl, "--timeline", filepath.Join(dir, ".", "..", filepath.Base(dir), "down.yaml"),
+		"--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T11:00:00Z", "--out", out}
+	if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Services []struct {
+			Reconciliation []struct {
+				ID       string `json:"id"`
+				Detected bool   `json:"detected"`
+			} `json:"reconciliation"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range r.Services {
+		for _, rc := range s.Reconciliation {
+			got = append(got, fmt.Sprintf("%s detected=%v", rc.ID, rc.Detected))
+		}
+	}
+	if len(got) != 1 || got[0] != "route-down detected=true" {
+		t.Errorf("reconciliation %q, want [route-down detected=true]", got)
 	}
 }

@@ -37,13 +37,9 @@ func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		secret = b
 	}
-	var tls []*config.Timeline
-	for _, p := range timelines {
-		t, err := config.LoadTimeline(p, config.Options{})
-		if err != nil {
-			return usageError{err}
-		}
-		tls = append(tls, t)
+	tls, err := config.LoadTimelines(timelines, config.Options{})
+	if err != nil {
+		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	p := platform.New(platform.Options{Clock: clock.Real{}, Timelines: tls, Logger: log, AllowRemoteAdmin: *remoteAdmin,
