@@ -210,3 +210,108 @@ func TestFlappingCausesAreBounded(t *testing.T) {
 		t.Errorf("joined: %s", fmtCauses(j))
 	}
 }
+
+// A flow that a reload removed has its open windows closed (the daemon's
+// closeAll) and, when a later reload adds it back before an unknown
+// stretch, is resumed from its last runs and its stored windows. The runs
+// before the close are accounted for by the closed window: a failure (or
+// degraded) streak that began before it must go on from the close, not
+// from its first run. Before, the window reopened with the closed one's
+// start: two windows with one start, which the store folds into one (the
+// closed one, with the new one's confirmation), so the outage looked over
+// and its alert stayed resolved while the flow was down.
+func TestResumeAfterWindowsClosedByRemoval(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	fns := []string{"login", "send", "receive"}
+	at := func(m float64) time.Time { return t0.Add(time.Duration(m * float64(time.Minute))) }
+	tests := []struct {
+		name   string
+		before []string // runs at minutes 0, 1, ... before the removal
+		closed float64  // the removal closes the open windows here
+		after  []obs    // runs after the flow is added back
+		want   []string // events after it is added back, fmtEvent, function "receive" and the flow
+	}{
+		{
+			name:   "still failing: the outage goes on from the close",
+			before: []string{"ok", "fail:receive", "fail:receive", "fail:receive"},
+			closed: 3.5,
+			after:  []obs{{4, "fail:receive"}, {5, "fail:receive"}, {6, "ok"}},
+			want: []string{
+				"open down flow m3.5 - m4 receive", "open down receive m3.5 - m4 receive",
+				"close down flow m3.5 m6 m4 receive", "close down receive m3.5 m6 m4 receive",
+			},
+		},
+		{
+			name:   "passing when added back: nothing opens",
+			before: []string{"ok", "fail:receive", "fail:receive"},
+			closed: 2.5,
+			after:  []obs{{3, "ok"}, {4, "ok"}},
+			want:   nil,
+		},
+		{
+			name:   "slow: the degraded stretch goes on from the close",
+			before: []string{"ok", "slow:receive", "slow:receive", "slow:receive"},
+			closed: 3.25,
+			after:  []obs{{4, "slow:receive"}, {5, "ok"}},
+			want: []string{
+				"open degraded flow m3.25 - m4 receive", "open degraded receive m3.25 - m4 receive",
+				"close degraded flow m3.25 m5 m4 receive", "close degraded receive m3.25 m5 m4 receive",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			first := New("messaging", "chat", "seoul-a", fns, pol)
+			var st stored
+			var tail []probe.Run
+			for i, spec := range tc.before {
+				r := mkRun(at(float64(i)), spec)
+				st.apply(first.Observe(r))
+				tail = append(tail, *r)
+			}
+			// The removal: every open window closes at tc.closed.
+			var closes []Event
+			for _, w := range first.OpenWindows() {
+				w.End = at(tc.closed)
+				closes = append(closes, Event{Op: OpClose, Window: w})
+			}
+			if len(closes) == 0 && len(tc.want) > 0 {
+				t.Fatal("no window open at the removal")
+			}
+			st.apply(closes)
+
+			back := New("messaging", "chat", "seoul-a", fns, pol)
+			var open []Window
+			for _, w := range st.ws {
+				if w.Open() {
+					open = append(open, w)
+				}
+			}
+			back.Restore(open, first.LastRun())
+			back.Resume(tail[max(0, len(tail)-ResumeRuns(pol)):], st.ws)
+			var got []string
+			for _, o := range tc.after {
+				for _, e := range back.Observe(mkRun(at(float64(o.at)), o.spec)) {
+					if e.Window.Function == "" || e.Window.Function == "receive" {
+						got = append(got, fmtEvent(e))
+					}
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("events after the flow came back:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+			for _, w := range st.ws {
+				fn := w.Function
+				if fn == "" {
+					fn = "flow"
+				}
+				prefix := fmt.Sprintf("open %s %s %s ", w.Kind, fn, fmtTime(w.Start))
+				for _, e := range got {
+					if strings.HasPrefix(e, prefix) {
+						t.Errorf("%q reopens the closed window that began at %s", e, fmtTime(w.Start))
+					}
+				}
+			}
+		})
+	}
+}

@@ -769,6 +769,23 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 		if t.open == nil && s.state == vUp {
 			t.state = vUp // it was up before the restart, not unknown
 		}
+		// A window of the key that was closed before its runs said so (the
+		// flow left the config, and has come back) accounts for the runs
+		// before its end: a streak that began before it goes on from there,
+		// so that the next window neither reopens it (one start, two
+		// windows) nor overlaps it.
+		for _, w := range windows {
+			if w.Key != m.keyOf(t) || w.End.IsZero() || !w.End.After(first) {
+				continue
+			}
+			end := instantOf(w.End)
+			switch {
+			case w.Kind == KindDown && t.fail > 0 && t.failAt < end:
+				t.failAt, t.failPre = end, noInstant
+			case w.Kind == KindDegraded && t.degr > 0 && t.degrAt < end:
+				t.degrAt, t.degrPre = end, noInstant
+			}
+		}
 	}
 	m.lastRun = maxTime(m.lastRun, scratch.lastRun)
 	m.covered = maxTime(m.covered, scratch.covered)
