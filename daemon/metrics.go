@@ -329,10 +329,10 @@ func (fs *flowState) collect(m *metrics, ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(m.httpPhase, prometheus.GaugeValue, ss.phases[j], name, ss.name, svc, loc, ph)
 		}
 	}
-	if fs.stats.runsOK > 0 {
+	// Both results once the flow has a scheduled run, the other at 0: a
+	// series that first appears at 1 hides that run from rate().
+	if fs.stats.runsOK+fs.stats.runsFailed > 0 {
 		ch <- prometheus.MustNewConstMetric(m.runs, prometheus.CounterValue, float64(fs.stats.runsOK), name, svc, loc, "ok")
-	}
-	if fs.stats.runsFailed > 0 {
 		ch <- prometheus.MustNewConstMetric(m.runs, prometheus.CounterValue, float64(fs.stats.runsFailed), name, svc, loc, "failed")
 	}
 	if v, ok := upValue(fs.machine.State()); ok {

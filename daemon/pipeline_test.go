@@ -267,3 +267,48 @@ func TestRestoreSpreadsFirstRuns(t *testing.T) {
 		})
 	}
 }
+
+// slaprobe_runs_total has both results once a flow has a scheduled run, the
+// one not seen yet at 0: a series that first appears at 1 hides that run from
+// rate() and increase() (Prometheus takes a new series' first sample as
+// its start), so the first failure of a flow that had only passed, or the
+// first pass after an outage since start-up, was lost to the "exact uptime
+// from rates" the counter is for, and a ratio of failed to all runs had no
+// value for a flow that never failed.
+func TestRunsTotalHasBothResults(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		fails  []string // one scheduled run a minute; "" passes
+		ok, ko float64
+	}{
+		{"none run yet: no series", nil, -1, -1},
+		{"passed only", []string{""}, 1, 0},
+		{"failed only", []string{"receive", "receive"}, 0, 2},
+		{"both", []string{"", "send", ""}, 2, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, w := newTestDaemon(t, testConfig(time.Minute, "msg"), nil, Deps{})
+			startPipeline(d, w)
+			for i, f := range tc.fails {
+				run := mkRun("msg", t0.Add(time.Duration(i)*time.Minute), f)
+				d.process(&run)
+			}
+			for _, r := range []struct {
+				result string
+				want   float64
+			}{{"ok", tc.ok}, {"failed", tc.ko}} {
+				got, ok := sample(t, d.Gatherer(), "slaprobe_runs_total", "flow", "msg", "service", "svc", "location", "seoul-a", "result", r.result)
+				switch {
+				case r.want < 0 && ok:
+					t.Errorf("runs_total{result=%q} = %v before any run, want no series", r.result, got)
+				case r.want >= 0 && !ok:
+					t.Errorf("runs_total{result=%q} has no series, want %v", r.result, r.want)
+				case r.want >= 0 && got != r.want:
+					t.Errorf("runs_total{result=%q} = %v, want %v", r.result, got, r.want)
+				}
+			}
+		})
+	}
+}
