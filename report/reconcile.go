@@ -10,7 +10,7 @@ import (
 )
 
 // reconcile pairs each declared incident of the service that overlaps the
-// period with the measured windows of that service near it (overlapping
+// elapsed period (up to now) with the measured windows of that service near it (overlapping
 // [declared start - 2 intervals, declared end + 2 intervals]).
 //
 // A window plays one of two parts. A window of a declared function measures
@@ -52,7 +52,9 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 		}
 		for ii := range tl.Incidents {
 			inc := &tl.Incidents[ii]
-			if inc.Service != cs.Name || !inc.Start.Before(a.in.To) || (!inc.Ongoing() && !inc.End.After(a.in.From)) {
+			// An incident that starts after now (a period not over yet is
+			// accounted up to now) has not happened: not "not detected".
+			if inc.Service != cs.Name || !inc.Start.Before(a.end) || (!inc.Ongoing() && !inc.End.After(a.in.From)) {
 				continue
 			}
 			decl = append(decl, declared{inc, name})

@@ -820,3 +820,50 @@ func golden(t *testing.T, path string, v any) {
 		t.Errorf("%s differs from the golden file (go test ./report/ -update rewrites it); got:\n%s", path, got)
 	}
 }
+
+// A report of a period that is not over yet is accounted up to now: an
+// incident the timeline declares to start after now has not happened, so it
+// is neither reconciled as "not detected" nor listed. Before, the status page
+// of a daemon (this month, up to now) showed every incident of the month's
+// timeline still to come as "(not detected)"; one that began before now is
+// reconciled as ever.
+func TestReconcileLeavesOutIncidentsAfterNow(t *testing.T) {
+	now := hourStart.Add(30 * time.Minute)
+	inc := func(id string, startMin int) config.Incident {
+		return config.Incident{ID: id, Service: "messaging", Functions: []string{"receive"},
+			Start: hourStart.Add(time.Duration(startMin) * time.Minute), End: hourStart.Add(time.Duration(startMin+5) * time.Minute)}
+	}
+	tests := []struct {
+		name      string
+		incidents []config.Incident
+		want      []string // reconciled ids
+	}{
+		{"before now", []config.Incident{inc("past", 10)}, []string{"past"}},
+		{"after now", []config.Incident{inc("future", 40)}, nil},
+		{"starts at now", []config.Incident{inc("at-now", 30)}, nil},
+		{"both", []config.Incident{inc("past", 10), inc("future", 40)}, []string{"past"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			s := newMemStore()
+			load(t, s, cfg, schedule("seoul-a", hourStart, now, time.Minute, failing("fail:receive", [2]int{10, 15})))
+			tl := &config.Timeline{Name: "tl", Incidents: tc.incidents}
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: now,
+				Timelines: []*config.Timeline{tl}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, rc := range rep.Services[0].Reconciliation {
+				got = append(got, rc.ID)
+				if rc.ID == "past" && !rc.Detected {
+					t.Errorf("past incident not detected: %+v", rc)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("reconciled %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
