@@ -133,7 +133,22 @@ func New(cfg *config.Config, opts Options) (*Publisher, error) {
 			}
 		}
 	}
+	p.zeroDeliveries(cfg)
 	return p, nil
+}
+
+// deliveryResults are the result label values of slaprobe_report_deliveries_total.
+var deliveryResults = [...]string{"delivered", "retry", "failed"}
+
+// zeroDeliveries gives every result of every channel cfg configures a
+// series at 0: a counter that first appears at 1 is invisible to
+// increase(), and a monthly delivery fails about once a month.
+func (p *Publisher) zeroDeliveries(cfg *config.Config) {
+	for _, ch := range p.opts.Channels(cfg) {
+		for _, r := range deliveryResults {
+			p.deliveries.WithLabelValues(ch.Kind(), r)
+		}
+	}
 }
 
 // SetConfig switches to a reloaded config (channels, formats, revise,
@@ -147,6 +162,7 @@ func (p *Publisher) SetConfig(cfg *config.Config) {
 	if cfg == nil || !cfg.Reports.Enabled {
 		return
 	}
+	p.zeroDeliveries(cfg)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if cfg.Reports.Archive != p.cfg.Reports.Archive {

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -302,5 +303,95 @@ func TestGivesUp(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(p.deliveries.WithLabelValues("webhook", "failed")); got != 1 {
 		t.Errorf("failed count %g", got)
+	}
+}
+
+// slaprobe_report_deliveries_total has a series at 0 for every result of
+// every configured channel from the start (and from the reload that adds a
+// channel): a monthly delivery fails about once a month, and a series that
+// first appears at 1 is invisible to increase(), so an alert on failed (or
+// retried) deliveries never fired for the first one.
+func TestDeliveryCountersStartAtZero(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	channels := func(cfg *config.Config) []Channel {
+		var out []Channel
+		for range cfg.Reports.Webhooks {
+			out = append(out, &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"})
+		}
+		if cfg.Reports.Email != nil {
+			out = append(out, &fakeChannel{kind: "email", target: "ops@example.org"})
+		}
+		return out
+	}
+	series := func(reg *prometheus.Registry) []string {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, mf := range mfs {
+			if mf.GetName() != "slaprobe_report_deliveries_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				lv := map[string]string{}
+				for _, l := range m.GetLabel() {
+					lv[l.GetName()] = l.GetValue()
+				}
+				out = append(out, fmt.Sprintf("%s/%s=%g", lv["channel"], lv["result"], m.GetCounter().GetValue()))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	tests := []struct {
+		name         string
+		webhooks     int
+		email        bool
+		reloadEmail  bool
+		want, reload []string
+	}{
+		{"no channel", 0, false, false, nil, nil},
+		{"webhook", 1, false, false,
+			[]string{"webhook/delivered=0", "webhook/failed=0", "webhook/retry=0"}, nil},
+		{"webhook, then e-mail added by a reload", 1, false, true,
+			[]string{"webhook/delivered=0", "webhook/failed=0", "webhook/retry=0"},
+			[]string{"email/delivered=0", "email/failed=0", "email/retry=0", "webhook/delivered=0", "webhook/failed=0", "webhook/retry=0"}},
+		{"both", 2, true, false,
+			[]string{"email/delivered=0", "email/failed=0", "email/retry=0", "webhook/delivered=0", "webhook/failed=0", "webhook/retry=0"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(filepath.Join(dir, "reports"))
+			for i := range tc.webhooks {
+				cfg.Reports.Webhooks = append(cfg.Reports.Webhooks, config.Webhook{URL: fmt.Sprintf("http://127.0.0.1:1/in%d", i)})
+			}
+			if tc.email {
+				cfg.Reports.Email = &config.Email{Server: "127.0.0.1:1", From: "p@example.org", To: []string{"ops@example.org"}}
+			}
+			reg := prometheus.NewRegistry()
+			p, err := New(cfg, Options{Store: s, Registry: reg, Channels: channels})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := series(reg); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("at start: %q, want %q", got, tc.want)
+			}
+			if !tc.reloadEmail {
+				return
+			}
+			next := *cfg
+			next.Reports.Email = &config.Email{Server: "127.0.0.1:1", From: "p@example.org", To: []string{"ops@example.org"}}
+			p.SetConfig(&next)
+			if got := series(reg); strings.Join(got, " ") != strings.Join(tc.reload, " ") {
+				t.Errorf("after the reload: %q, want %q", got, tc.reload)
+			}
+		})
 	}
 }
