@@ -773,3 +773,37 @@ func TestLoadTimelines(t *testing.T) {
 		})
 	}
 }
+
+func TestCommonTimezone(t *testing.T) {
+	tz := func(zones ...string) []*Timeline {
+		var out []*Timeline
+		for _, z := range zones {
+			out = append(out, &Timeline{Timezone: z})
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		tls  []*Timeline
+		want string
+		ok   bool
+	}{
+		{"none", nil, "", false},
+		{"one", tz("Europe/Berlin"), "Europe/Berlin", true},
+		{"two that agree", tz("Asia/Kolkata", "Asia/Kolkata"), "Asia/Kolkata", true},
+		{"two that differ", tz("Asia/Kolkata", "UTC"), "", false},
+		{"one names none", tz("UTC", ""), "", false},
+	}
+	for _, tc := range cases {
+		if got, ok := CommonTimezone(tc.tls); got != tc.want || ok != tc.ok {
+			t.Errorf("%s: CommonTimezone = %q, %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+	var c Config
+	if err := c.SetTimezone("Europe/Berlin"); err != nil || c.Timezone != "Europe/Berlin" || c.Loc == nil || c.Loc.String() != "Europe/Berlin" {
+		t.Errorf("SetTimezone(Europe/Berlin): %v, %q, %v", err, c.Timezone, c.Loc)
+	}
+	if err := c.SetTimezone("Mars/Olympus"); err == nil || c.Timezone != "Europe/Berlin" {
+		t.Errorf("SetTimezone(Mars/Olympus): %v, zone now %q; want an error and the zone kept", err, c.Timezone)
+	}
+}

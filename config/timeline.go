@@ -243,3 +243,27 @@ func orNode(n, fallback *yaml.Node) *yaml.Node {
 	}
 	return fallback
 }
+
+// CommonTimezone returns the time zone that every timeline names, and false
+// when one names none or two differ.
+func CommonTimezone(tls []*Timeline) (string, bool) {
+	tz := ""
+	for _, t := range tls {
+		if t.Timezone == "" || (tz != "" && t.Timezone != tz) {
+			return "", false
+		}
+		tz = t.Timezone
+	}
+	return tz, tz != ""
+}
+
+// SetTimezone sets the zone that reports' days and months follow (as
+// `timezone:` in the file would).
+func (c *Config) SetTimezone(name string) error {
+	loc, err := zone(name)
+	if err != nil {
+		return err
+	}
+	c.Timezone, c.Loc = name, loc
+	return nil
+}

@@ -58,6 +58,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The built-in config's zone is the bundled fire's (Asia/Seoul); other
+	// timelines are reported in their own when they agree on one.
+	if tz, ok := config.CommonTimezone(tls); ok && *cfgPath == "" {
+		if err := cfg.SetTimezone(tz); err != nil {
+			return err
+		}
+	}
 	f, t, err := demoRange(*from, *to, tls, cfg.Loc)
 	if err != nil {
 		return err

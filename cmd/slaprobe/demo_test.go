@@ -202,3 +202,73 @@ incidents:
 		t.Errorf("reconciliation %q, want [route-down detected=true]", got)
 	}
 }
+
+// TestDemoTimelineZone: without --config, demo reports in the time zone
+// the timelines name (the built-in config's Asia/Seoul is the bundled
+// fire's), so that dates without an offset, the default months and the
+// report's offsets are the timeline's; a --config keeps its own zone. It
+// reported every timeline in Asia/Seoul: --from 2026-10-31 --to 2026-11-01
+// for a Berlin timeline was a Seoul day, which missed the Berlin evening's
+// outage.
+func TestDemoTimelineZone(t *testing.T) {
+	dir := t.TempDir()
+	tl := filepath.Join(dir, "berlin.yaml")
+	if err := os.WriteFile(tl, []byte(`name: berlin
+timezone: Europe/Berlin
+incidents:
+  - {id: login-down, service: account, functions: [login], start: 2026-10-31T22:00:00+01:00, end: 2026-10-31T23:00:00+01:00, mode: down}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		config   []string
+		zone     string
+		from     string
+		detected bool
+	}{
+		{"built-in config: the timeline's zone", nil, "Europe/Berlin", "2026-10-31T00:00:00+01:00", true},
+		{"--config: its own zone", []string{"--config", filepath.Join("..", "..", "examples", "demo.yaml")}, "Asia/Seoul", "2026-10-31T00:00:00+09:00", false},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, fmt.Sprint(i))
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"demo", "--timeline", tl, "--from", "2026-10-31", "--to", "2026-11-01", "--out", out}, tc.config...)
+			if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
+				t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+			}
+			data, err := os.ReadFile(filepath.Join(out, "report.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r struct {
+				From     string `json:"from"`
+				Timezone string `json:"timezone"`
+				Services []struct {
+					Reconciliation []struct {
+						ID       string `json:"id"`
+						Detected bool   `json:"detected"`
+					} `json:"reconciliation"`
+				} `json:"services"`
+			}
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Timezone != tc.zone || r.From != tc.from {
+				t.Errorf("report timezone %q from %q, want %q from %q", r.Timezone, r.From, tc.zone, tc.from)
+			}
+			var detected []string
+			for _, s := range r.Services {
+				for _, rc := range s.Reconciliation {
+					if rc.Detected {
+						detected = append(detected, rc.ID)
+					}
+				}
+			}
+			if got := len(detected) == 1 && detected[0] == "login-down"; got != tc.detected {
+				t.Errorf("detected %q, want login-down detected %v", detected, tc.detected)
+			}
+		})
+	}
+}
