@@ -395,12 +395,18 @@ func TestPruneInSmallBatches(t *testing.T) {
 
 func TestMetricsStreamMatchesGatherer(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	d, w := newTestDaemon(t, testConfig(time.Minute, "a", `b"quoted\`, "idle"), nil, Deps{})
+	d, w := newTestDaemon(t, testConfig(time.Minute, "a", `b"quoted\`, "idle", "passing", "failing"), nil, Deps{})
 	startPipeline(d, w)
 	for i, fail := range []string{"", "send", "send", "", "login"} {
 		for _, f := range []string{"a", `b"quoted\`} {
 			run := mkRun(f, t0.Add(time.Duration(i)*time.Minute), fail)
 			run.Steps[0].Duration = time.Duration(i+1) * 7 * time.Millisecond
+			d.process(&run)
+		}
+		// Flows that only pass or only fail: slaprobe_runs_total has the
+		// other result at 0 in both.
+		for f, fail := range map[string]string{"passing": "", "failing": "login"} {
+			run := mkRun(f, t0.Add(time.Duration(i)*time.Minute), fail)
 			d.process(&run)
 		}
 	}

@@ -142,11 +142,10 @@ func writeFlowFamilies(w *bufio.Writer, fss []*flowState) {
 	header(w, "slaprobe_runs_total", helpRuns, "counter")
 	for _, fs := range fss {
 		fs.mu.Lock()
-		if n := fs.stats.runsFailed; n > 0 {
-			sampleLine(w, "slaprobe_runs_total", float64(n), "flow", fs.name, "location", fs.location, "result", "failed", "service", fs.service)
-		}
-		if n := fs.stats.runsOK; n > 0 {
-			sampleLine(w, "slaprobe_runs_total", float64(n), "flow", fs.name, "location", fs.location, "result", "ok", "service", fs.service)
+		// Both results once the flow has a scheduled run (as flowState.collect).
+		if ok, failed := fs.stats.runsOK, fs.stats.runsFailed; ok+failed > 0 {
+			sampleLine(w, "slaprobe_runs_total", float64(failed), "flow", fs.name, "location", fs.location, "result", "failed", "service", fs.service)
+			sampleLine(w, "slaprobe_runs_total", float64(ok), "flow", fs.name, "location", fs.location, "result", "ok", "service", fs.service)
 		}
 		fs.mu.Unlock()
 	}
