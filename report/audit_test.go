@@ -637,6 +637,54 @@ func auditCases() []auditCase {
 			{"services.0.maintenance_seconds", 1800},
 		},
 	})
+
+	// 7. The first run there is (the prober's first start, a replay whose
+	// --from falls inside a declared outage) fails: the outage began at an
+	// unknown time before it. The window starts at that run but its start
+	// is not a measured edge, however short the time from the period start
+	// to the first run. It was taken as measured: start_delta_seconds 1830
+	// in the reconciliation, an MTTD, and no start_cut, while
+	// start_uncertainty_seconds was already null.
+	first := hm(10, 0).Add(30 * time.Second)
+	cases = append(cases, auditCase{
+		name: "outage under way at the first run",
+		cfg:  func() *config.Config { return testConfig("UTC", m) },
+		from: hm(10, 0), to: hm(11, 0),
+		runs: func() []probe.Run {
+			return schedule("seoul-a", first, hm(11, 0), m, between(first, "fail:receive", [2]time.Time{first, hm(10, 30)}))
+		},
+		timelines: timeline(incident("under-way", "error", recv, hm(9, 30), hm(10, 30))),
+		want: []want{
+			{"services.0.windows.0.start", first},
+			{"services.0.windows.0.start_cut", "no_data"},
+			{"services.0.windows.0.start_uncertainty_seconds", nil},
+			{"services.0.downtime_seconds", 1800},
+			{"services.0.reconciliation.0.detected", true},
+			{"services.0.reconciliation.0.measured_start", nil},
+			{"services.0.reconciliation.0.start_delta_seconds", nil},
+			{"services.0.reconciliation.0.start_cut", "no_data"},
+			{"services.0.reconciliation.0.end_delta_seconds", 30},
+			{"services.0.incident_list.0.start_cut", "no_data"},
+			{"services.0.mttd_seconds", nil},
+		},
+	}, auditCase{
+		// The same failing run with one passing run before it: a measured
+		// start, as before.
+		name: "outage that began after the first run",
+		cfg:  func() *config.Config { return testConfig("UTC", m) },
+		from: hm(10, 0), to: hm(11, 0),
+		runs: func() []probe.Run {
+			return schedule("seoul-a", first.Add(-m), hm(11, 0), m, between(first.Add(-m), "fail:receive", [2]time.Time{first, hm(10, 30)}))
+		},
+		timelines: timeline(incident("after-first", "error", recv, hm(9, 30), hm(10, 30))),
+		want: []want{
+			{"services.0.windows.0.start", first},
+			{"services.0.windows.0.start_cut", nil},
+			{"services.0.windows.0.start_uncertainty_seconds", 60},
+			{"services.0.reconciliation.0.measured_start", first},
+			{"services.0.reconciliation.0.start_cut", nil},
+		},
+	})
 	return cases
 }
 

@@ -328,8 +328,12 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 			fd.locs = append(fd.locs, l)
 		}
 	}
+	first := map[string]time.Time{} // each location's first run in the period
 	for _, c := range cov {
 		addLoc(c.Location)
+		if f, ok := first[c.Location]; !ok || c.First.Before(f) {
+			first[c.Location] = c.First
+		}
 		if c.First.Sub(from) > 2*ivl {
 			unknown[c.Location] = append(unknown[c.Location], iv{from, c.First})
 		}
@@ -382,7 +386,7 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 	}
 	slices.SortFunc(keys, func(x, y gk) int { return cmp.Or(cmp.Compare(x.fn, y.fn), cmp.Compare(x.kind, y.kind)) })
 	for _, k := range keys {
-		counted, below := a.quorum(svc.Name, f.Name, k.fn, k.kind, groups[k], fd.locs, locUnknown)
+		counted, below := a.quorum(svc.Name, f.Name, k.fn, k.kind, groups[k], fd.locs, locUnknown, first)
 		fd.windows = append(fd.windows, counted...)
 		fd.below = append(fd.below, below...)
 	}
@@ -415,8 +419,9 @@ func (a *analysis) required(r int) int {
 // quorum turns the per-location windows of one flow function and kind into
 // counted windows: those stretches where at least the required number of the
 // reporting locations were in such a window. Location windows that never
-// overlap a counted window are returned as below quorum.
-func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.Window, locs []string, unknown map[string]set) (counted, below []measured) {
+// overlap a counted window are returned as below quorum. first is each
+// location's first run in the period.
+func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.Window, locs []string, unknown map[string]set, first map[string]time.Time) (counted, below []measured) {
 	from, end := a.in.From, a.end
 	type lw struct {
 		w  state.Window
@@ -451,7 +456,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		if cur == nil {
 			return
 		}
-		cur.startCut = a.startCut(cur.s, firstDown, unknown, func(yield func(state.Window) bool) {
+		cur.startCut = a.startCut(cur.s, firstDown, unknown, first, func(yield func(state.Window) bool) {
 			for _, i := range curWs {
 				if lws[i].iv.s.Equal(cur.s) && !yield(lws[i].w) {
 					return
@@ -589,7 +594,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		locs := []string{x.w.Location}
 		b := measured{
 			Key: key, kind: kind, iv: x.iv, open: x.w.End.IsZero() && x.iv.e.Equal(end) && end.Before(a.in.To),
-			startCut: a.startCut(x.iv.s, locs, unknown, one), endCut: a.endCut(x.iv.e, locs, unknown, one),
+			startCut: a.startCut(x.iv.s, locs, unknown, first, one), endCut: a.endCut(x.iv.e, locs, unknown, one),
 			confirmed: maxT(x.w.Confirmed, x.iv.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
 		}
 		b.edges(x.w)
@@ -601,8 +606,10 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 // startCut says why a counted window starting at s has no measured start:
 // CutPeriod when a location window that starts it began before the period,
 // CutNoData when a location down at s had no data just before (the prober
-// came back to an outage already under way); "" otherwise.
-func (a *analysis) startCut(s time.Time, locs []string, unknown map[string]set, starting iter.Seq[state.Window]) string {
+// came back to an outage already under way, or its first run there is in
+// the period found one: a window that opened on the location's first run
+// in the period with no run known before it); "" otherwise.
+func (a *analysis) startCut(s time.Time, locs []string, unknown map[string]set, first map[string]time.Time, starting iter.Seq[state.Window]) string {
 	if s.Equal(a.in.From) {
 		for w := range starting {
 			if w.Start.Before(a.in.From) {
@@ -613,6 +620,11 @@ func (a *analysis) startCut(s time.Time, locs []string, unknown map[string]set, 
 	}
 	for _, l := range locs {
 		if unknown[l].contains(s.Add(-1)) {
+			return CutNoData
+		}
+	}
+	for w := range starting {
+		if f, ok := first[w.Location]; ok && w.Start.Equal(s) && w.LastBefore.IsZero() && !f.Before(s) {
 			return CutNoData
 		}
 	}
