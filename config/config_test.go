@@ -807,3 +807,16 @@ func TestCommonTimezone(t *testing.T) {
 		t.Errorf("SetTimezone(Mars/Olympus): %v, zone now %q; want an error and the zone kept", err, c.Timezone)
 	}
 }
+
+func TestMaxInterval(t *testing.T) {
+	c := &Config{Services: []Service{
+		{Flows: []Flow{{Interval: time.Minute}, {Interval: 5 * time.Minute}}},
+		{Flows: []Flow{{Interval: 30 * time.Second}}},
+	}}
+	if got := c.MaxInterval(); got != 5*time.Minute {
+		t.Errorf("MaxInterval = %s, want 5m", got)
+	}
+	if got := (&Config{}).MaxInterval(); got != 0 {
+		t.Errorf("MaxInterval of no flows = %s, want 0", got)
+	}
+}

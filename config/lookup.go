@@ -3,6 +3,7 @@ package config
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/slaprobe/slaprobe/internal/redact"
 )
@@ -61,4 +62,16 @@ func (c *Config) ShortSecrets() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// MaxInterval returns the longest interval of the config's flows (0 when it
+// has none).
+func (c *Config) MaxInterval() time.Duration {
+	var m time.Duration
+	for i := range c.Services {
+		for j := range c.Services[i].Flows {
+			m = max(m, c.Services[i].Flows[j].Interval)
+		}
+	}
+	return m
 }

@@ -104,13 +104,19 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	plat := platform.New(platform.Options{Clock: clock.NewManual(f), Timelines: tls, Logger: log, Callbacks: platform.HandlerTransport(hooks.Handler())})
+	// The replay begins one (longest) interval before the range, so that
+	// the range opens on a prober that was already running, as a month's
+	// report of a live one does: every flow has a run before it, and an
+	// outage already under way at the range's start is cut by the range
+	// (start_cut "period"), not taken for one that began at the first run.
+	warm := f.Add(-cfg.MaxInterval())
+	plat := platform.New(platform.Options{Clock: clock.NewManual(warm), Timelines: tls, Logger: log, Callbacks: platform.HandlerTransport(hooks.Handler())})
 
-	fmt.Fprintf(stderr, "replaying %s to %s (%s) against the demo platform, %d timeline(s)\n",
-		f.In(cfg.Loc).Format(time.RFC3339), t.In(cfg.Loc).Format(time.RFC3339), cfg.Timezone, len(tls))
-	progress := demoProgress(stderr, t.Sub(f))
+	fmt.Fprintf(stderr, "replaying %s to %s (%s) against the demo platform, %d timeline(s), from %s on to warm up\n",
+		f.In(cfg.Loc).Format(time.RFC3339), t.In(cfg.Loc).Format(time.RFC3339), cfg.Timezone, len(tls), warm.In(cfg.Loc).Format(time.RFC3339))
+	progress := demoProgress(stderr, t.Sub(warm))
 	started := time.Now()
-	err = daemon.Replay(ctx, cfg, daemon.Deps{Store: st, Clock: clock.NewManual(f), Logger: log, Transport: plat.Transport(), Webhooks: hooks, Version: version}, f, t, progress)
+	err = daemon.Replay(ctx, cfg, daemon.Deps{Store: st, Clock: clock.NewManual(warm), Logger: log, Transport: plat.Transport(), Webhooks: hooks, Version: version}, warm, t, progress)
 	if err != nil {
 		return err
 	}

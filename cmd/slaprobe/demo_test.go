@@ -272,3 +272,83 @@ incidents:
 		})
 	}
 }
+
+// TestDemoRangeOpensOnRunningProber: the replay warms up one interval
+// before --from, so the range opens on a prober that was already running,
+// as a month's report of a live one does. An outage that begins at the
+// range's start is measured from its first failing run; one already under
+// way is cut by the range (start_cut "period"), with no start delta. Without
+// the warm-up the first run of the range had no run before it: the first
+// case's start was unmeasured (start_cut "no_data"), or, before that was
+// cut, the second case's start delta was the half hour before the range.
+func TestDemoRangeOpensOnRunningProber(t *testing.T) {
+	dir := t.TempDir()
+	tl := filepath.Join(dir, "login.yaml")
+	if err := os.WriteFile(tl, []byte(`name: login
+timezone: UTC
+incidents:
+  - {id: login-down, service: account, functions: [login], start: 2026-05-01T10:00:00Z, end: 2026-05-01T11:00:00Z, mode: down}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		from     string
+		startCut string // "" when the start is measured
+	}{
+		{"2026-05-01T10:00:00Z", ""},
+		{"2026-05-01T10:30:00Z", "period"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.from, func(t *testing.T) {
+			out := filepath.Join(dir, fmt.Sprint(i))
+			var stdout, stderr bytes.Buffer
+			args := []string{"demo", "--timeline", tl, "--from", tc.from, "--to", "2026-05-01T12:00:00Z", "--out", out}
+			if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
+				t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+			}
+			data, err := os.ReadFile(filepath.Join(out, "report.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r struct {
+				Services []struct {
+					Reconciliation []struct {
+						ID            string   `json:"id"`
+						Detected      bool     `json:"detected"`
+						MeasuredStart *string  `json:"measured_start"`
+						StartDelta    *float64 `json:"start_delta_seconds"`
+						StartCut      *string  `json:"start_cut"`
+					} `json:"reconciliation"`
+				} `json:"services"`
+			}
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, s := range r.Services {
+				for _, rc := range s.Reconciliation {
+					if rc.ID != "login-down" {
+						continue
+					}
+					n++
+					cut := ""
+					if rc.StartCut != nil {
+						cut = *rc.StartCut
+					}
+					if !rc.Detected || cut != tc.startCut {
+						t.Errorf("detected %v, start_cut %q; want detected, start_cut %q", rc.Detected, cut, tc.startCut)
+					}
+					switch {
+					case tc.startCut == "" && (rc.StartDelta == nil || *rc.StartDelta < 0 || *rc.StartDelta > 60):
+						t.Errorf("start_delta_seconds %v, want measured within the 60 s interval", rc.StartDelta)
+					case tc.startCut != "" && (rc.StartDelta != nil || rc.MeasuredStart != nil):
+						t.Errorf("measured_start %v, start_delta_seconds %v; want none (cut by the range)", rc.MeasuredStart, rc.StartDelta)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d reconciliations of login-down, want 1", n)
+			}
+		})
+	}
+}
