@@ -23,7 +23,7 @@ func recomputeKept(ctx context.Context, in Input, q store.Query) ([]state.Window
 		return Recompute(ctx, in.Config, in.Store, q)
 	}
 	gone = minT(gone, q.To)
-	if in.Warn != nil {
+	if in.Warn != nil && gone.After(in.From) {
 		in.Warn(fmt.Sprintf("raw results before %s were pruned (storage.retention): windows before then are the stored ones, not recomputed",
 			gone.In(zone(in.Config)).Format(time.RFC3339)))
 	}

@@ -34,6 +34,15 @@ type Input struct {
 	Functions bool
 }
 
+// recomputeLookback is how far before a period a recompute starts to replay
+// runs: ten of the longest interval, so that a window under way at the
+// period's start is open there (down_after and up_after are a few runs), as
+// in the stored events, and is cut by the period rather than opened at its
+// first failing run in it.
+func recomputeLookback(cfg *config.Config) time.Duration {
+	return 10 * max(cfg.MaxInterval(), time.Minute)
+}
+
 // Recompute replays the stored runs in q through the state machine, one
 // machine per flow and location with that flow's policy from cfg, and returns
 // the windows it finds: closed ones, those still open at the last run (End
@@ -267,7 +276,13 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	var raw []state.Window
 	var err error
 	if in.Recompute {
-		raw, err = recomputeKept(ctx, in, q)
+		// A window under way at From began before it: replay from
+		// recomputeLookback before, as the stored events saw it, and keep
+		// the windows that reach into the period.
+		rq := q
+		rq.From = q.From.Add(-recomputeLookback(in.Config))
+		raw, err = recomputeKept(ctx, in, rq)
+		raw = slices.DeleteFunc(raw, func(w state.Window) bool { return !w.End.IsZero() && !w.End.After(in.From) })
 	} else {
 		raw, err = in.Store.Windows(ctx, q)
 	}
