@@ -455,19 +455,21 @@ func (d *Daemon) setObjectives(old, cfg *config.Config) {
 }
 
 // restore puts back, from the store, the open windows and the last run of
-// every flow in fs, and sets each flow's first due time.
-func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) error {
+// every flow in fs, and sets each flow's first due time. It returns the
+// events of the windows a long stop ended (state.Machine.Stale), for the
+// caller to store and hand to the alerter.
+func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) ([]state.Event, error) {
 	if len(fss) == 0 {
-		return nil
+		return nil, nil
 	}
 	loc := fss[0].location
 	open, err := d.store.OpenWindows(ctx, loc)
 	if err != nil {
-		return fmt.Errorf("daemon: reading open windows: %w", err)
+		return nil, fmt.Errorf("daemon: reading open windows: %w", err)
 	}
 	last, err := d.store.LastRuns(ctx, loc)
 	if err != nil {
-		return fmt.Errorf("daemon: reading last runs: %w", err)
+		return nil, fmt.Errorf("daemon: reading last runs: %w", err)
 	}
 	byFlow := map[string][]state.Window{}
 	for _, w := range open {
@@ -477,12 +479,16 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) e
 	}
 	hist, err := d.recentHistory(ctx, loc, fss, last, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var reopened []state.Event
+	var reopened, closed []state.Event
 	for _, fs := range fss {
 		fs.restore(d.m, byFlow[fs.name], last[fs.name], now, hist[fs.name])
 		fs.mu.Lock()
+		for _, ev := range fs.machine.Stale(now) {
+			fs.apply(d.m, ev)
+			closed = append(closed, ev)
+		}
 		for _, w := range fs.machine.OpenWindows() {
 			reopened = append(reopened, state.Event{Op: state.OpOpen, Window: w})
 		}
@@ -494,7 +500,7 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) e
 	if d.alerter != nil && len(reopened) > 0 {
 		d.alerter.Handle(reopened)
 	}
-	return nil
+	return closed, nil
 }
 
 func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.Time, h history) {
@@ -657,9 +663,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.RLock()
 	fss := d.flowList()
 	d.mu.RUnlock()
-	if err := d.restore(ctx, fss, now); err != nil {
+	closed, err := d.restore(ctx, fss, now)
+	if err != nil {
 		d.reloadMu.Unlock()
 		return err
+	}
+	if d.alerter != nil && len(closed) > 0 {
+		d.alerter.Handle(closed)
 	}
 	if r, ok := d.alerter.(Reconciler); ok {
 		var open []state.Window
@@ -681,6 +691,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// Items the store refuses for good are set aside here.
 		QuarantineFile: d.quarantineFile,
 	})
+	if len(closed) > 0 {
+		w.SubmitEvents(closed...)
+	}
 	s, err := newScheduler(d.cw, d.fire, d.grace)
 	if err != nil {
 		d.reloadMu.Unlock()
@@ -1213,7 +1226,9 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	}
 	if len(added) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := d.restore(ctx, added, now); err != nil {
+		closed, err := d.restore(ctx, added, now)
+		evs = append(evs, closed...)
+		if err != nil {
 			// Start them fresh rather than not at all.
 			d.log.Warn("reload: restoring new flows", "err", err)
 			for _, fs := range added {

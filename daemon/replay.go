@@ -40,7 +40,8 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 		return err
 	}
 	fss := d.flowList()
-	if err := d.restore(ctx, fss, from); err != nil {
+	closed, err := d.restore(ctx, fss, from)
+	if err != nil {
 		return err
 	}
 	// One runner (built by New) serves every flow: it compiled each flow
@@ -66,6 +67,12 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 	d.mu.Lock()
 	d.writer = w
 	d.mu.Unlock()
+	if len(closed) > 0 {
+		w.SubmitEvents(closed...)
+		if d.alerter != nil {
+			d.alerter.Handle(closed)
+		}
+	}
 
 	workers := min(4, max(2, runtime.GOMAXPROCS(0)))
 	type job struct {

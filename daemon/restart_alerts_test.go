@@ -112,3 +112,80 @@ func TestRestartReconcilesAlertState(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartAfterLongStopClosesWindows: a daemon restarted after a stop
+// longer than twice a flow's interval knows at once that the flow's next
+// run will find an unknown stretch, which closes the windows open when it
+// stopped where that stretch begins (the end of the last run's interval).
+// It closes them at startup: before, it reopened them, so it reported the
+// flow down and re-sent its alerts firing (a new page, if Alertmanager had
+// let them expire during the stop) until the flow's first run, up to an
+// interval later, resolved them. A short stop keeps them open, as ever.
+func TestRestartAfterLongStopClosesWindows(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	iv := time.Minute
+	tests := []struct {
+		name     string
+		stopped  time.Duration // since the last run
+		wantOpen bool
+	}{
+		{"short stop: still open", 90 * time.Second, true},
+		{"long stop: closed at the end of the last run's interval", 10 * time.Minute, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			last := now.Add(-tc.stopped)
+			open := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+				Start: last.Add(-5 * iv), Confirmed: last.Add(-4 * iv), CauseStep: "send", Error: "status 503"}
+			am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+			defer am.Close()
+			opts := alert.Options{URLs: []string{am.URL}, Location: "seoul-a", StatePath: filepath.Join(t.TempDir(), "alerts.json"),
+				SeverityDown: "page", Clock: clock.NewManual(last)}
+			before, err := alert.NewNotifier(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before.Handle([]state.Event{{Op: state.OpOpen, Window: open}})
+			if err := before.Tick(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			opts.Clock = clock.NewManual(now)
+			after, err := alert.NewNotifier(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &fakeStore{open: []state.Window{open}, lastRuns: map[string]time.Time{"msg": last}}
+			d, w := newTestDaemon(t, testConfig(iv, "msg"), st, Deps{Clock: ClockworkClock(clockwork.NewFakeClockAt(now)), Grace: time.Second, Alerter: after})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			waitFor(t, "scheduler start", func() bool {
+				d.mu.RLock()
+				defer d.mu.RUnlock()
+				return d.sched != nil
+			})
+			firing := len(after.Active())
+			flowUp, hasUp := sample(t, d.Gatherer(), "slaprobe_flow_up", "flow", "msg")
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			_, evs := w.snapshot()
+			if tc.wantOpen {
+				if firing != 1 || !hasUp || flowUp != 0 || len(evs) != 0 {
+					t.Errorf("firing %d, flow_up %v (%v), events %s; want the window open", firing, flowUp, hasUp, eventsString(evs))
+				}
+				return
+			}
+			if firing != 0 {
+				t.Errorf("%d alerts firing after the restart, want the stale one resolved", firing)
+			}
+			if hasUp {
+				t.Errorf("slaprobe_flow_up = %v after a long stop, want no sample (unknown)", flowUp)
+			}
+			if len(evs) != 1 || evs[0].Op != state.OpClose || !evs[0].Window.Start.Equal(open.Start) || !evs[0].Window.End.Equal(last.Add(iv)) {
+				t.Errorf("stored events %s, want the window closed at the end of the last run's interval (%s)", eventsString(evs), last.Add(iv).Format(time.TimeOnly))
+			}
+		})
+	}
+}

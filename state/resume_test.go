@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,6 +312,58 @@ func TestResumeAfterWindowsClosedByRemoval(t *testing.T) {
 						t.Errorf("%q reopens the closed window that began at %s", e, fmtTime(w.Start))
 					}
 				}
+			}
+		})
+	}
+}
+
+// Stale at a restart closes what the next run's Observe would close at the
+// unknown stretch, at the same instant, and leaves that run the rest: the
+// events of Stale and the run together are those of the run alone.
+func TestStaleIsTheNextRunsGap(t *testing.T) {
+	pol := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	fns := []string{"login", "send", "receive"}
+	tests := []struct {
+		name    string
+		before  []string
+		restart float64 // minutes after t0
+		next    obs
+		stale   int // events Stale returns (the flow and its failing or degraded functions)
+	}{
+		{"short stop", []string{"ok", "fail:send", "fail:send"}, 3.5, obs{3, "fail:send"}, 0},
+		{"long stop, down", []string{"ok", "fail:send", "fail:send"}, 9, obs{10, "ok"}, 3},
+		{"long stop, degraded", []string{"ok", "slow:send", "slow:send"}, 9, obs{10, "fail:receive"}, 2},
+		{"long stop, up", []string{"ok", "ok"}, 9, obs{10, "ok"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := New("messaging", "chat", "seoul-a", fns, pol)
+			b := New("messaging", "chat", "seoul-a", fns, pol)
+			for i, spec := range tc.before {
+				a.Observe(mkRun(t0.Add(time.Duration(i)*time.Minute), spec))
+				b.Observe(mkRun(t0.Add(time.Duration(i)*time.Minute), spec))
+			}
+			evs := b.Stale(t0.Add(time.Duration(tc.restart * float64(time.Minute))))
+			if len(evs) != tc.stale {
+				t.Errorf("Stale: %d events, want %d", len(evs), tc.stale)
+			}
+			next := mkRun(t0.Add(time.Duration(tc.next.at)*time.Minute), tc.next.spec)
+			evs = append(evs, b.Observe(next)...)
+			want := a.Observe(next)
+			var sa, sb []string
+			for _, e := range want {
+				sa = append(sa, fullEvent(e))
+			}
+			for _, e := range evs {
+				sb = append(sb, fullEvent(e))
+			}
+			slices.Sort(sa)
+			slices.Sort(sb)
+			if strings.Join(sa, "\n") != strings.Join(sb, "\n") {
+				t.Errorf("Stale then the run:\n  %s\nthe run alone:\n  %s", strings.Join(sb, "\n  "), strings.Join(sa, "\n  "))
+			}
+			if a.State() != b.State() {
+				t.Errorf("state %s, want %s", b.State(), a.State())
 			}
 		})
 	}

@@ -569,6 +569,30 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	return evs
 }
 
+// Stale ends, at a restart, what the stop ended: when no run covered the
+// time up to now for longer than twice the interval, the next run (after
+// now) will find an unknown stretch from the end of the last run's interval
+// (or of the last run, if later), and close every open window where it
+// begins. Stale closes them there at once and forgets the verdicts and
+// streaks (unknown until that run, which reports the unknown stretch as
+// ever), so that a restart after a long stop neither says the flow is down
+// nor keeps its alerts firing until its first run.
+func (m *Machine) Stale(now time.Time) []Event {
+	start, ok := m.uncovered(now)
+	if !ok {
+		return nil
+	}
+	var evs []Event
+	for i := range m.ts {
+		t := &m.ts[i]
+		if t.open != nil {
+			evs = append(evs, t.closeAt(start, t.at(t.last)))
+		}
+		*t = emptyTracker(t.fn)
+	}
+	return evs
+}
+
 // Close ends the stream at end (the end of the period being replayed, or a
 // stop): nothing is closed, but a stretch with no run since the last one for
 // longer than twice the interval is reported as unknown up to end. It returns
