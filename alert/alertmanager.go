@@ -61,6 +61,13 @@ type Options struct {
 	// that a pending resolve is not lost and a firing alert keeps its
 	// startsAt. "" keeps them in memory only.
 	StatePath string
+	// HoldUntilReconcile keeps the firing alerts the state file brings back
+	// from being re-sent until Reconcile has said which of them are still
+	// open (changes that Handle records meanwhile are sent as ever). The
+	// daemon sets it: the notifier starts before the daemon has read its
+	// open windows, and re-sending, firing, an alert whose window a long stop
+	// ended paged again once Alertmanager had let it expire.
+	HoldUntilReconcile bool
 }
 
 // Alert is one alert as Alertmanager's v2 API takes it. EndsAt is zero while
@@ -107,6 +114,7 @@ type Notifier struct {
 	mu      sync.Mutex
 	entries map[string]*entry // by id
 	dirty   bool              // state changed since the last save
+	holding bool              // HoldUntilReconcile, until Reconcile runs
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
@@ -139,7 +147,7 @@ func NewNotifier(o Options) (*Notifier, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}}
+	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile}
 	seen := map[string]bool{}
 	for _, raw := range o.URLs {
 		t, err := newTarget(raw)
@@ -281,6 +289,8 @@ func (n *Notifier) Reconcile(open []state.Window) {
 	}
 	var resolved []Alert
 	n.mu.Lock()
+	held := n.holding
+	n.holding = false
 	for id, e := range n.entries {
 		if e.Resolved() || want[id] {
 			continue
@@ -304,7 +314,7 @@ func (n *Notifier) Reconcile(open []state.Window) {
 			"flow", a.Labels["flow"], "function", a.Labels["function"], "severity", a.Labels["severity"], "starts_at", a.StartsAt)
 	}
 	n.Handle(opens)
-	if len(resolved) > 0 {
+	if len(resolved) > 0 || held { // held: the ones kept are due again
 		n.updateActive()
 		select {
 		case n.wake <- struct{}{}:

@@ -662,3 +662,75 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("after another restart %d alerts fire, want 2", len(got))
 	}
 }
+
+// TestRestoredAlertsWaitForReconcile: with HoldUntilReconcile (the daemon's
+// setting), a firing alert the state file brings back is not re-sent until
+// Reconcile says its window is still open. The notifier starts before the
+// daemon has read its open windows, and its first Tick re-sent every
+// restored alert firing, with endsAt in the future: after a stop longer than
+// 4*Resend, when Alertmanager had let it expire, a new page for an outage
+// the daemon resolved a moment later. A change Handle records meanwhile (the
+// daemon resolving a window a long stop ended) is sent at once.
+func TestRestoredAlertsWaitForReconcile(t *testing.T) {
+	w := flowWindow(state.KindDown, "", t0)
+	tests := []struct {
+		name      string
+		handle    []state.Event  // before Reconcile
+		reconcile []state.Window // the windows open at startup
+		// firing alerts sent before Reconcile (0: none), and resolved ones
+		before, beforeResolved int
+		after, afterResolved   int
+	}{
+		{"still open", nil, []state.Window{w}, 0, 0, 1, 0},
+		{"closed while stopped", nil, nil, 0, 0, 0, 1},
+		{"closed by the daemon before Reconcile", []state.Event{closeAt(w, t0.Add(5*time.Minute))}, nil, 0, 1, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			am := newFakeAM(t)
+			clk := clock.NewManual(t0)
+			path := filepath.Join(t.TempDir(), "state.json")
+			ctx := context.Background()
+			n := newTestNotifier(t, clk, path, am.srv.URL)
+			n.Handle([]state.Event{open(w)})
+			mustTick(t, n, ctx)
+			clk.Advance(time.Hour) // the stop
+			n, err := NewNotifier(Options{URLs: []string{am.srv.URL}, Resend: time.Minute, Location: "seoul-a", Clock: clk,
+				StatePath: path, HoldUntilReconcile: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			count := func() (firing, resolved int) {
+				_, last := am.posts()
+				for _, a := range last {
+					if a.Resolved() && !a.EndsAt.After(clk.Now()) {
+						resolved++
+					} else {
+						firing++
+					}
+				}
+				return
+			}
+			sent0, _ := am.posts()
+			n.Handle(tc.handle)
+			mustTick(t, n, ctx)
+			var f, r int
+			if sent, _ := am.posts(); sent > sent0 {
+				f, r = count()
+			}
+			if f != tc.before || r != tc.beforeResolved {
+				t.Errorf("before Reconcile: sent %d firing, %d resolved; want %d, %d", f, r, tc.before, tc.beforeResolved)
+			}
+			sent1, _ := am.posts()
+			n.Reconcile(tc.reconcile)
+			mustTick(t, n, ctx)
+			f, r = 0, 0
+			if sent, _ := am.posts(); sent > sent1 {
+				f, r = count()
+			}
+			if f != tc.after || r != tc.afterResolved {
+				t.Errorf("after Reconcile: sent %d firing, %d resolved; want %d, %d", f, r, tc.after, tc.afterResolved)
+			}
+		})
+	}
+}

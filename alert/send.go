@@ -110,7 +110,7 @@ func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, map[strin
 	revs := map[string]int{}
 	for _, e := range n.sorted() {
 		need := e.pending[t.id]
-		if !e.Resolved() && (force || now.Sub(e.sentAt[t.id]) >= n.o.Resend) {
+		if !e.Resolved() && !n.holding && (force || now.Sub(e.sentAt[t.id]) >= n.o.Resend) {
 			need = true
 		}
 		if !need {
@@ -230,7 +230,7 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 			switch {
 			case e.pending[t.id]:
 				due = at
-			case !e.Resolved():
+			case !e.Resolved() && !n.holding: // held: Reconcile wakes it
 				due = e.sentAt[t.id].Add(n.o.Resend)
 				if due.Before(at) {
 					due = at

@@ -115,6 +115,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			Logger:           log,
 			Metrics:          reg,
 			StatePath:        statePath,
+			// d.Run reconciles the restored alerts with the open windows.
+			HoldUntilReconcile: true,
 		})
 		if err != nil {
 			return usageError{err}
