@@ -3,10 +3,15 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/slaprobe/slaprobe/state"
 )
@@ -295,18 +300,40 @@ func TestRunsTotalHasBothResults(t *testing.T) {
 				run := mkRun("msg", t0.Add(time.Duration(i)*time.Minute), f)
 				d.process(&run)
 			}
-			for _, r := range []struct {
-				result string
-				want   float64
-			}{{"ok", tc.ok}, {"failed", tc.ko}} {
-				got, ok := sample(t, d.Gatherer(), "slaprobe_runs_total", "flow", "msg", "service", "svc", "location", "seoul-a", "result", r.result)
-				switch {
-				case r.want < 0 && ok:
-					t.Errorf("runs_total{result=%q} = %v before any run, want no series", r.result, got)
-				case r.want >= 0 && !ok:
-					t.Errorf("runs_total{result=%q} has no series, want %v", r.result, r.want)
-				case r.want >= 0 && got != r.want:
-					t.Errorf("runs_total{result=%q} = %v, want %v", r.result, got, r.want)
+			// Both what /metrics streams and the collector (Gatherer).
+			rec := httptest.NewRecorder()
+			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			scraped, err := parser.TextToMetricFamilies(rec.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, src := range []struct {
+				name string
+				g    prometheus.Gatherer
+			}{
+				{"/metrics", prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+					var out []*dto.MetricFamily
+					for _, mf := range scraped {
+						out = append(out, mf)
+					}
+					return out, nil
+				})},
+				{"Gatherer", d.Gatherer()},
+			} {
+				for _, r := range []struct {
+					result string
+					want   float64
+				}{{"ok", tc.ok}, {"failed", tc.ko}} {
+					got, ok := sample(t, src.g, "slaprobe_runs_total", "flow", "msg", "service", "svc", "location", "seoul-a", "result", r.result)
+					switch {
+					case r.want < 0 && ok:
+						t.Errorf("%s: runs_total{result=%q} = %v before any run, want no series", src.name, r.result, got)
+					case r.want >= 0 && !ok:
+						t.Errorf("%s: runs_total{result=%q} has no series, want %v", src.name, r.result, r.want)
+					case r.want >= 0 && got != r.want:
+						t.Errorf("%s: runs_total{result=%q} = %v, want %v", src.name, r.result, got, r.want)
+					}
 				}
 			}
 		})
