@@ -62,25 +62,46 @@ func (d *Daemon) prune(ctx context.Context, cutoff store.Cutoffs) int {
 
 // availabilityLoop refreshes slaprobe_availability_ratio every
 // availabilityEvery, or less often when a refresh takes long (a large
-// config): it never spends more than a tenth of the time on them.
+// config): it never spends more than a tenth of the time on them. While a
+// service has no sample (a new store, a service just added) it refreshes
+// again after availabilityRetry: its first runs land within its flows'
+// interval, and the gauge should not wait 5 minutes for them.
 func (d *Daemon) availabilityLoop(ctx context.Context) {
 	for {
 		t0 := time.Now() // the wall clock on purpose: the cost, not the virtual time
-		d.refreshAvailability(ctx)
-		if err := d.clock.Sleep(ctx, max(availabilityEvery, 9*time.Since(t0))); err != nil {
+		every := availabilityEvery
+		if !d.refreshAvailability(ctx) {
+			every = d.availabilityRetry()
+		}
+		if err := d.clock.Sleep(ctx, max(every, 9*time.Since(t0))); err != nil {
 			return
 		}
 	}
 }
 
+// availabilityRetry is the shortest flow interval, at least 15 s and at
+// most availabilityEvery.
+func (d *Daemon) availabilityRetry() time.Duration {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	every := availabilityEvery
+	for _, s := range d.cfg.Services {
+		for _, f := range s.Flows {
+			every = min(every, max(f.Interval, 15*time.Second))
+		}
+	}
+	return every
+}
+
 // refreshAvailability sets slaprobe_availability_ratio for every service,
 // over the last 30 days and over the current month (in the config's time
-// zone); a service with no data yet has no sample.
+// zone); a service with no data yet has no sample. It reports whether every
+// service has both.
 //
 // The services are read after each build: a reload during a build (its
 // turn comes between the two) replaced the config, which this must not
 // keep live (at 50,000 flows ~45 MB) through the next build.
-func (d *Daemon) refreshAvailability(ctx context.Context) {
+func (d *Daemon) refreshAvailability(ctx context.Context) (complete bool) {
 	d.mu.RLock()
 	loc, w := d.cfg.Loc, d.writer
 	d.mu.RUnlock()
@@ -91,6 +112,7 @@ func (d *Daemon) refreshAvailability(ctx context.Context) {
 	}
 	ln := now.In(loc)
 	month := time.Date(ln.Year(), ln.Month(), 1, 0, 0, 0, 0, loc)
+	complete = true
 	for _, win := range []struct {
 		name string
 		from time.Time
@@ -104,6 +126,7 @@ func (d *Daemon) refreshAvailability(ctx context.Context) {
 			if ctx.Err() == nil {
 				d.log.Warn("computing availability", "window", win.name, "err", err)
 			}
+			complete = false
 			continue
 		}
 		d.mu.RLock()
@@ -114,9 +137,11 @@ func (d *Daemon) refreshAvailability(ctx context.Context) {
 				d.m.availability.WithLabelValues(s.Name, win.name).Set(r)
 			} else {
 				d.m.availability.DeleteLabelValues(s.Name, win.name)
+				complete = false
 			}
 		}
 	}
+	return complete
 }
 
 // reportAvailability is the default AvailabilityFunc: ReportAvailability

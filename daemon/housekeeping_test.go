@@ -155,3 +155,54 @@ func TestHeavyAroundBuilds(t *testing.T) {
 		t.Errorf("events %v, want %v", events, want)
 	}
 }
+
+// sleepLog is a clock whose Sleep records how long it was asked to sleep
+// and ends the loop (context.Canceled) after n sleeps.
+type sleepLog struct {
+	fixedClock
+	n      int
+	sleeps []time.Duration
+}
+
+func (c *sleepLog) Sleep(_ context.Context, d time.Duration) error {
+	c.sleeps = append(c.sleeps, d)
+	if len(c.sleeps) >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestAvailabilityRetriesWhileNoData: while a service has no availability
+// sample (a new store), the gauge is refreshed again after the shortest
+// flow interval (at least 15 s), not after 5 minutes; once every service
+// has its samples, every 5 minutes. On a new store the gauge had no sample
+// for the first 5 minutes.
+func TestAvailabilityRetriesWhileNoData(t *testing.T) {
+	cases := []struct {
+		interval time.Duration
+		retry    time.Duration
+	}{
+		{time.Minute, time.Minute},
+		{5 * time.Second, 15 * time.Second},
+		{time.Hour, availabilityEvery},
+	}
+	for _, tc := range cases {
+		t.Run(tc.interval.String(), func(t *testing.T) {
+			refreshes := 0
+			avail := func(context.Context, time.Time, time.Time) (map[string]float64, error) {
+				refreshes++
+				if refreshes <= 4 { // two refreshes (30d and month each) without data
+					return map[string]float64{}, nil
+				}
+				return map[string]float64{"svc": 1}, nil
+			}
+			clk := &sleepLog{fixedClock: fixedClock(time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)), n: 4}
+			d, _ := newTestDaemon(t, testConfig(tc.interval, "a"), nil, Deps{Availability: avail, Clock: clk})
+			d.availabilityLoop(context.Background())
+			want := []time.Duration{tc.retry, tc.retry, availabilityEvery, availabilityEvery}
+			if !slices.Equal(clk.sleeps, want) {
+				t.Errorf("slept %v, want %v", clk.sleeps, want)
+			}
+		})
+	}
+}
