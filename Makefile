@@ -43,6 +43,7 @@ bench: build
 	$(GO) test -run '^$$' -bench StatusPage -benchmem -benchtime 20x ./daemon/statuspage
 	$(GO) test -run '^$$' -bench StatusRefresh -benchmem -benchtime 3x ./daemon/statuspage
 	$(GO) test -run '^$$' -bench Check -benchmem -count 5 ./daemon
+	$(GO) test -run '^$$' -bench Scrape -benchmem -count 5 ./daemon
 	$(GO) test -run '^$$' -bench SchedulerRun -benchmem -benchtime 3000x -count 3 ./daemon
 	@set -e; trap '$(BENCH_PG) sh scripts/postgres.sh stop >/dev/null 2>&1' EXIT; \
 	eval "$$($(BENCH_PG) sh scripts/postgres.sh start)"; \

@@ -32,7 +32,10 @@ func (d *Daemon) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	var out io.Writer = w
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		w.Header().Set("Content-Encoding", "gzip")
-		zw := gzip.NewWriter(w)
+		// BestSpeed: the default level spent three quarters of a
+		// 10,000-flow scrape compressing (BenchmarkScrape/gzip); the
+		// text's repeated labels compress well at any level.
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level: no error
 		defer zw.Close()
 		out = zw
 	}
@@ -65,6 +68,10 @@ const (
 // writeFlowFamilies writes the six per-flow families in text format, labels
 // in alphabetical order as client_golang writes them.
 func writeFlowFamilies(w *bufio.Writer, fss []*flowState) {
+	le := make([]string, len(durationBuckets)) // the bounds once, not once a series
+	for b, ub := range durationBuckets {
+		le[b] = formatFloat(ub)
+	}
 	header(w, "probe_duration_seconds", helpDuration, "histogram")
 	for _, fs := range fss {
 		fs.mu.Lock()
@@ -74,10 +81,10 @@ func writeFlowFamilies(w *bufio.Writer, fss []*flowState) {
 				continue
 			}
 			var cum uint64
-			for b, ub := range durationBuckets {
+			for b := range durationBuckets {
 				cum += ss.buckets[b]
 				sampleLine(w, "probe_duration_seconds_bucket", float64(cum),
-					"flow", fs.name, "le", formatFloat(ub), "location", fs.location, "service", fs.service, "step", ss.name)
+					"flow", fs.name, "le", le[b], "location", fs.location, "service", fs.service, "step", ss.name)
 			}
 			sampleLine(w, "probe_duration_seconds_bucket", float64(ss.count),
 				"flow", fs.name, "le", "+Inf", "location", fs.location, "service", fs.service, "step", ss.name)
@@ -177,12 +184,22 @@ func sampleLine(w *bufio.Writer, name string, v float64, kv ...string) {
 		w.WriteByte('"')
 	}
 	w.WriteString("} ")
-	w.WriteString(formatFloat(v))
+	writeFloat(w, v)
 	w.WriteByte('\n')
 }
 
+// writeFloat writes formatFloat(v) without making a string of it (one
+// allocation a series, some 280,000 a scrape at 10,000 flows).
+func writeFloat(w *bufio.Writer, v float64) {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		w.WriteString(formatFloat(v))
+		return
+	}
+	w.Write(strconv.AppendFloat(w.AvailableBuffer(), v, 'g', -1, 64))
+}
+
 func writeEscaped(w *bufio.Writer, s string) {
-	if !strings.ContainsAny(s, "\\\"\n") {
+	if !needsEscape(s) {
 		w.WriteString(s)
 		return
 	}
@@ -198,6 +215,19 @@ func writeEscaped(w *bufio.Writer, s string) {
 			w.WriteRune(r)
 		}
 	}
+}
+
+// needsEscape reports whether s has a byte the text format escapes in a
+// label value. A loop over bytes: strings.ContainsAny was a third of a
+// scrape's CPU (BenchmarkScrape).
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\', '"', '\n':
+			return true
+		}
+	}
+	return false
 }
 
 func formatFloat(v float64) string {
