@@ -252,6 +252,22 @@ func (r *Runner) EndSessions(ctx context.Context) []Run {
 	return out
 }
 
+// EndSessionsInto ends every live session of the runner like EndSessions
+// and appends each one's session_end teardown results to the last run of
+// its flow in runs: a one-shot caller (`slaprobe once`) stops with its runs,
+// so the sessions they logged in end with them (a Matrix login is a device
+// on the account until it logs out) and their logout is reported with them.
+func (r *Runner) EndSessionsInto(ctx context.Context, runs []Run) {
+	for _, e := range r.EndSessions(ctx) {
+		for i := len(runs) - 1; i >= 0; i-- {
+			if runs[i].Flow == e.Flow && runs[i].Service == e.Service {
+				runs[i].Teardown = append(runs[i].Teardown, e.Teardown...)
+				break
+			}
+		}
+	}
+}
+
 // Retire hands the runner's live sessions over to next, the runner that
 // replaces it (a reload): a flow of next with the same name whose session
 // would log in the same way (the same session steps, vars, TLS and secrets)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
@@ -62,6 +63,11 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}()
 	}
 	wg.Wait()
+	// The sessions the runs logged in end here (their session_end teardown:
+	// a logout), as when `run` stops, even when the command was interrupted.
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sessionEndWait)
+	runner.EndSessionsInto(endCtx, runs)
+	cancel()
 
 	if *format == "json" {
 		err = probe.WriteJSON(stdout, runs)
@@ -78,3 +84,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	return nil
 }
+
+// sessionEndWait bounds the session_end teardown steps `once` runs at its
+// end (as the daemon's at shutdown).
+const sessionEndWait = 10 * time.Second
