@@ -820,3 +820,24 @@ func TestMaxInterval(t *testing.T) {
 		t.Errorf("MaxInterval of no flows = %s, want 0", got)
 	}
 }
+
+// TestSecretsOptional: a command that only reads results loads a config
+// whose flows' secrets are not set; their values are left out of Secrets,
+// and expanding one fails.
+func TestSecretsOptional(t *testing.T) {
+	src := "location: seoul-a\nservices:\n  - name: s\n    flows:\n      - name: f\n        vars: {pw: \"${env:NOT_SET_PW}\", key: \"${file:/nonexistent/key}\"}\n        steps:\n          - {name: a, function: f, request: {url: \"http://127.0.0.1:1/?p=${pw}&k=${key}\"}}\n"
+	none := func(string) (string, bool) { return "", false }
+	if _, err := Parse("c.yaml", []byte(src), Options{LookupEnv: none}); err == nil || !strings.Contains(err.Error(), "NOT_SET_PW is not set") {
+		t.Fatalf("without SecretsOptional: %v, want the unset variable named", err)
+	}
+	cfg, err := Parse("c.yaml", []byte(src), Options{LookupEnv: none, SecretsOptional: true})
+	if err != nil {
+		t.Fatalf("with SecretsOptional: %v", err)
+	}
+	if len(cfg.Secrets) != 0 {
+		t.Errorf("Secrets = %v, want none", cfg.Secrets)
+	}
+	if _, err := cfg.ExpandSecrets("${env:NOT_SET_PW}"); err == nil {
+		t.Error("expanding an unset secret: no error")
+	}
+}

@@ -62,6 +62,9 @@ func (p *parser) secretEnv(n *yaml.Node, key, name string) bool {
 		return false
 	}
 	v, ok := p.opts.LookupEnv(name)
+	if !ok && p.opts.SecretsOptional {
+		return true
+	}
 	if !ok {
 		p.errf(n, key, "environment variable %s is not set (${%s})", name, ref)
 		return false
@@ -86,6 +89,9 @@ func (p *parser) secretFile(n *yaml.Node, key, path string) bool {
 	data, err := p.opts.ReadFile(p.path(path))
 	if err == nil && len(data) > MaxSecretBytes {
 		err = fmt.Errorf("larger than %d bytes", MaxSecretBytes)
+	}
+	if err != nil && p.opts.SecretsOptional {
+		return true
 	}
 	if err != nil {
 		why := fmt.Sprintf("cannot read the secret file of ${%s}: %v", ref, err)

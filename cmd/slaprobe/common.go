@@ -17,10 +17,20 @@ import (
 // loadConfig loads and validates a config file; every problem is a usage
 // error whose text lists all of them as FILE:LINE: message.
 func loadConfig(path string) (*config.Config, error) {
+	return loadConfigOpts(path, config.Options{})
+}
+
+// loadResultsConfig loads a config for a command that only reads results
+// (windows, report): the flows' secrets need not be set.
+func loadResultsConfig(path string) (*config.Config, error) {
+	return loadConfigOpts(path, config.Options{SecretsOptional: true})
+}
+
+func loadConfigOpts(path string, opts config.Options) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("--config is required")
 	}
-	cfg, err := config.Load(path, config.Options{})
+	cfg, err := config.Load(path, opts)
 	if err != nil {
 		return nil, usageError{err}
 	}

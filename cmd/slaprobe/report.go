@@ -25,7 +25,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := oneOf("format", *format, "pdf", "html", "json", "csv", "md"); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := loadResultsConfig(*path)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := oneOf("format", *format, "text", "json", "csv"); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := loadResultsConfig(*path)
 	if err != nil {
 		return err
 	}
