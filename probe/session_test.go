@@ -242,3 +242,36 @@ func TestSessionEndTeardown(t *testing.T) {
 		t.Errorf("a second EndSessions ran %d teardowns, want none", len(again))
 	}
 }
+
+// TestEndSessionsInto: a one-shot caller (once) ends the sessions its runs
+// logged in, and each logout is reported with the run of its flow.
+func TestEndSessionsInto(t *testing.T) {
+	at, srv := newAuthTarget(t)
+	a, b := sessionFlow(srv.URL), sessionFlow(srv.URL)
+	a.Name, b.Name = "a", "b"
+	for _, f := range []*config.Flow{&a, &b} {
+		f.Teardown = []config.Step{{Name: "logout", Function: "logout", When: config.WhenSessionEnd,
+			Request: config.Request{Method: "POST", URL: srv.URL + "/logout", Headers: map[string]string{"Authorization": "Bearer ${token}"}}}}
+	}
+	cfg := testConfig(a, b)
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	runs := []Run{r.Run(ctx, &cfg.Services[0].Flows[0]), r.Run(ctx, &cfg.Services[0].Flows[1])}
+	for i := range runs {
+		if s := stepNames(runs[i].Teardown); s != "" {
+			t.Fatalf("run %d: teardown %q before the sessions end", i, s)
+		}
+	}
+	r.EndSessionsInto(ctx, runs)
+	for i := range runs {
+		if s := stepNames(runs[i].Teardown); s != "logout=ok" {
+			t.Errorf("run %d (%s): teardown %q, want logout=ok", i, runs[i].Flow, s)
+		}
+	}
+	if at.logins.Load() != 2 || at.logouts.Load() != 2 {
+		t.Errorf("%d logins, %d logouts; want 2, 2", at.logins.Load(), at.logouts.Load())
+	}
+}
