@@ -47,15 +47,7 @@ incidents:
 				t.Fatalf("ConfirmEveryFor(%s) = %s, want %s", ivl, got, tc.confirm)
 			}
 			out := filepath.Join(dir, tc.interval)
-			var stdout, stderr bytes.Buffer
-			args := []string{"demo", "--timeline", tl, "--from", "2026-03-08T05:00:00Z", "--to", "2026-03-08T09:00:00Z", "--interval", tc.interval, "--out", out}
-			if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
-				t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
-			}
-			data, err := os.ReadFile(filepath.Join(out, "windows.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := runDemo(t, out, "windows.json", "--timeline", tl, "--from", "2026-03-08T05:00:00Z", "--to", "2026-03-08T09:00:00Z", "--interval", tc.interval)
 			var ws []struct {
 				Service          string     `json:"service"`
 				Function         *string    `json:"function"`
@@ -104,15 +96,7 @@ incidents:
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	var stdout, stderr bytes.Buffer
-	args := []string{"demo", "--timeline", tl, "--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T12:00:00Z", "--out", out}
-	if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
-		t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
-	}
-	data, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := runDemo(t, out, "report.json", "--timeline", tl, "--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T12:00:00Z")
 	var r struct {
 		Services []struct {
 			Name           string `json:"name"`
@@ -171,16 +155,8 @@ incidents:
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	var stdout, stderr bytes.Buffer
-	args := []string{"demo", "--timeline", tl, "--timeline", filepath.Join(dir, ".", "..", filepath.Base(dir), "down.yaml"),
-		"--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T11:00:00Z", "--out", out}
-	if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
-		t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
-	}
-	data, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := runDemo(t, out, "report.json", "--timeline", tl, "--timeline", filepath.Join(dir, ".", "..", filepath.Base(dir), "down.yaml"),
+		"--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T11:00:00Z")
 	var r struct {
 		Services []struct {
 			Reconciliation []struct {
@@ -233,15 +209,7 @@ incidents:
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, fmt.Sprint(i))
-			var stdout, stderr bytes.Buffer
-			args := append([]string{"demo", "--timeline", tl, "--from", "2026-10-31", "--to", "2026-11-01", "--out", out}, tc.config...)
-			if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
-				t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
-			}
-			data, err := os.ReadFile(filepath.Join(out, "report.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := runDemo(t, out, "report.json", append([]string{"--timeline", tl, "--from", "2026-10-31", "--to", "2026-11-01"}, tc.config...)...)
 			var r struct {
 				From     string `json:"from"`
 				Timezone string `json:"timezone"`
@@ -301,15 +269,7 @@ incidents:
 	for i, tc := range cases {
 		t.Run(tc.from, func(t *testing.T) {
 			out := filepath.Join(dir, fmt.Sprint(i))
-			var stdout, stderr bytes.Buffer
-			args := []string{"demo", "--timeline", tl, "--from", tc.from, "--to", "2026-05-01T12:00:00Z", "--out", out}
-			if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
-				t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
-			}
-			data, err := os.ReadFile(filepath.Join(out, "report.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := runDemo(t, out, "report.json", "--timeline", tl, "--from", tc.from, "--to", "2026-05-01T12:00:00Z")
 			var r struct {
 				Services []struct {
 					Reconciliation []struct {
@@ -351,4 +311,20 @@ incidents:
 			}
 		})
 	}
+}
+
+// runDemo runs `slaprobe demo args... --out out`, failing the test unless it
+// exits 0, and returns the file of that name it wrote in out.
+func runDemo(t *testing.T, out, file string, args ...string) []byte {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args = append(append([]string{"demo"}, args...), "--out", out)
+	if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
