@@ -96,34 +96,16 @@ incidents:
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	data := runDemo(t, out, "report.json", "--timeline", tl, "--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T12:00:00Z")
-	var r struct {
-		Services []struct {
-			Name           string `json:"name"`
-			Reconciliation []struct {
-				ID                string   `json:"id"`
-				Detected          bool     `json:"detected"`
-				StartDeltaSeconds *float64 `json:"start_delta_seconds"`
-				EndDeltaSeconds   *float64 `json:"end_delta_seconds"`
-				Windows           []struct {
-					Kind string `json:"kind"`
-				} `json:"windows"`
-			} `json:"reconciliation"`
-			Undeclared []any `json:"undeclared"`
-		} `json:"services"`
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readDemoReport(t, runDemo(t, out, "report.json", "--timeline", tl, "--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T12:00:00Z"))
 	n := 0
 	for _, s := range r.Services {
 		for _, rc := range s.Reconciliation {
 			n++
-			if !rc.Detected || rc.StartDeltaSeconds == nil || rc.EndDeltaSeconds == nil {
-				t.Errorf("%s: %s detected %v, deltas %v %v: want measured", s.Name, rc.ID, rc.Detected, rc.StartDeltaSeconds, rc.EndDeltaSeconds)
+			if !rc.Detected || rc.StartDelta == nil || rc.EndDelta == nil {
+				t.Errorf("%s: %s detected %v, deltas %v %v: want measured", s.Name, rc.ID, rc.Detected, rc.StartDelta, rc.EndDelta)
 				continue
 			}
-			if d, e := *rc.StartDeltaSeconds, *rc.EndDeltaSeconds; d < 0 || d > 61 || e < 0 || e > 61 {
+			if d, e := *rc.StartDelta, *rc.EndDelta; d < 0 || d > 61 || e < 0 || e > 61 {
 				t.Errorf("%s: %s start/end off by %.0fs/%.0fs, want within an interval", s.Name, rc.ID, d, e)
 			}
 			for _, w := range rc.Windows {
@@ -155,19 +137,8 @@ incidents:
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	data := runDemo(t, out, "report.json", "--timeline", tl, "--timeline", filepath.Join(dir, ".", "..", filepath.Base(dir), "down.yaml"),
-		"--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T11:00:00Z")
-	var r struct {
-		Services []struct {
-			Reconciliation []struct {
-				ID       string `json:"id"`
-				Detected bool   `json:"detected"`
-			} `json:"reconciliation"`
-		} `json:"services"`
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readDemoReport(t, runDemo(t, out, "report.json", "--timeline", tl, "--timeline", filepath.Join(dir, ".", "..", filepath.Base(dir), "down.yaml"),
+		"--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T11:00:00Z"))
 	var got []string
 	for _, s := range r.Services {
 		for _, rc := range s.Reconciliation {
@@ -209,20 +180,7 @@ incidents:
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, fmt.Sprint(i))
-			data := runDemo(t, out, "report.json", append([]string{"--timeline", tl, "--from", "2026-10-31", "--to", "2026-11-01"}, tc.config...)...)
-			var r struct {
-				From     string `json:"from"`
-				Timezone string `json:"timezone"`
-				Services []struct {
-					Reconciliation []struct {
-						ID       string `json:"id"`
-						Detected bool   `json:"detected"`
-					} `json:"reconciliation"`
-				} `json:"services"`
-			}
-			if err := json.Unmarshal(data, &r); err != nil {
-				t.Fatal(err)
-			}
+			r := readDemoReport(t, runDemo(t, out, "report.json", append([]string{"--timeline", tl, "--from", "2026-10-31", "--to", "2026-11-01"}, tc.config...)...))
 			if r.Timezone != tc.zone || r.From != tc.from {
 				t.Errorf("report timezone %q from %q, want %q from %q", r.Timezone, r.From, tc.zone, tc.from)
 			}
@@ -269,21 +227,7 @@ incidents:
 	for i, tc := range cases {
 		t.Run(tc.from, func(t *testing.T) {
 			out := filepath.Join(dir, fmt.Sprint(i))
-			data := runDemo(t, out, "report.json", "--timeline", tl, "--from", tc.from, "--to", "2026-05-01T12:00:00Z")
-			var r struct {
-				Services []struct {
-					Reconciliation []struct {
-						ID            string   `json:"id"`
-						Detected      bool     `json:"detected"`
-						MeasuredStart *string  `json:"measured_start"`
-						StartDelta    *float64 `json:"start_delta_seconds"`
-						StartCut      *string  `json:"start_cut"`
-					} `json:"reconciliation"`
-				} `json:"services"`
-			}
-			if err := json.Unmarshal(data, &r); err != nil {
-				t.Fatal(err)
-			}
+			r := readDemoReport(t, runDemo(t, out, "report.json", "--timeline", tl, "--from", tc.from, "--to", "2026-05-01T12:00:00Z"))
 			n := 0
 			for _, s := range r.Services {
 				for _, rc := range s.Reconciliation {
@@ -327,4 +271,34 @@ func runDemo(t *testing.T, out, file string, args ...string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// demoReport is what the demo tests read of report.json.
+type demoReport struct {
+	From     string `json:"from"`
+	Timezone string `json:"timezone"`
+	Services []struct {
+		Name           string `json:"name"`
+		Reconciliation []struct {
+			ID            string   `json:"id"`
+			Detected      bool     `json:"detected"`
+			MeasuredStart *string  `json:"measured_start"`
+			StartDelta    *float64 `json:"start_delta_seconds"`
+			EndDelta      *float64 `json:"end_delta_seconds"`
+			StartCut      *string  `json:"start_cut"`
+			Windows       []struct {
+				Kind string `json:"kind"`
+			} `json:"windows"`
+		} `json:"reconciliation"`
+		Undeclared []any `json:"undeclared"`
+	} `json:"services"`
+}
+
+func readDemoReport(t *testing.T, data []byte) demoReport {
+	t.Helper()
+	var r demoReport
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
