@@ -322,3 +322,13 @@ func eventsString(evs []state.Event) string {
 	}
 	return b.String()
 }
+
+// waitScheduler waits until d.Run has made its scheduler.
+func waitScheduler(t *testing.T, d *Daemon) {
+	t.Helper()
+	waitFor(t, "scheduler start", func() bool {
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+		return d.sched != nil
+	})
+}

@@ -88,11 +88,7 @@ func TestRestartReconcilesAlertState(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
-			waitFor(t, "scheduler start", func() bool {
-				d.mu.RLock()
-				defer d.mu.RUnlock()
-				return d.sched != nil
-			})
+			waitScheduler(t, d)
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatal(err)
@@ -159,11 +155,7 @@ func TestRestartAfterLongStopClosesWindows(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
-			waitFor(t, "scheduler start", func() bool {
-				d.mu.RLock()
-				defer d.mu.RUnlock()
-				return d.sched != nil
-			})
+			waitScheduler(t, d)
 			firing := len(after.Active())
 			flowUp, hasUp := sample(t, d.Gatherer(), "slaprobe_flow_up", "flow", "msg")
 			cancel()
