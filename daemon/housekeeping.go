@@ -64,28 +64,31 @@ func (d *Daemon) prune(ctx context.Context, cutoff store.Cutoffs) int {
 // availabilityEvery, or less often when a refresh takes long (a large
 // config): it never spends more than a tenth of the time on them. While a
 // service has no sample (a new store, a service just added) it refreshes
-// again after availabilityRetry: its first runs land within its flows'
-// interval, and the gauge should not wait 5 minutes for them.
+// again after availabilityRetry: the service's first runs land within its
+// flows' interval, and the gauge should not wait 5 minutes for them.
 func (d *Daemon) availabilityLoop(ctx context.Context) {
 	for {
 		t0 := time.Now() // the wall clock on purpose: the cost, not the virtual time
-		every := availabilityEvery
-		if !d.refreshAvailability(ctx) {
-			every = d.availabilityRetry()
-		}
+		every := d.availabilityRetry(d.refreshAvailability(ctx))
 		if err := d.clock.Sleep(ctx, max(every, 9*time.Since(t0))); err != nil {
 			return
 		}
 	}
 }
 
-// availabilityRetry is the shortest flow interval, at least 15 s and at
-// most availabilityEvery.
-func (d *Daemon) availabilityRetry() time.Duration {
+// availabilityRetry is when to refresh the gauge again: after the shortest
+// interval of the flows of the services without a sample (missing), at least
+// 15 s, at most availabilityEvery. Only those services' intervals count: a
+// service of hourly flows without data yet does not make the others' gauge
+// rebuilt every 15 s for an hour, nor a service of 10 s flows wait for it.
+func (d *Daemon) availabilityRetry(missing map[string]bool) time.Duration {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	every := availabilityEvery
 	for _, s := range d.cfg.Services {
+		if !missing[s.Name] {
+			continue
+		}
 		for _, f := range s.Flows {
 			every = min(every, max(f.Interval, 15*time.Second))
 		}
@@ -95,13 +98,13 @@ func (d *Daemon) availabilityRetry() time.Duration {
 
 // refreshAvailability sets slaprobe_availability_ratio for every service,
 // over the last 30 days and over the current month (in the config's time
-// zone); a service with no data yet has no sample. It reports whether every
-// service has both.
+// zone); a service with no data yet has no sample. It returns the services
+// left without a sample (not those a failed build left as they were).
 //
 // The services are read after each build: a reload during a build (its
 // turn comes between the two) replaced the config, which this must not
 // keep live (at 50,000 flows ~45 MB) through the next build.
-func (d *Daemon) refreshAvailability(ctx context.Context) (complete bool) {
+func (d *Daemon) refreshAvailability(ctx context.Context) (missing map[string]bool) {
 	d.mu.RLock()
 	loc, w := d.cfg.Loc, d.writer
 	d.mu.RUnlock()
@@ -112,7 +115,7 @@ func (d *Daemon) refreshAvailability(ctx context.Context) (complete bool) {
 	}
 	ln := now.In(loc)
 	month := time.Date(ln.Year(), ln.Month(), 1, 0, 0, 0, 0, loc)
-	complete = true
+	missing = map[string]bool{}
 	for _, win := range []struct {
 		name string
 		from time.Time
@@ -126,7 +129,6 @@ func (d *Daemon) refreshAvailability(ctx context.Context) (complete bool) {
 			if ctx.Err() == nil {
 				d.log.Warn("computing availability", "window", win.name, "err", err)
 			}
-			complete = false
 			continue
 		}
 		d.mu.RLock()
@@ -137,11 +139,11 @@ func (d *Daemon) refreshAvailability(ctx context.Context) (complete bool) {
 				d.m.availability.WithLabelValues(s.Name, win.name).Set(r)
 			} else {
 				d.m.availability.DeleteLabelValues(s.Name, win.name)
-				complete = false
+				missing[s.Name] = true
 			}
 		}
 	}
-	return complete
+	return missing
 }
 
 // reportAvailability is the default AvailabilityFunc: ReportAvailability

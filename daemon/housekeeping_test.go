@@ -174,34 +174,52 @@ func (c *sleepLog) Sleep(_ context.Context, d time.Duration) error {
 
 // TestAvailabilityRetriesWhileNoData: while a service has no availability
 // sample (a new store), the gauge is refreshed again after the shortest
-// flow interval (at least 15 s), not after 5 minutes; once every service
-// has its samples, every 5 minutes. On a new store the gauge had no sample
+// interval of that service's flows (at least 15 s), not after 5 minutes;
+// once every service has its samples, every 5 minutes. A service of hourly
+// flows without data does not make the gauge rebuilt every 15 s, and a build
+// that failed is not retried early. On a new store the gauge had no sample
 // for the first 5 minutes.
 func TestAvailabilityRetriesWhileNoData(t *testing.T) {
+	// Two services: "svc" (flow a) and "hourly" (flow h, every hour).
+	cfgWith := func(interval time.Duration) *config.Config {
+		cfg := testConfig(interval, "a")
+		h := testConfig(time.Hour, "h").Services[0]
+		h.Name = "hourly"
+		for i := range h.Flows {
+			h.Flows[i].Service = "hourly"
+		}
+		cfg.Services = append(cfg.Services, h)
+		return cfg
+	}
+	both := map[string]float64{"svc": 1, "hourly": 1}
 	cases := []struct {
+		name     string
 		interval time.Duration
-		retry    time.Duration
+		answers  []map[string]float64 // each refresh's answer (30d and month alike); nil: the build fails
+		want     []time.Duration
 	}{
-		{time.Minute, time.Minute},
-		{5 * time.Second, 15 * time.Second},
-		{time.Hour, availabilityEvery},
+		{"1m flows, no data twice", time.Minute, []map[string]float64{{}, {}, both, both}, []time.Duration{time.Minute, time.Minute, availabilityEvery, availabilityEvery}},
+		{"5s flows: at least 15s", 5 * time.Second, []map[string]float64{{}, both}, []time.Duration{15 * time.Second, availabilityEvery}},
+		{"only the hourly service without data", 10 * time.Second, []map[string]float64{{"svc": 1}, both}, []time.Duration{availabilityEvery, availabilityEvery}},
+		{"only the fast service without data", 10 * time.Second, []map[string]float64{{"hourly": 1}, both}, []time.Duration{15 * time.Second, availabilityEvery}},
+		{"a failed build", time.Minute, []map[string]float64{nil, both}, []time.Duration{availabilityEvery, availabilityEvery}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.interval.String(), func(t *testing.T) {
-			refreshes := 0
+		t.Run(tc.name, func(t *testing.T) {
+			refresh := 0 // each refresh builds two reports: 30d and month
 			avail := func(context.Context, time.Time, time.Time) (map[string]float64, error) {
-				refreshes++
-				if refreshes <= 4 { // two refreshes (30d and month each) without data
-					return map[string]float64{}, nil
+				a := tc.answers[min(refresh/2, len(tc.answers)-1)]
+				refresh++
+				if a == nil {
+					return nil, errors.New("store: database is locked")
 				}
-				return map[string]float64{"svc": 1}, nil
+				return a, nil
 			}
-			clk := &sleepLog{fixedClock: fixedClock(time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)), n: 4}
-			d, _ := newTestDaemon(t, testConfig(tc.interval, "a"), nil, Deps{Availability: avail, Clock: clk})
+			clk := &sleepLog{fixedClock: fixedClock(time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)), n: len(tc.want)}
+			d, _ := newTestDaemon(t, cfgWith(tc.interval), nil, Deps{Availability: avail, Clock: clk})
 			d.availabilityLoop(context.Background())
-			want := []time.Duration{tc.retry, tc.retry, availabilityEvery, availabilityEvery}
-			if !slices.Equal(clk.sleeps, want) {
-				t.Errorf("slept %v, want %v", clk.sleeps, want)
+			if !slices.Equal(clk.sleeps, tc.want) {
+				t.Errorf("slept %v, want %v", clk.sleeps, tc.want)
 			}
 		})
 	}
