@@ -22,14 +22,11 @@ import (
 // while down every 10s, more slowly than its own interval.
 func TestDemoIntervalConfirmEvery(t *testing.T) {
 	dir := t.TempDir()
-	tl := filepath.Join(dir, "login.yaml")
-	if err := os.WriteFile(tl, []byte(`name: login
+	tl := writeTimeline(t, dir, "login.yaml", `name: login
 timezone: America/New_York
 incidents:
   - {id: login-down, service: account, functions: [login], start: 2026-03-08T01:30:00-05:00, end: 2026-03-08T03:30:00-04:00, mode: down}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	declaredEnd := time.Date(2026, 3, 8, 7, 30, 0, 0, time.UTC)
 	cases := []struct {
 		interval string
@@ -85,16 +82,13 @@ incidents:
 // replayed but reconciled as not detected.
 func TestDemoSlowReceive(t *testing.T) {
 	dir := t.TempDir()
-	tl := filepath.Join(dir, "slow.yaml")
-	if err := os.WriteFile(tl, []byte(`name: slow-receive
+	tl := writeTimeline(t, dir, "slow.yaml", `name: slow-receive
 timezone: UTC
 incidents:
   - {id: msg-slow, service: messaging, functions: [receive], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 5s}
   - {id: ride-slow, service: mobility, functions: [receive], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 3s}
   - {id: mail-slow, service: mail, functions: [receive], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 3s}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	out := filepath.Join(dir, "out")
 	r := readDemoReport(t, runDemo(t, out, "report.json", "--timeline", tl, "--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T12:00:00Z"))
 	n := 0
@@ -129,13 +123,10 @@ incidents:
 // "detected": false (the windows had gone to the first).
 func TestDemoTimelineNamedTwice(t *testing.T) {
 	dir := t.TempDir()
-	tl := filepath.Join(dir, "down.yaml")
-	if err := os.WriteFile(tl, []byte(`name: down
+	tl := writeTimeline(t, dir, "down.yaml", `name: down
 incidents:
   - {id: route-down, service: maps, functions: [route], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:20:00Z, mode: down}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	out := filepath.Join(dir, "out")
 	r := readDemoReport(t, runDemo(t, out, "report.json", "--timeline", tl, "--timeline", filepath.Join(dir, ".", "..", filepath.Base(dir), "down.yaml"),
 		"--from", "2026-05-01T09:00:00Z", "--to", "2026-05-01T11:00:00Z"))
@@ -159,14 +150,11 @@ incidents:
 // outage.
 func TestDemoTimelineZone(t *testing.T) {
 	dir := t.TempDir()
-	tl := filepath.Join(dir, "berlin.yaml")
-	if err := os.WriteFile(tl, []byte(`name: berlin
+	tl := writeTimeline(t, dir, "berlin.yaml", `name: berlin
 timezone: Europe/Berlin
 incidents:
   - {id: login-down, service: account, functions: [login], start: 2026-10-31T22:00:00+01:00, end: 2026-10-31T23:00:00+01:00, mode: down}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	cases := []struct {
 		name     string
 		config   []string
@@ -209,14 +197,11 @@ incidents:
 // cut, the second case's start delta was the half hour before the range.
 func TestDemoRangeOpensOnRunningProber(t *testing.T) {
 	dir := t.TempDir()
-	tl := filepath.Join(dir, "login.yaml")
-	if err := os.WriteFile(tl, []byte(`name: login
+	tl := writeTimeline(t, dir, "login.yaml", `name: login
 timezone: UTC
 incidents:
   - {id: login-down, service: account, functions: [login], start: 2026-05-01T10:00:00Z, end: 2026-05-01T11:00:00Z, mode: down}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	cases := []struct {
 		from     string
 		startCut string // "" when the start is measured
@@ -301,4 +286,14 @@ func readDemoReport(t *testing.T, data []byte) demoReport {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// writeTimeline writes a timeline file named name in dir and returns its path.
+func writeTimeline(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
