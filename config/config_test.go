@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -818,6 +819,34 @@ func TestMaxInterval(t *testing.T) {
 	}
 	if got := (&Config{}).MaxInterval(); got != 0 {
 		t.Errorf("MaxInterval of no flows = %s, want 0", got)
+	}
+}
+
+// TestWarnings: maintenance windows for every service ("" or "*") and for
+// a service of the config match; one naming a service the config lacks is
+// a warning, with its line and key.
+func TestWarnings(t *testing.T) {
+	src := "services:\n  - name: maps\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: search, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+		"maintenance:\n" +
+		"  - {service: maps, start: 2026-11-01T02:00:00Z, end: 2026-11-01T03:00:00Z}\n" +
+		"  - {start: 2026-11-02T02:00:00Z, end: 2026-11-02T03:00:00Z}\n" +
+		"  - {service: \"*\", start: 2026-11-03T02:00:00Z, end: 2026-11-03T03:00:00Z}\n" +
+		"  - {service: mpas, start: 2026-11-04T02:00:00Z, end: 2026-11-04T03:00:00Z}\n" +
+		"  - {service: Maps, start: 2026-11-05T02:00:00Z, end: 2026-11-05T03:00:00Z}\n"
+	cfg, err := Parse("c.yaml", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings() {
+		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
+	}
+	want := []string{
+		`11: maintenance[3].service: "mpas" is not a service of this config (maps), so the window excludes nothing`,
+		`12: maintenance[4].service: "Maps" is not a service of this config (maps), so the window excludes nothing`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

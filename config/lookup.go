@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -74,4 +75,31 @@ func (c *Config) MaxInterval() time.Duration {
 		}
 	}
 	return m
+}
+
+// Warning is something check and run point out in a config they accept.
+type Warning struct {
+	Line int    // in the config file
+	Key  string // as in errors: maintenance[1].service
+	Msg  string
+}
+
+// Warnings returns what is allowed but probably not meant, in file order:
+// maintenance windows that name a service the config does not have. Such a
+// window is allowed (it may be kept for a service no longer probed) but
+// excludes nothing, so a misspelt name would silently leave planned downtime
+// in the denominator.
+func (c *Config) Warnings() []Warning {
+	var out []Warning
+	for i, m := range c.Maintenance {
+		if m.Service != "" && m.Service != "*" && c.Service(m.Service) == nil {
+			names := make([]string, len(c.Services))
+			for j := range c.Services {
+				names[j] = c.Services[j].Name
+			}
+			out = append(out, Warning{Line: m.Line, Key: fmt.Sprintf("maintenance[%d].service", i),
+				Msg: fmt.Sprintf("%q is not a service of this config (%s), so the window excludes nothing", m.Service, strings.Join(names, ", "))})
+		}
+	}
+	return out
 }

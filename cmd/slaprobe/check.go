@@ -21,6 +21,9 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, ref := range cfg.ShortSecrets() {
 		fmt.Fprintf(stderr, "%s: warning: the secret ${%s} is shorter than %d bytes, too short to be redacted from messages (it would mangle them): use a longer secret\n", *path, ref, redact.MinLen)
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", *path, w.Line, w.Key, w.Msg)
+	}
 	flows, steps := 0, 0
 	for _, s := range cfg.Services {
 		flows += len(s.Flows)

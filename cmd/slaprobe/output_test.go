@@ -140,3 +140,25 @@ func TestCheckWarnsShortSecrets(t *testing.T) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 	}
 }
+
+// TestCheckWarnsUnmatchedMaintenance: a maintenance window naming a service
+// the config lacks (a typo) excludes nothing; check still passes but names
+// its file, line and key, and what the config's services are.
+func TestCheckWarnsUnmatchedMaintenance(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	src := "services:\n  - name: payments\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: pay, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+		"maintenance:\n  - {service: payments, start: 2026-11-01T02:00:00Z, end: 2026-11-01T03:00:00Z}\n" +
+		"  - {service: payment, start: 2026-11-02T02:00:00Z, end: 2026-11-02T03:00:00Z}\n"
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runMain(context.Background(), []string{"check", "--config", cfg}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := cfg + ":9: maintenance[1].service: warning: \"payment\" is not a service of this config (payments), so the window excludes nothing"
+	if got := stderr.String(); !strings.Contains(got, want) || strings.Count(got, "warning") != 1 {
+		t.Errorf("stderr = %q, want one warning %q", got, want)
+	}
+}
