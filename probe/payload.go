@@ -232,9 +232,15 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		}
 		if p.fastJSON {
 			if !validJSON(body) {
+				if tooDeep(body) {
+					return errTooDeep
+				}
 				return "body is not JSON"
 			}
 		} else {
+			if tooDeep(body) {
+				return errTooDeep
+			}
 			var err error
 			if data, err = rs.parser.Parse(body); err != nil {
 				return "body is not JSON"
