@@ -95,3 +95,32 @@ func TestDeeplyNestedJSONRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestPooledRunStateDropsLargeDocument(t *testing.T) {
+	srv := jsonBodies(t)
+	step := get("s", srv.URL+"/items?n=30000") // 870 kB, ~25 MB parsed
+	step.Expect = config.Expect{JSONPath: []config.PathMatch{{Path: "$.items[*].id", Matcher: config.Matcher{Contains: sp("m-29999")}}}}
+	cfg := testConfig(config.Flow{Steps: []config.Step{step}})
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC() // once: the runner's pool keeps its states (as the victim cache)
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	if run := r.Run(context.Background(), &cfg.Services[0].Flows[0]); !run.OK() {
+		t.Fatalf("run failed: %+v", run.Steps)
+	}
+	after := heap()
+	// The pooled state may keep its 256 kB body buffer, never the document
+	// parsed from a large body (ojg's Reuse keeps it for the next parse).
+	if after > before && after-before > 4<<20 {
+		t.Errorf("the runner holds %d MB more after one run", (after-before)>>20)
+	}
+	runtime.KeepAlive(r)
+}

@@ -230,6 +230,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		if len(bytes.TrimSpace(body)) == 0 {
 			return "body is empty, want JSON"
 		}
+		rs.bigDoc = rs.bigDoc || len(body) > maxPooledBuf
 		if p.fastJSON {
 			if !validJSON(body) {
 				if tooDeep(body) {
