@@ -44,7 +44,9 @@ func startWebhooks(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 		ln.Close()
 		return nil, err
 	}
-	srv := httpserve.New(hooks.Handler(), httpserve.Options{Logger: log})
+	// Closed once no run awaits a callback: one still in flight can only be
+	// late, and a sender that trickles its body must not hold up the exit.
+	srv := httpserve.New(hooks.Handler(), httpserve.Options{Logger: log, ShutdownGrace: -1})
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	w := &webhookListener{hooks: hooks, stop: stop, done: make(chan error, 1)}
 	go func() { w.done <- srv.Run(sctx, ln) }()

@@ -48,7 +48,7 @@ type Options struct {
 	IdleTimeout       time.Duration // keep-alive connections idle longer are closed
 	MaxHeaderBytes    int           // request header size limit
 	MaxConns          int           // open connections at most (see the package doc)
-	ShutdownGrace     time.Duration // how long Run waits for requests in flight when ctx ends
+	ShutdownGrace     time.Duration // how long Run waits for requests in flight when ctx ends; negative: not at all, they are cut off
 	// Logger receives the server's own errors (accept errors, handler
 	// panics) at warn level; nil discards them.
 	Logger *slog.Logger
@@ -128,7 +128,8 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx
 func (s *Server) Close() error { return s.srv.Close() }
 
 // Run serves on ln until ctx is done, then shuts down, giving requests in
-// flight up to ShutdownGrace. It returns nil after a clean shutdown.
+// flight up to ShutdownGrace (with none, it closes their connections at
+// once). It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(ln) }()
@@ -136,6 +137,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if s.grace == 0 {
+		err := s.Close()
+		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		return err
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.grace)
 	defer cancel()

@@ -264,3 +264,46 @@ func TestDefaults(t *testing.T) {
 		t.Error("a negative WriteTimeout does not mean none")
 	}
 }
+
+// TestRunWithoutGraceClosesRequestsInFlight: with a negative ShutdownGrace,
+// Run closes the connections of requests in flight when ctx ends (a callback
+// listener nothing awaits any more); a request whose body trickles in is not
+// left to run out its ReadTimeout.
+func TestRunWithoutGraceClosesRequestsInFlight(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reading := make(chan struct{})
+	ended := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(reading)
+		_, err := io.Copy(io.Discard, r.Body)
+		ended <- err
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	s := New(h, Options{ShutdownGrace: -1})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	<-reading
+	cancel()
+	for name, ch := range map[string]chan error{"Run": done, "the handler's read": ended} {
+		select {
+		case err := <-ch:
+			if name == "Run" && err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			if name != "Run" && err == nil {
+				t.Errorf("the body read ended without an error")
+			}
+		case <-time.After(10 * time.Second): // ReadTimeout is 30 s
+			t.Fatalf("%s did not return", name)
+		}
+	}
+}
