@@ -472,12 +472,49 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 	return req, nil
 }
 
-// checkRedirect stops after the flow's MaxRedirects.
-func (rs *runState) checkRedirect(_ *http.Request, via []*http.Request) error {
+// checkRedirect stops after the flow's MaxRedirects, and keeps the run's
+// secrets from where the redirect leads: Go copies every header of the
+// first request but Authorization and Cookie to another host, and adds a
+// Referer with the URL the redirect came from. A header that holds a secret
+// (X-Api-Key: ${env:KEY}) goes no further than the first request's host (and
+// its subdomains, as Go's rule for Authorization), once the redirects have
+// left it; a Referer that holds one is not sent.
+func (rs *runState) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > rs.cf.maxRedirects {
 		return redirectError(rs.cf.maxRedirects)
 	}
+	if ref := req.Header["Referer"]; len(ref) > 0 && rs.holdsSecret(ref[0]) {
+		delete(req.Header, "Referer")
+	}
+	left := !sameSite(via[0].URL, req.URL)
+	for _, r := range via[1:] {
+		left = left || !sameSite(via[0].URL, r.URL)
+	}
+	if left {
+		for k, vs := range req.Header {
+			if slices.ContainsFunc(vs, rs.holdsSecret) {
+				delete(req.Header, k)
+			}
+		}
+	}
 	return nil
+}
+
+// holdsSecret reports whether v holds one of the run's secrets, in any form
+// the redactor knows.
+func (rs *runState) holdsSecret(v string) bool { return rs.redact(v) != v }
+
+// sameSite reports whether to is from's host or a subdomain of it (ports
+// aside).
+func sameSite(from, to *url.URL) bool {
+	f, t := strings.ToLower(from.Hostname()), strings.ToLower(to.Hostname())
+	if f == t {
+		return true
+	}
+	if strings.ContainsAny(t, ":%") || net.ParseIP(f) != nil {
+		return false
+	}
+	return strings.HasSuffix(t, "."+f)
 }
 
 type redirectError int
