@@ -11,8 +11,10 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ohler55/ojg/oj"
 	"github.com/slaprobe/slaprobe/clock"
@@ -415,7 +417,7 @@ func (rs *runState) fail(i int, msg string) {
 		return
 	}
 	steps[i].Status = StatusFailed
-	steps[i].Error = rs.redact(steps[i].Step + ": " + msg)
+	steps[i].Error = rs.clipError(steps[i].Step + ": " + msg)
 	end := len(steps)
 	if cf := rs.cf; cf != nil && cf.err == nil && !cf.plain() {
 		end = cf.nsession + cf.nmain
@@ -430,6 +432,32 @@ func (rs *runState) fail(i int, msg string) {
 }
 
 func (rs *runState) redact(s string) string { return rs.r.redact(s, rs.extra) }
+
+// maxErrorBytes bounds a step's error. Go quotes a redirect's Location, a
+// host name and a malformed status line whole in its errors: without a
+// bound a target could make each run's error megabytes long, stored with
+// every run and served by the live API, the status page and alerts.
+const maxErrorBytes = 1024
+
+// clipError redacts msg and cuts it to maxErrorBytes, saying how long it
+// was. It cuts before redacting too (leaving room for a secret that starts
+// before the cut to be seen whole), so a huge message costs the redactor
+// no more than a short one.
+func (rs *runState) clipError(msg string) string {
+	n := len(msg)
+	if n <= maxErrorBytes {
+		return rs.redact(msg)
+	}
+	if room := maxErrorBytes + rs.slack(); n > room {
+		msg = msg[:room]
+	}
+	msg = rs.redact(msg)
+	cut := min(len(msg), maxErrorBytes)
+	for cut > 0 && cut < len(msg) && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…(" + strconv.Itoa(n) + " bytes)"
+}
 
 // noteCookie adds a cookie's value to the run's redaction and remembers it
 // for the session the run may keep.
