@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 )
 
 // WriteText writes runs as a table, one line per step (flow, step, function,
@@ -72,12 +73,22 @@ func WriteText(w io.Writer, runs []Run) error {
 	return err
 }
 
-// cell keeps a value on one table line.
+// cell keeps a value on one table line and blanks every control character
+// (an error may quote a hostile target: terminal escapes, a bell, line
+// breaks), as the windows table does.
 func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return strings.NewReplacer("\n", " ", "\r", " ", "\t", " ").Replace(s)
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // jsonRun is one run in `slaprobe once --format json` (DESIGN, "Command line").

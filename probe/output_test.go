@@ -6,8 +6,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -105,5 +107,35 @@ func TestWriteJSONKeys(t *testing.T) {
 	}
 	if p := step["phases"].(map[string]any); p["processing"] != 0.003 {
 		t.Errorf("phases %v", p)
+	}
+}
+
+// TestWriteTextBlanksControlCharacters: an error quoting a hostile target
+// (a WebSocket close reason) cannot move the cursor, change colours or ring
+// the bell of the terminal `once` prints to, as `windows` already ensures.
+func TestWriteTextBlanksControlCharacters(t *testing.T) {
+	for _, tc := range []struct{ name, err string }{
+		{"escape sequence", "a: closed by the server (1011: \x1b[31mRED\x1b[2J)"},
+		{"bell and backspace", "a: closed by the server (1011: \a\b\b\bok)"},
+		{"line breaks", "a: closed by the server (1011: one\r\ntwo\vthree\ffour)"},
+		{"C1 controls and DEL", "a: closed by the server (1011: \u009b31m\u0085\x7f)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := []Run{{ID: "r", Flow: "f", Service: "s", Location: "l",
+				Steps: []StepResult{{Step: "a", Function: "f", Status: StatusFailed, Error: tc.err}}}}
+			var b bytes.Buffer
+			if err := WriteText(&b, runs); err != nil {
+				t.Fatal(err)
+			}
+			out := strings.TrimSuffix(b.String(), "\n")
+			if n := strings.Count(out, "\n"); n != 2 {
+				t.Errorf("%d lines, want 3:\n%s", n+1, out)
+			}
+			for _, r := range strings.ReplaceAll(out, "\n", "") {
+				if unicode.IsControl(r) {
+					t.Errorf("control character %U in %q", r, out)
+				}
+			}
+		})
 	}
 }
