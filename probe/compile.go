@@ -121,11 +121,11 @@ func compileFlow(f *config.Flow, secrets map[string]string, defs config.Defaults
 	if cf.maxBody <= 0 {
 		cf.maxBody = defaultMaxBodyBytes
 	}
+	// 0 is a value (max_redirects: 0 follows none), which config.Load
+	// leaves in every flow; only a config built in Go with no defaults at
+	// all gets the default.
 	cf.maxRedirects = f.MaxRedirects
-	if cf.maxRedirects <= 0 {
-		cf.maxRedirects = defs.MaxRedirects
-	}
-	if cf.maxRedirects <= 0 {
+	if cf.maxRedirects <= 0 && defs == (config.Defaults{}) {
 		cf.maxRedirects = defaultMaxRedirects
 	}
 	tls := f.TLS

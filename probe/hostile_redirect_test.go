@@ -67,3 +67,46 @@ func TestRedirectKeepsSecretsFromOtherHosts(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxRedirectsFromConfig: max_redirects as written in a config, 0
+// included ("0 follows none": the redirect is the response the step checks).
+func TestMaxRedirectsFromConfig(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			http.Redirect(w, r, "/sso?next=home", http.StatusFound)
+		case "/sso":
+			http.Redirect(w, r, "/home", http.StatusFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name, defaults, flow, expect string
+		status                       int
+		err                          string
+	}{
+		{"flow says 0", "", "max_redirects: 0", `{status: [302], headers: {Location: {equals: "/sso?next=home"}}}`, 302, ""},
+		{"defaults say 0", "defaults: {max_redirects: 0}\n", "", "{status: [302]}", 302, ""},
+		{"0, default statuses", "", "max_redirects: 0", "{}", 302, ""},
+		{"1: the second redirect is too many", "", "max_redirects: 1", "{}", 302, "s: stopped after 1 redirects"},
+		{"the default follows both", "", "", "{status: [200]}", 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := tc.defaults + "services:\n  - name: s\n    flows:\n      - name: fl\n        " + tc.flow + "\n        steps:\n" +
+				"          - {name: s, function: f, request: {url: \"" + srv.URL + "/login\"}, expect: " + tc.expect + "}\n"
+			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+			if got := run.Steps[0]; got.Error != tc.err || got.HTTPStatus != tc.status {
+				t.Errorf("status %d, error %q; want %d, %q", got.HTTPStatus, got.Error, tc.status, tc.err)
+			}
+		})
+	}
+}

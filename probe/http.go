@@ -472,7 +472,8 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 	return req, nil
 }
 
-// checkRedirect stops after the flow's MaxRedirects, and keeps the run's
+// checkRedirect stops after the flow's MaxRedirects (with 0 the redirect is
+// the response the step checks), and keeps the run's
 // secrets from where the redirect leads: Go copies every header of the
 // first request but Authorization and Cookie to another host, and adds a
 // Referer with the URL the redirect came from. A header that holds a secret
@@ -480,6 +481,9 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 // its subdomains, as Go's rule for Authorization), once the redirects have
 // left it; a Referer that holds one is not sent.
 func (rs *runState) checkRedirect(req *http.Request, via []*http.Request) error {
+	if rs.cf.maxRedirects == 0 {
+		return http.ErrUseLastResponse // follows none: the redirect is the response
+	}
 	if len(via) > rs.cf.maxRedirects {
 		return redirectError(rs.cf.maxRedirects)
 	}
