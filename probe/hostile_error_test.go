@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 // /api/v1/status and the status page, sent in alerts).
 
 func TestHostileErrorTextIsBounded(t *testing.T) {
-	const n = 1 << 20
+	const n = 900 << 10 // within the 1 MiB of response headers
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/scheme":
@@ -51,6 +52,38 @@ func TestHostileErrorTextIsBounded(t *testing.T) {
 			}
 			if strings.Contains(e, testSecret[:6]) {
 				t.Errorf("the error holds the secret or a piece of it: %s", e[max(0, strings.Index(e, testSecret[:6])-20):])
+			}
+		})
+	}
+}
+
+// TestResponseHeadersBounded: a target's response headers count against a
+// limit of 1 MiB, as the body does against max_body_bytes; Go's default
+// (10 MB) let one step hold ten times the body limit in headers.
+func TestResponseHeadersBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("kb"))
+		c, bw, _ := w.(http.Hijacker).Hijack()
+		defer c.Close()
+		bw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
+		for i := range n {
+			bw.WriteString("X-Pad-" + strconv.Itoa(i) + ": " + strings.Repeat("p", 1000) + "\r\n")
+		}
+		bw.WriteString("\r\n{}")
+		bw.Flush()
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		kb  int
+		err string
+	}{
+		{900, ""},
+		{2000, "s: net/http: HTTP/1.x transport connection broken: net/http: server response headers exceeded 1048576 bytes; aborted"},
+	} {
+		t.Run(strconv.Itoa(tc.kb)+" kB", func(t *testing.T) {
+			run := runOne(t, context.Background(), config.Flow{Steps: []config.Step{get("s", srv.URL+"/?kb="+strconv.Itoa(tc.kb))}}, Options{})
+			if got := run.Steps[0].Error; got != tc.err {
+				t.Errorf("error %q, want %q", got, tc.err)
 			}
 		})
 	}

@@ -23,6 +23,9 @@ const (
 	idleConnTimeout     = 90 * time.Second
 	dialTimeout         = 30 * time.Second
 	tlsHandshakeTimeout = 10 * time.Second
+	// maxHeaderBytes bounds a response's headers (Go's default is 10 MB:
+	// ten times the default max_body_bytes, in every concurrent step).
+	maxHeaderBytes = 1 << 20
 )
 
 // NewTransport returns an HTTP transport for probes with keep-alive tuned for
@@ -116,15 +119,16 @@ func newTransport(t config.TLS, files tlsFiles) (*http.Transport, error) {
 	}
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
-		TLSClientConfig:       tc,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          maxIdleConns,
-		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
-		IdleConnTimeout:       idleConnTimeout,
-		TLSHandshakeTimeout:   tlsHandshakeTimeout,
-		ExpectContinueTimeout: time.Second,
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            d.DialContext,
+		TLSClientConfig:        tc,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    maxIdleConnsPerHost,
+		IdleConnTimeout:        idleConnTimeout,
+		TLSHandshakeTimeout:    tlsHandshakeTimeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxHeaderBytes,
 	}, nil
 }
 
