@@ -560,7 +560,7 @@ func (rs *runState) step(i int) {
 	for {
 		res.Attempts++
 		res.CertExpiry = time.Time{}
-		a = cs.kind.attempt(ctx, rs, cs)
+		a = rs.attempt(ctx, cs, deadline)
 		res.HTTPStatus, res.Phases = a.status, a.phases
 		now := c.Now()
 		if a.fatal {
@@ -615,6 +615,27 @@ func (rs *runState) step(i int) {
 
 // timedOut says whether the run or the step is out of time, on the context
 // (real deadlines) or on the run's clock (virtual time), or was canceled.
+// attempt runs one attempt of cs. A poll's attempt has the time left of
+// its within (deadline), so that one that hangs ends the poll there rather
+// than at the step's or flow's timeout; one that starts at the deadline (in
+// virtual time, the last of within/every+1) has the step's. An attempt cut
+// by the deadline fails with "timeout" whatever it got, as a live one does
+// (an in-process target in a replay answers when its context ends).
+func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time.Time) attempt {
+	if cs.poll != nil {
+		if left := deadline.Sub(rs.c.Now()); left > 0 {
+			actx, cancel := clock.WithTimeout(ctx, rs.c, left)
+			defer cancel()
+			a := cs.kind.attempt(actx, rs, cs)
+			if actx.Err() != nil && ctx.Err() == nil && !rs.c.Now().Before(deadline) {
+				a.fail, a.fatal = "timeout", false
+			}
+			return a
+		}
+	}
+	return cs.kind.attempt(ctx, rs, cs)
+}
+
 func (rs *runState) timedOut(ctx context.Context, cs *compiledStep, start, now time.Time) string {
 	switch {
 	case rs.parent.Err() != nil:

@@ -233,14 +233,20 @@ func TestTimeouts(t *testing.T) {
 		{"flow timeout", 150 * time.Millisecond, 0, nil, "slow: flow timeout after 150ms"},
 		{"flow timeout while polling", 150 * time.Millisecond, 0, &config.Poll{Every: 20 * time.Millisecond, Within: 10 * time.Second},
 			"slow: flow timeout after 150ms"},
+		// A poll lasts at most within, also when an attempt hangs (it ran
+		// until the flow's timeout).
+		{"an attempt hangs past within", 5 * time.Second, 0, &config.Poll{Every: 20 * time.Millisecond, Within: 150 * time.Millisecond},
+			"slow: expectation not met within 150ms: timeout"},
+		{"an attempt hangs past within, step timeout later", 5 * time.Second, 3 * time.Second, &config.Poll{Every: 20 * time.Millisecond, Within: 150 * time.Millisecond},
+			"slow: expectation not met within 150ms: timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := get("slow", srv.URL+"/slow?d=5s")
-			if tc.poll != nil {
+			if tc.poll != nil && tc.poll.Within > tc.flowTimeout {
 				st.Request.URL = srv.URL + "/status/503"
-				st.Poll = tc.poll
 			}
+			st.Poll = tc.poll
 			st.Timeout = tc.stepTimeout
 			begin := time.Now()
 			run := runOne(t, context.Background(), config.Flow{Timeout: tc.flowTimeout,
@@ -251,6 +257,9 @@ func TestTimeouts(t *testing.T) {
 			limit := tc.flowTimeout
 			if tc.stepTimeout > 0 {
 				limit = tc.stepTimeout
+			}
+			if tc.poll != nil {
+				limit = min(limit, tc.poll.Within)
 			}
 			if took > limit+500*time.Millisecond {
 				t.Errorf("run took %s, limit %s", took, limit)
