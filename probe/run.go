@@ -602,7 +602,11 @@ func (rs *runState) step(i int) {
 		res.Error = rs.redact(fmt.Sprintf("%s: latency %s over objective %s", cs.name, roundDuration(res.Duration), cs.latency))
 	case cs.minDaysLeft > 0 && !res.CertExpiry.IsZero() && res.CertExpiry.Sub(now) < time.Duration(cs.minDaysLeft)*24*time.Hour:
 		res.Status = StatusDegraded
-		res.Error = rs.redact(fmt.Sprintf("%s: certificate expires in %s, under min_days_left %d", cs.name, daysLeft(res.CertExpiry.Sub(now)), cs.minDaysLeft))
+		when := "expires in " + daysLeft(res.CertExpiry.Sub(now))
+		if left := res.CertExpiry.Sub(now); left < 0 { // passed with insecure_skip_verify
+			when = "expired " + daysLeft(-left) + " ago"
+		}
+		res.Error = rs.redact(fmt.Sprintf("%s: certificate %s, under min_days_left %d", cs.name, when, cs.minDaysLeft))
 	default:
 		res.Status, res.Error = StatusOK, ""
 	}

@@ -167,3 +167,30 @@ func TestClientCertificate(t *testing.T) {
 		t.Error("NewRunner accepted a certificate with a key that is not its own")
 	}
 }
+
+// TestExpiredCertificateSaysExpired: a step that passes on an expired
+// certificate (insecure_skip_verify) says it expired, not that it "expires
+// in -1.0 days".
+func TestExpiredCertificateSaysExpired(t *testing.T) {
+	pki := newPKI(t)
+	for _, tc := range []struct {
+		notAfter time.Duration
+		want     string
+	}{
+		{-36 * time.Hour, "get: certificate expired 1.5 days ago, under min_days_left 7"},
+		{-40*24*time.Hour - time.Hour, "get: certificate expired 40 days ago, under min_days_left 7"},
+		{36 * time.Hour, "get: certificate expires in 1.5 days, under min_days_left 7"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			cert, _, _ := pki.issue(t, "server", time.Now().Add(tc.notAfter).Truncate(time.Minute), x509.ExtKeyUsageServerAuth)
+			srv := pki.serveTLS(t, cert, false)
+			step := get("get", srv.URL)
+			step.Expect.TLS = &config.TLSExpect{MinDaysLeft: 7}
+			f := config.Flow{TLS: config.TLS{InsecureSkipVerify: true}, Steps: []config.Step{step}}
+			got := runOne(t, context.Background(), f, Options{}).Steps[0]
+			if got.Status != StatusDegraded || got.Error != tc.want {
+				t.Errorf("%s %q, want degraded %q", got.Status, got.Error, tc.want)
+			}
+		})
+	}
+}
