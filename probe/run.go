@@ -617,8 +617,6 @@ func (rs *runState) step(i int) {
 	}
 }
 
-// timedOut says whether the run or the step is out of time, on the context
-// (real deadlines) or on the run's clock (virtual time), or was canceled.
 // attempt runs one attempt of cs. A poll's attempt has the time left of
 // its within (deadline), so that one that hangs ends the poll there rather
 // than at the step's or flow's timeout; one that starts at the deadline (in
@@ -640,6 +638,8 @@ func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time
 	return cs.kind.attempt(ctx, rs, cs)
 }
 
+// timedOut says whether the run or the step is out of time, on the context
+// (real deadlines) or on the run's clock (virtual time), or was canceled.
 func (rs *runState) timedOut(ctx context.Context, cs *compiledStep, start, now time.Time) string {
 	switch {
 	case rs.parent.Err() != nil:
