@@ -34,6 +34,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		To:        in.To.In(a.loc),
 		Timezone:  a.loc.String(),
 		Location:  a.locations(),
+		Silent:    a.silent(),
 		Generated: a.in.Now.In(a.loc),
 		Policy:    policy(cfg),
 		Services:  []Service{},
@@ -65,6 +66,42 @@ func title(from, to time.Time, loc *time.Location) string {
 		return "SLA report " + f.Format("2006-01")
 	}
 	return "SLA report " + f.Format(time.RFC3339) + " to " + t.Format(time.RFC3339)
+}
+
+// silent is Report.Silent: the locations whose every flow in the config
+// has had no run for more than twice its interval at the end of the elapsed
+// period (the rule that makes that time unknown), each with the latest end
+// of its last runs' intervals.
+func (a *analysis) silent() map[string]time.Time {
+	intervals := make(map[string]time.Duration, len(a.flows))
+	for _, fd := range a.flows {
+		intervals[fd.flow.Name] = fd.flow.Interval
+	}
+	out := map[string]time.Time{}
+	active := map[string]bool{}
+	for _, c := range a.cov {
+		ivl, ok := intervals[c.Flow]
+		if !ok {
+			continue // a flow the config no longer has
+		}
+		if ivl <= 0 {
+			ivl = time.Minute
+		}
+		if a.end.Sub(c.Last) <= 2*ivl {
+			active[c.Location] = true
+			continue
+		}
+		if e := c.Last.Add(ivl); e.After(out[c.Location]) {
+			out[c.Location] = e
+		}
+	}
+	for l := range active {
+		delete(out, l)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func (a *analysis) locations() string {

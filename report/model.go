@@ -18,6 +18,12 @@ type Report struct {
 	// Windows is every down and degraded window in the period, all services,
 	// ordered by start (the same list as windows.json).
 	Windows []Window `json:"windows"`
+	// Silent is each location that stopped reporting before the end of the
+	// elapsed period (no run of any of its flows in the last two of that
+	// flow's intervals), with when its data ended: the end of its last
+	// run's interval. The status page shows such a location as not
+	// reporting rather than up or down. Not part of report.json.
+	Silent map[string]time.Time `json:"-"`
 }
 
 // Policy is the accounting policy, as values and in words.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 // its own (not at the quorum) and has not come back leaves its window open
 // in the store. The report must not read its silence as down: the window
 // ends where its data ends (the end of its last run's interval), as an edge
-// next to time without data, whether the period is still running or over.
+// next to time without data, whether the period is still running or over,
+// and the report names the location as silent since then.
 func TestSilentLocationWindowEnds(t *testing.T) {
 	end := hourStart.Add(time.Hour)
 	runs := func() []probe.Run {
@@ -57,6 +59,9 @@ func TestSilentLocationWindowEnds(t *testing.T) {
 						"receive down 10:40-10:45 login seoul-c",
 						"send down 10:40-10:45 login seoul-c",
 					})
+					if want := map[string]time.Time{"seoul-c": hourStart.Add(45 * time.Minute)}; !maps.EqualFunc(rep.Silent, want, time.Time.Equal) {
+						t.Errorf("recompute %v: silent locations %v, want %v", recompute, rep.Silent, want)
+					}
 					for _, w := range sv.BelowQuorum {
 						if w.EndCut != CutNoData || w.DurationSeconds != 300 {
 							t.Errorf("recompute %v: %s window: end_cut %q, duration %gs; want %q, 300s", recompute, fnName(w), w.EndCut, w.DurationSeconds, CutNoData)

@@ -408,6 +408,10 @@ func reconciliation(ms, hs *report.Service, loc *time.Location) []reconView {
 }
 
 func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []locationView {
+	zone := cfg.Loc
+	if zone == nil {
+		zone = time.UTC
+	}
 	names := []string{cfg.Location}
 	if month != nil {
 		for _, l := range strings.Split(month.Location, ",") {
@@ -464,7 +468,16 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []
 	for _, l := range names {
 		lv := locationView{Name: l, Self: l == cfg.Location, State: stUp}
 		is := by[l]
+		since, silent := time.Time{}, false
+		if month != nil && !lv.Self {
+			since, silent = month.Silent[l]
+		}
 		switch {
+		case silent:
+			// A prober that stopped is neither up nor down: nothing is
+			// measured from there (a window it left open is not news).
+			lv.State = stUnknown
+			lv.Summary = "not reporting since " + since.In(zone).Format(tsLayout)
 		case is != nil && len(is.down) > 0:
 			lv.State = stDown
 			lv.Summary = "down: " + strings.Join(is.down, ", ")
