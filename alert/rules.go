@@ -215,6 +215,15 @@ func sliGroup(cfg *config.Config, s config.Service) (RuleGroup, error) {
 		Rule{Record: "slaprobe:error_budget:ratio", Expr: fmt.Sprintf("vector(%s)", num(budget(s.Objective))), Labels: map[string]string{"service": s.Name}},
 		Rule{Record: "slaprobe:flow_up:min", Expr: fmt.Sprintf("min by (service, flow) (slaprobe_flow_up{%s})", sel)},
 	)
+	// Each rule names its service as a label too (the value its series
+	// already have): every service's group records the same names, and
+	// promtool's lint calls rules of one name and the same labels
+	// duplicates ("FAILED", exit 3 with --lint-fatal).
+	for i := range g.Rules {
+		if g.Rules[i].Labels == nil {
+			g.Rules[i].Labels = map[string]string{"service": s.Name}
+		}
+	}
 	return g, nil
 }
 
@@ -293,10 +302,12 @@ func flowNotUp(cfg *config.Config, s config.Service, f config.Flow, severity str
 		return Rule{}, fmt.Errorf("alert: rules: unknown quorum mode %q", q.Mode)
 	}
 	return Rule{
-		Alert:  RuleFlowNotUp,
-		Expr:   expr,
-		For:    "1m",
-		Labels: map[string]string{"severity": severity},
+		Alert: RuleFlowNotUp,
+		Expr:  expr,
+		For:   "1m",
+		// service and flow are the labels the alert has anyway; as rule
+		// labels they keep one rule per flow apart for promtool's lint.
+		Labels: map[string]string{"severity": severity, "service": s.Name, "flow": f.Name},
 		Annotations: withRunbook(cfg, s.Name, map[string]string{
 			"summary":     fmt.Sprintf("%s (%s) is down at %s", f.Name, s.Name, quorum),
 			"description": fmt.Sprintf("slaprobe's state machine reports flow %s of %s down at {{ $value }} location(s) for more than 1m.", f.Name, s.Name),
@@ -319,10 +330,12 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			}),
 		},
 		{
-			Alert:  RuleProberDown,
-			Expr:   "absent(up" + job + ")",
-			For:    "5m",
-			Labels: map[string]string{"severity": sevDown},
+			Alert: RuleProberDown,
+			Expr:  "absent(up" + job + ")",
+			For:   "5m",
+			// scrape tells it from the rule above (same name) for routing
+			// and for promtool's duplicate-rule lint.
+			Labels: map[string]string{"severity": sevDown, "scrape": "absent"},
 			Annotations: runbook(map[string]string{
 				"summary":     "no slaprobe prober is scraped",
 				"description": fmt.Sprintf("Prometheus has no `up` series for a job matching %s: the prober is not scraped at all.", quote(ProberJobRegex)),

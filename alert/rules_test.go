@@ -105,8 +105,10 @@ func TestRulesGoldenAndPromtoolCheck(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), out, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			msg, err := promtool(t, dir, "check", "rules", "rules.yaml")
-			if err != nil {
+			// --lint-fatal: promtool's default lint (duplicate rules: the
+			// same name and labels twice) prints FAILED but exits 0.
+			msg, err := promtool(t, dir, "check", "rules", "--lint=all", "--lint-fatal", "rules.yaml")
+			if err != nil || strings.Contains(msg, "FAILED") {
 				t.Fatalf("promtool check rules: %v\n%s", err, msg)
 			}
 
