@@ -21,6 +21,14 @@ type Options struct {
 	ReadConns int
 	// Logger receives migration notices (default: discard).
 	Logger *slog.Logger
+	// ReadOnly opens an existing PostgreSQL store to read it (report,
+	// windows): nothing is created or migrated, so that neither a
+	// reporting role with SELECT only nor a newer slaprobe run from
+	// another machine changes a database that probers share (a migrated
+	// schema stops every older prober's writes). An empty database is
+	// ErrNoStore; a schema at another version than this slaprobe's is an
+	// error. SQLite ignores it.
+	ReadOnly bool
 }
 
 func (o Options) withDefaults() Options {
@@ -59,6 +67,9 @@ type dialect struct {
 	// migrations (SQLite: sort and index into temporary files rather than
 	// memory, so that a migration's memory does not grow with the data).
 	migrating, migrated []string
+	// hasVersionTable is a query that says whether schema_version exists
+	// (a read-only open checks the version without creating it).
+	hasVersionTable string
 	// lock serialises migrations between processes (nil: the transaction
 	// itself does, as with SQLite's BEGIN IMMEDIATE).
 	lock func(ctx context.Context, tx *sqlx.Tx) error

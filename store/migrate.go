@@ -61,6 +61,33 @@ func (c *core) migrate(ctx context.Context, upTo int) error {
 	return nil
 }
 
+// checkVersion is migrate for a read-only open: it creates and changes
+// nothing, and fails unless the schema is at the version this slaprobe
+// reads (ErrNoStore without one).
+func (c *core) checkVersion(ctx context.Context) error {
+	var exists bool
+	if err := c.w.GetContext(ctx, &exists, c.d.hasVersionTable); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if !exists {
+		return ErrNoStore
+	}
+	cur, err := schemaVersion(ctx, c.w)
+	if err != nil {
+		return err
+	}
+	switch latest := c.latest(); {
+	case cur == 0:
+		return ErrNoStore
+	case cur > latest:
+		return fmt.Errorf("store: database schema version %d is newer than this slaprobe supports (%d): upgrade slaprobe", cur, latest)
+	case cur < latest:
+		return fmt.Errorf("store: database schema version %d is older than this slaprobe's (%d), and reading does not migrate it: "+
+			"use the slaprobe version the probers run, or upgrade the probers (the first new one to start migrates it)", cur, latest)
+	}
+	return nil
+}
+
 // createVersionTable creates schema_version if needed, under the migration
 // lock: two probers starting at once on an empty PostgreSQL database both
 // ran CREATE TABLE IF NOT EXISTS, and one failed on the catalog's unique

@@ -35,6 +35,7 @@ func postgresDialect() *dialect {
 			}
 			return ids, nil
 		},
+		hasVersionTable: `SELECT to_regclass('schema_version') IS NOT NULL`,
 		lock: func(ctx context.Context, tx *sqlx.Tx) error {
 			// One migrating prober at a time (the key is arbitrary but
 			// fixed), and no write while it migrates (writeLock).
@@ -81,7 +82,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options, upTo int) (*Pos
 		return nil, fmt.Errorf("store: postgres: connect: %w", err)
 	}
 	c := newCore(db, db, postgresDialect(), opts.Logger)
-	if err := c.migrate(ctx, upTo); err != nil {
+	migrate := c.migrate
+	if opts.ReadOnly {
+		migrate = func(ctx context.Context, _ int) error { return c.checkVersion(ctx) }
+	}
+	if err := migrate(ctx, upTo); err != nil {
 		db.Close()
 		return nil, err
 	}

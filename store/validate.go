@@ -24,6 +24,10 @@ var ErrRejected = errors.New("store: rejected")
 // it and retries.
 var ErrSchemaNewer = errors.New("store: the database schema is newer than this slaprobe: upgrade it")
 
+// ErrNoStore is returned by a read-only open (Options.ReadOnly) of a
+// database that holds no slaprobe store.
+var ErrNoStore = errors.New("store: no slaprobe store in this database")
+
 // rejected wraps a database error that says the data itself is refused.
 type rejected struct{ err error }
 

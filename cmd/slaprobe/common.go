@@ -90,6 +90,16 @@ func openExistingStore(ctx context.Context, cfg *config.Config, db string) (stor
 	if err != nil {
 		return nil, err
 	}
+	if driver == "postgres" {
+		// Read only: a shared database is created and migrated by the
+		// probers (README "Upgrading probers that share a PostgreSQL
+		// database"), never by a report run from elsewhere.
+		st, err := store.OpenPostgres(ctx, dsn, store.Options{ReadOnly: true})
+		if errors.Is(err, store.ErrNoStore) {
+			return nil, usagef("no slaprobe store in that PostgreSQL database (check --db or storage.dsn)")
+		}
+		return st, err
+	}
 	if driver == "" || driver == "sqlite" {
 		if err := checkSQLitePath(dsn, true); err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -123,5 +124,51 @@ func TestDBFlag(t *testing.T) {
 		if d != tc.driver || dsn != tc.in {
 			t.Errorf("dbFlag(%q) = %q, %q; want %q, %q", tc.in, d, dsn, tc.driver, tc.in)
 		}
+	}
+}
+
+// TestReadCommandsDoNotCreateAPostgresStore: windows and report only read.
+// Pointed at a PostgreSQL database without a slaprobe store (a mistyped
+// database name, or the wrong search_path) they answer "no such store",
+// exit 2, as with a SQLite path that does not exist, and create nothing
+// there; they used to create the whole schema and report no data.
+func TestReadCommandsDoNotCreateAPostgresStore(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(`location: office
+timezone: UTC
+services:
+  - name: web
+    flows:
+      - name: home
+        steps:
+          - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"windows", "--from", "2026-03-01", "--to", "2026-04-01"},
+		{"report", "--month", "2026-03", "--format", "json", "--out", filepath.Join(dir, "r.json")},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := runMain(context.Background(), append(args, "--config", cfgPath, "--db", dsn), &out, &errb)
+			if code != exitUsage || !bytes.Contains(errb.Bytes(), []byte("no slaprobe store")) {
+				t.Errorf("%s on an empty database: exit %d, %q; want %d, no slaprobe store", args[0], code, errb.String(), exitUsage)
+			}
+			db, err := sql.Open("pgx", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var tables int
+			if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables); err != nil {
+				t.Fatal(err)
+			}
+			if tables != 0 {
+				t.Errorf("%s created %d tables in the database it only reads", args[0], tables)
+			}
+		})
 	}
 }

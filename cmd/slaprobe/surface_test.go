@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/internal/pgtest"
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while the daemon writes it.
@@ -258,6 +259,12 @@ services:
 	// The test server trusts loopback and ignores the password, so the
 	// schema comes from the environment too: unexpanded, it names none.
 	base := pgtest.DSN(t)
+	// A prober made the store (windows only reads).
+	made, err := store.OpenPostgres(context.Background(), base, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	made.Close()
 	schema := regexp.MustCompile(`search_path=([a-z0-9_]+)`).FindStringSubmatch(base)
 	withPW := strings.Replace(base, "postgres://postgres@", "postgres://postgres:${env:SURFACE_PGPASSWORD}@", 1)
 	if withPW == base || schema == nil {
