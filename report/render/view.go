@@ -306,15 +306,18 @@ func measuredCell(t *time.Time, cut string, start, detected bool, loc *time.Loca
 
 func windowTable(title, note, empty string, ws []report.Window, loc *time.Location) table {
 	t := table{
-		Title:  title,
-		Note:   note,
-		Head:   []string{"Start", "End", "Duration", "Uncertainty (start / end)", "Flow", "Function", "Kind", "Cause"},
-		Widths: []int{3, 3, 2, 2, 3, 2, 2, 7},
+		Title: title,
+		Note:  note,
+		// Locations: where the window was seen from (those that made the
+		// quorum; a below-quorum window's own location).
+		Head:   []string{"Start", "End", "Duration", "Uncertainty (start / end)", "Flow", "Function", "Kind", "Locations", "Cause"},
+		Widths: []int{3, 3, 2, 2, 3, 2, 2, 2, 5},
 		Empty:  empty,
 	}
 	for _, w := range ws {
 		t.Rows = append(t.Rows, []string{startCell(w.Start, w.StartCut, loc), endCell(w.End, w.EndCut, loc), fmtDur(w.DurationSeconds),
-			fmtUncertainty(w.StartUncertaintySeconds, w.EndUncertaintySeconds), w.Flow, function(w.Function), w.Kind, fmtCauses(w, loc)})
+			fmtUncertainty(w.StartUncertaintySeconds, w.EndUncertaintySeconds), w.Flow, function(w.Function), w.Kind,
+			strings.Join(w.Locations, ", "), fmtCauses(w, loc)})
 	}
 	return t
 }
