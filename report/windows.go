@@ -618,13 +618,18 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 		one := func(yield func(state.Window) bool) { yield(x.w) }
 		locs := []string{x.w.Location}
-		b := measured{
-			Key: key, kind: kind, iv: x.iv, open: x.w.End.IsZero() && x.iv.e.Equal(end) && end.Before(a.in.To),
-			startCut: a.startCut(x.iv.s, locs, unknown, first, one), endCut: a.endCut(x.iv.e, locs, unknown, one),
-			confirmed: maxT(x.w.Confirmed, x.iv.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
+		// Seen only while its location reports: a window left open by a
+		// prober that stopped during it ends where its data ends (no_data),
+		// and is not seen at all in a later period without its runs.
+		for _, p := range (set{x.iv}).minus(unknown[x.w.Location]) {
+			b := measured{
+				Key: key, kind: kind, iv: p, open: x.w.End.IsZero() && p.e.Equal(end) && end.Before(a.in.To),
+				startCut: a.startCut(p.s, locs, unknown, first, one), endCut: a.endCut(p.e, locs, unknown, one),
+				confirmed: maxT(x.w.Confirmed, p.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
+			}
+			b.edges(x.w)
+			below = append(below, b)
 		}
-		b.edges(x.w)
-		below = append(below, b)
 	}
 	return counted, below
 }

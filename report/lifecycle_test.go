@@ -1,0 +1,70 @@
+package report
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// Cases from the review of a prober's lifecycle over months (a prober that
+// stops during an outage and is not back when a report is made): each failed
+// on the code before its fix.
+
+// TestLifecycleBelowQuorumEndsWithData: a location window still open when
+// its prober stopped (it failed until its last run, then nothing: the
+// prober crashed, or was retired, during an outage) is below quorum only
+// while that location reports. Before, it ran to the period's end, or over
+// a whole later period in which the location had no run at all, listed as
+// "seen from too few locations" though seen from none.
+func TestLifecycleBelowQuorumEndsWithData(t *testing.T) {
+	m := time.Minute
+	// c fails from 10:20 and stops at 10:30 (its window stays open in the
+	// store); a and b pass throughout.
+	runs := func() []probe.Run {
+		var out []probe.Run
+		for _, l := range []string{"a", "b"} {
+			out = append(out, schedule(l, hm(10, 0), hm(12, 0), m, failing("ok"))...)
+		}
+		return append(out, schedule("c", hm(10, 0), hm(10, 30), m, failing("fail:login", [2]int{20, 30}))...)
+	}
+	tests := []struct {
+		name     string
+		from, to time.Time
+		below    []string
+		endCut   string
+	}{
+		{"the stop in the period", hm(10, 0), hm(11, 0), []string{
+			"flow down 10:20-10:30 login c",
+			"login down 10:20-10:30 login c",
+			"receive down 10:20-10:30 login c",
+			"send down 10:20-10:30 login c",
+		}, CutNoData},
+		{"a period after the stop", hm(11, 0), hm(12, 0), nil, ""},
+	}
+	for _, st := range stores() {
+		for _, tc := range tests {
+			t.Run(st.name+"/"+tc.name, func(t *testing.T) {
+				cfg := testConfig("UTC", m)
+				s := st.open(t)
+				load(t, s, cfg, runs())
+				rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: tc.from, To: tc.to, Timelines: []*config.Timeline{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				svc := rep.Services[0]
+				sameList(t, "below quorum", winList(svc.BelowQuorum), tc.below)
+				for _, w := range svc.BelowQuorum {
+					if w.EndCut != tc.endCut {
+						t.Errorf("%s: end_cut %q, want %q", fnName(w), w.EndCut, tc.endCut)
+					}
+				}
+				if len(svc.Windows) != 0 {
+					t.Errorf("counted windows %q, want none", winList(svc.Windows))
+				}
+			})
+		}
+	}
+}
