@@ -68,3 +68,53 @@ func TestLifecycleBelowQuorumEndsWithData(t *testing.T) {
 		}
 	}
 }
+
+// TestLifecycleIncidentInUnknownTime: a declared incident that falls wholly
+// in time no run of its functions' flows covered (the prober was down) is
+// not detected, and says why: start_cut and end_cut "no_data". Before, it
+// read as a plain "not detected", as if the prober had watched the function
+// pass while the provider declared it down. An incident partly covered by
+// passing runs is not detected, with no cut: the prober saw it up.
+func TestLifecycleIncidentInUnknownTime(t *testing.T) {
+	m := time.Minute
+	// One location: passing runs 10:00-10:30 and 11:00-12:00; no run in
+	// between (the prober was stopped).
+	runs := func() []probe.Run {
+		return schedule("a", hm(10, 0), hm(12, 0), m, failing("gap", [2]int{30, 60}))
+	}
+	tests := []struct {
+		name       string
+		start, end time.Time
+		cut        string
+	}{
+		{"wholly in the gap", hm(10, 40), hm(10, 50), CutNoData},
+		{"the whole gap", hm(10, 31), hm(11, 0), CutNoData},
+		{"partly seen passing", hm(10, 20), hm(10, 50), ""},
+		{"seen passing", hm(11, 10), hm(11, 20), ""},
+	}
+	for _, st := range stores() {
+		for _, tc := range tests {
+			t.Run(st.name+"/"+tc.name, func(t *testing.T) {
+				cfg := testConfig("UTC", m)
+				s := st.open(t)
+				load(t, s, cfg, runs())
+				tls := timeline(incident("inc", "down", []string{"receive"}, tc.start, tc.end))
+				rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(12, 0), Timelines: tls})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rcs := rep.Services[0].Reconciliation
+				if len(rcs) != 1 {
+					t.Fatalf("%d reconciliations, want 1", len(rcs))
+				}
+				rc := rcs[0]
+				if rc.Detected || rc.MeasuredStart != nil || rc.MeasuredEnd != nil {
+					t.Errorf("detected %v, measured %v-%v; want not detected, nothing measured", rc.Detected, rc.MeasuredStart, rc.MeasuredEnd)
+				}
+				if rc.StartCut != tc.cut || rc.EndCut != tc.cut {
+					t.Errorf("start_cut %q end_cut %q, want %q", rc.StartCut, rc.EndCut, tc.cut)
+				}
+			})
+		}
+	}
+}

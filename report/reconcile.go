@@ -153,6 +153,11 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 			}
 		}
 		r.Detected = first != nil
+		if first == nil && a.unmeasured(cs, inc) {
+			// Not seen because nothing was looking: say so, as for an
+			// edge next to time without data.
+			r.StartCut, r.EndCut = CutNoData, CutNoData
+		}
 		if first != nil {
 			r.StartCut, r.EndCut = first.cut, last.cut
 			if !first.nul {
@@ -193,6 +198,30 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 		}
 	}
 	return out, undeclared
+}
+
+// unmeasured reports whether no run of the flows that serve inc's functions
+// covered any of inc's declared time in the elapsed period (the prober was
+// down throughout): an incident not detected there was not looked for.
+func (a *analysis) unmeasured(cs *config.Service, inc *config.Incident) bool {
+	di := iv{maxT(inc.Start, a.in.From), a.end}
+	if !inc.Ongoing() && inc.End.Before(di.e) {
+		di.e = inc.End
+	}
+	if !di.e.After(di.s) {
+		return false
+	}
+	serving := false
+	for _, fd := range a.flows {
+		if fd.svc.Name != cs.Name || !intersects(fd.flow.Functions(), inc.Functions) {
+			continue
+		}
+		serving = true
+		if (set{di}).minus(fd.unknown).total() > 0 {
+			return false
+		}
+	}
+	return serving
 }
 
 // edge is one measured edge of a window for a declared incident.

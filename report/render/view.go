@@ -188,8 +188,11 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 			name += ": " + rc.Title
 		}
 		detected := "no"
-		if rc.Detected {
+		switch {
+		case rc.Detected:
 			detected = "yes"
+		case rc.StartCut == report.CutNoData:
+			detected = "no (no data)" // no run covered its time
 		}
 		notice := "-"
 		if rc.NoticeDelaySeconds != nil {
@@ -288,6 +291,8 @@ func measuredCell(t *time.Time, cut string, start, detected bool, loc *time.Loca
 		return fmtTime(*t, loc) + " (blocked by an earlier failure after)"
 	case t != nil:
 		return fmtTime(*t, loc)
+	case cut == report.CutNoData && !detected:
+		return "- (no data)"
 	case cut == report.CutPeriod && start:
 		return "- (began before the period)"
 	case cut == report.CutPeriod:

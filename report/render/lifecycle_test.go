@@ -1,0 +1,50 @@
+package render
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLifecycleReconciliationNoData: a declared incident not detected
+// because no run covered its time (start_cut and end_cut "no_data") says
+// so in the human formats; a plain "no" read as if the prober had watched
+// the function pass while the provider declared it down. An incident not
+// detected while the prober ran stays a plain "no".
+func TestLifecycleReconciliationNoData(t *testing.T) {
+	rec := func(cuts string) string {
+		return `, "availability": 1, "credit_percent": 0, "reconciliation": [
+	  {"id": "inc-1", "title": "Login failed", "timeline": "declared", "functions": ["login"],
+	   "declared_start": "2026-03-10T10:00:00Z", "declared_end": "2026-03-10T11:00:00Z",
+	   "measured_start": null, "measured_end": null, "detected": false` + cuts + `, "windows": []}
+	]`
+	}
+	tests := []struct {
+		name      string
+		cuts      string
+		want, not []string
+	}{
+		{"no data", `, "start_cut": "no_data", "end_cut": "no_data"`, []string{"no (no data)", "- (no data)"}, []string{"no data before", "then no data"}},
+		{"seen passing", ``, nil, []string{"no (no data)", "- (no data)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for format, out := range humanText(t, auditReport(t, rec(tc.cuts))) {
+				i := strings.LastIndex(out, "inc-1")
+				if i < 0 {
+					t.Fatalf("%s: no reconciliation row", format)
+				}
+				row := out[i:min(len(out), i+600)]
+				for _, w := range tc.want {
+					if !strings.Contains(row, w) {
+						t.Errorf("%s: %q not in %q", format, w, row)
+					}
+				}
+				for _, w := range tc.not {
+					if strings.Contains(row, w) {
+						t.Errorf("%s: %q in %q", format, w, row)
+					}
+				}
+			}
+		})
+	}
+}
