@@ -30,16 +30,21 @@ type ServiceSummary struct {
 	Objective       float64 `json:"objective"`
 	NoData          bool    `json:"no_data"`
 	DowntimeSeconds float64 `json:"downtime_seconds"`
-	Incidents       int     `json:"incidents"`
-	Windows         int     `json:"windows"`
-	CreditPercent   float64 `json:"credit_percent"`
+	// Maintenance and unknown time move the denominator: a maintenance
+	// window declared after the fact, or data found missing, revises a month.
+	MaintenanceSeconds float64 `json:"maintenance_seconds"`
+	UnknownSeconds     float64 `json:"unknown_seconds"`
+	Incidents          int     `json:"incidents"`
+	Windows            int     `json:"windows"`
+	CreditPercent      float64 `json:"credit_percent"`
 }
 
 func summaryOf(r *report.Report) Summary {
 	s := Summary{Title: r.Title, From: r.From, To: r.To, Services: []ServiceSummary{}}
 	for _, sv := range r.Services {
 		ss := ServiceSummary{Name: sv.Name, Objective: sv.Objective, NoData: sv.NoData || sv.Availability == nil,
-			DowntimeSeconds: sv.DowntimeSeconds, Incidents: sv.Incidents, Windows: len(sv.Windows)}
+			DowntimeSeconds: sv.DowntimeSeconds, MaintenanceSeconds: sv.MaintenanceSeconds, UnknownSeconds: sv.UnknownSeconds,
+			Incidents: sv.Incidents, Windows: len(sv.Windows)}
 		if sv.Availability != nil {
 			ss.Availability = *sv.Availability
 		}
@@ -70,8 +75,7 @@ func (s Summary) Text() string {
 			verdict = "missed"
 		}
 		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, pct(sv.Availability, sv.Objective),
-			strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", sv.Objective*100), "0"), ".")+"%", verdict,
-			time.Duration(math.Round(sv.DowntimeSeconds))*time.Second, sv.Incidents)
+			objective(sv.Objective), verdict, seconds(sv.DowntimeSeconds), sv.Incidents)
 		if sv.CreditPercent > 0 {
 			fmt.Fprintf(&b, ", SLA credit %g%%", sv.CreditPercent)
 		}
@@ -79,6 +83,14 @@ func (s Summary) Text() string {
 	}
 	return b.String()
 }
+
+// objective prints an objective with the decimals it has: 99%, 99.95%.
+func objective(o float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", o*100), "0"), ".") + "%"
+}
+
+// seconds prints a time in seconds as a whole-second duration.
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s)) * time.Second }
 
 // changes says what changed from version prev of month to rep, from the
 // figures kept beside prev's files.
@@ -89,12 +101,21 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		data, err = root.ReadFile(filepath.Join(month, fmt.Sprintf("v%d", prev), figuresFile))
 		root.Close()
 	}
-	var old Summary
+	// Figures kept by an older slaprobe may lack maintenance and unknown
+	// time: absent, they are not compared (not taken for 0).
+	type oldService struct {
+		ServiceSummary
+		MaintenanceSeconds *float64 `json:"maintenance_seconds"`
+		UnknownSeconds     *float64 `json:"unknown_seconds"`
+	}
+	var old struct {
+		Services []oldService `json:"services"`
+	}
 	if err != nil || json.Unmarshal(data, &old) != nil {
 		return fmt.Sprintf("changed from version %d (its figures are not in the archive to compare)", prev)
 	}
 	cur := summaryOf(rep)
-	byName := map[string]ServiceSummary{}
+	byName := map[string]oldService{}
 	for _, s := range old.Services {
 		byName[s.Name] = s
 	}
@@ -106,11 +127,20 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 			continue
 		}
 		var d []string
+		if o.Objective != s.Objective {
+			d = append(d, fmt.Sprintf("objective %s -> %s", objective(o.Objective), objective(s.Objective)))
+		}
 		if pct(o.Availability, s.Objective) != pct(s.Availability, s.Objective) || o.NoData != s.NoData {
 			d = append(d, fmt.Sprintf("availability %s -> %s", pct(o.Availability, s.Objective), pct(s.Availability, s.Objective)))
 		}
 		if math.Abs(o.DowntimeSeconds-s.DowntimeSeconds) >= 1 {
-			d = append(d, fmt.Sprintf("downtime %s -> %s", time.Duration(math.Round(o.DowntimeSeconds))*time.Second, time.Duration(math.Round(s.DowntimeSeconds))*time.Second))
+			d = append(d, fmt.Sprintf("downtime %s -> %s", seconds(o.DowntimeSeconds), seconds(s.DowntimeSeconds)))
+		}
+		if o.MaintenanceSeconds != nil && math.Abs(*o.MaintenanceSeconds-s.MaintenanceSeconds) >= 1 {
+			d = append(d, fmt.Sprintf("maintenance %s -> %s", seconds(*o.MaintenanceSeconds), seconds(s.MaintenanceSeconds)))
+		}
+		if o.UnknownSeconds != nil && math.Abs(*o.UnknownSeconds-s.UnknownSeconds) >= 1 {
+			d = append(d, fmt.Sprintf("unknown %s -> %s", seconds(*o.UnknownSeconds), seconds(s.UnknownSeconds)))
 		}
 		if o.Incidents != s.Incidents {
 			d = append(d, fmt.Sprintf("incidents %d -> %d", o.Incidents, s.Incidents))

@@ -1,0 +1,76 @@
+package publish
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/report"
+)
+
+// TestLifecycleChangesName: a revised month's "what changed" names every
+// headline figure that changed, the ones a config change moves too (an
+// objective raised, a maintenance window added after the fact, time found
+// unknown). Before, the objective, maintenance and unknown time were not
+// compared: a version made because the objective went from 99% to 99.5% and
+// 4 h of maintenance were added said "figures as in version 1; details
+// changed (latencies, window causes or run counts)". Figures kept by an
+// older version, without maintenance or unknown time, are not taken for 0.
+func TestLifecycleChangesName(t *testing.T) {
+	svc := func(objective, maint, unknown float64) report.Service {
+		a := 1.0
+		return report.Service{Name: "maps", Objective: objective, Availability: &a, MaintenanceSeconds: maint, UnknownSeconds: unknown}
+	}
+	tests := []struct {
+		name      string
+		old       string // figures.json of version 1; "" from summaryOf(old)
+		prev, cur report.Service
+		want      []string
+		not       []string
+	}{
+		{name: "objective raised", prev: svc(0.99, 0, 0), cur: svc(0.995, 0, 0), want: []string{"objective 99% -> 99.5%"}, not: []string{"figures as in"}},
+		{name: "maintenance added", prev: svc(0.99, 0, 0), cur: svc(0.99, 14400, 0), want: []string{"maintenance 0s -> 4h0m0s"}, not: []string{"figures as in"}},
+		{name: "unknown found", prev: svc(0.99, 0, 0), cur: svc(0.99, 0, 3600), want: []string{"unknown 0s -> 1h0m0s"}, not: []string{"figures as in"}},
+		{name: "unchanged headline", prev: svc(0.99, 600, 60), cur: svc(0.99, 600, 60), want: []string{"figures as in version 1"}},
+		{
+			name: "figures of an older version",
+			old:  `{"title": "SLA report 2026-11", "services": [{"name": "maps", "availability": 1, "objective": 0.99, "no_data": false, "downtime_seconds": 0, "incidents": 0, "windows": 0, "credit_percent": 0}]}`,
+			cur:  svc(0.99, 14400, 60), want: []string{"figures as in version 1"}, not: []string{"maintenance", "unknown"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := &config.Config{Reports: config.Reports{Archive: dir}}
+			at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+			old := []byte(tc.old)
+			if tc.old == "" {
+				var err error
+				if old, err = json.Marshal(summaryOf(&report.Report{Title: "SLA report 2026-11", From: at, To: at.AddDate(0, 1, 0), Services: []report.Service{tc.prev}})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "2026-11", "v1"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "2026-11", "v1", figuresFile), old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := (&Publisher{}).changes(cfg, "2026-11", 1, &report.Report{Title: "SLA report 2026-11", From: at, To: at.AddDate(0, 1, 0), Services: []report.Service{tc.cur}})
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%q lacks %q", got, w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(got, w) {
+					t.Errorf("%q has %q", got, w)
+				}
+			}
+		})
+	}
+}
