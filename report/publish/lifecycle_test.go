@@ -35,6 +35,10 @@ func TestLifecycleChangesName(t *testing.T) {
 		{name: "objective raised", prev: svc(0.99, 0, 0), cur: svc(0.995, 0, 0), want: []string{"objective 99% -> 99.5%"}, not: []string{"figures as in"}},
 		{name: "maintenance added", prev: svc(0.99, 0, 0), cur: svc(0.99, 14400, 0), want: []string{"maintenance 0s -> 4h0m0s"}, not: []string{"figures as in"}},
 		{name: "unknown found", prev: svc(0.99, 0, 0), cur: svc(0.99, 0, 3600), want: []string{"unknown 0s -> 1h0m0s"}, not: []string{"figures as in"}},
+		{name: "no data now", prev: svc(0.99, 0, 0), cur: report.Service{Name: "maps", Objective: 0.99, NoData: true, UnknownSeconds: 2592000},
+			want: []string{"availability 100.000% -> no data"}, not: []string{"-> 0.000%"}},
+		{name: "data now", prev: report.Service{Name: "maps", Objective: 0.99, NoData: true}, cur: svc(0.99, 0, 0),
+			want: []string{"availability no data -> 100.000%"}, not: []string{"0.000% ->"}},
 		{name: "unchanged headline", prev: svc(0.99, 600, 60), cur: svc(0.99, 600, 60), want: []string{"figures as in version 1"}},
 		{
 			name: "figures of an older version",

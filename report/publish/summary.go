@@ -130,8 +130,15 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		if o.Objective != s.Objective {
 			d = append(d, fmt.Sprintf("objective %s -> %s", objective(o.Objective), objective(s.Objective)))
 		}
-		if pct(o.Availability, s.Objective) != pct(s.Availability, s.Objective) || o.NoData != s.NoData {
-			d = append(d, fmt.Sprintf("availability %s -> %s", pct(o.Availability, s.Objective), pct(s.Availability, s.Objective)))
+		// A service without data has no availability (never 0%).
+		avail := func(x ServiceSummary) string {
+			if x.NoData {
+				return "no data"
+			}
+			return pct(x.Availability, s.Objective)
+		}
+		if avail(o.ServiceSummary) != avail(s) {
+			d = append(d, fmt.Sprintf("availability %s -> %s", avail(o.ServiceSummary), avail(s)))
 		}
 		if math.Abs(o.DowntimeSeconds-s.DowntimeSeconds) >= 1 {
 			d = append(d, fmt.Sprintf("downtime %s -> %s", seconds(o.DowntimeSeconds), seconds(s.DowntimeSeconds)))
