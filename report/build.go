@@ -224,8 +224,18 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 			svc.BelowQuorum = append(svc.BelowQuorum, a.window(w))
 		}
 		for _, u := range f.unknown {
-			svc.Unknown = append(svc.Unknown, Span{Flow: f.flow.Name, Start: u.s.In(a.loc), End: u.e.In(a.loc),
-				DurationSeconds: u.dur().Seconds(), Reason: "no run"})
+			// Time before the store's horizon is unknown because it is no
+			// longer kept, not because no run covered it.
+			old, rest := set{u}.clip(u.s, minT(u.e, a.pruned)), set{u}.clip(maxT(u.s, a.pruned), u.e)
+			for _, p := range []struct {
+				s      set
+				reason string
+			}{{old, ReasonPruned}, {rest, ReasonNoRun}} {
+				for _, x := range p.s {
+					svc.Unknown = append(svc.Unknown, Span{Flow: f.flow.Name, Start: x.s.In(a.loc), End: x.e.In(a.loc),
+						DurationSeconds: x.dur().Seconds(), Reason: p.reason})
+				}
+			}
 		}
 		t := account(from, end, down, deg, f.unknown, maint)
 		fl := Flow{Name: f.flow.Name, DowntimeSeconds: t.down.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}

@@ -2,6 +2,8 @@ package report
 
 import (
 	"context"
+	"github.com/slaprobe/slaprobe/store"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -116,5 +118,56 @@ func TestLifecycleIncidentInUnknownTime(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLifecyclePrunedTimeSaysSo: time before the hour rollups' horizon
+// (storage.hour_retention pruned them, and the windows that ended there) is
+// unknown because its results are no longer kept, and the report says so:
+// its unknown stretch's reason names the pruning, not "no run". Before, a
+// month older than the retention read as one the prober never ran in.
+func TestLifecyclePrunedTimeSaysSo(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig("UTC", time.Minute)
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "results.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Runs every minute 10:00-14:00, all passing; everything before 12:00
+	// pruned.
+	load(t, s, cfg, schedule("seoul-a", hm(10, 0), hm(14, 0), time.Minute, failing("ok")))
+	cut := hm(12, 0)
+	for {
+		n, err := s.Prune(ctx, store.Cutoffs{Runs: cut, Minute: cut, Hour: cut}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 1000 {
+			break
+		}
+	}
+	tests := []struct {
+		name     string
+		from, to time.Time
+		want     []string // "start-end reason"
+	}{
+		{"wholly pruned", hm(10, 0), hm(11, 0), []string{"10:00-11:00 " + ReasonPruned}},
+		{"pruned, then kept", hm(11, 0), hm(13, 0), []string{"11:00-12:00 " + ReasonPruned}},
+		{"kept", hm(12, 0), hm(13, 0), nil},
+		{"never run", hm(14, 30), hm(15, 0), []string{"14:30-15:00 " + ReasonNoRun}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Build(ctx, Input{Config: cfg, Store: s, From: tc.from, To: tc.to, Timelines: []*config.Timeline{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, u := range rep.Services[0].Unknown {
+				got = append(got, u.Start.Format("15:04")+"-"+u.End.Format("15:04")+" "+u.Reason)
+			}
+			sameList(t, "unknown", got, tc.want)
+		})
 	}
 }

@@ -211,6 +211,17 @@ type Span struct {
 	Reason          string    `json:"reason,omitempty"`
 }
 
+// Reasons of unknown stretches.
+const (
+	// ReasonNoRun: no run covered the stretch (the prober was down, not
+	// yet deployed, or the flow not configured then).
+	ReasonNoRun = "no run"
+	// ReasonPruned: the stretch is older than what the store keeps (its
+	// hour rollups and ended windows were pruned under
+	// storage.hour_retention), so whether runs covered it is not known.
+	ReasonPruned = "pruned: older than storage.hour_retention"
+)
+
 // Reconciliation pairs a declared incident with what was measured.
 type Reconciliation struct {
 	ID                string     `json:"id"`

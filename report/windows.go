@@ -155,6 +155,9 @@ type analysis struct {
 	end   time.Time // min(To, Now): the end of the elapsed period
 	flows []*flowData
 	cov   []store.Span
+	// pruned is the hour rollups' horizon: nothing before it is kept
+	// (zero: nothing pruned).
+	pruned time.Time
 }
 
 func (a *analysis) window(m measured) Window {
@@ -293,6 +296,11 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: coverage: %w", err)
 	}
+	h, err := in.Store.Horizon(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("report: horizon: %w", err)
+	}
+	a.pruned = h.Hour
 
 	byFlow := map[string][]state.Window{}
 	for _, w := range raw {

@@ -211,7 +211,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 		rec,
 		windowTable("Below quorum (shown, not counted)", "Windows seen from too few locations to count as downtime.", "None.", s.BelowQuorum, loc),
 		windowTable("Undeclared windows", "Measured down windows that no declared incident covers.", "None: every measured window was declared.", s.Undeclared, loc),
-		spanTable("Unknown", "No run covered these stretches; they are excluded from the denominator unless the policy counts them as down.", "No unknown time.", s.Unknown, loc),
+		spanTable("Unknown", "No run covered these stretches, or their results are no longer kept (the reason says which); they are excluded from the denominator unless the policy counts them as down.", "No unknown time.", s.Unknown, loc),
 		spanTable("Maintenance", "Planned windows, excluded from the denominator.", "No maintenance.", s.Maintenance, loc),
 	}
 	return sv
