@@ -1,7 +1,11 @@
 package publish
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/store"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,5 +80,62 @@ func TestLifecycleChangesName(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLifecycleNoRevisionOfPrunedMonths: a month under revision whose hour
+// rollups the store has pruned (storage.hour_retention shorter than the
+// months reports.revise looks back) keeps its last version. Before, each
+// cycle rebuilt it from what was left and sent the receivers a new version
+// that read "availability 99.861% -> no data", as if the outage and the
+// month's runs had never been.
+func TestLifecycleNoRevisionOfPrunedMonths(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	loc := cfg.Loc
+	sep := time.Date(2022, 9, 1, 0, 0, 0, 0, loc)
+	oct := sep.AddDate(0, 1, 0)
+	// September and October, an outage on the 15th of each.
+	fill(t, s, sep, oct.AddDate(0, 1, 0), [2]time.Time{sep.AddDate(0, 0, 14), sep.AddDate(0, 0, 14).Add(time.Hour)},
+		[2]time.Time{oct.AddDate(0, 0, 14), oct.AddDate(0, 0, 14).Add(time.Hour)})
+	clk := clock.NewManual(time.Date(2022, 11, 1, 0, 10, 0, 0, loc))
+	p, err := New(cfg, Options{Store: s, Clock: clk, Channels: func(*config.Config) []Channel { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Everything before October 10 is pruned.
+	cut := oct.AddDate(0, 0, 9)
+	for {
+		n, err := s.Prune(ctx, store.Cutoffs{Runs: cut, Minute: cut, Hour: cut}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 1000 {
+			break
+		}
+	}
+	clk.Advance(24 * time.Hour)
+	if err := p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := s.ReportVersions(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vs {
+		got = append(got, fmt.Sprintf("%s/v%d %s", v.Month, v.Version, v.Changes))
+	}
+	if want := []string{"2022-09/v1 ", "2022-10/v1 "}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("versions %q, want %q", got, want)
 	}
 }

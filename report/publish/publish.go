@@ -329,6 +329,24 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 		return err
 	}
 	now := p.clk.Now()
+	prev, err := p.opts.Store.ReportVersions(ctx, month)
+	if err != nil {
+		return err
+	}
+	if len(prev) > 0 {
+		// A month made before its results were pruned
+		// (storage.hour_retention) keeps its last version: rebuilt from
+		// what is left, it would lose its outages and runs to the
+		// retention, not to anything that happened.
+		h, err := p.opts.Store.Horizon(ctx)
+		if err != nil {
+			return err
+		}
+		if h.Hour.After(from) {
+			p.log.Info("month partly pruned (storage.hour_retention): not revised", "month", month, "pruned_before", h.Hour)
+			return nil
+		}
+	}
 	rep, err := report.Build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: from, To: to, Now: now, Timelines: cfg.Timelines})
 	if err != nil {
 		return err
@@ -336,10 +354,6 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 	var runs int64
 	for _, s := range rep.Services {
 		runs += s.Runs
-	}
-	prev, err := p.opts.Store.ReportVersions(ctx, month)
-	if err != nil {
-		return err
 	}
 	if len(prev) == 0 && runs == 0 && !always {
 		p.log.Info("no data for the month: no report", "month", month)
