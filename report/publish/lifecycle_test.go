@@ -139,3 +139,52 @@ func TestLifecycleNoRevisionOfPrunedMonths(t *testing.T) {
 		t.Errorf("versions %q, want %q", got, want)
 	}
 }
+
+// TestLifecycleChangesNameTheDetails: a version made because a detail
+// changed, not a headline figure, names the part of the report that
+// changed. A corrected timeline (README: a reason for a new version) moves
+// only the reconciliation; before, the new version said "details changed
+// (latencies, window causes or run counts)", none of which had.
+func TestLifecycleChangesNameTheDetails(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, cfg.Loc)
+	out := oct.AddDate(0, 0, 14)
+	fill(t, s, oct, oct.AddDate(0, 1, 0), [2]time.Time{out, out.Add(time.Hour)})
+	declare := func(end time.Time) {
+		cfg.Timelines = []*config.Timeline{{Name: "provider", Incidents: []config.Incident{{
+			ID: "inc-1", Service: "messaging", Functions: []string{"receive"}, Start: out, End: end, Mode: "drop"}}}}
+	}
+	declare(out.Add(30 * time.Minute))
+	clk := clock.NewManual(time.Date(2022, 11, 1, 0, 10, 0, 0, cfg.Loc))
+	p, err := New(cfg, Options{Store: s, Clock: clk, Channels: func(*config.Config) []Channel { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The provider corrects its declared end: 30 minutes -> 1 hour.
+	declare(out.Add(time.Hour))
+	p.SetConfig(cfg)
+	clk.Advance(time.Hour)
+	if err := p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := s.ReportVersions(ctx, "2022-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 {
+		t.Fatalf("%d versions, want 2", len(vs))
+	}
+	if got := vs[1].Changes; !strings.Contains(got, "messaging: reconciliation with declared incidents") || strings.Contains(got, "latencies") {
+		t.Errorf("changes %q, want the reconciliation named (and not latencies)", got)
+	}
+}

@@ -429,7 +429,7 @@ func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *
 		}
 		files = append(files, filepath.ToSlash(filepath.Join(vdir, name)))
 	}
-	fig, err := json.MarshalIndent(summaryOf(rep), "", "  ")
+	fig, err := json.MarshalIndent(figuresOf{summaryOf(rep), detailsOf(rep)}, "", "  ")
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,15 @@
 package publish
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +58,49 @@ func summaryOf(r *report.Report) Summary {
 		s.Services = append(s.Services, ss)
 	}
 	return s
+}
+
+// figuresOf is what figures.json keeps of a version: its summary and a
+// digest of each part of the report below the headline figures, so that the
+// next version can name the parts that changed.
+type figuresOf struct {
+	Summary
+	// Details maps "service: part" (or "policy") to the digest of that
+	// part; absent in figures kept by versions before it.
+	Details map[string]string `json:"details,omitempty"`
+}
+
+// detailParts are the parts of a service's report that Details digests,
+// by the name "what changed" gives them.
+var detailParts = []struct {
+	name string
+	of   func(s *report.Service) any
+}{
+	{"windows", func(s *report.Service) any { return []any{s.Windows, s.IncidentList, s.BelowQuorum} }},
+	{"reconciliation with declared incidents", func(s *report.Service) any { return []any{s.Reconciliation, s.Undeclared} }},
+	{"unknown stretches", func(s *report.Service) any { return s.Unknown }},
+	{"maintenance", func(s *report.Service) any { return s.Maintenance }},
+	{"run counts", func(s *report.Service) any { return []any{s.Runs, s.ConfirmRuns, s.RunSuccessRatio, s.Flows} }},
+	{"latencies", func(s *report.Service) any { return []any{s.P50, s.P95, s.P99, s.Steps} }},
+}
+
+func detailsOf(r *report.Report) map[string]string {
+	digest := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return ""
+		}
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:8])
+	}
+	out := map[string]string{"policy": digest(r.Policy)}
+	for i := range r.Services {
+		sv := &r.Services[i]
+		for _, p := range detailParts {
+			out[sv.Name+": "+p.name] = digest(p.of(sv))
+		}
+	}
+	return out
 }
 
 // pct prints an availability as the reports do (render.Availability):
@@ -109,7 +156,8 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		UnknownSeconds     *float64 `json:"unknown_seconds"`
 	}
 	var old struct {
-		Services []oldService `json:"services"`
+		Services []oldService      `json:"services"`
+		Details  map[string]string `json:"details"`
 	}
 	if err != nil || json.Unmarshal(data, &old) != nil {
 		return fmt.Sprintf("changed from version %d (its figures are not in the archive to compare)", prev)
@@ -167,7 +215,21 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		lines = append(lines, name+": no longer in the report")
 	}
 	if len(lines) == 0 {
-		return fmt.Sprintf("version %d: figures as in version %d; details changed (latencies, window causes or run counts)", prev+1, prev)
+		// Name the parts that changed, when the previous version kept
+		// their digests.
+		var parts []string
+		if old.Details != nil {
+			cur := detailsOf(rep)
+			for _, k := range slices.Sorted(maps.Keys(cur)) {
+				if d, ok := old.Details[k]; !ok || d != cur[k] {
+					parts = append(parts, k)
+				}
+			}
+		}
+		if len(parts) == 0 {
+			return fmt.Sprintf("version %d: figures as in version %d; details changed (latencies, window causes or run counts)", prev+1, prev)
+		}
+		return fmt.Sprintf("version %d: figures as in version %d; details changed: %s", prev+1, prev, strings.Join(parts, "; "))
 	}
 	return fmt.Sprintf("version %d, changed from version %d: %s", prev+1, prev, strings.Join(lines, "; "))
 }
