@@ -106,6 +106,7 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 	}
 	chans := p.opts.Channels(cfg)
 	files := map[string][]string{} // month/version -> files
+	digests := map[string]string{} // month/version -> the version's digest
 	for _, d := range pend {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -136,9 +137,10 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 			}
 			for _, v := range vs {
 				files[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Files
+				digests[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Digest
 			}
 		}
-		m, err := p.message(cfg, d, files[key])
+		m, err := p.message(cfg, d, files[key], digests[key])
 		if err == nil {
 			actx, cancel := context.WithTimeout(ctx, p.opts.AttemptTimeout)
 			err = ch.Send(actx, m)
@@ -203,8 +205,14 @@ func resultText(cfg *config.Config, err error) string {
 // name the version's own directory in the archive (DIR/MONTH/vN/report.*),
 // and the files must be in the archive, not behind a link out of it: a
 // record is no licence to send any file the process can read.
-func (p *Publisher) message(cfg *config.Config, d store.Delivery, paths []string) (*Message, error) {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s|%s", d.Month, d.Version, d.Channel, d.Target)))
+//
+// Its key (the webhook's Idempotency-Key, the e-mail's Message-ID) is the
+// same for every attempt of the delivery and names the version's content
+// (digest): two probers with their own databases, or a store started
+// afresh, make a "2022-10 v1" each, and a receiver must not take the second
+// for a repeat of the first.
+func (p *Publisher) message(cfg *config.Config, d store.Delivery, paths []string, digest string) (*Message, error) {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s|%s|%s", d.Month, d.Version, d.Channel, d.Target, digest)))
 	m := &Message{Month: d.Month, Version: d.Version, Key: fmt.Sprintf("slaprobe-%s-v%d-%s", d.Month, d.Version, hex.EncodeToString(h[:8]))}
 	if !monthDir.MatchString(d.Month) || d.Version < 1 {
 		return nil, fmt.Errorf("publish: a delivery of %q version %d: not a month's report", d.Month, d.Version)

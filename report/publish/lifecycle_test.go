@@ -188,3 +188,66 @@ func TestLifecycleChangesNameTheDetails(t *testing.T) {
 		t.Errorf("changes %q, want the reconciliation named (and not latencies)", got)
 	}
 }
+
+// keyChannel records the key of every attempt and fails the first fail.
+type keyChannel struct {
+	fail int
+	keys []string
+}
+
+func (k *keyChannel) Kind() string   { return "webhook" }
+func (k *keyChannel) Target() string { return "http://127.0.0.1:1/in" }
+func (k *keyChannel) Send(_ context.Context, m *Message) error {
+	k.keys = append(k.keys, m.Key)
+	if len(k.keys) <= k.fail {
+		return fmt.Errorf("HTTP 503")
+	}
+	return nil
+}
+
+// TestLifecycleDeliveryKeyNamesTheContent: the Idempotency-Key (and the
+// e-mail's Message-ID, made from it) stays the same across the attempts of
+// one delivery and differs between reports with different content for the
+// same month, version and receiver: two probers with their own databases
+// (two locations), or a store started afresh. Before, it was made of the
+// month, version, channel and target only, so a receiver that honours it
+// (or a mail service that drops a repeated Message-ID) dropped the second
+// prober's report as a repeat of the first.
+func TestLifecycleDeliveryKeyNamesTheContent(t *testing.T) {
+	ctx := context.Background()
+	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, time.UTC)
+	prober := func(loc string, fail int, outage time.Duration) *keyChannel {
+		dir := t.TempDir()
+		cfg := testConfig(filepath.Join(dir, "reports"))
+		cfg.Location = loc
+		s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		out := oct.AddDate(0, 0, 14)
+		fill(t, s, oct, oct.AddDate(0, 1, 0), [2]time.Time{out, out.Add(outage)})
+		ch := &keyChannel{fail: fail}
+		clk := clock.NewManual(time.Date(2022, 11, 2, 0, 10, 0, 0, time.UTC))
+		p, err := New(cfg, Options{Store: s, Clock: clk, Channels: func(*config.Config) []Channel { return []Channel{ch} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Cycle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			p.DeliverDue(ctx) //nolint:errcheck // the first attempt fails on purpose
+			clk.Advance(time.Hour)
+		}
+		return ch
+	}
+	a := prober("seoul-a", 1, time.Hour)
+	b := prober("busan-b", 0, 3*time.Hour)
+	if len(a.keys) != 2 || a.keys[0] != a.keys[1] {
+		t.Errorf("attempts of one delivery: keys %q, want two equal ones", a.keys)
+	}
+	if len(b.keys) != 1 || len(a.keys) == 0 || b.keys[0] == a.keys[0] {
+		t.Errorf("two probers' reports of 2022-10 v1 to one receiver: keys %q and %q, want different", a.keys, b.keys)
+	}
+}
