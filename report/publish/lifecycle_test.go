@@ -19,7 +19,8 @@ import (
 // TestLifecycleChangesName: a revised month's "what changed" names every
 // headline figure that changed, the ones a config change moves too (an
 // objective raised, a maintenance window added after the fact, time found
-// unknown). Before, the objective, maintenance and unknown time were not
+// unknown, the month's period moved to another time zone). Before, the
+// objective, maintenance, unknown time and the period were not
 // compared: a version made because the objective went from 99% to 99.5% and
 // 4 h of maintenance were added said "figures as in version 1; details
 // changed (latencies, window causes or run counts)". Figures kept by an
@@ -33,6 +34,7 @@ func TestLifecycleChangesName(t *testing.T) {
 		name      string
 		old       string // figures.json of version 1; "" from summaryOf(old)
 		prev, cur report.Service
+		zone      *time.Location // the current version's (config.timezone changed); nil UTC
 		want      []string
 		not       []string
 	}{
@@ -43,6 +45,8 @@ func TestLifecycleChangesName(t *testing.T) {
 			want: []string{"availability 100.000% -> no data"}, not: []string{"-> 0.000%"}},
 		{name: "data now", prev: report.Service{Name: "maps", Objective: 0.99, NoData: true}, cur: svc(0.99, 0, 0),
 			want: []string{"availability no data -> 100.000%"}, not: []string{"0.000% ->"}},
+		{name: "time zone changed", prev: svc(0.99, 0, 0), cur: svc(0.99, 0, 0), zone: time.FixedZone("KST", 9*3600),
+			want: []string{"period 2026-11-01 00:00 +00:00 - 2026-12-01 00:00 +00:00 -> 2026-11-01 00:00 +09:00 - 2026-12-01 00:00 +09:00"}, not: []string{"figures as in"}},
 		{name: "unchanged headline", prev: svc(0.99, 600, 60), cur: svc(0.99, 600, 60), want: []string{"figures as in version 1"}},
 		{
 			name: "figures of an older version",
@@ -55,6 +59,10 @@ func TestLifecycleChangesName(t *testing.T) {
 			dir := t.TempDir()
 			cfg := &config.Config{Reports: config.Reports{Archive: dir}}
 			at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+			curAt := at
+			if tc.zone != nil {
+				curAt = time.Date(2026, 11, 1, 0, 0, 0, 0, tc.zone)
+			}
 			old := []byte(tc.old)
 			if tc.old == "" {
 				var err error
@@ -68,7 +76,7 @@ func TestLifecycleChangesName(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "2026-11", "v1", figuresFile), old, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got := (&Publisher{}).changes(cfg, "2026-11", 1, &report.Report{Title: "SLA report 2026-11", From: at, To: at.AddDate(0, 1, 0), Services: []report.Service{tc.cur}})
+			got := (&Publisher{}).changes(cfg, "2026-11", 1, &report.Report{Title: "SLA report 2026-11", From: curAt, To: curAt.AddDate(0, 1, 0), Services: []report.Service{tc.cur}})
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("%q lacks %q", got, w)

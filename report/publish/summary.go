@@ -156,6 +156,8 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		UnknownSeconds     *float64 `json:"unknown_seconds"`
 	}
 	var old struct {
+		From     time.Time         `json:"from"`
+		To       time.Time         `json:"to"`
 		Services []oldService      `json:"services"`
 		Details  map[string]string `json:"details"`
 	}
@@ -168,6 +170,11 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		byName[s.Name] = s
 	}
 	var lines []string
+	// The period moves when the config's time zone changes.
+	if !old.From.IsZero() && (!old.From.Equal(cur.From) || !old.To.Equal(cur.To)) {
+		const f = "2006-01-02 15:04 -07:00"
+		lines = append(lines, fmt.Sprintf("period %s - %s -> %s - %s", old.From.Format(f), old.To.Format(f), cur.From.Format(f), cur.To.Format(f)))
+	}
 	for _, s := range cur.Services {
 		o, ok := byName[s.Name]
 		if !ok {
