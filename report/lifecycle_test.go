@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/slaprobe/slaprobe/store"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,7 +126,8 @@ func TestLifecycleIncidentInUnknownTime(t *testing.T) {
 // (storage.hour_retention pruned them, and the windows that ended there) is
 // unknown because its results are no longer kept, and the report says so:
 // its unknown stretch's reason names the pruning, not "no run". Before, a
-// month older than the retention read as one the prober never ran in.
+// month older than the retention read as one the prober never ran in, and
+// `windows` over it listed nothing without a word.
 func TestLifecyclePrunedTimeSaysSo(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig("UTC", time.Minute)
@@ -159,7 +161,9 @@ func TestLifecyclePrunedTimeSaysSo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, err := Build(ctx, Input{Config: cfg, Store: s, From: tc.from, To: tc.to, Timelines: []*config.Timeline{}})
+			var warned []string
+			warn := func(msg string) { warned = append(warned, msg) }
+			rep, err := Build(ctx, Input{Config: cfg, Store: s, From: tc.from, To: tc.to, Timelines: []*config.Timeline{}, Warn: warn})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,6 +172,12 @@ func TestLifecyclePrunedTimeSaysSo(t *testing.T) {
 				got = append(got, u.Start.Format("15:04")+"-"+u.End.Format("15:04")+" "+u.Reason)
 			}
 			sameList(t, "unknown", got, tc.want)
+			// The caller (report, windows) is told too: a windows listing
+			// has no other place to say it.
+			pruned := tc.from.Before(cut)
+			if (len(warned) == 1 && strings.Contains(warned[0], "storage.hour_retention")) != pruned || len(warned) > 1 {
+				t.Errorf("warnings %q; want one naming storage.hour_retention: %v", warned, pruned)
+			}
 		})
 	}
 }

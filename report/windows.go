@@ -301,6 +301,10 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		return nil, fmt.Errorf("report: horizon: %w", err)
 	}
 	a.pruned = h.Hour
+	if in.Warn != nil && a.pruned.After(in.From) {
+		in.Warn(fmt.Sprintf("results before %s were pruned (storage.hour_retention): windows and coverage there are no longer kept, and that time is unknown",
+			a.pruned.In(zone(in.Config)).Format(time.RFC3339)))
+	}
 
 	byFlow := map[string][]state.Window{}
 	for _, w := range raw {

@@ -54,7 +54,8 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines})
+	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: report:", msg) }
+	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines, Warn: warn})
 	if err != nil {
 		return err
 	}
