@@ -27,8 +27,8 @@ import (
 // older version, without maintenance or unknown time, are not taken for 0.
 func TestLifecycleChangesName(t *testing.T) {
 	svc := func(objective, maint, unknown float64) report.Service {
-		a := 1.0
-		return report.Service{Name: "maps", Objective: objective, Availability: &a, MaintenanceSeconds: maint, UnknownSeconds: unknown}
+		a, c := 1.0, 0.0
+		return report.Service{Name: "maps", Objective: objective, Availability: &a, CreditPercent: &c, MaintenanceSeconds: maint, UnknownSeconds: unknown}
 	}
 	tests := []struct {
 		name      string
@@ -47,6 +47,13 @@ func TestLifecycleChangesName(t *testing.T) {
 			want: []string{"availability no data -> 100.000%"}, not: []string{"0.000% ->"}},
 		{name: "time zone changed", prev: svc(0.99, 0, 0), cur: svc(0.99, 0, 0), zone: time.FixedZone("KST", 9*3600),
 			want: []string{"period 2026-11-01 00:00 +00:00 - 2026-12-01 00:00 +00:00 -> 2026-11-01 00:00 +09:00 - 2026-12-01 00:00 +09:00"}, not: []string{"figures as in"}},
+		{
+			// An older version kept 0 for the credit of a service without
+			// data: not a change to "none".
+			name: "no data in figures of an older version",
+			old:  `{"title": "SLA report 2026-11", "services": [{"name": "maps", "availability": 0, "objective": 0.99, "no_data": true, "downtime_seconds": 0, "incidents": 0, "windows": 0, "credit_percent": 0}]}`,
+			cur:  report.Service{Name: "maps", Objective: 0.99, NoData: true}, want: []string{"figures as in version 1"}, not: []string{"credit"},
+		},
 		{name: "unchanged headline", prev: svc(0.99, 600, 60), cur: svc(0.99, 600, 60), want: []string{"figures as in version 1"}},
 		{
 			name: "figures of an older version",
@@ -257,5 +264,37 @@ func TestLifecycleDeliveryKeyNamesTheContent(t *testing.T) {
 	}
 	if len(b.keys) != 1 || len(a.keys) == 0 || b.keys[0] == a.keys[0] {
 		t.Errorf("two probers' reports of 2022-10 v1 to one receiver: keys %q and %q, want different", a.keys, b.keys)
+	}
+}
+
+// TestLifecycleSummaryNoDataIsNull: the summary a webhook's metadata part
+// carries (and figures.json keeps) has "availability" and "credit_percent"
+// null for a service with nothing measured, as report.json does (README:
+// never 0%). Before, they were 0 beside "no_data": true, and a receiver
+// reading the figure alone booked a 0% month.
+func TestLifecycleSummaryNoDataIsNull(t *testing.T) {
+	a, c := 0.9986, 10.0
+	r := &report.Report{Title: "SLA report 2026-11", Services: []report.Service{
+		{Name: "account", Objective: 0.999, Availability: &a, CreditPercent: &c},
+		{Name: "maps", Objective: 0.99, NoData: true},
+	}}
+	b, err := json.Marshal(summaryOf(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Services []map[string]any `json:"services"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct{ avail, credit any }{{0.9986, 10.0}, {nil, nil}} {
+		s := got.Services[i]
+		if s["availability"] != want.avail || s["credit_percent"] != want.credit {
+			t.Errorf("%s: availability %v credit %v, want %v and %v", s["name"], s["availability"], s["credit_percent"], want.avail, want.credit)
+		}
+	}
+	if text := summaryOf(r).Text(); !strings.Contains(text, "maps: no data") || !strings.Contains(text, "account: 99.860% against 99.9% (missed)") {
+		t.Errorf("summary text:\n%s", text)
 	}
 }

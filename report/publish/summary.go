@@ -29,18 +29,18 @@ type Summary struct {
 
 // ServiceSummary is one service's headline figures.
 type ServiceSummary struct {
-	Name            string  `json:"name"`
-	Availability    float64 `json:"availability"`
-	Objective       float64 `json:"objective"`
-	NoData          bool    `json:"no_data"`
-	DowntimeSeconds float64 `json:"downtime_seconds"`
+	Name            string   `json:"name"`
+	Availability    *float64 `json:"availability"` // null without data, as in report.json
+	Objective       float64  `json:"objective"`
+	NoData          bool     `json:"no_data"`
+	DowntimeSeconds float64  `json:"downtime_seconds"`
 	// Maintenance and unknown time move the denominator: a maintenance
 	// window declared after the fact, or data found missing, revises a month.
-	MaintenanceSeconds float64 `json:"maintenance_seconds"`
-	UnknownSeconds     float64 `json:"unknown_seconds"`
-	Incidents          int     `json:"incidents"`
-	Windows            int     `json:"windows"`
-	CreditPercent      float64 `json:"credit_percent"`
+	MaintenanceSeconds float64  `json:"maintenance_seconds"`
+	UnknownSeconds     float64  `json:"unknown_seconds"`
+	Incidents          int      `json:"incidents"`
+	Windows            int      `json:"windows"`
+	CreditPercent      *float64 `json:"credit_percent"` // null without data
 }
 
 func summaryOf(r *report.Report) Summary {
@@ -48,13 +48,7 @@ func summaryOf(r *report.Report) Summary {
 	for _, sv := range r.Services {
 		ss := ServiceSummary{Name: sv.Name, Objective: sv.Objective, NoData: sv.NoData || sv.Availability == nil,
 			DowntimeSeconds: sv.DowntimeSeconds, MaintenanceSeconds: sv.MaintenanceSeconds, UnknownSeconds: sv.UnknownSeconds,
-			Incidents: sv.Incidents, Windows: len(sv.Windows)}
-		if sv.Availability != nil {
-			ss.Availability = *sv.Availability
-		}
-		if sv.CreditPercent != nil {
-			ss.CreditPercent = *sv.CreditPercent
-		}
+			Incidents: sv.Incidents, Windows: len(sv.Windows), Availability: sv.Availability, CreditPercent: sv.CreditPercent}
 		s.Services = append(s.Services, ss)
 	}
 	return s
@@ -113,18 +107,18 @@ func (s Summary) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s to %s)\n\n", s.Title, s.From.Format("2006-01-02 15:04 MST"), s.To.Format("2006-01-02 15:04 MST"))
 	for _, sv := range s.Services {
-		if sv.NoData {
+		if sv.NoData || sv.Availability == nil {
 			fmt.Fprintf(&b, "- %s: no data\n", sv.Name)
 			continue
 		}
 		verdict := "met"
-		if sv.Availability < sv.Objective {
+		if *sv.Availability < sv.Objective {
 			verdict = "missed"
 		}
-		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, pct(sv.Availability, sv.Objective),
+		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, pct(*sv.Availability, sv.Objective),
 			objective(sv.Objective), verdict, seconds(sv.DowntimeSeconds), sv.Incidents)
-		if sv.CreditPercent > 0 {
-			fmt.Fprintf(&b, ", SLA credit %g%%", sv.CreditPercent)
+		if sv.CreditPercent != nil && *sv.CreditPercent > 0 {
+			fmt.Fprintf(&b, ", SLA credit %g%%", *sv.CreditPercent)
 		}
 		b.WriteString("\n")
 	}
@@ -134,6 +128,14 @@ func (s Summary) Text() string {
 // objective prints an objective with the decimals it has: 99%, 99.95%.
 func objective(o float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", o*100), "0"), ".") + "%"
+}
+
+// credit prints an SLA credit, "none" without one (no data).
+func credit(c *float64) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%g%%", *c)
 }
 
 // seconds prints a time in seconds as a whole-second duration.
@@ -187,10 +189,10 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		}
 		// A service without data has no availability (never 0%).
 		avail := func(x ServiceSummary) string {
-			if x.NoData {
+			if x.NoData || x.Availability == nil {
 				return "no data"
 			}
-			return pct(x.Availability, s.Objective)
+			return pct(*x.Availability, s.Objective)
 		}
 		if avail(o.ServiceSummary) != avail(s) {
 			d = append(d, fmt.Sprintf("availability %s -> %s", avail(o.ServiceSummary), avail(s)))
@@ -210,8 +212,11 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		if o.Windows != s.Windows {
 			d = append(d, fmt.Sprintf("windows %d -> %d", o.Windows, s.Windows))
 		}
-		if o.CreditPercent != s.CreditPercent {
-			d = append(d, fmt.Sprintf("SLA credit %g%% -> %g%%", o.CreditPercent, s.CreditPercent))
+		if o.NoData && o.CreditPercent != nil && *o.CreditPercent == 0 {
+			o.CreditPercent = nil // kept as 0 by versions before it was null
+		}
+		if credit(o.CreditPercent) != credit(s.CreditPercent) {
+			d = append(d, fmt.Sprintf("SLA credit %s -> %s", credit(o.CreditPercent), credit(s.CreditPercent)))
 		}
 		if len(d) > 0 {
 			lines = append(lines, s.Name+": "+strings.Join(d, ", "))
