@@ -458,17 +458,6 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 	points := []time.Time{from, end}
 	for _, w := range ws {
 		x := iv{maxT(w.Start, from), minT(endOr(w.End, end), end)}
-		if w.End.IsZero() {
-			// A window still open at a location that stopped reporting
-			// (its prober stopped and has not come back, or is gone) ends
-			// where that location's data ends: its silence is not down.
-			for _, u := range unknown[w.Location] {
-				if u.s.After(x.s) && u.s.Before(x.e) {
-					x.e = u.s
-					break
-				}
-			}
-		}
 		if !x.e.After(x.s) {
 			continue
 		}
