@@ -43,6 +43,10 @@ func TestLifecycleChangesName(t *testing.T) {
 		{name: "unknown found", prev: svc(0.99, 0, 0), cur: svc(0.99, 0, 3600), want: []string{"unknown 0s -> 1h0m0s"}, not: []string{"figures as in"}},
 		{name: "no data now", prev: svc(0.99, 0, 0), cur: report.Service{Name: "maps", Objective: 0.99, NoData: true, UnknownSeconds: 2592000},
 			want: []string{"availability 100.000% -> no data"}, not: []string{"-> 0.000%"}},
+		{name: "no data now, counted as down", prev: svc(0.99, 0, 0), cur: func() report.Service {
+			a, c := 0.0, 100.0 // policy.unknown: down
+			return report.Service{Name: "maps", Objective: 0.99, NoData: true, Availability: &a, CreditPercent: &c, UnknownSeconds: 2592000}
+		}(), want: []string{"availability 100.000% -> 0.000% (no data)", "SLA credit 0% -> 100%"}},
 		{name: "data now", prev: report.Service{Name: "maps", Objective: 0.99, NoData: true}, cur: svc(0.99, 0, 0),
 			want: []string{"availability no data -> 100.000%"}, not: []string{"0.000% ->"}},
 		{name: "time zone changed", prev: svc(0.99, 0, 0), cur: svc(0.99, 0, 0), zone: time.FixedZone("KST", 9*3600),
@@ -274,9 +278,13 @@ func TestLifecycleDeliveryKeyNamesTheContent(t *testing.T) {
 // reading the figure alone booked a 0% month.
 func TestLifecycleSummaryNoDataIsNull(t *testing.T) {
 	a, c := 0.9986, 10.0
+	zero, full := 0.0, 100.0
 	r := &report.Report{Title: "SLA report 2026-11", Services: []report.Service{
 		{Name: "account", Objective: 0.999, Availability: &a, CreditPercent: &c},
 		{Name: "maps", Objective: 0.99, NoData: true},
+		// policy.unknown: down counts a month without data as down: the
+		// report has 0% and a credit beside no_data, and so must the summary.
+		{Name: "mail", Objective: 0.99, NoData: true, Availability: &zero, CreditPercent: &full},
 	}}
 	b, err := json.Marshal(summaryOf(r))
 	if err != nil {
@@ -288,13 +296,14 @@ func TestLifecycleSummaryNoDataIsNull(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []struct{ avail, credit any }{{0.9986, 10.0}, {nil, nil}} {
+	for i, want := range []struct{ avail, credit any }{{0.9986, 10.0}, {nil, nil}, {0.0, 100.0}} {
 		s := got.Services[i]
 		if s["availability"] != want.avail || s["credit_percent"] != want.credit {
 			t.Errorf("%s: availability %v credit %v, want %v and %v", s["name"], s["availability"], s["credit_percent"], want.avail, want.credit)
 		}
 	}
-	if text := summaryOf(r).Text(); !strings.Contains(text, "maps: no data") || !strings.Contains(text, "account: 99.860% against 99.9% (missed)") {
+	if text := summaryOf(r).Text(); !strings.Contains(text, "maps: no data") || !strings.Contains(text, "account: 99.860% against 99.9% (missed)") ||
+		!strings.Contains(text, "mail: 0.000% (no data) against 99% (missed), down 0s, 0 incident(s), SLA credit 100%") {
 		t.Errorf("summary text:\n%s", text)
 	}
 }

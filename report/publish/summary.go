@@ -107,7 +107,7 @@ func (s Summary) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s to %s)\n\n", s.Title, s.From.Format("2006-01-02 15:04 MST"), s.To.Format("2006-01-02 15:04 MST"))
 	for _, sv := range s.Services {
-		if sv.NoData || sv.Availability == nil {
+		if sv.Availability == nil {
 			fmt.Fprintf(&b, "- %s: no data\n", sv.Name)
 			continue
 		}
@@ -115,7 +115,7 @@ func (s Summary) Text() string {
 		if *sv.Availability < sv.Objective {
 			verdict = "missed"
 		}
-		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, pct(*sv.Availability, sv.Objective),
+		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, sv.availText(sv.Objective),
 			objective(sv.Objective), verdict, seconds(sv.DowntimeSeconds), sv.Incidents)
 		if sv.CreditPercent != nil && *sv.CreditPercent > 0 {
 			fmt.Fprintf(&b, ", SLA credit %g%%", *sv.CreditPercent)
@@ -128,6 +128,19 @@ func (s Summary) Text() string {
 // objective prints an objective with the decimals it has: 99%, 99.95%.
 func objective(o float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", o*100), "0"), ".") + "%"
+}
+
+// availText prints the availability as the report does, with as many
+// decimals as objective needs: "no data" without a figure, and "0.000% (no
+// data)" for the one policy.unknown: down makes of a month without data.
+func (x ServiceSummary) availText(objective float64) string {
+	if x.Availability == nil {
+		return "no data"
+	}
+	if x.NoData {
+		return pct(*x.Availability, objective) + " (no data)"
+	}
+	return pct(*x.Availability, objective)
 }
 
 // credit prints an SLA credit, "none" without one (no data).
@@ -183,19 +196,19 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 			lines = append(lines, s.Name+": new service")
 			continue
 		}
+		if o.NoData && o.Availability != nil && *o.Availability == 0 && (o.CreditPercent == nil || *o.CreditPercent == 0) {
+			// Kept as 0 by versions before they were null without data
+			// (policy.unknown: down keeps its 0% and its credit).
+			o.Availability, o.CreditPercent = nil, nil
+		}
 		var d []string
 		if o.Objective != s.Objective {
 			d = append(d, fmt.Sprintf("objective %s -> %s", objective(o.Objective), objective(s.Objective)))
 		}
-		// A service without data has no availability (never 0%).
-		avail := func(x ServiceSummary) string {
-			if x.NoData || x.Availability == nil {
-				return "no data"
-			}
-			return pct(*x.Availability, s.Objective)
-		}
-		if avail(o.ServiceSummary) != avail(s) {
-			d = append(d, fmt.Sprintf("availability %s -> %s", avail(o.ServiceSummary), avail(s)))
+		// A service without data has no availability (never 0%, unless
+		// policy.unknown: down made it one).
+		if was, now := o.ServiceSummary.availText(s.Objective), s.availText(s.Objective); was != now {
+			d = append(d, fmt.Sprintf("availability %s -> %s", was, now))
 		}
 		if math.Abs(o.DowntimeSeconds-s.DowntimeSeconds) >= 1 {
 			d = append(d, fmt.Sprintf("downtime %s -> %s", seconds(o.DowntimeSeconds), seconds(s.DowntimeSeconds)))
@@ -211,9 +224,6 @@ func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *rep
 		}
 		if o.Windows != s.Windows {
 			d = append(d, fmt.Sprintf("windows %d -> %d", o.Windows, s.Windows))
-		}
-		if o.NoData && o.CreditPercent != nil && *o.CreditPercent == 0 {
-			o.CreditPercent = nil // kept as 0 by versions before it was null
 		}
 		if credit(o.CreditPercent) != credit(s.CreditPercent) {
 			d = append(d, fmt.Sprintf("SLA credit %s -> %s", credit(o.CreditPercent), credit(s.CreditPercent)))
