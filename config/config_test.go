@@ -838,7 +838,7 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, w := range cfg.Warnings() {
+	for _, w := range cfg.Warnings("sqlite") {
 		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
 	}
 	want := []string{
@@ -847,6 +847,30 @@ func TestWarnings(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// The default location is a warning only on a store probers share.
+	for _, tc := range []struct {
+		driver, location string
+		warn             bool
+	}{
+		{"postgres", "", true},
+		{"postgres", "seoul-a", false},
+		{"sqlite", "", false},
+		{"", "", false},
+	} {
+		src := "services:\n  - name: maps\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: search, request: {url: \"http://127.0.0.1:1/\"}}\n"
+		if tc.location != "" {
+			src = "location: " + tc.location + "\n" + src
+		}
+		cfg, err := Parse("c.yaml", []byte(src), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := cfg.Warnings(tc.driver)
+		if got := len(ws) == 1 && ws[0].Key == "location" && strings.Contains(ws[0].Msg, "needs a location of its own"); got != tc.warn || len(ws) > 1 {
+			t.Errorf("driver %q, location %q: warnings %+v, want a location warning: %v", tc.driver, tc.location, ws, tc.warn)
+		}
 	}
 }
 

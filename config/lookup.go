@@ -79,18 +79,26 @@ func (c *Config) MaxInterval() time.Duration {
 
 // Warning is something check and run point out in a config they accept.
 type Warning struct {
-	Line int    // in the config file
+	Line int    // in the config file (0: the key is not in it)
 	Key  string // as in errors: maintenance[1].service
 	Msg  string
 }
 
-// Warnings returns what is allowed but probably not meant, in file order:
-// maintenance windows that name a service the config does not have. Such a
-// window is allowed (it may be kept for a service no longer probed) but
-// excludes nothing, so a misspelt name would silently leave planned downtime
-// in the denominator.
-func (c *Config) Warnings() []Warning {
+// Warnings returns what is allowed but probably not meant, driver being the
+// store the results go to (the config's storage.driver, or what --db
+// chose):
+//   - the default location on a PostgreSQL store: probers that share the
+//     database must each have their own location, or their results merge
+//     into one location's and the quorum counts them once;
+//   - maintenance windows that name a service the config does not have
+//     (file order). Such a window is allowed (it may be kept for a service
+//     no longer probed) but excludes nothing, so a misspelt name would
+//     silently leave planned downtime in the denominator.
+func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
+	if driver == "postgres" && c.Location == DefaultLocation {
+		out = append(out, Warning{Key: "location", Msg: fmt.Sprintf("not set (results are stored as location %q): every prober that shares the PostgreSQL store needs a location of its own, or their results merge into one location's and the quorum counts them once", DefaultLocation)})
+	}
 	for i, m := range c.Maintenance {
 		if m.Service != "" && m.Service != "*" && c.Service(m.Service) == nil {
 			names := make([]string, len(c.Services))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/slaprobe/slaprobe/internal/redact"
 )
@@ -21,8 +22,12 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, ref := range cfg.ShortSecrets() {
 		fmt.Fprintf(stderr, "%s: warning: the secret ${%s} is shorter than %d bytes, too short to be redacted from messages (it would mangle them): use a longer secret\n", *path, ref, redact.MinLen)
 	}
-	for _, w := range cfg.Warnings() {
-		fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", *path, w.Line, w.Key, w.Msg)
+	for _, w := range cfg.Warnings(cfg.Storage.Driver) {
+		at := *path
+		if w.Line > 0 {
+			at += ":" + strconv.Itoa(w.Line)
+		}
+		fmt.Fprintf(stderr, "%s: %s: warning: %s\n", at, w.Key, w.Msg)
 	}
 	flows, steps := 0, 0
 	for _, s := range cfg.Services {

@@ -162,3 +162,22 @@ func TestCheckWarnsUnmatchedMaintenance(t *testing.T) {
 		t.Errorf("stderr = %q, want one warning %q", got, want)
 	}
 }
+
+// TestCheckWarnsDefaultLocationOnPostgres: probers sharing a PostgreSQL
+// store under the default location merge into one location; check says so
+// (without connecting) and passes.
+func TestCheckWarnsDefaultLocationOnPostgres(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	src := "storage: {driver: postgres, dsn: \"postgres://127.0.0.1:1/x\"}\nservices:\n  - name: maps\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: search, request: {url: \"http://127.0.0.1:1/\"}}\n"
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runMain(context.Background(), []string{"check", "--config", cfg}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := cfg + ": location: warning: not set (results are stored as location \"default\")"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
+	}
+}

@@ -83,13 +83,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, ref := range cfg.ShortSecrets() {
 		log.Warn("secret too short to be redacted from messages", "secret", "${"+ref+"}", "min_bytes", redact.MinLen)
 	}
-	for _, w := range cfg.Warnings() {
-		log.Warn(w.Msg, "line", w.Line, "key", w.Key)
-	}
-
 	driver, dsn, err := storeTarget(cfg, *db)
 	if err != nil {
 		return err
+	}
+	for _, w := range cfg.Warnings(driver) {
+		log.Warn(w.Key+": "+w.Msg, "line", w.Line)
 	}
 	st, err := openStore(ctx, cfg, *db)
 	if err != nil {
