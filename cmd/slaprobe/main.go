@@ -17,6 +17,8 @@ import (
 	"syscall"
 	_ "time/tzdata" // IANA zones (Asia/Seoul) on hosts without zoneinfo
 	"unicode"
+
+	"github.com/slaprobe/slaprobe/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -94,7 +96,15 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, errFailure):
 			return exitFailure
 		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "slaprobe %s: %v\n", c.name, err)
+			// Problems in a config or timeline are FILE:LINE: message
+			// lines (DESIGN), each as it is, the first like the others
+			// (unless something wrapped them with words of its own).
+			var ce config.Errors
+			if errors.As(err, &ce) && ce.Error() == err.Error() {
+				fmt.Fprintln(stderr, ce.Error())
+			} else {
+				fmt.Fprintf(stderr, "slaprobe %s: %v\n", c.name, err)
+			}
 			return exitUsage
 		case ctx.Err() != nil:
 			// A signal cut it short (in start-up, say: a store that does

@@ -186,3 +186,47 @@ func TestSynopsisLine(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigErrorLines checks DESIGN's "errors as FILE:LINE: message": every
+// problem found in a config or a timeline is a line of its own that starts
+// with the file and line, the first as much as the others (it used to carry
+// the "slaprobe check: " prefix that the others did not).
+func TestConfigErrorLines(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(cfg, []byte("location: x\nservices:\n  - name: s\n    objective: 2\n    bogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	one := filepath.Join(dir, "one.yaml")
+	if err := os.WriteFile(one, []byte("location: x\nbogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`^` + regexp.QuoteMeta(dir) + `/[a-z]+\.yaml:\d+: `)
+	cases := []struct {
+		name  string
+		args  []string
+		lines int
+	}{
+		{"check, two problems", []string{"check", "--config", cfg}, 2},
+		{"check, another file", []string{"check", "--config", one}, 2},
+		{"once", []string{"once", "--config", cfg}, 2},
+		{"rules", []string{"rules", "--config", one}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := runMain(context.Background(), tc.args, &stdout, &stderr); code != exitUsage {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitUsage, stderr.String())
+			}
+			got := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+			if len(got) != tc.lines {
+				t.Fatalf("%d lines on stderr, want %d:\n%s", len(got), tc.lines, stderr.String())
+			}
+			for _, l := range got {
+				if !line.MatchString(l) {
+					t.Errorf("line %q does not start with FILE:LINE:", l)
+				}
+			}
+		})
+	}
+}
