@@ -598,6 +598,13 @@ func auditCases() []auditCase {
 				{"services.0.mtbf_seconds", nil},
 				{"services.0.unknown_seconds", 3600},
 				{"services.0.daily.0.availability", nil},
+				// No step was timed: no latency, never 0 ms.
+				{"services.0.p50", nil},
+				{"services.0.p95", nil},
+				{"services.0.p99", nil},
+				{"services.0.steps.0.count", 0},
+				{"services.0.steps.0.p50", nil},
+				{"services.0.steps.0.p99", nil},
 			},
 		},
 		auditCase{

@@ -40,7 +40,8 @@ type Policy struct {
 // Service is the accounting for one service over the period.
 //
 // A figure that cannot be computed is null in JSON, never 0: Availability,
-// RunSuccessRatio and CreditPercent when nothing was measured (NoData), and
+// RunSuccessRatio and CreditPercent when nothing was measured (NoData), the
+// latency percentiles when no step was timed, and
 // the incident figures (MTTR, MTBF, MTTD, longest, average) when there was no
 // incident or, for MTTD, no incident whose detection was seen.
 type Service struct {
@@ -65,11 +66,11 @@ type Service struct {
 	AverageSeconds     *float64 `json:"average_outage_seconds"`
 	ErrorBudget        Budget   `json:"error_budget"`
 	CreditPercent      *float64 `json:"credit_percent"` // null without data
-	// P50, P95 and P99 are over every step of the service, in seconds; Steps
-	// has them per flow and step.
-	P50   float64       `json:"p50"`
-	P95   float64       `json:"p95"`
-	P99   float64       `json:"p99"`
+	// P50, P95 and P99 are over every step of the service, in seconds
+	// (null when no step was timed); Steps has them per flow and step.
+	P50   *float64      `json:"p50"`
+	P95   *float64      `json:"p95"`
+	P99   *float64      `json:"p99"`
 	Steps []StepLatency `json:"steps"`
 	Flows []Flow        `json:"flows"`
 	// Daily availability in the report's time zone, for the chart.
@@ -109,15 +110,16 @@ type Budget struct {
 	BurnRate         *float64 `json:"burn_rate"`         // consumed share / elapsed share of the period; null as above
 }
 
-// StepLatency holds latency percentiles of one step, in seconds.
+// StepLatency holds latency percentiles of one step, in seconds; they are
+// null when the step was not timed in the period (Count 0).
 type StepLatency struct {
-	Flow     string  `json:"flow"`
-	Step     string  `json:"step"`
-	Function string  `json:"function"`
-	Count    int64   `json:"count"`
-	P50      float64 `json:"p50"`
-	P95      float64 `json:"p95"`
-	P99      float64 `json:"p99"`
+	Flow     string   `json:"flow"`
+	Step     string   `json:"step"`
+	Function string   `json:"function"`
+	Count    int64    `json:"count"`
+	P50      *float64 `json:"p50"`
+	P95      *float64 `json:"p95"`
+	P99      *float64 `json:"p99"`
 }
 
 // Day is one local calendar day of the period: its availability (nil when

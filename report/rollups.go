@@ -89,8 +89,21 @@ func (l *latency) add(flow, step string, hist []int64) {
 	}
 }
 
-func (l *latency) quantiles(h []int64) (p50, p95, p99 float64) {
-	return store.Quantile(h, l.bounds, 0.50).Seconds(), store.Quantile(h, l.bounds, 0.95).Seconds(), store.Quantile(h, l.bounds, 0.99).Seconds()
+// quantiles are h's p50, p95 and p99 in seconds, nil when h counts nothing
+// (a percentile of no sample is no figure, not 0 s).
+func (l *latency) quantiles(h []int64) (p50, p95, p99 *float64) {
+	var n int64
+	for _, c := range h {
+		n += c
+	}
+	if n == 0 {
+		return nil, nil, nil
+	}
+	q := func(p float64) *float64 {
+		v := store.Quantile(h, l.bounds, p).Seconds()
+		return &v
+	}
+	return q(0.50), q(0.95), q(0.99)
 }
 
 // steps lists every step of the service's flows, in config order.
@@ -111,4 +124,4 @@ func (l *latency) stepList(cs *config.Service) []StepLatency {
 	return out
 }
 
-func (l *latency) service() (p50, p95, p99 float64) { return l.quantiles(l.all) }
+func (l *latency) service() (p50, p95, p99 *float64) { return l.quantiles(l.all) }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -46,14 +47,14 @@ func TestLatencyShortHistograms(t *testing.T) {
 				t.Fatalf("%d steps, want %d", len(got), len(want))
 			}
 			for i := range got {
-				if got[i] != want[i] {
+				if !reflect.DeepEqual(got[i], want[i]) { // the percentiles' values, not their pointers
 					t.Errorf("step %d: %+v, want %+v", i, got[i], want[i])
 				}
 			}
-			var g, w [3]float64
+			var g, w [3]*float64
 			g[0], g[1], g[2] = short.service()
 			w[0], w[1], w[2] = dense.service()
-			if g != w {
+			if !reflect.DeepEqual(g, w) {
 				t.Errorf("service percentiles %v, want %v", g, w)
 			}
 			for k, h := range short.steps {

@@ -215,6 +215,14 @@ func fmtLatency(sec float64) string {
 	}
 }
 
+// fmtLatencyPtr is fmtLatency, or "-" for a latency not measured.
+func fmtLatencyPtr(sec *float64) string {
+	if sec == nil {
+		return "-"
+	}
+	return fmtLatency(*sec)
+}
+
 // fmtFloat prints a plain number without exponent or trailing zeros.
 func fmtFloat(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)

@@ -133,7 +133,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 			{"Error budget remaining", budgetLeft(b)},
 			{"Burn rate", burnRate(b.BurnRate)},
 			{"SLA credit", fmtCredit(s.CreditPercent)},
-			{"Latency p50 / p95 / p99", fmtLatency(s.P50) + " / " + fmtLatency(s.P95) + " / " + fmtLatency(s.P99)},
+			{"Latency p50 / p95 / p99", latencies(&s)},
 		},
 	}
 
@@ -172,7 +172,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 	}
 	for _, st := range s.Steps {
 		latency.Rows = append(latency.Rows, []string{st.Flow, st.Step, st.Function, strconv.FormatInt(st.Count, 10),
-			fmtLatency(st.P50), fmtLatency(st.P95), fmtLatency(st.P99)})
+			fmtLatencyPtr(st.P50), fmtLatencyPtr(st.P95), fmtLatencyPtr(st.P99)})
 	}
 
 	rec := table{
@@ -488,4 +488,13 @@ func lanesHeight(lanes []TimelineLane) float64 {
 		h += tlLaneH
 	}
 	return h
+}
+
+// latencies is the service's p50 / p95 / p99, or "not measured" when no
+// step was timed (never "0 ms").
+func latencies(s *report.Service) string {
+	if s.P50 == nil || s.P95 == nil || s.P99 == nil {
+		return "not measured"
+	}
+	return fmtLatency(*s.P50) + " / " + fmtLatency(*s.P95) + " / " + fmtLatency(*s.P99)
 }
