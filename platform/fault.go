@@ -221,8 +221,16 @@ func timelineFaults(tls []*config.Timeline, log interface {
 				log.Warn("timeline incident skipped: unknown fault mode", "timeline", tl.File, "incident", inc.ID, "mode", inc.Mode)
 				continue
 			}
-			if _, ok := functionsOf(f.Service); !ok {
+			if fns, ok := functionsOf(f.Service); !ok {
 				log.Warn("timeline incident names a service the demo platform does not have", "timeline", tl.File, "incident", inc.ID, "service", inc.Service)
+			} else {
+				// A function the service lacks (a typo) matches no request:
+				// the incident would inject nothing without a word.
+				for _, fn := range f.Functions {
+					if !slices.Contains(fns, fn) {
+						log.Warn("timeline incident names a function its service does not have on the demo platform", "timeline", tl.File, "incident", inc.ID, "service", inc.Service, "function", fn, "functions", strings.Join(fns, ", "))
+					}
+				}
 			}
 			out = append(out, f)
 		}

@@ -514,3 +514,54 @@ func TestFaultsCopy(t *testing.T) {
 		t.Errorf("stored fault changed through a caller's slice: %+v", f)
 	}
 }
+
+// warnLog records the warnings timelineFaults gives.
+type warnLog struct{ msgs []string }
+
+func (w *warnLog) Warn(msg string, args ...any) {
+	w.msgs = append(w.msgs, fmt.Sprint(append([]any{msg}, args...)...))
+}
+
+// TestTimelineFaultWarnings: a timeline incident the platform cannot inject
+// says so. One naming a function its service does not have ("recieve")
+// injected nothing and said nothing, so a demo replayed it as 100% up; the
+// admin API refuses the same fault with 400.
+func TestTimelineFaultWarnings(t *testing.T) {
+	at := time.Date(2022, 10, 15, 6, 30, 0, 0, time.UTC)
+	cases := []struct {
+		name      string
+		service   string
+		functions []string
+		want      []string // substrings, one per warning
+	}{
+		{"known function", "messaging", []string{"receive"}, nil},
+		{"every function", "messaging", nil, nil},
+		{"unknown service", "nosuch", []string{"receive"}, []string{"service", "nosuch"}},
+		{"unknown function", "messaging", []string{"send", "recieve"}, []string{"function", "recieve"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := &config.Timeline{File: "t.yaml", Name: "t", Incidents: []config.Incident{{
+				ID: "a", Service: tc.service, Functions: tc.functions, Start: at, Mode: config.ModeDrop, Rate: 1,
+			}}}
+			var w warnLog
+			if got := timelineFaults([]*config.Timeline{tl}, &w); len(got) != 1 {
+				t.Fatalf("%d faults, want 1", len(got))
+			}
+			if len(tc.want) == 0 {
+				if len(w.msgs) != 0 {
+					t.Errorf("warnings %q, want none", w.msgs)
+				}
+				return
+			}
+			if len(w.msgs) != 1 {
+				t.Fatalf("warnings %q, want one", w.msgs)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(w.msgs[0], s) {
+					t.Errorf("warning %q lacks %q", w.msgs[0], s)
+				}
+			}
+		})
+	}
+}
