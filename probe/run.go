@@ -310,7 +310,7 @@ func (rs *runState) main() bool {
 			rs.markExtracted(i)
 			continue
 		}
-		if cf.nsession > 0 && !rs.sessionRan && !relogged && (res.HTTPStatus == http.StatusUnauthorized || res.HTTPStatus == http.StatusForbidden) {
+		if !relogged && rs.refusedSession(i, res.HTTPStatus) {
 			relogged = true
 			rs.discard(rs.sess) // its logout is best effort: the server may have ended it already
 			if !rs.runSession() {
@@ -325,6 +325,16 @@ func (rs *runState) main() bool {
 		return false
 	}
 	return true
+}
+
+// refusedSession reports whether status, an answer to flow step i, refuses
+// the session this run reuses (401 or 403): main then logs in again, and a
+// poll stops at once rather than ask again with a token that will not come
+// back until `within` has spent the time the new login needs.
+func (rs *runState) refusedSession(i int, status int) bool {
+	cf := rs.cf
+	return cf.nsession > 0 && !rs.sessionRan && i >= cf.nsession && i < cf.nsession+cf.nmain &&
+		(status == http.StatusUnauthorized || status == http.StatusForbidden)
 }
 
 // teardown runs the teardown steps with a deadline of their own (the
@@ -574,7 +584,7 @@ func (rs *runState) step(i int) {
 		if a.fail == "" {
 			break
 		}
-		if cs.poll == nil {
+		if cs.poll == nil || rs.refusedSession(i, a.status) {
 			msg = a.fail
 			break
 		}

@@ -24,6 +24,8 @@ type authTarget struct {
 	logouts  atomic.Int64
 	failLog  atomic.Bool
 	failMe   atomic.Bool
+	forbid   atomic.Bool  // an unknown token gets 403, not 401
+	refused  atomic.Int64 // /me calls refused for an unknown token
 	cookieOK atomic.Int64 // /me calls that carried the login's cookie
 }
 
@@ -48,7 +50,12 @@ func newAuthTarget(t *testing.T) (*authTarget, *httptest.Server) {
 		ok := at.tokens[tok]
 		at.mu.Unlock()
 		if !ok {
-			http.Error(w, "unknown token", http.StatusUnauthorized)
+			at.refused.Add(1)
+			code := http.StatusUnauthorized
+			if at.forbid.Load() {
+				code = http.StatusForbidden
+			}
+			http.Error(w, "unknown token", code)
 			return
 		}
 		if c, err := r.Cookie("sid"); err == nil && c.Value == tok {
@@ -273,5 +280,43 @@ func TestEndSessionsInto(t *testing.T) {
 	}
 	if at.logins.Load() != 2 || at.logouts.Load() != 2 {
 		t.Errorf("%d logins, %d logouts; want 2, 2", at.logins.Load(), at.logouts.Load())
+	}
+}
+
+// A poll step that gets 401 or 403 on a reused session stops polling at
+// once and logs in again: the token will not come back by asking again, so
+// polling on until `within` spent the run's time on a dead session and left
+// the new login and the retried step none (a poll as long as the flow's
+// timeout turned every revoked session into a failed run).
+func TestSessionPollRelogin(t *testing.T) {
+	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			at, srv := newAuthTarget(t)
+			f := sessionFlow(srv.URL)
+			f.Timeout = 2 * time.Second
+			f.Steps[0].Poll = &config.Poll{Every: 20 * time.Millisecond, Within: 2 * time.Second}
+			at.forbid.Store(code == http.StatusForbidden)
+			cfg := testConfig(f)
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			fl := &cfg.Services[0].Flows[0]
+			if run := r.Run(context.Background(), fl); !run.OK() {
+				t.Fatalf("first run: %s", stepNames(run.Steps))
+			}
+			at.revoke()
+			run := r.Run(context.Background(), fl)
+			if s := stepNames(run.Steps); s != "login=ok me=ok" || !run.OK() {
+				t.Errorf("a revoked session under a poll step: steps %s, want login=ok me=ok (%+v)", s, run.Steps)
+			}
+			if n := at.logins.Load(); n != 2 {
+				t.Errorf("%d logins, want 2", n)
+			}
+			if n := at.refused.Load(); n != 1 {
+				t.Errorf("the poll asked %d times with the revoked token, want once", n)
+			}
+		})
 	}
 }
