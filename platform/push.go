@@ -71,9 +71,12 @@ type hub struct {
 	subs map[subKey]map[*subscriber]struct{}
 	n    int
 	max  int
+	wait time.Duration // pushWait (tests set another)
 }
 
-func newHub(max int) *hub { return &hub{subs: map[subKey]map[*subscriber]struct{}{}, max: max} }
+func newHub(max int) *hub {
+	return &hub{subs: map[subKey]map[*subscriber]struct{}{}, max: max, wait: pushWait}
+}
 
 // subscribe registers a stream; it fails when max streams are open.
 func (h *hub) subscribe(ctx context.Context, k subKey) (*subscriber, bool) {
@@ -141,13 +144,17 @@ func (h *hub) count() int {
 // in-process pipes means its reader has it; see Transport.
 func (h *hub) publish(ctx context.Context, k subKey, m pushMsg, wait bool) {
 	subs := h.streams(k)
-	dones := make([]pushMsg, 0, len(subs))
+	type sent struct {
+		s  *subscriber
+		pm pushMsg
+	}
+	dones := make([]sent, 0, len(subs))
 	for _, s := range subs {
 		pm := m
 		pm.done = make(chan struct{})
 		select {
 		case s.out <- pm:
-			dones = append(dones, pm)
+			dones = append(dones, sent{s, pm})
 		default:
 			s.cancel(errSlow)
 		}
@@ -155,11 +162,15 @@ func (h *hub) publish(ctx context.Context, k subKey, m pushMsg, wait bool) {
 	if !wait || len(dones) == 0 {
 		return
 	}
-	bound := time.NewTimer(pushWait)
+	bound := time.NewTimer(h.wait)
 	defer bound.Stop()
-	for _, pm := range dones {
+	for _, d := range dones {
+		// A stream that ended meanwhile (its run closed it just after
+		// streams above listed it) never writes the push: the send went on
+		// without it, rather than wait the bound in real time.
 		select {
-		case <-pm.done:
+		case <-d.pm.done:
+		case <-d.s.ctx.Done():
 		case <-ctx.Done():
 			return
 		case <-bound.C:

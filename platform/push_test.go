@@ -478,3 +478,38 @@ func TestCloseStreams(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishSkipsEndedStream: a stream that ended after publish listed it
+// (the run that opened it closed it, and its handler had not unsubscribed
+// yet) never writes the push; an in-process send must not wait for it.
+// It waited pushWait (5 s) in real time, which a replay, where the next run
+// of the flow sends a moment after the last one closed its stream, paid
+// again and again.
+func TestPublishSkipsEndedStream(t *testing.T) {
+	h := newHub(10)
+	h.wait = time.Hour
+	k := subKey{"messaging", "alice"}
+	live, ok := h.subscribe(context.Background(), k)
+	if !ok {
+		t.Fatal("subscribe")
+	}
+	ended, ok := h.subscribe(context.Background(), k)
+	if !ok {
+		t.Fatal("subscribe")
+	}
+	ended.cancel(context.Canceled) // its handler returned; not yet unsubscribed
+	go func() {
+		m := <-live.out
+		close(m.done)
+	}()
+	done := make(chan struct{})
+	go func() {
+		h.publish(context.Background(), k, pushMsg{id: "m-1"}, true)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute): // a guard: the defect waits h.wait, an hour
+		t.Fatal("publish waited for a stream that had ended")
+	}
+}
