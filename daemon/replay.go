@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,8 +26,9 @@ const replayBuffer = 20000
 // its context (clock.NewContext), so the in-process demo platform
 // (deps.Transport) and the runner share the run's virtual time.
 //
-// Runs of different flows execute on 2 to 4 workers; a flow's runs happen in
-// order, each after the previous one ended, and a run that (in virtual time)
+// Runs of different flows execute on 2 to 4 workers, none starting later
+// than a run in flight's start plus its interval (or twice its timeout, if
+// longer); a flow's runs happen in order, each after the previous one ended, and a run that (in virtual time)
 // overran its flow's next due time makes that run skipped, as live. Run IDs
 // are location.flow.due-milliseconds, so the result is the same every time.
 // progress, when not nil, is called with the virtual time covered so far. At
@@ -114,6 +116,27 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 	defer wg.Wait()
 	defer close(jobs)
 	inflight := 0
+	// The horizon of each run in flight (its start + its longest length,
+	// twice the timeout: steps, then teardown; or its interval, if longer):
+	// no run is started later than the earliest of them, so that no flow
+	// runs further ahead, in virtual time, of a run that is held up in real
+	// time. The flows share the target
+	// (the demo platform's tokens and inboxes, by user): one that ran hours
+	// ahead meanwhile evicted the held run's token with its later logins,
+	// and two replays of one config differed.
+	ends := make([]time.Time, 0, workers)
+	horizon := func() (time.Time, bool) {
+		if len(ends) == 0 {
+			return time.Time{}, false
+		}
+		h := ends[0]
+		for _, e := range ends[1:] {
+			if e.Before(h) {
+				h = e
+			}
+		}
+		return h, true
+	}
 	total := to.Sub(from)
 	var done, reported time.Duration
 	report := func(v time.Duration) {
@@ -125,6 +148,9 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 	var runErr error
 	for {
 		for runErr == nil && inflight < workers && flows.Len() > 0 {
+			if h, ok := horizon(); ok && flows[0].due.After(h) {
+				break // wait for the run that holds the horizon
+			}
 			if err := ctx.Err(); err != nil {
 				runErr = err
 				break
@@ -142,6 +168,8 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 			if !rf.confirm {
 				start = start.Add(d.jitter(rf.fs.location, rf.fs.name, rf.fs.flow.Interval, rf.due))
 			}
+			rf.end = start.Add(max(2*rf.fs.flow.Timeout, rf.fs.flow.Interval))
+			ends = append(ends, rf.end)
 			jobs <- job{
 				rf:      rf,
 				runner:  rf.fs.runner,
@@ -159,6 +187,9 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 		r := <-results
 		inflight--
 		rf := r.rf
+		if i := slices.IndexFunc(ends, rf.end.Equal); i >= 0 {
+			ends = slices.Delete(ends, i, i+1)
+		}
 		if next, ok := rf.next(d, r.start, r.end); ok && next.Before(to) && runErr == nil {
 			rf.due = next
 			heap.Push(&flows, rf)
@@ -186,6 +217,7 @@ type replayFlow struct {
 	due     time.Time // the next run's due time (before jitter)
 	base    time.Time // the last base slot (anchor + k*interval) reached
 	confirm bool      // the next run is a confirm run (no jitter)
+	end     time.Time // the horizon of its run in flight (start + max(2 x timeout, interval))
 }
 
 // next returns when the flow runs next after a run from start to end, as
