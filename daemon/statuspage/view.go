@@ -56,6 +56,7 @@ type view struct {
 	Location  string
 	Refresh   int
 	Overall   stateView
+	SomeUp    bool // with Overall unknown: some services are up, others unknown
 	Counts    string
 	Stale     string
 	Services  []serviceView
@@ -207,6 +208,11 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			up++
 		}
 		v.Services = append(v.Services, sv)
+	}
+	// Down and degraded outrank unknown, but unknown outranks up: a page
+	// with a service not (yet) measured never says all are up.
+	if v.Overall == stUp && up < total || total == 0 {
+		v.Overall, v.SomeUp = stUnknown, up > 0
 	}
 	v.Counts = fmt.Sprintf("%d of %d services up", up, total)
 	if !public {

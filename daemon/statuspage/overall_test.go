@@ -1,0 +1,80 @@
+package statuspage
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/daemon"
+)
+
+// TestOverallNeverUpWithoutData: the headline of the page (what a customer
+// reads first) says "All services up" only when every service is up; a
+// service not measured yet (a daemon just started, a service without
+// flows) makes it unknown, never up.
+func TestOverallNeverUpWithoutData(t *testing.T) {
+	now := time.Date(2026, 12, 3, 16, 40, 0, 0, time.UTC)
+	cfg := genConfig(20, 2, time.Minute) // two services of ten flows
+	withEmpty := genConfig(10, 2, time.Minute)
+	withEmpty.Services = append(withEmpty.Services, config.Service{Name: "empty", Objective: 0.99})
+	states := func(c *config.Config, f func(svc string) string) *daemon.Status {
+		st := &daemon.Status{Location: c.Location, Time: now}
+		for _, s := range c.Services {
+			for _, fl := range s.Flows {
+				fs := daemon.FlowStatus{Flow: fl.Name, Service: s.Name, Location: c.Location}
+				for _, fn := range fl.Functions() {
+					fs.Functions = append(fs.Functions, daemon.FunctionStatus{Function: fn, State: f(s.Name)})
+				}
+				st.Flows = append(st.Flows, fs)
+			}
+		}
+		return st
+	}
+	first := cfg.Services[0].Name
+	for _, tc := range []struct {
+		name     string
+		cfg      *config.Config
+		live     *daemon.Status
+		word     string
+		headline string
+	}{
+		{"no live state", cfg, nil, "unknown", "State unknown"},
+		{"nothing run yet", cfg, states(cfg, func(string) string { return "unknown" }), "unknown", "State unknown"},
+		{"one service not run yet", cfg, states(cfg, func(s string) string {
+			if s == first {
+				return "up"
+			}
+			return "unknown"
+		}), "unknown", "Some services unknown"},
+		{"a service without flows", withEmpty, states(withEmpty, func(string) string { return "up" }), "unknown", "Some services unknown"},
+		{"all up", cfg, states(cfg, func(string) string { return "up" }), "up", "All services up"},
+		{"one down, one unknown", cfg, states(cfg, func(s string) string {
+			if s == first {
+				return "down"
+			}
+			return "unknown"
+		}), "down", "Some functions down"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, public := range []bool{false, true} {
+				v := build(tc.cfg, nil, tc.live, public, nil, now, "", 30*time.Second)
+				if v.Overall.Word != tc.word {
+					t.Errorf("public=%v: overall %q (%s), want %q", public, v.Overall.Word, v.Counts, tc.word)
+				}
+				tmpl, err := templates()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				if err := tmpl.ExecuteTemplate(&buf, "main", v); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(buf.String(), tc.headline) {
+					t.Errorf("public=%v: the page does not say %q: %.300s", public, tc.headline, buf.String())
+				}
+			}
+		})
+	}
+}
