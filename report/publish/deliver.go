@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,6 +128,8 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 				return err
 			}
 			p.deliveries.WithLabelValues(d.Channel, "failed").Inc()
+			p.log.Error("report delivery", "month", d.Month, "version", d.Version, "channel", d.Channel, "target", d.Target,
+				"attempt", d.Attempts, "state", d.State, "result", d.Result)
 			continue
 		}
 		key := fmt.Sprintf("%s/v%d", d.Month, d.Version)
@@ -166,7 +169,16 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 			return uerr
 		}
 		p.deliveries.WithLabelValues(d.Channel, result).Inc()
-		p.log.Info("report delivery", "month", d.Month, "version", d.Version, "channel", d.Channel, "target", d.Target,
+		// By level, so that a log filtered to warnings shows every failed
+		// attempt and an error every delivery given up.
+		level := slog.LevelInfo
+		switch result {
+		case "retry":
+			level = slog.LevelWarn
+		case "failed":
+			level = slog.LevelError
+		}
+		p.log.Log(ctx, level, "report delivery", "month", d.Month, "version", d.Version, "channel", d.Channel, "target", d.Target,
 			"attempt", d.Attempts, "state", d.State, "result", d.Result)
 	}
 	return nil
