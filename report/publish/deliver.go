@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -35,6 +36,14 @@ type Message struct {
 	// key for receivers, since a crash during an attempt repeats it.
 	Key string
 }
+
+// Refused is what a channel returns when it delivered to some of its
+// recipients and the others were refused for good: the delivery is done
+// (another attempt would repeat it to those that have it), and the refusals
+// are recorded as its result and logged as a warning.
+type Refused struct{ Err error }
+
+func (r *Refused) Error() string { return "delivered; refused: " + r.Err.Error() }
 
 // File is one archived file of the version.
 type File struct {
@@ -155,9 +164,13 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 		d.Attempts++
 		d.Last = p.clk.Now()
 		result := "delivered"
-		if err == nil {
+		var refused *Refused
+		switch {
+		case err == nil:
 			d.State, d.Result, d.Delivered = store.DeliveryDelivered, "ok", d.Last
-		} else {
+		case errors.As(err, &refused):
+			d.State, d.Result, d.Delivered = store.DeliveryDelivered, resultText(cfg, err), d.Last
+		default:
 			d.Result = resultText(cfg, err)
 			if d.Attempts >= cfg.Reports.Retry.Attempts {
 				d.State, result = store.DeliveryFailed, "failed"
@@ -172,10 +185,12 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 		// By level, so that a log filtered to warnings shows every failed
 		// attempt and an error every delivery given up.
 		level := slog.LevelInfo
-		switch result {
-		case "retry":
+		switch {
+		case refused != nil:
 			level = slog.LevelWarn
-		case "failed":
+		case result == "retry":
+			level = slog.LevelWarn
+		case result == "failed":
 			level = slog.LevelError
 		}
 		p.log.Log(ctx, level, "report delivery", "month", d.Month, "version", d.Version, "channel", d.Channel, "target", d.Target,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
 	"os"
 	"strconv"
 	"strings"
@@ -89,6 +90,10 @@ func (m *email) Send(ctx context.Context, msg *Message) error {
 		return err
 	}
 	if err := m.send(ctx, c, msg); err != nil {
+		var refused *Refused
+		if errors.As(err, &refused) {
+			return &Refused{Err: errors.New(scrub.Redact(refused.Err.Error()))}
+		}
 		return errors.New(scrub.Redact(err.Error()))
 	}
 	return nil
@@ -126,5 +131,63 @@ func (m *email) send(ctx context.Context, c *mail.Client, msg *Message) error {
 			return err
 		}
 	}
-	return c.DialAndSendWithContext(ctx, x)
+	return m.deliver(ctx, c, x)
+}
+
+// deliver sends x over one SMTP session. A recipient the server refuses
+// for good (5xx) does not hold up the others: the message goes to those
+// accepted and the refusals come back as *Refused (a stale address in
+// email.to must not keep the month's report from everyone else). A
+// temporary refusal (4xx) fails the attempt, to be retried whole.
+func (m *email) deliver(ctx context.Context, c *mail.Client, x *mail.Msg) error {
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("dial failed: %w", err)
+	}
+	defer c.CloseWithSMTPClient(sc) //nolint:errcheck // the message is sent or its error returned
+	from, err := x.GetSender(false)
+	if err != nil {
+		return err
+	}
+	rcpts, err := x.GetRecipients()
+	if err != nil {
+		return err
+	}
+	if err := sc.Mail(from); err != nil {
+		return fmt.Errorf("sending SMTP MAIL FROM command: %w", err)
+	}
+	var refused []error
+	accepted := 0
+	for _, r := range rcpts {
+		err := sc.Rcpt(r)
+		var te *textproto.Error
+		switch {
+		case err == nil:
+			accepted++
+		case errors.As(err, &te) && te.Code >= 500:
+			refused = append(refused, fmt.Errorf("%s: %w", r, err))
+		default:
+			sc.Reset() //nolint:errcheck // the attempt fails with err
+			return fmt.Errorf("sending SMTP RCPT TO command: %s: %w", r, err)
+		}
+	}
+	if accepted == 0 {
+		sc.Reset() //nolint:errcheck // the attempt fails with the refusals
+		return fmt.Errorf("sending SMTP RCPT TO command: every recipient refused: %w", errors.Join(refused...))
+	}
+	w, err := sc.Data()
+	if err != nil {
+		return fmt.Errorf("sending SMTP DATA command: %w", err)
+	}
+	if _, err := x.WriteTo(w); err != nil {
+		w.Close()
+		return fmt.Errorf("writing the message: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("closing SMTP DATA writer: %w", err)
+	}
+	if len(refused) > 0 {
+		return &Refused{Err: errors.Join(refused...)}
+	}
+	return nil
 }
