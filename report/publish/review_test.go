@@ -30,3 +30,36 @@ func TestReviewSummaryPercent(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryNamesUnmeasuredTime: the e-mail summary says how much of the
+// month the figure does not rest on (unknown time, maintenance): a month the
+// prober watched for one minute read "100.000% against 99.9% (met), down
+// 0s" like a month watched throughout.
+func TestSummaryNamesUnmeasuredTime(t *testing.T) {
+	one := 1.0
+	for _, tc := range []struct {
+		name                 string
+		unknown, maintenance float64
+		want, not            []string
+	}{
+		{"watched throughout", 0, 0, nil, []string{"not measured", "maintenance"}},
+		{"watched one minute", 30*86400 - 60, 0, []string{"100.000% against 99.9% (met), down 0s, 0 incident(s), not measured 719h59m0s"}, []string{"maintenance"}},
+		{"maintenance", 0, 7200, []string{"0 incident(s), maintenance 2h0m0s"}, []string{"not measured"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Title: "SLA report 2022-09", From: time.Date(2022, 9, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2022, 10, 1, 0, 0, 0, 0, time.UTC),
+				Services: []report.Service{{Name: "web", Objective: 0.999, Availability: &one, UnknownSeconds: tc.unknown, MaintenanceSeconds: tc.maintenance}}}
+			got := summaryOf(r).Text()
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%s\nwant %q", got, w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(got, n) {
+					t.Errorf("%s\nsays %q", got, n)
+				}
+			}
+		})
+	}
+}

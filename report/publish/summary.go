@@ -117,6 +117,14 @@ func (s Summary) Text() string {
 		}
 		fmt.Fprintf(&b, "- %s: %s against %s (%s), down %s, %d incident(s)", sv.Name, sv.availText(sv.Objective),
 			objective(sv.Objective), verdict, seconds(sv.DowntimeSeconds), sv.Incidents)
+		// The time the figure does not rest on: a month measured for a day
+		// must not read as a month met.
+		if sv.UnknownSeconds > 0 {
+			fmt.Fprintf(&b, ", not measured %s", seconds(sv.UnknownSeconds))
+		}
+		if sv.MaintenanceSeconds > 0 {
+			fmt.Fprintf(&b, ", maintenance %s", seconds(sv.MaintenanceSeconds))
+		}
 		if sv.CreditPercent != nil && *sv.CreditPercent > 0 {
 			fmt.Fprintf(&b, ", SLA credit %g%%", *sv.CreditPercent)
 		}
