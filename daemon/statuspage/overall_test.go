@@ -78,3 +78,32 @@ func TestOverallNeverUpWithoutData(t *testing.T) {
 		})
 	}
 }
+
+// TestPartialDatesItsBars: the part the page's script swaps in every
+// refresh carries the first day of the 90 bars, so that a page left open
+// across midnight (a wall display) dates a hovered bar by the bars it shows,
+// not by the day it was first loaded (the first day was on <main>, which a
+// refresh does not replace: a day off for every midnight).
+func TestPartialDatesItsBars(t *testing.T) {
+	cfg := genConfig(10, 2, time.Minute)
+	for _, tc := range []struct {
+		now   time.Time
+		first string
+	}{
+		{time.Date(2026, 12, 3, 23, 59, 0, 0, time.UTC), "2026-09-05"},
+		{time.Date(2026, 12, 4, 0, 1, 0, 0, time.UTC), "2026-09-06"},
+	} {
+		v := build(cfg, nil, nil, true, nil, tc.now, "", 30*time.Second)
+		tmpl, err := templates()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, "main", v); err != nil {
+			t.Fatal(err)
+		}
+		if want := `data-first="` + tc.first + `"`; !strings.Contains(buf.String(), want) {
+			t.Errorf("%s: the partial has no %s: %.300s", tc.now, want, buf.String())
+		}
+	}
+}

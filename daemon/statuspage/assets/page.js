@@ -41,7 +41,10 @@
         break;
       }
     }
-    var d = new Date(main.getAttribute("data-first") + "T00:00:00Z");
+    // The first day comes with each refresh (in the part swapped in), so
+    // that a page left open across midnight dates its bars anew.
+    var first = main.querySelector("[data-first]");
+    var d = new Date((first ? first.getAttribute("data-first") : "") + "T00:00:00Z");
     d.setUTCDate(d.getUTCDate() + i);
     return d.toISOString().slice(0, 10) + " 100.000%";
   }
