@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -137,15 +138,44 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request, tmpl *template.Temp
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", p.csp)
-	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+	h.Add("Vary", "Accept-Encoding") // either answer depends on it
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
-		h.Add("Vary", "Accept-Encoding")
 		zw := gzip.NewWriter(w)
 		defer zw.Close()
 		zw.Write(buf.Bytes()) //nolint:errcheck // the client went away
 		return
 	}
 	w.Write(buf.Bytes()) //nolint:errcheck // the client went away
+}
+
+// acceptsGzip reports whether Accept-Encoding takes gzip: "gzip" or "*"
+// without q=0 (RFC 9110, 12.5.3), gzip's own entry deciding over "*".
+func acceptsGzip(values []string) bool {
+	star := false
+	for _, v := range values {
+		for _, el := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(el, ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
+				continue
+			}
+			ok := true
+			for _, p := range strings.Split(params, ";") {
+				k, q, found := strings.Cut(strings.TrimSpace(p), "=")
+				if found && strings.EqualFold(strings.TrimSpace(k), "q") {
+					f, err := strconv.ParseFloat(strings.TrimSpace(q), 64)
+					ok = err == nil && f > 0
+				}
+			}
+			if coding == "*" {
+				star = ok
+				continue
+			}
+			return ok
+		}
+	}
+	return star
 }
 
 // noListing serves regular files only: no directory listings (nor
