@@ -53,14 +53,7 @@ func (d *Daemon) Health() (bool, string) {
 	case stopping:
 		return false, "shutting down"
 	}
-	if st := wr.Stats(); st.Stuck {
-		msg := "store writer stuck"
-		if st.LastError != "" {
-			msg += ": " + st.LastError
-		}
-		if st.Queued > 0 {
-			msg += fmt.Sprintf(" (%d queued)", st.Queued)
-		}
+	if ok, msg := storeHealth(wr); !ok {
 		return false, msg
 	}
 	if n > 0 && maxI > 0 {
@@ -70,6 +63,34 @@ func (d *Daemon) Health() (bool, string) {
 		}
 	}
 	return true, "ok"
+}
+
+// StoreHealth reports whether results are being stored, and if not, why:
+// false while the store writer is stuck (data waiting and no commit for
+// store.StuckAfter), as /healthz says.
+func (d *Daemon) StoreHealth() (bool, string) {
+	d.mu.RLock()
+	wr := d.writer
+	d.mu.RUnlock()
+	if wr == nil {
+		return true, "ok"
+	}
+	return storeHealth(wr)
+}
+
+func storeHealth(wr resultWriter) (bool, string) {
+	st := wr.Stats()
+	if !st.Stuck {
+		return true, "ok"
+	}
+	msg := "store writer stuck"
+	if st.LastError != "" {
+		msg += ": " + st.LastError
+	}
+	if st.Queued > 0 {
+		msg += fmt.Sprintf(" (%d queued)", st.Queued)
+	}
+	return false, msg
 }
 
 // Status is the document /api/v1/status serves.

@@ -147,7 +147,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	// Scheduled monthly reports (reports:), archived and delivered.
 	var pub *publish.Publisher
-	pageOpts := statuspage.Options{Store: d.ReportStore(), Clock: clock.Real{}, Logger: log, Live: d.Status, Exclusive: d.Exclusive}
+	pageOpts := statuspage.Options{Store: d.ReportStore(), Clock: clock.Real{}, Logger: log, Live: d.Status, StoreHealth: d.StoreHealth, Exclusive: d.Exclusive}
 	if cfg.Reports.Enabled {
 		ps, ok := st.(publish.Store)
 		if !ok {

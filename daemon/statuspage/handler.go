@@ -116,6 +116,21 @@ func (p *Page) render(buf *bytes.Buffer, tmpl *template.Template, public, partia
 		archive = a
 	}
 	v := build(cfg, p.snapshot(), live, public, archive, p.opts.Clock.Now(), cfg.Status.Title, cfg.Status.Refresh)
+	if p.opts.StoreHealth != nil {
+		// The figures are built from the store: while runs wait to be
+		// stored (a full disk, a locked or unreachable database), they
+		// leave out what was measured since, however freshly built.
+		if ok, why := p.opts.StoreHealth(); !ok {
+			stale := "results are not being stored: the figures may leave out the latest runs"
+			if !public {
+				stale += " (" + why + ")"
+			}
+			if v.Stale != "" {
+				stale = v.Stale + "; " + stale
+			}
+			v.Stale = stale
+		}
+	}
 	name := "page"
 	if partial {
 		name = "main"

@@ -64,6 +64,9 @@ type Options struct {
 	Live func() daemon.Status
 	// Archive lists the report archive, newest first; nil: no archive.
 	Archive func() ([]ArchiveMonth, error)
+	// StoreHealth says whether results are being stored (Daemon.StoreHealth);
+	// while not, the page is marked stale. nil: always.
+	StoreHealth func() (bool, string)
 	// ArchiveDir is served under /reports/ on the internal page; "": not served.
 	ArchiveDir string
 	// Rebuild is how often this month's figures are rebuilt; default 1m.
