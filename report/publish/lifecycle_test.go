@@ -112,11 +112,7 @@ func TestLifecycleNoRevisionOfPrunedMonths(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := testConfig(filepath.Join(dir, "reports"))
-	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	loc := cfg.Loc
 	sep := time.Date(2022, 9, 1, 0, 0, 0, 0, loc)
 	oct := sep.AddDate(0, 1, 0)
@@ -168,11 +164,7 @@ func TestLifecycleChangesNameTheDetails(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := testConfig(filepath.Join(dir, "reports"))
-	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, cfg.Loc)
 	out := oct.AddDate(0, 0, 14)
 	fill(t, s, oct, oct.AddDate(0, 1, 0), [2]time.Time{out, out.Add(time.Hour)})
@@ -239,11 +231,7 @@ func TestLifecycleDeliveryKeyNamesTheContent(t *testing.T) {
 		dir := t.TempDir()
 		cfg := testConfig(filepath.Join(dir, "reports"))
 		cfg.Location = loc
-		s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := openStore(t, dir)
 		out := oct.AddDate(0, 0, 14)
 		fill(t, s, oct, oct.AddDate(0, 1, 0), [2]time.Time{out, out.Add(outage)})
 		ch := &keyChannel{fail: fail}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestDeliveryLogLevels: an operator filters the log by level, so a
@@ -38,11 +37,7 @@ func TestDeliveryLogLevels(t *testing.T) {
 			dir := t.TempDir()
 			cfg := testConfig(filepath.Join(dir, "reports"))
 			cfg.Reports.Retry = config.Retry{Attempts: 2, Backoff: time.Second, MaxBackoff: time.Second}
-			s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openStore(t, dir)
 			oct := time.Date(2022, 10, 1, 0, 0, 0, 0, cfg.Loc)
 			fill(t, s, oct, oct.Add(24*time.Hour))
 			hook := &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in", failures: tc.failures}

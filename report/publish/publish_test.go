@@ -39,6 +39,17 @@ func testConfig(dir string) *config.Config {
 	}
 }
 
+// openStore opens a SQLite store r.db in dir, closed when the test ends.
+func openStore(t *testing.T, dir string) *store.SQLite {
+	t.Helper()
+	s, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // fill stores a run every 10 minutes in [from, to), failing at receive in
 // the half-open minute ranges given, and the state machine's events.
 func fill(t *testing.T, s store.Store, from, to time.Time, fail ...[2]time.Time) {
@@ -93,11 +104,7 @@ func TestPublisher(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(filepath.Join(dir, "reports"))
 	cfg.Secrets = map[string]string{"env:TOKEN": "s3cret-token"}
-	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	loc := cfg.Loc
 	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, loc)
 	// Data only in October (an outage on the 15th); September has none.
@@ -273,11 +280,7 @@ func TestGivesUp(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(filepath.Join(dir, "reports"))
 	cfg.Reports.Retry = config.Retry{Attempts: 2, Backoff: time.Second, MaxBackoff: time.Second}
-	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, cfg.Loc)
 	fill(t, s, oct, oct.Add(24*time.Hour))
 	hook := &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in", failures: 100}
@@ -312,13 +315,8 @@ func TestGivesUp(t *testing.T) {
 // first appears at 1 is invisible to increase(), so an alert on failed (or
 // retried) deliveries never fired for the first one.
 func TestDeliveryCountersStartAtZero(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := store.OpenSQLite(ctx, filepath.Join(dir, "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	channels := func(cfg *config.Config) []Channel {
 		var out []Channel
 		for range cfg.Reports.Webhooks {
