@@ -25,9 +25,9 @@ func TestLocationsSilentProber(t *testing.T) {
 		want   map[string]string // location -> state word and summary
 	}{
 		{"silent, nothing open", report.Service{Name: svc}, map[string]time.Time{"busan-c": stopped},
-			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30"}},
+			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30 UTC"}},
 		{"silent with a window left open", report.Service{Name: svc, BelowQuorum: []report.Window{open}}, map[string]time.Time{"busan-c": stopped},
-			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30"}},
+			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30 UTC"}},
 		{"reporting and down", report.Service{Name: svc, BelowQuorum: []report.Window{open}}, nil,
 			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "down: down: " + svc}},
 	}

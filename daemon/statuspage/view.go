@@ -118,7 +118,7 @@ type locationView struct {
 	Summary string
 }
 
-const tsLayout = "2006-01-02 15:04"
+const tsLayout = "2006-01-02 15:04 MST"
 
 // build assembles the page from the snapshot and the live state.
 func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool, archive []ArchiveMonth, now time.Time, title string, refresh time.Duration) *view {
