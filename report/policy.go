@@ -32,9 +32,14 @@ func policy(cfg *config.Config) Policy {
 		"A run fails when any step errors, times out or fails an assertion; the steps after a failed step are not run, the functions they serve count as unavailable (blocked), and a window's cause names the first failing step.",
 		fmt.Sprintf("A flow at one location is down after %d consecutive failed %s, and the window starts at the start of the first failed run; %s.",
 			down, plural(down, "run"), upText(up)),
+	}
+	if own := flowThresholds(cfg, down, up); own != "" {
+		t = append(t, own)
+	}
+	t = append(t,
 		quorumText(p.Quorum),
 		"Single-location failures that do not reach the quorum are listed but not counted.",
-	}
+	)
 	if degraded == "down" {
 		t = append(t, "Degraded time (all steps passed but one exceeded its latency objective) counts as down.")
 	} else {
@@ -73,6 +78,52 @@ func policy(cfg *config.Config) Policy {
 	)
 	out.Text = t
 	return out
+}
+
+// maxOwnThresholds caps the flows named by flowThresholds, so a config of
+// thousands of flows does not print thousands of names.
+const maxOwnThresholds = 10
+
+// flowThresholds is the sentence naming the flows whose own down_after or
+// up_after differ from the defaults (down, up), with the numbers they use;
+// "" when every flow uses the defaults.
+func flowThresholds(cfg *config.Config, down, up int) string {
+	var parts, only []string
+	n := 0
+	for i := range cfg.Services {
+		for j := range cfg.Services[i].Flows {
+			f := &cfg.Services[i].Flows[j]
+			fd, fu := f.DownAfter, f.UpAfter
+			if fd < 1 {
+				fd = down
+			}
+			if fu < 1 {
+				fu = up
+			}
+			if fd == down && fu == up {
+				continue
+			}
+			n++
+			if len(parts) < maxOwnThresholds {
+				failed := fmt.Sprintf("%d consecutive failed runs", fd)
+				if fd == 1 {
+					failed = "1 failed run"
+				}
+				rule := fmt.Sprintf("down after %s, %s", failed, strings.TrimPrefix(upText(fu), "it is "))
+				parts = append(parts, f.Name+" "+rule)
+				only = append(only, "Flow "+f.Name+" has its own thresholds: "+rule+".")
+			}
+		}
+	}
+	switch {
+	case n == 0:
+		return ""
+	case n == 1:
+		return only[0]
+	case n > len(parts):
+		return fmt.Sprintf("Flows with their own thresholds: %s; and %d more.", strings.Join(parts, "; "), n-len(parts))
+	}
+	return "Flows with their own thresholds: " + strings.Join(parts, "; ") + "."
 }
 
 func zoneName(cfg *config.Config) string { return zone(cfg).String() }
