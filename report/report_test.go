@@ -376,7 +376,15 @@ func buildCases() []buildCase {
 				"receive down 10:15-10:20 send seoul-a,seoul-b",
 				"send down 10:15-10:20 send seoul-a,seoul-b",
 			})
+			// The single-location stretches either side of the counted
+			// window are listed too.
 			sameList(t, "below quorum", winList(s.BelowQuorum), []string{
+				"flow down 10:10-10:15 send seoul-a",
+				"receive down 10:10-10:15 send seoul-a",
+				"send down 10:10-10:15 send seoul-a",
+				"flow down 10:20-10:25 send seoul-b",
+				"receive down 10:20-10:25 send seoul-b",
+				"send down 10:20-10:25 send seoul-b",
 				"flow down 10:40-10:42 login seoul-c",
 				"login down 10:40-10:42 login seoul-c",
 				"receive down 10:40-10:42 login seoul-c",

@@ -445,8 +445,8 @@ func (a *analysis) required(r int) int {
 
 // quorum turns the per-location windows of one flow function and kind into
 // counted windows: those stretches where at least the required number of the
-// reporting locations were in such a window. Location windows that never
-// overlap a counted window are returned as below quorum. first is each
+// reporting locations were in such a window. The stretches of location
+// windows that no counted window covers are returned as below quorum. first is each
 // location's first run in the period.
 func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.Window, locs []string, unknown map[string]set, first map[string]time.Time) (counted, below []measured) {
 	from, end := a.in.From, a.end
@@ -614,15 +614,15 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		cs = append(cs, c.iv)
 	}
 	for _, x := range lws {
-		if len(set{x.iv}.intersect(cs)) > 0 {
-			continue
-		}
 		one := func(yield func(state.Window) bool) { yield(x.w) }
 		locs := []string{x.w.Location}
+		// Below quorum where no counted window covers it: the stretches of
+		// a long single-location outage before and after the time other
+		// locations joined it are listed, not dropped with the whole window.
 		// Seen only while its location reports: a window left open by a
 		// prober that stopped during it ends where its data ends (no_data),
 		// and is not seen at all in a later period without its runs.
-		for _, p := range (set{x.iv}).minus(unknown[x.w.Location]) {
+		for _, p := range (set{x.iv}).minus(cs).minus(unknown[x.w.Location]) {
 			b := measured{
 				Key: key, kind: kind, iv: p, open: x.w.End.IsZero() && p.e.Equal(end) && end.Before(a.in.To),
 				startCut: a.startCut(p.s, locs, unknown, first, one), endCut: a.endCut(p.e, locs, unknown, one),
