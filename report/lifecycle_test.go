@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"github.com/slaprobe/slaprobe/store"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // Cases from the review of a prober's lifecycle over months (a prober that

@@ -4,16 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/slaprobe/slaprobe/clock"
-	"github.com/slaprobe/slaprobe/store"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestLifecycleChangesName: a revised month's "what changed" names every
