@@ -67,7 +67,7 @@ func policy(cfg *config.Config) Policy {
 	t = append(t,
 		"Maintenance windows from the configuration are excluded from the denominator and listed.",
 		"Availability is up time / ("+denom+"), weighted by time, never a ratio of run counts; the run success ratio is shown beside it.",
-		"Confirm runs (a flow re-run every confirm_every while its verdict is in question or it is down) sharpen the windows' edges but are excluded from run counts, the run success ratio and latency percentiles, which count scheduled runs only (a base slot passed during confirm runs is counted once, by the first run at or after it); they are counted apart as confirm runs.",
+		confirmText(cfg),
 		noData,
 		"A service is down while any of its flows is down, and unknown only while none of its flows has data: a flow without data (not yet deployed, or stopped) does not count against its service while another flow covers it.",
 		outages,
@@ -78,6 +78,19 @@ func policy(cfg *config.Config) Policy {
 	)
 	out.Text = t
 	return out
+}
+
+// confirmText is the sentence on confirm runs: what they do when a flow
+// makes them, that they are off when no flow does (confirm_every: 0s).
+func confirmText(cfg *config.Config) string {
+	for i := range cfg.Services {
+		for j := range cfg.Services[i].Flows {
+			if cfg.Services[i].Flows[j].ConfirmEvery > 0 {
+				return "Confirm runs (a flow re-run every confirm_every while its verdict is in question or it is down) sharpen the windows' edges but are excluded from run counts, the run success ratio and latency percentiles, which count scheduled runs only (a base slot passed during confirm runs is counted once, by the first run at or after it); they are counted apart as confirm runs."
+			}
+		}
+	}
+	return "Confirm runs are off (confirm_every: 0s): every run is a scheduled one, and a window's edges are known to within a flow's interval."
 }
 
 // maxOwnThresholds caps the flows named by flowThresholds, so a config of

@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -41,6 +42,35 @@ func TestPolicyTextFlowThresholds(t *testing.T) {
 				if strings.Contains(text, n) {
 					t.Errorf("policy text has %q:\n%s", n, text)
 				}
+			}
+		})
+	}
+}
+
+// TestPolicyTextConfirmRuns: the policy speaks of confirm runs only when a
+// flow makes them; with confirm_every: 0s on every flow it says they are off.
+func TestPolicyTextConfirmRuns(t *testing.T) {
+	const on, off = "Confirm runs (a flow re-run every confirm_every", "Confirm runs are off"
+	for _, tc := range []struct {
+		name  string
+		every []time.Duration
+		want  string
+		not   string
+	}{
+		{"every flow confirms", []time.Duration{10 * time.Second, 5 * time.Second}, on, off},
+		{"one flow confirms", []time.Duration{0, 5 * time.Second}, on, off},
+		{"none confirms", []time.Duration{0, 0}, off, on},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &config.Config{Defaults: config.Defaults{DownAfter: 2, UpAfter: 1}}
+			svc := config.Service{Name: "svc"}
+			for i, e := range tc.every {
+				svc.Flows = append(svc.Flows, config.Flow{Name: string(rune('a' + i)), Service: "svc", ConfirmEvery: e})
+			}
+			cfg.Services = []config.Service{svc}
+			text := strings.Join(policy(cfg).Text, "\n")
+			if !strings.Contains(text, tc.want) || strings.Contains(text, tc.not) {
+				t.Errorf("policy text, want %q and not %q:\n%s", tc.want, tc.not, text)
 			}
 		})
 	}
