@@ -32,7 +32,15 @@ func TestOverallNeverUpWithoutData(t *testing.T) {
 		}
 		return st
 	}
-	first := cfg.Services[0].Name
+	// firstThen gives the first service one state and the others another.
+	firstThen := func(first, others string) func(string) string {
+		return func(s string) string {
+			if s == cfg.Services[0].Name {
+				return first
+			}
+			return others
+		}
+	}
 	for _, tc := range []struct {
 		name     string
 		cfg      *config.Config
@@ -42,20 +50,10 @@ func TestOverallNeverUpWithoutData(t *testing.T) {
 	}{
 		{"no live state", cfg, nil, "unknown", "State unknown"},
 		{"nothing run yet", cfg, states(cfg, func(string) string { return "unknown" }), "unknown", "State unknown"},
-		{"one service not run yet", cfg, states(cfg, func(s string) string {
-			if s == first {
-				return "up"
-			}
-			return "unknown"
-		}), "unknown", "Some services unknown"},
+		{"one service not run yet", cfg, states(cfg, firstThen("up", "unknown")), "unknown", "Some services unknown"},
 		{"a service without flows", withEmpty, states(withEmpty, func(string) string { return "up" }), "unknown", "Some services unknown"},
 		{"all up", cfg, states(cfg, func(string) string { return "up" }), "up", "All services up"},
-		{"one down, one unknown", cfg, states(cfg, func(s string) string {
-			if s == first {
-				return "down"
-			}
-			return "unknown"
-		}), "down", "Some functions down"},
+		{"one down, one unknown", cfg, states(cfg, firstThen("down", "unknown")), "down", "Some functions down"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, public := range []bool{false, true} {
