@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/slaprobe/slaprobe/store"
 	"github.com/slaprobe/slaprobe/store/storetest"
@@ -12,9 +13,13 @@ import (
 // benchPostgres returns the URL of a PostgreSQL schema filled as benchDB
 // fills its SQLite file, built once (a few minutes) and kept while the
 // server runs.
-func benchPostgres(b *testing.B, flows, days int) string {
-	return storetest.CachedPostgres(b, fmt.Sprintf("bench_report_%dflows_%ddays", flows, days), func(ctx context.Context, s *store.Postgres) error {
-		return storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Start: benchStart})
+func benchPostgres(b *testing.B, flows, days int, every time.Duration) string {
+	name := fmt.Sprintf("bench_report_%dflows_%ddays", flows, days)
+	if every != time.Minute {
+		name += fmt.Sprintf("_%ds", int(every.Seconds()))
+	}
+	return storetest.CachedPostgres(b, name, func(ctx context.Context, s *store.Postgres) error {
+		return storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Interval: every, Start: benchStart})
 	})
 }
 
@@ -24,8 +29,8 @@ func benchPostgres(b *testing.B, flows, days int) string {
 //
 //	go test ./report/ -run '^$' -bench MonthlyReportPostgres -benchtime 3x
 func BenchmarkMonthlyReportPostgres(b *testing.B) {
-	cfg := benchConfig(*benchFlows)
-	dsn := benchPostgres(b, *benchFlows, *benchDays)
+	cfg := benchConfig(*benchFlows, *benchEvery)
+	dsn := benchPostgres(b, *benchFlows, *benchDays, *benchEvery)
 	ctx := context.Background()
 	s, err := store.OpenPostgres(ctx, dsn, store.Options{})
 	if err != nil {

@@ -16,14 +16,15 @@ import (
 
 var (
 	benchFlows = flag.Int("bench.flows", 100, "flows in the BenchmarkMonthlyReport database")
-	benchDays  = flag.Int("bench.days", 30, "days of one run a minute per flow in the BenchmarkMonthlyReport database")
+	benchDays  = flag.Int("bench.days", 30, "days of runs per flow in the BenchmarkMonthlyReport database")
+	benchEvery = flag.Duration("bench.interval", time.Minute, "time between a flow's runs in the BenchmarkMonthlyReport database")
 )
 
 var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // benchConfig matches storetest.Generate's names: flows flows of three steps,
 // ten flows per service.
-func benchConfig(flows int) *config.Config {
+func benchConfig(flows int, every time.Duration) *config.Config {
 	cfg := testConfig("UTC", time.Minute)
 	tmpl := cfg.Services[0]
 	cfg.Services = nil
@@ -35,7 +36,7 @@ func benchConfig(flows int) *config.Config {
 			cfg.Services = append(cfg.Services, s)
 		}
 		s := &cfg.Services[len(cfg.Services)-1]
-		f := config.Flow{Name: storetest.FlowName(i), Service: s.Name, Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+		f := config.Flow{Name: storetest.FlowName(i), Service: s.Name, Interval: every, DownAfter: 2, UpAfter: 1}
 		for j := 0; j < 3; j++ {
 			f.Steps = append(f.Steps, config.Step{Name: storetest.StepName(j), Function: storetest.StepName(j)})
 		}
@@ -48,8 +49,12 @@ func benchConfig(flows int) *config.Config {
 // (one run a minute of every flow for days days, with outages), built once
 // and kept in os.TempDir() under a name made of the parameters; a ".done"
 // file beside it marks it complete.
-func benchDB(b *testing.B, flows, days int) string {
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays.db", flows, days))
+func benchDB(b *testing.B, flows, days int, every time.Duration) string {
+	name := fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays.db", flows, days)
+	if every != time.Minute {
+		name = fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays-%s.db", flows, days, every)
+	}
+	path := filepath.Join(os.TempDir(), name)
 	if _, err := os.Stat(path + ".done"); err == nil {
 		return path
 	}
@@ -63,7 +68,7 @@ func benchDB(b *testing.B, flows, days int) string {
 	}
 	b.Logf("building %s (once)", path)
 	t0 := time.Now()
-	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Start: benchStart}); err != nil {
+	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Interval: every, Start: benchStart}); err != nil {
 		s.Close()
 		b.Fatal(err)
 	}
@@ -83,8 +88,8 @@ func benchDB(b *testing.B, flows, days int) string {
 //
 //	go test ./report/ -run '^$' -bench MonthlyReport -benchtime 3x
 func BenchmarkMonthlyReport(b *testing.B) {
-	cfg := benchConfig(*benchFlows)
-	path := benchDB(b, *benchFlows, *benchDays)
+	cfg := benchConfig(*benchFlows, *benchEvery)
+	path := benchDB(b, *benchFlows, *benchDays, *benchEvery)
 	ctx := context.Background()
 	s, err := store.OpenSQLite(ctx, path, store.Options{})
 	if err != nil {
