@@ -29,23 +29,11 @@ func benchPostgres(b *testing.B, flows, days int, every time.Duration) string {
 //
 //	go test ./report/ -run '^$' -bench MonthlyReportPostgres -benchtime 3x
 func BenchmarkMonthlyReportPostgres(b *testing.B) {
-	cfg := benchConfig(*benchFlows, *benchEvery)
 	dsn := benchPostgres(b, *benchFlows, *benchDays, *benchEvery)
-	ctx := context.Background()
-	s, err := store.OpenPostgres(ctx, dsn, store.Options{})
+	s, err := store.OpenPostgres(context.Background(), dsn, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	in := Input{Config: cfg, Store: s, From: benchStart, To: benchStart.AddDate(0, 0, *benchDays)}
-	b.ResetTimer()
-	for b.Loop() {
-		rep, err := Build(ctx, in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(rep.Services) != len(cfg.Services) || len(rep.Windows) == 0 {
-			b.Fatalf("services %d, windows %d", len(rep.Services), len(rep.Windows))
-		}
-	}
+	benchBuild(b, s)
 }

@@ -85,17 +85,25 @@ func benchDB(b *testing.B, flows, days int, every time.Duration) string {
 // BenchmarkMonthlyReport builds the report for one month over a database of
 // flows x days x one run a minute (100 x 30 by default: 4.3 M runs, 13 M
 // step results). Build reads hour rollups and events, not raw results.
+// -bench.flows, -bench.days and -bench.interval change the database (each
+// kind is built once and kept); many flows with sparser runs:
 //
 //	go test ./report/ -run '^$' -bench MonthlyReport -benchtime 3x
+//	go test ./report/ -run '^$' -bench 'MonthlyReport$' -benchtime 1x -bench.flows 50000 -bench.days 1 -bench.interval 1h
 func BenchmarkMonthlyReport(b *testing.B) {
-	cfg := benchConfig(*benchFlows, *benchEvery)
 	path := benchDB(b, *benchFlows, *benchDays, *benchEvery)
-	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, path, store.Options{})
+	s, err := store.OpenSQLite(context.Background(), path, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	benchBuild(b, s)
+}
+
+// benchBuild builds the month of the benchmark's flags over s, once a loop.
+func benchBuild(b *testing.B, s store.Store) {
+	cfg := benchConfig(*benchFlows, *benchEvery)
+	ctx := context.Background()
 	in := Input{Config: cfg, Store: s, From: benchStart, To: benchStart.AddDate(0, 0, *benchDays)}
 	b.ResetTimer()
 	for b.Loop() {
