@@ -200,12 +200,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		IncidentList: []Incident{}, Unknown: []Span{}, Maintenance: []Span{},
 		Reconciliation: []Reconciliation{}, Undeclared: []Window{}, BelowQuorum: []Window{},
 	}
-	var flows []*flowData
-	for _, f := range a.flows {
-		if f.svc == cs {
-			flows = append(flows, f)
-		}
-	}
+	flows := a.byService[cs]
 	var downs, degs [][]iv
 	// The service is unknown only where none of its flows has data: a flow
 	// without data does not hide what another flow measured.

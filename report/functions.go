@@ -66,8 +66,8 @@ func (a *analysis) functionAccounts(cs *config.Service, svc *Service) []Function
 	for _, fn := range serviceFunctions(cs) {
 		var downs, degs []iv
 		unk := set{{from, end}}.clip(from, end)
-		for _, f := range a.flows {
-			if f.svc != cs || !slices.Contains(f.flow.Functions(), fn) {
+		for _, f := range a.byService[cs] {
+			if !slices.Contains(f.flow.Functions(), fn) {
 				continue
 			}
 			unk = unk.intersect(f.unknown)

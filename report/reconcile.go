@@ -212,8 +212,8 @@ func (a *analysis) unmeasured(cs *config.Service, inc *config.Incident) bool {
 		return false
 	}
 	serving := false
-	for _, fd := range a.flows {
-		if fd.svc.Name != cs.Name || !intersects(fd.flow.Functions(), inc.Functions) {
+	for _, fd := range a.byService[cs] {
+		if !intersects(fd.flow.Functions(), inc.Functions) {
 			continue
 		}
 		serving = true

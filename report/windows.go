@@ -154,7 +154,9 @@ type analysis struct {
 	loc   *time.Location
 	end   time.Time // min(To, Now): the end of the elapsed period
 	flows []*flowData
-	cov   []store.Span
+	// byService is each service's flows (a range of flows, config order).
+	byService map[*config.Service][]*flowData
+	cov       []store.Span
 	// pruned is the hour rollups' horizon: nothing before it is kept
 	// (zero: nothing pruned).
 	pruned time.Time
@@ -314,12 +316,15 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	for _, c := range a.cov {
 		covByFlow[c.Flow] = append(covByFlow[c.Flow], c)
 	}
+	a.byService = make(map[*config.Service][]*flowData, len(a.cfg.Services))
 	for si := range a.cfg.Services {
 		svc := &a.cfg.Services[si]
+		first := len(a.flows)
 		for fi := range svc.Flows {
 			f := &svc.Flows[fi]
 			a.flows = append(a.flows, a.flowWindows(svc, f, byFlow[f.Name], covByFlow[f.Name]))
 		}
+		a.byService[svc] = a.flows[first:len(a.flows):len(a.flows)]
 	}
 	return a, nil
 }
