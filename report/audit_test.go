@@ -464,6 +464,40 @@ func auditCases() []auditCase {
 			},
 		},
 		auditCase{
+			// The incident was declared over at 10:00, the period's start;
+			// the prober saw the function back at 10:01. That last minute
+			// is the incident's tail, not an undeclared outage.
+			name: "declared incident that ended as the period began",
+			cfg:  func() *config.Config { return testConfig("UTC", m) },
+			from: hm(10, 0), to: hm(11, 0),
+			runs: func() []probe.Run {
+				return schedule("seoul-a", hm(9, 0), hm(11, 0), m, between(hm(9, 0), "fail:receive", [2]time.Time{hm(9, 30), hm(10, 1)}))
+			},
+			timelines: timeline(incident("before", "error", recv, hm(9, 30), hm(10, 0))),
+			want: []want{
+				{"services.0.downtime_seconds", 60},
+				{"services.0.windows.0.start_cut", "period"},
+				{"services.0.reconciliation#", 0},
+				{"services.0.undeclared#", 0},
+			},
+		},
+		auditCase{
+			// The provider declared the incident from 11:00, the period's
+			// end; the prober saw it from 10:59.
+			name: "declared incident that began as the period ended",
+			cfg:  func() *config.Config { return testConfig("UTC", m) },
+			from: hm(10, 0), to: hm(11, 0),
+			runs: func() []probe.Run {
+				return schedule("seoul-a", hm(10, 0), hm(12, 0), m, between(hm(10, 0), "fail:receive", [2]time.Time{hm(10, 59), hm(11, 30)}))
+			},
+			timelines: timeline(incident("after", "error", recv, hm(11, 0), hm(11, 30))),
+			want: []want{
+				{"services.0.downtime_seconds", 60},
+				{"services.0.reconciliation#", 0},
+				{"services.0.undeclared#", 0},
+			},
+		},
+		auditCase{
 			name: "two declared incidents on one function",
 			cfg:  func() *config.Config { return testConfig("UTC", m) },
 			from: hm(10, 0), to: hm(12, 0),

@@ -23,6 +23,10 @@ import (
 // declared function, or the whole flow failing there) are matched but do not
 // move the measured times. Both are listed in the reconciliation's windows.
 //
+// An incident just outside the period (declared over as it began, or
+// declared from its end) is not listed, but still measures and explains the
+// windows near it, so the period's piece of its outage is not undeclared.
+//
 // Down windows measure and explain any incident; degraded windows only `slow`
 // incidents, or any when the policy counts degraded time as down. Windows
 // counted as down that no incident matches are undeclared, unless they lie
@@ -37,9 +41,17 @@ import (
 // (or begins), or a null edge the block hides.
 func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*config.Timeline) ([]Reconciliation, []Window) {
 	countDeg := a.cfg.Policy.Degraded == "down"
+	// listed: the incident overlaps the elapsed period, so it is
+	// reconciled in the report. An incident that starts after now (a
+	// period not over yet is accounted up to now) has not happened: not
+	// "not detected". The others still explain the windows near them: the
+	// tail of an outage declared over just before the period (seen back a
+	// run later), or the first minute of one declared just after it, is
+	// theirs, not an undeclared outage.
 	type declared struct {
-		inc  *config.Incident
-		name string
+		inc    *config.Incident
+		name   string
+		listed bool
 	}
 	var decl []declared
 	for _, tl := range timelines {
@@ -52,12 +64,11 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 		}
 		for ii := range tl.Incidents {
 			inc := &tl.Incidents[ii]
-			// An incident that starts after now (a period not over yet is
-			// accounted up to now) has not happened: not "not detected".
-			if inc.Service != cs.Name || !inc.Start.Before(a.end) || (!inc.Ongoing() && !inc.End.After(a.in.From)) {
+			if inc.Service != cs.Name {
 				continue
 			}
-			decl = append(decl, declared{inc, name})
+			listed := inc.Start.Before(a.end) && (inc.Ongoing() || inc.End.After(a.in.From))
+			decl = append(decl, declared{inc, name, listed})
 		}
 	}
 
@@ -137,6 +148,9 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 				}
 			}
 			matched[i] = true
+			if !d.listed {
+				continue
+			}
 			r.Windows = append(r.Windows, w)
 			if !own {
 				continue
@@ -151,6 +165,9 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 			if last == nil || e.t.After(last.t) || (e.t.Equal(last.t) && e.nul) {
 				last = &e
 			}
+		}
+		if !d.listed {
+			continue
 		}
 		r.Detected = first != nil
 		if first == nil && a.unmeasured(cs, inc) {
