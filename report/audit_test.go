@@ -464,6 +464,35 @@ func auditCases() []auditCase {
 			},
 		},
 		auditCase{
+			// Two declared incidents overlap on one function; the prober
+			// sees one window across both. Each was measured: the
+			// window goes to b (it overlaps it more), and a, whose
+			// whole declared time it covers, shares it.
+			name: "overlapping declared incidents on one function",
+			cfg:  func() *config.Config { return testConfig("UTC", m) },
+			from: hm(10, 0), to: hm(12, 0),
+			runs: func() []probe.Run {
+				return schedule("seoul-a", hm(10, 0), hm(12, 0), m, between(hm(10, 0), "fail:receive", [2]time.Time{hm(10, 0), hm(11, 30)}))
+			},
+			timelines: timeline(
+				incident("a", "error", recv, hm(10, 0), hm(11, 0)),
+				incident("b", "error", recv, hm(10, 20), hm(11, 30)),
+			),
+			want: []want{
+				{"services.0.reconciliation.0.id", "a"},
+				{"services.0.reconciliation.0.detected", true},
+				{"services.0.reconciliation.0.measured_start", hm(10, 0)},
+				{"services.0.reconciliation.0.start_delta_seconds", 0},
+				{"services.0.reconciliation.0.measured_end", hm(11, 30)},
+				{"services.0.reconciliation.0.end_delta_seconds", 1800},
+				{"services.0.reconciliation.0.windows#", 2},
+				{"services.0.reconciliation.1.detected", true},
+				{"services.0.reconciliation.1.start_delta_seconds", -1200},
+				{"services.0.reconciliation.1.end_delta_seconds", 0},
+				{"services.0.undeclared#", 0},
+			},
+		},
+		auditCase{
 			// The incident was declared over at 10:00, the period's start;
 			// the prober saw the function back at 10:01. That last minute
 			// is the incident's tail, not an undeclared outage.

@@ -18,7 +18,10 @@ import (
 // window measures one incident only, the one it overlaps most (then the one
 // whose mode matches its kind: a degraded window a `slow` incident, a down
 // window any other; then the nearest), so that two incidents declared on one
-// function each get their own window. Windows that the incident explains
+// function each get their own window; an incident left without one (two
+// incidents declared overlapping on one function, measured as one window)
+// shares the windows of its functions inside its declared time, whose edges
+// are then its measured ones. Windows that the incident explains
 // without measuring it (a function blocked by a failing step that serves a
 // declared function, or the whole flow failing there) are matched but do not
 // move the measured times. Both are listed in the reconciliation's windows.
@@ -137,6 +140,19 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 			r.DeclaredEnd = &e
 		}
 		var first, last *edge
+		take := func(i int) {
+			s, e, ok := a.ownEdges(cs, ws, i, spans[i], inc)
+			if !ok { // blocked throughout, and not while inc was declared
+				return
+			}
+			if first == nil || s.t.Before(first.t) || (s.t.Equal(first.t) && s.nul) {
+				first = &s
+			}
+			if last == nil || e.t.After(last.t) || (e.t.Equal(last.t) && e.nul) {
+				last = &e
+			}
+		}
+		var listed []int
 		for i, w := range ws {
 			own := assigned[i] == j
 			if !own {
@@ -148,26 +164,33 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 				}
 			}
 			matched[i] = true
-			if !d.listed {
-				continue
-			}
-			r.Windows = append(r.Windows, w)
-			if !own {
-				continue
-			}
-			s, e, ok := a.ownEdges(cs, ws, i, spans[i], inc)
-			if !ok { // blocked throughout, and not while inc was declared
-				continue
-			}
-			if first == nil || s.t.Before(first.t) || (s.t.Equal(first.t) && s.nul) {
-				first = &s
-			}
-			if last == nil || e.t.After(last.t) || (e.t.Equal(last.t) && e.nul) {
-				last = &e
+			listed = append(listed, i)
+			if own {
+				take(i)
 			}
 		}
 		if !d.listed {
 			continue
+		}
+		if first == nil {
+			// No window of its own: another incident declared on the same
+			// function, overlapping this one, has the window that covers
+			// both. This incident was measured too, by the windows of
+			// its functions inside its declared time, and shares them.
+			di := iv{inc.Start, a.end}
+			if !inc.Ongoing() {
+				di.e = inc.End
+			}
+			for i, w := range ws {
+				if assigned[i] >= 0 && measures(w, inc) && compatible(w, inc) && (set{spans[i]}).intersect(set{di}).total() > 0 {
+					listed = append(listed, i)
+					take(i)
+				}
+			}
+			slices.Sort(listed)
+		}
+		for _, i := range listed {
+			r.Windows = append(r.Windows, ws[i])
 		}
 		r.Detected = first != nil
 		if first == nil && a.unmeasured(cs, inc) {
