@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,11 @@ type Options struct {
 	SeverityDown, SeverityDegraded string
 	// Location is used when a window carries none.
 	Location string
+	// Zone is the time zone of the times in descriptions (the config's
+	// timezone; nil is UTC), so that an alert reads the same whatever the
+	// host's TZ, and keeps its description across a restart (a window
+	// restored from the store carries UTC times). SetZone changes it.
+	Zone *time.Location
 	// GeneratorURL, when set, is sent as every alert's generatorURL (for
 	// example the daemon's /api/v1/status).
 	GeneratorURL string
@@ -118,6 +124,8 @@ type Notifier struct {
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
+
+	zone atomic.Pointer[time.Location] // Options.Zone, or what SetZone set
 }
 
 // NewNotifier checks the options, loads the state file (if any) and
@@ -148,6 +156,7 @@ func NewNotifier(o Options) (*Notifier, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile}
+	n.SetZone(o.Zone)
 	seen := map[string]bool{}
 	for _, raw := range o.URLs {
 		t, err := newTarget(raw)
@@ -185,6 +194,16 @@ func NewNotifier(o Options) (*Notifier, error) {
 	}
 	n.updateActive()
 	return n, nil
+}
+
+// SetZone sets the time zone of the times in descriptions (a reload of the
+// config's timezone); nil is UTC. Alerts already firing take it when their
+// window next changes.
+func (n *Notifier) SetZone(loc *time.Location) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	n.zone.Store(loc)
 }
 
 // Handle records state events; it never waits on the network. An opened

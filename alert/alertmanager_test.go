@@ -110,6 +110,7 @@ func newTestNotifier(t *testing.T, clk clock.Clock, statePath string, urls ...st
 		Resend:       time.Minute,
 		RunbookURL:   "https://runbooks.example/slaprobe/{service}",
 		Location:     "seoul-a",
+		Zone:         kst,
 		GeneratorURL: "http://127.0.0.1:9115/api/v1/status",
 		Clock:        clk,
 		Metrics:      prometheus.NewRegistry(),
@@ -733,4 +734,56 @@ func TestRestoredAlertsWaitForReconcile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDescriptionTimesInZone: the times in a description are in the
+// configured zone, whatever zone the window's times carry (the host's TZ
+// for a window the daemon opened, UTC for one it restored from the store
+// after a restart), so an alert reads the same on every host and does not
+// change its description across a restart; a reload's zone applies at once.
+func TestDescriptionTimesInZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := time.FixedZone("NZDT", 13*3600)
+	start := t0.In(time.UTC)
+	end := start.Add(27 * time.Minute)
+	tests := []struct {
+		name string
+		zone *time.Location
+		w    state.Window
+		want string
+	}{
+		{"host zone", ny, flowWindow(state.KindDown, "", start.In(host)), "since 2021-05-05T08:47:00-04:00"},
+		{"restored in UTC", ny, flowWindow(state.KindDown, "", start), "since 2021-05-05T08:47:00-04:00"},
+		{"ended", ny, func() state.Window {
+			w := flowWindow(state.KindDown, "", start.In(host))
+			w.End = end.In(host)
+			return w
+		}(),
+			"(ended 2021-05-05T09:14:00-04:00 after 27m0s)"},
+		{"no zone is UTC", nil, flowWindow(state.KindDown, "", start.In(host)), "since 2021-05-05T12:47:00Z"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := NewNotifier(Options{URLs: []string{"http://127.0.0.1:1"}, Zone: tc.zone, Clock: clock.NewManual(t0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := n.render(tc.w).Annotations["description"]; !strings.Contains(d, tc.want) {
+				t.Errorf("description %q, want it to contain %q", d, tc.want)
+			}
+		})
+	}
+	t.Run("reload", func(t *testing.T) {
+		n, err := NewNotifier(Options{URLs: []string{"http://127.0.0.1:1"}, Zone: ny, Clock: clock.NewManual(t0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.SetZone(kst)
+		if d, want := n.render(flowWindow(state.KindDown, "", start.In(host))).Annotations["description"], "since 2021-05-05T21:47:00+09:00"; !strings.Contains(d, want) {
+			t.Errorf("description after SetZone %q, want it to contain %q", d, want)
+		}
+	})
 }

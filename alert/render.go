@@ -53,7 +53,8 @@ func (n *Notifier) render(w state.Window) Alert {
 	// The description follows the window's current cause (a window whose
 	// failing step changed says so, and since when).
 	cur := w.CurrentCause()
-	desc := fmt.Sprintf("%s has been %s since %s", what, verb, w.Start.Format(time.RFC3339))
+	zone := n.zone.Load()
+	desc := fmt.Sprintf("%s has been %s since %s", what, verb, w.Start.In(zone).Format(time.RFC3339))
 	switch {
 	case cur.Step != "" && w.Kind == state.KindDegraded:
 		desc += fmt.Sprintf("; step %s is over its latency objective", cur.Step)
@@ -66,10 +67,10 @@ func (n *Notifier) render(w state.Window) Alert {
 		desc += ": " + cur.Error
 	}
 	if len(w.Causes) > 1 {
-		desc += fmt.Sprintf(" (since %s; at first %s)", cur.From.Format(time.RFC3339), causeText(w.CauseStep, w.Error))
+		desc += fmt.Sprintf(" (since %s; at first %s)", cur.From.In(zone).Format(time.RFC3339), causeText(w.CauseStep, w.Error))
 	}
 	if !w.End.IsZero() {
-		desc += fmt.Sprintf(" (ended %s after %s)", w.End.Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
+		desc += fmt.Sprintf(" (ended %s after %s)", w.End.In(zone).Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
 	}
 	ann := map[string]string{
 		"summary":     fmt.Sprintf("%s is %s", what, verb),

@@ -113,6 +113,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			SeverityDown:     cfg.Alerting.SeverityDown,
 			SeverityDegraded: cfg.Alerting.SeverityDegraded,
 			Location:         cfg.Location,
+			Zone:             cfg.Loc,
 			Clock:            clock.Real{},
 			Logger:           log,
 			Metrics:          reg,
@@ -273,6 +274,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					continue
 				}
 				page.SetConfig(next)
+				if notifier != nil {
+					notifier.SetZone(next.Loc)
+				}
 				if pub != nil {
 					pub.SetConfig(next)
 				}
