@@ -128,13 +128,18 @@ type jsonPhases struct {
 // location, start, ok, id, duration_seconds, steps and (when there are
 // uncounted teardown steps) teardown; each step has step, function, status,
 // http_status, duration_seconds, error, attempts, phases (resolve, connect,
-// tls, processing, transfer, in seconds) and, over TLS, cert_expiry.
-func WriteJSON(w io.Writer, runs []Run) error {
+// tls, processing, transfer, in seconds) and, over TLS, cert_expiry. Starts
+// are given in loc (the config's time zone; nil is UTC), not in the host's
+// TZ that the clock gave them.
+func WriteJSON(w io.Writer, runs []Run, loc *time.Location) error {
+	if loc == nil {
+		loc = time.UTC
+	}
 	out := make([]jsonRun, len(runs))
 	for i := range runs {
 		r := &runs[i]
 		jr := jsonRun{
-			Flow: r.Flow, Service: r.Service, Location: r.Location, Start: r.Start,
+			Flow: r.Flow, Service: r.Service, Location: r.Location, Start: r.Start.In(loc),
 			OK: r.OK(), ID: r.ID, DurationSeconds: r.Duration.Seconds(),
 			Steps: make([]jsonStep, len(r.Steps)),
 		}

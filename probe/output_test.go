@@ -15,8 +15,11 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // sampleRuns is one passing and one failing run with fixed times.
+// kst is the zone sampleRuns' times are written in.
+var kst = time.FixedZone("KST", 9*3600)
+
 func sampleRuns() []Run {
-	start := time.Date(2021, 5, 5, 21, 47, 0, 0, time.FixedZone("KST", 9*3600))
+	start := time.Date(2021, 5, 5, 21, 47, 0, 0, kst)
 	return []Run{
 		{
 			ID: "0123456789abcdef", Flow: "messaging-roundtrip", Service: "messaging", Location: "seoul-a",
@@ -55,8 +58,8 @@ func TestWriteOutput(t *testing.T) {
 		runs   []Run
 	}{
 		{"text", "once.txt", func(b *bytes.Buffer, r []Run) error { return WriteText(b, r) }, sampleRuns()},
-		{"json", "once.json", func(b *bytes.Buffer, r []Run) error { return WriteJSON(b, r) }, sampleRuns()},
-		{"json empty", "once-empty.json", func(b *bytes.Buffer, r []Run) error { return WriteJSON(b, r) }, nil},
+		{"json", "once.json", func(b *bytes.Buffer, r []Run) error { return WriteJSON(b, r, kst) }, sampleRuns()},
+		{"json empty", "once-empty.json", func(b *bytes.Buffer, r []Run) error { return WriteJSON(b, r, kst) }, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +87,7 @@ func TestWriteOutput(t *testing.T) {
 // TestWriteJSONKeys checks the keys DESIGN promises to `once --format json` users.
 func TestWriteJSONKeys(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteJSON(&b, sampleRuns()); err != nil {
+	if err := WriteJSON(&b, sampleRuns(), kst); err != nil {
 		t.Fatal(err)
 	}
 	var runs []map[string]any
@@ -135,6 +138,43 @@ func TestWriteTextBlanksControlCharacters(t *testing.T) {
 				if unicode.IsControl(r) {
 					t.Errorf("control character %U in %q", r, out)
 				}
+			}
+		})
+	}
+}
+
+// TestWriteJSONStartInZone: a run's start is given in the zone passed (the
+// config's), not in the host's TZ that the clock put it in; nil is UTC.
+func TestWriteJSONStartInZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := time.FixedZone("NZDT", 13*3600)
+	tests := []struct {
+		name string
+		loc  *time.Location
+		want string
+	}{
+		{"config zone", ny, "2021-05-05T08:47:00-04:00"},
+		{"nil is UTC", nil, "2021-05-05T12:47:00Z"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := sampleRuns()[:1]
+			runs[0].Start = runs[0].Start.In(host)
+			var b bytes.Buffer
+			if err := WriteJSON(&b, runs, tc.loc); err != nil {
+				t.Fatal(err)
+			}
+			var got []struct {
+				Start string `json:"start"`
+			}
+			if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got[0].Start != tc.want {
+				t.Errorf("start = %s, want %s", got[0].Start, tc.want)
 			}
 		})
 	}

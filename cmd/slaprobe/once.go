@@ -70,7 +70,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cancel()
 
 	if *format == "json" {
-		err = probe.WriteJSON(stdout, runs)
+		err = probe.WriteJSON(stdout, runs, cfg.Loc)
 	} else {
 		err = probe.WriteText(stdout, runs)
 	}
