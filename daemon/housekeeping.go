@@ -113,8 +113,9 @@ func (d *Daemon) refreshAvailability(ctx context.Context) (missing map[string]bo
 	if loc == nil {
 		loc = time.UTC
 	}
-	ln := now.In(loc)
-	month := time.Date(ln.Year(), ln.Month(), 1, 0, 0, 0, 0, loc)
+	// The first instant of the month's first local day, as in a report
+	// (time.Date's midnight is an hour early where the clocks jump over it).
+	month := report.MonthStart(now, loc)
 	missing = map[string]bool{}
 	for _, win := range []struct {
 		name string

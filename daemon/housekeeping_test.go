@@ -12,6 +12,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/platform"
+	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -76,6 +77,45 @@ func TestRefreshAvailabilityMetric(t *testing.T) {
 	}
 	if calls["svc"] != 2 {
 		t.Errorf("availability computed %d times, want 2 (30d and month)", calls["svc"])
+	}
+}
+
+// TestAvailabilityMonthStart: the month gauge's month starts at the first
+// instant of its first local day, as a report's does (report.MonthRange),
+// also where the clocks jump over that midnight: Asuncion's 2023-10-01
+// began at 01:00 -03:00, and time.Date's 00:00 is 23:00 on 09-30.
+func TestAvailabilityMonthStart(t *testing.T) {
+	tests := []struct {
+		zone, month string
+		now         time.Time
+	}{
+		{"America/Asuncion", "2023-10", time.Date(2023, 10, 20, 12, 0, 0, 0, time.UTC)},
+		{"America/New_York", "2026-03", time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)},
+		{"Australia/Lord_Howe", "2026-04", time.Date(2026, 4, 20, 12, 0, 0, 0, time.UTC)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.zone, func(t *testing.T) {
+			loc, err := time.LoadLocation(tc.zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, err := report.MonthRange(tc.month, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var froms []time.Time
+			avail := func(_ context.Context, from, _ time.Time) (map[string]float64, error) {
+				froms = append(froms, from)
+				return map[string]float64{"svc": 1}, nil
+			}
+			cfg := testConfig(time.Minute, "a")
+			cfg.Timezone, cfg.Loc = tc.zone, loc
+			d, _ := newTestDaemon(t, cfg, nil, Deps{Availability: avail, Clock: fixedClock(tc.now)})
+			d.refreshAvailability(context.Background())
+			if len(froms) != 2 || !froms[1].Equal(want) {
+				t.Errorf("month gauge from %v, want %v", froms, want)
+			}
+		})
 	}
 }
 
