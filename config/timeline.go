@@ -131,7 +131,7 @@ func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine 
 	inc = Incident{Mode: ModeDown, Rate: 1, Line: rn.Line}
 	serviceLine = rn.Line
 	var haveID, haveService, haveFunctions, badFunction, haveStart bool
-	var endNode, latencyNode *yaml.Node
+	var endNode, latencyNode, functionsNode *yaml.Node
 	d.object(rn, key, incidentKeys, func(e entry, key string) {
 		switch e.name {
 		case "id":
@@ -145,6 +145,7 @@ func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine 
 			inc.Service, _ = d.name(e.v, key)
 		case "functions":
 			haveFunctions = true
+			functionsNode = e.v
 			before := len(*d.errs)
 			items := d.seq(e.v, key)
 			badFunction = len(*d.errs) > before // "functions: login": one error, not two
@@ -201,7 +202,7 @@ func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine 
 		d.errf(rn, key+".service", "is required")
 	}
 	if !haveFunctions || len(inc.Functions) == 0 && !badFunction {
-		d.errf(rn, key+".functions", "is required: list at least one function")
+		d.errf(orNode(functionsNode, rn), key+".functions", "is required: list at least one function")
 	}
 	if !haveStart {
 		d.errf(rn, key+".start", "is required")

@@ -65,3 +65,27 @@ func TestTimelineFunctionsScalar(t *testing.T) {
 		t.Errorf("%d errors:\n%v", n, err)
 	}
 }
+
+// TestTimelineErrorLines: a timeline error names the line of the key that
+// is wrong, when the key is there, not the incident's first line.
+func TestTimelineErrorLines(t *testing.T) {
+	head := "incidents:\n  - id: x\n    service: s\n"
+	tests := []struct {
+		name, src, want string
+	}{
+		{"empty functions", head + "    start: 2022-10-15T15:30:00+09:00\n    functions: []\n", "t.yaml:5: incidents[0].functions: is required: list at least one function"},
+		{"missing functions", head + "    start: 2022-10-15T15:30:00+09:00\n", "t.yaml:2: incidents[0].functions: is required"},
+		{"end before start", head + "    functions: [a]\n    start: 2022-10-15T15:30:00+09:00\n    end: 2022-10-15T15:00:00+09:00\n", "t.yaml:6: incidents[0].end: end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTimeline("t.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if n := strings.Count(err.Error(), "\n") + 1; n != 1 || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%d errors:\n%v\nwant %q", n, err, tt.want)
+			}
+		})
+	}
+}
