@@ -741,6 +741,7 @@ func TestLoadTimelines(t *testing.T) {
 	a := write("a.yaml", "incidents:\n  - {id: x, service: maps, functions: [route], start: 2026-05-01T10:00:00Z}\n")
 	b := write("b.yaml", "incidents:\n  - {id: y, service: maps, functions: [search], start: 2026-05-01T10:00:00Z}\n")
 	bad := write("bad.yaml", "incidents:\n  - {id: z, service: maps, functions: [search], start: 2026-05-01T10:00:00Z, mode: sideways}\n")
+	again := write("again.yaml", "incidents:\n  - {id: y, service: maps, functions: [tile], start: 2026-05-02T10:00:00Z}\n  - {id: x, service: maps, functions: [tile], start: 2026-05-03T10:00:00Z}\n")
 	tests := []struct {
 		name  string
 		paths []string
@@ -751,6 +752,10 @@ func TestLoadTimelines(t *testing.T) {
 		{"named twice", []string{a, b, a}, []string{"a", "b"}, ""},
 		{"spelt another way", []string{b, filepath.Join(dir, ".", "a.yaml"), filepath.Join(dir, "..", filepath.Base(dir), "b.yaml"), a}, []string{"b", "a"}, ""},
 		{"an error names the file", []string{a, bad}, nil, "bad.yaml:2: incidents[0].mode"},
+		// Ids are unique across the timelines loaded together, as
+		// across those a config loads.
+		{"an id used in another file", []string{a, b, again}, nil,
+			"again.yaml:2: incidents[0].id: incident id \"y\" is also used in " + b + "\n" + again + ":3: incidents[1].id: incident id \"x\" is also used in " + a},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

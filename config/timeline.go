@@ -28,10 +28,13 @@ func LoadTimeline(path string, opts Options) (*Timeline, error) {
 
 // LoadTimelines loads each of paths once, in the order first named: a file
 // named twice, however its path is spelt, is one timeline (as a config
-// loads a file its services name twice once).
+// loads a file its services name twice once). An incident id is unique
+// across them, as across the timelines a config loads.
 func LoadTimelines(paths []string, opts Options) ([]*Timeline, error) {
 	seen := map[string]bool{}
+	ids := map[string]string{} // incident id -> file
 	var out []*Timeline
+	var errs Errors
 	for _, p := range paths {
 		key := filepath.Clean(p)
 		if abs, err := filepath.Abs(key); err == nil {
@@ -45,7 +48,17 @@ func LoadTimelines(paths []string, opts Options) ([]*Timeline, error) {
 		if err != nil {
 			return nil, err
 		}
+		for i, inc := range t.Incidents {
+			if other, dup := ids[inc.ID]; dup {
+				errs = append(errs, &Error{File: p, Line: inc.Line, Key: index("incidents", i) + ".id", Msg: fmt.Sprintf("incident id %q is also used in %s", inc.ID, other)})
+				continue
+			}
+			ids[inc.ID] = p
+		}
 		out = append(out, t)
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return out, nil
 }
