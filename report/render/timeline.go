@@ -285,7 +285,7 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 			if x1-x0 < 1.5 {
 				x1 = x0 + 1.5
 			}
-			title := l.Service + " / " + l.Function + ": " + b.Kind + " " + tlTime(b.Start, t.Loc) + " to " + tlTime(b.End, t.Loc)
+			title := l.Service + " / " + l.Function + ": " + b.Kind + " " + tlStamp(b.Start, t.Loc) + " to " + tlStamp(b.End, t.Loc)
 			if b.Open {
 				title += " (not ended)"
 			}
@@ -304,11 +304,11 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 			if d.Title != "" {
 				title += ": " + d.Title
 			}
-			title += ", " + tlTime(d.Start, t.Loc) + " to "
+			title += ", " + tlStamp(d.Start, t.Loc) + " to "
 			if d.Ongoing {
 				title += "(ongoing)"
 			} else {
-				title += tlTime(d.End, t.Loc)
+				title += tlStamp(d.End, t.Loc)
 			}
 			out = append(out, shape{kind: shapeRect, x: x0, y: y + 0.75, w: math.Max(x1-x0, 1.5), h: tlLaneH - 1.5, stroke: tlDeclared, width: 1.2, dash: []float64{3, 2}, title: title})
 		}
@@ -407,6 +407,13 @@ func (t Timeline) ticks() []tick {
 }
 
 func tlTime(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04") }
+
+// tlStamp is a mark's time in its tooltip, as the tables give it: to the
+// second and with its offset, which tells apart the two occurrences of a
+// local time on the day the clocks go back.
+func tlStamp(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04:05 -07:00")
+}
 
 // Height is the timeline's height on its 1000-wide canvas.
 func (t Timeline) Height() float64 {

@@ -162,8 +162,39 @@ func TestTimelineSVG(t *testing.T) {
 		`fill="#fef0c7" stroke="#b54708"`, // a degraded bar, hatched:
 		`<line x1=`,
 		"&lt;script&gt;", "Login &lt;failed&gt; &amp; &#34;blocked&#34;", // escaped names and titles
-		"receive: degraded 2021-05-05 20:00 to 2021-05-06 08:00", // a tooltip in the report's zone
+		"receive: degraded 2021-05-05 20:00:00 +09:00 to 2021-05-06 08:00:00 +09:00", // a tooltip in the report's zone
 		"(not ended)", "declared incident", "degraded", "down",
+	} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}
+
+// TestTimelineTooltipsOnDSTDay: on the day the clocks go back, an hour's
+// local times occur twice; a mark's tooltip gives each time's offset, so an
+// outage from 01:30 EDT to 01:30 EST does not read as lasting no time, nor
+// two incidents an hour apart as starting together.
+func TestTimelineTooltipsOnDSTDay(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := timelineReport()
+	r.Timezone = "America/New_York"
+	r.From = time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC).In(ny)
+	r.To = time.Date(2026, 11, 2, 5, 0, 0, 0, time.UTC).In(ny)
+	r.Generated = r.To
+	start, end := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC)
+	s := &r.Services[0]
+	s.Windows = []report.Window{{Service: "messaging", Flow: "chat", Function: ptr("send"), Kind: "down", Start: start, End: &end,
+		DurationSeconds: 3600, CauseStep: "send", Locations: []string{"seoul-a"}}}
+	s.Reconciliation = []report.Reconciliation{{ID: "fall-back", Functions: []string{"send"}, DeclaredStart: start, DeclaredEnd: &end, Detected: true}}
+	r.Windows = s.Windows
+	svg := string(NewTimeline(r, TimelineOptions{}).SVG())
+	for _, want := range []string{
+		"messaging / send: down 2026-11-01 01:30:00 -04:00 to 2026-11-01 01:30:00 -05:00",
+		"declared fall-back, 2026-11-01 01:30:00 -04:00 to 2026-11-01 01:30:00 -05:00",
 	} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("SVG lacks %q", want)
