@@ -283,3 +283,37 @@ func TestTrimmedReportsRenderTheSamePage(t *testing.T) {
 		}
 	}
 }
+
+// TestDayTitleOnDSTDay: a day bar's tooltip gives its windows' times with
+// their zone on a day the clocks change, where a local time can occur twice
+// (01:30 EDT to 01:30 EST is an hour, not no time); other days keep the bare
+// times.
+func TestDayTitleOnDSTDay(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		date       string
+		start, end time.Time
+		want       string
+	}{
+		{"2026-11-01", time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC), "01:30 EDT–01:30 EST receive"},
+		{"2026-03-08", time.Date(2026, 3, 8, 6, 30, 0, 0, time.UTC), time.Date(2026, 3, 8, 7, 30, 0, 0, time.UTC), "01:30 EST–03:30 EDT receive"},
+		{"2026-11-02", time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 16, 0, 0, 0, time.UTC), "10:00–11:00 receive"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.date, func(t *testing.T) {
+			v := 0.95
+			fn := "receive"
+			w := report.Window{Service: "svc", Flow: "f", Function: &fn, Kind: "down", Start: tc.start, End: &tc.end, CauseStep: "receive"}
+			fa := report.FunctionAccount{Name: fn, Availability: &v, Windows: []int{0},
+				Daily: []report.FunctionDay{{Date: tc.date, Availability: &v, DowntimeSeconds: 3600}}}
+			s := report.Service{Name: "svc", Objective: 0.999, Windows: []report.Window{w}}
+			got := dayTitle(tc.date, &fa.Daily[0], &s, &fa, false, ny)
+			if !strings.Contains(got, "\n"+tc.want) {
+				t.Errorf("title %q, want a line %q", got, tc.want)
+			}
+		})
+	}
+}

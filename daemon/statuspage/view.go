@@ -633,6 +633,12 @@ func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.
 		return b.String()
 	}
 	dayEnd := report.DayStart(dayStart.Year(), dayStart.Month(), dayStart.Day()+1, loc)
+	// On a day the clocks change a local time can occur twice: the times
+	// name their zone (01:30 EDT–01:30 EST is an hour).
+	layout := "15:04"
+	if dayEnd.Sub(dayStart) != 24*time.Hour {
+		layout = "15:04 MST"
+	}
 	var lines []string
 	more := 0
 	for _, i := range fa.Windows {
@@ -647,7 +653,7 @@ func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.
 		if !w.Start.Before(dayEnd) || !end.After(dayStart) {
 			continue
 		}
-		line := w.Start.In(loc).Format("15:04") + "–" + endText(w.End, loc)
+		line := w.Start.In(loc).Format(layout) + "–" + endText(w.End, loc, layout)
 		if w.Kind != "down" {
 			line = w.Kind + " " + line
 		}
@@ -672,11 +678,11 @@ func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.
 	return b.String()
 }
 
-func endText(e *time.Time, loc *time.Location) string {
+func endText(e *time.Time, loc *time.Location, layout string) string {
 	if e == nil {
 		return "ongoing"
 	}
-	return e.In(loc).Format("15:04")
+	return e.In(loc).Format(layout)
 }
 
 func tsOr(t *time.Time, loc *time.Location, none string) string {
