@@ -879,6 +879,36 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+// TestWarningsUnprobedFunctions: a declared incident whose functions no
+// flow of its service probes can never be detected (the report would call it
+// "not detected"): a warning at its line in the timeline file.
+func TestWarningsUnprobedFunctions(t *testing.T) {
+	files := map[string]string{
+		"c.yaml": "services:\n  - name: maps\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: search, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+			"          - {name: b, function: route, request: {url: \"http://127.0.0.1:1/\"}}\n",
+		"t.yaml": "incidents:\n" +
+			"  - {id: probed, service: maps, functions: [search], start: 2026-11-01T02:00:00Z}\n" +
+			"  - {id: partly, service: maps, functions: [route, tile], start: 2026-11-01T02:00:00Z}\n" +
+			"  - {id: never, service: maps, functions: [tile, traffic], start: 2026-11-01T02:00:00Z}\n",
+	}
+	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
+	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings("sqlite") {
+		got = append(got, fmt.Sprintf("%s:%d: %s: %s", w.File, w.Line, w.Key, w.Msg))
+	}
+	want := []string{
+		`t.yaml:3: incidents[1].functions: "tile" is probed by no flow of service maps (search, route): the report cannot measure it there`,
+		`t.yaml:4: incidents[2].functions: "tile", "traffic" are probed by no flow of service maps (search, route): the report cannot detect this incident`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestSecretsOptional: a command that only reads results loads a config
 // whose flows' secrets are not set; their values are left out of Secrets,
 // and expanding one fails.

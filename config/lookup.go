@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,7 +81,8 @@ func (c *Config) MaxInterval() time.Duration {
 
 // Warning is something check and run point out in a config they accept.
 type Warning struct {
-	Line int    // in the config file (0: the key is not in it)
+	File string // the timeline file it is in; "" for the config
+	Line int    // in the config file, or File (0: the key is not in it)
 	Key  string // as in errors: maintenance[1].service
 	Msg  string
 }
@@ -93,7 +96,10 @@ type Warning struct {
 //   - maintenance windows that name a service the config does not have
 //     (file order). Such a window is allowed (it may be kept for a service
 //     no longer probed) but excludes nothing, so a misspelt name would
-//     silently leave planned downtime in the denominator.
+//     silently leave planned downtime in the denominator;
+//   - declared incidents (in the timelines' files) whose functions no flow
+//     of their service probes: the report cannot measure them, and an
+//     incident none of whose functions is probed reads "not detected".
 func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
 	if driver == "postgres" && c.Location == DefaultLocation {
@@ -109,5 +115,48 @@ func (c *Config) Warnings(driver string) []Warning {
 				Msg: fmt.Sprintf("%q is not a service of this config (%s), so the window excludes nothing", m.Service, strings.Join(names, ", "))})
 		}
 	}
+	for _, tl := range c.Timelines {
+		for i, inc := range tl.Incidents {
+			if w, ok := c.unprobed(inc); ok {
+				w.File, w.Line, w.Key = tl.File, inc.Line, fmt.Sprintf("incidents[%d].functions", i)
+				out = append(out, w)
+			}
+		}
+	}
 	return out
+}
+
+// unprobed is the warning for an incident some of whose functions no flow
+// of its service probes.
+func (c *Config) unprobed(inc Incident) (Warning, bool) {
+	svc := c.Service(inc.Service)
+	if svc == nil {
+		return Warning{}, false
+	}
+	var probed []string
+	for i := range svc.Flows {
+		for _, fn := range svc.Flows[i].Functions() {
+			if !slices.Contains(probed, fn) {
+				probed = append(probed, fn)
+			}
+		}
+	}
+	var missing []string
+	for _, fn := range inc.Functions {
+		if !slices.Contains(probed, fn) {
+			missing = append(missing, strconv.Quote(fn))
+		}
+	}
+	if len(missing) == 0 {
+		return Warning{}, false
+	}
+	verb, what := "is", "measure it there"
+	if len(missing) > 1 {
+		verb = "are"
+	}
+	if len(missing) == len(inc.Functions) {
+		what = "detect this incident"
+	}
+	return Warning{Msg: fmt.Sprintf("%s %s probed by no flow of service %s (%s): the report cannot %s",
+		strings.Join(missing, ", "), verb, svc.Name, strings.Join(probed, ", "), what)}, true
 }

@@ -24,6 +24,9 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	for _, w := range cfg.Warnings(cfg.Storage.Driver) {
 		at := *path
+		if w.File != "" {
+			at = w.File
+		}
 		if w.Line > 0 {
 			at += ":" + strconv.Itoa(w.Line)
 		}

@@ -88,7 +88,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	for _, w := range cfg.Warnings(driver) {
-		log.Warn(w.Key+": "+w.Msg, "line", w.Line)
+		file := *path
+		if w.File != "" {
+			file = w.File
+		}
+		log.Warn(w.Key+": "+w.Msg, "file", file, "line", w.Line)
 	}
 	st, err := openStore(ctx, cfg, *db)
 	if err != nil {
