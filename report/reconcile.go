@@ -182,7 +182,7 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 				di.e = inc.End
 			}
 			for i, w := range ws {
-				if assigned[i] >= 0 && measures(w, inc) && compatible(w, inc) && (set{spans[i]}).intersect(set{di}).total() > 0 {
+				if assigned[i] >= 0 && assigned[i] != j && measures(w, inc) && compatible(w, inc) && (set{spans[i]}).intersect(set{di}).total() > 0 {
 					listed = append(listed, i)
 					take(i)
 				}
