@@ -152,7 +152,7 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 				last = &e
 			}
 		}
-		var listed []int
+		var shown []int // the windows r lists, by index
 		for i, w := range ws {
 			own := assigned[i] == j
 			if !own {
@@ -164,7 +164,7 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 				}
 			}
 			matched[i] = true
-			listed = append(listed, i)
+			shown = append(shown, i)
 			if own {
 				take(i)
 			}
@@ -183,13 +183,13 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 			}
 			for i, w := range ws {
 				if assigned[i] >= 0 && assigned[i] != j && measures(w, inc) && compatible(w, inc) && (set{spans[i]}).intersect(set{di}).total() > 0 {
-					listed = append(listed, i)
+					shown = append(shown, i)
 					take(i)
 				}
 			}
-			slices.Sort(listed)
+			slices.Sort(shown)
 		}
-		for _, i := range listed {
+		for _, i := range shown {
 			r.Windows = append(r.Windows, ws[i])
 		}
 		r.Detected = first != nil
