@@ -39,7 +39,11 @@ func (p *parser) reports(n *yaml.Node, key string) {
 		switch e.name {
 		case "schedule":
 			if s, ok := p.str(e.v, key); ok {
-				if _, err := ParseSchedule(s); err != nil {
+				if f := strings.Fields(s); len(f) > 0 && (strings.HasPrefix(f[0], "TZ=") || strings.HasPrefix(f[0], "CRON_TZ=")) {
+					// The scheduler puts the config's zone in front
+					// (CRON_TZ=...), and a second one fails there.
+					p.errf(e.v, key, "%q names a time zone: the schedule follows the config's timezone; set that instead", s)
+				} else if _, err := ParseSchedule(s); err != nil {
 					p.errf(e.v, key, "invalid cron expression %q: %v (five fields: minute hour day month weekday, e.g. \"10 0 1 * *\")", s, err)
 				} else {
 					r.Schedule = s

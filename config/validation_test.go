@@ -32,6 +32,10 @@ func TestValidationGaps(t *testing.T) {
 		{"listen with a bogus host", "listen: \"bogus host!:80\"\n" + flow(""), `test.yaml:1: listen: invalid address "bogus host!:80"`},
 		{"max_body_bytes that overflows", "defaults: {max_body_bytes: \"17179869185GiB\"}\n" + flow(""), `test.yaml:1: defaults.max_body_bytes: size "17179869185GiB" is too large`},
 		{"max_body_bytes over the limit", "defaults: {max_body_bytes: 2GiB}\n" + flow(""), `test.yaml:1: defaults.max_body_bytes: "2GiB" is more than the limit of 1GiB`},
+		// The schedule is in the config's timezone: a zone of its own was
+		// accepted here and made run's report scheduler fail to start.
+		{"schedule with CRON_TZ", "timezone: Asia/Seoul\nreports: {schedule: \"CRON_TZ=UTC 10 0 1 * *\"}\n" + flow(""), `test.yaml:2: reports.schedule: "CRON_TZ=UTC 10 0 1 * *" names a time zone: the schedule follows the config's timezone; set that instead`},
+		{"schedule with TZ", "reports: {schedule: \"TZ=Europe/London @monthly\"}\n" + flow(""), `test.yaml:1: reports.schedule: "TZ=Europe/London @monthly" names a time zone: the schedule follows the config's timezone; set that instead`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
