@@ -39,7 +39,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("--flow %q: no such flow in %s", *only, *path)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hooks, err := startWebhooks(ctx, cfg, log, nil)
+	hooks, err := startWebhooks(ctx, cfg, flowsNeedWebhooks(flows), log, nil)
 	if err != nil {
 		return err
 	}

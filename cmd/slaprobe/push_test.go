@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -224,5 +225,45 @@ incidents:
 	wb, _ := os.ReadFile(filepath.Join(dir, "b", "windows.json"))
 	if !bytes.Equal(wa, wb) {
 		t.Errorf("two replays wrote different windows:\n%s\n%s", wa, wb)
+	}
+}
+
+// TestOnceBesideTheDaemon runs `once` while the webhook listener's address
+// is taken (the daemon of the same config holds it): a flow that awaits no
+// callback runs anyway, and one that does is refused with the address and
+// the likely holder named.
+func TestOnceBesideTheDaemon(t *testing.T) {
+	plat := platform.New(platform.Options{Clock: clock.Real{}})
+	srv := httptest.NewServer(plat)
+	t.Cleanup(srv.Close)
+	t.Cleanup(plat.CloseStreams)
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+	cfg := strings.ReplaceAll(pushConfig, "BASE", srv.URL)
+	cfg = strings.Replace(cfg, `webhooks: {listen: "127.0.0.1:0"}`, `webhooks: {listen: "`+held.Addr().String()+`"}`, 1)
+	path := filepath.Join(t.TempDir(), "push.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PAY_HOOK_SECRET", platform.DefaultWebhookSecret)
+	cases := []struct {
+		flow       string
+		code       int
+		wantStderr string
+	}{
+		{flow: "chat", code: exitOK},
+		{flow: "pay", code: exitUsage, wantStderr: held.Addr().String()},
+	}
+	for _, c := range cases {
+		t.Run(c.flow, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), []string{"once", "--config", path, "--flow", c.flow}, &stdout, &stderr)
+			if code != c.code || !strings.Contains(stderr.String(), c.wantStderr) {
+				t.Fatalf("once --flow %s: exit %d (want %d)\nstdout: %s\nstderr: %s (want it to name %q)", c.flow, code, c.code, stdout.String(), stderr.String(), c.wantStderr)
+			}
+		})
 	}
 }

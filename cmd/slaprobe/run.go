@@ -137,7 +137,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if driver == "" || driver == "sqlite" {
 		quarantine = filepath.Join(filepath.Dir(dsn), "slaprobe-quarantine.jsonl")
 	}
-	hooks, err := startWebhooks(ctx, cfg, log, stdout)
+	hooks, err := startWebhooks(ctx, cfg, cfg.Webhooks.Line != 0 || cfg.UsesWebhooks(), log, stdout)
 	if err != nil {
 		return err
 	}

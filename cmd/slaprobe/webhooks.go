@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/internal/httpserve"
@@ -24,15 +26,18 @@ type webhookListener struct {
 	err   error
 }
 
-// startWebhooks starts the listener when the config has a webhooks block or
-// a flow needs one; otherwise it returns nil (and a nil registry is what the
+// startWebhooks starts the listener on cfg.Webhooks when need says so;
+// otherwise it returns nil (and a nil registry is what the
 // runner gets).
-func startWebhooks(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) (*webhookListener, error) {
-	if cfg.Webhooks.Line == 0 && !cfg.UsesWebhooks() {
+func startWebhooks(ctx context.Context, cfg *config.Config, need bool, log *slog.Logger, stdout io.Writer) (*webhookListener, error) {
+	if !need {
 		return nil, nil
 	}
 	ln, err := net.Listen("tcp", cfg.Webhooks.Listen)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, usagef("webhooks.listen: %v (is `slaprobe run` of this config holding it? its flows' callbacks need their own listener)", err)
+		}
 		return nil, usagef("webhooks.listen: %v", err)
 	}
 	public := cfg.Webhooks.PublicURL
@@ -54,6 +59,20 @@ func startWebhooks(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 		fmt.Fprintf(stdout, "webhook callbacks: listening on %s, runs get %s/<token>\n", ln.Addr(), public)
 	}
 	return w, nil
+}
+
+// flowsNeedWebhooks says whether one of flows awaits a callback or names
+// ${webhook.url}. `once` starts the listener only then: a flow that needs no
+// callback runs beside a daemon holding webhooks.listen. (The daemon starts
+// it also for a webhooks block without such flows, so that a reload can add
+// them.)
+func flowsNeedWebhooks(flows []*config.Flow) bool {
+	for _, f := range flows {
+		if f.UsesWebhooks() {
+			return true
+		}
+	}
+	return false
 }
 
 // registry returns the listener's registry (nil for no listener).
