@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +41,8 @@ type panel struct {
 		UID string `json:"uid"`
 	} `json:"datasource"`
 	Targets []struct {
-		Expr string `json:"expr"`
+		Expr         string `json:"expr"`
+		LegendFormat string `json:"legendFormat"`
 	} `json:"targets"`
 	Panels []panel `json:"panels"` // a collapsed row's panels
 }
@@ -116,6 +119,45 @@ func TestOnlyKnownMetrics(t *testing.T) {
 			t.Errorf("no panel uses %s", m)
 		}
 	}
+}
+
+// TestOnlyKnownLabels: every label a dashboard query matches on, groups by or
+// puts in its legend is one the series it selects carry (a label they lack
+// matches nothing, groups nothing and shows empty), the recorded rules'
+// being service and flow.
+func TestOnlyKnownLabels(t *testing.T) {
+	d := load(t)
+	recorded := recordedRules(t)
+	promql := promqltest.NewParser()
+	legend := regexp.MustCompile(`\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}`)
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			for i, tg := range p.Targets {
+				var have []string
+				for _, m := range promql.MetricNames(tg.Expr) {
+					ls, ok := promqltest.Labels(m)
+					if !ok && slices.Contains(recorded, m) {
+						ls, ok = []string{"service", "flow", "instance", "job"}, true
+					}
+					if ok {
+						have = append(have, ls...)
+					}
+				}
+				used := promql.LabelNames(tg.Expr)
+				for _, m := range legend.FindAllStringSubmatch(tg.LegendFormat, -1) {
+					used = append(used, m[1])
+				}
+				for _, l := range used {
+					if !slices.Contains(have, l) {
+						t.Errorf("panel %q target %d: label %q is on none of the series of %q (legend %q)", p.Title, i, l, tg.Expr, tg.LegendFormat)
+					}
+				}
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
 }
 
 func TestTemplatingAndPanels(t *testing.T) {

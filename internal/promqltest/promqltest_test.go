@@ -47,3 +47,40 @@ func TestKnown(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelNames(t *testing.T) {
+	p := NewParser()
+	tests := []struct {
+		expr string
+		want []string
+	}{
+		{`sum by (flow, result) (rate(slaprobe_runs_total{service=~"$service",location!="a,b"}[5m]))`, []string{"service", "location", "flow", "result"}},
+		{`a / on (service) group_left (flow) b{x="y{z}"}`, []string{"x", "service", "flow"}},
+		{`slaprobe_store_queue_depth`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expr, func(t *testing.T) {
+			if got := p.LabelNames(tc.expr); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want []string
+		ok   bool
+	}{
+		{"slaprobe_downtime_seconds_total", []string{"flow", "service", "function", "instance", "job"}, true},
+		{"probe_duration_seconds_bucket", []string{"flow", "step", "service", "location", "le", "instance", "job"}, true},
+		{"slaprobe_schedule_lag_seconds_count", []string{"instance", "job"}, true},
+		{"slaprobe_flow_down", nil, false},
+	} {
+		got, ok := Labels(tc.name)
+		if ok != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("Labels(%q) = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
