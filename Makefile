@@ -85,7 +85,8 @@ fuzz:
 	done
 
 # Installs the binary, the systemd unit (ExecStart pointing at the installed
-# binary) and the example config and Prometheus scrape config under PREFIX
+# binary) and the example config (with the timelines and the webhook secret
+# it names, beside it) and Prometheus scrape config under PREFIX
 # (default /usr/local); DESTDIR stages a package root.
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -98,6 +99,9 @@ install: build
 	sed 's|/usr/local/bin/slaprobe|$(PREFIX)/bin/slaprobe|' packaging/slaprobe.service > $(UNITDIR)/slaprobe.service
 	chmod 0644 $(UNITDIR)/slaprobe.service
 	install -m 0644 examples/demo.yaml $(DOCDIR)/slaprobe.example.yaml
+	install -d $(DOCDIR)/incidents
+	install -m 0644 examples/incidents/*.yaml $(DOCDIR)/incidents/
+	install -m 0644 examples/webhook-secret $(DOCDIR)/webhook-secret
 	install -m 0644 packaging/prometheus.yml $(DOCDIR)/prometheus.yml
 
 uninstall:

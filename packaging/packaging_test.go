@@ -88,6 +88,52 @@ func TestMakeInstallAndSystemdVerify(t *testing.T) {
 	t.Logf("systemd-analyze verify %s: ok", check)
 }
 
+// TestInstalledExampleChecks installs with `make install` and checks the
+// example config where it was installed, with the installed binary: the
+// files it names (timelines, the webhook secret) are relative to it, so
+// they must be installed beside it, or the example a user copies to
+// /etc/slaprobe is refused at start.
+func TestInstalledExampleChecks(t *testing.T) {
+	lookTool(t, "make", "make")
+	root := t.TempDir()
+	prefix := "/opt/slaprobe-test"
+	if out, err := exec.Command("make", "-C", "..", "install", "PREFIX="+prefix, "DESTDIR="+root).CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	bin := filepath.Join(root, prefix, "bin/slaprobe")
+	example := filepath.Join(root, prefix, "share/doc/slaprobe/slaprobe.example.yaml")
+	if out, err := exec.Command(bin, "check", "--config", example).CombinedOutput(); err != nil {
+		t.Fatalf("slaprobe check --config %s (as installed): %v\n%s", example, err, out)
+	}
+	// What the unit's comment tells the operator to copy to /etc/slaprobe.
+	unit, err := os.ReadFile("slaprobe.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	etc := filepath.Join(t.TempDir(), "etc")
+	var copied int
+	for _, line := range strings.Split(string(unit), "\n") {
+		cmd, ok := strings.CutPrefix(line, "#   sudo install ")
+		if !ok || !strings.Contains(cmd, "/etc/slaprobe") {
+			continue
+		}
+		cmd, _, _ = strings.Cut(cmd, "#")
+		cmd = strings.ReplaceAll(cmd, "/etc/slaprobe", etc)
+		sh := exec.Command("sh", "-c", "install "+cmd)
+		sh.Dir = ".."
+		if out, err := sh.CombinedOutput(); err != nil {
+			t.Fatalf("install %s: %v\n%s", cmd, err, out)
+		}
+		copied++
+	}
+	if copied == 0 {
+		t.Fatal("the unit's comment names no `sudo install ... /etc/slaprobe` line")
+	}
+	if out, err := exec.Command(bin, "check", "--config", filepath.Join(etc, "slaprobe.yaml")).CombinedOutput(); err != nil {
+		t.Fatalf("slaprobe check of the config the unit's comment installs: %v\n%s", err, out)
+	}
+}
+
 // TestSystemdVerifyCatchesMistakes makes sure the check above can fail: a
 // misspelt directive and a missing binary are reported.
 func TestSystemdVerifyCatchesMistakes(t *testing.T) {
