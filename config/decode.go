@@ -646,8 +646,8 @@ func (d *decoder) checkName(n *yaml.Node, key, s string, ok bool) (string, bool)
 	if !ok {
 		return "", false
 	}
-	if !isName(s) {
-		d.errf(n, key, "invalid name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", s)
+	if problem := nameProblem(s); problem != "" {
+		d.errf(n, key, "invalid name %q: %s", s, problem)
 		return "", false
 	}
 	return s, true

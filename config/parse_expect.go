@@ -206,7 +206,7 @@ func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Mat
 func (p *parser) extract(e entry, key string, st *Step) (Extract, bool) {
 	ex := Extract{Var: e.name}
 	if !isIdent(e.name) {
-		p.errf(e.k, key, "invalid variable name %q: use letters, digits and '_', starting with a letter or '_'", e.name)
+		p.errf(e.k, key, "invalid variable name %q: use ASCII letters (a-z, A-Z), digits and '_', starting with a letter or '_'", e.name)
 		return ex, false
 	}
 	if e.name == RefLocation || e.name == RefNow {

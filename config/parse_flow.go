@@ -83,7 +83,7 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	for _, e := range p.entries(varsNode, key+".vars") {
 		vkey := child(key+".vars", e.name)
 		if !isIdent(e.name) {
-			p.errf(e.k, vkey, "invalid variable name %q: use letters, digits and '_', starting with a letter or '_'", e.name)
+			p.errf(e.k, vkey, "invalid variable name %q: use ASCII letters (a-z, A-Z), digits and '_', starting with a letter or '_'", e.name)
 			continue
 		}
 		if e.name == RefLocation || e.name == RefNow {

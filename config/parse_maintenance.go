@@ -27,8 +27,8 @@ func (p *parser) maintenance(n *yaml.Node, key string) {
 				// A service the config does not probe is allowed (DESIGN's
 				// own example names one): it matches nothing.
 				if s, ok := p.str(e.v, key); ok {
-					if s != "" && s != "*" && !isName(s) {
-						p.errf(e.v, key, "invalid name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", s)
+					if problem := nameProblem(s); s != "" && s != "*" && problem != "" {
+						p.errf(e.v, key, "invalid name %q: %s", s, problem)
 					}
 					m.Service = s
 				}

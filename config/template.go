@@ -127,17 +127,25 @@ func isIdent(s string) bool {
 // isName reports whether s is a valid service, flow, step, function or
 // location name: a letter or digit, then letters, digits, '_', '.' or '-';
 // at most 128 bytes. Names end up in metric labels, file names and URLs.
-func isName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
+func isName(s string) bool { return nameProblem(s) == "" }
+
+// nameProblem says what is wrong with a name ("" for nothing): too long, or
+// a character outside ASCII letters, digits, '_', '.' and '-' (or one of the
+// last three first). The message is the one the config's errors give.
+func nameProblem(s string) string {
+	if len(s) > 128 {
+		return "longer than 128 bytes"
+	}
+	if s == "" {
+		return "empty"
 	}
 	for i, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
 		case i > 0 && (r == '_' || r == '.' || r == '-'):
 		default:
-			return false
+			return "use ASCII letters (a-z, A-Z), digits, '_', '.' and '-', starting with a letter or digit"
 		}
 	}
-	return true
+	return ""
 }
