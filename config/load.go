@@ -188,6 +188,7 @@ type parser struct {
 	// the services are known.
 	timelineRefs []timelineRef
 	secretErr    map[string]string // secret reference -> why it failed, to report each use
+	listens      []listenAt        // the listeners' addresses as written (parse_listen.go)
 	red          *redact.Redactor  // of the secrets known so far (red for redN of them)
 	redN         int
 
@@ -243,6 +244,7 @@ func (p *parser) config(root *yaml.Node) {
 				p.errf(e.v, e.name, "invalid address %q: use HOST:PORT, e.g. 127.0.0.1:9115", s)
 			} else {
 				c.Listen = s
+				p.noteListen(e.name, s, e.v)
 			}
 		}
 	}
@@ -293,6 +295,7 @@ func (p *parser) config(root *yaml.Node) {
 			}
 		})
 	}
+	p.listenersApart()
 }
 
 // isPort reports whether s is a port number, 0..65535.

@@ -18,6 +18,7 @@ func (p *parser) status(n *yaml.Node, key string) {
 					p.errf(e.v, key, "invalid address %q: use HOST:PORT, e.g. 0.0.0.0:8080", s)
 				} else {
 					st.Listen = s
+					p.noteListen(key, s, e.v)
 				}
 			}
 		case "title":

@@ -36,6 +36,7 @@ func (p *parser) webhooks(n *yaml.Node, key string) {
 					p.errf(e.v, key, "invalid address %q: use HOST:PORT, e.g. %s", s, DefaultWebhookListen)
 				} else {
 					w.Listen = s
+					p.noteListen(key, s, e.v)
 				}
 			}
 		case "public_url":
