@@ -132,7 +132,7 @@ func BuildRules(cfg *config.Config) (*RuleFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		rf.Groups = append(rf.Groups, sli, burnGroup(cfg, s))
+		rf.Groups = append(rf.Groups, sli, burnGroup(cfg, s, sevDown, sevTicket))
 		for _, f := range s.Flows {
 			r, err := flowNotUp(cfg, s, f, sevDown)
 			if err != nil {
@@ -227,10 +227,17 @@ func sliGroup(cfg *config.Config, s config.Service) (RuleGroup, error) {
 	return g, nil
 }
 
-func burnGroup(cfg *config.Config, s config.Service) RuleGroup {
+// burnGroup is a service's burn-rate alerts: the page pairs carry sevPage
+// (alerting.severity.down), the ticket pairs sevTicket
+// (alerting.severity.degraded), the labels every other alert carries.
+func burnGroup(cfg *config.Config, s config.Service, sevPage, sevTicket string) RuleGroup {
 	g := RuleGroup{Name: "slaprobe-slo-alerts-" + s.Name}
 	b := budget(s.Objective)
 	for _, p := range burns() {
+		severity := sevPage
+		if p.severity == "ticket" {
+			severity = sevTicket
+		}
 		thr := fmt.Sprintf("(%s * %s)", num(p.factor), num(b))
 		sel := fmt.Sprintf("{service=%s}", quote(s.Name))
 		expr := fmt.Sprintf("slaprobe:sli_error:ratio_rate%s%s > %s\nand\nslaprobe:sli_error:ratio_rate%s%s > %s",
@@ -240,7 +247,7 @@ func burnGroup(cfg *config.Config, s config.Service) RuleGroup {
 			Expr:  expr,
 			Labels: map[string]string{
 				"service":      s.Name,
-				"severity":     p.severity,
+				"severity":     severity,
 				"long_window":  p.long,
 				"short_window": p.short,
 			},

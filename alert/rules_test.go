@@ -323,3 +323,46 @@ func TestPromtoolUnitTests(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesUseConfiguredSeverities: with alerting.severity set, every
+// generated alert carries one of its two labels, the burn-rate alerts too
+// (page pairs the down severity, ticket pairs the degraded one, as the
+// prober's own alerts do), so an Alertmanager routing on them misses none.
+func TestRulesUseConfiguredSeverities(t *testing.T) {
+	tests := []struct {
+		name           string
+		down, degraded string
+		wantBurn       []string // severities of the four burn alerts
+	}{
+		{"defaults", "", "", []string{"page", "page", "ticket", "ticket"}},
+		{"configured", "critical", "warning", []string{"critical", "critical", "warning", "warning"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := rulesTestConfig()
+			cfg.Alerting.SeverityDown, cfg.Alerting.SeverityDegraded = tc.down, tc.degraded
+			rf, err := BuildRules(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			allowed := []string{tc.wantBurn[0], tc.wantBurn[3]}
+			var burn []string
+			for _, g := range rf.Groups {
+				for _, r := range g.Rules {
+					if r.Alert == "" {
+						continue
+					}
+					if sev := r.Labels["severity"]; !slices.Contains(allowed, sev) {
+						t.Errorf("%s: severity %q, want one of %v", r.Alert, sev, allowed)
+					}
+					if r.Alert == RuleErrorBudgetBurn {
+						burn = append(burn, r.Labels["severity"])
+					}
+				}
+			}
+			if !slices.Equal(burn, tc.wantBurn) {
+				t.Errorf("burn alert severities %v, want %v", burn, tc.wantBurn)
+			}
+		})
+	}
+}
