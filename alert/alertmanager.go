@@ -67,6 +67,10 @@ type Options struct {
 	// that a pending resolve is not lost and a firing alert keeps its
 	// startsAt. "" keeps them in memory only.
 	StatePath string
+	// LegacyStatePath is a state file shared by the probers of a directory
+	// (LegacyStateFile, written by earlier versions): read while StatePath
+	// does not exist yet, for the alerts of Location only.
+	LegacyStatePath string
 	// HoldUntilReconcile keeps the firing alerts the state file brings back
 	// from being re-sent until Reconcile has said which of them are still
 	// open (changes that Handle records meanwhile are sent as ever). The

@@ -92,11 +92,32 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
+// LegacyStateFile is the name of the state file of versions that kept one
+// per directory, whatever the database (see StatePath).
+const LegacyStateFile = ".slaprobe-alerts.json"
+
+// StatePath is the alert state file of the SQLite database db: beside it
+// and named after it (".results.db.slaprobe-alerts.json"), so that probers
+// whose databases share a directory keep their alerts apart. The one file
+// per directory of earlier versions made a prober restore another's firing
+// alerts, find no open window for them in its own store and resolve them.
+func StatePath(db string) string {
+	return filepath.Join(filepath.Dir(db), "."+filepath.Base(db)+".slaprobe-alerts.json")
+}
+
+// load restores the alerts of StatePath, or, while it does not exist yet,
+// those of LegacyStatePath that carry this prober's location (others'
+// probers may share that file: their alerts are theirs to resolve).
 func (n *Notifier) load() error {
 	if n.o.StatePath == "" {
 		return nil
 	}
-	f, err := os.Open(n.o.StatePath)
+	path, legacy := n.o.StatePath, false
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) && n.o.LegacyStatePath != "" {
+		path, legacy = n.o.LegacyStatePath, true
+		f, err = os.Open(path)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -106,17 +127,17 @@ func (n *Notifier) load() error {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxStateBytes+1))
 	if err != nil {
-		return fmt.Errorf("alert: state file %s: %w", n.o.StatePath, err)
+		return fmt.Errorf("alert: state file %s: %w", path, err)
 	}
 	if len(data) > maxStateBytes {
-		return fmt.Errorf("alert: state file %s: larger than %d bytes", n.o.StatePath, maxStateBytes)
+		return fmt.Errorf("alert: state file %s: larger than %d bytes", path, maxStateBytes)
 	}
 	var sf stateFile
 	if err := json.Unmarshal(data, &sf); err != nil {
-		return fmt.Errorf("alert: state file %s: %w (delete it to start over)", n.o.StatePath, err)
+		return fmt.Errorf("alert: state file %s: %w (delete it to start over)", path, err)
 	}
 	if sf.Version != stateFileVersion {
-		return fmt.Errorf("alert: state file %s: version %d, want %d", n.o.StatePath, sf.Version, stateFileVersion)
+		return fmt.Errorf("alert: state file %s: version %d, want %d", path, sf.Version, stateFileVersion)
 	}
 	known := map[string]bool{}
 	for _, t := range n.targets {
@@ -124,7 +145,10 @@ func (n *Notifier) load() error {
 	}
 	for _, sa := range sf.Alerts {
 		if len(sa.Labels) == 0 || sa.StartsAt.IsZero() {
-			return fmt.Errorf("alert: state file %s: an alert without labels or startsAt", n.o.StatePath)
+			return fmt.Errorf("alert: state file %s: an alert without labels or startsAt", path)
+		}
+		if legacy && n.o.Location != "" && sa.Labels["location"] != n.o.Location {
+			continue
 		}
 		e := &entry{Alert: sa.Alert, pending: map[string]bool{}, sentAt: map[string]time.Time{}, doneAt: sa.DoneAt}
 		if e.Annotations == nil {

@@ -106,9 +106,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var alerter daemon.Alerter
 	var notifier *alert.Notifier
 	if len(cfg.Alerting.AlertmanagerURLs) > 0 {
-		statePath := ""
+		statePath, legacyState := "", ""
 		if driver == "" || driver == "sqlite" {
-			statePath = filepath.Join(filepath.Dir(dsn), ".slaprobe-alerts.json")
+			statePath = alert.StatePath(dsn)
+			legacyState = filepath.Join(filepath.Dir(dsn), alert.LegacyStateFile)
 		}
 		notifier, err = alert.NewNotifier(alert.Options{
 			URLs:             cfg.Alerting.AlertmanagerURLs,
@@ -122,6 +123,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			Logger:           log,
 			Metrics:          reg,
 			StatePath:        statePath,
+			LegacyStatePath:  legacyState,
 			// d.Run reconciles the restored alerts with the open windows.
 			HoldUntilReconcile: true,
 		})

@@ -154,7 +154,7 @@ services:
 	})
 	// ... and the state file holds it resolved and delivered, so a restart
 	// does not bring it back as firing.
-	data, err := os.ReadFile(filepath.Join(env.dir, ".slaprobe-alerts.json"))
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(env.db), "."+filepath.Base(env.db)+".slaprobe-alerts.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
