@@ -22,6 +22,10 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("location: x\nservices:\n  - name: s\n    objective: 2\n    bogus: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	noFlows := filepath.Join(dir, "no-flows.yaml")
+	if err := os.WriteFile(noFlows, []byte("location: x\nservices: [{name: s}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	emptySecret := filepath.Join(dir, "empty-secret")
 	if err := os.WriteFile(emptySecret, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -48,6 +52,7 @@ func TestExitCodes(t *testing.T) {
 		{"windows needs range", []string{"windows", "--config", "../../examples/demo.yaml"}, exitUsage, "", []string{"--from and --to are required"}},
 		{"windows bad time", []string{"windows", "--config", "../../examples/demo.yaml", "--from", "yesterday", "--to", "2022-10-02"}, exitUsage, "", []string{`--from "yesterday"`}},
 		{"once unknown flow", []string{"once", "--config", "../../examples/demo.yaml", "--flow", "nope"}, exitUsage, "", []string{`no such flow`}},
+		{"once without flows", []string{"once", "--config", noFlows}, exitUsage, "", []string{noFlows + " has no flows to run"}},
 		{"demo bad interval", []string{"demo", "--interval", "-1s"}, exitUsage, "", []string{"must be at least 1s"}},
 		{"rules", []string{"rules", "--config", "../../examples/demo.yaml"}, exitOK, "groups:", nil},
 		{"platform missing secret file", []string{"platform", "--webhook-secret-file", filepath.Join(dir, "nope")}, exitUsage, "", []string{"--webhook-secret-file", "nope"}},

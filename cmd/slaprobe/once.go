@@ -35,6 +35,9 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 	}
+	if len(flows) == 0 && *only == "" {
+		return usagef("%s has no flows to run", *path)
+	}
 	if len(flows) == 0 {
 		return usagef("--flow %q: no such flow in %s", *only, *path)
 	}
