@@ -21,13 +21,13 @@ type Options struct {
 	ReadConns int
 	// Logger receives migration notices (default: discard).
 	Logger *slog.Logger
-	// ReadOnly opens an existing PostgreSQL store to read it (report,
-	// windows): nothing is created or migrated, so that neither a
-	// reporting role with SELECT only nor a newer slaprobe run from
-	// another machine changes a database that probers share (a migrated
-	// schema stops every older prober's writes). An empty database is
-	// ErrNoStore; a schema at another version than this slaprobe's is an
-	// error. SQLite ignores it.
+	// ReadOnly opens an existing store to read it (report, windows):
+	// nothing is created or migrated, so that neither a reporting role
+	// with SELECT only nor a newer slaprobe run from another machine (or
+	// installed beside a daemon not yet restarted) changes a database that
+	// probers write (a migrated schema stops every older prober's writes).
+	// An empty database, or a file that is not SQLite, is ErrNoStore; a
+	// schema at another version than this slaprobe's is an error.
 	ReadOnly bool
 }
 

@@ -42,12 +42,13 @@ func sqliteDialect() *dialect {
 			}
 			return false
 		},
-		migrating:    []string{`PRAGMA temp_store = FILE`},
-		migrated:     []string{`PRAGMA temp_store = MEMORY`},
-		multiRow:     func(in inserts) []insertSpec { return []insertSpec{in.runs, in.events, in.minute, in.hour} },
-		writeRuns:    insertRunsSQL,
-		writeRollups: upsertRollupsSQL,
-		prepared:     []string{schemaVersionSQL, maxRunIDSQL},
+		hasVersionTable: `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')`,
+		migrating:       []string{`PRAGMA temp_store = FILE`},
+		migrated:        []string{`PRAGMA temp_store = MEMORY`},
+		multiRow:        func(in inserts) []insertSpec { return []insertSpec{in.runs, in.events, in.minute, in.hour} },
+		writeRuns:       insertRunsSQL,
+		writeRollups:    upsertRollupsSQL,
+		prepared:        []string{schemaVersionSQL, maxRunIDSQL},
 		allocIDs: func(ctx context.Context, c *core, tx *sqlx.Tx, n int) ([]int64, error) {
 			// The transaction is BEGIN IMMEDIATE: no other writer can take
 			// ids between this read and the insert.
@@ -115,7 +116,11 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
+	if !opts.ReadOnly {
+		// Setting it writes the file's header: a read-only open leaves a
+		// store in the mode its daemon set (WAL), and anything else as it is.
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	wq := url.Values{}
@@ -128,17 +133,35 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	// writer: fewer, larger checkpoints copy a hot page (the current hour's
 	// rollups, the index's right edge) once instead of several times.
 	wq.Add("_pragma", "wal_autocheckpoint(4096)")
+	if opts.ReadOnly {
+		wq.Add("_pragma", "query_only(1)")
+	}
 	w := sqlx.NewDb(sql.OpenDB(connector{drv: drv, dsn: path + "?" + wq.Encode()}), "sqlite")
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
+	// notADB says a read-only open found a file that is not SQLite: it
+	// holds no store.
+	notADB := func(err error) error {
+		if se := (*sqlite.Error)(nil); opts.ReadOnly && errors.As(err, &se) && se.Code()&0xff == 26 { // SQLITE_NOTADB
+			return fmt.Errorf("%w: not a SQLite database", ErrNoStore)
+		}
+		return err
+	}
 	if err := pingBusy(ctx, w, opts.BusyTimeout); err != nil {
 		w.Close()
+		if err := notADB(err); errors.Is(err, ErrNoStore) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	c := newCore(w, nil, sqliteDialect(), opts.Logger)
-	if err := c.migrate(ctx, upTo); err != nil {
+	migrate := c.migrate
+	if opts.ReadOnly {
+		migrate = func(ctx context.Context, _ int) error { return notADB(c.checkVersion(ctx)) }
+	}
+	if err := migrate(ctx, upTo); err != nil {
 		w.Close()
 		return nil, err
 	}

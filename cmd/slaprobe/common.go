@@ -83,8 +83,10 @@ func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store,
 }
 
 // openExistingStore opens a store for a read-only command (report,
-// windows): a SQLite file that does not exist is "no such store", bad input,
-// rather than a new empty database that reports every flow as missing.
+// windows) without creating or migrating it: a SQLite file that does not
+// exist is "no such store", and an empty or foreign one "no slaprobe
+// store", bad input, rather than a new empty database that reports every
+// flow as missing.
 func openExistingStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
 	driver, dsn, err := storeTarget(cfg, db)
 	if err != nil {
@@ -104,6 +106,14 @@ func openExistingStore(ctx context.Context, cfg *config.Config, db string) (stor
 		if err := checkSQLitePath(dsn, true); err != nil {
 			return nil, err
 		}
+		// Read only too: a newer binary run beside a daemon not yet
+		// restarted must not migrate the database under it, and an empty
+		// or foreign file is no store rather than a new one.
+		st, err := store.OpenSQLite(ctx, dsn, store.Options{ReadOnly: true})
+		if errors.Is(err, store.ErrNoStore) {
+			return nil, usagef("%s: %v (check --db or storage.dsn)", dsn, err)
+		}
+		return st, err
 	}
 	return openStore(ctx, cfg, db)
 }

@@ -79,6 +79,12 @@ func TestOutputsAndStoresCheckedFirst(t *testing.T) {
 				t.Error("windows created the missing store")
 			}
 		}},
+		{"windows --db an empty file", []string{"windows", "--config", cfg, "--db", aFile, "--from", "2022-10-01", "--to", "2022-10-02"}, exitUsage, "no slaprobe store", func(t *testing.T) {
+			if fi, err := os.Stat(aFile); err != nil || fi.Size() != 0 {
+				t.Errorf("windows wrote into the empty file: %v", err)
+			}
+		}},
+		{"report --db not SQLite", report(filepath.Join(dir, "r.md"), cfg), exitUsage, "not a SQLite database", nil},
 		{"run --db in a missing directory", []string{"run", "--config", cfg, "--db", "/nonexistent/dir/x.db"}, exitUsage, "directory /nonexistent/dir does not exist", nil},
 		{"demo --out a file", []string{"demo", "--out", aFile}, exitUsage, "is not a directory", nil},
 		{"demo --interval 1ms", []string{"demo", "--interval", "1ms", "--out", filepath.Join(dir, "demo")}, exitUsage, "at least 1s", nil},
