@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -231,6 +232,48 @@ func TestConfigErrorLines(t *testing.T) {
 				if !line.MatchString(l) {
 					t.Errorf("line %q does not start with FILE:LINE:", l)
 				}
+			}
+		})
+	}
+}
+
+// TestRunNamesTheListenerItCannotBind: a listener whose address is taken is
+// named by its key (or flag), and nothing claims to be serving before every
+// listener is bound.
+func TestRunNamesTheListenerItCannotBind(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const svc = "services: [{name: s}]\n"
+	taken := held.Addr().String()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"listen", []string{"run", "--config", write("a.yaml", "listen: "+taken+"\n"+svc), "--db", filepath.Join(dir, "a.db")}, "listen: "},
+		{"--listen", []string{"run", "--config", write("b.yaml", svc), "--db", filepath.Join(dir, "b.db"), "--listen", taken}, "--listen: "},
+		{"status.listen", []string{"run", "--config", write("c.yaml", "listen: 127.0.0.1:0\nstatus: {listen: \""+taken+"\"}\n"+svc), "--db", filepath.Join(dir, "c.db")}, "status.listen: "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), tc.args, &stdout, &stderr)
+			if code != exitUsage || !strings.Contains(stderr.String(), "slaprobe run: "+tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d naming %q", code, stderr.String(), exitUsage, tc.want)
+			}
+			if strings.Contains(stdout.String(), "serving") {
+				t.Errorf("stdout claims to serve: %q", stdout.String())
 			}
 		})
 	}

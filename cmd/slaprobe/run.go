@@ -184,10 +184,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return usageError{err}
+		key := "listen"
+		if *listen != "" {
+			key = "--listen"
+		}
+		return usageError{fmt.Errorf("%s: %w", key, err)}
 	}
 	srv := httpserve.New(mux, httpserve.Options{Logger: log})
-	fmt.Fprintf(stdout, "slaprobe %s probing from %s, serving http://%s/ (status page) and /metrics\n", version, cfg.Location, ln.Addr())
 	var pubLn net.Listener
 	var pubSrv *httpserve.Server
 	if cfg.Status.Listen != "" {
@@ -196,6 +199,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usageError{fmt.Errorf("status.listen: %w", err)}
 		}
 		pubSrv = httpserve.New(page.Handler(true), httpserve.Options{Logger: log})
+	}
+	// Said once every listener is bound.
+	fmt.Fprintf(stdout, "slaprobe %s probing from %s, serving http://%s/ (status page) and /metrics\n", version, cfg.Location, ln.Addr())
+	if pubLn != nil {
 		fmt.Fprintf(stdout, "public status page on http://%s/\n", pubLn.Addr())
 	}
 
