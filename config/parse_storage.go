@@ -1,6 +1,10 @@
 package config
 
-import "go.yaml.in/yaml/v3"
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // This file decodes the storage: section.
 
@@ -40,4 +44,25 @@ func (p *parser) storage(n *yaml.Node, key string) {
 	if s.Driver == "postgres" && s.DSN == "" {
 		p.errf(orNode(dsnNode, p.resolve(n)), key+".dsn", "is required with driver postgres")
 	}
+	if s.Driver != "postgres" && dsnNode != nil {
+		if problem := sqliteDSNProblem(s.DSN); problem != "" {
+			p.errf(dsnNode, key+".dsn", "%q: %s", s.DSN, problem)
+		}
+	}
+}
+
+// sqliteDSNProblem says why a SQLite dsn would be refused when the store
+// opens it ("" when it would not): it is a plain file path, not a URI with
+// parameters (the store sets its own), nor a PostgreSQL URL under the
+// sqlite driver. A dsn with a reference is checked when it is resolved.
+func sqliteDSNProblem(dsn string) string {
+	switch {
+	case dsn == "" || strings.Contains(dsn, "${"):
+		return ""
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		return "is a PostgreSQL URL: set driver: postgres"
+	case dsn == ":memory:" || strings.HasPrefix(dsn, "file:") || strings.ContainsAny(dsn, "?#"):
+		return `a SQLite dsn is a plain file path (no "?", "#", ":memory:" or file: URI; slaprobe sets the connection's parameters)`
+	}
+	return ""
 }
