@@ -44,6 +44,10 @@ func (p *parser) storage(n *yaml.Node, key string) {
 	if s.Driver == "postgres" && s.DSN == "" {
 		p.errf(orNode(dsnNode, p.resolve(n)), key+".dsn", "is required with driver postgres")
 	}
+	if s.Driver == "postgres" && s.DSN != "" && !strings.Contains(s.DSN, "${") &&
+		!strings.HasPrefix(s.DSN, "postgres://") && !strings.HasPrefix(s.DSN, "postgresql://") && !strings.Contains(s.DSN, "=") {
+		p.errf(dsnNode, key+".dsn", "%q: want a postgres:// URL (or keyword=value pairs: host=... dbname=...)", s.DSN)
+	}
 	if s.Driver != "postgres" && dsnNode != nil {
 		if problem := sqliteDSNProblem(s.DSN); problem != "" {
 			p.errf(dsnNode, key+".dsn", "%q: %s", s.DSN, problem)

@@ -8,7 +8,8 @@ import (
 // TestSQLiteDSNIsAPath: check refuses a SQLite storage.dsn that the store
 // refuses at start (a URI, query or fragment, :memory:) and a PostgreSQL
 // URL under the sqlite driver, which run took for a file path in a
-// directory "postgres:"; a plain path, relative or absolute, is fine.
+// directory "postgres:"; a plain path, relative or absolute, is fine. A
+// PostgreSQL dsn is a URL or keyword=value pairs, as pgx reads them.
 func TestSQLiteDSNIsAPath(t *testing.T) {
 	const svc = "services: [{name: s}]\n"
 	tests := []struct {
@@ -25,10 +26,14 @@ func TestSQLiteDSNIsAPath(t *testing.T) {
 		{`{driver: sqlite, dsn: "postgres://probe@db.example/slaprobe"}`, `is a PostgreSQL URL: set driver: postgres`},
 		{`{dsn: "postgresql://probe@db.example/slaprobe"}`, `is a PostgreSQL URL: set driver: postgres`},
 		{`{driver: postgres, dsn: "postgres://probe@db.example/slaprobe?sslmode=require"}`, ""},
+		{`{driver: postgres, dsn: "host=db.example dbname=slaprobe user=probe"}`, ""},
+		{`{driver: postgres, dsn: "postgres://probe:${env:PGPASSWORD}@db.example/slaprobe"}`, ""},
+		{`{driver: postgres, dsn: results.db}`, `"results.db": want a postgres:// URL`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.storage, func(t *testing.T) {
-			_, err := Parse("c.yaml", []byte("storage: "+tc.storage+"\n"+svc), Options{})
+			env := func(string) (string, bool) { return "pw-secret", true }
+			_, err := Parse("c.yaml", []byte("storage: "+tc.storage+"\n"+svc), Options{LookupEnv: env})
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("refused: %v", err)
