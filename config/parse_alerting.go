@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -28,8 +29,18 @@ func (p *parser) alerting(n *yaml.Node, key string) {
 						if !ok {
 							continue
 						}
-						if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+						u, err := url.Parse(s)
+						switch {
+						case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 							p.errf(un, index(key, i), "invalid URL %q: want http:// or https:// and a host", s)
+							continue
+						case u.RawQuery != "" || u.Fragment != "":
+							// The notifier posts to URL/api/v2/alerts: it refuses
+							// them at start, so check does too.
+							p.errf(un, index(key, i), "%q: no query or fragment (want http(s)://host[:port][/prefix])", s)
+							continue
+						case slices.Contains(a.AlertmanagerURLs, s):
+							p.errf(un, index(key, i), "%q is listed twice", s)
 							continue
 						}
 						a.AlertmanagerURLs = append(a.AlertmanagerURLs, s)
