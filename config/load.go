@@ -292,6 +292,7 @@ func (p *parser) config(root *yaml.Node) {
 		p.object(e.v, e.name, reportKeys, func(e entry, key string) {
 			if s, ok := p.str(e.v, key); ok {
 				c.Report.Font = p.path(s)
+				p.checkFont(e.v, key, c.Report.Font)
 			}
 		})
 	}
