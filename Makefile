@@ -13,8 +13,9 @@ LDFLAGS := -X main.version=$(VERSION)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/slaprobe
 
-# Everything CI must pass: installs Prometheus, Alertmanager, PostgreSQL and
-# poppler-utils from Debian's packages when missing, and builds Dendrite and
+# Everything CI must pass: installs Prometheus, Alertmanager, PostgreSQL,
+# poppler-utils, systemd (systemd-analyze), Chromium, gcc and libc6-dev
+# (scripts/deps.sh) from Debian's packages when missing, and builds Dendrite and
 # Centrifugo from the Go module proxy into ~/.cache/slaprobe (scripts/realservers.sh).
 test:
 	bash scripts/test.sh
