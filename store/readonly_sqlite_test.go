@@ -82,3 +82,24 @@ func TestSQLiteReadOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteNotADatabase: the daemon's open of a file that is not SQLite
+// (a config given as --db) says so with ErrNotSQLite, bad input, and leaves
+// the file as it was.
+func TestSQLiteNotADatabase(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "slaprobe.yaml")
+	const text = "location: x\nservices: []\n"
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(context.Background(), p, Options{})
+	if err == nil {
+		s.Close()
+	}
+	if !errors.Is(err, ErrNotSQLite) {
+		t.Errorf("err = %v, want ErrNotSQLite", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != text {
+		t.Errorf("the file changed: %q", b)
+	}
+}

@@ -141,23 +141,26 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	// notADB says a read-only open found a file that is not SQLite: it
-	// holds no store.
+	// notADB says the file is not SQLite (ErrNotSQLite): to a read-only
+	// open, it holds no store (ErrNoStore too).
 	notADB := func(err error) error {
-		if se := (*sqlite.Error)(nil); opts.ReadOnly && errors.As(err, &se) && se.Code()&0xff == 26 { // SQLITE_NOTADB
-			return fmt.Errorf("%w: not a SQLite database", ErrNoStore)
+		if se := (*sqlite.Error)(nil); !errors.As(err, &se) || se.Code()&0xff != 26 { // SQLITE_NOTADB
+			return err
 		}
-		return err
+		if opts.ReadOnly {
+			return fmt.Errorf("%w: %w", ErrNoStore, ErrNotSQLite)
+		}
+		return fmt.Errorf("store: %s: %w", path, ErrNotSQLite)
 	}
 	if err := pingBusy(ctx, w, opts.BusyTimeout); err != nil {
 		w.Close()
-		if err := notADB(err); errors.Is(err, ErrNoStore) {
+		if err := notADB(err); errors.Is(err, ErrNotSQLite) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	c := newCore(w, nil, sqliteDialect(), opts.Logger)
-	migrate := c.migrate
+	migrate := func(ctx context.Context, upTo int) error { return notADB(c.migrate(ctx, upTo)) }
 	if opts.ReadOnly {
 		migrate = func(ctx context.Context, _ int) error { return notADB(c.checkVersion(ctx)) }
 	}

@@ -28,6 +28,10 @@ var ErrSchemaNewer = errors.New("store: the database schema is newer than this s
 // database that holds no slaprobe store.
 var ErrNoStore = errors.New("store: no slaprobe store in this database")
 
+// ErrNotSQLite is returned by OpenSQLite for a file that is not a SQLite
+// database (a config given as --db): bad input, not a database failure.
+var ErrNotSQLite = errors.New("not a SQLite database")
+
 // rejected wraps a database error that says the data itself is refused.
 type rejected struct{ err error }
 

@@ -74,7 +74,11 @@ func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store,
 		if err := checkSQLitePath(dsn, false); err != nil {
 			return nil, err
 		}
-		return store.OpenSQLite(ctx, dsn, store.Options{})
+		st, err := store.OpenSQLite(ctx, dsn, store.Options{})
+		if errors.Is(err, store.ErrNotSQLite) {
+			return nil, usageError{err}
+		}
+		return st, err
 	case "postgres":
 		return store.OpenPostgres(ctx, dsn, store.Options{})
 	default:

@@ -85,6 +85,7 @@ func TestOutputsAndStoresCheckedFirst(t *testing.T) {
 			}
 		}},
 		{"report --db not SQLite", report(filepath.Join(dir, "r.md"), cfg), exitUsage, "not a SQLite database", nil},
+		{"run --db not SQLite", []string{"run", "--config", cfg, "--db", cfg}, exitUsage, "not a SQLite database", nil},
 		{"run --db in a missing directory", []string{"run", "--config", cfg, "--db", "/nonexistent/dir/x.db"}, exitUsage, "directory /nonexistent/dir does not exist", nil},
 		{"demo --out a file", []string{"demo", "--out", aFile}, exitUsage, "is not a directory", nil},
 		{"demo --interval 1ms", []string{"demo", "--interval", "1ms", "--out", filepath.Join(dir, "demo")}, exitUsage, "at least 1s", nil},
