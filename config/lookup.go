@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -93,6 +94,8 @@ type Warning struct {
 //   - the default location on a PostgreSQL store: probers that share the
 //     database must each have their own location, or their results merge
 //     into one location's and the quorum counts them once;
+//   - a callback listener on every interface without webhooks.public_url:
+//     runs would give targets an address no other host can reach;
 //   - maintenance windows that name a service the config does not have
 //     (file order). Such a window is allowed (it may be kept for a service
 //     no longer probed) but excludes nothing, so a misspelt name would
@@ -104,6 +107,12 @@ func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
 	if driver == "postgres" && c.Location == DefaultLocation {
 		out = append(out, Warning{Key: "location", Msg: fmt.Sprintf("not set (results are stored as location %q): every prober that shares the PostgreSQL store needs a location of its own, or their results merge into one location's and the quorum counts them once", DefaultLocation)})
+	}
+	if w := c.Webhooks; (w.Line != 0 || c.UsesWebhooks()) && w.PublicURL == "http://"+w.Listen+"/webhooks" {
+		if host, _, err := net.SplitHostPort(w.Listen); err == nil && wildcard(host) {
+			out = append(out, Warning{Line: w.Line, Key: "webhooks.public_url", Msg: fmt.Sprintf(
+				"not set, so runs give targets %s/..., an address no other host can reach (webhooks.listen %q is every interface): set the address targets call", w.PublicURL, w.Listen)})
+		}
 	}
 	for i, m := range c.Maintenance {
 		if m.Service != "" && m.Service != "*" && c.Service(m.Service) == nil {
