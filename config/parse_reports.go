@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"net"
 	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
@@ -23,10 +25,23 @@ var (
 
 // ParseSchedule parses a reports.schedule cron expression: five fields
 // (minute hour day-of-month month day-of-week) or a descriptor such as
-// @monthly.
+// @monthly. One that names a date that never comes (30 February) is an
+// error: the scheduler refuses a schedule without a next time.
 func ParseSchedule(s string) (cron.Schedule, error) {
-	return cron.ParseStandard(s)
+	sched, err := cron.ParseStandard(s)
+	if err != nil {
+		return nil, err
+	}
+	// The parser looks five years ahead: from any start, far enough for
+	// 29 February.
+	if sched.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
+		return nil, errNeverFires
+	}
+	return sched, nil
 }
+
+// errNeverFires: a schedule whose fields meet on no date.
+var errNeverFires = errors.New("never fires (no such date)")
 
 func (p *parser) reports(n *yaml.Node, key string) {
 	r := &p.cfg.Reports
@@ -43,7 +58,9 @@ func (p *parser) reports(n *yaml.Node, key string) {
 					// The scheduler puts the config's zone in front
 					// (CRON_TZ=...), and a second one fails there.
 					p.errf(e.v, key, "%q names a time zone: the schedule follows the config's timezone; set that instead", s)
-				} else if _, err := ParseSchedule(s); err != nil {
+				} else if _, err := ParseSchedule(s); errors.Is(err, errNeverFires) {
+					p.errf(e.v, key, "%q %v", s, err)
+				} else if err != nil {
 					p.errf(e.v, key, "invalid cron expression %q: %v (five fields: minute hour day month weekday, e.g. \"10 0 1 * *\")", s, err)
 				} else {
 					r.Schedule = s

@@ -36,6 +36,9 @@ func TestValidationGaps(t *testing.T) {
 		// accepted here and made run's report scheduler fail to start.
 		{"schedule with CRON_TZ", "timezone: Asia/Seoul\nreports: {schedule: \"CRON_TZ=UTC 10 0 1 * *\"}\n" + flow(""), `test.yaml:2: reports.schedule: "CRON_TZ=UTC 10 0 1 * *" names a time zone: the schedule follows the config's timezone; set that instead`},
 		{"schedule with TZ", "reports: {schedule: \"TZ=Europe/London @monthly\"}\n" + flow(""), `test.yaml:1: reports.schedule: "TZ=Europe/London @monthly" names a time zone: the schedule follows the config's timezone; set that instead`},
+		// A date that never comes (30 February): gocron refuses a schedule
+		// with no next time, so run's report scheduler failed to start.
+		{"schedule that never fires", "reports: {schedule: \"0 0 30 2 *\"}\n" + flow(""), `test.yaml:1: reports.schedule: "0 0 30 2 *" never fires (no such date)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

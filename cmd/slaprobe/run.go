@@ -232,7 +232,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go func() { defer close(pageDone); page.Run(pageCtx) }() //nolint:errcheck // Run returns nil when stopped
 	pubDone := make(chan error, 1)
 	if pub != nil {
-		go func() { pubDone <- pub.Run(pageCtx) }()
+		go func() {
+			err := pub.Run(pageCtx)
+			if err != nil && pageCtx.Err() == nil {
+				// Said now, not only at shutdown: the daemon runs on
+				// without scheduled reports.
+				log.Error("scheduled reports stopped; no monthly report is made until a restart", "err", err)
+			}
+			pubDone <- err
+		}()
 	} else {
 		pubDone <- nil
 	}
