@@ -20,6 +20,7 @@ const (
 	RuleProberDown      = "SlaprobeProberDown"
 	RuleResultsDropped  = "SlaprobeResultsDropped"
 	RuleQuarantined     = "SlaprobeResultsQuarantined"
+	RuleReloadFailed    = "SlaprobeConfigReloadFailed"
 )
 
 // ProberJobRegex matches the Prometheus job names that scrape slaprobe
@@ -364,6 +365,16 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			Annotations: runbook(map[string]string{
 				"summary":     "slaprobe {{ $labels.instance }} set aside results the store refuses",
 				"description": "{{ $value | humanize }} results or events were refused by the store for good in the last 10m (kept in slaprobe-quarantine.jsonl beside a SQLite database, and in the log); they are not in the reports.",
+			}),
+		},
+		{
+			Alert:  RuleReloadFailed,
+			Expr:   "slaprobe_config_last_reload_successful == 0",
+			For:    "10m",
+			Labels: map[string]string{"severity": sevTicket},
+			Annotations: runbook(map[string]string{
+				"summary":     "slaprobe {{ $labels.instance }} rejected its new config",
+				"description": "The last config reload (SIGHUP) of {{ $labels.instance }} was rejected (the log has the errors, with file and line); it still runs the config it loaded before, and the change is not in effect.",
 			}),
 		},
 	}}

@@ -164,6 +164,7 @@ func checkRuleFile(t *testing.T, cfg *config.Config, rf *RuleFile) {
 		RuleProberDown:      2,
 		RuleResultsDropped:  1,
 		RuleQuarantined:     1,
+		RuleReloadFailed:    1,
 	}
 	for name, n := range want {
 		if alerts[name] != n {

@@ -303,6 +303,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 	}
 	d.m = m
+	d.configLoaded()
 	if hooks := deps.Webhooks; hooks != nil {
 		if err := registerWebhookMetrics(d.reg, hooks); err != nil {
 			return nil, fmt.Errorf("daemon: registering metrics: %w", err)
@@ -1123,6 +1124,25 @@ func (d *Daemon) countSkip(flow string) {
 // only at startup (RestartKeys) are logged with a warning when they changed,
 // and keep their running values until a restart.
 func (d *Daemon) Reload(cfg *config.Config) error {
+	if err := d.reload(cfg); err != nil {
+		d.ReloadRejected()
+		return err
+	}
+	d.configLoaded()
+	return nil
+}
+
+// ReloadRejected records, in slaprobe_config_last_reload_successful, a
+// reload whose config did not load (Reload records its own outcome).
+func (d *Daemon) ReloadRejected() { d.m.reloadOK.Set(0) }
+
+// configLoaded records that the running config was loaded now.
+func (d *Daemon) configLoaded() {
+	d.m.reloadOK.Set(1)
+	d.m.reloadTime.Set(float64(d.clock.Now().UnixNano()) / 1e9)
+}
+
+func (d *Daemon) reload(cfg *config.Config) error {
 	if cfg == nil {
 		return errors.New("daemon: reload: no config")
 	}

@@ -58,6 +58,8 @@ type metrics struct {
 	skipped      *prometheus.CounterVec
 	confirmRuns  *prometheus.CounterVec
 	buildInfo    *prometheus.GaugeVec
+	reloadOK     prometheus.Gauge // 0 after a reload that did not take
+	reloadTime   prometheus.Gauge // when the running config was loaded
 	flowVecs     []interface{ DeletePartialMatch(prometheus.Labels) int }
 	functionVecs []interface{ DeletePartialMatch(prometheus.Labels) int }
 	serviceVecs  []interface{ DeletePartialMatch(prometheus.Labels) int }
@@ -228,6 +230,14 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 			Name: "slaprobe_build_info",
 			Help: "Always 1; the labels say which build is running.",
 		}, []string{"version", "goversion"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "slaprobe_config_last_reload_successful",
+			Help: "1 if the last config reload (SIGHUP) took, 0 if it was rejected and the previous config still runs.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "slaprobe_config_last_reload_success_timestamp_seconds",
+			Help: "When the running config was loaded (start or last successful reload), Unix seconds.",
+		}),
 	}
 	m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "slaprobe_store_queue_depth",
@@ -244,6 +254,7 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 	for _, c := range []prometheus.Collector{
 		m.windowOpen, m.downtime, m.availability, m.objective, m.lag,
 		m.queueDepth, committedRuns, quarantinedItems, m.batchWrite, m.dropped, m.skipped, m.confirmRuns, m.buildInfo,
+		m.reloadOK, m.reloadTime,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -287,6 +287,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					return // stopping
 				}
 				if loadErr != nil {
+					d.ReloadRejected()
 					log.Error("reload rejected; keeping the running config", "errors", loadErr.Error())
 					continue
 				}

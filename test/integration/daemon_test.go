@@ -255,14 +255,21 @@ func TestDaemonReload(t *testing.T) {
 	eventually(t, 15*time.Second, 200*time.Millisecond, "maps-route after reload", func() (bool, string) {
 		return strings.Contains(env.metrics(t), `slaprobe_runs_total{flow="maps-route"`), "not yet"
 	})
+	if m := env.metrics(t); !strings.Contains(m, "slaprobe_config_last_reload_successful 1\n") {
+		t.Errorf("after a reload that took, /metrics lacks slaprobe_config_last_reload_successful 1")
+	}
 
-	// An invalid config is rejected with its line, and the running one stays.
+	// An invalid config is rejected with its line, and the running one
+	// stays; the metric says so (systemctl reload succeeds either way).
 	env.config(t, true, "bogus_key: 1\n")
 	d.signal(syscall.SIGHUP)
 	eventually(t, 10*time.Second, 100*time.Millisecond, "reload rejected in the log", func() (bool, string) {
 		return strings.Contains(d.output(), "bogus_key"), "no mention of bogus_key"
 	})
 	waitHTTP(t, "http://"+env.listen+"/healthz", 200, 5*time.Second)
+	if m := env.metrics(t); !strings.Contains(m, "slaprobe_config_last_reload_successful 0\n") {
+		t.Errorf("after a rejected reload, /metrics lacks slaprobe_config_last_reload_successful 0")
+	}
 
 	// Removing a flow removes its series.
 	env.config(t, false, "")
