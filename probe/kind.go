@@ -20,6 +20,7 @@ type attempt struct {
 	phases Phases
 	fail   string // "" when every expectation held
 	fatal  bool   // retrying cannot help (the request could not be built)
+	cut    bool   // a poll's attempt still waiting when the poll's within ran out
 	// latency, when set, is the step's measured duration instead of the
 	// shell's start-to-end time (an await measures from its send step).
 	latency    time.Duration

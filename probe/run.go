@@ -566,11 +566,20 @@ func (rs *runState) step(i int) {
 		deadline = start.Add(cs.poll.Within)
 	}
 	msg := ""
-	var a attempt
+	var a, ended attempt // ended: a poll's last attempt that ended by itself (not cut at within)
 	for {
 		res.Attempts++
 		res.CertExpiry = time.Time{}
 		a = rs.attempt(ctx, cs, deadline)
+		if a.cut && ended.fail != "" {
+			// A long poll (a Matrix /sync, a ?wait= inbox) is nearly always
+			// in flight when within runs out: its cut says nothing about the
+			// target, the answer before it does (the message is not there).
+			a.status, a.phases = ended.status, ended.phases
+			a.fail = ended.fail + " (the attempt after it was still waiting at the deadline)"
+		} else if cs.poll != nil && !a.cut {
+			ended = a
+		}
 		res.HTTPStatus, res.Phases = a.status, a.phases
 		now := c.Now()
 		if a.fatal {
@@ -632,7 +641,8 @@ func (rs *runState) step(i int) {
 // than at the step's or flow's timeout; one that starts at the deadline (in
 // virtual time, the last of within/every+1) has the step's. An attempt cut
 // by the deadline fails with "timeout" whatever it got, as a live one does
-// (an in-process target in a replay answers when its context ends).
+// (an in-process target in a replay answers when its context ends), and is
+// marked cut: step reports the failure of the attempt before it, if any.
 func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time.Time) attempt {
 	if cs.poll != nil {
 		if left := deadline.Sub(rs.c.Now()); left > 0 {
@@ -640,7 +650,7 @@ func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time
 			defer cancel()
 			a := cs.kind.attempt(actx, rs, cs)
 			if actx.Err() != nil && ctx.Err() == nil && !rs.c.Now().Before(deadline) {
-				a.fail, a.fatal = "timeout", false
+				a.fail, a.fatal, a.cut = "timeout", false, true
 			}
 			return a
 		}

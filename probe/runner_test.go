@@ -3,11 +3,15 @@ package probe
 import (
 	"context"
 	"encoding/pem"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,6 +267,51 @@ func TestTimeouts(t *testing.T) {
 			}
 			if took > limit+500*time.Millisecond {
 				t.Errorf("run took %s, limit %s", took, limit)
+			}
+		})
+	}
+}
+
+// TestPollLongPollCutAtWithin: a receive that long-polls (a Matrix /sync
+// with timeout=10000, an inbox with ?wait=) is nearly always waiting on an
+// attempt when within runs out. The step fails with what the answer before
+// that attempt said (the message was not there, HTTP 200), not "timeout"
+// with no HTTP status, which read as a hung endpoint in every window of a
+// message that was accepted and never delivered.
+func TestPollLongPollCutAtWithin(t *testing.T) {
+	tests := []struct {
+		name     string
+		answered int64 // attempts answered at once before the rest hang
+		status   int   // the answered attempts' status
+		errText  string
+		http     int
+	}{
+		{"answered without the message, then cut", 1, 200,
+			`inbox: expectation not met within 200ms: $.messages[*].id does not contain "m-17" (the attempt after it was still waiting at the deadline)`, 200},
+		{"answered 503 twice, then cut", 2, 503,
+			`inbox: expectation not met within 200ms: status 503, want 200 (the attempt after it was still waiting at the deadline)`, 503},
+		{"no attempt answered", 0, 200, "inbox: expectation not met within 200ms: timeout", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) > tc.answered {
+					<-r.Context().Done() // a long poll with nothing new
+					return
+				}
+				w.WriteHeader(tc.status)
+				io.WriteString(w, `{"messages":[{"id":"m-1"}]}`)
+			}))
+			t.Cleanup(srv.Close)
+			st := get("inbox", srv.URL+"/inbox")
+			st.Poll = &config.Poll{Every: 10 * time.Millisecond, Within: 200 * time.Millisecond}
+			st.Expect = config.Expect{Status: []int{200}, JSONPath: []config.PathMatch{{Path: "$.messages[*].id", Matcher: config.Matcher{Contains: sp("m-17")}}}}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{st}}, Options{})
+			s := run.Steps[0]
+			wantStep(t, s, StatusFailed, tc.errText)
+			if s.HTTPStatus != tc.http || s.Attempts != int(tc.answered)+1 {
+				t.Errorf("http_status %d after %d attempts, want %d after %d", s.HTTPStatus, s.Attempts, tc.http, tc.answered+1)
 			}
 		})
 	}
