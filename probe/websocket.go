@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptrace"
 	"strconv"
+	"strings"
 
 	"github.com/coder/websocket"
 
@@ -140,14 +141,20 @@ func wsReadError(ctx context.Context, err error, what string, maxBytes int64) er
 		return errStreamClosed
 	}
 	if st := websocket.CloseStatus(err); st != -1 {
+		code := strconv.Itoa(int(st))
+		// A code of the protocol's has a name; an application's (3000-4999:
+		// Centrifugo's 3503 "force disconnect") has only its reason.
+		if name := st.String(); !strings.HasPrefix(name, "StatusCode(") {
+			code += " " + name
+		}
 		var ce websocket.CloseError
 		if errors.As(err, &ce) && ce.Reason != "" {
-			return fmt.Errorf("%s: closed by the server (%d %s: %s)", what, int(st), st, ce.Reason)
+			return fmt.Errorf("%s: closed by the server (%s: %s)", what, code, ce.Reason)
 		}
 		if st == websocket.StatusMessageTooBig {
 			return fmt.Errorf("%s: a message larger than %d bytes (max_message_bytes)", what, maxBytes)
 		}
-		return fmt.Errorf("%s: closed by the server (%d %s)", what, int(st), st)
+		return fmt.Errorf("%s: closed by the server (%s)", what, code)
 	}
 	if errors.Is(err, websocket.ErrMessageTooBig) {
 		return fmt.Errorf("%s: a message larger than %d bytes (max_message_bytes)", what, maxBytes)

@@ -2,9 +2,13 @@ package probe
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
@@ -161,5 +165,41 @@ func TestAwaitInVirtualTime(t *testing.T) {
 	}
 	if got := mc.Now().Sub(t0); got < time.Hour {
 		t.Errorf("virtual clock moved %v, want at least 1h", got)
+	}
+}
+
+// TestWebSocketClosedByServer: the await that finds the stream closed says
+// the close code, its name when the protocol has one, and the reason. A
+// hub's own codes (Centrifugo's 3503 "force disconnect", 3500 "invalid
+// token") have no name: they read "3503: force disconnect", not
+// "3503 StatusCode(3503): force disconnect".
+func TestWebSocketClosedByServer(t *testing.T) {
+	tests := []struct {
+		name    string
+		code    websocket.StatusCode
+		reason  string
+		errText string
+	}{
+		{"hub's code with a reason", 3503, "force disconnect", "receive: stream subscribe: closed by the server (3503: force disconnect): no message on stream subscribe"},
+		{"hub's code alone", 4000, "", "receive: stream subscribe: closed by the server (4000): no message on stream subscribe"},
+		{"protocol's code with a reason", websocket.StatusInternalError, "boom", "receive: stream subscribe: closed by the server (1011 StatusInternalError: boom): no message on stream subscribe"},
+		{"protocol's code alone", websocket.StatusGoingAway, "", "receive: stream subscribe: closed by the server (1001 StatusGoingAway): no message on stream subscribe"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := websocket.Accept(w, r, nil)
+				if err != nil {
+					return
+				}
+				c.Close(tc.code, tc.reason)
+			}))
+			t.Cleanup(srv.Close)
+			recv := config.Step{Name: "receive", Function: "receive", Timeout: 2 * time.Second, Await: &config.Await{Stream: "subscribe"}}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second,
+				Steps: []config.Step{wsStream("ws" + strings.TrimPrefix(srv.URL, "http")), recv}}, Options{})
+			wantStep(t, run.Steps[0], StatusOK, "")
+			wantStep(t, run.Steps[1], StatusFailed, tc.errText)
+		})
 	}
 }
