@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptrace"
@@ -128,7 +130,7 @@ func readWebSocket(ctx context.Context, conn *websocket.Conn, st *stream, maxByt
 			st.end(wsReadError(ctx, err, st.what, maxBytes))
 			return
 		}
-		if err := st.deliver(message{data: data}); err != nil {
+		if err := deliverFrame(st, data); err != nil {
 			conn.CloseNow()
 			return
 		}
@@ -160,4 +162,37 @@ func wsReadError(ctx context.Context, err error, what string, maxBytes int64) er
 		return fmt.Errorf("%s: a message larger than %d bytes (max_message_bytes)", what, maxBytes)
 	}
 	return fmt.Errorf("%s: %s", what, transportError(err))
+}
+
+// deliverFrame queues the messages of a WebSocket frame: the frame, or,
+// when it holds two or more JSON documents one per line, each of them.
+// Centrifugo's JSON protocol (and others after it) writes the replies and
+// pushes queued for a client at once into one frame, newline-separated, so a
+// publication can share a frame with another one, a ping or a reply; taken
+// as one message it is "not JSON" and never matches. A pretty-printed
+// document, or any text that is not JSON line by line, stays one message.
+func deliverFrame(st *stream, data []byte) error {
+	body := bytes.TrimRight(data, " \t\r\n")
+	if bytes.IndexByte(body, '\n') < 0 || !jsonLines(body) {
+		return st.deliver(message{data: data})
+	}
+	for line := range bytes.Lines(body) {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			if err := st.deliver(message{data: line}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// jsonLines reports whether every non-blank line of body is a JSON
+// document.
+func jsonLines(body []byte) bool {
+	for line := range bytes.Lines(body) {
+		if line = bytes.TrimSpace(line); len(line) > 0 && !json.Valid(line) {
+			return false
+		}
+	}
+	return true
 }

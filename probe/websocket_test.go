@@ -203,3 +203,54 @@ func TestWebSocketClosedByServer(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketFrameOfJSONLines: a frame that holds several JSON documents,
+// one per line (Centrifugo's JSON protocol batches what is queued for a
+// client into one frame: two publications, a ping and a push), is that
+// many messages, so the await finds the one it waits for. A pretty-printed
+// document and text that is not JSON stay one message each.
+func TestWebSocketFrameOfJSONLines(t *testing.T) {
+	tests := []struct {
+		name    string
+		frame   string
+		expect  config.Expect
+		errText string
+	}{
+		{"two pushes in one frame", "{\"push\":{\"pub\":{\"data\":{\"run\":\"other\"}}}}\n{\"push\":{\"pub\":{\"data\":{\"run\":\"mine\"}}}}",
+			config.Expect{JSONPath: []config.PathMatch{{Path: "$.push.pub.data.run", Matcher: eq("mine")}}}, ""},
+		{"a ping, a push and a trailing newline", "{}\n{\"push\":{\"pub\":{\"data\":{\"run\":\"mine\"}}}}\n",
+			config.Expect{JSONPath: []config.PathMatch{{Path: "$.push.pub.data.run", Matcher: eq("mine")}}}, ""},
+		{"pretty-printed document", "{\n  \"push\": {\"pub\": {\"data\": {\"run\": \"mine\"}}}\n}\n",
+			config.Expect{JSONPath: []config.PathMatch{{Path: "$.push.pub.data.run", Matcher: eq("mine")}}}, ""},
+		{"text lines stay one message", "hello\nworld",
+			config.Expect{Body: &config.Matcher{Equals: sp("hello\nworld")}}, ""},
+		{"a JSON line and a text line stay one message", "{\"run\":\"mine\"}\nnot json",
+			config.Expect{JSONPath: []config.PathMatch{{Path: "$.run", Matcher: eq("mine")}}},
+			"receive: timeout after 300ms: the only message on stream subscribe did not match: body is not JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := websocket.Accept(w, r, nil)
+				if err != nil {
+					return
+				}
+				defer c.CloseNow()
+				if c.Write(r.Context(), websocket.MessageText, []byte(tc.frame)) != nil {
+					return
+				}
+				c.Read(r.Context()) // until the client closes
+			}))
+			t.Cleanup(srv.Close)
+			recv := config.Step{Name: "receive", Function: "receive", Timeout: 300 * time.Millisecond, Await: &config.Await{Stream: "subscribe"}, Expect: tc.expect}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second,
+				Steps: []config.Step{wsStream("ws" + strings.TrimPrefix(srv.URL, "http")), recv}}, Options{})
+			wantStep(t, run.Steps[0], StatusOK, "")
+			if tc.errText == "" {
+				wantStep(t, run.Steps[1], StatusOK, "")
+			} else {
+				wantStep(t, run.Steps[1], StatusFailed, tc.errText)
+			}
+		})
+	}
+}
