@@ -1,0 +1,160 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// What the shipped examples report about a receive against the real
+// servers, beyond up and down.
+
+// onceSteps runs `slaprobe once --format json` on cfg and returns the
+// steps of its one run.
+func onceSteps(t *testing.T, cfg string, env []string) []onceStep {
+	t.Helper()
+	out, _ := runCmd(t, append(append([]string{"env"}, env...), binary, "once", "--config", cfg, "--format", "json")...)
+	var runs []struct {
+		Steps []onceStep `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &runs); err != nil || len(runs) != 1 {
+		t.Fatalf("once --format json: %v\n%s", err, out)
+	}
+	return runs[0].Steps
+}
+
+type onceStep struct {
+	Step       string `json:"step"`
+	Status     string `json:"status"`
+	HTTPStatus int    `json:"http_status"`
+	Attempts   int    `json:"attempts"`
+	Error      string `json:"error"`
+}
+
+// editStep replaces keys of the step named name (in any flow of cfg) with
+// the YAML mapping in with.
+func editStep(t *testing.T, cfg, name, with string) {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc, repl yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(with), &repl); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, svc := range seqOf(t, mapGet(t, doc.Content[0], "services")) {
+		for _, flow := range seqOf(t, mapGet(t, svc, "flows")) {
+			for _, step := range seqOf(t, mapGet(t, flow, "steps")) {
+				if mapGet(t, step, "name").Value != name {
+					continue
+				}
+				found = true
+				r := repl.Content[0]
+				for i := 0; i+1 < len(r.Content); i += 2 {
+					key, val := r.Content[i].Value, r.Content[i+1]
+					setKey(step, key, "")
+					for j := 0; j+1 < len(step.Content); j += 2 {
+						if step.Content[j].Value == key {
+							step.Content[j+1] = val
+						}
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("%s: no step %s", cfg, name)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCentrifugoBatchedPublications: a publication that shares a WebSocket
+// frame with another (Centrifugo's JSON protocol writes what is queued for
+// a client into one frame, one JSON document per line) is received. The
+// publish step sends other traffic and the run's publication in one
+// /api/batch call, so the hub pushes both at once; the await took the
+// frame for one message, "not JSON", and failed every run.
+func TestCentrifugoBatchedPublications(t *testing.T) {
+	c := startCentrifugo(t)
+	dir := t.TempDir()
+	cfg := exampleConfig(t, "centrifugo.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db", map[string]string{"hub": c.url})
+	editStep(t, cfg, "publish", `
+request:
+  method: POST
+  url: ${hub}/api/batch
+  headers: {X-API-Key: "${api_key}"}
+  json: {commands: [{publish: {channel: "${channel}", data: {text: other traffic}}}, {publish: {channel: "${channel}", data: {text: slaprobe, run: "${run.id}"}}}]}
+expect: {status: [200]}
+`)
+	env := []string{"CENTRIFUGO_HMAC_SECRET=" + c.hmacSecret, "CENTRIFUGO_API_KEY=" + c.apiKey}
+	for i := range 3 {
+		for _, s := range onceSteps(t, cfg, env) {
+			if s.Status != "ok" {
+				t.Errorf("once %d: step %s %s: %s", i, s.Step, s.Status, s.Error)
+			}
+		}
+	}
+}
+
+// TestMatrixUndeliveredEvent: when the sent event never shows up in /sync
+// (a message accepted and not delivered), the receive step says so, with
+// the HTTP status of the last /sync answer. The /sync long poll is nearly
+// always waiting when the poll's within runs out; the step said "timeout"
+// with no HTTP status, as if /sync hung. The filter here keeps the probe's
+// own messages out of the room's timeline, as a homeserver that loses them
+// would.
+func TestMatrixUndeliveredEvent(t *testing.T) {
+	d := startDendrite(t)
+	const user, password = "slaprobe", "probe-password-1"
+	d.createAccount(user, password)
+	room := d.createRoom(user, password, "slaprobe probe room")
+	dir := t.TempDir()
+	filter := `{"room":{"rooms":["` + room + `"],"timeline":{"types":["m.none"]}},"presence":{"not_types":["*"]},"account_data":{"not_types":["*"]}}`
+	cfg := exampleConfig(t, "matrix.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db",
+		map[string]string{"hs": d.url, "user": user, "room": room, "filter": filter})
+	// Room for the login and the send before the receive's 700ms.
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.NewReplacer("interval: 1s", "interval: 10s", "timeout: 900ms", "timeout: 5s").Replace(string(b)))
+	if err := os.WriteFile(cfg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A long poll shorter than within (700ms): attempts are answered, and
+	// one is still waiting at the deadline.
+	editStep(t, cfg, "receive", `
+request:
+  url: ${hs}/_matrix/client/v3/sync?since=${urlquery(since)}&timeout=200&filter=${urlquery(filter)}
+  headers: {Authorization: "Bearer ${access_token}"}
+`)
+	steps := onceSteps(t, cfg, []string{"MATRIX_PASSWORD=" + password})
+	var recv *onceStep
+	for i := range steps {
+		if steps[i].Step == "receive" {
+			recv = &steps[i]
+		}
+	}
+	if recv == nil {
+		t.Fatalf("no receive step: %+v", steps)
+	}
+	if recv.Status != "failed" || recv.HTTPStatus != 200 || !strings.HasPrefix(recv.Error, "receive: expectation not met within 700ms: $.rooms.join") {
+		t.Errorf("receive: %s, HTTP %d after %d attempts: %q; want failed, HTTP 200, the event missing from the last answer",
+			recv.Status, recv.HTTPStatus, recv.Attempts, recv.Error)
+	}
+}
