@@ -308,7 +308,13 @@ func (rs *runState) main() bool {
 		res := &rs.steps[i]
 		if res.Status != StatusFailed {
 			rs.markExtracted(i)
+			if rs.sess != nil && rs.sess.refused.Load()>>16 == int64(i+1) {
+				rs.sess.refused.Store(0) // it passes again: a new refusal gets a new login
+			}
 			continue
+		}
+		if rs.sessionRan && rs.sess != nil && refuses(res.HTTPStatus) {
+			rs.sess.refused.Store(refusal(i, res.HTTPStatus)) // a fresh session refused: not its doing
 		}
 		if !relogged && rs.refusedSession(i, res.HTTPStatus) {
 			relogged = true
@@ -331,10 +337,18 @@ func (rs *runState) main() bool {
 // the session this run reuses (401 or 403): main then logs in again, and a
 // poll stops at once rather than ask again with a token that will not come
 // back until `within` has spent the time the new login needs.
+//
+// A refusal that this session already got from step i while it was fresh
+// (see sessionData.refused) is not the session's: no new login.
 func (rs *runState) refusedSession(i int, status int) bool {
 	cf := rs.cf
-	return cf.nsession > 0 && !rs.sessionRan && i >= cf.nsession && i < cf.nsession+cf.nmain &&
-		(status == http.StatusUnauthorized || status == http.StatusForbidden)
+	return cf.nsession > 0 && !rs.sessionRan && i >= cf.nsession && i < cf.nsession+cf.nmain && refuses(status) &&
+		(rs.sess == nil || rs.sess.refused.Load() != refusal(i, status))
+}
+
+// refuses says whether an HTTP status refuses a session (401, 403).
+func refuses(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
 }
 
 // teardown runs the teardown steps with a deadline of their own (the

@@ -36,7 +36,17 @@ type sessionData struct {
 	jar     *cookiejar.Jar
 	expires time.Time
 	ended   atomic.Bool // its session_end teardown ran (or it was handed to another runner)
+	// refused is a refusal (401 or 403, see refusal) that a flow step got
+	// from this session while it was fresh (logged in by the same run): a
+	// new login did not help, so the refusal is not the session's (a Matrix
+	// 403 for a room the account left) and later runs that get it again do
+	// not log in again, which would make the probe a login loop (every
+	// confirm run) that the login's rate limit answers with 429. 0: none.
+	refused atomic.Int64
 }
+
+// refusal packs flow step i's refusing status for sessionData.refused.
+func refusal(i, status int) int64 { return int64(i+1)<<16 | int64(status) }
 
 // reuseSession loads a live session into the run; false when there is none.
 func (rs *runState) reuseSession() bool {

@@ -25,6 +25,7 @@ type authTarget struct {
 	failLog  atomic.Bool
 	failMe   atomic.Bool
 	forbid   atomic.Bool  // an unknown token gets 403, not 401
+	deny     atomic.Int64 // when set, /me answers this status to every token (a right the account lost)
 	refused  atomic.Int64 // /me calls refused for an unknown token
 	cookieOK atomic.Int64 // /me calls that carried the login's cookie
 }
@@ -56,6 +57,10 @@ func newAuthTarget(t *testing.T) (*authTarget, *httptest.Server) {
 				code = http.StatusForbidden
 			}
 			http.Error(w, "unknown token", code)
+			return
+		}
+		if code := at.deny.Load(); code != 0 {
+			http.Error(w, "not allowed", int(code))
 			return
 		}
 		if c, err := r.Cookie("sid"); err == nil && c.Value == tok {
@@ -318,5 +323,53 @@ func TestSessionPollRelogin(t *testing.T) {
 				t.Errorf("the poll asked %d times with the revoked token, want once", n)
 			}
 		})
+	}
+}
+
+// TestSessionRefusedWhenFresh: a step that a session logged in afresh gets
+// 401 or 403 from is refused for another reason than the session (a
+// Matrix 403 for a room the account left): later runs that get the same
+// refusal do not log in again. Every run, confirm runs too (every few
+// seconds while the flow is down), logged in again, so the login's rate
+// limit answered 429 and the login function read as down while users could
+// log in. A different refusal, or the same one after the step passed
+// again, logs in again once.
+func TestSessionRefusedWhenFresh(t *testing.T) {
+	at, srv := newAuthTarget(t)
+	cfg := testConfig(sessionFlow(srv.URL))
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	f := &cfg.Services[0].Flows[0]
+	steps := []struct {
+		name   string
+		before func()
+		steps  string
+		logins int64
+	}{
+		{"first run logs in", nil, "login=ok me=ok", 1},
+		{"403 on a reused session: one new login", func() { at.deny.Store(403) }, "login=ok me=failed", 2},
+		{"the same 403 again: no new login", nil, "me=failed", 2},
+		{"and again", nil, "me=failed", 2},
+		{"a 401 now: one new login", func() { at.deny.Store(401) }, "login=ok me=failed", 3},
+		{"the 401 again: no new login", nil, "me=failed", 3},
+		{"the step passes", func() { at.deny.Store(0) }, "me=ok", 3},
+		{"a new 401 (revoked): one new login", at.revoke, "login=ok me=ok", 4},
+		{"a 403 from the start: one new login", func() { at.deny.Store(403) }, "login=ok me=failed", 5},
+		{"then none", nil, "me=failed", 5},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		got := r.Run(context.Background(), f)
+		if s := stepNames(got.Steps); s != st.steps {
+			t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
+		}
+		if n := at.logins.Load(); n != st.logins {
+			t.Errorf("%s: %d logins so far, want %d", st.name, n, st.logins)
+		}
 	}
 }
