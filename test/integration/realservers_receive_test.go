@@ -83,6 +83,90 @@ func editStep(t *testing.T, cfg, name, with string) {
 	}
 }
 
+// roomyTimeout gives a once run of cfg (an exampleConfig) 5 s instead of
+// 900ms, room for the login and the sends before the receive's 700ms.
+func roomyTimeout(t *testing.T, cfg string) {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.NewReplacer("interval: 1s", "interval: 10s", "timeout: 900ms", "timeout: 5s").Replace(string(b)))
+	if err := os.WriteFile(cfg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// insertStep inserts the step in step (YAML) before the step named before
+// in every flow of cfg that has it.
+func insertStep(t *testing.T, cfg, before, step string) {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc, n yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(step), &n); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, svc := range seqOf(t, mapGet(t, doc.Content[0], "services")) {
+		for _, flow := range seqOf(t, mapGet(t, svc, "flows")) {
+			steps := mapGet(t, flow, "steps")
+			for i, s := range seqOf(t, steps) {
+				if mapGet(t, s, "name").Value == before {
+					steps.Content = append(steps.Content[:i], append([]*yaml.Node{n.Content[0]}, steps.Content[i:]...)...)
+					found = true
+					break
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("%s: no step %s", cfg, before)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMatrixOthersInTheRoom runs examples/matrix.yaml with another message
+// sent into the room after the probe's (the probe of another location
+// sharing the room, a person): the receive still finds the probe's event.
+// Its /sync filter kept one timeline event, so only the other message
+// came back, every time the poll asked, and the receive failed.
+func TestMatrixOthersInTheRoom(t *testing.T) {
+	d := startDendrite(t)
+	const user, password = "slaprobe", "probe-password-1"
+	d.createAccount(user, password)
+	room := d.createRoom(user, password, "slaprobe probe room")
+	dir := t.TempDir()
+	cfg := exampleConfig(t, "matrix.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db",
+		map[string]string{"hs": d.url, "user": user, "room": room})
+	roomyTimeout(t, cfg)
+	insertStep(t, cfg, "receive", `
+name: someone-else
+function: send
+request:
+  method: PUT
+  url: ${hs}/_matrix/client/v3/rooms/${urlpath(room)}/send/m.room.message/${random.id}
+  headers: {Authorization: "Bearer ${access_token}"}
+  json: {msgtype: m.text, body: someone else in the room}
+`)
+	for _, s := range onceSteps(t, cfg, []string{"MATRIX_PASSWORD=" + password}) {
+		if s.Status != "ok" {
+			t.Errorf("step %s %s after %d attempts: %s", s.Step, s.Status, s.Attempts, s.Error)
+		}
+	}
+}
+
 // TestCentrifugoBatchedPublications: a publication that shares a WebSocket
 // frame with another (Centrifugo's JSON protocol writes what is queued for
 // a client into one frame, one JSON document per line) is received. The
@@ -127,15 +211,7 @@ func TestMatrixUndeliveredEvent(t *testing.T) {
 	filter := `{"room":{"rooms":["` + room + `"],"timeline":{"types":["m.none"]}},"presence":{"not_types":["*"]},"account_data":{"not_types":["*"]}}`
 	cfg := exampleConfig(t, "matrix.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db",
 		map[string]string{"hs": d.url, "user": user, "room": room, "filter": filter})
-	// Room for the login and the send before the receive's 700ms.
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = []byte(strings.NewReplacer("interval: 1s", "interval: 10s", "timeout: 900ms", "timeout: 5s").Replace(string(b)))
-	if err := os.WriteFile(cfg, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	roomyTimeout(t, cfg)
 	// A long poll shorter than within (700ms): attempts are answered, and
 	// one is still waiting at the deadline.
 	editStep(t, cfg, "receive", `
