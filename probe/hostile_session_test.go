@@ -449,3 +449,83 @@ func TestSessionCookieRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestRetireLeavesSessionInUse: a reload that changes a flow's session
+// retires the runner and ends its sessions; one that a run in flight uses
+// is ended by that run at its end, not logged out under it. It was logged
+// out at once: the run's next request got 401 and the run failed (its
+// session fresh) or logged in again (reused), a failure the reload made.
+func TestRetireLeavesSessionInUse(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before int // runs that pass before the one in flight
+	}{{"fresh session", 0}, {"reused session", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			tokens := map[string]bool{}
+			var logins, logouts atomic.Int64
+			inMe := make(chan struct{}, 8)
+			hold := make(chan struct{})
+			var held atomic.Bool // the in-flight run's /me waits on hold
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+				tok := fmt.Sprintf("tok-%08d", logins.Add(1))
+				mu.Lock()
+				tokens[tok] = true
+				mu.Unlock()
+				fmt.Fprintf(w, `{"token":%q}`, tok)
+			})
+			mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+				if held.Load() {
+					inMe <- struct{}{}
+					<-hold
+				}
+				mu.Lock()
+				ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+				mu.Unlock()
+				if !ok {
+					http.Error(w, "unknown token", http.StatusUnauthorized)
+					return
+				}
+				fmt.Fprint(w, `{}`)
+			})
+			mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+				logouts.Add(1)
+				mu.Lock()
+				delete(tokens, r.URL.Query().Get("token"))
+				mu.Unlock()
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			cfg := testConfig(sessionEndFlow(srv.URL))
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			f := &cfg.Services[0].Flows[0]
+			for i := range tc.before {
+				if run := r.Run(context.Background(), f); !run.OK() {
+					t.Fatalf("run %d: %s", i, stepNames(run.Steps))
+				}
+			}
+			held.Store(true)
+			done := make(chan Run, 1)
+			go func() { done <- r.Run(context.Background(), f) }()
+			<-inMe // the run is in flight, its session in use
+			held.Store(false)
+			r.Retire(nil)
+			if ended := r.EndSessions(context.Background()); len(ended) != 0 || logouts.Load() != 0 {
+				t.Errorf("EndSessions ended %d sessions (%d logouts) under the run in flight, want none", len(ended), logouts.Load())
+			}
+			close(hold)
+			run := <-done
+			if !run.OK() || logins.Load() != 1 {
+				t.Errorf("the run in flight: %s, %d logins; want it to pass on its one login", stepNames(run.Steps), logins.Load())
+			}
+			if s := stepNames(run.Teardown); s != "logout=ok" || logouts.Load() != 1 {
+				t.Errorf("the run in flight's teardown %q, %d logouts; want the session logged out once, at its end", s, logouts.Load())
+			}
+		})
+	}
+}

@@ -85,6 +85,7 @@ type runState struct {
 	streams    []*stream      // by step index, the streams the run opened
 	hooks      *inbox         // the run's webhook callbacks
 	sess       *sessionData   // the session the run uses, when the flow has one
+	held       bool           // sess is counted in use by this run (see releaseSession)
 	ending     []*sessionData // sessions the run discarded: their session_end teardown runs last
 	cancels    []context.CancelFunc
 
@@ -129,7 +130,7 @@ func (r *Runner) putState(rs *runState) {
 	rs.cookies = rs.cookies[:0]
 	rs.starts = rs.starts[:0]
 	rs.set = rs.set[:0]
-	rs.streams, rs.hooks, rs.sess, rs.sessionRan = nil, nil, nil, false
+	rs.streams, rs.hooks, rs.sess, rs.held, rs.sessionRan = nil, nil, nil, false, false
 	clear(rs.ending)
 	rs.ending = rs.ending[:0]
 	if cap(rs.buf) > maxPooledBuf {
@@ -207,6 +208,7 @@ func (rs *runState) exec() {
 		defer release()
 	}
 	rs.guard(rs.main)
+	rs.releaseSession()
 	if len(cf.steps) > cf.nsession+cf.nmain {
 		rs.guard(rs.teardown)
 	}

@@ -43,6 +43,13 @@ type sessionData struct {
 	// not log in again, which would make the probe a login loop (every
 	// confirm run) that the login's rate limit answers with 429. 0: none.
 	refused atomic.Int64
+	// users counts the runs using the session (guarded by the runner's
+	// sessMu); endLater marks one that a retired runner's EndSessions found
+	// in use: the last run to let go of it ends it, at the end of its
+	// teardown, rather than log it out under that run (a reload made the
+	// run in flight fail with 401 on the token it had just logged in).
+	users    int
+	endLater bool
 }
 
 // refusal packs flow step i's refusing status for sessionData.refused.
@@ -50,13 +57,45 @@ func refusal(i, status int) int64 { return int64(i+1)<<16 | int64(status) }
 
 // reuseSession loads a live session into the run; false when there is none.
 func (rs *runState) reuseSession() bool {
-	s := rs.r.session(rs.cf)
-	if s == nil || !rs.c.Now().Before(s.expires) {
+	s := rs.r.holdSession(rs.cf, rs.c.Now())
+	if s == nil {
 		return false
 	}
 	rs.load(s)
-	rs.sess = s
+	rs.sess, rs.held = s, true
 	return true
+}
+
+// holdSession returns the flow's session, counted as in use, unless there
+// is none or it expired at now.
+func (r *Runner) holdSession(cf *compiledFlow, now time.Time) *sessionData {
+	r.sessMu.Lock()
+	defer r.sessMu.Unlock()
+	s := r.sessions[cf]
+	if s == nil || !now.Before(s.expires) {
+		return nil
+	}
+	s.users++
+	return s
+}
+
+// releaseSession lets go of the session the run used; when a retired
+// runner's EndSessions left it to the run (endLater), it ends at the end
+// of the run's teardown.
+func (rs *runState) releaseSession() {
+	s := rs.sess
+	if s == nil || !rs.held {
+		return
+	}
+	rs.held = false
+	r := rs.r
+	r.sessMu.Lock()
+	s.users--
+	end := s.users == 0 && s.endLater
+	r.sessMu.Unlock()
+	if end {
+		rs.ending = append(rs.ending, s)
+	}
 }
 
 // load puts s's variables and cookie jar into the run, and its secrets
@@ -125,7 +164,7 @@ func (rs *runState) runSession() bool {
 		}
 		return false
 	}
-	rs.sess = s
+	rs.sess, rs.held = s, true
 	if old := rs.r.keepSession(cf, s); old != nil {
 		rs.ending = append(rs.ending, old)
 	}
@@ -137,6 +176,9 @@ func (rs *runState) runSession() bool {
 func (rs *runState) discard(s *sessionData) {
 	if s == nil {
 		return
+	}
+	if s == rs.sess {
+		rs.releaseSession()
 	}
 	rs.r.dropSession(rs.cf, s)
 	rs.ending = append(rs.ending, s)
@@ -155,6 +197,7 @@ func (r *Runner) session(cf *compiledFlow) *sessionData {
 func (r *Runner) keepSession(cf *compiledFlow, s *sessionData) (replaced *sessionData) {
 	r.sessMu.Lock()
 	defer r.sessMu.Unlock()
+	s.users++ // the run that logged in uses it
 	if r.retired {
 		return s
 	}
@@ -218,10 +261,17 @@ func (rs *runState) endSession(s *sessionData) {
 // flow's session_end teardown steps (a logout) under ctx, and returns those
 // runs' results (a Run whose Teardown holds them) for the caller to log. The
 // daemon calls it when it stops, and on the runner a reload replaced.
+//
+// On a retired runner (a reload), a session that a run in flight uses is
+// left to that run, which ends it at the end of its teardown.
 func (r *Runner) EndSessions(ctx context.Context) []Run {
 	r.sessMu.Lock()
 	live := make(map[*compiledFlow]*sessionData, len(r.sessions))
 	for cf, s := range r.sessions {
+		if r.retired && s.users > 0 {
+			s.endLater = true
+			continue
+		}
 		live[cf] = s
 	}
 	clear(r.sessions)
