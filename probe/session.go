@@ -42,7 +42,11 @@ type sessionData struct {
 	// 403 for a room the account left) and later runs that get it again do
 	// not log in again, which would make the probe a login loop (every
 	// confirm run) that the login's rate limit answers with 429. 0: none.
-	refused atomic.Int64
+	// It holds for refusalHold from refusedAt (Unix ns on the run's clock):
+	// a token issued while the platform's auth was broken may stay dead
+	// after it recovers, and the probe must then log in again.
+	refused   atomic.Int64
+	refusedAt atomic.Int64
 	// users counts the runs using the session (guarded by the runner's
 	// sessMu); endLater marks one that a retired runner's EndSessions found
 	// in use: the last run to let go of it ends it, at the end of its
@@ -51,6 +55,11 @@ type sessionData struct {
 	users    int
 	endLater bool
 }
+
+// refusalHold is how long a refusal a fresh session got keeps later runs
+// from logging in again: at most one login every 5 minutes while the step
+// keeps refusing, and at most 5 minutes of a dead token after a recovery.
+const refusalHold = 5 * time.Minute
 
 // refusal packs flow step i's refusing status for sessionData.refused.
 func refusal(i, status int) int64 { return int64(i+1)<<16 | int64(status) }

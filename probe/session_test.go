@@ -373,3 +373,45 @@ func TestSessionRefusedWhenFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionRefusalHeldForAWhile: a refusal a fresh session got keeps
+// later runs from logging in again for refusalHold only. Tokens issued while
+// the platform's auth was broken may stay dead after it recovers: had the
+// probe kept such a session until its ttl (an hour here), it would have
+// measured an hour of outage after the recovery.
+func TestSessionRefusalHeldForAWhile(t *testing.T) {
+	at, srv := newAuthTarget(t)
+	cfg := testConfig(sessionFlow(srv.URL))
+	c := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	r, err := NewRunner(cfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	f := &cfg.Services[0].Flows[0]
+	steps := []struct {
+		name   string
+		before func()
+		steps  string
+		logins int64
+	}{
+		{"auth broken: a fresh session is refused", func() { at.deny.Store(401) }, "login=ok me=failed", 1},
+		{"a minute later: no new login", func() { c.Advance(time.Minute) }, "me=failed", 1},
+		// The platform recovers, but the token it issued while broken is
+		// dead: the same step refuses it with the same status.
+		{"recovered, the old token dead: still held", func() { at.deny.Store(0); at.revoke(); c.Advance(time.Minute) }, "me=failed", 1},
+		{"past the hold: a new login, and it passes", func() { c.Advance(refusalHold) }, "login=ok me=ok", 2},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		got := r.Run(context.Background(), f)
+		if s := stepNames(got.Steps); s != st.steps {
+			t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
+		}
+		if n := at.logins.Load(); n != st.logins {
+			t.Errorf("%s: %d logins so far, want %d", st.name, n, st.logins)
+		}
+	}
+}
