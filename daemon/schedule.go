@@ -69,6 +69,12 @@ func gridAtOrBefore(offset, interval time.Duration, t time.Time) time.Time {
 //   - Otherwise (a new flow, or one overdue after downtime) the run is due at
 //     the next point of the flow's grid: within one interval from now, at its
 //     stable Offset, so that not everything fires at once.
+//   - But a flow overdue after a stop shorter than twice its interval runs
+//     no later than two intervals after its last run, less the most jitter
+//     can add: a later start is what the state machine takes for an unknown
+//     stretch, and a short restart would cut an ongoing outage in two with
+//     time "not measured" between (the overdue flows' deadlines follow their
+//     last runs, so they stay spread).
 //
 // The live scheduler and the demo replay both use it.
 func NextDue(location, flow string, interval time.Duration, lastRun, now time.Time) time.Time {
@@ -76,6 +82,7 @@ func NextDue(location, flow string, interval time.Duration, lastRun, now time.Ti
 		return now
 	}
 	off := Offset(location, flow, interval)
+	g := gridAtOrAfter(off, interval, now)
 	if !lastRun.IsZero() {
 		c := lastRun.Add(interval)
 		if c.After(now) {
@@ -84,8 +91,14 @@ func NextDue(location, flow string, interval time.Duration, lastRun, now time.Ti
 			}
 			return c
 		}
+		if covered := lastRun.Add(2 * interval); now.Before(covered) {
+			limit := covered.Add(-interval * JitterPercent / 100)
+			if g.After(limit) {
+				return maxTime(limit, now)
+			}
+		}
 	}
-	return gridAtOrAfter(off, interval, now)
+	return g
 }
 
 // DueAt returns the scheduled time of the run that a job anchored at anchor

@@ -161,3 +161,46 @@ func TestJitter(t *testing.T) {
 		t.Error("an interval too short for jitter must get none")
 	}
 }
+
+func TestNextDueShortStopStaysCovered(t *testing.T) {
+	// A stop shorter than twice the interval is no unknown stretch (README,
+	// "A restart"): the first run after it, jitter included, must start
+	// within two intervals of the last run before it, or the state machine
+	// finds an unknown stretch and cuts an ongoing outage in two. Seen live:
+	// route10 (10 s) last ran 19:41:43.670, the daemon was killed at
+	// 19:41:53.03 and up again at 19:41:57.05 (a 4 s stop), and it next ran
+	// at its grid point 19:42:03.675 (20.005 s later): its down window ended
+	// "no_data" at 19:41:53.670 and a second began at 19:42:03.675.
+	last := time.Date(2026, 12, 3, 19, 41, 43, 670_000_000, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		loc      string
+		flow     string
+		interval time.Duration
+		stop     time.Duration // now = last + stop
+		flows    int           // >0: also that many generated flow names
+	}{
+		{"the live case", "loc-a", "route10-noconfirm-d1", 10 * time.Second, 13*time.Second + 380*time.Millisecond, 0},
+		{"overdue by a moment", "seoul-a", "f", time.Minute, time.Minute + time.Second, 200},
+		{"overdue by most of an interval", "seoul-a", "g", time.Minute, 110 * time.Second, 200},
+		{"hourly, restarted just after its slot", "seoul-a", "h", time.Hour, time.Hour + 30*time.Second, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			names := []string{tc.flow}
+			for i := range tc.flows {
+				names = append(names, fmt.Sprintf("%s%d", tc.flow, i))
+			}
+			now := last.Add(tc.stop)
+			for _, name := range names {
+				due := NextDue(tc.loc, name, tc.interval, last, now)
+				start := due.Add(Jitter(tc.loc, name, tc.interval, due))
+				if due.Before(now) {
+					t.Fatalf("%s: due %v before now %v", name, due, now)
+				}
+				if gap := start.Sub(last); gap > 2*tc.interval {
+					t.Fatalf("%s: restarted %v after the last run, the first run starts %v after it, more than twice the interval %v", name, now.Sub(last), gap, tc.interval)
+				}
+			}
+		})
+	}
+}
