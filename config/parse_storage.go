@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/url"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -48,6 +50,10 @@ func (p *parser) storage(n *yaml.Node, key string) {
 		!strings.HasPrefix(s.DSN, "postgres://") && !strings.HasPrefix(s.DSN, "postgresql://") && !strings.Contains(s.DSN, "=") {
 		p.errf(dsnNode, key+".dsn", "%q: want a postgres:// URL (or keyword=value pairs: host=... dbname=...)", s.DSN)
 	}
+	if s.Driver == "postgres" && dsnNode != nil && strings.Contains(s.DSN, "${") && dsnCutsSecret(s.DSN, p.cfg.Secrets) {
+		p.errf(dsnNode, key+".dsn", "not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax "+
+			"(its '@', '/', ':', '?', '#' or '%%'): percent-encode the secret where it is kept, or use keyword=value pairs (password=${env:NAME})")
+	}
 	if s.Driver != "postgres" && dsnNode != nil {
 		if problem := sqliteDSNProblem(s.DSN); problem != "" {
 			p.errf(dsnNode, key+".dsn", "%q: %s", s.DSN, problem)
@@ -69,4 +75,60 @@ func sqliteDSNProblem(dsn string) string {
 		return `a SQLite dsn is a plain file path (no "?", "#", ":memory:" or file: URI; slaprobe sets the connection's parameters)`
 	}
 	return ""
+}
+
+// dsnCutsSecret reports whether a postgres:// dsn template, its secrets
+// filled in raw, does not parse as a URL or cuts a secret across its parts
+// (a password holding '@' or '/' puts a piece of it in the host or the
+// database name). pgx then quotes the pieces in its errors, where no
+// redactor of the whole value can hide them: its own redaction of a URL it
+// cannot parse masks up to the first '@' only. A secret that begins the
+// template (the whole URL in one variable) is left to pgx, as is a dsn of
+// keyword=value pairs; a secret not resolved (windows, report) is not
+// checked.
+func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
+	refs, err := parseRefs(tmpl)
+	if err != nil {
+		return false // reported by template
+	}
+	var held []string
+	for _, ref := range refs {
+		v, ok := secrets[ref]
+		if !ok {
+			return false
+		}
+		if !strings.HasPrefix(tmpl, "${"+ref+"}") {
+			held = append(held, v)
+		}
+	}
+	dsn, err := Expand(tmpl, func(ref string) (string, bool) { v, ok := secrets[ref]; return v, ok })
+	if err != nil || !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return false
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return true
+	}
+	if u.Fragment != "" {
+		return true
+	}
+	// Each part as written and as pgx reads it (decoded): a secret kept
+	// percent-encoded ("p%40ss") is whole in the decoded password.
+	pw, _ := u.User.Password()
+	parts := []string{u.User.String(), u.User.Username(), pw, u.Host, u.EscapedPath(), u.Path, u.RawQuery}
+	for _, vs := range u.Query() {
+		parts = append(parts, vs...)
+	}
+	for _, v := range held {
+		forms := []string{v}
+		if d, err := url.PathUnescape(v); err == nil {
+			forms = append(forms, d)
+		}
+		if !slices.ContainsFunc(parts, func(p string) bool {
+			return slices.ContainsFunc(forms, func(f string) bool { return strings.Contains(p, f) })
+		}) {
+			return true
+		}
+	}
+	return false
 }

@@ -45,3 +45,46 @@ func TestSQLiteDSNIsAPath(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresDSNKeepsSecretsWhole: a postgres:// storage.dsn whose secret,
+// filled in raw, does not parse as a URL or is cut across its parts is
+// refused by check, without quoting the secret: pgx then failed at start
+// with its own "cannot parse `postgres://probe:xxxxx@ss/w:xxxxxx@db...`",
+// whose redaction, fooled by the '@' and '/' of the password, printed
+// pieces of it ("ss/w", "x#y%z") that no redactor of the whole value hides;
+// or it connected to the host "ss" and named "w:rd@db/x" as the database.
+func TestPostgresDSNKeepsSecretsWhole(t *testing.T) {
+	tests := []struct {
+		dsn, secret string
+		bad         bool
+	}{
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "pg-secret", false},
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "p%40ss%2Fw%3Ard", false}, // percent-encoded in the variable
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "a%2Bb%24c", false},
+		{"postgres://probe@db.example/slaprobe?password=${env:PW}", "pg-secret", false},
+		{"postgres://probe@db.example/slaprobe?sslmode=require&password=${env:PW}", "p%26w%3Dx", false},
+		{"${env:PW}", "postgres://probe:pg-secret@db.example/slaprobe", false}, // the whole URL is the secret
+		{"host=db.example user=probe password=${env:PW}", "p@ss/w:rd?x#y%z", false},
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "p@ss/w:rd?x#y%z", true},
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "p@ss/w:rd", true},
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "pw%zzsecret", true},
+		{"postgresql://probe:${env:PW}@db.example/slaprobe", "a#bsecret", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dsn+" "+tc.secret, func(t *testing.T) {
+			env := func(string) (string, bool) { return tc.secret, true }
+			src := "storage: {driver: postgres, dsn: \"" + tc.dsn + "\"}\nservices: [{name: s}]\n"
+			for _, opts := range []Options{{LookupEnv: env}, {LookupEnv: env, SecretsOptional: true}} {
+				_, err := Parse("c.yaml", []byte(src), opts)
+				switch {
+				case !tc.bad && err != nil:
+					t.Errorf("refused: %v", err)
+				case tc.bad && (err == nil || !strings.Contains(err.Error(), "c.yaml:1: storage.dsn: ")):
+					t.Errorf("err = %v, want one on storage.dsn", err)
+				case tc.bad && (strings.Contains(err.Error(), tc.secret) || strings.Contains(err.Error(), "ss/w") || strings.Contains(err.Error(), "zzsecret")):
+					t.Errorf("err = %v quotes the secret", err)
+				}
+			}
+		})
+	}
+}
