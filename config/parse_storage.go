@@ -51,8 +51,13 @@ func (p *parser) storage(n *yaml.Node, key string) {
 		p.errf(dsnNode, key+".dsn", "%q: want a postgres:// URL (or keyword=value pairs: host=... dbname=...)", s.DSN)
 	}
 	if s.Driver == "postgres" && dsnNode != nil && strings.Contains(s.DSN, "${") && dsnCutsSecret(s.DSN, p.cfg.Secrets) {
-		p.errf(dsnNode, key+".dsn", "not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax "+
-			"(its '@', '/', ':', '?', '#' or '%%'): percent-encode the secret where it is kept, or use keyword=value pairs (password=${env:NAME})")
+		if strings.HasPrefix(s.DSN, "postgres://") || strings.HasPrefix(s.DSN, "postgresql://") {
+			p.errf(dsnNode, key+".dsn", "not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax "+
+				"(its '@', '/', ':', '?', '#' or '%%'): percent-encode the secret where it is kept, or use keyword=value pairs (password=${env:NAME})")
+		} else {
+			p.errf(dsnNode, key+".dsn", "not valid keyword=value pairs once its secrets are filled in, or one of them ends its value early "+
+				"(white space, ' or \\): single-quote it (password='${env:NAME}') and write a ' in it as \\'")
+		}
 	}
 	if s.Driver != "postgres" && dsnNode != nil {
 		if problem := sqliteDSNProblem(s.DSN); problem != "" {
@@ -83,8 +88,8 @@ func sqliteDSNProblem(dsn string) string {
 // database name). pgx then quotes the pieces in its errors, where no
 // redactor of the whole value can hide them: its own redaction of a URL it
 // cannot parse masks up to the first '@' only. A secret that begins the
-// template (the whole URL in one variable) is left to pgx, as is a dsn of
-// keyword=value pairs; a secret not resolved (windows, report) is not
+// template (the whole dsn in one variable) is left to pgx, as is a dsn of
+// keyword=value pairs whose value holds it whole; a secret not resolved (windows, report) is not
 // checked.
 func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
 	refs, err := parseRefs(tmpl)
@@ -102,8 +107,14 @@ func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
 		}
 	}
 	dsn, err := Expand(tmpl, func(ref string) (string, bool) { v, ok := secrets[ref]; return v, ok })
-	if err != nil || !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+	if err != nil || len(held) == 0 {
 		return false
+	}
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		values, ok := keywordValues(dsn)
+		return !ok || slices.ContainsFunc(held, func(v string) bool {
+			return !slices.ContainsFunc(values, func(p string) bool { return strings.Contains(p, v) })
+		})
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -131,4 +142,50 @@ func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
 		}
 	}
 	return false
+}
+
+// keywordValues returns the values of a keyword=value dsn, each as written
+// (quotes removed, escapes kept), read as pgx reads them (libpq's rules:
+// a value ends at white space unless single-quoted, a backslash escapes the
+// next byte); ok is false for a dsn pgx cannot parse, whose error it
+// quotes with a redaction that masks only up to the first space of a
+// password.
+func keywordValues(s string) (values []string, ok bool) {
+	const space = " \t\n\r\v\f"
+	s = strings.TrimLeft(s, space)
+	for s != "" {
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 || strings.ContainsAny(strings.Trim(s[:eq], space), space) || strings.Trim(s[:eq], space) == "" {
+			return nil, false
+		}
+		s = strings.TrimLeft(s[eq+1:], space)
+		quoted := s != "" && s[0] == '\''
+		if quoted {
+			s = s[1:]
+		}
+		end := 0
+		for ; end < len(s); end++ {
+			if quoted && s[end] == '\'' || !quoted && strings.IndexByte(space, s[end]) >= 0 {
+				break
+			}
+			if s[end] == '\\' {
+				end++
+				if end == len(s) {
+					if quoted {
+						return nil, false
+					}
+					break
+				}
+			}
+		}
+		if quoted && end >= len(s) {
+			return nil, false
+		}
+		values = append(values, s[:min(end, len(s))])
+		if quoted {
+			end++
+		}
+		s = strings.TrimLeft(s[min(end, len(s)):], space)
+	}
+	return values, true
 }

@@ -65,6 +65,10 @@ func TestPostgresDSNKeepsSecretsWhole(t *testing.T) {
 		{"postgres://probe@db.example/slaprobe?sslmode=require&password=${env:PW}", "p%26w%3Dx", false},
 		{"${env:PW}", "postgres://probe:pg-secret@db.example/slaprobe", false}, // the whole URL is the secret
 		{"host=db.example user=probe password=${env:PW}", "p@ss/w:rd?x#y%z", false},
+		{"host=db.example user=probe password='${env:PW}' sslmode=require", "two words", false},
+		{"host=db.example user=probe password=${env:PW} dbname=x", "two words", true},
+		{"host=db.example user=probe password='${env:PW}' dbname=x", "it's", true},
+		{"host=db.example user=probe password=${env:PW}", "a dbname=other", true},
 		{"postgres://probe:${env:PW}@db.example/slaprobe", "p@ss/w:rd?x#y%z", true},
 		{"postgres://probe:${env:PW}@db.example/slaprobe", "p@ss/w:rd", true},
 		{"postgres://probe:${env:PW}@db.example/slaprobe", "pw%zzsecret", true},
