@@ -65,6 +65,33 @@ func storeTarget(cfg *config.Config, db string) (driver, dsn string, err error) 
 // openStore opens the configured store; db, when set, is a --db value (a
 // SQLite path or a postgres:// URL) that overrides the config.
 func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
+	st, err := openStoreDriver(ctx, cfg, db)
+	return st, redactErr(cfg, err)
+}
+
+// redactErr hides the config's secrets in an error that may quote them
+// (the driver's "failed to connect to `user=... database=...`" names the
+// parts of a dsn it does not take for a password), keeping what it wraps
+// for errors.Is.
+func redactErr(cfg *config.Config, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s := cfg.Redact(err.Error()); s != err.Error() {
+		return redactedError{s, err}
+	}
+	return err
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+func openStoreDriver(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
 	driver, dsn, err := storeTarget(cfg, db)
 	if err != nil {
 		return nil, err
@@ -92,6 +119,11 @@ func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store,
 // store", bad input, rather than a new empty database that reports every
 // flow as missing.
 func openExistingStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
+	st, err := openExistingStoreDriver(ctx, cfg, db)
+	return st, redactErr(cfg, err)
+}
+
+func openExistingStoreDriver(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
 	driver, dsn, err := storeTarget(cfg, db)
 	if err != nil {
 		return nil, err

@@ -67,3 +67,37 @@ func TestReadCommandsNeedNoFlowSecrets(t *testing.T) {
 		t.Errorf("windows with storage.dsn's secret unset: exit %d, %q; want exit %d naming the variable", code, stderr.String(), exitUsage)
 	}
 }
+
+// TestStoreOpenErrorRedactsDSNSecrets: an error opening the store is
+// printed with the secrets of storage.dsn redacted, as every other message:
+// a dsn whose user (or host, or database) comes from ${env:...} failed with
+// pgx's "failed to connect to `user=PGUSER-6b6b7c7c database=db`" in clear
+// (pgx masks the password only).
+func TestStoreOpenErrorRedactsDSNSecrets(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "PGUSER-6b6b7c7c"
+	t.Setenv("SLAPROBE_TEST_PGUSER", secret)
+	for _, dsn := range []string{
+		"host=127.0.0.1 port=1 user=${env:SLAPROBE_TEST_PGUSER} dbname=db sslmode=disable connect_timeout=5",
+		"postgres://${env:SLAPROBE_TEST_PGUSER}@127.0.0.1:1/db?sslmode=disable&connect_timeout=5",
+	} {
+		cfg := filepath.Join(dir, "pg.yaml")
+		src := "storage: {driver: postgres, dsn: \"" + dsn + "\"}\nlocation: lab\nservices:\n  - name: s\n    flows:\n      - name: f\n        steps: [{name: s, function: f, request: {url: \"http://127.0.0.1:1/\"}}]\n"
+		if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"windows", "--config", cfg, "--from", "2026-11-01T00:00:00Z", "--to", "2026-12-01T00:00:00Z"},
+			{"report", "--config", cfg, "--month", "2026-11", "--format", "json", "--out", filepath.Join(dir, "r.json")},
+		} {
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), args, &stdout, &stderr)
+			if code == exitOK {
+				t.Fatalf("%s with no PostgreSQL: exit 0", args[0])
+			}
+			if out := stdout.String() + stderr.String(); strings.Contains(out, secret) || !strings.Contains(out, "***") {
+				t.Errorf("%s %s: exit %d, printed %q: want the dsn's secret redacted", args[0], dsn, code, out)
+			}
+		}
+	}
+}
