@@ -124,3 +124,40 @@ func TestShortSecretNotRedacted(t *testing.T) {
 		t.Errorf("error %q", got)
 	}
 }
+
+// TestSecretEqualToStepNameKeepsTheName: the step name that begins a
+// step's error is the config's, not the target's, and is not redacted: a
+// password that happens to equal it ("login") made the stored, served and
+// alerted error "***: status 500, want 200", hiding which step failed. What
+// the target sent is still redacted.
+func TestSecretEqualToStepNameKeepsTheName(t *testing.T) {
+	srv := httptest.NewServer(echoTarget("x"))
+	defer srv.Close()
+	tests := []struct {
+		name, step, want string
+	}{
+		{"status", "- {name: login, function: f, request: {url: \"URL/status/500\", headers: {X-Pw: \"${env:PW}\"}}, expect: {status: [200]}}",
+			"login: status 500, want 200"},
+		{"echoed body", "- {name: login, function: f, request: {method: POST, url: \"URL/echo\", body: \"pw=${env:PW}\"}, expect: {body: nope}}",
+			`login: body does not equal "nope" (got "pw=***")`},
+		{"degraded", "- {name: login, function: f, request: {url: \"URL/echo\", headers: {X-Pw: \"${env:PW}\"}}, expect: {latency: 1ns}}",
+			"login: latency "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "services:\n  - name: s\n    flows:\n      - name: fl\n        steps:\n          " + strings.ReplaceAll(tt.step, "URL", srv.URL) + "\n"
+			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{LookupEnv: func(string) (string, bool) { return "login", true }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+			if got := run.Steps[0].Error; !strings.HasPrefix(got, tt.want) {
+				t.Errorf("error %q, want it to begin %q", got, tt.want)
+			}
+		})
+	}
+}

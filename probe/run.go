@@ -446,7 +446,7 @@ func (rs *runState) fail(i int, msg string) {
 		return
 	}
 	steps[i].Status = StatusFailed
-	steps[i].Error = rs.clipError(steps[i].Step + ": " + msg)
+	steps[i].Error = rs.clipError(steps[i].Step+": ", msg)
 	end := len(steps)
 	if cf := rs.cf; cf != nil && cf.err == nil && !cf.plain() {
 		end = cf.nsession + cf.nmain
@@ -468,24 +468,26 @@ func (rs *runState) redact(s string) string { return rs.r.redact(s, rs.extra) }
 // every run and served by the live API, the status page and alerts.
 const maxErrorBytes = 1024
 
-// clipError redacts msg and cuts it to maxErrorBytes, saying how long it
-// was. It cuts before redacting too (leaving room for a secret that starts
-// before the cut to be seen whole), so a huge message costs the redactor
-// no more than a short one.
-func (rs *runState) clipError(msg string) string {
-	n := len(msg)
-	if n <= maxErrorBytes {
-		return rs.redact(msg)
+// clipError returns prefix (the step's name, the config's own text, which
+// is not redacted: a secret that happens to equal it must not hide which
+// step failed) and msg redacted, cut so that both fit in maxErrorBytes,
+// saying how long msg was. It cuts before redacting too (leaving room for
+// a secret that starts before the cut to be seen whole), so a huge message
+// costs the redactor no more than a short one.
+func (rs *runState) clipError(prefix, msg string) string {
+	n, limit := len(msg), max(maxErrorBytes-len(prefix), 0)
+	if n <= limit {
+		return prefix + rs.redact(msg)
 	}
-	if room := maxErrorBytes + rs.slack(); n > room {
+	if room := limit + rs.slack(); n > room {
 		msg = msg[:room]
 	}
 	msg = rs.redact(msg)
-	cut := min(len(msg), maxErrorBytes)
+	cut := min(len(msg), limit)
 	for cut > 0 && cut < len(msg) && !utf8.RuneStart(msg[cut]) {
 		cut--
 	}
-	return msg[:cut] + "…(" + strconv.Itoa(n) + " bytes)"
+	return prefix + msg[:cut] + "…(" + strconv.Itoa(n) + " bytes)"
 }
 
 // noteCookie adds a cookie's value to the run's redaction and remembers it
@@ -637,14 +639,14 @@ func (rs *runState) step(i int) {
 		rs.fail(i, msg)
 	case cs.latency > 0 && res.Duration > cs.latency:
 		res.Status = StatusDegraded
-		res.Error = rs.redact(fmt.Sprintf("%s: latency %s over objective %s", cs.name, roundDuration(res.Duration), cs.latency))
+		res.Error = cs.name + ": " + rs.redact(fmt.Sprintf("latency %s over objective %s", roundDuration(res.Duration), cs.latency))
 	case cs.minDaysLeft > 0 && !res.CertExpiry.IsZero() && res.CertExpiry.Sub(now) < time.Duration(cs.minDaysLeft)*24*time.Hour:
 		res.Status = StatusDegraded
 		when := "expires in " + daysLeft(res.CertExpiry.Sub(now))
 		if left := res.CertExpiry.Sub(now); left < 0 { // passed with insecure_skip_verify
 			when = "expired " + daysLeft(-left) + " ago"
 		}
-		res.Error = rs.redact(fmt.Sprintf("%s: certificate %s, under min_days_left %d", cs.name, when, cs.minDaysLeft))
+		res.Error = cs.name + ": " + rs.redact(fmt.Sprintf("certificate %s, under min_days_left %d", when, cs.minDaysLeft))
 	default:
 		res.Status, res.Error = StatusOK, ""
 	}
