@@ -4,7 +4,8 @@
 // A secret reaches a message in more forms than its raw bytes: a target that
 // echoes it back is quoted with strconv.Quote or JSON escaping, sometimes
 // twice (a JSON body quoted in a message), a URL carries it percent-encoded,
-// and HTTP basic authentication sends base64 of user:password. Forms lists
+// an HTML error page carries it as entities (&amp;, &#34;), and HTTP basic
+// authentication sends base64 of user:password. Forms lists
 // them all, and a Redactor replaces every form of every secret it was given.
 //
 // Values shorter than MinLen are never redacted: a one-letter "secret"
@@ -15,6 +16,7 @@ package redact
 import (
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/url"
 	"slices"
 	"strconv"
@@ -36,6 +38,13 @@ var escapers = []func(string) string{
 	jsonEscape(false), // a json.Encoder with SetEscapeHTML(false)
 	url.QueryEscape,
 	url.PathEscape,
+	// HTML, as a target's error page echoes a form value: Go
+	// (html.EscapeString, html/template: &#34; &#39;), Python's html.escape
+	// (&quot; &#x27;), PHP's htmlspecialchars and Java's escapers (&quot;
+	// &#039;).
+	html.EscapeString,
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace,
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;").Replace,
 }
 
 func jsonEscape(html bool) func(string) string {
@@ -51,7 +60,8 @@ func jsonEscape(html bool) func(string) string {
 
 // Forms returns the forms in which s can appear in a message, longest
 // first: s itself; s escaped once and twice by Go quoting (%q, %+q), JSON
-// (with and without HTML escaping) and URL encoding (query and path); and
+// (with and without HTML escaping), URL encoding (query and path) and HTML
+// entities (as Go, Python and PHP write them); and
 // base64 (standard and URL alphabets) of s at each of the three byte
 // alignments it can have inside a longer encoded text, such as
 // base64("user:" + s) in an Authorization header, less the one or two

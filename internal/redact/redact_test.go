@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/url"
 	"strconv"
 	"strings"
@@ -50,6 +51,19 @@ var builders = []struct {
 		return "echo: Basic " + base64.StdEncoding.EncodeToString([]byte("alice-the-operator:"+s))
 	}},
 	{"base64url token", func(s string) string { return base64.URLEncoding.EncodeToString([]byte("x" + s)) }},
+	// A target's HTML error page echoes a form value escaped, as Go's
+	// html/template and html.EscapeString, Python's html.escape, PHP's
+	// htmlspecialchars and Java's escapers write it.
+	{"HTML (Go)", func(s string) string { return "<p>Bad password " + html.EscapeString(s) + "</p>" }},
+	{"HTML (&quot; &#x27;)", func(s string) string {
+		return "<td>" + strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(s)
+	}},
+	{"HTML (&quot; &#039;)", func(s string) string {
+		return "<td>" + strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;").Replace(s)
+	}},
+	{"HTML page quoted", func(s string) string {
+		return fmt.Sprintf("body does not equal %q", "<p>"+html.EscapeString(s)+"</p>")
+	}},
 }
 
 // TestEveryForm covers #13 finding 1: a secret with quotes, backslashes,
