@@ -38,6 +38,11 @@ var escapers = []func(string) string{
 	jsonEscape(false), // a json.Encoder with SetEscapeHTML(false)
 	url.QueryEscape,
 	url.PathEscape,
+	// A URL's path as Go's client sends it (a target's 404 page echoes the
+	// request line), and its user:password@ as url.URL writes it: each
+	// leaves other characters raw than PathEscape ("$,;=&" in a path).
+	func(s string) string { return (&url.URL{Path: s}).EscapedPath() },
+	func(s string) string { return strings.TrimPrefix(url.UserPassword("", s).String(), ":") },
 	// HTML, as a target's error page echoes a form value: Go
 	// (html.EscapeString, html/template: &#34; &#39;), Python's html.escape
 	// (&quot; &#x27;), PHP's htmlspecialchars and Java's escapers (&quot;
@@ -60,7 +65,8 @@ func jsonEscape(html bool) func(string) string {
 
 // Forms returns the forms in which s can appear in a message, longest
 // first: s itself; s escaped once and twice by Go quoting (%q, %+q), JSON
-// (with and without HTML escaping), URL encoding (query and path) and HTML
+// (with and without HTML escaping), URL encoding (query, path segment, a
+// path as Go sends it, userinfo) and HTML
 // entities (as Go, Python and PHP write them); and
 // base64 (standard and URL alphabets) of s at each of the three byte
 // alignments it can have inside a longer encoded text, such as

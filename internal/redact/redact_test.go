@@ -41,6 +41,12 @@ var builders = []struct {
 	}},
 	{"URL query", func(s string) string { return "GET /login?pw=" + url.QueryEscape(s) }},
 	{"URL path", func(s string) string { return "GET /users/" + url.PathEscape(s) }},
+	{"URL path as Go's client sends it", func(s string) string {
+		return "GET " + (&url.URL{Path: "/users/" + s}).RequestURI() + ": 404 no such user"
+	}},
+	{"URL userinfo, password only", func(s string) string {
+		return (&url.URL{Scheme: "http", User: url.UserPassword("", s), Host: "x"}).String()
+	}},
 	{"URL userinfo", func(s string) string {
 		return (&url.URL{Scheme: "http", User: url.UserPassword("probe", s), Host: "x"}).String()
 	}},
@@ -70,7 +76,7 @@ var builders = []struct {
 // control characters or non-ASCII text is hidden whatever way a message
 // quotes it.
 func TestEveryForm(t *testing.T) {
-	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e"}
+	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e", `ab$c,d=e"f`, `pa"th;sec<ret`}
 	for _, secret := range secrets {
 		r := New(secret)
 		for _, b := range builders {
