@@ -16,11 +16,13 @@ package redact
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 )
 
 // MinLen is the length, in bytes, below which a value is not redacted.
@@ -36,6 +38,7 @@ var escapers = []func(string) string{
 	func(s string) string { q := strconv.QuoteToASCII(s); return q[1 : len(q)-1] }, // %+q
 	jsonEscape(true),  // encoding/json
 	jsonEscape(false), // a json.Encoder with SetEscapeHTML(false)
+	jsonSlashes,       // PHP's json_encode, and APIs that escape '/' as JSON allows
 	url.QueryEscape,
 	url.PathEscape,
 	// A URL's path as Go's client sends it (a target's 404 page echoes the
@@ -63,9 +66,32 @@ func jsonEscape(html bool) func(string) string {
 	}
 }
 
+// jsonSlashes escapes s as PHP's json_encode does by default: '/' as \/
+// (which JSON allows), every rune outside printable ASCII as \uXXXX
+// (UTF-16), and <, >, & and the single quote left raw.
+func jsonSlashes(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '/':
+			b.WriteString(`\/`)
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r > 0x7e:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // Forms returns the forms in which s can appear in a message, longest
 // first: s itself; s escaped once and twice by Go quoting (%q, %+q), JSON
-// (with and without HTML escaping), URL encoding (query, path segment, a
+// (with and without HTML escaping, and as PHP writes it: \/ and \u00e9), URL encoding (query, path segment, a
 // path as Go sends it, userinfo) and HTML
 // entities (as Go, Python and PHP write them); and
 // base64 (standard and URL alphabets) of s at each of the three byte

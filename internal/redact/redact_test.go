@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -57,6 +58,24 @@ var builders = []struct {
 		return "echo: Basic " + base64.StdEncoding.EncodeToString([]byte("alice-the-operator:"+s))
 	}},
 	{"base64url token", func(s string) string { return base64.URLEncoding.EncodeToString([]byte("x" + s)) }},
+	{"JSON as PHP's json_encode writes it (\\/ and \\u00e9)", func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			switch {
+			case r == '/':
+				b.WriteString(`\/`)
+			case r == '"' || r == '\\':
+				b.WriteString(`\` + string(r))
+			case r < 0x20 || r > 0x7e:
+				for _, u := range utf16.Encode([]rune{r}) {
+					fmt.Fprintf(&b, `\u%04x`, u)
+				}
+			default:
+				b.WriteRune(r)
+			}
+		}
+		return `{"error":"invalid key ` + b.String() + `"}`
+	}},
 	// A target's HTML error page echoes a form value escaped, as Go's
 	// html/template and html.EscapeString, Python's html.escape, PHP's
 	// htmlspecialchars and Java's escapers write it.
@@ -76,7 +95,7 @@ var builders = []struct {
 // control characters or non-ASCII text is hidden whatever way a message
 // quotes it.
 func TestEveryForm(t *testing.T) {
-	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e", `ab$c,d=e"f`, `pa"th;sec<ret`}
+	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e", `ab$c,d=e"f`, `pa"th;sec<ret`, "k3y/Ab+c/dé=="}
 	for _, secret := range secrets {
 		r := New(secret)
 		for _, b := range builders {
