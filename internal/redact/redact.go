@@ -41,6 +41,10 @@ var escapers = []func(string) string{
 	jsonSlashes,       // PHP's json_encode, and APIs that escape '/' as JSON allows
 	url.QueryEscape,
 	url.PathEscape,
+	// The same with lowercase hex digits (%2f), as .NET's HttpUtility
+	// writes them.
+	func(s string) string { return lowerHex(url.QueryEscape(s)) },
+	func(s string) string { return lowerHex(url.PathEscape(s)) },
 	// A URL's path as Go's client sends it (a target's 404 page echoes the
 	// request line), and its user:password@ as url.URL writes it: each
 	// leaves other characters raw than PathEscape ("$,;=&" in a path).
@@ -89,10 +93,29 @@ func jsonSlashes(s string) string {
 	return b.String()
 }
 
+// lowerHex lowercases the two hex digits after every '%'.
+func lowerHex(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			for j := i + 1; j <= i+2; j++ {
+				if 'A' <= b[j] && b[j] <= 'F' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			i += 2
+		}
+	}
+	return string(b)
+}
+
 // Forms returns the forms in which s can appear in a message, longest
 // first: s itself; s escaped once and twice by Go quoting (%q, %+q), JSON
 // (with and without HTML escaping, and as PHP writes it: \/ and \u00e9), URL encoding (query, path segment, a
-// path as Go sends it, userinfo) and HTML
+// path as Go sends it, userinfo; hex digits in either case) and HTML
 // entities (as Go, Python and PHP write them); and
 // base64 (standard and URL alphabets) of s at each of the three byte
 // alignments it can have inside a longer encoded text, such as

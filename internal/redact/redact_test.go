@@ -42,6 +42,10 @@ var builders = []struct {
 	}},
 	{"URL query", func(s string) string { return "GET /login?pw=" + url.QueryEscape(s) }},
 	{"URL path", func(s string) string { return "GET /users/" + url.PathEscape(s) }},
+	{"URL query, lowercase hex (.NET's HttpUtility.UrlEncode)", func(s string) string {
+		return "GET /login?pw=" + lowerPercent(url.QueryEscape(s)) + " 401"
+	}},
+	{"URL path, lowercase hex", func(s string) string { return "no such key /keys/" + lowerPercent(url.PathEscape(s)) }},
 	{"URL path as Go's client sends it", func(s string) string {
 		return "GET " + (&url.URL{Path: "/users/" + s}).RequestURI() + ": 404 no such user"
 	}},
@@ -176,4 +180,22 @@ func FuzzRedact(f *testing.F) {
 			}
 		}
 	})
+}
+
+// lowerPercent lowercases the hex digits of a percent-encoded text.
+func lowerPercent(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = lowerASCII(b[i+1]), lowerASCII(b[i+2])
+		}
+	}
+	return string(b)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
