@@ -343,12 +343,7 @@ func TestSessionRefusedWhenFresh(t *testing.T) {
 	}
 	t.Cleanup(r.CloseIdle)
 	f := &cfg.Services[0].Flows[0]
-	steps := []struct {
-		name   string
-		before func()
-		steps  string
-		logins int64
-	}{
+	steps := []loginRun{
 		{"first run logs in", nil, "login=ok me=ok", 1},
 		{"403 on a reused session: one new login", func() { at.deny.Store(403) }, "login=ok me=failed", 2},
 		{"the same 403 again: no new login", nil, "me=failed", 2},
@@ -360,18 +355,7 @@ func TestSessionRefusedWhenFresh(t *testing.T) {
 		{"a 403 from the start: one new login", func() { at.deny.Store(403) }, "login=ok me=failed", 5},
 		{"then none", nil, "me=failed", 5},
 	}
-	for _, st := range steps {
-		if st.before != nil {
-			st.before()
-		}
-		got := r.Run(context.Background(), f)
-		if s := stepNames(got.Steps); s != st.steps {
-			t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
-		}
-		if n := at.logins.Load(); n != st.logins {
-			t.Errorf("%s: %d logins so far, want %d", st.name, n, st.logins)
-		}
-	}
+	runLogins(t, r, f, at, steps)
 }
 
 // TestSessionRefusalHeldForAWhile: a refusal a fresh session got keeps
@@ -389,12 +373,7 @@ func TestSessionRefusalHeldForAWhile(t *testing.T) {
 	}
 	t.Cleanup(r.CloseIdle)
 	f := &cfg.Services[0].Flows[0]
-	steps := []struct {
-		name   string
-		before func()
-		steps  string
-		logins int64
-	}{
+	steps := []loginRun{
 		{"auth broken: a fresh session is refused", func() { at.deny.Store(401) }, "login=ok me=failed", 1},
 		{"a minute later: no new login", func() { c.Advance(time.Minute) }, "me=failed", 1},
 		// The platform recovers, but the token it issued while broken is
@@ -402,7 +381,22 @@ func TestSessionRefusalHeldForAWhile(t *testing.T) {
 		{"recovered, the old token dead: still held", func() { at.deny.Store(0); at.revoke(); c.Advance(time.Minute) }, "me=failed", 1},
 		{"past the hold: a new login, and it passes", func() { c.Advance(refusalHold) }, "login=ok me=ok", 2},
 	}
-	for _, st := range steps {
+	runLogins(t, r, f, at, steps)
+}
+
+// loginRun is one run of a session flow in a sequence: what is done before
+// it, the steps it reports and the logins the target has seen by its end.
+type loginRun struct {
+	name   string
+	before func()
+	steps  string
+	logins int64
+}
+
+// runLogins runs f once per entry of runs, in order, and checks each.
+func runLogins(t *testing.T, r *Runner, f *config.Flow, at *authTarget, runs []loginRun) {
+	t.Helper()
+	for _, st := range runs {
 		if st.before != nil {
 			st.before()
 		}
