@@ -306,9 +306,7 @@ func runsAround(t *testing.T, db string, faults []injected) string {
 // TestMatrixUnderFaults runs examples/matrix.yaml against Dendrite.
 func TestMatrixUnderFaults(t *testing.T) {
 	d := startDendrite(t)
-	const user, password = "slaprobe", "probe-password-1"
-	d.createAccount(user, password)
-	room := d.createRoom(user, password, "slaprobe probe room")
+	user, password, room := d.probeRoom()
 	e := &daemonEnv{dir: t.TempDir(), listen: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 	e.db = e.dir + "/results.db"
 	cfg := exampleConfig(t, "matrix.yaml", e.dir, e.listen, e.db, map[string]string{"hs": d.url, "user": user, "room": room})

@@ -13,9 +13,7 @@ import (
 // runs as before. Each `once` used to leave one more device.
 func TestMatrixOnceLogsOut(t *testing.T) {
 	d := startDendrite(t)
-	const user, password = "slaprobe", "probe-password-1"
-	d.createAccount(user, password)
-	room := d.createRoom(user, password, "slaprobe probe room")
+	user, password, room := d.probeRoom()
 	dir := t.TempDir()
 	cfg := exampleConfig(t, "matrix.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db",
 		map[string]string{"hs": d.url, "user": user, "room": room})

@@ -144,9 +144,7 @@ func insertStep(t *testing.T, cfg, before, step string) {
 // came back, every time the poll asked, and the receive failed.
 func TestMatrixOthersInTheRoom(t *testing.T) {
 	d := startDendrite(t)
-	const user, password = "slaprobe", "probe-password-1"
-	d.createAccount(user, password)
-	room := d.createRoom(user, password, "slaprobe probe room")
+	user, password, room := d.probeRoom()
 	dir := t.TempDir()
 	cfg := exampleConfig(t, "matrix.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db",
 		map[string]string{"hs": d.url, "user": user, "room": room})
@@ -204,9 +202,7 @@ expect: {status: [200]}
 // would.
 func TestMatrixUndeliveredEvent(t *testing.T) {
 	d := startDendrite(t)
-	const user, password = "slaprobe", "probe-password-1"
-	d.createAccount(user, password)
-	room := d.createRoom(user, password, "slaprobe probe room")
+	user, password, room := d.probeRoom()
 	dir := t.TempDir()
 	filter := `{"room":{"rooms":["` + room + `"],"timeline":{"types":["m.none"]}},"presence":{"not_types":["*"]},"account_data":{"not_types":["*"]}}`
 	cfg := exampleConfig(t, "matrix.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db",

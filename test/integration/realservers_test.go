@@ -257,6 +257,15 @@ func startDendrite(t *testing.T) *dendrite {
 
 // createAccount makes a user with Dendrite's own create-account tool (the
 // password goes in on stdin, not the command line).
+// probeRoom makes the account the examples/matrix.yaml probe logs in as, and
+// the room it sends to, as README's recipe does; it returns both.
+func (d *dendrite) probeRoom() (user, password, room string) {
+	d.t.Helper()
+	user, password = "slaprobe", "probe-password-1"
+	d.createAccount(user, password)
+	return user, password, d.createRoom(user, password, "slaprobe probe room")
+}
+
 func (d *dendrite) createAccount(user, password string) {
 	d.t.Helper()
 	runTool(d.t, password, filepath.Join(d.bin, "create-account"), "--config", d.config,
