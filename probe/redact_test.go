@@ -78,15 +78,7 @@ func TestRedactionOfEveryForm(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := fmt.Sprintf("services:\n  - name: s\n    flows:\n      - name: fl\n        steps:\n          %s\n",
 				strings.NewReplacer("URL", srv.URL, "HOST", host).Replace(tt.steps))
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{LookupEnv: func(string) (string, bool) { return tt.pw, true }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := NewRunner(cfg, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+			run := runSecretConfig(t, src, tt.pw)
 			var errs []string
 			for _, s := range run.Steps {
 				errs = append(errs, s.Error)
@@ -111,15 +103,7 @@ func TestShortSecretNotRedacted(t *testing.T) {
 	defer srv.Close()
 	src := "services:\n  - name: s\n    flows:\n      - name: fl\n        vars: {pw: \"${env:PW}\"}\n        steps:\n" +
 		"          - {name: a, function: f, request: {url: \"" + srv.URL + "/status/500\", headers: {X-Pw: \"${pw}\"}}, expect: {status: [200]}}\n"
-	cfg, err := config.Parse("t.yaml", []byte(src), config.Options{LookupEnv: func(string) (string, bool) { return "t", true }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewRunner(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+	run := runSecretConfig(t, src, "t")
 	if got := run.Steps[0].Error; got != "a: status 500, want 200" {
 		t.Errorf("error %q", got)
 	}
@@ -146,18 +130,26 @@ func TestSecretEqualToStepNameKeepsTheName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "services:\n  - name: s\n    flows:\n      - name: fl\n        steps:\n          " + strings.ReplaceAll(tt.step, "URL", srv.URL) + "\n"
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{LookupEnv: func(string) (string, bool) { return "login", true }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := NewRunner(cfg, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+			run := runSecretConfig(t, src, "login")
 			if got := run.Steps[0].Error; !strings.HasPrefix(got, tt.want) {
 				t.Errorf("error %q, want it to begin %q", got, tt.want)
 			}
 		})
 	}
+}
+
+// runSecretConfig parses src, every ${env:...} in it being secret, and runs
+// its first flow once.
+func runSecretConfig(t *testing.T, src, secret string) Run {
+	t.Helper()
+	cfg, err := config.Parse("t.yaml", []byte(src), config.Options{LookupEnv: func(string) (string, bool) { return secret, true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	return r.Run(context.Background(), &cfg.Services[0].Flows[0])
 }
