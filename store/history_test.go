@@ -306,6 +306,24 @@ func testHistory(t *testing.T, open func(t *testing.T) Store) {
 						t.Errorf("totals %q: histogram of %d slots ends with an empty one", r.Step, n)
 					}
 				}
+				// RunsOnly: the run-level rows alone, as they were, less
+				// their histograms.
+				var wantRuns []Rollup
+				for _, r := range tot {
+					if r.Step == "" {
+						r.Hist = nil
+						wantRuns = append(wantRuns, r)
+					}
+				}
+				qr := q
+				qr.RunsOnly = true
+				runsOnly, err := s.Totals(ctx, qr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(wantRuns) == 0 || !reflect.DeepEqual(runsOnly, wantRuns) {
+					t.Errorf("RunsOnly totals:\n got %+v\nwant %+v", runsOnly, wantRuns)
+				}
 			})
 		}
 	})

@@ -183,8 +183,17 @@ func ceilTo(x, d int64) int64 {
 // and step in two maps, a month of hour rollups at 50,000 flows made 10 M
 // lookups in maps of 200,000 keys, two thirds of the report's time.
 type totals struct {
-	n      int // histogram slots
-	series map[int64]*seriesTotals
+	n        int  // histogram slots; 0: none kept
+	runsOnly bool // Query.RunsOnly: the run-level entries alone
+	series   map[int64]*seriesTotals
+}
+
+// add adds s to the sums of series st, unless runsOnly leaves it out.
+func (t *totals) add(st *seriesTotals, s *stat) {
+	if t.runsOnly && s.name != 0 {
+		return
+	}
+	st.add(t.n, s)
 }
 
 // seriesTotals is one series' sums: a stepTotal per step name id (0: whole
@@ -241,6 +250,9 @@ func (st *seriesTotals) add(n int, s *stat) {
 	a.degraded += s.degraded
 	a.notRun += s.notRun
 	a.sum += s.sum
+	if n == 0 {
+		return
+	}
 	for _, b := range s.hist {
 		i := min(b.idx, n-1)
 		if i >= len(a.hist) {
@@ -261,7 +273,10 @@ func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &totals{n: len(c.bounds) + 1, series: map[int64]*seriesTotals{}}
+	t := &totals{n: len(c.bounds) + 1, runsOnly: q.RunsOnly, series: map[int64]*seriesTotals{}}
+	if q.RunsOnly {
+		t.n = 0
+	}
 	for _, p := range split(from, to) {
 		args := append([]any{p.from, p.to}, cargs...)
 		var err error
@@ -325,7 +340,7 @@ func (c *core) totalsRollups(ctx context.Context, t *totals, src source, cond st
 		scratch      stat
 		st           *seriesTotals
 	)
-	add := func(s *stat) { st.add(t.n, s) }
+	add := func(s *stat) { t.add(st, s) }
 	for rows.Next() {
 		if err := rows.Scan(&sid, &data, &confirm); err != nil {
 			return fmt.Errorf("store: read %s: %w", table, err)
@@ -382,7 +397,7 @@ func (c *core) totalsRaw(ctx context.Context, t *totals, cond string, args []any
 			agg.count(m, h, ids[i], run.Steps[i].Status, run.Steps[i].Duration)
 		}
 		for i := range m.stats {
-			st.add(t.n, &m.stats[i])
+			t.add(st, &m.stats[i])
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -83,6 +83,11 @@ type Query struct {
 	From, To time.Time
 	Flows    []string // empty: all
 	Location string   // "": all
+	// RunsOnly asks Totals for the run-level rows alone (Step ""), without
+	// histograms: the counts an availability figure needs. The per-step
+	// rows and every histogram are most of what Totals reads and builds,
+	// and the status page and the availability gauge show no latency.
+	RunsOnly bool
 }
 
 // Span is the first and last run of a flow at a location in a range
