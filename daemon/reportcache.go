@@ -45,16 +45,17 @@ const (
 	reportEntries = 16            // entries kept per kind (ranges, flows lists)
 )
 
-// cacheKey is a query's identity, less its end: the start, the location
-// and the flows.
+// cacheKey is a query's identity, less its end: the start, the location,
+// the flows and whether it asks for run counts alone.
 type cacheKey struct {
 	from     time.Time
 	location string
 	flows    string
+	runsOnly bool
 }
 
 func keyOf(q store.Query, h0 time.Time) cacheKey {
-	return cacheKey{from: h0, location: q.Location, flows: strings.Join(q.Flows, "\x00")}
+	return cacheKey{from: h0, location: q.Location, flows: strings.Join(q.Flows, "\x00"), runsOnly: q.RunsOnly}
 }
 
 // totalsEntry is the sum of Totals over [from, upTo).
@@ -119,7 +120,8 @@ func (s *reportStore) parts(q store.Query) (h0, cut time.Time, ok bool) {
 
 // sub is q over [from, to).
 func sub(q store.Query, from, to time.Time) store.Query {
-	return store.Query{From: from, To: to, Flows: q.Flows, Location: q.Location}
+	q.From, q.To = from, to
+	return q
 }
 
 // Totals implements store.Store: the head and the recent part read now,
@@ -311,6 +313,7 @@ func (s *reportStore) Coverage(ctx context.Context, q store.Query) ([]store.Span
 		return s.Store.Coverage(ctx, q)
 	}
 	k := keyOf(q, h0)
+	k.runsOnly = false // the same coverage either way
 	s.mu.Lock()
 	e, version := s.cover[k], s.version
 	s.mu.Unlock()

@@ -18,7 +18,7 @@ import (
 // The report store's Totals and Coverage are the store's, whatever the
 // range (aligned or not, moving, in the past, reaching past now), as the
 // kept part grows hour by hour and when it is read afresh; confirm runs
-// (Rollup.Confirm, Span.Confirm) included.
+// (Rollup.Confirm, Span.Confirm) included, and with RunsOnly.
 func TestReportStoreMatchesStore(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
@@ -80,6 +80,11 @@ func TestReportStoreMatchesStore(t *testing.T) {
 		check(store.Query{From: t0.Add(90 * time.Minute), To: t0.Add(26 * time.Hour)}, "in the past")
 		check(store.Query{From: t0, To: now, Flows: flows}, "two flows")
 		check(store.Query{From: t0, To: now, Location: "seoul-a"}, "a location")
+		// The availability gauge and the status page ask for run counts
+		// alone; a full report of the same range after them gets it all.
+		check(store.Query{From: t0, To: now, RunsOnly: true}, "runs only")
+		check(store.Query{From: now.Add(-30 * time.Hour), To: now, Flows: flows, RunsOnly: true}, "moving window, two flows, runs only")
+		check(store.Query{From: t0, To: now}, "from the start to now, after runs only")
 		fc.Advance(37 * time.Minute)
 	}
 
