@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -807,8 +809,37 @@ func testBuild(t *testing.T, open func(testing.TB) store.Store) {
 			}
 
 			golden(t, filepath.Join("testdata", strings.NewReplacer(" ", "_", "/", "_").Replace(tc.name)+".golden"), rep)
+
+			// NoLatency: the same report, its latencies left out.
+			in.Recompute, in.NoLatency = false, true
+			nolat, err := Build(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := withoutLatency(rep); !reflect.DeepEqual(nolat, want) {
+				g, _ := json.MarshalIndent(nolat, "", "  ")
+				w, _ := json.MarshalIndent(want, "", "  ")
+				t.Errorf("NoLatency report differs from the full one less its latencies:\n got %s\nwant %s", g, w)
+			}
 		})
 	}
+}
+
+// withoutLatency is a copy of r with every latency figure cleared, as
+// Input.NoLatency leaves them.
+func withoutLatency(r *Report) *Report {
+	c := *r
+	c.Services = slices.Clone(r.Services)
+	for i := range c.Services {
+		s := &c.Services[i]
+		s.P50, s.P95, s.P99 = nil, nil, nil
+		s.Steps = slices.Clone(s.Steps)
+		for j := range s.Steps {
+			st := &s.Steps[j]
+			st.Count, st.P50, st.P95, st.P99 = 0, nil, nil, nil
+		}
+	}
+	return &c
 }
 
 func golden(t *testing.T, path string, v any) {

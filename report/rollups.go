@@ -18,7 +18,8 @@ type runTally struct{ ok, runs, confirm int64 }
 // decides which rollups or raw runs cover which part of it), and returns per
 // flow its passing and total scheduled runs and its confirm runs, and per
 // service its step latencies (the store leaves confirm runs out of the
-// counts and histograms: store.Rollup.Confirm).
+// counts and histograms: store.Rollup.Confirm). With Input.NoLatency it
+// asks for run counts alone, and the latencies stay empty.
 func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[string]*latency, error) {
 	counts := map[string]*runTally{}
 	lats := map[string]*latency{}
@@ -37,7 +38,7 @@ func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[s
 	if !end.After(from) || len(flows) == 0 {
 		return counts, lats, nil
 	}
-	rows, err := a.in.Store.Totals(ctx, store.Query{From: from, To: end, Flows: flows})
+	rows, err := a.in.Store.Totals(ctx, store.Query{From: from, To: end, Flows: flows, RunsOnly: a.in.NoLatency})
 	if err != nil {
 		return nil, nil, fmt.Errorf("report: rollups: %w", err)
 	}
@@ -53,7 +54,9 @@ func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[s
 			c.confirm += r.Confirm
 			continue
 		}
-		lats[svcOf[r.Flow]].add(r.Flow, r.Step, r.Hist)
+		if !a.in.NoLatency {
+			lats[svcOf[r.Flow]].add(r.Flow, r.Step, r.Hist)
+		}
 	}
 	return counts, lats, nil
 }

@@ -32,6 +32,11 @@ type Input struct {
 	// Functions asks for Service.Functions: each function's accounting and
 	// daily figures (the status page's bars).
 	Functions bool
+	// NoLatency leaves the latencies out: Service.Steps lists the steps
+	// with no count and no percentiles, and the service's are null. The
+	// step histograms are most of what a build reads from the store; the
+	// status page and the availability gauge show none.
+	NoLatency bool
 }
 
 // recomputeLookback is how far before a period a recompute starts to replay
