@@ -164,7 +164,7 @@ func ReportAvailability(ctx context.Context, st store.Store, cfg *config.Config,
 	if !to.After(from) {
 		return map[string]float64{}, nil
 	}
-	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: from, To: to, Now: to, Timelines: []*config.Timeline{}})
+	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: from, To: to, Now: to, Timelines: []*config.Timeline{}, NoLatency: true})
 	if err != nil {
 		return nil, err
 	}

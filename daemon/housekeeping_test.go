@@ -14,6 +14,7 @@ import (
 	"github.com/slaprobe/slaprobe/platform"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/store"
+	"github.com/slaprobe/slaprobe/store/storetest"
 )
 
 // TestReportAvailability: the live gauge's number is the report's, from a
@@ -39,9 +40,14 @@ func TestReportAvailability(t *testing.T) {
 	if err := Replay(ctx, cfg, Deps{Store: st, Transport: p.Transport()}, from, to, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReportAvailability(ctx, st, cfg, from, to)
+	rec := &storetest.Recorder{Store: st}
+	got, err := ReportAvailability(ctx, rec, cfg, from, to)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The gauge shows no latency: it reads run counts alone.
+	if qs := rec.TotalsQueries(); len(qs) == 0 || slices.ContainsFunc(qs, func(q store.Query) bool { return !q.RunsOnly }) {
+		t.Errorf("Totals asked %+v, want every query RunsOnly", qs)
 	}
 	if got["account"] != 1 {
 		t.Errorf("account availability %v, want 1", got["account"])

@@ -208,7 +208,7 @@ func (p *Page) refresh(ctx context.Context) error {
 	first, month, monthEnd := bounds(now, loc)
 	snap := &snapshot{built: now}
 	t0 := time.Now() // wall clock on purpose: the cost, not the virtual time
-	rep, err := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: month, To: monthEnd, Now: now, Functions: true})
+	rep, err := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: month, To: monthEnd, Now: now, Functions: true, NoLatency: true})
 	if errors.Is(err, errReloaded) {
 		return err
 	}
@@ -222,7 +222,7 @@ func (p *Page) refresh(ctx context.Context) error {
 	p.mu.RUnlock()
 	today := now.In(loc).Format("2006-01-02")
 	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery) {
-		h, herr := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true})
+		h, herr := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true, NoLatency: true})
 		if errors.Is(herr, errReloaded) {
 			return herr
 		}

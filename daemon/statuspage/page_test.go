@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,28 +221,36 @@ func statusView(t *testing.T, v, objective float64) string {
 }
 
 // TestTrimmedReportsRenderTheSamePage: the page keeps of each report only
-// what it shows (trim); both pages, whole and partial, are the same as from
-// the whole reports.
+// what it shows (trim), and builds them without latencies; both pages, whole
+// and partial, are the same as from the whole reports.
 func TestTrimmedReportsRenderTheSamePage(t *testing.T) {
 	ctx := context.Background()
 	s, cfg, now := generatedMonth(t)
-	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return liveDown(cfg, now) }})
+	rec := &storetest.Recorder{Store: s}
+	p, err := New(cfg, Options{Store: rec, Clock: clock.NewManual(now), Live: func() daemon.Status { return liveDown(cfg, now) }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The page shows no latency: its builds read run counts alone.
+	if err := p.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if qs := rec.TotalsQueries(); len(qs) == 0 || slices.ContainsFunc(qs, func(q store.Query) bool { return !q.RunsOnly }) {
+		t.Errorf("Totals asked %+v, want every query RunsOnly", qs)
+	}
 	first, month, monthEnd := bounds(now, time.UTC)
-	whole := func() *snapshot {
-		m, err := report.Build(ctx, report.Input{Config: cfg, Store: s, From: month, To: monthEnd, Now: now, Functions: true})
+	whole := func(noLatency bool) *snapshot {
+		m, err := report.Build(ctx, report.Input{Config: cfg, Store: s, From: month, To: monthEnd, Now: now, Functions: true, NoLatency: noLatency})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := report.Build(ctx, report.Input{Config: cfg, Store: s, From: first, To: month, Functions: true})
+		h, err := report.Build(ctx, report.Input{Config: cfg, Store: s, From: first, To: month, Functions: true, NoLatency: noLatency})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return &snapshot{month: m, history: h, built: now}
 	}
-	full, trimmed := whole(), whole()
+	full, trimmed := whole(false), whole(true)
 	trim(trimmed.month)
 	trim(trimmed.history)
 	var flows, steps int
