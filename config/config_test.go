@@ -936,3 +936,26 @@ func TestSecretsOptional(t *testing.T) {
 		t.Error("expanding an unset secret: no error")
 	}
 }
+
+// A service's functions are its flows' in config order, each once; a
+// teardown step that does not count adds none.
+func TestServiceFunctions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		svc  Service
+		want []string
+	}{
+		{"no flows", Service{}, nil},
+		{"one flow", Service{Flows: []Flow{{Steps: []Step{{Function: "login"}, {Function: "send"}}}}}, []string{"login", "send"}},
+		{"shared and new functions", Service{Flows: []Flow{
+			{Steps: []Step{{Function: "login"}, {Function: "send"}}},
+			{Steps: []Step{{Function: "login"}, {Function: "pay"}, {Function: "send"}}},
+			{Session: &Session{Steps: []Step{{Function: "auth"}}}, Steps: []Step{{Function: "route"}},
+				Teardown: []Step{{Function: "cleanup"}, {Function: "audit", Counts: true}}},
+		}}, []string{"login", "send", "pay", "auth", "route", "audit"}},
+	} {
+		if got := tc.svc.Functions(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: Functions = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -142,14 +142,7 @@ func (c *Config) unprobed(inc Incident) (Warning, bool) {
 	if svc == nil {
 		return Warning{}, false
 	}
-	var probed []string
-	for i := range svc.Flows {
-		for _, fn := range svc.Flows[i].Functions() {
-			if !slices.Contains(probed, fn) {
-				probed = append(probed, fn)
-			}
-		}
-	}
+	probed := svc.Functions()
 	var missing []string
 	for _, fn := range inc.Functions {
 		if !slices.Contains(probed, fn) {

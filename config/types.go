@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -134,6 +135,20 @@ type Flow struct {
 type Session struct {
 	TTL   time.Duration // default DefaultSessionTTL
 	Steps []Step
+}
+
+// Functions returns the distinct functions of the service's flows, in
+// config order.
+func (s *Service) Functions() []string {
+	var out []string
+	for i := range s.Flows {
+		for _, fn := range s.Flows[i].Functions() {
+			if !slices.Contains(out, fn) {
+				out = append(out, fn)
+			}
+		}
+	}
+	return out
 }
 
 // Functions returns the distinct functions of the flow's counted steps

@@ -35,20 +35,6 @@ type FunctionDay struct {
 	UnknownSeconds  float64  `json:"unknown_seconds"`
 }
 
-// serviceFunctions lists the distinct functions of a service's flows, in
-// config order.
-func serviceFunctions(cs *config.Service) []string {
-	var out []string
-	for i := range cs.Flows {
-		for _, fn := range cs.Flows[i].Functions() {
-			if !slices.Contains(out, fn) {
-				out = append(out, fn)
-			}
-		}
-	}
-	return out
-}
-
 // functionFigures is a function's availability (nil when nothing was
 // eligible) and its down, degraded and unknown seconds.
 func (t tally) functionFigures(p config.Policy) (avail *float64, down, degraded, unknown float64) {
@@ -63,7 +49,7 @@ func (a *analysis) functionAccounts(cs *config.Service, svc *Service) []Function
 	from, end := a.in.From, a.end
 	maint := a.maintenance(cs.Name)
 	out := []FunctionAccount{}
-	for _, fn := range serviceFunctions(cs) {
+	for _, fn := range cs.Functions() {
 		var downs, degs []iv
 		unk := set{{from, end}}.clip(from, end)
 		for _, f := range a.byService[cs] {

@@ -174,7 +174,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 				}
 			}
 		}
-		fnNames := functionsOf(cs)
+		fnNames := cs.Functions()
 		for _, fn := range fnNames {
 			fv := functionView{Name: fn, State: stUnknown, Availability: "no data"}
 			if st, ok := liveFn[cs.Name][fn]; ok {
@@ -220,18 +220,6 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		v.Archive = archive
 	}
 	return v
-}
-
-func functionsOf(cs *config.Service) []string {
-	var out []string
-	for i := range cs.Flows {
-		for _, fn := range cs.Flows[i].Functions() {
-			if !slices.Contains(out, fn) {
-				out = append(out, fn)
-			}
-		}
-	}
-	return out
 }
 
 func findFn(fs []report.FunctionAccount, name string) *report.FunctionAccount {
