@@ -289,19 +289,7 @@ func (e *totalsEntry) with(extra []store.Rollup, from time.Time) []store.Rollup 
 	for i := range out {
 		out[i].SumSeconds = time.Duration(sums[i]).Seconds()
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := &out[i], &out[j]
-		if a.Flow != b.Flow {
-			return a.Flow < b.Flow
-		}
-		if a.Location != b.Location {
-			return a.Location < b.Location
-		}
-		if a.Service != b.Service {
-			return a.Service < b.Service
-		}
-		return a.Step < b.Step
-	})
+	store.SortTotals(out)
 	return out
 }
 

@@ -308,19 +308,7 @@ func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
 			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := &out[i], &out[j]
-		if a.Flow != b.Flow {
-			return a.Flow < b.Flow
-		}
-		if a.Location != b.Location {
-			return a.Location < b.Location
-		}
-		if a.Service != b.Service {
-			return a.Service < b.Service
-		}
-		return a.Step < b.Step
-	})
+	SortTotals(out)
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
@@ -138,6 +139,24 @@ type Rollup struct {
 // it and those that stopped before it (NotRun). This is the one definition of
 // "runs" of a rollup: reports and Coverage both count it.
 func (r *Rollup) Runs() int64 { return runsOf(r.OK, r.Failed, r.Degraded, r.NotRun) }
+
+// SortTotals sorts rows in the order Totals returns them: by flow,
+// location, service and step.
+func SortTotals(rows []Rollup) {
+	sort.Slice(rows, func(i, j int) bool { // by index: a Rollup is too large to compare by value
+		a, b := &rows[i], &rows[j]
+		if a.Flow != b.Flow {
+			return a.Flow < b.Flow
+		}
+		if a.Location != b.Location {
+			return a.Location < b.Location
+		}
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.Step < b.Step
+	})
+}
 
 func runsOf(ok, failed, degraded, notRun int64) int64 { return ok + failed + degraded + notRun }
 
