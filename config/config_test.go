@@ -916,6 +916,38 @@ func TestWarningsUnprobedFunctions(t *testing.T) {
 	}
 }
 
+// TestWarningsEmptySecrets: a secret reference that resolves to nothing (an
+// environment variable set to "", a secret file with only a newline) is
+// almost always a deployment mistake: the login then fails as if the
+// target refused it. A warning at its first use, once per reference.
+func TestWarningsEmptySecrets(t *testing.T) {
+	src := "services:\n  - name: s\n    flows:\n      - name: f\n" +
+		"        vars: {pw: \"${env:EMPTY_PW}\", key: \"${file:k}\", user: \"${env:USER_SET}\", again: \"${env:EMPTY_PW}\"}\n" +
+		"        steps:\n          - {name: a, function: f, request: {url: \"http://127.0.0.1:1/?p=${pw}&k=${key}&u=${user}\"}}\n"
+	env := func(name string) (string, bool) {
+		if name == "USER_SET" {
+			return "probe", true
+		}
+		return "", name == "EMPTY_PW"
+	}
+	read := func(string) ([]byte, error) { return []byte("\r\n"), nil }
+	cfg, err := Parse("c.yaml", []byte(src), Options{LookupEnv: env, ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings("sqlite") {
+		got = append(got, fmt.Sprintf("%s:%d: %s: %s", w.File, w.Line, w.Key, w.Msg))
+	}
+	want := []string{
+		`:5: services[0].flows[0].vars.pw: ${env:EMPTY_PW} is empty: what uses it sends nothing in its place`,
+		`:5: services[0].flows[0].vars.key: ${file:k} is empty: what uses it sends nothing in its place`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestSecretsOptional: a command that only reads results loads a config
 // whose flows' secrets are not set; their values are left out of Secrets,
 // and expanding one fails.

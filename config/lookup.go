@@ -102,9 +102,12 @@ type Warning struct {
 //     silently leave planned downtime in the denominator;
 //   - declared incidents (in the timelines' files) whose functions no flow
 //     of their service probes: the report cannot measure them, and an
-//     incident none of whose functions is probed reads "not detected".
+//     incident none of whose functions is probed reads "not detected";
+//   - secret references (${env:NAME}, ${file:PATH}) that resolved to
+//     nothing, at their first use.
 func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
+	out = append(out, c.emptySecrets...)
 	if driver == "postgres" && c.Location == DefaultLocation {
 		out = append(out, Warning{Key: "location", Msg: fmt.Sprintf("not set (results are stored as location %q): every prober that shares the PostgreSQL store needs a location of its own, or their results merge into one location's and the quorum counts them once", DefaultLocation)})
 	}

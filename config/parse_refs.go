@@ -69,8 +69,20 @@ func (p *parser) secretEnv(n *yaml.Node, key, name string) bool {
 		p.errf(n, key, "environment variable %s is not set (${%s})", name, ref)
 		return false
 	}
-	p.cfg.Secrets[ref] = v
+	p.setSecret(n, key, ref, v)
 	return true
+}
+
+// setSecret keeps a secret's value, and a warning when it is empty: an
+// environment variable set to "" or a file with only a line break is
+// almost always a deployment mistake (an unfilled credential), which would
+// otherwise show only as a login the target refuses.
+func (p *parser) setSecret(n *yaml.Node, key, ref, v string) {
+	p.cfg.Secrets[ref] = v
+	if v == "" {
+		p.cfg.emptySecrets = append(p.cfg.emptySecrets, Warning{Line: n.Line, Key: key,
+			Msg: fmt.Sprintf("${%s} is empty: what uses it sends nothing in its place", ref)})
+	}
 }
 
 func (p *parser) secretFile(n *yaml.Node, key, path string) bool {
@@ -102,6 +114,6 @@ func (p *parser) secretFile(n *yaml.Node, key, path string) bool {
 		p.errf(n, key, "%s", why)
 		return false
 	}
-	p.cfg.Secrets[ref] = strings.TrimRight(string(data), "\r\n")
+	p.setSecret(n, key, ref, strings.TrimRight(string(data), "\r\n"))
 	return true
 }

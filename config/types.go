@@ -35,6 +35,10 @@ type Config struct {
 	// Templates keep the reference; the runner resolves it when it builds a
 	// request and removes every value in here from anything it reports.
 	Secrets map[string]string
+
+	// emptySecrets are the warnings for secret references that resolved to
+	// nothing, at their first use (Warnings).
+	emptySecrets []Warning
 }
 
 // Storage says where results are kept.
