@@ -969,6 +969,36 @@ func TestSecretsOptional(t *testing.T) {
 	}
 }
 
+// A command that only reads results (report, windows) loads a config whose
+// delivery secrets are not set in its shell either: the report webhooks'
+// URLs and headers and the SMTP credentials hold ${env:}/${file:} as
+// `run` needs them, and only `run` (and check) must have them.
+func TestSecretsOptionalDelivery(t *testing.T) {
+	src := "location: seoul-a\nservices:\n  - name: s\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: f, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+		"reports:\n  webhooks:\n" +
+		"    - {url: \"https://hooks.example/${env:HOOK_TOKEN}\", headers: {Authorization: \"Bearer ${file:/nonexistent/hook}\"}}\n" +
+		"    - {url: \"${env:HOOK_URL}\"}\n" +
+		"  email: {server: \"smtp.example:587\", from: \"a@example.com\", to: [\"b@example.com\"], username: \"${env:SMTP_USER}\", password: \"${env:SMTP_PW}\"}\n"
+	none := func(string) (string, bool) { return "", false }
+	_, err := Parse("c.yaml", []byte(src), Options{LookupEnv: none})
+	if err == nil || !strings.Contains(err.Error(), "HOOK_TOKEN is not set") {
+		t.Errorf("without SecretsOptional: %v, want the unset variable named", err)
+	}
+	cfg, err := Parse("c.yaml", []byte(src), Options{LookupEnv: none, SecretsOptional: true})
+	if err != nil {
+		t.Fatalf("with SecretsOptional: %v", err)
+	}
+	if ws := cfg.Reports.Webhooks; len(ws) != 2 || ws[0].URL != "https://hooks.example/${env:HOOK_TOKEN}" || ws[1].URL != "${env:HOOK_URL}" {
+		t.Errorf("webhooks = %+v, want both, as written", ws)
+	}
+	// Set, a URL that is not one is refused as ever.
+	env := func(name string) (string, bool) { return "ftp://nowhere", true }
+	if _, err := Parse("c.yaml", []byte(src), Options{LookupEnv: env, SecretsOptional: true, ReadFile: func(string) ([]byte, error) { return []byte("t"), nil }}); err == nil ||
+		!strings.Contains(err.Error(), `reports.webhooks[1].url: invalid URL "${env:HOOK_URL}"`) {
+		t.Errorf("a set secret that is no URL: %v", err)
+	}
+}
+
 // A service's functions are its flows' in config order, each once; a
 // teardown step that does not count adds none.
 func TestServiceFunctions(t *testing.T) {

@@ -148,7 +148,9 @@ func (p *parser) webhook(n *yaml.Node, key string) {
 			// expanded, and quoted as written.
 			if s, ok := p.str(e.v, key); ok && p.template(e.v, key, s, nil) {
 				full, err := p.cfg.ExpandSecrets(s)
-				if err != nil {
+				if err != nil && p.opts.SecretsOptional {
+					w.URL = s // a secret not set here (report, windows): only run sends
+				} else if err != nil {
 					p.errf(e.v, key, "%v", err)
 				} else if u, err := url.Parse(full); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 					p.errf(e.v, key, "invalid URL %q: want http:// or https:// and a host", s)
