@@ -24,12 +24,26 @@ func (p *parser) alerting(n *yaml.Node, key string) {
 			p.object(e.v, key, amKeys, func(e entry, key string) {
 				switch e.name {
 				case "urls":
+					// A URL may hold secrets (${env:NAME}, ${file:PATH}: the
+					// credentials of an Alertmanager behind basic
+					// authentication); it is checked with them filled in, as
+					// run sends to it, and quoted as written.
+					var full []string
 					for i, un := range p.seq(e.v, key) {
 						s, ok := p.str(un, index(key, i))
-						if !ok {
+						if !ok || !p.template(un, index(key, i), s, nil) {
 							continue
 						}
-						u, err := url.Parse(s)
+						f, err := p.cfg.ExpandSecrets(s)
+						if err != nil {
+							if !p.opts.SecretsOptional {
+								p.errf(un, index(key, i), "%v", err)
+							} else if !slices.Contains(a.AlertmanagerURLs, s) {
+								a.AlertmanagerURLs = append(a.AlertmanagerURLs, s) // not set here (report, windows): only run sends
+							}
+							continue
+						}
+						u, err := url.Parse(f)
 						switch {
 						case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 							p.errf(un, index(key, i), "invalid URL %q: want http:// or https:// and a host", s)
@@ -39,10 +53,11 @@ func (p *parser) alerting(n *yaml.Node, key string) {
 							// them at start, so check does too.
 							p.errf(un, index(key, i), "%q: no query or fragment (want http(s)://host[:port][/prefix])", s)
 							continue
-						case slices.Contains(a.AlertmanagerURLs, s):
+						case slices.Contains(full, f):
 							p.errf(un, index(key, i), "%q is listed twice", s)
 							continue
 						}
+						full = append(full, f)
 						a.AlertmanagerURLs = append(a.AlertmanagerURLs, s)
 					}
 				case "resend":

@@ -400,6 +400,8 @@ type Maintenance struct {
 
 // Alerting configures the Alertmanager push.
 type Alerting struct {
+	// AlertmanagerURLs are as written: they may hold secrets, which
+	// ExpandSecrets fills in.
 	AlertmanagerURLs []string
 	Resend           time.Duration // default 1m
 	RunbookURL       string        // "{service}" is replaced by the service name
