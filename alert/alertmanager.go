@@ -60,6 +60,12 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives send failures and drops (default: discard).
 	Logger *slog.Logger
+	// Redact, when set, removes secrets from what is shown of a URL (the
+	// url label of the metrics, errors and logs) and from an
+	// Alertmanager's error answers: the config's secrets, which a URL may
+	// hold anywhere (a user name, a token in the path). A URL's password
+	// is never shown in any case.
+	Redact func(string) string
 	// Metrics, when set, gets slaprobe_alert_notifications_total{url,result}
 	// and slaprobe_alerts_active.
 	Metrics prometheus.Registerer
@@ -159,11 +165,14 @@ func NewNotifier(o Options) (*Notifier, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Redact == nil {
+		o.Redact = func(s string) string { return s }
+	}
 	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile}
 	n.SetZone(o.Zone)
 	seen := map[string]bool{}
 	for _, raw := range o.URLs {
-		t, err := newTarget(raw)
+		t, err := newTarget(raw, o.Redact)
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/internal/redact"
 	"github.com/slaprobe/slaprobe/state"
 )
 
@@ -43,7 +44,7 @@ type fakeAM struct {
 func newFakeAM(t *testing.T) *fakeAM {
 	f := &fakeAM{t: t, status: http.StatusOK, got: make(chan struct{}, 100)}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/api/v2/alerts" || r.Header.Get("Content-Type") != "application/json" {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/api/v2/alerts") || r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("fake AM: unexpected %s %s (%s)", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
@@ -68,6 +69,9 @@ func newFakeAM(t *testing.T) *fakeAM {
 		f.bodies = append(f.bodies, body)
 		f.mu.Unlock()
 		w.WriteHeader(st)
+		if st/100 != 2 { // as a proxy in front of Alertmanager may: the request echoed
+			io.WriteString(w, "refused POST "+r.URL.Path)
+		}
 		f.got <- struct{}{}
 	}))
 	t.Cleanup(f.srv.Close)
@@ -536,33 +540,52 @@ func TestNewNotifierErrors(t *testing.T) {
 	}
 }
 
+// TestCredentialsNotLogged: a URL's credentials reach no error, log line or
+// metric label: a password by itself, and through Options.Redact a secret
+// anywhere else (a user name, a token in the path), as the config's secrets
+// are; an Alertmanager that echoes the request is redacted too.
 func TestCredentialsNotLogged(t *testing.T) {
-	am := newFakeAM(t)
-	am.setStatus(http.StatusBadGateway)
-	u := strings.Replace(am.srv.URL, "http://", "http://alice:s3cret@", 1)
-	var logs bytes.Buffer
-	reg := prometheus.NewRegistry()
-	n, err := NewNotifier(Options{URLs: []string{u}, Clock: clock.NewManual(t0), Logger: slogTo(&logs), Metrics: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Handle([]state.Event{open(flowWindow(state.KindDown, "", t0))})
-	err = n.Tick(context.Background())
-	if err == nil {
-		t.Fatal("want a send error")
-	}
-	mfs, _ := reg.Gather()
-	var metrics bytes.Buffer
-	for _, mf := range mfs {
-		metrics.WriteString(mf.String())
-	}
-	for what, s := range map[string]string{"error": err.Error(), "log": logs.String(), "metrics": metrics.String()} {
-		if strings.Contains(s, "s3cret") {
-			t.Errorf("%s leaks the password: %s", what, s)
-		}
-	}
-	if !strings.Contains(metrics.String(), "slaprobe_alert_notifications_total") || !strings.Contains(metrics.String(), "slaprobe_alerts_active") {
-		t.Errorf("metrics not registered: %s", metrics.String())
+	for _, tc := range []struct {
+		name   string
+		url    func(base string) string
+		redact bool
+	}{
+		{"password", func(b string) string { return strings.Replace(b, "http://", "http://alice:s3cret@", 1) }, false},
+		{"user name", func(b string) string { return strings.Replace(b, "http://", "http://s3cret-token@", 1) }, true},
+		{"path", func(b string) string { return b + "/s3cret-token" }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			am := newFakeAM(t)
+			am.setStatus(http.StatusBadGateway)
+			var logs bytes.Buffer
+			reg := prometheus.NewRegistry()
+			o := Options{URLs: []string{tc.url(am.srv.URL)}, Clock: clock.NewManual(t0), Logger: slogTo(&logs), Metrics: reg}
+			if tc.redact {
+				o.Redact = redact.New("s3cret-token").Redact
+			}
+			n, err := NewNotifier(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.Handle([]state.Event{open(flowWindow(state.KindDown, "", t0))})
+			err = n.Tick(context.Background())
+			if err == nil {
+				t.Fatal("want a send error")
+			}
+			mfs, _ := reg.Gather()
+			var metrics bytes.Buffer
+			for _, mf := range mfs {
+				metrics.WriteString(mf.String())
+			}
+			for what, s := range map[string]string{"error": err.Error(), "log": logs.String(), "metrics": metrics.String()} {
+				if strings.Contains(s, "s3cret") {
+					t.Errorf("%s leaks the secret: %s", what, s)
+				}
+			}
+			if !strings.Contains(metrics.String(), "slaprobe_alert_notifications_total") || !strings.Contains(metrics.String(), "slaprobe_alerts_active") {
+				t.Errorf("metrics not registered: %s", metrics.String())
+			}
+		})
 	}
 }
 

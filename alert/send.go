@@ -24,22 +24,20 @@ type target struct {
 	retryAt  time.Time
 }
 
-func newTarget(raw string) (*target, error) {
+func newTarget(raw string, scrub func(string) string) (*target, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		label := raw
+		label := "(unparsable)"
 		if err == nil {
-			label = u.Redacted()
-		} else {
-			label = "(unparsable)"
+			label = scrub(u.Redacted())
 		}
 		return nil, fmt.Errorf("alert: Alertmanager URL %q: want http(s)://host[:port][/prefix]", label)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("alert: Alertmanager URL %q: no query or fragment allowed", u.Redacted())
+		return nil, fmt.Errorf("alert: Alertmanager URL %q: no query or fragment allowed", scrub(u.Redacted()))
 	}
 	sum := sha256.Sum256([]byte(u.String()))
-	label := u.Redacted()
+	label := scrub(u.Redacted())
 	u = u.JoinPath("api", "v2", "alerts")
 	return &target{id: hex.EncodeToString(sum[:8]), endpoint: u.String(), label: label}, nil
 }
@@ -161,13 +159,13 @@ func (n *Notifier) post(ctx context.Context, t *target, batch []Alert) error {
 	req.Header.Set("User-Agent", "slaprobe")
 	resp, err := n.o.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("alert: POST %s: %s", t.label, redactURLError(err))
+		return fmt.Errorf("alert: POST %s: %s", t.label, n.o.Redact(redactURLError(err)))
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBodyBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, strings.TrimSpace(strings.ToValidUTF8(string(msg), "?")))
+		return fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, n.o.Redact(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?"))))
 	}
 	return nil
 }

@@ -111,8 +111,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			statePath = alert.StatePath(dsn)
 			legacyState = filepath.Join(filepath.Dir(dsn), alert.LegacyStateFile)
 		}
+		urls := make([]string, len(cfg.Alerting.AlertmanagerURLs))
+		for i, u := range cfg.Alerting.AlertmanagerURLs {
+			if urls[i], err = cfg.ExpandSecrets(u); err != nil {
+				return usageError{fmt.Errorf("alerting.alertmanager.urls[%d]: %w", i, err)}
+			}
+		}
 		notifier, err = alert.NewNotifier(alert.Options{
-			URLs:             cfg.Alerting.AlertmanagerURLs,
+			URLs:             urls,
+			Redact:           cfg.Redact,
 			Resend:           cfg.Alerting.Resend,
 			RunbookURL:       cfg.Alerting.RunbookURL,
 			SeverityDown:     cfg.Alerting.SeverityDown,
