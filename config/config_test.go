@@ -1021,3 +1021,19 @@ func TestServiceFunctions(t *testing.T) {
 		}
 	}
 }
+
+// A report webhook without a url says so; one whose url is invalid says
+// that alone, not that the url is missing too.
+func TestReportWebhookURLErrors(t *testing.T) {
+	const flows = "services:\n  - name: s\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: f, request: {url: \"http://127.0.0.1:1/\"}}\n"
+	for _, tc := range []struct{ hook, want string }{
+		{`{headers: {X-A: b}}`, `c.yaml:9: reports.webhooks[0]: url is required`},
+		{`{url: "ftp://hooks.example/"}`, `c.yaml:9: reports.webhooks[0].url: invalid URL "ftp://hooks.example/": want http:// or https:// and a host`},
+		{`{url: "https://hooks.example/${nope}"}`, `c.yaml:9: reports.webhooks[0].url: ${nope}: only ${env:NAME} and ${file:PATH} can be used here`},
+	} {
+		_, err := Parse("c.yaml", []byte(flows+"reports:\n  webhooks:\n    - "+tc.hook+"\n"), Options{})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: err =\n%v\nwant exactly\n%s", tc.hook, err, tc.want)
+		}
+	}
+}

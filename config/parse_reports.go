@@ -140,9 +140,11 @@ func (p *parser) reports(n *yaml.Node, key string) {
 
 func (p *parser) webhook(n *yaml.Node, key string) {
 	w := Webhook{Headers: map[string]string{}, Line: n.Line}
+	hasURL := false // an invalid url is its own error, not a missing one too
 	p.object(n, key, webhookKeys, func(e entry, key string) {
 		switch e.name {
 		case "url":
+			hasURL = true
 			// The URL may hold ${env:NAME}/${file:PATH} secrets, or be one
 			// (a receiver whose URL is its credential); it is checked
 			// expanded, and quoted as written.
@@ -176,7 +178,9 @@ func (p *parser) webhook(n *yaml.Node, key string) {
 		}
 	})
 	if w.URL == "" {
-		p.errf(n, key, "url is required")
+		if !hasURL {
+			p.errf(n, key, "url is required")
+		}
 		return
 	}
 	for i, o := range p.cfg.Reports.Webhooks {
