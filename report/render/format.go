@@ -136,11 +136,13 @@ func Percent(v float64, decimals int) string { return fmtTrunc(v, decimals) }
 // uses it too, so both show the same figure.
 func Availability(v, objective float64) string { return fmtTrunc(v, availDecimals(objective)) }
 
-// fmtTrunc prints a 0..1 ratio as a percentage with the given decimals,
-// truncated toward zero rather than rounded, so that a figure is never shown
-// reaching a threshold it misses: 0.9989997 is 99.899%, not 99.900%, and
-// only exactly 1 is 100.000%. It works on the shortest decimal form of v,
-// so 0.999 is 99.900% and not 99.899% from binary rounding.
+// fmtTrunc prints a ratio as a percentage with the given decimals, cut
+// down rather than rounded, so that a figure is never shown reaching a
+// threshold it misses: 0.9989997 is 99.899%, not 99.900%, and only exactly
+// 1 is 100.000%. A negative ratio (an overspent error budget) is cut down
+// too, away from zero: -0.0000004 is -0.001%, not 0.000% (spent exactly).
+// It works on the shortest decimal form of v, so 0.999 is 99.900% and not
+// 99.899% from binary rounding.
 func fmtTrunc(v float64, decimals int) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "-"
@@ -151,18 +153,36 @@ func fmtTrunc(v float64, decimals int) string {
 	}
 	whole, frac, _ := strings.Cut(strconv.FormatFloat(v, 'f', -1, 64), ".")
 	frac += strings.Repeat("0", 2+decimals)
-	whole = strings.TrimLeft(whole+frac[:2], "0")
+	digits := whole + frac[:2+decimals] // the percentage times 10^decimals
+	if sign != "" && strings.Trim(frac[2+decimals:], "0") != "" {
+		digits = addOne(digits)
+	}
+	whole, kept := digits[:len(digits)-decimals], digits[len(digits)-decimals:]
+	whole = strings.TrimLeft(whole, "0")
 	if whole == "" {
 		whole = "0"
 	}
-	if strings.Trim(whole+frac[2:2+decimals], "0") == "" {
+	if strings.Trim(whole+kept, "0") == "" {
 		sign = ""
 	}
 	out := sign + whole
 	if decimals > 0 {
-		out += "." + frac[2:2+decimals]
+		out += "." + kept
 	}
 	return out + "%"
+}
+
+// addOne adds 1 to a string of decimal digits.
+func addOne(digits string) string {
+	b := []byte(digits)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < '9' {
+			b[i]++
+			return string(b)
+		}
+		b[i] = '0'
+	}
+	return "1" + string(b)
 }
 
 // availDecimals is how many decimals an availability needs so that it can be

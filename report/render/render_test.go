@@ -256,6 +256,49 @@ func TestFmtDur(t *testing.T) {
 	}
 }
 
+// TestFmtPctNegative: a negative ratio (an overspent error budget) is
+// truncated toward minus infinity, as a positive one is toward zero, so that
+// it is never shown higher than it is: a budget overspent by 0.00004% is
+// -0.001%, not "0.000%", which reads as spent exactly beside an
+// availability shown missed.
+func TestFmtPctNegative(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{-3.858024691e-7, "-0.001%"},
+		{-9.694447227844512, "-969.445%"},
+		{-0.5, "-50.000%"},
+		{-0.00001, "-0.001%"},
+		{-0.000019, "-0.002%"},
+		{-2.169, "-216.900%"},
+		{-0.999999, "-100.000%"},
+		{0, "0.000%"},
+		{0.9989997, "99.899%"},
+		{0.999, "99.900%"},
+	}
+	for _, tc := range tests {
+		if got := fmtPct(tc.v); got != tc.want {
+			t.Errorf("fmtPct(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	r := fixture()
+	s := &r.Services[0]
+	avail := 1 - 2592.001/2592000
+	ratio := -0.001 / 2592.0
+	s.Availability = &avail
+	s.ErrorBudget = report.Budget{AllowedSeconds: 2592, ConsumedSeconds: 2592.001, RemainingSeconds: -0.001, RemainingRatio: &ratio}
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	if !strings.Contains(md, "99.899%") || !strings.Contains(md, "(-0.001%)") || strings.Contains(md, "(0.000%)") {
+		i := strings.Index(md, "Error budget remaining")
+		t.Errorf("an availability shown missed beside a budget shown not overspent:\n%s", md[i:i+60])
+	}
+}
+
 func TestBadZone(t *testing.T) {
 	r := fixture()
 	r.Timezone = "Mars/Olympus"
