@@ -55,6 +55,9 @@ type TimelineBar struct {
 	// period); End is where the data stops.
 	Open        bool
 	Flow, Cause string
+	// WindowStart and WindowEnd are the window's own edges, which its
+	// tooltip gives (Start and End are clipped to the timeline).
+	WindowStart, WindowEnd time.Time
 }
 
 // TimelineDeclared is a declared incident naming the lane's function,
@@ -63,6 +66,9 @@ type TimelineDeclared struct {
 	ID, Title  string
 	Start, End time.Time
 	Ongoing    bool // no declared end: End is the timeline's end
+	// DeclaredStart and DeclaredEnd are the declared times, which the
+	// tooltip gives (Start and End are clipped to the timeline).
+	DeclaredStart, DeclaredEnd time.Time
 }
 
 // TimelineOptions selects what NewTimeline draws.
@@ -131,6 +137,7 @@ func NewTimeline(r *report.Report, o TimelineOptions) Timeline {
 				default:
 					b.End, b.Open = dataEnd, true
 				}
+				b.WindowStart, b.WindowEnd = b.Start, b.End
 				b.Start, b.End = maxTime(b.Start, t.From), minTime(b.End, t.To)
 				if b.End.After(b.Start) {
 					lane.Bars = append(lane.Bars, b)
@@ -144,6 +151,7 @@ func NewTimeline(r *report.Report, o TimelineOptions) Timeline {
 				if rc.DeclaredEnd != nil {
 					d.End = *rc.DeclaredEnd
 				}
+				d.DeclaredStart, d.DeclaredEnd = d.Start, d.End
 				d.Start, d.End = maxTime(d.Start, t.From), minTime(d.End, t.To)
 				if d.End.After(d.Start) {
 					lane.Declared = append(lane.Declared, d)
@@ -285,7 +293,7 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 			if x1-x0 < 1.5 {
 				x1 = x0 + 1.5
 			}
-			title := l.Service + " / " + l.Function + ": " + b.Kind + " " + tlStamp(b.Start, t.Loc) + " to " + tlStamp(b.End, t.Loc)
+			title := l.Service + " / " + l.Function + ": " + b.Kind + " " + tlStamp(orTime(b.WindowStart, b.Start), t.Loc) + " to " + tlStamp(orTime(b.WindowEnd, b.End), t.Loc)
 			if b.Open {
 				title += " (not ended)"
 			}
@@ -304,11 +312,11 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 			if d.Title != "" {
 				title += ": " + d.Title
 			}
-			title += ", " + tlStamp(d.Start, t.Loc) + " to "
+			title += ", " + tlStamp(orTime(d.DeclaredStart, d.Start), t.Loc) + " to "
 			if d.Ongoing {
 				title += "(ongoing)"
 			} else {
-				title += tlStamp(d.End, t.Loc)
+				title += tlStamp(orTime(d.DeclaredEnd, d.End), t.Loc)
 			}
 			out = append(out, shape{kind: shapeRect, x: x0, y: y + 0.75, w: math.Max(x1-x0, 1.5), h: tlLaneH - 1.5, stroke: tlDeclared, width: 1.2, dash: []float64{3, 2}, title: title})
 		}
@@ -620,4 +628,12 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// orTime is t, or def when t is zero (a mark built without its own times).
+func orTime(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
 }

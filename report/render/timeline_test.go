@@ -171,6 +171,30 @@ func TestTimelineSVG(t *testing.T) {
 	}
 }
 
+// TestTimelineTooltipsSayTheDeclaredTimes: a declared incident that went on
+// after the period (or began before it) is drawn clipped to the period, but
+// its tooltip gives the times the provider declared, as the reconciliation
+// table does; it said the period's end, as if that were the declared end.
+// A window narrowed out of a shorter timeline (the status page's) likewise
+// gives its own times.
+func TestTimelineTooltipsSayTheDeclaredTimes(t *testing.T) {
+	r := timelineReport()
+	s := &r.Services[0]
+	de := at("2021-05-07 00:30:00")
+	s.Reconciliation = []report.Reconciliation{{
+		ID: "send-errors", Title: "send errors", Functions: []string{"send"},
+		DeclaredStart: at("2021-05-04 23:10:00"), DeclaredEnd: &de, Detected: true,
+	}}
+	svg := string(NewTimeline(r, TimelineOptions{}).SVG())
+	if want := "declared send-errors: send errors, 2021-05-04 23:10:00 +09:00 to 2021-05-07 00:30:00 +09:00"; !strings.Contains(svg, want) {
+		t.Errorf("SVG lacks %q", want)
+	}
+	nar := string(NewTimeline(r, TimelineOptions{From: at("2021-05-05 12:00:00"), To: at("2021-05-05 13:00:00")}).SVG())
+	if want := "messaging / login: down 2021-05-05 10:00:00 +09:00 to 2021-05-05 14:00:00 +09:00"; !strings.Contains(nar, want) {
+		t.Errorf("narrowed SVG lacks %q", want)
+	}
+}
+
 // TestTimelineTooltipsOnDSTDay: on the day the clocks go back, an hour's
 // local times occur twice; a mark's tooltip gives each time's offset, so an
 // outage from 01:30 EDT to 01:30 EST does not read as lasting no time, nor
