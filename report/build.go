@@ -422,14 +422,22 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				continue
 			}
 			inc.Functions = append(inc.Functions, a.functions(cs, w)...)
-			if w.s.Equal(span.s) {
+			// The window's edges as the incident's are counted: without
+			// the maintenance at either end, so that a window that ran
+			// on through maintenance to the period's edge gives the
+			// incident its cut there.
+			es, ee := w.s, w.e
+			if own := (set{w.iv}).minus(maint); len(own) > 0 {
+				es, ee = own[0].s, own[len(own)-1].e
+			}
+			if es.Equal(span.s) {
 				if w.startCut != "" {
 					inc.StartCut = w.startCut
-				} else if conf.IsZero() || w.confirmed.Before(conf) {
+				} else if es.Equal(w.s) && (conf.IsZero() || w.confirmed.Before(conf)) { // a start inside maintenance was not seen
 					startSeen, conf = true, w.confirmed
 				}
 			}
-			if w.e.Equal(span.e) {
+			if ee.Equal(span.e) {
 				if w.open {
 					open = true
 				}
