@@ -70,7 +70,10 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 			if inc.Service != cs.Name {
 				continue
 			}
-			listed := inc.Start.Before(a.end) && (inc.Ongoing() || inc.End.After(a.in.From))
+			// a.end is the period's start when the period has not begun:
+			// an incident declared from before it has not begun either
+			// if it starts after now.
+			listed := inc.Start.Before(a.end) && inc.Start.Before(a.in.Now) && (inc.Ongoing() || inc.End.After(a.in.From))
 			decl = append(decl, declared{inc, name, listed})
 		}
 	}
