@@ -299,6 +299,30 @@ func TestFmtPctNegative(t *testing.T) {
 	}
 }
 
+// TestTableWidthsFillThePage: a PDF table's column shares sum to the
+// grid (24), no more: the Flows table's summed 26, so its last column
+// (Unknown) ran past the right margin.
+func TestTableWidthsFillThePage(t *testing.T) {
+	for _, policy := range []string{"up", "down"} {
+		r := fixture()
+		r.Policy.Degraded = policy
+		v := newView(r, time.UTC)
+		tables := []table{v.Summary}
+		for _, s := range v.Services {
+			tables = append(tables, s.Tables...)
+		}
+		for _, tb := range tables {
+			sum := 0
+			for _, w := range tb.Widths {
+				sum += w
+			}
+			if sum != pdfGrid || len(tb.Widths) != len(tb.Head) {
+				t.Errorf("degraded: %s: table %q: %d widths summing to %d for %d columns, want %d", policy, tb.Title, len(tb.Widths), sum, len(tb.Head), pdfGrid)
+			}
+		}
+	}
+}
+
 func TestBadZone(t *testing.T) {
 	r := fixture()
 	r.Timezone = "Mars/Olympus"

@@ -140,7 +140,7 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 	flows := table{
 		Title:  "Flows",
 		Head:   []string{"Flow", "Availability", "Run success", "Runs", "Confirm runs", "Downtime", "Unknown"},
-		Widths: []int{7, 3, 3, 3, 3, 4, 3},
+		Widths: []int{6, 3, 3, 3, 2, 4, 3},
 		Empty:  "No flows.",
 	}
 	for _, f := range s.Flows {
