@@ -233,7 +233,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 			}
 		}
 		t := account(from, end, down, deg, f.unknown, maint)
-		fl := Flow{Name: f.flow.Name, DowntimeSeconds: t.down.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}
+		fl := Flow{Name: f.flow.Name, DowntimeSeconds: t.down.total().Seconds(), DegradedSeconds: t.degraded.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}
 		fl.Availability, fl.NoData = t.figures(pol)
 		fc := counts[f.flow.Name]
 		fl.Runs, fl.ConfirmRuns = fc.runs, fc.confirm

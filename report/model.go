@@ -98,6 +98,7 @@ type Flow struct {
 	Runs            int64    `json:"runs"`              // scheduled runs
 	ConfirmRuns     int64    `json:"confirm_runs"`      // confirm runs, not in Runs or RunSuccessRatio
 	DowntimeSeconds float64  `json:"downtime_seconds"`
+	DegradedSeconds float64  `json:"degraded_seconds"` // counted as down under policy.degraded: down
 	UnknownSeconds  float64  `json:"unknown_seconds"`
 }
 

@@ -299,6 +299,40 @@ func TestFmtPctNegative(t *testing.T) {
 	}
 }
 
+// TestDegradedCountedAsDownShown: under policy.degraded: down a flow's
+// availability counts its degraded time, so the Summary and Flows tables
+// show it beside the downtime: a flow that was only slow read "99.865%"
+// with "Downtime 0s" and "Unknown 0s", which no reader could add up. Under
+// degraded: up the tables stay as they were.
+func TestDegradedCountedAsDownShown(t *testing.T) {
+	for _, policy := range []string{"down", "up"} {
+		r := fixture()
+		r.Policy.Degraded = policy
+		s := &r.Services[0]
+		s.DegradedSeconds = 3599
+		s.Flows[0].DegradedSeconds = 3599
+		var b bytes.Buffer
+		if err := Markdown(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		md := b.String()
+		summary := "| Service | Availability | Objective | Result | Run success | Downtime | Unknown | Credit |"
+		flows := "| Flow | Availability | Run success | Runs | Confirm runs | Downtime | Unknown |"
+		if policy == "down" {
+			summary = "| Service | Availability | Objective | Result | Run success | Downtime | Degraded | Unknown | Credit |"
+			flows = "| Flow | Availability | Run success | Runs | Confirm runs | Downtime | Degraded | Unknown |"
+		}
+		for _, want := range []string{summary, flows} {
+			if !strings.Contains(md, want) {
+				t.Errorf("degraded: %s: Markdown lacks %q", policy, want)
+			}
+		}
+		if policy == "down" && strings.Count(md, "| 59m59s |") < 2 {
+			t.Errorf("degraded: down: the degraded time 59m59s is not in the Summary and Flows rows")
+		}
+	}
+}
+
 // TestTableWidthsFillThePage: a PDF table's column shares sum to the
 // grid (24), no more: the Flows table's summed 26, so its last column
 // (Unknown) ran past the right margin.

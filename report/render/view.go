@@ -86,24 +86,52 @@ func newView(r *report.Report, loc *time.Location) view {
 	for i := range v.Timelines {
 		v.Timelines[i].Aspect = v.Timelines[i].TL.Height() / tlWidth
 	}
+	// Under policy.degraded: down, degraded time counts against
+	// availability as downtime does, so the tables show it beside it.
+	degDown := r.Policy.Degraded == "down"
 	v.Summary = table{
 		Title:  "Summary",
-		Head:   []string{"Service", "Availability", "Objective", "Result", "Run success", "Downtime", "Unknown", "Credit"},
-		Widths: []int{5, 3, 3, 2, 3, 3, 3, 2},
+		Head:   withDegraded(degDown, []string{"Service", "Availability", "Objective", "Result", "Run success", "Downtime", "Unknown", "Credit"}, 6, "Degraded"),
+		Widths: summaryWidths(degDown),
 		Empty:  "No services in this report.",
 	}
 	for _, s := range r.Services {
-		v.Summary.Rows = append(v.Summary.Rows, []string{
+		v.Summary.Rows = append(v.Summary.Rows, withDegraded(degDown, []string{
 			s.Name, fmtMeasured(s.Availability, s.NoData, s.Objective), fmtObjective(s.Objective), verdict(s),
 			fmtPctPtr(s.RunSuccessRatio, "-"), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
 			fmtCredit(s.CreditPercent),
-		})
-		v.Services = append(v.Services, newServiceView(s, loc))
+		}, 6, fmtDur(s.DegradedSeconds)))
+		v.Services = append(v.Services, newServiceView(s, loc, degDown))
 	}
 	return v
 }
 
-func newServiceView(s report.Service, loc *time.Location) serviceView {
+// withDegraded is xs with x inserted at i when degraded time counts as down
+// (the Degraded column), and xs as it is otherwise.
+func withDegraded[T any](degDown bool, xs []T, i int, x T) []T {
+	if !degDown {
+		return xs
+	}
+	return slices.Insert(xs, i, x)
+}
+
+// summaryWidths and flowWidths are the PDF column shares of the Summary and
+// Flows tables, with the Degraded column or without; each sums to pdfGrid.
+func summaryWidths(degDown bool) []int {
+	if degDown {
+		return []int{3, 3, 2, 2, 2, 3, 3, 4, 2}
+	}
+	return []int{5, 3, 3, 2, 3, 3, 3, 2}
+}
+
+func flowWidths(degDown bool) []int {
+	if degDown {
+		return []int{5, 3, 3, 2, 2, 3, 3, 3}
+	}
+	return []int{6, 3, 3, 3, 2, 4, 3}
+}
+
+func newServiceView(s report.Service, loc *time.Location, degDown bool) serviceView {
 	b := s.ErrorBudget
 	sv := serviceView{
 		Name:      s.Name,
@@ -139,13 +167,13 @@ func newServiceView(s report.Service, loc *time.Location) serviceView {
 
 	flows := table{
 		Title:  "Flows",
-		Head:   []string{"Flow", "Availability", "Run success", "Runs", "Confirm runs", "Downtime", "Unknown"},
-		Widths: []int{6, 3, 3, 3, 2, 4, 3},
+		Head:   withDegraded(degDown, []string{"Flow", "Availability", "Run success", "Runs", "Confirm runs", "Downtime", "Unknown"}, 6, "Degraded"),
+		Widths: flowWidths(degDown),
 		Empty:  "No flows.",
 	}
 	for _, f := range s.Flows {
-		flows.Rows = append(flows.Rows, []string{f.Name, fmtMeasured(f.Availability, f.NoData, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
-			strconv.FormatInt(f.Runs, 10), strconv.FormatInt(f.ConfirmRuns, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)})
+		flows.Rows = append(flows.Rows, withDegraded(degDown, []string{f.Name, fmtMeasured(f.Availability, f.NoData, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
+			strconv.FormatInt(f.Runs, 10), strconv.FormatInt(f.ConfirmRuns, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)}, 6, fmtDur(f.DegradedSeconds)))
 	}
 
 	incidents := table{
