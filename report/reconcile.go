@@ -245,7 +245,8 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 
 // unmeasured reports whether no run of the flows that serve inc's functions
 // covered any of inc's declared time in the elapsed period (the prober was
-// down throughout): an incident not detected there was not looked for.
+// down throughout, or no flow probes those functions): an incident not
+// detected there was not looked for.
 func (a *analysis) unmeasured(cs *config.Service, inc *config.Incident) bool {
 	di := iv{maxT(inc.Start, a.in.From), a.end}
 	if !inc.Ongoing() && inc.End.Before(di.e) {
@@ -254,17 +255,12 @@ func (a *analysis) unmeasured(cs *config.Service, inc *config.Incident) bool {
 	if !di.e.After(di.s) {
 		return false
 	}
-	serving := false
 	for _, fd := range a.byService[cs] {
-		if !intersects(fd.flow.Functions(), inc.Functions) {
-			continue
-		}
-		serving = true
-		if (set{di}).minus(fd.unknown).total() > 0 {
+		if intersects(fd.flow.Functions(), inc.Functions) && (set{di}).minus(fd.unknown).total() > 0 {
 			return false
 		}
 	}
-	return serving
+	return true
 }
 
 // edge is one measured edge of a window for a declared incident.

@@ -39,3 +39,32 @@ func TestReconcileNotBeforeItHappened(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileFunctionNobodyProbes: an incident declared on a function no
+// flow of its service probes was not looked for, as one whose time no run
+// covered: "detected": false with start_cut and end_cut "no_data" ("no (no
+// data)"), not a bare "not detected", which reads as the prober having seen
+// the function work throughout. check warns of such an incident; the report
+// said "no" beside the incidents it did look for.
+func TestReconcileFunctionNobodyProbes(t *testing.T) {
+	cfg := testConfig("UTC", time.Minute)
+	s := newMemStore()
+	load(t, s, cfg, schedule("seoul-a", hourStart, hourStart.Add(time.Hour), time.Minute, failing("ok")))
+	tls := timeline(
+		incident("media", "error", []string{"media"}, hm(10, 10), hm(10, 20)),
+		incident("send", "error", []string{"send"}, hm(10, 30), hm(10, 40)),
+	)
+	rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Timelines: tls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Services[0].Reconciliation {
+		want := ""
+		if r.ID == "media" {
+			want = CutNoData
+		}
+		if r.Detected || r.StartCut != want || r.EndCut != want {
+			t.Errorf("%s: detected %v, cuts %q/%q; want false, %q/%q", r.ID, r.Detected, r.StartCut, r.EndCut, want, want)
+		}
+	}
+}
