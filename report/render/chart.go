@@ -13,8 +13,18 @@ import (
 
 // yRange is the availability axis of the daily chart: from a little below
 // the lowest day (or the objective, whichever is lower) up to 100%, so that a
-// 99.9% objective is not flattened against a 0..100 scale.
+// 99.9% objective is not flattened against a 0..100 scale. Its lower end is
+// a whole number of axis steps (chartAxis) below 100%.
 func yRange(days []report.Day, objective float64) (lo, hi float64) {
+	lo, _, _ = chartAxis(days, objective)
+	return lo, 1
+}
+
+// chartAxis is the chart's axis: its lower end lo, and n grid steps of
+// step percentage points (1, 2 or 5 times a power of ten) from 100% down
+// to lo, so that every grid line is at the value its label prints, to the
+// label's decimals: a label is never a rounded figure.
+func chartAxis(days []report.Day, objective float64) (lo, step float64, n int) {
 	m := objective
 	if math.IsNaN(m) || m > 1 {
 		m = 1
@@ -24,8 +34,24 @@ func yRange(days []report.Day, objective float64) (lo, hi float64) {
 			m = *d.Availability
 		}
 	}
-	span := math.Max(1-m, 0.0005) * 1.25
-	return math.Max(0, 1-span), 1
+	span := math.Min(math.Max(1-m, 0.0005)*1.25, 1) * 100 // percentage points
+	raw := span / 4
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step = 10 * mag
+	for _, f := range []float64{1, 2, 5} {
+		if f*mag >= raw {
+			step = f * mag
+			break
+		}
+	}
+	n = int(math.Ceil(span/step - 1e-9))
+	n = min(n, int(math.Round(100/step)))
+	return 1 - float64(n)*step/100, step, n
+}
+
+// stepDecimals is how many decimals the labels of a chartAxis step need.
+func stepDecimals(step float64) int {
+	return max(0, -int(math.Floor(math.Log10(step)+1e-9)))
 }
 
 // The daily chart's canvas and colours.
@@ -54,7 +80,8 @@ func dailyChart(days []report.Day, objective float64) (fig figure, ok bool) {
 	if n == 0 {
 		return figure{}, false
 	}
-	lo, hi := yRange(days, objective)
+	lo, pctStep, steps := chartAxis(days, objective)
+	hi := 1.0
 	top := hi + (hi-lo)*0.06
 	x := func(day int) float64 { return chartLeft + float64(day)/float64(n)*(chartRight-chartLeft) }
 	y := func(v float64) float64 {
@@ -72,16 +99,14 @@ func dailyChart(days []report.Day, objective float64) (fig figure, ok bool) {
 		out = append(out, shape{kind: shapeText, x: x, y: y, text: s, size: chartFont, fill: tlInk, anchor: anchor})
 	}
 
-	// Grid and availability axis (labels on the right).
-	decimals := 0
-	for span := (hi - lo) * 100 / 4; span < 1 && decimals < 4; span *= 10 {
-		decimals++
-	}
-	for i := 0; i <= 4; i++ {
-		v := lo + (hi-lo)*float64(i)/4
+	// Grid and availability axis (labels on the right), from 100% down.
+	decimals := stepDecimals(pctStep)
+	for i := 0; i <= steps; i++ {
+		pct := 100 - float64(i)*pctStep
+		v := pct / 100
 		hline(chartLeft, chartRight, y(v), 1, chartGrid, nil)
 		hline(chartRight, chartRight+4, y(v), 1, tlMuted, nil)
-		text(chartRight+8, y(v)+3.5, strconv.FormatFloat(v*100, 'f', decimals, 64)+"%", "start")
+		text(chartRight+8, y(v)+3.5, strconv.FormatFloat(pct, 'f', decimals, 64)+"%", "start")
 	}
 	vline(chartRight, chartTop, chartBottom, 1, tlMuted)
 	// Day axis: a label under every step-th day.

@@ -257,3 +257,47 @@ func TestPDFFigure(t *testing.T) {
 		}
 	}
 }
+
+// TestDailyChartAxisLabels: each percentage on the daily chart's axis is
+// the value its grid line is drawn at, exactly to the label's decimals:
+// the axis was cut in four equal parts and each label rounded to the
+// nearest, so November's maps chart (lowest day 69.999%) labelled lines at
+// 90.625% and 71.875% "91%" and "72%" (a day at 71.9% showed below the
+// 72% line), against the printed policy that percentages are never
+// rounded up.
+func TestDailyChartAxisLabels(t *testing.T) {
+	for _, tc := range []struct {
+		lowest, objective float64
+	}{
+		{0.69999661, 0.999}, {0.9985, 0.999}, {0.97916997, 0.999}, {0.95403, 0.995}, {1, 0.999}, {0.2, 0.99}, {0, 0.999}, {0.999995, 0.99999},
+	} {
+		days := days(10, map[int]*float64{3: ptr(tc.lowest)})
+		fig, ok := dailyChart(days, tc.objective)
+		if !ok {
+			t.Fatal("no chart")
+		}
+		lo, hi := yRange(days, tc.objective)
+		if lo > tc.lowest || lo > tc.objective || hi != 1 || lo < 0 {
+			t.Errorf("lowest %v: axis %v..%v does not hold the lowest day and the objective", tc.lowest, lo, hi)
+		}
+		top := hi + (hi-lo)*0.06
+		valueAt := func(y float64) float64 { return lo + (chartBottom-y)/(chartBottom-chartTop)*(top-lo) }
+		labels := 0
+		for _, s := range fig.shapes {
+			if s.kind != shapeText || !strings.HasSuffix(s.text, "%") {
+				continue
+			}
+			labels++
+			label, err := strconv.ParseFloat(strings.TrimSuffix(s.text, "%"), 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := valueAt(s.y-3.5) * 100; math.Abs(v-label) > 1e-6 {
+				t.Errorf("lowest %v: label %q on a line at %.6f%%", tc.lowest, s.text, v)
+			}
+		}
+		if labels < 3 {
+			t.Errorf("lowest %v: %d axis labels, want at least 3", tc.lowest, labels)
+		}
+	}
+}
