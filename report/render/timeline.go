@@ -56,8 +56,11 @@ type TimelineBar struct {
 	Open        bool
 	Flow, Cause string
 	// WindowStart and WindowEnd are the window's own edges, which its
-	// tooltip gives (Start and End are clipped to the timeline).
+	// tooltip gives (Start and End are clipped to the timeline), and
+	// StartCut and EndCut why an edge is not a measured one, which it says
+	// as the windows table does.
 	WindowStart, WindowEnd time.Time
+	StartCut, EndCut       string
 }
 
 // TimelineDeclared is a declared incident naming the lane's function,
@@ -128,7 +131,7 @@ func NewTimeline(r *report.Report, o TimelineOptions) Timeline {
 				if w.Function == nil || *w.Function != fn {
 					continue
 				}
-				b := TimelineBar{Kind: w.Kind, Start: w.Start, Flow: w.Flow, Cause: w.CauseStep}
+				b := TimelineBar{Kind: w.Kind, Start: w.Start, Flow: w.Flow, Cause: w.CauseStep, StartCut: w.StartCut, EndCut: w.EndCut}
 				switch {
 				case w.End != nil:
 					b.End = *w.End
@@ -293,9 +296,19 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 			if x1-x0 < 1.5 {
 				x1 = x0 + 1.5
 			}
-			title := l.Service + " / " + l.Function + ": " + b.Kind + " " + tlStamp(orTime(b.WindowStart, b.Start), t.Loc) + " to " + tlStamp(orTime(b.WindowEnd, b.End), t.Loc)
-			if b.Open {
+			title := l.Service + " / " + l.Function + ": " + b.Kind + " " + tlStamp(orTime(b.WindowStart, b.Start), t.Loc)
+			switch b.StartCut {
+			case report.CutPeriod:
+				title += " (began before the period)"
+			case report.CutNoData:
+				title += " (no data before)"
+			}
+			title += " to " + tlStamp(orTime(b.WindowEnd, b.End), t.Loc)
+			switch {
+			case b.Open:
 				title += " (not ended)"
+			case b.EndCut == report.CutNoData:
+				title += " (then no data)"
 			}
 			if b.Cause != "" {
 				title += ", cause " + b.Cause

@@ -195,6 +195,29 @@ func TestTimelineTooltipsSayTheDeclaredTimes(t *testing.T) {
 	}
 }
 
+// TestTimelineTooltipsSayTheCuts: a bar's tooltip says what the windows
+// table says of an edge that is not a measured one: a window that began
+// before the period (drawn from its start) "began before the period", one
+// whose prober stopped ends "(then no data)"; the tooltip read as if the
+// outage had begun at midnight on the first.
+func TestTimelineTooltipsSayTheCuts(t *testing.T) {
+	r := timelineReport()
+	s := &r.Services[0]
+	s.Windows[0].Start, s.Windows[0].StartCut = r.From, report.CutPeriod
+	s.Windows[1].EndCut = report.CutNoData
+	r.Windows = s.Windows
+	svg := string(NewTimeline(r, TimelineOptions{}).SVG())
+	for _, want := range []string{
+		"messaging / login: down 2021-05-05 00:00:00 +09:00 (began before the period) to 2021-05-05 14:00:00 +09:00",
+		"messaging / send: down 2021-05-05 10:00:00 +09:00 to 2021-05-05 14:00:00 +09:00 (then no data)",
+		"messaging / send: down 2021-05-06 18:00:00 +09:00 to 2021-05-07 00:00:00 +09:00 (not ended)",
+	} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}
+
 // TestTimelineTooltipsOnDSTDay: on the day the clocks go back, an hour's
 // local times occur twice; a mark's tooltip gives each time's offset, so an
 // outage from 01:30 EDT to 01:30 EST does not read as lasting no time, nor
