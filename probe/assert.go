@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"sort"
 	"strconv"
@@ -22,6 +23,29 @@ type operand struct {
 	parsed any
 	jsonOK bool
 	jsonTo bool // parsed was tried
+}
+
+// exactFrom is the magnitude from which float64 no longer holds every
+// integer (2^53): numbers that large compare by their exact value.
+const exactFrom = 1 << 53
+
+// sameNumber reports whether the JSON number whose text is text (and whose
+// float64 reading is f) equals the operand. Below 2^53 the float readings
+// decide; from there on two different integers can share one float64 (an ID
+// 1234567890123456789 and its neighbour), so the exact values do.
+func (o *operand) sameNumber(text string, f float64) bool {
+	if !o.isNum || f != o.num {
+		return false
+	}
+	if math.Abs(f) < exactFrom {
+		return true
+	}
+	a, ok := new(big.Rat).SetString(text)
+	if !ok {
+		return true
+	}
+	b, ok := new(big.Rat).SetString(strings.TrimSpace(o.s))
+	return ok && a.Cmp(b) == 0
 }
 
 func newOperand(s string) operand {
@@ -186,9 +210,11 @@ func equal(v any, o *operand, depth int) bool {
 	case nil:
 		return o.s == "null"
 	case int64:
-		return o.s == strconv.FormatInt(x, 10) || o.isNum && float64(x) == o.num
+		t := strconv.FormatInt(x, 10)
+		return o.s == t || o.sameNumber(t, float64(x))
 	case int:
-		return o.s == strconv.Itoa(x) || o.isNum && float64(x) == o.num
+		t := strconv.Itoa(x)
+		return o.s == t || o.sameNumber(t, float64(x))
 	case float64:
 		return o.isNum && x == o.num
 	case json.Number:
@@ -196,7 +222,7 @@ func equal(v any, o *operand, depth int) bool {
 			return true
 		}
 		f, err := x.Float64()
-		return err == nil && o.isNum && f == o.num
+		return err == nil && o.sameNumber(string(x), f)
 	}
 	p, ok := o.json()
 	return ok && jsonEqual(v, p, depth)

@@ -39,6 +39,10 @@ func (tg *target) handler() http.Handler {
 			`"name":"probe seoul-a","tags":["a","b"],"obj":{"k":"v"},"big":12345678901234567890,`+
 			`"messages":[{"id":"m-1"},{"id":"m-170"}],"token":"tok-1"}`)
 	})
+	mux.HandleFunc("GET /ids", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":1234567890123456789,"big":12345678901234567890123,"ids":[9007199254740993]}`)
+	})
 	mux.HandleFunc("GET /text", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello world, order=ord-991 done")
 	})
