@@ -83,7 +83,7 @@ func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Requ
 
 // checkURL checks a URL template's shape with every reference replaced.
 func checkURL(tmpl string) error {
-	u, err := url.Parse(placeholder(tmpl))
+	u, err := url.Parse(urlPlaceholder(tmpl))
 	if err != nil {
 		return fmt.Errorf("invalid URL %q", tmpl)
 	}

@@ -105,7 +105,7 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 // checkStreamURL checks a stream URL template's shape: ws(s):// or
 // http(s):// for a WebSocket, http(s):// for SSE.
 func checkStreamURL(tmpl string, kind StepKind) error {
-	u, err := url.Parse(placeholder(tmpl))
+	u, err := url.Parse(urlPlaceholder(tmpl))
 	if err != nil {
 		return fmt.Errorf("invalid URL %q", tmpl)
 	}

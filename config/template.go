@@ -97,10 +97,19 @@ func parseRefs(tmpl string) ([]string, error) {
 	return refs, err
 }
 
-// placeholder expands every reference to "x", for checks (URL syntax,
-// regular expressions) on a template's shape.
-func placeholder(tmpl string) string {
-	s, err := Expand(tmpl, func(string) (string, bool) { return "x", true })
+// placeholder expands every reference to "x", for checks (regular
+// expressions) on a template's shape.
+func placeholder(tmpl string) string { return fill(tmpl, "x") }
+
+// urlPlaceholder is placeholder for a URL template: a digit fits wherever a
+// reference may stand in a URL, the port included
+// ("http://${host}:${port}${path}").
+func urlPlaceholder(tmpl string) string { return fill(tmpl, "1") }
+
+// fill is tmpl with every reference replaced by v (tmpl itself when it does
+// not parse).
+func fill(tmpl, v string) string {
+	s, err := Expand(tmpl, func(string) (string, bool) { return v, true })
 	if err != nil {
 		return tmpl
 	}
