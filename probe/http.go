@@ -403,12 +403,57 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	return a
 }
 
+// wireURL percent-encodes, in a rendered URL, the bytes that cannot go on
+// the wire as they are, as a browser does with what is typed into its
+// address bar: control characters anywhere before the fragment, and in the
+// query also space, '"', '<', '>' and every non-ASCII byte (a variable put
+// into "?q=${name}" as it is). Go encodes the path itself but sends the query
+// raw: a space split the request line and the target answered 400. What is
+// already encoded ("%20", "+") and the query's structure ('&', '=') are kept.
+func wireURL(u string) string {
+	end := strings.IndexByte(u, '#')
+	if end < 0 {
+		end = len(u)
+	}
+	q := strings.IndexByte(u[:end], '?')
+	if q < 0 {
+		q = end
+	}
+	escape := func(i int) bool {
+		c := u[i]
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+		return i > q && (c == ' ' || c == '"' || c == '<' || c == '>' || c >= 0x80)
+	}
+	n := 0
+	for i := 0; i < end; i++ {
+		if escape(i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return u
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(u)+2*n)
+	for i := 0; i < len(u); i++ {
+		if i < end && escape(i) {
+			b = append(b, '%', hex[u[i]>>4], hex[u[i]&15])
+			continue
+		}
+		b = append(b, u[i])
+	}
+	return string(b)
+}
+
 // request builds the step's request in the run's scope.
 func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, error) {
 	u, err := cs.url.render(&rs.sc)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
+	u = wireURL(u)
 	if err := rs.checkURL(u); err != nil {
 		return nil, err
 	}

@@ -94,6 +94,7 @@ func (rs *runState) streamTarget(url *tmpl, hs []compiledHeader, host *tmpl) (u 
 	if err != nil {
 		return "", nil, "", "url: " + err.Error()
 	}
+	u = wireURL(u)
 	if err := rs.checkURL(u); err != nil {
 		return "", nil, "", err.Error()
 	}
