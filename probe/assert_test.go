@@ -103,8 +103,9 @@ func TestAssertions(t *testing.T) {
 			"s: header X-Nope does not exist"},
 		{"header matches", "/doc", config.Expect{Headers: []config.HeaderMatch{{Name: "X-Request-Id", Matcher: config.Matcher{Matches: `^req-\d+$`}}}}, StatusOK, ""},
 
-		{"empty body", "/status/200", path("$.a", config.Matcher{Exists: bp(true)}), StatusFailed, "s: body is empty, want JSON"},
-		{"not json", "/text", path("$.a", config.Matcher{Exists: bp(true)}), StatusFailed, "s: body is not JSON"},
+		{"empty body", "/status/200", path("$.a", config.Matcher{Exists: bp(true)}), StatusFailed, "s: $.a: body is empty, want JSON"},
+		{"not json", "/text", path("$.a", config.Matcher{Exists: bp(true)}), StatusFailed, `s: $.a: body is not JSON (got "hello world, order=ord-991 done")`},
+		{"not json, scanned path", "/text", path("$.messages[*].id", config.Matcher{Contains: sp("m-1")}), StatusFailed, `s: $.messages[*].id: body is not JSON (got "hello world, order=ord-991 done")`},
 		{"json and body together", "/echo?x", config.Expect{Body: &config.Matcher{Contains: sp("GET")}, JSONPath: []config.PathMatch{{Path: "$.method", Matcher: eq("GET")}}}, StatusOK, ""},
 		{"status checked first", "/status/500", path("$.a", config.Matcher{Exists: bp(true)}), StatusFailed, "s: status 500, want 200-399"},
 	}

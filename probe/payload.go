@@ -228,7 +228,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 	var data any
 	if p.needJSON {
 		if len(bytes.TrimSpace(body)) == 0 {
-			return "body is empty, want JSON"
+			return p.jsonReader() + ": body is empty, want JSON"
 		}
 		rs.bigDoc = rs.bigDoc || len(body) > maxPooledBuf
 		if p.fastJSON {
@@ -236,7 +236,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 				if tooDeep(body) {
 					return errTooDeep
 				}
-				return "body is not JSON"
+				return rs.notJSON(p, body)
 			}
 		} else {
 			if tooDeep(body) {
@@ -244,7 +244,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 			}
 			var err error
 			if data, err = rs.parser.Parse(body); err != nil {
-				return "body is not JSON"
+				return rs.notJSON(p, body)
 			}
 		}
 	}
@@ -264,7 +264,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		var vals []any
 		if p.fastJSON {
 			if vals, err = rs.lookup(body, pc.segs); err != nil {
-				return "body is not JSON"
+				return rs.notJSON(p, body)
 			}
 		} else {
 			vals = pc.expr.Get(data)
@@ -306,7 +306,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		if x.kind == extractJSON && p.fastJSON {
 			vals, err := rs.lookup(body, x.segs)
 			if err != nil {
-				return "body is not JSON"
+				return rs.notJSON(p, body)
 			}
 			if len(vals) == 0 {
 				return "extract " + x.name + ": " + x.src + " selected nothing"
@@ -321,6 +321,31 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		rs.sc.vals[x.slot] = v
 	}
 	return ""
+}
+
+// jsonReader names the first check or extraction that reads the body as
+// JSON: "$.id", "extract token".
+func (p *payload) jsonReader() string {
+	if len(p.paths) > 0 {
+		return p.paths[0].src
+	}
+	for i := range p.extract {
+		if p.extract[i].kind == extractJSON {
+			return "extract " + p.extract[i].name
+		}
+	}
+	return "jsonpath"
+}
+
+// notJSON is the failure of a body that is not JSON: what wanted JSON and
+// the start of what came (a target's text or XML error page), secrets
+// scrubbed: `$.id: body is not JSON (got "<error>BAD_CREDS</error>")`.
+func (rs *runState) notJSON(p *payload, body []byte) string {
+	// show renders this much at most: the rest need not be copied.
+	if n := showLimit + rs.slack() + 1; len(body) > n {
+		body = body[:n]
+	}
+	return p.jsonReader() + ": body is not JSON (got " + show([]any{string(body)}, rs) + ")"
 }
 
 // noteSecretExtracts adds the values of p's secret extractions (marked

@@ -35,6 +35,10 @@ func TestExtraction(t *testing.T) {
 		{"jsonpath first of several", "/doc", config.Extract{JSONPath: "$.messages[*].id"}, "m-1", ""},
 		{"jsonpath object", "/doc", config.Extract{JSONPath: "$.obj"}, `{"k":"v"}`, ""},
 		{"jsonpath nothing", "/doc", config.Extract{JSONPath: "$.nope"}, "", "a: extract v: $.nope selected nothing"},
+		// A target's error page in place of JSON: the message names what
+		// wanted JSON and shows what came.
+		{"jsonpath on a text body", "/text", config.Extract{JSONPath: "$.id"}, "", `a: extract v: body is not JSON (got "hello world, order=ord-991 done")`},
+		{"jsonpath on an empty body", "/status/204", config.Extract{JSONPath: "$.id"}, "", "a: extract v: body is empty, want JSON"},
 		{"regex group", "/text", config.Extract{Regex: `order=(ord-\d+)`}, "ord-991", ""},
 		{"regex whole match", "/text", config.Extract{Regex: `ord-\d+`}, "ord-991", ""},
 		{"regex no match", "/text", config.Extract{Regex: `id=(\d+)`}, "", `a: extract v: no match for "id=(\\d+)"`},

@@ -49,7 +49,7 @@ func TestWebSocketAwait(t *testing.T) {
 		{name: "flood over max_messages", setup: func(p *pushTarget) { p.drop.Store(true); p.extra = strings.Split("a b c d", " ") },
 			stream: config.Stream{MaxMessages: 2},
 			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
-			errText: `receive: stream subscribe: more than 2 messages (max_messages): none of 2 messages on stream subscribe matched; last: body is not JSON`},
+			errText: `receive: stream subscribe: more than 2 messages (max_messages): none of 2 messages on stream subscribe matched; last: $.id: body is not JSON (got "b")`},
 		{name: "message over max_message_bytes", setup: func(p *pushTarget) { p.drop.Store(true); p.extra = []string{strings.Repeat("x", 100)} },
 			stream: config.Stream{MaxMessageBytes: 64, MaxBufferedBytes: 64},
 			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
@@ -63,7 +63,7 @@ func TestWebSocketAwait(t *testing.T) {
 		},
 			stream: config.Stream{MaxMessageBytes: 64, MaxBufferedBytes: 64},
 			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
-			errText: `receive: stream subscribe: more than 64 bytes waiting for an await (max_buffered_bytes): the only message on stream subscribe did not match: body is not JSON`},
+			errText: `receive: stream subscribe: more than 64 bytes waiting for an await (max_buffered_bytes): the only message on stream subscribe did not match: $.id: body is not JSON (got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestWebSocketFrameOfJSONLines(t *testing.T) {
 			config.Expect{Body: &config.Matcher{Equals: sp("hello\nworld")}}, ""},
 		{"a JSON line and a text line stay one message", "{\"run\":\"mine\"}\nnot json",
 			config.Expect{JSONPath: []config.PathMatch{{Path: "$.run", Matcher: eq("mine")}}},
-			"receive: timeout after 300ms: the only message on stream subscribe did not match: body is not JSON"},
+			`receive: timeout after 300ms: the only message on stream subscribe did not match: $.run: body is not JSON (got "{\"run\":\"mine\"}\nnot json")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
