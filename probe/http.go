@@ -2,6 +2,8 @@ package probe
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -570,16 +572,46 @@ type redirectError int
 
 func (e redirectError) Error() string { return "stopped after " + strconv.Itoa(int(e)) + " redirects" }
 
-// readBody reads at most MaxBodyBytes+1 bytes into the run's buffer.
+// decoded is resp's body decoded as its Content-Encoding says, when Go's
+// client left it encoded: a step that sends its own Accept-Encoding (copied
+// from a browser or curl) gets gzip or deflate bytes, and its checks are on
+// the document the target meant. Other encodings are read as they came.
+func decoded(resp *http.Response) (io.Reader, error) {
+	if resp.Uncompressed {
+		return resp.Body, nil
+	}
+	var (
+		r   io.Reader
+		err error
+	)
+	switch strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))) {
+	case "gzip", "x-gzip":
+		r, err = gzip.NewReader(resp.Body)
+	case "deflate":
+		r, err = zlib.NewReader(resp.Body)
+	default:
+		return resp.Body, nil
+	}
+	if err == io.EOF {
+		return resp.Body, nil // no body at all (HEAD, 204)
+	}
+	return r, err
+}
+
+// readBody reads at most MaxBodyBytes+1 bytes (decoded) into the run's
+// buffer.
 func (rs *runState) readBody(resp *http.Response) ([]byte, error) {
 	limit := rs.cf.maxBody
 	buf := rs.buf[:0]
 	if n := resp.ContentLength; n > 0 && n <= limit && int64(cap(buf)) < n+1 {
 		buf = make([]byte, 0, n+1)
 	}
-	rs.lr = io.LimitedReader{R: resp.Body, N: limit + 1}
+	src, err := decoded(resp)
+	if err != nil {
+		return nil, fmt.Errorf("read body: %v", err)
+	}
+	rs.lr = io.LimitedReader{R: src, N: limit + 1}
 	r := &rs.lr
-	var err error
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
