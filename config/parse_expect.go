@@ -69,6 +69,11 @@ func (p *parser) expect(n *yaml.Node, key string, defined map[string]bool, st *S
 				items = []*yaml.Node{rn}
 			} else {
 				items = p.seq(e.v, key)
+				if rn != nil && rn.Kind == yaml.SequenceNode && len(items) == 0 {
+					// An empty list read as no list at all: any status
+					// from 200 to 399 passed.
+					p.errf(rn, key, "lists no status: list the statuses that pass, or leave status out for 200..399")
+				}
 			}
 			for i, sn := range items {
 				if v, ok := p.int(sn, index(key, i)); ok {
