@@ -29,6 +29,10 @@ type operand struct {
 // integer (2^53): numbers that large compare by their exact value.
 const exactFrom = 1 << 53
 
+// maxExactDigits bounds the text compared exactly: a target's number of a
+// megabyte of digits is compared as a float64, not converted at length.
+const maxExactDigits = 400
+
 // sameNumber reports whether the JSON number whose text is text (and whose
 // float64 reading is f) equals the operand. Below 2^53 the float readings
 // decide; from there on two different integers can share one float64 (an ID
@@ -37,7 +41,7 @@ func (o *operand) sameNumber(text string, f float64) bool {
 	if !o.isNum || f != o.num {
 		return false
 	}
-	if math.Abs(f) < exactFrom {
+	if math.Abs(f) < exactFrom || len(text) > maxExactDigits {
 		return true
 	}
 	a, ok := new(big.Rat).SetString(text)
