@@ -1,8 +1,11 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -147,6 +150,11 @@ func (p *parser) jsonValue(n *yaml.Node, key string, defined map[string]bool, de
 			if rn.Decode(&i) == nil {
 				return i
 			}
+			// Past int64 (an order number, an amount in a currency's
+			// smallest unit): every digit, not a float64's 17.
+			if b, ok := new(big.Int).SetString(rn.Value, 0); ok {
+				return json.Number(b.String())
+			}
 			var f float64
 			if rn.Decode(&f) == nil {
 				return f
@@ -154,6 +162,9 @@ func (p *parser) jsonValue(n *yaml.Node, key string, defined map[string]bool, de
 		case "!!float":
 			var f float64
 			if rn.Decode(&f) == nil && !isInfNaN(f) {
+				if exact, ok := exactDecimal(rn.Value, f); ok {
+					return exact
+				}
 				return f
 			}
 			p.errf(rn, key, "%q cannot be written as JSON", rn.Value)
@@ -164,6 +175,61 @@ func (p *parser) jsonValue(n *yaml.Node, key string, defined map[string]bool, de
 	}
 	p.errf(rn, key, "unsupported value")
 	return nil
+}
+
+// exactDecimal is the literal v, as written, when it is a JSON number that
+// f (its float64 reading) does not hold exactly: a decimal with more digits
+// than a float64 keeps is sent with all of them.
+func exactDecimal(v string, f float64) (json.Number, bool) {
+	if !isJSONNumber(v) {
+		return "", false
+	}
+	want, ok := new(big.Rat).SetString(v)
+	if !ok {
+		return "", false
+	}
+	got, ok := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
+	if !ok || got.Cmp(want) == 0 {
+		return "", false
+	}
+	return json.Number(v), true
+}
+
+// isJSONNumber reports whether v is a number as JSON writes it (not YAML's
+// ".5", "+1" or "0x1F").
+func isJSONNumber(v string) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i, n = i+1, n+1
+		}
+		return n
+	}
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	if i < len(v) && v[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(v)
 }
 
 func isInfNaN(f float64) bool {
