@@ -496,6 +496,11 @@ func (rs *runState) request(ctx context.Context, cs *httpStep) (*http.Request, e
 		}
 		return nil, fmt.Errorf("bad url %q: %v", u, err)
 	}
+	if sch := req.URL.Scheme; sch != "http" && sch != "https" || req.URL.Host == "" {
+		// A variable made it so (check refuses such a URL written out):
+		// say what it became, not Go's `unsupported protocol scheme ""`.
+		return nil, fmt.Errorf("url %s: want http:// or https:// and a host", show([]any{u}, rs))
+	}
 	req.Header = make(http.Header, len(cs.headers)+2)
 	for i := range cs.headers {
 		h := &cs.headers[i]

@@ -35,3 +35,24 @@ func TestQueryOnTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderedURLNotHTTP: a URL that a variable made into no http(s) URL
+// (an extracted relative path where a base was meant) fails naming the URL
+// it became; Go's client said only `unsupported protocol scheme ""`.
+func TestRenderedURLNotHTTP(t *testing.T) {
+	_, srv := newTarget(t)
+	a := get("a", srv.URL+"/echo")
+	a.Extract = []config.Extract{{Var: "base", JSONPath: "$.path"}}
+	b := get("b", "${base}/x")
+	c := get("c", "${base}")
+	for _, tc := range []struct {
+		step config.Step
+		want string
+	}{
+		{b, `b: url "/echo/x": want http:// or https:// and a host`},
+		{c, `c: url "/echo": want http:// or https:// and a host`},
+	} {
+		run := runOne(t, context.Background(), config.Flow{Steps: []config.Step{a, tc.step}}, Options{})
+		wantStep(t, run.Steps[1], StatusFailed, tc.want)
+	}
+}
