@@ -303,15 +303,12 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 	}
 	for i := range p.extract {
 		x := &p.extract[i]
-		if x.kind == extractJSON && p.fastJSON {
-			vals, err := rs.lookup(body, x.segs)
-			if err != nil {
-				return rs.notJSON(p, body)
+		if x.kind == extractJSON && x.scan {
+			v, m := rs.extractScanned(p, x, body)
+			if m != "" {
+				return m
 			}
-			if len(vals) == 0 {
-				return "extract " + x.name + ": " + x.src + " selected nothing"
-			}
-			rs.sc.vals[x.slot] = valueText(vals[0])
+			rs.sc.vals[x.slot] = v
 			continue
 		}
 		v, m := extract(x, data, body, h)
@@ -358,9 +355,9 @@ func (rs *runState) noteSecretExtracts(p *payload, data any, body []byte, h http
 		if !x.secret {
 			continue
 		}
-		if x.kind == extractJSON && p.fastJSON {
-			if vals, err := rs.lookup(body, x.segs); err == nil && len(vals) > 0 {
-				rs.note(valueText(vals[0]))
+		if x.kind == extractJSON && x.scan {
+			if v, m := rs.extractScanned(p, x, body); m == "" {
+				rs.note(v)
 			}
 			continue
 		}
@@ -371,6 +368,24 @@ func (rs *runState) noteSecretExtracts(p *payload, data any, body []byte, h http
 			rs.note(v)
 		}
 	}
+}
+
+// extractScanned reads x, a path the scanner follows, from body (valid
+// JSON): a number as the target wrote it (an amount 10.10 passed on as
+// 10.10, not 10.1; 0.0000001, not 1e-07), anything else as valueText.
+func (rs *runState) extractScanned(p *payload, x *extractor, body []byte) (string, string) {
+	raw, ok := lookupRaw(body, x.segs)
+	if !ok {
+		return "", "extract " + x.name + ": " + x.src + " selected nothing"
+	}
+	if c := raw[0]; c == '-' || c >= '0' && c <= '9' {
+		return string(raw), ""
+	}
+	v, err := decodeRaw(raw, &rs.parser)
+	if err != nil {
+		return "", rs.notJSON(p, body)
+	}
+	return valueText(v), ""
 }
 
 // lookup finds a singular path's value with the scanner; the slice it
