@@ -64,3 +64,19 @@ func newEcho(t *testing.T) string {
 	_, srv := newTarget(t)
 	return srv.URL
 }
+
+// TestNotJSONQuoteScrubbed: the start of a body that is not JSON, quoted in
+// the failure, has the run's secrets scrubbed (a login page that echoes the
+// password it refused).
+func TestNotJSONQuoteScrubbed(t *testing.T) {
+	const secret = "pw-Secr3t\"value"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		io.WriteString(w, "<error>bad password "+string(body)+"</error>")
+	}))
+	t.Cleanup(srv.Close)
+	src := "services:\n  - name: s\n    flows:\n      - name: f\n        steps:\n" +
+		"          - {name: a, function: f, request: {method: POST, url: \"" + srv.URL + "\", body: \"${env:PW}\"}, expect: {jsonpath: {\"$.ok\": \"true\"}}}\n"
+	run := runSecretConfig(t, src, secret)
+	wantStep(t, run.Steps[0], StatusFailed, `a: $.ok: body is not JSON (got "<error>bad password ***</error>")`)
+}
