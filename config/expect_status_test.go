@@ -18,3 +18,19 @@ func TestExpectStatusEmpty(t *testing.T) {
 		t.Fatalf("got %v, want %q", err, want)
 	}
 }
+
+// TestJSONPathPunctuationHint: a name with a dash after a dot ("$.x-req-id",
+// as Jayway JsonPath takes it) is refused by the JSONPath parser with only
+// "parse error at 4"; the error says how to write it.
+func TestJSONPathPunctuationHint(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"$.x-req-id", `invalid JSONPath "$.x-req-id": parse error at 4 in $.x-req-id (a name with punctuation goes in brackets: ['x-req-id'])`},
+		{"$.data.user@id.v", `(a name with punctuation goes in brackets: ['user@id'])`},
+		{"$[", `invalid JSONPath "$[": not terminated at 3 in $[`},
+	} {
+		err := checkJSONPath(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.path, err, tc.want)
+		}
+	}
+}

@@ -123,9 +123,32 @@ func checkJSONPath(s string) error {
 		return fmt.Errorf("invalid JSONPath %q: it must start with $", s)
 	}
 	if _, err := jp.ParseString(s); err != nil {
+		if name := dottedPunct(s); name != "" {
+			return fmt.Errorf("invalid JSONPath %q: %v (a name with punctuation goes in brackets: ['%s'])", s, err, name)
+		}
 		return fmt.Errorf("invalid JSONPath %q: %v", s, err)
 	}
 	return nil
+}
+
+// dottedPunct returns the first name written after a '.' that holds a
+// character a dot-name cannot ("$.x-request-id", "$.data.user@id"), or "".
+func dottedPunct(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' || i+1 < len(s) && s[i+1] == '.' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && s[j] != '.' && s[j] != '[' {
+			j++
+		}
+		name := s[i+1 : j]
+		if strings.ContainsAny(name, "-:@/+ #%!&") && !strings.ContainsAny(name, "'\"()?*") {
+			return name
+		}
+		i = j - 1
+	}
+	return ""
 }
 
 // matcher decodes {equals|contains|exists|gt|ge|lt|le|matches: X}; a bare
