@@ -122,6 +122,15 @@ func checkJSONPath(s string) error {
 	if !strings.HasPrefix(s, "$") {
 		return fmt.Errorf("invalid JSONPath %q: it must start with $", s)
 	}
+	if i := strings.Index(s, "${"); i >= 0 {
+		// A path is not a template: "$.messages[?(@.id == '${mid}')]"
+		// compared with the text ${mid} and never matched.
+		ref := s[i:]
+		if j := strings.IndexByte(ref, '}'); j >= 0 {
+			ref = ref[:j+1]
+		}
+		return fmt.Errorf("invalid JSONPath %q: a path is not a template, %s is not filled in; select the values and match them instead: \"$.messages[*].id\": {contains: \"${mid}\"}", s, ref)
+	}
 	if _, err := jp.ParseString(s); err != nil {
 		if name := dottedPunct(s); name != "" {
 			return fmt.Errorf("invalid JSONPath %q: %v (a name with punctuation goes in brackets: ['%s'])", s, err, name)
