@@ -36,18 +36,20 @@ func TestJSONPathPunctuationHint(t *testing.T) {
 }
 
 // TestJSONPathNotTemplate: a reference inside a JSONPath (a filter on the
-// id an earlier step extracted) was taken as the text "${mid}", so the
-// check could never pass; check refuses it and says what to write.
+// id an earlier step extracted) was taken as the text "${mid}", and one in
+// an extract regex as the end of the text, so neither could ever match;
+// check refuses both and says why.
 func TestJSONPathNotTemplate(t *testing.T) {
 	src := "services:\n  - name: s\n    flows:\n      - name: f\n        steps:\n" +
 		"          - {name: a, function: b, request: {url: \"http://127.0.0.1/\"}, extract: {mid: {jsonpath: \"$.id\"}}}\n" +
 		"          - name: c\n            function: b\n            request: {url: \"http://127.0.0.1/\"}\n" +
 		"            expect: {jsonpath: {\"$.messages[?(@.id == '${mid}')].text\": hi}}\n" +
-		"            extract: {t: {jsonpath: \"$.m.${mid}\"}}\n"
+		"            extract: {t: {jsonpath: \"$.m.${mid}\"}, u: {regex: \"msg ${mid}: (x+)\"}}\n"
 	_, err := Parse("test.yaml", []byte(src), Options{})
 	for _, want := range []string{
 		`test.yaml:10: services[0].flows[0].steps[1].expect.jsonpath["$.messages[?(@.id == '${mid}')].text"]: invalid JSONPath "$.messages[?(@.id == '${mid}')].text": a path is not a template, ${mid} is not filled in`,
 		`test.yaml:11: services[0].flows[0].steps[1].extract.t.jsonpath: invalid JSONPath "$.m.${mid}": a path is not a template, ${mid} is not filled in`,
+		`test.yaml:11: services[0].flows[0].steps[1].extract.u.regex: an extract regex is not a template: ${mid} is not filled in`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v\nwant %q", err, want)

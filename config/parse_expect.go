@@ -122,13 +122,9 @@ func checkJSONPath(s string) error {
 	if !strings.HasPrefix(s, "$") {
 		return fmt.Errorf("invalid JSONPath %q: it must start with $", s)
 	}
-	if i := strings.Index(s, "${"); i >= 0 {
+	if ref := firstRef(s); ref != "" {
 		// A path is not a template: "$.messages[?(@.id == '${mid}')]"
 		// compared with the text ${mid} and never matched.
-		ref := s[i:]
-		if j := strings.IndexByte(ref, '}'); j >= 0 {
-			ref = ref[:j+1]
-		}
 		return fmt.Errorf("invalid JSONPath %q: a path is not a template, %s is not filled in; select the values and match them instead: \"$.messages[*].id\": {contains: \"${mid}\"}", s, ref)
 	}
 	if _, err := jp.ParseString(s); err != nil {
@@ -138,6 +134,20 @@ func checkJSONPath(s string) error {
 		return fmt.Errorf("invalid JSONPath %q: %v", s, err)
 	}
 	return nil
+}
+
+// firstRef returns the first "${...}" in s (what there is of it when it is
+// not closed), or "".
+func firstRef(s string) string {
+	i := strings.Index(s, "${")
+	if i < 0 {
+		return ""
+	}
+	ref := s[i:]
+	if j := strings.IndexByte(ref, '}'); j >= 0 {
+		ref = ref[:j+1]
+	}
+	return ref
 }
 
 // dottedPunct returns the first name written after a '.' that holds a
@@ -274,7 +284,11 @@ func (p *parser) extract(e entry, key string, st *Step) (Extract, bool) {
 			}
 			ex.JSONPath = s
 		case "regex":
-			if _, err := regexp.Compile(s); err != nil {
+			if ref := firstRef(s); ref != "" {
+				// Read as a regular expression, "${mid}" is the end of
+				// the text and then "{mid}": it never matched.
+				p.errf(e.v, key, "an extract regex is not a template: %s is not filled in", ref)
+			} else if _, err := regexp.Compile(s); err != nil {
 				p.errf(e.v, key, "invalid regular expression: %v", err)
 			} else if s == "" {
 				p.errf(e.v, key, "empty regular expression")
