@@ -232,8 +232,30 @@ func (d *decoder) yamlErr(err error, data []byte) {
 	if off, what := badChar(data); off >= 0 {
 		line = 1 + bytes.Count(data[:off], []byte{'\n'})
 		msg = what
+	} else if name, ok := strings.CutPrefix(msg, "unknown anchor '"); ok {
+		// The library names the anchor but not the line of the alias.
+		if off := aliasOffset(data, strings.TrimSuffix(name, "' referenced")); off >= 0 {
+			line = 1 + bytes.Count(data[:off], []byte{'\n'})
+		}
 	}
 	*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Msg: clip("invalid YAML: "+msg, maxMsg)})
+}
+
+// aliasOffset returns the offset of the first alias "*name" in data (the
+// name ending where an alias ends), or -1.
+func aliasOffset(data []byte, name string) int {
+	pat := []byte("*" + name)
+	for from := 0; ; {
+		i := bytes.Index(data[from:], pat)
+		if i < 0 || name == "" {
+			return -1
+		}
+		end := from + i + len(pat)
+		if end == len(data) || bytes.IndexByte([]byte(" \t\r\n,]}"), data[end]) >= 0 {
+			return from + i
+		}
+		from = end
+	}
 }
 
 // badChar returns the offset of the first byte YAML does not accept (not

@@ -56,3 +56,17 @@ func TestJSONPathNotTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownAliasLine: an alias to an anchor that is not defined (a typo,
+// or an anchor in another file) is reported on the alias's line; the YAML
+// library gives no line for it, and the error said line 1.
+func TestUnknownAliasLine(t *testing.T) {
+	src := "services:\n  - name: s\n    flows:\n      - name: a\n        vars: &demos {x: y}\n" +
+		"        steps: [{name: a, function: f, request: {url: \"http://h/\"}}]\n" +
+		"      - name: b\n        vars: *demos\n        steps: []\n      - name: c\n        vars: *demo\n"
+	_, err := Parse("test.yaml", []byte(src), Options{})
+	want := "test.yaml:11: invalid YAML: unknown anchor 'demo' referenced"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}
