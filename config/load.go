@@ -191,6 +191,9 @@ type parser struct {
 	listens      []listenAt        // the listeners' addresses as written (parse_listen.go)
 	red          *redact.Redactor  // of the secrets known so far (red for redN of them)
 	redN         int
+	// flowOnly, while a session_end teardown step is read, holds the
+	// names its templates cannot see: those the flow's steps extract.
+	flowOnly map[string]bool
 
 	// The split parse (split.go): the file, its flows lists cut out, and
 	// the skeleton's empty values that stand for them.

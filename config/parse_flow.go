@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"maps"
 	"strings"
 	"time"
 
@@ -110,6 +111,7 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	sc := &stepScope{defined: defined, names: map[string]int{}, streams: map[string]bool{}}
 	if sessionNode != nil {
 		f.Session = p.session(sessionNode, key+".session", &f, sc)
+		sc.session = maps.Clone(sc.defined)
 	}
 	f.Steps = p.steps(stepsNode, key+".steps", &f, sc, sectionSteps)
 	if rs := p.resolve(stepsNode); isNull(rs) || isList(rs) && len(rs.Content) == 0 {

@@ -44,6 +44,8 @@ func (p *parser) ref(n *yaml.Node, key, ref string, defined map[string]bool) boo
 		p.errf(n, key, "${%s}: only ${env:NAME} and ${file:PATH} can be used here", ref)
 	case defined[ref]:
 		return true
+	case p.flowOnly[ref]:
+		p.errf(n, key, "${%s} is extracted by a flow step, which a session_end step does not see: it runs when the session ends, with the vars and the session's extracts only", ref)
 	case isIdent(ref):
 		p.errf(n, key, "${%s} is not defined by an earlier var or an earlier step's extract", ref)
 	default:

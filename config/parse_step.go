@@ -27,6 +27,9 @@ const (
 // earlier steps of its own list (for await's stream and since).
 type stepScope struct {
 	defined map[string]bool
+	// session is what a session_end teardown step sees: the vars and the
+	// session's extracts (nil without a session).
+	session map[string]bool
 	names   map[string]int  // step name -> line
 	earlier map[string]bool // steps before this one in its list
 	streams map[string]bool // stream steps before this one in the flow's steps
@@ -106,6 +109,14 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 	if st.When == WhenAlways {
 		st.When = ""
 	}
+	// A session_end step runs with the session's variables only: one that
+	// used a flow step's extract was never run ("has no value in this
+	// session"), which check now says.
+	defined := sc.defined
+	if st.When == WhenSessionEnd && sc.session != nil {
+		defined, p.flowOnly = sc.session, sc.defined
+		defer func() { p.flowOnly = nil }()
+	}
 
 	kind := KindRequest
 	switch len(kindOrder) {
@@ -122,9 +133,9 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		ekey := child(key, e.name)
 		switch kind {
 		case KindRequest:
-			st.Request = p.request(e.v, ekey, sc.defined)
+			st.Request = p.request(e.v, ekey, defined)
 		case KindWebSocket, KindSSE:
-			s := p.stream(e.v, ekey, kind, f, sc.defined)
+			s := p.stream(e.v, ekey, kind, f, defined)
 			if kind == KindWebSocket {
 				st.WebSocket = s
 			} else {
@@ -150,7 +161,7 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		}
 	}
 	if expectNode != nil {
-		st.Expect = p.expect(expectNode, key+".expect", sc.defined, &st)
+		st.Expect = p.expect(expectNode, key+".expect", defined, &st)
 	}
 	// Extracts become usable from the next step on.
 	for _, e := range p.entries(extractNode, key+".extract") {
@@ -159,7 +170,7 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		}
 	}
 	for _, ex := range st.Extract {
-		sc.defined[ex.Var] = true
+		defined[ex.Var] = true
 	}
 	return st, true
 }
