@@ -129,6 +129,20 @@ func credentialHeader(key string) bool {
 // redaction.
 func (h *compiledHeader) render(rs *runState) (string, error) {
 	v, err := h.value.render(&rs.sc)
+	if err == nil {
+		// A value a variable brought a line break into (a token with a
+		// newline in a JSON string): say so, not Go's "invalid header
+		// field value", and never the value (it may be a credential).
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+				what := "a control character"
+				if c == '\n' || c == '\r' {
+					what = "a line break"
+				}
+				return "", fmt.Errorf("the value holds %s, which a header cannot carry", what)
+			}
+		}
+	}
 	if err == nil && h.cred {
 		rs.note(v)
 		if _, cred, ok := strings.Cut(v, " "); ok {

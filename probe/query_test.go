@@ -56,3 +56,26 @@ func TestRenderedURLNotHTTP(t *testing.T) {
 		wantStep(t, run.Steps[1], StatusFailed, tc.want)
 	}
 }
+
+// TestHeaderValueLineBreak: a variable that brings a line break into a
+// header (a token extracted from a JSON string with "\n" in it) fails the
+// step saying so, without the value; Go said only "invalid header field
+// value".
+func TestHeaderValueLineBreak(t *testing.T) {
+	_, srv := newTarget(t)
+	for _, tc := range []struct{ value, want string }{
+		{"tok\nline", "s: header X-Tok: the value holds a line break, which a header cannot carry"},
+		{"tok\x01", "s: header X-Tok: the value holds a control character, which a header cannot carry"},
+		{"tok\tok é", ""},
+	} {
+		st := get("s", srv.URL+"/echo")
+		st.Request.Headers = map[string]string{"X-Tok": "${v}"}
+		f := config.Flow{Vars: []config.Var{{Name: "v", Value: tc.value}}, Steps: []config.Step{st}}
+		run := runOne(t, context.Background(), f, Options{})
+		if tc.want == "" {
+			wantStep(t, run.Steps[0], StatusOK, "")
+		} else {
+			wantStep(t, run.Steps[0], StatusFailed, tc.want)
+		}
+	}
+}
