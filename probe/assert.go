@@ -419,6 +419,25 @@ func show(vals []any, sc scrubber) string {
 			cut--
 		}
 		s = s[:cut] + "..."
+		if inString(s[:cut]) {
+			// Closed again: a cut value left open ("hello...) was not
+			// read as a quoted value by the window's cause grouping.
+			s += `"`
+		}
 	}
 	return s
+}
+
+// inString reports whether JSON text s ends inside a string.
+func inString(s string) bool {
+	in := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			in = !in
+		}
+	}
+	return in
 }
