@@ -132,7 +132,7 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 		}
 		return fmt.Sprintf("%s does not match %s (got %s)", label, strconv.Quote(re.String()), show(vals, sc))
 	case opGT, opGE, opLT, opLE:
-		want := opSymbol(m.op) + " " + strconv.FormatFloat(m.num, 'g', -1, 64)
+		want := opSymbol(m.op) + " " + plainNumber(m.num)
 		if len(vals) == 0 {
 			return fmt.Sprintf("%s selected nothing, want %s", label, want)
 		}
@@ -148,6 +148,15 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 		return ""
 	}
 	return label + ": matcher has no condition"
+}
+
+// plainNumber writes a threshold as a config writes it: 1000000, not
+// 1e+06; the exponent form only for the very large and very small.
+func plainNumber(f float64) string {
+	if a := math.Abs(f); a == 0 || a >= 1e-7 && a < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 func opSymbol(op matchOp) string {

@@ -78,6 +78,9 @@ func TestAssertions(t *testing.T) {
 		{"lt fails", "/doc", path("$.count", config.Matcher{LT: fp(1)}), StatusFailed, "s: $.count is 3, want < 1"},
 		{"le", "/doc", path("$.count", config.Matcher{LE: fp(3)}), StatusOK, ""},
 		{"le fails", "/doc", path("$.count", config.Matcher{LE: fp(2.5)}), StatusFailed, "s: $.count is 3, want <= 2.5"},
+		// The threshold as written, not in exponent form ("want > 1e+06").
+		{"gt a million fails", "/doc", path("$.count", config.Matcher{GT: fp(1000000)}), StatusFailed, "s: $.count is 3, want > 1000000"},
+		{"ge a small fraction fails", "/doc", path("$.none", config.Matcher{GE: fp(0.0000005)}), StatusFailed, "s: $.none is null, want a number >= 0.0000005"},
 		{"numeric on text fails", "/doc", path("$.status", config.Matcher{GT: fp(0)}), StatusFailed,
 			`s: $.status is "settled", want a number > 0`},
 		{"numeric selects nothing", "/doc", path("$.x", config.Matcher{LT: fp(0)}), StatusFailed,
