@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,27 @@ func TestJSONBodyNumbers(t *testing.T) {
 				t.Errorf("sent %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// TestJSONBodyKeysChecked: the keys of a request's json: are templates (the
+// runner fills them in), but check did not look at them: an undefined
+// variable in one passed check and then stopped once and run ("json:
+// undefined variable ${nope}").
+func TestJSONBodyKeysChecked(t *testing.T) {
+	src := "services:\n  - name: s\n    flows:\n      - name: f\n        vars: {k: key1}\n        steps:\n" +
+		"          - name: a\n            function: b\n            request:\n              url: \"http://127.0.0.1/\"\n" +
+		"              json:\n                \"${k}\": 1\n                \"${nope}\": 2\n                n: {\"${bad\": 3}\n"
+	_, err := Parse("test.yaml", []byte(src), Options{})
+	for _, want := range []string{
+		"test.yaml:13: services[0].flows[0].steps[0].request.json[\"${nope}\"]: ${nope} is not defined by an earlier var or an earlier step's extract",
+		"test.yaml:14: services[0].flows[0].steps[0].request.json.n[\"${bad\"]: unterminated ${ in template",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v\nwant %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "${k}") {
+		t.Errorf("a defined variable in a key refused: %v", err)
 	}
 }

@@ -127,6 +127,9 @@ func (p *parser) jsonValue(n *yaml.Node, key string, defined map[string]bool, de
 	case yaml.MappingNode:
 		m := map[string]any{}
 		for _, e := range p.entries(rn, key) {
+			// A key is a template too (the runner fills it in): one that
+			// names no variable passed check and then stopped the runner.
+			p.template(e.k, child(key, e.name), e.name, defined)
 			m[e.name] = p.jsonValue(e.v, child(key, e.name), defined, depth+1)
 		}
 		return m
