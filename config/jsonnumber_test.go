@@ -67,3 +67,16 @@ func TestJSONBodyKeysChecked(t *testing.T) {
 		t.Errorf("a defined variable in a key refused: %v", err)
 	}
 }
+
+// TestFormKeyNotTemplate: a form key is sent as written, so a reference in
+// one ("${k}": v) went out as the text ${k}; check refuses it.
+func TestFormKeyNotTemplate(t *testing.T) {
+	src := "services:\n  - name: s\n    flows:\n      - name: f\n        vars: {k: key1}\n        steps:\n" +
+		"          - name: a\n            function: b\n            request:\n              url: \"http://127.0.0.1/\"\n" +
+		"              form:\n                \"${k}\": \"${k}\"\n"
+	_, err := Parse("test.yaml", []byte(src), Options{})
+	want := `test.yaml:12: services[0].flows[0].steps[0].request.form["${k}"]: a form key is not a template: ${k} is not filled in`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v\nwant %q", err, want)
+	}
+}

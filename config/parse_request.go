@@ -64,6 +64,11 @@ func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Requ
 			case "form":
 				for _, fe := range p.entries(e.v, key) {
 					fkey := child(key, fe.name)
+					if ref := firstRef(fe.name); ref != "" {
+						// Sent as written ("${k}=..."), never filled in.
+						p.errf(fe.k, fkey, "a form key is not a template: %s is not filled in (a json: key is)", ref)
+						continue
+					}
 					if s, ok := p.str(fe.v, fkey); ok && p.template(fe.v, fkey, s, defined) {
 						if rq.Form == nil {
 							rq.Form = map[string]string{}
