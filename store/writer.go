@@ -21,8 +21,13 @@ type WriterOptions struct {
 	FlushEvery time.Duration // longest a submitted run waits before a commit (250ms)
 	Buffer     int           // runs held in memory, committed or not yet (100000)
 	RetryEvery time.Duration // wait between attempts while commits fail (1s)
-	Logger     *slog.Logger  // default: discard
-	Clock      clock.Clock   // for LastCommit and Stuck (default: clock.Real)
+	// CommitTimeout bounds one commit attempt (StuckAfter): a database that
+	// stops answering (PostgreSQL frozen, a connection to a primary that
+	// failed over and vanished, which TCP may keep for 15 minutes) fails the
+	// attempt, which is logged and retried on a new connection.
+	CommitTimeout time.Duration
+	Logger        *slog.Logger // default: discard
+	Clock         clock.Clock  // for LastCommit and Stuck (default: clock.Real)
 	// OnCommit, if set, is called after each committed batch of runs with
 	// its size and how long the commit took (for metrics).
 	OnCommit func(runs int, d time.Duration)
@@ -137,6 +142,9 @@ func NewWriter(s Store, o WriterOptions) *Writer {
 	}
 	if o.RetryEvery <= 0 {
 		o.RetryEvery = time.Second
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = StuckAfter
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -375,19 +383,26 @@ func (w *Writer) drain(ctx context.Context) bool {
 			bad  []Quarantined
 			err  error
 		)
+		// One attempt is bounded on the wall clock, like the writer's other
+		// waits.
+		actx, cancel := context.WithTimeout(ctx, w.o.CommitTimeout)
 		if len(evs) > 0 {
 			var refused []refusal[state.Event]
-			done, refused, err = commitSplit(ctx, evs, w.s.AppendEvents)
+			done, refused, err = commitSplit(actx, evs, w.s.AppendEvents)
 			for _, r := range refused {
 				bad = append(bad, Quarantined{Event: &r.item, Error: r.err.Error()})
 			}
 		} else {
 			var refused []refusal[probe.Run]
-			done, refused, err = commitSplit(ctx, runs, w.s.AppendRuns)
+			done, refused, err = commitSplit(actx, runs, w.s.AppendRuns)
 			for _, r := range refused {
 				bad = append(bad, Quarantined{Run: &r.item, Error: r.err.Error()})
 			}
 		}
+		if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s: %w", w.o.CommitTimeout, err)
+		}
+		cancel()
 		end := w.o.Clock.Now()
 		if len(bad) > 0 {
 			w.setAside(bad)

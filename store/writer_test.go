@@ -256,3 +256,75 @@ func TestWriterFlushesOnTimeUnderSteadyTraffic(t *testing.T) {
 		t.Fatalf("nothing committed under steady traffic within 5s: %+v", st)
 	}
 }
+
+// hangStore is a database that stops answering (PostgreSQL frozen, or a
+// connection to a primary that failed over and vanished): its first `hang`
+// commits wait until their context ends; later ones succeed.
+type hangStore struct {
+	Store
+	mu   sync.Mutex
+	hang int
+	runs int
+}
+
+func (h *hangStore) AppendRuns(ctx context.Context, runs []probe.Run) error {
+	h.mu.Lock()
+	hang := h.hang > 0
+	if hang {
+		h.hang--
+	}
+	h.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return fmt.Errorf("store: begin: %w", ctx.Err())
+	}
+	h.mu.Lock()
+	h.runs += len(runs)
+	h.mu.Unlock()
+	return nil
+}
+
+// TestWriterCommitThatHangsIsRetried: a commit the database never answers
+// is given up after CommitTimeout, counted as a failure, logged and retried
+// (on a new connection), instead of holding the writer, without a word,
+// for as long as the database hangs.
+func TestWriterCommitThatHangsIsRetried(t *testing.T) {
+	for _, hangs := range []int{1, 3} {
+		t.Run(fmt.Sprint(hangs), func(t *testing.T) {
+			var buf bytes.Buffer
+			var mu sync.Mutex
+			log := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
+			hs := &hangStore{hang: hangs}
+			w := NewWriter(hs, WriterOptions{RetryEvery: time.Millisecond, CommitTimeout: 10 * time.Millisecond, Logger: log})
+			w.Submit(runsN(3)...)
+			// No deadline here: without CommitTimeout this waits forever.
+			if err := w.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			st := w.Stats()
+			if st.Failures != int64(hangs) || st.Committed != 3 {
+				t.Errorf("failures %d, committed %d; want %d and 3", st.Failures, st.Committed, hangs)
+			}
+			if err := w.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			out := buf.String()
+			mu.Unlock()
+			if !strings.Contains(out, "store commit failed") || !strings.Contains(out, "no answer within 10ms") {
+				t.Errorf("log does not say the commit hung:\n%s", out)
+			}
+		})
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
