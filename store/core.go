@@ -100,6 +100,10 @@ type core struct {
 	closed   bool
 
 	seriesCache seriesCache // what reads know of the series table
+
+	// checkFile, if set, is called before every write transaction: an
+	// error (ErrFileMoved) fails the write.
+	checkFile func() error
 }
 
 type seriesKey struct{ service, flow, location string }
@@ -129,6 +133,11 @@ func (c *core) latest() int { return c.d.migrations[len(c.d.migrations)-1].versi
 func (c *core) beginWrite(ctx context.Context) (*sqlx.Tx, error) {
 	if c.closed {
 		return nil, errClosed
+	}
+	if c.checkFile != nil {
+		if err := c.checkFile(); err != nil {
+			return nil, err
+		}
 	}
 	tx, err := c.w.BeginTxx(ctx, nil)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -160,6 +161,16 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	c := newCore(w, nil, sqliteDialect(), opts.Logger)
+	if !opts.ReadOnly {
+		// The file the writer connection opened (stat'd after the first
+		// connection made or opened it).
+		fi, err := os.Stat(path)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		c.checkFile = func() error { return sameFile(path, fi) }
+	}
 	migrate := func(ctx context.Context, upTo int) error { return notADB(c.migrate(ctx, upTo)) }
 	if opts.ReadOnly {
 		migrate = func(ctx context.Context, _ int) error { return notADB(c.checkVersion(ctx)) }
@@ -270,4 +281,19 @@ func sqliteRollupAdd(_ *sqlite.FunctionContext, args []driver.Value) (driver.Val
 	a, _ := args[0].([]byte)
 	b, _ := args[1].([]byte)
 	return addStats(a, b)
+}
+
+// sameFile returns ErrFileMoved (wrapped, naming path) unless path is still
+// the file opened as fi.
+func sameFile(path string, fi os.FileInfo) error {
+	now, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("store: %s: %w (it is gone): results are held in memory, not written; put it back, or restart to begin a new database", path, ErrFileMoved)
+	case err != nil:
+		return fmt.Errorf("store: %s: %w", path, err)
+	case !os.SameFile(fi, now):
+		return fmt.Errorf("store: %s: %w (another file is there now): results are held in memory, not written; put it back, or restart to open the new one", path, ErrFileMoved)
+	}
+	return nil
 }

@@ -28,6 +28,14 @@ var ErrSchemaNewer = errors.New("store: the database schema is newer than this s
 // database that holds no slaprobe store.
 var ErrNoStore = errors.New("store: no slaprobe store in this database")
 
+// ErrFileMoved is returned by every write to a SQLite store whose database
+// file was removed or replaced (or renamed) since it was opened: SQLite in
+// WAL mode would go on writing into the open file, which no one opens again
+// (the next start makes a new, empty one), so every result since would be
+// lost without a word. The data is not at fault: a Writer keeps it and
+// retries, and a file put back in place (renamed back) is written again.
+var ErrFileMoved = errors.New("the database file was removed or replaced while open")
+
 // ErrNotSQLite is returned by OpenSQLite for a file that is not a SQLite
 // database (a config given as --db): bad input, not a database failure.
 var ErrNotSQLite = errors.New("not a SQLite database")
