@@ -211,6 +211,38 @@ func (d *Daemon) Exclusive(ctx context.Context, build func()) error {
 	return nil
 }
 
+// ReloadBuildWait is how long a SIGHUP reload waits for a report build in
+// the making (ExclusiveWithin); the reload's own store reads are bounded
+// alike.
+const ReloadBuildWait = 30 * time.Second
+
+// ExclusiveWithin is Exclusive for work that must not wait long on a report
+// build (a SIGHUP reload): it waits for the build in the making at most
+// wait, then runs build beside it (alone is false), since one it waits on
+// may be stuck on a store that stopped answering (the builds' reads have
+// no deadline of their own) and the slot is there only to keep the memory
+// peak down. It returns ctx's error if ctx ends first. The wait is on d's
+// clock.
+func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build func()) (alone bool, err error) {
+	select {
+	case d.builds <- struct{}{}:
+	case <-d.clock.After(wait):
+		if d.heavy != nil {
+			defer d.heavy()()
+		}
+		build()
+		return false, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-d.builds }()
+	if d.heavy != nil {
+		defer d.heavy()()
+	}
+	build()
+	return true, nil
+}
+
 // ReportStore is the daemon's store as periodic reports should read it (the
 // status page's figures): the settled past is kept between calls (see
 // reportStore).

@@ -270,3 +270,36 @@ func TestAvailabilityRetriesWhileNoData(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadDoesNotWaitOnAStuckBuild: a reload (ExclusiveWithin) waits for
+// a report build in the making only so long, then runs beside it: a build
+// stuck on a store that stopped answering (PostgreSQL frozen) held a SIGHUP
+// for as long as the store hung (52 s in a test). With the slot free it
+// runs alone, as Exclusive does.
+func TestReloadDoesNotWaitOnAStuckBuild(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		slotTaken bool
+		wantAlone bool
+	}{
+		{"slot free", false, true},
+		{"build stuck", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _ := newTestDaemon(t, testConfig(time.Minute, "a"), nil, Deps{})
+			ctx := context.Background()
+			release := make(chan struct{})
+			defer close(release)
+			if tc.slotTaken {
+				taken := make(chan struct{})
+				go d.Exclusive(ctx, func() { close(taken); <-release }) //nolint:errcheck // ctx never ends
+				<-taken
+			}
+			ran := false
+			alone, err := d.ExclusiveWithin(ctx, time.Millisecond, func() { ran = true })
+			if err != nil || !ran || alone != tc.wantAlone {
+				t.Errorf("ExclusiveWithin: ran %v, alone %v, err %v; want ran, alone %v", ran, alone, err, tc.wantAlone)
+			}
+		})
+	}
+}

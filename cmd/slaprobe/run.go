@@ -274,13 +274,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			case <-hup:
 				began := time.Now()
 				// One heavy phase at a time: the reload waits for a report
-				// build in the making (a second or two at 50,000 flows) and
-				// the builds wait for it; Exclusive runs it through Heavy
-				// (GOGC heavyGCPercent). At 50,000 flows a reload during a
+				// build in the making (a second or two at 50,000 flows), but
+				// no longer than ReloadBuildWait (a build stuck on a store
+				// that stopped answering must not hold the reload), and the
+				// builds wait for it; it runs through Heavy (GOGC
+				// heavyGCPercent). At 50,000 flows a reload during a
 				// status page rebuild peaked at 694 MiB, 609 MiB alone.
 				var next *config.Config
 				var loadErr, err error
-				if e := d.Exclusive(ctx, func() {
+				alone, e := d.ExclusiveWithin(ctx, daemon.ReloadBuildWait, func() {
 					if next, loadErr = load(); loadErr != nil {
 						return
 					}
@@ -290,8 +292,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					// is the larger of the two, not their sum).
 					runtime.GC()
 					err = d.Reload(next)
-				}); e != nil {
+				})
+				if e != nil {
 					return // stopping
+				}
+				if !alone {
+					log.Warn("reload: a report build in the making did not finish in time (store slow or not answering?); reloaded beside it", "waited", daemon.ReloadBuildWait)
 				}
 				if loadErr != nil {
 					d.ReloadRejected()
