@@ -89,7 +89,20 @@ func (m *email) Send(ctx context.Context, msg *Message) error {
 	if err != nil {
 		return err
 	}
-	if err := m.send(ctx, c, msg); err != nil {
+	// go-mail reads the server's replies (the greeting, EHLO, STARTTLS,
+	// AUTH, each command) with only its own timeout (the attempt's 2
+	// minutes), not ctx: the session runs aside and Send returns when ctx
+	// ends (a shutdown), leaving it to end at that timeout or the exit.
+	sent := make(chan error, 1)
+	go func() { sent <- m.send(ctx, c, msg) }()
+	select {
+	case err = <-sent:
+	case <-ctx.Done():
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("email: %w", ctx.Err())
+	}
+	if err != nil {
 		var refused *Refused
 		if errors.As(err, &refused) {
 			return &Refused{Err: errors.New(scrub.Redact(refused.Err.Error()))}

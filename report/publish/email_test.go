@@ -111,3 +111,54 @@ func TestEmailRefusedRecipient(t *testing.T) {
 		})
 	}
 }
+
+// TestEmailSendEndsWithItsContext: an attempt to a server that stops
+// answering (a tarpit that never greets, or one that stalls after the
+// greeting) ends when its context ends, not at the attempt's own bound
+// (2 minutes): a SIGTERM during such an attempt kept the daemon up for as
+// long (85 s in a test, past systemd's 90 s when it came at the attempt's
+// start).
+func TestEmailSendEndsWithItsContext(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		greet string // written on accept, then nothing more
+	}{
+		{"never greets", ""},
+		{"stalls after the greeting", "220 localhost ESMTP\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Write([]byte(tc.greet)) //nolint:errcheck // the client's problem
+				accepted <- c
+			}()
+			dir := t.TempDir()
+			m := newEmail(testConfig(dir), &config.Email{Server: ln.Addr().String(), From: "sla@example.org", To: []string{"ops@example.org"}, TLS: "none"}, time.Hour)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- m.Send(ctx, &Message{Month: "2022-10", Version: 1, Key: "k", Summary: Summary{Title: "SLA report 2022-10"}})
+			}()
+			c := <-accepted
+			defer c.Close()
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Send = %v, want context.Canceled", err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("Send still waits on a server that does not answer, a minute after its context ended")
+			}
+		})
+	}
+}
