@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -809,4 +810,41 @@ func TestDescriptionTimesInZone(t *testing.T) {
 			t.Errorf("description after SetZone %q, want it to contain %q", d, want)
 		}
 	})
+}
+
+// TestRetryBackoffAfterSlowFailure: the backoff after a failed send runs
+// from when the send failed, not from when it began: an Alertmanager that
+// takes its whole timeout to fail (a black hole: 10 s) was tried again at
+// once, the 1 s, 2 s, 4 s, 8 s waits used up by the attempt itself, and the
+// log's retry_at lay in the past.
+func TestRetryBackoffAfterSlowFailure(t *testing.T) {
+	clk := clock.NewManual(t0)
+	var posts atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		clk.Advance(10 * time.Second) // the attempt's timeout went by
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer slow.Close()
+	n := newTestNotifier(t, clk, "", slow.URL)
+	ctx := context.Background()
+	n.Handle([]state.Event{open(flowWindow(state.KindDown, "", t0))})
+	for _, st := range []struct {
+		at        time.Duration
+		wantPosts int32
+	}{
+		{0, 1},                        // fails at +10s: next at +11s
+		{10500 * time.Millisecond, 1}, // backing off
+		{11 * time.Second, 2},         // fails at +21s: next at +23s
+		{22 * time.Second, 2},         // backing off
+		{23 * time.Second, 3},
+	} {
+		if clk.Now().Before(t0.Add(st.at)) {
+			clk.Set(t0.Add(st.at))
+		}
+		n.Tick(ctx) //nolint:errcheck // the sends fail
+		if got := posts.Load(); got != st.wantPosts {
+			t.Fatalf("at +%s: %d posts, want %d", st.at, got, st.wantPosts)
+		}
+	}
 }

@@ -66,7 +66,9 @@ func (n *Notifier) tick(ctx context.Context, force bool) error {
 		}
 		if err := n.post(ctx, t, batch); err != nil {
 			t.failures++
-			t.retryAt = now.Add(backoff(t.failures))
+			// From when it failed: a send that took its whole timeout (a
+			// black hole) must not use up the wait.
+			t.retryAt = n.o.Clock.Now().Add(backoff(t.failures))
 			n.sent.WithLabelValues(t.label, "failed").Inc()
 			n.o.Logger.Warn("alertmanager send failed", "url", t.label, "alerts", len(batch), "attempt", t.failures, "retry_at", t.retryAt, "err", err)
 			errs = append(errs, err)
