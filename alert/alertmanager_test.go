@@ -848,3 +848,45 @@ func TestRetryBackoffAfterSlowFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestOneAlertmanagerHangingDoesNotHoldTheOthers: the URLs are sent to side
+// by side: an Alertmanager that does not answer (a black hole, listed
+// first) delayed every send to a healthy one behind it by its whole timeout
+// (10 s), new alerts and resolves alike.
+func TestOneAlertmanagerHangingDoesNotHoldTheOthers(t *testing.T) {
+	release := make(chan struct{})
+	var gaveUp atomic.Bool // the hung send ended at its timeout, not by release
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) //nolint:errcheck // read, so that a client that gives up is seen
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			gaveUp.Store(true)
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer hung.Close()
+	got := make(chan struct{}, 10)
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- struct{}{}
+	}))
+	defer good.Close()
+	n := newTestNotifier(t, clock.NewManual(t0), "", hung.URL, good.URL)
+	n.Handle([]state.Event{open(flowWindow(state.KindDown, "", t0))})
+	done := make(chan error, 1)
+	go func() { done <- n.Tick(context.Background()) }()
+	<-got // sent one after the other, this comes only after the hung send timed out
+	close(release)
+	if err := <-done; err == nil {
+		t.Error("Tick: no error for the Alertmanager that failed")
+	}
+	if gaveUp.Load() {
+		t.Error("the healthy Alertmanager got its alerts only after the hung one's timeout")
+	}
+	if v := value(t, n.sent.WithLabelValues(good.URL, "ok")); v != 1 {
+		t.Errorf("ok count for the healthy URL = %v, want 1", v)
+	}
+	if v := value(t, n.sent.WithLabelValues(hung.URL, "failed")); v != 1 {
+		t.Errorf("failed count for the hung URL = %v, want 1", v)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,15 @@ func (n *Notifier) tick(ctx context.Context, force bool) error {
 	defer n.sending.Unlock()
 	now := n.o.Clock.Now()
 	var errs []error
+	// The URLs are sent to side by side: one that does not answer (a black
+	// hole, its whole timeout) must not hold back the others.
+	type send struct {
+		t     *target
+		batch []Alert
+		revs  map[string]int
+		err   error
+	}
+	var sends []*send
 	for _, t := range n.targets {
 		if !force && now.Before(t.retryAt) {
 			continue
@@ -64,7 +74,16 @@ func (n *Notifier) tick(ctx context.Context, force bool) error {
 		if len(batch) == 0 {
 			continue
 		}
-		if err := n.post(ctx, t, batch); err != nil {
+		sends = append(sends, &send{t: t, batch: batch, revs: revs})
+	}
+	var wg sync.WaitGroup
+	for _, s := range sends {
+		wg.Go(func() { s.err = n.post(ctx, s.t, s.batch) })
+	}
+	wg.Wait()
+	for _, s := range sends {
+		t, batch, revs := s.t, s.batch, s.revs
+		if err := s.err; err != nil {
 			t.failures++
 			// From when it failed: a send that took its whole timeout (a
 			// black hole) must not use up the wait.
