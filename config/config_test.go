@@ -475,6 +475,43 @@ services:
 	}
 }
 
+// A top-level x- key holds anchors for the rest of the file, as in a
+// Compose file; it is not read otherwise, and other unknown keys still are
+// errors.
+func TestExtensionKeys(t *testing.T) {
+	src := `
+x-login: &login
+  name: login
+  function: login
+  request: {url: "http://h/login", headers: {Accept: application/json}}
+x-notes: [anything, {goes: here}]
+services:
+  - name: s
+    flows:
+      - name: f
+        steps:
+          - *login
+      - name: g
+        steps:
+          - <<: *login
+            request: {url: "http://h/other"}
+`
+	cfg := mustParse(t, src, Options{})
+	fl := cfg.Services[0].Flows
+	if got := fl[0].Steps[0].Request; got.URL != "http://h/login" || len(got.Headers) != 1 {
+		t.Errorf("alias of an x- key: %+v", got)
+	}
+	if got := fl[1].Steps[0]; got.Name != "login" || got.Request.URL != "http://h/other" {
+		t.Errorf("merge of an x- key: %+v", got)
+	}
+	for _, bad := range []string{"x:", "X-common:", "xcommon:", "common:"} {
+		_, err := Parse("test.yaml", []byte(bad+" 1\n"+minimal), Options{})
+		if err == nil || !strings.Contains(err.Error(), "test.yaml:1: "+strings.TrimSuffix(bad, ":")+": unknown key") {
+			t.Errorf("%q: want an unknown key error at line 1, got %v", bad, err)
+		}
+	}
+}
+
 func TestLookupMethods(t *testing.T) {
 	cfg := mustParse(t, minimal, Options{})
 	if s := cfg.Service("messaging"); s == nil || s.Name != "messaging" {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/internal/redact"
@@ -222,7 +223,18 @@ func (p *parser) path(s string) string {
 
 func (p *parser) config(root *yaml.Node) {
 	top := map[string]entry{}
-	p.object(root, "", topKeys, func(e entry, _ string) { top[e.name] = e })
+	for _, e := range p.entries(root, "") {
+		switch {
+		case contains(topKeys, e.name):
+			top[e.name] = e
+		case strings.HasPrefix(e.name, "x-"):
+			// An extension key, as in a Compose file: a place for anchors
+			// the rest of the file aliases (x-common: &common ...), not
+			// read otherwise.
+		default:
+			p.errf(e.k, e.name, "unknown key (expected one of: %s; or an x- key to hold anchors)", strings.Join(topKeys, ", "))
+		}
+	}
 	// Fixed order: defaults before the flows that inherit them, services
 	// before the maintenance windows that name them.
 	c := p.cfg
