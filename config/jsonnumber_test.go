@@ -80,3 +80,26 @@ func TestFormKeyNotTemplate(t *testing.T) {
 		t.Fatalf("got %v\nwant %q", err, want)
 	}
 }
+
+// TestMatcherBoundAsWritten: a gt/ge/lt/le threshold keeps the text it was
+// written with (through an alias too), so the runner can compare IDs past
+// 2^53 exactly: as a float64, 9007199254740993 reads as 9007199254740992.
+func TestMatcherBoundAsWritten(t *testing.T) {
+	src := "services:\n  - name: s\n    flows:\n      - name: f\n        steps:\n" +
+		"          - name: a\n            function: b\n            request: {url: \"http://127.0.0.1/\"}\n" +
+		"            expect:\n              jsonpath:\n" +
+		"                \"$.a\": {gt: &big 9007199254740993}\n" +
+		"                \"$.b\": {le: *big}\n" +
+		"                \"$.c\": {lt: 12345678901234567890123}\n" +
+		"                \"$.d\": {ge: 1.5}\n"
+	cfg, err := Parse("test.yaml", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"9007199254740993", "9007199254740993", "12345678901234567890123", "1.5"}
+	for i, pm := range cfg.Services[0].Flows[0].Steps[0].Expect.JSONPath {
+		if pm.Matcher.Bound != want[i] {
+			t.Errorf("%s: Bound %q, want %q", pm.Path, pm.Matcher.Bound, want[i])
+		}
+	}
+}

@@ -212,6 +212,7 @@ func (p *parser) matcher(n *yaml.Node, key string, defined map[string]bool) (Mat
 			}
 		case "gt", "ge", "lt", "le":
 			if f, ok := p.float(e.v, key); ok {
+				m.Bound = p.resolve(e.v).Value
 				switch e.name {
 				case "gt":
 					m.GT = &f

@@ -364,7 +364,11 @@ type Matcher struct {
 	Exists   *bool
 	GT, GE   *float64
 	LT, LE   *float64
-	Matches  string
+	// Bound is the GT/GE/LT/LE threshold as written: where the value and
+	// the threshold read as one float64 (integers from 2^53 up), the
+	// exact numbers decide.
+	Bound   string
+	Matches string
 }
 
 // Extract sets a variable from a response. Exactly one source is set.

@@ -133,6 +133,9 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 		return fmt.Sprintf("%s does not match %s (got %s)", label, strconv.Quote(re.String()), show(vals, sc))
 	case opGT, opGE, opLT, opLE:
 		want := opSymbol(m.op) + " " + plainNumber(m.num)
+		if b := strings.TrimSpace(op); math.Abs(m.num) >= exactFrom && len(b) <= maxExactDigits && exactBound(b, m.num) != nil {
+			want = opSymbol(m.op) + " " + b // as written: its float64 may differ in the last digits
+		}
 		if len(vals) == 0 {
 			return fmt.Sprintf("%s selected nothing, want %s", label, want)
 		}
@@ -141,7 +144,7 @@ func evalMatch(m *matcher, op string, label string, vals []any, kind subjectKind
 			if !ok {
 				return fmt.Sprintf("%s is %s, want a number %s", label, show([]any{v}, sc), want)
 			}
-			if !compare(m.op, f, m.num) {
+			if !compare(m.op, order(v, f, m.num, op)) {
 				return fmt.Sprintf("%s is %s, want %s", label, show([]any{v}, sc), want)
 			}
 		}
@@ -172,17 +175,84 @@ func opSymbol(op matchOp) string {
 	}
 }
 
-func compare(op matchOp, a, b float64) bool {
+// compare says whether a value ordered c (-1, 0, 1) against the threshold
+// passes op.
+func compare(op matchOp, c int) bool {
 	switch op {
 	case opGT:
-		return a > b
+		return c > 0
 	case opGE:
-		return a >= b
+		return c >= 0
 	case opLT:
-		return a < b
+		return c < 0
 	default:
-		return a <= b
+		return c <= 0
 	}
+}
+
+// order returns -1, 0 or 1 as the value v (read as f) is below, at or above
+// the threshold t, written bound. Where the float64 readings differ they
+// decide (rounding keeps the order); where they are equal, two different
+// integers from 2^53 up may share one (an ID 9007199254740993 is no
+// greater than 9007199254740992 as a float64), so the exact values do.
+func order(v any, f, t float64, bound string) int {
+	switch {
+	case f < t:
+		return -1
+	case f > t:
+		return 1
+	}
+	bound = strings.TrimSpace(bound)
+	if bound == "" || len(bound) > maxExactDigits {
+		return 0
+	}
+	b := exactBound(bound, t)
+	if b == nil {
+		return 0
+	}
+	a := new(big.Rat)
+	switch x := v.(type) {
+	case int64:
+		a.SetInt64(x)
+	case int:
+		a.SetInt64(int64(x))
+	case float64:
+		a.SetFloat64(x)
+	case json.Number:
+		if len(x) > maxExactDigits {
+			return 0
+		}
+		if _, ok := a.SetString(string(x)); !ok {
+			return 0
+		}
+	case string:
+		s := strings.TrimSpace(x)
+		if len(s) > maxExactDigits {
+			return 0
+		}
+		if _, ok := a.SetString(s); !ok {
+			return 0
+		}
+	default:
+		return 0
+	}
+	if af, _ := a.Float64(); af != f {
+		return 0 // a form big.Rat reads otherwise than the JSON reader did
+	}
+	return a.Cmp(b)
+}
+
+// exactBound reads a threshold's text as an exact number, or nil when it
+// does not read as t (a form the YAML reader and big.Rat take differently).
+func exactBound(bound string, t float64) *big.Rat {
+	b, ok := new(big.Rat).SetString(bound)
+	if !ok {
+		return nil
+	}
+	if f, _ := b.Float64(); f != t {
+		return nil
+	}
+	return b
 }
 
 // contains: an array holds the operand, a text contains it, an object has it

@@ -79,6 +79,21 @@ func TestAssertions(t *testing.T) {
 		{"le", "/doc", path("$.count", config.Matcher{LE: fp(3)}), StatusOK, ""},
 		{"le fails", "/doc", path("$.count", config.Matcher{LE: fp(2.5)}), StatusFailed, "s: $.count is 3, want <= 2.5"},
 		// The threshold as written, not in exponent form ("want > 1e+06").
+		// Past 2^53 neighbouring integers share one float64: compared as
+		// floats, an ID 9007199254740993 was not > 9007199254740992 and was
+		// <= it.
+		{"gt past 2^53", "/ids", path("$.ids[0]", bound("gt", "9007199254740992")), StatusOK, ""},
+		{"le past 2^53 fails", "/ids", path("$.ids[0]", bound("le", "9007199254740992")), StatusFailed,
+			"s: $.ids[0] is 9007199254740993, want <= 9007199254740992"},
+		{"ge past 2^53 fails", "/ids", path("$.ids[0]", bound("ge", "9007199254740994")), StatusFailed,
+			"s: $.ids[0] is 9007199254740993, want >= 9007199254740994"},
+		{"lt past 2^53 fails", "/ids", path("$.ids[0]", bound("lt", "9007199254740993")), StatusFailed,
+			"s: $.ids[0] is 9007199254740993, want < 9007199254740993"},
+		{"gt int64 id", "/ids", path("$.id", bound("gt", "1234567890123456788")), StatusOK, ""},
+		{"gt past int64", "/ids", path("$.big", bound("gt", "12345678901234567890122")), StatusOK, ""},
+		{"lt past int64 fails", "/ids", path("$.big", bound("lt", "12345678901234567890123")), StatusFailed,
+			"s: $.big is 12345678901234567890123, want < 12345678901234567890123"},
+		{"gt id in a string", "/ids", path("$.sid", bound("gt", "9007199254740992")), StatusOK, ""},
 		{"gt a million fails", "/doc", path("$.count", config.Matcher{GT: fp(1000000)}), StatusFailed, "s: $.count is 3, want > 1000000"},
 		{"ge a small fraction fails", "/doc", path("$.none", config.Matcher{GE: fp(0.0000005)}), StatusFailed, "s: $.none is null, want a number >= 0.0000005"},
 		{"numeric on text fails", "/doc", path("$.status", config.Matcher{GT: fp(0)}), StatusFailed,

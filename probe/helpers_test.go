@@ -24,6 +24,26 @@ func bp(b bool) *bool            { return &b }
 func fp(f float64) *float64      { return &f }
 func eq(s string) config.Matcher { return config.Matcher{Equals: &s} }
 
+// bound is a gt, ge, lt or le matcher whose threshold is written s.
+func bound(op, s string) config.Matcher {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		panic(err)
+	}
+	m := config.Matcher{Bound: s}
+	switch op {
+	case "gt":
+		m.GT = &f
+	case "ge":
+		m.GE = &f
+	case "lt":
+		m.LT = &f
+	default:
+		m.LE = &f
+	}
+	return m
+}
+
 // target is the test platform: a handful of endpoints a flow can exercise.
 type target struct {
 	inboxCalls atomic.Int64
@@ -41,7 +61,7 @@ func (tg *target) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /ids", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"id":1234567890123456789,"big":12345678901234567890123,"ids":[9007199254740993]}`)
+		io.WriteString(w, `{"id":1234567890123456789,"big":12345678901234567890123,"ids":[9007199254740993],"sid":"9007199254740993"}`)
 	})
 	mux.HandleFunc("GET /text", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello world, order=ord-991 done")

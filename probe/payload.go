@@ -204,6 +204,8 @@ func compileMatcher(m *config.Matcher, sy *symbols) (matcher, error) {
 		if c.p != nil {
 			set(c.op)
 			out.num = *c.p
+			// The threshold's text, for the exact comparison (see order).
+			out.operand = tmpl{src: m.Bound, lit: m.Bound, static: true}
 		}
 	}
 	if m.Matches != "" {
