@@ -15,7 +15,7 @@ var (
 	expectKeys  = []string{"status", "latency", "jsonpath", "body", "headers", "tls"}
 	tlsExpKeys  = []string{"min_days_left"}
 	matcherKeys = []string{"equals", "contains", "exists", "gt", "ge", "lt", "le", "matches"}
-	extractKeys = []string{"jsonpath", "regex", "header"}
+	extractKeys = []string{"jsonpath", "regex", "header", "cookie"}
 )
 
 // expectAllowed lists the expect keys a kind of step uses, and what it
@@ -39,6 +39,8 @@ func extractAllowed(st *Step) []string {
 		return []string{"header"}
 	case st.Await != nil && st.Await.Webhook == nil:
 		return []string{"jsonpath", "regex"}
+	case st.Await != nil:
+		return []string{"jsonpath", "regex", "header"}
 	}
 	return extractKeys
 }
@@ -300,6 +302,11 @@ func (p *parser) extract(e entry, key string, st *Step) (Extract, bool) {
 				p.errf(e.v, key, "invalid header name %q", s)
 			}
 			ex.Header = s
+		case "cookie":
+			if !isToken(s) {
+				p.errf(e.v, key, "invalid cookie name %q", s)
+			}
+			ex.Cookie = s
 		}
 	})
 	if len(set) != 1 && len(*p.errs) == before {

@@ -377,6 +377,7 @@ type Extract struct {
 	JSONPath string // first value selected
 	Regex    string // first capture group (or the whole match) over the body
 	Header   string // the header's first value
+	Cookie   string // the value of the cookie of this name the run's jar sends to the response's URL
 	// Secret marks the value a credential: it is redacted from messages
 	// like a configured secret. Values used in an Authorization,
 	// Proxy-Authorization or Cookie header are treated so without it.

@@ -176,7 +176,7 @@ func (w *awaitStep) match(rs *runState, cs *compiledStep, m *message) string {
 			}
 		}
 	}
-	return rs.checkPayload(&cs.pay, m.data, m.header)
+	return rs.checkPayload(&cs.pay, m.data, m.header, nil)
 }
 
 // verify checks an HMAC-SHA256 signature over the raw body.

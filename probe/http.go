@@ -414,7 +414,7 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		return a
 	}
 	if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
-		a.fail = rs.checkPayload(&cs.pay, body, resp.Header)
+		a.fail = rs.checkPayload(&cs.pay, body, resp.Header, resp.Request.URL)
 	}
 	return a
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 
@@ -71,6 +72,7 @@ const (
 	extractJSON extractKind = iota + 1
 	extractRegex
 	extractHeader
+	extractCookie
 )
 
 type extractor struct {
@@ -146,8 +148,12 @@ func (p *payload) compile(e *config.Expect, extracts []config.Extract, sy *symbo
 			n++
 			x.kind, x.src, x.header = extractHeader, e.Header, http.CanonicalHeaderKey(e.Header)
 		}
+		if e.Cookie != "" {
+			n++
+			x.kind, x.src = extractCookie, e.Cookie
+		}
 		if n != 1 {
-			return fmt.Errorf("extract %s: want exactly one of jsonpath, regex, header", e.Var)
+			return fmt.Errorf("extract %s: want exactly one of jsonpath, regex, header, cookie", e.Var)
 		}
 		p.extract = append(p.extract, x)
 	}
@@ -225,8 +231,10 @@ func compileMatcher(m *config.Matcher, sy *symbols) (matcher, error) {
 
 // checkPayload applies p's expectations to body (and to h, the headers that
 // came with it, when there are any), then its extractions into the run's
-// scope. It returns "" when all hold.
-func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string {
+// scope. u is the URL a response came from (after redirects), whose
+// cookies a cookie extraction reads; nil for a message. It returns "" when
+// all hold.
+func (rs *runState) checkPayload(p *payload, body []byte, h http.Header, u *url.URL) string {
 	var data any
 	if p.needJSON {
 		if len(bytes.TrimSpace(body)) == 0 {
@@ -251,7 +259,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 		}
 	}
 	if p.secrets {
-		rs.noteSecretExtracts(p, data, body, h)
+		rs.noteSecretExtracts(p, data, body, h, u)
 	}
 	for i := range p.paths {
 		pc := &p.paths[i]
@@ -313,7 +321,7 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header) string 
 			rs.sc.vals[x.slot] = v
 			continue
 		}
-		v, m := extract(x, data, body, h)
+		v, m := extract(x, data, body, h, &rs.jar, u)
 		if m != "" {
 			return m
 		}
@@ -351,7 +359,7 @@ func (rs *runState) notJSON(p *payload, body []byte) string {
 // secret, or used later in a credential header) to the run's redaction
 // before any check can quote them: a failed assertion on $.token used to
 // print the live bearer token.
-func (rs *runState) noteSecretExtracts(p *payload, data any, body []byte, h http.Header) {
+func (rs *runState) noteSecretExtracts(p *payload, data any, body []byte, h http.Header, u *url.URL) {
 	for i := range p.extract {
 		x := &p.extract[i]
 		if !x.secret {
@@ -366,7 +374,7 @@ func (rs *runState) noteSecretExtracts(p *payload, data any, body []byte, h http
 		if data == nil && x.kind == extractJSON {
 			continue
 		}
-		if v, m := extract(x, data, body, h); m == "" {
+		if v, m := extract(x, data, body, h, &rs.jar, u); m == "" {
 			rs.note(v)
 		}
 	}
@@ -405,8 +413,9 @@ func (rs *runState) lookup(body []byte, segs []pathSeg) ([]any, error) {
 	return rs.one[:1], nil
 }
 
-// extract reads one variable from a response.
-func extract(x *extractor, data any, body []byte, h http.Header) (string, string) {
+// extract reads one variable from a response, which came from u (nil for a
+// message); jar is the run's cookie jar.
+func extract(x *extractor, data any, body []byte, h http.Header, jar *lazyJar, u *url.URL) (string, string) {
 	switch x.kind {
 	case extractJSON:
 		v, ok := x.expr.FirstFound(data)
@@ -429,6 +438,18 @@ func extract(x *extractor, data any, body []byte, h http.Header) (string, string
 			return "", "extract " + x.name + ": no header " + x.header
 		}
 		return v[0], ""
+	case extractCookie:
+		// The cookies the jar sends to the page, as its script reads them
+		// from document.cookie (the most specific path first): set by this
+		// response, a redirect on the way, or an earlier step.
+		if u != nil {
+			for _, c := range jar.Cookies(u) {
+				if c.Name == x.src {
+					return c.Value, ""
+				}
+			}
+		}
+		return "", "extract " + x.name + ": no cookie " + x.src + " for this URL"
 	}
 	return "", "extract " + x.name + ": no source"
 }

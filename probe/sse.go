@@ -119,7 +119,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	}
 	rs.openStream(st)
 	go readSSE(sctx, resp.Body, st, s.event, s.limits.maxMessageBytes)
-	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header)
+	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header, nil)
 	return a
 }
 

@@ -116,7 +116,7 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 			return a
 		}
 	}
-	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header)
+	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header, nil)
 	return a
 }
 
