@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +128,39 @@ func TestJWTVar(t *testing.T) {
 				t.Errorf("channels %v", claims["channels"])
 			}
 		})
+	}
+}
+
+// TestJWTClaimNumbers: a JWT var's claims keep the numbers (and booleans)
+// as the config wrote them, as a request's json: does: the claims were
+// read back through a float64 before signing, so a user id past 2^53
+// went out as 12345678901234567000 and a long decimal rounded.
+func TestJWTClaimNumbers(t *testing.T) {
+	j := &config.JWT{Alg: "HS256", Key: "${env:HUB}", Claims: map[string]any{
+		"uid": json.Number("12345678901234567890"), "amt": json.Number("0.1000000000000000000001"),
+		"n": int64(42), "ok": true, "nested": map[string]any{"id": json.Number("9007199254740993")},
+	}}
+	cfg := testConfig(config.Flow{Vars: []config.Var{{Name: "tok", JWT: j}}, Steps: []config.Step{get("s", "http://127.0.0.1:1/")}})
+	cfg.Secrets["env:HUB"] = "hub-secret"
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := r.compiled(&cfg.Services[0].Flows[0])
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	sent, err := cf.vars[0].jwt.sign(&scope{clock: clock.NewManual(now), location: "seoul-a", secrets: cfg.Secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(sent, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"uid":12345678901234567890`, `"amt":0.1000000000000000000001`, `"n":42`, `"ok":true`,
+		`"nested":{"id":9007199254740993}`, fmt.Sprintf(`"iat":%d`, now.Unix())} {
+		if !strings.Contains(string(payload), want) {
+			t.Errorf("payload %s: want %s", payload, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +54,11 @@ func (c *compiledJWT) sign(sc *scope) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("claims: %w", err)
 		}
-		if err := json.Unmarshal(b, &claims); err != nil {
+		// Numbers as written (json.Number): through a float64 a user id
+		// past 2^53 changed its last digits.
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if err := d.Decode(&claims); err != nil {
 			return "", fmt.Errorf("claims: %v", err)
 		}
 	}
