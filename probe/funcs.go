@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"regexp"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -106,6 +107,8 @@ func applyFunc(fn string, args []string) (string, error) {
 		return url.PathEscape(args[0]), nil
 	case "urlquery":
 		return url.QueryEscape(args[0]), nil
+	case "regexquote":
+		return regexp.QuoteMeta(args[0]), nil
 	case "base64":
 		return base64.StdEncoding.EncodeToString([]byte(args[0])), nil
 	case "base64url":

@@ -20,10 +20,10 @@ import (
 )
 
 func TestTemplateFunctions(t *testing.T) {
-	sc := &scope{vals: []string{"!abc:example.org", "a b&c=d"}, runID: "run-1", clock: clock.NewManual(time.Unix(1700000000, 123e6)),
+	sc := &scope{vals: []string{"!abc:example.org", "a b&c=d", "A.B+C(1)?[x]"}, runID: "run-1", clock: clock.NewManual(time.Unix(1700000000, 123e6)),
 		secrets: map[string]string{"env:K": "key"}}
 	sy := newSymbols(sc.secrets)
-	for i, n := range []string{"room", "q"} {
+	for i, n := range []string{"room", "q", "ref"} {
 		sy.slotOf(n)
 		sy.defined[n] = true
 		_ = i
@@ -31,6 +31,9 @@ func TestTemplateFunctions(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/rooms/${urlpath(room)}/send", "/rooms/%21abc:example.org/send"},
 		{"?q=${urlquery(q)}", "?q=a+b%26c%3Dd"},
+		// An extracted order reference put into a matches operand: as it
+		// is, its ".+()?[]" were read as regular expression syntax.
+		{`^ref ${regexquote(ref)} placed at \d+$`, `^ref A\.B\+C\(1\)\?\[x\] placed at \d+$`},
 		{"${base64(\"hello?\")}", "aGVsbG8/"},
 		{"${base64url(\"hello?\")}", "aGVsbG8_"},
 		{"${sha256(\"abc\")}", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
