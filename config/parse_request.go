@@ -46,6 +46,8 @@ func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Requ
 			if s, ok := p.str(e.v, key); ok && p.template(e.v, key, s, defined) {
 				if err := checkURL(s); err != nil {
 					p.errf(e.v, key, "%v", err)
+				} else if why := p.secretURL(s); why != "" {
+					p.errf(e.v, key, "%s", why)
 				} else {
 					rq.URL = s
 				}

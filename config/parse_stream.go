@@ -40,6 +40,8 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 			if v, ok := p.str(e.v, key); ok && p.template(e.v, key, v, defined) {
 				if err := checkStreamURL(v, kind); err != nil {
 					p.errf(e.v, key, "%v", err)
+				} else if why := p.secretURL(v); why != "" {
+					p.errf(e.v, key, "%s", why)
 				} else {
 					s.URL = v
 				}

@@ -532,22 +532,12 @@ func (rs *runState) checkURL(u string) error {
 	if len(held) == 0 && strings.IndexByte(u, '@') < 0 {
 		return nil
 	}
+	if !config.SecretsWholeInURL(u, held) {
+		return errSplitSecret
+	}
 	pu, err := url.Parse(u)
 	if err != nil {
-		if len(held) > 0 {
-			return errSplitSecret
-		}
 		return nil // the request reports it
-	}
-	if len(held) > 0 {
-		parts := [...]string{pu.User.String(), pu.Host, pu.Path, pu.EscapedPath(), pu.RawQuery, pu.Fragment}
-		for _, v := range held {
-			if !slices.ContainsFunc(parts[:], func(p string) bool {
-				return strings.Contains(p, v) || strings.Contains(p, url.PathEscape(v)) || strings.Contains(p, url.QueryEscape(v))
-			}) {
-				return errSplitSecret
-			}
-		}
 	}
 	if pu.User != nil {
 		if pw, ok := pu.User.Password(); ok {

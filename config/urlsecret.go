@@ -1,0 +1,56 @@
+package config
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// SecretsWholeInURL reports whether each of held, secret values that the
+// URL u holds, sits whole in one part of it (user info, host, path, query,
+// fragment), as it is or escaped. A '#', '/', '?' or '@' in a secret placed
+// raw cuts it across the parts: a piece of it goes somewhere else (a host
+// to resolve, a fragment) and errors quote that piece, which no redaction
+// recognises. A u that does not parse holds none whole.
+func SecretsWholeInURL(u string, held []string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return len(held) == 0
+	}
+	parts := [...]string{pu.User.String(), pu.Host, pu.Path, pu.EscapedPath(), pu.RawQuery, pu.Fragment}
+	for _, v := range held {
+		if !slices.ContainsFunc(parts[:], func(p string) bool {
+			return strings.Contains(p, v) || strings.Contains(p, url.PathEscape(v)) || strings.Contains(p, url.QueryEscape(v))
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// secretURL checks a URL template whose references are all secrets: its
+// value is known when the config loads, so a secret that would cut it
+// (see SecretsWholeInURL) is a config error here, not a failure of every
+// run. It returns the problem, or "".
+func (p *parser) secretURL(tmpl string) string {
+	refs := Lookup(tmpl)
+	if len(refs) == 0 {
+		return ""
+	}
+	var held []string
+	for _, ref := range refs {
+		if !strings.HasPrefix(ref, EnvPrefix) && !strings.HasPrefix(ref, FilePrefix) {
+			return "" // filled in per run: the runner checks it
+		}
+		v, ok := p.cfg.Secrets[ref]
+		if !ok {
+			return "" // not resolved (a command that reads only results)
+		}
+		held = append(held, v)
+	}
+	u, err := p.cfg.ExpandSecrets(tmpl)
+	if err != nil || SecretsWholeInURL(u, held) {
+		return ""
+	}
+	return "not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax (a '/', '@', '?', '#' or '%' in it): place secrets with ${urlquery(...)} or ${urlpath(...)}"
+}

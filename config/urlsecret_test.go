@@ -1,0 +1,43 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSecretCutsURL: a URL whose references are all secrets is known when
+// the config loads, so check refuses one that a secret's '/', '@', '?' or
+// '#' cuts: it passed check and then failed every run ("url: not a valid
+// URL once its secrets are filled in"), an OAuth client secret with a '/'
+// in a token URL's user:password@ read as the token endpoint being down.
+func TestSecretCutsURL(t *testing.T) {
+	tests := []struct {
+		name, secret, url, want string
+	}{
+		{"plain secret in user info", "cl1ent-secret", "http://client:${env:S}@127.0.0.1/token", ""},
+		{"slash and at in user info", "wr/ng@secret", "http://client:${env:S}@127.0.0.1/token", "not a valid URL once its secrets are filled in"},
+		{"hash in query", "ab#cd-1234", "http://127.0.0.1/x?key=${env:S}", "not a valid URL once its secrets are filled in"},
+		{"escaped", "wr/ng@secret", "http://127.0.0.1/x?key=${urlquery(env:S)}", ""},
+		{"with a run variable: checked per run", "wr/ng@secret", "http://client:${env:S}@127.0.0.1/${v}", ""},
+		{"websocket", "wr/ng@secret", "ws://client:${env:S}@127.0.0.1/ws", "not a valid URL once its secrets are filled in"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			step := "request: {url: \"" + tt.url + "\"}"
+			if strings.HasPrefix(tt.url, "ws:") {
+				step = "websocket: {url: \"" + tt.url + "\"}"
+			}
+			src := "services:\n  - name: s\n    flows:\n      - name: f\n        vars: {v: x}\n        steps:\n" +
+				"          - {name: a, function: b, " + step + "}\n"
+			_, err := Parse("test.yaml", []byte(src), Options{LookupEnv: func(string) (string, bool) { return tt.secret, true }})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "test.yaml:7: services[0].flows[0].steps[0].") || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want test.yaml:7: ...: %s", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), tt.secret):
+				t.Errorf("error quotes the secret: %v", err)
+			}
+		})
+	}
+}
