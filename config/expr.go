@@ -11,13 +11,15 @@ import (
 // built-ins, ${env:...}/${file:...} secrets without the ${}), string
 // literals in double quotes (\" and \\ escape), or other calls. A literal
 // cannot hold '}' (the first '}' ends the reference).
-const funcList = "base64, base64url, hmac_sha256, hmac_sha256_base64, regexquote, sha256, urlpath, urlquery"
+const funcList = "base64, base64url, hmac_sha256, hmac_sha256_base64, regexquote, sha256, urldecode, urlpath, urlquery"
 
 // FuncArity returns the number of arguments function name takes, and
 // whether it is a template function:
 //
 //   - urlpath(s): percent-encodes a URL path segment ("/" too)
 //   - urlquery(s): encodes a query value (space as +)
+//   - urldecode(s): decodes %XX escapes (not + as space), as a browser
+//     script's decodeURIComponent: a cookie a server set percent-encoded
 //   - base64(s): standard encoding with padding; base64url(s): URL-safe, unpadded
 //   - sha256(s): lowercase hex digest
 //   - regexquote(s): s with every regular expression metacharacter escaped,
@@ -25,7 +27,7 @@ const funcList = "base64, base64url, hmac_sha256, hmac_sha256_base64, regexquote
 //   - hmac_sha256(key, message): lowercase hex; hmac_sha256_base64: standard base64
 func FuncArity(name string) (int, bool) {
 	switch name {
-	case "urlpath", "urlquery", "base64", "base64url", "sha256", "regexquote":
+	case "urlpath", "urlquery", "urldecode", "base64", "base64url", "sha256", "regexquote":
 		return 1, true
 	case "hmac_sha256", "hmac_sha256_base64":
 		return 2, true

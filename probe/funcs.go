@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -107,6 +108,13 @@ func applyFunc(fn string, args []string) (string, error) {
 		return url.PathEscape(args[0]), nil
 	case "urlquery":
 		return url.QueryEscape(args[0]), nil
+	case "urldecode":
+		s, err := url.PathUnescape(args[0])
+		if err != nil {
+			// Never the value: it may be a credential.
+			return "", errors.New("urldecode: the value is not percent-encoded (a % not followed by two hex digits)")
+		}
+		return s, nil
 	case "regexquote":
 		return regexp.QuoteMeta(args[0]), nil
 	case "base64":

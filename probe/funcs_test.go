@@ -31,6 +31,9 @@ func TestTemplateFunctions(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/rooms/${urlpath(room)}/send", "/rooms/%21abc:example.org/send"},
 		{"?q=${urlquery(q)}", "?q=a+b%26c%3Dd"},
+		// Laravel's XSRF-TOKEN cookie is percent-encoded; the header that
+		// sends it back (axios, Angular) carries it decoded.
+		{`${urldecode("eyJpdiI6Ik1+a2%2Fx%3D%3D")}`, "eyJpdiI6Ik1+a2/x=="},
 		// An extracted order reference put into a matches operand: as it
 		// is, its ".+()?[]" were read as regular expression syntax.
 		{`^ref ${regexquote(ref)} placed at \d+$`, `^ref A\.B\+C\(1\)\?\[x\] placed at \d+$`},
@@ -165,5 +168,22 @@ func TestJWTClaimNumbers(t *testing.T) {
 		if !strings.Contains(string(payload), want) {
 			t.Errorf("payload %s: want %s", payload, want)
 		}
+	}
+}
+
+// TestURLDecodeInvalid: a value that is not percent-encoded fails the
+// template without quoting it (it may be a credential).
+func TestURLDecodeInvalid(t *testing.T) {
+	sc := &scope{vals: []string{"tok%zzsecret"}}
+	sy := newSymbols(nil)
+	sy.slotOf("v")
+	sy.defined["v"] = true
+	tm, err := sy.compile("${urldecode(v)}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tm.render(sc)
+	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "urldecode: the value is not percent-encoded") {
+		t.Errorf("render: %v", err)
 	}
 }
