@@ -43,7 +43,8 @@ type compiledFlow struct {
 // flowSession is what a flow with a session keeps of it.
 type flowSession struct {
 	ttl   time.Duration
-	slots []int // the variables the session's steps extract
+	hold  time.Duration // how long a refusal a fresh session got is held (see refusalHold)
+	slots []int         // the variables the session's steps extract
 }
 
 // sessionTTL is how long the flow's session is kept (0: no session).
@@ -179,9 +180,15 @@ func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string, cache
 	var session []config.Step
 	if f.Session != nil {
 		session = f.Session.Steps
-		cf.session = &flowSession{ttl: f.Session.TTL}
+		cf.session = &flowSession{ttl: f.Session.TTL, hold: refusalHold}
 		if cf.session.ttl <= 0 {
 			cf.session.ttl = config.DefaultSessionTTL
+		}
+		// Nine tenths of the interval: from the refused run's start, the
+		// next scheduled run's comes a little early when that run began
+		// late; the confirm runs (interval/6 apart) still fall inside.
+		if h := f.Interval - f.Interval/10; h > 0 && h < refusalHold {
+			cf.session.hold = h
 		}
 	}
 	cf.nsession, cf.nmain = len(session), len(f.Steps)

@@ -317,7 +317,7 @@ func (rs *runState) main() bool {
 		}
 		if rs.sessionRan && rs.sess != nil && refuses(res.HTTPStatus) {
 			rs.sess.refused.Store(refusal(i, res.HTTPStatus)) // a fresh session refused: not its doing
-			rs.sess.refusedAt.Store(rs.c.Now().UnixNano())
+			rs.sess.refusedAt.Store(rs.start.UnixNano())      // the run's start: the hold is counted in runs
 		}
 		if !relogged && rs.refusedSession(i, res.HTTPStatus) {
 			relogged = true
@@ -342,13 +342,13 @@ func (rs *runState) main() bool {
 // back until `within` has spent the time the new login needs.
 //
 // A refusal that this session already got from step i while it was fresh
-// (see sessionData.refused) is not the session's: no new login, for
-// refusalHold.
+// (see sessionData.refused) is not the session's: no new login, for the
+// flow's hold (an interval, at most refusalHold).
 func (rs *runState) refusedSession(i int, status int) bool {
 	cf := rs.cf
 	return cf.nsession > 0 && !rs.sessionRan && i >= cf.nsession && i < cf.nsession+cf.nmain && refuses(status) &&
 		(rs.sess == nil || rs.sess.refused.Load() != refusal(i, status) ||
-			rs.c.Now().Sub(time.Unix(0, rs.sess.refusedAt.Load())) >= refusalHold)
+			rs.start.Sub(time.Unix(0, rs.sess.refusedAt.Load())) >= cf.session.hold)
 }
 
 // refuses says whether an HTTP status refuses a session (401, 403).

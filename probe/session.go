@@ -42,7 +42,7 @@ type sessionData struct {
 	// 403 for a room the account left) and later runs that get it again do
 	// not log in again, which would make the probe a login loop (every
 	// confirm run) that the login's rate limit answers with 429. 0: none.
-	// It holds for refusalHold from refusedAt (Unix ns on the run's clock):
+	// It holds for the flow's hold (see refusalHold) from refusedAt (Unix ns on the run's clock):
 	// a token issued while the platform's auth was broken may stay dead
 	// after it recovers, and the probe must then log in again.
 	refused   atomic.Int64
@@ -56,9 +56,15 @@ type sessionData struct {
 	endLater bool
 }
 
-// refusalHold is how long a refusal a fresh session got keeps later runs
-// from logging in again: at most one login every 5 minutes while the step
-// keeps refusing, and at most 5 minutes of a dead token after a recovery.
+// refusalHold is the longest a refusal a fresh session got keeps later
+// runs from logging in again; a flow whose interval is shorter holds it
+// until its next scheduled run (nine tenths of an interval from the
+// refused run's start). While the step keeps refusing, the probe then logs in once
+// a scheduled run (as often as a flow without a session), not on every
+// confirm run; and a token that a platform issued while its auth was
+// broken, dead after the recovery, is replaced within an interval: held
+// for 5 minutes, a 30-second refusal of fresh tokens was measured as a
+// 5-minute outage.
 const refusalHold = 5 * time.Minute
 
 // refusal packs flow step i's refusing status for sessionData.refused.

@@ -384,6 +384,36 @@ func TestSessionRefusalHeldForAWhile(t *testing.T) {
 	runLogins(t, r, f, at, steps)
 }
 
+// TestSessionRefusalHeldForAnInterval: a flow that runs more often than
+// refusalHold holds a fresh session's refusal for one interval. Its
+// confirm runs still do not log in, but a scheduled run does, so a token
+// that stays dead after a short refusal of fresh tokens is replaced within
+// an interval: held for 5 minutes, a 30-second refusal was measured as a
+// 5-minute outage.
+func TestSessionRefusalHeldForAnInterval(t *testing.T) {
+	at, srv := newAuthTarget(t)
+	f := sessionFlow(srv.URL)
+	f.Interval = time.Minute
+	cfg := testConfig(f)
+	c := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	r, err := NewRunner(cfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	steps := []loginRun{
+		{"auth broken: a fresh session is refused", func() { at.deny.Store(401) }, "login=ok me=failed", 1},
+		{"a confirm run 10 s later: no new login", func() { c.Advance(10 * time.Second) }, "me=failed", 1},
+		{"and 50 s later", func() { c.Advance(40 * time.Second) }, "me=failed", 1},
+		{"the next scheduled run (its predecessor began late): one new login, refused too", func() { c.Advance(9500 * time.Millisecond) }, "login=ok me=failed", 2},
+		// The platform recovers, but the token it issued while broken is
+		// dead: the same step refuses it with the same status.
+		{"recovered, the old token dead: held until the interval is up", func() { at.deny.Store(0); at.revoke(); c.Advance(50 * time.Second) }, "me=failed", 2},
+		{"an interval after the last refusal: a new login, and it passes", func() { c.Advance(10 * time.Second) }, "login=ok me=ok", 3},
+	}
+	runLogins(t, r, &cfg.Services[0].Flows[0], at, steps)
+}
+
 // loginRun is one run of a session flow in a sequence: what is done before
 // it, the steps it reports and the logins the target has seen by its end.
 type loginRun struct {
