@@ -409,6 +409,7 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	body, err := rs.readBody(resp)
 	resp.Body.Close()
 	a.phases = tr.finish(true)
+	page := rs.sessionPage(req.URL, resp)
 	if err != nil {
 		a.fail = err.Error()
 		return a
@@ -416,7 +417,59 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
 		a.fail = rs.checkPayload(&cs.pay, body, resp.Header, resp.Request.URL)
 	}
+	if page != "" && a.fail != "" {
+		a.atLogin = true
+		a.fail += " (sent to the session's page " + strconv.Quote(page) + ")"
+	}
 	return a
+}
+
+// sessionPage notes the URL a session step requests, and returns the path
+// of the session's page that the answer to a flow step sent it to, by the
+// redirects followed or by a redirect not followed; "" when none. A web
+// application sends a request whose session has ended to its login form
+// (302 to /accounts/login/?next=...), not a 401: such an answer refuses the
+// session as a 401 would.
+func (rs *runState) sessionPage(req *url.URL, resp *http.Response) string {
+	cf := rs.cf
+	if cf.nsession == 0 {
+		return ""
+	}
+	if rs.cur < cf.nsession {
+		if k := pageKey(req); !slices.Contains(rs.pages, k) {
+			rs.pages = append(rs.pages, k)
+		}
+		return ""
+	}
+	if rs.sess == nil || len(rs.sess.pages) == 0 || rs.cur >= cf.nsession+cf.nmain {
+		return ""
+	}
+	to := resp.Request.URL
+	if resp.StatusCode/100 == 3 {
+		loc, err := resp.Location()
+		if err != nil {
+			return ""
+		}
+		to = loc
+	} else if to == req {
+		return "" // not redirected
+	}
+	if !slices.Contains(rs.sess.pages, pageKey(to)) {
+		return ""
+	}
+	return to.Path
+}
+
+// pageKey is a URL's scheme, host, port and path, the query left out.
+func pageKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port + u.EscapedPath()
 }
 
 // wireURL percent-encodes, in a rendered URL, the bytes that cannot go on

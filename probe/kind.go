@@ -21,6 +21,9 @@ type attempt struct {
 	fail   string // "" when every expectation held
 	fatal  bool   // retrying cannot help (the request could not be built)
 	cut    bool   // a poll's attempt still waiting when the poll's within ran out
+	// atLogin: the answer sent the request to one of the session's own
+	// pages (see runState.atLoginPage), which refuses the session.
+	atLogin bool
 	// latency, when set, is the step's measured duration instead of the
 	// shell's start-to-end time (an await measures from its send step).
 	latency    time.Duration

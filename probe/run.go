@@ -94,6 +94,8 @@ type runState struct {
 	jar     lazyJar
 	extra   []string // resolved values of vars built from secrets
 	cookies []string // credential-like cookie values servers set in this run (see cookieSecret)
+	pages   []string // the pages (pageKey) the session's steps requested in this run
+	atLogin int      // 1 + the flow step whose last answer sent it to a session page (see sessionPage)
 	buf     []byte
 	lr      io.LimitedReader
 	one     [1]any
@@ -128,6 +130,8 @@ func (r *Runner) putState(rs *runState) {
 	rs.extra = rs.extra[:0]
 	clear(rs.cookies)
 	rs.cookies = rs.cookies[:0]
+	clear(rs.pages)
+	rs.pages, rs.atLogin = rs.pages[:0], 0
 	rs.starts = rs.starts[:0]
 	rs.set = rs.set[:0]
 	rs.streams, rs.hooks, rs.sess, rs.held, rs.sessionRan = nil, nil, nil, false, false
@@ -315,11 +319,12 @@ func (rs *runState) main() bool {
 			}
 			continue
 		}
-		if rs.sessionRan && rs.sess != nil && refuses(res.HTTPStatus) {
-			rs.sess.refused.Store(refusal(i, res.HTTPStatus)) // a fresh session refused: not its doing
-			rs.sess.refusedAt.Store(rs.start.UnixNano())      // the run's start: the hold is counted in runs
+		status := rs.refusalStatus(i, res.HTTPStatus)
+		if rs.sessionRan && rs.sess != nil && refuses(status) {
+			rs.sess.refused.Store(refusal(i, status))    // a fresh session refused: not its doing
+			rs.sess.refusedAt.Store(rs.start.UnixNano()) // the run's start: the hold is counted in runs
 		}
-		if !relogged && rs.refusedSession(i, res.HTTPStatus) {
+		if !relogged && rs.refusedSession(i, status) {
 			relogged = true
 			rs.discard(rs.sess) // its logout is best effort: the server may have ended it already
 			if !rs.runSession() {
@@ -349,6 +354,16 @@ func (rs *runState) refusedSession(i int, status int) bool {
 	return cf.nsession > 0 && !rs.sessionRan && i >= cf.nsession && i < cf.nsession+cf.nmain && refuses(status) &&
 		(rs.sess == nil || rs.sess.refused.Load() != refusal(i, status) ||
 			rs.start.Sub(time.Unix(0, rs.sess.refusedAt.Load())) >= cf.session.hold)
+}
+
+// refusalStatus is the status the last answer to flow step i counts as
+// for its session: an answer that sent it to one of the session's pages
+// (see sessionPage) counts as a 401.
+func (rs *runState) refusalStatus(i, status int) int {
+	if rs.atLogin == i+1 {
+		return http.StatusUnauthorized
+	}
+	return status
 }
 
 // refuses says whether an HTTP status refuses a session (401, 403).
@@ -592,6 +607,11 @@ func (rs *runState) step(i int) {
 			ended = a
 		}
 		res.HTTPStatus, res.Phases = a.status, a.phases
+		if a.atLogin {
+			rs.atLogin = i + 1
+		} else if rs.atLogin == i+1 {
+			rs.atLogin = 0
+		}
 		now := c.Now()
 		if a.fatal {
 			msg = a.fail // the kind's own verdict, deadlines included
@@ -604,7 +624,7 @@ func (rs *runState) step(i int) {
 		if a.fail == "" {
 			break
 		}
-		if cs.poll == nil || rs.refusedSession(i, a.status) {
+		if cs.poll == nil || rs.refusedSession(i, rs.refusalStatus(i, a.status)) {
 			msg = a.fail
 			break
 		}

@@ -33,6 +33,7 @@ type sessionData struct {
 	vals    []string // by slot; only slots (the session's, that hold a value) are meaningful
 	slots   []int
 	secrets []string // its secret extractions' and credential-like cookies' values: redacted in every run that uses it
+	pages   []string // the pages (pageKey) its steps requested: a flow step sent to one was refused
 	jar     *cookiejar.Jar
 	expires time.Time
 	ended   atomic.Bool // its session_end teardown ran (or it was handed to another runner)
@@ -173,6 +174,7 @@ func (rs *runState) runSession() bool {
 		}
 	}
 	s.secrets = append(s.secrets, rs.cookies...) // the session's cookies: sent by every run that uses it
+	s.pages = slices.Clone(rs.pages)
 	if !ok {
 		if len(s.slots) > 0 {
 			rs.ending = append(rs.ending, s)

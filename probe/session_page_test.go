@@ -1,0 +1,139 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// webApp answers as a server-rendered web application does (Django,
+// Rails, Laravel): a login form, a POST that sets a session cookie and
+// redirects to the dashboard, and a dashboard that sends a request whose
+// session has ended to the login form (302 to /accounts/login/?next=...),
+// never a 401.
+type webApp struct {
+	mu       sync.Mutex
+	sessions map[string]bool
+	logins   atomic.Int64
+	broken   atomic.Bool // the login "passes" but sets no session
+}
+
+func newWebApp(t *testing.T) (*webApp, *httptest.Server) {
+	app := &webApp{sessions: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /accounts/login/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<form method="post"><input name="username"></form>`)
+	})
+	mux.HandleFunc("POST /accounts/login/", func(w http.ResponseWriter, r *http.Request) {
+		n := app.logins.Add(1)
+		if !app.broken.Load() {
+			sid := fmt.Sprintf("sid-%d", n)
+			app.mu.Lock()
+			app.sessions[sid] = true
+			app.mu.Unlock()
+			http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: sid, Path: "/"})
+		}
+		http.Redirect(w, r, "/dashboard/", http.StatusFound)
+	})
+	mux.HandleFunc("GET /dashboard/", func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("sessionid")
+		app.mu.Lock()
+		ok := err == nil && app.sessions[c.Value]
+		app.mu.Unlock()
+		if !ok {
+			http.Redirect(w, r, "/accounts/login/?next=/dashboard/", http.StatusFound)
+			return
+		}
+		fmt.Fprint(w, "Welcome back")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return app, srv
+}
+
+// expire ends every session, as a server restart or a session timeout does.
+func (app *webApp) expire() {
+	app.mu.Lock()
+	clear(app.sessions)
+	app.mu.Unlock()
+}
+
+// TestSessionEndedByRedirectToLogin: a flow step that a web application
+// sends to the login form (its session ended) refuses the session as a 401
+// would: the run logs in again and tries the step again. Before, only 401
+// and 403 did, so a flow on such an application read as down until the
+// session's ttl (an hour by default) after every session timeout or server
+// restart.
+func TestSessionEndedByRedirectToLogin(t *testing.T) {
+	flow := func(base string, maxRedirects int) config.Flow {
+		dash := config.Step{Name: "dashboard", Function: "read", Request: config.Request{URL: base + "/dashboard/"},
+			Expect: config.Expect{Status: []int{200}, Body: &config.Matcher{Contains: sp("Welcome back")}}}
+		return config.Flow{Timeout: 5 * time.Second, Interval: time.Minute, MaxRedirects: maxRedirects,
+			Session: &config.Session{TTL: time.Hour, Steps: []config.Step{
+				{Name: "form", Function: "login", Request: config.Request{URL: base + "/accounts/login/"}},
+				{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: base + "/accounts/login/",
+					Form: map[string]string{"username": "probe"}}},
+			}},
+			Steps: []config.Step{dash}}
+	}
+	for _, tc := range []struct {
+		name         string
+		maxRedirects int
+		fail         string // the refused step's error while the login is broken
+	}{
+		{"redirects followed", 5, `dashboard: body does not contain "Welcome back" (sent to the session's page "/accounts/login/")`},
+		{"redirects not followed", 0, `dashboard: status 302, want 200 (sent to the session's page "/accounts/login/")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, srv := newWebApp(t)
+			cfg := testConfig(flow(srv.URL, tc.maxRedirects))
+			cfg.Defaults.Interval = time.Minute // not a config built without defaults: max_redirects 0 is 0
+			c := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+			r, err := NewRunner(cfg, Options{Clock: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			f := &cfg.Services[0].Flows[0]
+			runs := []struct {
+				name   string
+				before func()
+				steps  string
+				logins int64
+			}{
+				{"first run logs in", nil, "form=ok login=ok dashboard=ok", 1},
+				{"the session reused", func() { c.Advance(time.Minute) }, "dashboard=ok", 1},
+				{"the session ended: sent to the login form, one new login", func() { app.expire(); c.Advance(time.Minute) }, "form=ok login=ok dashboard=ok", 2},
+				{"login broken and the session ended: one new login, refused too", func() { app.broken.Store(true); app.expire(); c.Advance(time.Minute) }, "form=ok login=ok dashboard=failed", 3},
+				{"a confirm run: held, no new login", func() { c.Advance(10 * time.Second) }, "dashboard=failed", 3},
+				{"fixed: the next scheduled run logs in", func() { app.broken.Store(false); c.Advance(50 * time.Second) }, "form=ok login=ok dashboard=ok", 4},
+			}
+			for _, st := range runs {
+				if st.before != nil {
+					st.before()
+				}
+				got := r.Run(context.Background(), f)
+				if s := stepNames(got.Steps); s != st.steps {
+					t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
+				}
+				if n := app.logins.Load(); n != st.logins {
+					t.Errorf("%s: %d logins so far, want %d", st.name, n, st.logins)
+				}
+				if strings.Contains(st.steps, "dashboard=failed") {
+					if e := got.Steps[len(got.Steps)-1].Error; e != tc.fail {
+						t.Errorf("%s: error %q, want %q", st.name, e, tc.fail)
+					}
+				}
+			}
+		})
+	}
+}
