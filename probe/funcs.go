@@ -117,6 +117,8 @@ func applyFunc(fn string, args []string) (string, error) {
 		return s, nil
 	case "regexquote":
 		return regexp.QuoteMeta(args[0]), nil
+	case "json":
+		return string(appendJSONString(nil, args[0])), nil
 	case "base64":
 		return base64.StdEncoding.EncodeToString([]byte(args[0])), nil
 	case "base64url":

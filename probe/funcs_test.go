@@ -37,6 +37,10 @@ func TestTemplateFunctions(t *testing.T) {
 		// An extracted order reference put into a matches operand: as it
 		// is, its ".+()?[]" were read as regular expression syntax.
 		{`^ref ${regexquote(ref)} placed at \d+$`, `^ref A\.B\+C\(1\)\?\[x\] placed at \d+$`},
+		// A value put into a raw body as a JSON string: as it is, its
+		// quote ended the string and the target answered 400.
+		{`{"name": ${json(q)}, "say": ${json("\"hi\"")}}`, `{"name": "a b&c=d", "say": "\"hi\""}`},
+		{`${json(room)}`, `"!abc:example.org"`},
 		{"${base64(\"hello?\")}", "aGVsbG8/"},
 		{"${base64url(\"hello?\")}", "aGVsbG8_"},
 		{"${sha256(\"abc\")}", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
