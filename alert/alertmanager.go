@@ -134,6 +134,9 @@ type Notifier struct {
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
+	// saveFailures counts failed saves of the state file: alerts and
+	// resolves it does not keep are lost or sent again by a restart.
+	saveFailures prometheus.Counter
 
 	zone atomic.Pointer[time.Location] // Options.Zone, or what SetZone set
 }
@@ -191,12 +194,16 @@ func NewNotifier(o Options) (*Notifier, error) {
 		Name: "slaprobe_alerts_active",
 		Help: "Alerts the daemon currently holds firing.",
 	})
+	n.saveFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "slaprobe_alert_state_save_failures_total",
+		Help: "Failed saves of the alert state file (its directory read-only or gone, the disk full): a restart would lose or repeat what it did not keep.",
+	})
 	for _, t := range n.targets {
 		n.sent.WithLabelValues(t.label, "ok")
 		n.sent.WithLabelValues(t.label, "failed")
 	}
 	if o.Metrics != nil {
-		for _, c := range []prometheus.Collector{n.sent, n.active} {
+		for _, c := range []prometheus.Collector{n.sent, n.active, n.saveFailures} {
 			if err := o.Metrics.Register(c); err != nil {
 				return nil, fmt.Errorf("alert: register metrics: %w", err)
 			}

@@ -113,6 +113,7 @@ func (n *Notifier) tick(ctx context.Context, force bool) error {
 	n.mu.Unlock()
 	if save {
 		if err := n.save(); err != nil {
+			n.saveFailures.Inc()
 			n.o.Logger.Error("cannot save alert state", "path", n.o.StatePath, "err", err)
 			errs = append(errs, err)
 		}

@@ -1,12 +1,20 @@
 package alert
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/state"
 )
 
 // TestStatePathPerDatabase: two databases in one directory (two probers on
@@ -66,5 +74,47 @@ func TestLegacyStateAdoptedByLocation(t *testing.T) {
 		if !slices.Equal(got, []string{loc}) {
 			t.Errorf("prober at %s restored alerts of %v, want only its own", loc, got)
 		}
+	}
+}
+
+// TestStateSaveFailureCounted: a state file that cannot be saved (its
+// directory gone or read-only, the disk full) is logged and counted in
+// slaprobe_alert_state_save_failures_total, so that an operator can alert
+// on it: a restart after it would lose the resolves and send the alerts
+// the file did not keep again.
+func TestStateSaveFailureCounted(t *testing.T) {
+	tests := []struct {
+		name  string
+		path  func(dir string) string
+		fails bool
+	}{
+		{"directory missing", func(dir string) string { return filepath.Join(dir, "gone", "state.json") }, true},
+		{"saved", func(dir string) string { return filepath.Join(dir, "state.json") }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			am := newFakeAM(t)
+			var logs bytes.Buffer
+			n, err := NewNotifier(Options{URLs: []string{am.srv.URL}, Clock: clock.NewManual(t0),
+				Logger: slogTo(&logs), Metrics: prometheus.NewRegistry(), StatePath: tc.path(t.TempDir())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.Handle([]state.Event{open(flowWindow(state.KindDown, "", t0))})
+			err = n.Tick(context.Background())
+			if (err != nil) != tc.fails {
+				t.Fatalf("Tick: %v, want failure %v", err, tc.fails)
+			}
+			want := 0.0
+			if tc.fails {
+				want = 1
+			}
+			if v := value(t, n.saveFailures); v != want {
+				t.Errorf("slaprobe_alert_state_save_failures_total = %v, want %v", v, want)
+			}
+			if got := strings.Contains(logs.String(), "cannot save alert state"); got != tc.fails {
+				t.Errorf("logged %v, want %v: %s", got, tc.fails, logs.String())
+			}
+		})
 	}
 }
