@@ -125,7 +125,8 @@ type Notifier struct {
 	targets []*target
 	wake    chan struct{}
 
-	sending sync.Mutex // one Tick at a time
+	sending  sync.Mutex     // one round at a time; guards the targets' state
+	inflight sync.WaitGroup // Run's sends
 
 	mu      sync.Mutex
 	entries map[string]*entry // by id

@@ -890,3 +890,62 @@ func TestOneAlertmanagerHangingDoesNotHoldTheOthers(t *testing.T) {
 		t.Errorf("failed count for the hung URL = %v, want 1", v)
 	}
 }
+
+// TestRunHangingAlertmanagerDoesNotDelayNextChange: Run's rounds waited for
+// every send they began, so while one Alertmanager did not answer (a black
+// hole, 10 s a send, retried after a backoff of at most a minute) a change
+// that came in meanwhile (a resolve, a new alert) reached the healthy ones
+// only when that send timed out: 8-10 s late in a live test.
+func TestRunHangingAlertmanagerDoesNotDelayNextChange(t *testing.T) {
+	release := make(chan struct{})
+	var hanging atomic.Int32 // sends to the hung Alertmanager not yet over
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
+		defer hanging.Add(-1)
+		io.Copy(io.Discard, r.Body) //nolint:errcheck // read, so that a client that gives up is seen
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer hung.Close()
+	type post struct {
+		resolved   bool
+		whileStuck bool // the hung send was still in flight when this arrived
+	}
+	got := make(chan post, 10)
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var alerts []Alert
+		if err := json.NewDecoder(r.Body).Decode(&alerts); err != nil {
+			t.Error(err)
+		}
+		p := post{whileStuck: hanging.Load() > 0}
+		for _, a := range alerts {
+			p.resolved = p.resolved || !a.EndsAt.After(time.Now()) // a firing alert's endsAt is ahead
+		}
+		got <- p
+	}))
+	defer good.Close()
+	n := newTestNotifier(t, clock.Real{}, "", hung.URL, good.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	start := time.Now().Add(-time.Minute).Truncate(time.Second)
+	w := flowWindow(state.KindDown, "", start)
+	n.Handle([]state.Event{open(w)})
+	if p := <-got; p.resolved {
+		t.Fatalf("first post is a resolve")
+	}
+	n.Handle([]state.Event{closeAt(w, start.Add(30*time.Second))})
+	p := <-got
+	close(release)
+	cancel()
+	<-done
+	if !p.resolved {
+		t.Fatalf("second post is not the resolve")
+	}
+	if !p.whileStuck {
+		t.Error("the resolve reached the healthy Alertmanager only after the hung send to the other one ended")
+	}
+}

@@ -23,6 +23,7 @@ type target struct {
 	label    string // the URL without credentials, for metrics and logs
 	failures int
 	retryAt  time.Time
+	busy     bool // a send of Run's is in flight (n.sending guards these three)
 }
 
 func newTarget(raw string, scrub func(string) string) (*target, error) {
@@ -49,54 +50,96 @@ func newTarget(raw string, scrub func(string) string) (*target, error) {
 // (forgotten a day later), and saves the state if it changed. It returns the send and save errors (they
 // are also logged and counted). Run calls it; tests call it directly.
 func (n *Notifier) Tick(ctx context.Context) error {
-	return n.tick(ctx, false)
+	return n.tick(ctx, false, true)
 }
 
-func (n *Notifier) tick(ctx context.Context, force bool) error {
+// send is one POST of a round: to t, batch, whose entries' versions are
+// revs, begun at.
+type send struct {
+	t     *target
+	batch []Alert
+	revs  map[string]int
+	at    time.Time
+}
+
+// tick is one round of delivery. With wait, it waits for the sends it
+// begins and returns their errors (Tick, the flush at shutdown). Without,
+// as Run has it, it begins them and returns: each send's end is recorded
+// when it comes (done) and wakes Run, and a URL with a send in flight is
+// left out of the rounds meanwhile, so that one that does not answer (a
+// black hole, its whole timeout) holds back neither the others nor the next
+// change to them.
+func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 	n.sending.Lock()
 	defer n.sending.Unlock()
 	now := n.o.Clock.Now()
 	var errs []error
-	// The URLs are sent to side by side: one that does not answer (a black
-	// hole, its whole timeout) must not hold back the others.
-	type send struct {
-		t     *target
-		batch []Alert
-		revs  map[string]int
-		err   error
-	}
 	var sends []*send
 	for _, t := range n.targets {
-		if !force && now.Before(t.retryAt) {
+		if t.busy || (!force && now.Before(t.retryAt)) {
 			continue
 		}
 		batch, revs := n.due(t, now, force)
 		if len(batch) == 0 {
 			continue
 		}
-		sends = append(sends, &send{t: t, batch: batch, revs: revs})
+		sends = append(sends, &send{t: t, batch: batch, revs: revs, at: now})
 	}
-	var wg sync.WaitGroup
-	for _, s := range sends {
-		wg.Go(func() { s.err = n.post(ctx, s.t, s.batch) })
-	}
-	wg.Wait()
-	for _, s := range sends {
-		t, batch, revs := s.t, s.batch, s.revs
-		if err := s.err; err != nil {
-			t.failures++
-			// From when it failed: a send that took its whole timeout (a
-			// black hole) must not use up the wait.
-			t.retryAt = n.o.Clock.Now().Add(backoff(t.failures))
-			n.sent.WithLabelValues(t.label, "failed").Inc()
-			n.o.Logger.Warn("alertmanager send failed", "url", t.label, "alerts", len(batch), "attempt", t.failures, "retry_at", t.retryAt, "err", err)
-			errs = append(errs, err)
-			continue
+	if wait {
+		// Side by side here too.
+		results := make([]error, len(sends))
+		var wg sync.WaitGroup
+		for i, s := range sends {
+			wg.Go(func() { results[i] = n.post(ctx, s.t, s.batch) })
 		}
-		t.failures, t.retryAt = 0, time.Time{}
-		n.sent.WithLabelValues(t.label, "ok").Inc()
-		n.delivered(t, revs, now)
+		wg.Wait()
+		for i, s := range sends {
+			if err := n.done(s, results[i]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	} else {
+		for _, s := range sends {
+			s.t.busy = true
+			n.inflight.Go(func() {
+				err := n.post(ctx, s.t, s.batch)
+				n.sending.Lock()
+				s.t.busy = false
+				if ctx.Err() == nil || err == nil {
+					n.done(s, err) //nolint:errcheck // logged and counted there
+				} // else cut short by our own shutdown: the flush sends it again
+				n.sending.Unlock()
+				n.signal()
+			})
+		}
 	}
+	if err := n.settle(now); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// done records the end of a send (n.sending held) and returns its error.
+func (n *Notifier) done(s *send, err error) error {
+	t := s.t
+	if err != nil {
+		t.failures++
+		// From when it failed: a send that took its whole timeout (a
+		// black hole) must not use up the wait.
+		t.retryAt = n.o.Clock.Now().Add(backoff(t.failures))
+		n.sent.WithLabelValues(t.label, "failed").Inc()
+		n.o.Logger.Warn("alertmanager send failed", "url", t.label, "alerts", len(s.batch), "attempt", t.failures, "retry_at", t.retryAt, "err", err)
+		return err
+	}
+	t.failures, t.retryAt = 0, time.Time{}
+	n.sent.WithLabelValues(t.label, "ok").Inc()
+	n.delivered(t, s.revs, s.at)
+	return nil
+}
+
+// settle marks resolves that every target has as done (forgotten a day
+// later) and saves the state if it changed (n.sending held).
+func (n *Notifier) settle(now time.Time) error {
 	n.mu.Lock()
 	for id, e := range n.entries {
 		switch {
@@ -111,14 +154,15 @@ func (n *Notifier) tick(ctx context.Context, force bool) error {
 	}
 	save := n.dirty
 	n.mu.Unlock()
-	if save {
-		if err := n.save(); err != nil {
-			n.saveFailures.Inc()
-			n.o.Logger.Error("cannot save alert state", "path", n.o.StatePath, "err", err)
-			errs = append(errs, err)
-		}
+	if !save {
+		return nil
 	}
-	return errors.Join(errs...)
+	if err := n.save(); err != nil {
+		n.saveFailures.Inc()
+		n.o.Logger.Error("cannot save alert state", "path", n.o.StatePath, "err", err)
+		return err
+	}
+	return nil
 }
 
 // due picks what t needs now and renders it; revs remembers the version of
@@ -208,13 +252,27 @@ func redactURLError(err error) string {
 // deliver pending changes to every URL and saves the state, then returns nil.
 func (n *Notifier) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
-		_ = n.Tick(ctx)
-		n.sleep(ctx, n.nextWake(n.o.Clock.Now()))
+		_ = n.tick(ctx, false, false)
+		n.sending.Lock()
+		d := n.nextWake(n.o.Clock.Now())
+		n.sending.Unlock()
+		n.sleep(ctx, d)
 	}
+	// The sends in flight end with ctx; what they carried is still pending
+	// and goes out now.
+	n.inflight.Wait()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
-	_ = n.tick(fctx, true)
+	_ = n.tick(fctx, true, true)
 	return nil
+}
+
+// signal wakes Run.
+func (n *Notifier) signal() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
 }
 
 // sleep waits for d on the clock, or until Handle wakes it or ctx ends.
@@ -235,12 +293,16 @@ func (n *Notifier) sleep(ctx context.Context, d time.Duration) {
 	<-done
 }
 
-// nextWake is how long until something is due, at most Resend.
+// nextWake is how long until something is due, at most Resend (n.sending
+// held). A target with a send in flight is left out: its end wakes Run.
 func (n *Notifier) nextWake(now time.Time) time.Duration {
 	next := now.Add(n.o.Resend)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, t := range n.targets {
+		if t.busy {
+			continue
+		}
 		at := now
 		if t.retryAt.After(now) {
 			at = t.retryAt
