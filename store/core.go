@@ -211,21 +211,49 @@ func (c *core) Ping(ctx context.Context) error {
 	return nil
 }
 
+// ErrCloseAbandoned is Close giving up on a database that does not answer.
+var ErrCloseAbandoned = errors.New("store: close: the database did not answer; connections abandoned")
+
 // close releases statements and both pools.
 func (c *core) close() error {
+	return c.closeWithin(0)
+}
+
+// closeWithin is close, giving up after wait (0: never) with
+// ErrCloseAbandoned: the closing goes on without the caller, which is
+// about to exit. The wait is on the wall clock, like the store writer's.
+func (c *core) closeWithin(wait time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil
 	}
 	c.closed = true
+	stmts := make([]*sqlx.Stmt, 0, len(c.stmts))
 	for _, st := range c.stmts {
-		st.Close()
+		stmts = append(stmts, st)
 	}
-	var errs []error
-	if c.r != c.w {
-		errs = append(errs, c.r.Close())
+	done := make(chan error, 1)
+	go func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+		var errs []error
+		if c.r != c.w {
+			errs = append(errs, c.r.Close())
+		}
+		errs = append(errs, c.w.Close())
+		done <- errors.Join(errs...)
+	}()
+	if wait <= 0 {
+		return <-done
 	}
-	errs = append(errs, c.w.Close())
-	return errors.Join(errs...)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return ErrCloseAbandoned
+	}
 }

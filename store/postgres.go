@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -99,5 +100,14 @@ func openPostgres(ctx context.Context, dsn string, opts Options, upTo int) (*Pos
 	return &Postgres{core: c}, nil
 }
 
-// Close implements Store.
-func (p *Postgres) Close() error { return p.close() }
+// CloseWait bounds Postgres.Close. Closing a pool deallocates each
+// connection's prepared statements, one connection after another, and pgx
+// waits up to 5 s for each: against a server that stopped answering (frozen,
+// or a primary that vanished) that added 5 s a connection to a daemon's
+// exit, after its shutdown had spent its budget. A server that answers
+// closes in milliseconds.
+const CloseWait = 2 * time.Second
+
+// Close implements Store. A server that does not answer within CloseWait is
+// given up (ErrCloseAbandoned): the connections close in the background.
+func (p *Postgres) Close() error { return p.closeWithin(CloseWait) }

@@ -98,7 +98,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() {
+		// Bounded: a PostgreSQL that stopped answering is given up.
+		if err := st.Close(); err != nil {
+			log.Warn("closing the store", "err", err)
+		}
+	}()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
