@@ -850,6 +850,9 @@ func registerWebhookMetrics(reg prometheus.Registerer, hooks *probe.Webhooks) er
 	return nil
 }
 
+// reloadRestoreWait bounds the store reads of a reload that adds flows.
+const reloadRestoreWait = 30 * time.Second
+
 // sessionEndWait bounds the session_end teardown steps run at shutdown.
 const sessionEndWait = 10 * time.Second
 
@@ -1177,10 +1180,13 @@ func (d *Daemon) reload(cfg *config.Config) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.mu.RLock()
-	old, prev, stopping := d.cfg, d.runner, d.stopping
+	old, prev, stopping, stopCtx := d.cfg, d.runner, d.stopping, d.stopCtx
 	d.mu.RUnlock()
 	if stopping {
 		return errors.New("daemon: reload: shutting down")
+	}
+	if stopCtx == nil {
+		stopCtx = context.Background() // not running yet
 	}
 	if cfg.Location != old.Location {
 		return fmt.Errorf("daemon: reload: location changed from %q to %q; restart to change it", old.Location, cfg.Location)
@@ -1270,7 +1276,9 @@ func (d *Daemon) reload(cfg *config.Config) error {
 		}
 	}
 	if len(added) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Bounded, and ended by a shutdown, which waits for the reload:
+		// a database that does not answer must hold neither.
+		ctx, cancel := context.WithTimeout(stopCtx, reloadRestoreWait)
 		closed, err := d.restore(ctx, added, now)
 		evs = append(evs, closed...)
 		if err != nil {

@@ -26,6 +26,8 @@ type fakeStore struct {
 	pruned   int
 	cov      []store.Span
 	wins     []state.Window
+	// openHook, if set, runs first in OpenWindows (a database that hangs).
+	openHook func(ctx context.Context) error
 }
 
 var _ store.Store = (*fakeStore)(nil)
@@ -53,7 +55,12 @@ func (s *fakeStore) Windows(context.Context, store.Query) ([]state.Window, error
 	return s.wins, nil
 }
 
-func (s *fakeStore) OpenWindows(context.Context, string) ([]state.Window, error) {
+func (s *fakeStore) OpenWindows(ctx context.Context, _ string) ([]state.Window, error) {
+	if s.openHook != nil {
+		if err := s.openHook(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return s.open, nil
 }
 
