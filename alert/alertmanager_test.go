@@ -899,9 +899,11 @@ func TestOneAlertmanagerHangingDoesNotHoldTheOthers(t *testing.T) {
 func TestRunHangingAlertmanagerDoesNotDelayNextChange(t *testing.T) {
 	release := make(chan struct{})
 	var hanging atomic.Int32 // sends to the hung Alertmanager not yet over
+	arrived := make(chan struct{}, 10)
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hanging.Add(1)
 		defer hanging.Add(-1)
+		arrived <- struct{}{}
 		io.Copy(io.Discard, r.Body) //nolint:errcheck // read, so that a client that gives up is seen
 		select {
 		case <-release:
@@ -937,6 +939,7 @@ func TestRunHangingAlertmanagerDoesNotDelayNextChange(t *testing.T) {
 	if p := <-got; p.resolved {
 		t.Fatalf("first post is a resolve")
 	}
+	<-arrived // the send to the hung one is under way
 	n.Handle([]state.Event{closeAt(w, start.Add(30*time.Second))})
 	p := <-got
 	close(release)
