@@ -273,13 +273,26 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	svc.IncidentList, svc.MTTDSeconds = a.incidents(outage, t.maint, all, cs)
 	svc.Incidents = len(svc.IncidentList)
 	if n := len(svc.IncidentList); n > 0 {
-		var sum, longest float64
+		// MTTR is over the incidents seen to recover: begun and ended in
+		// the period, each edge measured. One still going on, cut by the
+		// period or next to time without data is only part of an outage:
+		// it counts in the incidents and the average outage, not in MTTR.
+		var sum, longest, rsum float64
+		var recovered int
 		for _, inc := range svc.IncidentList {
 			sum += inc.DurationSeconds
 			longest = max(longest, inc.DurationSeconds)
+			if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" {
+				rsum += inc.DurationSeconds
+				recovered++
+			}
 		}
-		mttr, mtbf := sum/float64(n), svc.UptimeSeconds/float64(n)
-		svc.MTTRSeconds, svc.AverageSeconds, svc.LongestSeconds, svc.MTBFSeconds = &mttr, &mttr, &longest, &mtbf
+		avg, mtbf := sum/float64(n), svc.UptimeSeconds/float64(n)
+		svc.AverageSeconds, svc.LongestSeconds, svc.MTBFSeconds = &avg, &longest, &mtbf
+		if recovered > 0 {
+			mttr := rsum / float64(recovered)
+			svc.MTTRSeconds = &mttr
+		}
 	}
 
 	// Error budget over the whole period; unknown time only as far as it

@@ -72,6 +72,7 @@ func policy(cfg *config.Config) Policy {
 		"A service is down while any of its flows is down, and unknown only while none of its flows has data: a flow without data (not yet deployed, or stopped) does not count against its service while another flow covers it.",
 		outages,
 		"MTTD is the mean time from an incident's start to its confirmation, over the incidents whose start was seen (not before the period, after a stretch without data, or inside maintenance).",
+		"MTTR is the mean duration of the incidents seen to recover: begun and ended in the period, both edges measured; one still going on, cut by the period or next to time without data counts in the incidents and the average outage but not in MTTR. MTBF is the up time divided by the number of incidents.",
 		"Declared incidents are reconciled with the windows of their functions. An edge cut by the period, next to time without data, or hidden by an earlier step's failure outside the declared incident is not a measured edge and is shown as such.",
 		fmt.Sprintf("The error budget is (1 - objective) x (%s); the burn rate is the share of the budget consumed divided by the share of the period elapsed. Periods are in the %s time zone; days and months start at the first instant of their local date (01:00 where the clocks jump over midnight), and each day is weighted by its real length.", denom, zoneName(cfg)),
 		"Percentages are truncated, never rounded up, with enough decimals to tell them from the objective: a figure is never shown reaching a threshold it misses.",

@@ -395,8 +395,19 @@ func checkIncidents(t *testing.T, c randCase, rep *Report) {
 	if svc.Incidents != len(svc.IncidentList) {
 		t.Errorf("incidents = %d, list has %d", svc.Incidents, len(svc.IncidentList))
 	}
-	if (svc.MTTRSeconds == nil) != (svc.Incidents == 0) || (svc.MTBFSeconds == nil) != (svc.Incidents == 0) {
-		t.Errorf("MTTR %v MTBF %v with %d incidents", svc.MTTRSeconds, svc.MTBFSeconds, svc.Incidents)
+	// MTTR is over the incidents seen to recover (both edges measured).
+	var recovered int
+	var rsum float64
+	for _, inc := range svc.IncidentList {
+		if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" {
+			recovered++
+			rsum += inc.DurationSeconds
+		}
+	}
+	if (svc.MTTRSeconds == nil) != (recovered == 0) || (svc.MTBFSeconds == nil) != (svc.Incidents == 0) {
+		t.Errorf("MTTR %v MTBF %v with %d incidents, %d recovered", svc.MTTRSeconds, svc.MTBFSeconds, svc.Incidents, recovered)
+	} else if recovered > 0 && !near(*svc.MTTRSeconds, rsum/float64(recovered)) {
+		t.Errorf("MTTR %v, want %v: the mean of the %d recovered incidents", *svc.MTTRSeconds, rsum/float64(recovered), recovered)
 	}
 }
 

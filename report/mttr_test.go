@@ -1,0 +1,77 @@
+package report
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// TestMTTRCountsRecoveredIncidentsOnly: MTTR is the mean time to recover,
+// so it is taken over the incidents whose recovery was seen in the period
+// (and whose start was: one cut by the period's start is only its tail). An
+// outage still going on, or one whose end no run saw (the prober stopped),
+// has not been seen to recover: it is in the incident count and the average
+// outage, but an MTTR that averaged its length so far in would call a
+// service that has not recovered "recovered in N minutes".
+func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
+	h := hourStart // 10:00; one-minute interval, down_after 2
+	cases := []struct {
+		name      string
+		from, now time.Time
+		runs      []probe.Run
+		incidents int
+		mttr      float64 // NaN: null
+		average   float64
+	}{{
+		// 10:10-10:20 down and recovered; 10:40 down again, open at now
+		// (11:00 of a period to 12:00): two incidents, one recovered.
+		name: "one recovered, one open at now",
+		from: h, now: h.Add(time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(time.Hour), time.Minute, failing("fail:send", [2]int{10, 20}, [2]int{40, 60})),
+		incidents: 2, mttr: 600, average: (600 + 1200) / 2,
+	}, {
+		name: "only an open one",
+		from: h, now: h.Add(time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(time.Hour), time.Minute, failing("fail:send", [2]int{40, 60})),
+		incidents: 1, mttr: nan(), average: 1200,
+	}, {
+		// Down from 09:50 (before the period, which starts at 10:00)
+		// to 10:05: only its last 5 minutes are in the period.
+		name: "one cut by the period start, one recovered",
+		from: h.Add(10 * time.Minute), now: h.Add(time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(time.Hour), time.Minute, failing("fail:send", [2]int{0, 15}, [2]int{30, 37})),
+		incidents: 2, mttr: 420, average: (300 + 420) / 2,
+	}, {
+		// The prober stops after its 10:49 run, down since 10:40: the
+		// end (10:50, where its data ends) was not seen.
+		name: "one whose end no run saw",
+		from: h, now: h.Add(2 * time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(50*time.Minute), time.Minute, failing("fail:send", [2]int{10, 13}, [2]int{40, 60})),
+		incidents: 2, mttr: 180, average: (180 + 600) / 2,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			s := stores()[0].open(t)
+			load(t, s, cfg, tc.runs)
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: tc.from, To: h.Add(2 * time.Hour), Now: tc.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv := rep.Services[0]
+			if sv.Incidents != tc.incidents {
+				t.Fatalf("incidents = %d, want %d: %+v", sv.Incidents, tc.incidents, sv.IncidentList)
+			}
+			if got := val(sv.MTTRSeconds); !(near(got, tc.mttr) || (got != got && tc.mttr != tc.mttr)) {
+				t.Errorf("mttr = %v, want %v (incidents %+v)", got, tc.mttr, sv.IncidentList)
+			}
+			if got := val(sv.AverageSeconds); !near(got, tc.average) {
+				t.Errorf("average outage = %v, want %v", got, tc.average)
+			}
+		})
+	}
+}
+
+func nan() float64 { return val(nil) }
