@@ -331,7 +331,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		svc.Daily = append(svc.Daily, day)
 	})
 
-	svc.Reconciliation, svc.Undeclared = a.reconcile(cs, svc.Windows, timelines)
+	svc.Reconciliation, svc.Undeclared = a.reconcile(cs, svc.Windows, svc.BelowQuorum, timelines)
 	return svc
 }
 

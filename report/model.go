@@ -245,6 +245,11 @@ type Reconciliation struct {
 	EndCut   string   `json:"end_cut,omitempty"`
 	Detected bool     `json:"detected"`
 	Windows  []Window `json:"windows"` // the measured windows matched to it
+	// BelowQuorum are the windows of its functions near it that fewer
+	// locations than the quorum saw: shown, not counted, so they neither
+	// detect it nor measure its edges; with them a "not detected" says
+	// what was seen and from where.
+	BelowQuorum []Window `json:"below_quorum"`
 	// FirstNotice is the provider's first notice, and NoticeDelaySeconds the
 	// time from the measured start to it (on 2021-05-05: 21 minutes).
 	FirstNotice        *time.Time `json:"first_notice"`

@@ -42,7 +42,12 @@ import (
 // interval, that blocked stretch is not this incident's (see ownEdges):
 // start_cut/end_cut "blocked" mark an edge taken from where the block ends
 // (or begins), or a null edge the block hides.
-func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*config.Timeline) ([]Reconciliation, []Window) {
+//
+// Windows below quorum (seen from too few locations to count) measure
+// nothing, but those of an incident's functions near it are listed with it
+// (BelowQuorum), so that an incident seen from one location of three reads
+// as that, not as unseen.
+func (a *analysis) reconcile(cs *config.Service, ws, below []Window, timelines []*config.Timeline) ([]Reconciliation, []Window) {
 	countDeg := a.cfg.Policy.Degraded == "down"
 	// listed: the incident overlaps the elapsed period, so it is
 	// reconciled in the report. An incident that starts after now (a
@@ -78,23 +83,29 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 		}
 	}
 
+	span := func(w Window) iv {
+		sp := iv{w.Start, a.end}
+		if w.End != nil {
+			sp.e = *w.End
+		} else if w.EndCut == CutPeriod {
+			sp.e = a.in.To
+		}
+		return sp
+	}
 	spans := make([]iv, len(ws))
 	for i, w := range ws {
-		spans[i] = iv{w.Start, a.end}
-		if w.End != nil {
-			spans[i].e = *w.End
-		} else if w.EndCut == CutPeriod {
-			spans[i].e = a.in.To
-		}
+		spans[i] = span(w)
 	}
-	// near: the window overlaps the incident widened by the slack.
-	near := func(i int, inc *config.Incident) bool {
-		slack := 2 * a.flowInterval(cs, ws[i].Flow)
-		if !spans[i].e.After(inc.Start.Add(-slack)) {
+	// nearSpan: a window of flow spanning sp overlaps the incident widened
+	// by the slack.
+	nearSpan := func(flow string, sp iv, inc *config.Incident) bool {
+		slack := 2 * a.flowInterval(cs, flow)
+		if !sp.e.After(inc.Start.Add(-slack)) {
 			return false
 		}
-		return inc.Ongoing() || spans[i].s.Before(inc.End.Add(slack))
+		return inc.Ongoing() || sp.s.Before(inc.End.Add(slack))
 	}
+	near := func(i int, inc *config.Incident) bool { return nearSpan(ws[i].Flow, spans[i], inc) }
 	compatible := func(w Window, inc *config.Incident) bool {
 		return w.Kind == string(state.KindDown) || inc.Mode == "slow" || countDeg
 	}
@@ -136,7 +147,7 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 		inc := d.inc
 		r := Reconciliation{
 			ID: inc.ID, Title: inc.Title, Timeline: d.name, Functions: append([]string{}, inc.Functions...),
-			DeclaredStart: inc.Start.In(a.loc), Windows: []Window{},
+			DeclaredStart: inc.Start.In(a.loc), Windows: []Window{}, BelowQuorum: []Window{},
 		}
 		if !inc.Ongoing() {
 			e := inc.End.In(a.loc)
@@ -196,6 +207,11 @@ func (a *analysis) reconcile(cs *config.Service, ws []Window, timelines []*confi
 			r.Windows = append(r.Windows, ws[i])
 		}
 		r.Detected = first != nil
+		for _, w := range below {
+			if measures(w, inc) && compatible(w, inc) && nearSpan(w.Flow, span(w), inc) {
+				r.BelowQuorum = append(r.BelowQuorum, w)
+			}
+		}
 		if first == nil && a.unmeasured(cs, inc) {
 			// Not seen because nothing was looking: say so, as for an
 			// edge next to time without data.

@@ -48,3 +48,50 @@ func TestLifecycleReconciliationNoData(t *testing.T) {
 		})
 	}
 }
+
+// TestReconciliationBelowQuorum: a declared incident that only locations
+// below the quorum saw is not detected, and its row says what was seen and
+// from where ("no (below quorum: seen from seoul-c)"), not a bare "no".
+func TestReconciliationBelowQuorum(t *testing.T) {
+	rec := func(below string) string {
+		return `, "availability": 1, "credit_percent": 0, "reconciliation": [
+	  {"id": "inc-1", "title": "Receive failed", "timeline": "declared", "functions": ["receive"],
+	   "declared_start": "2026-03-10T10:00:00Z", "declared_end": "2026-03-10T11:00:00Z",
+	   "measured_start": null, "measured_end": null, "detected": false, "windows": [], "below_quorum": [` + below + `]}
+	]`
+	}
+	win := func(loc string) string {
+		return `{"service": "messaging", "flow": "chat", "function": "receive", "kind": "down", "start": "2026-03-10T10:01:00Z",
+		  "end": "2026-03-10T10:59:00Z", "duration_seconds": 3480, "cause_step": "receive", "locations": ["` + loc + `"], "error": "x"}`
+	}
+	tests := []struct {
+		name      string
+		below     string
+		want, not []string
+	}{
+		{"one location", win("seoul-c"), []string{"no (below quorum: seen from seoul-c)"}, nil},
+		{"two windows", win("seoul-c") + "," + win("seoul-b"), []string{"no (below quorum: seen from seoul-b, seoul-c)"}, nil},
+		{"none", ``, nil, []string{"below quorum"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for format, out := range humanText(t, auditReport(t, rec(tc.below))) {
+				i := strings.LastIndex(out, "inc-1")
+				if i < 0 {
+					t.Fatalf("%s: no reconciliation row", format)
+				}
+				row := out[i:min(len(out), i+600)]
+				for _, w := range tc.want {
+					if !strings.Contains(row, w) {
+						t.Errorf("%s: %q not in %q", format, w, row)
+					}
+				}
+				for _, w := range tc.not {
+					if strings.Contains(row, w) {
+						t.Errorf("%s: %q in %q", format, w, row)
+					}
+				}
+			}
+		})
+	}
+}

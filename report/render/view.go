@@ -221,6 +221,9 @@ func newServiceView(s report.Service, loc *time.Location, degDown bool) serviceV
 			detected = "yes"
 		case rc.StartCut == report.CutNoData:
 			detected = "no (no data)" // no run covered its time
+		case len(rc.BelowQuorum) > 0:
+			// Seen, but from fewer locations than the quorum: not a miss.
+			detected = "no (below quorum: seen from " + strings.Join(belowLocations(rc.BelowQuorum), ", ") + ")"
 		}
 		notice := "-"
 		if rc.NoticeDelaySeconds != nil {
@@ -260,6 +263,16 @@ func runSuccess(r *float64, runs int64) string {
 		return "no runs"
 	}
 	return fmtPct(*r) + " of " + strconv.FormatInt(runs, 10) + " runs"
+}
+
+// belowLocations are the locations that saw the windows ws, sorted, once each.
+func belowLocations(ws []report.Window) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.Locations...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func fmtCredit(c *float64) string {
