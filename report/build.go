@@ -313,6 +313,10 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		c := credit(cs.Credits, *svc.Availability)
 		svc.CreditPercent = &c
 	}
+	svc.CreditTiers = make([]CreditTier, 0, len(cs.Credits))
+	for _, c := range cs.Credits {
+		svc.CreditTiers = append(svc.CreditTiers, CreditTier{Below: c.Below, CreditPercent: c.CreditPercent})
+	}
 
 	// Latency.
 	svc.Steps = lat.stepList(cs)

@@ -37,6 +37,13 @@ type Policy struct {
 	Text      []string `json:"text"` // the policy in plain sentences, printed in every report
 }
 
+// CreditTier is one SLA credit tier: availability below Below earns
+// CreditPercent.
+type CreditTier struct {
+	Below         float64 `json:"below"`
+	CreditPercent float64 `json:"credit_percent"`
+}
+
 // Service is the accounting for one service over the period.
 //
 // A figure that cannot be computed is null in JSON, never 0: Availability,
@@ -67,6 +74,9 @@ type Service struct {
 	AverageSeconds     *float64 `json:"average_outage_seconds"`
 	ErrorBudget        Budget   `json:"error_budget"`
 	CreditPercent      *float64 `json:"credit_percent"` // null without data
+	// CreditTiers are the tiers CreditPercent comes from, as configured:
+	// the first, from the top, whose Below the availability is under.
+	CreditTiers []CreditTier `json:"credit_tiers"`
 	// P50, P95 and P99 are over every step of the service, in seconds
 	// (null when no step was timed); Steps has them per flow and step.
 	P50   *float64      `json:"p50"`

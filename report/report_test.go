@@ -913,3 +913,51 @@ func TestReconcileLeavesOutIncidentsAfterNow(t *testing.T) {
 		})
 	}
 }
+
+// TestCreditTiersInReport: the tiers a service's credit is computed from
+// are in the report (credit_tiers, in order, first match from the top), so
+// that a reader can check credit_percent against availability.
+func TestCreditTiersInReport(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tiers []config.Credit
+	}{
+		{"three tiers", []config.Credit{{Below: 0.95, CreditPercent: 100}, {Below: 0.99, CreditPercent: 25}, {Below: 0.999, CreditPercent: 10}}},
+		{"none", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			cfg.Services[0].Credits = tc.tiers
+			s := stores()[0].open(t)
+			load(t, s, cfg, schedule("seoul-a", hm(10, 0), hm(11, 0), time.Minute, failing("fail:send", [2]int{10, 20})))
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(11, 0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(rep.Services[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Tiers *[]struct {
+					Below         float64 `json:"below"`
+					CreditPercent float64 `json:"credit_percent"`
+				} `json:"credit_tiers"`
+			}
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Tiers == nil {
+				t.Fatalf("no credit_tiers list in %s", b)
+			}
+			if len(*got.Tiers) != len(tc.tiers) {
+				t.Fatalf("credit_tiers = %+v, want %+v", *got.Tiers, tc.tiers)
+			}
+			for i, c := range tc.tiers {
+				if g := (*got.Tiers)[i]; g.Below != c.Below || g.CreditPercent != c.CreditPercent {
+					t.Errorf("tier %d = %+v, want %+v", i, g, c)
+				}
+			}
+		})
+	}
+}

@@ -92,6 +92,7 @@ func fixture() *report.Report {
 				MTTRSeconds: ptr(8460.0), MTBFSeconds: ptr(2661130.0), MTTDSeconds: ptr(60.0), LongestSeconds: ptr(8460.0), AverageSeconds: ptr(8460.0),
 				ErrorBudget:   report.Budget{AllowedSeconds: 2669.59, ConsumedSeconds: 8460, RemainingSeconds: -5790.41, RemainingRatio: ptr(-2.169), BurnRate: ptr(3.17)},
 				CreditPercent: ptr(10.0),
+				CreditTiers:   []report.CreditTier{{Below: 0.95, CreditPercent: 100}, {Below: 0.99, CreditPercent: 25}, {Below: 0.999, CreditPercent: 10}},
 				P50:           ptr(0.182), P95: ptr(0.734), P99: ptr(1.92),
 				Steps: []report.StepLatency{
 					{Flow: "메시지-수신", Step: "login", Function: "login", Count: 89280, P50: ptr(0.081), P95: ptr(0.212), P99: ptr(0.48)},
@@ -127,6 +128,7 @@ func fixture() *report.Report {
 				LongestSeconds: ptr(1800.0), AverageSeconds: ptr(1800.0),
 				ErrorBudget:   report.Budget{AllowedSeconds: 12096, ConsumedSeconds: 1800, RemainingSeconds: 10296, RemainingRatio: ptr(0.8512), BurnRate: ptr(0.15)},
 				CreditPercent: ptr(0.0),
+				CreditTiers:   []report.CreditTier{{Below: 0.995, CreditPercent: 10}},
 				P50:           ptr(0.09), P95: ptr(0.3), P99: ptr(0.7),
 				Steps: []report.StepLatency{
 					{Flow: "payments-transfer", Step: "login", Function: "login", Count: 44640, P50: ptr(0.05), P95: ptr(0.12), P99: ptr(0.3)},

@@ -201,7 +201,8 @@ func checkFigures(t *testing.T, s report.Service, fact func(string) string) {
 			t.Errorf("%s: %s shown %q, JSON %v", s.Name, label, fact(label), v)
 		}
 	}
-	credit := fact("SLA credit")
+	// The credit, then the tier it came from in brackets.
+	credit, _, _ := strings.Cut(fact("SLA credit"), " (")
 	switch {
 	case s.CreditPercent == nil && credit != "-":
 		t.Errorf("%s: credit shown %q, JSON null", s.Name, credit)

@@ -160,7 +160,8 @@ func newServiceView(s report.Service, loc *time.Location, degDown bool) serviceV
 			{"Error budget consumed", fmtDur(b.ConsumedSeconds)},
 			{"Error budget remaining", budgetLeft(b)},
 			{"Burn rate", burnRate(b.BurnRate)},
-			{"SLA credit", fmtCredit(s.CreditPercent)},
+			{"SLA credit", creditFrom(s)},
+			{"SLA credit tiers", creditTiers(s.CreditTiers)},
 			{"Latency p50 / p95 / p99", latencies(&s)},
 		},
 	}
@@ -273,6 +274,33 @@ func belowLocations(ws []report.Window) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// creditFrom is the service's credit and the tier it came from, so that it
+// can be checked against the availability and the tiers printed beside it.
+func creditFrom(s report.Service) string {
+	c := fmtCredit(s.CreditPercent)
+	if s.CreditPercent == nil || s.Availability == nil || len(s.CreditTiers) == 0 {
+		return c
+	}
+	for _, t := range s.CreditTiers {
+		if *s.Availability < t.Below {
+			return c + " (availability below " + fmtObjective(t.Below) + ")"
+		}
+	}
+	return c + " (availability not below any tier)"
+}
+
+// creditTiers lists the tiers in the order they are matched.
+func creditTiers(ts []report.CreditTier) string {
+	if len(ts) == 0 {
+		return "none configured"
+	}
+	var parts []string
+	for _, t := range ts {
+		parts = append(parts, "below "+fmtObjective(t.Below)+": "+fmtFloat(t.CreditPercent)+"%")
+	}
+	return strings.Join(parts, "; ") + " (the first, from the top, that the availability is below)"
 }
 
 func fmtCredit(c *float64) string {

@@ -1,0 +1,48 @@
+package render
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCreditTiersPrinted: a customer checks the SLA credit against the
+// tiers it came from, so the report prints them, and the tier the figure
+// came from, beside the credit; before, "SLA credit 25%" stood alone.
+func TestCreditTiersPrinted(t *testing.T) {
+	tiers := `, "credit_tiers": [{"below": 0.95, "credit_percent": 100}, {"below": 0.99, "credit_percent": 25}, {"below": 0.999, "credit_percent": 10}]`
+	tests := []struct {
+		name      string
+		service   string
+		want, not []string
+	}{
+		{"in the second tier", `, "availability": 0.979, "credit_percent": 25` + tiers,
+			[]string{"25% (availability below 99%)", "below 95%: 100%; below 99%: 25%; below 99.9%: 10%"}, nil},
+		{"above every tier", `, "availability": 0.9995, "credit_percent": 0` + tiers,
+			[]string{"0% (availability not below any tier)", "below 95%: 100%; below 99%: 25%; below 99.9%: 10%"}, nil},
+		{"no tiers", `, "availability": 0.9, "credit_percent": 0, "credit_tiers": []`,
+			[]string{"none configured"}, []string{"availability below"}},
+		{"no data", `, "availability": null, "no_data": true, "credit_percent": null` + tiers,
+			[]string{"below 95%: 100%"}, []string{"availability below", "not below any tier"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for format, out := range humanText(t, auditReport(t, tc.service)) {
+				i := strings.Index(out, "SLA credit")
+				if i < 0 {
+					t.Fatalf("%s: no SLA credit", format)
+				}
+				part := out[i:min(len(out), i+400)]
+				for _, w := range tc.want {
+					if !strings.Contains(part, w) {
+						t.Errorf("%s: %q not in %q", format, w, part)
+					}
+				}
+				for _, w := range tc.not {
+					if strings.Contains(part, w) {
+						t.Errorf("%s: %q in %q", format, w, part)
+					}
+				}
+			}
+		})
+	}
+}
