@@ -270,6 +270,17 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 	}
 	now := p.clk.Now()
 	last := lastCompleted(now, loc)
+	// A month that has only just ended may still have runs in flight that
+	// began before its end, or in the store writer's batch: built now, it
+	// would lack them, and the next cycle would make a second version of
+	// a finished month. Wait until they are all in.
+	if in := report.DayStart(last.Year(), last.Month()+1, 1, loc).Add(settle(cfg)); now.Before(in) {
+		p.log.Info("waiting for the month's last runs before its report", "month", last.Format("2006-01"), "until", in)
+		if err := p.clk.Sleep(ctx, in.Sub(now)); err != nil {
+			return err
+		}
+		now = p.clk.Now()
+	}
 	versions, err := p.opts.Store.ReportVersions(ctx, "")
 	if err != nil {
 		return err
@@ -310,6 +321,24 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// settle is how long after a period's end its runs may still be arriving
+// in the store: a run that began just before the end lasts up to its flow's
+// timeout (twice that with teardown steps, which have their own), and the
+// store writer commits it within a second; 5 s of margin.
+func settle(cfg *config.Config) time.Duration {
+	var d time.Duration
+	for _, s := range cfg.Services {
+		for _, f := range s.Flows {
+			t := f.Timeout
+			if len(f.Teardown) > 0 {
+				t *= 2
+			}
+			d = max(d, t)
+		}
+	}
+	return d + 5*time.Second
 }
 
 // figures is what a version's digest and "what changed" are computed from:

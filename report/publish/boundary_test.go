@@ -1,0 +1,111 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// TestCycleWaitsForTheMonthsLastRuns: a cycle at the very end of a month
+// (schedule "@monthly" or "0 0 1 * *", or every minute) used to build it at
+// once, while a run that began in its last seconds was still in flight or
+// in the store writer's batch: version 1 lacked that run, and the next
+// cycle (a minute later with "* * * * *", a month later with "@monthly")
+// made and delivered a version 2 of a month long finished. A cycle within a
+// run's length of the month's end now waits until the month's runs are all
+// in, then builds it once.
+func TestCycleWaitsForTheMonthsLastRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration // when the cycle runs, after the month's end
+	}{
+		{"at the end", 0},
+		{"a second after", time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testConfig(filepath.Join(dir, "reports"))
+			cfg.Services[0].Flows[0].Timeout = 30 * time.Second
+			s := openStore(t, dir)
+			oct := time.Date(2022, 10, 1, 0, 0, 0, 0, cfg.Loc)
+			nov := time.Date(2022, 11, 1, 0, 0, 0, 0, cfg.Loc)
+			fill(t, s, oct, nov.Add(-5*time.Minute)) // every 10 minutes up to 23:50
+			// The month's last run began at 23:59:50 and takes 20 s: it is
+			// stored after the month has ended.
+			late := nov.Add(-10 * time.Second)
+			lastRun := probe.Run{ID: "late", Flow: "chat", Service: "messaging", Location: "seoul-a", Start: late, Duration: 20 * time.Second,
+				Steps: []probe.StepResult{{Step: "send", Function: "send", Status: probe.StatusOK}, {Step: "receive", Function: "receive", Status: probe.StatusOK}}}
+
+			fc := clockwork.NewFakeClockAt(nov.Add(tc.after))
+			p, err := New(cfg, Options{Store: s, Clock: cwClock{fc}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- p.Cycle(ctx) }()
+			waiting := make(chan struct{})
+			go func() {
+				if fc.BlockUntilContext(ctx, 1) == nil {
+					close(waiting)
+				}
+			}()
+			select {
+			case err := <-done:
+				// Built at once, without the run still in flight.
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.AppendRuns(ctx, []probe.Run{lastRun}); err != nil {
+					t.Fatal(err)
+				}
+				fc.Advance(time.Minute)
+				if err := p.Cycle(ctx); err != nil {
+					t.Fatal(err)
+				}
+			case <-waiting:
+				if err := s.AppendRuns(ctx, []probe.Run{lastRun}); err != nil {
+					t.Fatal(err)
+				}
+				fc.Advance(time.Minute)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Cycle(ctx); err != nil { // the next cycle: nothing changed
+					t.Fatal(err)
+				}
+			}
+			vs, err := s.ReportVersions(ctx, "2022-10")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 1 {
+				t.Errorf("%d versions of 2022-10, want 1: %+v", len(vs), vs)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "reports", "2022-10", "v1", "report.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Services []struct {
+					Runs int64 `json:"runs"`
+				} `json:"services"`
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			// 31 days x 144 runs a day (00:00 to 23:50), plus the late one.
+			if want := int64(31*144 + 1); rep.Services[0].Runs != want {
+				t.Errorf("version 1 has %d runs, want %d (the month's last run included)", rep.Services[0].Runs, want)
+			}
+		})
+	}
+}
