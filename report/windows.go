@@ -165,6 +165,9 @@ type analysis struct {
 	// pruned is the hour rollups' horizon: nothing before it is kept
 	// (zero: nothing pruned).
 	pruned time.Time
+	// after is, for a period that is over, each flow and location that
+	// has run in the two longest intervals after its end (nextRuns).
+	after map[[2]string]bool
 }
 
 func (a *analysis) window(m measured) Window {
@@ -303,6 +306,9 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: coverage: %w", err)
 	}
+	if a.after, err = nextRuns(ctx, in, now); err != nil {
+		return nil, fmt.Errorf("report: coverage after the period: %w", err)
+	}
 	h, err := in.Store.Horizon(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("report: horizon: %w", err)
@@ -332,6 +338,33 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		a.byService[svc] = a.flows[first:len(a.flows):len(a.flows)]
 	}
 	return a, nil
+}
+
+// nextRuns is, for a period that is over, each flow and location with a run
+// in the two longest intervals after its end (before now): those whose next
+// run after the period's last is not yet known to be late. Nil for a period
+// not over.
+func nextRuns(ctx context.Context, in Input, now time.Time) (map[[2]string]bool, error) {
+	if !now.After(in.To) {
+		return nil, nil
+	}
+	ivl := in.Config.MaxInterval()
+	if ivl <= 0 {
+		ivl = time.Minute
+	}
+	q := store.Query{From: in.To, To: minT(now, in.To.Add(2*ivl))}
+	if !q.To.After(q.From) {
+		return nil, nil
+	}
+	cov, err := in.Store.Coverage(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[[2]string]bool, len(cov))
+	for _, c := range cov {
+		out[[2]string{c.Flow, c.Location}] = true
+	}
+	return out, nil
 }
 
 func zone(cfg *config.Config) *time.Location {
@@ -374,7 +407,18 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		if c.First.Sub(from) > 2*ivl {
 			unknown[c.Location] = append(unknown[c.Location], iv{from, c.First})
 		}
-		if end.Sub(c.Last) > 2*ivl {
+		switch {
+		case end.Sub(c.Last) > 2*ivl:
+			unknown[c.Location] = append(unknown[c.Location], iv{c.Last.Add(ivl), end})
+		case end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*ivl && !a.after[[2]string{f.Name, c.Location}]:
+			// A period over: no run for two intervals after the last one
+			// in it, so the state machine will store (at the next run)
+			// or has stored the stretch from the end of its interval as
+			// unknown. Say so now, not only once the prober runs again:
+			// a finished period's figures do not change with what comes
+			// after it. With a run in those two intervals, the stored
+			// events say whether there was a stretch (a run that hung
+			// covers its time).
 			unknown[c.Location] = append(unknown[c.Location], iv{c.Last.Add(ivl), end})
 		}
 	}
