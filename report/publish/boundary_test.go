@@ -75,7 +75,7 @@ func TestCycleWaitsForTheMonthsLastRuns(t *testing.T) {
 				if err := s.AppendRuns(ctx, []probe.Run{lastRun}); err != nil {
 					t.Fatal(err)
 				}
-				fc.Advance(time.Minute)
+				fc.Advance(time.Hour)
 				if err := <-done; err != nil {
 					t.Fatal(err)
 				}
@@ -107,5 +107,60 @@ func TestCycleWaitsForTheMonthsLastRuns(t *testing.T) {
 				t.Errorf("version 1 has %d runs, want %d (the month's last run included)", rep.Services[0].Runs, want)
 			}
 		})
+	}
+}
+
+// TestCycleWaitsTwoIntervalsAfterTheMonth: whether the time after a
+// month's last run is unknown is known once two intervals have passed
+// without a run (report.Build). A prober whose last run of a month was 20
+// minutes before its end (15-minute interval) had the month built a minute
+// after the end with those minutes up, then, once no run had come for two
+// intervals, rebuilt as a version 2 with the last 5 of them unknown. The
+// cycle now waits two intervals as well.
+func TestCycleWaitsTwoIntervalsAfterTheMonth(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	cfg.Services[0].Flows[0].Timeout = 30 * time.Second
+	cfg.Services[0].Flows[0].Interval = 15 * time.Minute // fill runs more often: every 10 minutes
+	s := openStore(t, dir)
+	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, cfg.Loc)
+	nov := time.Date(2022, 11, 1, 0, 0, 0, 0, cfg.Loc)
+	fill(t, s, oct, nov.Add(-15*time.Minute)) // the last run at 23:40; then the prober stops
+	fc := clockwork.NewFakeClockAt(nov.Add(time.Minute))
+	p, err := New(cfg, Options{Store: s, Clock: cwClock{fc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Cycle(ctx) }()
+	waiting := make(chan struct{})
+	go func() {
+		if fc.BlockUntilContext(ctx, 1) == nil {
+			close(waiting)
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-waiting:
+		fc.Advance(time.Hour)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fc.Advance(time.Hour) // the next cycle, the prober still stopped
+	if err := p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := s.ReportVersions(ctx, "2022-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 {
+		t.Errorf("%d versions of 2022-10, want 1: %+v", len(vs), vs)
 	}
 }

@@ -323,12 +323,14 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// settle is how long after a period's end its runs may still be arriving
-// in the store: a run that began just before the end lasts up to its flow's
-// timeout (twice that with teardown steps, which have their own), and the
-// store writer commits it within a second; 5 s of margin.
+// settle is how long after a period's end its figures may still change: a
+// run that began just before the end lasts up to its flow's timeout (twice
+// that with teardown steps, which have their own) and the store writer
+// commits it within a second; and whether the time after the period's last
+// run is unknown is known once two intervals have passed without a run
+// (report.Build). 5 s of margin.
 func settle(cfg *config.Config) time.Duration {
-	var d time.Duration
+	d := 2 * cfg.MaxInterval()
 	for _, s := range cfg.Services {
 		for _, f := range s.Flows {
 			t := f.Timeout
