@@ -29,16 +29,17 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 	}
 	cfg := a.cfg
 	rep := &Report{
-		Title:     title(in.From, in.To, a.loc),
-		From:      in.From.In(a.loc),
-		To:        in.To.In(a.loc),
-		Timezone:  a.loc.String(),
-		Location:  a.locations(),
-		Silent:    a.silent(),
-		Generated: a.in.Now.In(a.loc),
-		Policy:    policy(cfg),
-		Services:  []Service{},
-		Windows:   []Window{},
+		Title:       title(in.From, in.To, a.loc),
+		From:        in.From.In(a.loc),
+		To:          in.To.In(a.loc),
+		Timezone:    a.loc.String(),
+		Location:    a.locations(),
+		Silent:      a.silent(),
+		Generated:   a.in.Now.In(a.loc),
+		Provisional: a.in.Now.Before(in.To),
+		Policy:      policy(cfg),
+		Services:    []Service{},
+		Windows:     []Window{},
 	}
 	timelines := in.Timelines
 	if timelines == nil {

@@ -13,8 +13,12 @@ type Report struct {
 	Timezone  string    `json:"timezone"`
 	Location  string    `json:"location"` // the prober location(s), comma separated
 	Generated time.Time `json:"generated"`
-	Policy    Policy    `json:"policy"`
-	Services  []Service `json:"services"`
+	// Provisional: the period is not over (Generated is before To): it is
+	// accounted up to Generated, and its figures, verdicts and credits are
+	// so far, not final.
+	Provisional bool      `json:"provisional"`
+	Policy      Policy    `json:"policy"`
+	Services    []Service `json:"services"`
 	// Windows is every down and degraded window in the period, all services,
 	// ordered by start (the same list as windows.json).
 	Windows []Window `json:"windows"`

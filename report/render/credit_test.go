@@ -3,6 +3,7 @@ package render
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCreditTiersPrinted: a customer checks the SLA credit against the
@@ -40,6 +41,40 @@ func TestCreditTiersPrinted(t *testing.T) {
 				for _, w := range tc.not {
 					if strings.Contains(part, w) {
 						t.Errorf("%s: %q in %q", format, w, part)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestProvisionalShown: a report of a period not over says so in its header
+// and beside every credit, which will change with the rest of the period.
+func TestProvisionalShown(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		doc       string
+		want, not []string
+	}{
+		{"not over", `, "availability": 0.98, "credit_percent": 25`,
+			[]string{"not over: accounted up to", "25% (availability below 99%; provisional)"}, nil},
+		{"over", `, "availability": 0.98, "credit_percent": 25`, []string{"25% (availability below 99%)"}, []string{"provisional", "not over"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := auditReport(t, tc.doc+`, "credit_tiers": [{"below": 0.95, "credit_percent": 100}, {"below": 0.99, "credit_percent": 25}]`)
+			if tc.name == "not over" {
+				r.Provisional = true
+				r.Generated = r.From.Add(72 * time.Hour)
+			}
+			for format, out := range humanText(t, r) {
+				for _, w := range tc.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("%s: %q not in the report", format, w)
+					}
+				}
+				for _, w := range tc.not {
+					if strings.Contains(out, w) {
+						t.Errorf("%s: %q in the report", format, w)
 					}
 				}
 			}

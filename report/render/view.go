@@ -72,6 +72,9 @@ func newView(r *report.Report, loc *time.Location) view {
 		Locations: r.Location,
 		Policy:    r.Policy.Text,
 	}
+	if r.Provisional {
+		v.Period += " (not over: accounted up to " + fmtTime(r.Generated, loc) + "; figures, results and credits are provisional)"
+	}
 	if v.Title == "" {
 		v.Title = "SLA report"
 	}
@@ -101,7 +104,7 @@ func newView(r *report.Report, loc *time.Location) view {
 			fmtPctPtr(s.RunSuccessRatio, "-"), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
 			fmtCredit(s.CreditPercent),
 		}, 6, fmtDur(s.DegradedSeconds)))
-		v.Services = append(v.Services, newServiceView(s, loc, degDown))
+		v.Services = append(v.Services, newServiceView(s, loc, degDown, r.Provisional))
 	}
 	return v
 }
@@ -131,7 +134,7 @@ func flowWidths(degDown bool) []int {
 	return []int{6, 3, 3, 3, 2, 4, 3}
 }
 
-func newServiceView(s report.Service, loc *time.Location, degDown bool) serviceView {
+func newServiceView(s report.Service, loc *time.Location, degDown, provisional bool) serviceView {
 	b := s.ErrorBudget
 	sv := serviceView{
 		Name:      s.Name,
@@ -160,7 +163,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown bool) serviceV
 			{"Error budget consumed", fmtDur(b.ConsumedSeconds)},
 			{"Error budget remaining", budgetLeft(b)},
 			{"Burn rate", burnRate(b.BurnRate)},
-			{"SLA credit", creditFrom(s)},
+			{"SLA credit", creditFrom(s, provisional)},
 			{"SLA credit tiers", creditTiers(s.CreditTiers)},
 			{"Latency p50 / p95 / p99", latencies(&s)},
 		},
@@ -277,18 +280,31 @@ func belowLocations(ws []report.Window) []string {
 }
 
 // creditFrom is the service's credit and the tier it came from, so that it
-// can be checked against the availability and the tiers printed beside it.
-func creditFrom(s report.Service) string {
+// can be checked against the availability and the tiers printed beside it;
+// provisional while the period is not over.
+func creditFrom(s report.Service, provisional bool) string {
 	c := fmtCredit(s.CreditPercent)
-	if s.CreditPercent == nil || s.Availability == nil || len(s.CreditTiers) == 0 {
+	if s.CreditPercent == nil {
 		return c
 	}
-	for _, t := range s.CreditTiers {
-		if *s.Availability < t.Below {
-			return c + " (availability below " + fmtObjective(t.Below) + ")"
+	var why []string
+	if s.Availability != nil && len(s.CreditTiers) > 0 {
+		tier := "availability not below any tier"
+		for _, t := range s.CreditTiers {
+			if *s.Availability < t.Below {
+				tier = "availability below " + fmtObjective(t.Below)
+				break
+			}
 		}
+		why = append(why, tier)
 	}
-	return c + " (availability not below any tier)"
+	if provisional {
+		why = append(why, "provisional")
+	}
+	if len(why) == 0 {
+		return c
+	}
+	return c + " (" + strings.Join(why, "; ") + ")"
 }
 
 // creditTiers lists the tiers in the order they are matched.
