@@ -21,6 +21,8 @@ const (
 	RuleResultsDropped  = "SlaprobeResultsDropped"
 	RuleQuarantined     = "SlaprobeResultsQuarantined"
 	RuleReloadFailed    = "SlaprobeConfigReloadFailed"
+	RuleNotStored       = "SlaprobeResultsNotStored"
+	RuleStateNotSaved   = "SlaprobeAlertStateNotSaved"
 )
 
 // ProberJobRegex matches the Prometheus job names that scrape slaprobe
@@ -72,7 +74,8 @@ type Rule struct {
 // multi-window multi-burn-rate alerts SlaprobeErrorBudgetBurn scaled to the
 // service's objective; per flow, SlaprobeFlowNotUp from slaprobe_flow_up
 // under the config's quorum; and the prober's own SlaprobeProberDown,
-// SlaprobeResultsDropped and SlaprobeResultsQuarantined.
+// SlaprobeResultsDropped, SlaprobeResultsQuarantined, SlaprobeResultsNotStored,
+// SlaprobeAlertStateNotSaved and SlaprobeConfigReloadFailed.
 //
 // The error ratio measures what the SLA report measures: the share of time
 // the service was down, a flow of it counting as down while the quorum of
@@ -365,6 +368,27 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			Annotations: runbook(map[string]string{
 				"summary":     "slaprobe {{ $labels.instance }} set aside results the store refuses",
 				"description": "{{ $value | humanize }} results or events were refused by the store for good in the last 10m (kept in slaprobe-quarantine.jsonl beside a SQLite database, and in the log); they are not in the reports.",
+			}),
+		},
+		{
+			// Results wait and none is committed: the database is not
+			// taking them (locked, full, unreachable). They are held in
+			// memory, and lost if the prober stops before it recovers.
+			Alert:  RuleNotStored,
+			Expr:   "min_over_time(slaprobe_store_queue_depth[5m]) > 0 and on (job, instance) increase(slaprobe_store_committed_runs_total[5m]) == 0",
+			Labels: map[string]string{"severity": sevTicket},
+			Annotations: runbook(map[string]string{
+				"summary":     "slaprobe {{ $labels.instance }} is not storing its results",
+				"description": "Results have waited in the store writer for 5m and none was committed: the database is not taking them (its /healthz says why). They are held in memory, and lost if the prober stops before the database recovers.",
+			}),
+		},
+		{
+			Alert:  RuleStateNotSaved,
+			Expr:   "increase(slaprobe_alert_state_save_failures_total[10m]) > 0",
+			Labels: map[string]string{"severity": sevTicket},
+			Annotations: runbook(map[string]string{
+				"summary":     "slaprobe {{ $labels.instance }} cannot save its alert state",
+				"description": "{{ $value | humanize }} saves of the alert state file beside the database failed in the last 10m (directory read-only or gone, disk full; the log says which): a restart would lose the resolves and repeat the alerts it did not keep.",
 			}),
 		},
 		{

@@ -165,6 +165,8 @@ func checkRuleFile(t *testing.T, cfg *config.Config, rf *RuleFile) {
 		RuleResultsDropped:  1,
 		RuleQuarantined:     1,
 		RuleReloadFailed:    1,
+		RuleNotStored:       1,
+		RuleStateNotSaved:   1,
 	}
 	for name, n := range want {
 		if alerts[name] != n {
