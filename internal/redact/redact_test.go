@@ -90,6 +90,12 @@ var builders = []struct {
 	{"HTML (&quot; &#039;)", func(s string) string {
 		return "<td>" + strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;").Replace(s)
 	}},
+	{"percent-decoded (urldecode of a cookie set encoded)", func(s string) string {
+		if d, err := url.PathUnescape(s); err == nil {
+			return fmt.Sprintf("header X-XSRF-TOKEN: %q", d)
+		}
+		return s
+	}},
 	{"HTML page quoted", func(s string) string {
 		return fmt.Sprintf("body does not equal %q", "<p>"+html.EscapeString(s)+"</p>")
 	}},
@@ -99,7 +105,7 @@ var builders = []struct {
 // control characters or non-ASCII text is hidden whatever way a message
 // quotes it.
 func TestEveryForm(t *testing.T) {
-	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e", `ab$c,d=e"f`, `pa"th;sec<ret`, "k3y/Ab+c/dé=="}
+	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e", `ab$c,d=e"f`, `pa"th;sec<ret`, "k3y/Ab+c/dé==", "eyJpdiI6Ik1%2Fa2x%3D%3D"}
 	for _, secret := range secrets {
 		r := New(secret)
 		for _, b := range builders {
