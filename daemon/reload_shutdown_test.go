@@ -16,7 +16,7 @@ import (
 // a SIGHUP waited out those 30 s before it even stopped new runs (60.6 s to
 // exit in a live test with PostgreSQL under SIGSTOP, where the drain, the
 // session ends, the store flush and the Alertmanager flush can take 75 s
-// more: past systemd's TimeoutStopSec=90, and its SIGKILL loses the
+// more: past the TimeoutStopSec of 90 s the unit had, and its SIGKILL loses the
 // results held in memory). Shutdown now cancels those reads.
 func TestShutdownEndsAReloadsStoreReads(t *testing.T) {
 	var hang atomic.Bool
