@@ -3,6 +3,8 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
 )
 
@@ -162,5 +165,65 @@ func TestCycleWaitsTwoIntervalsAfterTheMonth(t *testing.T) {
 	}
 	if len(vs) != 1 {
 		t.Errorf("%d versions of 2022-10, want 1: %+v", len(vs), vs)
+	}
+}
+
+// TestStartupDeliversWhileWaitingForTheMonth: a prober started just after
+// a month's end waits for that month's last runs before its report (two
+// of the longest interval: two hours with hourly flows), but the deliveries
+// already due go out meanwhile. Before, the startup cycle's wait held the
+// delivery loop too, and a September report still to deliver waited with
+// October's.
+func TestStartupDeliversWhileWaitingForTheMonth(t *testing.T) {
+	got := make(chan string, 4)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.URL.Path
+	}))
+	defer recv.Close()
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	cfg.Services[0].Flows[0].Interval = time.Hour
+	cfg.Reports.Webhooks = []config.Webhook{{URL: recv.URL + "/hook"}}
+	s := openStore(t, dir)
+	sep := time.Date(2022, 9, 1, 0, 0, 0, 0, cfg.Loc)
+	nov := time.Date(2022, 11, 1, 0, 0, 0, 0, cfg.Loc)
+	fill(t, s, sep, nov.Add(-time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// September's report made on 5 October, its delivery not yet done.
+	early, err := New(cfg, Options{Store: s, Clock: cwClock{clockwork.NewFakeClockAt(time.Date(2022, 10, 5, 0, 0, 0, 0, cfg.Loc))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := early.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The prober starts a minute into November: October's report waits
+	// (the fake clock does not move), September's delivery does not.
+	fc := clockwork.NewFakeClockAt(nov.Add(time.Minute))
+	p, err := New(cfg, Options{Store: s, Clock: cwClock{fc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case path := <-got:
+		if path != "/hook" {
+			t.Errorf("delivered to %s", path)
+		}
+	case <-time.After(10 * time.Second): // wall clock: the fake one stands still
+		t.Error("September's pending delivery waited for October's report")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	vs, err := s.ReportVersions(context.Background(), "2022-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 0 {
+		t.Errorf("October made before its last runs could be in: %+v", vs)
 	}
 }

@@ -241,16 +241,24 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.job = nil // SetConfig leaves a stopped scheduler alone
 		p.mu.Unlock()
 	}()
-	if err := p.Cycle(ctx); err != nil && ctx.Err() == nil {
-		p.log.Error("reports at startup", "err", err)
-	}
-	s.Start()
-	defer func() {
-		if err := s.Shutdown(); err != nil {
-			p.log.Warn("report scheduler shutdown", "err", err)
+	// The startup cycle runs beside the delivery loop: just after a
+	// month's end it waits for the month's last runs (settle, up to two
+	// hours with hourly flows), and the deliveries already due must not
+	// wait with it. The schedule starts after it, so that two cycles
+	// never run at once.
+	startup := make(chan struct{})
+	go func() {
+		defer close(startup)
+		if err := p.Cycle(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("reports at startup", "err", err)
 		}
+		s.Start()
 	}()
 	p.deliverLoop(ctx)
+	<-startup
+	if err := s.Shutdown(); err != nil {
+		p.log.Warn("report scheduler shutdown", "err", err)
+	}
 	return nil
 }
 
