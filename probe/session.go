@@ -392,7 +392,7 @@ func (r *Runner) Retire(next *Runner) {
 			continue
 		}
 		ncf := n.cf
-		moved := &sessionData{vals: make([]string, ncf.nslots), jar: s.jar, expires: s.expires, secrets: s.secrets}
+		moved := &sessionData{vals: make([]string, ncf.nslots), jar: s.jar, expires: s.expires, secrets: s.secrets, pages: s.pages}
 		for _, slot := range s.slots {
 			if ns, ok := ncf.slotOf(cf.slotName(slot)); ok {
 				moved.vals[ns] = s.vals[slot]

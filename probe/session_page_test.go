@@ -137,3 +137,51 @@ func TestSessionEndedByRedirectToLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionPagesSurviveReload: a session handed to the runner of a
+// reloaded config (Retire) keeps the pages its steps requested. Before, the
+// moved session had none, so after every reload a flow sent to the login
+// form read as down until the session's ttl, as before the pages existed.
+func TestSessionPagesSurviveReload(t *testing.T) {
+	app, srv := newWebApp(t)
+	mk := func() (*config.Config, *config.Flow) {
+		dash := config.Step{Name: "dashboard", Function: "read", Request: config.Request{URL: srv.URL + "/dashboard/"},
+			Expect: config.Expect{Status: []int{200}, Body: &config.Matcher{Contains: sp("Welcome back")}}}
+		cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Interval: time.Minute, MaxRedirects: 5,
+			Session: &config.Session{TTL: time.Hour, Steps: []config.Step{
+				{Name: "form", Function: "login", Request: config.Request{URL: srv.URL + "/accounts/login/"}},
+				{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: srv.URL + "/accounts/login/",
+					Form: map[string]string{"username": "probe"}}},
+			}},
+			Steps: []config.Step{dash}})
+		cfg.Defaults.Interval = time.Minute
+		return cfg, &cfg.Services[0].Flows[0]
+	}
+	c := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	oldCfg, oldFlow := mk()
+	old, err := NewRunner(oldCfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(old.CloseIdle)
+	if got := old.Run(context.Background(), oldFlow); stepNames(got.Steps) != "form=ok login=ok dashboard=ok" {
+		t.Fatalf("first run: %s", stepNames(got.Steps))
+	}
+	newCfg, newFlow := mk()
+	r, err := NewRunner(newCfg, Options{Clock: c, Previous: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	old.Retire(r)
+	old.EndSessions(context.Background())
+	c.Advance(time.Minute)
+	if got := r.Run(context.Background(), newFlow); stepNames(got.Steps) != "dashboard=ok" {
+		t.Fatalf("after the reload, the session moved: %s", stepNames(got.Steps))
+	}
+	app.expire()
+	c.Advance(time.Minute)
+	if got := r.Run(context.Background(), newFlow); stepNames(got.Steps) != "form=ok login=ok dashboard=ok" {
+		t.Errorf("the moved session ended (sent to the login form): steps %s, want a new login", stepNames(got.Steps))
+	}
+}
