@@ -457,10 +457,14 @@ func (rs *runState) sessionPage(req *url.URL, resp *http.Response) string {
 	if !slices.Contains(rs.sess.pages, pageKey(to)) {
 		return ""
 	}
+	if to.Path == "" {
+		return "/"
+	}
 	return to.Path
 }
 
-// pageKey is a URL's scheme, host, port and path, the query left out.
+// pageKey is a URL's scheme, host, port and path ("/" when it has none), the
+// query left out.
 func pageKey(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
@@ -469,7 +473,11 @@ func pageKey(u *url.URL) string {
 			port = "443"
 		}
 	}
-	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port + u.EscapedPath()
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/" // what is requested: https://app.example is its root
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port + path
 }
 
 // wireURL percent-encodes, in a rendered URL, the bytes that cannot go on

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,5 +184,41 @@ func TestSessionPagesSurviveReload(t *testing.T) {
 	c.Advance(time.Minute)
 	if got := r.Run(context.Background(), newFlow); stepNames(got.Steps) != "form=ok login=ok dashboard=ok" {
 		t.Errorf("the moved session ended (sent to the login form): steps %s, want a new login", stepNames(got.Steps))
+	}
+}
+
+// TestPageKey: the key of a session's page is its scheme, host, port and
+// path, the query left out; a URL with no path is the root, which is what
+// is requested (a session step fetching https://app.example for its CSRF
+// cookie requested "/", where a logged-out visitor is sent).
+func TestPageKey(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"https://app.example", "https://app.example/"},
+		{"https://app.example?next=/x", "https://APP.example:443/"},
+		{"http://app.example/accounts/login/?next=/d", "http://app.example:80/accounts/login/"},
+		{"https://app.example:8443/a%20b", "https://app.example:8443/a%20b?q"},
+	} {
+		a, err := url.Parse(tc.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := url.Parse(tc.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ka, kb := pageKey(a), pageKey(b); ka != kb {
+			t.Errorf("%s and %s: keys %q and %q differ", tc.a, tc.b, ka, kb)
+		}
+	}
+	for _, tc := range []struct{ a, b string }{
+		{"http://app.example/", "https://app.example/"},
+		{"https://app.example/login", "https://app.example/login/"},
+		{"https://app.example:8443/", "https://app.example/"},
+	} {
+		a, _ := url.Parse(tc.a)
+		b, _ := url.Parse(tc.b)
+		if pageKey(a) == pageKey(b) {
+			t.Errorf("%s and %s: the same key %q", tc.a, tc.b, pageKey(a))
+		}
 	}
 }
