@@ -117,7 +117,8 @@ func lowerHex(s string) string {
 // (with and without HTML escaping, and as PHP writes it: \/ and \u00e9), URL encoding (query, path segment, a
 // path as Go sends it, userinfo; hex digits in either case) and HTML
 // entities (as Go, Python and PHP write them); s percent-decoded, when it
-// is percent-encoded, and that escaped once; and
+// is percent-encoded ('+' kept, and read as a space as urldecode does),
+// and that escaped once; and
 // base64 (standard and URL alphabets) of s at each of the three byte
 // alignments it can have inside a longer encoded text, such as
 // base64("user:" + s) in an Authorization header, less the one or two
@@ -146,10 +147,16 @@ func Forms(s string) []string {
 	}
 	// A value a server set percent-encoded (a cookie such as Laravel's
 	// XSRF-TOKEN) goes back decoded (urldecode) and may be echoed so.
-	if d, err := url.PathUnescape(s); err == nil && d != s && len(d) >= MinLen {
-		add(d)
-		for _, esc := range escapers {
-			add(esc(d))
+	// PHP's urldecode also reads '+' as a space (url.QueryUnescape).
+	for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+		if !strings.Contains(s, "%") {
+			break // not percent-encoded: a '+' in base64 is no space
+		}
+		if d, err := unescape(s); err == nil && d != s && len(d) >= MinLen {
+			add(d)
+			for _, esc := range escapers {
+				add(esc(d))
+			}
 		}
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {

@@ -96,6 +96,12 @@ var builders = []struct {
 		}
 		return s
 	}},
+	{"form-decoded (PHP's urldecode: '+' a space)", func(s string) string {
+		if d, err := url.QueryUnescape(s); err == nil && strings.Contains(s, "%") {
+			return fmt.Sprintf("cookie value %q", d)
+		}
+		return s
+	}},
 	{"HTML page quoted", func(s string) string {
 		return fmt.Sprintf("body does not equal %q", "<p>"+html.EscapeString(s)+"</p>")
 	}},
@@ -105,7 +111,7 @@ var builders = []struct {
 // control characters or non-ASCII text is hidden whatever way a message
 // quotes it.
 func TestEveryForm(t *testing.T) {
-	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e", `ab$c,d=e"f`, `pa"th;sec<ret`, "k3y/Ab+c/dé==", "eyJpdiI6Ik1%2Fa2x%3D%3D"}
+	secrets := []string{`p"w\x-1`, "abc\x01def", "tök€n/+=?&", "plain-secret-value", "a b<c>&d'e", `ab$c,d=e"f`, `pa"th;sec<ret`, "k3y/Ab+c/dé==", "eyJpdiI6Ik1%2Fa2x%3D%3D", "s%3Asid+v2.Zm9v%2Bbar"}
 	for _, secret := range secrets {
 		r := New(secret)
 		for _, b := range builders {
