@@ -426,7 +426,7 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 
 // sessionPage notes the URL a session step requests, and returns the path
 // of the session's page that the answer to a flow step sent it to, by the
-// redirects followed or by a redirect not followed; "" when none. A web
+// redirects followed (any of them) or by a redirect not followed; "" when none. A web
 // application sends a request whose session has ended to its login form
 // (302 to /accounts/login/?next=...), not a 401: such an answer refuses the
 // session as a 401 would.
@@ -444,23 +444,27 @@ func (rs *runState) sessionPage(req *url.URL, resp *http.Response) string {
 	if rs.sess == nil || len(rs.sess.pages) == 0 || rs.cur >= cf.nsession+cf.nmain {
 		return ""
 	}
-	to := resp.Request.URL
+	// The redirect not followed, then every request a redirect made, last
+	// first: a login page may send on to an identity provider's.
 	if resp.StatusCode/100 == 3 {
-		loc, err := resp.Location()
-		if err != nil {
-			return ""
+		if loc, err := resp.Location(); err == nil && slices.Contains(rs.sess.pages, pageKey(loc)) {
+			return pagePath(loc)
 		}
-		to = loc
-	} else if to == req {
-		return "" // not redirected
 	}
-	if !slices.Contains(rs.sess.pages, pageKey(to)) {
-		return ""
+	for r := resp.Request; r != nil && r.Response != nil; r = r.Response.Request {
+		if slices.Contains(rs.sess.pages, pageKey(r.URL)) {
+			return pagePath(r.URL)
+		}
 	}
-	if to.Path == "" {
+	return ""
+}
+
+// pagePath is the path of a session's page, as its error names it.
+func pagePath(u *url.URL) string {
+	if u.Path == "" {
 		return "/"
 	}
-	return to.Path
+	return u.Path
 }
 
 // pageKey is a URL's scheme, host, port and path ("/" when it has none), the

@@ -222,3 +222,64 @@ func TestPageKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionEndedByRedirectThroughLogin: a flow step whose redirects,
+// followed, pass through one of the session's pages on their way to a
+// page of the identity provider (the application's /accounts/login/
+// sends on to /sso/login) was sent to that page too. Before, only the last
+// URL was looked at, so such a flow read as down until the session's ttl.
+func TestSessionEndedByRedirectThroughLogin(t *testing.T) {
+	var sessions sync.Map
+	var logins atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /accounts/login/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/sso/login?client=app", http.StatusFound)
+	})
+	mux.HandleFunc("GET /sso/login", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<form method="post" action="/sso/authenticate"></form>`)
+	})
+	mux.HandleFunc("POST /sso/authenticate", func(w http.ResponseWriter, r *http.Request) {
+		sid := fmt.Sprintf("sid-%d", logins.Add(1))
+		sessions.Store(sid, true)
+		http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: sid, Path: "/"})
+		http.Redirect(w, r, "/dashboard/", http.StatusFound)
+	})
+	mux.HandleFunc("GET /dashboard/", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("sessionid"); err == nil {
+			if _, ok := sessions.Load(c.Value); ok {
+				fmt.Fprint(w, "Welcome back")
+				return
+			}
+		}
+		http.Redirect(w, r, "/accounts/login/?next=/dashboard/", http.StatusFound)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Interval: time.Minute, MaxRedirects: 5,
+		Session: &config.Session{TTL: time.Hour, Steps: []config.Step{
+			{Name: "form", Function: "login", Request: config.Request{URL: srv.URL + "/accounts/login/"}},
+			{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: srv.URL + "/sso/authenticate",
+				Form: map[string]string{"username": "probe"}}},
+		}},
+		Steps: []config.Step{{Name: "dashboard", Function: "read", Request: config.Request{URL: srv.URL + "/dashboard/"},
+			Expect: config.Expect{Status: []int{200}, Body: &config.Matcher{Contains: sp("Welcome back")}}}}})
+	cfg.Defaults.Interval = time.Minute
+	c := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	r, err := NewRunner(cfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	f := &cfg.Services[0].Flows[0]
+	if got := r.Run(context.Background(), f); stepNames(got.Steps) != "form=ok login=ok dashboard=ok" {
+		t.Fatalf("first run: %s", stepNames(got.Steps))
+	}
+	sessions.Clear()
+	c.Advance(time.Minute)
+	if got := r.Run(context.Background(), f); stepNames(got.Steps) != "form=ok login=ok dashboard=ok" {
+		t.Errorf("the session ended (sent through the login page): steps %s, want a new login", stepNames(got.Steps))
+	}
+	if n := logins.Load(); n != 2 {
+		t.Errorf("%d logins, want 2", n)
+	}
+}
