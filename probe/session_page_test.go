@@ -105,12 +105,7 @@ func TestSessionEndedByRedirectToLogin(t *testing.T) {
 			}
 			t.Cleanup(r.CloseIdle)
 			f := &cfg.Services[0].Flows[0]
-			runs := []struct {
-				name   string
-				before func()
-				steps  string
-				logins int64
-			}{
+			runs := []loginRun{
 				{"first run logs in", nil, "form=ok login=ok dashboard=ok", 1},
 				{"the session reused", func() { c.Advance(time.Minute) }, "dashboard=ok", 1},
 				{"the session ended: sent to the login form, one new login", func() { app.expire(); c.Advance(time.Minute) }, "form=ok login=ok dashboard=ok", 2},
@@ -118,18 +113,8 @@ func TestSessionEndedByRedirectToLogin(t *testing.T) {
 				{"a confirm run: held, no new login", func() { c.Advance(10 * time.Second) }, "dashboard=failed", 3},
 				{"fixed: the next scheduled run logs in", func() { app.broken.Store(false); c.Advance(50 * time.Second) }, "form=ok login=ok dashboard=ok", 4},
 			}
-			for _, st := range runs {
-				if st.before != nil {
-					st.before()
-				}
-				got := r.Run(context.Background(), f)
-				if s := stepNames(got.Steps); s != st.steps {
-					t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
-				}
-				if n := app.logins.Load(); n != st.logins {
-					t.Errorf("%s: %d logins so far, want %d", st.name, n, st.logins)
-				}
-				if strings.Contains(st.steps, "dashboard=failed") {
+			for i, got := range runLogins(t, r, f, &app.logins, runs) {
+				if st := runs[i]; strings.Contains(st.steps, "dashboard=failed") {
 					if e := got.Steps[len(got.Steps)-1].Error; e != tc.fail {
 						t.Errorf("%s: error %q, want %q", st.name, e, tc.fail)
 					}

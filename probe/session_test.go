@@ -355,7 +355,7 @@ func TestSessionRefusedWhenFresh(t *testing.T) {
 		{"a 403 from the start: one new login", func() { at.deny.Store(403) }, "login=ok me=failed", 5},
 		{"then none", nil, "me=failed", 5},
 	}
-	runLogins(t, r, f, at, steps)
+	runLogins(t, r, f, &at.logins, steps)
 }
 
 // TestSessionRefusalHeldForAWhile: a refusal a fresh session got keeps
@@ -381,7 +381,7 @@ func TestSessionRefusalHeldForAWhile(t *testing.T) {
 		{"recovered, the old token dead: still held", func() { at.deny.Store(0); at.revoke(); c.Advance(time.Minute) }, "me=failed", 1},
 		{"past the hold: a new login, and it passes", func() { c.Advance(refusalHold) }, "login=ok me=ok", 2},
 	}
-	runLogins(t, r, f, at, steps)
+	runLogins(t, r, f, &at.logins, steps)
 }
 
 // TestSessionRefusalHeldForAnInterval: a flow that runs more often than
@@ -411,7 +411,7 @@ func TestSessionRefusalHeldForAnInterval(t *testing.T) {
 		{"recovered, the old token dead: held until the interval is up", func() { at.deny.Store(0); at.revoke(); c.Advance(50 * time.Second) }, "me=failed", 2},
 		{"an interval after the last refusal: a new login, and it passes", func() { c.Advance(10 * time.Second) }, "login=ok me=ok", 3},
 	}
-	runLogins(t, r, &cfg.Services[0].Flows[0], at, steps)
+	runLogins(t, r, &cfg.Services[0].Flows[0], &at.logins, steps)
 }
 
 // loginRun is one run of a session flow in a sequence: what is done before
@@ -423,9 +423,11 @@ type loginRun struct {
 	logins int64
 }
 
-// runLogins runs f once per entry of runs, in order, and checks each.
-func runLogins(t *testing.T, r *Runner, f *config.Flow, at *authTarget, runs []loginRun) {
+// runLogins runs f once per entry of runs, in order, checks each against
+// the target's count of logins, and returns the runs.
+func runLogins(t *testing.T, r *Runner, f *config.Flow, logins *atomic.Int64, runs []loginRun) []Run {
 	t.Helper()
+	out := make([]Run, 0, len(runs))
 	for _, st := range runs {
 		if st.before != nil {
 			st.before()
@@ -434,8 +436,10 @@ func runLogins(t *testing.T, r *Runner, f *config.Flow, at *authTarget, runs []l
 		if s := stepNames(got.Steps); s != st.steps {
 			t.Errorf("%s: steps %s, want %s", st.name, s, st.steps)
 		}
-		if n := at.logins.Load(); n != st.logins {
+		if n := logins.Load(); n != st.logins {
 			t.Errorf("%s: %d logins so far, want %d", st.name, n, st.logins)
 		}
+		out = append(out, got)
 	}
+	return out
 }
