@@ -3,12 +3,16 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/platform"
 	"github.com/slaprobe/slaprobe/probe"
@@ -282,5 +286,176 @@ func TestFireConfirmEvery(t *testing.T) {
 				t.Errorf("window ends %v after the outage, want within %v", d, every)
 			}
 		}
+	}
+}
+
+// TestFireConfirmHonoursRetryAfter: a flow whose failing runs are answered
+// 429 with Retry-After: 25 makes its confirm runs 25 s apart, not every
+// confirm_every (10 s) into the rate limit, and still one run on every base
+// slot: the wait a Retry-After asks never delays a scheduled run.
+func TestFireConfirmHonoursRetryAfter(t *testing.T) {
+	iv, every, asked := time.Minute, 10*time.Second, 25*time.Second
+	cfg := testConfig(iv, "f")
+	cfg.Services[0].Flows[0].ConfirmEvery = every
+	var fcNow func() time.Time
+	var failFrom, failTo time.Time
+	starts := make(chan time.Time, 1000)
+	runner := funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
+		now := fcNow()
+		starts <- now
+		if !now.Before(failFrom) && now.Before(failTo) {
+			run := mkRun(f.Name, now, "login")
+			run.RetryAfter = asked
+			return run
+		}
+		return mkRun(f.Name, now, "")
+	})
+	r := startDaemon(t, cfg, runner)
+	fcNow = r.fc.Now
+	t0 := r.fc.Now()
+	failFrom, failTo = t0.Add(3*time.Minute), t0.Add(6*time.Minute+25*time.Second)
+
+	r.advance(10*time.Minute, 250*time.Millisecond)
+	waitFor(t, "runs", func() bool { return len(starts) > 10 })
+	var got []time.Duration
+	for len(starts) > 0 {
+		got = append(got, (<-starts).Sub(t0))
+	}
+	runs, _ := r.w.snapshot()
+	if len(runs) != len(got) {
+		t.Fatalf("%d runs stored of %d", len(runs), len(got))
+	}
+	const step = lateTolerance
+	inOutage := 0
+	for i := 1; i < len(got); i++ {
+		prev := got[i-1]
+		if prev < failFrom.Sub(t0) || prev >= failTo.Sub(t0) {
+			continue // the run before was not answered 429
+		}
+		inOutage++
+		g := got[i] - prev
+		// Only a base slot's run may come sooner than asked, and never
+		// sooner than confirm_every.
+		if g < asked-step && (runs[i].Confirm || g < every-step) {
+			t.Errorf("run at +%v came %v after a 429 that asked for %v, and is no base slot's (%v)", got[i], g, asked, got)
+		}
+		if g > asked+step {
+			t.Errorf("run at +%v came %v after the one before, want at most %v (Retry-After)", got[i], g, asked)
+		}
+	}
+	// 3m25s answered 429: a run 25 s apart, and one on each of 3 base
+	// slots; every 10 s it was 20 runs.
+	if inOutage < 8 || inOutage > 12 {
+		t.Errorf("%d runs after 429s in a 3m25s outage (%v), want 8..12 (25 s apart, and the base slots)", inOutage, got)
+	}
+	scheduled := 0
+	for _, run := range runs {
+		if !run.Confirm {
+			scheduled++
+		}
+	}
+	if slots := int((got[len(got)-1]-got[0]+2*time.Second)/iv) + 1; scheduled != slots {
+		t.Errorf("%d scheduled runs, want %d (one per base slot)", scheduled, slots)
+	}
+	if n := testutil.ToFloat64(r.d.m.skipped.WithLabelValues("f")); n != 0 {
+		t.Errorf("%v base slots counted as skipped", n)
+	}
+}
+
+func TestConfirmDue(t *testing.T) {
+	last := time.Date(2026, 12, 4, 12, 0, 5, 0, time.UTC)
+	next := time.Date(2026, 12, 4, 12, 1, 0, 0, time.UTC) // the next base slot
+	tests := []struct {
+		name         string
+		every, asked time.Duration
+		want         time.Time
+	}{
+		{"no ask", 10 * time.Second, 0, last.Add(10 * time.Second)},
+		{"shorter ask", 10 * time.Second, 5 * time.Second, last.Add(10 * time.Second)},
+		{"longer ask", 10 * time.Second, 30 * time.Second, last.Add(30 * time.Second)},
+		{"ask past the base slot", 10 * time.Second, 2 * time.Minute, next},
+		{"confirm_every itself past the slot", 70 * time.Second, 2 * time.Minute, last.Add(70 * time.Second)},
+	}
+	for _, tc := range tests {
+		if got := confirmDue(last, tc.every, tc.asked, next); !got.Equal(tc.want) {
+			t.Errorf("%s: confirmDue = %v, want %v", tc.name, got.Format(time.TimeOnly), tc.want.Format(time.TimeOnly))
+		}
+	}
+}
+
+// rtFunc is an http.RoundTripper made of a function.
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestReplayConfirmHonoursRetryAfter: a replay makes the confirm runs the
+// live daemon does (TestFireConfirmHonoursRetryAfter) when the target
+// answers 429 with Retry-After: Retry-After apart, and every base slot run.
+func TestReplayConfirmHonoursRetryAfter(t *testing.T) {
+	cfg, err := config.Parse("retry.yaml", []byte(`
+location: seoul-a
+defaults: {interval: 60s, timeout: 30s, down_after: 2, up_after: 1, confirm_every: 10s}
+services:
+  - name: search
+    flows:
+      - name: search
+        steps:
+          - {name: get, function: search, request: {url: "http://target.test/q"}, expect: {status: [200]}}
+`), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	failFrom, failTo := from.Add(3*time.Minute), from.Add(6*time.Minute+25*time.Second)
+	var asks []time.Duration // when the target was asked, from `from`
+	var mu sync.Mutex
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		now := clock.FromContext(r.Context(), nil).Now()
+		mu.Lock()
+		asks = append(asks, now.Sub(from))
+		mu.Unlock()
+		rec := httptest.NewRecorder()
+		if !now.Before(failFrom) && now.Before(failTo) {
+			rec.Header().Set("Retry-After", "25")
+			rec.WriteHeader(http.StatusTooManyRequests)
+		} else {
+			rec.WriteHeader(http.StatusOK)
+		}
+		resp := rec.Result()
+		resp.Request = r
+		return resp, nil
+	})
+	st := &fakeStore{}
+	if err := Replay(context.Background(), cfg, Deps{Store: st, Transport: rt, Registry: prometheus.NewRegistry()}, from, from.Add(10*time.Minute), nil); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := st.snapshot()
+	if len(runs) != len(asks) {
+		t.Fatalf("%d runs stored, %d requests", len(runs), len(asks))
+	}
+	inOutage, scheduled := 0, 0
+	for i, run := range runs {
+		if !run.Confirm {
+			scheduled++
+		}
+		if i == 0 || runs[i-1].Start.Before(failFrom) || !runs[i-1].Start.Before(failTo) {
+			continue
+		}
+		inOutage++
+		g := run.Start.Sub(runs[i-1].Start)
+		switch {
+		case g > 25*time.Second:
+			t.Errorf("run at %v came %v after the one before, want at most 25s", run.Start.Sub(from), g)
+		case g < 25*time.Second && (run.Confirm || g < 10*time.Second):
+			// Only a base slot's run may come sooner than asked, and
+			// never sooner than confirm_every.
+			t.Errorf("run at %v came %v after a 429 that asked for 25s, and is no base slot's (%v)", run.Start.Sub(from), g, asks)
+		}
+	}
+	if inOutage < 8 || inOutage > 12 {
+		t.Errorf("%d runs after 429s in a 3m25s outage (%v), want 8..12", inOutage, asks)
+	}
+	if scheduled != 10 {
+		t.Errorf("%d scheduled runs in 10 minutes at 60s, want 10", scheduled)
 	}
 }

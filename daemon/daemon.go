@@ -184,6 +184,9 @@ type flowState struct {
 	// flowState that shares it with the old one (see Daemon.gone).
 	running    *atomic.Bool
 	confirming atomic.Bool // fire is re-running it every confirm_every (see confirm)
+	// retryAfter is the last run's probe.Run.RetryAfter (ns): the wait a
+	// 429 or 503 asked for, which confirm honours.
+	retryAfter atomic.Int64
 
 	mu      sync.Mutex
 	flow    *config.Flow
@@ -1053,6 +1056,7 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 			run.Confirm = true
 			d.m.confirmRuns.WithLabelValues(fs.name, fs.service, fs.location).Inc()
 		}
+		fs.retryAfter.Store(int64(run.RetryAfter))
 		d.process(&run)
 		d.lastActivity.Store(d.clock.Now().UnixNano())
 		ran = true
@@ -1068,6 +1072,12 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 // the start of the run that was just processed, slot the base slot (before
 // jitter) it ran for (zero: none).
 //
+// A last run that failed on a 429 or 503 asking for a longer wait
+// (Retry-After, probe.Run.RetryAfter) gets it, up to the flow's next base
+// slot: confirm runs every 10 s into a rate limit kept the limit on, and
+// the probe measured an outage of its own making; the scheduled runs go on
+// as they would without confirm runs (confirmDue).
+//
 // The base slots that pass meanwhile are not run (fire finds the flow
 // running): each is covered by the first run at or after it (slot <= the
 // run's start), which is recorded as that slot's scheduled run; the others
@@ -1079,6 +1089,7 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Ti
 		fs.mu.Lock()
 		every := fs.flow.ConfirmEvery
 		want := every > 0 && fs.machine.Confirming()
+		anchor, interval := fs.anchor, fs.flow.Interval
 		fs.mu.Unlock()
 		d.mu.RLock()
 		current := d.flows[fs.name] == fs
@@ -1087,7 +1098,8 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Ti
 			return
 		}
 		fs.confirming.Store(true)
-		due := last.Add(every)
+		next := DueAt(anchor, interval, last).Add(interval)
+		due := confirmDue(last, every, time.Duration(fs.retryAfter.Load()), next)
 		if wait := due.Sub(d.clock.Now()); wait > 0 {
 			if err := d.clock.Sleep(stop, wait); err != nil {
 				return
@@ -1097,7 +1109,7 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Ti
 			continue
 		}
 		fs.mu.Lock()
-		anchor, interval := fs.anchor, fs.flow.Interval
+		anchor, interval = fs.anchor, fs.flow.Interval
 		fs.mu.Unlock()
 		now := d.clock.Now()
 		scheduled := false
@@ -1110,6 +1122,22 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Ti
 		}
 		last = start
 	}
+}
+
+// confirmDue is when a confirm run after a run that started at last is
+// due: confirm_every (every) after it, or what the run's last answer asked
+// (retryAfter, Retry-After) if longer, but never after next, the flow's
+// next base slot, whose run goes on as scheduled. The live daemon (confirm)
+// and replay (replayFlow.next) decide the same way.
+func confirmDue(last time.Time, every, retryAfter time.Duration, next time.Time) time.Time {
+	due := last.Add(every)
+	if retryAfter > every {
+		due = last.Add(retryAfter)
+		if due.After(next) {
+			due = maxTime(next, last.Add(every))
+		}
+	}
+	return due
 }
 
 // enter counts a run of fs in flight and returns its context, unless

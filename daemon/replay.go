@@ -88,6 +88,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 	type result struct {
 		rf         *replayFlow
 		start, end time.Time
+		retryAfter time.Duration // probe.Run.RetryAfter
 	}
 	// A fixed set of worker goroutines (not one per run: a new goroutine
 	// grows its stack again for every run, a tenth of the CPU at 10,000
@@ -109,7 +110,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 				if e := run.Start.Add(run.Duration); e.After(end) {
 					end = e
 				}
-				results <- result{j.rf, j.start, end}
+				results <- result{j.rf, j.start, end, run.RetryAfter}
 			}
 		})
 	}
@@ -190,7 +191,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 		if i := slices.IndexFunc(ends, rf.end.Equal); i >= 0 {
 			ends = slices.Delete(ends, i, i+1)
 		}
-		if next, ok := rf.next(d, r.start, r.end); ok && next.Before(to) && runErr == nil {
+		if next, ok := rf.next(d, r.start, r.end, r.retryAfter); ok && next.Before(to) && runErr == nil {
 			rf.due = next
 			heap.Push(&flows, rf)
 		}
@@ -222,10 +223,12 @@ type replayFlow struct {
 
 // next returns when the flow runs next after a run from start to end, as
 // the live scheduler would (fire, confirm): confirm_every after the start
-// (or at the end, if later) while the verdict is in question; otherwise the
-// next base slot, a slot passed while a base run was in flight counting as
-// skipped (one passed in confirm runs is covered by them).
-func (rf *replayFlow) next(d *Daemon, start, end time.Time) (time.Time, bool) {
+// (or the run's Retry-After, retryAfter, if longer, up to the next base
+// slot: confirmDue; or at the end, if later) while the verdict is in
+// question; otherwise the next base slot, a slot passed while a base run
+// was in flight counting as skipped (one passed in confirm runs is covered
+// by them).
+func (rf *replayFlow) next(d *Daemon, start, end time.Time, retryAfter time.Duration) (time.Time, bool) {
 	fs := rf.fs
 	fs.mu.Lock()
 	every, confirming := fs.flow.ConfirmEvery, fs.machine.Confirming()
@@ -233,7 +236,8 @@ func (rf *replayFlow) next(d *Daemon, start, end time.Time) (time.Time, bool) {
 	wasConfirm := rf.confirm
 	if every > 0 && confirming {
 		rf.confirm = true
-		return maxTime(start.Add(every), end), true
+		base := DueAt(rf.base, fs.flow.Interval, start).Add(fs.flow.Interval)
+		return maxTime(confirmDue(start, every, retryAfter, base), end), true
 	}
 	rf.confirm = false
 	next := rf.base.Add(fs.flow.Interval)

@@ -28,4 +28,8 @@ type attempt struct {
 	// shell's start-to-end time (an await measures from its send step).
 	latency    time.Duration
 	hasLatency bool
+	// retryAfter is how long a 429 or 503 answer asked the client to wait
+	// (its Retry-After header; see retryAfter): a poll waits at least that
+	// long before its next attempt, and the run carries it (Run.RetryAfter).
+	retryAfter time.Duration
 }

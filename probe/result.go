@@ -59,6 +59,11 @@ type Run struct {
 	// while confirm runs are made is covered by the first run at or after
 	// it, which is that slot's scheduled run (Confirm false).
 	Confirm bool
+	// RetryAfter is what the first failing step's last answer asked of the
+	// client, a 429 (Too Many Requests) or 503 (Service Unavailable) with a
+	// Retry-After header: the daemon makes no confirm run sooner (see
+	// config Flow.ConfirmEvery). 0: none asked. Not stored.
+	RetryAfter time.Duration
 }
 
 // OK reports whether no step failed (a degraded step still counts as ok).

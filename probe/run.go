@@ -58,6 +58,7 @@ func (r *Runner) Run(ctx context.Context, flow *config.Flow) Run {
 		rs.c, rs.start, rs.parent, rs.runID, rs.steps, rs.cf = c, run.Start, ctx, run.ID, all, cf
 		rs.exec()
 		run.Steps, run.Teardown = rs.results()
+		run.RetryAfter = rs.retryAfter
 		r.putState(rs)
 	}
 	run.Duration = c.Now().Sub(run.Start)
@@ -101,6 +102,8 @@ type runState struct {
 	one     [1]any
 	parser  oj.Parser
 	bigDoc  bool // the parser read a body over maxPooledBuf: not pooled with it
+
+	retryAfter time.Duration // what the first failed step's last answer asked (Run.RetryAfter)
 }
 
 // getState returns a runState from the runner's pool. Run states keep their
@@ -122,6 +125,7 @@ func (r *Runner) getState() *runState {
 // points to no runner (see Runner.states).
 func (r *Runner) putState(rs *runState) {
 	rs.r, rs.cf, rs.c, rs.parent, rs.ctx, rs.steps, rs.cur = nil, nil, nil, nil, nil, nil, 0
+	rs.retryAfter = 0
 	rs.sc = scope{vals: rs.sc.vals[:0]}
 	rs.client.Transport = nil
 	rs.jar.j = nil
@@ -628,11 +632,17 @@ func (rs *runState) step(i int) {
 			msg = a.fail
 			break
 		}
-		if now.Add(cs.poll.Every).After(deadline) {
+		// A 429 or 503 that asks for a longer wait gets it: polling on
+		// every 500 ms through a rate limit keeps the limit on.
+		wait := max(cs.poll.Every, a.retryAfter)
+		if now.Add(wait).After(deadline) {
 			msg = "expectation not met within " + cs.poll.Within.String() + ": " + a.fail
+			if wait > cs.poll.Every {
+				msg += " (the answer asked to retry after " + roundDuration(a.retryAfter).String() + ")"
+			}
 			break
 		}
-		if err := c.Sleep(ctx, cs.poll.Every); err != nil {
+		if err := c.Sleep(ctx, wait); err != nil {
 			if msg = rs.timedOut(ctx, cs, start, c.Now()); msg == "" {
 				msg = "canceled"
 			}
@@ -647,6 +657,9 @@ func (rs *runState) step(i int) {
 	switch {
 	case msg != "":
 		rs.fail(i, msg)
+		if rs.retryAfter == 0 {
+			rs.retryAfter = a.retryAfter
+		}
 	case cs.latency > 0 && res.Duration > cs.latency:
 		res.Status = StatusDegraded
 		res.Error = cs.name + ": " + rs.redact(fmt.Sprintf("latency %s over objective %s", roundDuration(res.Duration), cs.latency))

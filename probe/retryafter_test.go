@@ -1,0 +1,163 @@
+package probe
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+)
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	httpDate := func(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+	tests := []struct {
+		name   string
+		status int
+		header string
+		date   string // the answer's Date header
+		want   time.Duration
+	}{
+		{"429 delay-seconds", 429, "30", "", 30 * time.Second},
+		{"503 delay-seconds", 503, "120", "", 2 * time.Minute},
+		{"spaces around", 429, " 7 ", "", 7 * time.Second},
+		{"zero", 429, "0", "", 0},
+		{"not asked on a 200", 200, "30", "", 0},
+		{"not asked on a 500", 500, "30", "", 0},
+		{"not asked on a 301", 301, "30", "", 0},
+		{"no header", 429, "", "", 0},
+		{"garbage", 429, "soon", "", 0},
+		{"negative", 429, "-5", "", 0},
+		{"fraction", 429, "1.5", "", 0},
+		{"huge is bounded", 429, "99999999999999999999999", "", maxRetryAfter},
+		{"a day and more is bounded", 429, "90000", "", maxRetryAfter},
+		{"HTTP-date against now", 503, httpDate(now.Add(45 * time.Second)), "", 45 * time.Second},
+		{"HTTP-date in the past", 503, httpDate(now.Add(-time.Minute)), "", 0},
+		// The server's clock is 10 minutes behind ours: its "in 30 s" is
+		// 30 s, not nothing.
+		{"HTTP-date against the answer's Date", 429, httpDate(now.Add(-10*time.Minute + 30*time.Second)), httpDate(now.Add(-10 * time.Minute)), 30 * time.Second},
+		{"HTTP-date with a bad Date", 429, httpDate(now.Add(20 * time.Second)), "yesterday", 20 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}}
+			if tc.header != "" {
+				resp.Header.Set("Retry-After", tc.header)
+			}
+			if tc.date != "" {
+				resp.Header.Set("Date", tc.date)
+			}
+			if got := retryAfter(resp, now); got != tc.want {
+				t.Errorf("retryAfter = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPollHonoursRetryAfter: a receive step polling every 500 ms that gets a
+// 429 asking for 3 s waits 3 s before it asks again, rather than six more
+// times into the rate limit; one asking for longer than the poll has left
+// ends the poll at once, saying so; and the run carries what was asked, for
+// the daemon's confirm runs.
+func TestPollHonoursRetryAfter(t *testing.T) {
+	tests := []struct {
+		name       string
+		limited    int64  // answers that are 429 before the message shows
+		retryAfter string // their Retry-After
+		status     Status
+		attempts   int
+		duration   time.Duration
+		errText    string
+		runAsked   time.Duration
+	}{
+		{"waits what the 429 asked", 1, "3", StatusOK, 2, 3 * time.Second, "", 0},
+		{"twice", 2, "2", StatusOK, 3, 4 * time.Second, "", 0},
+		{"a shorter ask keeps the poll's pace", 1, "0", StatusOK, 2, 500 * time.Millisecond, "", 0},
+		{"past within: ends the poll", 100, "30", StatusFailed, 1, 0,
+			"receive: expectation not met within 10s: status 429, want 200-399 (the answer asked to retry after 30s)", 30 * time.Second},
+		{"limited to the end", 100, "4", StatusFailed, 3, 8 * time.Second,
+			"receive: expectation not met within 10s: status 429, want 200-399 (the answer asked to retry after 4s)", 4 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) <= tc.limited {
+					w.Header().Set("Retry-After", tc.retryAfter)
+					w.WriteHeader(http.StatusTooManyRequests)
+					return
+				}
+				w.Write([]byte(`{"messages":[{"id":"m-17"}]}`))
+			}))
+			t.Cleanup(srv.Close)
+			st := get("receive", srv.URL+"/inbox")
+			st.Poll = &config.Poll{Every: 500 * time.Millisecond, Within: 10 * time.Second}
+			st.Expect.JSONPath = []config.PathMatch{{Path: "$.messages[*].id", Matcher: config.Matcher{Contains: sp("m-17")}}}
+			m := clock.NewManual(time.Date(2021, 5, 5, 21, 47, 0, 0, time.UTC))
+			run := runOne(t, clock.NewContext(context.Background(), m), config.Flow{Timeout: time.Minute, Steps: []config.Step{st}}, Options{})
+			s := run.Steps[0]
+			wantStep(t, s, tc.status, tc.errText)
+			if s.Attempts != tc.attempts || int64(s.Attempts) != calls.Load() {
+				t.Errorf("attempts = %d (target saw %d), want %d", s.Attempts, calls.Load(), tc.attempts)
+			}
+			if got := m.Now().Sub(run.Start); got != tc.duration {
+				t.Errorf("the poll took %s of virtual time, want %s", got, tc.duration)
+			}
+			if run.RetryAfter != tc.runAsked {
+				t.Errorf("Run.RetryAfter = %s, want %s", run.RetryAfter, tc.runAsked)
+			}
+		})
+	}
+}
+
+// TestRunRetryAfter: the run carries the Retry-After of its first failing
+// step's answer (a login refused by a rate limit), and nothing when it
+// passed or failed otherwise.
+func TestRunRetryAfter(t *testing.T) {
+	tests := []struct {
+		name    string
+		login   int // the login's status
+		after   string
+		want    time.Duration
+		wantErr string
+	}{
+		{"rate-limited login", 429, "60", time.Minute, "status 429"},
+		{"unavailable", 503, "120", 2 * time.Minute, "status 503"},
+		{"failed without asking", 500, "", 0, "status 500"},
+		{"passed", 200, "60", 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/login") {
+					if tc.after != "" {
+						w.Header().Set("Retry-After", tc.after)
+					}
+					w.WriteHeader(tc.login)
+					return
+				}
+				w.Header().Set("Retry-After", "5") // the send step, run only after a login that passed
+				w.WriteHeader(http.StatusTooManyRequests)
+			}))
+			t.Cleanup(srv.Close)
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{
+				get("login", srv.URL+"/login"), get("send", srv.URL+"/send"),
+			}}, Options{})
+			if !strings.Contains(run.Steps[0].Error, tc.wantErr) || (tc.wantErr == "") != (run.Steps[0].Status == StatusOK) {
+				t.Fatalf("login: %s %q, want an error with %q", run.Steps[0].Status, run.Steps[0].Error, tc.wantErr)
+			}
+			want := tc.want
+			if tc.wantErr == "" {
+				want = 5 * time.Second // the send step failed on its own 429
+			}
+			if run.RetryAfter != want {
+				t.Errorf("Run.RetryAfter = %s, want %s", run.RetryAfter, want)
+			}
+		})
+	}
+}
