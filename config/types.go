@@ -20,7 +20,7 @@ type Config struct {
 	Defaults    Defaults
 	Policy      Policy
 	Services    []Service
-	Maintenance []Maintenance
+	Maintenance MaintenancePlan
 	Alerting    Alerting
 	Report      ReportOptions
 	Status      Status

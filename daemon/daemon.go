@@ -306,6 +306,9 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: registering metrics: %w", err)
 	}
 	d.m = m
+	if err := d.reg.Register(newMaintenanceCollector(d)); err != nil {
+		return nil, fmt.Errorf("daemon: registering metrics: %w", err)
+	}
 	d.configLoaded()
 	if hooks := deps.Webhooks; hooks != nil {
 		if err := registerWebhookMetrics(d.reg, hooks); err != nil {
@@ -322,6 +325,9 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 	}
 	d.maxInterval = maxInterval(cfg)
 	d.setObjectives(nil, cfg)
+	if ma, ok := d.alerter.(MaintenanceAware); ok {
+		ma.SetMaintenance(cfg.Maintenance)
+	}
 	return d, nil
 }
 
@@ -1328,6 +1334,9 @@ func (d *Daemon) reload(cfg *config.Config) error {
 	}
 	d.retire(replaced, runner)
 	d.setObjectives(old, cfg)
+	if ma, ok := d.alerter.(MaintenanceAware); ok {
+		ma.SetMaintenance(cfg.Maintenance)
+	}
 	if len(evs) > 0 {
 		if w != nil {
 			w.SubmitEvents(evs...)

@@ -37,6 +37,7 @@ func families() map[string][]string {
 		"slaprobe_downtime_seconds_total":                       {"flow", "service", "function"},
 		"slaprobe_availability_ratio":                           {"service", "window"},
 		"slaprobe_objective_ratio":                              {"service"},
+		"slaprobe_maintenance":                                  {"service"},
 		"slaprobe_schedule_lag_seconds":                         {},
 		"slaprobe_runs_skipped_total":                           {"flow"},
 		"slaprobe_confirm_runs_total":                           {"flow", "service", "location"},

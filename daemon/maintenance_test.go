@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// maintConfig is testConfig with a second service, "pay", and the given
+// maintenance windows.
+func maintConfig(plan config.MaintenancePlan) *config.Config {
+	cfg := testConfig(10*time.Second, "a")
+	pay := testConfig(10*time.Second, "p").Services[0]
+	pay.Name = "pay"
+	pay.Flows[0].Service = "pay"
+	cfg.Services = append(cfg.Services, pay)
+	cfg.Maintenance = plan
+	return cfg
+}
+
+// planAlerter records the maintenance plans it is handed.
+type planAlerter struct {
+	recAlerter
+	mu    sync.Mutex
+	plans []config.MaintenancePlan
+}
+
+func (a *planAlerter) SetMaintenance(p config.MaintenancePlan) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.plans = append(a.plans, p)
+}
+
+// TestMaintenanceGauge: slaprobe_maintenance{service} is 1 exactly while a
+// configured window (its own or a "*" one) covers the daemon's now, one
+// series per configured service, and follows a reload that changes
+// maintenance:; the alerter gets the plan at start and on every reload.
+func TestMaintenanceGauge(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fc := clockwork.NewFakeClockAt(t0)
+	al := &planAlerter{}
+	plan := config.MaintenancePlan{
+		{Service: "svc", Start: t0.Add(10 * time.Minute), End: t0.Add(20 * time.Minute), Reason: "upgrade"},
+		{Service: "*", Start: t0.Add(30 * time.Minute), End: t0.Add(40 * time.Minute)},
+	}
+	d, _ := newTestDaemon(t, maintConfig(plan), nil, Deps{Clock: ClockworkClock(fc), Alerter: al})
+	check := func(step string, svc, pay float64) {
+		t.Helper()
+		if n := countSeries(t, d.Gatherer(), "slaprobe_maintenance"); n != 2 {
+			t.Errorf("%s: %d slaprobe_maintenance series, want 2 (one per service)", step, n)
+		}
+		for _, c := range []struct {
+			service string
+			want    float64
+		}{{"svc", svc}, {"pay", pay}} {
+			got, ok := sample(t, d.Gatherer(), "slaprobe_maintenance", "service", c.service)
+			if !ok || got != c.want {
+				t.Errorf("%s: slaprobe_maintenance{service=%q} = %v (present %v), want %v", step, c.service, got, ok, c.want)
+			}
+		}
+	}
+	at := func(d time.Duration) { fc.Advance(t0.Add(d).Sub(fc.Now())) }
+	check("before", 0, 0)
+	at(10*time.Minute - time.Nanosecond)
+	check("just before the start", 0, 0)
+	at(10 * time.Minute)
+	check("at the start", 1, 0)
+	at(20*time.Minute - time.Nanosecond)
+	check("just before the end", 1, 0)
+	at(20 * time.Minute)
+	check("at the end", 0, 0)
+	at(35 * time.Minute)
+	check("in a * window", 1, 1)
+
+	// A reload that removes the windows, then one that adds a window
+	// covering now for pay only.
+	if err := d.Reload(maintConfig(nil)); err != nil {
+		t.Fatal(err)
+	}
+	check("reloaded without maintenance", 0, 0)
+	added := config.MaintenancePlan{{Service: "pay", Start: t0, End: t0.Add(time.Hour), Reason: "migration"}}
+	if err := d.Reload(maintConfig(added)); err != nil {
+		t.Fatal(err)
+	}
+	check("reloaded with a window for pay", 0, 1)
+
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	if len(al.plans) != 3 || len(al.plans[0]) != 2 || len(al.plans[1]) != 0 || len(al.plans[2]) != 1 {
+		t.Errorf("alerter got plans %v, want the start's (2 windows) and each reload's (0, then 1)", al.plans)
+	}
+}
