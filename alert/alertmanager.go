@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/state"
 )
 
@@ -84,6 +86,11 @@ type Options struct {
 	// open windows, and re-sending, firing, an alert whose window a long stop
 	// ended paged again once Alertmanager had let it expire.
 	HoldUntilReconcile bool
+	// Maintenance is the config's maintenance: windows (SetMaintenance
+	// changes them). A window detected while its service is in one is held:
+	// not sent until the maintenance ends, and then only if it is still
+	// open. An alert already sent keeps being re-sent.
+	Maintenance config.MaintenancePlan
 }
 
 // Alert is one alert as Alertmanager's v2 API takes it. EndsAt is zero while
@@ -109,6 +116,10 @@ type entry struct {
 	// doneAt is when a resolved alert reached every target. It is kept as a
 	// tombstone for a day, so a replayed open of an ended window is ignored.
 	doneAt time.Time
+	// held: its window was detected while its service was in planned
+	// maintenance; nothing is sent until that ends (see release). A held
+	// alert is in no Alertmanager.
+	held bool
 }
 
 func (e *entry) id() string { return entryID(e.fp, e.StartsAt) }
@@ -139,7 +150,8 @@ type Notifier struct {
 	// resolves it does not keep are lost or sent again by a restart.
 	saveFailures prometheus.Counter
 
-	zone atomic.Pointer[time.Location] // Options.Zone, or what SetZone set
+	zone  atomic.Pointer[time.Location]          // Options.Zone, or what SetZone set
+	maint atomic.Pointer[config.MaintenancePlan] // Options.Maintenance, or what SetMaintenance set
 }
 
 // NewNotifier checks the options, loads the state file (if any) and
@@ -174,6 +186,7 @@ func NewNotifier(o Options) (*Notifier, error) {
 	}
 	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile}
 	n.SetZone(o.Zone)
+	n.maint.Store(&o.Maintenance)
 	seen := map[string]bool{}
 	for _, raw := range o.URLs {
 		t, err := newTarget(raw, o.Redact)
@@ -227,6 +240,40 @@ func (n *Notifier) SetZone(loc *time.Location) {
 	n.zone.Store(loc)
 }
 
+// SetMaintenance sets the planned maintenance windows (a reload of the
+// config's maintenance:). Held alerts whose service is no longer in
+// maintenance are sent at the next round, which it wakes.
+func (n *Notifier) SetMaintenance(plan config.MaintenancePlan) {
+	n.maint.Store(&plan)
+	n.signal()
+}
+
+// maintenance returns the stretch of planned maintenance service is in at
+// t, if any.
+func (n *Notifier) maintenance(service string, t time.Time) (config.MaintenanceSpan, bool) {
+	return n.maint.Load().Cover(service, t)
+}
+
+// holds reports whether a new alert for w is held: its service is in
+// planned maintenance now and was when the window was detected (its
+// confirming run; a window restored from the store after a restart without
+// the state file was alerted if it was detected before the maintenance
+// began, so it is sent again rather than held).
+func (n *Notifier) holds(w state.Window, now time.Time) (config.MaintenanceSpan, bool) {
+	sp, ok := n.maintenance(w.Service, now)
+	if !ok {
+		return sp, false
+	}
+	detected := w.Confirmed
+	if detected.IsZero() || detected.After(now) {
+		detected = now
+	}
+	if _, ok := n.maintenance(w.Service, detected); !ok {
+		return sp, false
+	}
+	return sp, true
+}
+
 // Handle records state events; it never waits on the network. An opened
 // down or degraded window becomes a firing alert whose startsAt is the
 // backdated window start; a closed one resolves it with endsAt = the window
@@ -262,6 +309,12 @@ func (n *Notifier) Handle(evs []state.Event) {
 			if old, ok := n.entries[e.id()]; ok && old.Resolved() {
 				continue // this very window was already resolved: a replayed open
 			}
+			if sp, ok := n.holds(ev.Window, n.o.Clock.Now()); ok {
+				e.held = true
+				n.o.Logger.Info("alert held: its service is in planned maintenance; sent when the maintenance ends if the window is still open",
+					"alertname", a.Labels["alertname"], "service", ev.Window.Service, "flow", ev.Window.Flow, "function", ev.Window.Function,
+					"starts_at", a.StartsAt, "maintenance_end", sp.End, "reason", strings.Join(sp.Reasons, "; "))
+			}
 			n.touch(e)
 			n.entries[e.id()] = e
 			changed = true
@@ -289,8 +342,12 @@ func (n *Notifier) Handle(evs []state.Event) {
 				firing.EndsAt = firing.StartsAt.Add(time.Millisecond)
 			}
 			firing.Annotations = a.Annotations
-			n.touch(firing)
 			changed = true
+			if firing.held {
+				n.drop(firing, "its window closed during planned maintenance")
+				continue
+			}
+			n.touch(firing)
 		}
 	}
 	if changed {
@@ -339,15 +396,17 @@ func (n *Notifier) Reconcile(open []state.Window) {
 		if !now.After(e.StartsAt) {
 			e.EndsAt = e.StartsAt.Add(time.Millisecond)
 		}
+		if e.held {
+			n.drop(e, "no open window for it in the store at startup")
+			continue
+		}
 		if d := e.Annotations["description"]; d != "" {
 			e.Annotations["description"] = d + " (resolved when slaprobe restarted: it has no open window for it)"
 		}
 		n.touch(e)
 		resolved = append(resolved, cloneAlert(e.Alert))
 	}
-	if len(resolved) > 0 {
-		n.dirty = true
-	}
+	n.dirty = n.dirty || len(resolved) > 0
 	n.mu.Unlock()
 	for _, a := range resolved {
 		n.o.Logger.Info("alert resolved at startup: no open window for it in the store", "alertname", a.Labels["alertname"],
@@ -361,6 +420,39 @@ func (n *Notifier) Reconcile(open []state.Window) {
 		default:
 		}
 	}
+}
+
+// drop ends a held alert, which no Alertmanager has: it is resolved with
+// nothing to send, and kept as a tombstone like a delivered resolve. n.mu
+// held, e.EndsAt set.
+func (n *Notifier) drop(e *entry, why string) {
+	e.held = false
+	e.rev++
+	clear(e.pending)
+	n.dirty = true
+	n.o.Logger.Info("held alert not sent: "+why, "alertname", e.Labels["alertname"], "service", e.Labels["service"],
+		"flow", e.Labels["flow"], "function", e.Labels["function"], "starts_at", e.StartsAt)
+}
+
+// release sends the held alerts whose service is out of planned
+// maintenance at now (still firing: a closed one was dropped), and reports
+// whether there were any. n.mu held.
+func (n *Notifier) release(now time.Time) bool {
+	released := false
+	for _, e := range n.entries {
+		if !e.held {
+			continue
+		}
+		if _, ok := n.maintenance(e.Labels["service"], now); ok {
+			continue
+		}
+		e.held = false
+		n.touch(e)
+		n.dirty, released = true, true
+		n.o.Logger.Info("held alert sent: planned maintenance is over and its window is still open", "alertname", e.Labels["alertname"],
+			"service", e.Labels["service"], "flow", e.Labels["flow"], "function", e.Labels["function"], "starts_at", e.StartsAt)
+	}
+	return released
 }
 
 // touch marks e as changed: every target needs it again.
@@ -384,13 +476,14 @@ func (n *Notifier) firing(fp string) *entry {
 	return nil
 }
 
-// Active returns the alerts firing now, oldest first.
+// Active returns the alerts firing now, oldest first (not the ones held
+// for planned maintenance, which no Alertmanager has).
 func (n *Notifier) Active() []Alert {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var out []Alert
 	for _, e := range n.sorted() {
-		if !e.Resolved() {
+		if !e.Resolved() && !e.held {
 			out = append(out, cloneAlert(e.Alert))
 		}
 	}
@@ -417,7 +510,7 @@ func (n *Notifier) updateActive() {
 	n.mu.Lock()
 	c := 0
 	for _, e := range n.entries {
-		if !e.Resolved() {
+		if !e.Resolved() && !e.held {
 			c++
 		}
 	}

@@ -73,6 +73,12 @@ func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 	n.sending.Lock()
 	defer n.sending.Unlock()
 	now := n.o.Clock.Now()
+	n.mu.Lock()
+	released := n.release(now)
+	n.mu.Unlock()
+	if released {
+		n.updateActive()
+	}
 	var errs []error
 	var sends []*send
 	for _, t := range n.targets {
@@ -173,6 +179,9 @@ func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, map[strin
 	var batch []Alert
 	revs := map[string]int{}
 	for _, e := range n.sorted() {
+		if e.held {
+			continue // in planned maintenance: release sends it
+		}
 		need := e.pending[t.id]
 		if !e.Resolved() && !n.holding && (force || now.Sub(e.sentAt[t.id]) >= n.o.Resend) {
 			need = true
@@ -310,6 +319,16 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 		for _, e := range n.entries {
 			due := time.Time{}
 			switch {
+			case e.held:
+				// Due when its service's maintenance ends (a reload that
+				// changes it wakes Run).
+				due = now
+				if sp, ok := n.maintenance(e.Labels["service"], now); ok {
+					due = sp.End
+				}
+				if due.Before(at) {
+					due = at
+				}
 			case e.pending[t.id]:
 				due = at
 			case !e.Resolved() && !n.holding: // held: Reconcile wakes it

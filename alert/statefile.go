@@ -22,6 +22,8 @@ type stateAlert struct {
 	Pending []string             `json:"pending,omitempty"` // target ids
 	SentAt  map[string]time.Time `json:"sent_at,omitempty"`
 	DoneAt  time.Time            `json:"done_at,omitzero"`
+	// Held: detected during planned maintenance and not sent yet.
+	Held bool `json:"held,omitempty"`
 }
 
 func (n *Notifier) save() error {
@@ -34,7 +36,7 @@ func (n *Notifier) save() error {
 	n.mu.Lock()
 	sf := stateFile{Version: stateFileVersion, Alerts: []stateAlert{}}
 	for _, e := range n.sorted() {
-		sa := stateAlert{Alert: cloneAlert(e.Alert), SentAt: map[string]time.Time{}, DoneAt: e.doneAt}
+		sa := stateAlert{Alert: cloneAlert(e.Alert), SentAt: map[string]time.Time{}, DoneAt: e.doneAt, Held: e.held}
 		for id, p := range e.pending {
 			if p {
 				sa.Pending = append(sa.Pending, id)
@@ -150,7 +152,7 @@ func (n *Notifier) load() error {
 		if legacy && n.o.Location != "" && sa.Labels["location"] != n.o.Location {
 			continue
 		}
-		e := &entry{Alert: sa.Alert, pending: map[string]bool{}, sentAt: map[string]time.Time{}, doneAt: sa.DoneAt}
+		e := &entry{Alert: sa.Alert, pending: map[string]bool{}, sentAt: map[string]time.Time{}, doneAt: sa.DoneAt, held: sa.Held && !sa.Resolved()}
 		if e.Annotations == nil {
 			e.Annotations = map[string]string{}
 		}

@@ -30,6 +30,9 @@ import (
 	"github.com/slaprobe/slaprobe/report/publish"
 )
 
+// The daemon hands the notifier the maintenance: windows of every reload.
+var _ daemon.MaintenanceAware = (*alert.Notifier)(nil)
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH|URL] [--alertmanager URL]... [--log-level LEVEL] [--pprof]", stderr)
 	path := fs.String("config", "", "config file (required)")
@@ -138,6 +141,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			LegacyStatePath:  legacyState,
 			// d.Run reconciles the restored alerts with the open windows.
 			HoldUntilReconcile: true,
+			// Windows detected during planned maintenance are held (the
+			// daemon hands it every reload's maintenance: too).
+			Maintenance: cfg.Maintenance,
 		})
 		if err != nil {
 			return usageError{err}
