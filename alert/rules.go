@@ -85,7 +85,10 @@ type Rule struct {
 // not an outage and burns no budget; a degraded flow burns it only when the
 // policy says so. Time with no location reporting has no sample and is left
 // out, as the report leaves unknown time out (policy.unknown: down is not
-// reflected); maintenance windows are not known to Prometheus.
+// reflected); so is planned maintenance (slaprobe_maintenance, from the
+// config's maintenance: windows), which the report leaves out of the
+// denominator too, and SlaprobeFlowNotUp does not fire for a flow whose
+// service is in maintenance.
 func Rules(cfg *config.Config) ([]byte, error) {
 	rf, err := BuildRules(cfg)
 	if err != nil {
@@ -204,6 +207,10 @@ func sliGroup(cfg *config.Config, s config.Service) (RuleGroup, error) {
 			"sum by (service, flow) (slaprobe_window_open{%s,function=\"\",kind=\"degraded\"})\nor\n0 * %s", sel, reporting)})
 		bad = fmt.Sprintf("clamp_max(\n  (%s >= bool %s)\n  +\n  (%s >= bool %s),\n  1\n)", down, need, degraded, need)
 	}
+	// Planned maintenance (slaprobe_maintenance 1 at any prober) leaves no
+	// sample, as unknown time does: the ratios below leave it out of their
+	// denominator as the report does, and no burn rate counts it.
+	bad = fmt.Sprintf("(\n  %s\n)\nunless on (service)\n%s", strings.ReplaceAll(bad, "\n", "\n  "), inMaintenance(sel))
 	g.Rules = append(g.Rules,
 		Rule{Record: recFlowBad, Expr: bad},
 		Rule{Record: recBad, Expr: fmt.Sprintf("max by (service) (%s{%s})", recFlowBad, sel)},
@@ -229,6 +236,14 @@ func sliGroup(cfg *config.Config, s config.Service) (RuleGroup, error) {
 		}
 	}
 	return g, nil
+}
+
+// inMaintenance is the PromQL of a service being in planned maintenance,
+// sel its matcher: a prober's slaprobe_maintenance says so (with one config
+// all of them do; with several, one is enough). It has the label service
+// only, for "unless on (service)".
+func inMaintenance(sel string) string {
+	return fmt.Sprintf("max by (service) (slaprobe_maintenance{%s}) > 0", sel)
 }
 
 // burnGroup is a service's burn-rate alerts: the page pairs carry sevPage
@@ -312,6 +327,10 @@ func flowNotUp(cfg *config.Config, s config.Service, f config.Flow, severity str
 	default:
 		return Rule{}, fmt.Errorf("alert: rules: unknown quorum mode %q", q.Mode)
 	}
+	// A flow whose service is in planned maintenance is expected to be
+	// down: no page (it pages a minute after the maintenance ends, while
+	// still down).
+	expr = fmt.Sprintf("(\n  %s\n)\nunless on (service)\n%s", strings.ReplaceAll(expr, "\n", "\n  "), inMaintenance(fmt.Sprintf("service=%s", quote(s.Name))))
 	return Rule{
 		Alert: RuleFlowNotUp,
 		Expr:  expr,
