@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
@@ -111,6 +112,19 @@ type FlowStatus struct {
 	State           string           `json:"state"`
 	Functions       []FunctionStatus `json:"functions"`
 	OpenWindows     []WindowStatus   `json:"open_windows"`
+	// Maintenance is the planned maintenance (maintenance:) the flow's
+	// service is in now; null when none. State and the windows stay what
+	// the state machine says.
+	Maintenance *MaintenanceStatus `json:"maintenance"`
+}
+
+// MaintenanceStatus is a stretch of planned maintenance: touching windows
+// merged, times in the config's time zone, the reasons of its windows
+// joined by "; ".
+type MaintenanceStatus struct {
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Reason string    `json:"reason"`
 }
 
 // RunStatus is a flow's last run.
@@ -144,15 +158,30 @@ type WindowStatus struct {
 func (d *Daemon) Status() Status {
 	now := d.clock.Now()
 	d.mu.RLock()
-	loc := d.cfg.Location
+	loc, plan, zone := d.cfg.Location, d.cfg.Maintenance, d.cfg.Loc
 	fss := make([]*flowState, 0, len(d.flows))
 	for _, fs := range d.flows {
 		fss = append(fss, fs)
 	}
 	d.mu.RUnlock()
 	out := Status{Location: loc, Time: now, Flows: make([]FlowStatus, 0, len(fss))}
+	if zone == nil {
+		zone = time.UTC
+	}
+	maint := map[string]*MaintenanceStatus{} // by service
 	for _, fs := range fss {
-		out.Flows = append(out.Flows, fs.status(now))
+		st := fs.status(now)
+		if len(plan) > 0 {
+			m, ok := maint[st.Service]
+			if !ok {
+				if sp, in := plan.Cover(st.Service, now); in {
+					m = &MaintenanceStatus{Start: sp.Start.In(zone), End: sp.End.In(zone), Reason: strings.Join(sp.Reasons, "; ")}
+				}
+				maint[st.Service] = m
+			}
+			st.Maintenance = m
+		}
+		out.Flows = append(out.Flows, st)
 	}
 	sort.Slice(out.Flows, func(i, j int) bool {
 		a, b := out.Flows[i], out.Flows[j]

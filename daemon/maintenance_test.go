@@ -1,6 +1,9 @@
 package daemon
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -92,5 +95,47 @@ func TestMaintenanceGauge(t *testing.T) {
 	defer al.mu.Unlock()
 	if len(al.plans) != 3 || len(al.plans[0]) != 2 || len(al.plans[1]) != 0 || len(al.plans[2]) != 1 {
 		t.Errorf("alerter got plans %v, want the start's (2 windows) and each reload's (0, then 1)", al.plans)
+	}
+}
+
+// TestStatusShowsMaintenance: /api/v1/status gives each flow the planned
+// maintenance its service is in now (start, end in the config's time zone,
+// reason), null otherwise; the state machine's state is left as it is.
+func TestStatusShowsMaintenance(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fc := clockwork.NewFakeClockAt(t0)
+	cfg := maintConfig(config.MaintenancePlan{
+		{Service: "svc", Start: t0.Add(-time.Hour), End: t0.Add(time.Hour), Reason: "upgrade"},
+		{Service: "svc", Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour), Reason: "network"},
+	})
+	kst := time.FixedZone("KST", 9*3600)
+	cfg.Loc = kst
+	d, _ := newTestDaemon(t, cfg, nil, Deps{Clock: ClockworkClock(fc)})
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/status", nil))
+	var st struct {
+		Flows []struct {
+			Flow        string          `json:"flow"`
+			Maintenance json.RawMessage `json:"maintenance"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil {
+		t.Fatalf("%v: %s", err, rec.Body)
+	}
+	want := map[string]string{
+		"a": `{"start":"2026-03-01T20:00:00+09:00","end":"2026-03-01T23:00:00+09:00","reason":"upgrade; network"}`,
+		"p": `null`,
+	}
+	if len(st.Flows) != 2 {
+		t.Fatalf("%d flows: %s", len(st.Flows), rec.Body)
+	}
+	for _, f := range st.Flows {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, f.Maintenance); err != nil {
+			t.Fatalf("flow %s: maintenance %q: %v", f.Flow, f.Maintenance, err)
+		}
+		if compact.String() != want[f.Flow] {
+			t.Errorf("flow %s: maintenance %s, want %s", f.Flow, compact.String(), want[f.Flow])
+		}
 	}
 }
