@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
 	"github.com/slaprobe/slaprobe/report"
 )
@@ -23,20 +24,28 @@ func TestLocationsSilentProber(t *testing.T) {
 		svc    report.Service
 		silent map[string]time.Time
 		want   map[string]string // location -> state word and summary
+		maint  config.MaintenancePlan
 	}{
 		{"silent, nothing open", report.Service{Name: svc}, map[string]time.Time{"busan-c": stopped},
-			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30 UTC"}},
+			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30 UTC"}, nil},
 		{"silent with a window left open", report.Service{Name: svc, BelowQuorum: []report.Window{open}}, map[string]time.Time{"busan-c": stopped},
-			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30 UTC"}},
+			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "unknown: not reporting since 2026-03-20 11:30 UTC"}, nil},
 		{"reporting and down", report.Service{Name: svc, BelowQuorum: []report.Window{open}}, nil,
-			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "down: down: " + svc}},
+			map[string]string{"seoul-a": "up", "seoul-b": "up", "busan-c": "down: down: " + svc}, nil},
+		// A service under planned maintenance is expected to be down: it
+		// is not "down" at any location, which says it is in maintenance.
+		{"down during planned maintenance", report.Service{Name: svc, BelowQuorum: []report.Window{open}}, nil,
+			map[string]string{"seoul-a": "maintenance: 0/1 services up; in planned maintenance: " + svc, "busan-c": "maintenance: 0/1 services up; in planned maintenance: " + svc},
+			config.MaintenancePlan{{Service: "*", Start: now.Add(-time.Hour), End: now.Add(time.Hour)}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			month := &report.Report{Location: "busan-c,seoul-a,seoul-b", Services: []report.Service{tc.svc}, Silent: tc.silent}
 			live := daemon.Status{Location: cfg.Location, Time: now}
+			cfg := *cfg
+			cfg.Maintenance = tc.maint
 			got := map[string]string{}
-			for _, lv := range locations(cfg, month, &live) {
+			for _, lv := range locations(&cfg, month, &live, now) {
 				got[lv.Name] = lv.State.Word
 				if lv.State != stUp {
 					got[lv.Name] += ": " + lv.Summary

@@ -23,10 +23,14 @@ type stateView struct {
 }
 
 var (
-	stUnknown  = stateView{"unknown", "?", "n", 0}
-	stUp       = stateView{"up", "✓", "u", 1}
-	stDegraded = stateView{"degraded", "▲", "g", 2}
-	stDown     = stateView{"down", "✕", "d", 3}
+	stUnknown = stateView{"unknown", "?", "n", 0}
+	stUp      = stateView{"up", "✓", "u", 1}
+	// stMaintenance is a service (and its functions) under a configured
+	// maintenance window: shown instead of its live state, since it is
+	// expected to be down. Any service down or degraded outranks it.
+	stMaintenance = stateView{"maintenance", "⚙", "m", 2}
+	stDegraded    = stateView{"degraded", "▲", "g", 3}
+	stDown        = stateView{"down", "✕", "d", 4}
 )
 
 func stateOf(s string) stateView {
@@ -49,21 +53,23 @@ func worse(a, b stateView) stateView {
 }
 
 type view struct {
-	Title     string
-	Public    bool
-	Now       string
-	Zone      string
-	Location  string
-	Refresh   int
-	Overall   stateView
-	SomeUp    bool // with Overall unknown: some services are up, others unknown
-	Counts    string
-	Stale     string
-	Services  []serviceView
-	Locations []locationView
-	Archive   []ArchiveMonth
-	FirstDay  string
-	LastDay   string
+	Title    string
+	Public   bool
+	Now      string
+	Zone     string
+	Location string
+	Refresh  int
+	Overall  stateView
+	SomeUp   bool // with Overall unknown: some services are up, others unknown
+	// InMaintenance counts the services under planned maintenance now.
+	InMaintenance int
+	Counts        string
+	Stale         string
+	Services      []serviceView
+	Locations     []locationView
+	Archive       []ArchiveMonth
+	FirstDay      string
+	LastDay       string
 }
 
 type serviceView struct {
@@ -75,10 +81,13 @@ type serviceView struct {
 	NoData       bool
 	Budget       string
 	BudgetPct    int
-	Functions    []functionView
-	Open         []openView
-	Incidents    []incidentView
-	Recon        []reconView
+	// Maintenance, while a configured maintenance window covers now, says
+	// until when (in the config's time zone) and why.
+	Maintenance string
+	Functions   []functionView
+	Open        []openView
+	Incidents   []incidentView
+	Recon       []reconView
 	// Timeline is the function timeline (report/render) of the service's
 	// latest incident while it is open or recent; Caption says which.
 	Timeline template.HTML
@@ -174,11 +183,18 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 				}
 			}
 		}
+		maint, inMaint := cfg.Maintenance.Cover(cs.Name, now)
+		if inMaint {
+			sv.Maintenance = maintenanceText(maint, loc)
+		}
 		fnNames := cs.Functions()
 		for _, fn := range fnNames {
 			fv := functionView{Name: fn, State: stUnknown, Availability: "no data"}
 			if st, ok := liveFn[cs.Name][fn]; ok {
 				fv.State = st
+			}
+			if inMaint {
+				fv.State = stMaintenance
 			}
 			var mf, hf *report.FunctionAccount
 			if ms != nil {
@@ -194,7 +210,14 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			sv.State = worse(sv.State, fv.State)
 			sv.Functions = append(sv.Functions, fv)
 		}
-		if live != nil {
+		if inMaint {
+			// Expected to be down, whatever it measures: the service says
+			// maintenance (a service without flows too). The internal
+			// page still lists the open windows.
+			sv.State = stMaintenance
+			v.InMaintenance++
+		}
+		if live != nil && !(inMaint && public) {
 			sv.Open = openWindows(live, cs.Name, public, now, loc)
 		}
 		sv.Incidents = incidents(ms, hs, loc)
@@ -215,11 +238,24 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		v.Overall, v.SomeUp = stUnknown, up > 0
 	}
 	v.Counts = fmt.Sprintf("%d of %d services up", up, total)
+	if v.InMaintenance > 0 {
+		v.Counts += fmt.Sprintf(", %d in planned maintenance", v.InMaintenance)
+	}
 	if !public {
-		v.Locations = locations(cfg, month, live)
+		v.Locations = locations(cfg, month, live, now)
 		v.Archive = archive
 	}
 	return v
+}
+
+// maintenanceText is what the page says of a stretch of planned
+// maintenance: until when, in the config's time zone, and why.
+func maintenanceText(sp config.MaintenanceSpan, loc *time.Location) string {
+	out := "Planned maintenance until " + sp.End.In(loc).Format(tsLayout)
+	if len(sp.Reasons) > 0 {
+		out += ": " + strings.Join(sp.Reasons, "; ")
+	}
+	return out
 }
 
 func findFn(fs []report.FunctionAccount, name string) *report.FunctionAccount {
@@ -401,7 +437,7 @@ func reconciliation(ms, hs *report.Service, loc *time.Location) []reconView {
 	return out
 }
 
-func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []locationView {
+func locations(cfg *config.Config, month *report.Report, live *daemon.Status, now time.Time) []locationView {
 	zone := cfg.Loc
 	if zone == nil {
 		zone = time.UTC
@@ -414,6 +450,14 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []
 			}
 		}
 	}
+	// The services under planned maintenance now: expected to be down,
+	// their windows are not news at any location.
+	var maint []string
+	for _, s := range cfg.Services {
+		if _, ok := cfg.Maintenance.Cover(s.Name, now); ok {
+			maint = append(maint, s.Name)
+		}
+	}
 	type issue struct{ down, degraded []string }
 	by := map[string]*issue{}
 	add := func(l, svc, kind string) {
@@ -421,6 +465,9 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []
 		if is == nil {
 			is = &issue{}
 			by[l] = is
+		}
+		if slices.Contains(maint, svc) {
+			return
 		}
 		if kind == "down" && !slices.Contains(is.down, svc) {
 			is.down = append(is.down, svc)
@@ -445,18 +492,15 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []
 	// This prober's own location: the live state machines say more, and
 	// sooner, than the last figures.
 	if live != nil {
-		self := &issue{}
+		delete(by, cfg.Location)
 		for _, f := range live.Flows {
 			for _, w := range f.OpenWindows {
-				switch {
-				case w.Kind == "down" && !slices.Contains(self.down, f.Service):
-					self.down = append(self.down, f.Service)
-				case w.Kind == "degraded" && !slices.Contains(self.degraded, f.Service):
-					self.degraded = append(self.degraded, f.Service)
-				}
+				add(cfg.Location, f.Service, w.Kind)
 			}
 		}
-		by[cfg.Location] = self
+		if by[cfg.Location] == nil {
+			by[cfg.Location] = &issue{}
+		}
 	}
 	var out []locationView
 	for _, l := range names {
@@ -483,6 +527,14 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status) []
 			lv.Summary = "degraded: " + strings.Join(is.degraded, ", ")
 		default:
 			lv.Summary = fmt.Sprintf("%d/%d services up", len(cfg.Services), len(cfg.Services))
+		}
+		if len(maint) > 0 && !silent {
+			if lv.State == stUp {
+				lv.State = stMaintenance
+				lv.Summary = fmt.Sprintf("%d/%d services up; in planned maintenance: %s", len(cfg.Services)-len(maint), len(cfg.Services), strings.Join(maint, ", "))
+			} else {
+				lv.Summary += "; in planned maintenance: " + strings.Join(maint, ", ")
+			}
 		}
 		if lv.Self && live != nil {
 			lv.Summary += fmt.Sprintf(" · this prober, %d flows", len(live.Flows))
