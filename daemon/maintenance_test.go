@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/config"
 )
 
@@ -137,5 +140,65 @@ func TestStatusShowsMaintenance(t *testing.T) {
 		if compact.String() != want[f.Flow] {
 			t.Errorf("flow %s: maintenance %s, want %s", f.Flow, compact.String(), want[f.Flow])
 		}
+	}
+}
+
+// TestMaintenanceHoldsPipelineAlerts: through the daemon's pipeline, a
+// flow that goes down while its service is in planned maintenance opens its
+// window (the state machine, the log and the store see it as ever) but the
+// notifier the daemon handed the config's maintenance: holds its alert; a
+// reload that ends the maintenance hands the notifier the new windows, and
+// the alert is sent with its backdated start.
+func TestMaintenanceHoldsPipelineAlerts(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fc := clockwork.NewFakeClockAt(t0)
+	var mu sync.Mutex
+	var posted []alert.Alert
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var as []alert.Alert
+		if err := json.NewDecoder(r.Body).Decode(&as); err != nil {
+			t.Errorf("fake Alertmanager: %v", err)
+		}
+		mu.Lock()
+		posted = append(posted, as...)
+		mu.Unlock()
+	}))
+	defer am.Close()
+	n, err := alert.NewNotifier(alert.Options{URLs: []string{am.URL}, Location: "seoul-a", Clock: ClockworkClock(fc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := config.MaintenancePlan{{Service: "svc", Start: t0.Add(-time.Hour), End: t0.Add(time.Hour), Reason: "upgrade"}}
+	d, w := newTestDaemon(t, maintConfig(plan), nil, Deps{Clock: ClockworkClock(fc), Alerter: n})
+	startPipeline(d, w)
+	for i := range 2 { // down_after 2
+		run := mkRun("a", fc.Now(), "send")
+		d.process(&run)
+		if i == 0 {
+			fc.Advance(10 * time.Second)
+		}
+	}
+	if _, evs := w.snapshot(); len(evs) == 0 {
+		t.Fatal("no window opened")
+	}
+	if err := n.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(posted) != 0 {
+		t.Errorf("sent during planned maintenance: %+v", posted)
+	}
+	mu.Unlock()
+
+	if err := d.Reload(maintConfig(nil)); err != nil { // the maintenance is called off
+		t.Fatal(err)
+	}
+	if err := n.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posted) == 0 || !posted[0].StartsAt.Equal(t0) || posted[0].Labels["service"] != "svc" {
+		t.Errorf("after the reload: %+v; want the alert with startsAt %s", posted, t0)
 	}
 }
