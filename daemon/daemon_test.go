@@ -281,6 +281,7 @@ func TestStatusAndMetricsEndpoints(t *testing.T) {
 				State    string `json:"state"`
 			} `json:"functions"`
 			OpenWindows []map[string]any `json:"open_windows"`
+			Maintenance json.RawMessage  `json:"maintenance"`
 		} `json:"flows"`
 	}
 	dec := json.NewDecoder(rec.Body)
@@ -297,6 +298,9 @@ func TestStatusAndMetricsEndpoints(t *testing.T) {
 	}
 	if msg.Flow != "msg" || msg.Service != "svc" || msg.Location != "seoul-a" || msg.IntervalSeconds != 60 || msg.State != "down" {
 		t.Errorf("msg flow: %+v", msg)
+	}
+	if string(msg.Maintenance) != "null" {
+		t.Errorf("msg flow: maintenance %s, want null (no maintenance: windows)", msg.Maintenance)
 	}
 	var last map[string]any
 	if err := json.Unmarshal(msg.LastRun, &last); err != nil {
