@@ -436,9 +436,14 @@ func (n *Notifier) drop(e *entry, why string) {
 
 // release sends the held alerts whose service is out of planned
 // maintenance at now (still firing: a closed one was dropped), and reports
-// whether there were any. n.mu held.
+// whether there were any. n.mu held. Not before Reconcile, with
+// HoldUntilReconcile: a held alert the state file brought back may be of a
+// window that closed while the prober was stopped (Reconcile drops it).
 func (n *Notifier) release(now time.Time) bool {
 	released := false
+	if n.holding {
+		return false
+	}
 	for _, e := range n.entries {
 		if !e.held {
 			continue

@@ -217,3 +217,33 @@ func TestMaintenanceHoldAcrossRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldAlertWaitsForReconcile: with HoldUntilReconcile (the daemon's
+// setting), a held alert the state file brings back after the maintenance
+// ended is not sent before Reconcile says whether its window is still open:
+// it had closed while the prober was stopped, and a round before Reconcile
+// sent it firing, then resolved (a page for an outage over during planned
+// work).
+func TestHeldAlertWaitsForReconcile(t *testing.T) {
+	ctx := context.Background()
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0.Add(20 * time.Minute))
+	path := filepath.Join(t.TempDir(), "state.json")
+	n := newTestNotifier(t, clk, path, am.srv.URL)
+	n.SetMaintenance(maintPlan())
+	n.Handle([]state.Event{open(detectedAt(clk.Now()))})
+	mustTick(t, n, ctx)
+
+	clk.Set(t0.Add(2 * time.Hour)) // restarted after the maintenance
+	n, err := NewNotifier(Options{URLs: []string{am.srv.URL}, Location: "seoul-a", Clock: clk, StatePath: path,
+		HoldUntilReconcile: true, Maintenance: maintPlan()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustTick(t, n, ctx) // Run's first round, before the daemon reconciles
+	n.Reconcile(nil)    // the window closed while stopped
+	mustTick(t, n, ctx)
+	if p, last := am.posts(); p != 0 {
+		t.Errorf("%d posts (last %+v) for a held alert whose window closed while the prober was stopped, want none", p, last)
+	}
+}

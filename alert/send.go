@@ -319,6 +319,8 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 		for _, e := range n.entries {
 			due := time.Time{}
 			switch {
+			case e.held && n.holding: // Reconcile wakes it
+				continue
 			case e.held:
 				// Due when its service's maintenance ends (a reload that
 				// changes it wakes Run).
