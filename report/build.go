@@ -278,8 +278,16 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		// the period, each edge measured. One still going on, cut by the
 		// period or next to time without data is only part of an outage:
 		// it counts in the incidents and the average outage, not in MTTR.
+		//
+		// MTBF is the up time over the failures that began in the period:
+		// each such start ends a stretch of up time, the stretch after the
+		// last recovery is up time not yet ended by one. An incident still
+		// going on at the end began in the period and counts; one cut by
+		// the period's start began before it, after up time outside it,
+		// and does not (a month opening on the tail of last month's outage
+		// has not failed twice for its one new failure).
 		var sum, longest, rsum float64
-		var recovered int
+		var recovered, begun int
 		for _, inc := range svc.IncidentList {
 			sum += inc.DurationSeconds
 			longest = max(longest, inc.DurationSeconds)
@@ -287,12 +295,19 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 				rsum += inc.DurationSeconds
 				recovered++
 			}
+			if inc.StartCut != CutPeriod {
+				begun++
+			}
 		}
-		avg, mtbf := sum/float64(n), svc.UptimeSeconds/float64(n)
-		svc.AverageSeconds, svc.LongestSeconds, svc.MTBFSeconds = &avg, &longest, &mtbf
+		avg := sum / float64(n)
+		svc.AverageSeconds, svc.LongestSeconds = &avg, &longest
 		if recovered > 0 {
 			mttr := rsum / float64(recovered)
 			svc.MTTRSeconds = &mttr
+		}
+		if begun > 0 {
+			mtbf := svc.UptimeSeconds / float64(begun)
+			svc.MTBFSeconds = &mtbf
 		}
 	}
 

@@ -54,8 +54,10 @@ type CreditTier struct {
 // RunSuccessRatio and CreditPercent when nothing was measured (NoData), the
 // latency percentiles when no step was timed, and
 // the incident figures (MTTR, MTBF, MTTD, longest, average) when there was no
-// incident or, for MTTD, no incident whose detection was seen and, for MTTR,
-// none seen to recover (begun and ended in the period, both edges measured).
+// incident or, for MTTD, no incident whose detection was seen, for MTTR,
+// none seen to recover (begun and ended in the period, both edges measured)
+// and, for MTBF (up time / incidents begun in the period), none begun in the
+// period.
 type Service struct {
 	Name               string   `json:"name"`
 	Objective          float64  `json:"objective"`

@@ -75,3 +75,62 @@ func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
 }
 
 func nan() float64 { return val(nil) }
+
+// TestMTBFCountsFailuresBegunInPeriod: MTBF is the up time divided by the
+// failures that began in the period. An incident still going on at the
+// period's end began in it: its start ended a stretch of up time, so it
+// counts (10:00-10:10 up, down, 10:20-10:40 up, down until now: two
+// stretches of 10 and 20 minutes each ended by a failure, 15 minutes). One
+// that began before the period did not: counting it halved the MTBF of a
+// month whose first hour was the tail of last month's outage.
+func TestMTBFCountsFailuresBegunInPeriod(t *testing.T) {
+	h := hourStart // 10:00; one-minute interval, down_after 2
+	cases := []struct {
+		name      string
+		from, now time.Time
+		runs      []probe.Run
+		incidents int
+		mtbf      float64 // NaN: null
+	}{{
+		name: "one recovered, one open at now",
+		from: h, now: h.Add(time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(time.Hour), time.Minute, failing("fail:send", [2]int{10, 20}, [2]int{40, 60})),
+		incidents: 2, mtbf: (600 + 1200) / 2,
+	}, {
+		// The period starts at 10:10: down from 10:00 (before it) to
+		// 10:15, up 10:15-10:30, down 10:30-10:37, up 10:37-11:00: 38
+		// minutes up, one failure begun in the period (old: 38/2).
+		name: "one cut by the period start, one recovered",
+		from: h.Add(10 * time.Minute), now: h.Add(time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(time.Hour), time.Minute, failing("fail:send", [2]int{0, 15}, [2]int{30, 37})),
+		incidents: 2, mtbf: 38 * 60,
+	}, {
+		name: "only one cut by the period start",
+		from: h.Add(10 * time.Minute), now: h.Add(time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(time.Hour), time.Minute, failing("fail:send", [2]int{0, 15})),
+		incidents: 1, mtbf: nan(),
+	}, {
+		name: "none",
+		from: h, now: h.Add(time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(time.Hour), time.Minute, failing("ok")),
+		incidents: 0, mtbf: nan(),
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			s := stores()[0].open(t)
+			load(t, s, cfg, tc.runs)
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: tc.from, To: h.Add(2 * time.Hour), Now: tc.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv := rep.Services[0]
+			if sv.Incidents != tc.incidents {
+				t.Fatalf("incidents = %d, want %d: %+v", sv.Incidents, tc.incidents, sv.IncidentList)
+			}
+			if got := val(sv.MTBFSeconds); !(near(got, tc.mtbf) || (got != got && tc.mtbf != tc.mtbf)) {
+				t.Errorf("mtbf = %v, want %v (up %v s, incidents %+v)", got, tc.mtbf, sv.UptimeSeconds, sv.IncidentList)
+			}
+		})
+	}
+}

@@ -396,18 +396,24 @@ func checkIncidents(t *testing.T, c randCase, rep *Report) {
 		t.Errorf("incidents = %d, list has %d", svc.Incidents, len(svc.IncidentList))
 	}
 	// MTTR is over the incidents seen to recover (both edges measured).
-	var recovered int
+	// MTBF is the up time over the incidents begun in the period.
+	var recovered, begun int
 	var rsum float64
 	for _, inc := range svc.IncidentList {
 		if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" {
 			recovered++
 			rsum += inc.DurationSeconds
 		}
+		if inc.StartCut != CutPeriod {
+			begun++
+		}
 	}
-	if (svc.MTTRSeconds == nil) != (recovered == 0) || (svc.MTBFSeconds == nil) != (svc.Incidents == 0) {
-		t.Errorf("MTTR %v MTBF %v with %d incidents, %d recovered", svc.MTTRSeconds, svc.MTBFSeconds, svc.Incidents, recovered)
+	if (svc.MTTRSeconds == nil) != (recovered == 0) || (svc.MTBFSeconds == nil) != (begun == 0) {
+		t.Errorf("MTTR %v MTBF %v with %d incidents, %d recovered, %d begun in the period", svc.MTTRSeconds, svc.MTBFSeconds, svc.Incidents, recovered, begun)
 	} else if recovered > 0 && !near(*svc.MTTRSeconds, rsum/float64(recovered)) {
 		t.Errorf("MTTR %v, want %v: the mean of the %d recovered incidents", *svc.MTTRSeconds, rsum/float64(recovered), recovered)
+	} else if begun > 0 && !near(*svc.MTBFSeconds, svc.UptimeSeconds/float64(begun)) {
+		t.Errorf("MTBF %v, want %v: up time over the %d incidents begun in the period", *svc.MTBFSeconds, svc.UptimeSeconds/float64(begun), begun)
 	}
 }
 
