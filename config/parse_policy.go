@@ -9,7 +9,7 @@ import (
 // This file decodes the policy: section.
 
 var (
-	policyKeys = []string{"unknown", "degraded", "quorum", "flap_gap"}
+	policyKeys = []string{"unknown", "degraded", "quorum", "flap_gap", "min_coverage"}
 )
 
 func (p *parser) policy(n *yaml.Node, key string) {
@@ -39,6 +39,14 @@ func (p *parser) policy(n *yaml.Node, key string) {
 					return
 				}
 				pol.Quorum = Quorum{Mode: "count", N: v}
+			}
+		case "min_coverage":
+			if v, ok := p.float(e.v, key); ok {
+				if v < 0 || v > 1 {
+					p.errf(e.v, key, "min_coverage %v is outside [0, 1] (a share of the period: 0.5 is half; 0 is off)", v)
+				} else {
+					pol.MinCoverage = v
+				}
 			}
 		case "flap_gap":
 			if v, ok := p.duration(e.v, key); ok {

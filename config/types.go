@@ -82,6 +82,10 @@ type Policy struct {
 	Degraded string // "up" (default) or "down"
 	Quorum   Quorum
 	FlapGap  time.Duration // windows closer than this are one incident; default 5m
+	// MinCoverage (0..1; 0, the default, is off): a service whose runs
+	// covered less than this share of the elapsed period, less maintenance,
+	// gets no SLA credit figure (too little was measured to judge it).
+	MinCoverage float64
 }
 
 // Quorum says how many locations must agree that a flow is down.

@@ -325,7 +325,24 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 			svc.ErrorBudget.BurnRate = &burn
 		}
 	}
-	if svc.Availability != nil {
+	// Coverage: the share of the elapsed time, less maintenance, that runs
+	// covered. Below policy.min_coverage the credit is withheld: one
+	// outage in a day measured of a 30-day month would otherwise be taken
+	// for the month's availability and its credit.
+	withheld := false
+	if pol.MinCoverage > 0 {
+		if sched := t.elapsed - t.maint.total(); sched > 0 {
+			c := float64(sched-t.unknown.total()) / float64(sched)
+			svc.Coverage = &c
+			withheld = c < pol.MinCoverage
+		} else {
+			withheld = true
+		}
+	}
+	switch {
+	case svc.Availability != nil && withheld:
+		svc.CreditWithheld = CreditBelowCoverage
+	case svc.Availability != nil:
 		c := credit(cs.Credits, *svc.Availability)
 		svc.CreditPercent = &c
 	}

@@ -32,13 +32,16 @@ type Report struct {
 
 // Policy is the accounting policy, as values and in words.
 type Policy struct {
-	DownAfter int      `json:"down_after"`
-	UpAfter   int      `json:"up_after"`
-	Unknown   string   `json:"unknown"`  // exclude | down
-	Degraded  string   `json:"degraded"` // up | down
-	Quorum    string   `json:"quorum"`
-	FlapGap   float64  `json:"flap_gap_seconds"`
-	Text      []string `json:"text"` // the policy in plain sentences, printed in every report
+	DownAfter int     `json:"down_after"`
+	UpAfter   int     `json:"up_after"`
+	Unknown   string  `json:"unknown"`  // exclude | down
+	Degraded  string  `json:"degraded"` // up | down
+	Quorum    string  `json:"quorum"`
+	FlapGap   float64 `json:"flap_gap_seconds"`
+	// MinCoverage: below this coverage a service's credit is withheld;
+	// absent when 0 (off).
+	MinCoverage float64  `json:"min_coverage,omitempty"`
+	Text        []string `json:"text"` // the policy in plain sentences, printed in every report
 }
 
 // CreditTier is one SLA credit tier: availability below Below earns
@@ -79,7 +82,14 @@ type Service struct {
 	LongestSeconds     *float64 `json:"longest_outage_seconds"`
 	AverageSeconds     *float64 `json:"average_outage_seconds"`
 	ErrorBudget        Budget   `json:"error_budget"`
-	CreditPercent      *float64 `json:"credit_percent"` // null without data
+	CreditPercent      *float64 `json:"credit_percent"` // null without data, or withheld (CreditWithheld)
+	// Coverage is the share of the elapsed period, less maintenance, that
+	// runs covered (not unknown); only when policy.min_coverage is set
+	// (and absent then too when the period was all maintenance).
+	Coverage *float64 `json:"coverage,omitempty"`
+	// CreditWithheld says why CreditPercent is null although there is an
+	// availability: CreditBelowCoverage. Empty (absent) otherwise.
+	CreditWithheld string `json:"credit_withheld,omitempty"`
 	// CreditTiers are the tiers CreditPercent comes from, as configured:
 	// the first, from the top, whose Below the availability is under.
 	CreditTiers []CreditTier `json:"credit_tiers"`
@@ -230,6 +240,10 @@ type Span struct {
 	DurationSeconds float64   `json:"duration_seconds"`
 	Reason          string    `json:"reason,omitempty"`
 }
+
+// CreditBelowCoverage is Service.CreditWithheld when runs covered less of
+// the period than policy.min_coverage.
+const CreditBelowCoverage = "coverage below policy.min_coverage"
 
 // Reasons of unknown stretches.
 const (

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ func policy(cfg *config.Config) Policy {
 	unknown, degraded := or(p.Unknown, "exclude"), or(p.Degraded, "up")
 	out := Policy{
 		DownAfter: down, UpAfter: up, Unknown: unknown, Degraded: degraded,
-		Quorum: quorumName(p.Quorum), FlapGap: p.FlapGap.Seconds(),
+		Quorum: quorumName(p.Quorum), FlapGap: p.FlapGap.Seconds(), MinCoverage: p.MinCoverage,
 	}
 	interval := cfg.Defaults.Interval
 	if interval <= 0 {
@@ -69,6 +70,11 @@ func policy(cfg *config.Config) Policy {
 		"Availability is up time / ("+denom+"), weighted by time, never a ratio of run counts; the run success ratio is shown beside it.",
 		confirmText(cfg),
 		noData,
+	)
+	if p.MinCoverage > 0 {
+		t = append(t, fmt.Sprintf("A service whose runs covered less than %s of the period (less maintenance; of the time elapsed, for a period not over) has no SLA credit computed: too little was measured to judge the period, so its credit is withheld and the report says so, whatever its availability.", ratioPct(p.MinCoverage)))
+	}
+	t = append(t,
 		"A service is down while any of its flows is down, and unknown only while none of its flows has data: a flow without data (not yet deployed, or stopped) does not count against its service while another flow covers it.",
 		outages,
 		"MTTD is the mean time from an incident's start to its confirmation, over the incidents whose start was seen (not before the period, after a stretch without data, or inside maintenance).",
@@ -187,4 +193,11 @@ func quorumText(q config.Quorum) string {
 	}
 	b.WriteString(" at the same time; a location reports unless it has an unknown stretch.")
 	return b.String()
+}
+
+// ratioPct prints a 0..1 ratio as a percentage as configured, without
+// trailing zeros (0.5: "50%", 0.033: "3.3%").
+func ratioPct(v float64) string {
+	s := strconv.FormatFloat(v*100, 'f', 4, 64)
+	return strings.TrimRight(strings.TrimRight(s, "0"), ".") + "%"
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,35 @@ func TestProvisionalShown(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCreditWithheldShown: a service whose credit policy.min_coverage
+// withheld (runs covered too little of the period) says why in every
+// human format, rather than a bare "-" that reads as "no credit due"; JSON
+// carries the reason and the coverage.
+func TestCreditWithheldShown(t *testing.T) {
+	r := auditReport(t, `, "availability": 0.979, "credit_percent": null, "coverage": 0.0333, "credit_withheld": "coverage below policy.min_coverage", "credit_tiers": [{"below": 0.95, "credit_percent": 100}, {"below": 0.99, "credit_percent": 25}]`)
+	r.Policy.MinCoverage = 0.5
+	want := "not computed: runs covered 3.330% of the period, below policy.min_coverage 50%"
+	outs := humanText(t, r)
+	outs["pdf"] = strings.Join(strings.Fields(pdfText(t, r)), " ")
+	for format, out := range outs {
+		out = strings.ReplaceAll(out, `\_`, "_") // Markdown escapes it
+		if !strings.Contains(out, want) {
+			t.Errorf("%s: %q not in the report", format, want)
+		}
+		if format != "pdf" && !strings.Contains(out, "withheld") {
+			t.Errorf("%s: the summary does not say the credit was withheld", format)
+		}
+	}
+	var js bytes.Buffer
+	if err := JSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"credit_percent": null`, `"credit_withheld": "coverage below policy.min_coverage"`, `"coverage": 0.0333`, `"min_coverage": 0.5`} {
+		if !strings.Contains(js.String(), w) {
+			t.Errorf("JSON lacks %s", w)
+		}
 	}
 }

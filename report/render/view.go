@@ -102,9 +102,9 @@ func newView(r *report.Report, loc *time.Location) view {
 		v.Summary.Rows = append(v.Summary.Rows, withDegraded(degDown, []string{
 			s.Name, fmtMeasured(s.Availability, s.NoData, s.Objective), fmtObjective(s.Objective), verdict(s),
 			fmtPctPtr(s.RunSuccessRatio, "-"), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
-			fmtCredit(s.CreditPercent),
+			summaryCredit(s),
 		}, 6, fmtDur(s.DegradedSeconds)))
-		v.Services = append(v.Services, newServiceView(s, loc, degDown, r.Provisional))
+		v.Services = append(v.Services, newServiceView(s, loc, degDown, r.Provisional, r.Policy.MinCoverage))
 	}
 	return v
 }
@@ -134,7 +134,7 @@ func flowWidths(degDown bool) []int {
 	return []int{6, 3, 3, 3, 2, 4, 3}
 }
 
-func newServiceView(s report.Service, loc *time.Location, degDown, provisional bool) serviceView {
+func newServiceView(s report.Service, loc *time.Location, degDown, provisional bool, minCoverage float64) serviceView {
 	b := s.ErrorBudget
 	sv := serviceView{
 		Name:      s.Name,
@@ -163,7 +163,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 			{"Error budget consumed", fmtDur(b.ConsumedSeconds)},
 			{"Error budget remaining", budgetLeft(b)},
 			{"Burn rate", burnRate(b.BurnRate)},
-			{"SLA credit", creditFrom(s, provisional)},
+			{"SLA credit", creditFrom(s, provisional, minCoverage)},
 			{"SLA credit tiers", creditTiers(s.CreditTiers)},
 			{"Latency p50 / p95 / p99", latencies(&s)},
 		},
@@ -282,7 +282,10 @@ func belowLocations(ws []report.Window) []string {
 // creditFrom is the service's credit and the tier it came from, so that it
 // can be checked against the availability and the tiers printed beside it;
 // provisional while the period is not over.
-func creditFrom(s report.Service, provisional bool) string {
+func creditFrom(s report.Service, provisional bool, minCoverage float64) string {
+	if s.CreditWithheld != "" {
+		return withheld(s, minCoverage)
+	}
 	c := fmtCredit(s.CreditPercent)
 	if s.CreditPercent == nil {
 		return c
@@ -305,6 +308,27 @@ func creditFrom(s report.Service, provisional bool) string {
 		return c
 	}
 	return c + " (" + strings.Join(why, "; ") + ")"
+}
+
+// summaryCredit is the Summary table's credit cell: the credit, or why
+// there is none although there is an availability.
+func summaryCredit(s report.Service) string {
+	if s.CreditWithheld != "" {
+		return "withheld"
+	}
+	return fmtCredit(s.CreditPercent)
+}
+
+// withheld says why a service with an availability has no credit.
+func withheld(s report.Service, minCoverage float64) string {
+	if s.CreditWithheld != report.CreditBelowCoverage {
+		return "not computed (" + s.CreditWithheld + ")"
+	}
+	cov := "none"
+	if s.Coverage != nil {
+		cov = fmtPct(*s.Coverage)
+	}
+	return "not computed: runs covered " + cov + " of the period, below policy.min_coverage " + fmtObjective(minCoverage)
 }
 
 // creditTiers lists the tiers in the order they are matched.
