@@ -155,6 +155,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		if s.CreditPercent != nil {
 			credit = fmt.Sprintf("%g%%", *s.CreditPercent)
+		} else if s.CreditWithheld != "" {
+			credit = "withheld (" + s.CreditWithheld + ")"
 		}
 		// The objective with its own decimals (at least three): %.3f would
 		// print 99.9995% as 100.000%.

@@ -45,10 +45,14 @@ func TestSummaryNamesUnmeasuredTime(t *testing.T) {
 		{"watched throughout", 0, 0, nil, []string{"not measured", "maintenance"}},
 		{"watched one minute", 30*86400 - 60, 0, []string{"100.000% against 99.9% (met), down 0s, 0 incident(s), not measured 719h59m0s"}, []string{"maintenance"}},
 		{"maintenance", 0, 7200, []string{"0 incident(s), maintenance 2h0m0s"}, []string{"not measured"}},
+		{"credit withheld", 29 * 86400, 0, []string{"not measured 696h0m0s, SLA credit withheld (coverage below policy.min_coverage)"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &report.Report{Title: "SLA report 2022-09", From: time.Date(2022, 9, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2022, 10, 1, 0, 0, 0, 0, time.UTC),
 				Services: []report.Service{{Name: "web", Objective: 0.999, Availability: &one, UnknownSeconds: tc.unknown, MaintenanceSeconds: tc.maintenance}}}
+			if tc.name == "credit withheld" {
+				r.Services[0].CreditWithheld = report.CreditBelowCoverage
+			}
 			got := summaryOf(r).Text()
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {

@@ -40,7 +40,10 @@ type ServiceSummary struct {
 	UnknownSeconds     float64  `json:"unknown_seconds"`
 	Incidents          int      `json:"incidents"`
 	Windows            int      `json:"windows"`
-	CreditPercent      *float64 `json:"credit_percent"` // null without data
+	CreditPercent      *float64 `json:"credit_percent"` // null without data, or withheld
+	// CreditWithheld is report.Service's: why there is no credit although
+	// there is an availability (policy.min_coverage).
+	CreditWithheld string `json:"credit_withheld,omitempty"`
 }
 
 func summaryOf(r *report.Report) Summary {
@@ -48,7 +51,7 @@ func summaryOf(r *report.Report) Summary {
 	for _, sv := range r.Services {
 		ss := ServiceSummary{Name: sv.Name, Objective: sv.Objective, NoData: sv.NoData || sv.Availability == nil,
 			DowntimeSeconds: sv.DowntimeSeconds, MaintenanceSeconds: sv.MaintenanceSeconds, UnknownSeconds: sv.UnknownSeconds,
-			Incidents: sv.Incidents, Windows: len(sv.Windows), Availability: sv.Availability, CreditPercent: sv.CreditPercent}
+			Incidents: sv.Incidents, Windows: len(sv.Windows), Availability: sv.Availability, CreditPercent: sv.CreditPercent, CreditWithheld: sv.CreditWithheld}
 		s.Services = append(s.Services, ss)
 	}
 	return s
@@ -127,6 +130,9 @@ func (s Summary) Text() string {
 		}
 		if sv.CreditPercent != nil && *sv.CreditPercent > 0 {
 			fmt.Fprintf(&b, ", SLA credit %g%%", *sv.CreditPercent)
+		}
+		if sv.CreditWithheld != "" {
+			fmt.Fprintf(&b, ", SLA credit withheld (%s)", sv.CreditWithheld)
 		}
 		b.WriteString("\n")
 	}
