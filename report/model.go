@@ -280,6 +280,21 @@ type Reconciliation struct {
 	// detect it nor measure its edges; with them a "not detected" says
 	// what was seen and from where.
 	BelowQuorum []Window `json:"below_quorum"`
+	// BelowQuorumStart and BelowQuorumEnd are when the BelowQuorum windows
+	// saw it: the earliest start and the latest end among them, with their
+	// deltas (seen - declared), for a customer disputing it: the incident
+	// was seen, from those windows' locations, though not by the quorum
+	// (Detected stays false, and MeasuredStart/MeasuredEnd and the deltas
+	// above stay those of counted windows only). Null without such
+	// windows, or where that edge is not a measured one:
+	// BelowQuorumStartCut/EndCut say why ("period", "no_data"), and a
+	// null end without a cut is a window still open.
+	BelowQuorumStart             *time.Time `json:"below_quorum_start"`
+	BelowQuorumEnd               *time.Time `json:"below_quorum_end"`
+	BelowQuorumStartDeltaSeconds *float64   `json:"below_quorum_start_delta_seconds"`
+	BelowQuorumEndDeltaSeconds   *float64   `json:"below_quorum_end_delta_seconds"`
+	BelowQuorumStartCut          string     `json:"below_quorum_start_cut,omitempty"`
+	BelowQuorumEndCut            string     `json:"below_quorum_end_cut,omitempty"`
 	// FirstNotice is the provider's first notice, and NoticeDelaySeconds the
 	// time from the measured start to it (on 2021-05-05: 21 minutes).
 	FirstNotice        *time.Time `json:"first_notice"`

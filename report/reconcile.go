@@ -212,6 +212,7 @@ func (a *analysis) reconcile(cs *config.Service, ws, below []Window, timelines [
 				r.BelowQuorum = append(r.BelowQuorum, w)
 			}
 		}
+		belowEdges(&r, inc)
 		if first == nil && a.unmeasured(cs, inc) {
 			// Not seen because nothing was looking: say so, as for an
 			// edge next to time without data.
@@ -257,6 +258,42 @@ func (a *analysis) reconcile(cs *config.Service, ws, below []Window, timelines [
 		}
 	}
 	return out, undeclared
+}
+
+// belowEdges sets r's below-quorum edges from r.BelowQuorum: the earliest
+// start and the latest end among those windows, null where that edge is
+// not a measured one (the window's own cut) or the window is still open.
+func belowEdges(r *Reconciliation, inc *config.Incident) {
+	var first, last *Window
+	for i := range r.BelowQuorum {
+		w := &r.BelowQuorum[i]
+		if first == nil || w.Start.Before(first.Start) || (w.Start.Equal(first.Start) && w.StartCut != "") {
+			first = w
+		}
+		// A window with no end (open, or went on after the period) ends
+		// after any that has one.
+		if last == nil || (last.End != nil && (w.End == nil || w.End.After(*last.End) || (w.End.Equal(*last.End) && w.EndCut != ""))) {
+			last = w
+		}
+	}
+	if first == nil {
+		return
+	}
+	if r.BelowQuorumStartCut = first.StartCut; first.StartCut == "" {
+		st := first.Start
+		d := st.Sub(inc.Start).Seconds()
+		r.BelowQuorumStart, r.BelowQuorumStartDeltaSeconds = &st, &d
+	}
+	switch r.BelowQuorumEndCut = last.EndCut; {
+	case last.EndCut != "" || last.End == nil:
+	default:
+		en := *last.End
+		r.BelowQuorumEnd = &en
+		if !inc.Ongoing() {
+			d := en.Sub(inc.End).Seconds()
+			r.BelowQuorumEndDeltaSeconds = &d
+		}
+	}
 }
 
 // unmeasured reports whether no run of the flows that serve inc's functions

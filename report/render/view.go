@@ -233,9 +233,16 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		if rc.NoticeDelaySeconds != nil {
 			notice = fmtDur(*rc.NoticeDelaySeconds)
 		}
+		ms, me := measuredCell(rc.MeasuredStart, rc.StartCut, true, rc.Detected, loc), measuredCell(rc.MeasuredEnd, rc.EndCut, false, rc.Detected, loc)
+		sd, ed := fmtDelta(rc.StartDeltaSeconds), fmtDelta(rc.EndDeltaSeconds)
+		if !rc.Detected && len(rc.BelowQuorum) > 0 {
+			// Seen from too few locations to count: when, marked as such,
+			// so that the row is evidence and not a bare "-".
+			ms, me = belowCell(rc.BelowQuorumStart, rc.BelowQuorumStartCut, true, loc), belowCell(rc.BelowQuorumEnd, rc.BelowQuorumEndCut, false, loc)
+			sd, ed = belowDelta(rc.BelowQuorumStartDeltaSeconds), belowDelta(rc.BelowQuorumEndDeltaSeconds)
+		}
 		rec.Rows = append(rec.Rows, []string{name, fmtTime(rc.DeclaredStart, loc), fmtTimePtr(rc.DeclaredEnd, loc, "ongoing"),
-			measuredCell(rc.MeasuredStart, rc.StartCut, true, rc.Detected, loc), measuredCell(rc.MeasuredEnd, rc.EndCut, false, rc.Detected, loc),
-			fmtDelta(rc.StartDeltaSeconds), fmtDelta(rc.EndDeltaSeconds), detected, notice})
+			ms, me, sd, ed, detected, notice})
 	}
 
 	sv.Tables = []table{
@@ -388,6 +395,22 @@ func endCell(t *time.Time, cut string, loc *time.Location) string {
 		return fmtTime(*t, loc) + " (then no data)"
 	}
 	return fmtTime(*t, loc)
+}
+
+// belowCell is a reconciliation's below-quorum start or end (seen from
+// fewer locations than the quorum), or why there is none.
+func belowCell(t *time.Time, cut string, start bool, loc *time.Location) string {
+	if t != nil {
+		return fmtTime(*t, loc) + " (below quorum)"
+	}
+	return measuredCell(nil, cut, start, true, loc)
+}
+
+func belowDelta(sec *float64) string {
+	if sec == nil {
+		return "-"
+	}
+	return fmtDelta(sec) + " (below quorum)"
 }
 
 // measuredCell is a reconciliation's measured start or end, or why there is
