@@ -168,7 +168,17 @@ type analysis struct {
 	// after is, for a period that is over, each flow and location that
 	// has run in the two longest intervals after its end (nextRuns).
 	after map[[2]string]bool
+	// ranAfter and ranBefore are each flow and location with a run within
+	// edgeLookaround after the end of a period that is over, and before
+	// its start (edgeRuns): the stored events then say whether the time
+	// between that run and the period's nearest run was unknown.
+	ranAfter, ranBefore map[[2]string]bool
 }
+
+// edgeLookaround is how far past a period's edges a report looks for a
+// location's runs, to know whether its stored events judged the stretch at
+// the edge (see flowWindows). A day: longer than any interval's two.
+const edgeLookaround = 24 * time.Hour
 
 func (a *analysis) window(m measured) Window {
 	w := Window{
@@ -306,8 +316,13 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: coverage: %w", err)
 	}
-	if a.after, err = nextRuns(ctx, in, now); err != nil {
+	if a.after, a.ranAfter, err = nextRuns(ctx, in, now); err != nil {
 		return nil, fmt.Errorf("report: coverage after the period: %w", err)
+	}
+	if in.Recompute {
+		a.ranAfter = nil // no stored events to say
+	} else if a.ranBefore, err = edgeRuns(ctx, in.Store, in.From.Add(-edgeLookaround), in.From); err != nil {
+		return nil, fmt.Errorf("report: coverage before the period: %w", err)
 	}
 	h, err := in.Store.Horizon(ctx)
 	if err != nil {
@@ -342,21 +357,41 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 
 // nextRuns is, for a period that is over, each flow and location with a run
 // in the two longest intervals after its end (before now): those whose next
-// run after the period's last is not yet known to be late. Nil for a period
-// not over.
-func nextRuns(ctx context.Context, in Input, now time.Time) (map[[2]string]bool, error) {
+// run after the period's last is not yet known to be late; and (later) each
+// with a run within edgeLookaround after it. Nil for a period not over.
+func nextRuns(ctx context.Context, in Input, now time.Time) (soon, later map[[2]string]bool, err error) {
 	if !now.After(in.To) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ivl := in.Config.MaxInterval()
 	if ivl <= 0 {
 		ivl = time.Minute
 	}
-	q := store.Query{From: in.To, To: minT(now, in.To.Add(2*ivl))}
+	q := store.Query{From: in.To, To: minT(now, in.To.Add(max(2*ivl, edgeLookaround)))}
 	if !q.To.After(q.From) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cov, err := in.Store.Coverage(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	soon, later = make(map[[2]string]bool, len(cov)), make(map[[2]string]bool, len(cov))
+	for _, c := range cov {
+		k := [2]string{c.Flow, c.Location}
+		later[k] = true
+		if c.First.Before(in.To.Add(2 * ivl)) {
+			soon[k] = true
+		}
+	}
+	return soon, later, nil
+}
+
+// edgeRuns is each flow and location with a run in [from, to).
+func edgeRuns(ctx context.Context, s store.Store, from, to time.Time) (map[[2]string]bool, error) {
+	if !to.After(from) {
+		return nil, nil
+	}
+	cov, err := s.Coverage(ctx, store.Query{From: from, To: to})
 	if err != nil {
 		return nil, err
 	}
@@ -404,10 +439,22 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		if f, ok := first[c.Location]; !ok || c.First.Before(f) {
 			first[c.Location] = c.First
 		}
-		if c.First.Sub(from) > 2*ivl {
+		// Where the location ran on the other side of an edge (before the
+		// period's start; after the end of a period that is over), the
+		// state machine judged the stretch between those runs when it
+		// made the later one, with the interval the flow had then, and
+		// stored it as unknown or not: its events say. Judging it again
+		// here with the interval in today's config made a version 2 of a
+		// finished month after a reload changed it (60 s to 10 s: the
+		// last run's 60 s read as 50 s unknown). The guesses below are
+		// for an edge no run on the other side of which is stored: the
+		// prober's first run, or one stopped that has not run since.
+		k := [2]string{f.Name, c.Location}
+		if c.First.Sub(from) > 2*ivl && !a.ranBefore[k] {
 			unknown[c.Location] = append(unknown[c.Location], iv{from, c.First})
 		}
 		switch {
+		case end.Equal(a.in.To) && a.ranAfter[k]:
 		case end.Sub(c.Last) > 2*ivl:
 			unknown[c.Location] = append(unknown[c.Location], iv{c.Last.Add(ivl), end})
 		case end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*ivl && !a.after[[2]string{f.Name, c.Location}]:
