@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,14 +47,22 @@ func TestFinishedPeriodKeepsItsInterval(t *testing.T) {
 				}
 			}
 			load(t, s, old, runs)
-			build := func(interval time.Duration) Service {
+			// testConfig sets the interval as defaults.interval and the
+			// flow's own.
+			build := func(interval time.Duration) (*Report, []byte) {
 				rep, err := Build(context.Background(), Input{Config: testConfig("UTC", interval), Store: s, From: h, To: h.Add(time.Hour), Now: h.Add(3 * time.Hour)})
 				if err != nil {
 					t.Fatal(err)
 				}
-				return rep.Services[0]
+				js, err := json.MarshalIndent(rep, "", " ")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rep, js
 			}
-			before, after := build(tc.was), build(tc.now)
+			rb, jb := build(tc.was)
+			ra, ja := build(tc.now)
+			before, after := rb.Services[0], ra.Services[0]
 			if !near(before.UnknownSeconds, tc.wantUnk) {
 				t.Errorf("at the interval it ran at: unknown %v s %+v, want %v", before.UnknownSeconds, before.Unknown, tc.wantUnk)
 			}
@@ -59,6 +70,22 @@ func TestFinishedPeriodKeepsItsInterval(t *testing.T) {
 				t.Errorf("at %v: unknown %v s, availability %v; at %v: unknown %v s %+v, availability %v",
 					tc.was, before.UnknownSeconds, val(before.Availability), tc.now, after.UnknownSeconds, after.Unknown, val(after.Availability))
 			}
+			// Anything else that changed would make a new version too
+			// (the policy's words included).
+			if !bytes.Equal(jb, ja) {
+				t.Errorf("report.json differs between %v and %v:\n%s", tc.was, tc.now, firstDiff(jb, ja))
+			}
 		})
 	}
+}
+
+// firstDiff is the first line where a and b differ.
+func firstDiff(a, b []byte) string {
+	la, lb := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return "- " + la[i] + "\n+ " + lb[i]
+		}
+	}
+	return "(one is longer)"
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -25,10 +24,6 @@ func policy(cfg *config.Config) Policy {
 		DownAfter: down, UpAfter: up, Unknown: unknown, Degraded: degraded,
 		Quorum: quorumName(p.Quorum), FlapGap: p.FlapGap.Seconds(), MinCoverage: p.MinCoverage,
 	}
-	interval := cfg.Defaults.Interval
-	if interval <= 0 {
-		interval = time.Minute
-	}
 	t := []string{
 		"A run fails when any step errors, times out or fails an assertion; the steps after a failed step are not run, the functions they serve count as unavailable (blocked), and a window's cause names the first failing step.",
 		fmt.Sprintf("A flow at one location is down after %d consecutive failed %s, and the window starts at the start of the first failed run; %s.",
@@ -46,7 +41,10 @@ func policy(cfg *config.Config) Policy {
 	} else {
 		t = append(t, "Degraded time (all steps passed but one exceeded its latency objective) is reported separately and counts as up.")
 	}
-	gap := fmt.Sprintf("No run for more than twice a flow's interval (%s with the default interval of %s) is unknown time", 2*interval, interval)
+	// The interval the flow had when it ran, not a figure from today's
+	// config: a finished period's policy must not change, nor misstate
+	// it, after a reload changes defaults.interval.
+	gap := "No run for more than twice a flow's interval (the interval it had when it ran) is unknown time"
 	if unknown == "down" {
 		t = append(t, gap+"; unknown time counts as down.")
 	} else {
