@@ -83,3 +83,28 @@ func (p MaintenancePlan) NextChange(t time.Time) time.Time {
 	}
 	return next
 }
+
+// Spans returns the maintenance stretches of service that overlap [from,
+// to), in time order, each as Cover gives it (touching windows merged, the
+// reasons of every window in it): what the report lists as the service's
+// maintenance, unclipped, so that a stretch running past either end keeps
+// its real start and end.
+func (p MaintenancePlan) Spans(service string, from, to time.Time) []MaintenanceSpan {
+	var starts []time.Time
+	for i := range p {
+		if m := &p[i]; m.covers(service) && m.Start.Before(to) && m.End.After(from) && m.Start.Before(m.End) {
+			starts = append(starts, m.Start)
+		}
+	}
+	slices.SortFunc(starts, time.Time.Compare)
+	var out []MaintenanceSpan
+	for _, s := range starts {
+		if n := len(out); n > 0 && s.Before(out[n-1].End) {
+			continue // inside the stretch already listed
+		}
+		if sp, ok := p.Cover(service, s); ok {
+			out = append(out, sp)
+		}
+	}
+	return out
+}

@@ -49,3 +49,42 @@ func TestMaintenanceCover(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintenanceSpans: the stretches of a service that overlap a range,
+// merged and with their reasons as Cover gives them, unclipped, in order.
+func TestMaintenanceSpans(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 1, h, m, 0, 0, time.UTC) }
+	plan := MaintenancePlan{
+		{Service: "*", Start: at(10, 0), End: at(10, 30), Reason: "datacentre"},
+		{Service: "payments", Start: at(3, 0), End: at(4, 0), Reason: "network"},
+		{Service: "payments", Start: at(2, 0), End: at(3, 0), Reason: "database upgrade"}, // touches the one above; reasons stay in config order
+		{Service: "maps", Start: at(12, 0), End: at(13, 0)},
+	}
+	span := func(s, e time.Time, reasons ...string) MaintenanceSpan {
+		return MaintenanceSpan{Start: s, End: e, Reasons: reasons}
+	}
+	tests := []struct {
+		name     string
+		service  string
+		from, to time.Time
+		want     []MaintenanceSpan
+	}{
+		{"the whole day", "payments", at(0, 0), at(24, 0), []MaintenanceSpan{span(at(2, 0), at(4, 0), "network", "database upgrade"), span(at(10, 0), at(10, 30), "datacentre")}},
+		{"a range inside a stretch: unclipped", "payments", at(3, 30), at(3, 40), []MaintenanceSpan{span(at(2, 0), at(4, 0), "network", "database upgrade")}},
+		{"a range ending at a start: none", "payments", at(0, 0), at(2, 0), nil},
+		{"another service", "maps", at(0, 0), at(24, 0), []MaintenanceSpan{span(at(10, 0), at(10, 30), "datacentre"), span(at(12, 0), at(13, 0))}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := plan.Spans(tc.service, tc.from, tc.to)
+			if len(got) != len(tc.want) {
+				t.Fatalf("Spans = %+v, want %+v", got, tc.want)
+			}
+			for i := range got {
+				if !got[i].Start.Equal(tc.want[i].Start) || !got[i].End.Equal(tc.want[i].End) || !slices.Equal(got[i].Reasons, tc.want[i].Reasons) {
+					t.Errorf("Spans[%d] = %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
