@@ -216,7 +216,7 @@ func statusView(t *testing.T, v, objective float64) string {
 	vw := build(cfg, &snapshot{month: month, built: now}, nil, false, nil, now, "", time.Minute)
 	s := vw.Services[0]
 	out := ">" + s.Availability + "<>" + s.Functions[0].Availability + "<"
-	title := dayTitle("2026-03-01", &fa.Daily[0], &month.Services[0], &fa, false, time.UTC)
+	title := dayTitle("2026-03-01", &fa.Daily[0], &month.Services[0], &fa, nil, false, time.UTC)
 	return out + ">" + strings.Fields(title)[1] + "<"
 }
 
@@ -319,7 +319,7 @@ func TestDayTitleOnDSTDay(t *testing.T) {
 			fa := report.FunctionAccount{Name: fn, Availability: &v, Windows: []int{0},
 				Daily: []report.FunctionDay{{Date: tc.date, Availability: &v, DowntimeSeconds: 3600}}}
 			s := report.Service{Name: "svc", Objective: 0.999, Windows: []report.Window{w}}
-			got := dayTitle(tc.date, &fa.Daily[0], &s, &fa, false, ny)
+			got := dayTitle(tc.date, &fa.Daily[0], &s, &fa, nil, false, ny)
 			if !strings.Contains(got, "\n"+tc.want) {
 				t.Errorf("title %q, want a line %q", got, tc.want)
 			}

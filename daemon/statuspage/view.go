@@ -84,10 +84,16 @@ type serviceView struct {
 	// Maintenance, while a configured maintenance window covers now, says
 	// until when (in the config's time zone) and why.
 	Maintenance string
-	Functions   []functionView
-	Open        []openView
-	Incidents   []incidentView
-	Recon       []reconView
+	// Upcoming is the service's planned maintenance that starts within
+	// upcomingMaintenance, Completed that which ended within the bars' 90
+	// days (newest first, at most maxIncidents): scheduled events, as
+	// status pages list them, not incidents.
+	Upcoming  []maintView
+	Completed []maintView
+	Functions []functionView
+	Open      []openView
+	Incidents []incidentView
+	Recon     []reconView
 	// Timeline is the function timeline (report/render) of the service's
 	// latest incident while it is open or recent; Caption says which.
 	Timeline template.HTML
@@ -105,11 +111,24 @@ type openView struct {
 	Function, Kind, Since, For string
 	Flow, Cause, Error         string
 	Locations                  string
+	// Maint marks a window open while its service is in planned
+	// maintenance (internal page; the public one lists none).
+	Maint string
 }
 
 type incidentView struct {
 	Start, End, Duration, Functions string
 	Ongoing                         bool
+	// Note says how planned maintenance bears on an incident still open
+	// while it runs: on the public page the incident ends where the
+	// maintenance began ("then planned maintenance"), on the internal one
+	// it stays ongoing, marked.
+	Note string
+}
+
+// maintView is one stretch of planned maintenance, as the report lists it.
+type maintView struct {
+	Start, End, Reason string
 }
 
 type reconView struct {
@@ -187,6 +206,11 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		if inMaint {
 			sv.Maintenance = maintenanceText(maint, loc)
 		}
+		sv.Upcoming, sv.Completed = scheduled(cfg.Maintenance, cs.Name, first, now, loc)
+		var during *config.MaintenanceSpan
+		if inMaint {
+			during = &maint
+		}
 		fnNames := cs.Functions()
 		for _, fn := range fnNames {
 			fv := functionView{Name: fn, State: stUnknown, Availability: "no data"}
@@ -206,7 +230,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			if mf != nil && mf.Availability != nil {
 				fv.Availability = render.Availability(*mf.Availability, cs.Objective)
 			}
-			fv.Bars = bars(hs, hf, ms, mf, public, v.LastDay, loc)
+			fv.Bars = bars(hs, hf, ms, mf, during, public, v.LastDay, loc)
 			sv.State = worse(sv.State, fv.State)
 			sv.Functions = append(sv.Functions, fv)
 		}
@@ -219,9 +243,14 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		}
 		if live != nil && !(inMaint && public) {
 			sv.Open = openWindows(live, cs.Name, public, now, loc)
+			for i := range sv.Open {
+				if inMaint {
+					sv.Open[i].Maint = "during planned maintenance"
+				}
+			}
 		}
-		sv.Incidents = incidents(ms, hs, loc)
-		sv.Timeline, sv.Caption = incidentTimeline(cs.Name, month, hist, public, now, loc)
+		sv.Incidents = incidents(ms, hs, during, public, loc)
+		sv.Timeline, sv.Caption = incidentTimeline(cs.Name, month, hist, during, public, now, loc)
 		sv.Recon = reconciliation(ms, hs, loc)
 		if sv.State.rank > v.Overall.rank {
 			v.Overall = sv.State
@@ -256,6 +285,41 @@ func maintenanceText(sp config.MaintenanceSpan, loc *time.Location) string {
 		out += ": " + strings.Join(sp.Reasons, "; ")
 	}
 	return out
+}
+
+// upcomingMaintenance is how far ahead the page announces planned
+// maintenance.
+const upcomingMaintenance = 7 * 24 * time.Hour
+
+// scheduled is the service's planned maintenance that starts after now and
+// within upcomingMaintenance (soonest first), and that which ended after
+// first and by now (newest first, at most maxIncidents): the stretches the
+// report lists (touching windows merged, their reasons joined). The one
+// running now is the service's Maintenance.
+func scheduled(plan config.MaintenancePlan, service string, first, now time.Time, loc *time.Location) (upcoming, completed []maintView) {
+	mv := func(sp config.MaintenanceSpan) maintView {
+		return maintView{Start: sp.Start.In(loc).Format(tsLayout), End: sp.End.In(loc).Format(tsLayout), Reason: strings.Join(sp.Reasons, "; ")}
+	}
+	for _, sp := range plan.Spans(service, first, now.Add(upcomingMaintenance)) {
+		switch {
+		case sp.Start.After(now):
+			upcoming = append(upcoming, mv(sp))
+		case !sp.End.After(now):
+			completed = append(completed, mv(sp))
+		}
+	}
+	slices.Reverse(completed)
+	if len(completed) > maxIncidents {
+		completed = completed[:maxIncidents]
+	}
+	return upcoming, completed
+}
+
+// ongoingIntoMaintenance reports whether an incident still open runs into
+// the planned maintenance its service is in now: it began before the
+// maintenance, and the report counts it only until then.
+func ongoingIntoMaintenance(in *report.Incident, during *config.MaintenanceSpan) bool {
+	return during != nil && in.End == nil && in.Start.Before(during.Start)
 }
 
 func findFn(fs []report.FunctionAccount, name string) *report.FunctionAccount {
@@ -328,7 +392,13 @@ const recentIncident = 7 * 24 * time.Hour
 // the one the PDF and HTML reports open with) around the service's latest
 // incident, if it is open or ended within recentIncident. The public page's
 // timeline names no flow or cause step.
-func incidentTimeline(service string, month, hist *report.Report, public bool, now time.Time, loc *time.Location) (template.HTML, string) {
+//
+// An incident still open while its service is in planned maintenance, which
+// began before the maintenance (during: the stretch of it now), is drawn on
+// the public page up to the maintenance's start, where the report stops
+// counting it, and captioned as the latest incident; the internal page
+// draws it to now, captioned as ongoing in planned maintenance.
+func incidentTimeline(service string, month, hist *report.Report, during *config.MaintenanceSpan, public bool, now time.Time, loc *time.Location) (template.HTML, string) {
 	var rep *report.Report
 	var inc *report.Incident
 	for _, r := range []*report.Report{month, hist} {
@@ -351,6 +421,10 @@ func incidentTimeline(service string, month, hist *report.Report, public bool, n
 		return "", ""
 	}
 	end := now
+	intoMaint := ongoingIntoMaintenance(inc, during)
+	if intoMaint && public {
+		end = during.Start
+	}
 	if inc.End != nil {
 		end = *inc.End
 		if now.Sub(end) > recentIncident {
@@ -359,6 +433,9 @@ func incidentTimeline(service string, month, hist *report.Report, public bool, n
 	}
 	pad := max(15*time.Minute, end.Sub(inc.Start)/10)
 	from, to := inc.Start.Add(-pad), end.Add(pad)
+	if intoMaint && public && to.After(during.Start) {
+		to = during.Start // what the maintenance covers is not the customer's incident
+	}
 	if from.Before(rep.From) {
 		from = rep.From
 	}
@@ -372,19 +449,35 @@ func incidentTimeline(service string, month, hist *report.Report, public bool, n
 	if public {
 		for li := range tl.Lanes {
 			for bi := range tl.Lanes[li].Bars {
-				tl.Lanes[li].Bars[bi].Flow, tl.Lanes[li].Bars[bi].Cause = "", ""
+				b := &tl.Lanes[li].Bars[bi]
+				b.Flow, b.Cause = "", ""
+				if intoMaint && b.Open {
+					// Drawn to the maintenance's start, where it is counted to.
+					b.Open, b.WindowEnd = false, during.Start
+				}
 			}
 		}
 	}
 	what := "Latest incident"
-	if inc.End == nil {
+	since := "since " + inc.Start.In(loc).Format(tsLayout)
+	switch {
+	case intoMaint && public:
+		since += ", until planned maintenance began at " + during.Start.In(loc).Format(tsLayout)
+	case intoMaint:
+		what = "Ongoing incident (in planned maintenance since " + during.Start.In(loc).Format(tsLayout) + ", not counted)"
+	case inc.End == nil:
 		what = "Ongoing incident"
 	}
-	return tl.SVG(), fmt.Sprintf("%s, since %s: each function's windows (down solid, degraded hatched half height), declared incidents dashed",
-		what, inc.Start.In(loc).Format(tsLayout))
+	return tl.SVG(), fmt.Sprintf("%s, %s: each function's windows (down solid, degraded hatched half height), declared incidents dashed", what, since)
 }
 
-func incidents(ms, hs *report.Service, loc *time.Location) []incidentView {
+// incidents lists the service's latest incidents, newest first. One still
+// open that ran into the planned maintenance the service is in now (during)
+// is, on the public page, the report's count of it: from its start to the
+// maintenance's, "then planned maintenance"; on the internal page it stays
+// ongoing, marked. Once the maintenance ends with the service still down,
+// the report counts it on and both pages list it as ongoing again.
+func incidents(ms, hs *report.Service, during *config.MaintenanceSpan, public bool, loc *time.Location) []incidentView {
 	var all []report.Incident
 	if ms != nil {
 		all = append(all, ms.IncidentList...)
@@ -399,9 +492,15 @@ func incidents(ms, hs *report.Service, loc *time.Location) []incidentView {
 			break
 		}
 		iv := incidentView{Start: in.Start.In(loc).Format(tsLayout), Duration: dur(in.DurationSeconds), Functions: strings.Join(in.Functions, ", ")}
-		if in.End != nil {
+		switch {
+		case in.End != nil:
 			iv.End = in.End.In(loc).Format(tsLayout)
-		} else {
+		case ongoingIntoMaintenance(&in, during) && public:
+			iv.End, iv.Note = during.Start.In(loc).Format(tsLayout), "then planned maintenance"
+		case ongoingIntoMaintenance(&in, during):
+			iv.Ongoing, iv.End = true, "ongoing"
+			iv.Note = "in planned maintenance since " + during.Start.In(loc).Format(tsLayout) + ", not counted"
+		default:
 			iv.Ongoing, iv.End = true, "ongoing"
 		}
 		out = append(out, iv)
@@ -549,7 +648,7 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status, no
 // (the day's figure and windows), so that hover works without JavaScript
 // and the page stays small. Patterns and heights tell down, degraded and no
 // data apart without colour. The first date and the count are on <main>.
-func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf *report.FunctionAccount, public bool, today string, loc *time.Location) template.HTML {
+func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf *report.FunctionAccount, during *config.MaintenanceSpan, public bool, today string, loc *time.Location) template.HTML {
 	var days []barDay
 	for _, src := range []struct {
 		s *report.Service
@@ -625,7 +724,7 @@ func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf
 		case "g":
 			nDeg++
 		}
-		fmt.Fprintf(&body, `<rect class=%s x=%d><title>%s</title></rect>`, cls, i+off, html.EscapeString(dayTitle(d.date, d.d, d.svc, d.fa, public, loc)))
+		fmt.Fprintf(&body, `<rect class=%s x=%d><title>%s</title></rect>`, cls, i+off, html.EscapeString(dayTitle(d.date, d.d, d.svc, d.fa, during, public, loc)))
 	}
 	flushNone(Days, prev)
 	label := fmt.Sprintf("%d days up", nUp)
@@ -653,7 +752,13 @@ type barDay struct {
 
 // dayTitle is a day's figure and the windows that touched it, merged by
 // kind and time (a flow's window and its function's window are one line).
-func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.FunctionAccount, public bool, loc *time.Location) string {
+//
+// Planned maintenance (the report's, and during: the stretch the service is
+// in now) is not downtime, as the figure says: the public page leaves out a
+// window wholly inside it and ends one still open that ran into the
+// maintenance now where the maintenance began ("then planned maintenance");
+// the internal page lists them all, marked "in planned maintenance".
+func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.FunctionAccount, during *config.MaintenanceSpan, public bool, loc *time.Location) string {
 	var b strings.Builder
 	b.WriteString(date)
 	b.WriteString(" ")
@@ -693,12 +798,34 @@ func dayTitle(date string, d *report.FunctionDay, s *report.Service, fa *report.
 		if !w.Start.Before(dayEnd) || !end.After(dayStart) {
 			continue
 		}
-		line := w.Start.In(loc).Format(layout) + "–" + endText(w.End, loc, layout)
+		inMaint, wholly := false, false
+		for _, m := range s.Maintenance {
+			if m.Start.Before(end) && m.End.After(w.Start) {
+				inMaint = true
+				wholly = wholly || (!w.Start.Before(m.Start) && w.End != nil && !w.End.After(m.End))
+			}
+		}
+		intoMaint := during != nil && w.End == nil
+		if intoMaint {
+			inMaint = true
+			wholly = wholly || !w.Start.Before(during.Start)
+		}
+		if public && wholly {
+			continue
+		}
+		endAt := endText(w.End, loc, layout)
+		if public && intoMaint {
+			endAt = during.Start.In(loc).Format(layout) + ", then planned maintenance"
+		}
+		line := w.Start.In(loc).Format(layout) + "–" + endAt
 		if w.Kind != "down" {
 			line = w.Kind + " " + line
 		}
 		if !public && w.CauseStep != "" {
 			line += " " + w.CauseStep
+		}
+		if !public && inMaint {
+			line += " in planned maintenance"
 		}
 		if slices.Contains(lines, line) {
 			continue
