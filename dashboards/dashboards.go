@@ -11,7 +11,8 @@ var files embed.FS
 
 // Slaprobe returns the main dashboard (Grafana JSON model): availability
 // against objective, error budget burn, success and latency per step and per
-// HTTP phase, open windows, and the prober's own health.
+// HTTP phase, open windows, planned maintenance (a state timeline, and
+// an annotation over the time panels), and the prober's own health.
 func Slaprobe() []byte {
 	b, err := files.ReadFile("slaprobe.json")
 	if err != nil {

@@ -21,9 +21,12 @@ import (
 )
 
 type dashboard struct {
-	UID        string  `json:"uid"`
-	Title      string  `json:"title"`
-	Panels     []panel `json:"panels"`
+	UID         string  `json:"uid"`
+	Title       string  `json:"title"`
+	Panels      []panel `json:"panels"`
+	Annotations struct {
+		List []annotation `json:"list"`
+	} `json:"annotations"`
 	Templating struct {
 		List []struct {
 			Name  string `json:"name"`
@@ -47,6 +50,21 @@ type panel struct {
 	Panels []panel `json:"panels"` // a collapsed row's panels
 }
 
+// annotation is a Prometheus query annotation: Grafana draws each series'
+// stretches of samples as regions on the dashboard's time series and state
+// timeline panels.
+type annotation struct {
+	Name       string `json:"name"`
+	Enable     bool   `json:"enable"`
+	Datasource *struct {
+		UID string `json:"uid"`
+	} `json:"datasource"`
+	Expr        string `json:"expr"`
+	TitleFormat string `json:"titleFormat"`
+	TextFormat  string `json:"textFormat"`
+	TagKeys     string `json:"tagKeys"`
+}
+
 func load(t *testing.T) *dashboard {
 	t.Helper()
 	var d dashboard
@@ -57,9 +75,12 @@ func load(t *testing.T) *dashboard {
 }
 
 // exprs returns every PromQL expression of the dashboard: panel targets and
-// query variables, keyed by where they are.
+// annotations, keyed by where they are.
 func (d *dashboard) exprs() map[string]string {
 	out := map[string]string{}
+	for i, a := range d.Annotations.List {
+		out[fmt.Sprintf("annotation %q (%d)", a.Name, i)] = a.Expr
+	}
 	var walk func([]panel)
 	walk = func(ps []panel) {
 		for _, p := range ps {
@@ -114,7 +135,8 @@ func TestOnlyKnownMetrics(t *testing.T) {
 	// The panels the dashboard promises.
 	for _, m := range []string{"slaprobe_availability_ratio", "slaprobe_objective_ratio", "slaprobe:sli_error:ratio_rate1h",
 		"probe_success", "probe_duration_seconds_bucket", "probe_http_duration_seconds", "slaprobe_window_open",
-		"slaprobe_schedule_lag_seconds_bucket", "slaprobe_store_queue_depth", "slaprobe_store_dropped_results_total"} {
+		"slaprobe_schedule_lag_seconds_bucket", "slaprobe_store_queue_depth", "slaprobe_store_dropped_results_total",
+		"slaprobe_maintenance"} {
 		if !used[m] {
 			t.Errorf("no panel uses %s", m)
 		}
@@ -158,6 +180,76 @@ func TestOnlyKnownLabels(t *testing.T) {
 		}
 	}
 	walk(d.Panels)
+	// An annotation's title, text and tags name the labels of its series.
+	for _, a := range d.Annotations.List {
+		var have []string
+		for _, m := range promql.MetricNames(a.Expr) {
+			if ls, ok := promqltest.Labels(m); ok {
+				have = append(have, ls...)
+			}
+		}
+		used := promql.LabelNames(a.Expr)
+		for _, f := range []string{a.TitleFormat, a.TextFormat} {
+			for _, m := range legend.FindAllStringSubmatch(f, -1) {
+				used = append(used, m[1])
+			}
+		}
+		for _, k := range strings.Split(a.TagKeys, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				used = append(used, k)
+			}
+		}
+		for _, l := range used {
+			if !slices.Contains(have, l) {
+				t.Errorf("annotation %q: label %q is on none of the series of %q", a.Name, l, a.Expr)
+			}
+		}
+	}
+}
+
+// TestMaintenanceShown: planned maintenance (slaprobe_maintenance) is on
+// the dashboard, as the status page and the rules know it: an annotation,
+// on by default and on ${datasource}, that marks each service's maintenance
+// as a region on the availability, burn-rate and flow panels (where a flow
+// down through a planned upgrade otherwise reads as an outage, and the
+// burn rate's gap as missing data), and a state timeline of it per
+// service, both honouring $service.
+func TestMaintenanceShown(t *testing.T) {
+	d := load(t)
+	promql := promqltest.NewParser()
+	var ann *annotation
+	for i := range d.Annotations.List {
+		if slices.Contains(promql.MetricNames(d.Annotations.List[i].Expr), "slaprobe_maintenance") {
+			ann = &d.Annotations.List[i]
+		}
+	}
+	switch {
+	case ann == nil:
+		t.Error("no annotation shows slaprobe_maintenance")
+	case !ann.Enable || ann.Datasource == nil || ann.Datasource.UID != "${datasource}":
+		t.Errorf("the maintenance annotation is off, or not on ${datasource}: %+v", *ann)
+	case !strings.Contains(ann.Expr, `service=~"$service"`) || !strings.Contains(ann.TitleFormat+ann.TextFormat+ann.TagKeys, "service"):
+		t.Errorf("the maintenance annotation ignores $service or does not name the service: %+v", *ann)
+	}
+	found := false
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			for _, tg := range p.Targets {
+				if slices.Contains(promql.MetricNames(tg.Expr), "slaprobe_maintenance") {
+					found = true
+					if p.Type != "state-timeline" || !strings.Contains(tg.Expr, `service=~"$service"`) || !strings.Contains(tg.LegendFormat, "{{service}}") {
+						t.Errorf("panel %q (%s) shows %q as %q; want a state timeline per service honouring $service", p.Title, p.Type, tg.Expr, tg.LegendFormat)
+					}
+				}
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
+	if !found {
+		t.Error("no panel shows slaprobe_maintenance")
+	}
 }
 
 func TestTemplatingAndPanels(t *testing.T) {
