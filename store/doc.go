@@ -93,6 +93,16 @@
 // that start at most max_window_ns before it, or are open: Windows reads
 // what the range holds, not the whole history.
 //
+// # Spool
+//
+// What a Writer has not committed when it is closed (the database not
+// taking writes) it hands over in commit order (Writer.Uncommitted), and
+// WriteSpool keeps it in a file (spool.go: JSON lines between a versioned
+// header and an end line with the counts, bounded in size, replaced whole);
+// ReadSpool reads it back, and what it can read of a damaged one. Storing a
+// spool again stores nothing twice: runs_series_start skips a run already
+// stored, and Windows groups a repeated event with the one before it.
+//
 // # Retention
 //
 // Prune deletes, in short transactions of at most a batch of rows, raw runs

@@ -554,3 +554,27 @@ func (w *Writer) Quarantined() []Quarantined {
 	defer w.mu.Unlock()
 	return append([]Quarantined(nil), w.quarantine...)
 }
+
+// Uncommitted returns, once Close has returned, the runs and events the
+// writer did not commit, in the order it would have committed them (each
+// event after the runs submitted before it): what WriteSpool keeps across a
+// stop. (A batch whose commit failed may have been committed all the same:
+// AppendRuns stores such a run once, and a repeated event changes no
+// window.)
+func (w *Writer) Uncommitted() []SpoolItem {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]SpoolItem, 0, len(w.runs)+len(w.events))
+	evs := w.events
+	for i := range w.runs {
+		for len(evs) > 0 && evs[0].after <= w.runBase+int64(i) {
+			out = append(out, SpoolItem{Event: &evs[0].ev})
+			evs = evs[1:]
+		}
+		out = append(out, SpoolItem{Run: &w.runs[i]})
+	}
+	for i := range evs {
+		out = append(out, SpoolItem{Event: &evs[i].ev})
+	}
+	return out
+}

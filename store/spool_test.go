@@ -1,0 +1,285 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+)
+
+// spoolItems is a writer's worth of items: runs with events between them.
+func spoolItems(n int) []SpoolItem {
+	var out []SpoolItem
+	for i := range n {
+		r := mkRun("f", "seoul-a", t0.Add(time.Duration(i)*time.Minute), i%3-1, 40*time.Millisecond)
+		out = append(out, SpoolItem{Run: &r})
+		if i%4 == 3 {
+			w := state.Window{Key: state.Key{Service: "messaging", Flow: "f", Location: "seoul-a"}, Kind: state.KindDown,
+				Start: r.Start.Add(-time.Minute), Confirmed: r.Start, CauseStep: "send", Error: "status 503, want 200",
+				Causes: []state.Cause{{Step: "send", Error: "status 503, want 200", From: r.Start.Add(-time.Minute)}}}
+			out = append(out, SpoolItem{Event: &state.Event{Op: state.OpOpen, Window: w}})
+		}
+	}
+	return out
+}
+
+func writeTestSpool(t *testing.T, items []SpoolItem) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "results.db.slaprobe-spool.jsonl")
+	if _, err := WriteSpool(path, "seoul-a", t0, items, 0); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSpoolRoundTrip: what WriteSpool writes, ReadSpool reads back, item
+// for item and in order; the file is 0600; a run keeps what the store
+// keeps of it and no more (no teardown steps, no certificate expiry).
+func TestSpoolRoundTrip(t *testing.T) {
+	items := spoolItems(9)
+	items[0].Run.Teardown = []probe.StepResult{{Step: "logout", Status: probe.StatusFailed, Error: "status 500"}}
+	items[0].Run.Steps[0].CertExpiry = t0.Add(90 * 24 * time.Hour)
+	path := writeTestSpool(t, items)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("spool mode %v, want 0600", fi.Mode().Perm())
+	}
+	if items[0].Run.Teardown == nil || items[0].Run.Steps[0].CertExpiry.IsZero() {
+		t.Error("WriteSpool changed the caller's runs")
+	}
+	sp, err := ReadSpool(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Location != "seoul-a" || !sp.Written.Equal(t0) || sp.Counts != (SpoolCounts{Runs: 9, Events: 2}) {
+		t.Errorf("spool %q written %v, counts %+v", sp.Location, sp.Written, sp.Counts)
+	}
+	want := spoolItems(9)
+	if len(sp.Items) != len(want) {
+		t.Fatalf("%d items read, want %d", len(sp.Items), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(normItem(sp.Items[i]), normItem(want[i])) {
+			t.Errorf("item %d:\n got %+v\nwant %+v", i, sp.Items[i], want[i])
+		}
+	}
+}
+
+// normItem makes times comparable with DeepEqual (a time read back from
+// JSON has no monotonic reading and may have another *Location).
+func normItem(it SpoolItem) string { return fmt.Sprintf("%+v %+v", it.Run, it.Event) }
+
+// TestSpoolCut: a spool bounded below its items' size keeps a prefix of
+// whole items, never a part of one, and says how many it left out.
+func TestSpoolCut(t *testing.T) {
+	items := spoolItems(40)
+	path := filepath.Join(t.TempDir(), "spool.jsonl")
+	full, err := WriteSpool(path, "seoul-a", t0, items, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	n, err := WriteSpool(path, "seoul-a", t0, items, fi.Size()/2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Runs+n.CutRuns != full.Runs || n.Events+n.CutEvents != full.Events || n.CutRuns == 0 || n.Runs == 0 {
+		t.Fatalf("cut spool %+v, full %+v", n, full)
+	}
+	sp, err := ReadSpool(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Counts != n || len(sp.Items) != n.Runs+n.Events {
+		t.Errorf("read %d items, counts %+v; written %+v", len(sp.Items), sp.Counts, n)
+	}
+	for i := range sp.Items {
+		if normItem(sp.Items[i]) != normItem(items[i]) {
+			t.Fatalf("item %d is not the %dth item written", i, i)
+		}
+	}
+}
+
+// TestSpoolDamaged: a spool cut short, with garbage in it, or written by a
+// newer slaprobe is a clear error naming the file, and what can be read
+// (the complete items before the damage, in order) is returned; a newer
+// format returns nothing, as its items may mean something else.
+func TestSpoolDamaged(t *testing.T) {
+	items := spoolItems(8) // 8 runs, 2 events: lines 2..11, the end line 12
+	good, err := os.ReadFile(writeTestSpool(t, items))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(good, []byte("\n"))
+	lines = lines[:len(lines)-1] // the empty string after the last newline
+	join := func(ls ...[]byte) []byte { return bytes.Join(ls, nil) }
+	tests := []struct {
+		name      string
+		data      []byte
+		wantItems int    // complete items read
+		wantErr   error  // ErrSpoolDamaged or ErrSpoolNewer
+		wantMsg   string // in the error
+	}{
+		{"cut at a line's end: no end line", join(lines[:6]...), 5, ErrSpoolDamaged, "line 7: cut short: no end line"},
+		{"cut in the middle of a run", join(append(lines[:6:6], lines[6][:40])...), 5, ErrSpoolDamaged, "line 7: cut short in the middle of a line"},
+		{"cut in the end line", join(append(lines[:11:11], lines[11][:5])...), 10, ErrSpoolDamaged, "line 12: cut short"},
+		{"empty", nil, 0, ErrSpoolDamaged, "line 1: empty file"},
+		{"garbage for a header", []byte("\x00\x01 not json\n"), 0, ErrSpoolDamaged, "line 1: not a slaprobe spool header"},
+		{"garbage in the middle", join(append(append(lines[:4:4], []byte("{\"run\": {\"ID\": \n")), lines[4:]...)...), 3, ErrSpoolDamaged, "line 5"},
+		{"a line that is neither", join(append(append(lines[:4:4], []byte("{}\n")), lines[4:]...)...), 3, ErrSpoolDamaged, "line 5: neither a run nor an event"},
+		{"an unknown key", join(append(append(lines[:4:4], []byte(`{"result": {}}`+"\n")), lines[4:]...)...), 3, ErrSpoolDamaged, `line 5: json: unknown field "result"`},
+		{"a line dropped", join(append(lines[:3:3], lines[4:]...)...), 9, ErrSpoolDamaged, "the end line counts 8 runs and 2 events, the file holds 7 and 2"},
+		{"lines after the end", join(append(lines, lines[1])...), 10, ErrSpoolDamaged, "line 13: lines after the end line"},
+		{"a newer version", join(append([][]byte{[]byte(`{"slaprobe_spool":2,"location":"seoul-a"}` + "\n")}, lines[1:]...)...), 0, ErrSpoolNewer,
+			"is format 2, this slaprobe reads format 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "spool.jsonl")
+			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sp, err := ReadSpool(path)
+			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantMsg) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("err %v, want %v with %q and the path", err, tc.wantErr, tc.wantMsg)
+			}
+			got := 0
+			if sp != nil {
+				got = len(sp.Items)
+				want := items
+				if tc.name == "a line dropped" { // what the file holds
+					want = append(items[:2:2], items[3:]...)
+				}
+				for i := range sp.Items {
+					if normItem(sp.Items[i]) != normItem(want[i]) {
+						t.Errorf("item %d read is not the %dth written", i, i)
+					}
+				}
+			}
+			if got != tc.wantItems {
+				t.Errorf("%d items read, want the %d before the damage", got, tc.wantItems)
+			}
+		})
+	}
+	if _, err := ReadSpool(filepath.Join(t.TempDir(), "none")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing spool: %v, want os.ErrNotExist", err)
+	}
+}
+
+// TestWriterUncommitted: a writer closed while its store refuses every
+// commit leaves its runs and events in the order it would have committed
+// them, each event after the runs submitted before it.
+func TestWriterUncommitted(t *testing.T) {
+	s := &fakeStore{fail: 1 << 30}
+	w := NewWriter(s, WriterOptions{RetryEvery: time.Millisecond, FlushEvery: time.Millisecond})
+	ev := func(i int) state.Event {
+		return state.Event{Op: state.OpOpen, Window: state.Window{Key: state.Key{Flow: fmt.Sprint("e", i), Location: "l"}, Kind: state.KindDown, Start: t0}}
+	}
+	runs := runsN(4)
+	w.SubmitEvents(ev(0))
+	w.Submit(runs[0], runs[1])
+	w.SubmitEvents(ev(1), ev(2))
+	w.Submit(runs[2])
+	w.Submit(runs[3])
+	w.SubmitEvents(ev(3))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.Close(ctx); err == nil {
+		t.Fatal("Close succeeded on a store refusing every commit")
+	}
+	var got []string
+	for _, it := range w.Uncommitted() {
+		if it.Run != nil {
+			got = append(got, "run"+it.Run.ID)
+		} else {
+			got = append(got, it.Event.Window.Flow)
+		}
+	}
+	if want := "e0 run0 run1 e1 e2 run2 run3 e3"; strings.Join(got, " ") != want {
+		t.Errorf("uncommitted %v, want %s", got, want)
+	}
+}
+
+// TestSpoolStoredTwiceStoresOnce: a spool stored again (a crash after its
+// results were committed, before the file was removed) stores no run twice
+// and counts none twice in the rollups, and its repeated events change no
+// window, in SQLite and PostgreSQL.
+func TestSpoolStoredTwiceStoresOnce(t *testing.T) {
+	for _, db := range []struct {
+		name string
+		open func(t *testing.T) Store
+	}{
+		{"sqlite", func(t *testing.T) Store { return openTestSQLite(t) }},
+		{"postgres", func(t *testing.T) Store { return openTestPostgres(t) }},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := db.open(t)
+			items := spoolItems(30)
+			// A closed window too: its close settles the open.
+			last := items[len(items)-1]
+			for _, it := range items {
+				if it.Event != nil {
+					last = it
+				}
+			}
+			closed := *last.Event
+			closed.Op, closed.Window.End = state.OpClose, closed.Window.Start.Add(3*time.Minute)
+			items = append(items, SpoolItem{Event: &closed})
+			path := filepath.Join(t.TempDir(), "spool.jsonl")
+			if _, err := WriteSpool(path, "seoul-a", t0, items, 0); err != nil {
+				t.Fatal(err)
+			}
+			q := Query{From: t0.Add(-time.Hour), To: t0.Add(2 * time.Hour)}
+			var windows [2]string
+			for pass := range 2 {
+				sp, err := ReadSpool(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := NewWriter(s, WriterOptions{})
+				for _, it := range sp.Items {
+					if it.Run != nil {
+						w.Submit(*it.Run)
+					} else {
+						w.SubmitEvents(*it.Event)
+					}
+				}
+				if err := w.Close(ctx); err != nil {
+					t.Fatal(err)
+				}
+				runs, err := s.Runs(ctx, q)
+				if err != nil || len(runs) != 30 {
+					t.Errorf("pass %d: %d runs stored (%v), want 30", pass+1, len(runs), err)
+				}
+				tot, err := s.Totals(ctx, Query{From: q.From, To: q.To, RunsOnly: true})
+				if err != nil || len(tot) != 1 || tot[0].Runs() != 30 {
+					t.Errorf("pass %d: totals %+v (%v), want 30 runs counted", pass+1, tot, err)
+				}
+				ws, err := s.Windows(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				windows[pass] = fmt.Sprintf("%+v", ws)
+				if len(ws) != 7 {
+					t.Errorf("pass %d: %d windows, want 7", pass+1, len(ws))
+				}
+			}
+			if windows[0] != windows[1] {
+				t.Errorf("the windows changed when the spool was stored again:\n%s\n%s", windows[0], windows[1])
+			}
+		})
+	}
+}
