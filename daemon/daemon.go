@@ -78,6 +78,11 @@ type Deps struct {
 	// results and events the store refuses for good; "": in memory and in
 	// the log only (see store.Writer).
 	QuarantineFile string
+	// SpoolFile is where the results and events the store has not taken
+	// when Run stops (the database not taking writes) are kept, and whence
+	// the next Run stores them before anything else (see store.WriteSpool);
+	// "": they are lost, as the error Run returns says.
+	SpoolFile string
 	// Heavy, if set, is called as each periodic report build begins (the
 	// availability gauge's, and the status page's through Exclusive), and
 	// the function it returns as the build ends. At 50,000 flows a build
@@ -112,6 +117,8 @@ type resultWriter interface {
 	Flush(ctx context.Context) error
 	Close(ctx context.Context) error
 	Stats() store.WriterStats
+	// Uncommitted is what Close left (see store.Writer.Uncommitted).
+	Uncommitted() []store.SpoolItem
 }
 
 // Daemon is the long-running prober. Build it with New, start it with Run.
@@ -130,6 +137,14 @@ type Daemon struct {
 	availability AvailabilityFunc
 	// quarantineFile: see Deps.QuarantineFile.
 	quarantineFile string
+	// spoolFile: see Deps.SpoolFile; spoolMax bounds it (0:
+	// store.MaxSpoolBytes).
+	spoolFile string
+	spoolMax  int64
+	// closeWait bounds the store writer's flush at shutdown
+	// (writerCloseWait), spoolWait each flush of the spool at startup
+	// (spoolFlushWait); tests shorten them.
+	closeWait, spoolWait time.Duration
 
 	// Seams for tests; set by New. newRunner builds the runner of a
 	// config; prev is the runner it replaces (nil at start-up), whose
@@ -258,6 +273,9 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		grace:          deps.Grace,
 		availability:   deps.Availability,
 		quarantineFile: deps.QuarantineFile,
+		spoolFile:      deps.SpoolFile,
+		closeWait:      writerCloseWait,
+		spoolWait:      spoolFlushWait,
 		heavy:          deps.Heavy,
 		jitter:         Jitter,
 		warm:           newWarmPool(),
@@ -694,6 +712,30 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.reloadMu.Unlock()
 		return errors.New("daemon: already running")
 	}
+	w := d.newWriter(store.WriterOptions{
+		BatchSize:  500,
+		FlushEvery: time.Second,
+		Buffer:     50000,
+		RetryEvery: 5 * time.Second,
+		Logger:     d.log,
+		Clock:      d.clock,
+		OnCommit:   func(_ int, took time.Duration) { d.m.batchWrite.Observe(took.Seconds()) },
+		// Items the store refuses for good are set aside here.
+		QuarantineFile: d.quarantineFile,
+	})
+	abandon := func() {
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		cancel()
+		_ = w.Close(cctx) // what it holds is still in the spool
+	}
+	// What the store did not take when the process before us stopped is
+	// stored first: the windows and streaks below are restored from a
+	// store that holds it, as if that process had stored it itself.
+	if err := d.replaySpool(ctx, w); err != nil {
+		d.reloadMu.Unlock()
+		abandon()
+		return err
+	}
 	now := d.clock.Now()
 	d.mu.RLock()
 	fss := d.flowList()
@@ -701,6 +743,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	closed, err := d.restore(ctx, fss, now)
 	if err != nil {
 		d.reloadMu.Unlock()
+		abandon()
 		return err
 	}
 	if d.alerter != nil && len(closed) > 0 {
@@ -715,17 +758,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		r.Reconcile(open)
 	}
-	w := d.newWriter(store.WriterOptions{
-		BatchSize:  500,
-		FlushEvery: time.Second,
-		Buffer:     50000,
-		RetryEvery: 5 * time.Second,
-		Logger:     d.log,
-		Clock:      d.clock,
-		OnCommit:   func(_ int, took time.Duration) { d.m.batchWrite.Observe(took.Seconds()) },
-		// Items the store refuses for good are set aside here.
-		QuarantineFile: d.quarantineFile,
-	})
 	if len(closed) > 0 {
 		w.SubmitEvents(closed...)
 	}
@@ -823,10 +855,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.closeIdle()
 	d.warm.stop()
 	// 4. Every result and state event is in the store.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writerCloseWait)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.closeWait)
 	defer cancel()
 	if err := w.Close(cctx); err != nil {
-		return fmt.Errorf("daemon: flushing results: %w", err)
+		// What the database did not take goes to the spool, stored at
+		// the next start.
+		if err := d.spool(w, err); err != nil {
+			return err
+		}
 	}
 	// The counts let a benchmark check that every run was stored.
 	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond),

@@ -339,3 +339,5 @@ func waitScheduler(t *testing.T, d *Daemon) {
 		return d.sched != nil
 	})
 }
+
+func (w *fakeWriter) Uncommitted() []store.SpoolItem { return nil }

@@ -55,6 +55,8 @@ type metrics struct {
 	queueDepth   prometheus.GaugeFunc
 	batchWrite   prometheus.Histogram
 	dropped      prometheus.Counter
+	spooled      prometheus.Counter // runs kept in the spool at shutdown
+	spoolStored  prometheus.Counter // runs of the last stop's spool stored at startup
 	skipped      *prometheus.CounterVec
 	confirmRuns  *prometheus.CounterVec
 	buildInfo    *prometheus.GaugeVec
@@ -218,6 +220,14 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 			Name: "slaprobe_store_dropped_results_total",
 			Help: "Results the store writer could not queue (must stay 0).",
 		}),
+		spooled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slaprobe_results_spooled_total",
+			Help: "Runs the store had not taken when the daemon stopped, kept in the spool file to be stored at the next start (counted during the shutdown).",
+		}),
+		spoolStored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slaprobe_spooled_results_stored_total",
+			Help: "Runs of the spool the last stop left (the store was not taking writes then) that this start stored.",
+		}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slaprobe_runs_skipped_total",
 			Help: "Runs not started because the flow's previous run was still in flight.",
@@ -253,7 +263,7 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 	}, quarantined)
 	for _, c := range []prometheus.Collector{
 		m.windowOpen, m.downtime, m.availability, m.objective, m.lag,
-		m.queueDepth, committedRuns, quarantinedItems, m.batchWrite, m.dropped, m.skipped, m.confirmRuns, m.buildInfo,
+		m.queueDepth, committedRuns, quarantinedItems, m.batchWrite, m.dropped, m.spooled, m.spoolStored, m.skipped, m.confirmRuns, m.buildInfo,
 		m.reloadOK, m.reloadTime,
 	} {
 		if err := reg.Register(c); err != nil {

@@ -158,6 +158,24 @@ func FuzzSecretsNeverLeak(f *testing.F) {
 		}
 		b, _ := json.Marshal(map[string]any{"runs": stored, "windows": wins})
 		fmt.Fprintf(&out, "store: %s\n", b)
+		// The spool keeps what the store had not taken at a stop: the
+		// runs as the runner made them, and the events.
+		var items []store.SpoolItem
+		for i := range runs {
+			items = append(items, store.SpoolItem{Run: &runs[i]})
+		}
+		for i := range events {
+			items = append(items, store.SpoolItem{Event: &events[i]})
+		}
+		spool := filepath.Join(dir, "r.db.slaprobe-spool.jsonl")
+		if _, err := store.WriteSpool(spool, cfg.Location, t0, items, 0); err != nil {
+			t.Fatal(err)
+		}
+		b, err = os.ReadFile(spool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&out, "spool: %s\n", b)
 		rec := httptest.NewRecorder()
 		d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/status", nil))
 		fmt.Fprintf(&out, "status: %s\n", rec.Body)

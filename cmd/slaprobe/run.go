@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -157,6 +158,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if driver == "" || driver == "sqlite" {
 		quarantine = filepath.Join(filepath.Dir(dsn), "slaprobe-quarantine.jsonl")
 	}
+	spool := spoolPath(driver, dsn, cfg.Location)
 	hooks, err := startWebhooks(ctx, cfg, cfg.Webhooks.Line != 0 || cfg.UsesWebhooks(), log, stdout)
 	if err != nil {
 		return err
@@ -165,7 +167,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// Heavy phases (reloads, report builds) run at a lower GOGC.
 	gc := newGCPhases(heavyGCPercent)
 	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version,
-		QuarantineFile: quarantine, Webhooks: hooks.registry(), Heavy: gc.begin})
+		QuarantineFile: quarantine, SpoolFile: spool, Webhooks: hooks.registry(), Heavy: gc.begin})
 	if err != nil {
 		return usageError{err}
 	}
@@ -360,6 +362,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// spoolPath is where the daemon keeps, across a stop, the results the
+// database had not taken by then: beside a SQLite database, named after it
+// (probers whose databases share a directory keep their own); with
+// PostgreSQL in the working directory (the systemd unit's StateDirectory,
+// the image's /data), named after the location, as probers sharing one
+// database each have their own.
+func spoolPath(driver, dsn, location string) string {
+	if driver == "" || driver == "sqlite" {
+		return filepath.Join(filepath.Dir(dsn), filepath.Base(dsn)+".slaprobe-spool.jsonl")
+	}
+	name := "slaprobe-spool-" + url.PathEscape(location) + ".jsonl"
+	if abs, err := filepath.Abs(name); err == nil {
+		return abs
+	}
+	return name
 }
 
 // defaultArchive is where the reports go when the config names no

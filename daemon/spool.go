@@ -1,0 +1,147 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// spoolChunk is how many spooled runs go to the writer between flushes at
+// startup: far below its buffer, and each flush a few seconds at most.
+const spoolChunk = 5000
+
+// spoolFlushWait bounds each flush of spooled results at startup: a
+// database that takes none of them within it makes Run fail (the spool
+// stays for the next start).
+const spoolFlushWait = 30 * time.Second
+
+// replaySpool stores, through w, what the store had not taken when the
+// process before us stopped (the spool, Deps.SpoolFile), in the order that
+// process would have committed it, and then removes the spool. It runs
+// before the flows' state is restored from the store, so that their windows,
+// streaks and alerts are rebuilt as if that process had stored it: runs
+// arriving later could open a second window beside one the spool holds open.
+// So a database that does not take them (it was reachable, but refuses
+// writes: full, locked, read-only) makes Run fail with the spool kept, as a
+// database not reachable at startup does; a run that was stored before such
+// a failure (or before a crash) is stored once however often the spool is
+// replayed (AppendRuns skips a run id already stored), and a repeated event
+// changes no window.
+//
+// A spool a newer slaprobe wrote, or a damaged one (cut short, a line it
+// cannot read), is moved aside (FILE.unreadable-TIME, logged) after what can
+// be read of it is stored: the complete runs and events before the damage.
+func (d *Daemon) replaySpool(ctx context.Context, w resultWriter) error {
+	path := d.spoolFile
+	if path == "" {
+		return nil
+	}
+	sp, err := store.ReadSpool(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case errors.Is(err, store.ErrSpoolNewer):
+		return d.spoolAside(err)
+	case err != nil && !errors.Is(err, store.ErrSpoolDamaged):
+		return fmt.Errorf("daemon: reading the spool of results not stored at the last stop: %w", err)
+	}
+	damaged := err
+	var runs, evs int
+	for items := sp.Items; len(items) > 0; {
+		n, i := 0, 0
+		for ; i < len(items) && n < spoolChunk; i++ {
+			if r := items[i].Run; r != nil {
+				if !w.Submit(*r) {
+					return fmt.Errorf("daemon: storing the spool %s: the store writer's buffer is full", path)
+				}
+				n++
+			} else {
+				w.SubmitEvents(*items[i].Event)
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, d.spoolWait)
+		err := w.Flush(fctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("daemon: stopped while storing the spool %s (kept for the next start): %w", path, err)
+		}
+		if err != nil {
+			return fmt.Errorf("daemon: the store does not take the %d runs and %d events the last stop left in the spool %s (kept for the next start): %w",
+				countSpooledRuns(sp.Items), len(sp.Items)-countSpooledRuns(sp.Items), path, err)
+		}
+		runs += n
+		evs += i - n
+		items = items[i:]
+	}
+	d.m.spoolStored.Add(float64(runs))
+	if runs+evs > 0 {
+		d.log.Warn("stored the results the store had not taken at the last stop (spooled then)", "file", path,
+			"runs", runs, "events", evs, "spooled_at", sp.Written)
+	}
+	if c := sp.Counts; c.CutRuns+c.CutEvents > 0 {
+		d.log.Warn("the spool was full at the last stop: the results left out of it then were lost", "file", path,
+			"lost_runs", c.CutRuns, "lost_events", c.CutEvents)
+	}
+	if damaged != nil {
+		return d.spoolAside(damaged)
+	}
+	if err := os.Remove(path); err != nil {
+		// Stored already: a replay at the next start stores nothing twice.
+		d.log.Warn("cannot remove the spool once stored", "file", path, "err", err)
+	}
+	return nil
+}
+
+// spoolAside moves an unreadable spool aside, so that the next stop does not
+// write over it, and logs why.
+func (d *Daemon) spoolAside(why error) error {
+	aside := d.spoolFile + ".unreadable-" + d.clock.Now().UTC().Format("20060102T150405Z")
+	if err := os.Rename(d.spoolFile, aside); err != nil {
+		return fmt.Errorf("daemon: %v; moving it aside: %w", why, err)
+	}
+	d.log.Error("spool of results not stored at the last stop is unreadable: moved aside, not stored", "file", aside, "err", why)
+	return nil
+}
+
+// spool writes what the store writer could not commit by shutdown (it
+// returned closeErr) to the spool, for the next start to store. It returns
+// an error when results are lost: no spool file, a spool that cannot be
+// written, or one too small for all of them.
+func (d *Daemon) spool(w resultWriter, closeErr error) error {
+	if d.spoolFile == "" {
+		return fmt.Errorf("daemon: flushing results: %w", closeErr)
+	}
+	items := w.Uncommitted()
+	n, err := store.WriteSpool(d.spoolFile, d.location, d.clock.Now(), items, d.spoolMax)
+	if err != nil {
+		return fmt.Errorf("daemon: flushing results: %w; keeping them in the spool: %v", closeErr, err)
+	}
+	d.m.spooled.Add(float64(n.Runs))
+	d.log.Warn("store not taking writes at shutdown: results kept in the spool, stored at the next start", "file", d.spoolFile,
+		"runs", n.Runs, "events", n.Events, "err", closeErr)
+	if n.CutRuns+n.CutEvents > 0 {
+		limit := d.spoolMax
+		if limit <= 0 {
+			limit = store.MaxSpoolBytes
+		}
+		d.log.Error("spool full: the latest results are left out and lost", "file", d.spoolFile, "max_bytes", limit,
+			"lost_runs", n.CutRuns, "lost_events", n.CutEvents)
+		return fmt.Errorf("daemon: flushing results: the spool %s is full (%d bytes): %d runs and %d events not stored are lost",
+			d.spoolFile, limit, n.CutRuns, n.CutEvents)
+	}
+	return nil
+}
+
+func countSpooledRuns(items []store.SpoolItem) int {
+	n := 0
+	for i := range items {
+		if items[i].Run != nil {
+			n++
+		}
+	}
+	return n
+}
