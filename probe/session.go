@@ -393,6 +393,16 @@ func (r *Runner) Retire(next *Runner) {
 		}
 		ncf := n.cf
 		moved := &sessionData{vals: make([]string, ncf.nslots), jar: s.jar, expires: s.expires, secrets: s.secrets, pages: s.pages}
+		// A refusal it got while fresh stays held when the flow step that
+		// refused it is the same (the session steps are: sameSession);
+		// without it, the first run after every reload logged in again.
+		if ref := s.refused.Load(); ref != 0 {
+			of, nf := mine[cf], n.f
+			if k := int(ref>>16) - 1 - cf.nsession; k >= 0 && k < len(of.Steps) && k < len(nf.Steps) && sameSteps(of.Steps[k:k+1], nf.Steps[k:k+1]) {
+				moved.refused.Store(ref)
+				moved.refusedAt.Store(s.refusedAt.Load())
+			}
+		}
 		for _, slot := range s.slots {
 			if ns, ok := ncf.slotOf(cf.slotName(slot)); ok {
 				moved.vals[ns] = s.vals[slot]
