@@ -80,6 +80,7 @@ func FuzzSecretsNeverLeak(f *testing.F) {
 	f.Add(`pa55:w0rd`, uint8(4))
 	f.Add(strings.Repeat("long-", 40), uint8(5))
 	f.Add(`}"]\u0000`, uint8(6))
+	f.Add(`!"`, uint8(4)) // a raw query value: sent with '"' encoded and '!' kept
 	srv := leakTarget(f)
 	f.Fuzz(func(t *testing.T, core string, mode uint8) {
 		secret := secretMark + core

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // The request kind: one HTTP request per attempt, checked for its status
@@ -506,7 +507,8 @@ func wireURL(u string) string {
 		if c < 0x20 || c == 0x7f {
 			return true
 		}
-		return i > q && (c == ' ' || c == '"' || c == '<' || c == '>' || c >= 0x80)
+		// The redactor knows this form of a secret (redact.QueryUnsafe).
+		return i > q && redact.QueryUnsafe(c)
 	}
 	n := 0
 	for i := 0; i < end; i++ {

@@ -50,6 +50,10 @@ var escapers = []func(string) string{
 	// leaves other characters raw than PathEscape ("$,;=&" in a path).
 	func(s string) string { return (&url.URL{Path: s}).EscapedPath() },
 	func(s string) string { return strings.TrimPrefix(url.UserPassword("", s).String(), ":") },
+	// A value put raw into a URL's query ("?pw=${env:PW}"), as the probe
+	// sends it (only the bytes QueryUnsafe names encoded: '!' and '/'
+	// stay) and a target echoes the query back.
+	wireQuery,
 	// HTML, as a target's error page echoes a form value: Go
 	// (html.EscapeString, html/template: &#34; &#39;), Python's html.escape
 	// (&quot; &#x27;), PHP's htmlspecialchars and Java's escapers (&quot;
@@ -57,6 +61,31 @@ var escapers = []func(string) string{
 	html.EscapeString,
 	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace,
 	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;").Replace,
+}
+
+// QueryUnsafe reports whether byte c of a URL's query cannot go on the wire
+// as it is and is percent-encoded by the probe, as a browser does with what
+// is typed into its address bar: control characters, space, '"', '<', '>'
+// and every non-ASCII byte. What is already encoded, and the query's
+// structure ('&', '='), are kept.
+func QueryUnsafe(c byte) bool {
+	return c < 0x20 || c == 0x7f || c == ' ' || c == '"' || c == '<' || c == '>' || c >= 0x80
+}
+
+// wireQuery is s as the probe sends it in a URL's query (QueryUnsafe).
+func wireQuery(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; QueryUnsafe(c) {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func jsonEscape(html bool) func(string) string {
@@ -115,7 +144,7 @@ func lowerHex(s string) string {
 // Forms returns the forms in which s can appear in a message, longest
 // first: s itself; s escaped once and twice by Go quoting (%q, %+q), JSON
 // (with and without HTML escaping, and as PHP writes it: \/ and \u00e9), URL encoding (query, path segment, a
-// path as Go sends it, userinfo; hex digits in either case) and HTML
+// path as Go sends it, a query as the probe sends a raw value in it, userinfo; hex digits in either case) and HTML
 // entities (as Go, Python and PHP write them); s percent-decoded, when it
 // is percent-encoded ('+' kept, and read as a space as urldecode does),
 // and that escaped once; and
