@@ -344,8 +344,18 @@ func (n *Notifier) Handle(evs []state.Event) {
 			firing.Annotations = a.Annotations
 			changed = true
 			if firing.held {
-				n.drop(firing, "its window closed during planned maintenance")
-				continue
+				// Closed during the maintenance: never sent. Closed after it
+				// ended, before the round that would have released it
+				// (Alertmanager in backoff, or this close reached Handle
+				// first): it was an outage outside the planned work, and is
+				// sent as release would have (its record, resolved).
+				if _, in := n.maintenance(firing.Labels["service"], firing.EndsAt.Add(-time.Nanosecond)); in {
+					n.drop(firing, "its window closed during planned maintenance")
+					continue
+				}
+				firing.held = false
+				n.o.Logger.Info("held alert sent: its window was still open when planned maintenance ended", "alertname", firing.Labels["alertname"],
+					"service", firing.Labels["service"], "flow", firing.Labels["flow"], "function", firing.Labels["function"], "starts_at", firing.StartsAt, "ends_at", firing.EndsAt)
 			}
 			n.touch(firing)
 		}

@@ -247,3 +247,43 @@ func TestHeldAlertWaitsForReconcile(t *testing.T) {
 		t.Errorf("%d posts (last %+v) for a held alert whose window closed while the prober was stopped, want none", p, last)
 	}
 }
+
+// TestHeldAlertOpenPastMaintenanceEnd: a held window still open when its
+// maintenance ended, and closed before the round that would have released
+// it (Alertmanager in backoff at the end, or a run at 04:00:20 reaching
+// Handle before the round woke at 04:00), was an outage outside the planned
+// work: it is sent (its record, startsAt to endsAt), not dropped as one
+// that closed during the maintenance. One that closed exactly at the end
+// is still never sent.
+func TestHeldAlertOpenPastMaintenanceEnd(t *testing.T) {
+	ctx := context.Background()
+	end := maintPlan()[0].End
+	for _, tc := range []struct {
+		name      string
+		closed    time.Time
+		wantPosts int
+	}{
+		{"closed 2m after the end", end.Add(2 * time.Minute), 1},
+		{"closed at the end", end, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			am := newFakeAM(t)
+			clk := clock.NewManual(t0.Add(20 * time.Minute))
+			n := newTestNotifier(t, clk, "", am.srv.URL)
+			n.SetMaintenance(maintPlan())
+			w := detectedAt(clk.Now())
+			n.Handle([]state.Event{open(w)})
+			mustTick(t, n, ctx)
+			clk.Set(tc.closed) // no round between the end and the close
+			n.Handle([]state.Event{closeAt(w, tc.closed)})
+			mustTick(t, n, ctx)
+			p, last := am.posts()
+			if p != tc.wantPosts {
+				t.Fatalf("%d posts (last %+v), want %d", p, last, tc.wantPosts)
+			}
+			if p > 0 && (len(last) != 1 || !last[0].StartsAt.Equal(w.Start) || !last[0].EndsAt.Equal(tc.closed)) {
+				t.Errorf("sent %+v, want startsAt %s, endsAt %s", last, w.Start, tc.closed)
+			}
+		})
+	}
+}
