@@ -35,6 +35,9 @@ func TestFinishedPeriodKeepsItsInterval(t *testing.T) {
 		// end of the 10:57:35 run's 60 s (10:58:35) to 11:01:35, 85 s of
 		// it in the period, whatever the interval now.
 		{"60s to 10s, down at the end", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{118, 121}, 85},
+		{"60s to 10s, stopped across the start", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{50, 70}, 635},
+		{"60s to 10s, stopped before the end, back 20 min after it", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{110, 140}, 565},
+		{"10s to 60s, stopped before the end, back 20 min after it", 10 * time.Second, time.Minute, 5 * time.Second, [2]int{110, 140}, 595},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old := testConfig("UTC", tc.was)
