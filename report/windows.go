@@ -355,31 +355,36 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	return a, nil
 }
 
-// nextRuns is, for a period that is over, each flow and location with a run
-// in the two longest intervals after its end (before now): those whose next
-// run after the period's last is not yet known to be late; and (later) each
-// with a run within edgeLookaround after it. Nil for a period not over.
+// nextRuns is, for a period that is over (now at or after its end), each
+// flow and location with a run in the two longest intervals after its end
+// (before now): those whose next run after the period's last is not yet
+// known to be late; and (later) each with a run stored within
+// edgeLookaround after it, now or not. Nil for a period not over.
 func nextRuns(ctx context.Context, in Input, now time.Time) (soon, later map[[2]string]bool, err error) {
-	if !now.After(in.To) {
+	// A period made as of its end (slaprobe report and windows pass
+	// now = to for one that is over) is over too: the runs stored after it
+	// are as much facts as those of a report made later, and without them
+	// its edge was judged with today's interval (a reload from 60 s to
+	// 10 s made 15 s unknown in the CLI's October and not the publisher's).
+	if now.Before(in.To) {
 		return nil, nil, nil
 	}
 	ivl := in.Config.MaxInterval()
 	if ivl <= 0 {
 		ivl = time.Minute
 	}
-	q := store.Query{From: in.To, To: minT(now, in.To.Add(max(2*ivl, edgeLookaround)))}
-	if !q.To.After(q.From) {
-		return nil, nil, nil
-	}
+	q := store.Query{From: in.To, To: in.To.Add(max(2*ivl, edgeLookaround))}
 	cov, err := in.Store.Coverage(ctx, q)
 	if err != nil {
 		return nil, nil, err
 	}
+	// soon: not yet known to be late, as of now.
+	soonEnd := minT(now, in.To.Add(2*ivl))
 	soon, later = make(map[[2]string]bool, len(cov)), make(map[[2]string]bool, len(cov))
 	for _, c := range cov {
 		k := [2]string{c.Flow, c.Location}
 		later[k] = true
-		if c.First.Before(in.To.Add(2 * ivl)) {
+		if c.First.Before(soonEnd) {
 			soon[k] = true
 		}
 	}
