@@ -328,9 +328,14 @@ func flowNotUp(cfg *config.Config, s config.Service, f config.Flow, severity str
 		return Rule{}, fmt.Errorf("alert: rules: unknown quorum mode %q", q.Mode)
 	}
 	// A flow whose service is in planned maintenance is expected to be
-	// down: no page (it pages a minute after the maintenance ends, while
-	// still down).
-	expr = fmt.Sprintf("(\n  %s\n)\nunless on (service)\n%s", strings.ReplaceAll(expr, "\n", "\n  "), inMaintenance(fmt.Sprintf("service=%s", quote(s.Name))))
+	// down: no new page (it pages a minute after the maintenance ends,
+	// while still down). One already firing when the maintenance began
+	// (ALERTS, this rule's own series) is an outage that preceded the
+	// planned work: it keeps firing until the flow is up, as the daemon's
+	// push keeps re-sending its alert, rather than resolving at the
+	// maintenance's start.
+	firing := fmt.Sprintf("ALERTS{alertname=%s,alertstate=\"firing\",service=%s,flow=%s}", quote(RuleFlowNotUp), quote(s.Name), quote(f.Name))
+	expr = fmt.Sprintf("(\n  %s\n)\nunless on (service)\n(\n  %s\n  unless on (service)\n  %s\n)", strings.ReplaceAll(expr, "\n", "\n  "), inMaintenance(fmt.Sprintf("service=%s", quote(s.Name))), firing)
 	return Rule{
 		Alert: RuleFlowNotUp,
 		Expr:  expr,
