@@ -91,3 +91,37 @@ func TestServiceInMaintenance(t *testing.T) {
 		t.Errorf("at the window's end: %s %q (%q), overall %q; want down", svc, v.Services[0].State.Word, v.Services[0].Maintenance, v.Overall.Word)
 	}
 }
+
+// TestPublicOpenWindowAfterMaintenance: a window that opened during a
+// planned maintenance and is still open after it ended is down, on the
+// public page, since the maintenance's end: that is when the outage
+// customers are owed began (the month's report starts its incident there,
+// the same page's incident list with it). Before, a receive down from
+// 02:57 through a maintenance that ended at 02:59 read "down since 02:57",
+// the planned time counted as outage to every customer. The internal page
+// keeps the measured start.
+func TestPublicOpenWindowAfterMaintenance(t *testing.T) {
+	now := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	cfg := genConfig(20, 3, time.Minute)
+	cfg.Loc, cfg.Timezone = time.UTC, "UTC"
+	end := now.Add(-time.Minute)
+	cfg.Maintenance = config.MaintenancePlan{{Service: cfg.Services[0].Name, Start: now.Add(-time.Hour), End: end}}
+	live := liveDown(cfg, now) // receive down since now-3m
+	for _, tc := range []struct {
+		public   bool
+		since    string
+		sinceFor string
+	}{
+		{true, end.Format(tsLayout), "1m"},
+		{false, now.Add(-3 * time.Minute).Format(tsLayout), "3m"},
+	} {
+		v := build(cfg, nil, &live, tc.public, nil, now, "", 30*time.Second)
+		sv := v.Services[0]
+		if len(sv.Open) != 1 {
+			t.Fatalf("public=%v: %d open windows, want 1", tc.public, len(sv.Open))
+		}
+		if o := sv.Open[0]; o.Since != tc.since || o.For != tc.sinceFor {
+			t.Errorf("public=%v: down since %s for %s, want since %s for %s", tc.public, o.Since, o.For, tc.since, tc.sinceFor)
+		}
+	}
+}

@@ -242,7 +242,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			v.InMaintenance++
 		}
 		if live != nil && !(inMaint && public) {
-			sv.Open = openWindows(live, cs.Name, public, now, loc)
+			sv.Open = openWindows(live, cs.Name, public, cfg.Maintenance, now, loc)
 			for i := range sv.Open {
 				if inMaint {
 					sv.Open[i].Maint = "during planned maintenance"
@@ -354,14 +354,21 @@ func liveStates(live *daemon.Status) map[string]map[string]stateView {
 	return out
 }
 
-func openWindows(live *daemon.Status, service string, public bool, now time.Time, loc *time.Location) []openView {
+func openWindows(live *daemon.Status, service string, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) []openView {
 	var out []openView
 	for _, f := range live.Flows {
 		if f.Service != service {
 			continue
 		}
 		for _, w := range f.OpenWindows {
-			ov := openView{Function: "whole flow", Kind: w.Kind, Since: w.Start.In(loc).Format(tsLayout), For: dur(now.Sub(w.Start).Seconds())}
+			start := w.Start
+			if sp, in := plan.Cover(service, start); in && public && sp.End.Before(now) {
+				// Opened during planned maintenance that has ended: the
+				// outage customers are owed began at its end, where the
+				// month's report starts the incident.
+				start = sp.End
+			}
+			ov := openView{Function: "whole flow", Kind: w.Kind, Since: start.In(loc).Format(tsLayout), For: dur(now.Sub(start).Seconds())}
 			if w.Function != nil {
 				ov.Function = *w.Function
 			}
