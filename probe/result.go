@@ -60,8 +60,8 @@ type Run struct {
 	// it, which is that slot's scheduled run (Confirm false).
 	Confirm bool
 	// RetryAfter is what the first failing step's last answer asked of the
-	// client, a 429 (Too Many Requests) or 503 (Service Unavailable) with a
-	// Retry-After header: the daemon makes no confirm run sooner (see
+	// client (a session or main step's; not a teardown step's), a 429 (Too
+	// Many Requests) or 503 (Service Unavailable) with a Retry-After header: the daemon makes no confirm run sooner (see
 	// config Flow.ConfirmEvery). 0: none asked. Not stored.
 	RetryAfter time.Duration
 }

@@ -161,3 +161,31 @@ func TestRunRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestTeardownRetryAfterNotTheRuns: a teardown step's answer is not the
+// run's Retry-After. A run whose send failed on a 500 asked nothing, and its
+// teardown (a DELETE refused by a rate limit with Retry-After: 600) must not
+// put the confirm runs of that failure off to the next base slot: the
+// failure had nothing to do with the limit, and Run.RetryAfter is the first
+// failing step's answer (of the steps that make the verdict).
+func TestTeardownRetryAfterNotTheRuns(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/cleanup") {
+			w.Header().Set("Retry-After", "600")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(srv.Close)
+	run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second,
+		Steps:    []config.Step{get("send", srv.URL+"/send")},
+		Teardown: []config.Step{get("cleanup", srv.URL+"/cleanup")},
+	}, Options{})
+	if run.Steps[0].Status != StatusFailed || len(run.Teardown) != 1 || run.Teardown[0].Status != StatusFailed {
+		t.Fatalf("send %s, teardown %+v; want both failed", run.Steps[0].Status, run.Teardown)
+	}
+	if run.RetryAfter != 0 {
+		t.Errorf("Run.RetryAfter = %s from the teardown's 429, want 0 (the failing send asked nothing)", run.RetryAfter)
+	}
+}

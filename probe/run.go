@@ -657,7 +657,9 @@ func (rs *runState) step(i int) {
 	switch {
 	case msg != "":
 		rs.fail(i, msg)
-		if rs.retryAfter == 0 {
+		// The run's Retry-After is a verdict step's (session or main): a
+		// teardown's answer says nothing of why the run failed.
+		if rs.retryAfter == 0 && i < rs.cf.nsession+rs.cf.nmain {
 			rs.retryAfter = a.retryAfter
 		}
 	case cs.latency > 0 && res.Duration > cs.latency:
