@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
 )
 
@@ -90,6 +91,7 @@ func TestBelowQuorumEdges(t *testing.T) {
 		start, end          string  // HH:MM, "" for null
 		startDelta, endDelt float64 // NaN: null
 		endCut              string
+		quorum              config.Quorum // zero: majority
 	}{{
 		name:  "seen by one of three",
 		runs:  slices.Concat(ok("a"), ok("b"), schedule("c", hm(10, 0), hm(11, 0), m, failing("fail:receive", [2]int{20, 30}))),
@@ -110,10 +112,25 @@ func TestBelowQuorumEdges(t *testing.T) {
 		runs: slices.Concat(ok("a"), schedule("b", hm(10, 0), hm(11, 0), m, failing("fail:receive", [2]int{20, 30})),
 			schedule("c", hm(10, 0), hm(11, 0), m, failing("fail:receive", [2]int{20, 30}))),
 		startDelta: nan(), endDelt: nan(),
+	}, {
+		// quorum all: two of three down is below it, and both are evidence.
+		name: "quorum all, seen by two of three",
+		runs: slices.Concat(ok("a"), schedule("b", hm(10, 0), hm(11, 0), m, failing("fail:receive", [2]int{21, 29})),
+			schedule("c", hm(10, 0), hm(11, 0), m, failing("fail:receive", [2]int{20, 31}))),
+		start: "10:20", end: "10:31", startDelta: -120, endDelt: 60,
+		quorum: config.Quorum{Mode: "all"},
+	}, {
+		name:  "quorum 2, seen by one of three",
+		runs:  slices.Concat(ok("a"), ok("b"), schedule("c", hm(10, 0), hm(11, 0), m, failing("fail:receive", [2]int{24, 30}))),
+		start: "10:24", end: "10:30", startDelta: 120, endDelt: 0,
+		quorum: config.Quorum{Mode: "count", N: 2},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("UTC", m)
+			if tc.quorum.Mode != "" {
+				cfg.Policy.Quorum = tc.quorum
+			}
 			s := stores()[0].open(t)
 			runs := tc.runs
 			slices.SortStableFunc(runs, func(x, y probe.Run) int { return x.Start.Compare(y.Start) })
