@@ -42,6 +42,11 @@ func TestRetryAfter(t *testing.T) {
 		// 30 s, not nothing.
 		{"HTTP-date against the answer's Date", 429, httpDate(now.Add(-10*time.Minute + 30*time.Second)), httpDate(now.Add(-10 * time.Minute)), 30 * time.Second},
 		{"HTTP-date with a bad Date", 429, httpDate(now.Add(20 * time.Second)), "yesterday", 20 * time.Second},
+		// The obsolete forms RFC 9110 5.6.7 says a recipient must accept.
+		{"RFC 850 date", 503, now.Add(40 * time.Second).Format(time.RFC850), "", 40 * time.Second},
+		{"asctime date", 503, now.Add(50 * time.Second).Format(time.ANSIC), "", 50 * time.Second},
+		// A date with a zone other than GMT is not an HTTP-date.
+		{"RFC 3339 is not an HTTP-date", 503, now.Add(time.Minute).Format(time.RFC3339), "", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
