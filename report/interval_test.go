@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"strings"
@@ -28,21 +29,27 @@ func TestFinishedPeriodKeepsItsInterval(t *testing.T) {
 		off      time.Duration
 		gap      [2]int // minutes after 09:00 with no run
 		wantUnk  float64
+		until    time.Duration // the last run, after 10:00; zero: 2h
 	}{
-		{"60s to 10s", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{0, 0}, 0},
-		{"10s to 60s", 10 * time.Second, time.Minute, 5 * time.Second, [2]int{0, 0}, 0},
+		{"60s to 10s", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{0, 0}, 0, 0},
+		{"10s to 60s", 10 * time.Second, time.Minute, 5 * time.Second, [2]int{0, 0}, 0, 0},
 		// No run 10:58-11:01: the stored unknown stretch runs from the
 		// end of the 10:57:35 run's 60 s (10:58:35) to 11:01:35, 85 s of
 		// it in the period, whatever the interval now.
-		{"60s to 10s, down at the end", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{118, 121}, 85},
-		{"60s to 10s, stopped across the start", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{50, 70}, 635},
-		{"60s to 10s, stopped before the end, back 20 min after it", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{110, 140}, 565},
-		{"10s to 60s, stopped before the end, back 20 min after it", 10 * time.Second, time.Minute, 5 * time.Second, [2]int{110, 140}, 595},
+		{"60s to 10s, down at the end", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{118, 121}, 85, 0},
+		{"60s to 10s, stopped across the start", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{50, 70}, 635, 0},
+		{"60s to 10s, stopped before the end, back 20 min after it", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{110, 140}, 565, 0},
+		{"10s to 60s, stopped before the end, back 20 min after it", 10 * time.Second, time.Minute, 5 * time.Second, [2]int{110, 140}, 595, 0},
+		// Back the next day, past the day a report looks ahead for runs:
+		// the unknown stretch the state machine stored then is still
+		// what the report reads, not a guess at today's interval.
+		{"60s to 10s, stopped before the end, back the next day", time.Minute, 10 * time.Second, 35 * time.Second, [2]int{110, 60 * 27}, 565, 28 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old := testConfig("UTC", tc.was)
 			s := stores()[0].open(t)
-			runs := schedule("seoul-a", h.Add(-time.Hour+tc.off), h.Add(2*time.Hour), tc.was, failing("gap", tc.gap))
+			until := cmp.Or(tc.until, 2*time.Hour)
+			runs := schedule("seoul-a", h.Add(-time.Hour+tc.off), h.Add(until), tc.was, failing("gap", tc.gap))
 			// 10:20-10:30 down, by its spec from 09:00.
 			for i := range runs {
 				if m := runs[i].Start.Sub(h); m >= 20*time.Minute && m < 30*time.Minute {

@@ -391,6 +391,19 @@ func nextRuns(ctx context.Context, in Input, now time.Time) (soon, later map[[2]
 	return soon, later, nil
 }
 
+// storedUnknownAfter reports whether raw holds an unknown stretch of the
+// whole flow at loc that begins at or after last (the location's last run
+// in the period) and reaches end: the state machine stored it, judged with
+// the interval the flow had, when the location ran again.
+func storedUnknownAfter(raw []state.Window, loc string, last, end time.Time) bool {
+	for _, w := range raw {
+		if w.Kind == state.KindUnknown && w.Function == "" && w.Location == loc && !w.Start.Before(last) && (w.End.IsZero() || !w.End.Before(end)) {
+			return true
+		}
+	}
+	return false
+}
+
 // edgeRuns is each flow and location with a run in [from, to).
 func edgeRuns(ctx context.Context, s store.Store, from, to time.Time) (map[[2]string]bool, error) {
 	if !to.After(from) {
@@ -460,6 +473,9 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		}
 		switch {
 		case end.Equal(a.in.To) && a.ranAfter[k]:
+		case end.Equal(a.in.To) && !a.in.Recompute && storedUnknownAfter(raw, c.Location, c.Last, end):
+			// Back later than edgeLookaround: the stretch the state
+			// machine stored when it ran again says, as above.
 		case end.Sub(c.Last) > 2*ivl:
 			unknown[c.Location] = append(unknown[c.Location], iv{c.Last.Add(ivl), end})
 		case end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*ivl && !a.after[[2]string{f.Name, c.Location}]:
