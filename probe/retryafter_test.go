@@ -194,3 +194,30 @@ func TestTeardownRetryAfterNotTheRuns(t *testing.T) {
 		t.Errorf("Run.RetryAfter = %s from the teardown's 429, want 0 (the failing send asked nothing)", run.RetryAfter)
 	}
 }
+
+// TestLongPollCutKeepsRetryAfter: a long poll whose 429 asked for a wait,
+// and whose next attempt was still waiting when within ran out, fails with
+// the 429 (the answer before the cut) and carries its Retry-After too, as
+// the confirm runs' wait: the cut attempt says nothing of the target.
+func TestLongPollCutKeepsRetryAfter(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		<-r.Context().Done() // a long poll with nothing new
+	}))
+	t.Cleanup(srv.Close)
+	st := get("receive", srv.URL+"/sync")
+	st.Poll = &config.Poll{Every: 50 * time.Millisecond, Within: 1500 * time.Millisecond}
+	run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{st}}, Options{})
+	s := run.Steps[0]
+	if s.Status != StatusFailed || !strings.Contains(s.Error, "status 429") || !strings.Contains(s.Error, "still waiting at the deadline") {
+		t.Fatalf("step %s %q, want the 429 before the cut", s.Status, s.Error)
+	}
+	if run.RetryAfter != time.Second {
+		t.Errorf("Run.RetryAfter = %s, want 1s (the 429's)", run.RetryAfter)
+	}
+}

@@ -605,7 +605,7 @@ func (rs *runState) step(i int) {
 			// A long poll (a Matrix /sync, a ?wait= inbox) is nearly always
 			// in flight when within runs out: its cut says nothing about the
 			// target, the answer before it does (the message is not there).
-			a.status, a.phases = ended.status, ended.phases
+			a.status, a.phases, a.retryAfter = ended.status, ended.phases, ended.retryAfter
 			a.fail = ended.fail + " (the attempt after it was still waiting at the deadline)"
 		} else if cs.poll != nil && !a.cut {
 			ended = a
