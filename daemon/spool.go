@@ -35,17 +35,41 @@ const spoolFlushWait = 30 * time.Second
 // A spool a newer slaprobe wrote, or a damaged one (cut short, a line it
 // cannot read), is moved aside (FILE.unreadable-TIME, logged) after what can
 // be read of it is stored: the complete runs and events before the damage.
+//
+// A spool whose writing was cut short (the stop was killed, by systemd's
+// SIGKILL after TimeoutStopSec or a second signal, or the power went) is
+// the temporary file WriteSpool had not yet renamed (store.SpoolTemps): its
+// complete runs and events are stored as well, after the spool's (it was
+// written later), and it is removed; a database that does not take them
+// fails the start with it kept, as for the spool.
 func (d *Daemon) replaySpool(ctx context.Context, w resultWriter) error {
-	path := d.spoolFile
-	if path == "" {
+	if d.spoolFile == "" {
 		return nil
 	}
+	temps := store.SpoolTemps(d.spoolFile)
+	if err := d.replaySpoolFile(ctx, w, d.spoolFile, false); err != nil {
+		return err
+	}
+	for _, tmp := range temps {
+		if err := d.replaySpoolFile(ctx, w, tmp, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replaySpoolFile stores the spool at path (see replaySpool); cut says it
+// is a temporary file a kill left, removed once stored whatever its state.
+func (d *Daemon) replaySpoolFile(ctx context.Context, w resultWriter, path string, cut bool) error {
 	sp, err := store.ReadSpool(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
-	case errors.Is(err, store.ErrSpoolNewer):
+	case errors.Is(err, store.ErrSpoolNewer) && !cut:
 		return d.spoolAside(err)
+	case errors.Is(err, store.ErrSpoolNewer):
+		d.log.Warn("a spool cut short by a kill was written by a newer slaprobe: left as it is, not stored", "file", path, "err", err)
+		return nil
 	case err != nil && !errors.Is(err, store.ErrSpoolDamaged):
 		return fmt.Errorf("daemon: reading the spool of results not stored at the last stop: %w", err)
 	}
@@ -78,6 +102,21 @@ func (d *Daemon) replaySpool(ctx context.Context, w resultWriter) error {
 		items = items[i:]
 	}
 	d.m.spoolStored.Add(float64(runs))
+	if cut && damaged == nil {
+		// Whole, killed before the rename.
+		d.log.Warn("stored the results the store had not taken at the last stop (spooled then, a kill came before the file was renamed)",
+			"file", path, "runs", runs, "events", evs, "spooled_at", sp.Written)
+	} else if cut {
+		// What it did not get to was held in memory only, and is lost.
+		d.log.Error("the spool's writing was cut short (the process killed): stored what it held, the rest of what the store had not taken at the last stop is lost",
+			"file", path, "runs", runs, "events", evs, "err", damaged)
+	}
+	if cut {
+		if err := os.Remove(path); err != nil {
+			d.log.Warn("cannot remove the spool cut short once stored", "file", path, "err", err)
+		}
+		return nil
+	}
 	if runs+evs > 0 {
 		d.log.Warn("stored the results the store had not taken at the last stop (spooled then)", "file", path,
 			"runs", runs, "events", evs, "spooled_at", sp.Written)

@@ -359,6 +359,15 @@ func TestStartWithSpool(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// killed is a stop SIGKILLed while it wrote the spool (systemd's kill
+	// after TimeoutStopSec, a power loss): WriteSpool's temporary file, cut
+	// in the middle of the fourth run's line, never renamed to the spool.
+	killed := func(t *testing.T, path string) {
+		cut(t, path)
+		if err := os.Rename(path, filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp2934801")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name     string
 		spoil    func(t *testing.T, path string)
@@ -372,6 +381,8 @@ func TestStartWithSpool(t *testing.T) {
 		{"the database refuses writes", nil, true, "the store does not take the 5 runs and 0 events the last stop left in the spool", 0, false, ""},
 		{"cut short", cut, false, "", 3, true, "line 5: cut short in the middle of a line"},
 		{"written by a newer slaprobe", newer, false, "", 0, true, "is format 2, this slaprobe reads format 1"},
+		{"cut short by a kill while it was written", killed, false, "", 3, false, "the spool's writing was cut short (the process killed): stored what it held"},
+		{"cut short by a kill, the database refuses writes", killed, true, "the store does not take the 3 runs and 0 events the last stop left in the spool", 0, false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,7 +394,14 @@ func TestStartWithSpool(t *testing.T) {
 			if tc.spoil != nil {
 				tc.spoil(t, path)
 			}
+			temps := func() []string {
+				m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*.tmp*"))
+				return m
+			}
 			before, _ := os.ReadFile(path)
+			if tmp := temps(); len(tmp) == 1 {
+				before, _ = os.ReadFile(tmp[0])
+			}
 			if tc.refuse {
 				refuse(true)
 				defer refuse(false)
@@ -401,12 +419,23 @@ func TestStartWithSpool(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
 			if tc.wantErr != "" {
-				err := <-done
+				var err error
+				select {
+				case err = <-done:
+				case <-time.After(20 * time.Second):
+					cancel()
+					<-done
+					t.Fatalf("Run is still running, want it to fail with %q", tc.wantErr)
+				}
 				cancel()
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Run: %v, want %q", err, tc.wantErr)
 				}
-				if after, _ := os.ReadFile(path); string(after) != string(before) {
+				after, _ := os.ReadFile(path)
+				if tmp := temps(); len(tmp) == 1 {
+					after, _ = os.ReadFile(tmp[0])
+				}
+				if string(after) != string(before) {
 					t.Error("the spool changed: want it kept as it was for the next start")
 				}
 				return
@@ -422,6 +451,9 @@ func TestStartWithSpool(t *testing.T) {
 			}
 			if _, err := os.Stat(path); err == nil {
 				t.Error("the spool is still there")
+			}
+			if tmp := temps(); len(tmp) != 0 {
+				t.Errorf("a spool cut short is still there: %v", tmp)
 			}
 			aside, _ := filepath.Glob(path + ".unreadable-*")
 			if tc.aside {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
@@ -94,7 +96,7 @@ func WriteSpool(path, location string, written time.Time, items []SpoolItem, max
 		maxBytes = MaxSpoolBytes
 	}
 	var n SpoolCounts
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := os.CreateTemp(filepath.Dir(path), spoolTempPrefix(path)+"*")
 	if err != nil {
 		return n, fmt.Errorf("store: spool: %w", err)
 	}
@@ -176,6 +178,44 @@ func WriteSpool(path, location string, written time.Time, items []SpoolItem, max
 		d.Close()
 	}
 	return n, nil
+}
+
+func spoolTempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp" }
+
+// SpoolTemps lists the temporary files WriteSpool left beside the spool at
+// path when it was stopped before renaming one over it (the process was
+// killed, or the machine lost power, while it wrote the spool), oldest
+// first. Each is a spool cut short (ReadSpool: ErrSpoolDamaged, with the
+// items it got to), or a whole one that was not yet renamed.
+func SpoolTemps(path string) []string {
+	dir, prefix := filepath.Dir(path), spoolTempPrefix(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	type temp struct {
+		path string
+		mod  time.Time
+	}
+	var ts []temp
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		// os.CreateTemp puts a decimal number where the '*' is.
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		ts = append(ts, temp{filepath.Join(dir, e.Name()), fi.ModTime()})
+	}
+	slices.SortStableFunc(ts, func(a, b temp) int { return a.mod.Compare(b.mod) })
+	out := make([]string, len(ts))
+	for i := range ts {
+		out[i] = ts[i].path
+	}
+	return out
 }
 
 // ReadSpool reads the spool at path. A file that does not exist is
