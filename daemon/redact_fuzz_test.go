@@ -44,6 +44,10 @@ func leakTarget(t testing.TB) *httptest.Server {
 		b, _ := io.ReadAll(r.Body)
 		w.Write(b)
 	})
+	// A 404 page that names the path it was asked for, as it came.
+	mux.HandleFunc("/p/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such page: "+r.RequestURI, http.StatusNotFound)
+	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"token": "t-" + r.URL.Query().Get("s")})
 	})
@@ -65,6 +69,9 @@ var leakModes = []string{
 	`- {name: login, function: f, request: {url: "URL/token?s=${urlquery(env:PW)}"}, extract: {token: {jsonpath: "$.token"}}, expect: {jsonpath: {"$.token": {matches: "^nope"}}}}`,
 	`- {name: login, function: f, request: {url: "URL/token?s=${urlquery(env:PW)}"}, extract: {token: {jsonpath: "$.token"}}}
           - {name: use, function: g, request: {url: "URL/echo", headers: {Authorization: "Bearer ${token}"}}, expect: {jsonpath: {"$.headers": nope}}}`,
+	`- {name: a, function: f, request: {url: "URL/p/${env:PW}/x?a=1"}, expect: {status: 404, body: nope}}`,
+	`- {name: a, function: f, request: {url: "URL/p/x?pw=${env:PW}"}, expect: {status: 404, body: nope}}`,
+	`- {name: a, function: f, request: {method: POST, url: "URL/raw", body: "pw=${env:PW}", headers: {Content-Type: application/x-www-form-urlencoded}}, expect: {body: nope}}`,
 }
 
 // FuzzSecretsNeverLeak covers #13 finding 1 end to end: a random secret
@@ -81,6 +88,13 @@ func FuzzSecretsNeverLeak(f *testing.F) {
 	f.Add(strings.Repeat("long-", 40), uint8(5))
 	f.Add(`}"]\u0000`, uint8(6))
 	f.Add(`!"`, uint8(4)) // a raw query value: sent with '"' encoded and '!' kept
+	// A raw value in a URL's path and query, echoed by a 404 page, and in
+	// a raw form body.
+	for _, v := range []string{`a"b'c!`, `x%41"y`, `p%zzq!`, `a;b=c$d`, `é ü`, `a b"c`, `q'(x)*`, `a%2Fb"`} {
+		for _, mode := range []uint8{9, 10, 11} {
+			f.Add(v, mode)
+		}
+	}
 	srv := leakTarget(f)
 	f.Fuzz(func(t *testing.T, core string, mode uint8) {
 		secret := secretMark + core
