@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -225,6 +227,30 @@ func TestDockerfile(t *testing.T) {
 		if !slices.Contains(copied, want) {
 			t.Errorf("the final stage does not copy %s (copies %v)", want, copied)
 		}
+	}
+}
+
+// TestDockerStopTimeout: the image's docker run example gives a stop the
+// time the systemd unit does (TimeoutStopSec): docker stop, docker
+// restart and compose SIGKILL after 10 s by default, in the middle of the
+// drain (30 s grace) and before the store's 30 s flush at shutdown writes
+// the spool, so a restart while the database refused writes lost every run
+// it held, which the spool is there to keep.
+func TestDockerStopTimeout(t *testing.T) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := strconv.Atoi(unitKeys(t)["TimeoutStopSec"])
+	if err != nil {
+		t.Fatalf("the unit's TimeoutStopSec: %v", err)
+	}
+	m := regexp.MustCompile(`#\s+docker run [^\n]*--stop-timeout[ =](\d+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("the Dockerfile's docker run example sets no --stop-timeout (docker's default is 10 s; the unit gives %d s)", want)
+	}
+	if got, _ := strconv.Atoi(string(m[1])); got < want {
+		t.Errorf("docker run --stop-timeout %d, want at least the unit's TimeoutStopSec %d", got, want)
 	}
 }
 
