@@ -157,6 +157,9 @@ func (d *Daemon) spool(w resultWriter, closeErr error) error {
 	items := w.Uncommitted()
 	n, err := store.WriteSpool(d.spoolFile, d.location, d.clock.Now(), items, d.spoolMax)
 	if err != nil {
+		runs := countSpooledRuns(items)
+		d.log.Error("spool not written: the results the store had not taken are lost", "file", d.spoolFile,
+			"lost_runs", runs, "lost_events", len(items)-runs, "err", err)
 		return fmt.Errorf("daemon: flushing results: %w; keeping them in the spool: %v", closeErr, err)
 	}
 	d.m.spooled.Add(float64(n.Runs))

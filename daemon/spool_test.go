@@ -22,6 +22,7 @@ import (
 	"github.com/slaprobe/slaprobe/internal/pgtest"
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/state"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -516,5 +517,42 @@ func TestSpoolFullLosesTheLatestAndSaysSo(t *testing.T) {
 	}
 	if v, _ := sample(t, d.Gatherer(), "slaprobe_results_spooled_total"); int(v) != kept {
 		t.Errorf("slaprobe_results_spooled_total %v, want %d", v, kept)
+	}
+}
+
+// TestSpoolUnwritableSaysWhatIsLost: a spool that cannot be written (a
+// read-only or missing state directory, a full disk) loses every run the
+// store had not taken, and the shutdown says so in an error line with the
+// counts, as it does for a spool too small for them. Before, only the
+// caller's warn line ("shutdown") carried the writer's error, so a stop
+// that lost 100 runs logged no error at all.
+func TestSpoolUnwritableSaysWhatIsLost(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var logs syncBuffer
+	notDir := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(notDir, "results.db.slaprobe-spool.jsonl") // its directory is a file: nothing can be created there
+	d, err := New(testConfig(10*time.Second, "f"), Deps{Store: &fakeStore{}, SpoolFile: path, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &spoolWriter{}
+	for i := range 100 {
+		r := mkRun("f", t0.Add(time.Duration(i)*10*time.Second), "send")
+		w.left = append(w.left, store.SpoolItem{Run: &r})
+	}
+	ev := state.Event{Op: state.OpOpen, Window: state.Window{Kind: state.KindDown, Start: t0}}
+	w.left = append(w.left, store.SpoolItem{Event: &ev})
+	err = d.spool(w, fmt.Errorf("store: writer closed with 100 runs and 1 events not committed: database is locked"))
+	if err == nil {
+		t.Fatal("spool: nil error, want the results lost")
+	}
+	if want := `level=ERROR msg="spool not written: the results the store had not taken are lost" file=` + path + ` lost_runs=100 lost_events=1`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log:\n%s\nwant %s", logs.String(), want)
+	}
+	if v, _ := sample(t, d.Gatherer(), "slaprobe_results_spooled_total"); v != 0 {
+		t.Errorf("slaprobe_results_spooled_total %v, want 0", v)
 	}
 }
