@@ -125,3 +125,74 @@ func TestPublicOpenWindowAfterMaintenance(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintenanceListsReviewed pins what the upcoming and completed
+// maintenance lists show in cases the first tests did not take: times given
+// in another zone than the config's are shown in the config's; a reason
+// with markup is escaped on both pages; a stretch that has begun is the one
+// running now, not announced, though it began within the week; each
+// service lists only its own and the "*" ones; and a page with no
+// maintenance says nothing of it.
+func TestMaintenanceListsReviewed(t *testing.T) {
+	now := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	kst := time.FixedZone("KST", 9*3600)
+	nyc := time.FixedZone("EST", -5*3600)
+	cfg := genConfig(20, 3, time.Minute) // service-00 and service-01
+	cfg.Loc, cfg.Timezone = kst, "Asia/Seoul"
+	s0, s1 := cfg.Services[0].Name, cfg.Services[1].Name
+	live := liveDown(cfg, now)
+	tmpl, err := templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(t *testing.T, v *view) string {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	for _, public := range []bool{false, true} {
+		for _, word := range []string{"maintenance", "Maintenance"} {
+			if page := render(t, build(cfg, nil, &live, public, nil, now, "", 30*time.Second)); strings.Contains(page, word+":") || strings.Contains(page, "Completed maintenance") {
+				t.Errorf("public=%v: a page with no maintenance speaks of it", public)
+			}
+		}
+	}
+
+	cfg.Maintenance = config.MaintenancePlan{
+		// Two days ahead, given in New York time: 2026-11-02 21:00 EST is 11-03 11:00 KST.
+		{Service: s0, Start: time.Date(2026, 11, 2, 21, 0, 0, 0, nyc), End: time.Date(2026, 11, 2, 22, 0, 0, 0, nyc), Reason: `<script>alert("x")</script> & db`},
+		// service-01's began 30 minutes ago: running now, not upcoming.
+		{Service: s1, Start: now.Add(-30 * time.Minute), End: now.Add(time.Hour), Reason: "rack move"},
+		// Every service, ended yesterday.
+		{Service: "*", Start: now.Add(-26 * time.Hour), End: now.Add(-25 * time.Hour), Reason: "network <b>cut-over</b>"},
+	}
+	for _, public := range []bool{false, true} {
+		v := build(cfg, nil, &live, public, nil, now, "", 30*time.Second)
+		a, b := v.Services[0], v.Services[1]
+		if len(a.Upcoming) != 1 || a.Upcoming[0].Start != "2026-11-03 11:00 KST" || a.Upcoming[0].End != "2026-11-03 12:00 KST" {
+			t.Errorf("public=%v: %s upcoming %+v, want 2026-11-03 11:00-12:00 KST", public, s0, a.Upcoming)
+		}
+		if len(b.Upcoming) != 0 || b.Maintenance == "" {
+			t.Errorf("public=%v: %s upcoming %+v, maintenance now %q; want none upcoming, the rack move now", public, s1, b.Upcoming, b.Maintenance)
+		}
+		for _, sv := range []serviceView{a, b} {
+			if len(sv.Completed) != 1 || sv.Completed[0].Start != "2026-10-31 10:00 KST" {
+				t.Errorf("public=%v: %s completed %+v, want the cut-over from 2026-10-31 10:00 KST", public, sv.Name, sv.Completed)
+			}
+		}
+		page := render(t, v)
+		for _, bad := range []string{"<script>alert", "<b>cut-over"} {
+			if strings.Contains(page, bad) {
+				t.Errorf("public=%v: a reason's markup reached the page unescaped: %q", public, bad)
+			}
+		}
+		for _, want := range []string{"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; db", "network &lt;b&gt;cut-over&lt;/b&gt;"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("public=%v: the page lacks the escaped reason %q", public, want)
+			}
+		}
+	}
+}
