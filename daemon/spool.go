@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/slaprobe/slaprobe/store"
@@ -46,6 +47,7 @@ func (d *Daemon) replaySpool(ctx context.Context, w resultWriter) error {
 	if d.spoolFile == "" {
 		return nil
 	}
+	d.foreignSpools()
 	temps := store.SpoolTemps(d.spoolFile)
 	if err := d.replaySpoolFile(ctx, w, d.spoolFile, false); err != nil {
 		return err
@@ -56,6 +58,24 @@ func (d *Daemon) replaySpool(ctx context.Context, w resultWriter) error {
 		}
 	}
 	return nil
+}
+
+// foreignSpools warns of the spools of other locations beside this
+// prober's: a prober stores only its own, so one left by a location since
+// renamed (with PostgreSQL the file is named after the location) would lie
+// there unread, its runs lost without a word; probers that share the
+// directory each store their own at their next start.
+func (d *Daemon) foreignSpools() {
+	m, _ := filepath.Glob(filepath.Join(filepath.Dir(d.spoolFile), "*.jsonl"))
+	for _, f := range m {
+		if f == d.spoolFile {
+			continue
+		}
+		if loc, ok := store.SpoolLocation(f); ok && loc != d.location {
+			d.log.Warn("a spool of another location is beside this prober's: only a prober of that location stores it (location renamed? stop this prober and rename the file to its spool to store it here)",
+				"file", f, "location", loc, "spool", d.spoolFile)
+		}
+	}
 }
 
 // replaySpoolFile stores the spool at path (see replaySpool); cut says it

@@ -556,3 +556,47 @@ func TestSpoolUnwritableSaysWhatIsLost(t *testing.T) {
 		t.Errorf("slaprobe_results_spooled_total %v, want 0", v)
 	}
 }
+
+// TestForeignSpoolWarned: a start warns of a spool of another location in
+// its spool's directory. With PostgreSQL the spool is named after the
+// location (slaprobe-spool-LOCATION.jsonl): a location renamed between a stop
+// during a database failover and the next start left the old name's spool
+// unread, its runs lost without a word. Its own spool is stored as before;
+// the quarantine file and a spool of its own location are not named.
+func TestForeignSpoolWarned(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	r := mkRun("f", t0, "")
+	r.Service = "svc"
+	old := filepath.Join(dir, "slaprobe-spool-seoul-old.jsonl")
+	if _, err := store.WriteSpool(old, "seoul-old", t0, []store.SpoolItem{{Run: &r}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "slaprobe-quarantine.jsonl"), []byte(`{"run":{}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	fc := clockwork.NewFakeClockAt(t0.Add(time.Minute))
+	st, _ := spoolDBs[0].open(t)
+	d, err := New(testConfig(10*time.Second, "f"), Deps{Store: st, Clock: ClockworkClock(fc), Grace: time.Second,
+		SpoolFile: filepath.Join(dir, "slaprobe-spool-seoul-a.jsonl"), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitScheduler(t, d)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := `level=WARN msg="a spool of another location is beside this prober's`
+	if n := strings.Count(logs.String(), want); n != 1 || !strings.Contains(logs.String(), "file="+old+" location=seoul-old") {
+		t.Errorf("log:\n%s\nwant one %s ... file=%s location=seoul-old", logs.String(), want, old)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Errorf("the other location's spool: %v, want it left as it was", err)
+	}
+}

@@ -218,6 +218,25 @@ func SpoolTemps(path string) []string {
 	return out
 }
 
+// SpoolLocation reads the header of the file at path: the location whose
+// prober wrote it, and ok false for a file that is not a slaprobe spool.
+func SpoolLocation(path string) (location string, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	b, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadBytes('\n')
+	if err != nil {
+		return "", false
+	}
+	var h spoolHeader
+	if json.Unmarshal(b, &h) != nil || h.Version == 0 {
+		return "", false
+	}
+	return h.Location, true
+}
+
 // ReadSpool reads the spool at path. A file that does not exist is
 // os.ErrNotExist. A file a newer slaprobe wrote is ErrSpoolNewer, with no
 // items. A file cut short (no trailer, a last line cut in the middle) or
