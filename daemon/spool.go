@@ -48,6 +48,7 @@ func (d *Daemon) replaySpool(ctx context.Context, w resultWriter) error {
 		return nil
 	}
 	d.foreignSpools()
+	d.spoolWritable()
 	temps := store.SpoolTemps(d.spoolFile)
 	if err := d.replaySpoolFile(ctx, w, d.spoolFile, false); err != nil {
 		return err
@@ -76,6 +77,22 @@ func (d *Daemon) foreignSpools() {
 				"file", f, "location", loc, "spool", d.spoolFile)
 		}
 	}
+}
+
+// spoolWritable warns, at start, when the spool's directory cannot be
+// written (missing, read-only, not a directory): the stop that needs the
+// spool, during a database outage, would lose what it holds, and only that
+// stop would say so.
+func (d *Daemon) spoolWritable() {
+	dir := filepath.Dir(d.spoolFile)
+	f, err := os.CreateTemp(dir, ".slaprobe-spool-check-*")
+	if err != nil {
+		d.log.Warn("the spool's directory cannot be written: a stop while the database is not taking writes would lose the results it holds (fix the directory's permissions, or run from a writable working directory)",
+			"spool", d.spoolFile, "err", err)
+		return
+	}
+	f.Close()
+	os.Remove(f.Name())
 }
 
 // replaySpoolFile stores the spool at path (see replaySpool); cut says it

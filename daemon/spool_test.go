@@ -600,3 +600,51 @@ func TestForeignSpoolWarned(t *testing.T) {
 		t.Errorf("the other location's spool: %v, want it left as it was", err)
 	}
 }
+
+// TestSpoolDirectoryCheckedAtStart: a start warns when the spool's
+// directory cannot be written, so that the stop that would need it (during
+// a database outage) is not the first to find out; a writable one says
+// nothing, and the check leaves no file behind.
+func TestSpoolDirectoryCheckedAtStart(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	writable := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		spool string
+		warn  bool
+	}{
+		// (A directory that is a file fails the start: the spool cannot
+		// be read. A read-only one cannot be made for root, who runs
+		// the tests here.)
+		{"no such directory", filepath.Join(writable, "gone", "results.db.slaprobe-spool.jsonl"), true},
+		{"writable", filepath.Join(writable, "results.db.slaprobe-spool.jsonl"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			fc := clockwork.NewFakeClockAt(t0)
+			d, err := New(testConfig(10*time.Second, "f"), Deps{Store: &fakeStore{}, Clock: ClockworkClock(fc), Grace: time.Second,
+				SpoolFile: tc.spool, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "") }))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			waitScheduler(t, d)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			const want = `level=WARN msg="the spool's directory cannot be written`
+			if got := strings.Contains(logs.String(), want); got != tc.warn {
+				t.Errorf("warned %v, want %v; log:\n%s", got, tc.warn, logs.String())
+			}
+			if !tc.warn {
+				if left, _ := filepath.Glob(filepath.Join(writable, ".slaprobe-spool-check-*")); len(left) > 0 {
+					t.Errorf("the check left %v", left)
+				}
+			}
+		})
+	}
+}
