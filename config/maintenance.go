@@ -19,8 +19,9 @@ type MaintenanceSpan struct {
 	Reasons    []string // of every window that makes up the stretch, each once, in config order
 }
 
-// covers reports whether m applies to service.
-func (m *Maintenance) covers(service string) bool {
+// Covers reports whether m applies to service: its own, "*" or an empty
+// service (every service).
+func (m *Maintenance) Covers(service string) bool {
 	return m.Service == "" || m.Service == "*" || m.Service == service
 }
 
@@ -30,7 +31,7 @@ func (p MaintenancePlan) Cover(service string, t time.Time) (MaintenanceSpan, bo
 	var sp MaintenanceSpan
 	found := false
 	for i := range p {
-		if m := &p[i]; m.covers(service) && !t.Before(m.Start) && t.Before(m.End) {
+		if m := &p[i]; m.Covers(service) && !t.Before(m.Start) && t.Before(m.End) {
 			if !found || m.Start.Before(sp.Start) {
 				sp.Start = m.Start
 			}
@@ -49,7 +50,7 @@ func (p MaintenancePlan) Cover(service string, t time.Time) (MaintenanceSpan, bo
 		grown = false
 		for i := range p {
 			m := &p[i]
-			if !m.covers(service) || m.Start.After(sp.End) || m.End.Before(sp.Start) {
+			if !m.Covers(service) || m.Start.After(sp.End) || m.End.Before(sp.Start) {
 				continue
 			}
 			if m.Start.Before(sp.Start) {
@@ -62,7 +63,7 @@ func (p MaintenancePlan) Cover(service string, t time.Time) (MaintenanceSpan, bo
 	}
 	for i := range p {
 		m := &p[i]
-		if m.covers(service) && !m.Start.After(sp.End) && !m.End.Before(sp.Start) && m.Reason != "" && !slices.Contains(sp.Reasons, m.Reason) {
+		if m.Covers(service) && !m.Start.After(sp.End) && !m.End.Before(sp.Start) && m.Reason != "" && !slices.Contains(sp.Reasons, m.Reason) {
 			sp.Reasons = append(sp.Reasons, m.Reason)
 		}
 	}
@@ -92,7 +93,7 @@ func (p MaintenancePlan) NextChange(t time.Time) time.Time {
 func (p MaintenancePlan) Spans(service string, from, to time.Time) []MaintenanceSpan {
 	var starts []time.Time
 	for i := range p {
-		if m := &p[i]; m.covers(service) && m.Start.Before(to) && m.End.After(from) && m.Start.Before(m.End) {
+		if m := &p[i]; m.Covers(service) && m.Start.Before(to) && m.End.After(from) && m.Start.Before(m.End) {
 			starts = append(starts, m.Start)
 		}
 	}

@@ -174,7 +174,7 @@ func (t tally) availability(p config.Policy) (float64, bool) {
 func (a *analysis) maintenance(service string) set {
 	var xs []iv
 	for _, m := range a.cfg.Maintenance {
-		if m.Service == "" || m.Service == "*" || m.Service == service {
+		if m.Covers(service) {
 			xs = append(xs, iv{m.Start, m.End})
 		}
 	}
@@ -415,7 +415,7 @@ func (a *analysis) maintSpans(service string, ms set) []Span {
 	for _, m := range ms {
 		var reasons []string
 		for _, c := range a.cfg.Maintenance {
-			if (c.Service == "" || c.Service == "*" || c.Service == service) && c.Start.Before(m.e) && c.End.After(m.s) &&
+			if c.Covers(service) && c.Start.Before(m.e) && c.End.After(m.s) &&
 				c.Reason != "" && !slices.Contains(reasons, c.Reason) {
 				reasons = append(reasons, c.Reason)
 			}
