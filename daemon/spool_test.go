@@ -575,23 +575,8 @@ func TestForeignSpoolWarned(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "slaprobe-quarantine.jsonl"), []byte(`{"run":{}}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
-	fc := clockwork.NewFakeClockAt(t0.Add(time.Minute))
 	st, _ := spoolDBs[0].open(t)
-	d, err := New(testConfig(10*time.Second, "f"), Deps{Store: st, Clock: ClockworkClock(fc), Grace: time.Second,
-		SpoolFile: filepath.Join(dir, "slaprobe-spool-seoul-a.jsonl"), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "") }))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	waitScheduler(t, d)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	logs := startAndStop(t, st, filepath.Join(dir, "slaprobe-spool-seoul-a.jsonl"), t0.Add(time.Minute))
 	want := `level=WARN msg="a spool of another location is beside this prober's`
 	if n := strings.Count(logs.String(), want); n != 1 || !strings.Contains(logs.String(), "file="+old+" location=seoul-old") {
 		t.Errorf("log:\n%s\nwant one %s ... file=%s location=seoul-old", logs.String(), want, old)
@@ -620,22 +605,7 @@ func TestSpoolDirectoryCheckedAtStart(t *testing.T) {
 		{"writable", filepath.Join(writable, "results.db.slaprobe-spool.jsonl"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
-			fc := clockwork.NewFakeClockAt(t0)
-			d, err := New(testConfig(10*time.Second, "f"), Deps{Store: &fakeStore{}, Clock: ClockworkClock(fc), Grace: time.Second,
-				SpoolFile: tc.spool, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "") }))
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- d.Run(ctx) }()
-			waitScheduler(t, d)
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
+			logs := startAndStop(t, &fakeStore{}, tc.spool, t0)
 			const want = `level=WARN msg="the spool's directory cannot be written`
 			if got := strings.Contains(logs.String(), want); got != tc.warn {
 				t.Errorf("warned %v, want %v; log:\n%s", got, tc.warn, logs.String())
@@ -647,4 +617,28 @@ func TestSpoolDirectoryCheckedAtStart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startAndStop starts a daemon of one passing flow on st with its spool at
+// spool, on a fake clock at t0, stops it once its scheduler runs, and
+// returns its log.
+func startAndStop(t *testing.T, st store.Store, spool string, t0 time.Time) *syncBuffer {
+	t.Helper()
+	logs := &syncBuffer{}
+	fc := clockwork.NewFakeClockAt(t0)
+	d, err := New(testConfig(10*time.Second, "f"), Deps{Store: st, Clock: ClockworkClock(fc), Grace: time.Second,
+		SpoolFile: spool, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitScheduler(t, d)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return logs
 }
