@@ -204,9 +204,11 @@ func (t Timeline) CloseUp(r *report.Report) (Timeline, bool) {
 			to = minTime(report.DayStart(e.Year(), e.Month(), e.Day()+1, t.Loc), t.To)
 		}
 	} else {
-		from = maxTime(from.Truncate(time.Hour), t.From)
-		if tt := to.Truncate(time.Hour); !tt.Equal(to) {
-			to = minTime(tt.Add(time.Hour), t.To)
+		from = maxTime(hourStart(from, t.Loc), t.From)
+		if tt := hourStart(to, t.Loc); !tt.Equal(to) {
+			// The next local hour's first instant: an hour and a half on
+			// lands in it whatever the clocks do (a 30- or 60-minute jump).
+			to = minTime(hourStart(tt.Add(90*time.Minute), t.Loc), t.To)
 		}
 	}
 	if to.Sub(from) > period*3/5 {
@@ -425,6 +427,23 @@ func (t Timeline) ticks() []tick {
 		}
 	}
 	return out
+}
+
+// hourStart is the first instant of t's local hour in loc: its wall clock
+// with the minutes and seconds cleared (Truncate would clear them in UTC,
+// which is not a whole local hour at +05:45 or -03:30), or the end of the
+// clock change that began that hour (Lord Howe's 02:00 becomes 02:30).
+func hourStart(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	_, off := t.Zone()
+	d := time.Duration(off) * time.Second
+	h := t.Add(d).Truncate(time.Hour).Add(-d)
+	if start, _ := t.ZoneBounds(); !start.IsZero() && h.Before(start) {
+		if _, before := start.Add(-time.Nanosecond).Zone(); before != off {
+			h = start
+		}
+	}
+	return h.In(loc)
 }
 
 func tlTime(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04") }

@@ -120,6 +120,61 @@ func TestTimelineCloseUp(t *testing.T) {
 	}
 }
 
+// TestTimelineCloseUpWholeLocalHours: a close-up shorter than a day starts
+// and ends on whole hours of the report's zone, also where its offset is not
+// a whole number of hours (Kathmandu +05:45, Lord Howe +10:30/+11:00 on the
+// day its clocks jump 30 minutes, St. John's -03:30): truncating the instant
+// to a UTC hour drew Kathmandu's 23:45-00:15 outage from 22:45 to 01:45.
+func TestTimelineCloseUpWholeLocalHours(t *testing.T) {
+	zone := func(name string) *time.Location {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	ktm, lh, nf, ny := zone("Asia/Kathmandu"), zone("Australia/Lord_Howe"), zone("America/St_Johns"), zone("America/New_York")
+	tests := []struct {
+		loc        *time.Location
+		month      string
+		start, end time.Time // the one outage
+		from, to   string    // the close-up, local wall times with offsets
+	}{
+		{ktm, "2026-06", time.Date(2026, 6, 15, 23, 45, 32, 0, ktm), time.Date(2026, 6, 16, 0, 15, 2, 0, ktm),
+			"2026-06-15 23:00 +05:45", "2026-06-16 01:00 +05:45"},
+		// 01:40 LHST (+10:30) to 02:50 LHDT (+11:00): 40 minutes across the jump from 02:00 to 02:30.
+		{lh, "2026-10", time.Date(2026, 10, 4, 1, 40, 0, 0, lh), time.Date(2026, 10, 4, 2, 50, 0, 0, lh),
+			"2026-10-04 01:00 +10:30", "2026-10-04 04:00 +11:00"},
+		{nf, "2026-07", time.Date(2026, 7, 9, 14, 10, 0, 0, nf), time.Date(2026, 7, 9, 14, 40, 0, 0, nf),
+			"2026-07-09 13:00 -02:30", "2026-07-09 16:00 -02:30"},
+		// Whole-hour offsets held already: the repeated hour of New York's 2026-11-01.
+		{ny, "2026-11", time.Date(2026, 11, 1, 1, 30, 0, 0, ny), time.Date(2026, 11, 1, 1, 30, 0, 0, ny).Add(time.Hour),
+			"2026-11-01 01:00 -04:00", "2026-11-01 02:00 -05:00"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.loc.String(), func(t *testing.T) {
+			r := timelineReport()
+			from, to, err := report.MonthRange(tc.month, tc.loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.From, r.To, r.Timezone = from, to, tc.loc.String()
+			s := &r.Services[0]
+			s.Windows = s.Windows[:1]
+			s.Windows[0].Start, s.Windows[0].End = tc.start, ptr(tc.end)
+			s.Reconciliation = nil
+			c, ok := NewTimeline(r, TimelineOptions{}).CloseUp(r)
+			if !ok {
+				t.Fatal("no close-up of a 30-minute outage in a month")
+			}
+			const layout = "2006-01-02 15:04 -07:00"
+			if got, want := c.From.In(tc.loc).Format(layout)+" to "+c.To.In(tc.loc).Format(layout), tc.from+" to "+tc.to; got != want {
+				t.Errorf("close-up %s, want %s", got, want)
+			}
+		})
+	}
+}
+
 // TestTimelineTicks: day ticks at the first instant of each local date,
 // 01:00 where the clocks jump over midnight.
 func TestTimelineTicks(t *testing.T) {
