@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,51 @@ func TestSummaryNamesUnmeasuredTime(t *testing.T) {
 			for _, n := range tc.not {
 				if strings.Contains(got, n) {
 					t.Errorf("%s\nsays %q", got, n)
+				}
+			}
+		})
+	}
+}
+
+// TestSummaryPeriodSaysItsOffsets: the e-mail's period line gives each end's
+// offset in the report's zone, the same whether the summary was just made or
+// read back from the archive's figures.json (as every delivery reads it).
+// Before, it printed the zone's abbreviation ("MST" layout): New York's
+// November read "EDT to EST" when made, but the e-mail, built from the JSON
+// read back, said "-0400 to -0500" on a UTC host, and on a host whose own
+// zone had the offset its abbreviation: a Tokyo report sent from a Seoul
+// host said "KST".
+func TestSummaryPeriodSaysItsOffsets(t *testing.T) {
+	for _, tc := range []struct {
+		zone, month, want string
+	}{
+		{"America/New_York", "2026-11", "SLA report 2026-11 (2026-11-01 00:00 -04:00 to 2026-12-01 00:00 -05:00)"},
+		{"Asia/Tokyo", "2026-11", "SLA report 2026-11 (2026-11-01 00:00 +09:00 to 2026-12-01 00:00 +09:00)"},
+		{"Asia/Kathmandu", "2026-06", "SLA report 2026-06 (2026-06-01 00:00 +05:45 to 2026-07-01 00:00 +05:45)"},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			loc, err := time.LoadLocation(tc.zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, to, err := report.MonthRange(tc.month, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one := 1.0
+			s := summaryOf(&report.Report{Title: "SLA report " + tc.month, From: from, To: to,
+				Services: []report.Service{{Name: "web", Objective: 0.999, Availability: &one}}})
+			data, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Summary
+			if err := json.Unmarshal(data, &back); err != nil {
+				t.Fatal(err)
+			}
+			for name, got := range map[string]string{"made": s.Text(), "read back": back.Text()} {
+				if first, _, _ := strings.Cut(got, "\n"); first != tc.want {
+					t.Errorf("%s: %q, want %q", name, first, tc.want)
 				}
 			}
 		})

@@ -108,7 +108,13 @@ func pct(r, objective float64) string { return render.Availability(r, objective)
 // Text is the summary in a few lines, for the e-mail body.
 func (s Summary) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s to %s)\n\n", s.Title, s.From.Format("2006-01-02 15:04 MST"), s.To.Format("2006-01-02 15:04 MST"))
+	// Offsets, as the reports print them, not zone abbreviations: a
+	// delivery reads the summary back from figures.json, where a time keeps
+	// its offset but not its zone, and time.Parse names an offset after the
+	// host's own zone when that zone has it (a Tokyo report sent from a
+	// Seoul host said "KST").
+	const f = "2006-01-02 15:04 -07:00"
+	fmt.Fprintf(&b, "%s (%s to %s)\n\n", s.Title, s.From.Format(f), s.To.Format(f))
 	for _, sv := range s.Services {
 		if sv.Availability == nil {
 			fmt.Fprintf(&b, "- %s: no data\n", sv.Name)
