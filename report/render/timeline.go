@@ -413,17 +413,35 @@ func (t Timeline) ticks() []tick {
 		if !start.Before(t.From) {
 			out = append(out, tick{start, start.In(t.Loc).Format("01-02")})
 		}
-		ls := start.In(t.Loc)
+		var day []tick
 		for off := step; off < 24*time.Hour; off += step {
-			h, m, sec := int(off/time.Hour), int(off%time.Hour/time.Minute), int(off%time.Minute/time.Second)
-			at := time.Date(ls.Year(), ls.Month(), ls.Day(), h, m, sec, 0, t.Loc)
-			if l := at.In(t.Loc); l.Hour() != h || l.Minute() != m || l.Second() != sec || l.Day() != ls.Day() {
-				continue // no such wall time that day
+			for _, at := range wallInstants(start, next, off, t.Loc) {
+				if !at.After(start) || !at.Before(next) || at.Before(t.From) || !at.Before(t.To) {
+					continue
+				}
+				day = append(day, tick{at, at.In(t.Loc).Format(layout)})
 			}
-			if !at.After(start) || !at.Before(next) || at.Before(t.From) || !at.Before(t.To) {
-				continue
-			}
-			out = append(out, tick{at, at.In(t.Loc).Format(layout)})
+		}
+		slices.SortFunc(day, func(a, b tick) int { return a.at.Compare(b.at) })
+		out = append(out, day...)
+	}
+	return out
+}
+
+// wallInstants returns the instants whose wall clock in loc is off past
+// midnight on the local date [start, next): none where the clocks jump over
+// that time, two where they go back over it (01:30 on the day New York's
+// clocks go back is 01:30 EDT and, an hour later, 01:30 EST).
+func wallInstants(start, next time.Time, off time.Duration, loc *time.Location) []time.Time {
+	ls := start.In(loc)
+	wall := time.Date(ls.Year(), ls.Month(), ls.Day(), 0, 0, 0, 0, time.UTC).Add(off)
+	var out []time.Time
+	// The offsets in force that day: at its start and at its end.
+	for _, ref := range []time.Time{start, next.Add(-time.Nanosecond)} {
+		_, o := ref.In(loc).Zone()
+		at := wall.Add(-time.Duration(o) * time.Second).In(loc)
+		if _, got := at.Zone(); got == o && !slices.ContainsFunc(out, at.Equal) {
+			out = append(out, at)
 		}
 	}
 	return out

@@ -198,6 +198,46 @@ func TestTimelineTicks(t *testing.T) {
 	}
 }
 
+// TestTimelineTicksRepeatedHour: on the day the clocks go back, the wall
+// times that occur twice are marked twice, so the axis has no hole: New
+// York's 2026-11-01 00:00-03:00 at 30-minute marks drew 01:00 and 01:30 once
+// (EDT), leaving 90 minutes unmarked between 01:30 EDT and 02:00 EST; Lord
+// Howe's 01:30-02:00, which occurs twice (at 02:00 +11:00 the clocks go back
+// to 01:30 +10:30), lost its second 01:30.
+func TestTimelineTicksRepeatedHour(t *testing.T) {
+	for _, tc := range []struct {
+		zone     string
+		from, to [2]int // day, hour in 2026-11 (New York) or 2026-04 (Lord Howe)
+		month    time.Month
+		want     string
+	}{
+		{"America/New_York", [2]int{1, 0}, [2]int{1, 3}, time.November,
+			"00:00-04:00=11-01 00:30-04:00 01:00-04:00 01:30-04:00 01:00-05:00 01:30-05:00 02:00-05:00 02:30-05:00"},
+		{"Australia/Lord_Howe", [2]int{5, 0}, [2]int{5, 4}, time.April,
+			"00:00+11:00=04-05 00:30+11:00 01:00+11:00 01:30+11:00 01:30+10:30 02:00+10:30 02:30+10:30 03:00+10:30 03:30+10:30"},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			loc, err := time.LoadLocation(tc.zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl := Timeline{From: report.LocalTime(2026, tc.month, tc.from[0], tc.from[1], 0, 0, loc),
+				To: report.LocalTime(2026, tc.month, tc.to[0], tc.to[1], 0, 0, loc), Loc: loc}
+			var got []string
+			for _, tk := range tl.ticks() {
+				s := tk.at.In(loc).Format("15:04-07:00")
+				if tk.label != tk.at.In(loc).Format("15:04") {
+					s += "=" + tk.label
+				}
+				got = append(got, s)
+			}
+			if g := strings.Join(got, " "); g != tc.want {
+				t.Errorf("ticks\n%s\nwant\n%s", g, tc.want)
+			}
+		})
+	}
+}
+
 func TestTimelineSVG(t *testing.T) {
 	r := timelineReport()
 	r.Services[0].Name = `<script>alert(1)</script>`
