@@ -464,7 +464,40 @@ func hourStart(t time.Time, loc *time.Location) time.Time {
 	return h.In(loc)
 }
 
-func tlTime(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04") }
+// tlTime is a caption's time, to the minute, with its offset where the
+// clocks go back over it (so 01:00 says which of the two it is).
+func tlTime(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if repeated(t, loc) {
+		return t.Format("2006-01-02 15:04 -07:00")
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// repeated reports whether t's wall clock in loc occurs twice: the clocks go
+// back over it within hours of t.
+func repeated(t time.Time, loc *time.Location) bool {
+	t = t.In(loc)
+	_, before := t.Add(-3 * time.Hour).In(loc).Zone()
+	_, after := t.Add(3 * time.Hour).In(loc).Zone()
+	if before <= after {
+		return false // no change, or the clocks go forward
+	}
+	d := time.Duration(before-after) * time.Second
+	for _, u := range []time.Time{t.Add(d), t.Add(-d)} {
+		if wallClock(u.In(loc)).Equal(wallClock(t)) {
+			return true
+		}
+	}
+	return false
+}
+
+// wallClock is t's date and time of day as the same fields in UTC.
+func wallClock(t time.Time) time.Time {
+	y, m, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, m, d, h, mi, s, t.Nanosecond(), time.UTC)
+}
 
 // tlStamp is a mark's time in its tooltip, as the tables give it: to the
 // second and with its offset, which tells apart the two occurrences of a

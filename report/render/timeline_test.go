@@ -344,6 +344,35 @@ func TestTimelineTooltipsOnDSTDay(t *testing.T) {
 	}
 }
 
+// TestTimelineCaptionRepeatedHour: a caption's time that occurs twice (the
+// clocks go back over it) says which one by its offset: the close-up of
+// 01:40-02:00 EST on New York's 2026-11-01 read "01:00 to 03:00", three
+// hours to the reader, when it starts at the second 01:00 and lasts two.
+func TestTimelineCaptionRepeatedHour(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := timelineReport()
+	r.Timezone = "America/New_York"
+	r.From, r.To, _ = report.MonthRange("2026-11", ny)
+	r.Generated = r.To
+	start, end := time.Date(2026, 11, 1, 6, 40, 0, 0, time.UTC), time.Date(2026, 11, 1, 7, 0, 0, 0, time.UTC) // 01:40-02:00 EST
+	s := &r.Services[0]
+	s.Windows = []report.Window{{Service: "messaging", Flow: "chat", Function: ptr("send"), Kind: "down", Start: start, End: &end,
+		DurationSeconds: 1200, CauseStep: "send", Locations: []string{"seoul-a"}}}
+	s.Reconciliation = nil
+	r.Windows = s.Windows
+	var got []string
+	for _, f := range newView(r, ny).Timelines {
+		got = append(got, f.Caption)
+	}
+	want := []string{"Whole period: 2026-11-01 00:00 to 2026-12-01 00:00", "Close-up: 2026-11-01 01:00 -05:00 to 2026-11-01 03:00"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("captions %q, want %q", got, want)
+	}
+}
+
 // TestTimelinePNG checks the drawn pixels: the down bar is solid red where
 // the layout puts it, the degraded bar hatched, and nothing red where the
 // function was up.
