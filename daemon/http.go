@@ -164,13 +164,13 @@ func (d *Daemon) Status() Status {
 		fss = append(fss, fs)
 	}
 	d.mu.RUnlock()
-	out := Status{Location: loc, Time: now, Flows: make([]FlowStatus, 0, len(fss))}
 	if zone == nil {
 		zone = time.UTC
 	}
+	out := Status{Location: loc, Time: now.In(zone), Flows: make([]FlowStatus, 0, len(fss))}
 	maint := map[string]*MaintenanceStatus{} // by service
 	for _, fs := range fss {
-		st := fs.status(now)
+		st := fs.status(now, zone)
 		if len(plan) > 0 {
 			m, ok := maint[st.Service]
 			if !ok {
@@ -193,7 +193,9 @@ func (d *Daemon) Status() Status {
 	return out
 }
 
-func (fs *flowState) status(now time.Time) FlowStatus {
+// status is the flow's state, its times in zone (the config's), as every
+// time the daemon shows is, whatever the host's TZ.
+func (fs *flowState) status(now time.Time, zone *time.Location) FlowStatus {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	st := FlowStatus{
@@ -206,11 +208,12 @@ func (fs *flowState) status(now time.Time) FlowStatus {
 		OpenWindows:     []WindowStatus{},
 	}
 	if t := fs.machine.LastRun(); !t.IsZero() {
+		t = t.In(zone)
 		st.LastStart = &t
 	}
 	if l := fs.last; l != nil {
 		st.LastRun = &RunStatus{
-			Start: l.Start, OK: l.Outcome != probe.StatusFailed, Outcome: string(l.Outcome),
+			Start: l.Start.In(zone), OK: l.Outcome != probe.StatusFailed, Outcome: string(l.Outcome),
 			DurationSeconds: l.Duration.Seconds(), CauseStep: l.CauseStep, Error: l.Error,
 		}
 	}
@@ -219,7 +222,7 @@ func (fs *flowState) status(now time.Time) FlowStatus {
 	}
 	for _, w := range fs.machine.OpenWindows() {
 		ws := WindowStatus{
-			Kind: string(w.Kind), Start: w.Start, Confirmed: w.Confirmed,
+			Kind: string(w.Kind), Start: w.Start.In(zone), Confirmed: w.Confirmed.In(zone),
 			DurationSeconds: w.Duration(now).Seconds(), CauseStep: w.CauseStep, Error: w.Error,
 		}
 		if w.Function != "" {

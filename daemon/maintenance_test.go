@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,6 +140,74 @@ func TestStatusShowsMaintenance(t *testing.T) {
 		}
 		if compact.String() != want[f.Flow] {
 			t.Errorf("flow %s: maintenance %s, want %s", f.Flow, compact.String(), want[f.Flow])
+		}
+	}
+}
+
+// TestStatusTimesInConfigZone: every time /api/v1/status gives (now, the
+// last run's start, open windows' start and confirmation, maintenance) is
+// in the config's time zone, whatever the zone of the clock that made it.
+// Before, only maintenance was: on a host with TZ=Asia/Kolkata and a
+// America/New_York config, "time", "last_start", "last_run.start" and the
+// open windows read +05:30 beside maintenance in -05:00, and the same
+// window read -05:00 in `slaprobe windows` (here the fake clock's UTC: "Z").
+func TestStatusTimesInConfigZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fc := clockwork.NewFakeClockAt(t0)
+	cfg := maintConfig(config.MaintenancePlan{{Service: "svc", Start: t0.Add(-time.Hour), End: t0.Add(time.Hour), Reason: "upgrade"}})
+	cfg.Loc, cfg.Timezone = ny, "America/New_York"
+	d, w := newTestDaemon(t, cfg, nil, Deps{Clock: ClockworkClock(fc)})
+	startPipeline(d, w)
+	for range 2 { // down_after 2
+		run := mkRun("a", fc.Now(), "send")
+		d.process(&run)
+		fc.Advance(10 * time.Second)
+	}
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/status", nil))
+	var st struct {
+		Time  string `json:"time"`
+		Flows []struct {
+			Flow      string  `json:"flow"`
+			LastStart *string `json:"last_start"`
+			LastRun   *struct {
+				Start string `json:"start"`
+			} `json:"last_run"`
+			OpenWindows []struct {
+				Start     string `json:"start"`
+				Confirmed string `json:"confirmed"`
+			} `json:"open_windows"`
+			Maintenance *struct {
+				Start string `json:"start"`
+				End   string `json:"end"`
+			} `json:"maintenance"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil {
+		t.Fatalf("%v: %s", err, rec.Body)
+	}
+	times := map[string]string{"time": st.Time}
+	for _, f := range st.Flows {
+		if f.Flow != "a" {
+			continue
+		}
+		if f.LastStart == nil || f.LastRun == nil || len(f.OpenWindows) == 0 || f.Maintenance == nil {
+			t.Fatalf("flow a has no last run, open window or maintenance: %s", rec.Body)
+		}
+		times["last_start"], times["last_run.start"] = *f.LastStart, f.LastRun.Start
+		times["open_windows[0].start"], times["open_windows[0].confirmed"] = f.OpenWindows[0].Start, f.OpenWindows[0].Confirmed
+		times["maintenance.start"], times["maintenance.end"] = f.Maintenance.Start, f.Maintenance.End
+	}
+	if len(times) != 7 {
+		t.Fatalf("flow a missing: %s", rec.Body)
+	}
+	for key, v := range times {
+		if !strings.HasSuffix(v, "-05:00") {
+			t.Errorf("%s %s: want New York's -05:00", key, v)
 		}
 	}
 }
