@@ -20,7 +20,7 @@
 // declared: the store is the only writer and keeps the references itself,
 // and enforcing them would cost a lookup per inserted row.
 //
-// # Schema (version 8)
+// # Schema (version 9)
 //
 // Times are unix nanoseconds (INTEGER/BIGINT), durations nanoseconds; 0 is
 // "no time". Names are interned: a run row refers to its series, its steps
@@ -149,7 +149,12 @@
 // store_meta. 6 adds events.last_before_ns and last_in_ns (cause events need
 // no schema change). 7 converts PostgreSQL's rollup data from JSONB to the
 // blob above and (both) indexes events by events_window (start_ns, flow,
-// location) instead of events_start and events_location. A database newer
+// location) instead of events_start and events_location. 8 counts confirm
+// runs apart (runs.confirm, confirm_runs). 9 adds publisher_lease (id 1
+// PK, holder, beat, since_ns, renewed_ns: its one row names the prober, by
+// location, that makes and delivers the report versions; see
+// Publications.ClaimPublisher), report_versions.maker and
+// report_versions.figures. A database newer
 // than the binary is refused.
 // Migrations, in migrations.go, run in one transaction each, with
 // statements prepared once and sorts in temporary files, so that their

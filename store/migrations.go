@@ -97,6 +97,28 @@ var sqliteMigrations = []migration{
 	// replaces events_start and events_location by events_window.
 	{version: 7, stmts: v7Events},
 	{version: 8, stmts: v8Stmts("INTEGER", "INTEGER")},
+	{version: 9, stmts: v9Stmts},
+}
+
+// v9Stmts give the monthly report publisher one holder per database
+// (publisher_lease: its one row names the prober, by location, that makes
+// and delivers the report versions; beat counts its renewals, so that
+// another prober can tell a holder that stopped renewing without comparing
+// clocks), and each report version its maker (the location of the prober
+// that made it) and figures (what its archive's figures.json holds, so
+// that a prober that takes the role over can say what changed without the
+// maker's archive); both empty for versions made before.
+var v9Stmts = []string{
+	`CREATE TABLE publisher_lease (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	holder     TEXT NOT NULL,
+	beat       BIGINT NOT NULL,
+	since_ns   BIGINT NOT NULL,
+	renewed_ns BIGINT NOT NULL
+)`,
+	`INSERT INTO publisher_lease (id, holder, beat, since_ns, renewed_ns) VALUES (1, '', 0, 0, 0)`,
+	`ALTER TABLE report_versions ADD COLUMN maker TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE report_versions ADD COLUMN figures TEXT NOT NULL DEFAULT ''`,
 }
 
 // v8Stmts count confirm runs apart (probe.Run.Confirm): runs.confirm marks
@@ -348,6 +370,7 @@ $$`,
 	{version: 8, stmts: append([]string{
 		`LOCK TABLE runs, rollup_minute, rollup_hour IN ACCESS EXCLUSIVE MODE`,
 	}, v8Stmts("SMALLINT", "BIGINT")...)},
+	{version: 9, stmts: v9Stmts},
 }
 
 // Frozen Go code of migrations 2 and 3.

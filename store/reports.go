@@ -12,16 +12,35 @@ import (
 
 // Publications keeps what the monthly report publisher made and delivered:
 // one row per report version, one per delivery (what, where, when, result),
-// so that a restart neither loses nor repeats one. SQLite and PostgreSQL
-// implement it (schema version 4).
+// so that a restart neither loses nor repeats one; and which prober of a
+// fleet sharing the database publishes (the publisher lease). SQLite and
+// PostgreSQL implement it (schema versions 4 and 9).
 type Publications interface {
 	// ReportVersions returns the versions made of month (YYYY-MM), oldest
 	// first; month "" returns every version.
 	ReportVersions(ctx context.Context, month string) ([]ReportVersion, error)
 	// AddReportVersion records a new version and its deliveries, pending, in
 	// one transaction. It returns ErrVersionExists when (month, version) is
-	// already there: another process made it first.
+	// already there: another process made it first. A version with a Maker
+	// is recorded only while Maker holds the publisher lease, checked in
+	// the same transaction: ErrNotPublisher when another prober has taken
+	// it over meanwhile.
 	AddReportVersion(ctx context.Context, v ReportVersion, deliveries []Delivery) error
+	// PublisherLease returns who holds the publisher role (Holder "":
+	// nobody).
+	PublisherLease(ctx context.Context) (Lease, error)
+	// ClaimPublisher takes or renews the publisher role for the prober at
+	// location me, at now (me's clock, kept for display). It takes it when
+	// nobody holds it or me does already (a renewal, or me restarted), or
+	// when the lease is still exactly stale (Holder and Beat): a lease
+	// the caller has seen unchanged for as long as a holder renews it,
+	// whose holder has therefore stopped. Every claim that takes or renews
+	// adds 1 to Beat. It returns the lease as it is afterwards: me holds
+	// the role when its Holder is me.
+	ClaimPublisher(ctx context.Context, me string, now time.Time, stale Lease) (Lease, error)
+	// ReleasePublisher gives the role up if me holds it, so that another
+	// prober takes it at once rather than after the lease has gone stale.
+	ReleasePublisher(ctx context.Context, me string) error
 	// PendingDeliveries returns the deliveries not yet delivered nor given
 	// up, by id.
 	PendingDeliveries(ctx context.Context) ([]Delivery, error)
@@ -41,6 +60,19 @@ var (
 // already.
 var ErrVersionExists = errors.New("store: report version exists")
 
+// ErrNotPublisher is AddReportVersion's answer when the version's maker no
+// longer holds the publisher lease.
+var ErrNotPublisher = errors.New("store: this prober does not hold the publisher lease")
+
+// Lease is the publisher lease: which prober (by location) makes and
+// delivers the report versions of a database.
+type Lease struct {
+	Holder  string    // the holder's location; "" nobody
+	Beat    int64     // counts the claims that took or renewed it
+	Since   time.Time // when Holder took it (its clock)
+	Renewed time.Time // when Holder last renewed it (its clock)
+}
+
 // ReportVersion is one made version of a month's report.
 type ReportVersion struct {
 	Month     string    // YYYY-MM
@@ -49,6 +81,8 @@ type ReportVersion struct {
 	Digest    string    // of the report's figures (not of its rendering), to tell a changed month
 	Changes   string    // what changed from the version before ("" for the first)
 	Files     []string  // archive paths, relative to the archive directory
+	Maker     string    // the location of the prober that made it ("" before schema version 9)
+	Figures   string    // its figures.json (JSON; "" before schema version 9), for the next version's "what changed"
 }
 
 // Delivery states.
@@ -111,10 +145,12 @@ type versionRow struct {
 	Digest    string `db:"digest"`
 	Changes   string `db:"changes"`
 	Files     string `db:"files"`
+	Maker     string `db:"maker"`
+	Figures   string `db:"figures"`
 }
 
 func (c *core) ReportVersions(ctx context.Context, month string) ([]ReportVersion, error) {
-	q := `SELECT month, version, generated_ns, digest, changes, files FROM report_versions`
+	q := `SELECT month, version, generated_ns, digest, changes, files, maker, figures FROM report_versions`
 	var args []any
 	if month != "" {
 		q += ` WHERE month = ?`
@@ -127,7 +163,7 @@ func (c *core) ReportVersions(ctx context.Context, month string) ([]ReportVersio
 	}
 	out := make([]ReportVersion, 0, len(rows))
 	for _, r := range rows {
-		v := ReportVersion{Month: r.Month, Version: r.Version, Generated: fromNS(r.Generated), Digest: r.Digest, Changes: r.Changes}
+		v := ReportVersion{Month: r.Month, Version: r.Version, Generated: fromNS(r.Generated), Digest: r.Digest, Changes: r.Changes, Maker: r.Maker, Figures: r.Figures}
 		if err := json.Unmarshal([]byte(r.Files), &v.Files); err != nil {
 			return nil, fmt.Errorf("store: report version %s v%d: files: %w", r.Month, r.Version, err)
 		}
@@ -151,6 +187,20 @@ func (c *core) AddReportVersion(ctx context.Context, v ReportVersion, ds []Deliv
 		return fmt.Errorf("store: add report version: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if v.Maker != "" {
+		// An UPDATE rather than a read: in PostgreSQL it locks the lease
+		// row until the commit, so a takeover waits for this version
+		// rather than passing it.
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE publisher_lease SET beat = beat WHERE id = 1 AND holder = ?`), v.Maker)
+		if err != nil {
+			return fmt.Errorf("store: add report version: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: add report version: %w", err)
+		} else if n == 0 {
+			return ErrNotPublisher
+		}
+	}
 	var n int
 	if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM report_versions WHERE month = ? AND version = ?`), v.Month, v.Version); err != nil {
 		return fmt.Errorf("store: add report version: %w", err)
@@ -158,8 +208,8 @@ func (c *core) AddReportVersion(ctx context.Context, v ReportVersion, ds []Deliv
 	if n > 0 {
 		return ErrVersionExists
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO report_versions (month, version, generated_ns, digest, changes, files) VALUES (?, ?, ?, ?, ?, ?)`),
-		v.Month, v.Version, toNS(v.Generated), v.Digest, v.Changes, string(files)); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO report_versions (month, version, generated_ns, digest, changes, files, maker, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		v.Month, v.Version, toNS(v.Generated), v.Digest, v.Changes, string(files), v.Maker, v.Figures); err != nil {
 		if isUniqueViolation(err) {
 			return ErrVersionExists
 		}
@@ -244,6 +294,74 @@ func (c *core) UpdateDelivery(ctx context.Context, d Delivery) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)
+	}
+	return nil
+}
+
+type leaseRow struct {
+	Holder  string `db:"holder"`
+	Beat    int64  `db:"beat"`
+	Since   int64  `db:"since_ns"`
+	Renewed int64  `db:"renewed_ns"`
+}
+
+const leaseSQL = `SELECT holder, beat, since_ns, renewed_ns FROM publisher_lease WHERE id = 1`
+
+func (r leaseRow) lease() Lease {
+	return Lease{Holder: r.Holder, Beat: r.Beat, Since: fromNS(r.Since), Renewed: fromNS(r.Renewed)}
+}
+
+func (c *core) PublisherLease(ctx context.Context) (Lease, error) {
+	var r leaseRow
+	if err := c.r.GetContext(ctx, &r, leaseSQL); err != nil {
+		return Lease{}, fmt.Errorf("store: publisher lease: %w", err)
+	}
+	return r.lease(), nil
+}
+
+func (c *core) ClaimPublisher(ctx context.Context, me string, now time.Time, stale Lease) (Lease, error) {
+	if me == "" {
+		return Lease{}, errors.New("store: claim publisher: no location")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tx, err := c.beginWrite(ctx) // refuses a newer schema: an older prober never publishes beside newer ones
+	if err != nil {
+		return Lease{}, fmt.Errorf("store: claim publisher: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// One conditional UPDATE: PostgreSQL re-reads the row a concurrent
+	// claim changed before it applies the condition, so of two probers
+	// taking over the same stale lease one gets it.
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE publisher_lease
+SET since_ns = CASE WHEN holder = ? THEN since_ns ELSE ? END, holder = ?, beat = beat + 1, renewed_ns = ?
+WHERE id = 1 AND (holder = '' OR holder = ? OR (holder = ? AND beat = ?))`),
+		me, toNS(now), me, toNS(now), me, stale.Holder, stale.Beat); err != nil {
+		return Lease{}, fmt.Errorf("store: claim publisher: %w", err)
+	}
+	var r leaseRow
+	if err := tx.GetContext(ctx, &r, leaseSQL); err != nil {
+		return Lease{}, fmt.Errorf("store: claim publisher: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Lease{}, fmt.Errorf("store: claim publisher: %w", err)
+	}
+	return r.lease(), nil
+}
+
+func (c *core) ReleasePublisher(ctx context.Context, me string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tx, err := c.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("store: release publisher: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE publisher_lease SET holder = '', beat = beat + 1 WHERE id = 1 AND holder = ?`), me); err != nil {
+		return fmt.Errorf("store: release publisher: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: release publisher: %w", err)
 	}
 	return nil
 }

@@ -73,3 +73,87 @@ func testPublications(t *testing.T, p Publications) {
 		t.Error("updating a delivery that does not exist succeeded")
 	}
 }
+
+// TestPublisherLease: one prober of a fleet holds the publisher role at a
+// time. The first claim takes a free lease, a claim by its holder renews it
+// (Beat grows), another prober's claim leaves it alone unless the lease it
+// names as stale is still the current one (a holder that stopped renewing),
+// a release frees it at once, and only the holder's versions are recorded
+// (with their maker and figures).
+func TestPublisherLease(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) Publications
+	}{
+		{"sqlite", func(t *testing.T) Publications { return openTestSQLite(t) }},
+		{"postgres", func(t *testing.T) Publications { return openTestPostgres(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			p := tc.open(t)
+			at := time.Date(2022, 11, 1, 0, 10, 0, 0, time.UTC)
+			claim := func(me string, now time.Time, stale Lease) Lease {
+				t.Helper()
+				l, err := p.ClaimPublisher(ctx, me, now, stale)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}
+			if l, err := p.PublisherLease(ctx); err != nil || l.Holder != "" {
+				t.Fatalf("a new database's lease: %+v, %v; want nobody", l, err)
+			}
+			a := claim("seoul-a", at, Lease{})
+			if a.Holder != "seoul-a" || !a.Since.Equal(at) || !a.Renewed.Equal(at) {
+				t.Fatalf("first claim: %+v", a)
+			}
+			if b := claim("seoul-b", at, Lease{}); b != a {
+				t.Fatalf("another prober's claim of a held lease: %+v, want %+v unchanged", b, a)
+			}
+			a2 := claim("seoul-a", at.Add(time.Minute), Lease{})
+			if a2.Holder != "seoul-a" || a2.Beat <= a.Beat || !a2.Since.Equal(at) || !a2.Renewed.Equal(at.Add(time.Minute)) {
+				t.Fatalf("renewal: %+v after %+v", a2, a)
+			}
+			// seoul-b saw a; the lease has been renewed since: not stale.
+			if b := claim("seoul-b", at.Add(2*time.Minute), a); b.Holder != "seoul-a" {
+				t.Fatalf("a renewed lease taken over as stale: %+v", b)
+			}
+			// Only the holder records a version.
+			if err := p.AddReportVersion(ctx, ReportVersion{Month: "2022-10", Version: 1, Digest: "b", Maker: "seoul-b"}, nil); !errors.Is(err, ErrNotPublisher) {
+				t.Fatalf("a version of a prober without the lease: %v, want ErrNotPublisher", err)
+			}
+			if err := p.AddReportVersion(ctx, ReportVersion{Month: "2022-10", Version: 1, Digest: "a", Maker: "seoul-a", Figures: `{"services": []}`}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if vs, err := p.ReportVersions(ctx, "2022-10"); err != nil || len(vs) != 1 || vs[0].Maker != "seoul-a" || vs[0].Digest != "a" || vs[0].Figures != `{"services": []}` {
+				t.Fatalf("versions %+v, %v", vs, err)
+			}
+			// a2 unchanged: seoul-a stopped renewing; seoul-b takes over.
+			b := claim("seoul-b", at.Add(3*time.Minute), a2)
+			if b.Holder != "seoul-b" || !b.Since.Equal(at.Add(3*time.Minute)) {
+				t.Fatalf("takeover of a stale lease: %+v", b)
+			}
+			// seoul-a comes back: it neither renews nor takes it (its own
+			// view of the lease, a2, is no longer the lease).
+			if l := claim("seoul-a", at.Add(4*time.Minute), a2); l.Holder != "seoul-b" {
+				t.Fatalf("the old holder's claim after a takeover: %+v", l)
+			}
+			if err := p.AddReportVersion(ctx, ReportVersion{Month: "2022-10", Version: 2, Digest: "a2", Maker: "seoul-a"}, nil); !errors.Is(err, ErrNotPublisher) {
+				t.Fatalf("a version of the old holder after a takeover: %v, want ErrNotPublisher", err)
+			}
+			// Release: only by the holder; then anyone takes it at once.
+			if err := p.ReleasePublisher(ctx, "seoul-a"); err != nil {
+				t.Fatal(err)
+			}
+			if l, _ := p.PublisherLease(ctx); l.Holder != "seoul-b" {
+				t.Fatalf("released by a prober that does not hold it: %+v", l)
+			}
+			if err := p.ReleasePublisher(ctx, "seoul-b"); err != nil {
+				t.Fatal(err)
+			}
+			if l := claim("seoul-a", at.Add(5*time.Minute), Lease{}); l.Holder != "seoul-a" {
+				t.Fatalf("claim of a released lease: %+v", l)
+			}
+		})
+	}
+}
