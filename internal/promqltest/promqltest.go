@@ -51,6 +51,7 @@ func families() map[string][]string {
 		"slaprobe_alert_state_save_failures_total":              {},
 		"slaprobe_webhook_callbacks_total":                      {"result"},
 		"slaprobe_reports_generated_total":                      {},
+		"slaprobe_reports_publishing":                           {"location"},
 		"slaprobe_report_deliveries_total":                      {"channel", "result"},
 		"slaprobe_build_info":                                   {"version", "goversion"},
 		"slaprobe_config_last_reload_successful":                {},

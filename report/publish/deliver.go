@@ -107,8 +107,12 @@ func (p *Publisher) deliverLoop(ctx context.Context) {
 }
 
 // DeliverDue attempts every pending delivery whose time has come, and
-// records each attempt's outcome.
+// records each attempt's outcome; on the prober that holds the publisher
+// lease only.
 func (p *Publisher) DeliverDue(ctx context.Context) error {
+	if ok, err := p.lead(ctx, false); err != nil || !ok {
+		return err // the publisher delivers: it has the files
+	}
 	cfg := p.config()
 	pend, err := p.opts.Store.PendingDeliveries(ctx)
 	if err != nil {
@@ -117,6 +121,7 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 	chans := p.opts.Channels(cfg)
 	files := map[string][]string{} // month/version -> files
 	digests := map[string]string{} // month/version -> the version's digest
+	makers := map[string]string{}  // month/version -> the prober that made it
 	for _, d := range pend {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -124,6 +129,9 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 		now := p.clk.Now()
 		if d.Next.After(now) {
 			continue
+		}
+		if ok, err := p.lead(ctx, false); err != nil || !ok {
+			return err // taken over during the last attempt: the new publisher goes on
 		}
 		var ch Channel
 		for _, c := range chans {
@@ -150,9 +158,13 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 			for _, v := range vs {
 				files[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Files
 				digests[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Digest
+				makers[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Maker
 			}
 		}
 		m, err := p.message(cfg, d, files[key], digests[key])
+		if by := makers[key]; err != nil && by != "" && by != p.me {
+			err = fmt.Errorf("made by prober %s before this one took the publisher role over; its files are in that prober's archive unless reports.archive is shared: %w", by, err)
+		}
 		if err == nil {
 			actx, cancel := context.WithTimeout(ctx, p.opts.AttemptTimeout)
 			err = ch.Send(actx, m)

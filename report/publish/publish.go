@@ -13,6 +13,13 @@
 //     months before it; one whose figures changed (late data from another
 //     prober, a corrected timeline) gets a new version that says what
 //     changed, and is delivered again.
+//   - Probers sharing one database publish through one of them: the
+//     publisher lease (store.Publications.ClaimPublisher) names the prober,
+//     by location, that makes and delivers the versions; the others make
+//     nothing and deliver nothing, and take the lease over when its holder
+//     stops renewing it (see lead). Two probers with different configs
+//     would otherwise each find the other's version different from their
+//     own build and revise it, one version after another.
 //   - Deliveries are retried with exponential backoff; every attempt's
 //     outcome is recorded, so a restart resumes them and never repeats a
 //     delivered one. A crash in the middle of an attempt may repeat that one
@@ -70,7 +77,22 @@ type Options struct {
 	// AttemptTimeout bounds one delivery attempt (connect, send, answer);
 	// default 2m.
 	AttemptTimeout time.Duration
+	// LeaseCheck is how often Run renews the publisher lease (its holder)
+	// or looks at it (the others); default 20s. LeaseStale is how long
+	// another prober's lease must stay unchanged, on this prober's clock,
+	// before this one takes it over; default 2m. Both are fixed, not
+	// config keys: tests set them.
+	LeaseCheck, LeaseStale time.Duration
 }
+
+// The publisher lease's timing: its holder renews it every leaseCheck;
+// another prober takes it over once it has seen it unchanged for
+// leaseStale, so within leaseStale + 2 leaseCheck of its holder's last
+// renewal (at once, at its next look, when the holder released it).
+const (
+	leaseCheck = 20 * time.Second
+	leaseStale = 2 * time.Minute
+)
 
 // Publisher makes, archives and delivers the monthly reports.
 type Publisher struct {
@@ -80,6 +102,16 @@ type Publisher struct {
 
 	generated  prometheus.Counter
 	deliveries *prometheus.CounterVec
+	publishing prometheus.Gauge
+
+	me string // this prober's location: its name in the publisher lease
+
+	leaseMu sync.Mutex  // guards the lease state below; held across a claim
+	holding bool        // this prober holds the lease (as of checked)
+	checked time.Time   // when the lease was last claimed or renewed
+	seen    store.Lease // another prober's lease as last seen
+	seenAt  time.Time   // when seen was first seen as it is
+	took    bool        // the role was taken (over) and no cycle has begun since
 
 	mu  sync.Mutex // guards cfg and the schedule below
 	cfg *config.Config
@@ -120,14 +152,26 @@ func New(cfg *config.Config, opts Options) (*Publisher, error) {
 	if opts.Channels == nil {
 		opts.Channels = Channels
 	}
-	p := &Publisher{opts: opts, log: opts.Logger, clk: opts.Clock, cfg: cfg, wake: make(chan struct{}, 1)}
+	if opts.LeaseCheck <= 0 {
+		opts.LeaseCheck = leaseCheck
+	}
+	if opts.LeaseStale <= 0 {
+		opts.LeaseStale = leaseStale
+	}
+	if cfg.Location == "" {
+		return nil, errors.New("publish: the config has no location")
+	}
+	p := &Publisher{opts: opts, log: opts.Logger, clk: opts.Clock, cfg: cfg, me: cfg.Location, wake: make(chan struct{}, 1)}
 	p.generated = prometheus.NewCounter(prometheus.CounterOpts{Name: "slaprobe_reports_generated_total",
 		Help: "Monthly report versions made by the scheduled publisher (a revised month counts again)."})
 	p.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slaprobe_report_deliveries_total",
 		Help: "Report delivery attempts by channel (webhook, email) and result (delivered, retry: failed and will be retried, failed: given up)."},
 		[]string{"channel", "result"})
+	p.publishing = prometheus.NewGauge(prometheus.GaugeOpts{Name: "slaprobe_reports_publishing",
+		Help:        "1 while this prober holds the publisher lease (it makes and delivers the reports of its database), 0 while another prober does or the database cannot be reached.",
+		ConstLabels: prometheus.Labels{"location": cfg.Location}})
 	if opts.Registry != nil {
-		for _, c := range []prometheus.Collector{p.generated, p.deliveries} {
+		for _, c := range []prometheus.Collector{p.generated, p.deliveries, p.publishing} {
 			if err := opts.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("publish: registering metrics: %w", err)
 			}
@@ -246,7 +290,16 @@ func (p *Publisher) Run(ctx context.Context) error {
 	// hours with hourly flows), and the deliveries already due must not
 	// wait with it. The schedule starts after it, so that two cycles
 	// never run at once.
+	//
+	// The publisher lease is renewed beside both, from the start: a
+	// startup cycle may wait hours for the month's last runs, and a
+	// delivery attempt minutes.
 	startup := make(chan struct{})
+	leaseDone := make(chan struct{})
+	go func() {
+		defer close(leaseDone)
+		p.leaseLoop(ctx, startup)
+	}()
 	go func() {
 		defer close(startup)
 		if err := p.Cycle(ctx); err != nil && ctx.Err() == nil {
@@ -259,6 +312,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 	if err := s.Shutdown(); err != nil {
 		p.log.Warn("report scheduler shutdown", "err", err)
 	}
+	<-leaseDone
+	p.release(ctx)
 	return nil
 }
 
@@ -269,8 +324,18 @@ func lastCompleted(now time.Time, loc *time.Location) time.Time {
 }
 
 // Cycle makes every month that is due and not made, and rebuilds the months
-// under revision; what Run does at startup and on the schedule.
+// under revision; what Run does at startup and on the schedule. It does
+// nothing on a prober that does not hold the publisher lease (see lead).
 func (p *Publisher) Cycle(ctx context.Context) error {
+	if ok, err := p.lead(ctx, false); err != nil {
+		return err
+	} else if !ok {
+		p.log.Info("reports not made here: another prober publishes them", "location", p.me, "publisher", p.publisher())
+		return nil
+	}
+	p.leaseMu.Lock()
+	p.took = false // this cycle makes what is due
+	p.leaseMu.Unlock()
 	cfg := p.config()
 	loc := cfg.Loc
 	if loc == nil {
@@ -288,6 +353,9 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 			return err
 		}
 		now = p.clk.Now()
+		if ok, err := p.lead(ctx, false); err != nil || !ok {
+			return err // taken over while waiting: the new publisher makes them
+		}
 	}
 	versions, err := p.opts.Store.ReportVersions(ctx, "")
 	if err != nil {
@@ -321,6 +389,10 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 	sort.Strings(months)
 	var errs []error
 	for _, m := range months {
+		if ok, err := p.lead(ctx, false); err != nil || !ok {
+			errs = append(errs, err)
+			break
+		}
 		if err := p.make(ctx, cfg, m, made[m] || latest != ""); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", m, err))
 		}
@@ -410,13 +482,21 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 			return nil // unchanged
 		}
 		version = prev[n-1].Version + 1
-		changes = p.changes(cfg, month, prev[n-1].Version, rep)
+		changes = p.changesFrom(cfg, month, prev[n-1].Version, prev[n-1].Figures, rep)
+		if by := prev[n-1].Maker; by != "" && by != p.me {
+			// The publisher role moved (a takeover): what this prober's
+			// config counts differently from the maker's (a maintenance
+			// window, a timeline) is a change too, and says so.
+			changes += fmt.Sprintf("\nmade by prober %s; version %d by %s", p.me, prev[n-1].Version, by)
+			p.log.Warn("revising a version another prober made: a difference between their configs shows as a change",
+				"month", month, "version", version, "location", p.me, "previous_maker", by)
+		}
 	}
-	files, err := p.archive(cfg, month, version, rep, changes)
+	files, kept, err := p.archive(cfg, month, version, rep, changes)
 	if err != nil {
 		return err
 	}
-	v := store.ReportVersion{Month: month, Version: version, Generated: now, Digest: digest, Changes: changes, Files: files}
+	v := store.ReportVersion{Month: month, Version: version, Generated: now, Digest: digest, Changes: changes, Files: files, Maker: p.me, Figures: string(kept)}
 	var ds []store.Delivery
 	for _, ch := range p.opts.Channels(cfg) {
 		ds = append(ds, store.Delivery{Channel: ch.Kind(), Target: ch.Target(), Next: now})
@@ -426,10 +506,19 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 			p.log.Info("report version made by another process", "month", month, "version", version)
 			return nil
 		}
+		if errors.Is(err, store.ErrNotPublisher) {
+			// Taken over while building: the new publisher decides; the
+			// files written for it stay in this prober's archive unused.
+			p.log.Warn("report version not recorded: another prober took the publisher role over", "month", month, "version", version, "location", p.me)
+			p.leaseMu.Lock()
+			p.checked = time.Time{} // ask the store at the next lead
+			p.leaseMu.Unlock()
+			return nil
+		}
 		return err
 	}
 	p.generated.Inc()
-	p.log.Info("report made", "month", month, "version", version, "files", len(files), "deliveries", len(ds))
+	p.log.Info("report made", "month", month, "version", version, "files", len(files), "deliveries", len(ds), "location", p.me)
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -443,54 +532,53 @@ const figuresFile = "figures.json"
 
 // archive renders rep into DIR/month/vN/ and copies the files to DIR/month/
 // (the latest version's place), each write atomic. It returns the paths of
-// the version's files relative to DIR. Everything is written through an
+// the version's files relative to DIR, and its figures.json. Everything is written through an
 // os.Root of DIR: a symbolic link in the archive that leads out of it
 // (DIR/2022-10 -> /etc) is an error, not a place to write.
-func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *report.Report, changes string) ([]string, error) {
+func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *report.Report, changes string) (files []string, fig []byte, err error) {
 	dir := cfg.Reports.Archive
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("publish: archive: %w", err)
+		return nil, nil, fmt.Errorf("publish: archive: %w", err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("publish: archive: %w", err)
+		return nil, nil, fmt.Errorf("publish: archive: %w", err)
 	}
 	defer root.Close()
 	vdir := filepath.Join(month, fmt.Sprintf("v%d", version))
 	if err := root.MkdirAll(vdir, 0o755); err != nil {
-		return nil, fmt.Errorf("publish: archive %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("publish: archive %s: %w", dir, err)
 	}
-	var files []string
 	for _, f := range cfg.Reports.Formats {
 		name := "report." + f
 		if err := writeAtomic(root, filepath.Join(vdir, name), func(w *os.File) error { return render.Write(w, rep, f, render.PDFOptions{FontPath: cfg.Report.Font}) }); err != nil {
-			return nil, fmt.Errorf("publish: %s: %w", name, err)
+			return nil, nil, fmt.Errorf("publish: %s: %w", name, err)
 		}
 		files = append(files, filepath.ToSlash(filepath.Join(vdir, name)))
 	}
-	fig, err := json.MarshalIndent(figuresOf{summaryOf(rep), detailsOf(rep)}, "", "  ")
+	fig, err = json.MarshalIndent(figuresOf{summaryOf(rep), detailsOf(rep)}, "", "  ")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := writeAtomic(root, filepath.Join(vdir, figuresFile), func(w *os.File) error { _, err := w.Write(fig); return err }); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if changes != "" {
 		if err := writeAtomic(root, filepath.Join(vdir, "CHANGES.txt"), func(w *os.File) error { _, err := w.WriteString(changes + "\n"); return err }); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, f := range cfg.Reports.Formats {
 		name := "report." + f
 		data, err := root.ReadFile(filepath.Join(vdir, name))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := writeAtomic(root, filepath.Join(month, name), func(w *os.File) error { _, err := w.Write(data); return err }); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return files, nil
+	return files, fig, nil
 }
 
 // writeAtomic writes name (relative to root) through a temporary file in

@@ -177,11 +177,22 @@ func seconds(s float64) time.Duration { return time.Duration(math.Round(s)) * ti
 // changes says what changed from version prev of month to rep, from the
 // figures kept beside prev's files.
 func (p *Publisher) changes(cfg *config.Config, month string, prev int, rep *report.Report) string {
+	return p.changesFrom(cfg, month, prev, "", rep)
+}
+
+// changesFrom is changes with the figures the store keeps of version prev
+// (stored; "" for a version made before schema version 9), read when the
+// archive lacks them: a version another prober made, before this one took
+// the publisher role over, is in that prober's archive.
+func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stored string, rep *report.Report) string {
 	var data []byte
 	root, err := os.OpenRoot(cfg.Reports.Archive)
 	if err == nil {
 		data, err = root.ReadFile(filepath.Join(month, fmt.Sprintf("v%d", prev), figuresFile))
 		root.Close()
+	}
+	if err != nil && stored != "" {
+		data, err = []byte(stored), nil
 	}
 	// Figures kept by an older slaprobe may lack maintenance and unknown
 	// time: absent, they are not compared (not taken for 0).

@@ -1,0 +1,357 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// fleetProber is one prober of a fleet: its own config (location,
+// archive), its own publisher and log, the shared store and clock.
+type fleetProber struct {
+	cfg  *config.Config
+	p    *Publisher
+	hook *fakeChannel
+	log  *syncBuf
+}
+
+// newFleetProber makes the publisher of the prober at location, with its
+// archive in its own directory; edit changes its config.
+func newFleetProber(t *testing.T, st Store, clk clock.Clock, location string, edit func(*config.Config)) *fleetProber {
+	t.Helper()
+	cfg := testConfig(filepath.Join(t.TempDir(), "reports-"+location))
+	cfg.Location = location
+	cfg.Reports.Backfill = 1
+	cfg.Secrets = map[string]string{}
+	if edit != nil {
+		edit(cfg)
+	}
+	f := &fleetProber{cfg: cfg, hook: &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}, log: &syncBuf{}}
+	p, err := New(cfg, Options{Store: st, Clock: clk,
+		Logger:   slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Channels: func(*config.Config) []Channel { return []Channel{f.hook} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p = p
+	return f
+}
+
+// withMaintenance gives the config a maintenance window of messaging on
+// 2022-10-01, 02:00-04:00: a config the other probers lack.
+func withMaintenance(cfg *config.Config) {
+	at := time.Date(2022, 10, 1, 2, 0, 0, 0, cfg.Loc)
+	cfg.Maintenance = config.MaintenancePlan{{Service: "messaging", Start: at, End: at.Add(2 * time.Hour), Reason: "planned database upgrade"}}
+}
+
+func fleetStores(t *testing.T) []struct {
+	name string
+	open func(t *testing.T) Store
+} {
+	return []struct {
+		name string
+		open func(t *testing.T) Store
+	}{{"postgres", postgresStore}, {"sqlite", func(t *testing.T) Store { return sqliteStore(t) }}}
+}
+
+func versionList(t *testing.T, st Store) string {
+	t.Helper()
+	vs, err := st.ReportVersions(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []string
+	for _, v := range vs {
+		b = append(b, fmt.Sprintf("%s v%d", v.Month, v.Version))
+	}
+	return strings.Join(b, ", ")
+}
+
+// TestFleetMakesOneVersion: two probers whose configs differ (seoul-b has a
+// maintenance window seoul-a lacks) share one database and each runs the
+// publisher, day after day. Before, seoul-a made October's v1, seoul-b
+// found its own build different and made v2, seoul-a made v3, ..., each
+// one delivered: eight versions in four days, where the month's data had
+// not changed at all.
+func TestFleetMakesOneVersion(t *testing.T) {
+	for _, sc := range fleetStores(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := sc.open(t)
+			clk := clock.NewManual(time.Date(2022, 11, 1, 0, 10, 0, 0, time.FixedZone("KST", 9*3600)))
+			a := newFleetProber(t, st, clk, "seoul-a", nil)
+			b := newFleetProber(t, st, clk, "seoul-b", withMaintenance)
+			oct := time.Date(2022, 10, 1, 0, 0, 0, 0, a.cfg.Loc)
+			fill(t, st, oct, oct.Add(48*time.Hour))
+			for day := range 4 {
+				for _, f := range []*fleetProber{a, b} {
+					if err := f.p.Cycle(ctx); err != nil {
+						t.Fatalf("day %d, %s: %v", day, f.cfg.Location, err)
+					}
+					if err := f.p.DeliverDue(ctx); err != nil {
+						t.Fatalf("day %d, %s: %v", day, f.cfg.Location, err)
+					}
+				}
+				clk.Advance(24 * time.Hour)
+			}
+			if got := versionList(t, st); got != "2022-10 v1" {
+				t.Errorf("versions made: %s; want 2022-10 v1 alone", got)
+			}
+			if n := len(a.hook.sent) + len(b.hook.sent); n != 1 {
+				t.Errorf("%d deliveries (seoul-a %d, seoul-b %d), want 1", n, len(a.hook.sent), len(b.hook.sent))
+			}
+			if vs, _ := st.ReportVersions(ctx, "2022-10"); len(vs) > 0 && vs[0].Maker != "seoul-a" {
+				t.Errorf("v1 made by %q, want seoul-a", vs[0].Maker)
+			}
+			if !strings.Contains(b.log.String(), `"msg":"not publishing the reports: another prober holds the publisher role","location":"seoul-b","publisher":"seoul-a"`) {
+				t.Errorf("seoul-b's log does not say who publishes:\n%s", b.log)
+			}
+			if !strings.Contains(a.log.String(), `"msg":"publishing the reports: this prober holds the publisher role","location":"seoul-a"`) {
+				t.Errorf("seoul-a's log does not say it publishes:\n%s", a.log)
+			}
+			if g, h := testutil.ToFloat64(a.p.publishing), testutil.ToFloat64(b.p.publishing); g != 1 || h != 0 {
+				t.Errorf("slaprobe_reports_publishing: seoul-a %v, seoul-b %v; want 1, 0", g, h)
+			}
+
+			// A config changed on the publishing prober (a maintenance
+			// window added after the fact, by a reload) still makes a new
+			// version, once; seoul-b still makes none.
+			c := *a.cfg
+			withMaintenance(&c)
+			a.p.SetConfig(&c)
+			for range 3 {
+				for _, f := range []*fleetProber{a, b} {
+					if err := f.p.Cycle(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				clk.Advance(24 * time.Hour)
+			}
+			if got := versionList(t, st); got != "2022-10 v1, 2022-10 v2" {
+				t.Errorf("after the publisher's config changed: %s; want 2022-10 v1, 2022-10 v2", got)
+			}
+		})
+	}
+}
+
+// TestFleetTakeover: the prober that holds the publisher role stops (a
+// crash, which leaves the lease; or a shutdown, which releases it); the
+// other takes the role over, within LeaseStale and two looks after the
+// last renewal (at its next look when released), and publishes from then
+// on: its config differs, so October gets one new version, which names
+// both makers. While the holder renews, nobody takes it; the old holder
+// back after the takeover publishes nothing.
+func TestFleetTakeover(t *testing.T) {
+	for _, sc := range fleetStores(t) {
+		for _, stop := range []string{"crash", "shutdown"} {
+			t.Run(sc.name+"/"+stop, func(t *testing.T) {
+				ctx := context.Background()
+				st := sc.open(t)
+				clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.FixedZone("KST", 9*3600)))
+				a := newFleetProber(t, st, clk, "seoul-a", nil)
+				b := newFleetProber(t, st, clk, "seoul-b", withMaintenance)
+				oct := time.Date(2022, 10, 1, 0, 0, 0, 0, a.cfg.Loc)
+				fill(t, st, oct, oct.Add(48*time.Hour))
+				if err := a.p.Cycle(ctx); err != nil { // October's v1, by seoul-a
+					t.Fatal(err)
+				}
+				look := func(f *fleetProber) bool { // one turn of f's lease loop
+					t.Helper()
+					ok, err := f.p.lead(ctx, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return ok
+				}
+				if !look(a) || look(b) {
+					t.Fatal("seoul-a, first, does not hold the role alone")
+				}
+				// An hour of both probers' loops: seoul-a renews, seoul-b
+				// never takes it.
+				for range int(time.Hour / leaseCheck) {
+					clk.Advance(leaseCheck)
+					if !look(a) || look(b) {
+						t.Fatalf("at %s the role moved while its holder renewed it", clk.Now())
+					}
+				}
+				if stop == "shutdown" {
+					a.p.release(ctx)
+				}
+				bound := leaseStale + 2*leaseCheck
+				if stop == "shutdown" {
+					bound = leaseCheck
+				}
+				var took time.Duration
+				for took = leaseCheck; took <= bound+leaseCheck; took += leaseCheck {
+					clk.Advance(leaseCheck)
+					if look(b) {
+						break
+					}
+				}
+				if took > bound {
+					t.Fatalf("seoul-b took the role %s after seoul-a's %s (or not at all), want within %s", took, stop, bound)
+				}
+				if stop == "crash" && took < leaseStale {
+					t.Fatalf("seoul-b took a crashed holder's role after %s, before the lease went stale (%s)", took, leaseStale)
+				}
+				if !strings.Contains(b.log.String(), "publishing the reports") {
+					t.Errorf("seoul-b's log does not say it publishes now:\n%s", b.log)
+				}
+				// The new publisher's config counts October's maintenance,
+				// seoul-a's did not: one new version, which says who made
+				// it, and no more.
+				for range 3 {
+					if err := b.p.Cycle(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				vs, err := st.ReportVersions(ctx, "2022-10")
+				if err != nil || len(vs) != 2 || vs[0].Maker != "seoul-a" || vs[1].Maker != "seoul-b" {
+					t.Fatalf("October after the takeover: %+v, %v; want v1 by seoul-a, v2 by seoul-b", vs, err)
+				}
+				if want := "made by prober seoul-b; version 1 by seoul-a"; !strings.Contains(vs[1].Changes, want) || !strings.Contains(vs[1].Changes, "maintenance 0s -> 2h0m0s") {
+					t.Errorf("v2's changes %q lack %q and the maintenance", vs[1].Changes, want)
+				}
+				// seoul-a comes back (a new process, or the old one
+				// resumed): it publishes nothing.
+				a2 := newFleetProber(t, st, clk, "seoul-a", nil)
+				for range 3 {
+					if err := a2.p.Cycle(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if err := b.p.Cycle(ctx); err != nil {
+						t.Fatal(err)
+					}
+					clk.Advance(leaseCheck)
+					look(b)
+				}
+				if got := versionList(t, st); got != "2022-10 v1, 2022-10 v2" {
+					t.Errorf("after seoul-a came back: %s, want 2022-10 v1, 2022-10 v2", got)
+				}
+			})
+		}
+	}
+}
+
+// TestFleetTakeoverRunsTheDueReports: in the daemon's loop (Run), a prober
+// that takes the role over makes at once the months that are due: seoul-a
+// held the role through the scheduled time (day 1, 00:10) and stopped at
+// 00:15 without making October; seoul-b, whose schedule found it not
+// publishing at 00:10, makes October once it holds the role, rather than a
+// month later. A Run that ends releases the role.
+func TestFleetTakeoverRunsTheDueReports(t *testing.T) {
+	for _, sc := range fleetStores(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			st := sc.open(t)
+			kst := time.FixedZone("KST", 9*3600)
+			start := time.Date(2022, 11, 1, 0, 0, 0, 0, kst)
+			fc := clockwork.NewFakeClockAt(start)
+			clk := cwClock{fc}
+			a := newFleetProber(t, st, clk, "seoul-a", nil)
+			b := newFleetProber(t, st, clk, "seoul-b", nil)
+			oct := time.Date(2022, 10, 1, 0, 0, 0, 0, a.cfg.Loc)
+			fill(t, st, oct, oct.Add(48*time.Hour))
+			ctx := context.Background()
+			if ok, err := a.p.lead(ctx, true); err != nil || !ok {
+				t.Fatalf("seoul-a does not take the free role: %v", err)
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- b.p.Run(rctx) }()
+			deadline := time.Now().Add(30 * time.Second)
+			made := func() []store.ReportVersion {
+				vs, err := st.ReportVersions(ctx, "2022-10")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return vs
+			}
+			for len(made()) == 0 && fc.Now().Before(start.Add(2*time.Hour)) && time.Now().Before(deadline) {
+				fc.Advance(5 * time.Second)
+				if fc.Now().Before(start.Add(15 * time.Minute)) {
+					if ok, err := a.p.lead(ctx, true); err != nil || !ok {
+						t.Fatalf("at %s seoul-a lost the role it renews: %v", fc.Now(), err)
+					}
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			vs := made()
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 1 || vs[0].Maker != "seoul-b" {
+				t.Fatalf("October by %s: %+v; want v1 by seoul-b\n%s", fc.Now(), vs, b.log)
+			}
+			if vs[0].Generated.Before(start.Add(15 * time.Minute)) {
+				t.Errorf("seoul-b made October at %s, while seoul-a held the role", vs[0].Generated)
+			}
+			if l, err := st.PublisherLease(ctx); err != nil || l.Holder != "" {
+				t.Errorf("after seoul-b's Run ended the lease is %+v, %v; want released", l, err)
+			}
+		})
+	}
+}
+
+// failingClaims is a store whose claims of the publisher lease fail while
+// down is set (the database unreachable).
+type failingClaims struct {
+	Store
+	down bool
+}
+
+func (f *failingClaims) ClaimPublisher(ctx context.Context, me string, now time.Time, stale store.Lease) (store.Lease, error) {
+	if f.down {
+		return store.Lease{}, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
+	return f.Store.ClaimPublisher(ctx, me, now, stale)
+}
+
+// TestFleetLeaseStoreError: while the database cannot be reached the
+// publisher says it does not publish (slaprobe_reports_publishing 0, Cycle
+// and DeliverDue fail), and when it is back it goes on as the publisher
+// without a new start in its log nor a takeover's cycle.
+func TestFleetLeaseStoreError(t *testing.T) {
+	ctx := context.Background()
+	st := &failingClaims{Store: sqliteStore(t)}
+	clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.UTC))
+	a := newFleetProber(t, st, clk, "seoul-a", nil)
+	if ok, err := a.p.lead(ctx, true); !ok || err != nil {
+		t.Fatalf("first claim: %v %v", ok, err)
+	}
+	a.p.took = false // as the first cycle does
+	st.down = true
+	clk.Advance(leaseCheck)
+	if ok, err := a.p.lead(ctx, true); ok || err == nil {
+		t.Fatalf("claim with the database down: %v, %v; want not held and the error", ok, err)
+	}
+	if g := testutil.ToFloat64(a.p.publishing); g != 0 {
+		t.Errorf("slaprobe_reports_publishing %v with the database down, want 0", g)
+	}
+	if err := a.p.Cycle(ctx); err == nil {
+		t.Error("Cycle with the database down: no error")
+	}
+	st.down = false
+	clk.Advance(leaseCheck)
+	if ok, err := a.p.lead(ctx, true); !ok || err != nil {
+		t.Fatalf("claim with the database back: %v, %v", ok, err)
+	}
+	if g := testutil.ToFloat64(a.p.publishing); g != 1 || a.p.took {
+		t.Errorf("back: slaprobe_reports_publishing %v, took %v; want 1, false", g, a.p.took)
+	}
+	if n := strings.Count(a.log.String(), "publishing the reports: this prober holds"); n != 1 {
+		t.Errorf("%d starts as publisher in the log, want 1:\n%s", n, a.log)
+	}
+}
