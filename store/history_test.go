@@ -196,6 +196,8 @@ func testHistory(t *testing.T, open func(t *testing.T) Store) {
 			"Prune":            func() error { _, err := s.Prune(ctx, Cutoffs{Runs: t0.Add(time.Hour)}, 10); return err }(),
 			"AddReportVersion": pub.AddReportVersion(ctx, ReportVersion{Month: "2026-03", Version: 1, Generated: t0}, nil),
 			"UpdateDelivery":   pub.UpdateDelivery(ctx, Delivery{ID: 1, State: DeliveryDelivered}),
+			"ClaimPublisher":   func() error { _, err := pub.ClaimPublisher(ctx, "seoul", t0, Lease{}); return err }(),
+			"ReleasePublisher": pub.ReleasePublisher(ctx, "seoul"),
 		} {
 			if !errors.Is(err, ErrSchemaNewer) {
 				t.Errorf("%s on a newer schema = %v, want ErrSchemaNewer", name, err)
