@@ -355,3 +355,36 @@ func TestFleetLeaseStoreError(t *testing.T) {
 		t.Errorf("%d starts as publisher in the log, want 1:\n%s", n, a.log)
 	}
 }
+
+// TestFleetSameLocationSaysSo: two probers configured with one location
+// both take the lease for their own (it is by location) and both publish;
+// the first renewal that finds the other's claims logs an error that says
+// so, once.
+func TestFleetSameLocationSaysSo(t *testing.T) {
+	ctx := context.Background()
+	st := sqliteStore(t)
+	clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.UTC))
+	a := newFleetProber(t, st, clk, "seoul-a", nil)
+	b := newFleetProber(t, st, clk, "seoul-a", withMaintenance)
+	for range 3 {
+		for _, f := range []*fleetProber{a, b} {
+			if ok, err := f.p.lead(ctx, true); !ok || err != nil {
+				t.Fatalf("claim: %v, %v", ok, err)
+			}
+		}
+		clk.Advance(leaseCheck)
+	}
+	const msg = "another prober with this location claims the publisher lease too"
+	if n := strings.Count(a.log.String(), msg) + strings.Count(b.log.String(), msg); n != 2 {
+		t.Errorf("%d errors about the shared location, want 1 from each:\n%s\n%s", n, a.log, b.log)
+	}
+	// One prober alone renewing says nothing.
+	c := newFleetProber(t, sqliteStore(t), clk, "seoul-c", nil)
+	for range 3 {
+		c.p.lead(ctx, true)
+		clk.Advance(leaseCheck)
+	}
+	if strings.Contains(c.log.String(), msg) {
+		t.Errorf("a prober alone: %s", c.log)
+	}
+}

@@ -35,6 +35,7 @@ func (p *Publisher) lead(ctx context.Context, force bool) (bool, error) {
 		// claim that works neither logs a new start nor runs a cycle
 		// when nothing moved (a database restart).
 		p.publishing.Set(0)
+		p.beat = -1 // the failed claim may have been committed: no baseline
 		return false, err
 	}
 	was := p.holding
@@ -42,6 +43,15 @@ func (p *Publisher) lead(ctx context.Context, force bool) (bool, error) {
 	if p.holding && !was {
 		p.took = true
 	}
+	if p.holding && was && p.beat >= 0 && l.Beat != p.beat+1 && !p.twin {
+		// Every claim adds 1: more between two of this prober's claims
+		// are another process's, under the same location, which the
+		// lease takes for this one. Both publish.
+		p.twin = true
+		p.log.Error("another prober with this location claims the publisher lease too: both publish, and their versions may alternate; give each prober its own location",
+			"location", p.me, "claims_between", l.Beat-p.beat-1)
+	}
+	p.beat = l.Beat
 	switch {
 	case p.holding && !was && stale.Holder != "":
 		p.log.Warn("publishing the reports: took the publisher role over from a prober that stopped renewing it",

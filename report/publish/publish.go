@@ -112,6 +112,8 @@ type Publisher struct {
 	seen    store.Lease // another prober's lease as last seen
 	seenAt  time.Time   // when seen was first seen as it is
 	took    bool        // the role was taken (over) and no cycle has begun since
+	beat    int64       // the lease's beat after this prober's last claim
+	twin    bool        // another process claims under this location (logged once)
 
 	mu  sync.Mutex // guards cfg and the schedule below
 	cfg *config.Config
