@@ -145,6 +145,10 @@ type Daemon struct {
 	// (writerCloseWait), spoolWait each flush of the spool at startup
 	// (spoolFlushWait); tests shorten them.
 	closeWait, spoolWait time.Duration
+	// hurried is done once Hurry was called: the drain stops waiting (see
+	// Hurry); hurry does it.
+	hurried context.Context
+	hurry   context.CancelFunc
 
 	// Seams for tests; set by New. newRunner builds the runner of a
 	// config; prev is the runner it replaces (nil at start-up), whose
@@ -283,6 +287,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		gone:           map[string]*atomic.Bool{},
 		builds:         make(chan struct{}, 1),
 	}
+	d.hurried, d.hurry = context.WithCancel(context.Background())
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -830,10 +835,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	drained := make(chan struct{})
 	go func() { d.inflight.Wait(); close(drained) }()
 	t := time.NewTimer(d.grace)
+	var cut string
 	select {
 	case <-drained:
 	case <-t.C:
-		d.log.Warn("grace period over: cancelling in-flight runs")
+		cut = "grace period over"
+	case <-d.hurried.Done():
+		cut = "stop hurried"
+	}
+	if cut != "" {
+		d.log.Warn(cut + ": cancelling in-flight runs")
 		cancelRuns()
 		select {
 		case <-drained:
@@ -849,14 +860,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Live sessions end: their session_end teardown steps (a logout) run
 	// once, bounded by the wall clock like the drain.
 	ectx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), sessionEndWait)
+	stopEnd := context.AfterFunc(d.hurried, cancelEnd)
 	d.ending.Wait() // the sessions of runners a reload replaced (each bounded by sessionEndWait)
 	d.endSessions(ectx)
+	stopEnd()
 	cancelEnd()
 	d.closeIdle()
 	d.warm.stop()
 	// 4. Every result and state event is in the store.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.closeWait)
 	defer cancel()
+	defer context.AfterFunc(d.hurried, cancel)()
 	if err := w.Close(cctx); err != nil {
 		// What the database did not take goes to the spool, stored at
 		// the next start.
@@ -869,6 +883,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		"runs", d.processed.Load(), "committed", w.Stats().Committed)
 	return nil
 }
+
+// Hurry cuts a shutdown short (a second SIGINT or SIGTERM): the runs in
+// flight are cancelled rather than given the grace period, sessions end
+// without their session_end steps, and what the store writer holds goes to
+// the spool at once rather than after the writer's flush (up to 30 s of a
+// database that is not answering), so that an operator who will not wait
+// loses no measured run. Before Run's shutdown begins it only marks the
+// shutdown to come as hurried.
+func (d *Daemon) Hurry() { d.hurry() }
 
 // registerWebhookMetrics exposes the webhook registry's counts as
 // slaprobe_webhook_callbacks_total{result}.

@@ -200,7 +200,11 @@ func (d *Daemon) spool(w resultWriter, closeErr error) error {
 		return fmt.Errorf("daemon: flushing results: %w; keeping them in the spool: %v", closeErr, err)
 	}
 	d.m.spooled.Add(float64(n.Runs))
-	d.log.Warn("store not taking writes at shutdown: results kept in the spool, stored at the next start", "file", d.spoolFile,
+	why := "store not taking writes at shutdown"
+	if d.hurried.Err() != nil {
+		why = "stop hurried"
+	}
+	d.log.Warn(why+": results kept in the spool, stored at the next start", "file", d.spoolFile,
 		"runs", n.Runs, "events", n.Events, "err", closeErr)
 	if n.CutRuns+n.CutEvents > 0 {
 		limit := d.spoolMax

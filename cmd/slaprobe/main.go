@@ -69,7 +69,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first SIGINT or SIGTERM asks for a clean stop; once it has, the
 	// default handling is back, so a second one ends the process at once
-	// even if something is stuck (in start-up or in a drain).
+	// even if something is stuck (in start-up, say). `run`'s drain takes a
+	// second one itself, to hurry (see hurryOnSecondSignal).
 	go func() { <-ctx.Done(); stop() }()
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -336,6 +336,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}()
 
+	// A second SIGINT or SIGTERM while the daemon drains hurries the stop
+	// rather than ending the process at once: what the store has not
+	// taken goes to the spool now, not after the writer's flush.
+	go hurryOnSecondSignal(ctx, runDone, d.Hurry, log)
+
 	runErr := d.Run(ctx) // returns after SIGTERM: no new runs, drained, flushed
 	close(runDone)
 	stopPage()                                 // and the report scheduler: a report in the making finishes
@@ -362,6 +367,29 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// hurryOnSecondSignal waits for the first SIGINT or SIGTERM (ctx done),
+// then calls hurry at the second, until done (the daemon has stopped). main
+// gives a second signal its default handling (the process ends at once, so
+// that a command stuck in start-up can be ended); the channel registered
+// here takes it instead while the daemon drains, and a third one, once
+// this has returned, ends the process.
+func hurryOnSecondSignal(ctx context.Context, done <-chan struct{}, hurry func(), log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+	case <-done:
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case s := <-sig:
+		log.Warn("second signal: hurrying the stop (in-flight runs cancelled, results not yet stored kept in the spool at once); a third ends the process at once", "signal", s.String())
+		hurry()
+	case <-done:
+	}
 }
 
 // spoolPath is where the daemon keeps, across a stop, the results the

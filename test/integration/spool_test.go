@@ -30,27 +30,7 @@ func TestSIGTERMDuringStoreOutageSpoolsResults(t *testing.T) {
 		return n >= 2, fmt.Sprintf("committed=%v", n)
 	})
 
-	// Another process takes SQLite's write lock and keeps it.
-	db, err := sql.Open("sqlite", env.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	lock, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	var counted float64
-	eventually(t, 20*time.Second, 200*time.Millisecond, "runs waiting in the store writer", func() (bool, string) {
-		m := env.metrics(t)
-		q, _ := metricSum(m, "slaprobe_store_queue_depth")
-		counted, _ = metricSum(m, "slaprobe_runs_total")
-		return q >= 3, fmt.Sprintf("queue depth %v", q)
-	})
+	release, counted := lockWhileQueued(t, env)
 	if code := d.stop(t, syscall.SIGTERM, 90*time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0 (nothing lost)", code)
 	}
@@ -70,10 +50,7 @@ func TestSIGTERMDuringStoreOutageSpoolsResults(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("spool mode %v, want 0600", fi.Mode().Perm())
 	}
-	if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	lock.Close()
+	release()
 
 	d2 := env.start(t, "daemon-restarted", cfg)
 	stored, _ := metricSum(env.metrics(t), "slaprobe_spooled_results_stored_total")
@@ -88,6 +65,88 @@ func TestSIGTERMDuringStoreOutageSpoolsResults(t *testing.T) {
 	}
 	if !strings.Contains(d2.output(), "stored the results the store had not taken at the last stop") {
 		t.Errorf("no line of the spool stored in the log:\n%s", d2.output())
+	}
+	if n := storedRuns(t, env.db); float64(n) < counted {
+		t.Errorf("store holds %d runs, but %v were counted before the stop", n, counted)
+	}
+}
+
+// lockWhileQueued has another process take SQLite's write lock on the
+// daemon's database and keep it (every commit fails with "database is
+// locked") until runs wait in the daemon's store writer; it returns what
+// releases the lock and the runs counted by then.
+func lockWhileQueued(t *testing.T, env *daemonEnv) (release func(), counted float64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", env.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	lock, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, 200*time.Millisecond, "runs waiting in the store writer", func() (bool, string) {
+		m := env.metrics(t)
+		q, _ := metricSum(m, "slaprobe_store_queue_depth")
+		counted, _ = metricSum(m, "slaprobe_runs_total")
+		return q >= 3, fmt.Sprintf("queue depth %v", q)
+	})
+	return func() {
+		if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		lock.Close()
+	}, counted
+}
+
+// TestSecondSignalHurriesTheStop: a second SIGINT while `slaprobe run`
+// drains with its database not taking writes does not end the process
+// before the spool is written: the runs the writer holds go to the spool
+// at once (not after the writer's 30 s flush), the exit is 0, and the next
+// start stores them. Before, the second signal ended the process at once
+// and the runs held were lost.
+func TestSecondSignalHurriesTheStop(t *testing.T) {
+	env := newDaemonEnv(t)
+	cfg := env.config(t, false, "")
+	d := env.start(t, "daemon", cfg)
+	eventually(t, 20*time.Second, 100*time.Millisecond, "runs stored", func() (bool, string) {
+		n, _ := metricSum(env.metrics(t), "slaprobe_store_committed_runs_total")
+		return n >= 2, fmt.Sprintf("committed=%v", n)
+	})
+	release, counted := lockWhileQueued(t, env)
+
+	d.signal(syscall.SIGTERM)
+	eventually(t, 20*time.Second, 50*time.Millisecond, "the drain begun", func() (bool, string) {
+		return strings.Contains(d.output(), "daemon stopping"), "no \"daemon stopping\" line yet"
+	})
+	began := time.Now()
+	// Well under the writer's 30 s flush: the hurried stop does not wait
+	// for it.
+	if code := d.stop(t, syscall.SIGINT, 20*time.Second); code != 0 {
+		t.Fatalf("exit code after a second signal = %d, want 0 (nothing lost)", code)
+	}
+	took := time.Since(began)
+	m := regexp.MustCompile(`stop hurried: results kept in the spool, stored at the next start" file=(\S+) runs=(\d+)`).FindStringSubmatch(d.output())
+	if m == nil {
+		t.Fatalf("no spool line of a hurried stop in the log (%s after the second signal):\n%s", took, d.output())
+	}
+	spooled, _ := strconv.Atoi(m[2])
+	if spooled < 3 {
+		t.Errorf("spooled %d runs, want at least the 3 held", spooled)
+	}
+	release()
+
+	d2 := env.start(t, "daemon-restarted", cfg)
+	if stored, _ := metricSum(env.metrics(t), "slaprobe_spooled_results_stored_total"); int(stored) != spooled {
+		t.Errorf("slaprobe_spooled_results_stored_total %v, want the %d spooled", stored, spooled)
+	}
+	if code := d2.stop(t, syscall.SIGTERM, 40*time.Second); code != 0 {
+		t.Fatalf("restarted daemon exit = %d", code)
 	}
 	if n := storedRuns(t, env.db); float64(n) < counted {
 		t.Errorf("store holds %d runs, but %v were counted before the stop", n, counted)
