@@ -37,7 +37,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		Silent:      a.silent(),
 		Generated:   a.in.Now.In(a.loc),
 		Provisional: a.in.Now.Before(in.To),
-		Policy:      policy(cfg),
+		Policy:      policy(in.Config), // the configured flows' thresholds
 		Services:    []Service{},
 		Windows:     []Window{},
 	}
@@ -82,8 +82,8 @@ func (a *analysis) silent() map[string]time.Time {
 	active := map[string]bool{}
 	for _, c := range a.cov {
 		ivl, ok := intervals[c.Flow]
-		if !ok {
-			continue // a flow the config no longer has
+		if !ok || a.retired[c.Flow] {
+			continue // a flow the config no longer has: stopped by the config, not silent
 		}
 		if ivl <= 0 {
 			ivl = time.Minute
@@ -234,7 +234,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 			}
 		}
 		t := account(from, end, down, deg, f.unknown, maint)
-		fl := Flow{Name: f.flow.Name, DowntimeSeconds: t.down.total().Seconds(), DegradedSeconds: t.degraded.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}
+		fl := Flow{Name: f.flow.Name, Retired: a.retired[f.flow.Name], DowntimeSeconds: t.down.total().Seconds(), DegradedSeconds: t.degraded.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}
 		fl.Availability, fl.NoData = t.figures(pol)
 		fc := counts[f.flow.Name]
 		fl.Runs, fl.ConfirmRuns = fc.runs, fc.confirm
@@ -533,7 +533,9 @@ func (a *analysis) functions(cs *config.Service, w measured) []string {
 			continue
 		}
 		var out []string
-		hit := w.cause == ""
+		// A retired flow whose step order is not known (retired.go): the
+		// steps after the cause are not known either, so every function.
+		hit := w.cause == "" || a.unordered[f.Name]
 		for _, s := range f.Steps {
 			if s.Name == w.cause {
 				hit = true

@@ -127,6 +127,11 @@ type Flow struct {
 	DowntimeSeconds float64  `json:"downtime_seconds"`
 	DegradedSeconds float64  `json:"degraded_seconds"` // counted as down under policy.degraded: down
 	UnknownSeconds  float64  `json:"unknown_seconds"`
+	// Retired: the flow is not in the config the report was made with
+	// (renamed or removed since), but ran in the period under this
+	// service, so it is accounted like the configured ones (see README,
+	// Reports). Absent for a configured flow.
+	Retired bool `json:"retired,omitempty"`
 }
 
 // Budget is the error budget for the period.

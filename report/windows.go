@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"time"
 
@@ -154,7 +155,9 @@ type flowData struct {
 
 // analysis is the common part of Build and Windows.
 type analysis struct {
-	in    Input
+	in Input
+	// cfg is in.Config with the retired flows appended to their services
+	// (in.Config itself when there are none).
 	cfg   *config.Config
 	loc   *time.Location
 	end   time.Time // min(To, Now): the end of the elapsed period
@@ -173,6 +176,9 @@ type analysis struct {
 	// its start (edgeRuns): the stored events then say whether the time
 	// between that run and the period's nearest run was unknown.
 	ranAfter, ranBefore map[[2]string]bool
+	// retired are the flows of cfg that in.Config does not have (see
+	// retired.go); unordered those of them whose step order is not known.
+	retired, unordered map[string]bool
 }
 
 // edgeLookaround is how far past a period's edges a report looks for a
@@ -298,6 +304,18 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	q := store.Query{From: in.From, To: in.To}
 	var raw []state.Window
 	var err error
+	a.cov, err = in.Store.Coverage(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("report: coverage: %w", err)
+	}
+	// The flows measured in the period that the config no longer has
+	// (retired.go) are accounted with the config's.
+	ret, err := findRetired(ctx, in, a.cov)
+	if err != nil {
+		return nil, err
+	}
+	ret.warn(in)
+	a.cfg, a.retired, a.unordered = ret.cfg, ret.names, ret.unordered
 	if in.Recompute {
 		// A window under way at From began before it: replay from
 		// recomputeLookback before, as the stored events saw it, and keep
@@ -306,15 +324,19 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		rq.From = q.From.Add(-recomputeLookback(in.Config))
 		raw, err = recomputeKept(ctx, in, rq)
 		raw = slices.DeleteFunc(raw, func(w state.Window) bool { return !w.End.IsZero() && !w.End.After(in.From) })
+		if err == nil && len(a.retired) > 0 {
+			// A retired flow's policy is not known: its windows are the
+			// stored ones, which its own policy made.
+			var stored []state.Window
+			stored, err = in.Store.Windows(ctx, store.Query{From: in.From, To: in.To, Flows: slices.Sorted(maps.Keys(a.retired))})
+			raw = append(raw, stored...)
+			sortStateWindows(raw)
+		}
 	} else {
 		raw, err = in.Store.Windows(ctx, q)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("report: windows: %w", err)
-	}
-	a.cov, err = in.Store.Coverage(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("report: coverage: %w", err)
 	}
 	if a.after, a.ranAfter, err = nextRuns(ctx, in, now); err != nil {
 		return nil, fmt.Errorf("report: coverage after the period: %w", err)

@@ -1,0 +1,80 @@
+package report
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// TestRetiredSteps: a retired flow's steps are those of its last run, in
+// order; with its raw runs pruned, those of the hour rollup that holds it,
+// in the store's order, and a whole-flow window of it then takes down
+// every function of the flow (the steps after its cause are not known).
+func TestRetiredSteps(t *testing.T) {
+	ctx := context.Background()
+	cfg := withFlows(time.Minute, "old")
+	from := time.Date(2022, 10, 20, 0, 0, 0, 0, cfg.Loc)
+	s := newMemStore()
+	load(t, s, cfg, flowSchedule("old", from, from.Add(time.Hour), time.Minute, failing("ok")))
+	span := store.Span{Flow: "old", Service: "messaging", Location: "seoul-a", First: from, Last: from.Add(59 * time.Minute), Runs: 60}
+	names := func(steps []config.Step) (out []string) {
+		for _, st := range steps {
+			out = append(out, st.Name+":"+st.Function)
+		}
+		return out
+	}
+	steps, ordered, err := retiredSteps(ctx, s, span)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"login:login", "send:send", "receive:receive"}; !ordered || !slices.Equal(names(steps), want) {
+		t.Errorf("steps %v ordered %v, want %v in order", names(steps), ordered, want)
+	}
+	s.runs = nil // pruned; the rollups stay
+	steps, ordered, err = retiredSteps(ctx, s, span)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := names(steps)
+	slices.Sort(got)
+	if want := []string{"login:login", "receive:receive", "send:send"}; ordered || !slices.Equal(got, want) {
+		t.Errorf("steps %v ordered %v, want %v, not ordered", got, ordered, want)
+	}
+	a := &analysis{unordered: map[string]bool{"old": true}}
+	cs := &config.Service{Flows: []config.Flow{{Name: "old", Steps: []config.Step{{Name: "send", Function: "send"}, {Name: "login", Function: "login"}}}}}
+	w := measured{Key: state.Key{Flow: "old"}, kind: state.KindDown, cause: "login"}
+	if fns := a.functions(cs, w); !slices.Equal(fns, []string{"send", "login"}) {
+		t.Errorf("functions %v, want every function of the flow", fns)
+	}
+}
+
+// TestRetiredInterval: a retired flow's interval is its runs' spacing, the
+// shortest of its locations', to the second; with no location that ran it
+// twice, the defaults'.
+func TestRetiredInterval(t *testing.T) {
+	t0 := time.Date(2022, 10, 1, 0, 0, 0, 0, time.UTC)
+	span := func(loc string, first, last time.Duration, runs int64) store.Span {
+		return store.Span{Location: loc, First: t0.Add(first), Last: t0.Add(last), Runs: runs}
+	}
+	for _, tc := range []struct {
+		name  string
+		spans []store.Span
+		def   time.Duration
+		want  time.Duration
+	}{
+		{"every 30s", []store.Span{span("a", 0, 59*30*time.Second, 60)}, time.Minute, 30 * time.Second},
+		{"with jitter", []store.Span{span("a", 0, 59*30*time.Second+700*time.Millisecond, 60)}, time.Minute, 30 * time.Second},
+		{"a gap makes it longer; the other location's is kept", []store.Span{span("a", 0, 10*time.Hour, 61), span("b", 0, time.Hour, 61)}, time.Minute, time.Minute},
+		{"one run", []store.Span{span("a", 0, 0, 1)}, 2 * time.Minute, 2 * time.Minute},
+		{"no default", nil, 0, time.Minute},
+	} {
+		if got := retiredInterval(tc.spans, tc.def); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
