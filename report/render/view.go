@@ -63,6 +63,13 @@ type table struct {
 	Empty  string
 }
 
+// retiredMark follows the name of a retired flow (report.Flow.Retired) in
+// the flows table, and retiredNote says under it what that means.
+const (
+	retiredMark = " (no longer configured)"
+	retiredNote = "A flow marked no longer configured ran in the period but is not in the config this report was made with (renamed or removed since): it is accounted like the others."
+)
+
 func newView(r *report.Report, loc *time.Location) view {
 	v := view{
 		Title:     r.Title,
@@ -176,7 +183,12 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		Empty:  "No flows.",
 	}
 	for _, f := range s.Flows {
-		flows.Rows = append(flows.Rows, withDegraded(degDown, []string{f.Name, fmtMeasured(f.Availability, f.NoData, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
+		name := f.Name
+		if f.Retired {
+			name += retiredMark
+			flows.Note = retiredNote
+		}
+		flows.Rows = append(flows.Rows, withDegraded(degDown, []string{name, fmtMeasured(f.Availability, f.NoData, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
 			strconv.FormatInt(f.Runs, 10), strconv.FormatInt(f.ConfirmRuns, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)}, 6, fmtDur(f.DegradedSeconds)))
 	}
 
