@@ -18,6 +18,9 @@ var (
 	benchFlows = flag.Int("bench.flows", 100, "flows in the BenchmarkMonthlyReport database")
 	benchDays  = flag.Int("bench.days", 30, "days of runs per flow in the BenchmarkMonthlyReport database")
 	benchEvery = flag.Duration("bench.interval", time.Minute, "time between a flow's runs in the BenchmarkMonthlyReport database")
+	// benchRetired leaves the last flow of every service out of the
+	// config: a tenth of the flows are accounted as retired (retired.go).
+	benchRetired = flag.Bool("bench.retired", false, "leave one flow in ten out of the BenchmarkMonthlyReport config (accounted as retired)")
 )
 
 var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -90,6 +93,10 @@ func benchDB(b *testing.B, flows, days int, every time.Duration) string {
 //
 //	go test ./report/ -run '^$' -bench MonthlyReport -benchtime 3x
 //	go test ./report/ -run '^$' -bench 'MonthlyReport$' -benchtime 1x -bench.flows 50000 -bench.days 1 -bench.interval 1h
+//
+// -bench.retired leaves one flow in ten out of the config, so that the
+// report accounts them as retired (steps from their last run, interval
+// from their runs).
 func BenchmarkMonthlyReport(b *testing.B) {
 	path := benchDB(b, *benchFlows, *benchDays, *benchEvery)
 	s, err := store.OpenSQLite(context.Background(), path, store.Options{})
@@ -103,6 +110,12 @@ func BenchmarkMonthlyReport(b *testing.B) {
 // benchBuild builds the month of the benchmark's flags over s, once a loop.
 func benchBuild(b *testing.B, s store.Store) {
 	cfg := benchConfig(*benchFlows, *benchEvery)
+	if *benchRetired {
+		for i := range cfg.Services {
+			fs := cfg.Services[i].Flows
+			cfg.Services[i].Flows = fs[:len(fs)-1]
+		}
+	}
 	ctx := context.Background()
 	in := Input{Config: cfg, Store: s, From: benchStart, To: benchStart.AddDate(0, 0, *benchDays)}
 	b.ResetTimer()
@@ -113,6 +126,9 @@ func benchBuild(b *testing.B, s store.Store) {
 		}
 		if len(rep.Services) != len(cfg.Services) || len(rep.Windows) == 0 {
 			b.Fatalf("services %d, windows %d", len(rep.Services), len(rep.Windows))
+		}
+		if *benchRetired && !rep.Services[0].Flows[len(rep.Services[0].Flows)-1].Retired {
+			b.Fatalf("flows %+v: the last is not retired", rep.Services[0].Flows)
 		}
 	}
 }
