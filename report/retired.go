@@ -131,13 +131,20 @@ func (r *retired) warn(in Input) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s (service %s)", n, strings.Join(r.stray[n], ", "))
+	var parts []string
+	for _, n := range names[:min(len(names), maxStrayNamed)] {
+		parts = append(parts, fmt.Sprintf("%s (service %s)", n, strings.Join(r.stray[n], ", ")))
+	}
+	if more := len(names) - maxStrayNamed; more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
 	}
 	in.Warn(fmt.Sprintf("runs in the period of flows whose service the config no longer has are left out (no objective to judge them against): %s",
 		strings.Join(parts, "; ")))
 }
+
+// maxStrayNamed caps the flows the warning names, so that a removed
+// service of a thousand flows does not print a thousand names.
+const maxStrayNamed = 10
 
 // retiredSteps are the steps of a retired flow, with their functions, as its
 // run at span.Last ran them; when that run is no longer kept raw, those of

@@ -2,7 +2,9 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +78,26 @@ func TestRetiredInterval(t *testing.T) {
 		if got := retiredInterval(tc.spans, tc.def); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRetiredWarningCapped: the warning of flows left out names at most
+// maxStrayNamed of them, in order, and says how many more there are: a
+// removed service of a thousand flows would print a thousand names.
+func TestRetiredWarningCapped(t *testing.T) {
+	r := &retired{stray: map[string][]string{}}
+	for i := range 12 {
+		r.stray[fmt.Sprintf("flow-%02d", i)] = []string{"payments"}
+	}
+	var got []string
+	r.warn(Input{Warn: func(m string) { got = append(got, m) }})
+	if len(got) != 1 || !strings.Contains(got[0], "flow-00 (service payments); flow-01") ||
+		!strings.Contains(got[0], "flow-09 (service payments); and 2 more") || strings.Contains(got[0], "flow-10") {
+		t.Errorf("warned %q", got)
+	}
+	got = nil
+	(&retired{}).warn(Input{Warn: func(m string) { got = append(got, m) }})
+	if len(got) != 0 {
+		t.Errorf("warned %q with nothing left out", got)
 	}
 }
