@@ -21,8 +21,6 @@ func TestRetiredSteps(t *testing.T) {
 	ctx := context.Background()
 	cfg := withFlows(time.Minute, "old")
 	from := time.Date(2022, 10, 20, 0, 0, 0, 0, cfg.Loc)
-	s := newMemStore()
-	load(t, s, cfg, flowSchedule("old", from, from.Add(time.Hour), time.Minute, failing("ok")))
 	span := store.Span{Flow: "old", Service: "messaging", Location: "seoul-a", First: from, Last: from.Add(59 * time.Minute), Runs: 60}
 	names := func(steps []config.Step) (out []string) {
 		for _, st := range steps {
@@ -30,22 +28,44 @@ func TestRetiredSteps(t *testing.T) {
 		}
 		return out
 	}
-	steps, ordered, err := retiredSteps(ctx, s, span)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"login:login", "send:send", "receive:receive"}; !ordered || !slices.Equal(names(steps), want) {
-		t.Errorf("steps %v ordered %v, want %v in order", names(steps), ordered, want)
-	}
-	s.runs = nil // pruned; the rollups stay
-	steps, ordered, err = retiredSteps(ctx, s, span)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := names(steps)
-	slices.Sort(got)
-	if want := []string{"login:login", "receive:receive", "send:send"}; ordered || !slices.Equal(got, want) {
-		t.Errorf("steps %v ordered %v, want %v, not ordered", got, ordered, want)
+	for _, st := range confirmStores() {
+		t.Run(st.name, func(t *testing.T) {
+			s := st.open(t)
+			load(t, s, cfg, flowSchedule("old", from, from.Add(time.Hour), time.Minute, failing("ok")))
+			steps, ordered, err := retiredSteps(ctx, s, span)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"login:login", "send:send", "receive:receive"}; !ordered || !slices.Equal(names(steps), want) {
+				t.Errorf("steps %v ordered %v, want %v in order", names(steps), ordered, want)
+			}
+			// The raw runs pruned (storage.retention); the rollups stay.
+			if m, ok := s.(*memStore); ok {
+				m.runs = nil
+			} else {
+				for {
+					n, err := s.Prune(ctx, store.Cutoffs{Runs: from.Add(2 * time.Hour)}, 1000)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if n < 1000 {
+						break
+					}
+				}
+			}
+			if runs, err := s.Runs(ctx, store.Query{From: from, To: from.Add(time.Hour)}); err != nil || len(runs) > 0 {
+				t.Fatalf("runs after pruning: %d, %v", len(runs), err)
+			}
+			steps, ordered, err = retiredSteps(ctx, s, span)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := names(steps)
+			slices.Sort(got)
+			if want := []string{"login:login", "receive:receive", "send:send"}; ordered || !slices.Equal(got, want) {
+				t.Errorf("steps %v ordered %v, want %v, not ordered", got, ordered, want)
+			}
+		})
 	}
 	a := &analysis{unordered: map[string]bool{"old": true}}
 	cs := &config.Service{Flows: []config.Flow{{Name: "old", Steps: []config.Step{{Name: "send", Function: "send"}, {Name: "login", Function: "login"}}}}}

@@ -108,7 +108,7 @@ func TestRetiredFlowRenamed(t *testing.T) {
 		incident("login-20", "down", []string{"login"}, loginDown[0], loginDown[1]))
 	runs := append(flowSchedule("old", from, mid, ivl, between(from, "fail:send", sendDown)),
 		flowSchedule("new", mid, to, ivl, between(mid, "fail:login", loginDown))...)
-	for _, st := range stores() {
+	for _, st := range confirmStores() {
 		t.Run(st.name, func(t *testing.T) {
 			s := st.open(t)
 			load(t, s, both, runs)
@@ -206,7 +206,7 @@ func TestRetiredFlowRemovedWhileDown(t *testing.T) {
 	down := [2]time.Time{localAt(loc, "2022-10-20 10:00"), removed}
 	runs := append(flowSchedule("chat", from, to, ivl, failing("ok")),
 		flowSchedule("inbox", from, removed, ivl, between(from, "fail:receive", down))...)
-	for _, st := range stores() {
+	for _, st := range confirmStores() {
 		t.Run(st.name, func(t *testing.T) {
 			s := st.open(t)
 			load(t, s, both, runs)
@@ -262,7 +262,7 @@ func TestRetiredFlowOfRemovedService(t *testing.T) {
 	for i := range transfer {
 		transfer[i].Service = "payments"
 	}
-	for _, st := range stores() {
+	for _, st := range confirmStores() {
 		t.Run(st.name, func(t *testing.T) {
 			s, plain := st.open(t), st.open(t)
 			load(t, s, withPay, append(chat, transfer...))
