@@ -22,15 +22,7 @@ import (
 // shutdown gave up on them after its 30 s flush: "writer closed with N
 // runs and M events not committed", and they were lost.
 func TestSIGTERMDuringStoreOutageSpoolsResults(t *testing.T) {
-	env := newDaemonEnv(t)
-	cfg := env.config(t, false, "")
-	d := env.start(t, "daemon", cfg)
-	eventually(t, 20*time.Second, 100*time.Millisecond, "runs stored", func() (bool, string) {
-		n, _ := metricSum(env.metrics(t), "slaprobe_store_committed_runs_total")
-		return n >= 2, fmt.Sprintf("committed=%v", n)
-	})
-
-	release, counted := lockWhileQueued(t, env)
+	env, cfg, d, release, counted := daemonInStoreOutage(t)
 	if code := d.stop(t, syscall.SIGTERM, 90*time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0 (nothing lost)", code)
 	}
@@ -69,6 +61,22 @@ func TestSIGTERMDuringStoreOutageSpoolsResults(t *testing.T) {
 	if n := storedRuns(t, env.db); float64(n) < counted {
 		t.Errorf("store holds %d runs, but %v were counted before the stop", n, counted)
 	}
+}
+
+// daemonInStoreOutage starts `slaprobe run` on a SQLite database, waits for
+// runs stored, then has another process hold the database's write lock until
+// runs wait in the daemon's store writer (lockWhileQueued).
+func daemonInStoreOutage(t *testing.T) (env *daemonEnv, cfg string, d *proc, release func(), counted float64) {
+	t.Helper()
+	env = newDaemonEnv(t)
+	cfg = env.config(t, false, "")
+	d = env.start(t, "daemon", cfg)
+	eventually(t, 20*time.Second, 100*time.Millisecond, "runs stored", func() (bool, string) {
+		n, _ := metricSum(env.metrics(t), "slaprobe_store_committed_runs_total")
+		return n >= 2, fmt.Sprintf("committed=%v", n)
+	})
+	release, counted = lockWhileQueued(t, env)
+	return env, cfg, d, release, counted
 }
 
 // lockWhileQueued has another process take SQLite's write lock on the
@@ -111,14 +119,7 @@ func lockWhileQueued(t *testing.T, env *daemonEnv) (release func(), counted floa
 // start stores them. Before, the second signal ended the process at once
 // and the runs held were lost.
 func TestSecondSignalHurriesTheStop(t *testing.T) {
-	env := newDaemonEnv(t)
-	cfg := env.config(t, false, "")
-	d := env.start(t, "daemon", cfg)
-	eventually(t, 20*time.Second, 100*time.Millisecond, "runs stored", func() (bool, string) {
-		n, _ := metricSum(env.metrics(t), "slaprobe_store_committed_runs_total")
-		return n >= 2, fmt.Sprintf("committed=%v", n)
-	})
-	release, counted := lockWhileQueued(t, env)
+	env, cfg, d, release, counted := daemonInStoreOutage(t)
 
 	d.signal(syscall.SIGTERM)
 	eventually(t, 20*time.Second, 50*time.Millisecond, "the drain begun", func() (bool, string) {
