@@ -243,7 +243,11 @@ func crontab(cfg *config.Config) string {
 }
 
 func jobOptions() []gocron.JobOption {
-	return []gocron.JobOption{gocron.WithName("monthly-reports"), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
+	// wallCron: a firing whose wall time the clocks skip runs at the end
+	// of the jump (gocron's cron skips it, and its RunAfterTransition
+	// policy moves it before the jump when the skipped time is midnight).
+	return []gocron.JobOption{gocron.WithName("monthly-reports"), gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		gocron.WithCronImplementation(&wallCron{})}
 }
 
 func (p *Publisher) config() *config.Config {

@@ -100,3 +100,77 @@ func waitNext(t *testing.T, next func() time.Time, want time.Time) {
 	}
 	t.Fatalf("next scheduled report %s, want %s", got.UTC(), want.UTC())
 }
+
+// A report schedule whose wall time the clocks skip fires at the end of the
+// jump, not a month later: in America/Asuncion the clocks went from
+// 2023-10-01 00:00 to 01:00, and "10 0 1 * *" and @monthly next fired on
+// 11-01, so September's report waited a month. A firing on another day
+// ("10 0 15 * *") is not moved to the day of the jump, and the firing after
+// the jump is the usual one.
+func TestScheduleSkippedByTheClocks(t *testing.T) {
+	asuncion, err := time.LoadLocation("America/Asuncion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jump := time.Date(2023, 10, 1, 4, 0, 0, 0, time.UTC) // 00:00 -04 became 01:00 -03
+	for _, tc := range []struct {
+		schedule  string
+		now       time.Time
+		want      time.Time
+		wantAfter time.Time // the firing after want
+	}{
+		{"10 0 1 * *", time.Date(2023, 9, 15, 12, 0, 0, 0, asuncion), jump, time.Date(2023, 11, 1, 0, 10, 0, 0, asuncion)},
+		{"@monthly", time.Date(2023, 9, 15, 12, 0, 0, 0, asuncion), jump, time.Date(2023, 11, 1, 0, 0, 0, 0, asuncion)},
+		{"30 0 * * *", time.Date(2023, 9, 30, 12, 0, 0, 0, asuncion), jump, time.Date(2023, 10, 2, 0, 30, 0, 0, asuncion)},
+		{"10 0 15 * *", time.Date(2023, 9, 20, 12, 0, 0, 0, asuncion), time.Date(2023, 10, 15, 0, 10, 0, 0, asuncion), time.Date(2023, 11, 15, 0, 10, 0, 0, asuncion)},
+		// New York 2026-11-01: 01:00-02:00 twice; a firing at 01:30 runs once, at the first.
+		{"30 1 * * *", time.Date(2026, 10, 31, 12, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), time.Date(2026, 11, 2, 6, 30, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.schedule, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testConfig(filepath.Join(dir, "reports"))
+			cfg.Reports.Schedule = tc.schedule
+			cfg.Timezone, cfg.Loc = asuncion.String(), asuncion
+			if tc.schedule == "30 1 * * *" {
+				ny, err := time.LoadLocation("America/New_York")
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Timezone, cfg.Loc = ny.String(), ny
+			}
+			fc := clockwork.NewFakeClockAt(tc.now)
+			p, err := New(cfg, Options{Store: sqliteStore(t), Clock: cwClock{fc}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			next := func() time.Time {
+				p.mu.Lock()
+				j := p.job
+				p.mu.Unlock()
+				if j == nil {
+					return time.Time{}
+				}
+				n, _ := j.NextRun()
+				return n
+			}
+			waitNext(t, next, tc.want)
+			// The firing after it, as the scheduler computes it from that run.
+			c := &wallCron{}
+			if err := c.IsValid(crontab(cfg), cfg.Loc, tc.now); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Next(tc.want); !got.Equal(tc.wantAfter) {
+				t.Errorf("after %s: next %s, want %s", tc.want.UTC(), got.UTC(), tc.wantAfter.UTC())
+			}
+		})
+	}
+}
