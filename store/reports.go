@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,7 +44,9 @@ type Publications interface {
 	// up, by id.
 	PendingDeliveries(ctx context.Context) ([]Delivery, error)
 	// UpdateDelivery records an attempt's outcome (State, Attempts, Next,
-	// Last, Result, Delivered) for the delivery with d.ID.
+	// Last, Result, Delivered) for the delivery with d.ID, if it is still
+	// pending: ErrDeliveryDone when another process has recorded it
+	// delivered or given up meanwhile.
 	UpdateDelivery(ctx context.Context, d Delivery) error
 	// Deliveries returns the deliveries of month ("" every month), by id.
 	Deliveries(ctx context.Context, month string) ([]Delivery, error)
@@ -59,6 +60,11 @@ var (
 // ErrVersionExists is AddReportVersion's answer when the version was made
 // already.
 var ErrVersionExists = errors.New("store: report version exists")
+
+// ErrDeliveryDone is UpdateDelivery's answer when the delivery is no longer
+// pending: another process recorded it delivered or given up while this
+// one's attempt was under way.
+var ErrDeliveryDone = errors.New("store: the delivery was recorded done by another process meanwhile")
 
 // ErrNotPublisher is AddReportVersion's answer when the version's maker no
 // longer holds the publisher lease.
@@ -284,13 +290,20 @@ func (c *core) UpdateDelivery(ctx context.Context, d Delivery) error {
 		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE deliveries SET state = ?, attempts = ?, next_ns = ?, last_ns = ?, result = ?, delivered_ns = ? WHERE id = ?`),
-		d.State, d.Attempts, toNS(d.Next), toNS(d.Last), d.Result, toNS(d.Delivered), d.ID)
+	// Only a delivery still pending: an attempt that ended after another
+	// process recorded it delivered or given up (a prober that took the
+	// publisher role over during the attempt) must not put it back.
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE deliveries SET state = ?, attempts = ?, next_ns = ?, last_ns = ?, result = ?, delivered_ns = ? WHERE id = ? AND state = ?`),
+		d.State, d.Attempts, toNS(d.Next), toNS(d.Last), d.Result, toNS(d.Delivered), d.ID, DeliveryPending)
 	if err != nil {
 		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("store: update delivery %d: %w", d.ID, sql.ErrNoRows)
+		var state string
+		if err := tx.GetContext(ctx, &state, tx.Rebind(`SELECT state FROM deliveries WHERE id = ?`), d.ID); err != nil {
+			return fmt.Errorf("store: update delivery %d: %w", d.ID, err) // sql.ErrNoRows: no such delivery
+		}
+		return fmt.Errorf("store: update delivery %d (%s): %w", d.ID, state, ErrDeliveryDone)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)

@@ -69,8 +69,21 @@ func testPublications(t *testing.T, p Publications) {
 	if len(all) != 3 || all[0].State != DeliveryDelivered || all[0].Attempts != 2 || all[0].Result != "HTTP 200" || !all[0].Delivered.Equal(at.Add(32*time.Second)) {
 		t.Fatalf("deliveries %+v", all)
 	}
-	if err := p.UpdateDelivery(ctx, Delivery{ID: 999, State: DeliveryFailed}); err == nil {
-		t.Error("updating a delivery that does not exist succeeded")
+	if err := p.UpdateDelivery(ctx, Delivery{ID: 999, State: DeliveryFailed}); err == nil || errors.Is(err, ErrDeliveryDone) {
+		t.Errorf("updating a delivery that does not exist: %v, want an error other than ErrDeliveryDone", err)
+	}
+	// An attempt that ended after another process had recorded the
+	// delivery done (a publisher whose attempt outlived its lease, a
+	// prober that took the role over meanwhile) does not put it back to
+	// pending, to be delivered again; before, it did.
+	late := all[0] // delivered, as an attempt that began before read it
+	late.State, late.Delivered = DeliveryPending, time.Time{}
+	late.Attempts, late.Last, late.Next, late.Result = 1, at.Add(40*time.Second), at.Add(100*time.Second), "HTTP 503"
+	if err := p.UpdateDelivery(ctx, late); !errors.Is(err, ErrDeliveryDone) {
+		t.Errorf("a late attempt's record of a delivered delivery: %v, want ErrDeliveryDone", err)
+	}
+	if all, _ := p.Deliveries(ctx, "2022-10"); len(all) != 3 || all[0].State != DeliveryDelivered || all[0].Attempts != 2 {
+		t.Errorf("after a late attempt's record: %+v, want the first delivered, 2 attempts", all)
 	}
 }
 

@@ -130,8 +130,14 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 		if d.Next.After(now) {
 			continue
 		}
-		if ok, err := p.lead(ctx, false); err != nil || !ok {
-			return err // taken over during the last attempt: the new publisher goes on
+		// A renewal of the lease before each attempt, not the answer of
+		// one up to LeaseCheck old: another prober takes the role over
+		// only after seeing the lease unchanged for LeaseStale (2m) from
+		// after this renewal, and an attempt lasts at most AttemptTimeout
+		// (2m), so an attempt that begins here has ended before another
+		// publisher can begin its own.
+		if ok, err := p.lead(ctx, true); err != nil || !ok {
+			return err // taken over during the last attempt, or the lease not renewed: the publisher goes on
 		}
 		var ch Channel
 		for _, c := range chans {
@@ -166,7 +172,7 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 			err = fmt.Errorf("made by prober %s before this one took the publisher role over; its files are in that prober's archive unless reports.archive is shared: %w", by, err)
 		}
 		if err == nil {
-			actx, cancel := context.WithTimeout(ctx, p.opts.AttemptTimeout)
+			actx, cancel := context.WithTimeout(ctx, min(p.opts.AttemptTimeout, p.opts.LeaseStale))
 			err = ch.Send(actx, m)
 			cancel()
 		}
@@ -190,10 +196,20 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 				d.Next, result = d.Last.Add(backoff(cfg.Reports.Retry, d.Attempts)), "retry"
 			}
 		}
-		if uerr := p.opts.Store.UpdateDelivery(ctx, d); uerr != nil {
+		uerr := p.opts.Store.UpdateDelivery(ctx, d)
+		if uerr != nil && !errors.Is(uerr, store.ErrDeliveryDone) {
 			return uerr
 		}
 		p.deliveries.WithLabelValues(d.Channel, result).Inc()
+		if uerr != nil {
+			// Another prober took the role over during this attempt
+			// (this prober's database connection stalled past the
+			// lease after the send) and
+			// recorded the delivery: its record stands.
+			p.log.Warn("report delivery: attempt not recorded, another prober recorded this delivery meanwhile (it took the publisher role over during the attempt)",
+				"month", d.Month, "version", d.Version, "channel", d.Channel, "target", d.Target, "attempt", d.Attempts, "result", d.Result, "location", p.me)
+			continue
+		}
 		// By level, so that a log filtered to warnings shows every failed
 		// attempt and an error every delivery given up.
 		level := slog.LevelInfo

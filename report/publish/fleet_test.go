@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -386,5 +387,119 @@ func TestFleetSameLocationSaysSo(t *testing.T) {
 	}
 	if strings.Contains(c.log.String(), msg) {
 		t.Errorf("a prober alone: %s", c.log)
+	}
+}
+
+// gateChannel is a webhook whose Send waits for the test's answer: a
+// receiver that takes its time.
+type gateChannel struct {
+	entered chan struct{}
+	answer  chan error
+	mu      sync.Mutex
+	sent    int
+}
+
+func (g *gateChannel) Kind() string   { return "webhook" }
+func (g *gateChannel) Target() string { return "http://127.0.0.1:1/in" }
+func (g *gateChannel) Send(ctx context.Context, _ *Message) error {
+	g.entered <- struct{}{}
+	select {
+	case err := <-g.answer:
+		if err == nil {
+			g.mu.Lock()
+			g.sent++
+			g.mu.Unlock()
+		}
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestFleetTakeoverDuringAnAttempt: the publisher's renewals fail (its
+// database connection stalled) 19 s after its last one, when it begins a
+// delivery attempt whose receiver is slow; the other prober takes the role
+// over 2 minutes later and delivers. Before, the attempt went ahead on the
+// lease's 19-second-old answer, ran beside the new publisher's, and its
+// failure (503), recorded when it ended, put the delivery the new
+// publisher had made back to pending: delivered again after the backoff.
+// An attempt now begins only on a renewal that worked, and an attempt's
+// record never overwrites one made since it began.
+func TestFleetTakeoverDuringAnAttempt(t *testing.T) {
+	for _, sc := range fleetStores(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			base := sc.open(t)
+			ast := &failingClaims{Store: base}
+			clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.FixedZone("KST", 9*3600)))
+			a := newFleetProber(t, ast, clk, "seoul-a", nil)
+			b := newFleetProber(t, base, clk, "seoul-b", func(c *config.Config) { c.Reports.Archive = a.cfg.Reports.Archive }) // shared archive
+			gate := &gateChannel{entered: make(chan struct{}, 1), answer: make(chan error, 1)}
+			a.p.opts.Channels = func(*config.Config) []Channel { return []Channel{gate} }
+			oct := time.Date(2022, 10, 1, 0, 0, 0, 0, a.cfg.Loc)
+			fill(t, base, oct, oct.Add(48*time.Hour))
+			look := func(f *fleetProber) bool {
+				t.Helper()
+				ok, err := f.p.lead(ctx, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if !look(a) || look(b) {
+				t.Fatal("seoul-a, first, does not hold the role alone")
+			}
+			if err := a.p.Cycle(ctx); err != nil { // October's v1 and its delivery
+				t.Fatal(err)
+			}
+			clk.Advance(leaseCheck - time.Second)
+			ast.down = true
+			aDone := make(chan error, 1)
+			go func() { aDone <- a.p.DeliverDue(ctx) }()
+			attempted := false
+			select {
+			case <-gate.entered:
+				attempted = true
+			case err := <-aDone:
+				if err == nil {
+					t.Error("seoul-a's deliveries with its renewal failing: no error")
+				}
+			}
+			took := false
+			for range int((leaseStale + 3*leaseCheck) / leaseCheck) {
+				clk.Advance(leaseCheck)
+				if took = look(b); took {
+					break
+				}
+			}
+			if !took {
+				t.Fatal("seoul-b did not take the role over")
+			}
+			if err := b.p.DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if attempted {
+				gate.answer <- errors.New("HTTP 503: try later")
+				if err := <-aDone; err != nil {
+					t.Logf("seoul-a's attempt, recorded late: %v", err)
+				}
+			}
+			for range 3 {
+				clk.Advance(10 * time.Minute)
+				if err := b.p.DeliverDue(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if attempted {
+				t.Errorf("seoul-a attempted a delivery on a 19-second-old answer of a lease it could not renew")
+			}
+			if n := len(b.hook.sent) + gate.sent; n != 1 {
+				t.Errorf("October v1 delivered %d times (seoul-b %d, seoul-a %d), want once", n, len(b.hook.sent), gate.sent)
+			}
+			ds, err := base.Deliveries(ctx, "2022-10")
+			if err != nil || len(ds) != 1 || ds[0].State != store.DeliveryDelivered {
+				t.Errorf("deliveries %+v, %v; want one, delivered", ds, err)
+			}
+		})
 	}
 }
