@@ -20,7 +20,7 @@
 // declared: the store is the only writer and keeps the references itself,
 // and enforcing them would cost a lookup per inserted row.
 //
-// # Schema (version 9)
+// # Schema (version 10)
 //
 // Times are unix nanoseconds (INTEGER/BIGINT), durations nanoseconds; 0 is
 // "no time". Names are interned: a run row refers to its series, its steps
@@ -154,7 +154,11 @@
 // PK, holder, beat, since_ns, renewed_ns: its one row names the prober, by
 // location, that makes and delivers the report versions; see
 // Publications.ClaimPublisher), report_versions.maker and
-// report_versions.figures. A database newer
+// report_versions.figures. 10 renames deliveries to report_deliveries, so
+// that a prober of version 9 or older still running beside a newer one
+// (every write of its refused) cannot read the pending deliveries either:
+// it sent each one, could not record it, and sent it again every second.
+// A database newer
 // than the binary is refused.
 // Migrations, in migrations.go, run in one transaction each, with
 // statements prepared once and sorts in temporary files, so that their

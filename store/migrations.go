@@ -98,7 +98,15 @@ var sqliteMigrations = []migration{
 	{version: 7, stmts: v7Events},
 	{version: 8, stmts: v8Stmts("INTEGER", "INTEGER")},
 	{version: 9, stmts: v9Stmts},
+	{version: 10, stmts: v10Stmts},
 }
+
+// v10Stmts rename deliveries to report_deliveries: a prober of version 9
+// or older still running after this migration (its writes refused, a newer
+// schema) read the pending deliveries, sent each one, could not record it,
+// and sent it again at its next poll, every second; its reads now fail, and
+// it sends nothing.
+var v10Stmts = []string{`ALTER TABLE deliveries RENAME TO report_deliveries`}
 
 // v9Stmts give the monthly report publisher one holder per database
 // (publisher_lease: its one row names the prober, by location, that makes
@@ -371,6 +379,7 @@ $$`,
 		`LOCK TABLE runs, rollup_minute, rollup_hour IN ACCESS EXCLUSIVE MODE`,
 	}, v8Stmts("SMALLINT", "BIGINT")...)},
 	{version: 9, stmts: v9Stmts},
+	{version: 10, stmts: v10Stmts},
 }
 
 // Frozen Go code of migrations 2 and 3.

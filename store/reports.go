@@ -222,7 +222,7 @@ func (c *core) AddReportVersion(ctx context.Context, v ReportVersion, ds []Deliv
 		return fmt.Errorf("store: add report version: %w", err)
 	}
 	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deliveries (month, version, channel, target, state, attempts, next_ns, last_ns, result, delivered_ns)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO report_deliveries (month, version, channel, target, state, attempts, next_ns, last_ns, result, delivered_ns)
 VALUES (?, ?, ?, ?, ?, 0, ?, 0, '', 0)`), v.Month, v.Version, d.Channel, d.Target, DeliveryPending, toNS(d.Next)); err != nil {
 			return fmt.Errorf("store: add delivery: %w", err)
 		}
@@ -258,7 +258,7 @@ type deliveryRow struct {
 }
 
 func (c *core) deliveries(ctx context.Context, where string, args ...any) ([]Delivery, error) {
-	q := `SELECT id, month, version, channel, target, state, attempts, next_ns, last_ns, result, delivered_ns FROM deliveries ` + where + ` ORDER BY id`
+	q := `SELECT id, month, version, channel, target, state, attempts, next_ns, last_ns, result, delivered_ns FROM report_deliveries ` + where + ` ORDER BY id`
 	var rows []deliveryRow
 	if err := c.r.SelectContext(ctx, &rows, c.r.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("store: deliveries: %w", err)
@@ -293,14 +293,14 @@ func (c *core) UpdateDelivery(ctx context.Context, d Delivery) error {
 	// Only a delivery still pending: an attempt that ended after another
 	// process recorded it delivered or given up (a prober that took the
 	// publisher role over during the attempt) must not put it back.
-	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE deliveries SET state = ?, attempts = ?, next_ns = ?, last_ns = ?, result = ?, delivered_ns = ? WHERE id = ? AND state = ?`),
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE report_deliveries SET state = ?, attempts = ?, next_ns = ?, last_ns = ?, result = ?, delivered_ns = ? WHERE id = ? AND state = ?`),
 		d.State, d.Attempts, toNS(d.Next), toNS(d.Last), d.Result, toNS(d.Delivered), d.ID, DeliveryPending)
 	if err != nil {
 		return fmt.Errorf("store: update delivery %d: %w", d.ID, err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		var state string
-		if err := tx.GetContext(ctx, &state, tx.Rebind(`SELECT state FROM deliveries WHERE id = ?`), d.ID); err != nil {
+		if err := tx.GetContext(ctx, &state, tx.Rebind(`SELECT state FROM report_deliveries WHERE id = ?`), d.ID); err != nil {
 			return fmt.Errorf("store: update delivery %d: %w", d.ID, err) // sql.ErrNoRows: no such delivery
 		}
 		return fmt.Errorf("store: update delivery %d (%s): %w", d.ID, state, ErrDeliveryDone)

@@ -170,3 +170,41 @@ func TestPublisherLease(t *testing.T) {
 		})
 	}
 }
+
+// TestOlderProbersCannotReadDeliveries: a prober of schema version 9 or
+// older still running beside the first prober of this version (an upgrade
+// that did not stop the old probers first) must not see the deliveries it
+// cannot record. Before, it read them, sent each one, was refused the
+// record (a newer schema), and sent it again at its next poll, every
+// second: a customer's inbox flooded for as long as the old prober ran.
+// Version 10 renames the table, so the old query fails and sends nothing.
+// The query is version 9's PendingDeliveries, as it was (frozen here).
+func TestOlderProbersCannotReadDeliveries(t *testing.T) {
+	const v9Pending = `SELECT id, month, version, channel, target, state, attempts, next_ns, last_ns, result, delivered_ns FROM deliveries WHERE state = ? ORDER BY id`
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) Store
+	}{
+		{"sqlite", func(t *testing.T) Store { return openTestSQLite(t) }},
+		{"postgres", func(t *testing.T) Store { return openTestPostgres(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := tc.open(t)
+			p := s.(Publications)
+			at := time.Date(2022, 11, 1, 0, 10, 0, 0, time.UTC)
+			if err := p.AddReportVersion(ctx, ReportVersion{Month: "2022-10", Version: 1, Generated: at, Digest: "d1"},
+				[]Delivery{{Channel: "webhook", Target: "http://127.0.0.1:1/in", Next: at}}); err != nil {
+				t.Fatal(err)
+			}
+			c := coreOf(t, s)
+			var rows []deliveryRow
+			if err := c.r.SelectContext(ctx, &rows, c.r.Rebind(v9Pending), DeliveryPending); err == nil {
+				t.Errorf("an older prober's query reads %d pending deliveries, which it would send at every poll; want an error", len(rows))
+			}
+			if pend, err := p.PendingDeliveries(ctx); err != nil || len(pend) != 1 {
+				t.Errorf("this version's PendingDeliveries: %d, %v; want 1", len(pend), err)
+			}
+		})
+	}
+}
