@@ -503,3 +503,68 @@ func TestFleetTakeoverDuringAnAttempt(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetTakeoverDeliversThePending: the publisher made October's v1 and
+// its delivery failed (the receiver down); then it crashed, with the
+// version's files in its own archive. The prober that takes the role over,
+// whose config counts October the same, finds v1 unchanged, so it makes no
+// new version. Before, it could not deliver v1 either (its files were in
+// the other prober's archive): retried, then given up, and October was
+// never delivered. Now the new publisher archives that version again from
+// its own build, the figures being the same (same digest), and delivers it,
+// once.
+func TestFleetTakeoverDeliversThePending(t *testing.T) {
+	for _, sc := range fleetStores(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := sc.open(t)
+			clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.FixedZone("KST", 9*3600)))
+			a := newFleetProber(t, st, clk, "seoul-a", nil)
+			b := newFleetProber(t, st, clk, "seoul-b", nil)
+			a.hook.failures = 100 // the receiver is down while seoul-a publishes
+			oct := time.Date(2022, 10, 1, 0, 0, 0, 0, a.cfg.Loc)
+			fill(t, st, oct, oct.Add(48*time.Hour))
+			if err := a.p.Cycle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.p.DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// seoul-a crashes; seoul-b takes over once the lease is stale,
+			// makes what is due, and delivers for the next hours.
+			took := false
+			for range int((leaseStale + 3*leaseCheck) / leaseCheck) {
+				clk.Advance(leaseCheck)
+				ok, err := b.p.lead(ctx, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if took = ok; took {
+					break
+				}
+			}
+			if !took {
+				t.Fatal("seoul-b did not take the role over")
+			}
+			if err := b.p.Cycle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for range 6 * 60 {
+				if err := b.p.DeliverDue(ctx); err != nil {
+					t.Fatal(err)
+				}
+				clk.Advance(time.Minute)
+			}
+			if got := versionList(t, st); got != "2022-10 v1" {
+				t.Errorf("versions %s, want 2022-10 v1", got)
+			}
+			if len(b.hook.sent) != 1 || b.hook.sent[0].Version != 1 || len(b.hook.sent[0].Files) == 0 {
+				t.Errorf("seoul-b delivered %d messages (%+v), want October v1 once, with its files\n%s", len(b.hook.sent), b.hook.sent, b.log)
+			}
+			ds, err := st.Deliveries(ctx, "2022-10")
+			if err != nil || len(ds) != 1 || ds[0].State != store.DeliveryDelivered {
+				t.Errorf("deliveries %+v, %v; want one, delivered", ds, err)
+			}
+		})
+	}
+}

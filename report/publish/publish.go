@@ -484,7 +484,18 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 	digest := hex.EncodeToString(sum[:])
 	version, changes := 1, ""
 	if n := len(prev); n > 0 {
-		if prev[n-1].Digest == digest {
+		if last := prev[n-1]; last.Digest == digest {
+			if last.Maker != "" && last.Maker != p.me && !p.archived(cfg, last) {
+				// Unchanged, made by the prober this one took the role
+				// over from, in that prober's archive: the same figures
+				// (the digest), rendered here, so that its pending
+				// deliveries have their files.
+				if _, _, err := p.archive(cfg, month, last.Version, rep, last.Changes); err != nil {
+					return err
+				}
+				p.log.Info("report version made by another prober archived here too, for its deliveries", "month", month, "version", last.Version,
+					"maker", last.Maker, "location", p.me)
+			}
 			return nil // unchanged
 		}
 		version = prev[n-1].Version + 1
@@ -530,6 +541,24 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 	default:
 	}
 	return nil
+}
+
+// archived tells whether every file of v is in cfg's archive.
+func (p *Publisher) archived(cfg *config.Config, v store.ReportVersion) bool {
+	root, err := os.OpenRoot(cfg.Reports.Archive)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	if _, err := root.Stat(filepath.Join(v.Month, fmt.Sprintf("v%d", v.Version), figuresFile)); err != nil {
+		return false
+	}
+	for _, f := range v.Files {
+		if _, err := root.Stat(filepath.FromSlash(f)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // figuresFile keeps each version's figures beside its files, for the next
