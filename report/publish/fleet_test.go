@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -564,6 +565,88 @@ func TestFleetTakeoverDeliversThePending(t *testing.T) {
 			ds, err := st.Deliveries(ctx, "2022-10")
 			if err != nil || len(ds) != 1 || ds[0].State != store.DeliveryDelivered {
 				t.Errorf("deliveries %+v, %v; want one, delivered", ds, err)
+			}
+		})
+	}
+}
+
+// stallingClaims is a store whose next claim of the publisher lease, once
+// stall is set, waits until release is closed (the database connection
+// stalled in the middle of it), then goes through.
+type stallingClaims struct {
+	Store
+	stall   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *stallingClaims) ClaimPublisher(ctx context.Context, me string, now time.Time, stale store.Lease) (store.Lease, error) {
+	if s.stall.CompareAndSwap(true, false) {
+		s.entered <- struct{}{}
+		<-s.release
+	}
+	return s.Store.ClaimPublisher(ctx, me, now, stale)
+}
+
+// TestFleetStalledClaimDoesNotTakeBack: the publisher's renewal stalls (its
+// database connection hangs) for 3 minutes; the other prober takes the
+// role over after 2 and renews it. When the stalled renewal returns, with
+// the new holder's lease, the old publisher has seen that lease for no
+// time at all. Before, it dated the sight from the start of its stalled
+// claim, so its very next look found the new holder's lease "unchanged for
+// 3 minutes" and took it back, from a prober that had renewed it a moment
+// before: the role flapped, and a delivery attempt of the new holder could
+// run beside the old one's (seen with a real server: seoul-a's claim held
+// 9 s by a frozen connection, LeaseStale 6 s, took the role back from
+// seoul-b 1 s after seoul-b renewed it, "unchanged_for=9.0s").
+func TestFleetStalledClaimDoesNotTakeBack(t *testing.T) {
+	for _, sc := range fleetStores(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			base := sc.open(t)
+			ast := &stallingClaims{Store: base, entered: make(chan struct{}, 1), release: make(chan struct{})}
+			clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.FixedZone("KST", 9*3600)))
+			a := newFleetProber(t, ast, clk, "seoul-a", nil)
+			b := newFleetProber(t, base, clk, "seoul-b", nil)
+			look := func(f *fleetProber) bool {
+				t.Helper()
+				ok, err := f.p.lead(ctx, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if !look(a) || look(b) {
+				t.Fatal("seoul-a, first, does not hold the role alone")
+			}
+			clk.Advance(leaseCheck)
+			ast.stall.Store(true)
+			aDone := make(chan bool, 1)
+			go func() { aDone <- look(a) }()
+			<-ast.entered
+			took := false
+			for range int(3 * time.Minute / leaseCheck) {
+				clk.Advance(leaseCheck)
+				took = look(b) || took
+			}
+			if !took || !look(b) {
+				t.Fatal("seoul-b did not take the role over while seoul-a's renewal stalled")
+			}
+			close(ast.release)
+			if <-aDone {
+				t.Fatal("seoul-a's stalled renewal holds the role")
+			}
+			for range 3 {
+				clk.Advance(time.Second)
+				if look(a) {
+					t.Fatalf("seoul-a took the role back from seoul-b, which renewed it %s before\n%s", clk.Now().Sub(b.p.checked), a.log)
+				}
+			}
+			if !look(b) {
+				t.Error("seoul-b lost the role it renews")
+			}
+			if g, h := testutil.ToFloat64(a.p.publishing), testutil.ToFloat64(b.p.publishing); g != 0 || h != 1 {
+				t.Errorf("slaprobe_reports_publishing: seoul-a %v, seoul-b %v; want 0, 1", g, h)
 			}
 		})
 	}

@@ -68,7 +68,11 @@ func (p *Publisher) lead(ctx context.Context, force bool) (bool, error) {
 		p.publishing.Set(1)
 	} else {
 		if l.Holder != p.seen.Holder || l.Beat != p.seen.Beat {
-			p.seen, p.seenAt = l, now
+			// Seen when the claim returned, not when it began: a claim
+			// that stalled (the database connection hung for minutes)
+			// would date the sight of a lease renewed a moment ago from
+			// before the stall, and the next look would take it over.
+			p.seen, p.seenAt = l, p.clk.Now()
 		}
 		p.publishing.Set(0)
 	}
