@@ -651,3 +651,57 @@ func TestFleetStalledClaimDoesNotTakeBack(t *testing.T) {
 		})
 	}
 }
+
+// ctxStallingClaims is stallingClaims whose stalled claim also ends with
+// its context, as a database driver's does.
+type ctxStallingClaims struct{ stallingClaims }
+
+func (s *ctxStallingClaims) ClaimPublisher(ctx context.Context, me string, now time.Time, stale store.Lease) (store.Lease, error) {
+	if s.stall.Load() {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return store.Lease{}, ctx.Err()
+		}
+	}
+	return s.Store.ClaimPublisher(ctx, me, now, stale)
+}
+
+// TestFleetStalledClaimSaysNotPublishing: while the publisher's renewals
+// hang (its database connection stalled, no error), it does not publish
+// (its cycle and deliveries wait for the claim) and must not say it does:
+// before, its slaprobe_reports_publishing stayed 1 for as long as the claim
+// hung, and once the other prober had taken over, both said 1 (seen with a
+// real server: 3 s of a 9 s stall at 1/20 of the timing, a minute of a
+// 3-minute one). A claim is now bounded by LeaseCheck: an error, the gauge
+// 0, and a warning in the log.
+func TestFleetStalledClaimSaysNotPublishing(t *testing.T) {
+	ctx := context.Background()
+	ast := &ctxStallingClaims{stallingClaims{Store: sqliteStore(t), release: make(chan struct{})}}
+	clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.UTC))
+	a := newFleetProber(t, ast, clk, "seoul-a", nil)
+	a.p.opts.LeaseCheck = 100 * time.Millisecond // real time bounds the claim; virtual time the rest
+	if ok, err := a.p.lead(ctx, true); !ok || err != nil {
+		t.Fatalf("first claim: %v %v", ok, err)
+	}
+	ast.stall.Store(true)
+	defer close(ast.release)
+	done := make(chan error, 1)
+	go func() {
+		clk.Advance(time.Second)
+		_, err := a.p.lead(ctx, true)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a claim that hung: no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("a claim that hangs is still waiting after 5 s (LeaseCheck %s); slaprobe_reports_publishing %v", a.p.opts.LeaseCheck, testutil.ToFloat64(a.p.publishing))
+		return
+	}
+	if g := testutil.ToFloat64(a.p.publishing); g != 0 {
+		t.Errorf("slaprobe_reports_publishing %v while its renewal hangs, want 0", g)
+	}
+}

@@ -29,7 +29,13 @@ func (p *Publisher) lead(ctx context.Context, force bool) (bool, error) {
 	if p.seen.Holder != "" && now.Sub(p.seenAt) >= p.opts.LeaseStale {
 		stale = p.seen
 	}
-	l, err := p.opts.Store.ClaimPublisher(ctx, p.me, now, stale)
+	// Bounded by LeaseCheck: a claim the database does not answer (its
+	// connection hung) is an error after a renewal's period, so that a
+	// holder whose renewals hang says it does not publish (0) before
+	// another prober takes over (1) rather than both saying 1.
+	cctx, cancel := context.WithTimeout(ctx, p.opts.LeaseCheck)
+	l, err := p.opts.Store.ClaimPublisher(cctx, p.me, now, stale)
+	cancel()
 	if err != nil {
 		// Not held for this call; the state stays, so that the next
 		// claim that works neither logs a new start nor runs a cycle
