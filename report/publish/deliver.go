@@ -122,6 +122,7 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 	files := map[string][]string{} // month/version -> files
 	digests := map[string]string{} // month/version -> the version's digest
 	makers := map[string]string{}  // month/version -> the prober that made it
+	figs := map[string]string{}    // month/version -> its figures as recorded
 	for _, d := range pend {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -165,9 +166,10 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 				files[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Files
 				digests[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Digest
 				makers[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Maker
+				figs[fmt.Sprintf("%s/v%d", v.Month, v.Version)] = v.Figures
 			}
 		}
-		m, err := p.message(cfg, d, files[key], digests[key])
+		m, err := p.message(cfg, d, files[key], digests[key], figs[key])
 		if by := makers[key]; err != nil && by != "" && by != p.me {
 			err = fmt.Errorf("made by prober %s before this one took the publisher role over; its files are in that prober's archive unless reports.archive is shared: %w", by, err)
 		}
@@ -259,14 +261,16 @@ func resultText(cfg *config.Config, err error) string {
 // message loads what a delivery sends. The record's month and files must
 // name the version's own directory in the archive (DIR/MONTH/vN/report.*),
 // and the files must be in the archive, not behind a link out of it: a
-// record is no licence to send any file the process can read.
+// record is no licence to send any file the process can read. With the
+// version's recorded figures (schema version 9 on), the archive's
+// figures.json must be them.
 //
 // Its key (the webhook's Idempotency-Key, the e-mail's Message-ID) is the
 // same for every attempt of the delivery and names the version's content
 // (digest): two probers with their own databases, or a store started
 // afresh, make a "2022-10 v1" each, and a receiver must not take the second
 // for a repeat of the first.
-func (p *Publisher) message(cfg *config.Config, d store.Delivery, paths []string, digest string) (*Message, error) {
+func (p *Publisher) message(cfg *config.Config, d store.Delivery, paths []string, digest, figures string) (*Message, error) {
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s|%s|%s", d.Month, d.Version, d.Channel, d.Target, digest)))
 	m := &Message{Month: d.Month, Version: d.Version, Key: fmt.Sprintf("slaprobe-%s-v%d-%s", d.Month, d.Version, hex.EncodeToString(h[:8]))}
 	if !monthDir.MatchString(d.Month) || d.Version < 1 {
@@ -279,6 +283,14 @@ func (p *Publisher) message(cfg *config.Config, d store.Delivery, paths []string
 	}
 	defer root.Close()
 	vdir := filepath.Join(cfg.Reports.Archive, filepath.FromSlash(vrel))
+	if figures != "" {
+		// The files of another version of that number (made here and not
+		// recorded: a crash before the record, or the role taken over
+		// meanwhile) are not this version's.
+		if data, err := root.ReadFile(filepath.Join(filepath.FromSlash(vrel), figuresFile)); err == nil && string(data) != figures {
+			return nil, fmt.Errorf("publish: %s is not the recorded version %d (its figures differ): the files of a version made here and not recorded", vdir, d.Version)
+		}
+	}
 	sum, changes, err := readVersionInfo(root, vdir, filepath.FromSlash(vrel))
 	if err != nil {
 		return nil, err

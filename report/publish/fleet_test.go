@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -703,5 +704,67 @@ func TestFleetStalledClaimSaysNotPublishing(t *testing.T) {
 	}
 	if g := testutil.ToFloat64(a.p.publishing); g != 0 {
 		t.Errorf("slaprobe_reports_publishing %v while its renewal hangs, want 0", g)
+	}
+}
+
+// TestFleetTakeoverSendsOnlyTheRecordedVersion: the new publisher's archive
+// already has a directory for the pending version's number, of a version
+// it made and could not record (a crash between its archive and its
+// record, or the role taken over while it built: "report version not
+// recorded"), with other figures. Before, the new publisher sent those
+// files as the recorded version, under its Idempotency-Key. Now a version's
+// files are sent only when their figures.json is the one the store recorded
+// for it, and a publisher whose build has the recorded figures archives the
+// version again over the stale one.
+func TestFleetTakeoverSendsOnlyTheRecordedVersion(t *testing.T) {
+	ctx := context.Background()
+	st := sqliteStore(t)
+	clk := clock.NewManual(time.Date(2022, 11, 1, 1, 0, 0, 0, time.FixedZone("KST", 9*3600)))
+	a := newFleetProber(t, st, clk, "seoul-a", nil)
+	b := newFleetProber(t, st, clk, "seoul-b", nil)
+	a.hook.failures = 100
+	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, a.cfg.Loc)
+	fill(t, st, oct, oct.Add(48*time.Hour))
+	if err := a.p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// seoul-b's stale, unrecorded v1.
+	stale := filepath.Join(b.cfg.Reports.Archive, "2022-10", "v1")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"report.json", "report.md", figuresFile} {
+		if err := os.WriteFile(filepath.Join(stale, f), []byte(`{"stale": true}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for took := false; !took; {
+		clk.Advance(leaseCheck)
+		ok, err := b.p.lead(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		took = ok
+	}
+	if err := b.p.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.p.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.hook.sent) != 1 {
+		t.Fatalf("seoul-b sent %d messages, want 1\n%s", len(b.hook.sent), b.log)
+	}
+	for _, f := range b.hook.sent[0].Files {
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), `"stale"`) {
+			t.Errorf("seoul-b sent its stale %s as the recorded v1: %s", f.Name, data)
+		}
+	}
+	if b.hook.sent[0].Summary.Title == "" {
+		t.Errorf("the message's summary is the stale figures': %+v", b.hook.sent[0].Summary)
 	}
 }

@@ -543,15 +543,17 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 	return nil
 }
 
-// archived tells whether every file of v is in cfg's archive.
+// archived tells whether v is in cfg's archive: every file, and the
+// figures the store recorded for it.
 func (p *Publisher) archived(cfg *config.Config, v store.ReportVersion) bool {
 	root, err := os.OpenRoot(cfg.Reports.Archive)
 	if err != nil {
 		return false
 	}
 	defer root.Close()
-	if _, err := root.Stat(filepath.Join(v.Month, fmt.Sprintf("v%d", v.Version), figuresFile)); err != nil {
-		return false
+	fig, err := root.ReadFile(filepath.Join(v.Month, fmt.Sprintf("v%d", v.Version), figuresFile))
+	if err != nil || (v.Figures != "" && string(fig) != v.Figures) {
+		return false // not there, or another version of that number (made here, not recorded)
 	}
 	for _, f := range v.Files {
 		if _, err := root.Stat(filepath.FromSlash(f)); err != nil {
