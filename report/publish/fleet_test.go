@@ -768,3 +768,51 @@ func TestFleetTakeoverSendsOnlyTheRecordedVersion(t *testing.T) {
 		t.Errorf("the message's summary is the stale figures': %+v", b.hook.sent[0].Summary)
 	}
 }
+
+// TestFleetClockSkew: the probers' clocks differ by days (seoul-a's a day
+// ahead, seoul-b's a day behind, then the other way round). Only durations
+// on one prober's clock decide a takeover, so while the holder renews the
+// other never takes the role, and once it stops the other takes it after
+// LeaseStale of its own clock, not earlier nor later. Held already.
+func TestFleetClockSkew(t *testing.T) {
+	for _, sc := range fleetStores(t) {
+		for _, skew := range []time.Duration{24 * time.Hour, -24 * time.Hour} {
+			t.Run(fmt.Sprintf("%s/%s", sc.name, skew), func(t *testing.T) {
+				ctx := context.Background()
+				st := sc.open(t)
+				at := time.Date(2022, 11, 1, 1, 0, 0, 0, time.UTC)
+				ca, cb := clock.NewManual(at.Add(skew)), clock.NewManual(at.Add(-skew))
+				a := newFleetProber(t, st, ca, "seoul-a", nil)
+				b := newFleetProber(t, st, cb, "seoul-b", nil)
+				look := func(f *fleetProber) bool {
+					t.Helper()
+					ok, err := f.p.lead(ctx, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return ok
+				}
+				advance := func(d time.Duration) { ca.Advance(d); cb.Advance(d) }
+				if !look(a) || look(b) {
+					t.Fatal("seoul-a, first, does not hold the role alone")
+				}
+				for range int(time.Hour / leaseCheck) {
+					advance(leaseCheck)
+					if !look(a) || look(b) {
+						t.Fatalf("the role moved while its holder renewed it (skew %s)", skew)
+					}
+				}
+				var took time.Duration
+				for took = leaseCheck; took <= leaseStale+3*leaseCheck; took += leaseCheck {
+					advance(leaseCheck)
+					if look(b) {
+						break
+					}
+				}
+				if took < leaseStale || took > leaseStale+2*leaseCheck {
+					t.Errorf("seoul-b took the role %s after seoul-a's last renewal, want within [%s, %s]", took, leaseStale, leaseStale+2*leaseCheck)
+				}
+			})
+		}
+	}
+}
