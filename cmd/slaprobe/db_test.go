@@ -172,3 +172,48 @@ services:
 		})
 	}
 }
+
+// TestReadCommandsLeaveThePublisherLease: windows and report run by hand
+// against a fleet's database, with a config that has a reports: block and
+// the publisher's own location, neither take, renew nor release the
+// publisher lease (they open the store read-only and run no publisher).
+// Held already.
+func TestReadCommandsLeaveThePublisherLease(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	pg, err := store.OpenPostgres(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	held, err := pg.ClaimPublisher(ctx, "seoul-a", time.Date(2026, 4, 1, 0, 10, 0, 0, time.UTC), store.Lease{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: seoul-a
+timezone: UTC
+services:
+  - name: web
+    flows:
+      - name: home
+        steps:
+          - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
+reports: {archive: %q}
+`, filepath.Join(dir, "reports"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"windows", "--from", "2026-03-01", "--to", "2026-04-01"},
+		{"report", "--month", "2026-03", "--format", "json", "--out", filepath.Join(dir, "r.json")},
+	} {
+		var out, errb bytes.Buffer
+		if code := runMain(ctx, append(args, "--config", cfgPath, "--db", dsn), &out, &errb); code != exitOK {
+			t.Fatalf("%s exited %d: %s", args[0], code, errb.String())
+		}
+		if l, err := pg.PublisherLease(ctx); err != nil || l != held {
+			t.Errorf("after %s the lease is %+v (%v), want %+v untouched", args[0], l, err, held)
+		}
+	}
+}
