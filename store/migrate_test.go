@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -118,7 +119,7 @@ func TestMigrations(t *testing.T) {
 	for _, drv := range migrateDrivers() {
 		latest := len(sqliteMigrations)
 		for from := 0; from <= latest; from++ {
-			t.Run(drv.name+"/from v"+string(rune('0'+from)), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/from v%d", drv.name, from), func(t *testing.T) {
 				open := drv.open(t)
 				if from > 0 {
 					// Versions 1 and 2 are written as their code wrote
@@ -298,6 +299,61 @@ func TestConcurrentOpen(t *testing.T) {
 				if err := <-errs; err != nil {
 					t.Error(err)
 				}
+			}
+		})
+	}
+}
+
+// TestMigrationsKeepPublications: a database of schema version 8 (before
+// the publisher lease) with a report version and a delivery still pending,
+// opened by this version: the version reads back with no maker and no
+// figures, the delivery is still pending (in report_deliveries since
+// version 10) and can be recorded, and the free lease can be claimed. Held.
+func TestMigrationsKeepPublications(t *testing.T) {
+	ctx := context.Background()
+	for _, drv := range migrateDrivers() {
+		t.Run(drv.name, func(t *testing.T) {
+			open := drv.open(t)
+			c, s, err := open(8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Date(2022, 11, 1, 0, 10, 0, 0, time.UTC)
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{
+				{`INSERT INTO report_versions (month, version, generated_ns, digest, changes, files) VALUES (?, ?, ?, ?, ?, ?)`,
+					[]any{"2022-10", 1, at.UnixNano(), "d1", "", `["2022-10/v1/report.json"]`}},
+				{`INSERT INTO deliveries (month, version, channel, target, state, attempts, next_ns, last_ns, result, delivered_ns) VALUES (?, ?, ?, ?, ?, 1, ?, ?, 'HTTP 503', 0)`,
+					[]any{"2022-10", 1, "webhook", "http://127.0.0.1:1/in", DeliveryPending, at.Add(time.Minute).UnixNano(), at.UnixNano()}},
+			} {
+				if _, err := c.w.ExecContext(ctx, c.w.Rebind(q.sql), q.args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Close()
+			_, s, err = open(-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			p := s.(Publications)
+			vs, err := p.ReportVersions(ctx, "")
+			if err != nil || len(vs) != 1 || vs[0].Maker != "" || vs[0].Figures != "" || vs[0].Digest != "d1" {
+				t.Fatalf("versions after migration: %+v, %v", vs, err)
+			}
+			pend, err := p.PendingDeliveries(ctx)
+			if err != nil || len(pend) != 1 || pend[0].Attempts != 1 || pend[0].Result != "HTTP 503" {
+				t.Fatalf("pending after migration: %+v, %v", pend, err)
+			}
+			d := pend[0]
+			d.Attempts, d.State, d.Delivered = 2, DeliveryDelivered, at.Add(2*time.Minute)
+			if err := p.UpdateDelivery(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			if l, err := p.ClaimPublisher(ctx, "seoul-a", at, Lease{}); err != nil || l.Holder != "seoul-a" {
+				t.Fatalf("claim after migration: %+v, %v", l, err)
 			}
 		})
 	}
