@@ -217,3 +217,63 @@ reports: {archive: %q}
 		}
 	}
 }
+
+// TestRunWithoutReportsLeavesTheLease: a prober whose config has no
+// reports: block, beside ones that have one, never takes the publisher
+// lease (it runs no publisher), even a free one: it would hold the role
+// and publish nothing. Held already.
+func TestRunWithoutReportsLeavesTheLease(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"ok":true}`) }))
+	defer target.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: seoul-c
+timezone: UTC
+listen: 127.0.0.1:0
+services:
+  - name: web
+    objective: 0.99
+    flows:
+      - name: home
+        interval: 1s
+        timeout: 1s
+        steps:
+          - {name: get, function: view, request: {url: %q}}
+`, target.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC()
+	ctx, cancel := context.WithCancel(context.Background())
+	var runOut, runErr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", dsn, "--log-level", "warn"}, &runOut, &runErr)
+	}()
+	var pg *store.Postgres
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if pg == nil {
+			pg, _ = store.OpenPostgres(context.Background(), dsn, store.Options{ReadOnly: true})
+		}
+		if pg != nil {
+			if runs, err := pg.Runs(context.Background(), store.Query{From: start.Add(-time.Minute), To: time.Now().Add(time.Minute)}); err == nil && len(runs) >= 3 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no runs after 20s; daemon stderr:\n%s", runErr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	defer pg.Close()
+	l, err := pg.PublisherLease(context.Background())
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("run exited %d:\n%s", code, runErr.String())
+	}
+	if err != nil || l.Holder != "" || l.Beat != 0 {
+		t.Errorf("a prober without reports: left the lease %+v (%v), want it free and never claimed", l, err)
+	}
+}
