@@ -23,6 +23,7 @@ import (
 type wallCron struct {
 	loc   *time.Location
 	sched cron.Schedule // on wall times written as UTC
+	every bool          // "@every D": a duration, on instants
 }
 
 var _ gocron.Cron = (*wallCron)(nil)
@@ -50,7 +51,8 @@ func (c *wallCron) IsValid(crontab string, location *time.Location, now time.Tim
 	if err != nil {
 		return errors.Join(gocron.ErrCronJobParse, err)
 	}
-	c.loc, c.sched = loc, sched
+	_, every := sched.(cron.ConstantDelaySchedule)
+	c.loc, c.sched, c.every = loc, sched, every
 	if c.Next(now).IsZero() {
 		return gocron.ErrCronJobInvalid
 	}
@@ -61,6 +63,9 @@ func (c *wallCron) IsValid(crontab string, location *time.Location, now time.Tim
 // matches after last's, at the instant it names in the zone, or at the end
 // of the clocks' jump over it.
 func (c *wallCron) Next(last time.Time) time.Time {
+	if c.every {
+		return c.sched.Next(last)
+	}
 	w := wall(last, c.loc)
 	for range 1000 { // wall times at or before last's instant: only around a fall-back
 		w = c.sched.Next(w)

@@ -174,3 +174,21 @@ func TestScheduleSkippedByTheClocks(t *testing.T) {
 		})
 	}
 }
+
+// "@every D" is a duration, not a wall time: across New York's fall-back
+// on 2026-11-01 "@every 1h" runs an hour apart (01:30 EDT, then 01:30
+// EST), as the cron library has it, not two hours apart by the wall clock.
+func TestScheduleEveryIsADuration(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &wallCron{}
+	if err := c.IsValid("CRON_TZ=America/New_York @every 1h", ny, time.Date(2026, 11, 1, 0, 30, 0, 0, ny)); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC) // 01:30 EDT
+	if got, want := c.Next(first), first.Add(time.Hour); !got.Equal(want) {
+		t.Errorf("after %s: %s, want %s", first, got.UTC(), want)
+	}
+}
