@@ -410,7 +410,7 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	body, err := rs.readBody(resp)
 	resp.Body.Close()
 	a.phases = tr.finish(true)
-	a.retryAfter = retryAfter(resp, rs.c.Now())
+	a.retryAfter = retryAfter(resp, body, rs.c.Now())
 	page := rs.sessionPage(req.URL, resp)
 	if err != nil {
 		a.fail = err.Error()

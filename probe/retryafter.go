@@ -1,6 +1,9 @@
 package probe
 
 import (
+	"bytes"
+	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,17 +18,19 @@ const maxRetryAfter = 24 * time.Hour
 // retryAfter is how long resp asks the client to wait before it tries
 // again: its Retry-After header (RFC 9110 10.2.3), as delay-seconds or an
 // HTTP-date, on a 429 (Too Many Requests, RFC 6585) or a 503 (Service
-// Unavailable); 0 for any other answer, or a header that is missing or does
-// not parse. An HTTP-date is read against the answer's own Date header when
-// it has one (the server's clock, not ours: a skew between the two must not
-// turn "in 30 s" into minutes or nothing), else against now.
-func retryAfter(resp *http.Response, now time.Time) time.Duration {
+// Unavailable); without that header, the retry_after_ms of a JSON body
+// (body, the answer as read), as a Matrix homeserver's M_LIMIT_EXCEEDED
+// says it (Dendrite sends no header at all); 0 for any other answer, or when
+// neither is there or parses. An HTTP-date is read against the answer's own
+// Date header when it has one (the server's clock, not ours: a skew between
+// the two must not turn "in 30 s" into minutes or nothing), else against now.
+func retryAfter(resp *http.Response, body []byte, now time.Time) time.Duration {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0
 	}
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
 	if v == "" {
-		return 0
+		return retryAfterMS(body)
 	}
 	if v[0] >= '0' && v[0] <= '9' {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -48,4 +53,29 @@ func retryAfter(resp *http.Response, now time.Time) time.Duration {
 		now = date
 	}
 	return min(max(at.Sub(now), 0), maxRetryAfter)
+}
+
+// retryAfterMS is the retry_after_ms of a JSON object body (Matrix's
+// client-server API: {"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms":
+// 2000}), bounded by maxRetryAfter; 0 when the body is not such an object
+// or the value is not a number of milliseconds >= 0.
+func retryAfterMS(body []byte) time.Duration {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || b[0] != '{' || !bytes.Contains(b, []byte(`"retry_after_ms"`)) {
+		return 0
+	}
+	var v struct {
+		RetryAfterMS json.Number `json:"retry_after_ms"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return 0
+	}
+	ms, err := v.RetryAfterMS.Float64()
+	if err != nil || ms <= 0 || math.IsNaN(ms) {
+		return 0
+	}
+	if ms >= float64(maxRetryAfter/time.Millisecond) {
+		return maxRetryAfter
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -57,7 +58,43 @@ func TestRetryAfter(t *testing.T) {
 			if tc.date != "" {
 				resp.Header.Set("Date", tc.date)
 			}
-			if got := retryAfter(resp, now); got != tc.want {
+			if got := retryAfter(resp, nil, now); got != tc.want {
+				t.Errorf("retryAfter = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRetryAfterMatrixBody: without a Retry-After header, a 429 or 503
+// whose JSON body has retry_after_ms (Matrix's M_LIMIT_EXCEEDED) asks that
+// many milliseconds; anything else in the body asks nothing.
+func TestRetryAfterMatrixBody(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   time.Duration
+	}{
+		{"Dendrite's 429", 429, matrixLimited(500), 500 * time.Millisecond},
+		{"503", 503, `{"retry_after_ms": 2000}`, 2 * time.Second},
+		{"fraction", 429, `{"retry_after_ms": 1.5}`, 1500 * time.Microsecond},
+		{"not on a 200", 200, matrixLimited(500), 0},
+		{"not on a 500", 500, matrixLimited(500), 0},
+		{"a number in a string", 429, `{"retry_after_ms": "500"}`, 500 * time.Millisecond},
+		{"not a number", 429, `{"retry_after_ms": "soon"}`, 0},
+		{"negative", 429, `{"retry_after_ms": -5}`, 0},
+		{"zero", 429, `{"retry_after_ms": 0}`, 0},
+		{"huge is bounded", 429, `{"retry_after_ms": 1e300}`, maxRetryAfter},
+		{"nested is not the answer's", 429, `{"error": {"retry_after_ms": 500}}`, 0},
+		{"not JSON", 429, `retry_after_ms: 500`, 0},
+		{"cut short", 429, `{"retry_after_ms": 500`, 0},
+		{"empty", 429, ``, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}}
+			if got := retryAfter(resp, []byte(tc.body), now); got != tc.want {
 				t.Errorf("retryAfter = %s, want %s", got, tc.want)
 			}
 		})
@@ -74,27 +111,39 @@ func TestPollHonoursRetryAfter(t *testing.T) {
 		name       string
 		limited    int64  // answers that are 429 before the message shows
 		retryAfter string // their Retry-After
+		body       string // their body
 		status     Status
 		attempts   int
 		duration   time.Duration
 		errText    string
 		runAsked   time.Duration
 	}{
-		{"waits what the 429 asked", 1, "3", StatusOK, 2, 3 * time.Second, "", 0},
-		{"twice", 2, "2", StatusOK, 3, 4 * time.Second, "", 0},
-		{"a shorter ask keeps the poll's pace", 1, "0", StatusOK, 2, 500 * time.Millisecond, "", 0},
-		{"past within: ends the poll", 100, "30", StatusFailed, 1, 0,
+		{"waits what the 429 asked", 1, "3", "", StatusOK, 2, 3 * time.Second, "", 0},
+		{"twice", 2, "2", "", StatusOK, 3, 4 * time.Second, "", 0},
+		{"a shorter ask keeps the poll's pace", 1, "0", "", StatusOK, 2, 500 * time.Millisecond, "", 0},
+		{"past within: ends the poll", 100, "30", "", StatusFailed, 1, 0,
 			"receive: expectation not met within 10s: status 429, want 200-399 (the answer asked to retry after 30s)", 30 * time.Second},
-		{"limited to the end", 100, "4", StatusFailed, 3, 8 * time.Second,
+		{"limited to the end", 100, "4", "", StatusFailed, 3, 8 * time.Second,
 			"receive: expectation not met within 10s: status 429, want 200-399 (the answer asked to retry after 4s)", 4 * time.Second},
+		// A Matrix homeserver (Dendrite, older Synapse) says how long in
+		// its JSON body, with no Retry-After header.
+		{"Matrix retry_after_ms", 1, "", matrixLimited(3000), StatusOK, 2, 3 * time.Second, "", 0},
+		{"Matrix retry_after_ms, twice", 2, "", matrixLimited(1500), StatusOK, 3, 3 * time.Second, "", 0},
+		{"Matrix retry_after_ms past within", 100, "", matrixLimited(30000), StatusFailed, 1, 0,
+			"receive: expectation not met within 10s: status 429, want 200-399 (the answer asked to retry after 30s)", 30 * time.Second},
+		{"the header wins over the body", 1, "2", matrixLimited(9000), StatusOK, 2, 2 * time.Second, "", 0},
+		{"a body with no retry_after_ms", 1, "", `{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests"}`, StatusOK, 2, 500 * time.Millisecond, "", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if calls.Add(1) <= tc.limited {
-					w.Header().Set("Retry-After", tc.retryAfter)
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
 					w.WriteHeader(http.StatusTooManyRequests)
+					w.Write([]byte(tc.body))
 					return
 				}
 				w.Write([]byte(`{"messages":[{"id":"m-17"}]}`))
@@ -118,6 +167,13 @@ func TestPollHonoursRetryAfter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// matrixLimited is a Matrix homeserver's 429 body (client-server API,
+// M_LIMIT_EXCEEDED), as Dendrite v0.13.8 sends it: the wait is in the body,
+// there is no Retry-After header.
+func matrixLimited(ms int) string {
+	return `{"errcode":"M_LIMIT_EXCEEDED","error":"You are sending too many requests too quickly!","retry_after_ms":` + strconv.Itoa(ms) + `}`
 }
 
 // TestRunRetryAfter: the run carries the Retry-After of its first failing

@@ -230,3 +230,64 @@ request:
 			recv.Status, recv.HTTPStatus, recv.Attempts, recv.Error)
 	}
 }
+
+// TestMatrixRateLimitHonoured: a homeserver that rate-limits the probe
+// (Dendrite answers 429 M_LIMIT_EXCEEDED with the wait in the JSON body,
+// retry_after_ms, and no Retry-After header) is given the wait it asked
+// for. Here Dendrite lets a device make two rate-limited requests a minute
+// (/account/whoami is one), and a poll of it every 20ms whose expectation
+// never holds gets two answers and then the 429 asking for 60 s, more than
+// its within: it ends at once and says so. The probe read only the header,
+// so it asked again every 20ms into the limit (about 100 times in 2 s),
+// and a confirm run would not have waited either.
+func TestMatrixRateLimitHonoured(t *testing.T) {
+	d := startDendrite(t, func(doc *yaml.Node) {
+		setYAML(t, doc, 2, "client_api", "rate_limiting", "threshold")
+		setYAML(t, doc, 60000, "client_api", "rate_limiting", "cooloff_ms")
+	})
+	user, password, _ := d.probeRoom()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "matrix-limited.yaml", fmt.Sprintf(`
+location: test
+listen: 127.0.0.1:%d
+storage: {dsn: %s/results.db}
+services:
+  - name: matrix
+    flows:
+      - name: whoami
+        timeout: 5s
+        vars: {hs: "%s/_matrix/client/v3", password: "${env:MATRIX_PASSWORD}"}
+        session:
+          steps:
+            - name: login
+              function: login
+              request:
+                method: POST
+                url: ${hs}/login
+                json: {type: m.login.password, identifier: {type: m.id.user, user: %s}, password: "${password}"}
+              extract: {token: {jsonpath: "$.access_token"}}
+        steps:
+          - name: whoami
+            function: receive
+            request:
+              url: ${hs}/account/whoami
+              headers: {Authorization: "Bearer ${token}"}
+            poll: {every: 20ms, within: 2s}
+            expect: {status: [200], jsonpath: {"$.user_id": "@someone-else:localhost"}}
+`, freePort(t), dir, d.url, user))
+	var who *onceStep
+	steps := onceSteps(t, cfg, []string{"MATRIX_PASSWORD=" + password})
+	for i := range steps {
+		if steps[i].Step == "whoami" {
+			who = &steps[i]
+		}
+	}
+	if who == nil {
+		t.Fatalf("no whoami step: %+v", steps)
+	}
+	want := "whoami: expectation not met within 2s: status 429, want 200 (the answer asked to retry after 1m0s)"
+	if who.Status != "failed" || who.HTTPStatus != 429 || who.Attempts != 3 || who.Error != want {
+		t.Errorf("whoami: %s, HTTP %d after %d attempts: %q; want failed, HTTP 429 after 3 attempts: %q",
+			who.Status, who.HTTPStatus, who.Attempts, who.Error, want)
+	}
+}

@@ -221,8 +221,9 @@ type dendrite struct {
 }
 
 // startDendrite generates a signing key and a config (SQLite under a temp
-// dir, federation off, a registration shared secret) and starts Dendrite.
-func startDendrite(t *testing.T) *dendrite {
+// dir, federation off, a registration shared secret), applies edit to it
+// (when given) and starts Dendrite.
+func startDendrite(t *testing.T, edit ...func(*yaml.Node)) *dendrite {
 	t.Helper()
 	bin, _ := realServerBins(t)
 	dir := t.TempDir()
@@ -241,6 +242,9 @@ func startDendrite(t *testing.T) *dendrite {
 	setYAML(t, &doc, key, "global", "private_key")
 	setYAML(t, &doc, true, "global", "disable_federation")
 	setYAML(t, &doc, randomHex(t, 16), "client_api", "registration_shared_secret")
+	for _, e := range edit {
+		e(&doc)
+	}
 	out, err := yaml.Marshal(&doc)
 	if err != nil {
 		t.Fatal(err)
