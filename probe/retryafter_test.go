@@ -277,3 +277,39 @@ func TestLongPollCutKeepsRetryAfter(t *testing.T) {
 		t.Errorf("Run.RetryAfter = %s, want 1s (the 429's)", run.RetryAfter)
 	}
 }
+
+// TestStreamHandshakeRetryAfter: a WebSocket or SSE handshake refused with
+// 429 or 503 and a Retry-After (a hub behind a rate-limiting proxy) gives
+// the run that wait, as a request's answer does: the stream steps kept the
+// status and dropped the header, so the confirm runs after a refused
+// subscribe went on every confirm_every into the limit.
+func TestStreamHandshakeRetryAfter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		if strings.HasSuffix(r.URL.Path, "/sse") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name   string
+		step   config.Step
+		status int
+	}{
+		{"websocket", config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: srv.URL + "/ws"}}, 429},
+		{"sse", config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL + "/sse"}}, 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{tc.step}}, Options{})
+			s := run.Steps[0]
+			if s.Status != StatusFailed || s.HTTPStatus != tc.status {
+				t.Fatalf("subscribe: %s, HTTP %d: %q; want failed with %d", s.Status, s.HTTPStatus, s.Error, tc.status)
+			}
+			if run.RetryAfter != 30*time.Second {
+				t.Errorf("Run.RetryAfter = %s, want 30s (the handshake's Retry-After)", run.RetryAfter)
+			}
+		})
+	}
+}

@@ -95,6 +95,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		return a
 	}
 	a.status = resp.StatusCode
+	a.retryAfter = retryAfter(resp, nil, rs.c.Now()) // a refused handshake's, as a request's
 	rs.noteTLS(resp.TLS)
 	fail := func(m string) attempt {
 		resp.Body.Close()

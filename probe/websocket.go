@@ -75,6 +75,7 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 	a.phases = tr.finish(resp != nil)
 	if resp != nil {
 		a.status = resp.StatusCode
+		a.retryAfter = retryAfter(resp, nil, rs.c.Now()) // a refused handshake's, as a request's
 		rs.noteTLS(resp.TLS)
 	}
 	if err != nil {
