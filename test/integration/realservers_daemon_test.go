@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -355,5 +356,62 @@ func TestCentrifugoUnderFaults(t *testing.T) {
 	t.Logf("Centrifugo v6.9.1, interval %s:\n%s", faultInterval, got)
 	if t.Failed() {
 		t.Log(runsAround(t, e.db, faults))
+	}
+}
+
+// TestMatrixLoggedOutBetweenRuns runs examples/matrix.yaml under the daemon
+// and logs every device of the probe's account out on the homeserver
+// between two runs (an admin's "log out all sessions", a password reset):
+// the next run gets 401 for the kept token, logs in again and passes, so
+// no run fails and no window opens; the account ends with the one device
+// of the new session, and none once slaprobe stops (logout/all took the
+// one create-account made too).
+func TestMatrixLoggedOutBetweenRuns(t *testing.T) {
+	d := startDendrite(t)
+	user, password, room := d.probeRoom()
+	e := &daemonEnv{dir: t.TempDir(), listen: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	e.db = e.dir + "/results.db"
+	cfg := exampleConfig(t, "matrix.yaml", e.dir, e.listen, e.db, map[string]string{"hs": d.url, "user": user, "room": room})
+	env := []string{"MATRIX_PASSWORD=" + password}
+	daemon := startEnv(t, "daemon", env, binary, "run", "--config", cfg)
+	waitHTTP(t, "http://"+e.listen+"/healthz", 200, 30*time.Second)
+	runs := func(result string) float64 {
+		n := 0.0
+		for _, l := range strings.Split(e.metrics(t), "\n") {
+			if strings.HasPrefix(l, "slaprobe_runs_total{") && strings.Contains(l, `result="`+result+`"`) {
+				v, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+				n += v
+			}
+		}
+		return n
+	}
+	eventually(t, 30*time.Second, 100*time.Millisecond, "three successful runs", func() (bool, string) {
+		return runs("ok") >= 3, fmt.Sprint(runs("ok"), " ok runs")
+	})
+	// Between two runs (a quarter interval before the next is due): every
+	// device of the account, the probe's session among them, is logged out.
+	beforeDue(t, e)
+	tok := d.login(user, password)
+	if st, m := d.matrix("POST", "/logout/all", tok, map[string]any{}); st != 200 {
+		t.Fatalf("logout/all: %d %v", st, m)
+	}
+	if got := d.devices(user, password); got != 0 {
+		t.Fatalf("devices after logout/all: %d, want 0", got)
+	}
+	ok := runs("ok")
+	eventually(t, 30*time.Second, 100*time.Millisecond, "five more runs", func() (bool, string) {
+		return runs("ok")+runs("failed") >= ok+5, fmt.Sprint(runs("ok"), " ok, ", runs("failed"), " failed")
+	})
+	if n := runs("failed"); n != 0 {
+		t.Errorf("%v runs failed after the homeserver logged the session out; want 0 (the next run logs in again)", n)
+	}
+	if got := d.devices(user, password); got != 1 {
+		t.Errorf("devices while the daemon runs after logout/all: %d, want 1 (the new session's)", got)
+	}
+	if code := daemon.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Errorf("daemon exited %d after SIGTERM", code)
+	}
+	if got := d.devices(user, password); got != 0 {
+		t.Errorf("devices after the daemon stopped: %d, want 0 (its session logged out)", got)
 	}
 }
