@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -11,7 +12,8 @@ import (
 // This file decodes the stream step kinds: websocket and sse.
 
 var (
-	websocketKeys = []string{"url", "headers", "subprotocols", "send", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+	websocketKeys = []string{"url", "headers", "subprotocols", "send", "reply", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+	replyKeys     = []string{"to", "send"}
 	sseKeys       = []string{"url", "method", "headers", "event", "max_message_bytes", "max_messages", "max_buffered_bytes"}
 )
 
@@ -66,6 +68,42 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 			for i, sn := range p.seq(e.v, key) {
 				if v, ok := p.str(sn, index(key, i)); ok && p.template(sn, index(key, i), v, defined) {
 					s.Send = append(s.Send, v)
+				}
+			}
+		case "reply":
+			for i, rn := range p.seq(e.v, key) {
+				ik := index(key, i)
+				m, ok := p.item(rn, ik)
+				if !ok {
+					continue
+				}
+				var r Reply
+				var to, send, bad bool
+				p.object(m, ik, replyKeys, func(e entry, key string) {
+					to, send = to || e.name == "to", send || e.name == "send"
+					v, ok := p.str(e.v, key)
+					switch {
+					case !ok:
+						bad = true
+					case e.name == "to" && strings.TrimSpace(v) == "":
+						p.errf(e.v, key, "is empty: say which message is answered")
+						bad = true
+					case e.name == "to":
+						r.To = strings.TrimSpace(v)
+					default:
+						r.Send = v
+					}
+				})
+				switch {
+				case !to:
+					p.errf(m, child(ik, "to"), "is required")
+				case !send:
+					p.errf(m, child(ik, "send"), "is required")
+				case bad:
+				case slices.ContainsFunc(s.Reply, func(o Reply) bool { return o.To == r.To }):
+					p.errf(m, child(ik, "to"), "%q is answered twice", r.To)
+				default:
+					s.Reply = append(s.Reply, r)
 				}
 			}
 		case "event":

@@ -40,6 +40,7 @@ services:
               headers: {Authorization: "Bearer ${token}"}
               subprotocols: [centrifuge-json]
               send: ['{"connect":{"token":"${conn}"},"id":1}']
+              reply: [{to: " {} ", send: "{}"}]
               max_messages: 50
             expect: {status: 101, tls: {min_days_left: 14}}
             extract: {proto: {header: Sec-WebSocket-Protocol}}
@@ -108,6 +109,7 @@ func TestPushKinds(t *testing.T) {
 	ws := f.Steps[0].WebSocket
 	wantWS := &Stream{URL: "ws://127.0.0.1/ws?room=${urlquery(user)}", Headers: map[string]string{"Authorization": "Bearer ${token}"},
 		Subprotocols: []string{"centrifuge-json"}, Send: []string{`{"connect":{"token":"${conn}"},"id":1}`},
+		Reply:           []Reply{{To: "{}", Send: "{}"}},
 		MaxMessageBytes: 256 << 10, MaxMessages: 50, MaxBufferedBytes: DefaultMaxBufferedBytes}
 	if !reflect.DeepEqual(ws, wantWS) {
 		t.Errorf("websocket = %+v, want %+v", ws, wantWS)
@@ -203,6 +205,33 @@ services:
 		}
 		if err != nil && strings.Contains(err.Error(), "AAAA") {
 			t.Errorf("the error quotes the key: %v", err)
+		}
+	}
+}
+
+// TestWebSocketReplyErrors: a websocket's reply list names what it answers
+// and with what, once each; an SSE stream has none (it cannot send).
+func TestWebSocketReplyErrors(t *testing.T) {
+	for _, tc := range []struct{ stream, want string }{
+		{`websocket: {url: "ws://127.0.0.1/ws", reply: [{to: "{}"}]}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.reply[0].send: is required`},
+		{`websocket: {url: "ws://127.0.0.1/ws", reply: [{send: "{}"}]}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.reply[0].to: is required`},
+		{`websocket: {url: "ws://127.0.0.1/ws", reply: [{to: " ", send: "{}"}]}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.reply[0].to: is empty`},
+		{`websocket: {url: "ws://127.0.0.1/ws", reply: [{to: "{}", send: "{}"}, {to: "{} ", send: "x"}]}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.reply[1].to: "{}" is answered twice`},
+		{`websocket: {url: "ws://127.0.0.1/ws", reply: [{to: "{}", send: "{}", when: x}]}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.reply[0].when: unknown key`},
+		{`websocket: {url: "ws://127.0.0.1/ws", reply: {to: "{}", send: "{}"}}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.reply: expected a list`},
+		{`sse: {url: "http://127.0.0.1/sse", reply: [{to: "{}", send: "{}"}]}`, `r.yaml:7: services[0].flows[0].steps[0].sse.reply: unknown key`},
+	} {
+		src := `
+services:
+  - name: hub
+    flows:
+      - name: f
+        steps:
+          - {name: s, function: receive, ` + tc.stream + `}
+`
+		_, err := Parse("r.yaml", []byte(src), Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\nerror %v\nwant %q", tc.stream, err, tc.want)
 		}
 	}
 }

@@ -261,6 +261,15 @@ func (s *Step) Kind() StepKind {
 	return KindRequest
 }
 
+// Reply answers a WebSocket message: one whose text is To (white space
+// around it aside) is answered with the text frame Send and is not a
+// message for the awaits. Hubs that ping at the application level want an
+// answer (Centrifugo's JSON protocol pings with {} and closes a client that
+// does not answer {} within its pong_timeout). Plain text, not templates.
+type Reply struct {
+	To, Send string
+}
+
 // Stream is a push stream a step opens: a WebSocket or an SSE stream. It
 // stays open until the run ends; await steps read its messages. Every
 // string is a template.
@@ -270,6 +279,7 @@ type Stream struct {
 	Headers      map[string]string // values are templates
 	Subprotocols []string          // WebSocket only
 	Send         []string          // WebSocket only: text frames sent after connecting
+	Reply        []Reply           // WebSocket only: messages answered by the reader, not queued
 	Event        string            // SSE only: only events of this type are messages ("" all)
 	// Limits: a larger message, more messages, or more bytes waiting for
 	// an await than these fail the stream (and the awaits on it) with a

@@ -26,6 +26,7 @@ type wsStep struct {
 	host         *tmpl
 	subprotocols []string
 	send         []tmpl
+	replies      map[string][]byte // a message's text (trimmed) -> the frame that answers it
 	status       []int
 	limits       streamLimits
 }
@@ -48,6 +49,12 @@ func compileWebSocket(s *config.Stream, e *config.Expect, sy *symbols) (*wsStep,
 			return nil, fmt.Errorf("send[%d]: %w", i, err)
 		}
 		w.send = append(w.send, t)
+	}
+	for _, r := range s.Reply {
+		if w.replies == nil {
+			w.replies = make(map[string][]byte, len(s.Reply))
+		}
+		w.replies[strings.TrimSpace(r.To)] = []byte(r.Send)
 	}
 	if len(e.Status) > 0 {
 		if w.status, err = compileStatus(e.Status); err != nil {
@@ -105,7 +112,7 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 		done:   make(chan struct{}),
 	}
 	rs.openStream(st)
-	go readWebSocket(sctx, conn, st, w.limits.maxMessageBytes)
+	go readWebSocket(sctx, conn, st, w.limits.maxMessageBytes, w.replies)
 	for i := range w.send {
 		f, err := w.send[i].render(&rs.sc)
 		if err != nil {
@@ -122,16 +129,30 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 }
 
 // readWebSocket queues every message of conn into st until the run closes
-// the stream, the server closes it, or a limit is hit.
-func readWebSocket(ctx context.Context, conn *websocket.Conn, st *stream, maxBytes int64) {
+// the stream, the server closes it, or a limit is hit. A message that
+// replies holds (a hub's application-level ping) is answered at once and
+// not queued.
+func readWebSocket(ctx context.Context, conn *websocket.Conn, st *stream, maxBytes int64, replies map[string][]byte) {
 	defer close(st.done)
+	var answer func([]byte) bool
+	if len(replies) > 0 {
+		answer = func(m []byte) bool {
+			r, ok := replies[string(bytes.TrimSpace(m))]
+			if ok {
+				// A failed write shows as the read's error (the
+				// connection is gone), which ends the stream.
+				_ = conn.Write(ctx, websocket.MessageText, r)
+			}
+			return ok
+		}
+	}
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
 			st.end(wsReadError(ctx, err, st.what, maxBytes))
 			return
 		}
-		if err := deliverFrame(st, data); err != nil {
+		if err := deliverFrame(st, data, answer); err != nil {
 			conn.CloseNow()
 			return
 		}
@@ -172,13 +193,20 @@ func wsReadError(ctx context.Context, err error, what string, maxBytes int64) er
 // publication can share a frame with another one, a ping or a reply; taken
 // as one message it is "not JSON" and never matches. A pretty-printed
 // document, or any text that is not JSON line by line, stays one message.
-func deliverFrame(st *stream, data []byte) error {
+// A message that answer (when not nil) answers is not queued.
+func deliverFrame(st *stream, data []byte, answer func([]byte) bool) error {
 	body := bytes.TrimRight(data, " \t\r\n")
 	if bytes.IndexByte(body, '\n') < 0 || !jsonLines(body) {
+		if answer != nil && answer(data) {
+			return nil
+		}
 		return st.deliver(message{data: data})
 	}
 	for line := range bytes.Lines(body) {
 		if line = bytes.TrimSpace(line); len(line) > 0 {
+			if answer != nil && answer(line) {
+				continue
+			}
 			if err := st.deliver(message{data: line}); err != nil {
 				return err
 			}

@@ -254,3 +254,78 @@ func TestWebSocketFrameOfJSONLines(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketReplyToPings: a hub that pings at the application level (as
+// Centrifugo's JSON protocol does: {} every ping_interval, and the client
+// is closed with 3012 "no pong" unless it answers {} within pong_timeout)
+// keeps a stream whose websocket step answers it (reply) open past the
+// ping, and the pings, alone in a frame or sharing one with a push, are no
+// messages for the awaits. Without reply the hub closes the stream at the
+// first ping, and an await still waiting fails with the hub's close: a
+// probe that could not answer failed every run that held a Centrifugo
+// stream past ping_interval + pong_timeout (33 s by default).
+func TestWebSocketReplyToPings(t *testing.T) {
+	const pingEvery = 50 * time.Millisecond
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		frames := make(chan string, 8)
+		go func() {
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					close(frames)
+					return
+				}
+				frames <- string(b)
+			}
+		}()
+		pong := func() bool {
+			select {
+			case f := <-frames:
+				return f == "{}"
+			case <-time.After(200 * time.Millisecond):
+				return false
+			}
+		}
+		// Three pings, the last sharing its frame with the push; each must
+		// be answered before the next.
+		for _, frame := range []string{"{}", "{}", "{}\n{\"id\":\"m-1\"}\n{}"} {
+			time.Sleep(pingEvery)
+			if err := c.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+				return
+			}
+			for range strings.Count(frame, "{}") {
+				if !pong() {
+					c.Close(3012, "no pong")
+					return
+				}
+			}
+		}
+		<-ctx.Done()
+	}))
+	t.Cleanup(hub.Close)
+	for _, tc := range []struct {
+		name    string
+		reply   []config.Reply
+		status  Status
+		errText string
+	}{
+		{"answered", []config.Reply{{To: "{}", Send: "{}"}}, StatusOK, ""},
+		{"not answered", nil, StatusFailed,
+			"receive: stream subscribe: closed by the server (3012: no pong): the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: wsURL(hub), Reply: tc.reply}}
+			recv := config.Step{Name: "receive", Function: "receive", Timeout: 3 * time.Second,
+				Await:  &config.Await{Stream: "subscribe"},
+				Expect: config.Expect{JSONPath: []config.PathMatch{{Path: "$.id", Matcher: eq("m-1")}}}}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{sub, recv}}, Options{})
+			wantStep(t, run.Steps[1], tc.status, tc.errText)
+		})
+	}
+}

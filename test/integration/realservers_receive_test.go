@@ -3,9 +3,12 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -289,5 +292,41 @@ services:
 	if who.Status != "failed" || who.HTTPStatus != 429 || who.Attempts != 3 || who.Error != want {
 		t.Errorf("whoami: %s, HTTP %d after %d attempts: %q; want failed, HTTP 429 after 3 attempts: %q",
 			who.Status, who.HTTPStatus, who.Attempts, who.Error, want)
+	}
+}
+
+// TestCentrifugoPingsAnswered runs examples/centrifugo.yaml against a hub
+// that pings every 2 s and closes a bidirectional client that has not
+// answered within a second (Centrifugo's defaults are 25 s and 8 s), with
+// a step of 4 s before the publication: the WebSocket step answers the
+// hub's {} pings ({} back, its reply), so the stream is still open when the
+// publication comes and every step passes. The probe could not answer, so
+// the hub closed the stream (3012 "no pong") and receive-websocket failed:
+// every run that held the stream past ping_interval + pong_timeout (33 s
+// by default: a flow whose timeout allows a slow delivery) failed of the
+// probe's own doing.
+func TestCentrifugoPingsAnswered(t *testing.T) {
+	c := startCentrifugo(t, func(cfg map[string]any) {
+		client, _ := cfg["client"].(map[string]any)
+		client["ping_interval"] = "2s"
+		client["pong_timeout"] = "1s"
+	})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(4 * time.Second)
+	}))
+	t.Cleanup(slow.Close)
+	dir := t.TempDir()
+	cfg := exampleConfig(t, "centrifugo.yaml", dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)), dir+"/results.db", map[string]string{"hub": c.url})
+	roomyTimeout(t, cfg)
+	insertStep(t, cfg, "publish", `
+name: something-slow
+function: send
+request: {url: "`+slow.URL+`"}
+`)
+	env := []string{"CENTRIFUGO_HMAC_SECRET=" + c.hmacSecret, "CENTRIFUGO_API_KEY=" + c.apiKey}
+	for _, s := range onceSteps(t, cfg, env) {
+		if s.Status != "ok" {
+			t.Errorf("step %s %s: %s", s.Step, s.Status, s.Error)
+		}
 	}
 }

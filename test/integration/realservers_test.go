@@ -365,8 +365,8 @@ type centrifugo struct {
 
 // startCentrifugo writes a config with `centrifugo genconfig` (fresh HMAC
 // secret and API key), enables the unidirectional SSE and WebSocket
-// transports, binds loopback and starts it.
-func startCentrifugo(t *testing.T) *centrifugo {
+// transports, binds loopback, applies edit (when given) and starts it.
+func startCentrifugo(t *testing.T, edit ...func(cfg map[string]any)) *centrifugo {
 	t.Helper()
 	_, dir := realServerBins(t)
 	bin := filepath.Join(dir, "centrifugo")
@@ -395,6 +395,9 @@ func startCentrifugo(t *testing.T) *centrifugo {
 	cfg["uni_sse"] = map[string]any{"enabled": true}
 	cfg["uni_websocket"] = map[string]any{"enabled": true}
 	cfg["health"] = map[string]any{"enabled": true}
+	for _, e := range edit {
+		e(cfg)
+	}
 	out, _ := json.MarshalIndent(cfg, "", "  ")
 	file := writeFile(t, work, "config.json", string(out))
 	c.url = fmt.Sprintf("http://127.0.0.1:%d", port)
