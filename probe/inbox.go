@@ -79,6 +79,27 @@ func (b *inbox) deliverThen(m message, queued func()) error {
 	return nil
 }
 
+// tally counts a message the source handled itself (a ping the stream
+// answered) against maxCount, without queueing it: a source that floods
+// such messages is bounded like any other. It returns the inbox's error
+// once it has failed.
+func (b *inbox) tally() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		b.dropped++
+		return b.err
+	}
+	b.received++
+	if b.maxCount > 0 && b.received > b.maxCount {
+		b.err = fmt.Errorf("%s: more than %d messages (max_messages)", b.what, b.maxCount)
+		b.dropped++
+		b.signal()
+		return b.err
+	}
+	return nil
+}
+
 // end records why the source stopped (nil: it was closed by the run).
 func (b *inbox) end(err error) {
 	b.mu.Lock()

@@ -193,18 +193,22 @@ func wsReadError(ctx context.Context, err error, what string, maxBytes int64) er
 // publication can share a frame with another one, a ping or a reply; taken
 // as one message it is "not JSON" and never matches. A pretty-printed
 // document, or any text that is not JSON line by line, stays one message.
-// A message that answer (when not nil) answers is not queued.
+// A message that answer (when not nil) answers is not queued, but counts
+// against max_messages.
 func deliverFrame(st *stream, data []byte, answer func([]byte) bool) error {
 	body := bytes.TrimRight(data, " \t\r\n")
 	if bytes.IndexByte(body, '\n') < 0 || !jsonLines(body) {
 		if answer != nil && answer(data) {
-			return nil
+			return st.tally()
 		}
 		return st.deliver(message{data: data})
 	}
 	for line := range bytes.Lines(body) {
 		if line = bytes.TrimSpace(line); len(line) > 0 {
 			if answer != nil && answer(line) {
+				if err := st.tally(); err != nil {
+					return err
+				}
 				continue
 			}
 			if err := st.deliver(message{data: line}); err != nil {

@@ -329,3 +329,38 @@ func TestWebSocketReplyToPings(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketRepliesBounded: answered pings count against max_messages
+// (they are not queued for the awaits, but a server flooding them is
+// bounded like any other), so a flood ends the stream with the limit's
+// error rather than keeping the probe answering until the run's deadline.
+func TestWebSocketRepliesBounded(t *testing.T) {
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		go func() { // read (and drop) the answers
+			for {
+				if _, _, err := c.Read(r.Context()); err != nil {
+					return
+				}
+			}
+		}()
+		for range 100 {
+			if c.Write(r.Context(), websocket.MessageText, []byte("{}")) != nil {
+				return
+			}
+		}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hub.Close)
+	sub := config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: wsURL(hub), MaxMessages: 10,
+		Reply: []config.Reply{{To: "{}", Send: "{}"}}}}
+	recv := config.Step{Name: "receive", Function: "receive", Timeout: 3 * time.Second,
+		Await:  &config.Await{Stream: "subscribe"},
+		Expect: config.Expect{JSONPath: []config.PathMatch{{Path: "$.id", Matcher: eq("m-1")}}}}
+	run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{sub, recv}}, Options{})
+	wantStep(t, run.Steps[1], StatusFailed, "receive: stream subscribe: more than 10 messages (max_messages): no message on stream subscribe")
+}
