@@ -120,6 +120,7 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	if teardownNode != nil {
 		f.Teardown = p.steps(teardownNode, key+".teardown", &f, sc, sectionTeardown)
 	}
+	p.checkSessionWebhook(stepsNode, key+".steps", &f)
 	return f, true
 }
 

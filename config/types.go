@@ -512,9 +512,16 @@ func (c *Config) UsesWebhooks() bool {
 }
 
 func (s *Step) usesWebhook() bool {
-	if s.Await != nil && s.Await.Webhook != nil {
-		return true
-	}
+	return s.Await != nil && s.Await.Webhook != nil || s.refersTo(webhookRef)
+}
+
+// webhookRef is the name set of ${webhook.url} alone.
+var webhookRef = map[string]bool{RefWebhookURL: true}
+
+// refersTo reports whether a template of the step (its request's or
+// stream's URL, headers, body, form, JSON, frames to send) refers to one of
+// names.
+func (s *Step) refersTo(names map[string]bool) bool {
 	strs := []string{s.Request.URL, s.Request.Body}
 	for _, v := range s.Request.Headers {
 		strs = append(strs, v)
@@ -531,17 +538,28 @@ func (s *Step) usesWebhook() bool {
 		}
 	}
 	for _, v := range strs {
-		if refersToWebhook(v) {
+		if refersTo(v, names) {
 			return true
 		}
 	}
-	return anyRefersToWebhook(s.Request.JSON, 0)
+	return anyRefersTo(s.Request.JSON, names, 0)
 }
 
 // refersToWebhook reports whether a template names ${webhook.url},
 // directly or in a function call.
-func refersToWebhook(tmpl string) bool {
-	if !strings.Contains(tmpl, RefWebhookURL) {
+func refersToWebhook(tmpl string) bool { return refersTo(tmpl, webhookRef) }
+
+// refersTo reports whether a template names one of names, directly or in
+// a function call.
+func refersTo(tmpl string, names map[string]bool) bool {
+	named := false
+	for n := range names {
+		if strings.Contains(tmpl, n) {
+			named = true
+			break
+		}
+	}
+	if !named {
 		return false
 	}
 	for _, ref := range Lookup(tmpl) {
@@ -550,7 +568,7 @@ func refersToWebhook(tmpl string) bool {
 			continue
 		}
 		found := false
-		e.Walk(func(name string) { found = found || name == RefWebhookURL })
+		e.Walk(func(name string) { found = found || names[name] })
 		if found {
 			return true
 		}
@@ -558,22 +576,24 @@ func refersToWebhook(tmpl string) bool {
 	return false
 }
 
-func anyRefersToWebhook(v any, depth int) bool {
+func anyRefersToWebhook(v any, depth int) bool { return anyRefersTo(v, webhookRef, depth) }
+
+func anyRefersTo(v any, names map[string]bool, depth int) bool {
 	if depth > 64 {
 		return false
 	}
 	switch x := v.(type) {
 	case string:
-		return refersToWebhook(x)
+		return refersTo(x, names)
 	case map[string]any:
 		for k, e := range x {
-			if refersToWebhook(k) || anyRefersToWebhook(e, depth+1) {
+			if refersTo(k, names) || anyRefersTo(e, names, depth+1) {
 				return true
 			}
 		}
 	case []any:
 		for _, e := range x {
-			if anyRefersToWebhook(e, depth+1) {
+			if anyRefersTo(e, names, depth+1) {
 				return true
 			}
 		}
