@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -327,6 +329,97 @@ request: {url: "`+slow.URL+`"}
 	for _, s := range onceSteps(t, cfg, env) {
 		if s.Status != "ok" {
 			t.Errorf("step %s %s: %s", s.Step, s.Status, s.Error)
+		}
+	}
+}
+
+// TestMatrixPushReceived: a webhook receive against a real homeserver. The
+// receiving account registers a pusher (POST /pushers/set) whose URL is
+// the run's ${webhook.url}, another account sends into their room, and
+// Dendrite's push gateway client POSTs the notification to it; the await
+// matches the sent event's id. Dendrite takes only https pushers, so the
+// callback listener is reached through a TLS proxy (its public_url), as
+// behind a load balancer.
+func TestMatrixPushReceived(t *testing.T) {
+	d := startDendrite(t, func(doc *yaml.Node) {
+		setYAML(t, doc, true, "user_api", "push_gateway_disable_tls_validation")
+	})
+	user, password, room := d.probeRoom()
+	d.createAccount("bob", password)
+	tok := d.login(user, password)
+	if st, m := d.matrix("POST", "/rooms/"+url.PathEscape(room)+"/invite", tok, map[string]any{"user_id": "@bob:localhost"}); st != 200 {
+		t.Fatalf("invite: %d %v", st, m)
+	}
+	d.logout(tok)
+	tok = d.login("bob", password)
+	if st, m := d.matrix("POST", "/join/"+url.PathEscape(room), tok, map[string]any{}); st != 200 {
+		t.Fatalf("join: %d %v", st, m)
+	}
+	d.logout(tok)
+
+	hookListen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	target, _ := url.Parse("http://" + hookListen)
+	proxy := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
+	t.Cleanup(proxy.Close)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "matrix-push.yaml", fmt.Sprintf(`
+location: test
+listen: 127.0.0.1:%d
+storage: {dsn: %s/results.db}
+webhooks: {listen: "%s", public_url: "%s/webhooks"}
+services:
+  - name: matrix
+    flows:
+      - name: push
+        timeout: 10s
+        vars: {hs: "%s/_matrix/client/v3", room: "%s", password: "${env:MATRIX_PASSWORD}"}
+        session:
+          steps:
+            - name: login-sender
+              function: login
+              request:
+                method: POST
+                url: ${hs}/login
+                json: {type: m.login.password, identifier: {type: m.id.user, user: %s}, password: "${password}"}
+              extract: {sender: {jsonpath: "$.access_token"}}
+            - name: login-receiver
+              function: login
+              request:
+                method: POST
+                url: ${hs}/login
+                json: {type: m.login.password, identifier: {type: m.id.user, user: bob}, password: "${password}"}
+              extract: {receiver: {jsonpath: "$.access_token"}}
+        steps:
+          - name: pusher
+            function: receive
+            request:
+              method: POST
+              url: ${hs}/pushers/set
+              headers: {Authorization: "Bearer ${receiver}"}
+              json: {kind: http, app_id: slaprobe, pushkey: "slaprobe-${location}", app_display_name: slaprobe, device_display_name: slaprobe, lang: en, data: {url: "${webhook.url}"}}
+          - name: send
+            function: send
+            request:
+              method: PUT
+              url: ${hs}/rooms/${urlpath(room)}/send/m.room.message/${random.id}
+              headers: {Authorization: "Bearer ${sender}"}
+              json: {msgtype: m.text, body: "slaprobe ${run.id}"}
+            extract: {event_id: {jsonpath: "$.event_id"}}
+          - name: push
+            function: receive
+            timeout: 5s
+            await: {webhook: {method: POST}, since: send}
+            expect: {jsonpath: {"$.notification.event_id": "${event_id}"}}
+        teardown:
+          - {name: logout-sender, function: logout, when: session_end, request: {method: POST, url: "${hs}/logout", headers: {Authorization: "Bearer ${sender}"}, json: {}}}
+          - {name: logout-receiver, function: logout, when: session_end, request: {method: POST, url: "${hs}/logout", headers: {Authorization: "Bearer ${receiver}"}, json: {}}}
+`, freePort(t), dir, hookListen, proxy.URL, d.url, room, user))
+	runTool(t, "", "env", "MATRIX_PASSWORD="+password, binary, "check", "--config", cfg)
+	for i := range 2 {
+		for _, s := range onceSteps(t, cfg, []string{"MATRIX_PASSWORD=" + password}) {
+			if s.Status != "ok" {
+				t.Errorf("once %d: step %s %s: %s", i, s.Step, s.Status, s.Error)
+			}
 		}
 	}
 }
