@@ -14,7 +14,15 @@ import (
 var (
 	websocketKeys = []string{"url", "headers", "subprotocols", "send", "reply", "max_message_bytes", "max_messages", "max_buffered_bytes"}
 	replyKeys     = []string{"to", "send"}
-	sseKeys       = []string{"url", "method", "headers", "event", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+	sseKeys       = []string{"url", "method", "headers", "body", "format", "event", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+)
+
+// Formats of an sse step's response: a text/event-stream, or any body
+// read as one message a line (newline-delimited JSON: Centrifugo's
+// uni_http_stream).
+const (
+	FormatSSE   = "sse"
+	FormatLines = "lines"
 )
 
 // Stream limits' defaults (max_message_bytes defaults to the flow's
@@ -34,7 +42,7 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 	if kind == KindSSE {
 		known = sseKeys
 	}
-	var urlNode, bufNode *yaml.Node
+	var urlNode, bufNode, eventNode *yaml.Node
 	p.object(n, key, known, func(e entry, key string) {
 		switch e.name {
 		case "url":
@@ -106,7 +114,21 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 					s.Reply = append(s.Reply, r)
 				}
 			}
+		case "body":
+			if v, ok := p.str(e.v, key); ok && p.template(e.v, key, v, defined) {
+				s.Body = v
+			}
+		case "format":
+			if v, ok := p.str(e.v, key); ok {
+				switch v {
+				case FormatSSE, FormatLines:
+					s.Format = v
+				default:
+					p.errf(e.v, key, "unknown format %q (expected %s or %s)", v, FormatSSE, FormatLines)
+				}
+			}
 		case "event":
+			eventNode = e.v
 			if v, ok := p.str(e.v, key); ok {
 				if v == "" || strings.ContainsAny(v, "\r\n") {
 					p.errf(e.v, key, "invalid event type %q", v)
@@ -133,6 +155,9 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 			}
 		}
 	})
+	if s.Format == FormatLines && eventNode != nil {
+		p.errf(eventNode, key+".event", "a stream of format %s has no event types (one message a line)", FormatLines)
+	}
 	if urlNode == nil && p.resolve(n) != nil {
 		p.errf(p.resolve(n), key+".url", "is required")
 	}

@@ -235,3 +235,43 @@ services:
 		}
 	}
 }
+
+// TestHTTPStreamKeys: an sse step may send a body and read its response as
+// one message a line (format: lines), which has no event types.
+func TestHTTPStreamKeys(t *testing.T) {
+	src := `
+services:
+  - name: hub
+    flows:
+      - name: f
+        vars: {tok: t}
+        steps:
+          - name: s
+            function: receive
+            sse: {url: "http://127.0.0.1/connection/uni_http_stream", method: POST, body: '{"token":"${tok}"}', format: lines}
+`
+	cfg := mustParse(t, src, Options{})
+	got := cfg.Services[0].Flows[0].Steps[0].SSE
+	if got.Method != "POST" || got.Body != `{"token":"${tok}"}` || got.Format != FormatLines {
+		t.Errorf("sse = %+v", got)
+	}
+	for _, tc := range []struct{ stream, want string }{
+		{`sse: {url: "http://127.0.0.1/s", format: ndjson}`, `r.yaml:7: services[0].flows[0].steps[0].sse.format: unknown format "ndjson" (expected sse or lines)`},
+		{`sse: {url: "http://127.0.0.1/s", format: lines, event: message}`, `r.yaml:7: services[0].flows[0].steps[0].sse.event: a stream of format lines has no event types`},
+		{`sse: {url: "http://127.0.0.1/s", body: "${nope}"}`, `r.yaml:7: services[0].flows[0].steps[0].sse.body: ${nope} is not defined`},
+		{`websocket: {url: "ws://127.0.0.1/s", body: "x"}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.body: unknown key`},
+	} {
+		src := `
+services:
+  - name: hub
+    flows:
+      - name: f
+        steps:
+          - {name: s, function: receive, ` + tc.stream + `}
+`
+		_, err := Parse("r.yaml", []byte(src), Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\nerror %v\nwant %q", tc.stream, err, tc.want)
+		}
+	}
+}

@@ -43,7 +43,7 @@ func TestRealServerExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := cfg.Services[0].Flows[0]
-		want := "websocket:websocket websocket-connected:await sse:sse sse-connected:await publish:request receive-websocket:await receive-sse:await"
+		want := "websocket:websocket websocket-connected:await sse:sse sse-connected:await http-stream:sse http-stream-connected:await publish:request receive-websocket:await receive-sse:await receive-http-stream:await"
 		if got := kinds(f.Steps); got != want {
 			t.Errorf("steps = %s\nwant    %s", got, want)
 		}

@@ -281,6 +281,8 @@ type Stream struct {
 	Send         []string          // WebSocket only: text frames sent after connecting
 	Reply        []Reply           // WebSocket only: messages answered by the reader, not queued
 	Event        string            // SSE only: only events of this type are messages ("" all)
+	Body         string            // SSE only: a request body (template), sent as is
+	Format       string            // SSE only: "sse" (text/event-stream, the default) or "lines" (a message a line)
 	// Limits: a larger message, more messages, or more bytes waiting for
 	// an await than these fail the stream (and the awaits on it) with a
 	// clear error. Defaults: the flow's MaxBodyBytes, DefaultMaxMessages,
@@ -531,7 +533,7 @@ func (s *Step) refersTo(names map[string]bool) bool {
 	}
 	for _, st := range []*Stream{s.WebSocket, s.SSE} {
 		if st != nil {
-			strs = append(append(strs, st.URL), st.Send...)
+			strs = append(append(strs, st.URL, st.Body), st.Send...)
 			for _, v := range st.Headers {
 				strs = append(strs, v)
 			}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -31,6 +33,8 @@ type sseStep struct {
 	headers []compiledHeader
 	host    *tmpl
 	event   string
+	body    *tmpl // nil: none
+	lines   bool  // format lines: any body, one message a line
 	status  []int
 	limits  streamLimits
 }
@@ -50,6 +54,14 @@ func compileSSE(s *config.Stream, e *config.Expect, sy *symbols) (*sseStep, erro
 	if st.headers, st.host, err = compileHeaders(s.Headers, sy); err != nil {
 		return nil, err
 	}
+	if s.Body != "" {
+		b, err := sy.compile(s.Body)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		st.body = &b
+	}
+	st.lines = s.Format == config.FormatLines
 	if len(e.Status) > 0 {
 		if st.status, err = compileStatus(e.Status); err != nil {
 			return nil, err
@@ -69,8 +81,19 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	// the wait for the response headers.
 	sctx, cancel := context.WithCancel(rs.ctx)
 	stop := context.AfterFunc(ctx, cancel)
+	var body io.Reader
+	if s.body != nil {
+		b, err := s.body.render(&rs.sc)
+		if err != nil {
+			stop()
+			cancel()
+			a.fail, a.fatal = "body: "+err.Error(), true
+			return a
+		}
+		body = strings.NewReader(b)
+	}
 	tr := &tracer{} // an attempt's own (see httpStep.attempt)
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(sctx, tr.trace()), s.method, u, nil)
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(sctx, tr.trace()), s.method, u, body)
 	if err != nil {
 		stop()
 		cancel()
@@ -81,7 +104,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	if host != "" {
 		req.Host = host
 	}
-	if req.Header["Accept"] == nil {
+	if req.Header["Accept"] == nil && !s.lines {
 		req.Header["Accept"] = []string{"text/event-stream"}
 	}
 	req.Header["Cache-Control"] = []string{"no-cache"}
@@ -109,7 +132,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	if m := checkStatus(s.status, resp.StatusCode); m != "" {
 		return fail("sse: " + m)
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" && !s.lines {
 		return fail(fmt.Sprintf("sse: content type %q, want text/event-stream", resp.Header.Get("Content-Type")))
 	}
 	st := &stream{
@@ -119,7 +142,11 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		done:   make(chan struct{}),
 	}
 	rs.openStream(st)
-	go readSSE(sctx, resp.Body, st, s.event, s.limits.maxMessageBytes)
+	if s.lines {
+		go readLines(sctx, resp.Body, st, s.limits.maxMessageBytes)
+	} else {
+		go readSSE(sctx, resp.Body, st, s.event, s.limits.maxMessageBytes)
+	}
 	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header, nil)
 	return a
 }
@@ -148,6 +175,51 @@ func readSSE(ctx context.Context, body io.Reader, st *stream, event string, maxB
 			continue
 		}
 		if st.deliver(message{data: data}) != nil {
+			return
+		}
+	}
+}
+
+// readLines queues every non-blank line of body (without its end: LF or
+// CRLF) as a message, for format lines (newline-delimited JSON streamed
+// over HTTP: Centrifugo's uni_http_stream), until the run closes the
+// stream, the server ends it, or a limit is hit. A line cut by the end of
+// the stream is dropped.
+func readLines(ctx context.Context, body io.Reader, st *stream, maxBytes int64) {
+	defer close(st.done)
+	br := bufio.NewReaderSize(body, 4096)
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if int64(len(line)+len(chunk)) > maxBytes+2 { // the line end beside the data
+			st.end(fmt.Errorf("%s: a line larger than %d bytes (max_message_bytes)", st.what, maxBytes))
+			return
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err != nil:
+			switch {
+			case ctx.Err() != nil:
+				st.end(errStreamClosed)
+			case errors.Is(err, io.EOF):
+				st.end(fmt.Errorf("%s: the server ended the stream", st.what))
+			default:
+				st.end(fmt.Errorf("%s: %s", st.what, transportError(err)))
+			}
+			return
+		}
+		data := bytes.TrimRight(line, "\r\n")
+		line = line[:0]
+		if len(bytes.TrimSpace(data)) == 0 {
+			continue
+		}
+		if int64(len(data)) > maxBytes {
+			st.end(fmt.Errorf("%s: a line larger than %d bytes (max_message_bytes)", st.what, maxBytes))
+			return
+		}
+		if st.deliver(message{data: bytes.Clone(data)}) != nil {
 			return
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,57 @@ func TestSSEServerEndsStream(t *testing.T) {
 	wantStep(t, run.Steps[1], StatusFailed, `receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id does not equal "new" (got "old")`)
 	if run.Steps[0].CertExpiry.IsZero() {
 		t.Error("no certificate expiry noted for an SSE stream over TLS")
+	}
+}
+
+// TestHTTPStreamLines: an sse step of format lines reads a streamed HTTP
+// response of any type as one message a line (newline-delimited JSON, as
+// Centrifugo's uni_http_stream sends it, text/plain, after a POST whose
+// body carries the connection token), blank lines aside; a line over
+// max_message_bytes, and the server ending the stream, end it with an
+// error the awaits report.
+func TestHTTPStreamLines(t *testing.T) {
+	tests := []struct {
+		name    string
+		lines   string // what the stream sends before the wait
+		status  Status
+		errText string
+	}{
+		{"delivered", "{\"connect\":{}}\r\n\n{\"id\":\"m-1\"}\n", StatusOK, ""},
+		{"a line over max_message_bytes", strings.Repeat("x", 80) + "\n", StatusFailed,
+			"receive: stream subscribe: a line larger than 64 bytes (max_message_bytes): no message on stream subscribe"},
+		{"ended by the server", "{\"connect\":{}}\n", StatusFailed,
+			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\""},
+		{"a line cut by the end is no message", "{\"connect\":{}}\n{\"id\":\"m-1\"}", StatusFailed,
+			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				if r.Method != "POST" || string(b) != `{"token":"t-1"}` {
+					http.Error(w, "want the token", http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Write([]byte(tc.lines))
+				w.(http.Flusher).Flush()
+				if tc.name == "delivered" {
+					<-r.Context().Done()
+				}
+			}))
+			t.Cleanup(srv.Close)
+			sub := config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL, Method: "POST",
+				Body: `{"token":"${tok}"}`, Format: config.FormatLines, MaxMessageBytes: 64, MaxBufferedBytes: 1024}}
+			recv := config.Step{Name: "receive", Function: "receive", Timeout: 2 * time.Second,
+				Await:  &config.Await{Stream: "subscribe"},
+				Expect: config.Expect{JSONPath: []config.PathMatch{{Path: "$.id", Matcher: eq("m-1")}}}}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second,
+				Vars: []config.Var{{Name: "tok", Value: "t-1"}}, Steps: []config.Step{sub, recv}}, Options{})
+			if s := run.Steps[0]; s.Status != StatusOK {
+				t.Fatalf("subscribe: %s %q", s.Status, s.Error)
+			}
+			wantStep(t, run.Steps[1], tc.status, tc.errText)
+		})
 	}
 }

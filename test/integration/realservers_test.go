@@ -364,8 +364,8 @@ type centrifugo struct {
 }
 
 // startCentrifugo writes a config with `centrifugo genconfig` (fresh HMAC
-// secret and API key), enables the unidirectional SSE and WebSocket
-// transports, binds loopback, applies edit (when given) and starts it.
+// secret and API key), enables the unidirectional SSE, WebSocket and HTTP
+// streaming transports, binds loopback, applies edit (when given) and starts it.
 func startCentrifugo(t *testing.T, edit ...func(cfg map[string]any)) *centrifugo {
 	t.Helper()
 	_, dir := realServerBins(t)
@@ -394,6 +394,7 @@ func startCentrifugo(t *testing.T, edit ...func(cfg map[string]any)) *centrifugo
 	cfg["http_server"] = map[string]any{"address": "127.0.0.1", "port": fmt.Sprint(port)}
 	cfg["uni_sse"] = map[string]any{"enabled": true}
 	cfg["uni_websocket"] = map[string]any{"enabled": true}
+	cfg["uni_http_stream"] = map[string]any{"enabled": true}
 	cfg["health"] = map[string]any{"enabled": true}
 	for _, e := range edit {
 		e(cfg)
