@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -107,19 +108,20 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 	}
 	var timer <-chan time.Time
 	seen, last := 0, ""
+	var lastData []byte // the last message that did not match
 	for final := false; ; {
 		for {
 			m, ok, err := src.take()
 			if !ok {
 				if err != nil && !final {
-					a.fail = w.verdict(err.Error(), what, where, seen, last)
+					a.fail = w.verdict(err.Error(), what, where, seen, withGot(rs, last, lastData))
 					return a
 				}
 				break
 			}
 			seen++
 			if why := w.match(rs, cs, &m); why != "" {
-				last = why
+				last, lastData = why, m.data
 				continue
 			}
 			a.fail, a.fatal = "", false
@@ -127,7 +129,7 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 			return a
 		}
 		if final {
-			a.fail = w.verdict(why, what, where, seen, last)
+			a.fail = w.verdict(why, what, where, seen, withGot(rs, last, lastData))
 			return a
 		}
 		if timer == nil {
@@ -150,6 +152,29 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 			final = true
 		}
 	}
+}
+
+// withGot adds to why, the reason the last message did not match, what
+// that message said (its first showLimit bytes, quoted, secrets removed),
+// when why does not quote it already: "$.connect.client does not exist"
+// alone hid that the hub had answered the connect command with an error
+// (Centrifugo's {"id":1,"error":{"code":109,"message":"token expired"}}).
+func withGot(rs *runState, why string, data []byte) string {
+	if why == "" || data == nil || strings.Contains(why, "(got ") {
+		return why
+	}
+	if limit := showLimit + rs.slack(); len(data) > limit {
+		data = data[:limit] // a secret that starts before the cut is seen whole
+	}
+	s := rs.scrub(string(data))
+	if len(s) > showLimit {
+		cut := showLimit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return why + " (got " + strconv.Quote(s[:cut]+"...") + ")"
+	}
+	return why + " (got " + strconv.Quote(s) + ")"
 }
 
 // verdict is an await's failure: the reason, and what it saw.

@@ -163,9 +163,9 @@ func TestHTTPStreamLines(t *testing.T) {
 		{"a line over max_message_bytes", strings.Repeat("x", 80) + "\n", StatusFailed,
 			"receive: stream subscribe: a line larger than 64 bytes (max_message_bytes): no message on stream subscribe"},
 		{"ended by the server", "{\"connect\":{}}\n", StatusFailed,
-			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\""},
+			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{\\\"connect\\\":{}}\")"},
 		{"a line cut by the end is no message", "{\"connect\":{}}\n{\"id\":\"m-1\"}", StatusFailed,
-			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\""},
+			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{\\\"connect\\\":{}}\")"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -110,9 +110,9 @@ func TestWebhookAwait(t *testing.T) {
 	}{
 		{name: "signed callback", status: StatusOK},
 		{name: "bad signature", setup: func(p *payTarget) { p.badSig.Store(true) }, status: StatusFailed,
-			errText: "settled: timeout after 2s: the only callback did not match: X-Signature signature does not match the body"},
+			errText: "settled: timeout after 2s: the only callback did not match: X-Signature signature does not match the body (got \"{\\\"type\\\":\\\"transfer.settled\\\",\\\"id\\\":\\\"tr-1\\\"}\")"},
 		{name: "wrong method", setup: func(p *payTarget) { p.method = "PUT" }, status: StatusFailed,
-			errText: "settled: timeout after 2s: the only callback did not match: method PUT, want POST"},
+			errText: "settled: timeout after 2s: the only callback did not match: method PUT, want POST (got \"{\\\"type\\\":\\\"transfer.settled\\\",\\\"id\\\":\\\"tr-1\\\"}\")"},
 		{name: "never called", setup: func(p *payTarget) { p.noCall.Store(true) }, status: StatusFailed,
 			errText: "settled: timeout after 2s: no callback"},
 	}

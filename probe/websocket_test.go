@@ -45,7 +45,7 @@ func TestWebSocketAwait(t *testing.T) {
 			await: config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusOK}},
 		{name: "dropped", setup: func(p *pushTarget) { p.drop.Store(true); p.hello = `{"type":"hello"}` },
 			await: config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
-			errText: `receive: timeout after 2s: the only message on stream subscribe did not match: $.id selected nothing, want "m-1"`},
+			errText: `receive: timeout after 2s: the only message on stream subscribe did not match: $.id selected nothing, want "m-1" (got "{\"type\":\"hello\"}")`},
 		{name: "flood over max_messages", setup: func(p *pushTarget) { p.drop.Store(true); p.extra = strings.Split("a b c d", " ") },
 			stream: config.Stream{MaxMessages: 2},
 			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
@@ -317,7 +317,7 @@ func TestWebSocketReplyToPings(t *testing.T) {
 	}{
 		{"answered", []config.Reply{{To: "{}", Send: "{}"}}, StatusOK, ""},
 		{"not answered", nil, StatusFailed,
-			"receive: stream subscribe: closed by the server (3012: no pong): the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\""},
+			"receive: stream subscribe: closed by the server (3012: no pong): the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{}\")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sub := config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: wsURL(hub), Reply: tc.reply}}

@@ -423,3 +423,57 @@ services:
 		}
 	}
 }
+
+// TestCentrifugoConnectErrorShown: when the hub answers the connect
+// command with an error (here the connection token expired on the way: it
+// lives 1 s and a 2 s step comes first), the await that waits for the
+// connect reply fails quoting that answer, so the stored error and
+// /api/v1/status say why: it said only "$.connect.client does not exist",
+// the hub's {"error":{"code":109,"message":"token expired"}} hidden.
+func TestCentrifugoConnectErrorShown(t *testing.T) {
+	c := startCentrifugo(t)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Second)
+	}))
+	t.Cleanup(slow.Close)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "hub-expired.yaml", fmt.Sprintf(`
+location: test
+listen: 127.0.0.1:%d
+storage: {dsn: %s/results.db}
+services:
+  - name: hub
+    flows:
+      - name: expired
+        timeout: 5s
+        vars:
+          conn_token: {jwt: {alg: HS256, key: "${env:CENTRIFUGO_HMAC_SECRET}", expires_in: 1s, claims: {sub: probe, channels: [probe]}}}
+        steps:
+          - {name: slow, function: receive, request: {url: "%s"}}
+          - name: websocket
+            function: receive
+            websocket:
+              url: %s/connection/websocket
+              send: ['{"id":1,"connect":{"token":"${conn_token}"}}']
+          - name: connected
+            function: receive
+            timeout: 1s
+            await: websocket
+            expect: {jsonpath: {"$.connect.client": {exists: true}}}
+`, freePort(t), dir, slow.URL, c.url))
+	env := []string{"CENTRIFUGO_HMAC_SECRET=" + c.hmacSecret}
+	var got *onceStep
+	steps := onceSteps(t, cfg, env)
+	for i := range steps {
+		if steps[i].Step == "connected" {
+			got = &steps[i]
+		}
+	}
+	if got == nil || got.Status != "failed" || !strings.Contains(got.Error, "$.connect.client does not exist (got ") ||
+		!strings.Contains(got.Error, `token expired`) {
+		t.Errorf("connected: %+v; want failed, quoting the hub's answer (token expired)", got)
+	}
+	if strings.Contains(fmt.Sprint(steps), c.hmacSecret) {
+		t.Error("a step's error holds the HMAC secret")
+	}
+}
