@@ -145,6 +145,9 @@ type Daemon struct {
 	// (writerCloseWait), spoolWait each flush of the spool at startup
 	// (spoolFlushWait); tests shorten them.
 	closeWait, spoolWait time.Duration
+	// endWait bounds the session_end steps of a stop, and of the sessions
+	// a reload replaced (sessionEndWait); tests lengthen it.
+	endWait time.Duration
 	// hurried is done once Hurry was called: the drain stops waiting (see
 	// Hurry); hurry does it.
 	hurried context.Context
@@ -280,6 +283,7 @@ func New(cfg *config.Config, deps Deps) (*Daemon, error) {
 		spoolFile:      deps.SpoolFile,
 		closeWait:      writerCloseWait,
 		spoolWait:      spoolFlushWait,
+		endWait:        sessionEndWait,
 		heavy:          deps.Heavy,
 		jitter:         Jitter,
 		warm:           newWarmPool(),
@@ -859,7 +863,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	bg.Wait()
 	// Live sessions end: their session_end teardown steps (a logout) run
 	// once, bounded by the wall clock like the drain.
-	ectx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), sessionEndWait)
+	ectx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), d.endWait)
 	stopEnd := context.AfterFunc(d.hurried, cancelEnd)
 	d.ending.Wait() // the sessions of runners a reload replaced (each bounded by sessionEndWait)
 	d.endSessions(ectx)
@@ -886,7 +890,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // Hurry cuts a shutdown short (a second SIGINT or SIGTERM): the runs in
 // flight are cancelled rather than given the grace period, sessions end
-// without their session_end steps, and what the store writer holds goes to
+// without their session_end steps (also those a reload replaced, whose
+// logout may still be under way: retire), and what the store writer holds goes to
 // the spool at once rather than after the writer's flush (up to 30 s of a
 // database that is not answering), so that an operator who will not wait
 // loses no measured run. Before Run's shutdown begins it only marks the
@@ -938,14 +943,17 @@ type sessionRetirer interface {
 // retire hands the live sessions of the runners a reload replaced over to
 // next (the flows whose session did not change keep it) and ends the
 // others in the background: their session_end teardown steps (a logout)
-// run, bounded like at shutdown, which waits for them.
+// run, bounded like at shutdown, which waits for them unless hurried
+// (Hurry cuts them short as it does the live sessions' at shutdown).
 func (d *Daemon) retire(replaced []sessionRetirer, next flowRunner) {
 	nr, _ := next.(*probe.Runner)
 	for _, rr := range replaced {
 		rr.Retire(nr)
 		d.ending.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), sessionEndWait)
+			ctx, cancel := context.WithTimeout(context.Background(), d.endWait)
 			defer cancel()
+			// A hurried stop does not wait for them either.
+			defer context.AfterFunc(d.hurried, cancel)()
 			d.logSessionEnds(rr.EndSessions(ctx))
 		})
 	}
