@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -76,22 +77,30 @@ func findRetired(ctx context.Context, in Input, cov []store.Span) (*retired, err
 		return out, nil
 	}
 	slices.Sort(order)
-	byService := map[string][]config.Flow{}
+	var kept []string // the retired flows, with a service the config has
 	for _, name := range order {
-		l, ok := latest[name]
-		if !ok {
-			var svcs []string
-			for _, c := range spans[name] {
-				svcs = append(svcs, c.Service)
-			}
-			slices.Sort(svcs)
-			if out.stray == nil {
-				out.stray = map[string][]string{}
-			}
-			out.stray[name] = slices.Compact(svcs)
+		if _, ok := latest[name]; ok {
+			kept = append(kept, name)
 			continue
 		}
-		steps, ordered, err := retiredSteps(ctx, in.Store, l)
+		var svcs []string
+		for _, c := range spans[name] {
+			svcs = append(svcs, c.Service)
+		}
+		slices.Sort(svcs)
+		if out.stray == nil {
+			out.stray = map[string][]string{}
+		}
+		out.stray[name] = slices.Compact(svcs)
+	}
+	last, err := lastRuns(ctx, in.Store, kept, latest)
+	if err != nil {
+		return nil, fmt.Errorf("report: the last runs of the flows no longer configured: %w", err)
+	}
+	byService := map[string][]config.Flow{}
+	for i, name := range kept {
+		l := latest[name]
+		steps, ordered, err := retiredSteps(ctx, in.Store, l, last[i])
 		if err != nil {
 			return nil, fmt.Errorf("report: steps of flow %s (no longer configured): %w", name, err)
 		}
@@ -146,15 +155,47 @@ func (r *retired) warn(in Input) {
 // service of a thousand flows does not print a thousand names.
 const maxStrayNamed = 10
 
-// retiredSteps are the steps of a retired flow, with their functions, as its
-// run at span.Last ran them; when that run is no longer kept raw, those of
-// the hour rollup that holds it, in the store's order (ordered false).
-func retiredSteps(ctx context.Context, s store.Store, span store.Span) ([]config.Step, bool, error) {
-	q := store.Query{From: span.Last, To: span.Last.Add(time.Nanosecond), Flows: []string{span.Flow}, Location: span.Location}
-	runs, err := s.Runs(ctx, q)
-	if err != nil {
-		return nil, false, err
+// runsEach is a store that reads the runs of many queries at once
+// (store.SQLite and store.Postgres): the series table and the step names
+// once for all of them, not once a query.
+type runsEach interface {
+	RunsEach(ctx context.Context, qs []store.Query) ([][]probe.Run, error)
+}
+
+// lastQuery is the query of the run at span.Last.
+func lastQuery(span store.Span) store.Query {
+	return store.Query{From: span.Last, To: span.Last.Add(time.Nanosecond), Flows: []string{span.Flow}, Location: span.Location}
+}
+
+// lastRuns are the runs at latest[name].Last of each of names, at once
+// where the store can: one Runs call a flow read the whole series table
+// (its count) and every step name each, so a report of 4,000 flows with
+// 400 retired took twice as long as without them.
+func lastRuns(ctx context.Context, s store.Store, names []string, latest map[string]store.Span) ([][]probe.Run, error) {
+	qs := make([]store.Query, len(names))
+	for i, n := range names {
+		qs[i] = lastQuery(latest[n])
 	}
+	if b, ok := s.(runsEach); ok && len(qs) > 0 {
+		return b.RunsEach(ctx, qs)
+	}
+	out := make([][]probe.Run, len(qs))
+	for i, q := range qs {
+		runs, err := s.Runs(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = runs
+	}
+	return out, nil
+}
+
+// retiredSteps are the steps of a retired flow, with their functions, as its
+// run at span.Last ran them (runs, lastRuns); when that run is no longer
+// kept raw, those of the hour rollup that holds it, in the store's order
+// (ordered false).
+func retiredSteps(ctx context.Context, s store.Store, span store.Span, runs []probe.Run) ([]config.Step, bool, error) {
+	q := lastQuery(span)
 	for _, r := range runs {
 		if len(r.Steps) == 0 {
 			continue

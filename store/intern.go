@@ -101,6 +101,12 @@ func (c *core) findSeries(ctx context.Context, flows []string, location string) 
 	if err != nil {
 		return nil, err
 	}
+	return filterSeries(all, flows, location), nil
+}
+
+// filterSeries is the series of all of flows (any when none) at location
+// (any when "").
+func filterSeries(all []seriesRow, flows []string, location string) []seriesRow {
 	want := map[string]bool{}
 	for _, f := range flows {
 		want[f] = true
@@ -111,7 +117,7 @@ func (c *core) findSeries(ctx context.Context, flows []string, location string) 
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // seriesCache is the series table as last read. Series are only ever added

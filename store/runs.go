@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
@@ -26,6 +27,48 @@ WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`)
 	for _, sr := range series {
 		if err := c.readRuns(ctx, query, sr, from, to, names, &out); err != nil {
 			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// RunsEach is Runs of each of qs (out[i] those of qs[i]), with the series
+// table and the step names read once for all of them rather than once a
+// query: a report's retired flows each want one run (report.findRetired),
+// and one Runs call apiece read the whole series table's count and every
+// step name each time, so 400 retired flows of 4,000 read the series
+// table 400 times.
+func (c *core) RunsEach(ctx context.Context, qs []Query) ([][]probe.Run, error) {
+	all, _, err := c.allSeries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names, err := c.stepNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query := c.r.Rebind(`SELECT run_id, start_ns, duration_ns, steps, confirm FROM runs
+WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`)
+	byFlow := map[string][]seriesRow{}
+	for _, sr := range all {
+		byFlow[sr.Flow] = append(byFlow[sr.Flow], sr)
+	}
+	out := make([][]probe.Run, len(qs))
+	for i, q := range qs {
+		from, to, _ := rangeNS(q)
+		series := all
+		if len(q.Flows) > 0 {
+			series = nil
+			fs := slices.Clone(q.Flows)
+			slices.Sort(fs) // Runs' order: by flow, location, service
+			for _, f := range slices.Compact(fs) {
+				series = append(series, byFlow[f]...)
+			}
+		}
+		for _, sr := range filterSeries(series, q.Flows, q.Location) {
+			if err := c.readRuns(ctx, query, sr, from, to, names, &out[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
