@@ -474,7 +474,7 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		}
 	}
 	first := map[string]time.Time{} // each location's first run in the period
-	for _, c := range cov {
+	for _, c := range byLocation(cov) {
 		addLoc(c.Location)
 		if f, ok := first[c.Location]; !ok || c.First.Before(f) {
 			first[c.Location] = c.First
@@ -562,6 +562,30 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		fd.below = append(fd.below, below...)
 	}
 	return fd
+}
+
+// byLocation is cov (one flow's) with one span a location: a flow stored
+// under two services at one location (moved from one to the other, or its
+// name reused by another service, in the period) has two series there,
+// and the time after the first one's last run is not unknown when the
+// second one ran then (judged each on its own, the one's end and the
+// other's start made the whole period unknown). Runs are summed.
+func byLocation(cov []store.Span) []store.Span {
+	var out []store.Span
+	at := map[string]int{}
+	for _, c := range cov {
+		i, ok := at[c.Location]
+		if !ok {
+			at[c.Location] = len(out)
+			out = append(out, c)
+			continue
+		}
+		o := &out[i]
+		o.First, o.Last = minT(o.First, c.First), maxT(o.Last, c.Last)
+		o.Runs += c.Runs
+		o.Confirm += c.Confirm
+	}
+	return out
 }
 
 func endOr(e, def time.Time) time.Time {
