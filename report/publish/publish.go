@@ -43,6 +43,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -429,12 +430,38 @@ func settle(cfg *config.Config) time.Duration {
 	return d + 5*time.Second
 }
 
-// figures is what a version's digest and "what changed" are computed from:
-// the whole report but the time it was made.
-func figures(r *report.Report) ([]byte, error) {
+// figures is what a version's digest is computed from: the whole report
+// but the time it was made, and but whether a flow is in today's config: a
+// flow removed or renamed after the month was made is accounted as
+// retired, with the same figures, listed after the configured ones
+// (report.Flow.Retired). So each service's flows, and the steps and
+// unknown stretches listed flow by flow, are in flow-name order here, and
+// Retired is not compared: removing a flow on November 2 made a version 2
+// of October whose figures were version 1's. legacy is the digest's input
+// as versions made before had it (the report as it is): a version whose
+// digest is either is unchanged, so that these do not all get a new
+// version once for flows not configured in name order.
+func figures(r *report.Report) (fig, legacy []byte, err error) {
 	c := *r
 	c.Generated = time.Time{}
-	return json.Marshal(&c)
+	if legacy, err = json.Marshal(&c); err != nil {
+		return nil, nil, err
+	}
+	c.Services = slices.Clone(r.Services)
+	for i := range c.Services {
+		s := &c.Services[i]
+		s.Flows = slices.Clone(s.Flows)
+		for j := range s.Flows {
+			s.Flows[j].Retired = false
+		}
+		slices.SortStableFunc(s.Flows, func(a, b report.Flow) int { return strings.Compare(a.Name, b.Name) })
+		s.Steps = slices.Clone(s.Steps)
+		slices.SortStableFunc(s.Steps, func(a, b report.StepLatency) int { return strings.Compare(a.Flow, b.Flow) })
+		s.Unknown = slices.Clone(s.Unknown)
+		slices.SortStableFunc(s.Unknown, func(a, b report.Span) int { return strings.Compare(a.Flow, b.Flow) })
+	}
+	fig, err = json.Marshal(&c)
+	return fig, legacy, err
 }
 
 // make builds month; a first version only with data (unless even an empty
@@ -476,15 +503,15 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 		p.log.Info("no data for the month: no report", "month", month)
 		return nil
 	}
-	fig, err := figures(rep)
+	fig, legacy, err := figures(rep)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(fig)
+	sum, lsum := sha256.Sum256(fig), sha256.Sum256(legacy)
 	digest := hex.EncodeToString(sum[:])
 	version, changes := 1, ""
 	if n := len(prev); n > 0 {
-		if last := prev[n-1]; last.Digest == digest {
+		if last := prev[n-1]; last.Digest == digest || last.Digest == hex.EncodeToString(lsum[:]) {
 			if last.Maker != "" && last.Maker != p.me && !p.archived(cfg, last) {
 				// Unchanged, made by the prober this one took the role
 				// over from, in that prober's archive: the same figures
