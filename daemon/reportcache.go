@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -401,4 +402,26 @@ func joinSpan(a, b store.Span) store.Span {
 	a.Runs += b.Runs
 	a.Confirm += b.Confirm
 	return a
+}
+
+// RunsEach hands a report's batch of small run reads (its retired flows'
+// last runs) to the store's own RunsEach where it has one (SQLite,
+// PostgreSQL), which reads the series table once for all of them; else
+// it reads them one query at a time. Without it, the embedded store.Store
+// hid the store's, and the report read a retired flow at a time.
+func (s *reportStore) RunsEach(ctx context.Context, qs []store.Query) ([][]probe.Run, error) {
+	if b, ok := s.Store.(interface {
+		RunsEach(context.Context, []store.Query) ([][]probe.Run, error)
+	}); ok {
+		return b.RunsEach(ctx, qs)
+	}
+	out := make([][]probe.Run, len(qs))
+	for i, q := range qs {
+		runs, err := s.Store.Runs(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = runs
+	}
+	return out, nil
 }
