@@ -97,12 +97,30 @@ func findRetired(ctx context.Context, in Input, cov []store.Span) (*retired, err
 	if err != nil {
 		return nil, fmt.Errorf("report: the last runs of the flows no longer configured: %w", err)
 	}
+	ran, err := stepsRan(ctx, in, kept)
+	if err != nil {
+		return nil, fmt.Errorf("report: the steps of the flows no longer configured: %w", err)
+	}
 	byService := map[string][]config.Flow{}
 	for i, name := range kept {
 		l := latest[name]
 		steps, ordered, err := retiredSteps(ctx, in.Store, l, last[i])
 		if err != nil {
 			return nil, fmt.Errorf("report: steps of flow %s (no longer configured): %w", name, err)
+		}
+		// The steps that ran in the period but not in its last run (a
+		// session's login, which a run records only when it logs in) are
+		// taken for its session's, as the config that had it would say: a
+		// window they caused takes down every function of the flow, theirs
+		// too, and they are not in the steps' latency.
+		var session *config.Session
+		for _, st := range ran[name] {
+			if !slices.ContainsFunc(steps, func(x config.Step) bool { return x.Name == st.Name }) {
+				if session == nil {
+					session = &config.Session{}
+				}
+				session.Steps = append(session.Steps, st)
+			}
 		}
 		if out.names == nil {
 			out.names, out.unordered = map[string]bool{}, map[string]bool{}
@@ -113,7 +131,7 @@ func findRetired(ctx context.Context, in Input, cov []store.Span) (*retired, err
 		}
 		byService[l.Service] = append(byService[l.Service], config.Flow{
 			Name: name, Service: l.Service, Interval: retiredInterval(spans[name], cfg.Defaults.Interval),
-			DownAfter: cfg.Defaults.DownAfter, UpAfter: cfg.Defaults.UpAfter, Steps: steps,
+			DownAfter: cfg.Defaults.DownAfter, UpAfter: cfg.Defaults.UpAfter, Steps: steps, Session: session,
 		})
 	}
 	if len(byService) == 0 {
@@ -219,6 +237,30 @@ func retiredSteps(ctx context.Context, s store.Store, span store.Span, runs []pr
 		}
 	}
 	return steps, false, nil
+}
+
+// stepsRan is each of flows' steps, with their functions, that ran in the
+// period (store Totals: one read for all of them), in the store's order.
+// A retired flow's last run does not show every step of it: one that
+// reused its login session records no session step, so a window whose
+// cause was the login (the session not renewed) took down no login
+// function, and the login incident declared went without its downtime.
+func stepsRan(ctx context.Context, in Input, flows []string) (map[string][]config.Step, error) {
+	if len(flows) == 0 {
+		return nil, nil
+	}
+	rows, err := in.Store.Totals(ctx, store.Query{From: in.From, To: in.To, Flows: flows})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]config.Step{}
+	for _, r := range rows {
+		if r.Step == "" || slices.ContainsFunc(out[r.Flow], func(x config.Step) bool { return x.Name == r.Step }) {
+			continue
+		}
+		out[r.Flow] = append(out[r.Flow], config.Step{Name: r.Step, Function: r.Function})
+	}
+	return out, nil
 }
 
 // retiredInterval is a retired flow's interval as its runs show it: at each
