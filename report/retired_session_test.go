@@ -86,3 +86,39 @@ func TestRetiredSessionFlowLoginOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestRetiredFlowRenamedBack: a flow renamed (a to b at 08:00) and renamed
+// back (b to a at 16:00) is accounted, with the config that has a only, as
+// with one that has both names: b's outage between is the service's, and
+// the time a did not run is covered by b. Held already.
+func TestRetiredFlowRenamedBack(t *testing.T) {
+	ctx := context.Background()
+	const ivl = 5 * time.Minute
+	both, back := withFlows(ivl, "a", "b"), withFlows(ivl, "a")
+	loc := both.Loc
+	from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
+	t1, t2 := localAt(loc, "2022-10-01 08:00"), localAt(loc, "2022-10-01 16:00")
+	down := [2]time.Time{localAt(loc, "2022-10-01 10:00"), localAt(loc, "2022-10-01 11:00")}
+	runs := append(flowSchedule("a", from, t1, ivl, failing("ok")), flowSchedule("b", t1, t2, ivl, between(t1, "fail:send", down))...)
+	runs = append(runs, flowSchedule("a", t2, to, ivl, failing("ok"))...)
+	for _, st := range confirmStores() {
+		t.Run(st.name, func(t *testing.T) {
+			s := st.open(t)
+			load(t, s, both, runs)
+			in := Input{Store: s, From: from, To: to, Functions: true, Config: both}
+			want, err := Build(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Config = back
+			got, err := Build(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := got.Services[0]; g.DowntimeSeconds != time.Hour.Seconds() || g.UnknownSeconds != 0 || g.Incidents != 1 {
+				t.Errorf("downtime %v s, unknown %v s, %d incidents; want 1 h, 0, 1", g.DowntimeSeconds, g.UnknownSeconds, g.Incidents)
+			}
+			sameAccounting(t, got.Services[0], want.Services[0])
+		})
+	}
+}
