@@ -1000,11 +1000,18 @@ func (d *Daemon) endSessions(ctx context.Context) {
 	}
 }
 
-// logSessionEnds logs the session_end teardown steps that failed.
+// logSessionEnds logs the session_end teardown steps that failed; after a
+// hurried stop (Hurry), which cuts them short, as a session left on the
+// target: a Matrix login is a device on the account until it logs out.
 func (d *Daemon) logSessionEnds(runs []probe.Run) {
 	for _, run := range runs {
 		for _, s := range run.Teardown {
-			if s.Status == probe.StatusFailed {
+			switch {
+			case s.Status != probe.StatusFailed:
+			case d.hurried.Err() != nil:
+				d.log.Warn("stop hurried: session not ended, its session_end step cut short: the login stays on the target (a Matrix device on its account) until it expires or is removed",
+					"flow", run.Flow, "step", s.Step, "error", s.Error)
+			default:
 				d.log.Warn("session end", "flow", run.Flow, "step", s.Step, "error", s.Error)
 			}
 		}

@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,4 +66,32 @@ func TestHurryEndsReplacedSessionsToo(t *testing.T) {
 		t.Fatal("the replaced session's logout still holds the stop 5 s after it was hurried")
 	}
 	waitFor(t, "the target to see the logout cut", func() bool { return logoutsCut.Load() == 1 })
+}
+
+// TestHurriedStopSaysSessionsAreLeft: a hurried stop, which ends the live
+// sessions without their session_end steps, says for each that it stays
+// on the target (a Matrix login is a device on the account until it logs
+// out), not only that its logout failed: before, it logged "session end
+// ... logout: canceled: context canceled", as for a logout the target
+// refused.
+func TestHurriedStopSaysSessionsAreLeft(t *testing.T) {
+	ss, base := newSessionServer(t)
+	logs := &syncBuffer{}
+	d, err := New(sessionConfig(base, nil, "a"), Deps{Store: &fakeStore{}, Registry: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run := runFlow(t, d, "a"); !run.OK() {
+		t.Fatalf("a: %s", runStepNames(run))
+	}
+	d.Hurry()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as Run's shutdown does once hurried
+	d.endSessions(ctx)
+	if n := ss.devices(); n != 1 {
+		t.Errorf("%d devices on the server, want the one left", n)
+	}
+	if out := logs.String(); !strings.Contains(out, "stop hurried: session not ended") || !strings.Contains(out, "flow=a step=logout") {
+		t.Errorf("log does not say the session was left:\n%s", out)
+	}
 }
