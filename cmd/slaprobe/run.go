@@ -339,7 +339,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// A second SIGINT or SIGTERM while the daemon drains hurries the stop
 	// rather than ending the process at once: what the store has not
 	// taken goes to the spool now, not after the writer's flush.
-	go hurryOnSecondSignal(ctx, runDone, d.Hurry, log)
+	hurryOnSecondSignal(ctx, runDone, d.Hurry, log)
 
 	runErr := d.Run(ctx) // returns after SIGTERM: no new runs, drained, flushed
 	close(runDone)
@@ -369,27 +369,39 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// hurryOnSecondSignal waits for the first SIGINT or SIGTERM (ctx done),
-// then calls hurry at the second, until done (the daemon has stopped). main
-// gives a second signal its default handling (the process ends at once, so
-// that a command stuck in start-up can be ended); the channel registered
-// here takes it instead while the daemon drains, and a third one, once
-// this has returned, ends the process.
+// hurryOnSecondSignal takes SIGINT and SIGTERM from now until done (the
+// daemon has stopped) and calls hurry at the second one the process gets
+// (the first, which main turns into ctx's cancellation, counts whether it
+// came before the call or after). main gives a second signal its default
+// handling (the process ends at once, so that a command stuck in start-up
+// can be ended); while the channel registered here is, the signal comes to
+// it instead. It is registered before the daemon runs, not once its stop
+// has begun, so that two signals sent back to back cannot end the process
+// before the spool is written. A signal after this has returned (after the
+// second, or once done) ends the process.
 func hurryOnSecondSignal(ctx context.Context, done <-chan struct{}, hurry func(), log *slog.Logger) {
-	select {
-	case <-ctx.Done():
-	case <-done:
-		return
+	seen := 0
+	if ctx.Err() != nil { // the first came before: it is not sent to sig
+		seen = 1
 	}
-	sig := make(chan os.Signal, 1)
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	select {
-	case s := <-sig:
-		log.Warn("second signal: hurrying the stop (in-flight runs cancelled, results not yet stored kept in the spool at once); a third ends the process at once", "signal", s.String())
-		hurry()
-	case <-done:
-	}
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case s := <-sig:
+				if seen++; seen < 2 {
+					continue
+				}
+				log.Warn("second signal: hurrying the stop (in-flight runs cancelled, results not yet stored kept in the spool at once); a third ends the process at once", "signal", s.String())
+				hurry()
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
 }
 
 // spoolPath is where the daemon keeps, across a stop, the results the
