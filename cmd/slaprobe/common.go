@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,9 +64,12 @@ func storeTarget(cfg *config.Config, db string) (driver, dsn string, err error) 
 }
 
 // openStore opens the configured store; db, when set, is a --db value (a
-// SQLite path or a postgres:// URL) that overrides the config.
-func openStore(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
-	st, err := openStoreDriver(ctx, cfg, db)
+// SQLite path or a postgres:// URL) that overrides the config. log (nil:
+// none) gets the store's notices: each schema version it migrates the
+// database to ("store schema migrated"), the line README's upgrade
+// procedure waits for.
+func openStore(ctx context.Context, cfg *config.Config, db string, log *slog.Logger) (store.Store, error) {
+	st, err := openStoreDriver(ctx, cfg, db, log)
 	return st, redactErr(cfg, err)
 }
 
@@ -91,7 +95,7 @@ type redactedError struct {
 func (e redactedError) Error() string { return e.msg }
 func (e redactedError) Unwrap() error { return e.err }
 
-func openStoreDriver(ctx context.Context, cfg *config.Config, db string) (store.Store, error) {
+func openStoreDriver(ctx context.Context, cfg *config.Config, db string, log *slog.Logger) (store.Store, error) {
 	driver, dsn, err := storeTarget(cfg, db)
 	if err != nil {
 		return nil, err
@@ -101,13 +105,13 @@ func openStoreDriver(ctx context.Context, cfg *config.Config, db string) (store.
 		if err := checkSQLitePath(dsn, false); err != nil {
 			return nil, err
 		}
-		st, err := store.OpenSQLite(ctx, dsn, store.Options{})
+		st, err := store.OpenSQLite(ctx, dsn, store.Options{Logger: log})
 		if errors.Is(err, store.ErrNotSQLite) {
 			return nil, usageError{err}
 		}
 		return st, err
 	case "postgres":
-		return store.OpenPostgres(ctx, dsn, store.Options{})
+		return store.OpenPostgres(ctx, dsn, store.Options{Logger: log})
 	default:
 		return nil, usagef("storage.driver %q: want sqlite or postgres", driver)
 	}
@@ -151,7 +155,7 @@ func openExistingStoreDriver(ctx context.Context, cfg *config.Config, db string)
 		}
 		return st, err
 	}
-	return openStore(ctx, cfg, db)
+	return openStore(ctx, cfg, db, nil)
 }
 
 // checkSQLitePath checks a SQLite store path before it is opened: an

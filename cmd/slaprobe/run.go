@@ -98,7 +98,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		log.Warn(w.Key+": "+w.Msg, "file", file, "line", w.Line)
 	}
-	st, err := openStore(ctx, cfg, *db)
+	st, err := openStore(ctx, cfg, *db, log)
 	if err != nil {
 		return err
 	}
