@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -54,6 +55,22 @@ func retryAfter(resp *http.Response, body []byte, now time.Time) time.Duration {
 	}
 	return min(max(at.Sub(now), 0), maxRetryAfter)
 }
+
+// refusedBody is the start of a refused stream handshake's answer, read for
+// its retry_after_ms (see retryAfter) when it is a 429 or 503 without a
+// Retry-After header; nil otherwise, and nothing is read. A Matrix
+// M_LIMIT_EXCEEDED is a few dozen bytes; the WebSocket library keeps only
+// the first 1,024 of a refused handshake's body anyway.
+func refusedBody(resp *http.Response) []byte {
+	if resp.Body == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) ||
+		strings.TrimSpace(resp.Header.Get("Retry-After")) != "" {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusedBody))
+	return b
+}
+
+const maxRefusedBody = 1024
 
 // retryAfterMS is the retry_after_ms of a JSON object body (Matrix's
 // client-server API: {"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms":

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -282,15 +283,26 @@ func TestLongPollCutKeepsRetryAfter(t *testing.T) {
 // 429 or 503 and a Retry-After (a hub behind a rate-limiting proxy) gives
 // the run that wait, as a request's answer does: the stream steps kept the
 // status and dropped the header, so the confirm runs after a refused
-// subscribe went on every confirm_every into the limit.
+// subscribe went on every confirm_every into the limit. Without the header,
+// a JSON body's retry_after_ms (Matrix's M_LIMIT_EXCEEDED) does too, as for
+// a request (docs/config.md, confirm_every): the handshakes read no body,
+// so an SSE subscribe refused with 429 and {"retry_after_ms": 30000} was
+// retried every confirm_every (2 s) where a request step so answered waited
+// 30 s.
 func TestStreamHandshakeRetryAfter(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "30")
-		if strings.HasSuffix(r.URL.Path, "/sse") {
-			w.WriteHeader(http.StatusServiceUnavailable)
+		status := http.StatusTooManyRequests
+		if strings.Contains(r.URL.Path, "/sse") {
+			status = http.StatusServiceUnavailable
+		}
+		if strings.HasSuffix(r.URL.Path, "-body") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprint(w, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":30000}`)
 			return
 		}
-		w.WriteHeader(http.StatusTooManyRequests)
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(status)
 	}))
 	t.Cleanup(srv.Close)
 	for _, tc := range []struct {
@@ -300,6 +312,8 @@ func TestStreamHandshakeRetryAfter(t *testing.T) {
 	}{
 		{"websocket", config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: srv.URL + "/ws"}}, 429},
 		{"sse", config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL + "/sse"}}, 503},
+		{"websocket retry_after_ms", config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: srv.URL + "/ws-body"}}, 429},
+		{"sse retry_after_ms", config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL + "/sse-body"}}, 503},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{tc.step}}, Options{})
@@ -308,7 +322,7 @@ func TestStreamHandshakeRetryAfter(t *testing.T) {
 				t.Fatalf("subscribe: %s, HTTP %d: %q; want failed with %d", s.Status, s.HTTPStatus, s.Error, tc.status)
 			}
 			if run.RetryAfter != 30*time.Second {
-				t.Errorf("Run.RetryAfter = %s, want 30s (the handshake's Retry-After)", run.RetryAfter)
+				t.Errorf("Run.RetryAfter = %s, want 30s (the handshake's Retry-After or retry_after_ms)", run.RetryAfter)
 			}
 		})
 	}

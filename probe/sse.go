@@ -118,7 +118,15 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		return a
 	}
 	a.status = resp.StatusCode
-	a.retryAfter = retryAfter(resp, nil, rs.c.Now()) // a refused handshake's, as a request's
+	var refused []byte
+	if connected && checkStatus(s.status, resp.StatusCode) != "" {
+		// Refused: its retry_after_ms, read within the step's deadline
+		// as a request's answer is (the stream is given up anyway).
+		stopRead := context.AfterFunc(ctx, cancel)
+		refused = refusedBody(resp)
+		stopRead()
+	}
+	a.retryAfter = retryAfter(resp, refused, rs.c.Now()) // a refused handshake's, as a request's
 	rs.noteTLS(resp.TLS)
 	fail := func(m string) attempt {
 		resp.Body.Close()

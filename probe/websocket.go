@@ -82,7 +82,11 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 	a.phases = tr.finish(resp != nil)
 	if resp != nil {
 		a.status = resp.StatusCode
-		a.retryAfter = retryAfter(resp, nil, rs.c.Now()) // a refused handshake's, as a request's
+		var body []byte
+		if err != nil && resp.StatusCode != 101 {
+			body = refusedBody(resp) // what the library kept of a refused handshake's body
+		}
+		a.retryAfter = retryAfter(resp, body, rs.c.Now()) // a refused handshake's, as a request's
 		rs.noteTLS(resp.TLS)
 	}
 	if err != nil {
