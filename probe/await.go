@@ -163,10 +163,20 @@ func withGot(rs *runState, why string, data []byte) string {
 	if why == "" || data == nil || strings.Contains(why, "(got ") {
 		return why
 	}
-	if limit := showLimit + rs.slack(); len(data) > limit {
-		data = data[:limit] // a secret that starts before the cut is seen whole
+	// Scrubbed as far as showLimit and the longest secret, a secret that
+	// starts before showLimit is seen whole; but scrubbing shortens the
+	// text, and a secret cut at the end could move into the shown part
+	// ("*** *** s3cr3t-kk" from the same secret three times). So scrub
+	// more until what is left after showLimit can hold the cut secret.
+	slack := rs.slack()
+	var s string
+	for limit := showLimit + slack; ; limit *= 2 {
+		cut := data[:min(limit, len(data))]
+		s = rs.scrub(string(cut))
+		if len(cut) == len(data) || len(s) >= showLimit+slack {
+			break
+		}
 	}
-	s := rs.scrub(string(data))
 	if len(s) > showLimit {
 		cut := showLimit
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
