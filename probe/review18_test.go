@@ -1,12 +1,15 @@
 package probe
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/slaprobe/slaprobe/config"
 )
 
 // TestQuotedMessageKeepsSecretsWhole: a failed await's quote of the last
@@ -45,5 +48,36 @@ func TestQuotedMessageKeepsSecretsWhole(t *testing.T) {
 				t.Errorf("separator %d: %s shows part of the secret: %q", len(sep), steps[:10], e)
 			}
 		}
+	}
+}
+
+// TestLineStreamGzip: an sse step that asks for gzip itself (an
+// Accept-Encoding header copied from a browser) reads the stream decoded,
+// as a request step reads its body; it read the gzip bytes as lines or
+// event-stream text, so no message ever matched.
+func TestLineStreamGzip(t *testing.T) {
+	for _, format := range []string{config.FormatLines, config.FormatSSE} {
+		t.Run(format, func(t *testing.T) {
+			noLeaks(t)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				w.Header().Set("Content-Encoding", "gzip")
+				zw := gzip.NewWriter(w)
+				msg := `{"id":"m-1"}` + "\n"
+				if format == config.FormatSSE {
+					msg = "data: " + msg + "\n"
+				}
+				io.WriteString(zw, msg)
+				zw.Flush()
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			}))
+			t.Cleanup(srv.Close)
+			f := hostileFlow(config.Step{Name: "subscribe", Function: "receive",
+				SSE: &config.Stream{URL: srv.URL, Format: format, Headers: map[string]string{"Accept-Encoding": "gzip"}}})
+			run := runBounded(t, f)
+			wantStep(t, run.Steps[0], StatusOK, "")
+			wantStep(t, run.Steps[1], StatusOK, "")
+		})
 	}
 }

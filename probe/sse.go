@@ -150,13 +150,34 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		done:   make(chan struct{}),
 	}
 	rs.openStream(st)
+	src := &decodedBody{resp: resp}
 	if s.lines {
-		go readLines(sctx, resp.Body, st, s.limits.maxMessageBytes)
+		go readLines(sctx, src, st, s.limits.maxMessageBytes)
 	} else {
-		go readSSE(sctx, resp.Body, st, s.event, s.limits.maxMessageBytes)
+		go readSSE(sctx, src, st, s.event, s.limits.maxMessageBytes)
 	}
 	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header, nil)
 	return a
+}
+
+// decodedBody reads a stream's body decoded as its Content-Encoding says
+// (see decoded): a step that sends its own Accept-Encoding gets gzip, which
+// Go's client leaves encoded. The decoder is made on the first read, in the
+// stream's reader, as a gzip header may be slow to come.
+type decodedBody struct {
+	resp *http.Response
+	r    io.Reader
+}
+
+func (d *decodedBody) Read(p []byte) (int, error) {
+	if d.r == nil {
+		r, err := decoded(d.resp)
+		if err != nil {
+			return 0, err
+		}
+		d.r = r
+	}
+	return d.r.Read(p)
 }
 
 // readSSE queues the data of every event of type event ("" any) until the
