@@ -34,6 +34,11 @@ func FuzzParse(f *testing.F) {
 	addSeeds(f, "testdata/errors/*.yaml")
 	f.Add(examples.DemoConfig())
 	f.Add([]byte(minimal))
+	// The stream and receive keys: reply, an sse step's body and format,
+	// a webhook URL handed out by the session only (refused) or through
+	// a var, and the examples that use them.
+	addSeeds(f, "../examples/centrifugo.yaml", "../examples/matrix.yaml")
+	f.Add([]byte(streamKeys))
 	// #15 finding 1 in small: a 40 KB value that 50 aliases repeat in errors.
 	f.Add([]byte(aliasedSteps(strings.Repeat("A", 40<<10), 50)))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -118,3 +123,23 @@ func FuzzParseExpr(f *testing.F) {
 		})
 	})
 }
+
+// streamKeys seeds FuzzParse with the keys of the stream and receive
+// steps, well and badly written.
+const streamKeys = `
+services:
+  - name: hub
+    flows:
+      - name: push
+        vars: {hook: "${webhook.url}?k=1", tok: "${env:TOKEN}"}
+        session:
+          steps:
+            - {name: pusher, function: login, request: {method: POST, url: "http://h/p", json: {url: "${hook}"}}}
+        steps:
+          - {name: ws, function: receive, websocket: {url: "ws://h/ws", send: ['{"connect":{}}'], reply: [{to: "{}", send: "{}"}, {to: " ping ", send: pong}, {to: "", send: x}, {to: "{}", send: y}, {send: z}, {to: q}]}}
+          - {name: sse, function: receive, sse: {url: "http://h/s", method: POST, body: '{"token":"${tok}"}', format: lines, event: x}}
+          - {name: sse2, function: receive, sse: {url: "http://h/s", body: "${nope}", format: ndjson}}
+          - {name: cb, function: receive, await: {webhook: {method: POST}}}
+          - {name: w, function: receive, await: ws, expect: {jsonpath: {"$.id": m-1}}}
+          - {name: l, function: receive, await: {stream: sse}}
+`

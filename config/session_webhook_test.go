@@ -31,6 +31,12 @@ func TestSessionWebhookURL(t *testing.T) {
 		{"awaited in the session", `{hook: "${webhook.url}"}`, pusher + `
             - {name: link, function: login, await: webhook}`,
 			`{name: send, function: send, request: {url: "http://hs/send"}}`, ""},
+		{"through a var of a var", `{base: "${webhook.url}", hook: "${base}/m"}`, pusher,
+			`{name: push, function: receive, await: webhook}`, `only session step "pusher" hands out`},
+		{"again through a URL the session extracted (its run's, long ended)", `{hook: "${webhook.url}"}`,
+			`{name: pusher, function: receive, request: {method: POST, url: "http://hs/p", json: {url: "${hook}"}}, extract: {echoed: {jsonpath: "$.url"}}}`,
+			`{name: again, function: receive, request: {method: POST, url: "http://hs/p", json: {url: "${echoed}"}}}
+          - {name: push, function: receive, await: webhook}`, `only session step "pusher" hands out`},
 		{"the session does not hand it out", `{hook: "${webhook.url}"}`, `{name: login, function: login, request: {url: "http://hs/login"}}`,
 			`{name: pusher, function: receive, request: {url: "http://hs/p?cb=${urlquery(hook)}"}}
           - {name: push, function: receive, await: webhook}`, ""},
