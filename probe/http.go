@@ -629,6 +629,18 @@ func (rs *runState) checkRedirect(req *http.Request, via []*http.Request) error 
 		left = left || !sameSite(via[0].URL, r.URL)
 	}
 	if left {
+		// A 307 or 308 sends the body on (Go's client reads it again): one
+		// that holds a secret (a login's password, a stream's connection
+		// token) cannot be sent without it, so the redirect is not taken.
+		if req.GetBody != nil {
+			if b, err := req.GetBody(); err == nil {
+				body, err := io.ReadAll(b)
+				b.Close()
+				if err == nil && rs.holdsSecret(string(body)) {
+					return secretBodyError(req.URL.Hostname())
+				}
+			}
+		}
 		for k, vs := range req.Header {
 			if slices.ContainsFunc(vs, rs.holdsSecret) {
 				delete(req.Header, k)
@@ -653,6 +665,14 @@ func sameSite(from, to *url.URL) bool {
 		return false
 	}
 	return strings.HasSuffix(t, "."+f)
+}
+
+// secretBodyError is a redirect not taken: to another host (this one),
+// with a body that holds a secret.
+type secretBodyError string
+
+func (e secretBodyError) Error() string {
+	return "the body holds a secret: not sent on to another host (" + string(e) + ")"
 }
 
 type redirectError int

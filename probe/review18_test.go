@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -382,6 +383,69 @@ func TestStreamBodySecretsRedacted(t *testing.T) {
 			if strings.Contains(e, f) {
 				t.Errorf("%q in the error %q", f, e)
 			}
+		}
+	}
+}
+
+// TestRedirectKeepsSecretBodiesFromOtherHosts: a 307 or 308 to another
+// host (which Go's client follows with the body) does not take a body that
+// holds a secret there, as a header that holds one is not (max_redirects):
+// an sse step's POST of {"token":"${env:PW}"} (Centrifugo's
+// uni_http_stream) or a request step's login sent the token on to the
+// redirect's host. The step fails saying so; a body without a secret is
+// followed as before, and so is one that stays on the host.
+func TestRedirectKeepsSecretBodiesFromOtherHosts(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]string{} // body by host the final request reached
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if to := r.URL.Query().Get("to"); to != "" {
+			http.Redirect(w, r, to, http.StatusTemporaryRedirect)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen[r.Host] = string(b)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "{\"id\":\"m-1\"}\n")
+	}))
+	t.Cleanup(srv.Close)
+	port := srv.URL[strings.LastIndexByte(srv.URL, ':'):]
+	other := "http://localhost" + port + "/final"
+	for _, tc := range []struct {
+		name, to, body, err string
+	}{
+		{"a secret to another host", other, `{"token":"${env:PW}"}`,
+			"the body holds a secret: not sent on to another host (localhost)"},
+		{"no secret to another host", other, `{"token":"public"}`, ""},
+		{"a secret to the same host", "/final", `{"token":"${env:PW}"}`, ""},
+	} {
+		for _, kind := range []string{"request", "sse"} {
+			t.Run(tc.name+"/"+kind, func(t *testing.T) {
+				mu.Lock()
+				clear(seen)
+				mu.Unlock()
+				u := srv.URL + "/start?to=" + tc.to
+				step := config.Step{Name: "s", Function: "s", Request: config.Request{Method: http.MethodPost, URL: u, Body: tc.body}}
+				if kind == "sse" {
+					step = config.Step{Name: "s", Function: "s", SSE: &config.Stream{URL: u, Method: http.MethodPost, Body: tc.body, Format: config.FormatLines}}
+				}
+				run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{step}}, Options{})
+				mu.Lock()
+				for host, b := range seen {
+					if strings.Contains(b, testSecret) && !strings.HasPrefix(host, "127.0.0.1") {
+						t.Errorf("the secret reached %s: %s", host, b)
+					}
+				}
+				mu.Unlock()
+				if tc.err == "" {
+					wantStep(t, run.Steps[0], StatusOK, "")
+				} else if s := run.Steps[0]; s.Status != StatusFailed || !strings.Contains(s.Error, tc.err) {
+					t.Errorf("got %s %q, want failed with %q", s.Status, s.Error, tc.err)
+				} else {
+					t.Log(s.Error)
+				}
+			})
 		}
 	}
 }
