@@ -220,6 +220,13 @@ func TestHostileLineStreams(t *testing.T) {
 		{name: "not JSON only",
 			body: func(w io.Writer, fl func()) error { io.WriteString(w, "<html>\x01\n"); fl(); return nil },
 			err:  "receive: timeout after 1s: the only message on stream subscribe did not match: $.id: body is not JSON (got \"<html>\\u0001\")"},
+		{name: "a multi-byte character across the quote's cut", // {"a":" is 6 bytes, so é is bytes 63 and 64
+			body: func(w io.Writer, fl func()) error {
+				io.WriteString(w, `{"a":"`+strings.Repeat("x", 57)+"éé\"}\n")
+				fl()
+				return nil
+			},
+			err: "receive: timeout after 1s: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{\\\"a\\\":\\\"" + strings.Repeat("x", 57) + "...\")"},
 		{name: "200 and closed at once", end: true,
 			body: func(w io.Writer, fl func()) error { return nil },
 			err:  "receive: stream subscribe: the server ended the stream: no message on stream subscribe"},
@@ -351,11 +358,24 @@ func TestRetryAfterHeaderAndBody(t *testing.T) {
 
 // TestStreamBodySecretsRedacted: a secret in an sse step's body never
 // reaches the run's errors, when the server echoes the body in a refusal,
-// as the stream's line an await quotes, or in the body's template error.
+// as the stream's line an await quotes, or in the body's template error;
+// nor does a token the server issued, captured as a secret or sent as the
+// stream's credential, when a line echoes it.
 func TestStreamBodySecretsRedacted(t *testing.T) {
 	pw := "p4ss-%zz-" + strings.Repeat("w", 20) // %zz: urldecode fails on it
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/login":
+			io.WriteString(w, `{"token":"issued-`+strings.Repeat("t", 20)+`"}`)
+			return
+		case "/auth": // echoes the credential the stream was opened with
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, `{"auth":"`+r.Header.Get("Authorization")+"\"}\n")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
 		if r.URL.Path == "/refuse" {
 			http.Error(w, string(b), http.StatusBadRequest)
 			return
@@ -371,6 +391,14 @@ func TestStreamBodySecretsRedacted(t *testing.T) {
 		`- {name: sub, function: f, sse: {url: "URL/echo", method: POST, body: '{"token":"${env:PW}"}', format: lines}}
           - {name: recv, function: f, timeout: 1s, await: {stream: sub}, expect: {jsonpath: {"$.id": m-1}}}`,
 		`- {name: sub, function: f, sse: {url: "URL/echo", method: POST, body: '${urldecode(env:PW)}', format: lines}}`,
+		// A token the server issued, captured as a secret, echoed back.
+		`- {name: login, function: f, request: {url: "URL/login"}, extract: {tok: {jsonpath: "$.token", secret: true}}}
+          - {name: sub, function: f, sse: {url: "URL/echo", method: POST, body: '{"t":"${tok}"}', format: lines}}
+          - {name: recv, function: f, timeout: 1s, await: {stream: sub}, expect: {jsonpath: {"$.id": m-1}}}`,
+		// One captured plainly and sent as the stream's credential.
+		`- {name: login, function: f, request: {url: "URL/login"}, extract: {tok: {jsonpath: "$.token"}}}
+          - {name: sub, function: f, sse: {url: "URL/auth", headers: {Authorization: "Bearer ${tok}"}, format: lines}}
+          - {name: recv, function: f, timeout: 1s, await: {stream: sub}, expect: {jsonpath: {"$.id": m-1}}}`,
 	} {
 		src := fmt.Sprintf("services:\n  - name: s\n    flows:\n      - name: fl\n        steps:\n          %s\n",
 			strings.ReplaceAll(steps, "URL", srv.URL))
@@ -378,6 +406,9 @@ func TestStreamBodySecretsRedacted(t *testing.T) {
 		e := run.Steps[len(run.Steps)-1].Error
 		if e == "" {
 			t.Errorf("%s: the run did not fail", steps)
+		}
+		if strings.Contains(e, "issued-") {
+			t.Errorf("the issued token in the error %q", e)
 		}
 		for _, f := range redact.Forms(pw) {
 			if strings.Contains(e, f) {
