@@ -116,7 +116,7 @@ func (c *chunked) Read(p []byte) (int, error) {
 }
 
 // wantLines is what readLines should queue of s: every line ended by LF
-// (its CRs before the LF removed), blank ones aside, until a line over
+// or CRLF (without that end), blank ones aside, until a line over
 // maxBytes (too large); a line the end cuts is none.
 func wantLines(s []byte, maxBytes int64) (msgs []string, tooLarge bool) {
 	for {
@@ -124,7 +124,7 @@ func wantLines(s []byte, maxBytes int64) (msgs []string, tooLarge bool) {
 		if i < 0 {
 			return msgs, int64(len(s)) > maxBytes+2
 		}
-		data := bytes.TrimRight(s[:i], "\r")
+		data := bytes.TrimSuffix(s[:i], []byte("\r"))
 		s = s[i+1:]
 		if len(bytes.TrimSpace(data)) == 0 {
 			continue

@@ -239,7 +239,7 @@ func readLines(ctx context.Context, body io.Reader, st *stream, maxBytes int64) 
 			}
 			return
 		}
-		data := bytes.TrimRight(line, "\r\n")
+		data := bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 		line = line[:0]
 		if len(bytes.TrimSpace(data)) == 0 {
 			continue
