@@ -116,13 +116,17 @@ func (c *chunked) Read(p []byte) (int, error) {
 }
 
 // wantLines is what readLines should queue of s: every line ended by LF
-// or CRLF (without that end), blank ones aside, until a line over
-// maxBytes (too large); a line the end cuts is none.
+// or CRLF (without that end), blank ones aside, until one over maxBytes
+// (too large; a blank one too, when over maxBytes and two bytes of end, as
+// it is read before it is known blank); a line the end cuts is none.
 func wantLines(s []byte, maxBytes int64) (msgs []string, tooLarge bool) {
 	for {
 		i := bytes.IndexByte(s, '\n')
 		if i < 0 {
 			return msgs, int64(len(s)) > maxBytes+2
+		}
+		if int64(i+1) > maxBytes+2 { // a blank line too: it is read before it is known blank
+			return msgs, true
 		}
 		data := bytes.TrimSuffix(s[:i], []byte("\r"))
 		s = s[i+1:]
