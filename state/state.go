@@ -533,17 +533,31 @@ func New(service, flow, location string, functions []string, p Policy) *Machine 
 //
 // A run covers its whole duration: the next run is measured from its end,
 // so a slot skipped while it hung is no gap.
+//
+// A run that starts before the last run did (the prober's wall clock
+// stepped back: chrony's makestep, a VM resumed, date -s) is observed at
+// the time already covered (the end of the last run, or its start if
+// later), not at its own start: a window it closes or opens never reaches
+// back before what was measured, so a down window keeps the length it had
+// on the old timeline instead of closing at its own start (a step back of
+// 8 minutes while down made the window m1-m1). The cost: the runs of the
+// time the step repeats count in the streaks, but take no length, until
+// the wall clock passes the covered time again.
 func (m *Machine) Observe(run *probe.Run) []Event {
 	var evs []Event
-	if start, ok := m.uncovered(run.Start); ok {
+	at := run.Start
+	if at.Before(m.lastRun) {
+		at = maxTime(m.lastRun, m.covered)
+	}
+	if start, ok := m.uncovered(at); ok {
 		for i := range m.ts {
-			evs = append(evs, m.ts[i].gap(m.keyOf(&m.ts[i]), start, run.Start)...)
+			evs = append(evs, m.ts[i].gap(m.keyOf(&m.ts[i]), start, at)...)
 		}
 	}
-	if run.Start.After(m.lastRun) {
-		m.lastRun = run.Start
+	if at.After(m.lastRun) {
+		m.lastRun = at
 	}
-	if end := run.Start.Add(max(run.Duration, 0)); end.After(m.covered) {
+	if end := at.Add(max(run.Duration, 0)); end.After(m.covered) {
 		m.covered = end
 	}
 
@@ -556,7 +570,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	if outcome == probe.StatusDegraded {
 		dcause, derr = firstDegraded(run)
 	}
-	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), run.Start, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
+	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), at, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
 	for i := range m.funcs() {
 		t := &m.ts[1+i]
 		st := run.FunctionStatus(t.fn)
@@ -564,7 +578,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 		if st == probe.StatusDegraded {
 			c, e = firstDegradedOf(run, t.fn)
 		}
-		evs = append(evs, t.observe(m.policy, m.keyOf(t), run.Start, st, c, e)...)
+		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, st, c, e)...)
 	}
 	return evs
 }
