@@ -68,9 +68,10 @@ func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 // and goes on, and a Sleep past the virtual deadline of its context ends at
 // the deadline. It is safe for concurrent use.
 type Manual struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*timer // pending, in no particular order
+	mu      sync.Mutex
+	now     time.Time
+	stepped time.Duration // the sum of the wall-time steps (Step)
+	timers  []*timer      // pending, in no particular order
 }
 
 type timer struct {
