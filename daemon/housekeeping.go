@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/store"
@@ -11,12 +12,16 @@ import (
 
 // pruneLoop deletes what is older than the retentions (raw runs, minute
 // rollups, hour rollups and ended windows), in small batches once a minute,
-// off the hot path.
+// off the hot path. Each minute it also checks the wall clock for a step
+// (checkClockStep): one reading a minute for the whole daemon, not a timer
+// per flow.
 func (d *Daemon) pruneLoop(ctx context.Context) {
+	last := clock.Read(d.clock)
 	for {
 		if err := d.clock.Sleep(ctx, pruneEvery); err != nil {
 			return
 		}
+		last = d.checkClockStep(last)
 		d.mu.RLock()
 		st := d.cfg.Storage
 		d.mu.RUnlock()
@@ -247,3 +252,28 @@ func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build 
 // status page's figures): the settled past is kept between calls (see
 // reportStore).
 func (d *Daemon) ReportStore() store.Store { return d.reports }
+
+// checkClockStep compares the clock's reading now with last, the one of
+// the previous check: when the wall clock moved apart from the monotonic
+// clock by clock.StepThreshold or more (chrony's makestep, a VM resumed or
+// live-migrated, date -s), it logs "wall clock stepped" at warn, with the
+// size and direction and the wall time before (what the clock would read
+// without the step) and after, and counts it in
+// slaprobe_clock_steps_total, so that an SRE reading a report knows the
+// evidence of that time is bent. It returns the reading now, for the next
+// check.
+func (d *Daemon) checkClockStep(last clock.Reading) clock.Reading {
+	now := clock.Read(d.clock)
+	step := clock.Stepped(last, now)
+	if step.Abs() < clock.StepThreshold {
+		return now
+	}
+	dir := "forward"
+	if step < 0 {
+		dir = "backward"
+	}
+	d.m.clockSteps.WithLabelValues(dir).Inc()
+	d.log.Warn("wall clock stepped", "direction", dir, "by", step.Abs(),
+		"before", now.Wall.Add(-step).Round(0), "after", now.Wall.Round(0))
+	return now
+}

@@ -62,6 +62,7 @@ type metrics struct {
 	buildInfo    *prometheus.GaugeVec
 	reloadOK     prometheus.Gauge // 0 after a reload that did not take
 	reloadTime   prometheus.Gauge // when the running config was loaded
+	clockSteps   *prometheus.CounterVec
 	flowVecs     []interface{ DeletePartialMatch(prometheus.Labels) int }
 	functionVecs []interface{ DeletePartialMatch(prometheus.Labels) int }
 	serviceVecs  []interface{ DeletePartialMatch(prometheus.Labels) int }
@@ -248,6 +249,13 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 			Name: "slaprobe_config_last_reload_success_timestamp_seconds",
 			Help: "When the running config was loaded (start or last successful reload), Unix seconds.",
 		}),
+		clockSteps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slaprobe_clock_steps_total",
+			Help: "Steps of the prober's wall clock of 1 s or more (chrony's makestep, a VM resumed, date -s), seen once a minute against the monotonic clock: the windows and runs around them are on a bent timeline.",
+		}, []string{"direction"}),
+	}
+	for _, dir := range []string{"forward", "backward"} {
+		m.clockSteps.WithLabelValues(dir) // 0 from the start, so increase() sees the first
 	}
 	m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "slaprobe_store_queue_depth",
@@ -264,7 +272,7 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 	for _, c := range []prometheus.Collector{
 		m.windowOpen, m.downtime, m.availability, m.objective, m.lag,
 		m.queueDepth, committedRuns, quarantinedItems, m.batchWrite, m.dropped, m.spooled, m.spoolStored, m.skipped, m.confirmRuns, m.buildInfo,
-		m.reloadOK, m.reloadTime,
+		m.reloadOK, m.reloadTime, m.clockSteps,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
