@@ -23,6 +23,7 @@ const (
 	RuleReloadFailed    = "SlaprobeConfigReloadFailed"
 	RuleNotStored       = "SlaprobeResultsNotStored"
 	RuleStateNotSaved   = "SlaprobeAlertStateNotSaved"
+	RuleClockStepped    = "SlaprobeClockStepped"
 )
 
 // ProberJobRegex matches the Prometheus job names that scrape slaprobe
@@ -75,7 +76,8 @@ type Rule struct {
 // service's objective; per flow, SlaprobeFlowNotUp from slaprobe_flow_up
 // under the config's quorum; and the prober's own SlaprobeProberDown,
 // SlaprobeResultsDropped, SlaprobeResultsQuarantined, SlaprobeResultsNotStored,
-// SlaprobeAlertStateNotSaved and SlaprobeConfigReloadFailed.
+// SlaprobeAlertStateNotSaved, SlaprobeConfigReloadFailed and
+// SlaprobeClockStepped.
 //
 // The error ratio measures what the SLA report measures: the share of time
 // the service was down, a flow of it counting as down while the quorum of
@@ -423,6 +425,19 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			Annotations: runbook(map[string]string{
 				"summary":     "slaprobe {{ $labels.instance }} rejected its new config",
 				"description": "The last config reload (SIGHUP) of {{ $labels.instance }} was rejected (the log has the errors, with file and line); it still runs the config it loaded before, and the change is not in effect.",
+			}),
+		},
+		{
+			// A step of the prober's wall clock bends the runs and windows
+			// around it (stored at its wall time); a ticket for an hour
+			// after, so that it is seen and the reports of that time are
+			// read with it in mind.
+			Alert:  RuleClockStepped,
+			Expr:   "increase(slaprobe_clock_steps_total[1h]) > 0",
+			Labels: map[string]string{"severity": sevTicket},
+			Annotations: runbook(map[string]string{
+				"summary":     "the wall clock of slaprobe {{ $labels.instance }} stepped {{ $labels.direction }}",
+				"description": "The wall clock of {{ $labels.instance }} stepped {{ $labels.direction }} in the last hour (chrony's makestep, a VM resumed or migrated, date -s; the log line \"wall clock stepped\" has its size and the times before and after): the runs and windows of that time are stored on a bent timeline. Check the prober's time synchronisation, and read the reports of that time with it in mind.",
 			}),
 		},
 	}}

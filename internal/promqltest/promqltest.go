@@ -56,6 +56,7 @@ func families() map[string][]string {
 		"slaprobe_build_info":                                   {"version", "goversion"},
 		"slaprobe_config_last_reload_successful":                {},
 		"slaprobe_config_last_reload_success_timestamp_seconds": {},
+		"slaprobe_clock_steps_total":                            {"direction"},
 	}
 }
 
