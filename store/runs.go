@@ -10,6 +10,10 @@ import (
 	"github.com/slaprobe/slaprobe/probe"
 )
 
+// runsOfSeries reads one series' runs in [from, to), in order of start.
+const runsOfSeries = `SELECT run_id, start_ns, duration_ns, steps, confirm FROM runs
+WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`
+
 // Runs implements Store.
 func (c *core) Runs(ctx context.Context, q Query) ([]probe.Run, error) {
 	from, to, _ := rangeNS(q)
@@ -21,8 +25,7 @@ func (c *core) Runs(ctx context.Context, q Query) ([]probe.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	query := c.r.Rebind(`SELECT run_id, start_ns, duration_ns, steps, confirm FROM runs
-WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`)
+	query := c.r.Rebind(runsOfSeries)
 	var out []probe.Run
 	for _, sr := range series {
 		if err := c.readRuns(ctx, query, sr, from, to, names, &out); err != nil {
@@ -47,8 +50,7 @@ func (c *core) RunsEach(ctx context.Context, qs []Query) ([][]probe.Run, error) 
 	if err != nil {
 		return nil, err
 	}
-	query := c.r.Rebind(`SELECT run_id, start_ns, duration_ns, steps, confirm FROM runs
-WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`)
+	query := c.r.Rebind(runsOfSeries)
 	byFlow := map[string][]seriesRow{}
 	for _, sr := range all {
 		byFlow[sr.Flow] = append(byFlow[sr.Flow], sr)
