@@ -8,6 +8,11 @@ import (
 	"github.com/slaprobe/slaprobe/config"
 )
 
+// PolicyOf is the policy a report made with cfg states (Report.Policy):
+// what the publisher compares of a month with the flows no run measured
+// left out of cfg.
+func PolicyOf(cfg *config.Config) Policy { return policy(cfg) }
+
 // policy is the accounting policy of cfg, as values and in plain sentences
 // with the actual numbers.
 func policy(cfg *config.Config) Policy {

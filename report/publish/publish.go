@@ -431,22 +431,39 @@ func settle(cfg *config.Config) time.Duration {
 }
 
 // figures is what a version's digest is computed from: the whole report
-// but the time it was made, and but whether a flow is in today's config: a
-// flow removed or renamed after the month was made is accounted as
+// but the time it was made, but whether a flow is in today's config, and
+// but what the flows no run measured in the period add to it (measured).
+//
+// A flow removed or renamed after the month was made is accounted as
 // retired, with the same figures, listed after the configured ones
 // (report.Flow.Retired). So each service's flows, and the steps and
 // unknown stretches listed flow by flow, are in flow-name order here, and
 // Retired is not compared: removing a flow on November 2 made a version 2
-// of October whose figures were version 1's. legacy is the digest's input
-// as versions made before had it (the report as it is): a version whose
-// digest is either is unchanged, so that these do not all get a new
-// version once for flows not configured in name order.
-func figures(r *report.Report) (fig, legacy []byte, err error) {
+// of October whose figures were version 1's.
+//
+// prev and legacy are the digest's input as versions made before had it:
+// prev as it is here but with every flow (before flows without a run were
+// left out), legacy the report as it is (before the order and Retired were
+// left out). A version whose digest is any of the three is unchanged, so
+// that upgrading makes no new version of a month whose flows were not in
+// name order, or that listed a flow without runs.
+func figures(cfg *config.Config, r *report.Report) (fig, prev, legacy []byte, err error) {
 	c := *r
 	c.Generated = time.Time{}
 	if legacy, err = json.Marshal(&c); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	if prev, err = json.Marshal(inNameOrder(&c)); err != nil {
+		return nil, nil, nil, err
+	}
+	fig, err = json.Marshal(inNameOrder(measured(cfg, &c)))
+	return fig, prev, legacy, err
+}
+
+// inNameOrder is a copy of r with each service's flows, steps and unknown
+// stretches in flow-name order, and Retired cleared.
+func inNameOrder(r *report.Report) *report.Report {
+	c := *r
 	c.Services = slices.Clone(r.Services)
 	for i := range c.Services {
 		s := &c.Services[i]
@@ -460,8 +477,62 @@ func figures(r *report.Report) (fig, legacy []byte, err error) {
 		s.Unknown = slices.Clone(s.Unknown)
 		slices.SortStableFunc(s.Unknown, func(a, b report.Span) int { return strings.Compare(a.Flow, b.Flow) })
 	}
-	fig, err = json.Marshal(&c)
-	return fig, legacy, err
+	return &c
+}
+
+// measured is r, made with cfg, without what the flows that nothing
+// measured in the period add to it: a flow without a run, a confirm run
+// or a window. A flow added (or a flow's new name) is listed in a month
+// it was not measured in without runs: its row, its steps without
+// latencies, the whole month unknown for it, and, with its own down_after
+// or confirm_every, a sentence of the policy. None of it counts in the
+// service's figures (a flow without data does not count against its
+// service), yet adding inbox on November 2 made October's version 2,
+// "figures as in version 1; details changed: messaging: latencies;
+// messaging: run counts; messaging: unknown stretches; policy". So such a
+// flow's row, steps and unknown stretches are left out, and the policy is
+// the one cfg without it states. A flow that had runs and lost them is in
+// the version made with them, so that is a change. The reconciliation and
+// the undeclared windows are of windows, which such a flow has none of;
+// function rows (report.Service.Functions) are not in a published report.
+// r itself is not changed.
+func measured(cfg *config.Config, r *report.Report) *report.Report {
+	c := *r
+	c.Services = slices.Clone(r.Services)
+	unmeasured := map[string]map[string]bool{} // service: flows
+	for i := range c.Services {
+		s := &c.Services[i]
+		windows := map[string]bool{}
+		for _, ws := range [][]report.Window{s.Windows, s.BelowQuorum} {
+			for _, w := range ws {
+				windows[w.Flow] = true
+			}
+		}
+		out := map[string]bool{}
+		for _, f := range s.Flows {
+			if f.Runs == 0 && f.ConfirmRuns == 0 && !windows[f.Name] {
+				out[f.Name] = true
+			}
+		}
+		if len(out) == 0 {
+			continue
+		}
+		unmeasured[s.Name] = out
+		s.Flows = slices.DeleteFunc(slices.Clone(s.Flows), func(f report.Flow) bool { return out[f.Name] })
+		s.Steps = slices.DeleteFunc(slices.Clone(s.Steps), func(x report.StepLatency) bool { return out[x.Flow] })
+		s.Unknown = slices.DeleteFunc(slices.Clone(s.Unknown), func(x report.Span) bool { return out[x.Flow] })
+	}
+	if len(unmeasured) > 0 {
+		m := *cfg
+		m.Services = slices.Clone(cfg.Services)
+		for i := range m.Services {
+			s := &m.Services[i]
+			out := unmeasured[s.Name]
+			s.Flows = slices.DeleteFunc(slices.Clone(s.Flows), func(f config.Flow) bool { return out[f.Name] })
+		}
+		c.Policy = report.PolicyOf(&m)
+	}
+	return &c
 }
 
 // make builds month; a first version only with data (unless even an empty
@@ -503,15 +574,15 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 		p.log.Info("no data for the month: no report", "month", month)
 		return nil
 	}
-	fig, legacy, err := figures(rep)
+	fig, pfig, legacy, err := figures(cfg, rep)
 	if err != nil {
 		return err
 	}
-	sum, lsum := sha256.Sum256(fig), sha256.Sum256(legacy)
+	sum, psum, lsum := sha256.Sum256(fig), sha256.Sum256(pfig), sha256.Sum256(legacy)
 	digest := hex.EncodeToString(sum[:])
 	version, changes := 1, ""
 	if n := len(prev); n > 0 {
-		if last := prev[n-1]; last.Digest == digest || last.Digest == hex.EncodeToString(lsum[:]) {
+		if last := prev[n-1]; last.Digest == digest || last.Digest == hex.EncodeToString(psum[:]) || last.Digest == hex.EncodeToString(lsum[:]) {
 			if last.Maker != "" && last.Maker != p.me && !p.archived(cfg, last) {
 				// Unchanged, made by the prober this one took the role
 				// over from, in that prober's archive: the same figures
@@ -620,7 +691,7 @@ func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *
 		}
 		files = append(files, filepath.ToSlash(filepath.Join(vdir, name)))
 	}
-	fig, err = json.MarshalIndent(figuresOf{summaryOf(rep), detailsOf(rep)}, "", "  ")
+	fig, err = json.MarshalIndent(figuresOf{summaryOf(rep), detailsOf(measured(cfg, rep))}, "", "  ")
 	if err != nil {
 		return nil, nil, err
 	}

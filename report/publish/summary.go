@@ -59,7 +59,9 @@ func summaryOf(r *report.Report) Summary {
 
 // figuresOf is what figures.json keeps of a version: its summary and a
 // digest of each part of the report below the headline figures, so that the
-// next version can name the parts that changed.
+// next version can name the parts that changed. The parts are those of the
+// report as measured (publish.measured): a flow added since, listed without
+// runs, is not a change of its run counts, latencies or unknown stretches.
 type figuresOf struct {
 	Summary
 	// Details maps "service: part" (or "policy") to the digest of that
@@ -272,7 +274,7 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 		// their digests.
 		var parts []string
 		if old.Details != nil {
-			cur := detailsOf(rep)
+			cur := detailsOf(measured(cfg, rep))
 			for _, k := range slices.Sorted(maps.Keys(cur)) {
 				if d, ok := old.Details[k]; !ok || d != cur[k] {
 					parts = append(parts, k)
