@@ -183,13 +183,21 @@ func (d *Daemon) spoolAside(why error) error {
 	return nil
 }
 
+// ErrResultsLost is in what Run returns when its stop lost measured
+// results: runs or state events the store had not taken by shutdown that
+// the spool did not keep either (no spool file, a spool that cannot be
+// written, or one too small for all of them). A stop that kept them all in
+// the spool, or lost only runs cut short in flight (the grace period over,
+// a hurried stop), returns nil: nothing measured is lost.
+var ErrResultsLost = errors.New("measured results lost")
+
 // spool writes what the store writer could not commit by shutdown (it
 // returned closeErr) to the spool, for the next start to store. It returns
-// an error when results are lost: no spool file, a spool that cannot be
-// written, or one too small for all of them.
+// an error when results are lost (ErrResultsLost): no spool file, a spool
+// that cannot be written, or one too small for all of them.
 func (d *Daemon) spool(w resultWriter, closeErr error) error {
 	if d.spoolFile == "" {
-		return fmt.Errorf("daemon: flushing results: %w", closeErr)
+		return fmt.Errorf("daemon: flushing results: %w (%w)", closeErr, ErrResultsLost)
 	}
 	items := w.Uncommitted()
 	n, err := store.WriteSpool(d.spoolFile, d.location, d.clock.Now(), items, d.spoolMax)
@@ -197,7 +205,7 @@ func (d *Daemon) spool(w resultWriter, closeErr error) error {
 		runs := countSpooledRuns(items)
 		d.log.Error("spool not written: the results the store had not taken are lost", "file", d.spoolFile,
 			"lost_runs", runs, "lost_events", len(items)-runs, "err", err)
-		return fmt.Errorf("daemon: flushing results: %w; keeping them in the spool: %v", closeErr, err)
+		return fmt.Errorf("daemon: flushing results: %w; keeping them in the spool: %v (%w)", closeErr, err, ErrResultsLost)
 	}
 	d.m.spooled.Add(float64(n.Runs))
 	why := "store not taking writes at shutdown"
@@ -213,8 +221,8 @@ func (d *Daemon) spool(w resultWriter, closeErr error) error {
 		}
 		d.log.Error("spool full: the latest results are left out and lost", "file", d.spoolFile, "max_bytes", limit,
 			"lost_runs", n.CutRuns, "lost_events", n.CutEvents)
-		return fmt.Errorf("daemon: flushing results: the spool %s is full (%d bytes): %d runs and %d events not stored are lost",
-			d.spoolFile, limit, n.CutRuns, n.CutEvents)
+		return fmt.Errorf("daemon: flushing results: the spool %s is full (%d bytes): %d runs and %d events not stored are lost (%w)",
+			d.spoolFile, limit, n.CutRuns, n.CutEvents, ErrResultsLost)
 	}
 	return nil
 }

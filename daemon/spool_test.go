@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -509,8 +510,8 @@ func TestSpoolFullLosesTheLatestAndSaysSo(t *testing.T) {
 	if kept == 0 || kept == 100 || sp.Counts.CutRuns != 100-kept || sp.Items[0].Run.ID != w.left[0].Run.ID {
 		t.Fatalf("spool kept %d runs from %s, counts %+v; want the oldest, the rest counted", kept, sp.Items[0].Run.ID, sp.Counts)
 	}
-	if want := fmt.Sprintf("%d runs and 0 events not stored are lost", 100-kept); err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("spool: %v, want %q", err, want)
+	if want := fmt.Sprintf("%d runs and 0 events not stored are lost", 100-kept); err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, ErrResultsLost) {
+		t.Errorf("spool: %v, want %q (ErrResultsLost: slaprobe run exits 1)", err, want)
 	}
 	if want := fmt.Sprintf("level=ERROR msg=\"spool full: the latest results are left out and lost\" file=%s max_bytes=20480 lost_runs=%d", path, 100-kept); !strings.Contains(logs.String(), want) {
 		t.Errorf("log:\n%s\nwant %s", logs.String(), want)
@@ -546,8 +547,8 @@ func TestSpoolUnwritableSaysWhatIsLost(t *testing.T) {
 	ev := state.Event{Op: state.OpOpen, Window: state.Window{Kind: state.KindDown, Start: t0}}
 	w.left = append(w.left, store.SpoolItem{Event: &ev})
 	err = d.spool(w, fmt.Errorf("store: writer closed with 100 runs and 1 events not committed: database is locked"))
-	if err == nil {
-		t.Fatal("spool: nil error, want the results lost")
+	if !errors.Is(err, ErrResultsLost) {
+		t.Fatalf("spool: %v, want the results lost (ErrResultsLost: slaprobe run exits 1)", err)
 	}
 	if want := `level=ERROR msg="spool not written: the results the store had not taken are lost" file=` + path + ` lost_runs=100 lost_events=1`; !strings.Contains(logs.String(), want) {
 		t.Errorf("log:\n%s\nwant %s", logs.String(), want)

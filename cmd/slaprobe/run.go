@@ -362,7 +362,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if runErr != nil && ctx.Err() == nil {
 		return runErr // stopped by itself, not by a signal: a real failure
 	}
+	if errors.Is(runErr, daemon.ErrResultsLost) {
+		// A stop that lost measured results (the spool not written, or
+		// full) fails, exit 1, so that it shows where a stop is seen:
+		// systemd's unit state (failed), Docker's exit code. It returned
+		// nil, and a stop that lost 100 runs read as a clean one there.
+		log.Error("stopped, measured results lost (see the spool's error line): exit status 1", "err", runErr)
+		return runErr
+	}
 	if runErr != nil {
+		// Nothing measured lost (an alert or a report not sent, the
+		// HTTP server's close): a clean stop, with a warning.
 		log.Warn("shutdown", "err", runErr)
 	}
 	log.Info("stopped")

@@ -63,6 +63,52 @@ func TestSIGTERMDuringStoreOutageSpoolsResults(t *testing.T) {
 	}
 }
 
+// TestStopThatLostResultsExits1: `slaprobe run` stopped while its
+// database is not taking writes, with a spool that cannot be written (its
+// path is a directory here: as root, a read-only directory would not stop
+// the write), loses the runs its store writer held: it logs "spool not
+// written" as an error and exits 1, so that the stop shows as failed
+// (systemd's unit state, Docker's exit code), after one SIGTERM and after a
+// hurried one alike. Before, it logged a "shutdown" warning and exited 0, as
+// for a clean stop. A stop that kept them in the spool exits 0
+// (TestSIGTERMDuringStoreOutageSpoolsResults, TestSecondSignalHurriesTheStop).
+func TestStopThatLostResultsExits1(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		hurry bool
+	}{{"SIGTERM", false}, {"SIGTERM then SIGINT (hurried)", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			env, _, d, release, _ := daemonInStoreOutage(t)
+			defer release()
+			if err := os.Mkdir(env.db+".slaprobe-spool.jsonl", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			sig := syscall.SIGTERM
+			if c.hurry {
+				d.signal(syscall.SIGTERM)
+				eventually(t, 20*time.Second, 50*time.Millisecond, "the drain begun", func() (bool, string) {
+					return strings.Contains(d.output(), "daemon stopping"), "no \"daemon stopping\" line yet"
+				})
+				sig = syscall.SIGINT
+			}
+			code := d.stop(t, sig, 90*time.Second)
+			m := regexp.MustCompile(`level=ERROR msg="spool not written: the results the store had not taken are lost" file=\S+ lost_runs=(\d+)`).FindStringSubmatch(d.output())
+			if m == nil {
+				t.Fatalf("no \"spool not written\" error in the log:\n%s", d.output())
+			}
+			if lost, _ := strconv.Atoi(m[1]); lost < 3 {
+				t.Errorf("lost_runs=%d, want at least the 3 held", lost)
+			}
+			if code != 1 {
+				t.Errorf("exit code %d after a stop that lost results, want 1", code)
+			}
+			if !strings.Contains(d.output(), "measured results lost") {
+				t.Errorf("the stop does not say results were lost:\n%s", d.output())
+			}
+		})
+	}
+}
+
 // daemonInStoreOutage starts `slaprobe run` on a SQLite database, waits for
 // runs stored, then has another process hold the database's write lock until
 // runs wait in the daemon's store writer (lockWhileQueued).
