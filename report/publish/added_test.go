@@ -47,6 +47,25 @@ func TestRevisionAfterAFlowAdded(t *testing.T) {
 		{name: "added first", change: func(cfg *config.Config) {
 			cfg.Services[0].Flows = append([]config.Flow{inbox}, cfg.Services[0].Flows...)
 		}, want: []string{"2022-10/v1 "}},
+		{name: "service added", change: func(cfg *config.Config) {
+			f := inbox
+			f.Service = "mail"
+			cfg.Services = append(cfg.Services, config.Service{Name: "mail", Objective: 0.99, Flows: []config.Flow{f}})
+		}, want: []string{"2022-10/v1 "}},
+		{name: "service added, and a run of chat from another prober stored late", change: func(cfg *config.Config) {
+			f := inbox
+			f.Service = "mail"
+			cfg.Services = append(cfg.Services, config.Service{Name: "mail", Objective: 0.99, Flows: []config.Flow{f}})
+		}, late: func(t *testing.T, s Store) {
+			runAt(t, s, "seoul-b", oct.AddDate(0, 1, 0).Add(-5*time.Minute))
+		}, want: []string{"2022-10/v1 ", "2022-10/v2 version 2: figures as in version 1; details changed: messaging: latencies; messaging: run counts"}},
+		{name: "service added, measured in October late", change: func(cfg *config.Config) {
+			f := inbox
+			f.Service = "mail"
+			cfg.Services = append(cfg.Services, config.Service{Name: "mail", Objective: 0.99, Flows: []config.Flow{f}})
+		}, late: func(t *testing.T, s Store) {
+			fillFlow(t, s, "inbox", oct.AddDate(0, 0, 30), oct.AddDate(0, 1, 0))
+		}, want: []string{"2022-10/v1 ", "2022-10/v2 version 2, changed from version 1: mail: new service"}},
 		{name: "renamed", change: func(cfg *config.Config) {
 			cfg.Services[0].Flows[0].Name = "chat-roundtrip"
 		}, want: []string{"2022-10/v1 "}},

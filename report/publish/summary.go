@@ -213,6 +213,12 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 		return fmt.Sprintf("changed from version %d (its figures are not in the archive to compare)", prev)
 	}
 	cur := summaryOf(rep)
+	// A service added since, with nothing measured in the month, is left
+	// out of the digest (measured), and so is not named "new service".
+	kept := map[string]bool{}
+	for _, s := range measured(cfg, rep).Services {
+		kept[s.Name] = true
+	}
 	byName := map[string]oldService{}
 	for _, s := range old.Services {
 		byName[s.Name] = s
@@ -226,7 +232,9 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 	for _, s := range cur.Services {
 		o, ok := byName[s.Name]
 		if !ok {
-			lines = append(lines, s.Name+": new service")
+			if kept[s.Name] {
+				lines = append(lines, s.Name+": new service")
+			}
 			continue
 		}
 		if o.NoData && o.Availability != nil && *o.Availability == 0 && (o.CreditPercent == nil || *o.CreditPercent == 0) {
