@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/state"
 )
 
 // TestClockStepLogged: a step of the wall clock of a second or more is
@@ -78,5 +79,43 @@ func TestClockStepBackKeepsTheDowntime(t *testing.T) {
 	}
 	if v, _ := sample(t, d.reg, "slaprobe_downtime_seconds_total", "flow", "msg", "function", ""); v != 120.3 {
 		t.Errorf("slaprobe_downtime_seconds_total = %v, want 120.3", v)
+	}
+}
+
+// TestClockStepBackThenFlowRemoved: a reload that removes a flow while it
+// is down, after the wall clock stepped back 8 minutes (now m-4, its last
+// run at m3), closes the window at the time measured (the last run), not
+// at its start: closeAll took the earlier of the last run's interval end
+// and now, m-4, before the window's start m1, and so closed it m1-m1, the
+// outage reading 0 s, as Observe did before the state fix.
+func TestClockStepBackThenFlowRemoved(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	var buf syncBuffer
+	clk := clock.NewManual(t0)
+	cfg := testConfig(time.Minute, "msg", "other")
+	d, w := newTestDaemon(t, cfg, nil, Deps{Clock: clk, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	startPipeline(d, w)
+	for _, r := range []struct {
+		min  int
+		fail string
+	}{{0, ""}, {1, "send"}, {2, "send"}, {3, "send"}} {
+		clk.Set(t0.Add(time.Duration(r.min) * time.Minute))
+		run := mkRun("msg", clk.Now(), r.fail)
+		d.process(&run)
+	}
+	clk.Step(-7 * time.Minute) // m-4
+	if err := d.Reload(testConfig(time.Minute, "other")); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var got []string
+	for _, ev := range w.events {
+		if ev.Op == state.OpClose && ev.Window.Flow == "msg" && ev.Window.Function == "" {
+			got = append(got, ev.Window.Start.Format("15:04")+"-"+ev.Window.End.Format("15:04"))
+		}
+	}
+	if want := "12:01-12:03"; strings.Join(got, " ") != want {
+		t.Errorf("msg's down window closed %q by the reload, want %q\n%s", got, want, buf.String())
 	}
 }

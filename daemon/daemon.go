@@ -684,12 +684,18 @@ func (fs *flowState) apply(m *metrics, ev state.Event) {
 
 // closeAll ends the flow's open windows because the flow (or some of its
 // functions) left the config: at the end of the last run's interval, or now
-// if that is earlier. keep says which functions stay; nil closes everything.
+// if that is earlier, but never before the last run (a step back of the
+// wall clock puts now before it). keep says which functions stay; nil closes everything.
 func (fs *flowState) closeAll(m *metrics, now time.Time, keep func(fn string) bool) []state.Event {
 	end := fs.machine.LastRun().Add(fs.flow.Interval)
 	if fs.machine.LastRun().IsZero() || end.After(now) {
 		end = now
 	}
+	// Never before the last run, which a window open at it was measured
+	// to last until: after a step back of the wall clock, now is earlier
+	// than that (m-4 after a last run at m3), and a window closed at now
+	// would end at its start, 0 s.
+	end = maxTime(end, fs.machine.LastRun())
 	var evs []state.Event
 	for _, w := range fs.machine.OpenWindows() {
 		if keep != nil && keep(w.Function) {
