@@ -67,3 +67,37 @@ func TestClockStepForwardThenBack(t *testing.T) {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The runs of the time a step back repeats take no length, as README says,
+// also when they last: with runs of 15 s every minute, a step back of an
+// hour while down, 20 more failing runs and then an ok one close the
+// window at the end of the last run before the step (m3.25). Each
+// repeated run was observed at the covered time and pushed it on by its
+// own duration, so the window closed at m8.25, 5 minutes that neither the
+// old timeline nor the new one measured.
+func TestClockStepBackRepeatedRunsTakeNoLength(t *testing.T) {
+	p := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, p)
+	observe := func(at time.Time, spec string) []Event {
+		r := mkRun(at, spec)
+		r.Duration = 15 * time.Second
+		return mc.Observe(r)
+	}
+	for i, s := range []string{"ok", "fail:send", "fail:send", "fail:send"} {
+		observe(m(i), s)
+	}
+	for i := range 20 {
+		if evs := observe(m(-56+i), "fail:send"); len(evs) != 0 {
+			t.Fatalf("a failing run at m%d while down: %v", -56+i, evs)
+		}
+	}
+	var got []string
+	for _, e := range observe(m(-36), "ok") {
+		if e.Window.Function == "" {
+			got = append(got, fmtEvent(e))
+		}
+	}
+	if want := "close down flow m1 m3.25 m2 send"; strings.Join(got, "\n") != want {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}

@@ -542,10 +542,15 @@ func New(service, flow, location string, functions []string, p Policy) *Machine 
 // on the old timeline instead of closing at its own start (a step back of
 // 8 minutes while down made the window m1-m1). The cost: the runs of the
 // time the step repeats count in the streaks, but take no length, until
-// the wall clock passes the covered time again.
+// the wall clock passes the covered time again (their durations do not
+// push the covered time on either; only a run whose own end is later does).
 func (m *Machine) Observe(run *probe.Run) []Event {
 	var evs []Event
 	at := run.Start
+	// Its own end on the wall timeline: a run observed at the covered time
+	// does not push that on by its duration (20 repeated runs of 15 s
+	// added 5 minutes to a window that nothing measured).
+	end := run.Start.Add(max(run.Duration, 0))
 	if at.Before(m.lastRun) {
 		at = maxTime(m.lastRun, m.covered)
 	}
@@ -557,7 +562,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	if at.After(m.lastRun) {
 		m.lastRun = at
 	}
-	if end := at.Add(max(run.Duration, 0)); end.After(m.covered) {
+	if end.After(m.covered) {
 		m.covered = end
 	}
 
