@@ -332,14 +332,33 @@ func (d *dendrite) logout(token string) {
 // login of its own that is logged out again.
 func (d *dendrite) devices(user, password string) int {
 	d.t.Helper()
+	return len(d.deviceIDs(user, password))
+}
+
+// deviceIDs lists the ids of user's devices, but the one this listing
+// logged in with.
+func (d *dendrite) deviceIDs(user, password string) []string {
+	d.t.Helper()
 	tok := d.login(user, password)
 	defer d.logout(tok)
+	st, who := d.matrix("GET", "/account/whoami", tok, nil)
+	own, _ := who["device_id"].(string)
+	if st != 200 || own == "" {
+		d.t.Fatalf("whoami: %d %v", st, who)
+	}
 	st, m := d.matrix("GET", "/devices", tok, nil)
 	list, ok := m["devices"].([]any)
 	if st != 200 || !ok {
 		d.t.Fatalf("devices: %d %v", st, m)
 	}
-	return len(list) - 1 // not the one this count logged in with
+	var ids []string
+	for _, x := range list {
+		dev, _ := x.(map[string]any)
+		if id, _ := dev["device_id"].(string); id != own {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // createRoom makes a private room as user and returns its id.
