@@ -11,7 +11,7 @@ import (
 // built-ins, ${env:...}/${file:...} secrets without the ${}), string
 // literals in double quotes (\" and \\ escape), or other calls. A literal
 // cannot hold '}' (the first '}' ends the reference).
-const funcList = "base64, base64url, hmac_sha256, hmac_sha256_base64, json, regexquote, sha256, urldecode, urlpath, urlquery"
+const funcList = "base64, base64url, hmac_sha256, hmac_sha256_base64, json, jwtclaim, regexquote, sha256, urldecode, urlpath, urlquery"
 
 // FuncArity returns the number of arguments function name takes, and
 // whether it is a template function:
@@ -26,11 +26,13 @@ const funcList = "base64, base64url, hmac_sha256, hmac_sha256_base64, json, rege
 //     so that a matches operand matches it literally
 //   - json(s): s as a JSON string, quotes included, for a raw body
 //   - hmac_sha256(key, message): lowercase hex; hmac_sha256_base64: standard base64
+//   - jwtclaim(token, name): a top-level claim of a JWT's payload, read
+//     without checking the signature (the probe is the token's client)
 func FuncArity(name string) (int, bool) {
 	switch name {
 	case "urlpath", "urlquery", "urldecode", "base64", "base64url", "sha256", "regexquote", "json":
 		return 1, true
-	case "hmac_sha256", "hmac_sha256_base64":
+	case "hmac_sha256", "hmac_sha256_base64", "jwtclaim":
 		return 2, true
 	}
 	return 0, false

@@ -1,16 +1,19 @@
 package probe
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"regexp"
+	"strings"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -134,8 +137,44 @@ func applyFunc(fn string, args []string) (string, error) {
 			return hex.EncodeToString(sum), nil
 		}
 		return base64.StdEncoding.EncodeToString(sum), nil
+	case "jwtclaim":
+		return jwtClaim(args[0], args[1])
 	}
 	return "", fmt.Errorf("unknown function %s", fn)
+}
+
+// jwtClaim returns the top-level claim name of the JWT token's payload: a
+// string as its text, anything else (a number as the issuer wrote it, a
+// boolean, an object or array) as compact JSON. The signature is not
+// checked: the probe is the token's client, reading what its server put in
+// it (a user id in "sub" that a later step's URL needs). Its errors never
+// quote the token, which is a credential.
+func jwtClaim(token, name string) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", fmt.Errorf("jwtclaim: the value is not a JWT (%d dot-separated parts, want 3)", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return "", errors.New("jwtclaim: the JWT's payload is not base64url")
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return "", errors.New("jwtclaim: the JWT's payload is not a JSON object")
+	}
+	raw, ok := claims[name]
+	if !ok {
+		return "", fmt.Errorf("jwtclaim: the JWT has no claim %q", name)
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return "", fmt.Errorf("jwtclaim: claim %q is not JSON", name)
+	}
+	return b.String(), nil
 }
 
 // randomID returns 16 hex digits from the run's generator, seeded from the
