@@ -1074,3 +1074,54 @@ func TestReportWebhookURLErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsTimelineOffsets: a time in a timeline whose UTC offset is not
+// the one its own timezone had at that instant is almost always standard
+// and daylight time confused (press reports gave Roblox's October 28, 2021
+// start as "4 pm PST", when Los Angeles was on PDT, -07:00): written as
+// -08:00, the declared incident moves an hour and its reconciliation with
+// it. A warning at the time's line; UTC (Z, +00:00) is how providers'
+// postmortems often give times and is not one.
+func TestWarningsTimelineOffsets(t *testing.T) {
+	files := map[string]string{
+		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n",
+		"t.yaml": "timezone: America/Los_Angeles\n" +
+			"incidents:\n" +
+			"  - {id: pdt, service: account, functions: [login], start: 2021-10-28T16:00:00-07:00, end: 2021-10-31T16:45:00-07:00}\n" +
+			"  - id: pst-in-october\n" +
+			"    service: account\n" +
+			"    functions: [login]\n" +
+			"    start: 2021-10-28T16:00:00-08:00\n" +
+			"    end: 2021-11-08T10:00:00-08:00\n" +
+			"    notices:\n" +
+			"      - {at: 2021-10-28T17:00:00-07:00, text: right}\n" +
+			"      - {at: 2021-10-28T18:00:00-08:00, text: wrong}\n" +
+			"  - {id: utc, service: account, functions: [login], start: 2021-10-28T23:00:00Z, end: 2021-10-29T00:00:00+00:00}\n" +
+			"  - {id: seoul, service: account, functions: [login], start: 2021-10-28T16:00:00+09:00}\n",
+	}
+	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
+	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings("sqlite") {
+		got = append(got, fmt.Sprintf("%s:%d: %s: %s", w.File, w.Line, w.Key, w.Msg))
+	}
+	want := []string{
+		`t.yaml:7: incidents[1].start: 2021-10-28T16:00:00-08:00 has the offset -08:00, but America/Los_Angeles (the timeline's timezone) was at -07:00 (PDT) then: if the provider gave the time in America/Los_Angeles, write 2021-10-28T16:00:00-07:00 (an hour apart)`,
+		`t.yaml:11: incidents[1].notices[1].at: 2021-10-28T18:00:00-08:00 has the offset -08:00, but America/Los_Angeles (the timeline's timezone) was at -07:00 (PDT) then: if the provider gave the time in America/Los_Angeles, write 2021-10-28T18:00:00-07:00 (an hour apart)`,
+		`t.yaml:13: incidents[3].start: 2021-10-28T16:00:00+09:00 has the offset +09:00, but America/Los_Angeles (the timeline's timezone) was at -07:00 (PDT) then: if the provider gave the time in America/Los_Angeles, write 2021-10-28T16:00:00-07:00 (16 hours apart)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A timeline without a timezone has nothing to compare with.
+	files["t.yaml"] = strings.Replace(files["t.yaml"], "timezone: America/Los_Angeles\n", "", 1)
+	if cfg, err = Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read}); err != nil {
+		t.Fatal(err)
+	}
+	if ws := cfg.Warnings("sqlite"); len(ws) != 0 {
+		t.Errorf("without a timezone: warnings %+v, want none", ws)
+	}
+}

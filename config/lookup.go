@@ -103,6 +103,8 @@ type Warning struct {
 //   - declared incidents (in the timelines' files) whose functions no flow
 //     of their service probes: the report cannot measure them, and an
 //     incident none of whose functions is probed reads "not detected";
+//   - times in a timeline whose UTC offset is not the one its timezone
+//     had then (other than UTC): standard and daylight time confused;
 //   - secret references (${env:NAME}, ${file:PATH}) that resolved to
 //     nothing, at their first use.
 func (c *Config) Warnings(driver string) []Warning {
@@ -128,6 +130,7 @@ func (c *Config) Warnings(driver string) []Warning {
 		}
 	}
 	for _, tl := range c.Timelines {
+		out = append(out, tl.warnings...)
 		for i, inc := range tl.Incidents {
 			if w, ok := c.unprobed(inc); ok {
 				w.File, w.Line, w.Key = tl.File, inc.Line, fmt.Sprintf("incidents[%d].functions", i)

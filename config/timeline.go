@@ -85,6 +85,7 @@ func ParseTimeline(file string, data []byte) (*Timeline, error) {
 func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string, serviceLine int)) *Timeline {
 	tl := &Timeline{File: d.file}
 	var incidents *yaml.Node
+	var loc *time.Location
 	d.object(root, "", timelineKeys, func(e entry, key string) {
 		switch e.name {
 		case "name":
@@ -93,10 +94,10 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 			tl.Title, _ = d.str(e.v, key)
 		case "timezone":
 			if s, ok := d.str(e.v, key); ok {
-				if _, err := zone(s); err != nil {
+				if l, err := zone(s); err != nil {
 					d.errf(e.v, key, "%v", err)
 				} else {
-					tl.Timezone = s
+					tl.Timezone, loc = s, l
 				}
 			}
 		case "source":
@@ -114,7 +115,7 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 	ids := map[string]int{}
 	for i, n := range d.seq(incidents, "incidents") {
 		key := index("incidents", i)
-		inc, serviceLine, ok := d.incident(n, key)
+		inc, serviceLine, ok := d.incident(n, key, tl, loc)
 		if inc.ID == "" {
 			continue
 		}
@@ -134,8 +135,9 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 }
 
 // incident decodes one incident and the line of its service key; ok is
-// false when it has a problem.
-func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine int, ok bool) {
+// false when it has a problem. Its times whose offset is not the one loc
+// (the timeline's timezone, nil: none) had then are warnings on tl.
+func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Location) (inc Incident, serviceLine int, ok bool) {
 	before := len(*d.errs)
 	rn, ok := d.item(n, key)
 	if !ok {
@@ -172,9 +174,11 @@ func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine 
 		case "start":
 			haveStart = true
 			inc.Start, _ = d.time(e.v, key)
+			d.offsetWarning(tl, loc, e.v, key, inc.Start)
 		case "end":
 			endNode = e.v
 			inc.End, _ = d.time(e.v, key)
+			d.offsetWarning(tl, loc, e.v, key, inc.End)
 		case "mode":
 			if s, ok := d.str(e.v, key); ok {
 				if !contains(modes, s) {
@@ -202,7 +206,7 @@ func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine 
 			}
 		case "notices":
 			for i, m := range d.seq(e.v, key) {
-				inc.Notices = append(inc.Notices, d.notice(m, index(key, i)))
+				inc.Notices = append(inc.Notices, d.notice(m, index(key, i), tl, loc))
 			}
 		case "note":
 			inc.Note, _ = d.str(e.v, key)
@@ -229,7 +233,7 @@ func (d *decoder) incident(n *yaml.Node, key string) (inc Incident, serviceLine 
 	return inc, serviceLine, len(*d.errs) == before
 }
 
-func (d *decoder) notice(n *yaml.Node, key string) Notice {
+func (d *decoder) notice(n *yaml.Node, key string, tl *Timeline, loc *time.Location) Notice {
 	var no Notice
 	var haveAt bool
 	rn, ok := d.item(n, key)
@@ -241,6 +245,7 @@ func (d *decoder) notice(n *yaml.Node, key string) Notice {
 		case "at":
 			haveAt = true
 			no.At, _ = d.time(e.v, key)
+			d.offsetWarning(tl, loc, e.v, key, no.At)
 		case "text":
 			no.Text, _ = d.str(e.v, key)
 		}
@@ -249,6 +254,51 @@ func (d *decoder) notice(n *yaml.Node, key string) Notice {
 		d.errf(rn, key+".at", "is required")
 	}
 	return no
+}
+
+// offsetWarning adds a warning to tl when t, read from n, has a UTC offset
+// that loc (the timeline's timezone) did not have at that instant: standard
+// and daylight time confused ("4 pm PST" for a day of PDT) moves a declared
+// incident an hour, and its reconciliation with it. UTC (Z, +00:00) is not
+// one: providers' postmortems often give times in UTC whatever the
+// timeline's zone.
+func (d *decoder) offsetWarning(tl *Timeline, loc *time.Location, n *yaml.Node, key string, t time.Time) {
+	if loc == nil || t.IsZero() {
+		return
+	}
+	_, off := t.Zone()
+	abbr, want := t.In(loc).Zone()
+	if off == 0 || off == want {
+		return
+	}
+	if abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
+		abbr = " (" + abbr + ")"
+	} else {
+		abbr = ""
+	}
+	local := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.FixedZone("", want))
+	apart := time.Duration(absInt(off-want)) * time.Second
+	tl.warnings = append(tl.warnings, Warning{File: d.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(
+		"%s has the offset %s, but %s (the timeline's timezone) was at %s%s then: if the provider gave the time in %s, write %s (%s apart)",
+		t.Format(time.RFC3339), t.Format("-07:00"), loc, local.Format("-07:00"), abbr, loc, local.Format(time.RFC3339), hours(apart))})
+}
+
+// hours says d, a difference of UTC offsets: "an hour", "16 hours", "30m".
+func hours(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "an hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}
+
+func absInt(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func orNode(n, fallback *yaml.Node) *yaml.Node {

@@ -445,6 +445,9 @@ type Timeline struct {
 	Source    string
 	Note      string
 	Incidents []Incident
+	// warnings are the times whose offset is not the one Timezone had at
+	// that instant (offsetWarning), for Config.Warnings.
+	warnings []Warning
 }
 
 // Incident is one declared incident.
