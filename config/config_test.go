@@ -718,13 +718,29 @@ func TestExamples(t *testing.T) {
 		t.Errorf("demo loads %d timelines, want 2", len(cfg.Timelines))
 	}
 	files, err := fs.Glob(examples.Files(), "incidents/*.yaml")
-	if err != nil || len(files) != 2 {
+	if err != nil || len(files) != 6 {
 		t.Fatalf("bundled incidents: %v %v", files, err)
 	}
+	// Every shipped timeline names its zone and source and replays on the
+	// demo platform: each service and function is one of DESIGN's table
+	// (the platform injects nothing for another), and no time contradicts
+	// the zone (offsetWarning).
 	for _, f := range files {
 		data, _ := examples.ReadFile(f)
-		if _, err := ParseTimeline(f, data); err != nil {
+		tl, err := ParseTimeline(f, data)
+		if err != nil {
 			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if tl.Timezone == "" || tl.Source == "" || len(tl.Incidents) == 0 || len(tl.warnings) != 0 {
+			t.Errorf("%s: timezone %q, source %q, %d incidents, warnings %v", f, tl.Timezone, tl.Source, len(tl.Incidents), tl.warnings)
+		}
+		for _, inc := range tl.Incidents {
+			for _, fn := range inc.Functions {
+				if !slices.Contains(demoFunctions[inc.Service], fn) {
+					t.Errorf("%s: incident %s: %s %s is not on the demo platform", f, inc.ID, inc.Service, fn)
+				}
+			}
 		}
 	}
 	// A secret password through the environment works the same way.

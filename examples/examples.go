@@ -3,7 +3,11 @@
 //
 // demo.yaml probes every service of the built-in demo platform; the
 // timelines under incidents/ are the Kakao outages of 2021-05-05 and
-// 2022-10-15. Paths inside demo.yaml are relative to the root of [Files].
+// 2022-10-15 (which demo.yaml names) and outages of other providers in other
+// time zones: Fastly 2021-06-08, Cloudflare 2022-06-21 (partial error
+// rates), Roblox 2021-10-28 (73 hours, America/Los_Angeles) and CrowdStrike
+// 2024-07-19 (no declared end). Paths inside demo.yaml are relative to the
+// root of [Files].
 package examples
 
 import (

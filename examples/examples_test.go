@@ -12,7 +12,14 @@ func TestFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"incidents/kakao-2021-05-05.yaml", "incidents/kakao-2022-10-15.yaml"}
+	want := []string{
+		"incidents/cloudflare-2022-06-21.yaml",
+		"incidents/crowdstrike-2024-07-19.yaml",
+		"incidents/fastly-2021-06-08.yaml",
+		"incidents/kakao-2021-05-05.yaml",
+		"incidents/kakao-2022-10-15.yaml",
+		"incidents/roblox-2021-10-28.yaml",
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("bundled timelines = %v, want %v", got, want)
 	}
