@@ -141,6 +141,12 @@ func (c *Config) Warnings(driver string) []Warning {
 	return out
 }
 
+// Warnings returns what the timeline's file accepts but probably does not
+// mean: its times whose UTC offset is not the one its timezone had then
+// (other than UTC). A config's Warnings include them; demo and platform,
+// which load timelines without a config, print them themselves.
+func (t *Timeline) Warnings() []Warning { return t.warnings }
+
 // unprobed is the warning for an incident some of whose functions no flow
 // of its service probes.
 func (c *Config) unprobed(inc Incident) (Warning, bool) {

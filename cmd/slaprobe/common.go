@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -203,6 +205,17 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 // wall clock while the period is not over (the rest of it has not happened:
 // it is neither unknown time nor the end of a window still open), and to
 // once it is, so that a past period reads the same on every run.
+// timelineWarnings prints the warnings of timelines loaded without a config
+// (demo's and platform's --timeline) as check prints a config's:
+// FILE:LINE: key: warning: message.
+func timelineWarnings(stderr io.Writer, tls []*config.Timeline) {
+	for _, tl := range tls {
+		for _, w := range tl.Warnings() {
+			fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", w.File, w.Line, w.Key, w.Msg)
+		}
+	}
+}
+
 func reportNow(to time.Time) time.Time {
 	if now := time.Now(); now.Before(to) {
 		return now

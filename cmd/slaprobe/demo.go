@@ -58,6 +58,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	timelineWarnings(stderr, tls)
 	// The built-in config's zone is the bundled fire's (Asia/Seoul); other
 	// timelines are reported in their own when they agree on one.
 	if tz, ok := config.CommonTimezone(tls); ok && *cfgPath == "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -296,4 +297,51 @@ func writeTimeline(t *testing.T, dir, name, body string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestDemoTimelineOffsetWarning: demo and platform say, as check does, that
+// a time in a --timeline has an offset its own timezone did not have then
+// ("4 pm PST" for an October day in Los Angeles, written -08:00): the
+// replay injects the fault an hour off, and a file given only to demo was
+// never checked. Each warning names the file, line and key, and the
+// replay goes on.
+func TestDemoTimelineOffsetWarning(t *testing.T) {
+	dir := t.TempDir()
+	tl := writeTimeline(t, dir, "la.yaml", `name: la
+timezone: America/Los_Angeles
+incidents:
+  - id: login-down
+    service: account
+    functions: [login]
+    start: 2021-10-28T16:00:00-08:00
+    end: 2021-10-28T18:00:00-07:00
+`)
+	want := tl + `:7: incidents[0].start: warning: 2021-10-28T16:00:00-08:00 has the offset -08:00, but America/Los_Angeles (the timeline's timezone) was at -07:00 (PDT) then: if the provider gave the time in America/Los_Angeles, write 2021-10-28T16:00:00-07:00 (an hour apart)` + "\n"
+	t.Run("demo", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		args := []string{"demo", "--timeline", tl, "--from", "2021-10-28T15:00:00-07:00", "--to", "2021-10-28T18:00:00-07:00", "--out", filepath.Join(dir, "out")}
+		if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
+			t.Fatalf("demo exit %d\n%s", code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr:\n%s\nwant the line\n%s", stderr.String(), want)
+		}
+	})
+	t.Run("platform", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- runMain(ctx, []string{"platform", "--listen", "127.0.0.1:0", "--timeline", tl}, &stdout, &stderr)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(stdout.String(), "listening") && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr:\n%s\nwant the line\n%s", stderr.String(), want)
+		}
+	})
 }

@@ -41,6 +41,7 @@ func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageError{err}
 	}
+	timelineWarnings(stderr, tls)
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	p := platform.New(platform.Options{Clock: clock.Real{}, Timelines: tls, Logger: log, AllowRemoteAdmin: *remoteAdmin,
 		WebhookSecret: secret, AllowRemoteCallbacks: *remoteCallbacks})
