@@ -102,12 +102,26 @@ func mdTable(b *bufio.Writer, t table, level int) {
 }
 
 // md escapes Markdown and HTML specials in inline text and keeps it on one line.
+// It also breaks GFM's autolinks (the ':' of "://", the '.' of "www." and
+// an '@'), so that a URL an error quotes from a target is not offered to
+// the report's readers as a link.
 func md(s string) string {
 	var b strings.Builder
-	for _, r := range printable(s) {
+	s = printable(s)
+	for i, r := range s {
 		switch r {
-		case '\\', '|', '*', '_', '`', '[', ']', '#':
+		case '\\', '|', '*', '_', '`', '[', ']', '#', '@':
 			b.WriteByte('\\')
+			b.WriteRune(r)
+		case ':':
+			if strings.HasPrefix(s[i+1:], "//") {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case '.':
+			if i >= 3 && strings.EqualFold(s[i-3:i], "www") {
+				b.WriteByte('\\')
+			}
 			b.WriteRune(r)
 		case '<':
 			b.WriteString("&lt;")

@@ -437,3 +437,27 @@ func TestWindowsTextCuts(t *testing.T) {
 		})
 	}
 }
+
+// TestMarkdownNoAutolinks: a URL, a www. host or an e-mail address in a
+// target's error is not made a link by a GFM viewer (GitHub, GitLab,
+// goldmark's Linkify): the report would offer its readers a link the
+// target chose ("to claim your SLA credit, see https://evil.example/refund").
+// The escapes render as the characters themselves.
+func TestMarkdownNoAutolinks(t *testing.T) {
+	r := fixture()
+	r.Services[1].Windows[0].Error = `s: got "see https://evil.example/refund, HTTP://EVIL.example, ftp://evil.example, WWW.evil.example or pay@evil.example"`
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, bad := range []string{"https://evil", "HTTP://EVIL", "ftp://evil", "WWW.evil", "pay@evil"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("%q in the Markdown, which GFM makes a link", bad)
+		}
+	}
+	want := `see https\://evil.example/refund, HTTP\://EVIL.example, ftp\://evil.example, WWW\.evil.example or pay\@evil.example`
+	if !strings.Contains(out, want) {
+		t.Errorf("error cell not escaped as %q:\n%s", want, out)
+	}
+}
