@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -205,3 +206,65 @@ func TestWebhookRegistryBounded(t *testing.T) {
 		t.Errorf("a long-gone run's callback: %d, %+v", rec.Code, st)
 	}
 }
+
+// TestUnknownTokenFloodCostsNothing pins what a flood of callbacks to
+// tokens no run holds costs the webhooks listener (reachable from the
+// internet through webhooks.public_url): no log line (a line per bad
+// request would let anyone fill the prober's disk), nothing remembered
+// (the registry's maps stay as they were), and the body left unread (a
+// 64 MB body to a guessed token is answered 404 at once). Only the
+// unmatched counter grows. Held already.
+func TestUnknownTokenFloodCostsNothing(t *testing.T) {
+	var logged strings.Builder
+	var mu sync.Mutex
+	hooks, err := NewWebhooks(WebhookOptions{PublicURL: "http://probe.test/webhooks",
+		Logger: slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logged.Write(p)
+		}), &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, release := hooks.register("run-1", clock.Real{})
+	defer release()
+	h := hooks.Handler()
+	for i := range 5000 {
+		path := fmt.Sprintf("/webhooks/%032x", i)
+		if i%10 == 0 {
+			path = "/webhooks/" + strings.Repeat("a", 8000) // a long URL
+		}
+		method := []string{"POST", "PUT", "GET", "DELETE", "PROPFIND"}[i%5]
+		body := &endlessReader{n: 0}
+		if i%100 == 0 {
+			body.n = 64 << 20
+		}
+		size := body.n
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, body))
+		if rec.Code != http.StatusNotFound {
+			t.Fatalf("%s %s: %d, want 404", method, path[:30], rec.Code)
+		}
+		if body.n != size {
+			t.Fatalf("the body to an unknown token was read (%d of %d bytes)", size-body.n, size)
+		}
+	}
+	hooks.mu.Lock()
+	runs, ended := len(hooks.runs), len(hooks.ended)
+	hooks.mu.Unlock()
+	if runs != 1 || ended != 0 {
+		t.Errorf("the registry holds %d runs and %d ended tokens after the flood, want 1 and 0", runs, ended)
+	}
+	if st := hooks.Stats(); st.Unmatched != 5000 || st.Accepted != 0 || st.Rejected != 0 {
+		t.Errorf("stats %+v, want 5000 unmatched", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if logged.Len() != 0 {
+		t.Errorf("the flood was logged:\n%.500s", logged.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
