@@ -101,7 +101,8 @@ func mdTable(b *bufio.Writer, t table, level int) {
 	b.WriteString("\n")
 }
 
-// md escapes Markdown and HTML specials in inline text and keeps it on one line.
+// md escapes Markdown and HTML specials in inline text (GFM's strikethrough
+// ~ and GitHub's math $ among them) and keeps it on one line.
 // It also breaks GFM's autolinks (the ':' of "://", the '.' of "www." and
 // an '@'), so that a URL an error quotes from a target is not offered to
 // the report's readers as a link.
@@ -110,7 +111,7 @@ func md(s string) string {
 	s = printable(s)
 	for i, r := range s {
 		switch r {
-		case '\\', '|', '*', '_', '`', '[', ']', '#', '@':
+		case '\\', '|', '*', '_', '`', '[', ']', '#', '@', '~', '$':
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case ':':

@@ -461,3 +461,20 @@ func TestMarkdownNoAutolinks(t *testing.T) {
 		t.Errorf("error cell not escaped as %q:\n%s", want, out)
 	}
 }
+
+// TestMarkdownNoStrikeOrMath: GFM's strikethrough (~~text~~) and GitHub's
+// math ($...$) in a target's error are text in the Markdown report, not
+// formatting: "~~objective met~~" would strike words out of a reader's view
+// of the evidence, and $\color{red}{...}$ draw text as the target likes.
+func TestMarkdownNoStrikeOrMath(t *testing.T) {
+	r := fixture()
+	r.Services[1].Windows[0].Error = `s: got "~~objective met~~ $\color{red}{paid}$"`
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	want := `s: got "\~\~objective met\~\~ \$\\color{red}{paid}\$"`
+	if out := b.String(); !strings.Contains(out, want) {
+		t.Errorf("error cell not escaped as %q:\n%s", want, out)
+	}
+}
