@@ -19,6 +19,7 @@ import (
 	"github.com/ohler55/ojg/oj"
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/bidi"
 	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
@@ -492,51 +493,23 @@ const maxErrorBytes = 1024
 // step failed) and msg redacted, cut so that both fit in maxErrorBytes,
 // saying how long msg was. It cuts before redacting too (leaving room for
 // a secret that starts before the cut to be seen whole), so a huge message
-// costs the redactor no more than a short one.
+// costs the redactor no more than a short one. Bidi formatting characters
+// in msg are escaped (package bidi): msg quotes the target, and the error
+// reaches every output.
 func (rs *runState) clipError(prefix, msg string) string {
 	n, limit := len(msg), max(maxErrorBytes-len(prefix), 0)
 	if n <= limit {
-		return prefix + escapeBidi(rs.redact(msg))
+		return prefix + bidi.Escape(rs.redact(msg))
 	}
 	if room := limit + rs.slack(); n > room {
 		msg = msg[:room]
 	}
-	msg = escapeBidi(rs.redact(msg))
+	msg = bidi.Escape(rs.redact(msg))
 	cut := min(len(msg), limit)
 	for cut > 0 && cut < len(msg) && !utf8.RuneStart(msg[cut]) {
 		cut--
 	}
 	return prefix + msg[:cut] + "…(" + strconv.Itoa(n) + " bytes)"
-}
-
-// isBidi reports whether r is a Unicode bidirectional formatting
-// character: ALM, LRM, RLM, the embeddings and overrides (LRE, RLE, PDF,
-// LRO, RLO) and the isolates (LRI, RLI, FSI, PDI).
-func isBidi(r rune) bool {
-	return r == '\u061c' || r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
-}
-
-// escapeBidi writes every bidi formatting character of s as \uXXXX. A
-// step's error quotes its target (a JSON value, a stream's message, a
-// certificate's subject), and from the store it reaches every output: an
-// unterminated RIGHT-TO-LEFT OVERRIDE in it reversed what an output prints
-// after it on the same line (the status page's "· flow NAME · at
-// LOCATION", the cells after the error in the CSV and in a Markdown table
-// read as text), and an override inside a quoted value makes it read as
-// another. Escaped, the error still shows that the target sent one.
-func escapeBidi(s string) string {
-	if strings.IndexFunc(s, isBidi) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isBidi(r) {
-			fmt.Fprintf(&b, "\\u%04x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // noteCookie adds a cookie's value to the run's redaction and remembers it
