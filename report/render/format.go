@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/slaprobe/slaprobe/internal/bidi"
 	"github.com/slaprobe/slaprobe/report"
 )
 
@@ -271,8 +272,11 @@ func verdict(s report.Service) string {
 }
 
 // printable replaces control characters (terminal escapes, newlines in a
-// remote error message) with a space so that no cell breaks its table.
+// remote error message) with a space so that no cell breaks its table, and
+// escapes bidi formatting characters (an error stored before the probe
+// escaped them), so that none reverses the rest of its line.
 func printable(s string) string {
+	s = bidi.Escape(s)
 	if strings.IndexFunc(s, unicode.IsControl) < 0 {
 		return s
 	}

@@ -478,3 +478,34 @@ func TestMarkdownNoStrikeOrMath(t *testing.T) {
 		t.Errorf("error cell not escaped as %q:\n%s", want, out)
 	}
 }
+
+// TestStoredBidiControlsEscaped: an error stored by a version that kept a
+// target's bidi formatting characters (before the probe escaped them) is
+// escaped by every text renderer too, so a report of a month measured then
+// does not let an unterminated U+202E reverse the rest of its line.
+func TestStoredBidiControlsEscaped(t *testing.T) {
+	r := fixture()
+	r.Services[1].Windows[0].Error = "s: got \"\u202edetaroced\u2066"
+	r.Windows = append(r.Windows, r.Services[1].Windows[0])
+	outs := map[string]func(*bytes.Buffer) error{
+		"md":   func(b *bytes.Buffer) error { return Markdown(b, r) },
+		"html": func(b *bytes.Buffer) error { return HTML(b, r) },
+		"text": func(b *bytes.Buffer) error { return WindowsText(b, r.Windows, nil) },
+	}
+	for name, write := range outs {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		if i := strings.IndexAny(b.String(), "\u202e\u2066"); i >= 0 {
+			t.Errorf("%s: a bidi control at byte %d", name, i)
+		}
+		want := `\u202edetaroced\u2066`
+		if name == "md" {
+			want = `\\u202edetaroced\\u2066` // the backslashes escaped: it reads as the others
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%s: the error is not there escaped", name)
+		}
+	}
+}
