@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"unicode"
 
 	"github.com/slaprobe/slaprobe/report"
 )
@@ -46,8 +47,9 @@ func HTML(w io.Writer, r *report.Report) error {
 
 func writeHTML(w io.Writer, v view) error {
 	t, err := template.New("report").Funcs(template.FuncMap{
-		"tbl":     func(t table, level string) tableRef { return tableRef{T: t, Level: level} },
-		"numeric": numeric,
+		"tbl":      func(t table, level string) tableRef { return tableRef{T: t, Level: level} },
+		"numeric":  numeric,
+		"unbroken": unbroken,
 	}).Parse(htmlTemplate)
 	if err != nil {
 		return fmt.Errorf("render: html template: %w", err)
@@ -67,6 +69,29 @@ func writeHTML(w io.Writer, v view) error {
 		return fmt.Errorf("render: html: %w", err)
 	}
 	return nil
+}
+
+// unbrokenRun is the longest run of text without a space that a table cell
+// keeps whole; a cell with a longer one (a token or URL an error quotes
+// from a target) is drawn with class wrap, which breaks it anywhere.
+const unbrokenRun = 40
+
+// unbroken reports whether s has a run of more than unbrokenRun runes
+// without a space: left as it is, such a cell widened its table, and the
+// page, to fit it (a 200-character token in an error made the report 2534
+// pixels wide in a 1200-pixel window).
+func unbroken(s string) bool {
+	n := 0
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			n = 0
+			continue
+		}
+		if n++; n > unbrokenRun {
+			return true
+		}
+	}
+	return false
 }
 
 // numeric reports whether a cell holds a figure, a duration or a time, which

@@ -7,6 +7,7 @@ import (
 	"html"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -507,5 +508,31 @@ func TestStoredBidiControlsEscaped(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("%s: the error is not there escaped", name)
 		}
+	}
+}
+
+// TestHTMLLongTokenWraps: a cell holding a long run without a space (a
+// token or URL an error quotes from a target) is drawn with class wrap,
+// which the stylesheet breaks anywhere: without it the cell widened its
+// table and the page (Chromium at 1200 pixels: a 200-character run made
+// the report 2534 pixels wide, 1185 with the class). Other cells keep
+// breaking at spaces only.
+func TestHTMLLongTokenWraps(t *testing.T) {
+	r := fixture()
+	token := strings.Repeat("A1b2", 30)
+	r.Services[1].Windows[0].Error = "s: got " + token
+	var b bytes.Buffer
+	if err := HTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "td.wrap { overflow-wrap: anywhere; }") {
+		t.Errorf("no td.wrap rule in the stylesheet")
+	}
+	if !regexp.MustCompile(`<td class="wrap">[^<]*` + token).MatchString(out) {
+		t.Errorf("the cell with a %d-character token is not of class wrap", len(token))
+	}
+	if n := strings.Count(out, `class="wrap"`); n != strings.Count(out, token) {
+		t.Errorf("%d cells of class wrap, want %d (those with the token)", n, strings.Count(out, token))
 	}
 }
