@@ -14,7 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
 )
 
@@ -138,14 +140,48 @@ func (p *Page) render(buf *bytes.Buffer, tmpl *template.Template, public, partia
 	return tmpl.ExecuteTemplate(buf, name, v)
 }
 
+// publicCacheFor is how long the public page serves the bytes it rendered
+// (each variant: page or partial, gzip or not) before it renders again.
+// The public listener is reachable from the internet and a render costs
+// milliseconds of CPU, which the probes' timings share: a client looping
+// on the page must not be able to take the prober's cores. A second is
+// far below the page's refresh, so nobody sees older figures for it.
+const publicCacheFor = time.Second
+
+// pubKey is a variant of the public page.
+type pubKey struct{ partial, gzip bool }
+
+// pubBytes is a variant's rendered bytes, kept for [from, from+publicCacheFor)
+// of the page's clock while the figures and the config are those it was
+// rendered from.
+type pubBytes struct {
+	body []byte
+	from time.Time
+	snap *snapshot
+	cfg  *config.Config
+}
+
 func (p *Page) serve(w http.ResponseWriter, r *http.Request, tmpl *template.Template, public bool) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	if err := p.render(buf, tmpl, public, r.URL.Query().Get("partial") == "1"); err != nil {
-		p.opts.Logger.Error("status page", "err", err)
-		http.Error(w, "status page failed", http.StatusInternalServerError)
-		return
+	partial, gz := r.URL.Query().Get("partial") == "1", acceptsGzip(r.Header.Values("Accept-Encoding"))
+	var body []byte
+	if public {
+		b, err := p.publicBytes(tmpl, pubKey{partial: partial, gzip: gz})
+		if err != nil {
+			p.opts.Logger.Error("status page", "err", err)
+			http.Error(w, "status page failed", http.StatusInternalServerError)
+			return
+		}
+		body = b
+	} else {
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer bufPool.Put(buf)
+		if err := p.render(buf, tmpl, public, partial); err != nil {
+			p.opts.Logger.Error("status page", "err", err)
+			http.Error(w, "status page failed", http.StatusInternalServerError)
+			return
+		}
+		body = buf.Bytes()
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -154,14 +190,48 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request, tmpl *template.Temp
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", p.csp)
 	h.Add("Vary", "Accept-Encoding") // either answer depends on it
-	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+	if gz {
 		h.Set("Content-Encoding", "gzip")
+		if public {
+			w.Write(body) //nolint:errcheck // the client went away (gzipped already)
+			return
+		}
 		zw := gzip.NewWriter(w)
 		defer zw.Close()
-		zw.Write(buf.Bytes()) //nolint:errcheck // the client went away
+		zw.Write(body) //nolint:errcheck // the client went away
 		return
 	}
-	w.Write(buf.Bytes()) //nolint:errcheck // the client went away
+	w.Write(body) //nolint:errcheck // the client went away
+}
+
+// publicBytes returns the public page's variant k, rendered (and gzipped)
+// at most once per publicCacheFor: requests that come while it renders
+// wait for it rather than render it too. New figures (a rebuild), a
+// reloaded config or a wall clock stepped back render it again at once.
+func (p *Page) publicBytes(tmpl *template.Template, k pubKey) ([]byte, error) {
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	now, snap, cfg := p.opts.Clock.Now(), p.snapshot(), p.config()
+	if c, ok := p.pub[k]; ok && c.snap == snap && c.cfg == cfg && !now.Before(c.from) && now.Before(c.from.Add(publicCacheFor)) {
+		return c.body, nil
+	}
+	var buf bytes.Buffer
+	if err := p.render(&buf, tmpl, true, k.partial); err != nil {
+		return nil, err
+	}
+	body := buf.Bytes()
+	if k.gzip {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write(body) //nolint:errcheck // a bytes.Buffer does not fail
+		zw.Close()     //nolint:errcheck // a bytes.Buffer does not fail
+		body = zb.Bytes()
+	}
+	if p.pub == nil {
+		p.pub = map[pubKey]pubBytes{}
+	}
+	p.pub[k] = pubBytes{body: body, from: now, snap: snap, cfg: cfg}
+	return body, nil
 }
 
 // acceptsGzip reports whether Accept-Encoding takes gzip: "gzip" or "*"

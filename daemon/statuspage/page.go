@@ -91,6 +91,10 @@ type Page struct {
 	tmpl *template.Template
 	csp  string // the page's Content-Security-Policy
 
+	// The public page's rendered bytes (see publicCacheFor), by variant.
+	pubMu sync.Mutex
+	pub   map[pubKey]pubBytes
+
 	mu         sync.RWMutex
 	cfg        *config.Config
 	snap       *snapshot
