@@ -2,11 +2,23 @@ package probe
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
+	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+	"unicode"
+
+	"github.com/coder/websocket"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -70,4 +82,88 @@ func urlRunes(rs []rune) string {
 		}
 	}
 	return b.String()
+}
+
+// TestControlCharactersInErrorsEscaped: the texts Go puts into errors
+// whole, without quoting them, reach a step's error with their control
+// characters escaped as Go writes them (\x1b, \a, \n): a certificate's
+// DNS names (x509: "certificate is valid for NAMES, not HOST", an IA5
+// string, so ESC and BEL pass Go's parser) and a WebSocket close frame's
+// reason. Raw, they reached the outputs that do not blank them:
+// `windows --format csv` and `report --format csv --out -` on a terminal
+// (ESC [2J cleared it), report.json and the Alertmanager annotations read
+// with jq -r or amtool, the store.
+func TestControlCharactersInErrorsEscaped(t *testing.T) {
+	const hostile = "\x1b[2J\x1b[31mevil\a"
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hostile"}, DNSNames: []string{hostile},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	tlsSrv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake fails: the point
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+
+	wsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Close(websocket.StatusInternalError, hostile+"\nlevel=ERROR")
+	}))
+	t.Cleanup(wsSrv.Close)
+
+	for _, tc := range []struct {
+		name string
+		flow config.Flow
+		want string
+	}{
+		{"a certificate's DNS name", config.Flow{Steps: []config.Step{get("s", "https://localhost:"+tlsSrv.URL[strings.LastIndexByte(tlsSrv.URL, ':')+1:]+"/")}},
+			`certificate is valid for \x1b[2J\x1b[31mevil\a, not localhost`},
+		{"a WebSocket close reason", config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{wsStream(wsURL(wsSrv)),
+			{Name: "receive", Function: "receive", Timeout: 2 * time.Second, Await: &config.Await{Stream: "subscribe"}}}},
+			`(1011 StatusInternalError: \x1b[2J\x1b[31mevil\a\nlevel=ERROR)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := runOne(t, context.Background(), tc.flow, Options{})
+			var failed *StepResult
+			for i := range run.Steps {
+				if run.Steps[i].Status == StatusFailed {
+					failed = &run.Steps[i]
+					break
+				}
+			}
+			if failed == nil {
+				t.Fatalf("no step failed: %+v", run.Steps)
+			}
+			if i := strings.IndexFunc(failed.Error, unicode.IsControl); i >= 0 {
+				t.Errorf("error %q holds a control character at byte %d", failed.Error, i)
+			}
+			if !strings.Contains(failed.Error, tc.want) {
+				t.Errorf("error %q, want it to hold %q", failed.Error, tc.want)
+			}
+		})
+	}
+}
+
+func TestEscapeText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain: 한국어 עברית \"quoted\" \\ back", "plain: 한국어 עברית \"quoted\" \\ back"},
+		{"a\r\nb\tc\x00d\x7fe", `a\r\nb\tc\x00d\x7fe`},
+		{"\x1b[2J\a", `\x1b[2J\a`},
+		{"c1 \u0085 \u009b", `c1 \u0085 \u009b`},
+		{"not utf-8 \x9b[31m \xff", `not utf-8 \x9b[31m \xff`},
+		{"\u202eevil", `\u202eevil`},
+	} {
+		if got := escapeText(tc.in); got != tc.want {
+			t.Errorf("escapeText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ohler55/ojg/oj"
@@ -493,23 +494,52 @@ const maxErrorBytes = 1024
 // step failed) and msg redacted, cut so that both fit in maxErrorBytes,
 // saying how long msg was. It cuts before redacting too (leaving room for
 // a secret that starts before the cut to be seen whole), so a huge message
-// costs the redactor no more than a short one. Bidi formatting characters
-// in msg are escaped (package bidi): msg quotes the target, and the error
-// reaches every output.
+// costs the redactor no more than a short one. msg quotes the target and
+// the error reaches every output, so its control and bidi formatting
+// characters are escaped (escapeText).
 func (rs *runState) clipError(prefix, msg string) string {
 	n, limit := len(msg), max(maxErrorBytes-len(prefix), 0)
 	if n <= limit {
-		return prefix + bidi.Escape(rs.redact(msg))
+		return prefix + escapeText(rs.redact(msg))
 	}
 	if room := limit + rs.slack(); n > room {
 		msg = msg[:room]
 	}
-	msg = bidi.Escape(rs.redact(msg))
+	msg = escapeText(rs.redact(msg))
 	cut := min(len(msg), limit)
 	for cut > 0 && cut < len(msg) && !utf8.RuneStart(msg[cut]) {
 		cut--
 	}
 	return prefix + msg[:cut] + "…(" + strconv.Itoa(n) + " bytes)"
+}
+
+// escapeText writes the control characters of s as Go quotes them (\n,
+// \r, \t, \a, \x1b; \u0085 for C1), a byte that is not UTF-8 as \x9b,
+// and its bidi formatting characters as \u202e (package bidi). Go puts some texts of a target into its errors
+// whole: a certificate's DNS names ("x509: certificate is valid for
+// NAMES"), a WebSocket close frame's reason. Raw, an ESC [2J in them
+// cleared the terminal that `windows --format csv` printed to, and reached
+// report.json's readers (jq -r) and the Alertmanager annotations.
+func escapeText(s string) string {
+	s = bidi.Escape(s)
+	if strings.IndexFunc(s, unicode.IsControl) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1: // not UTF-8: a raw 0x9b is CSI to an 8-bit terminal
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r) // '\x1b', '\n', '\u0085'
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // noteCookie adds a cookie's value to the run's redaction and remembers it
