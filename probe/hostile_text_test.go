@@ -152,18 +152,3 @@ func TestControlCharactersInErrorsEscaped(t *testing.T) {
 		})
 	}
 }
-
-func TestEscapeText(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"plain: 한국어 עברית \"quoted\" \\ back", "plain: 한국어 עברית \"quoted\" \\ back"},
-		{"a\r\nb\tc\x00d\x7fe", `a\r\nb\tc\x00d\x7fe`},
-		{"\x1b[2J\a", `\x1b[2J\a`},
-		{"c1 \u0085 \u009b", `c1 \u0085 \u009b`},
-		{"not utf-8 \x9b[31m \xff", `not utf-8 \x9b[31m \xff`},
-		{"\u202eevil", `\u202eevil`},
-	} {
-		if got := escapeText(tc.in); got != tc.want {
-			t.Errorf("escapeText(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}

@@ -14,14 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/ohler55/ojg/oj"
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
-	"github.com/slaprobe/slaprobe/internal/bidi"
 	"github.com/slaprobe/slaprobe/internal/redact"
+	"github.com/slaprobe/slaprobe/internal/textesc"
 )
 
 // Run executes flow once and returns its result: one StepResult per step, in
@@ -496,50 +495,21 @@ const maxErrorBytes = 1024
 // a secret that starts before the cut to be seen whole), so a huge message
 // costs the redactor no more than a short one. msg quotes the target and
 // the error reaches every output, so its control and bidi formatting
-// characters are escaped (escapeText).
+// characters are escaped (package textesc).
 func (rs *runState) clipError(prefix, msg string) string {
 	n, limit := len(msg), max(maxErrorBytes-len(prefix), 0)
 	if n <= limit {
-		return prefix + escapeText(rs.redact(msg))
+		return prefix + textesc.Text(rs.redact(msg))
 	}
 	if room := limit + rs.slack(); n > room {
 		msg = msg[:room]
 	}
-	msg = escapeText(rs.redact(msg))
+	msg = textesc.Text(rs.redact(msg))
 	cut := min(len(msg), limit)
 	for cut > 0 && cut < len(msg) && !utf8.RuneStart(msg[cut]) {
 		cut--
 	}
 	return prefix + msg[:cut] + "…(" + strconv.Itoa(n) + " bytes)"
-}
-
-// escapeText writes the control characters of s as Go quotes them (\n,
-// \r, \t, \a, \x1b; \u0085 for C1), a byte that is not UTF-8 as \x9b,
-// and its bidi formatting characters as \u202e (package bidi). Go puts some texts of a target into its errors
-// whole: a certificate's DNS names ("x509: certificate is valid for
-// NAMES"), a WebSocket close frame's reason. Raw, an ESC [2J in them
-// cleared the terminal that `windows --format csv` printed to, and reached
-// report.json's readers (jq -r) and the Alertmanager annotations.
-func escapeText(s string) string {
-	s = bidi.Escape(s)
-	if strings.IndexFunc(s, unicode.IsControl) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1: // not UTF-8: a raw 0x9b is CSI to an 8-bit terminal
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsControl(r):
-			q := strconv.QuoteRune(r) // '\x1b', '\n', '\u0085'
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
 }
 
 // noteCookie adds a cookie's value to the run's redaction and remembers it

@@ -16,7 +16,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/slaprobe/slaprobe/internal/bidi"
+	"github.com/slaprobe/slaprobe/internal/textesc"
 	"github.com/slaprobe/slaprobe/report"
 )
 
@@ -276,7 +276,7 @@ func verdict(s report.Service) string {
 // escapes bidi formatting characters (an error stored before the probe
 // escaped them), so that none reverses the rest of its line.
 func printable(s string) string {
-	s = bidi.Escape(s)
+	s = textesc.Bidi(s)
 	if strings.IndexFunc(s, unicode.IsControl) < 0 {
 		return s
 	}

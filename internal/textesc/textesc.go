@@ -1,0 +1,67 @@
+// Package textesc escapes the characters of text a probed target controls
+// that would change how the text around it reads: control characters (a
+// terminal's escape sequences, line breaks that forge log or table lines),
+// bytes that are not UTF-8, and Unicode bidirectional formatting characters
+// (an unterminated RIGHT-TO-LEFT OVERRIDE, U+202E, reverses whatever an
+// output prints after it on the same line: the status page's "· flow NAME
+// · at LOCATION", the cells after an error in a CSV or a Markdown table
+// read as text). Escaped, the text still shows what the target sent.
+package textesc
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// IsBidi reports whether r is a bidirectional formatting character: ALM,
+// LRM, RLM, the embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and the
+// isolates (LRI, RLI, FSI, PDI).
+func IsBidi(r rune) bool {
+	return r == '\u061c' || r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// Bidi writes every bidirectional formatting character of s as \uXXXX
+// (lower-case hex, as Go and JSON write them).
+func Bidi(s string) string {
+	if strings.IndexFunc(s, IsBidi) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if IsBidi(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Text writes the control characters of s as Go quotes them (\n, \r, \t,
+// \a, \x1b; \u0085 for C1), a byte that is not UTF-8 as \x9b (CSI to an
+// 8-bit terminal), and its bidirectional formatting characters as Bidi
+// does.
+func Text(s string) string {
+	s = Bidi(s)
+	if strings.IndexFunc(s, unicode.IsControl) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r) // '\x1b', '\n', '\u0085'
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
