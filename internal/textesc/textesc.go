@@ -30,12 +30,14 @@ func Bidi(s string) string {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
 		if IsBidi(r) {
 			fmt.Fprintf(&b, `\u%04x`, r)
-			continue
+		} else {
+			b.WriteString(s[i : i+n]) // a byte that is not UTF-8 stays as it is
 		}
-		b.WriteRune(r)
+		i += n
 	}
 	return b.String()
 }

@@ -9,6 +9,7 @@ func TestBidi(t *testing.T) {
 		{"\u202eevil", `\u202eevil`},
 		{"a\u061cb\u200e\u200f\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069c", `a\u061cb\u200e\u200f\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069c`},
 		{"zero\u200bwidth", "zero\u200bwidth"}, // not a bidi control
+		{"\xff\u202e", "\xff\\u202e"},          // a byte that is not UTF-8 is left to Text
 		{"a\nb", "a\nb"},                       // Bidi leaves controls
 	} {
 		if got := Bidi(tc.in); got != tc.want {

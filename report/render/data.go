@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
+	"github.com/slaprobe/slaprobe/internal/textesc"
 	"github.com/slaprobe/slaprobe/report"
 )
 
@@ -52,7 +53,8 @@ func encodeJSON(w io.Writer, v any) error {
 // to the nanosecond (the JSON's instants), an empty function for a whole-flow
 // window, an empty end while ongoing or when it went on after the period,
 // locations joined with ";", and at the end start_cut and end_cut ("period"
-// or "no_data" when that edge is not a measured one, as in JSON). A text cell that a spreadsheet would read as a
+// or "no_data" when that edge is not a measured one, as in JSON). Text cells have their control
+// and bidi characters escaped, and one that a spreadsheet would read as a
 // formula (leading =, +, -, @) is prefixed with a single quote.
 func WindowsCSV(w io.Writer, ws []report.Window) error {
 	cw := csv.NewWriter(w)
@@ -102,8 +104,12 @@ func CSV(w io.Writer, r *report.Report) error {
 	return WindowsCSV(w, ws)
 }
 
-// cell defuses spreadsheet formulas in a text cell.
+// cell escapes a text cell's control, non-UTF-8 and bidi characters
+// (textesc.Text, as the probe does in new errors: one stored by an earlier
+// version may hold an ESC [2J for the terminal the CSV is printed to) and
+// then defuses spreadsheet formulas in it.
 func cell(s string) string {
+	s = textesc.Text(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

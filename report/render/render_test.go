@@ -536,3 +536,29 @@ func TestHTMLLongTokenWraps(t *testing.T) {
 		t.Errorf("%d cells of class wrap, want %d (those with the token)", n, strings.Count(out, token))
 	}
 }
+
+// TestCSVControlCharsEscaped: an error stored by a version that kept a
+// target's control characters (a certificate's DNS name or a WebSocket
+// close reason quoted whole by Go) reaches windows.csv and `windows
+// --format csv` escaped as the probe now escapes new ones: raw, ESC [2J
+// cleared the terminal the CSV was printed to, and U+202E reversed the
+// cells after it on its line. The escape comes before the formula check: a
+// leading tab is "\t", no formula.
+func TestCSVControlCharsEscaped(t *testing.T) {
+	ws := fixture().Windows
+	ws[0].Error = "s: tls: x509: certificate is valid for \x1b[2J\x1b[31mevil\a, not localhost \u202e\xff"
+	ws[1].Error = "\t=1+1"
+	var b bytes.Buffer
+	if err := WindowsCSV(&b, ws); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if i := strings.IndexAny(out, "\x1b\a\t\u202e"); i >= 0 {
+		t.Errorf("a control or bidi character at byte %d: %q", i, out)
+	}
+	for _, want := range []string{`certificate is valid for \x1b[2J\x1b[31mevil\a, not localhost \u202e\xff"`, `,\t=1+1,`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the CSV lacks %q:\n%s", want, out)
+		}
+	}
+}
