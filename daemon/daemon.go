@@ -432,7 +432,7 @@ func maxInterval(cfg *config.Config) time.Duration {
 }
 
 func policyOf(f *config.Flow) state.Policy {
-	return state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter}
+	return state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter, ConfirmEvery: f.ConfirmEvery}
 }
 
 func newFlowState(location string, f *config.Flow, r flowRunner) *flowState {

@@ -71,7 +71,7 @@ func Recompute(ctx context.Context, cfg *config.Config, s store.Store, q store.Q
 			if err != nil {
 				return nil, fmt.Errorf("report: runs of %s: %w", f.Name, err)
 			}
-			pol := state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter}
+			pol := state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter, ConfirmEvery: f.ConfirmEvery}
 			machines := map[string]*state.Machine{}
 			var order []string
 			for i := range runs {

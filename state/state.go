@@ -19,9 +19,11 @@
 //     because the previous run was still in flight (a hang) is covered by
 //     that run: failures across skipped slots are consecutive. A stretch no
 //     run covered, finished or in flight, for longer than twice the interval
-//     is unknown, from the end of the last run's interval (or of the last
-//     run, if later) to the next run's start. Open windows close where the
-//     stretch begins, and counting starts over after it.
+//     is unknown, from when the next run was due (or the end of the last
+//     run, if later) to the next run's start: the last run's start plus
+//     ConfirmEvery when the flow was to be confirm-run after it (Confirming:
+//     down, or a failure while up), else plus the interval. Open windows
+//     close where the stretch begins, and counting starts over after it.
 //   - A window keeps its causes in time order: a new cause begins at the
 //     first of its runs whose first failing (or degraded) step differs, or
 //     whose error differs in more than the numbers, durations and quoted
@@ -165,6 +167,26 @@ type Policy struct {
 	Interval  time.Duration
 	DownAfter int
 	UpAfter   int
+	// ConfirmEvery is the flow's confirm_every (0: off): after a run that
+	// leaves the flow Confirming, the next run is due this soon, so the
+	// last run covers only this long when none follows (see Covers).
+	ConfirmEvery time.Duration
+}
+
+// Covers is how long a run that started at a time covers when no run
+// follows it: until the next run was due, ConfirmEvery after it when the
+// flow was to be confirm-run after it (confirming: Machine.Confirming
+// after that run), else the interval. A Retry-After that delayed the next
+// confirm run is not counted (it is not stored, and stored runs replayed
+// must give the same windows): it delays the run up to the next base slot
+// at most, within twice the interval, so it makes no unknown stretch
+// unless the prober stopped.
+func (p Policy) Covers(confirming bool) time.Duration {
+	p = p.withDefaults()
+	if confirming && p.ConfirmEvery > 0 && p.ConfirmEvery < p.Interval {
+		return p.ConfirmEvery
+	}
+	return p.Interval
 }
 
 func (p Policy) withDefaults() Policy {
@@ -505,6 +527,11 @@ type Machine struct {
 	ts      []tracker // the flow's, then its functions' in order: one allocation
 	lastRun time.Time // start of the last observed run
 	covered time.Time // the latest end of an observed run (or lastRun, if later)
+	// confirming is Confirming() after the last run: its next run was
+	// due ConfirmEvery after it, not an interval (uncovered). Kept apart
+	// from the trackers, which Stale resets, so that the next run's
+	// unknown stretch starts where Stale closed the windows.
+	confirming bool
 }
 
 // keyOf is t's key.
@@ -585,14 +612,16 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 		}
 		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, st, c, e)...)
 	}
+	m.confirming = m.Confirming()
 	return evs
 }
 
 // Stale ends, at a restart, what the stop ended: when no run covered the
 // time up to now for longer than twice the interval, the next run (after
-// now) will find an unknown stretch from the end of the last run's interval
-// (or of the last run, if later), and close every open window where it
-// begins. Stale closes them there at once and forgets the verdicts and
+// now) will find an unknown stretch from when the run after the last one was
+// due (uncovered: confirm_every after it while the flow was down or a
+// failure was being confirmed, else an interval; or the end of the last run,
+// if later), and close every open window where it begins. Stale closes them there at once and forgets the verdicts and
 // streaks (unknown until that run, which reports the unknown stretch as
 // ever), so that a restart after a long stop neither says the flow is down
 // nor keeps its alerts firing until its first run.
@@ -625,8 +654,11 @@ func (m *Machine) Close(end time.Time) []Window {
 }
 
 // uncovered reports whether no run covered the time up to t for longer than
-// twice the interval, and where that unknown stretch starts: the end of the
-// last run's interval, or the end of the last run if it lasted longer.
+// twice the interval, and where that unknown stretch starts: when the next
+// run was due (Policy.Covers: confirm_every after the last run's start
+// when the flow was to be confirm-run after it, else the interval), or the
+// end of the last run if it lasted longer. The threshold stays twice the
+// interval: a confirm run a Retry-After delayed comes by the next base slot.
 func (m *Machine) uncovered(t time.Time) (time.Time, bool) {
 	if m.lastRun.IsZero() {
 		return time.Time{}, false
@@ -635,7 +667,7 @@ func (m *Machine) uncovered(t time.Time) (time.Time, bool) {
 	if t.Sub(covered) <= 2*m.policy.Interval {
 		return time.Time{}, false
 	}
-	return maxTime(m.lastRun.Add(m.policy.Interval), covered), true
+	return maxTime(m.lastRun.Add(m.policy.Covers(m.confirming)), covered), true
 }
 
 func pick(st probe.Status, failed, degraded string) string {
@@ -832,6 +864,7 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 	}
 	m.lastRun = maxTime(m.lastRun, scratch.lastRun)
 	m.covered = maxTime(m.covered, scratch.covered)
+	m.confirming = m.Confirming()
 }
 
 // emptyTracker is a tracker for function fn ("": the flow) with nothing
@@ -875,4 +908,5 @@ func (m *Machine) Restore(open []Window, lastRun time.Time) {
 			}
 		}
 	}
+	m.confirming = m.Confirming()
 }
