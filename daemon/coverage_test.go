@@ -1,19 +1,22 @@
 package daemon
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/state"
 )
 
 // A daemon stopped (SIGTERM) in the middle of an outage, while it confirm-ran
 // the flow every 2 s at a 10 s interval, and restarted a minute later: its
 // last run covers the 2 s to the next run that was due, not the interval.
-// The restart (Stale) closes the window there and the next run stores the
-// unknown stretch from there, as `windows --recompute` finds. Before, both
-// were at the last run plus 10 s: 8 s of downtime no run measured.
+// A report while it is stopped ends the outage there; the restart (Stale)
+// closes the window there and the next run stores the unknown stretch from
+// there, as `windows --recompute` finds. Before, all were at the last run
+// plus 10 s: 8 s of downtime no run measured.
 func TestStoppedMidOutageCoversUntilTheNextWasDue(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
@@ -37,6 +40,19 @@ func TestStoppedMidOutageCoversUntilTheNextWasDue(t *testing.T) {
 	due := last.Add(2 * time.Second)
 
 	r.advance(60 * time.Second) // stopped for more than two intervals
+	// A report while it is stopped, from the stored events (the window
+	// still open) and from the runs (--recompute): the outage ends where
+	// the next run was due, its data ends there.
+	for _, recompute := range []bool{false, true} {
+		in := report.Input{Config: r.cfg, Store: r.st, From: t0, To: r.fc.Now(), Now: r.fc.Now(), Recompute: recompute}
+		ws, err := report.Windows(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ws) == 0 || ws[0].End == nil || !ws[0].End.Equal(due) || ws[0].EndCut != report.CutNoData {
+			t.Errorf("report (recompute %v) while stopped: %+v, want the outage to end at %s (no data after)", recompute, ws, due.Format("15:04:05.000"))
+		}
+	}
 	r.start("seoul-a", r.configAt("seoul-a"))
 	r.advance(20 * time.Second)
 	r.stop("seoul-a")

@@ -71,12 +71,15 @@ func title(from, to time.Time, loc *time.Location) string {
 
 // silent is Report.Silent: the locations whose every flow in the config
 // has had no run for more than twice its interval at the end of the elapsed
-// period (the rule that makes that time unknown), each with the latest end
-// of its last runs' intervals.
+// period (the rule that makes that time unknown), each with the latest time
+// its flows' data ends (where the unknown stretch after each one's last run
+// starts: flowData.ends).
 func (a *analysis) silent() map[string]time.Time {
 	intervals := make(map[string]time.Duration, len(a.flows))
+	ends := make(map[string]map[string]time.Time, len(a.flows))
 	for _, fd := range a.flows {
 		intervals[fd.flow.Name] = fd.flow.Interval
+		ends[fd.flow.Name] = fd.ends
 	}
 	out := map[string]time.Time{}
 	active := map[string]bool{}
@@ -92,7 +95,11 @@ func (a *analysis) silent() map[string]time.Time {
 			active[c.Location] = true
 			continue
 		}
-		if e := c.Last.Add(ivl); e.After(out[c.Location]) {
+		e, ok := ends[c.Flow][c.Location]
+		if !ok {
+			e = c.Last.Add(ivl)
+		}
+		if e.After(out[c.Location]) {
 			out[c.Location] = e
 		}
 	}

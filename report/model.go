@@ -24,8 +24,9 @@ type Report struct {
 	Windows []Window `json:"windows"`
 	// Silent is each location that stopped reporting before the end of the
 	// elapsed period (no run of any of its flows in the last two of that
-	// flow's intervals), with when its data ended: the end of its last
-	// run's interval. The status page shows such a location as not
+	// flow's intervals), with when its data ended: where the unknown
+	// stretch after its flows' last runs starts (when their next runs were
+	// due), the latest of them. The status page shows such a location as not
 	// reporting rather than up or down. Not part of report.json.
 	Silent map[string]time.Time `json:"-"`
 }

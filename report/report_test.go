@@ -123,7 +123,7 @@ func load(t testing.TB, s store.Store, cfg *config.Config, runs []probe.Run) {
 			if f == nil {
 				t.Fatalf("run of flow %q, which the config does not have", r.Flow)
 			}
-			m = state.New(r.Service, r.Flow, r.Location, f.Functions(), state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter})
+			m = state.New(r.Service, r.Flow, r.Location, f.Functions(), state.Policy{Interval: f.Interval, DownAfter: f.DownAfter, UpAfter: f.UpAfter, ConfirmEvery: f.ConfirmEvery})
 			machines[[2]string{r.Flow, r.Location}] = m
 		}
 		evs = append(evs, m.Observe(r)...)

@@ -190,9 +190,19 @@ func lastQuery(span store.Span) store.Query {
 // (its count) and every step name each, so a report of 4,000 flows with
 // 400 retired took twice as long as without them.
 func lastRuns(ctx context.Context, s store.Store, names []string, latest map[string]store.Span) ([][]probe.Run, error) {
-	qs := make([]store.Query, len(names))
+	spans := make([]store.Span, len(names))
 	for i, n := range names {
-		qs[i] = lastQuery(latest[n])
+		spans[i] = latest[n]
+	}
+	return runsAt(ctx, s, spans)
+}
+
+// runsAt are the runs at each span's Last (its flow at its location), at
+// once where the store can (see lastRuns).
+func runsAt(ctx context.Context, s store.Store, spans []store.Span) ([][]probe.Run, error) {
+	qs := make([]store.Query, len(spans))
+	for i, sp := range spans {
+		qs[i] = lastQuery(sp)
 	}
 	if b, ok := s.(runsEach); ok && len(qs) > 0 {
 		return b.RunsEach(ctx, qs)

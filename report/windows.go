@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
 	"github.com/slaprobe/slaprobe/store"
 )
@@ -151,6 +152,9 @@ type flowData struct {
 	unknown set        // no location reporting
 	windows []measured // counted (quorum met)
 	below   []measured // single-location windows that did not reach quorum
+	// ends is, for each location with no run in the last two intervals
+	// of the elapsed period, where its data ends (dataEnd).
+	ends map[string]time.Time
 }
 
 // analysis is the common part of Build and Windows.
@@ -179,6 +183,10 @@ type analysis struct {
 	// retired are the flows of cfg that in.Config does not have (see
 	// retired.go); unordered those of them whose step order is not known.
 	retired, unordered map[string]bool
+	// last is the run at the last run time in the period of each flow and
+	// location that had none in the two intervals before the period's
+	// elapsed end (lastRunsAtEnd); missing when it is no longer kept raw.
+	last map[[2]string]*probe.Run
 }
 
 // edgeLookaround is how far past a period's edges a report looks for a
@@ -346,6 +354,9 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	} else if a.ranBefore, err = edgeRuns(ctx, in.Store, in.From.Add(-edgeLookaround), in.From); err != nil {
 		return nil, fmt.Errorf("report: coverage before the period: %w", err)
 	}
+	if a.last, err = a.lastRunsAtEnd(ctx); err != nil {
+		return nil, fmt.Errorf("report: last runs: %w", err)
+	}
 	h, err := in.Store.Horizon(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("report: horizon: %w", err)
@@ -493,14 +504,21 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		if c.First.Sub(from) > 2*ivl && !a.ranBefore[k] {
 			unknown[c.Location] = append(unknown[c.Location], iv{from, c.First})
 		}
+		trailing := end.Sub(c.Last) > 2*ivl || end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*ivl && !a.after[k]
+		if trailing {
+			if fd.ends == nil {
+				fd.ends = map[string]time.Time{}
+			}
+			fd.ends[c.Location] = a.dataEnd(f, ivl, c, raw)
+		}
 		switch {
 		case end.Equal(a.in.To) && a.ranAfter[k]:
 		case end.Equal(a.in.To) && !a.in.Recompute && storedUnknownAfter(raw, c.Location, c.Last, end):
 			// Back later than edgeLookaround: the stretch the state
 			// machine stored when it ran again says, as above.
 		case end.Sub(c.Last) > 2*ivl:
-			unknown[c.Location] = append(unknown[c.Location], iv{c.Last.Add(ivl), end})
-		case end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*ivl && !a.after[[2]string{f.Name, c.Location}]:
+			unknown[c.Location] = append(unknown[c.Location], iv{fd.ends[c.Location], end})
+		case trailing:
 			// A period over: no run for two intervals after the last one
 			// in it, so the state machine will store (at the next run)
 			// or has stored the stretch from the end of its interval as
@@ -509,7 +527,7 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 			// after it. With a run in those two intervals, the stored
 			// events say whether there was a stretch (a run that hung
 			// covers its time).
-			unknown[c.Location] = append(unknown[c.Location], iv{c.Last.Add(ivl), end})
+			unknown[c.Location] = append(unknown[c.Location], iv{fd.ends[c.Location], end})
 		}
 	}
 	covered := map[string]bool{}
@@ -562,6 +580,84 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		fd.below = append(fd.below, below...)
 	}
 	return fd
+}
+
+// dataEnd is where the data of flow f at a location whose last run in the
+// period (c.Last) no run followed within two intervals ends: where the
+// state machine starts the unknown stretch after it (state.Policy.Covers),
+// when the next run was due. That is confirm_every after it when the daemon
+// was to confirm-run the flow after it (state.Machine.Confirming: the
+// flow's down window open at it, or that run failed), else the interval;
+// or the end of that run, if later. Before, always the interval: a prober
+// stopped mid-outage while it probed every 10 s at 60 s counted 50 s of
+// downtime after its last run that no run measured. The run is read
+// (lastRunsAtEnd) while it is kept raw; once pruned, only the open window
+// says (a failure while up, short of down_after, then counts the interval).
+func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw []state.Window) time.Time {
+	run := a.last[[2]string{f.Name, c.Location}]
+	confirming := run != nil && run.Outcome() == probe.StatusFailed
+	for _, w := range raw {
+		if w.Kind == state.KindDown && w.Function == "" && w.Location == c.Location && !w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
+			confirming = true
+		}
+	}
+	pol := state.Policy{Interval: ivl, DownAfter: f.DownAfter, UpAfter: f.UpAfter, ConfirmEvery: f.ConfirmEvery}
+	e := c.Last.Add(pol.Covers(confirming))
+	if run != nil {
+		e = maxT(e, run.Start.Add(max(run.Duration, 0)))
+	}
+	return e
+}
+
+// lastRunsAtEnd reads, at once, the run at the last run time in the period
+// of each flow and location with no run in the two intervals (of the flow,
+// in the config) before the elapsed period's end, nor after the end of a
+// period that is over (ranAfter): the runs dataEnd judges.
+func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run, error) {
+	ivls := map[string]time.Duration{}
+	for _, svc := range a.cfg.Services {
+		for _, f := range svc.Flows {
+			ivls[f.Name] = f.Interval
+		}
+	}
+	latest := map[[2]string]store.Span{}
+	for _, c := range a.cov {
+		ivl, ok := ivls[c.Flow]
+		if !ok {
+			continue
+		}
+		if ivl <= 0 {
+			ivl = time.Minute
+		}
+		k := [2]string{c.Flow, c.Location}
+		if a.ranAfter[k] || a.end.Sub(c.Last) <= 2*ivl && (!a.end.Equal(a.in.To) || a.in.Now.Sub(c.Last) <= 2*ivl) {
+			continue
+		}
+		if l, ok := latest[k]; !ok || c.Last.After(l.Last) {
+			latest[k] = c
+		}
+	}
+	if len(latest) == 0 {
+		return nil, nil
+	}
+	keys := slices.SortedFunc(maps.Keys(latest), func(x, y [2]string) int { return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1])) })
+	spans := make([]store.Span, len(keys))
+	for i, k := range keys {
+		spans[i] = latest[k]
+	}
+	runs, err := runsAt(ctx, a.in.Store, spans)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[[2]string]*probe.Run, len(keys))
+	for i, k := range keys {
+		for j := range runs[i] {
+			if r := &runs[i][j]; r.Start.Equal(spans[i].Last) {
+				out[k] = r
+			}
+		}
+	}
+	return out, nil
 }
 
 // byLocation is cov (one flow's) with one span a location: a flow stored
