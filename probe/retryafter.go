@@ -19,51 +19,64 @@ const maxRetryAfter = 24 * time.Hour
 // retryAfter is how long resp asks the client to wait before it tries
 // again: its Retry-After header (RFC 9110 10.2.3), as delay-seconds or an
 // HTTP-date, on a 429 (Too Many Requests, RFC 6585) or a 503 (Service
-// Unavailable); without that header, the retry_after_ms of a JSON body
-// (body, the answer as read), as a Matrix homeserver's M_LIMIT_EXCEEDED
-// says it (Dendrite sends no header at all); 0 for any other answer, or when
-// neither is there or parses. An HTTP-date is read against the answer's own
-// Date header when it has one (the server's clock, not ours: a skew between
-// the two must not turn "in 30 s" into minutes or nothing), else against now.
+// Unavailable); without that header, or when it does not parse ("soon",
+// "-5", "1.5": a proxy's, in front of a server that says it in its body),
+// the retry_after_ms of a JSON body (body, the answer as read), as a Matrix
+// homeserver's M_LIMIT_EXCEEDED says it (Dendrite sends no header at all);
+// 0 for any other answer, or when neither is there or parses. A header that
+// parses wins, even "0". An HTTP-date is read against the answer's own Date
+// header when it has one (the server's clock, not ours: a skew between the
+// two must not turn "in 30 s" into minutes or nothing), else against now.
 func retryAfter(resp *http.Response, body []byte, now time.Time) time.Duration {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0
 	}
+	if d, ok := retryAfterHeader(resp, now); ok {
+		return d
+	}
+	return retryAfterMS(body)
+}
+
+// retryAfterHeader is resp's Retry-After header read as retryAfter says;
+// false when there is none or it does not parse.
+func retryAfterHeader(resp *http.Response, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
 	if v == "" {
-		return retryAfterMS(body)
+		return 0, false
 	}
 	if v[0] >= '0' && v[0] <= '9' {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return maxRetryAfter
+				return maxRetryAfter, true
 			}
-			return 0
+			return 0, false
 		}
 		if n >= uint64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
+			return maxRetryAfter, true
 		}
-		return time.Duration(n) * time.Second
+		return time.Duration(n) * time.Second, true
 	}
 	at, err := http.ParseTime(v)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		now = date
 	}
-	return min(max(at.Sub(now), 0), maxRetryAfter)
+	return min(max(at.Sub(now), 0), maxRetryAfter), true
 }
 
 // refusedBody is the start of a refused stream handshake's answer, read for
 // its retry_after_ms (see retryAfter) when it is a 429 or 503 without a
-// Retry-After header; nil otherwise, and nothing is read. A Matrix
+// Retry-After header that parses; nil otherwise, and nothing is read. A Matrix
 // M_LIMIT_EXCEEDED is a few dozen bytes; the WebSocket library keeps only
 // the first 1,024 of a refused handshake's body anyway.
 func refusedBody(resp *http.Response) []byte {
-	if resp.Body == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) ||
-		strings.TrimSpace(resp.Header.Get("Retry-After")) != "" {
+	if resp.Body == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+		return nil
+	}
+	if _, ok := retryAfterHeader(resp, time.Time{}); ok {
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusedBody))

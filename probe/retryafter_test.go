@@ -327,3 +327,58 @@ func TestStreamHandshakeRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryAfterUnparsableHeaderFallsBackToBody: a Retry-After header that
+// does not parse (neither delay-seconds nor an HTTP-date: "soon", "-5",
+// "1.5") asks nothing by itself, so the body's retry_after_ms is read as if
+// the header were not there: a proxy in front of a Matrix homeserver that
+// adds "Retry-After: soon" to Dendrite's 429 must not turn its
+// retry_after_ms of 30 s into no wait at all, for a request step and for a
+// refused stream handshake alike.
+func TestRetryAfterUnparsableHeaderFallsBackToBody(t *testing.T) {
+	for _, header := range []string{"soon", "-5", "1.5"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", header)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, matrixLimited(30000))
+		}))
+		for _, tc := range []struct {
+			name string
+			step config.Step
+		}{
+			{"request", get("login", srv.URL+"/login")},
+			{"websocket", config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: srv.URL + "/ws"}}},
+			{"sse", config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL + "/sse"}}},
+		} {
+			t.Run(header+"/"+tc.name, func(t *testing.T) {
+				run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{tc.step}}, Options{})
+				if s := run.Steps[0]; s.Status != StatusFailed || s.HTTPStatus != http.StatusTooManyRequests {
+					t.Fatalf("step: %s, HTTP %d: %q; want failed with 429", s.Status, s.HTTPStatus, s.Error)
+				}
+				if run.RetryAfter != 30*time.Second {
+					t.Errorf("Run.RetryAfter = %s, want 30s (the body's retry_after_ms; Retry-After: %s does not parse)", run.RetryAfter, header)
+				}
+			})
+		}
+		srv.Close()
+	}
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"soon", 2 * time.Second},
+		{"", 2 * time.Second},
+		{"0", 0}, // a header that parses wins, even when it asks nothing
+		{"7", 7 * time.Second},
+	} {
+		resp := &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}}
+		if tc.header != "" {
+			resp.Header.Set("Retry-After", tc.header)
+		}
+		if got := retryAfter(resp, []byte(matrixLimited(2000)), now); got != tc.want {
+			t.Errorf("retryAfter(Retry-After: %q, retry_after_ms 2000) = %s, want %s", tc.header, got, tc.want)
+		}
+	}
+}
