@@ -118,12 +118,21 @@ func (c *chunked) Read(p []byte) (int, error) {
 // wantLines is what readLines should queue of s: every line ended by LF
 // or CRLF (without that end), blank ones aside, until one over maxBytes
 // (too large; a blank one too, when over maxBytes and two bytes of end, as
-// it is read before it is known blank); a line the end cuts is none.
+// it is read before it is known blank); the last line, without an end,
+// counts as it is when the stream ended cleanly (chunked's io.EOF).
 func wantLines(s []byte, maxBytes int64) (msgs []string, tooLarge bool) {
 	for {
 		i := bytes.IndexByte(s, '\n')
 		if i < 0 {
-			return msgs, int64(len(s)) > maxBytes+2
+			switch {
+			case int64(len(s)) > maxBytes+2:
+				return msgs, true
+			case len(bytes.TrimSpace(s)) == 0:
+				return msgs, false
+			case int64(len(s)) > maxBytes:
+				return msgs, true
+			}
+			return append(msgs, string(s)), false
 		}
 		if int64(i+1) > maxBytes+2 { // a blank line too: it is read before it is known blank
 			return msgs, true

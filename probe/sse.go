@@ -212,8 +212,13 @@ func readSSE(ctx context.Context, body io.Reader, st *stream, event string, maxB
 // readLines queues every non-blank line of body (without its end: LF or
 // CRLF) as a message, for format lines (newline-delimited JSON streamed
 // over HTTP: Centrifugo's uni_http_stream), until the run closes the
-// stream, the server ends it, or a limit is hit. A line cut by the end of
-// the stream is dropped.
+// stream, the server ends it, or a limit is hit. The last line of a stream
+// that ended cleanly (io.EOF: a chunked body's last chunk, or its
+// Content-Length read) counts without an end of its own, as an HTTP
+// streaming endpoint that writes {"id":...} and closes sends it; a line cut
+// by a broken connection (a chunked body without its last chunk, a short
+// Content-Length, a gzip stream cut short: io.ErrUnexpectedEOF, or a reset)
+// is dropped.
 func readLines(ctx context.Context, body io.Reader, st *stream, maxBytes int64) {
 	defer close(st.done)
 	br := bufio.NewReaderSize(body, 4096)
@@ -232,7 +237,16 @@ func readLines(ctx context.Context, body io.Reader, st *stream, maxBytes int64) 
 			switch {
 			case ctx.Err() != nil:
 				st.end(errStreamClosed)
-			case errors.Is(err, io.EOF):
+			case err == io.EOF:
+				if len(bytes.TrimSpace(line)) > 0 {
+					if int64(len(line)) > maxBytes {
+						st.end(fmt.Errorf("%s: a line larger than %d bytes (max_message_bytes)", st.what, maxBytes))
+						return
+					}
+					if st.deliver(message{data: bytes.Clone(line)}) != nil {
+						return
+					}
+				}
 				st.end(fmt.Errorf("%s: the server ended the stream", st.what))
 			default:
 				st.end(fmt.Errorf("%s: %s", st.what, transportError(err)))

@@ -164,8 +164,15 @@ func TestHTTPStreamLines(t *testing.T) {
 			"receive: stream subscribe: a line larger than 64 bytes (max_message_bytes): no message on stream subscribe"},
 		{"ended by the server", "{\"connect\":{}}\n", StatusFailed,
 			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{\\\"connect\\\":{}}\")"},
-		{"a line cut by the end is no message", "{\"connect\":{}}\n{\"id\":\"m-1\"}", StatusFailed,
-			"receive: stream subscribe: the server ended the stream: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{\\\"connect\\\":{}}\")"},
+		// An HTTP streaming endpoint that writes its last line and
+		// closes: the stream's clean end (the last chunk) ends that line.
+		{"the last line of a stream that ended cleanly counts", "{\"connect\":{}}\n{\"id\":\"m-1\"}", StatusOK, ""},
+		{"a last line over max_message_bytes", "{\"connect\":{}}\n" + strings.Repeat("x", 65), StatusFailed,
+			"receive: stream subscribe: a line larger than 64 bytes (max_message_bytes): the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{\\\"connect\\\":{}}\")"},
+		// A connection cut in the middle of a line (a chunked body
+		// without its last chunk) is not an end: that line is none.
+		{"a line cut by a broken connection is no message", "{\"connect\":{}}\n{\"id\":\"m-1\"}", StatusFailed,
+			"receive: stream subscribe: connection closed by server: the only message on stream subscribe did not match: $.id selected nothing, want \"m-1\" (got \"{\\\"connect\\\":{}}\")"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,8 +185,12 @@ func TestHTTPStreamLines(t *testing.T) {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 				w.Write([]byte(tc.lines))
 				w.(http.Flusher).Flush()
-				if tc.name == "delivered" {
+				switch {
+				case tc.name == "delivered":
 					<-r.Context().Done()
+				case strings.Contains(tc.name, "broken connection"):
+					c, _, _ := w.(http.Hijacker).Hijack() // after a chunk: the body ends without its last chunk
+					c.Close()
 				}
 			}))
 			t.Cleanup(srv.Close)
