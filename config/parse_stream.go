@@ -12,9 +12,10 @@ import (
 // This file decodes the stream step kinds: websocket and sse.
 
 var (
-	websocketKeys = []string{"url", "headers", "subprotocols", "send", "reply", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+	websocketKeys = []string{"url", "headers", "subprotocols", "send", "reply", "max_message_bytes", "max_messages", "max_buffered_bytes", "session_expired"}
 	replyKeys     = []string{"to", "send"}
-	sseKeys       = []string{"url", "method", "headers", "body", "format", "event", "max_message_bytes", "max_messages", "max_buffered_bytes"}
+	expiredKeys   = []string{"close_codes", "jsonpath"}
+	sseKeys       = []string{"url", "method", "headers", "body", "format", "event", "max_message_bytes", "max_messages", "max_buffered_bytes", "session_expired"}
 )
 
 // Formats of an sse step's response: a text/event-stream, or any body
@@ -153,6 +154,8 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 			if v, ok := p.size(e.v, key); ok {
 				s.MaxBufferedBytes = v
 			}
+		case "session_expired":
+			s.SessionExpired = p.sessionExpired(e.v, key, kind, defined)
 		}
 	})
 	if s.Format == FormatLines && eventNode != nil {
@@ -188,4 +191,41 @@ func checkStreamURL(tmpl string, kind StepKind) error {
 		return fmt.Errorf("invalid URL %q: want ws://, wss:// (or http://, https://) and a host", tmpl)
 	}
 	return fmt.Errorf("invalid URL %q: want http:// or https:// and a host", tmpl)
+}
+
+// sessionExpired decodes a stream's session_expired: the WebSocket close
+// codes (1000..4999) and the JSONPath matchers of a message that say the
+// session's token is no longer valid.
+func (p *parser) sessionExpired(n *yaml.Node, key string, kind StepKind, defined map[string]bool) *SessionExpired {
+	se := &SessionExpired{}
+	p.object(n, key, expiredKeys, func(e entry, key string) {
+		switch e.name {
+		case "close_codes":
+			if kind != KindWebSocket {
+				p.errf(e.v, key, "close codes are a WebSocket's: an sse stream has none")
+				return
+			}
+			for i, cn := range p.seq(e.v, key) {
+				if v, ok := p.int(cn, index(key, i)); ok {
+					if v < 1000 || v > 4999 {
+						p.errf(cn, index(key, i), "close code %d is outside 1000..4999", v)
+						continue
+					}
+					se.CloseCodes = append(se.CloseCodes, int(v))
+				}
+			}
+		case "jsonpath":
+			for _, je := range p.entries(e.v, key) {
+				jkey := child(key, je.name)
+				if err := checkJSONPath(je.name); err != nil {
+					p.errf(je.k, jkey, "%v", err)
+					continue
+				}
+				if m, ok := p.matcher(je.v, jkey, defined); ok {
+					se.JSONPath = append(se.JSONPath, PathMatch{Path: je.name, Matcher: m})
+				}
+			}
+		}
+	})
+	return se
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +272,51 @@ services:
 `
 		_, err := Parse("r.yaml", []byte(src), Options{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\nerror %v\nwant %q", tc.stream, err, tc.want)
+		}
+	}
+}
+
+// TestSessionExpiredKeys: a stream's session_expired names the WebSocket
+// close codes and the message (JSONPath matchers, as expect's) that say the
+// flow's session expired inside the protocol; an sse stream has no close
+// codes, and a code outside 1000..4999 is no close code.
+func TestSessionExpiredKeys(t *testing.T) {
+	parse := func(stream string) (*Config, error) {
+		src := `
+services:
+  - name: hub
+    flows:
+      - name: f
+        steps:
+          - {name: s, function: receive, ` + stream + `}
+`
+		return Parse("r.yaml", []byte(src), Options{})
+	}
+	c, err := parse(`websocket: {url: "ws://127.0.0.1/ws", session_expired: {close_codes: [3005, 4001], jsonpath: {"$.error.code": 109, "$.error.message": {contains: expired}}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := c.Services[0].Flows[0].Steps[0].WebSocket.SessionExpired
+	if se == nil || !slices.Equal(se.CloseCodes, []int{3005, 4001}) || len(se.JSONPath) != 2 || se.JSONPath[0].Path != "$.error.code" || *se.JSONPath[0].Matcher.Equals != "109" {
+		t.Fatalf("session_expired = %+v", se)
+	}
+	if c, err = parse(`sse: {url: "http://127.0.0.1/sse", session_expired: {}}`); err != nil {
+		t.Fatal(err)
+	}
+	if se := c.Services[0].Flows[0].Steps[0].SSE.SessionExpired; se == nil || len(se.CloseCodes)+len(se.JSONPath) != 0 {
+		t.Fatalf("session_expired: {} = %+v, want set and empty (nothing says it)", se)
+	}
+	if c, err = parse(`sse: {url: "http://127.0.0.1/sse"}`); err != nil || c.Services[0].Flows[0].Steps[0].SSE.SessionExpired != nil {
+		t.Fatalf("without session_expired: %v, %+v; want nil (the defaults)", err, c)
+	}
+	for _, tc := range []struct{ stream, want string }{
+		{`sse: {url: "http://127.0.0.1/sse", session_expired: {close_codes: [3005]}}`, `r.yaml:7: services[0].flows[0].steps[0].sse.session_expired.close_codes: close codes are a WebSocket's`},
+		{`websocket: {url: "ws://127.0.0.1/ws", session_expired: {close_codes: [999]}}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.session_expired.close_codes[0]: close code 999 is outside 1000..4999`},
+		{`websocket: {url: "ws://127.0.0.1/ws", session_expired: {codes: [3005]}}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.session_expired.codes: unknown key`},
+		{`websocket: {url: "ws://127.0.0.1/ws", session_expired: {jsonpath: {"$[": 1}}}`, `r.yaml:7: services[0].flows[0].steps[0].websocket.session_expired.jsonpath["$["]: invalid JSONPath`},
+	} {
+		if _, err := parse(tc.stream); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\nerror %v\nwant %q", tc.stream, err, tc.want)
 		}
 	}

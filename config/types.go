@@ -290,6 +290,18 @@ type Stream struct {
 	MaxMessageBytes  int64
 	MaxMessages      int
 	MaxBufferedBytes int64
+	// SessionExpired says which in-protocol answers mean that the flow's
+	// session is no longer valid (as an HTTP 401 does); nil: the defaults
+	// (Centrifugo's: see docs/config.md).
+	SessionExpired *SessionExpired
+}
+
+// SessionExpired is what a stream says when the session's token is no
+// longer valid: a WebSocket close code, or a message that satisfies every
+// JSONPath matcher. Both empty: nothing does.
+type SessionExpired struct {
+	CloseCodes []int // WebSocket only
+	JSONPath   []PathMatch
 }
 
 // Await waits for the first message that satisfies the step's expect on a

@@ -82,6 +82,7 @@ func compileAwait(a *config.Await, sy *symbols, index map[string]int, idx int) (
 func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
 	a := attempt{fatal: true} // the await keeps its own deadline: the shell takes its verdict
 	var src *inbox
+	var st *stream // the stream awaited; nil for a webhook
 	what, where := "callback", ""
 	if w.webhook {
 		if rs.hooks == nil {
@@ -92,7 +93,8 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 	} else {
 		what, where = "message", " on stream "+w.name
 		if w.stream < len(rs.streams) && rs.streams[w.stream] != nil {
-			src = rs.streams[w.stream].inbox
+			st = rs.streams[w.stream]
+			src = st.inbox
 		}
 		if src == nil {
 			a.fail = "stream " + w.name + " is not open"
@@ -115,12 +117,23 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 			if !ok {
 				if err != nil && !final {
 					a.fail = w.verdict(err.Error(), what, where, seen, withGot(rs, last, lastData))
+					if st != nil && st.expiry.closed(int(st.closeCode.Load())) {
+						a.fail = "session expired: " + a.fail
+						a.expired, a.restart = true, w.stream
+					}
 					return a
 				}
 				break
 			}
 			seen++
 			if why := w.match(rs, cs, &m); why != "" {
+				if st != nil && st.expiry.says(rs, m.data) {
+					// The hub will deliver nothing on this connection:
+					// said at once, so a new login has the run's time.
+					a.fail = withGot(rs, "session expired: stream "+w.name+" said so", m.data)
+					a.expired, a.restart = true, w.stream
+					return a
+				}
 				last, lastData = why, m.data
 				continue
 			}

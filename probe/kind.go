@@ -32,4 +32,9 @@ type attempt struct {
 	// (its Retry-After header; see retryAfter): a poll waits at least that
 	// long before its next attempt, and the run carries it (Run.RetryAfter).
 	retryAfter time.Duration
+	// expired: the failure is the session's, said inside the protocol (an
+	// await's stream said the token expired, see expiry.go); restart is
+	// the step to run again from after a new login (the stream's).
+	expired bool
+	restart int
 }

@@ -105,6 +105,10 @@ type runState struct {
 	bigDoc  bool // the parser read a body over maxPooledBuf: not pooled with it
 
 	retryAfter time.Duration // what the first failed step's last answer asked (Run.RetryAfter)
+	// expiredStep is 1 + the step whose last failure was its session's
+	// expiry said inside a protocol (see expiry.go), which counts as a
+	// 401; expiredFrom is the step to run again from after a new login.
+	expiredStep, expiredFrom int
 }
 
 // getState returns a runState from the runner's pool. Run states keep their
@@ -126,7 +130,7 @@ func (r *Runner) getState() *runState {
 // points to no runner (see Runner.states).
 func (r *Runner) putState(rs *runState) {
 	rs.r, rs.cf, rs.c, rs.parent, rs.ctx, rs.steps, rs.cur = nil, nil, nil, nil, nil, nil, 0
-	rs.retryAfter = 0
+	rs.retryAfter, rs.expiredStep, rs.expiredFrom = 0, 0, 0
 	rs.sc = scope{vals: rs.sc.vals[:0]}
 	rs.client.Transport = nil
 	rs.jar.j = nil
@@ -303,7 +307,9 @@ func (rs *runState) withTimeout(parent context.Context) context.Context {
 
 // main runs the session when there is no live one, then the steps. A step
 // that gets 401 or 403 while the run reuses a session drops the session,
-// runs the session's steps again (once per run) and tries the step again.
+// runs the session's steps again (once per run) and tries the step again;
+// an await whose stream said the session expired (expiry.go) does the
+// same, trying the steps again from the stream step.
 func (rs *runState) main() bool {
 	cf := rs.cf
 	if cf.nsession > 0 && !rs.reuseSession() {
@@ -331,14 +337,19 @@ func (rs *runState) main() bool {
 		}
 		if !relogged && rs.refusedSession(i, status) {
 			relogged = true
+			from := i
+			if rs.expiredStep == i+1 && rs.expiredFrom >= cf.nsession && rs.expiredFrom < i {
+				from = rs.expiredFrom // the stream that said it: opened again with the new token
+			}
+			rs.expiredStep = 0
 			rs.discard(rs.sess) // its logout is best effort: the server may have ended it already
 			if !rs.runSession() {
 				return false
 			}
-			for j := i; j < cf.nsession+cf.nmain; j++ {
+			for j := from; j < cf.nsession+cf.nmain; j++ {
 				rs.steps[j] = StepResult{Step: rs.steps[j].Step, Function: rs.steps[j].Function, Status: StatusNotRun}
 			}
-			i--
+			i = from - 1
 			continue
 		}
 		return false
@@ -363,9 +374,10 @@ func (rs *runState) refusedSession(i int, status int) bool {
 
 // refusalStatus is the status the last answer to flow step i counts as
 // for its session: an answer that sent it to one of the session's pages
-// (see sessionPage) counts as a 401.
+// (see sessionPage), and a session expiry a stream said (see expiry.go),
+// count as a 401.
 func (rs *runState) refusalStatus(i, status int) int {
-	if rs.atLogin == i+1 {
+	if rs.atLogin == i+1 || rs.expiredStep == i+1 {
 		return http.StatusUnauthorized
 	}
 	return status
@@ -651,6 +663,11 @@ func (rs *runState) step(i int) {
 			}
 			break
 		}
+	}
+	if a.expired {
+		rs.expiredStep, rs.expiredFrom = i+1, a.restart
+	} else if rs.expiredStep == i+1 {
+		rs.expiredStep = 0
 	}
 	now := c.Now()
 	res.Duration = now.Sub(start)

@@ -37,6 +37,7 @@ type sseStep struct {
 	lines   bool  // format lines: any body, one message a line
 	status  []int
 	limits  streamLimits
+	expiry  *sessionExpiry
 }
 
 func compileSSE(s *config.Stream, e *config.Expect, sy *symbols) (*sseStep, error) {
@@ -66,6 +67,9 @@ func compileSSE(s *config.Stream, e *config.Expect, sy *symbols) (*sseStep, erro
 		if st.status, err = compileStatus(e.Status); err != nil {
 			return nil, err
 		}
+	}
+	if st.expiry, err = compileExpiry(s.SessionExpired, sy); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -148,6 +152,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		cancel: cancel,
 		conn:   func() { resp.Body.Close() },
 		done:   make(chan struct{}),
+		expiry: s.expiry,
 	}
 	rs.openStream(st)
 	src := &decodedBody{resp: resp}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -42,6 +43,11 @@ type stream struct {
 	cancel context.CancelFunc // ends the reader's context
 	conn   func()             // closes the connection at once
 	done   chan struct{}      // closed when the reader returned
+	// expiry says what on this stream means the session expired (see
+	// expiry.go); closeCode is the WebSocket close code the server ended
+	// it with (0: none), set before the inbox ends.
+	expiry    *sessionExpiry
+	closeCode atomic.Int32
 }
 
 // streamCloseWait bounds how long closing a stream waits for its reader.

@@ -29,6 +29,7 @@ type wsStep struct {
 	replies      map[string][]byte // a message's text (trimmed) -> the frame that answers it
 	status       []int
 	limits       streamLimits
+	expiry       *sessionExpiry
 }
 
 func compileWebSocket(s *config.Stream, e *config.Expect, sy *symbols) (*wsStep, error) {
@@ -60,6 +61,9 @@ func compileWebSocket(s *config.Stream, e *config.Expect, sy *symbols) (*wsStep,
 		if w.status, err = compileStatus(e.Status); err != nil {
 			return nil, err
 		}
+	}
+	if w.expiry, err = compileExpiry(s.SessionExpired, sy); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -114,6 +118,7 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 		cancel: cancel,
 		conn:   func() { conn.CloseNow() },
 		done:   make(chan struct{}),
+		expiry: w.expiry,
 	}
 	rs.openStream(st)
 	go readWebSocket(sctx, conn, st, w.limits.maxMessageBytes, w.replies)
@@ -153,6 +158,9 @@ func readWebSocket(ctx context.Context, conn *websocket.Conn, st *stream, maxByt
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
+			if code := websocket.CloseStatus(err); code > 0 && ctx.Err() == nil {
+				st.closeCode.Store(int32(code))
+			}
 			st.end(wsReadError(ctx, err, st.what, maxBytes))
 			return
 		}
