@@ -446,7 +446,7 @@ services:
 		t.Errorf("extract = %+v", a.Extract)
 	}
 	b := f.Steps[1]
-	if b.Request.Body != "raw ${aa}" || b.Poll == nil || *b.Poll != (Poll{Every: time.Second, Within: 5 * time.Second}) {
+	if b.Request.Body != "raw ${aa}" || b.Poll == nil || *b.Poll != (Poll{Every: time.Second, Within: 5 * time.Second, Since: "a"}) {
 		t.Errorf("step b = %+v", b)
 	}
 	if got := f.Functions(); !reflect.DeepEqual(got, []string{"login", "send"}) {

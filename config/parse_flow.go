@@ -23,7 +23,7 @@ var (
 	sessionKeys = []string{"ttl", "steps"}
 	varKeys     = []string{"jwt"}
 	jwtKeys     = []string{"alg", "key", "expires_in", "claims"}
-	pollKeys    = []string{"every", "within"}
+	pollKeys    = []string{"every", "within", "since"}
 )
 
 // flow decodes one flow of service svc.
@@ -124,9 +124,9 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	return f, true
 }
 
-func (p *parser) poll(n *yaml.Node, key string, f *Flow, stepTimeout time.Duration) *Poll {
+func (p *parser) poll(n *yaml.Node, key string, f *Flow, stepTimeout time.Duration) (*Poll, *yaml.Node) {
 	var pl Poll
-	var everyNode, withinNode *yaml.Node
+	var everyNode, withinNode, sinceNode *yaml.Node
 	p.object(n, key, pollKeys, func(e entry, key string) {
 		switch e.name {
 		case "every":
@@ -135,6 +135,14 @@ func (p *parser) poll(n *yaml.Node, key string, f *Flow, stepTimeout time.Durati
 		case "within":
 			withinNode = e.v
 			pl.Within, _ = p.positive(e.v, key)
+		case "since":
+			sinceNode = e.v
+			if v, ok := p.str(e.v, key); ok {
+				if v == "" {
+					p.errf(e.v, key, "name a step (an earlier one, or the step itself)")
+				}
+				pl.Since = v
+			}
 		}
 	})
 	rn := p.resolve(n)
@@ -154,7 +162,21 @@ func (p *parser) poll(n *yaml.Node, key string, f *Flow, stepTimeout time.Durati
 	if pl.Within > limit {
 		p.errf(withinNode, key+".within", "within %v is longer than %s %v", pl.Within, what, limit)
 	}
-	return &pl
+	return &pl, sinceNode
+}
+
+// pollSince checks a poll's since (an earlier step of its list, or the step
+// itself, name) and defaults it to the step just before, as an await's.
+func (p *parser) pollSince(pl *Poll, sinceNode *yaml.Node, key, name string, sc *stepScope) {
+	switch {
+	case pl.Since == "":
+		pl.Since = sc.prev
+		if pl.Since == "" {
+			pl.Since = name // the first step of its list: its own start
+		}
+	case pl.Since != name && !sc.earlier[pl.Since]:
+		p.errf(sinceNode, key+".since", "%q is neither an earlier step of the flow's %s nor this step", pl.Since, sc.section)
+	}
 }
 
 // session decodes a flow's session block: {ttl, steps}.

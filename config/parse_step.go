@@ -157,7 +157,9 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		if kind != KindRequest {
 			p.errf(pollNode, key+".poll", "only a request step polls (an await waits by itself, up to its timeout)")
 		} else {
-			st.Poll = p.poll(pollNode, key+".poll", f, st.Timeout)
+			var since *yaml.Node
+			st.Poll, since = p.poll(pollNode, key+".poll", f, st.Timeout)
+			p.pollSince(st.Poll, since, key+".poll", st.Name, sc)
 		}
 	}
 	if expectNode != nil {

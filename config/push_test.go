@@ -321,3 +321,51 @@ services:
 		}
 	}
 }
+
+// TestPollSince: a poll's since names the step whose start its latency is
+// measured from: by default the step just before it in its list (its own
+// start for the first), an earlier step of its list, or the step itself.
+func TestPollSince(t *testing.T) {
+	parse := func(since string) (*Config, error) {
+		src := `
+services:
+  - name: s
+    flows:
+      - name: f
+        session:
+          steps:
+            - {name: login, function: login, request: {url: "http://h/login"}}
+        steps:
+          - {name: first, function: receive, request: {url: "http://h/a"}, poll: {every: 1s, within: 2s}}
+          - {name: send, function: send, request: {url: "http://h/send"}}
+          - {name: receive, function: receive, request: {url: "http://h/inbox"}, poll: {every: 1s, within: 2s` + since + `}}
+`
+		return Parse("p.yaml", []byte(src), Options{})
+	}
+	for _, tc := range []struct{ since, want, err string }{
+		{"", "send", ""},
+		{", since: first", "first", ""},
+		{", since: receive", "receive", ""},
+		{", since: login", "", `p.yaml:12: services[0].flows[0].steps[2].poll.since: "login" is neither an earlier step of the flow's steps nor this step`},
+		{", since: later", "", `"later" is neither an earlier step`},
+		{`, since: ""`, "", `poll.since: name a step`},
+	} {
+		c, err := parse(tc.since)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("since%s: error %v, want %q", tc.since, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("since%s: %v", tc.since, err)
+		}
+		steps := c.Services[0].Flows[0].Steps
+		if got := steps[2].Poll.Since; got != tc.want {
+			t.Errorf("since%s: Since = %q, want %q", tc.since, got, tc.want)
+		}
+		if got := steps[0].Poll.Since; got != "first" {
+			t.Errorf("the first step's poll: Since = %q, want its own name", got)
+		}
+	}
+}

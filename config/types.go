@@ -346,6 +346,11 @@ type Request struct {
 type Poll struct {
 	Every  time.Duration
 	Within time.Duration
+	// Since names the step whose start a passing poll's latency is
+	// measured from (send-to-receive, as an await's): an earlier step of
+	// its list, or the step itself; default the step just before it (the
+	// step itself when it is the first).
+	Since string
 }
 
 // Expect holds a step's assertions. A failed assertion fails the step; a

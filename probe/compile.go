@@ -105,9 +105,12 @@ type compiledStep struct {
 	refs           []int // variable slots the step's templates read (teardown skips a step whose refs are unset)
 	// The small fields last: 192 bytes a step, not 208.
 	minDaysLeft int32 // expect.tls: degraded when the certificate expires sooner (config: 1 to 3650)
-	section     section
-	counts      bool // the result counts against availability (every step but uncounted teardown)
-	sessionEnd  bool // a teardown step that runs when the session is discarded, not after every run
+	// since is, for a poll, the index of the step whose start a passing
+	// poll's latency is measured from (poll.since); -1: its own start.
+	since      int32
+	section    section
+	counts     bool // the result counts against availability (every step but uncounted teardown)
+	sessionEnd bool // a teardown step that runs when the session is discarded, not after every run
 }
 
 // compileFlow compiles f; cache (nil: none) shares parsed expressions with
@@ -208,6 +211,17 @@ func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string, cache
 				return fmt.Errorf("step %s: %w", s.Name, err)
 			}
 			cs.refs = sy.used[before:len(sy.used):len(sy.used)]
+			cs.since = -1
+			if s.Poll != nil {
+				// Measured from its since step, as an await: the step just
+				// before in its list unless it names one (config.Load
+				// fills it in; a config built in Go may leave it empty).
+				if j, ok := index[s.Poll.Since]; ok {
+					cs.since = int32(j)
+				} else if s.Poll.Since == "" && i > 0 {
+					cs.since = int32(len(cf.steps) - 2)
+				}
+			}
 			index[s.Name] = len(cf.steps) - 1
 			if list.sec == secSession {
 				for _, x := range cs.pay.extract {

@@ -673,6 +673,10 @@ func (rs *runState) step(i int) {
 	res.Duration = now.Sub(start)
 	if a.hasLatency {
 		res.Duration = a.latency
+	} else if cs.poll != nil && cs.since >= 0 && msg == "" {
+		// A poll that passed: from its since step's start, as an await
+		// measures send-to-receive.
+		res.Duration = max(0, now.Sub(rs.starts[cs.since]))
 	}
 	switch {
 	case msg != "":
