@@ -35,6 +35,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(examples.DemoConfig())
 	f.Add([]byte(minimal))
 	// The stream and receive keys: reply, an sse step's body and format,
+	// session_expired, a poll's since,
 	// a webhook URL handed out by the session only (refused) or through
 	// a var, and the examples that use them.
 	addSeeds(f, "../examples/centrifugo.yaml", "../examples/matrix.yaml")
@@ -142,4 +143,8 @@ services:
           - {name: cb, function: receive, await: {webhook: {method: POST}}}
           - {name: w, function: receive, await: ws, expect: {jsonpath: {"$.id": m-1}}}
           - {name: l, function: receive, await: {stream: sse}}
+          - {name: ws2, function: receive, websocket: {url: "ws://h/ws", session_expired: {close_codes: [3005, 99], jsonpath: {"$.error.code": 109, "$[": x}}}}
+          - {name: sse3, function: receive, sse: {url: "http://h/s", session_expired: {close_codes: [4001], jsonpath: {}}}}
+          - {name: p, function: receive, request: {url: "http://h/i"}, poll: {every: 1s, within: 2s, since: ws2}}
+          - {name: p2, function: receive, request: {url: "http://h/i"}, poll: {every: 1s, within: 2s, since: later}}
 `
