@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ohler55/ojg/oj"
 	"github.com/slaprobe/slaprobe/clock"
@@ -507,21 +506,20 @@ const maxErrorBytes = 1024
 // a secret that starts before the cut to be seen whole), so a huge message
 // costs the redactor no more than a short one. msg quotes the target and
 // the error reaches every output, so its control and bidi formatting
-// characters are escaped (package textesc).
+// characters are escaped (package textesc), within the bound, and never
+// cut inside an escape.
 func (rs *runState) clipError(prefix, msg string) string {
 	n, limit := len(msg), max(maxErrorBytes-len(prefix), 0)
-	if n <= limit {
-		return prefix + textesc.Text(rs.redact(msg))
-	}
 	if room := limit + rs.slack(); n > room {
 		msg = msg[:room]
 	}
-	msg = textesc.Text(rs.redact(msg))
-	cut := min(len(msg), limit)
-	for cut > 0 && cut < len(msg) && !utf8.RuneStart(msg[cut]) {
-		cut--
+	// The bound holds for the escaped text: an ESC is four bytes once
+	// written \x1b, so 800 bytes of them made an error of 3 KiB.
+	msg, cut := textesc.Clip(rs.redact(msg), limit)
+	if n <= limit && !cut {
+		return prefix + msg
 	}
-	return prefix + msg[:cut] + "…(" + strconv.Itoa(n) + " bytes)"
+	return prefix + msg + "…(" + strconv.Itoa(n) + " bytes)"
 }
 
 // noteCookie adds a cookie's value to the run's redaction and remembers it

@@ -47,23 +47,40 @@ func Bidi(s string) string {
 // 8-bit terminal), and its bidirectional formatting characters as Bidi
 // does.
 func Text(s string) string {
-	s = Bidi(s)
-	if strings.IndexFunc(s, unicode.IsControl) < 0 && utf8.ValidString(s) {
+	if strings.IndexFunc(s, IsBidi) < 0 && strings.IndexFunc(s, unicode.IsControl) < 0 && utf8.ValidString(s) {
 		return s
 	}
+	t, _ := Clip(s, -1)
+	return t
+}
+
+// Clip is Text(s) cut to at most limit bytes (limit < 0: not cut) between
+// two characters or escapes, never inside one (a "\x1" would read as a
+// different escape), and whether it cut. Escaping makes a text up to four
+// times as long (an ESC is \x1b), so a bound on a text must be checked on
+// Clip's result, not on s.
+func Clip(s string, limit int) (string, bool) {
 	var b strings.Builder
+	var esc [16]byte
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
+		var e []byte
 		switch {
 		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
+			e = fmt.Appendf(esc[:0], `\x%02x`, s[i])
+		case IsBidi(r):
+			e = fmt.Appendf(esc[:0], `\u%04x`, r)
 		case unicode.IsControl(r):
 			q := strconv.QuoteRune(r) // '\x1b', '\n', '\u0085'
-			b.WriteString(q[1 : len(q)-1])
+			e = append(esc[:0], q[1:len(q)-1]...)
 		default:
-			b.WriteString(s[i : i+n])
+			e = append(esc[:0], s[i:i+n]...)
 		}
+		if limit >= 0 && b.Len()+len(e) > limit {
+			return b.String(), true
+		}
+		b.Write(e)
 		i += n
 	}
-	return b.String()
+	return b.String(), false
 }

@@ -32,3 +32,29 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		limit int
+		want  string
+		cut   bool
+	}{
+		{"plain", -1, "plain", false},
+		{"plain", 5, "plain", false},
+		{"plain", 4, "plai", true},
+		{"\x1b\x1b", 8, `\x1b\x1b`, false},
+		{"\x1b\x1b", 7, `\x1b`, true}, // never "\x1b\x1"
+		{"a\u202eb", 6, "a", true},    // never half of \u202e
+		{"한국", 4, "한", true},          // never half a character
+		{"\xff\n", 5, `\xff`, true},
+	} {
+		got, cut := Clip(tc.in, tc.limit)
+		if got != tc.want || cut != tc.cut {
+			t.Errorf("Clip(%q, %d) = %q, %v; want %q, %v", tc.in, tc.limit, got, cut, tc.want, tc.cut)
+		}
+		if tc.limit < 0 && got != Text(tc.in) {
+			t.Errorf("Clip(%q, -1) = %q, Text = %q", tc.in, got, Text(tc.in))
+		}
+	}
+}
