@@ -144,7 +144,7 @@ func applyFunc(fn string, args []string) (string, error) {
 }
 
 // jwtClaim returns the top-level claim name of the JWT token's payload: a
-// string as its text, anything else (a number as the issuer wrote it, a
+// string as its text, anything else (a number as the issuer wrote it, null, a
 // boolean, an object or array) as compact JSON. The signature is not
 // checked: the probe is the token's client, reading what its server put in
 // it (a user id in "sub" that a later step's URL needs). Its errors never
@@ -166,8 +166,10 @@ func jwtClaim(token, name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("jwtclaim: the JWT has no claim %q", name)
 	}
+	// Only a JSON string is its text: null decodes into a Go string too
+	// (leaving it empty), and must read "null".
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
 		return s, nil
 	}
 	var b bytes.Buffer

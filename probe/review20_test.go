@@ -71,3 +71,18 @@ func escapedErrorIsBounded(t *testing.T, n int) {
 		t.Errorf("the error is cut inside an escape: ...%s", e[max(0, i-12):])
 	}
 }
+
+// TestJWTClaimNull: a claim whose value is null is "null", as docs/config.md
+// says of anything but a string ("as compact JSON"): decoding null into a
+// Go string succeeds and leaves it empty, so {"sub": null} gave "" and a
+// URL /users/${jwtclaim(token, "sub")}/inbox became /users//inbox, a
+// request to another resource, without a word.
+func TestJWTClaimNull(t *testing.T) {
+	got, err := applyFunc("jwtclaim", []string{jwtOf(`{"sub":null,"name":""}`), "sub"})
+	if err != nil || got != "null" {
+		t.Errorf(`jwtclaim of {"sub": null} = %q, %v; want "null"`, got, err)
+	}
+	if got, err := applyFunc("jwtclaim", []string{jwtOf(`{"sub":null,"name":""}`), "name"}); err != nil || got != "" {
+		t.Errorf(`jwtclaim of {"name": ""} = %q, %v; want ""`, got, err)
+	}
+}
