@@ -283,7 +283,8 @@ func (d *decoder) offsetWarning(tl *Timeline, loc *time.Location, n *yaml.Node, 
 		t.Format(time.RFC3339), t.Format("-07:00"), loc, local.Format("-07:00"), abbr, loc, local.Format(time.RFC3339), hours(apart))})
 }
 
-// hours says d, a difference of UTC offsets: "an hour", "16 hours", "30m".
+// hours says d, a difference of UTC offsets: "an hour", "16 hours", "30m",
+// "15m30s" (an offset of local mean time had seconds).
 func hours(d time.Duration) string {
 	switch {
 	case d == time.Hour:
@@ -291,7 +292,11 @@ func hours(d time.Duration) string {
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%d hours", d/time.Hour)
 	}
-	return strings.TrimSuffix(d.String(), "0s")
+	s := d.String() // "30m0s", "15m30s", "30s"
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 func absInt(n int) int {
