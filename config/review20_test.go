@@ -1,9 +1,45 @@
 package config
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
+
+// TestWarningsTimelineOffsetSeconds: RFC 3339 writes an offset to the
+// minute, so a time in a zone whose offset then had seconds (Liberia's
+// -00:44:30 until 1972, any zone's local mean time before 1900) cannot be
+// written with that offset: it got a warning either way, which told the
+// writer to write what they had written ("1970-06-01T12:00:00-00:44 has
+// the offset -00:44, but Africa/Monrovia ... was at -00:44 then: ... write
+// 1970-06-01T12:00:00-00:44 (30s apart)"). An offset within the minute of
+// the zone's is the zone's; a real confusion still warns.
+func TestWarningsTimelineOffsetSeconds(t *testing.T) {
+	files := map[string]string{
+		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n",
+		"t.yaml": "timezone: Africa/Monrovia\n" +
+			"incidents:\n" +
+			"  - {id: down, service: account, functions: [login], start: 1970-06-01T12:00:00-00:44, end: 1970-06-01T13:00:00-00:45}\n" +
+			"  - {id: hour, service: account, functions: [login], start: 1970-06-01T12:00:00-01:00}\n",
+	}
+	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
+	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings("sqlite") {
+		got = append(got, fmt.Sprintf("%s:%d: %s: %s", w.File, w.Line, w.Key, w.Msg))
+	}
+	want := []string{
+		`t.yaml:4: incidents[1].start: 1970-06-01T12:00:00-01:00 has the offset -01:00, but Africa/Monrovia (the timeline's timezone) was at -00:44 (MMT) then: if the provider gave the time in Africa/Monrovia, write 1970-06-01T12:00:00-00:44 (15m30s apart)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
 
 // TestHours: the warning's "(N apart)" keeps the seconds of a difference:
 // the "0s" trimmed from "30m0s" was trimmed from "30s" and "15m30s" too,

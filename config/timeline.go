@@ -261,14 +261,17 @@ func (d *decoder) notice(n *yaml.Node, key string, tl *Timeline, loc *time.Locat
 // and daylight time confused ("4 pm PST" for a day of PDT) moves a declared
 // incident an hour, and its reconciliation with it. UTC (Z, +00:00) is not
 // one: providers' postmortems often give times in UTC whatever the
-// timeline's zone.
+// timeline's zone; nor is an offset within a minute of the zone's.
 func (d *decoder) offsetWarning(tl *Timeline, loc *time.Location, n *yaml.Node, key string, t time.Time) {
 	if loc == nil || t.IsZero() {
 		return
 	}
 	_, off := t.Zone()
 	abbr, want := t.In(loc).Zone()
-	if off == 0 || off == want {
+	// RFC 3339 writes an offset to the minute: one within a minute of the
+	// zone's is the zone's (local mean time before 1900, Liberia's
+	// -00:44:30 until 1972 cannot be written otherwise).
+	if off == 0 || absInt(off-want) < 60 {
 		return
 	}
 	if abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
