@@ -12,6 +12,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/internal/textesc"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/report/render"
 )
@@ -377,7 +378,10 @@ func openWindows(live *daemon.Status, service string, public bool, plan config.M
 					continue // a flow is not something the public page names
 				}
 			} else {
-				ov.Flow, ov.Cause, ov.Error, ov.Locations = f.Flow, w.CauseStep, w.Error, f.Location
+				// An error stored before the probe escaped errors (a window
+				// restored across an upgrade) may hold a U+202E that would
+				// reverse the rest of the line: escaped as the reports do.
+				ov.Flow, ov.Cause, ov.Error, ov.Locations = f.Flow, w.CauseStep, textesc.Text(w.Error), f.Location
 			}
 			out = append(out, ov)
 		}
