@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slaprobe/slaprobe/internal/textesc"
 	"github.com/slaprobe/slaprobe/state"
 )
 
@@ -73,8 +74,12 @@ func (n *Notifier) render(w state.Window) Alert {
 		desc += fmt.Sprintf(" (ended %s after %s)", w.End.In(zone).Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
 	}
 	ann := map[string]string{
-		"summary":     fmt.Sprintf("%s is %s", what, verb),
-		"description": desc,
+		"summary": fmt.Sprintf("%s is %s", what, verb),
+		// The errors quote targets; one stored before the probe escaped
+		// them (a window restored across an upgrade, re-sent) may hold an
+		// ESC [2J for the terminal amtool prints it to: escaped as the
+		// probe now escapes new ones (which this leaves as they are).
+		"description": textesc.Text(desc),
 	}
 	if n.o.RunbookURL != "" {
 		ann["runbook_url"] = strings.ReplaceAll(n.o.RunbookURL, "{service}", url.PathEscape(w.Service))
