@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
@@ -153,12 +154,14 @@ type pubKey struct{ partial, gzip bool }
 
 // pubBytes is a variant's rendered bytes, kept for [from, from+publicCacheFor)
 // of the page's clock while the figures and the config are those it was
-// rendered from.
+// rendered from. It names them by weak pointers: a variant nobody asks for
+// again must not keep a snapshot (its month report) or a config the page
+// no longer uses alive.
 type pubBytes struct {
 	body []byte
 	from time.Time
-	snap *snapshot
-	cfg  *config.Config
+	snap weak.Pointer[snapshot]
+	cfg  weak.Pointer[config.Config]
 }
 
 func (p *Page) serve(w http.ResponseWriter, r *http.Request, tmpl *template.Template, public bool) {
@@ -211,7 +214,7 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request, tmpl *template.Temp
 func (p *Page) publicBytes(tmpl *template.Template, k pubKey) ([]byte, error) {
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
-	now, snap, cfg := p.opts.Clock.Now(), p.snapshot(), p.config()
+	now, snap, cfg := p.opts.Clock.Now(), weak.Make(p.snapshot()), weak.Make(p.config())
 	if c, ok := p.pub[k]; ok && c.snap == snap && c.cfg == cfg && !now.Before(c.from) && now.Before(c.from.Add(publicCacheFor)) {
 		return c.body, nil
 	}

@@ -1,6 +1,8 @@
 package statuspage
 
 import (
+	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -36,4 +38,37 @@ func TestStoredErrorEscapedOnInternalPage(t *testing.T) {
 	if !strings.Contains(body, `\u202edetaroced\x1b[2J`) {
 		t.Errorf("the internal page lacks the stored error, escaped")
 	}
+}
+
+// TestPublicCacheHoldsNoOldSnapshot: the public page's rendered bytes do
+// not keep the figures they were rendered from alive: each variant held a
+// pointer to its snapshot and config (to tell when they changed), so after
+// a rebuild every variant nobody had asked for since (a curl without gzip,
+// the partial while nobody's browser was open) pinned a snapshot the page
+// no longer used, its month report and 90 days of history, and the config
+// of before a reload, until its next request.
+func TestPublicCacheHoldsNoOldSnapshot(t *testing.T) {
+	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
+	p, _ := hostilePage(t, now)
+	defer runtime.KeepAlive(p) // the page lives on: only what it no longer uses may go
+	pub := p.Handler(true)
+	for _, enc := range []string{"", "gzip"} {
+		for _, path := range []string{"/", "/?partial=1"} {
+			get(t, pub, "GET", path, "Accept-Encoding", enc)
+		}
+	}
+	freed := make(chan struct{})
+	runtime.AddCleanup(p.snapshot(), func(ch chan struct{}) { close(ch) }, freed)
+	if err := p.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		runtime.GC()
+		select {
+		case <-freed:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Errorf("the snapshot the page no longer uses is still held (by the public page's cache)")
 }
