@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/internal/textesc"
 	"github.com/slaprobe/slaprobe/report"
@@ -272,12 +273,14 @@ func verdict(s report.Service) string {
 }
 
 // printable replaces control characters (terminal escapes, newlines in a
-// remote error message) with a space so that no cell breaks its table, and
-// escapes bidi formatting characters (an error stored before the probe
-// escaped them), so that none reverses the rest of its line.
+// remote error message) with a space so that no cell breaks its table, a
+// byte that is not UTF-8 (0x9b is CSI to a terminal that takes 8-bit
+// controls) with U+FFFD, and escapes bidi formatting characters (an error
+// stored before the probe escaped them), so that none reverses the rest of
+// its line.
 func printable(s string) string {
 	s = textesc.Bidi(s)
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 && utf8.ValidString(s) {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
