@@ -63,3 +63,38 @@ func TestHours(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsTimelineOffsetInGap: a time whose wall clock the timeline's
+// zone skipped that day (02:30 in Los Angeles on 2021-03-14) has no
+// offset to suggest: the two times the warning proposed for each other,
+// "write 2021-03-14T02:30:00-07:00" for -08:00 and "write
+// 2021-03-14T02:30:00-08:00" for -07:00, each got the other warning. The
+// warning says the wall clock did not exist and gives the same instant
+// in the zone, which gets none.
+func TestWarningsTimelineOffsetInGap(t *testing.T) {
+	files := map[string]string{
+		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n",
+		"t.yaml": "timezone: America/Los_Angeles\n" +
+			"incidents:\n" +
+			"  - {id: pst, service: account, functions: [login], start: 2021-03-14T02:30:00-08:00}\n" +
+			"  - {id: pdt, service: account, functions: [login], start: 2021-03-14T02:30:00-07:00}\n" +
+			"  - {id: same, service: account, functions: [login], start: 2021-03-14T03:30:00-07:00}\n" +
+			"  - {id: same2, service: account, functions: [login], start: 2021-03-14T01:30:00-08:00}\n",
+	}
+	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
+	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings("sqlite") {
+		got = append(got, fmt.Sprintf("%s:%d: %s: %s", w.File, w.Line, w.Key, w.Msg))
+	}
+	want := []string{
+		`t.yaml:3: incidents[0].start: 2021-03-14T02:30:00-08:00 has the offset -08:00, but America/Los_Angeles (the timeline's timezone) was at -07:00 (PDT) then, and its clocks skipped 02:30:00 that day: the same instant there is 2021-03-14T03:30:00-07:00`,
+		`t.yaml:4: incidents[1].start: 2021-03-14T02:30:00-07:00 has the offset -07:00, but America/Los_Angeles (the timeline's timezone) was at -08:00 (PST) then, and its clocks skipped 02:30:00 that day: the same instant there is 2021-03-14T01:30:00-08:00`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -280,10 +280,16 @@ func (d *decoder) offsetWarning(tl *Timeline, loc *time.Location, n *yaml.Node, 
 		abbr = ""
 	}
 	local := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.FixedZone("", want))
-	apart := time.Duration(absInt(off-want)) * time.Second
-	tl.warnings = append(tl.warnings, Warning{File: d.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(
-		"%s has the offset %s, but %s (the timeline's timezone) was at %s%s then: if the provider gave the time in %s, write %s (%s apart)",
-		t.Format(time.RFC3339), t.Format("-07:00"), loc, local.Format("-07:00"), abbr, loc, local.Format(time.RFC3339), hours(apart))})
+	msg := fmt.Sprintf("%s has the offset %s, but %s (the timeline's timezone) was at %s%s then", t.Format(time.RFC3339), t.Format("-07:00"), loc, local.Format("-07:00"), abbr)
+	if _, o := local.In(loc).Zone(); o != want {
+		// The zone's clocks went forward over that wall clock time: no
+		// offset writes it there (suggesting the other one, each time got
+		// the other's warning); the instant as written is there too.
+		msg += fmt.Sprintf(", and its clocks skipped %s that day: the same instant there is %s", t.Format("15:04:05"), t.In(loc).Format(time.RFC3339))
+	} else {
+		msg += fmt.Sprintf(": if the provider gave the time in %s, write %s (%s apart)", loc, local.Format(time.RFC3339), hours(time.Duration(absInt(off-want))*time.Second))
+	}
+	tl.warnings = append(tl.warnings, Warning{File: d.file, Line: n.Line, Key: key, Msg: msg})
 }
 
 // hours says d, a difference of UTC offsets: "an hour", "16 hours", "30m",
