@@ -44,7 +44,7 @@ func TestBidiControlsInErrorsEscaped(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	bidi := []rune{'\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'}
+	bidi := []rune{'\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'}
 	for _, tc := range []struct {
 		name   string
 		path   string
@@ -54,7 +54,7 @@ func TestBidiControlsInErrorsEscaped(t *testing.T) {
 		{"an unterminated override in a JSON value", "/json?v=" + "%E2%80%AEdetaroced", config.Expect{JSONPath: []config.PathMatch{{Path: "$.v", Matcher: eq("x")}}},
 			`(got "\u202edetaroced")`},
 		{"every bidi control", "/json?v=" + urlRunes(bidi), config.Expect{JSONPath: []config.PathMatch{{Path: "$.v", Matcher: eq("x")}}},
-			`\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069`},
+			`\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			step := get("s", srv.URL+tc.path)

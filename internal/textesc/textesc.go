@@ -16,11 +16,16 @@ import (
 	"unicode/utf8"
 )
 
-// IsBidi reports whether r is a bidirectional formatting character: ALM,
-// LRM, RLM, the embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and the
-// isolates (LRI, RLI, FSI, PDI).
+// IsBidi reports whether r is a bidirectional formatting character that
+// reorders the text after it: the embeddings and overrides (LRE, RLE, PDF,
+// LRO, RLO) and the isolates (LRI, RLI, FSI, PDI), the nine that go vet's
+// bidichk and Rust's text_direction_codepoint lints flag ("Trojan Source",
+// CVE-2021-42574). The marks (LRM, RLM, ALM) are left: each is one
+// invisible letter of a direction, which Arabic and Hebrew text (a report
+// title, a service name) uses to place its punctuation, and which cannot
+// reverse what follows it.
 func IsBidi(r rune) bool {
-	return r == '\u061c' || r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // Bidi writes every bidirectional formatting character of s as \uXXXX

@@ -7,7 +7,10 @@ func TestBidi(t *testing.T) {
 		{"", ""},
 		{"plain, 한국어, עברית", "plain, 한국어, עברית"}, // right-to-left letters are not controls
 		{"\u202eevil", `\u202eevil`},
-		{"a\u061cb\u200e\u200f\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069c", `a\u061cb\u200e\u200f\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069c`},
+		{"a\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069c", `a\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069c`},
+		// The marks are letters of a direction, not reordering controls:
+		// an Arabic or Hebrew title places its punctuation with them.
+		{"\u0627\u0644\u062a\u0642\u0631\u064a\u0631 (\u0661)\u200f \u05d3\u05d5\u05f4\u05d7\u200e:\u061c", "\u0627\u0644\u062a\u0642\u0631\u064a\u0631 (\u0661)\u200f \u05d3\u05d5\u05f4\u05d7\u200e:\u061c"},
 		{"zero\u200bwidth", "zero\u200bwidth"}, // not a bidi control
 		{"\xff\u202e", "\xff\\u202e"},          // a byte that is not UTF-8 is left to Text
 		{"a\nb", "a\nb"},                       // Bidi leaves controls
