@@ -35,9 +35,19 @@ func lookback(fs *flowState) time.Duration {
 	return time.Duration(state.ResumeRuns(policyOf(f))) * (2*f.Interval + 2*max(f.Timeout, time.Second))
 }
 
-// recentHistory reads, for the flows that ran recently enough that their
-// next run is no unknown stretch, their runs in the lookback before their
-// last run and the windows around them, a batch of flows per query.
+// recentHistory reads, for the flows that ran before, their runs in the
+// lookback before their last run and the windows around them, a batch of
+// flows per query. A flow stopped so long ago that its next run finds an
+// unknown stretch needs them too: whether it was to be confirm-run after
+// its last run (a failure streak, or a down window a restart's Stale has
+// closed since) and how long that run lasted say where the stretch starts
+// (state.Policy.Covers); without them a restart started it an interval
+// after the last run where `windows --recompute` starts it confirm_every
+// after it. A batch reads one range for all its flows, so flows are
+// batched in order of their last runs, and a batch ends where the next
+// flow's lookback does not overlap it: flows that stopped at different
+// times (a flow removed and added back a month later) do not make a batch
+// read the month between them.
 // Called with the flows not yet running.
 func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState, last map[string]time.Time, now time.Time) (map[string]history, error) {
 	type want struct {
@@ -48,15 +58,28 @@ func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState
 	for _, fs := range fss {
 		lr := last[fs.name]
 		fs.mu.Lock()
-		lb, iv, timeout := lookback(fs), fs.flow.Interval, fs.flow.Timeout
+		lb := lookback(fs)
 		fs.mu.Unlock()
-		if lr.IsZero() || now.Sub(lr) > 2*iv+2*max(timeout, time.Second) {
-			continue // never ran, or so long ago that its next run starts afresh
+		if lr.IsZero() {
+			continue // never ran
 		}
 		wants = append(wants, want{fs, lr.Add(-lb), lr.Add(time.Nanosecond)})
 	}
+	slices.SortStableFunc(wants, func(a, b want) int { return a.from.Compare(b.from) })
+	var batches [][]want
+	var reach time.Time // the latest end of the current batch's ranges
+	for i, w := range wants {
+		n := len(batches)
+		if n == 0 || len(batches[n-1]) == resumeBatch || w.from.After(reach) {
+			batches = append(batches, wants[i:i:len(wants)])
+			n++
+			reach = w.to
+		}
+		batches[n-1] = append(batches[n-1], w)
+		reach = maxTime(reach, w.to)
+	}
 	out := map[string]history{}
-	for batch := range slices.Chunk(wants, resumeBatch) {
+	for _, batch := range batches {
 		q := store.Query{From: batch[0].from, To: batch[0].to, Location: loc}
 		for _, w := range batch {
 			q.Flows = append(q.Flows, w.fs.name)

@@ -864,7 +864,12 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 	}
 	m.lastRun = maxTime(m.lastRun, scratch.lastRun)
 	m.covered = maxTime(m.covered, scratch.covered)
-	m.confirming = m.Confirming()
+	// Whether the flow was to be confirm-run after its last run: the runs
+	// replayed up to it say so too when no window is open any more, as
+	// when a restart long after the stop closed the down window (Stale)
+	// and the daemon stopped again before the flow's next run: the next
+	// restart's unknown stretch must start where that one closed it.
+	m.confirming = m.Confirming() || scratch.confirming && !scratch.lastRun.Before(m.lastRun)
 }
 
 // emptyTracker is a tracker for function fn ("": the flow) with nothing
