@@ -204,6 +204,16 @@ func (c *Config) SetInterval(d time.Duration) {
 	}
 }
 
+// ConfirmEveryAt is the confirm_every a flow with the given interval takes
+// from d when it sets none of its own: the defaults' (off where it is not
+// shorter than the interval), or ConfirmEveryFor(interval). A report
+// accounts a flow the config no longer has with it, as with the defaults'
+// down_after and up_after.
+func (d Defaults) ConfirmEveryAt(interval time.Duration) time.Duration {
+	k := knobs{interval: interval, confirm: d.ConfirmEvery, setConfirm: d.ConfirmEverySet}
+	return k.confirmEvery(false)
+}
+
 // confirmEvery resolves a flow's confirm_every from its knobs: its own, or
 // the defaults' (off where it is not shorter than the flow's interval), or
 // ConfirmEveryFor(interval).

@@ -34,7 +34,9 @@ func testConfig(tz string, interval time.Duration) *config.Config {
 		Location: "seoul-a",
 		Timezone: tz,
 		Loc:      loc,
-		Defaults: config.Defaults{Interval: interval, DownAfter: 2, UpAfter: 1},
+		// confirm_every: 0s in the defaults, as its flows have it (a flow
+		// the config no longer has is accounted with the defaults').
+		Defaults: config.Defaults{Interval: interval, DownAfter: 2, UpAfter: 1, ConfirmEverySet: true},
 		Policy:   config.Policy{Unknown: "exclude", Degraded: "up", Quorum: config.Quorum{Mode: "majority"}, FlapGap: 5 * time.Minute},
 		Services: []config.Service{{
 			Name:      "messaging",

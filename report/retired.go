@@ -20,9 +20,11 @@ import (
 // with Flow.Retired. What the config would say of it is taken from the
 // store: its steps and their functions from its last run in the period
 // (from an hour rollup when the raw runs are pruned), its interval from its
-// runs (retiredInterval), its down_after and up_after are the defaults'
-// (they only name the policy in words; its windows are the stored ones,
-// also under a recompute).
+// runs (retiredInterval), its down_after, up_after and confirm_every are
+// the defaults' (the first two only name the policy in words; its windows
+// are the stored ones, also under a recompute; confirm_every says where
+// the data of a location stopped at its last run ends, dataEnd, as it did
+// while the flow was configured with the defaults').
 //
 // A flow is its name: a flow today's config has under any service is not
 // retired, and all its stored past counts under its service of today,
@@ -129,9 +131,11 @@ func findRetired(ctx context.Context, in Input, cov []store.Span) (*retired, err
 		if !ordered {
 			out.unordered[name] = true
 		}
+		ivl := retiredInterval(spans[name], cfg.Defaults.Interval)
 		byService[l.Service] = append(byService[l.Service], config.Flow{
-			Name: name, Service: l.Service, Interval: retiredInterval(spans[name], cfg.Defaults.Interval),
-			DownAfter: cfg.Defaults.DownAfter, UpAfter: cfg.Defaults.UpAfter, Steps: steps, Session: session,
+			Name: name, Service: l.Service, Interval: ivl,
+			DownAfter: cfg.Defaults.DownAfter, UpAfter: cfg.Defaults.UpAfter, ConfirmEvery: cfg.Defaults.ConfirmEveryAt(ivl),
+			Steps: steps, Session: session,
 		})
 	}
 	if len(byService) == 0 {
