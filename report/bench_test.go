@@ -21,6 +21,10 @@ var (
 	// benchRetired leaves the last flow of every service out of the
 	// config: a tenth of the flows are accounted as retired (retired.go).
 	benchRetired = flag.Bool("bench.retired", false, "leave one flow in ten out of the BenchmarkMonthlyReport config (accounted as retired)")
+	// benchAfter extends the report's period past the runs, so that every
+	// flow's prober has stopped: the report reads each one's last run
+	// (lastRunsAtEnd) to see where its data ends.
+	benchAfter = flag.Duration("bench.after", 0, "extend the BenchmarkMonthlyReport period this long past the runs (every prober stopped)")
 )
 
 var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -96,7 +100,8 @@ func benchDB(b *testing.B, flows, days int, every time.Duration) string {
 //
 // -bench.retired leaves one flow in ten out of the config, so that the
 // report accounts them as retired (steps from their last run, interval
-// from their runs).
+// from their runs). -bench.after 24h reports a day past the runs, as if
+// every prober had stopped at their end.
 func BenchmarkMonthlyReport(b *testing.B) {
 	path := benchDB(b, *benchFlows, *benchDays, *benchEvery)
 	s, err := store.OpenSQLite(context.Background(), path, store.Options{})
@@ -117,7 +122,7 @@ func benchBuild(b *testing.B, s store.Store) {
 		}
 	}
 	ctx := context.Background()
-	in := Input{Config: cfg, Store: s, From: benchStart, To: benchStart.AddDate(0, 0, *benchDays)}
+	in := Input{Config: cfg, Store: s, From: benchStart, To: benchStart.AddDate(0, 0, *benchDays).Add(*benchAfter)}
 	b.ResetTimer()
 	for b.Loop() {
 		rep, err := Build(ctx, in)

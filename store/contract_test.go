@@ -49,6 +49,61 @@ func flows(rs []probe.Run) []string {
 func testStore(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
 
+	// RunsEach (SQLite and PostgreSQL) is Runs of each query, the point
+	// queries of a report's last runs (From to From+1ns) read many to a
+	// statement: 250 of them (more than one statement's pointsPerRead, the
+	// last statement padded), a flow in two services at one location, a
+	// point with no run, the same point twice, and range queries between.
+	t.Run("runs each is runs of each query", func(t *testing.T) {
+		s := open(t)
+		b, ok := s.(interface {
+			RunsEach(context.Context, []Query) ([][]probe.Run, error)
+		})
+		if !ok {
+			t.Skip("this store has no RunsEach: reports call Runs for each query (report.runsAt)")
+		}
+		var runs []probe.Run
+		var qs []Query
+		for i := range 125 {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			r := mkRun(fmt.Sprintf("f%03d", i%40), "seoul", at, i%3-1, time.Duration(i)*time.Millisecond)
+			other := r
+			other.ID, other.Service = r.ID+"-maps", "maps"
+			runs = append(runs, r, other)
+			qs = append(qs, Query{From: at, To: at.Add(time.Nanosecond), Flows: []string{r.Flow}, Location: "seoul"})
+			qs = append(qs, Query{From: at.Add(time.Second), To: at.Add(time.Second + time.Nanosecond), Flows: []string{r.Flow}, Location: "seoul"}) // no run
+			if i%50 == 0 {
+				qs = append(qs, qs[len(qs)-2], Query{From: t0, To: at.Add(time.Minute), Flows: []string{r.Flow, "f007"}})
+			}
+		}
+		if err := s.AppendRuns(ctx, runs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.RunsEach(ctx, qs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(qs) {
+			t.Fatalf("%d answers for %d queries", len(got), len(qs))
+		}
+		points := 0
+		for i, q := range qs {
+			want, err := s.Runs(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.To.Sub(q.From) == time.Nanosecond && len(want) > 0 {
+				points++
+			}
+			if !reflect.DeepEqual(got[i], want) {
+				t.Errorf("query %d (%s %s..%s): RunsEach gave %d runs %v, Runs %d %v", i, q.Flows, q.From.Format("15:04:05"), q.To.Format("15:04:05"), len(got[i]), got[i], len(want), want)
+			}
+		}
+		if points != 128 {
+			t.Errorf("%d point queries found runs, want 128 (125 and the 3 asked twice)", points)
+		}
+	})
+
 	t.Run("runs round trip and filters", func(t *testing.T) {
 		s := open(t)
 		var runs []probe.Run

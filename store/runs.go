@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
@@ -56,6 +57,7 @@ func (c *core) RunsEach(ctx context.Context, qs []Query) ([][]probe.Run, error) 
 		byFlow[sr.Flow] = append(byFlow[sr.Flow], sr)
 	}
 	out := make([][]probe.Run, len(qs))
+	var points []runPoint
 	for i, q := range qs {
 		from, to, _ := rangeNS(q)
 		series := all
@@ -68,12 +70,107 @@ func (c *core) RunsEach(ctx context.Context, qs []Query) ([][]probe.Run, error) 
 			}
 		}
 		for _, sr := range filterSeries(series, q.Flows, q.Location) {
+			if to == from+1 {
+				points = append(points, runPoint{sr: sr, at: from, q: i})
+				continue
+			}
 			if err := c.readRuns(ctx, query, sr, from, to, names, &out[i]); err != nil {
 				return nil, err
 			}
 		}
 	}
+	if err := c.readPoints(ctx, points, names, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// runPoint is a query of RunsEach for the runs of one series at one
+// instant (a run's start, as a report asks for a flow's last run).
+type runPoint struct {
+	sr seriesRow
+	at int64 // start, Unix ns
+	q  int   // the query's index
+}
+
+// pointsPerRead is how many runPoints one statement reads: two bound
+// values each, well under SQLite's 32,766 and PostgreSQL's 65,535.
+const pointsPerRead = 100
+
+// readPoints reads the runs of points, pointsPerRead of them a statement,
+// and appends each point's to out[p.q], in the order of points and, at one
+// point, of their ids, as readRuns would have one at a time. A report whose
+// 50,000 flows' probers had all stopped read each one's last run with a
+// statement of its own: 5.1 s a build where 3.2 s without.
+func (c *core) readPoints(ctx context.Context, points []runPoint, names map[int64]nameKey, out [][]probe.Run) error {
+	if len(points) == 0 {
+		return nil
+	}
+	// One statement of n points, prepared once: parsing it anew for each
+	// chunk cost as much as the reads. The last chunk repeats its last
+	// point up to n (a row matched twice is returned once).
+	n := min(len(points), pointsPerRead)
+	var q strings.Builder
+	q.WriteString(`SELECT series, run_id, start_ns, duration_ns, steps, confirm FROM runs WHERE `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(" OR ")
+		}
+		q.WriteString("(series = ? AND start_ns = ?)")
+	}
+	q.WriteString(" ORDER BY id")
+	stmt, err := c.r.PreparexContext(ctx, c.r.Rebind(q.String()))
+	if err != nil {
+		return fmt.Errorf("store: read runs: %w", err)
+	}
+	defer stmt.Close()
+	type key struct{ series, at int64 }
+	args := make([]any, 2*n)
+	for len(points) > 0 {
+		chunk := points[:min(len(points), n)]
+		points = points[len(chunk):]
+		for i := range n {
+			p := chunk[min(i, len(chunk)-1)]
+			args[2*i], args[2*i+1] = p.sr.ID, p.at
+		}
+		found := map[key][]probe.Run{}
+		if err := func() error {
+			rows, err := stmt.QueryContext(ctx, args...)
+			if err != nil {
+				return fmt.Errorf("store: read runs: %w", err)
+			}
+			defer rows.Close()
+			var blob []byte
+			for rows.Next() {
+				var (
+					series, start, dur, confirm int64
+					runID                       string
+				)
+				if err := rows.Scan(&series, &runID, &start, &dur, &blob, &confirm); err != nil {
+					return fmt.Errorf("store: read runs: %w", err)
+				}
+				steps, err := decodeSteps(blob, names, nil)
+				if err != nil {
+					return fmt.Errorf("store: run %q: %w", runID, err)
+				}
+				k := key{series, start}
+				found[k] = append(found[k], probe.Run{ID: runID, Start: fromNS(start), Duration: time.Duration(dur), Steps: steps, Confirm: confirm != 0})
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: read runs: %w", err)
+			}
+			return nil
+		}(); err != nil {
+			return err
+		}
+		for _, p := range chunk {
+			for _, r := range found[key{p.sr.ID, p.at}] {
+				r.Flow, r.Service, r.Location = p.sr.Flow, p.sr.Service, p.sr.Location
+				out[p.q] = append(out[p.q], r)
+			}
+		}
+	}
+	return nil
 }
 
 func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, to int64, names map[int64]nameKey, out *[]probe.Run) error {
