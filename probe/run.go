@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ohler55/ojg/oj"
 	"github.com/slaprobe/slaprobe/clock"
@@ -509,13 +510,27 @@ const maxErrorBytes = 1024
 // characters are escaped (package textesc), within the bound, and never
 // cut inside an escape.
 func (rs *runState) clipError(prefix, msg string) string {
-	n, limit := len(msg), max(maxErrorBytes-len(prefix), 0)
-	if room := limit + rs.slack(); n > room {
+	n, limit, slack := len(msg), max(maxErrorBytes-len(prefix), 0), rs.slack()
+	room := limit + slack
+	if n > room {
 		msg = msg[:room]
+	}
+	red := rs.redact(msg)
+	if n > room && slack > 1 {
+		// The last slack-1 bytes cut off may begin a secret the redactor
+		// could not see whole, and each secret redacted before them
+		// shrank to "***": a Location repeating the password 150 times
+		// kept a third of its length, so the cut at limit below reached
+		// them and the error ended "***s3cret-". They go.
+		end := max(len(red)-(slack-1), 0)
+		for end > 0 && !utf8.RuneStart(red[end]) {
+			end--
+		}
+		red = red[:end]
 	}
 	// The bound holds for the escaped text: an ESC is four bytes once
 	// written \x1b, so 800 bytes of them made an error of 3 KiB.
-	msg, cut := textesc.Clip(rs.redact(msg), limit)
+	msg, cut := textesc.Clip(red, limit)
 	if n <= limit && !cut {
 		return prefix + msg
 	}
