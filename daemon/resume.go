@@ -53,6 +53,7 @@ func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState
 	type want struct {
 		fs       *flowState
 		from, to time.Time
+		lb       time.Duration
 	}
 	var wants []want
 	for _, fs := range fss {
@@ -63,20 +64,30 @@ func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState
 		if lr.IsZero() {
 			continue // never ran
 		}
-		wants = append(wants, want{fs, lr.Add(-lb), lr.Add(time.Nanosecond)})
+		wants = append(wants, want{fs, lr.Add(-lb), lr.Add(time.Nanosecond), lb})
 	}
 	slices.SortStableFunc(wants, func(a, b want) int { return a.from.Compare(b.from) })
 	var batches [][]want
-	var reach time.Time // the latest end of the current batch's ranges
+	var (
+		reach time.Time     // the latest end of the current batch's ranges
+		least time.Duration // the shortest lookback of its flows
+	)
 	for i, w := range wants {
 		n := len(batches)
-		if n == 0 || len(batches[n-1]) == resumeBatch || w.from.After(reach) {
+		// Nor does a flow join a batch whose range would then be more than
+		// twice the shortest lookback in it: every flow of a batch has the
+		// whole range read, so a flow run every hour (lookback 8 h) that
+		// ran just before the stop made the flows run every minute
+		// (lookback 9 min) of its batch read 8 h each, 490 runs of which
+		// a restart needs 10.
+		if n == 0 || len(batches[n-1]) == resumeBatch || w.from.After(reach) ||
+			maxTime(reach, w.to).Sub(batches[n-1][0].from) > 2*min(least, w.lb) {
 			batches = append(batches, wants[i:i:len(wants)])
 			n++
-			reach = w.to
+			reach, least = w.to, w.lb
 		}
 		batches[n-1] = append(batches[n-1], w)
-		reach = maxTime(reach, w.to)
+		reach, least = maxTime(reach, w.to), min(least, w.lb)
 	}
 	out := map[string]history{}
 	for _, batch := range batches {
