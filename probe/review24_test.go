@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // TestCutErrorHoldsNoPieceOfASecret: an error cut at 1 KiB holds no piece
@@ -45,6 +46,36 @@ func TestCutErrorHoldsNoPieceOfASecret(t *testing.T) {
 			}
 			if len(e) > 1024+32 {
 				t.Errorf("error of %d bytes", len(e))
+			}
+		})
+	}
+}
+
+// TestErrorNotCutSaysNoLength: an error whose message is over the bound
+// until its secrets are redacted, and then fits whole, is not marked cut:
+// "…(1030 bytes)" after a message given whole read as if its end were
+// missing.
+func TestErrorNotCutSaysNoLength(t *testing.T) {
+	rs := &runState{r: &Runner{red: redact.New(testSecret)}}
+	for _, tc := range []struct {
+		name, msg string
+		cut       bool
+	}{
+		{"fits once redacted", strings.Repeat("a", 1018) + testSecret, false},
+		{"exactly at the bound", strings.Repeat("a", 1021), false},
+		{"one over", strings.Repeat("a", 1022), true},
+		{"escapes past the bound", strings.Repeat("a", 1018) + "\x1b", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := rs.clipError("s: ", tc.msg)
+			if got := strings.Contains(e, "…("); got != tc.cut {
+				t.Errorf("error %q...%q (%d bytes) marked cut %v, want %v", e[:10], e[max(0, len(e)-30):], len(e), got, tc.cut)
+			}
+			if len(e) > 1024+len("…(10000 bytes)") {
+				t.Errorf("error of %d bytes", len(e))
+			}
+			if !tc.cut && len(e) > 1024 {
+				t.Errorf("error of %d bytes not cut", len(e))
 			}
 		})
 	}

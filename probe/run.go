@@ -531,7 +531,7 @@ func (rs *runState) clipError(prefix, msg string) string {
 	// The bound holds for the escaped text: an ESC is four bytes once
 	// written \x1b, so 800 bytes of them made an error of 3 KiB.
 	msg, cut := textesc.Clip(red, limit)
-	if n <= limit && !cut {
+	if n <= room && !cut { // whole, if only once redacted
 		return prefix + msg
 	}
 	return prefix + msg + "…(" + strconv.Itoa(n) + " bytes)"
