@@ -89,16 +89,7 @@ func (p *parser) expect(n *yaml.Node, key string, defined map[string]bool, st *S
 		case "latency":
 			ex.Latency, _ = p.positive(e.v, key)
 		case "jsonpath":
-			for _, je := range p.entries(e.v, key) {
-				jkey := child(key, je.name)
-				if err := checkJSONPath(je.name); err != nil {
-					p.errf(je.k, jkey, "%v", err)
-					continue
-				}
-				if m, ok := p.matcher(je.v, jkey, defined); ok {
-					ex.JSONPath = append(ex.JSONPath, PathMatch{Path: je.name, Matcher: m})
-				}
-			}
+			ex.JSONPath = append(ex.JSONPath, p.pathMatches(e.v, key, defined)...)
 		case "body":
 			if m, ok := p.matcher(e.v, key, defined); ok {
 				ex.Body = &m

@@ -215,17 +215,25 @@ func (p *parser) sessionExpired(n *yaml.Node, key string, kind StepKind, defined
 				}
 			}
 		case "jsonpath":
-			for _, je := range p.entries(e.v, key) {
-				jkey := child(key, je.name)
-				if err := checkJSONPath(je.name); err != nil {
-					p.errf(je.k, jkey, "%v", err)
-					continue
-				}
-				if m, ok := p.matcher(je.v, jkey, defined); ok {
-					se.JSONPath = append(se.JSONPath, PathMatch{Path: je.name, Matcher: m})
-				}
-			}
+			se.JSONPath = p.pathMatches(e.v, key, defined)
 		}
 	})
 	return se
+}
+
+// pathMatches decodes a jsonpath mapping (an expect's, a session_expired's):
+// JSONPath -> matcher, in the order written, each path checked.
+func (p *parser) pathMatches(n *yaml.Node, key string, defined map[string]bool) []PathMatch {
+	var out []PathMatch
+	for _, je := range p.entries(n, key) {
+		jkey := child(key, je.name)
+		if err := checkJSONPath(je.name); err != nil {
+			p.errf(je.k, jkey, "%v", err)
+			continue
+		}
+		if m, ok := p.matcher(je.v, jkey, defined); ok {
+			out = append(out, PathMatch{Path: je.name, Matcher: m})
+		}
+	}
+	return out
 }

@@ -142,19 +142,13 @@ func (c *core) readPoints(ctx context.Context, points []runPoint, names map[int6
 			defer rows.Close()
 			var blob []byte
 			for rows.Next() {
-				var (
-					series, start, dur, confirm int64
-					runID                       string
-				)
-				if err := rows.Scan(&series, &runID, &start, &dur, &blob, &confirm); err != nil {
-					return fmt.Errorf("store: read runs: %w", err)
-				}
-				steps, err := decodeSteps(blob, names, nil)
+				var series int64
+				r, err := scanRun(rows, names, &series, &blob)
 				if err != nil {
-					return fmt.Errorf("store: run %q: %w", runID, err)
+					return err
 				}
-				k := key{series, start}
-				found[k] = append(found[k], probe.Run{ID: runID, Start: fromNS(start), Duration: time.Duration(dur), Steps: steps, Confirm: confirm != 0})
+				k := key{series, r.Start.UnixNano()}
+				found[k] = append(found[k], r)
 			}
 			if err := rows.Err(); err != nil {
 				return fmt.Errorf("store: read runs: %w", err)
@@ -181,24 +175,42 @@ func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, t
 	defer rows.Close()
 	var blob []byte
 	for rows.Next() {
-		var (
-			start, dur, confirm int64
-			runID               string
-		)
-		if err := rows.Scan(&runID, &start, &dur, &blob, &confirm); err != nil {
-			return fmt.Errorf("store: read runs: %w", err)
-		}
-		steps, err := decodeSteps(blob, names, nil)
+		r, err := scanRun(rows, names, nil, &blob)
 		if err != nil {
-			return fmt.Errorf("store: run %q: %w", runID, err)
+			return err
 		}
-		*out = append(*out, probe.Run{ID: runID, Flow: sr.Flow, Service: sr.Service, Location: sr.Location,
-			Start: fromNS(start), Duration: time.Duration(dur), Steps: steps, Confirm: confirm != 0})
+		r.Flow, r.Service, r.Location = sr.Flow, sr.Service, sr.Location
+		*out = append(*out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read runs: %w", err)
 	}
 	return nil
+}
+
+// scanRun reads a runs row as runsOfSeries selects it (run_id, start_ns,
+// duration_ns, steps, confirm), or with its series first into series when
+// that is not nil (readPoints), into a run without its series' names. blob
+// is the caller's buffer, kept across rows.
+func scanRun(rows *sql.Rows, names map[int64]nameKey, series *int64, blob *[]byte) (probe.Run, error) {
+	var (
+		start, dur, confirm int64
+		runID               string
+		err                 error
+	)
+	if series != nil {
+		err = rows.Scan(series, &runID, &start, &dur, blob, &confirm)
+	} else {
+		err = rows.Scan(&runID, &start, &dur, blob, &confirm)
+	}
+	if err != nil {
+		return probe.Run{}, fmt.Errorf("store: read runs: %w", err)
+	}
+	steps, err := decodeSteps(*blob, names, nil)
+	if err != nil {
+		return probe.Run{}, fmt.Errorf("store: run %q: %w", runID, err)
+	}
+	return probe.Run{ID: runID, Start: fromNS(start), Duration: time.Duration(dur), Steps: steps, Confirm: confirm != 0}, nil
 }
 
 // LastRuns implements Store.
