@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -111,13 +112,14 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 	var timer <-chan time.Time
 	seen, last := 0, ""
 	var lastData []byte // the last message that did not match
+	said := false       // the stream said the session expired (expiry.go)
 	for final := false; ; {
 		for {
 			m, ok, err := src.take()
 			if !ok {
 				if err != nil && !final {
 					a.fail = w.verdict(err.Error(), what, where, seen, withGot(rs, last, lastData))
-					if st != nil && st.expiry.closed(int(st.closeCode.Load())) {
+					if said || st != nil && st.expiry.closed(int(st.closeCode.Load())) {
 						a.fail = "session expired: " + a.fail
 						a.expired, a.restart = true, w.stream
 					}
@@ -128,11 +130,20 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 			seen++
 			if why := w.match(rs, cs, &m); why != "" {
 				if st != nil && st.expiry.says(rs, m.data) {
-					// The hub will deliver nothing on this connection:
-					// said at once, so a new login has the run's time.
-					a.fail = withGot(rs, "session expired: stream "+w.name+" said so", m.data)
-					a.expired, a.restart = true, w.stream
-					return a
+					if rs.refusedSession(rs.cur, http.StatusUnauthorized) {
+						// The hub will deliver nothing on this connection:
+						// said at once, so a new login has the run's time.
+						a.fail = withGot(rs, "session expired: stream "+w.name+" said so", m.data)
+						a.expired, a.restart = true, w.stream
+						return a
+					}
+					// No new login would follow (the run logged in itself,
+					// or did again already, or the flow has no session):
+					// the await goes on, as for any other message, since a
+					// protocol whose words the defaults only resemble (a
+					// feed's {"error":{"code":109}}) may deliver after it.
+					// Failed, it still counts as the session's refusal.
+					said = true
 				}
 				last, lastData = why, m.data
 				continue
@@ -143,6 +154,10 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 		}
 		if final {
 			a.fail = w.verdict(why, what, where, seen, withGot(rs, last, lastData))
+			if said {
+				a.fail = "session expired: " + a.fail
+				a.expired, a.restart = true, w.stream
+			}
 			return a
 		}
 		if timer == nil {

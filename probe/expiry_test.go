@@ -176,11 +176,14 @@ func TestSessionExpiredInProtocol(t *testing.T) {
 				{"and the next runs do not log in again", nil, "subscribe=ok receive=failed", 3},
 				{"nor this one", nil, "subscribe=ok receive=failed", 3},
 			})
-			// Said at once, not at the await's timeout: the hub will not
-			// deliver on that connection.
+			// Said: on a reused session at once (run 2 logs in again and
+			// passes); where no new login follows (a fresh or held session)
+			// the await goes on to its timeout or the stream's end, as a
+			// protocol whose words only resemble the defaults may still
+			// deliver (TestSessionExpiredFalseMatchKeepsWaiting).
 			for _, i := range []int{3, 4} {
-				if e := runs[i].Steps[len(runs[i].Steps)-1].Error; !strings.Contains(e, "session expired") || strings.Contains(e, "timeout") {
-					t.Errorf("run %d: receive's error %q does not say at once that the session expired", i+1, e)
+				if e := runs[i].Steps[len(runs[i].Steps)-1].Error; !strings.Contains(e, "session expired") {
+					t.Errorf("run %d: receive's error %q does not say that the session expired", i+1, e)
 				}
 			}
 		})
