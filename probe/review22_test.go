@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/slaprobe/slaprobe/clock"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -80,4 +83,64 @@ func TestSessionExpiredFalseMatchKeepsWaiting(t *testing.T) {
 			{"and again", nil, "login=ok subscribe=ok receive=ok", 2},
 		})
 	})
+}
+
+// TestPollSinceAfterANewLogin: a poll that a reused session's stale token
+// got refused (401), and that passed after the run logged in again, is
+// timed from the end of that login, not from its since step's start: the
+// probe could not look for the message while it logged in, so the login's
+// time is the probe's, not the delivery's. Before, the poll read the
+// login's 2 s (in virtual time) on top of a delivery seen at its first
+// look, over its expect.latency of 1 s: receive degraded ("latency 2s over
+// objective 1s") on every run that renewed its session.
+func TestPollSinceAfterANewLogin(t *testing.T) {
+	c := clock.NewManual(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	var logins, current atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			c.Advance(2 * time.Second)
+			n := logins.Add(1)
+			current.Store(n)
+			fmt.Fprintf(w, `{"token":"tok-%d"}`, n)
+		case "/send": // the sender's own key: not the session's
+			fmt.Fprint(w, `{"id":"m-1"}`)
+		case "/inbox":
+			if r.Header.Get("Authorization") != fmt.Sprintf("Bearer tok-%d", current.Load()) {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprint(w, `{"messages":[{"id":"m-1"}]}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	login := get("login", srv.URL+"/login")
+	login.Extract = []config.Extract{{Var: "token", JSONPath: "$.token"}}
+	send := get("send", srv.URL+"/send")
+	recv := get("receive", srv.URL+"/inbox")
+	recv.Request.Headers = map[string]string{"Authorization": "Bearer ${token}"}
+	recv.Poll = &config.Poll{Every: time.Second, Within: 10 * time.Second}
+	recv.Expect.Latency = time.Second
+	recv.Expect.JSONPath = []config.PathMatch{{Path: "$.messages[*].id", Matcher: config.Matcher{Contains: ptr("m-1")}}}
+	cfg := testConfig(config.Flow{Timeout: 30 * time.Second, Session: &config.Session{TTL: time.Hour, Steps: []config.Step{login}},
+		Steps: []config.Step{send, recv}})
+	r, err := NewRunner(cfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	f := &cfg.Services[0].Flows[0]
+	for i, before := range []func(){nil, func() { current.Store(-1) }} { // then the server forgets the token
+		if before != nil {
+			before()
+		}
+		run := r.Run(context.Background(), f)
+		s := run.Steps[len(run.Steps)-1]
+		if s.Status != StatusOK || s.Duration != 0 {
+			t.Errorf("run %d: receive %s %q, %s; want ok in 0s (the message was there at the first look with a valid token)", i+1, s.Status, s.Error, s.Duration)
+		}
+	}
+	if n := logins.Load(); n != 2 {
+		t.Errorf("%d logins, want 2", n)
+	}
 }

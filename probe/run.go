@@ -80,7 +80,7 @@ type runState struct {
 	runID  string
 	steps  []StepResult // one per compiled step (session, steps, teardown), filled in place
 	cur    int          // the step being run
-	starts []time.Time  // when each step started, for await's since
+	starts []time.Time  // when each step started, for a since (await, poll); after a new login, at most its end
 
 	sessionRan bool           // the session's steps ran in this run
 	set        []bool         // variable slots that hold a value (kept for flows with a teardown)
@@ -345,6 +345,15 @@ func (rs *runState) main() bool {
 			rs.discard(rs.sess) // its logout is best effort: the server may have ended it already
 			if !rs.runSession() {
 				return false
+			}
+			// A later step timed from a step before from (a poll's or an
+			// await's since) is timed from now: the new login's time is
+			// the probe's, not the target's.
+			now := rs.c.Now()
+			for j := cf.nsession; j < from; j++ {
+				if rs.starts[j].Before(now) {
+					rs.starts[j] = now
+				}
 			}
 			for j := from; j < cf.nsession+cf.nmain; j++ {
 				rs.steps[j] = StepResult{Step: rs.steps[j].Step, Function: rs.steps[j].Function, Status: StatusNotRun}
