@@ -106,7 +106,7 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 	start := rs.starts[rs.cur]
 	deadline, why := rs.deadline(cs, start)
 	origin := start
-	if w.since >= 0 {
+	if w.since >= 0 && !rs.starts[w.since].IsZero() { // zero: it did not run (a teardown step skipped)
 		origin = rs.starts[w.since]
 	}
 	var timer <-chan time.Time

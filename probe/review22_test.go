@@ -144,3 +144,49 @@ func TestPollSinceAfterANewLogin(t *testing.T) {
 		t.Errorf("%d logins, want 2", n)
 	}
 }
+
+// TestPollSinceStepNotRun: a poll whose since step did not run in this run
+// (a teardown step skipped because the variable it uses has no value, the
+// teardown going on to the poll) is timed by its own start, not by a start
+// the run state kept from an earlier run. Before, the run states are pooled
+// and kept each step's start: the second run's "gone" poll, its since step
+// skipped, read the 60 s since the first run's delete.
+func TestPollSinceStepNotRun(t *testing.T) {
+	c := clock.NewManual(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	var made atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/make":
+			if made.Add(1) > 1 {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprint(w, `{"id":"x-1"}`)
+		default:
+			fmt.Fprint(w, `{"ok":true}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	mk := get("make", srv.URL+"/make")
+	mk.Extract = []config.Extract{{Var: "id", JSONPath: "$.id"}}
+	del := get("delete", srv.URL+"/delete/${id}")
+	gone := get("gone", srv.URL+"/gone")
+	gone.Poll = &config.Poll{Every: time.Second, Within: 5 * time.Second} // since: delete, the step just before
+	cfg := testConfig(config.Flow{Timeout: 10 * time.Second, Steps: []config.Step{mk}, Teardown: []config.Step{del, gone}})
+	r, err := NewRunner(cfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	f := &cfg.Services[0].Flows[0]
+	for i, want := range []string{"delete=ok gone=ok", "delete=not_run gone=ok"} {
+		run := r.Run(context.Background(), f)
+		if s := stepNames(run.Teardown); s != want {
+			t.Fatalf("run %d: teardown %s, want %s", i+1, s, want)
+		}
+		if d := run.Teardown[1].Duration; d != 0 {
+			t.Errorf("run %d: gone took %s, want 0s (its own time: nothing advanced the clock)", i+1, d)
+		}
+		c.Advance(time.Minute)
+	}
+}

@@ -266,6 +266,7 @@ func (rs *runState) setUp() bool {
 		rs.starts = make([]time.Time, n)
 	} else {
 		rs.starts = rs.starts[:n]
+		clear(rs.starts) // a step not run in this run has no start: not an earlier run's
 	}
 	if !cf.plain() {
 		if cap(rs.set) < cf.nslots {
@@ -695,9 +696,10 @@ func (rs *runState) step(i int) {
 	res.Duration = now.Sub(start)
 	if a.hasLatency {
 		res.Duration = a.latency
-	} else if cs.poll != nil && cs.since >= 0 && msg == "" {
+	} else if cs.poll != nil && cs.since >= 0 && msg == "" && !rs.starts[cs.since].IsZero() {
 		// A poll that passed: from its since step's start, as an await
-		// measures send-to-receive.
+		// measures send-to-receive (its own time when that step did not
+		// run: a teardown step skipped).
 		res.Duration = max(0, now.Sub(rs.starts[cs.since]))
 	}
 	switch {
