@@ -190,3 +190,34 @@ func TestPollSinceStepNotRun(t *testing.T) {
 		c.Advance(time.Minute)
 	}
 }
+
+// TestSessionExpiredTwoStreams: a flow that opens two streams with the
+// session's token and awaits the second first: when that one says the token
+// expired, the run logs in again and opens both again, not only the one
+// that said so. Before, it ran again from the second stream's step, so the
+// first stream, opened with the expired token, failed its await ("session
+// expired: stream a: closed by the server (3005 ...)") and the run failed
+// after a login that had fixed everything.
+func TestSessionExpiredTwoStreams(t *testing.T) {
+	noLeaks(t)
+	h, srv := newHubTarget(t)
+	f := hubFlow(srv.URL, "uni_websocket")
+	a := f.Steps[0]
+	a.Name = "a"
+	b := hubFlow(srv.URL, "uni_sse").Steps[0]
+	b.Name = "b"
+	recvA, recvB := f.Steps[1], f.Steps[1]
+	recvA.Name, recvA.Await = "receive-a", &config.Await{Stream: "a"}
+	recvB.Name, recvB.Await = "receive-b", &config.Await{Stream: "b"}
+	f.Steps = []config.Step{a, b, recvB, recvA}
+	cfg := testConfig(f)
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	runLogins(t, r, &cfg.Services[0].Flows[0], &h.logins, []loginRun{
+		{"first run logs in", nil, "login=ok a=ok b=ok receive-b=ok receive-a=ok", 1},
+		{"the token expired: one new login, both streams opened again", h.revoke, "login=ok a=ok b=ok receive-b=ok receive-a=ok", 2},
+	})
+}
