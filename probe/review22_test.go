@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"net/http"
@@ -220,4 +222,57 @@ func TestSessionExpiredTwoStreams(t *testing.T) {
 		{"first run logs in", nil, "login=ok a=ok b=ok receive-b=ok receive-a=ok", 1},
 		{"the token expired: one new login, both streams opened again", h.revoke, "login=ok a=ok b=ok receive-b=ok receive-a=ok", 2},
 	})
+}
+
+// TestHTTPStreamLastLineGzip pins the last line of a format lines stream
+// sent gzip-compressed: counted when the gzip stream ended (its trailer
+// read), dropped when it was cut (no trailer: a chunked body without its
+// last chunk, or a close-delimited body, which a gzip stream, unlike plain
+// text, can tell from a clean end).
+func TestHTTPStreamLastLineGzip(t *testing.T) {
+	const lines = "{\"connect\":{}}\n{\"id\":\"m-1\"}"
+	for _, tc := range []struct {
+		name   string
+		status Status
+	}{
+		{"ended", StatusOK},
+		{"chunked, cut", StatusFailed},
+		{"close-delimited, cut", StatusFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var buf bytes.Buffer
+				zw := gzip.NewWriter(&buf)
+				zw.Write([]byte(lines))
+				zw.Flush() // the lines, decodable, without the trailer
+				if tc.name == "ended" {
+					zw.Close()
+				}
+				if tc.name == "close-delimited, cut" {
+					c, rw, _ := w.(http.Hijacker).Hijack()
+					rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n")
+					rw.Write(buf.Bytes())
+					rw.Flush()
+					c.Close()
+					return
+				}
+				w.Header().Set("Content-Type", "text/plain")
+				w.Header().Set("Content-Encoding", "gzip")
+				w.Write(buf.Bytes())
+				w.(http.Flusher).Flush()
+				if tc.name == "chunked, cut" {
+					c, _, _ := w.(http.Hijacker).Hijack()
+					c.Close()
+				}
+			}))
+			t.Cleanup(srv.Close)
+			sub := config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL, Format: config.FormatLines}}
+			recv := config.Step{Name: "receive", Function: "receive", Timeout: 2 * time.Second, Await: &config.Await{Stream: "subscribe"},
+				Expect: config.Expect{JSONPath: []config.PathMatch{{Path: "$.id", Matcher: eq("m-1")}}}}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{sub, recv}}, Options{})
+			if s := run.Steps[1]; s.Status != tc.status {
+				t.Errorf("receive: %s %q, want %s", s.Status, s.Error, tc.status)
+			}
+		})
+	}
 }
