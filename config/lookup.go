@@ -106,10 +106,13 @@ type Warning struct {
 //   - times in a timeline whose UTC offset is not the one its timezone
 //     had then (other than UTC): standard and daylight time confused;
 //   - secret references (${env:NAME}, ${file:PATH}) that resolved to
-//     nothing, at their first use.
+//     nothing, at their first use;
+//   - polls with an expect.latency and no since: the objective, the
+//     poll's own time before poll.since, is now send-to-receive.
 func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
 	out = append(out, c.emptySecrets...)
+	out = append(out, c.pollLatency...)
 	if driver == "postgres" && c.Location == DefaultLocation {
 		out = append(out, Warning{Key: "location", Msg: fmt.Sprintf("not set (results are stored as location %q): every prober that shares the PostgreSQL store needs a location of its own, or their results merge into one location's and the quorum counts them once", DefaultLocation)})
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -153,17 +154,23 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 			st.Await = p.await(e.v, ekey, sc)
 		}
 	}
+	var since *yaml.Node
 	if pollNode != nil {
 		if kind != KindRequest {
 			p.errf(pollNode, key+".poll", "only a request step polls (an await waits by itself, up to its timeout)")
 		} else {
-			var since *yaml.Node
 			st.Poll, since = p.poll(pollNode, key+".poll", f, st.Timeout)
 			p.pollSince(st.Poll, since, key+".poll", st.Name, sc)
 		}
 	}
 	if expectNode != nil {
 		st.Expect = p.expect(expectNode, key+".expect", defined, &st)
+	}
+	if st.Poll != nil && since == nil && st.Poll.Since != st.Name && st.Expect.Latency > 0 {
+		// A config written before poll.since: its latency objective was
+		// the poll's own time and is now the send's too.
+		p.cfg.pollLatency = append(p.cfg.pollLatency, Warning{Line: pollNode.Line, Key: key + ".poll.since",
+			Msg: fmt.Sprintf("not set, so expect.latency %v is checked against the time from the start of %q (the step just before) to the answer that showed the message, not the poll's own time as before poll.since: write since: %s to keep that, or since: %s to say so", st.Expect.Latency, st.Poll.Since, st.Name, st.Poll.Since)})
 	}
 	// Extracts become usable from the next step on.
 	for _, e := range p.entries(extractNode, key+".extract") {

@@ -39,6 +39,10 @@ type Config struct {
 	// emptySecrets are the warnings for secret references that resolved to
 	// nothing, at their first use (Warnings).
 	emptySecrets []Warning
+	// pollLatency are the warnings for polls whose expect.latency is
+	// checked against send-to-receive time by a since they do not write
+	// (Warnings).
+	pollLatency []Warning
 }
 
 // Storage says where results are kept.
