@@ -522,34 +522,47 @@ const maxErrorBytes = 1024
 // is not redacted: a secret that happens to equal it must not hide which
 // step failed) and msg redacted, cut so that both fit in maxErrorBytes,
 // saying how long msg was. It cuts before redacting too (leaving room for
-// a secret that starts before the cut to be seen whole), so a huge message
-// costs the redactor no more than a short one. msg quotes the target and
+// a secret that starts before the cut to be seen whole, and reading on
+// while the secrets redacted leave the text under the bound), so a huge
+// message costs the redactor no more than a few KiB. msg quotes the target and
 // the error reaches every output, so its control and bidi formatting
 // characters are escaped (package textesc), within the bound, and never
 // cut inside an escape.
 func (rs *runState) clipError(prefix, msg string) string {
 	n, limit, slack := len(msg), max(maxErrorBytes-len(prefix), 0), rs.slack()
-	room := limit + slack
-	if n > room {
-		msg = msg[:room]
-	}
-	red := rs.redact(msg)
-	if n > room && slack > 1 {
-		// The last slack-1 bytes cut off may begin a secret the redactor
-		// could not see whole, and each secret redacted before them
-		// shrank to "***": a Location repeating the password 150 times
-		// kept a third of its length, so the cut at limit below reached
-		// them and the error ended "***s3cret-". They go.
-		end := max(len(red)-(slack-1), 0)
-		for end > 0 && !utf8.RuneStart(red[end]) {
-			end--
+	var red string
+	whole := false
+	for room := limit + slack; ; room *= 2 {
+		if n <= room {
+			red, whole = rs.redact(msg), true
+			break
 		}
-		red = red[:end]
+		red = rs.redact(msg[:room])
+		if slack > 1 {
+			// The last slack-1 bytes cut off may begin a secret the
+			// redactor could not see whole, and each secret redacted
+			// before them shrank to "***": a Location repeating the
+			// password 150 times kept a third of its length, so the cut
+			// at limit below reached them and the error ended
+			// "***s3cret-". They go.
+			end := max(len(red)-(slack-1), 0)
+			for end > 0 && !utf8.RuneStart(red[end]) {
+				end--
+			}
+			red = red[:end]
+		}
+		if len(red) >= limit {
+			break
+		}
+		// Secrets shrank the text below the bound: read on, or a
+		// message that fits once redacted is cut and marked so (each
+		// "***" stands for at most slack bytes, so this reads at most
+		// about 2*limit*slack/3 bytes).
 	}
 	// The bound holds for the escaped text: an ESC is four bytes once
 	// written \x1b, so 800 bytes of them made an error of 3 KiB.
 	msg, cut := textesc.Clip(red, limit)
-	if n <= room && !cut { // whole, if only once redacted
+	if whole && !cut {
 		return prefix + msg
 	}
 	return prefix + msg + "…(" + strconv.Itoa(n) + " bytes)"
