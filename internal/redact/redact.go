@@ -207,6 +207,10 @@ func Forms(s string) []string {
 type Redactor struct {
 	r      *strings.Replacer
 	maxLen int
+	// forms by their first byte, longest first, when one of them ends
+	// with the start of one (Redact then masks overlapping occurrences as
+	// one); nil otherwise.
+	overlapping *[256][]string
 }
 
 // New returns a Redactor for values (those shorter than MinLen are left
@@ -230,13 +234,73 @@ func New(values ...string) *Redactor {
 	for _, f := range forms {
 		pairs = append(pairs, f, Mask)
 	}
-	return &Redactor{r: strings.NewReplacer(pairs...), maxLen: len(forms[0])}
+	red := &Redactor{r: strings.NewReplacer(pairs...), maxLen: len(forms[0])}
+	byFirst := new([256][]string)
+	for _, f := range forms {
+		byFirst[f[0]] = append(byFirst[f[0]], f)
+	}
+	if overlap(forms, byFirst) {
+		red.overlapping = byFirst
+	}
+	return red
+}
+
+// overlap reports whether one of forms ends with the start of one: a
+// value such as "abab1abab", or "aaaaaaaa". byFirst holds forms by their
+// first byte.
+func overlap(forms []string, byFirst *[256][]string) bool {
+	for _, f := range forms {
+		for p := 1; p < len(f); p++ {
+			for _, g := range byFirst[f[p]] {
+				if len(g) > len(f)-p && strings.HasPrefix(g, f[p:]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// maskOverlapping is Redact for forms that overlap: a strings.Replacer
+// replaces occurrences that do not overlap, leftmost first, so of
+// "abab1abab1abab" with the value "abab1abab" it kept "***1abab", the
+// value's last five bytes. Each occurrence that starts inside a masked
+// one and ends past it is masked with it, under the one Mask.
+func (r *Redactor) maskOverlapping(s string) string {
+	at := func(i int) int { // the end of the longest form at i, or -1
+		for _, f := range r.overlapping[s[i]] {
+			if strings.HasPrefix(s[i:], f) {
+				return i + len(f)
+			}
+		}
+		return -1
+	}
+	var b strings.Builder
+	done := 0
+	for i := 0; i < len(s); {
+		j := at(i)
+		if j < 0 {
+			i++
+			continue
+		}
+		for k := i + 1; k < j; k++ {
+			j = max(j, at(k))
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(Mask)
+		done, i = j, j
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }
 
 // Redact returns s with every form of every value replaced by Mask.
 func (r *Redactor) Redact(s string) string {
 	if r == nil || r.r == nil || s == "" {
 		return s
+	}
+	if r.overlapping != nil {
+		return r.maskOverlapping(s)
 	}
 	return r.r.Replace(s)
 }

@@ -211,3 +211,28 @@ func lowerASCII(c byte) byte {
 	}
 	return c
 }
+
+// TestOverlappingOccurrences: a value that ends with its own start
+// ("abab1abab", "aaaaaaaa") leaves no piece of itself where a message
+// holds it overlapping itself. The replacer masked occurrences that do not
+// overlap, leftmost first, so "abab1abab1abab" became "***1abab" (the
+// value's last five bytes), and a run of 13 "a" with the value "aaaaaaaa"
+// became "***aaaaa". A value that does not overlap itself is masked as
+// before, each occurrence with its own "***".
+func TestOverlappingOccurrences(t *testing.T) {
+	for _, tc := range []struct {
+		values   []string
+		in, want string
+	}{
+		{[]string{"abab1abab"}, "x abab1abab1abab y", "x *** y"},
+		{[]string{"aaaaaaaa"}, strings.Repeat("a", 13) + " b", "*** b"},
+		{[]string{"aaaaaaaa"}, strings.Repeat("a", 16), "***"},
+		{[]string{"abcd1234", "4xyz9876"}, "abcd1234xyz9876!", "***!"},
+		{[]string{"aaaaaaaa"}, "aaaaaaaa aaaaaaaa", "*** ***"},
+		{[]string{"s3cret-pw"}, "s3cret-pws3cret-pw", "******"},
+	} {
+		if got := New(tc.values...).Redact(tc.in); got != tc.want {
+			t.Errorf("%q redacting %q: %q, want %q", tc.in, tc.values, got, tc.want)
+		}
+	}
+}
