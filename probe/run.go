@@ -341,13 +341,15 @@ func (rs *runState) main() bool {
 			from := i
 			if rs.expiredStep == i+1 && rs.expiredFrom >= cf.nsession && rs.expiredFrom < i {
 				from = rs.expiredFrom // the stream that said it: opened again with the new token
-				// and every stream the run opened before it: the same
-				// token opened them (an await on the later one can come first)
-				for j := cf.nsession; j < from && j < len(rs.streams); j++ {
-					if rs.streams[j] != nil {
-						from = j
-						break
-					}
+			}
+			// and every stream the run opened before it, whatever refused
+			// the token (an expiry a stream said, or a send's 401): the
+			// same token opened them (an await on the later one can come
+			// first; a stream opened before a send refused keeps saying so)
+			for j := cf.nsession; j < from && j < len(rs.streams); j++ {
+				if rs.streams[j] != nil {
+					from = j
+					break
 				}
 			}
 			rs.expiredStep = 0
