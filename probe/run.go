@@ -342,12 +342,13 @@ func (rs *runState) main() bool {
 			if rs.expiredStep == i+1 && rs.expiredFrom >= cf.nsession && rs.expiredFrom < i {
 				from = rs.expiredFrom // the stream that said it: opened again with the new token
 			}
-			// and every stream the run opened before it, whatever refused
-			// the token (an expiry a stream said, or a send's 401): the
-			// same token opened them (an await on the later one can come
-			// first; a stream opened before a send refused keeps saying so)
+			// and every stream the run opened before it that a step from i
+			// on still awaits, whatever refused the token (an expiry a
+			// stream said, or a send's 401): the same token opened them (an
+			// await on the later one can come first; a stream opened before
+			// a send refused keeps saying so)
 			for j := cf.nsession; j < from && j < len(rs.streams); j++ {
-				if rs.streams[j] != nil {
+				if rs.streams[j] != nil && cf.awaited(j, i) {
 					from = j
 					break
 				}
@@ -375,6 +376,17 @@ func (rs *runState) main() bool {
 		return false
 	}
 	return true
+}
+
+// awaited reports whether an await step from step i on (in the flow's
+// steps) reads stream step j's stream.
+func (cf *compiledFlow) awaited(j, i int) bool {
+	for k := i; k < cf.nsession+cf.nmain; k++ {
+		if w, ok := cf.steps[k].kind.(*awaitStep); ok && w.stream == j {
+			return true
+		}
+	}
+	return false
 }
 
 // refusedSession reports whether status, an answer to flow step i, refuses
