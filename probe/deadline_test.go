@@ -34,8 +34,11 @@ func TestHangEndsAtDeadlineLiveAndVirtual(t *testing.T) {
 	}{
 		{name: "flow timeout", flowTimeout: 200 * time.Millisecond, want: "hang: flow timeout after 200ms", took: 200 * time.Millisecond},
 		{name: "step timeout", flowTimeout: time.Second, step: 100 * time.Millisecond, want: "hang: timeout after 100ms", took: 100 * time.Millisecond},
-		// A poll lasts at most within, a hanging attempt included.
-		{name: "polling a hang", flowTimeout: 200 * time.Millisecond, poll: &config.Poll{Every: 50 * time.Millisecond, Within: 150 * time.Millisecond},
+		// A poll lasts at most within, a hanging attempt included. The
+		// flow's timeout is well past within: at 200 ms, a clean-clone CI
+		// beside other tests stalled the run past both deadlines once, and
+		// the step said the flow's, which had passed too.
+		{name: "polling a hang", flowTimeout: 2 * time.Second, poll: &config.Poll{Every: 50 * time.Millisecond, Within: 150 * time.Millisecond},
 			want: "hang: expectation not met within 150ms: timeout", took: 150 * time.Millisecond},
 		{name: "polling a hang, within the flow's timeout", flowTimeout: 200 * time.Millisecond, poll: &config.Poll{Every: 50 * time.Millisecond, Within: 200 * time.Millisecond},
 			want: "hang: flow timeout after 200ms", took: 200 * time.Millisecond},
