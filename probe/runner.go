@@ -234,13 +234,16 @@ func (r *Runner) CloseIdle() {
 
 // redact replaces every form of every secret value, and of every value in
 // extra (the run's own credentials), with ***. Every message a run reports
-// passes through it; new step kinds' messages too (through rs.fail).
+// passes through it; new step kinds' messages too (through rs.fail). With
+// extra, one redactor holds both sets, so that a secret and a credential
+// that overlap in s are masked together: redacted one set after the other,
+// the password "abcd1234" and a token "4xyz9876" left "***xyz9876" of
+// "abcd1234xyz9876".
 func (r *Runner) redact(s string, extra []string) string {
-	s = r.red.Redact(s)
-	if len(extra) > 0 {
-		s = redact.New(extra...).Redact(s)
+	if len(extra) == 0 {
+		return r.red.Redact(s)
 	}
-	return s
+	return redact.New(append(slices.Clip(r.secretVals), extra...)...).Redact(s)
 }
 
 // maxPooledBuf keeps a run that read a huge body from pinning its buffer.
