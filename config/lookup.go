@@ -46,12 +46,22 @@ func (c *Config) Redact(s string) string {
 }
 
 // Redactor returns a redactor of the config's secret values.
-func (c *Config) Redactor() *redact.Redactor {
-	vals := make([]string, 0, len(c.Secrets))
-	for _, v := range c.Secrets {
-		vals = append(vals, v, strings.TrimSpace(v))
+func (c *Config) Redactor() *redact.Redactor { return c.RedactorWith() }
+
+// RedactorWith returns one redactor of the config's secret values and of
+// extra (a publisher's own credentials). One, not the config's after
+// extra's: occurrences that overlap are masked together only within one
+// redactor, so redacting one set after the other left "***xyz9876" of
+// "abcd1234xyz9876" with "abcd1234" in extra and "4xyz9876" a secret.
+func (c *Config) RedactorWith(extra ...string) *redact.Redactor {
+	var vals []string
+	if c != nil {
+		vals = make([]string, 0, 2*len(c.Secrets)+len(extra))
+		for _, v := range c.Secrets {
+			vals = append(vals, v, strings.TrimSpace(v))
+		}
 	}
-	return redact.New(vals...)
+	return redact.New(append(vals, extra...)...)
 }
 
 // ShortSecrets returns the references (env:NAME, file:PATH, never the

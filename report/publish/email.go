@@ -77,7 +77,7 @@ func (m *email) client() (*mail.Client, *redact.Redactor, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("email.password: %w", err)
 		}
-		scrub = redact.New(pass, user+":"+pass, "\x00"+user+"\x00"+pass)
+		scrub = m.cfg.RedactorWith(pass, user+":"+pass, "\x00"+user+"\x00"+pass) // one redactor: these and the config's secrets may overlap
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(user), mail.WithPassword(pass))
 	}
 	c, err := mail.NewClient(host, opts...)

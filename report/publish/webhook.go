@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
-	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // webhook POSTs a report as multipart/form-data: a "metadata" JSON part
@@ -130,7 +129,7 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 			secrets = append(secrets, cred) // "Bearer TOKEN": the token alone
 		}
 	}
-	scrub := redact.New(secrets...)
+	scrub := w.cfg.RedactorWith(secrets...) // one redactor: the config's secrets and these may overlap
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, full, &body)
 	if err != nil {
 		return errors.New("url: " + scrub.Redact(err.Error()))
@@ -160,7 +159,7 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 		// The start of the answer, redacted before it is cut (a secret the
 		// receiver echoes across the cut would leave its first part).
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		text := []rune(strings.TrimSpace(w.cfg.Redact(scrub.Redact(string(head)))))
+		text := []rune(strings.TrimSpace(scrub.Redact(string(head))))
 		if len(text) > 200 {
 			text = append(text[:200], '…')
 		}
