@@ -571,7 +571,9 @@ func (rs *runState) clipError(prefix, msg string) string {
 		// Secrets shrank the text below the bound: read on, or a
 		// message that fits once redacted is cut and marked so (each
 		// "***" stands for at most slack bytes, so this reads at most
-		// about 2*limit*slack/3 bytes).
+		// about 2*limit*slack/3 bytes; except where occurrences overlap,
+		// masked as one "***" however long: a message repeating a secret
+		// that ends with its own start is read to its end).
 	}
 	// The bound holds for the escaped text: an ESC is four bytes once
 	// written \x1b, so 800 bytes of them made an error of 3 KiB.

@@ -305,9 +305,11 @@ func (r *Redactor) Redact(s string) string {
 	return r.r.Replace(s)
 }
 
-// MaxLen is the length of the longest text Redact replaces: a message cut
+// MaxLen is the length of the longest form Redact replaces: a message cut
 // at n bytes after redaction must be rendered to n+MaxLen bytes before it,
-// so that no secret is cut in two and half of it kept.
+// so that no secret is cut in two and half of it kept. One Mask can stand
+// for more: occurrences that overlap are masked together, so 1,000 "a"
+// with the value "aaaaaaaa" become one "***".
 func (r *Redactor) MaxLen() int {
 	if r == nil {
 		return 0
