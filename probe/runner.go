@@ -160,7 +160,7 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 				cf = compileFlow(f, cfg.Secrets, cfg.Defaults, cache)
 			}
 			if cf.err != nil {
-				errs = append(errs, fmt.Errorf("service %s: %s", svc.Name, r.redact(cf.err.Error(), nil)))
+				errs = append(errs, fmt.Errorf("service %s: %s", svc.Name, r.redact(cf.err.Error())))
 			}
 			r.flows[f] = cf
 			if r.rt == nil {
@@ -232,19 +232,13 @@ func (r *Runner) CloseIdle() {
 	}
 }
 
-// redact replaces every form of every secret value, and of every value in
-// extra (the run's own credentials), with ***. Every message a run reports
-// passes through it; new step kinds' messages too (through rs.fail). With
-// extra, one redactor holds both sets, so that a secret and a credential
-// that overlap in s are masked together: redacted one set after the other,
-// the password "abcd1234" and a token "4xyz9876" left "***xyz9876" of
+// redact replaces every form of every secret value with ***. A run's
+// messages go through runState.redact, whose redactor also holds the run's
+// own credentials (extra), so that a secret and a credential that overlap
+// in a message are masked together: redacted one set after the other, the
+// password "abcd1234" and a token "4xyz9876" left "***xyz9876" of
 // "abcd1234xyz9876".
-func (r *Runner) redact(s string, extra []string) string {
-	if len(extra) == 0 {
-		return r.red.Redact(s)
-	}
-	return redact.New(append(slices.Clip(r.secretVals), extra...)...).Redact(s)
-}
+func (r *Runner) redact(s string) string { return r.red.Redact(s) }
 
 // maxPooledBuf keeps a run that read a huge body from pinning its buffer.
 const maxPooledBuf = 256 << 10
