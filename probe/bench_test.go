@@ -43,6 +43,12 @@ func BenchmarkStep(b *testing.B) {
 			},
 		}},
 	})
+	benchRuns(b, cfg, StatusOK)
+}
+
+// benchRuns runs cfg's first flow once a loop, each run's first step ending
+// in want.
+func benchRuns(b *testing.B, cfg *config.Config, want Status) {
 	r, err := NewRunner(cfg, Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -53,7 +59,7 @@ func BenchmarkStep(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		run := r.Run(ctx, flow)
-		if run.Steps[0].Status != StatusOK {
+		if run.Steps[0].Status != want {
 			b.Fatalf("step: %+v", run.Steps[0])
 		}
 	}
@@ -82,20 +88,7 @@ func BenchmarkFailedStep(b *testing.B) {
 	for _, s := range []string{"env:A", "env:B", "env:C"} {
 		cfg.Secrets[s] = "secret-value-" + s + "-0123456789"
 	}
-	r, err := NewRunner(cfg, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.CloseIdle()
-	flow := &cfg.Services[0].Flows[0]
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		run := r.Run(ctx, flow)
-		if run.Steps[0].Status != StatusFailed {
-			b.Fatalf("step: %+v", run.Steps[0])
-		}
-	}
+	benchRuns(b, cfg, StatusFailed)
 }
 
 // BenchmarkRawRequest is a bare net/http GET to the same server, reading the
