@@ -44,8 +44,8 @@ func lookback(fs *flowState) time.Duration {
 // (state.Policy.Covers); without them a restart started it an interval
 // after the last run where `windows --recompute` starts it confirm_every
 // after it. A batch reads one range for all its flows, so flows are
-// batched in order of their last runs, and a batch ends where the next
-// flow's lookback does not overlap it: flows that stopped at different
+// batched in order of the start of their lookbacks, and a batch ends where
+// the next flow's lookback does not overlap it: flows that stopped at different
 // times (a flow removed and added back a month later) do not make a batch
 // read the month between them.
 // Called with the flows not yet running.
@@ -82,6 +82,8 @@ func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState
 		// a restart needs 10.
 		if n == 0 || len(batches[n-1]) == resumeBatch || w.from.After(reach) ||
 			maxTime(reach, w.to).Sub(batches[n-1][0].from) > 2*min(least, w.lb) {
+			// The batch is wants[i:] grown in place: each w appended
+			// is the wants element at the slot it lands on.
 			batches = append(batches, wants[i:i:len(wants)])
 			n++
 			reach, least = w.to, w.lb
