@@ -12,7 +12,7 @@ import (
 // parse_await.go.
 
 var (
-	stepKeys = []string{"name", "function", "timeout", "request", "websocket", "sse", "await", "poll", "expect", "extract", "counts", "when"}
+	stepKeys = []string{"name", "function", "timeout", "request", "websocket", "sse", "await", "poll", "expect", "extract", "counts", "when", "repeat"}
 	kindKeys = []string{"request", "websocket", "sse", "await"}
 )
 
@@ -45,7 +45,7 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		return Step{}, false
 	}
 	st := Step{Line: rn.Line}
-	var nameNode, fnNode, pollNode, expectNode, extractNode, countsNode, whenNode *yaml.Node
+	var nameNode, fnNode, pollNode, expectNode, extractNode, countsNode, whenNode, repeatNode *yaml.Node
 	kinds := map[string]entry{}
 	var kindOrder []string
 	p.object(rn, key, stepKeys, func(e entry, key string) {
@@ -75,6 +75,11 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		case "counts":
 			countsNode = e.v
 			st.Counts, _ = p.bool(e.v, key)
+		case "repeat":
+			repeatNode = e.v
+			if v, ok := p.bool(e.v, key); ok {
+				st.NoRepeat = !v
+			}
 		case "when":
 			whenNode = e.v
 			if v, ok := p.enum(e.v, key, "when", WhenAlways, WhenSessionEnd); ok {
@@ -152,6 +157,18 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 			}
 		case KindAwait:
 			st.Await = p.await(e.v, ekey, sc)
+		}
+	}
+	if st.NoRepeat {
+		// Only a flow's steps are tried again after a new login (see
+		// docs/config.md, Sessions); repeat: true is the default anywhere.
+		switch {
+		case sc.section != sectionSteps:
+			p.errf(repeatNode, key+".repeat", "only a flow's steps are tried again after a new login: a session step runs at every login, a teardown step once a run")
+		case kind == KindAwait:
+			p.errf(repeatNode, key+".repeat", "an await sends nothing: set repeat: false on the step that sends")
+		case pollNode != nil:
+			p.errf(repeatNode, key+".repeat", "a poll sends its request again by design: a step that must not be sent twice does not poll")
 		}
 	}
 	var since *yaml.Node

@@ -239,6 +239,10 @@ type Step struct {
 	Expect    Expect
 	Extract   []Extract // in the order written
 	Counts    bool      // a teardown step whose failure counts against availability
+	// NoRepeat (repeat: false) says that the step is not sent again in a
+	// run that logs in again and would try the steps again from before it
+	// (a payment): the run ends instead (see docs/config.md, Sessions).
+	NoRepeat bool
 	// When says when a teardown step runs: "" (always: after every run)
 	// or WhenSessionEnd (once, with the session's variables, when the
 	// session is discarded: ttl passed, a 401/403, shutdown).

@@ -111,6 +111,7 @@ type compiledStep struct {
 	section    section
 	counts     bool // the result counts against availability (every step but uncounted teardown)
 	sessionEnd bool // a teardown step that runs when the session is discarded, not after every run
+	noRepeat   bool // repeat: false: not sent again in a run that logs in again (see runState.main)
 }
 
 // compileFlow compiles f; cache (nil: none) shares parsed expressions with
@@ -204,7 +205,8 @@ func (cf *compiledFlow) compile(f *config.Flow, secrets map[string]string, cache
 		for i := range list.steps {
 			s := &list.steps[i]
 			end := list.sec == secTeardown && s.When == config.WhenSessionEnd
-			cf.steps = append(cf.steps, compiledStep{section: list.sec, counts: list.sec != secTeardown || s.Counts && !end, sessionEnd: end})
+			cf.steps = append(cf.steps, compiledStep{section: list.sec, counts: list.sec != secTeardown || s.Counts && !end, sessionEnd: end,
+				noRepeat: list.sec == secMain && s.NoRepeat})
 			cs := &cf.steps[len(cf.steps)-1]
 			before := len(sy.used)
 			if err := cs.compile(s, sy, index, len(cf.steps)-1); err != nil {

@@ -363,8 +363,26 @@ func (rs *runState) main() bool {
 				}
 			}
 			rs.expiredStep = 0
+			// A step between that must not be sent twice in a run (repeat:
+			// false: a payment) was sent, and passed: the run logs in again,
+			// so that the next run has a token that works, and ends here
+			// rather than send it again. (The refused step itself is tried
+			// again: a 401 did nothing.)
+			norepeat := -1
+			for j := from; j < i; j++ {
+				if cf.steps[j].noRepeat {
+					norepeat = j
+					break
+				}
+			}
 			rs.discard(rs.sess) // its logout is best effort: the server may have ended it already
 			if !rs.runSession() {
+				return false
+			}
+			if norepeat >= 0 {
+				res := &rs.steps[i] // runSession wrote the session's results only
+				res.Error += fmt.Sprintf("; logged in again, but the steps from %q were not tried again: %q has repeat: false and was sent in this run",
+					cf.steps[from].name, cf.steps[norepeat].name)
 				return false
 			}
 			// A later step timed from a step before from (a poll's or an
