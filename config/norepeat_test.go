@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -67,5 +69,56 @@ services:
 `
 	if _, err := Parse("r.yaml", []byte(src), Options{}); err == nil || !strings.Contains(err.Error(), `r.yaml:8: services[0].flows[0].steps[1].repeat: an await sends nothing`) {
 		t.Errorf("repeat: false on an await: error %v", err)
+	}
+}
+
+// TestWarningsSessionExpiredWithoutSession: a stream's session_expired that
+// says something, in a flow without a session, is warned of at its line:
+// no new login follows what it matches (the await goes on waiting, as for
+// any message that does not match), so its only effect is the label
+// "session expired:" on the await's error, where whoever wrote it expected
+// a new login. session_expired: {} is not warned of: it takes the default
+// words (Centrifugo's) away, and with them a label that would be wrong for
+// a protocol whose error 109 means something else; nor is one in a flow
+// with a session.
+func TestWarningsSessionExpiredWithoutSession(t *testing.T) {
+	src := `
+services:
+  - name: hub
+    flows:
+      - name: plain
+        steps:
+          - name: ws
+            function: receive
+            websocket:
+              url: "ws://127.0.0.1/ws"
+              session_expired:
+                close_codes: [4001]
+          - {name: feed, function: receive, sse: {url: "http://127.0.0.1/sse", session_expired: {jsonpath: {"$.error.code": 401}}}}
+          - {name: quiet, function: receive, sse: {url: "http://127.0.0.1/q", session_expired: {}}}
+          - {name: receive, function: receive, await: ws}
+      - name: held
+        session:
+          steps:
+            - {name: login, function: login, request: {url: "http://127.0.0.1/login"}}
+        steps:
+          - {name: s, function: receive, sse: {url: "http://127.0.0.1/sse", session_expired: {jsonpath: {"$.error.code": 401}}}}
+          - {name: r, function: receive, await: s}
+`
+	cfg, err := Parse("c.yaml", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings("sqlite") {
+		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
+	}
+	const msg = `the flow has no session, so no new login follows what this says: its only effect is to label the await's error "session expired:" (at the await's timeout or the stream's end); add a session: that logs in, or remove it`
+	want := []string{
+		"11: services[0].flows[0].steps[0].websocket.session_expired: " + msg,
+		"13: services[0].flows[0].steps[1].sse.session_expired: " + msg,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

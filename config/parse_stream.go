@@ -156,6 +156,14 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 			}
 		case "session_expired":
 			s.SessionExpired = p.sessionExpired(e.v, key, kind, defined)
+			if se := s.SessionExpired; f.Session == nil && len(se.CloseCodes)+len(se.JSONPath) > 0 {
+				// Only a reused session logs in again on it: here it only
+				// labels the await's error. ({} takes the defaults' label
+				// away, which a protocol whose 109 means something else
+				// wants: no warning.)
+				p.cfg.expiredNoSession = append(p.cfg.expiredNoSession, Warning{Line: e.k.Line, Key: key,
+					Msg: `the flow has no session, so no new login follows what this says: its only effect is to label the await's error "session expired:" (at the await's timeout or the stream's end); add a session: that logs in, or remove it`})
+			}
 		}
 	})
 	if s.Format == FormatLines && eventNode != nil {

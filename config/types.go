@@ -43,6 +43,9 @@ type Config struct {
 	// checked against send-to-receive time by a since they do not write
 	// (Warnings).
 	pollLatency []Warning
+	// expiredNoSession are the warnings for a stream's session_expired in
+	// a flow without a session, where no new login follows it (Warnings).
+	expiredNoSession []Warning
 }
 
 // Storage says where results are kept.

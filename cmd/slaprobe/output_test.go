@@ -188,3 +188,25 @@ func TestCheckWarnsDefaultLocationOnPostgres(t *testing.T) {
 		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
 }
+
+// TestCheckWarnsSessionExpiredWithoutSession: check passes a stream's
+// session_expired in a flow without a session but warns of it at its line,
+// in the warning format: no new login follows it.
+func TestCheckWarnsSessionExpiredWithoutSession(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	src := "services:\n  - name: hub\n    flows:\n      - name: f\n        steps:\n" +
+		"          - {name: s, function: receive, sse: {url: \"http://127.0.0.1:1/\", session_expired: {jsonpath: {\"$.error.code\": 401}}}}\n" +
+		"          - {name: r, function: receive, await: s}\n"
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runMain(context.Background(), []string{"check", "--config", cfg}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := cfg + ":6: services[0].flows[0].steps[0].sse.session_expired: warning: the flow has no session, so no new login follows what this says"
+	if got := stderr.String(); !strings.Contains(got, want) || strings.Count(got, "warning") != 1 {
+		t.Errorf("stderr = %q, want one warning %q", got, want)
+	}
+}
