@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 )
 
@@ -27,6 +28,7 @@ type notifyTarget struct {
 	mu        sync.Mutex
 	tokens    map[string]bool // issued and accepted by the payments API
 	expiring  map[string]bool // the hub says these expired once a transfer is made
+	refuseAll atomic.Bool     // the hub says every token expired, fresh ones too
 	logins    atomic.Int64
 	transfers atomic.Int64
 }
@@ -61,7 +63,7 @@ func newNotifyTarget(t *testing.T) (*notifyTarget, *httptest.Server) {
 		w.(http.Flusher).Flush()
 		const expired = "data: {\"disconnect\":{\"code\":3005,\"reason\":\"connection expired\"}}\n\n"
 		p.mu.Lock()
-		known, expiring := p.tokens[tok], p.expiring[tok]
+		known, expiring := p.tokens[tok], p.expiring[tok] || p.refuseAll.Load()
 		p.mu.Unlock()
 		if !known {
 			io.WriteString(w, expired)
@@ -188,3 +190,45 @@ func TestNoRepeatAfterExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestNoRepeatRefusingHubLogsInOnceAnInterval: a hub that says every token
+// expired, fresh ones too, is down; a repeat: false flow must not make the
+// probe a login loop there. The run that meets the expiry logs in again and
+// ends before it uses the new token, so the next run is that token's first
+// use: a refusal there is held as a fresh session's is (the refusal is not
+// the session's), and the confirm runs after it do not log in again, the
+// next scheduled run does. Before, every run (confirm runs too, every 10 s)
+// logged in again, which a login's rate limit answers with 429.
+func TestNoRepeatRefusingHubLogsInOnceAnInterval(t *testing.T) {
+	noLeaks(t)
+	p, srv := newNotifyTarget(t)
+	f := notifyFlow(srv.URL, true)
+	f.Interval = time.Minute
+	cfg := testConfig(f)
+	c := &shiftedClock{}
+	r, err := NewRunner(cfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	runLogins(t, r, &cfg.Services[0].Flows[0], &p.logins, []loginRun{
+		{"first run logs in", nil, "login=ok subscribe=ok send=ok receive=ok", 1},
+		{"the hub refuses every token: a new login, the run ends", func() { p.refuseAll.Store(true); c.Advance(time.Minute) }, "login=ok subscribe=ok send=ok receive=failed", 2},
+		{"a confirm run 10 s later: the new token refused at its first use, no new login", func() { c.Advance(10 * time.Second) }, "subscribe=ok send=ok receive=failed", 2},
+		{"and 20 s later", func() { c.Advance(20 * time.Second) }, "subscribe=ok send=ok receive=failed", 2},
+		{"the next scheduled run: a new login", func() { c.Advance(30 * time.Second) }, "login=ok subscribe=ok send=ok receive=failed", 3},
+		{"the hub recovers: its next run passes on the token that run got", func() { p.refuseAll.Store(false); c.Advance(10 * time.Second) }, "subscribe=ok send=ok receive=ok", 3},
+	})
+}
+
+// shiftedClock is the wall clock moved on by Advance: the runs' starts
+// (which a refusal's hold is counted in) jump, while the streams and the
+// target wait in real time (a Manual clock's waits end at once, before a
+// stream's message arrives).
+type shiftedClock struct {
+	clock.Real
+	off atomic.Int64
+}
+
+func (c *shiftedClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *shiftedClock) Advance(d time.Duration) { c.off.Add(int64(d)) }

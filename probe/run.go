@@ -117,6 +117,9 @@ type runState struct {
 	// expiry said inside a protocol (see expiry.go), which counts as a
 	// 401; expiredFrom is the step to run again from after a new login.
 	expiredStep, expiredFrom int
+	// firstUse: the run reuses a session that no flow step has used yet
+	// (sessionData.untried): a refusal counts as a fresh session's.
+	firstUse bool
 }
 
 // getState returns a runState from the runner's pool. Run states keep their
@@ -138,7 +141,7 @@ func (r *Runner) getState() *runState {
 // points to no runner (see Runner.states).
 func (r *Runner) putState(rs *runState) {
 	rs.r, rs.cf, rs.c, rs.parent, rs.ctx, rs.steps, rs.cur = nil, nil, nil, nil, nil, nil, 0
-	rs.retryAfter, rs.expiredStep, rs.expiredFrom = 0, 0, 0
+	rs.retryAfter, rs.expiredStep, rs.expiredFrom, rs.firstUse = 0, 0, 0, false
 	rs.sc = scope{vals: rs.sc.vals[:0]}
 	rs.client.Transport = nil
 	rs.jar.j = nil
@@ -328,6 +331,9 @@ func (rs *runState) main() bool {
 			return false
 		}
 	}
+	if !rs.sessionRan && rs.sess != nil && rs.sess.untried.Swap(false) {
+		rs.firstUse = true
+	}
 	relogged := false
 	for i := cf.nsession; i < cf.nsession+cf.nmain; i++ {
 		rs.cur = i
@@ -341,9 +347,13 @@ func (rs *runState) main() bool {
 			continue
 		}
 		status := rs.refusalStatus(i, res.HTTPStatus)
-		if rs.sessionRan && rs.sess != nil && refuses(status) {
-			rs.sess.refused.Store(refusal(i, status))    // a fresh session refused: not its doing
-			rs.sess.refusedAt.Store(rs.start.UnixNano()) // the run's start: the hold is counted in runs
+		if (rs.sessionRan || rs.firstUse) && rs.sess != nil && refuses(status) {
+			rs.sess.refused.Store(refusal(i, status)) // a fresh session refused: not its doing
+			if !rs.firstUse {
+				// The run's start: the hold is counted in runs (at a first
+				// use, from the start of the run that logged in, set then).
+				rs.sess.refusedAt.Store(rs.start.UnixNano())
+			}
 		}
 		if !relogged && rs.refusedSession(i, status) {
 			relogged = true
@@ -380,6 +390,8 @@ func (rs *runState) main() bool {
 				return false
 			}
 			if norepeat >= 0 {
+				rs.sess.untried.Store(true) // the next run is its first use
+				rs.sess.refusedAt.Store(rs.start.UnixNano())
 				res := &rs.steps[i] // runSession wrote the session's results only
 				res.Error += fmt.Sprintf("; logged in again, but the steps from %q were not tried again: %q has repeat: false and was sent in this run",
 					cf.steps[from].name, cf.steps[norepeat].name)

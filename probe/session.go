@@ -48,6 +48,13 @@ type sessionData struct {
 	// after it recovers, and the probe must then log in again.
 	refused   atomic.Int64
 	refusedAt atomic.Int64
+	// untried marks a session logged in by a run that then ended before a
+	// flow step used it (a repeat: false step it would not send again): the
+	// next run that reuses it is its first use, and a refusal there is held
+	// as a fresh session's, or a hub that refuses every token would get a
+	// new login from every run, confirm runs too. Its hold is counted from
+	// the start of the run that logged it in (refusedAt, set then).
+	untried atomic.Bool
 	// users counts the runs using the session (guarded by the runner's
 	// sessMu); endLater marks one that a retired runner's EndSessions found
 	// in use: the last run to let go of it ends it, at the end of its
@@ -402,6 +409,10 @@ func (r *Runner) Retire(next *Runner) {
 				moved.refused.Store(ref)
 				moved.refusedAt.Store(s.refusedAt.Load())
 			}
+		}
+		if s.untried.Load() {
+			moved.untried.Store(true)
+			moved.refusedAt.Store(s.refusedAt.Load())
 		}
 		for _, slot := range s.slots {
 			if ns, ok := ncf.slotOf(cf.slotName(slot)); ok {
