@@ -32,7 +32,7 @@ type compiledFlow struct {
 	steps        []compiledStep
 	nsession     int
 	nmain        int
-	session      *flowSession // nil: the flow has no session (most flows: 176 B a flow, not 192)
+	session      *flowSession // nil: the flow has no session (most flows: a pointer, not its fields in every flow; 168 B a flow)
 	usesWebhook  bool         // the run needs a ${webhook.url}
 	timeout      time.Duration
 	maxBody      int64
@@ -103,7 +103,8 @@ type compiledStep struct {
 	kind           stepKind
 	pay            payload
 	refs           []int // variable slots the step's templates read (teardown skips a step whose refs are unset)
-	// The small fields last: 192 bytes a step, not 208.
+	// The small fields last: 200 bytes a step (the four-byte fields and the
+	// flags fill the last 16).
 	minDaysLeft int32 // expect.tls: degraded when the certificate expires sooner (config: 1 to 3650)
 	// since is, for a poll, the index of the step whose start a passing
 	// poll's latency is measured from (poll.since); -1: its own start.
