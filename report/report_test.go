@@ -494,6 +494,20 @@ func TestMonthRange(t *testing.T) {
 		{"2023-10", asuncion, "2023-10-01T04:00:00Z", "2023-11-01T03:00:00Z", 743, false},
 		{"2024-09", santiago, "2024-09-01T04:00:00Z", "2024-10-01T03:00:00Z", 719, false},
 		{"2024-04", santiago, "2024-04-01T03:00:00Z", "2024-05-01T04:00:00Z", 721, false},
+		// Checked by hand with report --month on demo replays (zdump -v for
+		// the changes): the month's first and last instants and its length.
+		{"2012-04", loadZone(t, "America/Havana"), "2012-04-01T05:00:00Z", "2012-05-01T04:00:00Z", 719, false},        // 04-01 00:00 -05 -> 01:00 -04
+		{"2020-11", loadZone(t, "America/Havana"), "2020-11-01T04:00:00Z", "2020-12-01T05:00:00Z", 721, false},        // 11-01 00:00-01:00 twice
+		{"2023-04", santiago, "2023-04-01T03:00:00Z", "2023-05-01T04:00:00Z", 721, false},                             // 04-01 23:00-24:00 twice
+		{"2024-03", loadZone(t, "Asia/Beirut"), "2024-02-29T22:00:00Z", "2024-03-31T21:00:00Z", 743, false},           // 03-31 00:00 -> 01:00
+		{"2020-11", loadZone(t, "America/St_Johns"), "2020-11-01T02:30:00Z", "2020-12-01T03:30:00Z", 721, false},      // -02:30 -> -03:30
+		{"2023-10", loadZone(t, "Australia/Lord_Howe"), "2023-09-30T13:30:00Z", "2023-10-31T13:00:00Z", 743.5, false}, // 02:00 -> 02:30
+		{"2018-04", loadZone(t, "Pacific/Chatham"), "2018-03-31T10:15:00Z", "2018-04-30T11:15:00Z", 721, false},       // +13:45 -> +12:45
+		{"2024-02", loadZone(t, "Asia/Kathmandu"), "2024-01-31T18:15:00Z", "2024-02-29T18:15:00Z", 696, false},        // leap day, +05:45
+		{"2011-12", loadZone(t, "Pacific/Apia"), "2011-12-01T10:00:00Z", "2011-12-31T10:00:00Z", 720, false},          // 12-30 skipped
+		{"2012-01", loadZone(t, "Pacific/Apia"), "2011-12-31T10:00:00Z", "2012-01-31T10:00:00Z", 744, false},
+		{"2020-12", loadZone(t, "Europe/Volgograd"), "2020-11-30T20:00:00Z", "2020-12-31T21:00:00Z", 745, false},  // +04 -> +03, not DST
+		{"2024-03", loadZone(t, "Africa/Casablanca"), "2024-02-29T23:00:00Z", "2024-04-01T00:00:00Z", 745, false}, // +01 -> +00 for Ramadan
 		{"2022-13", seoul, "", "", 0, true},
 		{"2022-1", seoul, "", "", 0, true},
 		{"October", seoul, "", "", 0, true},
@@ -522,6 +536,16 @@ func TestMonthRange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadZone loads an IANA zone or fails the test.
+func loadZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }
 
 func TestCredit(t *testing.T) {

@@ -157,6 +157,11 @@ func TestReviewParseTime(t *testing.T) {
 		{"America/New_York", "2024-11-03T01:30", "2024-11-03T01:30:00-04:00"}, // twice: the first
 		{"Australia/Lord_Howe", "2024-10-06T02:10", "2024-10-06T02:30:00+11:00"},
 		{"Asia/Kolkata", "2024-03-01T00:00", "2024-03-01T00:00:00+05:30"},
+		{"Asia/Kathmandu", "2024-02-29T23:00", "2024-02-29T23:00:00+05:45"},
+		{"Pacific/Apia", "2011-12-30", "2011-12-31T00:00:00+14:00"}, // a whole date skipped: the next one's first instant
+		{"Pacific/Apia", "2011-12-30T12:00", "2011-12-31T00:00:00+14:00"},
+		{"America/Havana", "2020-11-01T00:30", "2020-11-01T00:30:00-04:00"},      // a month's first hour twice: the first
+		{"Australia/Lord_Howe", "2024-04-07T01:45", "2024-04-07T01:45:00+11:00"}, // a half hour twice: the first
 		{"Asia/Seoul", "2022-10-15T15:30:00+09:00", "2022-10-15T15:30:00+09:00"},
 		{"America/Santiago", "2024-09-08T00:00:00Z", "2024-09-07T20:00:00-04:00"}, // an offset is taken as given
 	}
