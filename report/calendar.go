@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -69,7 +70,31 @@ func MonthRange(month string, loc *time.Location) (from, to time.Time, err error
 	if err != nil || len(month) != 7 {
 		return time.Time{}, time.Time{}, fmt.Errorf("month %q: want YYYY-MM, e.g. 2022-10", month)
 	}
-	return DayStart(t.Year(), t.Month(), 1, loc), DayStart(t.Year(), t.Month()+1, 1, loc), nil
+	from, to = DayStart(t.Year(), t.Month(), 1, loc), DayStart(t.Year(), t.Month()+1, 1, loc)
+	for _, e := range []time.Time{from, to} {
+		if err := Writable(e, loc); err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("month %q: %s %w", month, e.In(loc).Format(time.RFC3339), err)
+		}
+	}
+	return from, to, nil
+}
+
+// Writable returns an error when t cannot be a report's time in loc: before
+// 0001-01-01T00:00:00Z (Go's zero time, which the store's horizon uses for
+// "nothing pruned"), or later than 9999-12-31 in loc, the last date RFC 3339
+// writes, so that no output could give it (JSON fails on it). Commands check
+// their ranges with it before any work.
+func Writable(t time.Time, loc *time.Location) error {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if t.Before(time.Time{}) {
+		return errors.New("is before 0001-01-01T00:00:00Z, the first instant a report holds")
+	}
+	if l := t.In(loc); l.Year() > 9999 {
+		return fmt.Errorf("is after 9999-12-31 in %s, the last date RFC 3339 writes", loc)
+	}
+	return nil
 }
 
 // MonthStart is the first instant of t's local month in loc.

@@ -508,6 +508,9 @@ func TestMonthRange(t *testing.T) {
 		{"2012-01", loadZone(t, "Pacific/Apia"), "2011-12-31T10:00:00Z", "2012-01-31T10:00:00Z", 744, false},
 		{"2020-12", loadZone(t, "Europe/Volgograd"), "2020-11-30T20:00:00Z", "2020-12-31T21:00:00Z", 745, false},  // +04 -> +03, not DST
 		{"2024-03", loadZone(t, "Africa/Casablanca"), "2024-02-29T23:00:00Z", "2024-04-01T00:00:00Z", 745, false}, // +01 -> +00 for Ramadan
+		{"9999-12", seoul, "", "", 0, true}, // ends at 10000-01-01, which RFC 3339 cannot write
+		{"9999-11", seoul, "9999-10-31T15:00:00Z", "9999-11-30T15:00:00Z", 720, false},
+		{"0001-01", seoul, "", "", 0, true}, // starts before 0001-01-01T00:00:00Z (+08:27:52 then)
 		{"2022-13", seoul, "", "", 0, true},
 		{"2022-1", seoul, "", "", 0, true},
 		{"October", seoul, "", "", 0, true},

@@ -239,6 +239,14 @@ func rangeFlags(from, to string, loc *time.Location) (time.Time, time.Time, erro
 	if !t.After(f) {
 		return f, t, usagef("--to %s is not after --from %s", to, from)
 	}
+	for _, e := range []struct {
+		name, v string
+		t       time.Time
+	}{{"from", from, f}, {"to", to, t}} {
+		if err := report.Writable(e.t, loc); err != nil {
+			return f, t, usagef("--%s %s (%s) %v", e.name, e.v, e.t.In(loc).Format(time.RFC3339), err)
+		}
+	}
 	return f, t, nil
 }
 

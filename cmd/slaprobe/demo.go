@@ -257,6 +257,11 @@ func demoRange(from, to string, tls []*config.Timeline, loc *time.Location) (tim
 	if months := (last.Year()-first.Year())*12 + int(last.Month()-first.Month()) + 1; months > 3 {
 		return f, t, usagef("the incidents span %d months (%s to %s): give --from and --to", months, first.Format("2006-01"), last.Format("2006-01"))
 	}
+	for _, e := range []time.Time{f, t} {
+		if err := report.Writable(e, loc); err != nil {
+			return f, t, usagef("the incidents' months (%s to %s): %s %v: give --from and --to", first.Format("2006-01"), last.Format("2006-01"), e.In(loc).Format(time.RFC3339), err)
+		}
+	}
 	return f, t, nil
 }
 

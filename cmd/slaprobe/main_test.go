@@ -112,6 +112,7 @@ func TestDemoRange(t *testing.T) {
 		{"too many months", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "", "", "", "", "give --from and --to", ""},
 		{"explicit range", tl("2020-01-01T00:00:00+09:00", "2025-01-01T00:00:00+09:00"), "2020-01-01", "2020-01-02", "2020-01-01T00:00:00+09:00", "2020-01-02T00:00:00+09:00", "", ""},
 		{"no incidents", []*config.Timeline{{}}, "", "", "", "", "declare no incident", ""},
+		{"months past 9999", tl("9999-12-20T00:00:00Z", "9999-12-21T00:00:00Z"), "", "", "", "", "is after 9999-12-31 in Asia/Seoul", ""},
 		// Zones whose clocks jump at local midnight: a day and a month
 		// start at the first instant of their local date (issue #12).
 		{"Asuncion month without midnight", tl("2023-10-15T12:00:00-03:00", "2023-10-15T13:00:00-03:00"), "", "", "2023-10-01T01:00:00-03:00", "2023-11-01T00:00:00-03:00", "", "America/Asuncion"},
