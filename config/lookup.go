@@ -115,6 +115,8 @@ type Warning struct {
 //     incident none of whose functions is probed reads "not detected";
 //   - times in a timeline whose UTC offset is not the one its timezone
 //     had then (other than UTC): standard and daylight time confused;
+//   - maintenance times whose UTC offset is one the config's timezone has
+//     within a year but not at that instant (maintenanceOffsets);
 //   - secret references (${env:NAME}, ${file:PATH}) that resolved to
 //     nothing, at their first use;
 //   - polls with an expect.latency and no since: the objective, the
@@ -145,12 +147,46 @@ func (c *Config) Warnings(driver string) []Warning {
 				Msg: fmt.Sprintf("%q is not a service of this config (%s), so the window excludes nothing", m.Service, strings.Join(names, ", "))})
 		}
 	}
+	out = append(out, c.maintenanceOffsets()...)
 	for _, tl := range c.Timelines {
 		out = append(out, tl.warnings...)
 		for i, inc := range tl.Incidents {
 			if w, ok := c.unprobed(inc); ok {
 				w.File, w.Line, w.Key = tl.File, inc.Line, fmt.Sprintf("incidents[%d].functions", i)
 				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// maintenanceOffsets warns of a maintenance start or end written with an
+// offset the config's timezone has within a year of it but not at that
+// instant: standard and daylight time confused ("02:00 EST" for a July
+// night in New York, 03:00 EDT) moves the planned window an hour, so the
+// report excludes the wrong hour. Unlike a timeline's timezone, which says
+// how the provider announced its times, the config's is where reports draw
+// days and months: a window planned in another zone (a vendor's +09:00), or
+// in UTC, is not suspect.
+func (c *Config) maintenanceOffsets() []Warning {
+	if c.Loc == nil {
+		return nil
+	}
+	var out []Warning
+	for i, m := range c.Maintenance {
+		for _, e := range []struct {
+			key  string
+			t    time.Time
+			line int
+		}{{"start", m.Start, m.StartLine}, {"end", m.End, m.EndLine}} {
+			if e.t.IsZero() {
+				continue
+			}
+			if _, off := e.t.Zone(); !offsetsNear(c.Loc, e.t, off) {
+				continue
+			}
+			if msg, ok := offsetMismatch(e.t, c.Loc, "the config's timezone", "the window was planned"); ok {
+				out = append(out, Warning{Line: e.line, Key: fmt.Sprintf("maintenance[%d].%s", i, e.key), Msg: msg})
 			}
 		}
 	}

@@ -35,9 +35,11 @@ func (p *parser) maintenance(n *yaml.Node, key string) {
 			case "start":
 				startNode = e.v
 				m.Start, _ = p.time(e.v, key)
+				m.StartLine = e.v.Line
 			case "end":
 				endNode = e.v
 				m.End, _ = p.time(e.v, key)
+				m.EndLine = e.v.Line
 			case "reason":
 				m.Reason, _ = p.str(e.v, key)
 			}

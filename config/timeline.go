@@ -266,13 +266,24 @@ func (d *decoder) offsetWarning(tl *Timeline, loc *time.Location, n *yaml.Node, 
 	if loc == nil || t.IsZero() {
 		return
 	}
+	if msg, ok := offsetMismatch(t, loc, "the timeline's timezone", "the provider gave the time"); ok {
+		tl.warnings = append(tl.warnings, Warning{File: d.file, Line: n.Line, Key: key, Msg: msg})
+	}
+}
+
+// offsetMismatch says, when t's UTC offset is not the one loc had at that
+// instant, what is wrong and what to write: whose names loc ("the
+// timeline's timezone"), given what was meant ("the provider gave the
+// time"). UTC (Z, +00:00) and an offset within a minute of loc's are never
+// wrong.
+func offsetMismatch(t time.Time, loc *time.Location, whose, given string) (string, bool) {
 	_, off := t.Zone()
 	abbr, want := t.In(loc).Zone()
 	// RFC 3339 writes an offset to the minute: one within a minute of the
 	// zone's is the zone's (local mean time before 1900, Liberia's
 	// -00:44:30 until 1972 cannot be written otherwise).
 	if off == 0 || absInt(off-want) < 60 {
-		return
+		return "", false
 	}
 	if abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
 		abbr = " (" + abbr + ")"
@@ -280,16 +291,44 @@ func (d *decoder) offsetWarning(tl *Timeline, loc *time.Location, n *yaml.Node, 
 		abbr = ""
 	}
 	local := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.FixedZone("", want))
-	msg := fmt.Sprintf("%s has the offset %s, but %s (the timeline's timezone) was at %s%s then", t.Format(time.RFC3339), t.Format("-07:00"), loc, local.Format("-07:00"), abbr)
+	msg := fmt.Sprintf("%s has the offset %s, but %s (%s) was at %s%s then", t.Format(time.RFC3339), t.Format("-07:00"), loc, whose, local.Format("-07:00"), abbr)
 	if _, o := local.In(loc).Zone(); o != want {
 		// The zone's clocks went forward over that wall clock time: no
 		// offset writes it there (suggesting the other one, each time got
 		// the other's warning); the instant as written is there too.
 		msg += fmt.Sprintf(", and its clocks skipped %s that day: the same instant there is %s", t.Format("15:04:05"), t.In(loc).Format(time.RFC3339))
 	} else {
-		msg += fmt.Sprintf(": if the provider gave the time in %s, write %s (%s apart)", loc, local.Format(time.RFC3339), hours(time.Duration(absInt(off-want))*time.Second))
+		msg += fmt.Sprintf(": if %s in %s, write %s (%s apart)", given, loc, local.Format(time.RFC3339), hours(time.Duration(absInt(off-want))*time.Second))
 	}
-	tl.warnings = append(tl.warnings, Warning{File: d.file, Line: n.Line, Key: key, Msg: msg})
+	return msg, true
+}
+
+// offsetsNear reports whether loc has the UTC offset off (seconds) at some
+// instant within a year of t: the other side of a daylight saving change,
+// Casablanca's Ramadan offset, a zone's offset before or after it moved.
+func offsetsNear(loc *time.Location, t time.Time, off int) bool {
+	const year = 366 * 24 * time.Hour
+	for _, dir := range []int{-1, 1} {
+		cur := t.In(loc)
+		for range 8 { // at most two changes a year, Casablanca's four
+			if _, o := cur.Zone(); o == off {
+				return true
+			}
+			start, end := cur.ZoneBounds()
+			next := end
+			if dir < 0 {
+				if start.IsZero() {
+					break
+				}
+				next = start.Add(-time.Nanosecond)
+			}
+			if next.IsZero() || next.Sub(t).Abs() > year {
+				break
+			}
+			cur = next.In(loc)
+		}
+	}
+	return false
 }
 
 // hours says d, a difference of UTC offsets: "an hour", "16 hours", "30m",

@@ -445,6 +445,9 @@ type Maintenance struct {
 	End     time.Time
 	Reason  string
 	Line    int
+	// StartLine and EndLine are where start and end are written (for
+	// their warnings).
+	StartLine, EndLine int
 }
 
 // Alerting configures the Alertmanager push.
