@@ -201,10 +201,6 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)", flagName, v)
 }
 
-// reportNow is the "now" of a report or windows listing ending at to: the
-// wall clock while the period is not over (the rest of it has not happened:
-// it is neither unknown time nor the end of a window still open), and to
-// once it is, so that a past period reads the same on every run.
 // timelineWarnings prints the warnings of timelines loaded without a config
 // (demo's and platform's --timeline) as check prints a config's:
 // FILE:LINE: key: warning: message.
@@ -216,6 +212,10 @@ func timelineWarnings(stderr io.Writer, tls []*config.Timeline) {
 	}
 }
 
+// reportNow is the "now" of a report or windows listing ending at to: the
+// wall clock while the period is not over (the rest of it has not happened:
+// it is neither unknown time nor the end of a window still open), and to
+// once it is, so that a past period reads the same on every run.
 func reportNow(to time.Time) time.Time {
 	if now := time.Now(); now.Before(to) {
 		return now
