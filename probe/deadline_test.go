@@ -78,3 +78,50 @@ func TestHangEndsAtDeadlineLiveAndVirtual(t *testing.T) {
 		}
 	}
 }
+
+// stallTransport is a machine starved of CPU: the attempt's goroutine
+// wakes only after the clock has run past every deadline, and finds its
+// request's context done.
+type stallTransport struct {
+	m     *clock.Manual
+	stall time.Duration
+}
+
+func (s stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.m.Advance(s.stall)
+	return nil, req.Context().Err()
+}
+
+// A run stalled past two deadlines says the one that came first: a poll
+// whose within ran out before the flow's timeout says "expectation not met
+// within", and a step whose own timeout came first says that one, where
+// both said the flow's timeout, true too but not what ended the step (the
+// step fails either way).
+func TestStallPastTwoDeadlinesNamesTheFirst(t *testing.T) {
+	t0 := time.Date(2022, 10, 15, 15, 19, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name              string
+		flowTimeout, step time.Duration
+		poll              *config.Poll
+		want              string
+	}{
+		{name: "poll within first", flowTimeout: 2 * time.Second, poll: &config.Poll{Every: 50 * time.Millisecond, Within: 150 * time.Millisecond},
+			want: "hang: expectation not met within 150ms: timeout"},
+		{name: "step timeout first", flowTimeout: 2 * time.Second, step: 100 * time.Millisecond, want: "hang: timeout after 100ms"},
+		{name: "step timeout before a poll's within", flowTimeout: 2 * time.Second, step: 100 * time.Millisecond,
+			poll: &config.Poll{Every: 50 * time.Millisecond, Within: 150 * time.Millisecond}, want: "hang: timeout after 100ms"},
+		{name: "flow timeout first", flowTimeout: 100 * time.Millisecond, step: time.Second,
+			poll: &config.Poll{Every: 50 * time.Millisecond, Within: 150 * time.Millisecond}, want: "hang: flow timeout after 100ms"},
+		{name: "flow timeout and within at once", flowTimeout: 150 * time.Millisecond,
+			poll: &config.Poll{Every: 50 * time.Millisecond, Within: 150 * time.Millisecond}, want: "hang: flow timeout after 150ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := clock.NewManual(t0)
+			st := get("hang", "http://target.invalid/")
+			st.Timeout, st.Poll = tc.step, tc.poll
+			flow := config.Flow{Timeout: tc.flowTimeout, Steps: []config.Step{st}}
+			run := runOne(t, clock.NewContext(context.Background(), m), flow, Options{Transport: stallTransport{m: m, stall: 3 * time.Second}})
+			wantStep(t, run.Steps[0], StatusFailed, tc.want)
+		})
+	}
+}

@@ -742,7 +742,7 @@ func (rs *runState) step(i int) {
 			msg = a.fail // the kind's own verdict, deadlines included
 			break
 		}
-		if m := rs.timedOut(ctx, cs, start, now); m != "" {
+		if m := rs.timedOut(ctx, cs, start, now, deadline, a.fail); m != "" {
 			msg = m
 			break
 		}
@@ -764,7 +764,7 @@ func (rs *runState) step(i int) {
 			break
 		}
 		if err := c.Sleep(ctx, wait); err != nil {
-			if msg = rs.timedOut(ctx, cs, start, c.Now()); msg == "" {
+			if msg = rs.timedOut(ctx, cs, start, c.Now(), deadline, a.fail); msg == "" {
 				msg = "canceled"
 			}
 			break
@@ -837,16 +837,33 @@ func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time
 
 // timedOut says whether the run or the step is out of time, on the context
 // (real deadlines) or on the run's clock (virtual time), or was canceled.
-func (rs *runState) timedOut(ctx context.Context, cs *compiledStep, start, now time.Time) string {
-	switch {
-	case rs.parent.Err() != nil:
+// A run stalled past more than one deadline (a machine starved of CPU
+// wakes the attempt after all of them) is said to have passed the one that
+// came first: the step's own timeout, or a poll's within (its deadline,
+// zero without a poll; fail is its last attempt's failure), before the
+// flow's; the flow's when they fall at once.
+func (rs *runState) timedOut(ctx context.Context, cs *compiledStep, start, now, within time.Time, fail string) string {
+	if rs.parent.Err() != nil {
 		return "canceled: " + rs.parent.Err().Error()
-	case rs.ctx.Err() != nil || now.Sub(rs.start) > rs.cf.timeout:
-		return "flow timeout after " + rs.cf.timeout.String()
-	case ctx.Err() != nil || cs.timeout > 0 && now.Sub(start) > cs.timeout:
-		return "timeout after " + cs.timeout.String()
 	}
-	return ""
+	flow := rs.ctx.Err() != nil || now.Sub(rs.start) > rs.cf.timeout
+	step := ctx.Err() != nil || cs.timeout > 0 && now.Sub(start) > cs.timeout
+	if !flow && !step {
+		return ""
+	}
+	first, msg := rs.start.Add(rs.cf.timeout), "flow timeout after "+rs.cf.timeout.String()
+	if !flow {
+		first, msg = start.Add(cs.timeout), "timeout after "+cs.timeout.String()
+	} else if stepAt := start.Add(cs.timeout); cs.timeout > 0 && step && stepAt.Before(first) {
+		first, msg = stepAt, "timeout after "+cs.timeout.String()
+	}
+	if cs.poll != nil && !within.IsZero() && !now.Before(within) && within.Before(first) {
+		if fail == "" {
+			fail = "timeout" // the expectation held, but only after the deadlines
+		}
+		msg = "expectation not met within " + cs.poll.Within.String() + ": " + fail
+	}
+	return msg
 }
 
 // roundDuration keeps messages short: milliseconds, or microseconds under 1ms.
