@@ -205,7 +205,16 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 // (demo's and platform's --timeline) as check prints a config's:
 // FILE:LINE: key: warning: message.
 func timelineWarnings(stderr io.Writer, tls []*config.Timeline) {
+	seen := map[string]bool{} // a file given twice (or by two spellings) is warned of once
 	for _, tl := range tls {
+		key := tl.File
+		if abs, err := filepath.Abs(tl.File); err == nil {
+			key = abs
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		for _, w := range tl.Warnings() {
 			fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", w.File, w.Line, w.Key, w.Msg)
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -58,7 +59,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	timelineWarnings(stderr, tls)
+	// The timelines the config names are warned of too, as check does (they
+	// are loaded, though --timeline's are the ones replayed), and a file
+	// named both ways once.
+	warn := tls
+	if *cfgPath != "" {
+		warn = append(slices.Clip(cfg.Timelines), tls...)
+	}
+	timelineWarnings(stderr, warn)
 	// The built-in config's zone is the bundled fire's (Asia/Seoul); other
 	// timelines are reported in their own when they agree on one.
 	if tz, ok := config.CommonTimezone(tls); ok && *cfgPath == "" {

@@ -327,6 +327,67 @@ incidents:
 			t.Errorf("stderr:\n%s\nwant the line\n%s", stderr.String(), want)
 		}
 	})
+	// With --config, the timelines the config names are warned of too (check
+	// does), and a file both named there and given as --timeline once.
+	t.Run("demo --config", func(t *testing.T) {
+		other := writeTimeline(t, dir, "la2.yaml", `name: la2
+timezone: America/Los_Angeles
+incidents:
+  - id: login-slow
+    service: account
+    functions: [login]
+    start: 2021-10-28T19:00:00-07:00
+    end: 2021-10-28T20:00:00-08:00
+`)
+		wantOther := other + `:8: incidents[0].end: warning: 2021-10-28T20:00:00-08:00 has the offset -08:00, but America/Los_Angeles (the timeline's timezone) was at -07:00 (PDT) then: if the provider gave the time in America/Los_Angeles, write 2021-10-28T20:00:00-07:00 (an hour apart)` + "\n"
+		cfg := filepath.Join(dir, "la-config.yaml")
+		if err := os.WriteFile(cfg, []byte(`timezone: UTC
+services:
+  - name: account
+    timelines: [la.yaml]
+    flows:
+      - name: login
+        steps:
+          - name: login
+            function: login
+            request: {method: POST, url: "http://127.0.0.1:18080/account/login", json: {user: u, password: p}}
+            expect: {status: [200]}
+`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, extra := range [][]string{
+			{"--timeline", other},                   // the config's la.yaml, and la2.yaml
+			{"--timeline", other, "--timeline", tl}, // la.yaml named by both
+			{"--timeline", "la2.yaml", "--timeline", filepath.Join(dir, ".", "la.yaml")}, // spelt otherwise
+		} {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"demo", "--config", cfg, "--from", "2021-10-28T15:00:00-07:00", "--to", "2021-10-28T16:00:00-07:00", "--out", filepath.Join(dir, "out-config")}, extra...)
+			code := 0
+			func() {
+				if extra[1] == "la2.yaml" {
+					wd, _ := os.Getwd()
+					if err := os.Chdir(dir); err != nil {
+						t.Fatal(err)
+					}
+					defer os.Chdir(wd) //nolint:errcheck // back to the package
+				}
+				code = runMain(context.Background(), args, &stdout, &stderr)
+			}()
+			if code != exitOK {
+				t.Fatalf("demo %v: exit %d\n%s", extra, code, stderr.String())
+			}
+			got := stderr.String()
+			if strings.Count(got, "warning:") != 2 || strings.Count(got, "incidents[0].start: warning:") != 1 || strings.Count(got, "incidents[0].end: warning:") != 1 {
+				t.Errorf("demo %v: stderr:\n%s\nwant each warning once", extra, got)
+			}
+			if !strings.Contains(got, want) && !strings.Contains(got, strings.Replace(want, tl, "la.yaml", 1)) {
+				t.Errorf("demo %v: stderr:\n%s\nwant the line\n%s", extra, got, want)
+			}
+			if !strings.Contains(got, wantOther) && !strings.Contains(got, strings.Replace(wantOther, other, "la2.yaml", 1)) {
+				t.Errorf("demo %v: stderr:\n%s\nwant the line\n%s", extra, got, wantOther)
+			}
+		}
+	})
 	t.Run("platform", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var stdout, stderr syncBuffer
