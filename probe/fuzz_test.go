@@ -208,6 +208,9 @@ func FuzzClipError(f *testing.F) {
 			if !strings.HasPrefix(full, body) {
 				t.Fatalf("cut error is not a prefix of the message redacted and escaped:\n%q\n%q", body, full)
 			}
+			if strings.HasSuffix(body, "*") && len(body) < len(full) && full[len(body)] == '*' {
+				t.Fatalf("cut inside a run of '*' (a piece of a mark kept): ...%q", body[max(0, len(body)-20):])
+			}
 		}
 		if len(body) > maxErrorBytes {
 			t.Fatalf("error of %d bytes before its note", len(body))

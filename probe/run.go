@@ -593,17 +593,20 @@ const maxErrorBytes = 1024
 // message costs the redactor no more than a few KiB. msg quotes the target and
 // the error reaches every output, so its control and bidi formatting
 // characters are escaped (package textesc), within the bound, and never
-// cut inside an escape.
+// cut inside an escape, nor inside a "***" (redact.Cut: the part of the
+// mark before the cut goes).
 func (rs *runState) clipError(prefix, msg string) string {
 	n, limit, slack := len(msg), max(maxErrorBytes-len(prefix), 0), rs.slack()
-	var red string
+	var red, read string // red: what is kept of read, msg redacted as far as it was read
 	whole := false
 	for room := limit + slack; ; room *= 2 {
 		if n <= room {
 			red, whole = rs.redact(msg), true
+			read = red
 			break
 		}
 		red = rs.redact(msg[:room])
+		read = red
 		if slack > 1 {
 			// The last slack-1 bytes cut off may begin a secret the
 			// redactor could not see whole, and each secret redacted
@@ -629,8 +632,14 @@ func (rs *runState) clipError(prefix, msg string) string {
 	}
 	// The bound holds for the escaped text: an ESC is four bytes once
 	// written \x1b, so 800 bytes of them made an error of 3 KiB.
-	msg, cut := textesc.Clip(red, limit)
-	if whole && !cut {
+	msg, used := textesc.ClipAt(red, limit)
+	// A cut inside a "***" drops its part before the cut (redact.Cut; '*'
+	// is not escaped, so a byte of red is one of msg), so no lone "*" or
+	// "**" reads as the target's own text.
+	if c := redact.Cut(read, used); c < used {
+		msg, used = msg[:len(msg)-(used-c)], c
+	}
+	if whole && used == len(red) {
 		return prefix + msg
 	}
 	return prefix + msg + "…(" + strconv.Itoa(n) + " bytes)"

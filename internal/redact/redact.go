@@ -319,3 +319,20 @@ func (r *Redactor) MaxLen() int {
 
 // Empty reports whether r redacts nothing.
 func (r *Redactor) Empty() bool { return r == nil || r.r == nil }
+
+// Cut is where to cut s, redacted, at most n bytes in: n, or, when the cut
+// at n falls inside a run of '*' (a Mask, or masks that touch, "******"),
+// before the stars of the run that do not make a whole Mask, so that a text
+// cut there ends in whole masks, never in a lone "*" or "**" that reads as
+// the target's own text. (A star of the target's touching a mask is
+// indistinguishable from the mask's: the run is counted from its start.)
+func Cut(s string, n int) int {
+	if n <= 0 || n >= len(s) || s[n] != '*' {
+		return max(n, 0)
+	}
+	k := 0
+	for k < n && s[n-1-k] == '*' {
+		k++
+	}
+	return n - k%len(Mask)
+}

@@ -236,3 +236,27 @@ func TestOverlappingOccurrences(t *testing.T) {
 		}
 	}
 }
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want int
+	}{
+		{"abc***def", 4, 3},  // "abc*": the star goes
+		{"abc***def", 5, 3},  // "abc**"
+		{"abc***def", 6, 6},  // "abc***": whole
+		{"abc***def", 3, 3},  // before the mark
+		{"abc******d", 7, 6}, // touching marks: the whole ones stay
+		{"abc******d", 8, 6},
+		{"******", 5, 3},
+		{"***", 2, 0},
+		{"abc", 5, 5}, // past the end: not cut
+		{"abc*", 4, 4},
+		{"", 0, 0},
+	} {
+		if got := Cut(tc.s, tc.n); got != tc.want {
+			t.Errorf("Cut(%q, %d) = %d, want %d", tc.s, tc.n, got, tc.want)
+		}
+	}
+}

@@ -65,6 +65,13 @@ func Text(s string) string {
 // times as long (an ESC is \x1b), so a bound on a text must be checked on
 // Clip's result, not on s.
 func Clip(s string, limit int) (string, bool) {
+	t, n := ClipAt(s, limit)
+	return t, n < len(s)
+}
+
+// ClipAt is Clip, saying how many bytes of s it took (len(s) when it did
+// not cut).
+func ClipAt(s string, limit int) (string, int) {
 	var b strings.Builder
 	var esc [16]byte
 	for i := 0; i < len(s); {
@@ -82,10 +89,10 @@ func Clip(s string, limit int) (string, bool) {
 			e = append(esc[:0], s[i:i+n]...)
 		}
 		if limit >= 0 && b.Len()+len(e) > limit {
-			return b.String(), true
+			return b.String(), i
 		}
 		b.Write(e)
 		i += n
 	}
-	return b.String(), false
+	return b.String(), len(s)
 }

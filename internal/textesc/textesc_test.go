@@ -56,6 +56,9 @@ func TestClip(t *testing.T) {
 		if got != tc.want || cut != tc.cut {
 			t.Errorf("Clip(%q, %d) = %q, %v; want %q, %v", tc.in, tc.limit, got, cut, tc.want, tc.cut)
 		}
+		if at, n := ClipAt(tc.in, tc.limit); at != got || (n < len(tc.in)) != cut || Text(tc.in[:n]) != got {
+			t.Errorf("ClipAt(%q, %d) = %q, %d; Clip gave %q, %v", tc.in, tc.limit, at, n, got, cut)
+		}
 		if tc.limit < 0 && got != Text(tc.in) {
 			t.Errorf("Clip(%q, -1) = %q, Text = %q", tc.in, got, Text(tc.in))
 		}

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -236,7 +237,8 @@ const maxResult = 512
 // secrets redacted, then valid UTF-8 without control or format characters
 // (a receiver's answer can be anything; PostgreSQL refuses NUL bytes and
 // invalid UTF-8, and a refused record would leave the attempt uncounted,
-// to be repeated at every poll), at most maxResult bytes.
+// to be repeated at every poll), at most maxResult bytes, never cut inside
+// a "***" (a lone "*" would read as the receiver's text).
 func resultText(cfg *config.Config, err error) string {
 	s := strings.ToValidUTF8(cfg.Redact(err.Error()), "\uFFFD")
 	s = strings.Map(func(r rune) rune {
@@ -253,7 +255,7 @@ func resultText(cfg *config.Config, err error) string {
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		s = s[:cut] + "…"
+		s = s[:redact.Cut(s, cut)] + "…" // never a piece of a "***"
 	}
 	return s
 }

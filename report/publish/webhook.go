@@ -14,8 +14,10 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // webhook POSTs a report as multipart/form-data: a "metadata" JSON part
@@ -159,11 +161,16 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 		// The start of the answer, redacted before it is cut (a secret the
 		// receiver echoes across the cut would leave its first part).
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		text := []rune(strings.TrimSpace(scrub.Redact(string(head))))
-		if len(text) > 200 {
-			text = append(text[:200], '…')
+		text := strings.TrimSpace(scrub.Redact(string(head)))
+		if n := utf8.RuneCountInString(text); n > 200 {
+			cut := 0
+			for range 200 {
+				_, size := utf8.DecodeRuneInString(text[cut:])
+				cut += size
+			}
+			text = text[:redact.Cut(text, cut)] + "…" // never a piece of a "***"
 		}
-		return fmt.Errorf("HTTP %d after %s: %s", resp.StatusCode, time.Since(t0).Round(time.Millisecond), string(text))
+		return fmt.Errorf("HTTP %d after %s: %s", resp.StatusCode, time.Since(t0).Round(time.Millisecond), text)
 	}
 	return nil
 }
