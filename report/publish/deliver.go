@@ -46,6 +46,19 @@ type Refused struct{ Err error }
 
 func (r *Refused) Error() string { return "delivered; refused: " + r.Err.Error() }
 
+// Permanent is what a channel returns when the target refused the report
+// for good: another attempt would be refused the same (a webhook's 404 or
+// 401, an SMTP server's 550 for every recipient), so the delivery is given
+// up at once, recorded failed with the refusal as its result and logged as
+// an error, rather than retried with backoff for an hour. A 5xx, 408, 409,
+// 425 or 429 answer, an SMTP 4xx, a connection error or a timeout is not
+// one: it is retried.
+type Permanent struct{ Err error }
+
+func (p *Permanent) Error() string { return "refused for good, not retried: " + p.Err.Error() }
+
+func (p *Permanent) Unwrap() error { return p.Err }
+
 // File is one archived file of the version.
 type File struct {
 	Name string // report.pdf
@@ -186,11 +199,16 @@ func (p *Publisher) DeliverDue(ctx context.Context) error {
 		d.Last = p.clk.Now()
 		result := "delivered"
 		var refused *Refused
+		var permanent *Permanent
 		switch {
 		case err == nil:
 			d.State, d.Result, d.Delivered = store.DeliveryDelivered, "ok", d.Last
 		case errors.As(err, &refused):
 			d.State, d.Result, d.Delivered = store.DeliveryDelivered, resultText(cfg, err), d.Last
+		case errors.As(err, &permanent):
+			// Given up at once: the same report to the same target would
+			// be refused the same way.
+			d.State, d.Result, result = store.DeliveryFailed, resultText(cfg, permanent), "failed"
 		default:
 			d.Result = resultText(cfg, err)
 			if d.Attempts >= cfg.Reports.Retry.Attempts {

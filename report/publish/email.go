@@ -107,6 +107,14 @@ func (m *email) Send(ctx context.Context, msg *Message) error {
 		if errors.As(err, &refused) {
 			return &Refused{Err: errors.New(scrub.Redact(refused.Err.Error()))}
 		}
+		// A 5xx reply is a permanent refusal (RFC 5321, 4.2.1: the client
+		// should not repeat the request): the sender or every recipient
+		// refused (550, 553), the message refused (554, 552), the login
+		// refused (535). A 4xx, or no reply, is retried.
+		var te *textproto.Error
+		if errors.As(err, &te) && te.Code >= 500 && te.Code <= 599 {
+			return &Permanent{Err: errors.New(scrub.Redact(err.Error()))}
+		}
 		return errors.New(scrub.Redact(err.Error()))
 	}
 	return nil

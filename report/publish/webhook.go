@@ -170,7 +170,26 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 			}
 			text = text[:redact.Cut(text, cut)] + "…" // never a piece of a "***"
 		}
-		return fmt.Errorf("HTTP %d after %s: %s", resp.StatusCode, time.Since(t0).Round(time.Millisecond), text)
+		err := fmt.Errorf("HTTP %d after %s: %s", resp.StatusCode, time.Since(t0).Round(time.Millisecond), text)
+		if refusedForGood(resp.StatusCode) {
+			return &Permanent{Err: err}
+		}
+		return err
 	}
 	return nil
+}
+
+// refusedForGood says whether a webhook's answer refuses the report for
+// good: a 4xx (400 bad request, 401/403 not allowed, 404/410 no such
+// receiver, 413 too large, 422 not taken, ...) but those that say "later":
+// 408 Request Timeout, 409 Conflict (a receiver still handling an attempt
+// with the same Idempotency-Key answers it, as the IETF idempotency-key
+// draft has it), 425 Too Early and 429 Too Many Requests. A 5xx, or no
+// answer, is a failure of the moment.
+func refusedForGood(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooEarly, http.StatusTooManyRequests:
+		return false
+	}
+	return code >= 400 && code <= 499
 }
