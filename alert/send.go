@@ -53,13 +53,68 @@ func (n *Notifier) Tick(ctx context.Context) error {
 	return n.tick(ctx, false, true)
 }
 
-// send is one POST of a round: to t, batch, whose entries' versions are
-// revs, begun at.
+// send is one POST of a round: to t, batch (the alerts of the entries
+// ids), whose entries' versions are revs, begun at; and what came of it
+// (deliver): the entries Alertmanager refused for good, and the error of
+// the moment that failed the rest.
 type send struct {
-	t     *target
-	batch []Alert
-	revs  map[string]int
-	at    time.Time
+	t       *target
+	batch   []Alert
+	ids     []string
+	revs    map[string]int
+	at      time.Time
+	ok      []string         // the entries delivered
+	refused map[string]error // entry id -> Alertmanager's refusal
+	err     error
+}
+
+// refusal is an Alertmanager's answer that refuses the alerts it was sent
+// for good: 400 Bad Request (its v2 API keeps the valid alerts of a POST
+// and names the invalid ones: an alert that ends before it starts, a label
+// it does not take) or 422 Unprocessable Entity (one its schema refuses).
+// The same alert sent again is refused again. Other answers, 401, 403, 404
+// and 413 included (a proxy's, or a wrong URL prefix), are about the URL
+// or the way there, which is fixed without the alerts changing: they are
+// retried, and a resolve they delay is delivered once fixed.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+// deliver makes s's POST. A batch Alertmanager refuses is sent again one
+// alert at a time, so that the alerts it takes (one that a transient error
+// had held back, a resolve) are delivered, and only those it refuses are
+// given up; the first error of the moment ends the sends and fails the
+// rest.
+func (n *Notifier) deliver(ctx context.Context, s *send) {
+	err := n.post(ctx, s.t, s.batch)
+	var r *refusal
+	switch {
+	case err == nil:
+		s.ok = s.ids
+		return
+	case !errors.As(err, &r):
+		s.err = err
+		return
+	case len(s.batch) == 1:
+		s.refused = map[string]error{s.ids[0]: err}
+		return
+	}
+	s.refused = map[string]error{}
+	for i := range s.batch {
+		err := n.post(ctx, s.t, s.batch[i:i+1])
+		switch {
+		case err == nil:
+			s.ok = append(s.ok, s.ids[i])
+		case errors.As(err, &r):
+			s.refused[s.ids[i]] = err
+		default:
+			// The rest stay pending, this one included; those delivered
+			// or refused before it are recorded as such.
+			s.err = err
+			return
+		}
+	}
 }
 
 // tick is one round of delivery. With wait, it waits for the sends it
@@ -85,22 +140,21 @@ func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 		if t.busy || (!force && now.Before(t.retryAt)) {
 			continue
 		}
-		batch, revs := n.due(t, now, force)
+		batch, ids, revs := n.due(t, now, force)
 		if len(batch) == 0 {
 			continue
 		}
-		sends = append(sends, &send{t: t, batch: batch, revs: revs, at: now})
+		sends = append(sends, &send{t: t, batch: batch, ids: ids, revs: revs, at: now})
 	}
 	if wait {
 		// Side by side here too.
-		results := make([]error, len(sends))
 		var wg sync.WaitGroup
-		for i, s := range sends {
-			wg.Go(func() { results[i] = n.post(ctx, s.t, s.batch) })
+		for _, s := range sends {
+			wg.Go(func() { n.deliver(ctx, s) })
 		}
 		wg.Wait()
-		for i, s := range sends {
-			if err := n.done(s, results[i]); err != nil {
+		for _, s := range sends {
+			if err := n.done(s); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -108,11 +162,11 @@ func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 		for _, s := range sends {
 			s.t.busy = true
 			n.inflight.Go(func() {
-				err := n.post(ctx, s.t, s.batch)
+				n.deliver(ctx, s)
 				n.sending.Lock()
 				s.t.busy = false
-				if ctx.Err() == nil || err == nil {
-					n.done(s, err) //nolint:errcheck // logged and counted there
+				if ctx.Err() == nil || s.err == nil {
+					n.done(s) //nolint:errcheck // logged and counted there
 				} // else cut short by our own shutdown: the flush sends it again
 				n.sending.Unlock()
 				n.signal()
@@ -125,22 +179,70 @@ func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 	return errors.Join(errs...)
 }
 
-// done records the end of a send (n.sending held) and returns its error.
-func (n *Notifier) done(s *send, err error) error {
+// done records the end of a send (n.sending held) and returns its error:
+// the alerts delivered, those refused for good (not sent to t again until
+// they change; logged as errors, once each), and the error of the moment
+// that failed the rest (retried after a backoff).
+func (n *Notifier) done(s *send) error {
 	t := s.t
-	if err != nil {
+	delivered := make(map[string]int, len(s.ok))
+	for _, id := range s.ok {
+		delivered[id] = s.revs[id]
+	}
+	if len(delivered) > 0 {
+		n.delivered(t, delivered, s.at)
+	}
+	var errs []error
+	if len(s.refused) > 0 {
+		n.refuse(t, s)
+		n.sent.WithLabelValues(t.label, "failed").Inc()
+		for _, id := range s.ids {
+			if err, ok := s.refused[id]; ok {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if s.err != nil {
 		t.failures++
 		// From when it failed: a send that took its whole timeout (a
 		// black hole) must not use up the wait.
 		t.retryAt = n.o.Clock.Now().Add(backoff(t.failures))
 		n.sent.WithLabelValues(t.label, "failed").Inc()
-		n.o.Logger.Warn("alertmanager send failed", "url", t.label, "alerts", len(s.batch), "attempt", t.failures, "retry_at", t.retryAt, "err", err)
-		return err
+		n.o.Logger.Warn("alertmanager send failed", "url", t.label, "alerts", len(s.batch), "attempt", t.failures, "retry_at", t.retryAt, "err", s.err)
+		return errors.Join(append(errs, s.err)...)
 	}
 	t.failures, t.retryAt = 0, time.Time{}
-	n.sent.WithLabelValues(t.label, "ok").Inc()
-	n.delivered(t, s.revs, s.at)
-	return nil
+	if len(s.refused) == 0 {
+		n.sent.WithLabelValues(t.label, "ok").Inc()
+	}
+	return errors.Join(errs...)
+}
+
+// refuse records the alerts of s that t refused for good: not pending for
+// it any more (a refused resolve is done with), and not sent to it again
+// until they change.
+func (n *Notifier) refuse(t *target, s *send) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, id := range s.ids {
+		err, ok := s.refused[id]
+		if !ok {
+			continue
+		}
+		e, ok := n.entries[id]
+		if !ok || e.rev != s.revs[id] {
+			continue // changed meanwhile: the new version is sent
+		}
+		if e.refused == nil {
+			e.refused = map[string]int{}
+		}
+		e.refused[t.id] = e.rev
+		delete(e.pending, t.id)
+		n.o.Logger.Error("alertmanager refused an alert; not sent to it again until the alert changes", "url", t.label,
+			"alertname", e.Labels["alertname"], "service", e.Labels["service"], "flow", e.Labels["flow"], "function", e.Labels["function"],
+			"location", e.Labels["location"], "resolved", e.Resolved(), "err", err)
+	}
+	n.dirty = true
 }
 
 // settle marks resolves that every target has as done (forgotten a day
@@ -171,16 +273,20 @@ func (n *Notifier) settle(now time.Time) error {
 	return nil
 }
 
-// due picks what t needs now and renders it; revs remembers the version of
-// each entry sent.
-func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, map[string]int) {
+// due picks what t needs now and renders it; ids are the entries of the
+// alerts, revs remembers the version of each entry sent.
+func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, []string, map[string]int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var batch []Alert
+	var ids []string
 	revs := map[string]int{}
 	for _, e := range n.sorted() {
 		if e.held {
 			continue // in planned maintenance: release sends it
+		}
+		if rev, ok := e.refused[t.id]; ok && rev == e.rev {
+			continue // t refused this version for good
 		}
 		need := e.pending[t.id]
 		if !e.Resolved() && !n.holding && (force || now.Sub(e.sentAt[t.id]) >= n.o.Resend) {
@@ -194,9 +300,10 @@ func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, map[strin
 			a.EndsAt = now.Add(4 * n.o.Resend)
 		}
 		batch = append(batch, a)
+		ids = append(ids, e.id())
 		revs[e.id()] = e.rev
 	}
-	return batch, revs
+	return batch, ids, revs
 }
 
 // delivered records a successful send of the versions in revs to t.
@@ -240,7 +347,11 @@ func (n *Notifier) post(ctx context.Context, t *target, batch []Alert) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBodyBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, n.o.Redact(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?"))))
+		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, n.o.Redact(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?"))))
+		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {
+			return &refusal{err: err}
+		}
+		return err
 	}
 	return nil
 }
@@ -318,6 +429,9 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 		}
 		for _, e := range n.entries {
 			due := time.Time{}
+			if rev, ok := e.refused[t.id]; ok && rev == e.rev {
+				continue // refused: not sent to t until it changes
+			}
 			switch {
 			case e.held && n.holding: // Reconcile wakes it
 				continue
