@@ -6,6 +6,23 @@
 // output prints after it on the same line: the status page's "· flow NAME
 // · at LOCATION", the cells after an error in a CSV or a Markdown table
 // read as text). Escaped, the text still shows what the target sent.
+//
+// A backslash is left as it is, not written \\ as Go's %q writes it. The
+// texts escaped are step errors, in which nearly all that a target sent
+// (bodies, JSON values, headers, a Location) is already quoted by Go's %q
+// or as JSON, its backslashes written \\ and its controls \n or \u001b: a
+// target's own four characters \x1b read \\x1b there, not as an escape. Escaping backslashes
+// again would show a body's newline, "a\nb", as "a\\nb" (a backslash and
+// an n, which the target did not send) and every JSON body {\"id\":1} as
+// {\\"id\\":1}; and errors are escaped when stored, so a month's report
+// across the upgrade would show one target's text two ways, and Text, run
+// again on stored errors by the outputs (for those stored before escaping
+// began), would double every backslash each time. Where a target's text
+// stands unquoted (a WebSocket close reason, a name in Go's TLS errors) a
+// \x1b may be its own four characters; the target can make those words say
+// anything anyway (a close reason "timeout after 10s"). What escaping
+// guarantees is that the text cannot act: move a terminal's cursor, forge
+// a line, reorder what follows it.
 package textesc
 
 import (

@@ -64,3 +64,18 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+// Text leaves a backslash as it is (see the package comment), so it changes
+// nothing of its own output: the outputs run it again on stored errors,
+// which the probe escaped when it stored them.
+func TestTextAgainChangesNothing(t *testing.T) {
+	for _, in := range []string{`a\x1b b`, "a\x1b b", "\x1b\u202e\\", `got "{\"id\":1}"`, `got "a\nb"`, "\xff\u0085"} {
+		once := Text(in)
+		if twice := Text(once); twice != once {
+			t.Errorf("Text(%q) = %q, and again %q", in, once, twice)
+		}
+	}
+	if got := Text(`\x1b`); got != `\x1b` {
+		t.Errorf("Text(%q) = %q: the backslash is left", `\x1b`, got)
+	}
+}
