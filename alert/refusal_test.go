@@ -154,6 +154,11 @@ func TestAlertmanagerRefusalNotRetried(t *testing.T) {
 	if p, _ := am.counts(); p != posts {
 		t.Errorf("%d posts after every alert was delivered or refused, want none", p-posts)
 	}
+	// Each round to the URL counted once: the refusals (the first round,
+	// and the one after the outage) and the 503 failed, the resend ok.
+	if f, ok := value(t, n.sent.WithLabelValues(am.srv.URL, "failed")), value(t, n.sent.WithLabelValues(am.srv.URL, "ok")); f != 3 || ok != 1 {
+		t.Errorf("slaprobe_alert_notifications_total failed %v ok %v, want 3 and 1", f, ok)
+	}
 	// A refused alert that changes (its window closes) is sent again.
 	n.Handle([]state.Event{closeAt(bad, t0.Add(5*time.Minute))})
 	n.Tick(ctx) //nolint:errcheck // refused or not, it is sent

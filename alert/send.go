@@ -193,9 +193,13 @@ func (n *Notifier) done(s *send) error {
 		n.delivered(t, delivered, s.at)
 	}
 	var errs []error
+	if len(s.refused) > 0 || s.err != nil {
+		n.sent.WithLabelValues(t.label, "failed").Inc()
+	} else {
+		n.sent.WithLabelValues(t.label, "ok").Inc()
+	}
 	if len(s.refused) > 0 {
 		n.refuse(t, s)
-		n.sent.WithLabelValues(t.label, "failed").Inc()
 		for _, id := range s.ids {
 			if err, ok := s.refused[id]; ok {
 				errs = append(errs, err)
@@ -207,14 +211,10 @@ func (n *Notifier) done(s *send) error {
 		// From when it failed: a send that took its whole timeout (a
 		// black hole) must not use up the wait.
 		t.retryAt = n.o.Clock.Now().Add(backoff(t.failures))
-		n.sent.WithLabelValues(t.label, "failed").Inc()
 		n.o.Logger.Warn("alertmanager send failed", "url", t.label, "alerts", len(s.batch), "attempt", t.failures, "retry_at", t.retryAt, "err", s.err)
 		return errors.Join(append(errs, s.err)...)
 	}
 	t.failures, t.retryAt = 0, time.Time{}
-	if len(s.refused) == 0 {
-		n.sent.WithLabelValues(t.label, "ok").Inc()
-	}
 	return errors.Join(errs...)
 }
 
