@@ -27,6 +27,7 @@ const (
 	maxStateBytes    = 16 << 20
 	tombstoneTTL     = 24 * time.Hour
 	maxErrBodyBytes  = 512
+	maxErrBodyRead   = 4 << 10 // read of an error answer, redacted before it is cut to maxErrBodyBytes
 	stateFileVersion = 1
 )
 

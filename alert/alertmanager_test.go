@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -950,5 +951,45 @@ func TestRunHangingAlertmanagerDoesNotDelayNextChange(t *testing.T) {
 	}
 	if !p.whileStuck {
 		t.Error("the resolve reached the healthy Alertmanager only after the hung send to the other one ended")
+	}
+}
+
+// TestEchoedSecretAcrossTheCutRedacted: an Alertmanager (or a proxy before
+// it) that answers an error echoing a secret where the answer is cut has
+// the secret redacted whole: the answer was cut at 512 bytes and then
+// redacted, so a secret across the cut left its first bytes ("s3cret-") in
+// the error and the log, which the redactor, seeing no whole secret, kept.
+func TestEchoedSecretAcrossTheCutRedacted(t *testing.T) {
+	// at is where the secret starts in the answer.
+	for _, at := range []int{16, 400, 500, 505, 511, 512, 600} {
+		t.Run(fmt.Sprint(at), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusBadGateway)
+				io.WriteString(w, strings.Repeat("x", at-16)+"bad credentials s3cret-token for this route"+strings.Repeat("y", 300))
+			}))
+			defer srv.Close()
+			var logs bytes.Buffer
+			n, err := NewNotifier(Options{URLs: []string{srv.URL}, Clock: clock.NewManual(t0), Logger: slogTo(&logs),
+				Metrics: prometheus.NewRegistry(), Redact: redact.New("s3cret-token").Redact})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.Handle([]state.Event{open(flowWindow(state.KindDown, "", t0))})
+			err = n.Tick(context.Background())
+			if err == nil {
+				t.Fatal("want a send error")
+			}
+			for what, s := range map[string]string{"error": err.Error(), "log": logs.String()} {
+				if strings.Contains(s, "s3cret") {
+					t.Errorf("%s holds a piece of the secret: %s", what, s)
+				}
+				if strings.Contains(s, "*…") && !strings.Contains(s, "***…") {
+					t.Errorf("%s ends in a piece of a mark: %s", what, s)
+				}
+			}
+			if at < 100 && !strings.Contains(err.Error(), "bad credentials ***") {
+				t.Errorf("error lost the answer's start: %s", err)
+			}
+		})
 	}
 }

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/slaprobe/slaprobe/internal/redact"
 )
 
 // target is one Alertmanager.
@@ -344,16 +347,33 @@ func (n *Notifier) post(ctx context.Context, t *target, batch []Alert) error {
 		return fmt.Errorf("alert: POST %s: %s", t.label, n.o.Redact(redactURLError(err)))
 	}
 	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBodyBytes))
+	// The start of an error answer is read with room to spare and
+	// redacted before it is cut: cut first, a secret the answer echoes
+	// across the cut would leave its first bytes, which the redactor,
+	// never seeing the whole secret, keeps.
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBodyRead))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, n.o.Redact(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?"))))
+		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, errAnswer(n.o.Redact(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?")))))
 		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {
 			return &refusal{err: err}
 		}
 		return err
 	}
 	return nil
+}
+
+// errAnswer is a redacted error answer cut to maxErrBodyBytes, at a rune's
+// start and never inside a "***" (redact.Cut).
+func errAnswer(s string) string {
+	if len(s) <= maxErrBodyBytes {
+		return s
+	}
+	cut := maxErrBodyBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:redact.Cut(s, cut)] + "…"
 }
 
 // redactURLError keeps a *url.Error's cause but not its URL, which may hold
