@@ -423,7 +423,39 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		a.atLogin = true
 		a.fail += " (sent to the session's page " + strconv.Quote(page) + ")"
 	}
+	if cs.noRepeat && a.fail != "" && (a.atLogin || refuses(resp.StatusCode)) {
+		if code := rs.takenBy(resp); code != 0 {
+			a.taken = true
+			a.fail += fmt.Sprintf(" (after a %d that answered the step's own request: not a refusal of it, and a repeat: false step is not sent again)", code)
+		}
+	}
 	return a
+}
+
+// takenBy returns the status of the redirect that answered a step's own
+// request and took it (a POST's 303 to its receipt: Post/Redirect/Get), when
+// the client followed it to resp; 0 when resp, or a redirect to one of the
+// session's pages, answered the request itself. A 307 or 308 sends the
+// request on, method and body, so the answer after it is still the
+// request's own; any other redirect ends it (Go follows it with a GET), and
+// what the requests after it get (a 401 from a receipts service, a login
+// page) says nothing of whether the request was refused: a repeat: false
+// step sent again on that was a transfer made twice in one run.
+func (rs *runState) takenBy(resp *http.Response) int {
+	var chain []*http.Response // the redirects followed, last first
+	for r := resp.Request; r != nil && r.Response != nil; r = r.Response.Request {
+		chain = append(chain, r.Response)
+	}
+	for _, x := range slices.Backward(chain) {
+		if x.StatusCode == http.StatusTemporaryRedirect || x.StatusCode == http.StatusPermanentRedirect {
+			continue
+		}
+		if loc, err := x.Location(); err == nil && rs.sess != nil && slices.Contains(rs.sess.pages, pageKey(loc)) {
+			return 0 // sent to log in: refused
+		}
+		return x.StatusCode
+	}
+	return 0
 }
 
 // sessionPage notes the URL a session step requests, and returns the path

@@ -24,6 +24,10 @@ type attempt struct {
 	// atLogin: the answer sent the request to one of the session's own
 	// pages (see runState.atLoginPage), which refuses the session.
 	atLogin bool
+	// taken: a repeat: false step's request was answered with a redirect
+	// that took it (see runState.takenBy): what a later request of the
+	// redirects got is not a refusal of it.
+	taken bool
 	// latency, when set, is the step's measured duration instead of the
 	// shell's start-to-end time (an await measures from its send step).
 	latency    time.Duration

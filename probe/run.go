@@ -106,6 +106,7 @@ type runState struct {
 	cookies []string // credential-like cookie values servers set in this run (see cookieSecret)
 	pages   []string // the pages (pageKey) the session's steps requested in this run
 	atLogin int      // 1 + the flow step whose last answer sent it to a session page (see sessionPage)
+	taken   int      // 1 + the repeat: false step whose request a redirect took (see takenBy): its answer refuses nothing
 	buf     []byte
 	lr      io.LimitedReader
 	one     [1]any
@@ -152,7 +153,7 @@ func (r *Runner) putState(rs *runState) {
 	clear(rs.cookies)
 	rs.cookies = rs.cookies[:0]
 	clear(rs.pages)
-	rs.pages, rs.atLogin = rs.pages[:0], 0
+	rs.pages, rs.atLogin, rs.taken = rs.pages[:0], 0, 0
 	rs.starts = rs.starts[:0]
 	rs.set = rs.set[:0]
 	rs.streams, rs.hooks, rs.sess, rs.held, rs.sessionRan = nil, nil, nil, false, false
@@ -446,8 +447,12 @@ func (rs *runState) refusedSession(i int, status int) bool {
 // refusalStatus is the status the last answer to flow step i counts as
 // for its session: an answer that sent it to one of the session's pages
 // (see sessionPage), and a session expiry a stream said (see expiry.go),
-// count as a 401.
+// count as a 401; an answer after a redirect that took a repeat: false
+// step's request (see takenBy) refuses nothing (0).
 func (rs *runState) refusalStatus(i, status int) int {
+	if rs.taken == i+1 {
+		return 0
+	}
 	if rs.atLogin == i+1 || rs.expiredStep == i+1 {
 		return http.StatusUnauthorized
 	}
@@ -745,6 +750,11 @@ func (rs *runState) step(i int) {
 			rs.atLogin = i + 1
 		} else if rs.atLogin == i+1 {
 			rs.atLogin = 0
+		}
+		if a.taken {
+			rs.taken = i + 1
+		} else if rs.taken == i+1 {
+			rs.taken = 0
 		}
 		now := c.Now()
 		if a.fatal {

@@ -1,0 +1,136 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// receiptTarget is a payments API behind a session: POST /login gives a
+// token; POST /transfers, with a token it issued, makes a transfer and
+// answers 303 to the transfer's receipt (Post/Redirect/Get), which the
+// client follows; GET /receipts/{id} answers as receipt says: 200, 401 (a
+// receipts service that wants another credential), or 302 to the login
+// page (a web application whose receipt view wants a fresh login).
+type receiptTarget struct {
+	mu        sync.Mutex
+	tokens    map[string]bool
+	receipt   atomic.Int64 // 0: 200, 401, or 302 to /login
+	logins    atomic.Int64
+	transfers atomic.Int64
+}
+
+func newReceiptTarget(t *testing.T) (*receiptTarget, *httptest.Server) {
+	p := &receiptTarget{tokens: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		tok := fmt.Sprintf("tok-%d", p.logins.Add(1))
+		p.mu.Lock()
+		p.tokens[tok] = true
+		p.mu.Unlock()
+		fmt.Fprintf(w, `{"token":%q}`, tok)
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<form>sign in</form>")
+	})
+	mux.HandleFunc("POST /transfers", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		ok := p.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		p.mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, fmt.Sprintf("/receipts/t-%d", p.transfers.Add(1)), http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /receipts/{id}", func(w http.ResponseWriter, r *http.Request) {
+		switch p.receipt.Load() {
+		case http.StatusUnauthorized:
+			w.WriteHeader(http.StatusUnauthorized)
+		case http.StatusFound:
+			http.Redirect(w, r, "/login?next="+r.URL.Path, http.StatusFound)
+		default:
+			fmt.Fprintf(w, `{"id":%q}`, r.PathValue("id"))
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return p, srv
+}
+
+// TestNoRepeatRefusalAfterRedirect: a repeat: false step whose request was
+// answered with a redirect other than 307/308 (a transfer's 303 to its
+// receipt) was taken by the target; a 401 or a session page that a later
+// request of its redirects got is not a refusal of it, so the run does not
+// log in again and send it again. Before, the final answer decided: the
+// receipt's 401 (or its redirect to the login page) made the run log in
+// again and POST /transfers again, two transfers in one run. A step without
+// repeat: false still logs in again and is sent again, as before; a 401 or
+// a redirect to the login page that answers the step's own request is a
+// refusal, and the step is sent again after the new login (it did nothing).
+func TestNoRepeatRefusalAfterRedirect(t *testing.T) {
+	noLeaks(t)
+	for _, tc := range []struct {
+		name      string
+		noRepeat  bool
+		receipt   int64
+		revoke    bool // the token refused by POST /transfers itself
+		steps     string
+		err       string
+		logins    int64
+		transfers int64
+	}{
+		{"repeat: false, the receipt 401", true, http.StatusUnauthorized, false, "send=failed", "send: status 401, want 200 (after a 303 that answered the step's own request: not a refusal of it, and a repeat: false step is not sent again)", 1, 2},
+		{"repeat: false, the receipt sends to the login page", true, http.StatusFound, false, "send=failed", `(sent to the session's page "/login") (after a 303 that answered the step's own request: not a refusal of it, and a repeat: false step is not sent again)`, 1, 2},
+		{"repeat: false, the transfer itself 401: sent again", true, 0, true, "login=ok send=ok", "", 2, 2},
+		{"repeat (default), the receipt 401: sent again", false, http.StatusUnauthorized, false, "login=ok send=failed", "send: status 401", 2, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, srv := newReceiptTarget(t)
+			login := config.Step{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: srv.URL + "/login"},
+				Extract: []config.Extract{{Var: "token", JSONPath: "$.token"}}}
+			send := config.Step{Name: "send", Function: "send", NoRepeat: tc.noRepeat,
+				Request: config.Request{Method: "POST", URL: srv.URL + "/transfers", Headers: map[string]string{"Authorization": "Bearer ${token}"}},
+				Expect:  config.Expect{Status: []int{200}},
+				Extract: []config.Extract{{Var: "receipt", JSONPath: "$.id"}}}
+			cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Session: &config.Session{TTL: time.Hour, Steps: []config.Step{login}},
+				Steps: []config.Step{send}})
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			f := &cfg.Services[0].Flows[0]
+			if got := r.Run(context.Background(), f); stepNames(got.Steps) != "login=ok send=ok" {
+				t.Fatalf("first run: %s", stepNames(got.Steps))
+			}
+			p.receipt.Store(tc.receipt)
+			if tc.revoke {
+				p.mu.Lock()
+				clear(p.tokens)
+				p.mu.Unlock()
+			}
+			got := r.Run(context.Background(), f)
+			if s := stepNames(got.Steps); s != tc.steps {
+				t.Errorf("steps %s, want %s", s, tc.steps)
+			}
+			if e := got.Steps[len(got.Steps)-1].Error; tc.err == "" && e != "" || !strings.Contains(e, tc.err) {
+				t.Errorf("send's error %q, want %q in it", e, tc.err)
+			}
+			if n := p.logins.Load(); n != tc.logins {
+				t.Errorf("%d logins, want %d", n, tc.logins)
+			}
+			if n := p.transfers.Load(); n != tc.transfers {
+				t.Errorf("%d transfers, want %d", n, tc.transfers)
+			}
+		})
+	}
+}
