@@ -391,6 +391,9 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		a.fail, a.fatal = err.Error(), true
 		return a
 	}
+	if cs.noRepeat {
+		unreplayable(req.Header)
+	}
 	tr.reset(rs.c)
 	resp, err := rs.client.Do(req)
 	if resp != nil {
@@ -430,6 +433,24 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		}
 	}
 	return a
+}
+
+// unreplayable keeps Go's Transport from sending a repeat: false step's
+// request again by itself: it does, on a new connection, when a reused
+// keep-alive connection closes after the request went out and before its
+// answer (the target may have made the transfer: a crash, a proxy), for a
+// request it deems idempotent, and an Idempotency-Key or X-Idempotency-Key
+// entry in the header map makes a POST one. The entry moves to its
+// lower-case spelling, which Go's check does not look up; header names are
+// case-insensitive (HTTP/2 sends them lower-case anyway), so the target
+// gets the same header.
+func unreplayable(h http.Header) {
+	for _, k := range [...]string{"Idempotency-Key", "X-Idempotency-Key"} {
+		if v, ok := h[k]; ok {
+			delete(h, k)
+			h[strings.ToLower(k)] = v
+		}
+	}
 }
 
 // takenBy returns the status of the redirect that answered a step's own

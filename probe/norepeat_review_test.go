@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -130,6 +131,79 @@ func TestNoRepeatRefusalAfterRedirect(t *testing.T) {
 			}
 			if n := p.transfers.Load(); n != tc.transfers {
 				t.Errorf("%d transfers, want %d", n, tc.transfers)
+			}
+		})
+	}
+}
+
+// TestNoRepeatNoTransportReplay: Go's Transport sends a request again, on
+// a new connection, when a reused keep-alive connection closes before the
+// answer, if it deems the request idempotent, which an Idempotency-Key (or
+// X-Idempotency-Key) header makes a POST: the header docs/config.md has a
+// repeat: false transfer carry. The target had the first request, though
+// (it made the transfer and then the connection dropped: a crash, a proxy):
+// the effect is unknown, and a repeat: false step is not sent again, the
+// header still on the wire. Before, the transfer was made twice and the step
+// passed. Without repeat: false Go's retry stays (a provider that honours
+// the key pays once); without the header there is none either way.
+func TestNoRepeatNoTransportReplay(t *testing.T) {
+	noLeaks(t)
+	for _, tc := range []struct {
+		name      string
+		noRepeat  bool
+		header    string
+		status    Status
+		transfers int64
+	}{
+		{"repeat: false, Idempotency-Key: not sent again", true, "Idempotency-Key", StatusFailed, 2},
+		{"repeat: false, X-Idempotency-Key: not sent again", true, "X-Idempotency-Key", StatusFailed, 2},
+		{"repeat (default), Idempotency-Key: Go's retry", false, "Idempotency-Key", StatusOK, 3},
+		{"repeat: false, no key: no retry", true, "X-Request-Id", StatusFailed, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var transfers atomic.Int64
+			var drop atomic.Bool
+			var keys sync.Map // header values the target saw
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				transfers.Add(1)
+				for k, v := range r.Header {
+					keys.Store(http.CanonicalHeaderKey(k), v[0])
+				}
+				if drop.CompareAndSwap(true, false) {
+					c, _, err := w.(http.Hijacker).Hijack()
+					if err == nil {
+						c.Close() // the transfer is made; the answer never comes
+					}
+					return
+				}
+				w.WriteHeader(http.StatusCreated)
+			}))
+			t.Cleanup(srv.Close)
+			send := config.Step{Name: "send", Function: "send", NoRepeat: tc.noRepeat,
+				Request: config.Request{Method: "POST", URL: srv.URL + "/transfers",
+					Headers: map[string]string{tc.header: "transfer-${run.id}"}, JSON: map[string]any{"amount": 1}},
+				Expect: config.Expect{Status: []int{201}}}
+			cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{send}})
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			f := &cfg.Services[0].Flows[0]
+			if got := r.Run(context.Background(), f); stepNames(got.Steps) != "send=ok" {
+				t.Fatalf("first run: %s %s", stepNames(got.Steps), got.Steps[0].Error)
+			}
+			drop.Store(true) // on the connection the first run left idle
+			got := r.Run(context.Background(), f)
+			if s := got.Steps[0].Status; s != tc.status {
+				t.Errorf("send %s (%s), want %s", s, got.Steps[0].Error, tc.status)
+			}
+			if n := transfers.Load(); n != tc.transfers {
+				t.Errorf("%d transfers, want %d", n, tc.transfers)
+			}
+			if v, _ := keys.Load(tc.header); v != "transfer-"+got.ID {
+				t.Errorf("the target saw %s %v, want %q", tc.header, v, "transfer-"+got.ID)
 			}
 		})
 	}
