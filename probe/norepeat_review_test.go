@@ -208,3 +208,50 @@ func TestNoRepeatNoTransportReplay(t *testing.T) {
 		})
 	}
 }
+
+// TestNoRepeatNoTransportReplaySSE: the same for a stream step whose
+// request acts (an SSE POST with a body, repeat: false): opened on the
+// keep-alive connection a request before it left idle, which closes after
+// the request went out, it is not sent again by Go's Transport. Before, the
+// target got it twice and the step passed.
+func TestNoRepeatNoTransportReplaySSE(t *testing.T) {
+	noLeaks(t)
+	var opens atomic.Int64
+	var drop atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		opens.Add(1)
+		if drop.CompareAndSwap(true, false) {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	drop.Store(true)
+	cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{
+		get("ping", srv.URL+"/ping"),
+		{Name: "order", Function: "send", NoRepeat: true, SSE: &config.Stream{URL: srv.URL + "/orders", Method: "POST", Body: `{"item":1}`,
+			Headers: map[string]string{"Idempotency-Key": "order-${run.id}"}}},
+	}})
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	got := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+	if s := stepNames(got.Steps); s != "ping=ok order=failed" {
+		t.Errorf("steps %s, want ping=ok order=failed", s)
+	}
+	if n := opens.Load(); n != 1 {
+		t.Errorf("the target got the order %d times, want 1", n)
+	}
+}

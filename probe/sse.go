@@ -112,6 +112,9 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		req.Header["Accept"] = []string{"text/event-stream"}
 	}
 	req.Header["Cache-Control"] = []string{"no-cache"}
+	if cs.noRepeat {
+		unreplayable(req.Header) // a POST that acts: not sent again by Go's Transport
+	}
 	tr.reset(rs.c)
 	resp, err := rs.client.Do(req)
 	a.phases = tr.finish(resp != nil)
