@@ -255,3 +255,69 @@ func TestNoRepeatNoTransportReplaySSE(t *testing.T) {
 		t.Errorf("the target got the order %d times, want 1", n)
 	}
 }
+
+// TestUnusedLoginNotHeld pins what ebaff26 left alone: only the run that
+// did not send a repeat: false step again marks its new login untried
+// (its next use held as a fresh session's). A run that logs in and fails
+// before the session is used for another reason (a 500 at its first step)
+// marks nothing, with or without repeat: false: when the token is then
+// refused (it expired), the next run logs in again and passes, as before
+// ebaff26, rather than hold the refusal as an outage for an interval.
+func TestUnusedLoginNotHeld(t *testing.T) {
+	noLeaks(t)
+	for _, noRepeat := range []bool{false, true} {
+		t.Run(fmt.Sprintf("repeat: %v", !noRepeat), func(t *testing.T) {
+			var logins atomic.Int64
+			var fail atomic.Bool
+			var mu sync.Mutex
+			tokens := map[string]bool{}
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+				tok := fmt.Sprintf("tok-%d", logins.Add(1))
+				mu.Lock()
+				tokens[tok] = true
+				mu.Unlock()
+				fmt.Fprintf(w, `{"token":%q}`, tok)
+			})
+			mux.HandleFunc("POST /transfers", func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+				mu.Unlock()
+				switch {
+				case fail.Load():
+					w.WriteHeader(http.StatusInternalServerError)
+				case !ok:
+					w.WriteHeader(http.StatusUnauthorized)
+				default:
+					w.WriteHeader(http.StatusCreated)
+				}
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			login := config.Step{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: srv.URL + "/login"},
+				Extract: []config.Extract{{Var: "token", JSONPath: "$.token"}}}
+			send := config.Step{Name: "send", Function: "send", NoRepeat: noRepeat,
+				Request: config.Request{Method: "POST", URL: srv.URL + "/transfers", Headers: map[string]string{"Authorization": "Bearer ${token}"}},
+				Expect:  config.Expect{Status: []int{201}}}
+			f := config.Flow{Interval: time.Minute, Timeout: 5 * time.Second, Session: &config.Session{TTL: time.Hour, Steps: []config.Step{login}},
+				Steps: []config.Step{send}}
+			cfg := testConfig(f)
+			c := &shiftedClock{}
+			r, err := NewRunner(cfg, Options{Clock: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			runLogins(t, r, &cfg.Services[0].Flows[0], &logins, []loginRun{
+				{"a run logs in and fails before the session is used", func() { fail.Store(true) }, "login=ok send=failed", 1},
+				{"the token expired: the confirm run logs in again", func() {
+					fail.Store(false)
+					mu.Lock()
+					clear(tokens)
+					mu.Unlock()
+					c.Advance(10 * time.Second)
+				}, "login=ok send=ok", 2},
+			})
+		})
+	}
+}
