@@ -321,3 +321,62 @@ func TestUnusedLoginNotHeld(t *testing.T) {
 		})
 	}
 }
+
+// TestNoRepeatFirstUseAwaitWaits: at the first use of a login that a run
+// made and did not use (it did not send a repeat: false step again), a
+// refusal is held (ebaff26), so no new login follows what a stream says,
+// and the await goes on waiting, as in any run whose refusal is held
+// (docs/config.md, session_expired), rather than fail at once "so that a
+// new login has the run's time". A hub whose protocol only resembles the
+// defaults (its {"disconnect":{"code":3005}} is not an expiry, and the
+// message the await waits for comes after it) then costs the one failed run
+// that logged in again. Before, the await failed at once there too, with no
+// new login after it: two failed runs in a row, a window with down_after 2,
+// and a third shape of error in a hub outage's causes.
+func TestNoRepeatFirstUseAwaitWaits(t *testing.T) {
+	noLeaks(t)
+	var logins, transfers atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"token":"tok-%d"}`, logins.Add(1))
+	})
+	mux.HandleFunc("POST /payments/transfers", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"id":"t-%d"}`, transfers.Add(1))
+	})
+	mux.HandleFunc("GET /notifications", func(w http.ResponseWriter, r *http.Request) {
+		base := transfers.Load()
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"disconnect\":{\"code\":3005,\"reason\":\"resync\"}}\n\n") // not an expiry here
+		w.(http.Flusher).Flush()
+		for transfers.Load() == base {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+		fmt.Fprintf(w, "data: {\"transfer\":{\"id\":\"t-%d\",\"status\":\"settled\"}}\n\n", base+1)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	f := notifyFlow(srv.URL, true)
+	f.Interval = time.Minute
+	cfg := testConfig(f)
+	c := &shiftedClock{}
+	r, err := NewRunner(cfg, Options{Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.CloseIdle)
+	runs := runLogins(t, r, &cfg.Services[0].Flows[0], &logins, []loginRun{
+		{"the run that logs in waits past it", nil, "login=ok subscribe=ok send=ok receive=ok", 1},
+		{"a reused session: it reads as an expiry, a new login, the run ends", func() { c.Advance(time.Minute) }, "login=ok subscribe=ok send=ok receive=failed", 2},
+		{"the confirm run, the new login's first use: held, the await waits past it", func() { c.Advance(10 * time.Second) }, "subscribe=ok send=ok receive=ok", 2},
+	})
+	if e := runs[1].Steps[len(runs[1].Steps)-1].Error; !strings.Contains(e, "logged in again, but the steps") {
+		t.Errorf("second run: receive's error %q", e)
+	}
+}

@@ -436,11 +436,15 @@ func (cf *compiledFlow) awaited(j, i int) bool {
 //
 // A refusal that this session already got from step i while it was fresh
 // (see sessionData.refused) is not the session's: no new login, for the
-// flow's hold (an interval, at most refusalHold).
+// flow's hold (an interval, at most refusalHold). Nor is any refusal at
+// the session's first use (runState.firstUse), which main holds as a fresh
+// session's: an await or a poll that asks before main has noted it gets
+// the answer main will act on (it waits on, as when the refusal is held,
+// rather than fail at once for a new login that does not follow).
 func (rs *runState) refusedSession(i int, status int) bool {
 	cf := rs.cf
 	return cf.nsession > 0 && !rs.sessionRan && i >= cf.nsession && i < cf.nsession+cf.nmain && refuses(status) &&
-		(rs.sess == nil || rs.sess.refused.Load() != refusal(i, status) ||
+		(rs.sess == nil || !rs.firstUse && rs.sess.refused.Load() != refusal(i, status) ||
 			rs.start.Sub(time.Unix(0, rs.sess.refusedAt.Load())) >= cf.session.hold)
 }
 
