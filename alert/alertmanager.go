@@ -118,9 +118,10 @@ type entry struct {
 	// tombstone for a day, so a replayed open of an ended window is ignored.
 	doneAt time.Time
 	// refused: target id -> the version (rev) that Alertmanager refused as
-	// invalid (400, 422); not sent to it again until the alert changes.
-	// Kept in memory only: after a restart it is tried once more.
-	refused map[string]int
+	// invalid (400, 422), and when; a resolve is not sent to it again until
+	// the alert changes, a firing alert is tried again at the resend
+	// interval. Kept in memory only: after a restart it is tried once more.
+	refused map[string]refused
 	// held: its window was detected while its service was in planned
 	// maintenance; nothing is sent until that ends (see release). A held
 	// alert is in no Alertmanager.

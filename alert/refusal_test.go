@@ -25,6 +25,9 @@ type validatingAM struct {
 	down  bool
 	posts [][]Alert
 	kept  []Alert
+	// block, when set, refuses the alerts it is true of as well (a WAF in
+	// front of Alertmanager, a label it does not take).
+	block func(Alert) bool
 }
 
 func newValidatingAM(t *testing.T) *validatingAM {
@@ -46,6 +49,10 @@ func newValidatingAM(t *testing.T) *validatingAM {
 		for _, a := range alerts {
 			if a.EndsAt.Before(a.StartsAt) {
 				invalid = append(invalid, "start time must be before end time")
+				continue
+			}
+			if v.block != nil && v.block(a) {
+				invalid = append(invalid, "blocked")
 				continue
 			}
 			v.kept = append(v.kept, a)
@@ -73,18 +80,19 @@ func (v *validatingAM) setDown(d bool) {
 }
 
 // TestAlertmanagerRefusalNotRetried: an alert Alertmanager refuses as
-// invalid (400) is not sent to it again until it changes, while the alerts
-// sent with it, one a transient error had held back included, are
-// delivered. Before, the whole batch was a failed send, retried with
+// invalid (400) is not sent to it again until it changes, but a firing
+// one at the resend interval, while the alerts sent with it, one a
+// transient error had held back included, are delivered. Before, the whole batch was a failed send, retried with
 // backoff (1s doubling to 1m) forever with the same payload, and a resolve
 // in it stayed pending for good.
 func TestAlertmanagerRefusalNotRetried(t *testing.T) {
 	am := newValidatingAM(t)
+	am.block = func(a Alert) bool { return a.Labels["flow"] == "bad" } // a label it does not take
 	clk := clock.NewManual(t0)
 	n := newTestNotifier(t, clk, "", am.srv.URL)
 	ctx := context.Background()
 	good := flowWindow(state.KindDown, "", t0.Add(-5*time.Minute))
-	bad := flowWindow(state.KindDown, "", t0.Add(time.Hour)) // the prober's clock stepped back
+	bad := flowWindow(state.KindDown, "", t0.Add(-time.Minute))
 	bad.Key.Flow = "bad"
 	n.Handle([]state.Event{open(good), open(bad)})
 
@@ -102,8 +110,8 @@ func TestAlertmanagerRefusalNotRetried(t *testing.T) {
 			t.Fatalf("Alertmanager keeps %+v", a)
 		}
 	}
-	// No retries of the refused alert: only the good one's resend, a
-	// minute on.
+	// No retries of the refused alert before the resend interval; then
+	// the good one's resend, and the refused one tried again alone.
 	for _, at := range []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 30 * time.Second, 59 * time.Second} {
 		clk.Set(t0.Add(at))
 		if err := n.Tick(ctx); err != nil {
@@ -114,12 +122,14 @@ func TestAlertmanagerRefusalNotRetried(t *testing.T) {
 		}
 	}
 	clk.Set(t0.Add(time.Minute))
-	mustTick(t, n, ctx)
+	if err := n.Tick(ctx); err == nil || !strings.Contains(err.Error(), "blocked") {
+		t.Errorf("at +1m: %v, want the refusal again", err)
+	}
 	am.mu.Lock()
 	last := am.posts[len(am.posts)-1]
 	am.mu.Unlock()
-	if p, _ := am.counts(); p != posts+1 || len(last) != 1 || last[0].Labels["flow"] != good.Key.Flow {
-		t.Fatalf("resend at +1m: %d posts, last %+v; want the good alert alone", p-posts, last)
+	if p, _ := am.counts(); p != posts+2 || len(last) != 1 || last[0].Labels["flow"] != bad.Key.Flow {
+		t.Fatalf("resend at +1m: %d posts, last %+v; want the good alert's, then the refused one alone", p-posts, last)
 	}
 
 	// Alertmanager down: the good window's close and a new refused alert
@@ -145,19 +155,20 @@ func TestAlertmanagerRefusalNotRetried(t *testing.T) {
 		t.Fatalf("the close the outage held back was not delivered: Alertmanager keeps %+v", kept)
 	}
 	posts, _ = am.counts()
-	for _, at := range []time.Duration{80 * time.Second, 2 * time.Minute, 5 * time.Minute} {
+	for _, at := range []time.Duration{80 * time.Second, 90 * time.Second, 119 * time.Second} {
 		clk.Set(t0.Add(at))
 		if err := n.Tick(ctx); err != nil {
 			t.Errorf("at +%s: %v", at, err)
 		}
 	}
 	if p, _ := am.counts(); p != posts {
-		t.Errorf("%d posts after every alert was delivered or refused, want none", p-posts)
+		t.Errorf("%d posts after every alert was delivered or refused, before a resend was due, want none", p-posts)
 	}
 	// Each round to the URL counted once: the refusals (the first round,
-	// and the one after the outage) and the 503 failed, the resend ok.
-	if f, ok := value(t, n.sent.WithLabelValues(am.srv.URL, "failed")), value(t, n.sent.WithLabelValues(am.srv.URL, "ok")); f != 3 || ok != 1 {
-		t.Errorf("slaprobe_alert_notifications_total failed %v ok %v, want 3 and 1", f, ok)
+	// the resend in which the refused alert was refused again, and the one
+	// after the outage) and the 503 failed.
+	if f, ok := value(t, n.sent.WithLabelValues(am.srv.URL, "failed")), value(t, n.sent.WithLabelValues(am.srv.URL, "ok")); f != 4 || ok != 0 {
+		t.Errorf("slaprobe_alert_notifications_total failed %v ok %v, want 4 and 0", f, ok)
 	}
 	// A refused alert that changes (its window closes) is sent again.
 	n.Handle([]state.Event{closeAt(bad, t0.Add(5*time.Minute))})

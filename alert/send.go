@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,14 +57,16 @@ func (n *Notifier) Tick(ctx context.Context) error {
 	return n.tick(ctx, false, true)
 }
 
-// send is one POST of a round: to t, batch (the alerts of the entries
-// ids), whose entries' versions are revs, begun at; and what came of it
-// (deliver): the entries Alertmanager refused for good, and the error of
-// the moment that failed the rest.
+// send is one round to an Alertmanager: to t, batch (the alerts of the
+// entries ids), whose entries' versions are revs, begun at, its last again
+// alerts the firing ones t refused before, tried again; and what came of
+// it (deliver): the entries delivered, those Alertmanager refused, and the
+// error of the moment that failed the rest.
 type send struct {
 	t       *target
 	batch   []Alert
 	ids     []string
+	again   int
 	revs    map[string]int
 	at      time.Time
 	ok      []string         // the entries delivered
@@ -72,52 +75,77 @@ type send struct {
 }
 
 // refusal is an Alertmanager's answer that refuses the alerts it was sent
-// for good: 400 Bad Request (its v2 API keeps the valid alerts of a POST
-// and names the invalid ones: an alert that ends before it starts, a label
-// it does not take) or 422 Unprocessable Entity (one its schema refuses).
-// The same alert sent again is refused again. Other answers, 401, 403, 404
-// and 413 included (a proxy's, or a wrong URL prefix), are about the URL
-// or the way there, which is fixed without the alerts changing: they are
-// retried, and a resolve they delay is delivered once fixed.
+// as invalid: 400 Bad Request (its v2 API keeps the valid alerts of a POST
+// and names the invalid ones: a label it does not take) or 422
+// Unprocessable Entity (one its schema refuses); a WAF in front of it may
+// answer 400 to an alert whose text it does not like. The same version of
+// an alert is not sent again but for a firing one, tried again at the
+// resend interval. Other answers, 401, 403, 404 and 413 included (a
+// proxy's, or a wrong URL prefix), are about the URL or the way there,
+// which is fixed without the alerts changing: they are retried, and a
+// resolve they delay is delivered once fixed.
 type refusal struct{ err error }
 
 func (r *refusal) Error() string { return r.err.Error() }
 func (r *refusal) Unwrap() error { return r.err }
 
-// deliver makes s's POST. A batch Alertmanager refuses is sent again one
-// alert at a time, so that the alerts it takes (one that a transient error
-// had held back, a resolve) are delivered, and only those it refuses are
-// given up; the first error of the moment ends the sends and fails the
-// rest.
+// refused is the version of an alert an Alertmanager refused, and when.
+type refused struct {
+	rev int
+	at  time.Time
+}
+
+// deliver makes s's POSTs. A batch Alertmanager refuses is halved and each
+// half sent again, a refused half halved again, so that the alerts it
+// takes (one that a transient error had held back, a resolve) are
+// delivered and only those it refuses are given up, in a few POSTs (one
+// refused alert among 1,000: at most 21); the alerts it refused before are
+// tried again together in one POST of their own, so that they cost no
+// halving of the others each resend. The first error of the moment ends
+// the sends and fails the rest.
 func (n *Notifier) deliver(ctx context.Context, s *send) {
-	err := n.post(ctx, s.t, s.batch)
+	s.refused = map[string]error{}
+	k := len(s.batch) - s.again
+	if k > 0 && !n.halve(ctx, s, s.batch[:k], s.ids[:k]) {
+		return
+	}
+	if s.again == 0 {
+		return
+	}
+	err := n.post(ctx, s.t, s.batch[k:])
 	var r *refusal
 	switch {
 	case err == nil:
-		s.ok = s.ids
-		return
+		s.ok = append(s.ok, s.ids[k:]...)
+	case errors.As(err, &r):
+		for _, id := range s.ids[k:] {
+			s.refused[id] = err
+		}
+	default:
+		s.err = err
+	}
+}
+
+// halve sends batch (the alerts of ids) and, if Alertmanager refuses it,
+// each of its halves, recording what came of each alert in s; false when
+// an error of the moment ended the sends (the alerts not yet delivered or
+// refused stay pending).
+func (n *Notifier) halve(ctx context.Context, s *send, batch []Alert, ids []string) bool {
+	err := n.post(ctx, s.t, batch)
+	var r *refusal
+	switch {
+	case err == nil:
+		s.ok = append(s.ok, ids...)
+		return true
 	case !errors.As(err, &r):
 		s.err = err
-		return
-	case len(s.batch) == 1:
-		s.refused = map[string]error{s.ids[0]: err}
-		return
+		return false
+	case len(batch) == 1:
+		s.refused[ids[0]] = err
+		return true
 	}
-	s.refused = map[string]error{}
-	for i := range s.batch {
-		err := n.post(ctx, s.t, s.batch[i:i+1])
-		switch {
-		case err == nil:
-			s.ok = append(s.ok, s.ids[i])
-		case errors.As(err, &r):
-			s.refused[s.ids[i]] = err
-		default:
-			// The rest stay pending, this one included; those delivered
-			// or refused before it are recorded as such.
-			s.err = err
-			return
-		}
-	}
+	m := len(batch) / 2
+	return n.halve(ctx, s, batch[:m], ids[:m]) && n.halve(ctx, s, batch[m:], ids[m:])
 }
 
 // tick is one round of delivery. With wait, it waits for the sends it
@@ -143,11 +171,11 @@ func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 		if t.busy || (!force && now.Before(t.retryAt)) {
 			continue
 		}
-		batch, ids, revs := n.due(t, now, force)
+		batch, ids, again, revs := n.due(t, now, force)
 		if len(batch) == 0 {
 			continue
 		}
-		sends = append(sends, &send{t: t, batch: batch, ids: ids, revs: revs, at: now})
+		sends = append(sends, &send{t: t, batch: batch, ids: ids, again: again, revs: revs, at: now})
 	}
 	if wait {
 		// Side by side here too.
@@ -221,9 +249,12 @@ func (n *Notifier) done(s *send) error {
 	return errors.Join(errs...)
 }
 
-// refuse records the alerts of s that t refused for good: not pending for
-// it any more (a refused resolve is done with), and not sent to it again
-// until they change.
+// refuse records the alerts of s that t refused: not pending for it any
+// more (a refused resolve is done with: Alertmanager ends the alert at the
+// endsAt it has), and not sent to it again until they change, but for a
+// firing one, tried again at the resend interval (its endsAt is new each
+// time, and a WAF may be fixed). The first refusal of a version is logged
+// as an error, those that follow at debug.
 func (n *Notifier) refuse(t *target, s *send) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -237,11 +268,18 @@ func (n *Notifier) refuse(t *target, s *send) {
 			continue // changed meanwhile: the new version is sent
 		}
 		if e.refused == nil {
-			e.refused = map[string]int{}
+			e.refused = map[string]refused{}
 		}
-		e.refused[t.id] = e.rev
+		level, msg := slog.LevelError, "alertmanager refused an alert; not sent to it again until the alert changes"
+		if !e.Resolved() {
+			msg = "alertmanager refused an alert; tried again at the resend interval"
+		}
+		if r, ok := e.refused[t.id]; ok && r.rev == e.rev {
+			level, msg = slog.LevelDebug, "alertmanager refused an alert again"
+		}
+		e.refused[t.id] = refused{rev: e.rev, at: s.at}
 		delete(e.pending, t.id)
-		n.o.Logger.Error("alertmanager refused an alert; not sent to it again until the alert changes", "url", t.label,
+		n.o.Logger.Log(context.Background(), level, msg, "url", t.label,
 			"alertname", e.Labels["alertname"], "service", e.Labels["service"], "flow", e.Labels["flow"], "function", e.Labels["function"],
 			"location", e.Labels["location"], "resolved", e.Resolved(), "err", err)
 	}
@@ -277,19 +315,38 @@ func (n *Notifier) settle(now time.Time) error {
 }
 
 // due picks what t needs now and renders it; ids are the entries of the
-// alerts, revs remembers the version of each entry sent.
-func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, []string, map[string]int) {
+// alerts, revs remembers the version of each entry sent. The last again
+// alerts are firing ones t refused, due again at the resend interval.
+func (n *Notifier) due(t *target, now time.Time, force bool) (batch []Alert, ids []string, again int, revs map[string]int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var batch []Alert
-	var ids []string
-	revs := map[string]int{}
+	revs = map[string]int{}
+	render := func(e *entry) Alert {
+		a := cloneAlert(e.Alert)
+		if !a.Resolved() {
+			// From its start if that is after now (the prober's clock
+			// stepped back): an alert that ends before it starts is
+			// invalid, and Alertmanager refuses it.
+			from := now
+			if a.StartsAt.After(from) {
+				from = a.StartsAt
+			}
+			a.EndsAt = from.Add(4 * n.o.Resend)
+		}
+		return a
+	}
+	var retry []*entry
 	for _, e := range n.sorted() {
 		if e.held {
 			continue // in planned maintenance: release sends it
 		}
-		if rev, ok := e.refused[t.id]; ok && rev == e.rev {
-			continue // t refused this version for good
+		if r, ok := e.refused[t.id]; ok && r.rev == e.rev {
+			// t refused this version: a resolve for good, a firing one
+			// until the resend interval.
+			if !e.Resolved() && !n.holding && (force || now.Sub(r.at) >= n.o.Resend) {
+				retry = append(retry, e)
+			}
+			continue
 		}
 		need := e.pending[t.id]
 		if !e.Resolved() && !n.holding && (force || now.Sub(e.sentAt[t.id]) >= n.o.Resend) {
@@ -298,15 +355,16 @@ func (n *Notifier) due(t *target, now time.Time, force bool) ([]Alert, []string,
 		if !need {
 			continue
 		}
-		a := cloneAlert(e.Alert)
-		if !a.Resolved() {
-			a.EndsAt = now.Add(4 * n.o.Resend)
-		}
-		batch = append(batch, a)
+		batch = append(batch, render(e))
 		ids = append(ids, e.id())
 		revs[e.id()] = e.rev
 	}
-	return batch, ids, revs
+	for _, e := range retry {
+		batch = append(batch, render(e))
+		ids = append(ids, e.id())
+		revs[e.id()] = e.rev
+	}
+	return batch, ids, len(retry), revs
 }
 
 // delivered records a successful send of the versions in revs to t.
@@ -324,6 +382,9 @@ func (n *Notifier) delivered(t *target, revs map[string]int, now time.Time) {
 		e.sentAt[t.id] = now
 		if e.rev == rev && e.pending[t.id] {
 			delete(e.pending, t.id)
+		}
+		if r, ok := e.refused[t.id]; ok && r.rev == rev {
+			delete(e.refused, t.id) // taken when tried again
 		}
 	}
 	n.dirty = true
@@ -449,8 +510,19 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 		}
 		for _, e := range n.entries {
 			due := time.Time{}
-			if rev, ok := e.refused[t.id]; ok && rev == e.rev {
-				continue // refused: not sent to t until it changes
+			if r, ok := e.refused[t.id]; ok && r.rev == e.rev {
+				// Refused: a resolve not sent to t again, a firing one
+				// at the resend interval.
+				if e.Resolved() || e.held || n.holding {
+					continue
+				}
+				if due = r.at.Add(n.o.Resend); due.Before(at) {
+					due = at
+				}
+				if due.Before(next) {
+					next = due
+				}
+				continue
 			}
 			switch {
 			case e.held && n.holding: // Reconcile wakes it
