@@ -208,7 +208,9 @@ func FuzzClipError(f *testing.F) {
 			if !strings.HasPrefix(full, body) {
 				t.Fatalf("cut error is not a prefix of the message redacted and escaped:\n%q\n%q", body, full)
 			}
-			if strings.HasSuffix(body, "*") && len(body) < len(full) && full[len(body)] == '*' {
+			// Of masks that touch, the whole ones stay (redact.Cut): a cut
+			// inside a run of '*' leaves a whole number of masks of it.
+			if stars := len(body) - len(strings.TrimRight(body, "*")); stars%len(redact.Mask) != 0 && len(body) < len(full) && full[len(body)] == '*' {
 				t.Fatalf("cut inside a run of '*' (a piece of a mark kept): ...%q", body[max(0, len(body)-20):])
 			}
 		}
