@@ -21,11 +21,11 @@ import (
 )
 
 // TestPermanentRefusalNotRetried: a receiver that refuses a report for
-// good (a webhook's 400, 401, 403, 404, 410, 413 or 422; an SMTP server's
+// good (a webhook's 400, 404, 410, 413 or 422; an SMTP server's
 // 550 for every recipient, 554 for the message, 553 for the sender) has the
 // delivery given up at its first attempt: recorded failed with the refusal
 // as its result, counted failed, logged as an error. A failure of the
-// moment (a 5xx, 408, 409, 429, an SMTP 4xx, a refused connection) is still
+// moment (a 5xx, 408, 409, 429, a webhook's 401 or 403, an SMTP 4xx, a refused connection) is still
 // retried with backoff. Before, every refusal got every attempt of
 // reports.retry (8 by default, an hour of backoff) with the same answer.
 func TestPermanentRefusalNotRetried(t *testing.T) {
@@ -47,7 +47,7 @@ func TestPermanentRefusalNotRetried(t *testing.T) {
 		t.Cleanup(srv.Close)
 		cases = append(cases, tc{name: fmt.Sprintf("webhook %d", code), hits: hits,
 			edit:      func(cfg *config.Config) { cfg.Reports.Webhooks = []config.Webhook{{URL: srv.URL + "/hook"}} },
-			permanent: code < 500 && code != 408 && code != 409 && code != 429, says: fmt.Sprintf("HTTP %d", code)})
+			permanent: code < 500 && code != 408 && code != 409 && code != 429 && code != 401 && code != 403, says: fmt.Sprintf("HTTP %d", code)})
 	}
 	// A port nothing listens on: a connection error is of the moment.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -180,15 +180,19 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 }
 
 // refusedForGood says whether a webhook's answer refuses the report for
-// good: a 4xx (400 bad request, 401/403 not allowed, 404/410 no such
-// receiver, 413 too large, 422 not taken, ...) but those that say "later":
-// 408 Request Timeout, 409 Conflict (a receiver still handling an attempt
-// with the same Idempotency-Key answers it, as the IETF idempotency-key
-// draft has it), 425 Too Early and 429 Too Many Requests. A 5xx, or no
-// answer, is a failure of the moment.
+// good: a 4xx (400 bad request, 404/410 no such receiver, 413 too large,
+// 422 not taken, ...) but those that say "later": 408 Request Timeout, 409
+// Conflict (a receiver still handling an attempt with the same
+// Idempotency-Key answers it, as the IETF idempotency-key draft has it),
+// 425 Too Early and 429 Too Many Requests, and those fixed without the
+// report changing: 401, 403 and 407, a credential being rotated (the
+// operator updates the secret's file or environment, and the next attempt
+// takes it; given up, the version would never be delivered again). A 5xx,
+// or no answer, is a failure of the moment.
 func refusedForGood(code int) bool {
 	switch code {
-	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooEarly, http.StatusTooManyRequests:
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooEarly, http.StatusTooManyRequests,
+		http.StatusUnauthorized, http.StatusForbidden, http.StatusProxyAuthRequired:
 		return false
 	}
 	return code >= 400 && code <= 499
