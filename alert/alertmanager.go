@@ -69,6 +69,12 @@ type Options struct {
 	// hold anywhere (a user name, a token in the path). A URL's password
 	// is never shown in any case.
 	Redact func(string) string
+	// RedactMaxLen is the length of the longest form Redact replaces
+	// (redact.Redactor.MaxLen); set it with Redact. An error answer longer
+	// than the 4 KiB read loses that much of its redacted read's end, where
+	// a secret the read cut shows its start, which Redact, seeing no whole
+	// secret, keeps.
+	RedactMaxLen int
 	// Metrics, when set, gets slaprobe_alert_notifications_total{url,result}
 	// and slaprobe_alerts_active.
 	Metrics prometheus.Registerer

@@ -412,10 +412,30 @@ func (n *Notifier) post(ctx context.Context, t *target, batch []Alert) error {
 	// redacted before it is cut: cut first, a secret the answer echoes
 	// across the cut would leave its first bytes, which the redactor,
 	// never seeing the whole secret, keeps.
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBodyRead))
+	// MaxLen more than the read, so that a secret that begins in it is
+	// seen whole.
+	read := maxErrBodyRead + max(n.o.RedactMaxLen, 0)
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, int64(read)+1))
+	cut := len(msg) > read
+	if cut {
+		msg = msg[:read]
+	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, errAnswer(n.o.Redact(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?")))))
+		red := n.o.Redact(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?")))
+		if cut && n.o.RedactMaxLen > 1 {
+			// The read's last MaxLen-1 bytes may begin a secret the
+			// redactor could not see whole, and the secrets redacted
+			// before them shrank to "***" (a token echoed five times
+			// left 89 bytes of its fifth copy in 108): they go, what
+			// stays reaches past the first 4 KiB.
+			end := max(len(red)-(n.o.RedactMaxLen-1), 0)
+			for end > 0 && !utf8.RuneStart(red[end]) {
+				end--
+			}
+			red = red[:end] + "…"
+		}
+		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, errAnswer(red))
 		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {
 			return &refusal{err: err}
 		}

@@ -129,6 +129,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		notifier, err = alert.NewNotifier(alert.Options{
 			URLs:             urls,
 			Redact:           cfg.Redact,
+			RedactMaxLen:     cfg.Redactor().MaxLen(),
 			Resend:           cfg.Alerting.Resend,
 			RunbookURL:       cfg.Alerting.RunbookURL,
 			SeverityDown:     cfg.Alerting.SeverityDown,

@@ -51,3 +51,27 @@ func TestWebhookAnswerCutInsideMask(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookSecretAcrossTheReadRedacted: a receiver's answer that repeats
+// a long credential (a 1,000-byte token, five times) past the 4 KiB read
+// shows no piece of it: the read held four whole copies, redacted to
+// "***" each, and 89 bytes of the fifth, which the redactor, seeing no
+// whole secret, kept, and the quote (200 characters) showed them. Now the
+// last MaxLen-1 bytes of a cut read go.
+func TestWebhookSecretAcrossTheReadRedacted(t *testing.T) {
+	secret := "tok-" + strings.Repeat("Zx9Q", 249)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "denied "+strings.Repeat(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), 5)) //nolint:errcheck
+	}))
+	defer srv.Close()
+	cfg := testConfig(t.TempDir())
+	wh := newWebhook(cfg, config.Webhook{URL: srv.URL + "/in", Headers: map[string]string{"Authorization": "Bearer " + secret}})
+	err := wh.Send(context.Background(), &Message{Month: "2022-10", Version: 1, Key: "k"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if got := err.Error(); strings.Contains(got, "tok-Zx9Q") || strings.Contains(got, "Zx9QZx9Q") || !strings.Contains(got, "denied ***") {
+		t.Errorf("error %q: want the answer's start and no piece of the secret", got)
+	}
+}

@@ -160,8 +160,26 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		// The start of the answer, redacted before it is cut (a secret the
 		// receiver echoes across the cut would leave its first part).
-		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		text := strings.TrimSpace(scrub.Redact(string(head)))
+		// Read MaxLen past 4 KiB, so that a secret that begins in them is
+		// seen whole.
+		read := 4<<10 + scrub.MaxLen()
+		head, _ := io.ReadAll(io.LimitReader(resp.Body, int64(read)+1))
+		text := ""
+		if len(head) > read {
+			// The read's last MaxLen-1 bytes may begin a secret the
+			// redactor could not see whole, and the secrets redacted
+			// before them shrank to "***" (a token echoed five times
+			// left 89 bytes of its fifth copy in 101): they go, what
+			// stays reaches past the first 4 KiB.
+			text = scrub.Redact(string(head[:read]))
+			end := max(len(text)-(scrub.MaxLen()-1), 0)
+			for end > 0 && !utf8.RuneStart(text[end]) {
+				end--
+			}
+			text = strings.TrimSpace(text[:end]) + "…"
+		} else {
+			text = strings.TrimSpace(scrub.Redact(string(head)))
+		}
 		if n := utf8.RuneCountInString(text); n > 200 {
 			cut := 0
 			for range 200 {
