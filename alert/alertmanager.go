@@ -126,7 +126,9 @@ type entry struct {
 	// refused: target id -> the version (rev) that Alertmanager refused as
 	// invalid (400, 422), and when; a resolve is not sent to it again until
 	// the alert changes, a firing alert is tried again at the resend
-	// interval. Kept in memory only: after a restart it is tried once more.
+	// interval. Kept in memory only: after a restart a firing alert is
+	// tried once more; a refused resolve is not pending in the state file,
+	// so it is not.
 	refused map[string]refused
 	// held: its window was detected while its service was in planned
 	// maintenance; nothing is sent until that ends (see release). A held
