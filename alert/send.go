@@ -80,7 +80,7 @@ type send struct {
 // Unprocessable Entity (one its schema refuses); a WAF in front of it may
 // answer 400 to an alert whose text it does not like. The same version of
 // an alert is not sent again but for a firing one, tried again at the
-// resend interval. Other answers, 401, 403, 404 and 413 included (a
+// resend interval. Other answers, 401, 403 and 404 included (a
 // proxy's, or a wrong URL prefix), are about the URL or the way there,
 // which is fixed without the alerts changing: they are retried, and a
 // resolve they delay is delivered once fixed.
@@ -88,6 +88,15 @@ type refusal struct{ err error }
 
 func (r *refusal) Error() string { return r.err.Error() }
 func (r *refusal) Unwrap() error { return r.err }
+
+// tooLarge is a 413 Content Too Large: a proxy's limit on a request's body
+// (nginx's client_max_body_size). A batch is halved until it passes; one
+// alert alone is retried with the backoff, as the limit is fixed without
+// the alert changing.
+type tooLarge struct{ err error }
+
+func (e *tooLarge) Error() string { return e.err.Error() }
+func (e *tooLarge) Unwrap() error { return e.err }
 
 // refused is the version of an alert an Alertmanager refused, and when.
 type refused struct {
@@ -126,17 +135,20 @@ func (n *Notifier) deliver(ctx context.Context, s *send) {
 	}
 }
 
-// halve sends batch (the alerts of ids) and, if Alertmanager refuses it,
-// each of its halves, recording what came of each alert in s; false when
-// an error of the moment ended the sends (the alerts not yet delivered or
-// refused stay pending).
+// halve sends batch (the alerts of ids) and, if Alertmanager refuses it
+// or it is too large (413), each of its halves, recording what came of
+// each alert in s; false when an error of the moment ended the sends (the
+// alerts not yet delivered or refused stay pending).
 func (n *Notifier) halve(ctx context.Context, s *send, batch []Alert, ids []string) bool {
 	err := n.post(ctx, s.t, batch)
 	var r *refusal
+	var tl *tooLarge
 	switch {
 	case err == nil:
 		s.ok = append(s.ok, ids...)
 		return true
+	case errors.As(err, &tl) && len(batch) > 1:
+		// Halved below.
 	case !errors.As(err, &r):
 		s.err = err
 		return false
@@ -438,6 +450,9 @@ func (n *Notifier) post(ctx context.Context, t *target, batch []Alert) error {
 		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, errAnswer(red))
 		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {
 			return &refusal{err: err}
+		}
+		if resp.StatusCode == http.StatusRequestEntityTooLarge {
+			return &tooLarge{err: err}
 		}
 		return err
 	}
