@@ -112,8 +112,8 @@ func (m *email) Send(ctx context.Context, msg *Message) error {
 		// refused (550, 553), the message refused (554, 552). But for a
 		// login refused or required (530, 534, 535, RFC 4954), fixed
 		// without the report changing (a password being rotated; given
-		// up, the version would never be delivered again), and a 552 to a
-		// recipient (deliver). A 4xx, or no reply, is retried.
+		// up, the version would never be delivered again). A 4xx, or no
+		// reply, is retried.
 		var te *textproto.Error
 		if errors.As(err, &te) && te.Code >= 500 && te.Code <= 599 && te.Code != 530 && te.Code != 534 && te.Code != 535 {
 			return &Permanent{Err: errors.New(scrub.Redact(err.Error()))}
@@ -188,12 +188,6 @@ func (m *email) deliver(ctx context.Context, c *mail.Client, x *mail.Msg) error 
 		switch {
 		case err == nil:
 			accepted++
-		case errors.As(err, &te) && te.Code == 552:
-			// "Too many recipients" in RFC 821's code, which RFC 5321
-			// (4.5.3.1.10) says to take as temporary, as 452: the attempt
-			// fails and is retried, not a recipient refused for good.
-			sc.Reset() //nolint:errcheck // the attempt fails with err
-			return fmt.Errorf("sending SMTP RCPT TO command: %s: %v (taken as temporary, RFC 5321 4.5.3.1.10)", r, err)
 		case errors.As(err, &te) && te.Code >= 500:
 			refused = append(refused, fmt.Errorf("%s: %w", r, err))
 		default:
