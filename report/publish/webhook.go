@@ -172,8 +172,11 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 			// left 89 bytes of its fifth copy in 101): they go, what
 			// stays reaches past the first 4 KiB.
 			text = scrub.Redact(string(head[:read]))
-			end := max(len(text)-(scrub.MaxLen()-1), 0)
-			for end > 0 && !utf8.RuneStart(text[end]) {
+			end := len(text)
+			if ml := scrub.MaxLen(); ml > 1 {
+				end = max(end-(ml-1), 0)
+			}
+			for end > 0 && end < len(text) && !utf8.RuneStart(text[end]) {
 				end--
 			}
 			text = strings.TrimSpace(text[:end]) + "…"
