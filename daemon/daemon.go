@@ -761,6 +761,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		abandon()
 		return err
 	}
+	// Windows open when the process before us stopped and closed here
+	// (a stop longer than twice the interval) are logged as closed: the
+	// log of that process said they opened.
+	for _, ev := range closed {
+		d.logWindow(ev)
+	}
 	if d.alerter != nil && len(closed) > 0 {
 		d.alerter.Handle(closed)
 	}
@@ -1418,6 +1424,12 @@ func (d *Daemon) reload(cfg *config.Config) error {
 		ma.SetMaintenance(cfg.Maintenance)
 	}
 	if len(evs) > 0 {
+		// Windows the reload closed (flows removed, functions gone, the
+		// stretch a re-added flow was away) are logged as their runs'
+		// would be: the log said they opened.
+		for _, ev := range evs {
+			d.logWindow(ev)
+		}
 		if w != nil {
 			w.SubmitEvents(evs...)
 		}

@@ -34,3 +34,29 @@ func TestWindowsLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsClosedByReloadLogged: a window that a reload closes (its flow
+// removed mid-outage) is logged as closed, as one its runs close is. Before,
+// the log said `window opened` and then only `reload: flow removed`, while
+// the store and Alertmanager had the window closed and resolved: an
+// operator reading the log saw an outage that never ended.
+func TestWindowsClosedByReloadLogged(t *testing.T) {
+	var buf syncBuffer
+	d, w := newTestDaemon(t, testConfig(time.Minute, "a", "b"), nil, Deps{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	startPipeline(d, w)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		r := mkRun("b", t0.Add(time.Duration(i)*time.Minute), "send")
+		d.process(&r)
+	}
+	if err := d.Reload(testConfig(time.Minute, "a")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, fn := range []string{`""`, "send", "receive"} {
+		want := `msg="window closed" service=svc flow=b function=` + fn + ` kind=down start=2026-03-01T12:00:00.000Z end=2026-03-01T12:03:00.000Z duration=3m0s`
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks\n\t%s\nin:\n%s", want, out)
+		}
+	}
+}
