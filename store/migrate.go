@@ -48,10 +48,13 @@ func (c *core) migrate(ctx context.Context, upTo int) error {
 		if m.version <= cur || m.version > upTo {
 			continue
 		}
-		if err := c.apply(ctx, m); err != nil {
+		applied, err := c.apply(ctx, m)
+		if err != nil {
 			return fmt.Errorf("store: migration %d: %w", m.version, err)
 		}
-		c.log.Info("store schema migrated", "driver", c.d.name, "version", m.version)
+		if applied { // not when another prober sharing the database did
+			c.log.Info("store schema migrated", "driver", c.d.name, "version", m.version)
+		}
 	}
 	for _, s := range c.d.migrated {
 		if _, err := c.w.ExecContext(ctx, s); err != nil {
@@ -119,10 +122,12 @@ func schemaVersion(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 	return int(v.Int64), nil
 }
 
-func (c *core) apply(ctx context.Context, m migration) error {
+// apply applies m in one transaction under the migration lock; applied is
+// false when another process sharing the database had applied it first.
+func (c *core) apply(ctx context.Context, m migration) (applied bool, err error) {
 	tx, err := c.w.BeginTxx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	c.migStmts = map[string]*sqlx.Stmt{}
@@ -134,33 +139,33 @@ func (c *core) apply(ctx context.Context, m migration) error {
 	}()
 	if c.d.lock != nil {
 		if err := c.d.lock(ctx, tx); err != nil {
-			return err
+			return false, err
 		}
 	}
 	cur, err := schemaVersion(ctx, tx) // another process may have got here first
 	if err != nil {
-		return err
+		return false, err
 	}
 	if cur >= m.version {
-		return nil
+		return false, nil
 	}
 	for _, s := range m.stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("%w in %.60q", err, s)
+			return false, fmt.Errorf("%w in %.60q", err, s)
 		}
 	}
 	if m.backfill != nil {
 		if err := m.backfill(ctx, c, tx); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, s := range m.post {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("%w in %.60q", err, s)
+			return false, fmt.Errorf("%w in %.60q", err, s)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_version (version, applied_ns) VALUES (?, ?)`), m.version, time.Now().UnixNano()); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }
