@@ -111,18 +111,30 @@ func sortStateWindows(ws []state.Window) {
 // function, after the location quorum, clipped to the period and sorted by
 // start: what `slaprobe windows` prints.
 func Windows(ctx context.Context, in Input) ([]Window, error) {
+	out, _, err := WindowsAndBelow(ctx, in)
+	return out, err
+}
+
+// WindowsAndBelow is Windows, with apart the windows seen from too few
+// locations to count (a report's below_quorum), so that a command listing
+// the counted ones can say that others exist.
+func WindowsAndBelow(ctx context.Context, in Input) (counted, below []Window, err error) {
 	a, err := analyze(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := []Window{}
+	counted, below = []Window{}, []Window{}
 	for _, f := range a.flows {
 		for _, w := range f.windows {
-			out = append(out, a.window(w))
+			counted = append(counted, a.window(w))
+		}
+		for _, w := range f.below {
+			below = append(below, a.window(w))
 		}
 	}
-	sortWindows(out)
-	return out, nil
+	sortWindows(counted)
+	sortWindows(below)
+	return counted, below, nil
 }
 
 // measured is a window after the quorum, clipped to [from, end).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/report/render"
@@ -40,9 +42,21 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: windows:", msg) }
-	ws, err := report.Windows(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
+	ws, below, err := report.WindowsAndBelow(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
 	if err != nil {
 		return err
+	}
+	if len(below) > 0 {
+		// Listed are the windows the quorum counts; a location failing
+		// alone is not one, but an operator looking at an outage at one
+		// location must not read "(no windows)" as nothing seen.
+		var locs []string
+		for _, w := range below {
+			locs = append(locs, w.Locations...)
+		}
+		slices.Sort(locs)
+		warn(fmt.Sprintf("%d below-quorum windows (seen from too few locations to count as downtime: %s) are not listed; `slaprobe report` lists them under below_quorum",
+			len(below), strings.Join(slices.Compact(locs), ", ")))
 	}
 	switch *format {
 	case "json":
