@@ -120,9 +120,22 @@ func (p *Platform) AddFault(f Fault) (string, error) {
 		}
 	}
 	p.faults = append(p.faults, f)
-	p.log.Info("fault added", "id", f.ID, "service", f.Service, "functions", f.Functions,
-		"mode", f.Mode, "rate", f.rate(), "latency", f.Latency, "start", f.Start, "end", f.End)
+	var fns any = f.Functions
+	if len(f.Functions) == 0 {
+		fns = "all"
+	}
+	p.log.Info("fault added", "id", f.ID, "service", f.Service, "functions", fns,
+		"mode", f.Mode, "rate", f.rate(), "latency", f.Latency, "start", logTime(f.Start, "since ever"), "end", logTime(f.End, "until removed"))
 	return f.ID, nil
+}
+
+// logTime is t for the log, or zero's meaning in words rather than the
+// year 1.
+func logTime(t time.Time, zero string) any {
+	if t.IsZero() {
+		return zero
+	}
+	return t
 }
 
 func (p *Platform) liveFaults() int {
