@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"sort"
@@ -386,7 +385,7 @@ func appendJSONString(dst []byte, s string) []byte {
 func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
 	var a attempt
 	tr := &tracer{}
-	req, err := rs.request(httptrace.WithClientTrace(ctx, tr.trace()), h)
+	req, err := rs.request(tr.with(ctx), h)
 	if err != nil {
 		a.fail, a.fatal = err.Error(), true
 		return a
@@ -408,6 +407,9 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		}
 		a.phases = tr.finish(resp != nil)
 		a.fail = transportError(err)
+		if cs.noRepeat && resp == nil && tr.unanswered() {
+			a.fail += unansweredNote
+		}
 		return a
 	}
 	body, err := rs.readBody(resp)
@@ -434,6 +436,12 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	}
 	return a
 }
+
+// unansweredNote ends the transport error of a repeat: false step whose
+// request went out whole and got no answer (see tracer.unanswered): neither
+// Go's Transport nor the run sends it again, and the error must not read as
+// if nothing happened.
+const unansweredNote = " (after the request went out, before any answer: whether the target acted on it is unknown, and a repeat: false step is not sent again)"
 
 // unreplayable keeps Go's Transport from sending a repeat: false step's
 // request again by itself: it does, on a new connection, when a reused
@@ -673,6 +681,9 @@ func (rs *runState) checkRedirect(req *http.Request, via []*http.Request) error 
 	}
 	if len(via) > rs.cf.maxRedirects {
 		return redirectError(rs.cf.maxRedirects)
+	}
+	if t, ok := req.Context().Value(tracerKey{}).(*tracer); ok && req.Response != nil {
+		t.redirected(req.Response.StatusCode)
 	}
 	if ref := req.Header["Referer"]; len(ref) > 0 && rs.holdsSecret(ref[0]) {
 		delete(req.Header, "Referer")

@@ -254,6 +254,9 @@ func TestNoRepeatNoTransportReplaySSE(t *testing.T) {
 	if n := opens.Load(); n != 1 {
 		t.Errorf("the target got the order %d times, want 1", n)
 	}
+	if e := got.Steps[1].Error; !strings.Contains(e, "sse: connection closed by server (after the request went out, before any answer: whether the target acted on it is unknown") {
+		t.Errorf("order's error %q does not say the outcome is unknown", e)
+	}
 }
 
 // TestUnusedLoginNotHeld pins what ebaff26 left alone: only the run that

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,86 @@ import (
 
 	"github.com/slaprobe/slaprobe/config"
 )
+
+// TestNoRepeatUnansweredSaysUnknown: a repeat: false step whose request went
+// out whole and got no byte of an answer (the keep-alive connection it was
+// sent on closed: a crash, a proxy) is not
+// sent again, by Go's Transport or by the run, so its error is all the
+// operator has: it says that whether the target acted on it is unknown.
+// Before, it read "send: connection closed by server", as if nothing had
+// happened. The same for the request a 307 sent on (the same POST); not
+// for the GET a 303 turned it into (the 303 answered it), nor for a request
+// that never went out (connection refused), nor for a step without
+// repeat: false (its error is as before).
+func TestNoRepeatUnansweredSaysUnknown(t *testing.T) {
+	noLeaks(t)
+	const unknown = " (after the request went out, before any answer: whether the target acted on it is unknown, and a repeat: false step is not sent again)"
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedURL := "http://" + closed.Addr().String()
+	closed.Close()
+	for _, tc := range []struct {
+		name     string
+		noRepeat bool
+		header   string
+		mode     string // "": POST /transfers drops; "303", "307": its redirect's request does; "refused"
+		err      string
+	}{
+		{"repeat: false, Idempotency-Key", true, "Idempotency-Key", "", "send: connection closed by server" + unknown},
+		{"repeat: false, no key", true, "X-Request-Id", "", "send: connection closed by server" + unknown},
+		{"repeat: false, the POST a 307 sent on", true, "X-Request-Id", "307", "send: connection closed by server" + unknown},
+		{"repeat: false, the GET after a 303: the POST was answered", true, "X-Request-Id", "303", "send: connection closed by server"},
+		{"repeat: false, connection refused: nothing went out", true, "X-Request-Id", "refused", "send: connection refused"},
+		{"repeat (default), no key: as before", false, "X-Request-Id", "", "send: connection closed by server"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var drops atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if r.URL.Path == "/transfers" && (tc.mode == "303" || tc.mode == "307") {
+					code, _ := strconv.Atoi(tc.mode)
+					http.Redirect(w, r, "/next", code)
+					return
+				}
+				if r.URL.Path != "/ping" && drops.Add(-1) >= 0 {
+					if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+						c.Close() // the transfer is made; the answer never comes
+					}
+					return
+				}
+				w.WriteHeader(http.StatusCreated)
+			}))
+			t.Cleanup(srv.Close)
+			url := srv.URL
+			if tc.mode == "refused" {
+				url = closedURL
+			}
+			send := config.Step{Name: "send", Function: "send", NoRepeat: tc.noRepeat,
+				Request: config.Request{Method: "POST", URL: url + "/transfers",
+					Headers: map[string]string{tc.header: "transfer-${run.id}"}, JSON: map[string]any{"amount": 1}},
+				Expect: config.Expect{Status: []int{201}}}
+			cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{get("ping", srv.URL+"/ping"), send}})
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			drops.Store(1) // the send, on the connection the ping left idle
+			if tc.mode == "303" {
+				drops.Store(2) // and Go's resend of the GET, on a new one
+			}
+			got := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+			if got.Steps[0].Status != StatusOK {
+				t.Fatalf("ping %s %s", got.Steps[0].Status, got.Steps[0].Error)
+			}
+			if s := got.Steps[1]; s.Status != StatusFailed || s.Error != tc.err {
+				t.Errorf("send %s %q, want failed %q", s.Status, s.Error, tc.err)
+			}
+		})
+	}
+}
 
 // redirectTarget is a payments API behind a session whose POST /transfers
 // answers with the redirect code to where: "receipt" (the transfer is made,
@@ -166,4 +248,3 @@ func TestNoRepeatRedirectStatuses(t *testing.T) {
 		})
 	}
 }
-

@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptrace"
 	"strings"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -97,7 +96,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		body = strings.NewReader(b)
 	}
 	tr := &tracer{} // an attempt's own (see httpStep.attempt)
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(sctx, tr.trace()), s.method, u, body)
+	req, err := http.NewRequestWithContext(tr.with(sctx), s.method, u, body)
 	if err != nil {
 		stop()
 		cancel()
@@ -122,6 +121,9 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	if err != nil {
 		cancel()
 		a.fail = "sse: " + transportError(err)
+		if cs.noRepeat && resp == nil && tr.unanswered() {
+			a.fail += unansweredNote
+		}
 		return a
 	}
 	a.status = resp.StatusCode

@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"context"
 	"crypto/tls"
+	"net/http"
 	"net/http/httptrace"
 	"sync"
 	"time"
@@ -33,6 +35,8 @@ type tracer struct {
 	dns, conn, tlsStart, wrote, firstAt time.Time
 	begin                               time.Time // the attempt's start
 	sawFirstByte                        bool
+	sent                                bool // the last request went out whole and no byte of an answer to it has come
+	taken                               bool // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
 	active                              bool // between reset and finish
 }
 
@@ -58,7 +62,7 @@ func (t *tracer) trace() *httptrace.ClientTrace {
 func (t *tracer) reset(c clock.Clock) {
 	t.mu.Lock()
 	t.c, t.active = c, true
-	t.begin, t.sawFirstByte = c.Now(), false
+	t.begin, t.sawFirstByte, t.sent, t.taken = c.Now(), false, false, false
 	t.p = Phases{}
 	t.dns, t.conn, t.tlsStart, t.wrote, t.firstAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	t.mu.Unlock()
@@ -158,7 +162,7 @@ func (t *tracer) tlsHandshakeDone(tls.ConnectionState, error) {
 	t.mu.Unlock()
 }
 
-func (t *tracer) wroteRequest(httptrace.WroteRequestInfo) {
+func (t *tracer) wroteRequest(info httptrace.WroteRequestInfo) {
 	t.mu.Lock()
 	if !t.active {
 		t.mu.Unlock()
@@ -166,6 +170,7 @@ func (t *tracer) wroteRequest(httptrace.WroteRequestInfo) {
 	}
 	now := t.c.Now()
 	t.wrote = now
+	t.sent = info.Err == nil
 	t.mu.Unlock()
 }
 
@@ -180,8 +185,39 @@ func (t *tracer) gotFirstResponseByte() {
 		t.p.Processing += now.Sub(t.wrote)
 		t.wrote = time.Time{}
 	}
-	t.firstAt, t.sawFirstByte = now, true
+	t.firstAt, t.sawFirstByte, t.sent = now, true, false
 	t.mu.Unlock()
+}
+
+// tracerKey keys an attempt's tracer in its request's context (see
+// tracer.with), where checkRedirect finds it.
+type tracerKey struct{}
+
+// with returns ctx with the tracer's ClientTrace, and the tracer itself for
+// runState.checkRedirect to note the redirects it follows.
+func (t *tracer) with(ctx context.Context) context.Context {
+	return context.WithValue(httptrace.WithClientTrace(ctx, t.trace()), tracerKey{}, t)
+}
+
+// redirected notes a redirect the client follows: a 307 or 308 sends the
+// request on, method and body; any other answered it (Go follows it with a
+// GET).
+func (t *tracer) redirected(code int) {
+	t.mu.Lock()
+	if code != http.StatusTemporaryRedirect && code != http.StatusPermanentRedirect {
+		t.taken = true
+	}
+	t.mu.Unlock()
+}
+
+// unanswered reports whether the attempt's request (or the one a 307 or 308
+// sent on) went out whole and no byte of an answer to it came before the
+// attempt failed (its keep-alive connection closed: a crash, a proxy):
+// whether the target acted on it is unknown.
+func (t *tracer) unanswered() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sent && !t.taken
 }
 
 // finish ends the attempt (its body is read) and returns the phases. When a
