@@ -429,12 +429,19 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		a.fail += " (sent to the session's page " + strconv.Quote(page) + ")"
 	}
 	if cs.noRepeat && a.fail != "" && (a.atLogin || refuses(resp.StatusCode)) {
-		if code := rs.takenBy(resp); code != 0 {
-			a.taken = true
-			a.fail += fmt.Sprintf(" (after a %d that answered the step's own request: not a refusal of it, and a repeat: false step is not sent again)", code)
-		}
+		rs.markTaken(&a, resp)
 	}
 	return a
+}
+
+// markTaken marks a repeat: false step's failed attempt taken, and says so
+// in its error, when a redirect took its request (see takenBy): what resp
+// says refuses nothing, and the step is not sent again.
+func (rs *runState) markTaken(a *attempt, resp *http.Response) {
+	if code := rs.takenBy(resp); code != 0 {
+		a.taken = true
+		a.fail += fmt.Sprintf(" (after a %d that answered the step's own request: not a refusal of it, and a repeat: false step is not sent again)", code)
+	}
 }
 
 // unansweredNote ends the transport error of a repeat: false step whose

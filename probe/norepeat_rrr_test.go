@@ -248,3 +248,102 @@ func TestNoRepeatRedirectStatuses(t *testing.T) {
 		})
 	}
 }
+
+// TestNoRepeatSSERefusalAfterRedirect: the redirect rule of
+// TestNoRepeatRefusalAfterRedirect for an sse step that POSTs (an order
+// whose answer is a 303 to its own event stream, followed with a GET): a 401
+// the stream then gets (an events service that wants another credential)
+// is not a refusal of the order, so a repeat: false step is not sent again
+// after a new login. Before, the run logged in again and POSTed the order
+// again: two orders in one run. A 401 that answers the POST itself is still
+// a refusal (the order was not made): a new login, and the step sent again.
+func TestNoRepeatSSERefusalAfterRedirect(t *testing.T) {
+	noLeaks(t)
+	for _, tc := range []struct {
+		name    string
+		revoke  bool // the token refused by POST /orders itself
+		steps   string
+		err     string
+		logins  int64
+		orders  int64 // in the second run
+		streams bool  // the events service refuses the token
+	}{
+		{"the stream after the 303 refuses", false, "send=failed", "sse: status 401, want 200 (after a 303 that answered the step's own request: not a refusal of it, and a repeat: false step is not sent again)", 1, 1, true},
+		{"the POST itself refused: sent again", true, "login=ok send=ok", "", 2, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			tokens := map[string]bool{}
+			var logins, orders atomic.Int64
+			var refuseStream atomic.Bool
+			valid := func(r *http.Request) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+			}
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+				tok := fmt.Sprintf("tok-%d", logins.Add(1))
+				mu.Lock()
+				tokens[tok] = true
+				mu.Unlock()
+				fmt.Fprintf(w, `{"token":%q}`, tok)
+			})
+			mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if !valid(r) {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				http.Redirect(w, r, fmt.Sprintf("/orders/o-%d/events", orders.Add(1)), http.StatusSeeOther)
+			})
+			mux.HandleFunc("GET /orders/{id}/events", func(w http.ResponseWriter, r *http.Request) {
+				if refuseStream.Load() {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				w.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(w, "data: {}\n\n")
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			login := config.Step{Name: "login", Function: "login", Request: config.Request{Method: "POST", URL: srv.URL + "/login"},
+				Extract: []config.Extract{{Var: "token", JSONPath: "$.token"}}}
+			send := config.Step{Name: "send", Function: "send", NoRepeat: true, SSE: &config.Stream{URL: srv.URL + "/orders", Method: "POST",
+				Body: `{"item":1}`, Headers: map[string]string{"Authorization": "Bearer ${token}"}}}
+			cfg := testConfig(config.Flow{Timeout: 5 * time.Second, Session: &config.Session{TTL: time.Hour, Steps: []config.Step{login}},
+				Steps: []config.Step{send}})
+			r, err := NewRunner(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.CloseIdle)
+			f := &cfg.Services[0].Flows[0]
+			if got := r.Run(context.Background(), f); stepNames(got.Steps) != "login=ok send=ok" {
+				t.Fatalf("first run: %s %v", stepNames(got.Steps), got.Steps)
+			}
+			refuseStream.Store(tc.streams)
+			if tc.revoke {
+				mu.Lock()
+				clear(tokens)
+				mu.Unlock()
+			}
+			orders.Store(0)
+			got := r.Run(context.Background(), f)
+			if s := stepNames(got.Steps); s != tc.steps {
+				t.Errorf("steps %s, want %s", s, tc.steps)
+			}
+			if e := got.Steps[len(got.Steps)-1].Error; tc.err == "" && e != "" || !strings.Contains(e, tc.err) {
+				t.Errorf("send's error %q, want %q in it", e, tc.err)
+			}
+			if n := logins.Load(); n != tc.logins {
+				t.Errorf("%d logins, want %d", n, tc.logins)
+			}
+			if n := orders.Load(); n != tc.orders {
+				t.Errorf("%d orders in the second run, want %d", n, tc.orders)
+			}
+		})
+	}
+}

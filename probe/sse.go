@@ -147,7 +147,11 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		return fail("sse: timeout")
 	}
 	if m := checkStatus(s.status, resp.StatusCode); m != "" {
-		return fail("sse: " + m)
+		a.fail = "sse: " + m
+		if cs.noRepeat && refuses(resp.StatusCode) {
+			rs.markTaken(&a, resp) // a POST's 303 to its stream: the 401 is the stream's, not the POST's
+		}
+		return fail(a.fail)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" && !s.lines {
 		return fail(fmt.Sprintf("sse: content type %q, want text/event-stream", resp.Header.Get("Content-Type")))
