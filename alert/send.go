@@ -109,8 +109,9 @@ type refused struct {
 // takes (one that a transient error had held back, a resolve) are
 // delivered and only those it refuses are given up, in a few POSTs (one
 // refused alert among 1,000: at most 21); the alerts it refused before are
-// tried again together in one POST of their own, so that they cost no
-// halving of the others each resend. The first error of the moment ends
+// tried again together in one POST of their own (halved only when a proxy
+// finds it too large), so that they cost no halving of the others each
+// resend. The first error of the moment ends
 // the sends and fails the rest.
 func (n *Notifier) deliver(ctx context.Context, s *send) {
 	s.refused = map[string]error{}
@@ -118,21 +119,36 @@ func (n *Notifier) deliver(ctx context.Context, s *send) {
 	if k > 0 && !n.halve(ctx, s, s.batch[:k], s.ids[:k]) {
 		return
 	}
-	if s.again == 0 {
-		return
+	if s.again > 0 {
+		n.retry(ctx, s, s.batch[k:], s.ids[k:])
 	}
-	err := n.post(ctx, s.t, s.batch[k:])
+}
+
+// retry sends batch, firing alerts t refused before (the alerts of ids),
+// together: refused, they are all refused again, not halved (a WAF that
+// refuses every alert costs one POST a resend, not 2N); too large (413),
+// it is halved as any batch is, each half on its own, so that the alerts
+// are delivered once taken however many a proxy's limit lets through in
+// one POST. False when an error of the moment ended the sends.
+func (n *Notifier) retry(ctx context.Context, s *send, batch []Alert, ids []string) bool {
+	err := n.post(ctx, s.t, batch)
 	var r *refusal
+	var tl *tooLarge
 	switch {
 	case err == nil:
-		s.ok = append(s.ok, s.ids[k:]...)
+		s.ok = append(s.ok, ids...)
+		return true
 	case errors.As(err, &r):
-		for _, id := range s.ids[k:] {
+		for _, id := range ids {
 			s.refused[id] = err
 		}
-	default:
-		s.err = err
+		return true
+	case errors.As(err, &tl) && len(batch) > 1:
+		m := len(batch) / 2
+		return n.retry(ctx, s, batch[:m], ids[:m]) && n.retry(ctx, s, batch[m:], ids[m:])
 	}
+	s.err = err
+	return false
 }
 
 // halve sends batch (the alerts of ids) and, if Alertmanager refuses it
