@@ -72,6 +72,33 @@ type send struct {
 	ok      []string         // the entries delivered
 	refused map[string]error // entry id -> Alertmanager's refusal
 	err     error
+	// tooBig is the smallest body of one alert alone a proxy answered 413
+	// (too large) in this round, and its error: a body as large is not
+	// sent, so that a URL answering 413 to everything costs a few POSTs a
+	// round, not one an alert. (Of one alert alone: a proxy that limits
+	// the alerts of a POST, not its bytes, answers 413 to a batch smaller
+	// than an alert it takes.)
+	tooBig    int
+	tooBigErr error
+}
+
+// postBatch POSTs batch to s's target, but for a body as large as that of
+// an alert alone a proxy found too large this round, which fails as that
+// one did.
+func (n *Notifier) postBatch(ctx context.Context, s *send, batch []Alert) error {
+	body, err := json.Marshal(batch)
+	if err != nil {
+		return fmt.Errorf("alert: encode alerts: %w", err)
+	}
+	if s.tooBig > 0 && len(body) >= s.tooBig {
+		return s.tooBigErr
+	}
+	err = n.post(ctx, s.t, body)
+	var tl *tooLarge
+	if errors.As(err, &tl) && len(batch) == 1 && (s.tooBig == 0 || len(body) < s.tooBig) {
+		s.tooBig, s.tooBigErr = len(body), err
+	}
+	return err
 }
 
 // refusal is an Alertmanager's answer that refuses the alerts it was sent
@@ -131,7 +158,7 @@ func (n *Notifier) deliver(ctx context.Context, s *send) {
 // are delivered once taken however many a proxy's limit lets through in
 // one POST. False when an error of the moment ended the sends.
 func (n *Notifier) retry(ctx context.Context, s *send, batch []Alert, ids []string) bool {
-	err := n.post(ctx, s.t, batch)
+	err := n.postBatch(ctx, s, batch)
 	var r *refusal
 	var tl *tooLarge
 	switch {
@@ -146,6 +173,11 @@ func (n *Notifier) retry(ctx context.Context, s *send, batch []Alert, ids []stri
 	case errors.As(err, &tl) && len(batch) > 1:
 		m := len(batch) / 2
 		return n.retry(ctx, s, batch[:m], ids[:m]) && n.retry(ctx, s, batch[m:], ids[m:])
+	case errors.As(err, &tl):
+		if s.err == nil {
+			s.err = err // as in halve: it stays refused, due at the resend
+		}
+		return true
 	}
 	s.err = err
 	return false
@@ -154,9 +186,10 @@ func (n *Notifier) retry(ctx context.Context, s *send, batch []Alert, ids []stri
 // halve sends batch (the alerts of ids) and, if Alertmanager refuses it
 // or it is too large (413), each of its halves, recording what came of
 // each alert in s; false when an error of the moment ended the sends (the
-// alerts not yet delivered or refused stay pending).
+// alerts not yet delivered or refused stay pending). One alert alone too
+// large fails the round (s.err: the backoff) but not the sends.
 func (n *Notifier) halve(ctx context.Context, s *send, batch []Alert, ids []string) bool {
-	err := n.post(ctx, s.t, batch)
+	err := n.postBatch(ctx, s, batch)
 	var r *refusal
 	var tl *tooLarge
 	switch {
@@ -165,6 +198,14 @@ func (n *Notifier) halve(ctx context.Context, s *send, batch []Alert, ids []stri
 		return true
 	case errors.As(err, &tl) && len(batch) > 1:
 		// Halved below.
+	case errors.As(err, &tl):
+		// One alert alone too large: it stays pending, retried with the
+		// backoff (the limit is fixed without it changing), and holds
+		// back none of the others.
+		if s.err == nil {
+			s.err = err
+		}
+		return true
 	case !errors.As(err, &r):
 		s.err = err
 		return false
@@ -418,11 +459,7 @@ func (n *Notifier) delivered(t *target, revs map[string]int, now time.Time) {
 	n.dirty = true
 }
 
-func (n *Notifier) post(ctx context.Context, t *target, batch []Alert) error {
-	body, err := json.Marshal(batch)
-	if err != nil {
-		return fmt.Errorf("alert: encode alerts: %w", err)
-	}
+func (n *Notifier) post(ctx context.Context, t *target, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
