@@ -143,52 +143,27 @@ type refused struct {
 func (n *Notifier) deliver(ctx context.Context, s *send) {
 	s.refused = map[string]error{}
 	k := len(s.batch) - s.again
-	if k > 0 && !n.halve(ctx, s, s.batch[:k], s.ids[:k]) {
+	if k > 0 && !n.sendBatch(ctx, s, s.batch[:k], s.ids[:k], true) {
 		return
 	}
 	if s.again > 0 {
-		n.retry(ctx, s, s.batch[k:], s.ids[k:])
+		n.sendBatch(ctx, s, s.batch[k:], s.ids[k:], false)
 	}
 }
 
-// retry sends batch, firing alerts t refused before (the alerts of ids),
-// together: refused, they are all refused again, not halved (a WAF that
-// refuses every alert costs one POST a resend, not 2N); too large (413),
-// it is halved as any batch is, each half on its own, so that the alerts
-// are delivered once taken however many a proxy's limit lets through in
-// one POST. False when an error of the moment ended the sends.
-func (n *Notifier) retry(ctx context.Context, s *send, batch []Alert, ids []string) bool {
-	err := n.postBatch(ctx, s, batch)
-	var r *refusal
-	var tl *tooLarge
-	switch {
-	case err == nil:
-		s.ok = append(s.ok, ids...)
-		return true
-	case errors.As(err, &r):
-		for _, id := range ids {
-			s.refused[id] = err
-		}
-		return true
-	case errors.As(err, &tl) && len(batch) > 1:
-		m := len(batch) / 2
-		return n.retry(ctx, s, batch[:m], ids[:m]) && n.retry(ctx, s, batch[m:], ids[m:])
-	case errors.As(err, &tl):
-		if s.err == nil {
-			s.err = err // as in halve: it stays refused, due at the resend
-		}
-		return true
-	}
-	s.err = err
-	return false
-}
-
-// halve sends batch (the alerts of ids) and, if Alertmanager refuses it
-// or it is too large (413), each of its halves, recording what came of
-// each alert in s; false when an error of the moment ended the sends (the
-// alerts not yet delivered or refused stay pending). One alert alone too
-// large fails the round (s.err: the backoff) but not the sends.
-func (n *Notifier) halve(ctx context.Context, s *send, batch []Alert, ids []string) bool {
+// sendBatch sends batch (the alerts of ids) and records what came of each
+// alert in s; false when an error of the moment ended the sends (the
+// alerts not yet delivered or refused stay pending). Too large (413), a
+// batch is halved and each half sent on its own, so that the alerts are
+// delivered however many a proxy's limit lets through in one POST; one
+// alert alone too large stays pending, retried with the backoff (s.err:
+// the limit is fixed without it changing), and holds back none of the
+// others. Refused (400, 422), a batch is halved too when splitRefused, a
+// half refused halved again down to the alert, so that only the alerts
+// Alertmanager refuses are given up; otherwise (the alerts it refused
+// before, tried again) all of it is refused again: a WAF that refuses
+// every alert costs one POST a resend, not 2N.
+func (n *Notifier) sendBatch(ctx context.Context, s *send, batch []Alert, ids []string, splitRefused bool) bool {
 	err := n.postBatch(ctx, s, batch)
 	var r *refusal
 	var tl *tooLarge
@@ -199,9 +174,6 @@ func (n *Notifier) halve(ctx context.Context, s *send, batch []Alert, ids []stri
 	case errors.As(err, &tl) && len(batch) > 1:
 		// Halved below.
 	case errors.As(err, &tl):
-		// One alert alone too large: it stays pending, retried with the
-		// backoff (the limit is fixed without it changing), and holds
-		// back none of the others.
 		if s.err == nil {
 			s.err = err
 		}
@@ -209,12 +181,14 @@ func (n *Notifier) halve(ctx context.Context, s *send, batch []Alert, ids []stri
 	case !errors.As(err, &r):
 		s.err = err
 		return false
-	case len(batch) == 1:
-		s.refused[ids[0]] = err
+	case !splitRefused || len(batch) == 1:
+		for _, id := range ids {
+			s.refused[id] = err
+		}
 		return true
 	}
 	m := len(batch) / 2
-	return n.halve(ctx, s, batch[:m], ids[:m]) && n.halve(ctx, s, batch[m:], ids[m:])
+	return n.sendBatch(ctx, s, batch[:m], ids[:m], splitRefused) && n.sendBatch(ctx, s, batch[m:], ids[m:], splitRefused)
 }
 
 // tick is one round of delivery. With wait, it waits for the sends it
