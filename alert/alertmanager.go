@@ -216,7 +216,7 @@ func NewNotifier(o Options) (*Notifier, error) {
 
 	n.sent = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "slaprobe_alert_notifications_total",
-		Help: "Requests to Alertmanager, by URL and result (ok or failed).",
+		Help: "Rounds of sends to Alertmanager (one or more POSTs: a refused or too large batch is halved), by URL and result (ok; failed: a round that failed or in which an alert was refused).",
 	}, []string{"url", "result"})
 	n.active = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "slaprobe_alerts_active",
