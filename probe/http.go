@@ -385,7 +385,7 @@ func appendJSONString(dst []byte, s string) []byte {
 func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
 	var a attempt
 	tr := &tracer{}
-	req, err := rs.request(tr.with(ctx), h)
+	req, err := rs.request(tr.with(ctx, cs.noRepeat), h)
 	if err != nil {
 		a.fail, a.fatal = err.Error(), true
 		return a

@@ -193,10 +193,16 @@ func (t *tracer) gotFirstResponseByte() {
 // tracer.with), where checkRedirect finds it.
 type tracerKey struct{}
 
-// with returns ctx with the tracer's ClientTrace, and the tracer itself for
-// runState.checkRedirect to note the redirects it follows.
-func (t *tracer) with(ctx context.Context) context.Context {
-	return context.WithValue(httptrace.WithClientTrace(ctx, t.trace()), tracerKey{}, t)
+// with returns ctx with the tracer's ClientTrace and, for a step whose
+// unanswered request says so (repeat: false: see unanswered), the tracer
+// itself, for runState.checkRedirect to note the redirects it follows;
+// other steps skip that context, an allocation per check.
+func (t *tracer) with(ctx context.Context, redirects bool) context.Context {
+	ctx = httptrace.WithClientTrace(ctx, t.trace())
+	if redirects {
+		ctx = context.WithValue(ctx, tracerKey{}, t)
+	}
+	return ctx
 }
 
 // redirected notes a redirect the client follows: a 307 or 308 sends the
