@@ -122,12 +122,16 @@ type Warning struct {
 //   - polls with an expect.latency and no since: the objective, the
 //     poll's own time before poll.since, is now send-to-receive;
 //   - a stream's session_expired (other than {}) in a flow without a
-//     session: no new login follows it, it only labels errors.
+//     session: no new login follows it, it only labels errors;
+//   - repeat: false on a GET, HEAD, OPTIONS or TRACE (a request, an sse
+//     stream, a WebSocket's handshake), which Go's HTTP client sends
+//     again by itself on a reused connection that closed.
 func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
 	out = append(out, c.emptySecrets...)
 	out = append(out, c.pollLatency...)
 	out = append(out, c.expiredNoSession...)
+	out = append(out, c.noRepeatResent...)
 	if driver == "postgres" && c.Location == DefaultLocation {
 		out = append(out, Warning{Key: "location", Msg: fmt.Sprintf("not set (results are stored as location %q): every prober that shares the PostgreSQL store needs a location of its own, or their results merge into one location's and the quorum counts them once", DefaultLocation)})
 	}

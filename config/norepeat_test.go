@@ -122,3 +122,48 @@ services:
 		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestWarningsNoRepeatOnAReplayedMethod: repeat: false promises a step is
+// not sent twice in a run, but Go's HTTP client sends a GET, HEAD, OPTIONS
+// or TRACE again by itself when a reused connection closes before the
+// answer, whatever its headers: check says so at the key, for a request,
+// an sse stream (default GET) and a WebSocket's handshake, and not for a
+// POST, PUT, PATCH or DELETE, or an sse stream opened by a POST. Before,
+// a repeat: false GET was accepted without a word.
+func TestWarningsNoRepeatOnAReplayedMethod(t *testing.T) {
+	src := `
+services:
+  - name: pay
+    flows:
+      - name: f
+        steps:
+          - {name: get, function: pay, repeat: false, request: {url: "http://127.0.0.1/pay?amount=1"}}
+          - {name: head, function: pay, repeat: false, request: {method: head, url: "http://127.0.0.1/x"}}
+          - {name: post, function: pay, repeat: false, request: {method: POST, url: "http://127.0.0.1/pay"}}
+          - {name: put, function: pay, repeat: false, request: {method: PUT, url: "http://127.0.0.1/pay/1"}}
+          - {name: stream, function: pay, repeat: false, sse: {url: "http://127.0.0.1/sse"}}
+          - {name: order, function: pay, repeat: false, sse: {method: POST, url: "http://127.0.0.1/order"}}
+          - {name: ws, function: pay, repeat: false, websocket: {url: "ws://127.0.0.1/ws"}}
+          - {name: plain, function: pay, request: {url: "http://127.0.0.1/plain"}}
+`
+	cfg, err := Parse("c.yaml", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings("sqlite") {
+		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
+	}
+	msg := func(m string) string {
+		return "a " + m + " is sent again by Go's HTTP client itself when a reused connection closes before the answer, whatever its headers, so this step can still reach the target twice: a request that acts should use another method (POST, PUT, PATCH, DELETE)"
+	}
+	want := []string{
+		"7: services[0].flows[0].steps[0].repeat: " + msg("GET"),
+		"8: services[0].flows[0].steps[1].repeat: " + msg("HEAD"),
+		"11: services[0].flows[0].steps[4].repeat: " + msg("GET"),
+		"13: services[0].flows[0].steps[6].repeat: " + msg("GET"),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -169,6 +169,21 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 			p.errf(repeatNode, key+".repeat", "an await sends nothing: set repeat: false on the step that sends")
 		case pollNode != nil:
 			p.errf(repeatNode, key+".repeat", "a poll sends its request again by design: a step that must not be sent twice does not poll")
+		default:
+			// Go's HTTP client sends these again by itself when a reused
+			// connection closes before the answer, whatever the headers:
+			// repeat: false cannot keep its promise for them.
+			method := "GET" // a websocket's handshake
+			switch {
+			case kind == KindRequest:
+				method = st.Request.Method
+			case st.SSE != nil && st.SSE.Method != "":
+				method = st.SSE.Method
+			}
+			if m := strings.ToUpper(method); m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" {
+				p.cfg.noRepeatResent = append(p.cfg.noRepeatResent, Warning{Line: repeatNode.Line, Key: key + ".repeat",
+					Msg: fmt.Sprintf("a %s is sent again by Go's HTTP client itself when a reused connection closes before the answer, whatever its headers, so this step can still reach the target twice: a request that acts should use another method (POST, PUT, PATCH, DELETE)", m)})
+			}
 		}
 	}
 	var since *yaml.Node

@@ -46,6 +46,10 @@ type Config struct {
 	// expiredNoSession are the warnings for a stream's session_expired in
 	// a flow without a session, where no new login follows it (Warnings).
 	expiredNoSession []Warning
+	// noRepeatResent are the warnings for repeat: false on a step whose
+	// method Go's HTTP client sends again by itself (GET, HEAD, OPTIONS,
+	// TRACE, a WebSocket's handshake).
+	noRepeatResent []Warning
 }
 
 // Storage says where results are kept.
