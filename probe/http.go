@@ -424,14 +424,21 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
 		a.fail = rs.checkPayload(&cs.pay, body, resp.Header, resp.Request.URL)
 	}
-	if page != "" && a.fail != "" {
-		a.atLogin = true
-		a.fail += " (sent to the session's page " + strconv.Quote(page) + ")"
-	}
+	a.sentTo(page)
 	if cs.noRepeat && a.fail != "" && (a.atLogin || refuses(resp.StatusCode)) {
 		rs.markTaken(&a, resp)
 	}
 	return a
+}
+
+// sentTo marks a failed attempt whose answer sent it to the session's
+// page (see sessionPage; "" none): a refusal of the session, which its
+// error names.
+func (a *attempt) sentTo(page string) {
+	if page != "" && a.fail != "" {
+		a.atLogin = true
+		a.fail += " (sent to the session's page " + strconv.Quote(page) + ")"
+	}
 }
 
 // markTaken marks a repeat: false step's failed attempt taken, and says so
@@ -499,7 +506,9 @@ func (rs *runState) takenBy(resp *http.Response) int {
 // redirects followed (any of them) or by a redirect not followed; "" when none. A web
 // application sends a request whose session has ended to its login form
 // (302 to /accounts/login/?next=...), not a 401: such an answer refuses the
-// session as a 401 would.
+// session as a 401 would. An sse step's request and a websocket step's
+// handshake are asked too: a notifications stream behind the session is
+// sent to the login form as a page is.
 func (rs *runState) sessionPage(req *url.URL, resp *http.Response) string {
 	cf := rs.cf
 	if cf.nsession == 0 {

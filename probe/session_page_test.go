@@ -29,6 +29,14 @@ type webApp struct {
 }
 
 func newWebApp(t *testing.T) (*webApp, *httptest.Server) {
+	app, mux := newWebAppMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return app, srv
+}
+
+// newWebAppMux is newWebApp's application, to which a test adds pages.
+func newWebAppMux() (*webApp, *http.ServeMux) {
 	app := &webApp{sessions: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /accounts/login/", func(w http.ResponseWriter, r *http.Request) {
@@ -46,19 +54,21 @@ func newWebApp(t *testing.T) (*webApp, *httptest.Server) {
 		http.Redirect(w, r, "/dashboard/", http.StatusFound)
 	})
 	mux.HandleFunc("GET /dashboard/", func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie("sessionid")
-		app.mu.Lock()
-		ok := err == nil && app.sessions[c.Value]
-		app.mu.Unlock()
-		if !ok {
+		if !app.loggedIn(r) {
 			http.Redirect(w, r, "/accounts/login/?next=/dashboard/", http.StatusFound)
 			return
 		}
 		fmt.Fprint(w, "Welcome back")
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return app, srv
+	return app, mux
+}
+
+// loggedIn reports whether r carries a session the application knows.
+func (app *webApp) loggedIn(r *http.Request) bool {
+	c, err := r.Cookie("sessionid")
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	return err == nil && app.sessions[c.Value]
 }
 
 // expire ends every session, as a server restart or a session timeout does.

@@ -137,21 +137,28 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	}
 	a.retryAfter = retryAfter(resp, refused, rs.c.Now()) // a refused handshake's, as a request's
 	rs.noteTLS(resp.TLS)
+	// A stream behind a web session is sent to the login form when the
+	// session has ended (302 to /accounts/login/), as a page is: a
+	// refusal of the session, followed (the form's 200 text/html) or not.
+	page := rs.sessionPage(req.URL, resp)
 	fail := func(m string) attempt {
 		resp.Body.Close()
 		cancel()
 		a.fail = m
+		a.sentTo(page)
+		if cs.noRepeat && (a.atLogin || refuses(resp.StatusCode)) {
+			rs.markTaken(&a, resp) // a POST's 303 to its stream: the 401 is the stream's, not the POST's
+		}
 		return a
 	}
 	if !connected {
-		return fail("sse: timeout")
+		a.fail = "sse: timeout" // no answer: nothing refused
+		resp.Body.Close()
+		cancel()
+		return a
 	}
 	if m := checkStatus(s.status, resp.StatusCode); m != "" {
-		a.fail = "sse: " + m
-		if cs.noRepeat && refuses(resp.StatusCode) {
-			rs.markTaken(&a, resp) // a POST's 303 to its stream: the 401 is the stream's, not the POST's
-		}
-		return fail(a.fail)
+		return fail("sse: " + m)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" && !s.lines {
 		return fail(fmt.Sprintf("sse: content type %q, want text/event-stream", resp.Header.Get("Content-Type")))

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -100,6 +102,13 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 				m = "status " + strconv.Itoa(resp.StatusCode) + ", no WebSocket"
 			}
 			a.fail = "websocket handshake: " + m
+			// A handshake behind a web session is sent to the login
+			// form when the session has ended (302 to /accounts/login/),
+			// as a page is: a refusal of the session, followed (the
+			// form's 200) or not. Nothing was sent on it: a refused
+			// handshake is tried again after the new login, repeat:
+			// false or not.
+			a.sentTo(rs.sessionPage(firstURL(resp), resp))
 			return a
 		}
 		a.fail = "websocket: " + transportError(err)
@@ -240,4 +249,14 @@ func jsonLines(body []byte) bool {
 		}
 	}
 	return true
+}
+
+// firstURL is the URL of the first request of the redirects that led to
+// resp.
+func firstURL(resp *http.Response) *url.URL {
+	r := resp.Request
+	for r.Response != nil && r.Response.Request != nil {
+		r = r.Response.Request
+	}
+	return r.URL
 }
