@@ -538,6 +538,12 @@ func (rs *runState) sessionPage(req *url.URL, resp *http.Response) string {
 	return ""
 }
 
+// isSessionPage reports whether u is one of the pages the session's steps
+// requested.
+func (rs *runState) isSessionPage(u *url.URL) bool {
+	return rs.sess != nil && slices.Contains(rs.sess.pages, pageKey(u))
+}
+
 // pagePath is the path of a session's page, as its error names it.
 func pagePath(u *url.URL) string {
 	if u.Path == "" {

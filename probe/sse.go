@@ -163,6 +163,11 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" && !s.lines {
 		return fail(fmt.Sprintf("sse: content type %q, want text/event-stream", resp.Header.Get("Content-Type")))
 	}
+	if s.lines && page != "" && rs.isSessionPage(resp.Request.URL) {
+		// A lines stream checks no content type: the login form it was
+		// sent to (200 text/html) would pass for the stream.
+		return fail("sse: answered by a page, not a stream")
+	}
 	st := &stream{
 		inbox:  newInbox("stream "+cs.name, rs.c, s.limits.maxMessages, s.limits.maxBufferedBytes),
 		cancel: cancel,

@@ -131,6 +131,7 @@ func TestStreamSentToLoginPage(t *testing.T) {
 		{"sse", 5, false, `subscribe: sse: content type "text/plain; charset=utf-8", want text/event-stream (sent to the session's page "/accounts/login/")`},
 		{"sse", 0, false, `subscribe: sse: status 302, want 200 (sent to the session's page "/accounts/login/")`},
 		{"sse", 5, true, `subscribe: sse: content type "text/plain; charset=utf-8", want text/event-stream (sent to the session's page "/accounts/login/")`},
+		{"lines", 5, false, `subscribe: sse: answered by a page, not a stream (sent to the session's page "/accounts/login/")`},
 		{"websocket", 5, false, `subscribe: websocket handshake: status 200, want 101 (sent to the session's page "/accounts/login/")`},
 		{"websocket", 0, false, `subscribe: websocket handshake: status 302, want 101 (sent to the session's page "/accounts/login/")`},
 		{"websocket", 5, true, `subscribe: websocket handshake: status 200, want 101 (sent to the session's page "/accounts/login/")`},
