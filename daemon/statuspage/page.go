@@ -1,5 +1,6 @@
 // Package statuspage serves slaprobe's status page: per service each
-// function's state now (from the daemon's live state machines), this
+// function's state now (from the daemon's live state machines; in a fleet,
+// from the counted windows of the month's figures: see isFleet), this
 // month's availability against the objective and the error budget left, 90
 // daily bars per function, open windows, recent incidents reconciled with
 // the declared timelines, a per-location breakdown and links to the report

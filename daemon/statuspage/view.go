@@ -115,6 +115,9 @@ type openView struct {
 	// Maint marks a window open while its service is in planned
 	// maintenance (internal page; the public one lists none).
 	Maint string
+	// Note says, in a fleet (internal page), whether the window is one the
+	// report counts or this prober's own, and whether that is counted.
+	Note string
 }
 
 type incidentView struct {
@@ -178,6 +181,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		month, hist = snap.month, snap.history
 	}
 	liveFn := liveStates(live)
+	fleet := isFleet(cfg, month)
 	var up, total int
 	for si := range cfg.Services {
 		cs := &cfg.Services[si]
@@ -218,12 +222,15 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			if st, ok := liveFn[cs.Name][fn]; ok {
 				fv.State = st
 			}
-			if inMaint {
-				fv.State = stMaintenance
-			}
 			var mf, hf *report.FunctionAccount
 			if ms != nil {
 				mf = findFn(ms.Functions, fn)
+			}
+			if fleet {
+				fv.State = fleetState(fv.State, ms, mf, fn)
+			}
+			if inMaint {
+				fv.State = stMaintenance
 			}
 			if hs != nil {
 				hf = findFn(hs.Functions, fn)
@@ -242,12 +249,14 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			sv.State = stMaintenance
 			v.InMaintenance++
 		}
-		if live != nil && !(inMaint && public) {
+		if fleet && !(inMaint && public) {
+			sv.Open = fleetOpenWindows(ms, cfg.Location, live, cs.Name, public, cfg.Maintenance, now, loc)
+		} else if live != nil && !(inMaint && public) {
 			sv.Open = openWindows(live, cs.Name, public, cfg.Maintenance, now, loc)
-			for i := range sv.Open {
-				if inMaint {
-					sv.Open[i].Maint = "during planned maintenance"
-				}
+		}
+		for i := range sv.Open {
+			if inMaint {
+				sv.Open[i].Maint = "during planned maintenance"
 			}
 		}
 		sv.Incidents = incidents(ms, hs, during, public, loc)
@@ -362,22 +371,11 @@ func openWindows(live *daemon.Status, service string, public bool, plan config.M
 			continue
 		}
 		for _, w := range f.OpenWindows {
-			start := w.Start
-			if sp, in := plan.Cover(service, start); in && public && sp.End.Before(now) {
-				// Opened during planned maintenance that has ended: the
-				// outage customers are owed began at its end, where the
-				// month's report starts the incident.
-				start = sp.End
+			ov, ok := openLine(service, w.Function, w.Kind, w.Start, public, plan, now, loc)
+			if !ok {
+				continue
 			}
-			ov := openView{Function: "whole flow", Kind: w.Kind, Since: start.In(loc).Format(tsLayout), For: dur(now.Sub(start).Seconds())}
-			if w.Function != nil {
-				ov.Function = *w.Function
-			}
-			if public {
-				if w.Function == nil {
-					continue // a flow is not something the public page names
-				}
-			} else {
+			if !public {
 				// An error stored before the probe escaped errors (a window
 				// restored across an upgrade) may hold a U+202E that would
 				// reverse the rest of the line: escaped as the reports do.
@@ -386,11 +384,136 @@ func openWindows(live *daemon.Status, service string, public bool, plan config.M
 			out = append(out, ov)
 		}
 	}
-	if public { // one line per function and kind
-		slices.SortFunc(out, func(a, b openView) int { return strings.Compare(a.Function+a.Kind+a.Since, b.Function+b.Kind+b.Since) })
-		out = slices.CompactFunc(out, func(a, b openView) bool { return a.Function == b.Function && a.Kind == b.Kind })
+	if public {
+		out = onePerFunction(out)
 	}
 	return out
+}
+
+// openLine is an open window's line; false for one the public page does
+// not name (a whole flow's).
+func openLine(service string, fn *string, kind string, start time.Time, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) (openView, bool) {
+	if sp, in := plan.Cover(service, start); in && public && sp.End.Before(now) {
+		// Opened during planned maintenance that has ended: the
+		// outage customers are owed began at its end, where the
+		// month's report starts the incident.
+		start = sp.End
+	}
+	ov := openView{Function: "whole flow", Kind: kind, Since: start.In(loc).Format(tsLayout), For: dur(now.Sub(start).Seconds())}
+	if fn != nil {
+		ov.Function = *fn
+	}
+	if public && fn == nil {
+		return ov, false // a flow is not something the public page names
+	}
+	return ov, true
+}
+
+// onePerFunction keeps one line per function and kind, the earliest.
+func onePerFunction(out []openView) []openView {
+	slices.SortFunc(out, func(a, b openView) int { return strings.Compare(a.Function+a.Kind+a.Since, b.Function+b.Kind+b.Since) })
+	return slices.CompactFunc(out, func(a, b openView) bool { return a.Function == b.Function && a.Kind == b.Kind })
+}
+
+// isFleet reports whether the month's figures hold a location other than
+// this prober's: several probers share the store, and the report counts a
+// window only where the quorum of locations saw it.
+func isFleet(cfg *config.Config, month *report.Report) bool {
+	if month == nil {
+		return false
+	}
+	for _, l := range strings.Split(month.Location, ",") {
+		if l != "" && l != cfg.Location {
+			return true
+		}
+	}
+	return false
+}
+
+// fleetState is a function's state now in a fleet: down or degraded while
+// one of the month's counted windows (after the quorum over locations, the
+// report's) is still open at the figures' end; otherwise up where it is
+// measured (here now, or in the month's figures) and unknown where not. A
+// window below the quorum (one location of two down) is not down: the
+// report does not count it, and every prober reads the same figures from
+// the store, so their pages agree.
+func fleetState(here stateView, ms *report.Service, mf *report.FunctionAccount, fn string) stateView {
+	st := stUnknown
+	if here != stUnknown || mf != nil && mf.Availability != nil {
+		st = stUp
+	}
+	if ms == nil {
+		return st
+	}
+	for _, w := range ms.Windows {
+		if w.End == nil && w.Function != nil && *w.Function == fn {
+			st = worse(st, stateOf(w.Kind))
+		}
+	}
+	return st
+}
+
+// fleetOpenWindows are a fleet's open windows of service: the month's
+// counted windows still open at the figures' end (the public page's, which
+// every prober reads alike from the store) and, on the internal page, this
+// prober's own live windows beside them, each marked as its own and, where
+// no counted window at its location matches it, as not counted.
+func fleetOpenWindows(ms *report.Service, here string, live *daemon.Status, service string, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) []openView {
+	var out []openView
+	if ms != nil {
+		for _, w := range ms.Windows {
+			if w.End != nil {
+				continue
+			}
+			ov, ok := openLine(service, w.Function, w.Kind, w.Start, public, plan, now, loc)
+			if !ok {
+				continue
+			}
+			if !public {
+				ov.Flow, ov.Cause, ov.Error, ov.Locations = w.Flow, w.CauseStep, textesc.Text(w.Error), strings.Join(w.Locations, ", ")
+				ov.Note = "counted (quorum of locations)"
+			}
+			out = append(out, ov)
+		}
+	}
+	if public {
+		return onePerFunction(out)
+	}
+	if live == nil {
+		return out
+	}
+	for _, f := range live.Flows {
+		if f.Service != service {
+			continue
+		}
+		for _, w := range f.OpenWindows {
+			ov, _ := openLine(service, w.Function, w.Kind, w.Start, false, plan, now, loc)
+			ov.Flow, ov.Cause, ov.Error, ov.Locations = f.Flow, w.CauseStep, textesc.Text(w.Error), f.Location
+			ov.Note = "this prober's own"
+			if !countedAt(ms, here, f.Flow, w.Function, w.Kind) {
+				ov.Note += ", below the quorum: not counted"
+			}
+			out = append(out, ov)
+		}
+	}
+	return out
+}
+
+// countedAt reports whether a counted window of flow and function (nil: the
+// whole flow) of kind is open with location among its locations.
+func countedAt(ms *report.Service, location, flow string, fn *string, kind string) bool {
+	if ms == nil {
+		return false
+	}
+	for _, w := range ms.Windows {
+		if w.End != nil || w.Flow != flow || w.Kind != kind || (w.Function == nil) != (fn == nil) || fn != nil && *w.Function != *fn {
+			continue
+		}
+		if slices.Contains(w.Locations, location) {
+			return true
+		}
+	}
+	return false
 }
 
 const maxIncidents = 5

@@ -1,0 +1,214 @@
+package statuspage
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/daemon"
+	"github.com/slaprobe/slaprobe/internal/pgtest"
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// fleetConfig is one prober's config of a fleet: messaging's chat flow
+// (login, send, receive) every minute, quorum majority.
+func fleetConfig(location string) *config.Config {
+	return &config.Config{
+		Location: location, Timezone: "UTC", Loc: time.UTC,
+		Policy: config.Policy{Unknown: "exclude", Degraded: "up", Quorum: config.Quorum{Mode: "majority"}, FlapGap: 5 * time.Minute},
+		Status: config.Status{Refresh: 30 * time.Second},
+		Services: []config.Service{{Name: "messaging", Objective: 0.999, Flows: []config.Flow{{
+			Name: "chat", Service: "messaging", Interval: time.Minute, DownAfter: 2, UpAfter: 1,
+			Steps: []config.Step{{Name: "login", Function: "login"}, {Name: "send", Function: "send"}, {Name: "receive", Function: "receive"}},
+		}}}},
+	}
+}
+
+// fleetRun is a run of chat at loc: ok, or failing at login (the rest not run).
+func fleetRun(loc string, at time.Time, ok bool) probe.Run {
+	steps := []probe.StepResult{
+		{Step: "login", Function: "login", Status: probe.StatusOK, Duration: 100 * time.Millisecond},
+		{Step: "send", Function: "send", Status: probe.StatusOK, Duration: 100 * time.Millisecond},
+		{Step: "receive", Function: "receive", Status: probe.StatusOK, Duration: 100 * time.Millisecond},
+	}
+	if !ok {
+		steps[0].Status, steps[0].Error = probe.StatusFailed, "POST http://login.internal/login: status 503"
+		steps[1].Status, steps[1].Duration = probe.StatusNotRun, 0
+		steps[2].Status, steps[2].Duration = probe.StatusNotRun, 0
+	}
+	return probe.Run{ID: loc + at.UTC().Format("20060102T150405"), Flow: "chat", Service: "messaging", Location: loc,
+		Start: at, Duration: 300 * time.Millisecond, Steps: steps}
+}
+
+// liveOf is what Daemon.Status says of m: its state and open windows.
+func liveOf(cfg *config.Config, m *state.Machine, now time.Time) daemon.Status {
+	fs := daemon.FlowStatus{Flow: "chat", Service: "messaging", Location: cfg.Location, IntervalSeconds: 60,
+		State: string(m.State()), OpenWindows: []daemon.WindowStatus{}}
+	for fn, st := range m.Functions() {
+		fs.Functions = append(fs.Functions, daemon.FunctionStatus{Function: fn, State: string(st)})
+	}
+	for _, w := range m.OpenWindows() {
+		ws := daemon.WindowStatus{Kind: string(w.Kind), Start: w.Start, Confirmed: w.Confirmed,
+			DurationSeconds: w.Duration(now).Seconds(), CauseStep: w.CauseStep, Error: w.Error}
+		if w.Function != "" {
+			fn := w.Function
+			ws.Function = &fn
+		}
+		fs.OpenWindows = append(fs.OpenWindows, ws)
+	}
+	return daemon.Status{Location: cfg.Location, Time: now, Flows: []daemon.FlowStatus{fs}}
+}
+
+var sinceRE = regexp.MustCompile(`(down|degraded) since <time>([^<]*)</time>`)
+
+// TestFleetPublicPagesAgree: two probers (seoul-a, busan-b) on one store,
+// each with its own public status page. A customer who reaches either must
+// read the same states and times, and those the report counts: with
+// seoul-a alone down (one location of two, below the quorum) both say all
+// up, and seoul-a's internal page still shows its own trouble; with both
+// down, both say down since the counted window's start. Before, each
+// public page told its own prober's live state machines: seoul-a's said
+// "Some functions down" beside busan-b's "All services up", and with both
+// down they gave each their own location's start (09:30 and 09:36).
+func TestFleetPublicPagesAgree(t *testing.T) {
+	from := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	now := from.Add(50 * time.Minute)
+	stores := []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"sqlite", func(t *testing.T) store.Store {
+			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+		{"postgres", func(t *testing.T) store.Store {
+			s, err := store.OpenPostgres(context.Background(), pgtest.DSN(t), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+	}
+	for _, st := range stores {
+		for _, tc := range []struct {
+			name      string
+			downSince map[string]int // location -> minute its runs fail from; absent: never
+			headline  string
+			since     string // the public pages' one "down since"; "": none
+		}{
+			{"seoul-a alone down", map[string]int{"seoul-a": 30}, "All services up", ""},
+			{"both down", map[string]int{"seoul-a": 30, "busan-b": 36}, "Some functions down", "2026-12-05 09:36 UTC"},
+		} {
+			t.Run(st.name+"/"+tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				s := st.open(t)
+				pages := map[string]*Page{}
+				for _, loc := range []string{"seoul-a", "busan-b"} {
+					cfg := fleetConfig(loc)
+					m := state.New("messaging", "chat", loc, cfg.Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+					var runs []probe.Run
+					var evs []state.Event
+					for i := 0; i < 50; i++ {
+						at := from.Add(time.Duration(i) * time.Minute)
+						d, fails := tc.downSince[loc]
+						r := fleetRun(loc, at, !fails || i < d)
+						runs = append(runs, r)
+						evs = append(evs, m.Observe(&r)...)
+					}
+					if err := s.AppendRuns(ctx, runs); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.AppendEvents(ctx, evs); err != nil {
+						t.Fatal(err)
+					}
+					live := liveOf(cfg, m, now)
+					p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return live }})
+					if err != nil {
+						t.Fatal(err)
+					}
+					pages[loc] = p
+				}
+				// The report's counted windows: what the pages must tell.
+				rep, err := report.Build(ctx, report.Input{Config: fleetConfig("seoul-a"), Store: s, From: from, To: from.Add(time.Hour), Now: now, Timelines: []*config.Timeline{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var counted []string
+				for _, w := range rep.Services[0].Windows {
+					if w.End == nil {
+						counted = append(counted, w.Start.UTC().Format(tsLayout))
+					}
+				}
+				counted = slices.Compact(counted)
+				if tc.since == "" && len(counted) > 0 || tc.since != "" && !slices.Equal(counted, []string{tc.since}) {
+					t.Fatalf("the report counts open windows from %v, the test expects %q", counted, tc.since)
+				}
+				get := func(loc string, public bool) string {
+					p := pages[loc]
+					if err := p.Refresh(ctx); err != nil {
+						t.Fatal(err)
+					}
+					rec := httptest.NewRecorder()
+					p.Handler(public).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+					return rec.Body.String()
+				}
+				for _, loc := range []string{"seoul-a", "busan-b"} {
+					pub := get(loc, true)
+					if !strings.Contains(pub, tc.headline) {
+						t.Errorf("%s's public page does not say %q: %s", loc, tc.headline, headline(pub))
+					}
+					var sinces []string
+					for _, m := range sinceRE.FindAllStringSubmatch(pub, -1) {
+						sinces = append(sinces, m[2])
+					}
+					sinces = slices.Compact(sinces)
+					if tc.since == "" && len(sinces) > 0 || tc.since != "" && !slices.Equal(sinces, []string{tc.since}) {
+						t.Errorf("%s's public page: open windows since %v, want %q (the report's counted window)", loc, sinces, tc.since)
+					}
+					if tc.since == "" && strings.Contains(pub, `sd">✕ down`) {
+						t.Errorf("%s's public page shows a function down below the quorum", loc)
+					}
+					internal := get(loc, false)
+					if !strings.Contains(internal, tc.headline) {
+						t.Errorf("%s's internal page's headline contradicts the public one (%q): %s", loc, tc.headline, headline(internal))
+					}
+				}
+				// The failing location's own trouble stays on its internal page.
+				internal := get("seoul-a", false)
+				for _, want := range []string{"<b>seoul-a</b>: down: messaging", "since <time>2026-12-05 09:30 UTC</time>", "at seoul-a"} {
+					if !strings.Contains(internal, want) {
+						t.Errorf("seoul-a's internal page lacks %q", want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// headline is the page's headline paragraph, for a failure message.
+func headline(page string) string {
+	i := strings.Index(page, `<p class="big">`)
+	if i < 0 {
+		return "(no headline)"
+	}
+	page = page[i:]
+	if j := strings.Index(page, "</p>"); j >= 0 {
+		page = page[:j]
+	}
+	return page
+}
