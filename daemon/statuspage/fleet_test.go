@@ -81,8 +81,7 @@ var sinceRE = regexp.MustCompile(`(down|degraded) since <time>([^<]*)</time>`)
 // "Some functions down" beside busan-b's "All services up", and with both
 // down they gave each their own location's start (09:30 and 09:36).
 func TestFleetPublicPagesAgree(t *testing.T) {
-	from := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
-	now := from.Add(50 * time.Minute)
+	morning := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	stores := []struct {
 		name string
 		open func(t *testing.T) store.Store
@@ -107,15 +106,21 @@ func TestFleetPublicPagesAgree(t *testing.T) {
 	for _, st := range stores {
 		for _, tc := range []struct {
 			name      string
+			from      time.Time      // the first run; now is 50 minutes later
 			downSince map[string]int // location -> minute its runs fail from; absent: never
 			headline  string
 			since     string // the public pages' one "down since"; "": none
 		}{
-			{"seoul-a alone down", map[string]int{"seoul-a": 30}, "All services up", ""},
-			{"both down", map[string]int{"seoul-a": 30, "busan-b": 36}, "Some functions down", "2026-12-05 09:36 UTC"},
+			{"seoul-a alone down", morning, map[string]int{"seoul-a": 30}, "All services up", ""},
+			{"both down", morning, map[string]int{"seoul-a": 30, "busan-b": 36}, "Some functions down", "2026-12-05 09:36 UTC"},
+			// Down since before the month began: dated from the start
+			// before it, not the month's first instant.
+			{"both down since last month", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), map[string]int{"seoul-a": 10, "busan-b": 12},
+				"Some functions down", "2026-11-30 23:42 UTC"},
 		} {
 			t.Run(st.name+"/"+tc.name, func(t *testing.T) {
 				ctx := context.Background()
+				from, now := tc.from, tc.from.Add(50*time.Minute)
 				s := st.open(t)
 				pages := map[string]*Page{}
 				for _, loc := range []string{"seoul-a", "busan-b"} {
@@ -144,7 +149,7 @@ func TestFleetPublicPagesAgree(t *testing.T) {
 					pages[loc] = p
 				}
 				// The report's counted windows: what the pages must tell.
-				rep, err := report.Build(ctx, report.Input{Config: fleetConfig("seoul-a"), Store: s, From: from, To: from.Add(time.Hour), Now: now, Timelines: []*config.Timeline{}})
+				rep, err := report.Build(ctx, report.Input{Config: fleetConfig("seoul-a"), Store: s, From: from, To: now.Add(time.Hour), Now: now, Timelines: []*config.Timeline{}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -190,7 +195,8 @@ func TestFleetPublicPagesAgree(t *testing.T) {
 				}
 				// The failing location's own trouble stays on its internal page.
 				internal := get("seoul-a", false)
-				for _, want := range []string{"<b>seoul-a</b>: down: messaging", "since <time>2026-12-05 09:30 UTC</time>", "at seoul-a"} {
+				own := from.Add(time.Duration(tc.downSince["seoul-a"]) * time.Minute).Format(tsLayout)
+				for _, want := range []string{"<b>seoul-a</b>: down: messaging", "since <time>" + own + "</time>", "at seoul-a"} {
 					if !strings.Contains(internal, want) {
 						t.Errorf("seoul-a's internal page lacks %q", want)
 					}

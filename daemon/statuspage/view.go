@@ -250,7 +250,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			v.InMaintenance++
 		}
 		if fleet && !(inMaint && public) {
-			sv.Open = fleetOpenWindows(ms, cfg.Location, live, cs.Name, public, cfg.Maintenance, now, loc)
+			sv.Open = fleetOpenWindows(ms, hs, cfg.Location, live, cs.Name, public, cfg.Maintenance, now, loc)
 		} else if live != nil && !(inMaint && public) {
 			sv.Open = openWindows(live, cs.Name, public, cfg.Maintenance, now, loc)
 		}
@@ -458,14 +458,26 @@ func fleetState(here stateView, ms *report.Service, mf *report.FunctionAccount, 
 // every prober reads alike from the store) and, on the internal page, this
 // prober's own live windows beside them, each marked as its own and, where
 // no counted window at its location matches it, as not counted.
-func fleetOpenWindows(ms *report.Service, here string, live *daemon.Status, service string, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) []openView {
+//
+// A counted window the month cut at its start (open since before the month
+// began) is dated from its start in the history's figures (hs), where it
+// went on past their end: not from the first instant of the month.
+func fleetOpenWindows(ms, hs *report.Service, here string, live *daemon.Status, service string, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) []openView {
 	var out []openView
 	if ms != nil {
 		for _, w := range ms.Windows {
 			if w.End != nil {
 				continue
 			}
-			ov, ok := openLine(service, w.Function, w.Kind, w.Start, public, plan, now, loc)
+			start := w.Start
+			if w.StartCut == report.CutPeriod && hs != nil {
+				for _, h := range hs.Windows {
+					if h.End == nil && h.EndCut == report.CutPeriod && sameWindow(&h, w.Flow, w.Function, w.Kind) && h.Start.Before(start) {
+						start = h.Start
+					}
+				}
+			}
+			ov, ok := openLine(service, w.Function, w.Kind, start, public, plan, now, loc)
 			if !ok {
 				continue
 			}
@@ -506,14 +518,17 @@ func countedAt(ms *report.Service, location, flow string, fn *string, kind strin
 		return false
 	}
 	for _, w := range ms.Windows {
-		if w.End != nil || w.Flow != flow || w.Kind != kind || (w.Function == nil) != (fn == nil) || fn != nil && *w.Function != *fn {
-			continue
-		}
-		if slices.Contains(w.Locations, location) {
+		if w.End == nil && sameWindow(&w, flow, fn, kind) && slices.Contains(w.Locations, location) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameWindow reports whether w is of flow, function fn (nil: the whole
+// flow) and kind.
+func sameWindow(w *report.Window, flow string, fn *string, kind string) bool {
+	return w.Flow == flow && w.Kind == kind && (w.Function == nil) == (fn == nil) && (fn == nil || *w.Function == *fn)
 }
 
 const maxIncidents = 5
