@@ -218,3 +218,45 @@ func headline(page string) string {
 	}
 	return page
 }
+
+// TestFleetRebuildsAligned: in a fleet the figures (and so the pages'
+// states now) are rebuilt at the same moments on every prober, at the next
+// multiple of the period on the clock, so that two probers' pages differ
+// only while they build; before, each rebuilt a minute after its own last
+// build, and seoul-a's page could say down for up to a minute after
+// busan-b's said up. A prober alone keeps its period from its last build.
+func TestFleetRebuildsAligned(t *testing.T) {
+	at := time.Date(2026, 12, 5, 9, 50, 17, 0, time.UTC)
+	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, tc := range []struct {
+		name      string
+		locations string
+		took      time.Duration
+		want      time.Duration
+	}{
+		{"alone", "seoul-a", time.Second, time.Minute},
+		{"fleet", "busan-b,seoul-a", time.Second, 43 * time.Second},
+		// 9 x 10s = 90s, rounded up to 2m: 09:52:00.
+		{"fleet, slow build", "busan-b,seoul-a", 10 * time.Second, time.Minute + 43*time.Second},
+		{"alone, slow build", "seoul-a", 10 * time.Second, 90 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := New(fleetConfig("seoul-a"), Options{Store: s, Clock: clock.NewManual(at)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.snap = &snapshot{month: &report.Report{Location: tc.locations, Services: []report.Service{{Name: "messaging", Runs: 10}}}, took: tc.took}
+			if got := p.nextRebuild(); got != tc.want {
+				t.Errorf("next rebuild in %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// Just after a boundary, the next one; never within half a period.
+	if got := aligned(at.Truncate(time.Minute).Add(40*time.Second), time.Minute, time.Minute); got != 80*time.Second {
+		t.Errorf("aligned 40s past the minute: %v, want 1m20s", got)
+	}
+}

@@ -166,10 +166,32 @@ func (p *Page) nextRebuild() time.Duration {
 		if s.Runs > 0 {
 			// A large config's figures take a while: never spend more than
 			// a tenth of the time rebuilding them.
-			return max(p.opts.Rebuild, 9*snap.took)
+			d := max(p.opts.Rebuild, 9*snap.took)
+			if isFleet(p.config(), snap.month) {
+				return aligned(p.opts.Clock.Now(), d, p.opts.Rebuild)
+			}
+			return d
 		}
 	}
 	return min(p.opts.Rebuild, emptyRebuild)
+}
+
+// aligned is how long from now until the next rebuild of a fleet's figures
+// every d (rounded up to a whole number of rebuild periods): at the next
+// multiple of it on the clock, so that the probers of a fleet, whose pages
+// tell the same counted windows, rebuild them at the same moments and their
+// pages differ only while they build, not for up to a period because each
+// started at its own second. Never sooner than half a period.
+func aligned(now time.Time, d, period time.Duration) time.Duration {
+	if period <= 0 {
+		return d
+	}
+	d = (d + period - 1) / period * period
+	wait := now.Truncate(d).Add(d).Sub(now)
+	if wait < d/2 {
+		wait += d
+	}
+	return wait
 }
 
 // bounds returns, for now in loc, the first day of the bars, the start of
