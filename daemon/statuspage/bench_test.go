@@ -71,9 +71,17 @@ func benchPage(b *testing.B) *Page { return benchPageOn(b, false) }
 // benchPageOn builds the page on the store, or with kept on the daemon's
 // report store (what `slaprobe run` gives the page: the settled past is
 // kept between rebuilds).
-func benchPageOn(b *testing.B, kept bool) *Page {
+func benchPageOn(b *testing.B, kept bool) *Page { return benchPageAt(b, kept, "") }
+
+// benchPageAt is benchPageOn for a prober at location ("": the store's
+// own, seoul-a); another makes the page a fleet's (the store holds
+// seoul-a's results), whose states now come from the counted windows.
+func benchPageAt(b *testing.B, kept bool, location string) *Page {
 	var s store.Store = benchStore(b)
 	cfg := genConfig(benchFlows, benchSteps, benchInterval)
+	if location != "" {
+		cfg.Location = location
+	}
 	now := benchStart.Add(benchDays*24*time.Hour - time.Hour)
 	if kept {
 		// The daemon compiles its flows: give their steps something to ask.
@@ -109,12 +117,24 @@ func benchPageOn(b *testing.B, kept bool) *Page {
 // functions: the live state of every flow, the view and the HTML, from the
 // snapshot (no store query). page-bytes is the uncompressed size,
 // gzip-bytes what a browser that accepts gzip receives.
+//
+// The fleet- variants are a prober at busan-b beside the store's seoul-a.
 func BenchmarkStatusPage(b *testing.B) {
-	p := benchPage(b)
+	for _, fleet := range []bool{false, true} {
+		benchStatusPage(b, fleet)
+	}
+}
+
+func benchStatusPage(b *testing.B, fleet bool) {
+	location, prefix := "", ""
+	if fleet {
+		location, prefix = "busan-b", "fleet-"
+	}
+	p := benchPageAt(b, false, location)
 	for _, public := range []bool{false, true} {
-		name := "internal"
+		name := prefix + "internal"
 		if public {
-			name = "public"
+			name = prefix + "public"
 		}
 		b.Run(name, func(b *testing.B) {
 			var buf bytes.Buffer
