@@ -61,7 +61,10 @@ type Options struct {
 	Clock  clock.Clock  // nil: clock.Real
 	Logger *slog.Logger // nil: discard
 	// Live returns the daemon's live state (Daemon.Status); nil: none, and
-	// the state now comes from the snapshot's open windows.
+	// a prober alone shows its functions unknown and no open window. In a
+	// fleet (see isFleet) the state now and the open windows come from the
+	// snapshot's counted windows; Live adds this prober's own windows and
+	// its location's line on the internal page.
 	Live func() daemon.Status
 	// Archive lists the report archive, newest first; nil: no archive.
 	Archive func() ([]ArchiveMonth, error)
