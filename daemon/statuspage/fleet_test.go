@@ -50,6 +50,36 @@ func fleetRun(loc string, at time.Time, ok bool) probe.Run {
 		Start: at, Duration: 300 * time.Millisecond, Steps: steps}
 }
 
+// proberPage loads into s the runs of chat at loc every minute for n
+// minutes from from, failing from minute downFrom on (-1: never), and the
+// events of its state machine, and returns its page at from+n minutes.
+func proberPage(t *testing.T, s store.Store, loc string, from time.Time, n, downFrom int) *Page {
+	t.Helper()
+	ctx := context.Background()
+	now := from.Add(time.Duration(n) * time.Minute)
+	cfg := fleetConfig(loc)
+	m := state.New("messaging", "chat", loc, cfg.Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+	var runs []probe.Run
+	var evs []state.Event
+	for i := 0; i < n; i++ {
+		r := fleetRun(loc, from.Add(time.Duration(i)*time.Minute), downFrom < 0 || i < downFrom)
+		runs = append(runs, r)
+		evs = append(evs, m.Observe(&r)...)
+	}
+	if err := s.AppendRuns(ctx, runs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	live := liveOf(cfg, m, now)
+	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return live }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // liveOf is what Daemon.Status says of m: its state and open windows.
 func liveOf(cfg *config.Config, m *state.Machine, now time.Time) daemon.Status {
 	fs := daemon.FlowStatus{Flow: "chat", Service: "messaging", Location: cfg.Location, IntervalSeconds: 60,
@@ -124,29 +154,11 @@ func TestFleetPublicPagesAgree(t *testing.T) {
 				s := st.open(t)
 				pages := map[string]*Page{}
 				for _, loc := range []string{"seoul-a", "busan-b"} {
-					cfg := fleetConfig(loc)
-					m := state.New("messaging", "chat", loc, cfg.Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
-					var runs []probe.Run
-					var evs []state.Event
-					for i := 0; i < 50; i++ {
-						at := from.Add(time.Duration(i) * time.Minute)
-						d, fails := tc.downSince[loc]
-						r := fleetRun(loc, at, !fails || i < d)
-						runs = append(runs, r)
-						evs = append(evs, m.Observe(&r)...)
+					d, fails := tc.downSince[loc]
+					if !fails {
+						d = -1
 					}
-					if err := s.AppendRuns(ctx, runs); err != nil {
-						t.Fatal(err)
-					}
-					if err := s.AppendEvents(ctx, evs); err != nil {
-						t.Fatal(err)
-					}
-					live := liveOf(cfg, m, now)
-					p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return live }})
-					if err != nil {
-						t.Fatal(err)
-					}
-					pages[loc] = p
+					pages[loc] = proberPage(t, s, loc, from, 50, d)
 				}
 				// The report's counted windows: what the pages must tell.
 				rep, err := report.Build(ctx, report.Input{Config: fleetConfig("seoul-a"), Store: s, From: from, To: now.Add(time.Hour), Now: now, Timelines: []*config.Timeline{}})
@@ -258,5 +270,53 @@ func TestFleetRebuildsAligned(t *testing.T) {
 	// Just after a boundary, the next one; never within half a period.
 	if got := aligned(at.Truncate(time.Minute).Add(40*time.Second), time.Minute, time.Minute); got != 80*time.Second {
 		t.Errorf("aligned 40s past the minute: %v, want 1m20s", got)
+	}
+}
+
+// TestIncidentAcrossMonthIsOne: an outage that began before the month and
+// goes on is one ongoing incident on the page, since its start: the
+// month's figures and the history's each cut it at the month's start, and
+// the page listed both halves as ongoing incidents ("2026-12-01 00:00 –
+// ongoing" above "2026-11-30 23:42 – ongoing") and captioned its timeline
+// "Ongoing incident, since 2026-12-01 00:00", beside open windows since
+// 23:42. A prober alone and a fleet alike.
+func TestIncidentAcrossMonthIsOne(t *testing.T) {
+	from := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		downSince map[string]int
+	}{
+		{"alone", map[string]int{"seoul-a": 12}},
+		{"fleet", map[string]int{"seoul-a": 12, "busan-b": 12}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			var p *Page
+			for _, loc := range []string{"busan-b", "seoul-a"} {
+				if d, ok := tc.downSince[loc]; ok {
+					p = proberPage(t, s, loc, from, 50, d)
+				}
+			}
+			if err := p.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, public := range []bool{true, false} {
+				rec := httptest.NewRecorder()
+				p.Handler(public).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+				body := rec.Body.String()
+				inc := regexp.MustCompile(`(?s)<ul class="inc">.*?</ul>`).FindString(body)
+				if n := strings.Count(inc, "<li>"); n != 1 || !strings.Contains(inc, "<time>2026-11-30 23:42 UTC</time> – <b>ongoing</b> · 38m") {
+					t.Errorf("public=%v: %d incidents, want one ongoing since 23:42 for 38m: %s", public, n, inc)
+				}
+				if !strings.Contains(body, "Ongoing incident, since 2026-11-30 23:42 UTC") {
+					t.Errorf("public=%v: the timeline's caption does not date the incident from 23:42: %q", public,
+						regexp.MustCompile(`(Ongoing|Latest) incident[^:]*`).FindString(body))
+				}
+			}
+		})
 	}
 }

@@ -607,8 +607,26 @@ func incidentTimeline(service string, month, hist *report.Report, during *config
 			}
 		}
 	}
+	start := inc.Start
+	if rep == month && inc.StartCut == report.CutPeriod && hist != nil {
+		// Went on from the history's days: since its start there.
+		var ms, hs *report.Service
+		for si := range month.Services {
+			if month.Services[si].Name == service {
+				ms = &month.Services[si]
+			}
+		}
+		for si := range hist.Services {
+			if hist.Services[si].Name == service {
+				hs = &hist.Services[si]
+			}
+		}
+		if a := acrossMonth(ms, hs); a != nil {
+			start = a.Start
+		}
+	}
 	what := "Latest incident"
-	since := "since " + inc.Start.In(loc).Format(tsLayout)
+	since := "since " + start.In(loc).Format(tsLayout)
 	switch {
 	case intoMaint && public:
 		since += ", until planned maintenance began at " + during.Start.In(loc).Format(tsLayout)
@@ -626,13 +644,36 @@ func incidentTimeline(service string, month, hist *report.Report, during *config
 // maintenance's, "then planned maintenance"; on the internal page it stays
 // ongoing, marked. Once the maintenance ends with the service still down,
 // the report counts it on and both pages list it as ongoing again.
+//
+// An incident that went on from the history's days into this month is one
+// incident, from its start in the history: the two reports cut it at the
+// month's start, each with its half.
 func incidents(ms, hs *report.Service, during *config.MaintenanceSpan, public bool, loc *time.Location) []incidentView {
 	var all []report.Incident
+	across := acrossMonth(ms, hs)
 	if ms != nil {
-		all = append(all, ms.IncidentList...)
+		for _, in := range ms.IncidentList {
+			if across != nil && in.StartCut == report.CutPeriod {
+				in.Start, in.StartCut = across.Start, across.StartCut
+				in.DurationSeconds += across.DurationSeconds
+				in.Parts += across.Parts
+				for _, f := range across.Functions {
+					if !slices.Contains(in.Functions, f) {
+						in.Functions = append(in.Functions, f)
+					}
+				}
+				slices.Sort(in.Functions)
+			}
+			all = append(all, in)
+		}
 	}
 	if hs != nil {
-		all = append(all, hs.IncidentList...)
+		for _, in := range hs.IncidentList {
+			if across != nil && in.EndCut == report.CutPeriod && in.End == nil {
+				continue // joined to the month's half above
+			}
+			all = append(all, in)
+		}
 	}
 	slices.SortFunc(all, func(a, b report.Incident) int { return b.Start.Compare(a.Start) })
 	var out []incidentView
@@ -655,6 +696,21 @@ func incidents(ms, hs *report.Service, during *config.MaintenanceSpan, public bo
 		out = append(out, iv)
 	}
 	return out
+}
+
+// acrossMonth is the history's incident that went on past the history's
+// end (the month's start) when the month's figures have its other half (an
+// incident cut at their start); nil when there is none.
+func acrossMonth(ms, hs *report.Service) *report.Incident {
+	if ms == nil || hs == nil || !slices.ContainsFunc(ms.IncidentList, func(in report.Incident) bool { return in.StartCut == report.CutPeriod }) {
+		return nil
+	}
+	for i := range hs.IncidentList {
+		if in := &hs.IncidentList[i]; in.End == nil && in.EndCut == report.CutPeriod {
+			return in
+		}
+	}
+	return nil
 }
 
 func reconciliation(ms, hs *report.Service, loc *time.Location) []reconView {
