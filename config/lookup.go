@@ -124,8 +124,9 @@ type Warning struct {
 //   - a stream's session_expired (other than {}) in a flow without a
 //     session: no new login follows it, it only labels errors;
 //   - repeat: false on a GET, HEAD, OPTIONS or TRACE (a request, an sse
-//     stream, a WebSocket's handshake), which Go's HTTP client sends
-//     again by itself on a reused connection that closed.
+//     stream), which Go's HTTP client sends again by itself on a reused
+//     connection that closed (not a WebSocket step's: its messages go
+//     once, on the connection the handshake opened).
 func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
 	out = append(out, c.emptySecrets...)

@@ -172,12 +172,17 @@ func (p *parser) step(n *yaml.Node, key string, f *Flow, sc *stepScope) (Step, b
 		default:
 			// Go's HTTP client sends these again by itself when a reused
 			// connection closes before the answer, whatever the headers:
-			// repeat: false cannot keep its promise for them.
-			method := "GET" // a websocket's handshake
+			// repeat: false cannot keep its promise for them. Not a
+			// WebSocket's: its handshake is a GET that Go may send again
+			// too, but only when no answer came, so no WebSocket opened
+			// and none of the step's messages (what acts) went out; they
+			// go once, on the one connection that opened, and a handshake
+			// cannot be sent with another method.
+			method := ""
 			switch {
 			case kind == KindRequest:
 				method = st.Request.Method
-			case st.SSE != nil && st.SSE.Method != "":
+			case st.SSE != nil:
 				method = st.SSE.Method
 			}
 			if m := strings.ToUpper(method); m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" {

@@ -47,8 +47,8 @@ type Config struct {
 	// a flow without a session, where no new login follows it (Warnings).
 	expiredNoSession []Warning
 	// noRepeatResent are the warnings for repeat: false on a step whose
-	// method Go's HTTP client sends again by itself (GET, HEAD, OPTIONS,
-	// TRACE, a WebSocket's handshake).
+	// method Go's HTTP client sends again by itself (a request or sse
+	// stream's GET, HEAD, OPTIONS, TRACE).
 	noRepeatResent []Warning
 }
 
