@@ -50,3 +50,34 @@ func TestSecretAcrossTheReadRedacted(t *testing.T) {
 		t.Errorf("error lost the answer's start: %s", err)
 	}
 }
+
+// TestSecretAcrossTheReadNoPieceOfAMask: the end a cut read loses (its last
+// MaxLen-1 bytes, redacted) never leaves a piece of a "***" behind: an
+// answer echoing a 1,000-byte token four times, the last after 88 or 89
+// bytes of text, was shown as "denied *** *** *** xxx...x*…" or "...x**…",
+// a "*" that reads as the answer's own text, where the 512-byte cut
+// (errAnswer) already kept whole masks.
+func TestSecretAcrossTheReadNoPieceOfAMask(t *testing.T) {
+	secret := "tok-" + strings.Repeat("Zx9Q", 249) // 1,000 bytes
+	for f := 80; f <= 96; f++ {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "denied "+strings.Repeat(secret+" ", 3)+strings.Repeat("x", f)+secret+strings.Repeat("y", 3000)) //nolint:errcheck
+		}))
+		red := redact.New(secret)
+		n, err := NewNotifier(Options{URLs: []string{srv.URL}, Clock: clock.NewManual(t0), Logger: slogTo(&bytes.Buffer{}),
+			Metrics: prometheus.NewRegistry(), Redact: red.Redact, RedactMaxLen: red.MaxLen()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Handle([]state.Event{open(flowWindow(state.KindDown, "", t0))})
+		err = n.Tick(context.Background())
+		srv.Close()
+		if err == nil {
+			t.Fatalf("f %d: want a send error", f)
+		}
+		if got := err.Error(); strings.Contains(strings.ReplaceAll(got, redact.Mask, ""), "*") || strings.Contains(got, "Zx9Q") {
+			t.Errorf("f %d: error ends ...%q: a piece of a mask (or of the secret)", f, got[max(0, len(got)-12):])
+		}
+	}
+}

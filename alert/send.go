@@ -468,11 +468,13 @@ func (n *Notifier) post(ctx context.Context, t *target, body []byte) error {
 			// before them shrank to "***" (a token echoed five times
 			// left 89 bytes of its fifth copy in 108): they go, what
 			// stays reaches past the first 4 KiB.
+			// Cut at a rune's start and never inside a "***" (a "*"
+			// left of a mask reads as the answer's own text).
 			end := max(len(red)-(n.o.RedactMaxLen-1), 0)
 			for end > 0 && !utf8.RuneStart(red[end]) {
 				end--
 			}
-			red = red[:end] + "…"
+			red = red[:redact.Cut(red, end)] + "…"
 		}
 		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, errAnswer(red))
 		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {

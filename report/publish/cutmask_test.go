@@ -75,3 +75,29 @@ func TestWebhookSecretAcrossTheReadRedacted(t *testing.T) {
 		t.Errorf("error %q: want the answer's start and no piece of the secret", got)
 	}
 }
+
+// TestWebhookReadEndNoPieceOfAMask: the end a cut read loses (its last
+// MaxLen-1 bytes, redacted) never leaves a piece of a "***" behind: a
+// receiver echoing a 1,000-byte token four times, the last after 88 or 89
+// bytes of text, was quoted as "denied *** *** *** xxx...x*…" or "...x**…",
+// a "*" that reads as the receiver's own text.
+func TestWebhookReadEndNoPieceOfAMask(t *testing.T) {
+	secret := "tok-" + strings.Repeat("Zx9Q", 249)
+	for f := 80; f <= 96; f++ {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "denied "+strings.Repeat(tok+" ", 3)+strings.Repeat("x", f)+tok+strings.Repeat("y", 3000)) //nolint:errcheck
+		}))
+		cfg := testConfig(t.TempDir())
+		wh := newWebhook(cfg, config.Webhook{URL: srv.URL + "/in", Headers: map[string]string{"Authorization": "Bearer " + secret}})
+		err := wh.Send(context.Background(), &Message{Month: "2022-10", Version: 1, Key: "k"})
+		srv.Close()
+		if err == nil {
+			t.Fatalf("f %d: no error", f)
+		}
+		if got := err.Error(); strings.Contains(strings.ReplaceAll(got, redact.Mask, ""), "*") || strings.Contains(got, "Zx9Q") {
+			t.Errorf("f %d: error ends ...%q: a piece of a mask (or of the secret)", f, got[max(0, len(got)-12):])
+		}
+	}
+}

@@ -179,7 +179,7 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 			for end > 0 && end < len(text) && !utf8.RuneStart(text[end]) {
 				end--
 			}
-			text = strings.TrimSpace(text[:end]) + "…"
+			text = strings.TrimSpace(text[:redact.Cut(text, end)]) + "…" // never a piece of a "***"
 		} else {
 			text = strings.TrimSpace(scrub.Redact(string(head)))
 		}
