@@ -320,3 +320,75 @@ func TestIncidentAcrossMonthIsOne(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetStoppedIsUnknown: in a fleet whose every prober stopped (no run
+// for half an hour, after 20 minutes up or down), a function nobody
+// measures now is unknown on both pages, as a prober alone's is: the fleet
+// path took "measured in the month's figures" for up, so seoul-a's page,
+// its own machines fresh from a restart, said "All services up" while no
+// location had run a flow for 30 minutes. One location stopped and the
+// other running still reads up.
+func TestFleetStoppedIsUnknown(t *testing.T) {
+	from := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	now := from.Add(50 * time.Minute)
+	for _, tc := range []struct {
+		name     string
+		runs     map[string]int // location -> minutes it ran (from from)
+		downFrom int            // minute the runs fail from; -1: never
+		headline string
+	}{
+		{"alone stopped", map[string]int{"seoul-a": 20}, -1, "State unknown"},
+		{"fleet stopped up", map[string]int{"busan-b": 20, "seoul-a": 20}, -1, "State unknown"},
+		{"fleet stopped down", map[string]int{"busan-b": 20, "seoul-a": 20}, 10, "State unknown"},
+		{"busan-b stopped, seoul-a runs", map[string]int{"busan-b": 20, "seoul-a": 50}, -1, "All services up"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			cfg := fleetConfig("seoul-a")
+			var live daemon.Status
+			for _, loc := range []string{"busan-b", "seoul-a"} {
+				n, ok := tc.runs[loc]
+				if !ok {
+					continue
+				}
+				m := state.New("messaging", "chat", loc, cfg.Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+				var runs []probe.Run
+				var evs []state.Event
+				for i := 0; i < n; i++ {
+					r := fleetRun(loc, from.Add(time.Duration(i)*time.Minute), tc.downFrom < 0 || i < tc.downFrom)
+					runs = append(runs, r)
+					evs = append(evs, m.Observe(&r)...)
+				}
+				evs = append(evs, m.Stale(now)...) // a restart: what the stop ended
+				if err := s.AppendRuns(ctx, runs); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.AppendEvents(ctx, evs); err != nil {
+					t.Fatal(err)
+				}
+				if loc == cfg.Location {
+					live = liveOf(cfg, m, now)
+				}
+			}
+			p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Live: func() daemon.Status { return live }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, public := range []bool{true, false} {
+				rec := httptest.NewRecorder()
+				p.Handler(public).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+				if h := headline(rec.Body.String()); !strings.Contains(h, tc.headline) {
+					t.Errorf("public=%v: %s, want %q", public, h, tc.headline)
+				}
+			}
+		})
+	}
+}

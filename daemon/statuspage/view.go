@@ -182,6 +182,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 	}
 	liveFn := liveStates(live)
 	fleet := isFleet(cfg, month)
+	reporting := fleet && anyReporting(month)
 	var up, total int
 	for si := range cfg.Services {
 		cs := &cfg.Services[si]
@@ -227,7 +228,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 				mf = findFn(ms.Functions, fn)
 			}
 			if fleet {
-				fv.State = fleetState(fv.State, ms, mf, fn)
+				fv.State = fleetState(fv.State, reporting, ms, mf, fn)
 			}
 			if inMaint {
 				fv.State = stMaintenance
@@ -433,13 +434,16 @@ func isFleet(cfg *config.Config, month *report.Report) bool {
 // fleetState is a function's state now in a fleet: down or degraded while
 // one of the month's counted windows (after the quorum over locations, the
 // report's) is still open at the figures' end; otherwise up where it is
-// measured (here now, or in the month's figures) and unknown where not. A
+// measured now (here, by the live state machines, or at a location still
+// reporting at the figures' end: reporting) and unknown where not. A
 // window below the quorum (one location of two down) is not down: the
 // report does not count it, and every prober reads the same figures from
-// the store, so their pages agree.
-func fleetState(here stateView, ms *report.Service, mf *report.FunctionAccount, fn string) stateView {
+// the store, so their pages agree. A function the month measured but no
+// location measures now (every prober stopped: the figures' locations all
+// silent) is unknown, as a prober alone's is, not up.
+func fleetState(here stateView, reporting bool, ms *report.Service, mf *report.FunctionAccount, fn string) stateView {
 	st := stUnknown
-	if here != stUnknown || mf != nil && mf.Availability != nil {
+	if here != stUnknown || reporting && mf != nil && mf.Availability != nil {
 		st = stUp
 	}
 	if ms == nil {
@@ -451,6 +455,17 @@ func fleetState(here stateView, ms *report.Service, mf *report.FunctionAccount, 
 		}
 	}
 	return st
+}
+
+// anyReporting reports whether a location of the month's figures was still
+// reporting at their end (not in Report.Silent).
+func anyReporting(month *report.Report) bool {
+	for _, l := range strings.Split(month.Location, ",") {
+		if _, silent := month.Silent[l]; l != "" && !silent {
+			return true
+		}
+	}
+	return false
 }
 
 // fleetOpenWindows are a fleet's open windows of service: the month's
