@@ -392,3 +392,49 @@ func TestFleetStoppedIsUnknown(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetPageSaysStatesAsOf: in a fleet the states now come from the
+// figures of the last rebuild, up to a period old (longer at a large
+// config), so both pages say when those were built beside the "updated"
+// time: 40 s after a rebuild at 09:50:00 the page said only "updated
+// 09:50:40", and a function both locations saw come back up at 09:50:10
+// read down "now" with nothing telling a reader the states were 40 s old.
+// A prober alone (its states live) says nothing more.
+func TestFleetPageSaysStatesAsOf(t *testing.T) {
+	from := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		locs []string
+		want string // "": no "states as of"
+	}{
+		{"fleet", []string{"busan-b", "seoul-a"}, "states as of <time>2026-12-05 09:50:00 UTC</time>"},
+		{"alone", []string{"seoul-a"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			var p *Page
+			for _, loc := range tc.locs {
+				p = proberPage(t, s, loc, from, 50, 30)
+			}
+			if err := p.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			p.opts.Clock.(*clock.Manual).Advance(40 * time.Second)
+			for _, public := range []bool{true, false} {
+				rec := httptest.NewRecorder()
+				p.Handler(public).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+				body := rec.Body.String()
+				if !strings.Contains(body, "updated <time id=\"updated\">2026-12-05 09:50:40 UTC</time>") {
+					t.Fatalf("public=%v: not rendered at 09:50:40", public)
+				}
+				if got := strings.Contains(body, "states as of"); tc.want == "" && got || tc.want != "" && !strings.Contains(body, tc.want) {
+					t.Errorf("public=%v: want %q, page says %q", public, tc.want, regexp.MustCompile(`states as of <time>[^<]*</time>`).FindString(body))
+				}
+			}
+		})
+	}
+}

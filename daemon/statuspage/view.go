@@ -66,11 +66,14 @@ type view struct {
 	InMaintenance int
 	Counts        string
 	Stale         string
-	Services      []serviceView
-	Locations     []locationView
-	Archive       []ArchiveMonth
-	FirstDay      string
-	LastDay       string
+	// AsOf is, in a fleet, when the figures the states now come from were
+	// built (their end): the states are that old, not the "updated" time's.
+	AsOf      string
+	Services  []serviceView
+	Locations []locationView
+	Archive   []ArchiveMonth
+	FirstDay  string
+	LastDay   string
 }
 
 type serviceView struct {
@@ -183,6 +186,9 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 	liveFn := liveStates(live)
 	fleet := isFleet(cfg, month)
 	reporting := fleet && anyReporting(month)
+	if fleet {
+		v.AsOf = snap.built.In(loc).Format("2006-01-02 15:04:05 MST")
+	}
 	var up, total int
 	for si := range cfg.Services {
 		cs := &cfg.Services[si]
