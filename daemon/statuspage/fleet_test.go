@@ -438,3 +438,73 @@ func TestFleetPageSaysStatesAsOf(t *testing.T) {
 		})
 	}
 }
+
+// TestHistoryBuiltBeforeWindowConfirmed: the history (the days before this
+// month) is built when the day changes, so on the 1st just after midnight,
+// possibly before the run that confirms a window begun at 23:59 is stored.
+// It was then kept for six hours (historyEvery), and the pages dated the
+// counted window from the month's first instant ("down since 2026-12-01
+// 00:00" at 00:20, beside this prober's own window since 23:59 on the
+// internal page) and listed its incident from 00:00. Now a window cut at
+// the month's start confirmed after the history was built (within a
+// rebuild period) has the history built again.
+func TestHistoryBuiltBeforeWindowConfirmed(t *testing.T) {
+	ctx := context.Background()
+	from := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg := fleetConfig("seoul-a")
+	machines := map[string]*state.Machine{}
+	for _, loc := range []string{"busan-b", "seoul-a"} {
+		machines[loc] = state.New("messaging", "chat", loc, cfg.Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+	}
+	// Runs from minute a to b at both locations, failing from 23:59 on.
+	feed := func(a, b int) {
+		for _, loc := range []string{"busan-b", "seoul-a"} {
+			var runs []probe.Run
+			var evs []state.Event
+			for i := a; i < b; i++ {
+				r := fleetRun(loc, from.Add(time.Duration(i)*time.Minute), i < 29)
+				runs = append(runs, r)
+				evs = append(evs, machines[loc].Observe(&r)...)
+			}
+			if err := s.AppendRuns(ctx, runs); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AppendEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	clk := clock.NewManual(from.Add(30*time.Minute + 10*time.Second))
+	feed(0, 30) // 00:00:10: the 00:00 runs are not stored yet
+	p, err := New(cfg, Options{Store: s, Clock: clk, Live: func() daemon.Status { return liveOf(cfg, machines["seoul-a"], clk.Now()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	feed(30, 50)
+	clk.Set(from.Add(50*time.Minute + 10*time.Second))
+	if err := p.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, public := range []bool{true, false} {
+		rec := httptest.NewRecorder()
+		p.Handler(public).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		body := rec.Body.String()
+		for _, m := range sinceRE.FindAllStringSubmatch(body, -1) {
+			if m[2] != "2026-11-30 23:59 UTC" {
+				t.Errorf("public=%v: %q, want every open window since 23:59", public, m[0])
+				break
+			}
+		}
+		if inc := regexp.MustCompile(`(?s)<ul class="inc">.*?</ul>`).FindString(body); !strings.Contains(inc, "<time>2026-11-30 23:59 UTC</time> – <b>ongoing</b>") {
+			t.Errorf("public=%v: incidents %s, want one ongoing since 23:59", public, inc)
+		}
+	}
+}

@@ -208,6 +208,30 @@ func bounds(now time.Time, loc *time.Location) (first, month, monthEnd time.Time
 	return first, month, report.DayStart(n.Year(), n.Month()+1, 1, loc)
 }
 
+// confirmedSince reports whether the month's figures hold a window open
+// since before the month began (cut at its start) that was confirmed less
+// than grace (a rebuild period) before at, the history's build: a history
+// built before the window's confirming run was stored has no window open
+// at its end to date it from (a failing run at 23:59 and the second at
+// 00:00 with down_after 2, the history built at 00:00:10 before the 00:00
+// run was in the store), and would keep the pages dating it from the
+// month's first instant until the next day or historyEvery. A rebuild
+// period after the confirmation the history is built no more for it: one
+// or two more history builds per such window.
+func confirmedSince(month *report.Report, at time.Time, grace time.Duration) bool {
+	if month == nil {
+		return false
+	}
+	for si := range month.Services {
+		for _, w := range month.Services[si].Windows {
+			if w.End == nil && w.StartCut == report.CutPeriod && at.Before(w.Confirmed.Add(grace)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // errReloaded is a build's that did not start because the config was
 // replaced (SetConfig) while it waited for its turn.
 var errReloaded = errors.New("statuspage: config reloaded while the build waited")
@@ -251,7 +275,7 @@ func (p *Page) refresh(ctx context.Context) error {
 	hist, day, at := p.historyRep, p.histDay, p.histBuilt
 	p.mu.RUnlock()
 	today := now.In(loc).Format("2006-01-02")
-	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery) {
+	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery || confirmedSince(rep, at, p.opts.Rebuild)) {
 		h, herr := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true, NoLatency: true})
 		if errors.Is(herr, errReloaded) {
 			return herr
