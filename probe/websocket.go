@@ -105,10 +105,15 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 			// A handshake behind a web session is sent to the login
 			// form when the session has ended (302 to /accounts/login/),
 			// as a page is: a refusal of the session, followed (the
-			// form's 200) or not. Nothing was sent on it: a refused
-			// handshake is tried again after the new login, repeat:
-			// false or not.
+			// form's 200) or not. Nothing was sent on it, but the
+			// handshake is a GET that may act (/ws/subscribe?topic=):
+			// a repeat: false one is tried again after the new login
+			// only when the refusal answered it, as a request's (see
+			// takenBy), not when a redirect answered it first.
 			a.sentTo(rs.sessionPage(firstURL(resp), resp))
+			if cs.noRepeat && (a.atLogin || refuses(resp.StatusCode)) {
+				rs.markTaken(&a, resp)
+			}
 			return a
 		}
 		a.fail = "websocket: " + transportError(err)
