@@ -538,10 +538,32 @@ func (rs *runState) sessionPage(req *url.URL, resp *http.Response) string {
 	return ""
 }
 
-// isSessionPage reports whether u is one of the pages the session's steps
-// requested.
-func (rs *runState) isSessionPage(u *url.URL) bool {
-	return rs.sess != nil && slices.Contains(rs.sess.pages, pageKey(u))
+// backFromSessionPage reports whether the redirects that led to resp,
+// having passed through one of the session's pages, ended back at a URL
+// requested before the first of them (a login page, an SSO hop, that sent
+// the request on to its next=): the answer is then the one asked for, not
+// a page of the login (the session's own form, or an identity provider's
+// that it sent the request on to).
+func (rs *runState) backFromSessionPage(resp *http.Response) bool {
+	if rs.sess == nil {
+		return true
+	}
+	var keys []string // the URLs requested, last first
+	for r := resp.Request; r != nil; r = r.Response.Request {
+		keys = append(keys, pageKey(r.URL))
+		if r.Response == nil {
+			break
+		}
+	}
+	if slices.Contains(rs.sess.pages, keys[0]) {
+		return false // the session's page itself
+	}
+	for e := len(keys) - 1; e > 0; e-- { // the first session page of the redirects
+		if slices.Contains(rs.sess.pages, keys[e]) {
+			return slices.Contains(keys[e+1:], keys[0])
+		}
+	}
+	return true
 }
 
 // pagePath is the path of a session's page, as its error names it.

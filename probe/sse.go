@@ -163,9 +163,10 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" && !s.lines {
 		return fail(fmt.Sprintf("sse: content type %q, want text/event-stream", resp.Header.Get("Content-Type")))
 	}
-	if s.lines && page != "" && rs.isSessionPage(resp.Request.URL) {
+	if s.lines && page != "" && !rs.backFromSessionPage(resp) {
 		// A lines stream checks no content type: the login form it was
-		// sent to (200 text/html) would pass for the stream.
+		// sent to (200 text/html), or the identity provider's form that
+		// one sent it on to, would pass for the stream.
 		return fail("sse: answered by a page, not a stream")
 	}
 	st := &stream{

@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,5 +86,81 @@ func TestNoRepeatWebSocketSubscribeTaken(t *testing.T) {
 				t.Errorf("%d subscriptions made in the second run, want %d", n, tc.subscribed)
 			}
 		})
+	}
+}
+
+// TestLinesStreamSentToIdentityProvider: a format: lines stream whose
+// session ended is sent to the login form, which sends it on to an
+// identity provider's login form (200 text/html on another host): that
+// page is not the stream, and the session is refused (a new login, the
+// stream tried again); a login page that sends it back to the stream (an
+// SSO hop, the provider's session still good) passes as before.
+func TestLinesStreamSentToIdentityProvider(t *testing.T) {
+	var idpHasSession atomic.Bool
+	var back string // the application's URL, set below
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if idpHasSession.Load() {
+			http.Redirect(w, r, back+"/accounts/login/?sso=ok&next="+r.URL.Query().Get("next"), http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<form>Sign in to Example SSO</form>")
+	}))
+	t.Cleanup(idp.Close)
+	app, mux := newWebAppMux()
+	var ssoLogins atomic.Int64
+	mux.HandleFunc("GET /feed/", func(w http.ResponseWriter, r *http.Request) {
+		if !app.loggedIn(r) {
+			http.Redirect(w, r, "/accounts/login/?next=/feed/", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		io.WriteString(w, "{\"n\":1}\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	// The login form of newWebAppMux, in front of it: a request sent to it
+	// with ?next= goes to the identity provider, which sends it back
+	// logged in (a new session cookie) when its own session is good.
+	outer := http.NewServeMux()
+	outer.HandleFunc("GET /accounts/login/", func(w http.ResponseWriter, r *http.Request) {
+		next := r.URL.Query().Get("next")
+		switch {
+		case next != "" && r.URL.Query().Get("sso") == "ok":
+			ssoLogins.Add(1)
+			app.mu.Lock()
+			app.sessions["sso"] = true
+			app.mu.Unlock()
+			http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: "sso", Path: "/"})
+			http.Redirect(w, r, next, http.StatusFound)
+		case next != "":
+			http.Redirect(w, r, idp.URL+"/authorize?next="+next, http.StatusFound)
+		default:
+			mux.ServeHTTP(w, r)
+		}
+	})
+	outer.Handle("/", mux)
+	srv := httptest.NewServer(outer)
+	t.Cleanup(srv.Close)
+	back = srv.URL
+	f := streamLoginFlow(srv.URL, "lines", 5, false)
+	f.Steps[0].SSE.URL = srv.URL + "/feed/"
+	cfg := testConfig(f)
+	r, c := newStreamLoginRunner(t, cfg)
+	runs := []loginRun{
+		{"first run logs in", nil, "form=ok login=ok subscribe=ok", 1},
+		{"the session ended, the provider's too: sent to its form, one new login", func() {
+			app.expire()
+			c.Advance(time.Minute)
+		}, "form=ok login=ok subscribe=ok", 2},
+		{"the session ended, the provider's good: the SSO hop passes", func() {
+			app.expire()
+			idpHasSession.Store(true)
+			c.Advance(time.Minute)
+		}, "subscribe=ok", 2},
+	}
+	runLogins(t, r, &cfg.Services[0].Flows[0], &app.logins, runs)
+	if n := ssoLogins.Load(); n != 1 {
+		t.Errorf("%d SSO hops, want 1", n)
 	}
 }
