@@ -164,3 +164,59 @@ func TestLinesStreamSentToIdentityProvider(t *testing.T) {
 		t.Errorf("%d SSO hops, want 1", n)
 	}
 }
+
+// TestStreamSentToOtherHostsLoginPath: a stream sent to a page that has the
+// path of the session's login form on another host or port (a status
+// service's own /accounts/login/) is not sent to the session's page: no
+// new login, and the step fails as for any answer that is not a stream.
+func TestStreamSentToOtherHostsLoginPath(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<p>Status: maintenance</p>")
+	}))
+	t.Cleanup(other.Close)
+	for _, tc := range []struct {
+		kind string
+		fail string
+	}{
+		{"sse", `subscribe: sse: content type "text/html; charset=utf-8", want text/event-stream`},
+		{"websocket", `subscribe: websocket handshake: status 200, want 101`},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			app, mux := newWebAppMux()
+			var away atomic.Bool
+			for _, p := range []string{"/notifications/", "/ws/"} {
+				mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+					if away.Load() {
+						http.Redirect(w, r, other.URL+"/accounts/login/", http.StatusFound)
+						return
+					}
+					if p == "/ws/" {
+						c, err := websocket.Accept(w, r, nil)
+						if err != nil {
+							return
+						}
+						defer c.CloseNow()
+						c.Read(r.Context())
+						return
+					}
+					w.Header().Set("Content-Type", "text/event-stream")
+					io.WriteString(w, "data: {}\n\n")
+					w.(http.Flusher).Flush()
+					<-r.Context().Done()
+				})
+			}
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			cfg := testConfig(streamLoginFlow(srv.URL, tc.kind, 5, false))
+			r, c := newStreamLoginRunner(t, cfg)
+			runs := []loginRun{
+				{"first run logs in", nil, "form=ok login=ok subscribe=ok", 1},
+				{"sent to another host's /accounts/login/: no new login", func() { away.Store(true); c.Advance(time.Minute) }, "subscribe=failed", 1},
+			}
+			got := runLogins(t, r, &cfg.Services[0].Flows[0], &app.logins, runs)
+			if e := got[1].Steps[0].Error; e != tc.fail {
+				t.Errorf("error %q, want %q", e, tc.fail)
+			}
+		})
+	}
+}
