@@ -330,13 +330,21 @@ func (p *Page) build(ctx context.Context, in report.Input) (*report.Report, erro
 
 // trim drops from a report what the page never shows, since a snapshot is
 // kept for minutes (the history for hours): each flow's figures and unknown
-// stretches, and the step latencies but one per function (the incident
+// stretches (but those still open at the figures' end, one a flow at most,
+// that tell a flow nobody runs now: measuredNow), and the step latencies but one per function (the incident
 // timeline takes its lanes' functions, in order, from them). At 50,000 flows
 // they were most of a snapshot's memory (about 15 MB a report).
 func trim(r *report.Report) {
+	end := elapsedEnd(r)
 	for i := range r.Services {
 		s := &r.Services[i]
-		s.Flows, s.Unknown = nil, nil
+		var open []report.Span
+		for _, u := range s.Unknown {
+			if !u.End.Before(end) {
+				open = append(open, u)
+			}
+		}
+		s.Flows, s.Unknown = nil, open
 		var steps []report.StepLatency
 		for _, st := range s.Steps {
 			if !slices.ContainsFunc(steps, func(x report.StepLatency) bool { return x.Function == st.Function }) {

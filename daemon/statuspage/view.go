@@ -185,7 +185,6 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 	}
 	liveFn := liveStates(live)
 	fleet := isFleet(cfg, month)
-	reporting := fleet && anyReporting(month)
 	if fleet {
 		v.AsOf = snap.built.In(loc).Format("2006-01-02 15:04:05 MST")
 	}
@@ -234,7 +233,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 				mf = findFn(ms.Functions, fn)
 			}
 			if fleet {
-				fv.State = fleetState(fv.State, reporting, ms, mf, fn)
+				fv.State = fleetState(fv.State, measuredNow(month, ms, cs, fn), ms, mf, fn)
 			}
 			if inMaint {
 				fv.State = stMaintenance
@@ -440,16 +439,17 @@ func isFleet(cfg *config.Config, month *report.Report) bool {
 // fleetState is a function's state now in a fleet: down or degraded while
 // one of the month's counted windows (after the quorum over locations, the
 // report's) is still open at the figures' end; otherwise up where it is
-// measured now (here, by the live state machines, or at a location still
-// reporting at the figures' end: reporting) and unknown where not. A
-// window below the quorum (one location of two down) is not down: the
-// report does not count it, and every prober reads the same figures from
-// the store, so their pages agree. A function the month measured but no
-// location measures now (every prober stopped: the figures' locations all
-// silent) is unknown, as a prober alone's is, not up.
-func fleetState(here stateView, reporting bool, ms *report.Service, mf *report.FunctionAccount, fn string) stateView {
+// measured now (here, by the live state machines, or by a flow of the
+// figures that some location still ran at their end: measured) and unknown
+// where not. A window below the quorum (one location of two down) is not
+// down: the report does not count it, and every prober reads the same
+// figures from the store, so their pages agree. A function the month
+// measured but no location measures now (every prober that runs its flows
+// stopped, even while another location runs other services) is unknown,
+// as a prober alone's is, not up.
+func fleetState(here stateView, measured bool, ms *report.Service, mf *report.FunctionAccount, fn string) stateView {
 	st := stUnknown
-	if here != stUnknown || reporting && mf != nil && mf.Availability != nil {
+	if here != stUnknown || measured && mf != nil && mf.Availability != nil {
 		st = stUp
 	}
 	if ms == nil {
@@ -463,11 +463,38 @@ func fleetState(here stateView, reporting bool, ms *report.Service, mf *report.F
 	return st
 }
 
-// anyReporting reports whether a location of the month's figures was still
-// reporting at their end (not in Report.Silent).
-func anyReporting(month *report.Report) bool {
-	for _, l := range strings.Split(month.Location, ",") {
-		if _, silent := month.Silent[l]; l != "" && !silent {
+// elapsedEnd is where r's figures end: Generated, or To once the period
+// is over.
+func elapsedEnd(r *report.Report) time.Time {
+	if r.To.Before(r.Generated) {
+		return r.To
+	}
+	return r.Generated
+}
+
+// measuredNow reports whether a flow of cs that measures fn was still run
+// by some location at the end of the month's figures: its unknown stretch
+// (where no location reports, Service.Unknown) does not reach their end.
+// Per flow, not per location (Report.Silent): a location still running
+// another service's flows says nothing of this one's.
+func measuredNow(month *report.Report, ms *report.Service, cs *config.Service, fn string) bool {
+	if month == nil || ms == nil {
+		return false
+	}
+	end := elapsedEnd(month)
+	for fi := range cs.Flows {
+		f := &cs.Flows[fi]
+		if !slices.Contains(f.Functions(), fn) {
+			continue
+		}
+		silent := false
+		for _, u := range ms.Unknown {
+			if u.Flow == f.Name && !u.End.Before(end) {
+				silent = true
+				break
+			}
+		}
+		if !silent {
 			return true
 		}
 	}
