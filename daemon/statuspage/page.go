@@ -208,28 +208,47 @@ func bounds(now time.Time, loc *time.Location) (first, month, monthEnd time.Time
 	return first, month, report.DayStart(n.Year(), n.Month()+1, 1, loc)
 }
 
-// confirmedSince reports whether the month's figures hold a window open
-// since before the month began (cut at its start) that was confirmed less
-// than grace (a rebuild period) before at, the history's build: a history
-// built before the window's confirming run was stored has no window open
-// at its end to date it from (a failing run at 23:59 and the second at
+// newCutWindow reports whether the month's figures hold a window open
+// since before the month began (cut at its start) that the previous
+// figures (prev; nil before the first build) did not: the history, built
+// with those previous figures, may have been built before the window's
+// confirming run was stored (a failing run at 23:59 and the second at
 // 00:00 with down_after 2, the history built at 00:00:10 before the 00:00
-// run was in the store), and would keep the pages dating it from the
-// month's first instant until the next day or historyEvery. A rebuild
-// period after the confirmation the history is built no more for it: one
-// or two more history builds per such window.
-func confirmedSince(month *report.Report, at time.Time, grace time.Duration) bool {
+// run was in the store; a prober restarted while a confirming run that
+// times out after 2 minutes was still running), and would have nothing to
+// date it from until the next day or historyEvery, so the pages would
+// date it from the month's first instant. One more history build per such
+// window, whenever its run was stored and whatever the clock says of its
+// confirmation (a clock stepped back, another prober's clock ahead): a
+// window the previous figures held is not new, so the history is never
+// rebuilt at every rebuild for one.
+func newCutWindow(prev, month *report.Report) bool {
 	if month == nil {
 		return false
 	}
-	for si := range month.Services {
-		for _, w := range month.Services[si].Windows {
-			if w.End == nil && w.StartCut == report.CutPeriod && at.Before(w.Confirmed.Add(grace)) {
-				return true
+	type key struct{ service, flow, fn, kind string }
+	open := func(r *report.Report, f func(key) bool) bool {
+		for si := range r.Services {
+			for _, w := range r.Services[si].Windows {
+				if w.End != nil || w.StartCut != report.CutPeriod {
+					continue
+				}
+				k := key{w.Service, w.Flow, "", w.Kind}
+				if w.Function != nil {
+					k.fn = *w.Function
+				}
+				if f(k) {
+					return true
+				}
 			}
 		}
+		return false
 	}
-	return false
+	held := map[key]bool{}
+	if prev != nil {
+		open(prev, func(k key) bool { held[k] = true; return false })
+	}
+	return open(month, func(k key) bool { return !held[k] })
 }
 
 // errReloaded is a build's that did not start because the config was
@@ -273,9 +292,13 @@ func (p *Page) refresh(ctx context.Context) error {
 
 	p.mu.RLock()
 	hist, day, at := p.historyRep, p.histDay, p.histBuilt
+	var prev *report.Report
+	if p.snap != nil {
+		prev = p.snap.month
+	}
 	p.mu.RUnlock()
 	today := now.In(loc).Format("2006-01-02")
-	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery || confirmedSince(rep, at, p.opts.Rebuild)) {
+	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery || newCutWindow(prev, rep)) {
 		h, herr := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true, NoLatency: true})
 		if errors.Is(herr, errReloaded) {
 			return herr
