@@ -474,7 +474,8 @@ func elapsedEnd(r *report.Report) time.Time {
 
 // measuredNow reports whether a flow of cs that measures fn was still run
 // by some location at the end of the month's figures: its unknown stretch
-// (where no location reports, Service.Unknown) does not reach their end.
+// (where no location reports, Service.Unknown, of which trim keeps those
+// reaching the end) does not reach their end.
 // Per flow, not per location (Report.Silent): a location still running
 // another service's flows says nothing of this one's.
 func measuredNow(month *report.Report, ms *report.Service, cs *config.Service, fn string) bool {
