@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/internal/redact"
 )
@@ -468,15 +467,9 @@ func (n *Notifier) post(ctx context.Context, t *target, body []byte) error {
 			// before them shrank to "***" (a token echoed five times
 			// left 89 bytes of its fifth copy in 108): they go, what
 			// stays reaches past the first 4 KiB.
-			// Cut at a rune's start and never inside a "***" (a "*"
-			// left of a mask reads as the answer's own text).
-			end := max(len(red)-(n.o.RedactMaxLen-1), 0)
-			for end > 0 && !utf8.RuneStart(red[end]) {
-				end--
-			}
-			red = red[:redact.Cut(red, end)] + "…"
+			red = redact.TrimUnseen(red, n.o.RedactMaxLen) + "…"
 		}
-		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, errAnswer(red))
+		err := fmt.Errorf("alert: POST %s: %s: %s", t.label, resp.Status, redact.Shorten(red, maxErrBodyBytes))
 		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity {
 			return &refusal{err: err}
 		}
@@ -486,19 +479,6 @@ func (n *Notifier) post(ctx context.Context, t *target, body []byte) error {
 		return err
 	}
 	return nil
-}
-
-// errAnswer is a redacted error answer cut to maxErrBodyBytes, at a rune's
-// start and never inside a "***" (redact.Cut).
-func errAnswer(s string) string {
-	if len(s) <= maxErrBodyBytes {
-		return s
-	}
-	cut := maxErrBodyBytes
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:redact.Cut(s, cut)] + "…"
 }
 
 // redactURLError keeps a *url.Error's cause but not its URL, which may hold

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MinLen is the length, in bytes, below which a value is not redacted.
@@ -335,4 +336,35 @@ func Cut(s string, n int) int {
 		k++
 	}
 	return n - k%len(Mask)
+}
+
+// Shorten is s, redacted, cut to at most n bytes, at a rune's start and
+// never inside a "***" (Cut), with "…" where it was cut; s as it is when
+// it fits.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:Cut(s, cut)] + "…"
+}
+
+// TrimUnseen is s, the redaction of a read that stopped short of the
+// text's end, without its last maxLen-1 bytes (maxLen: the longest form
+// redacted, Redactor.MaxLen): a secret that began there went on past the
+// read, so the redactor never saw it whole, and part of it may be left.
+// Cut at a rune's start and never inside a "***" (Cut). A read of maxLen
+// more than the text wanted keeps that much.
+func TrimUnseen(s string, maxLen int) string {
+	end := len(s)
+	if maxLen > 1 {
+		end = max(end-(maxLen-1), 0)
+	}
+	for end > 0 && end < len(s) && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:Cut(s, end)]
 }

@@ -260,3 +260,41 @@ func TestCut(t *testing.T) {
 		}
 	}
 }
+
+// TestShortenAndTrimUnseen: a redacted text is cut at a rune's start and
+// never inside a "***", Shorten marking the cut with "…", TrimUnseen
+// dropping the read's last maxLen-1 bytes.
+func TestShortenAndTrimUnseen(t *testing.T) {
+	for _, tc := range []struct {
+		name, s string
+		n       int
+		want    string
+	}{
+		{"fits", "abc", 3, "abc"},
+		{"cut", "abcdef", 3, "abc…"},
+		{"inside a rune", "ab€d", 3, "ab…"},
+		{"inside a mask", "ab***cd", 4, "ab…"},
+		{"after a mask", "ab***cd", 5, "ab***…"},
+		{"between masks", "a******b", 4, "a***…"},
+	} {
+		if got := Shorten(tc.s, tc.n); got != tc.want {
+			t.Errorf("Shorten %s: Shorten(%q, %d) = %q, want %q", tc.name, tc.s, tc.n, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name, s string
+		maxLen  int
+		want    string
+	}{
+		{"no secrets", "abcdef", 0, "abcdef"},
+		{"one byte secrets", "abcdef", 1, "abcdef"},
+		{"drops maxLen-1", "abcdef", 3, "abcd"},
+		{"all of it", "ab", 5, ""},
+		{"at a rune's start", "ab€", 2, "ab"},
+		{"not inside a mask", "x***yz", 4, "x"},
+	} {
+		if got := TrimUnseen(tc.s, tc.maxLen); got != tc.want {
+			t.Errorf("TrimUnseen %s: TrimUnseen(%q, %d) = %q, want %q", tc.name, tc.s, tc.maxLen, got, tc.want)
+		}
+	}
+}

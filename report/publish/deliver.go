@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/internal/redact"
@@ -268,14 +267,7 @@ func resultText(cfg *config.Config, err error) string {
 	// Again: folding spaces can make a secret of an echo that was not one
 	// ("a\tb" for the secret "a b").
 	s = cfg.Redact(strings.Join(strings.Fields(s), " "))
-	if len(s) > maxResult {
-		cut := maxResult
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:redact.Cut(s, cut)] + "…" // never a piece of a "***"
-	}
-	return s
+	return redact.Shorten(s, maxResult)
 }
 
 // message loads what a delivery sends. The record's month and files must

@@ -171,15 +171,7 @@ func (w *webhook) Send(ctx context.Context, m *Message) error {
 			// before them shrank to "***" (a token echoed five times
 			// left 89 bytes of its fifth copy in 101): they go, what
 			// stays reaches past the first 4 KiB.
-			text = scrub.Redact(string(head[:read]))
-			end := len(text)
-			if ml := scrub.MaxLen(); ml > 1 {
-				end = max(end-(ml-1), 0)
-			}
-			for end > 0 && end < len(text) && !utf8.RuneStart(text[end]) {
-				end--
-			}
-			text = strings.TrimSpace(text[:redact.Cut(text, end)]) + "…" // never a piece of a "***"
+			text = strings.TrimSpace(redact.TrimUnseen(scrub.Redact(string(head[:read])), scrub.MaxLen())) + "…"
 		} else {
 			text = strings.TrimSpace(scrub.Redact(string(head)))
 		}
