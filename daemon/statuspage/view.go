@@ -599,19 +599,18 @@ const recentIncident = 7 * 24 * time.Hour
 func incidentTimeline(service string, month, hist *report.Report, during *config.MaintenanceSpan, public bool, now time.Time, loc *time.Location) (template.HTML, string) {
 	var rep *report.Report
 	var inc *report.Incident
-	for _, r := range []*report.Report{month, hist} {
-		if r == nil {
+	ms, hs := serviceNamed(month, service), serviceNamed(hist, service)
+	for _, rs := range []struct {
+		r *report.Report
+		s *report.Service
+	}{{month, ms}, {hist, hs}} {
+		if rs.s == nil {
 			continue
 		}
-		for si := range r.Services {
-			if r.Services[si].Name != service {
-				continue
-			}
-			for i := range r.Services[si].IncidentList {
-				in := &r.Services[si].IncidentList[i]
-				if inc == nil || in.Start.After(inc.Start) {
-					rep, inc = r, in
-				}
+		for i := range rs.s.IncidentList {
+			in := &rs.s.IncidentList[i]
+			if inc == nil || in.Start.After(inc.Start) {
+				rep, inc = rs.r, in
 			}
 		}
 	}
@@ -659,17 +658,6 @@ func incidentTimeline(service string, month, hist *report.Report, during *config
 	start := inc.Start
 	if rep == month && inc.StartCut == report.CutPeriod && hist != nil {
 		// Went on from the history's days: since its start there.
-		var ms, hs *report.Service
-		for si := range month.Services {
-			if month.Services[si].Name == service {
-				ms = &month.Services[si]
-			}
-		}
-		for si := range hist.Services {
-			if hist.Services[si].Name == service {
-				hs = &hist.Services[si]
-			}
-		}
 		if a := acrossMonth(ms, hs); a != nil {
 			start = a.Start
 		}
@@ -745,6 +733,19 @@ func incidents(ms, hs *report.Service, during *config.MaintenanceSpan, public bo
 		out = append(out, iv)
 	}
 	return out
+}
+
+// serviceNamed is r's service of that name; nil when r is nil or has none.
+func serviceNamed(r *report.Report, name string) *report.Service {
+	if r == nil {
+		return nil
+	}
+	for si := range r.Services {
+		if r.Services[si].Name == name {
+			return &r.Services[si]
+		}
+	}
+	return nil
 }
 
 // acrossMonth is the history's incident that went on past the history's
