@@ -22,31 +22,20 @@ import (
 // receipts service that wants another credential), or 302 to the login
 // page (a web application whose receipt view wants a fresh login).
 type receiptTarget struct {
-	mu        sync.Mutex
-	tokens    map[string]bool
+	tokenIssuer
 	receipt   atomic.Int64 // 0: 200, 401, or 302 to /login
-	logins    atomic.Int64
 	transfers atomic.Int64
 }
 
 func newReceiptTarget(t *testing.T) (*receiptTarget, *httptest.Server) {
-	p := &receiptTarget{tokens: map[string]bool{}}
+	p := &receiptTarget{}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		tok := fmt.Sprintf("tok-%d", p.logins.Add(1))
-		p.mu.Lock()
-		p.tokens[tok] = true
-		p.mu.Unlock()
-		fmt.Fprintf(w, `{"token":%q}`, tok)
-	})
+	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<form>sign in</form>")
 	})
 	mux.HandleFunc("POST /transfers", func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		ok := p.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
-		p.mu.Unlock()
-		if !ok {
+		if !p.known(r) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
@@ -115,9 +104,7 @@ func TestNoRepeatRefusalAfterRedirect(t *testing.T) {
 			}
 			p.receipt.Store(tc.receipt)
 			if tc.revoke {
-				p.mu.Lock()
-				clear(p.tokens)
-				p.mu.Unlock()
+				p.forget()
 			}
 			got := r.Run(context.Background(), f)
 			if s := stepNames(got.Steps); s != tc.steps {

@@ -104,31 +104,16 @@ func TestNoRepeatUnansweredSaysUnknown(t *testing.T) {
 // and makes the transfer) or "login" (the transfer is not made: the login
 // form, a web application's answer to a session that ended).
 type redirectTarget struct {
-	mu        sync.Mutex
-	tokens    map[string]bool
-	code      int
+	tokenIssuer
+	code      int // guarded by mu
 	where     string
-	revoked   bool
-	logins    atomic.Int64
 	transfers atomic.Int64
 }
 
-func (p *redirectTarget) valid(r *http.Request) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
-}
-
 func newRedirectTarget(t *testing.T) (*redirectTarget, *httptest.Server) {
-	p := &redirectTarget{tokens: map[string]bool{}}
+	p := &redirectTarget{}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		tok := fmt.Sprintf("tok-%d", p.logins.Add(1))
-		p.mu.Lock()
-		p.tokens[tok] = true
-		p.mu.Unlock()
-		fmt.Fprintf(w, `{"token":%q}`, tok)
-	})
+	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<form>sign in</form>")
 	})
@@ -138,12 +123,12 @@ func newRedirectTarget(t *testing.T) (*redirectTarget, *httptest.Server) {
 		code, where := p.code, p.where
 		p.mu.Unlock()
 		switch {
-		case code == 0 && p.valid(r):
+		case code == 0 && p.known(r):
 			p.transfers.Add(1)
 			fmt.Fprint(w, `{"id":"t"}`)
 		case code == 0:
 			w.WriteHeader(http.StatusUnauthorized)
-		case where == "login" && p.valid(r):
+		case where == "login" && p.known(r):
 			p.transfers.Add(1)
 			fmt.Fprint(w, `{"id":"t"}`)
 		case where == "login":
@@ -156,7 +141,7 @@ func newRedirectTarget(t *testing.T) (*redirectTarget, *httptest.Server) {
 		}
 	})
 	mux.HandleFunc("POST /v2/transfers", func(w http.ResponseWriter, r *http.Request) {
-		if !p.valid(r) {
+		if !p.known(r) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,29 +24,18 @@ import (
 // the token expired between the open and the await. An unknown token gets
 // that at once, and a 401 from the transfers.
 type notifyTarget struct {
-	mu        sync.Mutex
-	tokens    map[string]bool // issued and accepted by the payments API
-	expiring  map[string]bool // the hub says these expired once a transfer is made
-	refuseAll atomic.Bool     // the hub says every token expired, fresh ones too
-	logins    atomic.Int64
-	transfers atomic.Int64
+	tokenIssuer                 // the tokens issued and accepted by the payments API
+	expiring    map[string]bool // the hub says these expired once a transfer is made
+	refuseAll   atomic.Bool     // the hub says every token expired, fresh ones too
+	transfers   atomic.Int64
 }
 
 func newNotifyTarget(t *testing.T) (*notifyTarget, *httptest.Server) {
-	p := &notifyTarget{tokens: map[string]bool{}, expiring: map[string]bool{}}
+	p := &notifyTarget{expiring: map[string]bool{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		tok := fmt.Sprintf("tok-%d", p.logins.Add(1))
-		p.mu.Lock()
-		p.tokens[tok] = true
-		p.mu.Unlock()
-		fmt.Fprintf(w, `{"token":%q}`, tok)
-	})
+	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("POST /payments/transfers", func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		ok := p.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
-		p.mu.Unlock()
-		if !ok {
+		if !p.known(r) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
@@ -100,11 +88,7 @@ func (p *notifyTarget) expire() {
 }
 
 // revoke ends every token issued so far, at the hub and the payments API.
-func (p *notifyTarget) revoke() {
-	p.mu.Lock()
-	clear(p.tokens)
-	p.mu.Unlock()
-}
+func (p *notifyTarget) revoke() { p.forget() }
 
 // notifyFlow logs in in a session, opens the notification stream, makes a
 // transfer and awaits its settlement on the stream.
