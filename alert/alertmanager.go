@@ -98,6 +98,14 @@ type Options struct {
 	// not sent until the maintenance ends, and then only if it is still
 	// open. An alert already sent keeps being re-sent.
 	Maintenance config.MaintenancePlan
+	// FleetAware sends no new alert until the first SetFleet says whether
+	// this prober is alone on its store or in a fleet (the daemon sets it
+	// and calls SetFleet from every rebuild of the month's figures): in a
+	// fleet, this prober's own window may be below the quorum, and paging on
+	// it at startup is what SetFleet is there to avoid. Closes are handled
+	// meanwhile. Without it, the notifier is a prober alone's until
+	// SetFleet says otherwise.
+	FleetAware bool
 }
 
 // Alert is one alert as Alertmanager's v2 API takes it. EndsAt is zero while
@@ -158,6 +166,13 @@ type Notifier struct {
 	dirty   bool              // state changed since the last save
 	holding bool              // HoldUntilReconcile, until Reconcile runs
 
+	// The fleet (see SetFleet): mode, this prober's own open windows, when
+	// each that closed ended (until syncFleet takes it), and the verdict.
+	mode    fleetMode
+	own     map[ownKey]state.Window
+	ownEnd  map[ownKey]time.Time
+	verdict Fleet
+
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
 	// saveFailures counts failed saves of the state file: alerts and
@@ -198,7 +213,11 @@ func NewNotifier(o Options) (*Notifier, error) {
 	if o.Redact == nil {
 		o.Redact = func(s string) string { return s }
 	}
-	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile}
+	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile,
+		own: map[ownKey]state.Window{}, ownEnd: map[ownKey]time.Time{}}
+	if o.FleetAware {
+		n.mode = modeUnknown
+	}
 	n.SetZone(o.Zone)
 	n.maint.Store(&o.Maintenance)
 	seen := map[string]bool{}
@@ -294,9 +313,42 @@ func (n *Notifier) holds(w state.Window, now time.Time) (config.MaintenanceSpan,
 // end. A change of an open window's cause (state.OpCause) rewrites the
 // alert's description and sends it again. Unknown windows are not alerted.
 // Handling the same open event twice changes nothing.
+//
+// In a fleet (see SetFleet) the events only say which of this prober's own
+// windows are open; what is pushed follows the fleet's verdict.
 func (n *Notifier) Handle(evs []state.Event) {
-	changed := false
 	n.mu.Lock()
+	mine := n.track(evs)
+	var changed bool
+	switch n.mode {
+	case modeFleet:
+		if mine {
+			changed = n.syncFleet(n.o.Clock.Now())
+		}
+	case modeUnknown:
+		// Until the first verdict, nothing new is sent: this prober's own
+		// window may be below a quorum. A close still resolves what fires.
+		var closes []state.Event
+		for _, ev := range evs {
+			if ev.Op == state.OpClose {
+				closes = append(closes, ev)
+			}
+		}
+		changed = n.handleLocked(closes)
+	default:
+		changed = n.handleLocked(evs)
+	}
+	n.mu.Unlock()
+	if changed {
+		n.updateActive()
+		n.signal()
+	}
+}
+
+// handleLocked is Handle for a prober alone (n.mu held); it reports
+// whether anything changed (the state is then dirty).
+func (n *Notifier) handleLocked(evs []state.Event) bool {
+	changed := false
 	for _, ev := range evs {
 		if ev.Window.Kind != state.KindDown && ev.Window.Kind != state.KindDegraded {
 			continue
@@ -377,14 +429,7 @@ func (n *Notifier) Handle(evs []state.Event) {
 	if changed {
 		n.dirty = true
 	}
-	n.mu.Unlock()
-	if changed {
-		n.updateActive()
-		select {
-		case n.wake <- struct{}{}:
-		default:
-		}
-	}
+	return changed
 }
 
 // Reconcile makes the firing alerts those of open, the down and degraded
@@ -400,12 +445,21 @@ func (n *Notifier) Reconcile(open []state.Window) {
 	now := n.o.Clock.Now()
 	want := map[string]bool{}
 	var opens []state.Event
+	n.mu.Lock()
+	fleet := n.mode != modeAlone
+	n.mu.Unlock()
 	for _, w := range open {
 		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
 			continue
 		}
 		a := n.render(w)
 		want[entryID(fingerprint(a.Labels), a.StartsAt)] = true
+		if fleet {
+			// In a fleet, or before the first verdict, the window may be
+			// pushed below the quorum: that alert is its too.
+			b := n.renderAs(w, n.belowQuorum())
+			want[entryID(fingerprint(b.Labels), b.StartsAt)] = true
+		}
 		opens = append(opens, state.Event{Op: state.OpOpen, Window: w})
 	}
 	var resolved []Alert
@@ -415,6 +469,9 @@ func (n *Notifier) Reconcile(open []state.Window) {
 	for id, e := range n.entries {
 		if e.Resolved() || want[id] {
 			continue
+		}
+		if fleet && e.Labels["location"] == QuorumLocation {
+			continue // the fleet's, not this prober's: its verdict says (syncFleet)
 		}
 		e.EndsAt = now
 		if !now.After(e.StartsAt) {

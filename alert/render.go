@@ -22,10 +22,25 @@ const (
 )
 
 // render builds the alert for a window (EndsAt zero).
-func (n *Notifier) render(w state.Window) Alert {
+func (n *Notifier) render(w state.Window) Alert { return n.renderAs(w, shown{}) }
+
+// shown is how a fleet shows a window (see SetFleet): the zero value is a
+// prober's own verdict, as a prober alone pushes it.
+type shown struct {
+	label    string // the location label, for the window's location
+	severity string // the severity label, for the kind's
+	note     string // appended to the description
+}
+
+// renderAs builds the alert for a window as s shows it (EndsAt zero).
+func (n *Notifier) renderAs(w state.Window, s shown) Alert {
 	loc := w.Location
 	if loc == "" {
 		loc = n.o.Location
+	}
+	label := loc
+	if s.label != "" {
+		label = s.label
 	}
 	name, sev, verb := NameFlowDown, n.o.SeverityDown, "down"
 	switch {
@@ -34,11 +49,14 @@ func (n *Notifier) render(w state.Window) Alert {
 	case w.Function != "":
 		name = NameFunctionDown
 	}
+	if s.severity != "" {
+		sev = s.severity
+	}
 	labels := map[string]string{
 		"alertname": name,
 		"service":   w.Service,
 		"flow":      w.Flow,
-		"location":  loc,
+		"location":  label,
 		"severity":  sev,
 	}
 	what := fmt.Sprintf("%s at %s", w.Flow, loc)
@@ -73,6 +91,7 @@ func (n *Notifier) render(w state.Window) Alert {
 	if !w.End.IsZero() {
 		desc += fmt.Sprintf(" (ended %s after %s)", w.End.In(zone).Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
 	}
+	desc += s.note
 	ann := map[string]string{
 		"summary": fmt.Sprintf("%s is %s", what, verb),
 		// The errors quote targets; one stored before the probe escaped

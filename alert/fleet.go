@@ -1,0 +1,301 @@
+package alert
+
+import (
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/state"
+)
+
+// QuorumLocation is the location label of a fleet's alerts: the windows
+// the report counts after the location quorum, which every prober of the
+// fleet reads alike from the store and pushes with the same labels, so
+// that Alertmanager takes them for one alert. (A location of their own
+// would make them one alert per prober.)
+const QuorumLocation = "quorum"
+
+// Fleet is the fleet's verdict, as the month's figures (the report's own
+// accounting over the store) say it.
+type Fleet struct {
+	// Fleet: the figures hold runs from a location other than this
+	// prober's (several probers share the store).
+	Fleet bool
+	// NoRuns: the figures hold no run yet (a month's first moments, a new
+	// database): they say nothing of the fleet, and the notifier keeps
+	// what it knew and pushed (before the first verdict: sends nothing
+	// new), a window open across the month's start included.
+	NoRuns bool
+	// Counted are the figures' counted windows (after the location
+	// quorum): those open at their end (End zero) are pushed; a closed one
+	// gives the endsAt of its alert. Location is the locations that saw
+	// it, comma-separated (the description's; the label is
+	// QuorumLocation).
+	Counted []state.Window
+}
+
+// fleetMode is what the notifier knows of the fleet.
+type fleetMode int
+
+const (
+	modeAlone   fleetMode = iota // a prober alone: its own verdict, pushed as it changes
+	modeUnknown                  // FleetAware, before the first verdict: nothing new is sent
+	modeFleet                    // the fleet's verdict (syncFleet)
+)
+
+// ownKey identifies a window of this prober, as its alerts' labels do.
+type ownKey struct {
+	service, flow, function string
+	kind                    state.Kind
+}
+
+func keyOf(w state.Window) ownKey {
+	return ownKey{w.Service, w.Flow, w.Function, w.Kind}
+}
+
+// keyOfAlert is the key of the window an alert is of.
+func keyOfAlert(a Alert) ownKey {
+	k := ownKey{a.Labels["service"], a.Labels["flow"], a.Labels["function"], state.KindDown}
+	if a.Labels["alertname"] == NameDegraded {
+		k.kind = state.KindDegraded
+	}
+	return k
+}
+
+// belowQuorum is how a fleet shows this prober's own window that the
+// quorum does not count: at the lower severity, at its location.
+func (n *Notifier) belowQuorum() shown {
+	return shown{severity: n.o.SeverityDegraded, note: "; below the quorum of locations: not counted (the quorum's alert pages if it is reached)"}
+}
+
+// countedShown is how a fleet shows a counted window.
+var countedShown = shown{label: QuorumLocation, note: "; counted: the quorum of locations sees it"}
+
+// track keeps this prober's own open down and degraded windows (n.mu
+// held), and, in a fleet, when each that closed ended; it reports whether
+// evs held any.
+func (n *Notifier) track(evs []state.Event) bool {
+	seen := false
+	for _, ev := range evs {
+		w := ev.Window
+		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
+			continue
+		}
+		k := keyOf(w)
+		seen = true
+		switch ev.Op {
+		case state.OpOpen, state.OpCause:
+			n.own[k] = w
+			delete(n.ownEnd, k)
+		case state.OpClose:
+			delete(n.own, k)
+			if n.mode == modeFleet {
+				end := w.End
+				if end.IsZero() {
+					end = n.o.Clock.Now()
+				}
+				n.ownEnd[k] = end
+			}
+		}
+	}
+	return seen
+}
+
+// SetFleet takes the fleet's verdict; the daemon calls it with every
+// rebuild of the month's figures. Alone, the notifier pushes this prober's
+// own windows as they open and close (Handle), as ever. In a fleet it
+// pushes:
+//
+//   - each counted window open at the figures' end (the quorum of
+//     locations down at once, as the report, windows and the rules count
+//     it) at its kind's severity (severity.down: page), labelled
+//     location=QuorumLocation, startsAt the counted window's start; it is
+//     resolved, endsAt the window's end, when the figures show it closed;
+//   - each of this prober's own windows that no open counted window covers
+//     (below the quorum: shown, not counted) at severity.degraded (ticket),
+//     labelled with its location, resolved when it closes or when the
+//     quorum's alert replaces it.
+//
+// Whatever it pushed that is neither is resolved (a switch from alone to a
+// fleet resolves this prober's own pages). A change of the fleet reaches
+// Alertmanager with the next verdict: the period of the figures' rebuild.
+func (n *Notifier) SetFleet(f Fleet) {
+	now := n.o.Clock.Now()
+	if f.NoRuns {
+		return // says nothing: a window open across the month's start stays
+	}
+	n.mu.Lock()
+	prev := n.mode
+	n.verdict = f
+	changed := false
+	switch {
+	case f.Fleet:
+		n.mode = modeFleet
+		if prev != modeFleet {
+			n.o.Logger.Info("alerts follow the fleet's quorum: the store holds runs from other locations; this prober's own windows below the quorum are pushed at severity " + n.o.SeverityDegraded)
+		}
+		changed = n.syncFleet(now)
+	case prev == modeFleet:
+		n.mode = modeAlone
+		n.o.Logger.Info("alerts follow this prober's own verdict: the store holds no runs from other locations this month")
+		changed = n.syncAlone(now)
+	case prev == modeUnknown:
+		n.mode = modeAlone
+		if !n.holding { // else Reconcile opens them
+			changed = n.handleLocked(n.ownOpens())
+		}
+	}
+	n.mu.Unlock()
+	if changed {
+		n.updateActive()
+		n.signal()
+	}
+}
+
+// ownOpens are open events of this prober's own open windows. n.mu held.
+func (n *Notifier) ownOpens() []state.Event {
+	evs := make([]state.Event, 0, len(n.own))
+	for _, w := range n.own {
+		evs = append(evs, state.Event{Op: state.OpOpen, Window: w})
+	}
+	return evs
+}
+
+// wanted is an alert that should fire, and its window.
+type wanted struct {
+	a Alert
+	w state.Window
+}
+
+// syncFleet makes the firing alerts the fleet's (see SetFleet). n.mu
+// held; not before Reconcile (HoldUntilReconcile), which calls it.
+func (n *Notifier) syncFleet(now time.Time) bool {
+	if n.holding {
+		return false
+	}
+	desired := map[string]wanted{}
+	counted := map[ownKey]bool{}
+	for _, w := range n.verdict.Counted {
+		if !w.End.IsZero() || w.Kind != state.KindDown && w.Kind != state.KindDegraded {
+			continue
+		}
+		a := n.renderAs(w, countedShown)
+		desired[fingerprint(a.Labels)] = wanted{a, w}
+		counted[keyOf(w)] = true
+	}
+	for k, w := range n.own {
+		if counted[k] {
+			continue
+		}
+		a := n.renderAs(w, n.belowQuorum())
+		desired[fingerprint(a.Labels)] = wanted{a, w}
+	}
+	changed := n.syncTo(desired, now, func(e *entry) time.Time {
+		k := keyOfAlert(e.Alert)
+		if e.Labels["location"] != QuorumLocation {
+			if end, ok := n.ownEnd[k]; ok {
+				return end // its window closed
+			}
+			return now // replaced by the quorum's alert, or the mode changed
+		}
+		var end time.Time
+		for _, w := range n.verdict.Counted {
+			if !w.End.IsZero() && keyOf(w) == k && w.End.After(e.StartsAt) && w.End.After(end) {
+				end = w.End
+			}
+		}
+		if end.IsZero() || end.After(now) {
+			end = now
+		}
+		return end
+	})
+	clear(n.ownEnd)
+	return changed
+}
+
+// syncAlone makes the firing alerts this prober's own, as a prober alone
+// pushes them (a fleet whose other locations left the month's figures).
+// n.mu held.
+func (n *Notifier) syncAlone(now time.Time) bool {
+	if n.holding {
+		return false
+	}
+	desired := map[string]wanted{}
+	for _, w := range n.own {
+		a := n.render(w)
+		desired[fingerprint(a.Labels)] = wanted{a, w}
+	}
+	return n.syncTo(desired, now, func(*entry) time.Time { return now })
+}
+
+// syncTo resolves the firing alerts not in desired (endsAt endOf's) and
+// fires those of desired not firing; one firing takes desired's
+// description. A desired alert whose very version (labels, startsAt) was
+// resolved before (the quorum's alert replaced this prober's, and ended
+// while this prober's window goes on) starts when that one ended. n.mu
+// held.
+func (n *Notifier) syncTo(desired map[string]wanted, now time.Time, endOf func(*entry) time.Time) bool {
+	firing := map[string]*entry{}
+	for _, e := range n.entries {
+		if !e.Resolved() {
+			firing[e.fp] = e
+		}
+	}
+	changed := false
+	for fp, e := range firing {
+		if _, ok := desired[fp]; ok {
+			continue
+		}
+		n.resolveFiring(e, endOf(e))
+		changed = true
+	}
+	for fp, d := range desired {
+		if e := firing[fp]; e != nil {
+			if e.Annotations["description"] != d.a.Annotations["description"] {
+				e.Annotations = d.a.Annotations
+				n.touch(e)
+				changed = true
+			}
+			continue
+		}
+		a := d.a
+		for {
+			old, ok := n.entries[entryID(fp, a.StartsAt)]
+			if !ok || !old.Resolved() {
+				break
+			}
+			a.StartsAt = old.EndsAt
+		}
+		e := &entry{Alert: a, fp: fp}
+		if sp, ok := n.holds(d.w, now); ok {
+			e.held = true
+			n.o.Logger.Info("alert held: its service is in planned maintenance; sent when the maintenance ends if the window is still open",
+				"alertname", a.Labels["alertname"], "service", d.w.Service, "flow", d.w.Flow, "function", d.w.Function,
+				"starts_at", a.StartsAt, "maintenance_end", sp.End, "reason", strings.Join(sp.Reasons, "; "))
+		}
+		n.touch(e)
+		n.entries[e.id()] = e
+		changed = true
+	}
+	if changed {
+		n.dirty = true
+	}
+	return changed
+}
+
+// resolveFiring ends a firing alert at end, as a close event does. n.mu
+// held.
+func (n *Notifier) resolveFiring(e *entry, end time.Time) {
+	e.EndsAt = end
+	if !end.After(e.StartsAt) {
+		e.EndsAt = e.StartsAt.Add(time.Millisecond)
+	}
+	n.dirty = true
+	if e.held {
+		if _, in := n.maintenance(e.Labels["service"], e.EndsAt.Add(-time.Nanosecond)); in {
+			n.drop(e, "its window closed during planned maintenance")
+			return
+		}
+		e.held = false
+	}
+	n.touch(e)
+}
