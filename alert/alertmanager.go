@@ -494,7 +494,12 @@ func (n *Notifier) Reconcile(open []state.Window) {
 			"flow", a.Labels["flow"], "function", a.Labels["function"], "severity", a.Labels["severity"], "starts_at", a.StartsAt)
 	}
 	n.Handle(opens)
-	if len(resolved) > 0 || held { // held: the ones kept are due again
+	// In a fleet whose verdict came before this, the fleet's alerts are
+	// due now (Handle syncs only on this prober's own windows).
+	n.mu.Lock()
+	synced := n.mode == modeFleet && n.syncFleet(now)
+	n.mu.Unlock()
+	if len(resolved) > 0 || held || synced { // held: the ones kept are due again
 		n.updateActive()
 		select {
 		case n.wake <- struct{}{}:

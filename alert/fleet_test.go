@@ -205,3 +205,25 @@ func TestFleetPageHeldInMaintenance(t *testing.T) {
 		t.Fatalf("at the maintenance's end: %+v, want the quorum's page firing from %s", last, w.Start)
 	}
 }
+
+// TestFleetVerdictBeforeReconcile: the first verdict may come before the
+// daemon has restored its windows (the status page builds as the daemon
+// starts); the fleet's page it holds is sent when Reconcile runs, also
+// when this prober has no window of its own open, not a rebuild later.
+func TestFleetVerdictBeforeReconcile(t *testing.T) {
+	ctx := context.Background()
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0.Add(8 * time.Minute))
+	n := newFleetNotifier(t, clk, "", am.srv.URL)
+	start := t0.Add(6 * time.Minute)
+	n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{counted(start, time.Time{})}})
+	mustTick(t, n, ctx)
+	if p, _ := am.posts(); p != 0 {
+		t.Fatalf("%d posts before Reconcile, want none", p)
+	}
+	n.Reconcile(nil)
+	mustTick(t, n, ctx)
+	if _, last := am.posts(); len(last) != 1 || last[0].Labels["location"] != QuorumLocation || !last[0].StartsAt.Equal(start) {
+		t.Fatalf("after Reconcile: %+v, want the quorum's page from %s", last, start)
+	}
+}
