@@ -146,6 +146,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			// Windows detected during planned maintenance are held (the
 			// daemon hands it every reload's maintenance: too).
 			Maintenance: cfg.Maintenance,
+			// In a fleet the push follows the quorum: the status page's
+			// builds of the month's figures give the verdict (SetFleet).
+			FleetAware: true,
 		})
 		if err != nil {
 			return usageError{err}
@@ -176,6 +179,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// Scheduled monthly reports (reports:), archived and delivered.
 	var pub *publish.Publisher
 	pageOpts := statuspage.Options{Store: d.ReportStore(), Clock: clock.Real{}, Logger: log, Live: d.Status, StoreHealth: d.StoreHealth, Exclusive: d.Exclusive}
+	if notifier != nil {
+		pageOpts.Verdict = func(v statuspage.Verdict) {
+			notifier.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted})
+		}
+	}
 	if cfg.Reports.Enabled {
 		ps, ok := st.(publish.Store)
 		if !ok {

@@ -79,6 +79,10 @@ type Options struct {
 	// report is being built (Daemon.Exclusive), or returns ctx's error; nil:
 	// at once.
 	Exclusive func(ctx context.Context, build func()) error
+	// Verdict, when set, is called after every good build of this month's
+	// figures with what they say of the fleet (the daemon's alerts follow
+	// it in a fleet); nil: not called.
+	Verdict func(Verdict)
 }
 
 // snapshot is the latest figures.
@@ -323,6 +327,9 @@ func (p *Page) refresh(ctx context.Context) error {
 	}
 	p.snap, p.historyRep, p.histDay, p.histBuilt = snap, hist, day, at
 	p.mu.Unlock()
+	if p.opts.Verdict != nil && rep != nil && err == nil {
+		p.opts.Verdict(verdictOf(p, rep))
+	}
 	return snap.err
 }
 
