@@ -1,0 +1,51 @@
+package alert
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/state"
+)
+
+// BenchmarkSetFleet is what a fleet's verdict costs the notifier at each
+// rebuild of the figures: 1,000 flows of two locations, each flow and its
+// three functions down at the quorum (4,000 counted windows open, 4,000
+// closed earlier in the month) and at this prober (4,000 own windows), the
+// alerts already firing: the steady state of a whole-platform outage.
+func BenchmarkSetFleet(b *testing.B) {
+	am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer am.Close()
+	clk := clock.NewManual(t0.Add(time.Hour))
+	n, err := NewNotifier(Options{URLs: []string{am.URL}, Location: "seoul-a", Clock: clk, FleetAware: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var own []state.Event
+	var f Fleet
+	f.Fleet = true
+	for i := range 1000 {
+		for _, fn := range []string{"", "login", "send", "receive"} {
+			w := flowWindow(state.KindDown, fn, t0)
+			w.Flow = fmt.Sprintf("flow-%04d", i)
+			own = append(own, open(w))
+			c := w
+			c.Location = "busan-b, seoul-a"
+			c.Start = t0.Add(5 * time.Minute)
+			old := c
+			old.Start, old.End = t0.Add(-time.Hour), t0.Add(-50*time.Minute)
+			f.Counted = append(f.Counted, old, c)
+		}
+	}
+	n.Reconcile(nil)
+	n.Handle(own)
+	n.SetFleet(f)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n.SetFleet(f)
+	}
+}
