@@ -229,6 +229,12 @@ func (t *tracer) unanswered() bool {
 // finish ends the attempt (its body is read) and returns the phases. When a
 // response came through a transport that reports no trace events (an
 // in-process one, as in the demo), the whole attempt counts as processing.
+// A phase still open when the attempt ends (a timeout or a cancel while
+// resolving, connecting, in the TLS handshake, or waiting for the answer to
+// a request sent whole) counts up to now: a frozen server, which the kernel
+// still connects to, hangs the attempt in processing, and a firewall that
+// drops the SYN hangs it in connect, where both read 0 before and the time
+// the attempt waited was in no phase.
 func (t *tracer) finish(gotResponse bool) Phases {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -240,6 +246,22 @@ func (t *tracer) finish(gotResponse bool) Phases {
 	if gotResponse && !t.sawFirstByte && t.p == (Phases{}) {
 		t.p.Processing = now.Sub(t.begin)
 		return t.p
+	}
+	if !t.dns.IsZero() {
+		t.p.Resolve += now.Sub(t.dns)
+		t.dns = time.Time{}
+	}
+	if !t.conn.IsZero() {
+		t.p.Connect += now.Sub(t.conn)
+		t.conn = time.Time{}
+	}
+	if !t.tlsStart.IsZero() {
+		t.p.TLS += now.Sub(t.tlsStart)
+		t.tlsStart = time.Time{}
+	}
+	if !t.wrote.IsZero() {
+		t.p.Processing += now.Sub(t.wrote)
+		t.wrote = time.Time{}
 	}
 	if !t.firstAt.IsZero() {
 		t.p.Transfer += now.Sub(t.firstAt)

@@ -1,0 +1,141 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http/httptrace"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// A phase still open when an attempt ends (a timeout while resolving,
+// connecting, in the TLS handshake or waiting for the answer) counts up to
+// the attempt's end. Before, finish added only the phases that had ended,
+// so a request to a frozen server (SIGSTOP: the kernel still accepts the
+// connection, nothing answers) that hung 9 s read connect 0.3 ms and
+// processing 0 in `once`, the stored run and probe_http_duration_seconds:
+// the 9 s were in no phase, and a hang waiting for the answer could not be
+// told from one waiting for the connection (a firewall dropping the SYN).
+func TestOpenPhaseCountsToTheEnd(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 2, 37, 52, 0, time.UTC)
+	const hung = 9 * time.Second
+	tests := []struct {
+		name   string
+		events func(ct *httptrace.ClientTrace, c *clock.Manual)
+		want   Phases
+	}{
+		{"no answer to the request", func(ct *httptrace.ClientTrace, c *clock.Manual) {
+			ct.GetConn("127.0.0.1:18008")
+			ct.ConnectStart("tcp", "127.0.0.1:18008")
+			c.Advance(time.Millisecond)
+			ct.ConnectDone("tcp", "127.0.0.1:18008", nil)
+			ct.WroteRequest(httptrace.WroteRequestInfo{})
+			c.Advance(hung)
+		}, Phases{Connect: time.Millisecond, Processing: hung}},
+		{"connect never ends", func(ct *httptrace.ClientTrace, c *clock.Manual) {
+			ct.GetConn("10.0.0.1:443")
+			ct.ConnectStart("tcp", "10.0.0.1:443")
+			c.Advance(hung)
+		}, Phases{Connect: hung}},
+		{"TLS handshake never ends", func(ct *httptrace.ClientTrace, c *clock.Manual) {
+			ct.GetConn("10.0.0.1:443")
+			ct.ConnectStart("tcp", "10.0.0.1:443")
+			c.Advance(2 * time.Millisecond)
+			ct.ConnectDone("tcp", "10.0.0.1:443", nil)
+			ct.TLSHandshakeStart()
+			c.Advance(hung)
+		}, Phases{Connect: 2 * time.Millisecond, TLS: hung}},
+		{"resolve never ends", func(ct *httptrace.ClientTrace, c *clock.Manual) {
+			ct.GetConn("matrix.example.org:443")
+			ct.DNSStart(httptrace.DNSStartInfo{Host: "matrix.example.org"})
+			c.Advance(hung)
+		}, Phases{Resolve: hung}},
+		{"answered: nothing open", func(ct *httptrace.ClientTrace, c *clock.Manual) {
+			ct.GetConn("127.0.0.1:18008")
+			ct.ConnectStart("tcp", "127.0.0.1:18008")
+			c.Advance(time.Millisecond)
+			ct.ConnectDone("tcp", "127.0.0.1:18008", nil)
+			ct.TLSHandshakeStart()
+			c.Advance(time.Millisecond)
+			ct.TLSHandshakeDone(tls.ConnectionState{}, nil)
+			ct.WroteRequest(httptrace.WroteRequestInfo{})
+			c.Advance(5 * time.Millisecond)
+			ct.GotFirstResponseByte()
+			c.Advance(2 * time.Millisecond)
+		}, Phases{Connect: time.Millisecond, TLS: time.Millisecond, Processing: 5 * time.Millisecond, Transfer: 2 * time.Millisecond}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := clock.NewManual(t0)
+			tr := &tracer{}
+			tr.reset(c)
+			tc.events(tr.trace(), c)
+			got := tr.finish(false)
+			if got != tc.want {
+				t.Errorf("phases %+v, want %+v", got, tc.want)
+			}
+			// Events after the end (a dial that outlives the attempt) add nothing.
+			c.Advance(time.Second)
+			tr.trace().ConnectDone("tcp", "10.0.0.1:443", nil)
+			tr.trace().GotFirstResponseByte()
+			if again := tr.finish(false); again != tc.want {
+				t.Errorf("after the end: phases %+v, want %+v", again, tc.want)
+			}
+		})
+	}
+}
+
+// The same end to end, live: a server that accepts the connection and
+// never answers (what a SIGSTOPped Dendrite or Centrifugo is to a client)
+// fails the step at the flow's timeout with the time it waited in
+// processing, for an http step and for a websocket step's handshake.
+func TestFrozenServerWaitIsProcessing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- conn // accepted, never read from nor answered
+		}
+	}()
+	t.Cleanup(func() {
+		for {
+			select {
+			case c := <-held:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	url := "http://" + ln.Addr().String() + "/_matrix/client/v3/sync"
+	for _, kind := range []string{"request", "websocket"} {
+		t.Run(kind, func(t *testing.T) {
+			step := get("frozen", url)
+			if kind == "websocket" {
+				step = config.Step{Name: "frozen", Function: "receive", WebSocket: &config.Stream{URL: url}}
+			}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 300 * time.Millisecond, Steps: []config.Step{step}}, Options{})
+			s := run.Steps[0]
+			wantStep(t, s, StatusFailed, "frozen: flow timeout after 300ms")
+			p := s.Phases
+			if p.Processing <= 0 || p.Processing < s.Duration/2 {
+				t.Errorf("a request hung waiting for its answer reads processing %s of a %s step (phases %+v): the wait must be in processing", p.Processing, s.Duration, p)
+			}
+			if sum := p.Resolve + p.Connect + p.TLS + p.Processing + p.Transfer; sum > s.Duration {
+				t.Errorf("phases %+v add up to %s, more than the step's %s", p, sum, s.Duration)
+			}
+		})
+	}
+}
