@@ -104,7 +104,8 @@ type Options struct {
 	// fleet, this prober's own window may be below the quorum, and paging on
 	// it at startup is what SetFleet is there to avoid. Closes are handled
 	// meanwhile. Without it, the notifier is a prober alone's until
-	// SetFleet says otherwise.
+	// SetFleet says otherwise. A verdict that does not come (no build of
+	// the figures succeeds) is not waited for past fleetWait: see lapse.
 	FleetAware bool
 }
 
@@ -172,6 +173,11 @@ type Notifier struct {
 	own     map[ownKey]state.Window
 	ownEnd  map[ownKey]time.Time
 	verdict Fleet
+	// verdictAt is when the last verdict that said anything came (the
+	// notifier's start before the first), verdictGap the interval between
+	// the last two: see lapse.
+	verdictAt  time.Time
+	verdictGap time.Duration
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
@@ -214,7 +220,7 @@ func NewNotifier(o Options) (*Notifier, error) {
 		o.Redact = func(s string) string { return s }
 	}
 	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile,
-		own: map[ownKey]state.Window{}, ownEnd: map[ownKey]time.Time{}}
+		own: map[ownKey]state.Window{}, ownEnd: map[ownKey]time.Time{}, verdictAt: o.Clock.Now()}
 	if o.FleetAware {
 		n.mode = modeUnknown
 	}
@@ -319,11 +325,11 @@ func (n *Notifier) holds(w state.Window, now time.Time) (config.MaintenanceSpan,
 func (n *Notifier) Handle(evs []state.Event) {
 	n.mu.Lock()
 	mine := n.track(evs)
-	var changed bool
+	changed := n.lapse(n.o.Clock.Now())
 	switch n.mode {
 	case modeFleet:
 		if mine {
-			changed = n.syncFleet(n.o.Clock.Now())
+			changed = n.syncFleet(n.o.Clock.Now()) || changed
 		}
 	case modeUnknown:
 		// Until the first verdict, nothing new is sent: this prober's own
@@ -334,9 +340,9 @@ func (n *Notifier) Handle(evs []state.Event) {
 				closes = append(closes, ev)
 			}
 		}
-		changed = n.handleLocked(closes)
+		changed = n.handleLocked(closes) || changed
 	default:
-		changed = n.handleLocked(evs)
+		changed = n.handleLocked(evs) || changed
 	}
 	n.mu.Unlock()
 	if changed {

@@ -124,6 +124,10 @@ func (n *Notifier) SetFleet(f Fleet) {
 		return // says nothing: a window open across the month's start stays
 	}
 	n.mu.Lock()
+	if gap := now.Sub(n.verdictAt); gap < n.verdictWait() {
+		n.verdictGap = gap // not the end of a lapse: the builds' period
+	}
+	n.verdictAt = now
 	prev := n.mode
 	n.verdict = f
 	changed := false
@@ -149,6 +153,48 @@ func (n *Notifier) SetFleet(f Fleet) {
 		n.updateActive()
 		n.signal()
 	}
+}
+
+// fleetWait is how long a fleet-aware notifier goes without a verdict
+// (since it started, or since the last verdict that said anything) before
+// it pushes this prober's own verdict (lapse); longer when the verdicts
+// come further apart (verdictWait).
+const fleetWait = 5 * time.Minute
+
+// verdictWait is how long no verdict may come: fleetWait, or three times
+// the interval between the last two verdicts (a large config's rebuild
+// period, 9 times its build's duration), whichever is longer. n.mu held.
+func (n *Notifier) verdictWait() time.Duration {
+	return max(fleetWait, 3*n.verdictGap)
+}
+
+// lapse makes the notifier a prober alone's, pushing this prober's own
+// verdict, when no verdict came for verdictWait (n.mu held); it reports
+// whether anything changed. A verdict comes from a good build of the
+// month's figures only: with the store unreachable or locked, or builds
+// failing, timing out or hanging, a prober alone would otherwise never
+// send anything new (before the first verdict), and a fleet would keep
+// its last verdict for as long as the builds fail, this prober's own
+// windows pushed at ticket while the platform may be down everywhere
+// (the shared database unreachable is when pages matter). Its own page
+// then, from one location, rather than no page; the quorum's pages are
+// resolved (nothing says they go on: this prober's own page fires if it
+// is down). The next verdict that comes rules again (SetFleet).
+func (n *Notifier) lapse(now time.Time) bool {
+	if n.mode == modeAlone || now.Sub(n.verdictAt) < n.verdictWait() {
+		return false
+	}
+	prev := n.mode
+	n.mode = modeAlone
+	n.o.Logger.Warn("no verdict of the fleet: no build of the month's figures succeeded (store unreachable, builds failing or too slow?); alerts follow this prober's own verdict until one does",
+		"last_verdict", n.verdictAt, "waited", now.Sub(n.verdictAt).Round(time.Second))
+	if prev == modeFleet {
+		return n.syncAlone(now)
+	}
+	if n.holding { // Reconcile opens them
+		return false
+	}
+	return n.handleLocked(n.ownOpens())
 }
 
 // ownOpens are open events of this prober's own open windows. n.mu held.

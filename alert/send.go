@@ -203,6 +203,9 @@ func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 	now := n.o.Clock.Now()
 	n.mu.Lock()
 	released := n.release(now)
+	if n.lapse(now) {
+		released = true
+	}
 	n.mu.Unlock()
 	if released {
 		n.updateActive()
@@ -544,6 +547,12 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 	next := now.Add(n.o.Resend)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.mode != modeAlone {
+		// The verdict's deadline (lapse).
+		if due := n.verdictAt.Add(n.verdictWait()); due.Before(next) {
+			next = due
+		}
+	}
 	for _, t := range n.targets {
 		if t.busy {
 			continue
