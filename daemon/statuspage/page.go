@@ -328,7 +328,7 @@ func (p *Page) refresh(ctx context.Context) error {
 	p.snap, p.historyRep, p.histDay, p.histBuilt = snap, hist, day, at
 	p.mu.Unlock()
 	if p.opts.Verdict != nil && rep != nil && err == nil {
-		p.opts.Verdict(verdictOf(p, rep))
+		p.opts.Verdict(verdictOf(cfg, rep, hist, now, month))
 	}
 	return snap.err
 }

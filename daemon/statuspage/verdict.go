@@ -2,6 +2,9 @@ package statuspage
 
 import (
 	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
 
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/state"
@@ -22,9 +25,10 @@ type Verdict struct {
 	Counted []state.Window
 }
 
-// verdictOf is the verdict of the month's figures.
-func verdictOf(p *Page, month *report.Report) Verdict {
-	v := Verdict{Fleet: isFleet(p.config(), month)}
+// verdictOf is the verdict of the month's figures (built at now, the
+// month from monthStart), hist the previous days' (nil: none).
+func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart time.Time) Verdict {
+	v := Verdict{Fleet: isFleet(cfg, month)}
 	for si := range month.Services {
 		s := &month.Services[si]
 		if s.Runs > 0 {
@@ -34,7 +38,45 @@ func verdictOf(p *Page, month *report.Report) Verdict {
 			v.Counted = append(v.Counted, stateWindow(w))
 		}
 	}
+	if v.Runs && missingAtMonthStart(cfg, month, hist, now, monthStart) {
+		// Say nothing, as figures with no run yet: they lack a location
+		// whose first run of the month is not stored yet, so the quorum
+		// they count is of the locations that ran first (seoul-a down
+		// alone across midnight, its run stored before busan-b's: alone,
+		// and its window counted, a page below the quorum).
+		v = Verdict{}
+	}
 	return v
+}
+
+// missingAtMonthStart reports whether, in the month's first two intervals
+// of its longest flow interval (after which a location with no run is not
+// reporting, for the report too), the month's figures lack a location that
+// the previous days' figures had reporting at their end.
+func missingAtMonthStart(cfg *config.Config, month, hist *report.Report, now, monthStart time.Time) bool {
+	if hist == nil {
+		return false
+	}
+	ivl := time.Minute
+	for _, s := range cfg.Services {
+		for _, f := range s.Flows {
+			ivl = max(ivl, f.Interval)
+		}
+	}
+	if now.Sub(monthStart) >= 2*ivl {
+		return false
+	}
+	in := map[string]bool{}
+	for _, l := range strings.Split(month.Location, ",") {
+		in[strings.TrimSpace(l)] = true
+	}
+	for _, l := range strings.Split(hist.Location, ",") {
+		l = strings.TrimSpace(l)
+		if _, silent := hist.Silent[l]; l != "" && !silent && !in[l] {
+			return true
+		}
+	}
+	return false
 }
 
 // stateWindow is a report's window as the state machine tells one.
