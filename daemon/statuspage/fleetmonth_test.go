@@ -3,6 +3,7 @@ package statuspage
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +92,58 @@ func TestFleetMonthStartNoPageBelowQuorum(t *testing.T) {
 	}
 	if tickets == 0 {
 		t.Errorf("seoul-a pushed no ticket for its window below the quorum")
+	}
+}
+
+// TestFleetPageAcrossMonthKeepsStart: seoul-a and busan-b both down from
+// 23:50 on the 30th (the quorum: a page from 23:50). December's figures cut
+// the counted window at the month's start, and the verdict gave that cut
+// start: both probers' pages said "has been down since
+// 2026-12-01T00:00:00Z" from the first rebuild of December, and a prober
+// restarted in December without a state file (PostgreSQL) pushed the page
+// with startsAt 00:00, another start for the same alert. Now the verdict
+// dates a counted window open since before the month from the previous
+// days' figures (already built, as the pages do): since 23:50, startsAt
+// 23:50, before and after the month's start and after a restart.
+func TestFleetPageAcrossMonthKeepsStart(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	t0 := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	clk := clock.NewManual(t0)
+	ps := []*pushProber{newPushProber(t, s, clk, "seoul-a", true), newPushProber(t, s, clk, "busan-b", true)}
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	for i := 0; i < 36; i++ {
+		pushMinute(t, s, clk, at(i), ps, func(string) bool { return i < 20 })
+	}
+	// seoul-a restarted at 00:06 (PostgreSQL: no state file): a new
+	// notifier and page, its state machine restored down.
+	re := newPushProber(t, s, clk, "seoul-a", true)
+	re.m = ps[0].m
+	orig := ps[0]
+	ps[0] = re
+	for i := 36; i < 39; i++ {
+		pushMinute(t, s, clk, at(i), ps, func(string) bool { return false })
+	}
+	for _, p := range []*pushProber{orig, ps[1], re} {
+		n := 0
+		for _, a := range p.am.alerts() {
+			if a.labels["severity"] != "page" {
+				continue
+			}
+			n++
+			if !a.starts.Equal(at(20)) {
+				t.Errorf("%s (%p) pushed %s at %s from %s, want from 23:50", p.loc, p, a.key, a.at.Format("15:04:05"), a.starts.Format("2006-01-02 15:04"))
+			}
+			if strings.Contains(a.body, "since 2026-12-01T00:00:00Z") {
+				t.Errorf("%s (%p) pushed %s at %s saying since 2026-12-01 00:00", p.loc, p, a.key, a.at.Format("15:04:05"))
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s pushed no page", p.loc)
+		}
 	}
 }

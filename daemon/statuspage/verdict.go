@@ -34,8 +34,24 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 		if s.Runs > 0 {
 			v.Runs = true
 		}
+		var hs *report.Service
+		if hist != nil {
+			hs = serviceNamed(hist, s.Name)
+		}
 		for _, w := range s.Windows {
-			v.Counted = append(v.Counted, stateWindow(w))
+			sw := stateWindow(w)
+			if w.End == nil && w.StartCut == report.CutPeriod && hs != nil {
+				// Open since before the month (which cuts it at its
+				// start): dated from the previous days' figures, as the
+				// pages date it, so the alert's startsAt and "since" are
+				// its start, not the month's first instant.
+				for _, h := range hs.Windows {
+					if h.End == nil && h.EndCut == report.CutPeriod && sameWindow(&h, w.Flow, w.Function, w.Kind) && h.Start.Before(sw.Start) {
+						sw.Start = h.Start
+					}
+				}
+			}
+			v.Counted = append(v.Counted, sw)
 		}
 	}
 	if v.Runs && missingAtMonthStart(cfg, month, hist, now, monthStart) {
