@@ -220,8 +220,13 @@ func (n *Notifier) syncFleet(now time.Time) bool {
 	}
 	desired := map[string]wanted{}
 	counted := map[ownKey]bool{}
+	ended := map[ownKey][]time.Time{} // the closed counted windows' ends, by key
 	for _, w := range n.verdict.Counted {
-		if !w.End.IsZero() || w.Kind != state.KindDown && w.Kind != state.KindDegraded {
+		if !w.End.IsZero() {
+			ended[keyOf(w)] = append(ended[keyOf(w)], w.End)
+			continue
+		}
+		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
 			continue
 		}
 		a := n.renderAs(w, countedShown)
@@ -243,10 +248,12 @@ func (n *Notifier) syncFleet(now time.Time) bool {
 			}
 			return now // replaced by the quorum's alert, or the mode changed
 		}
+		// Looked up by key: scanning every counted window for each alert
+		// resolved took minutes at the end of a large outage (n.mu held).
 		var end time.Time
-		for _, w := range n.verdict.Counted {
-			if !w.End.IsZero() && keyOf(w) == k && w.End.After(e.StartsAt) && w.End.After(end) {
-				end = w.End
+		for _, t := range ended[k] {
+			if t.After(e.StartsAt) && t.After(end) {
+				end = t
 			}
 		}
 		if end.IsZero() || end.After(now) {

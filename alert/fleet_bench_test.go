@@ -49,3 +49,46 @@ func BenchmarkSetFleet(b *testing.B) {
 		n.SetFleet(f)
 	}
 }
+
+// BenchmarkSetFleetResolve is what the verdict that ends a whole-platform
+// outage costs the notifier: flows flows of two locations, each flow and
+// its three functions counted by the quorum and firing, then all of them
+// closed (the figures holding each counted window twice over the month:
+// once earlier, once now). Each resolve looks up its counted window's end.
+func BenchmarkSetFleetResolve(b *testing.B) {
+	for _, flows := range []int{1000, 4000} {
+		b.Run(fmt.Sprintf("flows=%d", flows), func(b *testing.B) {
+			am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			defer am.Close()
+			clk := clock.NewManual(t0.Add(time.Hour))
+			n, err := NewNotifier(Options{URLs: []string{am.URL}, Location: "seoul-a", Clock: clk, FleetAware: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n.Reconcile(nil)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				start := clk.Now()
+				var open, closed Fleet
+				open.Fleet, closed.Fleet = true, true
+				for j := range flows {
+					for _, fn := range []string{"", "login", "send", "receive"} {
+						c := flowWindow(state.KindDown, fn, start)
+						c.Flow = fmt.Sprintf("flow-%04d", j)
+						c.Location = "busan-b, seoul-a"
+						old := c
+						old.Start, old.End = t0.Add(-time.Hour), t0.Add(-50*time.Minute)
+						open.Counted = append(open.Counted, old, c)
+						c.End = start.Add(time.Minute)
+						closed.Counted = append(closed.Counted, old, c)
+					}
+				}
+				n.SetFleet(open)
+				clk.Advance(2 * time.Minute)
+				b.StartTimer()
+				n.SetFleet(closed)
+			}
+		})
+	}
+}
