@@ -121,7 +121,16 @@ func (n *Notifier) track(evs []state.Event) bool {
 func (n *Notifier) SetFleet(f Fleet) {
 	now := n.o.Clock.Now()
 	if f.NoRuns {
-		return // says nothing: a window open across the month's start stays
+		// Says nothing: a window open across the month's start stays. In a
+		// fleet, a build that works (lapse waits no longer); before the
+		// first verdict not (a prober alone whose runs are not stored is
+		// not held silent).
+		n.mu.Lock()
+		if n.mode == modeFleet {
+			n.verdictAt = now
+		}
+		n.mu.Unlock()
+		return
 	}
 	n.mu.Lock()
 	if gap := now.Sub(n.verdictAt); gap < n.verdictWait() {

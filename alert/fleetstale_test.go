@@ -106,3 +106,41 @@ func TestFleetVerdictStaleFallsBackToOwn(t *testing.T) {
 		t.Fatalf("the verdict back: firing %+v, want the quorum's page alone", n.Active())
 	}
 }
+
+// TestFleetVerdictSayingNothingIsNoLapse: in a fleet, good builds whose
+// figures say nothing of the fleet (the month's first moments: no run yet,
+// or a location's first run of the month not stored yet, for up to two of
+// the longest flow interval) are builds that work: the notifier keeps the
+// fleet's verdict past fleetWait and does not page on its own window below
+// the quorum. Before a first verdict, figures with no run for fleetWait
+// (this prober's runs not stored) do not hold it silent.
+func TestFleetVerdictSayingNothingIsNoLapse(t *testing.T) {
+	ctx := context.Background()
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0)
+	n := newFleetNotifier(t, clk, "", am.srv.URL)
+	n.Reconcile(nil)
+	n.SetFleet(Fleet{Fleet: true})
+	own := flowWindow(state.KindDown, "", clk.Now())
+	n.Handle([]state.Event{open(own)})
+	for range 10 {
+		clk.Advance(time.Minute)
+		n.SetFleet(Fleet{NoRuns: true})
+		mustTick(t, n, ctx)
+	}
+	if got := firingAt(n, "ticket", "seoul-a"); len(got) != 1 || len(n.Active()) != 1 {
+		t.Fatalf("10 minutes of figures saying nothing: firing %+v, want the ticket alone", n.Active())
+	}
+
+	n = newFleetNotifier(t, clk, "", am.srv.URL)
+	n.Reconcile(nil)
+	n.Handle([]state.Event{open(own)})
+	for range 6 {
+		clk.Advance(time.Minute)
+		n.SetFleet(Fleet{NoRuns: true})
+		mustTick(t, n, ctx)
+	}
+	if got := firingAt(n, "page", "seoul-a"); len(got) != 1 {
+		t.Fatalf("6 minutes of figures with no run before a first verdict: firing %+v, want this prober's own page", n.Active())
+	}
+}
