@@ -153,9 +153,7 @@ func (n *Notifier) SetFleet(f Fleet) {
 		changed = n.syncAlone(now)
 	case prev == modeUnknown:
 		n.mode = modeAlone
-		if !n.holding { // else Reconcile opens them
-			changed = n.handleLocked(n.ownOpens())
-		}
+		changed = n.becomeAlone(now)
 	}
 	n.mu.Unlock()
 	if changed {
@@ -200,10 +198,22 @@ func (n *Notifier) lapse(now time.Time) bool {
 	if prev == modeFleet {
 		return n.syncAlone(now)
 	}
-	if n.holding { // Reconcile opens them
+	return n.becomeAlone(now)
+}
+
+// becomeAlone pushes this prober's own verdict once the notifier, which
+// had no verdict yet, is a prober alone's (n.mu held): its own windows are
+// opened as a prober alone opens them, and what else fires is resolved:
+// the fleet's alerts the state file brought back, which Reconcile left to
+// the first verdict (the quorum's page, this prober's ticket below the
+// quorum), would otherwise be sent for ever. Not before Reconcile, which
+// does both.
+func (n *Notifier) becomeAlone(now time.Time) bool {
+	if n.holding {
 		return false
 	}
-	return n.handleLocked(n.ownOpens())
+	changed := n.handleLocked(n.ownOpens())
+	return n.syncAlone(now) || changed
 }
 
 // ownOpens are open events of this prober's own open windows. n.mu held.

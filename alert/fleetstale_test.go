@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -143,4 +144,56 @@ func TestFleetVerdictSayingNothingIsNoLapse(t *testing.T) {
 	if got := firingAt(n, "page", "seoul-a"); len(got) != 1 {
 		t.Fatalf("6 minutes of figures with no run before a first verdict: firing %+v, want this prober's own page", n.Active())
 	}
+}
+
+// TestRestartAloneResolvesFleetAlerts: a prober of a fleet restarted with
+// its state file (SQLite) finds itself alone (the other location gone from
+// the month's figures). Reconcile leaves the fleet's alerts the state file
+// brings back to the first verdict (the quorum's page, and this prober's
+// ticket below the quorum); that verdict said alone and opened this
+// prober's own page, but nothing resolved the two: the quorum's page and
+// the ticket were re-sent every resend for as long as the prober ran,
+// firing in Alertmanager for ever. Now the first verdict resolves them.
+func TestRestartAloneResolvesFleetAlerts(t *testing.T) {
+	ctx := context.Background()
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0)
+	path := filepath.Join(t.TempDir(), ".r.db.slaprobe-alerts.json")
+	own := flowWindow(state.KindDown, "", t0)
+	other := flowWindow(state.KindDown, "", t0)
+	other.Flow = "other"
+	n := newFleetNotifier(t, clk, path, am.srv.URL)
+	n.Reconcile(nil)
+	n.Handle([]state.Event{open(own)})
+	clk.Advance(5 * time.Minute)
+	n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{counted(t0.Add(time.Minute), time.Time{})}})
+	// busan-b stopped; the quorum's page is seoul-a's, below it on other.
+	mustTick(t, n, ctx)
+	if len(n.Active()) != 1 {
+		t.Fatalf("before the restart: %+v, want the quorum's page", n.Active())
+	}
+	n.Handle([]state.Event{open(other)})
+	mustTick(t, n, ctx)
+	if len(firingAt(n, "ticket", "seoul-a")) != 1 {
+		t.Fatalf("before the restart: %+v, want a ticket beside the quorum's page", n.Active())
+	}
+	if err := n.Run(cancelled()); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(time.Minute)
+	n = newFleetNotifier(t, clk, path, am.srv.URL)
+	n.Reconcile([]state.Window{own, other})
+	n.SetFleet(Fleet{Fleet: false})
+	mustTick(t, n, ctx)
+	act := n.Active()
+	if len(act) != 2 || len(firingAt(n, "page", "seoul-a")) != 2 {
+		t.Fatalf("alone after the restart: firing %+v, want this prober's two own pages alone", act)
+	}
+}
+
+func cancelled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }
