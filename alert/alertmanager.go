@@ -173,6 +173,7 @@ type Notifier struct {
 	own     map[ownKey]state.Window
 	ownEnd  map[ownKey]time.Time
 	verdict Fleet
+	counted map[ownKey]bool // the verdict's open counted windows (syncFleet)
 	// verdictAt is when the last verdict that said anything came (the
 	// notifier's start before the first), verdictGap the interval between
 	// the last two: see lapse.
@@ -328,9 +329,7 @@ func (n *Notifier) Handle(evs []state.Event) {
 	changed := n.lapse(n.o.Clock.Now())
 	switch n.mode {
 	case modeFleet:
-		if mine {
-			changed = n.syncFleet(n.o.Clock.Now()) || changed
-		}
+		changed = n.syncOwn(mine, n.o.Clock.Now()) || changed
 	case modeUnknown:
 		// Until the first verdict, nothing new is sent: this prober's own
 		// window may be below a quorum. A close still resolves what fires.

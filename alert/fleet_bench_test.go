@@ -92,3 +92,57 @@ func BenchmarkSetFleetResolve(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFleetHandle is what one run's window events cost the run path
+// (Handle, the notifier's lock held) while flows flows of two locations are
+// down at the quorum and at this prober (each flow and its three functions:
+// the alerts firing), in a fleet and, for comparison, alone: one more
+// flow's window opening, then closing.
+func BenchmarkFleetHandle(b *testing.B) {
+	for _, fleet := range []bool{false, true} {
+		for _, flows := range []int{1000, 4000} {
+			b.Run(fmt.Sprintf("fleet=%v/flows=%d", fleet, flows), func(b *testing.B) {
+				am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+				defer am.Close()
+				clk := clock.NewManual(t0.Add(time.Hour))
+				n, err := NewNotifier(Options{URLs: []string{am.URL}, Location: "seoul-a", Clock: clk, FleetAware: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var own []state.Event
+				f := Fleet{Fleet: fleet}
+				for i := range flows {
+					for _, fn := range []string{"", "login", "send", "receive"} {
+						w := flowWindow(state.KindDown, fn, t0)
+						w.Flow = fmt.Sprintf("flow-%04d", i)
+						own = append(own, open(w))
+						if fleet {
+							c := w
+							c.Location = "busan-b, seoul-a"
+							c.Start = t0.Add(5 * time.Minute)
+							f.Counted = append(f.Counted, c)
+						}
+					}
+				}
+				n.Reconcile(nil)
+				n.SetFleet(f)
+				n.Handle(own)
+				extra := flowWindow(state.KindDown, "", t0)
+				extra.Flow = "extra"
+				b.ReportAllocs()
+				for b.Loop() {
+					extra.Start = clk.Now()
+					n.Handle([]state.Event{open(extra)})
+					clk.Advance(time.Minute)
+					extra.End = clk.Now()
+					n.Handle([]state.Event{{Op: state.OpClose, Window: extra}})
+					extra.End = time.Time{}
+					clk.Advance(time.Minute)
+					b.StopTimer()
+					n.SetFleet(Fleet{NoRuns: true}) // a build that works: no lapse (a verdict that says nothing costs nothing)
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
