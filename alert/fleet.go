@@ -132,6 +132,13 @@ func (n *Notifier) SetFleet(f Fleet) {
 		n.mu.Unlock()
 		return
 	}
+	// The quorum's alerts are rendered before the lock is taken (they
+	// need none): the bulk of a verdict's cost, which the runs' window
+	// events (Handle) would wait for.
+	var pre *quorumAlerts
+	if f.Fleet {
+		pre = n.renderCounted(f.Counted)
+	}
 	n.mu.Lock()
 	if gap := now.Sub(n.verdictAt); gap < n.verdictWait() {
 		n.verdictGap = gap // not the end of a lapse: the builds' period
@@ -146,7 +153,7 @@ func (n *Notifier) SetFleet(f Fleet) {
 		if prev != modeFleet {
 			n.o.Logger.Info("alerts follow the fleet's quorum: the store holds runs from other locations; this prober's own windows below the quorum are pushed at severity " + n.o.SeverityDegraded)
 		}
-		changed = n.syncFleet(now)
+		changed = n.syncFleetWith(pre, now)
 	case prev == modeFleet:
 		n.mode = modeAlone
 		n.o.Logger.Info("alerts follow this prober's own verdict: the store holds no runs from other locations this month")
@@ -231,27 +238,54 @@ type wanted struct {
 	w state.Window
 }
 
-// syncFleet makes the firing alerts the fleet's (see SetFleet). n.mu
-// held; not before Reconcile (HoldUntilReconcile), which calls it.
-func (n *Notifier) syncFleet(now time.Time) bool {
-	if n.holding {
-		return false
-	}
-	desired := map[string]wanted{}
-	counted := map[ownKey]bool{}
-	ended := map[ownKey][]time.Time{} // the closed counted windows' ends, by key
-	for _, w := range n.verdict.Counted {
+// quorumAlerts are a verdict's counted windows as the notifier pushes
+// them: the open ones' alerts by fingerprint, their keys, and the closed
+// ones' ends by key.
+type quorumAlerts struct {
+	alerts  map[string]wanted
+	counted map[ownKey]bool
+	ended   map[ownKey][]time.Time
+}
+
+// renderCounted renders counted's windows (no lock needed: it reads the
+// options and the zone only).
+func (n *Notifier) renderCounted(counted []state.Window) *quorumAlerts {
+	q := &quorumAlerts{alerts: map[string]wanted{}, counted: map[ownKey]bool{}, ended: map[ownKey][]time.Time{}}
+	for _, w := range counted {
 		if !w.End.IsZero() {
-			ended[keyOf(w)] = append(ended[keyOf(w)], w.End)
+			q.ended[keyOf(w)] = append(q.ended[keyOf(w)], w.End)
 			continue
 		}
 		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
 			continue
 		}
 		a := n.renderAs(w, countedShown)
-		desired[fingerprint(a.Labels)] = wanted{a, w}
-		counted[keyOf(w)] = true
+		q.alerts[fingerprint(a.Labels)] = wanted{a, w}
+		q.counted[keyOf(w)] = true
 	}
+	return q
+}
+
+// syncFleet makes the firing alerts the fleet's (see SetFleet). n.mu
+// held; not before Reconcile (HoldUntilReconcile), which calls it.
+func (n *Notifier) syncFleet(now time.Time) bool {
+	if n.holding {
+		return false
+	}
+	return n.syncFleetWith(n.renderCounted(n.verdict.Counted), now)
+}
+
+// syncFleetWith is syncFleet with the verdict's alerts rendered (q, of
+// n.verdict). n.mu held.
+func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
+	if n.holding {
+		return false
+	}
+	desired := make(map[string]wanted, len(q.alerts)+len(n.own))
+	for fp, d := range q.alerts {
+		desired[fp] = d
+	}
+	counted, ended := q.counted, q.ended
 	n.counted = counted
 	for k, w := range n.own {
 		if counted[k] {

@@ -50,6 +50,46 @@ func BenchmarkSetFleet(b *testing.B) {
 	}
 }
 
+// BenchmarkSetFleetLocked is the part of BenchmarkSetFleet's verdict taken
+// with the notifier's lock held, which the runs' window events (Handle)
+// wait for: the quorum's alerts are rendered before it is taken.
+func BenchmarkSetFleetLocked(b *testing.B) {
+	am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer am.Close()
+	clk := clock.NewManual(t0.Add(time.Hour))
+	n, err := NewNotifier(Options{URLs: []string{am.URL}, Location: "seoul-a", Clock: clk, FleetAware: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var own []state.Event
+	f := Fleet{Fleet: true}
+	for i := range 1000 {
+		for _, fn := range []string{"", "login", "send", "receive"} {
+			w := flowWindow(state.KindDown, fn, t0)
+			w.Flow = fmt.Sprintf("flow-%04d", i)
+			own = append(own, open(w))
+			c := w
+			c.Location = "busan-b, seoul-a"
+			c.Start = t0.Add(5 * time.Minute)
+			old := c
+			old.Start, old.End = t0.Add(-time.Hour), t0.Add(-50*time.Minute)
+			f.Counted = append(f.Counted, old, c)
+		}
+	}
+	n.Reconcile(nil)
+	n.Handle(own)
+	n.SetFleet(f)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		q := n.renderCounted(f.Counted)
+		b.StartTimer()
+		n.mu.Lock()
+		n.syncFleetWith(q, clk.Now())
+		n.mu.Unlock()
+	}
+}
+
 // BenchmarkSetFleetResolve is what the verdict that ends a whole-platform
 // outage costs the notifier: flows flows of two locations, each flow and
 // its three functions counted by the quorum and firing, then all of them
