@@ -17,7 +17,9 @@ import (
 type Verdict struct {
 	// Fleet: the figures hold a location other than this prober's (isFleet).
 	Fleet bool
-	// Runs: the figures hold a run (not a month's first moments).
+	// Runs: the figures hold a run (not a month's first moments) and say
+	// something of the fleet (missingAtMonthStart: false); when not, the
+	// verdict is zero.
 	Runs bool
 	// Counted are the figures' counted windows (after the location quorum),
 	// open ones with End zero; Location lists the locations that saw each,
