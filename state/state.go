@@ -81,6 +81,11 @@ type Window struct {
 	Confirmed time.Time // start of the run that confirmed it (Start for unknown)
 	CauseStep string    // the first failing step of the first failing run
 	Error     string    // that step's error
+	// Known is when the confirmation was known: the end of the run that
+	// confirmed it (its start plus its duration; Start for unknown). Zero
+	// when not known (a window stored before schema version 11 whose
+	// confirming run was no longer kept): read Confirmed then (KnownAt).
+	Known time.Time
 	// Causes are the window's causes in time order; the first is CauseStep
 	// and Error from Start, the last one's To is End (zero while open).
 	// Unknown windows have none.
@@ -102,6 +107,15 @@ type Cause struct {
 	Error string
 	From  time.Time // start of the first run with this cause
 	To    time.Time // start of the first run with the next cause, or the window's end; zero while it lasts
+}
+
+// KnownAt is when the window's confirmation was known: Known, or Confirmed
+// when that is not stored.
+func (w *Window) KnownAt() time.Time {
+	if w.Known.IsZero() || w.Known.Before(w.Confirmed) {
+		return w.Confirmed
+	}
+	return w.Known
 }
 
 // Open reports whether the window has not ended.
@@ -316,7 +330,7 @@ func (t *tracker) setLoc(at time.Time) {
 	}
 }
 
-func (t *tracker) observe(p Policy, key Key, at time.Time, st probe.Status, cause, errMsg string) []Event {
+func (t *tracker) observe(p Policy, key Key, at, known time.Time, st probe.Status, cause, errMsg string) []Event {
 	var evs []Event
 	prev := t.last
 	t.setLoc(at)
@@ -361,7 +375,7 @@ func (t *tracker) observe(p Policy, key Key, at time.Time, st probe.Status, caus
 		if t.open != nil { // degraded until the outage began
 			evs = append(evs, t.closeAt(maxTime(t.at(t.failAt), t.open.Start), t.at(t.failPre)))
 		}
-		evs = append(evs, t.openWindow(key, KindDown, t.at(t.failAt), t.at(t.failPre), at, t.failCauses()))
+		evs = append(evs, t.openWindow(key, KindDown, t.at(t.failAt), t.at(t.failPre), at, known, t.failCauses()))
 		t.state = vDown
 	case t.state == vDown && int(t.pass) >= p.UpAfter:
 		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
@@ -371,14 +385,14 @@ func (t *tracker) observe(p Policy, key Key, at time.Time, st probe.Status, caus
 			if t.passAt > start {
 				start, pre = t.passAt, t.passPre
 			}
-			evs = append(evs, t.openWindow(key, KindDegraded, t.at(start), t.at(pre), at, t.degrCauses()))
+			evs = append(evs, t.openWindow(key, KindDegraded, t.at(start), t.at(pre), at, known, t.degrCauses()))
 			t.state = vDegraded
 		}
 	case t.state == vDegraded && st == probe.StatusOK && int(t.pass) >= p.UpAfter:
 		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
 		t.state = vUp
 	case t.state != vDown && t.state != vDegraded && int(t.degr) >= p.DownAfter:
-		evs = append(evs, t.openWindow(key, KindDegraded, t.at(t.degrAt), t.at(t.degrPre), at, t.degrCauses()))
+		evs = append(evs, t.openWindow(key, KindDegraded, t.at(t.degrAt), t.at(t.degrPre), at, known, t.degrCauses()))
 		t.state = vDegraded
 	case t.state == vUnknown && st != probe.StatusFailed:
 		t.state = vUp
@@ -399,7 +413,7 @@ func (t *tracker) observe(p Policy, key Key, at time.Time, st probe.Status, caus
 	return evs
 }
 
-func (t *tracker) openWindow(key Key, k Kind, start, before, confirmed time.Time, causes []Cause) Event {
+func (t *tracker) openWindow(key Key, k Kind, start, before, confirmed, known time.Time, causes []Cause) Event {
 	cs := slices.Clone(causes)
 	// Causes of runs before the start (a down window that ends a degraded
 	// one keeps only its own) are not the window's.
@@ -409,7 +423,7 @@ func (t *tracker) openWindow(key Key, k Kind, start, before, confirmed time.Time
 	if len(cs) > 0 && cs[0].From.Before(start) {
 		cs[0].From = start
 	}
-	w := &Window{Key: key, Kind: k, Start: start, Confirmed: confirmed, LastBefore: before, Causes: cs}
+	w := &Window{Key: key, Kind: k, Start: start, Confirmed: confirmed, Known: known, LastBefore: before, Causes: cs}
 	if len(cs) > 0 {
 		w.CauseStep, w.Error = cs[0].Step, cs[0].Error
 	}
@@ -441,7 +455,7 @@ func (t *tracker) gap(key Key, start, end time.Time) []Event {
 	if t.open != nil {
 		evs = append(evs, t.closeAt(start, t.at(t.last)))
 	}
-	evs = append(evs, Event{Op: OpClose, Window: Window{Key: key, Kind: KindUnknown, Start: start, End: end, Confirmed: start}})
+	evs = append(evs, Event{Op: OpClose, Window: Window{Key: key, Kind: KindUnknown, Start: start, End: end, Confirmed: start, Known: start}})
 	*t = emptyTracker(t.fn)
 	return evs
 }
@@ -592,6 +606,10 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	if end.After(m.covered) {
 		m.covered = end
 	}
+	// A window this run confirms is known when the run ended (a run that
+	// hung to its timeout confirms at its start and is known a timeout
+	// later), never before the start it is observed at.
+	known := maxTime(end, at)
 
 	cause, errMsg := "", ""
 	if f := run.FirstFailure(); f != nil {
@@ -602,7 +620,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	if outcome == probe.StatusDegraded {
 		dcause, derr = firstDegraded(run)
 	}
-	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), at, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
+	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), at, known, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
 	for i := range m.funcs() {
 		t := &m.ts[1+i]
 		st := run.FunctionStatus(t.fn)
@@ -610,7 +628,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 		if st == probe.StatusDegraded {
 			c, e = firstDegradedOf(run, t.fn)
 		}
-		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, st, c, e)...)
+		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, known, st, c, e)...)
 	}
 	m.confirming = m.Confirming()
 	return evs
@@ -650,7 +668,7 @@ func (m *Machine) Close(end time.Time) []Window {
 	if !ok {
 		return nil
 	}
-	return []Window{{Key: m.keyOf(m.flow()), Kind: KindUnknown, Start: start, End: end, Confirmed: start}}
+	return []Window{{Key: m.keyOf(m.flow()), Kind: KindUnknown, Start: start, End: end, Confirmed: start, Known: start}}
 }
 
 // uncovered reports whether no run covered the time up to t for longer than

@@ -99,6 +99,23 @@ var sqliteMigrations = []migration{
 	{version: 8, stmts: v8Stmts("INTEGER", "INTEGER")},
 	{version: 9, stmts: v9Stmts},
 	{version: 10, stmts: v10Stmts},
+	{version: 11, stmts: v11Stmts("INTEGER")},
+}
+
+// v11Stmts add when a window's confirmation was known (state.Window.Known:
+// the end of the run that confirmed it) to its open and close events, 0 when
+// not known, and fill it in from the confirming runs still stored (one index
+// lookup per event, through series' unique key and runs_series_start). The
+// windows of runs already pruned keep 0: a report reads their confirmation
+// (the run's start) instead.
+func v11Stmts(integer string) []string {
+	return []string{
+		`ALTER TABLE events ADD COLUMN known_ns ` + integer + ` NOT NULL DEFAULT 0`,
+		`UPDATE events SET known_ns = COALESCE((
+	SELECT MAX(r.start_ns + r.duration_ns) FROM series s JOIN runs r ON r.series = s.id
+	WHERE s.flow = events.flow AND s.location = events.location AND s.service = events.service AND r.start_ns = events.confirmed_ns
+), 0) WHERE op IN ('open', 'close') AND kind <> 'unknown'`,
+	}
 }
 
 // v10Stmts rename deliveries to report_deliveries: a prober of version 9
@@ -380,6 +397,7 @@ $$`,
 	}, v8Stmts("SMALLINT", "BIGINT")...)},
 	{version: 9, stmts: v9Stmts},
 	{version: 10, stmts: v10Stmts},
+	{version: 11, stmts: v11Stmts("BIGINT")},
 }
 
 // Frozen Go code of migrations 2 and 3.

@@ -247,7 +247,7 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 13*len(events))
+	args := make([]any, 0, 14*len(events))
 	type wkey struct {
 		kind, service, flow, function, location string
 		start                                   int64
@@ -273,8 +273,12 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 			settle = append(settle, k)
 		}
 		row := func(op state.Op, confirmed time.Time, step, msg string, lastIn time.Time) {
+			known := int64(0) // a cause row's is not read
+			if op != state.OpCause {
+				known = toNS(w.Known)
+			}
 			args = append(args, string(op), string(w.Kind), w.Service, w.Flow, w.Function, w.Location,
-				start, end, toNS(confirmed), cleanText(step), cleanText(msg), toNS(w.LastBefore), toNS(lastIn))
+				start, end, toNS(confirmed), cleanText(step), cleanText(msg), toNS(w.LastBefore), toNS(lastIn), known)
 		}
 		switch e.Op {
 		case state.OpOpen:
