@@ -447,10 +447,11 @@ func credit(tiers []config.Credit, avail float64) float64 {
 // (planned work inside an outage does not split it) nor toward an incident's
 // duration.
 //
-// It also returns the mean time to detect: from an incident's start to the
-// first confirmation of a window that starts it, over the incidents whose
-// start was seen (not cut by the period, by missing data or by maintenance);
-// nil when there is none.
+// It also returns the mean time to detect: from an incident's start to when
+// the first confirmation of a window that starts it was known (the end of
+// its confirming run, measured.known; its start where that is not stored),
+// over the incidents whose start was seen (not cut by the period, by missing
+// data or by maintenance); nil when there is none.
 func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service) ([]Incident, *float64) {
 	gap := a.cfg.Policy.FlapGap
 	countDeg := a.cfg.Policy.Degraded == "down"
@@ -490,8 +491,8 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 			if es.Equal(span.s) {
 				if w.startCut != "" {
 					inc.StartCut = w.startCut
-				} else if es.Equal(w.s) && (conf.IsZero() || w.confirmed.Before(conf)) { // a start inside maintenance was not seen
-					startSeen, conf = true, w.confirmed
+				} else if k := maxT(w.known, w.confirmed); es.Equal(w.s) && (conf.IsZero() || k.Before(conf)) { // a start inside maintenance was not seen
+					startSeen, conf = true, k
 				}
 			}
 			if ee.Equal(span.e) {

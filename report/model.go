@@ -79,7 +79,7 @@ type Service struct {
 	Incidents          int      `json:"incidents"` // outages after flap merging
 	MTTRSeconds        *float64 `json:"mttr_seconds"`
 	MTBFSeconds        *float64 `json:"mtbf_seconds"`
-	MTTDSeconds        *float64 `json:"mttd_seconds"` // backdated start to confirmation, mean over incidents whose start was seen
+	MTTDSeconds        *float64 `json:"mttd_seconds"` // backdated start to the end of the confirming run, mean over incidents whose start was seen
 	LongestSeconds     *float64 `json:"longest_outage_seconds"`
 	AverageSeconds     *float64 `json:"average_outage_seconds"`
 	ErrorBudget        Budget   `json:"error_budget"`

@@ -147,10 +147,14 @@ type measured struct {
 	// CutNoData), or "" for a measured edge.
 	startCut, endCut string
 	confirmed        time.Time
-	cause            string
-	err              string
-	locs             []string
-	causes           []state.Cause // clipped to the window
+	// known is when the confirmation was known: the end of the confirming
+	// run (of the quorum's, the quorum-th to end); confirmed when that is
+	// not stored.
+	known  time.Time
+	cause  string
+	err    string
+	locs   []string
+	causes []state.Cause // clipped to the window
 	// lastBefore and lastIn bound the edges (state.Window's); zero when the
 	// edge is not a measured one.
 	lastBefore, lastIn time.Time
@@ -792,6 +796,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			cands = append(cands, maxT(lws[i].w.Confirmed, cur.s))
 		}
 		slices.SortFunc(cands, func(x, y time.Time) int { return x.Compare(y) })
+		var need int
 		for _, c := range cands {
 			var confirmed []string
 			for _, i := range curWs {
@@ -807,13 +812,14 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				}
 			}
 			if reporting > 0 && len(confirmed) >= a.required(reporting) {
-				cur.confirmed = c
+				cur.confirmed, need = c, a.required(reporting)
 				break
 			}
 		}
 		if cur.confirmed.IsZero() && len(cands) > 0 { // never confirmed at the quorum inside the period
-			cur.confirmed = cands[0]
+			cur.confirmed, need = cands[0], 1
 		}
+		cur.known = quorumKnown(cur, need, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
 		cur.causes = clipCauses(lws[best].w, cur.s, cur.e)
 		// The edges are those of the location windows that make them (the
 		// last to go down, the first to come back), when one does.
@@ -902,13 +908,47 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			b := measured{
 				Key: key, kind: kind, iv: p, open: x.w.End.IsZero() && p.e.Equal(end) && end.Before(a.in.To),
 				startCut: a.startCut(p.s, locs, unknown, first, one), endCut: a.endCut(p.e, locs, unknown, one),
-				confirmed: maxT(x.w.Confirmed, p.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
+				confirmed: maxT(x.w.Confirmed, p.s), known: maxT(x.w.KnownAt(), p.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
 			}
 			b.edges(x.w)
 			below = append(below, b)
 		}
 	}
 	return counted, below
+}
+
+// quorumKnown is when a counted window's confirmation was known: the end of
+// the confirming runs (state.Window.KnownAt) of the need locations that knew
+// first, each location at its earliest confirmation made while its own
+// window was down (so with a quorum of all the locations, the last of their
+// confirming runs to end: one that began first but hung to its timeout is
+// known last). Never before the confirmation.
+func quorumKnown(cur *measured, need int, idx []int, at func(int) (state.Window, iv)) time.Time {
+	var locs []string
+	var known []time.Time // per location of locs
+	for _, i := range idx {
+		w, x := at(i)
+		c := maxT(w.Confirmed, cur.s)
+		if c.Before(x.s) || !c.Before(x.e) {
+			continue
+		}
+		k := maxT(w.KnownAt(), c)
+		if j := slices.Index(locs, w.Location); j >= 0 {
+			known[j] = minT(known[j], k)
+			continue
+		}
+		locs, known = append(locs, w.Location), append(known, k)
+	}
+	if len(known) == 0 { // confirmed past its window's end in the period: that window's run
+		for _, i := range idx {
+			if w, _ := at(i); maxT(w.Confirmed, cur.s).Equal(cur.confirmed) {
+				return maxT(w.KnownAt(), cur.confirmed)
+			}
+		}
+		return cur.confirmed
+	}
+	slices.SortFunc(known, func(x, y time.Time) int { return x.Compare(y) })
+	return maxT(known[min(max(need, 1), len(known))-1], cur.confirmed)
 }
 
 // startCut says why a counted window starting at s has no measured start:
