@@ -12,15 +12,16 @@ import (
 // recomputeKept is Recompute over what the store still holds raw: before
 // the raw runs' horizon (what retention pruned) the windows are the stored
 // ones, and in.Warn says so; a stored window still open at the horizon is
-// joined with the recomputed window that continues it.
-func recomputeKept(ctx context.Context, in Input, q store.Query) ([]state.Window, error) {
+// joined with the recomputed window that continues it. ahead is
+// recomputeAhead's.
+func recomputeKept(ctx context.Context, in Input, q store.Query, ahead time.Duration) ([]state.Window, error) {
 	h, err := in.Store.Horizon(ctx)
 	if err != nil {
 		return nil, err
 	}
 	gone := h.Runs
 	if gone.IsZero() || !gone.After(q.From) {
-		return Recompute(ctx, in.Config, in.Store, q)
+		return recomputeAhead(ctx, in.Config, in.Store, q, ahead)
 	}
 	gone = minT(gone, q.To)
 	if in.Warn != nil && gone.After(in.From) {
@@ -38,7 +39,7 @@ func recomputeKept(ctx context.Context, in Input, q store.Query) ([]state.Window
 	}
 	rq := q
 	rq.From = gone
-	rec, err := Recompute(ctx, in.Config, in.Store, rq)
+	rec, err := recomputeAhead(ctx, in.Config, in.Store, rq, ahead)
 	if err != nil {
 		return nil, err
 	}

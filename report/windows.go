@@ -56,6 +56,16 @@ func recomputeLookback(cfg *config.Config) time.Duration {
 // zero) and a trailing unknown window up to q.To (Machine.Close). Flows not in
 // cfg are skipped. Runs are read one flow at a time.
 func Recompute(ctx context.Context, cfg *config.Config, s store.Store, q store.Query) ([]state.Window, error) {
+	return recomputeAhead(ctx, cfg, s, q, 0)
+}
+
+// recomputeAhead is Recompute that replays too the runs stored in the
+// ahead after q.To, as the daemon saw them when it stored its events: the
+// run that confirms a window backdated into the range, or the last of
+// up_after passes that closed one in it, may start after q.To. It returns
+// the windows that start before q.To; a machine with no run at or after
+// q.To is closed at q.To as by Recompute.
+func recomputeAhead(ctx context.Context, cfg *config.Config, s store.Store, q store.Query, ahead time.Duration) ([]state.Window, error) {
 	if cfg == nil || s == nil {
 		return nil, errors.New("report: recompute needs a config and a store")
 	}
@@ -68,6 +78,7 @@ func Recompute(ctx context.Context, cfg *config.Config, s store.Store, q store.Q
 			}
 			fq := q
 			fq.Flows = []string{f.Name}
+			fq.To = q.To.Add(ahead)
 			runs, err := s.Runs(ctx, fq)
 			if err != nil {
 				return nil, fmt.Errorf("report: runs of %s: %w", f.Name, err)
@@ -92,10 +103,13 @@ func Recompute(ctx context.Context, cfg *config.Config, s store.Store, q store.Q
 			for _, l := range order {
 				m := machines[l]
 				out = append(out, m.OpenWindows()...)
-				out = append(out, m.Close(q.To)...)
+				if m.LastRun().Before(q.To) {
+					out = append(out, m.Close(q.To)...)
+				}
 			}
 		}
 	}
+	out = slices.DeleteFunc(out, func(w state.Window) bool { return !w.Start.Before(q.To) })
 	sortStateWindows(out)
 	return out, nil
 }
@@ -344,9 +358,17 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		// A window under way at From began before it: replay from
 		// recomputeLookback before, as the stored events saw it, and keep
 		// the windows that reach into the period.
+		// A period that is over: the runs stored after it, up to as far
+		// again, decide its last windows' edges as they did for the
+		// stored events (a window backdated into it by a run after its
+		// end; up_after passes across it).
 		rq := q
 		rq.From = q.From.Add(-recomputeLookback(in.Config))
-		raw, err = recomputeKept(ctx, in, rq)
+		var ahead time.Duration
+		if !now.Before(in.To) {
+			ahead = recomputeLookback(in.Config)
+		}
+		raw, err = recomputeKept(ctx, in, rq, ahead)
 		raw = slices.DeleteFunc(raw, func(w state.Window) bool { return !w.End.IsZero() && !w.End.After(in.From) })
 		if err == nil && len(a.retired) > 0 {
 			// A retired flow's policy is not known: its windows are the
