@@ -387,9 +387,17 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	if a.after, a.ranAfter, err = nextRuns(ctx, in, now); err != nil {
 		return nil, fmt.Errorf("report: coverage after the period: %w", err)
 	}
+	// A location that ran before the period: the stretch up to its first
+	// run in it is what the state machine made of it (stored, or
+	// replayed from recomputeLookback before), not unknown for want of a
+	// run before it. A recompute replays no further back: a run before
+	// that is not one it judged the stretch from.
+	before := edgeLookaround
 	if in.Recompute {
 		a.ranAfter = nil // no stored events to say
-	} else if a.ranBefore, err = edgeRuns(ctx, in.Store, in.From.Add(-edgeLookaround), in.From); err != nil {
+		before = recomputeLookback(in.Config)
+	}
+	if a.ranBefore, err = edgeRuns(ctx, in.Store, in.From.Add(-before), in.From); err != nil {
 		return nil, fmt.Errorf("report: coverage before the period: %w", err)
 	}
 	if a.last, err = a.lastRunsAtEnd(ctx); err != nil {
