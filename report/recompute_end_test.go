@@ -62,7 +62,6 @@ func TestRecomputeRangeEndsInsideStreak(t *testing.T) {
 	}
 }
 
-
 // A range that begins just before a location stopped in an outage (its
 // last run before the range, its next one more than two intervals into
 // it): its window reaches into the range until the location's data ends
