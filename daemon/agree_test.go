@@ -33,6 +33,7 @@ type outcome struct {
 	failStep string        // "" passes; else "login" or "media"
 	err      string        // the failing step's error
 	took     time.Duration // how long the run takes (a hang takes its timeout)
+	slowStep string        // a step that passes over its latency objective (degraded)
 }
 
 // script says what the target does at a location at a moment.
@@ -44,9 +45,12 @@ type agreeRig struct {
 	fc     *clockwork.FakeClock
 	st     *store.SQLite
 	script script
-	cfg    *config.Config // per location, the location replaced
-	live   map[string]*agreeDaemon
-	step   time.Duration
+	// flowScript, when set, is used instead of script: what the target
+	// does to one flow at a location at a moment.
+	flowScript func(location, flow string, at time.Time) outcome
+	cfg        *config.Config // per location, the location replaced
+	live       map[string]*agreeDaemon
+	step       time.Duration
 	// stopped is when the last stop began (the clock may move on while
 	// Run drains; the stored and recomputed windows are compared up to it).
 	stopped time.Time
@@ -76,6 +80,12 @@ func newAgreeRig(t *testing.T, confirm string, sc script) *agreeRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newAgreeRigConfig(t, cfg, sc)
+}
+
+// newAgreeRigConfig is the rig with a config of its own.
+func newAgreeRigConfig(t *testing.T, cfg *config.Config, sc script) *agreeRig {
+	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "agree.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +116,15 @@ func (r *agreeRig) configAt(loc string) *config.Config {
 func (r *agreeRig) runner(loc string, d *Daemon) flowRunner {
 	return funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
 		start := d.clock.Now()
-		o := r.script(loc, start)
+		var o outcome
+		if r.flowScript != nil {
+			o = r.flowScript(loc, f.Name, start)
+		} else {
+			o = r.script(loc, start)
+		}
 		if err := d.clock.Sleep(ctx, o.took); err != nil {
-			o = outcome{failStep: "login", err: "login: cancelled"}
+			// The first step (login in agreeYAML's flow) was cancelled.
+			o = outcome{failStep: f.Steps[0].Name, err: f.Steps[0].Name + ": cancelled"}
 		}
 		run := probe.Run{ID: fmt.Sprintf("%s.%s.%d", loc, f.Name, start.UnixNano()), Flow: f.Name, Service: f.Service, Location: loc,
 			Start: start, Duration: d.clock.Now().Sub(start)}
@@ -121,6 +137,9 @@ func (r *agreeRig) runner(loc string, d *Daemon) flowRunner {
 			case s.Name == o.failStep:
 				sr.Status, sr.HTTPStatus, sr.Error = probe.StatusFailed, 0, o.err
 				failed = true
+			case s.Name == o.slowStep:
+				sr.Status, sr.Duration = probe.StatusDegraded, 3*time.Second
+				sr.Error = s.Name + ": took 3s, over its latency objective"
 			}
 			run.Steps = append(run.Steps, sr)
 		}
@@ -201,6 +220,22 @@ func (r *agreeRig) compare(from, to time.Time) []state.Window {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	// A flow the config no longer has (removed by a reload) is not
+	// replayed (its down_after and up_after are not known): its windows
+	// are the stored ones either way (README, Accounting policy), which
+	// report.Windows below compares.
+	configured := map[string]bool{}
+	for _, svc := range r.cfg.Services {
+		for _, f := range svc.Flows {
+			configured[f.Name] = true
+		}
+	}
+	stored = slices.DeleteFunc(stored, func(w state.Window) bool { return !configured[w.Flow] })
+	// A location stopped for good has no stored unknown stretch after its
+	// last run (its daemon stores that when it runs again); Recompute
+	// reports it up to the range's end (Machine.Close), which the reports
+	// judge the same way from the location's coverage.
+	rec = slices.DeleteFunc(rec, func(w state.Window) bool { return w.Kind == state.KindUnknown && w.End.Equal(to) })
 	norm := func(ws []state.Window) []string {
 		var out []string
 		for _, w := range ws {
