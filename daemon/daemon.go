@@ -495,7 +495,15 @@ func (d *Daemon) setObjectives(old, cfg *config.Config) {
 // every flow in fs, and sets each flow's first due time. It returns the
 // events of the windows a long stop ended (state.Machine.Stale), for the
 // caller to store and hand to the alerter.
-func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) ([]state.Event, error) {
+//
+// At startup (gone set) it also closes the windows left open at this
+// location by a flow that none of fss is (removed from the config, or moved
+// to another service, while the daemon was stopped), as a reload that
+// removed it closes them (closeAll): at the end of its last run's
+// interval, or now if that is earlier. gone is the interval to judge such a
+// flow by: its own if the config has it under another service, else the
+// defaults'.
+func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, gone func(flow string) time.Duration) ([]state.Event, error) {
 	if len(fss) == 0 {
 		return nil, nil
 	}
@@ -519,6 +527,9 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) (
 		return nil, err
 	}
 	var reopened, closed []state.Event
+	if gone != nil {
+		closed = orphaned(fss, open, loc, last, now, gone)
+	}
 	for _, fs := range fss {
 		fs.restore(d.m, byFlow[fs.name], last[fs.name], now, hist[fs.name])
 		fs.mu.Lock()
@@ -538,6 +549,31 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time) (
 		d.alerter.Handle(reopened)
 	}
 	return closed, nil
+}
+
+// orphaned closes the open windows at loc of flows (by name and service)
+// that none of fss is: see restore.
+func orphaned(fss []*flowState, open []state.Window, loc string, last map[string]time.Time, now time.Time, interval func(flow string) time.Duration) []state.Event {
+	type fk struct{ flow, service string }
+	kept := make(map[fk]bool, len(fss))
+	for _, fs := range fss {
+		kept[fk{fs.name, fs.service}] = true
+	}
+	var evs []state.Event
+	for _, w := range open {
+		if w.Location != loc && w.Location != "" || kept[fk{w.Flow, w.Service}] {
+			continue
+		}
+		lastRun := last[w.Flow]
+		end := lastRun.Add(interval(w.Flow))
+		if lastRun.IsZero() || end.After(now) {
+			end = now
+		}
+		end = maxTime(maxTime(end, lastRun), w.Start)
+		w.End = end
+		evs = append(evs, state.Event{Op: state.OpClose, Window: w})
+	}
+	return evs
 }
 
 func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.Time, h history) {
@@ -755,7 +791,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.RLock()
 	fss := d.flowList()
 	d.mu.RUnlock()
-	closed, err := d.restore(ctx, fss, now)
+	d.mu.RLock()
+	cfg := d.cfg
+	d.mu.RUnlock()
+	closed, err := d.restore(ctx, fss, now, func(flow string) time.Duration {
+		if _, f := cfg.Flow(flow); f != nil && f.Interval > 0 {
+			return f.Interval
+		}
+		return cfg.Defaults.Interval
+	})
 	if err != nil {
 		d.reloadMu.Unlock()
 		abandon()
@@ -1399,7 +1443,7 @@ func (d *Daemon) reload(cfg *config.Config) error {
 		// Bounded, and ended by a shutdown, which waits for the reload:
 		// a database that does not answer must hold neither.
 		ctx, cancel := context.WithTimeout(stopCtx, reloadRestoreWait)
-		closed, err := d.restore(ctx, added, now)
+		closed, err := d.restore(ctx, added, now, nil)
 		evs = append(evs, closed...)
 		if err != nil {
 			// Start them fresh rather than not at all.
