@@ -4,7 +4,7 @@ BIN     := bin/slaprobe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test demo bench bench-scale fuzz lint clean install uninstall
+.PHONY: build test demo bench bench-scale fuzz agreefuzz lint clean install uninstall
 
 # Static (CGO_ENABLED=0), like the container image's binary (packaging/Dockerfile):
 # nothing in slaprobe needs cgo (SQLite is pure Go), and a cgo binary maps
@@ -108,6 +108,14 @@ install: build
 uninstall:
 	rm -f $(BINDIR)/slaprobe $(UNITDIR)/slaprobe.service
 	rm -rf $(DOCDIR)
+
+# The randomized agreement check (daemon/agreefuzz_test.go) over SEEDS seeds
+# from FIRST; about 1.5 s of wall time a seed. SEED=S replays one.
+SEEDS ?= 200
+FIRST ?= 1
+agreefuzz:
+	SLAPROBE_AGREEFUZZ_SEEDS=$(SEEDS) SLAPROBE_AGREEFUZZ_FIRST=$(FIRST) SLAPROBE_AGREEFUZZ_SEED=$(SEED) \
+	  $(GO) test ./daemon -run '^TestAgreementFuzz$$' -count=1 -timeout 3h
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
