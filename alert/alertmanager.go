@@ -176,9 +176,10 @@ type Notifier struct {
 	counted map[ownKey]bool // the verdict's open counted windows (syncFleet)
 	// verdictAt is when the last verdict that said anything came (the
 	// notifier's start before the first), verdictGap the interval between
-	// the last two: see lapse.
-	verdictAt  time.Time
-	verdictGap time.Duration
+	// the last two, verdictNext when it said the next was due: see lapse.
+	verdictAt   time.Time
+	verdictGap  time.Duration
+	verdictNext time.Duration // the last verdict's Next
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge

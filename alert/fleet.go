@@ -31,6 +31,13 @@ type Fleet struct {
 	// it, comma-separated (the description's; the label is
 	// QuorumLocation).
 	Counted []state.Window
+	// Next is how long after this verdict the next is due (the wait until
+	// the next rebuild of the figures and a build as long as this one's;
+	// zero: not known). The notifier waits three times it for a verdict
+	// before it lapses (verdictWait): at a large config the rebuilds come
+	// 9 times the build's duration apart, rounded up to whole minutes and
+	// aligned on the clock, further apart than fleetWait.
+	Next time.Duration
 }
 
 // fleetMode is what the notifier knows of the fleet.
@@ -127,7 +134,7 @@ func (n *Notifier) SetFleet(f Fleet) {
 		// not held silent).
 		n.mu.Lock()
 		if n.mode == modeFleet {
-			n.verdictAt = now
+			n.verdictAt, n.verdictNext = now, f.Next
 		}
 		n.mu.Unlock()
 		return
@@ -143,7 +150,7 @@ func (n *Notifier) SetFleet(f Fleet) {
 	if gap := now.Sub(n.verdictAt); gap < n.verdictWait() {
 		n.verdictGap = gap // not the end of a lapse: the builds' period
 	}
-	n.verdictAt = now
+	n.verdictAt, n.verdictNext = now, f.Next
 	prev := n.mode
 	n.verdict = f
 	changed := false
@@ -176,10 +183,14 @@ func (n *Notifier) SetFleet(f Fleet) {
 const fleetWait = 5 * time.Minute
 
 // verdictWait is how long no verdict may come: fleetWait, or three times
-// the interval between the last two verdicts (a large config's rebuild
-// period, 9 times its build's duration), whichever is longer. n.mu held.
+// the interval between the last two verdicts or the one the last verdict
+// said the next was due in (Fleet.Next: a large config's rebuild period, 9
+// times its build's duration, rounded up to whole minutes and aligned on
+// the clock), whichever is longer. The interval alone was learnt only when
+// shorter than the wait, so rebuilds every 7 minutes lapsed 5 minutes
+// after each verdict. n.mu held.
 func (n *Notifier) verdictWait() time.Duration {
-	return max(fleetWait, 3*n.verdictGap)
+	return max(fleetWait, 3*n.verdictGap, 3*n.verdictNext)
 }
 
 // lapse makes the notifier a prober alone's, pushing this prober's own

@@ -101,7 +101,9 @@ func newPushProber(t *testing.T, s store.Store, clk *clock.Manual, loc string, f
 	}
 	opts := Options{Store: s, Clock: clk}
 	if fleetAware {
-		opts.Verdict = func(v Verdict) { p.n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted}) }
+		opts.Verdict = func(v Verdict) {
+			p.n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Next: v.Next})
+		}
 	}
 	if p.page, err = New(cfg, opts); err != nil {
 		t.Fatal(err)

@@ -328,7 +328,11 @@ func (p *Page) refresh(ctx context.Context) error {
 	p.snap, p.historyRep, p.histDay, p.histBuilt = snap, hist, day, at
 	p.mu.Unlock()
 	if p.opts.Verdict != nil && rep != nil && err == nil {
-		p.opts.Verdict(verdictOf(cfg, rep, hist, now, month))
+		v := verdictOf(cfg, rep, hist, now, month)
+		// The next verdict is due after the wait until the next rebuild
+		// (Run's) and a build as long as this one.
+		v.Next = p.nextRebuild() + snap.took
+		p.opts.Verdict(v)
 	}
 	return snap.err
 }

@@ -25,6 +25,12 @@ type Verdict struct {
 	// open ones with End zero; Location lists the locations that saw each,
 	// comma-separated.
 	Counted []state.Window
+	// Next is how long after this verdict the next is due: the wait until
+	// the next rebuild (a minute; at a large config 9 times the last
+	// build's duration, in a fleet rounded up to whole minutes and aligned
+	// on the clock) and a build as long as this one (history included).
+	// Set with every verdict, the zero one too.
+	Next time.Duration
 }
 
 // verdictOf is the verdict of the month's figures (built at now, the
