@@ -36,6 +36,14 @@ type Verdict struct {
 // verdictOf is the verdict of the month's figures (built at now, the
 // month from monthStart), hist the previous days' (nil: none).
 func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart time.Time) Verdict {
+	dating := hist
+	if hist != nil && !hist.To.Equal(monthStart) {
+		// Another month's (its build at the month's change failed, the
+		// page keeps the last): its windows open at its end are not this
+		// month's. (Its locations still say which the month's figures
+		// may lack at its start: missingAtMonthStart.)
+		dating = nil
+	}
 	v := Verdict{Fleet: isFleet(cfg, month)}
 	for si := range month.Services {
 		s := &month.Services[si]
@@ -43,8 +51,8 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 			v.Runs = true
 		}
 		var hs *report.Service
-		if hist != nil {
-			hs = serviceNamed(hist, s.Name)
+		if dating != nil {
+			hs = serviceNamed(dating, s.Name)
 		}
 		for _, w := range s.Windows {
 			sw := stateWindow(w)
