@@ -23,7 +23,10 @@ type Fleet struct {
 	// NoRuns: the figures hold no run yet (a month's first moments, a new
 	// database): they say nothing of the fleet, and the notifier keeps
 	// what it knew and pushed (before the first verdict: sends nothing
-	// new), a window open across the month's start included.
+	// new), a window open across the month's start included. With Fleet
+	// (the previous days' figures show other locations reporting), a
+	// build that works even before the first verdict: a prober restarted
+	// then waits for the fleet's verdict rather than lapsing to its own.
 	NoRuns bool
 	// Counted are the figures' counted windows (after the location
 	// quorum): those open at their end (End zero) are pushed; a closed one
@@ -129,11 +132,12 @@ func (n *Notifier) SetFleet(f Fleet) {
 	now := n.o.Clock.Now()
 	if f.NoRuns {
 		// Says nothing: a window open across the month's start stays. In a
-		// fleet, a build that works (lapse waits no longer); before the
-		// first verdict not (a prober alone whose runs are not stored is
-		// not held silent).
+		// fleet, or one the previous days showed (f.Fleet: a prober
+		// restarted in the month's first moments), a build that works
+		// (lapse waits no longer); before the first verdict not otherwise
+		// (a prober alone whose runs are not stored is not held silent).
 		n.mu.Lock()
-		if n.mode == modeFleet {
+		if n.mode == modeFleet || f.Fleet {
 			n.verdictAt, n.verdictNext = now, f.Next
 		}
 		n.mu.Unlock()

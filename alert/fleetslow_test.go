@@ -52,3 +52,45 @@ func TestFleetSlowRebuildsNoLapse(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetRestartAtMonthStartNoLapse: seoul-a, down alone since 23:50 on
+// the 30th (busan-b up), restarted at 00:01 on the 1st: the month's first
+// figures lack busan-b, whose first December run (its flows every 15
+// minutes) is not stored yet, and say nothing of the fleet, though the
+// previous days' figures show it (Fleet with NoRuns). Before a first
+// verdict such figures did not count as a build that works, so 5 minutes
+// later the notifier lapsed to this prober's own verdict and paged
+// SlaprobeFlowDown{location="seoul-a",severity="page"}, below the quorum,
+// every month a prober restarts in a location's first interval. Now a
+// verdict that says nothing of a fleet it knows of is waited on, as in a
+// fleet; one that knows of none (a prober alone whose runs are not stored)
+// still does not hold it silent (TestFleetVerdictSayingNothingIsNoLapse).
+func TestFleetRestartAtMonthStartNoLapse(t *testing.T) {
+	ctx := context.Background()
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0)
+	n := newFleetNotifier(t, clk, "", am.srv.URL)
+	own := flowWindow(state.KindDown, "", t0.Add(-11*time.Minute))
+	n.Reconcile([]state.Window{own})
+	for range 14 {
+		clk.Advance(time.Minute)
+		n.SetFleet(Fleet{Fleet: true, NoRuns: true, Next: time.Minute})
+		mustTick(t, n, ctx)
+		if act := n.Active(); len(act) != 0 {
+			t.Fatalf("%s after the restart, the figures saying nothing of the fleet they show: firing %+v, want nothing new",
+				clk.Now().Sub(t0), act)
+		}
+	}
+	// busan-b's first run is stored: up there, seoul-a below the quorum.
+	clk.Advance(time.Minute)
+	n.SetFleet(Fleet{Fleet: true})
+	mustTick(t, n, ctx)
+	if got := firingAt(n, "ticket", "seoul-a"); len(got) != 1 || len(n.Active()) != 1 {
+		t.Fatalf("the fleet's verdict: firing %+v, want the ticket alone", n.Active())
+	}
+	for _, a := range am.all(t) {
+		if a.Labels["severity"] == "page" {
+			t.Fatalf("paged below the quorum: %+v", a)
+		}
+	}
+}

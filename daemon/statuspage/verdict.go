@@ -15,7 +15,9 @@ import (
 // SetFleet), read from the figures the pages show, so no more is read from
 // the store.
 type Verdict struct {
-	// Fleet: the figures hold a location other than this prober's (isFleet).
+	// Fleet: the figures hold a location other than this prober's (isFleet);
+	// when they say nothing (Runs false), the previous days' figures had
+	// one reporting at their end.
 	Fleet bool
 	// Runs: the figures hold a run (not a month's first moments) and say
 	// something of the fleet (missingAtMonthStart: false); when not, the
@@ -70,15 +72,61 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 			v.Counted = append(v.Counted, sw)
 		}
 	}
-	if v.Runs && missingAtMonthStart(cfg, month, hist, now, monthStart) {
+	if !v.Runs || missingAtMonthStart(cfg, month, hist, now, monthStart) {
 		// Say nothing, as figures with no run yet: they lack a location
 		// whose first run of the month is not stored yet, so the quorum
 		// they count is of the locations that ran first (seoul-a down
 		// alone across midnight, its run stored before busan-b's: alone,
-		// and its window counted, a page below the quorum).
-		v = Verdict{}
+		// and its window counted, a page below the quorum). Fleet when
+		// the previous days' figures show another location reporting at
+		// their end, in the month's first two intervals: a prober restarted
+		// then is in a fleet and waits for its verdict rather than lapsing
+		// to its own after 5 minutes (a page below the quorum). Not later:
+		// figures with no run for longer (no prober's runs stored) hold
+		// no notifier silent before its first verdict.
+		v = Verdict{Fleet: atMonthStart(cfg, now, monthStart) && othersReporting(cfg, hist)}
 	}
 	return v
+}
+
+// atMonthStart reports whether now is in the month's first two intervals
+// of the config's longest flow interval (a minute at least), after which a
+// location with no run is not reporting, for the report too.
+func atMonthStart(cfg *config.Config, now, monthStart time.Time) bool {
+	ivl := time.Minute
+	for _, s := range cfg.Services {
+		for _, f := range s.Flows {
+			ivl = max(ivl, f.Interval)
+		}
+	}
+	return now.Sub(monthStart) < 2*ivl
+}
+
+// reportingAtEnd are the locations of r reporting at its end (nil r:
+// none).
+func reportingAtEnd(r *report.Report) []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(r.Location, ",") {
+		l = strings.TrimSpace(l)
+		if _, silent := r.Silent[l]; l != "" && !silent {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// othersReporting reports whether hist shows a location other than this
+// prober's reporting at its end.
+func othersReporting(cfg *config.Config, hist *report.Report) bool {
+	for _, l := range reportingAtEnd(hist) {
+		if l != cfg.Location {
+			return true
+		}
+	}
+	return false
 }
 
 // missingAtMonthStart reports whether, in the month's first two intervals
@@ -86,25 +134,15 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 // reporting, for the report too), the month's figures lack a location that
 // the previous days' figures had reporting at their end.
 func missingAtMonthStart(cfg *config.Config, month, hist *report.Report, now, monthStart time.Time) bool {
-	if hist == nil {
-		return false
-	}
-	ivl := time.Minute
-	for _, s := range cfg.Services {
-		for _, f := range s.Flows {
-			ivl = max(ivl, f.Interval)
-		}
-	}
-	if now.Sub(monthStart) >= 2*ivl {
+	if hist == nil || !atMonthStart(cfg, now, monthStart) {
 		return false
 	}
 	in := map[string]bool{}
 	for _, l := range strings.Split(month.Location, ",") {
 		in[strings.TrimSpace(l)] = true
 	}
-	for _, l := range strings.Split(hist.Location, ",") {
-		l = strings.TrimSpace(l)
-		if _, silent := hist.Silent[l]; l != "" && !silent && !in[l] {
+	for _, l := range reportingAtEnd(hist) {
+		if !in[l] {
 			return true
 		}
 	}

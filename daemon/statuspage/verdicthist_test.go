@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,54 @@ func TestVerdictIgnoresHistoryOfAnotherMonth(t *testing.T) {
 	month.Location = "seoul-a"
 	if v := verdictOf(cfg, month, hist(nov, nov.Add(-time.Hour)), now, dec); v.Runs || len(v.Counted) != 0 {
 		t.Errorf("December's first figures lacking busan-b, the history of the days before November: %+v, want nothing said", v)
+	}
+}
+
+// TestVerdictSayingNothingKnowsTheFleet: the verdict of the month's first
+// figures that say nothing (no run yet, or lacking busan-b, whose first
+// December run is not stored) was the zero verdict, Fleet false: a prober
+// restarted then (its flows every 15 minutes: up to 30 minutes of such
+// figures) did not know it was in a fleet, and its notifier, with no
+// verdict for 5 minutes, lapsed to this prober's own verdict and paged
+// below the quorum (TestFleetRestartAtMonthStartNoLapse). Now such a
+// verdict says Fleet when the previous days' figures show another location
+// reporting at their end, and not when they show this prober alone.
+func TestVerdictSayingNothingKnowsTheFleet(t *testing.T) {
+	cfg := fleetConfig("seoul-a")
+	cfg.Services[0].Flows[0].Interval = 15 * time.Minute
+	dec := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	now := dec.Add(7 * time.Minute)
+	hist := func(locs string, silent ...string) *report.Report {
+		r := &report.Report{From: dec.AddDate(0, 0, -89), To: dec, Location: locs, Silent: map[string]time.Time{},
+			Services: []report.Service{{Name: "messaging", Runs: 100}}}
+		for _, l := range silent {
+			r.Silent[l] = dec.AddDate(0, 0, -20)
+		}
+		return r
+	}
+	month := func(locs string, runs int64) *report.Report {
+		return &report.Report{From: dec, To: dec.AddDate(0, 1, 0), Location: locs,
+			Services: []report.Service{{Name: "messaging", Runs: runs}}}
+	}
+	for _, c := range []struct {
+		name        string
+		month, hist *report.Report
+		fleet       bool
+	}{
+		{"seoul-a's first run alone, busan-b before", month("seoul-a", 1), hist("busan-b, seoul-a"), true},
+		{"no run yet, busan-b before", month("", 0), hist("busan-b, seoul-a"), true},
+		{"no run yet, seoul-a alone before", month("", 0), hist("seoul-a"), false},
+		{"no run yet, busan-b retired last month", month("", 0), hist("busan-b, seoul-a", "busan-b"), false},
+		{"no run yet, no history", month("", 0), nil, false},
+		{"no run 30 minutes on, busan-b before", month("", 0), hist("busan-b, seoul-a"), false},
+	} {
+		now := now
+		if strings.HasPrefix(c.name, "no run 30") {
+			now = dec.Add(30 * time.Minute)
+		}
+		v := verdictOf(cfg, c.month, c.hist, now, dec)
+		if v.Runs || len(v.Counted) != 0 || v.Fleet != c.fleet {
+			t.Errorf("%s: %+v, want nothing said, Fleet %v", c.name, v, c.fleet)
+		}
 	}
 }
