@@ -303,6 +303,16 @@ func (p *Page) refresh(ctx context.Context) error {
 	p.mu.RUnlock()
 	today := now.In(loc).Format("2006-01-02")
 	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery || newCutWindow(prev, rep)) {
+		if p.opts.Verdict != nil && rep != nil && err == nil && isFleet(cfg, rep) {
+			// The verdict waits for the history (it dates windows open
+			// since before the month from it); meanwhile the notifier
+			// hears that the builds work and that it is in a fleet, or,
+			// at a large store, the first build (the 89 days' for the
+			// first time) outlasts its 5 minutes and it lapses to this
+			// prober's own verdict, paging below the quorum. The 89 days
+			// take about three times a month's figures.
+			p.opts.Verdict(Verdict{Fleet: true, Next: 3 * time.Since(t0)})
+		}
 		h, herr := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true, NoLatency: true})
 		if errors.Is(herr, errReloaded) {
 			return herr

@@ -17,7 +17,8 @@ import (
 type Verdict struct {
 	// Fleet: the figures hold a location other than this prober's (isFleet);
 	// when they say nothing (Runs false), the previous days' figures had
-	// one reporting at their end.
+	// one reporting at their end, or (the verdict before a history build,
+	// which it waits for: refresh) the month's figures hold one.
 	Fleet bool
 	// Runs: the figures hold a run (not a month's first moments) and say
 	// something of the fleet (missingAtMonthStart: false); when not, the
