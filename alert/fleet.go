@@ -207,20 +207,34 @@ func (n *Notifier) verdictWait() time.Duration {
 // windows pushed at ticket while the platform may be down everywhere
 // (the shared database unreachable is when pages matter). Its own page
 // then, from one location, rather than no page; the quorum's pages are
-// resolved (nothing says they go on: this prober's own page fires if it
-// is down). The next verdict that comes rules again (SetFleet).
+// no longer sent (nothing here says they go on; other probers may), not
+// resolved. The next verdict that comes rules again (SetFleet).
 func (n *Notifier) lapse(now time.Time) bool {
 	if n.mode == modeAlone || now.Sub(n.verdictAt) < n.verdictWait() {
 		return false
 	}
 	prev := n.mode
 	n.mode = modeAlone
+	// The quorum's alerts are no longer sent, and not resolved either:
+	// other probers that read the store may push them still, and
+	// Alertmanager takes the younger update, so a resolve from here ended
+	// a page they fired (and it fired again at their next resend, a new
+	// notification). They end at their endsAt (4 x resend) if no prober
+	// pushes them; the verdict back sends them again from the counted
+	// window's start.
+	dropped := false
+	for id, e := range n.entries {
+		if !e.Resolved() && e.Labels["location"] == QuorumLocation {
+			delete(n.entries, id)
+			n.dirty, dropped = true, true
+		}
+	}
 	n.o.Logger.Warn("no verdict of the fleet: no build of the month's figures succeeded (store unreachable, builds failing or too slow?); alerts follow this prober's own verdict until one does",
 		"last_verdict", n.verdictAt, "waited", now.Sub(n.verdictAt).Round(time.Second))
 	if prev == modeFleet {
-		return n.syncAlone(now)
+		return n.syncAlone(now) || dropped
 	}
-	return n.becomeAlone(now)
+	return n.becomeAlone(now) || dropped
 }
 
 // becomeAlone pushes this prober's own verdict once the notifier, which

@@ -94,3 +94,57 @@ func TestFleetRestartAtMonthStartNoLapse(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetLapseLeavesQuorumPageToOthers: seoul-a loses the shared store
+// (a partition between it and the database) while the platform is down
+// everywhere and the quorum's page fires, pushed alike by busan-b, which
+// still reads the store. Five minutes later seoul-a lapsed to its own
+// verdict and resolved SlaprobeFlowDown{location="quorum"}: Alertmanager
+// takes the younger update, so the page busan-b still fired was resolved
+// (a resolved notification) and fired again at busan-b's next resend (a
+// new one), and when seoul-a's store came back it fired the page again
+// with startsAt its lapse, not the counted window's start. Now the lapse
+// stops sending the quorum's alerts without resolving them: they go on in
+// Alertmanager while any prober that reads the store pushes them, and end
+// at their endsAt (4 x resend) if none does; the verdict back sends them
+// again from the counted window's start.
+func TestFleetLapseLeavesQuorumPageToOthers(t *testing.T) {
+	ctx := context.Background()
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0)
+	n := newFleetNotifier(t, clk, "", am.srv.URL)
+	n.Reconcile(nil)
+	own := flowWindow(state.KindDown, "", t0)
+	n.Handle([]state.Event{open(own)})
+	verdict := Fleet{Fleet: true, Counted: []state.Window{counted(t0, time.Time{})}, Next: time.Minute}
+	clk.Advance(time.Minute)
+	n.SetFleet(verdict)
+	mustTick(t, n, ctx)
+	for range 10 {
+		clk.Advance(time.Minute)
+		seen := len(am.all(t))
+		mustTick(t, n, ctx)
+		for _, a := range am.all(t)[seen:] {
+			if a.Labels["location"] == QuorumLocation && !a.EndsAt.After(clk.Now()) {
+				t.Errorf("%s: the quorum's page was resolved (endsAt %s), under the other probers' pushes", clk.Now().Sub(t0), a.EndsAt)
+			}
+		}
+	}
+	if got := firingAt(n, "page", "seoul-a"); len(got) != 1 {
+		t.Fatalf("no verdict for 10 minutes: firing %+v, want this prober's own page", n.Active())
+	}
+	clk.Advance(time.Minute)
+	n.SetFleet(verdict)
+	mustTick(t, n, ctx)
+	if got := firingAt(n, "page", QuorumLocation); len(got) != 1 || len(n.Active()) != 1 {
+		t.Fatalf("the verdict back: firing %+v, want the quorum's page alone", n.Active())
+	}
+	for _, a := range am.all(t) {
+		if a.Labels["location"] != QuorumLocation {
+			continue
+		}
+		if !a.StartsAt.Equal(t0) {
+			t.Errorf("the quorum's page was sent from %s, want from the counted window's start %s", a.StartsAt, t0)
+		}
+	}
+}
