@@ -243,7 +243,53 @@ func SpoolLocation(path string) (location string, ok bool) {
 // with a line it cannot read is ErrSpoolDamaged, naming the line, and the
 // Spool holds the items before it: complete runs and events, in order, as a
 // Writer would have committed them up to there.
+//
+// A window event without Known (a spool written by a slaprobe before
+// schema version 11, stored after the migration filled known_ns in) takes
+// it from its confirming run when that run is in the spool too, as the
+// migration does from the stored runs (see fillKnown).
 func ReadSpool(path string) (*Spool, error) {
+	sp, err := readSpool(path)
+	if sp != nil {
+		fillKnown(sp.Items)
+	}
+	return sp, err
+}
+
+// fillKnown sets the Known of the open and close events of down and
+// degraded windows that have none to the end of their confirming run (the
+// run of the window's key that started at its Confirmed: its start plus its
+// duration) when that run is among items; the others keep none.
+func fillKnown(items []SpoolItem) {
+	type rkey struct {
+		service, flow, location string
+		start                   int64
+	}
+	var ends map[rkey]time.Time
+	for _, it := range items {
+		e := it.Event
+		if e == nil || e.Op == state.OpCause || e.Window.Kind == state.KindUnknown || !e.Window.Known.IsZero() || e.Window.Confirmed.IsZero() {
+			continue
+		}
+		if ends == nil {
+			ends = map[rkey]time.Time{}
+			for _, it := range items {
+				if r := it.Run; r != nil {
+					ends[rkey{r.Service, r.Flow, r.Location, r.Start.UnixNano()}] = r.Start.Add(max(r.Duration, 0))
+				}
+			}
+		}
+		w := &e.Window
+		if end, ok := ends[rkey{w.Service, w.Flow, w.Location, w.Confirmed.UnixNano()}]; ok {
+			w.Known = end
+			if end.Before(w.Confirmed) {
+				w.Known = w.Confirmed
+			}
+		}
+	}
+}
+
+func readSpool(path string) (*Spool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

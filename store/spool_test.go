@@ -24,7 +24,7 @@ func spoolItems(n int) []SpoolItem {
 		out = append(out, SpoolItem{Run: &r})
 		if i%4 == 3 {
 			w := state.Window{Key: state.Key{Service: "messaging", Flow: "f", Location: "seoul-a"}, Kind: state.KindDown,
-				Start: r.Start.Add(-time.Minute), Confirmed: r.Start, CauseStep: "send", Error: "status 503, want 200",
+				Start: r.Start.Add(-time.Minute), Confirmed: r.Start, Known: r.Start.Add(r.Duration), CauseStep: "send", Error: "status 503, want 200",
 				Causes: []state.Cause{{Step: "send", Error: "status 503, want 200", From: r.Start.Add(-time.Minute)}}}
 			out = append(out, SpoolItem{Event: &state.Event{Op: state.OpOpen, Window: w}})
 		}
@@ -281,5 +281,53 @@ func TestSpoolStoredTwiceStoresOnce(t *testing.T) {
 				t.Errorf("the windows changed when the spool was stored again:\n%s\n%s", windows[0], windows[1])
 			}
 		})
+	}
+}
+
+// TestOldSpoolKnown: a spool written by a slaprobe before schema version 11
+// (its windows have no Known) and stored by a newer one at the next start,
+// after the migration has run, has each open or close event's Known taken
+// from its confirming run when that run is in the spool too (its start plus
+// its duration, as the migration fills in from the stored runs). Before, the
+// migration had already passed when the spool's runs and events were
+// stored, so such a window kept known_ns 0 for ever, its confirming run
+// stored beside it: with a 9 s hang, MTTD counted 9 s short. A window whose
+// confirming run is not in the spool (stored before the stop) keeps 0.
+func TestOldSpoolKnown(t *testing.T) {
+	hang := mkRun("f", "seoul-a", t0.Add(10*time.Second), 0, 9*time.Second)
+	key := state.Key{Service: "messaging", Flow: "f", Location: "seoul-a"}
+	win := func(start, confirmed time.Time) state.Window {
+		return state.Window{Key: key, Kind: state.KindDown, Start: start, Confirmed: confirmed, CauseStep: "login", Error: "status 503, want 200"}
+	}
+	inSpool := win(t0, hang.Start)
+	other := win(t0.Add(-time.Hour), t0.Add(-time.Hour+10*time.Second)) // its run stored before the stop
+	other.End = hang.Start
+	items := []SpoolItem{{Run: &hang}, {Event: &state.Event{Op: state.OpClose, Window: other}}, {Event: &state.Event{Op: state.OpOpen, Window: inSpool}}}
+	path := writeTestSpool(t, items)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the older slaprobe wrote it: no Known at all.
+	old := strings.ReplaceAll(string(b), `"Known":"0001-01-01T00:00:00Z",`, "")
+	if old == string(b) || strings.Contains(old, `"Known"`) {
+		t.Fatalf("the spool's windows do not hold Known as expected:\n%s", b)
+	}
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ReadSpool(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[time.Time]time.Time{inSpool.Start: hang.Start.Add(hang.Duration), other.Start: {}}
+	for _, it := range sp.Items {
+		if it.Event == nil {
+			continue
+		}
+		w := it.Event.Window
+		if k := want[w.Start.UTC()]; !w.Known.Equal(k) {
+			t.Errorf("window from %s: Known %s, want %s", w.Start.UTC().Format(time.TimeOnly), w.Known.UTC(), k.UTC())
+		}
 	}
 }
