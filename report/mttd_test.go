@@ -99,6 +99,34 @@ func TestMTTDToConfirmationKnown(t *testing.T) {
 			},
 			start: at(5, 0, 0), confirmed: at(5, 10, 0), mttd: 12.003,
 		},
+		{
+			// Majority of three: seoul-a hangs from 10:05:00 (confirming run
+			// 10:05:10, known 10:05:19), busan-b fails fast from 10:05:02
+			// (10:05:12, known .003), daegu-c from 10:05:04 (10:05:14, known
+			// .003). Down from 10:05:02, confirmed at busan-b's 10:05:12 (the
+			// second location confirmed), and two locations knew at daegu-c's
+			// 10:05:14.003, before seoul-a's hang ended: 12.003 s. daegu-c
+			// confirmed after the quorum was reached, and still counts.
+			name: "three locations, majority, third known before the hang", quorum: config.Quorum{Mode: "majority"},
+			runs: func() []probe.Run {
+				return append(append(mttdRuns("seoul-a", 0, 5*time.Minute, 5*time.Minute+30*s, hang),
+					mttdRuns("busan-b", 2*s, 5*time.Minute, 5*time.Minute+32*s, fast)...),
+					mttdRuns("daegu-c", 4*s, 5*time.Minute, 5*time.Minute+34*s, fast)...)
+			},
+			start: at(5, 2, 0), confirmed: at(5, 12, 0), mttd: 12.003,
+		},
+		{
+			// All of three, the same runs: known when the last of the three
+			// confirming runs ended, seoul-a's hang at 10:05:19, from the
+			// start at 10:05:04 when all three were down: 15 s.
+			name: "three locations, all", quorum: config.Quorum{Mode: "all"},
+			runs: func() []probe.Run {
+				return append(append(mttdRuns("seoul-a", 0, 5*time.Minute, 5*time.Minute+30*s, hang),
+					mttdRuns("busan-b", 2*s, 5*time.Minute, 5*time.Minute+32*s, fast)...),
+					mttdRuns("daegu-c", 4*s, 5*time.Minute, 5*time.Minute+34*s, fast)...)
+			},
+			start: at(5, 4, 0), confirmed: at(5, 14, 0), mttd: 15,
+		},
 	}
 	ctx := context.Background()
 	for _, st := range confirmStores() {
