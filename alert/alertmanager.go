@@ -296,16 +296,18 @@ func (n *Notifier) maintenance(service string, t time.Time) (config.MaintenanceS
 }
 
 // holds reports whether a new alert for w is held: its service is in
-// planned maintenance now and was when the window was detected (its
-// confirming run; a window restored from the store after a restart without
-// the state file was alerted if it was detected before the maintenance
-// began, so it is sent again rather than held).
+// planned maintenance now and was when the window was detected (the end of
+// its confirming run, state.Window.KnownAt, when the daemon pushes it: a run
+// begun before the maintenance that hung into it sent nothing before; a
+// window restored from the store after a restart without the state file
+// was alerted if it was detected before the maintenance began, so it is
+// sent again rather than held).
 func (n *Notifier) holds(w state.Window, now time.Time) (config.MaintenanceSpan, bool) {
 	sp, ok := n.maintenance(w.Service, now)
 	if !ok {
 		return sp, false
 	}
-	detected := w.Confirmed
+	detected := w.KnownAt()
 	if detected.IsZero() || detected.After(now) {
 		detected = now
 	}
