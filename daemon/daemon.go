@@ -504,10 +504,12 @@ func (d *Daemon) setObjectives(old, cfg *config.Config) {
 // flow by: its own if the config has it under another service, else the
 // defaults'.
 func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, gone func(flow string) time.Duration) ([]state.Event, error) {
-	if len(fss) == 0 {
+	if len(fss) == 0 && gone == nil {
+		// At startup a config with no flow still closes what the flows
+		// it no longer has left open.
 		return nil, nil
 	}
-	loc := fss[0].location
+	loc := d.location
 	open, err := d.store.OpenWindows(ctx, loc)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: reading open windows: %w", err)

@@ -33,19 +33,27 @@ services:
         steps:
           - {name: login, function: login, request: {url: "http://127.0.0.1:1/login"}}
 `
+	reload := func(r *agreeRig, d *Daemon) {
+		if err := d.Reload(r.configAt("seoul-a")); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	restart := func(r *agreeRig, d *Daemon) {
+		r.stop("seoul-a")
+		r.start("seoul-a", r.configAt("seoul-a"))
+	}
 	for _, tc := range []struct {
 		name   string
+		keep   int // flows the edited config keeps (f, g)
 		remove func(r *agreeRig, d *Daemon)
 	}{
-		{"reload", func(r *agreeRig, d *Daemon) {
-			if err := d.Reload(r.configAt("seoul-a")); err != nil {
-				r.t.Fatal(err)
-			}
-		}},
-		{"restart", func(r *agreeRig, d *Daemon) {
-			r.stop("seoul-a")
-			r.start("seoul-a", r.configAt("seoul-a"))
-		}},
+		{"reload", 1, reload},
+		{"restart", 1, restart},
+		// A config left with no flow (a service with none is valid):
+		// before, a restart with it closed nothing, as there was no flow
+		// to restore.
+		{"reload, every flow removed", 0, reload},
+		{"restart, every flow removed", 0, restart},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := config.Parse("orphan.yaml", []byte(yaml), config.Options{})
@@ -61,7 +69,7 @@ services:
 			}
 			d := r.start("seoul-a", r.configAt("seoul-a"))
 			r.advance(65 * time.Second) // g down since its first run after t0+30s
-			r.cfg.Services[0].Flows = r.cfg.Services[0].Flows[:1]
+			r.cfg.Services[0].Flows = r.cfg.Services[0].Flows[:tc.keep]
 			tc.remove(r, d)
 			removed := r.fc.Now()
 			r.advance(30 * time.Second)
