@@ -207,9 +207,13 @@ type analysis struct {
 	after map[[2]string]bool
 	// ranAfter and ranBefore are each flow and location with a run within
 	// edgeLookaround after the end of a period that is over, and before
-	// its start (edgeRuns): the stored events then say whether the time
+	// its start (edgeSpans): the stored events then say whether the time
 	// between that run and the period's nearest run was unknown.
 	ranAfter, ranBefore map[[2]string]bool
+	// edge is, for each flow and location with no run in the period whose
+	// last run before it covers its start, that run's span (edgeSpans):
+	// the location reports in the period from it.
+	edge []store.Span
 	// retired are the flows of cfg that in.Config does not have (see
 	// retired.go); unordered those of them whose step order is not known.
 	retired, unordered map[string]bool
@@ -397,9 +401,15 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		a.ranAfter = nil // no stored events to say
 		before = recomputeLookback(in.Config)
 	}
-	if a.ranBefore, err = edgeRuns(ctx, in.Store, in.From.Add(-before), in.From); err != nil {
+	var prev map[[2]string]store.Span
+	if prev, err = edgeSpans(ctx, in.Store, in.From.Add(-before), in.From); err != nil {
 		return nil, fmt.Errorf("report: coverage before the period: %w", err)
 	}
+	a.ranBefore = make(map[[2]string]bool, len(prev))
+	for k := range prev {
+		a.ranBefore[k] = true
+	}
+	a.edge = a.edgeSpans(prev)
 	if a.last, err = a.lastRunsAtEnd(ctx); err != nil {
 		return nil, fmt.Errorf("report: last runs: %w", err)
 	}
@@ -418,7 +428,7 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		byFlow[w.Flow] = append(byFlow[w.Flow], w)
 	}
 	covByFlow := map[string][]store.Span{}
-	for _, c := range a.cov {
+	for _, c := range slices.Concat(a.cov, a.edge) {
 		covByFlow[c.Flow] = append(covByFlow[c.Flow], c)
 	}
 	a.byService = make(map[*config.Service][]*flowData, len(a.cfg.Services))
@@ -483,8 +493,9 @@ func storedUnknownAfter(raw []state.Window, loc string, last, end time.Time) boo
 	return false
 }
 
-// edgeRuns is each flow and location with a run in [from, to).
-func edgeRuns(ctx context.Context, s store.Store, from, to time.Time) (map[[2]string]bool, error) {
+// edgeSpans is, for each flow and location with a run in [from, to), its
+// span there (the services it ran under merged, as byLocation does).
+func edgeSpans(ctx context.Context, s store.Store, from, to time.Time) (map[[2]string]store.Span, error) {
 	if !to.After(from) {
 		return nil, nil
 	}
@@ -492,11 +503,57 @@ func edgeRuns(ctx context.Context, s store.Store, from, to time.Time) (map[[2]st
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[[2]string]bool, len(cov))
+	out := make(map[[2]string]store.Span, len(cov))
 	for _, c := range cov {
-		out[[2]string{c.Flow, c.Location}] = true
+		k := [2]string{c.Flow, c.Location}
+		if o, ok := out[k]; ok {
+			c.First, c.Last = minT(o.First, c.First), maxT(o.Last, c.Last)
+			c.Runs += o.Runs
+			c.Confirm += o.Confirm
+		}
+		out[k] = c
 	}
 	return out, nil
+}
+
+// edgeSpans is, of the spans before the period (prev), those of the flows
+// and locations with no run in it whose last run before it still covers
+// its start (less than twice the flow's interval before it): a location
+// that ran before a period shorter than its interval reports in it as
+// the state machine left it at that run (README, Accounting policy:
+// unknown is no run for more than twice the interval), and the stretch
+// after that run is judged as after a last run in the period. Each is
+// reduced to that last run (First and Last; no runs counted). Before, such
+// a location was taken for not reporting: a 40 s range inside an outage
+// probed every 60 s read 40 s unknown and no window.
+func (a *analysis) edgeSpans(prev map[[2]string]store.Span) []store.Span {
+	if len(prev) == 0 {
+		return nil
+	}
+	in := map[[2]string]bool{}
+	for _, c := range a.cov {
+		in[[2]string{c.Flow, c.Location}] = true
+	}
+	ivls := map[string]time.Duration{}
+	for _, svc := range a.cfg.Services {
+		for _, f := range svc.Flows {
+			if _, ok := ivls[f.Name]; !ok {
+				ivls[f.Name] = cmp.Or(max(f.Interval, 0), time.Minute)
+			}
+		}
+	}
+	var out []store.Span
+	for k, c := range prev {
+		ivl, ok := ivls[k[0]]
+		if !ok || in[k] || a.in.From.Sub(c.Last) >= 2*ivl {
+			continue
+		}
+		out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last})
+	}
+	slices.SortFunc(out, func(x, y store.Span) int {
+		return cmp.Or(cmp.Compare(x.Flow, y.Flow), cmp.Compare(x.Location, y.Location))
+	})
+	return out
 }
 
 func zone(cfg *config.Config) *time.Location {
@@ -667,7 +724,7 @@ func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run,
 		}
 	}
 	latest := map[[2]string]store.Span{}
-	for _, c := range a.cov {
+	for _, c := range slices.Concat(a.cov, a.edge) {
 		ivl, ok := ivls[c.Flow]
 		if !ok {
 			continue
