@@ -12,16 +12,17 @@ import (
 // recomputeKept is Recompute over what the store still holds raw: before
 // the raw runs' horizon (what retention pruned) the windows are the stored
 // ones, and in.Warn says so; a stored window still open at the horizon is
-// joined with the recomputed window that continues it. ahead is
-// recomputeAhead's.
-func recomputeKept(ctx context.Context, in Input, q store.Query, ahead time.Duration) ([]state.Window, error) {
+// joined with the recomputed window that continues it. Each flow is
+// replayed from its flowLookback before in.From (q.From is the earliest of
+// them), and ahead is recomputeAhead's.
+func recomputeKept(ctx context.Context, in Input, q store.Query, ahead bool) ([]state.Window, error) {
 	h, err := in.Store.Horizon(ctx)
 	if err != nil {
 		return nil, err
 	}
 	gone := h.Runs
 	if gone.IsZero() || !gone.After(q.From) {
-		return recomputeAhead(ctx, in.Config, in.Store, q, ahead)
+		return recomputeAhead(ctx, in.Config, in.Store, q, in.From, ahead)
 	}
 	gone = minT(gone, q.To)
 	if in.Warn != nil && gone.After(in.From) {
@@ -39,7 +40,7 @@ func recomputeKept(ctx context.Context, in Input, q store.Query, ahead time.Dura
 	}
 	rq := q
 	rq.From = gone
-	rec, err := recomputeAhead(ctx, in.Config, in.Store, rq, ahead)
+	rec, err := recomputeAhead(ctx, in.Config, in.Store, rq, in.From, ahead)
 	if err != nil {
 		return nil, err
 	}

@@ -41,13 +41,24 @@ type Input struct {
 	NoLatency bool
 }
 
-// recomputeLookback is how far before a period a recompute starts to replay
-// runs: ten of the longest interval, so that a window under way at the
-// period's start is open there (down_after and up_after are a few runs), as
-// in the stored events, and is cut by the period rather than opened at its
-// first failing run in it.
+// recomputeLookback is how far before a period a recompute may start to
+// replay runs: ten of the longest interval, the longest of the flows'
+// flowLookback, so that a window under way at the period's start is open
+// there (down_after and up_after are a few runs), as in the stored events,
+// and is cut by the period rather than opened at its first failing run in
+// it.
 func recomputeLookback(cfg *config.Config) time.Duration {
 	return 10 * max(cfg.MaxInterval(), time.Minute)
+}
+
+// flowLookback is recomputeLookback for one flow: ten of its own interval
+// (at least a minute). A flow's state machine sees only its own runs, so
+// that is as far as its replay needs to go; the config's longest interval
+// made one hourly flow among flows probed every 10 s replay ten hours of
+// each of them on either side of a one-hour range (7,560 runs a flow for
+// the 360 in it, where 480 do).
+func flowLookback(f *config.Flow) time.Duration {
+	return 10 * max(f.Interval, time.Minute)
 }
 
 // Recompute replays the stored runs in q through the state machine, one
@@ -56,16 +67,18 @@ func recomputeLookback(cfg *config.Config) time.Duration {
 // zero) and a trailing unknown window up to q.To (Machine.Close). Flows not in
 // cfg are skipped. Runs are read one flow at a time.
 func Recompute(ctx context.Context, cfg *config.Config, s store.Store, q store.Query) ([]state.Window, error) {
-	return recomputeAhead(ctx, cfg, s, q, 0)
+	return recomputeAhead(ctx, cfg, s, q, time.Time{}, false)
 }
 
-// recomputeAhead is Recompute that replays too the runs stored in the
-// ahead after q.To, as the daemon saw them when it stored its events: the
-// run that confirms a window backdated into the range, or the last of
-// up_after passes that closed one in it, may start after q.To. It returns
-// the windows that start before q.To; a machine with no run at or after
-// q.To is closed at q.To as by Recompute.
-func recomputeAhead(ctx context.Context, cfg *config.Config, s store.Store, q store.Query, ahead time.Duration) ([]state.Window, error) {
+// recomputeAhead is Recompute that replays each flow's runs from
+// flowLookback before from (not before q.From; all of q when from is
+// zero) and, if ahead, the runs stored up to flowLookback after q.To too,
+// as the daemon saw them when it stored its events: the run that confirms
+// a window backdated into the range, or the last of up_after passes that
+// closed one in it, may start after q.To. It returns the windows that
+// start before q.To; a machine with no run at or after q.To is closed at
+// q.To as by Recompute.
+func recomputeAhead(ctx context.Context, cfg *config.Config, s store.Store, q store.Query, from time.Time, ahead bool) ([]state.Window, error) {
 	if cfg == nil || s == nil {
 		return nil, errors.New("report: recompute needs a config and a store")
 	}
@@ -78,7 +91,13 @@ func recomputeAhead(ctx context.Context, cfg *config.Config, s store.Store, q st
 			}
 			fq := q
 			fq.Flows = []string{f.Name}
-			fq.To = q.To.Add(ahead)
+			lb := flowLookback(f)
+			if !from.IsZero() {
+				fq.From = maxT(q.From, from.Add(-lb))
+			}
+			if ahead {
+				fq.To = q.To.Add(lb)
+			}
 			runs, err := s.Runs(ctx, fq)
 			if err != nil {
 				return nil, fmt.Errorf("report: runs of %s: %w", f.Name, err)
@@ -366,13 +385,10 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		// again, decide its last windows' edges as they did for the
 		// stored events (a window backdated into it by a run after its
 		// end; up_after passes across it).
+		// Each flow as far as its own interval needs (flowLookback).
 		rq := q
 		rq.From = q.From.Add(-recomputeLookback(in.Config))
-		var ahead time.Duration
-		if !now.Before(in.To) {
-			ahead = recomputeLookback(in.Config)
-		}
-		raw, err = recomputeKept(ctx, in, rq, ahead)
+		raw, err = recomputeKept(ctx, in, rq, !now.Before(in.To))
 		raw = slices.DeleteFunc(raw, func(w state.Window) bool { return !w.End.IsZero() && !w.End.After(in.From) })
 		if err == nil && len(a.retired) > 0 {
 			// A retired flow's policy is not known: its windows are the
@@ -404,6 +420,20 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	var prev map[[2]string]store.Span
 	if prev, err = edgeSpans(ctx, in.Store, in.From.Add(-before), in.From); err != nil {
 		return nil, fmt.Errorf("report: coverage before the period: %w", err)
+	}
+	if in.Recompute {
+		// Each flow's replay went back flowLookback, not further.
+		lbs := map[string]time.Duration{}
+		for _, svc := range in.Config.Services {
+			for _, f := range svc.Flows {
+				lbs[f.Name] = flowLookback(&f)
+			}
+		}
+		for k, c := range prev {
+			if lb, ok := lbs[k[0]]; ok && c.Last.Before(in.From.Add(-lb)) {
+				delete(prev, k)
+			}
+		}
 	}
 	a.ranBefore = make(map[[2]string]bool, len(prev))
 	for k := range prev {
