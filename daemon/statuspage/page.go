@@ -303,15 +303,28 @@ func (p *Page) refresh(ctx context.Context) error {
 	p.mu.RUnlock()
 	today := now.In(loc).Format("2006-01-02")
 	if first.Before(month) && (hist == nil || day != today || now.Sub(at) >= historyEvery || newCutWindow(prev, rep)) {
-		if p.opts.Verdict != nil && rep != nil && err == nil && isFleet(cfg, rep) {
-			// The verdict waits for the history (it dates windows open
-			// since before the month from it); meanwhile the notifier
-			// hears that the builds work and that it is in a fleet, or,
-			// at a large store, the first build (the 89 days' for the
-			// first time) outlasts its 5 minutes and it lapses to this
-			// prober's own verdict, paging below the quorum. The 89 days
-			// take about three times a month's figures.
-			p.opts.Verdict(Verdict{Fleet: true, Next: 3 * time.Since(t0)})
+		if p.opts.Verdict != nil && rep != nil && err == nil {
+			// The 89 days take about three times a month's figures.
+			if isFleet(cfg, rep) {
+				// The verdict waits for the history (it dates windows
+				// open since before the month from it); meanwhile the
+				// notifier hears that the builds work and that it is in
+				// a fleet, or, at a large store, the first build (the 89
+				// days' for the first time) outlasts its 5 minutes and it
+				// lapses to this prober's own verdict, paging below the
+				// quorum.
+				p.opts.Verdict(Verdict{Fleet: true, Next: 3 * time.Since(t0)})
+			} else if v := verdictOf(cfg, rep, nil, now, month); v.Runs && !atMonthStart(cfg, now, month) {
+				// Alone, past the month's first two intervals: the
+				// history changes nothing of it (it tells only which
+				// locations the figures may lack at the month's start,
+				// and dates a fleet's counted windows), so it is not
+				// waited for: at a restart a prober alone sent nothing
+				// new until the 89 days were built too (a window opened
+				// in the first minute was pushed minutes late).
+				v.Next = 3 * time.Since(t0)
+				p.opts.Verdict(v)
+			}
 		}
 		h, herr := p.build(ctx, report.Input{Config: cfg, Store: p.opts.Store, From: first, To: month, Functions: true, NoLatency: true})
 		if errors.Is(herr, errReloaded) {
