@@ -21,7 +21,8 @@ type Fleet struct {
 	// prober's (several probers share the store).
 	Fleet bool
 	// NoRuns: the figures hold no run yet (a month's first moments, a new
-	// database): they say nothing of the fleet, and the notifier keeps
+	// database; the status page says alone instead when the previous days
+	// hold no other location): they say nothing of the fleet, and the notifier keeps
 	// what it knew and pushed (before the first verdict: sends nothing
 	// new), a window open across the month's start included. With Fleet
 	// (the previous days' figures show other locations reporting), a

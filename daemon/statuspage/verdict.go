@@ -20,9 +20,11 @@ type Verdict struct {
 	// one reporting at their end, or (the verdict before a history build,
 	// which it waits for: refresh) the month's figures hold one.
 	Fleet bool
-	// Runs: the figures hold a run (not a month's first moments) and say
-	// something of the fleet (missingAtMonthStart: false); when not, the
-	// verdict is zero.
+	// Runs: the figures say something of the fleet: they hold a run (not a
+	// month's first moments) and lack no location the month's start needs
+	// (missingAtMonthStart: false), or hold none while the previous days'
+	// hold no location but this prober's (alone: a new database, its runs
+	// not stored yet); when not, the verdict is zero (but Fleet, Next).
 	Runs bool
 	// Counted are the figures' counted windows (after the location quorum),
 	// open ones with End zero; Location lists the locations that saw each,
@@ -73,7 +75,7 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 			v.Counted = append(v.Counted, sw)
 		}
 	}
-	if !v.Runs || missingAtMonthStart(cfg, month, hist, now, monthStart) {
+	if runs := v.Runs; !runs || missingAtMonthStart(cfg, month, hist, now, monthStart) {
 		// Say nothing, as figures with no run yet: they lack a location
 		// whose first run of the month is not stored yet, so the quorum
 		// they count is of the locations that ran first (seoul-a down
@@ -86,6 +88,16 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 		// figures with no run for longer (no prober's runs stored) hold
 		// no notifier silent before its first verdict.
 		v = Verdict{Fleet: atMonthStart(cfg, now, monthStart) && othersReporting(cfg, hist)}
+		if !v.Fleet && !runs && hist != nil && !isFleet(cfg, hist) {
+			// No run this month, and the previous days' figures hold
+			// no location but this prober's (a new database; this
+			// prober's runs not stored yet, its store writer slow; a
+			// month's first moments; flows every 10 minutes): alone,
+			// as before the month's first run, so a prober alone is
+			// not held silent until its first run is stored, nor lapses
+			// (warning of no verdict) where its builds work.
+			v.Runs = true
+		}
 	}
 	return v
 }

@@ -67,7 +67,9 @@ func TestVerdictIgnoresHistoryOfAnotherMonth(t *testing.T) {
 // verdict for 5 minutes, lapsed to this prober's own verdict and paged
 // below the quorum (TestFleetRestartAtMonthStartNoLapse). Now such a
 // verdict says Fleet when the previous days' figures show another location
-// reporting at their end, and not when they show this prober alone.
+// reporting at their end, and not when they show this prober alone; figures
+// with no run whose previous days hold no location but this prober's say
+// alone (Runs, Fleet false: TestAloneEmptyMonthSaysAlone).
 func TestVerdictSayingNothingKnowsTheFleet(t *testing.T) {
 	cfg := fleetConfig("seoul-a")
 	cfg.Services[0].Flows[0].Interval = 15 * time.Minute
@@ -86,22 +88,30 @@ func TestVerdictSayingNothingKnowsTheFleet(t *testing.T) {
 			Services: []report.Service{{Name: "messaging", Runs: runs}}}
 	}
 	for _, c := range []struct {
-		name        string
-		month, hist *report.Report
-		fleet       bool
+		name         string
+		month, hist  *report.Report
+		fleet, alone bool
 	}{
-		{"seoul-a's first run alone, busan-b before", month("seoul-a", 1), hist("busan-b, seoul-a"), true},
-		{"no run yet, busan-b before", month("", 0), hist("busan-b, seoul-a"), true},
-		{"no run yet, seoul-a alone before", month("", 0), hist("seoul-a"), false},
-		{"no run yet, busan-b retired last month", month("", 0), hist("busan-b, seoul-a", "busan-b"), false},
-		{"no run yet, no history", month("", 0), nil, false},
-		{"no run 30 minutes on, busan-b before", month("", 0), hist("busan-b, seoul-a"), false},
+		{"seoul-a's first run alone, busan-b before", month("seoul-a", 1), hist("busan-b, seoul-a"), true, false},
+		{"no run yet, busan-b before", month("", 0), hist("busan-b, seoul-a"), true, false},
+		{"no run yet, seoul-a alone before", month("", 0), hist("seoul-a"), false, true},
+		{"no run yet, no location before", month("", 0), hist(""), false, true},
+		{"no run yet, busan-b retired last month", month("", 0), hist("busan-b, seoul-a", "busan-b"), false, false},
+		{"no run yet, no history", month("", 0), nil, false, false},
+		{"no run 30 minutes on, busan-b before", month("", 0), hist("busan-b, seoul-a"), false, false},
+		{"no run 30 minutes on, seoul-a alone before", month("", 0), hist("seoul-a"), false, true},
 	} {
 		now := now
 		if strings.HasPrefix(c.name, "no run 30") {
 			now = dec.Add(30 * time.Minute)
 		}
 		v := verdictOf(cfg, c.month, c.hist, now, dec)
+		if c.alone {
+			if !v.Runs || v.Fleet || len(v.Counted) != 0 {
+				t.Errorf("%s: %+v, want alone (Runs, Fleet false)", c.name, v)
+			}
+			continue
+		}
 		if v.Runs || len(v.Counted) != 0 || v.Fleet != c.fleet {
 			t.Errorf("%s: %+v, want nothing said, Fleet %v", c.name, v, c.fleet)
 		}
