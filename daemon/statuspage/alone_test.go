@@ -3,6 +3,7 @@ package statuspage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -152,5 +153,108 @@ func TestAloneSlowFirstBuildPushesAfterMonth(t *testing.T) {
 	}
 	if strings.Contains(r.log.String(), "no verdict of the fleet") {
 		t.Errorf("a prober alone warned of no verdict:\n%s", r.log)
+	}
+}
+
+// TestAloneFirstBuildsFail pins what a prober alone does while its first
+// builds of the figures fail (the database locked by another process for
+// 30 s, or for good): the page tries again every 5 s, and its window open
+// in the store is pushed at the first build that works (09:10:30), or,
+// while none does, 5 minutes after the start (the lapse, which warns:
+// the builds fail). Before a6bd5c9 it was pushed at once; a prober cannot
+// tell it is alone without reading the store, and taking itself for alone
+// would page a fleet's prober below the quorum.
+func TestAloneFirstBuildsFail(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		locked time.Duration
+		want   time.Duration
+		warn   bool
+	}{
+		{"locked 30s", 30 * time.Second, 30 * time.Second, false},
+		{"locked for good", time.Hour, 5 * time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openSQLite(t)
+			t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+			for i := range 10 {
+				if err := s.AppendRuns(ctx, []probe.Run{fleetRun("seoul-a", t0.Add(time.Duration(i)*time.Minute), i < 5)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			start := t0.Add(10 * time.Minute)
+			r := newAloneRig(t, s, fleetConfig("seoul-a"), start, []state.Window{downWindow("chat", t0.Add(5*time.Minute))},
+				func(r *aloneRig, build func()) error {
+					if r.clk.Now().Sub(start) < tc.locked {
+						return errors.New("database is locked")
+					}
+					build()
+					return nil
+				})
+			next := start
+			for r.clk.Now().Sub(start) < 6*time.Minute {
+				if now := r.clk.Now(); !now.Before(next) {
+					_ = r.page.Refresh(ctx) // fails while locked
+					next = now.Add(r.page.nextRebuild())
+				}
+				if err := r.n.Tick(ctx); err != nil {
+					t.Fatal(err)
+				}
+				r.clk.Advance(5 * time.Second)
+			}
+			if at := r.firstPush("chat"); at.Sub(start) != tc.want {
+				t.Errorf("pushed %s after the start, want %s", at.Sub(start), tc.want)
+			}
+			if warned := strings.Contains(r.log.String(), "no verdict of the fleet"); warned != tc.warn {
+				t.Errorf("warned of no verdict: %v, want %v:\n%s", warned, tc.warn, r.log)
+			}
+		})
+	}
+}
+
+// TestAloneAcrossMidnight pins the month's change for a prober alone that
+// runs through it: its window open since 23:50 on the 30th keeps firing
+// while December's figures hold no run (its first runs not stored), and a
+// window opening at 00:00:20 is pushed at once.
+func TestAloneAcrossMidnight(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	midnight := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		if err := s.AppendRuns(ctx, []probe.Run{fleetRun("seoul-a", midnight.Add(time.Duration(i-20)*time.Minute), i < 10)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := midnight.Add(-2 * time.Minute)
+	r := newAloneRig(t, s, fleetConfig("seoul-a"), start, []state.Window{downWindow("chat", midnight.Add(-10*time.Minute))}, nil)
+	opens := midnight.Add(20 * time.Second)
+	next := start
+	for r.clk.Now().Before(midnight.Add(6 * time.Minute)) {
+		now := r.clk.Now()
+		if !now.Before(next) {
+			if err := r.page.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			next = now.Add(r.page.nextRebuild())
+		}
+		if now.Equal(opens) {
+			r.n.Handle([]state.Event{{Op: state.OpOpen, Window: downWindow("media", now)}})
+		}
+		if err := r.n.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r.clk.Advance(5 * time.Second)
+	}
+	if at := r.firstPush("chat"); !at.Equal(start) {
+		t.Errorf("chat's window pushed at %s, want at the start", at.Format("15:04:05"))
+	}
+	for _, a := range r.am.alerts() {
+		if a.labels["flow"] == "chat" && !a.ends.After(a.at) {
+			t.Errorf("chat's window resolved at %s across midnight", a.at.Format("15:04:05"))
+		}
+	}
+	if at := r.firstPush("media"); !at.Equal(opens) {
+		t.Errorf("media's window pushed at %s, want at once (00:00:20)", at.Format("15:04:05"))
 	}
 }
