@@ -215,6 +215,13 @@ type Window struct {
 	// and Error), each from the first run that had it to the first that had
 	// the next (or the window's end), clipped to the window.
 	Causes []Cause `json:"causes"`
+	// Known is when the window's confirmation was known: the end of its
+	// confirming run (of the quorum's, the quorum-th to end; MTTD's), its
+	// Confirmed where that end is not stored. Not in the JSON (the report's
+	// keys are a contract): the daemon's fleet push holds the quorum's page
+	// for maintenance by it, as it holds this prober's own windows
+	// (state.Window.Known).
+	Known time.Time `json:"-"`
 }
 
 // Cause is one stretch of a window with the same failing step and error.

@@ -259,6 +259,7 @@ func (a *analysis) window(m measured) Window {
 		Locations: m.locs,
 		Error:     m.err,
 		Confirmed: m.confirmed.In(a.loc),
+		Known:     maxT(m.known, m.confirmed).In(a.loc),
 	}
 	if w.Locations == nil {
 		w.Locations = []string{}

@@ -166,7 +166,7 @@ func missingAtMonthStart(cfg *config.Config, month, hist *report.Report, now, mo
 func stateWindow(w report.Window) state.Window {
 	sw := state.Window{
 		Key:  state.Key{Service: w.Service, Flow: w.Flow, Location: strings.Join(w.Locations, ", ")},
-		Kind: state.Kind(w.Kind), Start: w.Start, Confirmed: w.Confirmed, CauseStep: w.CauseStep, Error: w.Error,
+		Kind: state.Kind(w.Kind), Start: w.Start, Confirmed: w.Confirmed, Known: w.Known, CauseStep: w.CauseStep, Error: w.Error,
 	}
 	if w.Function != nil {
 		sw.Function = *w.Function
