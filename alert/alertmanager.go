@@ -183,6 +183,12 @@ type Notifier struct {
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
+	// verdictMode is slaprobe_alert_verdict: which verdict the push
+	// follows (setMode).
+	verdictMode *prometheus.GaugeVec
+	// lapsed: the push follows this prober's own verdict because no
+	// verdict came for verdictWait (lapse), until one with runs does.
+	lapsed bool
 	// saveFailures counts failed saves of the state file: alerts and
 	// resolves it does not keep are lost or sent again by a restart.
 	saveFailures prometheus.Counter
@@ -223,9 +229,6 @@ func NewNotifier(o Options) (*Notifier, error) {
 	}
 	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile,
 		own: map[ownKey]state.Window{}, ownEnd: map[ownKey]time.Time{}, verdictAt: o.Clock.Now()}
-	if o.FleetAware {
-		n.mode = modeUnknown
-	}
 	n.SetZone(o.Zone)
 	n.maint.Store(&o.Maintenance)
 	seen := map[string]bool{}
@@ -249,16 +252,25 @@ func NewNotifier(o Options) (*Notifier, error) {
 		Name: "slaprobe_alerts_active",
 		Help: "Alerts the daemon currently holds firing.",
 	})
+	n.verdictMode = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "slaprobe_alert_verdict",
+		Help: "Which verdict the Alertmanager push follows, 1 for the current mode: alone (this prober's own: no other location in the month's figures), fleet (the quorum's), waiting (before the first verdict: nothing new is sent), lapsed (this prober's own, because no verdict of the fleet came for 5 minutes or more).",
+	}, []string{"mode"})
 	n.saveFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "slaprobe_alert_state_save_failures_total",
 		Help: "Failed saves of the alert state file (its directory read-only or gone, the disk full): a restart would lose or repeat what it did not keep.",
 	})
+	if o.FleetAware {
+		n.setMode(modeUnknown, false)
+	} else {
+		n.setMode(modeAlone, false)
+	}
 	for _, t := range n.targets {
 		n.sent.WithLabelValues(t.label, "ok")
 		n.sent.WithLabelValues(t.label, "failed")
 	}
 	if o.Metrics != nil {
-		for _, c := range []prometheus.Collector{n.sent, n.active, n.saveFailures} {
+		for _, c := range []prometheus.Collector{n.sent, n.active, n.verdictMode, n.saveFailures} {
 			if err := o.Metrics.Register(c); err != nil {
 				return nil, fmt.Errorf("alert: register metrics: %w", err)
 			}

@@ -53,6 +53,33 @@ const (
 	modeFleet                    // the fleet's verdict (syncFleet)
 )
 
+// modeNames are the values of slaprobe_alert_verdict's mode label.
+var modeNames = [...]string{"alone", "fleet", "waiting", "lapsed"}
+
+// setMode makes m the notifier's mode, lapsed when a lapse made it
+// (modeAlone only), and says so in slaprobe_alert_verdict: every mode has
+// a series, 1 for the current one. n.mu held (or before the notifier is
+// shared).
+func (n *Notifier) setMode(m fleetMode, lapsed bool) {
+	n.mode, n.lapsed = m, lapsed && m == modeAlone
+	cur := "alone"
+	switch {
+	case n.lapsed:
+		cur = "lapsed"
+	case m == modeFleet:
+		cur = "fleet"
+	case m == modeUnknown:
+		cur = "waiting"
+	}
+	for _, name := range modeNames {
+		v := 0.0
+		if name == cur {
+			v = 1
+		}
+		n.verdictMode.WithLabelValues(name).Set(v)
+	}
+}
+
 // ownKey identifies a window of this prober, as its alerts' labels do.
 type ownKey struct {
 	service, flow, function string
@@ -161,18 +188,20 @@ func (n *Notifier) SetFleet(f Fleet) {
 	changed := false
 	switch {
 	case f.Fleet:
-		n.mode = modeFleet
+		n.setMode(modeFleet, false)
 		if prev != modeFleet {
 			n.o.Logger.Info("alerts follow the fleet's quorum: the store holds runs from other locations; this prober's own windows below the quorum are pushed at severity " + n.o.SeverityDegraded)
 		}
 		changed = n.syncFleetWith(pre, now)
 	case prev == modeFleet:
-		n.mode = modeAlone
+		n.setMode(modeAlone, false)
 		n.o.Logger.Info("alerts follow this prober's own verdict: the store holds no runs from other locations this month")
 		changed = n.syncAlone(now)
 	case prev == modeUnknown:
-		n.mode = modeAlone
+		n.setMode(modeAlone, false)
 		changed = n.becomeAlone(now)
+	default:
+		n.setMode(modeAlone, false) // alone, or back from a lapse
 	}
 	n.mu.Unlock()
 	if changed {
@@ -215,7 +244,7 @@ func (n *Notifier) lapse(now time.Time) bool {
 		return false
 	}
 	prev := n.mode
-	n.mode = modeAlone
+	n.setMode(modeAlone, true)
 	// The quorum's alerts are no longer sent, and not resolved either:
 	// other probers that read the store may push them still, and
 	// Alertmanager takes the younger update, so a resolve from here ended

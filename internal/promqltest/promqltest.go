@@ -48,6 +48,7 @@ func families() map[string][]string {
 		"slaprobe_store_quarantined_total":                      {},
 		"slaprobe_alert_notifications_total":                    {"url", "result"},
 		"slaprobe_alerts_active":                                {},
+		"slaprobe_alert_verdict":                                {"mode"},
 		"slaprobe_alert_state_save_failures_total":              {},
 		"slaprobe_webhook_callbacks_total":                      {"result"},
 		"slaprobe_reports_generated_total":                      {},
