@@ -23,6 +23,7 @@ const (
 	RuleReloadFailed    = "SlaprobeConfigReloadFailed"
 	RuleNotStored       = "SlaprobeResultsNotStored"
 	RuleStateNotSaved   = "SlaprobeAlertStateNotSaved"
+	RuleVerdictLapsed   = "SlaprobeAlertVerdictLapsed"
 	RuleClockStepped    = "SlaprobeClockStepped"
 )
 
@@ -76,8 +77,8 @@ type Rule struct {
 // service's objective; per flow, SlaprobeFlowNotUp from slaprobe_flow_up
 // under the config's quorum; and the prober's own SlaprobeProberDown,
 // SlaprobeResultsDropped, SlaprobeResultsQuarantined, SlaprobeResultsNotStored,
-// SlaprobeAlertStateNotSaved, SlaprobeConfigReloadFailed and
-// SlaprobeClockStepped.
+// SlaprobeAlertStateNotSaved, SlaprobeAlertVerdictLapsed,
+// SlaprobeConfigReloadFailed and SlaprobeClockStepped.
 //
 // The error ratio measures what the SLA report measures: the share of time
 // the service was down, a flow of it counting as down while the quorum of
@@ -415,6 +416,19 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			Annotations: runbook(map[string]string{
 				"summary":     "slaprobe {{ $labels.instance }} cannot save its alert state",
 				"description": "{{ $value | humanize }} saves of the alert state file beside the database failed in the last 10m (directory read-only or gone, disk full; the log says which): a restart would lose the resolves and repeat the alerts it did not keep.",
+			}),
+		},
+		{
+			// A fleet's push fell back to this prober's own verdict (no
+			// build of the month's figures for 5 minutes or more): it pages
+			// from its own location, no longer with the quorum. The lapse
+			// itself waits 5 minutes at least, so no "for" here.
+			Alert:  RuleVerdictLapsed,
+			Expr:   `slaprobe_alert_verdict{mode="lapsed"} == 1`,
+			Labels: map[string]string{"severity": sevTicket},
+			Annotations: runbook(map[string]string{
+				"summary":     "slaprobe {{ $labels.instance }} pushes its own verdict, not the fleet's",
+				"description": "No build of the month's figures has given {{ $labels.instance }} a verdict of the fleet for 5 minutes or more (the store unreachable or locked, builds failing or too slow; the log line \"no verdict of the fleet\" says since when): its Alertmanager push follows this prober's own verdict, paging from its own location, and no longer sends the quorum's pages. It follows the fleet again at the next verdict.",
 			}),
 		},
 		{

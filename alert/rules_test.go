@@ -169,6 +169,7 @@ func checkRuleFile(t *testing.T, cfg *config.Config, rf *RuleFile) {
 		RuleReloadFailed:    1,
 		RuleNotStored:       1,
 		RuleStateNotSaved:   1,
+		RuleVerdictLapsed:   1,
 		RuleClockStepped:    1,
 	}
 	for name, n := range want {
