@@ -329,6 +329,19 @@ func (n *Notifier) holds(w state.Window, now time.Time) (config.MaintenanceSpan,
 	return sp, true
 }
 
+// holdIn holds e, the alert of w, when w was detected in a planned
+// maintenance of its service (holds), and logs it. n.mu held.
+func (n *Notifier) holdIn(e *entry, w state.Window, now time.Time) {
+	sp, ok := n.holds(w, now)
+	if !ok {
+		return
+	}
+	e.held = true
+	n.o.Logger.Info("alert held: its service is in planned maintenance; sent when the maintenance ends if the window is still open",
+		"alertname", e.Labels["alertname"], "service", w.Service, "flow", w.Flow, "function", w.Function,
+		"starts_at", e.StartsAt, "maintenance_end", sp.End, "reason", strings.Join(sp.Reasons, "; "))
+}
+
 // Handle records state events; it never waits on the network. An opened
 // down or degraded window becomes a firing alert whose startsAt is the
 // backdated window start; a closed one resolves it with endsAt = the window
@@ -395,12 +408,7 @@ func (n *Notifier) handleLocked(evs []state.Event) bool {
 			if old, ok := n.entries[e.id()]; ok && old.Resolved() {
 				continue // this very window was already resolved: a replayed open
 			}
-			if sp, ok := n.holds(ev.Window, n.o.Clock.Now()); ok {
-				e.held = true
-				n.o.Logger.Info("alert held: its service is in planned maintenance; sent when the maintenance ends if the window is still open",
-					"alertname", a.Labels["alertname"], "service", ev.Window.Service, "flow", ev.Window.Flow, "function", ev.Window.Function,
-					"starts_at", a.StartsAt, "maintenance_end", sp.End, "reason", strings.Join(sp.Reasons, "; "))
-			}
+			n.holdIn(e, ev.Window, n.o.Clock.Now())
 			n.touch(e)
 			n.entries[e.id()] = e
 			changed = true

@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/state"
@@ -483,12 +482,7 @@ func (n *Notifier) syncIn(firing map[string]*entry, desired map[string]wanted, n
 			a.StartsAt = old.EndsAt
 		}
 		e := &entry{Alert: a, fp: fp}
-		if sp, ok := n.holds(d.w, now); ok {
-			e.held = true
-			n.o.Logger.Info("alert held: its service is in planned maintenance; sent when the maintenance ends if the window is still open",
-				"alertname", a.Labels["alertname"], "service", d.w.Service, "flow", d.w.Flow, "function", d.w.Function,
-				"starts_at", a.StartsAt, "maintenance_end", sp.End, "reason", strings.Join(sp.Reasons, "; "))
-		}
+		n.holdIn(e, d.w, now)
 		n.touch(e)
 		n.entries[e.id()] = e
 		changed = true

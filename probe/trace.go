@@ -247,25 +247,19 @@ func (t *tracer) finish(gotResponse bool) Phases {
 		t.p.Processing = now.Sub(t.begin)
 		return t.p
 	}
-	if !t.dns.IsZero() {
-		t.p.Resolve += now.Sub(t.dns)
-		t.dns = time.Time{}
-	}
-	if !t.conn.IsZero() {
-		t.p.Connect += now.Sub(t.conn)
-		t.conn = time.Time{}
-	}
-	if !t.tlsStart.IsZero() {
-		t.p.TLS += now.Sub(t.tlsStart)
-		t.tlsStart = time.Time{}
-	}
-	if !t.wrote.IsZero() {
-		t.p.Processing += now.Sub(t.wrote)
-		t.wrote = time.Time{}
-	}
-	if !t.firstAt.IsZero() {
-		t.p.Transfer += now.Sub(t.firstAt)
-		t.firstAt = time.Time{}
-	}
+	closePhase(&t.p.Resolve, &t.dns, now)
+	closePhase(&t.p.Connect, &t.conn, now)
+	closePhase(&t.p.TLS, &t.tlsStart, now)
+	closePhase(&t.p.Processing, &t.wrote, now)
+	closePhase(&t.p.Transfer, &t.firstAt, now)
 	return t.p
+}
+
+// closePhase counts a phase still open (begun at *began, not zero) up to
+// now into *d, and closes it.
+func closePhase(d *time.Duration, began *time.Time, now time.Time) {
+	if !began.IsZero() {
+		*d += now.Sub(*began)
+		*began = time.Time{}
+	}
 }
