@@ -344,11 +344,7 @@ func TestFleetStoppedIsUnknown(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s := tempStore(t)
 			cfg := fleetConfig("seoul-a")
 			var live daemon.Status
 			for _, loc := range []string{"busan-b", "seoul-a"} {
@@ -451,11 +447,7 @@ func TestFleetPageSaysStatesAsOf(t *testing.T) {
 func TestHistoryBuiltBeforeWindowConfirmed(t *testing.T) {
 	ctx := context.Background()
 	from := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	cfg := fleetConfig("seoul-a")
 	machines := map[string]*state.Machine{}
 	for _, loc := range []string{"busan-b", "seoul-a"} {

@@ -2,7 +2,6 @@ package statuspage
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestFleetPageHeldByQuorumKnown: two probers (seoul-a, busan-b) on one
@@ -27,11 +25,7 @@ import (
 // the 09:31:30 rebuild, during the planned work.
 func TestFleetPageHeldByQuorumKnown(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
 	clk := clock.NewManual(t0)

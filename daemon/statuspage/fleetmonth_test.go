@@ -2,14 +2,12 @@ package statuspage
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/probe"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestFleetMonthStartNoPageBelowQuorum: seoul-a down alone from 23:50 on
@@ -27,11 +25,7 @@ import (
 // fire on.
 func TestFleetMonthStartNoPageBelowQuorum(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
 	seoul, busan := newPushProber(t, s, clk, "seoul-a", true), newPushProber(t, s, clk, "busan-b", true)
@@ -106,12 +100,7 @@ func TestFleetMonthStartNoPageBelowQuorum(t *testing.T) {
 // days' figures (already built, as the pages do): since 23:50, startsAt
 // 23:50, before and after the month's start and after a restart.
 func TestFleetPageAcrossMonthKeepsStart(t *testing.T) {
-	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
 	ps := []*pushProber{newPushProber(t, s, clk, "seoul-a", true), newPushProber(t, s, clk, "busan-b", true)}

@@ -3,7 +3,6 @@ package statuspage
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestIncidentDuringMaintenance: payments' receive goes down at 01:50 and
@@ -48,11 +46,7 @@ func TestIncidentDuringMaintenance(t *testing.T) {
 			{Service: "payments", Start: time.Date(2026, 10, 20, 1, 0, 0, 0, time.UTC), End: time.Date(2026, 10, 20, 1, 30, 0, 0, time.UTC), Reason: "certificate rotation"},
 		},
 	}
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	var runs []probe.Run
 	for ts := at(1, 0, 0); ts.Before(now); ts = ts.Add(time.Minute) {
 		pay := probe.Run{ID: "pay" + ts.Format("150405"), Flow: "pay", Service: "payments", Location: "seoul-a", Start: ts, Duration: time.Second, Steps: []probe.StepResult{

@@ -72,11 +72,7 @@ func generatedMonth(t *testing.T) (*store.SQLite, *config.Config, time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: 20, Steps: 3, Days: 30, Interval: 10 * time.Minute, Start: start,
 		Outages: 3, OutageLength: time.Hour}); err != nil {
 		t.Fatal(err)
@@ -325,4 +321,16 @@ func TestDayTitleOnDSTDay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tempStore is an empty SQLite store in the test's temporary directory,
+// closed when the test ends.
+func tempStore(t *testing.T) *store.SQLite {
+	t.Helper()
+	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

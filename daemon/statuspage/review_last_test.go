@@ -3,7 +3,6 @@ package statuspage
 import (
 	"context"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +25,7 @@ func TestFleetOtherServiceReportingIsNoUp(t *testing.T) {
 	from := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	now := from.Add(50 * time.Minute)
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	cfg := fleetConfig("seoul-a")
 	cfg.Services = append(cfg.Services, config.Service{Name: "billing", Objective: 0.999, Flows: []config.Flow{{
 		Name: "pay", Service: "billing", Interval: time.Minute, DownAfter: 2, UpAfter: 1,
@@ -77,11 +72,7 @@ func TestFleetOtherServiceReportingIsNoUp(t *testing.T) {
 func historyFixture(t *testing.T, interval time.Duration, downAfter, fail int, took func(int) time.Duration) (*config.Config, store.Store, func(a, b int), map[string]*state.Machine) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	cfg := fleetConfig("seoul-a")
 	f := &cfg.Services[0].Flows[0]
 	f.Interval, f.Timeout, f.DownAfter = interval, 2*time.Minute, downAfter

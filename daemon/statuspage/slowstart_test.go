@@ -3,7 +3,6 @@ package statuspage
 import (
 	"context"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestFleetSlowFirstBuildNoLapse: seoul-a, down alone (busan-b up: below
@@ -26,11 +24,7 @@ import (
 // notifier (a verdict saying nothing, Fleet) before the history is built.
 func TestFleetSlowFirstBuildNoLapse(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	for i := range 10 {
 		at := t0.Add(time.Duration(i) * time.Minute)

@@ -24,7 +24,6 @@ import (
 	"github.com/slaprobe/slaprobe/daemon"
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // Hostile values: each carries a marker the public page must never show
@@ -62,11 +61,7 @@ func hostilePage(t *testing.T, now time.Time) (*Page, string) {
 		ID: "inc-1", Title: hostTitle, Service: hostSvc, Functions: []string{hostFn}, Mode: "down",
 		Start: from.Add(24 * time.Hour), End: from.Add(25 * time.Hour),
 	}}}}
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	m := state.New(hostSvc, hostFlow, hostLoc, []string{"send", hostFn}, state.Policy{Interval: 10 * time.Minute, DownAfter: 2, UpAfter: 1})
 	var runs []probe.Run
 	var evs []state.Event

@@ -2,13 +2,11 @@ package statuspage
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/probe"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestVerdictSaysWhenTheNextIsDue: the verdict a build hands the notifier
@@ -21,11 +19,7 @@ import (
 // (TestFleetSlowRebuildsNoLapse). Here a fleet rebuilding every 7 minutes.
 func TestVerdictSaysWhenTheNextIsDue(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(t0.Add(30 * time.Second))
 	if err := s.AppendRuns(ctx, []probe.Run{fleetRun("seoul-a", t0, true), fleetRun("busan-b", t0, true)}); err != nil {
