@@ -413,7 +413,11 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	// replayed from recomputeLookback before), not unknown for want of a
 	// run before it. A recompute replays no further back: a run before
 	// that is not one it judged the stretch from.
-	before := edgeLookaround
+	// As far back as two of the longest interval at least: the run the
+	// edge rule (a.edgeSpans) reports a location from may be that far
+	// before a period with no run of it (a daily flow whose run was
+	// missed: its last run 25 h before).
+	before := max(edgeLookaround, 2*max(in.Config.MaxInterval(), time.Minute))
 	if in.Recompute {
 		a.ranAfter = nil // no stored events to say
 		before = recomputeLookback(in.Config)
