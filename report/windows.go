@@ -580,7 +580,13 @@ func (a *analysis) edgeSpans(prev map[[2]string]store.Span) []store.Span {
 	var out []store.Span
 	for k, c := range prev {
 		ivl, ok := ivls[k[0]]
-		if !ok || in[k] || a.in.From.Sub(c.Last) >= 2*ivl {
+		// A location that ran again after a period that is over
+		// (ranAfter, stored events only): the state machine judged the
+		// stretch between those runs when it made the later one, with
+		// the interval the flow had then, and its events say whether it
+		// was unknown (as for a location with a run in the period), not
+		// today's interval.
+		if !ok || in[k] || a.in.From.Sub(c.Last) >= 2*ivl && !a.ranAfter[k] {
 			continue
 		}
 		out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last})
