@@ -256,7 +256,11 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			v.InMaintenance++
 		}
 		if fleet && !(inMaint && public) {
-			sv.Open = fleetOpenWindows(ms, hs, cfg.Location, live, cs.Name, public, cfg.Maintenance, now, loc)
+			var dhs *report.Service // the history's, when it dates this month's windows
+			if datingHistory(month, hist) != nil {
+				dhs = hs
+			}
+			sv.Open = fleetOpenWindows(ms, dhs, cfg.Location, live, cs.Name, public, cfg.Maintenance, now, loc)
 		} else if live != nil && !(inMaint && public) {
 			sv.Open = openWindows(live, cs.Name, public, cfg.Maintenance, now, loc)
 		}
@@ -656,7 +660,7 @@ func incidentTimeline(service string, month, hist *report.Report, during *config
 		}
 	}
 	start := inc.Start
-	if rep == month && inc.StartCut == report.CutPeriod && hist != nil {
+	if rep == month && inc.StartCut == report.CutPeriod && datingHistory(month, hist) != nil {
 		// Went on from the history's days: since its start there.
 		if a := acrossMonth(ms, hs); a != nil {
 			start = a.Start
@@ -746,6 +750,19 @@ func serviceNamed(r *report.Report, name string) *report.Service {
 		}
 	}
 	return nil
+}
+
+// datingHistory is hist when it is the days just before month (its figures
+// end at the month's start), which dates a window or an incident the month
+// cut at its start; nil otherwise: when the history's build at the month's
+// change failed the page keeps the last one, of the days before another
+// month, whose windows open at its end are not this month's (as for the
+// verdict: verdictOf).
+func datingHistory(month, hist *report.Report) *report.Report {
+	if month == nil || hist == nil || !hist.To.Equal(month.From) {
+		return nil
+	}
+	return hist
 }
 
 // acrossMonth is the history's incident that went on past the history's
