@@ -42,23 +42,35 @@ type Input struct {
 }
 
 // recomputeLookback is how far before a period a recompute may start to
-// replay runs: ten of the longest interval, the longest of the flows'
+// replay runs: ten of the longest interval, or the longest of the flows'
 // flowLookback, so that a window under way at the period's start is open
 // there (down_after and up_after are a few runs), as in the stored events,
 // and is cut by the period rather than opened at its first failing run in
 // it.
 func recomputeLookback(cfg *config.Config) time.Duration {
-	return 10 * max(cfg.MaxInterval(), time.Minute)
+	lb := 10 * max(cfg.MaxInterval(), time.Minute)
+	for si := range cfg.Services {
+		for fi := range cfg.Services[si].Flows {
+			lb = max(lb, flowLookback(&cfg.Services[si].Flows[fi]))
+		}
+	}
+	return lb
 }
 
 // flowLookback is recomputeLookback for one flow: ten of its own interval
-// (at least a minute). A flow's state machine sees only its own runs, so
-// that is as far as its replay needs to go; the config's longest interval
-// made one hourly flow among flows probed every 10 s replay ten hours of
-// each of them on either side of a one-hour range (7,560 runs a flow for
-// the 360 in it, where 480 do).
+// (at least a minute), or twice its down_after or up_after of it when
+// that is more: the streak that decides a window under way at an edge of
+// the range (the run that confirms it, down_after-1 runs after its first
+// failure; up_after's last pass) must be replayed whole, and the runs of a
+// streak are less than two intervals apart (a longer gap is unknown and
+// ends it). Ten intervals replayed 14 of a down_after 15's failures: a
+// window the stored events had down across --from was not there. A flow's
+// state machine sees only its own runs, so that is as far as its replay
+// needs to go; the config's longest interval made one hourly flow among
+// flows probed every 10 s replay ten hours of each of them on either side
+// of a one-hour range (7,560 runs a flow for the 360 in it, where 480 do).
 func flowLookback(f *config.Flow) time.Duration {
-	return 10 * max(f.Interval, time.Minute)
+	return time.Duration(max(10, 2*f.DownAfter, 2*f.UpAfter)) * max(f.Interval, time.Minute)
 }
 
 // Recompute replays the stored runs in q through the state machine, one
