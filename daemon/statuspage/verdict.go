@@ -65,10 +65,15 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 				// Open since before the month (which cuts it at its
 				// start): dated from the previous days' figures, as the
 				// pages date it, so the alert's startsAt and "since" are
-				// its start, not the month's first instant.
+				// its start, not the month's first instant. Its
+				// confirmation too, which the month cuts at its first
+				// instant as well: a maintenance beginning then held
+				// the page of a window known before it (a prober
+				// restarted in it without a state file sends that
+				// again).
 				for _, h := range hs.Windows {
 					if h.End == nil && h.EndCut == report.CutPeriod && sameWindow(&h, w.Flow, w.Function, w.Kind) && h.Start.Before(sw.Start) {
-						sw.Start = h.Start
+						sw.Start, sw.Confirmed, sw.Known = h.Start, h.Confirmed, h.Known
 					}
 				}
 			}
