@@ -497,8 +497,9 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 // known to be late; and (later) each with a run stored within
 // edgeLookaround after it, now or not. Nil for a period not over.
 func nextRuns(ctx context.Context, in Input, now time.Time) (soon, later map[[2]string]bool, err error) {
-	// A period made as of its end (slaprobe report and windows pass
-	// now = to for one that is over) is over too: the runs stored after it
+	// A period made as of its end (the availability gauge passes
+	// now = to; slaprobe report and windows did for one that was over) is
+	// over too: the runs stored after it
 	// are as much facts as those of a report made later, and without them
 	// its edge was judged with today's interval (a reload from 60 s to
 	// 10 s made 15 s unknown in the CLI's October and not the publisher's).

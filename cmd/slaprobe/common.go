@@ -221,15 +221,19 @@ func timelineWarnings(stderr io.Writer, tls []*config.Timeline) {
 	}
 }
 
-// reportNow is the "now" of a report or windows listing ending at to: the
-// wall clock while the period is not over (the rest of it has not happened:
-// it is neither unknown time nor the end of a window still open), and to
-// once it is, so that a past period reads the same on every run.
-func reportNow(to time.Time) time.Time {
-	if now := time.Now(); now.Before(to) {
-		return now
-	}
-	return to
+// reportNow is the "now" of a report or windows listing: the
+// wall clock, while the period is not over (the rest of it has not
+// happened: it is neither unknown time nor the end of a window still open)
+// and once it is. It was to once the period was over, so that a past
+// period read the same on every run, but then no time ever passed after
+// it: a location whose last run came less than two intervals before its
+// end and never another (a prober stopped for good) was never late, and
+// the stretch after the run that never came read as up, where the
+// publisher's report of the same month (made with the wall clock) read it
+// unknown. Once two of the longest interval have passed after to, nothing
+// of the figures depends on it.
+func reportNow() time.Time {
+	return time.Now()
 }
 
 // rangeFlags resolves --from/--to (both or neither).

@@ -55,7 +55,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: report:", msg) }
-	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines, Warn: warn})
+	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(), Timelines: cfg.Timelines, Warn: warn})
 	if err != nil {
 		return err
 	}

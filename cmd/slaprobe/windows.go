@@ -42,7 +42,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: windows:", msg) }
-	ws, below, err := report.WindowsAndBelow(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(t), Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
+	ws, below, err := report.WindowsAndBelow(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(), Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
 	if err != nil {
 		return err
 	}
