@@ -34,7 +34,7 @@ func (c *core) migrate(ctx context.Context, upTo int) error {
 		return err
 	}
 	if cur > latest {
-		return fmt.Errorf("store: database schema version %d is newer than this slaprobe supports (%d): upgrade slaprobe", cur, latest)
+		return schemaNewerError{fmt.Sprintf("store: database schema version %d is newer than this slaprobe supports (%d): upgrade slaprobe", cur, latest)}
 	}
 	if cur >= upTo {
 		return nil
@@ -83,7 +83,7 @@ func (c *core) checkVersion(ctx context.Context) error {
 	case cur == 0:
 		return ErrNoStore
 	case cur > latest:
-		return fmt.Errorf("store: database schema version %d is newer than this slaprobe supports (%d): upgrade slaprobe", cur, latest)
+		return schemaNewerError{fmt.Sprintf("store: database schema version %d is newer than this slaprobe supports (%d): upgrade slaprobe", cur, latest)}
 	case cur < latest:
 		return fmt.Errorf("store: database schema version %d is older than this slaprobe's (%d), and reading does not migrate it: "+
 			"use the slaprobe version the probers run, or upgrade the probers (the first new one to start migrates it)", cur, latest)
@@ -169,3 +169,11 @@ func (c *core) apply(ctx context.Context, m migration) (applied bool, err error)
 	}
 	return true, tx.Commit()
 }
+
+// schemaNewerError is opening's error for a database a newer slaprobe has
+// migrated: errors.Is(err, ErrSchemaNewer), so that a daemon fails at
+// once on it rather than retrying as for a database not reachable.
+type schemaNewerError struct{ msg string }
+
+func (e schemaNewerError) Error() string        { return e.msg }
+func (e schemaNewerError) Is(target error) bool { return target == ErrSchemaNewer }

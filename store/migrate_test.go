@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -233,6 +234,11 @@ func TestMigrationRefusesNewerSchema(t *testing.T) {
 	_, err = OpenSQLite(ctx, path, Options{})
 	if err == nil || !strings.Contains(err.Error(), "newer than this slaprobe supports") {
 		t.Errorf("open of a v99 database = %v", err)
+	}
+	// The daemon fails at once on it, where it retries a database it
+	// cannot reach.
+	if !errors.Is(err, ErrSchemaNewer) {
+		t.Errorf("open of a v99 database = %v, want ErrSchemaNewer", err)
 	}
 }
 
