@@ -536,6 +536,27 @@ func (n *Notifier) Reconcile(open []state.Window) {
 	}
 }
 
+// Unhold ends HoldUntilReconcile without resolving anything: the firing
+// alerts the state file brought back are sent again as they were. The
+// daemon calls it when it starts without its store, which it cannot read
+// the open windows from: what was down at the stop is taken as down still
+// (left held, Alertmanager would resolve it at its endsAt while the outage
+// may go on), until the store answers and Reconcile resolves the alerts of
+// the windows that closed meanwhile.
+func (n *Notifier) Unhold() {
+	n.mu.Lock()
+	held := n.holding
+	n.holding = false
+	n.mu.Unlock()
+	if held {
+		n.updateActive()
+		select {
+		case n.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // drop ends a held alert, which no Alertmanager has: it is resolved with
 // nothing to send, and kept as a tombstone like a delivered resolve. n.mu
 // held, e.EndsAt set.

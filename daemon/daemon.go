@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -49,6 +50,16 @@ type Alerter interface {
 // what it holds firing for any other window.
 type Reconciler interface {
 	Reconcile(open []state.Window)
+}
+
+// Unholder is an Alerter that holds the alerts its state file brought back
+// until Reconcile (the alert package's Notifier with HoldUntilReconcile): a
+// daemon started without its store, which cannot reconcile them yet, lets
+// them be sent again, firing (what was down at the stop is taken as down
+// still), until the store answers and Reconcile resolves those whose
+// windows have closed.
+type Unholder interface {
+	Unhold()
 }
 
 // AvailabilityFunc returns every service's time-weighted availability over
@@ -189,6 +200,14 @@ type Daemon struct {
 	dropped      atomic.Int64   // results the writer refused
 	processed    atomic.Int64   // runs that went through process (for the stop log line)
 	lastActivity atomic.Int64   // unix nanos of the last run start or end
+
+	// detached: Run started without its store (see detached.go); det
+	// guards held (the runs held meanwhile) and detachErr (why).
+	detached  atomic.Bool
+	det       sync.Mutex
+	held      []probe.Run
+	heldFrom  time.Time // the windows are restored as of it for held (see readHeld)
+	detachErr error
 
 	reports        *reportStore         // the store as periodic reports read it
 	writerFailures atomic.Int64         // the writer's failed commits last seen (checkWriterFailures)
@@ -383,7 +402,8 @@ func (d *Daemon) queueDepth() float64 {
 	w := d.writer
 	d.mu.RUnlock()
 	if w == nil {
-		return 0
+		// Started without its store: the runs held are what waits.
+		return float64(d.heldCount())
 	}
 	return float64(w.Stats().Queued)
 }
@@ -503,7 +523,9 @@ func (d *Daemon) setObjectives(old, cfg *config.Config) {
 // interval, or now if that is earlier. gone is the interval to judge such a
 // flow by: its own if the config has it under another service, else the
 // defaults'.
-func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, gone func(flow string) time.Duration) ([]state.Event, error) {
+//
+// quiet leaves the alerter out: the caller hands it the windows.
+func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, gone func(flow string) time.Duration, quiet bool) ([]state.Event, error) {
 	if len(fss) == 0 && gone == nil {
 		// At startup a config with no flow still closes what the flows
 		// it no longer has left open.
@@ -547,7 +569,7 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, g
 	// The alerter keeps its own state, and a repeated open of a firing alert
 	// changes nothing; but if that state was lost, this re-fires what is
 	// still down, with its original startsAt.
-	if d.alerter != nil && len(reopened) > 0 {
+	if d.alerter != nil && len(reopened) > 0 && !quiet {
 		d.alerter.Handle(reopened)
 	}
 	return closed, nil
@@ -613,6 +635,15 @@ func (d *Daemon) process(run *probe.Run) {
 	w := d.writer
 	fs := d.flows[run.Flow]
 	d.mu.RUnlock()
+	if d.detached.Load() && d.hold(run, fs) {
+		return // held, not stored yet: see detached.go
+	}
+	if w == nil {
+		// Attached since it was read (the writer is set first).
+		d.mu.RLock()
+		w = d.writer
+		d.mu.RUnlock()
+	}
 	if w != nil && !w.Submit(*run) {
 		d.m.dropped.Inc()
 		d.dropped.Add(1)
@@ -765,7 +796,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.reloadMu.Unlock()
 		return errors.New("daemon: already running")
 	}
-	w := d.newWriter(store.WriterOptions{
+	opts := store.WriterOptions{
 		BatchSize:  500,
 		FlushEvery: time.Second,
 		Buffer:     50000,
@@ -775,63 +806,122 @@ func (d *Daemon) Run(ctx context.Context) error {
 		OnCommit:   func(_ int, took time.Duration) { d.m.batchWrite.Observe(took.Seconds()) },
 		// Items the store refuses for good are set aside here.
 		QuarantineFile: d.quarantineFile,
-	})
+	}
+	w := d.newWriter(opts)
 	abandon := func() {
 		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		cancel()
 		_ = w.Close(cctx) // what it holds is still in the spool
 	}
-	// What the store did not take when the process before us stopped is
-	// stored first: the windows and streaks below are restored from a
-	// store that holds it, as if that process had stored it itself.
-	if err := d.replaySpool(ctx, w); err != nil {
-		d.reloadMu.Unlock()
-		abandon()
-		return err
-	}
 	now := d.clock.Now()
 	d.mu.RLock()
 	fss := d.flowList()
-	d.mu.RUnlock()
-	d.mu.RLock()
 	cfg := d.cfg
 	d.mu.RUnlock()
-	closed, err := d.restore(ctx, fss, now, func(flow string) time.Duration {
+	gone := func(flow string) time.Duration {
 		if _, f := cfg.Flow(flow); f != nil && f.Interval > 0 {
 			return f.Interval
 		}
 		return cfg.Defaults.Interval
-	})
+	}
+	// Runs a stop while the store was unreachable held (see detached.go):
+	// re-judged once the windows are restored.
+	held, heldFrom, err := d.readHeld()
 	if err != nil {
 		d.reloadMu.Unlock()
 		abandon()
 		return err
 	}
-	// Windows open when the process before us stopped and closed here
-	// (a stop longer than twice the interval) are logged as closed: the
-	// log of that process said they opened.
-	for _, ev := range closed {
-		d.logWindow(ev)
+	// What the store did not take when the process before us stopped is
+	// stored first: the windows and streaks below are restored from a
+	// store that holds it, as if that process had stored it itself.
+	err = d.ping(ctx)
+	if err == nil {
+		err = d.replaySpool(ctx, w)
 	}
-	if d.alerter != nil && len(closed) > 0 {
-		d.alerter.Handle(closed)
+	var closed []state.Event
+	if err == nil {
+		// Held runs are re-judged from the windows as the process that
+		// held them would have restored them, at its start.
+		at := now
+		if len(held) > 0 && heldFrom.Before(now) {
+			at = heldFrom
+		}
+		closed, err = d.restore(ctx, fss, at, gone, false)
+		if err != nil {
+			err = storeError{err}
+		}
 	}
-	if r, ok := d.alerter.(Reconciler); ok {
-		var open []state.Window
+	if err != nil && (!isStoreError(err) || ctx.Err() != nil) {
+		d.reloadMu.Unlock()
+		abandon()
+		return err
+	}
+	if err != nil {
+		// Started without its store: probe on, hold the runs, attach
+		// when it answers (attachLoop).
+		abandon()
+		w = nil
+		d.det.Lock()
+		d.detached.Store(true)
+		d.held, d.detachErr = held, err
+		d.heldFrom = now
+		if len(held) > 0 && heldFrom.Before(now) {
+			d.heldFrom = heldFrom // a stop before held some already
+		}
+		d.det.Unlock()
 		for _, fs := range fss {
 			fs.mu.Lock()
-			open = append(open, fs.machine.OpenWindows()...)
+			fs.anchor = NextDue(fs.location, fs.name, fs.flow.Interval, time.Time{}, now)
 			fs.mu.Unlock()
 		}
-		r.Reconcile(open)
-	}
-	if len(closed) > 0 {
-		w.SubmitEvents(closed...)
+		if u, ok := d.alerter.(Unholder); ok {
+			u.Unhold()
+		}
+		d.log.Warn("daemon started without its store: probing, alerting and serving on, results held (re-judged and stored once it answers); retrying",
+			"err", err, "retry", storeRetry, "held_max", heldMax)
+	} else {
+		if len(closed) > 0 {
+			w.SubmitEvents(closed...)
+		}
+		// Windows open when the process before us stopped and closed here
+		// (a stop longer than twice the interval) are logged as closed: the
+		// log of that process said they opened.
+		for _, ev := range closed {
+			d.logWindow(ev)
+		}
+		if len(held) > 0 {
+			d.mu.RLock()
+			flows := maps.Clone(d.flows)
+			d.mu.RUnlock()
+			evs, dropped := d.rejudge(w, held, flows, nil)
+			// Then as at any start: a stop long enough since the last
+			// held run ends what is open (state.Machine.Stale).
+			for _, fs := range fss {
+				fs.mu.Lock()
+				for _, ev := range fs.machine.Stale(now) {
+					fs.apply(d.m, ev)
+					d.logWindow(ev)
+					w.SubmitEvents(ev)
+					evs = append(evs, ev)
+				}
+				fs.anchor = NextDue(fs.location, fs.name, fs.flow.Interval, fs.machine.LastRun(), now)
+				fs.mu.Unlock()
+			}
+			closed = append(closed, evs...)
+			d.m.dropped.Add(float64(dropped))
+			d.dropped.Add(int64(dropped))
+			d.log.Warn("stored the runs held at the last stop (started without its store), re-judged from the restored windows", "runs", len(held), "events", len(evs), "dropped", dropped)
+			d.removeHeld()
+		}
+		d.reconcileAlerts(fss, closed)
 	}
 	s, err := newScheduler(d.cw, d.fire, d.grace)
 	if err != nil {
 		d.reloadMu.Unlock()
-		_ = w.Close(context.WithoutCancel(ctx))
+		if w != nil {
+			_ = w.Close(context.WithoutCancel(ctx))
+		}
 		return fmt.Errorf("daemon: %w", err)
 	}
 	// Runs get their own context: shutdown lets them finish within the
@@ -872,6 +962,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.reloadMu.Unlock()
 	d.log.Info("daemon started", "flows", len(fss), "location", d.location)
 
+	if w == nil {
+		bg.Go(func() { d.attachLoop(ctx, d.heldFrom, gone, opts) })
+	}
 	bg.Go(func() { d.pruneLoop(ctx) })
 	bg.Go(func() { d.availabilityLoop(ctx) })
 
@@ -930,6 +1023,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.closeIdle()
 	d.warm.stop()
 	// 4. Every result and state event is in the store.
+	d.mu.RLock()
+	w = d.writer // set when the store came back after a start without it
+	d.mu.RUnlock()
+	if w == nil {
+		// Still without its store: the runs held go to the held file,
+		// re-judged and stored at the next start that reaches it.
+		d.det.Lock()
+		held := d.held
+		d.held = nil
+		d.det.Unlock()
+		if err := d.writeHeld(held, d.heldFrom); err != nil {
+			return err
+		}
+		d.log.Info("daemon stopped: runs drained; the store was never reached", "took", time.Since(began).Round(time.Millisecond),
+			"runs", d.processed.Load(), "held", len(held))
+		return nil
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.closeWait)
 	defer cancel()
 	defer context.AfterFunc(d.hurried, cancel)()
@@ -1445,7 +1555,7 @@ func (d *Daemon) reload(cfg *config.Config) error {
 		// Bounded, and ended by a shutdown, which waits for the reload:
 		// a database that does not answer must hold neither.
 		ctx, cancel := context.WithTimeout(stopCtx, reloadRestoreWait)
-		closed, err := d.restore(ctx, added, now, nil)
+		closed, err := d.restore(ctx, added, now, nil, false)
 		evs = append(evs, closed...)
 		if err != nil {
 			// Start them fresh rather than not at all.

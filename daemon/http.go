@@ -49,10 +49,12 @@ func (d *Daemon) Health() (bool, string) {
 	wr, started, stopping, maxI, n := d.writer, d.started, d.stopping, d.maxInterval, len(d.flows)
 	d.mu.RUnlock()
 	switch {
-	case !started || wr == nil:
-		return false, "not started"
 	case stopping:
 		return false, "shutting down"
+	case started && d.detached.Load():
+		return false, d.detachedReason()
+	case !started || wr == nil:
+		return false, "not started"
 	}
 	if ok, msg := storeHealth(wr); !ok {
 		return false, msg
@@ -73,10 +75,24 @@ func (d *Daemon) StoreHealth() (bool, string) {
 	d.mu.RLock()
 	wr := d.writer
 	d.mu.RUnlock()
+	if d.detached.Load() {
+		return false, d.detachedReason()
+	}
 	if wr == nil {
 		return true, "ok"
 	}
 	return storeHealth(wr)
+}
+
+// detachedReason says why a daemon started without its store is unhealthy.
+func (d *Daemon) detachedReason() string {
+	d.det.Lock()
+	defer d.det.Unlock()
+	msg := "store unreachable since start"
+	if d.detachErr != nil {
+		msg += ": " + d.detachErr.Error()
+	}
+	return msg + fmt.Sprintf(" (%d runs held)", len(d.held))
 }
 
 func storeHealth(wr resultWriter) (bool, string) {

@@ -180,7 +180,7 @@ func TestRestoreOpenWindowsNoDuplicateOpen(t *testing.T) {
 	}
 	d, w := newTestDaemon(t, testConfig(time.Minute, "msg"), st, Deps{})
 	now := t0.Add(5*time.Minute + 30*time.Second)
-	if _, err := d.restore(context.Background(), d.flowList(), now, nil); err != nil {
+	if _, err := d.restore(context.Background(), d.flowList(), now, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	startPipeline(d, w)
@@ -251,7 +251,7 @@ func TestRestoreSpreadsFirstRuns(t *testing.T) {
 				}
 			}
 			d, _ := newTestDaemon(t, testConfig(iv, names...), st, Deps{})
-			if _, err := d.restore(context.Background(), d.flowList(), now, nil); err != nil {
+			if _, err := d.restore(context.Background(), d.flowList(), now, nil, false); err != nil {
 				t.Fatal(err)
 			}
 			var per [buckets]int

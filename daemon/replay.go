@@ -42,7 +42,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 		return err
 	}
 	fss := d.flowList()
-	closed, err := d.restore(ctx, fss, from, nil)
+	closed, err := d.restore(ctx, fss, from, nil, false)
 	if err != nil {
 		return err
 	}

@@ -131,8 +131,8 @@ func (d *Daemon) replaySpoolFile(ctx context.Context, w resultWriter, path strin
 			return fmt.Errorf("daemon: stopped while storing the spool %s (kept for the next start): %w", path, err)
 		}
 		if err != nil {
-			return fmt.Errorf("daemon: the store does not take the %d runs and %d events the last stop left in the spool %s (kept for the next start): %w",
-				countSpooledRuns(sp.Items), len(sp.Items)-countSpooledRuns(sp.Items), path, err)
+			return storeError{fmt.Errorf("daemon: the store does not take the %d runs and %d events the last stop left in the spool %s (kept for the next start): %w",
+				countSpooledRuns(sp.Items), len(sp.Items)-countSpooledRuns(sp.Items), path, err)}
 		}
 		runs += n
 		evs += i - n

@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -29,6 +31,7 @@ import (
 	"github.com/slaprobe/slaprobe/internal/httpserve"
 	"github.com/slaprobe/slaprobe/internal/redact"
 	"github.com/slaprobe/slaprobe/report/publish"
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // The daemon hands the notifier the maintenance: windows of every reload.
@@ -99,8 +102,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		log.Warn(w.Key+": "+w.Msg, "file", file, "line", w.Line)
 	}
 	st, err := openStore(ctx, cfg, *db, log)
+	var pending *store.Pending
 	if err != nil {
-		return err
+		if !storeRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		// Started while the database is unreachable: probe anyway (the
+		// daemon holds the results), and open it, with its migrations,
+		// once it answers.
+		log.Warn("store not reachable at startup: starting without it, retrying", "err", err, "retry", storeOpenRetry)
+		pending = store.NewPending(err)
+		st = pending
 	}
 	defer func() {
 		// Bounded: a PostgreSQL that stopped answering is given up.
@@ -350,7 +362,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// taken goes to the spool now, not after the writer's flush.
 	hurryOnSecondSignal(ctx, runDone, d.Hurry, log)
 
-	runErr := d.Run(ctx) // returns after SIGTERM: no new runs, drained, flushed
+	// A store opened late that cannot be used (a newer schema, a config
+	// error only the database tells) stops the daemon: exit 1.
+	dctx, stopDaemon := context.WithCancelCause(ctx)
+	defer stopDaemon(nil)
+	opened := make(chan struct{})
+	if pending != nil {
+		go func() {
+			defer close(opened)
+			openLater(dctx, pending, func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg, *db, log) }, log, stopDaemon)
+		}()
+	} else {
+		close(opened)
+	}
+
+	runErr := d.Run(dctx) // returns after SIGTERM: no new runs, drained, flushed
+	<-opened
+	if ctx.Err() == nil && dctx.Err() != nil {
+		runErr = joinErr(context.Cause(dctx), runErr)
+	}
 	close(runDone)
 	stopPage()                                 // and the report scheduler: a report in the making finishes
 	runErr = joinErr(runErr, hooks.close(log)) // no run awaits a callback any more
@@ -421,6 +451,69 @@ func hurryOnSecondSignal(ctx context.Context, done <-chan struct{}, hurry func()
 			}
 		}
 	}()
+}
+
+// storeOpenRetry is how often a store not reachable at startup is tried
+// again (the store writer's retry); storeOpenWait bounds each attempt.
+const (
+	storeOpenRetry = 5 * time.Second
+	storeOpenWait  = 30 * time.Second
+)
+
+// storeRetryable reports whether a store that failed to open at startup is
+// worth trying again while the daemon probes without it: not for bad input
+// (a bad path or driver, a DSN that does not parse), a schema newer than
+// this slaprobe's, nor a database that refuses the credentials or does not
+// exist (the config's, which a restart after fixing it needs).
+func storeRetryable(err error) bool {
+	var ue usageError
+	var pe *pgconn.PgError
+	var ce *pgconn.ParseConfigError
+	switch {
+	case errors.As(err, &ue), errors.Is(err, store.ErrSchemaNewer), errors.As(err, &ce):
+		return false
+	case errors.As(err, &pe):
+		// 28: invalid authorization; 3D000: no such database.
+		return !strings.HasPrefix(pe.Code, "28") && pe.Code != "3D000"
+	}
+	return true
+}
+
+// openLater opens the store every storeOpenRetry until it opens (and hands
+// it to p, which the daemon's attach then finds answering), ctx is done
+// (a store opened then is closed), or the error is one a retry will not
+// mend (stop, with it: the process exits 1).
+func openLater(ctx context.Context, p *store.Pending, open func(context.Context) (store.Store, error), log *slog.Logger, stop context.CancelCauseFunc) {
+	t := time.NewTicker(storeOpenRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		octx, cancel := context.WithTimeout(ctx, storeOpenWait)
+		st, err := open(octx)
+		cancel()
+		if err == nil {
+			if ctx.Err() != nil {
+				st.Close()
+				return
+			}
+			p.Set(st)
+			log.Info("store reachable: opened (the daemon stores the spool and its held runs next)")
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !storeRetryable(err) {
+			log.Error("store reachable, but cannot be used: stopping", "err", err)
+			stop(err)
+			return
+		}
+		p.Fail(err)
+	}
 }
 
 // spoolPath is where the daemon keeps, across a stop, the results the

@@ -1,0 +1,179 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// TestStartWithoutStore: a daemon restarted while its database cannot be
+// reached (a store.Pending, as cmd/slaprobe gives it when the opening
+// fails) probes anyway, holds its runs, and once the database answers
+// stores the spool of the last stop, then the held runs, re-judged from the
+// windows restored as of the start: the runs, the stored windows, the
+// report's windows and the run counts are those of the same daemon whose
+// database never failed (one window, from its original start, for the
+// target down across the restart; closed at the right run when it
+// recovered during the outage; every run stored once). Stopped while still
+// unreachable, it keeps the held runs, which the next start re-judges the
+// same way. Before, Run failed at once (exit 1): nothing was probed until
+// the database came back.
+func TestStartWithoutStore(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	// Base runs at :08.3 every 10 s; down_after 2, up_after 2: the
+	// target refuses from 60 s to 150 s.
+	sc := phases(t0, map[string][]phase{"seoul-a": {{60 * time.Second, refused}, {150 * time.Second, pass}}})
+	cases := []struct {
+		name string
+		// back: when the database answers again after the restart at
+		// 105 s (0: not before the stop at stopAt).
+		back, stopAt time.Duration
+	}{
+		{"back while the target is still down", 130 * time.Second, 0},
+		{"back after the target recovered", 200 * time.Second, 0},
+		{"stopped while still unreachable", 0, 170 * time.Second},
+	}
+	for _, db := range spoolDBs {
+		for _, c := range cases {
+			t.Run(db.name+"/"+c.name, func(t *testing.T) {
+				type result struct {
+					runs, windows  []string
+					report, totals string
+				}
+				life := func(outage bool) result {
+					st, refuse := db.open(t)
+					r := &spoolRig{agreeRig: newAgreeRig(t, "0s", sc), st: st, spool: t.TempDir() + "/results.db.slaprobe-spool.jsonl"}
+					r.start()
+					r.until(t0, 40*time.Second)
+					waitFor(t, "the first runs stored", func() bool { return r.d.writer.Stats().Queued == 0 && r.d.writer.Stats().Committed == 4 })
+					if outage {
+						refuse(true) // the database goes: the stop below spools
+					}
+					r.until(t0, 100*time.Second) // a window opened at 78.3 s
+					if err := r.stop(); err != nil {
+						t.Errorf("stop: %v", err)
+					}
+					var pending *store.Pending
+					if outage {
+						refuse(false)
+						pending = store.NewPending(errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+						r.next = pending
+					}
+					r.until(t0, 105*time.Second)
+					d2 := r.start()
+					if outage {
+						waitFor(t, "the daemon started without its store", func() bool { return d2.detached.Load() })
+						if ok, why := d2.Health(); ok || !strings.Contains(why, "store unreachable since start") {
+							t.Errorf("/healthz while unreachable: %v %q", ok, why)
+						}
+					}
+					if c.back > 0 {
+						r.until(t0, c.back)
+						if outage {
+							pending.Set(st)
+							r.until(t0, c.back+6*time.Second)
+							waitFor(t, "the daemon attached", func() bool { return !d2.detached.Load() })
+							if _, err := os.Stat(r.spool); err == nil {
+								t.Error("the spool is still there once the store answered")
+							}
+						}
+					} else {
+						r.until(t0, c.stopAt)
+						if err := r.stop(); err != nil {
+							t.Errorf("stop while unreachable: %v", err)
+						}
+						if outage {
+							if _, err := os.Stat(r.spool + ".held"); err != nil {
+								t.Errorf("no held file after a stop without the store: %v", err)
+							}
+						}
+						r.until(t0, c.stopAt+5*time.Second)
+						r.start()
+					}
+					r.until(t0, 240*time.Second)
+					if err := r.stop(); err != nil {
+						t.Errorf("stop: %v", err)
+					}
+					for _, f := range []string{r.spool, r.spool + ".held"} {
+						if _, err := os.Stat(f); err == nil {
+							t.Errorf("%s left after the store took everything", f)
+						}
+					}
+					ctx := context.Background()
+					q := store.Query{From: t0, To: t0.Add(240 * time.Second)}
+					var res result
+					runs, err := st.Runs(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, run := range runs {
+						res.runs = append(res.runs, run.Start.UTC().Format(time.TimeOnly)+" "+string(run.Outcome()))
+					}
+					ws, err := st.Windows(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, w := range ws {
+						res.windows = append(res.windows, wholeSeconds(windowString(w)))
+					}
+					rec, err := report.Recompute(ctx, r.cfg, st, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var recs []string
+					for _, w := range rec {
+						recs = append(recs, wholeSeconds(windowString(w)))
+					}
+					slices.Sort(res.windows)
+					slices.Sort(recs)
+					if !slices.Equal(res.windows, recs) {
+						t.Errorf("stored windows differ from those recomputed from the runs:\n  %s\nrecomputed:\n  %s",
+							strings.Join(res.windows, "\n  "), strings.Join(recs, "\n  "))
+					}
+					rw, err := report.Windows(ctx, report.Input{Config: r.cfg, Store: st, From: q.From, To: q.To, Now: q.To})
+					if err != nil {
+						t.Fatal(err)
+					}
+					res.report = wholeSecondsJSON(t, rw)
+					tot, err := st.Totals(ctx, store.Query{From: q.From, To: q.To, RunsOnly: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range tot {
+						tot[i].SumSeconds = 0
+					}
+					res.totals = fmt.Sprintf("%+v", tot)
+					return res
+				}
+				want := life(false)
+				got := life(true)
+				if len(want.windows) == 0 {
+					t.Error("no window stored: the target's outage was not seen")
+				}
+				if len(slices.Compact(slices.Clone(got.runs))) != len(got.runs) {
+					t.Errorf("a run stored twice: %v", got.runs)
+				}
+				if !slices.Equal(got.runs, want.runs) {
+					t.Errorf("runs stored:\n  %s\nwithout the database outage:\n  %s", strings.Join(got.runs, "\n  "), strings.Join(want.runs, "\n  "))
+				}
+				if !slices.Equal(got.windows, want.windows) {
+					t.Errorf("windows:\n  %s\nwithout the database outage:\n  %s", strings.Join(got.windows, "\n  "), strings.Join(want.windows, "\n  "))
+				}
+				if got.report != want.report {
+					t.Errorf("report windows:\n%s\nwithout the database outage:\n%s", got.report, want.report)
+				}
+				if got.totals != want.totals {
+					t.Errorf("run counts:\n%s\nwithout the database outage:\n%s", got.totals, want.totals)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,424 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// A daemon started while its store cannot be read or written (PostgreSQL
+// down, a SQLite file another process holds locked, a read-only disk)
+// probes anyway: its flows start with fresh state machines (unknown, as a
+// prober with no history), whose verdicts drive the metrics, the log, the
+// status API and the alerts, and its runs are held in memory (up to
+// heldMax), not stored. Every storeRetry it tries to attach: store the
+// spool of the last stop, restore the windows and streaks from the store
+// as at a normal start (as of the start, not of now), then re-judge the
+// held runs, in order, through the restored machines, which replace the
+// fresh ones; the held runs and the events of that re-judging are stored,
+// so that the store holds what a prober that started with its database
+// would have written: one window, from its original start, for a flow down
+// across the restart, closed at the right run if it recovered meanwhile.
+// The fresh machines' own events are never stored (their windows start at
+// the restart). A stop while detached keeps the held runs in the held file
+// (heldPath), which the next start re-judges the same way.
+
+// storeRetry is how often a daemon started without its store tries it
+// again (the store writer's retry).
+const storeRetry = 5 * time.Second
+
+// heldMax bounds the runs held while detached (the store writer's buffer).
+const heldMax = 50000
+
+// attachWait bounds one attempt to attach (the spool's flushes have their
+// own bound): a database that stops answering during the restore's reads
+// must not hold the runs that wait for it.
+const attachWait = 60 * time.Second
+
+// storeError marks an error of the store (not of a file or the config):
+// Run starts detached on it rather than failing.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
+
+// isStoreError reports whether err is the store's, which a later attempt
+// may not meet; a newer schema is not (it refuses until an upgrade).
+func isStoreError(err error) bool {
+	var se storeError
+	return errors.As(err, &se) && !errors.Is(err, store.ErrSchemaNewer)
+}
+
+// heldPath is where a stop while detached keeps the runs it held: beside
+// the spool, named after it.
+func (d *Daemon) heldPath() string {
+	if d.spoolFile == "" {
+		return ""
+	}
+	return d.spoolFile + ".held"
+}
+
+// readHeld returns the runs a stop while detached kept (heldPath), to be
+// re-judged after a restore as of from, the start of the process that
+// held them (the file's header time: see writeHeld); of a damaged file,
+// the complete runs before the damage.
+func (d *Daemon) readHeld() (runs []probe.Run, from time.Time, _ error) {
+	p := d.heldPath()
+	if p == "" {
+		return nil, time.Time{}, nil
+	}
+	sp, err := store.ReadSpool(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrSpoolDamaged) {
+		return nil, time.Time{}, fmt.Errorf("daemon: reading the runs held at the last stop: %w", err)
+	}
+	if sp != nil {
+		from = sp.Written
+		for _, it := range sp.Items {
+			if it.Run != nil {
+				runs = append(runs, *it.Run)
+			}
+		}
+	}
+	if err != nil {
+		d.log.Error("the file of runs held at the last stop is damaged: its complete runs are kept", "file", p, "runs", len(runs), "err", err)
+	}
+	return runs, from, nil
+}
+
+// writeHeld keeps the held runs at a stop while detached, in the spool's
+// format, its header's time the start of this process (started): the next
+// start restores the windows as of it before it re-judges them. It reports
+// an error with ErrResultsLost when they cannot be kept.
+func (d *Daemon) writeHeld(runs []probe.Run, started time.Time) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	p := d.heldPath()
+	if p == "" {
+		return fmt.Errorf("daemon: %d runs held while the store was unreachable, and no spool (%w)", len(runs), ErrResultsLost)
+	}
+	items := make([]store.SpoolItem, len(runs))
+	for i := range runs {
+		items[i].Run = &runs[i]
+	}
+	n, err := store.WriteSpool(p, d.location, started, items, d.spoolMax)
+	if err != nil {
+		d.log.Error("held runs not written: the runs held while the store was unreachable are lost", "file", p, "lost_runs", len(runs), "err", err)
+		return fmt.Errorf("daemon: keeping the held runs: %v (%w)", err, ErrResultsLost)
+	}
+	d.m.spooled.Add(float64(n.Runs))
+	d.log.Warn("stopped without its store: the runs held are kept, re-judged and stored at the next start that reaches it", "file", p, "runs", n.Runs)
+	if n.CutRuns > 0 {
+		d.log.Error("spool full: the latest held runs are left out and lost", "file", p, "lost_runs", n.CutRuns)
+		return fmt.Errorf("daemon: %d held runs lost: the held file is full (%w)", n.CutRuns, ErrResultsLost)
+	}
+	return nil
+}
+
+// hold keeps a run while detached, judging it through the flow's fresh
+// machine for the metrics and alerts; it reports false once attached
+// (the caller stores the run as usual).
+func (d *Daemon) hold(run *probe.Run, fs *flowState) bool {
+	d.det.Lock()
+	defer d.det.Unlock()
+	if !d.detached.Load() {
+		return false
+	}
+	if len(d.held) >= heldMax {
+		d.m.dropped.Inc()
+		d.dropped.Add(1)
+		d.log.Warn("store unreachable since start and the held runs at their bound: run result dropped", "flow", run.Flow, "run", run.ID, "held", len(d.held))
+	} else {
+		d.held = append(d.held, *run)
+	}
+	if fs == nil {
+		return true
+	}
+	evs := fs.observe(d.m, run)
+	for _, ev := range evs {
+		d.logWindow(ev)
+	}
+	if d.alerter != nil && len(evs) > 0 {
+		d.alerter.Handle(evs)
+	}
+	return true
+}
+
+// rejudge feeds the held runs, in order, through the flows' machines
+// (restored from the store) and hands each run and the events it causes
+// to w, as process would have. The metrics' window gauges follow; the
+// downtime counted while detached stays counted (keep: what each down
+// function's downtime is counted up to). Called with d.det held (or
+// before the flows run).
+func (d *Daemon) rejudge(w resultWriter, held []probe.Run, flows map[string]*flowState, keep map[*flowState]map[string]time.Time) (evs []state.Event, dropped int) {
+	for i := range held {
+		run := &held[i]
+		if !w.Submit(*run) {
+			dropped++
+		}
+		fs := flows[run.Flow]
+		if fs == nil {
+			continue
+		}
+		fs.mu.Lock()
+		var e []state.Event
+		if run.Service == fs.service && run.Location == fs.location {
+			e = fs.machine.Observe(run)
+		}
+		for _, ev := range e {
+			fs.gauge(d.m, ev)
+		}
+		fs.mu.Unlock()
+		if len(e) > 0 {
+			w.SubmitEvents(e...)
+			evs = append(evs, e...)
+		}
+	}
+	for fs, acct := range keep {
+		fs.mu.Lock()
+		fs.acct = nil
+		for _, win := range fs.machine.OpenWindows() {
+			if win.Kind != state.KindDown {
+				continue
+			}
+			from, ok := acct[win.Function]
+			if !ok {
+				from = maxTime(win.Start, fs.machine.LastRun())
+			}
+			fs.account(win.Function, from)
+		}
+		fs.mu.Unlock()
+	}
+	return evs, dropped
+}
+
+// gauge reflects an event in slaprobe_window_open only. fs.mu held.
+func (fs *flowState) gauge(m *metrics, ev state.Event) {
+	w := ev.Window
+	if w.Kind == state.KindUnknown {
+		return
+	}
+	switch ev.Op {
+	case state.OpOpen:
+		m.windowOpen.WithLabelValues(fs.name, fs.service, w.Function, string(w.Kind)).Set(1)
+	case state.OpClose:
+		m.windowOpen.WithLabelValues(fs.name, fs.service, w.Function, string(w.Kind)).Set(0)
+	}
+}
+
+// attachLoop tries, every storeRetry, to attach the daemon started
+// without its store, until it is attached or ctx is done.
+func (d *Daemon) attachLoop(ctx context.Context, started time.Time, gone func(string) time.Duration, opts store.WriterOptions) {
+	failures := 0
+	for {
+		if err := d.clock.Sleep(ctx, storeRetry); err != nil {
+			return
+		}
+		err := d.attachLate(ctx, started, gone, opts)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		if !isStoreError(err) {
+			d.log.Error("store back, but the daemon cannot use it: probing on without it", "err", err)
+		} else if failures%12 == 0 {
+			d.log.Warn("store still unreachable: probing on, results held", "err", err, "held", d.heldCount())
+		}
+		d.det.Lock()
+		d.detachErr = err
+		d.det.Unlock()
+	}
+}
+
+func (d *Daemon) heldCount() int {
+	d.det.Lock()
+	defer d.det.Unlock()
+	return len(d.held)
+}
+
+// attachLate attaches the store to a daemon running detached: see the
+// comment at the top of this file. The fresh machines go on judging the
+// runs while the spool is stored; the swap, under d.det, holds the runs
+// that end meanwhile for as long as the restore's reads take (bounded by
+// attachWait).
+func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(string) time.Duration, opts store.WriterOptions) error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	if d.stopping0() {
+		return ctx.Err()
+	}
+	if err := d.ping(ctx); err != nil {
+		return err
+	}
+	w := d.newWriter(opts)
+	abandon := func() {
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		cancel()
+		_ = w.Close(cctx)
+	}
+	if err := d.replaySpool(ctx, w); err != nil {
+		abandon()
+		return err
+	}
+	d.mu.RLock()
+	fss := d.flowList()
+	flows := make(map[string]*flowState, len(fss))
+	for _, fs := range fss {
+		flows[fs.name] = fs
+	}
+	d.mu.RUnlock()
+
+	d.det.Lock()
+	defer d.det.Unlock()
+	// The fresh machines are set aside (back if the restore fails).
+	type saved struct {
+		machine *state.Machine
+		anchor  time.Time
+		acct    map[string]time.Time
+	}
+	old := make(map[*flowState]saved, len(fss))
+	for _, fs := range fss {
+		fs.mu.Lock()
+		old[fs] = saved{fs.machine, fs.anchor, fs.acct}
+		for _, win := range fs.machine.OpenWindows() {
+			fs.gauge(d.m, state.Event{Op: state.OpClose, Window: win})
+		}
+		fs.machine = state.New(fs.service, fs.name, fs.location, fs.flow.Functions(), policyOf(fs.flow))
+		fs.acct = nil
+		fs.mu.Unlock()
+	}
+	rctx, cancel := context.WithTimeout(ctx, attachWait)
+	closed, err := d.restoreQuiet(rctx, fss, started, gone)
+	cancel()
+	if err != nil {
+		for fs, s := range old {
+			fs.mu.Lock()
+			for _, win := range fs.machine.OpenWindows() {
+				fs.gauge(d.m, state.Event{Op: state.OpClose, Window: win})
+			}
+			fs.machine, fs.anchor, fs.acct = s.machine, s.anchor, s.acct
+			for _, win := range fs.machine.OpenWindows() {
+				fs.gauge(d.m, state.Event{Op: state.OpOpen, Window: win})
+			}
+			fs.mu.Unlock()
+		}
+		abandon()
+		return err
+	}
+	keep := make(map[*flowState]map[string]time.Time, len(old))
+	for fs, s := range old {
+		fs.mu.Lock()
+		fs.anchor = s.anchor // the schedule runs on as it began
+		fs.mu.Unlock()
+		keep[fs] = s.acct
+	}
+	if len(closed) > 0 {
+		w.SubmitEvents(closed...)
+	}
+	held := d.held
+	evs, dropped := d.rejudge(w, held, flows, keep)
+	d.held = nil
+	// The writer first: a run that finds the daemon attached stores
+	// through it (process).
+	d.mu.Lock()
+	d.writer = w
+	d.mu.Unlock()
+	d.detached.Store(false)
+	d.reports.invalidate()
+	if dropped > 0 {
+		d.m.dropped.Add(float64(dropped))
+		d.dropped.Add(int64(dropped))
+		d.log.Error("store back: the writer's buffer could not take every held run: dropped", "dropped", dropped)
+	}
+	d.reconcileAlerts(fss, append(closed, evs...))
+	d.removeHeld()
+	d.log.Warn("store back: the daemon started without it now stores its results; the runs held meanwhile are re-judged from the restored windows and stored",
+		"held_runs", len(held), "events", len(closed)+len(evs), "detached_for", d.clock.Now().Sub(started).Round(time.Second))
+	return nil
+}
+
+// pingWait bounds the store's ping before a start stores the spool (whose
+// flushes wait up to spoolFlushWait for a database that does not answer).
+const pingWait = 10 * time.Second
+
+// ping checks, before the spool and the restore, that the store answers at
+// all: a database down (or a store not yet open) is found at once.
+func (d *Daemon) ping(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, pingWait)
+	defer cancel()
+	if err := d.store.Ping(pctx); err != nil {
+		return storeError{fmt.Errorf("daemon: the store does not answer: %w", err)}
+	}
+	return nil
+}
+
+// stopping0 reports whether the daemon's stop has begun.
+func (d *Daemon) stopping0() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.stopping
+}
+
+// restoreQuiet is restore without the alerter (reconcileAlerts follows),
+// its errors marked as the store's.
+func (d *Daemon) restoreQuiet(ctx context.Context, fss []*flowState, at time.Time, gone func(string) time.Duration) ([]state.Event, error) {
+	closed, err := d.restore(ctx, fss, at, gone, true)
+	if err != nil {
+		return nil, storeError{err}
+	}
+	return closed, nil
+}
+
+// reconcileAlerts hands the alerter the closes of the windows the restore
+// and the re-judging ended (the alerts of the windows open at the last stop
+// resolve with their ends) and then every window open now, as at a
+// normal start: what it holds firing for any other window (the fresh
+// machines' windows, which started at the restart) is resolved, and every
+// window open gets its alert, with its original start.
+func (d *Daemon) reconcileAlerts(fss []*flowState, evs []state.Event) {
+	if d.alerter == nil {
+		return
+	}
+	var closes []state.Event
+	for _, ev := range evs {
+		if ev.Op == state.OpClose {
+			closes = append(closes, ev)
+		}
+	}
+	if len(closes) > 0 {
+		d.alerter.Handle(closes)
+	}
+	if r, ok := d.alerter.(Reconciler); ok {
+		var open []state.Window
+		for _, fs := range fss {
+			fs.mu.Lock()
+			open = append(open, fs.machine.OpenWindows()...)
+			fs.mu.Unlock()
+		}
+		r.Reconcile(open)
+	}
+}
+
+// removeHeld removes the held file once its runs are in the writer (a stop
+// keeps what the writer has not stored in the spool, with their events).
+func (d *Daemon) removeHeld() {
+	p := d.heldPath()
+	if p == "" {
+		return
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("cannot remove the file of held runs once stored", "file", p, "err", err)
+	}
+}
