@@ -4,13 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
+	"github.com/slaprobe/slaprobe/alert"
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/report"
+	"github.com/slaprobe/slaprobe/state"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -175,5 +187,85 @@ func TestStartWithoutStore(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStartWithoutStoreAlerts: the alerts a restart's state file brings
+// back are held until the open windows are read from the store (so that
+// one whose window closed during the stop is not re-sent, firing); a daemon
+// that starts without its store cannot read them, and holding them let
+// Alertmanager resolve the outage that was firing at the stop while it may
+// go on: they are sent again at once, and resolved once the store answers
+// and has their window closed.
+func TestStartWithoutStoreAlerts(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
+	var mu sync.Mutex
+	var posts []string
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posts = append(posts, string(b))
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer am.Close()
+	sent := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		s := strings.Join(posts, "\n")
+		posts = nil
+		return s
+	}
+	opts := alert.Options{URLs: []string{am.URL}, Location: "seoul-a", StatePath: filepath.Join(t.TempDir(), "alerts.json"), SeverityDown: "page",
+		Clock: clock.NewManual(now.Add(-5 * time.Minute))}
+	before, err := alert.NewNotifier(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before.Handle([]state.Event{{Op: state.OpOpen, Window: win}})
+	if err := before.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sent()
+	opts.Clock, opts.HoldUntilReconcile = clock.NewManual(now), true
+	after, err := alert.NewNotifier(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store, once it answers, has the window closed during the stop.
+	st := &fakeStore{lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute)}}
+	pending := store.NewPending(errors.New("connection refused"))
+	fc := clockwork.NewFakeClockAt(now)
+	d, err := New(testConfig(time.Minute, "msg"), Deps{Store: pending, Clock: ClockworkClock(fc), Grace: time.Second, Alerter: after})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.newWriter = func(store.WriterOptions) resultWriter { return &fakeWriter{} }
+	d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitScheduler(t, d)
+	if err := after.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(); !strings.Contains(got, `"alertname":"SlaprobeFlowDown"`) || !strings.Contains(got, `"startsAt":"`+win.Start.Format(time.RFC3339)) {
+		t.Errorf("sent while the store is unreachable: %q, want the alert firing at the stop, with its start", got)
+	}
+	pending.Set(st)
+	waitFor(t, "the store attached", func() bool {
+		fc.Advance(time.Second)
+		time.Sleep(5 * time.Millisecond)
+		return !d.detached.Load()
+	})
+	if n := len(after.Active()); n != 0 {
+		t.Errorf("%d alerts firing once the store says the window closed, want 0: %v", n, after.Active())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
