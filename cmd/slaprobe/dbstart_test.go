@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/slaprobe/slaprobe/internal/pgtest"
 	"github.com/slaprobe/slaprobe/probe"
@@ -235,5 +238,29 @@ services:
 	code := runMain(ctx, []string{"run", "--config", cfgPath, "--db", db}, &out, &errb)
 	if code != exitFailure || ctx.Err() != nil || !strings.Contains(errb.String(), "newer than this slaprobe supports") {
 		t.Errorf("run on a v99 database exited %d (ctx %v):\n%s", code, ctx.Err(), errb.String())
+	}
+}
+
+// TestStoreRetryable: which errors of opening the store at startup the
+// daemon retries (a database it may reach later) and which fail the start
+// at once, exit 1 (the config's, or a schema newer than this slaprobe's).
+func TestStoreRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", fmt.Errorf("store: postgres: connect: %w", &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}), true},
+		{"SQLite locked", errors.New("store: create schema_version: database is locked (5) (SQLITE_BUSY)"), true},
+		{"PostgreSQL starting up", &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}, true},
+		{"bad input", usagef("storage.driver %q: want sqlite or postgres", "mysql"), false},
+		{"newer schema", fmt.Errorf("opening: %w", store.ErrSchemaNewer), false},
+		{"password refused", fmt.Errorf("store: postgres: connect: %w", &pgconn.PgError{Code: "28P01"}), false},
+		{"no such database", fmt.Errorf("store: postgres: connect: %w", &pgconn.PgError{Code: "3D000"}), false},
+		{"DSN that does not parse", fmt.Errorf("store: postgres: %w", &pgconn.ParseConfigError{}), false},
+	} {
+		if got := storeRetryable(tc.err); got != tc.want {
+			t.Errorf("%s: storeRetryable = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
