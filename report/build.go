@@ -285,6 +285,10 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		// the period, each edge measured. One still going on, cut by the
 		// period or next to time without data is only part of an outage:
 		// it counts in the incidents and the average outage, not in MTTR.
+		// So is one begun or ended inside maintenance: the edge is the
+		// maintenance's (down 03:30-04:30 through a 02:00-04:00 upgrade
+		// counts 04:00-04:30, but 30 minutes is not how long it took to
+		// recover).
 		//
 		// MTBF is the up time over the failures that began in the period:
 		// each such start ends a stretch of up time, the stretch after the
@@ -298,7 +302,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		for _, inc := range svc.IncidentList {
 			sum += inc.DurationSeconds
 			longest = max(longest, inc.DurationSeconds)
-			if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" {
+			if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" && !inc.inMaintenance {
 				rsum += inc.DurationSeconds
 				recovered++
 			}
@@ -475,6 +479,9 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 		open := false
 		var conf time.Time
 		startSeen := false
+		// Whether a window gives the incident's start (end) as measured,
+		// or only where maintenance cut it.
+		var startOwn, startMaint, endOwn, endMaint bool
 		for _, w := range ws {
 			if (w.kind != state.KindDown && !(countDeg && w.kind == state.KindDegraded)) || !w.s.Before(span.e) || !w.e.After(span.s) {
 				continue
@@ -489,6 +496,7 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				es, ee = own[0].s, own[len(own)-1].e
 			}
 			if es.Equal(span.s) {
+				startOwn, startMaint = startOwn || es.Equal(w.s), startMaint || !es.Equal(w.s)
 				if w.startCut != "" {
 					inc.StartCut = w.startCut
 				} else if k := maxT(w.known, w.confirmed); es.Equal(w.s) && (conf.IsZero() || k.Before(conf)) { // a start inside maintenance was not seen
@@ -496,6 +504,7 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				}
 			}
 			if ee.Equal(span.e) {
+				endOwn, endMaint = endOwn || ee.Equal(w.e), endMaint || !ee.Equal(w.e)
 				if w.open {
 					open = true
 				}
@@ -504,6 +513,7 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				}
 			}
 		}
+		inc.inMaintenance = (startMaint && !startOwn) || (endMaint && !endOwn)
 		slices.Sort(inc.Functions)
 		inc.Functions = slices.Compact(inc.Functions)
 		if !open && inc.EndCut != CutPeriod {

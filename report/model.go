@@ -243,6 +243,12 @@ type Incident struct {
 	DurationSeconds float64    `json:"duration_seconds"`
 	Functions       []string   `json:"functions"`
 	Parts           int        `json:"parts"`
+	// inMaintenance is set when the incident's start or end is where
+	// planned maintenance cut it (the outage began or ended inside it):
+	// that edge is the maintenance's, not a measured one, so the
+	// incident is not in MTTR. Not in the JSON (the report's keys are a
+	// contract).
+	inMaintenance bool
 }
 
 // Span is a stretch of time with a reason (unknown or maintenance).

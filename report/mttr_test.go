@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
 )
 
@@ -21,6 +22,7 @@ func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
 		name      string
 		from, now time.Time
 		runs      []probe.Run
+		maint     []config.Maintenance
 		incidents int
 		mttr      float64 // NaN: null
 		average   float64
@@ -50,10 +52,41 @@ func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
 		from: h, now: h.Add(2 * time.Hour),
 		runs:      schedule("seoul-a", h, h.Add(50*time.Minute), time.Minute, failing("fail:send", [2]int{10, 13}, [2]int{40, 60})),
 		incidents: 2, mttr: 180, average: (180 + 600) / 2,
+	}, {
+		// Down 10:05-10:15, and 10:30-11:00 through a 10:25-10:45
+		// maintenance: the second incident is counted from 10:45 (the
+		// maintenance's end), 15 minutes, but its start was not seen
+		// then: it began at 10:30, inside the planned work, and an MTTR
+		// of (600+900)/2 called a 30-minute outage a 15-minute recovery.
+		name: "one begun inside maintenance",
+		from: h, now: h.Add(2 * time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(2*time.Hour), time.Minute, failing("fail:send", [2]int{5, 15}, [2]int{30, 60})),
+		maint:     []config.Maintenance{{Service: "messaging", Start: h.Add(25 * time.Minute), End: h.Add(45 * time.Minute)}},
+		incidents: 2, mttr: 600, average: (600 + 900) / 2,
+	}, {
+		// Down 10:10-10:20, and 10:45-10:55 into a 10:50-11:30
+		// maintenance: the second is counted up to 10:50, 5 minutes, its
+		// end (10:55) inside the planned work, not seen as a recovery
+		// (the old MTTR (600+300)/2).
+		name: "one ended inside maintenance",
+		from: h, now: h.Add(2 * time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(2*time.Hour), time.Minute, failing("fail:send", [2]int{10, 20}, [2]int{45, 55})),
+		maint:     []config.Maintenance{{Service: "messaging", Start: h.Add(50 * time.Minute), End: h.Add(90 * time.Minute)}},
+		incidents: 2, mttr: 600, average: (600 + 300) / 2,
+	}, {
+		// Down 10:10-10:40 with a 10:20-10:30 maintenance inside: both
+		// edges measured, 20 minutes counted (maintenance does not count
+		// in an incident's duration), still in MTTR.
+		name: "maintenance inside one",
+		from: h, now: h.Add(2 * time.Hour),
+		runs:      schedule("seoul-a", h, h.Add(2*time.Hour), time.Minute, failing("fail:send", [2]int{10, 40})),
+		maint:     []config.Maintenance{{Service: "messaging", Start: h.Add(20 * time.Minute), End: h.Add(30 * time.Minute)}},
+		incidents: 1, mttr: 1200, average: 1200,
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("UTC", time.Minute)
+			cfg.Maintenance = tc.maint
 			s := stores()[0].open(t)
 			load(t, s, cfg, tc.runs)
 			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: tc.from, To: h.Add(2 * time.Hour), Now: tc.now})

@@ -395,12 +395,29 @@ func checkIncidents(t *testing.T, c randCase, rep *Report) {
 	if svc.Incidents != len(svc.IncidentList) {
 		t.Errorf("incidents = %d, list has %d", svc.Incidents, len(svc.IncidentList))
 	}
-	// MTTR is over the incidents seen to recover (both edges measured).
+	// MTTR is over the incidents seen to recover (both edges measured:
+	// not one where maintenance cut it, a window going on into the
+	// maintenance before its start or after its end).
 	// MTBF is the up time over the incidents begun in the period.
 	var recovered, begun int
 	var rsum float64
+	inMaint := func(inc Incident) bool {
+		for _, w := range svc.Windows {
+			if w.Kind != "down" && !(c.degradedIsDown && w.Kind == "degraded") {
+				continue
+			}
+			we := c.windowEnd(w)
+			if w.Start.Before(inc.Start) && !we.Before(inc.Start) {
+				return true
+			}
+			if inc.End != nil && !w.Start.After(*inc.End) && we.After(*inc.End) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, inc := range svc.IncidentList {
-		if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" {
+		if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" && !inMaint(inc) {
 			recovered++
 			rsum += inc.DurationSeconds
 		}
