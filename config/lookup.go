@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"slices"
@@ -203,6 +204,33 @@ func (c *Config) maintenanceOffsets() []Warning {
 // (other than UTC). A config's Warnings include them; demo and platform,
 // which load timelines without a config, print them themselves.
 func (t *Timeline) Warnings() []Warning { return t.warnings }
+
+// TimelineWarnings is what check says of the incidents of a timeline file
+// this config does not name (one given to demo --timeline), as warnings:
+// an incident of a service the config does not have (an error for a
+// timeline it names) is replayed as a fault but reconciled with nothing,
+// so the report would leave it out without a word; one naming functions
+// no flow of its service probes is warned of as for the config's own.
+func (c *Config) TimelineWarnings(tl *Timeline) []Warning {
+	var out []Warning
+	for i, inc := range tl.Incidents {
+		key := fmt.Sprintf("incidents[%d]", i)
+		if c.Service(inc.Service) == nil {
+			names := make([]string, len(c.Services))
+			for j := range c.Services {
+				names[j] = c.Services[j].Name
+			}
+			out = append(out, Warning{File: tl.File, Line: cmp.Or(inc.ServiceLine, inc.Line), Key: key + ".service", Msg: fmt.Sprintf(
+				"service %q is not in the config (%s): incident %s is reconciled with nothing, and the report does not list it", inc.Service, strings.Join(names, ", "), inc.ID)})
+			continue
+		}
+		if w, ok := c.unprobed(inc); ok {
+			w.File, w.Line, w.Key = tl.File, inc.Line, key+".functions"
+			out = append(out, w)
+		}
+	}
+	return out
+}
 
 // unprobed is the warning for an incident some of whose functions no flow
 // of its service probes.

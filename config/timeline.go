@@ -230,6 +230,7 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 	if inc.Mode == ModeSlow && inc.Latency <= 0 {
 		d.errf(orNode(latencyNode, rn), key+".latency", "mode slow needs a latency greater than 0")
 	}
+	inc.ServiceLine = serviceLine
 	return inc, serviceLine, len(*d.errs) == before
 }
 

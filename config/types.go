@@ -499,6 +499,9 @@ type Incident struct {
 	Notices   []Notice
 	Note      string
 	Line      int
+	// ServiceLine is where service is written (the incident's line
+	// without it), for the warnings about it.
+	ServiceLine int
 }
 
 // Ongoing reports whether the incident has no declared end.
