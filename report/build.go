@@ -302,7 +302,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		for _, inc := range svc.IncidentList {
 			sum += inc.DurationSeconds
 			longest = max(longest, inc.DurationSeconds)
-			if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" && !inc.inMaintenance {
+			if inc.End != nil && inc.StartCut == "" && inc.EndCut == "" && !inc.StartMaintenance && !inc.EndMaintenance {
 				rsum += inc.DurationSeconds
 				recovered++
 			}
@@ -513,7 +513,7 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				}
 			}
 		}
-		inc.inMaintenance = (startMaint && !startOwn) || (endMaint && !endOwn)
+		inc.StartMaintenance, inc.EndMaintenance = startMaint && !startOwn, endMaint && !endOwn
 		slices.Sort(inc.Functions)
 		inc.Functions = slices.Compact(inc.Functions)
 		if !open && inc.EndCut != CutPeriod {

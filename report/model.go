@@ -243,12 +243,14 @@ type Incident struct {
 	DurationSeconds float64    `json:"duration_seconds"`
 	Functions       []string   `json:"functions"`
 	Parts           int        `json:"parts"`
-	// inMaintenance is set when the incident's start or end is where
-	// planned maintenance cut it (the outage began or ended inside it):
-	// that edge is the maintenance's, not a measured one, so the
-	// incident is not in MTTR. Not in the JSON (the report's keys are a
+	// StartMaintenance (EndMaintenance) is set when the incident's start
+	// (end) is where planned maintenance cut it: the outage was under way
+	// when the maintenance ended (went on into it). That edge is the
+	// maintenance's, not a measured one: the incident is not in MTTR, and
+	// the tables say so. Not in the JSON (the report's keys are a
 	// contract).
-	inMaintenance bool
+	StartMaintenance bool `json:"-"`
+	EndMaintenance   bool `json:"-"`
 }
 
 // Span is a stretch of time with a reason (unknown or maintenance).

@@ -19,13 +19,14 @@ import (
 func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
 	h := hourStart // 10:00; one-minute interval, down_after 2
 	cases := []struct {
-		name      string
-		from, now time.Time
-		runs      []probe.Run
-		maint     []config.Maintenance
-		incidents int
-		mttr      float64 // NaN: null
-		average   float64
+		name       string
+		from, now  time.Time
+		runs       []probe.Run
+		maint      []config.Maintenance
+		cutByMaint string // the last incident's edge maintenance cut: "start", "end" or ""
+		incidents  int
+		mttr       float64 // NaN: null
+		average    float64
 	}{{
 		// 10:10-10:20 down and recovered; 10:40 down again, open at now
 		// (11:00 of a period to 12:00): two incidents, one recovered.
@@ -60,9 +61,10 @@ func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
 		// of (600+900)/2 called a 30-minute outage a 15-minute recovery.
 		name: "one begun inside maintenance",
 		from: h, now: h.Add(2 * time.Hour),
-		runs:      schedule("seoul-a", h, h.Add(2*time.Hour), time.Minute, failing("fail:send", [2]int{5, 15}, [2]int{30, 60})),
-		maint:     []config.Maintenance{{Service: "messaging", Start: h.Add(25 * time.Minute), End: h.Add(45 * time.Minute)}},
-		incidents: 2, mttr: 600, average: (600 + 900) / 2,
+		runs:       schedule("seoul-a", h, h.Add(2*time.Hour), time.Minute, failing("fail:send", [2]int{5, 15}, [2]int{30, 60})),
+		maint:      []config.Maintenance{{Service: "messaging", Start: h.Add(25 * time.Minute), End: h.Add(45 * time.Minute)}},
+		cutByMaint: "start",
+		incidents:  2, mttr: 600, average: (600 + 900) / 2,
 	}, {
 		// Down 10:10-10:20, and 10:45-10:55 into a 10:50-11:30
 		// maintenance: the second is counted up to 10:50, 5 minutes, its
@@ -70,9 +72,10 @@ func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
 		// (the old MTTR (600+300)/2).
 		name: "one ended inside maintenance",
 		from: h, now: h.Add(2 * time.Hour),
-		runs:      schedule("seoul-a", h, h.Add(2*time.Hour), time.Minute, failing("fail:send", [2]int{10, 20}, [2]int{45, 55})),
-		maint:     []config.Maintenance{{Service: "messaging", Start: h.Add(50 * time.Minute), End: h.Add(90 * time.Minute)}},
-		incidents: 2, mttr: 600, average: (600 + 300) / 2,
+		runs:       schedule("seoul-a", h, h.Add(2*time.Hour), time.Minute, failing("fail:send", [2]int{10, 20}, [2]int{45, 55})),
+		maint:      []config.Maintenance{{Service: "messaging", Start: h.Add(50 * time.Minute), End: h.Add(90 * time.Minute)}},
+		cutByMaint: "end",
+		incidents:  2, mttr: 600, average: (600 + 300) / 2,
 	}, {
 		// Down 10:10-10:40 with a 10:20-10:30 maintenance inside: both
 		// edges measured, 20 minutes counted (maintenance does not count
@@ -102,6 +105,15 @@ func TestMTTRCountsRecoveredIncidentsOnly(t *testing.T) {
 			}
 			if got := val(sv.AverageSeconds); !near(got, tc.average) {
 				t.Errorf("average outage = %v, want %v", got, tc.average)
+			}
+			for i, inc := range sv.IncidentList {
+				last := i == len(sv.IncidentList)-1
+				if want := last && tc.cutByMaint == "start"; inc.StartMaintenance != want {
+					t.Errorf("incident %d: StartMaintenance = %v, want %v", i, inc.StartMaintenance, want)
+				}
+				if want := last && tc.cutByMaint == "end"; inc.EndMaintenance != want {
+					t.Errorf("incident %d: EndMaintenance = %v, want %v", i, inc.EndMaintenance, want)
+				}
 			}
 		})
 	}

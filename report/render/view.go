@@ -204,7 +204,17 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		if len(in.Functions) > 0 {
 			fs = strings.Join(in.Functions, ", ")
 		}
-		incidents.Rows = append(incidents.Rows, []string{startCell(in.Start, in.StartCut, loc), endCell(in.End, in.EndCut, loc),
+		start, end := startCell(in.Start, in.StartCut, loc), endCell(in.End, in.EndCut, loc)
+		// An edge planned maintenance cut is not when the outage began
+		// or ended: the table said "04:00:00" for one down since 03:30,
+		// with nothing to say why.
+		if in.StartMaintenance && in.StartCut == "" {
+			start += " (after planned maintenance)"
+		}
+		if in.EndMaintenance && in.End != nil && in.EndCut == "" {
+			end += " (then planned maintenance)"
+		}
+		incidents.Rows = append(incidents.Rows, []string{start, end,
 			fmtDur(in.DurationSeconds), fs, strconv.Itoa(in.Parts)})
 	}
 
