@@ -369,7 +369,8 @@ func (n *Notifier) Handle(evs []state.Event) {
 		}
 		changed = n.handleLocked(closes) || changed
 	default:
-		changed = n.handleLocked(evs) || changed
+		evs, dropped := n.lapsedEvents(evs)
+		changed = n.handleLocked(evs) || dropped || changed
 	}
 	n.mu.Unlock()
 	if changed {

@@ -200,7 +200,13 @@ func (n *Notifier) SetFleet(f Fleet) {
 		n.setMode(modeAlone, false)
 		changed = n.becomeAlone(now)
 	default:
+		wasLapsed := n.lapsed
 		n.setMode(modeAlone, false) // alone, or back from a lapse
+		if wasLapsed {
+			// The quorum's pages the lapse kept are resolved, this
+			// prober's own pages fire for them.
+			changed = n.syncAlone(now)
+		}
 	}
 	n.mu.Unlock()
 	if changed {
@@ -237,7 +243,9 @@ func (n *Notifier) verdictWait() time.Duration {
 // (the shared database unreachable is when pages matter). Its own page
 // then, from one location, rather than no page; the quorum's pages are
 // no longer sent (nothing here says they go on; other probers may), not
-// resolved. The next verdict that comes rules again (SetFleet).
+// resolved, but for one of a window this prober's own window of the same
+// key says goes on, which it keeps sending (keptQuorum, lapsedEvents).
+// The next verdict that comes rules again (SetFleet).
 func (n *Notifier) lapse(now time.Time) bool {
 	if n.mode == modeAlone || now.Sub(n.verdictAt) < n.verdictWait() {
 		return false
@@ -251,12 +259,24 @@ func (n *Notifier) lapse(now time.Time) bool {
 	// notification). They end at their endsAt (4 x resend) if no prober
 	// pushes them; the verdict back sends them again from the counted
 	// window's start.
+	// A page of a window this prober's own measurement says goes on (its
+	// own window of the same flow or function open) it keeps sending, and
+	// pages nothing of its own for it (keptQuorum): the whole fleet lapses
+	// when the shared database goes, so nothing sent the page any more,
+	// Alertmanager ended it at its endsAt while the platform was still
+	// down, each prober paged from its own location and the verdict back
+	// fired the quorum's page again. Before a first verdict (prev
+	// modeUnknown) the notifier knows no page to keep.
 	dropped := false
 	for id, e := range n.entries {
-		if !e.Resolved() && e.Labels["location"] == QuorumLocation {
-			delete(n.entries, id)
-			n.dirty, dropped = true, true
+		if e.Resolved() || e.Labels["location"] != QuorumLocation {
+			continue
 		}
+		if _, on := n.own[keyOfAlert(e.Alert)]; on && prev == modeFleet {
+			continue
+		}
+		delete(n.entries, id)
+		n.dirty, dropped = true, true
 	}
 	n.o.Logger.Warn("no verdict of the fleet: no build of the month's figures succeeded (store unreachable, builds failing or too slow?); alerts follow this prober's own verdict until one does",
 		"last_verdict", n.verdictAt, "waited", now.Sub(n.verdictAt).Round(time.Second))
@@ -430,11 +450,71 @@ func (n *Notifier) syncAlone(now time.Time) bool {
 		return false
 	}
 	desired := map[string]wanted{}
-	for _, w := range n.own {
+	kept := n.keptQuorum()
+	for k, w := range n.own {
+		if e := kept[k]; e != nil {
+			desired[e.fp] = wanted{e.Alert, w}
+			continue
+		}
 		a := n.render(w)
 		desired[fingerprint(a.Labels)] = wanted{a, w}
 	}
 	return n.syncTo(desired, now, func(*entry) time.Time { return now })
+}
+
+// keptQuorum are the quorum's alerts a lapsed notifier keeps sending (see
+// lapse), by the key of their window: firing, and this prober's own window
+// of the key open. Nothing but while lapsed. n.mu held.
+func (n *Notifier) keptQuorum() map[ownKey]*entry {
+	if !n.lapsed {
+		return nil
+	}
+	var kept map[ownKey]*entry
+	for _, e := range n.entries {
+		if e.Resolved() || e.Labels["location"] != QuorumLocation {
+			continue
+		}
+		k := keyOfAlert(e.Alert)
+		if _, on := n.own[k]; !on {
+			continue
+		}
+		if kept == nil {
+			kept = map[ownKey]*entry{}
+		}
+		kept[k] = e
+	}
+	return kept
+}
+
+// lapsedEvents are evs as a lapsed notifier pushes them (n.mu held, after
+// track): an event of a window whose quorum's page it keeps sends no alert
+// of this prober's own, and that window's close stops sending the page,
+// not resolved (others may push it still: see lapse).
+func (n *Notifier) lapsedEvents(evs []state.Event) ([]state.Event, bool) {
+	if !n.lapsed {
+		return evs, false
+	}
+	dropped := false
+	out := evs[:0:0]
+	for _, ev := range evs {
+		k := keyOf(ev.Window)
+		var page *entry
+		for _, e := range n.entries {
+			if !e.Resolved() && e.Labels["location"] == QuorumLocation && keyOfAlert(e.Alert) == k {
+				page = e
+				break
+			}
+		}
+		if page == nil {
+			out = append(out, ev)
+			continue
+		}
+		if _, on := n.own[k]; !on {
+			delete(n.entries, page.id())
+			n.dirty, dropped = true, true
+		}
+	}
+	return out, dropped
 }
 
 // syncTo resolves the firing alerts not in desired (endsAt endOf's) and

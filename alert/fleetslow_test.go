@@ -130,8 +130,10 @@ func TestFleetLapseLeavesQuorumPageToOthers(t *testing.T) {
 			}
 		}
 	}
-	if got := firingAt(n, "page", "seoul-a"); len(got) != 1 {
-		t.Fatalf("no verdict for 10 minutes: firing %+v, want this prober's own page", n.Active())
+	// seoul-a's own window goes on: it keeps the quorum's page, and pages
+	// nothing of its own beside it (TestFleetLapseKeepsPageItsOutageGoesOn).
+	if got := firingAt(n, "page", QuorumLocation); len(got) != 1 || len(n.Active()) != 1 {
+		t.Fatalf("no verdict for 10 minutes: firing %+v, want the quorum's page it keeps", n.Active())
 	}
 	clk.Advance(time.Minute)
 	n.SetFleet(verdict)
