@@ -479,9 +479,9 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 		open := false
 		var conf time.Time
 		startSeen := false
-		// Whether a window gives the incident's start (end) as measured,
-		// or only where maintenance cut it.
-		var startOwn, startMaint, endOwn, endMaint bool
+		// Whether a window gives the incident's start (end) only where
+		// maintenance cut it.
+		var startMaint, endMaint bool
 		for _, w := range ws {
 			if (w.kind != state.KindDown && !(countDeg && w.kind == state.KindDegraded)) || !w.s.Before(span.e) || !w.e.After(span.s) {
 				continue
@@ -496,7 +496,7 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				es, ee = own[0].s, own[len(own)-1].e
 			}
 			if es.Equal(span.s) {
-				startOwn, startMaint = startOwn || es.Equal(w.s), startMaint || !es.Equal(w.s)
+				startMaint = startMaint || !es.Equal(w.s)
 				if w.startCut != "" {
 					inc.StartCut = w.startCut
 				} else if k := maxT(w.known, w.confirmed); es.Equal(w.s) && (conf.IsZero() || k.Before(conf)) { // a start inside maintenance was not seen
@@ -504,7 +504,7 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				}
 			}
 			if ee.Equal(span.e) {
-				endOwn, endMaint = endOwn || ee.Equal(w.e), endMaint || !ee.Equal(w.e)
+				endMaint = endMaint || !ee.Equal(w.e)
 				if w.open {
 					open = true
 				}
@@ -513,14 +513,19 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 				}
 			}
 		}
-		inc.StartMaintenance, inc.EndMaintenance = startMaint && !startOwn, endMaint && !endOwn
+		// One window run on into (out of) the maintenance there is
+		// enough: the service was down when it ended (began), whatever
+		// window of another flow begins (ends) at that same instant
+		// (chat down 10:30-11:00 through a 10:25-10:45 maintenance,
+		// inbox down from 10:45:00: the outage did not begin at 10:45).
+		inc.StartMaintenance, inc.EndMaintenance = startMaint, endMaint
 		slices.Sort(inc.Functions)
 		inc.Functions = slices.Compact(inc.Functions)
 		if !open && inc.EndCut != CutPeriod {
 			e := span.e.In(a.loc)
 			inc.End = &e
 		}
-		if d := conf.Sub(span.s); startSeen && inc.StartCut == "" && d >= 0 {
+		if d := conf.Sub(span.s); startSeen && inc.StartCut == "" && !inc.StartMaintenance && d >= 0 {
 			detect += d.Seconds()
 			detected++
 		}
