@@ -204,17 +204,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		if len(in.Functions) > 0 {
 			fs = strings.Join(in.Functions, ", ")
 		}
-		start, end := startCell(in.Start, in.StartCut, loc), endCell(in.End, in.EndCut, loc)
-		// An edge planned maintenance cut is not when the outage began
-		// or ended: the table said "04:00:00" for one down since 03:30,
-		// with nothing to say why.
-		if in.StartMaintenance && in.StartCut == "" {
-			start += " (after planned maintenance)"
-		}
-		if in.EndMaintenance && in.End != nil && in.EndCut == "" {
-			end += " (then planned maintenance)"
-		}
-		incidents.Rows = append(incidents.Rows, []string{start, end,
+		incidents.Rows = append(incidents.Rows, []string{incidentStartCell(in, loc), incidentEndCell(in, s.Maintenance, loc),
 			fmtDur(in.DurationSeconds), fs, strconv.Itoa(in.Parts)})
 	}
 
@@ -403,6 +393,49 @@ func startCell(t time.Time, cut string, loc *time.Location) string {
 		return fmtTime(t, loc) + " (no data before)"
 	}
 	return fmtTime(t, loc)
+}
+
+// incidentStartCell is an incident's start, as startCell, but for a
+// start planned maintenance cut: not when the outage began (the table
+// said "04:00:00" for one down since 03:30, with nothing to say why). The
+// maintenance is the nearer cut: an outage that also began before the
+// period says both ("00:30:00 (began before the period)" read as if the
+// period began at 00:30), and one whose data began inside the
+// maintenance had data before the start shown, so "no data before" is
+// not said.
+func incidentStartCell(in report.Incident, loc *time.Location) string {
+	if !in.StartMaintenance {
+		return startCell(in.Start, in.StartCut, loc)
+	}
+	if in.StartCut == report.CutPeriod {
+		return fmtTime(in.Start, loc) + " (after planned maintenance; began before the period)"
+	}
+	return fmtTime(in.Start, loc) + " (after planned maintenance)"
+}
+
+// incidentEndCell is an incident's end, as endCell, but for an end
+// planned maintenance cut: the count stopped where the maintenance began
+// (maint, the service's maintenance in the period, says when for one that
+// went on after the period: "went on after the period" alone stood beside
+// a duration of 10 minutes for an outage counted up to a maintenance
+// that reached the period's end).
+func incidentEndCell(in report.Incident, maint []report.Span, loc *time.Location) string {
+	if !in.EndMaintenance {
+		return endCell(in.End, in.EndCut, loc)
+	}
+	if in.End != nil {
+		return fmtTime(*in.End, loc) + " (then planned maintenance)"
+	}
+	if in.EndCut == report.CutPeriod {
+		// The last maintenance that began after the incident did: it
+		// runs to the period's end.
+		for i := len(maint) - 1; i >= 0; i-- {
+			if m := maint[i]; m.Start.After(in.Start) {
+				return fmtTime(m.Start, loc) + " (then planned maintenance; went on after the period)"
+			}
+		}
+	}
+	return endCell(in.End, in.EndCut, loc)
 }
 
 // endCell is a window's or incident's end: "ongoing" while open, "went on
