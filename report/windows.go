@@ -69,8 +69,17 @@ func recomputeLookback(cfg *config.Config) time.Duration {
 // needs to go; the config's longest interval made one hourly flow among
 // flows probed every 10 s replay ten hours of each of them on either side
 // of a one-hour range (7,560 runs a flow for the 360 in it, where 480 do).
+//
+// The streak's is in the flow's own interval, not at least a minute as the
+// floor is: a flow every 10 s with down_after 60 replayed 2 h on either
+// side where 20 minutes hold the streak (at down_after 1000, 33 h where
+// 5.6 h do).
 func flowLookback(f *config.Flow) time.Duration {
-	return time.Duration(max(10, 2*f.DownAfter, 2*f.UpAfter)) * max(f.Interval, time.Minute)
+	ivl := f.Interval
+	if ivl <= 0 {
+		ivl = time.Minute
+	}
+	return max(10*max(ivl, time.Minute), time.Duration(2*max(f.DownAfter, f.UpAfter))*ivl)
 }
 
 // Recompute replays the stored runs in q through the state machine, one
