@@ -665,6 +665,7 @@ func TestSharedIncidents(t *testing.T) {
 			for i := range ex.Incidents { // the copy has a header comment
 				ex.Incidents[i].Line, tl.Incidents[i].Line = 0, 0
 				ex.Incidents[i].ServiceLine, tl.Incidents[i].ServiceLine = 0, 0
+				ex.Incidents[i].FunctionsLine, tl.Incidents[i].FunctionsLine = 0, 0
 			}
 			if !reflect.DeepEqual(ex, tl) {
 				t.Errorf("examples/incidents/%s differs from the shared timeline", filepath.Base(file))

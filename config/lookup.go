@@ -158,7 +158,7 @@ func (c *Config) Warnings(driver string) []Warning {
 		out = append(out, tl.warnings...)
 		for i, inc := range tl.Incidents {
 			if w, ok := c.unprobed(inc); ok {
-				w.File, w.Line, w.Key = tl.File, inc.Line, fmt.Sprintf("incidents[%d].functions", i)
+				w.File, w.Line, w.Key = tl.File, cmp.Or(inc.FunctionsLine, inc.Line), fmt.Sprintf("incidents[%d].functions", i)
 				out = append(out, w)
 			}
 		}
@@ -225,7 +225,7 @@ func (c *Config) TimelineWarnings(tl *Timeline) []Warning {
 			continue
 		}
 		if w, ok := c.unprobed(inc); ok {
-			w.File, w.Line, w.Key = tl.File, inc.Line, key+".functions"
+			w.File, w.Line, w.Key = tl.File, cmp.Or(inc.FunctionsLine, inc.Line), key+".functions"
 			out = append(out, w)
 		}
 	}

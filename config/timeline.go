@@ -161,6 +161,9 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 		case "functions":
 			haveFunctions = true
 			functionsNode = e.v
+			if e.k != nil {
+				inc.FunctionsLine = e.k.Line // a block list's node is at its first item
+			}
 			before := len(*d.errs)
 			items := d.seq(e.v, key)
 			badFunction = len(*d.errs) > before // "functions: login": one error, not two

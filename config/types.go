@@ -502,6 +502,9 @@ type Incident struct {
 	// ServiceLine is where service is written (the incident's line
 	// without it), for the warnings about it.
 	ServiceLine int
+	// FunctionsLine is where functions is written (0 without it), for
+	// the warnings about them.
+	FunctionsLine int
 }
 
 // Ongoing reports whether the incident has no declared end.

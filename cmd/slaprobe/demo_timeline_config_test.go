@@ -70,7 +70,7 @@ services:
 	got := stderr.String()
 	for _, want := range []string{
 		tl + `:6: incidents[0].service: warning: service "payments" is not in the config (account, messaging): incident pay is reconciled with nothing, and the report does not list it` + "\n",
-		tl + `:10: incidents[1].functions: warning: "media" is probed by no flow of service messaging (login): the report cannot detect this incident` + "\n",
+		tl + `:12: incidents[1].functions: warning: "media" is probed by no flow of service messaging (login): the report cannot detect this incident` + "\n",
 	} {
 		if strings.Count(got, want) != 1 {
 			t.Errorf("stderr:\n%s\nwant once the line\n%s", got, want)
