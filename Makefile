@@ -110,11 +110,12 @@ uninstall:
 	rm -rf $(DOCDIR)
 
 # The randomized agreement check (daemon/agreefuzz_test.go) over SEEDS seeds
-# from FIRST; about 1.5 s of wall time a seed. SEED=S replays one.
+# from FIRST; about 1.5 s of wall time a seed. SEED=S replays one. STREAK=N
+# draws down_after and up_after from 3 to N (about 9 s a seed at 20).
 SEEDS ?= 200
 FIRST ?= 1
 agreefuzz:
-	SLAPROBE_AGREEFUZZ_SEEDS=$(SEEDS) SLAPROBE_AGREEFUZZ_FIRST=$(FIRST) SLAPROBE_AGREEFUZZ_SEED=$(SEED) \
+	SLAPROBE_AGREEFUZZ_SEEDS=$(SEEDS) SLAPROBE_AGREEFUZZ_FIRST=$(FIRST) SLAPROBE_AGREEFUZZ_SEED=$(SEED) SLAPROBE_AGREEFUZZ_STREAK=$(STREAK) \
 	  $(GO) test ./daemon -run '^TestAgreementFuzz$$' -count=1 -timeout 3h
 
 lint:

@@ -47,7 +47,9 @@ import (
 //
 // SLAPROBE_AGREEFUZZ_SEEDS=N runs N seeds (default 3: a few seconds);
 // SLAPROBE_AGREEFUZZ_SEED=S runs seed S alone (to replay a failure);
-// SLAPROBE_AGREEFUZZ_FIRST=S starts at seed S. A failing seed prints its
+// SLAPROBE_AGREEFUZZ_FIRST=S starts at seed S;
+// SLAPROBE_AGREEFUZZ_STREAK=N (3 to 1000) draws down_after and up_after
+// from 3 to N in scenarios N/3 times as long. A failing seed prints its
 // scenario.
 
 type fuzzFlow struct {
@@ -93,17 +95,26 @@ type fuzzScenario struct {
 	configured map[string]bool
 }
 
-func drawScenario(seed uint64) *fuzzScenario {
+func drawScenario(seed uint64, streak int) *fuzzScenario {
+	// streak > 3 (SLAPROBE_AGREEFUZZ_STREAK) draws down_after and
+	// up_after from 3 to streak and stretches the scenario and its phases
+	// by streak/3, so that streaks that long happen and cross the ranges'
+	// edges; the rng draws the same numbers, so seeds replay with it.
+	k := time.Duration(max(1, streak/3))
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	s := &fuzzScenario{seed: seed, phases: map[string][]fuzzPhase{}, interval: 10 * time.Second}
 	s.locs = []string{"seoul-a", "busan-b", "daegu-c"}[:1+rng.IntN(3)]
 	s.quorum = []string{"majority", "all", "1", "2"}[rng.IntN(4)]
 	s.downAfter, s.upAfter = 1+rng.IntN(3), 1+rng.IntN(3)
+	if streak > 3 {
+		long := rand.New(rand.NewPCG(seed, uint64(streak)))
+		s.downAfter, s.upAfter = 3+long.IntN(streak-2), 3+long.IntN(streak-2)
+	}
 	s.confirm = []string{"0s", "2s", "5s"}[rng.IntN(3)]
 	s.degraded = []string{"up", "down"}[rng.IntN(2)]
 	s.unknown = []string{"exclude", "down"}[rng.IntN(2)]
 	s.timeout = []time.Duration{8 * time.Second, 10 * time.Second}[rng.IntN(2)]
-	s.total = time.Duration(200+rng.IntN(121)) * time.Second
+	s.total = k * time.Duration(200+rng.IntN(121)) * time.Second
 	pool := []string{"login", "send", "receive"}
 	mkFlow := func(name string) fuzzFlow {
 		f := fuzzFlow{name: name}
@@ -123,7 +134,7 @@ func drawScenario(seed uint64) *fuzzScenario {
 	// follows (a little shifted) or not.
 	story := func(f fuzzFlow) []fuzzPhase {
 		var ps []fuzzPhase
-		for at := time.Duration(0); at < s.total; at += time.Duration(5+rng.IntN(66)) * time.Second {
+		for at := time.Duration(0); at < s.total; at += k * time.Duration(5+rng.IntN(66)) * time.Second {
 			step := 1 + rng.IntN(len(f.functions))
 			name := "s" + strconv.Itoa(step)
 			var p fuzzPhase
@@ -272,6 +283,19 @@ func (s *fuzzScenario) yaml(t0 time.Time, flows []fuzzFlow) string {
 	return b.String()
 }
 
+// fuzzStreak is SLAPROBE_AGREEFUZZ_STREAK (drawScenario), 3 without it.
+func fuzzStreak(t *testing.T) int {
+	v := os.Getenv("SLAPROBE_AGREEFUZZ_STREAK")
+	if v == "" {
+		return 3
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 3 || n > 1000 {
+		t.Fatalf("SLAPROBE_AGREEFUZZ_STREAK %q: want 3 to 1000", v)
+	}
+	return n
+}
+
 func fuzzSeeds(t *testing.T) (first, n uint64) {
 	n, first = 3, 1
 	if v := os.Getenv("SLAPROBE_AGREEFUZZ_SEEDS"); v != "" {
@@ -300,12 +324,13 @@ func fuzzSeeds(t *testing.T) (first, n uint64) {
 
 func TestAgreementFuzz(t *testing.T) {
 	first, n := fuzzSeeds(t)
+	streak := fuzzStreak(t)
 	for seed := first; seed < first+n; seed++ {
-		s := drawScenario(seed)
+		s := drawScenario(seed, streak)
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("replay with SLAPROBE_AGREEFUZZ_SEED=%d; the scenario:\n%s", seed, s)
+					t.Logf("replay with SLAPROBE_AGREEFUZZ_SEED=%d SLAPROBE_AGREEFUZZ_STREAK=%d; the scenario:\n%s", seed, streak, s)
 				}
 			})
 			playScenario(t, s)
