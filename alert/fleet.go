@@ -494,23 +494,27 @@ func (n *Notifier) lapsedEvents(evs []state.Event) ([]state.Event, bool) {
 	if !n.lapsed {
 		return evs, false
 	}
+	// The quorum's pages firing, by the key of their window: looked up
+	// once per event, not searched for (a whole platform recovering at
+	// once is thousands of events against thousands of pages).
+	pages := map[ownKey]*entry{}
+	for _, e := range n.entries {
+		if !e.Resolved() && e.Labels["location"] == QuorumLocation {
+			pages[keyOfAlert(e.Alert)] = e
+		}
+	}
 	dropped := false
 	out := evs[:0:0]
 	for _, ev := range evs {
 		k := keyOf(ev.Window)
-		var page *entry
-		for _, e := range n.entries {
-			if !e.Resolved() && e.Labels["location"] == QuorumLocation && keyOfAlert(e.Alert) == k {
-				page = e
-				break
-			}
-		}
+		page := pages[k]
 		if page == nil {
 			out = append(out, ev)
 			continue
 		}
 		if _, on := n.own[k]; !on {
 			delete(n.entries, page.id())
+			delete(pages, k)
 			n.dirty, dropped = true, true
 		}
 	}

@@ -186,3 +186,50 @@ func BenchmarkFleetHandle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLapsedHandle is what the runs' window events cost the run path
+// (Handle, the notifier's lock held) while the fleet's prober is lapsed
+// (the shared database gone) with the quorum's page of each of flows flows
+// and its three functions kept firing (its own windows open): the whole
+// platform recovering at once, every own window closing in one batch.
+func BenchmarkLapsedHandle(b *testing.B) {
+	for _, flows := range []int{1000, 4000} {
+		b.Run(fmt.Sprintf("flows=%d", flows), func(b *testing.B) {
+			am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			defer am.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				clk := clock.NewManual(t0)
+				n, err := NewNotifier(Options{URLs: []string{am.URL}, Location: "seoul-a", Clock: clk, FleetAware: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var opens, closes []state.Event
+				f := Fleet{Fleet: true, Next: time.Minute}
+				for i := range flows {
+					for _, fn := range []string{"", "login", "send", "receive"} {
+						w := flowWindow(state.KindDown, fn, t0)
+						w.Flow = fmt.Sprintf("flow-%04d", i)
+						opens = append(opens, open(w))
+						closes = append(closes, closeAt(w, t0.Add(20*time.Minute)))
+						c := w
+						c.Location = "busan-b, seoul-a"
+						f.Counted = append(f.Counted, c)
+					}
+				}
+				n.Reconcile(nil)
+				n.Handle(opens)
+				clk.Advance(time.Minute)
+				n.SetFleet(f)
+				clk.Advance(10 * time.Minute) // no verdict since: lapsed
+				n.Handle(nil)
+				if !n.lapsed {
+					b.Fatal("not lapsed")
+				}
+				b.StartTimer()
+				n.Handle(closes)
+			}
+		})
+	}
+}
