@@ -470,9 +470,19 @@ func (n *Notifier) handleLocked(evs []state.Event) bool {
 // the config (another alerting.severity_down). Without this it was re-sent,
 // firing, for as long as the daemon ran. A window of open without its alert
 // gets one, as Handle would give it.
+//
+// A firing alert whose labels are those of an open window that started no
+// later than it is the same outage, under way since before the alert
+// said: it is dated from the window's start, not resolved. The daemon that
+// started without its store judged the outage with a fresh machine, whose
+// window (and alert) began at the restart; the store's window began
+// before it and is still open: resolving the fresh alert and firing the
+// store's, with the same labels, told Alertmanager the outage had ended
+// and begun again.
 func (n *Notifier) Reconcile(open []state.Window) {
 	now := n.o.Clock.Now()
 	want := map[string]bool{}
+	since := map[string]time.Time{} // fingerprint -> the open window's start
 	var opens []state.Event
 	n.mu.Lock()
 	fleet := n.mode != modeAlone
@@ -483,20 +493,29 @@ func (n *Notifier) Reconcile(open []state.Window) {
 		}
 		a := n.render(w)
 		want[entryID(fingerprint(a.Labels), a.StartsAt)] = true
+		since[fingerprint(a.Labels)] = a.StartsAt
 		if fleet {
 			// In a fleet, or before the first verdict, the window may be
 			// pushed below the quorum: that alert is its too.
 			b := n.renderAs(w, n.belowQuorum())
 			want[entryID(fingerprint(b.Labels), b.StartsAt)] = true
+			since[fingerprint(b.Labels)] = b.StartsAt
 		}
 		opens = append(opens, state.Event{Op: state.OpOpen, Window: w})
 	}
 	var resolved []Alert
+	var redated []*entry
 	n.mu.Lock()
 	held := n.holding
 	n.holding = false
 	for id, e := range n.entries {
 		if e.Resolved() || want[id] {
+			continue
+		}
+		if s, ok := since[e.fp]; ok && !s.After(e.StartsAt) && !e.held {
+			delete(n.entries, id)
+			e.StartsAt = s
+			redated = append(redated, e)
 			continue
 		}
 		if fleet && e.Labels["location"] == QuorumLocation {
@@ -516,8 +535,16 @@ func (n *Notifier) Reconcile(open []state.Window) {
 		n.touch(e)
 		resolved = append(resolved, cloneAlert(e.Alert))
 	}
-	n.dirty = n.dirty || len(resolved) > 0
+	for _, e := range redated {
+		n.touch(e)
+		n.entries[e.id()] = e
+	}
+	n.dirty = n.dirty || len(resolved) > 0 || len(redated) > 0
 	n.mu.Unlock()
+	for _, e := range redated {
+		n.o.Logger.Info("alert dated from its window's start in the store: the same outage, under way since then", "alertname", e.Labels["alertname"],
+			"flow", e.Labels["flow"], "function", e.Labels["function"], "severity", e.Labels["severity"], "starts_at", e.StartsAt)
+	}
 	for _, a := range resolved {
 		n.o.Logger.Info("alert resolved at startup: no open window for it in the store", "alertname", a.Labels["alertname"],
 			"flow", a.Labels["flow"], "function", a.Labels["function"], "severity", a.Labels["severity"], "starts_at", a.StartsAt)
@@ -528,7 +555,7 @@ func (n *Notifier) Reconcile(open []state.Window) {
 	n.mu.Lock()
 	synced := n.mode == modeFleet && n.syncFleet(now)
 	n.mu.Unlock()
-	if len(resolved) > 0 || held || synced { // held: the ones kept are due again
+	if len(resolved) > 0 || len(redated) > 0 || held || synced { // held: the ones kept are due again
 		n.updateActive()
 		select {
 		case n.wake <- struct{}{}:

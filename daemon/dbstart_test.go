@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -263,6 +264,101 @@ func TestStartWithoutStoreAlerts(t *testing.T) {
 	})
 	if n := len(after.Active()); n != 0 {
 		t.Errorf("%d alerts firing once the store says the window closed, want 0: %v", n, after.Active())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStartWithoutStoreOutageGoesOn: a daemon started without its store
+// and no alert state judges a flow down across the restart with a fresh
+// machine, whose window (and alert) start at the restart; once the store
+// answers, the restored window, open since 10:30, is the same outage. Its
+// alert is to go on firing, dated from 10:30: before, Reconcile took the
+// fresh alert (12:00:00) for one with no open window and resolved it ("resolved
+// when slaprobe restarted"), and fired the 10:30 one with the same labels,
+// so Alertmanager saw the outage resolved and fired again, a second page,
+// while it never ended.
+func TestStartWithoutStoreOutageGoesOn(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
+	var mu sync.Mutex
+	var posts []alert.Alert
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var as []alert.Alert
+		if err := json.NewDecoder(r.Body).Decode(&as); err != nil {
+			t.Errorf("decoding a push: %v", err)
+		}
+		mu.Lock()
+		posts = append(posts, as...)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer am.Close()
+	sent := func() []alert.Alert {
+		mu.Lock()
+		defer mu.Unlock()
+		s := posts
+		posts = nil
+		return s
+	}
+	nc := clock.NewManual(now)
+	notifier, err := alert.NewNotifier(alert.Options{URLs: []string{am.URL}, Location: "seoul-a", StatePath: filepath.Join(t.TempDir(), "alerts.json"),
+		SeverityDown: "page", Clock: nc, HoldUntilReconcile: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute)}}
+	pending := store.NewPending(errors.New("connection refused"))
+	fc := clockwork.NewFakeClockAt(now)
+	d, err := New(testConfig(time.Minute, "msg"), Deps{Store: pending, Clock: ClockworkClock(fc), Grace: time.Second, Alerter: notifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.newWriter = func(store.WriterOptions) resultWriter { return &fakeWriter{} }
+	d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "send") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitScheduler(t, d)
+	waitFor(t, "the fresh machine's window", func() bool {
+		fc.Advance(time.Second)
+		time.Sleep(2 * time.Millisecond)
+		return len(notifier.Active()) > 0
+	})
+	nc.Set(fc.Now())
+	if err := notifier.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sent()
+	pending.Set(st)
+	waitFor(t, "the store attached", func() bool {
+		fc.Advance(time.Second)
+		time.Sleep(2 * time.Millisecond)
+		return !d.detached.Load()
+	})
+	nc.Set(fc.Now())
+	if err := notifier.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range sent() {
+		// A firing alert goes with an endsAt ahead (its expiry); a resolve
+		// with one not after now.
+		if a.Labels["alertname"] == "SlaprobeFlowDown" && !a.EndsAt.After(nc.Now()) {
+			t.Errorf("the outage's alert resolved once the store answered, while its window is open: %+v", a)
+		}
+	}
+	var flowDown []alert.Alert
+	for _, a := range notifier.Active() {
+		if a.Labels["alertname"] == "SlaprobeFlowDown" {
+			flowDown = append(flowDown, a)
+		}
+	}
+	if len(flowDown) != 1 || !flowDown[0].StartsAt.Equal(win.Start) {
+		t.Errorf("SlaprobeFlowDown firing once the store answered: %+v, want one, from %s", flowDown, win.Start)
 	}
 	cancel()
 	if err := <-done; err != nil {
