@@ -208,6 +208,11 @@ type Daemon struct {
 	held      []probe.Run
 	heldFrom  time.Time // the windows are restored as of it for held (see readHeld)
 	detachErr error
+	// detFlows: each flow as it was at the start (or when a reload added
+	// it), and marks: the reloads that changed a flow meanwhile, where in
+	// held they came; the held runs are re-judged through them.
+	detFlows map[string]*config.Flow
+	marks    []heldMark
 
 	reports        *reportStore         // the store as periodic reports read it
 	writerFailures atomic.Int64         // the writer's failed commits last seen (checkWriterFailures)
@@ -756,7 +761,16 @@ func (fs *flowState) apply(m *metrics, ev state.Event) {
 // if that is earlier, but never before the last run (a step back of the
 // wall clock puts now before it). keep says which functions stay; nil closes everything.
 func (fs *flowState) closeAll(m *metrics, now time.Time, keep func(fn string) bool) []state.Event {
-	end := fs.machine.LastRun().Add(fs.flow.Interval)
+	evs := fs.closing(fs.flow.Interval, now, keep)
+	for _, ev := range evs {
+		fs.apply(m, ev)
+	}
+	return evs
+}
+
+// closing is closeAll without the metrics, by a flow's interval.
+func (fs *flowState) closing(interval time.Duration, now time.Time, keep func(fn string) bool) []state.Event {
+	end := fs.machine.LastRun().Add(interval)
 	if fs.machine.LastRun().IsZero() || end.After(now) {
 		end = now
 	}
@@ -775,9 +789,7 @@ func (fs *flowState) closeAll(m *metrics, now time.Time, keep func(fn string) bo
 		} else {
 			w.End = end
 		}
-		ev := state.Event{Op: state.OpClose, Window: w}
-		fs.apply(m, ev)
-		evs = append(evs, ev)
+		evs = append(evs, state.Event{Op: state.OpClose, Window: w})
 	}
 	return evs
 }
@@ -869,6 +881,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if len(held) > 0 && heldFrom.Before(now) {
 			d.heldFrom = heldFrom // a stop before held some already
 		}
+		d.detFlows = make(map[string]*config.Flow, len(fss))
+		for _, fs := range fss {
+			fs.mu.Lock()
+			d.detFlows[fs.name] = fs.flow
+			fs.mu.Unlock()
+		}
 		d.det.Unlock()
 		for _, fs := range fss {
 			fs.mu.Lock()
@@ -894,7 +912,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.mu.RLock()
 			flows := maps.Clone(d.flows)
 			d.mu.RUnlock()
-			evs, dropped := d.rejudge(w, held, flows, nil)
+			evs, dropped := d.rejudge(w, held, nil, nil, flows, nil)
 			// Then as at any start: a stop long enough since the last
 			// held run ends what is open (state.Machine.Stale).
 			for _, fs := range fss {
@@ -1541,6 +1559,7 @@ func (d *Daemon) reload(cfg *config.Config) error {
 		d.m.deleteFlow(fs.name)
 		d.log.Info("reload: flow removed", "flow", fs.name)
 	}
+	d.markReload(changed, added, next, now)
 	for _, fs := range changed {
 		e, resched := fs.update(d.m, next[fs.name], runner, now)
 		evs = append(evs, e...)

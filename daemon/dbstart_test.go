@@ -365,3 +365,90 @@ func TestStartWithoutStoreOutageGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStartWithoutStoreIntervalReloaded: a reload while the daemon has not
+// reached its store changes a flow's interval from 5 minutes to 10 s; the
+// held runs are re-judged as the live machine judged them, each by the
+// interval in force when it ran, and the restore is as of the start with
+// the interval then: the stored events are those of the daemon that had its
+// store throughout. msg is down since 10:30, its last run at 11:59:58, the
+// restart at 12:00, runs failing on, the reload at 12:11. Before, the
+// restored machine took today's 10 s for everything: the restore as of
+// 12:00 and the first held run 5 minutes after 11:59:58 closed the
+// 10:30 window at 12:00:08, and every held 5-minute run stored an unknown
+// stretch (12:00:08-12:04:58, 12:05:08-12:09:58), where the daemon with its
+// store kept the window open to the reload.
+func TestStartWithoutStoreIntervalReloaded(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
+	life := func(detached bool) (runs, evs []string) {
+		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-2 * time.Second)}}
+		var s store.Store = st
+		pending := store.NewPending(errors.New("connection refused"))
+		if detached {
+			s = pending
+		}
+		fc := clockwork.NewFakeClockAt(now)
+		d, err := New(testConfig(5*time.Minute, "msg"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := &fakeWriter{}
+		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
+		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "send") }))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		waitScheduler(t, d)
+		advance := func(to time.Duration) {
+			for fc.Now().Before(now.Add(to)) {
+				fc.Advance(time.Second)
+				time.Sleep(time.Millisecond)
+			}
+		}
+		advance(11 * time.Minute)
+		waitFor(t, "two runs", func() bool { return d.processed.Load() >= 2 })
+		if err := d.Reload(testConfig(10*time.Second, "msg")); err != nil {
+			t.Fatal(err)
+		}
+		advance(12 * time.Minute)
+		if detached {
+			pending.Set(st)
+			waitFor(t, "the store attached", func() bool {
+				fc.Advance(time.Second)
+				time.Sleep(2 * time.Millisecond)
+				return !d.detached.Load()
+			})
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		fw.mu.Lock()
+		defer fw.mu.Unlock()
+		for _, r := range fw.runs {
+			if r.Start.Before(now.Add(12 * time.Minute)) {
+				runs = append(runs, r.Start.Format(time.TimeOnly))
+			}
+		}
+		for _, ev := range fw.events {
+			w := ev.Window
+			if ev.Op == state.OpCause || w.Start.After(now.Add(12*time.Minute)) {
+				continue
+			}
+			evs = append(evs, fmt.Sprintf("%s %s %q %s-%s", ev.Op, w.Kind, w.Function, w.Start.Format(time.TimeOnly), w.End.Format(time.TimeOnly)))
+		}
+		slices.Sort(evs)
+		return runs, evs
+	}
+	wantRuns, want := life(false)
+	gotRuns, got := life(true)
+	if !slices.Equal(gotRuns, wantRuns) {
+		t.Fatalf("runs %v, with the store throughout %v", gotRuns, wantRuns)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("stored events:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

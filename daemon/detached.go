@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
 	"github.com/slaprobe/slaprobe/store"
@@ -153,14 +155,94 @@ func (d *Daemon) hold(run *probe.Run, fs *flowState) bool {
 	return true
 }
 
+// heldMark is a reload that changed a flow while the daemon had not
+// reached its store: before the held run at pos, at at, the flow became f.
+type heldMark struct {
+	pos  int
+	at   time.Time
+	flow string
+	f    *config.Flow
+}
+
+// markReload records, while detached, the flows a reload changes (where
+// they come among the held runs) and those it adds (as they start), for
+// rejudge: the held runs are judged by the flow as it was when they ran,
+// as the live machines judged them. Called by reload before it applies
+// the change.
+func (d *Daemon) markReload(changed, added []*flowState, next map[string]*config.Flow, now time.Time) {
+	d.det.Lock()
+	defer d.det.Unlock()
+	if !d.detached.Load() {
+		return
+	}
+	for _, fs := range changed {
+		d.marks = append(d.marks, heldMark{pos: len(d.held), at: now, flow: fs.name, f: next[fs.name]})
+	}
+	for _, fs := range added {
+		if d.detFlows == nil {
+			d.detFlows = map[string]*config.Flow{}
+		}
+		if _, ok := d.detFlows[fs.name]; !ok {
+			d.detFlows[fs.name] = fs.flow
+		}
+	}
+}
+
+// reconfigure brings a machine re-judging held runs from the flow as it
+// was (prev) to f at at, as the reload did to the live one (update): the
+// windows of the functions f no longer has closed, the policy f's. No
+// metrics: the reload set them. fs.mu held.
+func (fs *flowState) reconfigure(prev, f *config.Flow, at time.Time) []state.Event {
+	fns := f.Functions()
+	if prev == f || fs.machine.HasFunctions(fns) && policyOf(prev) == policyOf(f) {
+		return nil
+	}
+	keep := func(fn string) bool { return fn == "" || slices.Contains(fns, fn) }
+	evs := fs.closing(prev.Interval, at, keep)
+	fs.machine.Reconfigure(fns, policyOf(f))
+	return evs
+}
+
 // rejudge feeds the held runs, in order, through the flows' machines
 // (restored from the store) and hands each run and the events it causes
 // to w, as process would have. The metrics' window gauges follow; the
 // downtime counted while detached stays counted (keep: what each down
-// function's downtime is counted up to). Called with d.det held (or
+// function's downtime is counted up to). base is each flow as the machines
+// were made from (the flow at the start), marks the reloads that changed
+// flows meanwhile, applied where they came. Called with d.det held (or
 // before the flows run).
-func (d *Daemon) rejudge(w resultWriter, held []probe.Run, flows map[string]*flowState, keep map[*flowState]map[string]time.Time) (evs []state.Event, dropped int) {
+func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*config.Flow, marks []heldMark, flows map[string]*flowState, keep map[*flowState]map[string]time.Time) (evs []state.Event, dropped int) {
+	cur := make(map[*flowState]*config.Flow, len(flows))
+	for _, fs := range flows {
+		fs.mu.Lock()
+		cur[fs] = fs.flow
+		fs.mu.Unlock()
+		if f := base[fs.name]; f != nil {
+			cur[fs] = f
+		}
+	}
+	// to brings a flow's machine to f (a reload's, or the flow as it is
+	// now once every held run is judged).
+	to := func(fs *flowState, f *config.Flow, at time.Time) {
+		fs.mu.Lock()
+		e := fs.reconfigure(cur[fs], f, at)
+		fs.mu.Unlock()
+		cur[fs] = f
+		if len(e) > 0 {
+			w.SubmitEvents(e...)
+			evs = append(evs, e...)
+		}
+	}
+	mark := func(i int) {
+		for len(marks) > 0 && marks[0].pos <= i {
+			if fs := flows[marks[0].flow]; fs != nil && marks[0].f != nil {
+				to(fs, marks[0].f, marks[0].at)
+			}
+			marks = marks[1:]
+		}
+	}
 	for i := range held {
+		mark(i)
 		run := &held[i]
 		if !w.Submit(*run) {
 			dropped++
@@ -182,6 +264,13 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, flows map[string]*flo
 			w.SubmitEvents(e...)
 			evs = append(evs, e...)
 		}
+	}
+	mark(len(held))
+	for _, fs := range flows {
+		fs.mu.Lock()
+		f := fs.flow
+		fs.mu.Unlock()
+		to(fs, f, d.clock.Now())
 	}
 	for fs, acct := range keep {
 		fs.mu.Lock()
@@ -295,7 +384,13 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 		for _, win := range fs.machine.OpenWindows() {
 			fs.gauge(d.m, state.Event{Op: state.OpClose, Window: win})
 		}
-		fs.machine = state.New(fs.service, fs.name, fs.location, fs.flow.Functions(), policyOf(fs.flow))
+		// As the flow was at the start (the reloads since are applied
+		// where they came among the held runs: rejudge).
+		base := fs.flow
+		if f := d.detFlows[fs.name]; f != nil {
+			base = f
+		}
+		fs.machine = state.New(fs.service, fs.name, fs.location, base.Functions(), policyOf(base))
 		fs.acct = nil
 		fs.mu.Unlock()
 	}
@@ -328,8 +423,8 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 		w.SubmitEvents(closed...)
 	}
 	held := d.held
-	evs, dropped := d.rejudge(w, held, flows, keep)
-	d.held = nil
+	evs, dropped := d.rejudge(w, held, d.detFlows, d.marks, flows, keep)
+	d.held, d.marks, d.detFlows = nil, nil, nil
 	// The writer first: a run that finds the daemon attached stores
 	// through it (process).
 	d.mu.Lock()
