@@ -213,6 +213,10 @@ type Daemon struct {
 	// held they came; the held runs are re-judged through them.
 	detFlows map[string]*config.Flow
 	marks    []heldMark
+	// heldInWriter: the runs of the held file are in the writer, not yet
+	// all committed; the file stays until they are (settleHeld), or until
+	// a stop has spooled what the writer did not commit.
+	heldInWriter atomic.Bool
 
 	reports        *reportStore         // the store as periodic reports read it
 	writerFailures atomic.Int64         // the writer's failed commits last seen (checkWriterFailures)
@@ -930,7 +934,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.m.dropped.Add(float64(dropped))
 			d.dropped.Add(int64(dropped))
 			d.log.Warn("stored the runs held at the last stop (started without its store), re-judged from the restored windows", "runs", len(held), "events", len(evs), "dropped", dropped)
-			d.removeHeld()
+			d.heldInWriter.Store(true) // the held file goes once they are committed (settleHeld)
 		}
 		d.reconcileAlerts(fss, closed)
 	}
@@ -982,6 +986,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	if w == nil {
 		bg.Go(func() { d.attachLoop(ctx, d.heldFrom, gone, opts) })
+	} else if d.heldInWriter.Load() {
+		bg.Go(func() { d.settleHeld(ctx, w) })
 	}
 	bg.Go(func() { d.pruneLoop(ctx) })
 	bg.Go(func() { d.availabilityLoop(ctx) })
@@ -1067,6 +1073,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.spool(w, err); err != nil {
 			return err
 		}
+	}
+	// The held runs re-judged into the writer are stored, or in the spool.
+	if d.heldInWriter.CompareAndSwap(true, false) {
+		d.removeHeld()
 	}
 	// The counts let a benchmark check that every run was stored.
 	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond),

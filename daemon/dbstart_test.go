@@ -452,3 +452,74 @@ func TestStartWithoutStoreIntervalReloaded(t *testing.T) {
 		t.Errorf("stored events:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestHeldFileKeptUntilStored: the runs a stop without the store kept in
+// SPOOL.held are in no other file once the next start, which reaches the
+// database, has re-judged them into its writer: the held file stays until
+// the writer has committed them, or until a stop has kept what it did not
+// commit in the spool. The database answers but takes no write (SQLite
+// locked by another process, PostgreSQL that fails its first commits):
+// before, the held file was removed as soon as the runs were in the
+// writer's memory, and a kill (OOM, SIGKILL, a host reboot) then lost
+// every run held, up to 50,000, where a spool is removed only once stored.
+func TestHeldFileKeptUntilStored(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	sc := phases(t0, map[string][]phase{"seoul-a": {{60 * time.Second, refused}, {150 * time.Second, pass}}})
+	st, refuse := spoolDBs[0].open(t)
+	r := &spoolRig{agreeRig: newAgreeRig(t, "0s", sc), st: st, spool: t.TempDir() + "/results.db.slaprobe-spool.jsonl"}
+	r.next = store.NewPending(errors.New("database is locked"))
+	d := r.start()
+	waitFor(t, "the daemon started without its store", func() bool { return d.detached.Load() })
+	r.until(t0, 100*time.Second)
+	held := d.heldCount()
+	if held == 0 {
+		t.Fatal("no run held")
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	heldFile := r.spool + ".held"
+	if _, err := os.Stat(heldFile); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() int {
+		runs, err := st.Runs(context.Background(), store.Query{From: t0, To: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(runs)
+	}
+	refuse(true)
+	r.until(t0, 105*time.Second)
+	d = r.start()
+	r.until(t0, 120*time.Second)
+	if _, err := os.Stat(heldFile); err != nil && stored() < held {
+		t.Errorf("the held file is gone while %d of its %d runs are stored, the rest in memory only", stored(), held)
+	}
+	if err := r.stop(); err != nil {
+		t.Logf("stop with the store locked: %v", err)
+	}
+	_, errHeld := os.Stat(heldFile)
+	_, errSpool := os.Stat(r.spool)
+	if errHeld == nil || errSpool != nil {
+		t.Errorf("after a stop that spooled: held file %v, spool %v; want the spool only (the held runs in it)", errHeld, errSpool)
+	}
+	refuse(false)
+	r.until(t0, 125*time.Second)
+	r.start()
+	r.until(t0, 140*time.Second)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := st.Runs(context.Background(), store.Query{From: t0, To: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []string
+	for _, run := range runs {
+		starts = append(starts, run.Start.UTC().Format(time.TimeOnly))
+	}
+	if n := len(slices.Compact(slices.Clone(starts))); n != len(starts) || n < held {
+		t.Errorf("runs stored: %v, want each once and the %d held among them", starts, held)
+	}
+}

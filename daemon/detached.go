@@ -314,6 +314,10 @@ func (d *Daemon) attachLoop(ctx context.Context, started time.Time, gone func(st
 		}
 		err := d.attachLate(ctx, started, gone, opts)
 		if err == nil {
+			d.mu.RLock()
+			w := d.writer
+			d.mu.RUnlock()
+			d.settleHeld(ctx, w)
 			return
 		}
 		if ctx.Err() != nil {
@@ -438,7 +442,7 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 		d.log.Error("store back: the writer's buffer could not take every held run: dropped", "dropped", dropped)
 	}
 	d.reconcileAlerts(fss, append(closed, evs...))
-	d.removeHeld()
+	d.heldInWriter.Store(true) // the held file goes once they are committed (settleHeld)
 	d.log.Warn("store back: the daemon started without it now stores its results; the runs held meanwhile are re-judged from the restored windows and stored",
 		"held_runs", len(held), "events", len(closed)+len(evs), "detached_for", d.clock.Now().Sub(started).Round(time.Second))
 	return nil
@@ -506,8 +510,25 @@ func (d *Daemon) reconcileAlerts(fss []*flowState, evs []state.Event) {
 	}
 }
 
-// removeHeld removes the held file once its runs are in the writer (a stop
-// keeps what the writer has not stored in the spool, with their events).
+// settleHeld removes the held file once the writer has committed the runs
+// re-judged from it (and their events): until then they are in memory
+// only, and a kill would lose them. A stop first (ctx done) leaves it to
+// Run, which removes it once the writer is closed or what it did not
+// commit is in the spool.
+func (d *Daemon) settleHeld(ctx context.Context, w resultWriter) {
+	if w == nil || !d.heldInWriter.Load() {
+		return
+	}
+	if err := w.Flush(ctx); err != nil {
+		return
+	}
+	if d.heldInWriter.CompareAndSwap(true, false) {
+		d.removeHeld()
+	}
+}
+
+// removeHeld removes the held file once its runs are stored (or in the
+// spool, with their events).
 func (d *Daemon) removeHeld() {
 	p := d.heldPath()
 	if p == "" {
