@@ -523,3 +523,50 @@ func TestHeldFileKeptUntilStored(t *testing.T) {
 		t.Errorf("runs stored: %v, want each once and the %d held among them", starts, held)
 	}
 }
+
+// TestHeldFileOfNewerSlaprobe: a held file (SPOOL.held) a newer slaprobe
+// wrote (a downgrade after a stop without the store) is moved aside, as a
+// spool of a newer slaprobe is, and the daemon starts; before, every start
+// failed (exit 1, "reading the runs held at the last stop: ... is format
+// 2") until someone removed the file: nothing was probed.
+func TestHeldFileOfNewerSlaprobe(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	spool := filepath.Join(t.TempDir(), "results.db.slaprobe-spool.jsonl")
+	run := mkRun("msg", now.Add(-time.Minute), "")
+	if _, err := store.WriteSpool(spool+".held", "seoul-a", now.Add(-time.Hour), []store.SpoolItem{{Run: &run}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(spool + ".held")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spool+".held", []byte(strings.Replace(string(b), `{"slaprobe_spool":1,`, `{"slaprobe_spool":2,`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fc := clockwork.NewFakeClockAt(now)
+	d, err := New(testConfig(time.Minute, "msg"), Deps{Store: &fakeStore{}, Clock: ClockworkClock(fc), Grace: time.Second, SpoolFile: spool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.newWriter = func(store.WriterOptions) resultWriter { return &fakeWriter{} }
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitFor(t, "the daemon started or failed", func() bool {
+		if len(done) > 0 {
+			return true
+		}
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+		return d.sched != nil
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	aside, _ := filepath.Glob(spool + ".held.unreadable-*")
+	if _, err := os.Stat(spool + ".held"); err == nil || len(aside) != 1 {
+		t.Errorf("held file of a newer slaprobe: still there %v, moved aside to %v", err == nil, aside)
+	}
+}

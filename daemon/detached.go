@@ -79,6 +79,17 @@ func (d *Daemon) readHeld() (runs []probe.Run, from time.Time, _ error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, time.Time{}, nil
 	}
+	if errors.Is(err, store.ErrSpoolNewer) {
+		// A downgrade after a stop without the store: as a spool of a
+		// newer slaprobe, moved aside (a newer slaprobe can store it), not
+		// a start refused until someone removes it.
+		aside := p + ".unreadable-" + d.clock.Now().UTC().Format("20060102T150405Z")
+		if rerr := os.Rename(p, aside); rerr != nil {
+			return nil, time.Time{}, fmt.Errorf("daemon: %v; moving it aside: %w", err, rerr)
+		}
+		d.log.Error("the file of runs held at the last stop is unreadable: moved aside, not stored", "file", aside, "err", err)
+		return nil, time.Time{}, nil
+	}
 	if err != nil && !errors.Is(err, store.ErrSpoolDamaged) {
 		return nil, time.Time{}, fmt.Errorf("daemon: reading the runs held at the last stop: %w", err)
 	}
