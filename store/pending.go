@@ -249,3 +249,26 @@ var (
 	_ Store        = (*Pending)(nil)
 	_ Publications = (*Pending)(nil)
 )
+
+// RunsEach is the opened store's RunsEach where it has one (SQLite,
+// PostgreSQL: the series table read once for all of qs), else Runs of
+// each: a report's batch of small run reads costs what it costs with the
+// store opened at startup.
+func (p *Pending) RunsEach(ctx context.Context, qs []Query) ([][]probe.Run, error) {
+	st, err := p.get()
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := st.(interface {
+		RunsEach(context.Context, []Query) ([][]probe.Run, error)
+	}); ok {
+		return b.RunsEach(ctx, qs)
+	}
+	out := make([][]probe.Run, len(qs))
+	for i, q := range qs {
+		if out[i], err = st.Runs(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
