@@ -187,7 +187,15 @@ func (d *Daemon) markReload(changed, added []*flowState, next map[string]*config
 		return
 	}
 	for _, fs := range changed {
-		d.marks = append(d.marks, heldMark{pos: len(d.held), at: now, flow: fs.name, f: next[fs.name]})
+		f := next[fs.name]
+		fs.mu.Lock()
+		old := fs.flow
+		fs.mu.Unlock()
+		// Only what the machine judges by: a reload that changes no
+		// flow's policy or functions (the usual one) adds nothing.
+		if policyOf(old) != policyOf(f) || !slices.Equal(old.Functions(), f.Functions()) {
+			d.marks = append(d.marks, heldMark{pos: len(d.held), at: now, flow: fs.name, f: f})
+		}
 	}
 	for _, fs := range added {
 		if d.detFlows == nil {
