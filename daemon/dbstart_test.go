@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/clock"
@@ -568,5 +569,77 @@ func TestHeldFileOfNewerSlaprobe(t *testing.T) {
 	aside, _ := filepath.Glob(spool + ".held.unreadable-*")
 	if _, err := os.Stat(spool + ".held"); err == nil || len(aside) != 1 {
 		t.Errorf("held file of a newer slaprobe: still there %v, moved aside to %v", err == nil, aside)
+	}
+}
+
+// TestStartWithoutStoreDowntimeCounted: slaprobe_downtime_seconds_total of
+// a daemon started without its store reads, once the store answers, what
+// the daemon that had its store counted: msg down since 10:30, its last
+// stored run at 11:59, the restart at 12:00, runs failing every minute
+// (down_after 2). The fresh machine counts from its own window's start
+// (12:00:58); the restored window, the same outage, counts from the last
+// stored run, as a start with the store does. Before, the stretch from
+// 11:59 to the fresh window's start (118 s here; down_after intervals and
+// the restart's gap in general) was never counted.
+func TestStartWithoutStoreDowntimeCounted(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
+	life := func(detached bool) (float64, []string) {
+		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute)}}
+		var s store.Store = st
+		pending := store.NewPending(errors.New("connection refused"))
+		if detached {
+			s = pending
+		}
+		fc := clockwork.NewFakeClockAt(now)
+		d, err := New(testConfig(time.Minute, "msg"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := &fakeWriter{}
+		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
+		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "send") }))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		waitScheduler(t, d)
+		for fc.Now().Before(now.Add(5 * time.Minute)) {
+			fc.Advance(time.Second)
+			time.Sleep(time.Millisecond)
+		}
+		if detached {
+			pending.Set(st)
+			waitFor(t, "the store attached", func() bool {
+				fc.Advance(time.Second)
+				time.Sleep(2 * time.Millisecond)
+				return !d.detached.Load()
+			})
+		}
+		// One run more, through the restored machine.
+		for fc.Now().Before(now.Add(6 * time.Minute)) {
+			fc.Advance(time.Second)
+			time.Sleep(time.Millisecond)
+		}
+		waitFor(t, "six runs", func() bool { return d.processed.Load() >= 6 })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		runs, _ := fw.snapshot()
+		var starts []string
+		for _, r := range runs {
+			starts = append(starts, r.Start.Format(time.TimeOnly))
+		}
+		return testutil.ToFloat64(d.m.downtime.WithLabelValues("msg", "svc", "")), starts
+	}
+	want, wantRuns := life(false)
+	got, gotRuns := life(true)
+	if !slices.Equal(gotRuns, wantRuns) {
+		t.Fatalf("runs %v, with the store throughout %v", gotRuns, wantRuns)
+	}
+	if got != want {
+		t.Errorf("slaprobe_downtime_seconds_total{flow=msg,function=\"\"} %v, with the store throughout %v", got, want)
 	}
 }

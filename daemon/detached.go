@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
@@ -224,20 +227,58 @@ func (fs *flowState) reconfigure(prev, f *config.Flow, at time.Time) []state.Eve
 
 // rejudge feeds the held runs, in order, through the flows' machines
 // (restored from the store) and hands each run and the events it causes
-// to w, as process would have. The metrics' window gauges follow; the
-// downtime counted while detached stays counted (keep: what each down
-// function's downtime is counted up to). base is each flow as the machines
-// were made from (the flow at the start), marks the reloads that changed
-// flows meanwhile, applied where they came. Called with d.det held (or
-// before the flows run).
-func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*config.Flow, marks []heldMark, flows map[string]*flowState, keep map[*flowState]map[string]time.Time) (evs []state.Event, dropped int) {
+// to w, as process would have. The metrics' window gauges follow. base is
+// each flow as the machines were made from (the flow at the start), marks
+// the reloads that changed flows meanwhile, applied where they came.
+//
+// The downtime is accounted as the daemon that had its store accounted it
+// (from the restore's accounting: a window open across the restart counts
+// from the last stored run), and each flow's accounting left as its; with
+// counted (what slaprobe_downtime_seconds_total read before the restore:
+// the fresh machines' counting, when the daemon started without its store)
+// the counter is raised to what that daemon counted since the start where
+// the fresh machines counted less (it cannot go down: where they counted
+// more, that stays). Called with d.det held (or before the flows run).
+func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*config.Flow, marks []heldMark, flows map[string]*flowState, counted map[*flowState]map[string]float64) (evs []state.Event, dropped int) {
 	cur := make(map[*flowState]*config.Flow, len(flows))
+	sim := make(map[*flowState]map[string]time.Time, len(flows)) // as fs.acct
+	ideal := make(map[*flowState]map[string]float64, len(flows))
 	for _, fs := range flows {
 		fs.mu.Lock()
 		cur[fs] = fs.flow
+		sim[fs] = maps.Clone(fs.acct)
+		if sim[fs] == nil {
+			sim[fs] = map[string]time.Time{}
+		}
 		fs.mu.Unlock()
 		if f := base[fs.name]; f != nil {
 			cur[fs] = f
+		}
+	}
+	count := func(fs *flowState, fn string, secs float64) {
+		if ideal[fs] == nil {
+			ideal[fs] = map[string]float64{}
+		}
+		ideal[fs][fn] += secs
+	}
+	// account is apply's and observe's accounting, into ideal.
+	account := func(fs *flowState, ev state.Event) {
+		win := ev.Window
+		if win.Kind != state.KindDown {
+			return
+		}
+		switch ev.Op {
+		case state.OpOpen:
+			sim[fs][win.Function] = win.Start
+		case state.OpClose:
+			until, ok := sim[fs][win.Function]
+			if !ok {
+				until = win.Start
+			}
+			if win.End.After(until) {
+				count(fs, win.Function, win.End.Sub(until).Seconds())
+			}
+			delete(sim[fs], win.Function)
 		}
 	}
 	// to brings a flow's machine to f (a reload's, or the flow as it is
@@ -247,6 +288,9 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 		e := fs.reconfigure(cur[fs], f, at)
 		fs.mu.Unlock()
 		cur[fs] = f
+		for _, ev := range e {
+			account(fs, ev)
+		}
 		if len(e) > 0 {
 			w.SubmitEvents(e...)
 			evs = append(evs, e...)
@@ -277,6 +321,19 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 		}
 		for _, ev := range e {
 			fs.gauge(d.m, ev)
+			account(fs, ev)
+		}
+		if run.Service == fs.service && run.Location == fs.location {
+			for fn, until := range sim[fs] {
+				st := run.Outcome()
+				if fn != "" {
+					st = run.FunctionStatus(fn)
+				}
+				if st == probe.StatusFailed && run.Start.After(until) {
+					count(fs, fn, run.Start.Sub(until).Seconds())
+					sim[fs][fn] = run.Start
+				}
+			}
 		}
 		fs.mu.Unlock()
 		if len(e) > 0 {
@@ -291,22 +348,38 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 		fs.mu.Unlock()
 		to(fs, f, d.clock.Now())
 	}
-	for fs, acct := range keep {
+	for fs, acct := range sim {
 		fs.mu.Lock()
-		fs.acct = nil
-		for _, win := range fs.machine.OpenWindows() {
-			if win.Kind != state.KindDown {
-				continue
-			}
-			from, ok := acct[win.Function]
-			if !ok {
-				from = maxTime(win.Start, fs.machine.LastRun())
-			}
-			fs.account(win.Function, from)
-		}
+		fs.acct = acct
 		fs.mu.Unlock()
 	}
+	if counted != nil {
+		for fs, fns := range ideal {
+			for fn, secs := range fns {
+				if more := secs - counted[fs][fn]; more > 0 {
+					d.m.downtime.WithLabelValues(fs.name, fs.service, fn).Add(more)
+				}
+			}
+		}
+	}
 	return evs, dropped
+}
+
+// downtimeCounted reads slaprobe_downtime_seconds_total of each of fs's
+// functions ("" the flow's).
+func (d *Daemon) downtimeCounted(fs *flowState) map[string]float64 {
+	out := map[string]float64{}
+	fns := append([]string{""}, fs.flow.Functions()...)
+	for fn := range fs.machine.Functions() {
+		fns = append(fns, fn)
+	}
+	for _, fn := range fns {
+		var m dto.Metric
+		if d.m.downtime.WithLabelValues(fs.name, fs.service, fn).Write(&m) == nil {
+			out[fn] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 // gauge reflects an event in slaprobe_window_open only. fs.mu held.
@@ -401,9 +474,11 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 		acct    map[string]time.Time
 	}
 	old := make(map[*flowState]saved, len(fss))
+	counted := make(map[*flowState]map[string]float64, len(fss))
 	for _, fs := range fss {
 		fs.mu.Lock()
 		old[fs] = saved{fs.machine, fs.anchor, fs.acct}
+		counted[fs] = d.downtimeCounted(fs)
 		for _, win := range fs.machine.OpenWindows() {
 			fs.gauge(d.m, state.Event{Op: state.OpClose, Window: win})
 		}
@@ -435,18 +510,16 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 		abandon()
 		return err
 	}
-	keep := make(map[*flowState]map[string]time.Time, len(old))
 	for fs, s := range old {
 		fs.mu.Lock()
 		fs.anchor = s.anchor // the schedule runs on as it began
 		fs.mu.Unlock()
-		keep[fs] = s.acct
 	}
 	if len(closed) > 0 {
 		w.SubmitEvents(closed...)
 	}
 	held := d.held
-	evs, dropped := d.rejudge(w, held, d.detFlows, d.marks, flows, keep)
+	evs, dropped := d.rejudge(w, held, d.detFlows, d.marks, flows, counted)
 	d.held, d.marks, d.detFlows = nil, nil, nil
 	// The writer first: a run that finds the daemon attached stores
 	// through it (process).
