@@ -398,7 +398,7 @@ func TestStartWithoutStoreIntervalReloaded(t *testing.T) {
 		fw := &fakeWriter{}
 		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
 		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "send") }))
+		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- d.Run(ctx) }()
@@ -600,7 +600,7 @@ func TestStartWithoutStoreDowntimeCounted(t *testing.T) {
 		fw := &fakeWriter{}
 		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
 		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, fc.Now(), "send") }))
+		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- d.Run(ctx) }()
@@ -642,4 +642,17 @@ func TestStartWithoutStoreDowntimeCounted(t *testing.T) {
 	if got != want {
 		t.Errorf("slaprobe_downtime_seconds_total{flow=msg,function=\"\"} %v, with the store throughout %v", got, want)
 	}
+}
+
+// slotStart is the scheduled time of the run of f firing now: a run the
+// fake clock's steps let start a second late (a loaded machine) is dated
+// as it was due, so that two lives compare.
+func slotStart(d *Daemon, fc clockwork.Clock, f *config.Flow) time.Time {
+	d.mu.RLock()
+	fs := d.flows[f.Name]
+	d.mu.RUnlock()
+	fs.mu.Lock()
+	anchor := fs.anchor
+	fs.mu.Unlock()
+	return DueAt(anchor, f.Interval, fc.Now())
 }
