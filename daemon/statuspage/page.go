@@ -147,10 +147,22 @@ func (p *Page) config() *config.Config {
 }
 
 // Run rebuilds the figures now and then every Rebuild until ctx is done.
+// A failing build is logged when it first fails, when its error changes,
+// and then once a Rebuild while it goes on failing: a daemon started
+// without its store retries every 5 s (emptyRebuild), which logged 12
+// lines a minute for one outage.
 func (p *Page) Run(ctx context.Context) error {
+	var logged time.Time // when a failure was last logged; zero: the last build worked
+	var lastErr string
 	for {
 		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
-			p.opts.Logger.Warn("status page: building figures", "err", err)
+			now := p.opts.Clock.Now()
+			if logged.IsZero() || err.Error() != lastErr || now.Sub(logged) >= p.opts.Rebuild {
+				p.opts.Logger.Warn("status page: building figures", "err", err)
+				logged, lastErr = now, err.Error()
+			}
+		} else if err == nil {
+			logged, lastErr = time.Time{}, ""
 		}
 		if err := p.opts.Clock.Sleep(ctx, p.nextRebuild()); err != nil {
 			return nil
