@@ -29,6 +29,13 @@ type Options struct {
 	// An empty database, or a file that is not SQLite, is ErrNoStore; a
 	// schema at another version than this slaprobe's is an error.
 	ReadOnly bool
+	// ConnectTimeout bounds PostgreSQL's first connection at open (0: only
+	// ctx bounds it): a server that accepts the connection and never
+	// answers (frozen, or a primary that vanished behind a proxy) held
+	// `slaprobe run` before it probed, for as long as the TCP connection
+	// lived, where a refused one starts it without its store at once. The
+	// migration after it is not bounded by it.
+	ConnectTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {

@@ -78,7 +78,13 @@ func openPostgres(ctx context.Context, dsn string, opts Options, upTo int) (*Pos
 	}
 	db.SetMaxOpenConns(opts.ReadConns + 1)
 	db.SetMaxIdleConns(opts.ReadConns + 1)
-	if err := db.PingContext(ctx); err != nil {
+	pctx, cancel := ctx, context.CancelFunc(func() {})
+	if opts.ConnectTimeout > 0 {
+		pctx, cancel = context.WithTimeout(ctx, opts.ConnectTimeout)
+	}
+	err = db.PingContext(pctx)
+	cancel()
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: postgres: connect: %w", err)
 	}

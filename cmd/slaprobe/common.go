@@ -113,7 +113,9 @@ func openStoreDriver(ctx context.Context, cfg *config.Config, db string, log *sl
 		}
 		return st, err
 	case "postgres":
-		return store.OpenPostgres(ctx, dsn, store.Options{Logger: log})
+		// The connection bounded as each later attempt is (storeOpenWait):
+		// a server that accepts and never answers must not hold the start.
+		return store.OpenPostgres(ctx, dsn, store.Options{Logger: log, ConnectTimeout: storeOpenWait})
 	default:
 		return nil, usagef("storage.driver %q: want sqlite or postgres", driver)
 	}

@@ -197,6 +197,103 @@ services:
 	}
 }
 
+// TestRunStartsWithFrozenPostgres: `slaprobe run` whose PostgreSQL accepts
+// the connection and never answers (frozen, or a primary that vanished
+// behind a proxy) gives the first connection up after storeOpenWait, as it
+// gives up each later attempt, and starts without its store: /healthz
+// answers 503 with the reason and a SIGTERM stops it with exit 0. Before,
+// the first open waited on the connection without a bound: no probing, no
+// /metrics, no listener, for as long as the TCP connection lived.
+func TestRunStartsWithFrozenPostgres(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	})
+	defer func() {
+		ln.Close()
+		wg.Wait()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	dsn := "postgres://probe@" + ln.Addr().String() + "/slaprobe?sslmode=disable"
+
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer target.Close()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: test-a
+timezone: UTC
+listen: 127.0.0.1:0
+services:
+  - name: web
+    objective: 0.99
+    flows:
+      - name: home
+        interval: 1s
+        timeout: 1s
+        steps:
+          - {name: get, function: view, request: {url: %q}}
+`, target.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", dsn, "--log-level", "info"}, &out, &errb)
+	}()
+	deadline := time.Now().Add(storeOpenWait + 30*time.Second)
+	for !strings.Contains(errb.String(), "daemon started without its store") || servingRE.FindStringSubmatch(out.String()) == nil {
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d before starting without its store:\n%s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run did not start without its store against a PostgreSQL that never answers:\n%s", errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	addr := servingRE.FindStringSubmatch(out.String())[1]
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "store unreachable since start") {
+		t.Errorf("/healthz: %d %q, want 503 store unreachable since start", resp.StatusCode, b)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("run exited %d:\n%s", code, errb.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("run did not stop")
+	}
+}
+
 // TestRunNewerSchemaExitsAtOnce: a database a newer slaprobe has migrated
 // still fails `slaprobe run` at once, exit 1 (it refuses until an
 // upgrade): only a database that cannot be reached is retried.
