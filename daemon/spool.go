@@ -42,7 +42,8 @@ const spoolFlushWait = 30 * time.Second
 // the temporary file WriteSpool had not yet renamed (store.SpoolTemps): its
 // complete runs and events are stored as well, after the spool's (it was
 // written later), and it is removed; a database that does not take them
-// fails the start with it kept, as for the spool.
+// starts the daemon without its store (detached.go) with it kept, as for
+// the spool.
 func (d *Daemon) replaySpool(ctx context.Context, w resultWriter) error {
 	if d.spoolFile == "" {
 		return nil
