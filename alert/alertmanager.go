@@ -518,8 +518,8 @@ func (n *Notifier) Reconcile(open []state.Window) {
 			redated = append(redated, e)
 			continue
 		}
-		if fleet && e.Labels["location"] == QuorumLocation {
-			continue // the fleet's, not this prober's: its verdict says (syncFleet)
+		if (fleet || n.lapsed) && e.Labels["location"] == QuorumLocation {
+			continue // the fleet's, not this prober's: its verdict says (syncFleet; lapsed: keptQuorum)
 		}
 		e.EndsAt = now
 		if !now.After(e.StartsAt) {

@@ -266,13 +266,17 @@ func (n *Notifier) lapse(now time.Time) bool {
 	// Alertmanager ended it at its endsAt while the platform was still
 	// down, each prober paged from its own location and the verdict back
 	// fired the quorum's page again. Before a first verdict (prev
-	// modeUnknown) the notifier knows no page to keep.
+	// modeUnknown) the pages it knows are the state file's: a prober
+	// restarted while the shared database is down (started without its
+	// store) keeps the page it was sending when its fresh machine finds
+	// the window down again, rather than paging from its own location
+	// from the restart.
 	dropped := false
 	for id, e := range n.entries {
 		if e.Resolved() || e.Labels["location"] != QuorumLocation {
 			continue
 		}
-		if _, on := n.own[keyOfAlert(e.Alert)]; on && prev == modeFleet {
+		if _, on := n.own[keyOfAlert(e.Alert)]; on {
 			continue
 		}
 		delete(n.entries, id)
@@ -297,7 +301,9 @@ func (n *Notifier) becomeAlone(now time.Time) bool {
 	if n.holding {
 		return false
 	}
-	changed := n.handleLocked(n.ownOpens())
+	// Lapsed: no own page for a window whose quorum's page it keeps.
+	opens, _ := n.lapsedEvents(n.ownOpens())
+	changed := n.handleLocked(opens)
 	return n.syncAlone(now) || changed
 }
 
