@@ -25,6 +25,7 @@ func TestDBFlagTakesPostgresURL(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"ok":true}`) }))
 	defer target.Close()
 	dir := t.TempDir()
+	t.Chdir(dir) // with PostgreSQL the spool and the alert state are in the working directory
 	cfgPath := filepath.Join(dir, "config.yaml")
 	cfg := fmt.Sprintf(`location: test-a
 timezone: UTC
@@ -227,6 +228,7 @@ func TestRunWithoutReportsLeavesTheLease(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"ok":true}`) }))
 	defer target.Close()
 	dir := t.TempDir()
+	t.Chdir(dir) // with PostgreSQL the spool and the alert state are in the working directory
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: seoul-c
 timezone: UTC

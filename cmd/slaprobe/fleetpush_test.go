@@ -74,6 +74,7 @@ func TestFleetDaemonsPageNotBelowQuorum(t *testing.T) {
 	}))
 	defer target.Close()
 	dir := t.TempDir()
+	t.Chdir(dir) // with PostgreSQL each prober's alert state and spool are in the working directory
 	type prober struct {
 		am     *amRecorder
 		out    syncBuffer

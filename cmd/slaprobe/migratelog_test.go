@@ -33,6 +33,7 @@ func TestRunLogsTheMigration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
+			t.Chdir(dir) // with PostgreSQL the spool is in the working directory
 			db := tc.db(t, dir)
 			cfgPath := filepath.Join(dir, "config.yaml")
 			cfg := fmt.Sprintf(`location: upgrade-a

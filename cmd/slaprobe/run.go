@@ -127,9 +127,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var alerter daemon.Alerter
 	var notifier *alert.Notifier
 	if len(cfg.Alerting.AlertmanagerURLs) > 0 {
-		statePath, legacyState := "", ""
+		statePath, legacyState := alertStatePath(driver, dsn, cfg.Location), ""
 		if driver == "" || driver == "sqlite" {
-			statePath = alert.StatePath(dsn)
 			legacyState = filepath.Join(filepath.Dir(dsn), alert.LegacyStateFile)
 		}
 		urls := make([]string, len(cfg.Alerting.AlertmanagerURLs))
@@ -527,6 +526,26 @@ func spoolPath(driver, dsn, location string) string {
 		return filepath.Join(filepath.Dir(dsn), filepath.Base(dsn)+".slaprobe-spool.jsonl")
 	}
 	name := "slaprobe-spool-" + url.PathEscape(location) + ".jsonl"
+	if abs, err := filepath.Abs(name); err == nil {
+		return abs
+	}
+	return name
+}
+
+// alertStatePath is the alert state file (the alerts firing and the
+// resolves not yet delivered, across a restart): beside a SQLite database,
+// named after it (alert.StatePath); with PostgreSQL in the working
+// directory, named after the location, as the spool is (spoolPath): a
+// prober restarted while PostgreSQL is down (started without its store)
+// knows from it the quorum's page it was sending and its own alerts.
+// Before, with PostgreSQL there was none: such a prober sent nothing until
+// it lapsed, and Alertmanager resolved the quorum's page while the
+// platform was still down.
+func alertStatePath(driver, dsn, location string) string {
+	if driver == "" || driver == "sqlite" {
+		return alert.StatePath(dsn)
+	}
+	name := "slaprobe-alerts-" + url.PathEscape(location) + ".json"
 	if abs, err := filepath.Abs(name); err == nil {
 		return abs
 	}
