@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/clock"
@@ -655,4 +657,84 @@ func slotStart(d *Daemon, fc clockwork.Clock, f *config.Flow) time.Time {
 	anchor := fs.anchor
 	fs.mu.Unlock()
 	return DueAt(anchor, f.Interval, fc.Now())
+}
+
+// TestStartWithoutStoreDowntimeSeriesSparse: once the store answers, a
+// daemon started without it has the slaprobe_downtime_seconds_total series
+// the daemon that had its store has: one for a flow or function that had a
+// down window, none for the others (the series are sparse, as README's
+// Metrics section says). msg is down since 10:30 (its send and receive
+// functions too), ok passes throughout. Before, reading what the fresh
+// machines had counted (4334a91) made a zero series for every flow and
+// every function of the config: here ok and its login, send and receive,
+// and msg's login; 40,000 series for 10,000 flows of three functions.
+func TestStartWithoutStoreDowntimeSeriesSparse(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
+	life := func(detached bool) []string {
+		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute), "ok": now.Add(-time.Minute)}}
+		var s store.Store = st
+		pending := store.NewPending(errors.New("connection refused"))
+		if detached {
+			s = pending
+		}
+		fc := clockwork.NewFakeClockAt(now)
+		d, err := New(testConfig(time.Minute, "msg", "ok"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := &fakeWriter{}
+		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
+		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
+			fail := "send"
+			if f.Name == "ok" {
+				fail = ""
+			}
+			return mkRun(f.Name, slotStart(d, fc, f), fail)
+		}))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		waitScheduler(t, d)
+		for fc.Now().Before(now.Add(3 * time.Minute)) {
+			fc.Advance(time.Second)
+			time.Sleep(time.Millisecond)
+		}
+		if detached {
+			pending.Set(st)
+			waitFor(t, "the store attached", func() bool {
+				fc.Advance(time.Second)
+				time.Sleep(2 * time.Millisecond)
+				return !d.detached.Load()
+			})
+		}
+		waitFor(t, "six runs", func() bool { return d.processed.Load() >= 6 })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan prometheus.Metric, 64)
+		go func() { d.m.downtime.Collect(ch); close(ch) }()
+		var series []string
+		for m := range ch {
+			var pb dto.Metric
+			if err := m.Write(&pb); err != nil {
+				t.Fatal(err)
+			}
+			var ls []string
+			for _, l := range pb.GetLabel() {
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			series = append(series, strings.Join(ls, ","))
+		}
+		slices.Sort(series)
+		return series
+	}
+	want := life(false)
+	got := life(true)
+	if !slices.Equal(got, want) {
+		t.Errorf("slaprobe_downtime_seconds_total series:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
 }

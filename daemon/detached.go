@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -365,19 +366,36 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 	return evs, dropped
 }
 
-// downtimeCounted reads slaprobe_downtime_seconds_total of each of fs's
-// functions ("" the flow's).
-func (d *Daemon) downtimeCounted(fs *flowState) map[string]float64 {
-	out := map[string]float64{}
-	fns := append([]string{""}, fs.flow.Functions()...)
-	for fn := range fs.machine.Functions() {
-		fns = append(fns, fn)
-	}
-	for _, fn := range fns {
-		var m dto.Metric
-		if d.m.downtime.WithLabelValues(fs.name, fs.service, fn).Write(&m) == nil {
-			out[fn] = m.GetCounter().GetValue()
+// downtimeCounted reads slaprobe_downtime_seconds_total: by flow and
+// service, each function's ("" the flow's) count. It reads the series there
+// are and makes none: they are sparse, made when a down window opens (a
+// series made here for every flow and function would read 0 on /metrics
+// where the daemon that had its store has none).
+func (d *Daemon) downtimeCounted() map[[2]string]map[string]float64 {
+	ch := make(chan prometheus.Metric, 256)
+	go func() { d.m.downtime.Collect(ch); close(ch) }()
+	out := map[[2]string]map[string]float64{}
+	for m := range ch {
+		var pb dto.Metric
+		if m.Write(&pb) != nil {
+			continue
 		}
+		var flow, service, fn string
+		for _, l := range pb.GetLabel() {
+			switch l.GetName() {
+			case "flow":
+				flow = l.GetValue()
+			case "service":
+				service = l.GetValue()
+			case "function":
+				fn = l.GetValue()
+			}
+		}
+		k := [2]string{flow, service}
+		if out[k] == nil {
+			out[k] = map[string]float64{}
+		}
+		out[k][fn] = pb.GetCounter().GetValue()
 	}
 	return out
 }
@@ -475,10 +493,11 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 	}
 	old := make(map[*flowState]saved, len(fss))
 	counted := make(map[*flowState]map[string]float64, len(fss))
+	downtime := d.downtimeCounted()
 	for _, fs := range fss {
 		fs.mu.Lock()
 		old[fs] = saved{fs.machine, fs.anchor, fs.acct}
-		counted[fs] = d.downtimeCounted(fs)
+		counted[fs] = downtime[[2]string{fs.name, fs.service}]
 		for _, win := range fs.machine.OpenWindows() {
 			fs.gauge(d.m, state.Event{Op: state.OpClose, Window: win})
 		}
