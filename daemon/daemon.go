@@ -1569,7 +1569,7 @@ func (d *Daemon) reload(cfg *config.Config) error {
 		d.m.deleteFlow(fs.name)
 		d.log.Info("reload: flow removed", "flow", fs.name)
 	}
-	d.markReload(changed, added, next, now)
+	d.markReload(removed, changed, added, next, now)
 	for _, fs := range changed {
 		e, resched := fs.update(d.m, next[fs.name], runner, now)
 		evs = append(evs, e...)

@@ -171,24 +171,31 @@ func (d *Daemon) hold(run *probe.Run, fs *flowState) bool {
 }
 
 // heldMark is a reload that changed a flow while the daemon had not
-// reached its store: before the held run at pos, at at, the flow became f.
+// reached its store: before the held run at pos, at at, the flow became f;
+// or, gone set, removed it (or moved it to another service): gone is the
+// flow as it ran until then, whose runs held before are judged by a machine
+// restored for it, and whose windows close there (rejudge).
 type heldMark struct {
 	pos  int
 	at   time.Time
 	flow string
 	f    *config.Flow
+	gone *flowState
 }
 
 // markReload records, while detached, the flows a reload changes (where
 // they come among the held runs) and those it adds (as they start), for
 // rejudge: the held runs are judged by the flow as it was when they ran,
 // as the live machines judged them. Called by reload before it applies
-// the change.
-func (d *Daemon) markReload(changed, added []*flowState, next map[string]*config.Flow, now time.Time) {
+// the change; removed are the flows it removed.
+func (d *Daemon) markReload(removed, changed, added []*flowState, next map[string]*config.Flow, now time.Time) {
 	d.det.Lock()
 	defer d.det.Unlock()
 	if !d.detached.Load() {
 		return
+	}
+	for _, fs := range removed {
+		d.marks = append(d.marks, heldMark{pos: len(d.held), at: now, flow: fs.name, gone: fs})
 	}
 	for _, fs := range changed {
 		f := next[fs.name]
@@ -209,6 +216,21 @@ func (d *Daemon) markReload(changed, added []*flowState, next map[string]*config
 			d.detFlows[fs.name] = fs.flow
 		}
 	}
+}
+
+// goneFlows returns the flows a reload removed while the daemon had not
+// reached its store (marks), but for one that fss has again, by name and
+// service (added back: its held runs are judged by that flow, as before).
+func goneFlows(marks []heldMark, fss []*flowState) []*flowState {
+	var out []*flowState
+	for _, m := range marks {
+		g := m.gone
+		if g == nil || slices.Contains(out, g) || slices.ContainsFunc(fss, func(fs *flowState) bool { return fs.name == g.name && fs.service == g.service }) {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // reconfigure brings a machine re-judging held runs from the flow as it
@@ -244,7 +266,16 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 	cur := make(map[*flowState]*config.Flow, len(flows))
 	sim := make(map[*flowState]map[string]time.Time, len(flows)) // as fs.acct
 	ideal := make(map[*flowState]map[string]float64, len(flows))
-	for _, fs := range flows {
+	// The flows a reload removed meanwhile judge their runs until the
+	// reload; no metrics: the reload deleted their series.
+	type nameService struct{ flow, service string }
+	gone := map[nameService]*flowState{}
+	all := slices.Collect(maps.Values(flows))
+	for _, g := range goneFlows(marks, all) {
+		gone[nameService{g.name, g.service}] = g
+		all = append(all, g)
+	}
+	for _, fs := range all {
 		fs.mu.Lock()
 		cur[fs] = fs.flow
 		sim[fs] = maps.Clone(fs.acct)
@@ -257,6 +288,9 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 		}
 	}
 	count := func(fs *flowState, fn string, secs float64) {
+		if gone[nameService{fs.name, fs.service}] == fs {
+			return
+		}
 		if ideal[fs] == nil {
 			ideal[fs] = map[string]float64{}
 		}
@@ -299,7 +333,23 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 	}
 	mark := func(i int) {
 		for len(marks) > 0 && marks[0].pos <= i {
-			if fs := flows[marks[0].flow]; fs != nil && marks[0].f != nil {
+			if g := marks[0].gone; g != nil {
+				// Removed here: its windows close as the reload's
+				// closeAll closed the live ones.
+				if k := (nameService{g.name, g.service}); gone[k] == g {
+					g.mu.Lock()
+					e := g.closing(cur[g].Interval, marks[0].at, nil)
+					g.mu.Unlock()
+					for _, ev := range e {
+						account(g, ev)
+					}
+					if len(e) > 0 {
+						w.SubmitEvents(e...)
+						evs = append(evs, e...)
+					}
+					delete(gone, k)
+				}
+			} else if fs := flows[marks[0].flow]; fs != nil && marks[0].f != nil {
 				to(fs, marks[0].f, marks[0].at)
 			}
 			marks = marks[1:]
@@ -312,6 +362,10 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 			dropped++
 		}
 		fs := flows[run.Flow]
+		g := gone[nameService{run.Flow, run.Service}]
+		if g != nil {
+			fs = g
+		}
 		if fs == nil {
 			continue
 		}
@@ -321,7 +375,9 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 			e = fs.machine.Observe(run)
 		}
 		for _, ev := range e {
-			fs.gauge(d.m, ev)
+			if g == nil {
+				fs.gauge(d.m, ev)
+			}
 			account(fs, ev)
 		}
 		if run.Service == fs.service && run.Location == fs.location {
@@ -494,7 +550,10 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 	old := make(map[*flowState]saved, len(fss))
 	counted := make(map[*flowState]map[string]float64, len(fss))
 	downtime := d.downtimeCounted()
-	for _, fs := range fss {
+	// The flows a reload removed meanwhile are restored too: their runs
+	// held until the reload are judged, their windows closed there.
+	gss := goneFlows(d.marks, fss)
+	for _, fs := range append(slices.Clone(fss), gss...) {
 		fs.mu.Lock()
 		old[fs] = saved{fs.machine, fs.anchor, fs.acct}
 		counted[fs] = downtime[[2]string{fs.name, fs.service}]
@@ -512,7 +571,7 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 		fs.mu.Unlock()
 	}
 	rctx, cancel := context.WithTimeout(ctx, attachWait)
-	closed, err := d.restoreQuiet(rctx, fss, started, gone)
+	closed, err := d.restoreQuiet(rctx, append(slices.Clone(fss), gss...), started, gone)
 	cancel()
 	if err != nil {
 		for fs, s := range old {
@@ -525,6 +584,9 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 				fs.gauge(d.m, state.Event{Op: state.OpOpen, Window: win})
 			}
 			fs.mu.Unlock()
+		}
+		for _, g := range gss {
+			d.m.deleteFlowOf(g.name, g.service)
 		}
 		abandon()
 		return err
@@ -540,6 +602,9 @@ func (d *Daemon) attachLate(ctx context.Context, started time.Time, gone func(st
 	held := d.held
 	evs, dropped := d.rejudge(w, held, d.detFlows, d.marks, flows, counted)
 	d.held, d.marks, d.detFlows = nil, nil, nil
+	for _, g := range gss {
+		d.m.deleteFlowOf(g.name, g.service) // their restore's gauges
+	}
 	// The writer first: a run that finds the daemon attached stores
 	// through it (process).
 	d.mu.Lock()

@@ -298,6 +298,14 @@ func (m *metrics) deleteFlow(flow string) {
 	}
 }
 
+// deleteFlowOf removes the window and downtime series of a flow under one
+// service (a flow a reload moved to another service keeps the other's).
+func (m *metrics) deleteFlowOf(flow, service string) {
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{m.windowOpen, m.downtime} {
+		v.DeletePartialMatch(prometheus.Labels{"flow": flow, "service": service})
+	}
+}
+
 // deleteFunction removes the series of a function a reload removed.
 func (m *metrics) deleteFunction(flow, function string) {
 	for _, v := range m.functionVecs {
