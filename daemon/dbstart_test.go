@@ -832,3 +832,85 @@ func TestStartWithoutStoreFlowRemoved(t *testing.T) {
 		t.Errorf("msg's stored events:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestStartWithoutStoreFunctionRemovedSeries: a reload while the daemon has
+// not reached its store removes a function of a down flow (msg's receive);
+// the reload deletes its series, and once the store answers the daemon has
+// the slaprobe_downtime_seconds_total series the daemon that had its store
+// has: none for receive. Before, raising the counter to what the re-judging
+// counted (4334a91) made receive's series again, for a function the config
+// no longer has, for as long as the process ran.
+func TestStartWithoutStoreFunctionRemovedSeries(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
+	withoutReceive := testConfig(time.Minute, "msg")
+	f := &withoutReceive.Services[0].Flows[0]
+	f.Steps = f.Steps[:2]
+	life := func(detached bool) []string {
+		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute)}}
+		var s store.Store = st
+		pending := store.NewPending(errors.New("connection refused"))
+		if detached {
+			s = pending
+		}
+		fc := clockwork.NewFakeClockAt(now)
+		d, err := New(testConfig(time.Minute, "msg"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := &fakeWriter{}
+		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
+		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		waitScheduler(t, d)
+		advance := func(to time.Duration) {
+			for fc.Now().Before(now.Add(to)) {
+				fc.Advance(time.Second)
+				time.Sleep(time.Millisecond)
+			}
+		}
+		advance(3 * time.Minute)
+		waitFor(t, "three runs", func() bool { return d.processed.Load() >= 3 })
+		if err := d.Reload(withoutReceive); err != nil {
+			t.Fatal(err)
+		}
+		advance(5 * time.Minute)
+		if detached {
+			pending.Set(st)
+			waitFor(t, "the store attached", func() bool {
+				fc.Advance(time.Second)
+				time.Sleep(2 * time.Millisecond)
+				return !d.detached.Load()
+			})
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan prometheus.Metric, 64)
+		go func() { d.m.downtime.Collect(ch); close(ch) }()
+		var series []string
+		for m := range ch {
+			var pb dto.Metric
+			if err := m.Write(&pb); err != nil {
+				t.Fatal(err)
+			}
+			var ls []string
+			for _, l := range pb.GetLabel() {
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			series = append(series, strings.Join(ls, ","))
+		}
+		slices.Sort(series)
+		return series
+	}
+	want := life(false)
+	got := life(true)
+	if !slices.Equal(got, want) {
+		t.Errorf("slaprobe_downtime_seconds_total series:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

@@ -412,7 +412,13 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 	}
 	if counted != nil {
 		for fs, fns := range ideal {
+			fs.mu.Lock()
+			have := fs.flow.Functions()
+			fs.mu.Unlock()
 			for fn, secs := range fns {
+				if fn != "" && !slices.Contains(have, fn) {
+					continue // a reload removed it, and its series
+				}
 				if more := secs - counted[fs][fn]; more > 0 {
 					d.m.downtime.WithLabelValues(fs.name, fs.service, fn).Add(more)
 				}
