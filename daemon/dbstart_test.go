@@ -914,3 +914,63 @@ func TestStartWithoutStoreFunctionRemovedSeries(t *testing.T) {
 		t.Errorf("slaprobe_downtime_seconds_total series:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestHeldFileAfterKillNotJudgedTwice: the held file stays until the runs
+// re-judged from it are committed (aa2d5ba), so a kill after the commit and
+// before its removal leaves it with its runs in the store. The next start
+// judges them again on top of a store that holds them: it must store
+// nothing more. The target refused from 60 s to 150 s; a start without the
+// store from 0 s to 100 s held its runs, the next (with it) stored them and
+// the recovery at 150 s; the held file is put back as that kill leaves it.
+func TestHeldFileAfterKillNotJudgedTwice(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	sc := phases(t0, map[string][]phase{"seoul-a": {{60 * time.Second, refused}, {150 * time.Second, pass}}})
+	st, _ := spoolDBs[0].open(t)
+	r := &spoolRig{agreeRig: newAgreeRig(t, "0s", sc), st: st, spool: t.TempDir() + "/results.db.slaprobe-spool.jsonl"}
+	r.next = store.NewPending(errors.New("connection refused"))
+	d := r.start()
+	waitFor(t, "the daemon started without its store", func() bool { return d.detached.Load() })
+	r.until(t0, 100*time.Second)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	heldFile := r.spool + ".held"
+	kept, err := os.ReadFile(heldFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.until(t0, 105*time.Second)
+	r.start()
+	r.until(t0, 200*time.Second)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	windows := func() []string {
+		ws, err := st.Windows(context.Background(), store.Query{From: t0, To: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, w := range ws {
+			if w.Kind == state.KindUnknown {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s %s %q %s-%s", w.Flow, w.Kind, w.Function, w.Start.Format(time.TimeOnly), w.End.Format(time.TimeOnly)))
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := windows()
+	if err := os.WriteFile(heldFile, kept, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.until(t0, 205*time.Second)
+	r.start()
+	r.until(t0, 260*time.Second)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := windows(); !slices.Equal(got, want) {
+		t.Errorf("stored windows after the held file was judged again:\n  %s\nbefore:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

@@ -275,8 +275,15 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 		gone[nameService{g.name, g.service}] = g
 		all = append(all, g)
 	}
+	// A run the store had when the machine was restored from it is judged
+	// there already: a held file its next start judged, and whose runs it
+	// committed, is left when a kill comes before its removal; judged
+	// again, its failing runs, taken as if they came after the last stored
+	// one, opened a window there that no run measured.
+	storedTo := make(map[*flowState]time.Time, len(all))
 	for _, fs := range all {
 		fs.mu.Lock()
+		storedTo[fs] = fs.machine.LastRun()
 		cur[fs] = fs.flow
 		sim[fs] = maps.Clone(fs.acct)
 		if sim[fs] == nil {
@@ -371,7 +378,8 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 		}
 		fs.mu.Lock()
 		var e []state.Event
-		if run.Service == fs.service && run.Location == fs.location {
+		judge := run.Service == fs.service && run.Location == fs.location && run.Start.After(storedTo[fs])
+		if judge {
 			e = fs.machine.Observe(run)
 		}
 		for _, ev := range e {
@@ -380,7 +388,7 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 			}
 			account(fs, ev)
 		}
-		if run.Service == fs.service && run.Location == fs.location {
+		if judge {
 			for fn, until := range sim[fs] {
 				st := run.Outcome()
 				if fn != "" {
