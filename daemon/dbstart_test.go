@@ -974,3 +974,97 @@ func TestHeldFileAfterKillNotJudgedTwice(t *testing.T) {
 		t.Errorf("stored windows after the held file was judged again:\n  %s\nbefore:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestStartWithoutStoreFlowChangedThenRemoved: as
+// TestStartWithoutStoreFlowRemoved, but a first reload, at 12:06, took msg
+// from every 5 minutes to every 10 s before the second removed it at
+// 12:11: the runs held between are judged by the 10 s machine, as the
+// live one judged them, up to the removal.
+func TestStartWithoutStoreFlowChangedThenRemoved(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
+		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
+	life := func(detached bool) (evs []string) {
+		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-2 * time.Second)}}
+		var s store.Store = st
+		pending := store.NewPending(errors.New("connection refused"))
+		if detached {
+			s = pending
+		}
+		fc := clockwork.NewFakeClockAt(now)
+		d, err := New(testConfig(5*time.Minute, "msg", "other"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := &fakeWriter{}
+		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
+		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		waitScheduler(t, d)
+		advance := func(to time.Duration) {
+			for fc.Now().Before(now.Add(to)) {
+				fc.Advance(time.Second)
+				time.Sleep(time.Millisecond)
+			}
+		}
+		advance(6 * time.Minute)
+		waitFor(t, "msg's first run", func() bool { return d.processed.Load() >= 2 })
+		if err := d.Reload(testConfig(10*time.Second, "msg", "other")); err != nil {
+			t.Fatal(err)
+		}
+		advance(11 * time.Minute)
+		waitFor(t, "msg's runs every 10 s", func() bool { return d.processed.Load() >= 30 })
+		if err := d.Reload(testConfig(5*time.Minute, "other")); err != nil {
+			t.Fatal(err)
+		}
+		advance(12 * time.Minute)
+		if detached {
+			pending.Set(st)
+			waitFor(t, "the store attached", func() bool {
+				fc.Advance(time.Second)
+				time.Sleep(2 * time.Millisecond)
+				return !d.detached.Load()
+			})
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// No window or downtime series of the removed flow, as after the
+		// reload (the restore made some for its machine).
+		for _, c := range []prometheus.Collector{d.m.windowOpen, d.m.downtime} {
+			ch := make(chan prometheus.Metric, 64)
+			go func() { c.Collect(ch); close(ch) }()
+			for m := range ch {
+				var pb dto.Metric
+				if err := m.Write(&pb); err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range pb.GetLabel() {
+					if l.GetName() == "flow" && l.GetValue() == "msg" {
+						evs = append(evs, "series "+m.Desc().String())
+					}
+				}
+			}
+		}
+		fw.mu.Lock()
+		defer fw.mu.Unlock()
+		for _, ev := range fw.events {
+			w := ev.Window
+			if ev.Op == state.OpCause || w.Flow != "msg" {
+				continue
+			}
+			evs = append(evs, fmt.Sprintf("%s %s %q %s-%s", ev.Op, w.Kind, w.Function, w.Start.Format(time.TimeOnly), w.End.Format(time.TimeOnly)))
+		}
+		slices.Sort(evs)
+		return evs
+	}
+	want := life(false)
+	got := life(true)
+	if !slices.Equal(got, want) {
+		t.Errorf("msg's stored events:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

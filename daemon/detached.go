@@ -180,6 +180,7 @@ type heldMark struct {
 	at   time.Time
 	flow string
 	f    *config.Flow
+	of   *flowState // the flow f changed (a later reload may remove it)
 	gone *flowState
 }
 
@@ -205,7 +206,7 @@ func (d *Daemon) markReload(removed, changed, added []*flowState, next map[strin
 		// Only what the machine judges by: a reload that changes no
 		// flow's policy or functions (the usual one) adds nothing.
 		if policyOf(old) != policyOf(f) || !slices.Equal(old.Functions(), f.Functions()) {
-			d.marks = append(d.marks, heldMark{pos: len(d.held), at: now, flow: fs.name, f: f})
+			d.marks = append(d.marks, heldMark{pos: len(d.held), at: now, flow: fs.name, f: f, of: fs})
 		}
 	}
 	for _, fs := range added {
@@ -356,8 +357,14 @@ func (d *Daemon) rejudge(w resultWriter, held []probe.Run, base map[string]*conf
 					}
 					delete(gone, k)
 				}
-			} else if fs := flows[marks[0].flow]; fs != nil && marks[0].f != nil {
-				to(fs, marks[0].f, marks[0].at)
+			} else if marks[0].f != nil {
+				fs := flows[marks[0].flow]
+				if of := marks[0].of; of != nil && gone[nameService{of.name, of.service}] == of {
+					fs = of // a later reload removed it
+				}
+				if fs != nil {
+					to(fs, marks[0].f, marks[0].at)
+				}
 			}
 			marks = marks[1:]
 		}
