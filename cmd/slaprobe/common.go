@@ -207,7 +207,13 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 // (demo's and platform's --timeline) as check prints a config's:
 // FILE:LINE: key: warning: message.
 func timelineWarnings(stderr io.Writer, tls []*config.Timeline) {
-	seen := map[string]bool{} // a file given twice (or by two spellings) is warned of once
+	eachTimelineWarning(stderr, tls, (*config.Timeline).Warnings)
+}
+
+// eachTimelineWarning prints what warnings says of each of tls, a file
+// given twice (or by two spellings) once, as check prints a config's.
+func eachTimelineWarning(stderr io.Writer, tls []*config.Timeline, warnings func(*config.Timeline) []config.Warning) {
+	seen := map[string]bool{}
 	for _, tl := range tls {
 		key := tl.File
 		if abs, err := filepath.Abs(tl.File); err == nil {
@@ -217,7 +223,7 @@ func timelineWarnings(stderr io.Writer, tls []*config.Timeline) {
 			continue
 		}
 		seen[key] = true
-		for _, w := range tl.Warnings() {
+		for _, w := range warnings(tl) {
 			fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", w.File, w.Line, w.Key, w.Msg)
 		}
 	}

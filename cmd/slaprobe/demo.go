@@ -72,20 +72,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// service it lacks, functions no flow probes), for the replayed files,
 	// which check never sees: an incident of a service the config lacks
 	// was left out of the report without a word.
-	seen := map[string]bool{}
-	for _, tl := range tls {
-		key := tl.File
-		if abs, err := filepath.Abs(tl.File); err == nil {
-			key = abs
-		}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		for _, w := range cfg.TimelineWarnings(tl) {
-			fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", w.File, w.Line, w.Key, w.Msg)
-		}
-	}
+	eachTimelineWarning(stderr, tls, cfg.TimelineWarnings)
 	if *cfgPath != "" {
 		// The config's maintenance is excluded from the demo's report:
 		// its warnings (a time with the other season's offset, a service
