@@ -387,48 +387,16 @@ func TestStartWithoutStoreIntervalReloaded(t *testing.T) {
 		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
 	life := func(detached bool) (runs, evs []string) {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-2 * time.Second)}}
-		var s store.Store = st
-		pending := store.NewPending(errors.New("connection refused"))
-		if detached {
-			s = pending
-		}
-		fc := clockwork.NewFakeClockAt(now)
-		d, err := New(testConfig(5*time.Minute, "msg"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw := &fakeWriter{}
-		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
-		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitScheduler(t, d)
-		advance := func(to time.Duration) {
-			for fc.Now().Before(now.Add(to)) {
-				fc.Advance(time.Second)
-				time.Sleep(time.Millisecond)
-			}
-		}
-		advance(11 * time.Minute)
+		l := startLife(t, testConfig(5*time.Minute, "msg"), st, now, detached, failAt("send"))
+		d, fw := l.d, l.fw
+		l.advance(11 * time.Minute)
 		waitFor(t, "two runs", func() bool { return d.processed.Load() >= 2 })
 		if err := d.Reload(testConfig(10*time.Second, "msg")); err != nil {
 			t.Fatal(err)
 		}
-		advance(12 * time.Minute)
-		if detached {
-			pending.Set(st)
-			waitFor(t, "the store attached", func() bool {
-				fc.Advance(time.Second)
-				time.Sleep(2 * time.Millisecond)
-				return !d.detached.Load()
-			})
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		l.advance(12 * time.Minute)
+		l.attach()
+		l.stop()
 		fw.mu.Lock()
 		defer fw.mu.Unlock()
 		for _, r := range fw.runs {
@@ -589,46 +557,14 @@ func TestStartWithoutStoreDowntimeCounted(t *testing.T) {
 		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
 	life := func(detached bool) (float64, []string) {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute)}}
-		var s store.Store = st
-		pending := store.NewPending(errors.New("connection refused"))
-		if detached {
-			s = pending
-		}
-		fc := clockwork.NewFakeClockAt(now)
-		d, err := New(testConfig(time.Minute, "msg"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw := &fakeWriter{}
-		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
-		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitScheduler(t, d)
-		for fc.Now().Before(now.Add(5 * time.Minute)) {
-			fc.Advance(time.Second)
-			time.Sleep(time.Millisecond)
-		}
-		if detached {
-			pending.Set(st)
-			waitFor(t, "the store attached", func() bool {
-				fc.Advance(time.Second)
-				time.Sleep(2 * time.Millisecond)
-				return !d.detached.Load()
-			})
-		}
+		l := startLife(t, testConfig(time.Minute, "msg"), st, now, detached, failAt("send"))
+		d, fw := l.d, l.fw
+		l.advance(5 * time.Minute)
+		l.attach()
 		// One run more, through the restored machine.
-		for fc.Now().Before(now.Add(6 * time.Minute)) {
-			fc.Advance(time.Second)
-			time.Sleep(time.Millisecond)
-		}
+		l.advance(6 * time.Minute)
 		waitFor(t, "six runs", func() bool { return d.processed.Load() >= 6 })
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		l.stop()
 		runs, _ := fw.snapshot()
 		var starts []string
 		for _, r := range runs {
@@ -674,63 +610,18 @@ func TestStartWithoutStoreDowntimeSeriesSparse(t *testing.T) {
 		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
 	life := func(detached bool) []string {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute), "ok": now.Add(-time.Minute)}}
-		var s store.Store = st
-		pending := store.NewPending(errors.New("connection refused"))
-		if detached {
-			s = pending
-		}
-		fc := clockwork.NewFakeClockAt(now)
-		d, err := New(testConfig(time.Minute, "msg", "ok"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw := &fakeWriter{}
-		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
-		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
-			fail := "send"
-			if f.Name == "ok" {
-				fail = ""
+		l := startLife(t, testConfig(time.Minute, "msg", "ok"), st, now, detached, func(flow string) string {
+			if flow == "ok" {
+				return ""
 			}
-			return mkRun(f.Name, slotStart(d, fc, f), fail)
-		}))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitScheduler(t, d)
-		for fc.Now().Before(now.Add(3 * time.Minute)) {
-			fc.Advance(time.Second)
-			time.Sleep(time.Millisecond)
-		}
-		if detached {
-			pending.Set(st)
-			waitFor(t, "the store attached", func() bool {
-				fc.Advance(time.Second)
-				time.Sleep(2 * time.Millisecond)
-				return !d.detached.Load()
-			})
-		}
+			return "send"
+		})
+		d := l.d
+		l.advance(3 * time.Minute)
+		l.attach()
 		waitFor(t, "six runs", func() bool { return d.processed.Load() >= 6 })
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		ch := make(chan prometheus.Metric, 64)
-		go func() { d.m.downtime.Collect(ch); close(ch) }()
-		var series []string
-		for m := range ch {
-			var pb dto.Metric
-			if err := m.Write(&pb); err != nil {
-				t.Fatal(err)
-			}
-			var ls []string
-			for _, l := range pb.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			series = append(series, strings.Join(ls, ","))
-		}
-		slices.Sort(series)
-		return series
+		l.stop()
+		return l.series(d.m.downtime)
 	}
 	want := life(false)
 	got := life(true)
@@ -755,62 +646,22 @@ func TestStartWithoutStoreFlowRemoved(t *testing.T) {
 		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
 	life := func(detached bool) (evs []string) {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-2 * time.Second)}}
-		var s store.Store = st
-		pending := store.NewPending(errors.New("connection refused"))
-		if detached {
-			s = pending
-		}
-		fc := clockwork.NewFakeClockAt(now)
-		d, err := New(testConfig(5*time.Minute, "msg", "other"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw := &fakeWriter{}
-		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
-		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitScheduler(t, d)
-		advance := func(to time.Duration) {
-			for fc.Now().Before(now.Add(to)) {
-				fc.Advance(time.Second)
-				time.Sleep(time.Millisecond)
-			}
-		}
-		advance(11 * time.Minute)
+		l := startLife(t, testConfig(5*time.Minute, "msg", "other"), st, now, detached, failAt("send"))
+		d, fw := l.d, l.fw
+		l.advance(11 * time.Minute)
 		waitFor(t, "msg's two runs", func() bool { return d.processed.Load() >= 4 })
 		if err := d.Reload(testConfig(5*time.Minute, "other")); err != nil {
 			t.Fatal(err)
 		}
-		advance(12 * time.Minute)
-		if detached {
-			pending.Set(st)
-			waitFor(t, "the store attached", func() bool {
-				fc.Advance(time.Second)
-				time.Sleep(2 * time.Millisecond)
-				return !d.detached.Load()
-			})
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		l.advance(12 * time.Minute)
+		l.attach()
+		l.stop()
 		// No window or downtime series of the removed flow, as after the
 		// reload (the restore made some for its machine).
 		for _, c := range []prometheus.Collector{d.m.windowOpen, d.m.downtime} {
-			ch := make(chan prometheus.Metric, 64)
-			go func() { c.Collect(ch); close(ch) }()
-			for m := range ch {
-				var pb dto.Metric
-				if err := m.Write(&pb); err != nil {
-					t.Fatal(err)
-				}
-				for _, l := range pb.GetLabel() {
-					if l.GetName() == "flow" && l.GetValue() == "msg" {
-						evs = append(evs, "series "+m.Desc().String())
-					}
+			for _, ls := range l.series(c) {
+				if strings.Contains(","+ls+",", ",flow=msg,") {
+					evs = append(evs, "series "+ls)
 				}
 			}
 		}
@@ -849,64 +700,17 @@ func TestStartWithoutStoreFunctionRemovedSeries(t *testing.T) {
 	f.Steps = f.Steps[:2]
 	life := func(detached bool) []string {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-time.Minute)}}
-		var s store.Store = st
-		pending := store.NewPending(errors.New("connection refused"))
-		if detached {
-			s = pending
-		}
-		fc := clockwork.NewFakeClockAt(now)
-		d, err := New(testConfig(time.Minute, "msg"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw := &fakeWriter{}
-		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
-		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitScheduler(t, d)
-		advance := func(to time.Duration) {
-			for fc.Now().Before(now.Add(to)) {
-				fc.Advance(time.Second)
-				time.Sleep(time.Millisecond)
-			}
-		}
-		advance(3 * time.Minute)
+		l := startLife(t, testConfig(time.Minute, "msg"), st, now, detached, failAt("send"))
+		d := l.d
+		l.advance(3 * time.Minute)
 		waitFor(t, "three runs", func() bool { return d.processed.Load() >= 3 })
 		if err := d.Reload(withoutReceive); err != nil {
 			t.Fatal(err)
 		}
-		advance(5 * time.Minute)
-		if detached {
-			pending.Set(st)
-			waitFor(t, "the store attached", func() bool {
-				fc.Advance(time.Second)
-				time.Sleep(2 * time.Millisecond)
-				return !d.detached.Load()
-			})
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		ch := make(chan prometheus.Metric, 64)
-		go func() { d.m.downtime.Collect(ch); close(ch) }()
-		var series []string
-		for m := range ch {
-			var pb dto.Metric
-			if err := m.Write(&pb); err != nil {
-				t.Fatal(err)
-			}
-			var ls []string
-			for _, l := range pb.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			series = append(series, strings.Join(ls, ","))
-		}
-		slices.Sort(series)
-		return series
+		l.advance(5 * time.Minute)
+		l.attach()
+		l.stop()
+		return l.series(d.m.downtime)
 	}
 	want := life(false)
 	got := life(true)
@@ -986,67 +790,27 @@ func TestStartWithoutStoreFlowChangedThenRemoved(t *testing.T) {
 		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
 	life := func(detached bool) (evs []string) {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-2 * time.Second)}}
-		var s store.Store = st
-		pending := store.NewPending(errors.New("connection refused"))
-		if detached {
-			s = pending
-		}
-		fc := clockwork.NewFakeClockAt(now)
-		d, err := New(testConfig(5*time.Minute, "msg", "other"), Deps{Store: s, Clock: ClockworkClock(fc), Grace: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw := &fakeWriter{}
-		d.newWriter = func(store.WriterOptions) resultWriter { return fw }
-		d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
-		setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run { return mkRun(f.Name, slotStart(d, fc, f), "send") }))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitScheduler(t, d)
-		advance := func(to time.Duration) {
-			for fc.Now().Before(now.Add(to)) {
-				fc.Advance(time.Second)
-				time.Sleep(time.Millisecond)
-			}
-		}
-		advance(6 * time.Minute)
+		l := startLife(t, testConfig(5*time.Minute, "msg", "other"), st, now, detached, failAt("send"))
+		d, fw := l.d, l.fw
+		l.advance(6 * time.Minute)
 		waitFor(t, "msg's first run", func() bool { return d.processed.Load() >= 2 })
 		if err := d.Reload(testConfig(10*time.Second, "msg", "other")); err != nil {
 			t.Fatal(err)
 		}
-		advance(11 * time.Minute)
+		l.advance(11 * time.Minute)
 		waitFor(t, "msg's runs every 10 s", func() bool { return d.processed.Load() >= 30 })
 		if err := d.Reload(testConfig(5*time.Minute, "other")); err != nil {
 			t.Fatal(err)
 		}
-		advance(12 * time.Minute)
-		if detached {
-			pending.Set(st)
-			waitFor(t, "the store attached", func() bool {
-				fc.Advance(time.Second)
-				time.Sleep(2 * time.Millisecond)
-				return !d.detached.Load()
-			})
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		l.advance(12 * time.Minute)
+		l.attach()
+		l.stop()
 		// No window or downtime series of the removed flow, as after the
 		// reload (the restore made some for its machine).
 		for _, c := range []prometheus.Collector{d.m.windowOpen, d.m.downtime} {
-			ch := make(chan prometheus.Metric, 64)
-			go func() { c.Collect(ch); close(ch) }()
-			for m := range ch {
-				var pb dto.Metric
-				if err := m.Write(&pb); err != nil {
-					t.Fatal(err)
-				}
-				for _, l := range pb.GetLabel() {
-					if l.GetName() == "flow" && l.GetValue() == "msg" {
-						evs = append(evs, "series "+m.Desc().String())
-					}
+			for _, ls := range l.series(c) {
+				if strings.Contains(","+ls+",", ",flow=msg,") {
+					evs = append(evs, "series "+ls)
 				}
 			}
 		}
@@ -1067,4 +831,101 @@ func TestStartWithoutStoreFlowChangedThenRemoved(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("msg's stored events:\n  %s\nwith the store throughout:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
+}
+
+// dbLife is one of the two daemons the tests of a start without the store
+// compare: cfg in virtual time from now over st, or (detached) over a
+// store.Pending that gets st at attach, its runs failing at the step fail
+// names for their flow ("" passes), dated at their slot (slotStart).
+type dbLife struct {
+	t        *testing.T
+	d        *Daemon
+	fc       *clockwork.FakeClock
+	fw       *fakeWriter
+	st       *fakeStore
+	pending  *store.Pending
+	now      time.Time
+	detached bool
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+// failAt is a dbLife's runs failing at step for every flow.
+func failAt(step string) func(flow string) string {
+	return func(string) string { return step }
+}
+
+func startLife(t *testing.T, cfg *config.Config, st *fakeStore, now time.Time, detached bool, fail func(flow string) string) *dbLife {
+	t.Helper()
+	l := &dbLife{t: t, st: st, now: now, detached: detached, fc: clockwork.NewFakeClockAt(now), fw: &fakeWriter{},
+		pending: store.NewPending(errors.New("connection refused")), done: make(chan error, 1)}
+	var s store.Store = st
+	if detached {
+		s = l.pending
+	}
+	d, err := New(cfg, Deps{Store: s, Clock: ClockworkClock(l.fc), Grace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.d = d
+	d.newWriter = func(store.WriterOptions) resultWriter { return l.fw }
+	d.jitter = func(string, string, time.Duration, time.Time) time.Duration { return 0 }
+	setRunner(d, funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
+		return mkRun(f.Name, slotStart(d, l.fc, f), fail(f.Name))
+	}))
+	var ctx context.Context
+	ctx, l.cancel = context.WithCancel(context.Background())
+	go func() { l.done <- d.Run(ctx) }()
+	waitScheduler(t, d)
+	return l
+}
+
+// advance moves the clock to now+to a second at a time, letting the runs
+// due meanwhile fire.
+func (l *dbLife) advance(to time.Duration) {
+	for l.fc.Now().Before(l.now.Add(to)) {
+		l.fc.Advance(time.Second)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// attach gives a detached life its store and waits until the daemon has
+// taken it.
+func (l *dbLife) attach() {
+	if !l.detached {
+		return
+	}
+	l.pending.Set(l.st)
+	waitFor(l.t, "the store attached", func() bool {
+		l.fc.Advance(time.Second)
+		time.Sleep(2 * time.Millisecond)
+		return !l.d.detached.Load()
+	})
+}
+
+func (l *dbLife) stop() {
+	l.cancel()
+	if err := <-l.done; err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// series are c's series, each as its labels name=value,..., sorted.
+func (l *dbLife) series(c prometheus.Collector) []string {
+	ch := make(chan prometheus.Metric, 64)
+	go func() { c.Collect(ch); close(ch) }()
+	var series []string
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			l.t.Fatal(err)
+		}
+		var ls []string
+		for _, lp := range pb.GetLabel() {
+			ls = append(ls, lp.GetName()+"="+lp.GetValue())
+		}
+		series = append(series, strings.Join(ls, ","))
+	}
+	slices.Sort(series)
+	return series
 }
