@@ -378,6 +378,34 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 		a := n.renderAs(w, n.belowQuorum())
 		desired[fingerprint(a.Labels)] = wanted{a, w}
 	}
+	// A quorum's page firing whose outage the verdict says ended (a
+	// counted window of its key closed after the page began and no later
+	// than the open one's start) is not the open window's page, though its
+	// labels are: it is resolved at that end and the open window pages
+	// from its own start. Only a page the verdicts did not see close does
+	// so: the state file's, of an outage that ended, and another began,
+	// while the prober was stopped (before, the new outage was paged as
+	// the old one, from its start days before).
+	resolved := false
+	for _, e := range n.entries {
+		if e.Resolved() || e.Labels["location"] != QuorumLocation {
+			continue
+		}
+		d, ok := desired[e.fp]
+		if !ok || !d.w.Start.After(e.StartsAt) {
+			continue
+		}
+		var end time.Time
+		for _, t := range ended[keyOfAlert(e.Alert)] {
+			if t.After(e.StartsAt) && !t.After(d.w.Start) && t.After(end) {
+				end = t
+			}
+		}
+		if !end.IsZero() {
+			n.resolveFiring(e, end)
+			resolved = true
+		}
+	}
 	changed := n.syncTo(desired, now, func(e *entry) time.Time {
 		k := keyOfAlert(e.Alert)
 		if e.Labels["location"] != QuorumLocation {
@@ -397,7 +425,7 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 		return end
 	})
 	clear(n.ownEnd)
-	return changed
+	return changed || resolved
 }
 
 // ownEndOf is the endsAt of this prober's own alert of k, no longer
