@@ -415,7 +415,7 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			Labels: map[string]string{"severity": sevTicket},
 			Annotations: runbook(map[string]string{
 				"summary":     "slaprobe {{ $labels.instance }} cannot save its alert state",
-				"description": "{{ $value | humanize }} saves of the alert state file beside the database failed in the last 10m (directory read-only or gone, disk full; the log says which): a restart would lose the resolves and repeat the alerts it did not keep.",
+				"description": "{{ $value | humanize }} saves of the alert state file (beside a SQLite database; with PostgreSQL slaprobe-alerts-LOCATION.json in the working directory) failed in the last 10m (directory read-only or gone, disk full; the log says which): a restart would lose the resolves and repeat the alerts it did not keep.",
 			}),
 		},
 		{
