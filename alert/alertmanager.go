@@ -571,11 +571,41 @@ func (n *Notifier) Reconcile(open []state.Window) {
 // (left held, Alertmanager would resolve it at its endsAt while the outage
 // may go on), until the store answers and Reconcile resolves the alerts of
 // the windows that closed meanwhile.
+//
+// An alert Alertmanager has ended already (every send of it, the last
+// before the stop, is 4 x resend old: its endsAt passed) is not sent
+// again: what the store says (Reconcile) or the fresh machine finding it
+// down again fires it anew. Sent again, it paged for an outage nothing had
+// measured since the stop, were that days ago.
 func (n *Notifier) Unhold() {
+	now := n.o.Clock.Now()
 	n.mu.Lock()
 	held := n.holding
 	n.holding = false
+	stale := 0
+	if held {
+		for id, e := range n.entries {
+			if e.Resolved() || e.held {
+				continue
+			}
+			var last time.Time
+			for _, at := range e.sentAt {
+				if at.After(last) {
+					last = at
+				}
+			}
+			if !last.IsZero() && !now.Before(last.Add(4*n.o.Resend)) {
+				delete(n.entries, id)
+				n.dirty = true
+				stale++
+			}
+		}
+	}
 	n.mu.Unlock()
+	if stale > 0 {
+		n.o.Logger.Info("alerts of the state file not sent again: Alertmanager ended them while slaprobe was stopped; the store or this prober's runs fire them anew if the outage goes on",
+			"alerts", stale)
+	}
 	if held {
 		n.updateActive()
 		select {

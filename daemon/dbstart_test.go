@@ -199,8 +199,9 @@ func TestStartWithoutStore(t *testing.T) {
 // one whose window closed during the stop is not re-sent, firing); a daemon
 // that starts without its store cannot read them, and holding them let
 // Alertmanager resolve the outage that was firing at the stop while it may
-// go on: they are sent again at once, and resolved once the store answers
-// and has their window closed.
+// go on: they are sent again at once (stopped 2 minutes, within the
+// 4 x resend of the endsAt they were last sent with: Alertmanager has them
+// still), and resolved once the store answers and has their window closed.
 func TestStartWithoutStoreAlerts(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
@@ -223,7 +224,7 @@ func TestStartWithoutStoreAlerts(t *testing.T) {
 		return s
 	}
 	opts := alert.Options{URLs: []string{am.URL}, Location: "seoul-a", StatePath: filepath.Join(t.TempDir(), "alerts.json"), SeverityDown: "page",
-		Clock: clock.NewManual(now.Add(-5 * time.Minute))}
+		Clock: clock.NewManual(now.Add(-2 * time.Minute))}
 	before, err := alert.NewNotifier(opts)
 	if err != nil {
 		t.Fatal(err)
