@@ -124,6 +124,12 @@ func (n *Notifier) track(evs []state.Event) []ownKey {
 			n.own[k] = w
 			delete(n.ownEnd, k)
 		case state.OpClose:
+			if cur, on := n.own[k]; on && w.Start.Before(cur.Start) {
+				// An earlier window of the key closing (the restore's,
+				// closed at a restart's gap, handed at the attach after
+				// the fresh machine's window opened): the one open goes on.
+				continue
+			}
 			delete(n.own, k)
 			if n.mode == modeFleet {
 				end := w.End
