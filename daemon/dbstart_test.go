@@ -645,10 +645,10 @@ func TestStartWithoutStoreFlowRemoved(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
 		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
-	life := func(detached bool) (evs []string) {
+	life := func(detached bool) []string {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-2 * time.Second)}}
 		l := startLife(t, testConfig(5*time.Minute, "msg", "other"), st, now, detached, failAt("send"))
-		d, fw := l.d, l.fw
+		d := l.d
 		l.advance(11 * time.Minute)
 		waitFor(t, "msg's two runs", func() bool { return d.processed.Load() >= 4 })
 		if err := d.Reload(testConfig(5*time.Minute, "other")); err != nil {
@@ -657,26 +657,7 @@ func TestStartWithoutStoreFlowRemoved(t *testing.T) {
 		l.advance(12 * time.Minute)
 		l.attach()
 		l.stop()
-		// No window or downtime series of the removed flow, as after the
-		// reload (the restore made some for its machine).
-		for _, c := range []prometheus.Collector{d.m.windowOpen, d.m.downtime} {
-			for _, ls := range l.series(c) {
-				if strings.Contains(","+ls+",", ",flow=msg,") {
-					evs = append(evs, "series "+ls)
-				}
-			}
-		}
-		fw.mu.Lock()
-		defer fw.mu.Unlock()
-		for _, ev := range fw.events {
-			w := ev.Window
-			if ev.Op == state.OpCause || w.Flow != "msg" {
-				continue
-			}
-			evs = append(evs, fmt.Sprintf("%s %s %q %s-%s", ev.Op, w.Kind, w.Function, w.Start.Format(time.TimeOnly), w.End.Format(time.TimeOnly)))
-		}
-		slices.Sort(evs)
-		return evs
+		return l.removedFlow("msg")
 	}
 	want := life(false)
 	got := life(true)
@@ -789,10 +770,10 @@ func TestStartWithoutStoreFlowChangedThenRemoved(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	win := state.Window{Key: state.Key{Service: "svc", Flow: "msg", Location: "seoul-a"}, Kind: state.KindDown,
 		Start: now.Add(-90 * time.Minute), Confirmed: now.Add(-89 * time.Minute), CauseStep: "send", Error: "status 503"}
-	life := func(detached bool) (evs []string) {
+	life := func(detached bool) []string {
 		st := &fakeStore{open: []state.Window{win}, lastRuns: map[string]time.Time{"msg": now.Add(-2 * time.Second)}}
 		l := startLife(t, testConfig(5*time.Minute, "msg", "other"), st, now, detached, failAt("send"))
-		d, fw := l.d, l.fw
+		d := l.d
 		l.advance(6 * time.Minute)
 		waitFor(t, "msg's first run", func() bool { return d.processed.Load() >= 2 })
 		if err := d.Reload(testConfig(10*time.Second, "msg", "other")); err != nil {
@@ -806,26 +787,7 @@ func TestStartWithoutStoreFlowChangedThenRemoved(t *testing.T) {
 		l.advance(12 * time.Minute)
 		l.attach()
 		l.stop()
-		// No window or downtime series of the removed flow, as after the
-		// reload (the restore made some for its machine).
-		for _, c := range []prometheus.Collector{d.m.windowOpen, d.m.downtime} {
-			for _, ls := range l.series(c) {
-				if strings.Contains(","+ls+",", ",flow=msg,") {
-					evs = append(evs, "series "+ls)
-				}
-			}
-		}
-		fw.mu.Lock()
-		defer fw.mu.Unlock()
-		for _, ev := range fw.events {
-			w := ev.Window
-			if ev.Op == state.OpCause || w.Flow != "msg" {
-				continue
-			}
-			evs = append(evs, fmt.Sprintf("%s %s %q %s-%s", ev.Op, w.Kind, w.Function, w.Start.Format(time.TimeOnly), w.End.Format(time.TimeOnly)))
-		}
-		slices.Sort(evs)
-		return evs
+		return l.removedFlow("msg")
 	}
 	want := life(false)
 	got := life(true)
@@ -929,4 +891,29 @@ func (l *dbLife) series(c prometheus.Collector) []string {
 	}
 	slices.Sort(series)
 	return series
+}
+
+// removedFlow is what a stopped life kept of a flow a reload removed: its
+// window and downtime series (none, as after the reload; the restore made
+// some for its machine) and its stored window events, sorted.
+func (l *dbLife) removedFlow(flow string) []string {
+	var evs []string
+	for _, c := range []prometheus.Collector{l.d.m.windowOpen, l.d.m.downtime} {
+		for _, ls := range l.series(c) {
+			if strings.Contains(","+ls+",", ",flow="+flow+",") {
+				evs = append(evs, "series "+ls)
+			}
+		}
+	}
+	l.fw.mu.Lock()
+	defer l.fw.mu.Unlock()
+	for _, ev := range l.fw.events {
+		w := ev.Window
+		if ev.Op == state.OpCause || w.Flow != flow {
+			continue
+		}
+		evs = append(evs, fmt.Sprintf("%s %s %q %s-%s", ev.Op, w.Kind, w.Function, w.Start.Format(time.TimeOnly), w.End.Format(time.TimeOnly)))
+	}
+	slices.Sort(evs)
+	return evs
 }
