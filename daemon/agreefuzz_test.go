@@ -403,11 +403,10 @@ func playScenario(t *testing.T, s *fuzzScenario) {
 		}
 	}
 	r.advance(t0.Add(s.total).Sub(r.fc.Now()))
-	if len(r.live) == 0 {
-		// Every prober stopped for good; the last one stops at the end.
-		daemons[s.locs[0]] = r.start(s.locs[0], r.configAt(s.locs[0]))
-		r.advance(time.Second)
-	}
+	// Every prober may have stopped for good: then nothing runs to the end
+	// (a prober started again here would close its open windows at its last
+	// run and an interval, README's restart after more than two intervals,
+	// which `windows --recompute` cannot see: it has no record of restarts).
 	var locs []string
 	for l := range r.live {
 		locs = append(locs, l)
