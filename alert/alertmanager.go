@@ -505,6 +505,7 @@ func (n *Notifier) Reconcile(open []state.Window) {
 	}
 	var resolved []Alert
 	var redated []*entry
+	stale := 0
 	n.mu.Lock()
 	held := n.holding
 	n.holding = false
@@ -519,6 +520,17 @@ func (n *Notifier) Reconcile(open []state.Window) {
 			continue
 		}
 		if (fleet || n.lapsed) && e.Labels["location"] == QuorumLocation {
+			if held && n.endedInAM(e, now) {
+				// The state file's, Alertmanager ended it while slaprobe
+				// was stopped (as Unhold drops it): the verdict fires it
+				// anew from the counted window's start if that is open.
+				// Kept, it was sent again, firing from its old start,
+				// until the first verdict: "down since" days back (the
+				// whole fleet stopped), a new notification.
+				delete(n.entries, id)
+				n.dirty = true
+				stale++
+			}
 			continue // the fleet's, not this prober's: its verdict says (syncFleet; lapsed: keptQuorum)
 		}
 		e.EndsAt = now
@@ -541,6 +553,10 @@ func (n *Notifier) Reconcile(open []state.Window) {
 	}
 	n.dirty = n.dirty || len(resolved) > 0 || len(redated) > 0
 	n.mu.Unlock()
+	if stale > 0 {
+		n.o.Logger.Info("alerts of the state file not sent again: Alertmanager ended them while slaprobe was stopped; the fleet's verdict fires them anew if the outage goes on",
+			"alerts", stale)
+	}
 	for _, e := range redated {
 		n.o.Logger.Info("alert dated from its window's start in the store: the same outage, under way since then", "alertname", e.Labels["alertname"],
 			"flow", e.Labels["flow"], "function", e.Labels["function"], "severity", e.Labels["severity"], "starts_at", e.StartsAt)
@@ -588,13 +604,7 @@ func (n *Notifier) Unhold() {
 			if e.Resolved() || e.held {
 				continue
 			}
-			var last time.Time
-			for _, at := range e.sentAt {
-				if at.After(last) {
-					last = at
-				}
-			}
-			if !last.IsZero() && !now.Before(last.Add(4*n.o.Resend)) {
+			if n.endedInAM(e, now) {
 				delete(n.entries, id)
 				n.dirty = true
 				stale++
@@ -613,6 +623,19 @@ func (n *Notifier) Unhold() {
 		default:
 		}
 	}
+}
+
+// endedInAM reports whether Alertmanager has ended the firing alert e by
+// now: every send of it (the last before a stop, for the state file's) is
+// 4 x resend old, its endsAt passed. Never sent: not. n.mu held.
+func (n *Notifier) endedInAM(e *entry, now time.Time) bool {
+	var last time.Time
+	for _, at := range e.sentAt {
+		if at.After(last) {
+			last = at
+		}
+	}
+	return !last.IsZero() && !now.Before(last.Add(4*n.o.Resend))
 }
 
 // drop ends a held alert, which no Alertmanager has: it is resolved with
