@@ -41,6 +41,13 @@ type Fleet struct {
 	// 9 times the build's duration apart, rounded up to whole minutes and
 	// aligned on the clock, further apart than fleetWait.
 	Next time.Duration
+	// Unknown are the figures' stretches in which no location reported a
+	// flow (Kind state.KindUnknown, Function ""; End zero when one reaches
+	// the figures' end): where every location's data ends. A counted
+	// window closed at the start of one (the data stopped: PostgreSQL away,
+	// the probers' held runs not stored yet) is not a recovery: see
+	// syncFleetWith.
+	Unknown []state.Window
 }
 
 // fleetMode is what the notifier knows of the fleet.
@@ -181,7 +188,7 @@ func (n *Notifier) SetFleet(f Fleet) {
 	// events (Handle) would wait for.
 	var pre *quorumAlerts
 	if f.Fleet {
-		pre = n.renderCounted(f.Counted)
+		pre = n.renderCounted(f.Counted, f.Unknown)
 	}
 	n.mu.Lock()
 	if gap := now.Sub(n.verdictAt); gap < n.verdictWait() {
@@ -335,13 +342,25 @@ type quorumAlerts struct {
 	alerts  map[string]wanted
 	counted map[ownKey]bool
 	ended   map[ownKey][]time.Time
+	// starts are the starts of the counted windows, open or closed, by key;
+	// unknown the stretches no location reported, by service and flow.
+	starts  map[ownKey][]time.Time
+	unknown map[[2]string][]state.Window
 }
 
 // renderCounted renders counted's windows (no lock needed: it reads the
-// options and the zone only).
-func (n *Notifier) renderCounted(counted []state.Window) *quorumAlerts {
-	q := &quorumAlerts{alerts: map[string]wanted{}, counted: map[ownKey]bool{}, ended: map[ownKey][]time.Time{}}
+// options and the zone only); unknown is the verdict's Unknown.
+func (n *Notifier) renderCounted(counted, unknown []state.Window) *quorumAlerts {
+	q := &quorumAlerts{alerts: map[string]wanted{}, counted: map[ownKey]bool{}, ended: map[ownKey][]time.Time{},
+		starts: map[ownKey][]time.Time{}, unknown: map[[2]string][]state.Window{}}
+	for _, u := range unknown {
+		k := [2]string{u.Service, u.Flow}
+		q.unknown[k] = append(q.unknown[k], u)
+	}
 	for _, w := range counted {
+		if _, gaps := q.unknown[[2]string{w.Service, w.Flow}]; gaps {
+			q.starts[keyOf(w)] = append(q.starts[keyOf(w)], w.Start) // for unmeasured only
+		}
 		if !w.End.IsZero() {
 			q.ended[keyOf(w)] = append(q.ended[keyOf(w)], w.End)
 			continue
@@ -356,13 +375,59 @@ func (n *Notifier) renderCounted(counted []state.Window) *quorumAlerts {
 	return q
 }
 
+// unmeasured reports whether the figures measured nothing of k's outage
+// up since p (a page's startsAt): some counted window of k closed after
+// p, and every one that did closed where every location's data ends (an
+// unknown stretch of its flow begins there, no location reporting it)
+// with that stretch reaching the figures' end (unknown as yet, as a window
+// still open is) or ending where a counted window of k begins (the data
+// resumed, and down: a prober's restart during the database's outage, its
+// held runs stored before the others'). A window that closed where a
+// location measured it up, or that the quorum left while locations
+// reported, is a recovery. A page Alertmanager ended while the prober was
+// stopped (the whole fleet stopped for days, a new outage found at the
+// start) is not carried on so: the start drops it (Reconcile, Unhold).
+func (q *quorumAlerts) unmeasured(k ownKey, p time.Time) bool {
+	found := false
+	for _, t := range q.ended[k] {
+		if !t.After(p) {
+			continue
+		}
+		found = true
+		var gap *state.Window
+		for i, u := range q.unknown[[2]string{k.service, k.flow}] {
+			if !u.Start.After(t) && (u.End.IsZero() || t.Before(u.End)) {
+				gap = &q.unknown[[2]string{k.service, k.flow}][i]
+				break
+			}
+		}
+		if gap == nil {
+			return false
+		}
+		if gap.End.IsZero() {
+			continue
+		}
+		resumed := false
+		for _, s := range q.starts[k] {
+			if !s.Before(t) && !s.After(gap.End) {
+				resumed = true
+				break
+			}
+		}
+		if !resumed {
+			return false
+		}
+	}
+	return found
+}
+
 // syncFleet makes the firing alerts the fleet's (see SetFleet). n.mu
 // held; not before Reconcile (HoldUntilReconcile), which calls it.
 func (n *Notifier) syncFleet(now time.Time) bool {
 	if n.holding {
 		return false
 	}
-	return n.syncFleetWith(n.renderCounted(n.verdict.Counted), now)
+	return n.syncFleetWith(n.renderCounted(n.verdict.Counted, n.verdict.Unknown), now)
 }
 
 // syncFleetWith is syncFleet with the verdict's alerts rendered (q, of
@@ -376,6 +441,33 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 		desired[fp] = d
 	}
 	counted, ended := q.counted, q.ended
+	// A quorum's page firing whose counted window the figures show closed
+	// only where every location's data ends, nothing measured up since
+	// (unmeasured), is kept as it is: not resolved, not dated anew, and
+	// this prober's own window of its key is not pushed below the quorum
+	// beside it. The data ends there because the shared database was
+	// away, not because the platform came back: the probers' held runs
+	// reach it at their next retry, and the figures then say whether the
+	// outage went on (the counted window joins up again) or ended (it
+	// closes where the runs measured it up, which resolves the page).
+	// Before, the first prober back built its verdict from figures in
+	// which every location's data ended at the database's stop, resolved
+	// the page there, and the next verdict fired it again.
+	kept := map[string]bool{}
+	for _, e := range n.entries {
+		if e.Resolved() || e.Labels["location"] != QuorumLocation {
+			continue
+		}
+		k := keyOfAlert(e.Alert)
+		if !q.unmeasured(k, e.StartsAt) {
+			continue
+		}
+		kept[e.fp] = true
+		d := desired[e.fp]
+		d.a = e.Alert
+		desired[e.fp] = d
+		counted[k] = true
+	}
 	n.counted = counted
 	for k, w := range n.own {
 		if counted[k] {
@@ -394,7 +486,7 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 	// the old one, from its start days before).
 	resolved := false
 	for _, e := range n.entries {
-		if e.Resolved() || e.Labels["location"] != QuorumLocation {
+		if e.Resolved() || e.Labels["location"] != QuorumLocation || kept[e.fp] {
 			continue
 		}
 		d, ok := desired[e.fp]

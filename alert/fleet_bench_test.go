@@ -82,7 +82,7 @@ func BenchmarkSetFleetLocked(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		q := n.renderCounted(f.Counted)
+		q := n.renderCounted(f.Counted, nil)
 		b.StartTimer()
 		n.mu.Lock()
 		n.syncFleetWith(q, clk.Now())

@@ -192,7 +192,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	pageOpts := statuspage.Options{Store: d.ReportStore(), Clock: clock.Real{}, Logger: log, Live: d.Status, StoreHealth: d.StoreHealth, Exclusive: d.Exclusive}
 	if notifier != nil {
 		pageOpts.Verdict = func(v statuspage.Verdict) {
-			notifier.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Next: v.Next})
+			notifier.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Unknown: v.Unknown, Next: v.Next})
 		}
 	}
 	if cfg.Reports.Enabled {

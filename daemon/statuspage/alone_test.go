@@ -64,7 +64,7 @@ func newAloneRig(t *testing.T, s store.Store, cfg *config.Config, now time.Time,
 	}
 	r.n.Reconcile(open)
 	opts := Options{Store: s, Clock: r.clk, Logger: log, Verdict: func(v Verdict) {
-		r.n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Next: v.Next})
+		r.n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Unknown: v.Unknown, Next: v.Next})
 	}}
 	if exclusive != nil {
 		opts.Exclusive = func(_ context.Context, build func()) error { return exclusive(r, build) }

@@ -102,7 +102,7 @@ func newPushProber(t *testing.T, s store.Store, clk *clock.Manual, loc string, f
 	opts := Options{Store: s, Clock: clk}
 	if fleetAware {
 		opts.Verdict = func(v Verdict) {
-			p.n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Next: v.Next})
+			p.n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Unknown: v.Unknown, Next: v.Next})
 		}
 	}
 	if p.page, err = New(cfg, opts); err != nil {

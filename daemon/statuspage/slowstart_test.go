@@ -48,7 +48,7 @@ func TestFleetSlowFirstBuildNoLapse(t *testing.T) {
 	builds := 0
 	page, err := New(fleetConfig("seoul-a"), Options{Store: s, Clock: clk,
 		Verdict: func(v Verdict) {
-			n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Next: v.Next})
+			n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Unknown: v.Unknown, Next: v.Next})
 		},
 		Exclusive: func(ctx context.Context, build func()) error {
 			build()

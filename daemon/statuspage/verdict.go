@@ -36,6 +36,13 @@ type Verdict struct {
 	// on the clock) and a build as long as this one (history included).
 	// Set with every verdict, the zero one too.
 	Next time.Duration
+	// Unknown are the figures' stretches in which no location reported a
+	// flow of the config (the report's unknown: every location's data
+	// ends), as state windows of KindUnknown, End zero for one that
+	// reaches the figures' end (now): a counted window closed where one
+	// begins closed because the data stopped, not because a location
+	// measured the flow up (the notifier keeps its page: alert.Fleet).
+	Unknown []state.Window
 }
 
 // verdictOf is the verdict of the month's figures (built at now, the
@@ -79,6 +86,7 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 			}
 			v.Counted = append(v.Counted, sw)
 		}
+		v.Unknown = append(v.Unknown, unknownOf(s, now)...)
 	}
 	if runs := v.Runs; !runs || missingAtMonthStart(cfg, month, hist, now, monthStart) {
 		// Say nothing, as figures with no run yet: they lack a location
@@ -165,6 +173,30 @@ func missingAtMonthStart(cfg *config.Config, month, hist *report.Report, now, mo
 		}
 	}
 	return false
+}
+
+// unknownOf are s's stretches in which no location reported a flow of the
+// config (not a retired flow's: stopped by the config, not by its data),
+// as Verdict.Unknown has them.
+func unknownOf(s *report.Service, now time.Time) []state.Window {
+	retired := map[string]bool{}
+	for _, f := range s.Flows {
+		if f.Retired {
+			retired[f.Name] = true
+		}
+	}
+	var out []state.Window
+	for _, u := range s.Unknown {
+		if u.Reason != report.ReasonNoRun || retired[u.Flow] {
+			continue
+		}
+		w := state.Window{Key: state.Key{Service: s.Name, Flow: u.Flow}, Kind: state.KindUnknown, Start: u.Start, Confirmed: u.Start, End: u.End}
+		if !u.End.Before(now) {
+			w.End = time.Time{}
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // stateWindow is a report's window as the state machine tells one.

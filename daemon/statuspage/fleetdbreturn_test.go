@@ -1,0 +1,160 @@
+package statuspage
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/alert"
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/internal/pgtest"
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
+	"github.com/slaprobe/slaprobe/store"
+)
+
+// TestFleetPushDatabaseBack: three probers (seoul-a, busan-b, tokyo-c) on
+// one store, quorum majority, chat every minute, down everywhere from
+// 09:10 and the quorum's page firing from 09:10. The database goes away
+// at 09:15: the probers go on probing and judging, their runs and events
+// held (not stored), and no figures are built. It comes back while no
+// prober's held runs are stored yet: seoul-a builds its figures at once
+// (every location's data ends at 09:15), then stores its held runs and
+// builds again, then busan-b and tokyo-c do. Before, the first build
+// resolved the quorum's pages at 09:15 (the data's end: measured live,
+// the page resolved at the database's stop while the platform was still
+// down) and a later one fired them again.
+//
+//   - still down when the database is back (away 09:15-09:25, the
+//     platform back at 09:30): every prober sends the quorum's pages from
+//     09:10 until 09:30 and resolves them once, endsAt 09:30, and nothing
+//     of its own location;
+//   - the platform back at 09:17 while the database is away (09:15-09:19,
+//     before the lapse): the pages are resolved once, endsAt 09:17 (where
+//     the held runs measured the recovery), not at the database's stop.
+func TestFleetPushDatabaseBack(t *testing.T) {
+	stores := []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"sqlite", func(t *testing.T) store.Store {
+			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+		{"postgres", func(t *testing.T) store.Store {
+			s, err := store.OpenPostgres(context.Background(), pgtest.DSN(t), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+	}
+	cases := []struct {
+		name           string
+		away, back, up int // minutes: the database away [away, back), the platform up again at up
+	}{
+		{"outage goes on", 15, 25, 30},
+		{"recovered meanwhile", 15, 19, 17},
+	}
+	for _, st := range stores {
+		for _, tc := range cases {
+			t.Run(st.name+"/"+tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				s := st.open(t)
+				t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+				clk := clock.NewManual(t0)
+				ps := []*pushProber{newPushProber(t, s, clk, "seoul-a", true), newPushProber(t, s, clk, "busan-b", true), newPushProber(t, s, clk, "tokyo-c", true)}
+				at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+				ok := func(i int) func(string) bool { return func(string) bool { return i < 10 || i >= tc.up } }
+				for i := 0; i < tc.away; i++ {
+					pushMinute(t, s, clk, at(i), ps, ok(i))
+				}
+				// The database away: runs and events held, no figures.
+				held := map[string][]probe.Run{}
+				heldEvs := map[string][]state.Event{}
+				for i := tc.away; i < tc.back; i++ {
+					clk.Set(at(i))
+					for _, p := range ps {
+						r := fleetRun(p.loc, at(i), ok(i)(p.loc))
+						evs := p.m.Observe(&r)
+						held[p.loc] = append(held[p.loc], r)
+						heldEvs[p.loc] = append(heldEvs[p.loc], evs...)
+						p.n.Handle(evs)
+					}
+					clk.Set(at(i).Add(30 * time.Second))
+					for _, p := range ps {
+						if err := p.n.Tick(ctx); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				// Back: seoul-a builds before any held run is stored, then
+				// each prober stores its held runs and builds.
+				clk.Set(at(tc.back))
+				refresh := func(p *pushProber) {
+					if err := p.page.Refresh(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if err := p.n.Tick(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				refresh(ps[0])
+				for _, p := range ps {
+					if err := s.AppendRuns(ctx, held[p.loc]); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.AppendEvents(ctx, heldEvs[p.loc]); err != nil {
+						t.Fatal(err)
+					}
+					clk.Set(clk.Now().Add(5 * time.Second))
+					refresh(p)
+				}
+				for i := tc.back; i < max(tc.up, tc.back)+5; i++ {
+					pushMinute(t, s, clk, at(i), ps, ok(i))
+				}
+
+				for _, p := range ps {
+					last := map[string]pushed{}
+					resolves := map[string]int{}
+					for _, a := range p.am.alerts() {
+						if a.labels["location"] != alert.QuorumLocation {
+							if !a.at.Before(at(12)) {
+								t.Errorf("%s sent %s at %s: %s (startsAt %s), want nothing of its own location once the quorum pages",
+									p.loc, a.labels["severity"], a.at.Format("15:04:05"), a.key, a.starts.Format("15:04:05"))
+							}
+							continue
+						}
+						if !a.starts.Equal(at(10)) {
+							t.Errorf("%s sent %s at %s with startsAt %s, want 09:10 (one outage)", p.loc, a.key, a.at.Format("15:04:05"), a.starts.Format("15:04:05"))
+						}
+						if !a.ends.After(a.at) {
+							resolves[a.key]++
+							if !a.ends.Equal(at(tc.up)) {
+								t.Errorf("%s resolved %s at %s with endsAt %s, want %s (the platform's recovery)", p.loc, a.key, a.at.Format("15:04:05"), a.ends.Format("15:04:05"), at(tc.up).Format("15:04:05"))
+							}
+						}
+						last[a.key] = a
+					}
+					if len(last) != 4 {
+						t.Errorf("%s sent %d quorum pages, want 4 (chat, login, send, receive): %v", p.loc, len(last), keys(map[string]pushed(last)))
+					}
+					for k := range last {
+						if resolves[k] != 1 {
+							t.Errorf("%s resolved %s %d times, want once", p.loc, k, resolves[k])
+						}
+					}
+					if act := p.n.Active(); len(act) != 0 {
+						t.Errorf("%s holds %d alerts firing at the end", p.loc, len(act))
+					}
+				}
+			})
+		}
+	}
+}
