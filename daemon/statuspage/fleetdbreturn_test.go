@@ -32,7 +32,13 @@ import (
 //     of its own location;
 //   - the platform back at 09:17 while the database is away (09:15-09:19,
 //     before the lapse): the pages are resolved once, endsAt 09:17 (where
-//     the held runs measured the recovery), not at the database's stop.
+//     the held runs measured the recovery), not at the database's stop;
+//   - as the first, seoul-a restarted during the outage (no run at 09:18
+//     and 09:19; its live verdict from a fresh machine, down again from
+//     09:20): its held runs, stored first, resume after that gap while
+//     the others' are still missing, so the counted window closes at the
+//     gap and another opens at 09:20; the pages go on from 09:10 all the
+//     same (before, resolved at the gap and paged anew from 09:20).
 func TestFleetPushDatabaseBack(t *testing.T) {
 	stores := []struct {
 		name string
@@ -58,9 +64,11 @@ func TestFleetPushDatabaseBack(t *testing.T) {
 	cases := []struct {
 		name           string
 		away, back, up int // minutes: the database away [away, back), the platform up again at up
+		restart        int // minute seoul-a is restarted at (no run then and the next), 0: none
 	}{
-		{"outage goes on", 15, 25, 30},
-		{"recovered meanwhile", 15, 19, 17},
+		{"outage goes on", 15, 25, 30, 0},
+		{"recovered meanwhile", 15, 19, 17, 0},
+		{"restarted meanwhile", 15, 25, 30, 18},
 	}
 	for _, st := range stores {
 		for _, tc := range cases {
@@ -78,13 +86,25 @@ func TestFleetPushDatabaseBack(t *testing.T) {
 				// The database away: runs and events held, no figures.
 				held := map[string][]probe.Run{}
 				heldEvs := map[string][]state.Event{}
+				var fresh *state.Machine // seoul-a's live machine after its restart
 				for i := tc.away; i < tc.back; i++ {
 					clk.Set(at(i))
 					for _, p := range ps {
+						restarting := p.loc == "seoul-a" && tc.restart > 0 && i >= tc.restart
+						if restarting && i < tc.restart+2 {
+							continue // stopped, starting again
+						}
 						r := fleetRun(p.loc, at(i), ok(i)(p.loc))
-						evs := p.m.Observe(&r)
+						evs := p.m.Observe(&r) // what its store gets (re-judged from the restored windows)
 						held[p.loc] = append(held[p.loc], r)
 						heldEvs[p.loc] = append(heldEvs[p.loc], evs...)
+						if restarting {
+							if fresh == nil {
+								fresh = state.New("messaging", "chat", p.loc, fleetConfig(p.loc).Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+							}
+							r := r
+							evs = fresh.Observe(&r)
+						}
 						p.n.Handle(evs)
 					}
 					clk.Set(at(i).Add(30 * time.Second))

@@ -400,16 +400,27 @@ func (p *Page) build(ctx context.Context, in report.Input) (*report.Report, erro
 // trim drops from a report what the page never shows, since a snapshot is
 // kept for minutes (the history for hours): each flow's figures and unknown
 // stretches (but those still open at the figures' end, one a flow at most,
-// that tell a flow nobody runs now: measuredNow), and the step latencies but one per function (the incident
+// that tell a flow nobody runs now: measuredNow, and those that begin where
+// a counted window of the flow ends, whose end they say is where every
+// location's data ends: Verdict.Unknown), and the step latencies but one per function (the incident
 // timeline takes its lanes' functions, in order, from them). At 50,000 flows
 // they were most of a snapshot's memory (about 15 MB a report).
 func trim(r *report.Report) {
 	end := elapsedEnd(r)
 	for i := range r.Services {
 		s := &r.Services[i]
+		ends := map[string]map[int64]bool{} // flow -> its counted windows' ends
+		for _, w := range s.Windows {
+			if w.End != nil {
+				if ends[w.Flow] == nil {
+					ends[w.Flow] = map[int64]bool{}
+				}
+				ends[w.Flow][w.End.UnixNano()] = true
+			}
+		}
 		var open []report.Span
 		for _, u := range s.Unknown {
-			if !u.End.Before(end) {
+			if !u.End.Before(end) || ends[u.Flow][u.Start.UnixNano()] {
 				open = append(open, u)
 			}
 		}

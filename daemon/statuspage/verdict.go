@@ -86,7 +86,7 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 			}
 			v.Counted = append(v.Counted, sw)
 		}
-		v.Unknown = append(v.Unknown, unknownOf(s, now)...)
+		v.Unknown = append(v.Unknown, unknownOf(cfg, s, now)...)
 	}
 	if runs := v.Runs; !runs || missingAtMonthStart(cfg, month, hist, now, monthStart) {
 		// Say nothing, as figures with no run yet: they lack a location
@@ -176,18 +176,20 @@ func missingAtMonthStart(cfg *config.Config, month, hist *report.Report, now, mo
 }
 
 // unknownOf are s's stretches in which no location reported a flow of the
-// config (not a retired flow's: stopped by the config, not by its data),
-// as Verdict.Unknown has them.
-func unknownOf(s *report.Service, now time.Time) []state.Window {
-	retired := map[string]bool{}
-	for _, f := range s.Flows {
-		if f.Retired {
-			retired[f.Name] = true
+// config (not a flow the config no longer has: stopped by the config, not
+// by its data), as Verdict.Unknown has them: those the page keeps (trim).
+func unknownOf(cfg *config.Config, s *report.Service, now time.Time) []state.Window {
+	flows := map[string]bool{}
+	for _, cs := range cfg.Services {
+		if cs.Name == s.Name {
+			for _, f := range cs.Flows {
+				flows[f.Name] = true
+			}
 		}
 	}
 	var out []state.Window
 	for _, u := range s.Unknown {
-		if u.Reason != report.ReasonNoRun || retired[u.Flow] {
+		if u.Reason != report.ReasonNoRun || !flows[u.Flow] {
 			continue
 		}
 		w := state.Window{Key: state.Key{Service: s.Name, Flow: u.Flow}, Kind: state.KindUnknown, Start: u.Start, Confirmed: u.Start, End: u.End}
