@@ -213,7 +213,10 @@ type Window struct {
 	EndUncertaintySeconds   *float64 `json:"end_uncertainty_seconds"`
 	// Causes are the window's causes in time order (the first is CauseStep
 	// and Error), each from the first run that had it to the first that had
-	// the next (or the window's end), clipped to the window.
+	// the next (or the window's end), clipped to the window. A counted
+	// window's are those of every location window that makes it, each
+	// clipped to it, the same cause at several locations merged: they may
+	// overlap, and more than one may last (to null) while it is open.
 	Causes []Cause `json:"causes"`
 	// Known is when the window's confirmation was known: the end of its
 	// confirming run (of the quorum's, the quorum-th to end; MTTD's), its

@@ -300,9 +300,14 @@ func (a *analysis) window(m measured) Window {
 		w.StartUncertaintySeconds = ptrF(m.s.Sub(m.lastBefore).Seconds())
 	}
 	w.Causes = make([]Cause, 0, len(m.causes))
-	for i, c := range m.causes {
+	for _, c := range m.causes {
 		x := Cause{Step: c.Step, Error: c.Error, From: c.From.In(a.loc)}
-		if i < len(m.causes)-1 || w.End != nil {
+		// A cause lasts (to null) when the window has no end and the
+		// cause goes on to the end of what was seen of it. With one
+		// location only the last one can; the causes of a counted window
+		// come from several locations, and more than one may last.
+		lasts := c.To.IsZero() || !c.To.Before(m.e)
+		if w.End != nil || !lasts {
 			to := c.To
 			if to.IsZero() || to.After(m.e) {
 				to = m.e
@@ -348,6 +353,57 @@ func clipCauses(w state.Window, s, e time.Time) []state.Cause {
 			c.To = e
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// mergeCauses is the causes of a counted window [s, e) made of the
+// location windows ws (the one whose cause is the counted window's first):
+// each one's causes clipped to [s, e), the same cause (state.Cause.Same)
+// at several locations, or again at one, where its stretches overlap or
+// touch, one cause over their union; in order of start (the first
+// location's first where two start together), at most state.MaxCauses as a
+// window keeps them (the first MaxCauses-1 and the last to start).
+func mergeCauses(ws []state.Window, s, e time.Time) []state.Cause {
+	var groups [][]state.Cause
+	for _, w := range ws {
+	next:
+		for _, c := range clipCauses(w, s, e) {
+			for gi, g := range groups {
+				if g[0].Same(c) {
+					groups[gi] = append(g, c)
+					continue next
+				}
+			}
+			groups = append(groups, []state.Cause{c})
+		}
+	}
+	// to is a cause's end, the far future while it lasts.
+	to := func(c state.Cause) time.Time {
+		if c.To.IsZero() {
+			return time.Unix(1<<62, 0)
+		}
+		return c.To
+	}
+	var out []state.Cause
+	for _, g := range groups {
+		slices.SortStableFunc(g, func(x, y state.Cause) int { return x.From.Compare(y.From) })
+		m := g[0]
+		for _, c := range g[1:] {
+			if c.From.After(to(m)) {
+				out = append(out, m)
+				m = c
+				continue
+			}
+			if to(c).After(to(m)) {
+				m.To = c.To
+			}
+		}
+		out = append(out, m)
+	}
+	slices.SortStableFunc(out, func(x, y state.Cause) int { return x.From.Compare(y.From) })
+	if n := len(out); n > state.MaxCauses {
+		out = append(out[:state.MaxCauses-1], out[n-1])
 	}
 	return out
 }
@@ -970,7 +1026,17 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			cur.confirmed, need = cands[0], 1
 		}
 		cur.known = quorumKnown(cur, need, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
-		cur.causes = clipCauses(lws[best].w, cur.s, cur.e)
+		// The causes of every location window that makes it, clipped to
+		// it: the location that went down first may recover while others
+		// keep the window counted with errors of their own.
+		byLoc := make([]state.Window, 0, len(curWs))
+		byLoc = append(byLoc, lws[best].w)
+		for _, i := range curWs {
+			if i != best {
+				byLoc = append(byLoc, lws[i].w)
+			}
+		}
+		cur.causes = mergeCauses(byLoc, cur.s, cur.e)
 		// The edges are those of the location windows that make them (the
 		// last to go down, the first to come back), when one does.
 		for _, i := range curWs {

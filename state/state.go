@@ -140,7 +140,12 @@ func (w *Window) EndUncertainty() (time.Duration, bool) {
 }
 
 // CurrentCause is the window's latest cause (CauseStep and Error when it
-// lists none).
+// lists none): of an open window, the latest to begin of those that last.
+// A location's window has one lasting cause, its last; a fleet's counted
+// window (the report's, which the quorum's page describes) lists the causes
+// of every location that makes it, in order of start, and the last to begin
+// may have ended (seoul-a's 503s from 10:30 to 10:35 while busan-b still
+// times out from 10:15 on).
 func (w *Window) CurrentCause() Cause {
 	if n := len(w.Causes); n > 0 {
 		return w.Causes[n-1]
@@ -508,6 +513,11 @@ func AppendCause(cs []Cause, c Cause) []Cause {
 	}
 	return append(cs, c)
 }
+
+// Same reports whether o is the same cause as c, by the rule that keeps a
+// window's runs in one cause (sameCause): the report merges by it the causes
+// of the locations that make a counted window.
+func (c Cause) Same(o Cause) bool { return sameCause(c, o.Step, o.Error) }
 
 // sameCause reports whether a run that failed at step with errMsg continues
 // cause c: the same step, and an error that differs at most in its numbers,

@@ -528,6 +528,10 @@ func fmtUncertainty(start, end *float64) string {
 
 // fmtCauses prints a window's cause: its error (which names the step), or,
 // when the cause changed, every cause with the time it began, in order.
+// When causes overlap (a fleet's counted window: its locations failed with
+// errors of their own at once), each is printed with its end too ("from
+// 07:21:04 to 07:33:31: ..."; "from 07:24:10: ..." for one still lasting),
+// since one beginning does not end the one before.
 func fmtCauses(w report.Window, loc *time.Location) string {
 	text := func(step, err string) string {
 		switch {
@@ -541,9 +545,19 @@ func fmtCauses(w report.Window, loc *time.Location) string {
 	if len(w.Causes) <= 1 {
 		return clip(printable(text(w.CauseStep, w.Error)), 200)
 	}
+	overlap := false
+	for i := 1; i < len(w.Causes); i++ {
+		if prev := w.Causes[i-1].To; prev == nil || prev.After(w.Causes[i].From) {
+			overlap = true
+		}
+	}
 	parts := make([]string, len(w.Causes))
 	for i, c := range w.Causes {
-		parts[i] = "from " + c.From.In(loc).Format(causeLayout) + ": " + clip(printable(text(c.Step, c.Error)), 160)
+		when := "from " + c.From.In(loc).Format(causeLayout)
+		if overlap && c.To != nil {
+			when += " to " + c.To.In(loc).Format(causeLayout)
+		}
+		parts[i] = when + ": " + clip(printable(text(c.Step, c.Error)), 160)
 	}
 	return strings.Join(parts, "; ")
 }
