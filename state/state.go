@@ -148,6 +148,13 @@ func (w *Window) EndUncertainty() (time.Duration, bool) {
 // times out from 10:15 on).
 func (w *Window) CurrentCause() Cause {
 	if n := len(w.Causes); n > 0 {
+		if w.End.IsZero() {
+			for i := n - 1; i >= 0; i-- {
+				if w.Causes[i].To.IsZero() {
+					return w.Causes[i]
+				}
+			}
+		}
 		return w.Causes[n-1]
 	}
 	return Cause{Step: w.CauseStep, Error: w.Error, From: w.Start, To: w.End}
