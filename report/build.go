@@ -70,37 +70,41 @@ func title(from, to time.Time, loc *time.Location) string {
 }
 
 // silent is Report.Silent: the locations whose every flow in the config
-// has had no run for more than twice its interval at the end of the elapsed
-// period (the rule that makes that time unknown), each with the latest time
-// its flows' data ends (where the unknown stretch after each one's last run
-// starts: flowData.ends).
+// that ran there in the period is unknown there up to the end of the
+// elapsed period, each with the latest time its flows' data ends (where
+// that unknown stretch starts: when their next runs were due, flowData.ends,
+// or where the state machine stored it when the location ran again). That
+// is the unknown time the report counts, judged as it is: at the wall clock
+// for a range that is over (a prober stopped in the last two intervals
+// before --to never ran again within two intervals: unknown, and silent),
+// so a location is silent in a report exactly when its figures count the
+// time after its last run as unknown. Before, silence was judged at the
+// period's end whatever the report's now, and that prober, whose last 60 s
+// the report of a past range counted as unknown, was not listed.
 func (a *analysis) silent() map[string]time.Time {
-	intervals := make(map[string]time.Duration, len(a.flows))
-	ends := make(map[string]map[string]time.Time, len(a.flows))
+	byName := make(map[string]*flowData, len(a.flows))
 	for _, fd := range a.flows {
-		intervals[fd.flow.Name] = fd.flow.Interval
-		ends[fd.flow.Name] = fd.ends
+		byName[fd.flow.Name] = fd
 	}
 	out := map[string]time.Time{}
 	active := map[string]bool{}
 	for _, c := range a.cov {
-		ivl, ok := intervals[c.Flow]
+		fd, ok := byName[c.Flow]
 		if !ok || a.retired[c.Flow] {
 			continue // a flow the config no longer has: stopped by the config, not silent
 		}
-		if ivl <= 0 {
-			ivl = time.Minute
+		var since time.Time
+		for _, u := range fd.locUnknown[c.Location] {
+			if u.e.Equal(a.end) && u.s.Before(u.e) {
+				since = u.s
+			}
 		}
-		if a.end.Sub(c.Last) <= 2*ivl {
+		if since.IsZero() {
 			active[c.Location] = true
 			continue
 		}
-		e, ok := ends[c.Flow][c.Location]
-		if !ok {
-			e = c.Last.Add(ivl)
-		}
-		if e.After(out[c.Location]) {
-			out[c.Location] = e
+		if since.After(out[c.Location]) {
+			out[c.Location] = since
 		}
 	}
 	for l := range active {

@@ -225,6 +225,10 @@ type flowData struct {
 	// ends is, for each location with no run in the last two intervals
 	// of the elapsed period, where its data ends (dataEnd).
 	ends map[string]time.Time
+	// locUnknown is each location's unknown time in the elapsed period
+	// (the stretches no run of it covered, as the flow's accounting takes
+	// them): Report.Silent reads it at the period's end.
+	locUnknown map[string]set
 }
 
 // analysis is the common part of Build and Windows.
@@ -772,6 +776,7 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 	for _, l := range fd.locs {
 		locUnknown[l] = union(unknown[l]).clip(from, end)
 	}
+	fd.locUnknown = locUnknown
 	// The flow is unknown where no location reports.
 	fd.unknown = set{{from, end}}.clip(from, end)
 	for _, l := range fd.locs {
