@@ -246,7 +246,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		}
 		t := account(from, end, down, deg, f.unknown, maint)
 		fl := Flow{Name: f.flow.Name, Retired: a.retired[f.flow.Name], DowntimeSeconds: t.down.total().Seconds(), DegradedSeconds: t.degraded.total().Seconds(), UnknownSeconds: t.unknown.total().Seconds()}
-		fl.Availability, fl.NoData = t.figures(pol)
+		fl.Availability, fl.NoData, fl.MaintenanceOnly = t.figures(pol)
 		fc := counts[f.flow.Name]
 		fl.Runs, fl.ConfirmRuns = fc.runs, fc.confirm
 		fl.RunSuccessRatio = ratio(fc.ok, fc.runs)
@@ -261,7 +261,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	down := union(downs...)
 	deg := union(degs...)
 	t := account(from, end, down, deg, unk, maint)
-	svc.Availability, svc.NoData = t.figures(pol)
+	svc.Availability, svc.NoData, svc.MaintenanceOnly = t.figures(pol)
 	elig := t.eligible(pol)
 	svc.Runs, svc.ConfirmRuns = runs, confirm
 	svc.RunSuccessRatio = ratio(ok, runs)
@@ -375,7 +375,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	a.eachDay(down, deg, unk, maint, func(date string, seconds float64, dt *tally) {
 		day := Day{Date: date, Seconds: seconds}
 		if dt != nil {
-			day.Availability, _ = dt.figures(pol)
+			day.Availability, _, day.MaintenanceOnly = dt.figures(pol)
 			day.DowntimeSeconds = dt.down.total().Seconds()
 			day.UnknownSeconds = dt.unknown.total().Seconds()
 			day.MaintenanceSeconds = dt.maint.total().Seconds()
@@ -404,15 +404,19 @@ func (a *analysis) eachDay(down, degraded, unknown, maint set, f func(date strin
 	}
 }
 
-// figures is the availability (nil when nothing was eligible) and whether
-// nothing was measured (all maintenance or unknown).
-func (t tally) figures(p config.Policy) (*float64, bool) {
-	noData := t.elapsed-t.maint.total()-t.unknown.total() <= 0
-	v, ok := t.availability(p)
-	if !ok {
-		return nil, noData
+// figures is the availability (nil when nothing was eligible), whether
+// nothing was measured outside planned maintenance (no data), and whether
+// all of the elapsed time was planned maintenance (maintOnly, never with
+// no data): such time is excluded from the SLA, not missing, so it reads
+// "planned maintenance", not "no data", whether or not runs were stored in
+// it.
+func (t tally) figures(p config.Policy) (avail *float64, noData, maintOnly bool) {
+	maintOnly = t.maint.total() > 0 && t.elapsed-t.maint.total() <= 0
+	noData = !maintOnly && t.elapsed-t.maint.total()-t.unknown.total() <= 0
+	if v, ok := t.availability(p); ok {
+		avail = &v
 	}
-	return &v, noData
+	return avail, noData, maintOnly
 }
 
 func ratio(n, of int64) *float64 {

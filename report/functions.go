@@ -15,8 +15,10 @@ import (
 // has data. Build fills Service.Functions when Input.Functions is set (the
 // status page's daily bars); report files leave it out.
 type FunctionAccount struct {
-	Name            string        `json:"name"`
-	Availability    *float64      `json:"availability"` // nil: nothing measured
+	Name         string   `json:"name"`
+	Availability *float64 `json:"availability"` // nil: nothing measured, or MaintenanceOnly
+	// MaintenanceOnly: all of the elapsed period was planned maintenance.
+	MaintenanceOnly bool          `json:"maintenance_only,omitempty"`
 	DowntimeSeconds float64       `json:"downtime_seconds"`
 	DegradedSeconds float64       `json:"degraded_seconds"`
 	UnknownSeconds  float64       `json:"unknown_seconds"`
@@ -28,18 +30,21 @@ type FunctionAccount struct {
 
 // FunctionDay is one calendar day of a function in the report's zone.
 type FunctionDay struct {
-	Date            string   `json:"date"`
-	Availability    *float64 `json:"availability"` // nil: nothing measured that day
-	DowntimeSeconds float64  `json:"downtime_seconds"`
-	DegradedSeconds float64  `json:"degraded_seconds"`
-	UnknownSeconds  float64  `json:"unknown_seconds"`
+	Date         string   `json:"date"`
+	Availability *float64 `json:"availability"` // nil: nothing measured that day, or MaintenanceOnly
+	// MaintenanceOnly: the day's elapsed part was all planned maintenance.
+	MaintenanceOnly bool    `json:"maintenance_only,omitempty"`
+	DowntimeSeconds float64 `json:"downtime_seconds"`
+	DegradedSeconds float64 `json:"degraded_seconds"`
+	UnknownSeconds  float64 `json:"unknown_seconds"`
 }
 
 // functionFigures is a function's availability (nil when nothing was
-// eligible) and its down, degraded and unknown seconds.
-func (t tally) functionFigures(p config.Policy) (avail *float64, down, degraded, unknown float64) {
-	avail, _ = t.figures(p)
-	return avail, t.down.total().Seconds(), t.degraded.total().Seconds(), t.unknown.total().Seconds()
+// eligible), whether it was all planned maintenance, and its down, degraded
+// and unknown seconds.
+func (t tally) functionFigures(p config.Policy) (avail *float64, maintOnly bool, down, degraded, unknown float64) {
+	avail, _, maintOnly = t.figures(p)
+	return avail, maintOnly, t.down.total().Seconds(), t.degraded.total().Seconds(), t.unknown.total().Seconds()
 }
 
 // functionAccounts accounts every function of cs; svc is the service as
@@ -73,11 +78,11 @@ func (a *analysis) functionAccounts(cs *config.Service, svc *Service) []Function
 		unk = unk.minus(down)
 		fa := FunctionAccount{Name: fn, Daily: []FunctionDay{}, Windows: []int{}}
 		t := account(from, end, down, deg, unk, maint)
-		fa.Availability, fa.DowntimeSeconds, fa.DegradedSeconds, fa.UnknownSeconds = t.functionFigures(pol)
+		fa.Availability, fa.MaintenanceOnly, fa.DowntimeSeconds, fa.DegradedSeconds, fa.UnknownSeconds = t.functionFigures(pol)
 		a.eachDay(down, deg, unk, maint, func(date string, _ float64, dt *tally) {
 			day := FunctionDay{Date: date}
 			if dt != nil {
-				day.Availability, day.DowntimeSeconds, day.DegradedSeconds, day.UnknownSeconds = dt.functionFigures(pol)
+				day.Availability, day.MaintenanceOnly, day.DowntimeSeconds, day.DegradedSeconds, day.UnknownSeconds = dt.functionFigures(pol)
 			}
 			fa.Daily = append(fa.Daily, day)
 		})

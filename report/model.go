@@ -63,10 +63,17 @@ type CreditTier struct {
 // and, for MTBF (up time / incidents begun in the period), none begun in the
 // period.
 type Service struct {
-	Name               string   `json:"name"`
-	Objective          float64  `json:"objective"`
-	Availability       *float64 `json:"availability"`      // time-weighted, 0..1; null without data
-	NoData             bool     `json:"no_data"`           // nothing in the period was measured
+	Name         string   `json:"name"`
+	Objective    float64  `json:"objective"`
+	Availability *float64 `json:"availability"` // time-weighted, 0..1; null without data
+	NoData       bool     `json:"no_data"`      // nothing in the period was measured (outside planned maintenance)
+	// MaintenanceOnly: all of the elapsed period was planned maintenance
+	// (the config's maintenance: for this service), so there is no time to
+	// judge availability over: Availability and CreditPercent are null as
+	// without data, but NoData is false (the time is excluded from the SLA,
+	// not missing) and the human formats say "planned maintenance". Absent
+	// otherwise.
+	MaintenanceOnly    bool     `json:"maintenance_only,omitempty"`
 	RunSuccessRatio    *float64 `json:"run_success_ratio"` // ok runs / runs, shown beside it; null without runs
 	Runs               int64    `json:"runs"`              // scheduled runs (confirm runs are not in Runs, RunSuccessRatio or the latencies)
 	ConfirmRuns        int64    `json:"confirm_runs"`      // extra runs made every confirm_every while a verdict was in question
@@ -119,9 +126,12 @@ type Service struct {
 
 // Flow is the accounting for one flow.
 type Flow struct {
-	Name            string   `json:"name"`
-	Availability    *float64 `json:"availability"` // null without data
-	NoData          bool     `json:"no_data"`
+	Name         string   `json:"name"`
+	Availability *float64 `json:"availability"` // null without data
+	NoData       bool     `json:"no_data"`
+	// MaintenanceOnly: all of the elapsed period was planned maintenance
+	// (see Service.MaintenanceOnly). Absent otherwise.
+	MaintenanceOnly bool     `json:"maintenance_only,omitempty"`
 	RunSuccessRatio *float64 `json:"run_success_ratio"` // null without runs
 	Runs            int64    `json:"runs"`              // scheduled runs
 	ConfirmRuns     int64    `json:"confirm_runs"`      // confirm runs, not in Runs or RunSuccessRatio
@@ -167,6 +177,10 @@ type Day struct {
 	DowntimeSeconds    float64  `json:"downtime_seconds"`
 	UnknownSeconds     float64  `json:"unknown_seconds"`
 	MaintenanceSeconds float64  `json:"maintenance_seconds"`
+	// MaintenanceOnly: the day's elapsed part was all planned maintenance
+	// (its availability null for that, not for want of data). Absent
+	// otherwise.
+	MaintenanceOnly bool `json:"maintenance_only,omitempty"`
 }
 
 // Edge cuts: why a window's (or an incident's, or a reconciliation's)

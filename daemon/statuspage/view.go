@@ -83,8 +83,11 @@ type serviceView struct {
 	Objective    string
 	Met          bool
 	NoData       bool
-	Budget       string
-	BudgetPct    int
+	// MaintOnly: the month so far was all planned maintenance (NoData
+	// too: no figure), which the page says instead of "no data".
+	MaintOnly bool
+	Budget    string
+	BudgetPct int
 	// Maintenance, while a configured maintenance window covers now, says
 	// until when (in the config's time zone) and why.
 	Maintenance string
@@ -199,6 +202,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 		if hist != nil && si < len(hist.Services) && hist.Services[si].Name == cs.Name {
 			hs = &hist.Services[si]
 		}
+		sv.MaintOnly = ms != nil && ms.Availability == nil && ms.MaintenanceOnly
 		if ms != nil && ms.Runs > 0 && ms.Availability != nil {
 			sv.NoData = false
 			sv.Availability = render.Availability(*ms.Availability, cs.Objective)
@@ -243,6 +247,8 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			}
 			if mf != nil && mf.Availability != nil {
 				fv.Availability = render.Availability(*mf.Availability, cs.Objective)
+			} else if mf != nil && mf.MaintenanceOnly {
+				fv.Availability = "planned maintenance"
 			}
 			fv.Bars = bars(hs, hf, ms, mf, during, public, v.LastDay, loc)
 			sv.State = worse(sv.State, fv.State)
@@ -966,7 +972,18 @@ func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf
 		noneFrom, noneStart = -1, ""
 	}
 	prev := ""
+	nMaint := 0
 	for i, d := range days {
+		if d.d.Availability == nil && d.d.MaintenanceOnly {
+			// Planned maintenance all day (as far as it has gone):
+			// excluded from the figures, not missing, as the report's
+			// day says.
+			flushNone(i+off, prev)
+			prev = d.date
+			nMaint++
+			fmt.Fprintf(&body, `<rect class=m x=%d><title>%s planned maintenance</title></rect>`, i+off, d.date)
+			continue
+		}
 		if d.d.Availability == nil {
 			nNone++
 			if noneFrom < 0 {
@@ -1003,7 +1020,7 @@ func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{nDown, "with downtime"}, {nDeg, "degraded"}, {nNone, "without data"}} {
+	}{{nDown, "with downtime"}, {nDeg, "degraded"}, {nMaint, "in planned maintenance"}, {nNone, "without data"}} {
 		if c.n > 0 {
 			label += fmt.Sprintf(", %d %s", c.n, c.what)
 		}

@@ -29,11 +29,14 @@ type Summary struct {
 
 // ServiceSummary is one service's headline figures.
 type ServiceSummary struct {
-	Name            string   `json:"name"`
-	Availability    *float64 `json:"availability"` // null without data, as in report.json
-	Objective       float64  `json:"objective"`
-	NoData          bool     `json:"no_data"`
-	DowntimeSeconds float64  `json:"downtime_seconds"`
+	Name         string   `json:"name"`
+	Availability *float64 `json:"availability"` // null without data, as in report.json
+	Objective    float64  `json:"objective"`
+	NoData       bool     `json:"no_data"`
+	// MaintenanceOnly is report.Service's: the month was all planned
+	// maintenance (no availability, but not no data). Absent otherwise.
+	MaintenanceOnly bool    `json:"maintenance_only,omitempty"`
+	DowntimeSeconds float64 `json:"downtime_seconds"`
 	// Maintenance and unknown time move the denominator: a maintenance
 	// window declared after the fact, or data found missing, revises a month.
 	MaintenanceSeconds float64  `json:"maintenance_seconds"`
@@ -49,7 +52,7 @@ type ServiceSummary struct {
 func summaryOf(r *report.Report) Summary {
 	s := Summary{Title: r.Title, From: r.From, To: r.To, Services: []ServiceSummary{}}
 	for _, sv := range r.Services {
-		ss := ServiceSummary{Name: sv.Name, Objective: sv.Objective, NoData: sv.NoData || sv.Availability == nil,
+		ss := ServiceSummary{Name: sv.Name, Objective: sv.Objective, NoData: sv.NoData || sv.Availability == nil && !sv.MaintenanceOnly, MaintenanceOnly: sv.Availability == nil && sv.MaintenanceOnly,
 			DowntimeSeconds: sv.DowntimeSeconds, MaintenanceSeconds: sv.MaintenanceSeconds, UnknownSeconds: sv.UnknownSeconds,
 			Incidents: sv.Incidents, Windows: len(sv.Windows), Availability: sv.Availability, CreditPercent: sv.CreditPercent, CreditWithheld: sv.CreditWithheld}
 		s.Services = append(s.Services, ss)
@@ -119,7 +122,7 @@ func (s Summary) Text() string {
 	fmt.Fprintf(&b, "%s (%s to %s)\n\n", s.Title, s.From.Format(f), s.To.Format(f))
 	for _, sv := range s.Services {
 		if sv.Availability == nil {
-			fmt.Fprintf(&b, "- %s: no data\n", sv.Name)
+			fmt.Fprintf(&b, "- %s: %s\n", sv.Name, sv.availText(sv.Objective))
 			continue
 		}
 		verdict := "met"
@@ -153,9 +156,13 @@ func objective(o float64) string {
 }
 
 // availText prints the availability as the report does, with as many
-// decimals as objective needs: "no data" without a figure, and "0.000% (no
-// data)" for the one policy.unknown: down makes of a month without data.
+// decimals as objective needs: "no data" without a figure ("planned
+// maintenance" for a month all maintenance), and "0.000% (no data)" for the
+// one policy.unknown: down makes of a month without data.
 func (x ServiceSummary) availText(objective float64) string {
+	if x.Availability == nil && x.MaintenanceOnly {
+		return "planned maintenance"
+	}
 	if x.Availability == nil {
 		return "no data"
 	}

@@ -204,10 +204,19 @@ func fmtAvail(v *float64, objective float64) string {
 	return fmtTrunc(*v, availDecimals(objective))
 }
 
+// maintText is what the human formats say of an availability over a period
+// (or day) that was all planned maintenance: excluded from the SLA, not
+// missing.
+const maintText = "planned maintenance"
+
 // fmtMeasured is fmtAvail, marked "(no data)" when nothing was measured but
 // the policy still gives a figure (unknown time counted as down: 0%), so that
-// no human format shows a figure the JSON flags as no_data without saying so.
-func fmtMeasured(v *float64, noData bool, objective float64) string {
+// no human format shows a figure the JSON flags as no_data without saying so;
+// "planned maintenance" when the period was all maintenance.
+func fmtMeasured(v *float64, noData, maintOnly bool, objective float64) string {
+	if v == nil && maintOnly {
+		return maintText
+	}
 	out := fmtAvail(v, objective)
 	if v != nil && noData {
 		out += " (no data)"
@@ -261,9 +270,11 @@ func function(f *string) string {
 // met says whether availability reached the objective (false without data).
 func met(s report.Service) bool { return s.Availability != nil && *s.Availability >= s.Objective }
 
-// verdict is "met", "missed" or "no data".
+// verdict is "met", "missed", "planned maintenance" or "no data".
 func verdict(s report.Service) string {
 	switch {
+	case s.Availability == nil && s.MaintenanceOnly:
+		return maintText
 	case s.Availability == nil:
 		return "no data"
 	case met(s):

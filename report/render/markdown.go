@@ -59,7 +59,7 @@ func Markdown(w io.Writer, r *report.Report) error {
 			p("```\n%s  %s .. %s\n```\n\n", s.Sparkline, s.Daily[0].Date, s.Daily[len(s.Daily)-1].Date)
 			p("| Date | Availability |\n|---|---|\n")
 			for _, d := range s.Daily {
-				p("| %s | %s |\n", md(d.Date), fmtAvail(d.Availability, s.Objective))
+				p("| %s | %s |\n", md(d.Date), fmtMeasured(d.Availability, false, d.MaintenanceOnly, s.Objective))
 			}
 			p("\n")
 		}

@@ -107,7 +107,7 @@ func newView(r *report.Report, loc *time.Location) view {
 	}
 	for _, s := range r.Services {
 		v.Summary.Rows = append(v.Summary.Rows, withDegraded(degDown, []string{
-			s.Name, fmtMeasured(s.Availability, s.NoData, s.Objective), fmtObjective(s.Objective), verdict(s),
+			s.Name, fmtMeasured(s.Availability, s.NoData, s.MaintenanceOnly, s.Objective), fmtObjective(s.Objective), verdict(s),
 			fmtPctPtr(s.RunSuccessRatio, "-"), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
 			summaryCredit(s),
 		}, 6, fmtDur(s.DegradedSeconds)))
@@ -152,7 +152,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		Daily:     s.Daily,
 		Sparkline: sparkline(s.Daily),
 		Facts: []fact{
-			{"Availability", fmtMeasured(s.Availability, s.NoData, s.Objective)},
+			{"Availability", fmtMeasured(s.Availability, s.NoData, s.MaintenanceOnly, s.Objective)},
 			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s) + ")"},
 			{"Run success ratio", runSuccess(s.RunSuccessRatio, s.Runs)},
 			{"Confirm runs", strconv.FormatInt(s.ConfirmRuns, 10) + " (not in runs or latencies)"},
@@ -188,7 +188,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 			name += retiredMark
 			flows.Note = retiredNote
 		}
-		flows.Rows = append(flows.Rows, withDegraded(degDown, []string{name, fmtMeasured(f.Availability, f.NoData, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
+		flows.Rows = append(flows.Rows, withDegraded(degDown, []string{name, fmtMeasured(f.Availability, f.NoData, f.MaintenanceOnly, s.Objective), fmtPctPtr(f.RunSuccessRatio, "-"),
 			strconv.FormatInt(f.Runs, 10), strconv.FormatInt(f.ConfirmRuns, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)}, 6, fmtDur(f.DegradedSeconds)))
 	}
 
@@ -271,10 +271,14 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 	return sv
 }
 
-// headline is "99.674% against an objective of 99.9%: missed", or "no data
-// against an objective of 99.9%".
+// headline is "99.674% against an objective of 99.9%: missed", "no data
+// against an objective of 99.9%", or, for a period all planned maintenance,
+// that it was not measured for that.
 func headline(s report.Service) string {
-	h := fmtMeasured(s.Availability, s.NoData, s.Objective) + " against an objective of " + fmtObjective(s.Objective)
+	if s.Availability == nil && s.MaintenanceOnly {
+		return "not measured: the period was planned maintenance, excluded from the SLA (objective " + fmtObjective(s.Objective) + ")"
+	}
+	h := fmtMeasured(s.Availability, s.NoData, s.MaintenanceOnly, s.Objective) + " against an objective of " + fmtObjective(s.Objective)
 	if s.Availability == nil {
 		return h
 	}
@@ -306,6 +310,9 @@ func creditFrom(s report.Service, provisional bool, minCoverage float64) string 
 		return withheld(s, minCoverage)
 	}
 	c := fmtCredit(s.CreditPercent)
+	if s.CreditPercent == nil && s.Availability == nil && s.MaintenanceOnly {
+		return c + " (planned maintenance throughout: no availability to judge)"
+	}
 	if s.CreditPercent == nil {
 		return c
 	}
