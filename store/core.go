@@ -34,8 +34,18 @@ type Options struct {
 	// answers (frozen, or a primary that vanished behind a proxy) held
 	// `slaprobe run` before it probed, for as long as the TCP connection
 	// lived, where a refused one starts it without its store at once. The
-	// migration after it is not bounded by it.
+	// migration after it is not bounded by it. Running out is a
+	// *TimeoutError.
 	ConnectTimeout time.Duration
+	// ReadTimeout bounds each read the store is asked for (Runs, Totals,
+	// Windows, Coverage, ...: its queries and the reading of their rows)
+	// and, at a ReadOnly open, the check of the schema version (0: only ctx
+	// bounds them). Running out is a *TimeoutError. `slaprobe report` and
+	// `windows` set it: a PostgreSQL that stopped answering in the middle
+	// of a query (frozen, a primary gone behind a proxy) held them, and
+	// the cron job that mails a month's report, for as long as the TCP
+	// connection lived.
+	ReadTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -95,6 +105,11 @@ type core struct {
 	d      *dialect
 	bounds []time.Duration
 	log    *slog.Logger
+	// name is the database, for errors: postgres://USER@HOST:PORT/NAME
+	// (no password) or the SQLite file.
+	name string
+	// readTimeout bounds each read (Options.ReadTimeout; 0: none).
+	readTimeout time.Duration
 
 	mu     sync.Mutex // one AppendRuns/AppendEvents/Prune at a time; guards below
 	series map[seriesKey]int64
@@ -206,7 +221,9 @@ func (c *core) meta(ctx context.Context, q sqlx.QueryerContext) (map[string]int6
 }
 
 // Ping implements Store.
-func (c *core) Ping(ctx context.Context) error {
+func (c *core) Ping(ctx context.Context) (err error) {
+	ctx, done := c.reading(ctx, "pinging")
+	defer done(&err)
 	if err := c.w.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}

@@ -28,7 +28,9 @@ const windowGroup = ` GROUP BY kind, service, flow, function, location, start_ns
 // stored) before from, found through events_window, and those of open
 // windows (end_ns 0, since a close settles its window's open event), found
 // through events_end. A year of history costs what the range holds.
-func (c *core) Windows(ctx context.Context, q Query) ([]state.Window, error) {
+func (c *core) Windows(ctx context.Context, q Query) (_ []state.Window, err error) {
+	ctx, done := c.reading(ctx, "reading the windows")
+	defer done(&err)
 	from, to, _ := rangeNS(q)
 	m, err := c.meta(ctx, c.r)
 	if err != nil {
@@ -69,7 +71,9 @@ func windowsSQL(cond string) string {
 
 // OpenWindows implements Store: the windows whose open event is not
 // settled, through events_end (end_ns 0).
-func (c *core) OpenWindows(ctx context.Context, location string) ([]state.Window, error) {
+func (c *core) OpenWindows(ctx context.Context, location string) (_ []state.Window, err error) {
+	ctx, done := c.reading(ctx, "reading the open windows")
+	defer done(&err)
 	query := c.r.Rebind(`SELECT ` + windowCols + ` FROM events WHERE location = ? AND end_ns = 0 AND kind <> 'unknown'` + windowGroup +
 		` HAVING MAX(end_ns) = 0 ORDER BY start_ns, flow, function, kind`)
 	ws, err := c.readWindows(ctx, query, []any{location})

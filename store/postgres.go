@@ -83,27 +83,44 @@ func openPostgres(ctx context.Context, dsn string, opts Options, upTo int) (*Pos
 		pctx, cancel = context.WithTimeout(ctx, opts.ConnectTimeout)
 	}
 	err = db.PingContext(pctx)
+	timedOut := err != nil && ctx.Err() == nil && pctx.Err() != nil
 	cancel()
+	if timedOut {
+		// Said as what it is (the driver's text was "failed to receive
+		// message: context deadline exceeded"), naming the database.
+		db.Close()
+		return nil, &TimeoutError{Database: postgresName(dsn), Op: "connecting", After: opts.ConnectTimeout}
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: postgres: connect: %w", err)
 	}
 	c := newCore(db, db, postgresDialect(), opts.Logger)
-	migrate := c.migrate
-	if opts.ReadOnly {
-		migrate = func(ctx context.Context, _ int) error { return c.checkVersion(ctx) }
-	}
-	if err := migrate(ctx, upTo); err != nil {
+	c.name, c.readTimeout = postgresName(dsn), opts.ReadTimeout
+	if err := c.openPostgres(ctx, opts, upTo); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if upTo < 0 {
-		if err := c.prepareAll(ctx); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
 	return &Postgres{core: c}, nil
+}
+
+// openPostgres migrates the schema (checks its version, read only) and
+// prepares the statements; a ReadOnly open within c.readTimeout.
+func (c *core) openPostgres(ctx context.Context, opts Options, upTo int) (err error) {
+	migrate := c.migrate
+	if opts.ReadOnly {
+		var done func(*error)
+		ctx, done = c.reading(ctx, "checking the schema version")
+		defer done(&err)
+		migrate = func(ctx context.Context, _ int) error { return c.checkVersion(ctx) }
+	}
+	if err := migrate(ctx, upTo); err != nil {
+		return err
+	}
+	if upTo < 0 {
+		return c.prepareAll(ctx)
+	}
+	return nil
 }
 
 // CloseWait bounds Postgres.Close. Closing a pool deallocates each

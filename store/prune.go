@@ -120,7 +120,9 @@ func (c *core) pruneOne(ctx context.Context, tx *sqlx.Tx, t pruneTarget, cutoff 
 }
 
 // Horizon implements Store.
-func (c *core) Horizon(ctx context.Context) (Horizon, error) {
+func (c *core) Horizon(ctx context.Context) (_ Horizon, err error) {
+	ctx, done := c.reading(ctx, "reading the retention horizon")
+	defer done(&err)
 	m, err := c.meta(ctx, c.r)
 	if err != nil {
 		return Horizon{}, err

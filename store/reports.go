@@ -155,7 +155,9 @@ type versionRow struct {
 	Figures   string `db:"figures"`
 }
 
-func (c *core) ReportVersions(ctx context.Context, month string) ([]ReportVersion, error) {
+func (c *core) ReportVersions(ctx context.Context, month string) (_ []ReportVersion, err error) {
+	ctx, done := c.reading(ctx, "reading the report versions")
+	defer done(&err)
 	q := `SELECT month, version, generated_ns, digest, changes, files, maker, figures FROM report_versions`
 	var args []any
 	if month != "" {
@@ -271,11 +273,15 @@ func (c *core) deliveries(ctx context.Context, where string, args ...any) ([]Del
 	return out, nil
 }
 
-func (c *core) PendingDeliveries(ctx context.Context) ([]Delivery, error) {
+func (c *core) PendingDeliveries(ctx context.Context) (_ []Delivery, err error) {
+	ctx, done := c.reading(ctx, "reading the report deliveries")
+	defer done(&err)
 	return c.deliveries(ctx, `WHERE state = ?`, DeliveryPending)
 }
 
-func (c *core) Deliveries(ctx context.Context, month string) ([]Delivery, error) {
+func (c *core) Deliveries(ctx context.Context, month string) (_ []Delivery, err error) {
+	ctx, done := c.reading(ctx, "reading the report deliveries")
+	defer done(&err)
 	if month == "" {
 		return c.deliveries(ctx, "")
 	}
@@ -324,7 +330,9 @@ func (r leaseRow) lease() Lease {
 	return Lease{Holder: r.Holder, Beat: r.Beat, Since: fromNS(r.Since), Renewed: fromNS(r.Renewed)}
 }
 
-func (c *core) PublisherLease(ctx context.Context) (Lease, error) {
+func (c *core) PublisherLease(ctx context.Context) (_ Lease, err error) {
+	ctx, done := c.reading(ctx, "reading the publisher lease")
+	defer done(&err)
 	var r leaseRow
 	if err := c.r.GetContext(ctx, &r, leaseSQL); err != nil {
 		return Lease{}, fmt.Errorf("store: publisher lease: %w", err)

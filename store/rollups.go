@@ -51,7 +51,9 @@ func (c *core) seriesFilter(ctx context.Context, q Query) (seriesIndex, string, 
 }
 
 // Rollups implements Store.
-func (c *core) Rollups(ctx context.Context, g Granularity, q Query) ([]Rollup, error) {
+func (c *core) Rollups(ctx context.Context, g Granularity, q Query) (_ []Rollup, err error) {
+	ctx, done := c.reading(ctx, "reading the rollups")
+	defer done(&err)
 	table, err := rollupTable(g)
 	if err != nil {
 		return nil, err
@@ -263,7 +265,9 @@ func (st *seriesTotals) add(n int, s *stat) {
 }
 
 // Totals implements Store.
-func (c *core) Totals(ctx context.Context, q Query) ([]Rollup, error) {
+func (c *core) Totals(ctx context.Context, q Query) (_ []Rollup, err error) {
+	ctx, done := c.reading(ctx, "reading the totals")
+	defer done(&err)
 	from, to, _ := rangeNS(q)
 	byID, cond, cargs, err := c.seriesFilter(ctx, q)
 	if err != nil {
@@ -397,7 +401,9 @@ func (c *core) totalsRaw(ctx context.Context, t *totals, cond string, args []any
 // Coverage implements Store. It reads as Totals does (split): the first and
 // last run start and the number of runs of every part, so First is never
 // before q.From and Last never at or after q.To.
-func (c *core) Coverage(ctx context.Context, q Query) ([]Span, error) {
+func (c *core) Coverage(ctx context.Context, q Query) (_ []Span, err error) {
+	ctx, done := c.reading(ctx, "reading the coverage")
+	defer done(&err)
 	from, to, _ := rangeNS(q)
 	byID, cond, cargs, err := c.seriesFilter(ctx, q)
 	if err != nil {

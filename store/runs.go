@@ -16,7 +16,9 @@ const runsOfSeries = `SELECT run_id, start_ns, duration_ns, steps, confirm FROM 
 WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`
 
 // Runs implements Store.
-func (c *core) Runs(ctx context.Context, q Query) ([]probe.Run, error) {
+func (c *core) Runs(ctx context.Context, q Query) (_ []probe.Run, err error) {
+	ctx, done := c.reading(ctx, "reading the runs")
+	defer done(&err)
 	from, to, _ := rangeNS(q)
 	series, err := c.findSeries(ctx, q.Flows, q.Location)
 	if err != nil {
@@ -42,7 +44,9 @@ func (c *core) Runs(ctx context.Context, q Query) ([]probe.Run, error) {
 // and one Runs call apiece read the whole series table's count and every
 // step name each time, so 400 retired flows of 4,000 read the series
 // table 400 times.
-func (c *core) RunsEach(ctx context.Context, qs []Query) ([][]probe.Run, error) {
+func (c *core) RunsEach(ctx context.Context, qs []Query) (_ [][]probe.Run, err error) {
+	ctx, done := c.reading(ctx, "reading the runs")
+	defer done(&err)
 	all, _, err := c.allSeries(ctx)
 	if err != nil {
 		return nil, err
@@ -214,7 +218,9 @@ func scanRun(rows *sql.Rows, names map[int64]nameKey, series *int64, blob *[]byt
 }
 
 // LastRuns implements Store.
-func (c *core) LastRuns(ctx context.Context, location string) (map[string]time.Time, error) {
+func (c *core) LastRuns(ctx context.Context, location string) (_ map[string]time.Time, err error) {
+	ctx, done := c.reading(ctx, "reading the last runs")
+	defer done(&err)
 	series, err := c.findSeries(ctx, nil, location)
 	if err != nil {
 		return nil, err

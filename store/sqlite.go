@@ -161,6 +161,7 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	c := newCore(w, nil, sqliteDialect(), opts.Logger)
+	c.name, c.readTimeout = path, opts.ReadTimeout
 	if !opts.ReadOnly {
 		// The file the writer connection opened (stat'd after the first
 		// connection made or opened it).
@@ -173,7 +174,11 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	}
 	migrate := func(ctx context.Context, upTo int) error { return notADB(c.migrate(ctx, upTo)) }
 	if opts.ReadOnly {
-		migrate = func(ctx context.Context, _ int) error { return notADB(c.checkVersion(ctx)) }
+		migrate = func(ctx context.Context, _ int) (err error) {
+			ctx, done := c.reading(ctx, "checking the schema version")
+			defer done(&err)
+			return notADB(c.checkVersion(ctx))
+		}
 	}
 	if err := migrate(ctx, upTo); err != nil {
 		w.Close()

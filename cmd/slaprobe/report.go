@@ -14,6 +14,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("report", "--config FILE [--db PATH|URL] (--month YYYY-MM | --from T --to T) --format pdf|html|json|csv|md --out PATH", stderr)
 	path := fs.String("config", "", "config file (required)")
 	db := fs.String("db", "", "SQLite database path or postgres:// URL to read (default: the config's storage)")
+	waits := storeWaitFlags(fs)
 	month := fs.String("month", "", "calendar month YYYY-MM in the config's time zone")
 	from := fs.String("from", "", "start of the range (instead of --month)")
 	to := fs.String("to", "", "end of the range, exclusive")
@@ -49,7 +50,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer o.discard()
-	st, err := openExistingStore(ctx, cfg, *db)
+	st, err := openExistingStore(ctx, cfg, *db, *waits)
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: report:", msg) }
 	r, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(), Timelines: cfg.Timelines, Warn: warn})
 	if err != nil {
-		return err
+		return waits.explain(err)
 	}
 	if err := writeReport(r, *format, o, render.PDFOptions{FontPath: cfg.Report.Font}); err != nil {
 		return err

@@ -15,6 +15,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("windows", "--config FILE [--db PATH|URL] --from T --to T [--format text|json|csv] [--recompute]", stderr)
 	path := fs.String("config", "", "config file (required)")
 	db := fs.String("db", "", "SQLite database path or postgres:// URL to read (default: the config's storage)")
+	waits := storeWaitFlags(fs)
 	from := fs.String("from", "", "start of the range: RFC 3339, or a date in the config's time zone (required)")
 	to := fs.String("to", "", "end of the range, exclusive (required)")
 	format := fs.String("format", "text", "output: text, json or csv")
@@ -36,7 +37,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	st, err := openExistingStore(ctx, cfg, *db)
+	st, err := openExistingStore(ctx, cfg, *db, *waits)
 	if err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	warn := func(msg string) { fmt.Fprintln(stderr, "slaprobe: windows:", msg) }
 	ws, below, err := report.WindowsAndBelow(ctx, report.Input{Config: cfg, Store: st, From: f, To: t, Now: reportNow(), Timelines: cfg.Timelines, Recompute: *recompute, Warn: warn})
 	if err != nil {
-		return err
+		return waits.explain(err)
 	}
 	if len(below) > 0 {
 		// Listed are the windows the quorum counts; a location failing
