@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,7 +130,7 @@ services:
 				t.Errorf("window %v..%v, want the first hanging run's start %v to the first passing run's start %v",
 					dw.Start, dw.End, firstHang.Start, firstPass.Start)
 			}
-			if want := "get: flow timeout after " + timeout.String(); dw.Error != want {
+			if want := "get: flow timeout after " + timeout.String() + " waiting for response headers from " + strings.TrimPrefix(srv.URL, "http://"); dw.Error != want {
 				t.Errorf("error %q, want %q (the live text)", dw.Error, want)
 			}
 			t.Logf("timeout %v: start %+.2fs after the freeze, end %+.2fs after the thaw; %d runs",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ func hangHandler(w http.ResponseWriter, r *http.Request) {
 // A target that hangs fails at the step's or the flow's timeout, with the
 // same error text, whether the run is live (a real server, the wall clock)
 // or replayed (in process, a Manual clock): the virtual wait ends at the
-// virtual deadline instead of an hour later.
+// virtual deadline instead of an hour later. The live one adds where it
+// hung (waiting for response headers from the server's address); an
+// in-process transport has no connection to say that of.
 func TestHangEndsAtDeadlineLiveAndVirtual(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(hangHandler))
 	t.Cleanup(srv.Close)
@@ -62,7 +65,11 @@ func TestHangEndsAtDeadlineLiveAndVirtual(t *testing.T) {
 				}
 				begin := time.Now()
 				run := runOne(t, ctx, flow, opts)
-				wantStep(t, run.Steps[0], StatusFailed, tc.want)
+				want := tc.want
+				if !virtual {
+					want += " waiting for response headers from " + strings.TrimPrefix(srv.URL, "http://")
+				}
+				wantStep(t, run.Steps[0], StatusFailed, want)
 				wantStep(t, run.Steps[1], StatusNotRun, "not run: step hang failed")
 				if real := time.Since(begin); real > tc.took+time.Second {
 					t.Errorf("took %v of real time", real)

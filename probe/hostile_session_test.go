@@ -212,7 +212,7 @@ func TestTeardownBounded(t *testing.T) {
 	start := time.Now()
 	run := runOne(t, context.Background(), f, Options{})
 	took := time.Since(start)
-	wantStep(t, run.Steps[0], StatusFailed, "read: flow timeout after 300ms")
+	wantStep(t, run.Steps[0], StatusFailed, "read: flow timeout after 300ms waiting for response headers from "+strings.TrimPrefix(srv.URL, "http://"))
 	// The teardown steps share one deadline: the first, hanging, spends
 	// it; the second fails at it (a step's own timeout would share it).
 	if s := stepNames(run.Teardown); s != "cleanup=failed cleanup2=failed" || teardowns.Load() < 1 ||

@@ -407,6 +407,13 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		}
 		a.phases = tr.finish(resp != nil)
 		a.fail = transportError(err)
+		if req.Context().Err() != nil || a.fail == "timeout" {
+			// Cut short by the step's deadline, or the transport's own
+			// (its TLS handshake's 10 s): say where it hung.
+			if a.waiting = tr.waitingFor(); a.waiting != "" && a.fail == "timeout" {
+				a.fail += " " + a.waiting
+			}
+		}
 		if cs.noRepeat && resp == nil && tr.unanswered() {
 			a.fail += unansweredNote
 		}
@@ -419,6 +426,11 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	page := rs.sessionPage(req.URL, resp)
 	if err != nil {
 		a.fail = err.Error()
+		if req.Context().Err() != nil {
+			if w := tr.waitingFor(); w != "" {
+				a.waiting = w + " after " + byteSize(len(rs.buf))
+			}
+		}
 		return a
 	}
 	if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
@@ -926,4 +938,22 @@ func transportError(err error) string {
 		return oe.Op + ": " + oe.Err.Error()
 	}
 	return err.Error()
+}
+
+// byteSize says n bytes as a reader takes them in: "0 bytes", "512 bytes",
+// "600 kB", "1.2 MB" (decimal units, one decimal place where it says
+// something).
+func byteSize(n int) string {
+	f, unit := float64(n), ""
+	switch {
+	case n < 1000:
+		return strconv.Itoa(n) + " bytes"
+	case n < 1000*1000:
+		f, unit = f/1000, " kB"
+	case n < 1000*1000*1000:
+		f, unit = f/(1000*1000), " MB"
+	default:
+		f, unit = f/(1000*1000*1000), " GB"
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0") + unit
 }

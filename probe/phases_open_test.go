@@ -128,7 +128,11 @@ func TestFrozenServerWaitIsProcessing(t *testing.T) {
 			}
 			run := runOne(t, context.Background(), config.Flow{Timeout: 300 * time.Millisecond, Steps: []config.Step{step}}, Options{})
 			s := run.Steps[0]
-			wantStep(t, s, StatusFailed, "frozen: flow timeout after 300ms")
+			want := "frozen: flow timeout after 300ms"
+			if kind == "request" {
+				want += " waiting for response headers from " + ln.Addr().String()
+			}
+			wantStep(t, s, StatusFailed, want)
 			p := s.Phases
 			if p.Processing <= 0 || p.Processing < s.Duration/2 {
 				t.Errorf("a request hung waiting for its answer reads processing %s of a %s step (phases %+v): the wait must be in processing", p.Processing, s.Duration, p)

@@ -767,6 +767,12 @@ func (rs *runState) step(i int) {
 		}
 		if m := rs.timedOut(ctx, cs, start, now, deadline, a.fail); m != "" {
 			msg = m
+			if a.waiting != "" && rs.parent.Err() == nil && !strings.Contains(m, a.waiting) {
+				// Where it hung: "timeout after 10s waiting for response
+				// headers from 10.0.0.5:443" (a poll's within already
+				// says it, in its last attempt's failure).
+				msg += " " + a.waiting
+			}
 			break
 		}
 		if a.fail == "" {
@@ -851,6 +857,9 @@ func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time
 			a := cs.kind.attempt(actx, rs, cs)
 			if actx.Err() != nil && ctx.Err() == nil && !rs.c.Now().Before(deadline) {
 				a.fail, a.fatal, a.cut = "timeout", false, true
+				if a.waiting != "" {
+					a.fail += " " + a.waiting
+				}
 			}
 			return a
 		}

@@ -236,17 +236,18 @@ func TestTimeouts(t *testing.T) {
 		stepTimeout time.Duration
 		poll        *config.Poll
 		errText     string
+		between     bool // the deadline may fall between attempts
 	}{
-		{"step timeout", 5 * time.Second, 100 * time.Millisecond, nil, "slow: timeout after 100ms"},
-		{"flow timeout", 150 * time.Millisecond, 0, nil, "slow: flow timeout after 150ms"},
+		{"step timeout", 5 * time.Second, 100 * time.Millisecond, nil, "slow: timeout after 100ms", false},
+		{"flow timeout", 150 * time.Millisecond, 0, nil, "slow: flow timeout after 150ms", false},
 		{"flow timeout while polling", 150 * time.Millisecond, 0, &config.Poll{Every: 20 * time.Millisecond, Within: 10 * time.Second},
-			"slow: flow timeout after 150ms"},
+			"slow: flow timeout after 150ms", true},
 		// A poll lasts at most within, also when an attempt hangs (it ran
 		// until the flow's timeout).
 		{"an attempt hangs past within", 5 * time.Second, 0, &config.Poll{Every: 20 * time.Millisecond, Within: 150 * time.Millisecond},
-			"slow: expectation not met within 150ms: timeout"},
+			"slow: expectation not met within 150ms: timeout", false},
 		{"an attempt hangs past within, step timeout later", 5 * time.Second, 3 * time.Second, &config.Poll{Every: 20 * time.Millisecond, Within: 150 * time.Millisecond},
-			"slow: expectation not met within 150ms: timeout"},
+			"slow: expectation not met within 150ms: timeout", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,7 +261,12 @@ func TestTimeouts(t *testing.T) {
 			run := runOne(t, context.Background(), config.Flow{Timeout: tc.flowTimeout,
 				Steps: []config.Step{st, get("after", srv.URL+"/doc")}}, Options{})
 			took := time.Since(begin)
-			wantStep(t, run.Steps[0], StatusFailed, tc.errText)
+			// Cut waiting for the answer, it says so; a poll cut between
+			// its attempts (every 20 ms of quick 503s) was waiting for none.
+			waiting := tc.errText + " waiting for response headers from " + strings.TrimPrefix(srv.URL, "http://")
+			if got := run.Steps[0].Error; got != waiting && (!tc.between || got != tc.errText) {
+				t.Errorf("step slow: got %q, want %q", got, waiting)
+			}
 			wantStep(t, run.Steps[1], StatusNotRun, "not run: step slow failed")
 			limit := tc.flowTimeout
 			if tc.stepTimeout > 0 {
@@ -313,7 +319,11 @@ func TestPollLongPollCutAtWithin(t *testing.T) {
 			st.Expect = config.Expect{Status: []int{200}, JSONPath: []config.PathMatch{{Path: "$.messages[*].id", Matcher: config.Matcher{Contains: sp("m-17")}}}}
 			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{st}}, Options{})
 			s := run.Steps[0]
-			wantStep(t, s, StatusFailed, tc.errText)
+			want := tc.errText
+			if tc.answered == 0 { // cut waiting for the answer: it says so
+				want += " waiting for response headers from " + strings.TrimPrefix(srv.URL, "http://")
+			}
+			wantStep(t, s, StatusFailed, want)
 			if s.HTTPStatus != tc.http || s.Attempts != int(tc.answered)+1 {
 				t.Errorf("http_status %d after %d attempts, want %d after %d", s.HTTPStatus, s.Attempts, tc.http, tc.answered+1)
 			}

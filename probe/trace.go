@@ -34,6 +34,10 @@ type tracer struct {
 	p                                   Phases
 	dns, conn, tlsStart, wrote, firstAt time.Time
 	begin                               time.Time // the attempt's start
+	host                                string    // the hop's host:port (GetConn), for waiting
+	resolving                           string    // the name being resolved (DNSStart)
+	writing                             bool      // the hop has a connection (or is getting one) and has not sent its request whole
+	waiting                             string    // what the attempt still waited for when it finished (see finish)
 	sawFirstByte                        bool
 	sent                                bool // the last request went out whole and no byte of an answer to it has come
 	taken                               bool // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
@@ -63,19 +67,21 @@ func (t *tracer) reset(c clock.Clock) {
 	t.mu.Lock()
 	t.c, t.active = c, true
 	t.begin, t.sawFirstByte, t.sent, t.taken = c.Now(), false, false, false
+	t.host, t.resolving, t.writing, t.waiting = "", "", false, ""
 	t.p = Phases{}
 	t.dns, t.conn, t.tlsStart, t.wrote, t.firstAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	t.mu.Unlock()
 }
 
 // getConn starts a hop; the previous hop's transfer ends here.
-func (t *tracer) getConn(string) {
+func (t *tracer) getConn(hostPort string) {
 	t.mu.Lock()
 	if !t.active {
 		t.mu.Unlock()
 		return
 	}
 	now := t.c.Now()
+	t.host, t.writing = hostPort, true
 	if !t.firstAt.IsZero() {
 		t.p.Transfer += now.Sub(t.firstAt)
 		t.firstAt = time.Time{}
@@ -83,14 +89,14 @@ func (t *tracer) getConn(string) {
 	t.mu.Unlock()
 }
 
-func (t *tracer) dnsStart(httptrace.DNSStartInfo) {
+func (t *tracer) dnsStart(info httptrace.DNSStartInfo) {
 	t.mu.Lock()
 	if !t.active {
 		t.mu.Unlock()
 		return
 	}
 	now := t.c.Now()
-	t.dns = now
+	t.dns, t.resolving = now, info.Host
 	t.mu.Unlock()
 }
 
@@ -171,6 +177,7 @@ func (t *tracer) wroteRequest(info httptrace.WroteRequestInfo) {
 	now := t.c.Now()
 	t.wrote = now
 	t.sent = info.Err == nil
+	t.writing = false
 	t.mu.Unlock()
 }
 
@@ -247,6 +254,7 @@ func (t *tracer) finish(gotResponse bool) Phases {
 		t.p.Processing = now.Sub(t.begin)
 		return t.p
 	}
+	t.waiting = t.openPhase(gotResponse)
 	closePhase(&t.p.Resolve, &t.dns, now)
 	closePhase(&t.p.Connect, &t.conn, now)
 	closePhase(&t.p.TLS, &t.tlsStart, now)
@@ -262,4 +270,40 @@ func closePhase(d *time.Duration, began *time.Time, now time.Time) {
 		*d += now.Sub(*began)
 		*began = time.Time{}
 	}
+}
+
+// openPhase says what the attempt was waiting for when it ended, from the
+// phase still open (see finish): "resolving NAME", "connecting to
+// HOST:PORT", "in the TLS handshake with HOST:PORT", "sending the request
+// to HOST:PORT", "waiting for response headers from HOST:PORT", "reading
+// the response headers from HOST:PORT"; "" when none is (the answer came,
+// or the attempt failed by itself: a refused connection). The body's
+// reading is said by the step, which knows how much of it came. t.mu held.
+func (t *tracer) openPhase(gotResponse bool) string {
+	switch {
+	case !t.dns.IsZero():
+		return "resolving " + t.resolving
+	case !t.conn.IsZero():
+		return "connecting to " + t.host
+	case !t.tlsStart.IsZero():
+		return "in the TLS handshake with " + t.host
+	case !t.wrote.IsZero():
+		return "waiting for response headers from " + t.host
+	case !t.firstAt.IsZero() && !gotResponse:
+		return "reading the response headers from " + t.host
+	case !t.firstAt.IsZero():
+		// The body's reading (finish(true) follows it, whether it
+		// ended or not: the caller says this only of one cut short).
+		return "reading the body from " + t.host
+	case t.writing && t.host != "":
+		return "sending the request to " + t.host
+	}
+	return ""
+}
+
+// waitingFor is what the finished attempt still waited for (openPhase).
+func (t *tracer) waitingFor() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.waiting
 }
