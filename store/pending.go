@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
@@ -44,6 +48,83 @@ func (p *Pending) Fail(err error) {
 		p.err = err
 	}
 	p.mu.Unlock()
+}
+
+// Retryable reports whether a store that failed to open is worth trying
+// again while the daemon probes without it: not a schema newer than this
+// slaprobe's, a DSN that does not parse, nor a database that refuses the
+// credentials or does not exist (the config's, which a restart after
+// fixing it needs).
+func Retryable(err error) bool {
+	var pe *pgconn.PgError
+	var ce *pgconn.ParseConfigError
+	switch {
+	case errors.Is(err, ErrSchemaNewer), errors.As(err, &ce):
+		return false
+	case errors.As(err, &pe):
+		// 28: invalid authorization; 3D000: no such database.
+		return !strings.HasPrefix(pe.Code, "28") && pe.Code != "3D000"
+	}
+	return true
+}
+
+// Reopen says how OpenLater opens a Pending store's database.
+type Reopen struct {
+	// Open opens the store (and migrates it); ctx bounds the attempt.
+	Open func(ctx context.Context) (Store, error)
+	// Every is the time between attempts (a ticker: an attempt that took
+	// longer is followed by the next at once); Wait bounds each.
+	Every, Wait time.Duration
+	// Retryable says which errors are worth another attempt (nil:
+	// Retryable); any other ends OpenLater with it.
+	Retryable func(error) bool
+	// Logger gets the attempt that opened it (info) and the error that
+	// ended the tries (error); nil: none.
+	Logger *slog.Logger
+}
+
+// OpenLater opens p's database every r.Every until it opens (and gives it
+// to p: Set, which the daemon's attach then finds answering), ctx is done
+// (a store opened then is closed; nil), or an attempt fails with an error a
+// retry will not mend, which it returns (the daemon stops on it, exit 1).
+// Each failed attempt's error is p's (Fail).
+func (p *Pending) OpenLater(ctx context.Context, r Reopen) error {
+	retryable, log := r.Retryable, r.Logger
+	if retryable == nil {
+		retryable = Retryable
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(r.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		octx, cancel := context.WithTimeout(ctx, r.Wait)
+		st, err := r.Open(octx)
+		cancel()
+		if err == nil {
+			if ctx.Err() != nil {
+				st.Close()
+				return nil
+			}
+			p.Set(st)
+			log.Info("store reachable: opened (the daemon stores the spool and its held runs next)")
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !retryable(err) {
+			log.Error("store reachable, but cannot be used: stopping", "err", err)
+			return err
+		}
+		p.Fail(err)
+	}
 }
 
 // Opened reports whether Set was called.

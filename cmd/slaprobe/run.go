@@ -14,12 +14,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -369,7 +367,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if pending != nil {
 		go func() {
 			defer close(opened)
-			openLater(dctx, pending, func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg, *db, log) }, log, stopDaemon)
+			err := pending.OpenLater(dctx, store.Reopen{
+				Open:  func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg, *db, log) },
+				Every: storeOpenRetry, Wait: storeOpenWait, Retryable: storeRetryable, Logger: log,
+			})
+			if err != nil {
+				stopDaemon(err)
+			}
 		}()
 	} else {
 		close(opened)
@@ -459,60 +463,11 @@ const (
 	storeOpenWait  = 30 * time.Second
 )
 
-// storeRetryable reports whether a store that failed to open at startup is
-// worth trying again while the daemon probes without it: not for bad input
-// (a bad path or driver, a DSN that does not parse), a schema newer than
-// this slaprobe's, nor a database that refuses the credentials or does not
-// exist (the config's, which a restart after fixing it needs).
+// storeRetryable reports whether a store that failed to open is worth
+// trying again (store.Retryable), bad input (a bad path or driver) never.
 func storeRetryable(err error) bool {
 	var ue usageError
-	var pe *pgconn.PgError
-	var ce *pgconn.ParseConfigError
-	switch {
-	case errors.As(err, &ue), errors.Is(err, store.ErrSchemaNewer), errors.As(err, &ce):
-		return false
-	case errors.As(err, &pe):
-		// 28: invalid authorization; 3D000: no such database.
-		return !strings.HasPrefix(pe.Code, "28") && pe.Code != "3D000"
-	}
-	return true
-}
-
-// openLater opens the store every storeOpenRetry until it opens (and hands
-// it to p, which the daemon's attach then finds answering), ctx is done
-// (a store opened then is closed), or the error is one a retry will not
-// mend (stop, with it: the process exits 1).
-func openLater(ctx context.Context, p *store.Pending, open func(context.Context) (store.Store, error), log *slog.Logger, stop context.CancelCauseFunc) {
-	t := time.NewTicker(storeOpenRetry)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		octx, cancel := context.WithTimeout(ctx, storeOpenWait)
-		st, err := open(octx)
-		cancel()
-		if err == nil {
-			if ctx.Err() != nil {
-				st.Close()
-				return
-			}
-			p.Set(st)
-			log.Info("store reachable: opened (the daemon stores the spool and its held runs next)")
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if !storeRetryable(err) {
-			log.Error("store reachable, but cannot be used: stopping", "err", err)
-			stop(err)
-			return
-		}
-		p.Fail(err)
-	}
+	return !errors.As(err, &ue) && store.Retryable(err)
 }
 
 // spoolPath is where the daemon keeps, across a stop, the results the
