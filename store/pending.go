@@ -57,9 +57,8 @@ func (p *Pending) Fail(err error) {
 // fixing it needs).
 func Retryable(err error) bool {
 	var pe *pgconn.PgError
-	var ce *pgconn.ParseConfigError
 	switch {
-	case errors.Is(err, ErrSchemaNewer), errors.As(err, &ce):
+	case errors.Is(err, ErrSchemaNewer), BadDSN(err):
 		return false
 	case errors.As(err, &pe):
 		// 28: invalid authorization; 3D000: no such database.

@@ -64,6 +64,14 @@ func postgresDialect() *dialect {
 	}
 }
 
+// BadDSN reports whether err says the PostgreSQL DSN does not parse (a bad
+// URL, an unknown sslmode, a sslrootcert that cannot be read): bad input,
+// which no retry mends.
+func BadDSN(err error) bool {
+	var ce *pgconn.ParseConfigError
+	return errors.As(err, &ce)
+}
+
 // OpenPostgres connects to the PostgreSQL database at dsn (a postgres:// URL
 // or key=value string) and migrates its schema to the latest version.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Postgres, error) {

@@ -116,7 +116,11 @@ func openStoreDriver(ctx context.Context, cfg *config.Config, db string, log *sl
 	case "postgres":
 		// The connection bounded as each later attempt is (storeOpenWait):
 		// a server that accepts and never answers must not hold the start.
-		return store.OpenPostgres(ctx, dsn, store.Options{Logger: log, ConnectTimeout: storeOpenWait})
+		st, err := store.OpenPostgres(ctx, dsn, store.Options{Logger: log, ConnectTimeout: storeOpenWait})
+		if store.BadDSN(err) {
+			return nil, usageError{err}
+		}
+		return st, err
 	default:
 		return nil, usagef("storage.driver %q: want sqlite or postgres", driver)
 	}
@@ -186,6 +190,9 @@ func openExistingStoreDriver(ctx context.Context, cfg *config.Config, db string,
 		st, err := store.OpenPostgres(ctx, dsn, store.Options{ReadOnly: true, ConnectTimeout: w.connect, ReadTimeout: w.read})
 		if errors.Is(err, store.ErrNoStore) {
 			return nil, usagef("no slaprobe store in that PostgreSQL database (check --db or storage.dsn)")
+		}
+		if store.BadDSN(err) {
+			return nil, usageError{err}
 		}
 		return st, err
 	}
