@@ -37,7 +37,7 @@ type tracer struct {
 	host                                string    // the hop's host:port (GetConn), for waiting
 	resolving                           string    // the name being resolved (DNSStart)
 	writing                             bool      // the hop has a connection (or is getting one) and has not sent its request whole
-	waiting                             string    // what the attempt still waited for when it finished (see finish)
+	waiting                             openWait  // what the attempt still waited for when it finished (see finish)
 	sawFirstByte                        bool
 	sent                                bool // the last request went out whole and no byte of an answer to it has come
 	taken                               bool // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
@@ -67,7 +67,7 @@ func (t *tracer) reset(c clock.Clock) {
 	t.mu.Lock()
 	t.c, t.active = c, true
 	t.begin, t.sawFirstByte, t.sent, t.taken = c.Now(), false, false, false
-	t.host, t.resolving, t.writing, t.waiting = "", "", false, ""
+	t.host, t.resolving, t.writing, t.waiting = "", "", false, waitNone
 	t.p = Phases{}
 	t.dns, t.conn, t.tlsStart, t.wrote, t.firstAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	t.mu.Unlock()
@@ -272,38 +272,72 @@ func closePhase(d *time.Duration, began *time.Time, now time.Time) {
 	}
 }
 
+// openWait is the phase an attempt was still in when it ended (openPhase),
+// kept as a number and said in words only for an attempt cut short
+// (waitingFor): every successful attempt ends with its body's reading
+// open, and building the words there cost an allocation a step.
+type openWait uint8
+
+const (
+	waitNone openWait = iota
+	waitResolve
+	waitConnect
+	waitTLS
+	waitHeaders
+	waitHeadersRead
+	waitBody
+	waitSend
+)
+
 // openPhase says what the attempt was waiting for when it ended, from the
-// phase still open (see finish): "resolving NAME", "connecting to
-// HOST:PORT", "in the TLS handshake with HOST:PORT", "sending the request
-// to HOST:PORT", "waiting for response headers from HOST:PORT", "reading
-// the response headers from HOST:PORT"; "" when none is (the answer came,
-// or the attempt failed by itself: a refused connection). The body's
-// reading is said by the step, which knows how much of it came. t.mu held.
-func (t *tracer) openPhase(gotResponse bool) string {
+// phase still open (see finish); waitNone when none is (the answer came,
+// or the attempt failed by itself: a refused connection). t.mu held.
+func (t *tracer) openPhase(gotResponse bool) openWait {
 	switch {
 	case !t.dns.IsZero():
-		return "resolving " + t.resolving
+		return waitResolve
 	case !t.conn.IsZero():
-		return "connecting to " + t.host
+		return waitConnect
 	case !t.tlsStart.IsZero():
-		return "in the TLS handshake with " + t.host
+		return waitTLS
 	case !t.wrote.IsZero():
-		return "waiting for response headers from " + t.host
+		return waitHeaders
 	case !t.firstAt.IsZero() && !gotResponse:
-		return "reading the response headers from " + t.host
+		return waitHeadersRead
 	case !t.firstAt.IsZero():
 		// The body's reading (finish(true) follows it, whether it
 		// ended or not: the caller says this only of one cut short).
-		return "reading the body from " + t.host
+		return waitBody
 	case t.writing && t.host != "":
-		return "sending the request to " + t.host
+		return waitSend
 	}
-	return ""
+	return waitNone
 }
 
-// waitingFor is what the finished attempt still waited for (openPhase).
+// waitingFor says what the finished attempt still waited for (openPhase):
+// "resolving NAME", "connecting to HOST:PORT", "in the TLS handshake with
+// HOST:PORT", "sending the request to HOST:PORT", "waiting for response
+// headers from HOST:PORT", "reading the response headers from HOST:PORT",
+// "reading the body from HOST:PORT" (the step adds how much of it came);
+// "" when nothing was open.
 func (t *tracer) waitingFor() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.waiting
+	switch t.waiting {
+	case waitResolve:
+		return "resolving " + t.resolving
+	case waitConnect:
+		return "connecting to " + t.host
+	case waitTLS:
+		return "in the TLS handshake with " + t.host
+	case waitHeaders:
+		return "waiting for response headers from " + t.host
+	case waitHeadersRead:
+		return "reading the response headers from " + t.host
+	case waitBody:
+		return "reading the body from " + t.host
+	case waitSend:
+		return "sending the request to " + t.host
+	}
+	return ""
 }
