@@ -1042,6 +1042,12 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			}
 		}
 		cur.causes = mergeCauses(byLoc, cur.s, cur.e)
+		// Its cause_step and error are its first cause, as any window's:
+		// the first location's first cause may have ended before the
+		// counted window began.
+		if len(cur.causes) > 0 {
+			cur.cause, cur.err = cur.causes[0].Step, cur.causes[0].Error
+		}
 		// The edges are those of the location windows that make them (the
 		// last to go down, the first to come back), when one does.
 		for _, i := range curWs {
