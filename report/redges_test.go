@@ -7,6 +7,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
 )
 
 // errorsBy gives every failed step of runs the error msg(minute), the
@@ -21,6 +22,17 @@ func errorsBy(runs []probe.Run, msg func(min int) string) []probe.Run {
 		}
 	}
 	return runs
+}
+
+// flipping is an error that changes every minute between a and b before
+// minute until and is a from it on.
+func flipping(a, b string, until int) func(int) string {
+	return func(m int) string {
+		if m < until && m%2 == 1 {
+			return b
+		}
+		return a
+	}
 }
 
 // countedFlowWindow builds the report of 10:00-11:00 (at now; zero: over)
@@ -79,4 +91,63 @@ func TestCountedWindowCauseStepIsItsFirstCause(t *testing.T) {
 			t.Errorf("recompute %v: cause_step/error %q/%q, want the first cause's, login/login: i/o timeout", recompute, w.CauseStep, w.Error)
 		}
 	})
+}
+
+// TestCountedWindowCausesKeepThoseLasting: a counted window whose merged
+// causes are more than state.MaxCauses keeps, as a location's window does,
+// its first ones and those still in force at its end (at most one a
+// location). Before, it kept the first 31 by start and the last to start,
+// which may have ended: seoul-a and busan-b flapping from 10:10 (two
+// errors each, turn by turn), seoul-a refused steadily from 10:30 and
+// daegu-c 503s from 10:40, busan-b's last cause from 10:44 ended at its
+// recovery at 10:45: the window, open at 10:50, listed neither seoul-a's
+// refusals nor daegu-c's 503s, and its current cause (the quorum page's
+// description) was busan-b's EOF, which no location saw any more.
+func TestCountedWindowCausesKeepThoseLasting(t *testing.T) {
+	m := time.Minute
+	now := hm(10, 50)
+	runs := errorsBy(schedule("seoul-a", hm(10, 0), now, m, failing("fail:login", [2]int{10, 60})), flipping("login: connection refused", "login: i/o timeout", 30))
+	runs = append(runs, errorsBy(schedule("busan-b", hm(10, 0), now, m, failing("fail:login", [2]int{10, 45})), flipping("login: connection reset by peer", "login: unexpected EOF", 45))...)
+	runs = append(runs, withError(schedule("daegu-c", hm(10, 0), now, m, failing("fail:login", [2]int{40, 60})), "login: HTTP 503")...)
+	countedFlowWindow(t, runs, now, func(t *testing.T, recompute bool, w Window) {
+		if len(w.Causes) > state.MaxCauses {
+			t.Errorf("recompute %v: %d causes, more than %d", recompute, len(w.Causes), state.MaxCauses)
+		}
+		if w.End != nil {
+			t.Fatalf("recompute %v: window ended at %v, want open", recompute, w.End)
+		}
+		lasting := map[string]string{}
+		for _, c := range w.Causes {
+			if c.To == nil {
+				lasting[c.Error] = c.From.Format("15:04")
+			}
+		}
+		want := map[string]string{"login: connection refused": "10:30", "login: HTTP 503": "10:40"}
+		for e, from := range want {
+			if lasting[e] != from {
+				t.Errorf("recompute %v: cause %q lasting from %s missing (lasting: %v)\n%s", recompute, e, from, lasting, errorCauses(w))
+			}
+		}
+		sw := stateWindowOf(w)
+		if cur := sw.CurrentCause(); cur.Error != "login: HTTP 503" {
+			t.Errorf("recompute %v: current cause %q, want login: HTTP 503 (the latest to begin of those lasting)", recompute, cur.Error)
+		}
+	})
+}
+
+// stateWindowOf is w as the status page hands it to the notifier
+// (daemon/statuspage's stateWindow).
+func stateWindowOf(w Window) state.Window {
+	sw := state.Window{Key: state.Key{Service: w.Service, Flow: w.Flow}, Kind: state.Kind(w.Kind), Start: w.Start, CauseStep: w.CauseStep, Error: w.Error}
+	if w.End != nil {
+		sw.End = *w.End
+	}
+	for _, c := range w.Causes {
+		sc := state.Cause{Step: c.Step, Error: c.Error, From: c.From}
+		if c.To != nil {
+			sc.To = *c.To
+		}
+		sw.Causes = append(sw.Causes, sc)
+	}
+	return sw
 }

@@ -367,7 +367,9 @@ func clipCauses(w state.Window, s, e time.Time) []state.Cause {
 // at several locations, or again at one, where its stretches overlap or
 // touch, one cause over their union; in order of start (the first
 // location's first where two start together), at most state.MaxCauses as a
-// window keeps them (the first MaxCauses-1 and the last to start).
+// window keeps them: as a location's window keeps its first MaxCauses-1 and
+// the current one, the causes in force at the window's end (the current
+// ones, of several locations) and the first of the others.
 func mergeCauses(ws []state.Window, s, e time.Time) []state.Cause {
 	var groups [][]state.Cause
 	for _, w := range ws {
@@ -406,10 +408,36 @@ func mergeCauses(ws []state.Window, s, e time.Time) []state.Cause {
 		out = append(out, m)
 	}
 	slices.SortStableFunc(out, func(x, y state.Cause) int { return x.From.Compare(y.From) })
-	if n := len(out); n > state.MaxCauses {
-		out = append(out[:state.MaxCauses-1], out[n-1])
+	if len(out) <= state.MaxCauses {
+		return out
 	}
-	return out
+	// Keep those in force at the end (the latest to begin, should there be
+	// more than MaxCauses), then the first of the others.
+	keep := make([]bool, len(out))
+	var current []int
+	for i, c := range out {
+		if !to(c).Before(e) {
+			current = append(current, i)
+		}
+	}
+	current = current[max(0, len(current)-state.MaxCauses):]
+	for _, i := range current {
+		keep[i] = true
+	}
+	room := state.MaxCauses - len(current)
+	for i, c := range out {
+		if room > 0 && to(c).Before(e) {
+			keep[i] = true
+			room--
+		}
+	}
+	kept := out[:0]
+	for i, c := range out {
+		if keep[i] {
+			kept = append(kept, c)
+		}
+	}
+	return kept
 }
 
 func sortWindows(ws []Window) {
