@@ -151,3 +151,43 @@ func stateWindowOf(w Window) state.Window {
 	}
 	return sw
 }
+
+// TestCountedWindowCausesEndWhereLocationStopsReporting: a location's cause
+// in a counted window ends where that location's data ends (its unknown
+// stretch), as its window below the quorum does. Before, a location window
+// left open by a prober that stopped (no run stored since) gave its cause
+// to the counted window's end: seoul-a 503s from 10:10, its prober gone
+// after the 10:19 run, busan-b and daegu-c refused from 10:12 and 10:15 to
+// 10:40 made the 503s last to 10:40 (and, the window still open, to null,
+// the cause the quorum page described while seoul-a reported nothing).
+func TestCountedWindowCausesEndWhereLocationStopsReporting(t *testing.T) {
+	m := time.Minute
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		end  int
+		want string
+	}{
+		{"over", time.Time{}, 40, "login: HTTP 503@10:12-10:20, login: connection refused@10:12-10:40"},
+		{"open", hm(10, 50), 60, "login: HTTP 503@10:12-10:20, login: connection refused@10:12-open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			to := hm(11, 0)
+			if !tc.now.IsZero() {
+				to = tc.now
+			}
+			runs := withError(schedule("seoul-a", hm(10, 0), hm(10, 20), m, failing("fail:login", [2]int{10, 20})), "login: HTTP 503")
+			runs = append(runs, withError(schedule("busan-b", hm(10, 0), to, m, failing("fail:login", [2]int{12, tc.end})), "login: connection refused")...)
+			runs = append(runs, withError(schedule("daegu-c", hm(10, 0), to, m, failing("fail:login", [2]int{15, tc.end})), "login: connection refused")...)
+			countedFlowWindow(t, runs, tc.now, func(t *testing.T, recompute bool, w Window) {
+				if got := errorCauses(w); got != tc.want {
+					t.Errorf("recompute %v: causes\n got %s\nwant %s", recompute, got, tc.want)
+				}
+				sw := stateWindowOf(w)
+				if cur := sw.CurrentCause(); !tc.now.IsZero() && cur.Error != "login: connection refused" {
+					t.Errorf("recompute %v: current cause %q, want login: connection refused", recompute, cur.Error)
+				}
+			})
+		})
+	}
+}

@@ -361,27 +361,42 @@ func clipCauses(w state.Window, s, e time.Time) []state.Cause {
 	return out
 }
 
+// seenWindow is a location window that makes a counted window and the
+// stretches of it in which its location reported (not unknown there).
+type seenWindow struct {
+	w    state.Window
+	seen set
+}
+
 // mergeCauses is the causes of a counted window [s, e) made of the
 // location windows ws (the one whose cause is the counted window's first):
-// each one's causes clipped to [s, e), the same cause (state.Cause.Same)
-// at several locations, or again at one, where its stretches overlap or
-// touch, one cause over their union; in order of start (the first
-// location's first where two start together), at most state.MaxCauses as a
-// window keeps them: as a location's window keeps its first MaxCauses-1 and
-// the current one, the causes in force at the window's end (the current
-// ones, of several locations) and the first of the others.
-func mergeCauses(ws []state.Window, s, e time.Time) []state.Cause {
+// each one's causes clipped to [s, e) and to the stretches its location
+// reported in (a prober that stopped with its window open does not give
+// its cause to the time after its data ends), the same cause
+// (state.Cause.Same) at several locations, or again at one, where its
+// stretches overlap or touch, one cause over their union; in order of
+// start (the first location's first where two start together), at most
+// state.MaxCauses as a window keeps them: as a location's window keeps its
+// first MaxCauses-1 and the current one, the causes in force at the
+// window's end (the current ones, of several locations) and the first of
+// the others.
+func mergeCauses(ws []seenWindow, s, e time.Time) []state.Cause {
 	var groups [][]state.Cause
-	for _, w := range ws {
-	next:
-		for _, c := range clipCauses(w, s, e) {
-			for gi, g := range groups {
-				if g[0].Same(c) {
-					groups[gi] = append(g, c)
-					continue next
+	for _, sw := range ws {
+		for _, p := range sw.seen.clip(s, e) {
+		next:
+			for _, c := range clipCauses(sw.w, p.s, p.e) {
+				if c.To.IsZero() && p.e.Before(e) {
+					c.To = p.e // its location's data ends there
 				}
+				for gi, g := range groups {
+					if g[0].Same(c) {
+						groups[gi] = append(g, c)
+						continue next
+					}
+				}
+				groups = append(groups, []state.Cause{c})
 			}
-			groups = append(groups, []state.Cause{c})
 		}
 	}
 	// to is a cause's end, the far future while it lasts.
@@ -1062,11 +1077,16 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// The causes of every location window that makes it, clipped to
 		// it: the location that went down first may recover while others
 		// keep the window counted with errors of their own.
-		byLoc := make([]state.Window, 0, len(curWs))
-		byLoc = append(byLoc, lws[best].w)
+		// Each only where its location reported: one whose prober
+		// stopped with its window open has no cause after its data ends.
+		seen := func(i int) seenWindow {
+			return seenWindow{lws[i].w, set{lws[i].iv}.minus(unknown[lws[i].w.Location])}
+		}
+		byLoc := make([]seenWindow, 0, len(curWs))
+		byLoc = append(byLoc, seen(best))
 		for _, i := range curWs {
 			if i != best {
-				byLoc = append(byLoc, lws[i].w)
+				byLoc = append(byLoc, seen(i))
 			}
 		}
 		cur.causes = mergeCauses(byLoc, cur.s, cur.e)
