@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -188,6 +189,71 @@ func TestCountedWindowCausesEndWhereLocationStopsReporting(t *testing.T) {
 					t.Errorf("recompute %v: current cause %q, want login: connection refused", recompute, cur.Error)
 				}
 			})
+		})
+	}
+}
+
+// TestWindowCauseStepIsItsFirstCauseAtEdges: a window's cause_step and
+// error are its first cause also when the period's start cuts it and for a
+// stretch of a location window listed below the quorum: the causes of both
+// are clipped to them, and their cause_step and error were the whole
+// location window's first cause. seoul-a down from 10:00 with 503s to
+// 10:05 and timeouts from then to 10:40: the report from 10:30 (a fleet of
+// one) and, with busan-b down 10:10-10:20 beside it, the stretch below the
+// quorum from 10:20 read "login: HTTP 503" beside their one cause, the
+// timeouts.
+func TestWindowCauseStepIsItsFirstCauseAtEdges(t *testing.T) {
+	m := time.Minute
+	seoul := func() []probe.Run {
+		return errorsBy(schedule("seoul-a", hm(10, 0), hm(11, 0), m, failing("fail:login", [2]int{0, 40})), func(min int) string {
+			if min < 5 {
+				return "login: HTTP 503"
+			}
+			return "login: i/o timeout"
+		})
+	}
+	check := func(t *testing.T, what string, w Window) {
+		t.Helper()
+		if len(w.Causes) == 0 {
+			t.Fatalf("%s: no causes", what)
+		}
+		if c := w.Causes[0]; c.Step != w.CauseStep || c.Error != w.Error {
+			t.Errorf("%s: first cause %s: %s (causes %s), but cause_step/error %s: %s", what, c.Step, c.Error, errorCauses(w), w.CauseStep, w.Error)
+		}
+	}
+	for _, st := range stores() {
+		t.Run(st.name+"/period start", func(t *testing.T) {
+			cfg := testConfig("UTC", m)
+			s := st.open(t)
+			load(t, s, cfg, seoul())
+			for _, recompute := range []bool{false, true} {
+				rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 30), To: hm(11, 0), Recompute: recompute, Timelines: []*config.Timeline{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, w := range rep.Services[0].Windows {
+					check(t, fmt.Sprintf("recompute %v: %s", recompute, winList([]Window{w})[0]), w)
+				}
+			}
+		})
+		t.Run(st.name+"/below quorum", func(t *testing.T) {
+			cfg := testConfig("UTC", m)
+			runs := append(seoul(), withError(schedule("busan-b", hm(10, 0), hm(11, 0), m, failing("fail:login", [2]int{10, 20})), "login: connection refused")...)
+			runs = append(runs, schedule("daegu-c", hm(10, 0), hm(11, 0), m, failing("ok"))...)
+			s := st.open(t)
+			load(t, s, cfg, runs)
+			for _, recompute := range []bool{false, true} {
+				rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(11, 0), Recompute: recompute, Timelines: []*config.Timeline{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rep.Services[0].BelowQuorum) == 0 {
+					t.Fatalf("recompute %v: nothing below the quorum", recompute)
+				}
+				for _, w := range append(rep.Services[0].Windows, rep.Services[0].BelowQuorum...) {
+					check(t, fmt.Sprintf("recompute %v: %s", recompute, winList([]Window{w})[0]), w)
+				}
+			}
 		})
 	}
 }

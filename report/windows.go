@@ -1186,6 +1186,9 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				confirmed: maxT(x.w.Confirmed, p.s), known: maxT(x.w.KnownAt(), p.s), cause: x.w.CauseStep, err: x.w.Error, locs: locs,
 			}
 			b.edges(x.w)
+			if len(b.causes) > 0 { // its first cause, as any window's
+				b.cause, b.err = b.causes[0].Step, b.causes[0].Error
+			}
 			below = append(below, b)
 		}
 	}
