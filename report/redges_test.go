@@ -257,3 +257,24 @@ func TestWindowCauseStepIsItsFirstCauseAtEdges(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkMergeCauses: the causes of a counted window made by three
+// locations each flapping through 32 errors of their own (96 causes, none
+// the same), as a month's flapping fleet has them.
+func BenchmarkMergeCauses(b *testing.B) {
+	s := hm(10, 0)
+	var ws []seenWindow
+	for l := range 3 {
+		w := state.Window{Key: state.Key{Location: fmt.Sprint("loc-", l)}, Start: s}
+		for i := range 32 {
+			w.Causes = state.AppendCause(w.Causes, state.Cause{Step: "login", Error: fmt.Sprintf("login: error kind %c%c at loc-%d", 'a'+i%26, 'a'+i/26, l), From: s.Add(time.Duration(i) * time.Minute)})
+		}
+		ws = append(ws, seenWindow{w, set{{s, s.Add(time.Hour)}}})
+	}
+	b.ResetTimer()
+	for range b.N {
+		if got := mergeCauses(ws, s, s.Add(time.Hour)); len(got) != state.MaxCauses {
+			b.Fatalf("%d causes", len(got))
+		}
+	}
+}

@@ -373,7 +373,7 @@ type seenWindow struct {
 // each one's causes clipped to [s, e) and to the stretches its location
 // reported in (a prober that stopped with its window open does not give
 // its cause to the time after its data ends), the same cause
-// (state.Cause.Same) at several locations, or again at one, where its
+// (state.Cause.SameKey) at several locations, or again at one, where its
 // stretches overlap or touch, one cause over their union; in order of
 // start (the first location's first where two start together), at most
 // state.MaxCauses as a window keeps them: as a location's window keeps its
@@ -382,19 +382,19 @@ type seenWindow struct {
 // the others.
 func mergeCauses(ws []seenWindow, s, e time.Time) []state.Cause {
 	var groups [][]state.Cause
+	group := map[string]int{} // by SameKey, each error's shape made once
 	for _, sw := range ws {
 		for _, p := range sw.seen.clip(s, e) {
-		next:
 			for _, c := range clipCauses(sw.w, p.s, p.e) {
 				if c.To.IsZero() && p.e.Before(e) {
 					c.To = p.e // its location's data ends there
 				}
-				for gi, g := range groups {
-					if g[0].Same(c) {
-						groups[gi] = append(g, c)
-						continue next
-					}
+				k := c.SameKey()
+				if gi, ok := group[k]; ok {
+					groups[gi] = append(groups[gi], c)
+					continue
 				}
+				group[k] = len(groups)
 				groups = append(groups, []state.Cause{c})
 			}
 		}

@@ -181,9 +181,15 @@ func TestSameCause(t *testing.T) {
 		if got := sameCause(Cause{Step: "s", Error: tc.a}, "s", tc.b); got != tc.same {
 			t.Errorf("sameCause(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
 		}
+		if got := (Cause{Step: "s", Error: tc.a}).SameKey() == (Cause{Step: "s", Error: tc.b}).SameKey(); got != tc.same {
+			t.Errorf("SameKey of %q and %q equal: %v, want %v", tc.a, tc.b, got, tc.same)
+		}
 	}
 	if sameCause(Cause{Step: "login", Error: "x"}, "send", "x") {
 		t.Error("another step is another cause")
+	}
+	if (Cause{Step: "login", Error: "x"}).SameKey() == (Cause{Step: "send", Error: "x"}).SameKey() {
+		t.Error("another step is another cause (SameKey)")
 	}
 }
 

@@ -521,10 +521,11 @@ func AppendCause(cs []Cause, c Cause) []Cause {
 	return append(cs, c)
 }
 
-// Same reports whether o is the same cause as c, by the rule that keeps a
-// window's runs in one cause (sameCause): the report merges by it the causes
-// of the locations that make a counted window.
-func (c Cause) Same(o Cause) bool { return sameCause(c, o.Step, o.Error) }
+// SameKey is a key two causes share exactly when one continues the other
+// by the rule that keeps a window's runs in one cause (sameCause: the same
+// step, an error of the same shape): the report groups by it the causes of
+// the locations that make a counted window, each error's shape made once.
+func (c Cause) SameKey() string { return c.Step + "\x00" + errorShape(c.Error) }
 
 // sameCause reports whether a run that failed at step with errMsg continues
 // cause c: the same step, and an error that differs at most in its numbers,
