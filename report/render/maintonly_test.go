@@ -5,6 +5,7 @@ import (
 	"html"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slaprobe/slaprobe/report"
 )
@@ -56,5 +57,54 @@ func TestMaintenanceOnlyReadsPlannedMaintenance(t *testing.T) {
 		if i := strings.Index(sec, "no data"); i >= 0 && fmtName == "markdown" {
 			t.Errorf("%s says no data of %s: %q", fmtName, name, sec[max(0, i-100):i+20])
 		}
+	}
+}
+
+// TestChartGapsSayPlannedMaintenance: the daily chart's caption (HTML, PDF)
+// says a gap is a day all in planned maintenance when one is, as the
+// Markdown's daily table says "planned maintenance" of it. Before, every
+// gap was "days without data": a 03:00-next-day upgrade covering 2021-05-02
+// whole read as a day with no data under the chart of a report whose
+// tables say it was excluded from the SLA.
+func TestChartGapsSayPlannedMaintenance(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		maint, none bool
+		want        string
+	}{
+		{"none", false, false, "gaps are days without data"},
+		{"a day without data", false, true, "gaps are days without data"},
+		{"a day all maintenance", true, false, "gaps are days all in planned maintenance"},
+		{"both", true, true, "gaps are days without data or all in planned maintenance"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixture()
+			s := &r.Services[0]
+			for i := range s.Daily { // every day measured, but those below
+				v := 0.9995
+				s.Daily[i].Availability, s.Daily[i].MaintenanceOnly = &v, false
+			}
+			if tc.maint {
+				s.Daily[1].Availability, s.Daily[1].MaintenanceOnly = nil, true
+			}
+			if tc.none {
+				s.Daily[2].Availability = nil
+			}
+			var b bytes.Buffer
+			if err := HTML(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			out := html.UnescapeString(b.String())
+			i := strings.Index(out, "<figcaption>Daily availability")
+			if i < 0 {
+				t.Fatal("no daily chart")
+			}
+			if got := out[i:]; !strings.HasPrefix(got, "<figcaption>Daily availability (blue; "+tc.want+")") {
+				t.Errorf("caption %q, want %q", got[:min(len(got), 120)], tc.want)
+			}
+			if got := newServiceView(*s, time.UTC, false, false, 0).Gaps; got != tc.want {
+				t.Errorf("the PDF's caption says %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

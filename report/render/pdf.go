@@ -552,7 +552,7 @@ func (p *pdfDoc) service(s serviceView) {
 		chart = append(chart, p.text(8, fontstyle.Normal, &p.c.muted, "No daily figures.", 0, 1))
 	} else {
 		chart = append(chart, row.New(p.width*fig.h/fig.w).Add(col.New(pdfGrid).Add(&pdfFigure{fig: fig})),
-			p.text(7, fontstyle.Normal, &p.c.muted, "Blue: daily availability (gaps are days without data). Red dashed: the objective.", 0.5, 1))
+			p.text(7, fontstyle.Normal, &p.c.muted, "Blue: daily availability ("+s.Gaps+"). Red dashed: the objective.", 0.5, 1))
 	}
 	p.block(chart...)
 	// Tables with rows in full; a run of empty ones as one short list.

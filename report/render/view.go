@@ -46,7 +46,33 @@ type serviceView struct {
 	Objective float64
 	Daily     []report.Day
 	Sparkline string
-	Tables    []table
+	// Gaps says what the daily chart's gaps are: days without data, all
+	// in planned maintenance, or both (chartGaps).
+	Gaps   string
+	Tables []table
+}
+
+// chartGaps says what the gaps in a daily chart of days are: "days without
+// data", and days all in planned maintenance (maintenance_only), which are
+// gaps too, said as such, since the report counts them so.
+func chartGaps(days []report.Day) string {
+	var none, maint bool
+	for _, d := range days {
+		switch {
+		case d.Availability != nil:
+		case d.MaintenanceOnly:
+			maint = true
+		default:
+			none = true
+		}
+	}
+	switch {
+	case maint && none:
+		return "gaps are days without data or all in planned maintenance"
+	case maint:
+		return "gaps are days all in planned maintenance"
+	}
+	return "gaps are days without data"
 }
 
 // fact is one labelled figure.
@@ -151,6 +177,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		Objective: s.Objective,
 		Daily:     s.Daily,
 		Sparkline: sparkline(s.Daily),
+		Gaps:      chartGaps(s.Daily),
 		Facts: []fact{
 			{"Availability", fmtMeasured(s.Availability, s.NoData, s.MaintenanceOnly, s.Objective)},
 			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s) + ")"},
