@@ -229,8 +229,10 @@ type Window struct {
 	// and Error), each from the first run that had it to the first that had
 	// the next (or the window's end), clipped to the window. A counted
 	// window's are those of every location window that makes it, each
-	// clipped to it, the same cause at several locations merged: they may
-	// overlap, and more than one may last (to null) while it is open.
+	// clipped to it and to where its location reported, the same cause at
+	// several locations merged: they may overlap, and more than one may
+	// last (to null) while it is open. At most state.MaxCauses: past that,
+	// those in force at its end and the first of the others.
 	Causes []Cause `json:"causes"`
 	// Known is when the window's confirmation was known: the end of its
 	// confirming run (of the quorum's, the quorum-th to end; MTTD's), its
