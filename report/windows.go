@@ -1080,7 +1080,9 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// Each only where its location reported: one whose prober
 		// stopped with its window open has no cause after its data ends.
 		seen := func(i int) seenWindow {
-			return seenWindow{lws[i].w, set{lws[i].iv}.minus(unknown[lws[i].w.Location])}
+			// minus walks all of its argument: the location's unknown
+			// time in the window only, not in the whole period.
+			return seenWindow{lws[i].w, set{lws[i].iv}.minus(unknown[lws[i].w.Location].clip(cur.s, cur.e))}
 		}
 		byLoc := make([]seenWindow, 0, len(curWs))
 		byLoc = append(byLoc, seen(best))
