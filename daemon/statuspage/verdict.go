@@ -78,9 +78,15 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 				// the page of a window known before it (a prober
 				// restarted in it without a state file sends that
 				// again).
+				// And its first cause (the description's "at first"),
+				// which the month's window has as the one in force at
+				// its first instant.
 				for _, h := range hs.Windows {
 					if h.End == nil && h.EndCut == report.CutPeriod && sameWindow(&h, w.Flow, w.Function, w.Kind) && h.Start.Before(sw.Start) {
 						sw.Start, sw.Confirmed, sw.Known = h.Start, h.Confirmed, h.Known
+						if h.CauseStep != "" || h.Error != "" {
+							sw.CauseStep, sw.Error = h.CauseStep, h.Error
+						}
 					}
 				}
 			}
