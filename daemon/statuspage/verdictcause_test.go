@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/report"
 )
 
@@ -54,5 +55,30 @@ func TestVerdictDatesFirstCauseFromPreviousDays(t *testing.T) {
 	}
 	if cur := w.CurrentCause(); cur.Error != "login: HTTP 503" {
 		t.Errorf("current cause %q, want login: HTTP 503", cur.Error)
+	}
+}
+
+// TestOpenWindowCauseFromPreviousDays: the internal page's line of a
+// counted window open since before the month gives the cause it began
+// with, as it gives its start, from the previous days' figures: it gave the
+// month's window's, the cause in force at the month's first instant
+// ("since 23:00 ... login: i/o timeout" for an outage that began refused).
+func TestOpenWindowCauseFromPreviousDays(t *testing.T) {
+	dec := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	start := dec.Add(-time.Hour)
+	ms := &report.Service{Name: "messaging", Runs: 2, Windows: []report.Window{{
+		Service: "messaging", Flow: "chat", Kind: "down", Start: dec, StartCut: report.CutPeriod, EndCut: report.CutPeriod,
+		Locations: []string{"busan-b", "seoul-a"}, CauseStep: "login", Error: "login: i/o timeout",
+	}}}
+	hs := &report.Service{Name: "messaging", Runs: 100, Windows: []report.Window{{
+		Service: "messaging", Flow: "chat", Kind: "down", Start: start, EndCut: report.CutPeriod,
+		Locations: []string{"busan-b", "seoul-a"}, CauseStep: "login", Error: "login: connection refused",
+	}}}
+	out := fleetOpenWindows(ms, hs, "seoul-a", nil, "messaging", false, config.MaintenancePlan{}, dec.Add(15*time.Minute), time.UTC)
+	if len(out) != 1 {
+		t.Fatalf("open windows %+v, want one", out)
+	}
+	if out[0].Error != "login: connection refused" {
+		t.Errorf("open window's error %q (since %s), want login: connection refused", out[0].Error, out[0].Since)
 	}
 }

@@ -520,7 +520,8 @@ func measuredNow(month *report.Report, ms *report.Service, cs *config.Service, f
 //
 // A counted window the month cut at its start (open since before the month
 // began) is dated from its start in the history's figures (hs), where it
-// went on past their end: not from the first instant of the month.
+// went on past their end, and said with the cause it began with there: not
+// from the first instant of the month.
 func fleetOpenWindows(ms, hs *report.Service, here string, live *daemon.Status, service string, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) []openView {
 	var out []openView
 	if ms != nil {
@@ -528,11 +529,16 @@ func fleetOpenWindows(ms, hs *report.Service, here string, live *daemon.Status, 
 			if w.End != nil {
 				continue
 			}
-			start := w.Start
+			// Its cause too: what it began with, not the one in force at
+			// the month's first instant (the month's window's first).
+			start, cause, errText := w.Start, w.CauseStep, w.Error
 			if w.StartCut == report.CutPeriod && hs != nil {
 				for _, h := range hs.Windows {
 					if h.End == nil && h.EndCut == report.CutPeriod && sameWindow(&h, w.Flow, w.Function, w.Kind) && h.Start.Before(start) {
 						start = h.Start
+						if h.CauseStep != "" || h.Error != "" {
+							cause, errText = h.CauseStep, h.Error
+						}
 					}
 				}
 			}
@@ -541,7 +547,7 @@ func fleetOpenWindows(ms, hs *report.Service, here string, live *daemon.Status, 
 				continue
 			}
 			if !public {
-				ov.Flow, ov.Cause, ov.Error, ov.Locations = w.Flow, w.CauseStep, textesc.Text(w.Error), strings.Join(w.Locations, ", ")
+				ov.Flow, ov.Cause, ov.Error, ov.Locations = w.Flow, cause, textesc.Text(errText), strings.Join(w.Locations, ", ")
 				ov.Note = "counted (quorum of locations)"
 			}
 			out = append(out, ov)
