@@ -178,3 +178,113 @@ func TestFleetPushDatabaseBack(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetPushDatabaseBackAloneRestartedJustBefore: seoul-a, busan-b and
+// tokyo-c on one store, quorum majority, chat every minute (down_after 2),
+// down everywhere from 09:10, the quorum's page firing from 09:10. The
+// database goes away at 09:15, and busan-b and tokyo-c stop for good
+// then; seoul-a, alone on, is restarted at 09:18 (no run at 09:18 and
+// 09:19, failing again from 09:20) and the database comes back at 09:21,
+// one run after the restart. Its held runs, stored, resume at 09:20 with
+// one failed run, which down_after 2 has not yet made a window: that is
+// no recovery (the next run, at 09:21, confirms the window, backdated to
+// 09:20). Before, the verdict built from them took the unknown stretch
+// 09:18-09:20 for one the data had resumed from, up, and resolved the
+// pages at 09:18, then fired them anew dated 09:18 and ticketed seoul-a's
+// own window meanwhile; now they go on from 09:10 and are resolved once,
+// at 09:30, when the platform is back.
+func TestFleetPushDatabaseBackAloneRestartedJustBefore(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(t0)
+	ps := []*pushProber{newPushProber(t, s, clk, "seoul-a", true), newPushProber(t, s, clk, "busan-b", true), newPushProber(t, s, clk, "tokyo-c", true)}
+	seoul := ps[0]
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	const away, restart, back, up = 15, 18, 21, 30
+	ok := func(i int) func(string) bool { return func(string) bool { return i < 10 || i >= up } }
+	for i := 0; i < away; i++ {
+		pushMinute(t, s, clk, at(i), ps, ok(i))
+	}
+	var held []probe.Run
+	var heldEvs []state.Event
+	var fresh *state.Machine
+	for i := away; i < back; i++ {
+		if i == restart || i == restart+1 {
+			continue // stopped, starting again
+		}
+		clk.Set(at(i))
+		r := fleetRun(seoul.loc, at(i), ok(i)(seoul.loc))
+		evs := seoul.m.Observe(&r)
+		held = append(held, r)
+		heldEvs = append(heldEvs, evs...)
+		if i > restart {
+			if fresh == nil {
+				fresh = state.New("messaging", "chat", seoul.loc, fleetConfig(seoul.loc).Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+			}
+			r := r
+			evs = fresh.Observe(&r)
+		}
+		seoul.n.Handle(evs)
+		clk.Set(at(i).Add(30 * time.Second))
+		if err := seoul.n.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Set(at(back))
+	refresh := func() {
+		if err := seoul.page.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := seoul.n.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refresh()
+	if err := s.AppendRuns(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvents(ctx, heldEvs); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(clk.Now().Add(5 * time.Second))
+	refresh()
+	for i := back; i < up+5; i++ {
+		pushMinute(t, s, clk, at(i), ps[:1], ok(i))
+	}
+
+	resolves := map[string]int{}
+	for _, a := range seoul.am.alerts() {
+		if a.labels["location"] != alert.QuorumLocation {
+			if !a.at.Before(at(12)) {
+				t.Errorf("sent %s at %s: %s (startsAt %s), want nothing of its own location once the quorum pages",
+					a.labels["severity"], a.at.Format("15:04:05"), a.key, a.starts.Format("15:04:05"))
+			}
+			continue
+		}
+		if !a.starts.Equal(at(10)) {
+			t.Errorf("sent %s at %s with startsAt %s, want 09:10 (one outage)", a.key, a.at.Format("15:04:05"), a.starts.Format("15:04:05"))
+		}
+		if !a.ends.After(a.at) {
+			resolves[a.key]++
+			if !a.ends.Equal(at(up)) {
+				t.Errorf("resolved %s at %s with endsAt %s, want 09:30 (the platform's recovery)", a.key, a.at.Format("15:04:05"), a.ends.Format("15:04:05"))
+			}
+		}
+	}
+	if len(resolves) != 4 {
+		t.Errorf("resolved %d quorum pages, want 4 (chat, login, send, receive), each once: %v", len(resolves), resolves)
+	}
+	for k, n := range resolves {
+		if n != 1 {
+			t.Errorf("resolved %s %d times, want once", k, n)
+		}
+	}
+	if act := seoul.n.Active(); len(act) != 0 {
+		t.Errorf("holds %d alerts firing at the end", len(act))
+	}
+}

@@ -184,27 +184,46 @@ func missingAtMonthStart(cfg *config.Config, month, hist *report.Report, now, mo
 // unknownOf are s's stretches in which no location reported a flow of the
 // config (not a flow the config no longer has: stopped by the config, not
 // by its data), as Verdict.Unknown has them: those the page keeps (trim).
+// One whose data resumed too recently for its runs to have made a window
+// (settling: less than the flow's down_after runs and a timeout before
+// now) is handed open, as one reaching the figures' end: failing runs
+// after it are no window until down_after of them (then one backdated to
+// the first), so a counted window closed at its start is not yet known to
+// have ended (see settling).
 func unknownOf(cfg *config.Config, s *report.Service, now time.Time) []state.Window {
-	flows := map[string]bool{}
+	flows := map[string]*config.Flow{}
 	for _, cs := range cfg.Services {
 		if cs.Name == s.Name {
-			for _, f := range cs.Flows {
-				flows[f.Name] = true
+			for i := range cs.Flows {
+				flows[cs.Flows[i].Name] = &cs.Flows[i]
 			}
 		}
 	}
 	var out []state.Window
 	for _, u := range s.Unknown {
-		if u.Reason != report.ReasonNoRun || !flows[u.Flow] {
+		f := flows[u.Flow]
+		if u.Reason != report.ReasonNoRun || f == nil {
 			continue
 		}
 		w := state.Window{Key: state.Key{Service: s.Name, Flow: u.Flow}, Kind: state.KindUnknown, Start: u.Start, Confirmed: u.Start, End: u.End}
-		if !u.End.Before(now) {
+		if !u.End.Before(now) || now.Before(u.End.Add(settling(f))) {
 			w.End = time.Time{}
 		}
 		out = append(out, w)
 	}
 	return out
+}
+
+// settling is how long after f's data resumes its runs may still make a
+// window backdated to where they resumed: down_after runs an interval
+// apart (confirm runs come sooner, never later), the last ending by the
+// timeout. A verdict built within it from a prober's held runs, stored
+// at the database's return, saw one failed run after its restart's gap
+// and no window (down_after 2), took the data for resumed up and
+// resolved the quorum's page at the gap, which the next run's window
+// fired again.
+func settling(f *config.Flow) time.Duration {
+	return time.Duration(max(f.DownAfter, 1))*f.Interval + f.Timeout
 }
 
 // stateWindow is a report's window as the state machine tells one.
