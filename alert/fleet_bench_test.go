@@ -233,3 +233,53 @@ func BenchmarkLapsedHandle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSetFleetDatabaseBack is the verdict the shared database's
+// return brings (Fleet.Unknown): flows flows, each flow and its three
+// functions paged by the quorum, every counted window closed at the
+// database's stop where every location's data ends (an unknown stretch of
+// each flow open to the figures' end), so each page is kept (unmeasured):
+// the cost of that rule over BenchmarkSetFleet's steady state.
+func BenchmarkSetFleetDatabaseBack(b *testing.B) {
+	for _, flows := range []int{1000, 50000} {
+		b.Run(fmt.Sprintf("flows=%d", flows), func(b *testing.B) {
+			am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			defer am.Close()
+			clk := clock.NewManual(t0.Add(time.Hour))
+			n, err := NewNotifier(Options{URLs: []string{am.URL}, Location: "seoul-a", Clock: clk, FleetAware: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			stop := t0.Add(30 * time.Minute)
+			var open, back Fleet
+			open.Fleet, back.Fleet = true, true
+			for i := range flows {
+				for _, fn := range []string{"", "login", "send", "receive"} {
+					c := flowWindow(state.KindDown, fn, t0)
+					c.Flow = fmt.Sprintf("flow-%05d", i)
+					c.Location = "busan-b, seoul-a"
+					old := c
+					old.Start, old.End = t0.Add(-time.Hour), t0.Add(-50*time.Minute)
+					open.Counted = append(open.Counted, old, c)
+					c.End = stop
+					back.Counted = append(back.Counted, old, c)
+				}
+				g := gapOf(stop, time.Time{})
+				g.Flow = fmt.Sprintf("flow-%05d", i)
+				back.Unknown = append(back.Unknown, g)
+			}
+			n.Reconcile(nil)
+			n.SetFleet(open)
+			clk.Advance(time.Minute)
+			n.SetFleet(back)
+			if got := len(n.Active()); got != 4*flows {
+				b.Fatalf("firing %d, want %d (every page kept)", got, 4*flows)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				n.SetFleet(back)
+			}
+		})
+	}
+}
