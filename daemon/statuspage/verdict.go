@@ -215,15 +215,20 @@ func unknownOf(cfg *config.Config, s *report.Service, now time.Time) []state.Win
 }
 
 // settling is how long after f's data resumes its runs may still make a
-// window backdated to where they resumed: down_after runs an interval
-// apart (confirm runs come sooner, never later), the last ending by the
-// timeout. A verdict built within it from a prober's held runs, stored
-// at the database's return, saw one failed run after its restart's gap
-// and no window (down_after 2), took the data for resumed up and
-// resolved the quorum's page at the gap, which the next run's window
-// fired again.
+// window backdated to where they resumed: down_after failed runs, each
+// after the last by confirm_every (the daemon confirm-runs a failure), or
+// by the interval when that is off, the last ending by the timeout, and
+// one such spacing more for its events to be stored. A verdict built
+// within it from a prober's held runs, stored at the database's return,
+// saw one failed run after its restart's gap and no window (down_after
+// 2), took the data for resumed up and resolved the quorum's page at the
+// gap, which the next run's window fired again.
 func settling(f *config.Flow) time.Duration {
-	return time.Duration(max(f.DownAfter, 1))*f.Interval + f.Timeout
+	every := f.Interval
+	if f.ConfirmEvery > 0 && f.ConfirmEvery < every {
+		every = f.ConfirmEvery
+	}
+	return time.Duration(max(f.DownAfter, 1))*every + f.Timeout
 }
 
 // stateWindow is a report's window as the state machine tells one.
