@@ -174,6 +174,9 @@ type Notifier struct {
 	ownEnd  map[ownKey]time.Time
 	verdict Fleet
 	counted map[ownKey]bool // the verdict's open counted windows (syncFleet)
+	// unjudged are this prober's own windows the verdict's figures cannot
+	// judge yet, whose own page (the lapse's) is kept (syncFleetWith).
+	unjudged map[ownKey]bool
 	// verdictAt is when the last verdict that said anything came (the
 	// notifier's start before the first), verdictGap the interval between
 	// the last two, verdictNext when it said the next was due: see lapse.

@@ -421,6 +421,25 @@ func (q *quorumAlerts) unmeasured(k ownKey, p time.Time) bool {
 	return found
 }
 
+// unjudged reports whether this prober's own window w began where every
+// location's data ends in the figures: in an unknown stretch of its flow
+// open at their end.
+func (q *quorumAlerts) unjudged(w state.Window) bool {
+	for _, u := range q.unknown[[2]string{w.Service, w.Flow}] {
+		if u.End.IsZero() && !w.Start.Before(u.Start) {
+			return true
+		}
+	}
+	return false
+}
+
+// fires reports whether a, as rendered, fires (the same labels and
+// startsAt). n.mu held.
+func (n *Notifier) fires(a Alert) bool {
+	e, ok := n.entries[entryID(fingerprint(a.Labels), a.StartsAt)]
+	return ok && !e.Resolved()
+}
+
 // syncFleet makes the firing alerts the fleet's (see SetFleet). n.mu
 // held; not before Reconcile (HoldUntilReconcile), which calls it.
 func (n *Notifier) syncFleet(now time.Time) bool {
@@ -469,9 +488,29 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 		counted[k] = true
 	}
 	n.counted = counted
+	// This prober's own window that began where every location's data
+	// ends in the figures (an unknown stretch of its flow open at their
+	// end: the database away, the held runs not stored yet) is nothing
+	// the figures can count or leave below the quorum: the page it has
+	// from the lapse (paged from this location while no verdict came) is
+	// kept as it is until they can. Before, the first verdict back
+	// resolved that page and ticketed the window below the quorum, and
+	// the next, the held runs stored, paged it from the quorum: a
+	// resolve, a ticket and a page for one outage that went on.
+	n.unjudged = nil
 	for k, w := range n.own {
 		if counted[k] {
 			continue
+		}
+		if q.unjudged(w) {
+			if a := n.render(w); n.fires(a) {
+				desired[fingerprint(a.Labels)] = wanted{a, w}
+				if n.unjudged == nil {
+					n.unjudged = map[ownKey]bool{}
+				}
+				n.unjudged[k] = true
+				continue
+			}
 		}
 		a := n.renderAs(w, n.belowQuorum())
 		desired[fingerprint(a.Labels)] = wanted{a, w}
@@ -557,6 +596,18 @@ func (n *Notifier) syncOwn(keys []ownKey, now time.Time) bool {
 		a := n.renderAs(w, n.belowQuorum())
 		fp := fingerprint(a.Labels)
 		scope[fp] = k
+		if n.unjudged[k] {
+			// Its page kept (syncFleetWith): its cause and close.
+			p := n.render(w)
+			pfp := fingerprint(p.Labels)
+			scope[pfp] = k
+			if open {
+				desired[pfp] = wanted{p, w}
+			} else {
+				delete(n.unjudged, k)
+			}
+			continue
+		}
 		if open && !n.counted[k] {
 			desired[fp] = wanted{a, w}
 		}

@@ -208,3 +208,76 @@ func TestDatabaseBackAloneResolves(t *testing.T) {
 		t.Errorf("alone: firing %+v, want seoul-a's own page from %s", r.n.Active(), again)
 	}
 }
+
+// TestDatabaseBackNewWindowWhileLapsedKeepsItsPage: PostgreSQL stops at
+// t0+2m with the quorum's page of the flow firing; seoul-a lapses (no
+// verdict for 5 minutes) and its function send goes down at t0+7m, which
+// it pages from its own location, as a prober alone does. The first
+// verdict back is built from figures in which every location's data ends
+// at the database's stop: nothing in them can count send's window or
+// leave it below the quorum, and its page is kept as it is (before, it was
+// resolved and send ticketed below the quorum, and the next verdict paged
+// it from the quorum: a resolve, a ticket and a page while send stayed
+// down). Once the held runs are stored the figures judge it: counted, the
+// quorum's page of send takes over from seoul-a's; seen at seoul-a alone,
+// it is a ticket below the quorum.
+func TestDatabaseBackNewWindowWhileLapsedKeepsItsPage(t *testing.T) {
+	for _, quorum := range []bool{true, false} {
+		name := "counted"
+		if !quorum {
+			name = "below the quorum"
+		}
+		t.Run(name, func(t *testing.T) {
+			r := newDBReturnRig(t)
+			stop := t0.Add(2 * time.Minute)
+			r.wait(6*time.Minute, nil)
+			send := flowWindow(state.KindDown, "send", t0.Add(7*time.Minute))
+			r.n.Handle([]state.Event{open(send)})
+			r.wait(2*time.Minute, nil)
+			if got := firingAt(r.n, "page", "seoul-a"); len(got) != 1 || got[0].Labels["function"] != "send" {
+				t.Fatalf("lapsed: firing %+v, want seoul-a's own page of send", r.n.Active())
+			}
+
+			sent := r.verdict([]state.Window{counted(t0, stop)}, gapOf(stop, time.Time{}))
+			changed := send
+			changed.CauseStep, changed.Error = "send", "POST http://chat.internal/send: status 503"
+			r.n.Handle([]state.Event{{Op: state.OpCause, Window: changed}})
+			mustTick(t, r.n, r.ctx)
+			r.wait(time.Minute, func(s []Alert) { sent = append(sent, s...) })
+			for _, a := range sent {
+				if a.Labels["function"] == "send" && (a.Labels["severity"] != "page" || a.Labels["location"] != "seoul-a" || !a.EndsAt.After(r.clk.Now().Add(-time.Minute))) {
+					t.Errorf("the database back, send's window after the data's end: sent %s severity %s location %s endsAt %s, want its own page kept firing",
+						a.Labels["alertname"], a.Labels["severity"], a.Labels["location"], a.EndsAt)
+				}
+			}
+			if got := firingAt(r.n, "page", "seoul-a"); len(got) != 1 || got[0].Labels["function"] != "send" || !got[0].StartsAt.Equal(send.Start) {
+				t.Errorf("the database back: firing %+v, want seoul-a's own page of send from %s", r.n.Active(), send.Start)
+			}
+
+			r.clk.Advance(time.Minute)
+			cs := []state.Window{counted(t0, time.Time{})}
+			if quorum {
+				c := counted(send.Start, time.Time{})
+				c.Function = "send"
+				cs = append(cs, c)
+			}
+			r.verdict(cs)
+			want, wantLoc := "page", QuorumLocation
+			if !quorum {
+				want, wantLoc = "ticket", "seoul-a"
+			}
+			var fns []string
+			for _, a := range r.n.Active() {
+				if a.Labels["function"] == "send" {
+					fns = append(fns, a.Labels["severity"]+"@"+a.Labels["location"])
+					if a.Labels["severity"] != want || a.Labels["location"] != wantLoc || !a.StartsAt.Equal(send.Start) {
+						t.Errorf("the held runs stored: send firing %s from %s at %s, want %s from %s", a.Labels["severity"], a.Labels["location"], a.StartsAt, want, wantLoc)
+					}
+				}
+			}
+			if len(fns) != 1 {
+				t.Errorf("the held runs stored: send firing as %v, want once", fns)
+			}
+		})
+	}
+}
