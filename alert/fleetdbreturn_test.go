@@ -281,3 +281,44 @@ func TestDatabaseBackNewWindowWhileLapsedKeepsItsPage(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseBackNewWindowWhileLapsedCloses: as
+// TestDatabaseBackNewWindowWhileLapsedKeepsItsPage, send's window closing
+// after the first verdict back and before the held runs are stored: its
+// kept page is resolved at the window's end, once.
+func TestDatabaseBackNewWindowWhileLapsedCloses(t *testing.T) {
+	r := newDBReturnRig(t)
+	stop := t0.Add(2 * time.Minute)
+	r.wait(6*time.Minute, nil)
+	send := flowWindow(state.KindDown, "send", t0.Add(7*time.Minute))
+	r.n.Handle([]state.Event{open(send)})
+	r.wait(2*time.Minute, nil)
+	sent := r.verdict([]state.Window{counted(t0, stop)}, gapOf(stop, time.Time{}))
+	end := r.clk.Now().Add(10 * time.Second)
+	r.clk.Set(end.Add(5 * time.Second))
+	seen := len(r.am.all(t))
+	r.n.Handle([]state.Event{closeAt(send, end)})
+	mustTick(t, r.n, r.ctx)
+	sent = append(sent, r.am.all(t)[seen:]...)
+	r.wait(time.Minute, func(s []Alert) { sent = append(sent, s...) })
+	var resolves []Alert
+	for _, a := range sent {
+		if a.Labels["function"] != "send" {
+			continue
+		}
+		if a.Labels["severity"] != "page" || a.Labels["location"] != "seoul-a" || a.EndsAt.After(r.clk.Now()) && !a.EndsAt.After(end) {
+			t.Errorf("sent send %s from %s endsAt %s, want its own page, resolved at %s", a.Labels["severity"], a.Labels["location"], a.EndsAt, end)
+		}
+		if !a.EndsAt.After(r.clk.Now()) {
+			resolves = append(resolves, a)
+		}
+	}
+	if len(resolves) != 1 || !resolves[0].EndsAt.Equal(end) {
+		t.Errorf("send's window closed at %s: resolves %+v, want its page resolved once, endsAt %s", end, resolves, end)
+	}
+	for _, a := range r.n.Active() {
+		if a.Labels["function"] == "send" {
+			t.Errorf("send still firing: %+v", a)
+		}
+	}
+}
