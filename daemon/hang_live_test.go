@@ -152,3 +152,98 @@ services:
 		})
 	}
 }
+
+// staller answers each request with its headers and a part of a 2 MB body,
+// 100 kB more each time (100 kB, 200 kB, ...), then sends nothing more
+// until the client gives up: a body that stalls, run after run, wherever
+// it got to.
+type staller struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (s *staller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.n++
+	n := s.n
+	s.mu.Unlock()
+	w.Header().Set("Content-Length", "2000000")
+	w.WriteHeader(http.StatusOK)
+	w.Write(make([]byte, n*100_000))
+	w.(http.Flusher).Flush()
+	<-r.Context().Done()
+}
+
+// A live target whose body stalls each run after another amount of it is
+// one down window with one cause: the step's error says how much came
+// ("... reading the body from HOST:PORT after 300 kB"), and the size is
+// what changes from run to run in an error of one kind, as a duration is.
+// Before, each run's count was a cause of its own (an OpCause event a run,
+// the window's causes, the report's and the alert's description changing
+// with it, up to state.MaxCauses).
+func TestLiveBodyStallIsOneCause(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(&staller{})
+	t.Cleanup(srv.Close)
+	cfg, err := config.Parse("stall.yaml", []byte(fmt.Sprintf(`
+location: seoul-a
+defaults: {interval: 1s, timeout: 500ms, down_after: 2, up_after: 1}
+services:
+  - name: svc
+    flows:
+      - name: stall
+        steps:
+          - {name: get, function: get, request: {url: "%s/"}}
+`, srv.URL)), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, Deps{Store: &fakeStore{}, Grace: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &fakeWriter{}
+	d.newWriter = func(store.WriterOptions) resultWriter { return w }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	time.Sleep(5 * time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	runs, evs := w.snapshot()
+	errs := map[string]bool{}
+	for i := range runs {
+		for _, s := range runs[i].Steps {
+			if s.Error != "" {
+				errs[s.Error] = true
+			}
+		}
+	}
+	if len(errs) < 3 {
+		t.Fatalf("%d runs with %d errors, want at least 3 stalls after another amount each: %v", len(runs), len(errs), errs)
+	}
+	var opens int
+	var last state.Window
+	for _, e := range evs {
+		if e.Window.Function != "" || e.Window.Kind != state.KindDown {
+			continue
+		}
+		switch e.Op {
+		case state.OpOpen:
+			opens++
+		case state.OpCause:
+			t.Errorf("a new cause %q from %v: %s", e.Window.Causes[len(e.Window.Causes)-1].Error, e.Window.Causes[len(e.Window.Causes)-1].From, eventsString(evs))
+		}
+		last = e.Window
+	}
+	if opens != 1 || len(last.Causes) != 1 {
+		t.Fatalf("%d down windows, the last with %d causes, want one with one: %s", opens, len(last.Causes), eventsString(evs))
+	}
+	prefix := "get: flow timeout after 500ms reading the body from " + strings.TrimPrefix(srv.URL, "http://") + " after "
+	if !strings.HasPrefix(last.Error, prefix) {
+		t.Errorf("error %q, want %q...", last.Error, prefix)
+	}
+}

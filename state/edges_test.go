@@ -176,6 +176,16 @@ func TestSameCause(t *testing.T) {
 		{"login: connection refused", "login: flow timeout after 30s", false},
 		{"login: status 503, want 200", "login: status 404, want 200", false},
 		{"login: extract token: no match for 'tok-[0-9a-f]+'", "login: extract token: no match for 'tok-[0-9a-f]+'", true},
+		// A body that stalls after however much of it came, run after
+		// run, is one hang (the size said as a reader takes it in).
+		{"get: timeout after 500ms reading the body from 127.0.0.1:41235 after 600 kB",
+			"get: timeout after 500ms reading the body from 127.0.0.1:41236 after 601 kB", true},
+		{"get: timeout after 2s reading the body from api.example.org:443 after 999 kB",
+			"get: timeout after 2s reading the body from api.example.org:443 after 1 MB", true},
+		{"get: timeout after 2s reading the body from api.example.org:443 after 1.2 MB",
+			"get: timeout after 2s reading the body from api.example.org:443 after 12 bytes", true},
+		{"get: timeout after 2s reading the body from api.example.org:443 after 0 bytes",
+			"get: timeout after 2s waiting for response headers from api.example.org:443", false},
 	}
 	for _, tc := range tests {
 		if got := sameCause(Cause{Step: "s", Error: tc.a}, "s", tc.b); got != tc.same {
