@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,41 @@ func TestTimeoutSaysWhereItHung(t *testing.T) {
 			st.Timeout = tc.step
 			flow := cmp.Or(tc.flow, 2*time.Second)
 			run := runOne(t, context.Background(), config.Flow{Timeout: flow, Steps: []config.Step{st}}, Options{Transport: tc.transport})
+			wantStep(t, run.Steps[0], StatusFailed, tc.want)
+		})
+	}
+}
+
+// A step that hangs behind a proxy (HTTP_PROXY, HTTPS_PROXY) names the
+// target it was waiting on, and the proxy it went through: a frozen target
+// behind a healthy proxy read "waiting for response headers from
+// proxy.corp:3128", as if the proxy were what hung. A redirect to another
+// host names the host redirected to, as before, and no proxy.
+func TestTimeoutNamesTargetBehindProxy(t *testing.T) {
+	silent := silentListener(t)
+	proxied := &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: silent})}
+	t.Cleanup(proxied.CloseIdleConnections)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://"+silent+"/next", http.StatusFound)
+	}))
+	t.Cleanup(redirector.Close)
+
+	for _, tc := range []struct {
+		name, url string
+		transport http.RoundTripper
+		want      string
+	}{
+		{name: "frozen behind a proxy", url: "http://probe-target.example:8080/", transport: proxied,
+			want: "get: timeout after 500ms waiting for response headers from probe-target.example:8080 via proxy " + silent},
+		{name: "https behind a proxy", url: "https://probe-target.example/", transport: proxied,
+			want: "get: timeout after 500ms sending the request to probe-target.example:443 via proxy " + silent},
+		{name: "redirected to a frozen host", url: redirector.URL + "/",
+			want: "get: timeout after 500ms waiting for response headers from " + silent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := get("get", tc.url)
+			st.Timeout = 500 * time.Millisecond
+			run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{st}}, Options{Transport: tc.transport})
 			wantStep(t, run.Steps[0], StatusFailed, tc.want)
 		})
 	}

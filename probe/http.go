@@ -385,7 +385,7 @@ func appendJSONString(dst []byte, s string) []byte {
 func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) attempt {
 	var a attempt
 	tr := &tracer{}
-	req, err := rs.request(tr.with(ctx, cs.noRepeat), h)
+	req, err := rs.request(tr.with(ctx), h)
 	if err != nil {
 		a.fail, a.fatal = err.Error(), true
 		return a
@@ -394,6 +394,8 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 		unreplayable(req.Header)
 	}
 	tr.reset(rs.c)
+	tr.proxy = proxyOf(rs.client.Transport)
+	tr.to(req)
 	resp, err := rs.client.Do(req)
 	if resp != nil {
 		a.status = resp.StatusCode
@@ -738,8 +740,11 @@ func (rs *runState) checkRedirect(req *http.Request, via []*http.Request) error 
 	if len(via) > rs.cf.maxRedirects {
 		return redirectError(rs.cf.maxRedirects)
 	}
-	if t, ok := req.Context().Value(tracerKey{}).(*tracer); ok && req.Response != nil {
-		t.redirected(req.Response.StatusCode)
+	if t, ok := req.Context().Value(tracerKey{}).(*tracer); ok {
+		t.to(req)
+		if req.Response != nil {
+			t.redirected(req.Response.StatusCode)
+		}
 	}
 	if ref := req.Header["Referer"]; len(ref) > 0 && rs.holdsSecret(ref[0]) {
 		delete(req.Header, "Referer")
@@ -956,4 +961,13 @@ func byteSize(n int) string {
 		f, unit = f/(1000*1000*1000), " GB"
 	}
 	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0") + unit
+}
+
+// proxyOf is rt's Proxy, nil when it has none (or is not an
+// *http.Transport: the demo's in-process one).
+func proxyOf(rt http.RoundTripper) func(*http.Request) (*url.URL, error) {
+	if t, ok := rt.(*http.Transport); ok {
+		return t.Proxy
+	}
+	return nil
 }

@@ -42,7 +42,7 @@ type attempt struct {
 	expired bool
 	restart int
 	// waiting is what an attempt cut short by a deadline (or cancel) was
-	// still waiting for, and from where (tracer.openPhase: "waiting for
+	// still waiting for, and from where (tracer.waitingFor: "waiting for
 	// response headers from 10.0.0.5:443", "reading the body from
 	// 10.0.0.5:443 after 1.2 MB"); the step's timeout error ends with it.
 	waiting string

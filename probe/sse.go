@@ -96,7 +96,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		body = strings.NewReader(b)
 	}
 	tr := &tracer{} // an attempt's own (see httpStep.attempt)
-	req, err := http.NewRequestWithContext(tr.with(sctx, cs.noRepeat), s.method, u, body)
+	req, err := http.NewRequestWithContext(tr.with(sctx), s.method, u, body)
 	if err != nil {
 		stop()
 		cancel()

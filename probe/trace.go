@@ -3,8 +3,10 @@ package probe
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"sync"
 	"time"
 
@@ -33,15 +35,20 @@ type tracer struct {
 	mu                                  sync.Mutex
 	p                                   Phases
 	dns, conn, tlsStart, wrote, firstAt time.Time
-	begin                               time.Time // the attempt's start
-	host                                string    // the hop's host:port (GetConn), for waiting
-	resolving                           string    // the name being resolved (DNSStart)
-	writing                             bool      // the hop has a connection (or is getting one) and has not sent its request whole
-	waiting                             openWait  // what the attempt still waited for when it finished (see finish)
-	sawFirstByte                        bool
-	sent                                bool // the last request went out whole and no byte of an answer to it has come
-	taken                               bool // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
-	active                              bool // between reset and finish
+	begin                               time.Time     // the attempt's start
+	host                                string        // the hop's host:port (GetConn: the proxy's, when one carries it), for waiting
+	req                                 *http.Request // the hop's request (see to), for waiting
+	// proxy is the transport's Proxy (nil: none), which says of the hop's
+	// request whether a proxy carries it: then waiting names the target,
+	// and the proxy (host) after it.
+	proxy        func(*http.Request) (*url.URL, error)
+	resolving    string // the name being resolved (DNSStart)
+	writing      bool   // the hop has a connection (or is getting one) and has not sent its request whole
+	open         phase  // the phase still open when the attempt finished (see finish, waitingFor)
+	sawFirstByte bool
+	sent         bool // the last request went out whole and no byte of an answer to it has come
+	taken        bool // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
+	active       bool // between reset and finish
 }
 
 // trace returns the ClientTrace, built once per tracer.
@@ -67,7 +74,7 @@ func (t *tracer) reset(c clock.Clock) {
 	t.mu.Lock()
 	t.c, t.active = c, true
 	t.begin, t.sawFirstByte, t.sent, t.taken = c.Now(), false, false, false
-	t.host, t.resolving, t.writing, t.waiting = "", "", false, waitNone
+	t.host, t.resolving, t.writing, t.open, t.req = "", "", false, noPhase, nil
 	t.p = Phases{}
 	t.dns, t.conn, t.tlsStart, t.wrote, t.firstAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	t.mu.Unlock()
@@ -200,16 +207,12 @@ func (t *tracer) gotFirstResponseByte() {
 // tracer.with), where checkRedirect finds it.
 type tracerKey struct{}
 
-// with returns ctx with the tracer's ClientTrace and, for a step whose
-// unanswered request says so (repeat: false: see unanswered), the tracer
-// itself, for runState.checkRedirect to note the redirects it follows;
-// other steps skip that context, an allocation per check.
-func (t *tracer) with(ctx context.Context, redirects bool) context.Context {
-	ctx = httptrace.WithClientTrace(ctx, t.trace())
-	if redirects {
-		ctx = context.WithValue(ctx, tracerKey{}, t)
-	}
-	return ctx
+// with returns ctx with the tracer's ClientTrace and the tracer itself, for
+// runState.checkRedirect to note the redirects it follows: the request of
+// each hop (to), and for a step whose unanswered request says so (repeat:
+// false: see unanswered), the redirect's status.
+func (t *tracer) with(ctx context.Context) context.Context {
+	return context.WithValue(httptrace.WithClientTrace(ctx, t.trace()), tracerKey{}, t)
 }
 
 // redirected notes a redirect the client follows: a 307 or 308 sends the
@@ -254,7 +257,7 @@ func (t *tracer) finish(gotResponse bool) Phases {
 		t.p.Processing = now.Sub(t.begin)
 		return t.p
 	}
-	t.waiting = t.openPhase(gotResponse)
+	t.open = t.openPhase(gotResponse)
 	closePhase(&t.p.Resolve, &t.dns, now)
 	closePhase(&t.p.Connect, &t.conn, now)
 	closePhase(&t.p.TLS, &t.tlsStart, now)
@@ -272,72 +275,101 @@ func closePhase(d *time.Duration, began *time.Time, now time.Time) {
 	}
 }
 
-// openWait is the phase an attempt was still in when it ended (openPhase),
-// kept as a number and said in words only for an attempt cut short
-// (waitingFor): every successful attempt ends with its body's reading
-// open, and building the words there cost an allocation a step.
-type openWait uint8
-
-const (
-	waitNone openWait = iota
-	waitResolve
-	waitConnect
-	waitTLS
-	waitHeaders
-	waitHeadersRead
-	waitBody
-	waitSend
-)
-
-// openPhase says what the attempt was waiting for when it ended, from the
-// phase still open (see finish); waitNone when none is (the answer came,
-// or the attempt failed by itself: a refused connection). t.mu held.
-func (t *tracer) openPhase(gotResponse bool) openWait {
-	switch {
-	case !t.dns.IsZero():
-		return waitResolve
-	case !t.conn.IsZero():
-		return waitConnect
-	case !t.tlsStart.IsZero():
-		return waitTLS
-	case !t.wrote.IsZero():
-		return waitHeaders
-	case !t.firstAt.IsZero() && !gotResponse:
-		return waitHeadersRead
-	case !t.firstAt.IsZero():
-		// The body's reading (finish(true) follows it, whether it
-		// ended or not: the caller says this only of one cut short).
-		return waitBody
-	case t.writing && t.host != "":
-		return waitSend
-	}
-	return waitNone
+// to notes the request of the hop about to go out (the attempt's, then
+// each redirect's), whose target waiting names when a proxy carries it.
+func (t *tracer) to(req *http.Request) {
+	t.mu.Lock()
+	t.req = req
+	t.mu.Unlock()
 }
 
-// waitingFor says what the finished attempt still waited for (openPhase):
-// "resolving NAME", "connecting to HOST:PORT", "in the TLS handshake with
-// HOST:PORT", "sending the request to HOST:PORT", "waiting for response
-// headers from HOST:PORT", "reading the response headers from HOST:PORT",
-// "reading the body from HOST:PORT" (the step adds how much of it came);
-// "" when nothing was open.
+// phase is what an attempt was doing when it finished (openPhase).
+type phase uint8
+
+const (
+	noPhase phase = iota
+	resolving
+	connecting
+	handshaking
+	awaitingHeaders
+	readingHeaders
+	readingBody
+	sending
+)
+
+// openPhase is the phase still open when the attempt ends (see finish):
+// noPhase when none is (the answer came, or the attempt failed by itself: a
+// refused connection). t.mu held.
+func (t *tracer) openPhase(gotResponse bool) phase {
+	switch {
+	case !t.dns.IsZero():
+		return resolving
+	case !t.conn.IsZero():
+		return connecting
+	case !t.tlsStart.IsZero():
+		return handshaking
+	case !t.wrote.IsZero():
+		return awaitingHeaders
+	case !t.firstAt.IsZero() && !gotResponse:
+		return readingHeaders
+	case !t.firstAt.IsZero():
+		// The body's reading (finish(true) follows it, whether it
+		// ended or not: the caller asks only of one cut short).
+		return readingBody
+	case t.writing && t.host != "":
+		return sending
+	}
+	return noPhase
+}
+
+// waitingFor says what the finished attempt still waited for, from the
+// phase still open (openPhase): "resolving NAME", "connecting to
+// HOST:PORT", "in the TLS handshake with HOST:PORT", "sending the request
+// to HOST:PORT", "waiting for response headers from HOST:PORT", "reading
+// the response headers from HOST:PORT", "reading the body from HOST:PORT"
+// (the step adds how much of it came); "" when none was open. Through a
+// proxy, HOST:PORT is the target and "via proxy PROXY:PORT" follows it:
+// before, a frozen target behind a healthy proxy read "waiting for response
+// headers from proxy.corp:3128", as if the proxy hung (resolving names the
+// name looked up, the proxy's). Said only of an attempt cut short, so the
+// text and the proxy's lookup cost nothing to one that is not.
 func (t *tracer) waitingFor() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	switch t.waiting {
-	case waitResolve:
+	if t.open == resolving {
 		return "resolving " + t.resolving
-	case waitConnect:
-		return "connecting to " + t.host
-	case waitTLS:
-		return "in the TLS handshake with " + t.host
-	case waitHeaders:
-		return "waiting for response headers from " + t.host
-	case waitHeadersRead:
-		return "reading the response headers from " + t.host
-	case waitBody:
-		return "reading the body from " + t.host
-	case waitSend:
-		return "sending the request to " + t.host
+	}
+	at := t.host
+	if t.proxy != nil && t.req != nil && at != "" {
+		if pu, err := t.proxy(t.req); err == nil && pu != nil {
+			at = targetAddr(t.req.URL) + " via proxy " + at
+		}
+	}
+	switch t.open {
+	case connecting:
+		return "connecting to " + at
+	case handshaking:
+		return "in the TLS handshake with " + at
+	case awaitingHeaders:
+		return "waiting for response headers from " + at
+	case readingHeaders:
+		return "reading the response headers from " + at
+	case readingBody:
+		return "reading the body from " + at
+	case sending:
+		return "sending the request to " + at
 	}
 	return ""
+}
+
+// targetAddr is u's host:port, the port the scheme's when u has none.
+func targetAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" || u.Scheme == "wss" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
