@@ -152,3 +152,33 @@ func TestTimeoutNamesTargetBehindProxy(t *testing.T) {
 		})
 	}
 }
+
+// A compressed body (a step that sends its own Accept-Encoding) that
+// stalls before its first byte says that none of it came: before, the
+// count was of the run's buffer as the step before left it ("after 10 kB",
+// another step's body), since the decoder waited for its header before the
+// body's reading began.
+func TestStalledCompressedBodyCountsItsOwn(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/first" {
+			w.Write(make([]byte, 10000))
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select { // not even the gzip header comes
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	first := get("first", srv.URL+"/first")
+	second := get("second", srv.URL+"/second")
+	second.Request.Headers = map[string]string{"Accept-Encoding": "gzip"}
+	second.Timeout = 500 * time.Millisecond
+	run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{first, second}}, Options{})
+	wantStep(t, run.Steps[1], StatusFailed, "second: timeout after 500ms reading the body from "+strings.TrimPrefix(srv.URL, "http://")+" after 0 bytes")
+}

@@ -840,6 +840,9 @@ func (rs *runState) readBody(resp *http.Response) ([]byte, error) {
 	}
 	src, err := decoded(resp)
 	if err != nil {
+		// None of the body came: the buffer says so, not what the step
+		// before left in it (the count a cut body's error gives).
+		rs.buf = buf
 		return nil, fmt.Errorf("read body: %v", err)
 	}
 	rs.lr = io.LimitedReader{R: src, N: limit + 1}
