@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,16 +31,24 @@ func (e *TimeoutError) Error() string {
 // Unwrap makes errors.Is(err, context.DeadlineExceeded) hold.
 func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
-// postgresName names the database of dsn as postgres://USER@HOST:PORT/NAME,
-// without its password or parameters; "postgres" if dsn does not parse.
+// postgresName names the database of dsn as postgres://USER@HOST:PORT/NAME
+// (postgres://USER@/NAME?host=DIR for a Unix socket), without its password
+// or parameters; "postgres" if dsn does not parse, or if its host holds an
+// '@' (a password's '@' left unescaped in a URL: pgx takes what follows it
+// for the host, "s3@cret@db1" a host "cret@db1").
 func postgresName(dsn string) string {
 	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
+	if err != nil || strings.Contains(cfg.Host, "@") {
 		return "postgres"
 	}
-	u := url.URL{Scheme: "postgres", Host: cfg.Host, Path: "/" + cfg.Database}
-	if cfg.Port != 0 && cfg.Host != "" && cfg.Host[0] != '/' {
-		u.Host = cfg.Host + ":" + strconv.Itoa(int(cfg.Port))
+	u := url.URL{Scheme: "postgres", Path: "/" + cfg.Database}
+	switch {
+	case strings.HasPrefix(cfg.Host, "/"):
+		u.RawQuery = "host=" + cfg.Host
+	case cfg.Port != 0 && cfg.Host != "":
+		u.Host = net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+	default:
+		u.Host = cfg.Host
 	}
 	if cfg.User != "" {
 		u.User = url.User(cfg.User)
