@@ -143,3 +143,36 @@ func TestFrozenServerWaitIsProcessing(t *testing.T) {
 		})
 	}
 }
+
+// HTTP/2 may report the request written after the first byte of its
+// answer: its transport writes the headers, the server answers, and the
+// read loop's GotFirstResponseByte can run before the writer's
+// WroteRequest. The answer that came still ends the wait for it: a body
+// that then stalls is a stalled body, its time transfer. Before, the late
+// WroteRequest opened processing again, so such a body cut by the timeout
+// read "waiting for response headers from HOST:PORT after 300 kB", its
+// whole transfer counted as processing, and one run of an outage said
+// that and the next "reading the body" (seen with an httptest HTTP/2
+// server, one attempt in two).
+func TestAnswerBeforeWroteRequest(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 2, 37, 52, 0, time.UTC)
+	c := clock.NewManual(t0)
+	tr := &tracer{}
+	tr.reset(c)
+	ct := tr.trace()
+	ct.GetConn("127.0.0.1:8443")
+	c.Advance(time.Millisecond)
+	ct.GotFirstResponseByte()
+	ct.WroteRequest(httptrace.WroteRequestInfo{})
+	c.Advance(9 * time.Second)
+	got := tr.finish(true)
+	if want := (Phases{Transfer: 9 * time.Second}); got != want {
+		t.Errorf("phases %+v, want %+v", got, want)
+	}
+	if got, want := tr.waitingFor(), "reading the body from 127.0.0.1:8443"; got != want {
+		t.Errorf("waiting %q, want %q", got, want)
+	}
+	if tr.unanswered() {
+		t.Error("an answered request reads as unanswered")
+	}
+}

@@ -181,10 +181,17 @@ func (t *tracer) wroteRequest(info httptrace.WroteRequestInfo) {
 		t.mu.Unlock()
 		return
 	}
-	now := t.c.Now()
-	t.wrote = now
-	t.sent = info.Err == nil
 	t.writing = false
+	if !t.firstAt.IsZero() {
+		// Its answer has begun already: HTTP/2's writer reports the
+		// request written after the server answered it, when the read
+		// loop's GotFirstResponseByte ran first. The wait for the answer
+		// is over (a body that then stalls is a stalled body).
+		t.mu.Unlock()
+		return
+	}
+	t.wrote = t.c.Now()
+	t.sent = info.Err == nil
 	t.mu.Unlock()
 }
 
