@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http/httptrace"
 	"testing"
@@ -174,5 +175,50 @@ func TestAnswerBeforeWroteRequest(t *testing.T) {
 	}
 	if tr.unanswered() {
 		t.Error("an answered request reads as unanswered")
+	}
+}
+
+// With several addresses dialled at once (a dual-stack host: Go starts the
+// fallback address 300 ms after the first), the first to fail does not end
+// the connecting while another is still dialling: a step cut short then
+// was still connecting. Before, the first failure closed the phase, so an
+// IPv6 address refused after the IPv4 one had started, and the IPv4 one
+// never answering, read "sending the request to HOST:PORT".
+func TestParallelDialStillConnecting(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 2, 37, 52, 0, time.UTC)
+	c := clock.NewManual(t0)
+	tr := &tracer{}
+	tr.reset(c)
+	ct := tr.trace()
+	ct.GetConn("api.example.org:443")
+	ct.ConnectStart("tcp", "[2001:db8::5]:443")
+	c.Advance(300 * time.Millisecond)
+	ct.ConnectStart("tcp", "192.0.2.5:443")
+	c.Advance(100 * time.Millisecond)
+	ct.ConnectDone("tcp", "[2001:db8::5]:443", errors.New("connect: network is unreachable"))
+	c.Advance(9 * time.Second)
+	got := tr.finish(false)
+	if want := (Phases{Connect: 9400 * time.Millisecond}); got != want {
+		t.Errorf("phases %+v, want %+v", got, want)
+	}
+	if got, want := tr.waitingFor(), "connecting to api.example.org:443"; got != want {
+		t.Errorf("waiting %q, want %q", got, want)
+	}
+
+	// The one that connects ends it, whatever the others do after.
+	tr = &tracer{}
+	tr.reset(c)
+	ct = tr.trace()
+	ct.GetConn("api.example.org:443")
+	ct.ConnectStart("tcp", "[2001:db8::5]:443")
+	c.Advance(300 * time.Millisecond)
+	ct.ConnectStart("tcp", "192.0.2.5:443")
+	c.Advance(10 * time.Millisecond)
+	ct.ConnectDone("tcp", "192.0.2.5:443", nil)
+	ct.ConnectDone("tcp", "[2001:db8::5]:443", context.Canceled)
+	ct.WroteRequest(httptrace.WroteRequestInfo{})
+	c.Advance(time.Second)
+	if got, want := tr.finish(false), (Phases{Connect: 310 * time.Millisecond, Processing: time.Second}); got != want {
+		t.Errorf("phases %+v, want %+v", got, want)
 	}
 }

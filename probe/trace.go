@@ -45,6 +45,7 @@ type tracer struct {
 	resolving    string // the name being resolved (DNSStart)
 	writing      bool   // the hop has a connection (or is getting one) and has not sent its request whole
 	open         phase  // the phase still open when the attempt finished (see finish, waitingFor)
+	dialing      int    // dials started and not done (connectStart)
 	sawFirstByte bool
 	sent         bool // the last request went out whole and no byte of an answer to it has come
 	taken        bool // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
@@ -74,7 +75,7 @@ func (t *tracer) reset(c clock.Clock) {
 	t.mu.Lock()
 	t.c, t.active = c, true
 	t.begin, t.sawFirstByte, t.sent, t.taken = c.Now(), false, false, false
-	t.host, t.resolving, t.writing, t.open, t.req = "", "", false, noPhase, nil
+	t.host, t.resolving, t.writing, t.open, t.req, t.dialing = "", "", false, noPhase, nil, 0
 	t.p = Phases{}
 	t.dns, t.conn, t.tlsStart, t.wrote, t.firstAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	t.mu.Unlock()
@@ -121,8 +122,10 @@ func (t *tracer) dnsDone(httptrace.DNSDoneInfo) {
 	t.mu.Unlock()
 }
 
-// connectStart: with several addresses dialled in parallel, the first start
-// and the first finish count.
+// connectStart: with several addresses dialled in parallel, connecting
+// lasts from the first start to the first that connects, or to the last
+// that fails: a dual-stack host's IPv6 address refused while its IPv4 one,
+// started 300 ms after it, still dials is still connecting.
 func (t *tracer) connectStart(string, string) {
 	t.mu.Lock()
 	if !t.active {
@@ -133,15 +136,24 @@ func (t *tracer) connectStart(string, string) {
 	if t.conn.IsZero() {
 		t.conn = now
 	}
+	t.dialing++
 	t.mu.Unlock()
 }
 
-func (t *tracer) connectDone(string, string, error) {
+func (t *tracer) connectDone(_, _ string, err error) {
 	t.mu.Lock()
 	if !t.active {
 		t.mu.Unlock()
 		return
 	}
+	if t.dialing > 0 {
+		t.dialing--
+	}
+	if err != nil && t.dialing > 0 {
+		t.mu.Unlock()
+		return // another address still dials
+	}
+	t.dialing = 0
 	now := t.c.Now()
 	if !t.conn.IsZero() {
 		t.p.Connect += now.Sub(t.conn)
