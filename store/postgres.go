@@ -90,14 +90,22 @@ func openPostgres(ctx context.Context, dsn string, opts Options, upTo int) (*Pos
 	if opts.ConnectTimeout > 0 {
 		pctx, cancel = context.WithTimeout(ctx, opts.ConnectTimeout)
 	}
+	start := time.Now()
 	err = db.PingContext(pctx)
-	timedOut := err != nil && ctx.Err() == nil && pctx.Err() != nil
+	// The bound that ran out: ours, or the caller's deadline (each of
+	// `run`'s later attempts has one with it, Pending.OpenLater's Wait), but
+	// not a caller that cancelled.
+	timedOut := err != nil && pctx.Err() != nil && (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded))
 	cancel()
 	if timedOut {
 		// Said as what it is (the driver's text was "failed to receive
 		// message: context deadline exceeded"), naming the database.
 		db.Close()
-		return nil, &TimeoutError{Database: postgresName(dsn), Op: "connecting", After: opts.ConnectTimeout}
+		after := opts.ConnectTimeout
+		if dl, ok := ctx.Deadline(); ok && (after <= 0 || dl.Sub(start) < after) {
+			after = dl.Sub(start).Round(time.Millisecond)
+		}
+		return nil, &TimeoutError{Database: postgresName(dsn), Op: "connecting", After: after}
 	}
 	if err != nil {
 		db.Close()
