@@ -47,9 +47,10 @@ type tracer struct {
 	open         phase  // the phase still open when the attempt finished (see finish, waitingFor)
 	dialing      int    // dials started and not done (connectStart)
 	sawFirstByte bool
-	sent         bool // the last request went out whole and no byte of an answer to it has come
-	taken        bool // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
-	active       bool // between reset and finish
+	sent         bool      // the last request went out whole and no byte of an answer to it has come
+	taken        bool      // a redirect other than a 307 or 308 answered the attempt's request (see redirected)
+	active       bool      // between reset and finish
+	node         tracerCtx // the attempt's context with the tracer in it (with)
 }
 
 // trace returns the ClientTrace, built once per tracer.
@@ -230,8 +231,28 @@ type tracerKey struct{}
 // runState.checkRedirect to note the redirects it follows: the request of
 // each hop (to), and for a step whose unanswered request says so (repeat:
 // false: see unanswered), the redirect's status.
+// The tracer holds the context node that carries it (node), so that this
+// costs no allocation of its own: with context.WithValue it cost one a
+// step. A tracer is an attempt's, with called once.
 func (t *tracer) with(ctx context.Context) context.Context {
-	return context.WithValue(httptrace.WithClientTrace(ctx, t.trace()), tracerKey{}, t)
+	t.node = tracerCtx{ctx, t}
+	return httptrace.WithClientTrace(&t.node, t.trace())
+}
+
+// tracerCtx is a context that carries a tracer under tracerKey and is ctx
+// for everything else (its Done, Err and Value: context's own cancel
+// propagation finds ctx's through Value, so deriving from it starts no
+// goroutine).
+type tracerCtx struct {
+	context.Context
+	t *tracer
+}
+
+func (c *tracerCtx) Value(key any) any {
+	if _, ok := key.(tracerKey); ok {
+		return c.t
+	}
+	return c.Context.Value(key)
 }
 
 // redirected notes a redirect the client follows: a 307 or 308 sends the
