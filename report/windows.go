@@ -826,6 +826,14 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		fd.unknown = fd.unknown.intersect(locUnknown[l])
 	}
 
+	// The quorum reads a location as reporting where it is not unknown,
+	// but in live figures not yet in the first settling after its data
+	// resumed (see settlingUnknown).
+	quorumUnknown := locUnknown
+	if a.end.Before(a.in.To) {
+		quorumUnknown = a.settlingUnknown(f, raw, fd.locs, locUnknown)
+	}
+
 	// Group the down and degraded windows by function and kind.
 	type gk struct {
 		fn   string
@@ -845,11 +853,80 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 	}
 	slices.SortFunc(keys, func(x, y gk) int { return cmp.Or(cmp.Compare(x.fn, y.fn), cmp.Compare(x.kind, y.kind)) })
 	for _, k := range keys {
-		counted, below := a.quorum(svc.Name, f.Name, k.fn, k.kind, groups[k], fd.locs, locUnknown, first)
+		counted, below := a.quorum(svc.Name, f.Name, k.fn, k.kind, groups[k], fd.locs, quorumUnknown, first)
 		fd.windows = append(fd.windows, counted...)
 		fd.below = append(fd.below, below...)
 	}
 	return fd
+}
+
+// Settling is how long after f's data resumes at a location (after an
+// unknown stretch: a prober restarted, or back from a network or store
+// outage, or its first runs) its runs may still make a window backdated to
+// where they resumed: down_after failed runs, each after the last by
+// confirm_every (the daemon confirm-runs a failure), or by the interval when
+// that is off, the last ending by the timeout. Until then a failed run
+// there is no window yet, and is not the location measuring the flow up.
+func Settling(f *config.Flow) time.Duration {
+	every := f.Interval
+	if every <= 0 {
+		every = time.Minute
+	}
+	if f.ConfirmEvery > 0 && f.ConfirmEvery < every {
+		every = f.ConfirmEvery
+	}
+	return time.Duration(max(f.DownAfter, 1))*every + f.Timeout
+}
+
+// settlingUnknown is unknown (each location's unknown time, as the flow's
+// accounting takes it) with, for live figures, each location whose data
+// resumed less than Settling(f) before the elapsed end and whose runs have
+// made no window since (raw: none of its windows, down or degraded, any
+// function, reaches past the resume; the state machine closes what was
+// open at a gap, so that is one its runs since made) also unknown from the
+// resume to the end: as the quorum reads it, that location is not reporting yet. Its
+// runs have not had the time to confirm anything, and a failed run not yet
+// a window would count as the location measuring the flow up: busan-b's
+// figures built at the shared database's return, seoul-a restarted at
+// 09:18 and one failed run of it stored after the gap (down_after 2),
+// busan-b down and tokyo-c's runs not yet stored, counted 1 of 2
+// reporting locations down, below the majority, and closed the counted
+// window (resolving the quorum's page, paged anew a minute later). A
+// period that is over is not changed (the caller asks only for live
+// figures): its figures are facts, and the next runs decide.
+func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []string, unknown map[string]set) map[string]set {
+	settle := Settling(f)
+	var out map[string]set
+	for _, l := range locs {
+		u := unknown[l]
+		if len(u) == 0 {
+			continue
+		}
+		resume := u[len(u)-1].e
+		if !resume.Before(a.end) || !a.end.Before(resume.Add(settle)) {
+			continue
+		}
+		judged := false
+		for _, w := range raw {
+			if w.Location == l && w.Kind != state.KindUnknown && (w.End.IsZero() || w.End.After(resume)) {
+				judged = true
+				break
+			}
+		}
+		if judged {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(unknown)
+		}
+		n := slices.Clone(u)
+		n[len(n)-1].e = a.end
+		out[l] = n
+	}
+	if out == nil {
+		return unknown
+	}
+	return out
 }
 
 // dataEnd is where the data of flow f at a location whose last run in the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/internal/pgtest"
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
@@ -38,7 +39,14 @@ import (
 //     09:20): its held runs, stored first, resume after that gap while
 //     the others' are still missing, so the counted window closes at the
 //     gap and another opens at 09:20; the pages go on from 09:10 all the
-//     same (before, resolved at the gap and paged anew from 09:20).
+//     same (before, resolved at the gap and paged anew from 09:20);
+//   - as that, the database back at 09:21, one run of seoul-a's after its
+//     gap: busan-b's build with seoul-a's and its own held runs stored
+//     (tokyo-c's not yet) has seoul-a's failed run at 09:20, not yet a
+//     window (down_after 2), which is not seoul-a reporting up: the pages
+//     go on (before, 1 of 2 reporting locations down, below the majority:
+//     resolved endsAt 09:20, busan-b's own windows ticketed below the
+//     quorum, and paged anew dated 09:20 until 09:30).
 func TestFleetPushDatabaseBack(t *testing.T) {
 	stores := []struct {
 		name string
@@ -69,6 +77,7 @@ func TestFleetPushDatabaseBack(t *testing.T) {
 		{"outage goes on", 15, 25, 30, 0},
 		{"recovered meanwhile", 15, 19, 17, 0},
 		{"restarted meanwhile", 15, 25, 30, 18},
+		{"restarted just before back", 15, 21, 30, 18},
 	}
 	for _, st := range stores {
 		for _, tc := range cases {
@@ -286,5 +295,107 @@ func TestFleetPushDatabaseBackAloneRestartedJustBefore(t *testing.T) {
 	}
 	if act := seoul.n.Active(); len(act) != 0 {
 		t.Errorf("holds %d alerts firing at the end", len(act))
+	}
+}
+
+// TestFleetPushRestartedQuorumAll: seoul-a, busan-b and tokyo-c on one
+// store (no outage of it), quorum all, chat every minute (down_after 2),
+// down everywhere from 09:10 to 09:30, the quorum's page firing from
+// 09:10. seoul-a is restarted at 09:18 (no run at 09:18 and 09:19; its
+// live verdict from a fresh machine, failing again from 09:20). While it
+// is away the quorum is of busan-b and tokyo-c, both down. The rebuild at
+// 09:20:30 has seoul-a's one failed run after its gap, which down_after 2
+// has not yet made a window (the next run, at 09:21, makes it one
+// backdated to 09:20): that is no location measuring chat up. Before,
+// every prober's figures counted seoul-a up there, 2 of 3 down below a
+// quorum of all, closed the counted window at 09:20 (the pages resolved,
+// endsAt 09:20), ticketed busan-b's and tokyo-c's own windows below the
+// quorum, and paged anew dated 09:20 a minute later; now the pages go on
+// from 09:10 and are resolved once, at 09:30.
+func TestFleetPushRestartedQuorumAll(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(t0)
+	var ps []*pushProber
+	for _, loc := range []string{"seoul-a", "busan-b", "tokyo-c"} {
+		cfg := fleetConfig(loc)
+		cfg.Policy.Quorum = config.Quorum{Mode: "all"}
+		ps = append(ps, newPushProberWith(t, s, clk, cfg, true))
+	}
+	seoul := ps[0]
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	const restart, up = 18, 30
+	ok := func(i int) func(string) bool { return func(string) bool { return i < 10 || i >= up } }
+	var fresh *state.Machine // seoul-a's live machine after its restart
+	for i := 0; i < up+5; i++ {
+		clk.Set(at(i))
+		for _, p := range ps {
+			if p == seoul && (i == restart || i == restart+1) {
+				continue // stopped, starting again
+			}
+			r := fleetRun(p.loc, at(i), ok(i)(p.loc))
+			evs := p.m.Observe(&r) // what its store gets (re-judged from the restored windows)
+			if err := s.AppendRuns(ctx, []probe.Run{r}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AppendEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			if p == seoul && i > restart {
+				if fresh == nil {
+					fresh = state.New("messaging", "chat", p.loc, fleetConfig(p.loc).Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
+				}
+				r := r
+				evs = fresh.Observe(&r)
+			}
+			p.n.Handle(evs)
+		}
+		clk.Set(at(i).Add(30 * time.Second))
+		for _, p := range ps {
+			if err := p.page.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.n.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	for _, p := range ps {
+		resolves := map[string]int{}
+		for _, a := range p.am.alerts() {
+			if a.labels["location"] != alert.QuorumLocation {
+				if !a.at.Before(at(12)) {
+					t.Errorf("%s sent %s at %s: %s (startsAt %s), want nothing of its own location once the quorum pages",
+						p.loc, a.labels["severity"], a.at.Format("15:04:05"), a.key, a.starts.Format("15:04:05"))
+				}
+				continue
+			}
+			if !a.starts.Equal(at(10)) {
+				t.Errorf("%s sent %s at %s with startsAt %s, want 09:10 (one outage)", p.loc, a.key, a.at.Format("15:04:05"), a.starts.Format("15:04:05"))
+			}
+			if !a.ends.After(a.at) {
+				resolves[a.key]++
+				if !a.ends.Equal(at(up)) {
+					t.Errorf("%s resolved %s at %s with endsAt %s, want 09:30 (the platform's recovery)", p.loc, a.key, a.at.Format("15:04:05"), a.ends.Format("15:04:05"))
+				}
+			}
+		}
+		if len(resolves) != 4 {
+			t.Errorf("%s resolved %d quorum pages, want 4 (chat, login, send, receive), each once: %v", p.loc, len(resolves), resolves)
+		}
+		for k, n := range resolves {
+			if n != 1 {
+				t.Errorf("%s resolved %s %d times, want once", p.loc, k, n)
+			}
+		}
+		if act := p.n.Active(); len(act) != 0 {
+			t.Errorf("%s holds %d alerts firing at the end", p.loc, len(act))
+		}
 	}
 }

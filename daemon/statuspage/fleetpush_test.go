@@ -17,6 +17,7 @@ import (
 
 	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/internal/pgtest"
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
@@ -89,7 +90,14 @@ type pushProber struct {
 
 func newPushProber(t *testing.T, s store.Store, clk *clock.Manual, loc string, fleetAware bool) *pushProber {
 	t.Helper()
-	cfg := fleetConfig(loc)
+	return newPushProberWith(t, s, clk, fleetConfig(loc), fleetAware)
+}
+
+// newPushProberWith is newPushProber with the config cfg (fleetConfig of
+// its location, changed).
+func newPushProberWith(t *testing.T, s store.Store, clk *clock.Manual, cfg *config.Config, fleetAware bool) *pushProber {
+	t.Helper()
+	loc := cfg.Location
 	p := &pushProber{loc: loc, am: &recordingAM{clk: clk}}
 	p.m = state.New("messaging", "chat", loc, cfg.Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
 	srv := httptest.NewServer(p.am)

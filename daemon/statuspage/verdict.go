@@ -214,22 +214,13 @@ func unknownOf(cfg *config.Config, s *report.Service, now time.Time) []state.Win
 	return out
 }
 
-// settling is how long after f's data resumes its runs may still make a
-// window backdated to where they resumed: down_after failed runs, each
-// after the last by confirm_every (the daemon confirm-runs a failure), or
-// by the interval when that is off, the last ending by the timeout, and
-// one such spacing more for its events to be stored. A verdict built
-// within it from a prober's held runs, stored at the database's return,
-// saw one failed run after its restart's gap and no window (down_after
-// 2), took the data for resumed up and resolved the quorum's page at the
-// gap, which the next run's window fired again.
-func settling(f *config.Flow) time.Duration {
-	every := f.Interval
-	if f.ConfirmEvery > 0 && f.ConfirmEvery < every {
-		every = f.ConfirmEvery
-	}
-	return time.Duration(max(f.DownAfter, 1))*every + f.Timeout
-}
+// settling is report.Settling: the figures' quorum does not yet read a
+// location whose data resumed that recently as reporting either. A verdict
+// built within it from a prober's held runs, stored at the database's
+// return, saw one failed run after its restart's gap and no window
+// (down_after 2), took the data for resumed up and resolved the quorum's
+// page at the gap, which the next run's window fired again.
+func settling(f *config.Flow) time.Duration { return report.Settling(f) }
 
 // stateWindow is a report's window as the state machine tells one.
 func stateWindow(w report.Window) state.Window {

@@ -1,0 +1,82 @@
+package report
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// TestQuorumSettlingAfterGap: seoul-a, busan-b and tokyo-c, quorum all,
+// chat every minute (down_after 2), failing everywhere from 10:10;
+// seoul-a restarted at 10:18 (no run at 10:18 and 10:19). In live figures
+// (a range still open, made as of now) a location whose data resumed less
+// than Settling (down_after intervals and the timeout: 2 min) before now,
+// with no window of its own since, is not reporting yet as the quorum
+// reads it: its failed run at 10:20, not yet a window, is not seoul-a
+// measuring chat up, and the counted window goes on (before, it closed at
+// 10:20, 2 of 3 down, below a quorum of all: the quorum's page resolved
+// there and paged anew a minute later). Once its runs have made a window,
+// or Settling has passed, it reports as before: one that resumed with a
+// pass (the platform up from there) closes the counted window at 10:20,
+// two minutes later. A period that is over is not changed.
+func TestQuorumSettlingAfterGap(t *testing.T) {
+	m := time.Minute
+	from := hm(10, 0)
+	for _, tc := range []struct {
+		name    string
+		aResume string // seoul-a's runs from 10:20
+		to, now time.Time
+		want    string // the counted flow windows
+	}{
+		{"failing, one run after its gap", "fail:login", hm(11, 0), hm(10, 20).Add(30 * time.Second), "10:10-open[busan-b,seoul-a,tokyo-c]"},
+		{"failing, its window made", "fail:login", hm(11, 0), hm(10, 21).Add(30 * time.Second), "10:10-open[busan-b,seoul-a,tokyo-c]"},
+		{"up, one run after its gap", "ok", hm(11, 0), hm(10, 20).Add(30 * time.Second), "10:10-open[busan-b,seoul-a,tokyo-c]"},
+		{"up, settled", "ok", hm(11, 0), hm(10, 22).Add(30 * time.Second), "10:10-10:20[busan-b,seoul-a,tokyo-c]"},
+		{"over, made at its end", "fail:login", hm(10, 20).Add(30 * time.Second), hm(10, 20).Add(30 * time.Second), "10:10-10:20[busan-b,seoul-a,tokyo-c]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", m)
+			cfg.Policy.Quorum = config.Quorum{Mode: "all"}
+			var runs []probe.Run
+			for _, l := range []string{"seoul-a", "busan-b", "tokyo-c"} {
+				for at := from; at.Before(tc.now); at = at.Add(m) {
+					spec := "ok"
+					if !at.Before(hm(10, 10)) {
+						spec = "fail:login"
+					}
+					if l == "seoul-a" && !at.Before(hm(10, 18)) {
+						if at.Before(hm(10, 20)) {
+							continue // restarting
+						}
+						spec = tc.aResume
+					}
+					runs = append(runs, mkRun(l, at, spec))
+				}
+			}
+			s := newMemStore()
+			load(t, s, cfg, runs)
+			counted, _, err := WindowsAndBelow(context.Background(), Input{Config: cfg, Store: s, From: from, To: tc.to, Now: tc.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range counted {
+				if w.Function != nil || w.Kind != "down" {
+					continue
+				}
+				end := "open"
+				if w.End != nil {
+					end = w.End.UTC().Format("15:04")
+				}
+				got = append(got, w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
+			}
+			if g := strings.Join(got, " "); g != tc.want {
+				t.Errorf("counted windows %s, want %s", g, tc.want)
+			}
+		})
+	}
+}
