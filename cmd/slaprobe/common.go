@@ -165,6 +165,18 @@ func storeWaitFlags(fs *flag.FlagSet) *storeWaits {
 	return w
 }
 
+// check refuses a negative wait, bad usage: it read as no bound at all
+// (`--read-timeout -1s`, a typo for 1s, waited for ever).
+func (w storeWaits) check() error {
+	if w.connect < 0 {
+		return usagef("--connect-timeout %s: must not be negative (0 for no bound)", w.connect)
+	}
+	if w.read < 0 {
+		return usagef("--read-timeout %s: must not be negative (0 for no bound)", w.read)
+	}
+	return nil
+}
+
 // explain names, in an error of a wait that ran out, the flag that sets it.
 func (w storeWaits) explain(err error) error {
 	var te *store.TimeoutError

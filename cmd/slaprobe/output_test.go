@@ -89,6 +89,8 @@ func TestOutputsAndStoresCheckedFirst(t *testing.T) {
 		{"run --db a DSN that does not parse", []string{"run", "--config", cfg, "--db", "postgres://u:hunter2@[::1"}, exitUsage, "cannot parse `postgres://u:xxxxx@[::1`", nil},
 		{"report --db a DSN that does not parse", report(filepath.Join(dir, "r.md"), "postgres://u:p@127.0.0.1:1/db?sslmode=bogus"), exitUsage, "sslmode is invalid", nil},
 		{"windows --db a DSN that does not parse", []string{"windows", "--config", cfg, "--db", "postgres://u:p@127.0.0.1:1/db?sslmode=bogus", "--from", "2022-10-01", "--to", "2022-10-02"}, exitUsage, "sslmode is invalid", nil},
+		{"report --read-timeout negative", append(report(filepath.Join(dir, "r.md"), db), "--read-timeout", "-1s"), exitUsage, "--read-timeout -1s: must not be negative", nil},
+		{"windows --connect-timeout negative", []string{"windows", "--config", cfg, "--db", db, "--from", "2022-10-01", "--to", "2022-10-02", "--connect-timeout", "-5s"}, exitUsage, "--connect-timeout -5s: must not be negative", nil},
 		{"run --db in a missing directory", []string{"run", "--config", cfg, "--db", "/nonexistent/dir/x.db"}, exitUsage, "directory /nonexistent/dir does not exist", nil},
 		{"demo --out a file", []string{"demo", "--out", aFile}, exitUsage, "is not a directory", nil},
 		{"demo --interval 1ms", []string{"demo", "--interval", "1ms", "--out", filepath.Join(dir, "demo")}, exitUsage, "at least 1s", nil},
