@@ -47,20 +47,22 @@ func recomputeKept(ctx context.Context, in Input, q store.Query, ahead bool) ([]
 	// A window that starts at the first run after the horizon cannot see
 	// the (pruned) run before it: how late its start may be is the stored
 	// window's.
-	if after, err := in.Store.Windows(ctx, rq); err == nil {
-		type id struct {
-			key   state.Key
-			kind  state.Kind
-			start int64
-		}
-		before := map[id]time.Time{}
-		for _, w := range after {
-			before[id{w.Key, w.Kind, w.Start.UnixNano()}] = w.LastBefore
-		}
-		for i := range rec {
-			if rec[i].LastBefore.IsZero() {
-				rec[i].LastBefore = before[id{rec[i].Key, rec[i].Kind, rec[i].Start.UnixNano()}]
-			}
+	after, err := in.Store.Windows(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	type id struct {
+		key   state.Key
+		kind  state.Kind
+		start int64
+	}
+	before := map[id]time.Time{}
+	for _, w := range after {
+		before[id{w.Key, w.Kind, w.Start.UnixNano()}] = w.LastBefore
+	}
+	for i := range rec {
+		if rec[i].LastBefore.IsZero() {
+			rec[i].LastBefore = before[id{rec[i].Key, rec[i].Kind, rec[i].Start.UnixNano()}]
 		}
 	}
 	// A window open at the horizon shows up again in the recomputation,

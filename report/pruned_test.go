@@ -2,11 +2,13 @@ package report
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slaprobe/slaprobe/state"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -60,5 +62,53 @@ func TestRecomputeOverPrunedRange(t *testing.T) {
 				t.Errorf("warnings %q, want one saying the raw results were pruned", warned)
 			}
 		})
+	}
+}
+
+// windowsFailFrom is a store whose Windows fails for a query that begins at
+// from (a read that timed out, --read-timeout, or a connection lost).
+type windowsFailFrom struct {
+	store.Store
+	from time.Time
+}
+
+func (s windowsFailFrom) Windows(ctx context.Context, q store.Query) ([]state.Window, error) {
+	if q.From.Equal(s.from) {
+		return nil, errors.New("reading the windows: no answer within 1m0s")
+	}
+	return s.Store.Windows(ctx, q)
+}
+
+// TestRecomputeOverPrunedRangeReadFails: a failed read of the stored windows
+// after the raw horizon (how late a recomputed window's start may be) fails
+// the recomputation, as every other read of it does; it was ignored, and the
+// windows came out without their start's uncertainty, with no word.
+func TestRecomputeOverPrunedRangeReadFails(t *testing.T) {
+	ctx := context.Background()
+	tc := buildCases()[0]
+	cfg := tc.cfg()
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "results.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	load(t, s, cfg, tc.runs())
+	mid := tc.from.Add(tc.to.Sub(tc.from) / 2)
+	for {
+		n, err := s.Prune(ctx, store.Cutoffs{Runs: mid}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 1000 {
+			break
+		}
+	}
+	h, err := s.Horizon(ctx)
+	if err != nil || h.Runs.IsZero() {
+		t.Fatalf("horizon %v, %v: want the raw results pruned", h.Runs, err)
+	}
+	in := Input{Config: cfg, Store: windowsFailFrom{s, h.Runs}, From: tc.from.Add(-2 * time.Hour), To: tc.to, Now: tc.now, Recompute: true}
+	if _, err := Windows(ctx, in); err == nil || !strings.Contains(err.Error(), "no answer") {
+		t.Errorf("Windows: %v, want the failed read", err)
 	}
 }
