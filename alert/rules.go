@@ -401,8 +401,13 @@ func proberGroup(cfg *config.Config, sevDown, sevTicket string) RuleGroup {
 			// Results wait and none is committed: the database is not
 			// taking them (locked, full, unreachable). They are held in
 			// memory, and lost if the prober stops before it recovers.
+			// Only of a prober scraped now: the range functions read a
+			// stopped prober's last samples for 5 minutes after, so one
+			// gone 40 s into the database's outage was ticketed 5
+			// minutes after the outage began, on 40 s of waiting
+			// (SlaprobeProberDown says it is gone).
 			Alert:  RuleNotStored,
-			Expr:   "min_over_time(slaprobe_store_queue_depth[5m]) > 0 and on (job, instance) increase(slaprobe_store_committed_runs_total[5m]) == 0",
+			Expr:   "min_over_time(slaprobe_store_queue_depth[5m]) > 0 and on (job, instance) increase(slaprobe_store_committed_runs_total[5m]) == 0 and on (job, instance) up == 1",
 			Labels: map[string]string{"severity": sevTicket},
 			Annotations: runbook(map[string]string{
 				"summary":     "slaprobe {{ $labels.instance }} is not storing its results",
