@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -57,6 +59,11 @@ func (p *parser) storage(n *yaml.Node, key string) {
 		} else {
 			p.errf(dsnNode, key+".dsn", "not valid keyword=value pairs once its secrets are filled in, or one of them ends its value early "+
 				"(white space, ' or \\): single-quote it (password='${env:NAME}') and write a ' in it as \\'")
+		}
+	}
+	if s.Driver == "postgres" && dsnNode != nil && s.DSN != "" {
+		if problem := postgresDSNProblem(s.DSN, p.cfg.Secrets); problem != "" {
+			p.errf(dsnNode, key+".dsn", "%s", problem)
 		}
 	}
 	if s.Driver != "postgres" && dsnNode != nil {
@@ -144,6 +151,51 @@ func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
 	return false
 }
 
+// sslModes are the sslmode values pgx takes.
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// postgresDSNProblem says why pgx would refuse a PostgreSQL dsn template,
+// its secrets filled in, that check can tell without reading a file or the
+// environment: a postgres:// URL that does not parse, an sslmode pgx does
+// not know ("" when neither, or when a secret is not resolved: windows,
+// report). It quotes no part of the dsn but the sslmode: pgx's own error
+// quotes the whole URL, masking the password only where it can find it.
+// Before, check passed such a dsn and `run` refused it at start.
+func postgresDSNProblem(tmpl string, secrets map[string]string) string {
+	dsn, err := Expand(tmpl, func(ref string) (string, bool) { v, ok := secrets[ref]; return v, ok })
+	if err != nil {
+		return "" // not resolved here (windows, report), or reported by template
+	}
+	var modes []string
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which holds the password
+			}
+			return "not a valid URL: " + err.Error()
+		}
+		modes = u.Query()["sslmode"]
+	} else {
+		pairs, ok := keywordPairs(dsn)
+		if !ok {
+			return "" // reported with the secrets (dsnCutsSecret) or by pgx
+		}
+		for _, kv := range pairs {
+			if kv[0] == "sslmode" {
+				modes = append(modes, kv[1])
+			}
+		}
+	}
+	for _, m := range modes {
+		if m != "" && !slices.Contains(sslModes, m) { // empty: pgx's default
+			return fmt.Sprintf("sslmode %q: want one of %s", m, strings.Join(sslModes, ", "))
+		}
+	}
+	return ""
+}
+
 // keywordValues returns the values of a keyword=value dsn, each as written
 // (quotes removed, escapes kept), read as pgx reads them (libpq's rules:
 // a value ends at white space unless single-quoted, a backslash escapes the
@@ -151,11 +203,25 @@ func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
 // quotes with a redaction that masks only up to the first space of a
 // password.
 func keywordValues(s string) (values []string, ok bool) {
+	pairs, ok := keywordPairs(s)
+	for _, kv := range pairs {
+		values = append(values, kv[1])
+	}
+	return values, ok
+}
+
+// keywordPairs returns the keyword=value pairs of a dsn as keywordValues
+// reads them.
+func keywordPairs(s string) (pairs [][2]string, ok bool) {
 	const space = " \t\n\r\v\f"
 	s = strings.TrimLeft(s, space)
 	for s != "" {
 		eq := strings.IndexByte(s, '=')
-		if eq < 0 || strings.ContainsAny(strings.Trim(s[:eq], space), space) || strings.Trim(s[:eq], space) == "" {
+		if eq < 0 {
+			return nil, false
+		}
+		key := strings.Trim(s[:eq], space)
+		if strings.ContainsAny(key, space) || key == "" {
 			return nil, false
 		}
 		s = strings.TrimLeft(s[eq+1:], space)
@@ -181,11 +247,11 @@ func keywordValues(s string) (values []string, ok bool) {
 		if quoted && end >= len(s) {
 			return nil, false
 		}
-		values = append(values, s[:min(end, len(s))])
+		pairs = append(pairs, [2]string{key, s[:min(end, len(s))]})
 		if quoted {
 			end++
 		}
 		s = strings.TrimLeft(s[min(end, len(s)):], space)
 	}
-	return values, true
+	return pairs, true
 }

@@ -29,6 +29,14 @@ func TestSQLiteDSNIsAPath(t *testing.T) {
 		{`{driver: postgres, dsn: "host=db.example dbname=slaprobe user=probe"}`, ""},
 		{`{driver: postgres, dsn: "postgres://probe:${env:PGPASSWORD}@db.example/slaprobe"}`, ""},
 		{`{driver: postgres, dsn: results.db}`, `"results.db": want a postgres:// URL`},
+		// What pgx refuses at start (run exits 2), said by check, quoting
+		// no password.
+		{`{driver: postgres, dsn: "postgres://probe:hunter2@[::1/slaprobe"}`, `storage.dsn: not a valid URL: missing ']' in host`},
+		{`{driver: postgres, dsn: "postgres://probe:hunter2@db.example/slaprobe?sslmode=requir"}`, `storage.dsn: sslmode "requir": want one of disable, allow, prefer, require, verify-ca, verify-full`},
+		{`{driver: postgres, dsn: "host=db.example user=probe password=hunter2 sslmode=bogus"}`, `sslmode "bogus": want one of`},
+		{`{driver: postgres, dsn: "postgres://probe:${env:PGPASSWORD}@db.example/slaprobe?sslmode=Require"}`, `sslmode "Require"`},
+		{`{driver: postgres, dsn: "host=db.example sslmode=verify-full sslrootcert=/nonexistent/ca.pem"}`, ""}, // a file check does not read
+		{`{driver: postgres, dsn: "postgres://probe@db.example/slaprobe?sslmode="}`, ""},                       // pgx's default
 	}
 	for _, tc := range tests {
 		t.Run(tc.storage, func(t *testing.T) {
@@ -41,6 +49,8 @@ func TestSQLiteDSNIsAPath(t *testing.T) {
 				t.Errorf("err = %v, want one containing %q", err, tc.want)
 			case tc.want != "" && !strings.HasPrefix(err.Error(), "c.yaml:1: storage.dsn: "):
 				t.Errorf("err = %v, want it on line 1, key storage.dsn", err)
+			case err != nil && strings.Contains(err.Error(), "hunter2"):
+				t.Errorf("err = %v quotes the password", err)
 			}
 		})
 	}
