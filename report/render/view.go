@@ -287,11 +287,11 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 	sv.Tables = []table{
 		flows,
 		incidents,
-		windowTable("Downtime windows", "Uncertainty: how much earlier each edge may really have been (the start: since the last passing run before it; the end: since the last failing run). A window whose cause changed lists every cause from the time it began.", "No down or degraded windows.", s.Windows, loc),
+		windowTable("Downtime windows", "Uncertainty: how much earlier each edge may really have been (the start: since the last passing run before it; the end: since the last failing run). A window whose cause changed lists every cause from the time it began.", "No down or degraded windows.", s.Windows, s.Maintenance, loc),
 		latency,
 		rec,
-		windowTable("Below quorum (shown, not counted)", "Windows seen from too few locations to count as downtime.", "None.", s.BelowQuorum, loc),
-		windowTable("Undeclared windows", "Measured down windows that no declared incident covers.", "None: every measured window was declared.", s.Undeclared, loc),
+		windowTable("Below quorum (shown, not counted)", "Windows seen from too few locations to count as downtime.", "None.", s.BelowQuorum, nil, loc),
+		windowTable("Undeclared windows", "Measured down windows that no declared incident covers.", "None: every measured window was declared.", s.Undeclared, s.Maintenance, loc),
 		spanTable("Unknown", "No run covered these stretches, or their results are no longer kept (the reason says which); they are excluded from the denominator unless the policy counts them as down.", "No unknown time.", s.Unknown, loc),
 		spanTable("Maintenance", "Planned windows, excluded from the denominator.", "No maintenance.", s.Maintenance, loc),
 	}
@@ -530,7 +530,7 @@ func measuredCell(t *time.Time, cut string, start, detected bool, loc *time.Loca
 	return "-"
 }
 
-func windowTable(title, note, empty string, ws []report.Window, loc *time.Location) table {
+func windowTable(title, note, empty string, ws []report.Window, maint []report.Span, loc *time.Location) table {
 	t := table{
 		Title: title,
 		Note:  note,
@@ -541,11 +541,46 @@ func windowTable(title, note, empty string, ws []report.Window, loc *time.Locati
 		Empty:  empty,
 	}
 	for _, w := range ws {
-		t.Rows = append(t.Rows, []string{startCell(w.Start, w.StartCut, loc), endCell(w.End, w.EndCut, loc), fmtDur(w.DurationSeconds),
+		t.Rows = append(t.Rows, []string{startCell(w.Start, w.StartCut, loc), endCell(w.End, w.EndCut, loc), durationCell(w, maint),
 			fmtUncertainty(w.StartUncertaintySeconds, w.EndUncertaintySeconds), w.Flow, function(w.Function), w.Kind,
 			strings.Join(w.Locations, ", "), fmtCauses(w, loc)})
 	}
 	return t
+}
+
+// durationCell prints a window's duration, and how much of it planned
+// maintenance covered, which the report does not count as downtime:
+// "34s (in planned maintenance, not counted)" for a window wholly inside
+// maintenance, "20m (10m in planned maintenance, not counted)" for one
+// partly in it. The window itself is what was measured, as the state
+// machine saw it; without the mark a maintenance window read as downtime
+// beside a Downtime figure that left it out.
+func durationCell(w report.Window, maint []report.Span) string {
+	d := fmtDur(w.DurationSeconds)
+	end := w.Start.Add(time.Duration(w.DurationSeconds * float64(time.Second)))
+	if w.End != nil {
+		end = *w.End
+	}
+	var in time.Duration
+	for _, m := range maint {
+		s, e := w.Start, end
+		if m.Start.After(s) {
+			s = m.Start
+		}
+		if m.End.Before(e) {
+			e = m.End
+		}
+		if e.After(s) {
+			in += e.Sub(s)
+		}
+	}
+	switch {
+	case in <= 0:
+		return d
+	case in >= end.Sub(w.Start):
+		return d + " (in planned maintenance, not counted)"
+	}
+	return d + " (" + fmtDur(in.Seconds()) + " in planned maintenance, not counted)"
 }
 
 // fmtUncertainty prints a window's edge uncertainties as "1m / 10s", "-"
