@@ -20,9 +20,10 @@ import (
 // measuring chat up, and the counted window goes on (before, it closed at
 // 10:20, 2 of 3 down, below a quorum of all: the quorum's page resolved
 // there and paged anew a minute later). Once its runs have made a window,
-// or Settling has passed, it reports as before: one that resumed with a
-// pass (the platform up from there) closes the counted window at 10:20,
-// two minutes later. A period that is over is not changed.
+// or Settling has passed, or its last run passed (TestQuorumSettlingResumedPassing),
+// it reports as before: one that resumed with a pass (the platform up
+// from there) closes the counted window at 10:20 at once. A period that is
+// over is not changed.
 func TestQuorumSettlingAfterGap(t *testing.T) {
 	m := time.Minute
 	from := hm(10, 0)
@@ -34,7 +35,7 @@ func TestQuorumSettlingAfterGap(t *testing.T) {
 	}{
 		{"failing, one run after its gap", "fail:login", hm(11, 0), hm(10, 20).Add(30 * time.Second), "10:10-open[busan-b,seoul-a,tokyo-c]"},
 		{"failing, its window made", "fail:login", hm(11, 0), hm(10, 21).Add(30 * time.Second), "10:10-open[busan-b,seoul-a,tokyo-c]"},
-		{"up, one run after its gap", "ok", hm(11, 0), hm(10, 20).Add(30 * time.Second), "10:10-open[busan-b,seoul-a,tokyo-c]"},
+		{"up, one run after its gap", "ok", hm(11, 0), hm(10, 20).Add(30 * time.Second), "10:10-10:20[busan-b,seoul-a,tokyo-c]"},
 		{"up, settled", "ok", hm(11, 0), hm(10, 22).Add(30 * time.Second), "10:10-10:20[busan-b,seoul-a,tokyo-c]"},
 		{"over, made at its end", "fail:login", hm(10, 20).Add(30 * time.Second), hm(10, 20).Add(30 * time.Second), "10:10-10:20[busan-b,seoul-a,tokyo-c]"},
 	} {
@@ -60,6 +61,74 @@ func TestQuorumSettlingAfterGap(t *testing.T) {
 			s := newMemStore()
 			load(t, s, cfg, runs)
 			counted, _, err := WindowsAndBelow(context.Background(), Input{Config: cfg, Store: s, From: from, To: tc.to, Now: tc.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range counted {
+				if w.Function != nil || w.Kind != "down" {
+					continue
+				}
+				end := "open"
+				if w.End != nil {
+					end = w.End.UTC().Format("15:04")
+				}
+				got = append(got, w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
+			}
+			if g := strings.Join(got, " "); g != tc.want {
+				t.Errorf("counted windows %s, want %s", g, tc.want)
+			}
+		})
+	}
+}
+
+// TestQuorumSettlingResumedPassing: a location whose first run after its
+// gap passed measured the flow up there, which no later run can backdate
+// a window over (a window starts at its first failed run), so the quorum
+// of live figures counts it at once, not Settling later. seoul-a and
+// busan-b (majority of those reporting), chat every minute (down_after 2);
+// busan-b alone failing from 10:10 (below the quorum while seoul-a
+// reports); seoul-a restarted at 10:18 (no run at 10:18 and 10:19, the
+// quorum of busan-b alone then counting its window), passing from 10:20.
+// The figures at 10:21:30 (seoul-a's runs at 10:20 and 10:21 passed)
+// counted busan-b's window as the flow down past 10:20 to 10:22:10, with
+// seoul-a measuring it up: the quorum's page kept and counted downtime in
+// the live figures that the month's report made after it does not have;
+// with an hourly flow, down_after 5 and confirm_every off, for 5 hours.
+func TestQuorumSettlingResumedPassing(t *testing.T) {
+	m := time.Minute
+	from := hm(10, 0)
+	for _, tc := range []struct {
+		name    string
+		aResume []string // seoul-a's runs from 10:20, a minute apart
+		now     time.Time
+		want    string
+	}{
+		{"passing", []string{"ok", "ok"}, hm(10, 21).Add(30 * time.Second), "10:18-10:20[busan-b]"},
+		{"passing, one run", []string{"ok"}, hm(10, 20).Add(30 * time.Second), "10:18-10:20[busan-b]"},
+		{"failed then passed", []string{"fail:login", "ok"}, hm(10, 21).Add(30 * time.Second), "10:18-10:20[busan-b]"},
+		{"failing, one run", []string{"fail:login"}, hm(10, 20).Add(30 * time.Second), "10:18-open[busan-b]"},
+		{"passed then failed", []string{"ok", "fail:login"}, hm(10, 21).Add(30 * time.Second), "10:18-open[busan-b]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", m)
+			var runs []probe.Run
+			for at := from; at.Before(tc.now); at = at.Add(m) {
+				spec := "ok"
+				if !at.Before(hm(10, 10)) {
+					spec = "fail:login"
+				}
+				runs = append(runs, mkRun("busan-b", at, spec))
+				switch {
+				case at.Before(hm(10, 18)):
+					runs = append(runs, mkRun("seoul-a", at, "ok"))
+				case !at.Before(hm(10, 20)):
+					runs = append(runs, mkRun("seoul-a", at, tc.aResume[int(at.Sub(hm(10, 20))/m)]))
+				}
+			}
+			s := newMemStore()
+			load(t, s, cfg, runs)
+			counted, _, err := WindowsAndBelow(context.Background(), Input{Config: cfg, Store: s, From: from, To: hm(11, 0), Now: tc.now})
 			if err != nil {
 				t.Fatal(err)
 			}
