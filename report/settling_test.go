@@ -149,3 +149,70 @@ func TestQuorumSettlingResumedPassing(t *testing.T) {
 		})
 	}
 }
+
+// TestQuorumSettlingResumedBeforePeriod: a location whose data resumed
+// just before a live period's start (the month's, at its first minutes)
+// is settling in it as it would be in a period that began earlier: the
+// period's start hid the gap. seoul-a, busan-b and tokyo-c, quorum all,
+// chat every minute with down_after 3, failing everywhere from 09:50;
+// seoul-a stopped 09:55-09:58, failing again from 09:59 (its window made
+// by its third failed run, at 10:01). The figures from 10:00 at 10:00:30
+// counted seoul-a's two failed runs, not yet a window, as it measuring
+// chat up: no counted window, where those from 09:00 had it open since
+// 09:50 (at the month's change the quorum's page resolved at its first
+// verdict and fired again dated 10:00 once seoul-a's window was made).
+// Both, and windows --recompute.
+func TestQuorumSettlingResumedBeforePeriod(t *testing.T) {
+	m := time.Minute
+	cfg := testConfig("UTC", m)
+	cfg.Policy.Quorum = config.Quorum{Mode: "all"}
+	for i := range cfg.Services {
+		for j := range cfg.Services[i].Flows {
+			cfg.Services[i].Flows[j].DownAfter = 3
+		}
+	}
+	now := hm(10, 0).Add(30 * time.Second)
+	var runs []probe.Run
+	for _, l := range []string{"seoul-a", "busan-b", "tokyo-c"} {
+		for at := hm(9, 40); at.Before(now); at = at.Add(m) {
+			spec := "ok"
+			if !at.Before(hm(9, 50)) {
+				spec = "fail:login"
+			}
+			if l == "seoul-a" && !at.Before(hm(9, 55)) && at.Before(hm(9, 59)) {
+				continue
+			}
+			runs = append(runs, mkRun(l, at, spec))
+		}
+	}
+	s := newMemStore()
+	load(t, s, cfg, runs)
+	for _, tc := range []struct {
+		from      time.Time
+		recompute bool
+		want      string
+	}{
+		{hm(9, 0), false, "09:50-open[busan-b,seoul-a,tokyo-c]"},
+		{hm(10, 0), false, "10:00-open[busan-b,tokyo-c]"},
+		{hm(10, 0), true, "10:00-open[busan-b,tokyo-c]"},
+	} {
+		counted, _, err := WindowsAndBelow(context.Background(), Input{Config: cfg, Store: s, From: tc.from, To: hm(11, 0), Now: now, Recompute: tc.recompute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, w := range counted {
+			if w.Function != nil || w.Kind != "down" {
+				continue
+			}
+			end := "open"
+			if w.End != nil {
+				end = w.End.UTC().Format("15:04")
+			}
+			got = append(got, w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("from %s (recompute %v): counted windows %s, want %s", tc.from.UTC().Format("15:04"), tc.recompute, g, tc.want)
+		}
+	}
+}

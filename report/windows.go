@@ -269,6 +269,12 @@ type analysis struct {
 	// location whose data may have resumed less than Settling before the
 	// elapsed end (resumedRuns): settlingUnknown reads whether it passed.
 	resumedLast map[[2]string]*probe.Run
+	// resumedBefore is, in live figures in a period's first Settling,
+	// where each flow and location's last unknown stretch that ended
+	// before the period (and within Settling of its start) ended: its
+	// data resumed there, which the period's start hides from its own
+	// unknown time (settlingUnknown).
+	resumedBefore map[[2]string]time.Time
 }
 
 // edgeLookaround is how far past a period's edges a report looks for a
@@ -518,6 +524,7 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		rq := q
 		rq.From = q.From.Add(-recomputeLookback(in.Config))
 		raw, err = recomputeKept(ctx, in, rq, !now.Before(in.To))
+		a.noteResumedBefore(raw)
 		raw = slices.DeleteFunc(raw, func(w state.Window) bool { return !w.End.IsZero() && !w.End.After(in.From) })
 		if err == nil && len(a.retired) > 0 {
 			// A retired flow's policy is not known: its windows are the
@@ -529,6 +536,12 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		}
 	} else {
 		raw, err = in.Store.Windows(ctx, q)
+		if s := a.maxSettling(); err == nil && a.end.Before(in.To) && a.end.Before(in.From.Add(s)) {
+			// The unknown stretches that ended just before the period.
+			var before []state.Window
+			before, err = in.Store.Windows(ctx, store.Query{From: in.From.Add(-s), To: in.From})
+			a.noteResumedBefore(before)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("report: windows: %w", err)
@@ -908,10 +921,15 @@ func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []st
 	var out map[string]set
 	for _, l := range locs {
 		u := unknown[l]
-		if len(u) == 0 {
+		var resume time.Time
+		if len(u) > 0 {
+			resume = u[len(u)-1].e
+		} else if r, ok := a.resumedBefore[[2]string{f.Name, l}]; ok {
+			// Resumed before the period's start, which hides it.
+			resume = r
+		} else {
 			continue
 		}
-		resume := u[len(u)-1].e
 		if !resume.Before(a.end) || !a.end.Before(resume.Add(settle)) {
 			continue
 		}
@@ -935,6 +953,10 @@ func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []st
 		if out == nil {
 			out = maps.Clone(unknown)
 		}
+		if len(u) == 0 {
+			out[l] = set{{a.in.From, a.end}}
+			continue
+		}
 		n := slices.Clone(u)
 		n[len(n)-1].e = a.end
 		out[l] = n
@@ -943,6 +965,49 @@ func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []st
 		return unknown
 	}
 	return out
+}
+
+// maxSettling is the longest Settling of the config's flows.
+func (a *analysis) maxSettling() time.Duration {
+	var d time.Duration
+	for _, svc := range a.cfg.Services {
+		for i := range svc.Flows {
+			d = max(d, Settling(&svc.Flows[i]))
+		}
+	}
+	return d
+}
+
+// noteResumedBefore sets resumedBefore from ws, in live figures in the
+// period's first Settling: the end of each flow and location's latest
+// unknown stretch that ended before the period's start, less than its
+// flow's Settling before it.
+func (a *analysis) noteResumedBefore(ws []state.Window) {
+	if !a.end.Before(a.in.To) {
+		return
+	}
+	settle := map[string]time.Duration{}
+	for _, svc := range a.cfg.Services {
+		for i := range svc.Flows {
+			settle[svc.Flows[i].Name] = Settling(&svc.Flows[i])
+		}
+	}
+	for _, w := range ws {
+		if w.Kind != state.KindUnknown || w.Function != "" || w.End.IsZero() || w.End.After(a.in.From) {
+			continue
+		}
+		d, ok := settle[w.Flow]
+		if !ok || !a.end.Before(w.End.Add(d)) {
+			continue
+		}
+		k := [2]string{w.Flow, w.Location}
+		if a.resumedBefore == nil {
+			a.resumedBefore = map[[2]string]time.Time{}
+		}
+		if e, ok := a.resumedBefore[k]; !ok || w.End.After(e) {
+			a.resumedBefore[k] = w.End
+		}
+	}
 }
 
 // resumedRuns reads, at once, in live figures, the last run of each flow
@@ -962,6 +1027,9 @@ func (a *analysis) resumedRuns(ctx context.Context, raw []state.Window) (map[[2]
 		}
 	}
 	recent := map[[2]string]bool{}
+	for k := range a.resumedBefore {
+		recent[k] = true
+	}
 	for _, w := range raw {
 		if w.Kind == state.KindUnknown && w.Function == "" && !w.End.IsZero() && !w.End.After(a.end) {
 			if d, ok := settle[w.Flow]; ok && a.end.Before(w.End.Add(d)) {
