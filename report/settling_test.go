@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,108 @@ func TestQuorumSettlingResumedBeforePeriod(t *testing.T) {
 		if g := strings.Join(got, " "); g != tc.want {
 			t.Errorf("from %s (recompute %v): counted windows %s, want %s", tc.from.UTC().Format("15:04"), tc.recompute, g, tc.want)
 		}
+	}
+}
+
+// TestQuorumSettlingLiveAgreement: in live figures, the settling rule gives
+// `windows`, `windows --recompute` and `report` the same counted windows:
+// each case of TestQuorumSettlingResumedPassing and
+// TestQuorumSettlingResumedBeforePeriod's, built all three ways.
+func TestQuorumSettlingLiveAgreement(t *testing.T) {
+	m := time.Minute
+	for _, tc := range []struct {
+		name      string
+		downAfter int
+		quorum    string
+		loc       func(l string, at time.Time) string // a run's spec, "" none
+		from, now time.Time
+	}{
+		{"resumed passing", 2, "majority", func(l string, at time.Time) string {
+			switch {
+			case l == "tokyo-c":
+				return "" // two probers
+			case l == "busan-b" && !at.Before(hm(10, 10)):
+				return "fail:login"
+			case l == "seoul-a" && !at.Before(hm(10, 18)) && at.Before(hm(10, 20)):
+				return ""
+			}
+			return "ok"
+		}, hm(10, 0), hm(10, 21).Add(30 * time.Second)},
+		{"resumed failing", 2, "all", func(l string, at time.Time) string {
+			switch {
+			case l == "seoul-a" && !at.Before(hm(10, 18)) && at.Before(hm(10, 20)):
+				return ""
+			case !at.Before(hm(10, 10)):
+				return "fail:login"
+			}
+			return "ok"
+		}, hm(10, 0), hm(10, 20).Add(30 * time.Second)},
+		{"resumed before the period", 3, "all", func(l string, at time.Time) string {
+			switch {
+			case l == "seoul-a" && !at.Before(hm(9, 55)) && at.Before(hm(9, 59)):
+				return ""
+			case !at.Before(hm(9, 50)):
+				return "fail:login"
+			}
+			return "ok"
+		}, hm(10, 0), hm(10, 0).Add(30 * time.Second)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", m)
+			cfg.Policy.Quorum = config.Quorum{Mode: tc.quorum}
+			for i := range cfg.Services {
+				for j := range cfg.Services[i].Flows {
+					cfg.Services[i].Flows[j].DownAfter = tc.downAfter
+				}
+			}
+			var runs []probe.Run
+			for _, l := range []string{"seoul-a", "busan-b", "tokyo-c"} {
+				for at := hm(9, 40); at.Before(tc.now); at = at.Add(m) {
+					if spec := tc.loc(l, at); spec != "" {
+						runs = append(runs, mkRun(l, at, spec))
+					}
+				}
+			}
+			s := newMemStore()
+			load(t, s, cfg, runs)
+			show := func(ws []Window) string {
+				var got []string
+				for _, w := range ws {
+					end := "open"
+					if w.End != nil {
+						end = w.End.UTC().Format("15:04")
+					}
+					fn := ""
+					if w.Function != nil {
+						fn = "/" + *w.Function
+					}
+					got = append(got, w.Kind+fn+" "+w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
+				}
+				slices.Sort(got)
+				return strings.Join(got, " ")
+			}
+			in := Input{Config: cfg, Store: s, From: tc.from, To: hm(11, 0), Now: tc.now}
+			stored, err := Windows(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Recompute = true
+			recomputed, err := Windows(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Recompute = false
+			r, err := Build(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reported []Window
+			for _, svc := range r.Services {
+				reported = append(reported, svc.Windows...)
+			}
+			if a, b, c := show(stored), show(recomputed), show(reported); a != b || a != c || a == "" {
+				t.Errorf("windows:\n%s\nwindows --recompute:\n%s\nreport:\n%s\nwant the same, and some", a, b, c)
+			}
+		})
 	}
 }
