@@ -415,7 +415,14 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 // that with teardown steps, which have their own) and the store writer
 // commits it within a second; and whether the time after the period's last
 // run is unknown is known once two intervals have passed without a run
-// (report.Build). 5 s of margin.
+// (report.Build); and a failure that began in the month's last run is a
+// window only at its down_after-th failed run, backdated to it (a recovery
+// ends one at its up_after-th pass, likewise): down_after-1 (or up_after-1)
+// spacings (confirm_every when on and shorter, else the interval) and that
+// run's timeout later (down_after 3 every 10 minutes, timeout 30 s: up to
+// 20 min 30 s after the end, where two intervals and 5 s built version 1
+// with the month's last seconds up and the next cycle a version 2 with
+// them down). 5 s of margin.
 func settle(cfg *config.Config) time.Duration {
 	d := 2 * cfg.MaxInterval()
 	for _, s := range cfg.Services {
@@ -424,7 +431,11 @@ func settle(cfg *config.Config) time.Duration {
 			if len(f.Teardown) > 0 {
 				t *= 2
 			}
-			d = max(d, t)
+			every := f.Interval
+			if f.ConfirmEvery > 0 && f.ConfirmEvery < every {
+				every = f.ConfirmEvery
+			}
+			d = max(d, time.Duration(max(f.DownAfter, f.UpAfter, 1)-1)*every+t)
 		}
 	}
 	return d + 5*time.Second
