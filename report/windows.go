@@ -1013,9 +1013,9 @@ func (a *analysis) noteResumedBefore(ws []state.Window) {
 // resumedRuns reads, at once, in live figures, the last run of each flow
 // and location whose data may have resumed less than Settling before the
 // elapsed end: its first run in the period is that recent, or a stored
-// unknown stretch of it ends that recently (raw). Only those: a build of
-// 50,000 flows reads none but the few a restart or an outage left
-// settling.
+// unknown stretch of it ends that recently (raw), of a flow with a window.
+// Only those: a build of 50,000 flows reads none but the few a restart or
+// an outage left settling in an outage.
 func (a *analysis) resumedRuns(ctx context.Context, raw []state.Window) (map[[2]string]*probe.Run, error) {
 	if !a.end.Before(a.in.To) {
 		return nil, nil
@@ -1030,7 +1030,14 @@ func (a *analysis) resumedRuns(ctx context.Context, raw []state.Window) (map[[2]
 	for k := range a.resumedBefore {
 		recent[k] = true
 	}
+	// Only a flow with a window (down or degraded, anywhere) has a quorum
+	// that the run could change: a restart of a whole fleet of healthy
+	// flows reads none.
+	windowed := map[string]bool{}
 	for _, w := range raw {
+		if w.Kind != state.KindUnknown {
+			windowed[w.Flow] = true
+		}
 		if w.Kind == state.KindUnknown && w.Function == "" && !w.End.IsZero() && !w.End.After(a.end) {
 			if d, ok := settle[w.Flow]; ok && a.end.Before(w.End.Add(d)) {
 				recent[[2]string{w.Flow, w.Location}] = true
@@ -1041,7 +1048,7 @@ func (a *analysis) resumedRuns(ctx context.Context, raw []state.Window) (map[[2]
 	for _, c := range a.cov {
 		k := [2]string{c.Flow, c.Location}
 		d, ok := settle[c.Flow]
-		if !ok || !recent[k] && !a.end.Before(c.First.Add(d)) {
+		if !ok || !windowed[c.Flow] || !recent[k] && !a.end.Before(c.First.Add(d)) {
 			continue
 		}
 		if l, ok := latest[k]; !ok || c.Last.After(l.Last) {
