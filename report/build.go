@@ -240,7 +240,8 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 			}{{old, ReasonPruned}, {rest, ReasonNoRun}} {
 				for _, x := range p.s {
 					svc.Unknown = append(svc.Unknown, Span{Flow: f.flow.Name, Start: x.s.In(a.loc), End: x.e.In(a.loc),
-						DurationSeconds: x.dur().Seconds(), Reason: p.reason})
+						DurationSeconds: x.dur().Seconds(), Reason: p.reason,
+						Settling: x.e.Before(end) && !f.settlingFrom.IsZero() && !f.settlingFrom.After(x.e)})
 				}
 			}
 		}

@@ -279,6 +279,13 @@ type Span struct {
 	End             time.Time `json:"end"`
 	DurationSeconds float64   `json:"duration_seconds"`
 	Reason          string    `json:"reason,omitempty"`
+	// Settling: in live figures (a range still open), an unknown stretch
+	// that ended before the elapsed end after which the quorum still
+	// reads no location reporting, up to that end: every location whose
+	// data resumed after it is settling (Settling: its runs since made no
+	// window and its last run did not pass), so whether the flow was
+	// down from its end is not known yet. Not in the JSON.
+	Settling bool `json:"-"`
 }
 
 // CreditBelowCoverage is Service.CreditWithheld when runs covered less of

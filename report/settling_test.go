@@ -327,3 +327,87 @@ func TestQuorumSettlingLiveAgreement(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownSpanSettling: in live figures, a flow's unknown stretch (no
+// location reporting) whose data resumed with a failed run less than
+// Settling (down_after times confirm_every, or the interval when it is off
+// or longer, and the timeout) before now, no window since, is Settling: the
+// quorum still reads no location reporting after it (the alerts' verdict
+// hands it open). Later, or resumed with a passing last run, or a range
+// that is over: not. seoul-a alone, chat failing from 10:10, stopped
+// 10:15-10:17, its runs from 10:18 as given (every minute; 10 s apart from
+// 10:18 when confirm_every is 10s, as the daemon confirm-runs a failure).
+func TestUnknownSpanSettling(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		confirm time.Duration
+		resume  []string // seoul-a's runs from 10:18
+		now     time.Duration
+		over    bool
+		want    bool
+	}{
+		{"interval, within", 0, []string{"fail:login"}, 2*time.Minute + 9*time.Second, false, true},
+		{"interval, past", 0, []string{"fail:login"}, 2*time.Minute + 11*time.Second, false, false},
+		{"confirm_every, within", 10 * time.Second, []string{"fail:login"}, 29 * time.Second, false, true},
+		{"confirm_every, past", 10 * time.Second, []string{"fail:login"}, 31 * time.Second, false, false},
+		{"confirm_every as long as the interval: the interval", time.Minute, []string{"fail:login"}, 2*time.Minute + 9*time.Second, false, true},
+		{"passed", 0, []string{"ok"}, 30 * time.Second, false, false},
+		{"failed then passed", 0, []string{"fail:login", "ok"}, 90 * time.Second, false, false},
+		{"window made", 0, []string{"fail:login", "fail:login"}, 90 * time.Second, false, false},
+		{"over", 0, []string{"fail:login"}, 30 * time.Second, true, false},
+		// seoul-a stopped again after its one failed run (a crash loop):
+		// the data after 10:19 is unknown, and the failed run between is
+		// no more it measuring chat up.
+		{"stopped again after a failed run", 0, []string{"fail:login"}, 2*time.Minute + 5*time.Second, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			for i := range cfg.Services {
+				for j := range cfg.Services[i].Flows {
+					cfg.Services[i].Flows[j].ConfirmEvery = tc.confirm
+					cfg.Services[i].Flows[j].Timeout = 10 * time.Second
+				}
+			}
+			now := hm(10, 18).Add(tc.now)
+			every := time.Minute
+			if tc.confirm > 0 && tc.confirm < every {
+				every = tc.confirm
+			}
+			var runs []probe.Run
+			for at := hm(10, 0); at.Before(hm(10, 15)); at = at.Add(time.Minute) {
+				spec := "ok"
+				if !at.Before(hm(10, 10)) {
+					spec = "fail:login"
+				}
+				runs = append(runs, mkRun("seoul-a", at, spec))
+			}
+			for i, spec := range tc.resume {
+				runs = append(runs, mkRun("seoul-a", hm(10, 18).Add(time.Duration(i)*every), spec))
+			}
+			s := newMemStore()
+			load(t, s, cfg, runs)
+			to := hm(11, 0)
+			if tc.over {
+				to = now
+			}
+			r, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: to, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			settling := false
+			for _, u := range r.Services[0].Unknown {
+				got = append(got, u.Start.UTC().Format("15:04:05")+"-"+u.End.UTC().Format("15:04:05"))
+				if u.End.UTC().Equal(hm(10, 18)) {
+					settling = u.Settling
+				}
+			}
+			if !slices.ContainsFunc(got, func(g string) bool { return strings.HasSuffix(g, "-10:18:00") }) {
+				t.Fatalf("unknown %v, want a stretch to 10:18 among them", got)
+			}
+			if settling != tc.want {
+				t.Errorf("the stretch to 10:18 at %s (unknown %v): Settling %v, want %v", now.UTC().Format("15:04:05"), got, settling, tc.want)
+			}
+		})
+	}
+}

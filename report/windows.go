@@ -229,6 +229,11 @@ type flowData struct {
 	// (the stretches no run of it covered, as the flow's accounting takes
 	// them): Report.Silent reads it at the period's end.
 	locUnknown map[string]set
+	// settlingFrom is, in live figures, where the stretch in which the
+	// quorum reads no location reporting (unknown, or settling:
+	// settlingUnknown) that reaches the elapsed end begins; zero when none
+	// does. Span.Settling reads it.
+	settlingFrom time.Time
 }
 
 // analysis is the common part of Build and Windows.
@@ -852,6 +857,13 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 	quorumUnknown := locUnknown
 	if a.end.Before(a.in.To) {
 		quorumUnknown = a.settlingUnknown(f, raw, fd.locs, locUnknown)
+		q := set{{from, end}}.clip(from, end)
+		for _, l := range fd.locs {
+			q = q.intersect(quorumUnknown[l])
+		}
+		if n := len(q); n > 0 && q[n-1].e.Equal(end) {
+			fd.settlingFrom = q[n-1].s
+		}
 	}
 
 	// Group the down and degraded windows by function and kind.
@@ -921,45 +933,65 @@ func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []st
 	var out map[string]set
 	for _, l := range locs {
 		u := unknown[l]
-		var resume time.Time
-		if len(u) > 0 {
-			resume = u[len(u)-1].e
-		} else if r, ok := a.resumedBefore[[2]string{f.Name, l}]; ok {
-			// Resumed before the period's start, which hides it.
-			resume = r
-		} else {
-			continue
-		}
-		if !resume.Before(a.end) || !a.end.Before(resume.Add(settle)) {
-			continue
-		}
-		judged := false
-		for _, w := range raw {
-			if w.Location == l && w.Kind != state.KindUnknown && (w.End.IsZero() || w.End.After(resume)) {
-				judged = true
-				break
+		// Each resume within Settling of the end, the latest first: a
+		// prober stopped again before its runs made a window (a crash
+		// loop, the database away again) left a slice of failed runs
+		// between two stretches that is no more the location measuring
+		// the flow up than the last one is. The period's start hides a
+		// resume just before it (resumedBefore).
+		type slice struct{ s, e time.Time }
+		var add []iv
+		for i := len(u); i >= 0; i-- {
+			var sl slice
+			switch {
+			case i > 0:
+				sl.s = u[i-1].e
+			default:
+				r, ok := a.resumedBefore[[2]string{f.Name, l}]
+				if !ok {
+					continue
+				}
+				sl.s = r
 			}
+			sl.e = a.end
+			if i < len(u) {
+				sl.e = u[i].s
+			}
+			if !a.end.Before(sl.s.Add(settle)) {
+				break // older ones are older still
+			}
+			if !sl.s.Before(sl.e) {
+				continue // no data after it: the next stretch is unknown already
+			}
+			judged := false
+			for _, w := range raw {
+				if w.Location == l && w.Kind != state.KindUnknown && w.Start.Before(sl.e) && (w.End.IsZero() || w.End.After(sl.s)) {
+					judged = true
+					break
+				}
+			}
+			if judged {
+				continue
+			}
+			if i == len(u) {
+				if r := a.resumedLast[[2]string{f.Name, l}]; r != nil && !r.Start.Before(sl.s) && r.Outcome() == probe.StatusOK {
+					// Its last run since passed: it measured the flow up
+					// there, and a failed run before it made no window (a
+					// window begins at the first of down_after failed runs
+					// in a row), so it reports from its resume, as any
+					// location.
+					continue
+				}
+			}
+			add = append(add, iv{maxT(sl.s, a.in.From), sl.e})
 		}
-		if judged {
-			continue
-		}
-		if r := a.resumedLast[[2]string{f.Name, l}]; r != nil && !r.Start.Before(resume) && r.Outcome() == probe.StatusOK {
-			// Its last run since passed: it measured the flow up there,
-			// and a failed run before it made no window (a window begins
-			// at the first of down_after failed runs in a row), so it
-			// reports from its resume, as any location.
+		if len(add) == 0 {
 			continue
 		}
 		if out == nil {
 			out = maps.Clone(unknown)
 		}
-		if len(u) == 0 {
-			out[l] = set{{a.in.From, a.end}}
-			continue
-		}
-		n := slices.Clone(u)
-		n[len(n)-1].e = a.end
-		out[l] = n
+		out[l] = union(u, add).clip(a.in.From, a.end)
 	}
 	if out == nil {
 		return unknown

@@ -399,3 +399,81 @@ func TestFleetPushRestartedQuorumAll(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetPushWholeFleetRestartedResolvesAtItsPass: seoul-a, busan-b and
+// tokyo-c on one store, quorum majority, chat every minute (down_after 2),
+// down everywhere from 09:10; every prober restarted at 09:17 (an upgrade:
+// no run at 09:17 and 09:18), the platform back meanwhile, every run
+// passing from 09:19. The counted window closes at 09:17, where every
+// location's data stops; the runs at 09:19 measure chat up everywhere,
+// which no later run can undo (a window begins at its first failed run),
+// so the quorum's pages are resolved at the rebuild after them, 09:19:30.
+// Before, the verdict handed the stretch in which no location reported as
+// open for report.Settling after the data resumed (down_after intervals
+// and the timeout: to 09:21:10) whatever the runs there said, and the
+// pages went on to 09:21:30 (with an hourly flow, down_after 5 and
+// confirm_every off, 5 hours).
+func TestFleetPushWholeFleetRestartedResolvesAtItsPass(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(t0)
+	var ps []*pushProber
+	for _, loc := range []string{"seoul-a", "busan-b", "tokyo-c"} {
+		ps = append(ps, newPushProber(t, s, clk, loc, true))
+	}
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	const restart, up = 17, 19
+	for i := 0; i < up+5; i++ {
+		clk.Set(at(i))
+		if i == restart || i == restart+1 {
+			continue // every prober stopped, starting again
+		}
+		for _, p := range ps {
+			r := fleetRun(p.loc, at(i), i < 10 || i >= up)
+			evs := p.m.Observe(&r) // what its store gets (re-judged from the restored windows)
+			if err := s.AppendRuns(ctx, []probe.Run{r}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AppendEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			p.n.Handle(evs) // its machine restored from the store: the gap closes what was open
+		}
+		clk.Set(at(i).Add(30 * time.Second))
+		for _, p := range ps {
+			if err := p.page.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.n.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, p := range ps {
+		resolved := map[string]time.Time{}
+		for _, a := range p.am.alerts() {
+			if a.labels["location"] != alert.QuorumLocation || a.ends.After(a.at) {
+				continue
+			}
+			if _, ok := resolved[a.key]; !ok {
+				resolved[a.key] = a.at
+			}
+		}
+		if len(resolved) != 4 {
+			t.Errorf("%s resolved %d quorum pages, want 4 (chat, login, send, receive): %v", p.loc, len(resolved), resolved)
+		}
+		for k, when := range resolved {
+			if when.After(at(up).Add(30 * time.Second)) {
+				t.Errorf("%s resolved %s at %s, want at 09:19:30, the rebuild after every location's passing run", p.loc, k, when.Format("15:04:05"))
+			}
+		}
+		if act := p.n.Active(); len(act) != 0 {
+			t.Errorf("%s holds %d alerts firing at the end", p.loc, len(act))
+		}
+	}
+}

@@ -184,12 +184,14 @@ func missingAtMonthStart(cfg *config.Config, month, hist *report.Report, now, mo
 // unknownOf are s's stretches in which no location reported a flow of the
 // config (not a flow the config no longer has: stopped by the config, not
 // by its data), as Verdict.Unknown has them: those the page keeps (trim).
-// One whose data resumed too recently for its runs to have made a window
-// (settling: less than the flow's down_after runs and a timeout before
-// now) is handed open, as one reaching the figures' end: failing runs
+// One after which the figures' quorum still reads no location reporting
+// (report.Span.Settling: each location whose data resumed after it has
+// made no window since, and its last run failed, less than report.Settling
+// ago) is handed open, as one reaching the figures' end: failing runs
 // after it are no window until down_after of them (then one backdated to
 // the first), so a counted window closed at its start is not yet known to
-// have ended (see settling).
+// have ended. One after which a location's last run passed is not: that
+// location measured the flow up, which no later run undoes.
 func unknownOf(cfg *config.Config, s *report.Service, now time.Time) []state.Window {
 	flows := map[string]*config.Flow{}
 	for _, cs := range cfg.Services {
@@ -206,21 +208,13 @@ func unknownOf(cfg *config.Config, s *report.Service, now time.Time) []state.Win
 			continue
 		}
 		w := state.Window{Key: state.Key{Service: s.Name, Flow: u.Flow}, Kind: state.KindUnknown, Start: u.Start, Confirmed: u.Start, End: u.End}
-		if !u.End.Before(now) || now.Before(u.End.Add(settling(f))) {
+		if !u.End.Before(now) || u.Settling {
 			w.End = time.Time{}
 		}
 		out = append(out, w)
 	}
 	return out
 }
-
-// settling is report.Settling: the figures' quorum does not yet read a
-// location whose data resumed that recently as reporting either. A verdict
-// built within it from a prober's held runs, stored at the database's
-// return, saw one failed run after its restart's gap and no window
-// (down_after 2), took the data for resumed up and resolved the quorum's
-// page at the gap, which the next run's window fired again.
-func settling(f *config.Flow) time.Duration { return report.Settling(f) }
 
 // stateWindow is a report's window as the state machine tells one.
 func stateWindow(w report.Window) state.Window {

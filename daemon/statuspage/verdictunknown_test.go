@@ -34,38 +34,23 @@ func TestVerdictUnknownOfConfigFlows(t *testing.T) {
 	}
 }
 
-// TestVerdictUnknownSettling: a stretch whose data resumed less than
-// down_after times confirm_every (the interval when it is off) and the
-// timeout before the figures' end is handed open: failed runs after it
-// are no window yet. Later, as it is.
+// TestVerdictUnknownSettling: a stretch the figures say the quorum still
+// reads no location reporting after (report.Span.Settling: each location
+// whose data resumed after it settling, report.TestUnknownSpanSettling) is
+// handed open, as one reaching the figures' end: failed runs after it are
+// no window yet. One without, as it is.
 func TestVerdictUnknownSettling(t *testing.T) {
 	now := time.Date(2026, 12, 5, 9, 25, 0, 0, time.UTC)
-	cases := []struct {
-		name    string
-		confirm time.Duration
-		resumed time.Duration // before now
-		open    bool
-	}{
-		{"interval, within", 0, 129 * time.Second, true},
-		{"interval, past", 0, 131 * time.Second, false},
-		{"confirm_every, within", 10 * time.Second, 29 * time.Second, true},
-		{"confirm_every, past", 10 * time.Second, 31 * time.Second, false},
-		{"confirm_every as long as the interval: the interval", time.Minute, 119 * time.Second, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := fleetConfig("seoul-a")
-			f := &cfg.Services[0].Flows[0]
-			f.ConfirmEvery, f.Timeout = tc.confirm, 10*time.Second
-			resumed := now.Add(-tc.resumed)
-			s := &report.Service{Name: "messaging", Unknown: []report.Span{{Flow: "chat", Start: now.Add(-5 * time.Minute), End: resumed, Reason: report.ReasonNoRun}}}
-			got := unknownOf(cfg, s, now)
-			if len(got) != 1 {
-				t.Fatalf("unknown %+v, want chat's stretch", got)
-			}
-			if open := got[0].End.IsZero(); open != tc.open || !open && !got[0].End.Equal(resumed) {
-				t.Errorf("data resumed %s before the figures' end (down_after 2, interval 1m, confirm_every %s, timeout 10s): end %s, want open %v", tc.resumed, tc.confirm, got[0].End, tc.open)
-			}
-		})
+	for _, settling := range []bool{true, false} {
+		cfg := fleetConfig("seoul-a")
+		resumed := now.Add(-30 * time.Second)
+		s := &report.Service{Name: "messaging", Unknown: []report.Span{{Flow: "chat", Start: now.Add(-5 * time.Minute), End: resumed, Reason: report.ReasonNoRun, Settling: settling}}}
+		got := unknownOf(cfg, s, now)
+		if len(got) != 1 {
+			t.Fatalf("unknown %+v, want chat's stretch", got)
+		}
+		if open := got[0].End.IsZero(); open != settling || !open && !got[0].End.Equal(resumed) {
+			t.Errorf("settling %v: end %s, want open %v", settling, got[0].End, settling)
+		}
 	}
 }
