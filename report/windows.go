@@ -856,10 +856,14 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 	// resumed (see settlingUnknown).
 	quorumUnknown := locUnknown
 	if a.end.Before(a.in.To) {
-		quorumUnknown = a.settlingUnknown(f, raw, fd.locs, locUnknown)
-		q := set{{from, end}}.clip(from, end)
-		for _, l := range fd.locs {
-			q = q.intersect(quorumUnknown[l])
+		var settling bool
+		quorumUnknown, settling = a.settlingUnknown(f, raw, fd.locs, locUnknown)
+		q := fd.unknown
+		if settling {
+			q = set{{from, end}}.clip(from, end)
+			for _, l := range fd.locs {
+				q = q.intersect(quorumUnknown[l])
+			}
 		}
 		if n := len(q); n > 0 && q[n-1].e.Equal(end) {
 			fd.settlingFrom = q[n-1].s
@@ -918,7 +922,10 @@ func Settling(f *config.Flow) time.Duration {
 // open at a gap, so that is one its runs since made), and whose last run
 // since did not pass (resumedLast; one that passed measured the flow up,
 // and no failed run before it can become a window), also unknown from the
-// resume to the end: as the quorum reads it, that location is not reporting yet. Its
+// resume to the end; and likewise a slice of data between two of its
+// unknown stretches that began less than Settling before the end with no
+// window in it (a prober stopped again before its runs made one). As the
+// quorum reads it, that location is not reporting yet. Its
 // runs have not had the time to confirm anything, and a failed run not yet
 // a window would count as the location measuring the flow up: busan-b's
 // figures built at the shared database's return, seoul-a restarted at
@@ -927,8 +934,9 @@ func Settling(f *config.Flow) time.Duration {
 // reporting locations down, below the majority, and closed the counted
 // window (resolving the quorum's page, paged anew a minute later). A
 // period that is over is not changed (the caller asks only for live
-// figures): its figures are facts, and the next runs decide.
-func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []string, unknown map[string]set) map[string]set {
+// figures): its figures are facts, and the next runs decide. settling
+// says whether any location changed (the map is unknown itself when not).
+func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []string, unknown map[string]set) (map[string]set, bool) {
 	settle := Settling(f)
 	var out map[string]set
 	for _, l := range locs {
@@ -994,9 +1002,9 @@ func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []st
 		out[l] = union(u, add).clip(a.in.From, a.end)
 	}
 	if out == nil {
-		return unknown
+		return unknown, false
 	}
-	return out
+	return out, true
 }
 
 // maxSettling is the longest Settling of the config's flows.
