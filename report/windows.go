@@ -947,10 +947,9 @@ func (a *analysis) settlingUnknown(f *config.Flow, raw []state.Window, locs []st
 		// between two stretches that is no more the location measuring
 		// the flow up than the last one is. The period's start hides a
 		// resume just before it (resumedBefore).
-		type slice struct{ s, e time.Time }
 		var add []iv
 		for i := len(u); i >= 0; i-- {
-			var sl slice
+			var sl iv // the data after the stretch before i, to stretch i
 			switch {
 			case i > 0:
 				sl.s = u[i-1].e
