@@ -1,6 +1,11 @@
 package report
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/state"
+)
 
 // Report is one SLA report: a period, the policy used, and per service the
 // accounting, windows and reconciliation. Every renderer (JSON, CSV, Markdown,
@@ -346,4 +351,27 @@ type Reconciliation struct {
 	// time from the measured start to it (on 2021-05-05: 21 minutes).
 	FirstNotice        *time.Time `json:"first_notice"`
 	NoticeDelaySeconds *float64   `json:"notice_delay_seconds"`
+}
+
+// State is w as the state machine tells a window (its locations joined in
+// Key.Location), as the status page hands it to the notifier.
+func (w Window) State() state.Window {
+	sw := state.Window{
+		Key:  state.Key{Service: w.Service, Flow: w.Flow, Location: strings.Join(w.Locations, ", ")},
+		Kind: state.Kind(w.Kind), Start: w.Start, Confirmed: w.Confirmed, Known: w.Known, CauseStep: w.CauseStep, Error: w.Error,
+	}
+	if w.Function != nil {
+		sw.Function = *w.Function
+	}
+	if w.End != nil {
+		sw.End = *w.End
+	}
+	for _, c := range w.Causes {
+		sc := state.Cause{Step: c.Step, Error: c.Error, From: c.From}
+		if c.To != nil {
+			sc.To = *c.To
+		}
+		sw.Causes = append(sw.Causes, sc)
+	}
+	return sw
 }

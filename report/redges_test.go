@@ -129,28 +129,11 @@ func TestCountedWindowCausesKeepThoseLasting(t *testing.T) {
 				t.Errorf("recompute %v: cause %q lasting from %s missing (lasting: %v)\n%s", recompute, e, from, lasting, errorCauses(w))
 			}
 		}
-		sw := stateWindowOf(w)
+		sw := w.State()
 		if cur := sw.CurrentCause(); cur.Error != "login: HTTP 503" {
 			t.Errorf("recompute %v: current cause %q, want login: HTTP 503 (the latest to begin of those lasting)", recompute, cur.Error)
 		}
 	})
-}
-
-// stateWindowOf is w as the status page hands it to the notifier
-// (daemon/statuspage's stateWindow).
-func stateWindowOf(w Window) state.Window {
-	sw := state.Window{Key: state.Key{Service: w.Service, Flow: w.Flow}, Kind: state.Kind(w.Kind), Start: w.Start, CauseStep: w.CauseStep, Error: w.Error}
-	if w.End != nil {
-		sw.End = *w.End
-	}
-	for _, c := range w.Causes {
-		sc := state.Cause{Step: c.Step, Error: c.Error, From: c.From}
-		if c.To != nil {
-			sc.To = *c.To
-		}
-		sw.Causes = append(sw.Causes, sc)
-	}
-	return sw
 }
 
 // TestCountedWindowCausesEndWhereLocationStopsReporting: a location's cause
@@ -184,7 +167,7 @@ func TestCountedWindowCausesEndWhereLocationStopsReporting(t *testing.T) {
 				if got := errorCauses(w); got != tc.want {
 					t.Errorf("recompute %v: causes\n got %s\nwant %s", recompute, got, tc.want)
 				}
-				sw := stateWindowOf(w)
+				sw := w.State()
 				if cur := sw.CurrentCause(); !tc.now.IsZero() && cur.Error != "login: connection refused" {
 					t.Errorf("recompute %v: current cause %q, want login: connection refused", recompute, cur.Error)
 				}

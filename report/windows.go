@@ -1098,31 +1098,41 @@ func (a *analysis) resumedRuns(ctx context.Context, raw []state.Window) (map[[2]
 		return nil, nil
 	}
 	out := make(map[[2]string]*probe.Run, len(latest))
-	var keys [][2]string
 	for k, c := range latest {
 		if r := a.last[k]; r != nil && r.Start.Equal(c.Last) {
 			out[k] = r
-			continue
+			delete(latest, k)
 		}
-		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(x, y [2]string) int { return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1])) })
-	spans := make([]store.Span, len(keys))
-	for i, k := range keys {
-		spans[i] = latest[k]
-	}
-	runs, err := runsAt(ctx, a.in.Store, spans)
-	if err != nil {
+	if err := lastRunsOf(ctx, a.in.Store, latest, out); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// lastRunsOf reads, at once, the run at the last run time (Last) of each of
+// spans (by flow and location) into out.
+func lastRunsOf(ctx context.Context, st store.Store, spans map[[2]string]store.Span, out map[[2]string]*probe.Run) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	keys := slices.SortedFunc(maps.Keys(spans), func(x, y [2]string) int { return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1])) })
+	at := make([]store.Span, len(keys))
+	for i, k := range keys {
+		at[i] = spans[k]
+	}
+	runs, err := runsAt(ctx, st, at)
+	if err != nil {
+		return err
 	}
 	for i, k := range keys {
 		for j := range runs[i] {
-			if r := &runs[i][j]; r.Start.Equal(spans[i].Last) && r.Location == k[1] {
+			if r := &runs[i][j]; r.Start.Equal(at[i].Last) && r.Location == k[1] {
 				out[k] = r
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // dataEnd is where the data of flow f at a location whose last run in the
@@ -1183,22 +1193,9 @@ func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run,
 	if len(latest) == 0 {
 		return nil, nil
 	}
-	keys := slices.SortedFunc(maps.Keys(latest), func(x, y [2]string) int { return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1])) })
-	spans := make([]store.Span, len(keys))
-	for i, k := range keys {
-		spans[i] = latest[k]
-	}
-	runs, err := runsAt(ctx, a.in.Store, spans)
-	if err != nil {
+	out := make(map[[2]string]*probe.Run, len(latest))
+	if err := lastRunsOf(ctx, a.in.Store, latest, out); err != nil {
 		return nil, err
-	}
-	out := make(map[[2]string]*probe.Run, len(keys))
-	for i, k := range keys {
-		for j := range runs[i] {
-			if r := &runs[i][j]; r.Start.Equal(spans[i].Last) {
-				out[k] = r
-			}
-		}
 	}
 	return out, nil
 }

@@ -67,7 +67,7 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 			hs = serviceNamed(dating, s.Name)
 		}
 		for _, w := range s.Windows {
-			sw := stateWindow(w)
+			sw := w.State()
 			if w.End == nil && w.StartCut == report.CutPeriod && hs != nil {
 				// Open since before the month (which cuts it at its
 				// start): dated from the previous days' figures, as the
@@ -214,26 +214,4 @@ func unknownOf(cfg *config.Config, s *report.Service, now time.Time) []state.Win
 		out = append(out, w)
 	}
 	return out
-}
-
-// stateWindow is a report's window as the state machine tells one.
-func stateWindow(w report.Window) state.Window {
-	sw := state.Window{
-		Key:  state.Key{Service: w.Service, Flow: w.Flow, Location: strings.Join(w.Locations, ", ")},
-		Kind: state.Kind(w.Kind), Start: w.Start, Confirmed: w.Confirmed, Known: w.Known, CauseStep: w.CauseStep, Error: w.Error,
-	}
-	if w.Function != nil {
-		sw.Function = *w.Function
-	}
-	if w.End != nil {
-		sw.End = *w.End
-	}
-	for _, c := range w.Causes {
-		sc := state.Cause{Step: c.Step, Error: c.Error, From: c.From}
-		if c.To != nil {
-			sc.To = *c.To
-		}
-		sw.Causes = append(sw.Causes, sc)
-	}
-	return sw
 }
