@@ -1,10 +1,10 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -156,27 +156,22 @@ var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "v
 
 // postgresDSNProblem says why pgx would refuse a PostgreSQL dsn template,
 // its secrets filled in, that check can tell without reading a file or the
-// environment: a postgres:// URL that does not parse, an sslmode pgx does
-// not know ("" when neither, or when a secret is not resolved: windows,
-// report). It quotes no part of the dsn but the sslmode: pgx's own error
-// quotes the whole URL, masking the password only where it can find it.
-// Before, check passed such a dsn and `run` refused it at start.
+// environment: a postgres:// URL whose structure pgx does not parse, an
+// sslmode pgx does not know ("" when neither, or when a secret is not
+// resolved: windows, report). It quotes no part of the dsn but the sslmode:
+// pgx's own error quotes the whole URL, masking the password only where it
+// can find it. Before, check passed such a dsn and `run` refused it at start.
 func postgresDSNProblem(tmpl string, secrets map[string]string) string {
 	dsn, err := Expand(tmpl, func(ref string) (string, bool) { v, ok := secrets[ref]; return v, ok })
 	if err != nil {
 		return "" // not resolved here (windows, report), or reported by template
 	}
-	var modes []string
+	var mode string
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // without the URL, which holds the password
-			}
-			return "not a valid URL: " + err.Error()
+		var problem string
+		if mode, problem = postgresURL(dsn); problem != "" {
+			return "not a valid URL: " + problem
 		}
-		modes = u.Query()["sslmode"]
 	} else {
 		pairs, ok := keywordPairs(dsn)
 		if !ok {
@@ -184,16 +179,112 @@ func postgresDSNProblem(tmpl string, secrets map[string]string) string {
 		}
 		for _, kv := range pairs {
 			if kv[0] == "sslmode" {
-				modes = append(modes, kv[1])
+				mode = kv[1] // the last wins, as in pgx
 			}
 		}
 	}
-	for _, m := range modes {
-		if m != "" && !slices.Contains(sslModes, m) { // empty: pgx's default
-			return fmt.Sprintf("sslmode %q: want one of %s", m, strings.Join(sslModes, ", "))
-		}
+	if mode != "" && !slices.Contains(sslModes, mode) { // empty: pgx's default
+		return fmt.Sprintf("sslmode %q: want one of %s", mode, strings.Join(sslModes, ", "))
 	}
 	return ""
+}
+
+// postgresURL reads a postgres:// URL as pgx does, by libpq's URI rules,
+// not net/url's (which refuse a Unix socket's directory percent-encoded in
+// the host, a password holding '#' or '?', a list of IPv6 hosts, all of
+// which pgx takes): it returns the sslmode pgx would use (the last given;
+// ssl=true after it is require) and what in the URL's structure pgx
+// refuses, in words that quote none of it (a password holding '/' ends the
+// user part, and pgx takes the rest of it for a port). What it cannot
+// decode (a bad %-escape, a space) it leaves to pgx.
+func postgresURL(dsn string) (mode, problem string) {
+	p, ok := strings.CutPrefix(dsn, "postgresql://")
+	if !ok {
+		p, _ = strings.CutPrefix(dsn, "postgres://")
+	}
+	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' {
+		p = p[i+1:] // the user part: only a '/' ends the search for its '@'
+	}
+	for {
+		if strings.HasPrefix(p, "[") {
+			end := strings.IndexByte(p, ']')
+			switch {
+			case end < 0:
+				return "", "missing ']' in host"
+			case end == 1:
+				return "", "an empty IPv6 host []"
+			}
+			p = p[end+1:]
+			if p != "" && !strings.ContainsRune(":/?,", rune(p[0])) {
+				return "", "an IPv6 host's ']' followed by neither ':', '/', '?' nor ','"
+			}
+		} else {
+			p = p[indexOrLen(p, ":/?,"):]
+		}
+		if rest, ok := strings.CutPrefix(p, ":"); ok {
+			i := indexOrLen(rest, "/?,")
+			if port, ok := pgURIDecode(rest[:i]); ok && port != "" {
+				if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+					return "", "a port that is not a number from 1 to 65535 (a password holding '/' must be percent-encoded: %2F)"
+				}
+			}
+			p = rest[i:]
+		}
+		rest, ok := strings.CutPrefix(p, ",")
+		if !ok {
+			break
+		}
+		p = rest
+	}
+	if rest, ok := strings.CutPrefix(p, "/"); ok {
+		p = ""
+		if i := strings.IndexByte(rest, '?'); i >= 0 {
+			p = rest[i:]
+		}
+	}
+	query, ok := strings.CutPrefix(p, "?")
+	if !ok {
+		return "", ""
+	}
+	var ssl string
+	sslLast := false
+	for pair := range strings.SplitSeq(query, "&") {
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, ok1 := pgURIDecode(rawKey)
+		value, ok2 := pgURIDecode(rawValue)
+		if !ok1 || !ok2 {
+			return "", "" // pgx's to say
+		}
+		switch key {
+		case "sslmode":
+			mode, sslLast = value, false
+		case "ssl":
+			ssl, sslLast = value, true
+		}
+	}
+	if ssl == "true" && sslLast {
+		mode = "require" // pgx's alias
+	}
+	return mode, ""
+}
+
+// indexOrLen is the index of the first of chars in s, or len(s).
+func indexOrLen(s, chars string) int {
+	if i := strings.IndexAny(s, chars); i >= 0 {
+		return i
+	}
+	return len(s)
+}
+
+// pgURIDecode decodes a part of a postgres:// URL as pgx does (spaces around
+// it dropped, %XX decoded); false when pgx would refuse it.
+func pgURIDecode(raw string) (string, bool) {
+	raw = strings.Trim(raw, " ")
+	if strings.Contains(raw, " ") || strings.Contains(raw, "%00") {
+		return "", false
+	}
+	s, err := url.PathUnescape(raw)
+	return s, err == nil
 }
 
 // keywordValues returns the values of a keyword=value dsn, each as written

@@ -102,3 +102,47 @@ func TestPostgresDSNKeepsSecretsWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresDSNReadAsPgxReadsIt: check reads a postgres:// storage.dsn by
+// libpq's URI rules, as pgx does, not net/url's: it accepts what pgx
+// accepts (a Unix socket's directory percent-encoded in the host, a
+// password holding '#' or '?', a list of hosts, the last sslmode of
+// several) and, refusing what pgx refuses, quotes no part of a password.
+func TestPostgresDSNReadAsPgxReadsIt(t *testing.T) {
+	tests := []struct {
+		dsn  string
+		want string // "" for accepted
+	}{
+		{`postgres://probe@%2Fvar%2Frun%2Fpostgresql/slaprobe`, ""},
+		{`postgres:///slaprobe?host=/var/run/postgresql`, ""},
+		{`postgres://probe:hun#ter2@db.example/slaprobe`, ""},
+		{`postgres://probe:hun?ter2@db.example/slaprobe`, ""},
+		{`postgresql://probe@[::1]:5432,[::2]:5433/slaprobe?sslmode=require`, ""},
+		{`postgres://probe@db1:5432,db2:5432/slaprobe`, ""},
+		{`postgres://probe@db.example/slaprobe?sslmode=bogus&sslmode=require`, ""}, // the last wins, in pgx as in libpq
+		{`postgres://probe@db.example/slaprobe?sslmode=bogus&ssl=true`, ""},        // ssl=true after it: require
+		{`postgres://probe@db.example/slaprobe?sslmode=verify%2Dfull`, ""},
+		{`host=db.example sslmode=bogus sslmode=require`, ""},
+		{`host=db.example sslmode=''`, ""},
+		{`postgres://probe:hunter2@db.example/slaprobe?sslmode=require&sslmode=requir`, `sslmode "requir"`},
+		{`postgres://probe:hunter2@[::1/slaprobe`, `not a valid URL: missing ']' in host`},
+		{`postgres://probe:hunter2@[]:5432/slaprobe`, `not a valid URL`},
+		// A password holding '/' (a base64 one) makes what follows the
+		// user its port: pgx refuses it; check too, quoting none of it.
+		{`postgres://probe:hunter2/x@db.example/slaprobe`, `not a valid URL: a port that is not a number`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dsn, func(t *testing.T) {
+			src := "storage: {driver: postgres, dsn: \"" + tc.dsn + "\"}\nservices: [{name: s}]\n"
+			_, err := Parse("c.yaml", []byte(src), Options{})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v, want one containing %q", err, tc.want)
+			case err != nil && strings.Contains(err.Error(), "hunter2"[:4]):
+				t.Errorf("err = %v quotes the password", err)
+			}
+		})
+	}
+}
