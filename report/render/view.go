@@ -537,7 +537,7 @@ func windowTable(title, note, empty string, ws []report.Window, maint []report.S
 		// Locations: where the window was seen from (those that made the
 		// quorum; a below-quorum window's own location).
 		Head:   []string{"Start", "End", "Duration", "Uncertainty (start / end)", "Flow", "Function", "Kind", "Locations", "Cause"},
-		Widths: []int{3, 3, 2, 2, 3, 2, 2, 2, 5},
+		Widths: []int{3, 3, 3, 2, 3, 2, 2, 2, 4},
 		Empty:  empty,
 	}
 	for _, w := range ws {
