@@ -123,19 +123,20 @@ func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
 			return !slices.ContainsFunc(values, func(p string) bool { return strings.Contains(p, v) })
 		})
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return true
-	}
-	if u.Fragment != "" {
+	u := splitPgURL(dsn)
+	if u.problem != "" {
 		return true
 	}
 	// Each part as written and as pgx reads it (decoded): a secret kept
-	// percent-encoded ("p%40ss") is whole in the decoded password.
-	pw, _ := u.User.Password()
-	parts := []string{u.User.String(), u.User.Username(), pw, u.Host, u.EscapedPath(), u.Path, u.RawQuery}
-	for _, vs := range u.Query() {
-		parts = append(parts, vs...)
+	// percent-encoded ("p%40ss") is whole in the decoded password. Split
+	// by libpq's rules, as pgx splits it (see splitPgURL).
+	parts := []string{u.userinfo, u.netloc, u.query}
+	for _, raw := range append([]string{u.user, u.password, u.dbname}, u.params...) {
+		d, ok := pgURIDecode(raw)
+		if !ok {
+			return true // pgx refuses it, and may quote it
+		}
+		parts = append(parts, raw, d)
 	}
 	for _, v := range held {
 		forms := []string{v}
@@ -189,69 +190,20 @@ func postgresDSNProblem(tmpl string, secrets map[string]string) string {
 	return ""
 }
 
-// postgresURL reads a postgres:// URL as pgx does, by libpq's URI rules,
-// not net/url's (which refuse a Unix socket's directory percent-encoded in
-// the host, a password holding '#' or '?', a list of IPv6 hosts, all of
-// which pgx takes): it returns the sslmode pgx would use (the last given;
-// ssl=true after it is require) and what in the URL's structure pgx
-// refuses, in words that quote none of it (a password holding '/' ends the
-// user part, and pgx takes the rest of it for a port). What it cannot
-// decode (a bad %-escape, a space) it leaves to pgx.
+// postgresURL reads a postgres:// URL as pgx does (splitPgURL): it returns
+// the sslmode pgx would use (the last given; ssl=true after it is require)
+// and what in the URL's structure pgx refuses (splitPgURL's problem). What
+// it cannot decode (a bad %-escape, a space) it leaves to pgx.
 func postgresURL(dsn string) (mode, problem string) {
-	p, ok := strings.CutPrefix(dsn, "postgresql://")
-	if !ok {
-		p, _ = strings.CutPrefix(dsn, "postgres://")
-	}
-	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' {
-		p = p[i+1:] // the user part: only a '/' ends the search for its '@'
-	}
-	for {
-		if strings.HasPrefix(p, "[") {
-			end := strings.IndexByte(p, ']')
-			switch {
-			case end < 0:
-				return "", "missing ']' in host"
-			case end == 1:
-				return "", "an empty IPv6 host []"
-			}
-			p = p[end+1:]
-			if p != "" && !strings.ContainsRune(":/?,", rune(p[0])) {
-				return "", "an IPv6 host's ']' followed by neither ':', '/', '?' nor ','"
-			}
-		} else {
-			p = p[indexOrLen(p, ":/?,"):]
-		}
-		if rest, ok := strings.CutPrefix(p, ":"); ok {
-			i := indexOrLen(rest, "/?,")
-			if port, ok := pgURIDecode(rest[:i]); ok && port != "" {
-				if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-					return "", "a port that is not a number from 1 to 65535 (a password holding '/' must be percent-encoded: %2F)"
-				}
-			}
-			p = rest[i:]
-		}
-		rest, ok := strings.CutPrefix(p, ",")
-		if !ok {
-			break
-		}
-		p = rest
-	}
-	if rest, ok := strings.CutPrefix(p, "/"); ok {
-		p = ""
-		if i := strings.IndexByte(rest, '?'); i >= 0 {
-			p = rest[i:]
-		}
-	}
-	query, ok := strings.CutPrefix(p, "?")
-	if !ok {
-		return "", ""
+	u := splitPgURL(dsn)
+	if u.problem != "" {
+		return "", u.problem
 	}
 	var ssl string
 	sslLast := false
-	for pair := range strings.SplitSeq(query, "&") {
-		rawKey, rawValue, _ := strings.Cut(pair, "=")
-		key, ok1 := pgURIDecode(rawKey)
-		value, ok2 := pgURIDecode(rawValue)
+	for i := 0; i+1 < len(u.params); i += 2 {
+		key, ok1 := pgURIDecode(u.params[i])
+		value, ok2 := pgURIDecode(u.params[i+1])
 		if !ok1 || !ok2 {
 			return "", "" // pgx's to say
 		}
@@ -266,6 +218,84 @@ func postgresURL(dsn string) (mode, problem string) {
 		mode = "require" // pgx's alias
 	}
 	return mode, ""
+}
+
+// pgURL is a postgres:// URL split as pgx splits it, each part as written.
+type pgURL struct {
+	userinfo, user, password string   // before the '@' (only a '/' ends the search for it), and its halves at the first ':'
+	netloc                   string   // the hosts and ports
+	dbname                   string   // the path
+	query                    string   // after the '?'
+	params                   []string // the query's keys and values, in turn
+	problem                  string   // what pgx refuses in the structure, in words quoting none of it
+}
+
+// splitPgURL splits a postgres:// URL by libpq's URI rules, as pgx does, not
+// net/url's (which refuse a Unix socket's directory percent-encoded in the
+// host, a password holding '#' or '?', a list of IPv6 hosts, all of which
+// pgx takes). Its problem quotes none of the URL: a password holding '/'
+// ends the user part, and pgx takes the rest of it for a port.
+func splitPgURL(dsn string) (u pgURL) {
+	p, ok := strings.CutPrefix(dsn, "postgresql://")
+	if !ok {
+		p, _ = strings.CutPrefix(dsn, "postgres://")
+	}
+	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' {
+		u.userinfo = p[:i]
+		u.user, u.password, _ = strings.Cut(u.userinfo, ":")
+		p = p[i+1:]
+	}
+	rest := p
+	for {
+		if strings.HasPrefix(p, "[") {
+			end := strings.IndexByte(p, ']')
+			switch {
+			case end < 0:
+				u.problem = "missing ']' in host"
+				return u
+			case end == 1:
+				u.problem = "an empty IPv6 host []"
+				return u
+			}
+			p = p[end+1:]
+			if p != "" && !strings.ContainsRune(":/?,", rune(p[0])) {
+				u.problem = "an IPv6 host's ']' followed by neither ':', '/', '?' nor ','"
+				return u
+			}
+		} else {
+			p = p[indexOrLen(p, ":/?,"):]
+		}
+		if after, ok := strings.CutPrefix(p, ":"); ok {
+			i := indexOrLen(after, "/?,")
+			if port, ok := pgURIDecode(after[:i]); ok && port != "" {
+				if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+					u.problem = "a port that is not a number from 1 to 65535 (a password holding '/' must be percent-encoded: %2F)"
+					return u
+				}
+			}
+			p = after[i:]
+		}
+		after, ok := strings.CutPrefix(p, ",")
+		if !ok {
+			break
+		}
+		p = after
+	}
+	u.netloc = rest[:len(rest)-len(p)]
+	if after, ok := strings.CutPrefix(p, "/"); ok {
+		u.dbname, p = after, ""
+		if i := strings.IndexByte(after, '?'); i >= 0 {
+			u.dbname, p = after[:i], after[i:]
+		}
+	}
+	u.query, _ = strings.CutPrefix(p, "?")
+	if u.query != "" {
+		for pair := range strings.SplitSeq(u.query, "&") {
+			key, value, _ := strings.Cut(pair, "=")
+			u.params = append(u.params, key, value)
+		}
+	}
+	return u
 }
 
 // indexOrLen is the index of the first of chars in s, or len(s).

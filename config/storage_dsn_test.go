@@ -82,7 +82,14 @@ func TestPostgresDSNKeepsSecretsWhole(t *testing.T) {
 		{"postgres://probe:${env:PW}@db.example/slaprobe", "p@ss/w:rd?x#y%z", true},
 		{"postgres://probe:${env:PW}@db.example/slaprobe", "p@ss/w:rd", true},
 		{"postgres://probe:${env:PW}@db.example/slaprobe", "pw%zzsecret", true},
-		{"postgresql://probe:${env:PW}@db.example/slaprobe", "a#bsecret", true},
+		// Split as pgx splits a URL, by libpq's rules (not net/url's): a
+		// '#' or '?' in the password is in it, whole; a Unix socket's
+		// directory as the host and a list of IPv6 hosts are fine.
+		{"postgresql://probe:${env:PW}@db.example/slaprobe", "a#bsecret", false},
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "a?bsecret", false},
+		{"postgres://probe:${env:PW}@%2Fvar%2Frun%2Fpostgresql/slaprobe", "pg-secret", false},
+		{"postgres://probe:${env:PW}@[::1]:5432,[::2]:5433/slaprobe", "pg-secret", false},
+		{"postgres://probe:${env:PW}@db.example/slaprobe", "100%secret", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dsn+" "+tc.secret, func(t *testing.T) {
