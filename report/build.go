@@ -93,12 +93,7 @@ func (a *analysis) silent() map[string]time.Time {
 		if !ok || a.retired[c.Flow] {
 			continue // a flow the config no longer has: stopped by the config, not silent
 		}
-		var since time.Time
-		for _, u := range fd.locUnknown[c.Location] {
-			if u.e.Equal(a.end) && u.s.Before(u.e) {
-				since = u.s
-			}
-		}
+		since := fd.silentSince[c.Location]
 		if since.IsZero() {
 			active[c.Location] = true
 			continue
