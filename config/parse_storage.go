@@ -55,7 +55,7 @@ func (p *parser) storage(n *yaml.Node, key string) {
 	if s.Driver == "postgres" && dsnNode != nil && strings.Contains(s.DSN, "${") && dsnCutsSecret(s.DSN, p.cfg.Secrets) {
 		if strings.HasPrefix(s.DSN, "postgres://") || strings.HasPrefix(s.DSN, "postgresql://") {
 			p.errf(dsnNode, key+".dsn", "not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax "+
-				"(its '@', '/', ':', '?', '#' or '%%'): percent-encode the secret where it is kept, or use keyword=value pairs (password=${env:NAME})")
+				"(its '@', '/', ':', '?', '#' or '%%'; in a query value also '&' or '='): percent-encode the secret where it is kept, or use keyword=value pairs (password=${env:NAME})")
 		} else {
 			p.errf(dsnNode, key+".dsn", "not valid keyword=value pairs once its secrets are filled in, or one of them ends its value early "+
 				"(white space, ' or \\): single-quote it (password='${env:NAME}') and write a ' in it as \\'")
@@ -129,8 +129,11 @@ func dsnCutsSecret(tmpl string, secrets map[string]string) bool {
 	}
 	// Each part as written and as pgx reads it (decoded): a secret kept
 	// percent-encoded ("p%40ss") is whole in the decoded password. Split
-	// by libpq's rules, as pgx splits it (see splitPgURL).
-	parts := []string{u.userinfo, u.netloc, u.query}
+	// by libpq's rules, as pgx splits it (see splitPgURL). The query counts
+	// by its keys and values, not whole: a secret holding '&' or '=' in
+	// ?password= is cut into another parameter (pgw&sslmode=disable turned
+	// TLS off, and pgx may quote a piece it does not know).
+	parts := []string{u.userinfo, u.netloc}
 	for _, raw := range append([]string{u.user, u.password, u.dbname}, u.params...) {
 		d, ok := pgURIDecode(raw)
 		if !ok {

@@ -73,6 +73,8 @@ func TestPostgresDSNKeepsSecretsWhole(t *testing.T) {
 		{"postgres://probe:${env:PW}@db.example/slaprobe", "a%2Bb%24c", false},
 		{"postgres://probe@db.example/slaprobe?password=${env:PW}", "pg-secret", false},
 		{"postgres://probe@db.example/slaprobe?sslmode=require&password=${env:PW}", "p%26w%3Dx", false},
+		{"postgres://probe@db.example/slaprobe?password=${env:PW}&sslmode=require", "pw&sslmode=disable", true}, // the '&' ends the value: pgx takes sslmode=disable from the secret
+		{"postgres://probe@db.example/slaprobe?password=${env:PW}", "pw&x=secret", true},
 		{"${env:PW}", "postgres://probe:pg-secret@db.example/slaprobe", false}, // the whole URL is the secret
 		{"host=db.example user=probe password=${env:PW}", "p@ss/w:rd?x#y%z", false},
 		{"host=db.example user=probe password='${env:PW}' sslmode=require", "two words", false},
