@@ -65,18 +65,7 @@ func TestQuorumSettlingAfterGap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, w := range counted {
-				if w.Function != nil || w.Kind != "down" {
-					continue
-				}
-				end := "open"
-				if w.End != nil {
-					end = w.End.UTC().Format("15:04")
-				}
-				got = append(got, w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
-			}
-			if g := strings.Join(got, " "); g != tc.want {
+			if g := countedDownText(counted); g != tc.want {
 				t.Errorf("counted windows %s, want %s", g, tc.want)
 			}
 		})
@@ -140,18 +129,7 @@ func TestQuorumSettlingResumedPassing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, w := range counted {
-				if w.Function != nil || w.Kind != "down" {
-					continue
-				}
-				end := "open"
-				if w.End != nil {
-					end = w.End.UTC().Format("15:04")
-				}
-				got = append(got, w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
-			}
-			if g := strings.Join(got, " "); g != tc.want {
+			if g := countedDownText(counted); g != tc.want {
 				t.Errorf("counted windows %s, want %s", g, tc.want)
 			}
 		})
@@ -208,18 +186,7 @@ func TestQuorumSettlingResumedBeforePeriod(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, w := range counted {
-			if w.Function != nil || w.Kind != "down" {
-				continue
-			}
-			end := "open"
-			if w.End != nil {
-				end = w.End.UTC().Format("15:04")
-			}
-			got = append(got, w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
-		}
-		if g := strings.Join(got, " "); g != tc.want {
+		if g := countedDownText(counted); g != tc.want {
 			t.Errorf("from %s (recompute %v): counted windows %s, want %s", tc.from.UTC().Format("15:04"), tc.recompute, g, tc.want)
 		}
 	}
@@ -410,4 +377,21 @@ func TestUnknownSpanSettling(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countedDownText is counted's whole-flow down windows as the settling
+// tests read them: "10:10-10:20[busan-b,seoul-a] 10:30-open[busan-b]".
+func countedDownText(counted []Window) string {
+	var got []string
+	for _, w := range counted {
+		if w.Function != nil || w.Kind != "down" {
+			continue
+		}
+		end := "open"
+		if w.End != nil {
+			end = w.End.UTC().Format("15:04")
+		}
+		got = append(got, w.Start.UTC().Format("15:04")+"-"+end+"["+strings.Join(w.Locations, ",")+"]")
+	}
+	return strings.Join(got, " ")
 }
