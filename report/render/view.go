@@ -622,9 +622,9 @@ func fmtCauses(w report.Window, loc *time.Location) string {
 	}
 	parts := make([]string, len(w.Causes))
 	for i, c := range w.Causes {
-		when := "from " + c.From.In(loc).Format(causeLayout)
+		when := "from " + causeTime(c.From, loc)
 		if overlap && c.To != nil {
-			when += " to " + c.To.In(loc).Format(causeLayout)
+			when += " to " + causeTime(*c.To, loc)
 		}
 		parts[i] = when + ": " + clip(printable(text(c.Step, c.Error)), 160)
 	}
@@ -634,6 +634,18 @@ func fmtCauses(w report.Window, loc *time.Location) string {
 // causeLayout is the short time of a cause change (the window's start has
 // the date and offset in full).
 const causeLayout = "01-02 15:04:05"
+
+// causeTime is t as causeLayout writes it, with its offset where the
+// clocks go back over it: on that day "11-01 01:20:41" in New York is two
+// instants an hour apart (Lord Howe's, half an hour), so the offset says
+// which, as the timeline's captions do (tlTime).
+func causeTime(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if repeated(t, loc) {
+		return t.Format(causeLayout + " -07:00")
+	}
+	return t.Format(causeLayout)
+}
 
 func spanTable(title, note, empty string, ss []report.Span, loc *time.Location) table {
 	t := table{
