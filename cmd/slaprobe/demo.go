@@ -260,9 +260,12 @@ func demoRange(from, to string, tls []*config.Timeline, loc *time.Location) (tim
 	var first, last time.Time
 	for _, tl := range tls {
 		for _, inc := range tl.Incidents {
-			end := inc.End
-			if end.IsZero() {
-				end = inc.Start
+			// The last instant the incident is under way: its end is
+			// exclusive, so one that ends at a month's first instant
+			// does not take in that month.
+			end := inc.Start
+			if inc.End.After(inc.Start) {
+				end = inc.End.Add(-time.Nanosecond)
 			}
 			if first.IsZero() || inc.Start.Before(first) {
 				first = inc.Start
