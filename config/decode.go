@@ -644,9 +644,9 @@ func (d *decoder) time(n *yaml.Node, key string) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := parseRFC3339(s)
 	if err != nil {
-		d.errf(n, key, "invalid time %q: use RFC 3339, e.g. 2026-11-01T02:00:00+09:00", s)
+		d.errf(n, key, "invalid time %q: %v", s, err)
 		return time.Time{}, false
 	}
 	return t, true
@@ -748,4 +748,28 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %s is too large", quote(s))
 	}
 	return n * m, nil
+}
+
+// parseRFC3339 reads an RFC 3339 time, whose "T" and "Z" may be written in
+// lower case (RFC 3339, section 5.6). A string that is not one is an error
+// that says why where it can: a day or month out of range, a leap second
+// (":60", which Go's time cannot hold), an offset of 24 hours or more
+// (RFC 3339's offset hours are 00 to 23; Go takes up to 24).
+func parseRFC3339(s string) (time.Time, error) {
+	const use = "use RFC 3339, e.g. 2026-11-01T02:00:00+09:00"
+	u := strings.ToUpper(s) // digits and -:.+ have no case
+	t, err := time.Parse(time.RFC3339, u)
+	if err != nil {
+		if len(u) >= 20 && u[10] == 'T' && u[17:19] == "60" {
+			return time.Time{}, fmt.Errorf("a leap second (:60) cannot be stored: write %s:59 or the next second", u[11:16])
+		}
+		if msg := err.Error(); strings.HasSuffix(msg, " out of range") {
+			return time.Time{}, fmt.Errorf("%s: %s", msg[strings.LastIndex(msg, ": ")+2:], use)
+		}
+		return time.Time{}, errors.New(use)
+	}
+	if _, off := t.Zone(); off >= 24*3600 || off <= -24*3600 {
+		return time.Time{}, fmt.Errorf("offset hours out of range (00 to 23): %s", use)
+	}
+	return t, nil
 }

@@ -1,0 +1,48 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTimelineTimes: a timeline's times are RFC 3339, which allows a lower
+// case "t" and "z" (its section 5.6); one that is not a time says why where
+// it can (a day the month lacks, a leap second Go cannot hold, an offset
+// past 23 hours), not only "use RFC 3339" of a time written in it.
+func TestTimelineTimes(t *testing.T) {
+	tests := []struct {
+		start   string
+		want    string // the instant, UTC, when it parses
+		wantErr string
+	}{
+		{"2026-05-01T10:00:00Z", "2026-05-01T10:00:00Z", ""},
+		{"2026-05-01t10:00:00z", "2026-05-01T10:00:00Z", ""},
+		{"2026-05-01t15:45:00+05:45", "2026-05-01T10:00:00Z", ""},
+		{"2026-05-01T10:00:00.5Z", "2026-05-01T10:00:00.5Z", ""},
+		{"2026-05-01T23:59:00+23:59", "2026-05-01T00:00:00Z", ""},
+		{"2026-02-30T10:00:00Z", "", `invalid time "2026-02-30T10:00:00Z": day out of range`},
+		{"2026-13-01T10:00:00Z", "", `invalid time "2026-13-01T10:00:00Z": month out of range`},
+		{"2016-12-31T23:59:60Z", "", `invalid time "2016-12-31T23:59:60Z": a leap second (:60) cannot be stored: write 23:59:59 or the next second`},
+		{"2026-05-01T10:00:00+24:00", "", `invalid time "2026-05-01T10:00:00+24:00": offset hours out of range (00 to 23)`},
+		{"2026-05-01 11:00", "", `invalid time "2026-05-01 11:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.start, func(t *testing.T) {
+			doc := "incidents:\n  - id: a\n    service: mail\n    functions: [send]\n    start: \"" + tc.start + "\"\n"
+			tl, err := ParseTimeline("t.yaml", []byte(doc))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), "t.yaml:5: incidents[0].start: "+tc.wantErr) {
+					t.Fatalf("err = %v, want t.yaml:5: incidents[0].start: %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tl.Incidents[0].Start.UTC().Format(time.RFC3339Nano); got != tc.want {
+				t.Errorf("start %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
