@@ -78,6 +78,30 @@ func TestDemoZonesByHand(t *testing.T) {
 			[]string{"2011-12-29", "2011-12-31", "2012-01-01"}, []float64{24, 24, 24},
 			[]string{"2011-12", "2012-01"}, []float64{720, 744},
 		},
+		{ // 01:00-02:00 twice: a 3-hour outage by the clock's 2, one in the second hour only, one across October's end; maintenance in the second hour
+			"newyork-2026-11.yaml", "America/New_York", "2026-10-31", "2026-11-02",
+			[]span{{"2026-11-01T01:15:00-05:00", "2026-11-01T01:30:00-05:00"}},
+			[]string{"2026-10-31", "2026-11-01"}, []float64{24, 25},
+			[]string{"2026-10", "2026-11"}, []float64{744, 721},
+		},
+		{ // 02:00-03:00 skipped: 01:30 to 03:30 is an hour
+			"newyork-2026-03.yaml", "America/New_York", "2026-03-07", "2026-03-09",
+			nil,
+			[]string{"2026-03-07", "2026-03-08"}, []float64{24, 23},
+			[]string{"2026-03"}, []float64{743},
+		},
+		{ // a half-hour change: 01:30-02:00 twice; an outage across March's end
+			"lordhowe-2026-04.yaml", "Australia/Lord_Howe", "2026-03-31", "2026-04-06",
+			nil,
+			[]string{"2026-03-31", "2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04", "2026-04-05"}, []float64{24, 24, 24, 24, 24, 24.5},
+			[]string{"2026-03", "2026-04"}, []float64{744, 720.5},
+		},
+		{ // a 745-hour October; times in UTC and local offsets mixed
+			"berlin-2026-10.yaml", "Europe/Berlin", "2026-10-31", "2026-11-02",
+			nil,
+			[]string{"2026-10-31", "2026-11-01"}, []float64{24, 24},
+			[]string{"2026-10", "2026-11"}, []float64{745, 720},
+		},
 		{ // +05:45, a leap day
 			"kathmandu-2024-02.yaml", "Asia/Kathmandu", "2024-02-29", "2024-03-02",
 			nil,
@@ -99,7 +123,7 @@ func TestDemoZonesByHand(t *testing.T) {
 		slack    = 5 * time.Second  // a run's own time
 	)
 	for _, tc := range cases {
-		t.Run(tc.zone, func(t *testing.T) {
+		t.Run(strings.TrimSuffix(tc.timeline, ".yaml"), func(t *testing.T) {
 			dir := t.TempDir()
 			tlPath, err := filepath.Abs(filepath.Join("testdata", "zones", tc.timeline))
 			if err != nil {
