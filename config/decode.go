@@ -757,7 +757,15 @@ func ParseSize(s string) (int64, error) {
 // (RFC 3339's offset hours are 00 to 23; Go takes up to 24).
 func parseRFC3339(s string) (time.Time, error) {
 	const use = "use RFC 3339, e.g. 2026-11-01T02:00:00+09:00"
-	u := strings.ToUpper(s) // digits and -:.+ have no case
+	u := strings.Map(func(r rune) rune { // only t and z have a case in RFC 3339
+		switch r {
+		case 't':
+			return 'T'
+		case 'z':
+			return 'Z'
+		}
+		return r
+	}, s)
 	t, err := time.Parse(time.RFC3339, u)
 	if err != nil {
 		if len(u) >= 20 && u[10] == 'T' && u[17:19] == "60" {
