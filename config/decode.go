@@ -644,7 +644,7 @@ func (d *decoder) time(n *yaml.Node, key string) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := parseRFC3339(s)
+	t, err := ParseRFC3339(s)
 	if err != nil {
 		d.errf(n, key, "invalid time %q: %v", s, err)
 		return time.Time{}, false
@@ -750,12 +750,13 @@ func ParseSize(s string) (int64, error) {
 	return n * m, nil
 }
 
-// parseRFC3339 reads an RFC 3339 time, whose "T" and "Z" may be written in
-// lower case (RFC 3339, section 5.6). A string that is not one is an error
+// ParseRFC3339 reads an RFC 3339 time, whose "T" and "Z" may be written in
+// lower case (RFC 3339, section 5.6), as a config's, a timeline's and the
+// command line's times are read. A string that is not one is an error
 // that says why where it can: a day or month out of range, a leap second
 // (":60", which Go's time cannot hold), an offset of 24 hours or more
 // (RFC 3339's offset hours are 00 to 23; Go takes up to 24).
-func parseRFC3339(s string) (time.Time, error) {
+func ParseRFC3339(s string) (time.Time, error) {
 	const use = "use RFC 3339, e.g. 2026-11-01T02:00:00+09:00"
 	u := strings.Map(func(r rune) rune { // only t and z have a case in RFC 3339
 		switch r {

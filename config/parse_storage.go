@@ -83,8 +83,8 @@ func sqliteDSNProblem(dsn string) string {
 		return ""
 	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
 		return "is a PostgreSQL URL: set driver: postgres"
-	case dsn == ":memory:" || strings.HasPrefix(dsn, "file:") || strings.ContainsAny(dsn, "?#"):
-		return `a SQLite dsn is a plain file path (no "?", "#", ":memory:" or file: URI; slaprobe sets the connection's parameters)`
+	case dsn == ":memory:" || strings.HasPrefix(dsn, "file:") || strings.Contains(dsn, "?"):
+		return `a SQLite dsn is a plain file path (no "?", ":memory:" or file: URI; slaprobe sets the connection's parameters)`
 	}
 	return ""
 }

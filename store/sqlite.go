@@ -96,11 +96,25 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	return openSQLite(ctx, path, opts, -1)
 }
 
+// CheckSQLitePath says why path cannot name a store's SQLite file (nil
+// when it can): the store sets the connection's parameters itself, so a
+// file: URI, a path with a query ("results.db?cache=shared", whose
+// parameters would not be what the user meant) or ":memory:" (nothing kept)
+// is refused. Any other character, "#" among them, is the file's name as
+// written: SQLite reads a name that does not begin with "file:" as a plain
+// path.
+func CheckSQLitePath(path string) error {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
+		return fmt.Errorf("store: sqlite path %q: want a plain file path (no \"?\", \":memory:\" or file: URI)", path)
+	}
+	return nil
+}
+
 // openSQLite migrates only up to version upTo (for migration tests).
 func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLite, error) {
 	opts = opts.withDefaults()
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("store: sqlite path %q: want a plain file path (no \"?\", \"#\", \":memory:\" or file: URI)", path)
+	if err := CheckSQLitePath(path); err != nil {
+		return nil, err
 	}
 	// A driver of our own carries the hist_add function, so that nothing is
 	// registered process-wide.

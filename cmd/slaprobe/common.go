@@ -228,6 +228,9 @@ func openExistingStoreDriver(ctx context.Context, cfg *config.Config, db string,
 // existing path must be a regular file, and a missing one is an error when
 // mustExist (else its directory must exist, for the store to be created).
 func checkSQLitePath(path string, mustExist bool) error {
+	if err := store.CheckSQLitePath(path); err != nil {
+		return usageError{err}
+	}
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && !fi.Mode().IsRegular():
@@ -250,7 +253,7 @@ func checkSQLitePath(path string, mustExist bool) error {
 // or a date and time without offset (a wall time the clocks jump over is the
 // first instant after the jump), the last two in loc.
 func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
+	if t, err := config.ParseRFC3339(v); err == nil {
 		return t, nil
 	}
 	if t, err := report.ParseDate(v, loc); err == nil {

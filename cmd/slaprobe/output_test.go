@@ -25,6 +25,16 @@ func TestOutputsAndStoresCheckedFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+	// "#" is a character of a file's name (a directory demo --out made,
+	// "runs#2"): it was refused, exit 1, as if it began a URI's fragment.
+	hashDB := filepath.Join(dir, "runs#2", "results.db")
+	if err := os.Mkdir(filepath.Dir(hashDB), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = store.OpenSQLite(context.Background(), hashDB, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	private := filepath.Join(dir, "private.md")
 	if err := os.WriteFile(private, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
@@ -91,6 +101,9 @@ func TestOutputsAndStoresCheckedFirst(t *testing.T) {
 		{"windows --db a DSN that does not parse", []string{"windows", "--config", cfg, "--db", "postgres://u:p@127.0.0.1:1/db?sslmode=bogus", "--from", "2022-10-01", "--to", "2022-10-02"}, exitUsage, "sslmode is invalid", nil},
 		{"report --read-timeout negative", append(report(filepath.Join(dir, "r.md"), db), "--read-timeout", "-1s"), exitUsage, "--read-timeout -1s: must not be negative", nil},
 		{"windows --connect-timeout negative", []string{"windows", "--config", cfg, "--db", db, "--from", "2022-10-01", "--to", "2022-10-02", "--connect-timeout", "-5s"}, exitUsage, "--connect-timeout -5s: must not be negative", nil},
+		{"windows --db in a directory with #", []string{"windows", "--config", cfg, "--db", hashDB, "--from", "2022-10-01", "--to", "2022-10-02"}, exitOK, "", nil},
+		{"windows --db with a query", []string{"windows", "--config", cfg, "--db", db + "?mode=ro", "--from", "2022-10-01", "--to", "2022-10-02"}, exitUsage, "want a plain file path", nil},
+		{"run --db with a query", []string{"run", "--config", cfg, "--db", db + "?cache=shared"}, exitUsage, "want a plain file path", nil},
 		{"run --db in a missing directory", []string{"run", "--config", cfg, "--db", "/nonexistent/dir/x.db"}, exitUsage, "directory /nonexistent/dir does not exist", nil},
 		{"demo --out a file", []string{"demo", "--out", aFile}, exitUsage, "is not a directory", nil},
 		{"demo --interval 1ms", []string{"demo", "--interval", "1ms", "--out", filepath.Join(dir, "demo")}, exitUsage, "at least 1s", nil},

@@ -164,6 +164,8 @@ func TestReviewParseTime(t *testing.T) {
 		{"Australia/Lord_Howe", "2024-04-07T01:45", "2024-04-07T01:45:00+11:00"}, // a half hour twice: the first
 		{"Asia/Seoul", "2022-10-15T15:30:00+09:00", "2022-10-15T15:30:00+09:00"},
 		{"America/Santiago", "2024-09-08T00:00:00Z", "2024-09-07T20:00:00-04:00"}, // an offset is taken as given
+		{"Asia/Seoul", "2022-10-15t06:30:00z", "2022-10-15T15:30:00+09:00"},       // RFC 3339's lower case t and z, as a timeline takes them
+		{"Asia/Seoul", "2022-10-15t15:30:00+09:00", "2022-10-15T15:30:00+09:00"},
 	}
 	for _, tc := range tests {
 		loc := zone(tc.zone)
