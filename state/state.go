@@ -28,9 +28,14 @@
 //     first of its runs whose first failing (or degraded) step differs, or
 //     whose error differs in more than the numbers, durations and quoted
 //     values in it. CauseStep and Error stay the first.
-//   - Each edge knows how far it may be off: the start is at most
-//     Start-LastBefore late (the last run before the window, which was not
-//     in it), the end at most End-LastIn late (the last run in the window).
+//   - Each edge knows how far it may be off, both ways: the start is at
+//     most Start-LastBefore late (the last run before the window, which was
+//     not in it) and at most FirstInEnd-Start early (the first run in the
+//     window failed by its own end: the fault may have begun while it
+//     waited); the end at most End-LastIn late (the last run in the window)
+//     and at most FirstAfterEnd-End early (the run that ends it started at
+//     End but passed only when it finished: a frozen platform that answers
+//     when it wakes, a message delivered only on recovery).
 package state
 
 import (
@@ -98,6 +103,17 @@ type Window struct {
 	// LastIn is the start of the last run in the window: it ended at most
 	// End-LastIn before End. Zero while open.
 	LastIn time.Time
+	// FirstInEnd is the end of the first run in the window (the one that
+	// started at Start): the window began at most FirstInEnd-Start after
+	// Start. Zero when not known (an edge no run of the window made, a
+	// window stored before schema version 12 whose run was no longer kept).
+	FirstInEnd time.Time
+	// FirstAfterEnd is the end of the run that ended the window (the first
+	// of up_after passing runs, which started at End): the window ended at
+	// most FirstAfterEnd-End after End. Zero while open, and when not known
+	// (a window closed by an unknown stretch or a stop, one stored before
+	// schema version 12 whose run was no longer kept).
+	FirstAfterEnd time.Time
 }
 
 // Cause is what made a stretch of a window's runs fail (or be degraded):
@@ -158,6 +174,26 @@ func (w *Window) CurrentCause() Cause {
 		return w.Causes[n-1]
 	}
 	return Cause{Step: w.CauseStep, Error: w.Error, From: w.Start, To: w.End}
+}
+
+// StartLater is how much later the start may really have been
+// (FirstInEnd-Start: the first failing run's duration), and whether that is
+// known.
+func (w *Window) StartLater() (time.Duration, bool) {
+	if w.FirstInEnd.IsZero() || w.FirstInEnd.Before(w.Start) {
+		return 0, false
+	}
+	return w.FirstInEnd.Sub(w.Start), true
+}
+
+// EndLater is how much later the end may really have been
+// (FirstAfterEnd-End: the duration of the run that ended the window), and
+// whether that is known (not while open).
+func (w *Window) EndLater() (time.Duration, bool) {
+	if w.End.IsZero() || w.FirstAfterEnd.IsZero() || w.FirstAfterEnd.Before(w.End) {
+		return 0, false
+	}
+	return w.FirstAfterEnd.Sub(w.End), true
 }
 
 // Duration is End-Start, or until now for an open window.
@@ -229,7 +265,7 @@ func (p Policy) withDefaults() Policy {
 }
 
 // tracker is the machine for one key. A daemon of 50,000 flows keeps
-// 100,000 of them, so it is kept small (112 bytes): of its key only the
+// 100,000 of them, so it is kept small (136 bytes): of its key only the
 // function (the machine keeps the rest, the same for all its trackers,
 // and passes the whole key in); the run start times of its streaks as
 // instants (8 bytes, not a time.Time's 24), all in the
@@ -242,6 +278,7 @@ type tracker struct {
 	open *Window // the open down or degraded window
 
 	failAt, degrAt, passAt    instant        // start of the first run of the streak
+	failEnd, degrEnd, passEnd instant        // end of that run (Window.FirstInEnd, FirstAfterEnd)
 	failPre, degrPre, passPre instant        // start of the run before it (none: zero time)
 	last                      instant        // start of the last run seen (none after a reset)
 	loc                       *time.Location // of the instants
@@ -347,12 +384,13 @@ func (t *tracker) observe(p Policy, key Key, at, known time.Time, st probe.Statu
 	prev := t.last
 	t.setLoc(at)
 	now := instantOf(at)
+	done := instantOf(known) // the run's end (at least at)
 	t.last = now
 	switch st {
 	case probe.StatusFailed:
 		fc := t.failCauses()
 		if t.fail == 0 {
-			t.failAt, t.failPre, fc = now, prev, nil
+			t.failAt, t.failEnd, t.failPre, fc = now, done, prev, nil
 		}
 		t.setCauses(addCause(fc, cause, errMsg, at), nil) // no degraded streak on
 		inc(&t.fail)
@@ -360,19 +398,19 @@ func (t *tracker) observe(p Policy, key Key, at, known time.Time, st probe.Statu
 	case probe.StatusDegraded:
 		dc := t.degrCauses()
 		if t.degr == 0 {
-			t.degrAt, t.degrPre, dc = now, prev, nil
+			t.degrAt, t.degrEnd, t.degrPre, dc = now, done, prev, nil
 		}
 		t.setCauses(nil, addCause(dc, cause, errMsg, at)) // no failure streak on
 		inc(&t.degr)
 		t.fail = 0
 		if t.pass == 0 {
-			t.passAt, t.passPre = now, prev
+			t.passAt, t.passEnd, t.passPre = now, done, prev
 		}
 		inc(&t.pass)
 	default:
 		t.fail, t.degr = 0, 0
 		if t.pass == 0 {
-			t.passAt, t.passPre = now, prev
+			t.passAt, t.passEnd, t.passPre = now, done, prev
 		}
 		inc(&t.pass)
 	}
@@ -385,26 +423,26 @@ func (t *tracker) observe(p Policy, key Key, at, known time.Time, st probe.Statu
 	switch {
 	case int(t.fail) >= p.DownAfter && t.state != vDown:
 		if t.open != nil { // degraded until the outage began
-			evs = append(evs, t.closeAt(maxTime(t.at(t.failAt), t.open.Start), t.at(t.failPre)))
+			evs = append(evs, t.closeAt(maxTime(t.at(t.failAt), t.open.Start), t.at(t.failPre), t.at(t.failAt), t.at(t.failEnd)))
 		}
-		evs = append(evs, t.openWindow(key, KindDown, t.at(t.failAt), t.at(t.failPre), at, known, t.failCauses()))
+		evs = append(evs, t.openWindow(key, KindDown, t.at(t.failAt), t.at(t.failPre), t.at(t.failEnd), at, known, t.failCauses()))
 		t.state = vDown
 	case t.state == vDown && int(t.pass) >= p.UpAfter:
-		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
+		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre), t.at(t.passAt), t.at(t.passEnd)))
 		t.state = vUp
 		if int(t.degr) >= p.DownAfter {
-			start, pre := t.degrAt, t.degrPre
+			start, pre, firstEnd := t.degrAt, t.degrPre, t.degrEnd
 			if t.passAt > start {
-				start, pre = t.passAt, t.passPre
+				start, pre, firstEnd = t.passAt, t.passPre, t.passEnd
 			}
-			evs = append(evs, t.openWindow(key, KindDegraded, t.at(start), t.at(pre), at, known, t.degrCauses()))
+			evs = append(evs, t.openWindow(key, KindDegraded, t.at(start), t.at(pre), t.at(firstEnd), at, known, t.degrCauses()))
 			t.state = vDegraded
 		}
 	case t.state == vDegraded && st == probe.StatusOK && int(t.pass) >= p.UpAfter:
-		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre)))
+		evs = append(evs, t.closeAt(t.at(t.passAt), t.at(t.passPre), t.at(t.passAt), t.at(t.passEnd)))
 		t.state = vUp
 	case t.state != vDown && t.state != vDegraded && int(t.degr) >= p.DownAfter:
-		evs = append(evs, t.openWindow(key, KindDegraded, t.at(t.degrAt), t.at(t.degrPre), at, known, t.degrCauses()))
+		evs = append(evs, t.openWindow(key, KindDegraded, t.at(t.degrAt), t.at(t.degrPre), t.at(t.degrEnd), at, known, t.degrCauses()))
 		t.state = vDegraded
 	case t.state == vUnknown && st != probe.StatusFailed:
 		t.state = vUp
@@ -425,7 +463,9 @@ func (t *tracker) observe(p Policy, key Key, at, known time.Time, st probe.Statu
 	return evs
 }
 
-func (t *tracker) openWindow(key Key, k Kind, start, before, confirmed, known time.Time, causes []Cause) Event {
+// openWindow opens a window from start; before is the start of the run
+// before it, firstEnd the end of its first run.
+func (t *tracker) openWindow(key Key, k Kind, start, before, firstEnd, confirmed, known time.Time, causes []Cause) Event {
 	cs := slices.Clone(causes)
 	// Causes of runs before the start (a down window that ends a degraded
 	// one keeps only its own) are not the window's.
@@ -435,7 +475,7 @@ func (t *tracker) openWindow(key Key, k Kind, start, before, confirmed, known ti
 	if len(cs) > 0 && cs[0].From.Before(start) {
 		cs[0].From = start
 	}
-	w := &Window{Key: key, Kind: k, Start: start, Confirmed: confirmed, Known: known, LastBefore: before, Causes: cs}
+	w := &Window{Key: key, Kind: k, Start: start, Confirmed: confirmed, Known: known, LastBefore: before, FirstInEnd: firstEnd, Causes: cs}
 	if len(cs) > 0 {
 		w.CauseStep, w.Error = cs[0].Step, cs[0].Error
 	}
@@ -443,8 +483,10 @@ func (t *tracker) openWindow(key Key, k Kind, start, before, confirmed, known ti
 	return Event{Op: OpOpen, Window: *w}
 }
 
-// closeAt ends the open window at end; lastIn is the start of its last run.
-func (t *tracker) closeAt(end, lastIn time.Time) Event {
+// closeAt ends the open window at end; lastIn is the start of its last run;
+// the run that ends it started at next and ended at nextEnd (both zero when
+// no run ends it: an unknown stretch, a stop).
+func (t *tracker) closeAt(end, lastIn, next, nextEnd time.Time) Event {
 	w := *t.open
 	if end.Before(w.Start) {
 		end = w.Start
@@ -452,6 +494,9 @@ func (t *tracker) closeAt(end, lastIn time.Time) Event {
 	w.End = end
 	if !lastIn.After(end) {
 		w.LastIn = lastIn
+	}
+	if !next.IsZero() && next.Equal(end) && !nextEnd.Before(end) {
+		w.FirstAfterEnd = nextEnd
 	}
 	if n := len(w.Causes); n > 0 {
 		w.Causes = slices.Clone(w.Causes)
@@ -465,7 +510,7 @@ func (t *tracker) closeAt(end, lastIn time.Time) Event {
 func (t *tracker) gap(key Key, start, end time.Time) []Event {
 	var evs []Event
 	if t.open != nil {
-		evs = append(evs, t.closeAt(start, t.at(t.last)))
+		evs = append(evs, t.closeAt(start, t.at(t.last), time.Time{}, time.Time{}))
 	}
 	evs = append(evs, Event{Op: OpClose, Window: Window{Key: key, Kind: KindUnknown, Start: start, End: end, Confirmed: start, Known: start}})
 	*t = emptyTracker(t.fn)
@@ -672,7 +717,7 @@ func (m *Machine) Stale(now time.Time) []Event {
 	for i := range m.ts {
 		t := &m.ts[i]
 		if t.open != nil {
-			evs = append(evs, t.closeAt(start, t.at(t.last)))
+			evs = append(evs, t.closeAt(start, t.at(t.last), time.Time{}, time.Time{}))
 		}
 		*t = emptyTracker(t.fn)
 	}
@@ -856,7 +901,7 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 				continue
 			}
 			cp := w
-			cp.End, cp.LastIn = time.Time{}, time.Time{}
+			cp.End, cp.LastIn, cp.FirstAfterEnd = time.Time{}, time.Time{}, time.Time{}
 			t.open = &cp
 			t.state = vDown
 			if w.Kind == KindDegraded {
@@ -871,6 +916,7 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 		t, s := &m.ts[i], &scratch.ts[i]
 		t.fail, t.degr, t.pass = s.fail, s.degr, s.pass
 		t.failAt, t.degrAt, t.passAt = s.failAt, s.degrAt, s.passAt
+		t.failEnd, t.degrEnd, t.passEnd = s.failEnd, s.degrEnd, s.passEnd
 		t.failPre, t.degrPre, t.passPre = s.failPre, s.degrPre, s.passPre
 		t.causes = s.causes
 		if s.last > t.last {
@@ -894,9 +940,9 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 			end := instantOf(w.End)
 			switch {
 			case w.Kind == KindDown && t.fail > 0 && t.failAt < end:
-				t.failAt, t.failPre = end, noInstant
+				t.failAt, t.failEnd, t.failPre = end, noInstant, noInstant
 			case w.Kind == KindDegraded && t.degr > 0 && t.degrAt < end:
-				t.degrAt, t.degrPre = end, noInstant
+				t.degrAt, t.degrEnd, t.degrPre = end, noInstant, noInstant
 			}
 		}
 	}
@@ -914,6 +960,7 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 // observed.
 func emptyTracker(fn string) tracker {
 	return tracker{fn: fn, state: vUnknown, failAt: noInstant, degrAt: noInstant, passAt: noInstant,
+		failEnd: noInstant, degrEnd: noInstant, passEnd: noInstant,
 		failPre: noInstant, degrPre: noInstant, passPre: noInstant, last: noInstant}
 }
 
