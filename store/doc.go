@@ -20,7 +20,7 @@
 // declared: the store is the only writer and keeps the references itself,
 // and enforcing them would cost a lookup per inserted row.
 //
-// # Schema (version 11)
+// # Schema (version 12)
 //
 // Times are unix nanoseconds (INTEGER/BIGINT), durations nanoseconds; 0 is
 // "no time". Names are interned: a run row refers to its series, its steps
@@ -38,7 +38,7 @@
 //	           steps: BLOB/BYTEA, see below
 //	events     (id PK, op, kind, service, flow, function, location, start_ns,
 //	            end_ns, confirmed_ns, cause_step, error, last_before_ns,
-//	            last_in_ns, known_ns)
+//	            last_in_ns, known_ns, first_in_end_ns, first_after_end_ns)
 //	           INDEX events_window (start_ns, flow, location), events_end (end_ns)
 //	rollup_minute, rollup_hour
 //	           (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs)
@@ -89,7 +89,11 @@
 // each after the first. last_before_ns and last_in_ns are the runs that bound
 // the window's edges (state.Window.LastBefore, LastIn); known_ns, on the open
 // and close rows, is when the confirmation was known (state.Window.Known: the
-// end of the confirming run; 0 when not known). Storing a close
+// end of the confirming run; 0 when not known); first_in_end_ns, on the
+// open and close rows, and first_after_end_ns, on the close row, are the
+// ends of the runs that started at the window's start and end
+// (state.Window.FirstInEnd, FirstAfterEnd: how much later each edge may
+// have been; 0 when not known). Storing a close
 // "settles" the window's open and cause events (sets their end_ns too), so the open
 // windows are the events with end_ns 0, and a range's windows are the events
 // that start at most max_window_ns before it, or are open: Windows reads
@@ -161,6 +165,8 @@
 // (every write of its refused) cannot read the pending deliveries either:
 // it sent each one, could not record it, and sent it again every second.
 // 11 adds events.known_ns, filled in from the confirming runs still stored.
+// 12 adds events.first_in_end_ns and first_after_end_ns, filled in from the
+// runs still stored that started at each window's start and end.
 // A database newer
 // than the binary is refused.
 // Migrations, in migrations.go, run in one transaction each, with

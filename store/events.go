@@ -17,7 +17,8 @@ const windowCols = `kind, service, flow, function, location, start_ns, MAX(end_n
 MAX(CASE WHEN op <> 'cause' THEN confirmed_ns ELSE 0 END),
 MAX(CASE WHEN op <> 'cause' THEN cause_step ELSE '' END),
 MAX(CASE WHEN op <> 'cause' THEN error ELSE '' END),
-MAX(last_before_ns), MAX(last_in_ns), MAX(known_ns)`
+MAX(last_before_ns), MAX(last_in_ns), MAX(known_ns),
+MAX(first_in_end_ns), MAX(first_after_end_ns)`
 const windowGroup = ` GROUP BY kind, service, flow, function, location, start_ns`
 
 // Windows implements Store. An open and a close event of the same key, kind
@@ -93,12 +94,13 @@ func (c *core) readWindows(ctx context.Context, query string, args []any) ([]sta
 	for rows.Next() {
 		var w state.Window
 		var kind string
-		var start, end, confirmed, before, lastIn, known int64
-		if err := rows.Scan(&kind, &w.Service, &w.Flow, &w.Function, &w.Location, &start, &end, &confirmed, &w.CauseStep, &w.Error, &before, &lastIn, &known); err != nil {
+		var start, end, confirmed, before, lastIn, known, firstInEnd, firstAfterEnd int64
+		if err := rows.Scan(&kind, &w.Service, &w.Flow, &w.Function, &w.Location, &start, &end, &confirmed, &w.CauseStep, &w.Error, &before, &lastIn, &known, &firstInEnd, &firstAfterEnd); err != nil {
 			return nil, fmt.Errorf("store: read windows: %w", err)
 		}
 		w.Kind, w.Start, w.End, w.Confirmed = state.Kind(kind), fromNS(start), fromNS(end), fromNS(confirmed)
 		w.LastBefore, w.LastIn, w.Known = fromNS(before), fromNS(lastIn), fromNS(known)
+		w.FirstInEnd, w.FirstAfterEnd = fromNS(firstInEnd), fromNS(firstAfterEnd)
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {

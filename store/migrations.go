@@ -100,6 +100,30 @@ var sqliteMigrations = []migration{
 	{version: 9, stmts: v9Stmts},
 	{version: 10, stmts: v10Stmts},
 	{version: 11, stmts: v11Stmts("INTEGER")},
+	{version: 12, stmts: v12Stmts("INTEGER")},
+}
+
+// v12Stmts add the ends of the runs that bound how much later a window's
+// edges may really have been (state.Window.FirstInEnd: the end of the run
+// that started at its start, on the open and close rows; FirstAfterEnd: the
+// end of the run that started at its end, on the close row), 0 when not
+// known, and fill them in from the runs still stored (one index lookup per
+// event and edge, as v11Stmts). A window whose run was already pruned keeps
+// 0 (not known), as does an end no run made (an unknown stretch began
+// there: no run started at it).
+func v12Stmts(integer string) []string {
+	fill := func(col, at string) string {
+		return `UPDATE events SET ` + col + ` = COALESCE((
+	SELECT MAX(r.start_ns + r.duration_ns) FROM series s JOIN runs r ON r.series = s.id
+	WHERE s.flow = events.flow AND s.location = events.location AND s.service = events.service AND r.start_ns = events.` + at + `
+), 0)`
+	}
+	return []string{
+		`ALTER TABLE events ADD COLUMN first_in_end_ns ` + integer + ` NOT NULL DEFAULT 0`,
+		`ALTER TABLE events ADD COLUMN first_after_end_ns ` + integer + ` NOT NULL DEFAULT 0`,
+		fill("first_in_end_ns", "start_ns") + ` WHERE op IN ('open', 'close') AND kind <> 'unknown'`,
+		fill("first_after_end_ns", "end_ns") + ` WHERE op = 'close' AND kind <> 'unknown' AND end_ns <> 0`,
+	}
 }
 
 // v11Stmts add when a window's confirmation was known (state.Window.Known:
@@ -398,6 +422,7 @@ $$`,
 	{version: 9, stmts: v9Stmts},
 	{version: 10, stmts: v10Stmts},
 	{version: 11, stmts: v11Stmts("BIGINT")},
+	{version: 12, stmts: v12Stmts("BIGINT")},
 }
 
 // Frozen Go code of migrations 2 and 3.

@@ -33,7 +33,7 @@ func newInserts(d *dialect) inserts {
 	return inserts{
 		runs: insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm)", cols: 7,
 			tail: " ON CONFLICT (series, start_ns, run_id) DO NOTHING"},
-		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error, last_before_ns, last_in_ns, known_ns)", cols: 14},
+		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error, last_before_ns, last_in_ns, known_ns, first_in_end_ns, first_after_end_ns)", cols: 16},
 		minute: rollupSpec(d, "rollup_minute"),
 		hour:   rollupSpec(d, "rollup_hour"),
 	}

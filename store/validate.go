@@ -105,7 +105,7 @@ func ValidateEvent(e *state.Event) error {
 			return bad("name %q is not valid UTF-8 or holds a NUL byte", s)
 		}
 	}
-	for _, t := range []time.Time{w.Start, w.End, w.Confirmed, w.Known, w.LastBefore, w.LastIn} {
+	for _, t := range []time.Time{w.Start, w.End, w.Confirmed, w.Known, w.LastBefore, w.LastIn, w.FirstInEnd, w.FirstAfterEnd} {
 		if !t.IsZero() && !storable(t) {
 			return bad("time %s outside 1970..2262", t.Format(time.RFC3339))
 		}

@@ -247,7 +247,7 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 14*len(events))
+	args := make([]any, 0, 16*len(events))
 	type wkey struct {
 		kind, service, flow, function, location string
 		start                                   int64
@@ -273,12 +273,15 @@ func (c *core) AppendEvents(ctx context.Context, events []state.Event) error {
 			settle = append(settle, k)
 		}
 		row := func(op state.Op, confirmed time.Time, step, msg string, lastIn time.Time) {
-			known := int64(0) // a cause row's is not read
+			known, firstIn, firstAfter := int64(0), int64(0), int64(0) // a cause row's are not read
 			if op != state.OpCause {
-				known = toNS(w.Known)
+				known, firstIn = toNS(w.Known), toNS(w.FirstInEnd)
+			}
+			if op == state.OpClose {
+				firstAfter = toNS(w.FirstAfterEnd)
 			}
 			args = append(args, string(op), string(w.Kind), w.Service, w.Flow, w.Function, w.Location,
-				start, end, toNS(confirmed), cleanText(step), cleanText(msg), toNS(w.LastBefore), toNS(lastIn), known)
+				start, end, toNS(confirmed), cleanText(step), cleanText(msg), toNS(w.LastBefore), toNS(lastIn), known, firstIn, firstAfter)
 		}
 		switch e.Op {
 		case state.OpOpen:
