@@ -230,6 +230,19 @@ type Window struct {
 	// ongoing.
 	StartUncertaintySeconds *float64 `json:"start_uncertainty_seconds"`
 	EndUncertaintySeconds   *float64 `json:"end_uncertainty_seconds"`
+	// StartUncertaintyLaterSeconds is how much later the window may really
+	// have started: the duration of its first failing run, which began at
+	// its start but failed only at its end (a timeout, a message that never
+	// arrived). EndUncertaintyLaterSeconds is how much later it may have
+	// ended: the duration of the run that ended it (the first of up_after
+	// passing runs), which began at its end but passed only when the
+	// platform answered (a frozen platform that woke while it waited). Of a
+	// counted window, the latest of those of the location windows that
+	// begin (end) at its edge. Null when not known: no run made the edge
+	// (as above; also an end where a location's data ended), or a window
+	// stored before schema version 12 whose run is no longer kept.
+	StartUncertaintyLaterSeconds *float64 `json:"start_uncertainty_later_seconds"`
+	EndUncertaintyLaterSeconds   *float64 `json:"end_uncertainty_later_seconds"`
 	// Causes are the window's causes in time order (the first is CauseStep
 	// and Error), each from the first run that had it to the first that had
 	// the next (or the window's end), clipped to the window. A counted

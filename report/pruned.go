@@ -88,7 +88,7 @@ func recomputeKept(ctx context.Context, in Input, q store.Query, ahead bool) ([]
 			}
 			if i, ok := cont[wk{w.Key, w.Kind}]; ok && !used[i] && !rec[i].Start.After(gone.Add(2*ivl)) {
 				used[i] = true
-				w.End, w.LastIn = rec[i].End, rec[i].LastIn
+				w.End, w.LastIn, w.FirstAfterEnd = rec[i].End, rec[i].LastIn, rec[i].FirstAfterEnd
 				w.Causes = state.JoinCauses(w.Causes, rec[i].Causes)
 			}
 		}

@@ -210,8 +210,11 @@ type measured struct {
 	locs   []string
 	causes []state.Cause // clipped to the window
 	// lastBefore and lastIn bound the edges (state.Window's); zero when the
-	// edge is not a measured one.
-	lastBefore, lastIn time.Time
+	// edge is not a measured one. firstInEnd and firstAfterEnd bound them
+	// the other way (state.Window's FirstInEnd, FirstAfterEnd): the ends of
+	// the runs that started at them; zero when not known.
+	lastBefore, lastIn        time.Time
+	firstInEnd, firstAfterEnd time.Time
 }
 
 // flowData is one flow's windows and unknown stretches in the period.
@@ -318,9 +321,15 @@ func (a *analysis) window(m measured) Window {
 		if m.endCut == "" && !m.lastIn.IsZero() && !m.lastIn.After(m.e) {
 			w.EndUncertaintySeconds = ptrF(m.e.Sub(m.lastIn).Seconds())
 		}
+		if m.endCut == "" && !m.firstAfterEnd.IsZero() && !m.firstAfterEnd.Before(m.e) {
+			w.EndUncertaintyLaterSeconds = ptrF(m.firstAfterEnd.Sub(m.e).Seconds())
+		}
 	}
 	if m.startCut == "" && !m.lastBefore.IsZero() && !m.lastBefore.After(m.s) {
 		w.StartUncertaintySeconds = ptrF(m.s.Sub(m.lastBefore).Seconds())
+	}
+	if m.startCut == "" && !m.firstInEnd.IsZero() && !m.firstInEnd.Before(m.s) {
+		w.StartUncertaintyLaterSeconds = ptrF(m.firstInEnd.Sub(m.s).Seconds())
 	}
 	w.Causes = make([]Cause, 0, len(m.causes))
 	for _, c := range m.causes {
@@ -351,10 +360,10 @@ func ptrF(f float64) *float64 { return &f }
 // not a measured edge.
 func (m *measured) edges(w state.Window) {
 	if m.s.Equal(w.Start) {
-		m.lastBefore = w.LastBefore
+		m.lastBefore, m.firstInEnd = w.LastBefore, w.FirstInEnd
 	}
 	if !w.End.IsZero() && m.e.Equal(w.End) {
-		m.lastIn = w.LastIn
+		m.lastIn, m.firstAfterEnd = w.LastIn, w.FirstAfterEnd
 	}
 	m.causes = clipCauses(w, m.s, m.e)
 }
@@ -1386,14 +1395,28 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			cur.cause, cur.err = cur.causes[0].Step, cur.causes[0].Error
 		}
 		// The edges are those of the location windows that make them (the
-		// last to go down, the first to come back), when one does.
+		// last to go down, the first to come back), when one does. Where
+		// several begin (end) at the counted edge, each bound is the widest
+		// of theirs: the earliest last run before (in) it, and the latest
+		// end of the run that started at it. The counted window began once
+		// the last of them really went down, so no later than the latest
+		// of their first failing runs ended, and ended once enough of them
+		// really recovered, so no later than the latest of the runs that
+		// ended them: a location whose run answered in 40 ms does not
+		// narrow the bound of one whose run hung 14 s until it did.
 		for _, i := range curWs {
 			w := lws[i].w
 			if cur.s.Equal(w.Start) && !w.LastBefore.IsZero() && (cur.lastBefore.IsZero() || w.LastBefore.Before(cur.lastBefore)) {
 				cur.lastBefore = w.LastBefore
 			}
+			if cur.s.Equal(w.Start) && w.FirstInEnd.After(cur.firstInEnd) {
+				cur.firstInEnd = w.FirstInEnd
+			}
 			if !w.End.IsZero() && cur.e.Equal(w.End) && !w.LastIn.IsZero() && (cur.lastIn.IsZero() || w.LastIn.Before(cur.lastIn)) {
 				cur.lastIn = w.LastIn
+			}
+			if !w.End.IsZero() && cur.e.Equal(w.End) && w.FirstAfterEnd.After(cur.firstAfterEnd) {
+				cur.firstAfterEnd = w.FirstAfterEnd
 			}
 		}
 		slices.Sort(cur.locs)

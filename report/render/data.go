@@ -52,14 +52,18 @@ func encodeJSON(w io.Writer, v any) error {
 // WindowsCSV writes a header row and one row per window: times in RFC 3339
 // to the nanosecond (the JSON's instants), an empty function for a whole-flow
 // window, an empty end while ongoing or when it went on after the period,
-// locations joined with ";", and at the end start_cut and end_cut ("period"
-// or "no_data" when that edge is not a measured one, as in JSON). Text cells have their control
+// locations joined with ";", then start_cut and end_cut ("period"
+// or "no_data" when that edge is not a measured one, as in JSON), and at the
+// end start_uncertainty_later_seconds and end_uncertainty_later_seconds
+// (empty when not known), added after the others so that columns read by
+// position keep their place. Text cells have their control
 // and bidi characters escaped, and one that a spreadsheet would read as a
 // formula (leading =, +, -, @) is prefixed with a single quote.
 func WindowsCSV(w io.Writer, ws []report.Window) error {
 	cw := csv.NewWriter(w)
 	header := []string{"service", "flow", "function", "kind", "start", "end", "duration_seconds", "cause_step", "locations", "error",
-		"start_uncertainty_seconds", "end_uncertainty_seconds", "start_cut", "end_cut"}
+		"start_uncertainty_seconds", "end_uncertainty_seconds", "start_cut", "end_cut",
+		"start_uncertainty_later_seconds", "end_uncertainty_later_seconds"}
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("render: csv: %w", err)
 	}
@@ -75,6 +79,7 @@ func WindowsCSV(w io.Writer, ws []report.Window) error {
 			cell(x.Service), cell(x.Flow), cell(fn), cell(x.Kind), x.Start.Format(time.RFC3339Nano), end,
 			fmtFloat(x.DurationSeconds), cell(x.CauseStep), cell(strings.Join(x.Locations, ";")), cell(x.Error),
 			fmtFloatPtr(x.StartUncertaintySeconds), fmtFloatPtr(x.EndUncertaintySeconds), x.StartCut, x.EndCut,
+			fmtFloatPtr(x.StartUncertaintyLaterSeconds), fmtFloatPtr(x.EndUncertaintyLaterSeconds),
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("render: csv: %w", err)

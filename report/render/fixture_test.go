@@ -46,6 +46,7 @@ func fixture() *report.Report {
 		CauseStep: "receive", Locations: []string{"seoul-a", "busan-b"},
 		Error: "message 42 not delivered within 10s", Confirmed: at("2021-05-05 21:48:00"),
 		StartUncertaintySeconds: ptr(60.0), EndUncertaintySeconds: ptr(10.0),
+		StartUncertaintyLaterSeconds: ptr(10.0), EndUncertaintyLaterSeconds: ptr(0.04),
 		Causes: []report.Cause{
 			{Step: "receive", Error: "message 42 not delivered within 10s", From: at("2021-05-05 21:47:00"), To: ptr(at("2021-05-05 23:10:00"))},
 			{Step: "send", Error: "send: HTTP 503", From: at("2021-05-05 23:10:00"), To: ptr(at("2021-05-06 00:08:00"))},
@@ -57,15 +58,16 @@ func fixture() *report.Report {
 		CauseStep: "login", Locations: []string{"seoul-a"},
 		Error: "latency 3.2s above objective 2s", Confirmed: at("2021-05-12 09:01:00"),
 		StartUncertaintySeconds: ptr(60.0), EndUncertaintySeconds: ptr(60.0),
-		Causes: []report.Cause{{Step: "login", Error: "latency 3.2s above objective 2s", From: at("2021-05-12 09:00:00"), To: ptr(at("2021-05-12 09:12:30"))}},
+		StartUncertaintyLaterSeconds: ptr(3.2), // the end's not known (stored before schema 12)
+		Causes:                       []report.Cause{{Step: "login", Error: "latency 3.2s above objective 2s", From: at("2021-05-12 09:00:00"), To: ptr(at("2021-05-12 09:12:30"))}},
 	}
 	pay := report.Window{
 		Service: "payments", Flow: "payments-transfer", Kind: "down",
 		Start: at("2021-05-31 23:30:00"), DurationSeconds: 1800,
 		CauseStep: "login", Locations: []string{"seoul-a"},
 		Error: "dial tcp 127.0.0.1:18080: connect: connection refused", Confirmed: at("2021-05-31 23:31:00"),
-		StartUncertaintySeconds: ptr(60.0),
-		Causes:                  []report.Cause{{Step: "login", Error: "dial tcp 127.0.0.1:18080: connect: connection refused", From: at("2021-05-31 23:30:00")}},
+		StartUncertaintySeconds: ptr(60.0), StartUncertaintyLaterSeconds: ptr(0.003),
+		Causes: []report.Cause{{Step: "login", Error: "dial tcp 127.0.0.1:18080: connect: connection refused", From: at("2021-05-31 23:30:00")}},
 	}
 	declaredEnd := at("2021-05-06 00:08:00")
 	return &report.Report{

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -287,7 +288,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 	sv.Tables = []table{
 		flows,
 		incidents,
-		windowTable("Downtime windows", "Uncertainty: how much earlier each edge may really have been (the start: since the last passing run before it; the end: since the last failing run). A window whose cause changed lists every cause from the time it began.", "No down or degraded windows.", s.Windows, s.Maintenance, loc),
+		windowTable("Downtime windows", "Uncertainty: how much earlier (-) and later (+) each edge may really have been. The start: since the last passing run before it, and the first failing run's duration (it failed only when it ended); the end: since the last failing run, and the duration of the passing run that ended it (it passed only when the platform answered); ? not known. A window whose cause changed lists every cause from the time it began.", "No down or degraded windows.", s.Windows, s.Maintenance, loc),
 		latency,
 		rec,
 		windowTable("Below quorum (shown, not counted)", "Windows seen from too few locations to count as downtime.", "None.", s.BelowQuorum, nil, loc),
@@ -542,7 +543,7 @@ func windowTable(title, note, empty string, ws []report.Window, maint []report.S
 	}
 	for _, w := range ws {
 		t.Rows = append(t.Rows, []string{startCell(w.Start, w.StartCut, loc), endCell(w.End, w.EndCut, loc), durationCell(w, maint),
-			fmtUncertainty(w.StartUncertaintySeconds, w.EndUncertaintySeconds), w.Flow, function(w.Function), w.Kind,
+			fmtUncertainty(w.StartUncertaintySeconds, w.StartUncertaintyLaterSeconds, w.EndUncertaintySeconds, w.EndUncertaintyLaterSeconds), w.Flow, function(w.Function), w.Kind,
 			strings.Join(w.Locations, ", "), fmtCauses(w, loc)})
 	}
 	return t
@@ -583,16 +584,28 @@ func durationCell(w report.Window, maint []report.Span) string {
 	return d + " (" + fmtDur(in.Seconds()) + " in planned maintenance, not counted)"
 }
 
-// fmtUncertainty prints a window's edge uncertainties as "1m / 10s", "-"
-// for an edge no run bounds (or the end of an ongoing window).
-func fmtUncertainty(start, end *float64) string {
-	f := func(v *float64) string {
-		if v == nil {
+// fmtUncertainty prints a window's edge uncertainties, how much earlier
+// (-) and later (+) each edge may have been, as "-1m +15s / -10s +14s": "?"
+// for a direction not known (a window stored before its runs' ends were),
+// "-" for an edge no run bounds either way (or the end of an ongoing
+// window).
+func fmtUncertainty(start, startLater, end, endLater *float64) string {
+	edge := func(earlier, later *float64) string {
+		if earlier == nil && later == nil {
 			return "-"
 		}
-		return fmtDur(*v)
+		f := func(sign string, v *float64) string {
+			switch {
+			case v == nil:
+				return sign + "?"
+			case *v > 0 && *v < 1: // a run that answered in 40 ms: not "0.0s"
+				return sign + strconv.FormatFloat(math.Round(*v*1000), 'f', 0, 64) + "ms"
+			}
+			return sign + fmtDur(*v)
+		}
+		return f("-", earlier) + " " + f("+", later)
 	}
-	return f(start) + " / " + f(end)
+	return edge(start, startLater) + " / " + edge(end, endLater)
 }
 
 // fmtCauses prints a window's cause: its error (which names the step), or,

@@ -1,0 +1,129 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// laterRuns are runs every minute from hourStart at loc, failing at send in
+// the minutes [down[0], down[1]), each lasting 300 ms but those given in
+// durs (by minute).
+func laterRuns(loc string, down [2]int, durs map[int]time.Duration) []probe.Run {
+	runs := schedule(loc, hourStart, hourStart.Add(time.Hour), time.Minute, failing("fail:send", down))
+	for i := range runs {
+		if d, ok := durs[int(runs[i].Start.Sub(hourStart)/time.Minute)]; ok {
+			runs[i].Duration = d
+		}
+	}
+	return runs
+}
+
+// laterBounds are a window's edges and its four uncertainties, as JSON
+// gives them: "10:12 -1m0s +15s / 10:20 -1m0s +14s", "?" for null.
+func laterBounds(w Window) string {
+	f := func(v *float64) string {
+		if v == nil {
+			return "?"
+		}
+		return time.Duration(*v * float64(time.Second)).String()
+	}
+	end := "open"
+	if w.End != nil {
+		end = w.End.UTC().Format("15:04")
+	}
+	return fmt.Sprintf("%s -%s +%s / %s -%s +%s", w.Start.UTC().Format("15:04"), f(w.StartUncertaintySeconds), f(w.StartUncertaintyLaterSeconds),
+		end, f(w.EndUncertaintySeconds), f(w.EndUncertaintyLaterSeconds))
+}
+
+// TestWindowsLaterBound: a window's JSON says how much later each edge may
+// have been (start_uncertainty_later_seconds: the first failing run's
+// duration; end_uncertainty_later_seconds: that of the run that ended it),
+// the same from the stored (live) windows, `windows --recompute` and the
+// report. A fleet's counted window takes its edges' bounds from the
+// location windows that begin and end at them, the widest: its end set by
+// another location's run (busan-b back first) has that run's bound, and
+// where two come back at once, the longer of their runs (a 40 ms answer
+// does not narrow seoul-a's 14 s hang).
+func TestWindowsLaterBound(t *testing.T) {
+	sec := time.Second
+	for _, tc := range []struct {
+		name string
+		runs [][]probe.Run
+		want []string // the counted windows of the whole flow
+	}{
+		{"frozen platform: first pass hung 14s", [][]probe.Run{
+			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 15 * sec, 11: 15 * sec, 20: 14 * sec}),
+		}, []string{"10:10 -1m0s +15s / 10:20 -1m0s +14s"}},
+		{"fast recovery", [][]probe.Run{
+			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 3 * time.Millisecond, 20: 40 * time.Millisecond}),
+		}, []string{"10:10 -1m0s +3ms / 10:20 -1m0s +40ms"}},
+		{"quorum: the end set by another location's run", [][]probe.Run{
+			laterRuns("seoul-a", [2]int{10, 30}, map[int]time.Duration{10: 15 * sec, 30: 50 * time.Millisecond}),
+			laterRuns("busan-b", [2]int{12, 20}, map[int]time.Duration{12: 2 * sec, 20: 14 * sec}),
+			laterRuns("daegu-c", [2]int{0, 0}, nil),
+		}, []string{"10:12 -1m0s +2s / 10:20 -1m0s +14s"}},
+		{"quorum: two back at once, the longer run", [][]probe.Run{
+			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 15 * sec, 20: 14 * sec}),
+			laterRuns("busan-b", [2]int{10, 20}, map[int]time.Duration{10: 2 * sec, 20: 40 * time.Millisecond}),
+			laterRuns("daegu-c", [2]int{0, 0}, nil),
+		}, []string{"10:10 -1m0s +15s / 10:20 -1m0s +14s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, st := range stores() {
+				t.Run(st.name, func(t *testing.T) {
+					ctx := context.Background()
+					cfg := testConfig("UTC", time.Minute)
+					s := st.open(t)
+					for _, runs := range tc.runs {
+						load(t, s, cfg, runs)
+					}
+					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+					stored, err := Windows(ctx, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, w := range stored {
+						if w.Function == nil {
+							got = append(got, laterBounds(w))
+						}
+					}
+					if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+						t.Errorf("windows %q, want %q", got, tc.want)
+					}
+					in.Recompute = true
+					rec, err := Windows(ctx, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a, b := jsonOf(t, stored), jsonOf(t, rec); a != b {
+						t.Errorf("windows differ:\nstored     %s\nrecomputed %s", a, b)
+					}
+					in.Recompute = false
+					r, err := Build(ctx, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a, b := jsonOf(t, stored), jsonOf(t, r.Services[0].Windows); a != b {
+						t.Errorf("report windows differ:\nwindows %s\nreport  %s", a, b)
+					}
+					// The keys, as windows.json and report.json spell them.
+					var keys []map[string]any
+					if err := json.Unmarshal([]byte(jsonOf(t, stored)), &keys); err != nil {
+						t.Fatal(err)
+					}
+					for _, k := range []string{"start_uncertainty_later_seconds", "end_uncertainty_later_seconds"} {
+						if _, ok := keys[0][k]; !ok {
+							t.Errorf("no %s in %v", k, keys[0])
+						}
+					}
+				})
+			}
+		})
+	}
+}
