@@ -94,6 +94,8 @@ services:
 				Error    string     `json:"error"`
 				StartUnc *float64   `json:"start_uncertainty_seconds"`
 				EndUnc   *float64   `json:"end_uncertainty_seconds"`
+				StartLat *float64   `json:"start_uncertainty_later_seconds"`
+				EndLat   *float64   `json:"end_uncertainty_later_seconds"`
 			}
 			if err := json.Unmarshal(stored, &ws); err != nil {
 				t.Fatalf("%v: %s", err, stored)
@@ -133,6 +135,12 @@ services:
 			if len(unknown) > 0 {
 				t.Errorf("unknown stretches: %v", unknown)
 			}
+			unc := func(f *float64) string {
+				if f == nil {
+					return "null"
+				}
+				return fmt.Sprintf("%.2fs", *f)
+			}
 			startErr, endErr := w.Start.Sub(frozeAt), w.End.Sub(thawedAt)
 			if startErr < -tc.timeout || startErr > interval+time.Second {
 				t.Errorf("window starts %v after the freeze", startErr)
@@ -140,14 +148,25 @@ services:
 			if endErr < -tc.timeout || endErr > interval+time.Second {
 				t.Errorf("window ends %v after the thaw", endErr)
 			}
-			unc := func(f *float64) string {
+			// The fault began by the end of the first failing run, and
+			// the platform was back by the end of the run that ended the
+			// window (it started while frozen and passed when thawed):
+			// each edge's later bound reaches the signal, sent just after
+			// frozeAt and thawedAt.
+			later := func(at time.Time, f *float64) time.Time {
 				if f == nil {
-					return "null"
+					return time.Time{}
 				}
-				return fmt.Sprintf("%.2fs", *f)
+				return at.Add(time.Duration(*f * float64(time.Second)))
 			}
-			t.Logf("interval %v timeout %v confirm_every %q: start %+.2fs after the freeze, end %+.2fs after the thaw; uncertainty start %s end %s; %d runs; error %q",
-				interval, tc.timeout, tc.confirm, startErr.Seconds(), endErr.Seconds(), unc(w.StartUnc), unc(w.EndUnc), len(runs), w.Error)
+			if l := later(w.Start, w.StartLat); l.Before(frozeAt) {
+				t.Errorf("start %v + start_uncertainty_later_seconds %s = %v, before the freeze %v", w.Start, unc(w.StartLat), l, frozeAt)
+			}
+			if l := later(*w.End, w.EndLat); l.Before(thawedAt) {
+				t.Errorf("end %v + end_uncertainty_later_seconds %s = %v, before the thaw %v", *w.End, unc(w.EndLat), l, thawedAt)
+			}
+			t.Logf("interval %v timeout %v confirm_every %q: start %+.2fs after the freeze, end %+.2fs after the thaw; uncertainty start -%s +%s end -%s +%s; %d runs; error %q",
+				interval, tc.timeout, tc.confirm, startErr.Seconds(), endErr.Seconds(), unc(w.StartUnc), unc(w.StartLat), unc(w.EndUnc), unc(w.EndLat), len(runs), w.Error)
 		})
 	}
 }
