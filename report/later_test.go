@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/store"
 )
 
 // laterRuns are runs every minute from hourStart at loc, failing at send in
@@ -125,5 +127,45 @@ func TestWindowsLaterBound(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestWindowsLaterBoundOverPrunedRange: `windows --recompute` over a range
+// whose raw results were pruned in the middle of a window takes its start
+// from the stored window and its end from the recomputation, with both
+// edges' later bounds: the end's is the run after the horizon that ended it
+// (14 s), not lost with the pruned runs.
+func TestWindowsLaterBoundOverPrunedRange(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig("UTC", time.Minute)
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "results.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	load(t, s, cfg, laterRuns("seoul-a", [2]int{10, 40}, map[int]time.Duration{10: 15 * time.Second, 40: 14 * time.Second}))
+	in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+	stored, err := Windows(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prune(ctx, store.Cutoffs{Runs: hourStart.Add(25 * time.Minute)}, 1000); err != nil {
+		t.Fatal(err)
+	}
+	in.Recompute = true
+	in.Warn = func(string) {}
+	rec, err := Windows(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range [][]Window{stored, rec} {
+		for _, w := range ws {
+			if got, want := laterBounds(w), "10:10 -1m0s +15s / 10:40 -1m0s +14s"; w.Function == nil && got != want {
+				t.Errorf("window %s, want %s", got, want)
+			}
+		}
+	}
+	if a, b := jsonOf(t, stored), jsonOf(t, rec); a != b {
+		t.Errorf("windows differ:\nstored     %s\nrecomputed %s", a, b)
 	}
 }
