@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"testing"
@@ -148,7 +149,7 @@ func TestHostileWebSocketServers(t *testing.T) {
 		step   int                       // the step that fails
 		err    string                    // its error, exactly
 	}{
-		{name: "never answers the upgrade", step: 0, err: "subscribe: timeout after 500ms",
+		{name: "never answers the upgrade", step: 0, err: "subscribe: timeout after 500ms waiting for response headers from ADDR",
 			server: func(t *testing.T) string {
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
@@ -235,7 +236,8 @@ func TestHostileWebSocketServers(t *testing.T) {
 					wantStep(t, s, StatusOK, "")
 				}
 			} else {
-				wantStep(t, run.Steps[tc.step], StatusFailed, tc.err)
+				// ADDR: the server's host:port, where the step hung.
+				wantStep(t, run.Steps[tc.step], StatusFailed, strings.ReplaceAll(tc.err, "ADDR", hostOf(u)))
 			}
 		})
 	}
@@ -337,9 +339,18 @@ func TestHostileSSEServers(t *testing.T) {
 		f := hostileFlow(config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL}})
 		start := time.Now()
 		run := runOne(t, context.Background(), f, Options{})
-		wantStep(t, run.Steps[0], StatusFailed, "subscribe: timeout after 500ms")
+		wantStep(t, run.Steps[0], StatusFailed, "subscribe: timeout after 500ms waiting for response headers from "+hostOf(srv.URL))
 		if took := time.Since(start); took > f.Timeout+5*time.Second {
 			t.Errorf("the run took %v", took)
 		}
 	})
+}
+
+// hostOf is u's host:port.
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.Host
 }

@@ -129,10 +129,8 @@ func TestFrozenServerWaitIsProcessing(t *testing.T) {
 			}
 			run := runOne(t, context.Background(), config.Flow{Timeout: 300 * time.Millisecond, Steps: []config.Step{step}}, Options{})
 			s := run.Steps[0]
-			want := "frozen: flow timeout after 300ms"
-			if kind == "request" {
-				want += " waiting for response headers from " + ln.Addr().String()
-			}
+			// A stream step's handshake says where it hung too.
+			want := "frozen: flow timeout after 300ms waiting for response headers from " + ln.Addr().String()
 			wantStep(t, s, StatusFailed, want)
 			p := s.Phases
 			if p.Processing <= 0 || p.Processing < s.Duration/2 {

@@ -115,12 +115,19 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		unreplayable(req.Header) // a POST that acts: not sent again by Go's Transport
 	}
 	tr.reset(rs.c)
+	tr.proxy = proxyOf(rs.client.Transport)
+	tr.to(req)
 	resp, err := rs.client.Do(req)
 	a.phases = tr.finish(resp != nil)
 	connected := stop() // false: the step's deadline already ended the stream
 	if err != nil {
 		cancel()
 		a.fail = "sse: " + transportError(err)
+		if ctx.Err() != nil {
+			// Cut short by the step's or flow's deadline: say where it
+			// hung, as a request step does.
+			a.waiting = tr.waitingFor()
+		}
 		if cs.noRepeat && resp == nil && tr.unanswered() {
 			a.fail += unansweredNote
 		}

@@ -79,6 +79,8 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 	}
 	tr := &tracer{} // an attempt's own (see httpStep.attempt)
 	tr.reset(rs.c)
+	tr.proxy = proxyOf(rs.client.Transport)
+	tr.to(handshakeRequest(u))
 	conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, tr.trace()), u, &websocket.DialOptions{
 		HTTPClient:   &rs.client,
 		HTTPHeader:   h,
@@ -117,6 +119,12 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 			return a
 		}
 		a.fail = "websocket: " + transportError(err)
+		if ctx.Err() != nil {
+			// Cut short by the step's or flow's deadline: say where the
+			// handshake hung, as a request step does (a frozen hub:
+			// "waiting for response headers from HOST:PORT").
+			a.waiting = tr.waitingFor()
+		}
 		return a
 	}
 	if m := checkStatus(w.status, resp.StatusCode); m != "" {
@@ -254,6 +262,24 @@ func jsonLines(body []byte) bool {
 		}
 	}
 	return true
+}
+
+// handshakeRequest is the request a WebSocket handshake to u goes out as
+// (ws and wss dialled as http and https), for the tracer to name its target
+// and the proxy that carries it; nil when u does not parse (Dial says so).
+func handshakeRequest(u string) *http.Request {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return nil
+	}
+	c := *pu
+	switch c.Scheme {
+	case "ws":
+		c.Scheme = "http"
+	case "wss":
+		c.Scheme = "https"
+	}
+	return &http.Request{Method: http.MethodGet, URL: &c, Host: c.Host}
 }
 
 // firstURL is the URL of the first request of the redirects that led to
