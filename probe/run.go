@@ -558,7 +558,14 @@ func (rs *runState) fail(i int, msg string) {
 		return
 	}
 	steps[i].Status = StatusFailed
-	steps[i].Error = rs.clipError(steps[i].Step+": ", msg)
+	prefix := steps[i].Step + ": "
+	if strings.HasPrefix(msg, prefix) {
+		// A step named after its kind ("websocket", "sse": the
+		// Centrifugo example's) says the word once, not "websocket:
+		// websocket: connection refused".
+		prefix = ""
+	}
+	steps[i].Error = rs.clipError(prefix, msg)
 	end := len(steps)
 	if cf := rs.cf; cf != nil && cf.err == nil && !cf.plain() {
 		end = cf.nsession + cf.nmain
