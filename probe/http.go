@@ -926,7 +926,12 @@ func transportError(err error) string {
 		return "tls: " + invErr.Error()
 	case errors.As(err, &recErr):
 		return "tls: server did not answer with TLS"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		strings.HasSuffix(err.Error(), "http: server closed idle connection"):
+		// The last: net/http's own words (unexported) for a kept-alive
+		// connection the server (or a proxy in front) closed as the
+		// request went out; seen on a WebSocket handshake through a
+		// proxy that dropped connections, beside the EOF of a new one.
 		return "connection closed by server"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
