@@ -1361,6 +1361,10 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 // decides the same way (replayFlow.covers).
 func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Time) {
 	defer fs.confirming.Store(false)
+	// The run that started at last has ended: a confirm run due before
+	// then (confirm_every after a run that hung to its timeout) starts
+	// when it ends, and that wait is the target's, not schedule lag.
+	ended := d.clock.Now()
 	for {
 		fs.mu.Lock()
 		every := fs.flow.ConfirmEvery
@@ -1392,11 +1396,11 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Ti
 		if s := DueAt(anchor, interval, now); !s.After(now) && s.After(slot) {
 			scheduled, slot = true, s
 		}
-		start, ok := d.runOnce(fs, due, !scheduled)
+		start, ok := d.runOnce(fs, maxTime(due, ended), !scheduled)
 		if !ok {
 			return
 		}
-		last = start
+		last, ended = start, d.clock.Now()
 	}
 }
 
