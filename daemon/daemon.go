@@ -1038,7 +1038,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	bg.Wait()
 	// Live sessions end: their session_end teardown steps (a logout) run
 	// once, bounded by the wall clock like the drain.
-	ectx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), d.endWait)
+	ectx, cancelEnd := d.endContext(ctx)
 	stopEnd := context.AfterFunc(d.hurried, cancelEnd)
 	d.ending.Wait() // the sessions of runners a reload replaced (each bounded by sessionEndWait)
 	d.endSessions(ectx)
@@ -1146,13 +1146,23 @@ func (d *Daemon) retire(replaced []sessionRetirer, next flowRunner) {
 	for _, rr := range replaced {
 		rr.Retire(nr)
 		d.ending.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), d.endWait)
+			ctx, cancel := context.WithTimeoutCause(context.Background(), d.endWait,
+				fmt.Errorf("a reload's %s for the session_end steps of the sessions it ended ran out", d.endWait))
 			defer cancel()
 			// A hurried stop does not wait for them either.
 			defer context.AfterFunc(d.hurried, cancel)()
 			d.logSessionEnds(rr.EndSessions(ctx))
 		})
 	}
+}
+
+// endContext bounds a stop's session_end steps by endWait, with a cause that
+// a step cut short by it says ("logout: canceled: the stop's 10s for
+// session_end steps ran out waiting for response headers from HOST:PORT"),
+// where it read Go's "context deadline exceeded".
+func (d *Daemon) endContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(context.WithoutCancel(ctx), d.endWait,
+		fmt.Errorf("the stop's %s for session_end steps ran out", d.endWait))
 }
 
 // runners returns the flows' runners, each once.

@@ -173,8 +173,8 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 		case <-timer:
 			final = true // look once more: what arrived before the deadline counts
 		case <-ctx.Done():
-			if err := rs.parent.Err(); err != nil {
-				a.fail = "canceled: " + err.Error()
+			if rs.parent.Err() != nil {
+				a.fail = rs.canceled()
 				return a
 			}
 			final = true

@@ -774,7 +774,7 @@ func (rs *runState) step(i int) {
 		}
 		if m := rs.timedOut(ctx, cs, start, now, deadline, a.fail); m != "" {
 			msg = m
-			if a.waiting != "" && rs.parent.Err() == nil && !strings.Contains(m, a.waiting) {
+			if a.waiting != "" && (rs.parent.Err() == nil || rs.callerDeadline()) && !strings.Contains(m, a.waiting) {
 				// Where it hung: "timeout after 10s waiting for response
 				// headers from 10.0.0.5:443" (a poll's within already
 				// says it, in its last attempt's failure).
@@ -883,7 +883,7 @@ func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time
 // flow's; the flow's when they fall at once.
 func (rs *runState) timedOut(ctx context.Context, cs *compiledStep, start, now, within time.Time, fail string) string {
 	if rs.parent.Err() != nil {
-		return "canceled: " + rs.parent.Err().Error()
+		return rs.canceled()
 	}
 	flow := rs.ctx.Err() != nil || now.Sub(rs.start) > rs.cf.timeout
 	step := ctx.Err() != nil || cs.timeout > 0 && now.Sub(start) > cs.timeout
@@ -903,6 +903,21 @@ func (rs *runState) timedOut(ctx context.Context, cs *compiledStep, start, now, 
 		msg = "expectation not met within " + cs.poll.Within.String() + ": " + fail
 	}
 	return msg
+}
+
+// canceled says why the run's caller ended it (its context's cause, when
+// the caller gave one: "canceled: the stop's 10s for session_end steps ran
+// out", where Go's words, "context deadline exceeded", say nothing of who
+// set the deadline).
+func (rs *runState) canceled() string {
+	return "canceled: " + context.Cause(rs.parent).Error()
+}
+
+// callerDeadline reports whether the run's caller ended it at a deadline
+// (the daemon's bound on a stop's session_end steps), not by a cancel: the
+// step that was cut then says where it hung, as at its own deadline.
+func (rs *runState) callerDeadline() bool {
+	return errors.Is(rs.parent.Err(), context.DeadlineExceeded)
 }
 
 // roundDuration keeps messages short: milliseconds, or microseconds under 1ms.
