@@ -22,6 +22,7 @@ import (
 const confirmConfig = `
 location: seoul-a
 defaults: {interval: 60s, timeout: 30s, down_after: 2, up_after: 1%s}
+policy: {degraded: %s}
 services:
   - name: account
     flows:
@@ -34,7 +35,7 @@ services:
               method: POST
               url: ${base}/account/login
               json: {user: "${user}", password: "${password}"}
-            expect: {status: [200]}
+            expect: {status: [200], latency: 2s}
   - name: maps
     flows:
       - name: maps-steady
@@ -49,15 +50,28 @@ services:
             expect: {status: [200]}
 `
 
-// edgeErrors replays a day with 24 outages of account login (down) at odd
-// offsets and returns, per outage, how late the window started, ended and
-// was confirmed, the runs per hour of the steady flow, and the confirm runs.
+// edgeFault is what edgeErrors' outages do: a fault mode of the demo
+// platform (latency: a slow one's), the window kind it makes, and the
+// config's policy.degraded.
+type edgeFault struct {
+	mode     string
+	latency  time.Duration
+	kind     state.Kind
+	degraded string // up | down
+}
+
+var downFault = edgeFault{mode: config.ModeDown, kind: state.KindDown, degraded: "up"}
+
+// edgeErrors replays a day with 24 outages of account login (fault: down,
+// or slow past its 2 s latency objective) at odd offsets and returns, per
+// outage, how late the window (of fault's kind) started, ended and was
+// confirmed, the runs per hour of the steady flow, and the confirm runs.
 // It checks that the flow with outages made one scheduled run per base slot
 // (60 an hour; the others stored as confirm runs, as many as
 // slaprobe_confirm_runs_total counts).
-func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Duration, steady []int, confirms float64) {
+func edgeErrors(t *testing.T, confirm string, fault edgeFault) (starts, ends, delays []time.Duration, steady []int, confirms float64) {
 	t.Helper()
-	cfg, err := config.Parse("confirm.yaml", []byte(fmt.Sprintf(confirmConfig, confirm)), config.Options{})
+	cfg, err := config.Parse("confirm.yaml", []byte(fmt.Sprintf(confirmConfig, confirm, fault.degraded)), config.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +83,7 @@ func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Durat
 		s := from.Add(time.Duration(i)*time.Hour + time.Duration(7+i*37%53)*time.Minute + time.Duration(i*13%60)*time.Second)
 		e := s.Add(time.Duration(3+i%9)*time.Minute + time.Duration(i*29%60)*time.Second + time.Duration(i*7)*time.Millisecond)
 		outs = append(outs, outage{s, e})
-		incs = append(incs, config.Incident{ID: fmt.Sprintf("o%d", i), Service: "account", Functions: []string{"login"}, Mode: config.ModeDown, Start: s, End: e})
+		incs = append(incs, config.Incident{ID: fmt.Sprintf("o%d", i), Service: "account", Functions: []string{"login"}, Mode: fault.mode, Latency: fault.latency, Start: s, End: e})
 	}
 	p := platform.New(platform.Options{Timelines: []*config.Timeline{{Name: "t", Incidents: incs}}})
 	st := &fakeStore{}
@@ -80,7 +94,11 @@ func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Durat
 	runs, evs := st.snapshot()
 	var downs []state.Window
 	for _, e := range evs {
-		if e.Op == state.OpClose && e.Window.Kind == state.KindDown && e.Window.Function == "" {
+		if e.Op == state.OpClose && e.Window.Function == "" {
+			if e.Window.Kind != fault.kind {
+				t.Errorf("a %s window %v..%v, want only %s", e.Window.Kind, e.Window.Start, e.Window.End, fault.kind)
+				continue
+			}
 			downs = append(downs, e.Window)
 		}
 		if e.Window.Kind == state.KindUnknown {
@@ -88,7 +106,7 @@ func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Durat
 		}
 	}
 	if len(downs) != len(outs) {
-		t.Fatalf("%d down windows for %d outages: %s", len(downs), len(outs), eventsString(evs))
+		t.Fatalf("%d %s windows for %d outages: %s", len(downs), fault.kind, len(outs), eventsString(evs))
 	}
 	for i, w := range downs {
 		o := outs[i]
@@ -133,21 +151,33 @@ func edgeErrors(t *testing.T, confirm string) (starts, ends, delays []time.Durat
 // every window ends within 11 s of the truth, is confirmed within 71 s of
 // its true start, and a flow that never fails still runs exactly 60 times an
 // hour. Without it (confirm_every: 0s) the end is up to a whole interval late
-// and the detection two intervals.
+// and the detection two intervals. A degraded window (login slow, 3 s over
+// its 2 s objective) is probed as closely, under policy.degraded up or down
+// alike: it ends within 11 s and is confirmed within 73 s (the second slow
+// run begins 10 s after the first); before, up to an interval late and two
+// intervals (62 s, 122 s). Its start, as a down window's, is the first
+// scheduled run that sees it: within an interval and its jitter.
 func TestReplayConfirmEveryEdges(t *testing.T) {
+	slow := func(degraded string) edgeFault {
+		return edgeFault{mode: config.ModeSlow, latency: 3 * time.Second, kind: state.KindDegraded, degraded: degraded}
+	}
 	tests := []struct {
 		name             string
 		confirm          string
+		fault            edgeFault
 		maxEnd, maxDelay time.Duration
 		confirms         bool
 	}{
-		{name: "confirm_every 10s", confirm: ", confirm_every: 10s", maxEnd: 11 * time.Second, maxDelay: 71 * time.Second, confirms: true},
-		{name: "default (interval/6)", confirm: "", maxEnd: 11 * time.Second, maxDelay: 71 * time.Second, confirms: true},
-		{name: "off", confirm: ", confirm_every: 0s", maxEnd: 62 * time.Second, maxDelay: 122 * time.Second},
+		{name: "confirm_every 10s", confirm: ", confirm_every: 10s", fault: downFault, maxEnd: 11 * time.Second, maxDelay: 71 * time.Second, confirms: true},
+		{name: "default (interval/6)", confirm: "", fault: downFault, maxEnd: 11 * time.Second, maxDelay: 71 * time.Second, confirms: true},
+		{name: "off", confirm: ", confirm_every: 0s", fault: downFault, maxEnd: 62 * time.Second, maxDelay: 122 * time.Second},
+		{name: "slow, degraded down, confirm_every 10s", confirm: ", confirm_every: 10s", fault: slow("down"), maxEnd: 11 * time.Second, maxDelay: 73 * time.Second, confirms: true},
+		{name: "slow, degraded up, default (interval/6)", confirm: "", fault: slow("up"), maxEnd: 11 * time.Second, maxDelay: 73 * time.Second, confirms: true},
+		{name: "slow, off", confirm: ", confirm_every: 0s", fault: slow("down"), maxEnd: 62 * time.Second, maxDelay: 122 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			starts, ends, delays, steady, confirms := edgeErrors(t, tc.confirm)
+			starts, ends, delays, steady, confirms := edgeErrors(t, tc.confirm, tc.fault)
 			var worstStart, worstEnd, worstDelay time.Duration
 			for i := range ends {
 				worstStart, worstEnd, worstDelay = max(worstStart, starts[i]), max(worstEnd, ends[i]), max(worstDelay, delays[i])
@@ -177,11 +207,26 @@ func TestReplayConfirmEveryEdges(t *testing.T) {
 	}
 }
 
-// The live scheduler does the same: after a failure the flow runs again
-// confirm_every later, every confirm_every while it is down, and on the base
+// The live scheduler does the same: after a failure (or a degraded run:
+// a step over its latency objective) the flow runs again confirm_every
+// later, every confirm_every while it is down (or degraded), and on the base
 // schedule again once it is up; base slots in between are neither run nor
-// counted as skipped.
+// counted as skipped; the window starts within an interval of the truth
+// (its first bad run is a scheduled one) and ends within confirm_every.
 func TestFireConfirmEvery(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kind state.Kind
+		bad  func(flow string, at time.Time) probe.Run // a run while the target is in trouble
+	}{
+		{"failing", state.KindDown, func(flow string, at time.Time) probe.Run { return mkRun(flow, at, "login") }},
+		{"slow", state.KindDegraded, func(flow string, at time.Time) probe.Run { return mkSlowRun(flow, at, "login") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { fireConfirmEvery(t, tc.kind, tc.bad) })
+	}
+}
+
+func fireConfirmEvery(t *testing.T, kind state.Kind, bad func(flow string, at time.Time) probe.Run) {
 	iv, every := time.Minute, 10*time.Second
 	cfg := testConfig(iv, "f")
 	cfg.Services[0].Flows[0].ConfirmEvery = every
@@ -192,7 +237,7 @@ func TestFireConfirmEvery(t *testing.T) {
 		now := fcNow()
 		starts <- now
 		if !now.Before(failFrom) && now.Before(failTo) {
-			return mkRun(f.Name, now, "login")
+			return bad(f.Name, now)
 		}
 		return mkRun(f.Name, now, "")
 	})
@@ -202,7 +247,8 @@ func TestFireConfirmEvery(t *testing.T) {
 	failFrom, failTo = t0.Add(3*time.Minute), t0.Add(5*time.Minute+25*time.Second)
 
 	r.advance(10*time.Minute, 250*time.Millisecond) // the step below
-	waitFor(t, "runs", func() bool { return len(starts) > 10 })
+	// 10 minutes: at least the base slots (without confirm runs, 10).
+	waitFor(t, "runs", func() bool { return len(starts) > 8 })
 	var got []time.Duration
 	for len(starts) > 0 {
 		got = append(got, (<-starts).Sub(t0))
@@ -280,13 +326,40 @@ func TestFireConfirmEvery(t *testing.T) {
 	if int(counted) != scheduled {
 		t.Errorf("slaprobe_runs_total = %v, want %d (scheduled runs only)", counted, scheduled)
 	}
+	closed := 0
 	for _, e := range evs {
 		if e.Op == state.OpClose && e.Window.Function == "" {
+			closed++
+			if e.Window.Kind != kind {
+				t.Errorf("a %s window closed, want %s", e.Window.Kind, kind)
+			}
+			if d := e.Window.Start.Sub(failFrom); d < 0 || d > iv+step {
+				t.Errorf("window starts %v after the outage, want within %v (an interval)", d, iv)
+			}
 			if d := e.Window.End.Sub(failTo); d < 0 || d > every {
 				t.Errorf("window ends %v after the outage, want within %v", d, every)
 			}
+			if d, ok := e.Window.EndUncertainty(); !ok || d > every+step {
+				t.Errorf("end uncertainty %v (%v), want within %v", d, ok, every)
+			}
 		}
 	}
+	if closed != 1 {
+		t.Errorf("%d windows of the flow closed, want 1 (%s)", closed, kind)
+	}
+}
+
+// mkSlowRun makes a run of flow at start whose step slow passes over its
+// latency objective (degraded), the others ok.
+func mkSlowRun(flow string, start time.Time, slow string) probe.Run {
+	r := mkRun(flow, start, "")
+	r.Duration += 3*time.Second - 100*time.Millisecond
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.Step == slow {
+			s.Status, s.Duration, s.Error = probe.StatusDegraded, 3*time.Second, slow+": latency 3s over objective 2s"
+		}
+	}
+	return r
 }
 
 // TestFireConfirmHonoursRetryAfter: a flow whose failing runs are answered

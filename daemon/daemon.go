@@ -962,8 +962,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	s.Start()
 	var bg sync.WaitGroup
 	// A flow whose verdict was in question when the process before us
-	// stopped (down, or failing short of down_after) goes on confirming
-	// now, not at its next base slot.
+	// stopped (down or degraded, or failing or degraded short of
+	// down_after) goes on confirming now, not at its next base slot.
 	for _, fs := range fss {
 		fs.mu.Lock()
 		every := fs.flow.ConfirmEvery
@@ -1351,10 +1351,11 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 }
 
 // confirm is adaptive edge probing: while the flow's verdict is in question
-// (a failure while up, or down: state.Machine.Confirming) it runs the flow
-// again confirm_every after the last run's start (at once if that run took
-// longer), without jitter, until the verdict is settled; then the base
-// schedule goes on. Nothing changes while nothing is in question. last is
+// (a failed or degraded run while up, or down or degraded:
+// state.Machine.Confirming) it runs the flow again confirm_every after the
+// last run's start (at once if that run took longer), without jitter,
+// until the verdict is settled; then the base schedule goes on. Nothing
+// changes while nothing is in question. last is
 // the start of the run that was just processed, slot the base slot (before
 // jitter) it ran for (zero: none).
 //

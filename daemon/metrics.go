@@ -235,7 +235,7 @@ func newMetrics(reg, flowReg prometheus.Registerer, version string, queued, comm
 		}, []string{"flow"}),
 		confirmRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slaprobe_confirm_runs_total",
-			Help: "Extra runs made every confirm_every while a flow's verdict was in question (a failure while up) or while it was down.",
+			Help: "Extra runs made every confirm_every while a flow's verdict was in question (a failed or degraded run while up) or while it was down or degraded.",
 		}, []string{"flow", "service", "location"}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "slaprobe_build_info",

@@ -8,26 +8,30 @@ import (
 	"github.com/slaprobe/slaprobe/probe"
 )
 
-// A degraded run does not turn against "up" (state.Machine.Confirming: it
-// changes no up/down verdict), so the daemon makes no confirm runs after
-// it, and a prober stopped after degraded runs, a degraded window open or
-// one degraded run while down, has its data end an interval after its last
-// run, as the state machine (--recompute) says; while still down (a
-// degraded run counts toward up_after 2, not reached) it ends confirm_every
-// after it. Held already.
+// A degraded run is confirm-run as a failure is (state.Machine.Confirming:
+// a degraded streak while up, or a degraded window open, may be a window's
+// edge), so a prober stopped after degraded runs, a degraded window open
+// or one degraded run while up or down, has its data end confirm_every
+// after its last run, as the state machine (--recompute) says; after a
+// degraded window closed (a fully ok run, up_after 1) it ends an interval
+// after it. Before, a degraded streak or window made no confirm runs, and
+// the data ended an interval after the last run unless the flow was down.
 func TestStoppedAfterDegradedRuns(t *testing.T) {
 	m := time.Minute
 	from, to := hm(10, 0), hm(11, 0)
 	for _, tc := range []struct {
 		name    string
 		upAfter int
-		tail    []string // every 10 s from 10:20 (confirm runs while down), then the stop
+		tail    []string // every 10 s from 10:20 (confirm runs), then the stop
 		covers  time.Duration
 	}{
-		{"a degraded window open", 1, []string{"slow:send", "slow:send", "slow:send"}, m},
-		{"one degraded run while up", 1, []string{"slow:send"}, m},
-		{"down, then a degraded run (up_after 1: up)", 1, []string{"fail:send", "fail:send", "slow:send"}, m},
+		{"a degraded window open", 1, []string{"slow:send", "slow:send", "slow:send"}, 10 * time.Second},
+		{"a degraded window open, one pass short of up_after 2", 2, []string{"slow:send", "slow:send", "ok"}, 10 * time.Second},
+		{"a degraded window closed", 1, []string{"slow:send", "slow:send", "ok"}, m},
+		{"one degraded run while up", 1, []string{"slow:send"}, 10 * time.Second},
+		{"down, then a degraded run (up_after 1: up)", 1, []string{"fail:send", "fail:send", "slow:send"}, 10 * time.Second},
 		{"down, then a degraded run (up_after 2: still down)", 2, []string{"fail:send", "fail:send", "slow:send"}, 10 * time.Second},
+		{"down, then a pass (up_after 1: up)", 1, []string{"fail:send", "fail:send", "ok"}, m},
 	} {
 		for _, st := range stores() {
 			t.Run(st.name+"/"+tc.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func confirmText(cfg *config.Config) string {
 	for i := range cfg.Services {
 		for j := range cfg.Services[i].Flows {
 			if cfg.Services[i].Flows[j].ConfirmEvery > 0 {
-				return "Confirm runs (a flow re-run every confirm_every while its verdict is in question or it is down) sharpen the windows' edges but are excluded from run counts, the run success ratio and latency percentiles, which count scheduled runs only (a base slot passed during confirm runs is counted once, by the first run at or after it); they are counted apart as confirm runs."
+				return "Confirm runs (a flow re-run every confirm_every while its verdict is in question, after a failed or degraded run, or while it is down or degraded) sharpen the windows' edges, degraded windows' as down ones', but are excluded from run counts, the run success ratio and latency percentiles, which count scheduled runs only (a base slot passed during confirm runs is counted once, by the first run at or after it); they are counted apart as confirm runs."
 			}
 		}
 	}

@@ -926,9 +926,10 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 // unknown stretch: a prober restarted, or back from a network or store
 // outage, or its first runs) its runs may still make a window backdated to
 // where they resumed: down_after failed runs, each after the last by
-// confirm_every (the daemon confirm-runs a failure), or by the interval when
-// that is off, the last ending by the timeout. Until then a failed run
-// there is no window yet, and is not the location measuring the flow up.
+// confirm_every (the daemon confirm-runs a failure, and a degraded run
+// likewise), or by the interval when that is off, the last ending by the
+// timeout. Until then a failed run there is no window yet, and is not the
+// location measuring the flow up.
 func Settling(f *config.Flow) time.Duration {
 	every := f.Interval
 	if every <= 0 {
@@ -1166,17 +1167,18 @@ func lastRunsOf(ctx context.Context, st store.Store, spans map[[2]string]store.S
 // state machine starts the unknown stretch after it (state.Policy.Covers),
 // when the next run was due. That is confirm_every after it when the daemon
 // was to confirm-run the flow after it (state.Machine.Confirming: the
-// flow's down window open at it, or that run failed), else the interval;
-// or the end of that run, if later. Before, always the interval: a prober
-// stopped mid-outage while it probed every 10 s at 60 s counted 50 s of
-// downtime after its last run that no run measured. The run is read
-// (lastRunsAtEnd) while it is kept raw; once pruned, only the open window
-// says (a failure while up, short of down_after, then counts the interval).
+// flow's down or degraded window open at it, or that run failed or was
+// degraded), else the interval; or the end of that run, if later. Before,
+// always the interval: a prober stopped mid-outage while it probed every
+// 10 s at 60 s counted 50 s of downtime after its last run that no run
+// measured. The run is read (lastRunsAtEnd) while it is kept raw; once
+// pruned, only the open window says (a failure or degraded run while up,
+// short of down_after, then counts the interval).
 func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw []state.Window) time.Time {
 	run := a.last[[2]string{f.Name, c.Location}]
-	confirming := run != nil && run.Outcome() == probe.StatusFailed
+	confirming := run != nil && (run.Outcome() == probe.StatusFailed || run.Outcome() == probe.StatusDegraded)
 	for _, w := range raw {
-		if w.Kind == state.KindDown && w.Function == "" && w.Location == c.Location && !w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
+		if (w.Kind == state.KindDown || w.Kind == state.KindDegraded) && w.Function == "" && w.Location == c.Location && !w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
 			confirming = true
 		}
 	}

@@ -301,30 +301,50 @@ func TestRestoreKeepsCauses(t *testing.T) {
 	}
 }
 
+// TestConfirming: the flow is confirm-run while a failure or a degraded run
+// may start a window (a streak short of down_after while up), while it is
+// down or degraded, and until up_after fully ok runs end that; not while
+// nothing is in question. Degraded streaks and windows count as failures do:
+// a degraded window's edges are listed and reconciled, and are outages under
+// policy.degraded: down.
 func TestConfirming(t *testing.T) {
 	pol := Policy{Interval: time.Minute, DownAfter: 3, UpAfter: 2}
 	tests := []struct {
+		name string
 		runs []string
 		want bool
 	}{
-		{nil, false},
-		{[]string{"ok"}, false},
-		{[]string{"ok", "slow:login", "slow:login", "slow:login"}, false},
-		{[]string{"ok", "fail:send"}, true},                                 // a failure while up
-		{[]string{"ok", "fail:send", "ok"}, false},                          // turned back
-		{[]string{"fail:send"}, true},                                       // a failure with no verdict yet
-		{[]string{"ok", "fail:send", "fail:send", "fail:send"}, true},       // down
-		{[]string{"ok", "fail:send", "fail:send", "fail:send", "ok"}, true}, // a pass while down, short of up_after
-		{[]string{"ok", "fail:send", "fail:send", "fail:send", "ok", "ok"}, false},
+		{"nothing observed", nil, false},
+		{"up", []string{"ok"}, false},
+		{"a failure while up", []string{"ok", "fail:send"}, true},
+		{"a failure turned back", []string{"ok", "fail:send", "ok"}, false},
+		{"a failure with no verdict yet", []string{"fail:send"}, true},
+		{"down", []string{"ok", "fail:send", "fail:send", "fail:send"}, true},
+		{"a pass while down, short of up_after", []string{"ok", "fail:send", "fail:send", "fail:send", "ok"}, true},
+		{"up again after down", []string{"ok", "fail:send", "fail:send", "fail:send", "ok", "ok"}, false},
+		{"a degraded run while up", []string{"ok", "slow:login"}, true},
+		{"a degraded streak short of down_after", []string{"ok", "slow:login", "slow:login"}, true},
+		{"a degraded run with no verdict yet", []string{"slow:login"}, true},
+		{"a degraded run turned back", []string{"ok", "slow:login", "ok"}, false},
+		{"degraded", []string{"ok", "slow:login", "slow:login", "slow:login"}, true},
+		{"degraded, slow at another step", []string{"ok", "slow:login", "slow:login", "slow:login", "slow:receive"}, true},
+		{"a pass while degraded, short of up_after", []string{"ok", "slow:login", "slow:login", "slow:login", "ok"}, true},
+		{"a pass while degraded, then slow again", []string{"ok", "slow:login", "slow:login", "slow:login", "ok", "slow:login"}, true},
+		{"up again after degraded", []string{"ok", "slow:login", "slow:login", "slow:login", "ok", "ok"}, false},
+		{"down after degraded", []string{"ok", "slow:login", "slow:login", "slow:login", "fail:send", "fail:send", "fail:send"}, true},
+		{"degraded after down", []string{"ok", "fail:send", "fail:send", "fail:send", "slow:login", "slow:login", "slow:login"}, true},
+		{"up after degraded after down", []string{"ok", "fail:send", "fail:send", "fail:send", "slow:login", "slow:login", "slow:login", "ok", "ok"}, false},
 	}
 	for _, tc := range tests {
-		mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
-		for i, spec := range tc.runs {
-			mc.Observe(mkRun(m(i), spec))
-		}
-		if got := mc.Confirming(); got != tc.want {
-			t.Errorf("after %v: Confirming = %v, want %v", tc.runs, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, pol)
+			for i, spec := range tc.runs {
+				mc.Observe(mkRun(m(i), spec))
+			}
+			if got := mc.Confirming(); got != tc.want {
+				t.Errorf("after %v (state %s): Confirming = %v, want %v", tc.runs, mc.State(), got, tc.want)
+			}
+		})
 	}
 }
 

@@ -22,8 +22,9 @@
 //     is unknown, from when the next run was due (or the end of the last
 //     run, if later) to the next run's start: the last run's start plus
 //     ConfirmEvery when the flow was to be confirm-run after it (Confirming:
-//     down, or a failure while up), else plus the interval. Open windows
-//     close where the stretch begins, and counting starts over after it.
+//     down or degraded, or a failed or degraded run while up), else plus the
+//     interval. Open windows close where the stretch begins, and counting
+//     starts over after it.
 //   - A window keeps its causes in time order: a new cause begins at the
 //     first of its runs whose first failing (or degraded) step differs, or
 //     whose error differs in more than the numbers, durations and quoted
@@ -813,14 +814,17 @@ func (m *Machine) HasFunctions(fns []string) bool {
 }
 
 // Confirming reports whether the flow's verdict is in question, so that a
-// scheduler with adaptive edge probing runs it again soon: a failure streak
-// short of DownAfter while it is not down (a failure that may be the start
-// of an outage, or may turn back), or the flow is down (a passing run may be
-// the start of its recovery; and it is watched closely until it is up).
-// Degraded runs do not count: they change no up/down verdict.
+// scheduler with adaptive edge probing runs it again soon: a failure or
+// degraded streak while it is not down (a failure or a slow run that may be
+// the start of a down or degraded window, or may turn back: the last run
+// failed or was degraded), or the flow is down or degraded (a passing run may
+// be the start of its recovery; and it is watched closely until it is up).
+// Degraded windows are windows like down ones (listed, reconciled with
+// declared incidents, outages under policy.degraded: down), so their edges
+// are probed as sharply, whatever that policy.
 func (m *Machine) Confirming() bool {
 	t := m.flow()
-	return t.state == vDown || t.fail > 0
+	return t.state == vDown || t.state == vDegraded || t.fail > 0 || t.degr > 0
 }
 
 // LastRun is the start of the last run observed.
