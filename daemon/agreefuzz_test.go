@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/state"
 	"github.com/slaprobe/slaprobe/store"
@@ -170,6 +171,20 @@ func drawScenario(seed uint64, streak int) *fuzzScenario {
 				ps = story(f)
 			}
 			s.phases[l+"/"+f.name] = ps
+		}
+	}
+	// A third of the scenarios end slow: flow f degraded at every location
+	// from 20 to 40 s (times streak/3) before the end, so that the probers
+	// stop in a degraded streak or window, confirm-run (state.Machine.
+	// Confirming), and the report made an hour after the end (playScenario)
+	// judges where their data ends: confirm_every after the last run, not
+	// an interval. Its own rng, so that the other seeds replay as before.
+	if tail := rand.New(rand.NewPCG(seed, 0xd5)); tail.IntN(3) == 0 {
+		from := s.total - k*time.Duration(20+tail.IntN(21))*time.Second
+		for _, l := range s.locs {
+			key := l + "/" + s.flows[0].name
+			ps := slices.DeleteFunc(s.phases[key], func(p fuzzPhase) bool { return p.at >= from })
+			s.phases[key] = append(ps, fuzzPhase{at: from, o: outcome{slowStep: "s1", took: 3 * time.Second}, what: "slow at s1 to the end"})
 		}
 	}
 	// Stops and restarts, short and longer than two intervals.
@@ -422,6 +437,11 @@ func playScenario(t *testing.T, s *fuzzScenario) {
 		r.compare(t0, end)
 	}
 	checkReport(t, r, s, t0, end, end)
+	// The same made an hour later: every prober stopped more than two
+	// intervals before, so each one's data ends where the run after its
+	// last was due (its unknown stretch, as its state machine would start
+	// it).
+	checkReport(t, r, s, t0, end, end.Add(time.Hour))
 	// Ranges that end (or begin) anywhere, made as of their end or later:
 	// `windows` and `windows --recompute` agree, and the figures add up.
 	rng := rand.New(rand.NewPCG(s.seed, 7))
@@ -801,17 +821,18 @@ func checkReport(t *testing.T, r *agreeRig, s *fuzzScenario, from, end, now time
 				// A prober stopped (for good, or not back yet): its data
 				// ends when the run after its last one was due (README,
 				// Accounting policy): confirm_every after it when that run
-				// failed or the flow was down, else the interval; or that
-				// run's end if later. One that ran again: the stretch its
-				// state machine stored then.
+				// failed or was degraded, or the flow was down or
+				// degraded, else the interval; or that run's end if later.
+				// One that ran again: the stretch its state machine stored
+				// then.
 				runs, err := r.st.Runs(ctx, store.Query{From: c.Last, To: c.Last.Add(time.Nanosecond), Flows: []string{f.Name}, Location: c.Location})
 				if err != nil || len(runs) != 1 {
 					t.Fatalf("the last run of %s at %s: %v, %d runs", f.Name, c.Location, err, len(runs))
 				}
 				last := runs[0]
-				confirming := !last.OK()
+				confirming := !last.OK() || last.Outcome() == probe.StatusDegraded
 				for _, w := range stored {
-					if w.Flow == f.Name && w.Location == c.Location && w.Function == "" && w.Kind == state.KindDown &&
+					if w.Flow == f.Name && w.Location == c.Location && w.Function == "" && (w.Kind == state.KindDown || w.Kind == state.KindDegraded) &&
 						!w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
 						confirming = true
 					}
