@@ -169,3 +169,91 @@ func TestWindowsLaterBoundOverPrunedRange(t *testing.T) {
 		t.Errorf("windows differ:\nstored     %s\nrecomputed %s", a, b)
 	}
 }
+
+// TestCountedLaterBoundAcrossLocations: a counted window's later bounds
+// take in every location window that makes its edge. Its start is when the
+// last of the quorum really went down, so a location down since before the
+// edge whose first failing run was still in flight at it (seoul-a's from
+// 10:10:30 hung 45 s, to 10:11:15) bounds it too, not only busan-b, whose
+// window begins there with a 300 ms run. And where a location window that
+// begins (ends) at the counted edge does not know its bound (a window stored
+// before schema version 12 whose run was pruned), the counted edge's is not
+// known either: the other location's 2 s does not bound seoul-a's 15 s.
+func TestCountedLaterBoundAcrossLocations(t *testing.T) {
+	sec := time.Second
+	shifted := func(loc string, down [2]int, durs map[int]time.Duration) []probe.Run {
+		runs := schedule(loc, hourStart.Add(30*sec), hourStart.Add(time.Hour), time.Minute, failing("fail:send", down))
+		for i := range runs {
+			if d, ok := durs[int(runs[i].Start.Sub(hourStart)/time.Minute)]; ok {
+				runs[i].Duration = d
+			}
+		}
+		return runs
+	}
+	for _, tc := range []struct {
+		name      string
+		runs      [][]probe.Run
+		notStored string // the location whose stored window has no later bounds (mem store only)
+		want      []string
+	}{
+		{"a location's first run in flight at the edge", [][]probe.Run{
+			shifted("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 45 * sec}),
+			laterRuns("busan-b", [2]int{11, 20}, nil),
+			laterRuns("daegu-c", [2]int{0, 0}, nil),
+		}, "", []string{"10:11 -1m0s +15s / 10:20 -1m0s +300ms"}},
+		{"a location's bounds not stored", [][]probe.Run{
+			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 15 * sec, 20: 14 * sec}),
+			laterRuns("busan-b", [2]int{10, 20}, map[int]time.Duration{10: 2 * sec, 20: 40 * time.Millisecond}),
+			laterRuns("daegu-c", [2]int{0, 0}, nil),
+		}, "seoul-a", []string{"10:10 -1m0s +? / 10:20 -1m0s +?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, st := range stores() {
+				if tc.notStored != "" && st.name != "mem" {
+					continue
+				}
+				t.Run(st.name, func(t *testing.T) {
+					ctx := context.Background()
+					cfg := testConfig("UTC", time.Minute)
+					s := st.open(t)
+					for _, runs := range tc.runs {
+						load(t, s, cfg, runs)
+					}
+					if tc.notStored != "" {
+						ms := s.(*memStore)
+						for i := range ms.events {
+							if w := &ms.events[i].Window; w.Location == tc.notStored {
+								w.FirstInEnd, w.FirstAfterEnd = time.Time{}, time.Time{}
+							}
+						}
+					}
+					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+					stored, err := Windows(ctx, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, w := range stored {
+						if w.Function == nil {
+							got = append(got, laterBounds(w))
+						}
+					}
+					if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+						t.Errorf("windows %q, want %q", got, tc.want)
+					}
+					if tc.notStored != "" {
+						return
+					}
+					in.Recompute = true
+					rec, err := Windows(ctx, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a, b := jsonOf(t, stored), jsonOf(t, rec); a != b {
+						t.Errorf("windows differ:\nstored     %s\nrecomputed %s", a, b)
+					}
+				})
+			}
+		})
+	}
+}

@@ -1401,11 +1401,36 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// several begin (end) at the counted edge, each bound is the widest
 		// of theirs: the earliest last run before (in) it, and the latest
 		// end of the run that started at it. The counted window began once
-		// the last of them really went down, so no later than the latest
-		// of their first failing runs ended, and ended once enough of them
-		// really recovered, so no later than the latest of the runs that
-		// ended them: a location whose run answered in 40 ms does not
-		// narrow the bound of one whose run hung 14 s until it did.
+		// the last of the locations down at its start really went down, so
+		// no later than the latest of their first failing runs ended: those
+		// of the windows that begin there, and of any that began before but
+		// whose first run was still in flight (seoul-a's hung from 10:10:30
+		// to 10:11:15, busan-b's window begins at 10:11:00 with a 300 ms
+		// run: 15 s). It ended once enough of them really recovered, so no
+		// later than the latest of the runs that ended them: a location
+		// whose run answered in 40 ms does not narrow the bound of one
+		// whose run hung 14 s until it did. A bound one of the windows that
+		// begin (end) at the edge does not know (stored before schema
+		// version 12, its run pruned) leaves the edge's not known, as does
+		// a start no location window begins at.
+		startLaterUnknown, endLaterUnknown := true, false
+		for _, i := range curWs {
+			if cur.s.Equal(lws[i].w.Start) {
+				startLaterUnknown = false
+			}
+		}
+		for _, i := range curWs {
+			w := lws[i].w
+			if cur.s.Equal(w.Start) && w.FirstInEnd.IsZero() {
+				startLaterUnknown = true
+			}
+			if !w.End.IsZero() && cur.e.Equal(w.End) && w.FirstAfterEnd.IsZero() {
+				endLaterUnknown = true
+			}
+			if w.Start.Before(cur.s) && w.FirstInEnd.After(cur.firstInEnd) {
+				cur.firstInEnd = w.FirstInEnd
+			}
+		}
 		for _, i := range curWs {
 			w := lws[i].w
 			if cur.s.Equal(w.Start) && !w.LastBefore.IsZero() && (cur.lastBefore.IsZero() || w.LastBefore.Before(cur.lastBefore)) {
@@ -1420,6 +1445,12 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			if !w.End.IsZero() && cur.e.Equal(w.End) && w.FirstAfterEnd.After(cur.firstAfterEnd) {
 				cur.firstAfterEnd = w.FirstAfterEnd
 			}
+		}
+		if startLaterUnknown {
+			cur.firstInEnd = time.Time{}
+		}
+		if endLaterUnknown {
+			cur.firstAfterEnd = time.Time{}
 		}
 		slices.Sort(cur.locs)
 		cur.locs = slices.Compact(cur.locs)
