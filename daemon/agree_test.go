@@ -276,8 +276,8 @@ func windowString(w state.Window) string {
 		return t.UTC().Format("15:04:05.000")
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s/%s/%s %s %s..%s before=%s lastIn=%s cause=%s:%q", w.Location, w.Service, w.Flow, w.Function, w.Kind,
-		ts(w.Start), ts(w.End), ts(w.LastBefore), ts(w.LastIn), w.CauseStep, w.Error)
+	fmt.Fprintf(&b, "%s/%s/%s/%s %s %s..%s before=%s lastIn=%s firstInEnd=%s firstAfterEnd=%s cause=%s:%q", w.Location, w.Service, w.Flow, w.Function, w.Kind,
+		ts(w.Start), ts(w.End), ts(w.LastBefore), ts(w.LastIn), ts(w.FirstInEnd), ts(w.FirstAfterEnd), w.CauseStep, w.Error)
 	for _, c := range w.Causes {
 		fmt.Fprintf(&b, " [%s %q %s..%s]", c.Step, c.Error, ts(c.From), ts(c.To))
 	}

@@ -526,8 +526,15 @@ func windowsText(ws []report.Window) string {
 		if w.End != nil {
 			e = w.End.UTC().Format("15:04:05.000")
 		}
-		fmt.Fprintf(&b, "  %s/%s %s %s..%s cut=%s/%s %v confirmed=%s cause=%s causes=%d\n", w.Flow, fn, w.Kind, w.Start.UTC().Format("15:04:05.000"), e,
-			w.StartCut, w.EndCut, w.Locations, w.Confirmed.UTC().Format("15:04:05.000"), w.CauseStep, len(w.Causes))
+		f := func(v *float64) string {
+			if v == nil {
+				return "null"
+			}
+			return strconv.FormatFloat(*v, 'f', 3, 64)
+		}
+		fmt.Fprintf(&b, "  %s/%s %s %s..%s cut=%s/%s %v confirmed=%s cause=%s causes=%d later=%s/%s\n", w.Flow, fn, w.Kind, w.Start.UTC().Format("15:04:05.000"), e,
+			w.StartCut, w.EndCut, w.Locations, w.Confirmed.UTC().Format("15:04:05.000"), w.CauseStep, len(w.Causes),
+			f(w.StartUncertaintyLaterSeconds), f(w.EndUncertaintyLaterSeconds))
 	}
 	return b.String()
 }
