@@ -72,6 +72,10 @@ type Spool struct {
 	// Counts are from the trailer: what the file was written with,
 	// CutRuns and CutEvents what its bound left out then.
 	Counts SpoolCounts
+	// noLater are the indexes in Items of the events written without
+	// FirstInEnd and FirstAfterEnd (by a slaprobe before schema version
+	// 12), which ReadSpool fills in (fillFromRuns).
+	noLater []int
 }
 
 type spoolHeader struct {
@@ -247,43 +251,80 @@ func SpoolLocation(path string) (location string, ok bool) {
 // A window event without Known (a spool written by a slaprobe before
 // schema version 11, stored after the migration filled known_ns in) takes
 // it from its confirming run when that run is in the spool too, as the
-// migration does from the stored runs (see fillKnown).
+// migration does from the stored runs; one without FirstInEnd or
+// FirstAfterEnd (before schema version 12) takes them from the runs that
+// started at its start and end in the same way (see fillFromRuns).
 func ReadSpool(path string) (*Spool, error) {
 	sp, err := readSpool(path)
 	if sp != nil {
-		fillKnown(sp.Items)
+		fillFromRuns(sp.Items, sp.noLater)
 	}
 	return sp, err
 }
 
-// fillKnown sets the Known of the open and close events of down and
-// degraded windows that have none to the end of their confirming run (the
-// run of the window's key that started at its Confirmed: its start plus its
-// duration) when that run is among items; the others keep none.
-func fillKnown(items []SpoolItem) {
+// fillFromRuns sets, on the open and close events of down and degraded
+// windows, what a spool of an older slaprobe did not hold, from the runs
+// of the window's key among items (a run's end: its start plus its
+// duration), as migrations 11 and 12 do from the stored runs: a Known none
+// is set to the end of the run that started at Confirmed (never before
+// Confirmed); of the events at noLater (written without the later bounds,
+// not those this slaprobe wrote as not known), FirstInEnd is set to the end
+// of the run that started at Start, and a close's FirstAfterEnd to the end
+// of the run that started at End. Of several runs that started at one
+// instant, the latest end, as the migrations take. What has no such run
+// keeps none.
+func fillFromRuns(items []SpoolItem, noLater []int) {
 	type rkey struct {
 		service, flow, location string
 		start                   int64
 	}
 	var ends map[rkey]time.Time
-	for _, it := range items {
-		e := it.Event
-		if e == nil || e.Op == state.OpCause || e.Window.Kind == state.KindUnknown || !e.Window.Known.IsZero() || e.Window.Confirmed.IsZero() {
-			continue
+	end := func(w *state.Window, at time.Time) (time.Time, bool) {
+		if at.IsZero() {
+			return time.Time{}, false
 		}
 		if ends == nil {
 			ends = map[rkey]time.Time{}
 			for _, it := range items {
 				if r := it.Run; r != nil {
-					ends[rkey{r.Service, r.Flow, r.Location, r.Start.UnixNano()}] = r.Start.Add(max(r.Duration, 0))
+					k := rkey{r.Service, r.Flow, r.Location, r.Start.UnixNano()}
+					if e := r.Start.Add(max(r.Duration, 0)); e.After(ends[k]) {
+						ends[k] = e
+					}
 				}
 			}
 		}
+		e, ok := ends[rkey{w.Service, w.Flow, w.Location, at.UnixNano()}]
+		return e, ok
+	}
+	for i, it := range items {
+		e := it.Event
+		if e == nil || e.Op == state.OpCause || e.Window.Kind == state.KindUnknown {
+			continue
+		}
 		w := &e.Window
-		if end, ok := ends[rkey{w.Service, w.Flow, w.Location, w.Confirmed.UnixNano()}]; ok {
-			w.Known = end
-			if end.Before(w.Confirmed) {
-				w.Known = w.Confirmed
+		if w.Known.IsZero() {
+			if t, ok := end(w, w.Confirmed); ok {
+				w.Known = t
+				if t.Before(w.Confirmed) {
+					w.Known = w.Confirmed
+				}
+			}
+		}
+		for len(noLater) > 0 && noLater[0] < i { // in order of i
+			noLater = noLater[1:]
+		}
+		if len(noLater) == 0 || noLater[0] != i {
+			continue
+		}
+		if w.FirstInEnd.IsZero() {
+			if t, ok := end(w, w.Start); ok {
+				w.FirstInEnd = t
+			}
+		}
+		if e.Op == state.OpClose && w.FirstAfterEnd.IsZero() {
+			if t, ok := end(w, w.End); ok {
+				w.FirstAfterEnd = t
 			}
 		}
 	}
@@ -350,6 +391,11 @@ func readSpool(path string) (*Spool, error) {
 			return sp, nil
 		case (l.Run == nil) == (l.Event == nil):
 			return damaged(n, "neither a run nor an event")
+		}
+		// This slaprobe writes every field of a window; an older one did
+		// not know these (a key's quotes cannot occur inside a string).
+		if l.Event != nil && !bytes.Contains(b, []byte(`"FirstInEnd":`)) {
+			sp.noLater = append(sp.noLater, len(sp.Items))
 		}
 		sp.Items = append(sp.Items, l.SpoolItem)
 	}

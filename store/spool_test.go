@@ -331,3 +331,59 @@ func TestOldSpoolKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestOldSpoolLater: a spool written before schema version 12 (its windows
+// have no FirstInEnd or FirstAfterEnd) has each open and close event's
+// FirstInEnd, and each close event's FirstAfterEnd, taken from the run of
+// its key that started at the window's start (end) when that run is in the
+// spool too, as the migration takes them from the stored runs: stored
+// after the migration, they would say "not known" for ever beside the
+// runs that bound them. A window whose runs are not in the spool keeps
+// them not known; a cause event keeps none.
+func TestOldSpoolLater(t *testing.T) {
+	first := mkRun("f", "seoul-a", t0, 0, 15*time.Second)
+	back := mkRun("f", "seoul-a", t0.Add(10*time.Minute), -1, 5*time.Second)
+	back.Duration = 14 * time.Second
+	key := state.Key{Service: "messaging", Flow: "f", Location: "seoul-a"}
+	win := state.Window{Key: key, Kind: state.KindDown, Start: first.Start, Confirmed: first.Start.Add(time.Minute), CauseStep: "login", Error: "status 503, want 200"}
+	closed := win
+	closed.End = back.Start
+	other := state.Window{Key: key, Kind: state.KindDown, Start: t0.Add(-time.Hour), End: t0.Add(-50 * time.Minute), Confirmed: t0.Add(-59 * time.Minute)} // its runs stored before the stop
+	items := []SpoolItem{{Run: &first}, {Event: &state.Event{Op: state.OpOpen, Window: win}},
+		{Event: &state.Event{Op: state.OpCause, Window: win}}, {Run: &back}, {Event: &state.Event{Op: state.OpClose, Window: closed}},
+		{Event: &state.Event{Op: state.OpClose, Window: other}}}
+	path := writeTestSpool(t, items)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the older slaprobe wrote it: neither field at all.
+	old := strings.ReplaceAll(string(b), `,"FirstInEnd":"0001-01-01T00:00:00Z"`, "")
+	old = strings.ReplaceAll(old, `,"FirstAfterEnd":"0001-01-01T00:00:00Z"`, "")
+	if old == string(b) || strings.Contains(old, `"FirstInEnd"`) || strings.Contains(old, `"FirstAfterEnd"`) {
+		t.Fatalf("the spool's windows do not hold the later bounds as expected:\n%s", b)
+	}
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ReadSpool(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.TimeOnly)
+	}
+	var got []string
+	for _, it := range sp.Items {
+		if e := it.Event; e != nil {
+			got = append(got, fmt.Sprintf("%s %s: %s %s", e.Op, ts(e.Window.Start), ts(e.Window.FirstInEnd), ts(e.Window.FirstAfterEnd)))
+		}
+	}
+	want := []string{"open 00:00:00: 00:00:15 -", "cause 00:00:00: - -", "close 00:00:00: 00:00:15 00:10:14", "close 23:00:00: - -"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events (start: FirstInEnd FirstAfterEnd)\n got %q\nwant %q", got, want)
+	}
+}
