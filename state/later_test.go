@@ -114,3 +114,53 @@ func TestEdgesLaterNotKnown(t *testing.T) {
 		t.Error("a window without FirstAfterEnd: end later known")
 	}
 }
+
+// TestEdgesLaterClockStepBack: a run that started before the last one (the
+// wall clock stepped back) is observed at the time already covered, not at
+// its own start, and its end on the window's timeline is not known (its
+// own end is on the new timeline, before the time it is observed at): an
+// edge it makes has no later bound, where it said 0 s (the end taken as
+// the time it was observed at), narrower than the 14 s the run took and
+// the step, which nothing measured.
+func TestEdgesLaterClockStepBack(t *testing.T) {
+	p := Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1}
+	type run struct {
+		at   time.Time
+		spec string
+		dur  time.Duration
+	}
+	for _, tc := range []struct {
+		name string
+		runs []run
+		want string // the flow's window: start later / end later, "?" not known
+	}{
+		{"step back while down, then ok", []run{{m(0), "ok", 0}, {m(1), "fail:send", 2 * time.Second}, {m(2), "fail:send", 0}, {m(3), "fail:send", 0}, {m(-5), "ok", 14 * time.Second}},
+			"+2s / +?"},
+		{"step back while up, then an outage", []run{{m(0), "ok", 0}, {m(1), "ok", 0}, {m(-5), "fail:send", 15 * time.Second}, {m(-4), "fail:send", 0}, {m(2), "ok", 3 * time.Second}},
+			"+? / +3s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, p)
+			var got []string
+			for _, r := range tc.runs {
+				run := mkRun(r.at, r.spec)
+				run.Duration = r.dur
+				for _, e := range mc.Observe(run) {
+					if e.Op != OpClose || e.Window.Function != "" {
+						continue
+					}
+					f := func(d time.Duration, ok bool) string {
+						if !ok {
+							return "+?"
+						}
+						return "+" + d.String()
+					}
+					got = append(got, f(e.Window.StartLater())+" / "+f(e.Window.EndLater()))
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("closed windows' later bounds %q, want [%q]", got, tc.want)
+			}
+		})
+	}
+}

@@ -106,14 +106,16 @@ type Window struct {
 	LastIn time.Time
 	// FirstInEnd is the end of the first run in the window (the one that
 	// started at Start): the window began at most FirstInEnd-Start after
-	// Start. Zero when not known (an edge no run of the window made, a
-	// window stored before schema version 12 whose run was no longer kept).
+	// Start. Zero when not known (an edge no run of the window made, a run
+	// observed after the wall clock stepped back, a window stored before
+	// schema version 12 whose run was no longer kept).
 	FirstInEnd time.Time
 	// FirstAfterEnd is the end of the run that ended the window (the first
 	// of up_after passing runs, which started at End): the window ended at
 	// most FirstAfterEnd-End after End. Zero while open, and when not known
-	// (a window closed by an unknown stretch or a stop, one stored before
-	// schema version 12 whose run was no longer kept).
+	// (a window closed by an unknown stretch or a stop, or by a run observed
+	// after the wall clock stepped back, one stored before schema version 12
+	// whose run was no longer kept).
 	FirstAfterEnd time.Time
 }
 
@@ -380,12 +382,16 @@ func (t *tracker) setLoc(at time.Time) {
 	}
 }
 
-func (t *tracker) observe(p Policy, key Key, at, known time.Time, st probe.Status, cause, errMsg string) []Event {
+// observe feeds the tracker one run observed at at, whose verdict was
+// known at known; ended is the run's end on the timeline it is observed on
+// (zero when that is not known: Observe), which bounds how much later an
+// edge it makes may have been (Window.FirstInEnd, FirstAfterEnd).
+func (t *tracker) observe(p Policy, key Key, at, known, ended time.Time, st probe.Status, cause, errMsg string) []Event {
 	var evs []Event
 	prev := t.last
 	t.setLoc(at)
 	now := instantOf(at)
-	done := instantOf(known) // the run's end (at least at)
+	done := instantOf(ended)
 	t.last = now
 	switch st {
 	case probe.StatusFailed:
@@ -676,6 +682,15 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	// hung to its timeout confirms at its start and is known a timeout
 	// later), never before the start it is observed at.
 	known := maxTime(end, at)
+	// Its end bounds how much later an edge it makes may have been, on
+	// the timeline it is observed on: of a run observed at the covered
+	// time rather than its own start (the clock stepped back), that is not
+	// known (its own end is on the new timeline, before at; the step was
+	// not measured), so such an edge says not known rather than 0 s.
+	ended := end
+	if !at.Equal(run.Start) {
+		ended = time.Time{}
+	}
 
 	cause, errMsg := "", ""
 	if f := run.FirstFailure(); f != nil {
@@ -686,7 +701,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	if outcome == probe.StatusDegraded {
 		dcause, derr = firstDegraded(run)
 	}
-	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), at, known, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
+	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), at, known, ended, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
 	for i := range m.funcs() {
 		t := &m.ts[1+i]
 		st := run.FunctionStatus(t.fn)
@@ -694,7 +709,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 		if st == probe.StatusDegraded {
 			c, e = firstDegradedOf(run, t.fn)
 		}
-		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, known, st, c, e)...)
+		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, known, ended, st, c, e)...)
 	}
 	m.confirming = m.Confirming()
 	return evs
