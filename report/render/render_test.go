@@ -562,3 +562,24 @@ func TestCSVControlCharsEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestFmtUncertainty: the tables' Uncertainty cell, each edge's earlier (-)
+// and later (+) bound; a later bound under a second in milliseconds, but
+// one that rounds to 1000 ms is "1s" (it read "+1000ms").
+func TestFmtUncertainty(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	for _, tc := range []struct {
+		start, startLater, end, endLater *float64
+		want                             string
+	}{
+		{nil, nil, nil, nil, "- / -"},
+		{f(60), f(15), f(10), f(0.04), "-1m +15s / -10s +40ms"},
+		{f(60), nil, nil, f(14), "-1m +? / -? +14s"},
+		{f(60), f(0), f(10), f(0.9996), "-1m +0s / -10s +1s"},
+		{f(60), f(0.0004), f(10), f(0.9994), "-1m +0ms / -10s +999ms"},
+	} {
+		if got := fmtUncertainty(tc.start, tc.startLater, tc.end, tc.endLater); got != tc.want {
+			t.Errorf("fmtUncertainty = %q, want %q", got, tc.want)
+		}
+	}
+}

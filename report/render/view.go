@@ -599,7 +599,10 @@ func fmtUncertainty(start, startLater, end, endLater *float64) string {
 			case v == nil:
 				return sign + "?"
 			case *v > 0 && *v < 1: // a run that answered in 40 ms: not "0.0s"
-				return sign + strconv.FormatFloat(math.Round(*v*1000), 'f', 0, 64) + "ms"
+				if ms := math.Round(*v * 1000); ms < 1000 {
+					return sign + strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
+				}
+				return sign + "1s" // 999.6 ms, not "1000ms"
 			}
 			return sign + fmtDur(*v)
 		}
