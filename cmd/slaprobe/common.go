@@ -259,10 +259,20 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 	if t, err := report.ParseDate(v, loc); err == nil {
 		return t, nil
 	}
+	// The local form takes a lower case t as the RFC 3339 one does, and
+	// keeps a fraction of a second (time.Parse reads one after the seconds).
+	local := v
+	if len(local) > 10 && local[10] == 't' {
+		local = local[:10] + "T" + local[11:]
+	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.Parse(layout, v); err == nil { // the wall time, then its instant in loc
+		if t, err := time.Parse(layout, local); err == nil { // the wall time, then its instant in loc
 			h, m, sec := t.Clock()
-			return report.LocalTime(t.Year(), t.Month(), t.Day(), h, m, sec, loc), nil
+			at := report.LocalTime(t.Year(), t.Month(), t.Day(), h, m, sec, loc)
+			if w := at.In(loc); w.YearDay() == t.YearDay() && w.Hour() == h && w.Minute() == m && w.Second() == sec {
+				at = at.Add(time.Duration(t.Nanosecond())) // not where a jump moved it
+			}
+			return at, nil
 		}
 	}
 	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)", flagName, v)

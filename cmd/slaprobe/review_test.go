@@ -166,6 +166,11 @@ func TestReviewParseTime(t *testing.T) {
 		{"America/Santiago", "2024-09-08T00:00:00Z", "2024-09-07T20:00:00-04:00"}, // an offset is taken as given
 		{"Asia/Seoul", "2022-10-15t06:30:00z", "2022-10-15T15:30:00+09:00"},       // RFC 3339's lower case t and z, as a timeline takes them
 		{"Asia/Seoul", "2022-10-15t15:30:00+09:00", "2022-10-15T15:30:00+09:00"},
+		{"Asia/Seoul", "2022-10-15t15:30", "2022-10-15T15:30:00+09:00"},              // the local form takes a lower case t too
+		{"Asia/Seoul", "2022-10-15T15:30:00.25", "2022-10-15T15:30:00.25+09:00"},     // its fraction kept, not dropped
+		{"America/New_York", "2024-11-03T01:30:00.5", "2024-11-03T01:30:00.5-04:00"}, // twice: the first, with its fraction
+		{"America/New_York", "2024-03-10T02:30:00.5", "2024-03-10T03:00:00-04:00"},   // jumped over: the jump's instant, as without a fraction
+		{"Pacific/Apia", "2011-12-30T00:00:00.5", "2011-12-31T00:00:00+14:00"},       // a whole date skipped, at the same wall clock
 	}
 	for _, tc := range tests {
 		loc := zone(tc.zone)
