@@ -777,6 +777,13 @@ func ParseRFC3339(s string) (time.Time, error) {
 		}
 		return time.Time{}, errors.New(use)
 	}
+	if len(u) > 19 && u[19] == ',' { // Go takes a comma there; RFC 3339's time-secfrac is "." 1*DIGIT
+		frac := u[20:]
+		if k := strings.IndexFunc(frac, func(r rune) bool { return r < '0' || r > '9' }); k >= 0 {
+			frac = frac[:k]
+		}
+		return time.Time{}, fmt.Errorf("a fraction of a second follows a '.' (%s.%s), not a ','", u[11:19], frac)
+	}
 	if _, off := t.Zone(); off >= 24*3600 || off <= -24*3600 {
 		return time.Time{}, fmt.Errorf("offset hours out of range (00 to 23): %s", use)
 	}

@@ -25,6 +25,7 @@ func TestTimelineTimes(t *testing.T) {
 		{"2026-13-01T10:00:00Z", "", `invalid time "2026-13-01T10:00:00Z": month out of range`},
 		{"2016-12-31T23:59:60Z", "", `invalid time "2016-12-31T23:59:60Z": a leap second (:60) cannot be stored: write 23:59:59 or the next second`},
 		{"2026-05-01T10:00:00+24:00", "", `invalid time "2026-05-01T10:00:00+24:00": offset hours out of range (00 to 23)`},
+		{"2026-05-01T10:00:00,5Z", "", `invalid time "2026-05-01T10:00:00,5Z": a fraction of a second follows a '.' (10:00:00.5), not a ','`},
 		{"2026-05-01 11:00", "", `invalid time "2026-05-01 11:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
 	}
 	for _, tc := range tests {

@@ -266,7 +266,8 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 		local = local[:10] + "T" + local[11:]
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.Parse(layout, local); err == nil { // the wall time, then its instant in loc
+		// time.Parse takes a ',' before a fraction, which RFC 3339 does not.
+		if t, err := time.Parse(layout, local); err == nil && !strings.Contains(local, ",") { // the wall time, then its instant in loc
 			h, m, sec := t.Clock()
 			at := report.LocalTime(t.Year(), t.Month(), t.Day(), h, m, sec, loc)
 			if w := at.In(loc); w.YearDay() == t.YearDay() && w.Hour() == h && w.Minute() == m && w.Second() == sec {

@@ -136,6 +136,16 @@ services:
 // Santiago's 2024-09-08T00:00 became 2024-09-07T23:00-04:00 (the day before:
 // issue #12's midnight fault, back through the date-time form), New York's
 // 02:30 on the spring-forward day became 01:30 EST, Lord Howe's 02:10 02:40.
+// TestReviewParseTimeRefused: what RFC 3339 does not allow is refused in
+// the local form too (exit 2), as config.ParseRFC3339 refuses it.
+func TestReviewParseTimeRefused(t *testing.T) {
+	for _, in := range []string{"2022-10-15T15:30:00,5", "2022-10-15T15:30:00,5+09:00", "2022-10-15T15:30:00.5Z,"} {
+		if got, err := parseTime("from", in, time.UTC); err == nil {
+			t.Errorf("%s = %s, want refused", in, got.Format(time.RFC3339Nano))
+		}
+	}
+}
+
 func TestReviewParseTime(t *testing.T) {
 	zone := func(name string) *time.Location {
 		l, err := time.LoadLocation(name)
