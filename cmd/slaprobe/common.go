@@ -253,7 +253,8 @@ func checkSQLitePath(path string, mustExist bool) error {
 // or a date and time without offset (a wall time the clocks jump over is the
 // first instant after the jump), the last two in loc.
 func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
-	if t, err := config.ParseRFC3339(v); err == nil {
+	t, rfcErr := config.ParseRFC3339(v)
+	if rfcErr == nil {
 		return t, nil
 	}
 	if t, err := report.ParseDate(v, loc); err == nil {
@@ -275,6 +276,11 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 			}
 			return at, nil
 		}
+	}
+	if why := rfcErr.Error(); !strings.HasPrefix(why, "use RFC 3339") {
+		// Why it is not one, where ParseRFC3339 can tell (a leap second, a
+		// day out of range, a ',' before a fraction).
+		return time.Time{}, usagef("--%s %q: %s", flagName, v, why)
 	}
 	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)", flagName, v)
 }

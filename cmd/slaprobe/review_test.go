@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +143,18 @@ func TestReviewParseTimeRefused(t *testing.T) {
 	for _, in := range []string{"2022-10-15T15:30:00,5", "2022-10-15T15:30:00,5+09:00", "2022-10-15T15:30:00.5Z,"} {
 		if got, err := parseTime("from", in, time.UTC); err == nil {
 			t.Errorf("%s = %s, want refused", in, got.Format(time.RFC3339Nano))
+		}
+	}
+	// The reason config.ParseRFC3339 gives is not lost for the flag's.
+	for in, want := range map[string]string{
+		"2016-12-31T23:59:60Z":        "a leap second (:60) cannot be stored: write 23:59:59 or the next second",
+		"2026-02-30T10:00:00Z":        "day out of range",
+		"2026-05-01T10:00:00+24:00":   "offset hours out of range (00 to 23)",
+		"2022-10-15T15:30:00,5+09:00": "a fraction of a second follows a '.' (15:30:00.5), not a ','",
+		"2022-10-15 15:30":            "want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)",
+	} {
+		if _, err := parseTime("from", in, time.UTC); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want %q", in, err, want)
 		}
 	}
 }
