@@ -199,6 +199,11 @@ var demoFiles = []string{"report.pdf", "report.html", "report.json", "windows.js
 // demoOutputs makes the --out directory and checks each file the demo will
 // write there, before the replay.
 func demoOutputs(dir string, stdout io.Writer) (map[string]*outFile, error) {
+	// The store it will hold ("o?2/results.db" is no plain path) is bad
+	// input too, before the directory is made.
+	if err := store.CheckSQLitePath(filepath.Join(dir, "results.db")); err != nil {
+		return nil, usagef("--out %s: %v", dir, err)
+	}
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, usagef("--out %s is not a directory", dir)
 	}

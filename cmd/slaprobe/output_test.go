@@ -106,6 +106,11 @@ func TestOutputsAndStoresCheckedFirst(t *testing.T) {
 		{"run --db with a query", []string{"run", "--config", cfg, "--db", db + "?cache=shared"}, exitUsage, "want a plain file path", nil},
 		{"run --db in a missing directory", []string{"run", "--config", cfg, "--db", "/nonexistent/dir/x.db"}, exitUsage, "directory /nonexistent/dir does not exist", nil},
 		{"demo --out a file", []string{"demo", "--out", aFile}, exitUsage, "is not a directory", nil},
+		{"demo --out with a query", []string{"demo", "--out", filepath.Join(dir, "o?2"), "--from", "2022-10-15", "--to", "2022-10-16"}, exitUsage, "want a plain file path", func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(dir, "o?2")); err == nil {
+				t.Error("demo made the --out directory it then refused")
+			}
+		}},
 		{"demo --interval 1ms", []string{"demo", "--interval", "1ms", "--out", filepath.Join(dir, "demo")}, exitUsage, "at least 1s", nil},
 		{"report through a symlink keeps the mode", report(link, db), exitOK, "wrote", func(t *testing.T) {
 			li, err := os.Lstat(link)
