@@ -3,7 +3,6 @@ package statuspage
 import (
 	"context"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -117,11 +116,7 @@ func TestFleetPublicPagesAgree(t *testing.T) {
 		open func(t *testing.T) store.Store
 	}{
 		{"sqlite", func(t *testing.T) store.Store {
-			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s := tempStore(t)
 			return s
 		}},
 		{"postgres", func(t *testing.T) store.Store {
@@ -239,11 +234,7 @@ func headline(page string) string {
 // busan-b's said up. A prober alone keeps its period from its last build.
 func TestFleetRebuildsAligned(t *testing.T) {
 	at := time.Date(2026, 12, 5, 9, 50, 17, 0, time.UTC)
-	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	for _, tc := range []struct {
 		name      string
 		locations string
@@ -290,11 +281,7 @@ func TestIncidentAcrossMonthIsOne(t *testing.T) {
 		{"fleet", map[string]int{"seoul-a": 12, "busan-b": 12}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s := tempStore(t)
 			var p *Page
 			for _, loc := range []string{"busan-b", "seoul-a"} {
 				if d, ok := tc.downSince[loc]; ok {
@@ -407,11 +394,7 @@ func TestFleetPageSaysStatesAsOf(t *testing.T) {
 		{"alone", []string{"seoul-a"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s := tempStore(t)
 			var p *Page
 			for _, loc := range tc.locs {
 				p = proberPage(t, s, loc, from, 50, 30)

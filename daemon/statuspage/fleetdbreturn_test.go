@@ -2,7 +2,6 @@ package statuspage
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -53,11 +52,7 @@ func TestFleetPushDatabaseBack(t *testing.T) {
 		open func(t *testing.T) store.Store
 	}{
 		{"sqlite", func(t *testing.T) store.Store {
-			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s := tempStore(t)
 			return s
 		}},
 		{"postgres", func(t *testing.T) store.Store {
@@ -204,11 +199,7 @@ func TestFleetPushDatabaseBack(t *testing.T) {
 // at 09:30, when the platform is back.
 func TestFleetPushDatabaseBackAloneRestartedJustBefore(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
 	ps := []*pushProber{newPushProber(t, s, clk, "seoul-a", true), newPushProber(t, s, clk, "busan-b", true), newPushProber(t, s, clk, "tokyo-c", true)}
@@ -314,11 +305,7 @@ func TestFleetPushDatabaseBackAloneRestartedJustBefore(t *testing.T) {
 // from 09:10 and are resolved once, at 09:30.
 func TestFleetPushRestartedQuorumAll(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
 	var ps []*pushProber
@@ -415,11 +402,7 @@ func TestFleetPushRestartedQuorumAll(t *testing.T) {
 // confirm_every off, 5 hours).
 func TestFleetPushWholeFleetRestartedResolvesAtItsPass(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
 	var ps []*pushProber

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -166,11 +165,7 @@ func TestFleetPushPagesOnQuorum(t *testing.T) {
 		open func(t *testing.T) store.Store
 	}{
 		{"sqlite", func(t *testing.T) store.Store {
-			s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s := tempStore(t)
 			return s
 		}},
 		{"postgres", func(t *testing.T) store.Store {
@@ -277,11 +272,7 @@ func keys(m map[string]pushed) []string {
 // severity page, location seoul-a, startsAt 09:30, at its confirming run,
 // and its resolve.
 func TestAlonePushUnchanged(t *testing.T) {
-	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := tempStore(t)
 	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
 	aware := newPushProber(t, s, clk, "seoul-a", true)
