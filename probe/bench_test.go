@@ -198,3 +198,29 @@ func BenchmarkRawWebSocketReceive(b *testing.B) {
 		c.CloseNow()
 	}
 }
+
+// BenchmarkFailedStatusStep is BenchmarkFailedStep's flow refused on its
+// status, a Matrix homeserver's 403 with its errcode and error: the path of
+// every run while logins are refused, whose error quotes what the server
+// said (see statusExcerpt).
+func BenchmarkFailedStatusStep(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"errcode":"M_FORBIDDEN","error":"Invalid username or password"}`)
+	}))
+	b.Cleanup(srv.Close)
+	cfg := testConfig(config.Flow{
+		Name: "bench",
+		Vars: []config.Var{{Name: "tok", Value: "tok-abcdefghijklmnop-0123456789"}},
+		Steps: []config.Step{{
+			Name: "get", Function: "receive",
+			Request: config.Request{URL: srv.URL + "/items/x", Headers: map[string]string{"Authorization": "Bearer ${tok}"}},
+			Expect:  config.Expect{Status: []int{200}},
+		}},
+	})
+	for _, s := range []string{"env:A", "env:B", "env:C"} {
+		cfg.Secrets[s] = "secret-value-" + s + "-0123456789"
+	}
+	benchRuns(b, cfg, StatusFailed)
+}
