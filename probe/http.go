@@ -437,6 +437,8 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	}
 	if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
 		a.fail = rs.checkPayload(&cs.pay, body, resp.Header, resp.Request.URL)
+	} else {
+		a.fail += rs.statusExcerpt(body, resp.Header, resp.StatusCode) // what the server said
 	}
 	a.sentTo(page)
 	if cs.noRepeat && a.fail != "" && (a.atLogin || refuses(resp.StatusCode)) {

@@ -131,7 +131,7 @@ func TestPollHonoursRetryAfter(t *testing.T) {
 		{"Matrix retry_after_ms", 1, "", matrixLimited(3000), StatusOK, 2, 3 * time.Second, "", 0},
 		{"Matrix retry_after_ms, twice", 2, "", matrixLimited(1500), StatusOK, 3, 3 * time.Second, "", 0},
 		{"Matrix retry_after_ms past within", 100, "", matrixLimited(30000), StatusFailed, 1, 0,
-			"receive: expectation not met within 10s: status 429, want 200-399 (the answer asked to retry after 30s)", 30 * time.Second},
+			`receive: expectation not met within 10s: status 429, want 200-399: M_LIMIT_EXCEEDED "You are sending too many requests too quickly!" (the answer asked to retry after 30s)`, 30 * time.Second},
 		{"the header wins over the body", 1, "2", matrixLimited(9000), StatusOK, 2, 2 * time.Second, "", 0},
 		{"a body with no retry_after_ms", 1, "", `{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests"}`, StatusOK, 2, 500 * time.Millisecond, "", 0},
 	}

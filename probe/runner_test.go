@@ -478,7 +478,7 @@ func TestCookieJarPerRun(t *testing.T) {
 	wantStep(t, run.Steps[1], StatusOK, "")
 	// A later run starts with an empty jar.
 	run = r.Run(context.Background(), &cfg.Services[0].Flows[1])
-	wantStep(t, run.Steps[0], StatusFailed, "whoami: status 403, want 200-399")
+	wantStep(t, run.Steps[0], StatusFailed, `whoami: status 403, want 200-399: "no session"`)
 }
 
 func TestSecretsRedacted(t *testing.T) {

@@ -179,7 +179,7 @@ func TestTeardown(t *testing.T) {
 	if got := run.Teardown[1].Error; got != "not run: ${token} has no value in this run" {
 		t.Errorf("delete: %q", got)
 	}
-	if got := run.Steps[2].Error; got != "gone: status 404, want 200-399" {
+	if got := run.Steps[2].Error; got != `gone: status 404, want 200-399: "404 page not found"` {
 		t.Errorf("gone: %q", got)
 	}
 	if at.logouts.Load() != 1 {
