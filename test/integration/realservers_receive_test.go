@@ -290,7 +290,7 @@ services:
 	if who == nil {
 		t.Fatalf("no whoami step: %+v", steps)
 	}
-	want := "whoami: expectation not met within 2s: status 429, want 200 (the answer asked to retry after 1m0s)"
+	want := `whoami: expectation not met within 2s: status 429, want 200: M_LIMIT_EXCEEDED "You are sending too many requests too quickly!" (the answer asked to retry after 1m0s)`
 	if who.Status != "failed" || who.HTTPStatus != 429 || who.Attempts != 3 || who.Error != want {
 		t.Errorf("whoami: %s, HTTP %d after %d attempts: %q; want failed, HTTP 429 after 3 attempts: %q",
 			who.Status, who.HTTPStatus, who.Attempts, who.Error, want)
