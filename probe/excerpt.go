@@ -28,8 +28,11 @@ const maxExcerpt = 120
 // invalid_grant, PERMISSION_DENIED).
 const maxCode = 48
 
-// titleWindow is how much of an HTML body is searched for its <title>.
-const titleWindow = 64 << 10
+// excerptWindow bounds what of a body an excerpt reads: its first 256 KiB
+// (an HTML page's title, a text body's first line); a longer JSON body is
+// not parsed. max_body_bytes may be up to 1 GiB, and parsing that much
+// after the read is not bounded by the step's deadline.
+const excerptWindow = 256 << 10
 
 // statusExcerpt is what a step whose status failed adds to its error from
 // the body it read (resp's, already bounded by max_body_bytes): ": CODE
@@ -48,6 +51,10 @@ func (rs *runState) statusExcerpt(body []byte, h http.Header, status int) string
 		// <a href="/login">Found</a>.), not the server's account.
 		return ""
 	}
+	whole := len(body) <= excerptWindow
+	if !whole {
+		body = body[:excerptWindow]
+	}
 	ct := h.Get("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)
 	trim := bytes.TrimSpace(body)
@@ -56,6 +63,9 @@ func (rs *runState) statusExcerpt(body []byte, h http.Header, status int) string
 		isJSON = true // JSON sent as text, or untyped
 	}
 	if isJSON {
+		if !whole {
+			return "" // a JSON document is read whole or not at all
+		}
 		if code, msg, ok := jsonReason(trim); ok {
 			return rs.excerptText(code, msg)
 		}
@@ -191,12 +201,9 @@ func isCode(s string) bool {
 	return true
 }
 
-// htmlTitle is the text of an HTML page's <title> (in its first
-// titleWindow bytes), entities decoded; "" without one.
+// htmlTitle is the text of an HTML page's <title>, entities decoded; ""
+// without one.
 func htmlTitle(page string) string {
-	if len(page) > titleWindow {
-		page = page[:titleWindow]
-	}
 	lower := lowerASCII(page) // the tags' case; as long as page, byte for byte
 	i := strings.Index(lower, "<title")
 	for i >= 0 && i+6 < len(lower) && lower[i+6] != '>' && !unicode.IsSpace(rune(lower[i+6])) {
