@@ -181,3 +181,48 @@ func TestStatusExcerptWithinBodyLimit(t *testing.T) {
 		t.Errorf("error %q, want %q", got, want)
 	}
 }
+
+// A stream's handshake refused 429 or 503, whose body the step reads for
+// its retry_after_ms, says what the hub said too; another refusal's body
+// is not read, and its error is the status alone.
+func TestStreamRefusalSaysWhatTheServerSaid(t *testing.T) {
+	tests := []struct {
+		kind   string
+		status int
+		body   string
+		want   string
+	}{
+		{"websocket", 429, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too many connections"}`,
+			`subscribe: websocket handshake: status 429, want 101: M_LIMIT_EXCEEDED "Too many connections"`},
+		{"websocket", 503, "hub draining\n", `subscribe: websocket handshake: status 503, want 101: "hub draining"`},
+		{"websocket", 401, `{"error":"not read"}`, `subscribe: websocket handshake: status 401, want 101`},
+		{"sse", 429, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too many connections"}`,
+			`subscribe: sse: status 429, want 200: M_LIMIT_EXCEEDED "Too many connections"`},
+		{"sse", 503, "hub draining\n", `subscribe: sse: status 503, want 200: "hub draining"`},
+		{"sse", 401, `{"error":"not read"}`, `subscribe: sse: status 401, want 200`},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.kind, tc.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(tc.body, "{") {
+					w.Header().Set("Content-Type", "application/json")
+				} else {
+					w.Header().Set("Content-Type", "text/plain")
+				}
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			st := config.Step{Name: "subscribe", Function: "receive"}
+			if tc.kind == "sse" {
+				st.SSE = &config.Stream{URL: srv.URL + "/events"}
+			} else {
+				st.WebSocket = &config.Stream{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
+			}
+			run := runOne(t, context.Background(), config.Flow{Steps: []config.Step{st}}, Options{})
+			if got := run.Steps[0].Error; got != tc.want {
+				t.Errorf("error %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

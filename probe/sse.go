@@ -165,7 +165,9 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		return a
 	}
 	if m := checkStatus(s.status, resp.StatusCode); m != "" {
-		return fail("sse: " + m)
+		// A 429's or 503's body was read for its retry_after_ms: it
+		// says why too (no other refusal's is read).
+		return fail("sse: " + m + rs.statusExcerpt(refused, resp.Header, resp.StatusCode))
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" && !s.lines {
 		return fail(fmt.Sprintf("sse: content type %q, want text/event-stream", resp.Header.Get("Content-Type")))

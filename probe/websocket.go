@@ -88,9 +88,9 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 		Subprotocols: w.subprotocols,
 	})
 	a.phases = tr.finish(resp != nil)
+	var body []byte // a refused handshake's 429 or 503 (refusedBody)
 	if resp != nil {
 		a.status = resp.StatusCode
-		var body []byte
 		if err != nil && resp.StatusCode != 101 {
 			body = refusedBody(resp) // what the library kept of a refused handshake's body
 		}
@@ -103,7 +103,9 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 			if m == "" { // an expected status, but no WebSocket
 				m = "status " + strconv.Itoa(resp.StatusCode) + ", no WebSocket"
 			}
-			a.fail = "websocket handshake: " + m
+			// A 429's or 503's body was read for its retry_after_ms
+			// (what the library kept of it): it says why too.
+			a.fail = "websocket handshake: " + m + rs.statusExcerpt(body, resp.Header, resp.StatusCode)
 			// A handshake behind a web session is sent to the login
 			// form when the session has ended (302 to /accounts/login/),
 			// as a page is: a refusal of the session, followed (the
