@@ -165,20 +165,49 @@ func TestStatusExcerptAfterRedirect(t *testing.T) {
 }
 
 // The excerpt is quoted from the body the step read, within its
-// max_body_bytes: a larger body fails on its size, as it did, and nothing
-// more is read for the excerpt.
+// max_body_bytes: a larger body is not read past the limit and adds no
+// excerpt, but a step whose status failed says the status first, the
+// overrun after it; a step whose status passed fails on the size, as it
+// did. A body that never ends is cut at the limit, not read to the
+// flow's timeout.
 func TestStatusExcerptWithinBodyLimit(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, strings.Repeat("down ", 1000))
-	}))
-	defer srv.Close()
-	f := config.Flow{MaxBodyBytes: 100, Steps: []config.Step{{Name: "get", Function: "get",
-		Request: config.Request{URL: srv.URL}, Expect: config.Expect{Status: []int{200}}}}}
-	run := runOne(t, context.Background(), f, Options{})
-	if got, want := run.Steps[0].Error, "get: body larger than 100 bytes"; got != want {
-		t.Errorf("error %q, want %q", got, want)
+	tests := []struct {
+		name   string
+		status int
+		want   []int  // expect.status
+		path   string // "/endless": the body never ends
+		err    string // the whole error
+	}{
+		{"503 over the limit", 503, []int{200}, "", "get: status 503, want 200 (body larger than 100 bytes)"},
+		{"503 over the limit, default statuses", 503, nil, "", "get: status 503, want 200-399 (body larger than 100 bytes)"},
+		{"429 over the limit, two wanted", 429, []int{200, 204}, "", "get: status 429, want 200 or 204 (body larger than 100 bytes)"},
+		{"200 over the limit", 200, []int{200}, "", "get: body larger than 100 bytes"},
+		{"201 over the limit, default statuses", 201, nil, "", "get: body larger than 100 bytes"},
+		{"503 that never ends", 503, []int{200}, "/endless", "get: status 503, want 200 (body larger than 100 bytes)"},
+		{"200 that never ends", 200, []int{200}, "/endless", "get: body larger than 100 bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, strings.Repeat("down ", 1000))
+				if r.URL.Path == "/endless" {
+					w.(http.Flusher).Flush()
+					<-r.Context().Done() // until the probe hangs up
+				}
+			}))
+			defer srv.Close()
+			f := config.Flow{MaxBodyBytes: 100, Timeout: 30 * time.Second, Steps: []config.Step{{Name: "get", Function: "get",
+				Request: config.Request{URL: srv.URL + tc.path}, Expect: config.Expect{Status: tc.want}}}}
+			run := runOne(t, context.Background(), f, Options{})
+			if got := run.Steps[0].Error; got != tc.err {
+				t.Errorf("error %q, want %q", got, tc.err)
+			}
+			if got := run.Steps[0].HTTPStatus; got != tc.status {
+				t.Errorf("http status %d, want %d", got, tc.status)
+			}
+		})
 	}
 }
 

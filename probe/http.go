@@ -428,6 +428,13 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	page := rs.sessionPage(req.URL, resp)
 	if err != nil {
 		a.fail = err.Error()
+		var large bodyTooLarge
+		if m := checkStatus(h.status, resp.StatusCode); m != "" && errors.As(err, &large) {
+			// The status is what failed first, and what the on-call, the
+			// causes and the excerpt key on; the size overrun follows, and
+			// nothing past the limit is read (no excerpt of a cut body).
+			a.fail = m + " (" + a.fail + ")"
+		}
 		if req.Context().Err() != nil {
 			if w := tr.waitingFor(); w != "" {
 				a.waiting = w + " after " + byteSize(len(rs.buf))
@@ -863,12 +870,20 @@ func (rs *runState) readBody(resp *http.Response) ([]byte, error) {
 	rs.buf = buf
 	rs.lr.R = nil
 	if int64(len(buf)) > limit {
-		return nil, fmt.Errorf("body larger than %d bytes", limit)
+		return nil, bodyTooLarge(limit)
 	}
 	if err != io.EOF {
 		return nil, fmt.Errorf("read body: %s", transportError(err))
 	}
 	return buf, nil
+}
+
+// bodyTooLarge is readBody's error for a body over max_body_bytes (the
+// limit).
+type bodyTooLarge int64
+
+func (b bodyTooLarge) Error() string {
+	return "body larger than " + strconv.FormatInt(int64(b), 10) + " bytes"
 }
 
 // checkStatus: the status is listed, or 200-399 when none are.
