@@ -976,7 +976,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 					defer fs.running.Store(false)
 					// (No base slot yet: the first one, fs.anchor, is
 					// after the restart.)
-					d.confirm(fs, ctx, last, time.Time{})
+					// No run before it in this process (ended zero): the
+					// time from its due time to here is the prober's lag.
+					d.confirm(fs, ctx, last, time.Time{}, time.Time{})
 				}
 			})
 		}
@@ -1308,7 +1310,7 @@ func (d *Daemon) fire(fs *flowState) {
 	}
 	start, ok := d.runOnce(fs, due, false)
 	if ok {
-		d.confirm(fs, stop, start, slot)
+		d.confirm(fs, stop, start, d.clock.Now(), slot)
 	}
 }
 
@@ -1356,8 +1358,9 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 // last run's start (at once if that run took longer), without jitter,
 // until the verdict is settled; then the base schedule goes on. Nothing
 // changes while nothing is in question. last is
-// the start of the run that was just processed, slot the base slot (before
-// jitter) it ran for (zero: none).
+// the start of the run that was just processed, ended its end (zero: no run
+// before it in this process, as a restart's resumed confirming), slot the
+// base slot (before jitter) it ran for (zero: none).
 //
 // A last run that failed on a 429 or 503 asking for a longer wait
 // (Retry-After, probe.Run.RetryAfter) gets it, up to the flow's next base
@@ -1370,12 +1373,14 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 // run's start), which is recorded as that slot's scheduled run; the others
 // are confirm runs (probe.Run.Confirm), left out of run counts. Replay
 // decides the same way (replayFlow.covers).
-func (d *Daemon) confirm(fs *flowState, stop context.Context, last, slot time.Time) {
+//
+// A confirm run due before ended (confirm_every after a run that hung to
+// its timeout) starts when that run ends, and that wait is the target's,
+// not schedule lag: its lag counts from ended. Without a run before it
+// (ended zero) it counts from the due time, as a base run's does, so a
+// restart's late start is lag.
+func (d *Daemon) confirm(fs *flowState, stop context.Context, last, ended, slot time.Time) {
 	defer fs.confirming.Store(false)
-	// The run that started at last has ended: a confirm run due before
-	// then (confirm_every after a run that hung to its timeout) starts
-	// when it ends, and that wait is the target's, not schedule lag.
-	ended := d.clock.Now()
 	for {
 		fs.mu.Lock()
 		every := fs.flow.ConfirmEvery

@@ -2,11 +2,16 @@ package daemon
 
 import (
 	"context"
+	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
 )
@@ -70,4 +75,75 @@ func TestScheduleLagLeavesOutTheRunBefore(t *testing.T) {
 	if n := h.GetSampleCount(); n < 10 || under5 != n {
 		t.Errorf("%d of %d runs started more than 5 s after their due time (%.1f s in all): a confirm run waited for the hung run before it, and that counted as lag", n-under5, n, h.GetSampleSum())
 	}
+}
+
+// A daemon restarted while a flow is down resumes confirming at once (due
+// at the restart), with no run before it in this process: the time until
+// its goroutine looks at the clock is the prober's lag, and counts. Before,
+// confirm took the clock when it began as the end of the run before, which
+// on this path hid that delay (lag 0 for a start 3 s late).
+func TestScheduleLagCountsARestartsLateStart(t *testing.T) {
+	const late = 3 * time.Second
+	r := newAgreeRig(t, "2s", func(loc string, at time.Time) outcome {
+		if at.Before(time.Date(2026, 3, 1, 12, 1, 0, 0, time.UTC)) {
+			return pass
+		}
+		return refused
+	})
+	// Base slots a minute apart: the restart's first run is a confirm run.
+	for i := range r.cfg.Services[0].Flows {
+		r.cfg.Services[0].Flows[i].Interval = time.Minute
+	}
+	r.start("seoul-a", r.configAt("seoul-a"))
+	r.advance(110 * time.Second) // down, confirming every 2 s
+	r.stop("seoul-a")
+	r.advance(10 * time.Second) // stopped: the first run is due at the restart
+
+	d, err := New(r.configAt("seoul-a"), Deps{Store: r.st, Clock: ClockworkClock(r.fc), Grace: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRunner(d, r.runner("seoul-a", d))
+	// The resumed confirming's goroutine starts late: the clock has moved
+	// on by late when confirm first reads it.
+	d.clock = &lateConfirm{Clock: d.clock, fc: r.fc, late: late}
+	restarted := r.fc.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &agreeDaemon{d: d, cancel: cancel, done: make(chan error, 1)}
+	go func() { a.done <- d.Run(ctx) }()
+	r.live["seoul-a"] = a
+
+	var m dto.Metric
+	waitFor(t, "the restart's first run", func() bool {
+		m.Reset()
+		if err := d.m.lag.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetHistogram().GetSampleCount() >= 1
+	})
+	if got := r.fc.Now().Sub(restarted); got != late {
+		t.Fatalf("the clock moved %s after the restart before the first run, want %s", got, late)
+	}
+	h := m.GetHistogram()
+	if n, sum := h.GetSampleCount(), h.GetSampleSum(); n != 1 || sum < late.Seconds()-0.001 || sum > late.Seconds()+0.001 {
+		t.Errorf("lag: %d runs, %.3f s in all, want 1 run %.0f s late: the restart's confirm run was due at the restart and started %s after it", n, sum, late.Seconds(), late)
+	}
+}
+
+// lateConfirm is a daemon's clock whose first reading in confirm comes
+// late after the moment before it: the fake clock moves on by late first,
+// as if confirm's goroutine had started that much later.
+type lateConfirm struct {
+	clock.Clock
+	fc   *clockwork.FakeClock
+	late time.Duration
+	done atomic.Bool
+}
+
+func (c *lateConfirm) Now() time.Time {
+	pc, _, _, ok := runtime.Caller(1)
+	if ok && strings.HasSuffix(runtime.FuncForPC(pc).Name(), ".(*Daemon).confirm") && c.done.CompareAndSwap(false, true) {
+		c.fc.Advance(c.late)
+	}
+	return c.Clock.Now()
 }
