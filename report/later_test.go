@@ -85,16 +85,7 @@ func TestWindowsLaterBound(t *testing.T) {
 						load(t, s, cfg, runs)
 					}
 					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					stored, err := Windows(ctx, in)
-					if err != nil {
-						t.Fatal(err)
-					}
-					var got []string
-					for _, w := range stored {
-						if w.Function == nil {
-							got = append(got, laterBounds(w))
-						}
-					}
+					stored, got := flowLaterBounds(ctx, t, in)
 					if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 						t.Errorf("windows %q, want %q", got, tc.want)
 					}
@@ -228,16 +219,7 @@ func TestCountedLaterBoundAcrossLocations(t *testing.T) {
 						}
 					}
 					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					stored, err := Windows(ctx, in)
-					if err != nil {
-						t.Fatal(err)
-					}
-					var got []string
-					for _, w := range stored {
-						if w.Function == nil {
-							got = append(got, laterBounds(w))
-						}
-					}
+					stored, got := flowLaterBounds(ctx, t, in)
 					if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 						t.Errorf("windows %q, want %q", got, tc.want)
 					}
@@ -256,4 +238,21 @@ func TestCountedLaterBoundAcrossLocations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flowLaterBounds reads in's windows, and the later bounds (laterBounds) of
+// those of whole flows, in order.
+func flowLaterBounds(ctx context.Context, t *testing.T, in Input) ([]Window, []string) {
+	t.Helper()
+	ws, err := Windows(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range ws {
+		if w.Function == nil {
+			got = append(got, laterBounds(w))
+		}
+	}
+	return ws, got
 }
