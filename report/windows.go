@@ -1413,40 +1413,31 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// begin (end) at the edge does not know (stored before schema
 		// version 12, its run pruned) leaves the edge's not known, as does
 		// a start no location window begins at.
-		startLaterUnknown, endLaterUnknown := true, false
-		for _, i := range curWs {
-			if cur.s.Equal(lws[i].w.Start) {
-				startLaterUnknown = false
-			}
-		}
+		startsHere, startLaterUnknown, endLaterUnknown := false, false, false
 		for _, i := range curWs {
 			w := lws[i].w
-			if cur.s.Equal(w.Start) && w.FirstInEnd.IsZero() {
-				startLaterUnknown = true
+			atStart, atEnd := cur.s.Equal(w.Start), !w.End.IsZero() && cur.e.Equal(w.End)
+			if atStart {
+				startsHere = true
+				startLaterUnknown = startLaterUnknown || w.FirstInEnd.IsZero()
+				if !w.LastBefore.IsZero() && (cur.lastBefore.IsZero() || w.LastBefore.Before(cur.lastBefore)) {
+					cur.lastBefore = w.LastBefore
+				}
 			}
-			if !w.End.IsZero() && cur.e.Equal(w.End) && w.FirstAfterEnd.IsZero() {
-				endLaterUnknown = true
-			}
-			if w.Start.Before(cur.s) && w.FirstInEnd.After(cur.firstInEnd) {
+			if (atStart || w.Start.Before(cur.s)) && w.FirstInEnd.After(cur.firstInEnd) {
 				cur.firstInEnd = w.FirstInEnd
 			}
-		}
-		for _, i := range curWs {
-			w := lws[i].w
-			if cur.s.Equal(w.Start) && !w.LastBefore.IsZero() && (cur.lastBefore.IsZero() || w.LastBefore.Before(cur.lastBefore)) {
-				cur.lastBefore = w.LastBefore
-			}
-			if cur.s.Equal(w.Start) && w.FirstInEnd.After(cur.firstInEnd) {
-				cur.firstInEnd = w.FirstInEnd
-			}
-			if !w.End.IsZero() && cur.e.Equal(w.End) && !w.LastIn.IsZero() && (cur.lastIn.IsZero() || w.LastIn.Before(cur.lastIn)) {
-				cur.lastIn = w.LastIn
-			}
-			if !w.End.IsZero() && cur.e.Equal(w.End) && w.FirstAfterEnd.After(cur.firstAfterEnd) {
-				cur.firstAfterEnd = w.FirstAfterEnd
+			if atEnd {
+				endLaterUnknown = endLaterUnknown || w.FirstAfterEnd.IsZero()
+				if !w.LastIn.IsZero() && (cur.lastIn.IsZero() || w.LastIn.Before(cur.lastIn)) {
+					cur.lastIn = w.LastIn
+				}
+				if w.FirstAfterEnd.After(cur.firstAfterEnd) {
+					cur.firstAfterEnd = w.FirstAfterEnd
+				}
 			}
 		}
-		if startLaterUnknown {
+		if !startsHere || startLaterUnknown {
 			cur.firstInEnd = time.Time{}
 		}
 		if endLaterUnknown {
