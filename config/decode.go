@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -757,7 +758,7 @@ func ParseSize(s string) (int64, error) {
 // (":60", which Go's time cannot hold), an offset of 24 hours or more
 // (RFC 3339's offset hours are 00 to 23; Go takes up to 24).
 func ParseRFC3339(s string) (time.Time, error) {
-	const use = "use RFC 3339, e.g. 2026-11-01T02:00:00+09:00"
+	const use = UseRFC3339
 	u := strings.Map(func(r rune) rune { // only t and z have a case in RFC 3339
 		switch r {
 		case 't':
@@ -775,6 +776,9 @@ func ParseRFC3339(s string) (time.Time, error) {
 		if msg := err.Error(); strings.HasSuffix(msg, " out of range") {
 			return time.Time{}, fmt.Errorf("%s: %s", msg[strings.LastIndex(msg, ": ")+2:], use)
 		}
+		if why := notRFC3339(s, u); why != "" {
+			return time.Time{}, errors.New(why + ": " + use)
+		}
 		return time.Time{}, errors.New(use)
 	}
 	if len(u) > 19 && u[19] == ',' { // Go takes a comma there; RFC 3339's time-secfrac is "." 1*DIGIT
@@ -788,4 +792,40 @@ func ParseRFC3339(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("offset hours out of range (00 to 23): %s", use)
 	}
 	return t, nil
+}
+
+// UseRFC3339 ends ParseRFC3339's error for a string that is no RFC 3339
+// time, after what it can tell of why ("no offset: ...: use RFC 3339, ...").
+const UseRFC3339 = "use RFC 3339, e.g. 2026-11-01T02:00:00+09:00"
+
+// notRFC3339 says what keeps s (u: s with t and z upper case) from being an
+// RFC 3339 time where it is one of the usual near misses (white space around
+// it, a date alone, a space for the T, no offset, an offset without its
+// colon or a zone's name for it, no seconds), "" otherwise.
+func notRFC3339(s, u string) string {
+	ok := func(layout, v string) bool { _, err := time.Parse(layout, v); return err == nil }
+	const wall = "2006-01-02T15:04:05" // time.Parse takes a fraction after it too
+	switch {
+	case strings.TrimSpace(s) != s:
+		return "white space before or after the time"
+	case ok("2006-01-02", u):
+		return "a date alone: give a time of day and its offset too"
+	case len(u) > 10 && u[10] == ' ':
+		return "a space between the date and the time, where RFC 3339 has a T"
+	case ok(wall, u):
+		return "no offset: end the time with Z (UTC) or its offset from UTC"
+	case ok(time.RFC3339, strings.ReplaceAll(u, " ", "")):
+		return "a space inside the time"
+	case ok(wall+"-0700", u):
+		return "an offset without its colon (+0900 is written +09:00)"
+	case ok("2006-01-02T15:04Z07:00", u), ok("2006-01-02T15:04", u):
+		return "no seconds: write them, e.g. 02:00:00"
+	}
+	if len(u) > len(wall) && ok(wall, u[:len(wall)]) {
+		rest := strings.TrimLeft(u[len(wall):], ".0123456789")
+		if name := strings.TrimSpace(rest); name != "" && strings.IndexFunc(name, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
+			return "a zone's name (" + name + ") where its offset goes: write the offset, e.g. +09:00"
+		}
+	}
+	return ""
 }

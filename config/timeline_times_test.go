@@ -26,7 +26,19 @@ func TestTimelineTimes(t *testing.T) {
 		{"2016-12-31T23:59:60Z", "", `invalid time "2016-12-31T23:59:60Z": a leap second (:60) cannot be stored: write 23:59:59 or the next second`},
 		{"2026-05-01T10:00:00+24:00", "", `invalid time "2026-05-01T10:00:00+24:00": offset hours out of range (00 to 23)`},
 		{"2026-05-01T10:00:00,5Z", "", `invalid time "2026-05-01T10:00:00,5Z": a fraction of a second follows a '.' (10:00:00.5), not a ','`},
-		{"2026-05-01 11:00", "", `invalid time "2026-05-01 11:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		{"2026-05-01 11:00", "", `invalid time "2026-05-01 11:00": a space between the date and the time, where RFC 3339 has a T: use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		{" 2026-05-01T10:00:00Z", "", `invalid time " 2026-05-01T10:00:00Z": white space before or after the time: use RFC 3339`},
+		{"2026-05-01T10:00:00Z\t", "", `invalid time "2026-05-01T10:00:00Z\t": white space before or after the time: use RFC 3339`},
+		{"2026-05-01", "", `invalid time "2026-05-01": a date alone: give a time of day and its offset too: use RFC 3339`},
+		{"2026-05-01T10:00:00", "", `invalid time "2026-05-01T10:00:00": no offset: end the time with Z (UTC) or its offset from UTC: use RFC 3339`},
+		{"2026-05-01t10:00:00.25", "", `invalid time "2026-05-01t10:00:00.25": no offset: end the time with Z (UTC) or its offset from UTC: use RFC 3339`},
+		{"2026-05-01T10:00:00+0900", "", `invalid time "2026-05-01T10:00:00+0900": an offset without its colon (+0900 is written +09:00): use RFC 3339`},
+		{"2026-05-01T10:00:00 +09:00", "", `invalid time "2026-05-01T10:00:00 +09:00": a space inside the time: use RFC 3339`},
+		{"2026-05-01T10:00Z", "", `invalid time "2026-05-01T10:00Z": no seconds: write them, e.g. 02:00:00: use RFC 3339`},
+		{"2026-05-01T10:00+09:00", "", `invalid time "2026-05-01T10:00+09:00": no seconds: write them, e.g. 02:00:00: use RFC 3339`},
+		{"2026-05-01T10:00:00 KST", "", `invalid time "2026-05-01T10:00:00 KST": a zone's name (KST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339`},
+		{"2026-05-01T10:00:00.5EST", "", `invalid time "2026-05-01T10:00:00.5EST": a zone's name (EST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339`},
+		{"May 1, 2026 10:00", "", `invalid time "May 1, 2026 10:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.start, func(t *testing.T) {

@@ -277,12 +277,19 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 			return at, nil
 		}
 	}
-	if why := rfcErr.Error(); !strings.HasPrefix(why, "use RFC 3339") {
-		// Why it is not one, where ParseRFC3339 can tell (a leap second, a
-		// day out of range, a ',' before a fraction).
-		return time.Time{}, usagef("--%s %q: %s", flagName, v, why)
+	const want = "want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)"
+	why := rfcErr.Error()
+	if why == config.UseRFC3339 {
+		return time.Time{}, usagef("--%s %q: %s", flagName, v, want)
 	}
-	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)", flagName, v)
+	if hint, ok := strings.CutSuffix(why, ": "+config.UseRFC3339); ok {
+		// A near miss ParseRFC3339 names (white space, a space for the T,
+		// a zone's name for the offset).
+		return time.Time{}, usagef("--%s %q: %s: %s", flagName, v, hint, want)
+	}
+	// Why it is not one, where ParseRFC3339 can tell (a leap second, a day
+	// out of range, a ',' before a fraction).
+	return time.Time{}, usagef("--%s %q: %s", flagName, v, why)
 }
 
 // timelineWarnings prints the warnings of timelines loaded without a config

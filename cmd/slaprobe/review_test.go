@@ -151,7 +151,11 @@ func TestReviewParseTimeRefused(t *testing.T) {
 		"2026-02-30T10:00:00Z":        "day out of range",
 		"2026-05-01T10:00:00+24:00":   "offset hours out of range (00 to 23)",
 		"2022-10-15T15:30:00,5+09:00": "a fraction of a second follows a '.' (15:30:00.5), not a ','",
-		"2022-10-15 15:30":            "want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)",
+		"2022-10-15 15:30":            `"2022-10-15 15:30": a space between the date and the time, where RFC 3339 has a T: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)`,
+		" 2022-10-15T15:30:00Z":       `" 2022-10-15T15:30:00Z": white space before or after the time: want an RFC 3339 time`,
+		"2022-10-15T15:30:00 KST":     "a zone's name (KST) where its offset goes: write the offset, e.g. +09:00: want an RFC 3339 time",
+		"2022-10-15T15:30+09:00":      "no seconds: write them, e.g. 02:00:00: want an RFC 3339 time",
+		"last tuesday":                `"last tuesday": want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)`,
 	} {
 		if _, err := parseTime("from", in, time.UTC); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want %q", in, err, want)
