@@ -349,6 +349,72 @@ func fireConfirmEvery(t *testing.T, kind state.Kind, bad func(flow string, at ti
 	}
 }
 
+// TestCertificateDegradedIsNotConfirmRun: a flow degraded by a certificate
+// under expect.tls.min_days_left stays so until the certificate is renewed
+// (days): it keeps its base schedule, a run a minute, where a slow one is
+// confirm-run every confirm_every (TestFireConfirmEvery); its degraded
+// window still opens and closes, within an interval of the truth.
+func TestCertificateDegradedIsNotConfirmRun(t *testing.T) {
+	iv, every := time.Minute, 10*time.Second
+	cfg := testConfig(iv, "f")
+	cfg.Services[0].Flows[0].ConfirmEvery = every
+	var fcNow func() time.Time
+	var from, to time.Time
+	starts := make(chan time.Time, 1000)
+	runner := funcRunner(func(ctx context.Context, f *config.Flow) probe.Run {
+		now := fcNow()
+		starts <- now
+		r := mkRun(f.Name, now, "")
+		if !now.Before(from) && now.Before(to) {
+			s := &r.Steps[0]
+			s.Status, s.Error = probe.StatusDegraded, s.Step+": certificate expires in 3.0 days, under min_days_left 14"
+		}
+		return r
+	})
+	r := startDaemon(t, cfg, runner)
+	fcNow = r.fc.Now
+	t0 := r.fc.Now()
+	from, to = t0.Add(3*time.Minute), t0.Add(7*time.Minute+25*time.Second)
+	r.advance(10*time.Minute, 250*time.Millisecond)
+	waitFor(t, "runs", func() bool { return len(starts) > 8 })
+	var got []time.Duration
+	for len(starts) > 0 {
+		got = append(got, (<-starts).Sub(t0))
+	}
+	for i := 1; i < len(got); i++ {
+		if g := got[i] - got[i-1]; g < iv-lateTolerance || g > iv+lateTolerance {
+			t.Errorf("run at +%v came %v after the one before, want %v (base schedule: no confirm runs)", got[i], g, iv)
+		}
+	}
+	runs, evs := r.w.snapshot()
+	for _, run := range runs {
+		if run.Confirm {
+			t.Errorf("a confirm run at %v", run.Start.Sub(t0))
+		}
+	}
+	if n, _ := sample(t, r.d.Gatherer(), "slaprobe_confirm_runs_total", "flow", "f", "service", "svc", "location", "seoul-a"); n != 0 {
+		t.Errorf("slaprobe_confirm_runs_total = %v, want 0", n)
+	}
+	closed := 0
+	for _, e := range evs {
+		if e.Op == state.OpClose && e.Window.Function == "" {
+			closed++
+			if e.Window.Kind != state.KindDegraded {
+				t.Errorf("a %s window closed, want degraded", e.Window.Kind)
+			}
+			if d := e.Window.Start.Sub(from); d < 0 || d > iv+lateTolerance {
+				t.Errorf("window starts %v after the certificate went under, want within %v (an interval)", d, iv)
+			}
+			if d := e.Window.End.Sub(to); d < 0 || d > iv+lateTolerance {
+				t.Errorf("window ends %v after the renewal, want within %v (an interval)", d, iv)
+			}
+		}
+	}
+	if closed != 1 {
+		t.Errorf("%d windows of the flow closed, want 1 (degraded)", closed)
+	}
+}
+
 // mkSlowRun makes a run of flow at start whose step slow passes over its
 // latency objective (degraded), the others ok.
 func mkSlowRun(flow string, start time.Time, slow string) probe.Run {

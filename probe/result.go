@@ -1,6 +1,9 @@
 package probe
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Status is a step's outcome.
 type Status string
@@ -84,6 +87,29 @@ func (r *Run) Degraded() bool {
 	}
 	for i := range r.Steps {
 		if r.Steps[i].Status == StatusDegraded {
+			return true
+		}
+	}
+	return false
+}
+
+// underMinDaysLeft is in the error of a step degraded only by its
+// certificate's expiry (see step: "STEP: certificate expires in 9 days,
+// under min_days_left 14"), never in a latency one's.
+const underMinDaysLeft = ", under min_days_left "
+
+// Slow reports whether the run passed but a step was over its latency
+// objective: degraded by something that can change from one run to the
+// next, not only by a certificate under expect.tls.min_days_left, which
+// stays until it is renewed. It reads the kind from the step's error, as
+// stored (the store keeps no other trace of it), so that a stored run says
+// the same as a live one.
+func (r *Run) Slow() bool {
+	if !r.OK() {
+		return false
+	}
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.Status == StatusDegraded && !strings.Contains(s.Error, underMinDaysLeft) {
 			return true
 		}
 	}

@@ -838,7 +838,7 @@ func (rs *runState) step(i int) {
 		if left := res.CertExpiry.Sub(now); left < 0 { // passed with insecure_skip_verify
 			when = "expired " + daysLeft(-left) + " ago"
 		}
-		res.Error = cs.name + ": " + rs.redact(fmt.Sprintf("certificate %s, under min_days_left %d", when, cs.minDaysLeft))
+		res.Error = cs.name + ": " + rs.redact(fmt.Sprintf("certificate %s"+underMinDaysLeft+"%d", when, cs.minDaysLeft))
 	default:
 		res.Status, res.Error = StatusOK, ""
 	}

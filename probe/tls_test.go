@@ -113,25 +113,33 @@ func TestCertExpiryAndMinDaysLeft(t *testing.T) {
 	srv := pki.serveTLS(t, cert, false)
 	tests := []struct {
 		minDays int
+		latency time.Duration // expect.latency; a nanosecond: always over
 		status  Status
+		slow    bool // Run.Slow: degraded by latency, not the certificate alone
 	}{
-		{0, StatusOK},
-		{3, StatusOK},
-		{7, StatusDegraded},
+		{0, 0, StatusOK, false},
+		{3, 0, StatusOK, false},
+		{7, 0, StatusDegraded, false},
+		{7, time.Nanosecond, StatusDegraded, true},
+		{0, time.Nanosecond, StatusDegraded, true},
 	}
 	for _, tc := range tests {
 		step := get("get", srv.URL)
 		if tc.minDays > 0 {
 			step.Expect.TLS = &config.TLSExpect{MinDaysLeft: tc.minDays}
 		}
+		step.Expect.Latency = tc.latency
 		f := config.Flow{TLS: config.TLS{CAFile: filepath.Join(pki.dir, "ca.pem")}, Steps: []config.Step{step}}
 		run := runOne(t, context.Background(), f, Options{})
 		got := run.Steps[0]
 		if got.Status != tc.status {
 			t.Errorf("min_days_left %d: %s %q, want %s", tc.minDays, got.Status, got.Error, tc.status)
 		}
-		if tc.status == StatusDegraded && got.Error != "get: certificate expires in 5.0 days, under min_days_left 7" {
+		if tc.status == StatusDegraded && tc.latency == 0 && got.Error != "get: certificate expires in 5.0 days, under min_days_left 7" {
 			t.Errorf("degraded error %q", got.Error)
+		}
+		if run.Slow() != tc.slow {
+			t.Errorf("min_days_left %d, latency %v: %q: Slow() = %v, want %v", tc.minDays, tc.latency, got.Error, run.Slow(), tc.slow)
 		}
 		// The earliest of the chain's certificates: the leaf's, not the CA's.
 		if !got.CertExpiry.Equal(notAfter) {

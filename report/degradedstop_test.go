@@ -32,6 +32,12 @@ func TestStoppedAfterDegradedRuns(t *testing.T) {
 		{"down, then a degraded run (up_after 1: up)", 1, []string{"fail:send", "fail:send", "slow:send"}, 10 * time.Second},
 		{"down, then a degraded run (up_after 2: still down)", 2, []string{"fail:send", "fail:send", "slow:send"}, 10 * time.Second},
 		{"down, then a pass (up_after 1: up)", 1, []string{"fail:send", "fail:send", "ok"}, m},
+		// A certificate under min_days_left is not confirm-run (it lasts
+		// until renewed): the next run was due an interval on.
+		{"a certificate's degraded window open", 1, []string{"cert:send", "cert:send", "cert:send"}, m},
+		{"one certificate run while up", 1, []string{"cert:send"}, m},
+		{"slow, then a certificate run", 1, []string{"slow:send", "slow:send", "cert:send"}, m},
+		{"a certificate, then slow", 1, []string{"cert:send", "cert:send", "slow:send"}, 10 * time.Second},
 	} {
 		for _, st := range stores() {
 			t.Run(st.name+"/"+tc.name, func(t *testing.T) {

@@ -73,6 +73,8 @@ func mkRun(loc string, at time.Time, spec string) probe.Run {
 			steps[i].Status, steps[i].Error, hit = probe.StatusFailed, step+": HTTP 503", true
 		case steps[i].Step == step && kind == "slow":
 			steps[i].Status, steps[i].Error, steps[i].Duration = probe.StatusDegraded, step+": over 2s", 3*time.Second
+		case steps[i].Step == step && kind == "cert": // as probe words it
+			steps[i].Status, steps[i].Error = probe.StatusDegraded, step+": certificate expires in 3.0 days, under min_days_left 14"
 		}
 	}
 	return probe.Run{ID: loc + at.UTC().Format("20060102T150405"), Flow: "chat", Service: "messaging", Location: loc, Start: at, Duration: 300 * time.Millisecond, Steps: steps}

@@ -1166,9 +1166,10 @@ func lastRunsOf(ctx context.Context, st store.Store, spans map[[2]string]store.S
 // period (c.Last) no run followed within two intervals ends: where the
 // state machine starts the unknown stretch after it (state.Policy.Covers),
 // when the next run was due. That is confirm_every after it when the daemon
-// was to confirm-run the flow after it (state.Machine.Confirming: the
-// flow's down or degraded window open at it, or that run failed or was
-// degraded), else the interval; or the end of that run, if later. Before,
+// was to confirm-run the flow after it (state.ConfirmingAfter, Confirming's
+// rule: the flow's down or degraded window open at it, or that run failed
+// or was degraded, but not degraded by a certificate alone), else the
+// interval; or the end of that run, if later. Before,
 // always the interval: a prober stopped mid-outage while it probed every
 // 10 s at 60 s counted 50 s of downtime after its last run that no run
 // measured. The run is read (lastRunsAtEnd) while it is kept raw; once
@@ -1176,14 +1177,15 @@ func lastRunsOf(ctx context.Context, st store.Store, spans map[[2]string]store.S
 // short of down_after, then counts the interval).
 func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw []state.Window) time.Time {
 	run := a.last[[2]string{f.Name, c.Location}]
-	confirming := run != nil && (run.Outcome() == probe.StatusFailed || run.Outcome() == probe.StatusDegraded)
+	var down, degraded bool
 	for _, w := range raw {
-		if (w.Kind == state.KindDown || w.Kind == state.KindDegraded) && w.Function == "" && w.Location == c.Location && !w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
-			confirming = true
+		if w.Function == "" && w.Location == c.Location && !w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
+			down = down || w.Kind == state.KindDown
+			degraded = degraded || w.Kind == state.KindDegraded
 		}
 	}
 	pol := state.Policy{Interval: ivl, DownAfter: f.DownAfter, UpAfter: f.UpAfter, ConfirmEvery: f.ConfirmEvery}
-	e := c.Last.Add(pol.Covers(confirming))
+	e := c.Last.Add(pol.Covers(state.ConfirmingAfter(run, down, degraded)))
 	if run != nil {
 		e = maxT(e, run.Start.Add(max(run.Duration, 0)))
 	}

@@ -334,6 +334,15 @@ func TestConfirming(t *testing.T) {
 		{"down after degraded", []string{"ok", "slow:login", "slow:login", "slow:login", "fail:send", "fail:send", "fail:send"}, true},
 		{"degraded after down", []string{"ok", "fail:send", "fail:send", "fail:send", "slow:login", "slow:login", "slow:login"}, true},
 		{"up after degraded after down", []string{"ok", "fail:send", "fail:send", "fail:send", "slow:login", "slow:login", "slow:login", "ok", "ok"}, false},
+		// A certificate under min_days_left stays until it is renewed:
+		// not confirm-run, while up or degraded; anything else is.
+		{"a certificate run while up", []string{"ok", "cert:login"}, false},
+		{"degraded by a certificate", []string{"ok", "cert:login", "cert:login", "cert:login"}, false},
+		{"degraded by a certificate, then slow", []string{"ok", "cert:login", "cert:login", "cert:login", "slow:send"}, true},
+		{"slow, then a certificate", []string{"ok", "slow:login", "slow:login", "slow:login", "cert:login"}, false},
+		{"a pass while degraded by a certificate", []string{"ok", "cert:login", "cert:login", "cert:login", "ok"}, true},
+		{"a failure while degraded by a certificate", []string{"ok", "cert:login", "cert:login", "cert:login", "fail:send"}, true},
+		{"a certificate run while down", []string{"ok", "fail:send", "fail:send", "fail:send", "cert:login"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -618,6 +618,10 @@ type Machine struct {
 	// from the trackers, which Stale resets, so that the next run's
 	// unknown stretch starts where Stale closed the windows.
 	confirming bool
+	// certOnly: the last run observed was degraded by a certificate
+	// under expect.tls.min_days_left alone (probe.Run.Slow false), which
+	// stays so until it is renewed: no reason to confirm-run it.
+	certOnly bool
 }
 
 // keyOf is t's key.
@@ -711,6 +715,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 		}
 		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, known, ended, st, c, e)...)
 	}
+	m.certOnly = outcome == probe.StatusDegraded && !run.Slow()
 	m.confirming = m.Confirming()
 	return evs
 }
@@ -836,10 +841,31 @@ func (m *Machine) HasFunctions(fns []string) bool {
 // be the start of its recovery; and it is watched closely until it is up).
 // Degraded windows are windows like down ones (listed, reconciled with
 // declared incidents, outages under policy.degraded: down), so their edges
-// are probed as sharply, whatever that policy.
+// are probed as sharply, whatever that policy; but not while the last run
+// was degraded by a certificate under expect.tls.min_days_left alone: that
+// lasts until the certificate is renewed, days or weeks, and is no more
+// likely to end before the next scheduled run than after it, so probing it
+// every confirm_every would multiply the flow's runs for as long (six times
+// at the default) to sharpen an edge that a renewal makes.
 func (m *Machine) Confirming() bool {
 	t := m.flow()
-	return t.state == vDown || t.state == vDegraded || t.fail > 0 || t.degr > 0
+	return confirming(t.state == vDown || t.fail > 0, t.state == vDegraded || t.degr > 0, m.certOnly)
+}
+
+// ConfirmingAfter is Confirming for a flow whose last run was run (nil when
+// it is not known any more) and whose down or degraded window was open at
+// it, or not: what a report reads of a stopped prober from the store.
+func ConfirmingAfter(run *probe.Run, downOpen, degradedOpen bool) bool {
+	failed := run != nil && run.Outcome() == probe.StatusFailed
+	degraded := run != nil && run.Degraded()
+	return confirming(downOpen || failed, degradedOpen || degraded, degraded && !run.Slow())
+}
+
+// confirming is Confirming's rule: a down flow or a failure is confirm-run,
+// a degraded one or a degraded run too unless the last run was degraded by
+// a certificate alone (certOnly).
+func confirming(down, degraded, certOnly bool) bool {
+	return down || degraded && !certOnly
 }
 
 // LastRun is the start of the last run observed.
@@ -964,6 +990,9 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 				t.degrAt, t.degrEnd, t.degrPre = end, noInstant, noInstant
 			}
 		}
+	}
+	if !scratch.lastRun.Before(m.lastRun) {
+		m.certOnly = scratch.certOnly
 	}
 	m.lastRun = maxTime(m.lastRun, scratch.lastRun)
 	m.covered = maxTime(m.covered, scratch.covered)

@@ -33,6 +33,8 @@ func mkRun(at time.Time, spec string) *probe.Run {
 			steps[i].Status, steps[i].Error, hit = probe.StatusFailed, step+" refused", true
 		case steps[i].Step == step && kind == "slow":
 			steps[i].Status, steps[i].Error = probe.StatusDegraded, step+" slow"
+		case steps[i].Step == step && kind == "cert": // as probe words it
+			steps[i].Status, steps[i].Error = probe.StatusDegraded, step+": certificate expires in 3 days, under min_days_left 14"
 		}
 	}
 	return &probe.Run{ID: at.Format("150405"), Flow: "chat", Service: "messaging", Location: "seoul-a", Start: at, Steps: steps}
