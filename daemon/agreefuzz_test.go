@@ -540,7 +540,7 @@ func windowsText(ws []report.Window) string {
 }
 
 // checkLive: a stopped daemon's live view (Status, slaprobe_flow_up) is
-// the windows it left open in the store.
+// the windows it left open in the store, with the bounds of their starts.
 func checkLive(t *testing.T, r *agreeRig, d *Daemon, loc string) {
 	t.Helper()
 	open, err := r.st.OpenWindows(context.Background(), loc)
@@ -552,7 +552,14 @@ func checkLive(t *testing.T, r *agreeRig, d *Daemon, loc string) {
 		if w.Kind == state.KindUnknown {
 			continue
 		}
-		stored[fmt.Sprintf("%s/%s/%s/%s", w.Flow, w.Function, w.Kind, w.Start.UTC().Format("15:04:05.000"))] = true
+		var earlier, later *float64
+		if d, ok := w.StartUncertainty(); ok {
+			earlier = ptrSeconds(d)
+		}
+		if d, ok := w.StartLater(); ok {
+			later = ptrSeconds(d)
+		}
+		stored[fmt.Sprintf("%s/%s/%s/%s -%s +%s", w.Flow, w.Function, w.Kind, w.Start.UTC().Format("15:04:05.000"), secondsText(earlier), secondsText(later))] = true
 	}
 	live := map[string]bool{}
 	up := map[string]float64{}
@@ -575,7 +582,8 @@ func checkLive(t *testing.T, r *agreeRig, d *Daemon, loc string) {
 			if w.Function != nil {
 				fn = *w.Function
 			}
-			live[fmt.Sprintf("%s/%s/%s/%s", fs.Flow, fn, w.Kind, w.Start.UTC().Format("15:04:05.000"))] = true
+			live[fmt.Sprintf("%s/%s/%s/%s -%s +%s", fs.Flow, fn, w.Kind, w.Start.UTC().Format("15:04:05.000"),
+				secondsText(w.StartUncertaintySeconds), secondsText(w.StartUncertaintyLaterSeconds))] = true
 			if fn == "" {
 				down = down || w.Kind == string(state.KindDown)
 				degraded = degraded || w.Kind == string(state.KindDegraded)
@@ -611,6 +619,14 @@ func checkLive(t *testing.T, r *agreeRig, d *Daemon, loc string) {
 			t.Errorf("%s: the daemon's live view has %s open, the store does not", loc, k)
 		}
 	}
+}
+
+// secondsText is a bound in seconds as the status JSON writes it, or null.
+func secondsText(v *float64) string {
+	if v == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
 }
 
 func label(m *dto.Metric, name string) string {

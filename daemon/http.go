@@ -3,6 +3,7 @@ package daemon
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -19,7 +20,8 @@ import (
 //     running, is shutting down, the store writer is stuck, or no run has
 //     started or ended within twice the largest interval;
 //   - /api/v1/status: JSON, per flow at this location: service, interval,
-//     last run, state, function states and open windows;
+//     last run, state, function states and open windows (with the bounds
+//     of their starts);
 //   - /webhooks/{token}: callbacks for the runs' await webhook steps, when
 //     the daemon has a webhook registry (Deps.Webhooks).
 func (d *Daemon) Handler() http.Handler {
@@ -168,6 +170,35 @@ type WindowStatus struct {
 	DurationSeconds float64   `json:"duration_seconds"`
 	CauseStep       string    `json:"cause_step"`
 	Error           string    `json:"error"`
+	// StartUncertaintySeconds and StartUncertaintyLaterSeconds say how
+	// sharp the start is, as `windows --format json` says it of the same
+	// window once stored (state.Window.StartUncertainty, StartLater): how
+	// much earlier it may have begun (back to the start of the last run
+	// before it, which passed) and how much later (the first failing run's
+	// duration: it began at the start and failed only when it ended). Null
+	// when not known (the first run, after an unknown stretch, a window
+	// resumed from a store written before schema version 12).
+	StartUncertaintySeconds      *float64 `json:"start_uncertainty_seconds"`
+	StartUncertaintyLaterSeconds *float64 `json:"start_uncertainty_later_seconds"`
+}
+
+// StartBounds are the earliest and the latest the window may really have
+// begun (Start less StartUncertaintySeconds, Start plus
+// StartUncertaintyLaterSeconds); each zero when not known.
+func (w *WindowStatus) StartBounds() (earliest, latest time.Time) {
+	if w.StartUncertaintySeconds != nil {
+		earliest = w.Start.Add(-secondsDuration(*w.StartUncertaintySeconds))
+	}
+	if w.StartUncertaintyLaterSeconds != nil {
+		latest = w.Start.Add(secondsDuration(*w.StartUncertaintyLaterSeconds))
+	}
+	return earliest, latest
+}
+
+// secondsDuration is the duration of s seconds (Duration.Seconds' inverse,
+// to the nanosecond).
+func secondsDuration(s float64) time.Duration {
+	return time.Duration(math.Round(s * float64(time.Second)))
 }
 
 // Status returns the live state of every flow, sorted by service and flow.
@@ -241,6 +272,12 @@ func (fs *flowState) status(now time.Time, zone *time.Location) FlowStatus {
 			Kind: string(w.Kind), Start: w.Start.In(zone), Confirmed: w.Confirmed.In(zone),
 			DurationSeconds: w.Duration(now).Seconds(), CauseStep: w.CauseStep, Error: w.Error,
 		}
+		if d, ok := w.StartUncertainty(); ok {
+			ws.StartUncertaintySeconds = ptrSeconds(d)
+		}
+		if d, ok := w.StartLater(); ok {
+			ws.StartUncertaintyLaterSeconds = ptrSeconds(d)
+		}
 		if w.Function != "" {
 			fn := w.Function
 			ws.Function = &fn
@@ -248,6 +285,11 @@ func (fs *flowState) status(now time.Time, zone *time.Location) FlowStatus {
 		st.OpenWindows = append(st.OpenWindows, ws)
 	}
 	return st
+}
+
+func ptrSeconds(d time.Duration) *float64 {
+	s := d.Seconds()
+	return &s
 }
 
 func (d *Daemon) serveStatus(w http.ResponseWriter, _ *http.Request) {
