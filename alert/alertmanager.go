@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -399,9 +400,11 @@ func (n *Notifier) handleLocked(evs []state.Event) bool {
 				// Already firing (a new cause, or a replayed open after a
 				// restart): keep the first startsAt, so Alertmanager never
 				// sees it move. The same window with another cause than the
-				// alert shows sends the new description.
+				// alert shows sends the new description (and one with
+				// other annotations, such as an alert kept from before
+				// started_between, sends them).
 				sameWindow := ev.Op == state.OpCause || firing.StartsAt.Equal(a.StartsAt)
-				if sameWindow && firing.Annotations["description"] != a.Annotations["description"] {
+				if sameWindow && !maps.Equal(firing.Annotations, a.Annotations) {
 					firing.Annotations = a.Annotations
 					n.touch(firing)
 					changed = true

@@ -181,8 +181,10 @@ func TestPayloadGolden(t *testing.T) {
 	ctx := context.Background()
 
 	flow := flowWindow(state.KindDown, "", t0)
+	flow.LastBefore, flow.FirstInEnd = t0.Add(-50*time.Second), t0.Add(1500*time.Millisecond) // started_between
 	recv := flowWindow(state.KindDown, "receive", t0)
-	slow := flowWindow(state.KindDegraded, "login", t0.Add(-10*time.Minute))
+	recv.LastBefore, recv.FirstInEnd = flow.LastBefore, flow.FirstInEnd
+	slow := flowWindow(state.KindDegraded, "login", t0.Add(-10*time.Minute)) // no started_between: neither bound known
 	slow.CauseStep, slow.Error = "login", "took 3.2s, objective 2s"
 	unknown := state.Window{Key: flow.Key, Kind: state.KindUnknown, Start: t0, End: t0.Add(time.Hour)}
 

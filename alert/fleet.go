@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"maps"
 	"time"
 
 	"github.com/slaprobe/slaprobe/state"
@@ -706,10 +707,10 @@ func (n *Notifier) lapsedEvents(evs []state.Event) ([]state.Event, bool) {
 
 // syncTo resolves the firing alerts not in desired (endsAt endOf's) and
 // fires those of desired not firing; one firing takes desired's
-// description. A desired alert whose very version (labels, startsAt) was
-// resolved before (the quorum's alert replaced this prober's, and ended
-// while this prober's window goes on) starts when that one ended. n.mu
-// held.
+// annotations (its description, started_between). A desired alert whose
+// very version (labels, startsAt) was resolved before (the quorum's alert
+// replaced this prober's, and ended while this prober's window goes on)
+// starts when that one ended. n.mu held.
 func (n *Notifier) syncTo(desired map[string]wanted, now time.Time, endOf func(*entry) time.Time) bool {
 	firing := map[string]*entry{}
 	for _, e := range n.entries {
@@ -733,7 +734,7 @@ func (n *Notifier) syncIn(firing map[string]*entry, desired map[string]wanted, n
 	}
 	for fp, d := range desired {
 		if e := firing[fp]; e != nil {
-			if e.Annotations["description"] != d.a.Annotations["description"] {
+			if !maps.Equal(e.Annotations, d.a.Annotations) {
 				e.Annotations = d.a.Annotations
 				n.touch(e)
 				changed = true

@@ -100,10 +100,40 @@ func (n *Notifier) renderAs(w state.Window, s shown) Alert {
 		// probe now escapes new ones (which this leaves as they are).
 		"description": textesc.Text(desc),
 	}
+	if b := startedBetween(&w, zone); b != "" {
+		ann["started_between"] = b
+	}
 	if n.o.RunbookURL != "" {
 		ann["runbook_url"] = strings.ReplaceAll(n.o.RunbookURL, "{service}", url.PathEscape(w.Service))
 	}
 	return Alert{Labels: labels, Annotations: ann, StartsAt: w.Start, GeneratorURL: n.o.GeneratorURL}
+}
+
+// startedBetween is when the window may really have begun, "EARLIEST and
+// LATEST": from the start of the last run before it, which passed, to the
+// end of its first failing run (the state machine's StartUncertainty and
+// StartLater, which `windows --format json` gives as
+// start_uncertainty_seconds and start_uncertainty_later_seconds), RFC 3339
+// in zone to the second, the earliest rounded down and the latest up so
+// that the two hold the start; "?" for a bound not known, "" when neither
+// is.
+func startedBetween(w *state.Window, zone *time.Location) string {
+	lo, hi := "?", "?"
+	if d, ok := w.StartUncertainty(); ok {
+		lo = w.Start.Add(-d).Truncate(time.Second).In(zone).Format(time.RFC3339)
+	}
+	if d, ok := w.StartLater(); ok {
+		t := w.Start.Add(d)
+		c := t.Truncate(time.Second)
+		if c.Before(t) {
+			c = c.Add(time.Second)
+		}
+		hi = c.In(zone).Format(time.RFC3339)
+	}
+	if lo == "?" && hi == "?" {
+		return ""
+	}
+	return lo + " and " + hi
 }
 
 // causeText is "step: error", without repeating the step when the error

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -366,13 +367,35 @@ type Reconciliation struct {
 	NoticeDelaySeconds *float64   `json:"notice_delay_seconds"`
 }
 
+// StartBounds are the earliest and the latest w may really have begun
+// (Start less StartUncertaintySeconds, Start plus
+// StartUncertaintyLaterSeconds); each zero when not known.
+func (w Window) StartBounds() (earliest, latest time.Time) {
+	if w.StartUncertaintySeconds != nil {
+		earliest = w.Start.Add(-secondsDuration(*w.StartUncertaintySeconds))
+	}
+	if w.StartUncertaintyLaterSeconds != nil {
+		latest = w.Start.Add(secondsDuration(*w.StartUncertaintyLaterSeconds))
+	}
+	return earliest, latest
+}
+
+// secondsDuration is the duration of s seconds (Duration.Seconds' inverse,
+// to the nanosecond).
+func secondsDuration(s float64) time.Duration {
+	return time.Duration(math.Round(s * float64(time.Second)))
+}
+
 // State is w as the state machine tells a window (its locations joined in
-// Key.Location), as the status page hands it to the notifier.
+// Key.Location), as the status page hands it to the notifier: its start's
+// bounds as LastBefore and FirstInEnd (StartBounds; zero where not known),
+// so that its StartUncertainty and StartLater are w's; not its end's.
 func (w Window) State() state.Window {
 	sw := state.Window{
 		Key:  state.Key{Service: w.Service, Flow: w.Flow, Location: strings.Join(w.Locations, ", ")},
 		Kind: state.Kind(w.Kind), Start: w.Start, Confirmed: w.Confirmed, Known: w.Known, CauseStep: w.CauseStep, Error: w.Error,
 	}
+	sw.LastBefore, sw.FirstInEnd = w.StartBounds()
 	if w.Function != nil {
 		sw.Function = *w.Function
 	}

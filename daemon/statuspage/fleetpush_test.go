@@ -28,6 +28,7 @@ type pushed struct {
 	at     time.Time
 	key    string // the labels, sorted
 	labels map[string]string
+	ann    map[string]string
 	starts time.Time
 	ends   time.Time
 	body   string // the whole POST, for comparing two notifiers
@@ -44,9 +45,10 @@ type recordingAM struct {
 func (r *recordingAM) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	var as []struct {
-		Labels   map[string]string `json:"labels"`
-		StartsAt time.Time         `json:"startsAt"`
-		EndsAt   time.Time         `json:"endsAt"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+		StartsAt    time.Time         `json:"startsAt"`
+		EndsAt      time.Time         `json:"endsAt"`
 	}
 	if err := json.Unmarshal(body, &as); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -57,7 +59,7 @@ func (r *recordingAM) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	now := r.clk.Now()
 	r.posts = append(r.posts, string(body))
 	for _, a := range as {
-		r.got = append(r.got, pushed{at: now, key: labelKey(a.Labels), labels: a.Labels, starts: a.StartsAt, ends: a.EndsAt, body: string(body)})
+		r.got = append(r.got, pushed{at: now, key: labelKey(a.Labels), labels: a.Labels, ann: a.Annotations, starts: a.StartsAt, ends: a.EndsAt, body: string(body)})
 	}
 	w.WriteHeader(http.StatusOK)
 }

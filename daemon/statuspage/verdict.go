@@ -80,10 +80,13 @@ func verdictOf(cfg *config.Config, month, hist *report.Report, now, monthStart t
 				// again).
 				// And its first cause (the description's "at first"),
 				// which the month's window has as the one in force at
-				// its first instant.
+				// its first instant. And the bounds of its start (the
+				// alert's started_between), which the month's cut start
+				// does not know.
 				for _, h := range hs.Windows {
 					if h.End == nil && h.EndCut == report.CutPeriod && sameWindow(&h, w.Flow, w.Function, w.Kind) && h.Start.Before(sw.Start) {
 						sw.Start, sw.Confirmed, sw.Known = h.Start, h.Confirmed, h.Known
+						sw.LastBefore, sw.FirstInEnd = h.StartBounds()
 						if h.CauseStep != "" || h.Error != "" {
 							sw.CauseStep, sw.Error = h.CauseStep, h.Error
 						}
