@@ -79,7 +79,8 @@ func proberPage(t *testing.T, s store.Store, loc string, from time.Time, n, down
 	return p
 }
 
-// liveOf is what Daemon.Status says of m: its state and open windows.
+// liveOf is what Daemon.Status says of m: its state and open windows,
+// with the bounds of their starts.
 func liveOf(cfg *config.Config, m *state.Machine, now time.Time) daemon.Status {
 	fs := daemon.FlowStatus{Flow: "chat", Service: "messaging", Location: cfg.Location, IntervalSeconds: 60,
 		State: string(m.State()), OpenWindows: []daemon.WindowStatus{}}
@@ -89,6 +90,14 @@ func liveOf(cfg *config.Config, m *state.Machine, now time.Time) daemon.Status {
 	for _, w := range m.OpenWindows() {
 		ws := daemon.WindowStatus{Kind: string(w.Kind), Start: w.Start, Confirmed: w.Confirmed,
 			DurationSeconds: w.Duration(now).Seconds(), CauseStep: w.CauseStep, Error: w.Error}
+		if d, ok := w.StartUncertainty(); ok {
+			s := d.Seconds()
+			ws.StartUncertaintySeconds = &s
+		}
+		if d, ok := w.StartLater(); ok {
+			s := d.Seconds()
+			ws.StartUncertaintyLaterSeconds = &s
+		}
 		if w.Function != "" {
 			fn := w.Function
 			ws.Function = &fn

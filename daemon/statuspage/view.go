@@ -116,14 +116,21 @@ type functionView struct {
 
 type openView struct {
 	Function, Kind, Since, For string
-	Flow, Cause, Error         string
-	Locations                  string
+	// Between says in words how sharp the start is: "began between
+	// 21:46:10 and 21:47:02" (the window's start bounds), "" when neither
+	// bound is known or the start is exact.
+	Between            string
+	Flow, Cause, Error string
+	Locations          string
 	// Maint marks a window open while its service is in planned
 	// maintenance (internal page; the public one lists none).
 	Maint string
 	// Note says, in a fleet (internal page), whether the window is one the
 	// report counts or this prober's own, and whether that is counted.
 	Note string
+	// start is when the line dates the window from; earliest and latest
+	// the bounds of its start (zero: not known).
+	start, earliest, latest time.Time
 }
 
 type incidentView struct {
@@ -387,7 +394,8 @@ func openWindows(live *daemon.Status, service string, public bool, plan config.M
 			continue
 		}
 		for _, w := range f.OpenWindows {
-			ov, ok := openLine(service, w.Function, w.Kind, w.Start, public, plan, now, loc)
+			lo, hi := w.StartBounds()
+			ov, ok := openLine(service, w.Function, w.Kind, w.Start, lo, hi, public, plan, now, loc)
 			if !ok {
 				continue
 			}
@@ -401,21 +409,24 @@ func openWindows(live *daemon.Status, service string, public bool, plan config.M
 		}
 	}
 	if public {
-		out = onePerFunction(out)
+		out = onePerFunction(out, loc)
 	}
 	return out
 }
 
 // openLine is an open window's line; false for one the public page does
-// not name (a whole flow's).
-func openLine(service string, fn *string, kind string, start time.Time, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) (openView, bool) {
+// not name (a whole flow's). earliest and latest are the bounds of the
+// window's start (the state machine's, as /api/v1/status and `windows
+// --format json` give them; zero: not known).
+func openLine(service string, fn *string, kind string, start, earliest, latest time.Time, public bool, plan config.MaintenancePlan, now time.Time, loc *time.Location) (openView, bool) {
 	if sp, in := plan.Cover(service, start); in && public && sp.End.Before(now) {
 		// Opened during planned maintenance that has ended: the
 		// outage customers are owed began at its end, where the
-		// month's report starts the incident.
-		start = sp.End
+		// month's report starts the incident, exactly.
+		start, earliest, latest = sp.End, sp.End, sp.End
 	}
-	ov := openView{Function: "whole flow", Kind: kind, Since: start.In(loc).Format(tsLayout), For: dur(now.Sub(start).Seconds())}
+	ov := openView{Function: "whole flow", Kind: kind, Since: start.In(loc).Format(tsLayout), For: dur(now.Sub(start).Seconds()),
+		start: start, earliest: earliest, latest: latest, Between: between(start, earliest, latest, loc)}
 	if fn != nil {
 		ov.Function = *fn
 	}
@@ -425,10 +436,83 @@ func openLine(service string, fn *string, kind string, start time.Time, public b
 	return ov, true
 }
 
-// onePerFunction keeps one line per function and kind, the earliest.
-func onePerFunction(out []openView) []openView {
-	slices.SortFunc(out, func(a, b openView) int { return strings.Compare(a.Function+a.Kind+a.Since, b.Function+b.Kind+b.Since) })
-	return slices.CompactFunc(out, func(a, b openView) bool { return a.Function == b.Function && a.Kind == b.Kind })
+// between says in words when a window dated from start may really have
+// begun, from earliest to latest (either zero: not known), to the second,
+// rounded outwards so that the two hold the start: "began between
+// 21:46:10 and 21:47:02", "began after 21:46:10", "began by 21:47:02"; a
+// bound on another day than start (in loc) with its date, in another zone
+// abbreviation (the clocks changed) with it. "" when neither is known or
+// the start is exact (both are start).
+func between(start, earliest, latest time.Time, loc *time.Location) string {
+	if earliest.Equal(start) && latest.Equal(start) {
+		return ""
+	}
+	s := start.In(loc)
+	at := func(t time.Time) string {
+		t = t.In(loc)
+		layout := "15:04:05"
+		if y, m, d := t.Date(); y != s.Year() || m != s.Month() || d != s.Day() {
+			layout = "2006-01-02 15:04:05"
+		}
+		if t.Format("MST") != s.Format("MST") {
+			layout += " MST"
+		}
+		return t.Format(layout)
+	}
+	var lo, hi string
+	if !earliest.IsZero() {
+		lo = at(earliest.Truncate(time.Second))
+	}
+	if !latest.IsZero() {
+		c := latest.Truncate(time.Second)
+		if c.Before(latest) {
+			c = c.Add(time.Second)
+		}
+		hi = at(c)
+	}
+	switch {
+	case lo != "" && hi != "":
+		return "began between " + lo + " and " + hi
+	case lo != "":
+		return "began after " + lo
+	case hi != "":
+		return "began by " + hi
+	}
+	return ""
+}
+
+// onePerFunction keeps one line per function and kind, the earliest, with
+// bounds that hold the start of every window it stands for: the function
+// went down when the first of them began, which is no earlier than the
+// earliest of their earliest bounds (not known when one is not) and no
+// later than the earliest of their latest.
+func onePerFunction(out []openView, loc *time.Location) []openView {
+	slices.SortFunc(out, func(a, b openView) int {
+		if c := strings.Compare(a.Function+"\x00"+a.Kind, b.Function+"\x00"+b.Kind); c != 0 {
+			return c
+		}
+		return a.start.Compare(b.start)
+	})
+	var kept []openView
+	for _, ov := range out {
+		n := len(kept)
+		if n == 0 || kept[n-1].Function != ov.Function || kept[n-1].Kind != ov.Kind {
+			kept = append(kept, ov)
+			continue
+		}
+		k := &kept[n-1]
+		switch {
+		case k.earliest.IsZero() || ov.earliest.IsZero():
+			k.earliest = time.Time{}
+		case ov.earliest.Before(k.earliest):
+			k.earliest = ov.earliest
+		}
+		if !ov.latest.IsZero() && (k.latest.IsZero() || ov.latest.Before(k.latest)) {
+			k.latest = ov.latest
+		}
+		k.Between = between(k.start, k.earliest, k.latest, loc)
+	}
+	return kept
 }
 
 // isFleet reports whether the month's figures hold a location other than
@@ -532,17 +616,19 @@ func fleetOpenWindows(ms, hs *report.Service, here string, live *daemon.Status, 
 			// Its cause too: what it began with, not the one in force at
 			// the month's first instant (the month's window's first).
 			start, cause, errText := w.Start, w.CauseStep, w.Error
+			lo, hi := w.StartBounds()
 			if w.StartCut == report.CutPeriod && hs != nil {
 				for _, h := range hs.Windows {
 					if h.End == nil && h.EndCut == report.CutPeriod && sameWindow(&h, w.Flow, w.Function, w.Kind) && h.Start.Before(start) {
 						start = h.Start
+						lo, hi = h.StartBounds()
 						if h.CauseStep != "" || h.Error != "" {
 							cause, errText = h.CauseStep, h.Error
 						}
 					}
 				}
 			}
-			ov, ok := openLine(service, w.Function, w.Kind, start, public, plan, now, loc)
+			ov, ok := openLine(service, w.Function, w.Kind, start, lo, hi, public, plan, now, loc)
 			if !ok {
 				continue
 			}
@@ -554,7 +640,7 @@ func fleetOpenWindows(ms, hs *report.Service, here string, live *daemon.Status, 
 		}
 	}
 	if public {
-		return onePerFunction(out)
+		return onePerFunction(out, loc)
 	}
 	if live == nil {
 		return out
@@ -564,7 +650,8 @@ func fleetOpenWindows(ms, hs *report.Service, here string, live *daemon.Status, 
 			continue
 		}
 		for _, w := range f.OpenWindows {
-			ov, _ := openLine(service, w.Function, w.Kind, w.Start, false, plan, now, loc)
+			lo, hi := w.StartBounds()
+			ov, _ := openLine(service, w.Function, w.Kind, w.Start, lo, hi, false, plan, now, loc)
 			ov.Flow, ov.Cause, ov.Error, ov.Locations = f.Flow, w.CauseStep, textesc.Text(w.Error), f.Location
 			ov.Note = "this prober's own"
 			if !countedAt(ms, here, f.Flow, w.Function, w.Kind) {
