@@ -1400,30 +1400,70 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 		// The edges are those of the location windows that make them (the
 		// last to go down, the first to come back), when one does. Where
-		// several begin (end) at the counted edge, each bound is the widest
-		// of theirs: the earliest last run before (in) it, and the latest
-		// end of the run that started at it. The counted window began once
-		// the last of the locations down at its start really went down, so
-		// no later than the latest of their first failing runs ended: those
-		// of the windows that begin there, and of any that began before but
-		// whose first run was still in flight (seoul-a's hung from 10:10:30
-		// to 10:11:15, busan-b's window begins at 10:11:00 with a 300 ms
-		// run: 15 s). It ended once enough of them really recovered, so no
-		// later than the latest of the runs that ended them: a location
-		// whose run answered in 40 ms does not narrow the bound of one
-		// whose run hung 14 s until it did. A bound one of the windows that
-		// begin (end) at the edge does not know (stored before schema
-		// version 12, its run pruned) leaves the edge's not known, as does
-		// a start no location window begins at.
+		// several end at the counted edge, each bound is the widest of
+		// theirs: the earliest last run in it, and the latest end of the
+		// run that started at it. The counted window began once the last
+		// of the locations down at its start really went down, so no later
+		// than the latest of their first failing runs ended: those of the
+		// windows that begin there, and of any that began before but whose
+		// first run was still in flight (seoul-a's hung from 10:10:30 to
+		// 10:11:15, busan-b's window begins at 10:11:00 with a 300 ms run:
+		// 15 s). It ended once enough of them really recovered, so no later
+		// than the latest of the runs that ended them: a location whose run
+		// answered in 40 ms does not narrow the bound of one whose run hung
+		// 14 s until it did. A later bound one of the windows that begin
+		// (end) at the edge does not know (stored before schema version 12,
+		// its run pruned) leaves the edge's not known, as does a start no
+		// location window begins at.
+		//
+		// The earlier bound of the start is the earliest instant at which
+		// the quorum may really have been down. A location may have been
+		// down from just after its last run before its window (LastBefore,
+		// which passed) without a break into its window; so at any instant
+		// after that, at least as many locations may have been down as have
+		// such an instant before it, and the quorum (need: what it requires
+		// of the locations reporting at the counted start) may have been
+		// down from just after the need-th earliest of those instants. They
+		// are those of the locations down at the counted start, and of the
+		// locations whose windows join it later but whose last run before
+		// them was before its start: quorum 2 of 3, A down since 10:00, B's
+		// window begins the counted one at 10:11 after a pass at 10:10 and
+		// C's at 10:11:50 after a pass at 10:09:50 (its 10:10:50 run
+		// skipped): A and C may both have been down from 10:09:50, so -70 s,
+		// not B's -60 s alone. A location down at the start whose window
+		// knows no run before it (its first run, after an unknown stretch,
+		// stored before schema version 6 with last_before_ns 0) may have
+		// been down at any instant before, and so may one that joins later
+		// with none known though it reported just before its window (stored
+		// before schema version 6): when the need-th earliest is such a
+		// one, the bound is not known. One that joins later with no data
+		// just before its window does not count (the quorum counts the
+		// locations reporting, and it reported nothing to be down in). The
+		// earlier bound too is not known at a start no location window
+		// begins at.
 		startsHere, startLaterUnknown, endLaterUnknown := false, false, false
+		// downFrom is, for each location down at the counted start or
+		// joining it later, the instant after which it may have been down
+		// without a break into the counted window (zero: any instant).
+		downFrom := map[string]time.Time{}
 		for _, i := range curWs {
 			w := lws[i].w
 			atStart, atEnd := cur.s.Equal(w.Start), !w.End.IsZero() && cur.e.Equal(w.End)
 			if atStart {
 				startsHere = true
 				startLaterUnknown = startLaterUnknown || w.FirstInEnd.IsZero()
-				if !w.LastBefore.IsZero() && (cur.lastBefore.IsZero() || w.LastBefore.Before(cur.lastBefore)) {
-					cur.lastBefore = w.LastBefore
+			}
+			known := !w.LastBefore.IsZero() && !w.LastBefore.After(w.Start)
+			f, ok := first[w.Location]
+			dataBefore := ok && f.Before(w.Start) && !unknown[w.Location].contains(w.Start.Add(-1))
+			joins := known && w.LastBefore.Before(cur.s) || !known && dataBefore
+			if !w.Start.After(cur.s) || joins {
+				b := w.LastBefore
+				if !known {
+					b = time.Time{}
+				}
+				if d, ok := downFrom[w.Location]; !ok || b.Before(d) {
+					downFrom[w.Location] = b
 				}
 			}
 			if (atStart || w.Start.Before(cur.s)) && w.FirstInEnd.After(cur.firstInEnd) {
@@ -1441,6 +1481,18 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 		if !startsHere || startLaterUnknown {
 			cur.firstInEnd = time.Time{}
+		}
+		if startsHere {
+			reporting := 0
+			for _, l := range locs {
+				if !unknown[l].contains(cur.s) {
+					reporting++
+				}
+			}
+			since := slices.SortedFunc(maps.Values(downFrom), func(x, y time.Time) int { return x.Compare(y) })
+			if n := a.required(reporting); n >= 1 && n <= len(since) {
+				cur.lastBefore = since[n-1] // zero (not known): need locations may have been down at any instant before
+			}
 		}
 		if endLaterUnknown {
 			cur.firstAfterEnd = time.Time{}
