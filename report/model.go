@@ -221,7 +221,7 @@ type Window struct {
 	CauseStep       string    `json:"cause_step"`
 	Locations       []string  `json:"locations"`
 	Error           string    `json:"error"`
-	Confirmed       time.Time `json:"confirmed"` // when down_after was reached
+	Confirmed       time.Time `json:"confirmed"` // start of the run that reached down_after (the quorum's); the period's start for a cut window confirmed before it (see quorum)
 	// StartUncertaintySeconds is how much earlier the window may really have
 	// started: its start minus the start of the last run before it that
 	// passed. EndUncertaintySeconds is how much earlier it may have ended:

@@ -1343,6 +1343,24 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// confirmed their own windows (not when the first one did): the
 		// first location confirmation at which enough confirmed location
 		// windows cover that instant.
+		//
+		// Never before the counted start. Of a window the period's start
+		// cuts (start_cut "period") whose confirming run began before the
+		// period, that is the period's start, as its start, causes and
+		// duration are: a window is what the period saw of it, start <=
+		// confirmed (confirmed - start, a time to detect, is never
+		// negative), and the period's runs cannot always tell the
+		// confirmation before it: --recompute replays only flowLookback
+		// before --from, so of a window begun earlier it finds the first
+		// failing run there and a confirmation down_after-1 runs later
+		// (seoul-a down from 10:10, a range from 10:29:30: 10:21 where the
+		// stored window says 10:11), and stored and recomputed windows
+		// must agree. Nothing needs the earlier instant: the renderers do
+		// not print confirmed, MTTD leaves out cut starts, and the status
+		// page dates its alert's confirmation for a window open across the
+		// month's start from the previous days' figures (statuspage's
+		// verdict). A cut window confirmed in the period keeps its own
+		// confirming run's start (TestCutWindowConfirmed).
 		slices.Sort(curWs)
 		curWs = slices.Compact(curWs)
 		var cands []time.Time
