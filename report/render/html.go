@@ -94,9 +94,13 @@ func unbroken(s string) bool {
 	return false
 }
 
-// numeric reports whether a cell holds a figure, a duration or a time, which
-// the HTML table right-aligns and keeps on one line.
+// numeric reports whether a cell holds a figure, a duration or a time, or a
+// window's edge bounds (boundsCell), which the HTML table right-aligns and
+// keeps on one line.
 func numeric(s string) bool {
+	if boundsCell(s) { // "-1m10s +14.4s / -59.8s +300ms": longer than a time
+		return true
+	}
 	if s == "" || len(s) > len(timeLayout) {
 		return false
 	}

@@ -327,10 +327,29 @@ func (g *glyphs) width(s string, size float64) float64 {
 	return ems(g.f, &g.buf, s) * size * 25.4 / 72
 }
 
+// nbsp binds the words on either side of it into one that maroto, which
+// wraps at spaces only, does not break (keepEdges), unless fit must.
+const nbsp = "\u00a0"
+
+// keepEdges binds the words of each edge of an Uncertainty cell with no-break
+// spaces, the start's with the "/" after it ("-1m\u00a0+15s\u00a0/
+// -10s\u00a0+14.4s"), so that a cell too wide for one line breaks between
+// the start and the end, always after the "/", and not inside an edge: it
+// read "-1m +0s /" then "-10s +0s" in one row and "-1m1s +0s" then "/ -10s
+// +0s" in the next.
+func keepEdges(c string) string {
+	start, end, ok := strings.Cut(c, " / ")
+	if !ok {
+		return c
+	}
+	return strings.ReplaceAll(start, " ", nbsp) + nbsp + "/ " + strings.ReplaceAll(end, " ", nbsp)
+}
+
 // fit breaks every word of s wider than maxWidth millimetres, after a
 // hyphen, slash, underscore, dot or colon when there is one, so that a long
 // identifier wraps inside its cell instead of running into the next one
-// (maroto wraps at spaces only).
+// (maroto wraps at spaces only). A word bound with no-break spaces
+// (keepEdges) that is too wide breaks at them first.
 func (g *glyphs) fit(s string, size, maxWidth float64) string {
 	words := strings.Split(s, " ")
 	changed := false
@@ -339,11 +358,22 @@ func (g *glyphs) fit(s string, size, maxWidth float64) string {
 			continue
 		}
 		changed = true
+		if strings.Contains(w, nbsp) {
+			words[i] = g.fit(strings.ReplaceAll(w, nbsp, " "), size, maxWidth)
+			continue
+		}
 		var parts []string
 		for w != "" && g.width(w, size) > maxWidth {
 			cut, soft := 0, 0
 			for pos, r := range w {
 				if pos > 0 && g.width(w[:pos+len(string(r))], size) > maxWidth {
+					// A hyphen (slash, ...) that ends a piece may hang
+					// into the cell's padding, the 0.5 mm maxWidth leaves
+					// to it: "messaging-" (13.01 mm) in a 13 mm column,
+					// not "messaging" then "-roundtrip".
+					if strings.ContainsRune("-/_.:", r) && g.width(w[:pos+len(string(r))], size) <= maxWidth+0.5 {
+						soft = pos + len(string(r))
+					}
 					break
 				}
 				cut = pos + len(string(r))
@@ -607,6 +637,9 @@ func (p *pdfDoc) table(t table, size float64) {
 	for n, cells := range t.Rows {
 		cols := make([]core.Col, len(cells))
 		for i, c := range cells {
+			if t.Head[i] == uncertaintyHead {
+				c = keepEdges(c)
+			}
 			c = p.g.fit(c, 7, p.width*float64(t.Widths[i])/pdfGrid-2.5)
 			cols[i] = text.NewCol(t.Widths[i], c, props.Text{Family: fontFamily, Size: 7, Top: 1, Bottom: 1, Left: 1, Right: 1})
 		}

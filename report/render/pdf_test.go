@@ -219,3 +219,94 @@ func TestPDFConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestPDFUncertaintyCell: the windows tables' Uncertainty cell prints
+// sub-minute bounds as the JSON has them (14.4 s is "+14.4s", not "+14s";
+// 59.816686513 s "-59.8s") and, too wide for one line, breaks between the
+// start and the end, after the "/", never inside an edge: it read
+// "-1m1s +0s" then "/ -10s +0s" in one row and "-1m +0s /" then "-10s +0s"
+// in another, and a longer start lost its "+" bound to the next line.
+func TestPDFUncertaintyCell(t *testing.T) {
+	pdftotext := poppler(t, "pdftotext")
+	f := func(v float64) *float64 { return &v }
+	r := fixture()
+	for _, tc := range []struct {
+		w                                int // of the messaging service's windows
+		start, startLater, end, endLater *float64
+		lines                            [2]string // the cell's two lines
+	}{
+		{0, f(61), f(0), f(10), f(0), [2]string{"-1m1s +0s /", "-10s +0s"}},
+		{1, f(70), f(14.4), f(59.816686513), f(0.3), [2]string{"-1m10s +14.4s /", "-59.8s +300ms"}},
+	} {
+		w := &r.Services[0].Windows[tc.w]
+		w.StartUncertaintySeconds, w.StartUncertaintyLaterSeconds, w.EndUncertaintySeconds, w.EndUncertaintyLaterSeconds = tc.start, tc.startLater, tc.end, tc.endLater
+		b, err := pdfBytes(r, PDFOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdf := filepath.Join(t.TempDir(), "report.pdf")
+		if err := os.WriteFile(pdf, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(pdftotext, "-layout", pdf, "-").CombinedOutput()
+		if err != nil {
+			t.Fatalf("pdftotext: %v\n%s", err, out)
+		}
+		// The cell's column, on two consecutive lines.
+		lines := strings.Split(strings.ReplaceAll(string(out), "\u00a0", " "), "\n")
+		found := false
+		for i := 0; i+1 < len(lines); i++ {
+			c := strings.Index(lines[i], tc.lines[0])
+			if c < 0 {
+				continue
+			}
+			next := []rune(lines[i+1])
+			col := len([]rune(lines[i][:c]))
+			if col < len(next) && strings.HasPrefix(strings.TrimLeft(string(next[col:]), " "), tc.lines[1]) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no cell reading %q then %q in:\n%s", tc.lines[0], tc.lines[1], out)
+		}
+	}
+}
+
+// TestFitCell: how a table cell is made to wrap (glyphs.fit; maroto then
+// wraps at spaces only). An Uncertainty cell (keepEdges) is one word an
+// edge, the start's with its "/", and breaks inside an edge only where that
+// edge is wider than its column; a hyphen that ends a piece hangs into the
+// cell's padding rather than starting the next line ("messaging-" is 13.01
+// mm at 7 pt, in a 13 mm column: it read "messaging" then "-roundtrip").
+func TestFitCell(t *testing.T) {
+	reg, _, err := PDFOptions{}.fonts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := newGlyphs(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col2, col3 := 186.0*2/pdfGrid-2.5, 186.0*3/pdfGrid-2.5
+	for _, tc := range []struct {
+		name, cell string
+		edges      bool
+		width      float64
+		want       string // no-break spaces as "~"
+	}{
+		{"flow name", "messaging-roundtrip", false, col2, "messaging- roundtrip"},
+		{"bounds", "-1m1s +0s / -10s +0s", true, col3, "-1m1s~+0s~/ -10s~+0s"},
+		{"bounds, an edge too wide", "-1h2m3s +0.4ms / -1m +15s", true, col3, "-1h2m3s +0.4ms / -1m~+15s"},
+		{"no bounds", "- / -", true, col3, "-~/ -"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cell
+			if tc.edges {
+				c = keepEdges(c)
+			}
+			if got := strings.ReplaceAll(g.fit(c, 7, tc.width), nbsp, "~"); got != tc.want {
+				t.Errorf("fit(%q) = %q, want %q", tc.cell, got, tc.want)
+			}
+		})
+	}
+}

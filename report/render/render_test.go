@@ -576,10 +576,20 @@ func TestFmtUncertainty(t *testing.T) {
 		{f(60), f(15), f(10), f(0.04), "-1m +15s / -10s +40ms"},
 		{f(60), nil, nil, f(14), "-1m +? / -? +14s"},
 		{f(60), f(0), f(10), f(0.9996), "-1m +0s / -10s +1s"},
-		{f(60), f(0.0004), f(10), f(0.9994), "-1m +0ms / -10s +999ms"},
+		{f(60), f(0.0004), f(10), f(0.9994), "-1m +0.4ms / -10s +999ms"},
+		// Sub-minute bounds as the JSON has them, to three significant
+		// digits; whole seconds from a minute on.
+		{f(70), f(14.4), f(59.816686513), f(0.3), "-1m10s +14.4s / -59.8s +300ms"},
+		{f(61), f(0), f(10), f(0), "-1m1s +0s / -10s +0s"},
+		{f(1.5), f(2.25), f(9.996), f(59.96), "-1.5s +2.25s / -10s +1m"},
+		{f(70.4), f(0.0000001), f(3600), f(0.0123456), "-1m10s +0ms / -1h +12.3ms"},
 	} {
-		if got := fmtUncertainty(tc.start, tc.startLater, tc.end, tc.endLater); got != tc.want {
+		got := fmtUncertainty(tc.start, tc.startLater, tc.end, tc.endLater)
+		if got != tc.want {
 			t.Errorf("fmtUncertainty = %q, want %q", got, tc.want)
+		}
+		if !numeric(got) { // the HTML keeps it on one line
+			t.Errorf("numeric(%q) = false", got)
 		}
 	}
 }

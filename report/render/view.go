@@ -537,8 +537,8 @@ func windowTable(title, note, empty string, ws []report.Window, maint []report.S
 		Note:  note,
 		// Locations: where the window was seen from (those that made the
 		// quorum; a below-quorum window's own location).
-		Head:   []string{"Start", "End", "Duration", "Uncertainty (start / end)", "Flow", "Function", "Kind", "Locations", "Cause"},
-		Widths: []int{3, 3, 3, 2, 3, 2, 2, 2, 4},
+		Head:   []string{"Start", "End", "Duration", uncertaintyHead, "Flow", "Function", "Kind", "Locations", "Cause"},
+		Widths: []int{3, 3, 3, 3, 2, 2, 2, 2, 4}, // Uncertainty 3: "-1m10s +14.4s /" is one line of the PDF
 		Empty:  empty,
 	}
 	for _, w := range ws {
@@ -584,31 +584,88 @@ func durationCell(w report.Window, maint []report.Span) string {
 	return d + " (" + fmtDur(in.Seconds()) + " in planned maintenance, not counted)"
 }
 
+// uncertaintyHead heads the windows tables' Uncertainty column, whose cells
+// the PDF breaks only between the start and the end (keepEdges).
+const uncertaintyHead = "Uncertainty (start / end)"
+
 // fmtUncertainty prints a window's edge uncertainties, how much earlier
-// (-) and later (+) each edge may have been, as "-1m +15s / -10s +14s": "?"
-// for a direction not known (a window stored before its runs' ends were),
-// "-" for an edge no run bounds either way (or the end of an ongoing
-// window).
+// (-) and later (+) each edge may have been, as "-1m +15s / -10s +14.4s"
+// (fmtBound): "?" for a direction not known (a window stored before its
+// runs' ends were), "-" for an edge no run bounds either way (or the end of
+// an ongoing window).
 func fmtUncertainty(start, startLater, end, endLater *float64) string {
 	edge := func(earlier, later *float64) string {
 		if earlier == nil && later == nil {
 			return "-"
 		}
 		f := func(sign string, v *float64) string {
-			switch {
-			case v == nil:
+			if v == nil {
 				return sign + "?"
-			case *v > 0 && *v < 1: // a run that answered in 40 ms: not "0.0s"
-				if ms := math.Round(*v * 1000); ms < 1000 {
-					return sign + strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
-				}
-				return sign + "1s" // 999.6 ms, not "1000ms"
 			}
-			return sign + fmtDur(*v)
+			return sign + fmtBound(*v)
 		}
 		return f("-", earlier) + " " + f("+", later)
 	}
 	return edge(start, startLater) + " / " + edge(end, endLater)
+}
+
+// boundsCell reports whether s is a cell fmtUncertainty printed: two edges
+// around " / ", each "-" or "-EARLIER +LATER" (a bound or "?").
+func boundsCell(s string) bool {
+	start, end, ok := strings.Cut(s, " / ")
+	if !ok {
+		return false
+	}
+	edge := func(e string) bool {
+		if e == "-" {
+			return true
+		}
+		a, b, ok := strings.Cut(e, " ")
+		bound := func(x, sign string) bool {
+			x, ok := strings.CutPrefix(x, sign)
+			return ok && (x == "?" || x != "" && x[0] >= '0' && x[0] <= '9' && !strings.ContainsAny(x, " /"))
+		}
+		return ok && bound(a, "-") && bound(b, "+")
+	}
+	return edge(start) && edge(end)
+}
+
+// fmtBound prints an edge's bound of sec seconds as the JSON's figure to
+// three significant digits below a minute, so that the tables read as the
+// JSON does ("14.4s" for 14.4, "2.35s", "40ms" for 0.04, "0.4ms", "999ms"
+// for 0.9994 and "1s" for 0.9996, not "1000ms"), and as fmtDur from a minute
+// on, in whole seconds ("1m", "1m10s"); 0 is "0s".
+func fmtBound(sec float64) string {
+	sig3 := func(x float64) (float64, string) { // x in (0, 1000): three significant digits
+		d := 0
+		switch {
+		case x < 1:
+			d = 3 // 0.4ms; less than a microsecond prints 0
+		case x < 10:
+			d = 2
+		case x < 100:
+			d = 1
+		}
+		p := math.Pow(10, float64(d))
+		r := math.Round(x*p) / p
+		t := strconv.FormatFloat(r, 'f', d, 64)
+		if strings.Contains(t, ".") {
+			t = strings.TrimRight(strings.TrimRight(t, "0"), ".")
+		}
+		return r, t
+	}
+	if sec > 0 && sec < 1 {
+		if r, t := sig3(sec * 1000); r < 1000 {
+			return t + "ms"
+		}
+		return "1s"
+	}
+	if sec >= 1 && sec < 60 {
+		if r, t := sig3(sec); r < 60 {
+			return t + "s"
+		}
+	}
+	return fmtDur(sec)
 }
 
 // fmtCauses prints a window's cause: its error (which names the step), or,
