@@ -224,8 +224,10 @@ type Window struct {
 	Confirmed       time.Time `json:"confirmed"` // start of the run that reached down_after (the quorum's); the period's start for a cut window confirmed before it (see quorum)
 	// StartUncertaintySeconds is how much earlier the window may really have
 	// started: its start minus the start of the last run before it that
-	// passed. EndUncertaintySeconds is how much earlier it may have ended:
-	// its end minus the start of the last failing run. Null when no run
+	// passed (of a counted window, back to the earliest instant at which
+	// the quorum may have been down: see quorum in windows.go).
+	// EndUncertaintySeconds is how much earlier it may have ended: its end
+	// minus the start of the last failing run. Null when no run
 	// bounds the edge (the first run, after an unknown stretch, an edge that
 	// is not a measured one: start_cut/end_cut) and, for the end, while
 	// ongoing.
