@@ -39,6 +39,19 @@ func TestCountedEarlierBoundAcrossLocations(t *testing.T) {
 		}
 		return out
 	}
+	// daeguC30 runs every minute at :30, failing from 10:11:30 to 10:29:30,
+	// without runs from 10:05:30 to 10:10:30 when gap.
+	daeguC30 := func(gap bool) []probe.Run {
+		return schedule("daegu-c", hourStart.Add(30*time.Second), hourStart.Add(time.Hour), time.Minute, func(off time.Duration) string {
+			switch m := int(off / time.Minute); {
+			case gap && m >= 5 && m < 11:
+				return ""
+			case m >= 11 && m < 30:
+				return "fail:send"
+			}
+			return "ok"
+		})
+	}
 	for _, tc := range []struct {
 		name       string
 		runs       [][]probe.Run
@@ -60,6 +73,16 @@ func TestCountedEarlierBoundAcrossLocations(t *testing.T) {
 			laterRuns("busan-b", [2]int{11, 30}, nil),
 			laterRuns("daegu-c", [2]int{11, 30}, nil),
 		}, []string{"seoul-a", "daegu-c"}, []string{"10:11 -? +300ms / 10:30 -1m0s +300ms"}},
+		{"one joining later knows no run before it, though it reported", [][]probe.Run{
+			laterRuns("seoul-a", [2]int{5, 30}, nil),
+			laterRuns("busan-b", [2]int{11, 30}, nil),
+			daeguC30(false),
+		}, []string{"daegu-c"}, []string{"10:11 -7m0s +300ms / 10:30 -1m0s +300ms"}},
+		{"one joining later after a stretch without data", [][]probe.Run{
+			laterRuns("seoul-a", [2]int{5, 30}, nil),
+			laterRuns("busan-b", [2]int{11, 30}, nil),
+			daeguC30(true),
+		}, nil, []string{"10:11 -1m0s +300ms / 10:30 -1m0s +300ms"}},
 		{"a location's first run found it down", [][]probe.Run{
 			schedule("seoul-a", hourStart.Add(5*time.Minute), hourStart.Add(time.Hour), time.Minute, failing("fail:send", [2]int{0, 25})),
 			laterRuns("busan-b", [2]int{11, 30}, nil),
