@@ -906,6 +906,7 @@ func checkStatus(want []int, got int) string {
 	return "status " + strconv.Itoa(got) + ", want " + strings.Join(ws, " or ")
 }
 
+// transportError turns an error from the HTTP client into a short message
 // without the URL (which may carry secrets or noise).
 func transportError(err error) string {
 	var re redirectError
@@ -928,13 +929,13 @@ func transportError(err error) string {
 	var recErr tls.RecordHeaderError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
+		return "connection refused" + dialedAddr(err)
 	case errors.Is(err, syscall.ECONNRESET):
 		return "connection reset by peer"
 	case errors.Is(err, syscall.EHOSTUNREACH):
-		return "host unreachable"
+		return "host unreachable" + dialedAddr(err)
 	case errors.Is(err, syscall.ENETUNREACH):
-		return "network unreachable"
+		return "network unreachable" + dialedAddr(err)
 	case errors.As(err, &uaErr):
 		return "tls: certificate signed by unknown authority"
 	case errors.As(err, &hostErr):
@@ -968,6 +969,28 @@ func transportError(err error) string {
 		return oe.Op + ": " + oe.Err.Error()
 	}
 	return err.Error()
+}
+
+// dialedAddr is " (ADDR)", the address a failed dial went to as the
+// dialer reports it (an IP and port: which one a DNS answer gave, which
+// port a variable made), or " (proxy ADDR)" when the dial was to the
+// transport's proxy; "" when the error names none. Never the URL, whose
+// userinfo may hold credentials.
+func dialedAddr(err error) string {
+	proxy := ""
+	var oe *net.OpError
+	for e := err; errors.As(e, &oe); e = oe.Err {
+		if oe.Op == "proxyconnect" {
+			proxy = "proxy "
+		}
+		if oe.Addr != nil {
+			return " (" + proxy + oe.Addr.String() + ")"
+		}
+		if oe.Err == nil {
+			break
+		}
+	}
+	return ""
 }
 
 // byteSize says n bytes as a reader takes them in: "0 bytes", "512 bytes",

@@ -47,7 +47,7 @@ func TestNoRepeatUnansweredSaysUnknown(t *testing.T) {
 		{"repeat: false, no key", true, "X-Request-Id", "", "send: connection closed by server" + unknown},
 		{"repeat: false, the POST a 307 sent on", true, "X-Request-Id", "307", "send: connection closed by server" + unknown},
 		{"repeat: false, the GET after a 303: the POST was answered", true, "X-Request-Id", "303", "send: connection closed by server"},
-		{"repeat: false, connection refused: nothing went out", true, "X-Request-Id", "refused", "send: connection refused"},
+		{"repeat: false, connection refused: nothing went out", true, "X-Request-Id", "refused", "send: connection refused (" + closed.Addr().String() + ")"},
 		{"repeat (default), no key: as before", false, "X-Request-Id", "", "send: connection closed by server"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -453,5 +453,3 @@ func extract(x *extractor, data any, body []byte, h http.Header, jar *lazyJar, u
 	}
 	return "", "extract " + x.name + ": no source"
 }
-
-// transportError turns an error from the HTTP client into a short message

@@ -27,13 +27,13 @@ func TestStepNamedAfterItsKindSaysItOnce(t *testing.T) {
 		want string
 	}{
 		{"websocket named websocket", config.Step{Name: "websocket", Function: "receive", WebSocket: &config.Stream{URL: "ws://" + addr + "/connection/websocket"}},
-			"websocket: connection refused"},
+			"websocket: connection refused (" + addr + ")"},
 		{"sse named sse", config.Step{Name: "sse", Function: "receive", SSE: &config.Stream{URL: "http://" + addr + "/connection/uni_sse"}},
-			"sse: connection refused"},
+			"sse: connection refused (" + addr + ")"},
 		{"websocket named subscribe", config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: "ws://" + addr + "/connection/websocket"}},
-			"subscribe: websocket: connection refused"},
+			"subscribe: websocket: connection refused (" + addr + ")"},
 		{"sse named http-stream", config.Step{Name: "http-stream", Function: "receive", SSE: &config.Stream{URL: "http://" + addr + "/connection/uni_http_stream", Method: "POST", Format: config.FormatLines}},
-			"http-stream: sse: connection refused"},
+			"http-stream: sse: connection refused (" + addr + ")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{tc.step}}, Options{})

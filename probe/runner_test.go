@@ -534,7 +534,7 @@ func TestConnectionErrors(t *testing.T) {
 	tests := []struct {
 		name, url, want string
 	}{
-		{"refused", "http://" + addr + "/", "s: connection refused"},
+		{"refused", "http://" + addr + "/", "s: connection refused (" + addr + ")"},
 		{"no such host", "http://no-such-host.invalid/", "s: dns: no such host no-such-host.invalid"},
 	}
 	for _, tc := range tests {

@@ -124,7 +124,7 @@ func TestWebSocketHandshakeAndFrames(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		f := chatFlow(srv.URL, wsStream("ws://127.0.0.1:1/ws"), config.Await{Stream: "subscribe"})
 		run := runOne(t, context.Background(), f, Options{})
-		wantStep(t, run.Steps[0], StatusFailed, "subscribe: websocket: connection refused")
+		wantStep(t, run.Steps[0], StatusFailed, "subscribe: websocket: connection refused (127.0.0.1:1)")
 	})
 	t.Run("frames sent after connecting", func(t *testing.T) {
 		ws := wsStream(base + "/ws")
