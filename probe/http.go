@@ -930,8 +930,6 @@ func transportError(err error) string {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused" + dialedAddr(err)
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset by peer"
 	case errors.Is(err, syscall.EHOSTUNREACH):
 		return "host unreachable" + dialedAddr(err)
 	case errors.Is(err, syscall.ENETUNREACH):
@@ -945,11 +943,18 @@ func transportError(err error) string {
 	case errors.As(err, &recErr):
 		return "tls: server did not answer with TLS"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		strings.HasSuffix(err.Error(), "http: server closed idle connection"):
-		// The last: net/http's own words (unexported) for a kept-alive
-		// connection the server (or a proxy in front) closed as the
-		// request went out; seen on a WebSocket handshake through a
-		// proxy that dropped connections, beside the EOF of a new one.
+		// The server's side (the server, or a proxy in front) dropped the
+		// connection: closed it (EOF), reset it (an RST: SO_LINGER 0, a
+		// process that died with unread data, a balancer's cut), or
+		// closed it before the request was written whole (EPIPE). One
+		// wording for all, as they mean one thing to a reader: behind a
+		// proxy that drops connections, which one a run gets is chance,
+		// and a window's cause flipped between "connection reset by peer"
+		// and "connection closed by server" from run to run (13 causes
+		// in 44 s). The last: net/http's own words (unexported) for a
+		// kept-alive connection closed as the request went out.
 		return "connection closed by server"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"

@@ -1,0 +1,111 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// droppingServer answers each connection's first request with answer (the
+// bytes of a response's head and part of its body, or none) and then drops
+// the connection: with a FIN (a close) or, when reset says so of the n-th
+// connection (from 0), an RST (SO_LINGER 0), after a short pause so that
+// what it wrote is read first. It returns the server's host:port.
+func droppingServer(t *testing.T, answer string, reset func(n int) bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			rst := reset(n)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				// The whole request head (a GET, or a handshake: no
+				// body), so that a close is a FIN, not the RST of data
+				// left unread.
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				if answer != "" {
+					io.WriteString(c, answer)
+					time.Sleep(100 * time.Millisecond)
+				}
+				if rst {
+					c.(*net.TCPConn).SetLinger(0)
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// A connection the server side drops reads the same whether it was closed
+// (FIN) or reset (RST): behind a proxy that drops connections, which one a
+// run got was chance, and a window's cause flipped between "connection reset
+// by peer" and "connection closed by server" from run to run (13 causes in
+// 44 s, the cap of 32 soon reached), where both say one thing to a reader.
+func TestDroppedConnectionReadsTheSameClosedOrReset(t *testing.T) {
+	const cut200 = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"messages\":["
+	for _, tc := range []struct {
+		name   string
+		answer string
+		step   func(addr string) config.Step
+		want   string
+	}{
+		{"request, before any answer", "", func(addr string) config.Step { return get("s", "http://"+addr+"/") },
+			"s: connection closed by server"},
+		{"request, a 200's body cut", cut200, func(addr string) config.Step { return get("s", "http://"+addr+"/") },
+			"s: read body: connection closed by server"},
+		{"websocket handshake", "", func(addr string) config.Step {
+			return config.Step{Name: "subscribe", Function: "receive", WebSocket: &config.Stream{URL: "ws://" + addr + "/ws"}}
+		}, "subscribe: websocket: connection closed by server"},
+		{"sse, before any answer", "", func(addr string) config.Step {
+			return config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: "http://" + addr + "/events"}}
+		}, "subscribe: sse: connection closed by server"},
+	} {
+		for _, m := range []struct {
+			name  string
+			reset func(int) bool
+		}{
+			{"closed", func(int) bool { return false }},
+			{"reset", func(int) bool { return true }},
+			{"closed and reset by turns", func(n int) bool { return n%2 == 1 }},
+		} {
+			t.Run(tc.name+", "+m.name, func(t *testing.T) {
+				addr := droppingServer(t, tc.answer, m.reset)
+				cfg := testConfig(config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{tc.step(addr)}})
+				r, err := NewRunner(cfg, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(r.CloseIdle)
+				for range 4 { // one cause: the same text each run
+					run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+					wantStep(t, run.Steps[0], StatusFailed, tc.want)
+				}
+			})
+		}
+	}
+}
