@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,6 +108,72 @@ func TestDroppedConnectionReadsTheSameClosedOrReset(t *testing.T) {
 					run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
 					wantStep(t, run.Steps[0], StatusFailed, tc.want)
 				}
+			})
+		}
+	}
+}
+
+// A refused status whose body is then cut says the status first, and what
+// cut the body after it, as a body over max_body_bytes already did: a 503
+// cut by a reset after its headers read "read body: connection reset by
+// peer" alone, and one whose body stalled until the deadline "timeout after
+// 500ms reading the body from ...", the 503 lost. A status that passed
+// keeps the body's failure alone.
+func TestCutBodySaysTheStatusFirst(t *testing.T) {
+	const part = `{"errcode":"M_UNKNOWN","er`
+	head := func(code int) string {
+		return "HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" + part
+	}
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, part)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(stalled.Close)
+	stalledAddr := strings.TrimPrefix(stalled.URL, "http://")
+	for _, tc := range []struct {
+		name   string
+		answer string // for a dropping server; "" the stalled one
+		status []int
+		poll   bool
+		want   string // ADDR: the stalled server's
+	}{
+		{name: "503 cut", answer: head(503), want: "s: status 503, want 200-399 (read body: connection closed by server)"},
+		{name: "503 cut, 503 expected", answer: head(503), status: []int{503}, want: "s: read body: connection closed by server"},
+		{name: "200 cut", answer: head(200), want: "s: read body: connection closed by server"},
+		{name: "401 cut, 200 or 201 expected", answer: head(401), status: []int{200, 201}, want: "s: status 401, want 200 or 201 (read body: connection closed by server)"},
+		{name: "503 stalled to the step's timeout",
+			want: "s: status 503, want 200-399 (timeout after 500ms reading the body from " + stalledAddr + " after " + strconv.Itoa(len(part)) + " bytes)"},
+		{name: "503 stalled to a poll's within", poll: true,
+			want: "s: expectation not met within 500ms: status 503, want 200-399 (timeout reading the body from " + stalledAddr + " after " + strconv.Itoa(len(part)) + " bytes)"},
+	} {
+		for _, reset := range []bool{false, true} {
+			name := tc.name
+			if tc.answer == "" {
+				if reset {
+					continue
+				}
+			} else if reset {
+				name += ", reset"
+			} else {
+				name += ", closed"
+			}
+			t.Run(name, func(t *testing.T) {
+				u := stalled.URL + "/"
+				if tc.answer != "" {
+					u = "http://" + droppingServer(t, tc.answer, func(int) bool { return reset }) + "/"
+				}
+				st := get("s", u)
+				st.Expect.Status = tc.status
+				if tc.poll {
+					st.Poll = &config.Poll{Every: 100 * time.Millisecond, Within: 500 * time.Millisecond}
+				} else if tc.answer == "" {
+					st.Timeout = 500 * time.Millisecond
+				}
+				run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{st}}, Options{})
+				wantStep(t, run.Steps[0], StatusFailed, tc.want)
 			})
 		}
 	}

@@ -426,14 +426,17 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 	a.phases = tr.finish(true)
 	a.retryAfter = retryAfter(resp, body, rs.c.Now())
 	page := rs.sessionPage(req.URL, resp)
-	if err != nil {
+	switch {
+	case err != nil:
 		a.fail = err.Error()
-		var large bodyTooLarge
-		if m := checkStatus(h.status, resp.StatusCode); m != "" && errors.As(err, &large) {
+		if m := checkStatus(h.status, resp.StatusCode); m != "" {
 			// The status is what failed first, and what the on-call, the
-			// causes and the excerpt key on; the size overrun follows, and
-			// nothing past the limit is read (no excerpt of a cut body).
-			a.fail = m + " (" + a.fail + ")"
+			// causes and the excerpt key on; what cut the body follows (a
+			// size over the limit, past which nothing is read; a
+			// connection dropped; a deadline, see statusFirst), and there
+			// is no excerpt of a cut body. A 503 cut by a reset read
+			// "read body: connection closed by server" alone.
+			a.fail, a.statusFirst = m+" ("+a.fail+")", m
 		}
 		if req.Context().Err() != nil {
 			if w := tr.waitingFor(); w != "" {
@@ -441,11 +444,12 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 			}
 		}
 		return a
-	}
-	if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
-		a.fail = rs.checkPayload(&cs.pay, body, resp.Header, resp.Request.URL)
-	} else {
-		a.fail += rs.statusExcerpt(body, resp.Header, resp.StatusCode) // what the server said
+	default:
+		if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
+			a.fail = rs.checkPayload(&cs.pay, body, resp.Header, resp.Request.URL)
+		} else {
+			a.fail += rs.statusExcerpt(body, resp.Header, resp.StatusCode) // what the server said
+		}
 	}
 	a.sentTo(page)
 	if cs.noRepeat && a.fail != "" && (a.atLogin || refuses(resp.StatusCode)) {

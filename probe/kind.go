@@ -46,4 +46,9 @@ type attempt struct {
 	// response headers from 10.0.0.5:443", "reading the body from
 	// 10.0.0.5:443 after 1.2 MB"); the step's timeout error ends with it.
 	waiting string
+	// statusFirst is the failed status check of an answer whose body then
+	// failed too ("status 503, want 200"): the failure says it first, and
+	// the body's after it, as a deadline's does ("status 503, want 200
+	// (timeout after 2s reading the body from ...)").
+	statusFirst string
 }

@@ -780,6 +780,11 @@ func (rs *runState) step(i int) {
 				// says it, in its last attempt's failure).
 				msg += " " + a.waiting
 			}
+			if a.statusFirst != "" && (rs.parent.Err() == nil || rs.callerDeadline()) && !strings.Contains(msg, a.statusFirst) {
+				// A refused status whose body the deadline cut: the status
+				// first, as when the body fails by itself.
+				msg = a.statusFirst + " (" + msg + ")"
+			}
 			break
 		}
 		if a.fail == "" {
@@ -866,6 +871,9 @@ func (rs *runState) attempt(ctx context.Context, cs *compiledStep, deadline time
 				a.fail, a.fatal, a.cut = "timeout", false, true
 				if a.waiting != "" {
 					a.fail += " " + a.waiting
+				}
+				if a.statusFirst != "" {
+					a.fail = a.statusFirst + " (" + a.fail + ")"
 				}
 			}
 			return a
