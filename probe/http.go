@@ -443,7 +443,6 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 				a.waiting = w + " after " + byteSize(len(rs.buf))
 			}
 		}
-		return a
 	default:
 		if a.fail = checkStatus(h.status, resp.StatusCode); a.fail == "" {
 			a.fail = rs.checkPayload(&cs.pay, body, resp.Header, resp.Request.URL)
@@ -451,6 +450,11 @@ func (h *httpStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) 
 			a.fail += rs.statusExcerpt(body, resp.Header, resp.StatusCode) // what the server said
 		}
 	}
+	// Whatever failed, the answer's redirects are as they were: one to the
+	// session's page refuses the session, and one that took a repeat: false
+	// step's request keeps it from being sent again, whether or not the
+	// body then came whole (a 303's receipt cut by a reset read as a 401
+	// of the step's own, and the step was sent again after a new login).
 	a.sentTo(page)
 	if cs.noRepeat && a.fail != "" && (a.atLogin || refuses(resp.StatusCode)) {
 		rs.markTaken(&a, resp)

@@ -108,6 +108,17 @@ type redirectTarget struct {
 	code      int // guarded by mu
 	where     string
 	transfers atomic.Int64
+	cut       atomic.Bool // GET /receipts/1 and GET /login cut their body short
+}
+
+// cutBody writes the head of an answer with code and a body of 100 bytes,
+// sends the first of them and drops the connection.
+func cutBody(w http.ResponseWriter, code int) {
+	w.Header().Set("Content-Length", "100")
+	w.WriteHeader(code)
+	io.WriteString(w, "<html><title>")
+	w.(http.Flusher).Flush()
+	panic(http.ErrAbortHandler)
 }
 
 func newRedirectTarget(t *testing.T) (*redirectTarget, *httptest.Server) {
@@ -115,6 +126,9 @@ func newRedirectTarget(t *testing.T) (*redirectTarget, *httptest.Server) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		if p.cut.Load() {
+			cutBody(w, http.StatusOK)
+		}
 		fmt.Fprint(w, "<form>sign in</form>")
 	})
 	mux.HandleFunc("POST /transfers", func(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +163,9 @@ func newRedirectTarget(t *testing.T) (*redirectTarget, *httptest.Server) {
 		fmt.Fprint(w, `{"id":"t"}`)
 	})
 	mux.HandleFunc("GET /receipts/1", func(w http.ResponseWriter, r *http.Request) {
+		if p.cut.Load() {
+			cutBody(w, http.StatusUnauthorized)
+		}
 		w.WriteHeader(http.StatusUnauthorized)
 	})
 	srv := httptest.NewServer(mux)
