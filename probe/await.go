@@ -223,7 +223,25 @@ func (w *awaitStep) verdict(reason, what, where string, seen int, last string) s
 	case seen == 1:
 		return reason + ": the only " + what + where + " did not match: " + last
 	}
-	return reason + ": none of " + strconv.Itoa(seen) + " " + what + "s" + where + " matched; last: " + last
+	return reason + ": none of " + manyBucket(seen) + " " + what + "s" + where + " matched; last: " + last
+}
+
+// manyBucket says a count of two or more by its order of magnitude ("2-9",
+// "10-99", "100-999", "1000 or more"), not exactly: a window's cause is
+// keyed on the error's text, and the count of what a stream carried besides
+// the message awaited (other locations' probes in a shared room, presence,
+// a hub's pings) changes from run to run, so "none of 3 messages" one run
+// and "none of 5" the next made a new cause each time.
+func manyBucket(n int) string {
+	switch {
+	case n < 10:
+		return "2-9"
+	case n < 100:
+		return "10-99"
+	case n < 1000:
+		return "100-999"
+	}
+	return "1000 or more"
 }
 
 // match checks one message: method and signature for a callback, then the
