@@ -35,11 +35,11 @@ func EarliestExpiry(cs *tls.ConnectionState) time.Time {
 	return t
 }
 
-// daysLeft says a duration in days, one decimal under 10 days.
+// daysLeft says a duration in days, with one decimal: a window's cause is
+// keyed on the error's text, in which a decimal number is volatile (state's
+// errorShape) and a small whole one is not, so "expires in 29 days, under
+// min_days_left 30" the first day and "... 28 days ..." the next made a new
+// cause of one degraded window every day (whole days were said from 10 on).
 func daysLeft(d time.Duration) string {
-	days := d.Hours() / 24
-	if days < 10 {
-		return strconv.FormatFloat(days, 'f', 1, 64) + " days"
-	}
-	return strconv.Itoa(int(days)) + " days"
+	return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) + " days"
 }

@@ -186,7 +186,7 @@ func TestExpiredCertificateSaysExpired(t *testing.T) {
 		want     string
 	}{
 		{-36 * time.Hour, "get: certificate expired 1.5 days ago, under min_days_left 7"},
-		{-40*24*time.Hour - time.Hour, "get: certificate expired 40 days ago, under min_days_left 7"},
+		{-40*24*time.Hour - time.Hour, "get: certificate expired 40.0 days ago, under min_days_left 7"},
 		{36 * time.Hour, "get: certificate expires in 1.5 days, under min_days_left 7"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
@@ -194,6 +194,36 @@ func TestExpiredCertificateSaysExpired(t *testing.T) {
 			srv := pki.serveTLS(t, cert, false)
 			step := get("get", srv.URL)
 			step.Expect.TLS = &config.TLSExpect{MinDaysLeft: 7}
+			f := config.Flow{TLS: config.TLS{InsecureSkipVerify: true}, Steps: []config.Step{step}}
+			got := runOne(t, context.Background(), f, Options{}).Steps[0]
+			if got.Status != StatusDegraded || got.Error != tc.want {
+				t.Errorf("%s %q, want degraded %q", got.Status, got.Error, tc.want)
+			}
+		})
+	}
+}
+
+// A certificate 10 days or more from its expiry says the days with one
+// decimal, as one closer to it did: a window's cause is keyed on the
+// error's text, and a whole number of days ("expires in 29 days", the next
+// day "28 days") made a new cause of one degraded window every day, where a
+// decimal one is one cause (state's errorShape).
+func TestCertDaysLeftKeysOneCause(t *testing.T) {
+	pki := newPKI(t)
+	for _, tc := range []struct {
+		notAfter time.Duration
+		want     string
+	}{
+		{12*24*time.Hour + time.Hour, "get: certificate expires in 12.0 days, under min_days_left 60"},
+		{29*24*time.Hour + 13*time.Hour, "get: certificate expires in 29.5 days, under min_days_left 60"},
+		{9*24*time.Hour + 13*time.Hour, "get: certificate expires in 9.5 days, under min_days_left 60"},
+		{-(12*24*time.Hour + time.Hour), "get: certificate expired 12.0 days ago, under min_days_left 60"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			cert, _, _ := pki.issue(t, "server", time.Now().Add(tc.notAfter).Truncate(time.Minute), x509.ExtKeyUsageServerAuth)
+			srv := pki.serveTLS(t, cert, false)
+			step := get("get", srv.URL)
+			step.Expect.TLS = &config.TLSExpect{MinDaysLeft: 60}
 			f := config.Flow{TLS: config.TLS{InsecureSkipVerify: true}, Steps: []config.Step{step}}
 			got := runOne(t, context.Background(), f, Options{}).Steps[0]
 			if got.Status != StatusDegraded || got.Error != tc.want {
