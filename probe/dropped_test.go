@@ -178,3 +178,26 @@ func TestCutBodySaysTheStatusFirst(t *testing.T) {
 		}
 	}
 }
+
+// A compressed body (a step that sends its own Accept-Encoding) dropped
+// before its gzip header came whole reads as any dropped body: its error was
+// Go's own ("read body: unexpected EOF" on a close, "read body: read tcp
+// 127.0.0.1:PORT->...: connection reset by peer" on a reset, the local port
+// in it), two causes for one fault.
+func TestCompressedBodyDroppedReadsAsClosed(t *testing.T) {
+	const head = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 100\r\n\r\n\x1f\x8b"
+	for _, m := range []struct {
+		name  string
+		reset func(int) bool
+	}{
+		{"closed", func(int) bool { return false }},
+		{"reset", func(int) bool { return true }},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			st := get("s", "http://"+droppingServer(t, head, m.reset)+"/")
+			st.Request.Headers = map[string]string{"Accept-Encoding": "gzip"}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{st}}, Options{})
+			wantStep(t, run.Steps[0], StatusFailed, "s: read body: connection closed by server")
+		})
+	}
+}

@@ -860,7 +860,10 @@ func (rs *runState) readBody(resp *http.Response) ([]byte, error) {
 		// None of the body came: the buffer says so, not what the step
 		// before left in it (the count a cut body's error gives).
 		rs.buf = buf
-		return nil, fmt.Errorf("read body: %v", err)
+		// Dropped before the decoder's header came whole: said as a body
+		// dropped later is (Go's own text held the local port, and a
+		// reset's differed from a close's).
+		return nil, fmt.Errorf("read body: %s", transportError(err))
 	}
 	rs.lr = io.LimitedReader{R: src, N: limit + 1}
 	r := &rs.lr
