@@ -3,13 +3,17 @@ package probe
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,6 +202,35 @@ func TestCompressedBodyDroppedReadsAsClosed(t *testing.T) {
 			st.Request.Headers = map[string]string{"Accept-Encoding": "gzip"}
 			run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{st}}, Options{})
 			wantStep(t, run.Steps[0], StatusFailed, "s: read body: connection closed by server")
+		})
+	}
+}
+
+// The errors of a dropped connection as the transport returns them, each
+// one wording: a close (EOF), a reset, a request written to a connection
+// already closed (EPIPE: no listener makes that one on cue, so the errors
+// are built as net/http and the dialer build them).
+func TestDroppedConnectionWordings(t *testing.T) {
+	op := func(o string, errno syscall.Errno) error {
+		return &url.Error{Op: "Post", URL: "http://127.0.0.1:8000/api/publish", Err: &net.OpError{Op: o, Net: "tcp",
+			Source: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 46400}, Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000},
+			Err: os.NewSyscallError(o, errno)}}
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"eof", &url.Error{Op: "Get", URL: "http://127.0.0.1:8000/", Err: io.EOF}},
+		{"unexpected eof", io.ErrUnexpectedEOF},
+		{"reset on read", op("read", syscall.ECONNRESET)},
+		{"reset on write", op("write", syscall.ECONNRESET)},
+		{"broken pipe", op("write", syscall.EPIPE)},
+		{"websocket, reset", fmt.Errorf("failed to WebSocket dial: failed to send handshake request: %w", op("read", syscall.ECONNRESET))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := transportError(tc.err); got != "connection closed by server" {
+				t.Errorf("transportError(%q) = %q, want %q", tc.err, got, "connection closed by server")
+			}
 		})
 	}
 }
