@@ -810,7 +810,7 @@ func notRFC3339(s, u string) string {
 		return "white space before or after the time"
 	case ok("2006-01-02", u):
 		return "a date alone: give a time of day and its offset too"
-	case len(u) > 10 && u[10] == ' ':
+	case len(u) >= 16 && u[10] == ' ' && ok("2006-01-02T15:04", u[:10]+"T"+u[11:16]): // a date, a space, an hour and minute
 		return "a space between the date and the time, where RFC 3339 has a T"
 	case ok(wall, u):
 		return "no offset: end the time with Z (UTC) or its offset from UTC"
@@ -822,8 +822,12 @@ func notRFC3339(s, u string) string {
 		return "no seconds: write them, e.g. 02:00:00"
 	}
 	if len(u) > len(wall) && ok(wall, u[:len(wall)]) {
-		rest := strings.TrimLeft(u[len(wall):], ".0123456789")
-		if name := strings.TrimSpace(rest); name != "" && strings.IndexFunc(name, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
+		// The name as written: u's first bytes, a wall time, are ASCII, so
+		// s's rest begins where u's does (u has t and z upper case).
+		rest := strings.TrimLeft(s[len(wall):], ".0123456789")
+		name := strings.TrimSpace(rest)
+		if name != "" && strings.IndexFunc(name, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 &&
+			!strings.EqualFold(name, "AM") && !strings.EqualFold(name, "PM") { // a 12-hour clock's, no zone
 			return "a zone's name (" + name + ") where its offset goes: write the offset, e.g. +09:00"
 		}
 	}

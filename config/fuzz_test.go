@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/slaprobe/slaprobe/examples"
 )
@@ -148,3 +149,29 @@ services:
           - {name: p, function: receive, request: {url: "http://h/i"}, poll: {every: 1s, within: 2s, since: ws2}}
           - {name: p2, function: receive, request: {url: "http://h/i"}, poll: {every: 1s, within: 2s, since: later}}
 `
+
+// FuzzParseRFC3339: a time's error never panics (short, odd or invalid
+// UTF-8 input), is valid UTF-8, and a zone's name it quotes is in the
+// input as written.
+func FuzzParseRFC3339(f *testing.F) {
+	for _, s := range []string{"2026-05-01T10:00:00Z", "2026-05-01 10:00", " 2026-05-01T10:00:00Z", "2026-05-01", "2026-05-01T10:00:00",
+		"2026-05-01T10:00:00+0900", "2026-05-01T10:00:00 +09:00", "2026-05-01T10:00Z", "2026-05-01T10:00:00.5 est", "2016-12-31T23:59:60Z",
+		"2026-05-01T10:00:00,5Z", "2026-05-01T10:00:00+24:00", "12/06/2026 10:00", "2026-05-01T10:00:00\xff KST", "", "T", "2026-05-01 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := ParseRFC3339(s)
+		if err == nil {
+			return
+		}
+		msg := err.Error()
+		if !utf8.ValidString(msg) {
+			t.Fatalf("%q: error not UTF-8: %q", s, msg)
+		}
+		if _, rest, ok := strings.Cut(msg, "a zone's name ("); ok {
+			if name, _, _ := strings.Cut(rest, ") where"); !strings.Contains(s, name) {
+				t.Fatalf("%q: %q names a zone %q the input does not have", s, msg, name)
+			}
+		}
+	})
+}

@@ -39,6 +39,17 @@ func TestTimelineTimes(t *testing.T) {
 		{"2026-05-01T10:00:00 KST", "", `invalid time "2026-05-01T10:00:00 KST": a zone's name (KST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339`},
 		{"2026-05-01T10:00:00.5EST", "", `invalid time "2026-05-01T10:00:00.5EST": a zone's name (EST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339`},
 		{"May 1, 2026 10:00", "", `invalid time "May 1, 2026 10:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		// Not the near misses: a hint must name only what the input has.
+		// Another date form with a space before its time is no "space for
+		// the T"; a zone's name is quoted as written (not with t and z
+		// made upper case); a 12-hour clock's AM or PM is no zone.
+		{"12/06/2026 10:00", "", `invalid time "12/06/2026 10:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		{"06.12.2026 10:00:00", "", `invalid time "06.12.2026 10:00:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		{"2026-05-01 xyz", "", `invalid time "2026-05-01 xyz": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		{"2026-05-01T10:00:00 est", "", `invalid time "2026-05-01T10:00:00 est": a zone's name (est) where its offset goes`},
+		{"2026-05-01t10:00:00.5 utc", "", `invalid time "2026-05-01t10:00:00.5 utc": a zone's name (utc) where its offset goes`},
+		{"2026-05-01T10:00:00 PM", "", `invalid time "2026-05-01T10:00:00 PM": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		{"2026-05-01T10:00:00am", "", `invalid time "2026-05-01T10:00:00am": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.start, func(t *testing.T) {
