@@ -267,8 +267,18 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 		local = local[:10] + "T" + local[11:]
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		// time.Parse takes a ',' before a fraction, which RFC 3339 does not.
-		if t, err := time.Parse(layout, local); err == nil && !strings.Contains(local, ",") { // the wall time, then its instant in loc
+		t, err := time.Parse(layout, local)
+		if err == nil && strings.Contains(local, ",") {
+			// time.Parse takes a ',' before a fraction, which RFC 3339
+			// does not; the local form needs no offset, so that (not
+			// ParseRFC3339's "no offset") is why it is refused.
+			_, why := config.ParseRFC3339(local + "Z")
+			if why == nil {
+				why = rfcErr
+			}
+			return time.Time{}, usagef("--%s %q: %s", flagName, v, why)
+		}
+		if err == nil { // the wall time, then its instant in loc
 			h, m, sec := t.Clock()
 			at := report.LocalTime(t.Year(), t.Month(), t.Day(), h, m, sec, loc)
 			if w := at.In(loc); w.YearDay() == t.YearDay() && w.Hour() == h && w.Minute() == m && w.Second() == sec {

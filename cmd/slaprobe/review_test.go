@@ -156,6 +156,9 @@ func TestReviewParseTimeRefused(t *testing.T) {
 		"2022-10-15T15:30:00 KST":     "a zone's name (KST) where its offset goes: write the offset, e.g. +09:00: want an RFC 3339 time",
 		"2022-10-15T15:30+09:00":      "no seconds: write them, e.g. 02:00:00: want an RFC 3339 time",
 		"last tuesday":                `"last tuesday": want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)`,
+		// The local form needs no offset: a ',' is what keeps it out.
+		"2022-10-15T15:30:00,5":  `"2022-10-15T15:30:00,5": a fraction of a second follows a '.' (15:30:00.5), not a ','`,
+		"2022-10-15t15:30:00,25": `"2022-10-15t15:30:00,25": a fraction of a second follows a '.' (15:30:00.25), not a ','`,
 	} {
 		if _, err := parseTime("from", in, time.UTC); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want %q", in, err, want)
