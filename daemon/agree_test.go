@@ -34,6 +34,7 @@ type outcome struct {
 	err      string        // the failing step's error
 	took     time.Duration // how long the run takes (a hang takes its timeout)
 	slowStep string        // a step that passes over its latency objective (degraded)
+	certStep string        // a step that passes on a certificate under min_days_left (degraded; slowStep's latency first, as probe words it)
 }
 
 // script says what the target does at a location at a moment.
@@ -140,6 +141,8 @@ func (r *agreeRig) runner(loc string, d *Daemon) flowRunner {
 			case s.Name == o.slowStep:
 				sr.Status, sr.Duration = probe.StatusDegraded, 3*time.Second
 				sr.Error = s.Name + ": took 3s, over its latency objective"
+			case s.Name == o.certStep: // as probe words it
+				sr.Status, sr.Error = probe.StatusDegraded, s.Name+": certificate expires in 3.0 days, under min_days_left 14"
 			}
 			run.Steps = append(run.Steps, sr)
 		}
@@ -469,6 +472,53 @@ func TestRestartGoesOnConfirming(t *testing.T) {
 				t.Errorf("last run before the restart at %s, restarted at %s, next run at %s: want it confirm_every (2s) after the last one, or at once",
 					last.Format("15:04:05.0"), restarted.Format("15:04:05.0"), next.Format("15:04:05.0"))
 			}
+		})
+	}
+}
+
+// TestRestartCertificateDegradedKeepsItsInterval: a restart while the flow
+// is degraded by a certificate under min_days_left alone (state.Machine.
+// Resume carries that the last run was so) neither confirm-runs the flow
+// at once, where a restart while slow does (TestRestartGoesOnConfirming),
+// nor, after a stop longer than two intervals, closes the degraded window
+// confirm_every after the last run, where windows --recompute closes it
+// an interval after it (the unknown stretch's start, state.Policy.Covers).
+func TestRestartCertificateDegradedKeepsItsInterval(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	cert := outcome{certStep: "media", took: 50 * time.Millisecond}
+	for _, tc := range []struct {
+		name      string
+		stop, off time.Duration // stop when the clock reaches t0+stop, for off
+	}{
+		{"quick restart", 95 * time.Second, 1 * time.Second},
+		{"after more than two intervals", 95 * time.Second, 45 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newAgreeRig(t, "2s", func(loc string, at time.Time) outcome {
+				if at.Before(t0.Add(30 * time.Second)) {
+					return pass
+				}
+				return cert
+			})
+			r.start("seoul-a", r.configAt("seoul-a"))
+			r.advance(tc.stop)
+			r.stop("seoul-a")
+			r.advance(tc.off)
+			r.start("seoul-a", r.configAt("seoul-a"))
+			r.advance(40 * time.Second)
+			r.stop("seoul-a")
+			end := r.fc.Now().Add(time.Millisecond)
+			runs, err := r.st.Runs(context.Background(), store.Query{From: t0, To: end})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, run := range runs {
+				if run.Confirm {
+					t.Errorf("a confirm run at +%s (the certificate alone: none, before or after the restart)", run.Start.Sub(t0))
+				}
+			}
+			r.compare(t0, end)
 		})
 	}
 }

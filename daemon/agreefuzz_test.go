@@ -74,20 +74,26 @@ type fuzzEvent struct {
 }
 
 type fuzzScenario struct {
-	seed       uint64
-	locs       []string
-	quorum     string
-	downAfter  int
-	upAfter    int
-	confirm    string
-	degraded   string
-	unknown    string
-	interval   time.Duration
-	timeout    time.Duration // hangs take it; up to the interval (a hang then skips base slots)
-	flows      []fuzzFlow
-	phases     map[string][]fuzzPhase // by location/flow
-	events     []fuzzEvent
-	maint      [2]time.Duration // offsets; zero length: none
+	seed      uint64
+	locs      []string
+	quorum    string
+	downAfter int
+	upAfter   int
+	confirm   string
+	degraded  string
+	unknown   string
+	interval  time.Duration
+	timeout   time.Duration // hangs take it; up to the interval (a hang then skips base slots)
+	flows     []fuzzFlow
+	phases    map[string][]fuzzPhase // by location/flow
+	events    []fuzzEvent
+	maint     [2]time.Duration // offsets; zero length: none
+	// cert: flow f's certificate under min_days_left at every location
+	// over [cert[0], cert[1]) at step certStep, whatever else the target
+	// does (a degraded run not confirm-run unless slow too: state.
+	// Machine.Confirming); zero length: none.
+	cert       [2]time.Duration
+	certStep   string
 	total      time.Duration
 	t0         time.Time // where the offsets start
 	extra      *fuzzFlow // the flow a reload adds ("add g") when not in flows
@@ -187,6 +193,21 @@ func drawScenario(seed uint64, streak int) *fuzzScenario {
 			s.phases[key] = append(ps, fuzzPhase{at: from, o: outcome{slowStep: "s1", took: 3 * time.Second}, what: "slow at s1 to the end"})
 		}
 	}
+	// A third of the scenarios have a certificate under min_days_left for
+	// a while (to the end in half of them, so that probers stop and
+	// restart in it): its runs are degraded but not confirm-run, which the
+	// live daemons, windows --recompute and a report's data end must agree
+	// on, through the other phases (a failure wins; slow too is
+	// confirm-run). Its own rng, so that the other seeds replay as before.
+	if cr := rand.New(rand.NewPCG(seed, 0xce)); cr.IntN(3) == 0 {
+		from := time.Duration(cr.Int64N(int64(s.total * 2 / 3)))
+		to := s.total
+		if cr.IntN(2) == 0 {
+			to = min(s.total, from+k*time.Duration(30+cr.IntN(121))*time.Second)
+		}
+		s.cert = [2]time.Duration{from.Truncate(time.Second), to.Truncate(time.Second)}
+		s.certStep = "s" + strconv.Itoa(1+cr.IntN(len(s.flows[0].functions)))
+	}
 	// Stops and restarts, short and longer than two intervals.
 	for _, l := range s.locs {
 		if rng.IntN(2) == 0 {
@@ -243,6 +264,9 @@ func (s *fuzzScenario) String() string {
 	}
 	if s.maint[1] > 0 {
 		fmt.Fprintf(&b, "  maintenance +%s..+%s\n", s.maint[0], s.maint[1])
+	}
+	if s.cert[1] > 0 {
+		fmt.Fprintf(&b, "  flow %s: certificate under min_days_left at %s +%s..+%s\n", s.flows[0].name, s.certStep, s.cert[0], s.cert[1])
 	}
 	for _, l := range s.locs {
 		for _, f := range append(slices.Clone(s.flows), *s.extraOr()) {
@@ -376,6 +400,9 @@ func playScenario(t *testing.T, s *fuzzScenario) {
 			if !at.Before(t0.Add(p.at)) {
 				o = p.o
 			}
+		}
+		if flow == s.flows[0].name && !at.Before(t0.Add(s.cert[0])) && at.Before(t0.Add(s.cert[1])) {
+			o.certStep = s.certStep
 		}
 		return o
 	}
@@ -845,21 +872,28 @@ func checkReport(t *testing.T, r *agreeRig, s *fuzzScenario, from, end, now time
 				// ends when the run after its last one was due (README,
 				// Accounting policy): confirm_every after it when that run
 				// failed or was degraded, or the flow was down or
-				// degraded, else the interval; or that run's end if later.
-				// One that ran again: the stretch its state machine stored
-				// then.
+				// degraded, else the interval; but not when that run was
+				// degraded by a certificate under min_days_left alone and
+				// the flow was not down (README); or that run's end if
+				// later. One that ran again: the stretch its state machine
+				// stored then.
 				runs, err := r.st.Runs(ctx, store.Query{From: c.Last, To: c.Last.Add(time.Nanosecond), Flows: []string{f.Name}, Location: c.Location})
 				if err != nil || len(runs) != 1 {
 					t.Fatalf("the last run of %s at %s: %v, %d runs", f.Name, c.Location, err, len(runs))
 				}
 				last := runs[0]
-				confirming := !last.OK() || last.Outcome() == probe.StatusDegraded
+				down, degraded := !last.OK(), last.Outcome() == probe.StatusDegraded
+				certOnly := degraded && !slices.ContainsFunc(last.Steps, func(s probe.StepResult) bool {
+					return s.Status == probe.StatusDegraded && !strings.Contains(s.Error, "under min_days_left")
+				})
 				for _, w := range stored {
 					if w.Flow == f.Name && w.Location == c.Location && w.Function == "" && (w.Kind == state.KindDown || w.Kind == state.KindDegraded) &&
 						!w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
-						confirming = true
+						down = down || w.Kind == state.KindDown
+						degraded = degraded || w.Kind == state.KindDegraded
 					}
 				}
+				confirming := down || degraded && !certOnly
 				every, _ := time.ParseDuration(s.confirm)
 				due := c.Last.Add(ivl)
 				if confirming && every > 0 && every < ivl {
