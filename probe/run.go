@@ -843,7 +843,11 @@ func (rs *runState) step(i int) {
 		if left := res.CertExpiry.Sub(now); left < 0 { // passed with insecure_skip_verify
 			when = "expired " + daysLeft(-left) + " ago"
 		}
-		res.Error = cs.name + ": " + rs.redact(fmt.Sprintf("certificate %s"+underMinDaysLeft+"%d", when, cs.minDaysLeft))
+		// The fixed words are slaprobe's, as the step's name is the
+		// config's: not redacted, so that a secret among them ("under",
+		// "days") cannot hide what Run.Slow reads (a certificate, not
+		// latency); the figures are.
+		res.Error = cs.name + ": certificate " + rs.redact(when) + underMinDaysLeft + rs.redact(strconv.Itoa(int(cs.minDaysLeft)))
 	default:
 		res.Status, res.Error = StatusOK, ""
 	}

@@ -232,3 +232,41 @@ func TestCertDaysLeftKeysOneCause(t *testing.T) {
 		})
 	}
 }
+
+// TestCertificateDegradedKeptThroughRedaction: a step degraded by its
+// certificate alone is told from a slow one by its error's fixed words
+// (Run.Slow), which a secret that happens to be among them must not mask:
+// "under" masked made the run slow, confirm-run every confirm_every for as
+// long as the certificate stays (until renewed) where its flow keeps its
+// interval. Its figures are still redacted.
+func TestCertificateDegradedKeptThroughRedaction(t *testing.T) {
+	pki := newPKI(t)
+	cert, _, _ := pki.issue(t, "server", time.Now().Add(5*24*time.Hour).Truncate(time.Second), x509.ExtKeyUsageServerAuth)
+	srv := pki.serveTLS(t, cert, false)
+	for _, tc := range []struct{ secret, want string }{
+		{"no-such-secret", "get: certificate expires in 5.0 days, under min_days_left 7"},
+		{"under", "get: certificate expires in 5.0 days, under min_days_left 7"},
+		{"days", "get: certificate expires in 5.0 ***, under min_days_left 7"},
+		{"_left", "get: certificate expires in 5.0 days, under min_days_left 7"},
+		{"min_days_left", "get: certificate expires in 5.0 days, under min_days_left 7"},
+		{", under min", "get: certificate expires in 5.0 days, under min_days_left 7"},
+		{"5.0 days", "get: certificate expires in ***, under min_days_left 7"},
+	} {
+		step := get("get", srv.URL)
+		step.Expect.TLS = &config.TLSExpect{MinDaysLeft: 7}
+		cfg := testConfig(config.Flow{TLS: config.TLS{CAFile: filepath.Join(pki.dir, "ca.pem")}, Steps: []config.Step{step}})
+		cfg.Secrets["env:X"] = tc.secret
+		r, err := NewRunner(cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := r.Run(context.Background(), &cfg.Services[0].Flows[0])
+		r.CloseIdle()
+		if got := run.Steps[0]; got.Status != StatusDegraded || got.Error != tc.want {
+			t.Errorf("secret %q: %s %q, want degraded %q", tc.secret, got.Status, got.Error, tc.want)
+		}
+		if run.Slow() {
+			t.Errorf("secret %q: %q: Slow() = true, want false (the certificate alone)", tc.secret, run.Steps[0].Error)
+		}
+	}
+}
