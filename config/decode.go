@@ -788,6 +788,9 @@ func ParseRFC3339(s string) (time.Time, error) {
 		}
 		return time.Time{}, fmt.Errorf("a fraction of a second follows a '.' (%s.%s), not a ','", u[11:19], frac)
 	}
+	if u[12] == ':' { // time.Parse takes a one-digit hour; RFC 3339's time-hour is 2DIGIT
+		return time.Time{}, fmt.Errorf("the hour has two digits (0%s, not %s): %s", u[11:12], u[11:12], use)
+	}
 	if _, off := t.Zone(); off >= 24*3600 || off <= -24*3600 {
 		return time.Time{}, fmt.Errorf("offset hours out of range (00 to 23): %s", use)
 	}

@@ -38,6 +38,8 @@ func TestTimelineTimes(t *testing.T) {
 		{"2026-05-01T10:00+09:00", "", `invalid time "2026-05-01T10:00+09:00": no seconds: write them, e.g. 02:00:00: use RFC 3339`},
 		{"2026-05-01T10:00:00 KST", "", `invalid time "2026-05-01T10:00:00 KST": a zone's name (KST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339`},
 		{"2026-05-01T10:00:00.5EST", "", `invalid time "2026-05-01T10:00:00.5EST": a zone's name (EST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339`},
+		{"2026-05-01T1:00:00Z", "", `invalid time "2026-05-01T1:00:00Z": the hour has two digits (01, not 1): use RFC 3339`},
+		{"2026-05-01t9:30:00+09:00", "", `invalid time "2026-05-01t9:30:00+09:00": the hour has two digits (09, not 9): use RFC 3339`},
 		{"May 1, 2026 10:00", "", `invalid time "May 1, 2026 10:00": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
 		// Not the near misses: a hint must name only what the input has.
 		// Another date form with a space before its time is no "space for

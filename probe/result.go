@@ -12,7 +12,7 @@ type Status string
 const (
 	StatusOK       Status = "ok"
 	StatusFailed   Status = "failed"
-	StatusDegraded Status = "degraded" // passed, but over its latency objective
+	StatusDegraded Status = "degraded" // passed, but over its latency objective or on a certificate under min_days_left
 	StatusNotRun   Status = "not_run"  // an earlier step failed
 )
 
@@ -79,8 +79,9 @@ func (r *Run) OK() bool {
 	return true
 }
 
-// Degraded reports whether the run passed but a step was over its latency
-// objective.
+// Degraded reports whether the run passed but a step was degraded: over its
+// latency objective, or on a certificate under expect.tls.min_days_left
+// (Slow tells the two apart).
 func (r *Run) Degraded() bool {
 	if !r.OK() {
 		return false

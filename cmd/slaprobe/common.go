@@ -266,6 +266,9 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 	if len(local) > 10 && local[10] == 't' {
 		local = local[:10] + "T" + local[11:]
 	}
+	if len(local) > 12 && local[10] == 'T' && local[12] == ':' { // time.Parse takes a one-digit hour
+		return time.Time{}, usagef("--%s %q: the hour has two digits (0%s, not %s)", flagName, v, local[11:12], local[11:12])
+	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		t, err := time.Parse(layout, local)
 		if err == nil && strings.Contains(local, ",") {
