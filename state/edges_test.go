@@ -186,6 +186,30 @@ func TestSameCause(t *testing.T) {
 			"get: timeout after 2s reading the body from api.example.org:443 after 12 bytes", true},
 		{"get: timeout after 2s reading the body from api.example.org:443 after 0 bytes",
 			"get: timeout after 2s waiting for response headers from api.example.org:443", false},
+		// A value the target returned, checked against a bound or an
+		// expected value (probe's assert.go wordings), changes from run
+		// to run: one cause. The expectation and the JSONPath stay.
+		{"s: $.pending is 45, want < 10", "s: $.pending is 52, want < 10", true},
+		{"s: expectation not met within 10s: $.lag is 3, want <= 2", "s: expectation not met within 10s: $.lag is 17, want <= 2", true},
+		{"s: $.pending is 45, want < 10", "s: $.pending is 45, want < 20", false},
+		{"s: $.pending is 45, want < 10", "s: $.queued is 45, want < 10", false},
+		{"s: $.pending is 45, want < 10", "s: $.pending is 45, want > 10", false},
+		{`s: $.pending is "45", want a number < 10`, "s: $.pending is null, want a number < 10", true},
+		{"s: $.pending is true, want a number < 10", `s: $.pending is [1,"a)",{"b":2}], want a number < 10`, true},
+		{"s: $.pending is 45, want < 10", "s: $.pending is 45, want a number < 10", false},
+		{`s: $.state does not equal "ready" (got 3)`, `s: $.state does not equal "ready" (got 4)`, true},
+		{`s: $.state does not equal "ready" (got 3)`, `s: $.state does not equal "ready" (got ["a)",false,null...)`, true},
+		{`s: $.state does not equal "ready" (got 3)`, `s: $.phase does not equal "ready" (got 3)`, false},
+		{`s: $.v does not match "^[0-9]+$" (got true)`, `s: $.v does not match "^[0-9]+$" (got {"x":1})`, true},
+		{"s: $.error exists (got 7), want absent", "s: $.error exists (got 9), want absent", true},
+		{"s: $.error exists (got 7), want absent", "s: $.fault exists (got 7), want absent", false},
+		// A status is the probe's reading of the answer, not a value it
+		// was asked to check: 503 and 404 stay apart.
+		{"s: status 503, want 200-399", "s: status 404, want 200-399", false},
+		// Not a value: " is " and "(got" in other words stay as they were.
+		{"s: jwtclaim: the value is not a JWT (2 dot-separated parts, want 3)",
+			"s: jwtclaim: the value is not a JWT (4 dot-separated parts, want 3)", false},
+		{"s: stream events is not open", "s: stream updates is not open", false},
 	}
 	for _, tc := range tests {
 		if got := sameCause(Cause{Step: "s", Error: tc.a}, "s", tc.b); got != tc.same {

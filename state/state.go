@@ -44,6 +44,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
@@ -593,7 +594,88 @@ func sameCause(c Cause, step, errMsg string) bool {
 // and hex strings.
 var volatile = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b|\b\d+(?:\.\d+)? (?:bytes|kB|MB|GB)\b|\b\d{4,}\b|\b[0-9a-fA-F]{8,}\b|\d+\.\d+`)
 
-func errorShape(s string) string { return volatile.ReplaceAllString(s, "_") }
+func errorShape(s string) string { return volatile.ReplaceAllString(maskReturned(s), "_") }
+
+// maskReturned masks, in an error, the values the target returned that
+// probe's assertions quote back (probe's assert.go): "$.pending is 45,
+// want < 10" and "$.state does not equal \"ready\" (got 3)". A queue
+// length or a lag checked against a bound is another number every run,
+// and a short whole number is not volatile (a status is kept: 503 is not
+// 404), so without this each run made a new cause up to MaxCauses, which
+// then hid the later, different ones. What the value was checked against
+// (the JSONPath, the "want" part) is kept: "want < 10" and "want < 20"
+// stay two causes. Only a value as probe renders one (JSON: a number,
+// true, false, null, a quoted string, an array or object, cut with
+// "...") between " is " and ", want ", or between "(got " and ")", is
+// masked; other words with " is " or "(got " are left as they are.
+func maskReturned(s string) string {
+	if !strings.Contains(s, " is ") && !strings.Contains(s, "(got ") {
+		return s
+	}
+	var b strings.Builder
+	w := 0 // s[:w] is written
+	for i := 0; i < len(s); i++ {
+		var from int
+		var term string
+		switch {
+		case strings.HasPrefix(s[i:], " is "):
+			from, term = i+len(" is "), ", want "
+		case strings.HasPrefix(s[i:], "(got "):
+			from, term = i+len("(got "), ")"
+		default:
+			continue
+		}
+		to, ok := shownValue(s, from, term)
+		if !ok {
+			continue
+		}
+		b.WriteString(s[w:from])
+		b.WriteByte('_')
+		w, i = to, to-1
+	}
+	if w == 0 {
+		return s
+	}
+	b.WriteString(s[w:])
+	return b.String()
+}
+
+// shownNumber is a JSON number as probe shows one.
+var shownNumber = regexp.MustCompile(`^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$`)
+
+// shownValue reports whether s, from from, holds a value as probe shows
+// one (assert.go's show: JSON, quoted strings closed again when cut)
+// followed by term outside any quoted string, and where the value ends.
+func shownValue(s string, from int, term string) (int, bool) {
+	in := false
+	end := -1
+	for i := from; i < len(s); i++ {
+		switch c := s[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && strings.HasPrefix(s[i:], term):
+			end = i
+		}
+		if end >= 0 {
+			break
+		}
+	}
+	if end <= from {
+		return 0, false
+	}
+	v := strings.TrimSuffix(s[from:end], "...")
+	switch {
+	case v == "":
+		return 0, false
+	case v[0] == '"' || v[0] == '[' || v[0] == '{':
+	case v == "true" || v == "false" || v == "null":
+	case !shownNumber.MatchString(v):
+		return 0, false
+	}
+	return end, true
+}
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
