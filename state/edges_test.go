@@ -210,6 +210,22 @@ func TestSameCause(t *testing.T) {
 		{"s: jwtclaim: the value is not a JWT (2 dot-separated parts, want 3)",
 			"s: jwtclaim: the value is not a JWT (4 dot-separated parts, want 3)", false},
 		{"s: stream events is not open", "s: stream updates is not open", false},
+		// The address a dial went to (probe names it): IPv6 as IPv4, with
+		// its port in brackets, bare, with a zone; one family or the other.
+		{"login: connection refused ([2001:db8::5]:8448)", "login: connection refused ([2001:db8::6]:8448)", true},
+		{"login: connection refused (10.0.0.5:8448)", "login: connection refused (10.0.0.6:8448)", true},
+		{"login: network unreachable ([2001:db8::1]:443)", "login: network unreachable ([2001:db8:0:1::1f]:443)", true},
+		{"login: connection refused ([fe80::1%eth0]:8448)", "login: connection refused ([fe80::2%eth0]:8448)", true},
+		{"login: connection refused ([::1]:8448)", "login: connection refused ([::ffff:10.0.0.5]:8448)", true},
+		{"login: host unreachable (2001:db8::5)", "login: host unreachable (2001:db8::a:6)", true},
+		{"login: connection refused (10.0.0.5:8448)", "login: connection refused ([2001:db8::5]:8448)", true},
+		{"login: connection refused (proxy [2001:db8::9]:3128)", "login: connection refused (proxy 10.0.0.9:3128)", true},
+		// A short port stays, as it does after an IPv4 address.
+		{"login: connection refused ([2001:db8::5]:443)", "login: connection refused ([2001:db8::5]:80)", false},
+		{"login: connection refused (10.0.0.5:443)", "login: connection refused (10.0.0.5:80)", false},
+		{"login: connection refused ([2001:db8::5]:443)", "login: connection refused (proxy [2001:db8::5]:443)", false},
+		// What only looks like one is not an address: a time of day.
+		{"s: not before 01:02:03", "s: not before 04:05:06", false},
 	}
 	for _, tc := range tests {
 		if got := sameCause(Cause{Step: "s", Error: tc.a}, "s", tc.b); got != tc.same {

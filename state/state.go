@@ -42,6 +42,7 @@ package state
 import (
 	"iter"
 	"math"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -594,7 +595,33 @@ func sameCause(c Cause, step, errMsg string) bool {
 // and hex strings.
 var volatile = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b|\b\d+(?:\.\d+)? (?:bytes|kB|MB|GB)\b|\b\d{4,}\b|\b[0-9a-fA-F]{8,}\b|\d+\.\d+`)
 
-func errorShape(s string) string { return volatile.ReplaceAllString(maskReturned(s), "_") }
+func errorShape(s string) string {
+	return volatile.ReplaceAllString(maskReturned(maskAddrs(s)), "_")
+}
+
+// ipCandidate matches what may be an IP address in an error: an IPv6 one
+// in brackets (before a port: "[2001:db8::5]:8448", as probe names a
+// dialled address), a bare IPv6 one (two colons or more), a dotted IPv4
+// one. maskAddrs keeps only those netip reads as addresses.
+var ipCandidate = regexp.MustCompile(`\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[^\]\s]*)?\]|[0-9A-Fa-f]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z_.-]+)?|\b\d{1,3}(?:\.\d{1,3}){3}\b`)
+
+// maskAddrs masks the IP addresses in an error, IPv6 as IPv4 and one family
+// as the other: "connection refused ([2001:db8::5]:8448)" and "(10.0.0.6:8448)"
+// are one cause (a DNS answer that moved, a dual-stack target). A port is
+// left to the rest of errorShape's rules (a short one, :443 or :80, stays).
+// A time of day ("01:02:03") or anything else netip does not read as an
+// address is left as it is.
+func maskAddrs(s string) string {
+	if !strings.ContainsAny(s, ":.") {
+		return s
+	}
+	return ipCandidate.ReplaceAllStringFunc(s, func(m string) string {
+		if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(m, "["), "]")); err != nil {
+			return m
+		}
+		return "_"
+	})
+}
 
 // maskReturned masks, in an error, the values the target returned that
 // probe's assertions quote back (probe's assert.go): "$.pending is 45,
