@@ -240,8 +240,10 @@ type Window struct {
 	// ended: the duration of the run that ended it (the first of up_after
 	// passing runs), which began at its end but passed only when the
 	// platform answered (a frozen platform that woke while it waited). Of a
-	// counted window, the latest of those of the location windows that
-	// begin (end) at its edge. Null when not known: no run made the edge
+	// counted window: at its start, the quorum-th earliest end of the first
+	// runs of the location windows down at it (the quorum was really down
+	// once that many were); at its end, the latest of those of the location
+	// windows that end there. Null when not known: no run made the edge
 	// (as above; also an end where a location's data ended), or a window
 	// stored before schema version 12 whose run is no longer kept.
 	StartUncertaintyLaterSeconds *float64 `json:"start_uncertainty_later_seconds"`

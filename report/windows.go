@@ -1420,19 +1420,20 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// last to go down, the first to come back), when one does. Where
 		// several end at the counted edge, each bound is the widest of
 		// theirs: the earliest last run in it, and the latest end of the
-		// run that started at it. The counted window began once the last
-		// of the locations down at its start really went down, so no later
-		// than the latest of their first failing runs ended: those of the
-		// windows that begin there, and of any that began before but whose
-		// first run was still in flight (seoul-a's hung from 10:10:30 to
-		// 10:11:15, busan-b's window begins at 10:11:00 with a 300 ms run:
-		// 15 s). It ended once enough of them really recovered, so no later
-		// than the latest of the runs that ended them: a location whose run
-		// answered in 40 ms does not narrow the bound of one whose run hung
-		// 14 s until it did. A later bound one of the windows that begin
-		// (end) at the edge does not know (stored before schema version 12,
-		// its run pruned) leaves the edge's not known, as does a start no
-		// location window begins at.
+		// run that started at it. The counted window began once enough of
+		// the locations down at its start really went down, so no later
+		// than the need-th earliest end of their first failing runs (see
+		// below): those of the windows that begin there, and of any that
+		// began before but whose first run was still in flight (seoul-a's
+		// hung from 10:10:30 to 10:11:15, busan-b's window begins at
+		// 10:11:00 with a 300 ms run: 15 s). It ended once enough of them
+		// really recovered, so no later than the latest of the runs that
+		// ended them: a location whose run answered in 40 ms does not
+		// narrow the bound of one whose run hung 14 s until it did. A later
+		// bound one of the windows that end at the edge does not know
+		// (stored before schema version 12, its run pruned) leaves the
+		// end's not known; at the start, when it is the need-th; and both
+		// are not known at a start no location window begins at.
 		//
 		// The earlier bound of the start is the earliest instant at which
 		// the quorum may really have been down. A location may have been
@@ -1459,17 +1460,40 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// locations reporting, and it reported nothing to be down in). The
 		// earlier bound too is not known at a start no location window
 		// begins at.
-		startsHere, startLaterUnknown, endLaterUnknown := false, false, false
+		//
+		// The later bound of the start mirrors it: the quorum really was
+		// down once need of the locations down at the counted start really
+		// were, so by the need-th earliest of the instants by which each
+		// was (the end of its window's first run, FirstInEnd): quorum 2 of
+		// 3, all three down from 10:10 with first runs of 15 s, 2 s and
+		// 300 ms, two were down by 10:10:02 (+2 s, not the latest's 15 s).
+		// Where only need are down there, that is the latest, as before. A
+		// window that begins at the start and does not know its run's end
+		// may have begun as late as any instant: when the need-th is such
+		// a one, the bound is not known. One down since before the start
+		// that does not know it bounds nothing, as before (by the start).
+		startsHere, endLaterUnknown := false, false
 		// downFrom is, for each location down at the counted start or
 		// joining it later, the instant after which it may have been down
 		// without a break into the counted window (zero: any instant).
 		downFrom := map[string]time.Time{}
+		// downBy is, for each location down at the counted start, the
+		// instant by which it really was down (zero: not known).
+		downBy := map[string]time.Time{}
 		for _, i := range curWs {
 			w := lws[i].w
 			atStart, atEnd := cur.s.Equal(w.Start), !w.End.IsZero() && cur.e.Equal(w.End)
 			if atStart {
 				startsHere = true
-				startLaterUnknown = startLaterUnknown || w.FirstInEnd.IsZero()
+			}
+			if atStart || w.Start.Before(cur.s) {
+				by := w.FirstInEnd
+				if by.IsZero() && !atStart {
+					by = cur.s
+				}
+				if d, ok := downBy[w.Location]; !ok || d.IsZero() || !by.IsZero() && by.Before(d) {
+					downBy[w.Location] = by
+				}
 			}
 			known := !w.LastBefore.IsZero() && !w.LastBefore.After(w.Start)
 			f, ok := first[w.Location]
@@ -1484,9 +1508,6 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 					downFrom[w.Location] = b
 				}
 			}
-			if (atStart || w.Start.Before(cur.s)) && w.FirstInEnd.After(cur.firstInEnd) {
-				cur.firstInEnd = w.FirstInEnd
-			}
 			if atEnd {
 				endLaterUnknown = endLaterUnknown || w.FirstAfterEnd.IsZero()
 				if !w.LastIn.IsZero() && (cur.lastIn.IsZero() || w.LastIn.Before(cur.lastIn)) {
@@ -1497,9 +1518,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				}
 			}
 		}
-		if !startsHere || startLaterUnknown {
-			cur.firstInEnd = time.Time{}
-		}
+		cur.firstInEnd = time.Time{} // not known at a start no location window begins at
 		if startsHere {
 			reporting := 0
 			for _, l := range locs {
@@ -1507,9 +1526,25 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 					reporting++
 				}
 			}
+			n := a.required(reporting)
 			since := slices.SortedFunc(maps.Values(downFrom), func(x, y time.Time) int { return x.Compare(y) })
-			if n := a.required(reporting); n >= 1 && n <= len(since) {
+			if n >= 1 && n <= len(since) {
 				cur.lastBefore = since[n-1] // zero (not known): need locations may have been down at any instant before
+			}
+			// Not known (zero) sorts last: it may be any instant.
+			by := slices.SortedFunc(maps.Values(downBy), func(x, y time.Time) int {
+				switch {
+				case x.IsZero() && y.IsZero():
+					return 0
+				case x.IsZero():
+					return 1
+				case y.IsZero():
+					return -1
+				}
+				return x.Compare(y)
+			})
+			if k := min(max(n, 1), len(by)); k >= 1 && !by[k-1].IsZero() {
+				cur.firstInEnd = maxT(by[k-1], cur.s)
 			}
 		}
 		if endLaterUnknown {
