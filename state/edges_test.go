@@ -197,6 +197,15 @@ func TestSameCause(t *testing.T) {
 		{`s: $.pending is "45", want a number < 10`, "s: $.pending is null, want a number < 10", true},
 		{"s: $.pending is true, want a number < 10", `s: $.pending is [1,"a)",{"b":2}], want a number < 10`, true},
 		{"s: $.pending is 45, want < 10", "s: $.pending is 45, want a number < 10", false},
+		// The bound is the config's, not the target's: one of four digits
+		// or more, or with a decimal, is kept too (other numbers that size
+		// are masked), while the value before it is masked whatever it is.
+		{"s: $.pending is 4500, want < 1000", "s: $.pending is 4501, want < 2000", false},
+		{"s: $.lag is 3.25, want <= 2.5", "s: $.lag is 3.5, want <= 3.5", false},
+		{"s: $.lag is 3.25, want a number <= 1e-08", "s: $.lag is true, want a number <= 2e-08", false},
+		{"s: $.pending is 4500, want < 1000", "s: $.pending is 52000, want < 1000", true},
+		{"s: $.lag is 3.25, want <= 2.5 (the attempt after it was still waiting at the deadline)",
+			"s: $.lag is 7.5, want <= 2.5 (the attempt after it was still waiting at the deadline)", true},
 		{`s: $.state does not equal "ready" (got 3)`, `s: $.state does not equal "ready" (got 4)`, true},
 		{`s: $.state does not equal "ready" (got 3)`, `s: $.state does not equal "ready" (got ["a)",false,null...)`, true},
 		{`s: $.state does not equal "ready" (got 3)`, `s: $.phase does not equal "ready" (got 3)`, false},

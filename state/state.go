@@ -631,7 +631,8 @@ func maskAddrs(s string) string {
 // 404), so without this each run made a new cause up to MaxCauses, which
 // then hid the later, different ones. What the value was checked against
 // (the JSONPath, the "want" part) is kept: "want < 10" and "want < 20"
-// stay two causes. Only a value as probe renders one (JSON: a number,
+// stay two causes, and so do "want < 1000" and "want < 2000", whose
+// numbers the volatile rules would take otherwise. Only a value as probe renders one (JSON: a number,
 // true, false, null, a quoted string, an array or object, cut with
 // "...") between " is " and ", want ", or between "(got " and ")", is
 // masked; other words with " is " or "(got " are left as they are.
@@ -659,6 +660,18 @@ func maskReturned(s string) string {
 		b.WriteString(s[w:from])
 		b.WriteByte('_')
 		w, i = to, to-1
+		// A bound ("want < 1000", "want <= 2.5") is the config's, not the
+		// target's: kept whatever its size, in letters that the volatile
+		// rules do not take for a number.
+		if term == ", want " {
+			if m := wantBound.FindStringSubmatchIndex(s[to:]); m != nil {
+				b.WriteString(s[to : to+m[2]])
+				for _, c := range []byte(s[to+m[2] : to+m[3]]) {
+					b.WriteByte(boundLetters[strings.IndexByte(boundChars, c)])
+				}
+				w, i = to+m[3], to+m[3]-1
+			}
+		}
 	}
 	if w == 0 {
 		return s
@@ -666,6 +679,17 @@ func maskReturned(s string) string {
 	b.WriteString(s[w:])
 	return b.String()
 }
+
+// wantBound is the bound after a value probe showed: ", want < 10", ", want
+// a number >= 2.5" (assert.go's gt, ge, lt, le), its number the submatch.
+var wantBound = regexp.MustCompile(`^, want (?:a number )?(?:<|<=|>|>=) (-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\b`)
+
+// boundChars are what a bound's number is written with; boundLetters what
+// maskReturned writes for each (no digit, no hex letter, no quote).
+const (
+	boundChars   = "0123456789.-+eE"
+	boundLetters = "ghijklmnopqrstu"
+)
 
 // shownNumber is a JSON number as probe shows one.
 var shownNumber = regexp.MustCompile(`^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$`)
