@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"html"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -583,6 +584,9 @@ func TestFmtUncertainty(t *testing.T) {
 		{f(61), f(0), f(10), f(0), "-1m1s +0s / -10s +0s"},
 		{f(1.5), f(2.25), f(9.996), f(59.96), "-1.5s +2.25s / -10s +1m"},
 		{f(70.4), f(0.0000001), f(3600), f(0.0123456), "-1m10s +0ms / -1h +12.3ms"},
+		// A bound that rounds to a minute prints as one (not "60.0s" or
+		// "1m0s"), as exactly 60 s does; a negative zero is "0s", not "-0s".
+		{f(60), f(math.Copysign(0, -1)), f(59.95), f(60.5), "-1m +0s / -1m +1m1s"},
 	} {
 		got := fmtUncertainty(tc.start, tc.startLater, tc.end, tc.endLater)
 		if got != tc.want {
