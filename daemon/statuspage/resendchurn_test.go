@@ -19,18 +19,24 @@ import (
 // alone; two probers on one store; three, daegu-c joining the counted
 // window at 09:30 (its locations, in the description, change once); two
 // across the month's end (the counted window dated from the previous
-// days' figures). Each alert is sent firing as often as it changes, not
+// days' figures), in UTC and in America/New_York, whose month ends at 04:00
+// UTC on 2026-11-01 and whose clocks go back at 06:00 UTC that night. Each alert is sent firing as often as it changes, not
 // once a minute, and its started_between is one value throughout. The
 // counts are those ac78718 (which compared the description only) sends.
 // With an annotation of the window's age (rounded to the minute) added to
 // every alert, 40 of its checks fail (the quorum's page sent at every
 // verdict); with the verdict's dating of the bounds dropped (verdict.go),
-// the month's row sends the page's started_between, then "" from the
+// the month's rows send the page's started_between, then "" from the
 // month's first verdict on.
 func TestOpenWindowNotResentEveryVerdict(t *testing.T) {
 	day := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sc := range []struct {
 		name string
+		zone *time.Location
 		t0   time.Time
 		down map[string][2]int // minutes [from, to) from t0
 		mins int
@@ -38,13 +44,18 @@ func TestOpenWindowNotResentEveryVerdict(t *testing.T) {
 		// quorum's page and a location's ticket.
 		page, ticket map[string]int
 	}{
-		{"alone", day, map[string][2]int{"seoul-a": {10, 75}}, 80,
+		{"alone", time.UTC, day, map[string][2]int{"seoul-a": {10, 75}}, 80,
 			map[string]int{"seoul-a": 1}, nil},
-		{"two probers", day, map[string][2]int{"seoul-a": {10, 75}, "busan-b": {15, 75}}, 80,
+		{"two probers", time.UTC, day, map[string][2]int{"seoul-a": {10, 75}, "busan-b": {15, 75}}, 80,
 			map[string]int{"quorum": 1}, map[string]int{"seoul-a": 1}},
-		{"three probers, one joining", day, map[string][2]int{"seoul-a": {10, 75}, "busan-b": {15, 75}, "daegu-c": {30, 75}}, 80,
+		{"three probers, one joining", time.UTC, day, map[string][2]int{"seoul-a": {10, 75}, "busan-b": {15, 75}, "daegu-c": {30, 75}}, 80,
 			map[string]int{"quorum": 2}, map[string]int{"seoul-a": 1}},
-		{"two probers across the month's end", time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), map[string][2]int{"seoul-a": {10, 95}, "busan-b": {15, 95}}, 100,
+		{"two probers across the month's end", time.UTC, time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), map[string][2]int{"seoul-a": {10, 95}, "busan-b": {15, 95}}, 100,
+			map[string]int{"quorum": 1}, map[string]int{"seoul-a": 1}},
+		// New York's month ends at 04:00 UTC, and its clocks go back at
+		// 06:00 UTC the same night.
+		{"two probers across New York's month's end and its change of the clocks", ny, time.Date(2026, 11, 1, 3, 30, 0, 0, time.UTC),
+			map[string][2]int{"seoul-a": {10, 170}, "busan-b": {15, 170}}, 175,
 			map[string]int{"quorum": 1}, map[string]int{"seoul-a": 1}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
@@ -56,12 +67,13 @@ func TestOpenWindowNotResentEveryVerdict(t *testing.T) {
 					continue
 				}
 				cfg := fleetConfig(loc)
+				cfg.Loc, cfg.Timezone = sc.zone, sc.zone.String()
 				p := &pushProber{loc: loc, am: &recordingAM{clk: clk}}
 				p.m = state.New("messaging", "chat", loc, cfg.Services[0].Flows[0].Functions(), state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
 				srv := httptest.NewServer(p.am)
 				t.Cleanup(srv.Close)
 				var err error
-				p.n, err = alert.NewNotifier(alert.Options{URLs: []string{srv.URL}, Clock: clk, Location: loc, Zone: time.UTC, FleetAware: true, Resend: 3 * time.Hour})
+				p.n, err = alert.NewNotifier(alert.Options{URLs: []string{srv.URL}, Clock: clk, Location: loc, Zone: sc.zone, FleetAware: true, Resend: 3 * time.Hour})
 				if err != nil {
 					t.Fatal(err)
 				}
