@@ -71,16 +71,19 @@ func retryAfterHeader(resp *http.Response, now time.Time) (time.Duration, bool) 
 // its retry_after_ms (see retryAfter) when it is a 429 or 503 without a
 // Retry-After header that parses; nil otherwise, and nothing is read. A Matrix
 // M_LIMIT_EXCEEDED is a few dozen bytes; the WebSocket library keeps only
-// the first 1,024 of a refused handshake's body anyway.
-func refusedBody(resp *http.Response) []byte {
+// the first 1,024 of a refused handshake's body anyway. The error is the
+// read's when the body was cut before its end or the limit (a connection
+// dropped, the step's deadline): what was read of it then says nothing
+// whole, and the caller says the cut instead of an excerpt, as a request
+// step does.
+func refusedBody(resp *http.Response) ([]byte, error) {
 	if resp.Body == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
-		return nil
+		return nil, nil
 	}
 	if _, ok := retryAfterHeader(resp, time.Time{}); ok {
-		return nil
+		return nil, nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusedBody))
-	return b
+	return io.ReadAll(io.LimitReader(resp.Body, maxRefusedBody))
 }
 
 const maxRefusedBody = 1024

@@ -135,11 +135,12 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	}
 	a.status = resp.StatusCode
 	var refused []byte
+	var cut error // what cut the refusal's body short, if anything did
 	if connected && checkStatus(s.status, resp.StatusCode) != "" {
 		// Refused: its retry_after_ms, read within the step's deadline
 		// as a request's answer is (the stream is given up anyway).
 		stopRead := context.AfterFunc(ctx, cancel)
-		refused = refusedBody(resp)
+		refused, cut = refusedBody(resp)
 		stopRead()
 	}
 	a.retryAfter = retryAfter(resp, refused, rs.c.Now()) // a refused handshake's, as a request's
@@ -165,6 +166,15 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		return a
 	}
 	if m := checkStatus(s.status, resp.StatusCode); m != "" {
+		if cut != nil {
+			// As a request step's: the status first and what cut the body
+			// after it, no excerpt of a cut body (what came of it varies
+			// with where the cut fell); a deadline's cut reads "sse: status
+			// 503, want 200 (timeout after 2s)" (see statusFirst), where
+			// the status was lost.
+			a.statusFirst = "sse: " + m
+			return fail(a.statusFirst + " (read body: " + transportError(cut) + ")")
+		}
 		// A 429's or 503's body was read for its retry_after_ms: it
 		// says why too (no other refusal's is read).
 		return fail("sse: " + m + rs.statusExcerpt(refused, resp.Header, resp.StatusCode))

@@ -92,7 +92,7 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 	if resp != nil {
 		a.status = resp.StatusCode
 		if err != nil && resp.StatusCode != 101 {
-			body = refusedBody(resp) // what the library kept of a refused handshake's body
+			body, _ = refusedBody(resp) // what the library kept of a refused handshake's body (read whole: never an error)
 		}
 		a.retryAfter = retryAfter(resp, body, rs.c.Now()) // a refused handshake's, as a request's
 		rs.noteTLS(resp.TLS)
