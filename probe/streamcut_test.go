@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,24 @@ import (
 // stalled to the step's deadline, the 503 lost. A body that came whole keeps
 // its excerpt.
 func TestSSERefusalCutBodySaysTheStatusFirst(t *testing.T) {
+	refusalCutBody(t, func(u string) *config.Stream { return &config.Stream{URL: u} }, nil, "subscribe: sse: status 503, want 200")
+}
+
+// A websocket handshake refused 503 whose body is then cut says the same:
+// the library reads a refused handshake's body (its first 1 KiB) and drops
+// the read's error, so a cut body read as the excerpt of whatever came
+// (`websocket handshake: status 503, want 101: "hub dr"`), and one stalled
+// to the step's timeout as `timeout after 500ms`, the 503 lost.
+func TestWebSocketRefusalCutBodySaysTheStatusFirst(t *testing.T) {
+	refusalCutBody(t, nil, func(u string) *config.Stream { return &config.Stream{URL: "ws" + strings.TrimPrefix(u, "http")} },
+		"subscribe: websocket handshake: status 503, want 101")
+}
+
+// refusalCutBody runs a stream step (sse or websocket, whichever is not
+// nil) against a 503 whose body is cut by a close, a reset or the step's
+// deadline, and one whose body comes whole; refused is the step's failure
+// up to what follows the status.
+func refusalCutBody(t *testing.T, sse, ws func(u string) *config.Stream, refused string) {
 	const head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n"
 	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -29,28 +48,45 @@ func TestSSERefusalCutBodySaysTheStatusFirst(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(stalled.Close)
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-		want string
-	}{
+	type row struct {
+		name    string
+		url     func(t *testing.T) string
+		want    string
+		timeout time.Duration // the step's; 0: 500ms
+	}
+	rows := []row{
 		{"cut, closed", func(t *testing.T) string {
 			return "http://" + droppingServer(t, head+"hub dr", func(int) bool { return false }) + "/events"
-		}, "subscribe: sse: status 503, want 200 (read body: connection closed by server)"},
+		}, refused + " (read body: connection closed by server)", 0},
 		{"cut, reset", func(t *testing.T) string {
 			return "http://" + droppingServer(t, head+"hub dr", func(int) bool { return true }) + "/events"
-		}, "subscribe: sse: status 503, want 200 (read body: connection closed by server)"},
+		}, refused + " (read body: connection closed by server)", 0},
 		{"stalled to the step's timeout", func(*testing.T) string { return stalled.URL + "/events" },
-			"subscribe: sse: status 503, want 200 (timeout after 500ms)"},
+			refused + " (timeout after 500ms)", 0},
 		{"whole", func(t *testing.T) string {
 			return "http://" + droppingServer(t, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nhub draining",
 				func(int) bool { return false }) + "/events"
-		}, `subscribe: sse: status 503, want 200: "hub draining"`},
-	} {
+		}, refused + `: "hub draining"`, 0},
+	}
+	if ws != nil {
+		// The library stops reading a refused handshake's body after 3 s
+		// of its own, within a longer step timeout (an sse step reads its
+		// refusal's body to the step's timeout, as above).
+		rows = append(rows, row{"stalled past the websocket library's 3 s", func(*testing.T) string { return stalled.URL + "/events" },
+			refused + " (timeout after 3s reading the body)", 5 * time.Second})
+	}
+	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
-			st := config.Step{Name: "subscribe", Function: "receive", Timeout: 500 * time.Millisecond,
-				SSE: &config.Stream{URL: tc.url(t)}}
-			run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{st}}, Options{})
+			st := config.Step{Name: "subscribe", Function: "receive", Timeout: 500 * time.Millisecond}
+			if tc.timeout > 0 {
+				st.Timeout = tc.timeout
+			}
+			if sse != nil {
+				st.SSE = sse(tc.url(t))
+			} else {
+				st.WebSocket = ws(tc.url(t))
+			}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 6 * time.Second, Steps: []config.Step{st}}, Options{})
 			wantStep(t, run.Steps[0], StatusFailed, tc.want)
 		})
 	}

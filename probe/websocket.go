@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
@@ -81,8 +83,13 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 	tr.reset(rs.c)
 	tr.proxy = proxyOf(rs.client.Transport)
 	tr.to(handshakeRequest(u))
+	// The library reads a refused handshake's body itself (its first 1 KiB)
+	// and drops the read's error: cutBody notes it, so that a body cut short
+	// says so, as a request's does, and gives no excerpt.
+	hc, cut := rs.client, new(error)
+	hc.Transport = cutNoting{rt: rs.client.Transport, err: cut}
 	conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, tr.trace()), u, &websocket.DialOptions{
-		HTTPClient:   &rs.client,
+		HTTPClient:   &hc,
 		HTTPHeader:   h,
 		Host:         host,
 		Subprotocols: w.subprotocols,
@@ -105,7 +112,20 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 			}
 			// A 429's or 503's body was read for its retry_after_ms
 			// (what the library kept of it): it says why too.
-			a.fail = "websocket handshake: " + m + rs.statusExcerpt(body, resp.Header, resp.StatusCode)
+			if *cut != nil && checkStatus(w.status, resp.StatusCode) != "" {
+				// As a request step's: the status first and what cut the
+				// body after it, no excerpt of what came; a deadline's cut
+				// reads "websocket handshake: status 503, want 101 (timeout
+				// after 2s)" (see statusFirst), where the status was lost.
+				a.statusFirst = "websocket handshake: " + m
+				why := "read body: " + transportError(*cut)
+				if *cut == errHandshakeBodyStalled {
+					why = (*cut).Error()
+				}
+				a.fail = a.statusFirst + " (" + why + ")"
+			} else {
+				a.fail = "websocket handshake: " + m + rs.statusExcerpt(body, resp.Header, resp.StatusCode)
+			}
 			// A handshake behind a web session is sent to the login
 			// form when the session has ended (302 to /accounts/login/),
 			// as a page is: a refusal of the session, followed (the
@@ -292,4 +312,49 @@ func firstURL(resp *http.Response) *url.URL {
 		r = r.Response.Request
 	}
 	return r.URL
+}
+
+// cutNoting is a RoundTripper whose answers other than a 101 note in err the
+// first error their body's read ends on other than io.EOF (a connection
+// dropped, the request's context ended): the WebSocket library reads a
+// refused handshake's body and drops that error. A 101's body (the
+// connection itself) is left as it is.
+type cutNoting struct {
+	rt  http.RoundTripper
+	err *error
+}
+
+func (c cutNoting) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(req)
+	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != nil {
+		resp.Body = &cutNotingBody{ReadCloser: resp.Body, err: c.err}
+	}
+	return resp, err
+}
+
+type cutNotingBody struct {
+	io.ReadCloser
+	err    *error
+	closed atomic.Bool // the library closes it from its own timer's goroutine
+}
+
+func (b *cutNotingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && *b.err == nil {
+		*b.err = err
+		if b.closed.Load() { // closed under the read: the library's bound
+			*b.err = errHandshakeBodyStalled
+		}
+	}
+	return n, err
+}
+
+// errHandshakeBodyStalled is a refused handshake's body the WebSocket
+// library stopped reading after its own 3 s (within a step's longer
+// timeout): said as is, after the status.
+var errHandshakeBodyStalled = errors.New("timeout after 3s reading the body")
+
+func (b *cutNotingBody) Close() error {
+	b.closed.Store(true)
+	return b.ReadCloser.Close()
 }
