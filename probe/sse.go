@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -196,6 +197,9 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		expiry: s.expiry,
 	}
 	rs.openStream(st)
+	if resp.ProtoMajor == 1 && resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 {
+		resp.Body = resetEnds{resp.Body}
+	}
 	src := &decodedBody{resp: resp}
 	if s.lines {
 		go readLines(sctx, src, st, s.limits.maxMessageBytes)
@@ -204,6 +208,23 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	}
 	a.fail = rs.checkPayload(&cs.pay, nil, resp.Header, nil)
 	return a
+}
+
+// resetEnds is a close-delimited body (HTTP/1.x, no Content-Length, not
+// chunked), which ends where its connection does: a reset (RST) there is its
+// end as a close (FIN, io.EOF) is. The close read "the server ended the
+// stream" and the reset "connection closed by server", two causes for one
+// fault (behind a proxy that drops connections which one a run gets is
+// chance), and a lines stream's last line without its end counted on the
+// close and was dropped on the reset.
+type resetEnds struct{ io.ReadCloser }
+
+func (r resetEnds) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, syscall.ECONNRESET) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // decodedBody reads a stream's body decoded as its Content-Encoding says
@@ -264,7 +285,8 @@ func readSSE(ctx context.Context, body io.Reader, st *stream, event string, maxB
 // streaming endpoint that writes {"id":...} and closes sends it; a line cut
 // by a broken connection (a chunked body without its last chunk, a short
 // Content-Length, a gzip stream cut short: io.ErrUnexpectedEOF, or a reset)
-// is dropped.
+// is dropped. A close-delimited body ends at its connection's close or
+// reset alike (see resetEnds), so its last line counts.
 func readLines(ctx context.Context, body io.Reader, st *stream, maxBytes int64) {
 	defer close(st.done)
 	br := bufio.NewReaderSize(body, 4096)

@@ -91,3 +91,48 @@ func refusalCutBody(t *testing.T, sse, ws func(u string) *config.Stream, refused
 		})
 	}
 }
+
+// A close-delimited stream (HTTP/1.x, no Content-Length, not chunked) ends
+// where its connection does: a close (FIN) read "the server ended the
+// stream" and a reset (RST) "connection closed by server", two causes for
+// one fault as 7dc66fe's were (behind a proxy that drops connections which
+// one a run gets is chance), and a lines stream's last line without its end
+// counted on a close and was dropped on a reset. Both now read as the end
+// the close is. A chunked stream's drop is "connection closed by server"
+// either way, as before.
+func TestCloseDelimitedStreamEndsTheSameClosedOrReset(t *testing.T) {
+	const sseHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+	const linesHead = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+	const chunkedHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+	const notMatched = `the only message on stream subscribe did not match: $.id does not equal "x" (got "y")`
+	for _, tc := range []struct {
+		name   string
+		answer string
+		lines  bool
+		want   string
+	}{
+		{"sse", sseHead + "data: {\"id\":\"y\"}\n\n", false, "receive: stream subscribe: the server ended the stream: " + notMatched},
+		{"lines, the last line without its end", linesHead + `{"id":"y"}`, true, "receive: stream subscribe: the server ended the stream: " + notMatched},
+		{"sse, chunked", chunkedHead + "12\r\ndata: {\"id\":\"y\"}\n\n\r\n", false, "receive: stream subscribe: connection closed by server: " + notMatched},
+	} {
+		for _, reset := range []bool{false, true} {
+			name := tc.name + ", closed"
+			if reset {
+				name = tc.name + ", reset"
+			}
+			t.Run(name, func(t *testing.T) {
+				addr := droppingServer(t, tc.answer, func(int) bool { return reset })
+				st := &config.Stream{URL: "http://" + addr + "/events"}
+				if tc.lines {
+					st.Format = "lines"
+				}
+				run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{
+					{Name: "subscribe", Function: "receive", SSE: st},
+					{Name: "receive", Function: "receive", Await: &config.Await{Stream: "subscribe"},
+						Expect: config.Expect{JSONPath: []config.PathMatch{{Path: "$.id", Matcher: eq("x")}}}},
+				}}, Options{})
+				wantStep(t, run.Steps[1], StatusFailed, tc.want)
+			})
+		}
+	}
+}
