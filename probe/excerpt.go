@@ -46,14 +46,22 @@ const excerptWindow = 256 << 10
 // Go quotes (no control character, line break or bidi override can act).
 // Called only on a failed status: a passing step pays nothing.
 func (rs *runState) statusExcerpt(body []byte, h http.Header, status int) string {
+	whole := len(body) <= excerptWindow
+	if !whole {
+		body = body[:excerptWindow]
+	}
+	return rs.excerptOf(body, whole, h, status)
+}
+
+// excerptOf is statusExcerpt of body, the start of the answer's body
+// (whole: all of it), within excerptWindow: a stream handshake's refusal
+// is read for it to its first 1 KiB only, and a longer JSON document is not
+// parsed (nor quoted as text) there either.
+func (rs *runState) excerptOf(body []byte, whole bool, h http.Header, status int) string {
 	if len(body) == 0 || status/100 == 3 {
 		// A redirect's body is a browser's fallback (Go's own:
 		// <a href="/login">Found</a>.), not the server's account.
 		return ""
-	}
-	whole := len(body) <= excerptWindow
-	if !whole {
-		body = body[:excerptWindow]
 	}
 	ct := h.Get("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)

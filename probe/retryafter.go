@@ -76,14 +76,22 @@ func retryAfterHeader(resp *http.Response, now time.Time) (time.Duration, bool) 
 // dropped, the step's deadline): what was read of it then says nothing
 // whole, and the caller says the cut instead of an excerpt, as a request
 // step does.
-func refusedBody(resp *http.Response) ([]byte, error) {
+//
+// whole says whether that is all of the body: one longer than the limit
+// is cut at it, and an excerpt of it is no JSON document's (see
+// excerptOf).
+func refusedBody(resp *http.Response) (b []byte, whole bool, err error) {
 	if resp.Body == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
-		return nil, nil
+		return nil, true, nil
 	}
 	if _, ok := retryAfterHeader(resp, time.Time{}); ok {
-		return nil, nil
+		return nil, true, nil
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxRefusedBody))
+	b, err = io.ReadAll(io.LimitReader(resp.Body, maxRefusedBody+1))
+	if len(b) > maxRefusedBody {
+		return b[:maxRefusedBody], false, err
+	}
+	return b, true, err
 }
 
 const maxRefusedBody = 1024

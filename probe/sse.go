@@ -136,12 +136,13 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 	}
 	a.status = resp.StatusCode
 	var refused []byte
+	whole := true // refused is all of the body (not cut at its first 1 KiB)
 	var cut error // what cut the refusal's body short, if anything did
 	if connected && checkStatus(s.status, resp.StatusCode) != "" {
 		// Refused: its retry_after_ms, read within the step's deadline
 		// as a request's answer is (the stream is given up anyway).
 		stopRead := context.AfterFunc(ctx, cancel)
-		refused, cut = refusedBody(resp)
+		refused, whole, cut = refusedBody(resp)
 		stopRead()
 	}
 	a.retryAfter = retryAfter(resp, refused, rs.c.Now()) // a refused handshake's, as a request's
@@ -178,7 +179,7 @@ func (s *sseStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) a
 		}
 		// A 429's or 503's body was read for its retry_after_ms: it
 		// says why too (no other refusal's is read).
-		return fail("sse: " + m + rs.statusExcerpt(refused, resp.Header, resp.StatusCode))
+		return fail("sse: " + m + rs.excerptOf(refused, whole, resp.Header, resp.StatusCode))
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" && !s.lines {
 		return fail(fmt.Sprintf("sse: content type %q, want text/event-stream", resp.Header.Get("Content-Type")))

@@ -136,3 +136,45 @@ func TestCloseDelimitedStreamEndsTheSameClosedOrReset(t *testing.T) {
 		}
 	}
 }
+
+// A stream handshake's refusal is read to its first 1 KiB only (for its
+// retry_after_ms); a JSON body longer than that was quoted as text from its
+// first byte, its fields' values with it ("{\"session\":\"tok-...\",\"pad\":...":
+// a JSON document's other fields may be data, or a token not yet known as a
+// secret, which an excerpt never quotes), where a request step's with the
+// same body says nothing of it. A JSON document is read whole or not at
+// all; a text body's first line is still said.
+func TestStreamRefusalLongJSONBodyQuotesNothing(t *testing.T) {
+	pad := strings.Repeat("x", 3000)
+	for _, tc := range []struct {
+		name, ctype, body, want string
+	}{
+		{"json over 1 KiB", "application/json", `{"session":"tok-ABCDEF0123456789","pad":"` + pad + `","error":"hub draining"}`, ""},
+		{"untyped json over 1 KiB", "", `{"session":"tok-ABCDEF0123456789","pad":"` + pad + `"}`, ""},
+		{"json within 1 KiB", "application/json", `{"error":{"code":109,"message":"hub draining"}}`, `: "hub draining"`},
+		{"text over 1 KiB", "text/plain", "hub draining\n" + pad, `: "hub draining"`},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tc.ctype != "" {
+				w.Header().Set("Content-Type", tc.ctype)
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, tc.body)
+		}))
+		t.Cleanup(srv.Close)
+		for _, kind := range []string{"sse", "websocket"} {
+			t.Run(tc.name+", "+kind, func(t *testing.T) {
+				st := config.Step{Name: "subscribe", Function: "receive"}
+				want := "subscribe: sse: status 503, want 200" + tc.want
+				if kind == "sse" {
+					st.SSE = &config.Stream{URL: srv.URL + "/events"}
+				} else {
+					st.WebSocket = &config.Stream{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
+					want = "subscribe: websocket handshake: status 503, want 101" + tc.want
+				}
+				run := runOne(t, context.Background(), config.Flow{Timeout: 2 * time.Second, Steps: []config.Step{st}}, Options{})
+				wantStep(t, run.Steps[0], StatusFailed, want)
+			})
+		}
+	}
+}

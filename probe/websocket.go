@@ -86,8 +86,8 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 	// The library reads a refused handshake's body itself (its first 1 KiB)
 	// and drops the read's error: cutBody notes it, so that a body cut short
 	// says so, as a request's does, and gives no excerpt.
-	hc, cut := rs.client, new(error)
-	hc.Transport = cutNoting{rt: rs.client.Transport, err: cut}
+	hc, note := rs.client, new(bodyNote)
+	hc.Transport = cutNoting{rt: rs.client.Transport, note: note}
 	conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, tr.trace()), u, &websocket.DialOptions{
 		HTTPClient:   &hc,
 		HTTPHeader:   h,
@@ -99,7 +99,7 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 	if resp != nil {
 		a.status = resp.StatusCode
 		if err != nil && resp.StatusCode != 101 {
-			body, _ = refusedBody(resp) // what the library kept of a refused handshake's body (read whole: never an error)
+			body, _, _ = refusedBody(resp) // what the library kept of a refused handshake's body (its first 1 KiB; never an error)
 		}
 		a.retryAfter = retryAfter(resp, body, rs.c.Now()) // a refused handshake's, as a request's
 		rs.noteTLS(resp.TLS)
@@ -112,19 +112,22 @@ func (w *wsStep) attempt(ctx context.Context, rs *runState, cs *compiledStep) at
 			}
 			// A 429's or 503's body was read for its retry_after_ms
 			// (what the library kept of it): it says why too.
-			if *cut != nil && checkStatus(w.status, resp.StatusCode) != "" {
+			if note.err != nil && checkStatus(w.status, resp.StatusCode) != "" {
 				// As a request step's: the status first and what cut the
 				// body after it, no excerpt of what came; a deadline's cut
 				// reads "websocket handshake: status 503, want 101 (timeout
 				// after 2s)" (see statusFirst), where the status was lost.
 				a.statusFirst = "websocket handshake: " + m
-				why := "read body: " + transportError(*cut)
-				if *cut == errHandshakeBodyStalled {
-					why = (*cut).Error()
+				why := "read body: " + transportError(note.err)
+				if note.err == errHandshakeBodyStalled {
+					why = note.err.Error()
 				}
 				a.fail = a.statusFirst + " (" + why + ")"
 			} else {
-				a.fail = "websocket handshake: " + m + rs.statusExcerpt(body, resp.Header, resp.StatusCode)
+				// The library stops at 1 KiB: a body it did not read to
+				// its end is not whole (no JSON document's excerpt).
+				whole := note.ended || len(body) < maxRefusedBody
+				a.fail = "websocket handshake: " + m + rs.excerptOf(body, whole, resp.Header, resp.StatusCode)
 			}
 			// A handshake behind a web session is sent to the login
 			// form when the session has ended (302 to /accounts/login/),
@@ -314,36 +317,47 @@ func firstURL(resp *http.Response) *url.URL {
 	return r.URL
 }
 
-// cutNoting is a RoundTripper whose answers other than a 101 note in err the
-// first error their body's read ends on other than io.EOF (a connection
-// dropped, the request's context ended): the WebSocket library reads a
-// refused handshake's body and drops that error. A 101's body (the
-// connection itself) is left as it is.
+// cutNoting is a RoundTripper whose answers other than a 101 note how their
+// body's read ended (see bodyNote): the WebSocket library reads a refused
+// handshake's body and drops that. A 101's body (the connection itself) is
+// left as it is.
 type cutNoting struct {
-	rt  http.RoundTripper
-	err *error
+	rt   http.RoundTripper
+	note *bodyNote
+}
+
+// bodyNote is how the read of a refused handshake's body ended: err, the
+// first error other than io.EOF (a connection dropped, the request's
+// context ended, errHandshakeBodyStalled); ended, at io.EOF (all of it
+// read). Written by the reading goroutine, read after websocket.Dial
+// returns.
+type bodyNote struct {
+	err   error
+	ended bool
 }
 
 func (c cutNoting) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.rt.RoundTrip(req)
 	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != nil {
-		resp.Body = &cutNotingBody{ReadCloser: resp.Body, err: c.err}
+		resp.Body = &cutNotingBody{ReadCloser: resp.Body, note: c.note}
 	}
 	return resp, err
 }
 
 type cutNotingBody struct {
 	io.ReadCloser
-	err    *error
+	note   *bodyNote
 	closed atomic.Bool // the library closes it from its own timer's goroutine
 }
 
 func (b *cutNotingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF && *b.err == nil {
-		*b.err = err
+	if err == io.EOF {
+		b.note.ended = true
+	} else if err != nil && b.note.err == nil {
+		b.note.err = err
 		if b.closed.Load() { // closed under the read: the library's bound
-			*b.err = errHandshakeBodyStalled
+			b.note.err = errHandshakeBodyStalled
 		}
 	}
 	return n, err
