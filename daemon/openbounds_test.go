@@ -51,11 +51,26 @@ func (b openBounds) String() string {
 // passing run's start and start_uncertainty_later_seconds the first failing
 // run's 1.5 s and more, the very values `windows --format json` gives for
 // the window the daemon stored (and the stored state.Window's). Before,
-// the open windows had neither key.
+// the open windows had neither key. A target down from the prober's first
+// run has no earlier bound (no run before it: start_cut no_data) but the
+// later one, on both sides (the report dropped it: G's review).
 func TestStatusOpenWindowStartBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		failAfter time.Duration
+	}{
+		{"down after passing runs", 45 * time.Second},
+		{"down from the first run", -time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) { statusOpenWindowStartBounds(t, tc.failAfter) })
+	}
+}
+
+func statusOpenWindowStartBounds(t *testing.T, failAfter time.Duration) {
 	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	fc := clockwork.NewFakeClockAt(t0)
-	failFrom := t0.Add(45 * time.Second)
+	failFrom := t0.Add(failAfter)
+	first := failAfter < 0 // no run before the window
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if fc.Now().Before(failFrom) {
 			fc.Sleep(200 * time.Millisecond)
@@ -130,6 +145,12 @@ services:
 	}
 	for k, b := range live {
 		t.Logf("/api/v1/status %s", b)
+		if first {
+			if b.Earlier != nil || b.Later == nil || *b.Later < 1.5 {
+				t.Errorf("%s: %s, want no earlier bound (no run before) and later >= 1.5 s", k, b)
+			}
+			continue
+		}
 		if b.Earlier == nil || b.Later == nil {
 			t.Fatalf("%s: %s, want both bounds known", k, b)
 		}

@@ -328,7 +328,13 @@ func (a *analysis) window(m measured) Window {
 	if m.startCut == "" && !m.lastBefore.IsZero() && !m.lastBefore.After(m.s) {
 		w.StartUncertaintySeconds = ptrF(m.s.Sub(m.lastBefore).Seconds())
 	}
-	if m.startCut == "" && !m.firstInEnd.IsZero() && !m.firstInEnd.Before(m.s) {
+	// A start next to time without data (the prober's first run, or its
+	// first after a stop, found the outage) is not a measured edge: how
+	// much earlier it began is not known; but the run that found it still
+	// bounds how much later (the end of that first failing run), as the
+	// daemon's /api/v1/status and alerts say of the same open window. A
+	// start the period cuts is the period's start: neither.
+	if (m.startCut == "" || m.startCut == CutNoData) && !m.firstInEnd.IsZero() && !m.firstInEnd.Before(m.s) {
 		w.StartUncertaintyLaterSeconds = ptrF(m.firstInEnd.Sub(m.s).Seconds())
 	}
 	w.Causes = make([]Cause, 0, len(m.causes))
