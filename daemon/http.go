@@ -3,13 +3,13 @@ package daemon
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/report"
 )
 
 // Handler serves the daemon's HTTP endpoints:
@@ -187,18 +187,12 @@ type WindowStatus struct {
 // StartUncertaintyLaterSeconds); each zero when not known.
 func (w *WindowStatus) StartBounds() (earliest, latest time.Time) {
 	if w.StartUncertaintySeconds != nil {
-		earliest = w.Start.Add(-secondsDuration(*w.StartUncertaintySeconds))
+		earliest = w.Start.Add(-report.SecondsDuration(*w.StartUncertaintySeconds))
 	}
 	if w.StartUncertaintyLaterSeconds != nil {
-		latest = w.Start.Add(secondsDuration(*w.StartUncertaintyLaterSeconds))
+		latest = w.Start.Add(report.SecondsDuration(*w.StartUncertaintyLaterSeconds))
 	}
 	return earliest, latest
-}
-
-// secondsDuration is the duration of s seconds (Duration.Seconds' inverse,
-// to the nanosecond).
-func secondsDuration(s float64) time.Duration {
-	return time.Duration(math.Round(s * float64(time.Second)))
 }
 
 // Status returns the live state of every flow, sorted by service and flow.

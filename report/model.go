@@ -376,17 +376,17 @@ type Reconciliation struct {
 // StartUncertaintyLaterSeconds); each zero when not known.
 func (w Window) StartBounds() (earliest, latest time.Time) {
 	if w.StartUncertaintySeconds != nil {
-		earliest = w.Start.Add(-secondsDuration(*w.StartUncertaintySeconds))
+		earliest = w.Start.Add(-SecondsDuration(*w.StartUncertaintySeconds))
 	}
 	if w.StartUncertaintyLaterSeconds != nil {
-		latest = w.Start.Add(secondsDuration(*w.StartUncertaintyLaterSeconds))
+		latest = w.Start.Add(SecondsDuration(*w.StartUncertaintyLaterSeconds))
 	}
 	return earliest, latest
 }
 
-// secondsDuration is the duration of s seconds (Duration.Seconds' inverse,
-// to the nanosecond).
-func secondsDuration(s float64) time.Duration {
+// SecondsDuration is the duration of s seconds (Duration.Seconds' inverse,
+// to the nanosecond); daemon's WindowStatus.StartBounds uses it too.
+func SecondsDuration(s float64) time.Duration {
 	return time.Duration(math.Round(s * float64(time.Second)))
 }
 
