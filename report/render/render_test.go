@@ -583,7 +583,10 @@ func TestFmtUncertainty(t *testing.T) {
 		{f(70), f(14.4), f(59.816686513), f(0.3), "-1m10s +14.4s / -59.8s +300ms"},
 		{f(61), f(0), f(10), f(0), "-1m1s +0s / -10s +0s"},
 		{f(1.5), f(2.25), f(9.996), f(59.96), "-1.5s +2.25s / -10s +1m"},
-		{f(70.4), f(0.0000001), f(3600), f(0.0123456), "-1m10s +0ms / -1h +12.3ms"},
+		// Zero is "0s" however small the bound that rounds to it (under
+		// 0.5 µs; it read "+0ms" beside a zero's "+0s"); 0.5 µs is not zero.
+		{f(70.4), f(0.0000001), f(3600), f(0.0123456), "-1m10s +0s / -1h +12.3ms"},
+		{f(0.0000004999), f(0), f(0.0000005), f(0.000001), "-0s +0s / -0.001ms +0.001ms"},
 		// A bound that rounds to a minute prints as one (not "60.0s" or
 		// "1m0s"), as exactly 60 s does; a negative zero is "0s", not "-0s".
 		{f(60), f(math.Copysign(0, -1)), f(59.95), f(60.5), "-1m +0s / -1m +1m1s"},

@@ -634,7 +634,8 @@ func boundsCell(s string) bool {
 // three significant digits below a minute, so that the tables read as the
 // JSON does ("14.4s" for 14.4, "2.35s", "40ms" for 0.04, "0.4ms", "999ms"
 // for 0.9994 and "1s" for 0.9996, not "1000ms"), and as fmtDur from a minute
-// on, in whole seconds ("1m", "1m10s"); 0 is "0s".
+// on, in whole seconds ("1m", "1m10s"). Zero has one spelling, "0s": 0, and
+// a bound under 0.5 µs, which rounds to it (it read "0ms" beside "0s").
 func fmtBound(sec float64) string {
 	sig3 := func(x float64) (float64, string) { // x in (0, 1000): three significant digits
 		d := 0
@@ -655,7 +656,10 @@ func fmtBound(sec float64) string {
 		return r, t
 	}
 	if sec > 0 && sec < 1 {
-		if r, t := sig3(sec * 1000); r < 1000 {
+		switch r, t := sig3(sec * 1000); {
+		case r == 0: // under 0.5 µs: zero, spelt as zero is
+			return "0s"
+		case r < 1000:
 			return t + "ms"
 		}
 		return "1s"
