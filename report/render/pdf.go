@@ -50,8 +50,10 @@ type PDFOptions struct {
 	FontPath string
 }
 
-// pdfGrid is the number of grid columns a PDF row is divided into.
-const pdfGrid = 24
+// pdfGrid is the number of grid columns a PDF row is divided into: 48,
+// 3.9 mm each, so that a table's columns can be sized to half of the 24
+// they were (the windows table's Duration and Function, windowTable).
+const pdfGrid = 48
 
 const fontFamily = "report"
 
@@ -345,10 +347,9 @@ func keepEdges(c string) string {
 	return strings.ReplaceAll(start, " ", nbsp) + nbsp + "/ " + strings.ReplaceAll(end, " ", nbsp)
 }
 
-// fit breaks every word of s wider than maxWidth millimetres, after a
-// hyphen, slash, underscore, dot or colon when there is one, so that a long
-// identifier wraps inside its cell instead of running into the next one
-// (maroto wraps at spaces only). A word bound with no-break spaces
+// fit breaks every word of s wider than maxWidth millimetres (cut), so that
+// a long identifier wraps inside its cell instead of running into the next
+// one (maroto wraps at spaces only). A word bound with no-break spaces
 // (keepEdges) that is too wide breaks at them first.
 func (g *glyphs) fit(s string, size, maxWidth float64) string {
 	words := strings.Split(s, " ")
@@ -362,40 +363,59 @@ func (g *glyphs) fit(s string, size, maxWidth float64) string {
 			words[i] = g.fit(strings.ReplaceAll(w, nbsp, " "), size, maxWidth)
 			continue
 		}
-		var parts []string
-		for w != "" && g.width(w, size) > maxWidth {
-			cut, soft := 0, 0
-			for pos, r := range w {
-				if pos > 0 && g.width(w[:pos+len(string(r))], size) > maxWidth {
-					// A hyphen (slash, ...) that ends a piece may hang
-					// into the cell's padding, the 0.5 mm maxWidth leaves
-					// to it: "messaging-" (13.01 mm) in a 13 mm column,
-					// not "messaging" then "-roundtrip".
-					if strings.ContainsRune("-/_.:", r) && g.width(w[:pos+len(string(r))], size) <= maxWidth+0.5 {
-						soft = pos + len(string(r))
-					}
-					break
-				}
-				cut = pos + len(string(r))
-				if strings.ContainsRune("-/_.:", r) {
-					soft = cut
-				}
-			}
-			if soft > 0 {
-				cut = soft
-			}
-			parts = append(parts, w[:cut])
-			w = w[cut:]
-		}
-		if w != "" {
-			parts = append(parts, w)
-		}
-		words[i] = strings.Join(parts, " ")
+		words[i] = strings.Join(g.cut(w, size, maxWidth), " ")
 	}
 	if !changed {
 		return s
 	}
 	return strings.Join(words, " ")
+}
+
+// breakAfter are the characters after which cut breaks a word.
+const breakAfter = "-/_.:"
+
+// cut breaks w, a word wider than maxWidth millimetres, into pieces that
+// each fit: after a hyphen, slash, underscore, dot or colon when there is
+// one, and otherwise where as much as fits ends, marked with a hyphen
+// ("attachme-" then "nts", which read "attachmen" then "ts" as if they were
+// two words). A hyphen, added or the word's own, may hang into the cell's
+// padding, the 0.5 mm maxWidth leaves to it: "messaging-" (13.01 mm) in a
+// 13 mm column, not "messaging" then "-roundtrip".
+func (g *glyphs) cut(w string, size, maxWidth float64) []string {
+	var parts []string
+	for w != "" && g.width(w, size) > maxWidth {
+		cut, soft, hyph := 0, 0, 0
+		for pos, r := range w {
+			end := pos + len(string(r))
+			if pos > 0 && g.width(w[:end], size) > maxWidth {
+				if strings.ContainsRune(breakAfter, r) && g.width(w[:end], size) <= maxWidth+0.5 {
+					soft = end
+				}
+				break
+			}
+			cut = end
+			if strings.ContainsRune(breakAfter, r) {
+				soft = cut
+			} else if end < len(w) && g.width(w[:end]+"-", size) <= maxWidth+0.5 {
+				hyph = end
+			}
+		}
+		switch {
+		case soft > 0:
+			parts = append(parts, w[:soft])
+			w = w[soft:]
+		case hyph > 0:
+			parts = append(parts, w[:hyph]+"-")
+			w = w[hyph:]
+		default: // not even a character and a hyphen fit
+			parts = append(parts, w[:cut])
+			w = w[cut:]
+		}
+	}
+	if w != "" {
+		parts = append(parts, w)
+	}
+	return parts
 }
 
 // sanitize applies replace to every string of the view.
@@ -516,8 +536,8 @@ func (p *pdfDoc) cover(v view, timelines []figure) {
 	verdicts = append(verdicts, row.New(3))
 	for _, s := range v.Services {
 		verdicts = append(verdicts, row.New().Add(
-			text.NewCol(8, s.Name, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Top: 1.5, Bottom: 1.5}),
-			text.NewCol(16, "Availability "+s.Headline, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Color: p.verdictColor(s), Top: 1.5, Bottom: 1.5}),
+			text.NewCol(16, s.Name, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Top: 1.5, Bottom: 1.5}),
+			text.NewCol(32, "Availability "+s.Headline, props.Text{Family: fontFamily, Size: 11, Style: fontstyle.Bold, Color: p.verdictColor(s), Top: 1.5, Bottom: 1.5}),
 		))
 	}
 	p.block(verdicts...)
@@ -528,8 +548,8 @@ func (p *pdfDoc) cover(v view, timelines []figure) {
 	}
 	for _, line := range v.Policy {
 		lines = append(lines, row.New().Add(
-			text.NewCol(1, "•", props.Text{Family: fontFamily, Size: 8, Align: align.Right, Right: 1.5, Top: 0.5}),
-			text.NewCol(pdfGrid-1, line, props.Text{Family: fontFamily, Size: 8, Top: 0.5, Bottom: 0.8}),
+			text.NewCol(2, "•", props.Text{Family: fontFamily, Size: 8, Align: align.Right, Right: 1.5, Top: 0.5}),
+			text.NewCol(pdfGrid-2, line, props.Text{Family: fontFamily, Size: 8, Top: 0.5, Bottom: 0.8}),
 		))
 	}
 	p.block(lines...)
@@ -560,13 +580,13 @@ func (p *pdfDoc) service(s serviceView) {
 		cols := []core.Col{}
 		for _, j := range []int{i, i + half} {
 			if j >= len(s.Facts) {
-				cols = append(cols, col.New(12))
+				cols = append(cols, col.New(24))
 				continue
 			}
 			f := s.Facts[j]
 			cols = append(cols,
-				text.NewCol(5, f.Label, props.Text{Family: fontFamily, Size: 8, Color: &p.c.muted, Top: 0.8, Bottom: 0.8, Left: 1}),
-				text.NewCol(7, f.Value, props.Text{Family: fontFamily, Size: 8, Style: fontstyle.Bold, Top: 0.8, Bottom: 0.8}),
+				text.NewCol(10, f.Label, props.Text{Family: fontFamily, Size: 8, Color: &p.c.muted, Top: 0.8, Bottom: 0.8, Left: 1}),
+				text.NewCol(14, f.Value, props.Text{Family: fontFamily, Size: 8, Style: fontstyle.Bold, Top: 0.8, Bottom: 0.8}),
 			)
 		}
 		r := row.New().Add(cols...)
@@ -603,8 +623,8 @@ func (p *pdfDoc) service(s serviceView) {
 			empty = append(empty, row.New(3))
 		}
 		empty = append(empty, row.New().Add(
-			text.NewCol(7, t.Title, props.Text{Family: fontFamily, Size: 8.5, Style: fontstyle.Bold, Color: &p.c.accent, Top: 0.8, Bottom: 0.8}),
-			text.NewCol(pdfGrid-7, t.Empty, props.Text{Family: fontFamily, Size: 8, Color: &p.c.muted, Top: 1, Bottom: 0.8}),
+			text.NewCol(14, t.Title, props.Text{Family: fontFamily, Size: 8.5, Style: fontstyle.Bold, Color: &p.c.accent, Top: 0.8, Bottom: 0.8}),
+			text.NewCol(pdfGrid-14, t.Empty, props.Text{Family: fontFamily, Size: 8, Color: &p.c.muted, Top: 1, Bottom: 0.8}),
 		))
 	}
 	flush()

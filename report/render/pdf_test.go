@@ -277,7 +277,8 @@ func TestPDFUncertaintyCell(t *testing.T) {
 // edge, the start's with its "/", and breaks inside an edge only where that
 // edge is wider than its column; a hyphen that ends a piece hangs into the
 // cell's padding rather than starting the next line ("messaging-" is 13.01
-// mm at 7 pt, in a 13 mm column: it read "messaging" then "-roundtrip").
+// mm at 7 pt, in a 13 mm column: it read "messaging" then "-roundtrip"); a
+// word with nothing to break after is cut with a hyphen added.
 func TestFitCell(t *testing.T) {
 	reg, _, err := PDFOptions{}.fonts()
 	if err != nil {
@@ -287,7 +288,7 @@ func TestFitCell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	col2, col3 := 186.0*2/pdfGrid-2.5, 186.0*3/pdfGrid-2.5
+	col2, col5, col3 := 186.0*4/pdfGrid-2.5, 186.0*5/pdfGrid-2.5, 186.0*6/pdfGrid-2.5
 	for _, tc := range []struct {
 		name, cell string
 		edges      bool
@@ -297,6 +298,11 @@ func TestFitCell(t *testing.T) {
 		{"flow name", "messaging-roundtrip", false, col2, "messaging- roundtrip"},
 		{"bounds", "-1m1s +0s / -10s +0s", true, col3, "-1m1s~+0s~/ -10s~+0s"},
 		{"bounds, an edge too wide", "-1h2m3s +0.4ms / -1m +15s", true, col3, "-1h2m3s +0.4ms / -1m~+15s"},
+		// A name with no hyphen or dot to break after is cut where the
+		// most fits with a hyphen added: it read "attachmen" then "ts".
+		{"function name", "attachments", false, col2, "attachmen- ts"},
+		{"function name, its column", "authentication", false, col5, "authentication"},
+		{"a soft break first", "a.bcdefghijklmnopq", false, col2, "a. bcdefghijkl- mnopq"},
 		{"no bounds", "- / -", true, col3, "-~/ -"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,5 +314,42 @@ func TestFitCell(t *testing.T) {
 				t.Errorf("fit(%q) = %q, want %q", tc.cell, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPDFFunctionNamesWhole: a function's name of up to 14 letters is one
+// line of the windows and latency tables' Function columns: in 2 of 24
+// shares (13 mm) the demo's "attachments" read "attachmen" then "ts", as
+// "notifications", "subscriptions" and "authentication" would have.
+func TestPDFFunctionNamesWhole(t *testing.T) {
+	pdftotext := poppler(t, "pdftotext")
+	names := []string{"authentication", "attachments", "notifications", "subscriptions"}
+	r := fixture()
+	s := &r.Services[0]
+	for i := range s.Windows {
+		s.Windows[i].Function = ptr(names[i%len(names)])
+	}
+	for i := range s.Steps {
+		s.Steps[i].Function = names[(i+1)%len(names)]
+	}
+	b, err := pdfBytes(r, PDFOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(pdf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pdftotext, "-layout", pdf, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	for _, name := range names {
+		// Every print of the name's first nine letters is of the whole
+		// name (a cut one reads "attachmen" or "attachmen-").
+		whole, part := strings.Count(string(out), name), strings.Count(string(out), name[:9])
+		if whole == 0 || part != whole {
+			t.Errorf("%q printed whole %d times of %d:\n%s", name, whole, part, out)
+		}
 	}
 }

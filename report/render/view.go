@@ -156,16 +156,16 @@ func withDegraded[T any](degDown bool, xs []T, i int, x T) []T {
 // Flows tables, with the Degraded column or without; each sums to pdfGrid.
 func summaryWidths(degDown bool) []int {
 	if degDown {
-		return []int{3, 3, 2, 2, 2, 3, 3, 4, 2}
+		return []int{6, 6, 4, 4, 4, 6, 6, 8, 4}
 	}
-	return []int{5, 3, 3, 2, 3, 3, 3, 2}
+	return []int{10, 6, 6, 4, 6, 6, 6, 4}
 }
 
 func flowWidths(degDown bool) []int {
 	if degDown {
-		return []int{5, 3, 3, 2, 2, 3, 3, 3}
+		return []int{10, 6, 6, 4, 4, 6, 6, 6}
 	}
-	return []int{6, 3, 3, 3, 2, 4, 3}
+	return []int{12, 6, 6, 6, 4, 8, 6}
 }
 
 func newServiceView(s report.Service, loc *time.Location, degDown, provisional bool, minCoverage float64) serviceView {
@@ -224,7 +224,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		Title:  "Incidents",
 		Note:   "Outages after merging windows closer than the flap gap.",
 		Head:   []string{"Start", "End", "Duration", "Functions", "Parts"},
-		Widths: []int{5, 5, 3, 8, 3},
+		Widths: []int{10, 10, 6, 16, 6},
 		Empty:  "No incidents.",
 	}
 	for _, in := range s.IncidentList {
@@ -239,7 +239,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 	latency := table{
 		Title:  "Latency per step",
 		Head:   []string{"Flow", "Step", "Function", "Count", "p50", "p95", "p99"},
-		Widths: []int{6, 4, 3, 2, 3, 3, 3},
+		Widths: []int{12, 8, 6, 4, 6, 6, 6},
 		Empty:  "No latency measurements.",
 	}
 	for _, st := range s.Steps {
@@ -251,7 +251,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		Title:  "Reconciliation with declared incidents",
 		Note:   "Deltas are measured minus declared; the notice delay runs from the measured start to the provider's first notice.",
 		Head:   []string{"Declared incident", "Declared start", "Declared end", "Measured start", "Measured end", "Start delta", "End delta", "Detected", "Notice delay"},
-		Widths: []int{4, 3, 3, 3, 3, 2, 2, 2, 2},
+		Widths: []int{8, 6, 6, 6, 6, 4, 4, 4, 4},
 		Empty:  "No declared incidents in this period.",
 	}
 	for _, rc := range s.Reconciliation {
@@ -537,8 +537,13 @@ func windowTable(title, note, empty string, ws []report.Window, maint []report.S
 		Note:  note,
 		// Locations: where the window was seen from (those that made the
 		// quorum; a below-quorum window's own location).
-		Head:   []string{"Start", "End", "Duration", uncertaintyHead, "Flow", "Function", "Kind", "Locations", "Cause"},
-		Widths: []int{3, 3, 3, 3, 2, 2, 2, 2, 4}, // Uncertainty 3: "-1m10s +14.4s /" is one line of the PDF
+		Head: []string{"Start", "End", "Duration", uncertaintyHead, "Flow", "Function", "Kind", "Locations", "Cause"},
+		// Uncertainty 6: "-1m10s +14.4s /" is one line of the PDF.
+		// Function 5: a name of 14
+		// letters ("authentication", 16.6 mm at 7 points, of 16.9) is one
+		// line, where 4 cut "attachments" (14.2 mm); the half unit is
+		// Cause's, which wraps anyway.
+		Widths: []int{6, 6, 6, 6, 4, 5, 4, 4, 7},
 		Empty:  empty,
 	}
 	for _, w := range ws {
@@ -729,7 +734,7 @@ func spanTable(title, note, empty string, ss []report.Span, loc *time.Location) 
 		Title:  title,
 		Note:   note,
 		Head:   []string{"Flow", "Start", "End", "Duration", "Reason"},
-		Widths: []int{5, 5, 5, 3, 6},
+		Widths: []int{10, 10, 10, 6, 12},
 		Empty:  empty,
 	}
 	for _, s := range ss {
