@@ -333,6 +333,13 @@ func (g *glyphs) width(s string, size float64) float64 {
 // wraps at spaces only, does not break (keepEdges), unless fit must.
 const nbsp = "\u00a0"
 
+// uncertaintySize is the font size of an Uncertainty cell, a point under
+// the other cells': at it an edge of the bounds 10 to 60 minute intervals
+// give keeps its "/" on one line of its column, 20.75 mm for the text
+// ("-1h59m59s +59.9s /" is 20.0 mm; at 7 points it is 23.4 mm and broke
+// inside itself), and the demo's "-1m1s +0s / -10s +0s" is one line.
+const uncertaintySize = 6.0
+
 // keepEdges binds the words of each edge of an Uncertainty cell with no-break
 // spaces, the start's with the "/" after it ("-1m\u00a0+15s\u00a0/
 // -10s\u00a0+14.4s"), so that a cell too wide for one line breaks between
@@ -350,7 +357,7 @@ func keepEdges(c string) string {
 // fit breaks every word of s wider than maxWidth millimetres (cut), so that
 // a long identifier wraps inside its cell instead of running into the next
 // one (maroto wraps at spaces only). A word bound with no-break spaces
-// (keepEdges) that is too wide breaks at them first.
+// (keepEdges) that is too wide breaks at them (fitBound).
 func (g *glyphs) fit(s string, size, maxWidth float64) string {
 	words := strings.Split(s, " ")
 	changed := false
@@ -360,7 +367,7 @@ func (g *glyphs) fit(s string, size, maxWidth float64) string {
 		}
 		changed = true
 		if strings.Contains(w, nbsp) {
-			words[i] = g.fit(strings.ReplaceAll(w, nbsp, " "), size, maxWidth)
+			words[i] = g.fitBound(w, size, maxWidth)
 			continue
 		}
 		words[i] = strings.Join(g.cut(w, size, maxWidth), " ")
@@ -369,6 +376,35 @@ func (g *glyphs) fit(s string, size, maxWidth float64) string {
 		return s
 	}
 	return strings.Join(words, " ")
+}
+
+// fitBound breaks w, words bound with no-break spaces (an Uncertainty
+// cell's edge and its "/", keepEdges) too wide for one line, into lines of
+// as many of them as fit, the "/" staying with the word before it: an edge
+// that fits but not with its "/" read "-29m59s +300ms", then "/" alone on
+// a line. The lines are joined with spaces, which maroto, packing words as
+// this does, breaks at; a word wider than a line alone is cut (fit).
+func (g *glyphs) fitBound(w string, size, maxWidth float64) string {
+	var words []string
+	for _, x := range strings.Split(w, nbsp) {
+		if x == "/" && len(words) > 0 {
+			words[len(words)-1] += nbsp + x
+			continue
+		}
+		words = append(words, x)
+	}
+	var lines []string
+	for _, x := range words {
+		if n := len(lines); n > 0 && g.width(lines[n-1]+nbsp+x, size) <= maxWidth {
+			lines[n-1] += nbsp + x
+			continue
+		}
+		if g.width(x, size) > maxWidth {
+			x = g.fit(strings.ReplaceAll(x, nbsp, " "), size, maxWidth)
+		}
+		lines = append(lines, x)
+	}
+	return strings.Join(lines, " ")
 }
 
 // breakAfter are the characters after which cut breaks a word.
@@ -657,11 +693,12 @@ func (p *pdfDoc) table(t table, size float64) {
 	for n, cells := range t.Rows {
 		cols := make([]core.Col, len(cells))
 		for i, c := range cells {
+			size := 7.0
 			if t.Head[i] == uncertaintyHead {
-				c = keepEdges(c)
+				c, size = keepEdges(c), uncertaintySize
 			}
-			c = p.g.fit(c, 7, p.width*float64(t.Widths[i])/pdfGrid-2.5)
-			cols[i] = text.NewCol(t.Widths[i], c, props.Text{Family: fontFamily, Size: 7, Top: 1, Bottom: 1, Left: 1, Right: 1})
+			c = p.g.fit(c, size, p.width*float64(t.Widths[i])/pdfGrid-2.5)
+			cols[i] = text.NewCol(t.Widths[i], c, props.Text{Family: fontFamily, Size: size, Top: 1, Bottom: 1, Left: 1, Right: 1})
 		}
 		bg := &p.c.white
 		if n%2 == 1 {

@@ -225,7 +225,13 @@ func TestPDFConcurrent(t *testing.T) {
 // 59.816686513 s "-59.8s") and, too wide for one line, breaks between the
 // start and the end, after the "/", never inside an edge: it read
 // "-1m1s +0s" then "/ -10s +0s" in one row and "-1m +0s /" then "-10s +0s"
-// in another, and a longer start lost its "+" bound to the next line.
+// in another, and a longer start lost its "+" bound to the next line. The
+// bounds of 10 to 60 minute intervals keep their edges whole too, at the
+// cell's smaller size (uncertaintySize): at 7 points "-29m59s +300ms" left
+// its "/" alone on the next line and "-1h59m59s +59.9s /" broke as
+// "-1h59m59s" then "+59.9s /"; an edge wider than the column still breaks
+// between its bounds, the "/" with the later one (the end after it if
+// it fits).
 func TestPDFUncertaintyCell(t *testing.T) {
 	pdftotext := poppler(t, "pdftotext")
 	f := func(v float64) *float64 { return &v }
@@ -233,10 +239,14 @@ func TestPDFUncertaintyCell(t *testing.T) {
 	for _, tc := range []struct {
 		w                                int // of the messaging service's windows
 		start, startLater, end, endLater *float64
-		lines                            [2]string // the cell's two lines
+		lines                            []string // the cell's lines
 	}{
-		{0, f(61), f(0), f(10), f(0), [2]string{"-1m1s +0s /", "-10s +0s"}},
-		{1, f(70), f(14.4), f(59.816686513), f(0.3), [2]string{"-1m10s +14.4s /", "-59.8s +300ms"}},
+		{0, f(61), f(0), f(10), f(0), []string{"-1m1s +0s / -10s +0s"}},
+		{1, f(70), f(14.4), f(59.816686513), f(0.3), []string{"-1m10s +14.4s /", "-59.8s +300ms"}},
+		{0, f(1799), f(0.3), f(1799), f(0.3), []string{"-29m59s +300ms /", "-29m59s +300ms"}},
+		{1, f(3601), f(0.999), f(3601), f(0.999), []string{"-1h0m1s +999ms /", "-1h0m1s +999ms"}},
+		{0, f(7199), f(59.9), f(7199), f(59.9), []string{"-1h59m59s +59.9s /", "-1h59m59s +59.9s"}},
+		{1, f(2*86400 - 1), f(59.9), f(10), f(0), []string{"-1d23h59m59s", "+59.9s / -10s +0s"}},
 	} {
 		w := &r.Services[0].Windows[tc.w]
 		w.StartUncertaintySeconds, w.StartUncertaintyLaterSeconds, w.EndUncertaintySeconds, w.EndUncertaintyLaterSeconds = tc.start, tc.startLater, tc.end, tc.endLater
@@ -252,22 +262,33 @@ func TestPDFUncertaintyCell(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pdftotext: %v\n%s", err, out)
 		}
-		// The cell's column, on two consecutive lines.
+		// The cell's column, on consecutive lines, each the whole of its
+		// line of the cell (two spaces or more before the next column).
 		lines := strings.Split(strings.ReplaceAll(string(out), "\u00a0", " "), "\n")
+		// pdftotext may shift a column by a character or two.
+		whole := func(line, col int, want string) bool {
+			l := []rune(lines[line])
+			for c := max(0, col-3); c <= col+3 && c < len(l); c++ {
+				if after, ok := strings.CutPrefix(string(l[c:]), want); ok && (c == 0 || l[c-1] == ' ') && (after == "" || strings.HasPrefix(after, "  ")) {
+					return true
+				}
+			}
+			return false
+		}
 		found := false
-		for i := 0; i+1 < len(lines); i++ {
+		for i := 0; i+len(tc.lines) <= len(lines) && !found; i++ {
 			c := strings.Index(lines[i], tc.lines[0])
 			if c < 0 {
 				continue
 			}
-			next := []rune(lines[i+1])
 			col := len([]rune(lines[i][:c]))
-			if col < len(next) && strings.HasPrefix(strings.TrimLeft(string(next[col:]), " "), tc.lines[1]) {
-				found = true
+			found = whole(i, col, tc.lines[0])
+			for k := 1; k < len(tc.lines) && found; k++ {
+				found = whole(i+k, col, tc.lines[k])
 			}
 		}
 		if !found {
-			t.Errorf("no cell reading %q then %q in:\n%s", tc.lines[0], tc.lines[1], out)
+			t.Errorf("no cell reading %q in:\n%s", tc.lines, out)
 		}
 	}
 }
@@ -278,7 +299,9 @@ func TestPDFUncertaintyCell(t *testing.T) {
 // edge is wider than its column; a hyphen that ends a piece hangs into the
 // cell's padding rather than starting the next line ("messaging-" is 13.01
 // mm at 7 pt, in a 13 mm column: it read "messaging" then "-roundtrip"); a
-// word with nothing to break after is cut with a hyphen added.
+// word with nothing to break after is cut with a hyphen added, and a "/"
+// that does not fit with its edge goes to the next line with its later
+// bound, not alone.
 func TestFitCell(t *testing.T) {
 	reg, _, err := PDFOptions{}.fonts()
 	if err != nil {
@@ -297,7 +320,10 @@ func TestFitCell(t *testing.T) {
 	}{
 		{"flow name", "messaging-roundtrip", false, col2, "messaging- roundtrip"},
 		{"bounds", "-1m1s +0s / -10s +0s", true, col3, "-1m1s~+0s~/ -10s~+0s"},
-		{"bounds, an edge too wide", "-1h2m3s +0.4ms / -1m +15s", true, col3, "-1h2m3s +0.4ms / -1m~+15s"},
+		{"bounds, an edge too wide", "-1h2m3s +0.4ms / -1m +15s", true, col3, "-1h2m3s +0.4ms~/ -1m~+15s"},
+		// An edge that fits but not with its "/" (21.9 mm at 7 points):
+		// the "/" stays with its later bound, not alone on a line.
+		{"bounds, the edge fits without its /", "-29m59s +300ms / -29m59s +300ms", true, col3, "-29m59s +300ms~/ -29m59s~+300ms"},
 		// A name with no hyphen or dot to break after is cut where the
 		// most fits with a hyphen added: it read "attachmen" then "ts".
 		{"function name", "attachments", false, col2, "attachmen- ts"},

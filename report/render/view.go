@@ -538,8 +538,8 @@ func windowTable(title, note, empty string, ws []report.Window, maint []report.S
 		// Locations: where the window was seen from (those that made the
 		// quorum; a below-quorum window's own location).
 		Head: []string{"Start", "End", "Duration", uncertaintyHead, "Flow", "Function", "Kind", "Locations", "Cause"},
-		// Uncertainty 6: "-1m10s +14.4s /" is one line of the PDF.
-		// Function 5: a name of 14
+		// Uncertainty 6: "-1h59m59s +59.9s /" is one line of the PDF at
+		// its cell's size (uncertaintySize). Function 5: a name of 14
 		// letters ("authentication", 16.6 mm at 7 points, of 16.9) is one
 		// line, where 4 cut "attachments" (14.2 mm); the half unit is
 		// Cause's, which wraps anyway.
