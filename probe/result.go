@@ -33,9 +33,16 @@ type StepResult struct {
 	Status     Status
 	HTTPStatus int           // 0 when no response arrived
 	Duration   time.Duration // from the step's start to its end, polls included
-	Phases     Phases
-	Attempts   int    // 1 unless the step polled
-	Error      string // short, specific, secrets removed; "" when ok
+	// Ended is when the step ended, after the run's start, on the runner's
+	// clock (virtual time in a replay): what the step's own evidence waited
+	// for, where Duration need not be its span (a poll with since counts
+	// from its since step's start, an await its message's latency). At
+	// least 1ns for a step that ran or failed; 0 for one not run and when
+	// not known (a run built by hand, a run stored before it was kept).
+	Ended    time.Duration
+	Phases   Phases
+	Attempts int    // 1 unless the step polled
+	Error    string // short, specific, secrets removed; "" when ok
 	// CertExpiry is the earliest expiry of the server's certificates (zero
 	// without TLS): probe_ssl_earliest_cert_expiry.
 	CertExpiry time.Time

@@ -56,7 +56,7 @@ func (r *Runner) Run(ctx context.Context, flow *config.Flow) Run {
 	}
 	if len(all) > 0 {
 		rs := r.getState()
-		rs.c, rs.start, rs.parent, rs.runID, rs.steps, rs.cf = c, run.Start, ctx, run.ID, all, cf
+		rs.c, rs.start, rs.run0, rs.parent, rs.runID, rs.steps, rs.cf = c, run.Start, run.Start, ctx, run.ID, all, cf
 		rs.exec()
 		run.Steps, run.Teardown = rs.results()
 		run.RetryAfter = rs.retryAfter
@@ -75,6 +75,7 @@ type runState struct {
 	cf     *compiledFlow
 	c      clock.Clock
 	start  time.Time       // the run's start; the teardown's, once it runs
+	run0   time.Time       // the run's start, always (StepResult.Ended)
 	parent context.Context // the caller's
 	ctx    context.Context // with the flow's timeout
 	runID  string
@@ -548,6 +549,12 @@ func (rs *runState) results() (steps, teardown []StepResult) {
 	return steps, teardown
 }
 
+// ended is StepResult.Ended of a step that ended at now: at least 1ns, so
+// that 0 says not known.
+func (rs *runState) ended(now time.Time) time.Duration {
+	return max(now.Sub(rs.run0), time.Nanosecond)
+}
+
 // fail marks step i failed with msg (prefixed with the step name, secrets
 // removed) and the steps after it that it blocks not run: a session step
 // blocks the session's and the flow's steps, a step the flow's steps after
@@ -558,6 +565,11 @@ func (rs *runState) fail(i int, msg string) {
 		return
 	}
 	steps[i].Status = StatusFailed
+	if steps[i].Ended == 0 && rs.c != nil {
+		// Failed before it ran (the set-up's, a panic's): its failure is
+		// known now.
+		steps[i].Ended = rs.ended(rs.c.Now())
+	}
 	prefix := steps[i].Step + ": "
 	if strings.HasPrefix(msg, prefix) {
 		// A step named after its kind ("websocket", "sse": the
@@ -817,6 +829,7 @@ func (rs *runState) step(i int) {
 		rs.expiredStep = 0
 	}
 	now := c.Now()
+	res.Ended = rs.ended(now)
 	res.Duration = now.Sub(start)
 	if a.hasLatency {
 		res.Duration = a.latency

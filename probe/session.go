@@ -312,7 +312,7 @@ func (r *Runner) EndSessions(ctx context.Context) []Run {
 			all[i] = StepResult{Step: cf.steps[i].name, Function: cf.steps[i].function, Status: StatusNotRun}
 		}
 		rs := r.getState()
-		rs.c, rs.start, rs.parent, rs.runID, rs.steps, rs.cf = c, run.Start, ctx, run.ID, all, cf
+		rs.c, rs.start, rs.run0, rs.parent, rs.runID, rs.steps, rs.cf = c, run.Start, run.Start, ctx, run.ID, all, cf
 		if rs.guard(rs.setUp) {
 			rs.endSession(s)
 		}
