@@ -13,10 +13,13 @@ import (
 	"github.com/slaprobe/slaprobe/probe"
 )
 
-// Formats of the version 3 blobs (their first byte).
+// Formats of the version 3 blobs (their first byte). stepsFormat1 is the
+// steps blob before probe.StepResult.Ended was kept (read as 0: not known);
+// stepsFormat is written, and read by no slaprobe before it.
 const (
-	stepsFormat = 1
-	statsFormat = 2
+	stepsFormat1 = 1
+	statsFormat  = 2
+	stepsFormat  = 3
 )
 
 // Limits that keep a corrupt or hostile blob from making a decoder allocate
@@ -39,9 +42,9 @@ type stepRow struct {
 
 // appendSteps appends the runs.steps blob of steps to dst: a format byte, the
 // uvarint step count, then per step the uvarint name id, the status code
-// byte, and the varints http status, duration, the five phases and attempts,
-// then the uvarint error length and the error. A three-step run takes about
-// 40 bytes.
+// byte, and the varints http status, duration, the five phases, attempts
+// and ended (format 3; format 1 has none), then the uvarint error length and
+// the error. A three-step run takes about 50 bytes.
 func appendSteps(dst []byte, steps []stepRow) []byte {
 	dst = append(dst, stepsFormat)
 	dst = binary.AppendUvarint(dst, uint64(len(steps)))
@@ -57,6 +60,7 @@ func appendSteps(dst []byte, steps []stepRow) []byte {
 		dst = binary.AppendVarint(dst, int64(r.Phases.Processing))
 		dst = binary.AppendVarint(dst, int64(r.Phases.Transfer))
 		dst = binary.AppendVarint(dst, int64(r.Attempts))
+		dst = binary.AppendVarint(dst, int64(r.Ended))
 		dst = binary.AppendUvarint(dst, uint64(len(r.Error)))
 		dst = append(dst, r.Error...)
 	}
@@ -116,9 +120,10 @@ func decodeSteps(p []byte, names map[int64]nameKey, ids *[]int64) ([]probe.StepR
 	if len(p) == 0 {
 		return nil, nil
 	}
-	if p[0] != stepsFormat {
+	if p[0] != stepsFormat && p[0] != stepsFormat1 {
 		return nil, fmt.Errorf("%w: format %d", errSteps, p[0])
 	}
+	ended := p[0] == stepsFormat
 	b := blobReader{p: p[1:]}
 	n := b.uvarint()
 	if b.bad || n > maxBlobSteps || n > uint64(len(b.p)) {
@@ -149,6 +154,9 @@ func decodeSteps(p []byte, names map[int64]nameKey, ids *[]int64) ([]probe.StepR
 		s.Phases.Processing = time.Duration(b.varint())
 		s.Phases.Transfer = time.Duration(b.varint())
 		s.Attempts = int(b.varint())
+		if ended {
+			s.Ended = time.Duration(b.varint())
+		}
 		el := b.uvarint()
 		if b.bad || el > maxErrorLen || el > uint64(len(b.p)) {
 			return nil, errSteps

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -15,8 +16,8 @@ func TestStepsBlob(t *testing.T) {
 	names := map[int64]nameKey{0: {}, 1: {"login", "auth"}, 2: {"send", "send"}, 300: {"receive", "receive"}}
 	full := probe.StepResult{Step: "login", Function: "auth", Status: probe.StatusDegraded, HTTPStatus: 200, Duration: 1500 * time.Millisecond,
 		Phases:   probe.Phases{Resolve: time.Millisecond, Connect: 2 * time.Millisecond, TLS: 3 * time.Millisecond, Processing: time.Second, Transfer: time.Microsecond},
-		Attempts: 3}
-	failed := probe.StepResult{Step: "send", Function: "send", Status: probe.StatusFailed, HTTPStatus: 503, Duration: -time.Nanosecond, Error: "status 503, want 200 — 한글"}
+		Attempts: 3, Ended: 1501 * time.Millisecond}
+	failed := probe.StepResult{Step: "send", Function: "send", Status: probe.StatusFailed, HTTPStatus: 503, Duration: -time.Nanosecond, Ended: time.Nanosecond, Error: "status 503, want 200 — 한글"}
 	notRun := probe.StepResult{Step: "receive", Function: "receive", Status: probe.StatusNotRun}
 	tests := []struct {
 		name  string
@@ -44,6 +45,29 @@ func TestStepsBlob(t *testing.T) {
 		if _, err := decodeSteps(bad, names, nil); err == nil {
 			t.Errorf("decodeSteps(%x) accepted", bad)
 		}
+	}
+}
+
+// TestStepsBlobFormat1: a steps blob written before StepResult.Ended was
+// kept (format 1, as main's de9b7aa wrote it) still reads, its steps' Ended
+// 0 (not known: the state machine takes the run's end).
+func TestStepsBlobFormat1(t *testing.T) {
+	names := map[int64]nameKey{1: {"login", "auth"}, 2: {"send", "send"}, 300: {"receive", "receive"}}
+	old, err := hex.DecodeString("01030102900380bcc1960b000000000006000201ee0780b4891300000000000014737461747573203530332c2077616e7420323030ac0203000000000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []probe.StepResult{
+		{Step: "login", Function: "auth", Status: probe.StatusDegraded, HTTPStatus: 200, Duration: 1500 * time.Millisecond, Attempts: 3},
+		{Step: "send", Function: "send", Status: probe.StatusFailed, HTTPStatus: 503, Duration: 20 * time.Millisecond, Error: "status 503, want 200"},
+		{Step: "receive", Function: "receive", Status: probe.StatusNotRun},
+	}
+	got, err := decodeSteps(old, names, nil)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("format 1 blob = %+v, %v; want %+v", got, err, want)
+	}
+	if p := appendSteps(nil, []stepRow{{1, &want[0]}}); p[0] != stepsFormat || stepsFormat == stepsFormat1 {
+		t.Errorf("appendSteps writes format %d, want %d (with Ended)", p[0], stepsFormat)
 	}
 }
 

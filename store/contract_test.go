@@ -16,6 +16,7 @@ var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 // mkRun builds a realistic run of flow at location starting at start: login,
 // send, receive; failAt >= 0 makes that step fail and the later ones not run.
+// Each step that ran ends d after the one before it (StepResult.Ended).
 func mkRun(flow, loc string, start time.Time, failAt int, d time.Duration) probe.Run {
 	steps := []struct{ step, fn string }{{"login", "login"}, {"send", "send"}, {"receive", "receive"}}
 	r := probe.Run{ID: fmt.Sprintf("%s-%s-%d", flow, loc, start.UnixNano()), Flow: flow, Service: "messaging", Location: loc, Start: start}
@@ -30,6 +31,7 @@ func mkRun(flow, loc string, start time.Time, failAt int, d time.Duration) probe
 		}
 		if sr.Status != probe.StatusNotRun {
 			r.Duration += sr.Duration
+			sr.Ended = r.Duration // kept as it is (stepsFormat), in both stores
 		}
 		r.Steps = append(r.Steps, sr)
 	}
