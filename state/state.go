@@ -846,11 +846,51 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 		if st == probe.StatusDegraded {
 			c, e = firstDegradedOf(run, t.fn)
 		}
-		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, known, ended, st, c, e)...)
+		evs = append(evs, t.observe(m.policy, m.keyOf(t), at, known, fnEnded(run, t.fn, ended), st, c, e)...)
 	}
 	m.certOnly = outcome == probe.StatusDegraded && !run.Slow()
 	m.confirming = m.Confirming()
 	return evs
+}
+
+// fnEnded is when function fn's evidence in run was in, to bound its edges
+// (Window.FirstInEnd, FirstAfterEnd): when its own last step ended, or, when
+// a step of it did not run (blocked), when the run's first failed step
+// ended; not the run's end, which a later step's timeout may put seconds
+// after (maps-route's route, back in 5 ms, said +10s for tile's timeout).
+// ended is the run's end on the timeline it is observed on (zero: not
+// known); it stays when a step's end is not known (probe.StepResult.Ended
+// 0: a run stored before it was kept, one built by hand) or fn has no step.
+func fnEnded(run *probe.Run, fn string, ended time.Time) time.Time {
+	if ended.IsZero() {
+		return ended
+	}
+	var last time.Duration
+	for i := range run.Steps {
+		s := &run.Steps[i]
+		if s.Function != fn {
+			continue
+		}
+		if s.Status == probe.StatusNotRun {
+			f := run.FirstFailure()
+			if f == nil || f.Ended <= 0 {
+				return ended
+			}
+			last = f.Ended
+			break
+		}
+		if s.Ended <= 0 {
+			return ended
+		}
+		last = max(last, s.Ended)
+	}
+	if last <= 0 {
+		return ended
+	}
+	if e := run.Start.Add(last); e.Before(ended) {
+		return e
+	}
+	return ended
 }
 
 // Stale ends, at a restart, what the stop ended: when no run covered the
