@@ -129,9 +129,23 @@ func (r *agreeRig) runner(loc string, d *Daemon) flowRunner {
 		}
 		run := probe.Run{ID: fmt.Sprintf("%s.%s.%d", loc, f.Name, start.UnixNano()), Flow: f.Name, Service: f.Service, Location: loc,
 			Start: start, Duration: d.clock.Now().Sub(start)}
+		// Each step's end (probe.StepResult.Ended): the run's time is spent
+		// in its failing step, else its slow one, else its last; the steps
+		// before it end a millisecond apart, those after it with the run.
+		hang := len(f.Steps) - 1
+		for i, s := range f.Steps {
+			if s.Name == o.failStep || (s.Name == o.slowStep && o.failStep == "") {
+				hang = i
+				break
+			}
+		}
 		failed := false
-		for _, s := range f.Steps {
+		for i, s := range f.Steps {
 			sr := probe.StepResult{Step: s.Name, Function: s.Function, Status: probe.StatusOK, HTTPStatus: 200, Attempts: 1, Duration: time.Millisecond}
+			sr.Ended = max(min(time.Duration(i+1)*time.Millisecond, run.Duration), time.Nanosecond)
+			if i >= hang {
+				sr.Ended = max(run.Duration, time.Nanosecond)
+			}
 			switch {
 			case failed:
 				sr = probe.StepResult{Step: s.Name, Function: s.Function, Status: probe.StatusNotRun}
