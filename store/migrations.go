@@ -101,6 +101,10 @@ var sqliteMigrations = []migration{
 	{version: 10, stmts: v10Stmts},
 	{version: 11, stmts: v11Stmts("INTEGER")},
 	{version: 12, stmts: v12Stmts("INTEGER")},
+	// 13: runs' steps blobs may be in format 3 (probe.StepResult.Ended,
+	// codec.go); no SQL, but a slaprobe of version 12 cannot read them, and
+	// must say the store is newer rather than that its blobs are corrupt.
+	{version: 13},
 }
 
 // v12Stmts add the ends of the runs that bound how much later a window's
@@ -423,6 +427,10 @@ $$`,
 	{version: 10, stmts: v10Stmts},
 	{version: 11, stmts: v11Stmts("BIGINT")},
 	{version: 12, stmts: v12Stmts("BIGINT")},
+	// 13: runs' steps blobs may be in format 3 (probe.StepResult.Ended,
+	// codec.go); no SQL, but a slaprobe of version 12 cannot read them, and
+	// must say the store is newer rather than that its blobs are corrupt.
+	{version: 13},
 }
 
 // Frozen Go code of migrations 2 and 3.
