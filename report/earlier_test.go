@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
 )
 
 // TestCountedEarlierBoundAcrossLocations: a counted window's start may have
@@ -90,43 +91,15 @@ func TestCountedEarlierBoundAcrossLocations(t *testing.T) {
 		}, nil, []string{"10:11 -1m0s +300ms / 10:30 -1m0s +300ms"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, st := range stores() {
-				if tc.noneBefore != nil && st.name != "mem" {
-					continue
+			var forget func(*state.Window)
+			if tc.noneBefore != nil {
+				forget = func(w *state.Window) {
+					if slices.Contains(tc.noneBefore, w.Location) {
+						w.LastBefore = time.Time{}
+					}
 				}
-				t.Run(st.name, func(t *testing.T) {
-					ctx := context.Background()
-					cfg := testConfig("UTC", time.Minute)
-					s := st.open(t)
-					for _, runs := range tc.runs {
-						load(t, s, cfg, runs)
-					}
-					if tc.noneBefore != nil {
-						ms := s.(*memStore)
-						for i := range ms.events {
-							if w := &ms.events[i].Window; slices.Contains(tc.noneBefore, w.Location) {
-								w.LastBefore = time.Time{}
-							}
-						}
-					}
-					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					stored, got := flowLaterBounds(ctx, t, in)
-					if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-						t.Errorf("windows %q, want %q", got, tc.want)
-					}
-					if tc.noneBefore != nil {
-						return
-					}
-					in.Recompute = true
-					rec, err := Windows(ctx, in)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if a, b := jsonOf(t, stored), jsonOf(t, rec); a != b {
-						t.Errorf("windows differ:\nstored     %s\nrecomputed %s", a, b)
-					}
-				})
 			}
+			checkFlowBounds(t, testConfig("UTC", time.Minute), tc.runs, forget, tc.want)
 		})
 	}
 }
