@@ -821,8 +821,10 @@ func notRFC3339(s, u string) string {
 		return "a space inside the time"
 	case ok(wall+"-0700", u):
 		return "an offset without its colon (+0900 is written +09:00)"
-	case ok("2006-01-02T15:04Z07:00", u), ok("2006-01-02T15:04", u):
-		return "no seconds: write them, e.g. 02:00:00"
+	case ok("2006-01-02T15:04Z07:00", u):
+		return "no seconds: write them (" + withSeconds("2006-01-02T15:04Z07:00", u) + ")"
+	case ok("2006-01-02T15:04", u):
+		return "no seconds and no offset: write them (" + withSeconds("2006-01-02T15:04", u) + ", then Z for UTC or the offset from UTC)"
 	}
 	if len(u) > len(wall) && ok(wall, u[:len(wall)]) {
 		// The name as written: u's first bytes, a wall time, are ASCII, so
@@ -835,4 +837,12 @@ func notRFC3339(s, u string) string {
 		}
 	}
 	return ""
+}
+
+// withSeconds is the time of day of u, which layout parses, with its
+// seconds: "10:00:00" of "2026-05-01T10:00Z" (and of "2026-05-01T1:00Z", a
+// one-digit hour time.Parse takes, "01:00:00").
+func withSeconds(layout, u string) string {
+	t, _ := time.Parse(layout, u)
+	return t.Format("15:04:05")
 }

@@ -154,7 +154,7 @@ func TestReviewParseTimeRefused(t *testing.T) {
 		"2022-10-15 15:30":            `"2022-10-15 15:30": a space between the date and the time, where RFC 3339 has a T: want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)`,
 		" 2022-10-15T15:30:00Z":       `" 2022-10-15T15:30:00Z": white space before or after the time: want an RFC 3339 time`,
 		"2022-10-15T15:30:00 KST":     "a zone's name (KST) where its offset goes: write the offset, e.g. +09:00: want an RFC 3339 time",
-		"2022-10-15T15:30+09:00":      "no seconds: write them, e.g. 02:00:00: want an RFC 3339 time",
+		"2022-10-15T15:30+09:00":      "no seconds: write them (15:30:00): want an RFC 3339 time",
 		"2022-10-15T1:30":             `"2022-10-15T1:30": the hour has two digits (01, not 1)`,
 		"2022-10-15t1:30:00":          `"2022-10-15t1:30:00": the hour has two digits (01, not 1)`,
 		"2022-10-15T1:30:00+09:00":    `"2022-10-15T1:30:00+09:00": the hour has two digits (01, not 1)`,
