@@ -49,10 +49,11 @@ func laterBounds(w Window) string {
 // duration; end_uncertainty_later_seconds: that of the run that ended it),
 // the same from the stored (live) windows, `windows --recompute` and the
 // report. A fleet's counted window takes its edges' bounds from the
-// location windows that begin and end at them, the widest: its end set by
-// another location's run (busan-b back first) has that run's bound, and
-// where two come back at once, the longer of their runs (a 40 ms answer
-// does not narrow seoul-a's 14 s hang).
+// location windows that begin and end at them: its end set by another
+// location's run (busan-b back first) has that run's bound, and where two
+// come back at once with a majority of 3 one sufficed, so the shorter of
+// their runs (busan-b's 40 ms answer, not seoul-a's 14 s hang: the end's
+// m-th latest, TestCountedEndBoundsNeedth).
 func TestWindowsLaterBound(t *testing.T) {
 	sec := time.Second
 	for _, tc := range []struct {
@@ -71,11 +72,11 @@ func TestWindowsLaterBound(t *testing.T) {
 			laterRuns("busan-b", [2]int{12, 20}, map[int]time.Duration{12: 2 * sec, 20: 14 * sec}),
 			laterRuns("daegu-c", [2]int{0, 0}, nil),
 		}, []string{"10:12 -1m0s +2s / 10:20 -1m0s +14s"}},
-		{"quorum: two back at once, the longer run", [][]probe.Run{
+		{"quorum: two back at once, one sufficed", [][]probe.Run{
 			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 15 * sec, 20: 14 * sec}),
 			laterRuns("busan-b", [2]int{10, 20}, map[int]time.Duration{10: 2 * sec, 20: 40 * time.Millisecond}),
 			laterRuns("daegu-c", [2]int{0, 0}, nil),
-		}, []string{"10:10 -1m0s +15s / 10:20 -1m0s +14s"}},
+		}, []string{"10:10 -1m0s +15s / 10:20 -1m0s +40ms"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, st := range stores() {
@@ -169,9 +170,11 @@ func TestWindowsLaterBoundOverPrunedRange(t *testing.T) {
 // edge whose first failing run was still in flight at it (seoul-a's from
 // 10:10:30 hung 45 s, to 10:11:15) bounds it too, not only busan-b, whose
 // window begins there with a 300 ms run. And where a location window that
-// begins (ends) at the counted edge does not know its bound (a window stored
-// before schema version 12 whose run was pruned), the counted edge's is not
-// known either: the other location's 2 s does not bound seoul-a's 15 s.
+// begins at the counted edge does not know its bound (a window stored before
+// schema version 12 whose run was pruned), the counted edge's is not known
+// either: the other location's 2 s does not bound seoul-a's 15 s. At the end
+// one of the two sufficed, so busan-b's 40 ms bounds it whatever seoul-a's
+// was (TestCountedEndBoundsNeedth).
 func TestCountedLaterBoundAcrossLocations(t *testing.T) {
 	sec := time.Second
 	shifted := func(loc string, down [2]int, durs map[int]time.Duration) []probe.Run {
@@ -198,7 +201,7 @@ func TestCountedLaterBoundAcrossLocations(t *testing.T) {
 			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 15 * sec, 20: 14 * sec}),
 			laterRuns("busan-b", [2]int{10, 20}, map[int]time.Duration{10: 2 * sec, 20: 40 * time.Millisecond}),
 			laterRuns("daegu-c", [2]int{0, 0}, nil),
-		}, "seoul-a", []string{"10:10 -1m0s +? / 10:20 -1m0s +?"}},
+		}, "seoul-a", []string{"10:10 -1m0s +? / 10:20 -1m0s +40ms"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var forget func(*state.Window)

@@ -20,7 +20,9 @@ import (
 // was pruned: mem store only) may have gone down at any instant up to its
 // run's end: the bound is not known only when it is the need-th, as the
 // earlier bound's is (TestCountedEarlierBoundAcrossLocations). Where only
-// need are down at the start it is the latest, as before.
+// need are down at the start it is the latest, as before. The end's is the
+// m-th latest (TestCountedEndBoundsNeedth): with two of three to come back,
+// busan-b's and daegu-c's 300 ms whatever seoul-a's was.
 func TestCountedLaterStartBoundNeedth(t *testing.T) {
 	sec := time.Second
 	for _, tc := range []struct {
@@ -48,7 +50,7 @@ func TestCountedLaterStartBoundNeedth(t *testing.T) {
 			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 15 * sec}),
 			laterRuns("busan-b", [2]int{10, 20}, map[int]time.Duration{10: 2 * sec}),
 			laterRuns("daegu-c", [2]int{10, 20}, nil),
-		}, []string{"seoul-a"}, []string{"10:10 -1m0s +2s / 10:20 -1m0s +?"}},
+		}, []string{"seoul-a"}, []string{"10:10 -1m0s +2s / 10:20 -1m0s +300ms"}},
 		{"two not known, the need-th among them", [][]probe.Run{
 			laterRuns("seoul-a", [2]int{10, 20}, map[int]time.Duration{10: 15 * sec}),
 			laterRuns("busan-b", [2]int{10, 20}, map[int]time.Duration{10: 2 * sec}),

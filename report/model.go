@@ -227,7 +227,9 @@ type Window struct {
 	// passed (of a counted window, back to the earliest instant at which
 	// the quorum may have been down: see quorum in windows.go).
 	// EndUncertaintySeconds is how much earlier it may have ended: its end
-	// minus the start of the last failing run. Null when no run
+	// minus the start of the last failing run (of a counted window, the
+	// m-th latest of those of its locations that had to come back: see
+	// quorum in windows.go). Null when no run
 	// bounds the edge (the first run, after an unknown stretch, an edge that
 	// is not a measured one: start_cut/end_cut) and, for the end, while
 	// ongoing.
@@ -242,8 +244,10 @@ type Window struct {
 	// platform answered (a frozen platform that woke while it waited). Of a
 	// counted window: at its start, the quorum-th earliest end of the first
 	// runs of the location windows down at it (the quorum was really down
-	// once that many were); at its end, the latest of those of the location
-	// windows that end there. Null when not known: no run made the edge
+	// once that many were); at its end, the m-th latest end of the runs
+	// that ended the location windows that had to come back (as many as
+	// were down beyond the quorum; see quorum in windows.go). Null when not
+	// known: no run made the edge
 	// (as above; also an end where a location's data ended), or a window
 	// stored before schema version 12 whose run is no longer kept.
 	StartUncertaintyLaterSeconds *float64 `json:"start_uncertainty_later_seconds"`

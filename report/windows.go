@@ -1423,23 +1423,44 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			cur.cause, cur.err = cur.causes[0].Step, cur.causes[0].Error
 		}
 		// The edges are those of the location windows that make them (the
-		// last to go down, the first to come back), when one does. Where
-		// several end at the counted edge, each bound is the widest of
-		// theirs: the earliest last run in it, and the latest end of the
-		// run that started at it. The counted window began once enough of
+		// last to go down, the first to come back), when one does. The
+		// counted window began once enough of
 		// the locations down at its start really went down, so no later
 		// than the need-th earliest end of their first failing runs (see
 		// below): those of the windows that begin there, and of any that
 		// began before but whose first run was still in flight (seoul-a's
 		// hung from 10:10:30 to 10:11:15, busan-b's window begins at
-		// 10:11:00 with a 300 ms run: 15 s). It ended once enough of them
-		// really recovered, so no later than the latest of the runs that
-		// ended them: a location whose run answered in 40 ms does not
-		// narrow the bound of one whose run hung 14 s until it did. A later
-		// bound one of the windows that end at the edge does not know
-		// (stored before schema version 12, its run pruned) leaves the
-		// end's not known; at the start, when it is the need-th; and both
-		// are not known at a start no location window begins at.
+		// 10:11:00 with a 300 ms run: 15 s). A later bound not known (a
+		// window stored before schema version 12, its run pruned) leaves
+		// the edge's not known when it is the need-th (at the end, the
+		// m-th, below); both are not known at a start no location window
+		// begins at.
+		//
+		// The end mirrors the start. The counted window ended once fewer
+		// than need were down: of the locations that come back at the end
+		// (their windows end there), m = need less those still down after
+		// it had to really come back (m is one when only one does; all of
+		// them when as many come back as were down beyond need). Each came
+		// back after its last failing run (LastIn) and by the end of the
+		// run that ended its window (FirstAfterEnd). So the quorum surely
+		// was down up to the m-th latest of their last failing runs (at
+		// it, m of them and those still down were), and may have been to
+		// the m-th latest end of those runs (later, fewer than m may
+		// still have been down): the end's earlier and later bounds, not
+		// the widest of theirs. Quorum 2 of 3, A and B back at 10:20 and C
+		// up: one sufficed, so B's 40 ms run bounds it, not A's 14 s hang;
+		// all three down and A and B back: both had to, so the later of
+		// their last failing runs and the longer of their runs. A location
+		// whose window ended before the counted end counts with its own
+		// (among the m-th latest): its last failing run may be later than
+		// theirs (runs at :30, failing at 10:18:30, where B skipped its
+		// 10:19 run: -90 s, not -120 s), and its run that ended its window
+		// may still have been in flight at the end (back at 10:19:30 with a
+		// 45 s run, C down: +15 s). A later bound not known sorts as the
+		// latest (it may be any instant): the end's is not known when the
+		// m-th latest is one; an earlier one as the earliest. Where m is
+		// not between one and how many come back at the end (the quorum
+		// changed with the locations reporting), the widest, as before.
 		//
 		// The earlier bound of the start is the earliest instant at which
 		// the quorum may really have been down. A location may have been
@@ -1486,6 +1507,13 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// downBy is, for each location down at the counted start, the
 		// instant by which it really was down (zero: not known).
 		downBy := map[string]time.Time{}
+		// upFrom and upBy are, for each location whose window ends at the
+		// counted end, its last failing run (after which it may have been
+		// up) and the end of the run that ended it (by which it was; zero:
+		// not known); leftBy, for each whose window ended before the
+		// counted end, the end of that run where it was after the end.
+		upFrom, upBy := map[string]time.Time{}, map[string]time.Time{}
+		leftFrom, leftBy := map[string]time.Time{}, map[string]time.Time{}
 		for _, i := range curWs {
 			w := lws[i].w
 			atStart, atEnd := cur.s.Equal(w.Start), !w.End.IsZero() && cur.e.Equal(w.End)
@@ -1522,6 +1550,49 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				if w.FirstAfterEnd.After(cur.firstAfterEnd) {
 					cur.firstAfterEnd = w.FirstAfterEnd
 				}
+				upFrom[w.Location], upBy[w.Location] = w.LastIn, w.FirstAfterEnd
+			} else if !w.End.IsZero() && w.End.Before(cur.e) {
+				// Left before the end: down until its last failing run,
+				// maybe until the end of the run that ended its window.
+				if f, ok := leftFrom[w.Location]; !ok || w.LastIn.After(f) {
+					leftFrom[w.Location], leftBy[w.Location] = w.LastIn, w.FirstAfterEnd
+				}
+			}
+		}
+		// The end's bounds: the m-th latest (see above).
+		if len(upFrom) > 0 {
+			reporting := 0
+			for _, l := range locs {
+				if !unknown[l].contains(cur.e.Add(-1)) {
+					reporting++
+				}
+			}
+			m := a.required(reporting) - (len(lastDown) - len(upFrom))
+			if m >= 1 && m <= len(upFrom) {
+				// Latest first, not known (zero) first for the later bound
+				// (it may be any instant after) and last for the earlier
+				// (any instant before).
+				from, by := slices.Collect(maps.Values(upFrom)), slices.Collect(maps.Values(upBy))
+				for l := range leftFrom {
+					if !slices.Contains(lastDown, l) {
+						from, by = append(from, leftFrom[l]), append(by, leftBy[l])
+					}
+				}
+				slices.SortFunc(from, func(x, y time.Time) int { return y.Compare(x) })
+				cur.lastIn = from[m-1]
+				slices.SortFunc(by, func(x, y time.Time) int {
+					switch {
+					case x.IsZero() && y.IsZero():
+						return 0
+					case x.IsZero():
+						return -1
+					case y.IsZero():
+						return 1
+					}
+					return y.Compare(x)
+				})
+				cur.firstAfterEnd = by[m-1]
+				endLaterUnknown = by[m-1].IsZero()
 			}
 		}
 		cur.firstInEnd = time.Time{} // not known at a start no location window begins at
