@@ -59,3 +59,31 @@ func TestDescriptionFollowsCause(t *testing.T) {
 		t.Errorf("%d posts after the same cause again, want none new", p)
 	}
 }
+
+// A fleet's counted window lists every location's causes; when the one in
+// force is still the first (busan-b's timeouts from the start, seoul-a's
+// 503s come and go inside it), the description names it once, not again as
+// "(since START; at first ...)" with the same text.
+func TestDescriptionFirstCauseStillCurrent(t *testing.T) {
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0)
+	n := newTestNotifier(t, clk, "", am.srv.URL)
+	ctx := context.Background()
+
+	w := flowWindow(state.KindDown, "receive", t0)
+	w.CauseStep, w.Error = "receive", "receive: timeout"
+	w.Causes = []state.Cause{
+		{Step: "receive", Error: "receive: timeout", From: t0},
+		{Step: "receive", Error: "receive: status 503, want 200", From: t0.Add(30 * time.Second), To: t0.Add(35 * time.Second)},
+	}
+	n.Handle([]state.Event{open(w)})
+	mustTick(t, n, ctx)
+	_, last := am.posts()
+	d := last[0].Annotations["description"]
+	if !strings.Contains(d, "first failing step: receive: timeout") {
+		t.Errorf("description %q lacks the cause in force", d)
+	}
+	if strings.Contains(d, "at first") || strings.Count(d, "receive: timeout") != 1 {
+		t.Errorf("description %q repeats the first cause as if it had changed", d)
+	}
+}

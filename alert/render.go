@@ -85,7 +85,10 @@ func (n *Notifier) renderAs(w state.Window, s shown) Alert {
 	case cur.Error != "":
 		desc += ": " + cur.Error
 	}
-	if len(w.Causes) > 1 {
+	// Only a cause that changed is dated: a fleet's window whose first
+	// cause is still in force (another location's came and went inside it)
+	// would otherwise repeat it as "(since START; at first SAME)".
+	if len(w.Causes) > 1 && (cur.Step != w.CauseStep || cur.Error != w.Error || !cur.From.Equal(w.Start)) {
 		desc += fmt.Sprintf(" (since %s; at first %s)", cur.From.In(zone).Format(time.RFC3339), causeText(w.CauseStep, w.Error))
 	}
 	if !w.End.IsZero() {
