@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/report/render"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // waker is an HTTP target that hangs while frozen and answers every waiting
@@ -100,11 +98,7 @@ services:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "wake.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := tempSQLite(t)
 	d, err := New(cfg, Deps{Store: st, Grace: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

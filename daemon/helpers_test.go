@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -341,3 +342,15 @@ func waitScheduler(t *testing.T, d *Daemon) {
 }
 
 func (w *fakeWriter) Uncommitted() []store.SpoolItem { return nil }
+
+// tempSQLite opens a SQLite store in a new temporary directory, closed at
+// the test's end.
+func tempSQLite(t *testing.T) *store.SQLite {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "results.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}

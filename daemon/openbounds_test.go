@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/report/render"
 	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // openBounds is what /api/v1/status (or `windows --format json`) says of a
@@ -96,11 +94,7 @@ services:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "bounds.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := tempSQLite(t)
 	r := &agreeRig{t: t, fc: fc, st: st, cfg: cfg, live: map[string]*agreeDaemon{}, step: 100 * time.Millisecond}
 	d, err := New(cfg, Deps{Store: st, Clock: ClockworkClock(fc), Grace: 5 * time.Second})
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/report"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestAlertStartedBetweenAcrossRestart: a live daemon in virtual time
@@ -88,11 +87,7 @@ services:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "resend.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := tempSQLite(t)
 	statePath := filepath.Join(t.TempDir(), "alerts.json")
 	r := &agreeRig{t: t, fc: fc, st: st, cfg: cfg, live: map[string]*agreeDaemon{}, step: 500 * time.Millisecond}
 	start := func() (stop func()) {
