@@ -736,6 +736,12 @@ func (rs *runState) scrub(s string) string { return rs.redact(s) }
 
 func (rs *runState) slack() int { return rs.redactor().MaxLen() }
 
+// StillWaitingNote ends a poll's error taken from the attempt before the
+// last, when the last was still waiting at within (a long poll nearly
+// always is): whether it was, run to run, is no new cause (state's
+// errorShape leaves it out).
+const StillWaitingNote = " (the attempt after it was still waiting at the deadline)"
+
 // step runs step i, polling when asked, and fills its result.
 func (rs *runState) step(i int) {
 	cs := &rs.cf.steps[i]
@@ -764,7 +770,7 @@ func (rs *runState) step(i int) {
 			// in flight when within runs out: its cut says nothing about the
 			// target, the answer before it does (the message is not there).
 			a.status, a.phases, a.retryAfter = ended.status, ended.phases, ended.retryAfter
-			a.fail = ended.fail + " (the attempt after it was still waiting at the deadline)"
+			a.fail = ended.fail + StillWaitingNote
 		} else if cs.poll != nil && !a.cut {
 			ended = a
 		}

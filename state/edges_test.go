@@ -235,6 +235,30 @@ func TestSameCause(t *testing.T) {
 		{"login: connection refused ([2001:db8::5]:443)", "login: connection refused (proxy [2001:db8::5]:443)", false},
 		// What only looks like one is not an address: a time of day.
 		{"s: not before 01:02:03", "s: not before 04:05:06", false},
+		// A quoted value is volatile when it has a digit (an ID, a count,
+		// a time); quoted words are what the config or the server said,
+		// and tell causes apart.
+		{"s: $['pending'] is 45, want < 10", "s: $['queued'] is 45, want < 10", false},
+		{"s: $['pending'] is 45, want < 10", "s: $['pending'] is 52, want < 10", true},
+		{`s: $.state does not equal "ready" (got 3)`, `s: $.state does not equal "done" (got 3)`, false},
+		{`s: $.v does not match "^[a-z]+$" (got 1)`, `s: $.v does not match "^[a-z]*$" (got 1)`, false},
+		{`s: $.v selected nothing, want "ready"`, `s: $.v selected nothing, want "done"`, false},
+		{`s: $.v selected nothing, want "m-17"`, `s: $.v selected nothing, want "m-18"`, true},
+		{`s: header X-State does not contain "ready"`, `s: header X-State does not contain "done"`, false},
+		{`s: $.items[?(@.k=='a')].v is 3, want < 2`, `s: $.items[?(@.k=='b')].v is 3, want < 2`, false},
+		// A server's message is not the config's: its errcode is the
+		// cause, its words are not (TestStatusExcerptCauses).
+		{`login: status 403, want 200: M_FORBIDDEN "Invalid password"`, `login: status 403, want 200: M_FORBIDDEN "User is deactivated"`, true},
+		{`login: status 403, want 200: M_FORBIDDEN "Invalid password"`, `login: status 403, want 200: M_LIMIT_EXCEEDED "Invalid password"`, false},
+		{`send: websocket closed by server: 'going away'`, `send: websocket closed by server: 'try again'`, true},
+		// A long poll's last attempt is cut at within one run and ends
+		// just before it the next: one cause whether the note is there.
+		{`receive: expectation not met within 10s: $.messages[*].id does not contain "m-4" (the attempt after it was still waiting at the deadline)`,
+			`receive: expectation not met within 10s: $.messages[*].id does not contain "m-5"`, true},
+		{"receive: expectation not met within 10s: status 503, want 200 (the attempt after it was still waiting at the deadline)",
+			"receive: expectation not met within 10s: status 503, want 200", true},
+		{"receive: expectation not met within 10s: status 503, want 200 (the attempt after it was still waiting at the deadline)",
+			"receive: expectation not met within 10s: status 404, want 200", false},
 	}
 	for _, tc := range tests {
 		if got := sameCause(Cause{Step: "s", Error: tc.a}, "s", tc.b); got != tc.same {

@@ -592,12 +592,60 @@ func sameCause(c Cause, step, errMsg string) bool {
 // volatile matches what changes from run to run in an error of the same
 // kind: quoted values, durations and sizes (a body that stalled "after 600
 // kB" one run and "after 1.2 MB" the next: probe's byteSize), long numbers
-// and hex strings.
+// and hex strings. A quoted value is volatile only with a digit in it
+// (errorShape): an ID, a count, a time.
 var volatile = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b|\b\d+(?:\.\d+)? (?:bytes|kB|MB|GB)\b|\b\d{4,}\b|\b[0-9a-fA-F]{8,}\b|\d+\.\d+`)
 
+// errorShape is what two errors of one cause share: s without what
+// volatile matches, the values maskReturned and maskAddrs mask, and a
+// poll's probe.StillWaitingNote (its last attempt cut at within one run,
+// ended just before it the next). What the config wrote stays when it is
+// quoted and has no digit (configQuote): a JSONPath's quoted name
+// ($['pending'], $['queued']) and a matcher's operand ("ready", "done")
+// tell causes apart, while a variable's ID ("m-17", "m-18") does not, nor
+// does a server's message (status 403: M_FORBIDDEN "...", its errcode
+// the cause).
 func errorShape(s string) string {
-	return volatile.ReplaceAllString(maskReturned(maskAddrs(s)), "_")
+	s = maskReturned(maskAddrs(strings.Replace(s, probe.StillWaitingNote, "", 1)))
+	var b strings.Builder
+	w := 0 // s[:w] is written
+	for _, m := range volatile.FindAllStringIndex(s, -1) {
+		b.WriteString(s[w:m[0]])
+		if q := s[m[0]:m[1]]; configQuote(s[:m[0]], q) {
+			b.WriteString(q)
+		} else {
+			b.WriteByte('_')
+		}
+		w = m[1]
+	}
+	if w == 0 {
+		return s
+	}
+	b.WriteString(s[w:])
+	return b.String()
 }
+
+// configQuote reports whether q, a quoted value that volatile matched
+// after before, is the config's own words: no digit in it, and either a
+// single-quoted name in a JSONPath (in a word that begins with $) or a
+// matcher's operand as probe's assert.go quotes it.
+func configQuote(before, q string) bool {
+	if len(q) < 2 || (q[0] != '"' && q[0] != '\'') || strings.ContainsAny(q, "0123456789") {
+		return false
+	}
+	if q[0] == '\'' {
+		return strings.LastIndexByte(before, '$') > strings.LastIndexByte(before, ' ')
+	}
+	for _, w := range matcherWords {
+		if strings.HasSuffix(before, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// matcherWords come before a matcher's operand in probe's assert.go.
+var matcherWords = [...]string{" does not equal ", " does not contain ", " does not match ", " selected nothing, want ", " want a match for "}
 
 // ipCandidate matches what may be an IP address in an error: an IPv6 one
 // in brackets (before a port: "[2001:db8::5]:8448", as probe names a
