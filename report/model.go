@@ -242,9 +242,11 @@ type Window struct {
 	// ended: the duration of the run that ended it (the first of up_after
 	// passing runs), which began at its end but passed only when the
 	// platform answered (a frozen platform that woke while it waited). Of a
-	// counted window: at its start, the quorum-th earliest end of the first
-	// runs of the location windows down at it (the quorum was really down
-	// once that many were); at its end, the m-th latest end of the runs
+	// counted window: at its start, the first instant at which the quorum
+	// surely was down (as many location windows, down at it or joining it
+	// later, past the end of their first runs and not yet ended; else the
+	// quorum-th earliest end of the first runs of those down at it); at
+	// its end, the m-th latest end of the runs
 	// that ended the location windows that had to come back (as many as
 	// were down beyond the quorum; see quorum in windows.go). Null when not
 	// known: no run made the edge

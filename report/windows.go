@@ -1499,6 +1499,16 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// may have begun as late as any instant: when the need-th is such
 		// a one, the bound is not known. One down since before the start
 		// that does not know it bounds nothing, as before (by the start).
+		// Locations whose windows join the counted one after its start
+		// count too, each from its own first run's end while its window
+		// lasts, and those down at the start only while theirs do: the
+		// bound is the first instant at which need of them surely were
+		// down (surelyDown): quorum 2 of 3, A down since 10:05, B's window
+		// begins the counted one at 10:11:00 with a 15 s hang, C's at
+		// 10:11:03 with a 2.3 s run: A and C were by 10:11:05.3 (+5.3 s,
+		// where B's +15 s ignored C); with A back at 10:11:04, only B and C
+		// at 10:11:15 (+15 s). Where no instant has need of them, the
+		// need-th earliest of those down at the start, as before.
 		startsHere, endLaterUnknown := false, false
 		// downFrom is, for each location down at the counted start or
 		// joining it later, the instant after which it may have been down
@@ -1620,7 +1630,9 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				}
 				return x.Compare(y)
 			})
-			if k := min(max(n, 1), len(by)); k >= 1 && !by[k-1].IsZero() {
+			if t, ok := surelyDown(cur.s, max(n, 1), curWs, func(i int) state.Window { return lws[i].w }); ok {
+				cur.firstInEnd = t
+			} else if k := min(max(n, 1), len(by)); k >= 1 && !by[k-1].IsZero() {
 				cur.firstInEnd = maxT(by[k-1], cur.s)
 			}
 		}
@@ -1713,6 +1725,52 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 	}
 	return counted, below
+}
+
+// surelyDown is the first instant from s at which need locations surely
+// were down, by the windows idx of a counted window starting at s: each
+// location from the end of its window's first run (FirstInEnd, by which its
+// run had failed; s for a window begun before s that does not know it; never
+// for one begun at or after s that does not know it) to its window's end,
+// which it may have been down until. Windows that join the counted one after
+// s count as those down at s do: quorum 2 of 3, A down since before, B's
+// window begins the counted one at s with a run that hung 15 s, C's a few
+// seconds after s with one that failed by s+5.3s: A and C were down by then,
+// so s+5.3s, not B's s+15s; but not where A came back before C's run ended.
+// false when no instant has need of them (fewer know their runs' ends).
+func surelyDown(s time.Time, need int, idx []int, at func(int) state.Window) (time.Time, bool) {
+	type span struct {
+		loc      string
+		by, till time.Time // till zero: open
+	}
+	var spans []span
+	cands := []time.Time{s}
+	for _, i := range idx {
+		w := at(i)
+		by := w.FirstInEnd
+		if by.IsZero() {
+			if !w.Start.Before(s) {
+				continue // may have gone down at any instant
+			}
+			by = s
+		}
+		by = maxT(by, s)
+		spans = append(spans, span{w.Location, by, w.End})
+		cands = append(cands, by)
+	}
+	slices.SortFunc(cands, func(x, y time.Time) int { return x.Compare(y) })
+	for _, t := range slices.CompactFunc(cands, func(x, y time.Time) bool { return x.Equal(y) }) {
+		var locs []string
+		for _, sp := range spans {
+			if !sp.by.After(t) && (sp.till.IsZero() || !t.After(sp.till)) && !slices.Contains(locs, sp.loc) {
+				locs = append(locs, sp.loc)
+			}
+		}
+		if len(locs) >= need {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // quorumKnown is when a counted window's confirmation was known: the end of
