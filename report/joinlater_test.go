@@ -33,7 +33,11 @@ func phasedRuns(loc string, phase time.Duration, down [2]int, durs map[int]time.
 // said busan-b's +15s. A joiner whose run ends later does not narrow it
 // (+15s), nor does one that is down only after a location down at the start
 // has come back (seoul-a back at 10:11:04: at 10:11:05.3 daegu-c alone was
-// surely down; at 10:11:15 busan-b and daegu-c: +15s). With quorum 1 the
+// surely down; at 10:11:15 busan-b and daegu-c: +15s). Those down at the
+// start count only while their windows last, too: with seoul-a back at
+// 10:11:04 and busan-b's and daegu-c's first runs hung 15 s and 20 s from
+// 10:11:00, two were surely down only from 10:11:20 (+20s, where the
+// need-th of seoul-a's, busan-b's and daegu-c's said +15s). With quorum 1 the
 // first to be surely down bounds it (busan-b's 300 ms run from 10:10:03
 // before seoul-a's 15 s one from 10:10: +3.3s); with all, every location is
 // down at the start and none can join (+15s, the latest, as before).
@@ -61,6 +65,11 @@ func TestCountedLaterStartBoundJoiners(t *testing.T) {
 			phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{11: 15 * sec}),
 			phasedRuns("daegu-c", 3*sec, [2]int{11, 20}, map[int]time.Duration{11: 2300 * ms}),
 		}, []string{"10:11 -1m0s +15s / 10:20 -1m0s +300ms"}},
+		{"majority, one down at the start back before the need-th's run ended", config.Quorum{Mode: "majority"}, [][]probe.Run{
+			phasedRuns("seoul-a", 4*sec, [2]int{5, 11}, nil),
+			phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{11: 15 * sec}),
+			phasedRuns("daegu-c", 0, [2]int{11, 20}, map[int]time.Duration{11: 20 * sec}),
+		}, []string{"10:11 -1m0s +20s / 10:20 -1m0s +300ms"}},
 		{"quorum 1, a joiner narrows", config.Quorum{Mode: "count", N: 1}, [][]probe.Run{
 			phasedRuns("seoul-a", 0, [2]int{10, 20}, map[int]time.Duration{10: 15 * sec}),
 			phasedRuns("busan-b", 3*sec, [2]int{10, 20}, nil),
