@@ -3,8 +3,10 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -176,11 +178,11 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 			}
 		case "start":
 			haveStart = true
-			inc.Start, _ = d.time(e.v, key)
+			inc.Start, _ = d.zonedTime(e.v, key, loc)
 			d.offsetWarning(tl, loc, e.v, key, inc.Start)
 		case "end":
 			endNode = e.v
-			inc.End, _ = d.time(e.v, key)
+			inc.End, _ = d.zonedTime(e.v, key, loc)
 			d.offsetWarning(tl, loc, e.v, key, inc.End)
 		case "mode":
 			if s, ok := d.str(e.v, key); ok {
@@ -248,7 +250,7 @@ func (d *decoder) notice(n *yaml.Node, key string, tl *Timeline, loc *time.Locat
 		switch e.name {
 		case "at":
 			haveAt = true
-			no.At, _ = d.time(e.v, key)
+			no.At, _ = d.zonedTime(e.v, key, loc)
 			d.offsetWarning(tl, loc, e.v, key, no.At)
 		case "text":
 			no.Text, _ = d.str(e.v, key)
@@ -258,6 +260,114 @@ func (d *decoder) notice(n *yaml.Node, key string, tl *Timeline, loc *time.Locat
 		d.errf(rn, key+".at", "is required")
 	}
 	return no
+}
+
+// zonedTime reads a timeline's time as d.time does; one written without its
+// offset (or with a zone's name for it) is still an error, but one that says
+// what the wall clock time is in loc, the timeline's timezone (nil: none):
+// its offset, both of them for a time the clocks went back over (01:30 on
+// the night New York leaves daylight time happened twice, an hour apart),
+// or that it did not exist there, for one the clocks jumped over. The
+// offset is the user's to choose, never guessed.
+func (d *decoder) zonedTime(n *yaml.Node, key string, loc *time.Location) (time.Time, bool) {
+	s, ok := d.str(n, key)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := ParseRFC3339(s)
+	if err != nil {
+		msg := fmt.Sprintf("invalid time %q: %v", s, err)
+		if hint := wallHint(s, loc); hint != "" {
+			msg += ": " + hint
+		}
+		d.errf(n, key, "%s", msg)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// wallHint says what s, a wall clock time with no offset or with a zone's
+// name in its place ("2026-11-01T01:30:00", "2026-11-01T01:30:00 EST"), is
+// in loc: "" when s is no such time or loc is nil.
+func wallHint(s string, loc *time.Location) string {
+	if loc == nil {
+		return ""
+	}
+	u := strings.Map(func(r rune) rune { // only t and z have a case in RFC 3339
+		switch r {
+		case 't':
+			return 'T'
+		case 'z':
+			return 'Z'
+		}
+		return r
+	}, s)
+	const wall = "2006-01-02T15:04:05" // time.Parse takes a fraction after it too
+	var w time.Time
+	var name string
+	if v, err := time.Parse(wall, u); err == nil {
+		w = v
+	} else if len(u) > len(wall) {
+		v, err := time.Parse(wall, u[:len(wall)])
+		rest := strings.TrimSpace(strings.TrimLeft(s[len(wall):], ".0123456789"))
+		if err != nil || rest == "" || strings.IndexFunc(rest, func(r rune) bool { return !unicode.IsLetter(r) }) >= 0 {
+			return ""
+		}
+		if frac := strings.TrimSpace(s[len(wall) : len(s)-len(rest)]); frac != "" {
+			if v, err = time.Parse(wall, u[:len(wall)]+frac); err != nil {
+				return ""
+			}
+		}
+		w, name = v, rest
+	} else {
+		return ""
+	}
+	// The offsets loc has within a day of the wall time: each that maps it
+	// to an instant at which loc has that offset is a reading of it.
+	var cands []time.Time
+	var offs []string // loc's offsets in that time, in order
+	seen := map[int]bool{}
+	for h := -26; h <= 26; h++ {
+		_, off := w.Add(time.Duration(h) * time.Hour).In(loc).Zone()
+		if seen[off] {
+			continue
+		}
+		seen[off] = true
+		offs = append(offs, time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("", off)).Format("-07:00"))
+		t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.FixedZone("", off))
+		if _, o := t.In(loc).Zone(); o == off {
+			cands = append(cands, t)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].Before(cands[j]) })
+	if name != "" {
+		var named []time.Time
+		for _, t := range cands {
+			if abbr, _ := t.In(loc).Zone(); strings.EqualFold(abbr, name) {
+				named = append(named, t)
+			}
+		}
+		if len(named) > 0 {
+			cands = named
+		}
+	}
+	write := func(t time.Time) string {
+		out := t.Format(time.RFC3339Nano)
+		if abbr, _ := t.In(loc).Zone(); abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
+			out += " (" + abbr + ")"
+		}
+		return out
+	}
+	clock, day := w.Format("15:04:05"), w.Format("2006-01-02")
+	switch len(cands) {
+	case 0:
+		return fmt.Sprintf("in %s (the timeline's timezone) the clocks jumped over %s on %s, so it did not exist there: write the offset the provider meant (%s)", loc, clock, day, strings.Join(offs, " before the change, ")+" after")
+	case 1:
+		return fmt.Sprintf("in %s (the timeline's timezone) that is %s: write it so", loc, write(cands[0]))
+	default:
+		return fmt.Sprintf("in %s (the timeline's timezone) %s on %s happened twice, the clocks going back: write %s for the first, %s for the second (%s later)",
+			loc, clock, day, write(cands[0]), write(cands[1]), hours(cands[1].Sub(cands[0])))
+	}
 }
 
 // offsetWarning adds a warning to tl when t, read from n, has a UTC offset
