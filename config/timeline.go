@@ -230,7 +230,12 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 		d.errf(rn, key+".start", "is required")
 	}
 	if !inc.Start.IsZero() && !inc.End.IsZero() && !inc.End.After(inc.Start) {
-		d.errf(endNode, key+".end", "end %s is not after start %s", inc.End.Format(time.RFC3339), inc.Start.Format(time.RFC3339))
+		msg := fmt.Sprintf("end %s is not after start %s", inc.End.Format(time.RFC3339), inc.Start.Format(time.RFC3339))
+		if later, ok := laterReading(inc.End, loc); ok && later.After(inc.Start) {
+			// "01:10" meant the second 01:10 of the night the clocks go back.
+			msg += fmt.Sprintf(": in %s (the timeline's timezone) %s on %s happened twice, the clocks going back; if the end is the second, write %s", loc, inc.End.Format("15:04:05"), inc.End.Format("2006-01-02"), later.Format(time.RFC3339Nano))
+		}
+		d.errf(endNode, key+".end", "%s", msg)
 	}
 	if inc.Mode == ModeSlow && inc.Latency <= 0 {
 		d.errf(orNode(latencyNode, rn), key+".latency", "mode slow needs a latency greater than 0")
@@ -368,6 +373,27 @@ func wallHint(s string, loc *time.Location) string {
 		return fmt.Sprintf("in %s (the timeline's timezone) %s on %s happened twice, the clocks going back: write %s for the first, %s for the second (%s later)",
 			loc, clock, day, write(cands[0]), write(cands[1]), hours(cands[1].Sub(cands[0])))
 	}
+}
+
+// laterReading is the second instant at which loc's clocks read what t's
+// do (the same wall clock time with the offset loc has after its clocks
+// went back over it), false when they read it once.
+func laterReading(t time.Time, loc *time.Location) (time.Time, bool) {
+	if loc == nil {
+		return time.Time{}, false
+	}
+	_, off := t.Zone()
+	for h := -26; h <= 26; h++ {
+		_, o := t.Add(time.Duration(h) * time.Hour).In(loc).Zone()
+		if o >= off {
+			continue
+		}
+		u := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.FixedZone("", o))
+		if _, oo := u.In(loc).Zone(); oo == o && u.After(t) {
+			return u, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // offsetWarning adds a warning to tl when t, read from n, has a UTC offset

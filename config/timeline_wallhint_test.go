@@ -61,3 +61,41 @@ func TestTimelineWallTimeHint(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineEndInRepeatedHour: an end before its start, written with the
+// first offset of a wall clock time the clocks went back over, says that
+// the second reading is after the start and how to write it (a New York
+// outage from the first 01:30 to the second 01:10 of 2026-11-01, written
+// -04:00 twice); an end before its start otherwise says only that.
+func TestTimelineEndInRepeatedHour(t *testing.T) {
+	tests := []struct {
+		zone, start, end, want string
+		hint                   bool
+	}{
+		{"America/New_York", "2026-11-01T01:30:00-04:00", "2026-11-01T01:10:00-04:00",
+			"end 2026-11-01T01:10:00-04:00 is not after start 2026-11-01T01:30:00-04:00: in America/New_York (the timeline's timezone) 01:10:00 on 2026-11-01 happened twice, the clocks going back; if the end is the second, write 2026-11-01T01:10:00-05:00", true},
+		{"Australia/Lord_Howe", "2026-04-05T01:50:00+11:00", "2026-04-05T01:35:00+11:00",
+			"if the end is the second, write 2026-04-05T01:35:00+10:30", true},
+		// The later reading is not after the start either, or there is none.
+		{"America/New_York", "2026-11-01T03:00:00-05:00", "2026-11-01T01:10:00-04:00", "end 2026-11-01T01:10:00-04:00 is not after start 2026-11-01T03:00:00-05:00", false},
+		{"America/New_York", "2026-10-31T23:30:00-04:00", "2026-10-31T23:10:00-04:00", "end 2026-10-31T23:10:00-04:00 is not after start 2026-10-31T23:30:00-04:00", false},
+		{"", "2026-11-01T01:30:00-04:00", "2026-11-01T01:10:00-04:00", "end 2026-11-01T01:10:00-04:00 is not after start 2026-11-01T01:30:00-04:00", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.zone+"/"+tc.end, func(t *testing.T) {
+			doc := "incidents:\n  - id: a\n    service: mail\n    functions: [send]\n    start: " + tc.start + "\n    end: " + tc.end + "\n"
+			line := "t.yaml:6: "
+			if tc.zone != "" {
+				doc = "timezone: " + tc.zone + "\n" + doc
+				line = "t.yaml:7: "
+			}
+			_, err := ParseTimeline("t.yaml", []byte(doc))
+			if err == nil || !strings.Contains(err.Error(), line+"incidents[0].end: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant %sincidents[0].end: ...%s", err, line, tc.want)
+			}
+			if got := strings.Contains(err.Error(), "happened twice"); got != tc.hint {
+				t.Errorf("err = %v: hint %v, want %v", err, got, tc.hint)
+			}
+		})
+	}
+}
