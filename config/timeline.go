@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -167,7 +168,13 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 				inc.FunctionsLine = e.k.Line // a block list's node is at its first item
 			}
 			before := len(*d.errs)
-			items := d.seq(e.v, key)
+			var items []*yaml.Node
+			if v := d.resolve(e.v); v != nil && v.Kind == yaml.ScalarNode && !isNull(v) && v.Value != "" {
+				// "functions: receive": a list of one is what was meant.
+				d.errf(v, key, "expected a list, got %s: write [%s]", describe(v), v.Value)
+			} else {
+				items = d.seq(e.v, key)
+			}
 			badFunction = len(*d.errs) > before // "functions: login": one error, not two
 			for i, f := range items {
 				if s, ok := d.name(f, index(key, i)); ok {
@@ -193,6 +200,16 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 				}
 			}
 		case "rate":
+			if v := d.resolve(e.v); v != nil && v.Kind == yaml.ScalarNode && strings.HasSuffix(strings.TrimSpace(v.Value), "%") {
+				// "rate: 50%": a share is written as a number.
+				pct, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v.Value), "%")), 64)
+				if err == nil && pct > 0 && pct <= 100 {
+					d.errf(v, key, "%q is a percentage: write the share of requests as a number in (0, 1]: %s", v.Value, strconv.FormatFloat(pct/100, 'f', -1, 64))
+				} else {
+					d.errf(v, key, "%q is a percentage: write the share of requests as a number in (0, 1], e.g. 0.5 for half", v.Value)
+				}
+				break
+			}
 			if v, ok := d.float(e.v, key); ok {
 				if v <= 0 || v > 1 {
 					d.errf(e.v, key, "rate %v is outside (0, 1]", v)
@@ -283,7 +300,11 @@ func (d *decoder) zonedTime(n *yaml.Node, key string, loc *time.Location) (time.
 	if err != nil {
 		msg := fmt.Sprintf("invalid time %q: %v", s, err)
 		if hint := wallHint(s, loc); hint != "" {
-			msg += ": " + hint
+			// What it is in the zone, in place of the general example
+			// (a Korean time, for a file in another zone).
+			why := strings.TrimSuffix(strings.TrimSuffix(err.Error(), UseRFC3339), ": ")
+			why = strings.TrimSuffix(why, ", e.g. +09:00")
+			msg = fmt.Sprintf("invalid time %q: %s: %s", s, why, hint)
 		}
 		d.errf(n, key, "%s", msg)
 		return time.Time{}, false
@@ -352,9 +373,12 @@ func wallHint(s string, loc *time.Location) string {
 				named = append(named, t)
 			}
 		}
-		if len(named) > 0 {
-			cands = named
+		if len(named) == 0 {
+			// Another zone's name (KST in a New York file): its offset is
+			// not the timeline zone's to tell.
+			return ""
 		}
+		cands = named
 	}
 	write := func(t time.Time) string {
 		out := t.Format(time.RFC3339Nano)
@@ -368,7 +392,7 @@ func wallHint(s string, loc *time.Location) string {
 	case 0:
 		return fmt.Sprintf("in %s (the timeline's timezone) the clocks jumped over %s on %s, so it did not exist there: write the offset the provider meant (%s)", loc, clock, day, strings.Join(offs, " before the change, ")+" after")
 	case 1:
-		return fmt.Sprintf("in %s (the timeline's timezone) that is %s: write it so", loc, write(cands[0]))
+		return fmt.Sprintf("in %s (the timeline's timezone) that is %s", loc, write(cands[0]))
 	default:
 		return fmt.Sprintf("in %s (the timeline's timezone) %s on %s happened twice, the clocks going back: write %s for the first, %s for the second (%s later)",
 			loc, clock, day, write(cands[0]), write(cands[1]), hours(cands[1].Sub(cands[0])))

@@ -8,7 +8,7 @@ import (
 // TestTimelineWallTimeHint: a timeline time written without its offset (or
 // with a zone's name in its place) is still an error, but one that says what
 // the wall clock time is in the timeline's timezone, so the user can write
-// it: both readings of a time in the hour New York's clocks repeat on
+// it, in place of the general example (a Korean time): both readings of a time in the hour New York's clocks repeat on
 // 2026-11-01 (before, only "e.g. 2026-11-01T02:00:00+09:00", a Korean
 // example), that Lord Howe's half-hour jump skipped it, the one reading of
 // an ordinary time, and the offset a zone's name stands for there.
@@ -17,23 +17,23 @@ func TestTimelineWallTimeHint(t *testing.T) {
 		zone, start, want string
 	}{
 		{"America/New_York", "2026-11-01T01:30:00",
-			`invalid time "2026-11-01T01:30:00": no offset: end the time with Z (UTC) or its offset from UTC: use RFC 3339, e.g. 2026-11-01T02:00:00+09:00: in America/New_York (the timeline's timezone) 01:30:00 on 2026-11-01 happened twice, the clocks going back: write 2026-11-01T01:30:00-04:00 (EDT) for the first, 2026-11-01T01:30:00-05:00 (EST) for the second (an hour later)`},
+			`invalid time "2026-11-01T01:30:00": no offset: end the time with Z (UTC) or its offset from UTC: in America/New_York (the timeline's timezone) 01:30:00 on 2026-11-01 happened twice, the clocks going back: write 2026-11-01T01:30:00-04:00 (EDT) for the first, 2026-11-01T01:30:00-05:00 (EST) for the second (an hour later)`},
 		{"America/New_York", "2026-11-01t01:59:59.5",
 			`in America/New_York (the timeline's timezone) 01:59:59 on 2026-11-01 happened twice, the clocks going back: write 2026-11-01T01:59:59.5-04:00 (EDT) for the first, 2026-11-01T01:59:59.5-05:00 (EST) for the second (an hour later)`},
 		{"America/New_York", "2026-10-31T23:10:00",
-			`in America/New_York (the timeline's timezone) that is 2026-10-31T23:10:00-04:00 (EDT): write it so`},
+			`in America/New_York (the timeline's timezone) that is 2026-10-31T23:10:00-04:00 (EDT)`},
 		{"America/New_York", "2026-11-01T02:00:00",
-			`in America/New_York (the timeline's timezone) that is 2026-11-01T02:00:00-05:00 (EST): write it so`},
+			`in America/New_York (the timeline's timezone) that is 2026-11-01T02:00:00-05:00 (EST)`},
 		{"America/New_York", "2026-11-01T01:30:00 EST",
-			`a zone's name (EST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339, e.g. 2026-11-01T02:00:00+09:00: in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-05:00 (EST): write it so`},
+			`invalid time "2026-11-01T01:30:00 EST": a zone's name (EST) where its offset goes: write the offset: in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-05:00 (EST)`},
 		{"America/New_York", "2026-11-01T01:30:00edt",
-			`in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-04:00 (EDT): write it so`},
+			`in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-04:00 (EDT)`},
 		{"Australia/Lord_Howe", "2026-10-04T02:10:00",
 			`in Australia/Lord_Howe (the timeline's timezone) the clocks jumped over 02:10:00 on 2026-10-04, so it did not exist there: write the offset the provider meant (+10:30 before the change, +11:00 after)`},
 		{"Australia/Lord_Howe", "2026-04-05T01:45:00",
 			`in Australia/Lord_Howe (the timeline's timezone) 01:45:00 on 2026-04-05 happened twice, the clocks going back: write 2026-04-05T01:45:00+11:00 for the first, 2026-04-05T01:45:00+10:30 for the second (30m later)`},
 		{"Asia/Kathmandu", "2026-10-04T05:00:00",
-			`in Asia/Kathmandu (the timeline's timezone) that is 2026-10-04T05:00:00+05:45: write it so`},
+			`in Asia/Kathmandu (the timeline's timezone) that is 2026-10-04T05:00:00+05:45`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.zone+"/"+tc.start, func(t *testing.T) {
@@ -44,9 +44,15 @@ func TestTimelineWallTimeHint(t *testing.T) {
 			}
 		})
 	}
+	// Another zone's name than the timeline's says nothing of its offset:
+	// the general message, as without a timezone.
+	doc := "timezone: America/New_York\nincidents:\n  - id: a\n    service: mail\n    functions: [send]\n    start: \"2026-05-01T10:00:00 KST\"\n"
+	if _, err := ParseTimeline("t.yaml", []byte(doc)); err == nil || !strings.Contains(err.Error(), `a zone's name (KST) where its offset goes: write the offset, e.g. +09:00: use RFC 3339`) || strings.Contains(err.Error(), "timeline's timezone") {
+		t.Errorf("KST in New York: err = %v, want the general message alone", err)
+	}
 	// Without a timezone there is nothing to say more; a notice's at and an
 	// end are read the same way.
-	doc := "incidents:\n  - id: a\n    service: mail\n    functions: [send]\n    start: \"2026-11-01T01:30:00\"\n"
+	doc = "incidents:\n  - id: a\n    service: mail\n    functions: [send]\n    start: \"2026-11-01T01:30:00\"\n"
 	if _, err := ParseTimeline("t.yaml", []byte(doc)); err == nil || strings.Contains(err.Error(), "timeline's timezone") {
 		t.Errorf("no timezone: err = %v, want no hint", err)
 	}
