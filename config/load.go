@@ -181,10 +181,13 @@ func newConfig(file string) *Config {
 // parser holds the state of one config load.
 type parser struct {
 	decoder
-	opts  Options
-	dir   string
-	cfg   *Config
-	flows map[string]int // flow name -> line, unique across services
+	// zoneWritten is whether the config writes its timezone (not the
+	// default UTC), for the hints of maintenance times without offset.
+	zoneWritten bool
+	opts        Options
+	dir         string
+	cfg         *Config
+	flows       map[string]int // flow name -> line, unique across services
 	// timelineRefs are the services' timeline entries, for loading after
 	// the services are known.
 	timelineRefs []timelineRef
@@ -250,6 +253,7 @@ func (p *parser) config(root *yaml.Node) {
 				p.errf(e.v, e.name, "%v", err)
 			} else {
 				c.Timezone, c.Loc = s, loc
+				p.zoneWritten = true
 			}
 		}
 	}

@@ -20,6 +20,10 @@ func (p *parser) maintenance(n *yaml.Node, key string) {
 			continue
 		}
 		m := Maintenance{Line: rn.Line}
+		var loc *time.Location // a time without offset is read in it for the error's hint, when written
+		if p.zoneWritten {
+			loc = p.cfg.Loc
+		}
 		var startNode, endNode *yaml.Node
 		p.object(rn, mkey, maintenanceKeys, func(e entry, key string) {
 			switch e.name {
@@ -34,11 +38,11 @@ func (p *parser) maintenance(n *yaml.Node, key string) {
 				}
 			case "start":
 				startNode = e.v
-				m.Start, _ = p.time(e.v, key)
+				m.Start, _ = p.zonedTimeOf(e.v, key, loc, "the config's timezone")
 				m.StartLine = e.v.Line
 			case "end":
 				endNode = e.v
-				m.End, _ = p.time(e.v, key)
+				m.End, _ = p.zonedTimeOf(e.v, key, loc, "the config's timezone")
 				m.EndLine = e.v.Line
 			case "reason":
 				m.Reason, _ = p.str(e.v, key)

@@ -292,6 +292,12 @@ func (d *decoder) notice(n *yaml.Node, key string, tl *Timeline, loc *time.Locat
 // or that it did not exist there, for one the clocks jumped over. The
 // offset is the user's to choose, never guessed.
 func (d *decoder) zonedTime(n *yaml.Node, key string, loc *time.Location) (time.Time, bool) {
+	return d.zonedTimeOf(n, key, loc, "the timeline's timezone")
+}
+
+// zonedTimeOf is zonedTime with whose naming loc in the hint ("the
+// config's timezone" for maintenance windows).
+func (d *decoder) zonedTimeOf(n *yaml.Node, key string, loc *time.Location, whose string) (time.Time, bool) {
 	s, ok := d.str(n, key)
 	if !ok {
 		return time.Time{}, false
@@ -299,7 +305,7 @@ func (d *decoder) zonedTime(n *yaml.Node, key string, loc *time.Location) (time.
 	t, err := ParseRFC3339(s)
 	if err != nil {
 		msg := fmt.Sprintf("invalid time %q: %v", s, err)
-		if hint := wallHint(s, loc); hint != "" {
+		if hint := wallHint(s, loc, whose); hint != "" {
 			// What it is in the zone, in place of the general example
 			// (a Korean time, for a file in another zone).
 			why := strings.TrimSuffix(strings.TrimSuffix(err.Error(), UseRFC3339), ": ")
@@ -315,7 +321,7 @@ func (d *decoder) zonedTime(n *yaml.Node, key string, loc *time.Location) (time.
 // wallHint says what s, a wall clock time with no offset or with a zone's
 // name in its place ("2026-11-01T01:30:00", "2026-11-01T01:30:00 EST"), is
 // in loc: "" when s is no such time or loc is nil.
-func wallHint(s string, loc *time.Location) string {
+func wallHint(s string, loc *time.Location, whose string) string {
 	if loc == nil {
 		return ""
 	}
@@ -390,12 +396,12 @@ func wallHint(s string, loc *time.Location) string {
 	clock, day := w.Format("15:04:05"), w.Format("2006-01-02")
 	switch len(cands) {
 	case 0:
-		return fmt.Sprintf("in %s (the timeline's timezone) the clocks jumped over %s on %s, so it did not exist there: write the offset the provider meant (%s)", loc, clock, day, strings.Join(offs, " before the change, ")+" after")
+		return fmt.Sprintf("in %s (%s) the clocks jumped over %s on %s, so it did not exist there: write the offset meant (%s)", loc, whose, clock, day, strings.Join(offs, " before the change, ")+" after")
 	case 1:
-		return fmt.Sprintf("in %s (the timeline's timezone) that is %s", loc, write(cands[0]))
+		return fmt.Sprintf("in %s (%s) that is %s", loc, whose, write(cands[0]))
 	default:
-		return fmt.Sprintf("in %s (the timeline's timezone) %s on %s happened twice, the clocks going back: write %s for the first, %s for the second (%s later)",
-			loc, clock, day, write(cands[0]), write(cands[1]), hours(cands[1].Sub(cands[0])))
+		return fmt.Sprintf("in %s (%s) %s on %s happened twice, the clocks going back: write %s for the first, %s for the second (%s later)",
+			loc, whose, clock, day, write(cands[0]), write(cands[1]), hours(cands[1].Sub(cands[0])))
 	}
 }
 

@@ -29,7 +29,7 @@ func TestTimelineWallTimeHint(t *testing.T) {
 		{"America/New_York", "2026-11-01T01:30:00edt",
 			`in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-04:00 (EDT)`},
 		{"Australia/Lord_Howe", "2026-10-04T02:10:00",
-			`in Australia/Lord_Howe (the timeline's timezone) the clocks jumped over 02:10:00 on 2026-10-04, so it did not exist there: write the offset the provider meant (+10:30 before the change, +11:00 after)`},
+			`in Australia/Lord_Howe (the timeline's timezone) the clocks jumped over 02:10:00 on 2026-10-04, so it did not exist there: write the offset meant (+10:30 before the change, +11:00 after)`},
 		{"Australia/Lord_Howe", "2026-04-05T01:45:00",
 			`in Australia/Lord_Howe (the timeline's timezone) 01:45:00 on 2026-04-05 happened twice, the clocks going back: write 2026-04-05T01:45:00+11:00 for the first, 2026-04-05T01:45:00+10:30 for the second (30m later)`},
 		{"Asia/Kathmandu", "2026-10-04T05:00:00",
@@ -103,5 +103,25 @@ func TestTimelineEndInRepeatedHour(t *testing.T) {
 				t.Errorf("err = %v: hint %v, want %v", err, got, tc.hint)
 			}
 		})
+	}
+}
+
+// TestMaintenanceWallTimeHint: a maintenance window's time without offset
+// gets the same hint, in the config's timezone (a planned upgrade "from
+// 01:30" on the night New York's clocks go back); without a timezone in the
+// config (reports in UTC) none.
+func TestMaintenanceWallTimeHint(t *testing.T) {
+	cfg := func(tz string) []byte {
+		return []byte(tz + "services:\n  - name: payments\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: send, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+			"maintenance:\n  - service: payments\n    start: \"2026-11-01T01:30:00\"\n    end: 2026-11-01T03:00:00-05:00\n")
+	}
+	_, err := Parse("c.yaml", cfg("timezone: America/New_York\n"), Options{})
+	want := `c.yaml:10: maintenance[0].start: invalid time "2026-11-01T01:30:00": no offset: end the time with Z (UTC) or its offset from UTC: in America/New_York (the config's timezone) 01:30:00 on 2026-11-01 happened twice, the clocks going back: write 2026-11-01T01:30:00-04:00 (EDT) for the first, 2026-11-01T01:30:00-05:00 (EST) for the second (an hour later)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	_, err = Parse("c.yaml", cfg(""), Options{})
+	if err == nil || !strings.Contains(err.Error(), `c.yaml:9: maintenance[0].start: invalid time "2026-11-01T01:30:00": no offset: end the time with Z (UTC) or its offset from UTC: use RFC 3339`) || strings.Contains(err.Error(), "config's timezone") {
+		t.Errorf("no timezone: err = %v, want the general message alone", err)
 	}
 }
