@@ -950,8 +950,8 @@ func TestWarningsUnprobedFunctions(t *testing.T) {
 			"          - {name: b, function: route, request: {url: \"http://127.0.0.1:1/\"}}\n",
 		"t.yaml": "incidents:\n" +
 			"  - {id: probed, service: maps, functions: [search], start: 2026-11-01T02:00:00Z}\n" +
-			"  - {id: partly, service: maps, functions: [route, tile], start: 2026-11-01T02:00:00Z}\n" +
-			"  - {id: never, service: maps, functions: [tile, traffic], start: 2026-11-01T02:00:00Z}\n",
+			"  - {id: partly, service: maps, functions: [route, tile], start: 2026-11-01T02:00:00Z, end: 2026-11-01T03:00:00Z}\n" +
+			"  - {id: never, service: maps, functions: [tile, traffic], start: 2026-11-01T03:00:00Z}\n", // after partly: overlapping on tile is a warning of its own
 	}
 	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
 	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})
@@ -1102,20 +1102,21 @@ func TestReportWebhookURLErrors(t *testing.T) {
 // postmortems often give times and is not one.
 func TestWarningsTimelineOffsets(t *testing.T) {
 	files := map[string]string{
-		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n",
+		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+			"          - {name: b, function: f1, request: {url: \"http://127.0.0.1:1/\"}}\n          - {name: c, function: f2, request: {url: \"http://127.0.0.1:1/\"}}\n          - {name: d, function: f3, request: {url: \"http://127.0.0.1:1/\"}}\n", // a function each: incidents that overlap on one are a warning of their own
 		"t.yaml": "timezone: America/Los_Angeles\n" +
 			"incidents:\n" +
 			"  - {id: pdt, service: account, functions: [login], start: 2021-10-28T16:00:00-07:00, end: 2021-10-31T16:45:00-07:00}\n" +
 			"  - id: pst-in-october\n" +
 			"    service: account\n" +
-			"    functions: [login]\n" +
+			"    functions: [f1]\n" +
 			"    start: 2021-10-28T16:00:00-08:00\n" +
 			"    end: 2021-11-08T10:00:00-08:00\n" +
 			"    notices:\n" +
 			"      - {at: 2021-10-28T17:00:00-07:00, text: right}\n" +
 			"      - {at: 2021-10-28T18:00:00-08:00, text: wrong}\n" +
-			"  - {id: utc, service: account, functions: [login], start: 2021-10-28T23:00:00Z, end: 2021-10-29T00:00:00+00:00}\n" +
-			"  - {id: seoul, service: account, functions: [login], start: 2021-10-28T16:00:00+09:00}\n",
+			"  - {id: utc, service: account, functions: [f2], start: 2021-10-28T23:00:00Z, end: 2021-10-29T00:00:00+00:00}\n" +
+			"  - {id: seoul, service: account, functions: [f3], start: 2021-10-28T16:00:00+09:00}\n",
 	}
 	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
 	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})

@@ -18,11 +18,12 @@ import (
 // the zone's is the zone's; a real confusion still warns.
 func TestWarningsTimelineOffsetSeconds(t *testing.T) {
 	files := map[string]string{
-		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n",
+		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+			"          - {name: b, function: f1, request: {url: \"http://127.0.0.1:1/\"}}\n          - {name: c, function: f2, request: {url: \"http://127.0.0.1:1/\"}}\n          - {name: d, function: f3, request: {url: \"http://127.0.0.1:1/\"}}\n", // a function each: incidents that overlap on one are a warning of their own
 		"t.yaml": "timezone: Africa/Monrovia\n" +
 			"incidents:\n" +
 			"  - {id: down, service: account, functions: [login], start: 1970-06-01T12:00:00-00:44, end: 1970-06-01T13:00:00-00:45}\n" +
-			"  - {id: hour, service: account, functions: [login], start: 1970-06-01T12:00:00-01:00}\n",
+			"  - {id: hour, service: account, functions: [f1], start: 1970-06-01T12:00:00-01:00}\n",
 	}
 	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
 	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})
@@ -73,13 +74,14 @@ func TestHours(t *testing.T) {
 // in the zone, which gets none.
 func TestWarningsTimelineOffsetInGap(t *testing.T) {
 	files := map[string]string{
-		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n",
+		"c.yaml": "services:\n  - name: account\n    timelines: [t.yaml]\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: login, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+			"          - {name: b, function: f1, request: {url: \"http://127.0.0.1:1/\"}}\n          - {name: c, function: f2, request: {url: \"http://127.0.0.1:1/\"}}\n          - {name: d, function: f3, request: {url: \"http://127.0.0.1:1/\"}}\n", // a function each: incidents that overlap on one are a warning of their own
 		"t.yaml": "timezone: America/Los_Angeles\n" +
 			"incidents:\n" +
 			"  - {id: pst, service: account, functions: [login], start: 2021-03-14T02:30:00-08:00}\n" +
-			"  - {id: pdt, service: account, functions: [login], start: 2021-03-14T02:30:00-07:00}\n" +
-			"  - {id: same, service: account, functions: [login], start: 2021-03-14T03:30:00-07:00}\n" +
-			"  - {id: same2, service: account, functions: [login], start: 2021-03-14T01:30:00-08:00}\n",
+			"  - {id: pdt, service: account, functions: [f1], start: 2021-03-14T02:30:00-07:00}\n" +
+			"  - {id: same, service: account, functions: [f2], start: 2021-03-14T03:30:00-07:00}\n" +
+			"  - {id: same2, service: account, functions: [f3], start: 2021-03-14T01:30:00-08:00}\n",
 	}
 	read := func(name string) ([]byte, error) { return []byte(files[name]), nil }
 	cfg, err := Parse("c.yaml", []byte(files["c.yaml"]), Options{ReadFile: read})

@@ -131,10 +131,54 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 		}
 		ids[inc.ID] = inc.Line
 		if ok {
+			d.overlapWarning(tl, inc, key)
 			tl.Incidents = append(tl.Incidents, inc)
 		}
 	}
 	return tl
+}
+
+// overlapWarning adds a warning to tl when inc (at key) overlaps in time an
+// earlier incident of tl on a function of the same service: the
+// reconciliation pairs each declared incident with the measured windows of
+// its functions, so two that overlap are paired with the same window and
+// each one's start or end delta counts the other's time (an entry written
+// twice, or a first one's end not moved when the second was added).
+// Incidents that only meet (one's end the other's start) do not overlap.
+func (d *decoder) overlapWarning(tl *Timeline, inc Incident, key string) {
+	for _, prev := range tl.Incidents {
+		if prev.Service != inc.Service {
+			continue
+		}
+		var shared []string
+		for _, f := range inc.Functions {
+			if contains(prev.Functions, f) && !contains(shared, f) {
+				shared = append(shared, f)
+			}
+		}
+		if len(shared) == 0 {
+			continue
+		}
+		// [start, end), an ongoing one without end.
+		if !(prev.Ongoing() || inc.Start.Before(prev.End)) || !(inc.Ongoing() || prev.Start.Before(inc.End)) {
+			continue
+		}
+		from, to := inc.Start, inc.End
+		if prev.Start.After(from) {
+			from = prev.Start
+		}
+		if to.IsZero() || !prev.Ongoing() && prev.End.Before(to) {
+			to = prev.End
+		}
+		span := "from " + from.Format(time.RFC3339Nano) + " on"
+		if !to.IsZero() {
+			span = "from " + from.Format(time.RFC3339Nano) + " to " + to.Format(time.RFC3339Nano)
+		}
+		msg := fmt.Sprintf("overlaps incident %s (line %d) on %s %s %s: both are reconciled with the same measured windows, so each one's start or end delta counts the other's time; end the first where the second starts, or make them one incident",
+			prev.ID, prev.Line, inc.Service, strings.Join(shared, ", "), span)
+		tl.warnings = append(tl.warnings, Warning{File: d.file, Line: inc.Line, Key: key, Msg: msg})
+		return
+	}
 }
 
 // incident decodes one incident and the line of its service key; ok is
