@@ -51,9 +51,10 @@ func TestAlertStartedBetweenAcrossRestart(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	type push struct {
-		at      time.Time
-		firing  bool
-		between string
+		at          time.Time
+		firing      bool
+		between     string
+		description string
 	}
 	var mu sync.Mutex
 	pushes := map[string][]push{} // alertname/function -> its pushes
@@ -68,7 +69,7 @@ func TestAlertStartedBetweenAcrossRestart(t *testing.T) {
 		now := fc.Now()
 		for _, a := range as {
 			k := a.Labels["alertname"] + "/" + a.Labels["function"]
-			pushes[k] = append(pushes[k], push{now, a.EndsAt.After(now), a.Annotations["started_between"]})
+			pushes[k] = append(pushes[k], push{now, a.EndsAt.After(now), a.Annotations["started_between"], a.Annotations["description"]})
 		}
 	}))
 	t.Cleanup(am.Close)
@@ -152,11 +153,18 @@ services:
 	}
 	for k, ps := range pushes {
 		firing := 0
-		for _, p := range ps {
+		for i, p := range ps {
 			if !p.firing {
 				t.Errorf("%s resolved at %s", k, p.at.Format("15:04:05"))
 			}
-			firing++
+			// A new cause is sent (the description says it): on a machine
+			// loaded enough that a run waits out its 5 s timeout (the
+			// target's 1.5 s sleep is on the fake clock the rig advances),
+			// the window's cause changes and changes back; that is no
+			// churn of started_between.
+			if i == 0 || p.description == ps[i-1].description {
+				firing++
+			}
 			if p.between != want {
 				t.Errorf("%s sent at %s with started_between %q, want %q (windows --format json's)", k, p.at.Format("15:04:05"), p.between, want)
 			}
@@ -164,7 +172,7 @@ services:
 		if firing > 4 {
 			var at []string
 			for _, p := range ps {
-				at = append(at, p.at.Format("15:04:05"))
+				at = append(at, p.at.Format("15:04:05")+" "+p.description)
 			}
 			t.Errorf("%s sent firing %d times (%v), want at most 4: at its open, the stops and the restart", k, firing, at)
 		}
