@@ -104,15 +104,79 @@ func fmtDurPtr(sec *float64) string {
 	return fmtDur(*sec)
 }
 
-// fmtDelta prints a signed duration with an explicit sign (+3m, -1m30s).
+// fmtDelta prints a reconciliation's delta (measured less declared) with
+// an explicit sign, cut down toward minus infinity as the times beside it
+// are (timeLayout prints 01:15:11.58 as 01:15:11), so that it reads as they
+// subtract: +11.5s for 11.58 s where a rounded +12s contradicted 01:15:11
+// less 01:15:00, -11.1s for -11.02 (01:14:48 less 01:15:00 is -12 s, not
+// -11), +1m30s for 90.58. Below a minute it keeps fmtBound's three
+// significant digits (+1.58s, +40ms, -0.4ms); from one on, fmtDur's whole
+// seconds. Zero is "0s", no figure "-".
 func fmtDelta(sec *float64) string {
 	if sec == nil {
 		return "-"
 	}
-	if *sec > 0 {
-		return "+" + fmtDur(*sec)
+	v := *sec
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
 	}
-	return fmtDur(*sec)
+	if math.Abs(v) >= 1e9 { // hostile or broken input: no nanoseconds to cut
+		return signed(v, fmtDur(v))
+	}
+	ns := int64(math.Round(v * 1e9))
+	// The step of the last digit shown for a magnitude of a nanoseconds:
+	// fmtBound's three significant digits below a minute, whole seconds
+	// from one on. Cutting a negative delta down can carry it to the next
+	// class's lower bound (-59.97 s to -60 s), which is a multiple of that
+	// class's step too, so one pass suffices.
+	step := func(a int64) int64 {
+		for _, c := range []struct{ below, step int64 }{
+			{1e6, 1e3}, {1e7, 1e4}, {1e8, 1e5}, {1e9, 1e6}, {1e10, 1e7}, {60e9, 1e8},
+		} {
+			if a < c.below {
+				return c.step
+			}
+		}
+		return 1e9
+	}
+	abs := ns
+	if abs < 0 {
+		abs = -abs
+	}
+	st := step(abs)
+	f := ns / st * st
+	if f > ns { // Go divides toward zero, which cut a negative delta up
+		f -= st
+	}
+	a := f
+	if a < 0 {
+		a = -a
+	}
+	var s string
+	switch {
+	case a == 0:
+		return "0s"
+	case a >= 60e9:
+		s = fmtDur(float64(a / 1e9))
+	case a >= 1e9:
+		s = strconv.FormatFloat(float64(a)/1e9, 'f', -1, 64) + "s"
+	default:
+		s = strconv.FormatFloat(float64(a)/1e6, 'f', -1, 64) + "ms"
+	}
+	return signed(float64(f), s)
+}
+
+// signed puts v's sign before s, a figure printed without it: + for a
+// positive v, - for a negative one.
+func signed(v float64, s string) string {
+	s = strings.TrimPrefix(s, "-")
+	switch {
+	case v > 0:
+		return "+" + s
+	case v < 0:
+		return "-" + s
+	}
+	return s
 }
 
 // fmtPct prints a 0..1 ratio as a percentage with three decimals,

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"html"
 	"math"
@@ -598,5 +599,63 @@ func TestFmtUncertainty(t *testing.T) {
 		if !numeric(got) { // the HTML keeps it on one line
 			t.Errorf("numeric(%q) = false", got)
 		}
+	}
+}
+
+// TestFmtDeltaAgreesWithTimes: a reconciliation's delta reads as the times
+// beside it subtract. The tables print instants to the second, cut down
+// (01:15:11.58 is 01:15:11), so a delta rounded up contradicted them: Lord
+// Howe's route-slow measured 01:15:11 against a declared 01:15:00 read
+// +12s (JSON 11.58), its end 03:45:01 against 03:45:00 +2s (1.58). The
+// delta is now cut down too, toward minus infinity, with the precision of
+// the uncertainty bounds (fmtBound) below a minute and whole seconds from
+// one on, so that the printed measured time less the declared one (whole
+// seconds, as timelines write them) is the printed delta cut to seconds.
+func TestFmtDeltaAgreesWithTimes(t *testing.T) {
+	loc, err := time.LoadLocation("Australia/Lord_Howe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := time.Date(2026, 10, 4, 1, 15, 0, 0, loc)
+	tests := []struct {
+		delta time.Duration // measured - declared
+		want  string
+	}{
+		{11580 * time.Millisecond, "+11.5s"}, // route-slow's start
+		{1580 * time.Millisecond, "+1.58s"},  // route-slow's end
+		{11970 * time.Millisecond, "+11.9s"}, // not +12s
+		{-11580 * time.Millisecond, "-11.6s"},
+		{-11020 * time.Millisecond, "-11.1s"}, // measured 01:14:48.98: -12 s by the clock, not -11s
+		{59970 * time.Millisecond, "+59.9s"},
+		{-59970 * time.Millisecond, "-1m"},
+		{90580 * time.Millisecond, "+1m30s"}, // was +1m31s
+		{-90580 * time.Millisecond, "-1m31s"},
+		{5409900 * time.Millisecond, "+1h30m9s"}, // was +1h30m10s
+		{40 * time.Millisecond, "+40ms"},
+		{-400 * time.Microsecond, "-0.4ms"},
+		{999600 * time.Microsecond, "+999ms"},
+		{-999600 * time.Microsecond, "-1s"},
+		{0, "0s"},
+		{12 * time.Second, "+12s"},
+		{-3 * time.Minute, "-3m"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			sec := tc.delta.Seconds()
+			got := fmtDelta(&sec)
+			if got != tc.want {
+				t.Errorf("fmtDelta(%v) = %q, want %q", sec, got, tc.want)
+			}
+			measured := declared.Add(tc.delta)
+			pm, err1 := time.ParseInLocation(timeLayout, fmtTime(measured, loc), loc)
+			pd, err2 := time.ParseInLocation(timeLayout, fmtTime(declared, loc), loc)
+			d, err3 := time.ParseDuration(strings.TrimPrefix(got, "+"))
+			if err := errors.Join(err1, err2, err3); err != nil {
+				t.Fatal(err)
+			}
+			if by := pm.Sub(pd); d < by || d >= by+time.Second {
+				t.Errorf("%s less %s is %v, printed delta %s", fmtTime(measured, loc), fmtTime(declared, loc), by, got)
+			}
+		})
 	}
 }
