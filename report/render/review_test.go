@@ -284,7 +284,7 @@ func TestReviewTimelineTicks(t *testing.T) {
 		{"one minute", time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 10, 1, 0, 0, time.UTC), time.UTC, nil},
 		{"ninety seconds off the minute", time.Date(2024, 3, 1, 10, 0, 17, 0, time.UTC), time.Date(2024, 3, 1, 10, 1, 47, 0, time.UTC), time.UTC, nil},
 		{"ninety minutes", time.Date(2024, 3, 1, 10, 10, 0, 0, time.UTC), time.Date(2024, 3, 1, 11, 40, 0, 0, time.UTC), time.UTC, nil},
-		{"Lord Howe DST morning", report.DayStart(2024, 10, 6, lordHowe), report.DayStart(2024, 10, 7, lordHowe), lordHowe, []string{"10-06", "04:00"}},
+		{"Lord Howe DST morning", report.DayStart(2024, 10, 6, lordHowe), report.DayStart(2024, 10, 7, lordHowe), lordHowe, []string{"10-06", "04:00 +11:00"}},
 		{"Lord Howe DST ends", report.DayStart(2024, 4, 7, lordHowe), report.DayStart(2024, 4, 8, lordHowe), lordHowe, []string{"04-07"}},
 		{"Santiago two days over the jump", time.Date(2024, 9, 7, 12, 0, 0, 0, santiago), time.Date(2024, 9, 9, 12, 0, 0, 0, santiago), santiago, []string{"09-08"}},
 		{"Kolkata day", report.DayStart(2024, 3, 1, kolkata), report.DayStart(2024, 3, 2, kolkata), kolkata, []string{"03-01", "12:00"}},
@@ -315,6 +315,12 @@ func TestReviewTimelineTicks(t *testing.T) {
 					}
 					if local.Second() != 0 && len(tk.label) == 5 {
 						t.Errorf("mark %q at %s", tk.label, local)
+					}
+				case local.Format("15:04") + " " + zoneName(local):
+					// The zone, after a clock change or on the first of the wall
+					// times it repeats (TestTimelineTicksRepeatedHour).
+					if dayStart {
+						t.Errorf("date mark at %s labelled %q", local, tk.label)
 					}
 				default:
 					t.Errorf("mark at %s labelled %q", local, tk.label)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/golang/freetype/truetype"
 	"github.com/wcharczuk/go-chart/v2/drawing"
@@ -425,7 +426,44 @@ func (t Timeline) ticks() []tick {
 		slices.SortFunc(day, func(a, b tick) int { return a.at.Compare(b.at) })
 		out = append(out, day...)
 	}
+	zoneMarks(out, t.Loc)
 	return out
+}
+
+// zoneMarks adds the zone to the labels that a clock change would leave
+// ambiguous: the first tick after the change (01:00 EST, the second 01:00
+// on the day New York's clocks go back; 03:00 EDT after 01:45 on the day
+// they jump), and the first of the wall times the clocks go back over,
+// before it (01:00 EDT), so that the axis no longer reads 01:00 01:30 01:00
+// 01:30 with nothing to tell the passes apart. A date's mark (11-01) keeps
+// its date alone.
+func zoneMarks(ticks []tick, loc *time.Location) {
+	for i := range ticks {
+		at := ticks[i].at.In(loc)
+		_, off := at.Zone()
+		mark := false
+		if i > 0 {
+			_, prev := ticks[i-1].at.In(loc).Zone()
+			mark = prev != off
+		}
+		if !mark && repeated(at, loc) && (i == 0 || !repeated(ticks[i-1].at, loc)) {
+			mark = true
+		}
+		if mark && !report.DayStart(at.Year(), at.Month(), at.Day(), loc).Equal(at) { // a date mark stands out already
+			ticks[i].label += " " + zoneName(at)
+		}
+	}
+}
+
+// zoneName is t's zone as a reader knows it: its abbreviation (EST), or its
+// offset (+10:30) where the zone's abbreviations are numbers (Lord Howe's
+// "+1030") or there is none.
+func zoneName(t time.Time) string {
+	name, _ := t.Zone()
+	if name != "" && unicode.IsLetter(rune(name[0])) {
+		return name
+	}
+	return t.Format("-07:00")
 }
 
 // wallInstants returns the instants whose wall clock in loc is off past

@@ -203,7 +203,13 @@ func TestTimelineTicks(t *testing.T) {
 // York's 2026-11-01 00:00-03:00 at 30-minute marks drew 01:00 and 01:30 once
 // (EDT), leaving 90 minutes unmarked between 01:30 EDT and 02:00 EST; Lord
 // Howe's 01:30-02:00, which occurs twice (at 02:00 +11:00 the clocks go back
-// to 01:30 +10:30), lost its second 01:30.
+// to 01:30 +10:30), lost its second 01:30. The two passes are labelled
+// apart: the first tick of the repeated wall times with the zone before the
+// change, the first after it with the zone after ("01:00 EDT" ... "01:00
+// EST"; the axis read 00:30 01:00 01:30 01:00 01:30 02:00 with nothing to
+// tell them apart), Lord Howe's by offset as its abbreviations are numbers;
+// a jump forward marks its first tick after the change likewise (03:00 EDT
+// after 01:45).
 func TestTimelineTicksRepeatedHour(t *testing.T) {
 	for _, tc := range []struct {
 		zone     string
@@ -212,9 +218,11 @@ func TestTimelineTicksRepeatedHour(t *testing.T) {
 		want     string
 	}{
 		{"America/New_York", [2]int{1, 0}, [2]int{1, 3}, time.November,
-			"00:00-04:00=11-01 00:30-04:00 01:00-04:00 01:30-04:00 01:00-05:00 01:30-05:00 02:00-05:00 02:30-05:00"},
+			"00:00-04:00=11-01 00:30-04:00 01:00-04:00=01:00 EDT 01:30-04:00 01:00-05:00=01:00 EST 01:30-05:00 02:00-05:00 02:30-05:00"},
 		{"Australia/Lord_Howe", [2]int{5, 0}, [2]int{5, 4}, time.April,
-			"00:00+11:00=04-05 00:30+11:00 01:00+11:00 01:30+11:00 01:30+10:30 02:00+10:30 02:30+10:30 03:00+10:30 03:30+10:30"},
+			"00:00+11:00=04-05 00:30+11:00 01:00+11:00 01:30+11:00=01:30 +11:00 01:30+10:30=01:30 +10:30 02:00+10:30 02:30+10:30 03:00+10:30 03:30+10:30"},
+		{"America/New_York", [2]int{8, 0}, [2]int{8, 4}, time.March,
+			"00:00-05:00=03-08 00:15-05:00 00:30-05:00 00:45-05:00 01:00-05:00 01:15-05:00 01:30-05:00 01:45-05:00 03:00-04:00=03:00 EDT 03:15-04:00 03:30-04:00 03:45-04:00"},
 	} {
 		t.Run(tc.zone, func(t *testing.T) {
 			loc, err := time.LoadLocation(tc.zone)
