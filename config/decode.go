@@ -593,6 +593,9 @@ func (d *decoder) atLeast(n *yaml.Node, key string, min time.Duration) (time.Dur
 // the machine they run on.
 func zone(name string) (*time.Location, error) {
 	bad := fmt.Errorf("unknown time zone %s (use an IANA name such as Asia/Seoul)", quote(name))
+	if hint := zoneHint(name); hint != "" {
+		bad = fmt.Errorf("unknown time zone %s:%s (use an IANA name such as Asia/Seoul)", quote(name), hint)
+	}
 	if name == "" || name == "Local" {
 		return nil, bad
 	}
