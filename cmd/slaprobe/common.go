@@ -253,12 +253,21 @@ func checkSQLitePath(path string, mustExist bool) error {
 // or a date and time without offset (a wall time the clocks jump over is the
 // first instant after the jump), the last two in loc.
 func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
+	t, _, err := parseTimeNoted(flagName, v, loc)
+	return t, err
+}
+
+// parseTimeNoted is parseTime, with a notice for standard error where a
+// date and time without offset did not name one instant in loc: one the
+// clocks went back over (both readings, and the first taken), or one they
+// jumped over (the end of the jump taken); "" otherwise.
+func parseTimeNoted(flagName, v string, loc *time.Location) (time.Time, string, error) {
 	t, rfcErr := config.ParseRFC3339(v)
 	if rfcErr == nil {
-		return t, nil
+		return t, "", nil
 	}
 	if t, err := report.ParseDate(v, loc); err == nil {
-		return t, nil
+		return t, "", nil
 	}
 	// The local form takes a lower case t as the RFC 3339 one does, and
 	// keeps a fraction of a second (time.Parse reads one after the seconds).
@@ -267,7 +276,7 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 		local = local[:10] + "T" + local[11:]
 	}
 	if len(local) > 12 && local[10] == 'T' && local[12] == ':' { // time.Parse takes a one-digit hour
-		return time.Time{}, usagef("--%s %q: the hour has two digits (0%s, not %s)", flagName, v, local[11:12], local[11:12])
+		return time.Time{}, "", usagef("--%s %q: the hour has two digits (0%s, not %s)", flagName, v, local[11:12], local[11:12])
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		t, err := time.Parse(layout, local)
@@ -279,30 +288,78 @@ func parseTime(flagName, v string, loc *time.Location) (time.Time, error) {
 			if why == nil {
 				why = rfcErr
 			}
-			return time.Time{}, usagef("--%s %q: %s", flagName, v, why)
+			return time.Time{}, "", usagef("--%s %q: %s", flagName, v, why)
 		}
 		if err == nil { // the wall time, then its instant in loc
 			h, m, sec := t.Clock()
 			at := report.LocalTime(t.Year(), t.Month(), t.Day(), h, m, sec, loc)
-			if w := at.In(loc); w.YearDay() == t.YearDay() && w.Hour() == h && w.Minute() == m && w.Second() == sec {
-				at = at.Add(time.Duration(t.Nanosecond())) // not where a jump moved it
+			w := at.In(loc)
+			if w.YearDay() != t.YearDay() || w.Hour() != h || w.Minute() != m || w.Second() != sec {
+				return at, fmt.Sprintf("--%s %s did not happen in %s, the clocks jumping forward over it: took the end of the jump, %s; write the offset to choose",
+					flagName, v, loc, readingName(at, loc)), nil
 			}
-			return at, nil
+			at = at.Add(time.Duration(t.Nanosecond())) // not where a jump moved it
+			if later, ok := secondReading(at, loc); ok {
+				return at, fmt.Sprintf("--%s %s happened twice in %s, the clocks going back: took the first, %s, not %s %s later; write the offset to choose",
+					flagName, v, loc, readingName(at, loc), readingName(later, loc), inWords(later.Sub(at))), nil
+			}
+			return at, "", nil
 		}
 	}
 	const want = "want an RFC 3339 time (2022-10-15T15:30:00+09:00) or a date (2022-10-15)"
 	why := rfcErr.Error()
 	if why == config.UseRFC3339 {
-		return time.Time{}, usagef("--%s %q: %s", flagName, v, want)
+		return time.Time{}, "", usagef("--%s %q: %s", flagName, v, want)
 	}
 	if hint, ok := strings.CutSuffix(why, ": "+config.UseRFC3339); ok {
 		// A near miss ParseRFC3339 names (white space, a space for the T,
 		// a zone's name for the offset).
-		return time.Time{}, usagef("--%s %q: %s: %s", flagName, v, hint, want)
+		return time.Time{}, "", usagef("--%s %q: %s: %s", flagName, v, hint, want)
 	}
 	// Why it is not one, where ParseRFC3339 can tell (a leap second, a day
 	// out of range, a ',' before a fraction).
-	return time.Time{}, usagef("--%s %q: %s", flagName, v, why)
+	return time.Time{}, "", usagef("--%s %q: %s", flagName, v, why)
+}
+
+// secondReading is the later instant at which loc's clocks read what they
+// read at t (the same wall time with the offset loc has after the clocks
+// went back over it), false where they read it once.
+func secondReading(t time.Time, loc *time.Location) (time.Time, bool) {
+	w := t.In(loc)
+	_, off := w.Zone()
+	for h := -26; h <= 26; h++ {
+		_, o := t.Add(time.Duration(h) * time.Hour).In(loc).Zone()
+		if o >= off {
+			continue
+		}
+		u := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.FixedZone("", o))
+		if _, oo := u.In(loc).Zone(); oo == o && u.After(t) {
+			return u, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// readingName is t in loc as RFC 3339, with the zone's abbreviation where
+// it has a name (EDT) rather than a number (Lord Howe's +1030).
+func readingName(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	out := t.Format(time.RFC3339Nano)
+	if abbr, _ := t.Zone(); abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
+		out += " (" + abbr + ")"
+	}
+	return out
+}
+
+// inWords is a clock change's size: "an hour", "30 minutes", "2 hours".
+func inWords(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "an hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return fmt.Sprintf("%d minutes", d/time.Minute)
 }
 
 // timelineWarnings prints the warnings of timelines loaded without a config
@@ -347,17 +404,24 @@ func reportNow() time.Time {
 }
 
 // rangeFlags resolves --from/--to (both or neither).
-func rangeFlags(from, to string, loc *time.Location) (time.Time, time.Time, error) {
+// A time without offset that loc's clocks read twice or never gets a
+// notice, one line each, through notice (nil: none), once both parsed.
+func rangeFlags(from, to string, loc *time.Location, notice func(string)) (time.Time, time.Time, error) {
 	if (from == "") != (to == "") {
 		return time.Time{}, time.Time{}, usagef("--from and --to go together")
 	}
-	f, err := parseTime("from", from, loc)
+	f, fn, err := parseTimeNoted("from", from, loc)
 	if err != nil {
 		return f, f, err
 	}
-	t, err := parseTime("to", to, loc)
+	t, tn, err := parseTimeNoted("to", to, loc)
 	if err != nil {
 		return f, t, err
+	}
+	for _, n := range []string{fn, tn} {
+		if n != "" && notice != nil {
+			notice(n)
+		}
 	}
 	if !t.After(f) {
 		return f, t, usagef("--to %s is not after --from %s", to, from)

@@ -90,7 +90,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	f, t, err := demoRange(*from, *to, tls, cfg.Loc)
+	f, t, err := demoRange(*from, *to, tls, cfg.Loc, func(n string) { fmt.Fprintln(stderr, "slaprobe demo:", n) })
 	if err != nil {
 		return err
 	}
@@ -257,10 +257,10 @@ func demoTimelines(paths []string) ([]*config.Timeline, error) {
 }
 
 // demoRange is --from/--to, or the calendar months the incidents fall in (at
-// most three).
-func demoRange(from, to string, tls []*config.Timeline, loc *time.Location) (time.Time, time.Time, error) {
+// most three). notice takes rangeFlags' notices.
+func demoRange(from, to string, tls []*config.Timeline, loc *time.Location, notice func(string)) (time.Time, time.Time, error) {
 	if from != "" || to != "" {
-		return rangeFlags(from, to, loc)
+		return rangeFlags(from, to, loc, notice)
 	}
 	var first, last time.Time
 	for _, tl := range tls {

@@ -134,7 +134,7 @@ func TestDemoRange(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			f, to, err := demoRange(tc.from, tc.to, tc.tls, loc)
+			f, to, err := demoRange(tc.from, tc.to, tc.tls, loc, nil)
 			if tc.wantError != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
 					t.Fatalf("err = %v, want %q", err, tc.wantError)

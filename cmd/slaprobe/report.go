@@ -42,7 +42,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError{err}
 		}
 	case *from != "" || *to != "":
-		if f, t, err = rangeFlags(*from, *to, cfg.Loc); err != nil {
+		if f, t, err = rangeFlags(*from, *to, cfg.Loc, func(n string) { fmt.Fprintln(stderr, "slaprobe report:", n) }); err != nil {
 			return err
 		}
 	default:

@@ -36,7 +36,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *from == "" || *to == "" {
 		return usagef("--from and --to are required")
 	}
-	f, t, err := rangeFlags(*from, *to, cfg.Loc)
+	f, t, err := rangeFlags(*from, *to, cfg.Loc, func(n string) { fmt.Fprintln(stderr, "slaprobe windows:", n) })
 	if err != nil {
 		return err
 	}
