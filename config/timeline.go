@@ -292,7 +292,7 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 	}
 	if !inc.Start.IsZero() && !inc.End.IsZero() && !inc.End.After(inc.Start) {
 		msg := fmt.Sprintf("end %s is not after start %s", inc.End.Format(time.RFC3339), inc.Start.Format(time.RFC3339))
-		if later, ok := laterReading(inc.End, loc); ok && later.After(inc.Start) {
+		if later, ok := LaterReading(inc.End, loc); ok && later.After(inc.Start) {
 			// "01:10" meant the second 01:10 of the night the clocks go back.
 			msg += fmt.Sprintf(": in %s (the timeline's timezone) %s on %s happened twice, the clocks going back; if the end is the second, write %s", loc, inc.End.Format("15:04:05"), inc.End.Format("2006-01-02"), later.Format(time.RFC3339Nano))
 		}
@@ -449,10 +449,10 @@ func wallHint(s string, loc *time.Location, whose string) string {
 	}
 }
 
-// laterReading is the second instant at which loc's clocks read what t's
+// LaterReading is the second instant at which loc's clocks read what t's
 // do (the same wall clock time with the offset loc has after its clocks
 // went back over it), false when they read it once.
-func laterReading(t time.Time, loc *time.Location) (time.Time, bool) {
+func LaterReading(t time.Time, loc *time.Location) (time.Time, bool) {
 	if loc == nil {
 		return time.Time{}, false
 	}

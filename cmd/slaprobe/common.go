@@ -299,7 +299,7 @@ func parseTimeNoted(flagName, v string, loc *time.Location) (time.Time, string, 
 					flagName, v, loc, readingName(at, loc)), nil
 			}
 			at = at.Add(time.Duration(t.Nanosecond())) // not where a jump moved it
-			if later, ok := secondReading(at, loc); ok {
+			if later, ok := config.LaterReading(at.In(loc), loc); ok {
 				return at, fmt.Sprintf("--%s %s happened twice in %s, the clocks going back: took the first, %s, not %s %s later; write the offset to choose",
 					flagName, v, loc, readingName(at, loc), readingName(later, loc), inWords(later.Sub(at))), nil
 			}
@@ -319,25 +319,6 @@ func parseTimeNoted(flagName, v string, loc *time.Location) (time.Time, string, 
 	// Why it is not one, where ParseRFC3339 can tell (a leap second, a day
 	// out of range, a ',' before a fraction).
 	return time.Time{}, "", usagef("--%s %q: %s", flagName, v, why)
-}
-
-// secondReading is the later instant at which loc's clocks read what they
-// read at t (the same wall time with the offset loc has after the clocks
-// went back over it), false where they read it once.
-func secondReading(t time.Time, loc *time.Location) (time.Time, bool) {
-	w := t.In(loc)
-	_, off := w.Zone()
-	for h := -26; h <= 26; h++ {
-		_, o := t.Add(time.Duration(h) * time.Hour).In(loc).Zone()
-		if o >= off {
-			continue
-		}
-		u := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.FixedZone("", o))
-		if _, oo := u.In(loc).Zone(); oo == o && u.After(t) {
-			return u, true
-		}
-	}
-	return time.Time{}, false
 }
 
 // readingName is t in loc as RFC 3339, with the zone's abbreviation where
