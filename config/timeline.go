@@ -144,10 +144,13 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 // its functions, so two that overlap are paired with the same window and
 // each one's start or end delta counts the other's time (an entry written
 // twice, or a first one's end not moved when the second was added).
-// Incidents that only meet (one's end the other's start) do not overlap.
+// Incidents that only meet (one's end the other's start) do not overlap,
+// nor do a slow one and one of another mode: the reconciliation measures
+// a slow incident by the degraded windows and the other by the down ones
+// (a ten-minute outage inside an hour of slowness, each delta 0).
 func (d *decoder) overlapWarning(tl *Timeline, inc Incident, key string) {
 	for _, prev := range tl.Incidents {
-		if prev.Service != inc.Service {
+		if prev.Service != inc.Service || (prev.Mode == ModeSlow) != (inc.Mode == ModeSlow) {
 			continue
 		}
 		var shared []string
