@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,36 @@ func TestTimelineOverlapKinds(t *testing.T) {
 				t.Errorf("warnings %v, want a warning: %v", w, tc.warn)
 			}
 		})
+	}
+}
+
+// A wall clock time written without its seconds or with a space for the T
+// (what a New York user writes: 2026-11-01T01:30, 2026-11-01 01:30) gets
+// the readings in the timeline's timezone as one written in full does
+// (d0b27ab), in a timeline and a maintenance window alike; before, only
+// the general example, a Korean +09:00 time for a New York file.
+func TestWallTimeHintShortForms(t *testing.T) {
+	twice := `in America/New_York (the timeline's timezone) 01:30:00 on 2026-11-01 happened twice, the clocks going back: write 2026-11-01T01:30:00-04:00 (EDT) for the first, 2026-11-01T01:30:00-05:00 (EST) for the second (an hour later)`
+	tests := []struct{ in, want string }{
+		{"2026-11-01T01:30", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30": no seconds and no offset: write them (01:30:00, then Z for UTC or the offset from UTC): ` + twice},
+		{"2026-11-01 01:30", `t.yaml:6: incidents[0].start: invalid time "2026-11-01 01:30": a space between the date and the time, where RFC 3339 has a T: ` + twice},
+		{"2026-11-01 01:30:00", `t.yaml:6: incidents[0].start: invalid time "2026-11-01 01:30:00": a space between the date and the time, where RFC 3339 has a T: ` + twice},
+		{"2026-11-01T01:30 EST", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30 EST": in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-05:00 (EST)`},
+		{"2026-11-01T01:30 KST", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30 KST": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			doc := "timezone: America/New_York\nincidents:\n  - id: a\n    service: payments\n    functions: [send]\n    start: " + tc.in + "\n"
+			_, err := ParseTimeline("t.yaml", []byte(doc))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+	cfg := "timezone: America/New_York\nservices:\n  - name: payments\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: send, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+		"maintenance:\n  - service: payments\n    start: \"2026-11-01 01:30\"\n    end: 2026-11-01T03:00:00-05:00\n"
+	_, err := Parse("c.yaml", []byte(cfg), Options{})
+	if want := `c.yaml:10: maintenance[0].start: invalid time "2026-11-01 01:30": a space between the date and the time, where RFC 3339 has a T: ` + strings.Replace(twice, "the timeline's", "the config's", 1); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("maintenance: err = %v\nwant %s", err, want)
 	}
 }

@@ -358,6 +358,9 @@ func (d *decoder) zonedTimeOf(n *yaml.Node, key string, loc *time.Location, whos
 			why := strings.TrimSuffix(strings.TrimSuffix(err.Error(), UseRFC3339), ": ")
 			why = strings.TrimSuffix(why, ", e.g. +09:00")
 			msg = fmt.Sprintf("invalid time %q: %s: %s", s, why, hint)
+			if why == "" {
+				msg = fmt.Sprintf("invalid time %q: %s", s, hint)
+			}
 		}
 		d.errf(n, key, "%s", msg)
 		return time.Time{}, false
@@ -381,6 +384,16 @@ func wallHint(s string, loc *time.Location, whose string) string {
 		}
 		return r
 	}, s)
+	// A space for the T, or no seconds ("2026-11-01 01:30"), write the
+	// same wall clock time: read as if written in full, in s too.
+	if len(u) >= 16 && u[10] == ' ' {
+		u, s = u[:10]+"T"+u[11:], s[:10]+"T"+s[11:]
+	}
+	if len(u) >= 16 && (len(u) == 16 || u[16] == ' ') {
+		if _, err := time.Parse("2006-01-02T15:04", u[:16]); err == nil {
+			u, s = u[:16]+":00"+u[16:], s[:16]+":00"+s[16:]
+		}
+	}
 	const wall = "2006-01-02T15:04:05" // time.Parse takes a fraction after it too
 	var w time.Time
 	var name string
