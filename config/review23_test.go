@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A slow incident and a down (error, drop) one that overlap on a function
@@ -74,5 +76,29 @@ func TestWallTimeHintShortForms(t *testing.T) {
 	_, err := Parse("c.yaml", []byte(cfg), Options{})
 	if want := `c.yaml:10: maintenance[0].start: invalid time "2026-11-01 01:30": a space between the date and the time, where RFC 3339 has a T: ` + strings.Replace(twice, "the timeline's", "the config's", 1); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("maintenance: err = %v\nwant %s", err, want)
+	}
+}
+
+// BenchmarkParseTimelineMany: a timeline of n incidents one after another
+// on the same functions (no overlap), which the overlap check compares
+// pairwise.
+func BenchmarkParseTimelineMany(b *testing.B) {
+	for _, n := range []int{500, 5000} {
+		var sb strings.Builder
+		sb.WriteString("timezone: America/New_York\nincidents:\n")
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range n {
+			s := t0.Add(time.Duration(2*i) * time.Hour)
+			fmt.Fprintf(&sb, "  - id: i%d\n    service: payments\n    functions: [send, receive, login]\n    start: %s\n    end: %s\n",
+				i, s.Format(time.RFC3339), s.Add(time.Hour).Format(time.RFC3339))
+		}
+		data := []byte(sb.String())
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ParseTimeline("t.yaml", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -153,6 +153,11 @@ func (d *decoder) overlapWarning(tl *Timeline, inc Incident, key string) {
 		if prev.Service != inc.Service || (prev.Mode == ModeSlow) != (inc.Mode == ModeSlow) {
 			continue
 		}
+		// [start, end), an ongoing one without end; in time first, the
+		// cheaper test (most pairs of a long timeline are apart).
+		if !(prev.Ongoing() || inc.Start.Before(prev.End)) || !(inc.Ongoing() || prev.Start.Before(inc.End)) {
+			continue
+		}
 		var shared []string
 		for _, f := range inc.Functions {
 			if contains(prev.Functions, f) && !contains(shared, f) {
@@ -160,10 +165,6 @@ func (d *decoder) overlapWarning(tl *Timeline, inc Incident, key string) {
 			}
 		}
 		if len(shared) == 0 {
-			continue
-		}
-		// [start, end), an ongoing one without end.
-		if !(prev.Ongoing() || inc.Start.Before(prev.End)) || !(inc.Ongoing() || prev.Start.Before(inc.End)) {
 			continue
 		}
 		from, to := inc.Start, inc.End
