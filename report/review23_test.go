@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
+	"github.com/slaprobe/slaprobe/state"
 )
 
 // A slow incident with a down one inside it on the same function (a
@@ -47,6 +51,46 @@ func TestSlowAroundDownReconciled(t *testing.T) {
 				{"services.0.reconciliation.1.end_delta_seconds", 0},
 				{"services.0.undeclared#", 0},
 			})
+		})
+	}
+}
+
+// Edge cases of a counted window's later start bound (surelyDown), by
+// TestCountedLaterStartBoundJoiners' harness (stored and recomputed alike):
+// two locations whose windows both begin the counted one take the
+// need-th's run (+15s); a counted window still open at the period's end
+// that begins where the second location joins (daegu-c at 10:50:03) waits
+// for busan-b's 15 s run from 10:50:00 (+12s); where no location knows its
+// first run's end (windows stored before FirstInEnd), not known.
+func TestCountedLaterStartBoundEdges(t *testing.T) {
+	sec := time.Second
+	for _, tc := range []struct {
+		name   string
+		quorum config.Quorum
+		runs   [][]probe.Run
+		forget func(*state.Window)
+		want   []string
+	}{
+		{"majority, both at the start: the need-th", config.Quorum{Mode: "majority"}, [][]probe.Run{
+			phasedRuns("seoul-a", 0, [2]int{0, 0}, nil),
+			phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{11: 15 * sec}),
+			phasedRuns("daegu-c", 0, [2]int{11, 20}, nil),
+		}, nil, []string{"10:11 -1m0s +15s / 10:20 -1m0s +300ms"}},
+		{"majority, still open", config.Quorum{Mode: "majority"}, [][]probe.Run{
+			phasedRuns("seoul-a", 0, [2]int{0, 0}, nil),
+			phasedRuns("busan-b", 0, [2]int{50, 60}, map[int]time.Duration{50: 15 * sec}),
+			phasedRuns("daegu-c", 3*sec, [2]int{50, 60}, nil),
+		}, nil, []string{"10:50 -1m0s +12s / open -? +?"}},
+		{"majority, no first run's end known", config.Quorum{Mode: "majority"}, [][]probe.Run{
+			phasedRuns("seoul-a", 0, [2]int{5, 30}, nil),
+			phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{11: 15 * sec}),
+			phasedRuns("daegu-c", 3*sec, [2]int{11, 20}, nil),
+		}, func(w *state.Window) { w.FirstInEnd = time.Time{} }, []string{"10:11 -1m0s +? / 10:20 -1m0s +300ms"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			cfg.Policy.Quorum = tc.quorum
+			checkFlowBounds(t, cfg, tc.runs, tc.forget, tc.want)
 		})
 	}
 }
