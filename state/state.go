@@ -634,12 +634,40 @@ func configQuote(before, q string) bool {
 		return false
 	}
 	if q[0] == '\'' {
-		return strings.LastIndexByte(before, '$') > strings.LastIndexByte(before, ' ')
+		return inJSONPath(before)
 	}
 	for _, w := range matcherWords {
 		if strings.HasSuffix(before, w) {
 			return true
 		}
+	}
+	return false
+}
+
+// inJSONPath reports whether the end of before is inside a JSONPath: a
+// word that begins with $ and runs on to there, its spaces only in its
+// brackets or its quoted names ($['queue a']['pending'],
+// $.items[?(@.state == 'ready')]).
+func inJSONPath(before string) bool {
+	for k := strings.LastIndexByte(before, '$'); k >= 0; k = strings.LastIndexByte(before[:k], '$') {
+		if k > 0 && before[k-1] != ' ' {
+			continue
+		}
+		depth, in := 0, false
+		for i := k; i < len(before); i++ {
+			switch c := before[i]; {
+			case c == '\'':
+				in = !in
+			case in:
+			case c == '[':
+				depth++
+			case c == ']':
+				depth--
+			case c == ' ' && depth <= 0:
+				return false
+			}
+		}
+		return !in
 	}
 	return false
 }
