@@ -102,3 +102,23 @@ func BenchmarkParseTimelineMany(b *testing.B) {
 		})
 	}
 }
+
+// A maintenance window's end not after its start whose wall clock time the
+// config's timezone read twice, the second time after the start, says what
+// to write, as a timeline's does since 9577090 (before: only "is not
+// after"); in a config without timezone (UTC) nothing more.
+func TestMaintenanceEndInRepeatedHour(t *testing.T) {
+	cfg := func(tz string) []byte {
+		return []byte(tz + "services:\n  - name: payments\n    flows:\n      - name: f\n        steps:\n          - {name: a, function: send, request: {url: \"http://127.0.0.1:1/\"}}\n" +
+			"maintenance:\n  - service: payments\n    start: 2026-11-01T01:30:00-04:00\n    end: 2026-11-01T01:10:00-04:00\n")
+	}
+	_, err := Parse("c.yaml", cfg("timezone: America/New_York\n"), Options{})
+	want := `c.yaml:11: maintenance[0].end: end 2026-11-01T01:10:00-04:00 is not after start 2026-11-01T01:30:00-04:00: in America/New_York (the config's timezone) 01:10:00 on 2026-11-01 happened twice, the clocks going back; if the end is the second, write 2026-11-01T01:10:00-05:00`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	_, err = Parse("c.yaml", cfg(""), Options{})
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:10: maintenance[0].end: end 2026-11-01T01:10:00-04:00 is not after start 2026-11-01T01:30:00-04:00") || strings.Contains(err.Error(), "happened twice") {
+		t.Errorf("no timezone: err = %v, want only is not after", err)
+	}
+}
