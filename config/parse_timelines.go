@@ -1,6 +1,10 @@
 package config
 
-import "go.yaml.in/yaml/v3"
+import (
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // This file decodes the timeline files the services name.
 
@@ -35,6 +39,17 @@ func (p *parser) timelines() {
 			ids[inc.ID] = ref.path
 		})
 		if len(*p.errs) == before {
+			// Incidents of one service in two files are reconciled
+			// together too: one that overlaps an earlier file's (as
+			// LoadTimelines does for demo's and platform's).
+			for i, inc := range tl.Incidents {
+				for _, prev := range p.cfg.Timelines {
+					if w, ok := overlapWarning(prev.Incidents, inc, ref.path, index("incidents", i), func(o Incident) string { return fmt.Sprintf("%s line %d", prev.File, o.Line) }); ok {
+						tl.warnings = append(tl.warnings, w)
+						break
+					}
+				}
+			}
 			p.cfg.Timelines = append(p.cfg.Timelines, tl)
 		}
 	}

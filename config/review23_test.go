@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -120,5 +122,55 @@ func TestMaintenanceEndInRepeatedHour(t *testing.T) {
 	_, err = Parse("c.yaml", cfg(""), Options{})
 	if err == nil || !strings.Contains(err.Error(), "c.yaml:10: maintenance[0].end: end 2026-11-01T01:10:00-04:00 is not after start 2026-11-01T01:30:00-04:00") || strings.Contains(err.Error(), "happened twice") {
 		t.Errorf("no timezone: err = %v, want only is not after", err)
+	}
+}
+
+// Two incidents of one service in two timeline files the config names
+// are reconciled together as two of one file are, so one that overlaps an
+// earlier file's is the same warning, at its own file and line, naming the
+// other file (before: a vendor's and an internal timeline of one outage
+// were accepted silently, where the same two in one file warned).
+func TestTimelineOverlapAcrossFiles(t *testing.T) {
+	inc := func(id, svc, start, end string) string {
+		return "incidents:\n  - {id: " + id + ", service: " + svc + ", functions: [send], start: " + start + ", end: " + end + "}\n"
+	}
+	fsys := fstest.MapFS{
+		"c.yaml":        {Data: []byte("services:\n  - {name: payments, timelines: [vendor.yaml, internal.yaml]}\n  - {name: account, timelines: [other.yaml]}\n")},
+		"vendor.yaml":   {Data: []byte(inc("vendor-outage", "payments", "2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z"))},
+		"internal.yaml": {Data: []byte(inc("internal-outage", "payments", "2026-11-01T10:05:00Z", "2026-11-01T10:50:00Z"))},
+		"other.yaml":    {Data: []byte(inc("account-outage", "account", "2026-11-01T10:05:00Z", "2026-11-01T10:50:00Z"))},
+	}
+	cfg, err := Load("c.yaml", Options{ReadFile: func(p string) ([]byte, error) { return fs.ReadFile(fsys, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tl := range cfg.Timelines {
+		for _, w := range tl.Warnings() {
+			got = append(got, fmt.Sprintf("%s:%d: %s: warning: %s", w.File, w.Line, w.Key, w.Msg))
+		}
+	}
+	want := "internal.yaml:2: incidents[0]: warning: overlaps incident vendor-outage (vendor.yaml line 2) on payments send from 2026-11-01T10:05:00Z to 2026-11-01T10:50:00Z: both are reconciled"
+	if len(got) != 1 || !strings.HasPrefix(got[0], want) {
+		t.Errorf("warnings %q, want one beginning %q", got, want)
+	}
+}
+
+// LoadTimelines (demo --timeline, platform) warns of the same.
+func TestLoadTimelinesOverlapAcrossFiles(t *testing.T) {
+	inc := func(id, start, end string) []byte {
+		return []byte("incidents:\n  - {id: " + id + ", service: payments, functions: [send], start: " + start + ", end: " + end + "}\n")
+	}
+	fsys := fstest.MapFS{
+		"vendor.yaml":   {Data: inc("vendor-outage", "2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z")},
+		"internal.yaml": {Data: inc("internal-outage", "2026-11-01T10:05:00Z", "2026-11-01T10:50:00Z")},
+	}
+	tls, err := LoadTimelines([]string{"vendor.yaml", "internal.yaml"}, Options{ReadFile: func(p string) ([]byte, error) { return fs.ReadFile(fsys, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := tls[1].Warnings(); len(tls[0].Warnings()) != 0 || len(w) != 1 || w[0].File != "internal.yaml" || w[0].Line != 2 || w[0].Key != "incidents[0]" ||
+		!strings.HasPrefix(w[0].Msg, "overlaps incident vendor-outage (vendor.yaml line 2) on payments send") {
+		t.Errorf("warnings %v and %v", tls[0].Warnings(), w)
 	}
 }

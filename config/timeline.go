@@ -58,6 +58,16 @@ func LoadTimelines(paths []string, opts Options) ([]*Timeline, error) {
 			}
 			ids[inc.ID] = p
 		}
+		// Incidents of one service in two files are reconciled together
+		// too (parser.timelines does the same for a config's).
+		for i, inc := range t.Incidents {
+			for _, prev := range out {
+				if w, ok := overlapWarning(prev.Incidents, inc, p, index("incidents", i), func(o Incident) string { return fmt.Sprintf("%s line %d", prev.File, o.Line) }); ok {
+					t.warnings = append(t.warnings, w)
+					break
+				}
+			}
+		}
 		out = append(out, t)
 	}
 	if len(errs) > 0 {
@@ -131,15 +141,19 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 		}
 		ids[inc.ID] = inc.Line
 		if ok {
-			d.overlapWarning(tl, inc, key)
+			if w, ok := overlapWarning(tl.Incidents, inc, d.file, key, func(prev Incident) string { return fmt.Sprintf("line %d", prev.Line) }); ok {
+				tl.warnings = append(tl.warnings, w)
+			}
 			tl.Incidents = append(tl.Incidents, inc)
 		}
 	}
 	return tl
 }
 
-// overlapWarning adds a warning to tl when inc (at key) overlaps in time an
-// earlier incident of tl on a function of the same service: the
+// overlapWarning is a warning at inc (in file, at key) when it overlaps in
+// time one of prevs (named by where: "line 3", or "x.yaml line 3" for one
+// of another timeline the config names) on a function of the same
+// service: the
 // reconciliation pairs each declared incident with the measured windows of
 // its functions, so two that overlap are paired with the same window and
 // each one's start or end delta counts the other's time (an entry written
@@ -148,8 +162,8 @@ func (d *decoder) timeline(root *yaml.Node, check func(inc *Incident, key string
 // nor do a slow one and one of another mode: the reconciliation measures
 // a slow incident by the degraded windows and the other by the down ones
 // (a ten-minute outage inside an hour of slowness, each delta 0).
-func (d *decoder) overlapWarning(tl *Timeline, inc Incident, key string) {
-	for _, prev := range tl.Incidents {
+func overlapWarning(prevs []Incident, inc Incident, file, key string, where func(Incident) string) (Warning, bool) {
+	for _, prev := range prevs {
 		if prev.Service != inc.Service || (prev.Mode == ModeSlow) != (inc.Mode == ModeSlow) {
 			continue
 		}
@@ -178,11 +192,11 @@ func (d *decoder) overlapWarning(tl *Timeline, inc Incident, key string) {
 		if !to.IsZero() {
 			span = "from " + from.Format(time.RFC3339Nano) + " to " + to.Format(time.RFC3339Nano)
 		}
-		msg := fmt.Sprintf("overlaps incident %s (line %d) on %s %s %s: both are reconciled with the same measured windows, so each one's start or end delta counts the other's time; end the first where the second starts, or make them one incident",
-			prev.ID, prev.Line, inc.Service, strings.Join(shared, ", "), span)
-		tl.warnings = append(tl.warnings, Warning{File: d.file, Line: inc.Line, Key: key, Msg: msg})
-		return
+		msg := fmt.Sprintf("overlaps incident %s (%s) on %s %s %s: both are reconciled with the same measured windows, so each one's start or end delta counts the other's time; end the first where the second starts, or make them one incident",
+			prev.ID, where(prev), inc.Service, strings.Join(shared, ", "), span)
+		return Warning{File: file, Line: inc.Line, Key: key, Msg: msg}, true
 	}
+	return Warning{}, false
 }
 
 // incident decodes one incident and the line of its service key; ok is
