@@ -400,7 +400,11 @@ func wallHint(s string, loc *time.Location, whose string) string {
 		return r
 	}, s)
 	// A space for the T, or no seconds ("2026-11-01 01:30"), write the
-	// same wall clock time: read as if written in full, in s too.
+	// same wall clock time: read as if written in full, in s too (the
+	// same bytes but for the case of t and z).
+	if len(u) != len(s) {
+		return ""
+	}
 	if len(u) >= 16 && u[10] == ' ' {
 		u, s = u[:10]+"T"+u[11:], s[:10]+"T"+s[11:]
 	}
