@@ -599,12 +599,12 @@ var volatile = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:n
 // errorShape is what two errors of one cause share: s without what
 // volatile matches, the values maskReturned and maskAddrs mask, and a
 // poll's probe.StillWaitingNote (its last attempt cut at within one run,
-// ended just before it the next). What the config wrote stays when it is
-// quoted and has no digit (configQuote): a JSONPath's quoted name
-// ($['pending'], $['queued']) and a matcher's operand ("ready", "done")
-// tell causes apart, while a variable's ID ("m-17", "m-18") does not, nor
-// does a server's message (status 403: M_FORBIDDEN "...", its errcode
-// the cause).
+// ended just before it the next). A JSONPath's single-quoted names stay
+// when they have no digit (configQuote): $['pending'] and $['queued']
+// tell causes apart. Other quoted values do not: a matcher's operand is
+// often a variable (does not equal "m-17", then "m-18"; or a word another
+// step read, "amber" then "birch"), and a server's message goes by its
+// errcode (status 403: M_FORBIDDEN "...").
 func errorShape(s string) string {
 	s = maskReturned(maskAddrs(strings.Replace(s, probe.StillWaitingNote, "", 1)))
 	var b strings.Builder
@@ -626,22 +626,10 @@ func errorShape(s string) string {
 }
 
 // configQuote reports whether q, a quoted value that volatile matched
-// after before, is the config's own words: no digit in it, and either a
-// single-quoted name in a JSONPath (in a word that begins with $) or a
-// matcher's operand as probe's assert.go quotes it.
+// after before, is the config's own words: a single-quoted name in a
+// JSONPath, with no digit in it.
 func configQuote(before, q string) bool {
-	if len(q) < 2 || (q[0] != '"' && q[0] != '\'') || strings.ContainsAny(q, "0123456789") {
-		return false
-	}
-	if q[0] == '\'' {
-		return inJSONPath(before)
-	}
-	for _, w := range matcherWords {
-		if strings.HasSuffix(before, w) {
-			return true
-		}
-	}
-	return false
+	return len(q) >= 2 && q[0] == '\'' && !strings.ContainsAny(q, "0123456789") && inJSONPath(before)
 }
 
 // inJSONPath reports whether the end of before is inside a JSONPath: a
@@ -671,9 +659,6 @@ func inJSONPath(before string) bool {
 	}
 	return false
 }
-
-// matcherWords come before a matcher's operand in probe's assert.go.
-var matcherWords = [...]string{" does not equal ", " does not contain ", " does not match ", " selected nothing, want ", " want a match for "}
 
 // ipCandidate matches what may be an IP address in an error: an IPv6 one
 // in brackets (before a port: "[2001:db8::5]:8448", as probe names a
