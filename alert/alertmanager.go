@@ -144,7 +144,14 @@ type entry struct {
 	// maintenance; nothing is sent until that ends (see release). A held
 	// alert is in no Alertmanager.
 	held bool
+	// lateUntil: a late page (pageLate), resolved here (EndsAt its
+	// window's end) but sent firing, once, until then; its resolve goes
+	// at lateUntil. Zero: not one, or its resolve is due already.
+	lateUntil time.Time
 }
+
+// lateFiring reports whether e is a late page still sent firing.
+func (e *entry) lateFiring() bool { return !e.lateUntil.IsZero() }
 
 func (e *entry) id() string { return entryID(e.fp, e.StartsAt) }
 
@@ -184,6 +191,10 @@ type Notifier struct {
 	verdictAt   time.Time
 	verdictGap  time.Duration
 	verdictNext time.Duration // the last verdict's Next
+	// lateFrom is when the notifier started: a counted window that ended
+	// before it is not paged late (pageLate), nor one that ended more
+	// than lateSlack before a verdict.
+	lateFrom time.Time
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
@@ -232,7 +243,7 @@ func NewNotifier(o Options) (*Notifier, error) {
 		o.Redact = func(s string) string { return s }
 	}
 	n := &Notifier{o: o, wake: make(chan struct{}, 1), entries: map[string]*entry{}, holding: o.HoldUntilReconcile,
-		own: map[ownKey]state.Window{}, ownEnd: map[ownKey]time.Time{}, verdictAt: o.Clock.Now()}
+		own: map[ownKey]state.Window{}, ownEnd: map[ownKey]time.Time{}, verdictAt: o.Clock.Now(), lateFrom: o.Clock.Now()}
 	n.SetZone(o.Zone)
 	n.maint.Store(&o.Maintenance)
 	seen := map[string]bool{}
@@ -704,13 +715,14 @@ func (n *Notifier) firing(fp string) *entry {
 }
 
 // Active returns the alerts firing now, oldest first (not the ones held
-// for planned maintenance, which no Alertmanager has).
+// for planned maintenance, which no Alertmanager has); a late page still
+// sent firing (pageLate) is among them, with EndsAt its window's end.
 func (n *Notifier) Active() []Alert {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var out []Alert
 	for _, e := range n.sorted() {
-		if !e.Resolved() && !e.held {
+		if (!e.Resolved() || e.lateFiring()) && !e.held {
 			out = append(out, cloneAlert(e.Alert))
 		}
 	}
@@ -737,7 +749,7 @@ func (n *Notifier) updateActive() {
 	n.mu.Lock()
 	c := 0
 	for _, e := range n.entries {
-		if !e.Resolved() && !e.held {
+		if (!e.Resolved() || e.lateFiring()) && !e.held {
 			c++
 		}
 	}

@@ -347,6 +347,9 @@ type quorumAlerts struct {
 	// unknown the stretches no location reported, by service and flow.
 	starts  map[ownKey][]time.Time
 	unknown map[[2]string][]state.Window
+	// closed are the verdict's closed down and degraded counted windows
+	// (pageLate).
+	closed []state.Window
 }
 
 // renderCounted renders counted's windows (no lock needed: it reads the
@@ -364,6 +367,9 @@ func (n *Notifier) renderCounted(counted, unknown []state.Window) *quorumAlerts 
 		}
 		if !w.End.IsZero() {
 			q.ended[keyOf(w)] = append(q.ended[keyOf(w)], w.End)
+			if w.Kind == state.KindDown || w.Kind == state.KindDegraded {
+				q.closed = append(q.closed, w)
+			}
 			continue
 		}
 		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
@@ -563,7 +569,8 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 		return end
 	})
 	clear(n.ownEnd)
-	return changed || resolved
+	late := n.pageLate(q, now)
+	return changed || resolved || late
 }
 
 // ownEndOf is the endsAt of this prober's own alert of k, no longer

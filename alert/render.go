@@ -30,6 +30,9 @@ type shown struct {
 	label    string // the location label, for the window's location
 	severity string // the severity label, for the kind's
 	note     string // appended to the description
+	// past: the window has ended (a late page: pageLate); the summary
+	// says it was down, and for how long.
+	past bool
 }
 
 // renderAs builds the alert for a window as s shows it (EndsAt zero).
@@ -95,8 +98,12 @@ func (n *Notifier) renderAs(w state.Window, s shown) Alert {
 		desc += fmt.Sprintf(" (ended %s after %s)", w.End.In(zone).Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
 	}
 	desc += s.note
+	summary := fmt.Sprintf("%s is %s", what, verb)
+	if s.past && !w.End.IsZero() {
+		summary = fmt.Sprintf("%s was %s for %s, until %s (over)", what, verb, w.End.Sub(w.Start).Round(time.Second), w.End.In(zone).Format(time.RFC3339))
+	}
 	ann := map[string]string{
-		"summary": fmt.Sprintf("%s is %s", what, verb),
+		"summary": summary,
 		// The errors quote targets; one stored before the probe escaped
 		// them (a window restored across an upgrade, re-sent) may hold an
 		// ESC [2J for the terminal amtool prints it to: escaped as the

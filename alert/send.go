@@ -206,6 +206,9 @@ func (n *Notifier) tick(ctx context.Context, force, wait bool) error {
 	if n.lapse(now) {
 		released = true
 	}
+	if n.endLate(now) {
+		released = true
+	}
 	n.mu.Unlock()
 	if released {
 		n.updateActive()
@@ -337,7 +340,7 @@ func (n *Notifier) settle(now time.Time) error {
 	n.mu.Lock()
 	for id, e := range n.entries {
 		switch {
-		case !e.Resolved() || anyPending(e.pending):
+		case !e.Resolved() || anyPending(e.pending) || e.lateFiring():
 		case e.doneAt.IsZero():
 			e.doneAt = now
 			n.dirty = true
@@ -368,6 +371,14 @@ func (n *Notifier) due(t *target, now time.Time, force bool) (batch []Alert, ids
 	revs = map[string]int{}
 	render := func(e *entry) Alert {
 		a := cloneAlert(e.Alert)
+		if e.lateFiring() {
+			// Firing until its resolve at lateUntil, which must find it
+			// firing still (an Alertmanager that ended it by itself
+			// keeps its own endsAt, not the window's end): not sent
+			// again meanwhile (see pageLate).
+			a.EndsAt = maxTime(e.lateUntil, now).Add(4 * n.o.Resend)
+			return a
+		}
 		if !a.Resolved() {
 			// From its start if that is after now (the prober's clock
 			// stepped back): an alert that ends before it starts is
@@ -576,6 +587,15 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 					next = due
 				}
 				continue
+			}
+			if e.lateFiring() && !e.held {
+				// Its resolve (endLate).
+				if due = e.lateUntil; due.Before(at) {
+					due = at
+				}
+				if due.Before(next) {
+					next = due
+				}
 			}
 			switch {
 			case e.held && n.holding: // Reconcile wakes it

@@ -24,6 +24,8 @@ type stateAlert struct {
 	DoneAt  time.Time            `json:"done_at,omitzero"`
 	// Held: detected during planned maintenance and not sent yet.
 	Held bool `json:"held,omitempty"`
+	// LateUntil: a late page sent firing until then (entry.lateUntil).
+	LateUntil time.Time `json:"late_until,omitzero"`
 }
 
 func (n *Notifier) save() error {
@@ -36,7 +38,7 @@ func (n *Notifier) save() error {
 	n.mu.Lock()
 	sf := stateFile{Version: stateFileVersion, Alerts: []stateAlert{}}
 	for _, e := range n.sorted() {
-		sa := stateAlert{Alert: cloneAlert(e.Alert), SentAt: map[string]time.Time{}, DoneAt: e.doneAt, Held: e.held}
+		sa := stateAlert{Alert: cloneAlert(e.Alert), SentAt: map[string]time.Time{}, DoneAt: e.doneAt, Held: e.held, LateUntil: e.lateUntil}
 		for id, p := range e.pending {
 			if p {
 				sa.Pending = append(sa.Pending, id)
@@ -153,6 +155,9 @@ func (n *Notifier) load() error {
 			continue
 		}
 		e := &entry{Alert: sa.Alert, pending: map[string]bool{}, sentAt: map[string]time.Time{}, doneAt: sa.DoneAt, held: sa.Held && !sa.Resolved()}
+		if sa.Resolved() {
+			e.lateUntil = sa.LateUntil
+		}
 		if e.Annotations == nil {
 			e.Annotations = map[string]string{}
 		}
@@ -168,7 +173,7 @@ func (n *Notifier) load() error {
 				e.sentAt[id] = at
 			}
 		}
-		if e.Resolved() && len(e.pending) == 0 && e.doneAt.IsZero() {
+		if e.Resolved() && len(e.pending) == 0 && e.doneAt.IsZero() && !e.lateFiring() {
 			e.doneAt = n.o.Clock.Now()
 		}
 		n.entries[e.id()] = e

@@ -1,0 +1,218 @@
+package alert
+
+import (
+	"strings"
+	"time"
+
+	"github.com/slaprobe/slaprobe/state"
+)
+
+// lateSlack is how long before a verdict a counted window may have ended
+// and still be paged late (pageLate): the runs of other probers that
+// counted it may reach the store after the verdict that would have seen it
+// open (a store writer behind, a spool after the database's outage). A
+// resolved alert is kept a day (tombstoneTTL), far longer, so a window
+// paged once is never paged again.
+const lateSlack = time.Hour
+
+// lateHoldMin is how long a late page fires at least before its resolve
+// is sent: Alertmanager notifies a group only at its flushes (group_wait,
+// 30 s by default, after a new group's first alert; group_interval, 5
+// minutes, for a group already notified), and only what fires then: an
+// alert it first receives resolved, or that resolves before the flush,
+// notifies nobody.
+const lateHoldMin = 5 * time.Minute
+
+// lateShown is how a fleet shows a counted window it pages late.
+var lateShown = shown{label: QuorumLocation, past: true,
+	note: "; counted: the quorum of locations saw it; it began and ended between two builds of the fleet's figures, so it is paged after its end, once"}
+
+// countedAfterAll replaces the below-quorum note of this prober's own
+// ticket whose window the figures count after all (pageLate).
+const countedAfterAll = "; counted after all: the quorum of locations saw it down (the alert with location=" + QuorumLocation + ")"
+
+// lateHold is how long a late page fires before its resolve: lateHoldMin,
+// or twice the interval between verdicts when longer (the other probers,
+// whose pushes of it Alertmanager merges with this one, see it by their
+// next). n.mu held.
+func (n *Notifier) lateHold() time.Duration {
+	return max(lateHoldMin, 2*n.verdictGap, 2*n.verdictNext)
+}
+
+// pageLate pages the verdict's counted windows that began and ended since
+// the verdict before (none saw them open, so no page fired for them): the
+// report counts them as downtime, and Alertmanager heard nothing of them.
+// Each is pushed as the quorum's alert of its window (its labels, startsAt
+// its start, at its kind's severity: page for down), firing, with a
+// summary and description that say it is over; its resolve, endsAt its
+// end, follows lateHold later (an alert Alertmanager first receives
+// resolved notifies nobody). Once: the alert is kept (the state file
+// included) as any resolved one, and a window with an alert of its key and
+// severity that overlaps it, this prober's own page of it included (a
+// lapse), is not paged again; nor is one that ended before the notifier
+// started or more than lateSlack ago, one that ended where every
+// location's data ends (not known to be over: the next verdicts say), one
+// that closed during planned maintenance it was detected in, or one while
+// an alert of its labels fires (the on-call has that page).
+//
+// Of the probers of a fleet, which all see it so, only the one of the
+// first location the window was seen from (the report's order) pages it:
+// the pushes of the others, with the same labels and startsAt, fired it
+// again in Alertmanager once that prober (or one that saw the window open)
+// had resolved it, a second notification of one outage.
+//
+// This prober's own tickets of the window, resolved with "below the quorum
+// of locations: not counted", are sent again, resolved, saying it was
+// counted after all. n.mu held; it reports whether anything changed.
+func (n *Notifier) pageLate(q *quorumAlerts, now time.Time) bool {
+	if len(q.closed) == 0 {
+		return false
+	}
+	from := maxTime(n.lateFrom, now.Add(-lateSlack))
+	var byKey map[ownKey][]*entry
+	changed := false
+	for _, w := range q.closed {
+		if !w.End.After(from) || w.End.After(now) || !w.End.After(w.Start) {
+			continue
+		}
+		if byKey == nil {
+			byKey = map[ownKey][]*entry{}
+			for _, e := range n.entries {
+				k := keyOfAlert(e.Alert)
+				byKey[k] = append(byKey[k], e)
+			}
+		}
+		es := byKey[keyOf(w)]
+		if seen(es, w) {
+			continue // its page was pushed: the verdicts saw it open
+		}
+		if n.amendTickets(es, w) {
+			changed = true
+		}
+		if !n.elected(w) || q.endsInGap(w) {
+			continue
+		}
+		if _, in := n.holds(w, w.End.Add(-time.Nanosecond)); in {
+			continue // closed in the planned maintenance it was detected in
+		}
+		a := n.renderAs(w, lateShown)
+		fp := fingerprint(a.Labels)
+		if _, open := q.alerts[fp]; open || n.firing(fp) != nil || paged(es, a.Labels["severity"], w) {
+			continue
+		}
+		a.EndsAt = w.End
+		e := &entry{Alert: a, fp: fp, lateUntil: now.Add(n.lateHold())}
+		if _, dup := n.entries[e.id()]; dup {
+			continue
+		}
+		n.touch(e)
+		n.entries[e.id()] = e
+		byKey[keyOf(w)] = append(byKey[keyOf(w)], e)
+		changed = true
+		n.o.Logger.Info("counted window paged after its end: it began and ended between two verdicts of the fleet",
+			"alertname", a.Labels["alertname"], "service", w.Service, "flow", w.Flow, "function", w.Function,
+			"severity", a.Labels["severity"], "start", w.Start, "end", w.End, "resolve_at", e.lateUntil)
+	}
+	if changed {
+		n.dirty = true
+	}
+	return changed
+}
+
+// seen reports whether a quorum's alert of es (one key's) covers some of
+// w.
+func seen(es []*entry, w state.Window) bool {
+	for _, e := range es {
+		if e.Labels["location"] == QuorumLocation && covers(e, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// covers reports whether e's alert covers some of w.
+func covers(e *entry, w state.Window) bool {
+	return !e.StartsAt.After(w.End) && (!e.Resolved() || !e.EndsAt.Before(w.Start))
+}
+
+// paged reports whether an alert of es (one key's) at severity sev covers
+// some of w: the on-call was told of it.
+func paged(es []*entry, sev string, w state.Window) bool {
+	for _, e := range es {
+		if e.Labels["severity"] == sev && covers(e, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// amendTickets sends again, resolved, this prober's own tickets of es (the
+// key of w) that said w's time was below the quorum, saying it was counted
+// after all. n.mu held.
+func (n *Notifier) amendTickets(es []*entry, w state.Window) bool {
+	note := n.belowQuorum().note
+	changed := false
+	for _, e := range es {
+		if e.Labels["location"] == QuorumLocation || !e.Resolved() || e.held || !covers(e, w) {
+			continue
+		}
+		d := e.Annotations["description"]
+		if !strings.HasSuffix(d, note) {
+			continue
+		}
+		e.Annotations["description"] = strings.TrimSuffix(d, note) + countedAfterAll
+		n.touch(e)
+		changed = true
+	}
+	return changed
+}
+
+// elected reports whether this prober pages w late: its location is the
+// first of those w was seen from (all, when they are not known).
+func (n *Notifier) elected(w state.Window) bool {
+	first, _, _ := strings.Cut(w.Location, ",")
+	first = strings.TrimSpace(first)
+	return first == "" || first == n.o.Location
+}
+
+// endsInGap reports whether w ended where every location's data ends, in
+// an unknown stretch of its flow open at the figures' end: not known to
+// be over (see unmeasured).
+func (q *quorumAlerts) endsInGap(w state.Window) bool {
+	for _, u := range q.unknown[[2]string{w.Service, w.Flow}] {
+		if u.End.IsZero() && !u.Start.After(w.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// endLate sends the resolve of the late pages whose lateUntil has come
+// (pageLate), but for one whose labels fire again meanwhile (a new outage
+// of its key: Alertmanager took the two for one alert, and the resolve
+// would end the new page until its next resend): it is done with, not
+// sent. n.mu held; it reports whether anything changed.
+func (n *Notifier) endLate(now time.Time) bool {
+	changed := false
+	for _, e := range n.entries {
+		if !e.lateFiring() || now.Before(e.lateUntil) {
+			continue
+		}
+		e.lateUntil = time.Time{}
+		if n.firing(e.fp) != nil {
+			e.rev++
+			clear(e.pending)
+		} else {
+			n.touch(e)
+		}
+		n.dirty, changed = true, true
+	}
+	return changed
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
