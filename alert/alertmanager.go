@@ -195,6 +195,9 @@ type Notifier struct {
 	// before it is not paged late (pageLate), nor one that ended more
 	// than lateSlack before a verdict.
 	lateFrom time.Time
+	// fleetChange, when set, is called (without n.mu) when, in a fleet,
+	// this prober's own window opens or closes (SetFleetChange).
+	fleetChange atomic.Pointer[func()]
 
 	sent   *prometheus.CounterVec
 	active prometheus.Gauge
@@ -370,6 +373,7 @@ func (n *Notifier) Handle(evs []state.Event) {
 	n.mu.Lock()
 	mine := n.track(evs)
 	changed := n.lapse(n.o.Clock.Now())
+	fleet := n.mode == modeFleet
 	switch n.mode {
 	case modeFleet:
 		changed = n.syncOwn(mine, n.o.Clock.Now()) || changed
@@ -391,6 +395,9 @@ func (n *Notifier) Handle(evs []state.Event) {
 	if changed {
 		n.updateActive()
 		n.signal()
+	}
+	if fleet {
+		n.fleetChanged(evs)
 	}
 }
 

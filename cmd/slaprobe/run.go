@@ -209,6 +209,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if notifier != nil {
+		// In a fleet, this prober's own window opening or closing asks
+		// for the verdict sooner than the next rebuild.
+		notifier.SetFleetChange(page.Kick)
+	}
 	// The internal status page at / beside the daemon's endpoints; the
 	// public one, if configured, on a listener of its own.
 	mux := http.NewServeMux()

@@ -103,6 +103,10 @@ type Page struct {
 	pubMu sync.Mutex
 	pub   map[pubKey]pubBytes
 
+	// kick holds a request for an early rebuild (Kick), one at most:
+	// requests coalesce.
+	kick chan struct{}
+
 	mu         sync.RWMutex
 	cfg        *config.Config
 	snap       *snapshot
@@ -129,7 +133,7 @@ func New(cfg *config.Config, opts Options) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("statuspage: template: %w", err)
 	}
-	return &Page{opts: opts, cfg: cfg, tmpl: tmpl, csp: pageCSP(pageJS)}, nil
+	return &Page{opts: opts, cfg: cfg, tmpl: tmpl, csp: pageCSP(pageJS), kick: make(chan struct{}, 1)}, nil
 }
 
 // SetConfig switches to a reloaded config; the next rebuild uses it (and
@@ -164,10 +168,108 @@ func (p *Page) Run(ctx context.Context) error {
 		} else if err == nil {
 			logged, lastErr = time.Time{}, ""
 		}
-		if err := p.opts.Clock.Sleep(ctx, p.nextRebuild()); err != nil {
+		if err := p.waitRebuild(ctx, p.opts.Clock.Now(), p.nextRebuild()); err != nil {
 			return nil
 		}
 	}
+}
+
+// Kick asks for a rebuild of the figures sooner than the next one due:
+// the daemon's alerts call it in a fleet when this prober's own window
+// opens or closes, which may change the fleet's verdict (a quorum reached
+// or left), so that the page, and its verdict for the alerts, follow
+// within seconds, not a rebuild period later. It never waits; requests
+// before the rebuild coalesce into it, and it comes no sooner than
+// kickedAt allows.
+func (p *Page) Kick() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// kickSettle is how long after a kick its rebuild waits at least: the run
+// whose window opened or closed reaches the store first (the store writer
+// commits every 250 ms).
+const kickSettle = 2 * time.Second
+
+// kickFloor and kickFactor bound how soon after the end of the last build
+// a kicked one may begin: kickFloor, or kickFactor times that build's
+// duration when longer, so that, however often windows open and close,
+// builds take no more than a twelfth of the time (the periodic rebuilds:
+// up to a tenth, nextRebuild), and at 50,000 flows, where a build takes 5
+// seconds, come no more often than the periodic ones (a minute apart):
+// TestKickedRebuildsOverAnHour.
+const (
+	kickFloor  = 10 * time.Second
+	kickFactor = 11
+)
+
+// kickedAt is when a rebuild kicked at kick begins, the last build having
+// ended at end after took.
+func kickedAt(kick, end time.Time, took time.Duration) time.Time {
+	at := kick.Add(kickSettle)
+	if floor := end.Add(max(kickFloor, kickFactor*took)); at.Before(floor) {
+		at = floor
+	}
+	return at
+}
+
+// waitRebuild waits from end (the last build's) for wait, or until a kick
+// (Kick) makes the rebuild due sooner (kickedAt); ctx's error when it
+// ends.
+func (p *Page) waitRebuild(ctx context.Context, end time.Time, wait time.Duration) error {
+	due := end.Add(wait)
+	var took time.Duration
+	if snap := p.snapshot(); snap != nil {
+		took = snap.took
+	}
+	for {
+		kicked, err := p.sleepOrKick(ctx, due.Sub(p.opts.Clock.Now()))
+		if err != nil {
+			return err
+		}
+		if !kicked {
+			return nil
+		}
+		if at := kickedAt(p.opts.Clock.Now(), end, took); at.Before(due) {
+			due = at
+		}
+	}
+}
+
+// sleepOrKick waits d on the clock, or until a kick comes (true), or ctx
+// ends (its error).
+func (p *Page) sleepOrKick(ctx context.Context, d time.Duration) (bool, error) {
+	select {
+	case <-p.kick:
+		return true, nil
+	default:
+	}
+	if d <= 0 {
+		return false, ctx.Err()
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	kicked := make(chan bool, 1)
+	go func() {
+		select {
+		case <-p.kick:
+			kicked <- true
+			cancel()
+		case <-sctx.Done():
+			kicked <- false
+		}
+	}()
+	err := p.opts.Clock.Sleep(sctx, d)
+	cancel()
+	if <-kicked {
+		return true, nil
+	}
+	if err != nil && ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return false, nil
 }
 
 // emptyRebuild is how soon the figures are rebuilt while this month has no
@@ -183,16 +285,22 @@ func (p *Page) nextRebuild() time.Duration {
 	}
 	for _, s := range snap.month.Services {
 		if s.Runs > 0 {
-			// A large config's figures take a while: never spend more than
-			// a tenth of the time rebuilding them.
-			d := max(p.opts.Rebuild, 9*snap.took)
-			if isFleet(p.config(), snap.month) {
-				return aligned(p.opts.Clock.Now(), d, p.opts.Rebuild)
-			}
-			return d
+			return periodWait(p.opts.Clock.Now(), p.opts.Rebuild, snap.took, isFleet(p.config(), snap.month))
 		}
 	}
 	return min(p.opts.Rebuild, emptyRebuild)
+}
+
+// periodWait is how long from now until the next periodic rebuild of
+// figures with runs, the last build having taken took: a large config's
+// figures take a while, so never spend more than a tenth of the time
+// rebuilding them; a fleet's aligned on the clock.
+func periodWait(now time.Time, rebuild, took time.Duration, fleet bool) time.Duration {
+	d := max(rebuild, 9*took)
+	if fleet {
+		return aligned(now, d, rebuild)
+	}
+	return d
 }
 
 // aligned is how long from now until the next rebuild of a fleet's figures
