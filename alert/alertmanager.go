@@ -195,6 +195,9 @@ type Notifier struct {
 	// before it is not paged late (pageLate), nor one that ended more
 	// than lateSlack before a verdict.
 	lateFrom time.Time
+	// lateDone are the counted windows pageLate judged (paged, or seen
+	// open), with their ends: not judged again, forgotten lateSlack after.
+	lateDone map[lateID]time.Time
 	// fleetChange, when set, is called (without n.mu) when, in a fleet,
 	// this prober's own window opens or closes (SetFleetChange).
 	fleetChange atomic.Pointer[func()]

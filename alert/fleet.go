@@ -347,16 +347,16 @@ type quorumAlerts struct {
 	// unknown the stretches no location reported, by service and flow.
 	starts  map[ownKey][]time.Time
 	unknown map[[2]string][]state.Window
-	// closed are the verdict's closed down and degraded counted windows
-	// (pageLate).
-	closed []state.Window
+	// of are the verdict's counted windows q was rendered from (pageLate
+	// reads its closed ones).
+	of []state.Window
 }
 
 // renderCounted renders counted's windows (no lock needed: it reads the
 // options and the zone only); unknown is the verdict's Unknown.
 func (n *Notifier) renderCounted(counted, unknown []state.Window) *quorumAlerts {
 	q := &quorumAlerts{alerts: map[string]wanted{}, counted: map[ownKey]bool{}, ended: map[ownKey][]time.Time{},
-		starts: map[ownKey][]time.Time{}, unknown: map[[2]string][]state.Window{}}
+		starts: map[ownKey][]time.Time{}, unknown: map[[2]string][]state.Window{}, of: counted}
 	for _, u := range unknown {
 		k := [2]string{u.Service, u.Flow}
 		q.unknown[k] = append(q.unknown[k], u)
@@ -367,9 +367,6 @@ func (n *Notifier) renderCounted(counted, unknown []state.Window) *quorumAlerts 
 		}
 		if !w.End.IsZero() {
 			q.ended[keyOf(w)] = append(q.ended[keyOf(w)], w.End)
-			if w.Kind == state.KindDown || w.Kind == state.KindDegraded {
-				q.closed = append(q.closed, w)
-			}
 			continue
 		}
 		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
@@ -550,11 +547,16 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 			resolved = true
 		}
 	}
+	var ending map[ownKey][]*entry // the quorum's alerts resolved here (pageLate)
 	changed := n.syncTo(desired, now, func(e *entry) time.Time {
 		k := keyOfAlert(e.Alert)
 		if e.Labels["location"] != QuorumLocation {
 			return n.ownEndOf(k, now)
 		}
+		if ending == nil {
+			ending = map[ownKey][]*entry{}
+		}
+		ending[k] = append(ending[k], e)
 		// Looked up by key: scanning every counted window for each alert
 		// resolved took minutes at the end of a large outage (n.mu held).
 		var end time.Time
@@ -569,7 +571,7 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 		return end
 	})
 	clear(n.ownEnd)
-	late := n.pageLate(q, now)
+	late := n.pageLate(q, ending, now)
 	return changed || resolved || late
 }
 

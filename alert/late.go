@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,12 @@ const lateSlack = time.Hour
 // alert it first receives resolved, or that resolves before the flush,
 // notifies nobody.
 const lateHoldMin = 5 * time.Minute
+
+// lateID identifies a counted window pageLate judged: its key and start.
+type lateID struct {
+	k     ownKey
+	start int64
+}
 
 // lateShown is how a fleet shows a counted window it pages late.
 var lateShown = shown{label: QuorumLocation, past: true,
@@ -64,17 +71,42 @@ func (n *Notifier) lateHold() time.Duration {
 // This prober's own tickets of the window, resolved with "below the quorum
 // of locations: not counted", are sent again, resolved, saying it was
 // counted after all. n.mu held; it reports whether anything changed.
-func (n *Notifier) pageLate(q *quorumAlerts, now time.Time) bool {
-	if len(q.closed) == 0 {
-		return false
-	}
+//
+// ending are the quorum's alerts this verdict resolved, by key: a window
+// one covers was seen open, which every window that closed since the last
+// verdict but a short one was, so those cost no look at the other alerts;
+// a window judged once is not judged again (n.lateDone).
+func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now time.Time) bool {
 	from := maxTime(n.lateFrom, now.Add(-lateSlack))
+	for id, end := range n.lateDone {
+		if !end.After(from) {
+			delete(n.lateDone, id)
+		}
+	}
 	var byKey map[ownKey][]*entry
 	changed := false
-	for _, w := range q.closed {
-		if !w.End.After(from) || w.End.After(now) || !w.End.After(w.Start) {
+	for i := range q.of {
+		c := &q.of[i] // the windows are large: copied once past these
+		if c.End.IsZero() || (c.Kind != state.KindDown && c.Kind != state.KindDegraded) ||
+			!c.End.After(from) || c.End.After(now) || !c.End.After(c.Start) {
 			continue
 		}
+		w := *c
+		id := lateID{keyOf(w), w.Start.UnixNano()}
+		if _, done := n.lateDone[id]; done {
+			continue
+		}
+		if n.lateDone == nil {
+			n.lateDone = map[lateID]time.Time{}
+		}
+		if slices.ContainsFunc(ending[id.k], func(e *entry) bool { return covers(e, w) }) {
+			n.lateDone[id] = w.End
+			continue
+		}
+		if q.endsInGap(w) {
+			continue // judged again by the verdicts that follow
+		}
+		n.lateDone[id] = w.End
 		if byKey == nil {
 			byKey = map[ownKey][]*entry{}
 			for _, e := range n.entries {
@@ -89,7 +121,7 @@ func (n *Notifier) pageLate(q *quorumAlerts, now time.Time) bool {
 		if n.amendTickets(es, w) {
 			changed = true
 		}
-		if !n.elected(w) || q.endsInGap(w) {
+		if !n.elected(w) {
 			continue
 		}
 		if _, in := n.holds(w, w.End.Add(-time.Nanosecond)); in {
