@@ -657,7 +657,26 @@ func zoneHint(name string) string {
 	if len(ok) == 0 {
 		return ""
 	}
+	for i, c := range ok {
+		ok[i] = etcOffset(c)
+	}
 	return " did you mean " + strings.Join(ok, " or ") + "?"
+}
+
+// etcOffset is name, with its offset from UTC after it for an Etc/GMT+N or
+// Etc/GMT-N zone, whose sign is POSIX's, the reverse of ISO 8601's: GMT+9
+// (meant as Korea's +09:00) is one letter from Etc/GMT+9, which is -09:00,
+// and a bare suggestion led to reports 18 hours off.
+func etcOffset(name string) string {
+	rest, ok := strings.CutPrefix(name, "Etc/GMT")
+	if !ok || rest == "" || rest == "0" || rest == "+0" || rest == "-0" {
+		return name
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return name
+	}
+	return name + " (UTC" + time.Date(2026, 1, 1, 0, 0, 0, 0, loc).Format("-07:00") + ": the sign of Etc/GMT names is reversed)"
 }
 
 // foldZone is a zone name in lower case without the punctuation and white
