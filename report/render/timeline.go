@@ -416,7 +416,17 @@ func (t Timeline) ticks() []tick {
 		}
 		var day []tick
 		for off := step; off < 24*time.Hour; off += step {
-			for _, at := range wallInstants(start, next, off, t.Loc) {
+			ats := wallInstants(start, next, off, t.Loc)
+			if len(ats) == 2 && ats[1].Sub(ats[0]) < step {
+				// A wall time the clocks go back over by less than a step
+				// (Berlin's 02:00 at 2-hour marks, repeated an hour later):
+				// its second pass sat half a step from the first, and
+				// with their zones ("02:00 CEST" "02:00 CET") the labels
+				// overlapped. The first is kept; the next mark, after the
+				// change, names the zone.
+				ats = ats[:1]
+			}
+			for _, at := range ats {
 				if !at.After(start) || !at.Before(next) || at.Before(t.From) || !at.Before(t.To) {
 					continue
 				}
