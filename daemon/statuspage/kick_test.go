@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"go.uber.org/goleak"
 )
 
 // TestKickedRebuildWaits: Run's wait between rebuilds (waitRebuild) ends
@@ -20,14 +21,23 @@ func TestKickedRebuildWaits(t *testing.T) {
 		took  time.Duration
 		wait  time.Duration
 		kicks []time.Duration // after the last build's end (t0); the wait begins at the last
-		want  time.Duration   // the rebuild's time after t0
+		// during are kicks while it waits (after t0).
+		during []time.Duration
+		want   time.Duration // the rebuild's time after t0
+		// again: a kick is left pending for after the rebuild (one came
+		// less than kickSettle before it: its run may not be in the store).
+		again bool
 	}{
 		{name: "no kick: the period", took: 50 * time.Millisecond, wait: time.Minute, want: time.Minute},
 		{name: "kicked 30 s after the build: 2 s later", took: 50 * time.Millisecond, wait: time.Minute, kicks: []time.Duration{30 * time.Second}, want: 32 * time.Second},
 		{name: "kicked 1 s after the build: 10 s after it", took: 50 * time.Millisecond, wait: time.Minute, kicks: []time.Duration{time.Second}, want: 10 * time.Second},
 		{name: "kicks coalesce", took: 50 * time.Millisecond, wait: time.Minute, kicks: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, want: 10 * time.Second},
 		{name: "a build of 3 s: 33 s after it", took: 3 * time.Second, wait: time.Minute, kicks: []time.Duration{time.Second}, want: 33 * time.Second},
-		{name: "never later than the period", took: 5 * time.Second, wait: 50 * time.Second, kicks: []time.Duration{49 * time.Second}, want: 50 * time.Second},
+		{name: "never later than the period", took: 5 * time.Second, wait: 50 * time.Second, kicks: []time.Duration{49 * time.Second}, want: 50 * time.Second, again: true},
+		{name: "kicked again just before the kicked rebuild", took: 50 * time.Millisecond, wait: time.Minute, kicks: []time.Duration{30 * time.Second},
+			during: []time.Duration{31*time.Second + 900*time.Millisecond}, want: 32 * time.Second, again: true},
+		{name: "kicked again 3 s before the kicked rebuild", took: 50 * time.Millisecond, wait: time.Minute, kicks: []time.Duration{time.Second},
+			during: []time.Duration{7 * time.Second}, want: 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock.NewManual(t0)
@@ -40,14 +50,17 @@ func TestKickedRebuildWaits(t *testing.T) {
 				clk.Set(t0.Add(k))
 				p.Kick()
 			}
+			for _, k := range tc.during {
+				clk.AfterFunc(t0.Add(k), p.Kick)
+			}
 			if err := p.waitRebuild(context.Background(), t0, tc.wait); err != nil {
 				t.Fatal(err)
 			}
 			if got := clk.Now().Sub(t0); got != tc.want {
 				t.Errorf("rebuilt %s after the last build, want %s", got, tc.want)
 			}
-			if len(p.kick) != 0 {
-				t.Errorf("a kick is left pending after the rebuild it asked for")
+			if left := len(p.kick) != 0; left != tc.again {
+				t.Errorf("a kick left pending after the rebuild: %v, want %v", left, tc.again)
 			}
 		})
 	}
@@ -90,5 +103,32 @@ func TestKickedRebuildsOverAnHour(t *testing.T) {
 		if took >= 5*time.Second && kb > pb {
 			t.Errorf("builds of %s: %d rebuilds kicked every second, more than the period's %d", took, kb, pb)
 		}
+	}
+}
+
+// TestKickedWaitEndsWithCtx: the daemon shutting down while a kicked
+// rebuild is pending (a kick just in, another on its way) ends the wait
+// with ctx's error and leaves no goroutine behind (sleepOrKick's).
+func TestKickedWaitEndsWithCtx(t *testing.T) {
+	cur := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, cur) }) // after the store's close
+	p, err := New(fleetConfig("seoul-a"), Options{Store: tempStore(t), Clock: clock.Real{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.snap = &snapshot{took: 50 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	p.Kick()
+	go func() { done <- p.waitRebuild(ctx, time.Now(), time.Hour) }()
+	p.Kick()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("waitRebuild returned nil after ctx ended, want its error")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("waitRebuild still waiting 30 s after ctx ended")
 	}
 }

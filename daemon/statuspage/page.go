@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
@@ -106,6 +107,8 @@ type Page struct {
 	// kick holds a request for an early rebuild (Kick), one at most:
 	// requests coalesce.
 	kick chan struct{}
+	// kickTime is when Kick was last called (UnixNano; 0: never).
+	kickTime atomic.Int64
 
 	mu         sync.RWMutex
 	cfg        *config.Config
@@ -182,6 +185,7 @@ func (p *Page) Run(ctx context.Context) error {
 // before the rebuild coalesce into it, and it comes no sooner than
 // kickedAt allows.
 func (p *Page) Kick() {
+	p.kickTime.Store(p.opts.Clock.Now().UnixNano())
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -217,7 +221,10 @@ func kickedAt(kick, end time.Time, took time.Duration) time.Time {
 
 // waitRebuild waits from end (the last build's) for wait, or until a kick
 // (Kick) makes the rebuild due sooner (kickedAt); ctx's error when it
-// ends.
+// ends. A kick that came less than kickSettle before the rebuild is asked
+// for again after it: its run may not be in the store yet, and the rebuild
+// it coalesced into would not see it (a window closing 0.1 s before a
+// rebuild waited for the next periodic one).
 func (p *Page) waitRebuild(ctx context.Context, end time.Time, wait time.Duration) error {
 	due := end.Add(wait)
 	var took time.Duration
@@ -230,6 +237,15 @@ func (p *Page) waitRebuild(ctx context.Context, end time.Time, wait time.Duratio
 			return err
 		}
 		if !kicked {
+			// Kicks that came while it slept coalesce into this
+			// rebuild, but one of the last kickSettle.
+			select {
+			case <-p.kick:
+			default:
+			}
+			if k := p.kickTime.Load(); k != 0 && p.opts.Clock.Now().Before(time.Unix(0, k).Add(kickSettle)) {
+				p.Kick()
+			}
 			return nil
 		}
 		if at := kickedAt(p.opts.Clock.Now(), end, took); at.Before(due) {
