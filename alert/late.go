@@ -223,11 +223,17 @@ func (q *quorumAlerts) endsInGap(w state.Window) bool {
 // (pageLate), but for one whose labels fire again meanwhile (a new outage
 // of its key: Alertmanager took the two for one alert, and the resolve
 // would end the new page until its next resend): it is done with, not
-// sent. n.mu held; it reports whether anything changed.
+// sent. One whose firing push an Alertmanager has not taken yet (down, a
+// proxy's 503) waits for it, lateSlack at most: its resolve alone
+// notifies nobody, and the hold counts from its delivery (delivered). n.mu
+// held; it reports whether anything changed.
 func (n *Notifier) endLate(now time.Time) bool {
 	changed := false
 	for _, e := range n.entries {
 		if !e.lateFiring() || now.Before(e.lateUntil) {
+			continue
+		}
+		if anyPending(e.pending) && now.Before(e.lateUntil.Add(lateSlack)) {
 			continue
 		}
 		e.lateUntil = time.Time{}

@@ -375,8 +375,9 @@ func (n *Notifier) due(t *target, now time.Time, force bool) (batch []Alert, ids
 			// Firing until its resolve at lateUntil, which must find it
 			// firing still (an Alertmanager that ended it by itself
 			// keeps its own endsAt, not the window's end): not sent
-			// again meanwhile (see pageLate).
-			a.EndsAt = maxTime(e.lateUntil, now).Add(4 * n.o.Resend)
+			// again meanwhile (see pageLate); from now, when its first
+			// push was refused (delivered holds it from then).
+			a.EndsAt = maxTime(e.lateUntil, now.Add(n.lateHold())).Add(4 * n.o.Resend)
 			return a
 		}
 		if !a.Resolved() {
@@ -438,6 +439,12 @@ func (n *Notifier) delivered(t *target, revs map[string]int, now time.Time) {
 		e.sentAt[t.id] = now
 		if e.rev == rev && e.pending[t.id] {
 			delete(e.pending, t.id)
+			if e.lateFiring() {
+				// A late page fires its hold from when Alertmanager
+				// has it (endLate): one down when it was pushed got
+				// nothing firing until now.
+				e.lateUntil = maxTime(e.lateUntil, now.Add(n.lateHold()))
+			}
 		}
 		if r, ok := e.refused[t.id]; ok && r.rev == rev {
 			delete(e.refused, t.id) // taken when tried again
@@ -588,8 +595,9 @@ func (n *Notifier) nextWake(now time.Time) time.Duration {
 				}
 				continue
 			}
-			if e.lateFiring() && !e.held {
-				// Its resolve (endLate).
+			if e.lateFiring() && !e.held && !anyPending(e.pending) {
+				// Its resolve (endLate); while its firing push is
+				// pending, the retries wake it.
 				if due = e.lateUntil; due.Before(at) {
 					due = at
 				}
