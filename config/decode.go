@@ -767,15 +767,7 @@ func ParseSize(s string) (int64, error) {
 // (RFC 3339's offset hours are 00 to 23; Go takes up to 24).
 func ParseRFC3339(s string) (time.Time, error) {
 	const use = UseRFC3339
-	u := strings.Map(func(r rune) rune { // only t and z have a case in RFC 3339
-		switch r {
-		case 't':
-			return 'T'
-		case 'z':
-			return 'Z'
-		}
-		return r
-	}, s)
+	u := upperTZ(s)
 	t, err := time.Parse(time.RFC3339, u)
 	if err != nil {
 		if len(u) >= 20 && u[10] == 'T' && u[17:19] == "60" {
@@ -853,4 +845,18 @@ func notRFC3339(s, u string) string {
 func withSeconds(layout, u string) string {
 	t, _ := time.Parse(layout, u)
 	return t.Format("15:04:05")
+}
+
+// upperTZ is s with t and z upper-cased, the only letters with a case in
+// RFC 3339 ("2026-11-01t01:30:00z").
+func upperTZ(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case 't':
+			return 'T'
+		case 'z':
+			return 'Z'
+		}
+		return r
+	}, s)
 }

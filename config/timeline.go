@@ -390,15 +390,7 @@ func wallHint(s string, loc *time.Location, whose string) string {
 	if loc == nil {
 		return ""
 	}
-	u := strings.Map(func(r rune) rune { // only t and z have a case in RFC 3339
-		switch r {
-		case 't':
-			return 'T'
-		case 'z':
-			return 'Z'
-		}
-		return r
-	}, s)
+	u := upperTZ(s)
 	// A space for the T, or no seconds ("2026-11-01 01:30"), write the
 	// same wall clock time: read as if written in full, in s too (the
 	// same bytes but for the case of t and z).
@@ -465,13 +457,7 @@ func wallHint(s string, loc *time.Location, whose string) string {
 		}
 		cands = named
 	}
-	write := func(t time.Time) string {
-		out := t.Format(time.RFC3339Nano)
-		if abbr, _ := t.In(loc).Zone(); abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
-			out += " (" + abbr + ")"
-		}
-		return out
-	}
+	write := func(t time.Time) string { return ReadingIn(t, loc) }
 	clock, day := w.Format("15:04:05"), w.Format("2006-01-02")
 	switch len(cands) {
 	case 0:
@@ -482,6 +468,18 @@ func wallHint(s string, loc *time.Location, whose string) string {
 		return fmt.Sprintf("in %s (%s) %s on %s happened twice, the clocks going back: write %s for the first, %s for the second (%s later)",
 			loc, whose, clock, day, write(cands[0]), write(cands[1]), hours(cands[1].Sub(cands[0])))
 	}
+}
+
+// ReadingIn is t in loc as RFC 3339, with the zone's abbreviation where it
+// has a name ("2026-11-01T01:30:00-05:00 (EST)"), not a number (Lord
+// Howe's +1030).
+func ReadingIn(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	out := t.Format(time.RFC3339Nano)
+	if abbr, _ := t.Zone(); abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
+		out += " (" + abbr + ")"
+	}
+	return out
 }
 
 // LaterReading is the second instant at which loc's clocks read what t's

@@ -296,12 +296,12 @@ func parseTimeNoted(flagName, v string, loc *time.Location) (time.Time, string, 
 			w := at.In(loc)
 			if w.YearDay() != t.YearDay() || w.Hour() != h || w.Minute() != m || w.Second() != sec {
 				return at, fmt.Sprintf("--%s %s did not happen in %s, the clocks jumping forward over it: took the end of the jump, %s; write the offset to choose",
-					flagName, v, loc, readingName(at, loc)), nil
+					flagName, v, loc, config.ReadingIn(at, loc)), nil
 			}
 			at = at.Add(time.Duration(t.Nanosecond())) // not where a jump moved it
 			if later, ok := config.LaterReading(at.In(loc), loc); ok {
 				return at, fmt.Sprintf("--%s %s happened twice in %s, the clocks going back: took the first, %s, not %s %s later; write the offset to choose",
-					flagName, v, loc, readingName(at, loc), readingName(later, loc), inWords(later.Sub(at))), nil
+					flagName, v, loc, config.ReadingIn(at, loc), config.ReadingIn(later, loc), inWords(later.Sub(at))), nil
 			}
 			return at, "", nil
 		}
@@ -319,17 +319,6 @@ func parseTimeNoted(flagName, v string, loc *time.Location) (time.Time, string, 
 	// Why it is not one, where ParseRFC3339 can tell (a leap second, a day
 	// out of range, a ',' before a fraction).
 	return time.Time{}, "", usagef("--%s %q: %s", flagName, v, why)
-}
-
-// readingName is t in loc as RFC 3339, with the zone's abbreviation where
-// it has a name (EDT) rather than a number (Lord Howe's +1030).
-func readingName(t time.Time, loc *time.Location) string {
-	t = t.In(loc)
-	out := t.Format(time.RFC3339Nano)
-	if abbr, _ := t.Zone(); abbr != "" && abbr[0] != '+' && abbr[0] != '-' {
-		out += " (" + abbr + ")"
-	}
-	return out
 }
 
 // inWords is a clock change's size: "an hour", "30 minutes", "2 hours".
