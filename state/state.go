@@ -592,8 +592,8 @@ func sameCause(c Cause, step, errMsg string) bool {
 // volatile matches what changes from run to run in an error of the same
 // kind: quoted values, durations and sizes (a body that stalled "after 600
 // kB" one run and "after 1.2 MB" the next: probe's byteSize), long numbers
-// and hex strings. A quoted value is volatile only with a digit in it
-// (errorShape): an ID, a count, a time.
+// and hex strings. A JSONPath's single-quoted name without a digit is
+// not (errorShape).
 var volatile = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b|\b\d+(?:\.\d+)? (?:bytes|kB|MB|GB)\b|\b\d{4,}\b|\b[0-9a-fA-F]{8,}\b|\d+\.\d+`)
 
 // errorShape is what two errors of one cause share: s without what
