@@ -37,14 +37,15 @@ func TestFleetShortCountedOutagePages(t *testing.T) {
 	ctx := context.Background()
 	own := flowWindow(state.KindDown, "", t0.Add(70*time.Second)) // seoul-a's own window
 	start, end := t0.Add(80*time.Second), t0.Add(110*time.Second)
-	short := func(locs string) state.Window {
+	short := func(locs, by string) state.Window {
 		w := counted(start, end)
-		w.Location = locs
+		w.Location, w.QuorumBy = locs, by
 		return w
 	}
 	for _, tc := range []struct {
 		name    string
 		locs    string
+		by      string         // QuorumBy: the locations whose windows began at its start
 		unknown []state.Window // the verdict's Unknown
 		restart bool           // restarted during the hold
 		page    bool
@@ -52,6 +53,13 @@ func TestFleetShortCountedOutagePages(t *testing.T) {
 		{name: "seen from seoul-a first", locs: "seoul-a, tokyo-c", page: true},
 		{name: "restarted during the hold", locs: "seoul-a, tokyo-c", restart: true, page: true},
 		{name: "seen from busan-b first", locs: "busan-b, seoul-a"},
+		// The prober whose window reached the quorum pages it, not the
+		// first of its locations: its kicked rebuild is the one that
+		// could have seen it open and paged it (a late page from another
+		// after that page's resolve fired it again in Alertmanager).
+		{name: "the quorum reached by seoul-a", locs: "busan-b, seoul-a", by: "seoul-a", page: true},
+		{name: "the quorum reached by tokyo-c", locs: "seoul-a, tokyo-c", by: "tokyo-c"},
+		{name: "the quorum reached by busan-b and seoul-a at once", locs: "busan-b, seoul-a, tokyo-c", by: "busan-b, seoul-a"},
 		{name: "ended where the data ends", locs: "seoul-a, tokyo-c", unknown: []state.Window{gapOf(end, time.Time{})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +83,7 @@ func TestFleetShortCountedOutagePages(t *testing.T) {
 
 			clk.Set(t0.Add(2 * time.Minute))
 			before := len(am.all(t))
-			n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs)}, Unknown: tc.unknown})
+			n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs, tc.by)}, Unknown: tc.unknown})
 			mustTick(t, n, ctx)
 			sent := am.all(t)[before:]
 			q := quorumSent(sent)
@@ -111,13 +119,13 @@ func TestFleetShortCountedOutagePages(t *testing.T) {
 				clk.Advance(time.Minute)
 				n = newFleetNotifier(t, clk, path, am.srv.URL)
 				n.Reconcile(nil)
-				n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs)}})
+				n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs, tc.by)}})
 				mustTick(t, n, ctx)
 			}
 			// Verdicts go on, each with the window closed; the hold ends.
 			for clk.Now().Before(t0.Add(10 * time.Minute)) {
 				clk.Advance(time.Minute)
-				n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs)}, Unknown: tc.unknown})
+				n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs, tc.by)}, Unknown: tc.unknown})
 				mustTick(t, n, ctx)
 			}
 			q = quorumSent(am.all(t)[before:])
@@ -134,7 +142,7 @@ func TestFleetShortCountedOutagePages(t *testing.T) {
 			// Restarted after it: nothing sent again.
 			n = newFleetNotifier(t, clk, path, am.srv.URL)
 			n.Reconcile(nil)
-			n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs)}})
+			n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{short(tc.locs, tc.by)}})
 			mustTick(t, n, ctx)
 			if q := quorumSent(am.all(t)[before:]); len(q) != 2 {
 				t.Fatalf("after a restart: %+v, want nothing more", q[2:])

@@ -62,11 +62,11 @@ func (n *Notifier) lateHold() time.Duration {
 // that closed during planned maintenance it was detected in, or one while
 // an alert of its labels fires (the on-call has that page).
 //
-// Of the probers of a fleet, which all see it so, only the one of the
-// first location the window was seen from (the report's order) pages it:
-// the pushes of the others, with the same labels and startsAt, fired it
-// again in Alertmanager once that prober (or one that saw the window open)
-// had resolved it, a second notification of one outage.
+// Of the probers of a fleet, which all see it so, only those elected
+// page it (the locations whose windows reached the quorum: elected): the
+// pushes of the others, with the same labels and startsAt, fired it again
+// in Alertmanager once that prober (or one that saw the window open) had
+// resolved it, a second notification of one outage.
 //
 // This prober's own tickets of the window, resolved with "below the quorum
 // of locations: not counted", are sent again, resolved, saying it was
@@ -200,9 +200,18 @@ func (n *Notifier) amendTickets(es []*entry, w state.Window) bool {
 }
 
 // elected reports whether this prober pages w late: its location is the
-// first of those w was seen from (all, when they are not known).
+// first of those whose windows began at w's start (w.QuorumBy: their runs
+// made it count, so their kicked rebuilds, not the others', could have
+// seen it open and paged it as ever, and a late page from another prober
+// after that page's resolve fired it again in Alertmanager); where none
+// did (the quorum reached as a location went unknown), the first of those
+// w was seen from (all, when they are not known).
 func (n *Notifier) elected(w state.Window) bool {
-	first, _, _ := strings.Cut(w.Location, ",")
+	from := w.QuorumBy
+	if from == "" {
+		from = w.Location
+	}
+	first, _, _ := strings.Cut(from, ",")
 	first = strings.TrimSpace(first)
 	return first == "" || first == n.o.Location
 }

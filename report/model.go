@@ -215,13 +215,18 @@ type Window struct {
 	End      *time.Time `json:"end"` // null while ongoing, or when it went on after the period (end_cut "period")
 	// StartCut and EndCut say why an edge is not a measured one: "period"
 	// or "no_data" (see CutPeriod, CutNoData); empty for a measured edge.
-	StartCut        string    `json:"start_cut,omitempty"`
-	EndCut          string    `json:"end_cut,omitempty"`
-	DurationSeconds float64   `json:"duration_seconds"`
-	CauseStep       string    `json:"cause_step"`
-	Locations       []string  `json:"locations"`
-	Error           string    `json:"error"`
-	Confirmed       time.Time `json:"confirmed"` // start of the run that reached down_after (the quorum's); the period's start for a cut window confirmed before it (see quorum)
+	StartCut        string   `json:"start_cut,omitempty"`
+	EndCut          string   `json:"end_cut,omitempty"`
+	DurationSeconds float64  `json:"duration_seconds"`
+	CauseStep       string   `json:"cause_step"`
+	Locations       []string `json:"locations"`
+	// QuorumBy are the locations of a counted window whose own windows
+	// began at its start, the quorum reached by them (their probers' runs
+	// made it count); none where it began otherwise. Not in the JSON (the
+	// report's keys are a contract): the alerts elect by it (state.Window).
+	QuorumBy  []string  `json:"-"`
+	Error     string    `json:"error"`
+	Confirmed time.Time `json:"confirmed"` // start of the run that reached down_after (the quorum's); the period's start for a cut window confirmed before it (see quorum)
 	// StartUncertaintySeconds is how much earlier the window may really have
 	// started: its start minus the start of the last run before it that
 	// passed (of a counted window, back to the earliest instant at which
@@ -406,6 +411,7 @@ func (w Window) State() state.Window {
 		Kind: state.Kind(w.Kind), Start: w.Start, Confirmed: w.Confirmed, Known: w.Known, CauseStep: w.CauseStep, Error: w.Error,
 	}
 	sw.LastBefore, sw.FirstInEnd = w.StartBounds()
+	sw.QuorumBy = strings.Join(w.QuorumBy, ", ")
 	if w.Function != nil {
 		sw.Function = *w.Function
 	}

@@ -204,10 +204,14 @@ type measured struct {
 	// known is when the confirmation was known: the end of the confirming
 	// run (of the quorum's, the quorum-th to end); confirmed when that is
 	// not stored.
-	known  time.Time
-	cause  string
-	err    string
-	locs   []string
+	known time.Time
+	cause string
+	err   string
+	locs  []string
+	// by are the locations whose own windows began at its start: those
+	// that made the quorum (a counted window's; none where it began
+	// otherwise: a location gone unknown, the period's start).
+	by     []string
 	causes []state.Cause // clipped to the window
 	// lastBefore and lastIn bound the edges (state.Window's); zero when the
 	// edge is not a measured one. firstInEnd and firstAfterEnd bound them
@@ -304,6 +308,7 @@ func (a *analysis) window(m measured) Window {
 		EndCut:    m.endCut,
 		CauseStep: m.cause,
 		Locations: m.locs,
+		QuorumBy:  m.by,
 		Error:     m.err,
 		Confirmed: m.confirmed.In(a.loc),
 		Known:     maxT(m.known, m.confirmed).In(a.loc),
@@ -1678,6 +1683,12 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			}
 			flush()
 			cur = &measured{Key: key, kind: kind, iv: iv{s, e}, locs: append([]string(nil), down...)}
+			for _, j := range idx {
+				if x := lws[j]; x.iv.s.Equal(s) && !slices.Contains(cur.by, x.w.Location) {
+					cur.by = append(cur.by, x.w.Location)
+				}
+			}
+			slices.Sort(cur.by)
 			curWs = idx
 			firstDown, lastDown = down, down
 			continue

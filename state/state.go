@@ -119,6 +119,12 @@ type Window struct {
 	// after the wall clock stepped back, one stored before schema version 12
 	// whose run was no longer kept).
 	FirstAfterEnd time.Time
+	// QuorumBy is, of a fleet's counted window (report's), the locations
+	// whose own windows began at its start, comma-separated as Location:
+	// the quorum was reached by them. Empty for a location's own window,
+	// and for a counted one that began otherwise (a location gone unknown,
+	// the period's start).
+	QuorumBy string
 }
 
 // Cause is what made a stretch of a window's runs fail (or be degraded):
