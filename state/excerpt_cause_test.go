@@ -1,7 +1,6 @@
 package state
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/slaprobe/slaprobe/config"
-	"github.com/slaprobe/slaprobe/probe"
 )
 
 // A login refused run after run says what the homeserver said (probe's
@@ -50,34 +48,8 @@ func TestStatusExcerptCauses(t *testing.T) {
 					Request: config.Request{Method: "POST", URL: srv.URL + "/_matrix/client/v3/login"},
 					Expect:  config.Expect{Status: []int{200}}}},
 			}}}}}
-			r, err := probe.NewRunner(cfg, probe.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.CloseIdle()
-			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, Policy{Interval: 60e9, DownAfter: 2, UpAfter: 1})
-			runs := []*probe.Run{mkRun(at(0), "ok")}
-			for i := range tc.bodies {
-				got := r.Run(context.Background(), &cfg.Services[0].Flows[0])
-				runs = append(runs, hung(float64(i+1), 0, "login", got.Steps[0].Error))
-			}
-			runs = append(runs, mkRun(at(float64(len(tc.bodies)+1)), "ok"))
-			var closed *Window
-			for _, run := range runs {
-				for _, e := range mc.Observe(run) {
-					if e.Op == OpClose && e.Window.Function == "" {
-						closed = &e.Window
-					}
-				}
-			}
-			if closed == nil {
-				t.Fatal("no flow window closed")
-			}
-			if got := fmtCauses(closed.Causes); got != tc.want {
-				var errs []string
-				for _, c := range closed.Causes {
-					errs = append(errs, c.Error)
-				}
+			got, errs := runnerCauses(t, cfg, len(tc.bodies), "login")
+			if got != tc.want {
 				t.Errorf("causes %s, want %s (%q)", got, tc.want, errs)
 			}
 		})

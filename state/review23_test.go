@@ -69,35 +69,8 @@ services:
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := probe.NewRunner(cfg, probe.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.CloseIdle()
-			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, Policy{Interval: 60e9, DownAfter: 2, UpAfter: 1})
-			runs := []*probe.Run{mkRun(at(0), "ok")}
-			var errs []string
-			for i := range words {
-				got := r.Run(context.Background(), &cfg.Services[0].Flows[0])
-				if len(got.Steps) != 2 || got.Steps[1].Error == "" {
-					t.Fatalf("run %d: want the check step to fail, got %+v", i, got.Steps)
-				}
-				errs = append(errs, got.Steps[1].Error)
-				runs = append(runs, hung(float64(i+1), 0, "receive", got.Steps[1].Error))
-			}
-			runs = append(runs, mkRun(at(float64(len(words)+1)), "ok"))
-			var closed *Window
-			for _, run := range runs {
-				for _, e := range mc.Observe(run) {
-					if e.Op == OpClose && e.Window.Function == "" {
-						closed = &e.Window
-					}
-				}
-			}
-			if closed == nil {
-				t.Fatal("no flow window closed")
-			}
-			if got := fmtCauses(closed.Causes); got != tc.want {
+			got, errs := runnerCauses(t, cfg, len(words), "receive")
+			if got != tc.want {
 				t.Errorf("causes %s, want %s (%q)", got, tc.want, errs)
 			}
 		})
@@ -148,37 +121,49 @@ services:
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := probe.NewRunner(cfg, probe.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.CloseIdle()
-			mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, Policy{Interval: 60e9, DownAfter: 2, UpAfter: 1})
-			runs := []*probe.Run{mkRun(at(0), "ok")}
-			var errs []string
-			for i := range 3 {
-				got := r.Run(context.Background(), &cfg.Services[0].Flows[0])
-				if len(got.Steps) != 1 || got.Steps[0].Error == "" {
-					t.Fatalf("run %d: want the check step to fail, got %+v", i, got.Steps)
-				}
-				errs = append(errs, got.Steps[0].Error)
-				runs = append(runs, hung(float64(i+1), 0, "receive", got.Steps[0].Error))
-			}
-			runs = append(runs, mkRun(at(4), "ok"))
-			var closed *Window
-			for _, run := range runs {
-				for _, e := range mc.Observe(run) {
-					if e.Op == OpClose && e.Window.Function == "" {
-						closed = &e.Window
-					}
-				}
-			}
-			if closed == nil {
-				t.Fatal("no flow window closed")
-			}
-			if got, want := fmtCauses(closed.Causes), "receive@m1-m2,receive@m2-m3,receive@m3-m4"; got != want {
+			got, errs := runnerCauses(t, cfg, 3, "receive")
+			if want := "receive@m1-m2,receive@m2-m3,receive@m3-m4"; got != want {
 				t.Errorf("causes %s, want %s (%q)", got, want, errs)
 			}
 		})
 	}
+}
+
+// runnerCauses runs cfg's one flow n times with a real runner, its last
+// step failing each run, and observes them, at minutes 1 to n between
+// passing runs at 0 and n+1, as runs failing at step (the cause's name):
+// the closed flow window's causes (fmtCauses) and the runs' errors.
+func runnerCauses(t *testing.T, cfg *config.Config, n int, step string) (string, []string) {
+	t.Helper()
+	r, err := probe.NewRunner(cfg, probe.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.CloseIdle()
+	flow := &cfg.Services[0].Flows[0]
+	last := len(flow.Steps) - 1
+	mc := New("messaging", "chat", "seoul-a", []string{"login", "send", "receive"}, Policy{Interval: 60e9, DownAfter: 2, UpAfter: 1})
+	runs := []*probe.Run{mkRun(at(0), "ok")}
+	var errs []string
+	for i := range n {
+		got := r.Run(context.Background(), flow)
+		if len(got.Steps) != len(flow.Steps) || got.Steps[last].Error == "" {
+			t.Fatalf("run %d: want step %s to fail, got %+v", i, flow.Steps[last].Name, got.Steps)
+		}
+		errs = append(errs, got.Steps[last].Error)
+		runs = append(runs, hung(float64(i+1), 0, step, got.Steps[last].Error))
+	}
+	runs = append(runs, mkRun(at(float64(n+1)), "ok"))
+	var closed *Window
+	for _, run := range runs {
+		for _, e := range mc.Observe(run) {
+			if e.Op == OpClose && e.Window.Function == "" {
+				closed = &e.Window
+			}
+		}
+	}
+	if closed == nil {
+		t.Fatal("no flow window closed")
+	}
+	return fmtCauses(closed.Causes), errs
 }
