@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -98,11 +99,15 @@ func (c *call) eval(sc *scope) (string, error) {
 		}
 		args = append(args, v)
 	}
-	return applyFunc(c.fn, args)
+	// A claim's name written in the config is quoted as the config's text
+	// (ConfigText): jwtclaim(token, "sub") and (token, "room") failing by
+	// turns are two causes; one from a variable stays the run's value.
+	return applyFunc(c.fn, args, len(c.args) > 1 && c.args[1].lit)
 }
 
-// applyFunc computes a template function; see config.FuncArity.
-func applyFunc(fn string, args []string) (string, error) {
+// applyFunc computes a template function; see config.FuncArity. nameLit
+// says the second argument is a literal of the config's.
+func applyFunc(fn string, args []string, nameLit bool) (string, error) {
 	if want, _ := config.FuncArity(fn); len(args) != want {
 		return "", fmt.Errorf("%s takes %d argument(s), got %d", fn, want, len(args))
 	}
@@ -138,7 +143,7 @@ func applyFunc(fn string, args []string) (string, error) {
 		}
 		return base64.StdEncoding.EncodeToString(sum), nil
 	case "jwtclaim":
-		return jwtClaim(args[0], args[1])
+		return jwtClaim(args[0], args[1], nameLit)
 	}
 	return "", fmt.Errorf("unknown function %s", fn)
 }
@@ -148,8 +153,13 @@ func applyFunc(fn string, args []string) (string, error) {
 // boolean, an object or array) as compact JSON. The signature is not
 // checked: the probe is the token's client, reading what its server put in
 // it (a user id in "sub" that a later step's URL needs). Its errors never
-// quote the token, which is a credential.
-func jwtClaim(token, name string) (string, error) {
+// quote the token, which is a credential; they quote name as the config's
+// text (ConfigText) when nameLit, as a value otherwise.
+func jwtClaim(token, name string, nameLit bool) (string, error) {
+	quoted := strconv.Quote
+	if nameLit {
+		quoted = ConfigText
+	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return "", fmt.Errorf("jwtclaim: the value is not a JWT (%d dot-separated parts, want 3)", len(parts))
@@ -164,7 +174,7 @@ func jwtClaim(token, name string) (string, error) {
 	}
 	raw, ok := claims[name]
 	if !ok {
-		return "", fmt.Errorf("jwtclaim: the JWT has no claim %q", name)
+		return "", fmt.Errorf("jwtclaim: the JWT has no claim %s", quoted(name))
 	}
 	// Only a JSON string is its text: null decodes into a Go string too
 	// (leaving it empty), and must read "null".
@@ -174,7 +184,7 @@ func jwtClaim(token, name string) (string, error) {
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
-		return "", fmt.Errorf("jwtclaim: claim %q is not JSON", name)
+		return "", fmt.Errorf("jwtclaim: claim %s is not JSON", quoted(name))
 	}
 	return b.String(), nil
 }

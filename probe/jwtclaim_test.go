@@ -45,7 +45,7 @@ func TestJWTClaimFunction(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := applyFunc("jwtclaim", []string{tc.token, tc.claim})
+			got, err := applyFunc("jwtclaim", []string{tc.token, tc.claim}, false)
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("jwtclaim = %q, %v; want error %q", got, err, tc.err)
@@ -56,6 +56,22 @@ func TestJWTClaimFunction(t *testing.T) {
 				t.Fatalf("jwtclaim = %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+	// A claim's name written in the config is quoted as the config's
+	// text (ConfigText), which a window's cause keeps; one from a variable
+	// as a value.
+	for _, tc := range []struct {
+		name string
+		lit  bool
+		want string
+	}{
+		{"email", true, "jwtclaim: the JWT has no claim `email`"},
+		{"email", false, `jwtclaim: the JWT has no claim "email"`},
+		{"a`b", true, "jwtclaim: the JWT has no claim \"a`b\""},
+	} {
+		if _, err := applyFunc("jwtclaim", []string{token, tc.name}, tc.lit); err == nil || err.Error() != tc.want {
+			t.Errorf("jwtclaim(token, %q) literal %v: error %v, want %s", tc.name, tc.lit, err, tc.want)
+		}
 	}
 }
 

@@ -138,7 +138,7 @@ func TestNoRepeatAfterExpiry(t *testing.T) {
 		}},
 		{"repeat: false: not made again, the run ends", true, []run{first,
 			{"the token expires after the open: a new login, and the run ends", (*notifyTarget).expire, "login=ok subscribe=ok send=ok receive=failed",
-				`session expired: stream subscribe said so (got "{\"disconnect\":{\"code\":3005,\"reason\":\"connection expired\"}}"); logged in again, but the steps from "subscribe" were not tried again: "send" has repeat: false and was sent in this run`, 2, 2},
+				`session expired: stream subscribe said so (got "{\"disconnect\":{\"code\":3005,\"reason\":\"connection expired\"}}"); logged in again, but the steps from ` + "`subscribe`" + ` were not tried again: ` + "`send`" + ` has repeat: false and was sent in this run`, 2, 2},
 			{"the next run reuses the new login", nil, "subscribe=ok send=ok receive=ok", "", 2, 3},
 		}},
 		{"repeat: false, the send itself refused: sent again", true, []run{first,

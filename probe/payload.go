@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 
 	"github.com/ohler55/ojg/jp"
 	"github.com/slaprobe/slaprobe/config"
@@ -426,7 +425,7 @@ func extract(x *extractor, data any, body []byte, h http.Header, jar *lazyJar, u
 	case extractRegex:
 		m := x.re.FindSubmatch(body)
 		if m == nil {
-			return "", "extract " + x.name + ": no match for " + strconv.Quote(x.src)
+			return "", "extract " + x.name + ": no match for " + ConfigText(x.src)
 		}
 		if len(m) > 1 {
 			return string(m[1]), ""

@@ -78,11 +78,11 @@ func escapedErrorIsBounded(t *testing.T, n int) {
 // URL /users/${jwtclaim(token, "sub")}/inbox became /users//inbox, a
 // request to another resource, without a word.
 func TestJWTClaimNull(t *testing.T) {
-	got, err := applyFunc("jwtclaim", []string{jwtOf(`{"sub":null,"name":""}`), "sub"})
+	got, err := applyFunc("jwtclaim", []string{jwtOf(`{"sub":null,"name":""}`), "sub"}, false)
 	if err != nil || got != "null" {
 		t.Errorf(`jwtclaim of {"sub": null} = %q, %v; want "null"`, got, err)
 	}
-	if got, err := applyFunc("jwtclaim", []string{jwtOf(`{"sub":null,"name":""}`), "name"}); err != nil || got != "" {
+	if got, err := applyFunc("jwtclaim", []string{jwtOf(`{"sub":null,"name":""}`), "name"}, false); err != nil || got != "" {
 		t.Errorf(`jwtclaim of {"name": ""} = %q, %v; want ""`, got, err)
 	}
 }

@@ -41,7 +41,7 @@ func TestExtraction(t *testing.T) {
 		{"jsonpath on an empty body", "/status/204", config.Extract{JSONPath: "$.id"}, "", "a: extract v: body is empty, want JSON"},
 		{"regex group", "/text", config.Extract{Regex: `order=(ord-\d+)`}, "ord-991", ""},
 		{"regex whole match", "/text", config.Extract{Regex: `ord-\d+`}, "ord-991", ""},
-		{"regex no match", "/text", config.Extract{Regex: `id=(\d+)`}, "", `a: extract v: no match for "id=(\\d+)"`},
+		{"regex no match", "/text", config.Extract{Regex: `id=(\d+)`}, "", "a: extract v: no match for `id=(\\d+)`"},
 		{"header", "/doc", config.Extract{Header: "x-request-id"}, "req-42", ""},
 		{"header missing", "/doc", config.Extract{Header: "X-Nope"}, "", "a: extract v: no header X-Nope"},
 	}

@@ -327,7 +327,7 @@ func TestStreamSentToLoginAfterNoRepeat(t *testing.T) {
 			"form=ok login=ok notifications=ok pay=ok events=failed receive=not_run", 2},
 	}
 	got := runLogins(t, r, &cfg.Services[0].Flows[0], &app.logins, runs)
-	const want = `events: websocket handshake: status 200, want 101 (sent to the session's page "/accounts/login/"); logged in again, but the steps from "notifications" were not tried again: "pay" has repeat: false and was sent in this run`
+	const want = `events: websocket handshake: status 200, want 101 (sent to the session's page "/accounts/login/"); logged in again, but the steps from ` + "`notifications`" + ` were not tried again: ` + "`pay`" + ` has repeat: false and was sent in this run`
 	for _, s := range got[1].Steps {
 		if s.Step == "events" && s.Error != want {
 			t.Errorf("events: error %q, want %q", s.Error, want)

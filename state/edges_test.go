@@ -176,6 +176,12 @@ func TestSameCause(t *testing.T) {
 		{"login: connection refused", "login: flow timeout after 30s", false},
 		{"login: status 503, want 200", "login: status 404, want 200", false},
 		{"login: extract token: no match for 'tok-[0-9a-f]+'", "login: extract token: no match for 'tok-[0-9a-f]+'", true},
+		// The config's text between backquotes (probe.ConfigText) is kept
+		// whole, its numbers too; the same text is one cause.
+		{"place: extract order: no match for `order-20261105-(\\w+)`", "place: extract order: no match for `order-20261106-(\\w+)`", false},
+		{"send: url: jwtclaim: the JWT has no claim `sub`", "send: url: jwtclaim: the JWT has no claim `room`", false},
+		{"send: url: jwtclaim: the JWT has no claim `sub`", "send: url: jwtclaim: the JWT has no claim `sub`", true},
+		{"send: url: jwtclaim: the JWT has no claim \"amber\"", "send: url: jwtclaim: the JWT has no claim \"birch\"", true},
 		// A body that stalls after however much of it came, run after
 		// run, is one hang (the size said as a reader takes it in).
 		{"get: timeout after 500ms reading the body from 127.0.0.1:41235 after 600 kB",

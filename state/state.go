@@ -598,16 +598,19 @@ func sameCause(c Cause, step, errMsg string) bool {
 // volatile matches what changes from run to run in an error of the same
 // kind: quoted values, durations and sizes (a body that stalled "after 600
 // kB" one run and "after 1.2 MB" the next: probe's byteSize), long numbers
-// and hex strings. A JSONPath's single-quoted name without a digit is
-// not (errorShape).
-var volatile = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b|\b\d+(?:\.\d+)? (?:bytes|kB|MB|GB)\b|\b\d{4,}\b|\b[0-9a-fA-F]{8,}\b|\d+\.\d+`)
+// and hex strings; and, first, the config's text that probe.ConfigText
+// puts between backquotes, so that it is taken whole, digits and all. That
+// and a JSONPath's single-quoted name without a digit are kept (errorShape).
+var volatile = regexp.MustCompile("`[^`]*`|" + `"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))*\b|\b\d+(?:\.\d+)? (?:bytes|kB|MB|GB)\b|\b\d{4,}\b|\b[0-9a-fA-F]{8,}\b|\d+\.\d+`)
 
 // errorShape is what two errors of one cause share: s without what
 // volatile matches, the values maskReturned and maskAddrs mask, and a
 // poll's probe.StillWaitingNote (its last attempt cut at within one run,
-// ended just before it the next). A JSONPath's single-quoted names stay
-// when they have no digit (configQuote): $['pending'] and $['queued']
-// tell causes apart. Other quoted values do not: a matcher's operand is
+// ended just before it the next). The config's text that probe quotes
+// between backquotes (probe.ConfigText: no match for `tok-(\w+)`, no
+// claim `sub`) stays, and so do a JSONPath's single-quoted names without
+// a digit (configQuote): $['pending'] and $['queued'] tell causes apart.
+// Other quoted values do not: a matcher's operand is
 // often a variable (does not equal "m-17", then "m-18"; or a word another
 // step read, "amber" then "birch"), and a server's message goes by its
 // errcode (status 403: M_FORBIDDEN "...").
@@ -632,9 +635,13 @@ func errorShape(s string) string {
 }
 
 // configQuote reports whether q, a quoted value that volatile matched
-// after before, is the config's own words: a single-quoted name in a
-// JSONPath, with no digit in it.
+// after before, is the config's own words: the config's text as
+// probe.ConfigText quotes it (an extraction's regex, a claim's name, a
+// step's name), or a single-quoted name in a JSONPath with no digit in it.
 func configQuote(before, q string) bool {
+	if len(q) >= 2 && q[0] == '`' {
+		return true
+	}
 	return len(q) >= 2 && q[0] == '\'' && !strings.ContainsAny(q, "0123456789") && inJSONPath(before)
 }
 
