@@ -110,9 +110,16 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 		origin = rs.starts[w.since]
 	}
 	var timer <-chan time.Time
-	seen, last := 0, ""
-	var lastData []byte // the last message that did not match
-	said := false       // the stream said the session expired (expiry.go)
+	// last is why the message that came closest to passing did not (the
+	// one that passed the most of the step's checks: a webhook's method
+	// and signature, then the payload's in their order; the later of two
+	// as close), lastData what it said, lastAt how many checks it passed.
+	// Not the last message: on a stream that carries other traffic too
+	// (presence, another location's probe) the last was any of them, and
+	// the window's cause changed with it from run to run.
+	seen, last, lastAt := 0, "", 0
+	var lastData []byte
+	said := false // the stream said the session expired (expiry.go)
 	for final := false; ; {
 		for {
 			m, ok, err := src.take()
@@ -128,7 +135,7 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 				break
 			}
 			seen++
-			if why := w.match(rs, cs, &m); why != "" {
+			if why, at := w.match(rs, cs, &m); why != "" {
 				if st != nil && st.expiry.says(rs, m.data) {
 					if rs.refusedSession(rs.cur, http.StatusUnauthorized) {
 						// The hub will deliver nothing on this connection:
@@ -145,7 +152,9 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 					// Failed, it still counts as the session's refusal.
 					said = true
 				}
-				last, lastData = why, m.data
+				if last == "" || at >= lastAt {
+					last, lastData, lastAt = why, m.data, at
+				}
 				continue
 			}
 			a.fail, a.fatal = "", false
@@ -182,7 +191,7 @@ func (w *awaitStep) attempt(ctx context.Context, rs *runState, cs *compiledStep)
 	}
 }
 
-// withGot adds to why, the reason the last message did not match, what
+// withGot adds to why, the reason a message did not match, what
 // that message said (its first showLimit bytes, quoted, secrets removed),
 // when why does not quote it already: "$.connect.client does not exist"
 // alone hid that the hub had answered the connect command with an error
@@ -215,15 +224,16 @@ func withGot(rs *runState, why string, data []byte) string {
 	return why + " (got " + strconv.Quote(s) + ")"
 }
 
-// verdict is an await's failure: the reason, and what it saw.
-func (w *awaitStep) verdict(reason, what, where string, seen int, last string) string {
+// verdict is an await's failure: the reason, and what it saw (closest:
+// why the message that came closest to passing did not).
+func (w *awaitStep) verdict(reason, what, where string, seen int, closest string) string {
 	switch {
 	case seen == 0:
 		return reason + ": no " + what + where
 	case seen == 1:
-		return reason + ": the only " + what + where + " did not match: " + last
+		return reason + ": the only " + what + where + " did not match: " + closest
 	}
-	return reason + ": none of " + manyBucket(seen) + " " + what + "s" + where + " matched; last: " + last
+	return reason + ": none of " + manyBucket(seen) + " " + what + "s" + where + " matched; closest: " + closest
 }
 
 // manyBucket says a count of two or more by its order of magnitude ("2-9",
@@ -245,19 +255,21 @@ func manyBucket(n int) string {
 }
 
 // match checks one message: method and signature for a callback, then the
-// payload check. It returns "" when the message passes.
-func (w *awaitStep) match(rs *runState, cs *compiledStep, m *message) string {
+// payload check. It returns "" when the message passes, and otherwise how
+// far it got: a failed method -2, a failed signature -1, then as
+// checkPayloadAt.
+func (w *awaitStep) match(rs *runState, cs *compiledStep, m *message) (string, int) {
 	if w.webhook {
 		if w.method != "" && m.method != w.method {
-			return "method " + m.method + ", want " + w.method
+			return "method " + m.method + ", want " + w.method, -2
 		}
 		if w.hmac != nil {
 			if why := w.hmac.verify(rs, m); why != "" {
-				return why
+				return why, -1
 			}
 		}
 	}
-	return rs.checkPayload(&cs.pay, m.data, m.header, nil)
+	return rs.checkPayloadAt(&cs.pay, m.data, m.header, nil)
 }
 
 // verify checks an HMAC-SHA256 signature over the raw body.

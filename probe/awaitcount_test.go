@@ -19,7 +19,7 @@ import (
 // each run ("none of 3 messages" one run, "none of 5" the next). None and
 // one keep their own words.
 func TestAwaitCountKeysOneCause(t *testing.T) {
-	const last = `last: $.id does not equal "m-1" (got "other")`
+	const last = `closest: $.id does not equal "m-1" (got "other")`
 	for _, tc := range []struct {
 		n    int
 		want string
@@ -51,6 +51,57 @@ func TestAwaitCountKeysOneCause(t *testing.T) {
 				t.Fatalf("subscribe: %s %q", s.Status, s.Error)
 			}
 			wantStep(t, run.Steps[1], StatusFailed, tc.want)
+		})
+	}
+}
+
+// An await on a stream that carries other traffic too says why the message
+// that came closest to passing did not (the one that passed the most of the
+// step's checks), not the last message's reason: with presence and typing
+// notices and another location's message arriving in any order, the last
+// was any of them, and the window's cause flipped run by run between
+// "$.type does not equal" and "$.id does not equal". Each row is one run of
+// such a stream; every run of the one fault says the same.
+func TestAwaitClosestOneCause(t *testing.T) {
+	const (
+		presence = `{"type":"presence","user":"u-7"}`
+		typing   = `{"type":"typing"}`
+		other    = `{"type":"message","id":"other"}`
+		notJSON  = `ping`
+		want     = `receive: timeout after 300ms: none of 2-9 messages on stream subscribe matched; closest: $.id does not equal "m-1" (got "other")`
+	)
+	for _, tc := range []struct {
+		name string
+		msgs []string
+	}{
+		{"presence, then the other message", []string{presence, other}},
+		{"the other message, then presence", []string{other, presence}},
+		{"the other message, then typing and a ping", []string{other, typing, notJSON}},
+		{"a ping, typing, the other message", []string{notJSON, typing, other}},
+		{"the other message between presence", []string{presence, other, presence}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				for _, m := range tc.msgs {
+					w.Write([]byte("data: " + m + "\n\n"))
+				}
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			}))
+			t.Cleanup(srv.Close)
+			sub := config.Step{Name: "subscribe", Function: "receive", SSE: &config.Stream{URL: srv.URL}}
+			recv := config.Step{Name: "receive", Function: "receive", Timeout: 300 * time.Millisecond,
+				Await: &config.Await{Stream: "subscribe"},
+				Expect: config.Expect{JSONPath: []config.PathMatch{
+					{Path: "$.type", Matcher: eq("message")},
+					{Path: "$.id", Matcher: eq("m-1")},
+				}}}
+			run := runOne(t, context.Background(), config.Flow{Timeout: 5 * time.Second, Steps: []config.Step{sub, recv}}, Options{})
+			if s := run.Steps[0]; s.Status != StatusOK {
+				t.Fatalf("subscribe: %s %q", s.Status, s.Error)
+			}
+			wantStep(t, run.Steps[1], StatusFailed, want)
 		})
 	}
 }

@@ -201,7 +201,7 @@ func TestHostileWebSocketServers(t *testing.T) {
 				}))
 			}},
 		{name: "floods small frames", step: 1,
-			err: "receive: stream subscribe: more than 500 messages (max_messages): none of 100-999 messages on stream subscribe matched; last: $.id does not equal \"m-1\" (got \"m-0\")",
+			err: "receive: stream subscribe: more than 500 messages (max_messages): none of 100-999 messages on stream subscribe matched; closest: $.id does not equal \"m-1\" (got \"m-0\")",
 			server: func(t *testing.T) string {
 				return wsURL(rawWS(t, func(c net.Conn, w *bufio.Writer) {
 					msg := `{"id":"m-0"}`

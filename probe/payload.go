@@ -234,37 +234,48 @@ func compileMatcher(m *config.Matcher, sy *symbols) (matcher, error) {
 // cookies a cookie extraction reads; nil for a message. It returns "" when
 // all hold.
 func (rs *runState) checkPayload(p *payload, body []byte, h http.Header, u *url.URL) string {
+	why, _ := rs.checkPayloadAt(p, body, h, u)
+	return why
+}
+
+// checkPayloadAt is checkPayload, with how far the payload got when it
+// failed: the number of p's checks it passed, in their order (reading the
+// body as JSON, the jsonpath matchers, the body's, the headers', the
+// extractions). An await says the message that got furthest (see
+// awaitStep.attempt).
+func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *url.URL) (string, int) {
 	var data any
 	if p.needJSON {
 		if len(bytes.TrimSpace(body)) == 0 {
-			return p.jsonReader() + ": body is empty, want JSON"
+			return p.jsonReader() + ": body is empty, want JSON", 0
 		}
 		rs.bigDoc = rs.bigDoc || len(body) > maxPooledBuf
 		if p.fastJSON {
 			if !validJSON(body) {
 				if tooDeep(body) {
-					return errTooDeep
+					return errTooDeep, 0
 				}
-				return rs.notJSON(p, body)
+				return rs.notJSON(p, body), 0
 			}
 		} else {
 			if tooDeep(body) {
-				return errTooDeep
+				return errTooDeep, 0
 			}
 			var err error
 			if data, err = rs.parser.Parse(body); err != nil {
-				return rs.notJSON(p, body)
+				return rs.notJSON(p, body), 0
 			}
 		}
 	}
 	if p.secrets {
 		rs.noteSecretExtracts(p, data, body, h, u)
 	}
+	at := 1 // the checks passed: the body read as JSON (or not needed)
 	for i := range p.paths {
 		pc := &p.paths[i]
 		op, err := pc.m.operand.render(&rs.sc)
 		if err != nil {
-			return pc.src + ": " + err.Error()
+			return pc.src + ": " + err.Error(), at
 		}
 		kind := subjMulti
 		if pc.singular {
@@ -273,33 +284,35 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header, u *url.
 		var vals []any
 		if p.fastJSON {
 			if vals, err = rs.lookup(body, pc.segs); err != nil {
-				return rs.notJSON(p, body)
+				return rs.notJSON(p, body), 0
 			}
 		} else {
 			vals = pc.expr.Get(data)
 		}
 		if m := evalMatch(&pc.m, op, pc.src, vals, kind, rs); m != "" {
-			return m
+			return m, at
 		}
+		at++
 	}
 	if p.bodyM != nil {
 		op, err := p.bodyM.operand.render(&rs.sc)
 		if err != nil {
-			return "body: " + err.Error()
+			return "body: " + err.Error(), at
 		}
 		var vals []any
 		if len(body) > 0 {
 			vals = []any{string(body)}
 		}
 		if m := evalMatch(p.bodyM, op, "body", vals, subjText, rs); m != "" {
-			return m
+			return m, at
 		}
+		at++
 	}
 	for i := range p.headerMs {
 		hc := &p.headerMs[i]
 		op, err := hc.m.operand.render(&rs.sc)
 		if err != nil {
-			return "header " + hc.name + ": " + err.Error()
+			return "header " + hc.name + ": " + err.Error(), at
 		}
 		hv := h[hc.name]
 		vals := make([]any, len(hv))
@@ -307,26 +320,29 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header, u *url.
 			vals[j] = v
 		}
 		if m := evalMatch(&hc.m, op, "header "+hc.name, vals, subjText, rs); m != "" {
-			return m
+			return m, at
 		}
+		at++
 	}
 	for i := range p.extract {
 		x := &p.extract[i]
 		if x.kind == extractJSON && x.scan {
 			v, m := rs.extractScanned(p, x, body)
 			if m != "" {
-				return m
+				return m, at
 			}
 			rs.sc.vals[x.slot] = v
+			at++
 			continue
 		}
 		v, m := extract(x, data, body, h, &rs.jar, u)
 		if m != "" {
-			return m
+			return m, at
 		}
 		rs.sc.vals[x.slot] = v
+		at++
 	}
-	return ""
+	return "", at
 }
 
 // jsonReader names the first check or extraction that reads the body as

@@ -222,7 +222,7 @@ func TestHostileLineStreams(t *testing.T) {
 		{name: "one endless line", body: endless(strings.Repeat("x", 4096)),
 			err: "receive: stream subscribe: a line larger than 65536 bytes (max_message_bytes): no message on stream subscribe"},
 		{name: "10 MB of tiny lines", body: endless("{}\n"),
-			err: "receive: stream subscribe: more than 10000 messages (max_messages): none of 1000 or more messages on stream subscribe matched; last: $.id selected nothing, want \"m-1\" (got \"{}\")"},
+			err: "receive: stream subscribe: more than 10000 messages (max_messages): none of 1000 or more messages on stream subscribe matched; closest: $.id selected nothing, want \"m-1\" (got \"{}\")"},
 		{name: "endless blank lines", body: endless("\r\n"),
 			err: "receive: timeout after 1s: no message on stream subscribe"},
 		{name: "a drip that never ends a line", body: drip(strings.Repeat("x", 100), 50*time.Millisecond),

@@ -49,7 +49,7 @@ func TestWebSocketAwait(t *testing.T) {
 		{name: "flood over max_messages", setup: func(p *pushTarget) { p.drop.Store(true); p.extra = strings.Split("a b c d", " ") },
 			stream: config.Stream{MaxMessages: 2},
 			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},
-			errText: `receive: stream subscribe: more than 2 messages (max_messages): none of 2-9 messages on stream subscribe matched; last: $.id: body is not JSON (got "b")`},
+			errText: `receive: stream subscribe: more than 2 messages (max_messages): none of 2-9 messages on stream subscribe matched; closest: $.id: body is not JSON (got "b")`},
 		{name: "message over max_message_bytes", setup: func(p *pushTarget) { p.drop.Store(true); p.extra = []string{strings.Repeat("x", 100)} },
 			stream: config.Stream{MaxMessageBytes: 64, MaxBufferedBytes: 64},
 			await:  config.Await{Stream: "subscribe"}, status: [3]Status{StatusOK, StatusOK, StatusFailed},

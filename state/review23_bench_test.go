@@ -9,7 +9,7 @@ var errorShapeSamples = []string{
 	`check: $.state does not equal "ready" (got "stale")`,
 	`check: $['pending'] is 45, want < 10`,
 	`receive: expectation not met within 20s: $.messages[*].id does not contain "m-17" (the attempt after it was still waiting at the deadline)`,
-	`receive: timeout after 2s: none of 10-99 messages on stream subscribe matched; last: $.id does not equal "m-1" (got "m-0")`,
+	`receive: timeout after 2s: none of 10-99 messages on stream subscribe matched; closest: $.id does not equal "m-1" (got "m-0")`,
 	`send: body stalled after 1.2 MB (read timeout 10s)`,
 	`login: dial tcp [2001:db8::5]:8448: connection refused`,
 }
