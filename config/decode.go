@@ -591,9 +591,14 @@ func (d *decoder) atLeast(n *yaml.Node, key string, min time.Duration) (time.Dur
 // zone loads an IANA time zone by name. "Local" and "localtime" (whatever
 // zone the host happens to be set to: Debian's /usr/share/zoneinfo/localtime
 // is a link to /etc/localtime, which time.LoadLocation reads) and "" are
-// refused: reports must not change with the machine they run on. Only a
-// name that does not load is compared with the IANA names (zoneHint walks
-// some 600 of them, 0.3 ms, where a name that loads takes 7 µs).
+// refused: reports must not change with the machine they run on. So are
+// the names only a host's zoneinfo directory has, not the tz database
+// Go embeds (time/tzdata): posixrules (a copy of America/New_York on
+// Debian, of another zone elsewhere), posix/NAME and right/NAME (NAME
+// with leap seconds counted, 27 s off); for the last two NAME is
+// suggested. Only a name that does not load is compared with the IANA
+// names (zoneHint walks some 600 of them, 0.3 ms, where a name that loads
+// takes 7 µs).
 func zone(name string) (*time.Location, error) {
 	bad := func() error {
 		if hint := zoneHint(name); hint != "" {
@@ -601,7 +606,8 @@ func zone(name string) (*time.Location, error) {
 		}
 		return fmt.Errorf("unknown time zone %s (use an IANA name such as Asia/Seoul)", quote(name))
 	}
-	if name == "" || name == "Local" || name == "localtime" {
+	if name == "" || name == "Local" || name == "localtime" || name == "posixrules" ||
+		strings.HasPrefix(name, "posix/") || strings.HasPrefix(name, "right/") {
 		return nil, bad()
 	}
 	loc, err := time.LoadLocation(name)

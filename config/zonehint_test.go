@@ -63,7 +63,19 @@ func TestZoneReview(t *testing.T) {
 		{"localtime", general},
 		{"GMT+9", ": did you mean Etc/GMT+9 (UTC-09:00: the sign of Etc/GMT names is reversed)?" + general},
 		{"GMT-10", ": did you mean Etc/GMT-10 (UTC+10:00: the sign of Etc/GMT names is reversed)?" + general},
-		{"utc", ": did you mean Etc/UTC or UTC?" + general},
+		{"utc", ": did you mean Etc/UTC?" + general},
+		// Names only the host's zoneinfo directory has: refused, as
+		// localtime is (posixrules is America/New_York on Debian, another
+		// zone elsewhere; right/ counts leap seconds, 27 s off), the zone
+		// of a posix/ or right/ name suggested.
+		{"posixrules", general},
+		{"right/Asia/Seoul", ": did you mean Asia/Seoul?" + general},
+		{"posix/America/New_York", ": did you mean America/New_York?" + general},
+		{"right/UTC", ": did you mean Etc/UTC?" + general},
+		// A suggestion is the zone a backward link names, not the link.
+		{"Calcutta", ": did you mean Asia/Kolkata?" + general},
+		{"Saigon", ": did you mean Asia/Ho_Chi_Minh?" + general},
+		{"US/Easten", ": did you mean America/New_York?" + general},
 		{"US/Eastern", ""},
 		{"Asia/Calcutta", ""},
 		{"Etc/GMT+9", ""},
@@ -95,6 +107,29 @@ func TestZoneLoadsWithoutHint(t *testing.T) {
 		if zoneAllocs > loadAllocs+10 {
 			t.Errorf("zone(%q): %.0f allocations, time.LoadLocation %.0f", name, zoneAllocs, loadAllocs)
 		}
+	}
+}
+
+// TestZoneLinks: both names of every line of zoneLinks are in ianaZones,
+// and the zone a link names is no link itself.
+func TestZoneLinks(t *testing.T) {
+	names := map[string]bool{}
+	for name := range strings.FieldsSeq(ianaZones) {
+		names[name] = true
+	}
+	n := 0
+	for line := range strings.Lines(zoneLinks) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		n++
+		if len(f) != 2 || !names[f[0]] || !names[f[1]] || zoneOf(f[1]) != f[1] {
+			t.Errorf("zoneLinks line %q", line)
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d links", n)
 	}
 }
 

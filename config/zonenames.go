@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -613,6 +614,168 @@ WET
 Zulu
 `
 
+// zoneLinks maps each name of ianaZones that is a link to the zone it
+// links to ("Asia/Calcutta Asia/Kolkata", "US/Eastern America/New_York"),
+// one a line: zoneHint suggests the zone, not the old or merged name a
+// link keeps for backward compatibility. Made from tzdata 2025b by
+//
+//	awk '$1 == "L" { print $3, $2 }' /usr/share/zoneinfo/tzdata.zi | LC_ALL=C sort
+//
+// (TestZoneLinks checks that both names of every line are in ianaZones.)
+const zoneLinks = `
+Africa/Asmera Africa/Nairobi
+Africa/Timbuktu Africa/Abidjan
+America/Argentina/ComodRivadavia America/Argentina/Catamarca
+America/Atka America/Adak
+America/Buenos_Aires America/Argentina/Buenos_Aires
+America/Catamarca America/Argentina/Catamarca
+America/Coral_Harbour America/Panama
+America/Cordoba America/Argentina/Cordoba
+America/Ensenada America/Tijuana
+America/Fort_Wayne America/Indiana/Indianapolis
+America/Godthab America/Nuuk
+America/Indianapolis America/Indiana/Indianapolis
+America/Jujuy America/Argentina/Jujuy
+America/Knox_IN America/Indiana/Knox
+America/Kralendijk America/Puerto_Rico
+America/Louisville America/Kentucky/Louisville
+America/Lower_Princes America/Puerto_Rico
+America/Marigot America/Puerto_Rico
+America/Mendoza America/Argentina/Mendoza
+America/Montreal America/Toronto
+America/Nipigon America/Toronto
+America/Pangnirtung America/Iqaluit
+America/Porto_Acre America/Rio_Branco
+America/Rainy_River America/Winnipeg
+America/Rosario America/Argentina/Cordoba
+America/Santa_Isabel America/Tijuana
+America/Shiprock America/Denver
+America/St_Barthelemy America/Puerto_Rico
+America/Thunder_Bay America/Toronto
+America/Virgin America/Puerto_Rico
+America/Yellowknife America/Edmonton
+Antarctica/South_Pole Pacific/Auckland
+Arctic/Longyearbyen Europe/Berlin
+Asia/Ashkhabad Asia/Ashgabat
+Asia/Calcutta Asia/Kolkata
+Asia/Choibalsan Asia/Ulaanbaatar
+Asia/Chongqing Asia/Shanghai
+Asia/Chungking Asia/Shanghai
+Asia/Dacca Asia/Dhaka
+Asia/Harbin Asia/Shanghai
+Asia/Istanbul Europe/Istanbul
+Asia/Kashgar Asia/Urumqi
+Asia/Katmandu Asia/Kathmandu
+Asia/Macao Asia/Macau
+Asia/Rangoon Asia/Yangon
+Asia/Saigon Asia/Ho_Chi_Minh
+Asia/Tel_Aviv Asia/Jerusalem
+Asia/Thimbu Asia/Thimphu
+Asia/Ujung_Pandang Asia/Makassar
+Asia/Ulan_Bator Asia/Ulaanbaatar
+Atlantic/Faeroe Atlantic/Faroe
+Atlantic/Jan_Mayen Europe/Berlin
+Australia/ACT Australia/Sydney
+Australia/Canberra Australia/Sydney
+Australia/Currie Australia/Hobart
+Australia/LHI Australia/Lord_Howe
+Australia/NSW Australia/Sydney
+Australia/North Australia/Darwin
+Australia/Queensland Australia/Brisbane
+Australia/South Australia/Adelaide
+Australia/Tasmania Australia/Hobart
+Australia/Victoria Australia/Melbourne
+Australia/West Australia/Perth
+Australia/Yancowinna Australia/Broken_Hill
+Brazil/Acre America/Rio_Branco
+Brazil/DeNoronha America/Noronha
+Brazil/East America/Sao_Paulo
+Brazil/West America/Manaus
+Canada/Atlantic America/Halifax
+Canada/Central America/Winnipeg
+Canada/Eastern America/Toronto
+Canada/Mountain America/Edmonton
+Canada/Newfoundland America/St_Johns
+Canada/Pacific America/Vancouver
+Canada/Saskatchewan America/Regina
+Canada/Yukon America/Whitehorse
+Chile/Continental America/Santiago
+Chile/EasterIsland Pacific/Easter
+Cuba America/Havana
+Egypt Africa/Cairo
+Eire Europe/Dublin
+Etc/GMT+0 Etc/GMT
+Etc/GMT-0 Etc/GMT
+Etc/GMT0 Etc/GMT
+Etc/Greenwich Etc/GMT
+Etc/UCT Etc/UTC
+Etc/Universal Etc/UTC
+Etc/Zulu Etc/UTC
+Europe/Belfast Europe/London
+Europe/Bratislava Europe/Prague
+Europe/Busingen Europe/Zurich
+Europe/Kiev Europe/Kyiv
+Europe/Mariehamn Europe/Helsinki
+Europe/Nicosia Asia/Nicosia
+Europe/Podgorica Europe/Belgrade
+Europe/San_Marino Europe/Rome
+Europe/Tiraspol Europe/Chisinau
+Europe/Uzhgorod Europe/Kyiv
+Europe/Vatican Europe/Rome
+Europe/Zaporozhye Europe/Kyiv
+GB Europe/London
+GB-Eire Europe/London
+GMT Etc/GMT
+GMT+0 Etc/GMT
+GMT-0 Etc/GMT
+GMT0 Etc/GMT
+Greenwich Etc/GMT
+Hongkong Asia/Hong_Kong
+Iceland Africa/Abidjan
+Iran Asia/Tehran
+Israel Asia/Jerusalem
+Jamaica America/Jamaica
+Japan Asia/Tokyo
+Kwajalein Pacific/Kwajalein
+Libya Africa/Tripoli
+Mexico/BajaNorte America/Tijuana
+Mexico/BajaSur America/Mazatlan
+Mexico/General America/Mexico_City
+NZ Pacific/Auckland
+NZ-CHAT Pacific/Chatham
+Navajo America/Denver
+PRC Asia/Shanghai
+Pacific/Enderbury Pacific/Kanton
+Pacific/Johnston Pacific/Honolulu
+Pacific/Ponape Pacific/Guadalcanal
+Pacific/Samoa Pacific/Pago_Pago
+Pacific/Truk Pacific/Port_Moresby
+Pacific/Yap Pacific/Port_Moresby
+Poland Europe/Warsaw
+Portugal Europe/Lisbon
+ROC Asia/Taipei
+ROK Asia/Seoul
+Singapore Asia/Singapore
+Turkey Europe/Istanbul
+UCT Etc/UTC
+US/Alaska America/Anchorage
+US/Aleutian America/Adak
+US/Arizona America/Phoenix
+US/Central America/Chicago
+US/East-Indiana America/Indiana/Indianapolis
+US/Eastern America/New_York
+US/Hawaii Pacific/Honolulu
+US/Indiana-Starke America/Indiana/Knox
+US/Michigan America/Detroit
+US/Mountain America/Denver
+US/Pacific America/Los_Angeles
+US/Samoa Pacific/Pago_Pago
+UTC Etc/UTC
+Universal Etc/UTC
+W-SU Europe/Moscow
+Zulu Etc/UTC
+`
+
 // zoneHint is " did you mean NAME?" for an unknown time zone name close to
 // one or more IANA names this binary loads, or "": the names equal to it
 // with case and punctuation folded (America/NewYork, america/new-york), or
@@ -621,6 +784,11 @@ Zulu
 // beyond; a name without a slash is matched against the cities too (Seoul
 // is Asia/Seoul). Three letters must match exactly: KST is not EST.
 func zoneHint(name string) string {
+	for _, dir := range []string{"posix/", "right/"} {
+		if rest, ok := strings.CutPrefix(name, dir); ok && rest != "" {
+			name = rest // the host's copy of a zone: that zone (zone refuses it)
+		}
+	}
 	in := foldZone(name)
 	if in == "" {
 		return ""
@@ -650,7 +818,8 @@ func zoneHint(name string) string {
 	}
 	var ok []string
 	for _, c := range found {
-		if _, err := time.LoadLocation(c); err == nil && len(ok) < 3 {
+		c = zoneOf(c)
+		if _, err := time.LoadLocation(c); err == nil && len(ok) < 3 && !slices.Contains(ok, c) {
 			ok = append(ok, c)
 		}
 	}
@@ -661,6 +830,17 @@ func zoneHint(name string) string {
 		ok[i] = etcOffset(c)
 	}
 	return " did you mean " + strings.Join(ok, " or ") + "?"
+}
+
+// zoneOf is the zone that name, one of ianaZones, links to (zoneLinks),
+// or name when it is no link: Asia/Kolkata for Asia/Calcutta.
+func zoneOf(name string) string {
+	for line := range strings.Lines(zoneLinks) {
+		if link, zone, ok := strings.Cut(strings.TrimSpace(line), " "); ok && link == name {
+			return zone
+		}
+	}
+	return name
 }
 
 // etcOffset is name, with its offset from UTC after it for an Etc/GMT+N or
