@@ -43,7 +43,16 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, t := range cfg.Timelines {
 		incidents += len(t.Incidents)
 	}
-	fmt.Fprintf(stdout, "%s: ok: %d services, %d flows, %d steps, %d timelines with %d declared incidents\n",
-		*path, len(cfg.Services), flows, steps, len(cfg.Timelines), incidents)
+	fmt.Fprintf(stdout, "%s: ok: %s, %s, %s, %s with %s\n", *path, counted(len(cfg.Services), "service"),
+		counted(flows, "flow"), counted(steps, "step"), counted(len(cfg.Timelines), "timeline"), counted(incidents, "declared incident"))
 	return nil
+}
+
+// counted is n and what it counts, in the plural but for one: "1 timeline",
+// "2 timelines", "0 declared incidents".
+func counted(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }
