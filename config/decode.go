@@ -814,9 +814,13 @@ const UseRFC3339 = "use RFC 3339, e.g. 2026-11-01T02:00:00+09:00"
 func notRFC3339(s, u string) string {
 	ok := func(layout, v string) bool { _, err := time.Parse(layout, v); return err == nil }
 	const wall = "2006-01-02T15:04:05" // time.Parse takes a fraction after it too
-	switch {
-	case strings.TrimSpace(s) != s:
+	if strings.TrimSpace(s) != s {
 		return "white space before or after the time"
+	}
+	if why := zoneNamed(s, u); why != "" {
+		return why
+	}
+	switch {
 	case ok("2006-01-02", u):
 		return "a date alone: give a time of day and its offset too"
 	case len(u) >= 16 && u[10] == ' ' && ok("2006-01-02T15:04", u[:10]+"T"+u[11:16]): // a date, a space, an hour and minute
@@ -832,17 +836,56 @@ func notRFC3339(s, u string) string {
 	case ok("2006-01-02T15:04", u):
 		return "no seconds and no offset: write them (" + withSeconds("2006-01-02T15:04", u) + ", then Z for UTC or the offset from UTC)"
 	}
-	if len(u) > len(wall) && ok(wall, u[:len(wall)]) {
-		// The name as written: u's first bytes, a wall time, are ASCII, so
-		// s's rest begins where u's does (u has t and z upper case).
-		rest := strings.TrimLeft(s[len(wall):], ".0123456789")
-		name := strings.TrimSpace(rest)
-		if name != "" && strings.IndexFunc(name, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 &&
-			!strings.EqualFold(name, "AM") && !strings.EqualFold(name, "PM") { // a 12-hour clock's, no zone
-			return "a zone's name (" + name + ") where its offset goes: write the offset, e.g. +09:00"
-		}
-	}
 	return ""
+}
+
+// zoneNamed says what keeps s (u: s with t and z upper case) from being an
+// RFC 3339 time when a zone's name stands where its offset goes, after a
+// wall clock time whose T may be a space and whose seconds may be left
+// out ("2026-11-01T01:30 EST", "2026-11-01 01:30:00 EST"), all of it: ""
+// when s is no such time. A name is letters alone, not Z (RFC 3339's UTC)
+// and not a 12-hour clock's AM or PM.
+func zoneNamed(s, u string) string {
+	ok := func(layout, v string) bool { _, err := time.Parse(layout, v); return err == nil }
+	const wall = "2006-01-02T15:04:05" // time.Parse takes a fraction after it too
+	if len(u) != len(s) || len(u) <= 16 {
+		return "" // invalid UTF-8 (which YAML does not pass on), or too short
+	}
+	spaced := u[10] == ' '
+	t := u // u with its T written
+	if spaced {
+		t = u[:10] + "T" + u[11:]
+	}
+	var fixed, rest string // the wall time with its seconds; what follows it in s
+	noSeconds := false
+	switch {
+	case len(t) > len(wall) && ok(wall, t[:len(wall)]):
+		// The name as written: t's first bytes, a wall time, are ASCII,
+		// so s's rest begins where t's does.
+		rest = strings.TrimLeft(s[len(wall):], ".0123456789")
+		fixed = t[:len(t)-len(rest)]
+	case t[16] != ':' && ok("2006-01-02T15:04", t[:16]):
+		rest, fixed, noSeconds = s[16:], t[:16]+":00", true
+	default:
+		return ""
+	}
+	name := strings.TrimSpace(rest)
+	if name == "" || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsLetter(r) }) >= 0 ||
+		strings.EqualFold(name, "Z") || strings.EqualFold(name, "AM") || strings.EqualFold(name, "PM") {
+		return ""
+	}
+	why := "a zone's name (" + name + ") where its offset goes"
+	if !spaced && !noSeconds {
+		return why + ": write the offset, e.g. +09:00"
+	}
+	var also []string
+	if spaced {
+		also = append(also, "a space where RFC 3339 has a T")
+	}
+	if noSeconds {
+		also = append(also, "no seconds")
+	}
+	return why + ", " + strings.Join(also, ", ") + ": write " + fixed + " and the offset, e.g. +09:00"
 }
 
 // withSeconds is the time of day of u, which layout parses, with its

@@ -61,8 +61,14 @@ func TestWallTimeHintShortForms(t *testing.T) {
 		{"2026-11-01T01:30", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30": no seconds and no offset: write them (01:30:00, then Z for UTC or the offset from UTC): ` + twice},
 		{"2026-11-01 01:30", `t.yaml:6: incidents[0].start: invalid time "2026-11-01 01:30": a space between the date and the time, where RFC 3339 has a T: ` + twice},
 		{"2026-11-01 01:30:00", `t.yaml:6: incidents[0].start: invalid time "2026-11-01 01:30:00": a space between the date and the time, where RFC 3339 has a T: ` + twice},
-		{"2026-11-01T01:30 EST", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30 EST": in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-05:00 (EST)`},
-		{"2026-11-01T01:30 KST", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30 KST": use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
+		// A zone's name where the offset goes is said as the form with
+		// seconds says it (it was left out: the reading alone, or for
+		// another zone's name only the general example), and so is what
+		// else is missing, with the time to write.
+		{"2026-11-01T01:30 EST", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30 EST": a zone's name (EST) where its offset goes, no seconds: write 2026-11-01T01:30:00 and the offset: in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-05:00 (EST)`},
+		{"2026-11-01T01:30EST", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30EST": a zone's name (EST) where its offset goes, no seconds: write 2026-11-01T01:30:00 and the offset: in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-05:00 (EST)`},
+		{"2026-11-01 01:30 EDT", `t.yaml:6: incidents[0].start: invalid time "2026-11-01 01:30 EDT": a zone's name (EDT) where its offset goes, a space where RFC 3339 has a T, no seconds: write 2026-11-01T01:30:00 and the offset: in America/New_York (the timeline's timezone) that is 2026-11-01T01:30:00-04:00 (EDT)`},
+		{"2026-11-01T01:30 KST", `t.yaml:6: incidents[0].start: invalid time "2026-11-01T01:30 KST": a zone's name (KST) where its offset goes, no seconds: write 2026-11-01T01:30:00 and the offset, e.g. +09:00: use RFC 3339, e.g. 2026-11-01T02:00:00+09:00`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

@@ -367,7 +367,7 @@ func (d *decoder) zonedTimeOf(n *yaml.Node, key string, loc *time.Location, whos
 	t, err := ParseRFC3339(s)
 	if err != nil {
 		msg := fmt.Sprintf("invalid time %q: %v", s, err)
-		if hint := wallHint(s, loc, whose); hint != "" {
+		if hint := WallHint(s, loc, whose); hint != "" {
 			// What it is in the zone, in place of the general example
 			// (a Korean time, for a file in another zone).
 			why := strings.TrimSuffix(strings.TrimSuffix(err.Error(), UseRFC3339), ": ")
@@ -383,15 +383,16 @@ func (d *decoder) zonedTimeOf(n *yaml.Node, key string, loc *time.Location, whos
 	return t, true
 }
 
-// wallHint says what s, a wall clock time with no offset or with a zone's
+// WallHint says what s, a wall clock time with no offset or with a zone's
 // name in its place ("2026-11-01T01:30:00", "2026-11-01T01:30:00 EST"), is
-// in loc: "" when s is no such time or loc is nil.
-func wallHint(s string, loc *time.Location, whose string) string {
+// in loc, whose is the timezone's ("the timeline's timezone"): "" when s is
+// no such time or loc is nil.
+func WallHint(s string, loc *time.Location, whose string) string {
 	if loc == nil {
 		return ""
 	}
 	u := upperTZ(s)
-	// A space for the T, or no seconds ("2026-11-01 01:30"), write the
+	// A space for the T, or no seconds ("2026-11-01 01:30", "2026-11-01T01:30 EST"), write the
 	// same wall clock time: read as if written in full, in s too (the
 	// same bytes but for the case of t and z).
 	if len(u) != len(s) {
@@ -400,7 +401,7 @@ func wallHint(s string, loc *time.Location, whose string) string {
 	if len(u) >= 16 && u[10] == ' ' {
 		u, s = u[:10]+"T"+u[11:], s[:10]+"T"+s[11:]
 	}
-	if len(u) >= 16 && (len(u) == 16 || u[16] == ' ') {
+	if len(u) >= 16 && (len(u) == 16 || u[16] != ':') { // "01:30", "01:30 EST", "01:30EST"
 		if _, err := time.Parse("2006-01-02T15:04", u[:16]); err == nil {
 			u, s = u[:16]+":00"+u[16:], s[:16]+":00"+s[16:]
 		}

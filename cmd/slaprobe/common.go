@@ -295,8 +295,11 @@ func parseTimeNoted(flagName, v string, loc *time.Location) (time.Time, string, 
 			at := report.LocalTime(t.Year(), t.Month(), t.Day(), h, m, sec, loc)
 			w := at.In(loc)
 			if w.YearDay() != t.YearDay() || w.Hour() != h || w.Minute() != m || w.Second() != sec {
-				return at, fmt.Sprintf("--%s %s did not happen in %s, the clocks jumping forward over it: took the end of the jump, %s; write the offset to choose",
-					flagName, v, loc, config.ReadingIn(at, loc)), nil
+				// Nothing to choose between, as for a time read twice: the
+				// offsets on either side of the jump are what may be meant.
+				before, after := at.Add(-time.Nanosecond).In(loc).Format("-07:00"), at.In(loc).Format("-07:00")
+				return at, fmt.Sprintf("--%s %s did not happen in %s, the clocks jumping forward over it: took the end of the jump, %s; write the offset meant (%s before the change, %s after)",
+					flagName, v, loc, config.ReadingIn(at, loc), before, after), nil
 			}
 			at = at.Add(time.Duration(t.Nanosecond())) // not where a jump moved it
 			if later, ok := config.LaterReading(at.In(loc), loc); ok {
@@ -313,7 +316,15 @@ func parseTimeNoted(flagName, v string, loc *time.Location) (time.Time, string, 
 	}
 	if hint, ok := strings.CutSuffix(why, ": "+config.UseRFC3339); ok {
 		// A near miss ParseRFC3339 names (white space, a space for the T,
-		// a zone's name for the offset).
+		// a zone's name for the offset). A wall time with loc's own zone
+		// name for its offset ("2026-11-01 01:30 EST" in New York) says
+		// what it is there, as a timeline's time does, in place of the
+		// example offset.
+		if strings.Contains(hint, "a zone's name (") {
+			if wh := config.WallHint(v, loc, "where --from and --to are read"); wh != "" {
+				return time.Time{}, "", usagef("--%s %q: %s: %s", flagName, v, strings.TrimSuffix(hint, ", e.g. +09:00"), wh)
+			}
+		}
 		return time.Time{}, "", usagef("--%s %q: %s: %s", flagName, v, hint, want)
 	}
 	// Why it is not one, where ParseRFC3339 can tell (a leap second, a day

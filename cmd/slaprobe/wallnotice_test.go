@@ -57,7 +57,7 @@ services:
 		{"2026-11-01T01:30", "2026-11-01T03:00:00", "2026-11-01T01:30:00-04:00",
 			"slaprobe windows: --from 2026-11-01T01:30 happened twice in America/New_York, the clocks going back: took the first, 2026-11-01T01:30:00-04:00 (EDT), not 2026-11-01T01:30:00-05:00 (EST) an hour later; write the offset to choose\n"},
 		{"2026-03-08T02:30:00", "2026-03-08T05:00:00", "2026-03-08T03:00:00-04:00",
-			"slaprobe windows: --from 2026-03-08T02:30:00 did not happen in America/New_York, the clocks jumping forward over it: took the end of the jump, 2026-03-08T03:00:00-04:00 (EDT); write the offset to choose\n"},
+			"slaprobe windows: --from 2026-03-08T02:30:00 did not happen in America/New_York, the clocks jumping forward over it: took the end of the jump, 2026-03-08T03:00:00-04:00 (EDT); write the offset meant (-05:00 before the change, -04:00 after)\n"},
 		{"2026-11-01T00:30:00", "2026-11-01T03:00:00", "2026-11-01T00:30:00-04:00", ""},
 		{"2026-11-01T01:00:00-05:00", "2026-11-01T03:00:00", "2026-11-01T01:00:00-05:00", ""},
 		{"2026-11-01", "2026-11-02", "2026-11-01T00:00:00-04:00", ""},
