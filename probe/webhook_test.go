@@ -214,3 +214,44 @@ func TestWebhookLimits(t *testing.T) {
 		t.Errorf("%d runs still registered after release", n)
 	}
 }
+
+// An await on callbacks that none of matches says why the one that came
+// closest did not, whatever order they came in: a callback with the wrong
+// method got least far, then one with a bad signature, then a signed one
+// for another transfer; the last of them was any, and the window's cause
+// with it.
+func TestWebhookAwaitClosest(t *testing.T) {
+	const want = `settled: timeout after 2s: none of 2-9 callbacks matched; closest: $.id does not equal "tr-1" (got "other")`
+	for _, order := range [][]string{{"method", "sig", "other"}, {"other", "sig", "method"}, {"sig", "other", "method"}} {
+		t.Run(strings.Join(order, ","), func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /pay", func(w http.ResponseWriter, r *http.Request) {
+				var in struct{ Callback string }
+				_ = json.NewDecoder(r.Body).Decode(&in)
+				w.WriteHeader(http.StatusCreated)
+				fmt.Fprint(w, `{"id":"tr-1"}`)
+				go func() { // in order, one after the other
+					for _, c := range order {
+						p := &payTarget{}
+						body := `{"type":"transfer.settled","id":"tr-1"}`
+						switch c {
+						case "method":
+							p.method = http.MethodPut
+						case "sig":
+							p.badSig.Store(true)
+						case "other":
+							body = `{"type":"transfer.settled","id":"other"}`
+						}
+						p.call(in.Callback, body)
+					}
+				}()
+			})
+			target := httptest.NewServer(mux)
+			t.Cleanup(target.Close)
+			r, _, _, f := webhookRunner(t, payFlow(target.URL))
+			run := r.Run(context.Background(), f)
+			wantStep(t, run.Steps[0], StatusOK, "")
+			wantStep(t, run.Steps[1], StatusFailed, want)
+		})
+	}
+}
