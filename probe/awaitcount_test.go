@@ -61,12 +61,15 @@ func TestAwaitCountKeysOneCause(t *testing.T) {
 // notices and another location's message arriving in any order, the last
 // was any of them, and the window's cause flipped run by run between
 // "$.type does not equal" and "$.id does not equal". Each row is one run of
-// such a stream; every run of the one fault says the same.
+// such a stream; every run of the one fault says the same. Of two messages
+// that failed the same matcher, one it found a value in came closer than
+// one it found none in.
 func TestAwaitClosestOneCause(t *testing.T) {
 	const (
 		presence = `{"type":"presence","user":"u-7"}`
 		typing   = `{"type":"typing"}`
 		other    = `{"type":"message","id":"other"}`
+		noID     = `{"type":"message"}`
 		notJSON  = `ping`
 		want     = `receive: timeout after 300ms: none of 2-9 messages on stream subscribe matched; closest: $.id does not equal "m-1" (got "other")`
 	)
@@ -79,6 +82,10 @@ func TestAwaitClosestOneCause(t *testing.T) {
 		{"the other message, then typing and a ping", []string{other, typing, notJSON}},
 		{"a ping, typing, the other message", []string{notJSON, typing, other}},
 		{"the other message between presence", []string{presence, other, presence}},
+		// A message without an id got less far than one whose id was
+		// another: $.id selected nothing is not the closest.
+		{"the other message, then one without an id", []string{other, noID}},
+		{"one without an id, then the other message", []string{noID, other}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -239,10 +239,12 @@ func (rs *runState) checkPayload(p *payload, body []byte, h http.Header, u *url.
 }
 
 // checkPayloadAt is checkPayload, with how far the payload got when it
-// failed: the number of p's checks it passed, in their order (reading the
-// body as JSON, the jsonpath matchers, the body's, the headers', the
-// extractions). An await says the message that got furthest (see
-// awaitStep.attempt).
+// failed: twice the number of p's checks it passed, in their order
+// (reading the body as JSON, the jsonpath matchers, the body's, the
+// headers', the extractions), one more when the matcher that failed found
+// a value to check ($.id does not equal, beside $.id selected nothing: a
+// presence notice without an id got less far than another message). An
+// await says the message that got furthest (see awaitStep.attempt).
 func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *url.URL) (string, int) {
 	var data any
 	if p.needJSON {
@@ -275,7 +277,7 @@ func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *ur
 		pc := &p.paths[i]
 		op, err := pc.m.operand.render(&rs.sc)
 		if err != nil {
-			return pc.src + ": " + err.Error(), at
+			return pc.src + ": " + err.Error(), 2 * at
 		}
 		kind := subjMulti
 		if pc.singular {
@@ -290,21 +292,21 @@ func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *ur
 			vals = pc.expr.Get(data)
 		}
 		if m := evalMatch(&pc.m, op, pc.src, vals, kind, rs); m != "" {
-			return m, at
+			return m, reached(at, vals)
 		}
 		at++
 	}
 	if p.bodyM != nil {
 		op, err := p.bodyM.operand.render(&rs.sc)
 		if err != nil {
-			return "body: " + err.Error(), at
+			return "body: " + err.Error(), 2 * at
 		}
 		var vals []any
 		if len(body) > 0 {
 			vals = []any{string(body)}
 		}
 		if m := evalMatch(p.bodyM, op, "body", vals, subjText, rs); m != "" {
-			return m, at
+			return m, reached(at, vals)
 		}
 		at++
 	}
@@ -312,7 +314,7 @@ func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *ur
 		hc := &p.headerMs[i]
 		op, err := hc.m.operand.render(&rs.sc)
 		if err != nil {
-			return "header " + hc.name + ": " + err.Error(), at
+			return "header " + hc.name + ": " + err.Error(), 2 * at
 		}
 		hv := h[hc.name]
 		vals := make([]any, len(hv))
@@ -320,7 +322,7 @@ func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *ur
 			vals[j] = v
 		}
 		if m := evalMatch(&hc.m, op, "header "+hc.name, vals, subjText, rs); m != "" {
-			return m, at
+			return m, reached(at, vals)
 		}
 		at++
 	}
@@ -329,7 +331,7 @@ func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *ur
 		if x.kind == extractJSON && x.scan {
 			v, m := rs.extractScanned(p, x, body)
 			if m != "" {
-				return m, at
+				return m, 2 * at
 			}
 			rs.sc.vals[x.slot] = v
 			at++
@@ -337,12 +339,21 @@ func (rs *runState) checkPayloadAt(p *payload, body []byte, h http.Header, u *ur
 		}
 		v, m := extract(x, data, body, h, &rs.jar, u)
 		if m != "" {
-			return m, at
+			return m, 2 * at
 		}
 		rs.sc.vals[x.slot] = v
 		at++
 	}
-	return "", at
+	return "", 2 * at
+}
+
+// reached is how far a payload got that failed its at-th check, a matcher
+// given vals (see checkPayloadAt).
+func reached(at int, vals []any) int {
+	if len(vals) > 0 {
+		return 2*at + 1
+	}
+	return 2 * at
 }
 
 // jsonReader names the first check or extraction that reads the body as
