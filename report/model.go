@@ -268,6 +268,18 @@ type Window struct {
 	// last (to null) while it is open. At most state.MaxCauses: past that,
 	// those in force at its end and the first of the others.
 	Causes []Cause `json:"causes"`
+	// QuorumNeverSurelyDown marks a counted window in which the quorum was
+	// never surely down at once: at no instant in it were as many of its
+	// locations as the quorum needs each past the end of its window's
+	// first failing run and not yet back, however early the runs whose
+	// ends are not known ended (majority of 3, seoul-a back at 10:11:04,
+	// busan-b down from 10:11:00 with a first run that hung to 10:11:15).
+	// The policy counts it (the measured location windows overlap), but it
+	// may not have been real: each location's outage may have missed the
+	// other's. Its start's later bound is then its end's latest instant.
+	// Only where its start and end are measured; in the JSON only when
+	// true (an additive key: absent on every other window).
+	QuorumNeverSurelyDown bool `json:"quorum_never_surely_down,omitempty"`
 	// Known is when the window's confirmation was known: the end of its
 	// confirming run (of the quorum's, the quorum-th to end; MTTD's), its
 	// Confirmed where that end is not stored. Not in the JSON (the report's

@@ -219,6 +219,12 @@ type measured struct {
 	// the runs that started at them; zero when not known.
 	lastBefore, lastIn        time.Time
 	firstInEnd, firstAfterEnd time.Time
+	// neverSure is a counted window starting where location windows begin
+	// in which the quorum was never surely down at once (surelyDown, each
+	// first run's end not known taken as early as it may be, finds no
+	// instant before its end): Window.QuorumNeverSurelyDown, where its end
+	// is measured.
+	neverSure bool
 }
 
 // flowData is one flow's windows and unknown stretches in the period.
@@ -339,9 +345,21 @@ func (a *analysis) window(m measured) Window {
 	// bounds how much later (the end of that first failing run), as the
 	// daemon's /api/v1/status and alerts say of the same open window. A
 	// start the period cuts is the period's start: neither.
-	if (m.startCut == "" || m.startCut == CutNoData) && !m.firstInEnd.IsZero() && !m.firstInEnd.Before(m.s) {
-		w.StartUncertaintyLaterSeconds = ptrF(m.firstInEnd.Sub(m.s).Seconds())
+	// No later than the end's latest instant: where the quorum was never
+	// surely down at once (QuorumNeverSurelyDown) the first instant at
+	// which it was may come after the window (the need-th first run to
+	// end, one that hung past the end of the location windows it overlaps:
+	// +15s beside an end of +300ms, 4 s after the start). A window starts
+	// before it ends, if it was real at all.
+	firstInEnd := m.firstInEnd
+	measuredEnd := !m.open && m.endCut == ""
+	if measuredEnd && !m.firstAfterEnd.IsZero() && !m.firstAfterEnd.Before(m.e) && firstInEnd.After(m.firstAfterEnd) {
+		firstInEnd = m.firstAfterEnd
 	}
+	if (m.startCut == "" || m.startCut == CutNoData) && !firstInEnd.IsZero() && !firstInEnd.Before(m.s) {
+		w.StartUncertaintyLaterSeconds = ptrF(firstInEnd.Sub(m.s).Seconds())
+	}
+	w.QuorumNeverSurelyDown = m.neverSure && measuredEnd && (m.startCut == "" || m.startCut == CutNoData)
 	w.Causes = make([]Cause, 0, len(m.causes))
 	for _, c := range m.causes {
 		x := Cause{Step: c.Step, Error: c.Error, From: c.From.In(a.loc)}
@@ -1640,6 +1658,18 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			} else if k := min(max(n, 1), len(by)); k >= 1 && !by[k-1].IsZero() {
 				cur.firstInEnd = maxT(by[k-1], cur.s)
 			}
+			// Never surely down at once: not even with every first run
+			// whose end is not known taken to have ended at its start
+			// (the earliest it may have), before the counted end.
+			early := func(i int) state.Window {
+				w := lws[i].w
+				if w.FirstInEnd.IsZero() {
+					w.FirstInEnd = w.Start
+				}
+				return w
+			}
+			t, ok := surelyDown(cur.s, max(n, 1), curWs, early)
+			cur.neverSure = !ok || !t.Before(cur.e)
 		}
 		if endLaterUnknown {
 			cur.firstAfterEnd = time.Time{}

@@ -133,7 +133,7 @@ func WindowsText(w io.Writer, ws []report.Window, loc *time.Location) error {
 	for _, x := range ws {
 		rows = append(rows, []string{
 			x.Service, x.Flow, function(x.Function), x.Kind, startCell(x.Start, x.StartCut, loc), endCell(x.End, x.EndCut, loc),
-			fmtDur(x.DurationSeconds), x.CauseStep, strings.Join(x.Locations, ","), clip(x.Error, 80),
+			fmtDur(x.DurationSeconds) + neverSureMark(x), x.CauseStep, strings.Join(x.Locations, ","), clip(x.Error, 80),
 		})
 	}
 	widths := make([]int, len(rows[0]))

@@ -562,7 +562,7 @@ func windowTable(title, note, empty string, ws []report.Window, maint []report.S
 // machine saw it; without the mark a maintenance window read as downtime
 // beside a Downtime figure that left it out.
 func durationCell(w report.Window, maint []report.Span) string {
-	d := fmtDur(w.DurationSeconds)
+	d := fmtDur(w.DurationSeconds) + neverSureMark(w)
 	end := w.Start.Add(time.Duration(w.DurationSeconds * float64(time.Second)))
 	if w.End != nil {
 		end = *w.End
@@ -587,6 +587,18 @@ func durationCell(w report.Window, maint []report.Span) string {
 		return d + " (in planned maintenance, not counted)"
 	}
 	return d + " (" + fmtDur(in.Seconds()) + " in planned maintenance, not counted)"
+}
+
+// neverSureMark is " (quorum never surely down at once)" for a counted
+// window in which the quorum never surely was (QuorumNeverSurelyDown: its
+// locations' windows overlap, but each location's first failing run may
+// have ended after another came back, so the window may not be real), ""
+// otherwise; after the duration in the windows tables and `windows`' text.
+func neverSureMark(w report.Window) string {
+	if w.QuorumNeverSurelyDown {
+		return " (quorum never surely down at once)"
+	}
+	return ""
 }
 
 // uncertaintyHead heads the windows tables' Uncertainty column, whose cells
