@@ -16,25 +16,52 @@ import (
 // verdict saw it open. Majority of 3: busan-b down from 10:10, seoul-a
 // from 10:11 (it reaches the quorum), daegu-c from 10:12 (joins later):
 // seoul-a; seoul-a and busan-b down from 10:11 at once: both; quorum 1:
-// the first down. Stored and recomputed alike, in both stores.
+// the first down. Where several began at once, those whose confirmations
+// made the quorum known (the need-th earliest of the locations down at the
+// start to know: their probers' kicked rebuilds could see it open): with
+// busan-b's confirming run 5 s and seoul-a's 300 ms, busan-b, where both
+// were named (and the alerts elected busan-b, the first, either way). Stored
+// and recomputed alike, in both stores.
 func TestCountedQuorumBy(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		quorum config.Quorum
 		busan  int // busan-b's first failing minute
-		want   string
+		daegu  int // daegu-c's (12 where zero)
+		// confirm are the durations of the 10:12 runs (300 ms otherwise),
+		// which confirm the windows begun at 10:11.
+		confirm map[string]time.Duration
+		want    string
 	}{
-		{"majority, seoul-a second", config.Quorum{Mode: "majority"}, 10, "[seoul-a]"},
-		{"majority, at once", config.Quorum{Mode: "majority"}, 11, "[busan-b seoul-a]"},
-		{"quorum 1, busan-b first", config.Quorum{Mode: "count", N: 1}, 10, "[busan-b]"},
+		{"majority, seoul-a second", config.Quorum{Mode: "majority"}, 10, 0, nil, "[seoul-a]"},
+		{"majority, at once", config.Quorum{Mode: "majority"}, 11, 0, nil, "[busan-b seoul-a]"},
+		{"quorum 1, busan-b first", config.Quorum{Mode: "count", N: 1}, 10, 0, nil, "[busan-b]"},
+		// Several began at once: those whose confirmations made the
+		// quorum known (the need-th earliest known), not the first
+		// alphabetically.
+		{"majority, two at once, busan-b known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"busan-b": 5 * time.Second}, "[busan-b]"},
+		{"majority, two at once, seoul-a known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"seoul-a": 5 * time.Second}, "[seoul-a]"},
+		{"majority, three at once, daegu-c known second", config.Quorum{Mode: "majority"}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[daegu-c]"},
+		{"all, three at once, busan-b known last", config.Quorum{Mode: "all"}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[busan-b]"},
+		{"quorum 1, three at once, seoul-a known first", config.Quorum{Mode: "count", N: 1}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[seoul-a]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("UTC", time.Minute)
 			cfg.Policy.Quorum = tc.quorum
+			daegu := tc.daegu
+			if daegu == 0 {
+				daegu = 12
+			}
+			dur := func(loc string) map[int]time.Duration {
+				if d, ok := tc.confirm[loc]; ok {
+					return map[int]time.Duration{12: d}
+				}
+				return nil
+			}
 			runs := [][]probe.Run{
-				phasedRuns("busan-b", 0, [2]int{tc.busan, 20}, nil),
-				phasedRuns("seoul-a", 0, [2]int{11, 20}, nil),
-				phasedRuns("daegu-c", 0, [2]int{12, 20}, nil),
+				phasedRuns("busan-b", 0, [2]int{tc.busan, 20}, dur("busan-b")),
+				phasedRuns("seoul-a", 0, [2]int{11, 20}, dur("seoul-a")),
+				phasedRuns("daegu-c", 0, [2]int{daegu, 20}, dur("daegu-c")),
 			}
 			for _, st := range stores() {
 				t.Run(st.name, func(t *testing.T) {

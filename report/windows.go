@@ -1421,6 +1421,20 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			cur.confirmed, need = cands[0], 1
 		}
 		cur.known = quorumKnown(cur, need, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
+		// Several windows began at the start (at the period's start, or
+		// in the same second): those whose probers' kicks could have seen
+		// it open are the ones whose confirmations made the quorum known,
+		// the need-th earliest of the locations down at the start to know
+		// (each its window's KnownAt, not clipped to the period: the
+		// verdict before it may have seen the window): busan-b's
+		// confirming run ended at 10:12:05, seoul-a's at 10:12:00.3, both
+		// down from 10:11, majority of 3: seoul-a's kicked rebuild at
+		// 10:12:02.3 found busan-b not yet down, busan-b's at 10:12:07
+		// found the quorum. Those tied stay (the alerts elect the first);
+		// all of them where none is the need-th.
+		if len(cur.by) > 1 {
+			cur.by = madeKnown(cur, a.required(reportingAt(locs, unknown, cur.s)), curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
+		}
 		// The causes of every location window that makes it, clipped to
 		// it: the location that went down first may recover while others
 		// keep the window counted with errors of their own.
@@ -1846,6 +1860,50 @@ func quorumKnown(cur *measured, need int, idx []int, at func(int) (state.Window,
 	}
 	slices.SortFunc(known, func(x, y time.Time) int { return x.Compare(y) })
 	return maxT(known[min(max(need, 1), len(known))-1], cur.confirmed)
+}
+
+// madeKnown narrows cur.by, the locations whose windows began at cur's
+// start, to those whose confirmations (KnownAt, each location's earliest)
+// were the need-th earliest to be known of all the locations down at the
+// start: the quorum was known when theirs were, so their probers' kicked
+// rebuilds are the ones that could have seen it open. cur.by when none of
+// them is.
+func madeKnown(cur *measured, need int, idx []int, at func(int) (state.Window, iv)) []string {
+	known := map[string]time.Time{}
+	for _, i := range idx {
+		w, x := at(i)
+		if x.s.After(cur.s) || !x.e.After(cur.s) {
+			continue
+		}
+		if k, ok := known[w.Location]; !ok || w.KnownAt().Before(k) {
+			known[w.Location] = w.KnownAt()
+		}
+	}
+	ks := slices.SortedFunc(maps.Values(known), func(x, y time.Time) int { return x.Compare(y) })
+	if need < 1 || need > len(ks) {
+		return cur.by
+	}
+	var out []string
+	for _, l := range cur.by {
+		if k, ok := known[l]; ok && k.Equal(ks[need-1]) {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return cur.by
+	}
+	return out
+}
+
+// reportingAt is how many of locs report at t (not unknown there).
+func reportingAt(locs []string, unknown map[string]set, t time.Time) int {
+	n := 0
+	for _, l := range locs {
+		if !unknown[l].contains(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // startCut says why a counted window starting at s has no measured start:
