@@ -32,18 +32,24 @@ func TestCountedQuorumBy(t *testing.T) {
 		// which confirm the windows begun at 10:11.
 		confirm map[string]time.Duration
 		want    string
+		from    time.Duration // the range's start past the hour (zero: the hour)
 	}{
-		{"majority, seoul-a second", config.Quorum{Mode: "majority"}, 10, 0, nil, "[seoul-a]"},
-		{"majority, at once", config.Quorum{Mode: "majority"}, 11, 0, nil, "[busan-b seoul-a]"},
-		{"quorum 1, busan-b first", config.Quorum{Mode: "count", N: 1}, 10, 0, nil, "[busan-b]"},
+		{"majority, seoul-a second", config.Quorum{Mode: "majority"}, 10, 0, nil, "[seoul-a]", 0},
+		{"majority, at once", config.Quorum{Mode: "majority"}, 11, 0, nil, "[busan-b seoul-a]", 0},
+		{"quorum 1, busan-b first", config.Quorum{Mode: "count", N: 1}, 10, 0, nil, "[busan-b]", 0},
 		// Several began at once: those whose confirmations made the
 		// quorum known (the need-th earliest known), not the first
 		// alphabetically.
-		{"majority, two at once, busan-b known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"busan-b": 5 * time.Second}, "[busan-b]"},
-		{"majority, two at once, seoul-a known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"seoul-a": 5 * time.Second}, "[seoul-a]"},
-		{"majority, three at once, daegu-c known second", config.Quorum{Mode: "majority"}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[daegu-c]"},
-		{"all, three at once, busan-b known last", config.Quorum{Mode: "all"}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[busan-b]"},
-		{"quorum 1, three at once, seoul-a known first", config.Quorum{Mode: "count", N: 1}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[seoul-a]"},
+		{"majority, two at once, busan-b known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"busan-b": 5 * time.Second}, "[busan-b]", 0},
+		{"majority, two at once, seoul-a known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"seoul-a": 5 * time.Second}, "[seoul-a]", 0},
+		{"majority, three at once, daegu-c known second", config.Quorum{Mode: "majority"}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[daegu-c]", 0},
+		{"all, three at once, busan-b known last", config.Quorum{Mode: "all"}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[busan-b]", 0},
+		{"quorum 1, three at once, seoul-a known first", config.Quorum{Mode: "count", N: 1}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[seoul-a]", 0},
+		// At the range's start (10:11:30), which cuts both windows: the
+		// same, by their confirmations (not clipped to the range).
+		{"majority, cut by the range, busan-b known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"busan-b": 5 * time.Second}, "[busan-b]", 11*time.Minute + 30*time.Second},
+		{"majority, cut by the range, seoul-a known last", config.Quorum{Mode: "majority"}, 11, 0, map[string]time.Duration{"seoul-a": 5 * time.Second}, "[seoul-a]", 11*time.Minute + 30*time.Second},
+		{"majority, three cut by the range, daegu-c known second", config.Quorum{Mode: "majority"}, 11, 11, map[string]time.Duration{"busan-b": 5 * time.Second, "daegu-c": 2 * time.Second}, "[daegu-c]", 11*time.Minute + 30*time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("UTC", time.Minute)
@@ -70,7 +76,7 @@ func TestCountedQuorumBy(t *testing.T) {
 					for _, r := range runs {
 						load(t, s, cfg, r)
 					}
-					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+					in := Input{Config: cfg, Store: s, From: hourStart.Add(tc.from), To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
 					for _, recompute := range []bool{false, true} {
 						in.Recompute = recompute
 						ws, err := Windows(ctx, in)
