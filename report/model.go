@@ -280,6 +280,15 @@ type Window struct {
 	// Only where its start and end are measured; in the JSON only when
 	// true (an additive key: absent on every other window).
 	QuorumNeverSurelyDown bool `json:"quorum_never_surely_down,omitempty"`
+	// SplitFrom is, of a counted window, the start of the counted window
+	// of the same flow, function and kind just before it when a location
+	// window lasted from that one into this one without a break: fewer
+	// than the quorum were down between them, so the policy counts two
+	// windows of what may have been one outage (majority of 3, daegu-c
+	// down 10:13-10:25, seoul-a back at 10:15:00, busan-b down from
+	// 10:15:01: 10:13-10:15:00 and 10:15:01-10:25, the second with
+	// split_from 10:13). In the JSON only then (an additive key).
+	SplitFrom *time.Time `json:"split_from,omitempty"`
 	// Known is when the window's confirmation was known: the end of its
 	// confirming run (of the quorum's, the quorum-th to end; MTTD's), its
 	// Confirmed where that end is not stored. Not in the JSON (the report's

@@ -40,7 +40,7 @@ func TestCountedNeverSurelyDown(t *testing.T) {
 			phasedRuns("seoul-a", 4*sec, [2]int{5, 11}, nil),
 			phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{11: 15 * sec}),
 			phasedRuns("daegu-c", 5*sec, [2]int{11, 20}, nil),
-		}, []string{"10:11 -1m0s +4.3s / 10:11 -1m0s +300ms never surely", "10:11 -1m0s +10s / 10:20 -1m0s +300ms"}},
+		}, []string{"10:11 -1m0s +4.3s / 10:11 -1m0s +300ms never surely", "10:11 -1m0s +10s / 10:20 -1m0s +300ms split from 10:11"}},
 		{"a short first run: surely down", [][]probe.Run{
 			phasedRuns("seoul-a", 4*sec, [2]int{5, 11}, nil),
 			phasedRuns("busan-b", 0, [2]int{11, 20}, nil),
@@ -72,6 +72,9 @@ func TestCountedNeverSurelyDown(t *testing.T) {
 							g := laterBounds(w)
 							if w.QuorumNeverSurelyDown {
 								g += " never surely"
+							}
+							if w.SplitFrom != nil {
+								g += " split from " + w.SplitFrom.UTC().Format("15:04")
 							}
 							got = append(got, g)
 						}

@@ -23,8 +23,12 @@ import (
 // passing run), the second begins -1m0s (busan-b's last pass, 10:14:01, when
 // seoul-a was still down: the two may have been one) +300ms (busan-b's
 // first failing run, beside daegu-c's since 10:13). With flap_gap 0 they are
-// two incidents. With busan-b down from 10:15:00, as seoul-a comes back,
-// two were down at every instant: one counted window 10:13-10:25.
+// two incidents. The second names the first's start (SplitFrom,
+// split_from in the JSON: daegu-c's window lasted from one into the other,
+// so they may have been one outage), whatever the flap gap. With busan-b
+// down from 10:15:00, as seoul-a comes back, two were down at every
+// instant: one counted window 10:13-10:25. Two outages with no location
+// down between them are not linked (TestCountedSplitFromApart).
 // Stored and recomputed alike, in both stores.
 func TestCountedOutageSplitBySecond(t *testing.T) {
 	sec := time.Second
@@ -38,11 +42,11 @@ func TestCountedOutageSplitBySecond(t *testing.T) {
 	}{
 		{"flap gap 5m", sec, 5 * time.Minute, []string{
 			"10:13:00 -1m0s +300ms / 10:15:00 -1m0s +300ms",
-			"10:15:01 -1m0s +300ms / 10:25:00 -1m0s +300ms",
+			"10:15:01 -1m0s +300ms / 10:25:00 -1m0s +300ms split from 10:13:00",
 		}, 1, 2*60 + 9*60 + 59},
 		{"flap gap 0", sec, 0, []string{
 			"10:13:00 -1m0s +300ms / 10:15:00 -1m0s +300ms",
-			"10:15:01 -1m0s +300ms / 10:25:00 -1m0s +300ms",
+			"10:15:01 -1m0s +300ms / 10:25:00 -1m0s +300ms split from 10:13:00",
 		}, 2, 2*60 + 9*60 + 59},
 		{"busan-b down as seoul-a comes back: one", 0, 0, []string{
 			"10:13:00 -1m0s +300ms / 10:25:00 -1m0s +300ms",
@@ -72,7 +76,11 @@ func TestCountedOutageSplitBySecond(t *testing.T) {
 					var got []string
 					for _, w := range stored {
 						if w.Function == nil {
-							got = append(got, boundsToSecond(w))
+							g := boundsToSecond(w)
+							if w.SplitFrom != nil {
+								g += " split from " + w.SplitFrom.UTC().Format("15:04:05")
+							}
+							got = append(got, g)
 						}
 					}
 					if fmt.Sprint(got) != fmt.Sprint(tc.want) {
@@ -115,4 +123,64 @@ func boundsToSecond(w Window) string {
 	}
 	return fmt.Sprintf("%s -%s +%s / %s -%s +%s", w.Start.UTC().Format("15:04:05"), f(w.StartUncertaintySeconds), f(w.StartUncertaintyLaterSeconds),
 		end, f(w.EndUncertaintySeconds), f(w.EndUncertaintyLaterSeconds))
+}
+
+// TestCountedSplitFromApart: two counted windows with no location window
+// lasting from one into the other are two outages, not linked (no
+// split_from): majority of 3, seoul-a and busan-b down 10:10-10:15 and
+// 10:20-10:25, daegu-c up; nor where a location down between them came
+// back before the second began (busan-b down to 10:17). With busan-b down
+// 10:10-10:25 the second names the first (split from 10:10). Stored and
+// recomputed alike, in both stores.
+func TestCountedSplitFromApart(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		busan [][2]int
+		want  string
+	}{
+		{"none down between", [][2]int{{10, 15}, {20, 25}}, "[<nil> <nil>]"},
+		{"one down between, back before", [][2]int{{10, 17}, {20, 25}}, "[<nil> <nil>]"},
+		{"one down throughout", [][2]int{{10, 25}}, "[<nil> 10:10:00]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			cfg.Policy.Quorum = config.Quorum{Mode: "majority"}
+			runs := [][]probe.Run{
+				schedule("seoul-a", hourStart, hourStart.Add(time.Hour), time.Minute, failing("fail:send", [2]int{10, 15}, [2]int{20, 25})),
+				schedule("busan-b", hourStart, hourStart.Add(time.Hour), time.Minute, failing("fail:send", tc.busan...)),
+				schedule("daegu-c", hourStart, hourStart.Add(time.Hour), time.Minute, failing("fail:send")),
+			}
+			for _, st := range stores() {
+				t.Run(st.name, func(t *testing.T) {
+					ctx := context.Background()
+					s := st.open(t)
+					for _, r := range runs {
+						load(t, s, cfg, r)
+					}
+					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+					for _, recompute := range []bool{false, true} {
+						in.Recompute = recompute
+						ws, err := Windows(ctx, in)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var got []string
+						for _, w := range ws {
+							if w.Function != nil {
+								continue
+							}
+							g := "<nil>"
+							if w.SplitFrom != nil {
+								g = w.SplitFrom.UTC().Format("15:04:05")
+							}
+							got = append(got, g)
+						}
+						if fmt.Sprint(got) != tc.want {
+							t.Errorf("recompute %v: split_from %v, want %s", recompute, got, tc.want)
+						}
+					}
+				})
+			}
+		})
+	}
 }

@@ -225,6 +225,10 @@ type measured struct {
 	// instant before its end): Window.QuorumNeverSurelyDown, where its end
 	// is measured.
 	neverSure bool
+	// splitFrom is the start of the counted window before this one of
+	// the same key when a location window lasted from that one into this
+	// one without a break (Window.SplitFrom); zero otherwise.
+	splitFrom time.Time
 }
 
 // flowData is one flow's windows and unknown stretches in the period.
@@ -360,6 +364,10 @@ func (a *analysis) window(m measured) Window {
 		w.StartUncertaintyLaterSeconds = ptrF(firstInEnd.Sub(m.s).Seconds())
 	}
 	w.QuorumNeverSurelyDown = m.neverSure && measuredEnd && (m.startCut == "" || m.startCut == CutNoData)
+	if !m.splitFrom.IsZero() {
+		t := m.splitFrom.In(a.loc)
+		w.SplitFrom = &t
+	}
 	w.Causes = make([]Cause, 0, len(m.causes))
 	for _, c := range m.causes {
 		x := Cause{Step: c.Step, Error: c.Error, From: c.From.In(a.loc)}
@@ -1740,6 +1748,20 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		flush()
 	}
 	flush()
+	// Split: fewer than the quorum were down between two counted windows
+	// while a location window lasted from the first into the second (one
+	// outage the policy counts as two: majority of 3, daegu-c down
+	// 10:13-10:25, seoul-a back at 10:15:00, busan-b down from 10:15:01):
+	// the second names the first's start.
+	for i := 1; i < len(counted); i++ {
+		prev, c := &counted[i-1], &counted[i]
+		for _, x := range lws {
+			if x.iv.s.Before(prev.e) && x.iv.e.After(c.s) {
+				c.splitFrom = prev.s
+				break
+			}
+		}
+	}
 	// Open: reaches the end of the elapsed period while a location window
 	// that makes it up is still open, and the period is not over.
 	for i := range counted {

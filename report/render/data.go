@@ -216,6 +216,7 @@ func normWindow(x report.Window, loc *time.Location) report.Window {
 	x.Causes = nonNil(x.Causes)
 	if loc != nil {
 		x.Start, x.End, x.Confirmed = in(x.Start, loc), inPtr(x.End, loc), in(x.Confirmed, loc)
+		x.SplitFrom = inPtr(x.SplitFrom, loc)
 		cs := make([]report.Cause, len(x.Causes))
 		for i, c := range x.Causes {
 			c.From, c.To = in(c.From, loc), inPtr(c.To, loc)
