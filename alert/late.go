@@ -203,7 +203,9 @@ func (n *Notifier) amendTickets(es []*entry, w state.Window) bool {
 // first of those whose windows began at w's start (w.QuorumBy: their runs
 // made it count, so their kicked rebuilds, not the others', could have
 // seen it open and paged it as ever, and a late page from another prober
-// after that page's resolve fired it again in Alertmanager); where none
+// after that page's resolve fired it again in Alertmanager; of several
+// that began at once, the report keeps those whose confirmations made the
+// quorum known, the first of them tied at one instant); where none
 // did (the quorum reached as a location went unknown), the first of those
 // w was seen from (all, when they are not known).
 func (n *Notifier) elected(w state.Window) bool {

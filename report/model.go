@@ -222,8 +222,10 @@ type Window struct {
 	Locations       []string `json:"locations"`
 	// QuorumBy are the locations of a counted window whose own windows
 	// began at its start, the quorum reached by them (their probers' runs
-	// made it count); none where it began otherwise. Not in the JSON (the
-	// report's keys are a contract): the alerts elect by it (state.Window).
+	// made it count); of several (the period's start, the same second),
+	// those whose confirmations made the quorum known (madeKnown); none
+	// where it began otherwise. Not in the JSON (the report's keys are a
+	// contract): the alerts elect by it (state.Window).
 	QuorumBy  []string  `json:"-"`
 	Error     string    `json:"error"`
 	Confirmed time.Time `json:"confirmed"` // start of the run that reached down_after (the quorum's); the period's start for a cut window confirmed before it (see quorum)

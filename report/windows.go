@@ -209,8 +209,9 @@ type measured struct {
 	err   string
 	locs  []string
 	// by are the locations whose own windows began at its start: those
-	// that made the quorum (a counted window's; none where it began
-	// otherwise: a location gone unknown, the period's start).
+	// that made the quorum (a counted window's; of several, those whose
+	// confirmations made it known: madeKnown; none where it began
+	// otherwise: a location gone unknown).
 	by     []string
 	causes []state.Cause // clipped to the window
 	// lastBefore and lastIn bound the edges (state.Window's); zero when the
