@@ -174,7 +174,7 @@ func jwtClaim(token, name string, nameLit bool) (string, error) {
 	}
 	raw, ok := claims[name]
 	if !ok {
-		return "", fmt.Errorf("jwtclaim: the JWT has no claim %s", quoted(name))
+		return "", errors.New(noClaim + quoted(name))
 	}
 	// Only a JSON string is its text: null decodes into a Go string too
 	// (leaving it empty), and must read "null".
@@ -184,7 +184,7 @@ func jwtClaim(token, name string, nameLit bool) (string, error) {
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
-		return "", fmt.Errorf("jwtclaim: claim %s is not JSON", quoted(name))
+		return "", errors.New(claimNamed + quoted(name) + " is not JSON")
 	}
 	return b.String(), nil
 }

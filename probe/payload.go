@@ -452,7 +452,7 @@ func extract(x *extractor, data any, body []byte, h http.Header, jar *lazyJar, u
 	case extractRegex:
 		m := x.re.FindSubmatch(body)
 		if m == nil {
-			return "", "extract " + x.name + ": no match for " + ConfigText(x.src)
+			return "", "extract " + x.name + ": " + noMatchFor + ConfigText(x.src)
 		}
 		if len(m) > 1 {
 			return string(m[1]), ""

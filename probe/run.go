@@ -395,8 +395,8 @@ func (rs *runState) main() bool {
 				rs.sess.untried.Store(true) // the next run is its first use
 				rs.sess.refusedAt.Store(rs.start.UnixNano())
 				res := &rs.steps[i] // runSession wrote the session's results only
-				res.Error += fmt.Sprintf("; logged in again, but the steps from %s were not tried again: %s has repeat: false and was sent in this run",
-					ConfigText(cf.steps[from].name), ConfigText(cf.steps[norepeat].name))
+				res.Error += "; logged in again, " + stepsFrom + ConfigText(cf.steps[from].name) +
+					notTriedAgain + ConfigText(cf.steps[norepeat].name) + " has repeat: false and was sent in this run"
 				return false
 			}
 			// A later step timed from a step before from (a poll's or an

@@ -608,7 +608,8 @@ var volatile = regexp.MustCompile("`[^`]*`|" + `"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(
 // poll's probe.StillWaitingNote (its last attempt cut at within one run,
 // ended just before it the next). The config's text that probe quotes
 // between backquotes (probe.ConfigText: no match for `tok-(\w+)`, no
-// claim `sub`) stays, and so do a JSONPath's single-quoted names without
+// claim `sub`) stays where probe puts it (a backquoted span elsewhere is
+// a target's, masked), and so do a JSONPath's single-quoted names without
 // a digit (configQuote): $['pending'] and $['queued'] tell causes apart.
 // Other quoted values do not: a matcher's operand is
 // often a variable (does not equal "m-17", then "m-18"; or a word another
@@ -637,10 +638,13 @@ func errorShape(s string) string {
 // configQuote reports whether q, a quoted value that volatile matched
 // after before, is the config's own words: the config's text as
 // probe.ConfigText quotes it (an extraction's regex, a claim's name, a
-// step's name), or a single-quoted name in a JSONPath with no digit in it.
+// step's name), where probe puts it (probe.ConfigTextAt: a target's words
+// can hold backquotes too, a WebSocket close reason "request `a1f09c3e77`
+// failed" unquoted, and its IDs are masked), or a single-quoted name in a
+// JSONPath with no digit in it.
 func configQuote(before, q string) bool {
 	if len(q) >= 2 && q[0] == '`' {
-		return true
+		return probe.ConfigTextAt(before)
 	}
 	return len(q) >= 2 && q[0] == '\'' && !strings.ContainsAny(q, "0123456789") && inJSONPath(before)
 }
