@@ -78,6 +78,17 @@ func TestZoneReview(t *testing.T) {
 		{"US/Easten", ": did you mean America/New_York?" + general},
 		{"US/Eastern", ""},
 		{"Asia/Calcutta", ""},
+		// Not a name zone.tab gives a country, though tzdata.zi makes it
+		// a link: a Slovak's Bratislava is not Prague, Svalbard's
+		// Longyearbyen not Berlin, Bonaire's Kralendijk not Puerto Rico
+		// (b2b512a suggested those, another country's zone, whose rules
+		// may part from theirs).
+		{"Bratislava", ": did you mean Europe/Bratislava?" + general},
+		{"Europe/Bratislva", ": did you mean Europe/Bratislava?" + general},
+		{"Longyearbyen", ": did you mean Arctic/Longyearbyen?" + general},
+		{"Kralendjik", ": did you mean America/Kralendijk?" + general},
+		{"Vatican", ": did you mean Europe/Vatican?" + general},
+		{"Europe/Busingen", ""},
 		{"Etc/GMT+9", ""},
 	}
 	for _, tc := range tests {
