@@ -452,9 +452,10 @@ func WallHint(s string, loc *time.Location, whose string) string {
 			}
 		}
 		if len(named) == 0 {
-			// Another zone's name (KST in a New York file): its offset is
-			// not the timeline zone's to tell.
-			return ""
+			// The zone's own name out of season (EST for a July time in
+			// New York, as many write it all year): what it says, and
+			// what the clocks read.
+			return outOfSeason(w, name, loc, whose, cands)
 		}
 		cands = named
 	}
@@ -469,6 +470,57 @@ func WallHint(s string, loc *time.Location, whose string) string {
 		return fmt.Sprintf("in %s (%s) %s on %s happened twice, the clocks going back: write %s for the first, %s for the second (%s later)",
 			loc, whose, clock, day, write(cands[0]), write(cands[1]), hours(cands[1].Sub(cands[0])))
 	}
+}
+
+// outOfSeason says what w, a wall clock time written with name for its
+// offset, is when name is one of loc's abbreviations within a year of it
+// but not one loc has at w's readings (cands): "2026-07-01 10:00 EST" in
+// New York is 10:00-05:00, 11:00 EDT on its clocks then; 10:00 on them is
+// 10:00-04:00. "" when loc has no such name then (KST in a New York file:
+// another zone's name, whose offset is not loc's to tell).
+func outOfSeason(w time.Time, name string, loc *time.Location, whose string, cands []time.Time) string {
+	const year = 366 * 24 * time.Hour
+	abbr, off, ok := "", 0, false
+	for _, dir := range []int{-1, 1} {
+		cur := w.In(loc)
+		for range 8 { // at most two changes a year, Casablanca's four
+			if a, o := cur.Zone(); strings.EqualFold(a, name) {
+				abbr, off, ok = a, o, true
+				break
+			}
+			start, end := cur.ZoneBounds()
+			next := end
+			if dir < 0 {
+				if start.IsZero() {
+					break
+				}
+				next = start.Add(-time.Nanosecond)
+			}
+			if next.IsZero() || next.Sub(w).Abs() > year {
+				break
+			}
+			cur = next.In(loc)
+		}
+		if ok {
+			break
+		}
+	}
+	if !ok {
+		return ""
+	}
+	clock := w.Format("15:04:05")
+	asWritten := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.FixedZone(abbr, off))
+	there := asWritten.In(loc)
+	thereAbbr, _ := there.Zone()
+	msg := fmt.Sprintf("in %s (%s) %s is %s, but its clocks were on %s then: %s %s is %s (%s %s there)",
+		loc, whose, abbr, asWritten.Format("-07:00"), thereAbbr, clock, abbr, asWritten.Format(time.RFC3339Nano), there.Format("15:04:05"), thereAbbr)
+	switch len(cands) {
+	case 0:
+		msg += fmt.Sprintf("; its clocks jumped over %s that day", clock)
+	case 1:
+		msg += fmt.Sprintf("; %s on its clocks is %s", clock, ReadingIn(cands[0], loc))
+	}
+	return msg
 }
 
 // ReadingIn is t in loc as RFC 3339, with the zone's abbreviation where it

@@ -33,3 +33,18 @@ func TestRangeZoneNameHint(t *testing.T) {
 		})
 	}
 }
+
+// --from and --to with their zone's own name out of season ("EST" for a
+// July time in New York) say what it is, as a timeline's time does (they
+// got the example offset +09:00).
+func TestRangeZoneNameOutOfSeason(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = parseTime("to", "2026-07-01 10:00 EST", ny)
+	want := `--to "2026-07-01 10:00 EST": a zone's name (EST) where its offset goes, a space where RFC 3339 has a T, no seconds: write 2026-07-01T10:00:00 and the offset: in America/New_York (where --from and --to are read) EST is -05:00, but its clocks were on EDT then: 10:00:00 EST is 2026-07-01T10:00:00-05:00 (11:00:00 EDT there); 10:00:00 on its clocks is 2026-07-01T10:00:00-04:00 (EDT)`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
