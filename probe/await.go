@@ -256,27 +256,33 @@ func manyBucket(n int) string {
 
 // match checks one message: method and signature for a callback, then the
 // payload check. It returns "" when the message passes, and otherwise how
-// far it got: a failed method -2, a failed signature -1, then as
-// checkPayloadAt.
+// far it got: a failed method -4, a failed signature -3 to -1 (verify),
+// then as checkPayloadAt.
 func (w *awaitStep) match(rs *runState, cs *compiledStep, m *message) (string, int) {
 	if w.webhook {
 		if w.method != "" && m.method != w.method {
-			return "method " + m.method + ", want " + w.method, -2
+			return "method " + m.method + ", want " + w.method, -4
 		}
 		if w.hmac != nil {
-			if why := w.hmac.verify(rs, m); why != "" {
-				return why, -1
+			if why, at := w.hmac.verify(rs, m); why != "" {
+				return why, at
 			}
 		}
 	}
 	return rs.checkPayloadAt(&cs.pay, m.data, m.header, nil)
 }
 
-// verify checks an HMAC-SHA256 signature over the raw body.
-func (h *hmacCheck) verify(rs *runState, m *message) string {
+// verify checks an HMAC-SHA256 signature over the raw body. It returns ""
+// when the signature holds, and otherwise how far the callback got, as
+// awaitStep.match counts: -3 without the header (a scanner's or another
+// integration's post to the public URL), -2 with one that does not decode,
+// -1 with a signature that does not match (signed with another key: a
+// provider that rotated its secret), so that the last says a run's
+// callbacks' closest whatever order they came in.
+func (h *hmacCheck) verify(rs *runState, m *message) (string, int) {
 	got := m.header.Get(h.header)
 	if got == "" {
-		return "no " + h.header + " header (signature)"
+		return "no " + h.header + " header (signature)", -3
 	}
 	got = strings.TrimPrefix(got, h.prefix)
 	var sig []byte
@@ -291,18 +297,18 @@ func (h *hmacCheck) verify(rs *runState, m *message) string {
 		if h.base64 {
 			enc = "base64"
 		}
-		return h.header + " is not a " + enc + " signature"
+		return h.header + " is not a " + enc + " signature", -2
 	}
 	key, err := h.secret.render(&rs.sc)
 	if err != nil {
-		return "hmac_sha256 secret: " + err.Error()
+		return "hmac_sha256 secret: " + err.Error(), -1
 	}
 	mac := hmac.New(sha256.New, []byte(key))
 	mac.Write(m.data)
 	if !hmac.Equal(sig, mac.Sum(nil)) {
-		return h.header + " signature does not match the body"
+		return h.header + " signature does not match the body", -1
 	}
-	return ""
+	return "", 0
 }
 
 // deadline is when the current step must end on the run's clock, the
