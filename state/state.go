@@ -606,7 +606,9 @@ var volatile = regexp.MustCompile("`[^`]*`|" + `"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(
 // errorShape is what two errors of one cause share: s without what
 // volatile matches, the values maskReturned and maskAddrs mask, and a
 // poll's probe.StillWaitingNote (its last attempt cut at within one run,
-// ended just before it the next). The config's text that probe quotes
+// ended just before it the next), and an await's account of the messages
+// that did not match (probe.AwaitMissShape: one missing message is one
+// cause whatever else the stream carried). The config's text that probe quotes
 // between backquotes (probe.ConfigText: no match for `tok-(\w+)`, no
 // claim `sub`) stays where probe puts it (a backquoted span elsewhere is
 // a target's, masked), and so do a JSONPath's single-quoted names without
@@ -616,7 +618,7 @@ var volatile = regexp.MustCompile("`[^`]*`|" + `"(?:[^"\\]|\\.)*"|'[^']*'|\b\d+(
 // step read, "amber" then "birch"), and a server's message goes by its
 // errcode (status 403: M_FORBIDDEN "...").
 func errorShape(s string) string {
-	s = maskReturned(maskAddrs(strings.Replace(s, probe.StillWaitingNote, "", 1)))
+	s = maskReturned(maskAddrs(probe.AwaitMissShape(strings.Replace(s, probe.StillWaitingNote, "", 1))))
 	var b strings.Builder
 	w := 0 // s[:w] is written
 	for _, m := range volatile.FindAllStringIndex(s, -1) {
