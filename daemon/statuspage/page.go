@@ -161,6 +161,7 @@ func (p *Page) config() *config.Config {
 func (p *Page) Run(ctx context.Context) error {
 	var logged time.Time // when a failure was last logged; zero: the last build worked
 	var lastErr string
+	var slot time.Time // the periodic rebuild a kick brought this one before; zero: none
 	for {
 		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
 			now := p.opts.Clock.Now()
@@ -171,7 +172,9 @@ func (p *Page) Run(ctx context.Context) error {
 		} else if err == nil {
 			logged, lastErr = time.Time{}, ""
 		}
-		if err := p.waitRebuild(ctx, p.opts.Clock.Now(), p.nextRebuild()); err != nil {
+		end := p.opts.Clock.Now()
+		var err error
+		if slot, err = p.waitRebuildSlot(ctx, end, p.keepSlot(end, slot, p.nextRebuild())); err != nil {
 			return nil
 		}
 	}
@@ -226,7 +229,16 @@ func kickedAt(kick, end time.Time, took time.Duration) time.Time {
 // it coalesced into would not see it (a window closing 0.1 s before a
 // rebuild waited for the next periodic one).
 func (p *Page) waitRebuild(ctx context.Context, end time.Time, wait time.Duration) error {
-	due := end.Add(wait)
+	_, err := p.waitRebuildSlot(ctx, end, wait)
+	return err
+}
+
+// waitRebuildSlot is waitRebuild, and says which periodic rebuild (end
+// plus wait) a kick brought this one before (zero: none, the rebuild is
+// the periodic one).
+func (p *Page) waitRebuildSlot(ctx context.Context, end time.Time, wait time.Duration) (time.Time, error) {
+	periodic := end.Add(wait)
+	due := periodic
 	var took time.Duration
 	if snap := p.snapshot(); snap != nil {
 		took = snap.took
@@ -234,7 +246,7 @@ func (p *Page) waitRebuild(ctx context.Context, end time.Time, wait time.Duratio
 	for {
 		kicked, err := p.sleepOrKick(ctx, due.Sub(p.opts.Clock.Now()))
 		if err != nil {
-			return err
+			return time.Time{}, err
 		}
 		if !kicked {
 			// Kicks that came while it slept coalesce into this
@@ -246,12 +258,38 @@ func (p *Page) waitRebuild(ctx context.Context, end time.Time, wait time.Duratio
 			if k := p.kickTime.Load(); k != 0 && p.opts.Clock.Now().Before(time.Unix(0, k).Add(kickSettle)) {
 				p.Kick()
 			}
-			return nil
+			if due.Before(periodic) {
+				return periodic, nil
+			}
+			return time.Time{}, nil
 		}
 		if at := kickedAt(p.opts.Clock.Now(), end, took); at.Before(due) {
 			due = at
 		}
 	}
+}
+
+// keepSlot is the wait after a build that ended at end, wait being the
+// periodic one (nextRebuild): when a kick brought that build before its
+// periodic rebuild (slot), the periodic one stays due if it comes no sooner
+// after end than a kicked one could (kickedAt's floor), so that the
+// fleet's probers still rebuild at the clock's whole minutes. Before,
+// aligned's "never within half a period" moved it a period on: a prober
+// whose window opened 13 s before the minute, kicked when the quorum was
+// not reached yet, next rebuilt 73 s later, its ticket "not counted"
+// firing beside the quorum's page all that while.
+func (p *Page) keepSlot(end, slot time.Time, wait time.Duration) time.Duration {
+	if slot.IsZero() || !slot.Before(end.Add(wait)) {
+		return wait
+	}
+	var took time.Duration
+	if snap := p.snapshot(); snap != nil {
+		took = snap.took
+	}
+	if slot.Before(end.Add(max(kickFloor, kickFactor*took))) {
+		return wait
+	}
+	return slot.Sub(end)
 }
 
 // sleepOrKick waits d on the clock, or until a kick comes (true), or ctx
