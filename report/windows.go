@@ -845,8 +845,12 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		// last run's 60 s read as 50 s unknown). The guesses below are
 		// for an edge no run on the other side of which is stored: the
 		// prober's first run, or one stopped that has not run since.
+		// Before a first run nothing covered the time, however short
+		// (no run before it within edgeLookaround, nor two of the longest
+		// interval): unknown from the period's start. The two intervals'
+		// allowance is for the stretch after a run, which it covers.
 		k := [2]string{f.Name, c.Location}
-		if c.First.Sub(from) > 2*ivl && !a.ranBefore[k] {
+		if c.First.After(from) && !a.ranBefore[k] {
 			unknown[c.Location] = append(unknown[c.Location], iv{from, c.First})
 		}
 		trailing := end.Sub(c.Last) > 2*ivl || end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*ivl && !a.after[k]
