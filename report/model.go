@@ -272,7 +272,8 @@ type Window struct {
 	Causes []Cause `json:"causes"`
 	// QuorumNeverSurelyDown marks a counted window in which the quorum was
 	// never surely down at once: at no instant in it were as many of its
-	// locations as the quorum needs each past the end of its window's
+	// locations as the quorum then needs (of the locations reporting at
+	// that instant) each past the end of its window's
 	// first failing run and not yet back, however early the runs whose
 	// ends are not known ended (majority of 3, seoul-a back at 10:11:04,
 	// busan-b down from 10:11:00 with a first run that hung to 10:11:15).

@@ -1680,14 +1680,19 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				}
 				return x.Compare(y)
 			})
-			if t, ok := surelyDown(cur.s, max(n, 1), curWs, func(i int) state.Window { return lws[i].w }); ok {
+			if t, ok := surelyDown(cur.s, func(time.Time) int { return max(n, 1) }, nil, curWs, func(i int) state.Window { return lws[i].w }); ok {
 				cur.firstInEnd = t
 			} else if k := min(max(n, 1), len(by)); k >= 1 && !by[k-1].IsZero() {
 				cur.firstInEnd = maxT(by[k-1], cur.s)
 			}
 			// Never surely down at once: not even with every first run
 			// whose end is not known taken to have ended at its start
-			// (the earliest it may have), before the counted end.
+			// (the earliest it may have), before the counted end; by the
+			// quorum at each instant, of the locations reporting then, as
+			// the window is counted (majority of 4, three down at the
+			// start, then two of the three reporting once a prober
+			// stopped: two surely down is enough from then on), so at the
+			// instants the locations reporting change too.
 			early := func(i int) state.Window {
 				w := lws[i].w
 				if w.FirstInEnd.IsZero() {
@@ -1695,7 +1700,19 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				}
 				return w
 			}
-			t, ok := surelyDown(cur.s, max(n, 1), curWs, early)
+			var changes []time.Time
+			for _, l := range locs {
+				for _, u := range unknown[l] {
+					changes = append(changes, u.s, u.e)
+				}
+			}
+			needAt := func(t time.Time) int {
+				if r := reportingAt(locs, unknown, t); r > 0 {
+					return max(a.required(r), 1)
+				}
+				return len(locs) + 1 // no one reports: not down
+			}
+			t, ok := surelyDown(cur.s, needAt, changes, curWs, early)
 			cur.neverSure = !ok || !t.Before(cur.e)
 		}
 		if endLaterUnknown {
@@ -1819,8 +1836,11 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 // window begins the counted one at s with a run that hung 15 s, C's a few
 // seconds after s with one that failed by s+5.3s: A and C were down by then,
 // so s+5.3s, not B's s+15s; but not where A came back before C's run ended.
-// false when no instant has need of them (fewer know their runs' ends).
-func surelyDown(s time.Time, need int, idx []int, at func(int) state.Window) (time.Time, bool) {
+// need is how many must be at each instant; changes are further instants
+// to look at (where need may change: locations that stop or start
+// reporting). false when no instant has need of them (fewer know their
+// runs' ends).
+func surelyDown(s time.Time, need func(time.Time) int, changes []time.Time, idx []int, at func(int) state.Window) (time.Time, bool) {
 	type span struct {
 		loc      string
 		by, till time.Time // till zero: open
@@ -1840,6 +1860,11 @@ func surelyDown(s time.Time, need int, idx []int, at func(int) state.Window) (ti
 		spans = append(spans, span{w.Location, by, w.End})
 		cands = append(cands, by)
 	}
+	for _, t := range changes {
+		if t.After(s) {
+			cands = append(cands, t)
+		}
+	}
 	slices.SortFunc(cands, func(x, y time.Time) int { return x.Compare(y) })
 	for _, t := range slices.CompactFunc(cands, func(x, y time.Time) bool { return x.Equal(y) }) {
 		var locs []string
@@ -1848,7 +1873,7 @@ func surelyDown(s time.Time, need int, idx []int, at func(int) state.Window) (ti
 				locs = append(locs, sp.loc)
 			}
 		}
-		if len(locs) >= need {
+		if len(locs) >= need(t) {
 			return t, true
 		}
 	}

@@ -1,0 +1,83 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
+)
+
+// TestCountedNeverSurelyDownNeedChanges: whether the quorum was ever surely
+// down at once in a counted window is judged by the quorum at each instant
+// (of the locations reporting then), not by the one at its start alone:
+// majority of 4, seoul-a and busan-b down from 10:11:00 with first runs that
+// hung 50 s and 55 s, daegu-c down since 10:05:30 and back at 10:11:30,
+// incheon-d up with its last run at 10:10:10 before its prober stopped: the
+// counted window 10:11:00-10:20:00 (three of four down, then two of the
+// three reporting) was surely down from 10:11:55 to its end, two of three,
+// yet was marked never surely down at once because three were needed at
+// its start. With incheon-d reporting throughout it ends at 10:11:30 when
+// daegu-c comes back, before either first run ended: never surely down, as
+// before. Stored and recomputed alike, in both stores.
+func TestCountedNeverSurelyDownNeedChanges(t *testing.T) {
+	sec := time.Second
+	for _, tc := range []struct {
+		name    string
+		stopped bool // incheon-d's prober stopped after its 10:10:10 run
+		want    []string
+	}{
+		{"incheon-d stopped: two of three surely down", true, []string{"10:11:00 -1m0s +55s / 10:20:00 -1m0s +300ms"}},
+		{"incheon-d reporting: never", false, []string{"10:11:00 -1m0s +30.3s / 10:11:30 -1m0s +300ms never surely"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			cfg.Policy.Quorum = config.Quorum{Mode: "majority"}
+			incheon := schedule("incheon-d", hourStart.Add(10*sec), hourStart.Add(time.Hour), time.Minute, func(off time.Duration) string {
+				if m := int(off / time.Minute); tc.stopped && m >= 11 && m < 30 {
+					return ""
+				}
+				return "ok"
+			})
+			runs := [][]probe.Run{
+				phasedRuns("seoul-a", 0, [2]int{11, 20}, map[int]time.Duration{11: 50 * sec}),
+				phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{11: 55 * sec}),
+				phasedRuns("daegu-c", 30*sec, [2]int{5, 11}, nil),
+				incheon,
+			}
+			for _, st := range stores() {
+				t.Run(st.name, func(t *testing.T) {
+					ctx := context.Background()
+					s := st.open(t)
+					for _, r := range runs {
+						load(t, s, cfg, r)
+					}
+					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+					for _, recompute := range []bool{false, true} {
+						in.Recompute = recompute
+						ws, err := Windows(ctx, in)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var got []string
+						for _, w := range ws {
+							if w.Function != nil {
+								continue
+							}
+							g := boundsToSecond(w)
+							if w.QuorumNeverSurelyDown {
+								g += " never surely"
+							}
+							got = append(got, g)
+						}
+						if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+							t.Errorf("recompute %v: windows %q, want %q", recompute, got, tc.want)
+						}
+					}
+				})
+			}
+		})
+	}
+}
