@@ -280,7 +280,9 @@ type Window struct {
 	// The policy counts it (the measured location windows overlap), but it
 	// may not have been real: each location's outage may have missed the
 	// other's. Its start's later bound is then its end's latest instant.
-	// Only where its start and end are measured; in the JSON only when
+	// Only where its end is measured and its start measured or next to
+	// time without data (start_cut "no_data": the first failing run's end
+	// still bounds it), not one the period cuts; in the JSON only when
 	// true (an additive key: absent on every other window).
 	QuorumNeverSurelyDown bool `json:"quorum_never_surely_down,omitempty"`
 	// SplitFrom is, of a counted window, the start of the counted window

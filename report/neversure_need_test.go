@@ -81,3 +81,68 @@ func TestCountedNeverSurelyDownNeedChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestNeverSurelyDownNoDataStart: the mark needs a measured end, and a
+// start measured or next to time without data (start_cut "no_data": its
+// later bound, the first failing run's end, is still known), not one the
+// period cuts: majority of 3, seoul-a failing 10:05:04-10:11:04, busan-b
+// with no runs from 10:06 to 10:11 and down from 10:11:00 with a first run
+// that hung 15 s, daegu-c up: 10:11:00 (no_data) -10:11:04, never surely
+// down at once; the same with the range from 10:11:01, which cuts its
+// start: no mark. Stored and recomputed alike, in both stores.
+func TestNeverSurelyDownNoDataStart(t *testing.T) {
+	sec := time.Second
+	var busan []probe.Run
+	for _, r := range phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{11: 15 * sec}) {
+		if m := r.Start.Sub(hourStart) / time.Minute; m > 5 && m < 11 {
+			continue
+		}
+		busan = append(busan, r)
+	}
+	runs := [][]probe.Run{phasedRuns("seoul-a", 4*sec, [2]int{5, 11}, nil), busan, phasedRuns("daegu-c", 0, [2]int{0, 0}, nil)}
+	for _, tc := range []struct {
+		name string
+		from time.Duration
+		want string
+	}{
+		{"no data before its start: marked", 0, "[10:11:00 no_data -? +4.3s / 10:11:04 -1m0s +300ms never surely]"},
+		{"cut by the range: not", 11*time.Minute + sec, "[10:11:01 period -? +? / 10:11:04 -1m0s +300ms]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			cfg.Policy.Quorum = config.Quorum{Mode: "majority"}
+			for _, st := range stores() {
+				t.Run(st.name, func(t *testing.T) {
+					ctx := context.Background()
+					s := st.open(t)
+					for _, r := range runs {
+						load(t, s, cfg, r)
+					}
+					in := Input{Config: cfg, Store: s, From: hourStart.Add(tc.from), To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+					for _, recompute := range []bool{false, true} {
+						in.Recompute = recompute
+						ws, err := Windows(ctx, in)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var got []string
+						for _, w := range ws {
+							if w.Function != nil {
+								continue
+							}
+							g := boundsToSecond(w)
+							g = g[:8] + " " + w.StartCut + g[8:]
+							if w.QuorumNeverSurelyDown {
+								g += " never surely"
+							}
+							got = append(got, g)
+						}
+						if fmt.Sprint(got) != tc.want {
+							t.Errorf("recompute %v: windows %q, want %s", recompute, got, tc.want)
+						}
+					}
+				})
+			}
+		})
+	}
+}
