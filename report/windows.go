@@ -1444,9 +1444,13 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		// down from 10:11, majority of 3: seoul-a's kicked rebuild at
 		// 10:12:02.3 found busan-b not yet down, busan-b's at 10:12:07
 		// found the quorum. Those tied stay (the alerts elect the first);
-		// all of them where none is the need-th.
+		// all of them where none is the need-th. need is the quorum's
+		// when it was confirmed, as for Known, not at the start: majority
+		// of 4, three down at once while three reported, the fourth
+		// reporting by the confirmation, so the third to know made it
+		// known, not the second.
 		if len(cur.by) > 1 {
-			cur.by = madeKnown(cur, a.required(reportingAt(locs, unknown, cur.s)), curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
+			cur.by = madeKnown(cur, need, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
 		}
 		// The causes of every location window that makes it, clipped to
 		// it: the location that went down first may recover while others
