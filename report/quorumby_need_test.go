@@ -22,7 +22,10 @@ import (
 // quorum, yet it was elected, and would page the window late after
 // daegu-c's page had been resolved. With incheon-d reporting from 10:10:30
 // three are needed throughout: daegu-c as well; with incheon-d's first run
-// at 10:13:30, after the confirmations, two sufficed: busan-b. Stored and
+// at 10:13:30, after the confirmations, two sufficed: busan-b. With quorum
+// all the window ends at 10:11:30 as incheon-d comes up, never confirmed
+// at the quorum: the first to know, seoul-a, as Known dates it (it was
+// daegu-c, the third, by the quorum of three at the start). Stored and
 // recomputed alike, in both stores.
 func TestCountedQuorumByNeedAtConfirmation(t *testing.T) {
 	sec := time.Second
@@ -34,10 +37,18 @@ func TestCountedQuorumByNeedAtConfirmation(t *testing.T) {
 		{"incheon-d reports from 10:11:30: daegu-c", 11, "[daegu-c] 10:12:08"},
 		{"incheon-d reports from 10:10:30: daegu-c", 10, "[daegu-c] 10:12:08"},
 		{"incheon-d reports from 10:13:30: busan-b", 13, "[busan-b] 10:12:05"},
+		// Never confirmed at the quorum while counted (all: the window
+		// ended at 10:11:30 as incheon-d came up, before any
+		// confirmation): the first to know, as for Known, not the
+		// third, daegu-c, by the start's quorum of all three.
+		{"all, incheon-d reports from 10:11:30: seoul-a", -11, "[seoul-a] 10:12:00"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("UTC", time.Minute)
 			cfg.Policy.Quorum = config.Quorum{Mode: "majority"}
+			if tc.first < 0 { // quorum all
+				cfg.Policy.Quorum, tc.first = config.Quorum{Mode: "all"}, -tc.first
+			}
 			runs := [][]probe.Run{
 				phasedRuns("seoul-a", 0, [2]int{11, 20}, nil),
 				phasedRuns("busan-b", 0, [2]int{11, 20}, map[int]time.Duration{12: 5 * sec}),
