@@ -1707,7 +1707,11 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 			var changes []time.Time
 			for _, l := range locs {
 				for _, u := range unknown[l] {
-					changes = append(changes, u.s, u.e)
+					for _, t := range []time.Time{u.s, u.e} {
+						if t.After(cur.s) && t.Before(cur.e) {
+							changes = append(changes, t)
+						}
+					}
 				}
 			}
 			needAt := func(t time.Time) int {
