@@ -479,32 +479,7 @@ func WallHint(s string, loc *time.Location, whose string) string {
 // 10:00-04:00. "" when loc has no such name then (KST in a New York file:
 // another zone's name, whose offset is not loc's to tell).
 func outOfSeason(w time.Time, name string, loc *time.Location, whose string, cands []time.Time) string {
-	const year = 366 * 24 * time.Hour
-	abbr, off, ok := "", 0, false
-	for _, dir := range []int{-1, 1} {
-		cur := w.In(loc)
-		for range 8 { // at most two changes a year, Casablanca's four
-			if a, o := cur.Zone(); strings.EqualFold(a, name) {
-				abbr, off, ok = a, o, true
-				break
-			}
-			start, end := cur.ZoneBounds()
-			next := end
-			if dir < 0 {
-				if start.IsZero() {
-					break
-				}
-				next = start.Add(-time.Nanosecond)
-			}
-			if next.IsZero() || next.Sub(w).Abs() > year {
-				break
-			}
-			cur = next.In(loc)
-		}
-		if ok {
-			break
-		}
-	}
+	abbr, off, ok := zoneNear(loc, w, func(a string, _ int) bool { return strings.EqualFold(a, name) })
 	if !ok {
 		return ""
 	}
@@ -607,12 +582,20 @@ func offsetMismatch(t time.Time, loc *time.Location, whose, given string) (strin
 // instant within a year of t: the other side of a daylight saving change,
 // Casablanca's Ramadan offset, a zone's offset before or after it moved.
 func offsetsNear(loc *time.Location, t time.Time, off int) bool {
+	_, _, ok := zoneNear(loc, t, func(_ string, o int) bool { return o == off })
+	return ok
+}
+
+// zoneNear is the first of loc's zones (abbreviation, offset in seconds)
+// within a year of t that match takes: t's own, then those before it,
+// latest first, then those after it.
+func zoneNear(loc *time.Location, t time.Time, match func(abbr string, off int) bool) (string, int, bool) {
 	const year = 366 * 24 * time.Hour
 	for _, dir := range []int{-1, 1} {
 		cur := t.In(loc)
 		for range 8 { // at most two changes a year, Casablanca's four
-			if _, o := cur.Zone(); o == off {
-				return true
+			if a, o := cur.Zone(); match(a, o) {
+				return a, o, true
 			}
 			start, end := cur.ZoneBounds()
 			next := end
@@ -628,7 +611,7 @@ func offsetsNear(loc *time.Location, t time.Time, off int) bool {
 			cur = next.In(loc)
 		}
 	}
-	return false
+	return "", 0, false
 }
 
 // hours says d, a difference of UTC offsets: "an hour", "16 hours", "30m",
