@@ -251,10 +251,20 @@ var awaitMiss = regexp.MustCompile(`: (?:no (message|callback)((?: on stream \S+
 // none, and one fault made a cause a run (24 in 50 runs with another room's
 // message in half of them; 32, the cap, with another location's). Each
 // run's own error keeps the account. s unchanged when it is not an await's.
+//
+// The note run.go appends when the run logged in again and a repeat: false
+// step stopped it ("; logged in again, but the steps from `sync` were not
+// tried again: ...") is kept after it: "no message" is known by the end of
+// the error, and the other two forms cut there, so with the note they were
+// two causes.
 func AwaitMissShape(s string) string {
+	note := ""
+	if m := reloginNote.FindStringIndex(s); m != nil {
+		s, note = s[:m[0]], s[m[0]:]
+	}
 	m := awaitMiss.FindStringSubmatchIndex(s)
 	if m == nil {
-		return s
+		return s + note
 	}
 	what, where := "", ""
 	for i := 2; i+3 < len(m); i += 4 {
@@ -263,8 +273,12 @@ func AwaitMissShape(s string) string {
 			break
 		}
 	}
-	return s[:m[0]] + ": no matching " + what + where
+	return s[:m[0]] + ": no matching " + what + where + note
 }
+
+// reloginNote matches run.go's note on a run that logged in again but
+// did not try its steps again (step names have no backquotes).
+var reloginNote = regexp.MustCompile("; logged in again, " + stepsFrom + "`[^`]*`" + notTriedAgain + "`[^`]*` has repeat: false and was sent in this run$")
 
 // manyBucket says a count of two or more by its order of magnitude ("2-9",
 // "10-99", "100-999", "1000 or more"), not exactly: a window's cause is
