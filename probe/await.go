@@ -237,26 +237,30 @@ func (w *awaitStep) verdict(reason, what, where string, seen int, closest string
 	return reason + ": none of " + manyBucket(seen) + " " + what + "s" + where + " matched; closest: " + closest
 }
 
-// awaitMiss matches what verdict says after the reason when no message
-// matched: no message at all, the only one that came and why it did not
-// match, or how many came and why the closest did not.
-var awaitMiss = regexp.MustCompile(`: (?:no (message|callback)((?: on stream \S+)?)$|the only (message|callback)((?: on stream \S+)?) did not match: |none of (?:\d+-\d+|\d+ or more) (message|callback)s((?: on stream \S+)?) matched; closest: )`)
+// awaitMiss matches what verdict says after the reason when messages came
+// and none matched: the only one that came and why it did not match, or
+// how many came and why the closest did not.
+var awaitMiss = regexp.MustCompile(`: (?:the only (message|callback)((?: on stream \S+)?) did not match: |none of (?:\d+-\d+|\d+ or more) (message|callback)s((?: on stream \S+)?) matched; closest: )`)
 
 // AwaitMissShape is s, a step's error, with an await's account of the
-// messages that did not match (verdict's) made one: "REASON: no matching
-// message on stream S". A window's cause is the await's missing message,
-// not what else the stream carried: with other traffic on it (another
-// room's events, another location's probe, typing and presence) how many
-// came and which came closest changed from run to run, the only one or
-// none, and one fault made a cause a run (24 in 50 runs with another room's
-// message in half of them; 32, the cap, with another location's). Each
-// run's own error keeps the account. s unchanged when it is not an await's.
+// messages that came and did not match (verdict's) made one: "REASON: no
+// matching message on stream S". A window's cause is the await's missing
+// message, not what else the stream carried: with other traffic on it
+// (another room's events, another location's probe, typing and presence)
+// how many came and which came closest changed from run to run, the only
+// one or several, and one fault made a cause a run (24 in 50 runs with
+// another room's message in half of them; 32, the cap, with another
+// location's). Each run's own error keeps the account. "no message" (none
+// came at all: a stalled sync, a hub whose fan-out stopped) stays apart
+// from it (messages came, ours not among them, or changed: a room turned
+// encrypted, a redelivered publication), as an on-call tells the two
+// apart. s unchanged when it is not an await's that messages came to.
 //
 // The note run.go appends when the run logged in again and a repeat: false
 // step stopped it ("; logged in again, but the steps from `sync` were not
 // tried again: ...") is kept after it: "no message" is known by the end of
-// the error, and the other two forms cut there, so with the note they were
-// two causes.
+// the error, and the other two forms are cut at the account, so the note
+// would be lost with it.
 func AwaitMissShape(s string) string {
 	note := ""
 	if m := reloginNote.FindStringIndex(s); m != nil {

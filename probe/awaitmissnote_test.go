@@ -13,14 +13,15 @@ import "testing"
 func TestAwaitMissShapeReloginNote(t *testing.T) {
 	const note = "; logged in again, " + stepsFrom + "`sync`" + notTriedAgain + "`send` has repeat: false and was sent in this run"
 	const want = "receive: session expired: stream sync closed (4001): no matching message on stream sync" + note
-	for _, tc := range []struct{ name, err string }{
-		{"none came", "receive: session expired: stream sync closed (4001): no message on stream sync" + note},
-		{"the only one", `receive: session expired: stream sync closed (4001): the only message on stream sync did not match: $.type does not equal "m.room.message" (got "m.typing")` + note},
-		{"several", `receive: session expired: stream sync closed (4001): none of 2-9 messages on stream sync matched; closest: $.content.body does not equal "seoul-17"` + note},
+	const none = "receive: session expired: stream sync closed (4001): no message on stream sync" + note
+	for _, tc := range []struct{ name, err, want string }{
+		{"none came", none, none},
+		{"the only one", `receive: session expired: stream sync closed (4001): the only message on stream sync did not match: $.type does not equal "m.room.message" (got "m.typing")` + note, want},
+		{"several", `receive: session expired: stream sync closed (4001): none of 2-9 messages on stream sync matched; closest: $.content.body does not equal "seoul-17"` + note, want},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := AwaitMissShape(tc.err); got != want {
-				t.Errorf("AwaitMissShape(%q)\n got %q\nwant %q", tc.err, got, want)
+			if got := AwaitMissShape(tc.err); got != tc.want {
+				t.Errorf("AwaitMissShape(%q)\n got %q\nwant %q", tc.err, got, tc.want)
 			}
 		})
 	}
