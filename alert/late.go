@@ -59,7 +59,9 @@ func (n *Notifier) lateHold() time.Duration {
 // lapse), is not paged again; nor is one that ended before the notifier
 // started or more than lateSlack ago, one that ended where every
 // location's data ends (not known to be over: the next verdicts say), one
-// that closed during planned maintenance it was detected in, or one while
+// whose end the verdict says may yet move (state.Window.EndMayMove: a
+// location down at its end may have its confirmation in flight, which
+// carries the window on; the next verdicts say), one that closed during planned maintenance it was detected in, or one while
 // an alert of its labels fires (the on-call has that page).
 //
 // Of the probers of a fleet, which all see it so, only those elected
@@ -103,7 +105,7 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 			n.lateDone[id] = w.End
 			continue
 		}
-		if q.endsInGap(w) {
+		if q.endsInGap(w) || w.EndMayMove {
 			continue // judged again by the verdicts that follow
 		}
 		n.lateDone[id] = w.End

@@ -301,6 +301,10 @@ type Window struct {
 	// for maintenance by it, as it holds this prober's own windows
 	// (state.Window.Known).
 	Known time.Time `json:"-"`
+	// EndMayMove marks a counted window of live figures whose end the
+	// next figures may yet move (state.Window.EndMayMove, which it gives:
+	// see flowWindows). Not in the JSON.
+	EndMayMove bool `json:"-"`
 }
 
 // Cause is one stretch of a window with the same failing step and error.
@@ -438,6 +442,7 @@ func (w Window) State() state.Window {
 	}
 	sw.LastBefore, sw.FirstInEnd = w.StartBounds()
 	sw.QuorumBy = strings.Join(w.QuorumBy, ", ")
+	sw.EndMayMove = w.EndMayMove
 	if w.Function != nil {
 		sw.Function = *w.Function
 	}

@@ -230,6 +230,8 @@ type measured struct {
 	// the same key when a location window lasted from that one into this
 	// one without a break (Window.SplitFrom); zero otherwise.
 	splitFrom time.Time
+	// endMayMove: Window.EndMayMove (flowWindows).
+	endMayMove bool
 }
 
 // flowData is one flow's windows and unknown stretches in the period.
@@ -311,18 +313,19 @@ const edgeLookaround = 24 * time.Hour
 
 func (a *analysis) window(m measured) Window {
 	w := Window{
-		Service:   m.Service,
-		Flow:      m.Flow,
-		Kind:      string(m.kind),
-		Start:     m.s.In(a.loc),
-		StartCut:  m.startCut,
-		EndCut:    m.endCut,
-		CauseStep: m.cause,
-		Locations: m.locs,
-		QuorumBy:  m.by,
-		Error:     m.err,
-		Confirmed: m.confirmed.In(a.loc),
-		Known:     maxT(m.known, m.confirmed).In(a.loc),
+		Service:    m.Service,
+		Flow:       m.Flow,
+		Kind:       string(m.kind),
+		Start:      m.s.In(a.loc),
+		StartCut:   m.startCut,
+		EndCut:     m.endCut,
+		CauseStep:  m.cause,
+		Locations:  m.locs,
+		QuorumBy:   m.by,
+		EndMayMove: m.endMayMove && !m.open && m.endCut != CutPeriod,
+		Error:      m.err,
+		Confirmed:  m.confirmed.In(a.loc),
+		Known:      maxT(m.known, m.confirmed).In(a.loc),
 	}
 	if w.Locations == nil {
 		w.Locations = []string{}
@@ -958,6 +961,29 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 	slices.SortFunc(keys, func(x, y gk) int { return cmp.Or(cmp.Compare(x.fn, y.fn), cmp.Compare(x.kind, y.kind)) })
 	for _, k := range keys {
 		counted, below := a.quorum(svc.Name, f.Name, k.fn, k.kind, groups[k], fd.locs, quorumUnknown, first)
+		// In live figures, a counted window that ended less than the
+		// flow's settling before their end while a location window of it
+		// lasts past its end may not be over: a location down at its end
+		// whose runs have not made its window yet (its confirmation in
+		// flight) may join it, and the next figures carry it on (majority
+		// of 4, seoul-a and busan-b down from 09:31:00 and confirmed,
+		// daegu-c down then with its confirming run of 8 s in flight,
+		// incheon-d reporting up from 09:31:30: 09:31:00-09:31:30 here,
+		// 09:31:00 on, open, once daegu-c's window is stored). The late
+		// page (alert's pageLate) waits for such an end, not paging as
+		// over an outage that goes on.
+		if a.end.Before(a.in.To) {
+			settle := Settling(f)
+			for i := range counted {
+				m := &counted[i]
+				if m.open || !a.end.Before(m.e.Add(settle)) {
+					continue
+				}
+				m.endMayMove = slices.ContainsFunc(groups[k], func(w state.Window) bool {
+					return !w.Start.After(m.e) && (w.End.IsZero() || w.End.After(m.e))
+				})
+			}
+		}
 		fd.windows = append(fd.windows, counted...)
 		fd.below = append(fd.below, below...)
 	}

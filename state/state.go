@@ -125,6 +125,15 @@ type Window struct {
 	// and for a counted one that began otherwise (a location gone unknown,
 	// the period's start).
 	QuorumBy string
+	// EndMayMove marks, of a live fleet's counted window (report's) that
+	// has ended, an end the next figures may yet move: a location window
+	// of it lasts past its end, and the figures end less than the flow's
+	// settling (report.Settling) after it, so a location down at its end
+	// whose window is not made yet (its confirming runs in flight) may
+	// join it and carry it on. The late page waits for it (alert's
+	// pageLate). False for a location's own window and in a report of a
+	// period that is over.
+	EndMayMove bool
 }
 
 // Cause is what made a stretch of a window's runs fail (or be degraded):

@@ -29,7 +29,26 @@ import (
 // seoul-a down from 09:31:00 to 09:31:30 (two of three, then two of four
 // once incheon-d reported) and paged that late, "was down for 30s, until
 // 09:31:30 (over)", 3 s before daegu-c's page of the outage going on.
+//
+// The row with a rebuild of seoul-a's at 09:32:06 (a whole-minute slot or
+// another kick between busan-b's confirmation and daegu-c's) failed
+// before the late page waited for a window's end to be final: seoul-a and
+// busan-b down, confirmed, daegu-c's confirmation in flight, incheon-d up
+// since 09:31:30, its verdict counted 09:31:00-09:31:30 and seoul-a, the
+// first to know, pushed it "(over)" while the outage went on.
 func TestFleetAtOnceQuorumGrowsPagesOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra map[string]time.Duration // a rebuild of that location's, after 09:32
+	}{
+		{name: "kicks only"},
+		{name: "seoul-a rebuilds at 09:32:06", extra: map[string]time.Duration{"seoul-a": 6 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { fleetAtOnceQuorumGrows(t, tc.extra) })
+	}
+}
+
+func fleetAtOnceQuorumGrows(t *testing.T, extra map[string]time.Duration) {
 	ms, sec := time.Millisecond, time.Second
 	ctx := context.Background()
 	s := tempStore(t)
@@ -73,6 +92,9 @@ func TestFleetAtOnceQuorumGrowsPagesOnce(t *testing.T) {
 				}
 			}
 			todo = append(todo, action{r.Start.Add(r.Duration), p, &r})
+			if d, ok := extra[p.loc]; ok && i == 32 {
+				todo = append(todo, action{at(i).Add(d), p, nil})
+			}
 		}
 		for len(todo) > 0 {
 			slices.SortStableFunc(todo, func(x, y action) int { return x.at.Compare(y.at) })
