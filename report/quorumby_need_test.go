@@ -39,9 +39,11 @@ func TestCountedQuorumByNeedAtConfirmation(t *testing.T) {
 		{"incheon-d reports from 10:13:30: busan-b", 13, "[busan-b] 10:12:05"},
 		// Never confirmed at the quorum while counted (all: the window
 		// ended at 10:11:30 as incheon-d came up, before any
-		// confirmation): the first to know, as for Known, not the
-		// third, daegu-c, by the start's quorum of all three.
-		{"all, incheon-d reports from 10:11:30: seoul-a", -11, "[seoul-a] 10:12:00"},
+		// confirmation): the first to know (none of their probers saw
+		// it open), not the third, daegu-c, by the start's quorum of all
+		// three; Known the third's, when the three windows were all
+		// known (knownLate; 10:12:00, seoul-a's, before).
+		{"all, incheon-d reports from 10:11:30: seoul-a", -11, "[seoul-a] 10:12:08"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("UTC", time.Minute)

@@ -1456,10 +1456,29 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				break
 			}
 		}
-		if cur.confirmed.IsZero() && len(cands) > 0 { // never confirmed at the quorum inside the period
-			cur.confirmed, need = cands[0], 1
+		if cur.confirmed.IsZero() && len(cands) > 0 {
+			// Never confirmed at the quorum while counted (its location
+			// windows confirmed, but not enough of them at once: some
+			// ended before the others' confirmations): known when the
+			// windows of the quorum at one of its instants were all
+			// known, the need-th of theirs to be, and confirmed by that
+			// one's confirming run, both maybe after its end (quorum all,
+			// seoul-a failing 10:05:04-10:11:04, busan-b down 10:05-10:20,
+			// daegu-c from 10:11:00 with a 15 s first run: 10:11:00-10:11:04
+			// known when daegu-c's confirming run from 10:12:00 ended);
+			// before, the first location confirmation clipped to its
+			// start, seoul-a's of 10:06:04, so 10:11:00 and a time to
+			// detect of 0. The election (madeKnown) keeps the first to
+			// know: none of their probers saw it open.
+			need = 1
+			cur.confirmed, cur.known = a.knownLate(cur, locs, unknown, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
+			if cur.confirmed.IsZero() { // not expected: the first confirmation, as before
+				cur.confirmed = cands[0]
+				cur.known = quorumKnown(cur, need, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
+			}
+		} else {
+			cur.known = quorumKnown(cur, need, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
 		}
-		cur.known = quorumKnown(cur, need, curWs, func(i int) (state.Window, iv) { return lws[i].w, lws[i].iv })
 		// Several windows began at the start (at the period's start, or
 		// in the same second): those whose probers' kicks could have seen
 		// it open are the ones whose confirmations made the quorum known,
@@ -1946,6 +1965,59 @@ func quorumKnown(cur *measured, need int, idx []int, at func(int) (state.Window,
 	}
 	slices.SortFunc(known, func(x, y time.Time) int { return x.Compare(y) })
 	return maxT(known[min(max(need, 1), len(known))-1], cur.confirmed)
+}
+
+// knownLate dates a counted window never confirmed at the quorum while it
+// was counted: at each instant of it where the location windows down or the
+// locations reporting change, the locations down then and the quorum they
+// made (of those reporting then); the earliest, over those instants, of the
+// need-th of their windows' KnownAt, and the Confirmed of that window (each
+// no earlier than cur's start). Zero when no instant has the quorum down.
+func (a *analysis) knownLate(cur *measured, locs []string, unknown map[string]set, idx []int, at func(int) (state.Window, iv)) (confirmed, known time.Time) {
+	pts := []time.Time{cur.s}
+	for _, i := range idx {
+		if _, x := at(i); x.s.After(cur.s) && x.s.Before(cur.e) {
+			pts = append(pts, x.s)
+		}
+	}
+	for _, l := range locs {
+		for _, u := range unknown[l] {
+			for _, t := range []time.Time{u.s, u.e} {
+				if t.After(cur.s) && t.Before(cur.e) {
+					pts = append(pts, t)
+				}
+			}
+		}
+	}
+	type kc struct{ k, c time.Time }
+	for _, t := range pts {
+		r := reportingAt(locs, unknown, t)
+		if r == 0 {
+			continue
+		}
+		byLoc := map[string]kc{}
+		for _, i := range idx {
+			w, x := at(i)
+			if t.Before(x.s) || !t.Before(x.e) || unknown[w.Location].contains(t) {
+				continue
+			}
+			if o, ok := byLoc[w.Location]; !ok || w.KnownAt().Before(o.k) {
+				byLoc[w.Location] = kc{w.KnownAt(), w.Confirmed}
+			}
+		}
+		need := a.required(r)
+		if need < 1 || len(byLoc) < need {
+			continue
+		}
+		ks := slices.SortedFunc(maps.Values(byLoc), func(x, y kc) int { return x.k.Compare(y.k) })
+		if k := ks[need-1]; known.IsZero() || k.k.Before(known) {
+			confirmed, known = k.c, k.k
+		}
+	}
+	if known.IsZero() {
+		return time.Time{}, time.Time{}
+	}
+	return maxT(confirmed, cur.s), maxT(known, maxT(confirmed, cur.s))
 }
 
 // madeKnown narrows cur.by, the locations whose windows began at cur's
