@@ -34,6 +34,12 @@ type lateID struct {
 var lateShown = shown{label: QuorumLocation, past: true,
 	note: "; counted: the quorum of locations saw it; it began and ended between two builds of the fleet's figures, so it is paged after its end, once"}
 
+// neverSurelyDown follows the description of a counted window the report
+// marks quorum_never_surely_down (state.Window.QuorumNeverSurelyDown): the
+// policy counts it, its location windows overlapping, but no instant of it
+// had the quorum surely down at once.
+const neverSurelyDown = "; the quorum was never surely down at once: it may not have been one outage"
+
 // countedAfterAll replaces the below-quorum note of this prober's own
 // ticket whose window the figures count after all (pageLate).
 const countedAfterAll = "; counted after all: the quorum of locations saw it down (the alert with location=" + QuorumLocation + ")"
@@ -182,7 +188,8 @@ func paged(es []*entry, sev string, w state.Window) bool {
 
 // amendTickets sends again, resolved, this prober's own tickets of es (the
 // key of w) that said w's time was below the quorum, saying it was counted
-// after all. n.mu held.
+// after all (and, of a window the report marks so, that the quorum was
+// never surely down at once). n.mu held.
 func (n *Notifier) amendTickets(es []*entry, w state.Window) bool {
 	note := n.belowQuorum().note
 	changed := false
@@ -195,6 +202,9 @@ func (n *Notifier) amendTickets(es []*entry, w state.Window) bool {
 			continue
 		}
 		e.Annotations["description"] = strings.TrimSuffix(d, note) + countedAfterAll
+		if w.QuorumNeverSurelyDown {
+			e.Annotations["description"] += neverSurelyDown
+		}
 		n.touch(e)
 		changed = true
 	}

@@ -97,6 +97,9 @@ func (n *Notifier) renderAs(w state.Window, s shown) Alert {
 	if !w.End.IsZero() {
 		desc += fmt.Sprintf(" (ended %s after %s)", w.End.In(zone).Format(time.RFC3339), w.End.Sub(w.Start).Round(time.Second))
 	}
+	if w.QuorumNeverSurelyDown {
+		desc += neverSurelyDown
+	}
 	desc += s.note
 	summary := fmt.Sprintf("%s is %s", what, verb)
 	if s.past && !w.End.IsZero() {

@@ -443,6 +443,7 @@ func (w Window) State() state.Window {
 	sw.LastBefore, sw.FirstInEnd = w.StartBounds()
 	sw.QuorumBy = strings.Join(w.QuorumBy, ", ")
 	sw.EndMayMove = w.EndMayMove
+	sw.QuorumNeverSurelyDown = w.QuorumNeverSurelyDown
 	if w.Function != nil {
 		sw.Function = *w.Function
 	}

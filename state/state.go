@@ -134,6 +134,12 @@ type Window struct {
 	// pageLate). False for a location's own window and in a report of a
 	// period that is over.
 	EndMayMove bool
+	// QuorumNeverSurelyDown is, of a fleet's counted window (report's), the
+	// report's mark (report.Window.QuorumNeverSurelyDown): at no instant
+	// of it was the quorum surely down at once, so it may not have been
+	// one outage. Its late page says so (alert's render). False for a
+	// location's own window.
+	QuorumNeverSurelyDown bool
 }
 
 // Cause is what made a stretch of a window's runs fail (or be degraded):
