@@ -2,12 +2,10 @@ package statuspage
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/probe"
 )
@@ -63,21 +61,8 @@ func fleetAtOnceQuorumGrows(t *testing.T, extra map[string]time.Duration) {
 		p.n.SetFleetChange(func() { kicked[p] = true })
 		ps = append(ps, p)
 	}
-	type action struct {
-		at  time.Time
-		p   *pushProber
-		run *probe.Run // nil: a kicked rebuild
-	}
-	rebuild := func(p *pushProber) {
-		if err := p.page.Refresh(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.n.Tick(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for i := 25; i < 45; i++ {
-		var todo []action
+		var todo []fleetAction
 		for _, p := range ps {
 			var r probe.Run
 			if p.loc == "incheon-d" {
@@ -91,55 +76,22 @@ func fleetAtOnceQuorumGrows(t *testing.T, extra map[string]time.Duration) {
 					r.Duration, r.Steps[0].Duration = d, d
 				}
 			}
-			todo = append(todo, action{r.Start.Add(r.Duration), p, &r})
+			todo = append(todo, fleetAction{r.Start.Add(r.Duration), p, &r})
 			if d, ok := extra[p.loc]; ok && i == 32 {
-				todo = append(todo, action{at(i).Add(d), p, nil})
+				todo = append(todo, fleetAction{at(i).Add(d), p, nil})
 			}
 		}
-		for len(todo) > 0 {
-			slices.SortStableFunc(todo, func(x, y action) int { return x.at.Compare(y.at) })
-			a := todo[0]
-			todo = todo[1:]
-			clk.Set(a.at)
-			if a.run == nil {
-				rebuild(a.p)
-				continue
-			}
-			evs := a.p.m.Observe(a.run)
-			if err := s.AppendRuns(ctx, []probe.Run{*a.run}); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.AppendEvents(ctx, evs); err != nil {
-				t.Fatal(err)
-			}
-			a.p.n.Handle(evs)
-			if kicked[a.p] {
-				kicked[a.p] = false
-				todo = append(todo, action{a.at.Add(kickSettle), a.p, nil})
-			}
-		}
+		playActions(ctx, t, s, clk, todo, kicked)
 		clk.Set(at(i).Add(45 * time.Second))
 		for _, p := range ps {
 			if i%5 == 0 {
-				rebuild(p)
+				p.rebuild(ctx, t)
 			} else if err := p.n.Tick(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	type push struct {
-		pushed
-		from string
-	}
-	var pages []push
-	for _, p := range ps {
-		for _, a := range p.am.alerts() {
-			if a.labels["severity"] == "page" && a.labels["alertname"] == alert.NameFlowDown {
-				pages = append(pages, push{a, p.loc})
-			}
-		}
-	}
-	slices.SortStableFunc(pages, func(x, y push) int { return x.at.Compare(y.at) })
+	pages := pagePushes(ps)
 	open, late := 0, 0
 	for _, a := range pages {
 		t.Logf("%s from %s: starts %s ends %s %q", a.at.Format("15:04:05.0"), a.from, a.starts.Format("15:04:05"), a.ends.Format("15:04:05"), a.ann["summary"])

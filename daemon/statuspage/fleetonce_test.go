@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/clock"
-	"github.com/slaprobe/slaprobe/probe"
 )
 
 // TestFleetAtOnceShortOutagePagesOnce: probers whose windows began in the
@@ -59,73 +57,27 @@ func TestFleetAtOnceShortOutagePagesOnce(t *testing.T) {
 				p.n.SetFleetChange(func() { kicked[p] = true })
 				ps = append(ps, p)
 			}
-			type action struct {
-				at  time.Time
-				p   *pushProber
-				run *probe.Run // nil: a kicked rebuild
-			}
-			rebuild := func(p *pushProber) {
-				if err := p.page.Refresh(ctx); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.n.Tick(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
 			for i := 25; i < 45; i++ {
-				var todo []action
+				var todo []fleetAction
 				for _, p := range ps {
 					r := fleetRun(p.loc, at(i), i < 31 || i >= 34)
 					if d, ok := tc.confirm[p.loc]; ok && i == 32 {
 						r.Duration, r.Steps[0].Duration = d, d
 					}
-					todo = append(todo, action{r.Start.Add(r.Duration), p, &r})
+					todo = append(todo, fleetAction{r.Start.Add(r.Duration), p, &r})
 				}
-				for len(todo) > 0 {
-					slices.SortStableFunc(todo, func(x, y action) int { return x.at.Compare(y.at) })
-					a := todo[0]
-					todo = todo[1:]
-					clk.Set(a.at)
-					if a.run == nil {
-						rebuild(a.p)
-						continue
-					}
-					evs := a.p.m.Observe(a.run)
-					if err := s.AppendRuns(ctx, []probe.Run{*a.run}); err != nil {
-						t.Fatal(err)
-					}
-					if err := s.AppendEvents(ctx, evs); err != nil {
-						t.Fatal(err)
-					}
-					a.p.n.Handle(evs)
-					if kicked[a.p] {
-						kicked[a.p] = false
-						todo = append(todo, action{a.at.Add(kickSettle), a.p, nil})
-					}
-				}
+				playActions(ctx, t, s, clk, todo, kicked)
 				clk.Set(at(i).Add(30 * time.Second))
 				for _, p := range ps {
 					if i%5 == 0 {
-						rebuild(p)
+						p.rebuild(ctx, t)
 					} else if err := p.n.Tick(ctx); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 			// Every prober's page pushes, as one Alertmanager receives them.
-			type push struct {
-				pushed
-				from string
-			}
-			var pages []push
-			for _, p := range ps {
-				for _, a := range p.am.alerts() {
-					if a.labels["severity"] == "page" && a.labels["alertname"] == alert.NameFlowDown {
-						pages = append(pages, push{a, p.loc})
-					}
-				}
-			}
-			slices.SortStableFunc(pages, func(x, y push) int { return x.at.Compare(y.at) })
+			pages := pagePushes(ps)
 			// Paged while open by the prober whose rebuild saw it; after
 			// its end (09:34) no push may fire it again: Alertmanager,
 			// given a firing push of it after the resolve at the same

@@ -317,3 +317,74 @@ func TestAlonePushUnchanged(t *testing.T) {
 	}
 	t.Errorf("no page at seoul-a from 09:30: %v", a)
 }
+
+// fleetAction is one step of a fleet test's minute, at its instant: a
+// prober's run taken in, or (run nil) a kicked rebuild of its figures.
+type fleetAction struct {
+	at  time.Time
+	p   *pushProber
+	run *probe.Run
+}
+
+// rebuild rebuilds p's figures and lets its notifier act on them.
+func (p *pushProber) rebuild(ctx context.Context, t *testing.T) {
+	t.Helper()
+	if err := p.page.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.n.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// playActions sets clk to each of todo's instants in turn and does what is
+// due: a run observed, stored and handed to its notifier, or a rebuild.
+// A prober kicked meanwhile (kicked, set by its SetFleetChange) rebuilds
+// kickSettle after the run that kicked it, as Page.Run would.
+func playActions(ctx context.Context, t *testing.T, s store.Store, clk *clock.Manual, todo []fleetAction, kicked map[*pushProber]bool) {
+	t.Helper()
+	for len(todo) > 0 {
+		slices.SortStableFunc(todo, func(x, y fleetAction) int { return x.at.Compare(y.at) })
+		a := todo[0]
+		todo = todo[1:]
+		clk.Set(a.at)
+		if a.run == nil {
+			a.p.rebuild(ctx, t)
+			continue
+		}
+		evs := a.p.m.Observe(a.run)
+		if err := s.AppendRuns(ctx, []probe.Run{*a.run}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		a.p.n.Handle(evs)
+		if kicked[a.p] {
+			kicked[a.p] = false
+			todo = append(todo, fleetAction{a.at.Add(kickSettle), a.p, nil})
+		}
+	}
+}
+
+// pagePush is a page's push as one Alertmanager receives them, with the
+// prober that sent it.
+type pagePush struct {
+	pushed
+	from string
+}
+
+// pagePushes are the flow-down pages every prober of ps pushed, in the
+// order they were pushed.
+func pagePushes(ps []*pushProber) []pagePush {
+	var pages []pagePush
+	for _, p := range ps {
+		for _, a := range p.am.alerts() {
+			if a.labels["severity"] == "page" && a.labels["alertname"] == alert.NameFlowDown {
+				pages = append(pages, pagePush{a, p.loc})
+			}
+		}
+	}
+	slices.SortStableFunc(pages, func(x, y pagePush) int { return x.at.Compare(y.at) })
+	return pages
+}

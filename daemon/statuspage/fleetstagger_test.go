@@ -2,11 +2,9 @@ package statuspage
 
 import (
 	"context"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/slaprobe/slaprobe/alert"
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/probe"
 )
@@ -90,19 +88,7 @@ func TestFleetStaggeredShortOutagePagesOnce(t *testing.T) {
 				}
 			}
 			// Both probers' page pushes, as one Alertmanager receives them.
-			type push struct {
-				pushed
-				from string
-			}
-			var pages []push
-			for _, p := range ps {
-				for _, a := range p.am.alerts() {
-					if a.labels["severity"] == "page" && a.labels["alertname"] == alert.NameFlowDown {
-						pages = append(pages, push{a, p.loc})
-					}
-				}
-			}
-			slices.SortStableFunc(pages, func(x, y push) int { return x.at.Compare(y.at) })
+			pages := pagePushes(ps)
 			firings, firing := 0, false
 			for _, a := range pages {
 				t.Logf("%s from %s: starts %s ends %s %q %s", a.at.Format("15:04:05"), a.from, a.starts.Format("15:04:05"), a.ends.Format("15:04:05"), a.ann["summary"], a.key)
