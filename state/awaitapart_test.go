@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
-	"github.com/slaprobe/slaprobe/config"
 )
 
 // An await's message that stopped coming at all (a stalled sync, a hub
@@ -50,25 +49,14 @@ func TestAwaitNothingCameApartFromCameWrong(t *testing.T) {
 				c.Close(websocket.StatusNormalClosure, "")
 			}))
 			defer srv.Close()
-			src := fmt.Sprintf(`
-location: seoul-a
-services:
-  - name: rooms
-    flows:
-      - name: state
-        steps:
+			got, errs := roomsCauses(t, fmt.Sprintf(`
           - {name: subscribe, function: receive, websocket: {url: "ws%s/sync"}}
           - name: wait
             function: receive
             timeout: 2s
             await: {stream: subscribe}
             expect: {jsonpath: {"$.type": m.room.message, "$.content.body": "seoul-${run.id}"}}
-`, strings.TrimPrefix(srv.URL, "http"))
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, errs := runnerCauses(t, cfg, len(tc.runs), "receive")
+`, strings.TrimPrefix(srv.URL, "http")), len(tc.runs))
 			if got != tc.want {
 				t.Errorf("causes %s, want %s (errors %q)", got, tc.want, errs)
 			}

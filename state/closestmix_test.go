@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
-	"github.com/slaprobe/slaprobe/config"
 )
 
 // An await on a mixed stream whose own message never comes: 50 runs, each
@@ -73,25 +72,14 @@ func TestClosestMixedStreamOneCause(t *testing.T) {
 				c.Close(websocket.StatusNormalClosure, "")
 			}))
 			defer srv.Close()
-			src := fmt.Sprintf(`
-location: seoul-a
-services:
-  - name: rooms
-    flows:
-      - name: state
-        steps:
+			got, errs := roomsCauses(t, fmt.Sprintf(`
           - {name: subscribe, function: receive, websocket: {url: "ws%s/sync"}}
           - name: wait
             function: receive
             timeout: 2s
             await: {stream: subscribe}
             expect: {jsonpath: {"$.type": m.room.message, "$.room_id": "!mine:x", "$.content.body": "seoul-${run.id}"}}
-`, strings.TrimPrefix(srv.URL, "http"))
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, errs := runnerCauses(t, cfg, runs, "receive")
+`, strings.TrimPrefix(srv.URL, "http")), runs)
 			if want := fmt.Sprintf("receive@m1-m%d", runs+1); got != want {
 				t.Errorf("causes %s, want %s (first errors %q)", got, want, errs[:4])
 			}

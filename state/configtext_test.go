@@ -55,13 +55,7 @@ func TestConfigTextCauses(t *testing.T) {
 				fmt.Fprintf(w, `{"token": %q}`, tc.tokens[int(n.Add(1)-1)%len(tc.tokens)])
 			}))
 			defer srv.Close()
-			src := fmt.Sprintf(`
-location: seoul-a
-services:
-  - name: rooms
-    flows:
-      - name: state
-        steps:
+			got, errs := roomsCauses(t, fmt.Sprintf(`
           - name: login
             function: login
             request: {url: %[1]s/login}
@@ -69,12 +63,7 @@ services:
           - name: send
             function: receive
             request: `+tc.send+`
-`, srv.URL)
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, errs := runnerCauses(t, cfg, len(tc.tokens), "receive")
+`, srv.URL), len(tc.tokens))
 			if got != tc.want {
 				t.Errorf("causes %s, want %s (%q)", got, tc.want, errs)
 			}

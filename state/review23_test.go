@@ -49,13 +49,7 @@ func TestVariableOperandOneCause(t *testing.T) {
 			if tc.secret {
 				secret = ", secret: true"
 			}
-			src := fmt.Sprintf(`
-location: seoul-a
-services:
-  - name: rooms
-    flows:
-      - name: state
-        steps:
+			got, errs := roomsCauses(t, fmt.Sprintf(`
           - name: read
             function: login
             request: {url: %[1]s/read}
@@ -64,12 +58,7 @@ services:
             function: receive
             request: {url: %[1]s/check}
             expect: %[3]s
-`, srv.URL, secret, tc.expect)
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, errs := runnerCauses(t, cfg, len(words), "receive")
+`, srv.URL, secret, tc.expect), len(words))
 			if got != tc.want {
 				t.Errorf("causes %s, want %s (%q)", got, tc.want, errs)
 			}
@@ -105,28 +94,30 @@ func TestJSONPathQuotedNamesWithSpaces(t *testing.T) {
 				}
 			}))
 			defer srv.Close()
-			src := fmt.Sprintf(`
-location: seoul-a
-services:
-  - name: rooms
-    flows:
-      - name: state
-        steps:
+			got, errs := roomsCauses(t, fmt.Sprintf(`
           - name: check
             function: receive
             request: {url: %s/check}
             expect: {jsonpath: {"%s": {exists: true}, "%s": {exists: true}}}
-`, srv.URL, tc.a, tc.b)
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, errs := runnerCauses(t, cfg, 3, "receive")
+`, srv.URL, tc.a, tc.b), 3)
 			if want := "receive@m1-m2,receive@m2-m3,receive@m3-m4"; got != want {
 				t.Errorf("causes %s, want %s (%q)", got, want, errs)
 			}
 		})
 	}
+}
+
+// roomsCauses is runnerCauses of a config whose one flow, rooms/state at
+// seoul-a, has steps (YAML, each item indented ten spaces), its last step
+// failing as "receive".
+func roomsCauses(t *testing.T, steps string, n int) (string, []string) {
+	t.Helper()
+	src := "location: seoul-a\nservices:\n  - name: rooms\n    flows:\n      - name: state\n        steps:" + steps
+	cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runnerCauses(t, cfg, n, "receive")
 }
 
 // runnerCauses runs cfg's one flow n times with a real runner, its last

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
-	"github.com/slaprobe/slaprobe/config"
 )
 
 // Backquotes in what a target sent are not the config's text
@@ -84,18 +83,7 @@ func TestServerBackquotesOneCause(t *testing.T) {
 				tc.serve(t, n.Add(1), w, r)
 			}))
 			defer srv.Close()
-			src := `
-location: seoul-a
-services:
-  - name: rooms
-    flows:
-      - name: state
-        steps:` + tc.flow(srv.URL) + "\n"
-			cfg, err := config.Parse("t.yaml", []byte(src), config.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, errs := runnerCauses(t, cfg, runs, "receive")
+			got, errs := roomsCauses(t, tc.flow(srv.URL)+"\n", runs)
 			if want := fmt.Sprintf("receive@m1-m%d", runs+1); got != want {
 				t.Errorf("causes %s, want %s (%q)", got, want, errs)
 			}
