@@ -198,6 +198,11 @@ type Notifier struct {
 	// lateDone are the counted windows pageLate judged (paged, or seen
 	// open), with their ends: not judged again, forgotten lateSlack after.
 	lateDone map[lateID]time.Time
+	// lateWait are the counted windows pageLate left for a later verdict
+	// as their end may move (state.Window.EndMayMove), with their ends:
+	// judged when it settles, even past lateSlack (a flow's settling may
+	// be longer), forgotten a day after.
+	lateWait map[lateID]time.Time
 	// fleetChange, when set, is called (without n.mu) when, in a fleet,
 	// this prober's own window opens or closes (SetFleetChange).
 	fleetChange atomic.Pointer[func()]

@@ -16,6 +16,11 @@ import (
 // paged once is never paged again.
 const lateSlack = time.Hour
 
+// lateWaitMax is how long after its end a counted window whose end may
+// move (pageLate's lateWait) is still judged when it settles: a day, far
+// longer than any flow's settling (report.Settling).
+const lateWaitMax = 24 * time.Hour
+
 // lateHoldMin is how long a late page fires at least before its resolve
 // is sent: Alertmanager notifies a group only at its flushes (group_wait,
 // 30 s by default, after a new group's first alert; group_interval, 5
@@ -63,7 +68,9 @@ func (n *Notifier) lateHold() time.Duration {
 // included) as any resolved one, and a window with an alert of its key and
 // severity that overlaps it, this prober's own page of it included (a
 // lapse), is not paged again; nor is one that ended before the notifier
-// started or more than lateSlack ago, one that ended where every
+// started or more than lateSlack ago (but for one left for a later
+// verdict as its end might move: judged when it settles, a flow's
+// settling may be longer than lateSlack, n.lateWait), one that ended where every
 // location's data ends (not known to be over: the next verdicts say), one
 // whose end the verdict says may yet move (state.Window.EndMayMove: a
 // location down at its end may have its confirmation in flight, which
@@ -91,12 +98,20 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 			delete(n.lateDone, id)
 		}
 	}
+	for id, end := range n.lateWait {
+		if !end.After(now.Add(-lateWaitMax)) {
+			delete(n.lateWait, id)
+		}
+	}
 	var byKey map[ownKey][]*entry
 	changed := false
 	for i := range q.of {
 		c := &q.of[i] // the windows are large: copied once past these
 		if c.End.IsZero() || (c.Kind != state.KindDown && c.Kind != state.KindDegraded) ||
-			!c.End.After(from) || c.End.After(now) || !c.End.After(c.Start) {
+			c.End.After(now) || !c.End.After(c.Start) {
+			continue
+		}
+		if !c.End.After(from) && (len(n.lateWait) == 0 || !c.End.After(n.lateFrom)) {
 			continue
 		}
 		w := *c
@@ -104,16 +119,28 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 		if _, done := n.lateDone[id]; done {
 			continue
 		}
+		if _, waited := n.lateWait[id]; !w.End.After(from) && !waited {
+			continue
+		}
 		if n.lateDone == nil {
 			n.lateDone = map[lateID]time.Time{}
 		}
 		if slices.ContainsFunc(ending[id.k], func(e *entry) bool { return covers(e, w) }) {
+			delete(n.lateWait, id)
 			n.lateDone[id] = w.End
 			continue
 		}
-		if q.endsInGap(w) || w.EndMayMove {
+		if w.EndMayMove {
+			if n.lateWait == nil {
+				n.lateWait = map[lateID]time.Time{}
+			}
+			n.lateWait[id] = w.End
 			continue // judged again by the verdicts that follow
 		}
+		if q.endsInGap(w) {
+			continue // judged again by the verdicts that follow
+		}
+		delete(n.lateWait, id)
 		n.lateDone[id] = w.End
 		if byKey == nil {
 			byKey = map[ownKey][]*entry{}

@@ -1,0 +1,118 @@
+package alert
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/state"
+)
+
+// TestFleetLateEndMayMoveLongerThanSlack: a counted window whose end the
+// verdicts mark as one that may move (state.Window.EndMayMove) for longer
+// than lateSlack (a flow of interval 30m, down_after 2, timeout 5m:
+// report.Settling 65m; a location stays down, below the quorum, long after
+// the counted end) is paged late once when its end settles, not lost.
+func TestFleetLateEndMayMoveLongerThanSlack(t *testing.T) {
+	ctx := context.Background()
+	start, end := t0.Add(80*time.Second), t0.Add(110*time.Second)
+	settle := 65 * time.Minute
+	moving := counted(start, end)
+	moving.Location, moving.QuorumBy, moving.EndMayMove = "busan-b, seoul-a", "seoul-a", true
+	settled := moving
+	settled.EndMayMove = false
+
+	am := newFakeAM(t)
+	clk := clock.NewManual(t0.Add(time.Minute))
+	n := newFleetNotifier(t, clk, filepath.Join(t.TempDir(), ".r.db.slaprobe-alerts.json"), am.srv.URL)
+	n.Reconcile(nil)
+	n.SetFleet(Fleet{Fleet: true})
+	mustTick(t, n, ctx)
+	for clk.Now().Before(end.Add(2 * time.Hour)) {
+		clk.Advance(5 * time.Minute)
+		w := settled
+		if clk.Now().Before(end.Add(settle)) {
+			w = moving
+		}
+		n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{w}})
+		mustTick(t, n, ctx)
+	}
+	over := 0
+	for _, a := range quorumSent(am.all(t)) {
+		if a.EndsAt.After(end) && strings.HasSuffix(a.Annotations["summary"], "(over)") {
+			over++
+		}
+	}
+	if over != 1 {
+		t.Errorf("%d pushes fired it as over, want it paged late once", over)
+	}
+}
+
+// TestFleetOpenPageEndMayMove: the quorum's page of a counted window seen
+// open is not resolved by a verdict that closes the window at an end that
+// may move (EndMayMove: a location down at it, its confirmation in
+// flight), then fired again by the next, which carries the window on from
+// the same start: one outage, one page, no resolve between. Where the next
+// verdict settles that end, the page is resolved there, once, and not
+// paged late besides.
+//
+// Its "goes on" row failed before syncFleetWith kept such a page: resolved
+// at 21:48:50 by the verdict of 21:48:55, fired again by the next.
+func TestFleetOpenPageEndMayMove(t *testing.T) {
+	ctx := context.Background()
+	start, end := t0.Add(80*time.Second), t0.Add(110*time.Second)
+	open := counted(start, time.Time{})
+	open.QuorumBy = "seoul-a"
+	moving := open
+	moving.End, moving.EndMayMove = end, true
+	goesOn := open
+	goesOn.Location = "busan-b, daegu-c, seoul-a"
+	settled := moving
+	settled.EndMayMove = false
+	for _, tc := range []struct {
+		name    string
+		next    state.Window
+		resolve bool // resolved at end, once
+	}{
+		{name: "goes on", next: goesOn},
+		{name: "settles", next: settled, resolve: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			am := newFakeAM(t)
+			clk := clock.NewManual(t0.Add(100 * time.Second))
+			n := newFleetNotifier(t, clk, filepath.Join(t.TempDir(), ".r.db.slaprobe-alerts.json"), am.srv.URL)
+			n.Reconcile(nil)
+			ends, over, seenN := map[time.Time]bool{}, 0, 0
+			for _, v := range []struct {
+				at time.Duration
+				w  state.Window
+			}{{100 * time.Second, open}, {115 * time.Second, moving}, {125 * time.Second, tc.next}, {3 * time.Minute, tc.next}, {10 * time.Minute, tc.next}} {
+				clk.Set(t0.Add(v.at))
+				n.SetFleet(Fleet{Fleet: true, Counted: []state.Window{v.w}})
+				mustTick(t, n, ctx)
+				sent := quorumSent(am.all(t))
+				for _, a := range sent[seenN:] {
+					if strings.HasSuffix(a.Annotations["summary"], "(over)") {
+						over++
+					}
+					if !a.EndsAt.IsZero() && !a.EndsAt.After(clk.Now()) { // a resolve
+						ends[a.EndsAt.UTC()] = true
+					}
+				}
+				seenN = len(sent)
+			}
+			if over != 0 {
+				t.Errorf("%d pushes paged it late, as over: it was paged open", over)
+			}
+			if tc.resolve && (len(ends) != 1 || !ends[end.UTC()]) {
+				t.Errorf("resolved at %v, want at %s only", ends, end)
+			}
+			if !tc.resolve && len(ends) != 0 {
+				t.Errorf("the page was resolved (endsAt %v) while the outage went on", ends)
+			}
+		})
+	}
+}
