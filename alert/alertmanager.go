@@ -201,7 +201,8 @@ type Notifier struct {
 	// lateWait are the counted windows pageLate left for a later verdict
 	// as their end may move (state.Window.EndMayMove), with their ends:
 	// judged when it settles, even past lateSlack (a flow's settling may
-	// be longer), forgotten a day after.
+	// be longer) and after a restart (the state file keeps them),
+	// forgotten a day after.
 	lateWait map[lateID]time.Time
 	// fleetChange, when set, is called (without n.mu) when, in a fleet,
 	// this prober's own window opens or closes (SetFleetChange).

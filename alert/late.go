@@ -70,7 +70,8 @@ func (n *Notifier) lateHold() time.Duration {
 // lapse), is not paged again; nor is one that ended before the notifier
 // started or more than lateSlack ago (but for one left for a later
 // verdict as its end might move: judged when it settles, a flow's
-// settling may be longer than lateSlack, n.lateWait), one that ended where every
+// settling may be longer than lateSlack, and after a restart, the state
+// file keeping n.lateWait), one that ended where every
 // location's data ends (not known to be over: the next verdicts say), one
 // whose end the verdict says may yet move (state.Window.EndMayMove: a
 // location down at its end may have its confirmation in flight, which
@@ -101,6 +102,7 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 	for id, end := range n.lateWait {
 		if !end.After(now.Add(-lateWaitMax)) {
 			delete(n.lateWait, id)
+			n.dirty = true
 		}
 	}
 	var byKey map[ownKey][]*entry
@@ -111,7 +113,7 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 			c.End.After(now) || !c.End.After(c.Start) {
 			continue
 		}
-		if !c.End.After(from) && (len(n.lateWait) == 0 || !c.End.After(n.lateFrom)) {
+		if !c.End.After(from) && len(n.lateWait) == 0 {
 			continue
 		}
 		w := *c
@@ -126,7 +128,7 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 			n.lateDone = map[lateID]time.Time{}
 		}
 		if slices.ContainsFunc(ending[id.k], func(e *entry) bool { return covers(e, w) }) {
-			delete(n.lateWait, id)
+			n.forgetWait(id)
 			n.lateDone[id] = w.End
 			continue
 		}
@@ -134,13 +136,16 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 			if n.lateWait == nil {
 				n.lateWait = map[lateID]time.Time{}
 			}
-			n.lateWait[id] = w.End
+			if end, ok := n.lateWait[id]; !ok || !end.Equal(w.End) {
+				n.lateWait[id] = w.End
+				n.dirty = true // kept in the state file: judged after a restart too
+			}
 			continue // judged again by the verdicts that follow
 		}
 		if q.endsInGap(w) {
 			continue // judged again by the verdicts that follow
 		}
-		delete(n.lateWait, id)
+		n.forgetWait(id)
 		n.lateDone[id] = w.End
 		if byKey == nil {
 			byKey = map[ownKey][]*entry{}
@@ -184,6 +189,14 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 		n.dirty = true
 	}
 	return changed
+}
+
+// forgetWait drops id from n.lateWait (judged). n.mu held.
+func (n *Notifier) forgetWait(id lateID) {
+	if _, ok := n.lateWait[id]; ok {
+		delete(n.lateWait, id)
+		n.dirty = true
+	}
 }
 
 // seen reports whether a quorum's alert of es (one key's) covers some of

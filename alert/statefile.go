@@ -9,12 +9,29 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/slaprobe/slaprobe/state"
 )
 
 // stateFile is the JSON kept at StatePath.
 type stateFile struct {
 	Version int          `json:"version"`
 	Alerts  []stateAlert `json:"alerts"`
+	// LateWait: the counted windows pageLate left for a later verdict as
+	// their end may move (Notifier.lateWait), judged when it settles after
+	// a restart too (they ended before it). Added in version 1: a file
+	// without it has none.
+	LateWait []stateLateWait `json:"late_wait,omitempty"`
+}
+
+// stateLateWait is one of Notifier.lateWait: its key, start and end.
+type stateLateWait struct {
+	Service  string     `json:"service"`
+	Flow     string     `json:"flow"`
+	Function string     `json:"function,omitempty"`
+	Kind     state.Kind `json:"kind"`
+	Start    time.Time  `json:"start"`
+	End      time.Time  `json:"end"`
 }
 
 type stateAlert struct {
@@ -50,6 +67,17 @@ func (n *Notifier) save() error {
 		}
 		sf.Alerts = append(sf.Alerts, sa)
 	}
+	for id, end := range n.lateWait {
+		sf.LateWait = append(sf.LateWait, stateLateWait{Service: id.k.service, Flow: id.k.flow, Function: id.k.function,
+			Kind: id.k.kind, Start: time.Unix(0, id.start).UTC(), End: end.UTC()})
+	}
+	sort.Slice(sf.LateWait, func(i, j int) bool {
+		x, y := sf.LateWait[i], sf.LateWait[j]
+		if !x.Start.Equal(y.Start) {
+			return x.Start.Before(y.Start)
+		}
+		return fmt.Sprint(x.Service, "\x00", x.Flow, "\x00", x.Function, "\x00", x.Kind) < fmt.Sprint(y.Service, "\x00", y.Flow, "\x00", y.Function, "\x00", y.Kind)
+	})
 	n.dirty = false
 	n.mu.Unlock()
 
@@ -177,6 +205,12 @@ func (n *Notifier) load() error {
 			e.doneAt = n.o.Clock.Now()
 		}
 		n.entries[e.id()] = e
+	}
+	for _, lw := range sf.LateWait {
+		if n.lateWait == nil {
+			n.lateWait = map[lateID]time.Time{}
+		}
+		n.lateWait[lateID{ownKey{lw.Service, lw.Flow, lw.Function, lw.Kind}, lw.Start.UnixNano()}] = lw.End
 	}
 	return nil
 }
