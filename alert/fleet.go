@@ -2,7 +2,6 @@ package alert
 
 import (
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/slaprobe/slaprobe/state"
@@ -351,9 +350,6 @@ type quorumAlerts struct {
 	// of are the verdict's counted windows q was rendered from (pageLate
 	// reads its closed ones).
 	of []state.Window
-	// moving are the ends, by key, of the closed counted windows whose end
-	// may yet move (state.Window.EndMayMove).
-	moving map[ownKey][]time.Time
 }
 
 // renderCounted renders counted's windows (no lock needed: it reads the
@@ -371,12 +367,6 @@ func (n *Notifier) renderCounted(counted, unknown []state.Window) *quorumAlerts 
 		}
 		if !w.End.IsZero() {
 			q.ended[keyOf(w)] = append(q.ended[keyOf(w)], w.End)
-			if w.EndMayMove {
-				if q.moving == nil {
-					q.moving = map[ownKey][]time.Time{}
-				}
-				q.moving[keyOf(w)] = append(q.moving[keyOf(w)], w.End)
-			}
 			continue
 		}
 		if w.Kind != state.KindDown && w.Kind != state.KindDegraded {
@@ -387,14 +377,6 @@ func (n *Notifier) renderCounted(counted, unknown []state.Window) *quorumAlerts 
 		q.counted[keyOf(w)] = true
 	}
 	return q
-}
-
-// endMayMove reports whether a counted window of k closed after p (a
-// page's startsAt) at an end the verdict says may yet move
-// (state.Window.EndMayMove): a location down at that end may have its
-// confirmation in flight, and the next verdict carry the window on.
-func (q *quorumAlerts) endMayMove(k ownKey, p time.Time) bool {
-	return slices.ContainsFunc(q.moving[k], func(t time.Time) bool { return t.After(p) })
 }
 
 // unmeasured reports whether the figures measured nothing of k's outage
@@ -491,12 +473,6 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 	// reach it at their next retry, and the figures then say whether the
 	// outage went on (the counted window joins up again) or ended (it
 	// closes where the runs measured it up, which resolves the page).
-	// Likewise one whose counted window the figures close, no open one
-	// of its key, at an end that may yet move (state.Window.EndMayMove: a
-	// location down at it, its confirmation in flight): the next verdict
-	// carries the window on, or settles the end and resolves the page
-	// there; before, it was resolved at that end and fired again, two
-	// notifications of one outage (TestFleetOpenPageEndMayMove).
 	// Before, the first prober back built its verdict from figures in
 	// which every location's data ended at the database's stop, resolved
 	// the page there, and the next verdict fired it again.
@@ -506,7 +482,7 @@ func (n *Notifier) syncFleetWith(q *quorumAlerts, now time.Time) bool {
 			continue
 		}
 		k := keyOfAlert(e.Alert)
-		if _, open := desired[e.fp]; !q.unmeasured(k, e.StartsAt) && (open || !q.endMayMove(k, e.StartsAt)) {
+		if !q.unmeasured(k, e.StartsAt) {
 			continue
 		}
 		kept[e.fp] = true
