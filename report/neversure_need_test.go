@@ -1,7 +1,6 @@
 package report
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -47,37 +46,22 @@ func TestCountedNeverSurelyDownNeedChanges(t *testing.T) {
 				phasedRuns("daegu-c", 30*sec, [2]int{5, 11}, nil),
 				incheon,
 			}
-			for _, st := range stores() {
-				t.Run(st.name, func(t *testing.T) {
-					ctx := context.Background()
-					s := st.open(t)
-					for _, r := range runs {
-						load(t, s, cfg, r)
+			windowsStoredAndRecomputed(t, cfg, runs, hourStart, func(t *testing.T, recompute bool, ws []Window) {
+				var got []string
+				for _, w := range ws {
+					if w.Function != nil {
+						continue
 					}
-					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					for _, recompute := range []bool{false, true} {
-						in.Recompute = recompute
-						ws, err := Windows(ctx, in)
-						if err != nil {
-							t.Fatal(err)
-						}
-						var got []string
-						for _, w := range ws {
-							if w.Function != nil {
-								continue
-							}
-							g := boundsToSecond(w)
-							if w.QuorumNeverSurelyDown {
-								g += " never surely"
-							}
-							got = append(got, g)
-						}
-						if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-							t.Errorf("recompute %v: windows %q, want %q", recompute, got, tc.want)
-						}
+					g := boundsToSecond(w)
+					if w.QuorumNeverSurelyDown {
+						g += " never surely"
 					}
-				})
-			}
+					got = append(got, g)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+					t.Errorf("recompute %v: windows %q, want %q", recompute, got, tc.want)
+				}
+			})
 		})
 	}
 }
@@ -111,38 +95,23 @@ func TestNeverSurelyDownNoDataStart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("UTC", time.Minute)
 			cfg.Policy.Quorum = config.Quorum{Mode: "majority"}
-			for _, st := range stores() {
-				t.Run(st.name, func(t *testing.T) {
-					ctx := context.Background()
-					s := st.open(t)
-					for _, r := range runs {
-						load(t, s, cfg, r)
+			windowsStoredAndRecomputed(t, cfg, runs, hourStart.Add(tc.from), func(t *testing.T, recompute bool, ws []Window) {
+				var got []string
+				for _, w := range ws {
+					if w.Function != nil {
+						continue
 					}
-					in := Input{Config: cfg, Store: s, From: hourStart.Add(tc.from), To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					for _, recompute := range []bool{false, true} {
-						in.Recompute = recompute
-						ws, err := Windows(ctx, in)
-						if err != nil {
-							t.Fatal(err)
-						}
-						var got []string
-						for _, w := range ws {
-							if w.Function != nil {
-								continue
-							}
-							g := boundsToSecond(w)
-							g = g[:8] + " " + w.StartCut + g[8:]
-							if w.QuorumNeverSurelyDown {
-								g += " never surely"
-							}
-							got = append(got, g)
-						}
-						if fmt.Sprint(got) != tc.want {
-							t.Errorf("recompute %v: windows %q, want %s", recompute, got, tc.want)
-						}
+					g := boundsToSecond(w)
+					g = g[:8] + " " + w.StartCut + g[8:]
+					if w.QuorumNeverSurelyDown {
+						g += " never surely"
 					}
-				})
-			}
+					got = append(got, g)
+				}
+				if fmt.Sprint(got) != tc.want {
+					t.Errorf("recompute %v: windows %q, want %s", recompute, got, tc.want)
+				}
+			})
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -62,32 +61,17 @@ func TestCountedQuorumByNeedAtConfirmation(t *testing.T) {
 					return "ok"
 				}),
 			}
-			for _, st := range stores() {
-				t.Run(st.name, func(t *testing.T) {
-					ctx := context.Background()
-					s := st.open(t)
-					for _, r := range runs {
-						load(t, s, cfg, r)
+			windowsStoredAndRecomputed(t, cfg, runs, hourStart, func(t *testing.T, recompute bool, ws []Window) {
+				var got []string
+				for _, w := range ws {
+					if w.Function == nil {
+						got = append(got, fmt.Sprint(w.QuorumBy)+" "+w.Known.UTC().Format("15:04:05"))
 					}
-					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					for _, recompute := range []bool{false, true} {
-						in.Recompute = recompute
-						ws, err := Windows(ctx, in)
-						if err != nil {
-							t.Fatal(err)
-						}
-						var got []string
-						for _, w := range ws {
-							if w.Function == nil {
-								got = append(got, fmt.Sprint(w.QuorumBy)+" "+w.Known.UTC().Format("15:04:05"))
-							}
-						}
-						if fmt.Sprint(got) != "["+tc.want+"]" {
-							t.Errorf("recompute %v: counted windows' QuorumBy and Known %v, want [%s]", recompute, got, tc.want)
-						}
-					}
-				})
-			}
+				}
+				if fmt.Sprint(got) != "["+tc.want+"]" {
+					t.Errorf("recompute %v: counted windows' QuorumBy and Known %v, want [%s]", recompute, got, tc.want)
+				}
+			})
 		})
 	}
 }

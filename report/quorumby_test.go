@@ -1,7 +1,6 @@
 package report
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -69,35 +68,20 @@ func TestCountedQuorumBy(t *testing.T) {
 				phasedRuns("seoul-a", 0, [2]int{11, 20}, dur("seoul-a")),
 				phasedRuns("daegu-c", 0, [2]int{daegu, 20}, dur("daegu-c")),
 			}
-			for _, st := range stores() {
-				t.Run(st.name, func(t *testing.T) {
-					ctx := context.Background()
-					s := st.open(t)
-					for _, r := range runs {
-						load(t, s, cfg, r)
-					}
-					in := Input{Config: cfg, Store: s, From: hourStart.Add(tc.from), To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					for _, recompute := range []bool{false, true} {
-						in.Recompute = recompute
-						ws, err := Windows(ctx, in)
-						if err != nil {
-							t.Fatal(err)
-						}
-						var got []string
-						for _, w := range ws {
-							if w.Function == nil {
-								got = append(got, fmt.Sprint(w.QuorumBy))
-								if sw := w.State(); fmt.Sprint(sw.QuorumBy) == "" {
-									t.Errorf("State() dropped QuorumBy %v", w.QuorumBy)
-								}
-							}
-						}
-						if fmt.Sprint(got) != "["+tc.want+"]" {
-							t.Errorf("recompute %v: counted windows' QuorumBy %v, want [%s]", recompute, got, tc.want)
+			windowsStoredAndRecomputed(t, cfg, runs, hourStart.Add(tc.from), func(t *testing.T, recompute bool, ws []Window) {
+				var got []string
+				for _, w := range ws {
+					if w.Function == nil {
+						got = append(got, fmt.Sprint(w.QuorumBy))
+						if sw := w.State(); fmt.Sprint(sw.QuorumBy) == "" {
+							t.Errorf("State() dropped QuorumBy %v", w.QuorumBy)
 						}
 					}
-				})
-			}
+				}
+				if fmt.Sprint(got) != "["+tc.want+"]" {
+					t.Errorf("recompute %v: counted windows' QuorumBy %v, want [%s]", recompute, got, tc.want)
+				}
+			})
 		})
 	}
 }

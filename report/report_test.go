@@ -992,3 +992,27 @@ func TestCreditTiersInReport(t *testing.T) {
 		})
 	}
 }
+
+// windowsStoredAndRecomputed loads runs into each of stores() and calls
+// check with the windows of the hour from from to hourStart's next hour
+// (now its end), as stored and as recomputed.
+func windowsStoredAndRecomputed(t *testing.T, cfg *config.Config, runs [][]probe.Run, from time.Time, check func(t *testing.T, recompute bool, ws []Window)) {
+	t.Helper()
+	for _, st := range stores() {
+		t.Run(st.name, func(t *testing.T) {
+			s := st.open(t)
+			for _, r := range runs {
+				load(t, s, cfg, r)
+			}
+			in := Input{Config: cfg, Store: s, From: from, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
+			for _, recompute := range []bool{false, true} {
+				in.Recompute = recompute
+				ws, err := Windows(context.Background(), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, recompute, ws)
+			}
+		})
+	}
+}

@@ -150,37 +150,22 @@ func TestCountedSplitFromApart(t *testing.T) {
 				schedule("busan-b", hourStart, hourStart.Add(time.Hour), time.Minute, failing("fail:send", tc.busan...)),
 				schedule("daegu-c", hourStart, hourStart.Add(time.Hour), time.Minute, failing("fail:send")),
 			}
-			for _, st := range stores() {
-				t.Run(st.name, func(t *testing.T) {
-					ctx := context.Background()
-					s := st.open(t)
-					for _, r := range runs {
-						load(t, s, cfg, r)
+			windowsStoredAndRecomputed(t, cfg, runs, hourStart, func(t *testing.T, recompute bool, ws []Window) {
+				var got []string
+				for _, w := range ws {
+					if w.Function != nil {
+						continue
 					}
-					in := Input{Config: cfg, Store: s, From: hourStart, To: hourStart.Add(time.Hour), Now: hourStart.Add(time.Hour)}
-					for _, recompute := range []bool{false, true} {
-						in.Recompute = recompute
-						ws, err := Windows(ctx, in)
-						if err != nil {
-							t.Fatal(err)
-						}
-						var got []string
-						for _, w := range ws {
-							if w.Function != nil {
-								continue
-							}
-							g := "<nil>"
-							if w.SplitFrom != nil {
-								g = w.SplitFrom.UTC().Format("15:04:05")
-							}
-							got = append(got, g)
-						}
-						if fmt.Sprint(got) != tc.want {
-							t.Errorf("recompute %v: split_from %v, want %s", recompute, got, tc.want)
-						}
+					g := "<nil>"
+					if w.SplitFrom != nil {
+						g = w.SplitFrom.UTC().Format("15:04:05")
 					}
-				})
-			}
+					got = append(got, g)
+				}
+				if fmt.Sprint(got) != tc.want {
+					t.Errorf("recompute %v: split_from %v, want %s", recompute, got, tc.want)
+				}
+			})
 		})
 	}
 }

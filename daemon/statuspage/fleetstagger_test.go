@@ -49,13 +49,8 @@ func TestFleetStaggeredShortOutagePagesOnce(t *testing.T) {
 			}
 			ends := map[*pushProber]time.Time{}
 			rebuild := func(p *pushProber) {
-				if err := p.page.Refresh(ctx); err != nil {
-					t.Fatal(err)
-				}
-				ends[p] = clk.Now()
-				if err := p.n.Tick(ctx); err != nil {
-					t.Fatal(err)
-				}
+				p.rebuild(ctx, t)
+				ends[p] = clk.Now() // the manual clock stands still meanwhile
 			}
 			for i := 0; i < 50; i++ {
 				clk.Set(at(i))
