@@ -1445,12 +1445,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 					confirmed = append(confirmed, x.w.Location)
 				}
 			}
-			reporting := 0
-			for _, l := range locs {
-				if !unknown[l].contains(c) {
-					reporting++
-				}
-			}
+			reporting := reportingAt(locs, unknown, c)
 			if reporting > 0 && len(confirmed) >= a.required(reporting) {
 				cur.confirmed, need = c, a.required(reporting)
 				break
@@ -1670,12 +1665,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 		// The end's bounds: the m-th latest (see above).
 		if len(upFrom) > 0 {
-			reporting := 0
-			for _, l := range locs {
-				if !unknown[l].contains(cur.e.Add(-1)) {
-					reporting++
-				}
-			}
+			reporting := reportingAt(locs, unknown, cur.e.Add(-1))
 			m := a.required(reporting) - (len(lastDown) - len(upFrom))
 			if m >= 1 && m <= len(upFrom) {
 				// Latest first, not known (zero) first for the later bound
@@ -1706,12 +1696,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 		}
 		cur.firstInEnd = time.Time{} // not known at a start no location window begins at
 		if startsHere {
-			reporting := 0
-			for _, l := range locs {
-				if !unknown[l].contains(cur.s) {
-					reporting++
-				}
-			}
+			reporting := reportingAt(locs, unknown, cur.s)
 			n := a.required(reporting)
 			since := slices.SortedFunc(maps.Values(downFrom), func(x, y time.Time) int { return x.Compare(y) })
 			if n >= 1 && n <= len(since) {
@@ -1749,16 +1734,7 @@ func (a *analysis) quorum(service, flow, fn string, kind state.Kind, ws []state.
 				}
 				return w
 			}
-			var changes []time.Time
-			for _, l := range locs {
-				for _, u := range unknown[l] {
-					for _, t := range []time.Time{u.s, u.e} {
-						if t.After(cur.s) && t.Before(cur.e) {
-							changes = append(changes, t)
-						}
-					}
-				}
-			}
+			changes := unknownEdgesIn(locs, unknown, cur.s, cur.e)
 			needAt := func(t time.Time) int {
 				if r := reportingAt(locs, unknown, t); r > 0 {
 					return max(a.required(r), 1)
@@ -1980,15 +1956,7 @@ func (a *analysis) knownLate(cur *measured, locs []string, unknown map[string]se
 			pts = append(pts, x.s)
 		}
 	}
-	for _, l := range locs {
-		for _, u := range unknown[l] {
-			for _, t := range []time.Time{u.s, u.e} {
-				if t.After(cur.s) && t.Before(cur.e) {
-					pts = append(pts, t)
-				}
-			}
-		}
-	}
+	pts = append(pts, unknownEdgesIn(locs, unknown, cur.s, cur.e)...)
 	type kc struct{ k, c time.Time }
 	for _, t := range pts {
 		r := reportingAt(locs, unknown, t)
@@ -2049,6 +2017,23 @@ func madeKnown(cur *measured, need int, idx []int, at func(int) (state.Window, i
 	}
 	if len(out) == 0 {
 		return cur.by
+	}
+	return out
+}
+
+// unknownEdgesIn are the instants strictly between s and e where one of
+// locs stops or starts reporting (its unknown stretches' edges): where the
+// quorum needed may change.
+func unknownEdgesIn(locs []string, unknown map[string]set, s, e time.Time) []time.Time {
+	var out []time.Time
+	for _, l := range locs {
+		for _, u := range unknown[l] {
+			for _, t := range []time.Time{u.s, u.e} {
+				if t.After(s) && t.Before(e) {
+					out = append(out, t)
+				}
+			}
+		}
 	}
 	return out
 }
