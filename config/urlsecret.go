@@ -52,5 +52,26 @@ func (p *parser) secretURL(tmpl string) string {
 	if err != nil || SecretsWholeInURL(u, held) {
 		return ""
 	}
+	if _, err := url.Parse(u); err == nil {
+		for i := range held {
+			if !SecretsWholeInURL(u, held[i:i+1]) {
+				return cutSecret(refs[i])
+			}
+		}
+	}
 	return "not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax (a '/', '@', '?', '#' or '%' in it): place secrets with ${urlquery(...)} or ${urlpath(...)}"
+}
+
+// cutSecret says why a URL's secret reference ref (env:NAME, file:PATH),
+// whose value would not sit whole in one part of the URL, is refused, and
+// what to write instead, naming the reference, never the value. The usual
+// case is a whole base URL kept in an environment variable
+// (`${env:API_URL}/api/publish`): every ${env:} is a secret, and one that
+// holds a scheme and a host would have an error that quotes the host (a
+// refused connection, a name that does not resolve) show that piece of it.
+func cutSecret(ref string) string {
+	return "`${" + ref + "}` is a secret and would not sit whole in one part of the URL once filled in " +
+		"(it holds a scheme and a host, say, or a '/', '@', '?', '#' or '%' in it cuts it), so an error quoting one part would show a piece of it: " +
+		"keep the secret to one part and the rest in the config (`https://${env:API_HOST}/api/publish`, the host and port alone in API_HOST), " +
+		"or place it with ${urlquery(...)} or ${urlpath(...)}"
 }

@@ -16,7 +16,13 @@ func TestSecretCutsURL(t *testing.T) {
 	}{
 		{"plain secret in user info", "cl1ent-secret", "http://client:${env:S}@127.0.0.1/token", ""},
 		{"slash and at in user info", "wr/ng@secret", "http://client:${env:S}@127.0.0.1/token", "not a valid URL once its secrets are filled in"},
-		{"hash in query", "ab#cd-1234", "http://127.0.0.1/x?key=${env:S}", "not a valid URL once its secrets are filled in"},
+		{"hash in query", "ab#cd-1234", "http://127.0.0.1/x?key=${env:S}", "`${env:S}` is a secret and would not sit whole in one part of the URL"},
+		// A whole base URL kept in an environment variable (staging and
+		// production apart) holds a scheme and a host: the error names the
+		// reference and says what to write, where it said "not a valid URL
+		// once its secrets are filled in", as if the filled-in URL were bad.
+		{"a base URL in one secret", "http://127.0.0.1:8000", "${env:S}/api/publish", "`${env:S}` is a secret and would not sit whole in one part of the URL once filled in (it holds a scheme and a host, say"},
+		{"the host and port alone", "127.0.0.1:8000", "http://${env:S}/api/publish", ""},
 		{"escaped", "wr/ng@secret", "http://127.0.0.1/x?key=${urlquery(env:S)}", ""},
 		{"with a run variable: checked per run", "wr/ng@secret", "http://client:${env:S}@127.0.0.1/${v}", ""},
 		{"websocket", "wr/ng@secret", "ws://client:${env:S}@127.0.0.1/ws", "not a valid URL once its secrets are filled in"},
