@@ -56,6 +56,16 @@ func newFakeAM(t *testing.T) *fakeAM {
 		if err := json.Unmarshal(body, &alerts); err != nil {
 			t.Errorf("fake AM: bad JSON %q: %v", body, err)
 		}
+		var raw []map[string]any
+		if err := json.Unmarshal(body, &raw); err == nil {
+			for _, a := range raw { // every time in UTC, as Prometheus sends them
+				for _, k := range []string{"startsAt", "endsAt"} {
+					if v, ok := a[k].(string); ok && !strings.HasSuffix(v, "Z") {
+						t.Errorf("fake AM: %s %q is not in UTC", k, v)
+					}
+				}
+			}
+		}
 		for _, a := range alerts { // what Alertmanager's API validates
 			if a.Labels["alertname"] == "" || a.StartsAt.IsZero() || a.EndsAt.IsZero() || a.EndsAt.Before(a.StartsAt) {
 				t.Errorf("fake AM: invalid alert %+v", a)

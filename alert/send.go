@@ -369,7 +369,7 @@ func (n *Notifier) due(t *target, now time.Time, force bool) (batch []Alert, ids
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	revs = map[string]int{}
-	render := func(e *entry) Alert {
+	build := func(e *entry) Alert {
 		a := cloneAlert(e.Alert)
 		if e.lateFiring() {
 			// Firing until its resolve at lateUntil, which must find it
@@ -390,6 +390,15 @@ func (n *Notifier) due(t *target, now time.Time, force bool) (batch []Alert, ids
 			}
 			a.EndsAt = from.Add(4 * n.o.Resend)
 		}
+		return a
+	}
+	// Every time in UTC, as Prometheus sends them: a location's ticket
+	// and the quorum's page (whose times come from the fleet's figures,
+	// in the config's zone) read alike in Alertmanager's API, its
+	// templates and its UI; the instants are the same either way.
+	render := func(e *entry) Alert {
+		a := build(e)
+		a.StartsAt, a.EndsAt = a.StartsAt.UTC(), a.EndsAt.UTC()
 		return a
 	}
 	var retry []*entry
