@@ -82,7 +82,12 @@ type serviceView struct {
 	Availability string
 	Objective    string
 	Met          bool
-	NoData       bool
+	// Verdict is the month so far against the objective: "met so far",
+	// "below so far" (under the objective, its error budget not spent:
+	// the rest of the month up would still meet it) or "missed" (the
+	// budget spent: no rest of the month can meet it).
+	Verdict string
+	NoData  bool
 	// MaintOnly: the month so far was all planned maintenance (NoData
 	// too: no figure), which the page says instead of "no data".
 	MaintOnly bool
@@ -215,6 +220,7 @@ func build(cfg *config.Config, snap *snapshot, live *daemon.Status, public bool,
 			sv.Availability = render.Availability(*ms.Availability, cs.Objective)
 			sv.Met = *ms.Availability >= cs.Objective
 			b := ms.ErrorBudget
+			sv.Verdict = monthVerdict(sv.Met, b)
 			if b.AllowedSeconds > 0 && b.RemainingRatio != nil {
 				sv.BudgetPct = int(math.Max(0, math.Floor(*b.RemainingRatio*100)))
 				if b.RemainingSeconds >= 0 {
@@ -1280,4 +1286,21 @@ func dur(sec float64) string {
 		fmt.Fprintf(&b, "%ds", s)
 	}
 	return b.String()
+}
+
+// monthVerdict says where a month in progress stands against its
+// objective: "met so far" at or above it; "below so far" under it while
+// its error budget is not spent (the budget is the month's, less the time
+// unknown or in maintenance so far, so the rest of the month up would
+// bring it back: a service down for two minutes of its first three
+// measured ones reads 32.585% with 94% of its budget left); "missed" once
+// the budget is spent, or with none to spend (an objective of 100%).
+func monthVerdict(met bool, b report.Budget) string {
+	switch {
+	case met:
+		return "met so far"
+	case b.AllowedSeconds > 0 && b.RemainingSeconds >= 0:
+		return "below so far"
+	}
+	return "missed"
 }
