@@ -334,15 +334,24 @@ func function(f *string) string {
 // met says whether availability reached the objective (false without data).
 func met(s report.Service) bool { return s.Availability != nil && *s.Availability >= s.Objective }
 
-// verdict is "met", "missed", "planned maintenance" or "no data".
-func verdict(s report.Service) string {
+// verdict is "met", "missed", "planned maintenance" or "no data"; for a
+// period not over (provisional), "met so far", "below so far" while the
+// error budget is not spent (the period's, less the time unknown or in
+// maintenance so far: the rest of the period up would still meet the
+// objective), or "missed" once it is spent or there is none (an objective
+// of 100%), as the status page says the month in progress.
+func verdict(s report.Service, provisional bool) string {
 	switch {
 	case s.Availability == nil && s.MaintenanceOnly:
 		return maintText
 	case s.Availability == nil:
 		return "no data"
+	case met(s) && provisional:
+		return "met so far"
 	case met(s):
 		return "met"
+	case provisional && s.ErrorBudget.AllowedSeconds > 0 && s.ErrorBudget.RemainingSeconds >= 0:
+		return "below so far"
 	}
 	return "missed"
 }

@@ -134,7 +134,7 @@ func newView(r *report.Report, loc *time.Location) view {
 	}
 	for _, s := range r.Services {
 		v.Summary.Rows = append(v.Summary.Rows, withDegraded(degDown, []string{
-			s.Name, fmtMeasured(s.Availability, s.NoData, s.MaintenanceOnly, s.Objective), fmtObjective(s.Objective), verdict(s),
+			s.Name, fmtMeasured(s.Availability, s.NoData, s.MaintenanceOnly, s.Objective), fmtObjective(s.Objective), verdict(s, r.Provisional),
 			fmtPctPtr(s.RunSuccessRatio, "-"), fmtDur(s.DowntimeSeconds), fmtDur(s.UnknownSeconds),
 			summaryCredit(s),
 		}, 6, fmtDur(s.DegradedSeconds)))
@@ -172,7 +172,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 	b := s.ErrorBudget
 	sv := serviceView{
 		Name:      s.Name,
-		Headline:  headline(s),
+		Headline:  headline(s, provisional),
 		Met:       met(s),
 		NoData:    s.Availability == nil || s.NoData,
 		Objective: s.Objective,
@@ -181,7 +181,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		Gaps:      chartGaps(s.Daily),
 		Facts: []fact{
 			{"Availability", fmtMeasured(s.Availability, s.NoData, s.MaintenanceOnly, s.Objective)},
-			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s) + ")"},
+			{"Objective", fmtObjective(s.Objective) + " (" + verdict(s, provisional) + ")"},
 			{"Run success ratio", runSuccess(s.RunSuccessRatio, s.Runs)},
 			{"Confirm runs", strconv.FormatInt(s.ConfirmRuns, 10) + " (not in runs or latencies)"},
 			{"Uptime", fmtDur(s.UptimeSeconds)},
@@ -301,8 +301,9 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 
 // headline is "99.674% against an objective of 99.9%: missed", "no data
 // against an objective of 99.9%", or, for a period all planned maintenance,
-// that it was not measured for that.
-func headline(s report.Service) string {
+// that it was not measured for that; for a period not over, judged so far
+// (see verdict).
+func headline(s report.Service, provisional bool) string {
 	if s.Availability == nil && s.MaintenanceOnly {
 		return "not measured: the period was planned maintenance, excluded from the SLA (objective " + fmtObjective(s.Objective) + ")"
 	}
@@ -310,7 +311,7 @@ func headline(s report.Service) string {
 	if s.Availability == nil {
 		return h
 	}
-	return h + ": " + verdict(s)
+	return h + ": " + verdict(s, provisional)
 }
 
 func runSuccess(r *float64, runs int64) string {
