@@ -46,6 +46,20 @@ type TimelineLane struct {
 	Service, Function string
 	Bars              []TimelineBar
 	Declared          []TimelineDeclared
+	// Maintenance is the service's planned maintenance, clipped to the
+	// timeline: drawn as a band behind the lane's bars, since the report
+	// does not count a window inside it.
+	Maintenance []TimelineMaintenance
+}
+
+// TimelineMaintenance is a planned maintenance window of the lane's
+// service, clipped to the timeline.
+type TimelineMaintenance struct {
+	Start, End time.Time
+	// MaintStart and MaintEnd are the window's own edges, which its tooltip
+	// gives.
+	MaintStart, MaintEnd time.Time
+	Reason               string
 }
 
 // TimelineBar is a measured window, clipped to the timeline.
@@ -62,6 +76,11 @@ type TimelineBar struct {
 	// as the windows table does.
 	WindowStart, WindowEnd time.Time
 	StartCut, EndCut       string
+	// InMaintenance is how much of the window planned maintenance covered
+	// (not counted), and Whole that it covered all of it; the tooltip says
+	// so as the windows table does beside the duration.
+	InMaintenance time.Duration
+	Whole         bool
 }
 
 // TimelineDeclared is a declared incident naming the lane's function,
@@ -142,6 +161,8 @@ func NewTimeline(r *report.Report, o TimelineOptions) Timeline {
 					b.End, b.Open = dataEnd, true
 				}
 				b.WindowStart, b.WindowEnd = b.Start, b.End
+				b.InMaintenance = maintIn(b.WindowStart, b.WindowEnd, s.Maintenance)
+				b.Whole = b.InMaintenance > 0 && b.InMaintenance >= b.WindowEnd.Sub(b.WindowStart)
 				b.Start, b.End = maxTime(b.Start, t.From), minTime(b.End, t.To)
 				if b.End.After(b.Start) {
 					lane.Bars = append(lane.Bars, b)
@@ -159,6 +180,12 @@ func NewTimeline(r *report.Report, o TimelineOptions) Timeline {
 				d.Start, d.End = maxTime(d.Start, t.From), minTime(d.End, t.To)
 				if d.End.After(d.Start) {
 					lane.Declared = append(lane.Declared, d)
+				}
+			}
+			for _, m := range s.Maintenance {
+				tm := TimelineMaintenance{Start: maxTime(m.Start, t.From), End: minTime(m.End, t.To), MaintStart: m.Start, MaintEnd: m.End, Reason: m.Reason}
+				if tm.End.After(tm.Start) {
+					lane.Maintenance = append(lane.Maintenance, tm)
 				}
 			}
 			t.Lanes = append(t.Lanes, lane)
@@ -251,6 +278,7 @@ var (
 	tlDegraded = color.RGBA{181, 71, 8, 255}
 	tlDegFill  = color.RGBA{254, 240, 199, 255}
 	tlDeclared = color.RGBA{29, 39, 51, 255}
+	tlMaint    = color.RGBA{214, 219, 226, 255}
 )
 
 // layout turns the timeline into shapes on a 1000-wide canvas and returns
@@ -271,6 +299,11 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 	lx += 28 + m.width("degraded", tlFont) + 22
 	out = append(out, shape{kind: shapeRect, x: lx, y: ly - 1, w: 22, h: 14, stroke: tlDeclared, width: 1.2, dash: []float64{3, 2}})
 	text(lx+28, ly+10, "declared incident", tlFont, false, tlInk, "start")
+	if slices.ContainsFunc(t.Lanes, func(l TimelineLane) bool { return len(l.Maintenance) > 0 }) {
+		lx += 28 + m.width("declared incident", tlFont) + 22
+		out = append(out, shape{kind: shapeRect, x: lx, y: ly - 1, w: 22, h: 14, fill: tlMaint})
+		text(lx+28, ly+10, "planned maintenance (not counted)", tlFont, false, tlInk, "start")
+	}
 
 	ticks := t.ticks()
 	top := tlLegendH
@@ -294,6 +327,14 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 		odd = !odd
 		text(14, y+12, m.clip(l.Function, tlFont, tlLabelW-18), tlFont, false, tlInk, "start")
 		mid := y + tlLaneH/2
+		for _, mt := range l.Maintenance {
+			x0, x1 := x(mt.Start), x(mt.End)
+			title := l.Service + ": planned maintenance " + tlStamp(mt.MaintStart, t.Loc) + " to " + tlStamp(mt.MaintEnd, t.Loc)
+			if mt.Reason != "" {
+				title += ", " + mt.Reason
+			}
+			out = append(out, shape{kind: shapeRect, x: x0, y: y, w: math.Max(x1-x0, 1.5), h: tlLaneH, fill: tlMaint, title: title})
+		}
 		for _, b := range l.Bars {
 			x0, x1 := x(b.Start), x(b.End)
 			if x1-x0 < 1.5 {
@@ -316,6 +357,7 @@ func (t Timeline) layout(m *measurer) ([]shape, float64) {
 			if b.Cause != "" {
 				title += ", cause " + b.Cause
 			}
+			title += maintMark(b.InMaintenance, b.Whole)
 			if b.Kind == "degraded" {
 				out = append(out, shape{kind: shapeRect, x: x0, y: mid - 2.75, w: x1 - x0, h: 5.5, fill: tlDegFill, stroke: tlDegraded, width: 0.8, hatch: true, title: title})
 			} else {

@@ -568,9 +568,16 @@ func durationCell(w report.Window, maint []report.Span) string {
 	if w.End != nil {
 		end = *w.End
 	}
+	in := maintIn(w.Start, end, maint)
+	return d + maintMark(in, in > 0 && in >= end.Sub(w.Start))
+}
+
+// maintIn is how much of [start, end) the planned maintenance windows
+// cover.
+func maintIn(start, end time.Time, maint []report.Span) time.Duration {
 	var in time.Duration
 	for _, m := range maint {
-		s, e := w.Start, end
+		s, e := start, end
 		if m.Start.After(s) {
 			s = m.Start
 		}
@@ -581,13 +588,21 @@ func durationCell(w report.Window, maint []report.Span) string {
 			in += e.Sub(s)
 		}
 	}
+	return in
+}
+
+// maintMark is what follows a window's duration (windows tables) or its
+// times (the timeline's tooltip) when planned maintenance covered in of it:
+// " (in planned maintenance, not counted)" when it covered it whole,
+// " (10m in planned maintenance, not counted)" for part, "" for none.
+func maintMark(in time.Duration, whole bool) string {
 	switch {
 	case in <= 0:
-		return d
-	case in >= end.Sub(w.Start):
-		return d + " (in planned maintenance, not counted)"
+		return ""
+	case whole:
+		return " (in planned maintenance, not counted)"
 	}
-	return d + " (" + fmtDur(in.Seconds()) + " in planned maintenance, not counted)"
+	return " (" + fmtDur(in.Seconds()) + " in planned maintenance, not counted)"
 }
 
 // neverSureMark is " (quorum never surely down at once)" for a counted
