@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -56,12 +55,7 @@ func (p *parser) maintenance(n *yaml.Node, key string) {
 			p.errf(rn, mkey+".end", "is required")
 		}
 		if !m.Start.IsZero() && !m.End.IsZero() && !m.End.After(m.Start) {
-			msg := fmt.Sprintf("end %s is not after start %s", m.End.Format(time.RFC3339), m.Start.Format(time.RFC3339))
-			if later, ok := LaterReading(m.End, loc); ok && later.After(m.Start) {
-				// "01:10" meant the second 01:10 of the night the clocks go back.
-				msg += fmt.Sprintf(": in %s (the config's timezone) %s on %s happened twice, the clocks going back; if the end is the second, write %s", loc, m.End.Format("15:04:05"), m.End.Format("2006-01-02"), later.Format(time.RFC3339Nano))
-			}
-			p.errf(endNode, mkey+".end", "%s", msg)
+			p.errf(endNode, mkey+".end", "%s", endNotAfterStart(m.Start, m.End, loc, "the config's timezone"))
 		}
 		p.cfg.Maintenance = append(p.cfg.Maintenance, m)
 	}

@@ -309,12 +309,7 @@ func (d *decoder) incident(n *yaml.Node, key string, tl *Timeline, loc *time.Loc
 		d.errf(rn, key+".start", "is required")
 	}
 	if !inc.Start.IsZero() && !inc.End.IsZero() && !inc.End.After(inc.Start) {
-		msg := fmt.Sprintf("end %s is not after start %s", inc.End.Format(time.RFC3339), inc.Start.Format(time.RFC3339))
-		if later, ok := LaterReading(inc.End, loc); ok && later.After(inc.Start) {
-			// "01:10" meant the second 01:10 of the night the clocks go back.
-			msg += fmt.Sprintf(": in %s (the timeline's timezone) %s on %s happened twice, the clocks going back; if the end is the second, write %s", loc, inc.End.Format("15:04:05"), inc.End.Format("2006-01-02"), later.Format(time.RFC3339Nano))
-		}
-		d.errf(endNode, key+".end", "%s", msg)
+		d.errf(endNode, key+".end", "%s", endNotAfterStart(inc.Start, inc.End, loc, "the timeline's timezone"))
 	}
 	if inc.Mode == ModeSlow && inc.Latency <= 0 {
 		d.errf(orNode(latencyNode, rn), key+".latency", "mode slow needs a latency greater than 0")
@@ -529,6 +524,39 @@ func LaterReading(t time.Time, loc *time.Location) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// endNotAfterStart says that end is not after start, and what to write:
+// when the end's wall clock time happened twice in loc and its second
+// reading is after the start, that one ("01:10" meant the second 01:10 of
+// the night the clocks go back); when the end is written on the start's
+// date at an earlier time of day, the same time the next day (an outage
+// from 22:30 to 01:15 written with one date); otherwise an end after the
+// start. where names loc ("the timeline's timezone").
+func endNotAfterStart(start, end time.Time, loc *time.Location, where string) string {
+	msg := fmt.Sprintf("end %s is not after start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
+	if later, ok := LaterReading(end, loc); ok && later.After(start) {
+		return msg + fmt.Sprintf(": in %s (%s) %s on %s happened twice, the clocks going back; if the end is the second, write %s", loc, where, end.Format("15:04:05"), end.Format("2006-01-02"), later.Format(time.RFC3339Nano))
+	}
+	if s := start.In(end.Location()); end.Before(start) && s.Format("2006-01-02") == end.Format("2006-01-02") {
+		// The same wall clock time a day later: in loc when the end was
+		// written with loc's offset (a change of the clocks overnight
+		// gives the next day its own), in the end's own offset otherwise.
+		next := end.AddDate(0, 0, 1)
+		if _, off := end.Zone(); loc != nil && offsetAt(end, loc) == off {
+			next = time.Date(end.Year(), end.Month(), end.Day()+1, end.Hour(), end.Minute(), end.Second(), end.Nanosecond(), loc)
+		}
+		if next.After(start) {
+			return msg + fmt.Sprintf(": if it ended the next day, write %s", next.Format(time.RFC3339Nano))
+		}
+	}
+	return msg + ": write an end after the start"
+}
+
+// offsetAt is loc's UTC offset at t, in seconds.
+func offsetAt(t time.Time, loc *time.Location) int {
+	_, off := t.In(loc).Zone()
+	return off
 }
 
 // offsetWarning adds a warning to tl when t, read from n, has a UTC offset
