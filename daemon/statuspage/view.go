@@ -758,8 +758,10 @@ func incidentTimeline(service string, month, hist *report.Report, during *config
 				b := &tl.Lanes[li].Bars[bi]
 				b.Flow, b.Cause = "", ""
 				if intoMaint && b.Open {
-					// Drawn to the maintenance's start, where it is counted to.
+					// Drawn to the maintenance's start, where it is counted
+					// to: nothing of it is in the maintenance then.
 					b.Open, b.WindowEnd = false, during.Start
+					b.InMaintenance, b.Whole = 0, false
 				}
 			}
 		}
