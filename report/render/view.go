@@ -262,7 +262,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		detected := "no"
 		switch {
 		case rc.Detected:
-			detected = "yes"
+			detected = "yes" + reconMaint(rc, s.Maintenance)
 		case rc.StartCut == report.CutNoData:
 			detected = "no (no data)" // no run covered its time
 		case len(rc.BelowQuorum) > 0:
@@ -570,6 +570,32 @@ func durationCell(w report.Window, maint []report.Span) string {
 	}
 	in := maintIn(w.Start, end, maint)
 	return d + maintMark(in, in > 0 && in >= end.Sub(w.Start))
+}
+
+// reconMaint is what follows a detected declared incident's "yes" when
+// planned maintenance covered its measured windows, which the report does
+// not count: " (in planned maintenance, not counted)", or how much of them
+// (" (30m in planned maintenance, not counted)"); from the first window's
+// start to the last one's end, an open one's to its duration.
+func reconMaint(rc report.Reconciliation, maint []report.Span) string {
+	var from, to time.Time
+	for _, w := range rc.Windows {
+		end := w.Start.Add(time.Duration(w.DurationSeconds * float64(time.Second)))
+		if w.End != nil {
+			end = *w.End
+		}
+		if from.IsZero() || w.Start.Before(from) {
+			from = w.Start
+		}
+		if end.After(to) {
+			to = end
+		}
+	}
+	if !to.After(from) {
+		return ""
+	}
+	in := maintIn(from, to, maint)
+	return maintMark(in, in > 0 && in >= to.Sub(from))
 }
 
 // maintIn is how much of [start, end) the planned maintenance windows
