@@ -575,27 +575,37 @@ func durationCell(w report.Window, maint []report.Span) string {
 // reconMaint is what follows a detected declared incident's "yes" when
 // planned maintenance covered its measured windows, which the report does
 // not count: " (in planned maintenance, not counted)", or how much of them
-// (" (30m in planned maintenance, not counted)"); from the first window's
-// start to the last one's end, an open one's to its duration.
+// (" (30m in planned maintenance, not counted)"), over the time the windows
+// cover (an open one's to its duration): maintenance between two of them
+// is not theirs, and two functions' windows at once are counted once.
 func reconMaint(rc report.Reconciliation, maint []report.Span) string {
-	var from, to time.Time
+	type span struct{ s, e time.Time }
+	var spans []span
 	for _, w := range rc.Windows {
 		end := w.Start.Add(time.Duration(w.DurationSeconds * float64(time.Second)))
 		if w.End != nil {
 			end = *w.End
 		}
-		if from.IsZero() || w.Start.Before(from) {
-			from = w.Start
-		}
-		if end.After(to) {
-			to = end
+		if end.After(w.Start) {
+			spans = append(spans, span{w.Start, end})
 		}
 	}
-	if !to.After(from) {
+	slices.SortFunc(spans, func(a, b span) int { return a.s.Compare(b.s) })
+	var in, total time.Duration
+	for i := 0; i < len(spans); {
+		cur := spans[i]
+		for i++; i < len(spans) && !spans[i].s.After(cur.e); i++ {
+			if spans[i].e.After(cur.e) {
+				cur.e = spans[i].e
+			}
+		}
+		in += maintIn(cur.s, cur.e, maint)
+		total += cur.e.Sub(cur.s)
+	}
+	if total <= 0 {
 		return ""
 	}
-	in := maintIn(from, to, maint)
-	return maintMark(in, in > 0 && in >= to.Sub(from))
+	return maintMark(in, in > 0 && in >= total)
 }
 
 // maintIn is how much of [start, end) the planned maintenance windows
