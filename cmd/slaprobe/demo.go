@@ -60,6 +60,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if len(timelines) == 0 && *cfgPath != "" && len(cfg.Timelines) > 0 {
+		// The config's timelines are reconciled only if replayed: without
+		// a word, a config declaring a January of its own was replayed
+		// over the Kakao fire, nothing injected, nothing reconciled.
+		fmt.Fprintf(stderr, "slaprobe demo: no --timeline: replaying the bundled 2022-10-15 fire, not the %s the config names; name them with --timeline to replay them\n",
+			counted(len(cfg.Timelines), "timeline"))
+	}
 	// The timelines the config names are warned of too, as check does (they
 	// are loaded, though --timeline's are the ones replayed), and a file
 	// named both ways once.
