@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -60,12 +61,23 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if len(timelines) == 0 && *cfgPath != "" && len(cfg.Timelines) > 0 {
+	if len(timelines) == 0 && *cfgPath != "" {
 		// The config's timelines are reconciled only if replayed: without
 		// a word, a config declaring a January of its own was replayed
 		// over the Kakao fire, nothing injected, nothing reconciled.
-		fmt.Fprintf(stderr, "slaprobe demo: no --timeline: replaying the bundled 2022-10-15 fire, not the %s the config names; name them with --timeline to replay them\n",
-			counted(len(cfg.Timelines), "timeline"))
+		// The bundled file itself (examples/demo.yaml names its copy) is
+		// replayed: not listed.
+		bundled, _ := fs.ReadFile(examples.Files(), defaultDemoTimeline)
+		var other []string
+		for _, ct := range cfg.Timelines {
+			if data, err := os.ReadFile(ct.File); err != nil || !bytes.Equal(data, bundled) {
+				other = append(other, ct.File)
+			}
+		}
+		if len(other) > 0 {
+			fmt.Fprintf(stderr, "slaprobe demo: no --timeline: replaying the bundled 2022-10-15 fire only, not %s of the config; give --timeline FILE for each to replay\n",
+				strings.Join(other, ", "))
+		}
 	}
 	// The timelines the config names are warned of too, as check does (they
 	// are loaded, though --timeline's are the ones replayed), and a file

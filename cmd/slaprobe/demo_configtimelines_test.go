@@ -44,7 +44,7 @@ services:
 		return p
 	}
 	with, without := config("with.yaml", "    timelines: ["+tl+"]\n"), config("without.yaml", "")
-	const notice = "slaprobe demo: no --timeline: replaying the bundled 2022-10-15 fire, not the 1 timeline the config names; name them with --timeline to replay them"
+	notice := "slaprobe demo: no --timeline: replaying the bundled 2022-10-15 fire only, not " + tl + " of the config; give --timeline FILE for each to replay"
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -61,9 +61,24 @@ services:
 			if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
 				t.Fatalf("exit %d\n%s", code, stderr.String())
 			}
-			if got := strings.Contains(stderr.String(), notice); got != tc.want {
+			if got := strings.Contains(stderr.String(), notice); got != tc.want || strings.Count(stderr.String(), "no --timeline") > 1 {
 				t.Errorf("notice said: %v, want %v; stderr:\n%s", got, tc.want, stderr.String())
 			}
 		})
+	}
+}
+
+// TestDemoExampleConfigNamesWhatIsNotReplayed: examples/demo.yaml names
+// its copy of the bundled fire, which is replayed, and the 2021 receive
+// outage, which is not: the notice names that one only.
+func TestDemoExampleConfigNamesWhatIsNotReplayed(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"demo", "--config", "../../examples/demo.yaml", "--from", "2022-10-15T15:00:00+09:00", "--to", "2022-10-15T15:10:00+09:00", "--out", filepath.Join(t.TempDir(), "out")}
+	if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	want := "slaprobe demo: no --timeline: replaying the bundled 2022-10-15 fire only, not ../../examples/incidents/kakao-2021-05-05.yaml of the config; give --timeline FILE for each to replay"
+	if got := stderr.String(); !strings.Contains(got, want) || strings.Contains(got, "kakao-2022-10-15.yaml of the config") {
+		t.Errorf("stderr:\n%s\nwant\n%s", got, want)
 	}
 }
