@@ -64,13 +64,17 @@ func policy(cfg *config.Config) Policy {
 	if unknown == "down" {
 		denom = "period - maintenance"
 	}
+	degradedRuns := ""
+	if degraded == "down" {
+		degradedRuns = " (their time counts as down)"
+	}
 	outages := fmt.Sprintf("Outages less than %s apart are counted as one incident; maintenance between or inside them neither splits an incident nor counts in its duration.", p.FlapGap)
 	if degraded == "down" {
 		outages += " Degraded stretches count as outages too."
 	}
 	t = append(t,
 		"Maintenance windows from the configuration are excluded from the denominator and listed.",
-		"Availability is up time / ("+denom+"), weighted by time, never a ratio of run counts; the run success ratio is shown beside it.",
+		"Availability is up time / ("+denom+"), weighted by time, never a ratio of run counts; the run success ratio is shown beside it: the scheduled runs that passed, degraded ones included"+degradedRuns+", over all scheduled runs, those in planned maintenance too.",
 		confirmText(cfg),
 		noData,
 	)
