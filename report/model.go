@@ -215,11 +215,16 @@ type Window struct {
 	End      *time.Time `json:"end"` // null while ongoing, or when it went on after the period (end_cut "period")
 	// StartCut and EndCut say why an edge is not a measured one: "period"
 	// or "no_data" (see CutPeriod, CutNoData); empty for a measured edge.
-	StartCut        string   `json:"start_cut,omitempty"`
-	EndCut          string   `json:"end_cut,omitempty"`
-	DurationSeconds float64  `json:"duration_seconds"`
-	CauseStep       string   `json:"cause_step"`
-	Locations       []string `json:"locations"`
+	StartCut        string  `json:"start_cut,omitempty"`
+	EndCut          string  `json:"end_cut,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	// MaintenanceSeconds is how much of the window the planned
+	// maintenance of its service covered (the config's, its own and the
+	// "*" ones), which availability and the incidents do not count;
+	// absent when none did.
+	MaintenanceSeconds float64  `json:"maintenance_seconds,omitempty"`
+	CauseStep          string   `json:"cause_step"`
+	Locations          []string `json:"locations"`
 	// QuorumBy are the locations of a counted window whose own windows
 	// began at its start, the quorum reached by them (their probers' runs
 	// made it count); of several (the period's start, the same second),

@@ -391,6 +391,9 @@ func (a *analysis) window(m measured) Window {
 		w.Causes = append(w.Causes, x)
 	}
 	w.DurationSeconds = m.dur().Seconds()
+	if in := a.maintenance(m.Service).clip(m.s, m.e).total(); in > 0 {
+		w.MaintenanceSeconds = in.Seconds()
+	}
 	return w
 }
 
