@@ -409,6 +409,33 @@ type tick struct {
 func (t Timeline) ticks() []tick {
 	span := t.To.Sub(t.From)
 	var out []tick
+	if span > 62*24*time.Hour {
+		// A range of months (a quarter, a year) reads by its months:
+		// marks at the first instant of every 1, 2, 3, 6 or 12 months,
+		// on the calendar's (January, April, July, October a quarter),
+		// at most 12, labelled with the year; four-week marks from the
+		// first day (01-01, 01-29, 02-26) fell anywhere in them.
+		f, l := t.From.In(t.Loc), t.To.Add(-1).In(t.Loc)
+		months := (l.Year()-f.Year())*12 + int(l.Month()-f.Month()) + 1
+		step := 12
+		for _, s := range []int{1, 2, 3, 6, 12} {
+			if months/s <= 12 {
+				step = s
+				break
+			}
+		}
+		for i := 0; ; i++ {
+			d := report.DayStart(f.Year(), f.Month()+time.Month(i), 1, t.Loc)
+			if !d.Before(t.To) {
+				break
+			}
+			if m := d.In(t.Loc); d.Before(t.From) || (int(m.Month())-1)%step != 0 {
+				continue
+			}
+			out = append(out, tick{d, d.In(t.Loc).Format("2006-01")})
+		}
+		return out
+	}
 	if span > 4*24*time.Hour {
 		step := 1
 		for _, s := range []int{1, 2, 3, 7, 14, 28} {
