@@ -22,6 +22,13 @@ func TestEndNotAfterStartSaysWhatToWrite(t *testing.T) {
 			"end 2026-01-31T01:15:00-05:00 is not after start 2026-01-31T22:30:00-05:00: if it ended the next day, write 2026-02-01T01:15:00-05:00"},
 		{"overnight into the clocks going back", "America/New_York", "2026-10-31T23:00:00-04:00", "2026-10-31T03:00:00-04:00",
 			"if it ended the next day, write 2026-11-01T03:00:00-05:00"},
+		// 02:30 did not happen in New York on 2026-03-08 (the clocks
+		// went from 02:00 EST to 03:00 EDT): time.Date moved it to 01:30
+		// EST, an hour before the time written; 02:30 EST is 03:30 EDT.
+		{"overnight into the clocks going forward", "America/New_York", "2026-03-07T23:00:00-05:00", "2026-03-07T02:30:00-05:00",
+			"if it ended the next day, write 2026-03-08T03:30:00-04:00"},
+		{"overnight into Lord Howe's half hour forward", "Australia/Lord_Howe", "2026-10-03T23:00:00+10:30", "2026-10-03T02:15:00+10:30",
+			"if it ended the next day, write 2026-10-04T02:45:00+11:00"},
 		{"overnight in UTC", "America/New_York", "2026-07-01T22:00:00Z", "2026-07-01T02:30:00Z",
 			"if it ended the next day, write 2026-07-02T02:30:00Z"},
 		{"overnight without a timezone", "", "2026-01-31T22:30:00+09:00", "2026-01-31T01:15:00+09:00",

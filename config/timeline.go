@@ -545,6 +545,14 @@ func endNotAfterStart(start, end time.Time, loc *time.Location, where string) st
 		next := end.AddDate(0, 0, 1)
 		if _, off := end.Zone(); loc != nil && offsetAt(end, loc) == off {
 			next = time.Date(end.Year(), end.Month(), end.Day()+1, end.Hour(), end.Minute(), end.Second(), end.Nanosecond(), loc)
+			if next.Hour() != end.Hour() || next.Minute() != end.Minute() {
+				// That time did not happen the next day, the clocks going
+				// forward over it (02:30 on a New York spring night):
+				// time.Date moves it either way, an hour early in New
+				// York. The instant it names in the offset written,
+				// read in loc (03:30 EDT for 02:30 EST).
+				next = time.Date(end.Year(), end.Month(), end.Day()+1, end.Hour(), end.Minute(), end.Second(), end.Nanosecond(), time.FixedZone("", off)).In(loc)
+			}
 		}
 		if next.After(start) {
 			return msg + fmt.Sprintf(": if it ended the next day, write %s", next.Format(time.RFC3339Nano))
