@@ -336,10 +336,11 @@ func met(s report.Service) bool { return s.Availability != nil && *s.Availabilit
 
 // verdict is "met", "missed", "planned maintenance" or "no data"; for a
 // period not over (provisional), "met so far", "below so far" while the
-// error budget is not spent (the period's, less the time unknown or in
-// maintenance so far: the rest of the period up would still meet the
-// objective), or "missed" once it is spent or there is none (an objective
-// of 100%), as the status page says the month in progress.
+// error budget is not spent (the period's, less its planned maintenance,
+// still to come too, and the time unknown so far: the rest of the period up
+// would still meet the objective), or "missed" once it is spent or there is
+// none (an objective of 100%), as the status page says the month in
+// progress.
 func verdict(s report.Service, provisional bool) string {
 	switch {
 	case s.Availability == nil && s.MaintenanceOnly:

@@ -59,7 +59,7 @@ const fontFamily = "report"
 
 // palette is the PDF's colours.
 type palette struct {
-	accent, ink, muted, ok, bad, head, stripe, line, white props.Color
+	accent, ink, muted, ok, bad, below, head, stripe, line, white props.Color
 }
 
 func newPalette() palette {
@@ -69,6 +69,7 @@ func newPalette() palette {
 		muted:  props.Color{Red: 91, Green: 103, Blue: 117},
 		ok:     props.Color{Red: 30, Green: 123, Blue: 69},
 		bad:    props.Color{Red: 180, Green: 35, Blue: 24},
+		below:  props.Color{Red: 154, Green: 103, Blue: 0}, // the status page's amber
 		head:   props.Color{Red: 232, Green: 237, Blue: 243},
 		stripe: props.Color{Red: 247, Green: 249, Blue: 251},
 		line:   props.Color{Red: 200, Green: 207, Blue: 215},
@@ -591,7 +592,8 @@ func (p *pdfDoc) cover(v view, timelines []figure) {
 	p.block(lines...)
 }
 
-// verdictColor is green for a met objective, red for a missed one, grey
+// verdictColor is green for a met objective, red for a missed one, amber
+// for one below so far (a period not over, its budget not spent), grey
 // without data.
 func (p *pdfDoc) verdictColor(s serviceView) *props.Color {
 	switch {
@@ -599,6 +601,8 @@ func (p *pdfDoc) verdictColor(s serviceView) *props.Color {
 		return &p.c.muted
 	case s.Met:
 		return &p.c.ok
+	case s.Below:
+		return &p.c.below
 	}
 	return &p.c.bad
 }

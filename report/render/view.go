@@ -39,9 +39,13 @@ const timelineLegend = "One lane per service and function. Solid full-height bar
 
 // serviceView is one service's section.
 type serviceView struct {
-	Name      string
-	Headline  string // "99.674% against an objective of 99.9%: missed"
-	Met       bool
+	Name     string
+	Headline string // "99.674% against an objective of 99.9%: missed"
+	Met      bool
+	// Below: a period not over, under its objective with its error
+	// budget not spent ("below so far"): amber, as the status page draws
+	// it, not the red of a missed objective.
+	Below     bool
 	NoData    bool // nothing measured: neither met nor missed (or missed only by policy: unknown counted as down)
 	Facts     []fact
 	Objective float64
@@ -174,6 +178,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		Name:      s.Name,
 		Headline:  headline(s, provisional),
 		Met:       met(s),
+		Below:     verdict(s, provisional) == "below so far",
 		NoData:    s.Availability == nil || s.NoData,
 		Objective: s.Objective,
 		Daily:     s.Daily,
