@@ -327,9 +327,18 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	full := account(from, to, nil, nil, t.unknown, maint)
 	allowed := (1 - cs.Objective) * full.eligible(pol).Seconds()
 	consumed := bad.Seconds()
-	svc.ErrorBudget = Budget{AllowedSeconds: allowed, ConsumedSeconds: consumed, RemainingSeconds: allowed - consumed}
+	remaining := allowed - consumed
+	if fe := full.eligible(pol); remaining < 0 && fe > 0 && float64(fe-bad)/float64(fe) >= cs.Objective {
+		// Spent to the second, the rest of the period up meets the
+		// objective exactly, as availability reckons it (up / eligible
+		// >= objective): 1-0.9 is 0.09999999999999998 in floating point,
+		// and 6m down of an hour at 90% read "overspent by 0s" and
+		// "missed" where the hour's figure reads 90.0% and met.
+		remaining = 0
+	}
+	svc.ErrorBudget = Budget{AllowedSeconds: allowed, ConsumedSeconds: consumed, RemainingSeconds: remaining}
 	if allowed > 0 {
-		rem := (allowed - consumed) / allowed
+		rem := remaining / allowed
 		svc.ErrorBudget.RemainingRatio = &rem
 		if share := float64(end.Sub(from)) / float64(to.Sub(from)); share > 0 {
 			burn := consumed / allowed / share
