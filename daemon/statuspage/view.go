@@ -1292,9 +1292,9 @@ func dur(sec float64) string {
 
 // monthVerdict says where a month in progress stands against its
 // objective: "met so far" at or above it; "below so far" under it while
-// its error budget is not spent (the budget is the month's, less the time
-// unknown or in maintenance so far, so the rest of the month up would
-// bring it back: a service down for two minutes of its first three
+// its error budget is not spent (the budget is the month's, less its
+// planned maintenance, still to come too, and the time unknown so far, so
+// the rest of the month up would bring it back: a service down for two minutes of its first three
 // measured ones reads 32.585% with 94% of its budget left); "missed" once
 // the budget is spent, or with none to spend (an objective of 100%).
 func monthVerdict(met bool, b report.Budget) string {
