@@ -29,6 +29,13 @@ func TestEndNotAfterStartSaysWhatToWrite(t *testing.T) {
 			"if it ended the next day, write 2026-03-08T03:30:00-04:00"},
 		{"overnight into Lord Howe's half hour forward", "Australia/Lord_Howe", "2026-10-03T23:00:00+10:30", "2026-10-03T02:15:00+10:30",
 			"if it ended the next day, write 2026-10-04T02:45:00+11:00"},
+		// 01:45 happened twice on Lord Howe on 2026-04-05 (02:00 +11:00
+		// went back to 01:30 +10:30): the reading in the offset written,
+		// as New York's repeated hour gets, not the other half hour's.
+		{"overnight into Lord Howe's repeated half hour", "Australia/Lord_Howe", "2026-04-04T23:00:00+11:00", "2026-04-04T01:45:00+11:00",
+			"if it ended the next day, write 2026-04-05T01:45:00+11:00"},
+		{"overnight into New York's repeated hour", "America/New_York", "2026-10-31T23:00:00-04:00", "2026-10-31T01:15:00-04:00",
+			"if it ended the next day, write 2026-11-01T01:15:00-04:00"},
 		{"overnight in UTC", "America/New_York", "2026-07-01T22:00:00Z", "2026-07-01T02:30:00Z",
 			"if it ended the next day, write 2026-07-02T02:30:00Z"},
 		{"overnight without a timezone", "", "2026-01-31T22:30:00+09:00", "2026-01-31T01:15:00+09:00",

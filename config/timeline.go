@@ -544,14 +544,21 @@ func endNotAfterStart(start, end time.Time, loc *time.Location, where string) st
 		// gives the next day its own), in the end's own offset otherwise.
 		next := end.AddDate(0, 0, 1)
 		if _, off := end.Zone(); loc != nil && offsetAt(end, loc) == off {
-			next = time.Date(end.Year(), end.Month(), end.Day()+1, end.Hour(), end.Minute(), end.Second(), end.Nanosecond(), loc)
-			if next.Hour() != end.Hour() || next.Minute() != end.Minute() {
-				// That time did not happen the next day, the clocks going
-				// forward over it (02:30 on a New York spring night):
-				// time.Date moves it either way, an hour early in New
-				// York. The instant it names in the offset written,
-				// read in loc (03:30 EDT for 02:30 EST).
-				next = time.Date(end.Year(), end.Month(), end.Day()+1, end.Hour(), end.Minute(), end.Second(), end.Nanosecond(), time.FixedZone("", off)).In(loc)
+			// Not time.Date in loc alone: it moves a time the clocks skip
+			// either way (02:30 on a New York spring night to 01:30 EST,
+			// an hour before the time written), and of a time they repeat
+			// it takes either reading (Lord Howe's 01:45 the night its
+			// clocks go back half an hour: the second, +10:30, where New
+			// York's 01:15 gets the first).
+			const clock = "15:04:05.999999999"
+			same := time.Date(end.Year(), end.Month(), end.Day()+1, end.Hour(), end.Minute(), end.Second(), end.Nanosecond(), time.FixedZone("", off))
+			switch own := time.Date(end.Year(), end.Month(), end.Day()+1, end.Hour(), end.Minute(), end.Second(), end.Nanosecond(), loc); {
+			case offsetAt(same, loc) == off:
+				next = same.In(loc) // the offset written still holds then
+			case own.Format(clock) == end.Format(clock):
+				next = own // the clocks changed overnight: the next day's own
+			default:
+				next = same.In(loc) // skipped: the instant the offset written names (03:30 EDT for 02:30 EST)
 			}
 		}
 		if next.After(start) {
