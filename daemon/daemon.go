@@ -222,6 +222,12 @@ type Daemon struct {
 	writerFailures atomic.Int64         // the writer's failed commits last seen (checkWriterFailures)
 	builds         chan struct{}        // held while a periodic report is built (see Exclusive)
 	heavy          func() (done func()) // Deps.Heavy, around each build
+	// buildMu guards building and the reloads waiting for the slot
+	// (ExclusiveWithin), which the periodic builds give way to.
+	buildMu      sync.Mutex
+	building     context.CancelCauseFunc // ends the build holding the slot; nil: none
+	reloading    int                     // reloads waiting for or holding the slot
+	reloadsEnded chan struct{}           // closed when reloading is back to 0
 }
 
 // flowState is the runtime state of one flow at this location. Runtime state

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
@@ -108,8 +109,22 @@ func (d *Daemon) availabilityRetry(missing map[string]bool) time.Duration {
 //
 // The services are read after each build: a reload during a build (its
 // turn comes between the two) replaced the config, which this must not
-// keep live (at 50,000 flows ~45 MB) through the next build.
+// keep live (at 50,000 flows ~45 MB) through the next build. A build a
+// reload ended (ErrSuperseded) publishes nothing: the gauge keeps its last
+// complete values, and the refresh starts over, after the reload, from the
+// new config.
 func (d *Daemon) refreshAvailability(ctx context.Context) (missing map[string]bool) {
+	for {
+		missing, superseded := d.refreshAvailabilityOnce(ctx)
+		if !superseded {
+			return missing
+		}
+	}
+}
+
+// refreshAvailabilityOnce is refreshAvailability; superseded when a reload
+// ended one of its builds.
+func (d *Daemon) refreshAvailabilityOnce(ctx context.Context) (missing map[string]bool, superseded bool) {
 	d.mu.RLock()
 	loc, w := d.cfg.Loc, d.writer
 	d.mu.RUnlock()
@@ -128,7 +143,11 @@ func (d *Daemon) refreshAvailability(ctx context.Context) (missing map[string]bo
 	}{{"30d", now.Add(-30 * 24 * time.Hour)}, {"month", month}} {
 		var ratios map[string]float64
 		var err error
-		if e := d.Exclusive(ctx, func() { ratios, err = d.availability(ctx, win.from, now) }); e != nil {
+		e := d.Exclusive(ctx, func(ctx context.Context) { ratios, err = d.availability(ctx, win.from, now) })
+		if errors.Is(e, ErrSuperseded) {
+			return missing, true
+		}
+		if e != nil {
 			err = e
 		}
 		if err != nil {
@@ -149,7 +168,7 @@ func (d *Daemon) refreshAvailability(ctx context.Context) (missing map[string]bo
 			}
 		}
 	}
-	return missing
+	return missing, false
 }
 
 // reportAvailability is the default AvailabilityFunc: ReportAvailability
@@ -194,41 +213,112 @@ func (d *Daemon) checkWriterFailures(w resultWriter) {
 	}
 }
 
+// ErrSuperseded is what Exclusive returns when a reload (ExclusiveWithin)
+// ended the build in the making: its figures were of the config the reload
+// replaces, so whatever it made is to be dropped, not published, and the
+// build made again (its turn comes after the reload's).
+var ErrSuperseded = errors.New("report build superseded by a config reload")
+
 // Exclusive runs build once no other periodic report of the daemon is being
 // built (the availability gauge's, the status page's: Exclusive is the
 // page's Options.Exclusive), or returns ctx's error while it waits. At
 // 50,000 flows a report holds over 100 MB while it is built; two at once
 // (both start with the daemon, and meet every 5 minutes) made the peak.
 // Deps.Heavy is called around build. A program may run other heavy phases
-// through it too (cmd/slaprobe's SIGHUP reload: Exclusive does not touch
-// the daemon's own locks, so build may call Reload).
-func (d *Daemon) Exclusive(ctx context.Context, build func()) error {
-	select {
-	case d.builds <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+// through it too (Exclusive does not touch the daemon's own locks, so
+// build may call Reload).
+//
+// build's context is ctx, ended early (cause ErrSuperseded) when a reload
+// asks for the slot (ExclusiveWithin): then Exclusive returns ErrSuperseded
+// and the caller drops what build made. While a reload waits for the slot
+// or holds it, builds wait for it to end before they take their turn.
+func (d *Daemon) Exclusive(ctx context.Context, build func(ctx context.Context)) error {
+	for {
+		d.buildMu.Lock()
+		wait := d.reloadsEnded
+		d.buildMu.Unlock()
+		if wait != nil {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		select {
+		case d.builds <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		bctx, cancel := context.WithCancelCause(ctx)
+		d.buildMu.Lock()
+		if d.reloading > 0 {
+			// A reload came while this one waited: it goes first.
+			d.buildMu.Unlock()
+			cancel(nil)
+			<-d.builds
+			continue
+		}
+		d.building = cancel
+		d.buildMu.Unlock()
+		return d.runBuild(bctx, cancel, build)
 	}
+}
+
+// runBuild runs build in the slot Exclusive took, and gives it back. The
+// build is superseded when a reload ended its context before it gave the
+// slot back (d.building is cleared under the same lock the reload ends it
+// under): then its result is dropped even if it had finished.
+func (d *Daemon) runBuild(ctx context.Context, cancel context.CancelCauseFunc, build func(context.Context)) (err error) {
 	defer func() { <-d.builds }()
+	defer func() {
+		d.buildMu.Lock()
+		d.building = nil
+		if errors.Is(context.Cause(ctx), ErrSuperseded) {
+			err = ErrSuperseded
+		}
+		d.buildMu.Unlock()
+		cancel(nil)
+	}()
 	if d.heavy != nil {
 		defer d.heavy()()
 	}
-	build()
+	build(ctx)
 	return nil
 }
 
 // ReloadBuildWait is how long a SIGHUP reload waits for a report build in
-// the making (ExclusiveWithin); the reload's own store reads are bounded
-// alike.
+// the making to give way (ExclusiveWithin); the reload's own store reads
+// are bounded alike.
 const ReloadBuildWait = 30 * time.Second
 
-// ExclusiveWithin is Exclusive for work that must not wait long on a report
-// build (a SIGHUP reload): it waits for the build in the making at most
-// wait, then runs build beside it (alone is false), since one it waits on
-// may be stuck on a store that stopped answering (the builds' reads have
-// no deadline of their own) and the slot is there only to keep the memory
-// peak down. It returns ctx's error if ctx ends first. The wait is on d's
-// clock.
+// ExclusiveWithin is Exclusive for work that must not wait on a report
+// build (a SIGHUP reload): it ends the build in the making (its context,
+// cause ErrSuperseded: its figures are of the config being replaced, and
+// at 50,000 flows it took seconds more of a reload under load), keeps
+// builds that wait from starting, and takes the slot once the build has
+// given it back. A build that does not give it back within wait (stuck on
+// a store that stopped answering, in code that does not read its context)
+// is not waited for longer: build runs beside it (alone is false), since
+// the slot is there only to keep the memory peak down. It returns ctx's
+// error if ctx ends first. The wait is on d's clock.
 func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build func()) (alone bool, err error) {
+	d.buildMu.Lock()
+	if d.reloading == 0 {
+		d.reloadsEnded = make(chan struct{})
+	}
+	d.reloading++
+	if d.building != nil {
+		d.building(ErrSuperseded)
+	}
+	d.buildMu.Unlock()
+	defer func() {
+		d.buildMu.Lock()
+		if d.reloading--; d.reloading == 0 {
+			close(d.reloadsEnded)
+			d.reloadsEnded = nil
+		}
+		d.buildMu.Unlock()
+	}()
 	select {
 	case d.builds <- struct{}{}:
 	case <-d.clock.After(wait):

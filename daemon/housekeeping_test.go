@@ -144,13 +144,13 @@ func TestOneReportBuildAtATime(t *testing.T) {
 	ctx := context.Background()
 	ended, cancel := context.WithCancel(ctx)
 	cancel()
-	err := d.Exclusive(ctx, func() {
+	err := d.Exclusive(ctx, func(context.Context) {
 		// The page's build: the gauge, its context ended, must not build.
 		d.refreshAvailability(ended)
 		if calls != 0 {
 			t.Errorf("the gauge built %d reports while another was in the making", calls)
 		}
-		if err := d.Exclusive(ended, func() { t.Error("a build ran while another was in the making") }); !errors.Is(err, context.Canceled) {
+		if err := d.Exclusive(ended, func(context.Context) { t.Error("a build ran while another was in the making") }); !errors.Is(err, context.Canceled) {
 			t.Errorf("waiting with an ended context: %v, want context.Canceled", err)
 		}
 	})
@@ -185,14 +185,14 @@ func TestHeavyAroundBuilds(t *testing.T) {
 	d, _ := newTestDaemon(t, testConfig(time.Minute, "a"), nil, Deps{Availability: avail, Heavy: heavy, Clock: fixedClock(time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC))})
 	ctx := context.Background()
 	d.refreshAvailability(ctx)
-	if err := d.Exclusive(ctx, func() { events = append(events, "page") }); err != nil {
+	if err := d.Exclusive(ctx, func(context.Context) { events = append(events, "page") }); err != nil {
 		t.Fatal(err)
 	}
 	ended, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := d.Exclusive(ctx, func() {
+	if err := d.Exclusive(ctx, func(context.Context) {
 		events = append(events, "page")
-		d.Exclusive(ended, func() { events = append(events, "never") }) //nolint:errcheck // context.Canceled, tested above
+		d.Exclusive(ended, func(context.Context) { events = append(events, "never") }) //nolint:errcheck // context.Canceled, tested above
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestReloadDoesNotWaitOnAStuckBuild(t *testing.T) {
 			defer close(release)
 			if tc.slotTaken {
 				taken := make(chan struct{})
-				go d.Exclusive(ctx, func() { close(taken); <-release }) //nolint:errcheck // ctx never ends
+				go d.Exclusive(ctx, func(context.Context) { close(taken); <-release }) //nolint:errcheck // ctx never ends
 				<-taken
 			}
 			ran := false

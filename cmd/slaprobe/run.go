@@ -309,11 +309,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return
 			case <-hup:
 				began := time.Now()
-				// One heavy phase at a time: the reload waits for a report
-				// build in the making (a second or two at 50,000 flows), but
-				// no longer than ReloadBuildWait (a build stuck on a store
-				// that stopped answering must not hold the reload), and the
-				// builds wait for it; it runs through Heavy (GOGC
+				// One heavy phase at a time: the reload ends a report build
+				// in the making (its figures are of the config it replaces;
+				// the build is made again after it, from the new one) and
+				// takes its turn once that build gave it back, waiting no
+				// longer than ReloadBuildWait (a build stuck on a store
+				// that stopped answering must not hold the reload); the
+				// builds wait for it. It runs through Heavy (GOGC
 				// heavyGCPercent). At 50,000 flows a reload during a
 				// status page rebuild peaked at 694 MiB, 609 MiB alone.
 				var next *config.Config
@@ -327,13 +329,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					// flows, which then reuse its memory (the reload's peak
 					// is the larger of the two, not their sum).
 					runtime.GC()
-					err = d.Reload(next)
+					if err = d.Reload(next); err != nil {
+						return
+					}
+					// Before the builds waiting for their turn get it: one
+					// that read the page's config now would build the old
+					// config's figures and show them until the next.
+					page.SetConfig(next)
+					if notifier != nil {
+						notifier.SetZone(next.Loc)
+					}
+					if pub != nil {
+						pub.SetConfig(next)
+					}
 				})
 				if e != nil {
 					return // stopping
 				}
 				if !alone {
-					log.Warn("reload: a report build in the making did not finish in time (store slow or not answering?); reloaded beside it", "waited", daemon.ReloadBuildWait)
+					log.Warn("reload: a report build in the making did not give way in time (store slow or not answering?); reloaded beside it", "waited", daemon.ReloadBuildWait)
 				}
 				if loadErr != nil {
 					d.ReloadRejected()
@@ -343,13 +357,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				if err != nil {
 					log.Error("reload failed; keeping the running config", "err", err)
 					continue
-				}
-				page.SetConfig(next)
-				if notifier != nil {
-					notifier.SetZone(next.Loc)
-				}
-				if pub != nil {
-					pub.SetConfig(next)
 				}
 				log.Info("config reloaded", "file", *path, "took", time.Since(began).Round(time.Millisecond))
 				// The old config, its compiled flows and the new one's

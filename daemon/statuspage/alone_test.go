@@ -66,7 +66,9 @@ func newAloneRig(t *testing.T, s store.Store, cfg *config.Config, now time.Time,
 		r.n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Unknown: v.Unknown, Next: v.Next})
 	}}
 	if exclusive != nil {
-		opts.Exclusive = func(_ context.Context, build func()) error { return exclusive(r, build) }
+		opts.Exclusive = func(ctx context.Context, build func(context.Context)) error {
+			return exclusive(r, func() { build(ctx) })
+		}
 	}
 	if r.page, err = New(cfg, opts); err != nil {
 		t.Fatal(err)

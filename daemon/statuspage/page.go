@@ -78,8 +78,10 @@ type Options struct {
 	Rebuild time.Duration
 	// Exclusive runs each build of the figures once no other periodic
 	// report is being built (Daemon.Exclusive), or returns ctx's error; nil:
-	// at once.
-	Exclusive func(ctx context.Context, build func()) error
+	// at once. The build's context may end before ctx when a config reload
+	// takes the slot: Exclusive then returns daemon.ErrSuperseded, nothing
+	// of the build is kept, and it is made again.
+	Exclusive func(ctx context.Context, build func(ctx context.Context)) error
 	// Verdict, when set, is called after every good build of this month's
 	// figures with what they say of the fleet (the daemon's alerts follow
 	// it in a fleet); nil: not called.
@@ -430,7 +432,8 @@ func newCutWindow(prev, month *report.Report) bool {
 }
 
 // errReloaded is a build's that did not start because the config was
-// replaced (SetConfig) while it waited for its turn.
+// replaced (SetConfig) while it waited for its turn, or that a reload
+// ended (Options.Exclusive).
 var errReloaded = errors.New("statuspage: config reloaded while the build waited")
 
 // Refresh rebuilds this month's figures, and the history when it is due.
@@ -540,7 +543,7 @@ func (p *Page) refresh(ctx context.Context) error {
 func (p *Page) build(ctx context.Context, in report.Input) (*report.Report, error) {
 	var rep *report.Report
 	var err error
-	run := func() {
+	run := func(ctx context.Context) {
 		if p.config() != in.Config {
 			err = errReloaded
 			return
@@ -548,8 +551,13 @@ func (p *Page) build(ctx context.Context, in report.Input) (*report.Report, erro
 		rep, err = report.Build(ctx, in)
 	}
 	if p.opts.Exclusive == nil {
-		run()
-	} else if e := p.opts.Exclusive(ctx, run); e != nil {
+		run(ctx)
+	} else if e := p.opts.Exclusive(ctx, run); errors.Is(e, daemon.ErrSuperseded) {
+		// A reload ended the build: nothing of it is kept, and the
+		// figures are built again from the config it loaded (or, if it
+		// was refused, from the same one).
+		return nil, errReloaded
+	} else if e != nil {
 		return nil, e
 	}
 	if err != nil {

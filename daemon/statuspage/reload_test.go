@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/daemon"
 )
 
 // A reload while a build waits for its turn (Options.Exclusive, which the
@@ -28,11 +29,11 @@ func TestRefreshAfterReloadWhileWaiting(t *testing.T) {
 			next.Services[0].Objective = 0.95 // what tells the two configs apart in the figures
 			var p *Page
 			turns := 0
-			p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Exclusive: func(_ context.Context, build func()) error {
+			p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Exclusive: func(ctx context.Context, build func(context.Context)) error {
 				if turns++; turns == tt.reload {
 					p.SetConfig(next)
 				}
-				build()
+				build(ctx)
 				return nil
 			}})
 			if err != nil {
@@ -55,6 +56,62 @@ func TestRefreshAfterReloadWhileWaiting(t *testing.T) {
 			p.mu.RUnlock()
 			if day == "" {
 				t.Error("the history is to be built again at the next refresh")
+			}
+			if turns != tt.turns {
+				t.Errorf("%d turns, want %d", turns, tt.turns)
+			}
+		})
+	}
+}
+
+// A reload that ends a build in the making (daemon.ErrSuperseded: the
+// build's context ended, its figures were of the replaced config): nothing
+// of the ended build is kept, no error is shown (the figures are not
+// flagged stale for it), and the refresh builds the figures again from the
+// reloaded config. The reload ends the month's build or the history's.
+func TestRefreshAfterReloadEndedTheBuild(t *testing.T) {
+	s, cfg, now := generatedMonth(t)
+	for _, tt := range []struct {
+		name   string
+		reload int // the turn whose build the reload ends
+		turns  int
+	}{
+		{"the month's build", 1, 3},
+		{"the history's build", 2, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			next := genConfig(20, 3, 10*time.Minute)
+			next.Services[0].Objective = 0.95
+			var p *Page
+			turns := 0
+			p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Exclusive: func(ctx context.Context, build func(context.Context)) error {
+				if turns++; turns != tt.reload {
+					build(ctx)
+					return nil
+				}
+				// The reload ends the build as it reads the store, then
+				// loads the new config (cmd/slaprobe's SetConfig within
+				// the reload's turn).
+				bctx, cancel := context.WithCancelCause(ctx)
+				cancel(daemon.ErrSuperseded)
+				build(bctx)
+				p.SetConfig(next)
+				return daemon.ErrSuperseded
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Refresh(context.Background()); err != nil {
+				t.Fatalf("Refresh: %v, want nil (an ended build is built again, not an error)", err)
+			}
+			snap := p.snapshot()
+			if snap.err != nil || snap.month == nil || snap.history == nil {
+				t.Fatalf("err %v, month %v, history %v: want both and no error", snap.err, snap.month != nil, snap.history != nil)
+			}
+			for name, r := range map[string]float64{"month": snap.month.Services[0].Objective, "history": snap.history.Services[0].Objective} {
+				if r != 0.95 {
+					t.Errorf("%s built from the replaced config (objective %v)", name, r)
+				}
 			}
 			if turns != tt.turns {
 				t.Errorf("%d turns, want %d", turns, tt.turns)

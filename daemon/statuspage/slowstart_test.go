@@ -50,8 +50,8 @@ func TestFleetSlowFirstBuildNoLapse(t *testing.T) {
 		Verdict: func(v Verdict) {
 			n.SetFleet(alert.Fleet{Fleet: v.Fleet, NoRuns: !v.Runs, Counted: v.Counted, Unknown: v.Unknown, Next: v.Next})
 		},
-		Exclusive: func(ctx context.Context, build func()) error {
-			build()
+		Exclusive: func(ctx context.Context, build func(context.Context)) error {
+			build(ctx)
 			builds++
 			clk.Advance(4 * time.Minute)
 			return n.Tick(ctx) // the notifier's Run, meanwhile
