@@ -1596,8 +1596,9 @@ func (d *Daemon) reload(cfg *config.Config) error {
 		d.log.Info("reload: flow removed", "flow", fs.name)
 	}
 	d.markReload(removed, changed, added, next, now)
+	same := probe.NewFlowComparer()
 	for _, fs := range changed {
-		e, resched := fs.update(d.m, next[fs.name], runner, now)
+		e, resched := fs.update(d.m, next[fs.name], runner, now, same)
 		evs = append(evs, e...)
 		if resched {
 			d.unschedule(fs)
@@ -1701,12 +1702,12 @@ func RestartKeys(old, next *config.Config) []string {
 // update moves a flow to its new config and the runner compiled from it
 // (always both, together). It returns the events of windows it had to close
 // and whether the job must be rescheduled (its interval changed).
-func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.Time) ([]state.Event, bool) {
+func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.Time, same *probe.FlowComparer) ([]state.Event, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	old := fs.flow
 	fs.flow, fs.runner = f, r
-	if probe.SameFlow(old, f) { // source lines moved at most
+	if same.Same(old, f) { // source lines moved at most
 		return nil, false
 	}
 	fs.stats = fs.stats.rebuild(stepNames(f))

@@ -52,19 +52,46 @@ func (r *Runner) Reused() int { return r.reused }
 
 // SameFlow reports whether flows a and b are the same but for their source
 // line numbers (Line fields, at any depth), which change when lines above
-// move and mean nothing to a run: deeply equal, as reflect.DeepEqual says,
-// without allocating (a reload compares every flow).
-func SameFlow(a, b *config.Flow) bool {
-	return a == b || a != nil && b != nil && equalButLines(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
+// move and mean nothing to a run: deeply equal, as reflect.DeepEqual says.
+// To compare many flows, use a FlowComparer.
+func SameFlow(a, b *config.Flow) bool { return NewFlowComparer().Same(a, b) }
+
+// FlowComparer is SameFlow for many flows (a reload compares every flow,
+// twice: the runner to keep compiled forms, the daemon to keep state). It
+// keeps which field of each struct type met is called Line, which SameFlow
+// looked up at every struct value it compared, building reflect's
+// StructField of every field: at 50,000 flows the comparisons were 0.37 s
+// of a reload's 2.95 s of CPU under load, and take half the time with one
+// comparer (BenchmarkSameFlow50k). Not safe for concurrent use.
+type FlowComparer struct {
+	line map[reflect.Type]int // the index of the type's Line field; -1: none
 }
 
-// sameFlow is SameFlow.
-func sameFlow(a, b *config.Flow) bool { return SameFlow(a, b) }
+// NewFlowComparer returns a FlowComparer.
+func NewFlowComparer() *FlowComparer { return &FlowComparer{line: map[reflect.Type]int{}} }
+
+// Same is SameFlow(a, b).
+func (c *FlowComparer) Same(a, b *config.Flow) bool {
+	return a == b || a != nil && b != nil && c.equalButLines(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
+}
+
+// lineField is the index of t's field called Line, or -1.
+func (c *FlowComparer) lineField(t reflect.Type) int {
+	if i, ok := c.line[t]; ok {
+		return i
+	}
+	i := -1
+	if f, ok := t.FieldByName("Line"); ok && len(f.Index) == 1 {
+		i = f.Index[0]
+	}
+	c.line[t] = i
+	return i
+}
 
 // equalButLines is reflect.DeepEqual for the acyclic values of a config,
 // but for the struct fields called Line. Kinds a config does not hold
 // (funcs, channels) are equal only when both are nil.
-func equalButLines(x, y reflect.Value) bool {
+func (c *FlowComparer) equalButLines(x, y reflect.Value) bool {
 	if x.IsValid() != y.IsValid() {
 		return false
 	}
@@ -76,12 +103,12 @@ func equalButLines(x, y reflect.Value) bool {
 	}
 	switch x.Kind() {
 	case reflect.Struct:
-		t := x.Type()
+		line := c.lineField(x.Type())
 		for i := range x.NumField() {
-			if t.Field(i).Name == "Line" {
+			if i == line {
 				continue
 			}
-			if !equalButLines(x.Field(i), y.Field(i)) {
+			if !c.equalButLines(x.Field(i), y.Field(i)) {
 				return false
 			}
 		}
@@ -90,25 +117,25 @@ func equalButLines(x, y reflect.Value) bool {
 		if x.IsNil() || y.IsNil() {
 			return x.IsNil() == y.IsNil()
 		}
-		return x.Pointer() == y.Pointer() || equalButLines(x.Elem(), y.Elem())
+		return x.Pointer() == y.Pointer() || c.equalButLines(x.Elem(), y.Elem())
 	case reflect.Interface:
 		if x.IsNil() || y.IsNil() {
 			return x.IsNil() == y.IsNil()
 		}
-		return equalButLines(x.Elem(), y.Elem())
+		return c.equalButLines(x.Elem(), y.Elem())
 	case reflect.Slice:
 		if x.IsNil() != y.IsNil() || x.Len() != y.Len() {
 			return false
 		}
 		for i := range x.Len() {
-			if !equalButLines(x.Index(i), y.Index(i)) {
+			if !c.equalButLines(x.Index(i), y.Index(i)) {
 				return false
 			}
 		}
 		return true
 	case reflect.Array:
 		for i := range x.Len() {
-			if !equalButLines(x.Index(i), y.Index(i)) {
+			if !c.equalButLines(x.Index(i), y.Index(i)) {
 				return false
 			}
 		}
@@ -120,7 +147,7 @@ func equalButLines(x, y reflect.Value) bool {
 		it := x.MapRange()
 		for it.Next() {
 			v := y.MapIndex(it.Key())
-			if !v.IsValid() || !equalButLines(it.Value(), v) {
+			if !v.IsValid() || !c.equalButLines(it.Value(), v) {
 				return false
 			}
 		}
@@ -145,5 +172,5 @@ func equalButLines(x, y reflect.Value) bool {
 // sameSteps reports whether the step lists a and b are the same but for
 // their source line numbers.
 func sameSteps(a, b []config.Step) bool {
-	return equalButLines(reflect.ValueOf(a), reflect.ValueOf(b))
+	return NewFlowComparer().equalButLines(reflect.ValueOf(a), reflect.ValueOf(b))
 }

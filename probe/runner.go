@@ -147,13 +147,14 @@ func NewRunner(cfg *config.Config, opts Options) (*Runner, error) {
 
 	prev := previousFlows(opts.Previous, cfg)
 	cache := newCompileCache()
+	same := NewFlowComparer()
 	var errs []error
 	for i := range cfg.Services {
 		svc := &cfg.Services[i]
 		for j := range svc.Flows {
 			f := &svc.Flows[j]
 			var cf *compiledFlow
-			if p, ok := prev[f.Name]; ok && sameFlow(p.f, f) {
+			if p, ok := prev[f.Name]; ok && same.Same(p.f, f) {
 				cf = p.cf
 				r.reused++
 			} else {
