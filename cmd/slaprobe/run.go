@@ -320,8 +320,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				// status page rebuild peaked at 694 MiB, 609 MiB alone.
 				var next *config.Config
 				var loadErr, err error
+				var turn, parsed, collected, applied time.Time // the phases' ends, for the log
 				alone, e := d.ExclusiveWithin(ctx, daemon.ReloadBuildWait, func() {
-					if next, loadErr = load(); loadErr != nil {
+					turn = time.Now()
+					next, loadErr = load()
+					parsed = time.Now()
+					if loadErr != nil {
 						return
 					}
 					// As at start-up: the YAML tree is garbage once parsed,
@@ -329,7 +333,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					// flows, which then reuse its memory (the reload's peak
 					// is the larger of the two, not their sum).
 					runtime.GC()
-					if err = d.Reload(next); err != nil {
+					collected = time.Now()
+					err = d.Reload(next)
+					applied = time.Now()
+					if err != nil {
 						return
 					}
 					// Before the builds waiting for their turn get it: one
@@ -358,7 +365,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 					log.Error("reload failed; keeping the running config", "err", err)
 					continue
 				}
-				log.Info("config reloaded", "file", *path, "took", time.Since(began).Round(time.Millisecond))
+				ms := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
+				log.Info("config reloaded", "file", *path, "took", ms(time.Since(began)),
+					"turn", ms(turn.Sub(began)), "parse", ms(parsed.Sub(turn)), "gc", ms(collected.Sub(parsed)), "apply", ms(applied.Sub(collected)))
 				// The old config, its compiled flows and the new one's
 				// YAML tree are garbage now: give the memory back.
 				debug.FreeOSMemory()
