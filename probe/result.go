@@ -146,6 +146,20 @@ func (r *Run) FirstFailure() *StepResult {
 	return nil
 }
 
+// Exercises reports whether the run measured function fn: one of fn's
+// steps is in its results, run or blocked (not_run). A run that reuses a
+// flow's session lists none of the session's steps (docs/config.md,
+// Sessions), so it does not exercise a function served by them alone (a
+// login): FunctionStatus's ok for it means only that nothing of it failed.
+func (r *Run) Exercises(fn string) bool {
+	for i := range r.Steps {
+		if r.Steps[i].Function == fn {
+			return true
+		}
+	}
+	return false
+}
+
 // FunctionStatus is the outcome of one function in a run: the worst status of
 // the steps that serve it, with not_run (blocked) counted as failed. The cause
 // is the run's first failing step.

@@ -15,6 +15,21 @@
 //     over its latency objective).
 //   - A function fails in a run when a step serving it fails or is not run
 //     (blocked by an earlier failure); the cause is the run's first failing step.
+//   - A run with no step of a function in its results (probe.Run.Exercises:
+//     none ran and none was blocked; a run that reused a flow's session
+//     lists none of the session's steps, so it does not exercise a login
+//     that they alone serve) is no evidence about that function: it neither
+//     starts, ends, breaks nor extends its streaks, and it is not its
+//     LastBefore, LastIn or FirstAfterEnd; the function keeps its verdict
+//     (users' sessions worked) and an unknown one stays unknown. Time
+//     coverage stays the flow's: the flow ran, so no unknown stretch. So a
+//     login that fails when the session expires an hour after the last
+//     login that passed begins at most an hour before, not a minute; with
+//     up_after > 1, a login window ends at the first passing login but is
+//     known only at the up_after-th, a ttl or more later. Windows a daemon
+//     stored before this rule took reusing runs for passing logins (their
+//     start bounds say the last reusing run); they are kept as they are,
+//     and windows --recompute finds them by it from the results still kept.
 //   - A run covers the time from its start to its end, so a slot skipped
 //     because the previous run was still in flight (a hang) is covered by
 //     that run: failures across skipped slots are consecutive. A stretch no
@@ -936,6 +951,12 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	evs = append(evs, m.flow().observe(m.policy, m.keyOf(m.flow()), at, known, ended, outcome, pick(outcome, cause, dcause), pick(outcome, errMsg, derr))...)
 	for i := range m.funcs() {
 		t := &m.ts[1+i]
+		if !run.Exercises(t.fn) {
+			// No step of it ran or was blocked (a run that reused the
+			// session, for a function its login steps alone serve): no
+			// evidence about it, its tracker is left as it was.
+			continue
+		}
 		st := run.FunctionStatus(t.fn)
 		c, e := cause, errMsg
 		if st == probe.StatusDegraded {
@@ -1232,7 +1253,14 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 		t.failEnd, t.degrEnd, t.passEnd = s.failEnd, s.degrEnd, s.passEnd
 		t.failPre, t.degrPre, t.passPre = s.failPre, s.degrPre, s.passPre
 		t.causes = s.causes
-		if s.last > t.last {
+		switch {
+		case i > 0 && s.last != scratch.ts[0].last:
+			// A function the tail's last run did not exercise (a login
+			// the run reused the session for): the last run that did is
+			// the tail's last to (none: before the tail, not known), not
+			// the flow's last run Restore put.
+			t.last = s.last
+		case s.last > t.last:
 			t.last = s.last
 		}
 		if s.loc != nil {
