@@ -246,6 +246,7 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 		fc := counts[f.flow.Name]
 		fl.Runs, fl.ConfirmRuns = fc.runs, fc.confirm
 		fl.RunSuccessRatio = ratio(fc.ok, fc.runs)
+		fl.FunctionRuns = fc.functionRuns(f.flow)
 		ok, runs, confirm = ok+fc.ok, runs+fc.runs, confirm+fc.confirm
 		svc.Flows = append(svc.Flows, fl)
 	}

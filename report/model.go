@@ -149,6 +149,24 @@ type Flow struct {
 	// service, so it is accounted like the configured ones (see README,
 	// Reports). Absent for a configured flow.
 	Retired bool `json:"retired,omitempty"`
+	// FunctionRuns are, for each function of a flow with a session (or
+	// any flow some function of which was not exercised by all its runs),
+	// how many of its scheduled runs (Runs) exercised that function: a run
+	// that reused the session lists none of the session's steps, so a login
+	// they alone serve was measured only by the runs that logged in (24 of
+	// 1,440 a day with ttl 1h at 60 s), and its availability between them
+	// is the sessions' (state's package comment). Counted from the step
+	// rollups, which outlive the raw results. Absent for a flow without a
+	// session whose every run exercised every function, and in a report
+	// built without latencies (the status page's).
+	FunctionRuns []FunctionRuns `json:"function_runs,omitempty"`
+}
+
+// FunctionRuns is how many of a flow's scheduled runs exercised one of its
+// functions: one of its steps ran or was blocked (not_run) in them.
+type FunctionRuns struct {
+	Function string `json:"function"`
+	Runs     int64  `json:"runs"`
 }
 
 // Budget is the error budget for the period.

@@ -10,8 +10,44 @@ import (
 )
 
 // runTally counts runs of one flow: the passing and all scheduled runs, and
-// the confirm runs apart.
-type runTally struct{ ok, runs, confirm int64 }
+// the confirm runs apart; steps, when the step rows were read (not under
+// Input.NoLatency), the scheduled runs that listed each step (ran or
+// blocked), by step name, summed over the locations.
+type runTally struct {
+	ok, runs, confirm int64
+	steps             map[string]int64
+}
+
+// functionRuns is, for each function of f in order, how many of its
+// scheduled runs exercised it (one of its steps ran or was blocked: a run
+// lists every step it reached or that an earlier failure blocked, once,
+// and a run that reused the session none of the session's steps): the most
+// any of its counted steps was listed. It is computed from the step rollups
+// (store.Rollup.Runs of each step), which are kept after the raw results
+// are pruned. Nil when the step rows were not read, and when every function
+// was exercised by every run of a flow without a session (report.json then
+// leaves the key out, as before it was added).
+func (t *runTally) functionRuns(f *config.Flow) []FunctionRuns {
+	if t.steps == nil {
+		return nil
+	}
+	var out []FunctionRuns
+	differs := false
+	for _, fn := range f.Functions() {
+		var n int64
+		for _, s := range f.CountedSteps() {
+			if s.Function == fn {
+				n = max(n, t.steps[s.Name])
+			}
+		}
+		differs = differs || n != t.runs
+		out = append(out, FunctionRuns{Function: fn, Runs: n})
+	}
+	if f.Session == nil && !differs {
+		return nil
+	}
+	return out
+}
 
 // readRollups reads, through store.Totals, the results of every configured
 // flow over the elapsed period summed per flow, location and step (the store
@@ -55,6 +91,10 @@ func (a *analysis) readRollups(ctx context.Context) (map[string]*runTally, map[s
 			continue
 		}
 		if !a.in.NoLatency {
+			if c.steps == nil {
+				c.steps = map[string]int64{}
+			}
+			c.steps[r.Step] += r.Runs()
 			lats[svcOf[r.Flow]].add(r.Flow, r.Step, r.Hist)
 		}
 	}

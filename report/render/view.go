@@ -225,6 +225,25 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 			strconv.FormatInt(f.Runs, 10), strconv.FormatInt(f.ConfirmRuns, 10), fmtDur(f.DowntimeSeconds), fmtDur(f.UnknownSeconds)}, 6, fmtDur(f.DegradedSeconds)))
 	}
 
+	// A function some runs did not exercise (a login the session's steps
+	// alone serve: a run that reused the session measured nothing of it)
+	// is listed with how many did, so that a reader does not take its
+	// availability for one measured at every run. A table only when a
+	// flow has such a function: other reports are as they were.
+	measured := table{
+		Title:  "Functions measured by fewer runs than their flow",
+		Note:   "A run that reuses a flow's session does not run its login steps: the functions they alone serve were exercised only by the runs that logged in. Between those runs they keep their verdict (users' sessions worked), so their availability rests on these runs.",
+		Head:   []string{"Flow", "Function", "Runs that exercised it", "Flow's runs"},
+		Widths: []int{14, 12, 12, 10},
+	}
+	for _, f := range s.Flows {
+		for _, fr := range f.FunctionRuns {
+			if fr.Runs != f.Runs {
+				measured.Rows = append(measured.Rows, []string{f.Name, fr.Function, strconv.FormatInt(fr.Runs, 10), strconv.FormatInt(f.Runs, 10)})
+			}
+		}
+	}
+
 	incidents := table{
 		Title:  "Incidents",
 		Note:   "Outages after merging windows closer than the flap gap.",
@@ -290,8 +309,11 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 			ms, me, sd, ed, detected, notice})
 	}
 
-	sv.Tables = []table{
-		flows,
+	sv.Tables = []table{flows}
+	if len(measured.Rows) > 0 {
+		sv.Tables = append(sv.Tables, measured)
+	}
+	sv.Tables = append(sv.Tables,
 		incidents,
 		windowTable("Downtime windows", "Uncertainty: how much earlier (-) and later (+) each edge may really have been. The start: since the last passing run before it, and the first failing run's duration (it failed only when it ended); the end: since the last failing run, and the duration of the passing run that ended it (it passed only when the platform answered); ? not known. A window whose cause changed lists every cause from the time it began.", "No down or degraded windows.", s.Windows, s.Maintenance, loc),
 		latency,
@@ -300,7 +322,7 @@ func newServiceView(s report.Service, loc *time.Location, degDown, provisional b
 		windowTable("Undeclared windows", "Measured down windows that no declared incident covers.", "None: every measured window was declared.", s.Undeclared, s.Maintenance, loc),
 		spanTable("Unknown", "No run covered these stretches, or their results are no longer kept (the reason says which); they are excluded from the denominator unless the policy counts them as down.", "No unknown time.", s.Unknown, loc),
 		spanTable("Maintenance", "Planned windows, excluded from the denominator.", "No maintenance.", s.Maintenance, loc),
-	}
+	)
 	return sv
 }
 
