@@ -137,11 +137,15 @@ func fmtBounds(e Event, at int) string {
 // the rule (Machine.Observe skipping a function the run did not exercise),
 // rows "login fails after the session's hour" (before=m59), "up_after 2
 // waits for the second login" (closed @m5), "a reusing run between two
-// failed logins" and "slow logins across reusing runs" (no window) fail;
-// the others pass either way: the end edge (the first passing run after a
+// failed logins" and "slow logins across reusing runs" (no window), "a
+// login down at the last run stays down over reusing runs" (closed @m3)
+// and "reusing runs leave an unmeasured login unknown" (up) fail; the
+// others pass either way: the end edge (the first passing run after a
 // login outage logs in), a function served by a flow step too (every run
 // exercises it), a blocked function (a not-run step is evidence), the
-// functions the failed login blocked, the whole flow.
+// functions the failed login blocked, the whole flow. A reusing run between
+// two failed logins is not what the probe does (a failed login leaves no
+// session: the next run logs in), but the rule holds for it.
 func TestReusedSessionIsNoEvidence(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
