@@ -32,28 +32,7 @@ func TestFunctionRunsOfASession(t *testing.T) {
 	sync.Steps = sync.Steps[1:]
 	loc := cfg.Loc
 	from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
-	outage := [2]time.Time{localAt(loc, "2022-10-01 09:30"), localAt(loc, "2022-10-01 10:30")}
-	var runs []probe.Run
-	var loggedIn time.Time // zero: no session
-	for at := from; at.Before(to); at = at.Add(ivl) {
-		logsIn := loggedIn.IsZero() || !at.Before(loggedIn.Add(time.Hour))
-		spec := "ok"
-		if logsIn && !at.Before(outage[0]) && at.Before(outage[1]) {
-			spec = "fail:login"
-		}
-		r := mkRun("seoul-a", at, spec)
-		r.Flow, r.ID = "sync", fmt.Sprintf("sync-%d", at.Unix())
-		switch {
-		case !logsIn:
-			r.Steps = r.Steps[1:] // reused the session: no login step listed
-		case spec == "ok":
-			loggedIn = at
-		default:
-			loggedIn = time.Time{}
-		}
-		runs = append(runs, r)
-	}
-	runs = append(runs, flowSchedule("plain", from, to, ivl, failing("ok"))...)
+	runs := sessionDay(cfg, from, to, ivl)
 	want := fmt.Sprint([]FunctionRuns{{"login", 30}, {"send", 288}, {"receive", 288}})
 	for _, st := range confirmStores() {
 		for _, pruned := range []bool{false, true} {
@@ -112,6 +91,79 @@ func TestFunctionRunsOfASession(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// sessionDay is TestFunctionRunsOfASession's runs: flow sync with its
+// session (the login hourly, each run while new logins fail from 09:30 to
+// 10:30, the others reusing it with no login step listed), and flow plain.
+func sessionDay(cfg *config.Config, from, to time.Time, ivl time.Duration) []probe.Run {
+	loc := cfg.Loc
+	outage := [2]time.Time{localAt(loc, "2022-10-01 09:30"), localAt(loc, "2022-10-01 10:30")}
+	var runs []probe.Run
+	var loggedIn time.Time // zero: no session
+	for at := from; at.Before(to); at = at.Add(ivl) {
+		logsIn := loggedIn.IsZero() || !at.Before(loggedIn.Add(time.Hour))
+		spec := "ok"
+		if logsIn && !at.Before(outage[0]) && at.Before(outage[1]) {
+			spec = "fail:login"
+		}
+		r := mkRun("seoul-a", at, spec)
+		r.Flow, r.ID = "sync", fmt.Sprintf("sync-%d", at.Unix())
+		switch {
+		case !logsIn:
+			r.Steps = r.Steps[1:] // reused the session: no login step listed
+		case spec == "ok":
+			loggedIn = at
+		default:
+			loggedIn = time.Time{}
+		}
+		runs = append(runs, r)
+	}
+	runs = append(runs, flowSchedule("plain", from, to, ivl, failing("ok"))...)
+	return runs
+}
+
+// TestSessionLoginBoundRecomputedFromARange: windows --recompute over a
+// range from 09:55 replays the runs before it as far as a session's ttl
+// and two intervals (flowLookback), so it finds the login at 09:00 that the
+// stored window's machine saw: the login window from 10:00 may have begun
+// an hour before, stored and recomputed alike. With ten intervals only (50
+// minutes, back to 09:05: no login) the recomputed bound was not known.
+func TestSessionLoginBoundRecomputedFromARange(t *testing.T) {
+	ctx := context.Background()
+	const ivl = 5 * time.Minute
+	cfg := withFlows(ivl, "sync", "plain")
+	sync := &cfg.Services[0].Flows[0]
+	sync.Session = &config.Session{TTL: time.Hour, Steps: sync.Steps[:1]}
+	sync.Steps = sync.Steps[1:]
+	loc := cfg.Loc
+	day, end := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
+	runs := sessionDay(cfg, day, end, ivl)
+	from, to := localAt(loc, "2022-10-01 09:55"), localAt(loc, "2022-10-01 12:00")
+	for _, st := range confirmStores() {
+		for _, recompute := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/recompute=%v", st.name, recompute), func(t *testing.T) {
+				s := st.open(t)
+				load(t, s, cfg, runs)
+				ws, err := Windows(ctx, Input{Config: cfg, Store: s, From: from, To: to, Now: end, Recompute: recompute})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := "no login window"
+				for _, w := range ws {
+					if w.Function != nil && *w.Function == "login" {
+						got = w.Start.In(loc).Format("15:04") + " -?s"
+						if w.StartUncertaintySeconds != nil {
+							got = fmt.Sprintf("%s -%vs", w.Start.In(loc).Format("15:04"), *w.StartUncertaintySeconds)
+						}
+					}
+				}
+				if got != "10:00 -3600s" {
+					t.Errorf("login window %q, want %q", got, "10:00 -3600s")
+				}
+			})
 		}
 	}
 }

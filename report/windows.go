@@ -74,12 +74,27 @@ func recomputeLookback(cfg *config.Config) time.Duration {
 // floor is: a flow every 10 s with down_after 60 replayed 2 h on either
 // side where 20 minutes hold the streak (at down_after 1000, 33 h where
 // 5.6 h do).
+//
+// A flow with a session goes back its ttl and two intervals at least: a
+// function the session's steps alone serve (a login) is measured only by
+// the runs that log in (state's package comment), at least once a ttl, so
+// a replay from less than that before an edge found no login and said the
+// window's start bound was not known where the stored window, whose
+// machine saw the login, says an hour.
 func flowLookback(f *config.Flow) time.Duration {
 	ivl := f.Interval
 	if ivl <= 0 {
 		ivl = time.Minute
 	}
-	return max(10*max(ivl, time.Minute), time.Duration(2*max(f.DownAfter, f.UpAfter))*ivl)
+	lb := max(10*max(ivl, time.Minute), time.Duration(2*max(f.DownAfter, f.UpAfter))*ivl)
+	if f.Session != nil {
+		ttl := f.Session.TTL
+		if ttl <= 0 {
+			ttl = config.DefaultSessionTTL
+		}
+		lb = max(lb, ttl+2*ivl)
+	}
+	return lb
 }
 
 // Recompute replays the stored runs in q through the state machine, one
