@@ -4,7 +4,7 @@ BIN     := bin/slaprobe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test demo bench bench-scale fuzz agreefuzz lint clean install uninstall
+.PHONY: build test demo bench bench-scale fuzz agreefuzz sessionfuzz lint clean install uninstall
 
 # Static (CGO_ENABLED=0), like the container image's binary (packaging/Dockerfile):
 # nothing in slaprobe needs cgo (SQLite is pure Go), and a cgo binary maps
@@ -117,6 +117,13 @@ FIRST ?= 1
 agreefuzz:
 	SLAPROBE_AGREEFUZZ_SEEDS=$(SEEDS) SLAPROBE_AGREEFUZZ_FIRST=$(FIRST) SLAPROBE_AGREEFUZZ_SEED=$(SEED) SLAPROBE_AGREEFUZZ_STREAK=$(STREAK) \
 	  $(GO) test ./daemon -run '^TestAgreementFuzz$$' -count=1 -timeout 3h
+
+# The agreement check for a flow with a session (daemon/sessionagree_test.go)
+# over SESSIONSEEDS seeds from FIRST; about 11 s of wall time a seed.
+SESSIONSEEDS ?= 20
+sessionfuzz:
+	SLAPROBE_AGREEFUZZ_SEEDS=$(SESSIONSEEDS) SLAPROBE_AGREEFUZZ_FIRST=$(FIRST) SLAPROBE_AGREEFUZZ_SEED=$(SEED) \
+	  $(GO) test ./daemon -run '^TestSessionAgreementFuzz$$' -count=1 -timeout 3h
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

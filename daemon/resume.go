@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/probe"
 	"github.com/slaprobe/slaprobe/state"
 	"github.com/slaprobe/slaprobe/store"
@@ -30,9 +31,27 @@ const resumeBatch = 2048
 // steps) plus twice the interval after the one before, or an unknown
 // stretch resets the machine anyway; so ResumeRuns runs, and every run still
 // in flight when the last began, are in it.
+//
+// A flow with a session goes back further: a function its session's steps
+// alone serve (a login) is measured only by the runs that log in, once a
+// ttl at least (state's package comment), so its streak of up_after
+// passing logins and the last login before it lie up_after ttls and a run
+// or two back; a tail of ResumeRuns runs had no login, and the restarted
+// machine forgot the login's last run (a login window's start bound not
+// known, its LastIn gone) where `windows --recompute` (report's
+// flowLookback) finds it.
 func lookback(fs *flowState) time.Duration {
 	f := fs.flow
-	return time.Duration(state.ResumeRuns(policyOf(f))) * (2*f.Interval + 2*max(f.Timeout, time.Second))
+	run := 2*f.Interval + 2*max(f.Timeout, time.Second)
+	lb := time.Duration(state.ResumeRuns(policyOf(f))) * run
+	if f.Session != nil {
+		ttl := f.Session.TTL
+		if ttl <= 0 {
+			ttl = config.DefaultSessionTTL
+		}
+		lb = max(lb, time.Duration(max(f.UpAfter, 1))*ttl+run)
+	}
+	return lb
 }
 
 // recentHistory reads, for the flows that ran before, their runs in the
