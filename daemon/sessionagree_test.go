@@ -262,7 +262,7 @@ func TestSessionAgreementFuzz(t *testing.T) {
 	}
 }
 
-func playSessScenario(t *testing.T, s *sessScenario) {
+func playSessScenario(t *testing.T, s *sessScenario) *agreeRig {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	cfg, err := config.Parse("sess.yaml", []byte(s.yaml()), config.Options{})
 	if err != nil {
@@ -335,6 +335,7 @@ func playSessScenario(t *testing.T, s *sessScenario) {
 		}
 		checkRange(t, r, fs, a, b, now, true)
 	}
+	return r
 }
 
 // TestSessionResumeAfterTheTail: a prober restarted (within two intervals:
@@ -377,4 +378,22 @@ func TestSessionResumeAfterTheTail(t *testing.T) {
 			playSessScenario(t, s)
 		})
 	}
+}
+
+// TestSessionRangeEndsBeforeTheLastLogin: up_after 3 with a 20-minute ttl,
+// the login failing m0-m3: the window ends at m3 (the first of three
+// passing logins, m3, m23, m43), known at m43. A range that ends at m10
+// must say so recomputed as stored: its replay has to look ahead to the
+// up_after-th login, two ttls after the first.
+func TestSessionRangeEndsBeforeTheLastLogin(t *testing.T) {
+	m := time.Minute
+	s := &sessScenario{seed: 1, locs: []string{"seoul-a"}, quorum: "1", downAfter: 1, upAfter: 3, confirm: "0s",
+		degraded: "up", unknown: "exclude", interval: m, ttl: 20 * m, total: 60 * m,
+		loginFail: map[string][][2]time.Duration{"seoul-a": {{0, 3 * m}}},
+		stepFail:  map[string][][2]time.Duration{}, slow: map[string][][2]time.Duration{},
+		slowLogin: map[string][][2]time.Duration{}, refuse: map[string][][2]time.Duration{}}
+	r := playSessScenario(t, s)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fs := &fuzzScenario{seed: 1, locs: s.locs, quorum: s.quorum, degraded: s.degraded, unknown: s.unknown}
+	checkRange(t, r, fs, t0, t0.Add(10*m), t0.Add(2*time.Hour), true)
 }

@@ -80,7 +80,11 @@ func recomputeLookback(cfg *config.Config) time.Duration {
 // the runs that log in (state's package comment), at least once a ttl, so
 // a replay from less than that before an edge found no login and said the
 // window's start bound was not known where the stored window, whose
-// machine saw the login, says an hour.
+// machine saw the login, says an hour. With up_after above 1 it goes
+// back and ahead up_after ttls: the passing logins that close a login
+// window are a ttl apart, so a range that ended 7 minutes after the
+// first of three (ttl 20m) replayed ahead to the second only and said
+// the window open where the stored one ends at the first.
 func flowLookback(f *config.Flow) time.Duration {
 	ivl := f.Interval
 	if ivl <= 0 {
@@ -92,7 +96,7 @@ func flowLookback(f *config.Flow) time.Duration {
 		if ttl <= 0 {
 			ttl = config.DefaultSessionTTL
 		}
-		lb = max(lb, ttl+2*ivl)
+		lb = max(lb, time.Duration(max(f.UpAfter, 1))*ttl+2*ivl)
 	}
 	return lb
 }
