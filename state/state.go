@@ -1214,7 +1214,10 @@ func ResumeRuns(p Policy) int {
 //
 // tail is the flow's last runs at this location, in start order: at least
 // ResumeRuns of them, or all since an unknown stretch (fewer is an
-// approximation). windows are its stored windows around them (any; those
+// approximation); for a flow with a session, back to the up_after-th last
+// run that exercised each function (a login is exercised once a ttl:
+// daemon's lookback reads up_after ttls), or its last run and the login
+// window's start bound and streaks are not known. windows are its stored windows around them (any; those
 // open just before tail[0] give the state the runs are replayed from). The
 // runs are replayed on a scratch machine through the same Observe, their
 // events dropped (they are stored already), and its streaks are taken over;
