@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"weak"
 
 	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
@@ -110,9 +111,10 @@ func (d *Daemon) availabilityRetry(missing map[string]bool) time.Duration {
 // The services are read after each build: a reload during a build (its
 // turn comes between the two) replaced the config, which this must not
 // keep live (at 50,000 flows ~45 MB) through the next build. A build a
-// reload ended (ErrSuperseded) publishes nothing: the gauge keeps its last
-// complete values, and the refresh starts over, after the reload, from the
-// new config.
+// reload ended (ErrSuperseded), or that a reload came during or after (the
+// config is not the one the refresh began with), publishes nothing: the
+// gauge keeps its last complete values, and the refresh starts over, after
+// the reload, from the new config, both windows of one config.
 func (d *Daemon) refreshAvailability(ctx context.Context) (missing map[string]bool) {
 	for {
 		missing, superseded := d.refreshAvailabilityOnce(ctx)
@@ -123,10 +125,17 @@ func (d *Daemon) refreshAvailability(ctx context.Context) (missing map[string]bo
 }
 
 // refreshAvailabilityOnce is refreshAvailability; superseded when a reload
-// ended one of its builds.
+// ended one of its builds, or came between them: the config is not the one
+// the refresh began with, so a window built before it is of the replaced
+// config, the 30 days' beside the month's of the new one until the next
+// refresh. A window's figures are published under d.mu, the config checked
+// the same, so that a reload (which swaps the config under d.mu, then drops
+// the series of the services it removed) cannot come between the check and
+// the publication and see a removed service's series set again. The config
+// is known by a weak pointer, which does not keep a replaced one live.
 func (d *Daemon) refreshAvailabilityOnce(ctx context.Context) (missing map[string]bool, superseded bool) {
 	d.mu.RLock()
-	loc, w := d.cfg.Loc, d.writer
+	began, loc, w := weak.Make(d.cfg), d.cfg.Loc, d.writer
 	d.mu.RUnlock()
 	d.checkWriterFailures(w)
 	now := d.clock.Now()
@@ -157,9 +166,11 @@ func (d *Daemon) refreshAvailabilityOnce(ctx context.Context) (missing map[strin
 			continue
 		}
 		d.mu.RLock()
-		services := d.cfg.Services
-		d.mu.RUnlock()
-		for _, s := range services {
+		if weak.Make(d.cfg) != began {
+			d.mu.RUnlock()
+			return missing, true
+		}
+		for _, s := range d.cfg.Services {
 			if r, ok := ratios[s.Name]; ok {
 				d.m.availability.WithLabelValues(s.Name, win.name).Set(r)
 			} else {
@@ -167,6 +178,7 @@ func (d *Daemon) refreshAvailabilityOnce(ctx context.Context) (missing map[strin
 				missing[s.Name] = true
 			}
 		}
+		d.mu.RUnlock()
 	}
 	return missing, false
 }

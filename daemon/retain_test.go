@@ -73,8 +73,9 @@ func reloadedDaemon(t *testing.T, base string) (*Daemon, weak.Pointer[config.Con
 
 // The availability gauge's refresh keeps no config across its builds: a
 // reload during the first (its turn comes between the two) leaves the
-// replaced config unreachable while the second is built, and the gauge
-// then has the new config's services.
+// replaced config unreachable while the next is built, and the gauge then
+// has the new config's services. The first build's figures, of the
+// replaced config, are dropped and the refresh starts over: three builds.
 func TestAvailabilityLetsGoOfAReplacedConfig(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	var d *Daemon
@@ -102,8 +103,8 @@ func TestAvailabilityLetsGoOfAReplacedConfig(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	d, _ = newTestDaemon(t, testConfig(time.Minute, "a"), nil, Deps{Availability: avail, Registry: reg})
 	d.refreshAvailability(context.Background())
-	if calls != 2 {
-		t.Fatalf("%d builds, want 2", calls)
+	if calls != 3 {
+		t.Fatalf("%d builds, want 3 (the first dropped, the two windows again)", calls)
 	}
 	if _, ok := sample(t, reg, "slaprobe_availability_ratio", "service", "svc"); ok {
 		t.Error("the replaced config's service has an availability sample")
