@@ -520,7 +520,12 @@ func (p *Page) refresh(ctx context.Context) error {
 	snap.took = time.Since(t0)
 	p.mu.Lock()
 	if p.cfg != cfg {
-		day = "" // reloaded since the builds began: the history is built again from the new config
+		// Reloaded since the builds began, after the last of them gave its
+		// turn back (one in the making the reload ended): the figures are
+		// of the replaced config, and are built again from the new one
+		// rather than shown until the next rebuild.
+		p.mu.Unlock()
+		return errReloaded
 	}
 	if p.snap != nil && snap.month == nil {
 		snap.month = p.snap.month // keep the last good figures, flagged stale

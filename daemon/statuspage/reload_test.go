@@ -119,3 +119,54 @@ func TestRefreshAfterReloadEndedTheBuild(t *testing.T) {
 		})
 	}
 }
+
+// A reload that comes just after a build gave its turn back (the build was
+// complete, so the reload did not end it), before the refresh shows the
+// figures: those are of the replaced config, and are built again from the
+// reloaded one rather than shown until the next rebuild (a minute on: a
+// service the reload removed, an objective it changed). On main the
+// history's row showed the month and the history of the old config.
+func TestRefreshAfterReloadAfterTheBuild(t *testing.T) {
+	s, cfg, now := generatedMonth(t)
+	for _, tt := range []struct {
+		name   string
+		reload int // the turn after whose build the reload comes
+		turns  int
+	}{
+		{"after the month's build", 1, 4},   // passes on main: the history's build sees the new config
+		{"after the history's build", 2, 4}, // month and history built again
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			next := genConfig(20, 3, 10*time.Minute)
+			next.Services[0].Objective = 0.95
+			var p *Page
+			turns := 0
+			p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(now), Exclusive: func(ctx context.Context, build func(context.Context)) error {
+				turns++
+				build(ctx)
+				if turns == tt.reload {
+					p.SetConfig(next) // the reload's turn, next after this build's
+				}
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			snap := p.snapshot()
+			if snap.err != nil || snap.month == nil || snap.history == nil {
+				t.Fatalf("err %v, month %v, history %v: want both and no error", snap.err, snap.month != nil, snap.history != nil)
+			}
+			for name, r := range map[string]float64{"month": snap.month.Services[0].Objective, "history": snap.history.Services[0].Objective} {
+				if r != 0.95 {
+					t.Errorf("%s shown of the replaced config (objective %v)", name, r)
+				}
+			}
+			if turns != tt.turns {
+				t.Errorf("%d turns, want %d", turns, tt.turns)
+			}
+		})
+	}
+}
