@@ -6,9 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/report"
 	"github.com/slaprobe/slaprobe/report/render"
 )
@@ -64,7 +62,7 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		warn(fmt.Sprintf("%d below-quorum windows (seen from too few locations to count as downtime: %s) are not listed; `slaprobe report` lists them under below_quorum",
 			len(below), strings.Join(slices.Compact(locs), ", ")))
 	}
-	if in, whole := inMaintenance(ws, cfg.Maintenance); in > 0 {
+	if in, whole := inMaintenance(ws); in > 0 {
 		// Listed are the windows as measured; a report does not count
 		// what planned maintenance covered, and its windows table marks
 		// them. Said here too, so that the list is not read as downtime.
@@ -81,55 +79,17 @@ func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // inMaintenance counts the windows of ws that planned maintenance of their
-// service overlaps, and of those the ones it covers whole.
-func inMaintenance(ws []report.Window, plan config.MaintenancePlan) (in, whole int) {
+// service covered in part or whole (report.Window.MaintenanceSeconds, which
+// the JSON gives), and of those the ones it covered whole.
+func inMaintenance(ws []report.Window) (in, whole int) {
 	for _, w := range ws {
-		end := w.Start.Add(time.Duration(w.DurationSeconds * float64(time.Second)))
-		if w.End != nil {
-			end = *w.End
-		}
-		var covered time.Duration
-		var spans [][2]time.Time
-		for i := range plan {
-			m := &plan[i]
-			if !m.Covers(w.Service) || !m.Start.Before(end) || !m.End.After(w.Start) {
-				continue
-			}
-			spans = append(spans, [2]time.Time{laterOf(m.Start, w.Start), earlierOf(m.End, end)})
-		}
-		if len(spans) == 0 {
+		if w.MaintenanceSeconds <= 0 {
 			continue
 		}
 		in++
-		// The union of the covered stretches (two windows of maintenance may overlap).
-		slices.SortFunc(spans, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
-		cur := spans[0]
-		for _, sp := range spans[1:] {
-			if sp[0].After(cur[1]) {
-				covered += cur[1].Sub(cur[0])
-				cur = sp
-				continue
-			}
-			cur[1] = laterOf(cur[1], sp[1])
-		}
-		covered += cur[1].Sub(cur[0])
-		if covered >= end.Sub(w.Start) {
+		if w.MaintenanceSeconds >= w.DurationSeconds {
 			whole++
 		}
 	}
 	return in, whole
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlierOf(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
