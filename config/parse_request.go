@@ -46,7 +46,7 @@ func (p *parser) request(n *yaml.Node, key string, defined map[string]bool) Requ
 			if s, ok := p.str(e.v, key); ok && p.template(e.v, key, s, defined) {
 				if err := checkURL(s); err != nil {
 					p.errf(e.v, key, "%v", err)
-				} else if why := p.secretURL(s); why != "" {
+				} else if why := p.secretURL(s, "http", "https"); why != "" {
 					p.errf(e.v, key, "%s", why)
 				} else {
 					rq.URL = s
@@ -98,12 +98,35 @@ func checkURL(tmpl string) error {
 		return fmt.Errorf("invalid URL %q", tmpl)
 	}
 	if strings.HasPrefix(tmpl, "${") {
-		return nil // scheme and host come from a variable
+		return encodedBase(tmpl, "http", "https") // scheme and host come from a variable
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("invalid URL %q: want http:// or https:// and a host", tmpl)
 	}
 	return nil
+}
+
+// encodedBase refuses a URL template that begins with a call to a
+// function whose result never holds "://" (an encoding: urlpath, urlquery,
+// base64, a digest): filled in, it has no scheme and host, so every run
+// would fail. A template that begins with a plain reference, or urldecode
+// or jwtclaim of one, is left to its value.
+func encodedBase(tmpl string, schemes ...string) error {
+	ref, _, ok := strings.Cut(strings.TrimPrefix(tmpl, "${"), "}")
+	if !ok {
+		return nil
+	}
+	e, err := ParseExpr(ref)
+	if err != nil || e.Func == "" {
+		return nil
+	}
+	switch e.Func {
+	case "urldecode", "jwtclaim", "regexquote", "json":
+		return nil
+	}
+	return fmt.Errorf("has no %s scheme and host once filled in: it begins with ${%s(...)}, which encodes its '://' too; "+
+		"write the scheme and host in the config and the encoded part after them (`https://api.example.com/rooms/${%s(...)}`)",
+		schemeList(schemes), e.Func, e.Func)
 }
 
 // isToken reports whether s is an HTTP token (method or header name).

@@ -51,7 +51,7 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 			if v, ok := p.str(e.v, key); ok && p.template(e.v, key, v, defined) {
 				if err := checkStreamURL(v, kind); err != nil {
 					p.errf(e.v, key, "%v", err)
-				} else if why := p.secretURL(v); why != "" {
+				} else if why := p.secretURL(v, streamSchemes(kind)...); why != "" {
 					p.errf(e.v, key, "%s", why)
 				} else {
 					s.URL = v
@@ -178,6 +178,14 @@ func (p *parser) stream(n *yaml.Node, key string, kind StepKind, f *Flow, define
 	return s
 }
 
+// streamSchemes are the URL schemes a stream of kind connects to.
+func streamSchemes(kind StepKind) []string {
+	if kind == KindWebSocket {
+		return []string{"ws", "wss", "http", "https"}
+	}
+	return []string{"http", "https"}
+}
+
 // checkStreamURL checks a stream URL template's shape: ws(s):// or
 // http(s):// for a WebSocket, http(s):// for SSE.
 func checkStreamURL(tmpl string, kind StepKind) error {
@@ -186,7 +194,7 @@ func checkStreamURL(tmpl string, kind StepKind) error {
 		return fmt.Errorf("invalid URL %q", tmpl)
 	}
 	if strings.HasPrefix(tmpl, "${") {
-		return nil // scheme and host come from a variable
+		return encodedBase(tmpl, streamSchemes(kind)...) // scheme and host come from a variable
 	}
 	switch {
 	case u.Host == "":

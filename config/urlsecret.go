@@ -30,9 +30,12 @@ func SecretsWholeInURL(u string, held []string) bool {
 
 // secretURL checks a URL template whose references are all secrets: its
 // value is known when the config loads, so a secret that would cut it
-// (see SecretsWholeInURL) is a config error here, not a failure of every
-// run. It returns the problem, or "".
-func (p *parser) secretURL(tmpl string) string {
+// (see SecretsWholeInURL), or a template that fills in to no scheme and
+// host of schemes (a base URL percent-encoded by ${urlpath(...)}, a host
+// alone in the reference the URL begins with), is a config error here,
+// not a failure of every run. It returns the problem, or "", naming the
+// references, never their values.
+func (p *parser) secretURL(tmpl string, schemes ...string) string {
 	refs := Lookup(tmpl)
 	if len(refs) == 0 {
 		return ""
@@ -49,17 +52,40 @@ func (p *parser) secretURL(tmpl string) string {
 		held = append(held, v)
 	}
 	u, err := p.cfg.ExpandSecrets(tmpl)
-	if err != nil || SecretsWholeInURL(u, held) {
+	if err != nil {
 		return ""
 	}
-	if _, err := url.Parse(u); err == nil {
+	pu, perr := url.Parse(u)
+	if perr == nil && !SecretsWholeInURL(u, held) {
 		for i := range held {
 			if !SecretsWholeInURL(u, held[i:i+1]) {
 				return cutSecret(refs[i])
 			}
 		}
 	}
+	if perr == nil && pu.Host != "" && slices.Contains(schemes, pu.Scheme) {
+		return ""
+	}
+	if perr == nil || !strings.Contains(u, "://") {
+		// The checks of the template's shape left the scheme and host to
+		// the reference it begins with.
+		return "has no " + schemeList(schemes) + " scheme and host once its secrets are filled in: " +
+			"the reference it begins with must give them as they are (${urlpath(...)} and ${urlquery(...)} percent-encode its '://'), " +
+			"so write them in the config and keep the secret to one part (`https://${env:API_HOST}/api`, the host and port alone in API_HOST)"
+	}
 	return "not a valid URL once its secrets are filled in, or one of them is cut by the URL's syntax (a '/', '@', '?', '#' or '%' in it): place secrets with ${urlquery(...)} or ${urlpath(...)}"
+}
+
+// schemeList is "a://, b:// or c://".
+func schemeList(schemes []string) string {
+	s := make([]string, len(schemes))
+	for i, x := range schemes {
+		s[i] = x + "://"
+	}
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // cutSecret says why a URL's secret reference ref (env:NAME, file:PATH),

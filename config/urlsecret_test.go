@@ -26,11 +26,21 @@ func TestSecretCutsURL(t *testing.T) {
 		{"escaped", "wr/ng@secret", "http://127.0.0.1/x?key=${urlquery(env:S)}", ""},
 		{"with a run variable: checked per run", "wr/ng@secret", "http://client:${env:S}@127.0.0.1/${v}", ""},
 		{"websocket", "wr/ng@secret", "ws://client:${env:S}@127.0.0.1/ws", "not a valid URL once its secrets are filled in"},
+		// A whole base URL percent-encoded by urlpath or urlquery gives no
+		// scheme and no host: every run failed "unsupported protocol
+		// scheme" where check said nothing.
+		{"a base URL through urlpath", "http://127.0.0.1:8000", "${urlpath(env:S)}/api/publish", "has no http:// or https:// scheme and host once"},
+		{"a base URL through urlquery", "http://127.0.0.1:8000", "${urlquery(env:S)}/api/publish", "has no http:// or https:// scheme and host once"},
+		{"a host alone in the secret", "127.0.0.1:8000", "${env:S}/api/publish", "has no http:// or https:// scheme and host once"},
+		{"a websocket base through urlpath", "ws://127.0.0.1:8000", "${urlpath(env:S)}/ws", "has no ws://, wss://, http:// or https:// scheme and host once"},
+		{"a base URL through urlpath of a run variable", "unused-secret", "${urlpath(v)}/api/publish", "it begins with ${urlpath(...)}, which encodes its '://' too"},
+		{"a base URL through urldecode: left to its value", "http%3A%2F%2F127.0.0.1%3A8000", "${urldecode(v)}/api/publish", ""},
+		{"a websocket base URL in one secret", "ws://127.0.0.1:8000", "${env:S}/ws", "`${env:S}` is a secret and would not sit whole"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			step := "request: {url: \"" + tt.url + "\"}"
-			if strings.HasPrefix(tt.url, "ws:") {
+			if strings.HasPrefix(tt.url, "ws:") || strings.HasSuffix(tt.url, "/ws") {
 				step = "websocket: {url: \"" + tt.url + "\"}"
 			}
 			src := "services:\n  - name: s\n    flows:\n      - name: f\n        vars: {v: x}\n        steps:\n" +
