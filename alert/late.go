@@ -183,7 +183,7 @@ func (n *Notifier) pageLate(q *quorumAlerts, ending map[ownKey][]*entry, now tim
 		changed = true
 		n.o.Logger.Info("counted window paged after its end: it began and ended between two verdicts of the fleet",
 			"alertname", a.Labels["alertname"], "service", w.Service, "flow", w.Flow, "function", w.Function,
-			"severity", a.Labels["severity"], "start", w.Start, "end", w.End, "resolve_at", e.lateUntil)
+			"severity", a.Labels["severity"], "start", w.Start.UTC(), "end", w.End.UTC(), "resolve_at", e.lateUntil.UTC())
 	}
 	if changed {
 		n.dirty = true

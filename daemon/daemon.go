@@ -684,23 +684,25 @@ func (d *Daemon) process(run *probe.Run) {
 
 // logWindow logs a down or degraded window's opening, change of cause and
 // closing, so that the log tells an outage as it happens, as the alerts
-// and metrics do (at info: a replay logs at warn and above).
+// and metrics do (at info: a replay logs at warn and above). Its times are
+// in UTC, as the alerts' are: a window restored from the store and one
+// opened in the process print in one zone.
 func (d *Daemon) logWindow(ev state.Event) {
 	w := &ev.Window
 	if w.Kind == state.KindUnknown {
 		return
 	}
-	attrs := []any{"service", w.Service, "flow", w.Flow, "function", w.Function, "kind", string(w.Kind), "start", w.Start}
+	attrs := []any{"service", w.Service, "flow", w.Flow, "function", w.Function, "kind", string(w.Kind), "start", w.Start.UTC()}
 	switch ev.Op {
 	case state.OpOpen:
 		d.log.Info("window opened", append(attrs, "cause_step", w.CauseStep, "error", w.Error)...)
 	case state.OpCause:
 		if n := len(w.Causes); n > 0 {
 			c := w.Causes[n-1]
-			d.log.Info("window cause changed", append(attrs, "cause_step", c.Step, "error", c.Error, "since", c.From)...)
+			d.log.Info("window cause changed", append(attrs, "cause_step", c.Step, "error", c.Error, "since", c.From.UTC())...)
 		}
 	case state.OpClose:
-		d.log.Info("window closed", append(attrs, "end", w.End, "duration", w.End.Sub(w.Start))...)
+		d.log.Info("window closed", append(attrs, "end", w.End.UTC(), "duration", w.End.Sub(w.Start))...)
 	}
 }
 

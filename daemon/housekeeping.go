@@ -376,6 +376,6 @@ func (d *Daemon) checkClockStep(last clock.Reading) clock.Reading {
 	}
 	d.m.clockSteps.WithLabelValues(dir).Inc()
 	d.log.Warn("wall clock stepped", "direction", dir, "by", step.Abs(),
-		"before", now.Wall.Add(-step).Round(0), "after", now.Wall.Round(0))
+		"before", now.Wall.Add(-step).Round(0).UTC(), "after", now.Wall.Round(0).UTC())
 	return now
 }
