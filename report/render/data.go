@@ -55,15 +55,16 @@ func encodeJSON(w io.Writer, v any) error {
 // locations joined with ";", then start_cut and end_cut ("period"
 // or "no_data" when that edge is not a measured one, as in JSON), and at the
 // end start_uncertainty_later_seconds and end_uncertainty_later_seconds
-// (empty when not known), added after the others so that columns read by
-// position keep their place. Text cells have their control
+// (empty when not known), and last maintenance_seconds, how much of the
+// window planned maintenance covered (empty when none), each added after the
+// others so that columns read by position keep their place. Text cells have their control
 // and bidi characters escaped, and one that a spreadsheet would read as a
 // formula (leading =, +, -, @) is prefixed with a single quote.
 func WindowsCSV(w io.Writer, ws []report.Window) error {
 	cw := csv.NewWriter(w)
 	header := []string{"service", "flow", "function", "kind", "start", "end", "duration_seconds", "cause_step", "locations", "error",
 		"start_uncertainty_seconds", "end_uncertainty_seconds", "start_cut", "end_cut",
-		"start_uncertainty_later_seconds", "end_uncertainty_later_seconds"}
+		"start_uncertainty_later_seconds", "end_uncertainty_later_seconds", "maintenance_seconds"}
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("render: csv: %w", err)
 	}
@@ -75,11 +76,15 @@ func WindowsCSV(w io.Writer, ws []report.Window) error {
 		if x.End != nil {
 			end = x.End.Format(time.RFC3339Nano)
 		}
+		maint := ""
+		if x.MaintenanceSeconds > 0 {
+			maint = fmtFloat(x.MaintenanceSeconds)
+		}
 		rec := []string{
 			cell(x.Service), cell(x.Flow), cell(fn), cell(x.Kind), x.Start.Format(time.RFC3339Nano), end,
 			fmtFloat(x.DurationSeconds), cell(x.CauseStep), cell(strings.Join(x.Locations, ";")), cell(x.Error),
 			fmtFloatPtr(x.StartUncertaintySeconds), fmtFloatPtr(x.EndUncertaintySeconds), x.StartCut, x.EndCut,
-			fmtFloatPtr(x.StartUncertaintyLaterSeconds), fmtFloatPtr(x.EndUncertaintyLaterSeconds),
+			fmtFloatPtr(x.StartUncertaintyLaterSeconds), fmtFloatPtr(x.EndUncertaintyLaterSeconds), maint,
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("render: csv: %w", err)

@@ -204,12 +204,13 @@ func TestJSONShape(t *testing.T) {
 func TestCSVFormulaAndFields(t *testing.T) {
 	r := fixture()
 	r.Windows[0].Error = "=HYPERLINK(\"http://x\")"
+	r.Windows[0].MaintenanceSeconds = 120.5
 	var b bytes.Buffer
 	if err := CSV(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if lines[0] != "service,flow,function,kind,start,end,duration_seconds,cause_step,locations,error,start_uncertainty_seconds,end_uncertainty_seconds,start_cut,end_cut,start_uncertainty_later_seconds,end_uncertainty_later_seconds" {
+	if lines[0] != "service,flow,function,kind,start,end,duration_seconds,cause_step,locations,error,start_uncertainty_seconds,end_uncertainty_seconds,start_cut,end_cut,start_uncertainty_later_seconds,end_uncertainty_later_seconds,maintenance_seconds" {
 		t.Errorf("header = %q", lines[0])
 	}
 	if len(lines) != 4 {
@@ -219,11 +220,11 @@ func TestCSVFormulaAndFields(t *testing.T) {
 		t.Errorf("row 1 = %q", lines[1])
 	}
 	if !strings.HasPrefix(lines[3], "payments,payments-transfer,,down,2021-05-31T23:30:00+09:00,,1800,login,") ||
-		!strings.HasSuffix(lines[3], ",60,,,,0.003,") {
+		!strings.HasSuffix(lines[3], ",60,,,,0.003,,") {
 		t.Errorf("whole-flow ongoing row = %q (want a start uncertainty both ways and none for the end)", lines[3])
 	}
-	if !strings.HasSuffix(lines[1], ",60,10,,,10,0.04") {
-		t.Errorf("row 1 = %q, want uncertainties 60 and 10 before the (empty) cuts, 10 and 0.04 later after them", lines[1])
+	if !strings.HasSuffix(lines[1], ",60,10,,,10,0.04,120.5") {
+		t.Errorf("row 1 = %q, want uncertainties 60 and 10 before the (empty) cuts, 10 and 0.04 later after them, then 120.5 s in maintenance", lines[1])
 	}
 }
 
