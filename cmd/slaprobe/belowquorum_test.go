@@ -3,16 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/slaprobe/slaprobe/probe"
-	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestWindowsSaysBelowQuorum: `windows` over a range in which one location
@@ -24,55 +17,10 @@ import (
 // lists the same windows under below_quorum: an operator asking `windows`
 // about an outage at one location read that nothing was seen.
 func TestWindowsSaysBelowQuorum(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "results.db")
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: seoul-a
-timezone: UTC
-storage: {driver: sqlite, dsn: %s}
-services:
-  - name: web
-    objective: 0.99
-    flows:
-      - name: home
-        interval: 60s
-        timeout: 10s
-        steps:
-          - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
-`, db)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath, db := homeConfig(t, "seoul-a", "")
 	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	var runs []probe.Run
-	var evs []state.Event
-	for _, loc := range []string{"seoul-a", "busan-b"} {
-		m := state.New("web", "home", loc, []string{"view"}, state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
-		for i := range 60 {
-			at := from.Add(time.Duration(i) * time.Minute)
-			st := probe.StatusOK
-			if loc == "busan-b" && i >= 20 && i < 30 {
-				st = probe.StatusFailed
-			}
-			r := probe.Run{ID: loc + at.Format(time.RFC3339), Flow: "home", Service: "web", Location: loc, Start: at, Duration: 50 * time.Millisecond,
-				Steps: []probe.StepResult{{Step: "get", Function: "view", Status: st, Duration: 50 * time.Millisecond, Attempts: 1}}}
-			if st == probe.StatusFailed {
-				r.Steps[0].Error = "get: connection refused"
-			}
-			runs = append(runs, r)
-			evs = append(evs, m.Observe(&runs[len(runs)-1])...)
-		}
-	}
-	s, err := store.OpenSQLite(context.Background(), db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendRuns(context.Background(), runs); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendEvents(context.Background(), evs); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	storeHomeRuns(t, db, "seoul-a", minutes(from, 60), nil)
+	storeHomeRuns(t, db, "busan-b", minutes(from, 60), between(from, 20, 30))
 
 	for _, format := range []string{"text", "json"} {
 		var out, errb bytes.Buffer

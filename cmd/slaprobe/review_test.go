@@ -5,15 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/slaprobe/slaprobe/probe"
-	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestReportOfAPeriodNotYetOver: `report` and `windows` over a range that
@@ -22,56 +16,16 @@ import (
 // last run was unknown (with `unknown: down`, downtime: availability 12%),
 // and a window still open was "went on after the period" (end_cut period).
 func TestReportOfAPeriodNotYetOver(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "results.db")
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: test-a
-timezone: UTC
-storage: {driver: sqlite, dsn: %s}
-policy: {unknown: down}
-services:
-  - name: web
-    objective: 0.99
-    flows:
-      - name: home
-        interval: 60s
-        timeout: 10s
-        steps:
-          - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
-`, db)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath, db := homeConfig(t, "test-a", "policy: {unknown: down}\n")
 	// Runs every minute for the last three hours; the last five fail, so a
 	// window is open now.
 	now := time.Now().UTC()
 	from := now.Add(-3 * time.Hour).Truncate(time.Minute)
-	m := state.New("web", "home", "test-a", []string{"view"}, state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
-	var runs []probe.Run
-	var evs []state.Event
+	var times []time.Time
 	for at := from; at.Before(now.Add(-time.Minute)); at = at.Add(time.Minute) {
-		st := probe.StatusOK
-		if now.Sub(at) < 6*time.Minute {
-			st = probe.StatusFailed
-		}
-		r := probe.Run{ID: at.Format(time.RFC3339), Flow: "home", Service: "web", Location: "test-a", Start: at, Duration: 50 * time.Millisecond,
-			Steps: []probe.StepResult{{Step: "get", Function: "view", Status: st, Duration: 50 * time.Millisecond, Attempts: 1}}}
-		if st == probe.StatusFailed {
-			r.Steps[0].Error = "get: connection refused"
-		}
-		runs = append(runs, r)
-		evs = append(evs, m.Observe(&runs[len(runs)-1])...)
+		times = append(times, at)
 	}
-	s, err := store.OpenSQLite(context.Background(), db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendRuns(context.Background(), runs); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendEvents(context.Background(), evs); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	storeHomeRuns(t, db, "test-a", times, func(at time.Time) bool { return now.Sub(at) < 6*time.Minute })
 
 	to := now.Add(21 * time.Hour).Format(time.RFC3339)
 	var out, errb bytes.Buffer

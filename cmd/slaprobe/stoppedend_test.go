@@ -4,15 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/slaprobe/slaprobe/probe"
-	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestReportPastRangeProberStoppedNearEnd: `report` over a range that is
@@ -27,46 +20,9 @@ import (
 // archived report reads 97.7%. Now it accounts a range that is over as of
 // the wall clock: the stretch is unknown.
 func TestReportPastRangeProberStoppedNearEnd(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "results.db")
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: seoul-a
-timezone: UTC
-storage: {driver: sqlite, dsn: %s}
-policy: {unknown: down}
-services:
-  - name: web
-    objective: 0.99
-    flows:
-      - name: home
-        interval: 60s
-        timeout: 10s
-        steps:
-          - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
-`, db)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath, db := homeConfig(t, "seoul-a", "policy: {unknown: down}\n")
 	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	m := state.New("web", "home", "seoul-a", []string{"view"}, state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
-	var runs []probe.Run
-	var evs []state.Event
-	for i := range 21 {
-		at := from.Add(time.Duration(i) * time.Minute)
-		runs = append(runs, probe.Run{ID: at.Format(time.RFC3339), Flow: "home", Service: "web", Location: "seoul-a", Start: at, Duration: 50 * time.Millisecond,
-			Steps: []probe.StepResult{{Step: "get", Function: "view", Status: probe.StatusOK, Duration: 50 * time.Millisecond, Attempts: 1}}})
-		evs = append(evs, m.Observe(&runs[len(runs)-1])...)
-	}
-	s, err := store.OpenSQLite(context.Background(), db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendRuns(context.Background(), runs); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendEvents(context.Background(), evs); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	storeHomeRuns(t, db, "seoul-a", minutes(from, 21), nil)
 
 	var out, errb bytes.Buffer
 	args := []string{"report", "--config", cfgPath, "--from", "2026-03-01T10:00:00Z", "--to", "2026-03-01T10:21:30Z", "--format", "json", "--out", "-"}

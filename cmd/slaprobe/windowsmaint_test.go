@@ -3,16 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/slaprobe/slaprobe/probe"
-	"github.com/slaprobe/slaprobe/state"
-	"github.com/slaprobe/slaprobe/store"
 )
 
 // TestWindowsSaysInMaintenance: `windows` over a range whose windows lie in
@@ -37,55 +30,10 @@ func TestWindowsSaysInMaintenance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			db := filepath.Join(dir, "results.db")
-			cfgPath := filepath.Join(dir, "config.yaml")
-			if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: seoul-a
-timezone: UTC
-storage: {driver: sqlite, dsn: %q}
-services:
-  - name: web
-    objective: 0.99
-    flows:
-      - name: home
-        interval: 60s
-        timeout: 10s
-        steps:
-          - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
-maintenance:
-%s`, db, tc.maint)), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			cfgPath, db := homeConfig(t, "seoul-a", "maintenance:\n"+tc.maint)
 			// Down 10:20-10:30 (a whole-flow window and its function's).
 			from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-			m := state.New("web", "home", "seoul-a", []string{"view"}, state.Policy{Interval: time.Minute, DownAfter: 2, UpAfter: 1})
-			var runs []probe.Run
-			var evs []state.Event
-			for i := range 60 {
-				at := from.Add(time.Duration(i) * time.Minute)
-				st := probe.StatusOK
-				if i >= 20 && i < 30 {
-					st = probe.StatusFailed
-				}
-				r := probe.Run{ID: at.Format(time.RFC3339), Flow: "home", Service: "web", Location: "seoul-a", Start: at, Duration: 50 * time.Millisecond,
-					Steps: []probe.StepResult{{Step: "get", Function: "view", Status: st, Duration: 50 * time.Millisecond, Attempts: 1}}}
-				if st == probe.StatusFailed {
-					r.Steps[0].Error = "get: connection refused"
-				}
-				runs = append(runs, r)
-				evs = append(evs, m.Observe(&runs[len(runs)-1])...)
-			}
-			s, err := store.OpenSQLite(context.Background(), db, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.AppendRuns(context.Background(), runs); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.AppendEvents(context.Background(), evs); err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
+			storeHomeRuns(t, db, "seoul-a", minutes(from, 60), between(from, 20, 30))
 			var plain string
 			for _, format := range []string{"text", "json"} {
 				var out, errb bytes.Buffer
