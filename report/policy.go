@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slaprobe/slaprobe/config"
 )
@@ -36,6 +37,9 @@ func policy(cfg *config.Config) Policy {
 	}
 	if own := flowThresholds(cfg, down, up); own != "" {
 		t = append(t, own)
+	}
+	if s := sessionText(cfg); s != "" {
+		t = append(t, s)
 	}
 	t = append(t,
 		quorumText(p.Quorum),
@@ -105,6 +109,54 @@ func confirmText(cfg *config.Config) string {
 		}
 	}
 	return "Confirm runs are off (confirm_every: 0s): every run is a scheduled one, and a window's edges are known to within a flow's interval."
+}
+
+// sessionText is the sentence on what a run that reuses a flow's session
+// measures, naming the flows with a session and their ttl (at most
+// maxOwnThresholds of them); "" when no flow has one. The rule is every
+// function's (state.Machine: a run with none of a function's steps in its
+// results is no evidence about it); a reused session is where it shows.
+func sessionText(cfg *config.Config) string {
+	var named []string
+	n := 0
+	for i := range cfg.Services {
+		for j := range cfg.Services[i].Flows {
+			f := &cfg.Services[i].Flows[j]
+			if f.Session == nil {
+				continue
+			}
+			n++
+			if len(named) < maxOwnThresholds {
+				ttl := f.Session.TTL
+				if ttl <= 0 {
+					ttl = config.DefaultSessionTTL
+				}
+				named = append(named, fmt.Sprintf("%s (ttl %s)", f.Name, fmtTTL(ttl)))
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	list := strings.Join(named, ", ")
+	if n > len(named) {
+		list += fmt.Sprintf(" and %d more", n-len(named))
+	}
+	return "A function is judged only from the runs that exercised it (ran or blocked one of its steps). A flow with a session logs in only when its session is missing, expired or refused (" + list +
+		"): a run that reuses the session runs no login step and is no evidence about a function only its login steps serve, which keeps its verdict between logins; a login window's start may be as early as the last login that passed, up to a ttl before the first that failed. Each function's count of runs is listed where it is below its flow's."
+}
+
+// fmtTTL is d as "1h", "30m", "90s" or "1h30m": without Go's zero
+// minutes and seconds.
+func fmtTTL(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // maxOwnThresholds caps the flows named by flowThresholds, so a config of
