@@ -63,8 +63,8 @@ func (p *parser) secretURL(tmpl string, schemes ...string) string {
 			}
 		}
 	}
-	if perr == nil && pu.Host != "" && slices.Contains(schemes, pu.Scheme) {
-		return ""
+	if perr == nil && (pu.Host != "" && slices.Contains(schemes, pu.Scheme) || !strings.HasPrefix(tmpl, "${")) {
+		return "" // a template's own scheme and host were checked (checkURL); an empty secret is warned of
 	}
 	if perr == nil || !strings.Contains(u, "://") {
 		// The checks of the template's shape left the scheme and host to

@@ -35,6 +35,7 @@ func TestSecretCutsURL(t *testing.T) {
 		{"a websocket base through urlpath", "ws://127.0.0.1:8000", "${urlpath(env:S)}/ws", "has no ws://, wss://, http:// or https:// scheme and host once"},
 		{"a base URL through urlpath of a run variable", "unused-secret", "${urlpath(v)}/api/publish", "it begins with ${urlpath(...)}, which encodes its '://' too"},
 		{"a base URL through urldecode: left to its value", "http%3A%2F%2F127.0.0.1%3A8000", "${urldecode(v)}/api/publish", ""},
+		{"an empty host: warned of, as before", "", "http://${env:S}/api/publish", ""},
 		{"a websocket base URL in one secret", "ws://127.0.0.1:8000", "${env:S}/ws", "`${env:S}` is a secret and would not sit whole"},
 	}
 	for _, tt := range tests {
