@@ -143,7 +143,7 @@ func sessionText(cfg *config.Config) string {
 		list += fmt.Sprintf(" and %d more", n-len(named))
 	}
 	return "A function is judged only from the runs that exercised it (ran or blocked one of its steps). A flow with a session logs in only when its session is missing, expired or refused (" + list +
-		"): a run that reuses the session runs no login step and is no evidence about a function only its login steps serve, which keeps its verdict between logins; a login window's start may be as early as the last login that passed, up to a ttl before the first that failed. Each function's count of runs is listed where it is below its flow's."
+		"): a run that reuses the session runs no login step and is no evidence about a function only its login steps serve, which keeps its verdict between logins; a login window starts at the first login that failed, and the login may have failed at any time since the last that passed, up to a ttl before (the window's start bound). Each function's count of runs is listed where it is below its flow's."
 }
 
 // fmtTTL is d as "1h", "30m", "90s" or "1h30m": without Go's zero
