@@ -395,20 +395,32 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 	}
 	sort.Strings(months)
 	var errs []error
-	for _, m := range months {
+	for i, m := range months {
+		if ctx.Err() != nil {
+			p.log.Info("stopping: the months not begun are made at the next start", "months", strings.Join(months[i:], ", "))
+			break
+		}
 		if ok, err := p.lead(ctx, false); err != nil || !ok {
 			errs = append(errs, err)
 			break
 		}
-		if err := p.make(ctx, cfg, m, made[m] || latest != ""); err != nil {
+		// A month begun is finished at a stop, as a report in the making
+		// is (README): cut short, its files were written to the archive
+		// and served, but its version not recorded nor its deliveries
+		// queued until the next start made it again.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), makeGrace)
+		err := p.make(mctx, cfg, m, made[m] || latest != "")
+		cancel()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", m, err))
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// makeGrace bounds the making of a month that a stop came during: a store
+// that stopped answering must not hold the stop longer.
+const makeGrace = 30 * time.Second
 
 // settle is how long after a period's end its figures may still change: a
 // run that began just before the end lasts up to its flow's timeout (twice
