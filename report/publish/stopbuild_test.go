@@ -42,7 +42,9 @@ func TestStopDuringAReportInTheMaking(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	p, err := New(cfg, Options{Store: &stopDuringRecord{Store: s, stop: stop}, Clock: clock.NewManual(sep.AddDate(0, 2, 2)),
-		Channels: func(*config.Config) []Channel { return []Channel{&fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}} }})
+		Channels: func(*config.Config) []Channel {
+			return []Channel{&fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
