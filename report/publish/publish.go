@@ -13,6 +13,21 @@
 //     months before it; one whose figures changed (late data from another
 //     prober, a corrected timeline) gets a new version that says what
 //     changed, and is delivered again.
+//   - What counts as a change is the month's canonical figures (canonical,
+//     stored as a digest of form "c1:"): every key of report.json that
+//     canonKeys names (the numbers, times, verdicts, credits, windows'
+//     bounds, latencies, run counts, maintenance, reconciliation, as the
+//     report had them when the form was made), the policy's values, and
+//     the accounting its sentences state of the config (the measured
+//     flows' own down_after/up_after, confirm runs on or off); the report
+//     as measured (a flow without runs, a service without data added
+//     since, are not compared, see measured) and in flow-name order. Not a
+//     change: the time it was made, the policy's wording, a key a later
+//     release adds to the report, a flow's being retired. So an upgrade
+//     alone makes no new version. A version made before the form (a
+//     digest without the prefix) is compared in the forms it was made in
+//     (legacyDigests), the report written as that release wrote it
+//     (asBefore); its "what changed" likewise.
 //   - Probers sharing one database publish through one of them: the
 //     publisher lease (store.Publications.ClaimPublisher) names the prober,
 //     by location, that makes and delivers the versions; the others make
@@ -33,7 +48,6 @@ package publish
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -471,15 +485,25 @@ func settle(cfg *config.Config) time.Duration {
 // that upgrading makes no new version of a month whose flows were not in
 // name order, or that listed a flow without runs.
 func figures(cfg *config.Config, r *report.Report) (fig, prev, legacy []byte, err error) {
+	return figuresAs(cfg, r, nil)
+}
+
+// figuresAs is figures with as (nil: none) applied to each report before it
+// is written: legacyDigests' way of writing them as an earlier slaprobe
+// did.
+func figuresAs(cfg *config.Config, r *report.Report, as func(*report.Report) *report.Report) (fig, prev, legacy []byte, err error) {
+	if as == nil {
+		as = func(r *report.Report) *report.Report { return r }
+	}
 	c := *r
 	c.Generated = time.Time{}
-	if legacy, err = json.Marshal(&c); err != nil {
+	if legacy, err = json.Marshal(as(&c)); err != nil {
 		return nil, nil, nil, err
 	}
-	if prev, err = json.Marshal(inNameOrder(&c)); err != nil {
+	if prev, err = json.Marshal(as(inNameOrder(&c))); err != nil {
 		return nil, nil, nil, err
 	}
-	fig, err = json.Marshal(inNameOrder(measured(cfg, &c)))
+	fig, err = json.Marshal(as(inNameOrder(measured(cfg, &c))))
 	return fig, prev, legacy, err
 }
 
@@ -605,15 +629,23 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 		p.log.Info("no data for the month: no report", "month", month)
 		return nil
 	}
-	fig, pfig, legacy, err := figures(cfg, rep)
+	digest, err := canonDigest(cfg, rep)
 	if err != nil {
 		return err
 	}
-	sum, psum, lsum := sha256.Sum256(fig), sha256.Sum256(pfig), sha256.Sum256(legacy)
-	digest := hex.EncodeToString(sum[:])
 	version, changes := 1, ""
 	if n := len(prev); n > 0 {
-		if last := prev[n-1]; last.Digest == digest || last.Digest == hex.EncodeToString(psum[:]) || last.Digest == hex.EncodeToString(lsum[:]) {
+		last := prev[n-1]
+		same := last.Digest == digest
+		if !same && !strings.HasPrefix(last.Digest, canonForm) {
+			// Made before the canonical form: compared in its own.
+			legacy, err := legacyDigests(cfg, rep)
+			if err != nil {
+				return err
+			}
+			same = slices.Contains(legacy, last.Digest)
+		}
+		if same {
 			if last.Maker != "" && last.Maker != p.me && !p.archived(cfg, last) {
 				// Unchanged, made by the prober this one took the role
 				// over from, in that prober's archive: the same figures
@@ -722,7 +754,11 @@ func (p *Publisher) archive(cfg *config.Config, month string, version int, rep *
 		}
 		files = append(files, filepath.ToSlash(filepath.Join(vdir, name)))
 	}
-	fig, err = json.MarshalIndent(figuresOf{summaryOf(rep), detailsOf(measured(cfg, rep))}, "", "  ")
+	details, err := canonDetails(cfg, rep)
+	if err != nil {
+		return nil, nil, err
+	}
+	fig, err = json.MarshalIndent(figuresOf{summaryOf(rep), details, canonDetailsForm}, "", "  ")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -70,6 +71,9 @@ type figuresOf struct {
 	// Details maps "service: part" (or "policy") to the digest of that
 	// part; absent in figures kept by versions before it.
 	Details map[string]string `json:"details,omitempty"`
+	// DetailsForm is the form of Details' digests: canonForm's name ("c1",
+	// canonDetails) or absent (detailsOf, over the report's JSON).
+	DetailsForm string `json:"details_form,omitempty"`
 }
 
 // detailParts are the parts of a service's report that Details digests,
@@ -84,6 +88,61 @@ var detailParts = []struct {
 	{"maintenance", func(s *report.Service) any { return s.Maintenance }},
 	{"run counts", func(s *report.Service) any { return []any{s.Runs, s.ConfirmRuns, s.RunSuccessRatio, s.Flows} }},
 	{"latencies", func(s *report.Service) any { return []any{s.P50, s.P95, s.P99, s.Steps} }},
+}
+
+// canonParts are the parts of a service's canonical figures (canonical)
+// that canonDetails digests, by the keys of report.json they hold.
+var canonParts = []struct {
+	name string
+	keys []string
+}{
+	{"windows", []string{"windows", "incident_list", "below_quorum"}},
+	{"reconciliation with declared incidents", []string{"reconciliation", "undeclared"}},
+	{"unknown stretches", []string{"unknown"}},
+	{"maintenance", []string{"maintenance"}},
+	{"run counts", []string{"runs", "confirm_runs", "run_success_ratio", "flows"}},
+	{"latencies", []string{"p50", "p95", "p99", "steps"}},
+}
+
+// canonDetails is detailsOf over the canonical figures: a part is changed
+// when what the digest counts of it changed (a key added since, or the
+// policy's wording, is not), and "policy" is its values and the config's
+// accounting.
+func canonDetails(cfg *config.Config, r *report.Report) (map[string]string, error) {
+	b, err := canonical(cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var c struct {
+		Policy     any              `json:"policy"`
+		Accounting any              `json:"accounting"`
+		Services   []map[string]any `json:"services"`
+	}
+	if err := dec.Decode(&c); err != nil {
+		return nil, err
+	}
+	digest := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return ""
+		}
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:8])
+	}
+	out := map[string]string{"policy": digest([]any{c.Policy, c.Accounting})}
+	for _, sv := range c.Services {
+		name, _ := sv["name"].(string)
+		for _, p := range canonParts {
+			var v []any
+			for _, k := range p.keys {
+				v = append(v, sv[k])
+			}
+			out[name+": "+p.name] = digest(v)
+		}
+	}
+	return out, nil
 }
 
 func detailsOf(r *report.Report) map[string]string {
@@ -211,10 +270,11 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 		UnknownSeconds     *float64 `json:"unknown_seconds"`
 	}
 	var old struct {
-		From     time.Time         `json:"from"`
-		To       time.Time         `json:"to"`
-		Services []oldService      `json:"services"`
-		Details  map[string]string `json:"details"`
+		From        time.Time         `json:"from"`
+		To          time.Time         `json:"to"`
+		Services    []oldService      `json:"services"`
+		Details     map[string]string `json:"details"`
+		DetailsForm string            `json:"details_form"`
 	}
 	if err != nil || json.Unmarshal(data, &old) != nil {
 		return fmt.Sprintf("changed from version %d (its figures are not in the archive to compare)", prev)
@@ -289,7 +349,17 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 		// their digests.
 		var parts []string
 		if old.Details != nil {
-			cur := detailsOf(measured(cfg, rep))
+			// In the form the previous version kept them: a version
+			// made before the canonical form digested the report's JSON
+			// parts as that slaprobe wrote them (asBefore), so that
+			// the keys added since and the policy's rewording are not
+			// named as changed.
+			cur := detailsOf(asBefore(measured(cfg, rep)))
+			if old.DetailsForm == canonDetailsForm {
+				if cur, err = canonDetails(cfg, rep); err != nil {
+					cur = nil
+				}
+			}
 			for _, k := range slices.Sorted(maps.Keys(cur)) {
 				if d, ok := old.Details[k]; !ok || d != cur[k] {
 					parts = append(parts, k)
