@@ -105,7 +105,17 @@ var sqliteMigrations = []migration{
 	// codec.go); no SQL, but a slaprobe of version 12 cannot read them, and
 	// must say the store is newer rather than that its blobs are corrupt.
 	{version: 13},
+	{version: 14, stmts: v14Stmts},
 }
+
+// v14Stmts give each report version the digest of its canonical figures
+// (ReportVersion.Canon), beside the digest of its whole report: empty for
+// the versions made before, until the publisher finds one unchanged and
+// records it (SetReportCanon). A prober of version 13 or older, whose
+// publisher compares whole reports, is refused the publisher lease (a newer
+// schema) and so cannot make a version of a month a newer prober made
+// only because its report is worded otherwise.
+var v14Stmts = []string{`ALTER TABLE report_versions ADD COLUMN canon TEXT NOT NULL DEFAULT ''`}
 
 // v12Stmts add the ends of the runs that bound how much later a window's
 // edges may really have been (state.Window.FirstInEnd: the end of the run
@@ -431,6 +441,7 @@ $$`,
 	// codec.go); no SQL, but a slaprobe of version 12 cannot read them, and
 	// must say the store is newer rather than that its blobs are corrupt.
 	{version: 13},
+	{version: 14, stmts: v14Stmts},
 }
 
 // Frozen Go code of migrations 2 and 3.

@@ -277,6 +277,14 @@ func (p *Pending) AddReportVersion(ctx context.Context, v ReportVersion, deliver
 	return ps.AddReportVersion(ctx, v, deliveries)
 }
 
+func (p *Pending) SetReportCanon(ctx context.Context, maker, month string, version int, canon string) error {
+	ps, err := p.pub()
+	if err != nil {
+		return err
+	}
+	return ps.SetReportCanon(ctx, maker, month, version, canon)
+}
+
 func (p *Pending) PublisherLease(ctx context.Context) (Lease, error) {
 	ps, err := p.pub()
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // one row per report version, one per delivery (what, where, when, result),
 // so that a restart neither loses nor repeats one; and which prober of a
 // fleet sharing the database publishes (the publisher lease). SQLite and
-// PostgreSQL implement it (schema versions 4 and 9).
+// PostgreSQL implement it (schema versions 4, 9 and 14).
 type Publications interface {
 	// ReportVersions returns the versions made of month (YYYY-MM), oldest
 	// first; month "" returns every version.
@@ -37,6 +37,12 @@ type Publications interface {
 	// adds 1 to Beat. It returns the lease as it is afterwards: me holds
 	// the role when its Holder is me.
 	ClaimPublisher(ctx context.Context, me string, now time.Time, stale Lease) (Lease, error)
+	// SetReportCanon records canon as the canonical digest of version
+	// (month, version) when it has none (made before schema version 14),
+	// while maker holds the publisher lease, checked in the same
+	// transaction (ErrNotPublisher otherwise). A version that has one
+	// keeps it: the call changes nothing and returns nil.
+	SetReportCanon(ctx context.Context, maker, month string, version int, canon string) error
 	// ReleasePublisher gives the role up if me holds it, so that another
 	// prober takes it at once rather than after the lease has gone stale.
 	ReleasePublisher(ctx context.Context, me string) error
@@ -84,7 +90,8 @@ type ReportVersion struct {
 	Month     string    // YYYY-MM
 	Version   int       // 1, 2, ...
 	Generated time.Time // when it was made
-	Digest    string    // of the report's figures (not of its rendering), to tell a changed month
+	Digest    string    // of the report's whole JSON but the time it was made (not of its rendering)
+	Canon     string    // of its canonical figures, with its form ("c1:..."), to tell a changed month; "" before schema version 14
 	Changes   string    // what changed from the version before ("" for the first)
 	Files     []string  // archive paths, relative to the archive directory
 	Maker     string    // the location of the prober that made it ("" before schema version 9)
@@ -153,12 +160,13 @@ type versionRow struct {
 	Files     string `db:"files"`
 	Maker     string `db:"maker"`
 	Figures   string `db:"figures"`
+	Canon     string `db:"canon"`
 }
 
 func (c *core) ReportVersions(ctx context.Context, month string) (_ []ReportVersion, err error) {
 	ctx, done := c.reading(ctx, "reading the report versions")
 	defer done(&err)
-	q := `SELECT month, version, generated_ns, digest, changes, files, maker, figures FROM report_versions`
+	q := `SELECT month, version, generated_ns, digest, changes, files, maker, figures, canon FROM report_versions`
 	var args []any
 	if month != "" {
 		q += ` WHERE month = ?`
@@ -171,7 +179,7 @@ func (c *core) ReportVersions(ctx context.Context, month string) (_ []ReportVers
 	}
 	out := make([]ReportVersion, 0, len(rows))
 	for _, r := range rows {
-		v := ReportVersion{Month: r.Month, Version: r.Version, Generated: fromNS(r.Generated), Digest: r.Digest, Changes: r.Changes, Maker: r.Maker, Figures: r.Figures}
+		v := ReportVersion{Month: r.Month, Version: r.Version, Generated: fromNS(r.Generated), Digest: r.Digest, Changes: r.Changes, Maker: r.Maker, Figures: r.Figures, Canon: r.Canon}
 		if err := json.Unmarshal([]byte(r.Files), &v.Files); err != nil {
 			return nil, fmt.Errorf("store: report version %s v%d: files: %w", r.Month, r.Version, err)
 		}
@@ -216,8 +224,8 @@ func (c *core) AddReportVersion(ctx context.Context, v ReportVersion, ds []Deliv
 	if n > 0 {
 		return ErrVersionExists
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO report_versions (month, version, generated_ns, digest, changes, files, maker, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		v.Month, v.Version, toNS(v.Generated), v.Digest, v.Changes, string(files), v.Maker, v.Figures); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO report_versions (month, version, generated_ns, digest, changes, files, maker, figures, canon) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		v.Month, v.Version, toNS(v.Generated), v.Digest, v.Changes, string(files), v.Maker, v.Figures, v.Canon); err != nil {
 		if isUniqueViolation(err) {
 			return ErrVersionExists
 		}
@@ -234,6 +242,32 @@ VALUES (?, ?, ?, ?, ?, 0, ?, 0, '', 0)`), v.Month, v.Version, d.Channel, d.Targe
 			return ErrVersionExists
 		}
 		return fmt.Errorf("store: add report version: %w", err)
+	}
+	return nil
+}
+
+func (c *core) SetReportCanon(ctx context.Context, maker, month string, version int, canon string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tx, err := c.beginWrite(ctx) // refuses a newer schema
+	if err != nil {
+		return fmt.Errorf("store: set report canon: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE publisher_lease SET beat = beat WHERE id = 1 AND holder = ?`), maker)
+	if err != nil {
+		return fmt.Errorf("store: set report canon: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: set report canon: %w", err)
+	} else if n == 0 {
+		return ErrNotPublisher
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE report_versions SET canon = ? WHERE month = ? AND version = ? AND canon = ''`), canon, month, version); err != nil {
+		return fmt.Errorf("store: set report canon: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: set report canon: %w", err)
 	}
 	return nil
 }

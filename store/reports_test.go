@@ -208,3 +208,51 @@ func TestOlderProbersCannotReadDeliveries(t *testing.T) {
 		})
 	}
 }
+
+// TestSetReportCanon: a version made before schema version 14 (no canonical
+// digest) is given one by the lease's holder, once; a version that has one
+// keeps it; a prober that does not hold the lease is refused.
+func TestSetReportCanon(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) Publications
+	}{
+		{"sqlite", func(t *testing.T) Publications { return openTestSQLite(t) }},
+		{"postgres", func(t *testing.T) Publications { return openTestPostgres(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			p := tc.open(t)
+			at := time.Date(2022, 11, 1, 0, 10, 0, 0, time.UTC)
+			if _, err := p.ClaimPublisher(ctx, "seoul-a", at, Lease{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range []ReportVersion{
+				{Month: "2022-09", Version: 1, Generated: at, Digest: "old"},
+				{Month: "2022-10", Version: 1, Generated: at, Digest: "d1", Canon: "c1:one", Maker: "seoul-a"},
+			} {
+				if err := p.AddReportVersion(ctx, v, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := p.SetReportCanon(ctx, "busan-a", "2022-09", 1, "c1:nine"); !errors.Is(err, ErrNotPublisher) {
+				t.Errorf("set by a prober without the lease: %v, want ErrNotPublisher", err)
+			}
+			for _, c := range []struct {
+				month string
+				canon string
+			}{{"2022-09", "c1:nine"}, {"2022-09", "c1:again"}, {"2022-10", "c1:ten"}} {
+				if err := p.SetReportCanon(ctx, "seoul-a", c.month, 1, c.canon); err != nil {
+					t.Fatalf("%s %s: %v", c.month, c.canon, err)
+				}
+			}
+			vs, err := p.ReportVersions(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 2 || vs[0].Canon != "c1:nine" || vs[0].Digest != "old" || vs[1].Canon != "c1:one" || vs[1].Digest != "d1" {
+				t.Errorf("versions %+v, want 2022-09 given c1:nine (its digest kept), 2022-10 keeping c1:one", vs)
+			}
+		})
+	}
+}

@@ -13,9 +13,10 @@ import (
 	"github.com/slaprobe/slaprobe/report"
 )
 
-// canonForm prefixes the digest of a version made over its canonical
-// figures (canonical); a digest without it is of the report's whole JSON,
-// as versions made before it stored (legacyDigests).
+// canonForm prefixes the digest of a version's canonical figures
+// (canonical; store.ReportVersion.Canon). A version without one, made
+// before, is compared by its Digest, of the report's whole JSON
+// (legacyDigests).
 const canonForm = "c1:"
 
 // canonDetailsForm names the form in figures.json's details_form

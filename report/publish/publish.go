@@ -14,7 +14,7 @@
 //     prober, a corrected timeline) gets a new version that says what
 //     changed, and is delivered again.
 //   - What counts as a change is the month's canonical figures (canonical,
-//     stored as a digest of form "c1:"): every key of report.json that
+//     their digest stored as the version's Canon, "c1:..."): every key of report.json that
 //     canonKeys names (the numbers, times, verdicts, credits, windows'
 //     bounds, latencies, run counts, maintenance, reconciliation, as the
 //     report had them when the form was made), the policy's values, and
@@ -24,10 +24,11 @@
 //     since, are not compared, see measured) and in flow-name order. Not a
 //     change: the time it was made, the policy's wording, a key a later
 //     release adds to the report, a flow's being retired. So an upgrade
-//     alone makes no new version. A version made before the form (a
-//     digest without the prefix) is compared in the forms it was made in
-//     (legacyDigests), the report written as that release wrote it
-//     (asBefore); its "what changed" likewise.
+//     alone makes no new version. A version made before the form (no
+//     Canon: store schema version 13 or older) is compared in the forms
+//     its Digest was made in (legacyDigests), the report written as that
+//     release wrote it (asBefore), and given its Canon once found
+//     unchanged; its "what changed" is compared likewise.
 //   - Probers sharing one database publish through one of them: the
 //     publisher lease (store.Publications.ClaimPublisher) names the prober,
 //     by location, that makes and delivers the versions; the others make
@@ -48,6 +49,7 @@ package publish
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -629,21 +631,41 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 		p.log.Info("no data for the month: no report", "month", month)
 		return nil
 	}
-	digest, err := canonDigest(cfg, rep)
+	canon, err := canonDigest(cfg, rep)
 	if err != nil {
 		return err
 	}
+	fig, _, _, err := figures(cfg, rep)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(fig)
+	digest := hex.EncodeToString(sum[:])
 	version, changes := 1, ""
 	if n := len(prev); n > 0 {
 		last := prev[n-1]
-		same := last.Digest == digest
-		if !same && !strings.HasPrefix(last.Digest, canonForm) {
-			// Made before the canonical form: compared in its own.
+		same := last.Canon == canon
+		if last.Canon == "" {
+			// Made before the canonical form (schema version 14):
+			// compared in the forms it was made in. Found unchanged, it
+			// is given its canonical digest, so that a later release,
+			// which may word or extend the report otherwise again,
+			// compares it as it compares the versions made since.
 			legacy, err := legacyDigests(cfg, rep)
 			if err != nil {
 				return err
 			}
-			same = slices.Contains(legacy, last.Digest)
+			if same = slices.Contains(legacy, last.Digest); same {
+				if err := p.opts.Store.SetReportCanon(ctx, p.me, month, last.Version, canon); errors.Is(err, store.ErrNotPublisher) {
+					p.leaseMu.Lock()
+					p.checked = time.Time{} // ask the store at the next lead
+					p.leaseMu.Unlock()
+					return nil // the new publisher decides
+				} else if err != nil {
+					return err
+				}
+				p.log.Info("report version made before the canonical form found unchanged: its canonical digest recorded", "month", month, "version", last.Version)
+			}
 		}
 		if same {
 			if last.Maker != "" && last.Maker != p.me && !p.archived(cfg, last) {
@@ -674,7 +696,7 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 	if err != nil {
 		return err
 	}
-	v := store.ReportVersion{Month: month, Version: version, Generated: now, Digest: digest, Changes: changes, Files: files, Maker: p.me, Figures: string(kept)}
+	v := store.ReportVersion{Month: month, Version: version, Generated: now, Digest: digest, Canon: canon, Changes: changes, Files: files, Maker: p.me, Figures: string(kept)}
 	var ds []store.Delivery
 	for _, ch := range p.opts.Channels(cfg) {
 		ds = append(ds, store.Delivery{Channel: ch.Kind(), Target: ch.Target(), Next: now})

@@ -17,14 +17,15 @@ import (
 // on the 20th, 00:00-06:00, that list send alone (flows' function_runs);
 // no run on the 25th, 00:00-02:00 (lateRuns stores them); and gives cfg the
 // maintenance. testdata/stop38 holds the version the stop-38 publisher made
-// of it, and its archive (TestUpgradeFromStop38). This file is the same in
-// the stop-38 tree that made them.
+// of it, its archive and its database (TestUpgradeFromStop38), made with
+// this file (upgradeMaintenance then inline) in a tree of 16e0971 by
+// testdata/stop38/dump_test.go.txt.
 func upgradeMonth(t *testing.T, s store.Store, cfg *config.Config) {
 	t.Helper()
 	loc := cfg.Loc
 	oct := time.Date(2022, 10, 1, 0, 0, 0, 0, loc)
 	m15 := oct.AddDate(0, 0, 14)
-	cfg.Maintenance = config.MaintenancePlan{{Service: "messaging", Start: m15, End: m15.Add(2 * time.Hour), Reason: "planned database upgrade"}}
+	upgradeMaintenance(cfg)
 	d20 := oct.AddDate(0, 0, 19)
 	m := state.New("messaging", "chat", "seoul-a", []string{"send", "receive"}, state.Policy{Interval: 10 * time.Minute, DownAfter: 2, UpAfter: 1})
 	var runs []probe.Run
@@ -51,6 +52,12 @@ func upgradeMonth(t *testing.T, s store.Store, cfg *config.Config) {
 	if err := s.AppendEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// upgradeMaintenance gives cfg upgradeMonth's maintenance window.
+func upgradeMaintenance(cfg *config.Config) {
+	m15 := time.Date(2022, 10, 15, 0, 0, 0, 0, cfg.Loc)
+	cfg.Maintenance = config.MaintenancePlan{{Service: "messaging", Start: m15, End: m15.Add(2 * time.Hour), Reason: "planned database upgrade"}}
 }
 
 // lateRuns stores the runs upgradeMonth left out (25 October, 00:00-02:00,

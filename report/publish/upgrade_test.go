@@ -2,8 +2,10 @@ package publish
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,7 +36,7 @@ func stop38Version(t *testing.T, st Store, archive string) {
 	if err := json.Unmarshal(b, &vs); err != nil {
 		t.Fatal(err)
 	}
-	if len(vs) != 1 || strings.HasPrefix(vs[0].Digest, canonForm) {
+	if len(vs) != 1 || vs[0].Canon != "" || strings.HasPrefix(vs[0].Digest, canonForm) {
 		t.Fatalf("testdata/stop38/versions.json: %+v", vs)
 	}
 	if _, err := st.ClaimPublisher(ctx, vs[0].Maker, vs[0].Generated, store.Lease{}); err != nil {
@@ -46,6 +48,39 @@ func stop38Version(t *testing.T, st Store, archive string) {
 	if err := os.CopyFS(archive, os.DirFS(filepath.Join("testdata", "stop38", "archive"))); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stop38Database opens a copy of testdata/stop38/r.db.gz, the database
+// the stop-38 publisher made October's version 1 of upgradeMonth in.
+func stop38Database(t *testing.T) Store {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "stop38", "r.db.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "r.db")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.OpenSQLite(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	vs, err := s.ReportVersions(context.Background(), "")
+	if err != nil || len(vs) != 1 || vs[0].Canon != "" {
+		t.Fatalf("the stop-38 database's versions: %+v (%v)", vs, err)
+	}
+	return s
 }
 
 // files reads every file under dir, by path.
@@ -74,16 +109,31 @@ func files(t *testing.T, dir string) map[string]string {
 // nothing delivered, the archive as stop 38 left it, on the first cycle
 // after the upgrade and on one two weeks on. Before, the first cycle made
 // "version 2: figures as in version 1; details changed: messaging: run
-// counts; messaging: windows; policy" and delivered it.
+// counts; messaging: windows; policy" and delivered it. Version 1 is given
+// its canonical digest (store.ReportVersion.Canon) on the first cycle.
 func TestUpgradeFromStop38(t *testing.T) {
-	for _, sc := range fleetStores(t) {
+	for _, sc := range append(fleetStores(t), struct {
+		name string
+		open func(t *testing.T) Store
+	}{"the stop-38 sqlite database", nil}) {
 		t.Run(sc.name, func(t *testing.T) {
 			ctx := context.Background()
-			st := sc.open(t)
 			archive := filepath.Join(t.TempDir(), "reports")
 			cfg := testConfig(archive)
-			upgradeMonth(t, st, cfg)
-			stop38Version(t, st, archive)
+			var st Store
+			if sc.open != nil {
+				st = sc.open(t)
+				upgradeMonth(t, st, cfg)
+				stop38Version(t, st, archive)
+			} else {
+				// The database itself, results, events and version as
+				// stop 38 stored them, migrated here (schema 13 to 14).
+				st = stop38Database(t)
+				upgradeMaintenance(cfg)
+				if err := os.CopyFS(archive, os.DirFS(filepath.Join("testdata", "stop38", "archive"))); err != nil {
+					t.Fatal(err)
+				}
+			}
 			before := files(t, archive)
 			hook := &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}
 			clk := clock.NewManual(time.Date(2022, 11, 3, 0, 0, 0, 0, cfg.Loc))
@@ -102,6 +152,11 @@ func TestUpgradeFromStop38(t *testing.T) {
 				}
 				if len(vs) != 1 {
 					t.Fatalf("%s: versions %+v, want October's version 1 only", at.Format(time.DateOnly), vs)
+				}
+				// Found unchanged, it is given its canonical digest, which
+				// the next cycle compares.
+				if !strings.HasPrefix(vs[0].Canon, canonForm) {
+					t.Errorf("%s: version 1's canonical digest is %q", at.Format(time.DateOnly), vs[0].Canon)
 				}
 			}
 			if ds, err := st.Deliveries(ctx, ""); err != nil || len(ds) != 0 {
@@ -217,8 +272,8 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 							t.Errorf("changes %q name %q", got, n)
 						}
 					}
-					if !strings.HasPrefix(vs[1].Digest, canonForm) {
-						t.Errorf("version 2's digest %q is not of the canonical form", vs[1].Digest)
+					if !strings.HasPrefix(vs[1].Canon, canonForm) {
+						t.Errorf("version 2's canonical digest is %q", vs[1].Canon)
 					}
 				})
 			}
