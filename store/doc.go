@@ -167,6 +167,10 @@
 // 11 adds events.known_ns, filled in from the confirming runs still stored.
 // 12 adds events.first_in_end_ns and first_after_end_ns, filled in from the
 // runs still stored that started at each window's start and end.
+// 13 has no SQL (runs' steps blobs may be in format 3). 14 adds
+// report_versions.canon, the digest of a version's canonical figures
+// (report/publish), empty for the versions made before until the publisher
+// records it (Publications.SetReportCanon).
 // A database newer
 // than the binary is refused.
 // Migrations, in migrations.go, run in one transaction each, with
