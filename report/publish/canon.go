@@ -85,7 +85,7 @@ var canonKeys = func() map[string]bool {
 		"services[].functions[].daily[].unknown_seconds", "services[].functions[].windows[]",
 		// What the policy's prose states beyond its values (canonical).
 		"accounting.flows[].service", "accounting.flows[].flow", "accounting.flows[].down_after", "accounting.flows[].up_after",
-		"accounting.confirm_runs",
+		"accounting.confirm_runs", "accounting.sessions[].service", "accounting.sessions[].flow", "accounting.sessions[].ttl_seconds",
 	}
 	for _, w := range []string{"windows[]", "services[].windows[]", "services[].below_quorum[]", "services[].undeclared[]",
 		"services[].reconciliation[].windows[]", "services[].reconciliation[].below_quorum[]"} {
@@ -102,12 +102,15 @@ var canonKeys = func() map[string]bool {
 
 // accounting is what the policy's sentences say of the config beyond the
 // policy's values (report.Policy): the measured flows whose own down_after
-// or up_after differ from the defaults, with theirs, and whether any of
-// them makes confirm runs. A change of either is a change of the month, as the prose
+// or up_after differ from the defaults, with theirs, whether any of them
+// makes confirm runs, and those with a session, with its ttl. A change of either is a change of the month, as the prose
 // was; a rewording of the prose is not.
 type accounting struct {
 	Flows       []flowAccounting `json:"flows"`
 	ConfirmRuns bool             `json:"confirm_runs"`
+	// Sessions are the measured flows with a session and its ttl, which
+	// bounds how early a login window may have begun.
+	Sessions []sessionAccounting `json:"sessions"`
 }
 
 type flowAccounting struct {
@@ -117,11 +120,17 @@ type flowAccounting struct {
 	UpAfter   int    `json:"up_after"`
 }
 
+type sessionAccounting struct {
+	Service    string  `json:"service"`
+	Flow       string  `json:"flow"`
+	TTLSeconds float64 `json:"ttl_seconds"`
+}
+
 // accountingOf is the accounting of cfg's flows that m (a report as
 // measured) lists: a flow without runs in the period is not in m, nor in
 // the policy measured states.
 func accountingOf(cfg *config.Config, m *report.Report) accounting {
-	a := accounting{Flows: []flowAccounting{}}
+	a := accounting{Flows: []flowAccounting{}, Sessions: []sessionAccounting{}}
 	listed := map[[2]string]bool{}
 	for _, s := range m.Services {
 		for _, f := range s.Flows {
@@ -144,8 +153,18 @@ func accountingOf(cfg *config.Config, m *report.Report) accounting {
 				a.Flows = append(a.Flows, fa)
 			}
 			a.ConfirmRuns = a.ConfirmRuns || f.ConfirmEvery > 0
+			if f.Session != nil {
+				ttl := f.Session.TTL
+				if ttl <= 0 {
+					ttl = config.DefaultSessionTTL
+				}
+				a.Sessions = append(a.Sessions, sessionAccounting{Service: s.Name, Flow: f.Name, TTLSeconds: ttl.Seconds()})
+			}
 		}
 	}
+	slices.SortFunc(a.Sessions, func(x, y sessionAccounting) int {
+		return strings.Compare(x.Service+"\x00"+x.Flow, y.Service+"\x00"+y.Flow)
+	})
 	slices.SortFunc(a.Flows, func(x, y flowAccounting) int {
 		return strings.Compare(x.Service+"\x00"+x.Flow, y.Service+"\x00"+y.Flow)
 	})
@@ -271,19 +290,28 @@ func legacyDigests(cfg *config.Config, r *report.Report) ([]string, error) {
 // it said what the run success ratio counts.
 const runSuccessSaid = "the run success ratio is shown beside it"
 
+// sessionSaid begins the policy's sentence on sessions (0547b0b), which
+// the slaprobe before the canonical form did not print.
+const sessionSaid = "A function is judged only from the runs that exercised it"
+
 // asBefore is a copy of r as the slaprobe before the canonical form (stop
 // 38, 16e0971) wrote it: without windows' maintenance_seconds and flows'
-// function_runs, which it did not have, and with its policy sentence on
-// availability, which ended at "shown beside it.". r is not changed.
+// function_runs, which it did not have, with its policy sentence on
+// availability, which ended at "shown beside it.", and without the
+// policy's sentence on sessions. r is not changed.
 func asBefore(r *report.Report) *report.Report {
 	c := *r
-	c.Policy.Text = slices.Clone(r.Policy.Text)
-	for i, t := range c.Policy.Text {
+	c.Policy.Text = nil
+	for _, t := range r.Policy.Text {
+		if strings.HasPrefix(t, sessionSaid) {
+			continue
+		}
 		if strings.HasPrefix(t, "Availability is up time / (") {
 			if j := strings.Index(t, runSuccessSaid+":"); j >= 0 {
-				c.Policy.Text[i] = t[:j+len(runSuccessSaid)] + "."
+				t = t[:j+len(runSuccessSaid)] + "."
 			}
 		}
+		c.Policy.Text = append(c.Policy.Text, t)
 	}
 	noMaint := func(ws []report.Window) []report.Window {
 		if ws == nil {

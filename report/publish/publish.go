@@ -19,7 +19,8 @@
 //     bounds, latencies, run counts, maintenance, reconciliation, as the
 //     report had them when the form was made), the policy's values, and
 //     the accounting its sentences state of the config (the measured
-//     flows' own down_after/up_after, confirm runs on or off); the report
+//     flows' own down_after/up_after, confirm runs on or off, sessions'
+//     ttl); the report
 //     as measured (a flow without runs, a service without data added
 //     since, are not compared, see measured) and in flow-name order. Not a
 //     change: the time it was made, the policy's wording, a key a later

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,13 +181,16 @@ func TestUpgradeFromStop38(t *testing.T) {
 // or by this slaprobe (the canonical form): results that came late, and
 // the config's accounting (objective, down_after, a flow's own down_after,
 // policy.unknown and degraded, maintenance, credit tiers, a declared
-// incident, confirm runs), a flow added that has runs. Each version 2
+// incident, confirm runs, a session's ttl), a flow added that has runs. Each version 2
 // says what changed, and names neither the policy when only its wording
 // is new nor a part whose only change is a key added since stop 38.
 func TestRevisionsAfterTheUpgrade(t *testing.T) {
 	oct := func(day, hour int) time.Time {
 		return time.Date(2022, 10, day, hour, 0, 0, 0, time.FixedZone("KST", 9*3600))
 	}
+	// A change of what only the canonical form states: stop 38's report
+	// did not (its policy named no session), so its version is unchanged.
+	canonOnly := map[string]bool{"a session's ttl": true}
 	for _, c := range []struct {
 		name   string
 		change func(t *testing.T, st Store, cfg *config.Config)
@@ -217,6 +221,9 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 		}, "details changed: messaging: reconciliation with declared incidents", []string{"policy", "run counts", "windows"}},
 		{"confirm runs", func(_ *testing.T, _ Store, cfg *config.Config) { cfg.Services[0].Flows[0].ConfirmEvery = time.Minute },
 			"details changed: policy", []string{"run counts", "windows"}},
+		{"a session's ttl", func(_ *testing.T, _ Store, cfg *config.Config) {
+			cfg.Services[0].Flows[0].Session = &config.Session{TTL: 30 * time.Minute}
+		}, "details changed: policy", []string{"run counts", "windows"}},
 		{"a flow added with runs", func(t *testing.T, st Store, cfg *config.Config) {
 			f := cfg.Services[0].Flows[0]
 			f.Name = "inbox"
@@ -254,7 +261,7 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if c.want == "" {
+					if c.want == "" || canonOnly[c.name] && origin == "stop 38" {
 						if len(vs) != 1 {
 							t.Fatalf("versions %+v, want version 1 only", vs)
 						}
@@ -422,5 +429,52 @@ func TestCanonKeysClassified(t *testing.T) {
 		if !has[k] && !strings.HasPrefix(k, "accounting.") {
 			t.Errorf("canonKeys names %s, which report.json does not have", k)
 		}
+	}
+}
+
+// TestLegacyDigestsLeaveOutLaterSentences: the stop-38 version is found
+// unchanged by a report whose policy has the sentences printed since
+// (on the run success ratio; on sessions, 0547b0b, for a flow with one),
+// and not by one with any other sentence added.
+func TestLegacyDigestsLeaveOutLaterSentences(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	st := openStore(t, dir)
+	upgradeMonth(t, st, cfg)
+	b, err := os.ReadFile(filepath.Join("testdata", "stop38", "versions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []store.ReportVersion
+	if err := json.Unmarshal(b, &vs); err != nil {
+		t.Fatal(err)
+	}
+	from, to, _ := report.MonthRange("2022-10", cfg.Loc)
+	for _, c := range []struct {
+		name  string
+		add   string
+		found bool
+	}{
+		{"as printed here", "", true},
+		{"the session sentence", sessionSaid + ". A flow with a session logs in only when its session is missing, expired or refused (chat (ttl 1h)): ...", true},
+		{"another sentence", "A sentence stop 38 did not print.", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: from, To: to, Now: time.Date(2022, 11, 2, 0, 0, 0, 0, cfg.Loc)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.add != "" {
+				rep.Policy.Text = append(rep.Policy.Text[:3:3], append([]string{c.add}, rep.Policy.Text[3:]...)...)
+			}
+			legacy, err := legacyDigests(cfg, rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(legacy, vs[0].Digest); got != c.found {
+				t.Errorf("stop 38's digest found: %v, want %v", got, c.found)
+			}
+		})
 	}
 }
