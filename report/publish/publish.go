@@ -13,23 +13,23 @@
 //     months before it; one whose figures changed (late data from another
 //     prober, a corrected timeline) gets a new version that says what
 //     changed, and is delivered again.
-//   - What counts as a change is the month's canonical figures (canonical,
-//     their digest stored as the version's Canon, "c1:..."): every key of report.json that
-//     canonKeys names (the numbers, times, verdicts, credits, windows'
-//     bounds, latencies, run counts, maintenance, reconciliation, as the
-//     report had them when the form was made), the policy's values, and
-//     the accounting its sentences state of the config (the measured
-//     flows' own down_after/up_after, confirm runs on or off, sessions'
-//     ttl); the report
-//     as measured (a flow without runs, a service without data added
-//     since, are not compared, see measured) and in flow-name order. Not a
-//     change: the time it was made, the policy's wording, a key a later
-//     release adds to the report, a flow's being retired. So an upgrade
-//     alone makes no new version. A version made before the form (no
-//     Canon: store schema version 13 or older) is compared in the forms
-//     its Digest was made in (legacyDigests), the report written as that
-//     release wrote it (asBefore), and given its Canon once found
-//     unchanged; its "what changed" is compared likewise.
+//   - What counts as a change is the month's canonical figures (canonical;
+//     their digest is the version's Canon, "c1:..."): every key of
+//     report.json that canonKeys names (the numbers, times, verdicts,
+//     credits, windows' bounds, latencies, run counts, maintenance,
+//     reconciliation, as the report had them when the form was made), the
+//     policy's values, and the accounting its sentences state of the
+//     config (the measured flows' own down_after/up_after, confirm runs on
+//     or off, sessions' ttl); of the report as measured (a flow without
+//     runs, a service without data added since, are not compared, see
+//     measured), in flow-name order. Not a change: the time it was made,
+//     the policy's wording, a key a later release adds to the report, a
+//     flow's being retired. So an upgrade alone makes no new version. A
+//     version made before the form (no Canon: store schema version 13 or
+//     older) is compared in the forms its Digest was made in
+//     (legacyDigests), the report written as that release wrote it
+//     (asBefore), and given its Canon once found unchanged; its "what
+//     changed" is compared likewise.
 //   - Probers sharing one database publish through one of them: the
 //     publisher lease (store.Publications.ClaimPublisher) names the prober,
 //     by location, that makes and delivers the versions; the others make
