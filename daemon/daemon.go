@@ -1482,14 +1482,32 @@ func (d *Daemon) countSkip(flow string) {
 // teardown runs in the background, bounded; shutdown waits for it). The
 // location cannot change; the settings that are read
 // only at startup (RestartKeys) are logged with a warning when they changed,
-// and keep their running values until a restart.
+// and keep their running values until a restart. A reload once the daemon
+// is stopping returns ErrShuttingDown and leaves
+// slaprobe_config_last_reload_successful as it was: no config was judged.
 func (d *Daemon) Reload(cfg *config.Config) error {
 	if err := d.reload(cfg); err != nil {
-		d.ReloadRejected()
+		if !errors.Is(err, ErrShuttingDown) {
+			d.ReloadRejected()
+		}
 		return err
 	}
 	d.configLoaded()
 	return nil
+}
+
+// ErrShuttingDown is Reload's error once the daemon is stopping (a SIGHUP
+// that came with or after SIGTERM): the running config stays, and the
+// reload says nothing about the config it was given.
+var ErrShuttingDown = errors.New("daemon: reload: shutting down")
+
+// Stopping is whether the daemon has begun to stop (no run starts any
+// more): a reload asked now is ignored (Reloader) or refused with
+// ErrShuttingDown (Reload).
+func (d *Daemon) Stopping() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.stopping
 }
 
 // ReloadRejected records, in slaprobe_config_last_reload_successful, a
@@ -1515,7 +1533,7 @@ func (d *Daemon) reload(cfg *config.Config) error {
 	old, prev, stopping, stopCtx := d.cfg, d.runner, d.stopping, d.stopCtx
 	d.mu.RUnlock()
 	if stopping {
-		return errors.New("daemon: reload: shutting down")
+		return ErrShuttingDown
 	}
 	if stopCtx == nil {
 		stopCtx = context.Background() // not running yet

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -45,4 +46,19 @@ func TestReloadMetrics(t *testing.T) {
 	r.fc.Advance(time.Minute)
 	r.d.ReloadRejected() // t.yaml:3: services[0].name: is required
 	check("config that did not load", 0, ok)
+}
+
+// TestReloadDuringShutdownKeepsTheMetric: Daemon.Reload once the daemon is
+// stopping returns ErrShuttingDown and leaves
+// slaprobe_config_last_reload_successful as it was (it set it to 0).
+func TestReloadDuringShutdownKeepsTheMetric(t *testing.T) {
+	iv := 10 * time.Second
+	r := startDaemon(t, testConfig(iv, "a"), nil)
+	r.stop(t)
+	if err := r.d.Reload(testConfig(iv, "a", "b")); !errors.Is(err, ErrShuttingDown) {
+		t.Errorf("Reload: %v, want ErrShuttingDown", err)
+	}
+	if got := testutil.ToFloat64(r.d.m.reloadOK); got != 1 {
+		t.Errorf("slaprobe_config_last_reload_successful = %v, want 1 (untouched)", got)
+	}
 }
