@@ -294,8 +294,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		alertDone <- nil
 	}
 
-	// SIGHUP reloads; an invalid config is logged with all its errors and
-	// the running one stays.
+	// SIGHUP reloads (daemon.Reloader); an invalid config is logged with
+	// all its errors and the running one stays.
+	then := []daemon.Reconfigurer{page}
+	if notifier != nil {
+		then = append(then, daemon.ReconfigureFunc(func(c *config.Config) { notifier.SetZone(c.Loc) }))
+	}
+	if pub != nil {
+		then = append(then, pub)
+	}
+	reloader := &daemon.Reloader{Daemon: d, Load: load, File: *path, Then: then, Logger: log}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -308,69 +316,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			case <-runDone:
 				return
 			case <-hup:
-				began := time.Now()
-				// One heavy phase at a time: the reload ends a report build
-				// in the making (its figures are of the config it replaces;
-				// the build is made again after it, from the new one) and
-				// takes its turn once that build gave it back, waiting no
-				// longer than ReloadBuildWait (a build stuck on a store
-				// that stopped answering must not hold the reload); the
-				// builds wait for it. It runs through Heavy (GOGC
-				// heavyGCPercent). At 50,000 flows a reload during a
-				// status page rebuild peaked at 694 MiB, 609 MiB alone.
-				var next *config.Config
-				var loadErr, err error
-				var turn, parsed, collected, applied time.Time // the phases' ends, for the log
-				alone, e := d.ExclusiveWithin(ctx, daemon.ReloadBuildWait, func() {
-					turn = time.Now()
-					next, loadErr = load()
-					parsed = time.Now()
-					if loadErr != nil {
-						return
-					}
-					// As at start-up: the YAML tree is garbage once parsed,
-					// so collect it before the daemon compiles the new
-					// flows, which then reuse its memory (the reload's peak
-					// is the larger of the two, not their sum).
-					runtime.GC()
-					collected = time.Now()
-					err = d.Reload(next)
-					applied = time.Now()
-					if err != nil {
-						return
-					}
-					// Before the builds waiting for their turn get it: one
-					// that read the page's config now would build the old
-					// config's figures and show them until the next.
-					page.SetConfig(next)
-					if notifier != nil {
-						notifier.SetZone(next.Loc)
-					}
-					if pub != nil {
-						pub.SetConfig(next)
-					}
-				})
-				if e != nil {
-					return // stopping
-				}
-				if !alone {
-					log.Warn("reload: a report build in the making did not give way in time (store slow or not answering?); reloaded beside it", "waited", daemon.ReloadBuildWait)
-				}
-				if loadErr != nil {
-					d.ReloadRejected()
-					log.Error("reload rejected; keeping the running config", "errors", loadErr.Error())
-					continue
-				}
-				if err != nil {
-					log.Error("reload failed; keeping the running config", "err", err)
-					continue
-				}
-				ms := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
-				log.Info("config reloaded", "file", *path, "took", ms(time.Since(began)),
-					"turn", ms(turn.Sub(began)), "parse", ms(parsed.Sub(turn)), "gc", ms(collected.Sub(parsed)), "apply", ms(applied.Sub(collected)))
-				// The old config, its compiled flows and the new one's
-				// YAML tree are garbage now: give the memory back.
-				debug.FreeOSMemory()
+				reloader.Reload(ctx) //nolint:errcheck // logged; the running config stays
 			}
 		}
 	}()

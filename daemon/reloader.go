@@ -1,0 +1,124 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// Reconfigurer is what takes the config a reload applied besides the
+// daemon: the status page, the report publisher, the notifier's zone.
+type Reconfigurer interface {
+	SetConfig(cfg *config.Config)
+}
+
+// ReconfigureFunc is a function as a Reconfigurer.
+type ReconfigureFunc func(cfg *config.Config)
+
+// SetConfig calls f.
+func (f ReconfigureFunc) SetConfig(cfg *config.Config) { f(cfg) }
+
+// Reloader is a SIGHUP reload (`slaprobe run` calls Reload at each):
+//
+//   - once the daemon is stopping (a SIGHUP with or after SIGTERM), it is
+//     ignored, with an info line; slaprobe_config_last_reload_successful
+//     stays as it was;
+//   - the config is loaded first, outside the daemon's exclusive turn: one
+//     that does not load is logged with all its errors (file, line, key),
+//     the metric goes to 0, and nothing else happens: no report build in
+//     the making is ended, nothing waits for it (an operator saving the file
+//     twice, a tool writing it in two steps, do not keep the status page's
+//     history from finishing);
+//   - a config that loads takes the turn (ExclusiveWithin: the report build
+//     in the making is ended, its figures being of the config replaced, and
+//     the builds wait), the daemon takes it (Daemon.Reload), and then each
+//     of Then, before the builds waiting for their turn get it (one that
+//     read the page's config now would build the old config's figures).
+//
+// Parsing runs as a heavy phase (Deps.Heavy, a lower GOGC) and its garbage
+// (the YAML tree) is collected before the daemon builds the new flows, so
+// that a reload's peak is the larger of the two, not their sum.
+type Reloader struct {
+	Daemon *Daemon
+	// Load reads and checks the config file (with the command line's
+	// overrides).
+	Load func() (*config.Config, error)
+	// File is the config file, named in the log.
+	File string
+	// Then take the new config, in this order, within the reload's turn.
+	Then   []Reconfigurer
+	Logger *slog.Logger
+}
+
+// Reload reloads the config once; it returns the load's or the daemon's
+// error (both logged), nil when the config was reloaded or the reload
+// ignored (stopping), ctx's error when ctx ended while it waited for its
+// turn.
+func (r *Reloader) Reload(ctx context.Context) error {
+	d, log := r.Daemon, r.Logger
+	if log == nil {
+		log = d.log
+	}
+	if d.Stopping() {
+		log.Info("reload ignored: shutting down; the running config stays")
+		return nil
+	}
+	began := d.clock.Now()
+	var next *config.Config
+	var loadErr error
+	func() {
+		if d.heavy != nil {
+			defer d.heavy()()
+		}
+		next, loadErr = r.Load()
+	}()
+	parsed := d.clock.Now()
+	if loadErr != nil {
+		d.ReloadRejected()
+		log.Error("reload rejected; keeping the running config", "errors", loadErr.Error())
+		return loadErr
+	}
+	// As at start-up: the YAML tree is garbage once parsed, so collect it
+	// before the daemon compiles the new flows, which then reuse its memory.
+	runtime.GC()
+	collected := d.clock.Now()
+	var turn, applied time.Time
+	var err error
+	alone, e := d.ExclusiveWithin(ctx, ReloadBuildWait, func() {
+		turn = d.clock.Now()
+		err = d.Reload(next)
+		applied = d.clock.Now()
+		if err != nil {
+			return
+		}
+		for _, c := range r.Then {
+			c.SetConfig(next)
+		}
+	})
+	if e != nil {
+		return e // stopping
+	}
+	if !alone {
+		log.Warn("reload: a report build in the making did not give way in time (store slow or not answering?); reloaded beside it", "waited", ReloadBuildWait)
+	}
+	if errors.Is(err, ErrShuttingDown) {
+		log.Info("reload ignored: shutting down; the running config stays")
+		return nil
+	}
+	if err != nil {
+		log.Error("reload failed; keeping the running config", "err", err)
+		return err
+	}
+	ms := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
+	log.Info("config reloaded", "file", r.File, "took", ms(d.clock.Now().Sub(began)),
+		"parse", ms(parsed.Sub(began)), "gc", ms(collected.Sub(parsed)), "turn", ms(turn.Sub(collected)), "apply", ms(applied.Sub(turn)))
+	// The old config, its compiled flows and the new one's YAML tree are
+	// garbage now: give the memory back.
+	debug.FreeOSMemory()
+	return nil
+}
