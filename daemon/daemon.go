@@ -561,8 +561,26 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, g
 			byFlow[w.Flow] = append(byFlow[w.Flow], w)
 		}
 	}
-	hist, err := d.recentHistory(ctx, loc, fss, last, now)
-	if err != nil {
+	// Each flow is resumed as its batch of history is read (the runs of
+	// one batch at a time in memory), the flows without history after;
+	// the events are then taken in the flows' order.
+	type resumed struct{ stale, open []state.Event }
+	done := make(map[*flowState]resumed, len(fss))
+	resume := func(fs *flowState, h history) {
+		fs.restore(d.m, byFlow[fs.name], last[fs.name], now, h)
+		var r resumed
+		fs.mu.Lock()
+		for _, ev := range fs.machine.Stale(now) {
+			fs.apply(d.m, ev)
+			r.stale = append(r.stale, ev)
+		}
+		for _, w := range fs.machine.OpenWindows() {
+			r.open = append(r.open, state.Event{Op: state.OpOpen, Window: w})
+		}
+		fs.mu.Unlock()
+		done[fs] = r
+	}
+	if err := d.recentHistory(ctx, loc, fss, last, now, resume); err != nil {
 		return nil, err
 	}
 	var reopened, closed []state.Event
@@ -570,16 +588,13 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, g
 		closed = orphaned(fss, open, loc, last, now, gone)
 	}
 	for _, fs := range fss {
-		fs.restore(d.m, byFlow[fs.name], last[fs.name], now, hist[fs.name])
-		fs.mu.Lock()
-		for _, ev := range fs.machine.Stale(now) {
-			fs.apply(d.m, ev)
-			closed = append(closed, ev)
+		r, ok := done[fs]
+		if !ok {
+			resume(fs, history{})
+			r = done[fs]
 		}
-		for _, w := range fs.machine.OpenWindows() {
-			reopened = append(reopened, state.Event{Op: state.OpOpen, Window: w})
-		}
-		fs.mu.Unlock()
+		closed = append(closed, r.stale...)
+		reopened = append(reopened, r.open...)
 	}
 	// The alerter keeps its own state, and a repeated open of a firing alert
 	// changes nothing; but if that state was lost, this re-fires what is

@@ -354,3 +354,10 @@ func tempSQLite(t *testing.T) *store.SQLite {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// historyOf is recentHistory's histories at location "loc" by flow name.
+func historyOf(ctx context.Context, d *Daemon, fss []*flowState, last map[string]time.Time, now time.Time) (map[string]history, error) {
+	out := map[string]history{}
+	err := d.recentHistory(ctx, "loc", fss, last, now, func(fs *flowState, h history) { out[fs.name] = h })
+	return out, err
+}

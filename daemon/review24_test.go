@@ -61,7 +61,7 @@ func TestRestartReadsEachFlowsOwnLookback(t *testing.T) {
 	}
 	cs := &countingStore{Store: s}
 	d := &Daemon{store: cs}
-	hist, err := d.recentHistory(ctx, "loc", fss, last, stop.Add(time.Hour))
+	hist, err := historyOf(ctx, d, fss, last, stop.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func TestRestartHistoryCoversEachLookback(t *testing.T) {
 	}
 	rs := &rangeStore{Store: s}
 	d := &Daemon{store: rs}
-	hist, err := d.recentHistory(ctx, "loc", fss, last, stop.Add(time.Second))
+	hist, err := historyOf(ctx, d, fss, last, stop.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
