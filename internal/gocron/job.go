@@ -54,6 +54,9 @@ type internalJob struct {
 	// as some jobs may queue up, it's possible to
 	// have multiple nextScheduled times
 	nextScheduled []time.Time
+	// lastScheduled is the latest due time ever put in nextScheduled: a
+	// reschedule's base once they were all trimmed. // slaprobe patch 6
+	lastScheduled time.Time // slaprobe patch 6
 
 	lastRun                time.Time
 	lastRunStartedAt       time.Time

@@ -395,6 +395,9 @@ func (s *scheduler) selectExecJobsOutForRescheduling(id uuid.UUID) {
 			scheduleFrom = j.nextScheduled[len(j.nextScheduled)-1]
 		}
 
+		if scheduleFrom.IsZero() { // slaprobe patch 6: the last due time scheduled, then the start
+			scheduleFrom = j.lastScheduled // slaprobe patch 6
+		} // slaprobe patch 6
 		if scheduleFrom.IsZero() {
 			scheduleFrom = j.startTime
 		}
@@ -439,6 +442,7 @@ func (s *scheduler) selectExecJobsOutForRescheduling(id uuid.UUID) {
 	}
 
 	j.nextScheduled = append(j.nextScheduled, next)
+	j.lastScheduled = maxTime(j.lastScheduled, next) // slaprobe patch 6
 	j.timer = s.exec.clock.AfterFunc(next.Sub(s.now()), func() {
 		// set the actual timer on the job here and listen for
 		// shut down events so that the job doesn't attempt to
@@ -599,6 +603,7 @@ func (s *scheduler) selectNewJob(in newJobIn) {
 		}
 		j.startTime = next
 		j.nextScheduled = append(j.nextScheduled, next)
+		j.lastScheduled = maxTime(j.lastScheduled, next) // slaprobe patch 6
 	}
 
 	s.jobs[j.id] = j
@@ -665,6 +670,7 @@ func (s *scheduler) selectStart() {
 		}
 		j.startTime = next
 		j.nextScheduled = append(j.nextScheduled, next)
+		j.lastScheduled = maxTime(j.lastScheduled, next) // slaprobe patch 6
 		s.jobs[id] = j
 	}
 	select {
@@ -1319,3 +1325,11 @@ func (s *scheduler) notifyConcurrencyLimitReached(limitType string, job Job) {
 		s.schedulerMonitor.ConcurrencyLimitReached(limitType, job)
 	}
 }
+
+// maxTime is the later of a and b. // slaprobe patch 6
+func maxTime(a, b time.Time) time.Time { // slaprobe patch 6
+	if b.After(a) { // slaprobe patch 6
+		return b // slaprobe patch 6
+	} // slaprobe patch 6
+	return a // slaprobe patch 6
+} // slaprobe patch 6

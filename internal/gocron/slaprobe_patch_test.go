@@ -288,3 +288,38 @@ func goroutinesCreated() uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
+
+// TestRescheduleAfterTheDueTimeWasTrimmed is the test of patch 6
+// (PATCHES.md): a run's reschedule whose job's due times were all trimmed
+// (a run's completion at the instant of the next due time removes it: not
+// after now) took its base from the job's start time again, so it armed
+// the due time that had just passed, at once, and the run after did the
+// same: on a clock that does not move (clockwork's fake clock) a job fired
+// at that instant thousands of times and never armed a timer again
+// (daemon's TestSchedulerDueTimes/anchor_now failed 3 times in 800 under
+// load). Its base is now the last due time it scheduled.
+func TestRescheduleAfterTheDueTimeWasTrimmed(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	fc := clockwork.NewFakeClockAt(t0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &scheduler{
+		shutdownCtx: ctx,
+		location:    time.UTC,
+		exec:        executor{ctx: ctx, clock: fc, jobsIn: make(chan jobIn, 8)},
+		jobs:        map[uuid.UUID]internalJob{},
+	}
+	id := uuid.New()
+	s.jobs[id] = internalJob{id: id, name: "flow", jobSchedule: &durationJob{duration: 10 * time.Second}, startTime: t0, nextScheduled: []time.Time{t0}}
+	s.selectExecJobsOutForRescheduling(id) // the run due at t0: next at t0+10s
+	s.selectExecJobsOutCompleted(id)
+	fc.Advance(10 * time.Second)
+	// The due time t0+10s is now; a completion at this instant trims it
+	// before the run due then is rescheduled.
+	s.selectExecJobsOutCompleted(id)
+	s.selectExecJobsOutForRescheduling(id)
+	j := s.jobs[id]
+	if want := t0.Add(20 * time.Second); !slices.Contains(j.nextScheduled, want) || slices.ContainsFunc(j.nextScheduled, func(at time.Time) bool { return !at.After(fc.Now()) }) {
+		t.Errorf("after the run due at %v: next due %v, want %v (not the instant that just passed)", fc.Now(), j.nextScheduled, want)
+	}
+}
