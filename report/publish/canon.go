@@ -265,15 +265,20 @@ func canonDigest(cfg *config.Config, r *report.Report) (string, error) {
 	return canonForm + hex.EncodeToString(sum[:]), nil
 }
 
+// legacyForms are the ways the releases before the canonical form wrote
+// the report that this slaprobe writes otherwise: as it is (nil: the
+// builds just before the form), as stop 39 (55c704a) wrote it (asStop39)
+// and as stop 38 (16e0971) did (asBefore).
+var legacyForms = []func(*report.Report) *report.Report{nil, asStop39, asBefore}
+
 // legacyDigests are the digests versions made before the canonical form
 // stored, computed from r as each earlier form had it (figures), and from
-// r as the slaprobe before the canonical form wrote it (asBefore): without
-// the keys it lacked (windows' maintenance_seconds, flows' function_runs)
-// and with its wording of the policy. A version whose digest is one of
-// them is unchanged.
+// r as each release before the canonical form wrote it (legacyForms):
+// without the keys it lacked and with its wording of the policy. A version
+// whose digest is one of them is unchanged.
 func legacyDigests(cfg *config.Config, r *report.Report) ([]string, error) {
 	var out []string
-	for _, f := range []func(*report.Report) *report.Report{nil, asBefore} {
+	for _, f := range legacyForms {
 		fig, prev, legacy, err := figuresAs(cfg, r, f)
 		if err != nil {
 			return nil, err
@@ -294,8 +299,20 @@ const runSuccessSaid = "the run success ratio is shown beside it"
 // the slaprobe before the canonical form did not print.
 const sessionSaid = "A function is judged only from the runs that exercised it"
 
-// asBefore is a copy of r as the slaprobe before the canonical form (stop
-// 38, 16e0971) wrote it: without windows' maintenance_seconds and flows'
+// asStop39 is a copy of r as stop 39 (55c704a), the release before the
+// canonical form, wrote it: without the policy's sentence on sessions,
+// which it did not print (a month with a session flow it made got
+// "version 2: figures as in version 1; details changed: messaging:
+// reconciliation with declared incidents; messaging: run counts;
+// messaging: windows; policy" without it). Its report had every other key
+// and sentence r has. r is not changed.
+func asStop39(r *report.Report) *report.Report {
+	c := *r
+	c.Policy.Text = slices.DeleteFunc(slices.Clone(r.Policy.Text), func(t string) bool { return strings.HasPrefix(t, sessionSaid) })
+	return &c
+}
+
+// asBefore is a copy of r as stop 38 (16e0971) wrote it: without windows' maintenance_seconds and flows'
 // function_runs, which it did not have, with its policy sentence on
 // availability, which ended at "shown beside it.", and without the
 // policy's sentence on sessions. r is not changed.

@@ -351,18 +351,32 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 		if old.Details != nil {
 			// In the form the previous version kept them: a version
 			// made before the canonical form digested the report's JSON
-			// parts as that slaprobe wrote them (asBefore), so that
-			// the keys added since and the policy's rewording are not
-			// named as changed.
-			cur := detailsOf(asBefore(measured(cfg, rep)))
-			if old.DetailsForm == canonDetailsForm {
-				if cur, err = canonDetails(cfg, rep); err != nil {
-					cur = nil
+			// parts as the release that made it wrote them (one of
+			// legacyForms: the one that names the fewest parts), so
+			// that the keys added since and the policy's rewording are
+			// not named as changed.
+			changed := func(cur map[string]string) []string {
+				var out []string
+				for _, k := range slices.Sorted(maps.Keys(cur)) {
+					if d, ok := old.Details[k]; !ok || d != cur[k] {
+						out = append(out, k)
+					}
 				}
+				return out
 			}
-			for _, k := range slices.Sorted(maps.Keys(cur)) {
-				if d, ok := old.Details[k]; !ok || d != cur[k] {
-					parts = append(parts, k)
+			if old.DetailsForm == canonDetailsForm {
+				if cur, err := canonDetails(cfg, rep); err == nil {
+					parts = changed(cur)
+				}
+			} else {
+				for i, f := range legacyForms {
+					m := measured(cfg, rep)
+					if f != nil {
+						m = f(m)
+					}
+					if c := changed(detailsOf(m)); i == 0 || len(c) < len(parts) {
+						parts = c
+					}
 				}
 			}
 		}
