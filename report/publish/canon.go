@@ -34,15 +34,16 @@ var canonWindow = []string{
 
 // canonKeys are the JSON keys of report.json, by path ("services[].runs"),
 // whose values count in form c1: every key the report had when the form was
-// made but Generated, each flow's Retired (see figures) and the policy's
-// Text (its prose: the values it states are the policy's other keys and
-// accounting's). A key the report gains later is not one of them, so a
+// made but Generated, Title (the period in words: From and To count), each
+// flow's Retired (see figures) and the policy's Text (its prose: the values
+// it states are the policy's other keys and accounting's). The reasons of
+// unknown stretches and of a withheld credit count as codes (canonCodes). A key the report gains later is not one of them, so a
 // newer slaprobe that adds a key makes the same digest of the same month;
 // TestCanonKeysClassified fails until a new key is named here (which is a
 // new form, c2: see canonForm) or in notCounted.
 var canonKeys = func() map[string]bool {
 	keys := []string{
-		"title", "from", "to", "timezone", "location", "provisional",
+		"from", "to", "timezone", "location", "provisional",
 		"policy.down_after", "policy.up_after", "policy.unknown", "policy.degraded", "policy.quorum", "policy.flap_gap_seconds", "policy.min_coverage",
 		"services[].name", "services[].objective", "services[].availability", "services[].no_data", "services[].maintenance_only",
 		"services[].run_success_ratio", "services[].runs", "services[].confirm_runs", "services[].period_seconds", "services[].uptime_seconds",
@@ -186,6 +187,28 @@ func canonical(cfg *config.Config, r *report.Report) ([]byte, error) {
 	return project(b, map[string]any{"accounting": accountingOf(cfg, m)})
 }
 
+// canonCoded are the keys whose values the canonical form gives as codes
+// (canonCodes): the reasons the report states in words, an unknown
+// stretch's and a withheld credit's.
+var canonCoded = map[string]bool{"services[].unknown[].reason": true, "services[].credit_withheld": true}
+
+// canonCodes are the codes of the values of canonCoded's keys, by this
+// slaprobe's wording of each: a release that words one otherwise gives it
+// the same code, so the same month makes the same digest.
+var canonCodes = map[string]string{
+	report.ReasonNoRun:         "no_run",
+	report.ReasonPruned:        "pruned",
+	report.CreditBelowCoverage: "coverage",
+}
+
+// canonCode is reason's code (canonCodes), or reason when it has none.
+func canonCode(reason string) string {
+	if c, ok := canonCodes[reason]; ok {
+		return c
+	}
+	return reason
+}
+
 // project reduces the JSON object b to the keys canonKeys names, with the
 // keys of extra added, and writes it again with its keys sorted.
 func project(b []byte, extra map[string]any) ([]byte, error) {
@@ -212,7 +235,7 @@ func project(b []byte, extra map[string]any) ([]byte, error) {
 }
 
 // keep is v with only the keys under path that canonKeys names (or leads
-// to).
+// to), the values of canonCoded's keys as their codes.
 func keep(v any, path string) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -236,6 +259,11 @@ func keep(v any, path string) any {
 			out[i] = keep(e, path+"[]")
 		}
 		return out
+	case string:
+		if canonCoded[path] {
+			return canonCode(x)
+		}
+		return x
 	default:
 		return v
 	}

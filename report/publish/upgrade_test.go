@@ -341,6 +341,9 @@ func TestCanonicalIgnoresWordingAndNewKeys(t *testing.T) {
 			svc(m)["windows"].([]any)[0].(map[string]any)["ticket"] = "OPS-1"
 			m["windows"].([]any)[0].(map[string]any)["ticket"] = "OPS-1"
 		},
+		// The title says the period in words (report.Build's title):
+		// from and to are what count of it.
+		"the title reworded": func(m map[string]any) { m["title"] = "SLA report, October 2022" },
 		"the policy reworded": func(m map[string]any) {
 			p := m["policy"].(map[string]any)
 			p["text"] = append(p["text"].([]any), "A sentence a later release adds.")
@@ -373,7 +376,7 @@ func TestCanonicalIgnoresWordingAndNewKeys(t *testing.T) {
 
 // canonNotCounted are the keys of report.json that the canonical form
 // leaves out, by path: see canonKeys.
-var canonNotCounted = map[string]bool{"generated": true, "policy.text[]": true, "services[].flows[].retired": true}
+var canonNotCounted = map[string]bool{"generated": true, "title": true, "policy.text[]": true, "services[].flows[].retired": true}
 
 // TestCanonKeysClassified: every key report.json has is counted in the
 // canonical form (canonKeys) or named as not counted, and every key
@@ -476,5 +479,44 @@ func TestLegacyDigestsLeaveOutLaterSentences(t *testing.T) {
 				t.Errorf("stop 38's digest found: %v, want %v", got, c.found)
 			}
 		})
+	}
+}
+
+// TestCanonicalHoldsReasonsNotTheirWords: the canonical figures hold an
+// unknown stretch's reason and a withheld credit's as a code, not as the
+// sentence report.json gives (report.ReasonNoRun, ReasonPruned,
+// CreditBelowCoverage), so that a release that words them otherwise (the
+// config key they name renamed) makes the same digest of the same month.
+// Before, the sentences were in the digest, and rewording one would have
+// made a new version of every month with an unknown stretch.
+func TestCanonicalHoldsReasonsNotTheirWords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	cfg.Policy.MinCoverage = 0.999 // 2 h unknown of 744 h: 99.73%, withheld
+	st := openStore(t, dir)
+	upgradeMonth(t, st, cfg)
+	from, to, _ := report.MonthRange("2022-10", cfg.Loc)
+	rep, err := report.Build(ctx, report.Input{Config: cfg, Store: st, From: from, To: to, Now: to.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Services[0]
+	if s.CreditWithheld != report.CreditBelowCoverage || len(s.Unknown) == 0 || s.Unknown[0].Reason != report.ReasonNoRun {
+		t.Fatalf("the month: credit withheld %q, unknown %+v", s.CreditWithheld, s.Unknown)
+	}
+	b, err := canonical(cfg, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{report.ReasonNoRun, report.ReasonPruned, report.CreditBelowCoverage} {
+		if bytes.Contains(b, []byte(`"`+w+`"`)) {
+			t.Errorf("the canonical figures hold %q", w)
+		}
+	}
+	for _, w := range []string{`"reason":"no_run"`, `"credit_withheld":"coverage"`} {
+		if !bytes.Contains(b, []byte(w)) {
+			t.Errorf("the canonical figures lack %s", w)
+		}
 	}
 }
