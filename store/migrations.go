@@ -112,9 +112,10 @@ var sqliteMigrations = []migration{
 // (ReportVersion.Canon), beside the digest of its whole report: empty for
 // the versions made before, until the publisher finds one unchanged and
 // records it (SetReportCanon). A prober of version 13 or older, whose
-// publisher compares whole reports, is refused the publisher lease (a newer
-// schema) and so cannot make a version of a month a newer prober made
-// only because its report is worded otherwise.
+// publisher compares whole reports, is refused the database (a newer
+// schema: it does not start, and one running has its writes refused) and so
+// cannot make a version of a month a newer prober made only because its
+// report is worded otherwise.
 var v14Stmts = []string{`ALTER TABLE report_versions ADD COLUMN canon TEXT NOT NULL DEFAULT ''`}
 
 // v12Stmts add the ends of the runs that bound how much later a window's

@@ -23,13 +23,14 @@
 //     or off, sessions' ttl); of the report as measured (a flow without
 //     runs, a service without data added since, are not compared, see
 //     measured), in flow-name order. Not a change: the time it was made,
-//     the policy's wording, a key a later release adds to the report, a
-//     flow's being retired. So an upgrade alone makes no new version. A
-//     version made before the form (no Canon: store schema version 13 or
-//     older) is compared in the forms its Digest was made in
-//     (legacyDigests), the report written as that release wrote it
-//     (asBefore), and given its Canon once found unchanged; its "what
-//     changed" is compared likewise.
+//     the policy's wording, the title, a reason's wording (canonCodes), a
+//     key a later release adds to the report, a flow's being retired. So
+//     an upgrade alone makes no new version. A version made before the
+//     form (no Canon: store schema version 13 or older) is compared in the
+//     forms its Digest was made in (legacyDigests), the report written as
+//     that release wrote it (legacyForms: stop 39's and stop 38's; an
+//     older release's makes one new version), and given its Canon once
+//     found unchanged; its "what changed" is compared likewise.
 //   - Probers sharing one database publish through one of them: the
 //     publisher lease (store.Publications.ClaimPublisher) names the prober,
 //     by location, that makes and delivers the versions; the others make
