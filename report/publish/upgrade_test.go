@@ -188,8 +188,9 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 	oct := func(day, hour int) time.Time {
 		return time.Date(2022, 10, day, hour, 0, 0, 0, time.FixedZone("KST", 9*3600))
 	}
-	// A change of what only the canonical form states: stop 38's report
-	// did not (its policy named no session), so its version is unchanged.
+	// A change of what only the canonical form states: stop 38's and stop
+	// 39's reports did not (their policy named no session), so their
+	// version is unchanged.
 	canonOnly := map[string]bool{"a session's ttl": true}
 	for _, c := range []struct {
 		name   string
@@ -231,13 +232,17 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 			fillFlow(t, st, "inbox", oct(10, 0), oct(11, 0))
 		}, "details changed: messaging: latencies; messaging: run counts", []string{"policy"}},
 	} {
-		for _, origin := range []string{"stop 38", "this build"} {
+		for _, origin := range []string{"stop 38", "stop 39", "this build"} {
 			for _, sc := range fleetStores(t) {
 				t.Run(c.name+"/"+origin+"/"+sc.name, func(t *testing.T) {
 					ctx := context.Background()
 					st := sc.open(t)
 					archive := filepath.Join(t.TempDir(), "reports")
 					cfg := testConfig(archive)
+					if origin == "stop 39" {
+						// As testdata/stop39 was made: chat has a session.
+						cfg.Services[0].Flows[0].Session = &config.Session{TTL: time.Hour}
+					}
 					upgradeMonth(t, st, cfg)
 					clk := clock.NewManual(time.Date(2022, 11, 3, 0, 0, 0, 0, cfg.Loc))
 					newPub := func(cfg *config.Config) *Publisher {
@@ -247,10 +252,15 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 						}
 						return p
 					}
-					if origin == "stop 38" {
+					switch origin {
+					case "stop 38":
 						stop38Version(t, st, archive)
-					} else if err := newPub(cfg).Cycle(ctx); err != nil {
-						t.Fatal(err)
+					case "stop 39":
+						stop39Version(t, st)
+					default:
+						if err := newPub(cfg).Cycle(ctx); err != nil {
+							t.Fatal(err)
+						}
 					}
 					c.change(t, st, cfg)
 					clk.Set(clk.Now().AddDate(0, 0, 1))
@@ -261,7 +271,7 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if c.want == "" || canonOnly[c.name] && origin == "stop 38" {
+					if c.want == "" || canonOnly[c.name] && origin != "this build" {
 						if len(vs) != 1 {
 							t.Fatalf("versions %+v, want version 1 only", vs)
 						}
