@@ -977,6 +977,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.writer, d.sched, d.stopCtx, d.runCtx, d.started = w, s, ctx, runCtx, true
 	d.mu.Unlock()
 	d.lastActivity.Store(now.UnixNano())
+	// A flow whose verdict was in question when the process before us
+	// stopped (down or degraded, or failing or degraded short of
+	// down_after) goes on confirming now, not at its next base slot. A
+	// base slot of its grid that fell due while no process ran (after its
+	// last run) is owed: the first run covers it, as a run re-run every
+	// confirm_every covers the slots passed meanwhile, and the base slots
+	// go on from it on the grid (not from the last run, a confirm run,
+	// which put them off the grid and lost the owed slot's run).
+	type resumed struct {
+		fs         *flowState
+		last, owed time.Time
+	}
+	var resume []resumed
+	for _, fs := range fss {
+		fs.mu.Lock()
+		if every := fs.flow.ConfirmEvery; every > 0 && fs.machine.Confirming() {
+			lastRun := fs.machine.LastRun()
+			owed := OwedSlot(fs.location, fs.name, fs.flow.Interval, lastRun, now)
+			if !owed.IsZero() {
+				fs.anchor = owed.Add(fs.flow.Interval)
+			}
+			resume = append(resume, resumed{fs, maxTime(lastRun, now.Add(-every)), owed})
+		}
+		fs.mu.Unlock()
+	}
 	for _, fs := range fss {
 		if err := d.schedule(fs); err != nil {
 			d.log.Error("scheduling flow", "flow", fs.name, "err", err)
@@ -984,27 +1009,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	s.Start()
 	var bg sync.WaitGroup
-	// A flow whose verdict was in question when the process before us
-	// stopped (down or degraded, or failing or degraded short of
-	// down_after) goes on confirming now, not at its next base slot.
-	for _, fs := range fss {
-		fs.mu.Lock()
-		every := fs.flow.ConfirmEvery
-		resume := every > 0 && fs.machine.Confirming()
-		last := maxTime(fs.machine.LastRun(), now.Add(-every))
-		fs.mu.Unlock()
-		if resume {
-			bg.Go(func() {
-				if fs.running.CompareAndSwap(false, true) {
-					defer fs.running.Store(false)
-					// (No base slot yet: the first one, fs.anchor, is
-					// after the restart.)
-					// No run before it in this process (ended zero): the
-					// time from its due time to here is the prober's lag.
-					d.confirm(fs, ctx, last, time.Time{}, time.Time{})
-				}
-			})
-		}
+	for _, r := range resume {
+		bg.Go(func() {
+			if r.fs.running.CompareAndSwap(false, true) {
+				defer r.fs.running.Store(false)
+				// No run before it in this process (ended zero): the
+				// time from its due time to here is the prober's lag.
+				d.confirm(r.fs, ctx, r.last, time.Time{}, time.Time{}, r.owed)
+			}
+		})
 	}
 	d.reloadMu.Unlock()
 	d.log.Info("daemon started", "flows", len(fss), "location", d.location)
@@ -1333,7 +1346,7 @@ func (d *Daemon) fire(fs *flowState) {
 	}
 	start, ok := d.runOnce(fs, due, false)
 	if ok {
-		d.confirm(fs, stop, start, d.clock.Now(), slot)
+		d.confirm(fs, stop, start, d.clock.Now(), slot, time.Time{})
 	}
 }
 
@@ -1383,7 +1396,9 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 // changes while nothing is in question. last is
 // the start of the run that was just processed, ended its end (zero: no run
 // before it in this process, as a restart's resumed confirming), slot the
-// base slot (before jitter) it ran for (zero: none).
+// base slot (before jitter) it ran for (zero: none), owed a base slot that
+// fell due while the daemon was stopped (zero: none; OwedSlot), which the
+// first run covers: it is that slot's scheduled run.
 //
 // A last run that failed on a 429 or 503 asking for a longer wait
 // (Retry-After, probe.Run.RetryAfter) gets it, up to the flow's next base
@@ -1402,7 +1417,7 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 // not schedule lag: its lag counts from ended. Without a run before it
 // (ended zero) it counts from the due time, as a base run's does, so a
 // restart's late start is lag.
-func (d *Daemon) confirm(fs *flowState, stop context.Context, last, ended, slot time.Time) {
+func (d *Daemon) confirm(fs *flowState, stop context.Context, last, ended, slot, owed time.Time) {
 	defer fs.confirming.Store(false)
 	for {
 		fs.mu.Lock()
@@ -1434,6 +1449,8 @@ func (d *Daemon) confirm(fs *flowState, stop context.Context, last, ended, slot 
 		scheduled := false
 		if s := DueAt(anchor, interval, now); !s.After(now) && s.After(slot) {
 			scheduled, slot = true, s
+		} else if !owed.IsZero() && !owed.After(now) && owed.After(slot) {
+			scheduled, slot = true, owed
 		}
 		start, ok := d.runOnce(fs, maxTime(due, ended), !scheduled)
 		if !ok {

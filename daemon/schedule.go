@@ -101,6 +101,25 @@ func NextDue(location, flow string, interval time.Duration, lastRun, now time.Ti
 	return g
 }
 
+// OwedSlot returns the base slot of a flow's grid that fell due while no
+// process ran the flow, given the start of its last run and now (a
+// restart): the last point of the grid at or before now, when that is after
+// the last run; zero when none is (or the flow never ran). A restart that
+// resumes confirm runs at once covers it with its first run, that slot's
+// scheduled run, as a run re-run every confirm_every covers the slots passed
+// meanwhile (one per slot however long the stop: the earlier ones had no
+// run).
+func OwedSlot(location, flow string, interval time.Duration, lastRun, now time.Time) time.Time {
+	if interval <= 0 || lastRun.IsZero() {
+		return time.Time{}
+	}
+	g := gridAtOrBefore(Offset(location, flow, interval), interval, now)
+	if !g.After(lastRun) {
+		return time.Time{}
+	}
+	return g
+}
+
 // DueAt returns the scheduled time of the run that a job anchored at anchor
 // with the given interval fires at now: the last anchor+k*interval at or
 // before now (anchor itself when now is earlier).
