@@ -172,6 +172,9 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 		if err := notADB(err); errors.Is(err, ErrNotSQLite) {
 			return nil, err
 		}
+		if isReadOnly(err) { // setting WAL mode on a file that cannot be written
+			return nil, readOnlyError(path, err)
+		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	c := newCore(w, nil, sqliteDialect(), opts.Logger)
@@ -196,7 +199,19 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 	}
 	if err := migrate(ctx, upTo); err != nil {
 		w.Close()
-		return nil, err
+		return nil, readOnlyError(path, err)
+	}
+	if !opts.ReadOnly {
+		// A file this process cannot write (its mode, its -wal's or
+		// -shm's, a read-only mount) opens and reads all the same, and
+		// SQLite refuses only the first write: a daemon started on it,
+		// healthy, and was found stuck 30 s on. A write transaction begun
+		// and rolled back finds it here, so that the open fails (and is
+		// retried) as for a database not reachable.
+		if err := writeProbe(ctx, w); err != nil {
+			w.Close()
+			return nil, readOnlyError(path, err)
+		}
 	}
 	rq := url.Values{}
 	for k, v := range q {
@@ -221,6 +236,63 @@ func openSQLite(ctx context.Context, path string, opts Options, upTo int) (*SQLi
 		}
 	}
 	return &SQLite{core: c, path: path}, nil
+}
+
+// writeProbe makes a write on the writer that changes nothing (a DELETE
+// that matches no row, in a transaction rolled back), and returns SQLite's
+// refusal of it when the database cannot be written (SQLITE_READONLY). A
+// BEGIN IMMEDIATE alone is not enough: SQLite begins a read transaction
+// instead on a file it opened read-only. Any other error (busy: a lock
+// another process holds) is left to the writer, which retries.
+func writeProbe(ctx context.Context, w *sqlx.DB) error {
+	tx, err := w.BeginTxx(ctx, nil)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `DELETE FROM schema_version WHERE version < 0`)
+		if rerr := tx.Rollback(); err == nil && rerr != nil {
+			err = rerr
+		}
+	}
+	if err != nil && isReadOnly(err) {
+		return err
+	}
+	return nil
+}
+
+// isReadOnly reports whether err is SQLite's SQLITE_READONLY (any of its
+// extended codes: the file opened read-only, a -shm it cannot write).
+func isReadOnly(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 8
+}
+
+// readOnlyError names, in a SQLITE_READONLY error (others are returned as
+// they are), which of the database file, its -wal and its -shm this
+// process cannot open for writing: SQLite says only "attempt to write a
+// readonly database", and makes the -shm with the database file's mode, so
+// that a file made 0444 and set back to 0644 alone stays unwritable by its
+// -shm. Paths only, never contents.
+func readOnlyError(path string, err error) error {
+	if !isReadOnly(err) {
+		return err
+	}
+	var bad []string
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		f, oerr := os.OpenFile(p, os.O_WRONLY, 0)
+		if oerr == nil {
+			f.Close()
+			continue
+		}
+		if !errors.Is(oerr, os.ErrNotExist) {
+			bad = append(bad, p)
+		}
+	}
+	switch {
+	case len(bad) == 0:
+		return fmt.Errorf("store: %s cannot be written (the file, its -wal and its -shm can all be opened for writing now): %w", path, err)
+	case bad[len(bad)-1] == path+"-shm":
+		return fmt.Errorf("store: %s cannot be written: not writable by this process: %s (SQLite makes the -shm with the database file's mode: make it writable too, or remove it while no process has the database open): %w", path, strings.Join(bad, ", "), err)
+	}
+	return fmt.Errorf("store: %s cannot be written: not writable by this process: %s: %w", path, strings.Join(bad, ", "), err)
 }
 
 // pingBusy opens the first connection, retrying for up to wait while
