@@ -106,9 +106,10 @@ func backoff(r config.Retry, n int) time.Duration {
 }
 
 func (p *Publisher) deliverLoop(ctx context.Context) {
+	var failing failLog
 	for {
-		if err := p.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-			p.log.Warn("report deliveries", "err", err)
+		if err := p.DeliverDue(ctx); ctx.Err() == nil {
+			failing.note(p.log, p.clk.Now(), err)
 		}
 		select {
 		case <-ctx.Done():
@@ -117,6 +118,39 @@ func (p *Publisher) deliverLoop(ctx context.Context) {
 		case <-p.clk.After(p.opts.PollEvery):
 		}
 	}
+}
+
+// failLog logs the outcome of the delivery poll (every PollEvery, a
+// second): a failure at once, then at most one warning a minute while it
+// fails (a store that could not be written, a read-only SQLite file, logged
+// one every second: 29 in 28 s), with the number of polls that failed since
+// the line before (failed_polls); and the first poll that works after a
+// failure that was warned of, at info, so that the last warning is not taken
+// for how things stand.
+type failLog struct {
+	warned time.Time // the last warning (zero: none yet)
+	failed int       // polls failed since it
+	open   bool      // the polls fail, and that was warned of
+}
+
+func (f *failLog) note(log *slog.Logger, now time.Time, err error) {
+	if err == nil {
+		if f.open {
+			log.Info("report deliveries: working again", "failed_polls", f.failed)
+			f.open, f.failed = false, 0
+		}
+		return
+	}
+	f.failed++
+	switch {
+	case f.warned.IsZero() || f.failed == 1 && now.Sub(f.warned) >= time.Minute:
+		log.Warn("report deliveries", "err", err)
+	case now.Sub(f.warned) >= time.Minute:
+		log.Warn("report deliveries", "err", err, "failed_polls", f.failed)
+	default:
+		return
+	}
+	f.warned, f.failed, f.open = now, 0, true
 }
 
 // DeliverDue attempts every pending delivery whose time has come, and
