@@ -1105,19 +1105,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.closeWait)
 	defer cancel()
 	defer context.AfterFunc(d.hurried, cancel)()
+	flushed := "results flushed"
 	if err := w.Close(cctx); err != nil {
 		// What the database did not take goes to the spool, stored at
 		// the next start.
 		if err := d.spool(w, err); err != nil {
 			return err
 		}
+		flushed = "results spooled" // not stored: the spool's line says how many
 	}
 	// The held runs re-judged into the writer are stored, or in the spool.
 	if d.heldInWriter.CompareAndSwap(true, false) {
 		d.removeHeld()
 	}
 	// The counts let a benchmark check that every run was stored.
-	d.log.Info("daemon stopped: runs drained, results flushed", "took", time.Since(began).Round(time.Millisecond),
+	d.log.Info("daemon stopped: runs drained, "+flushed, "took", time.Since(began).Round(time.Millisecond),
 		"runs", d.processed.Load(), "committed", w.Stats().Committed)
 	return nil
 }

@@ -113,6 +113,7 @@ type spoolRig struct {
 	spool string
 	d     *Daemon
 	live  *agreeDaemon
+	logs  *syncBuffer // the daemons' log, if set
 }
 
 func (r *spoolRig) start() *Daemon {
@@ -121,7 +122,11 @@ func (r *spoolRig) start() *Daemon {
 	if r.next != nil {
 		st, r.next = r.next, nil
 	}
-	d, err := New(r.configAt("seoul-a"), Deps{Store: st, Clock: ClockworkClock(r.fc), Grace: 5 * time.Second, SpoolFile: r.spool})
+	deps := Deps{Store: st, Clock: ClockworkClock(r.fc), Grace: 5 * time.Second, SpoolFile: r.spool}
+	if r.logs != nil {
+		deps.Logger = slog.New(slog.NewTextHandler(r.logs, nil))
+	}
+	d, err := New(r.configAt("seoul-a"), deps)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -524,6 +529,44 @@ func TestSpoolFullLosesTheLatestAndSaysSo(t *testing.T) {
 	}
 	if v, _ := sample(t, d.Gatherer(), "slaprobe_results_spooled_total"); int(v) != kept {
 		t.Errorf("slaprobe_results_spooled_total %v, want %d", v, kept)
+	}
+}
+
+// TestStopSaysWhereTheResultsWent: the last line of a stop says the results
+// were flushed only when the store took them; when the database refused
+// them (here SQLite locked by another process) and they went to the spool,
+// it says "results spooled". Before, it said "results flushed ...
+// committed=0" after the spool's own warning, for results not stored.
+func TestStopSaysWhereTheResultsWent(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		refuse   bool
+		want, no string
+	}{
+		{"the store takes them", false, "daemon stopped: runs drained, results flushed", "results spooled"},
+		{"the store refuses them", true, "daemon stopped: runs drained, results spooled", "results flushed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, refuse := spoolDBs[0].open(t)
+			var logs syncBuffer
+			r := &spoolRig{agreeRig: newAgreeRig(t, "0s", phases(t0, nil)), st: st, logs: &logs,
+				spool: filepath.Join(t.TempDir(), "results.db.slaprobe-spool.jsonl")}
+			r.start()
+			r.until(t0, 20*time.Second)
+			waitFor(t, "the first runs stored", func() bool { return r.d.writer.Stats().Queued == 0 && r.d.writer.Stats().Committed >= 1 })
+			if tc.refuse {
+				refuse(true)
+				defer refuse(false)
+			}
+			r.until(t0, 50*time.Second)
+			if err := r.stop(); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+			if out := logs.String(); !strings.Contains(out, tc.want) || strings.Contains(out, tc.no) {
+				t.Errorf("log:\n%s\nwant %q, not %q", out, tc.want, tc.no)
+			}
+		})
 	}
 }
 
