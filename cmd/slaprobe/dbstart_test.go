@@ -95,62 +95,12 @@ func TestRunStartsWithoutPostgres(t *testing.T) {
 	defer target.Close()
 	dir := t.TempDir()
 	t.Chdir(dir) // the spool beside PostgreSQL's probers is in the working directory
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: test-a
-timezone: UTC
-listen: 127.0.0.1:0
-services:
-  - name: web
-    objective: 0.99
-    flows:
-      - name: home
-        interval: 1s
-        timeout: 1s
-        steps:
-          - {name: get, function: view, request: {url: %q}}
-`, target.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := oneFlowConfig(t, dir, "test-a", target.URL)
 	start := time.Now().UTC()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", dsn, "--log-level", "info"}, &out, &errb)
-	}()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			select {
-			case code := <-done:
-				t.Fatalf("run exited %d while waiting for %s:\n%s", code, what, errb.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s:\n%s", what, errb.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	var addr string
-	wait("the listener", func() bool {
-		m := servingRE.FindStringSubmatch(out.String())
-		if m != nil {
-			addr = m[1]
-		}
-		return m != nil
-	})
-	health := func() (int, string) {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	r := startRun(t, "--config", cfgPath, "--db", dsn, "--log-level", "info")
+	r.listening(30 * time.Second)
+	wait := func(what string, cond func() bool) { t.Helper(); r.wait(what, 30*time.Second, cond) }
+	health, out, errb := r.health, &r.out, &r.errb
 	wait("the daemon started without its store", func() bool {
 		return strings.Contains(errb.String(), "daemon started without its store")
 	})
@@ -182,15 +132,7 @@ services:
 	if err != nil || len(wins) == 0 {
 		t.Errorf("windows stored: %v (%v), want the target's down window", wins, err)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("run exited %d:\n%s", code, errb.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("run did not stop")
-	}
+	r.stop()
 	if strings.Contains(out.String()+errb.String(), "SECRETPW") {
 		t.Errorf("the password was printed:\n%s", errb.String())
 	}
@@ -237,60 +179,15 @@ func TestRunStartsWithFrozenPostgres(t *testing.T) {
 	defer target.Close()
 	dir := t.TempDir()
 	t.Chdir(dir)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: test-a
-timezone: UTC
-listen: 127.0.0.1:0
-services:
-  - name: web
-    objective: 0.99
-    flows:
-      - name: home
-        interval: 1s
-        timeout: 1s
-        steps:
-          - {name: get, function: view, request: {url: %q}}
-`, target.URL)), 0o644); err != nil {
-		t.Fatal(err)
+	r := startRun(t, "--config", oneFlowConfig(t, dir, "test-a", target.URL), "--db", dsn, "--log-level", "info")
+	r.wait("the daemon started without its store", storeOpenWait+30*time.Second, func() bool {
+		return strings.Contains(r.errb.String(), "daemon started without its store")
+	})
+	r.listening(30 * time.Second)
+	if code, body := r.health(); code != http.StatusServiceUnavailable || !strings.Contains(body, "store unreachable since start") {
+		t.Errorf("/healthz: %d %q, want 503 store unreachable since start", code, body)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", dsn, "--log-level", "info"}, &out, &errb)
-	}()
-	deadline := time.Now().Add(storeOpenWait + 30*time.Second)
-	for !strings.Contains(errb.String(), "daemon started without its store") || servingRE.FindStringSubmatch(out.String()) == nil {
-		select {
-		case code := <-done:
-			t.Fatalf("run exited %d before starting without its store:\n%s", code, errb.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run did not start without its store against a PostgreSQL that never answers:\n%s", errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	addr := servingRE.FindStringSubmatch(out.String())[1]
-	resp, err := http.Get("http://" + addr + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "store unreachable since start") {
-		t.Errorf("/healthz: %d %q, want 503 store unreachable since start", resp.StatusCode, b)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("run exited %d:\n%s", code, errb.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("run did not stop")
-	}
+	r.stop()
 }
 
 // TestRunNewerSchemaExitsAtOnce: a database a newer slaprobe has migrated

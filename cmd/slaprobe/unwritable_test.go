@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,62 +40,12 @@ func TestRunOnAnUnwritableSQLite(t *testing.T) {
 	if err := os.Chmod(db, 0o444); err != nil {
 		t.Fatal(err)
 	}
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`location: test-a
-timezone: UTC
-listen: 127.0.0.1:0
-services:
-  - name: web
-    objective: 0.99
-    flows:
-      - name: home
-        interval: 1s
-        timeout: 1s
-        steps:
-          - {name: get, function: view, request: {url: %q}}
-`, target.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := oneFlowConfig(t, dir, "test-a", target.URL)
 	start := time.Now().UTC()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain(ctx, []string{"run", "--config", cfgPath, "--db", db, "--log-level", "info"}, &out, &errb)
-	}()
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			select {
-			case code := <-done:
-				t.Fatalf("run exited %d while waiting for %s:\n%s", code, what, errb.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s:\n%s", what, errb.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	var addr string
-	wait("the listener", func() bool {
-		m := servingRE.FindStringSubmatch(out.String())
-		if m != nil {
-			addr = m[1]
-		}
-		return m != nil
-	})
-	health := func() (int, string) {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	r := startRun(t, "--config", cfgPath, "--db", db, "--log-level", "info")
+	r.listening(30 * time.Second)
+	wait := func(what string, cond func() bool) { t.Helper(); r.wait(what, 30*time.Second, cond) }
+	health, errb := r.health, &r.errb
 	wait("the daemon started without its store", func() bool {
 		return strings.Contains(errb.String(), "daemon started without its store")
 	})
@@ -136,15 +84,7 @@ services:
 	if len(runs) > 0 && runs[0].Start.Sub(start) > 4*time.Second {
 		t.Errorf("first run stored at %s, %s after the start: the runs held were not stored", runs[0].Start, runs[0].Start.Sub(start))
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("run exited %d:\n%s", code, errb.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("run did not stop")
-	}
+	r.stop()
 	if strings.Contains(errb.String(), "store writer stuck") || strings.Contains(errb.String(), "store commit failed") {
 		t.Errorf("the writer met the read-only file:\n%s", errb.String())
 	}
