@@ -1554,13 +1554,27 @@ func (d *Daemon) configLoaded() {
 	d.m.reloadTime.Set(float64(d.clock.Now().UnixNano()) / 1e9)
 }
 
-func (d *Daemon) reload(cfg *config.Config) error {
+// refuses is what Reload refuses cfg for before it compiles anything: no
+// config, a flow run faster than the floor, another location (which no
+// reload changes). The Reloader asks it before it takes the turn, so that
+// such a config ends no report build in the making.
+func (d *Daemon) refuses(cfg *config.Config) error {
 	if cfg == nil {
 		return errors.New("daemon: reload: no config")
 	}
 	if err := checkIntervals(cfg); err != nil {
 		return fmt.Errorf("daemon: reload: %w", err)
 	}
+	d.mu.RLock()
+	loc := d.cfg.Location
+	d.mu.RUnlock()
+	if cfg.Location != loc {
+		return fmt.Errorf("daemon: reload: location changed from %q to %q; restart to change it", loc, cfg.Location)
+	}
+	return nil
+}
+
+func (d *Daemon) reload(cfg *config.Config) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.mu.RLock()
@@ -1569,11 +1583,11 @@ func (d *Daemon) reload(cfg *config.Config) error {
 	if stopping {
 		return ErrShuttingDown
 	}
+	if err := d.refuses(cfg); err != nil {
+		return err
+	}
 	if stopCtx == nil {
 		stopCtx = context.Background() // not running yet
-	}
-	if cfg.Location != old.Location {
-		return fmt.Errorf("daemon: reload: location changed from %q to %q; restart to change it", old.Location, cfg.Location)
 	}
 	runner, err := d.newRunner(cfg, prev)
 	if err != nil {

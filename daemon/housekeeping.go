@@ -314,6 +314,9 @@ const ReloadBuildWait = 30 * time.Second
 // the slot is there only to keep the memory peak down. It returns ctx's
 // error if ctx ends first. The wait is on d's clock.
 func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build func()) (alone bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err // and the build in the making goes on
+	}
 	d.buildMu.Lock()
 	if d.reloading == 0 {
 		d.reloadsEnded = make(chan struct{})
@@ -343,6 +346,10 @@ func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build 
 		return false, ctx.Err()
 	}
 	defer func() { <-d.builds }()
+	if err := ctx.Err(); err != nil {
+		// ctx ended as the turn came free: select chose at random.
+		return false, err
+	}
 	if d.heavy != nil {
 		defer d.heavy()()
 	}

@@ -33,7 +33,11 @@ func (f ReconfigureFunc) SetConfig(cfg *config.Config) { f(cfg) }
 //     the metric goes to 0, and nothing else happens: no report build in
 //     the making is ended, nothing waits for it (an operator saving the file
 //     twice, a tool writing it in two steps, do not keep the status page's
-//     history from finishing);
+//     history from finishing); so is one the daemon refuses whatever it
+//     would compile (another location, a flow run faster than the floor),
+//     a reload whose ctx ended while it read, and one the daemon began to
+//     stop during (ignored, as above): the turn is taken only for a config
+//     the daemon is to take;
 //   - a config that loads takes the turn (ExclusiveWithin: the report build
 //     in the making is ended, its figures being of the config replaced, and
 //     the builds wait), the daemon takes it (Daemon.Reload), and then each
@@ -78,10 +82,25 @@ func (r *Reloader) Reload(ctx context.Context) error {
 		next, loadErr = r.Load()
 	}()
 	parsed := d.clock.Now()
+	// The turn ends the report build in the making: take it only for a
+	// config the daemon will take (stopping, ctx ended, a config refused,
+	// each end nothing).
+	if d.Stopping() {
+		log.Info("reload ignored: shutting down; the running config stays")
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if loadErr != nil {
 		d.ReloadRejected()
 		log.Error("reload rejected; keeping the running config", "errors", loadErr.Error())
 		return loadErr
+	}
+	if err := d.refuses(next); err != nil {
+		d.ReloadRejected()
+		log.Error("reload failed; keeping the running config", "err", err)
+		return err
 	}
 	// As at start-up: the YAML tree is garbage once parsed, so collect it
 	// before the daemon compiles the new flows, which then reuse its memory.
