@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -44,6 +45,9 @@ func (f ReconfigureFunc) SetConfig(cfg *config.Config) { f(cfg) }
 //     of Then, before the builds waiting for their turn get it (one that
 //     read the page's config now would build the old config's figures).
 //
+// Reloads run one at a time (the later SIGHUP's file is the one that
+// stays, even if two goroutines call Reload).
+//
 // Parsing runs as a heavy phase (Deps.Heavy, a lower GOGC) and its garbage
 // (the YAML tree) is collected before the daemon builds the new flows, so
 // that a reload's peak is the larger of the two, not their sum.
@@ -57,6 +61,8 @@ type Reloader struct {
 	// Then take the new config, in this order, within the reload's turn.
 	Then   []Reconfigurer
 	Logger *slog.Logger
+
+	mu sync.Mutex // one Reload at a time
 }
 
 // Reload reloads the config once; it returns the load's or the daemon's
@@ -64,6 +70,10 @@ type Reloader struct {
 // ignored (stopping), ctx's error when ctx ended while it waited for its
 // turn.
 func (r *Reloader) Reload(ctx context.Context) error {
+	// One at a time: a reload that read the file before another applied
+	// it must not apply the older file after.
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	d, log := r.Daemon, r.Logger
 	if log == nil {
 		log = d.log

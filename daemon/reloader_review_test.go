@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,6 +147,62 @@ func TestReloaderEndsNoBuildOnceItWillNotApply(t *testing.T) {
 				r.stop(t)
 			}
 		})
+	}
+}
+
+// TestReloaderConcurrentCallsLaterWins: two Reloads at once (two SIGHUPs
+// taken by two goroutines) each read the file; the one that read it last is
+// the config that runs after both. Before, a reload whose read finished
+// after the other's apply applied the older file over the newer.
+func TestReloaderConcurrentCallsLaterWins(t *testing.T) {
+	iv := 10 * time.Second
+	r := startDaemon(t, testConfig(iv, "a"), nil)
+	defer r.stop(t)
+	older, newer := testConfig(iv, "a", "b"), testConfig(iv, "a", "b", "c")
+	var mu sync.Mutex
+	file := older // what the file holds now
+	reading := make(chan struct{})
+	release := make(chan struct{})
+	first := true
+	rl := &Reloader{Daemon: r.d, File: "t.yaml", Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
+		Load: func() (*config.Config, error) {
+			mu.Lock()
+			c, slow := file, first
+			first = false
+			mu.Unlock()
+			if slow { // the first read is slow: the file changes meanwhile
+				close(reading)
+				<-release
+			}
+			return c, nil
+		},
+	}
+	done1, done2 := make(chan error, 1), make(chan error, 1)
+	go func() { done1 <- rl.Reload(context.Background()) }()
+	<-reading
+	mu.Lock()
+	file = newer // saved again, and a second SIGHUP
+	mu.Unlock()
+	go func() { done2 <- rl.Reload(context.Background()) }()
+	var err2 error
+	got2 := false
+	select {
+	case err2 = <-done2: // applied before the first finished reading
+		got2 = true
+	case <-time.After(200 * time.Millisecond): // it waits for the first (serialized)
+	}
+	close(release)
+	if err := <-done1; err != nil {
+		t.Errorf("first Reload: %v", err)
+	}
+	if !got2 {
+		err2 = <-done2
+	}
+	if err2 != nil {
+		t.Errorf("second Reload: %v", err2)
+	}
+	if got := runningConfig(r.d); got != newer {
+		t.Errorf("running config has %d flows, want the newer file's 3", len(flowsOf(got)))
 	}
 }
 
