@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -231,5 +232,108 @@ func TestRestoreSnapshot(t *testing.T) {
 	}
 	if !bytes.Equal(b.Bytes(), want) {
 		t.Errorf("restore differs from %s (-update-restore and git diff show all), first difference, want then got:\n%s", golden, firstDiff(string(want), b.String()))
+	}
+}
+
+// failingRuns fails its store's Runs on the call numbered failOn (from 1).
+type failingRuns struct {
+	store.Store
+	calls, failOn int
+}
+
+func (f *failingRuns) Runs(ctx context.Context, q store.Query) ([]probe.Run, error) {
+	f.calls++
+	if f.calls == f.failOn {
+		return nil, errors.New("the database went away")
+	}
+	return f.Store.Runs(ctx, q)
+}
+
+// TestRestoreAfterAFailedReadCountsOnce: a restore whose read of recent
+// history fails part way (the database went away between two batches) is
+// made again once the store answers (a start without its store attaches
+// later; detached.go), on the same flows: the downtime of a window a long
+// stop made stale is counted once, and the flows are as one whole restore
+// leaves them. A restore that resumed the flows of the batches read before
+// the failure (and applied their stale closes to the metrics) counted it
+// twice.
+func TestRestoreAfterAFailedReadCountsOnce(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
+	const loc = "seoul-a"
+	cfg := testConfig(time.Minute, "m")
+	cfg.Services[0].Flows = append(cfg.Services[0].Flows, cfg.Services[0].Flows[0])
+	hourly := &cfg.Services[0].Flows[1]
+	hourly.Name, hourly.Interval = "h", time.Hour
+	setup := func(t *testing.T) (*failingRuns, *Daemon, *prometheus.Registry) {
+		s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		var runs []probe.Run
+		var evs []state.Event
+		for _, f := range []*config.Flow{&cfg.Services[0].Flows[0], hourly} {
+			fs := newFlowState(loc, f, nil)
+			last := now.Add(-30 * time.Second) // m: a short stop
+			if f == hourly {
+				last = now.Add(-3 * time.Hour) // h: a long one, its window stale
+			}
+			for at := last.Add(-8 * f.Interval); !at.After(last); at = at.Add(f.Interval) {
+				fail := ""
+				if at.After(last.Add(-3 * f.Interval)) {
+					fail = "send"
+				}
+				run := mkRun(f.Name, at, fail)
+				runs = append(runs, run)
+				evs = append(evs, fs.machine.Observe(&run)...)
+			}
+		}
+		if err := s.AppendRuns(ctx, runs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		fr := &failingRuns{Store: s}
+		reg := prometheus.NewRegistry()
+		d, err := New(cfg, Deps{Store: fr, Clock: ClockworkClock(clockwork.NewFakeClockAt(now)), Registry: reg, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr, d, reg
+	}
+	gone := func(string) time.Duration { return time.Minute }
+	// One whole restore: what the flows and metrics should be.
+	_, dw, regw := setup(t)
+	closedW, err := dw.restore(ctx, dw.flowList(), now, gone, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A restore that fails at the second batch's read, then one that works.
+	fr, d, reg := setup(t)
+	fr.failOn = 2
+	if _, err := d.restore(ctx, d.flowList(), now, gone, false); err == nil {
+		t.Fatal("the restore whose second read failed returned no error")
+	}
+	if fr.calls != 2 {
+		t.Fatalf("%d reads of runs, want 2 (the flows in two batches)", fr.calls)
+	}
+	closed, err := d.restore(ctx, d.flowList(), now, gone, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := eventsString(closed), eventsString(closedW); got != want {
+		t.Errorf("closed %s, want %s", got, want)
+	}
+	for _, fn := range []string{"", "send", "receive"} {
+		want, ok := sample(t, regw, "slaprobe_downtime_seconds_total", "flow", "h", "function", fn)
+		if !ok || want != 3600 {
+			t.Fatalf("h function %q: downtime %v s (%v) after one restore, want 3600 (its stale window to the end of the last run's interval)", fn, want, ok)
+		}
+		got, _ := sample(t, reg, "slaprobe_downtime_seconds_total", "flow", "h", "function", fn)
+		if got != want {
+			t.Errorf("h function %q: downtime %v s after a failed restore and another, want %v (one restore)", fn, got, want)
+		}
 	}
 }
