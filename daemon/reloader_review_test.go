@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/slaprobe/slaprobe/config"
@@ -236,5 +237,88 @@ func TestExclusiveWithinEndedCtx(t *testing.T) {
 		if _, err := r.d.ExclusiveWithin(ctx, ReloadBuildWait, func() { t.Error("ran with its ctx ended, the turn free") }); !errors.Is(err, context.Canceled) {
 			t.Fatalf("ExclusiveWithin: %v, want context.Canceled", err)
 		}
+	}
+}
+
+// TestReloaderHeavyEndsOnEveryPath: whatever a reload comes to (applied,
+// rejected by the parse, refused by the daemon, its ctx ended, the daemon
+// stopping, a Reconfigurer that panics), every heavy phase it began
+// (Deps.Heavy: run lowers GOGC in them) ends, so that GOGC is put back
+// (the daemon's own gauge build runs its phases too: the test waits for
+// the count to come back to 0).
+func TestReloaderHeavyEndsOnEveryPath(t *testing.T) {
+	iv := 10 * time.Second
+	for _, tc := range []struct {
+		name  string
+		load  func(r *running, cancel context.CancelFunc) (*config.Config, error)
+		panic bool
+	}{
+		{"applied", func(*running, context.CancelFunc) (*config.Config, error) { return testConfig(iv, "a", "b"), nil }, false},
+		{"rejected", func(*running, context.CancelFunc) (*config.Config, error) {
+			return config.Parse("t.yaml", []byte(badConfig), config.Options{})
+		}, false},
+		{"refused", func(*running, context.CancelFunc) (*config.Config, error) {
+			c := testConfig(iv, "a")
+			c.Location = "busan-b"
+			return c, nil
+		}, false},
+		{"ctx ended", func(_ *running, cancel context.CancelFunc) (*config.Config, error) {
+			cancel()
+			return testConfig(iv, "a", "b"), nil
+		}, false},
+		{"stopping", func(r *running, _ context.CancelFunc) (*config.Config, error) {
+			r.cancel()
+			<-r.done
+			r.done <- nil
+			return testConfig(iv, "a", "b"), nil
+		}, false},
+		{"a Reconfigurer panics", func(*running, context.CancelFunc) (*config.Config, error) { return testConfig(iv, "a", "b"), nil }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			phases := 0
+			heavy := func() func() {
+				mu.Lock()
+				phases++
+				mu.Unlock()
+				var once sync.Once
+				return func() {
+					once.Do(func() {
+						mu.Lock()
+						phases--
+						mu.Unlock()
+					})
+				}
+			}
+			fc := clockwork.NewFakeClockAt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+			d, w := newTestDaemon(t, testConfig(iv, "a"), &fakeStore{}, Deps{Clock: ClockworkClock(fc), Grace: 2 * time.Second, Heavy: heavy})
+			dctx, dcancel := context.WithCancel(context.Background())
+			r := &running{d: d, w: w, fc: fc, cancel: dcancel, done: make(chan error, 1)}
+			go func() { r.done <- d.Run(dctx) }()
+			waitScheduler(t, d)
+			defer r.stop(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			rl := &Reloader{Daemon: d, File: "t.yaml", Logger: slog.New(slog.DiscardHandler),
+				Load: func() (*config.Config, error) { return tc.load(r, cancel) }}
+			if tc.panic {
+				rl.Then = []Reconfigurer{ReconfigureFunc(func(*config.Config) { panic("a bug") })}
+			}
+			func() {
+				defer func() {
+					if p := recover(); (p != nil) != tc.panic {
+						t.Errorf("panic %v, want one: %v", p, tc.panic)
+					}
+				}()
+				rl.Reload(ctx) //nolint:errcheck // the phases are the point
+			}()
+			// The daemon's own gauge build may be in a phase now: wait
+			// for every phase to end (one the reload leaked never does).
+			waitFor(t, "every heavy phase ended", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return phases == 0
+			})
+		})
 	}
 }
