@@ -337,3 +337,92 @@ func TestRestoreAfterAFailedReadCountsOnce(t *testing.T) {
 		}
 	}
 }
+
+// failingFlow fails its store's Runs for a query that reads flow.
+type failingFlow struct {
+	store.Store
+	flow string
+}
+
+func (f *failingFlow) Runs(ctx context.Context, q store.Query) ([]probe.Run, error) {
+	if slices.Contains(q.Flows, f.flow) {
+		return nil, errors.New("the database went away")
+	}
+	return f.Store.Runs(ctx, q)
+}
+
+// TestReloadRestoreFailureStartsAddedFlowsFresh: a reload whose read of
+// the added flows' history fails ("reload: restoring new flows", README:
+// "those flows start fresh") starts every added flow fresh, also those of
+// a batch read before the failing one: none has a window restored from
+// the store, none a slaprobe_window_open sample. A restore that resumes
+// each batch as it is read left the flows of the first batch restored
+// (down, window_open 1, no alert re-sent) and the others fresh.
+func TestReloadRestoreFailureStartsAddedFlowsFresh(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
+	const loc = "seoul-a"
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	next := testConfig(time.Minute, "m", "x", "y")
+	next.Services[0].Flows[1].Interval = time.Hour // x: its own batch, read first
+	var runs []probe.Run
+	var evs []state.Event
+	for _, f := range next.Services[0].Flows[1:] {
+		fs := newFlowState(loc, &f, nil)
+		last := now.Add(-10 * time.Minute)
+		if f.Name == "y" {
+			last = now.Add(-30 * time.Second)
+		}
+		for at := last.Add(-8 * f.Interval); !at.After(last); at = at.Add(f.Interval) {
+			fail := ""
+			if at.After(last.Add(-3 * f.Interval)) {
+				fail = "send"
+			}
+			run := mkRun(f.Name, at, fail)
+			runs = append(runs, run)
+			evs = append(evs, fs.machine.Observe(&run)...)
+		}
+	}
+	if err := s.AppendRuns(ctx, runs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	fc := clockwork.NewFakeClockAt(now)
+	d, err := New(testConfig(time.Minute, "m"), Deps{Store: &failingFlow{Store: s, flow: "y"}, Clock: ClockworkClock(fc), Registry: reg,
+		Logger: slog.New(slog.DiscardHandler), Grace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(rctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitScheduler(t, d)
+	if err := d.Reload(next); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"x", "y"} {
+		d.mu.RLock()
+		fs := d.flows[name]
+		d.mu.RUnlock()
+		fs.mu.Lock()
+		open := fs.machine.OpenWindows()
+		fs.mu.Unlock()
+		if len(open) > 0 {
+			t.Errorf("%s: %d windows restored after its history read failed, want it fresh", name, len(open))
+		}
+		if v, ok := sample(t, reg, "slaprobe_window_open", "flow", name); ok {
+			t.Errorf("%s: slaprobe_window_open %v, want no sample (fresh)", name, v)
+		}
+	}
+}
