@@ -67,8 +67,8 @@ type Reloader struct {
 
 // Reload reloads the config once; it returns the load's or the daemon's
 // error (both logged), nil when the config was reloaded or the reload
-// ignored (stopping), ctx's error when ctx ended while it waited for its
-// turn.
+// ignored (stopping), ctx's error when ctx ended while it read the config
+// or waited for its turn.
 func (r *Reloader) Reload(ctx context.Context) error {
 	// One at a time: a reload that read the file before another applied
 	// it must not apply the older file after.
