@@ -561,26 +561,22 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, g
 			byFlow[w.Flow] = append(byFlow[w.Flow], w)
 		}
 	}
-	// Each flow is resumed as its batch of history is read (the runs of
-	// one batch at a time in memory), the flows without history after;
-	// the events are then taken in the flows' order.
-	type resumed struct{ stale, open []state.Event }
-	done := make(map[*flowState]resumed, len(fss))
+	// Each flow's machine is resumed as its batch of history is read (the
+	// runs of one batch at a time in memory), the flows without history
+	// after; the metrics and events follow once every batch was read, in
+	// the flows' order. A read that fails leaves every flow fresh (the
+	// restore is made again, or the flows start fresh): nothing counted.
+	resumed := make(map[*flowState]bool, len(fss))
 	resume := func(fs *flowState, h history) {
-		fs.restore(d.m, byFlow[fs.name], last[fs.name], now, h)
-		var r resumed
-		fs.mu.Lock()
-		for _, ev := range fs.machine.Stale(now) {
-			fs.apply(d.m, ev)
-			r.stale = append(r.stale, ev)
-		}
-		for _, w := range fs.machine.OpenWindows() {
-			r.open = append(r.open, state.Event{Op: state.OpOpen, Window: w})
-		}
-		fs.mu.Unlock()
-		done[fs] = r
+		fs.resume(byFlow[fs.name], last[fs.name], h)
+		resumed[fs] = true
 	}
 	if err := d.recentHistory(ctx, loc, fss, last, now, resume); err != nil {
+		for fs := range resumed {
+			fs.mu.Lock()
+			fs.machine = state.New(fs.service, fs.name, fs.location, fs.flow.Functions(), policyOf(fs.flow))
+			fs.mu.Unlock()
+		}
 		return nil, err
 	}
 	var reopened, closed []state.Event
@@ -588,13 +584,19 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, g
 		closed = orphaned(fss, open, loc, last, now, gone)
 	}
 	for _, fs := range fss {
-		r, ok := done[fs]
-		if !ok {
-			resume(fs, history{})
-			r = done[fs]
+		if !resumed[fs] {
+			fs.resume(byFlow[fs.name], last[fs.name], history{})
 		}
-		closed = append(closed, r.stale...)
-		reopened = append(reopened, r.open...)
+		fs.restored(d.m, last[fs.name], now)
+		fs.mu.Lock()
+		for _, ev := range fs.machine.Stale(now) {
+			fs.apply(d.m, ev)
+			closed = append(closed, ev)
+		}
+		for _, w := range fs.machine.OpenWindows() {
+			reopened = append(reopened, state.Event{Op: state.OpOpen, Window: w})
+		}
+		fs.mu.Unlock()
 	}
 	// The alerter keeps its own state, and a repeated open of a firing alert
 	// changes nothing; but if that state was lost, this re-fires what is
@@ -630,7 +632,9 @@ func orphaned(fss []*flowState, open []state.Window, loc string, last map[string
 	return evs
 }
 
-func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.Time, h history) {
+// resume restores the flow's machine from its open windows and history;
+// restored then sets its metrics.
+func (fs *flowState) resume(open []state.Window, lastRun time.Time, h history) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var mine []state.Window
@@ -641,6 +645,11 @@ func (fs *flowState) restore(m *metrics, open []state.Window, lastRun, now time.
 	}
 	fs.machine.Restore(mine, lastRun)
 	fs.machine.Resume(h.runs, h.windows)
+}
+
+func (fs *flowState) restored(m *metrics, lastRun, now time.Time) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	for _, w := range fs.machine.OpenWindows() {
 		m.windowOpen.WithLabelValues(fs.name, fs.service, w.Function, string(w.Kind)).Set(1)
 		if w.Kind == state.KindDown {
