@@ -58,7 +58,7 @@ func TestRevisionAfterAFlowAdded(t *testing.T) {
 			cfg.Services = append(cfg.Services, config.Service{Name: "mail", Objective: 0.99, Flows: []config.Flow{f}})
 		}, late: func(t *testing.T, s Store) {
 			runAt(t, s, "seoul-b", oct.AddDate(0, 1, 0).Add(-5*time.Minute))
-		}, want: []string{"2022-10/v1 ", "2022-10/v2 version 2: figures as in version 1; details changed: messaging: latencies; messaging: run counts"}},
+		}, want: []string{"2022-10/v1 ", "2022-10/v2 version 2: figures as in version 1; details changed: messaging: latencies; messaging: run counts; prober locations"}},
 		{name: "service added, measured in October late", change: func(cfg *config.Config) {
 			f := inbox
 			f.Service = "mail"
@@ -78,7 +78,7 @@ func TestRevisionAfterAFlowAdded(t *testing.T) {
 			cfg.Services[0].Flows = append(cfg.Services[0].Flows, inbox)
 		}, late: func(t *testing.T, s Store) {
 			runAt(t, s, "seoul-b", oct.AddDate(0, 1, 0).Add(-5*time.Minute))
-		}, want: []string{"2022-10/v1 ", "2022-10/v2 version 2: figures as in version 1; details changed: messaging: latencies; messaging: run counts"}},
+		}, want: []string{"2022-10/v1 ", "2022-10/v2 version 2: figures as in version 1; details changed: messaging: latencies; messaging: run counts; prober locations"}},
 		{name: "added, and maintenance declared in October", change: func(cfg *config.Config) {
 			cfg.Services[0].Flows = append(cfg.Services[0].Flows, inbox)
 			cfg.Maintenance = []config.Maintenance{{Service: "messaging", Start: oct.AddDate(0, 0, 2), End: oct.AddDate(0, 0, 2).Add(2 * time.Hour), Reason: "planned"}}

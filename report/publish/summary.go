@@ -102,6 +102,29 @@ var canonParts = []struct {
 	{"maintenance", []string{"maintenance"}},
 	{"run counts", []string{"runs", "confirm_runs", "run_success_ratio", "flows"}},
 	{"latencies", []string{"p50", "p95", "p99", "steps"}},
+	{"degraded time", []string{"degraded_seconds"}},
+	{"incident figures (MTTR, MTBF, MTTD)", []string{"mttr_seconds", "mtbf_seconds", "mttd_seconds", "longest_outage_seconds", "average_outage_seconds"}},
+	{"error budget", []string{"error_budget", "period_seconds", "uptime_seconds"}},
+	{"SLA credit tiers and coverage", []string{"credit_tiers", "coverage", "credit_withheld"}},
+	{"daily figures", []string{"daily"}},
+	{"functions", []string{"functions"}},
+}
+
+// canonHeadline are the keys of a service's canonical figures that the
+// headline (Summary) compares and names itself, with their values.
+var canonHeadline = []string{
+	"name", "objective", "availability", "no_data", "maintenance_only", "downtime_seconds", "unknown_seconds",
+	"maintenance_seconds", "incidents", "credit_percent", "credit_withheld",
+}
+
+// canonReportParts are the parts of the canonical figures outside the
+// services that canonDetails digests, by the key of report.json each is
+// (the period, from and to, the headline names itself; the policy and the
+// config's accounting are "policy").
+var canonReportParts = []struct{ name, key string }{
+	{"time zone", "timezone"},
+	{"prober locations", "location"},
+	{"provisional", "provisional"},
 }
 
 // canonDetails is detailsOf over the canonical figures: a part is changed
@@ -131,7 +154,14 @@ func canonDetails(cfg *config.Config, r *report.Report) (map[string]string, erro
 		sum := sha256.Sum256(b)
 		return hex.EncodeToString(sum[:8])
 	}
+	var top map[string]any
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, err
+	}
 	out := map[string]string{"policy": digest([]any{c.Policy, c.Accounting})}
+	for _, p := range canonReportParts {
+		out[p.name] = digest(top[p.key])
+	}
 	for _, sv := range c.Services {
 		name, _ := sv["name"].(string)
 		for _, p := range canonParts {
@@ -355,10 +385,14 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 			// legacyForms: the one that names the fewest parts), so
 			// that the keys added since and the policy's rewording are
 			// not named as changed.
+			// A part the previous version's figures did not itemise
+			// (one named since: its credit tiers, daily figures) is not
+			// known to have changed, so it is not named; a service's
+			// parts all missing is a new service, named above.
 			changed := func(cur map[string]string) []string {
 				var out []string
 				for _, k := range slices.Sorted(maps.Keys(cur)) {
-					if d, ok := old.Details[k]; !ok || d != cur[k] {
+					if d, ok := old.Details[k]; ok && d != cur[k] {
 						out = append(out, k)
 					}
 				}
@@ -381,7 +415,7 @@ func (p *Publisher) changesFrom(cfg *config.Config, month string, prev int, stor
 			}
 		}
 		if len(parts) == 0 {
-			return fmt.Sprintf("version %d: figures as in version %d; details changed (latencies, window causes or run counts)", prev+1, prev)
+			return fmt.Sprintf("version %d: figures as in version %d; details changed (the figures kept of version %d do not itemise the part)", prev+1, prev, prev)
 		}
 		return fmt.Sprintf("version %d: figures as in version %d; details changed: %s", prev+1, prev, strings.Join(parts, "; "))
 	}
