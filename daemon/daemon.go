@@ -1802,7 +1802,7 @@ func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.T
 		// The machine is reconfigured in place: the flow's verdict (and
 		// with it slaprobe_flow_up), the failure and success streaks and
 		// the open windows of the functions that stay carry over.
-		fs.machine.Reconfigure(fns, policyOf(f))
+		fs.machine.Reconfigure(fns, policyOf(f), now)
 	}
 	resched := f.Interval != old.Interval
 	if resched {

@@ -245,7 +245,7 @@ func (fs *flowState) reconfigure(prev, f *config.Flow, at time.Time) []state.Eve
 	}
 	keep := func(fn string) bool { return fn == "" || slices.Contains(fns, fn) }
 	evs := fs.closing(prev.Interval, at, keep)
-	fs.machine.Reconfigure(fns, policyOf(f))
+	fs.machine.Reconfigure(fns, policyOf(f), at)
 	return evs
 }
 

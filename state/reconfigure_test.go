@@ -16,7 +16,7 @@ func TestReconfigureKeepsStreaks(t *testing.T) {
 	mc.Observe(mkRun(m(2), "fail:send"))
 
 	p.UpAfter = 2
-	mc.Reconfigure([]string{"login", "send", "receive", "media"}, p)
+	mc.Reconfigure([]string{"login", "send", "receive", "media"}, p, time.Time{})
 	if mc.State() != Up || mc.FunctionState("send") != Up || mc.FunctionState("media") != Unknown {
 		t.Fatalf("after Reconfigure: flow %s, send %s, media %s; want up, up, unknown", mc.State(), mc.FunctionState("send"), mc.FunctionState("media"))
 	}
@@ -41,7 +41,7 @@ func TestReconfigureKeepsStreaks(t *testing.T) {
 	}
 	// A function that leaves takes its window with it; the flow's and
 	// receive's (blocked behind send) stay.
-	mc.Reconfigure([]string{"login", "receive"}, p)
+	mc.Reconfigure([]string{"login", "receive"}, p, time.Time{})
 	var fns []string
 	for _, w := range mc.OpenWindows() {
 		fns = append(fns, w.Function)

@@ -865,6 +865,11 @@ type Machine struct {
 	// under expect.tls.min_days_left alone (probe.Run.Slow false), which
 	// stays so until it is renewed: no reason to confirm-run it.
 	certOnly bool
+	// ranIvl and ranConfirm are the interval and confirm_every that judge
+	// the stretch after the last run (uncovered): those the policy had
+	// when it ran, not a reload's since, unless the reload came before
+	// that run's next one was due (Reconfigure).
+	ranIvl, ranConfirm time.Duration
 }
 
 // keyOf is t's key.
@@ -881,6 +886,7 @@ func (m *Machine) funcs() []tracker { return m.ts[1:] }
 // New returns a machine for a flow with the given functions (in step order).
 func New(service, flow, location string, functions []string, p Policy) *Machine {
 	m := &Machine{policy: p.withDefaults(), service: service, name: flow, loc: location, ts: make([]tracker, 0, 1+len(functions))}
+	m.ranIvl, m.ranConfirm = m.policy.Interval, m.policy.ConfirmEvery
 	m.ts = append(m.ts, emptyTracker(""))
 	for _, fn := range functions {
 		m.ts = append(m.ts, emptyTracker(fn))
@@ -966,6 +972,7 @@ func (m *Machine) Observe(run *probe.Run) []Event {
 	}
 	m.certOnly = outcome == probe.StatusDegraded && !run.Slow()
 	m.confirming = m.Confirming()
+	m.ranIvl, m.ranConfirm = m.policy.Interval, m.policy.ConfirmEvery
 	return evs
 }
 
@@ -1052,15 +1059,28 @@ func (m *Machine) Close(end time.Time) []Window {
 // when the flow was to be confirm-run after it, else the interval), or the
 // end of the last run if it lasted longer. The threshold stays twice the
 // interval: a confirm run a Retry-After delayed comes by the next base slot.
+// The interval and confirm_every are those the last run had (ranPolicy),
+// not a reload's since: a flow every 10 minutes reloaded to every minute 3
+// minutes after its last run had its next run due 7 minutes later, and
+// stored 3 minutes of unknown time at the next run.
 func (m *Machine) uncovered(t time.Time) (time.Time, bool) {
 	if m.lastRun.IsZero() {
 		return time.Time{}, false
 	}
+	p := m.ranPolicy()
 	covered := maxTime(m.lastRun, m.covered)
-	if t.Sub(covered) <= 2*m.policy.Interval {
+	if t.Sub(covered) <= 2*p.Interval {
 		return time.Time{}, false
 	}
-	return maxTime(m.lastRun.Add(m.policy.Covers(m.confirming)), covered), true
+	return maxTime(m.lastRun.Add(p.Covers(m.confirming)), covered), true
+}
+
+// ranPolicy is the policy that judges the stretch after the last run
+// (uncovered): its interval and confirm_every are ranIvl and ranConfirm.
+func (m *Machine) ranPolicy() Policy {
+	p := m.policy
+	p.Interval, p.ConfirmEvery = m.ranIvl, m.ranConfirm
+	return p.withDefaults()
 }
 
 func pick(st probe.Status, failed, degraded string) string {
@@ -1179,7 +1199,19 @@ func (m *Machine) OpenWindows() []Window {
 // verdict does not fall back to unknown. A new function starts unknown; a
 // function that left is forgotten with its open window (close it first).
 // The new policy applies from the next run on.
-func (m *Machine) Reconfigure(functions []string, p Policy) {
+//
+// The stretch after the last run is still judged by the interval (and
+// confirm_every) that run had, the policy printed in every report says so:
+// a reload at at, after its next run was due, does not change whether that
+// stretch is unknown nor where it starts. A reload before the next run was
+// due moves that run (the daemon schedules it by the new interval, NextDue:
+// an interval after the last run at most, or on the new grid after the
+// reload), so the stretch is judged by the longer of the two: a flow every
+// 10 minutes reloaded to every minute 3 minutes after its last run is not
+// unknown from a minute after it (its next run was due 7 minutes later),
+// and one every minute reloaded to every 10 minutes before its next run is
+// not unknown until that run, 10 minutes after.
+func (m *Machine) Reconfigure(functions []string, p Policy, at time.Time) {
 	had := make(map[string]int, len(m.ts)-1)
 	for i, t := range m.funcs() {
 		had[t.fn] = 1 + i
@@ -1194,7 +1226,19 @@ func (m *Machine) Reconfigure(functions []string, p Policy) {
 		ts = append(ts, emptyTracker(fn))
 	}
 	m.ts = ts
+	old := m.ranPolicy()
 	m.policy = p.withDefaults()
+	if m.lastRun.IsZero() {
+		m.ranIvl, m.ranConfirm = m.policy.Interval, m.policy.ConfirmEvery
+		return
+	}
+	if due := maxTime(m.lastRun.Add(old.Covers(m.confirming)), m.covered); at.Before(due) {
+		// Covers(true) of the merged policy is the longer of the two
+		// confirm stretches (each at most its interval), Covers(false)
+		// the longer interval.
+		m.ranIvl = max(old.Interval, m.policy.Interval)
+		m.ranConfirm = max(old.Covers(true), m.policy.Covers(true))
+	}
 }
 
 // ResumeRuns is how many of a flow's last runs Resume needs (with the
@@ -1227,7 +1271,7 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 		return
 	}
 	first := tail[0].Start
-	scratch := &Machine{policy: m.policy, service: m.service, name: m.name, loc: m.loc, ts: make([]tracker, len(m.ts))}
+	scratch := &Machine{policy: m.policy, service: m.service, name: m.name, loc: m.loc, ts: make([]tracker, len(m.ts)), ranIvl: m.policy.Interval, ranConfirm: m.policy.ConfirmEvery}
 	for i := range m.ts {
 		scratch.ts[i] = emptyTracker(m.ts[i].fn)
 	}

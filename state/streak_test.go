@@ -167,8 +167,8 @@ func TestWindowKeys(t *testing.T) {
 		{
 			name: "functions that Reconfigure adds and reorders",
 			do: func(mc *Machine) []Window {
-				mc.Reconfigure([]string{"login"}, pol)
-				mc.Reconfigure([]string{"receive", "login", "send"}, pol)
+				mc.Reconfigure([]string{"login"}, pol, time.Time{})
+				mc.Reconfigure([]string{"receive", "login", "send"}, pol, time.Time{})
 				return windowsOf(observeAll(mc, 0, "fail:login", "fail:login"))
 			},
 			want: []Key{key(""), key("receive"), key("login"), key("send")},
@@ -248,7 +248,7 @@ func TestMachineFunctions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mc := New("messaging", "chat", "seoul-a", tt.fns, pol)
 			if tt.reconf != nil {
-				mc.Reconfigure(tt.reconf, pol)
+				mc.Reconfigure(tt.reconf, pol, time.Time{})
 			}
 			observeAll(mc, 0, tt.specs...)
 			var got []string
