@@ -23,8 +23,8 @@ type Options struct {
 	ReadFile func(string) ([]byte, error)
 	// SecretsOptional makes a ${env:NAME} that is not set, or a
 	// ${file:PATH} that cannot be read, no error: its value is left out of
-	// Secrets. For commands that only read results (windows, report), which
-	// need no flow's credentials; expanding such a reference later (a
+	// Secrets. For commands that only read results (windows, report) or
+	// make rules (rules), which need no flow's credentials; expanding such a reference later (a
 	// PostgreSQL password in storage.dsn) fails then.
 	SecretsOptional bool
 }

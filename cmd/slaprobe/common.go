@@ -25,7 +25,8 @@ func loadConfig(path string) (*config.Config, error) {
 }
 
 // loadResultsConfig loads a config for a command that only reads results
-// (windows, report): the flows' secrets need not be set.
+// (windows, report) or makes rules from it (rules): the flows' secrets need
+// not be set.
 func loadResultsConfig(path string) (*config.Config, error) {
 	return loadConfigOpts(path, config.Options{SecretsOptional: true})
 }

@@ -13,7 +13,9 @@ func cmdRules(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	// The rules need no flow's secrets (they are made where Prometheus
+	// runs, not where the probe does): loaded as windows and report are.
+	cfg, err := loadResultsConfig(*path)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,10 @@ import (
 // examples/centrifugo.yaml the hub's HMAC secret and API key): an auditor,
 // or an SRE in a shell other than the daemon's, could not list the windows
 // or build a report without the probe's credentials ("environment variable
-// MATRIX_PASSWORD is not set", exit 2). A secret the command does use (a
-// PostgreSQL password in storage.dsn) is still required.
+// MATRIX_PASSWORD is not set", exit 2). `rules` neither probes nor reads a
+// secret (services, objectives, runbook URL), and is run where Prometheus
+// runs (README, Deploying), so it needs none either. A secret the command
+// does use (a PostgreSQL password in storage.dsn) is still required.
 func TestReadCommandsNeedNoFlowSecrets(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "results.db")
@@ -44,6 +46,7 @@ func TestReadCommandsNeedNoFlowSecrets(t *testing.T) {
 		for _, args := range [][]string{
 			{"windows", "--config", cfg, "--db", db, "--from", "2026-11-01T00:00:00Z", "--to", "2026-12-01T00:00:00Z", "--format", "json"},
 			{"report", "--config", cfg, "--db", db, "--month", "2026-11", "--format", "json", "--out", filepath.Join(dir, "r.json")},
+			{"rules", "--config", cfg},
 		} {
 			var stdout, stderr bytes.Buffer
 			if code := runMain(context.Background(), args, &stdout, &stderr); code != exitOK {
