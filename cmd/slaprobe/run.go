@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -46,6 +47,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	pprofOn := fs.Bool("pprof", false, "also serve Go's profiler (net/http/pprof) under /debug/pprof/ on the listen address")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *listen != "" {
+		// Found before any work (the store is opened, and a new SQLite
+		// database made, before the listener is bound).
+		if err := checkListen(*listen); err != nil {
+			return usagef("--listen %q: %v", *listen, err)
+		}
 	}
 	if !*pprofOn {
 		// Heap profiles are only read through --pprof: without it the
@@ -559,4 +567,18 @@ func (g *gcPhases) begin() (end func()) {
 			}
 		})
 	}
+}
+
+// checkListen finds a --listen that no listener can bind for its form
+// alone: not HOST:PORT, or a port number out of 0..65535. A host that does
+// not resolve or a port in use are found when it is bound.
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want HOST:PORT, e.g. 127.0.0.1:9115")
+	}
+	if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+		return fmt.Errorf("port %d is out of 0..65535", n)
+	}
+	return nil
 }
