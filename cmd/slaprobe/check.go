@@ -10,7 +10,7 @@ import (
 )
 
 func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "--config FILE", stderr)
+	fs := newFlags("check", "--config FILE", stdout, stderr)
 	path := fs.String("config", "", "config file to validate (required)")
 	if err := parse(fs, args); err != nil {
 		return err

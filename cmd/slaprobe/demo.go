@@ -33,7 +33,7 @@ import (
 const defaultDemoTimeline = "incidents/kakao-2022-10-15.yaml"
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fset := newFlags("demo", "[--config FILE] [--timeline FILE]... [--from T --to T] [--interval D] [--out DIR]", stderr)
+	fset := newFlags("demo", "[--config FILE] [--timeline FILE]... [--from T --to T] [--interval D] [--out DIR]", stdout, stderr)
 	cfgPath := fset.String("config", "", "config (default: the built-in one with flows for every platform service)")
 	var timelines multiFlag
 	fset.Var(&timelines, "timeline", "timeline to replay as faults and reconcile against (repeatable; default: the bundled 2022-10-15 fire)")

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -78,11 +79,12 @@ func main() {
 }
 
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		topUsage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		topUsage(stdout) // asked for: the output, as a subcommand's --help
 		return exitOK
 	}
 	for _, c := range commands() {
@@ -135,15 +137,44 @@ func topUsage(w io.Writer) {
 // newFlags returns a flag set that reports errors instead of exiting and
 // prints its usage with a one-line synopsis: synopsis (which says what is
 // required and what goes together) followed by every other flag the set
-// defines, so that a flag added later cannot be left out of it.
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// defines, so that a flag added later cannot be left out of it. The usage
+// goes to stdout when --help (-h) asked for it and to stderr with a flag
+// error (parse sends it: see flagOutput).
+func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(&flagOutput{stdout: stdout, stderr: stderr})
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsisLine(fs, synopsis))
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", synopsisLine(fs, synopsis))
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// flagOutput is a flag set's output: what the flag package writes while
+// parse parses (the usage, and an error before it) is held, then sent to
+// stdout when it was help asked for (flag.ErrHelp) and to stderr when not.
+type flagOutput struct {
+	stdout, stderr io.Writer
+	parsing        bool
+	held           bytes.Buffer
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	if o.parsing {
+		return o.held.Write(p)
+	}
+	return o.stderr.Write(p)
+}
+
+// done ends the parse: the held text goes to stdout for help, else stderr.
+func (o *flagOutput) done(help bool) {
+	o.parsing = false
+	w := o.stderr
+	if help {
+		w = o.stdout
+	}
+	_, _ = w.Write(o.held.Bytes())
+	o.held.Reset()
 }
 
 // synopsisLine is "slaprobe NAME SYNOPSIS" with "[--flag VALUE]" (or
@@ -181,7 +212,15 @@ func named(synopsis, name string) bool {
 
 // parse parses args; a flag error is a usage error, --help is not an error.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out, _ := fs.Output().(*flagOutput)
+	if out != nil {
+		out.parsing = true
+	}
+	err := fs.Parse(args)
+	if out != nil {
+		out.done(errors.Is(err, flag.ErrHelp))
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
@@ -200,7 +239,7 @@ func (m *multiFlag) String() string     { return fmt.Sprint([]string(*m)) }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("version", "", stderr)
+	fs := newFlags("version", "", stdout, stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -39,10 +39,10 @@ func TestExitCodes(t *testing.T) {
 		stderrHas []string
 	}{
 		{"no command", nil, exitUsage, "", []string{"Usage: slaprobe COMMAND"}},
-		{"help", []string{"--help"}, exitOK, "", []string{"Commands:"}},
+		{"help", []string{"--help"}, exitOK, "Commands:", nil},
 		{"unknown command", []string{"frobnicate"}, exitUsage, "", []string{`unknown command "frobnicate"`}},
 		{"version", []string{"version"}, exitOK, "slaprobe ", nil},
-		{"subcommand help", []string{"report", "--help"}, exitOK, "", []string{"--month", "--format"}},
+		{"subcommand help", []string{"report", "--help"}, exitOK, "(--month YYYY-MM | --from T --to T) --format", nil},
 		{"unknown flag", []string{"check", "--nope"}, exitUsage, "", []string{"flag provided but not defined"}},
 		{"check needs config", []string{"check"}, exitUsage, "", []string{"--config is required"}},
 		{"check ok", []string{"check", "--config", "../../examples/demo.yaml"}, exitOK, "ok: 6 services", nil},
@@ -165,9 +165,9 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 			if code := runMain(context.Background(), []string{c.name, "--help"}, &stdout, &stderr); code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
-			usage, flags, ok := strings.Cut(stderr.String(), "\n")
+			usage, flags, ok := strings.Cut(stdout.String(), "\n")
 			if !ok || !strings.HasPrefix(usage, "Usage: slaprobe "+c.name) {
-				t.Fatalf("no usage line:\n%s", stderr.String())
+				t.Fatalf("no usage line:\n%s", stdout.String())
 			}
 			for _, m := range defined.FindAllStringSubmatch(flags, -1) {
 				if !named(usage, m[1]) {

@@ -12,7 +12,7 @@ import (
 )
 
 func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("once", "--config FILE [--flow NAME] [--format text|json]", stderr)
+	fs := newFlags("once", "--config FILE [--flow NAME] [--format text|json]", stdout, stderr)
 	path := fs.String("config", "", "config file (required)")
 	only := fs.String("flow", "", "run only this flow")
 	format := fs.String("format", "text", "output: text or json")

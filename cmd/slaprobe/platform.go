@@ -19,7 +19,7 @@ import (
 const platformMaxConns = 4096
 
 func cmdPlatform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("platform", "[--listen ADDR] [--timeline FILE]... [--allow-remote-admin] [--webhook-secret-file FILE] [--allow-remote-callbacks]", stderr)
+	fs := newFlags("platform", "[--listen ADDR] [--timeline FILE]... [--allow-remote-admin] [--webhook-secret-file FILE] [--allow-remote-callbacks]", stdout, stderr)
 	listen := fs.String("listen", "127.0.0.1:18080", "address to serve the demo platform on")
 	var timelines multiFlag
 	fs.Var(&timelines, "timeline", "timeline whose incidents are injected as faults on the wall clock (repeatable)")

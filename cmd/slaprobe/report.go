@@ -11,7 +11,7 @@ import (
 )
 
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "--config FILE [--db PATH|URL] (--month YYYY-MM | --from T --to T) --format pdf|html|json|csv|md --out PATH [--connect-timeout D] [--read-timeout D]", stderr)
+	fs := newFlags("report", "--config FILE [--db PATH|URL] (--month YYYY-MM | --from T --to T) --format pdf|html|json|csv|md --out PATH [--connect-timeout D] [--read-timeout D]", stdout, stderr)
 	path := fs.String("config", "", "config file (required)")
 	db := fs.String("db", "", "SQLite database path or postgres:// URL to read (default: the config's storage)")
 	waits := storeWaitFlags(fs)

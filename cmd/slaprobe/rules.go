@@ -8,7 +8,7 @@ import (
 )
 
 func cmdRules(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("rules", "--config FILE", stderr)
+	fs := newFlags("rules", "--config FILE", stdout, stderr)
 	path := fs.String("config", "", "config file (required)")
 	if err := parse(fs, args); err != nil {
 		return err

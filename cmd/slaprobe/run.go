@@ -37,7 +37,7 @@ import (
 var _ daemon.MaintenanceAware = (*alert.Notifier)(nil)
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH|URL] [--alertmanager URL]... [--log-level LEVEL] [--pprof]", stderr)
+	fs := newFlags("run", "--config FILE [--listen ADDR] [--db PATH|URL] [--alertmanager URL]... [--log-level LEVEL] [--pprof]", stdout, stderr)
 	path := fs.String("config", "", "config file (required)")
 	listen := fs.String("listen", "", "address for /metrics, /healthz and /api/v1/status (overrides the config)")
 	db := fs.String("db", "", "SQLite database path or postgres:// URL (overrides the config's storage)")

@@ -12,7 +12,7 @@ import (
 )
 
 func cmdWindows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("windows", "--config FILE [--db PATH|URL] --from T --to T [--format text|json|csv] [--recompute] [--connect-timeout D] [--read-timeout D]", stderr)
+	fs := newFlags("windows", "--config FILE [--db PATH|URL] --from T --to T [--format text|json|csv] [--recompute] [--connect-timeout D] [--read-timeout D]", stdout, stderr)
 	path := fs.String("config", "", "config file (required)")
 	db := fs.String("db", "", "SQLite database path or postgres:// URL to read (default: the config's storage)")
 	waits := storeWaitFlags(fs)
