@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,6 +173,24 @@ func quote(s string) string { return strconv.Quote(clip(s, maxQuote)) }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// parserProblems are the problems the YAML library's parser reports (its
+// scanner's are others): it gives their line from 0, one less than the
+// file's line (go.yaml.in/yaml/v3 parser.fail adds the 1 only to a
+// scanner's), so an unclosed `[` on line 4 read "line 3".
+var parserProblems = []string{
+	"did not find expected <stream-start>",
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found undefined tag handle",
+	"found duplicate %YAML directive",
+	"found duplicate %TAG directive",
+	"found incompatible YAML document",
+}
+
 // newDecoder is a decoder of a file of size bytes, its walk's budgets
 // set from that size.
 func newDecoder(file string, errs *Errors, size int) decoder {
@@ -225,6 +244,12 @@ func (d *decoder) yamlErr(err error, data []byte) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if slices.Contains(parserProblems, m[2]) {
+			// Numbered from 0 (the scanner's from 1): the line of the
+			// construct the parser was in, or of the problem; at the end
+			// of the file, the line after its last newline.
+			line = min(line+1, lastLine(data))
+		}
 		*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Msg: clip("invalid YAML: "+m[2], maxMsg)})
 		return
 	}
@@ -240,6 +265,15 @@ func (d *decoder) yamlErr(err error, data []byte) {
 		}
 	}
 	*d.errs = append(*d.errs, &Error{File: d.file, Line: line, Msg: clip("invalid YAML: "+msg, maxMsg)})
+}
+
+// lastLine is the number of data's last line (1 for an empty file).
+func lastLine(data []byte) int {
+	n := bytes.Count(data, []byte{'\n'})
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		n++
+	}
+	return max(1, n)
 }
 
 // aliasOffset returns the offset of the first alias "*name" in data (the
