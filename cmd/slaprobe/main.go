@@ -145,9 +145,25 @@ func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(&flagOutput{stdout: stdout, stderr: stderr})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags:\n", synopsisLine(fs, synopsis))
-		fs.PrintDefaults()
+		printDefaults(fs)
 	}
 	return fs
+}
+
+// printDefaults is fs.PrintDefaults with each flag in its --long form, as
+// the synopsis and the docs write it ("  --config string", not "  -config").
+func printDefaults(fs *flag.FlagSet) {
+	out := fs.Output()
+	var b bytes.Buffer
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	for line := range strings.Lines(b.String()) {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok {
+			line = "  --" + rest
+		}
+		_, _ = io.WriteString(out, line)
+	}
 }
 
 // flagOutput is a flag set's output: what the flag package writes while

@@ -156,9 +156,11 @@ func TestDemoRange(t *testing.T) {
 
 // TestUsageNamesEveryFlag: each command's --help synopsis names every flag
 // its Flags section lists (run left out --log-level, windows --recompute,
-// platform --allow-remote-admin and --allow-remote-callbacks).
+// platform --allow-remote-admin and --allow-remote-callbacks), and the
+// section lists each in its --long form, as the synopsis and the docs do
+// (it listed "-config string").
 func TestUsageNamesEveryFlag(t *testing.T) {
-	defined := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+	defined := regexp.MustCompile(`(?m)^  --?([a-z0-9-]+)`)
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -170,6 +172,9 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 				t.Fatalf("no usage line:\n%s", stdout.String())
 			}
 			for _, m := range defined.FindAllStringSubmatch(flags, -1) {
+				if !strings.HasPrefix(m[0], "  --") {
+					t.Errorf("Flags lists %q, want its --long form", strings.TrimSpace(m[0]))
+				}
 				if !named(usage, m[1]) {
 					t.Errorf("usage %q does not name --%s", usage, m[1])
 				}
