@@ -29,6 +29,15 @@ type target struct {
 	busy     bool // a send of Run's is in flight (n.sending guards these three)
 }
 
+// CheckURL reports whether raw (its secrets filled in) is an Alertmanager
+// URL a notifier can post to, as NewNotifier would, its error naming it
+// without credentials (scrub removes the secrets of the config). run checks
+// its --alertmanager flags so before any work.
+func CheckURL(raw string, scrub func(string) string) error {
+	_, err := newTarget(raw, scrub)
+	return err
+}
+
 func newTarget(raw string, scrub func(string) string) (*target, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -32,3 +32,24 @@ func TestRunBadListenTouchesNoStore(t *testing.T) {
 		})
 	}
 }
+
+// TestRunBadAlertmanagerTouchesNoStore: a --alertmanager the notifier
+// cannot post to is refused before the store is opened, as a bad --listen
+// is; before, run made and migrated the database first.
+func TestRunBadAlertmanagerTouchesNoStore(t *testing.T) {
+	for _, am := range []string{"nonsense", "127.0.0.1:9093", "ftp://127.0.0.1:9093", "http://127.0.0.1:9093/?x=1"} {
+		t.Run(am, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := oneFlowConfig(t, dir, "x", "http://127.0.0.1:9/")
+			db := filepath.Join(dir, "new.db")
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), []string{"run", "--config", cfg, "--db", db, "--listen", "127.0.0.1:0", "--alertmanager", am}, &stdout, &stderr)
+			if code != exitUsage || !strings.Contains(stderr.String(), "Alertmanager URL") {
+				t.Errorf("exit %d, want %d naming the Alertmanager URL:\n%s", code, exitUsage, stderr.String())
+			}
+			if _, err := os.Stat(db); err == nil {
+				t.Errorf("%s was created: a bad --alertmanager is found before the store is opened", db)
+			}
+		})
+	}
+}

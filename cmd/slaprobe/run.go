@@ -107,6 +107,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		log.Warn(w.Key+": "+w.Msg, "file", file, "line", w.Line)
 	}
+	// The Alertmanager URLs with their secrets filled in; --alertmanager's
+	// are found bad here, before any work (the config's were by load).
+	amURLs := make([]string, len(cfg.Alerting.AlertmanagerURLs))
+	for i, u := range cfg.Alerting.AlertmanagerURLs {
+		if amURLs[i], err = cfg.ExpandSecrets(u); err != nil {
+			return usageError{fmt.Errorf("alerting.alertmanager.urls[%d]: %w", i, err)}
+		}
+		if err := alert.CheckURL(amURLs[i], cfg.Redact); err != nil {
+			return usageError{err}
+		}
+	}
 	st, err := openStore(ctx, cfg, *db, log)
 	var pending *store.Pending
 	if err != nil {
@@ -137,14 +148,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if driver == "" || driver == "sqlite" {
 			legacyState = filepath.Join(filepath.Dir(dsn), alert.LegacyStateFile)
 		}
-		urls := make([]string, len(cfg.Alerting.AlertmanagerURLs))
-		for i, u := range cfg.Alerting.AlertmanagerURLs {
-			if urls[i], err = cfg.ExpandSecrets(u); err != nil {
-				return usageError{fmt.Errorf("alerting.alertmanager.urls[%d]: %w", i, err)}
-			}
-		}
 		notifier, err = alert.NewNotifier(alert.Options{
-			URLs:             urls,
+			URLs:             amURLs,
 			Redact:           cfg.Redact,
 			RedactMaxLen:     cfg.Redactor().MaxLen(),
 			Resend:           cfg.Alerting.Resend,
