@@ -309,6 +309,11 @@ func fireConfirmEvery(t *testing.T, kind state.Kind, bad func(flow string, at ti
 		} else {
 			scheduled++
 		}
+		// Stored with the flow's interval, a confirm run too: a report
+		// judges the stretch after it by it (schema version 15).
+		if run.Interval != iv {
+			t.Errorf("run at %v (confirm %v) stored with interval %v, want %v", run.Start.Sub(t0), run.Confirm, run.Interval, iv)
+		}
 	}
 	// The base slots from the first run to the last (jitter is under 2 s).
 	slots := int((got[len(got)-1]-got[0]+2*time.Second)/iv) + 1

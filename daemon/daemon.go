@@ -1387,6 +1387,7 @@ func (d *Daemon) runOnce(fs *flowState, due time.Time, confirm bool) (time.Time,
 			d.log.Warn("run cancelled by shutdown; result discarded", "flow", fs.name)
 			return
 		}
+		run.Interval = f.Interval // the stretch after it is judged by it, in the store too
 		if confirm {
 			run.Confirm = true
 			d.m.confirmRuns.WithLabelValues(fs.name, fs.service, fs.location).Inc()

@@ -101,6 +101,7 @@ func Replay(ctx context.Context, cfg *config.Config, deps Deps, from, to time.Ti
 			for j := range jobs {
 				mc := clock.NewManual(j.start)
 				run := j.runner.Run(probe.WithRunID(clock.NewContext(ctx, mc), j.id), j.f)
+				run.Interval = j.f.Interval
 				if j.confirm {
 					run.Confirm = true
 					d.m.confirmRuns.WithLabelValues(j.rf.fs.name, j.rf.fs.service, j.rf.fs.location).Inc()

@@ -69,6 +69,12 @@ type Run struct {
 	// while confirm runs are made is covered by the first run at or after
 	// it, which is that slot's scheduled run (Confirm false).
 	Confirm bool
+	// Interval is the flow's interval when the run was made (a confirm
+	// run's too): the stretch after it is judged by it (README, Accounting
+	// policy), not by a reload's since. 0: not known (a run stored before
+	// schema version 15, or made outside the daemon); a report then takes
+	// the config's.
+	Interval time.Duration
 	// RetryAfter is what the first failing step's last answer asked of the
 	// client (a session or main step's; not a teardown step's), a 429 (Too
 	// Many Requests) or 503 (Service Unavailable) with a Retry-After header: the daemon makes no confirm run sooner (see

@@ -106,6 +106,21 @@ var sqliteMigrations = []migration{
 	// must say the store is newer rather than that its blobs are corrupt.
 	{version: 13},
 	{version: 14, stmts: v14Stmts},
+	{version: 15, stmts: v15Stmts("INTEGER")},
+}
+
+// v15Stmts give each run the interval its flow had when it was made
+// (probe.Run.Interval, in milliseconds), so that a report judges the
+// stretch after a prober's last run by it, not by a reload's since: NULL
+// for the runs stored before (not known: the config's judges them). A
+// column of the runs, not a table of each series' interval changes: it is
+// written with the run it belongs to, so that a late or spooled run (out of
+// order) and pruning need nothing more, and read with the run the report
+// reads anyway (the last one before the period's end). Nullable and
+// without a default, the column is added without rewriting the table (both
+// databases), and a NULL costs SQLite one byte of the row's header.
+func v15Stmts(integer string) []string {
+	return []string{`ALTER TABLE runs ADD COLUMN interval_ms ` + integer}
 }
 
 // v14Stmts give each report version the digest of its canonical figures
@@ -443,6 +458,7 @@ $$`,
 	// must say the store is newer rather than that its blobs are corrupt.
 	{version: 13},
 	{version: 14, stmts: v14Stmts},
+	{version: 15, stmts: v15Stmts("BIGINT")},
 }
 
 // Frozen Go code of migrations 2 and 3.

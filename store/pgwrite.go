@@ -17,9 +17,9 @@ import (
 
 // insertRunsPG is PostgreSQL's writeRuns.
 func insertRunsPG(ctx context.Context, _ *core, tx *sqlx.Tx, r *runRows) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bytea[], $7::bigint[])
-ON CONFLICT (series, start_ns, run_id) DO NOTHING`, r.ids, r.series, r.starts, r.durs, r.runIDs, r.steps, r.confirm)
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm, interval_ms)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bytea[], $7::bigint[], $8::bigint[])
+ON CONFLICT (series, start_ns, run_id) DO NOTHING`, r.ids, r.series, r.starts, r.durs, r.runIDs, r.steps, r.confirm, r.ivl)
 	if err != nil {
 		return 0, err
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // runsOfSeries reads one series' runs in [from, to), in order of start.
-const runsOfSeries = `SELECT run_id, start_ns, duration_ns, steps, confirm FROM runs
+const runsOfSeries = `SELECT run_id, start_ns, duration_ns, steps, confirm, interval_ms FROM runs
 WHERE series = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, id`
 
 // Runs implements Store.
@@ -115,7 +115,7 @@ func (c *core) readPoints(ctx context.Context, points []runPoint, names map[int6
 	// point up to n (a row matched twice is returned once).
 	n := min(len(points), pointsPerRead)
 	var q strings.Builder
-	q.WriteString(`SELECT series, run_id, start_ns, duration_ns, steps, confirm FROM runs WHERE `)
+	q.WriteString(`SELECT series, run_id, start_ns, duration_ns, steps, confirm, interval_ms FROM runs WHERE `)
 	for i := range n {
 		if i > 0 {
 			q.WriteString(" OR ")
@@ -193,19 +193,20 @@ func (c *core) readRuns(ctx context.Context, query string, sr seriesRow, from, t
 }
 
 // scanRun reads a runs row as runsOfSeries selects it (run_id, start_ns,
-// duration_ns, steps, confirm), or with its series first into series when
+// duration_ns, steps, confirm, interval_ms), or with its series first into series when
 // that is not nil (readPoints), into a run without its series' names. blob
 // is the caller's buffer, kept across rows.
 func scanRun(rows *sql.Rows, names map[int64]nameKey, series *int64, blob *[]byte) (probe.Run, error) {
 	var (
 		start, dur, confirm int64
+		ivl                 sql.NullInt64 // NULL: stored before schema version 15
 		runID               string
 		err                 error
 	)
 	if series != nil {
-		err = rows.Scan(series, &runID, &start, &dur, blob, &confirm)
+		err = rows.Scan(series, &runID, &start, &dur, blob, &confirm, &ivl)
 	} else {
-		err = rows.Scan(&runID, &start, &dur, blob, &confirm)
+		err = rows.Scan(&runID, &start, &dur, blob, &confirm, &ivl)
 	}
 	if err != nil {
 		return probe.Run{}, fmt.Errorf("store: read runs: %w", err)
@@ -214,7 +215,8 @@ func scanRun(rows *sql.Rows, names map[int64]nameKey, series *int64, blob *[]byt
 	if err != nil {
 		return probe.Run{}, fmt.Errorf("store: run %q: %w", runID, err)
 	}
-	return probe.Run{ID: runID, Start: fromNS(start), Duration: time.Duration(dur), Steps: steps, Confirm: confirm != 0}, nil
+	return probe.Run{ID: runID, Start: fromNS(start), Duration: time.Duration(dur), Steps: steps, Confirm: confirm != 0,
+		Interval: time.Duration(ivl.Int64) * time.Millisecond}, nil
 }
 
 // LastRuns implements Store.

@@ -31,7 +31,7 @@ type inserts struct {
 
 func newInserts(d *dialect) inserts {
 	return inserts{
-		runs: insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm)", cols: 7,
+		runs: insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm, interval_ms)", cols: 8,
 			tail: " ON CONFLICT (series, start_ns, run_id) DO NOTHING"},
 		events: insertSpec{head: "INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error, last_before_ns, last_in_ns, known_ns, first_in_end_ns, first_after_end_ns)", cols: 16},
 		minute: rollupSpec(d, "rollup_minute"),

@@ -72,7 +72,7 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 	})
 	rows := runRows{ids: runIDs, series: make([]int64, 0, len(runs)), starts: make([]int64, 0, len(runs)),
 		durs: make([]int64, 0, len(runs)), runIDs: make([]string, 0, len(runs)), steps: make([][]byte, 0, len(runs)),
-		confirm: make([]int64, 0, len(runs))}
+		confirm: make([]int64, 0, len(runs)), ivl: make([]*int64, 0, len(runs))}
 	blobs := make([]byte, 0, 48*nsteps+4*len(runs)) // one backing array for every run's steps
 	names := make([]int64, 0, nsteps)               // step name ids, run after run in order
 	var steps []stepRow
@@ -96,6 +96,7 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		rows.runIDs = append(rows.runIDs, r.ID)
 		rows.steps = append(rows.steps, blobs[from:len(blobs):len(blobs)])
 		rows.confirm = append(rows.confirm, confirmFlag(r))
+		rows.ivl = append(rows.ivl, intervalMS(r))
 	}
 	n, err := c.d.writeRuns(ctx, c, tx, &rows)
 	if err != nil {
@@ -167,7 +168,18 @@ type runRows struct {
 	ids, series, starts, durs []int64
 	runIDs                    []string
 	steps                     [][]byte
-	confirm                   []int64 // 1: a confirm run (runs.confirm)
+	confirm                   []int64  // 1: a confirm run (runs.confirm)
+	ivl                       []*int64 // runs.interval_ms; nil: NULL (not known)
+}
+
+// intervalMS is runs.interval_ms for r: its interval in milliseconds, nil
+// (NULL) when not known.
+func intervalMS(r *probe.Run) *int64 {
+	if r.Interval <= 0 {
+		return nil
+	}
+	ms := max(r.Interval.Milliseconds(), 1)
+	return &ms
 }
 
 // confirmFlag is runs.confirm for r.
@@ -181,9 +193,13 @@ func confirmFlag(r *probe.Run) int64 {
 // insertRunsSQL writes runs as multi-row INSERTs (SQLite's writeRuns),
 // skipping those already stored; it returns how many it inserted.
 func insertRunsSQL(ctx context.Context, c *core, tx *sqlx.Tx, r *runRows) (int64, error) {
-	args := make([]any, 0, 7*len(r.ids))
+	args := make([]any, 0, 8*len(r.ids))
 	for i := range r.ids {
-		args = append(args, r.ids[i], r.series[i], r.starts[i], r.durs[i], r.runIDs[i], r.steps[i], r.confirm[i])
+		var ivl any
+		if p := r.ivl[i]; p != nil {
+			ivl = *p
+		}
+		args = append(args, r.ids[i], r.series[i], r.starts[i], r.durs[i], r.runIDs[i], r.steps[i], r.confirm[i], ivl)
 	}
 	return c.insertRows(ctx, tx, c.ins.runs, args)
 }
