@@ -878,19 +878,29 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		if c.First.After(from) && !a.ranBefore[k] {
 			unknown[c.Location] = append(unknown[c.Location], iv{from, c.First})
 		}
-		trailing := end.Sub(c.Last) > 2*ivl || end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*ivl && !a.after[k]
+		// The stretch after the last run is judged by the interval that
+		// run had (stored with it since schema version 15), not by a
+		// reload's since, as the state machine judged it (state.Machine's
+		// ranIvl): a prober stopped at 10:55 and not back read 50 s more
+		// unknown in 10:00-11:00 once a reload took its 60 s to 10 s. The
+		// config's when it has none (stored before, or pruned).
+		runIvl := ivl
+		if r := a.last[k]; r != nil && r.Start.Equal(c.Last) && r.Interval > 0 {
+			runIvl = r.Interval
+		}
+		trailing := end.Sub(c.Last) > 2*runIvl || end.Equal(a.in.To) && a.in.Now.Sub(c.Last) > 2*runIvl && !a.after[k]
 		if trailing {
 			if fd.ends == nil {
 				fd.ends = map[string]time.Time{}
 			}
-			fd.ends[c.Location] = a.dataEnd(f, ivl, c, raw)
+			fd.ends[c.Location] = a.dataEnd(f, runIvl, c, raw)
 		}
 		switch {
 		case end.Equal(a.in.To) && a.ranAfter[k]:
 		case end.Equal(a.in.To) && !a.in.Recompute && storedUnknownAfter(raw, c.Location, c.Last, end):
 			// Back later than edgeLookaround: the stretch the state
 			// machine stored when it ran again says, as above.
-		case end.Sub(c.Last) > 2*ivl:
+		case end.Sub(c.Last) > 2*runIvl:
 			unknown[c.Location] = append(unknown[c.Location], iv{fd.ends[c.Location], end})
 		case trailing:
 			// A period over: no run for two intervals after the last one
@@ -1285,7 +1295,12 @@ func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw 
 // lastRunsAtEnd reads, at once, the run at the last run time in the period
 // of each flow and location with no run in the two intervals (of the flow,
 // in the config) before the elapsed period's end, nor after the end of a
-// period that is over (ranAfter): the runs dataEnd judges.
+// period that is over (ranAfter): the runs dataEnd judges, by the interval
+// each had (flowWindows). It picks them by the config's interval, not
+// reading every location's last run at every build: a location stopped
+// less than two of the config's intervals before the end of a period made
+// as of its end, whose last run had a shorter one, is judged by the
+// config's (README, Accounting policy).
 func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run, error) {
 	ivls := map[string]time.Duration{}
 	for _, svc := range a.cfg.Services {
