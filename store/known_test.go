@@ -35,9 +35,7 @@ func TestKnownStoredAndMigrated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.AppendRuns(ctx, runs); err != nil {
-				t.Fatal(err)
-			}
+			appendRunsV14(t, c, s, runs)
 			for _, w := range []struct{ start, confirmed time.Time }{{t0, kept}, {t0.Add(60 * time.Second), gone}} {
 				if _, err := c.w.ExecContext(ctx, fmt.Sprintf(`INSERT INTO events (op, kind, service, flow, function, location, start_ns, end_ns, confirmed_ns, cause_step, error, last_before_ns, last_in_ns)
 VALUES ('open', 'down', 'messaging', 'chat', '', 'seoul-a', %d, 0, %d, 'login', 'x', 0, 0)`, w.start.UnixNano(), w.confirmed.UnixNano())); err != nil {

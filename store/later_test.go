@@ -47,9 +47,7 @@ func TestEdgesLaterStoredAndMigrated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.AppendRuns(ctx, runs); err != nil {
-				t.Fatal(err)
-			}
+			appendRunsV14(t, c, s, runs)
 			for _, w := range old {
 				for _, op := range []string{"open", "close"} {
 					end := int64(0)

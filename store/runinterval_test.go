@@ -8,8 +8,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/slaprobe/slaprobe/probe"
 )
+
+// appendRunsV14 is s.AppendRuns as a slaprobe of schema versions 8 to 14
+// wrote runs (no interval_ms), for the tests that store runs at such a
+// version and then migrate: the live insert names a column those versions
+// do not have. The rollups are the live code's, as before.
+func appendRunsV14(t *testing.T, c *core, s Store, runs []probe.Run) {
+	t.Helper()
+	orig := c.d
+	d := *orig
+	d.writeRuns = func(ctx context.Context, c *core, tx *sqlx.Tx, r *runRows) (int64, error) {
+		sp := insertSpec{head: "INSERT INTO runs (id, series, start_ns, duration_ns, run_id, steps, confirm)", cols: 7,
+			tail: " ON CONFLICT (series, start_ns, run_id) DO NOTHING"}
+		args := make([]any, 0, 7*len(r.ids))
+		for i := range r.ids {
+			args = append(args, r.ids[i], r.series[i], r.starts[i], r.durs[i], r.runIDs[i], r.steps[i], r.confirm[i])
+		}
+		return c.insertRows(ctx, tx, sp, args)
+	}
+	c.d = &d
+	defer func() { c.d = orig }()
+	if err := s.AppendRuns(context.Background(), runs); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestRunIntervalRoundTrip: the interval a run was made with
 // (probe.Run.Interval, schema version 15) is stored with it and read back,
