@@ -568,7 +568,7 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, g
 	// restore is made again, or the flows start fresh): nothing counted.
 	resumed := make(map[*flowState]bool, len(fss))
 	resume := func(fs *flowState, h history) {
-		fs.resume(byFlow[fs.name], last[fs.name], h)
+		fs.resume(byFlow[fs.name], last[fs.name], h, now)
 		resumed[fs] = true
 	}
 	if err := d.recentHistory(ctx, loc, fss, last, now, resume); err != nil {
@@ -585,7 +585,7 @@ func (d *Daemon) restore(ctx context.Context, fss []*flowState, now time.Time, g
 	}
 	for _, fs := range fss {
 		if !resumed[fs] {
-			fs.resume(byFlow[fs.name], last[fs.name], history{})
+			fs.resume(byFlow[fs.name], last[fs.name], history{}, now)
 		}
 		fs.restored(d.m, last[fs.name], now)
 		fs.mu.Lock()
@@ -634,7 +634,7 @@ func orphaned(fss []*flowState, open []state.Window, loc string, last map[string
 
 // resume restores the flow's machine from its open windows and history;
 // restored then sets its metrics.
-func (fs *flowState) resume(open []state.Window, lastRun time.Time, h history) {
+func (fs *flowState) resume(open []state.Window, lastRun time.Time, h history, now time.Time) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var mine []state.Window
@@ -645,6 +645,10 @@ func (fs *flowState) resume(open []state.Window, lastRun time.Time, h history) {
 	}
 	fs.machine.Restore(mine, lastRun)
 	fs.machine.Resume(h.runs, h.windows)
+	if n := len(h.runs); n > 0 && h.runs[n-1].Start.Equal(fs.machine.LastRun()) {
+		// The stretch since the last run is judged by the interval it had.
+		fs.machine.Restarted(h.runs[n-1].Interval, now)
+	}
 }
 
 func (fs *flowState) restored(m *metrics, lastRun, now time.Time) {

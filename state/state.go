@@ -1347,6 +1347,30 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 	m.confirming = m.Confirming() || scratch.confirming && !scratch.lastRun.Before(m.lastRun)
 }
 
+// Restarted tells the machine, after Restore and Resume, the interval its
+// last run had (probe.Run.Interval, stored with it; 0: not known) and when
+// the daemon restarted: the stretch since that run is judged by it, as a
+// reload's is (Reconfigure), not by the interval in the config the daemon
+// restarted with. A restart before that run's next one was due judges it
+// by the longer of the two (the daemon schedules that run by the new
+// interval), one after by the run's: a flow every 10 minutes stopped a
+// minute after its last run and restarted every minute 3 minutes later
+// stored unknown from a minute after that run, where the old schedule had
+// its next run due 7 minutes later; one every minute restarted every 10
+// minutes 3 minutes after its last run stored none for the two runs it
+// missed.
+func (m *Machine) Restarted(ran time.Duration, at time.Time) {
+	if ran <= 0 || m.lastRun.IsZero() || ran == m.policy.Interval {
+		return
+	}
+	m.ranIvl = ran
+	old := m.ranPolicy()
+	if due := maxTime(m.lastRun.Add(old.Covers(m.confirming)), m.covered); at.Before(due) {
+		m.ranIvl = max(old.Interval, m.policy.Interval)
+		m.ranConfirm = max(old.Covers(true), m.policy.Covers(true))
+	}
+}
+
 // emptyTracker is a tracker for function fn ("": the flow) with nothing
 // observed.
 func emptyTracker(fn string) tracker {
