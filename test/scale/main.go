@@ -49,6 +49,14 @@
 // p99 then counts the other prober's work too (and the target's, which serves
 // both), so take lag figures from rows run alone.
 //
+// With -hup-for D, the timed reload is followed by a SIGHUP every -hup-every
+// (default 4 s; the next once the last is logged) for D, the config
+// edited and back: at 50,000 flows the status page's figures and the
+// availability gauge are built every few tens of seconds, each for a few
+// seconds, so that some of the reloads read the file during a build (the
+// peak a reload can make: #11's 600 MB). A note gives how many reloads
+// there were and the longest.
+//
 // With -profile DIR the slaprobe rows run with --pprof and write a CPU and an
 // allocation profile of the window to DIR (and print their top entries);
 // such rows are slower and their figures are not comparable.
@@ -91,6 +99,8 @@ type options struct {
 	profile  string
 	keep     bool
 	latency  time.Duration
+	hupEvery time.Duration // with hupFor: a SIGHUP this often after the timed reload
+	hupFor   time.Duration
 }
 
 func run(args []string) int {
@@ -108,6 +118,8 @@ func run(args []string) int {
 	fs.StringVar(&o.profile, "profile", "", "write CPU and allocation profiles of each slaprobe window into this directory")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (configs, databases, logs)")
 	fs.DurationVar(&o.latency, "latency", time.Second, "the step's latency objective")
+	fs.DurationVar(&o.hupFor, "hup-for", 0, "after the timed reload, send SIGHUPs for this long (the configs alternate), so that reloads meet report builds")
+	fs.DurationVar(&o.hupEvery, "hup-every", 4*time.Second, "with -hup-for: a SIGHUP this often (the next once the last reload logged)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

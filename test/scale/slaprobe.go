@@ -162,6 +162,15 @@ func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx 
 		return fail(fmt.Errorf("reload: %s", l.text))
 	}
 	r.reload = l.at.Sub(hup)
+	if o.hupFor > 0 {
+		note, err := hupStress(ctx, c, o, func(edited bool) error {
+			return writeConfig(cfg, n, o.interval, o.latency, listen, target, db, edited)
+		})
+		if err != nil {
+			return fail(err)
+		}
+		r.notes = append(r.notes, note)
+	}
 
 	from = c.nlines()
 	if err := c.stop(syscall.SIGTERM, 3*time.Minute); err != nil {
@@ -317,4 +326,36 @@ func durationNote(d []time.Duration) string {
 	ms := func(x time.Duration) string { return strconv.FormatFloat(float64(x)/1e6, 'f', 2, 64) }
 	return fmt.Sprintf("run durations in the window (%d stored runs, as the probe measured them, its own scheduling delays included): p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms",
 		len(d), ms(q(0.5)), ms(q(0.99)), ms(q(0.999)), ms(d[len(d)-1]))
+}
+
+// hupStress sends a SIGHUP every o.hupEvery for o.hupFor, each once the
+// last reload was logged, the config written edited and back in turns; it
+// returns a note of the reloads (how many, the longest, from the signal
+// to the log line).
+func hupStress(ctx context.Context, c *child, o options, write func(edited bool) error) (string, error) {
+	var n int
+	var longest time.Duration
+	edited := true
+	for end := time.Now().Add(o.hupFor); time.Now().Before(end); {
+		edited = !edited
+		if err := write(edited); err != nil {
+			return "", err
+		}
+		from := c.nlines()
+		hup := time.Now()
+		c.signal(syscall.SIGHUP)
+		l, _, err := c.waitLine(ctx, from, 2*time.Minute, "config reloaded", "reload rejected", "reload failed")
+		if err != nil {
+			return "", err
+		}
+		if !strings.Contains(l.text, "config reloaded") {
+			return "", fmt.Errorf("reload: %s", l.text)
+		}
+		n++
+		longest = max(longest, l.at.Sub(hup))
+		if err := sleep(ctx, time.Until(hup.Add(o.hupEvery))); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("then %d SIGHUPs every %s for %s: the longest reload %.2f s", n, o.hupEvery, o.hupFor, longest.Seconds()), nil
 }
