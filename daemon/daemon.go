@@ -226,7 +226,7 @@ type Daemon struct {
 	// (ExclusiveWithin), which the periodic builds give way to.
 	buildMu      sync.Mutex
 	building     context.CancelCauseFunc // ends the build holding the slot; nil: none
-	reloading    int                     // reloads waiting for or holding the slot
+	reloading    int                     // reloads under way (holdBuilds): no build begins
 	reloadsEnded chan struct{}           // closed when reloading is back to 0
 }
 

@@ -317,23 +317,7 @@ func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build 
 	if err := ctx.Err(); err != nil {
 		return false, err // and the build in the making goes on
 	}
-	d.buildMu.Lock()
-	if d.reloading == 0 {
-		d.reloadsEnded = make(chan struct{})
-	}
-	d.reloading++
-	if d.building != nil {
-		d.building(ErrSuperseded)
-	}
-	d.buildMu.Unlock()
-	defer func() {
-		d.buildMu.Lock()
-		if d.reloading--; d.reloading == 0 {
-			close(d.reloadsEnded)
-			d.reloadsEnded = nil
-		}
-		d.buildMu.Unlock()
-	}()
+	defer d.holdBuilds(true)()
 	select {
 	case d.builds <- struct{}{}:
 	case <-d.clock.After(wait):
@@ -355,6 +339,31 @@ func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build 
 	}
 	build()
 	return true, nil
+}
+
+// holdBuilds keeps the periodic report builds that have not begun from
+// beginning (Exclusive waits) until release is called, and, with end, ends
+// the build in the making (cause ErrSuperseded); without, that build goes
+// on and gives the slot back when it is done. Holds may overlap: builds
+// begin again once the last is released. release may be called once.
+func (d *Daemon) holdBuilds(end bool) (release func()) {
+	d.buildMu.Lock()
+	if d.reloading == 0 {
+		d.reloadsEnded = make(chan struct{})
+	}
+	d.reloading++
+	if end && d.building != nil {
+		d.building(ErrSuperseded)
+	}
+	d.buildMu.Unlock()
+	return func() {
+		d.buildMu.Lock()
+		if d.reloading--; d.reloading == 0 {
+			close(d.reloadsEnded)
+			d.reloadsEnded = nil
+		}
+		d.buildMu.Unlock()
+	}
 }
 
 // ReportStore is the daemon's store as periodic reports should read it (the
