@@ -104,3 +104,43 @@ func TestGCPhasesRuntime(t *testing.T) {
 		t.Errorf("GOGC %d during a phase and %d after, want %d and 100", during, after, heavyGCPercent)
 	}
 }
+
+// While heavy phases overlap (a SIGHUP reload reading its file beside a
+// report build in the making), GOGC is overlapGCPercent, back to
+// heavyGCPercent when one is left, to what it was after the last; never
+// above what it was before the first. newGCPhases lowers it so.
+func TestGCPhasesOverlap(t *testing.T) {
+	const p, o = heavyGCPercent, overlapGCPercent
+	for _, tt := range []struct {
+		name   string
+		before int
+		steps  []string
+		want   []int // GOGC after each step
+	}{
+		{"one", 100, []string{"b", "e0"}, []int{p, 100}},
+		{"nested", 100, []string{"b", "b", "e1", "e0"}, []int{p, o, p, 100}},
+		{"overlapping", 100, []string{"b", "b", "e0", "e1"}, []int{p, o, p, 100}},
+		{"three", 100, []string{"b", "b", "b", "e0", "e2", "e1"}, []int{p, o, o, o, p, 100}},
+		{"end twice", 100, []string{"b", "b", "e0", "e0", "e1"}, []int{p, o, p, p, 100}},
+		{"between", o + 5, []string{"b", "b", "e0", "e1"}, []int{o + 5, o, o + 5, o + 5}},
+		{"lower already", o - 5, []string{"b", "b", "e0", "e1"}, []int{o - 5, o - 5, o - 5, o - 5}},
+		{"off", -1, []string{"b", "b", "e0", "e1"}, []int{-1, -1, -1, -1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeGOGC{cur: tt.before}
+			g := newGCPhases(p)
+			g.set = f.set
+			var ends []func()
+			for i, s := range tt.steps {
+				if s == "b" {
+					ends = append(ends, g.begin())
+				} else {
+					ends[int(s[1]-'0')]()
+				}
+				if got := f.get(); got != tt.want[i] {
+					t.Errorf("after %v: GOGC %d, want %d", tt.steps[:i+1], got, tt.want[i])
+				}
+			}
+		})
+	}
+}
