@@ -26,7 +26,8 @@ import (
 // The randomized agreement check: each seed draws a scenario (locations
 // and their quorum, down_after/up_after, confirm runs, flows of 1-3 steps,
 // what the target does at each location over time, stops and restarts of
-// probers, a reload, a maintenance window), plays it on the agreement rig
+// probers, a reload, reloads that lengthen the interval and shorten it
+// again, a maintenance window), plays it on the agreement rig
 // (agree_test.go: live daemons on one fake clock and one SQLite store) and
 // checks that
 //
@@ -39,7 +40,9 @@ import (
 //     verdicts in Status, slaprobe_flow_up) is the windows it left open;
 //  4. over three ranges that begin and end anywhere, made as of their end
 //     or an hour later, `windows` and `windows --recompute` agree and the
-//     figures are within the range and add up to it.
+//     figures are within the range and add up to it;
+//  5. a prober never stopped stores no unknown window (checkNoGap), which
+//     the reloads that shorten the interval put to the test.
 //
 // Checks 1 and 4's recompute are left out when a reload changed
 // down_after or the interval (--recompute replays with today's config,
@@ -242,6 +245,17 @@ func drawScenario(seed uint64, streak int) *fuzzScenario {
 			change = "remove g"
 		}
 		s.events = append(s.events, fuzzEvent{at: at, kind: "reload", change: change})
+	}
+	// Reloads that shorten the interval: 10 s to 30 s, then back to 10 s
+	// 15 to 75 s later, at times more than twice 10 s after a run of every
+	// 30 s, which then judges the stretch after it (README, Accounting
+	// policy: the interval the run had, or the longer of the two when the
+	// reload came before its next run was due). Its own rng, so that the
+	// other seeds replay as before.
+	if sr := rand.New(rand.NewPCG(seed, 0x5407)); sr.IntN(3) == 0 {
+		at := time.Duration(20+sr.IntN(int((s.total-150*time.Second)/time.Second))) * time.Second
+		back := at + time.Duration(15+sr.IntN(61))*time.Second
+		s.events = append(s.events, fuzzEvent{at: at, kind: "reload", change: "interval=30s"}, fuzzEvent{at: back, kind: "reload", change: "interval=10s"})
 	}
 	slices.SortStableFunc(s.events, func(x, y fuzzEvent) int { return cmp.Compare(x.at, y.at) })
 	if rng.IntN(5) < 2 {
@@ -469,6 +483,7 @@ func playScenario(t *testing.T, s *fuzzScenario) {
 	// last was due (its unknown stretch, as its state machine would start
 	// it).
 	checkReport(t, r, s, t0, end, end.Add(time.Hour))
+	checkNoGap(t, r, s, t0, end)
 	// Ranges that end (or begin) anywhere, made as of their end or later:
 	// `windows` and `windows --recompute` agree, and the figures add up.
 	rng := rand.New(rand.NewPCG(s.seed, 7))
@@ -481,6 +496,32 @@ func playScenario(t *testing.T, s *fuzzScenario) {
 		}
 		checkRange(t, r, s, a, b, now, replayed)
 		checkReport(t, r, s, a, b, now)
+	}
+}
+
+// checkNoGap (5): a prober never stopped stores no unknown window: every
+// run it was to make ran (one that hung covers its time), whatever the
+// reloads did to the interval (README, Accounting policy: the stretch
+// after a run is judged by the interval it had, or the longer of the two
+// when a reload came before its next run was due). Main's rule before
+// e2e0d7e, the interval after the reload, stored one after 30 s to 10 s
+// reloaded more than 20 s after a run.
+func checkNoGap(t *testing.T, r *agreeRig, s *fuzzScenario, from, to time.Time) {
+	t.Helper()
+	stopped := map[string]bool{}
+	for _, e := range s.events {
+		if e.kind == "stop" {
+			stopped[e.loc] = true
+		}
+	}
+	ws, err := r.st.Windows(context.Background(), store.Query{From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if w.Kind == state.KindUnknown && !stopped[w.Location] {
+			t.Errorf("seed %d: %s never stopped, yet unknown %s %q %s to %s (from the start)", s.seed, w.Location, w.Flow, w.Function, w.Start.Sub(from), w.End.Sub(from))
+		}
 	}
 }
 
