@@ -797,11 +797,12 @@ func (fs *flowState) apply(m *metrics, ev state.Event) {
 }
 
 // closeAll ends the flow's open windows because the flow (or some of its
-// functions) left the config: at the end of the last run's interval, or now
-// if that is earlier, but never before the last run (a step back of the
+// functions) left the config: at the end of the last run's interval (the
+// interval that run had: a reload's update passes the flow's before it), or
+// now if that is earlier, but never before the last run (a step back of the
 // wall clock puts now before it). keep says which functions stay; nil closes everything.
-func (fs *flowState) closeAll(m *metrics, now time.Time, keep func(fn string) bool) []state.Event {
-	evs := fs.closing(fs.flow.Interval, now, keep)
+func (fs *flowState) closeAll(m *metrics, interval time.Duration, now time.Time, keep func(fn string) bool) []state.Event {
+	evs := fs.closing(interval, now, keep)
 	for _, ev := range evs {
 		fs.apply(m, ev)
 	}
@@ -1672,7 +1673,7 @@ func (d *Daemon) reload(cfg *config.Config) error {
 	for _, fs := range removed {
 		d.unschedule(fs)
 		fs.mu.Lock()
-		evs = append(evs, fs.closeAll(d.m, now, nil)...)
+		evs = append(evs, fs.closeAll(d.m, fs.flow.Interval, now, nil)...)
 		fs.mu.Unlock()
 		d.m.deleteFlow(fs.name)
 		d.log.Info("reload: flow removed", "flow", fs.name)
@@ -1797,7 +1798,11 @@ func (fs *flowState) update(m *metrics, f *config.Flow, r flowRunner, now time.T
 	var evs []state.Event
 	if !fs.machine.HasFunctions(fns) || policyOf(old) != policyOf(f) {
 		keep := func(fn string) bool { return fn == "" || slices.Contains(fns, fn) }
-		evs = fs.closeAll(m, now, keep)
+		// By the interval the last run had, as the re-judging of held
+		// runs closes them (reconfigure): fs.flow is f already, and a
+		// reload every 5 minutes to every minute 2 minutes after the
+		// last run closed a removed function's window a minute after it.
+		evs = fs.closeAll(m, old.Interval, now, keep)
 		for fn := range fs.machine.Functions() {
 			if !slices.Contains(fns, fn) {
 				m.deleteFunction(fs.name, fn)
