@@ -1291,6 +1291,15 @@ func (m *Machine) Resume(tail []probe.Run, windows []Window) {
 		}
 	}
 	for i := range tail {
+		if i > 0 && tail[i-1].Interval > 0 {
+			// The stretch between two runs is judged by the interval the
+			// earlier one had (stored with it), or the later one's when
+			// longer (a reload before that run was due), as the machine
+			// that made them judged it, not by the config's at the
+			// restart: runs every 3 minutes replayed at 30 s reset the
+			// streaks at each one (TestRestartKeepsTheStreaksOfRunsAtTheirInterval).
+			scratch.ranIvl = max(tail[i-1].Interval, tail[i].Interval)
+		}
 		scratch.Observe(&tail[i])
 	}
 	for i := range m.ts {
