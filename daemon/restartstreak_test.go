@@ -23,14 +23,23 @@ import (
 // it started at the second (the streak counted from the last run before
 // the stop) before.
 func TestRestartKeepsTheFailureStreakOfRunsAtTheirInterval(t *testing.T) {
-	for _, to := range []time.Duration{30 * time.Second, 3 * time.Minute} {
-		t.Run(fmt.Sprintf("3m0s to %s", to), func(t *testing.T) {
+	for _, tc := range []struct {
+		to        time.Duration
+		downAfter int
+	}{
+		{30 * time.Second, 3},
+		{3 * time.Minute, 3},
+		{30 * time.Second, 5},
+		{3 * time.Minute, 5},
+	} {
+		to, fails := tc.to, tc.downAfter-1
+		t.Run(fmt.Sprintf("3m0s to %s, %d failures of down_after %d", to, fails, tc.downAfter), func(t *testing.T) {
 			cfg, err := config.Parse("agree.yaml", fmt.Appendf(nil, agreeYAML, "0s"), config.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			cfg.Services[0].Flows[0].Interval = 3 * time.Minute
-			cfg.Services[0].Flows[0].DownAfter = 3
+			cfg.Services[0].Flows[0].DownAfter = tc.downAfter
 			var failFrom time.Time
 			r := newAgreeRigConfig(t, cfg, func(_ string, at time.Time) outcome {
 				if !failFrom.IsZero() && !at.Before(failFrom) {
@@ -41,7 +50,7 @@ func TestRestartKeepsTheFailureStreakOfRunsAtTheirInterval(t *testing.T) {
 			t0 := r.fc.Now()
 			failFrom = t0.Add(4 * time.Minute)
 			d := r.start("seoul-a", r.configAt("seoul-a"))
-			r.advance(10 * time.Minute)
+			r.advance(time.Duration(4+3*fails) * time.Minute)
 			d.mu.RLock()
 			fs := d.flows["f"]
 			d.mu.RUnlock()
@@ -53,14 +62,14 @@ func TestRestartKeepsTheFailureStreakOfRunsAtTheirInterval(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var fails []time.Time
+			var failed []time.Time
 			for _, run := range runs {
 				if run.Outcome() == probe.StatusFailed {
-					fails = append(fails, run.Start)
+					failed = append(failed, run.Start)
 				}
 			}
-			if len(fails) != 2 || open != 0 || !fails[1].Equal(l) {
-				t.Fatalf("before the stop: failures at %v, %d windows open, last run %s; want two failures, the last one last, none open", fails, open, l)
+			if len(failed) != fails || open != 0 || !failed[fails-1].Equal(l) {
+				t.Fatalf("before the stop: failures at %v, %d windows open, last run %s; want %d failures, the last one last, none open", failed, open, l, fails)
 			}
 			r.advance(l.Add(6 * time.Second).Sub(r.fc.Now()))
 			r.stop("seoul-a")
@@ -79,8 +88,8 @@ func TestRestartKeepsTheFailureStreakOfRunsAtTheirInterval(t *testing.T) {
 					starts = append(starts, w.Start)
 				}
 			}
-			if len(starts) != 1 || !starts[0].Equal(fails[0]) {
-				t.Errorf("down windows from %v, want one from the first failure %s (the second: %s)", starts, fails[0], fails[1])
+			if len(starts) != 1 || !starts[0].Equal(failed[0]) {
+				t.Errorf("down windows from %v, want one from the first failure, of %v", starts, failed)
 			}
 		})
 	}

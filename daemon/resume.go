@@ -49,8 +49,15 @@ const (
 // known, its LastIn gone) where `windows --recompute` (report's
 // flowLookback) finds it.
 func lookback(fs *flowState) time.Duration {
+	return lookbackAt(fs, fs.flow.Interval)
+}
+
+// lookbackAt is lookback with the flow's interval ivl: a flow whose last
+// run had a longer interval than the config's (stored with it since
+// schema version 15) looks back by that run's (recentHistory).
+func lookbackAt(fs *flowState, ivl time.Duration) time.Duration {
 	f := fs.flow
-	run := 2*f.Interval + 2*max(f.Timeout, time.Second)
+	run := 2*ivl + 2*max(f.Timeout, time.Second)
 	lb := time.Duration(state.ResumeRuns(policyOf(f))) * run
 	if f.Session != nil {
 		ttl := f.Session.TTL
@@ -79,13 +86,7 @@ func lookback(fs *flowState) time.Duration {
 // keeps none: only one batch's runs are in memory at once.
 // Called with the flows not yet running.
 func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState, last map[string]time.Time, now time.Time, use func(*flowState, history)) error {
-	type want struct {
-		fs       *flowState
-		from, to time.Time
-		lb       time.Duration
-		runs     int // about how many runs its lookback holds
-	}
-	var wants []want
+	var wants []histWant
 	for _, fs := range fss {
 		lr := last[fs.name]
 		fs.mu.Lock()
@@ -95,10 +96,46 @@ func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState
 		if lr.IsZero() {
 			continue // never ran
 		}
-		wants = append(wants, want{fs, lr.Add(-lb), lr.Add(time.Nanosecond), lb, int(lb/every) + 1})
+		wants = append(wants, histWant{fs, lr.Add(-lb), lr.Add(time.Nanosecond), lb, int(lb/every) + 1})
 	}
-	slices.SortStableFunc(wants, func(a, b want) int { return a.from.Compare(b.from) })
-	var batches [][]want
+	// A flow whose last run had a longer interval than the config's (the
+	// config shortened it since the stop) is read again over that run's
+	// lookback, those flows batched likewise: Resume replays the runs by
+	// the interval each had, and the config's shorter lookback held too few
+	// of them (a flow every 3 minutes four failures into down_after 5,
+	// restarted every 30 s, read three and began its window at the second).
+	var wider []histWant
+	err := d.readHistory(ctx, loc, wants, func(w histWant, h history) {
+		if ran := h.runs[len(h.runs)-1].Interval; ran > 0 {
+			w.fs.mu.Lock()
+			lb := lookbackAt(w.fs, ran)
+			w.fs.mu.Unlock()
+			if lb > w.lb {
+				wider = append(wider, histWant{w.fs, w.to.Add(-time.Nanosecond).Add(-lb), w.to, lb, int(lb/max(ran, time.Second)) + 1})
+				return
+			}
+		}
+		use(w.fs, h)
+	})
+	if err != nil || len(wider) == 0 {
+		return err
+	}
+	return d.readHistory(ctx, loc, wider, func(w histWant, h history) { use(w.fs, h) })
+}
+
+// histWant is a flow's range of runs recentHistory reads.
+type histWant struct {
+	fs       *flowState
+	from, to time.Time
+	lb       time.Duration
+	runs     int // about how many runs its lookback holds
+}
+
+// readHistory reads the wants' runs and windows, batched (recentHistory),
+// and hands each flow's that has runs to use.
+func (d *Daemon) readHistory(ctx context.Context, loc string, wants []histWant, use func(histWant, history)) error {
+	slices.SortStableFunc(wants, func(a, b histWant) int { return a.from.Compare(b.from) })
+	var batches [][]histWant
 	var (
 		reach time.Time     // the latest end of the current batch's ranges
 		least time.Duration // the shortest lookback of its flows
@@ -162,7 +199,7 @@ func (d *Daemon) recentHistory(ctx context.Context, loc string, fss []*flowState
 					h.windows = append(h.windows, win)
 				}
 			}
-			use(w.fs, h)
+			use(w, h)
 		}
 	}
 	return nil
