@@ -512,7 +512,7 @@ func TestHeldFileOfNewerSlaprobe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(spool+".held", []byte(strings.Replace(string(b), `{"slaprobe_spool":1,`, `{"slaprobe_spool":2,`, 1)), 0o600); err != nil {
+	if err := os.WriteFile(spool+".held", []byte(strings.Replace(string(b), `{"slaprobe_spool":2,`, `{"slaprobe_spool":3,`, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	fc := clockwork.NewFakeClockAt(now)

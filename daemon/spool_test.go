@@ -369,7 +369,7 @@ func TestStartWithSpool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = []byte(strings.Replace(string(b), `{"slaprobe_spool":1,`, `{"slaprobe_spool":2,`, 1))
+		b = []byte(strings.Replace(string(b), `{"slaprobe_spool":2,`, `{"slaprobe_spool":3,`, 1))
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +395,7 @@ func TestStartWithSpool(t *testing.T) {
 		{"stored, then removed", nil, false, "", 5, false, "stored the results the store had not taken at the last stop"},
 		{"the database refuses writes", nil, true, "the store does not take the 5 runs and 0 events the last stop left in the spool", 5, false, "store back: the daemon started without it now stores its results"},
 		{"cut short", cut, false, "", 3, true, "line 5: cut short in the middle of a line"},
-		{"written by a newer slaprobe", newer, false, "", 0, true, "is format 2, this slaprobe reads format 1"},
+		{"written by a newer slaprobe", newer, false, "", 0, true, "is format 3, this slaprobe reads format 2"},
 		{"cut short by a kill while it was written", killed, false, "", 3, false, "the spool's writing was cut short (the process killed): stored what it held"},
 		{"cut short by a kill, the database refuses writes", killed, true, "the store does not take the 3 runs and 0 events the last stop left in the spool", 3, false, "the spool's writing was cut short (the process killed): stored what it held"},
 	}

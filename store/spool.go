@@ -35,8 +35,12 @@ import (
 // certificates' expiry.
 
 // SpoolVersion is the format WriteSpool writes; ReadSpool refuses a newer
-// one (ErrSpoolNewer).
-const SpoolVersion = 1
+// one (ErrSpoolNewer). Format 2 (schema version 15) gives each run the
+// interval it had (probe.Run.Interval), a field format 1's readers refuse
+// as damage, which left a held file's runs unread after a downgrade: they
+// refuse format 2 as newer, and move the file aside, keeping its runs for
+// the upgrade. This slaprobe reads both.
+const SpoolVersion = 2
 
 // MaxSpoolBytes bounds a spool file: about 70,000 runs of three steps (930
 // bytes each, measured, half of them failed with an error),

@@ -142,8 +142,8 @@ func TestSpoolDamaged(t *testing.T) {
 		{"an unknown key", join(append(append(lines[:4:4], []byte(`{"result": {}}`+"\n")), lines[4:]...)...), 3, ErrSpoolDamaged, `line 5: json: unknown field "result"`},
 		{"a line dropped", join(append(lines[:3:3], lines[4:]...)...), 9, ErrSpoolDamaged, "the end line counts 8 runs and 2 events, the file holds 7 and 2"},
 		{"lines after the end", join(append(lines, lines[1])...), 10, ErrSpoolDamaged, "line 13: lines after the end line"},
-		{"a newer version", join(append([][]byte{[]byte(`{"slaprobe_spool":2,"location":"seoul-a"}` + "\n")}, lines[1:]...)...), 0, ErrSpoolNewer,
-			"is format 2, this slaprobe reads format 1"},
+		{"a newer version", join(append([][]byte{[]byte(`{"slaprobe_spool":3,"location":"seoul-a"}` + "\n")}, lines[1:]...)...), 0, ErrSpoolNewer,
+			"is format 3, this slaprobe reads format 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -385,5 +385,39 @@ func TestOldSpoolLater(t *testing.T) {
 	want := []string{"open 00:00:00: 00:00:15 -", "cause 00:00:00: - -", "close 00:00:00: 00:00:15 00:10:14", "close 23:00:00: - -"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("events (start: FirstInEnd FirstAfterEnd)\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestSpoolFormat2: a spool is written in format 2, which a slaprobe that
+// reads format 1 refuses as newer (its runs kept for the upgrade) rather
+// than as damaged for their Interval (its held runs lost); a format-1
+// spool, whose runs have no Interval, still reads, with none.
+func TestSpoolFormat2(t *testing.T) {
+	r := mkRun("f", "seoul-a", t0, 0, time.Second)
+	r.Interval = time.Minute
+	path := writeTestSpool(t, []SpoolItem{{Run: &r}})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, _ := strings.Cut(string(b), "\n")
+	if !strings.Contains(head, `"slaprobe_spool":2`) {
+		t.Fatalf("header %s, want format 2", head)
+	}
+	sp, err := ReadSpool(path)
+	if err != nil || len(sp.Items) != 1 || sp.Items[0].Run == nil || sp.Items[0].Run.Interval != time.Minute {
+		t.Fatalf("format 2 read back %+v, %v: want the run with its interval", sp, err)
+	}
+	// As a slaprobe of format 1 wrote it: no Interval on its runs.
+	old := strings.Replace(head, `"slaprobe_spool":2`, `"slaprobe_spool":1`, 1) + "\n" + strings.ReplaceAll(rest, `"Interval":60000000000,`, "")
+	if strings.Contains(old, "Interval") {
+		t.Fatalf("the run's Interval is not where the test expects it:\n%s", b)
+	}
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp, err = ReadSpool(path)
+	if err != nil || len(sp.Items) != 1 || sp.Items[0].Run == nil || sp.Items[0].Run.Interval != 0 {
+		t.Fatalf("format 1 read back %+v, %v: want the run without an interval", sp, err)
 	}
 }
