@@ -57,24 +57,33 @@ func TestReloadJudgesTheGapByTheIntervalTheRunHad(t *testing.T) {
 			mc.Observe(mkRun(last, spec))
 			p.Interval = tt.after
 			mc.Reconfigure([]string{"login", "send", "receive"}, p, last.Add(tt.reload))
-			var got []Window
-			if tt.closeOnly {
-				got = mc.Close(last.Add(tt.next))
-			} else {
-				for _, e := range mc.Observe(mkRun(last.Add(tt.next), "ok")) {
-					if e.Window.Kind == KindUnknown && e.Window.Function == "" {
-						got = append(got, e.Window)
-					}
-				}
-			}
-			switch {
-			case tt.wantFrom == 0 && len(got) > 0:
-				t.Errorf("unknown %s to %s after the last run, want none", got[0].Start.Sub(last), got[0].End.Sub(last))
-			case tt.wantFrom > 0 && len(got) != 1:
-				t.Errorf("%d unknown windows, want one from %s after the last run", len(got), tt.wantFrom)
-			case tt.wantFrom > 0 && !got[0].Start.Equal(last.Add(tt.wantFrom)):
-				t.Errorf("unknown from %s after the last run, want from %s", got[0].Start.Sub(last), tt.wantFrom)
-			}
+			checkUnknownAfter(t, mc, last, tt.next, tt.closeOnly, tt.wantFrom)
 		})
+	}
+}
+
+// checkUnknownAfter checks the flow's unknown window after the last run at
+// last that mc stores at the next run, a pass at last+next (or, closeOnly,
+// when it is closed then): none when wantFrom is 0, else one from
+// last+wantFrom.
+func checkUnknownAfter(t *testing.T, mc *Machine, last time.Time, next time.Duration, closeOnly bool, wantFrom time.Duration) {
+	t.Helper()
+	var got []Window
+	if closeOnly {
+		got = mc.Close(last.Add(next))
+	} else {
+		for _, e := range mc.Observe(mkRun(last.Add(next), "ok")) {
+			if e.Window.Kind == KindUnknown && e.Window.Function == "" {
+				got = append(got, e.Window)
+			}
+		}
+	}
+	switch {
+	case wantFrom == 0 && len(got) > 0:
+		t.Errorf("unknown %s to %s after the last run, want none", got[0].Start.Sub(last), got[0].End.Sub(last))
+	case wantFrom > 0 && len(got) != 1:
+		t.Errorf("%d unknown windows, want one from %s after the last run", len(got), wantFrom)
+	case wantFrom > 0 && !got[0].Start.Equal(last.Add(wantFrom)):
+		t.Errorf("unknown from %s after the last run, want from %s", got[0].Start.Sub(last), wantFrom)
 	}
 }

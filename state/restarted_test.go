@@ -51,24 +51,7 @@ func TestRestartedJudgesTheGapByTheIntervalTheRunHad(t *testing.T) {
 			mc.Restore(nil, last)
 			mc.Resume(tail, nil)
 			mc.Restarted(tail[len(tail)-1].Interval, last.Add(tt.restart))
-			var got []Window
-			if tt.closeOnly {
-				got = mc.Close(last.Add(tt.next))
-			} else {
-				for _, e := range mc.Observe(mkRun(last.Add(tt.next), "ok")) {
-					if e.Window.Kind == KindUnknown && e.Window.Function == "" {
-						got = append(got, e.Window)
-					}
-				}
-			}
-			switch {
-			case tt.wantFrom == 0 && len(got) > 0:
-				t.Errorf("unknown %s to %s after the last run, want none", got[0].Start.Sub(last), got[0].End.Sub(last))
-			case tt.wantFrom > 0 && len(got) != 1:
-				t.Errorf("%d unknown windows, want one from %s after the last run", len(got), tt.wantFrom)
-			case tt.wantFrom > 0 && !got[0].Start.Equal(last.Add(tt.wantFrom)):
-				t.Errorf("unknown from %s after the last run, want from %s", got[0].Start.Sub(last), tt.wantFrom)
-			}
+			checkUnknownAfter(t, mc, last, tt.next, tt.closeOnly, tt.wantFrom)
 		})
 	}
 }
