@@ -50,17 +50,7 @@ func TestGCPhases(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeGOGC{cur: tt.before}
 			g := &gcPhases{percent: p, set: f.set}
-			var ends []func()
-			for i, s := range tt.steps {
-				if s == "b" {
-					ends = append(ends, g.begin())
-				} else {
-					ends[int(s[1]-'0')]()
-				}
-				if got := f.get(); got != tt.want[i] {
-					t.Errorf("after %v: GOGC %d, want %d", tt.steps[:i+1], got, tt.want[i])
-				}
-			}
+			playPhases(t, g, f, tt.steps, tt.want)
 		})
 	}
 }
@@ -130,17 +120,24 @@ func TestGCPhasesOverlap(t *testing.T) {
 			f := &fakeGOGC{cur: tt.before}
 			g := newGCPhases(p)
 			g.set = f.set
-			var ends []func()
-			for i, s := range tt.steps {
-				if s == "b" {
-					ends = append(ends, g.begin())
-				} else {
-					ends[int(s[1]-'0')]()
-				}
-				if got := f.get(); got != tt.want[i] {
-					t.Errorf("after %v: GOGC %d, want %d", tt.steps[:i+1], got, tt.want[i])
-				}
-			}
+			playPhases(t, g, f, tt.steps, tt.want)
 		})
+	}
+}
+
+// playPhases plays steps on g ("b" begins a phase, "eN" ends the N-th
+// begun) and checks f's GOGC after each against want.
+func playPhases(t *testing.T, g *gcPhases, f *fakeGOGC, steps []string, want []int) {
+	t.Helper()
+	var ends []func()
+	for i, s := range steps {
+		if s == "b" {
+			ends = append(ends, g.begin())
+		} else {
+			ends[int(s[1]-'0')]()
+		}
+		if got := f.get(); got != want[i] {
+			t.Errorf("after %v: GOGC %d, want %d", steps[:i+1], got, want[i])
+		}
 	}
 }
