@@ -401,6 +401,7 @@ func joinSpan(a, b store.Span) store.Span {
 	}
 	a.Runs += b.Runs
 	a.Confirm += b.Confirm
+	a.MinInterval = store.MinInterval(a.MinInterval, b.MinInterval)
 	return a
 }
 

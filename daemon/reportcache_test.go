@@ -18,7 +18,9 @@ import (
 // The report store's Totals and Coverage are the store's, whatever the
 // range (aligned or not, moving, in the past, reaching past now), as the
 // kept part grows hour by hour and when it is read afresh; confirm runs
-// (Rollup.Confirm, Span.Confirm) included, and with RunsOnly.
+// (Rollup.Confirm, Span.Confirm) included, and with RunsOnly; and the
+// shortest interval of a span's runs (Span.MinInterval), which the
+// confirm runs' intervals change 40 hours in (7 minutes, then 2).
 func TestReportStoreMatchesStore(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
@@ -35,8 +37,13 @@ func TestReportStoreMatchesStore(t *testing.T) {
 	for i, at := 0, t0.Add(3*time.Minute+20*time.Second); at.Before(t0.Add(72 * time.Hour)); i, at = i+1, at.Add(11*time.Minute) {
 		f := 1 + 2*(i%2)
 		confirms = append(confirms, probe.Run{ID: fmt.Sprintf("confirm-%d", i), Flow: storetest.FlowName(f), Service: storetest.ServiceName(f),
-			Location: "seoul-a", Start: at, Duration: time.Second, Confirm: true,
+			Location: "seoul-a", Start: at, Duration: time.Second, Confirm: true, Interval: 7 * time.Minute,
 			Steps: []probe.StepResult{{Step: storetest.StepName(0), Function: storetest.StepName(0), Status: probe.StatusFailed, Duration: time.Second, Attempts: 1}}})
+	}
+	for i := range confirms {
+		if !confirms[i].Start.Before(t0.Add(40 * time.Hour)) {
+			confirms[i].Interval = 2 * time.Minute
+		}
 	}
 	if err := st.AppendRuns(ctx, confirms); err != nil {
 		t.Fatal(err)

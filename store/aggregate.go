@@ -23,6 +23,26 @@ type rval struct {
 	first, last int64 // run starts, unix ns (confirm runs too)
 	stats       []stat
 	confirm     int64 // confirm runs (probe.Run.Confirm): in first and last, not in stats
+	// minIvl is the shortest interval of the bucket's runs, in
+	// milliseconds (rollup min_interval_ms); 0: none known.
+	minIvl int64
+}
+
+// interval notes a run's interval (ms; 0: not known) in its row.
+func (v *rval) interval(ms int64) {
+	v.minIvl = minKnown(v.minIvl, ms)
+}
+
+// minKnown is the smaller of two intervals in milliseconds, 0 meaning not
+// known.
+func minKnown(a, b int64) int64 {
+	switch {
+	case a <= 0:
+		return max(b, 0)
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
 }
 
 // entry returns the row's entry for name, adding it in order if needed.

@@ -29,8 +29,10 @@
 //	schema_version (version PK, applied_ns)            one row per applied migration
 //	series     (id PK, service, flow, location)         UNIQUE (flow, location, service)
 //	step_names (id PK, step, function)                  UNIQUE (step, function)
-//	runs       (id PK, series, start_ns, duration_ns, run_id, steps, confirm)
-//	           confirm: 1 for a confirm run (probe.Run.Confirm), 0 scheduled
+//	runs       (id PK, series, start_ns, duration_ns, run_id, steps, confirm,
+//	            interval_ms)
+//	           confirm: 1 for a confirm run (probe.Run.Confirm), 0 scheduled;
+//	           interval_ms: probe.Run.Interval, NULL when not known (v15)
 //	           UNIQUE INDEX runs_series_start (series, start_ns, run_id): (flow,
 //	           time) range scans, LastRuns, and a run stored once however
 //	           often its batch is committed (ON CONFLICT DO NOTHING)
@@ -41,9 +43,12 @@
 //	            last_in_ns, known_ns, first_in_end_ns, first_after_end_ns)
 //	           INDEX events_window (start_ns, flow, location), events_end (end_ns)
 //	rollup_minute, rollup_hour
-//	           (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs)
+//	           (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs,
+//	            min_interval_ms)
 //	           runs and data count scheduled runs, confirm_runs the confirm
-//	           runs; first_ns and last_ns are the first and last of either
+//	           runs; first_ns and last_ns are the first and last of either;
+//	           min_interval_ms the shortest interval_ms of either, NULL when
+//	           none is known (v16: Span.MinInterval)
 //	           PRIMARY KEY (bucket_ns, series), WITHOUT ROWID in SQLite
 //	store_meta (name PK, value): max_window_ns, the longest closed window;
 //	           runs_from_ns, minute_from_ns, hour_from_ns: what Prune has

@@ -107,6 +107,26 @@ var sqliteMigrations = []migration{
 	{version: 13},
 	{version: 14, stmts: v14Stmts},
 	{version: 15, stmts: v15Stmts("INTEGER")},
+	{version: 16, stmts: v16Stmts("INTEGER")},
+}
+
+// v16Stmts give each rollup row the shortest interval its runs were made
+// with (min_interval_ms, from runs.interval_ms; NULL where none is known), so
+// that Coverage, which reads rollups, says per span a bound on the
+// interval its last run had (Span.MinInterval): a report made as of now
+// picks the locations whose last run it reads (a prober stopped less than
+// two of the config's intervals ago whose runs were made at a shorter
+// one) without reading every location's last run at every build. The
+// shortest, not the last one's: a minimum merges in any order (late and
+// spooled runs, PostgreSQL's merge in Go, the daemon's kept coverage) as
+// first_ns and last_ns do. Nullable, without a default: added without
+// rewriting the tables; the rows rolled up before have none (the config's
+// interval picks, as before).
+func v16Stmts(integer string) []string {
+	return []string{
+		`ALTER TABLE rollup_minute ADD COLUMN min_interval_ms ` + integer,
+		`ALTER TABLE rollup_hour ADD COLUMN min_interval_ms ` + integer,
+	}
 }
 
 // v15Stmts give each run the interval its flow had when it was made
@@ -459,6 +479,7 @@ $$`,
 	{version: 13},
 	{version: 14, stmts: v14Stmts},
 	{version: 15, stmts: v15Stmts("BIGINT")},
+	{version: 16, stmts: v16Stmts("BIGINT")},
 }
 
 // Frozen Go code of migrations 2 and 3.

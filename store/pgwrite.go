@@ -38,7 +38,8 @@ func upsertRollupsPG(ctx context.Context, _ *core, tx *sqlx.Tx, table string, ro
 	cols := func(keys []rkey) []any {
 		b, s, n, f, l, d, cf := make([]int64, len(keys)), make([]int64, len(keys)), make([]int64, len(keys)),
 			make([]int64, len(keys)), make([]int64, len(keys)), make([][]byte, len(keys)), make([]int64, len(keys))
-		var data []byte // every row's data, one after the other
+		var data []byte                 // every row's data, one after the other
+		iv := make([]*int64, len(keys)) // min_interval_ms; nil: NULL (none known)
 		for i, k := range keys {
 			v := rows[k]
 			if data == nil {
@@ -47,11 +48,14 @@ func upsertRollupsPG(ctx context.Context, _ *core, tx *sqlx.Tx, table string, ro
 			from := len(data)
 			data = appendStats(data, v.stats)
 			b[i], s[i], n[i], f[i], l[i], d[i], cf[i] = k.bucket, k.series, v.runs(), v.first, v.last, data[from:len(data):len(data)], v.confirm
+			if v.minIvl > 0 {
+				iv[i] = &v.minIvl
+			}
 		}
-		return []any{b, s, n, f, l, d, cf}
+		return []any{b, s, n, f, l, d, cf, iv}
 	}
-	const src = ` (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[])`
+	const src = ` (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs, min_interval_ms)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[])`
 	q, err := tx.QueryContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO NOTHING RETURNING bucket_ns, series`, cols(keys)...)
 	if err != nil {
 		return err
@@ -82,7 +86,7 @@ SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5:
 	for i, k := range old {
 		bs[i], ss[i] = k.bucket, k.series
 	}
-	q, err = tx.QueryContext(ctx, `SELECT t.bucket_ns, t.series, t.first_ns, t.last_ns, t.data, t.confirm_runs FROM `+table+` t
+	q, err = tx.QueryContext(ctx, `SELECT t.bucket_ns, t.series, t.first_ns, t.last_ns, t.data, t.confirm_runs, COALESCE(t.min_interval_ms, 0) FROM `+table+` t
 JOIN unnest($1::bigint[], $2::bigint[]) AS k(b, s) ON t.bucket_ns = k.b AND t.series = k.s
 ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	if err != nil {
@@ -90,11 +94,11 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	}
 	for q.Next() {
 		var (
-			k                    rkey
-			first, last, confirm int64
-			data                 []byte
+			k                         rkey
+			first, last, confirm, ivl int64
+			data                      []byte
 		)
-		if err := q.Scan(&k.bucket, &k.series, &first, &last, &data, &confirm); err != nil {
+		if err := q.Scan(&k.bucket, &k.series, &first, &last, &data, &confirm, &ivl); err != nil {
 			q.Close()
 			return err
 		}
@@ -106,6 +110,7 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 		v := rows[k]
 		v.first, v.last, v.stats = min(v.first, first), max(v.last, last), mergeStats(v.stats, stored)
 		v.confirm += confirm
+		v.interval(ivl)
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
@@ -114,6 +119,6 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	// (A row deleted meanwhile, by a prune, is simply inserted again.)
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO UPDATE SET
 runs = excluded.runs, first_ns = excluded.first_ns, last_ns = excluded.last_ns, data = excluded.data,
-confirm_runs = excluded.confirm_runs`, cols(old)...)
+confirm_runs = excluded.confirm_runs, min_interval_ms = excluded.min_interval_ms`, cols(old)...)
 	return err
 }

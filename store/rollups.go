@@ -411,20 +411,20 @@ func (c *core) Coverage(ctx context.Context, q Query) (_ []Span, err error) {
 	}
 	spans := map[int64]*Span{}
 	for _, p := range split(from, to) {
-		query := `SELECT series, MIN(start_ns), MAX(start_ns), COUNT(*) - SUM(confirm), SUM(confirm) FROM runs WHERE start_ns >= ? AND start_ns < ?`
+		query := `SELECT series, MIN(start_ns), MAX(start_ns), COUNT(*) - SUM(confirm), SUM(confirm), COALESCE(MIN(interval_ms), 0) FROM runs WHERE start_ns >= ? AND start_ns < ?`
 		switch p.src {
 		case fromMinute:
-			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs) FROM rollup_minute WHERE bucket_ns >= ? AND bucket_ns < ?`
+			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs), COALESCE(MIN(min_interval_ms), 0) FROM rollup_minute WHERE bucket_ns >= ? AND bucket_ns < ?`
 		case fromHour:
-			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs) FROM rollup_hour WHERE bucket_ns >= ? AND bucket_ns < ?`
+			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs), COALESCE(MIN(min_interval_ms), 0) FROM rollup_hour WHERE bucket_ns >= ? AND bucket_ns < ?`
 		}
 		rows, err := c.r.QueryContext(ctx, c.r.Rebind(query+cond+` GROUP BY series`), append([]any{p.from, p.to}, cargs...)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: read coverage: %w", err)
 		}
 		for rows.Next() {
-			var sid, first, last, n, nc int64
-			if err := rows.Scan(&sid, &first, &last, &n, &nc); err != nil {
+			var sid, first, last, n, nc, ivl int64
+			if err := rows.Scan(&sid, &first, &last, &n, &nc, &ivl); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("store: read coverage: %w", err)
 			}
@@ -445,6 +445,7 @@ func (c *core) Coverage(ctx context.Context, q Query) (_ []Span, err error) {
 			}
 			sp.Runs += n
 			sp.Confirm += nc
+			sp.MinInterval = MinInterval(sp.MinInterval, time.Duration(ivl)*time.Millisecond)
 		}
 		err = rows.Err()
 		rows.Close()

@@ -16,7 +16,10 @@ import (
 // appendRunsV14 is s.AppendRuns as a slaprobe of schema versions 8 to 14
 // wrote runs (no interval_ms), for the tests that store runs at such a
 // version and then migrate: the live insert names a column those versions
-// do not have. The rollups are the live code's, as before.
+// do not have. The rollups are the live code's, written with the column of
+// schema version 16 (min_interval_ms) there for the write alone, as NULL:
+// added before and dropped after, so the tables are those of the version
+// the test stored at.
 func appendRunsV14(t *testing.T, c *core, s Store, runs []probe.Run) {
 	t.Helper()
 	orig := c.d
@@ -32,8 +35,19 @@ func appendRunsV14(t *testing.T, c *core, s Store, runs []probe.Run) {
 	}
 	c.d = &d
 	defer func() { c.d = orig }()
-	if err := s.AppendRuns(context.Background(), runs); err != nil {
+	ctx := context.Background()
+	for _, st := range v16Stmts("BIGINT") {
+		if _, err := c.w.ExecContext(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendRuns(ctx, runs); err != nil {
 		t.Fatal(err)
+	}
+	for _, table := range []string{"rollup_minute", "rollup_hour"} {
+		if _, err := c.w.ExecContext(ctx, `ALTER TABLE `+table+` DROP COLUMN min_interval_ms`); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -133,8 +147,8 @@ func TestRunIntervalMigratesFromV14(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if v, _ := schemaVersion(ctx, c.w); v != 15 {
-				t.Fatalf("schema at version %d, want 15", v)
+			if v, _ := schemaVersion(ctx, c.w); v != 16 {
+				t.Fatalf("schema at version %d, want 16", v)
 			}
 			newer := benchRuns(20, 20)
 			for i := range newer {
@@ -203,5 +217,104 @@ func TestSpoolRunInterval(t *testing.T) {
 		if it.Run == nil || it.Run.Interval != 0 {
 			t.Errorf("old spool item %d: %+v, want a run of no interval", i, it.Run)
 		}
+	}
+}
+
+// TestCoverageMinInterval: Coverage gives each span the shortest interval
+// its runs in the range were made with (Span.MinInterval, the rollups'
+// min_interval_ms since schema version 16, and the raw runs' interval_ms at
+// the edges), 0 where none is known; a late run and one of no interval
+// merge into a row already stored (SQLite's upsert, PostgreSQL's merge in
+// Go) as a minimum that ignores the unknown. SQLite and PostgreSQL.
+func TestCoverageMinInterval(t *testing.T) {
+	ctx := context.Background()
+	h := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	run := func(flow string, at time.Time, ivl time.Duration) probe.Run {
+		return probe.Run{ID: flow + at.Format("150405.000"), Flow: flow, Service: "messaging", Location: "seoul-a", Start: at, Interval: ivl,
+			Steps: []probe.StepResult{{Step: "login", Function: "login", Status: probe.StatusOK, Duration: time.Millisecond}}}
+	}
+	for _, drv := range []struct {
+		name string
+		open func(t *testing.T) Store
+	}{
+		{"sqlite", func(t *testing.T) Store { return openTestSQLite(t) }},
+		{"postgres", func(t *testing.T) Store { return openTestPostgres(t) }},
+	} {
+		t.Run(drv.name, func(t *testing.T) {
+			s := drv.open(t)
+			var first, second, late []probe.Run
+			for at := h.Add(5 * time.Second); at.Before(h.Add(time.Hour)); at = at.Add(time.Minute) {
+				first = append(first, run("chat", at, time.Minute), run("old", at, 0))
+			}
+			for at := h.Add(time.Hour + 5*time.Second); at.Before(h.Add(time.Hour + 2*time.Minute + 10*time.Second)); at = at.Add(10 * time.Second) {
+				first = append(first, run("chat", at, 10*time.Second))
+			}
+			// Into rows already stored: one of no interval (11:02:30),
+			// runs every 10 s after it; late, one of 30 s in 10:00's
+			// hour, and old's first of an interval known.
+			second = append(second, run("chat", h.Add(time.Hour+2*time.Minute+30*time.Second), 0))
+			for at := h.Add(time.Hour + 2*time.Minute + 35*time.Second); at.Before(h.Add(time.Hour + 5*time.Minute)); at = at.Add(10 * time.Second) {
+				second = append(second, run("chat", at, 10*time.Second))
+			}
+			late = append(late, run("chat", h.Add(30*time.Minute+10*time.Second), 30*time.Second), run("old", h.Add(40*time.Minute+10*time.Second), 20*time.Second))
+			// Later still, alone: a longer one and one of none, into
+			// rows of a shorter one.
+			later := []probe.Run{run("chat", h.Add(45*time.Minute+10*time.Second), 2*time.Minute), run("chat", h.Add(time.Hour+time.Minute+10*time.Second), 0)}
+			check := func(stage string, tests []struct {
+				from, to time.Duration
+				want     map[string]time.Duration
+			}) {
+				t.Helper()
+				for _, tc := range tests {
+					cov, err := s.Coverage(ctx, Query{From: h.Add(tc.from), To: h.Add(tc.to)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := map[string]time.Duration{}
+					for _, c := range cov {
+						got[c.Flow] = c.MinInterval
+					}
+					for f, w := range tc.want {
+						if g, ok := got[f]; !ok || g != w {
+							t.Errorf("%s: [%s, %s) %s: MinInterval %v (found %v), want %v", stage, tc.from, tc.to, f, g, ok, w)
+						}
+					}
+				}
+			}
+			type row = struct {
+				from, to time.Duration
+				want     map[string]time.Duration
+			}
+			for _, b := range [][]probe.Run{first, second} {
+				if err := s.AppendRuns(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := time.Minute
+			check("stored", []row{
+				{0, time.Hour, map[string]time.Duration{"chat": m, "old": 0}},                                                            // hour rollups
+				{0, time.Hour + 5*m, map[string]time.Duration{"chat": 10 * time.Second, "old": 0}},                                       // and minute ones
+				{30*m + 30*time.Second, 59*m + 50*time.Second, map[string]time.Duration{"chat": m}},                                      // raw and minute ones
+				{time.Hour + 2*m + 20*time.Second, time.Hour + 2*m + 40*time.Second, map[string]time.Duration{"chat": 10 * time.Second}}, // raw: 10 s and none
+				{time.Hour + 2*m + 29*time.Second, time.Hour + 2*m + 31*time.Second, map[string]time.Duration{"chat": 0}},                // raw: none
+				{time.Hour + 2*m, time.Hour + 3*m, map[string]time.Duration{"chat": 10 * time.Second}},                                   // a minute row with both
+			})
+			if err := s.AppendRuns(ctx, late); err != nil {
+				t.Fatal(err)
+			}
+			check("late", []row{
+				{0, time.Hour, map[string]time.Duration{"chat": 30 * time.Second, "old": 20 * time.Second}},
+				{30 * m, 31 * m, map[string]time.Duration{"chat": 30 * time.Second}},
+				{0, 30 * m, map[string]time.Duration{"chat": m, "old": 0}},
+			})
+			if err := s.AppendRuns(ctx, later); err != nil {
+				t.Fatal(err)
+			}
+			check("later", []row{
+				{0, time.Hour, map[string]time.Duration{"chat": 30 * time.Second, "old": 20 * time.Second}},
+				{45 * m, 46 * m, map[string]time.Duration{"chat": m}},
+				{time.Hour + m, time.Hour + 2*m, map[string]time.Duration{"chat": 10 * time.Second}},
+			})
+		})
 	}
 }

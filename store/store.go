@@ -93,12 +93,22 @@ type Query struct {
 
 // Span is the first and last run of a flow at a location in a range
 // (confirm runs included), its scheduled runs (Runs) and its confirm runs
-// (Confirm, see probe.Run.Confirm).
+// (Confirm, see probe.Run.Confirm), and MinInterval, the shortest interval
+// any of its runs there was made with (probe.Run.Interval, kept in the
+// rollups since schema version 16): a bound on the interval of its last run
+// that a report reads at no cost, 0 where no run in the range has one known
+// (stored before schema version 15, or rolled up before 16).
 type Span struct {
 	Flow, Service, Location string
 	First, Last             time.Time
 	Runs                    int64
 	Confirm                 int64
+	MinInterval             time.Duration
+}
+
+// MinInterval is the shorter of two Span.MinInterval, 0 meaning none known.
+func MinInterval(a, b time.Duration) time.Duration {
+	return time.Duration(minKnown(int64(a), int64(b)))
 }
 
 // Granularity of a rollup.

@@ -126,6 +126,10 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 			continue
 		}
 		minRow, hourRow := agg.rows(sids[i], r.Start.UnixNano())
+		if p := intervalMS(r); p != nil {
+			minRow.interval(*p)
+			hourRow.interval(*p)
+		}
 		if r.Confirm {
 			// Counted apart: not in the run counts or the latencies.
 			minRow.confirm++
@@ -225,10 +229,12 @@ func upsertRollupsSQL(ctx context.Context, c *core, tx *sqlx.Tx, table string, r
 		sp = c.ins.hour
 	}
 	keys := sortedKeys(rows)
-	args := make([]any, 0, 7*len(keys))
+	args := make([]any, 0, 8*len(keys))
 	var (
 		data   []byte // every row's data, one after the other
 		bucket any    // the last row's bucket: the rows of a bucket share it
+		ivl    any    // the last row's min_interval_ms: shared while it is the same
+		ivlMS  int64
 	)
 	for i, k := range keys {
 		v := rows[k]
@@ -247,7 +253,13 @@ func upsertRollupsSQL(ctx context.Context, c *core, tx *sqlx.Tx, table string, r
 		if v.last != v.first {
 			last = v.last
 		}
-		args = append(args, bucket, k.series, v.runs(), first, last, data[from:len(data):len(data)], v.confirm)
+		if v.minIvl != ivlMS || i == 0 {
+			ivl, ivlMS = nil, v.minIvl
+			if v.minIvl > 0 {
+				ivl = v.minIvl
+			}
+		}
+		args = append(args, bucket, k.series, v.runs(), first, last, data[from:len(data):len(data)], v.confirm, ivl)
 	}
 	_, err := c.insertRows(ctx, tx, sp, args)
 	return err
