@@ -211,6 +211,7 @@ func (m *memStore) Coverage(_ context.Context, q store.Query) ([]store.Span, err
 		if r.Start.After(s.Last) {
 			s.Last = r.Start
 		}
+		s.MinInterval = store.MinInterval(s.MinInterval, r.Interval)
 	}
 	return out, nil
 }

@@ -666,8 +666,11 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	for k := range prev {
 		a.ranBefore[k] = true
 	}
-	a.edge = a.edgeSpans(prev)
-	if a.last, err = a.lastRunsAtEnd(ctx); err != nil {
+	var edgeRuns map[[2]string]*probe.Run
+	if a.edge, edgeRuns, err = a.edgeSpans(ctx, prev); err != nil {
+		return nil, fmt.Errorf("report: last runs before the period: %w", err)
+	}
+	if a.last, err = a.lastRunsAtEnd(ctx, edgeRuns); err != nil {
 		return nil, fmt.Errorf("report: last runs: %w", err)
 	}
 	if a.resumedLast, err = a.resumedRuns(ctx, raw); err != nil {
@@ -768,6 +771,10 @@ func edgeSpans(ctx context.Context, s store.Store, from, to time.Time) (map[[2]s
 	for _, c := range cov {
 		k := [2]string{c.Flow, c.Location}
 		if o, ok := out[k]; ok {
+			if o.Last.After(c.Last) {
+				// The series of the last run: its bound is that run's.
+				o.MinInterval, c.MinInterval = c.MinInterval, o.MinInterval
+			}
 			c.First, c.Last = minT(o.First, c.First), maxT(o.Last, c.Last)
 			c.Runs += o.Runs
 			c.Confirm += o.Confirm
@@ -779,17 +786,30 @@ func edgeSpans(ctx context.Context, s store.Store, from, to time.Time) (map[[2]s
 
 // edgeSpans is, of the spans before the period (prev), those of the flows
 // and locations with no run in it whose last run before it still covers
-// its start (less than twice the flow's interval before it): a location
-// that ran before a period shorter than its interval reports in it as
-// the state machine left it at that run (README, Accounting policy:
+// its start (less than twice the interval that run had before it): a
+// location that ran before a period shorter than its interval reports in
+// it as the state machine left it at that run (README, Accounting policy:
 // unknown is no run for more than twice the interval), and the stretch
 // after that run is judged as after a last run in the period. Each is
 // reduced to that last run (First and Last; no runs counted). Before, such
 // a location was taken for not reporting: a 40 s range inside an outage
 // probed every 60 s read 40 s unknown and no window.
-func (a *analysis) edgeSpans(prev map[[2]string]store.Span) []store.Span {
+//
+// The interval is the one that run had (stored with it since schema
+// version 15), not the config's: a location every 60 s whose last run
+// was 100 s before a range, read with 10 s in the config since, was not
+// reporting in it, and one every 10 s whose last run was 30 s before it
+// reported with 60 s in the config. A span's MinInterval (the shortest
+// interval of its runs, from the rollups) bounds it from below: a last
+// run less than two of it before the start covers it whatever it had, so
+// only the locations stopped longer (few: probers stopped in the day
+// before the period) have their last run read, here, at once; those runs
+// are returned for lastRunsAtEnd. Without a bound (runs rolled up
+// before schema version 16, or stored before 15), the config's interval
+// judges, as before.
+func (a *analysis) edgeSpans(ctx context.Context, prev map[[2]string]store.Span) ([]store.Span, map[[2]string]*probe.Run, error) {
 	if len(prev) == 0 {
-		return nil
+		return nil, nil, nil
 	}
 	in := map[[2]string]bool{}
 	for _, c := range a.cov {
@@ -804,23 +824,49 @@ func (a *analysis) edgeSpans(prev map[[2]string]store.Span) []store.Span {
 		}
 	}
 	var out []store.Span
+	read := map[[2]string]store.Span{}
 	for k, c := range prev {
 		ivl, ok := ivls[k[0]]
+		if !ok || in[k] {
+			continue
+		}
 		// A location that ran again after a period that is over
 		// (ranAfter, stored events only): the state machine judged the
 		// stretch between those runs when it made the later one, with
 		// the interval the flow had then, and its events say whether it
 		// was unknown (as for a location with a run in the period), not
 		// today's interval.
-		if !ok || in[k] || a.in.From.Sub(c.Last) >= 2*ivl && !a.ranAfter[k] {
+		gap := a.in.From.Sub(c.Last)
+		switch {
+		case a.ranAfter[k], c.MinInterval > 0 && gap < 2*c.MinInterval:
+		case c.MinInterval > 0:
+			read[k] = c // its last run's interval says
+			continue
+		case gap >= 2*ivl:
 			continue
 		}
-		out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last})
+		out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last, MinInterval: c.MinInterval})
+	}
+	var runs map[[2]string]*probe.Run
+	if len(read) > 0 {
+		runs = make(map[[2]string]*probe.Run, len(read))
+		if err := lastRunsOf(ctx, a.in.Store, read, runs); err != nil {
+			return nil, nil, err
+		}
+		for k, c := range read {
+			ivl := ivls[k[0]]
+			if r := runs[k]; r != nil && r.Interval > 0 {
+				ivl = r.Interval
+			}
+			if a.in.From.Sub(c.Last) < 2*ivl {
+				out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last, MinInterval: c.MinInterval})
+			}
+		}
 	}
 	slices.SortFunc(out, func(x, y store.Span) int {
 		return cmp.Or(cmp.Compare(x.Flow, y.Flow), cmp.Compare(x.Location, y.Location))
 	})
-	return out
+	return out, runs, nil
 }
 
 func zone(cfg *config.Config) *time.Location {
@@ -1293,15 +1339,20 @@ func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw 
 }
 
 // lastRunsAtEnd reads, at once, the run at the last run time in the period
-// of each flow and location with no run in the two intervals (of the flow,
-// in the config) before the elapsed period's end, nor after the end of a
-// period that is over (ranAfter): the runs dataEnd judges, by the interval
-// each had (flowWindows). It picks them by the config's interval, not
-// reading every location's last run at every build: a location stopped
-// less than two of the config's intervals before the end of a period made
-// as of its end, whose last run had a shorter one, is judged by the
-// config's (README, Accounting policy).
-func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run, error) {
+// of each flow and location with no run in the two intervals before the
+// elapsed period's end, nor after the end of a period that is over
+// (ranAfter): the runs dataEnd judges, by the interval each had
+// (flowWindows). Not reading every location's last run at every build, it
+// picks them by the shorter of the flow's interval in the config and the
+// shortest interval any of the location's runs in the period had (the
+// span's MinInterval, from the rollups), a bound on its last run's: a
+// location stopped less than two of the config's intervals before the
+// end whose last run had a shorter one is read, and judged by that run's
+// (before, by the config's: every 10 s, 60 s in the config since, stopped
+// 25 s before the end read no unknown where the state machine stores
+// 15 s). Only flows whose interval changed in the period read more. The
+// runs edgeSpans read (known) are not read again.
+func (a *analysis) lastRunsAtEnd(ctx context.Context, known map[[2]string]*probe.Run) (map[[2]string]*probe.Run, error) {
 	ivls := map[string]time.Duration{}
 	for _, svc := range a.cfg.Services {
 		for _, f := range svc.Flows {
@@ -1317,6 +1368,9 @@ func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run,
 		if ivl <= 0 {
 			ivl = time.Minute
 		}
+		if c.MinInterval > 0 {
+			ivl = min(ivl, c.MinInterval)
+		}
 		k := [2]string{c.Flow, c.Location}
 		if a.ranAfter[k] || a.end.Sub(c.Last) <= 2*ivl && (!a.end.Equal(a.in.To) || a.in.Now.Sub(c.Last) <= 2*ivl) {
 			continue
@@ -1329,6 +1383,12 @@ func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run,
 		return nil, nil
 	}
 	out := make(map[[2]string]*probe.Run, len(latest))
+	for k, c := range latest {
+		if r := known[k]; r != nil && r.Start.Equal(c.Last) {
+			out[k] = r
+			delete(latest, k)
+		}
+	}
 	if err := lastRunsOf(ctx, a.in.Store, latest, out); err != nil {
 		return nil, err
 	}
