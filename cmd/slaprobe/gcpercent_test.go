@@ -141,3 +141,38 @@ func playPhases(t *testing.T, g *gcPhases, f *fakeGOGC, steps []string, want []i
 		}
 	}
 }
+
+// idle is called once each time the last phase running ends (run gives the
+// binary's mapped code back then, dropText), never while one still runs,
+// and not for an end called twice.
+func TestGCPhasesIdle(t *testing.T) {
+	// Steps as TestGCPhases'; want: the idle calls after each step.
+	for _, tt := range []struct {
+		name  string
+		steps []string
+		want  []int
+	}{
+		{"one", []string{"b", "e0"}, []int{0, 1}},
+		{"nested", []string{"b", "b", "e1", "e0"}, []int{0, 0, 0, 1}},
+		{"overlapping", []string{"b", "b", "e0", "e1"}, []int{0, 0, 0, 1}},
+		{"end twice", []string{"b", "e0", "e0"}, []int{0, 1, 1}},
+		{"again after", []string{"b", "e0", "b", "e1"}, []int{0, 1, 1, 2}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeGOGC{cur: 100}
+			calls := 0
+			g := &gcPhases{percent: heavyGCPercent, set: f.set, idle: func() { calls++ }}
+			var ends []func()
+			for i, s := range tt.steps {
+				if s == "b" {
+					ends = append(ends, g.begin())
+				} else {
+					ends[s[1]-'0']()
+				}
+				if calls != tt.want[i] {
+					t.Fatalf("after step %d (%s): idle called %d times, want %d", i, s, calls, tt.want[i])
+				}
+			}
+		})
+	}
+}

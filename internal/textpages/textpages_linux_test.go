@@ -1,0 +1,139 @@
+//go:build linux
+
+package textpages
+
+import (
+	"encoding/binary"
+	"os"
+	"reflect"
+	"syscall"
+	"testing"
+)
+
+func TestReadOnly(t *testing.T) {
+	const maps = `00400000-012f2000 r-xp 00000000 fe:00 10863061                           /tmp/bin
+012f2000-02201000 r--p 00ef2000 fe:00 10863061                           /tmp/bin
+02201000-02c97000 rw-p 01e01000 fe:00 10863061                           /tmp/bin
+02c97000-04ce5000 rw-p 00000000 00:00 0 
+03000000-03001000 r--p 00000000 fe:01 10863061                           /other/device
+04000000-04001000 r--p 00000000 fe:00 42                                 /other/file
+7f6ff7a00000-7f6ff7ab6000 r--p 00000000 00:00 0 
+7ffd1b5f0000-7ffd1b5f2000 r-xp 00000000 00:00 0                          [vdso]
+05000000-05001000 r--p 00000000 fe:00 10863061                           /tmp/bin (deleted)
+`
+	tests := []struct {
+		name string
+		dev  string
+		ino  uint64
+		want []span
+	}{
+		{"code and read-only data, not the data", "fe:00", 10863061,
+			[]span{{0x400000, 0x12f2000}, {0x12f2000, 0x2201000}, {0x5000000, 0x5001000}}},
+		{"another file", "fe:00", 42, []span{{0x4000000, 0x4001000}}},
+		{"another device", "fe:02", 10863061, nil},
+		{"anonymous memory never", "00:00", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readOnly([]byte(maps), tt.dev, tt.ino)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("readOnly = %x, want %x", got, tt.want)
+			}
+		})
+	}
+	if _, err := readOnly([]byte("zz-00 r-xp 0 fe:00 7 /x\n"), "fe:00", 7); err == nil {
+		t.Error("a bad address range gave no error")
+	}
+}
+
+func TestDevName(t *testing.T) {
+	for _, tt := range []struct {
+		dev  uint64
+		want string
+	}{
+		{0xfe00, "fe:00"}, {0x803, "08:03"}, {0x10303, "103:03"}, {0x1200834, "08:1234"},
+	} {
+		if got := devName(tt.dev); got != tt.want {
+			t.Errorf("devName(%#x) = %q, want %q", tt.dev, got, tt.want)
+		}
+	}
+	// The test binary's own mapping is found by its device and inode.
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
+		t.Fatal(err)
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans, err := readOnly(maps, devName(st.Dev), st.Ino)
+	if err != nil || len(spans) == 0 {
+		t.Fatalf("the test binary's read-only mappings: %v, %v", spans, err)
+	}
+}
+
+// resident counts the pages of spans present in this process's page table
+// (/proc/self/pagemap, bit 63).
+func resident(t *testing.T, spans []span) int {
+	t.Helper()
+	f, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	for _, s := range spans {
+		buf := make([]byte, (s.hi-s.lo)/4096*8)
+		if _, err := f.ReadAt(buf, int64(s.lo/4096*8)); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(buf); i += 8 {
+			if binary.LittleEndian.Uint64(buf[i:])&(1<<63) != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestDropUnmapsTheExecutablesPages(t *testing.T) {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
+		t.Fatal(err)
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans, err := readOnly(maps, devName(st.Dev), st.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := resident(t, spans)
+	n, err := Drop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := resident(t, spans)
+	var size uintptr
+	for _, s := range spans {
+		size += s.hi - s.lo
+	}
+	t.Logf("advised %d bytes; resident pages of the test binary: %d before Drop, %d after", n, before, after)
+	if n != int(size) {
+		t.Errorf("Drop advised %d bytes, the read-only mappings are %d", n, size)
+	}
+	// Init and the testing package map more than the few calls between
+	// Drop and the count map back (each fault maps up to 64 KiB: the
+	// runtime's allocator, the reads of pagemap): at least 64 pages fewer.
+	if after > before-64 {
+		t.Errorf("resident pages: %d before Drop, %d after: want at least 64 fewer", before, after)
+	}
+	// The code still runs, from the page cache.
+	if _, err := readOnly(maps, devName(st.Dev), st.Ino); err != nil {
+		t.Fatal(err)
+	}
+}
