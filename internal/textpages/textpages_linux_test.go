@@ -4,23 +4,46 @@ package textpages
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 )
 
+// mapping is a mapping's lines in /proc/PID/smaps, with anon kB of
+// private copies and swap kB swapped out (-1: no such field).
+func mapping(header string, anon, swap int) string {
+	s := header + "\nSize:                  4 kB\nRss:                   4 kB\n"
+	if anon >= 0 {
+		s += fmt.Sprintf("Anonymous:          %3d kB\n", anon)
+	}
+	s += "LazyFree:              0 kB\n"
+	if swap >= 0 {
+		s += fmt.Sprintf("Swap:               %3d kB\n", swap)
+	}
+	return s + "VmFlags: rd mr mw me\n"
+}
+
 func TestReadOnly(t *testing.T) {
-	const maps = `00400000-012f2000 r-xp 00000000 fe:00 10863061                           /tmp/bin
-012f2000-02201000 r--p 00ef2000 fe:00 10863061                           /tmp/bin
-02201000-02c97000 rw-p 01e01000 fe:00 10863061                           /tmp/bin
-02c97000-04ce5000 rw-p 00000000 00:00 0 
-03000000-03001000 r--p 00000000 fe:01 10863061                           /other/device
-04000000-04001000 r--p 00000000 fe:00 42                                 /other/file
-7f6ff7a00000-7f6ff7ab6000 r--p 00000000 00:00 0 
-7ffd1b5f0000-7ffd1b5f2000 r-xp 00000000 00:00 0                          [vdso]
-05000000-05001000 r--p 00000000 fe:00 10863061                           /tmp/bin (deleted)
-`
+	smaps := mapping("00400000-012f2000 r-xp 00000000 fe:00 10863061                           /tmp/bin", 0, 0) +
+		mapping("012f2000-02201000 r--p 00ef2000 fe:00 10863061                           /tmp/bin", 0, 0) +
+		mapping("02201000-02c97000 rw-p 01e01000 fe:00 10863061                           /tmp/bin", 16, 0) +
+		mapping("02c97000-04ce5000 rw-p 00000000 00:00 0 ", 1024, 0) +
+		mapping("03000000-03001000 r--p 00000000 fe:01 10863061                           /other/device", 0, 0) +
+		mapping("04000000-04001000 r--p 00000000 fe:00 42                                 /other/file", 0, 0) +
+		mapping("7f6ff7a00000-7f6ff7ab6000 r--p 00000000 00:00 0 ", 0, 0) +
+		mapping("7ffd1b5f0000-7ffd1b5f2000 r-xp 00000000 00:00 0                          [vdso]", 0, 0) +
+		mapping("05000000-05001000 r--p 00000000 fe:00 10863061                           /tmp/bin (deleted)", 0, 0) +
+		// A PIE build's relocated read-only data (RELRO): private
+		// copies, or some swapped out, or no field to say.
+		mapping("06000000-06026000 r--p 00192000 fe:00 77                                 /tmp/pie", 152, 0) +
+		mapping("06026000-06030000 r--p 001b8000 fe:00 77                                 /tmp/pie", 0, 8) +
+		mapping("06030000-06031000 r--p 001c2000 fe:00 77                                 /tmp/pie", -1, -1) +
+		mapping("06031000-06040000 r-xp 001c3000 fe:00 77                                 /tmp/pie", 0, -1)
 	tests := []struct {
 		name string
 		dev  string
@@ -32,10 +55,11 @@ func TestReadOnly(t *testing.T) {
 		{"another file", "fe:00", 42, []span{{0x4000000, 0x4001000}}},
 		{"another device", "fe:02", 10863061, nil},
 		{"anonymous memory never", "00:00", 0, nil},
+		{"no mapping with a private copy", "fe:00", 77, []span{{0x6031000, 0x6040000}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readOnly([]byte(maps), tt.dev, tt.ino)
+			got, err := readOnly([]byte(smaps), tt.dev, tt.ino)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,6 +70,31 @@ func TestReadOnly(t *testing.T) {
 	}
 	if _, err := readOnly([]byte("zz-00 r-xp 0 fe:00 7 /x\n"), "fe:00", 7); err == nil {
 		t.Error("a bad address range gave no error")
+	}
+}
+
+// TestDropInAPIE: in an executable built as a PIE the loader relocates
+// the read-only data before it makes it read-only, and Drop must leave
+// those pages (a drop put the file's unrelocated bytes back: the next
+// interface call through them crashed, SIGSEGV). The program in
+// testdata/dropper, built with -buildmode=pie and as a static executable,
+// drops and then calls through type descriptors and interfaces.
+func TestDropInAPIE(t *testing.T) {
+	for _, mode := range []string{"pie", "exe"} {
+		t.Run(mode, func(t *testing.T) {
+			bin := filepath.Join(t.TempDir(), "dropper")
+			build := exec.Command("go", "build", "-buildmode="+mode, "-o", bin, "./testdata/dropper")
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go build -buildmode=%s: %v\n%s", mode, err, out)
+			}
+			out, err := exec.Command(bin).CombinedOutput()
+			if err != nil {
+				t.Fatalf("the %s program after Drop: %v\n%s", mode, err, out)
+			}
+			if !strings.Contains(string(out), "dropped ") || !strings.HasSuffix(string(out), "still running\n") {
+				t.Errorf("the %s program printed %q", mode, out)
+			}
+		})
 	}
 }
 
@@ -65,7 +114,7 @@ func TestDevName(t *testing.T) {
 	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
 		t.Fatal(err)
 	}
-	maps, err := os.ReadFile("/proc/self/maps")
+	maps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +153,7 @@ func TestDropUnmapsTheExecutablesPages(t *testing.T) {
 	if err := syscall.Stat("/proc/self/exe", &st); err != nil {
 		t.Fatal(err)
 	}
-	maps, err := os.ReadFile("/proc/self/maps")
+	maps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
 	}
