@@ -57,6 +57,14 @@
 // peak a reload can make: #11's 600 MB). A note gives how many reloads
 // there were and the longest.
 //
+// With -broken, one more SIGHUP follows for each of brokenEdits, the config
+// given a YAML syntax error in the middle of its flows list (an unclosed [,
+// a bad indent, a tab, an unterminated quote): each must be refused with
+// the file's name and a line in the log, the running config kept (/healthz
+// still answers); a note gives each one's time to the refusal and the peak
+// RSS while it was read (VmHWM, reset before each SIGHUP through
+// /proc/PID/clear_refs), beside the same figure for a good reload.
+//
 // With -profile DIR the slaprobe rows run with --pprof and write a CPU and an
 // allocation profile of the window to DIR (and print their top entries);
 // such rows are slower and their figures are not comparable.
@@ -101,6 +109,7 @@ type options struct {
 	latency  time.Duration
 	hupEvery time.Duration // with hupFor: a SIGHUP this often after the timed reload
 	hupFor   time.Duration
+	broken   bool // after the reloads: one reload of each brokenEdits config, refused
 }
 
 func run(args []string) int {
@@ -120,6 +129,7 @@ func run(args []string) int {
 	fs.DurationVar(&o.latency, "latency", time.Second, "the step's latency objective")
 	fs.DurationVar(&o.hupFor, "hup-for", 0, "after the timed reload, send SIGHUPs for this long (the configs alternate), so that reloads meet report builds")
 	fs.DurationVar(&o.hupEvery, "hup-every", 4*time.Second, "with -hup-for: a SIGHUP this often (the next once the last reload logged)")
+	fs.BoolVar(&o.broken, "broken", false, "after the reloads, reload configs with a YAML syntax error in the middle of the flows list (one of each kind), each to be refused")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,38 @@ func TestDurationNote(t *testing.T) {
 				t.Errorf("durationNote = %q, want it to end in %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// Each broken edit changes one line of the middle flow of the config
+// writeConfig writes, and only that line.
+func TestBreakConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/scale.yaml"
+	for i, e := range brokenEdits {
+		if err := writeConfig(path, 10, time.Minute, time.Second, "127.0.0.1:1", "http://127.0.0.1:2", dir+"/r.db", false); err != nil {
+			t.Fatal(err)
+		}
+		good, _ := os.ReadFile(path)
+		if err := breakConfig(path, 10, i); err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+		bad, _ := os.ReadFile(path)
+		gl, bl := strings.Split(string(good), "\n"), strings.Split(string(bad), "\n")
+		if len(gl) != len(bl) {
+			t.Fatalf("%s: %d lines, were %d", e.name, len(bl), len(gl))
+		}
+		changed := 0
+		for j := range gl {
+			if gl[j] != bl[j] {
+				changed++
+				if !strings.Contains(strings.Join(gl[max(0, j-8):j+1], "\n"), "search-00005") {
+					t.Errorf("%s: line %d changed, not in flow 5: %q", e.name, j+1, bl[j])
+				}
+			}
+		}
+		if changed != 1 {
+			t.Errorf("%s: %d lines changed", e.name, changed)
+		}
 	}
 }

@@ -171,12 +171,23 @@ func runSlaprobe(ctx context.Context, o options, n int, target, dir string, idx 
 		}
 		r.notes = append(r.notes, note)
 	}
+	var peak int64 // before VmHWM resets
+	if o.broken {
+		notes, p, err := brokenReloads(ctx, c, base, cfg, n, func(edited bool) error {
+			return writeConfig(cfg, n, o.interval, o.latency, listen, target, db, edited)
+		})
+		if err != nil {
+			return fail(err)
+		}
+		r.notes = append(r.notes, notes...)
+		peak = p
+	}
 
 	from = c.nlines()
 	if err := c.stop(syscall.SIGTERM, 3*time.Minute); err != nil {
 		return fail(err)
 	}
-	r.rss = c.maxRSS()
+	r.rss = max(c.maxRSS(), peak)
 	r.notes = append(r.notes, c.memNote())
 	m2, _, err := c.waitLine(ctx, from, time.Second, "daemon stopped")
 	if err != nil {
