@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,8 +86,18 @@ func Load(path string, opts Options) (*Config, error) {
 // (split.go), with the same result.
 func Parse(file string, data []byte, opts Options) (*Config, error) {
 	if len(data) >= splitMinBytes {
-		if cfg, ok, err := parse(file, data, opts, true); ok {
-			return cfg, err
+		p := newParser(file, data, opts)
+		if p.load(true) {
+			return p.result()
+		}
+		// A YAML syntax error: the whole document's, without its tree
+		// (a file with tabs is never split: syntaxError looks for one).
+		if p.splitYAML || bytes.IndexByte(data, '\t') >= 0 {
+			if err, ok := syntaxError(data, p.minCut, p.chunk); ok && err != nil {
+				p := newParser(file, data, opts)
+				p.yamlErr(err, data)
+				return p.result()
+			}
 		}
 	}
 	cfg, _, err := parse(file, data, opts, false)
@@ -208,6 +219,7 @@ type parser struct {
 	regions     []*flowsRegion
 	split       map[*yaml.Node]*flowsRegion
 	splitFailed bool // a piece was not what the whole document holds there
+	splitYAML   bool // the skeleton or a piece was not YAML (syntaxError tells the whole document's)
 }
 
 type timelineRef struct {

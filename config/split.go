@@ -23,7 +23,9 @@ import (
 // tags, directives, document markers, tabs, line breaks other than "\n", a
 // flows: that is not a plain block sequence of a service, or any YAML error
 // in a piece), Parse falls back to the whole document: that costs memory,
-// never a different result.
+// never a different result. A YAML syntax error (in a piece, in the
+// skeleton, or where a tab kept the file whole) is the whole document's
+// too, found without its tree (syntaxError, below).
 //
 // Why a piece parses as in the whole document: every line of a list is
 // blank, a comment, deeper than the list's "-" column, or a "- " at that
@@ -74,7 +76,16 @@ type span struct{ start, end, line int }
 // emptied) and the regions, or false when the file holds anything that
 // could make pieces parsed apart differ from the whole document.
 func splitFlows(data []byte, minCut int) ([]byte, []*flowsRegion, bool) {
-	if !utf8.Valid(data) || bytes.IndexByte(data, '\t') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
+	return splitFlowsTabs(data, minCut, false)
+}
+
+// splitFlowsTabs is splitFlows, which with tabs takes files with tabs too:
+// syntaxError does (a line whose spaces a tab follows ends a list where
+// the YAML library may read it in the list, or is not a "flows:" key: a
+// list is cut short, never wrongly, and the rest stays in the document's
+// own text), the split parse does not.
+func splitFlowsTabs(data []byte, minCut int, tabs bool) ([]byte, []*flowsRegion, bool) {
+	if !utf8.Valid(data) || !tabs && bytes.IndexByte(data, '\t') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
 		return nil, nil, false
 	}
 	// NEL, LS and PS are line breaks to the YAML library; a BOM may start
@@ -253,7 +264,12 @@ func (p *parser) parseSplit(data []byte) (*yaml.Node, bool) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(skel))
 	var doc, extra yaml.Node
-	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(&extra), io.EOF) {
+	if err := dec.Decode(&doc); err != nil {
+		p.splitYAML = !errors.Is(err, io.EOF)
+		return nil, false
+	}
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		p.splitYAML = err != nil
 		return nil, false
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || !plain(&doc, 0, false) {
@@ -357,7 +373,11 @@ func (p *parser) splitChunk(data []byte, r *flowsRegion) ([]*yaml.Node, bool) {
 	r.next = end
 	p.pieces++
 	var doc yaml.Node
-	if yaml.Unmarshal(data[first.start:r.items[end-1].end], &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+	if err := yaml.Unmarshal(data[first.start:r.items[end-1].end], &doc); err != nil {
+		p.splitYAML = true
+		return nil, false
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		return nil, false
 	}
 	seq := doc.Content[0]
@@ -419,4 +439,202 @@ func (p *parser) splitDone() bool {
 		}
 	}
 	return true
+}
+
+// A YAML syntax error in a piece, or in the skeleton, makes Parse give the
+// whole document's error, its message and line, which the pieces alone
+// cannot: the YAML library numbers some problems from the construct they
+// are in (the flows list's first "-", a mapping's first key), and a piece
+// may fail only because it was cut out. Parsing the whole document for it
+// held the tree up to the error: `slaprobe check` of a 50,000-flow file
+// with a typo in its last flow took ~290 MB, the good file ~130 (#11).
+// syntaxError parses the whole document with the list elements that are
+// known to parse as they do in it emptied instead (their lines kept,
+// blank): each is part of a piece that parses alone, with every piece
+// before it in the document, neither the first nor the last of its list,
+// in a list whose "flows:" key the document's text up to the list (lists
+// before it so emptied) shows as a key of a block mapping with nothing
+// after it on its line. The whole document's parser goes through the same
+// states on those lines as on blank ones: each emptied element is a
+// complete block sequence entry at the list's column, after which the
+// parser is where it was before it; the list's first element is kept, as
+// the list's start is the line some problems name (and the text after the
+// list follows a list then, as in the document: after an empty value, "- "
+// at the key's column would be the value), and its last, which may end the
+// file without a line break. From the first piece that does not
+// parse alone on, the text is the document's own. So the error, or none,
+// is the whole document's, and the tree built is that of the skeleton, of
+// two elements a list, and of what lies between the first piece that does
+// not parse alone and the error.
+
+// syntaxError returns the whole document's YAML error (nil for none), as
+// the decoder's parse would meet it; false when data is not one the split
+// parse takes apart (the caller parses the whole document).
+func syntaxError(data []byte, minCut, chunk int) (error, bool) {
+	doc, ok := emptiedDoc(data, minCut, chunk)
+	if !ok {
+		return nil, false
+	}
+	return yamlError(doc), true
+}
+
+// emptiedDoc is data with the list elements known to parse as in the whole
+// document emptied (syntaxError).
+func emptiedDoc(data []byte, minCut, chunk int) ([]byte, bool) {
+	if len(data) > MaxFileBytes {
+		return nil, false // refused before any YAML
+	}
+	_, regions, ok := splitFlowsTabs(data, minCut, true)
+	if !ok || len(regions) == 0 {
+		return nil, false
+	}
+	// Each list's elements that can be emptied: those after its first, in
+	// pieces that parse alone, up to its last or to the first piece that
+	// does not parse alone (the last list to empty).
+	var blank []span // data[start:end], one per list; zero when none
+	for _, r := range regions {
+		f := parsesAlone(data, r, chunk)
+		last := min(f, len(r.items)-1) // the first element kept after the first
+		var b span
+		if last > 1 {
+			b = span{start: r.items[1].start, end: r.items[last-1].end}
+		}
+		blank = append(blank, b)
+		if f < len(r.items) {
+			break
+		}
+	}
+	// Only the lists whose "flows:" key the emptied text up to their first
+	// element shows as a key of a block mapping, with nothing after it.
+	n := knownKeys(data, regions, blank)
+	return emptiedText(data, blank[:n], len(data)), true
+}
+
+// emptiedText is data[:end] with the spans' text emptied, their lines kept.
+func emptiedText(data []byte, blank []span, end int) []byte {
+	doc := make([]byte, 0, len(data)/8)
+	prev := 0
+	for _, b := range blank {
+		if b.end == 0 || b.start >= end {
+			continue
+		}
+		doc = append(doc, data[prev:b.start]...)
+		for range bytes.Count(data[b.start:b.end], []byte{'\n'}) {
+			doc = append(doc, '\n')
+		}
+		prev = b.end
+	}
+	return append(doc, data[prev:end]...)
+}
+
+// yamlError is the YAML error of data as decoder.parse meets it: the first
+// document's, or the next one's but io.EOF (a second document is not a
+// syntax error, and split data has no document markers).
+func yamlError(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	doc = yaml.Node{} // the tree is garbage: only the rest's error counts
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// knownKeys is how many of the first regions (of those with a blank) have
+// their "flows:" key where the whole document's parser reads it as a key
+// of a block mapping (no flow collection around it) with nothing after it
+// on its line: the most for which data up to the last one's first element,
+// the regions before it emptied as blank says, is one YAML document that
+// shows so (the whole document and that text are read the same up to
+// there), found by halving.
+func knownKeys(data []byte, regions []*flowsRegion, blank []span) int {
+	lo, hi := 0, len(blank)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if keysKnown(emptiedText(data, blank[:mid-1], regions[mid-1].items[0].start), regions[:mid]) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}
+
+// keysKnown parses text and reports whether each region's key is where the
+// tree holds a key of a block mapping, all of whose ancestors are block
+// collections: the last one's with an empty null value (text ends before
+// its list), the others' with a block sequence.
+func keysKnown(text []byte, regions []*flowsRegion) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	var doc, extra yaml.Node
+	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(&extra), io.EOF) {
+		return false
+	}
+	keys := map[[2]int]*yaml.Node{} // values
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Style&yaml.FlowStyle != 0 || n.Kind == yaml.AliasNode {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Style == 0 && k.Value == "flows" {
+					keys[[2]int{k.Line, k.Column}] = n.Content[i+1]
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	for i, r := range regions {
+		v := keys[[2]int{r.line, r.col}]
+		switch {
+		case v == nil:
+			return false
+		case i == len(regions)-1:
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!null" || v.Value != "" || v.Style != 0 {
+				return false
+			}
+		case v.Kind != yaml.SequenceNode || v.Style != 0:
+			return false
+		}
+	}
+	return true
+}
+
+// parsesAlone is the index of the first element of r in a piece (cut as
+// splitChunk cuts them, chunk bytes or so) that does not parse alone as
+// the elements it was cut at, free of anchors, aliases and tags: len(r.items)
+// when every piece does.
+func parsesAlone(data []byte, r *flowsRegion, chunk int) int {
+	for next := 0; next < len(r.items); {
+		first := r.items[next]
+		end := next + 1
+		for end < len(r.items) && r.items[end].end-first.start <= chunk {
+			end++
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(data[first.start:r.items[end-1].end], &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+			return next
+		}
+		seq := doc.Content[0]
+		if seq.Kind != yaml.SequenceNode || seq.Style != 0 || len(seq.Content) != end-next || seq.Anchor != "" {
+			return next
+		}
+		for _, item := range seq.Content {
+			if !plain(item, 0, true) {
+				return next
+			}
+		}
+		next = end
+	}
+	return len(r.items)
 }

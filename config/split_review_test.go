@@ -70,6 +70,10 @@ func parseMatchesWhole(t *testing.T, data []byte) bool {
 	t.Helper()
 	opts := splitOptions(data)
 	want, _, wantErr := parse("split.yaml", data, opts, false)
+	syntaxMatchesWhole(t, data, minCutBytes, chunkBytes)
+	if got, gotErr := Parse("split.yaml", data, opts); !reflect.DeepEqual(gotErr, wantErr) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Parse:\n%v\n%.2000v\nwhole document's:\n%v\n%.2000v\nof:\n%.3000s", gotErr, got, wantErr, want, data)
+	}
 	p := newParser("split.yaml", data, opts)
 	if !p.load(true) {
 		return false

@@ -42,6 +42,7 @@ func splitMatchesWhole(t *testing.T, data []byte) bool {
 	// Cut every list, however small, into the usual chunks, and into
 	// single elements.
 	for _, chunk := range []int{chunkBytes, 1} {
+		syntaxMatchesWhole(t, data, 0, chunk)
 		split := newParser("split.yaml", data, opts)
 		split.chunk, split.minCut = chunk, 0
 		if !split.load(true) {
@@ -93,6 +94,19 @@ func FuzzSplitMatchesWhole(f *testing.F) {
 	}
 	for _, in := range []string{"", "bogus: 1", "interval: 1ms", "vars:\n        v: |\n          x ${nope}\n"} {
 		f.Add([]byte(fmt.Sprintf(splitBase, in)))
+	}
+	// YAML syntax errors in a flows list's first, middle and last element
+	// and outside the lists (syntaxError), tabs among them.
+	small := scaleConfig(30)
+	for _, k := range brokenKinds {
+		for _, at := range []string{"flow-00000", "flow-00004", "flow-00029"} {
+			data, _ := breakAt(small, lineOf(small, at), k)
+			f.Add(data)
+		}
+	}
+	for _, e := range syntaxPool {
+		data, _ := breakAt(small, lineOf(small, "svc-5"), brokenEdit{"", "  - name: svc-5", e})
+		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		splitMatchesWhole(t, data)
