@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,9 +89,8 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 		if p.load(true) {
 			return p.result()
 		}
-		// A YAML syntax error: the whole document's, without its tree
-		// (a file with tabs is never split: syntaxError looks for one).
-		if p.splitYAML || bytes.IndexByte(data, '\t') >= 0 {
+		// A YAML syntax error: the whole document's, without its tree.
+		if p.splitYAML {
 			if err, ok := syntaxError(data, p.minCut, p.chunk); ok && err != nil {
 				p := newParser(file, data, opts)
 				p.yamlErr(err, data)

@@ -20,12 +20,35 @@ import (
 // whole-document parse's, to the error: the walk visits the same nodes
 // (lines shifted back to the file's) in the same order against the same
 // budgets. Whenever the scanner cannot be sure of that (anchors, aliases,
-// tags, directives, document markers, tabs, line breaks other than "\n", a
+// tags, directives, document markers, line breaks other than "\n", a
 // flows: that is not a plain block sequence of a service, or any YAML error
 // in a piece), Parse falls back to the whole document: that costs memory,
-// never a different result. A YAML syntax error (in a piece, in the
-// skeleton, or where a tab kept the file whole) is the whole document's
-// too, found without its tree (syntaxError, below).
+// never a different result. A YAML syntax error (in a piece or in the
+// skeleton) is the whole document's too, found without its tree
+// (syntaxError, below).
+//
+// Tabs: the scanner counts a line's leading spaces only, so a line whose
+// first character after them is a tab is content at that column to it (not
+// blank, not a "- " entry, not a "flows:" key): it ends a list (a piece cut
+// short) where it is not deeper than the list's "-". The YAML library
+// (scannerc.go, yaml_parser_scan_to_next_token) eats a tab before a line's
+// first token only in flow context; in block context such a tab is "found
+// character that cannot start any token", or, after a plain scalar (whose
+// continuation lines may start with tabs from its block's column + 1 on) or
+// in a block scalar (from its indentation on), "a tab character that
+// violates indentation" / "where an indentation space is expected". A list
+// element's block is deeper than its "-", so a tab at or left of the "-"
+// column is an error of the whole document in block context (the piece
+// before it parsed, so the document is in block context there): the same
+// error in the piece that holds it or in the skeleton, which holds it right
+// after the list's emptied "flows:" (syntaxError then gives the whole
+// document's). In flow context or in a quoted scalar, the piece cut short
+// ends inside it and does not parse (Parse falls back). A tab after a line's
+// first token (after ":", "- ", in a comment, a quoted or block scalar's
+// content, a flow collection) is inside a line the scanner has already
+// judged by its spaces, and reads the same in a piece as in the whole
+// document: both hold the same line, in the same block levels from the
+// list's "-" on.
 //
 // Why a piece parses as in the whole document: every line of a list is
 // blank, a comment, deeper than the list's "-" column, or a "- " at that
@@ -75,17 +98,9 @@ type span struct{ start, end, line int }
 // "flows:" keys out of data. It returns the skeleton (data with those lines
 // emptied) and the regions, or false when the file holds anything that
 // could make pieces parsed apart differ from the whole document.
+// Tabs anywhere are taken (see the top of this file).
 func splitFlows(data []byte, minCut int) ([]byte, []*flowsRegion, bool) {
-	return splitFlowsTabs(data, minCut, false)
-}
-
-// splitFlowsTabs is splitFlows, which with tabs takes files with tabs too:
-// syntaxError does (a line whose spaces a tab follows ends a list where
-// the YAML library may read it in the list, or is not a "flows:" key: a
-// list is cut short, never wrongly, and the rest stays in the document's
-// own text), the split parse does not.
-func splitFlowsTabs(data []byte, minCut int, tabs bool) ([]byte, []*flowsRegion, bool) {
-	if !utf8.Valid(data) || !tabs && bytes.IndexByte(data, '\t') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
+	if !utf8.Valid(data) || bytes.IndexByte(data, '\r') >= 0 {
 		return nil, nil, false
 	}
 	// NEL, LS and PS are line breaks to the YAML library; a BOM may start
@@ -195,10 +210,12 @@ func flowsKey(text []byte) (int, bool) {
 	if len(rest) == 0 {
 		return col, true
 	}
-	if rest[0] != ' ' {
+	// A tab after the ":" is white space to the YAML library (go.yaml.in
+	// accepts "flows:\t# c"); the skeleton's parse checks the key.
+	if rest[0] != ' ' && rest[0] != '\t' {
 		return 0, false
 	}
-	rest = bytes.TrimLeft(rest, " ")
+	rest = bytes.TrimLeft(rest, " \t")
 	return col, len(rest) == 0 || rest[0] == '#'
 }
 
@@ -484,7 +501,7 @@ func emptiedDoc(data []byte, minCut, chunk int) ([]byte, bool) {
 	if len(data) > MaxFileBytes {
 		return nil, false // refused before any YAML
 	}
-	_, regions, ok := splitFlowsTabs(data, minCut, true)
+	_, regions, ok := splitFlows(data, minCut)
 	if !ok || len(regions) == 0 {
 		return nil, false
 	}

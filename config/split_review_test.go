@@ -312,6 +312,9 @@ var reviewPool = []string{
 	"{", "}", "[", "]", "  {name: x,", "    flows:", "  - flows:", "flows:", "      - name: m", "    - name: m",
 	"  ? flows", "  : x", "      ? x", "      : y", "|", "  v: |+", "  v: >2", "\"", "'", "# c", "", "   ", "      ",
 	"        bogus: 1", "    objective: 0.9", "  - name: m2", "...x", "- ", "-", "      -", "    }", "  ]",
+	// Tabs, which the split parse takes: in indentation, after "- " and
+	// ":", in comments, quoted scalars and flow collections.
+	"\t", "\t# c", "      \t- name: m", "      - \tname: m", "        x:\t1", "        # \tc", "        v: \"a\tb\"", "        v: {a:\t1,", "\tb: 2}", "    flows:\t# c",
 }
 
 // TestReviewParseMutants: Parse's own split parse (only lists of
