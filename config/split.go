@@ -501,6 +501,15 @@ func emptiedDoc(data []byte, minCut, chunk int) ([]byte, bool) {
 	if len(data) > MaxFileBytes {
 		return nil, false // refused before any YAML
 	}
+	// The YAML library reads its input 512 bytes at a time and refuses a
+	// character that is not YAML's (a control character) as it decodes the
+	// chunk that holds it, before parsing the bytes before it there: which
+	// error comes first depends on the chunks' bounds, which emptying
+	// moves (a tab's error two lines before a U+0001 was reported in the
+	// emptied text, the U+0001 in the whole document).
+	if off, _ := badChar(data); off >= 0 {
+		return nil, false
+	}
 	_, regions, ok := splitFlows(data, minCut)
 	if !ok || len(regions) == 0 {
 		return nil, false
