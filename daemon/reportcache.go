@@ -396,12 +396,9 @@ func joinSpan(a, b store.Span) store.Span {
 	if b.First.Before(a.First) {
 		a.First = b.First
 	}
-	if b.Last.After(a.Last) {
-		a.Last = b.Last
-	}
+	a.Last, a.LastInterval = store.JoinLast(a.Last, a.LastInterval, b.Last, b.LastInterval)
 	a.Runs += b.Runs
 	a.Confirm += b.Confirm
-	a.MinInterval = store.MinInterval(a.MinInterval, b.MinInterval)
 	return a
 }
 

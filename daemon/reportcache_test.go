@@ -19,8 +19,9 @@ import (
 // range (aligned or not, moving, in the past, reaching past now), as the
 // kept part grows hour by hour and when it is read afresh; confirm runs
 // (Rollup.Confirm, Span.Confirm) included, and with RunsOnly; and the
-// shortest interval of a span's runs (Span.MinInterval), which the
-// confirm runs' intervals change 40 hours in (7 minutes, then 2).
+// interval of a span's last run (Span.LastInterval: a confirm run's or a
+// scheduled one's, of none), which the confirm runs' intervals change 40
+// hours in (7 minutes, then 2).
 func TestReportStoreMatchesStore(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})

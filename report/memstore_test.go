@@ -208,10 +208,7 @@ func (m *memStore) Coverage(_ context.Context, q store.Query) ([]store.Span, err
 		if r.Start.Before(s.First) {
 			s.First = r.Start
 		}
-		if r.Start.After(s.Last) {
-			s.Last = r.Start
-		}
-		s.MinInterval = store.MinInterval(s.MinInterval, r.Interval)
+		s.Last, s.LastInterval = store.JoinLast(s.Last, s.LastInterval, r.Start, max(r.Interval, 0))
 	}
 	return out, nil
 }

@@ -666,11 +666,8 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	for k := range prev {
 		a.ranBefore[k] = true
 	}
-	var edgeRuns map[[2]string]*probe.Run
-	if a.edge, edgeRuns, err = a.edgeSpans(ctx, prev); err != nil {
-		return nil, fmt.Errorf("report: last runs before the period: %w", err)
-	}
-	if a.last, err = a.lastRunsAtEnd(ctx, edgeRuns); err != nil {
+	a.edge = a.edgeSpans(prev)
+	if a.last, err = a.lastRunsAtEnd(ctx); err != nil {
 		return nil, fmt.Errorf("report: last runs: %w", err)
 	}
 	if a.resumedLast, err = a.resumedRuns(ctx, raw); err != nil {
@@ -771,11 +768,8 @@ func edgeSpans(ctx context.Context, s store.Store, from, to time.Time) (map[[2]s
 	for _, c := range cov {
 		k := [2]string{c.Flow, c.Location}
 		if o, ok := out[k]; ok {
-			if o.Last.After(c.Last) {
-				// The series of the last run: its bound is that run's.
-				o.MinInterval, c.MinInterval = c.MinInterval, o.MinInterval
-			}
-			c.First, c.Last = minT(o.First, c.First), maxT(o.Last, c.Last)
+			c.First = minT(o.First, c.First)
+			c.Last, c.LastInterval = store.JoinLast(o.Last, o.LastInterval, c.Last, c.LastInterval)
 			c.Runs += o.Runs
 			c.Confirm += o.Confirm
 		}
@@ -796,20 +790,15 @@ func edgeSpans(ctx context.Context, s store.Store, from, to time.Time) (map[[2]s
 // probed every 60 s read 40 s unknown and no window.
 //
 // The interval is the one that run had (stored with it since schema
-// version 15), not the config's: a location every 60 s whose last run
-// was 100 s before a range, read with 10 s in the config since, was not
-// reporting in it, and one every 10 s whose last run was 30 s before it
-// reported with 60 s in the config. A span's MinInterval (the shortest
-// interval of its runs, from the rollups) bounds it from below: a last
-// run less than two of it before the start covers it whatever it had, so
-// only the locations stopped longer (few: probers stopped in the day
-// before the period) have their last run read, here, at once; those runs
-// are returned for lastRunsAtEnd. Without a bound (runs rolled up
-// before schema version 16, or stored before 15), the config's interval
-// judges, as before.
-func (a *analysis) edgeSpans(ctx context.Context, prev map[[2]string]store.Span) ([]store.Span, map[[2]string]*probe.Run, error) {
+// version 15, and with its rollup row since 16: the span's LastInterval),
+// not the config's: a location every 60 s whose last run was 100 s before
+// a range, read with 10 s in the config since, was not reporting in it,
+// and one every 10 s whose last run was 30 s before it reported with 60 s
+// in the config. Without it (runs rolled up before schema version 16, or
+// stored before 15), the config's interval judges, as before.
+func (a *analysis) edgeSpans(prev map[[2]string]store.Span) []store.Span {
 	if len(prev) == 0 {
-		return nil, nil, nil
+		return nil
 	}
 	in := map[[2]string]bool{}
 	for _, c := range a.cov {
@@ -824,11 +813,13 @@ func (a *analysis) edgeSpans(ctx context.Context, prev map[[2]string]store.Span)
 		}
 	}
 	var out []store.Span
-	read := map[[2]string]store.Span{}
 	for k, c := range prev {
 		ivl, ok := ivls[k[0]]
 		if !ok || in[k] {
 			continue
+		}
+		if c.LastInterval > 0 {
+			ivl = c.LastInterval
 		}
 		// A location that ran again after a period that is over
 		// (ranAfter, stored events only): the state machine judged the
@@ -836,37 +827,15 @@ func (a *analysis) edgeSpans(ctx context.Context, prev map[[2]string]store.Span)
 		// the interval the flow had then, and its events say whether it
 		// was unknown (as for a location with a run in the period), not
 		// today's interval.
-		gap := a.in.From.Sub(c.Last)
-		switch {
-		case a.ranAfter[k], c.MinInterval > 0 && gap < 2*c.MinInterval:
-		case c.MinInterval > 0:
-			read[k] = c // its last run's interval says
-			continue
-		case gap >= 2*ivl:
+		if a.in.From.Sub(c.Last) >= 2*ivl && !a.ranAfter[k] {
 			continue
 		}
-		out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last, MinInterval: c.MinInterval})
-	}
-	var runs map[[2]string]*probe.Run
-	if len(read) > 0 {
-		runs = make(map[[2]string]*probe.Run, len(read))
-		if err := lastRunsOf(ctx, a.in.Store, read, runs); err != nil {
-			return nil, nil, err
-		}
-		for k, c := range read {
-			ivl := ivls[k[0]]
-			if r := runs[k]; r != nil && r.Interval > 0 {
-				ivl = r.Interval
-			}
-			if a.in.From.Sub(c.Last) < 2*ivl {
-				out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last, MinInterval: c.MinInterval})
-			}
-		}
+		out = append(out, store.Span{Flow: c.Flow, Service: c.Service, Location: c.Location, First: c.Last, Last: c.Last, LastInterval: c.LastInterval})
 	}
 	slices.SortFunc(out, func(x, y store.Span) int {
 		return cmp.Or(cmp.Compare(x.Flow, y.Flow), cmp.Compare(x.Location, y.Location))
 	})
-	return out, runs, nil
+	return out
 }
 
 func zone(cfg *config.Config) *time.Location {
@@ -928,9 +897,14 @@ func (a *analysis) flowWindows(svc *config.Service, f *config.Flow, raw []state.
 		// run had (stored with it since schema version 15), not by a
 		// reload's since, as the state machine judged it (state.Machine's
 		// ranIvl): a prober stopped at 10:55 and not back read 50 s more
-		// unknown in 10:00-11:00 once a reload took its 60 s to 10 s. The
-		// config's when it has none (stored before, or pruned).
+		// unknown in 10:00-11:00 once a reload took its 60 s to 10 s. It is
+		// the span's (LastInterval, kept with the rollups since schema
+		// version 16, so also once the run is pruned), or the run's read;
+		// the config's when neither has one (stored before version 15).
 		runIvl := ivl
+		if c.LastInterval > 0 {
+			runIvl = c.LastInterval
+		}
 		if r := a.last[k]; r != nil && r.Start.Equal(c.Last) && r.Interval > 0 {
 			runIvl = r.Interval
 		}
@@ -1300,7 +1274,9 @@ func lastRunsOf(ctx context.Context, st store.Store, spans map[[2]string]store.S
 	}
 	for i, k := range keys {
 		for j := range runs[i] {
-			if r := &runs[i][j]; r.Start.Equal(at[i].Last) && r.Location == k[1] {
+			// Of two runs at once, the longer interval's, as the
+			// rollups keep it (Span.LastInterval).
+			if r := &runs[i][j]; r.Start.Equal(at[i].Last) && r.Location == k[1] && (out[k] == nil || r.Interval >= out[k].Interval) {
 				out[k] = r
 			}
 		}
@@ -1323,6 +1299,9 @@ func lastRunsOf(ctx context.Context, st store.Store, spans map[[2]string]store.S
 // short of down_after, then counts the interval).
 func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw []state.Window) time.Time {
 	run := a.last[[2]string{f.Name, c.Location}]
+	if run != nil && !run.Start.Equal(c.Last) {
+		run = nil // another series' (a flow under two services there)
+	}
 	var down, degraded bool
 	for _, w := range raw {
 		if w.Function == "" && w.Location == c.Location && !w.Start.After(c.Last) && (w.End.IsZero() || w.End.After(c.Last)) {
@@ -1339,20 +1318,21 @@ func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw 
 }
 
 // lastRunsAtEnd reads, at once, the run at the last run time in the period
-// of each flow and location with no run in the two intervals before the
-// elapsed period's end, nor after the end of a period that is over
-// (ranAfter): the runs dataEnd judges, by the interval each had
-// (flowWindows). Not reading every location's last run at every build, it
-// picks them by the shorter of the flow's interval in the config and the
-// shortest interval any of the location's runs in the period had (the
-// span's MinInterval, from the rollups), a bound on its last run's: a
-// location stopped less than two of the config's intervals before the
-// end whose last run had a shorter one is read, and judged by that run's
-// (before, by the config's: every 10 s, 60 s in the config since, stopped
-// 25 s before the end read no unknown where the state machine stores
-// 15 s). Only flows whose interval changed in the period read more. The
-// runs edgeSpans read (known) are not read again.
-func (a *analysis) lastRunsAtEnd(ctx context.Context, known map[[2]string]*probe.Run) (map[[2]string]*probe.Run, error) {
+// of each flow and location with no run in the two intervals of that run
+// before the elapsed period's end, nor after the end of a period that is
+// over (ranAfter): the runs dataEnd judges, by the interval each had
+// (flowWindows). The interval is the span's LastInterval (the last run's,
+// kept with the rollups since schema version 16), so it reads exactly the
+// last runs of the locations that stopped by it, not every location's at
+// every build; the config's where it is not known (rolled up before 16, or
+// stored before 15), as before. Before, it picked by the shorter of the
+// config's and the shortest interval of the location's runs in the period:
+// after a reload that lengthened a flow's interval (10 s to 60 s), every
+// build as of now read the last run of each location still running for
+// the rest of the period. A flow under two services at a location is
+// picked by the later series' last run (byLocation's), not by an older
+// one's span that stopped.
+func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run, error) {
 	ivls := map[string]time.Duration{}
 	for _, svc := range a.cfg.Services {
 		for _, f := range svc.Flows {
@@ -1361,34 +1341,31 @@ func (a *analysis) lastRunsAtEnd(ctx context.Context, known map[[2]string]*probe
 	}
 	latest := map[[2]string]store.Span{}
 	for _, c := range slices.Concat(a.cov, a.edge) {
-		ivl, ok := ivls[c.Flow]
-		if !ok {
+		if _, ok := ivls[c.Flow]; !ok {
 			continue
 		}
+		k := [2]string{c.Flow, c.Location}
+		if l, ok := latest[k]; ok {
+			c.Last, c.LastInterval = store.JoinLast(l.Last, l.LastInterval, c.Last, c.LastInterval)
+		}
+		latest[k] = c
+	}
+	for k, c := range latest {
+		ivl := ivls[k[0]]
 		if ivl <= 0 {
 			ivl = time.Minute
 		}
-		if c.MinInterval > 0 {
-			ivl = min(ivl, c.MinInterval)
+		if c.LastInterval > 0 {
+			ivl = c.LastInterval
 		}
-		k := [2]string{c.Flow, c.Location}
 		if a.ranAfter[k] || a.end.Sub(c.Last) <= 2*ivl && (!a.end.Equal(a.in.To) || a.in.Now.Sub(c.Last) <= 2*ivl) {
-			continue
-		}
-		if l, ok := latest[k]; !ok || c.Last.After(l.Last) {
-			latest[k] = c
+			delete(latest, k)
 		}
 	}
 	if len(latest) == 0 {
 		return nil, nil
 	}
 	out := make(map[[2]string]*probe.Run, len(latest))
-	for k, c := range latest {
-		if r := known[k]; r != nil && r.Start.Equal(c.Last) {
-			out[k] = r
-			delete(latest, k)
-		}
-	}
 	if err := lastRunsOf(ctx, a.in.Store, latest, out); err != nil {
 		return nil, err
 	}
@@ -1412,7 +1389,8 @@ func byLocation(cov []store.Span) []store.Span {
 			continue
 		}
 		o := &out[i]
-		o.First, o.Last = minT(o.First, c.First), maxT(o.Last, c.Last)
+		o.First = minT(o.First, c.First)
+		o.Last, o.LastInterval = store.JoinLast(o.Last, o.LastInterval, c.Last, c.LastInterval)
 		o.Runs += c.Runs
 		o.Confirm += c.Confirm
 	}

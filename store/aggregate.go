@@ -23,26 +23,24 @@ type rval struct {
 	first, last int64 // run starts, unix ns (confirm runs too)
 	stats       []stat
 	confirm     int64 // confirm runs (probe.Run.Confirm): in first and last, not in stats
-	// minIvl is the shortest interval of the bucket's runs, in
-	// milliseconds (rollup min_interval_ms); 0: none known.
-	minIvl int64
+	// lastIvl is the interval of the run at last, in milliseconds
+	// (rollup last_interval_ms); 0: not known. Of two runs at last, the
+	// longer.
+	lastIvl int64
 }
 
-// interval notes a run's interval (ms; 0: not known) in its row.
-func (v *rval) interval(ms int64) {
-	v.minIvl = minKnown(v.minIvl, ms)
-}
-
-// minKnown is the smaller of two intervals in milliseconds, 0 meaning not
-// known.
-func minKnown(a, b int64) int64 {
+// lastInterval notes a run at start (unix ns) of interval ms (0: not
+// known) in a row whose last run start is last, before last is moved to
+// it: the later run's interval, the longer of two at once. Merges in any
+// order, as last does (late and spooled runs, rows already stored).
+func lastInterval(last, ivl, start, ms int64) int64 {
 	switch {
-	case a <= 0:
-		return max(b, 0)
-	case b <= 0:
-		return a
+	case start > last:
+		return max(ms, 0)
+	case start == last:
+		return max(ivl, ms, 0)
 	}
-	return min(a, b)
+	return ivl
 }
 
 // entry returns the row's entry for name, adding it in order if needed.
@@ -130,8 +128,9 @@ func (a *aggregate) newHist() sparse {
 }
 
 // row returns the (bucket, series) rows of a run started at start (unix ns)
-// in both granularities, creating them if needed.
-func (a *aggregate) rows(series, start int64) (*rval, *rval) {
+// in both granularities, creating them if needed, and notes its interval
+// (ivlMS, milliseconds; 0: not known) as theirs if it is their last run.
+func (a *aggregate) rows(series, start, ivlMS int64) (*rval, *rval) {
 	const minute, hour = int64(time.Minute), int64(time.Hour)
 	get := func(m map[rkey]*rval, size int64) *rval {
 		k := rkey{bucket: start - start%size, series: series}
@@ -140,9 +139,10 @@ func (a *aggregate) rows(series, start int64) (*rval, *rval) {
 			// Room for the run entry and the steps: growing from empty
 			// was a visible share of ingest time.
 			v = a.newRow()
-			v.first, v.last = start, start
+			v.first, v.last, v.lastIvl = start, start, ivlMS
 			m[k] = v
 		}
+		v.lastIvl = lastInterval(v.last, v.lastIvl, start, ivlMS)
 		v.first = min(v.first, start)
 		v.last = max(v.last, start)
 		return v
@@ -153,7 +153,7 @@ func (a *aggregate) rows(series, start int64) (*rval, *rval) {
 // add counts one result (a run's, with step 0, or a step's) that belongs to a
 // run started at start (unix ns).
 func (a *aggregate) add(series, step, start int64, st probe.Status, d time.Duration) {
-	m, h := a.rows(series, start)
+	m, h := a.rows(series, start, 0)
 	a.count(m, h, step, st, d)
 }
 

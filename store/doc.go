@@ -44,11 +44,11 @@
 //	           INDEX events_window (start_ns, flow, location), events_end (end_ns)
 //	rollup_minute, rollup_hour
 //	           (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs,
-//	            min_interval_ms)
+//	            last_interval_ms)
 //	           runs and data count scheduled runs, confirm_runs the confirm
 //	           runs; first_ns and last_ns are the first and last of either;
-//	           min_interval_ms the shortest interval_ms of either, NULL when
-//	           none is known (v16: Span.MinInterval)
+//	           last_interval_ms the interval_ms of the run at last_ns (the
+//	           longer of two), NULL when not known (v16: Span.LastInterval)
 //	           PRIMARY KEY (bucket_ns, series), WITHOUT ROWID in SQLite
 //	store_meta (name PK, value): max_window_ns, the longest closed window;
 //	           runs_from_ns, minute_from_ns, hour_from_ns: what Prune has

@@ -110,22 +110,22 @@ var sqliteMigrations = []migration{
 	{version: 16, stmts: v16Stmts("INTEGER")},
 }
 
-// v16Stmts give each rollup row the shortest interval its runs were made
-// with (min_interval_ms, from runs.interval_ms; NULL where none is known), so
-// that Coverage, which reads rollups, says per span a bound on the
-// interval its last run had (Span.MinInterval): a report made as of now
-// picks the locations whose last run it reads (a prober stopped less than
-// two of the config's intervals ago whose runs were made at a shorter
-// one) without reading every location's last run at every build. The
-// shortest, not the last one's: a minimum merges in any order (late and
-// spooled runs, PostgreSQL's merge in Go, the daemon's kept coverage) as
-// first_ns and last_ns do. Nullable, without a default: added without
-// rewriting the tables; the rows rolled up before have none (the config's
-// interval picks, as before).
+// v16Stmts give each rollup row the interval of its last run
+// (last_interval_ms, from runs.interval_ms, at last_ns; of two runs at
+// once, the longer; NULL where it is not known), so that Coverage, which
+// reads rollups, says per span the interval its last run had
+// (Span.LastInterval): a report made as of now reads the last run of
+// exactly the locations that stopped by it (no run for more than two of
+// it) without reading every location's last run at every build. It
+// merges in any order as last_ns does (late and spooled runs, SQLite's
+// upsert, PostgreSQL's merge in Go, the daemon's kept coverage): the
+// later run's, the longer of two at once. Nullable, without a default:
+// added without rewriting the tables; the rows rolled up before have none
+// (the config's interval picks, as before).
 func v16Stmts(integer string) []string {
 	return []string{
-		`ALTER TABLE rollup_minute ADD COLUMN min_interval_ms ` + integer,
-		`ALTER TABLE rollup_hour ADD COLUMN min_interval_ms ` + integer,
+		`ALTER TABLE rollup_minute ADD COLUMN last_interval_ms ` + integer,
+		`ALTER TABLE rollup_hour ADD COLUMN last_interval_ms ` + integer,
 	}
 }
 

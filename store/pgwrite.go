@@ -39,7 +39,7 @@ func upsertRollupsPG(ctx context.Context, _ *core, tx *sqlx.Tx, table string, ro
 		b, s, n, f, l, d, cf := make([]int64, len(keys)), make([]int64, len(keys)), make([]int64, len(keys)),
 			make([]int64, len(keys)), make([]int64, len(keys)), make([][]byte, len(keys)), make([]int64, len(keys))
 		var data []byte                 // every row's data, one after the other
-		iv := make([]*int64, len(keys)) // min_interval_ms; nil: NULL (none known)
+		iv := make([]*int64, len(keys)) // last_interval_ms; nil: NULL (not known)
 		for i, k := range keys {
 			v := rows[k]
 			if data == nil {
@@ -48,13 +48,13 @@ func upsertRollupsPG(ctx context.Context, _ *core, tx *sqlx.Tx, table string, ro
 			from := len(data)
 			data = appendStats(data, v.stats)
 			b[i], s[i], n[i], f[i], l[i], d[i], cf[i] = k.bucket, k.series, v.runs(), v.first, v.last, data[from:len(data):len(data)], v.confirm
-			if v.minIvl > 0 {
-				iv[i] = &v.minIvl
+			if v.lastIvl > 0 {
+				iv[i] = &v.lastIvl
 			}
 		}
 		return []any{b, s, n, f, l, d, cf, iv}
 	}
-	const src = ` (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs, min_interval_ms)
+	const src = ` (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs, last_interval_ms)
 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[])`
 	q, err := tx.QueryContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO NOTHING RETURNING bucket_ns, series`, cols(keys)...)
 	if err != nil {
@@ -86,7 +86,7 @@ SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5:
 	for i, k := range old {
 		bs[i], ss[i] = k.bucket, k.series
 	}
-	q, err = tx.QueryContext(ctx, `SELECT t.bucket_ns, t.series, t.first_ns, t.last_ns, t.data, t.confirm_runs, COALESCE(t.min_interval_ms, 0) FROM `+table+` t
+	q, err = tx.QueryContext(ctx, `SELECT t.bucket_ns, t.series, t.first_ns, t.last_ns, t.data, t.confirm_runs, COALESCE(t.last_interval_ms, 0) FROM `+table+` t
 JOIN unnest($1::bigint[], $2::bigint[]) AS k(b, s) ON t.bucket_ns = k.b AND t.series = k.s
 ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	if err != nil {
@@ -108,9 +108,9 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 			return fmt.Errorf("%w (bucket %d, series %d)", err, k.bucket, k.series)
 		}
 		v := rows[k]
+		v.lastIvl = lastInterval(last, ivl, v.last, v.lastIvl) // the stored row's, the batch's as a run
 		v.first, v.last, v.stats = min(v.first, first), max(v.last, last), mergeStats(v.stats, stored)
 		v.confirm += confirm
-		v.interval(ivl)
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
@@ -119,6 +119,6 @@ ORDER BY t.bucket_ns, t.series FOR UPDATE OF t`, bs, ss)
 	// (A row deleted meanwhile, by a prune, is simply inserted again.)
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+src+` ON CONFLICT (bucket_ns, series) DO UPDATE SET
 runs = excluded.runs, first_ns = excluded.first_ns, last_ns = excluded.last_ns, data = excluded.data,
-confirm_runs = excluded.confirm_runs, min_interval_ms = excluded.min_interval_ms`, cols(old)...)
+confirm_runs = excluded.confirm_runs, last_interval_ms = excluded.last_interval_ms`, cols(old)...)
 	return err
 }

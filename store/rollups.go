@@ -383,7 +383,7 @@ func (c *core) totalsRaw(ctx context.Context, t *totals, cond string, args []any
 			return fmt.Errorf("store: read runs: %w", err)
 		}
 		agg := newAggregate(c.bounds)
-		m, h := agg.rows(sid, 0)
+		m, h := agg.rows(sid, 0, 0)
 		agg.count(m, h, 0, run.Outcome(), time.Duration(dur))
 		for i := range run.Steps {
 			agg.count(m, h, ids[i], run.Steps[i].Status, run.Steps[i].Duration)
@@ -411,14 +411,21 @@ func (c *core) Coverage(ctx context.Context, q Query) (_ []Span, err error) {
 	}
 	spans := map[int64]*Span{}
 	for _, p := range split(from, to) {
-		query := `SELECT series, MIN(start_ns), MAX(start_ns), COUNT(*) - SUM(confirm), SUM(confirm), COALESCE(MIN(interval_ms), 0) FROM runs WHERE start_ns >= ? AND start_ns < ?`
+		// The interval of each series' last run in the part: that run's
+		// (the longest of those at that instant), or its rollup row's, in
+		// the bucket that holds last_ns (a primary key lookup).
+		query := `SELECT series, MIN(start_ns) AS f, MAX(start_ns) AS l, COUNT(*) - SUM(confirm) AS n, SUM(confirm) AS nc FROM runs WHERE start_ns >= ? AND start_ns < ?`
+		atLast := `(SELECT MAX(x.interval_ms) FROM runs x WHERE x.series = g.series AND x.start_ns = g.l)`
 		switch p.src {
 		case fromMinute:
-			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs), COALESCE(MIN(min_interval_ms), 0) FROM rollup_minute WHERE bucket_ns >= ? AND bucket_ns < ?`
+			query = `SELECT series, MIN(first_ns) AS f, MAX(last_ns) AS l, SUM(runs) AS n, SUM(confirm_runs) AS nc FROM rollup_minute WHERE bucket_ns >= ? AND bucket_ns < ?`
+			atLast = fmt.Sprintf(`(SELECT x.last_interval_ms FROM rollup_minute x WHERE x.bucket_ns = g.l - g.l %% %d AND x.series = g.series)`, int64(time.Minute))
 		case fromHour:
-			query = `SELECT series, MIN(first_ns), MAX(last_ns), SUM(runs), SUM(confirm_runs), COALESCE(MIN(min_interval_ms), 0) FROM rollup_hour WHERE bucket_ns >= ? AND bucket_ns < ?`
+			query = `SELECT series, MIN(first_ns) AS f, MAX(last_ns) AS l, SUM(runs) AS n, SUM(confirm_runs) AS nc FROM rollup_hour WHERE bucket_ns >= ? AND bucket_ns < ?`
+			atLast = fmt.Sprintf(`(SELECT x.last_interval_ms FROM rollup_hour x WHERE x.bucket_ns = g.l - g.l %% %d AND x.series = g.series)`, int64(time.Hour))
 		}
-		rows, err := c.r.QueryContext(ctx, c.r.Rebind(query+cond+` GROUP BY series`), append([]any{p.from, p.to}, cargs...)...)
+		query = `SELECT g.series, g.f, g.l, g.n, g.nc, COALESCE(` + atLast + `, 0) FROM (` + query + cond + ` GROUP BY series) g`
+		rows, err := c.r.QueryContext(ctx, c.r.Rebind(query), append([]any{p.from, p.to}, cargs...)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: read coverage: %w", err)
 		}
@@ -432,20 +439,18 @@ func (c *core) Coverage(ctx context.Context, q Query) (_ []Span, err error) {
 			if !ok {
 				continue
 			}
+			lastIvl := time.Duration(ivl) * time.Millisecond
 			sp := spans[sid]
 			if sp == nil {
-				sp = &Span{Flow: s.Flow, Service: s.Service, Location: s.Location, First: fromNS(first), Last: fromNS(last)}
+				sp = &Span{Flow: s.Flow, Service: s.Service, Location: s.Location, First: fromNS(first), Last: fromNS(last), LastInterval: lastIvl}
 				spans[sid] = sp
 			}
 			if t := fromNS(first); t.Before(sp.First) {
 				sp.First = t
 			}
-			if t := fromNS(last); t.After(sp.Last) {
-				sp.Last = t
-			}
+			sp.Last, sp.LastInterval = JoinLast(sp.Last, sp.LastInterval, fromNS(last), lastIvl)
 			sp.Runs += n
 			sp.Confirm += nc
-			sp.MinInterval = MinInterval(sp.MinInterval, time.Duration(ivl)*time.Millisecond)
 		}
 		err = rows.Err()
 		rows.Close()

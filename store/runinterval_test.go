@@ -17,7 +17,7 @@ import (
 // wrote runs (no interval_ms), for the tests that store runs at such a
 // version and then migrate: the live insert names a column those versions
 // do not have. The rollups are the live code's, written with the column of
-// schema version 16 (min_interval_ms) there for the write alone, as NULL:
+// schema version 16 (last_interval_ms) there for the write alone, as NULL:
 // added before and dropped after, so the tables are those of the version
 // the test stored at.
 func appendRunsV14(t *testing.T, c *core, s Store, runs []probe.Run) {
@@ -45,7 +45,7 @@ func appendRunsV14(t *testing.T, c *core, s Store, runs []probe.Run) {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"rollup_minute", "rollup_hour"} {
-		if _, err := c.w.ExecContext(ctx, `ALTER TABLE `+table+` DROP COLUMN min_interval_ms`); err != nil {
+		if _, err := c.w.ExecContext(ctx, `ALTER TABLE `+table+` DROP COLUMN last_interval_ms`); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,18 +220,27 @@ func TestSpoolRunInterval(t *testing.T) {
 	}
 }
 
-// TestCoverageMinInterval: Coverage gives each span the shortest interval
-// its runs in the range were made with (Span.MinInterval, the rollups'
-// min_interval_ms since schema version 16, and the raw runs' interval_ms at
-// the edges), 0 where none is known; a late run and one of no interval
-// merge into a row already stored (SQLite's upsert, PostgreSQL's merge in
-// Go) as a minimum that ignores the unknown. SQLite and PostgreSQL.
-func TestCoverageMinInterval(t *testing.T) {
+// TestCoverageLastInterval: Coverage gives each span the interval its last
+// run in the range was made with (Span.LastInterval, the rollups'
+// last_interval_ms since schema version 16, and the raw runs' interval_ms
+// at the edges), 0 where it is not known; of two runs at the same instant,
+// the longer. A late run merges into a row already stored (SQLite's
+// upsert, PostgreSQL's merge in Go) as last_ns does: it is the row's last
+// only if it started later. Before, the span had the shortest interval of
+// its runs (MinInterval): after a run of 60 s late into an hour of 10 s,
+// or of 10 s before a run of 60 s, the 10 s. SQLite and PostgreSQL.
+func TestCoverageLastInterval(t *testing.T) {
 	ctx := context.Background()
 	h := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	run := func(flow string, at time.Time, ivl time.Duration) probe.Run {
 		return probe.Run{ID: flow + at.Format("150405.000"), Flow: flow, Service: "messaging", Location: "seoul-a", Start: at, Interval: ivl,
 			Steps: []probe.StepResult{{Step: "login", Function: "login", Status: probe.StatusOK, Duration: time.Millisecond}}}
+	}
+	// another is a second run at the same instant (another run id).
+	another := func(flow string, at time.Time, ivl time.Duration) probe.Run {
+		r := run(flow, at, ivl)
+		r.ID += "-b"
+		return r
 	}
 	for _, drv := range []struct {
 		name string
@@ -249,6 +258,8 @@ func TestCoverageMinInterval(t *testing.T) {
 			for at := h.Add(time.Hour + 5*time.Second); at.Before(h.Add(time.Hour + 2*time.Minute + 10*time.Second)); at = at.Add(10 * time.Second) {
 				first = append(first, run("chat", at, 10*time.Second))
 			}
+			// Two at once in one batch: the longer (11:01:55).
+			first = append(first, another("chat", h.Add(time.Hour+time.Minute+55*time.Second), 30*time.Second))
 			// Into rows already stored: one of no interval (11:02:30),
 			// runs every 10 s after it; late, one of 30 s in 10:00's
 			// hour, and old's first of an interval known.
@@ -258,8 +269,10 @@ func TestCoverageMinInterval(t *testing.T) {
 			}
 			late = append(late, run("chat", h.Add(30*time.Minute+10*time.Second), 30*time.Second), run("old", h.Add(40*time.Minute+10*time.Second), 20*time.Second))
 			// Later still, alone: a longer one and one of none, into
-			// rows of a shorter one.
-			later := []probe.Run{run("chat", h.Add(45*time.Minute+10*time.Second), 2*time.Minute), run("chat", h.Add(time.Hour+time.Minute+10*time.Second), 0)}
+			// rows of a shorter one; and two at once with the row's
+			// last, a shorter (10:59:05) and a longer (11:04:55).
+			later := []probe.Run{run("chat", h.Add(45*time.Minute+10*time.Second), 2*time.Minute), run("chat", h.Add(time.Hour+time.Minute+10*time.Second), 0),
+				another("chat", h.Add(59*time.Minute+5*time.Second), 10*time.Second), another("chat", h.Add(time.Hour+4*time.Minute+55*time.Second), time.Minute)}
 			check := func(stage string, tests []struct {
 				from, to time.Duration
 				want     map[string]time.Duration
@@ -272,11 +285,11 @@ func TestCoverageMinInterval(t *testing.T) {
 					}
 					got := map[string]time.Duration{}
 					for _, c := range cov {
-						got[c.Flow] = c.MinInterval
+						got[c.Flow] = c.LastInterval
 					}
 					for f, w := range tc.want {
 						if g, ok := got[f]; !ok || g != w {
-							t.Errorf("%s: [%s, %s) %s: MinInterval %v (found %v), want %v", stage, tc.from, tc.to, f, g, ok, w)
+							t.Errorf("%s: [%s, %s) %s: LastInterval %v (found %v), want %v", stage, tc.from, tc.to, f, g, ok, w)
 						}
 					}
 				}
@@ -294,26 +307,34 @@ func TestCoverageMinInterval(t *testing.T) {
 			check("stored", []row{
 				{0, time.Hour, map[string]time.Duration{"chat": m, "old": 0}},                                                            // hour rollups
 				{0, time.Hour + 5*m, map[string]time.Duration{"chat": 10 * time.Second, "old": 0}},                                       // and minute ones
+				{0, time.Hour + 2*m + 30*time.Second, map[string]time.Duration{"chat": 10 * time.Second}},                                // and raw ones, the last 11:02:25
+				{0, time.Hour + 2*m + 31*time.Second, map[string]time.Duration{"chat": 0}},                                               // the last 11:02:30, of none
 				{30*m + 30*time.Second, 59*m + 50*time.Second, map[string]time.Duration{"chat": m}},                                      // raw and minute ones
-				{time.Hour + 2*m + 20*time.Second, time.Hour + 2*m + 40*time.Second, map[string]time.Duration{"chat": 10 * time.Second}}, // raw: 10 s and none
+				{time.Hour + 2*m + 20*time.Second, time.Hour + 2*m + 40*time.Second, map[string]time.Duration{"chat": 10 * time.Second}}, // raw: none, then 10 s
 				{time.Hour + 2*m + 29*time.Second, time.Hour + 2*m + 31*time.Second, map[string]time.Duration{"chat": 0}},                // raw: none
 				{time.Hour + 2*m, time.Hour + 3*m, map[string]time.Duration{"chat": 10 * time.Second}},                                   // a minute row with both
+				{time.Hour + m, time.Hour + 2*m, map[string]time.Duration{"chat": 30 * time.Second}},                                     // two at once: the longer
+				{time.Hour + m + 50*time.Second, time.Hour + m + 56*time.Second, map[string]time.Duration{"chat": 30 * time.Second}},     // raw, two at once
+				{time.Hour, 2 * time.Hour, map[string]time.Duration{"chat": 10 * time.Second}},                                           // an hour row
 			})
 			if err := s.AppendRuns(ctx, late); err != nil {
 				t.Fatal(err)
 			}
 			check("late", []row{
-				{0, time.Hour, map[string]time.Duration{"chat": 30 * time.Second, "old": 20 * time.Second}},
+				{0, time.Hour, map[string]time.Duration{"chat": m, "old": 0}}, // not the row's last
 				{30 * m, 31 * m, map[string]time.Duration{"chat": 30 * time.Second}},
+				{40 * m, 41 * m, map[string]time.Duration{"old": 20 * time.Second}},
 				{0, 30 * m, map[string]time.Duration{"chat": m, "old": 0}},
 			})
 			if err := s.AppendRuns(ctx, later); err != nil {
 				t.Fatal(err)
 			}
 			check("later", []row{
-				{0, time.Hour, map[string]time.Duration{"chat": 30 * time.Second, "old": 20 * time.Second}},
-				{45 * m, 46 * m, map[string]time.Duration{"chat": m}},
-				{time.Hour + m, time.Hour + 2*m, map[string]time.Duration{"chat": 10 * time.Second}},
+				{0, time.Hour, map[string]time.Duration{"chat": m, "old": 0}},
+				{45 * m, 46 * m, map[string]time.Duration{"chat": 2 * m}},
+				{time.Hour + m, time.Hour + 2*m, map[string]time.Duration{"chat": 30 * time.Second}},
+				{0, time.Hour + 5*m, map[string]time.Duration{"chat": m}},
+				{time.Hour, 2 * time.Hour, map[string]time.Duration{"chat": m}},
 			})
 		})
 	}

@@ -45,8 +45,10 @@ func rollupSpec(d *dialect, t string) insertSpec {
 runs = %[1]s.runs + excluded.runs,
 first_ns = %[2]s(%[1]s.first_ns, excluded.first_ns), last_ns = %[3]s(%[1]s.last_ns, excluded.last_ns),
 data = slaprobe_rollup_add(%[1]s.data, excluded.data), confirm_runs = %[1]s.confirm_runs + excluded.confirm_runs,
-min_interval_ms = COALESCE(%[2]s(%[1]s.min_interval_ms, excluded.min_interval_ms), %[1]s.min_interval_ms, excluded.min_interval_ms)`, t, d.least, d.greatest)
-	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs, min_interval_ms)", tail: tail, cols: 8}
+last_interval_ms = CASE WHEN excluded.last_ns > %[1]s.last_ns THEN excluded.last_interval_ms
+WHEN excluded.last_ns < %[1]s.last_ns THEN %[1]s.last_interval_ms
+ELSE COALESCE(%[3]s(%[1]s.last_interval_ms, excluded.last_interval_ms), %[1]s.last_interval_ms, excluded.last_interval_ms) END`, t, d.least, d.greatest)
+	return insertSpec{head: "INSERT INTO " + t + " (bucket_ns, series, runs, first_ns, last_ns, data, confirm_runs, last_interval_ms)", tail: tail, cols: 8}
 }
 
 func (sp insertSpec) sql(rows int) string {

@@ -93,22 +93,28 @@ type Query struct {
 
 // Span is the first and last run of a flow at a location in a range
 // (confirm runs included), its scheduled runs (Runs) and its confirm runs
-// (Confirm, see probe.Run.Confirm), and MinInterval, the shortest interval
-// any of its runs there was made with (probe.Run.Interval, kept in the
-// rollups since schema version 16): a bound on the interval of its last run
-// that a report reads at no cost, 0 where no run in the range has one known
-// (stored before schema version 15, or rolled up before 16).
+// (Confirm, see probe.Run.Confirm), and LastInterval, the interval its run
+// at Last was made with (probe.Run.Interval, kept in the rollups since
+// schema version 16; of two runs at Last, the longer): what a report
+// judges the stretch after Last by, read at no cost, 0 where it is not
+// known (stored before schema version 15, or rolled up before 16).
 type Span struct {
 	Flow, Service, Location string
 	First, Last             time.Time
 	Runs                    int64
 	Confirm                 int64
-	MinInterval             time.Duration
+	LastInterval            time.Duration
 }
 
-// MinInterval is the shorter of two Span.MinInterval, 0 meaning none known.
-func MinInterval(a, b time.Duration) time.Duration {
-	return time.Duration(minKnown(int64(a), int64(b)))
+// JoinLast is the Last and LastInterval of two spans of one series (or of
+// one location's series) joined: the later Last's interval, the longer of
+// two at the same Last, 0 meaning not known.
+func JoinLast(aLast time.Time, aIvl time.Duration, bLast time.Time, bIvl time.Duration) (time.Time, time.Duration) {
+	ivl := time.Duration(lastInterval(aLast.UnixNano(), int64(aIvl), bLast.UnixNano(), int64(bIvl)))
+	if bLast.After(aLast) {
+		return bLast, ivl
+	}
+	return aLast, ivl
 }
 
 // Granularity of a rollup.

@@ -125,11 +125,11 @@ func (c *core) appendRuns(ctx context.Context, tx *sqlx.Tx, ids *txIDs, runs []p
 		if stored != nil && !stored[runIDs[k]] {
 			continue
 		}
-		minRow, hourRow := agg.rows(sids[i], r.Start.UnixNano())
+		var ms int64
 		if p := intervalMS(r); p != nil {
-			minRow.interval(*p)
-			hourRow.interval(*p)
+			ms = *p
 		}
+		minRow, hourRow := agg.rows(sids[i], r.Start.UnixNano(), ms)
 		if r.Confirm {
 			// Counted apart: not in the run counts or the latencies.
 			minRow.confirm++
@@ -233,7 +233,7 @@ func upsertRollupsSQL(ctx context.Context, c *core, tx *sqlx.Tx, table string, r
 	var (
 		data   []byte // every row's data, one after the other
 		bucket any    // the last row's bucket: the rows of a bucket share it
-		ivl    any    // the last row's min_interval_ms: shared while it is the same
+		ivl    any    // the last row's last_interval_ms: shared while it is the same
 		ivlMS  int64
 	)
 	for i, k := range keys {
@@ -253,10 +253,10 @@ func upsertRollupsSQL(ctx context.Context, c *core, tx *sqlx.Tx, table string, r
 		if v.last != v.first {
 			last = v.last
 		}
-		if v.minIvl != ivlMS || i == 0 {
-			ivl, ivlMS = nil, v.minIvl
-			if v.minIvl > 0 {
-				ivl = v.minIvl
+		if v.lastIvl != ivlMS || i == 0 {
+			ivl, ivlMS = nil, v.lastIvl
+			if v.lastIvl > 0 {
+				ivl = v.lastIvl
 			}
 		}
 		args = append(args, bucket, k.series, v.runs(), first, last, data[from:len(data):len(data)], v.confirm, ivl)
