@@ -48,7 +48,7 @@ bench: build
 	$(GO) test -run '^$$' -bench SchedulerRun -benchmem -benchtime 3000x -count 3 ./daemon
 	@set -e; trap '$(BENCH_PG) sh scripts/postgres.sh stop >/dev/null 2>&1' EXIT; \
 	eval "$$($(BENCH_PG) sh scripts/postgres.sh start)"; \
-	$(GO) test -run '^$$' -bench '^Ingest$$' -benchmem -benchtime 60x -count 3 ./store; \
+	$(GO) test -run '^$$' -bench '^BenchmarkIngest$$' -benchmem -benchtime 60x -count 3 ./store; \
 	$(GO) test -run '^$$' -bench IngestSteady -benchmem -benchtime 60000x -count 3 ./store; \
 	$(GO) test -run '^$$' -bench MonthlyReport -benchmem -benchtime 3x -timeout 60m ./report; \
 	$(GO) test -run '^$$' -bench 'Prune|WindowsDay|YearSize' -benchtime 20x -timeout 120m ./store; \
