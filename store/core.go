@@ -46,6 +46,9 @@ type Options struct {
 	// the cron job that mails a month's report, for as long as the TCP
 	// connection lived.
 	ReadTimeout time.Duration
+
+	// readerMaxIdle replaces SQLite's readerMaxIdle (tests).
+	readerMaxIdle time.Duration
 }
 
 func (o Options) withDefaults() Options {

@@ -127,3 +127,47 @@ func TestSQLitePreparedWriteReadsAcrossReconnects(t *testing.T) {
 		t.Errorf("AppendRuns once the schema is back: %v", err)
 	}
 }
+
+// TestSQLiteIdleReadersClosed checks that the read pool closes a connection
+// left unused (readerMaxIdle): what an idle reader holds (its page cache,
+// ~1 MiB in modernc's 8 KiB slots, its schema and statements) is SQLite's
+// memory, which a daemon that reads once a minute kept all day.
+func TestSQLiteIdleReadersClosed(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "test.db"), Options{ReadConns: 3, readerMaxIdle: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Two readers at once, then both idle.
+	var conns []*sqlx.Conn
+	for range 2 {
+		c, err := s.r.Connx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := c.GetContext(ctx, &n, `SELECT count(*) FROM runs`); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if st := s.r.Stats(); st.OpenConnections != 2 {
+		t.Fatalf("read pool: %d connections open after two were used, want 2", st.OpenConnections)
+	}
+	// Wait for the pool to close them, up to a bound far above the 50 ms.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.r.Stats().OpenConnections != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := s.r.Stats(); st.OpenConnections != 0 || st.MaxIdleTimeClosed != 2 {
+		t.Errorf("read pool 10 s after its readers were last used: %d open, %d closed for idling; want 0 and 2", st.OpenConnections, st.MaxIdleTimeClosed)
+	}
+	// A read after that opens a reader again and works.
+	if _, err := s.Runs(ctx, Query{From: time.Unix(0, 0), To: time.Now()}); err != nil {
+		t.Errorf("a read after the readers were closed: %v", err)
+	}
+}
