@@ -78,7 +78,11 @@ const maxRunIDSQL = `SELECT MAX(id) FROM runs`
 // reader, a 1,000-flow daemon's RssAnon grew from 17 to 40 MiB over its
 // first ten minutes; with 2 MiB and 512 KiB it holds at 22-24 MiB from the
 // third minute, with the same CPU per check and run durations at 1,000,
-// 10,000 and 50,000 flows. The writer's working set is the right edge of
+// 10,000 and 50,000 flows. The writer's 2 MiB were still filling at ten
+// minutes (SQLite's page cache 3.1 MiB in all, modernc's slabs 8.7 MiB); at
+// 1 MiB (and readers closed when idle) the slabs read 4.3-5.4 MiB then
+// and two rows peaked at 40.0 and 43.6 MiB, not 48.1 and 45.9 (go run
+// ./test/scale -flows 1000 -interval 10s -raw -together -window 10m). The writer's working set is the right edge of
 // the runs index and the current minute's and hour's rollups; what it
 // misses comes from the operating system's page cache (at 10,000 flows 1.5
 // preads a check instead of 0.5, a few microseconds each). A reader's cache
@@ -87,7 +91,7 @@ const maxRunIDSQL = `SELECT MAX(id) FROM runs`
 // writer commits every second. Below 512 KiB a year's windows query
 // (store's BenchmarkWindowsDay) was 15-20% slower.
 const (
-	writerCacheKiB = 2 << 10
+	writerCacheKiB = 1 << 10
 	readerCacheKiB = 512
 )
 
