@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -57,36 +55,13 @@ func benchConfig(flows int, every time.Duration) *config.Config {
 // and kept in os.TempDir() under a name made of the parameters; a ".done"
 // file beside it marks it complete.
 func benchDB(b *testing.B, flows, days int, every time.Duration) string {
-	name := fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays.db", flows, days)
+	name := fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays", flows, days)
 	if every != time.Minute {
-		name = fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays-%s.db", flows, days, every)
+		name = fmt.Sprintf("slaprobe-bench-report-gen-%dflows-%ddays-%s", flows, days, every)
 	}
-	path := filepath.Join(os.TempDir(), name)
-	if _, err := os.Stat(path + ".done"); err == nil {
-		return path
-	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + suffix)
-	}
-	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, path, store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("building %s (once)", path)
-	t0 := time.Now()
-	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Interval: every, Start: benchStart}); err != nil {
-		s.Close()
-		b.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built in %s", time.Since(t0).Round(time.Second))
-	if err := os.WriteFile(path+".done", nil, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return path
+	return storetest.CachedSQLite(b, name, func(ctx context.Context, s *store.SQLite) error {
+		return storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Days: days, Interval: every, Start: benchStart})
+	})
 }
 
 // BenchmarkMonthlyReport builds the report for one month over a database of

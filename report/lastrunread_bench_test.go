@@ -3,8 +3,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,62 +25,39 @@ const (
 // built once under os.TempDir() (a ".done" file beside it marks it
 // complete).
 func liveBenchDB(b *testing.B) string {
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("slaprobe-bench-report-live-lengthened-%dflows-%ddays.db", liveBenchFlows, liveBenchDays))
-	if _, err := os.Stat(path + ".done"); err == nil {
-		return path
-	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + suffix)
-	}
-	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, path, store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("building %s (once)", path)
-	t0 := time.Now()
-	end := benchStart.AddDate(0, 0, liveBenchDays)
-	reload := benchStart.AddDate(0, 0, 4)
-	var batch []probe.Run
-	flush := func() {
-		if err := s.AppendRuns(ctx, batch); err != nil {
-			s.Close()
-			b.Fatal(err)
-		}
-		batch = batch[:0]
-	}
-	for i := 0; i < liveBenchFlows; i++ {
-		stagger := time.Duration(i) * time.Hour / liveBenchFlows
-		stop := end
-		if i%20 == 19 {
-			stop = end.Add(-3 * time.Hour)
-		}
-		for at := benchStart.Add(stagger); at.Before(stop); {
-			ivl := time.Hour
-			if i%3 != 0 && at.Before(reload) {
-				ivl = 10 * time.Minute
+	name := fmt.Sprintf("slaprobe-bench-report-live-lengthened-%dflows-%ddays", liveBenchFlows, liveBenchDays)
+	return storetest.CachedSQLite(b, name, func(ctx context.Context, s *store.SQLite) error {
+		end := benchStart.AddDate(0, 0, liveBenchDays)
+		reload := benchStart.AddDate(0, 0, 4)
+		var batch []probe.Run
+		for i := 0; i < liveBenchFlows; i++ {
+			stagger := time.Duration(i) * time.Hour / liveBenchFlows
+			stop := end
+			if i%20 == 19 {
+				stop = end.Add(-3 * time.Hour)
 			}
-			r := probe.Run{ID: fmt.Sprintf("%d-%d", i, at.UnixNano()), Flow: storetest.FlowName(i), Service: storetest.ServiceName(i), Location: "seoul-a",
-				Start: at, Duration: 300 * time.Millisecond, Interval: ivl}
-			for j := 0; j < 3; j++ {
-				r.Steps = append(r.Steps, probe.StepResult{Step: storetest.StepName(j), Function: storetest.StepName(j), Status: probe.StatusOK, Duration: 100 * time.Millisecond})
+			for at := benchStart.Add(stagger); at.Before(stop); {
+				ivl := time.Hour
+				if i%3 != 0 && at.Before(reload) {
+					ivl = 10 * time.Minute
+				}
+				r := probe.Run{ID: fmt.Sprintf("%d-%d", i, at.UnixNano()), Flow: storetest.FlowName(i), Service: storetest.ServiceName(i), Location: "seoul-a",
+					Start: at, Duration: 300 * time.Millisecond, Interval: ivl}
+				for j := 0; j < 3; j++ {
+					r.Steps = append(r.Steps, probe.StepResult{Step: storetest.StepName(j), Function: storetest.StepName(j), Status: probe.StatusOK, Duration: 100 * time.Millisecond})
+				}
+				batch = append(batch, r)
+				if len(batch) == 5000 {
+					if err := s.AppendRuns(ctx, batch); err != nil {
+						return err
+					}
+					batch = batch[:0]
+				}
+				at = at.Add(ivl)
 			}
-			batch = append(batch, r)
-			if len(batch) == 5000 {
-				flush()
-			}
-			at = at.Add(ivl)
 		}
-	}
-	flush()
-	if err := s.Close(); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built in %s", time.Since(t0).Round(time.Second))
-	if err := os.WriteFile(path+".done", nil, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return path
+		return s.AppendRuns(ctx, batch)
+	})
 }
 
 // BenchmarkLiveAfterLengthening is the build of the availability gauge and
