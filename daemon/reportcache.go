@@ -408,18 +408,5 @@ func joinSpan(a, b store.Span) store.Span {
 // it reads them one query at a time. Without it, the embedded store.Store
 // hid the store's, and the report read a retired flow at a time.
 func (s *reportStore) RunsEach(ctx context.Context, qs []store.Query) ([][]probe.Run, error) {
-	if b, ok := s.Store.(interface {
-		RunsEach(context.Context, []store.Query) ([][]probe.Run, error)
-	}); ok {
-		return b.RunsEach(ctx, qs)
-	}
-	out := make([][]probe.Run, len(qs))
-	for i, q := range qs {
-		runs, err := s.Store.Runs(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = runs
-	}
-	return out, nil
+	return store.RunsEach(ctx, s.Store, qs)
 }

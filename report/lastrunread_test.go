@@ -31,18 +31,7 @@ func (s *lastReadStore) Runs(ctx context.Context, q store.Query) ([]probe.Run, e
 
 func (s *lastReadStore) RunsEach(ctx context.Context, qs []store.Query) ([][]probe.Run, error) {
 	s.count(qs...)
-	if b, ok := s.Store.(runsEach); ok {
-		return b.RunsEach(ctx, qs)
-	}
-	out := make([][]probe.Run, len(qs))
-	for i, q := range qs {
-		runs, err := s.Store.Runs(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = runs
-	}
-	return out, nil
+	return store.RunsEach(ctx, s.Store, qs)
 }
 
 // TestLiveFiguresReadOnlyStoppedLocationsLastRuns: figures made as of now

@@ -208,18 +208,7 @@ func runsAt(ctx context.Context, s store.Store, spans []store.Span) ([][]probe.R
 	for i, sp := range spans {
 		qs[i] = lastQuery(sp)
 	}
-	if b, ok := s.(runsEach); ok && len(qs) > 0 {
-		return b.RunsEach(ctx, qs)
-	}
-	out := make([][]probe.Run, len(qs))
-	for i, q := range qs {
-		runs, err := s.Runs(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = runs
-	}
-	return out, nil
+	return store.RunsEach(ctx, s, qs)
 }
 
 // retiredSteps are the steps of a retired flow, with their functions, as its

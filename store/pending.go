@@ -347,16 +347,5 @@ func (p *Pending) RunsEach(ctx context.Context, qs []Query) ([][]probe.Run, erro
 	if err != nil {
 		return nil, err
 	}
-	if b, ok := st.(interface {
-		RunsEach(context.Context, []Query) ([][]probe.Run, error)
-	}); ok {
-		return b.RunsEach(ctx, qs)
-	}
-	out := make([][]probe.Run, len(qs))
-	for i, q := range qs {
-		if out[i], err = st.Runs(ctx, q); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return RunsEach(ctx, st, qs)
 }

@@ -38,6 +38,27 @@ func (c *core) Runs(ctx context.Context, q Query) (_ []probe.Run, err error) {
 	return out, nil
 }
 
+// RunsEach is Runs of each of qs of s (out[i] those of qs[i]): at once
+// through s's own RunsEach where it has one (SQLite, PostgreSQL, a Pending
+// store: the series table and the step names read once for all of qs),
+// else a query at a time.
+func RunsEach(ctx context.Context, s Store, qs []Query) ([][]probe.Run, error) {
+	if b, ok := s.(interface {
+		RunsEach(context.Context, []Query) ([][]probe.Run, error)
+	}); ok && len(qs) > 0 {
+		return b.RunsEach(ctx, qs)
+	}
+	out := make([][]probe.Run, len(qs))
+	for i, q := range qs {
+		runs, err := s.Runs(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = runs
+	}
+	return out, nil
+}
+
 // RunsEach is Runs of each of qs (out[i] those of qs[i]), with the series
 // table and the step names read once for all of them rather than once a
 // query: a report's retired flows each want one run (report.findRetired),
