@@ -449,13 +449,15 @@ func (a *analysis) windowFunctions(cs *config.Service, w Window) []string {
 	return a.functions(cs, m)
 }
 
-// stepFunction is the function a flow's step serves ("" if unknown).
+// stepFunction is the function a flow's step serves ("" if unknown): a
+// step of its session (a login kept across runs) or a counted teardown
+// step too, which a window's cause_step names as it names the others.
 func (a *analysis) stepFunction(cs *config.Service, flow, step string) string {
 	for i := range cs.Flows {
 		if cs.Flows[i].Name != flow {
 			continue
 		}
-		for _, s := range cs.Flows[i].Steps {
+		for _, s := range cs.Flows[i].CountedSteps() {
 			if s.Name == step {
 				return s.Function
 			}

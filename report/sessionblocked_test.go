@@ -1,0 +1,64 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+)
+
+// TestReconcileBlockedBySessionLogin: a declared login outage of a flow
+// whose login is a session step (examples/demo.yaml's payments-transfer)
+// explains the windows of the functions the failing login blocked (send and
+// receive, cause_step login), as it does where login is an ordinary step.
+// Before, the reconciliation looked the cause step up among the flow's
+// steps only, not its session's: a year's replay of a 6-hour payments login
+// outage listed send, receive and receipt as undeclared downtime in both
+// months it fell in, beside the declared incident that caused it.
+func TestReconcileBlockedBySessionLogin(t *testing.T) {
+	const ivl = 5 * time.Minute
+	for _, session := range []bool{false, true} {
+		t.Run(fmt.Sprintf("session=%v", session), func(t *testing.T) {
+			cfg := withFlows(ivl, "sync", "plain")
+			if session {
+				sync := &cfg.Services[0].Flows[0]
+				sync.Session = &config.Session{TTL: time.Hour, Steps: sync.Steps[:1]}
+				sync.Steps = sync.Steps[1:]
+			}
+			loc := cfg.Loc
+			from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
+			s := newMemStore()
+			load(t, s, cfg, sessionDay(cfg, from, to, ivl))
+			inc := incident("login-out", "down", []string{"login"}, localAt(loc, "2022-10-01 09:30"), localAt(loc, "2022-10-01 10:30"))
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: from, To: to, Now: to.Add(time.Hour), Timelines: timeline(inc)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := rep.Services[0]
+			blocked := 0
+			for _, w := range svc.Windows {
+				if w.Function != nil && *w.Function != "login" && w.CauseStep == "login" {
+					blocked++
+				}
+			}
+			if blocked == 0 {
+				t.Fatalf("no window blocked by the login: %+v", svc.Windows)
+			}
+			for _, w := range svc.Undeclared {
+				fn := "(flow)"
+				if w.Function != nil {
+					fn = *w.Function
+				}
+				t.Errorf("undeclared %s %s window %s-%v, cause %s: the declared login outage explains it", w.Flow, fn, w.Start.In(loc).Format("15:04"), w.End, w.CauseStep)
+			}
+			if len(svc.Reconciliation) != 1 || !svc.Reconciliation[0].Detected {
+				t.Fatalf("reconciliation %+v, want the login outage detected", svc.Reconciliation)
+			}
+			if got, want := len(svc.Reconciliation[0].Windows), len(svc.Windows); got != want {
+				t.Errorf("the login outage lists %d windows, want all %d", got, want)
+			}
+		})
+	}
+}
