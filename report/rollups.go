@@ -163,11 +163,12 @@ func (l *latency) quantiles(h []int64) (p50, p95, p99 *float64) {
 	return q(0.50), q(0.95), q(0.99)
 }
 
-// steps lists every step of the service's flows, in config order.
+// steps lists every counted step of the service's flows (a session's
+// steps, the steps, the teardown steps that count), in config order.
 func (l *latency) stepList(cs *config.Service) []StepLatency {
 	out := []StepLatency{}
 	for _, f := range cs.Flows {
-		for _, s := range f.Steps {
+		for _, s := range f.CountedSteps() {
 			sl := StepLatency{Flow: f.Name, Step: s.Name, Function: s.Function}
 			if h, ok := l.steps[[2]string{f.Name, s.Name}]; ok {
 				for _, c := range h {
