@@ -423,14 +423,21 @@ func (a *analysis) blocked(cs *config.Service, ws []Window, w Window, declared [
 }
 
 // before lists the functions of a flow's steps that come before the first
-// step serving fn: a failure of any of them blocks fn.
+// step serving fn, its session's steps first (a login kept across runs): a
+// failure of any of them blocks fn. Teardown steps block nothing: they run
+// after a failed step too.
 func (a *analysis) before(cs *config.Service, flow, fn string) []string {
 	for i := range cs.Flows {
-		if cs.Flows[i].Name != flow {
+		f := &cs.Flows[i]
+		if f.Name != flow {
 			continue
 		}
+		steps := f.Steps
+		if f.Session != nil {
+			steps = slices.Concat(f.Session.Steps, f.Steps)
+		}
 		var out []string
-		for _, s := range cs.Flows[i].Steps {
+		for _, s := range steps {
 			if s.Function == fn {
 				return out
 			}

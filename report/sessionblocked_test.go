@@ -62,3 +62,46 @@ func TestReconcileBlockedBySessionLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileSendBlockedBySessionLogin: chat's login fails from 10:00 to
+// 10:30, then send itself fails until 11:00, as declared (send, 10:30 to
+// 11:00): send's window from 10:00 was blocked by the login until 10:30,
+// so the incident is measured from 10:30 (start_cut "blocked"), where the
+// login is a session step too (the runs from 10:31 reuse the session and
+// list no login step). Before, the steps a function comes after were looked
+// for among the flow's steps only: with the login in the session, the send
+// incident read as measured from 10:00, half an hour before it was
+// declared (start delta -1800 s).
+func TestReconcileSendBlockedBySessionLogin(t *testing.T) {
+	for _, session := range []bool{false, true} {
+		t.Run(fmt.Sprintf("session=%v", session), func(t *testing.T) {
+			cfg := testConfig("UTC", time.Minute)
+			runs := loginThenSend(hm(10, 30))()
+			if session {
+				chat := &cfg.Services[0].Flows[0]
+				chat.Session = &config.Session{TTL: 2 * time.Hour, Steps: chat.Steps[:1]}
+				chat.Steps = chat.Steps[1:]
+				for i := range runs {
+					if runs[i].Start.After(hm(10, 30)) { // logged in at 10:30: the session is reused
+						runs[i].Steps = runs[i].Steps[1:]
+					}
+				}
+			}
+			s := newMemStore()
+			load(t, s, cfg, runs)
+			inc := incident("send", "error", []string{"send"}, hm(10, 30), hm(11, 0))
+			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(12, 0), Timelines: timeline(inc)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc := rep.Services[0].Reconciliation
+			if len(rc) != 1 {
+				t.Fatalf("reconciliation %+v, want one row", rc)
+			}
+			r := rc[0]
+			if !r.Detected || r.MeasuredStart == nil || !r.MeasuredStart.Equal(hm(10, 30)) || r.StartCut != CutBlocked {
+				t.Errorf("send: detected %v, measured start %v, start_cut %q; want true, %v, %q", r.Detected, r.MeasuredStart, r.StartCut, hm(10, 30), CutBlocked)
+			}
+		})
+	}
+}
