@@ -82,16 +82,24 @@ const maxRunIDSQL = `SELECT MAX(id) FROM runs`
 // minutes (SQLite's page cache 3.1 MiB in all, modernc's slabs 8.7 MiB); at
 // 1 MiB (and readers closed when idle) the slabs read 4.3-5.4 MiB then
 // and two rows peaked at 40.0 and 43.6 MiB, not 48.1 and 45.9 (go run
-// ./test/scale -flows 1000 -interval 10s -raw -together -window 10m). The writer's working set is the right edge of
-// the runs index and the current minute's and hour's rollups; what it
+// ./test/scale -flows 1000 -interval 10s -raw -together -window 10m). At
+// 512 KiB the process's anonymous memory outside the Go heap read 7.6-7.7
+// MiB at ten minutes where it read 8.6-8.9 MiB at 1 MiB, and two rows
+// peaked at 42.7 and 43.8 MiB where 1 MiB's, run at the same time, peaked
+// at 45.5 and 46.9 (RssAnon 23.6 and 24.9, not 25.6 and 27.9), for the
+// same CPU per check. The memory counts at its peak, not as it is now:
+// what SQLite frees goes back to modernc's allocator, which keeps up to
+// 4 MiB of emptied 64 KiB regions of each size mapped and resident for
+// reuse. The writer's working set is the right edge of the runs index
+// (one leaf a series) and the current minute's and hour's rollups; what it
 // misses comes from the operating system's page cache (at 10,000 flows 1.5
-// preads a check instead of 0.5, a few microseconds each). A reader's cache
+// preads a check instead of 0.5 at 2 MiB, a few microseconds each). A reader's cache
 // lives for one read transaction in a running daemon: SQLite drops it when
 // a transaction begins after another connection wrote, and the daemon's
 // writer commits every second. Below 512 KiB a year's windows query
 // (store's BenchmarkWindowsDay) was 15-20% slower.
 const (
-	writerCacheKiB = 1 << 10
+	writerCacheKiB = 512
 	readerCacheKiB = 512
 )
 
