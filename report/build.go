@@ -554,7 +554,10 @@ func (a *analysis) incidents(down, maint set, ws []measured, cs *config.Service)
 
 // functions is what a window took down: its function, or for a whole-flow
 // window the failing step's function and those of the steps after it
-// (blocked); every function of the flow when the cause is unknown.
+// (blocked), its session's steps first (a failing login kept across runs
+// blocks the flow's steps); a counted teardown step's function alone (it
+// runs after a failed step too, so it blocks nothing); every function of
+// the flow when the cause is unknown.
 func (a *analysis) functions(cs *config.Service, w measured) []string {
 	if w.Function != "" {
 		return []string{w.Function}
@@ -573,7 +576,14 @@ func (a *analysis) functions(cs *config.Service, w measured) []string {
 		// A retired flow whose step order is not known (retired.go): the
 		// steps after the cause are not known either, so every function.
 		hit := w.cause == "" || a.unordered[f.Name]
-		for _, s := range f.Steps {
+		steps := f.Steps
+		// A retired flow's session is the steps its last run did not
+		// list, in no known order (retired.go): a window they caused
+		// takes down every function of the flow, theirs too.
+		if f.Session != nil && !a.retired[f.Name] {
+			steps = slices.Concat(f.Session.Steps, f.Steps)
+		}
+		for _, s := range steps {
 			if s.Name == w.cause {
 				hit = true
 			}
@@ -582,6 +592,11 @@ func (a *analysis) functions(cs *config.Service, w measured) []string {
 			}
 		}
 		if len(out) == 0 {
+			for _, s := range f.Teardown {
+				if s.Name == w.cause && s.Counts && s.When != config.WhenSessionEnd {
+					return []string{s.Function}
+				}
+			}
 			out = f.Functions()
 		}
 		return out
