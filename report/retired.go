@@ -114,7 +114,7 @@ func findRetired(ctx context.Context, in Input, cov []store.Span) (*retired, err
 		// session's login, which a run records only when it logs in) are
 		// taken for its session's, as the config that had it would say: a
 		// window they caused takes down every function of the flow, theirs
-		// too, and they are not in the steps' latency.
+		// too, and the steps' latency lists them first, as a session's.
 		var session *config.Session
 		for _, st := range ran[name] {
 			if !slices.ContainsFunc(steps, func(x config.Step) bool { return x.Name == st.Name }) {
