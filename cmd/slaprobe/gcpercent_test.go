@@ -176,3 +176,37 @@ func TestGCPhasesIdle(t *testing.T) {
 		})
 	}
 }
+
+// The binary's pages are dropped as the first of the heavy phases running
+// at once begins, and again as the last ends (phaseHooks).
+func TestGCPhasesHooks(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		steps []string
+		want  []int // drops by each step
+	}{
+		{"one", []string{"b", "e0"}, []int{1, 2}},
+		{"nested", []string{"b", "b", "e1", "e0"}, []int{1, 1, 1, 2}},
+		{"overlapping", []string{"b", "b", "e0", "e1"}, []int{1, 1, 1, 2}},
+		{"end twice", []string{"b", "e0", "e0"}, []int{1, 2, 2}},
+		{"again after", []string{"b", "e0", "b", "e1"}, []int{1, 2, 3, 4}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeGOGC{cur: 100}
+			drops := 0
+			g := &gcPhases{percent: heavyGCPercent, set: f.set}
+			g.busy, g.idle = phaseHooks(func() { drops++ })
+			var ends []func()
+			for i, s := range tt.steps {
+				if s == "b" {
+					ends = append(ends, g.begin())
+				} else {
+					ends[s[1]-'0']()
+				}
+				if drops != tt.want[i] {
+					t.Fatalf("after step %d (%s): %d drops, want %d", i, s, drops, tt.want[i])
+				}
+			}
+		})
+	}
+}
