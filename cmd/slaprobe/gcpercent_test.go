@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime/debug"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -178,24 +179,25 @@ func TestGCPhasesIdle(t *testing.T) {
 }
 
 // The binary's pages are dropped as the first of the heavy phases running
-// at once begins, and again as the last ends (phaseHooks).
+// at once begins, and, after the heap's free pages are returned, again as
+// the last ends (phaseHooks).
 func TestGCPhasesHooks(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		steps []string
-		want  []int // drops by each step
+		want  []string // what the hooks did by each step
 	}{
-		{"one", []string{"b", "e0"}, []int{1, 2}},
-		{"nested", []string{"b", "b", "e1", "e0"}, []int{1, 1, 1, 2}},
-		{"overlapping", []string{"b", "b", "e0", "e1"}, []int{1, 1, 1, 2}},
-		{"end twice", []string{"b", "e0", "e0"}, []int{1, 2, 2}},
-		{"again after", []string{"b", "e0", "b", "e1"}, []int{1, 2, 3, 4}},
+		{"one", []string{"b", "e0"}, []string{"drop", "drop free drop"}},
+		{"nested", []string{"b", "b", "e1", "e0"}, []string{"drop", "drop", "drop", "drop free drop"}},
+		{"overlapping", []string{"b", "b", "e0", "e1"}, []string{"drop", "drop", "drop", "drop free drop"}},
+		{"end twice", []string{"b", "e0", "e0"}, []string{"drop", "drop free drop", "drop free drop"}},
+		{"again after", []string{"b", "e0", "b", "e1"}, []string{"drop", "drop free drop", "drop free drop drop", "drop free drop drop free drop"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeGOGC{cur: 100}
-			drops := 0
+			var did []string
 			g := &gcPhases{percent: heavyGCPercent, set: f.set}
-			g.busy, g.idle = phaseHooks(func() { drops++ })
+			g.busy, g.idle = phaseHooks(func() { did = append(did, "free") }, func() { did = append(did, "drop") })
 			var ends []func()
 			for i, s := range tt.steps {
 				if s == "b" {
@@ -203,8 +205,8 @@ func TestGCPhasesHooks(t *testing.T) {
 				} else {
 					ends[s[1]-'0']()
 				}
-				if drops != tt.want[i] {
-					t.Fatalf("after step %d (%s): %d drops, want %d", i, s, drops, tt.want[i])
+				if got := strings.Join(did, " "); got != tt.want[i] {
+					t.Fatalf("after step %d (%s): hooks did %q, want %q", i, s, got, tt.want[i])
 				}
 			}
 		})

@@ -195,7 +195,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer hooks.close(log) //nolint:errcheck // on the error paths; the end of a run closes it first
 	// Heavy phases (reloads, report builds) run at a lower GOGC.
 	gc := newGCPhases(heavyGCPercent)
-	gc.busy, gc.idle = phaseHooks(func() { dropText(log) })
+	gc.busy, gc.idle = phaseHooks(debug.FreeOSMemory, func() { dropText(log) })
 	d, err := daemon.New(cfg, daemon.Deps{Store: st, Clock: clock.Real{}, Logger: log, Registry: reg, Alerter: alerter, Version: version,
 		QuarantineFile: quarantine, SpoolFile: spool, Webhooks: hooks.registry(), Heavy: gc.begin})
 	if err != nil {
@@ -617,15 +617,24 @@ func (g *gcPhases) begin() (end func()) {
 }
 
 // phaseHooks are what runs as the first heavy phase begins (busy) and as
-// the last one ends (idle), given drop (dropText). A heavy phase at 1,000
-// flows (the status page's build of the month's figures, a reload) sets
-// the process's peak RSS: in some 30 ms RssAnon rises 2-5 MiB while
-// RssFile is back at 16-20 MiB; sampled every 2 ms, 10-12 MiB of the pages
-// dropText unmaps are mapped again within 10-20 ms of it (probably the
-// collector's stack scans, which read the line tables, beside the probing
-// path's code). So the binary's pages are dropped as the phase begins too.
-func phaseHooks(drop func()) (busy, idle func()) {
-	return drop, drop
+// the last one ends (idle), given free (debug.FreeOSMemory) and drop
+// (dropText). A heavy phase at 1,000 flows (the status page's build of the
+// month's figures, a reload) sets the process's peak RSS: in some 30 ms
+// RssAnon rises 2-5 MiB while RssFile is back at 16-20 MiB; sampled every
+// 2 ms, 10-12 MiB of the pages dropText unmaps are mapped again within
+// 10-20 ms of it (probably the collector's stack scans, which read the
+// line tables, beside the probing path's code). So the binary's pages are
+// dropped as the phase begins too. As it ends the heap is collected and
+// its free pages returned (free) before the drop: the collector's next
+// goal was twice the phase's live heap, and the pages it grew into stayed
+// until the scavenger took them back, tens of seconds. That costs one
+// forced collection a phase: at 50,000 flows 0.2-0.5 s of the collector's
+// CPU each (README, Cost per check).
+func phaseHooks(free, drop func()) (busy, idle func()) {
+	return drop, func() {
+		free()
+		drop()
+	}
 }
 
 // checkListen finds a --listen that no listener can bind for its form
