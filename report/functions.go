@@ -9,10 +9,15 @@ import (
 
 // FunctionAccount is one function of a service over the period: the
 // service's accounting (the same tally, policy and day boundaries) over the
-// windows that took that function down. A whole-flow window takes down the
-// function of its failing step and those of the steps after it (blocked), as
-// in incidents. The function is unknown only while no flow that serves it
-// has data. Build fills Service.Functions when Input.Functions is set (the
+// function's own windows, those the state machine keeps for it (blocked
+// counts as down), counted after the quorum as the flows' are. A whole-flow
+// window adds nothing to them: read from its first cause (as incidents list
+// its functions) it put a function down where the cause had changed (a
+// login window that became a send one) and where the flow was down at the
+// quorum's locations but no function was (one location's login failing,
+// another's cleanup). Windows still lists the whole-flow windows that took
+// the function down, as incidents read them. The function is unknown only
+// while no flow that serves it has data. Build fills Service.Functions when Input.Functions is set (the
 // status page's daily bars); report files leave it out.
 type FunctionAccount struct {
 	Name         string   `json:"name"`
@@ -63,7 +68,7 @@ func (a *analysis) functionAccounts(cs *config.Service, svc *Service) []Function
 			}
 			unk = unk.intersect(f.unknown)
 			for _, w := range f.windows {
-				if !slices.Contains(a.functions(cs, w), fn) {
+				if w.Function != fn {
 					continue
 				}
 				switch w.kind {
