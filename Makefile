@@ -125,7 +125,8 @@ agreefuzz:
 	  $(GO) test ./daemon -run '^TestAgreementFuzz$$' -count=1 -timeout 3h
 
 # The agreement check for a flow with a session (daemon/sessionagree_test.go)
-# over SESSIONSEEDS seeds from FIRST; about 11 s of wall time a seed.
+# over SESSIONSEEDS seeds from FIRST, with teardown steps and per function
+# figures (checkFunctionFigures); about 11 s of wall time a seed.
 SESSIONSEEDS ?= 20
 sessionfuzz:
 	SLAPROBE_AGREEFUZZ_SEEDS=$(SESSIONSEEDS) SLAPROBE_AGREEFUZZ_FIRST=$(FIRST) SLAPROBE_AGREEFUZZ_SEED=$(SEED) \
