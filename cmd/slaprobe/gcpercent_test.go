@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -211,4 +213,47 @@ func TestGCPhasesHooks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Between heavy phases the daemon runs at steadyGCPercent when the heap
+// live after the config's load is small, unless the GOGC environment
+// variable is set: then the runtime's reading of it stands, whatever it says.
+func TestSteadyGC(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		live uint64
+		want int // GOGC after steadyGC; 100 is what the fake starts at
+	}{
+		{"", 1 << 20, steadyGCPercent},
+		{"", smallHeap, steadyGCPercent},
+		{"", smallHeap + 1, 100},
+		{"", 200 << 20, 100},
+		{"100", 1 << 20, 100},
+		{"200", 1 << 20, 100},
+		{"off", 1 << 20, 100},
+		{"25", 1 << 20, 100},
+	} {
+		t.Run(fmt.Sprintf("GOGC=%s,live=%d", tc.env, tc.live), func(t *testing.T) {
+			f := &fakeGOGC{cur: 100}
+			steadyGC(func(k string) string {
+				if k != "GOGC" {
+					t.Errorf("read %q, want GOGC", k)
+				}
+				return tc.env
+			}, f.set, tc.live)
+			if got := f.get(); got != tc.want {
+				t.Errorf("GOGC %d after steadyGC with GOGC=%q in the environment and %d bytes live, want %d", got, tc.env, tc.live, tc.want)
+			}
+		})
+	}
+}
+
+// liveHeap reads the runtime's live heap: some, in a test binary.
+func TestLiveHeap(t *testing.T) {
+	keep := make([]byte, 4<<20)
+	runtime.GC()
+	if got := liveHeap(); got < 4<<20 {
+		t.Errorf("liveHeap %d bytes with 4 MiB held, want at least that", got)
+	}
+	runtime.KeepAlive(keep)
 }
