@@ -28,8 +28,7 @@ func TestFunctionRunsOfASession(t *testing.T) {
 	const ivl = 5 * time.Minute
 	cfg := withFlows(ivl, "sync", "plain")
 	sync := &cfg.Services[0].Flows[0]
-	sync.Session = &config.Session{TTL: time.Hour, Steps: sync.Steps[:1]}
-	sync.Steps = sync.Steps[1:]
+	sessionLogin(sync, time.Hour)
 	loc := cfg.Loc
 	from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
 	runs := sessionDay(cfg, from, to, ivl)
@@ -136,8 +135,7 @@ func TestSessionLoginBoundRecomputedFromARange(t *testing.T) {
 	const ivl = 5 * time.Minute
 	cfg := withFlows(ivl, "sync", "plain")
 	sync := &cfg.Services[0].Flows[0]
-	sync.Session = &config.Session{TTL: time.Hour, Steps: sync.Steps[:1]}
-	sync.Steps = sync.Steps[1:]
+	sessionLogin(sync, time.Hour)
 	loc := cfg.Loc
 	day, end := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
 	runs := sessionDay(cfg, day, end, ivl)

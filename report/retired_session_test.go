@@ -23,8 +23,7 @@ func TestRetiredSessionFlowLoginOutage(t *testing.T) {
 		cfg := withFlows(ivl, names...)
 		for i := range cfg.Services[0].Flows {
 			f := &cfg.Services[0].Flows[i]
-			f.Session = &config.Session{TTL: time.Hour, Steps: f.Steps[:1]}
-			f.Steps = f.Steps[1:]
+			sessionLogin(f, time.Hour)
 		}
 		return cfg
 	}

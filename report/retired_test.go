@@ -290,3 +290,10 @@ func TestRetiredFlowOfRemovedService(t *testing.T) {
 		})
 	}
 }
+
+// sessionLogin makes f's first step (its login) a session step kept for
+// ttl, as examples/demo.yaml's payments-transfer keeps its login.
+func sessionLogin(f *config.Flow, ttl time.Duration) {
+	f.Session = &config.Session{TTL: ttl, Steps: f.Steps[:1]}
+	f.Steps = f.Steps[1:]
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/slaprobe/slaprobe/config"
 )
 
 // TestReconcileBlockedBySessionLogin: a declared login outage of a flow
@@ -24,8 +22,7 @@ func TestReconcileBlockedBySessionLogin(t *testing.T) {
 			cfg := withFlows(ivl, "sync", "plain")
 			if session {
 				sync := &cfg.Services[0].Flows[0]
-				sync.Session = &config.Session{TTL: time.Hour, Steps: sync.Steps[:1]}
-				sync.Steps = sync.Steps[1:]
+				sessionLogin(sync, time.Hour)
 			}
 			loc := cfg.Loc
 			from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
@@ -79,8 +76,7 @@ func TestReconcileSendBlockedBySessionLogin(t *testing.T) {
 			runs := loginThenSend(hm(10, 30))()
 			if session {
 				chat := &cfg.Services[0].Flows[0]
-				chat.Session = &config.Session{TTL: 2 * time.Hour, Steps: chat.Steps[:1]}
-				chat.Steps = chat.Steps[1:]
+				sessionLogin(chat, 2*time.Hour)
 				for i := range runs {
 					if runs[i].Start.After(hm(10, 30)) { // logged in at 10:30: the session is reused
 						runs[i].Steps = runs[i].Steps[1:]

@@ -39,8 +39,7 @@ func TestReconcileSendWithASessionThatHeld(t *testing.T) {
 				return "ok"
 			})
 			if tc.session {
-				chat.Session = &config.Session{TTL: tc.ttl, Steps: chat.Steps[:1]}
-				chat.Steps = chat.Steps[1:]
+				sessionLogin(chat, tc.ttl)
 				if tc.refresh {
 					chat.Steps = append([]config.Step{{Name: "refresh", Function: "login"}}, chat.Steps...)
 				}

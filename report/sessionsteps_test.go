@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/slaprobe/slaprobe/config"
 )
 
 // TestStepLatencyOfASessionStep: the step latencies (report.json's steps,
@@ -23,8 +21,7 @@ func TestStepLatencyOfASessionStep(t *testing.T) {
 			cfg := withFlows(ivl, "sync", "plain")
 			if session {
 				sync := &cfg.Services[0].Flows[0]
-				sync.Session = &config.Session{TTL: time.Hour, Steps: sync.Steps[:1]}
-				sync.Steps = sync.Steps[1:]
+				sessionLogin(sync, time.Hour)
 			}
 			loc := cfg.Loc
 			from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)

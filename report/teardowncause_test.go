@@ -44,8 +44,7 @@ func TestFunctionsOfAWindowCausedOutsideTheSteps(t *testing.T) {
 			chat := &cfg.Services[0].Flows[0]
 			chat.Teardown = []config.Step{{Name: "cleanup", Function: "cleanup", Counts: true}}
 			if tc.session {
-				chat.Session = &config.Session{TTL: time.Minute, Steps: chat.Steps[:1]}
-				chat.Steps = chat.Steps[1:]
+				sessionLogin(chat, time.Minute)
 			}
 			runs := schedule("seoul-a", hm(10, 0), hm(12, 0), time.Minute, func(off time.Duration) string {
 				if t := hm(10, 0).Add(off); !t.Before(hm(10, 30)) && t.Before(hm(11, 0)) && tc.fail == "login" {
