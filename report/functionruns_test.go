@@ -94,6 +94,21 @@ func TestFunctionRunsOfASession(t *testing.T) {
 	}
 }
 
+// sessionSyncDay is withFlows' sync and plain every ivl, sync's login a
+// session step kept for an hour when session is set, with sessionDay's
+// runs of 2022-10-01 (in the config's zone) loaded into a memory store.
+func sessionSyncDay(t *testing.T, ivl time.Duration, session bool) (cfg *config.Config, s *memStore, from, to time.Time) {
+	t.Helper()
+	cfg = withFlows(ivl, "sync", "plain")
+	if session {
+		sessionLogin(&cfg.Services[0].Flows[0], time.Hour)
+	}
+	from, to = time.Date(2022, 10, 1, 0, 0, 0, 0, cfg.Loc), time.Date(2022, 10, 2, 0, 0, 0, 0, cfg.Loc)
+	s = newMemStore()
+	load(t, s, cfg, sessionDay(cfg, from, to, ivl))
+	return cfg, s, from, to
+}
+
 // sessionDay is TestFunctionRunsOfASession's runs: flow sync with its
 // session (the login hourly, each run while new logins fail from 09:30 to
 // 10:30, the others reusing it with no login step listed), and flow plain.

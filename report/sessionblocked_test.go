@@ -19,15 +19,8 @@ func TestReconcileBlockedBySessionLogin(t *testing.T) {
 	const ivl = 5 * time.Minute
 	for _, session := range []bool{false, true} {
 		t.Run(fmt.Sprintf("session=%v", session), func(t *testing.T) {
-			cfg := withFlows(ivl, "sync", "plain")
-			if session {
-				sync := &cfg.Services[0].Flows[0]
-				sessionLogin(sync, time.Hour)
-			}
+			cfg, s, from, to := sessionSyncDay(t, ivl, session)
 			loc := cfg.Loc
-			from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
-			s := newMemStore()
-			load(t, s, cfg, sessionDay(cfg, from, to, ivl))
 			inc := incident("login-out", "down", []string{"login"}, localAt(loc, "2022-10-01 09:30"), localAt(loc, "2022-10-01 10:30"))
 			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: from, To: to, Now: to.Add(time.Hour), Timelines: timeline(inc)})
 			if err != nil {

@@ -18,15 +18,7 @@ func TestStepLatencyOfASessionStep(t *testing.T) {
 	const ivl = 5 * time.Minute
 	for _, session := range []bool{false, true} {
 		t.Run(fmt.Sprintf("session=%v", session), func(t *testing.T) {
-			cfg := withFlows(ivl, "sync", "plain")
-			if session {
-				sync := &cfg.Services[0].Flows[0]
-				sessionLogin(sync, time.Hour)
-			}
-			loc := cfg.Loc
-			from, to := time.Date(2022, 10, 1, 0, 0, 0, 0, loc), time.Date(2022, 10, 2, 0, 0, 0, 0, loc)
-			s := newMemStore()
-			load(t, s, cfg, sessionDay(cfg, from, to, ivl))
+			cfg, s, from, to := sessionSyncDay(t, ivl, session)
 			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: from, To: to, Now: to.Add(time.Hour)})
 			if err != nil {
 				t.Fatal(err)
