@@ -68,6 +68,10 @@ func MonthRange(month string, loc *time.Location) (from, to time.Time, err error
 	// Parsed in UTC: in loc the first of the month may have no midnight.
 	t, err := time.Parse("2006-01", month)
 	if err != nil || len(month) != 7 {
+		var pe *time.ParseError
+		if errors.As(err, &pe) && pe.Message == ": month out of range" && len(month) == 7 {
+			return time.Time{}, time.Time{}, fmt.Errorf("month %q: %s is not a month, want 01 to 12", month, month[5:])
+		}
 		return time.Time{}, time.Time{}, fmt.Errorf("month %q: want YYYY-MM, e.g. 2022-10", month)
 	}
 	from, to = DayStart(t.Year(), t.Month(), 1, loc), DayStart(t.Year(), t.Month()+1, 1, loc)

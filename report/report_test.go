@@ -514,6 +514,7 @@ func TestMonthRange(t *testing.T) {
 		{"9999-11", seoul, "9999-10-31T15:00:00Z", "9999-11-30T15:00:00Z", 720, false},
 		{"0001-01", seoul, "", "", 0, true}, // starts before 0001-01-01T00:00:00Z (+08:27:52 then)
 		{"2022-13", seoul, "", "", 0, true},
+		{"2022-00", seoul, "", "", 0, true},
 		{"2022-1", seoul, "", "", 0, true},
 		{"October", seoul, "", "", 0, true},
 		{"", seoul, "", "", 0, true},
