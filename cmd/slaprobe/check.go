@@ -32,19 +32,27 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stderr, "%s: %s: warning: %s\n", at, w.Key, w.Msg)
 	}
-	flows, steps := 0, 0
+	flows, steps, more := 0, 0, 0
 	for _, s := range cfg.Services {
 		flows += len(s.Flows)
 		for _, f := range s.Flows {
 			steps += len(f.Steps)
+			more += len(f.Teardown)
+			if f.Session != nil {
+				more += len(f.Session.Steps)
+			}
 		}
+	}
+	stepsSaid := counted(steps, "step")
+	if more > 0 {
+		stepsSaid += " (and " + strconv.Itoa(more) + " in sessions or teardowns)"
 	}
 	incidents := 0
 	for _, t := range cfg.Timelines {
 		incidents += len(t.Incidents)
 	}
 	fmt.Fprintf(stdout, "%s: ok: %s, %s, %s, %s with %s\n", *path, counted(len(cfg.Services), "service"),
-		counted(flows, "flow"), counted(steps, "step"), counted(len(cfg.Timelines), "timeline"), counted(incidents, "declared incident"))
+		counted(flows, "flow"), stepsSaid, counted(len(cfg.Timelines), "timeline"), counted(incidents, "declared incident"))
 	return nil
 }
 

@@ -42,6 +42,21 @@ services:
         steps:
           - {name: get, function: view, request: {url: "http://127.0.0.1:1/"}}
 `,
+		"session.yaml": `location: office
+services:
+  - name: chat
+    flows:
+      - name: send
+        session:
+          ttl: 1h
+          steps:
+            - {name: login, function: login, request: {url: "http://127.0.0.1:1/"}}
+        steps:
+          - {name: send, function: send, request: {url: "http://127.0.0.1:1/"}}
+        teardown:
+          - {name: delete, function: send, request: {url: "http://127.0.0.1:1/"}}
+          - {name: logout, function: login, when: session_end, request: {url: "http://127.0.0.1:1/"}}
+`,
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
@@ -51,6 +66,9 @@ services:
 	tests := []struct{ config, want string }{
 		{"one.yaml", "ok: 1 service, 1 flow, 1 step, 1 timeline with 1 declared incident\n"},
 		{"two.yaml", "ok: 2 services, 2 flows, 3 steps, 0 timelines with 0 declared incidents\n"},
+		// A session's and a teardown's steps are said apart: "1 step" alone
+		// read as if the login and the clean-up had not been loaded.
+		{"session.yaml", "ok: 1 service, 1 flow, 1 step (and 3 in sessions or teardowns), 0 timelines with 0 declared incidents\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.config, func(t *testing.T) {
