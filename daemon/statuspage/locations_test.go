@@ -41,7 +41,7 @@ func TestLocationsSilentProber(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			month := &report.Report{Location: "busan-c,seoul-a,seoul-b", Services: []report.Service{tc.svc}, Silent: tc.silent}
-			live := daemon.Status{Location: cfg.Location, Time: now}
+			live := liveAll(cfg, now, "up")
 			cfg := *cfg
 			cfg.Maintenance = tc.maint
 			got := map[string]string{}
@@ -58,4 +58,20 @@ func TestLocationsSilentProber(t *testing.T) {
 			}
 		})
 	}
+}
+
+// liveAll is a daemon status in which every function of every flow of cfg
+// is in state.
+func liveAll(cfg *config.Config, now time.Time, state string) daemon.Status {
+	st := daemon.Status{Location: cfg.Location, Time: now}
+	for _, s := range cfg.Services {
+		for _, f := range s.Flows {
+			fs := daemon.FlowStatus{Flow: f.Name, Service: s.Name, Location: cfg.Location, State: state}
+			for _, fn := range f.Functions() {
+				fs.Functions = append(fs.Functions, daemon.FunctionStatus{Function: fn, State: state})
+			}
+			st.Flows = append(st.Flows, fs)
+		}
+	}
+	return st
 }

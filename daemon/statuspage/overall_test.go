@@ -13,7 +13,11 @@ import (
 // TestOverallNeverUpWithoutData: the headline of the page (what a customer
 // reads first) says "All services up" only when every service is up; a
 // service not measured yet (a daemon just started, a service without
-// flows) makes it unknown, never up.
+// flows) makes it unknown, never up. The internal page's line of this
+// prober's location agrees: it said "2/2 services up" under "State
+// unknown" (a daemon just started, seen on the page of examples/demo.yaml).
+// here is that line's state word and the start of its summary ("" for a
+// row that does not check it).
 func TestOverallNeverUpWithoutData(t *testing.T) {
 	now := time.Date(2026, 12, 3, 16, 40, 0, 0, time.UTC)
 	cfg := genConfig(20, 2, time.Minute) // two services of ten flows
@@ -47,13 +51,17 @@ func TestOverallNeverUpWithoutData(t *testing.T) {
 		live     *daemon.Status
 		word     string
 		headline string
+		here     string
 	}{
-		{"no live state", cfg, nil, "unknown", "State unknown"},
-		{"nothing run yet", cfg, states(cfg, func(string) string { return "unknown" }), "unknown", "State unknown"},
-		{"one service not run yet", cfg, states(cfg, firstThen("up", "unknown")), "unknown", "Some services unknown"},
-		{"a service without flows", withEmpty, states(withEmpty, func(string) string { return "up" }), "unknown", "Some services unknown"},
-		{"all up", cfg, states(cfg, func(string) string { return "up" }), "up", "All services up"},
-		{"one down, one unknown", cfg, states(cfg, firstThen("down", "unknown")), "down", "Some functions down"},
+		{"no live state", cfg, nil, "unknown", "State unknown", ""},
+		{"nothing run yet", cfg, states(cfg, func(string) string { return "unknown" }), "unknown", "State unknown",
+			"unknown: 0/2 services up; not measured: " + cfg.Services[0].Name + ", " + cfg.Services[1].Name + " · this prober"},
+		{"one service not run yet", cfg, states(cfg, firstThen("up", "unknown")), "unknown", "Some services unknown",
+			"unknown: 1/2 services up; not measured: " + cfg.Services[1].Name + " · this prober"},
+		{"a service without flows", withEmpty, states(withEmpty, func(string) string { return "up" }), "unknown", "Some services unknown",
+			"unknown: 1/2 services up; not measured: empty · this prober"},
+		{"all up", cfg, states(cfg, func(string) string { return "up" }), "up", "All services up", "up: 2/2 services up · this prober"},
+		{"one down, one unknown", cfg, states(cfg, firstThen("down", "unknown")), "down", "Some functions down", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, public := range []bool{false, true} {
@@ -71,6 +79,18 @@ func TestOverallNeverUpWithoutData(t *testing.T) {
 				}
 				if !strings.Contains(buf.String(), tc.headline) {
 					t.Errorf("public=%v: the page does not say %q: %.300s", public, tc.headline, buf.String())
+				}
+				if public || tc.here == "" {
+					continue
+				}
+				here := ""
+				for _, lv := range v.Locations {
+					if lv.Self {
+						here = lv.State.Word + ": " + lv.Summary
+					}
+				}
+				if !strings.HasPrefix(here, tc.here) {
+					t.Errorf("this prober's location reads %q, want %q", here, tc.here)
 				}
 			}
 		})

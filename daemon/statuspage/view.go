@@ -936,6 +936,25 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status, no
 			maint = append(maint, s.Name)
 		}
 	}
+	// The services nothing has measured at this prober since it started
+	// (no flow of theirs has run yet, or they have no flows): neither up
+	// nor down here, as the headline says ("Some services unknown").
+	var unmeasured []string
+	if live != nil {
+		fns := liveStates(live)
+		for _, s := range cfg.Services {
+			if slices.Contains(maint, s.Name) {
+				continue
+			}
+			measured := false
+			for _, st := range fns[s.Name] {
+				measured = measured || st != stUnknown
+			}
+			if !measured {
+				unmeasured = append(unmeasured, s.Name)
+			}
+		}
+	}
 	type issue struct{ down, degraded []string }
 	by := map[string]*issue{}
 	add := func(l, svc, kind string) {
@@ -1004,15 +1023,21 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status, no
 			lv.State = stDegraded
 			lv.Summary = "degraded: " + strings.Join(is.degraded, ", ")
 		default:
-			lv.Summary = fmt.Sprintf("%d/%d services up", len(cfg.Services), len(cfg.Services))
+			var unknown []string
+			if lv.Self {
+				unknown = unmeasured
+			}
+			lv.Summary = fmt.Sprintf("%d/%d services up", len(cfg.Services)-len(maint)-len(unknown), len(cfg.Services))
+			if len(unknown) > 0 {
+				lv.State = stUnknown
+				lv.Summary += "; not measured: " + strings.Join(unknown, ", ")
+			}
 		}
 		if len(maint) > 0 && !silent {
 			if lv.State == stUp {
 				lv.State = stMaintenance
-				lv.Summary = fmt.Sprintf("%d/%d services up; in planned maintenance: %s", len(cfg.Services)-len(maint), len(cfg.Services), strings.Join(maint, ", "))
-			} else {
-				lv.Summary += "; in planned maintenance: " + strings.Join(maint, ", ")
 			}
+			lv.Summary += "; in planned maintenance: " + strings.Join(maint, ", ")
 		}
 		if lv.Self && live != nil {
 			lv.Summary += fmt.Sprintf(" · this prober, %d flows", len(live.Flows))
