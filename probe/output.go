@@ -68,8 +68,12 @@ func WriteText(w io.Writer, runs []Run) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d runs: %d ok, %d degraded, %d failed; steps: %d ok, %d degraded, %d failed, %d not run\n",
-		nRuns, nRuns-nFailed-nDegraded, nDegraded, nFailed, st[0], st[1], st[2], st[3])
+	runsSaid := "1 run"
+	if nRuns != 1 {
+		runsSaid = strconv.Itoa(nRuns) + " runs"
+	}
+	_, err := fmt.Fprintf(w, "%s: %d ok, %d degraded, %d failed; steps: %d ok, %d degraded, %d failed, %d not run\n",
+		runsSaid, nRuns-nFailed-nDegraded, nDegraded, nFailed, st[0], st[1], st[2], st[3])
 	return err
 }
 

@@ -179,3 +179,30 @@ func TestWriteJSONStartInZone(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTextSummary: the last line counts runs in the singular for one
+// ("1 runs:" before), as check's summary does.
+func TestWriteTextSummary(t *testing.T) {
+	ok := Run{ID: "r", Flow: "f", Service: "s", Location: "l",
+		Steps: []StepResult{{Step: "a", Function: "f", Status: StatusOK, Attempts: 1}}}
+	for _, tc := range []struct {
+		name string
+		runs []Run
+		want string
+	}{
+		{"none", nil, "0 runs: 0 ok, 0 degraded, 0 failed; steps: 0 ok, 0 degraded, 0 failed, 0 not run\n"},
+		{"one", []Run{ok}, "1 run: 1 ok, 0 degraded, 0 failed; steps: 1 ok, 0 degraded, 0 failed, 0 not run\n"},
+		{"two", []Run{ok, ok}, "2 runs: 2 ok, 0 degraded, 0 failed; steps: 2 ok, 0 degraded, 0 failed, 0 not run\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteText(&b, tc.runs); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitAfter(b.String(), "\n")
+			if got := lines[len(lines)-2]; got != tc.want {
+				t.Errorf("summary %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
