@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/slaprobe/slaprobe/config"
+	"github.com/slaprobe/slaprobe/probe"
 )
 
 // TestReconcileBlockedBySessionLogin: a declared login outage of a flow
@@ -76,21 +79,30 @@ func TestReconcileSendBlockedBySessionLogin(t *testing.T) {
 					}
 				}
 			}
-			s := newMemStore()
-			load(t, s, cfg, runs)
-			inc := incident("send", "error", []string{"send"}, hm(10, 30), hm(11, 0))
-			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(12, 0), Timelines: timeline(inc)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rc := rep.Services[0].Reconciliation
-			if len(rc) != 1 {
-				t.Fatalf("reconciliation %+v, want one row", rc)
-			}
-			r := rc[0]
+			_, r := buildWithSendIncident(t, cfg, runs)
 			if !r.Detected || r.MeasuredStart == nil || !r.MeasuredStart.Equal(hm(10, 30)) || r.StartCut != CutBlocked {
 				t.Errorf("send: detected %v, measured start %v, start_cut %q; want true, %v, %q", r.Detected, r.MeasuredStart, r.StartCut, hm(10, 30), CutBlocked)
 			}
 		})
 	}
+}
+
+// buildWithSendIncident builds the report of 10:00-12:00 over runs with a
+// send incident (error, function send) declared from 10:30 to 11:00, and
+// returns the first service and its one reconciliation row (fatal if it has
+// another number of rows).
+func buildWithSendIncident(t *testing.T, cfg *config.Config, runs []probe.Run) (Service, Reconciliation) {
+	t.Helper()
+	s := newMemStore()
+	load(t, s, cfg, runs)
+	inc := incident("send", "error", []string{"send"}, hm(10, 30), hm(11, 0))
+	rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(12, 0), Timelines: timeline(inc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := rep.Services[0]
+	if len(svc.Reconciliation) != 1 {
+		t.Fatalf("reconciliation %+v, want one row", svc.Reconciliation)
+	}
+	return svc, svc.Reconciliation[0]
 }

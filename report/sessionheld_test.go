@@ -1,7 +1,6 @@
 package report
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -56,18 +55,7 @@ func TestReconcileSendWithASessionThatHeld(t *testing.T) {
 					loggedIn = r.Start
 				}
 			}
-			s := newMemStore()
-			load(t, s, cfg, runs)
-			inc := incident("send", "error", []string{"send"}, hm(10, 30), hm(11, 0))
-			rep, err := Build(context.Background(), Input{Config: cfg, Store: s, From: hm(10, 0), To: hm(12, 0), Timelines: timeline(inc)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			svc := rep.Services[0]
-			if len(svc.Reconciliation) != 1 {
-				t.Fatalf("reconciliation %+v, want one row", svc.Reconciliation)
-			}
-			r := svc.Reconciliation[0]
+			svc, r := buildWithSendIncident(t, cfg, runs)
 			got := fmt.Sprintf("detected %v, measured %v to %v, cuts %q %q, %d undeclared", r.Detected, r.MeasuredStart, r.MeasuredEnd, r.StartCut, r.EndCut, len(svc.Undeclared))
 			want := fmt.Sprintf("detected %v, measured %v to %v, cuts %q %q, %d undeclared", true, hm(10, 30).In(cfg.Loc), hm(11, 0).In(cfg.Loc), "", "", 0)
 			if r.MeasuredStart == nil || r.MeasuredEnd == nil || got != want {
