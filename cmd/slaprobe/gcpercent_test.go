@@ -128,20 +128,27 @@ func TestGCPhasesOverlap(t *testing.T) {
 	}
 }
 
-// playPhases plays steps on g ("b" begins a phase, "eN" ends the N-th
-// begun) and checks f's GOGC after each against want.
+// playPhases plays steps on g and checks f's GOGC after each against want.
 func playPhases(t *testing.T, g *gcPhases, f *fakeGOGC, steps []string, want []int) {
 	t.Helper()
+	runPhases(g, steps, func(i int) {
+		if got := f.get(); got != want[i] {
+			t.Errorf("after %v: GOGC %d, want %d", steps[:i+1], got, want[i])
+		}
+	})
+}
+
+// runPhases plays steps on g ("b" begins a phase, "eN" ends the N-th
+// begun) and calls after with each step's index once it is played.
+func runPhases(g *gcPhases, steps []string, after func(i int)) {
 	var ends []func()
 	for i, s := range steps {
 		if s == "b" {
 			ends = append(ends, g.begin())
 		} else {
-			ends[int(s[1]-'0')]()
+			ends[s[1]-'0']()
 		}
-		if got := f.get(); got != want[i] {
-			t.Errorf("after %v: GOGC %d, want %d", steps[:i+1], got, want[i])
-		}
+		after(i)
 	}
 }
 
@@ -165,17 +172,11 @@ func TestGCPhasesIdle(t *testing.T) {
 			f := &fakeGOGC{cur: 100}
 			calls := 0
 			g := &gcPhases{percent: heavyGCPercent, set: f.set, idle: func() { calls++ }}
-			var ends []func()
-			for i, s := range tt.steps {
-				if s == "b" {
-					ends = append(ends, g.begin())
-				} else {
-					ends[s[1]-'0']()
-				}
+			runPhases(g, tt.steps, func(i int) {
 				if calls != tt.want[i] {
-					t.Fatalf("after step %d (%s): idle called %d times, want %d", i, s, calls, tt.want[i])
+					t.Fatalf("after step %d (%s): idle called %d times, want %d", i, tt.steps[i], calls, tt.want[i])
 				}
-			}
+			})
 		})
 	}
 }
@@ -200,17 +201,11 @@ func TestGCPhasesHooks(t *testing.T) {
 			var did []string
 			g := &gcPhases{percent: heavyGCPercent, set: f.set}
 			g.busy, g.idle = phaseHooks(func() { did = append(did, "free") }, func() { did = append(did, "drop") })
-			var ends []func()
-			for i, s := range tt.steps {
-				if s == "b" {
-					ends = append(ends, g.begin())
-				} else {
-					ends[s[1]-'0']()
-				}
+			runPhases(g, tt.steps, func(i int) {
 				if got := strings.Join(did, " "); got != tt.want[i] {
-					t.Fatalf("after step %d (%s): hooks did %q, want %q", i, s, got, tt.want[i])
+					t.Fatalf("after step %d (%s): hooks did %q, want %q", i, tt.steps[i], got, tt.want[i])
 				}
-			}
+			})
 		})
 	}
 }
