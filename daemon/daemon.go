@@ -412,39 +412,39 @@ func (d *Daemon) flowSnapshot() []*flowState {
 	return out
 }
 
-func (d *Daemon) queueDepth() float64 {
+// storeWriter is the daemon's store writer, nil while it has none (started
+// without its store and not attached yet).
+func (d *Daemon) storeWriter() resultWriter {
 	d.mu.RLock()
 	w := d.writer
 	d.mu.RUnlock()
-	if w == nil {
-		// Started without its store: the runs held are what waits.
-		return float64(d.heldCount())
+	return w
+}
+
+func (d *Daemon) queueDepth() float64 {
+	if w := d.storeWriter(); w != nil {
+		return float64(w.Stats().Queued)
 	}
-	return float64(w.Stats().Queued)
+	// Started without its store: the runs held are what waits.
+	return float64(d.heldCount())
 }
 
 // committedRuns is how many runs the store writer has committed: the results
 // it acknowledged, which survive a crash.
 func (d *Daemon) committedRuns() float64 {
-	d.mu.RLock()
-	w := d.writer
-	d.mu.RUnlock()
-	if w == nil {
-		return 0
+	if w := d.storeWriter(); w != nil {
+		return float64(w.Stats().Committed)
 	}
-	return float64(w.Stats().Committed)
+	return 0
 }
 
 // quarantined is how many results and events the store writer set aside
 // because the store refuses them for good.
 func (d *Daemon) quarantined() float64 {
-	d.mu.RLock()
-	w := d.writer
-	d.mu.RUnlock()
-	if w == nil {
-		return 0
+	if w := d.storeWriter(); w != nil {
+		return float64(w.Stats().Quarantined)
 	}
-	return float64(w.Stats().Quarantined)
+	return 0
 }
 
 // flowsOf returns pointers to every flow of the config, in config order.
@@ -682,10 +682,7 @@ func (d *Daemon) process(run *probe.Run) {
 		return // held, not stored yet: see detached.go
 	}
 	if w == nil {
-		// Attached since it was read (the writer is set first).
-		d.mu.RLock()
-		w = d.writer
-		d.mu.RUnlock()
+		w = d.storeWriter() // attached since it was read (the writer is set first)
 	}
 	if w != nil && !w.Submit(*run) {
 		d.m.dropped.Inc()

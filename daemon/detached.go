@@ -501,10 +501,7 @@ func (d *Daemon) attachLoop(ctx context.Context, started time.Time, gone func(st
 		}
 		err := d.attachLate(ctx, started, gone, opts)
 		if err == nil {
-			d.mu.RLock()
-			w := d.writer
-			d.mu.RUnlock()
-			d.settleHeld(ctx, w)
+			d.settleHeld(ctx, d.storeWriter())
 			return
 		}
 		if ctx.Err() != nil {

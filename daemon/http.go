@@ -74,9 +74,7 @@ func (d *Daemon) Health() (bool, string) {
 // false while the store writer is stuck (data waiting and no commit for
 // store.StuckAfter), as /healthz says.
 func (d *Daemon) StoreHealth() (bool, string) {
-	d.mu.RLock()
-	wr := d.writer
-	d.mu.RUnlock()
+	wr := d.storeWriter()
 	if d.detached.Load() {
 		return false, d.detachedReason()
 	}
