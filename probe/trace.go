@@ -82,26 +82,31 @@ func (t *tracer) reset(c clock.Clock) {
 	t.mu.Unlock()
 }
 
-// getConn starts a hop; the previous hop's transfer ends here.
-func (t *tracer) getConn(hostPort string) {
+// lockActive locks t and reports whether the attempt is under way (between
+// reset and finish); if not, it unlocks t again: a callback that comes late
+// does nothing.
+func (t *tracer) lockActive() bool {
 	t.mu.Lock()
 	if !t.active {
 		t.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// getConn starts a hop; the previous hop's transfer ends here.
+func (t *tracer) getConn(hostPort string) {
+	if !t.lockActive() {
 		return
 	}
 	now := t.c.Now()
 	t.host, t.writing = hostPort, true
-	if !t.firstAt.IsZero() {
-		t.p.Transfer += now.Sub(t.firstAt)
-		t.firstAt = time.Time{}
-	}
+	closePhase(&t.p.Transfer, &t.firstAt, now)
 	t.mu.Unlock()
 }
 
 func (t *tracer) dnsStart(info httptrace.DNSStartInfo) {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	now := t.c.Now()
@@ -110,16 +115,11 @@ func (t *tracer) dnsStart(info httptrace.DNSStartInfo) {
 }
 
 func (t *tracer) dnsDone(httptrace.DNSDoneInfo) {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	now := t.c.Now()
-	if !t.dns.IsZero() {
-		t.p.Resolve += now.Sub(t.dns)
-		t.dns = time.Time{}
-	}
+	closePhase(&t.p.Resolve, &t.dns, now)
 	t.mu.Unlock()
 }
 
@@ -128,9 +128,7 @@ func (t *tracer) dnsDone(httptrace.DNSDoneInfo) {
 // that fails: a dual-stack host's IPv6 address refused while its IPv4 one,
 // started 300 ms after it, still dials is still connecting.
 func (t *tracer) connectStart(string, string) {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	now := t.c.Now()
@@ -142,9 +140,7 @@ func (t *tracer) connectStart(string, string) {
 }
 
 func (t *tracer) connectDone(_, _ string, err error) {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	if t.dialing > 0 {
@@ -156,17 +152,12 @@ func (t *tracer) connectDone(_, _ string, err error) {
 	}
 	t.dialing = 0
 	now := t.c.Now()
-	if !t.conn.IsZero() {
-		t.p.Connect += now.Sub(t.conn)
-		t.conn = time.Time{}
-	}
+	closePhase(&t.p.Connect, &t.conn, now)
 	t.mu.Unlock()
 }
 
 func (t *tracer) tlsHandshakeStart() {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	now := t.c.Now()
@@ -175,23 +166,16 @@ func (t *tracer) tlsHandshakeStart() {
 }
 
 func (t *tracer) tlsHandshakeDone(tls.ConnectionState, error) {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	now := t.c.Now()
-	if !t.tlsStart.IsZero() {
-		t.p.TLS += now.Sub(t.tlsStart)
-		t.tlsStart = time.Time{}
-	}
+	closePhase(&t.p.TLS, &t.tlsStart, now)
 	t.mu.Unlock()
 }
 
 func (t *tracer) wroteRequest(info httptrace.WroteRequestInfo) {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	t.writing = false
@@ -209,16 +193,11 @@ func (t *tracer) wroteRequest(info httptrace.WroteRequestInfo) {
 }
 
 func (t *tracer) gotFirstResponseByte() {
-	t.mu.Lock()
-	if !t.active {
-		t.mu.Unlock()
+	if !t.lockActive() {
 		return
 	}
 	now := t.c.Now()
-	if !t.wrote.IsZero() {
-		t.p.Processing += now.Sub(t.wrote)
-		t.wrote = time.Time{}
-	}
+	closePhase(&t.p.Processing, &t.wrote, now)
 	t.firstAt, t.sawFirstByte, t.sent = now, true, false
 	t.mu.Unlock()
 }
