@@ -30,6 +30,12 @@ import (
 // hours not kept yet. A kept entry is read afresh after keepFor (and when the
 // writer has failed commits, whose runs may land in the past late:
 // invalidate), so late data shows within hours at most.
+//
+// A range from the same hour as a kept one that ends before the part kept
+// (the day after last month, read for its edges, beside this month) is read
+// from the store whole ("shorter"), and the kept entry stays for the range it
+// serves: were it begun again at the shorter range's end, the next rebuild of
+// the longer one would read its settled part afresh.
 type reportStore struct {
 	store.Store
 	clock clock.Clock
@@ -137,8 +143,10 @@ func (s *reportStore) Totals(ctx context.Context, q store.Query) ([]store.Rollup
 	e, version := s.totals[k], s.version
 	s.mu.Unlock()
 	now := s.clock.Now()
-	if e == nil || e.version != version || now.Sub(e.built) > reportKeepFor || cut.Before(e.upTo) {
+	if e == nil || e.version != version || now.Sub(e.built) > reportKeepFor {
 		e = &totalsEntry{upTo: h0, built: now, version: version, rows: map[rowKey]*keptRow{}}
+	} else if cut.Before(e.upTo) {
+		return s.Store.Totals(ctx, q) // a shorter range than the one kept (see reportStore)
 	}
 	if e.upTo.Before(cut) {
 		rows, err := s.Store.Totals(ctx, sub(q, e.upTo, cut))
@@ -307,8 +315,10 @@ func (s *reportStore) Coverage(ctx context.Context, q store.Query) ([]store.Span
 	e, version := s.cover[k], s.version
 	s.mu.Unlock()
 	now := s.clock.Now()
-	if e == nil || e.version != version || now.Sub(e.built) > reportKeepFor || cut.Before(e.upTo) {
+	if e == nil || e.version != version || now.Sub(e.built) > reportKeepFor {
 		e = &coverEntry{upTo: h0, built: now, version: version}
+	} else if cut.Before(e.upTo) {
+		return s.Store.Coverage(ctx, q) // a shorter range than the one kept (see reportStore)
 	}
 	if e.upTo.Before(cut) {
 		spans, err := s.Store.Coverage(ctx, sub(q, e.upTo, cut))

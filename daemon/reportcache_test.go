@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,4 +120,95 @@ func first(rs []store.Rollup) string {
 		return "[]"
 	}
 	return fmt.Sprintf("%+v", rs[0])
+}
+
+// readLog is a store that notes the ranges Totals and Coverage read.
+type readLog struct {
+	store.Store
+	mu    sync.Mutex
+	reads []string
+}
+
+func (r *readLog) note(what string, q store.Query) {
+	r.mu.Lock()
+	r.reads = append(r.reads, fmt.Sprintf("%s %s-%s", what, q.From.Format("02T15"), q.To.Format("02T15")))
+	r.mu.Unlock()
+}
+
+func (r *readLog) Totals(ctx context.Context, q store.Query) ([]store.Rollup, error) {
+	r.note("totals", q)
+	return r.Store.Totals(ctx, q)
+}
+
+func (r *readLog) Coverage(ctx context.Context, q store.Query) ([]store.Span, error) {
+	r.note("coverage", q)
+	return r.Store.Coverage(ctx, q)
+}
+
+func (r *readLog) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.reads
+	r.reads = nil
+	return out
+}
+
+// A range from the hour a kept one begins at that ends before the part kept
+// (the day after last month, which its report reads for its edges, beside
+// this month) is read from the store, and the kept part stays: the next read
+// of the longer range reads its recent part alone. Before, the kept part was
+// begun again at the shorter range's end, and the next read of the month
+// read the settled days after it again (the status page's rebuild after it
+// built last month: 1 s at 1,000 flows in BenchmarkStatusRefresh/kept).
+func TestReportStoreKeepsPastAShorterRange(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := storetest.Generate(ctx, st, storetest.Gen{Flows: 3, Steps: 2, Days: 3, Interval: 10 * time.Minute, Start: t0}); err != nil {
+		t.Fatal(err)
+	}
+	month := store.Query{From: t0, To: t0.Add(31 * 24 * time.Hour)}
+	day := store.Query{From: t0, To: t0.Add(24 * time.Hour)}
+	for _, tc := range []struct {
+		name string
+		read func(rs *reportStore, q store.Query) (any, error)
+		want func(q store.Query) (any, error)
+	}{
+		{"totals", func(rs *reportStore, q store.Query) (any, error) { return rs.Totals(ctx, q) },
+			func(q store.Query) (any, error) { return st.Totals(ctx, q) }},
+		{"coverage", func(rs *reportStore, q store.Query) (any, error) { return rs.Coverage(ctx, q) },
+			func(q store.Query) (any, error) { return st.Coverage(ctx, q) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &readLog{Store: st}
+			rs := newReportStore(log, ClockworkClock(clockwork.NewFakeClockAt(t0.Add(60*time.Hour+30*time.Minute))))
+			for i, step := range []struct {
+				q     store.Query
+				reads string // what the store is asked
+			}{
+				{month, tc.name + " 01T00-03T11 " + tc.name + " 03T11-01T00"}, // kept up to 11:00 the 3rd, the rest read
+				{day, tc.name + " 01T00-02T00"},                               // read whole
+				{month, tc.name + " 03T11-01T00"},                             // the recent part alone
+			} {
+				got, err := tc.read(rs, step.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := tc.want(step.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("read %d: %+v, want the store's %+v", i, got, want)
+				}
+				if reads := strings.Join(log.take(), " "); reads != step.reads {
+					t.Errorf("read %d [%s, %s): the store was asked %q, want %q", i, step.q.From, step.q.To, reads, step.reads)
+				}
+			}
+		})
+	}
 }
