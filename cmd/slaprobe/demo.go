@@ -54,6 +54,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if *cfgPath != "" && intervalSet {
+		// As if written in the config, where check refuses a timeout
+		// longer than the interval: a run that outlasts the interval
+		// makes the next ones be skipped, so the flow is measured at
+		// its timeout's pace, not at --interval's.
+		if err := intervalFits(cfg, *interval); err != nil {
+			return err
+		}
+	}
+	if *cfgPath == "" {
+		// The built-in config is not the user's to change: its flows
+		// time out at the interval when it is shorter than their
+		// timeout (30s), so that they run every --interval.
+		boundTimeout(cfg, *interval)
+	}
 	if *cfgPath == "" || intervalSet {
 		cfg.SetInterval(*interval)
 	}
@@ -272,6 +287,45 @@ func demoOutputs(dir string, stdout io.Writer) (map[string]*outFile, error) {
 
 // demoConfig loads --config, or the built-in example config whose timeline
 // paths resolve inside the embedded examples.
+// intervalFits refuses an --interval shorter than a flow's timeout of
+// --config, naming the flows, as check refuses such an interval written in
+// the config.
+func intervalFits(cfg *config.Config, d time.Duration) error {
+	var longest time.Duration
+	var flows []string
+	for _, s := range cfg.Services {
+		for _, f := range s.Flows {
+			if f.Timeout > d {
+				flows = append(flows, fmt.Sprintf("%s (%s)", f.Name, f.Timeout))
+				longest = max(longest, f.Timeout)
+			}
+		}
+	}
+	if len(flows) == 0 {
+		return nil
+	}
+	what := "flow " + flows[0]
+	if len(flows) > 1 {
+		what = "flows " + strings.Join(flows, ", ")
+		if len(flows) > 4 {
+			what = fmt.Sprintf("flows %s and %d more", strings.Join(flows[:3], ", "), len(flows)-3)
+		}
+	}
+	return usagef("--interval %s is shorter than the timeout of %s: a timeout longer than the interval is refused in the config too; give --interval %s or more, or shorter timeouts in --config", d, what, longest)
+}
+
+// boundTimeout makes the timeout of every flow (and of the defaults) at
+// most d.
+func boundTimeout(cfg *config.Config, d time.Duration) {
+	cfg.Defaults.Timeout = min(cfg.Defaults.Timeout, d)
+	for i := range cfg.Services {
+		for j := range cfg.Services[i].Flows {
+			f := &cfg.Services[i].Flows[j]
+			f.Timeout = min(f.Timeout, d)
+		}
+	}
+}
+
 func demoConfig(cfgPath string) (*config.Config, error) {
 	if cfgPath != "" {
 		return loadConfig(cfgPath)
