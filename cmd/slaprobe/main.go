@@ -62,7 +62,7 @@ func commands() []command {
 		{"rules", "Prometheus recording and alerting rules for the configured SLOs", cmdRules},
 		{"demo", "replay incident timelines against the built-in platform and write a report", cmdDemo},
 		{"platform", "the demo platform alone, with fault injection", cmdPlatform},
-		{"version", "print the version", cmdVersion},
+		{"version", "print the version (also slaprobe --version)", cmdVersion},
 	}
 }
 
@@ -87,8 +87,15 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		topUsage(stdout) // asked for: the output, as a subcommand's --help
 		return exitOK
 	}
+	name := args[0]
+	if name == "--version" || name == "-version" {
+		// The flag most tools answer (in the --long form of DESIGN's
+		// command line; -version as Go's flags take every flag): as the
+		// command. -v is not: a short flag, and verbose as often.
+		name = "version"
+	}
 	for _, c := range commands() {
-		if c.name != args[0] {
+		if c.name != name {
 			continue
 		}
 		err := c.run(ctx, args[1:], stdout, stderr)
