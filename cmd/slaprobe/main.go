@@ -190,13 +190,20 @@ func (o *flagOutput) Write(p []byte) (int, error) {
 }
 
 // done ends the parse: the held text goes to stdout for help, else stderr.
-func (o *flagOutput) done(help bool) {
+// The flag package's own line of the error err (before the usage) is left
+// out: the command's caller prints it after the usage, once, as
+// "slaprobe NAME: ...", where it was on both sides of the usage.
+func (o *flagOutput) done(help bool, err error) {
 	o.parsing = false
 	w := o.stderr
 	if help {
 		w = o.stdout
 	}
-	_, _ = w.Write(o.held.Bytes())
+	held := o.held.Bytes()
+	if err != nil && !help {
+		held = bytes.TrimPrefix(held, []byte(err.Error()+"\n"))
+	}
+	_, _ = w.Write(held)
 	o.held.Reset()
 }
 
@@ -241,7 +248,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 	}
 	err := fs.Parse(args)
 	if out != nil {
-		out.done(errors.Is(err, flag.ErrHelp))
+		out.done(errors.Is(err, flag.ErrHelp), err)
 	}
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
