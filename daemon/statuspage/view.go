@@ -1143,6 +1143,9 @@ func bars(hs *report.Service, hf *report.FunctionAccount, ms *report.Service, mf
 	}
 	flushNone(Days, prev)
 	label := fmt.Sprintf("%d days up", nUp)
+	if nUp == 1 {
+		label = "1 day up"
+	}
 	for _, c := range []struct {
 		n    int
 		what string
