@@ -8,7 +8,8 @@
 //     process makes it again.
 //   - A daemon that was down when a report was due makes the missing months
 //     when it starts (every month after the last one made; on a first start,
-//     reports.backfill months that have data).
+//     of reports.backfill months, the first with data and every month after
+//     it, so that a restart makes no month the first start skipped).
 //   - Each run also rebuilds the last completed month and reports.revise
 //     months before it; one whose figures changed (late data from another
 //     prober, a corrected timeline) gets a new version that says what
@@ -412,6 +413,19 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		}
 	}
 	sort.Strings(months)
+	// The archive begins with the first month that has data (on a first
+	// start: the months of reports.backfill before it are skipped, the
+	// prober had not begun); from there on every month is made, data or
+	// not, since a month the prober was down for entirely is one to say so
+	// of (no data), and a later start would make it anyway (every month
+	// after the last one made).
+	begun := latest != ""
+	var empty []string // months before the first with data: not made
+	defer func() {
+		if len(empty) > 0 {
+			p.log.Info("no data for the month: no report", "months", monthSpans(empty), "count", len(empty))
+		}
+	}()
 	var errs []error
 	for i, m := range months {
 		if ctx.Err() != nil {
@@ -427,13 +441,47 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		// and served, but its version not recorded nor its deliveries
 		// queued until the next start made it again.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), makeGrace)
-		err := p.make(mctx, cfg, m, made[m] || latest != "")
+		err := p.make(mctx, cfg, m, made[m] || begun)
 		cancel()
-		if err != nil {
+		switch {
+		case errors.Is(err, errNoData):
+			empty = append(empty, m)
+		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", m, err))
+		default:
+			begun = true
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// monthSpans writes sorted months ("YYYY-MM") with runs of consecutive
+// ones as first..last: "2021-12..2022-08, 2022-11".
+func monthSpans(months []string) string {
+	next := func(m string) string {
+		t, err := time.Parse("2006-01", m)
+		if err != nil {
+			return ""
+		}
+		return t.AddDate(0, 1, 0).Format("2006-01")
+	}
+	var b strings.Builder
+	for i := 0; i < len(months); {
+		j := i
+		for j+1 < len(months) && months[j+1] == next(months[j]) {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(months[i])
+		if j > i {
+			b.WriteString("..")
+			b.WriteString(months[j])
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 // makeGrace bounds the making of a month that a stop came during: a store
@@ -594,9 +642,13 @@ func measured(cfg *config.Config, r *report.Report) *report.Report {
 	return &c
 }
 
-// make builds month; a first version only with data (unless even an empty
-// month is due: always is set once anything was made), a new version only
-// when the figures changed.
+// errNoData is make's answer for a month never made that has no run in
+// it, when not always: it is not made.
+var errNoData = errors.New("no data for the month")
+
+// make builds month; a first version only with data (errNoData) unless
+// even an empty month is due (always: the archive has begun, see Cycle),
+// a new version only when the figures changed.
 func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, always bool) error {
 	from, to, err := report.MonthRange(month, cfg.Loc)
 	if err != nil {
@@ -630,8 +682,7 @@ func (p *Publisher) make(ctx context.Context, cfg *config.Config, month string, 
 		runs += s.Runs
 	}
 	if len(prev) == 0 && runs == 0 && !always {
-		p.log.Info("no data for the month: no report", "month", month)
-		return nil
+		return errNoData
 	}
 	canon, err := canonDigest(cfg, rep)
 	if err != nil {
