@@ -285,8 +285,6 @@ func demoOutputs(dir string, stdout io.Writer) (map[string]*outFile, error) {
 	return outs, nil
 }
 
-// demoConfig loads --config, or the built-in example config whose timeline
-// paths resolve inside the embedded examples.
 // intervalFits refuses an --interval shorter than a flow's timeout of
 // --config, naming the flows, as check refuses such an interval written in
 // the config.
@@ -326,6 +324,8 @@ func boundTimeout(cfg *config.Config, d time.Duration) {
 	}
 }
 
+// demoConfig loads --config, or the built-in example config whose timeline
+// paths resolve inside the embedded examples.
 func demoConfig(cfgPath string) (*config.Config, error) {
 	if cfgPath != "" {
 		return loadConfig(cfgPath)
