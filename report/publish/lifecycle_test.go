@@ -142,14 +142,7 @@ func TestLifecycleNoRevisionOfPrunedMonths(t *testing.T) {
 	if err := p.Cycle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	vs, err := s.ReportVersions(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, v := range vs {
-		got = append(got, fmt.Sprintf("%s/v%d %s", v.Month, v.Version, v.Changes))
-	}
+	got := versionsMade(t, s)
 	if want := []string{"2022-09/v1 ", "2022-10/v1 "}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("versions %q, want %q", got, want)
 	}

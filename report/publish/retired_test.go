@@ -75,7 +75,16 @@ func TestRevisionAfterAFlowRemoved(t *testing.T) {
 	if err := p.Cycle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	vs, err := s.ReportVersions(ctx, "")
+	got := versionsMade(t, s)
+	if want := []string{"2022-10/v1 "}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("versions %q, want %q", got, want)
+	}
+}
+
+// versionsMade lists the store's report versions as "MONTH/vN CHANGES".
+func versionsMade(t *testing.T, s Store) []string {
+	t.Helper()
+	vs, err := s.ReportVersions(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +92,5 @@ func TestRevisionAfterAFlowRemoved(t *testing.T) {
 	for _, v := range vs {
 		got = append(got, fmt.Sprintf("%s/v%d %s", v.Month, v.Version, v.Changes))
 	}
-	if want := []string{"2022-10/v1 "}; strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("versions %q, want %q", got, want)
-	}
+	return got
 }
