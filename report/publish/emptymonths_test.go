@@ -48,6 +48,12 @@ func TestEmptyMonths(t *testing.T) {
 			{at: "2023-06-03", want: "", deliv: 0},
 			{fill: [2]string{"2023-06-10", "2023-06-11"}, at: "2023-07-02", want: "2023-06/1", deliv: 1},
 		}},
+		{name: "results stored late before the first month made", steps: []step{
+			{fill: [2]string{"2023-05-10", "2023-05-11"}, at: "2023-06-02", want: "2023-05/1", deliv: 1},
+			// Another prober's March, stored late: the archive begins
+			// there now, April (no data) with it.
+			{fill: [2]string{"2023-03-10", "2023-03-11"}, at: "2023-06-03", want: "2023-03/1 2023-04/1 2023-05/1", deliv: 3},
+		}},
 		{name: "data in the middle of the backfill", steps: []step{
 			{fill: [2]string{"2023-03-30", "2023-04-02"}, at: "2023-06-02", want: "2023-03/1 2023-04/1 2023-05/1", deliv: 3},
 			{at: "2023-06-02", want: "2023-03/1 2023-04/1 2023-05/1", deliv: 3},

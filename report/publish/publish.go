@@ -7,9 +7,13 @@
 //     and (month, version) is the key, so neither a restart nor a second
 //     process makes it again.
 //   - A daemon that was down when a report was due makes the missing months
-//     when it starts (every month after the last one made; on a first start,
-//     of reports.backfill months, the first with data and every month after
-//     it, so that a restart makes no month the first start skipped).
+//     when it starts: every month from the first with data on (of
+//     reports.backfill months on a first start), data or not, so that a
+//     restart makes no month a first start skipped. A month not made is
+//     looked at again by every cycle: one whose making failed (a store
+//     error), or one before the first made that results stored late fell
+//     in, is made by a later cycle, and the months after it are not held
+//     back.
 //   - Each run also rebuilds the last completed month and reports.revise
 //     months before it; one whose figures changed (late data from another
 //     prober, a corrected timeline) gets a new version that says what
@@ -388,38 +392,48 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		return err
 	}
 	made := map[string]bool{}
-	latest := ""
+	first, latest := "", ""
 	for _, v := range versions {
 		made[v.Month] = true
 		latest = max(latest, v.Month)
+		if first == "" || v.Month < first {
+			first = v.Month
+		}
 	}
 	// Months as "YYYY-MM", counted back from the last completed one.
 	back := func(i int) string {
 		return time.Date(last.Year(), last.Month()-time.Month(i), 1, 12, 0, 0, 0, time.UTC).Format("2006-01")
 	}
+	// The months not made yet that are due, looked at again by every
+	// cycle until made: those of reports.backfill (before the archive
+	// began, results stored late, a spool or another prober's, make the
+	// month they fell in), every month after the first made (one whose
+	// making failed, a store error, is no hole for good) and after the last
+	// made; then the months under revision.
 	var months []string
-	if latest == "" {
-		for i := cfg.Reports.Backfill - 1; i >= 0; i-- {
-			months = append(months, back(i))
-		}
-	} else {
-		for i := 0; back(i) > latest; i++ {
-			months = append(months, back(i))
+	due := func(m string) {
+		if !made[m] && !slices.Contains(months, m) {
+			months = append(months, m)
 		}
 	}
+	for i := cfg.Reports.Backfill - 1; i >= 0; i-- {
+		due(back(i))
+	}
+	for i := 0; first != "" && back(i) > first; i++ {
+		due(back(i))
+	}
 	for i := cfg.Reports.Revise; i >= 0; i-- {
-		if m := back(i); made[m] && !slices.Contains(months, m) {
+		if m := back(i); made[m] {
 			months = append(months, m)
 		}
 	}
 	sort.Strings(months)
-	// The archive begins with the first month that has data (on a first
-	// start: the months of reports.backfill before it are skipped, the
-	// prober had not begun); from there on every month is made, data or
-	// not, since a month the prober was down for entirely is one to say so
-	// of (no data), and a later start would make it anyway (every month
-	// after the last one made).
-	begun := latest != ""
+	// The archive begins with the first month that has data (the months of
+	// reports.backfill before it are not made: the prober had not begun);
+	// from there on every month is made, data or not, since a month the
+	// prober was down for entirely is one to say so of (no data), by a
+	// first start as by a later one.
+	begun := false
 	var empty []string // months before the first with data: not made
 	defer func() {
 		if len(empty) > 0 {
@@ -441,7 +455,7 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		// and served, but its version not recorded nor its deliveries
 		// queued until the next start made it again.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), makeGrace)
-		err := p.make(mctx, cfg, m, made[m] || begun)
+		err := p.make(mctx, cfg, m, made[m] || begun || (first != "" && m > first))
 		cancel()
 		switch {
 		case errors.Is(err, errNoData):
