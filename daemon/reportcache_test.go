@@ -95,6 +95,21 @@ func TestReportStoreMatchesStore(t *testing.T) {
 		check(store.Query{From: t0, To: now, RunsOnly: true}, "runs only")
 		check(store.Query{From: now.Add(-30 * time.Hour), To: now, Flows: flows, RunsOnly: true}, "moving window, two flows, runs only")
 		check(store.Query{From: t0, To: now}, "from the start to now, after runs only")
+		// Shorter ranges from a kept range's hour (read from the store
+		// whole, the kept entry left as it is), and the kept ranges again
+		// after them.
+		for _, back := range []time.Duration{2 * time.Hour, 3*time.Hour + 17*time.Minute, 26 * time.Hour} {
+			if to := now.Add(-back); to.After(t0.Add(time.Hour)) {
+				check(store.Query{From: t0, To: to}, "shorter, from the start")
+				check(store.Query{From: t0, To: to, Flows: flows, RunsOnly: true}, "shorter, two flows, runs only")
+				check(store.Query{From: t0.Add(13 * time.Minute), To: to}, "shorter, unaligned")
+				check(store.Query{From: now.Add(-30 * time.Hour), To: to}, "shorter, moving window")
+			}
+		}
+		check(store.Query{From: t0, To: now}, "from the start to now, after shorter ranges")
+		check(store.Query{From: t0.Add(13 * time.Minute), To: now.Add(-17 * time.Minute)}, "unaligned, after shorter ranges")
+		check(store.Query{From: now.Add(-30 * time.Hour), To: now}, "moving window, after shorter ranges")
+		check(store.Query{From: t0, To: now, Flows: flows, RunsOnly: true}, "two flows, runs only, after shorter ranges")
 		fc.Advance(37 * time.Minute)
 	}
 
