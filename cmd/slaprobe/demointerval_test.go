@@ -27,18 +27,28 @@ timezone: UTC
 incidents:
   - {id: maps-slow, service: maps, functions: [search], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 20s}
 `)
+	// A flow with teardown steps: messaging-roundtrip's delete-message is
+	// of its send function, so with send 4 s slow a run's steps time out
+	// and its teardown takes 4 s more. It ran every 8 s at --interval 5s
+	// (226 runs in the 30 minutes where 361 were due).
+	tlSend := writeTimeline(t, dir, "slowsend.yaml", `name: slow-send
+timezone: UTC
+incidents:
+  - {id: send-slow, service: messaging, functions: [send], start: 2026-05-01T10:00:00Z, end: 2026-05-01T10:30:00Z, mode: slow, latency: 4s}
+`)
 	rng := []string{"--timeline", tl, "--from", "2026-05-01T10:00:00Z", "--to", "2026-05-01T10:30:00Z"}
 	cases := []struct {
-		name     string
-		args     []string
-		code     int
-		stderr   []string // in the error (exit 2)
-		mapsRuns int64    // maps-route's runs due in the 30 minutes (exit 0): one every interval
+		name   string
+		args   []string
+		code   int
+		stderr []string // in the error (exit 2)
+		runs   int64    // maps' and messaging's runs due in the 30 minutes (exit 0): one every interval
 	}{
 		{name: "config, interval shorter than its timeout", args: []string{"--config", "../../examples/demo.yaml", "--interval", "5s"}, code: exitUsage,
 			stderr: []string{"slaprobe demo: --interval 5s is shorter than the timeout of flows account-login (30s), ", "and 3 more", "give --interval 30s or more"}},
-		{name: "config, interval as long as its timeout", args: []string{"--config", "../../examples/demo.yaml", "--interval", "30s"}, code: exitOK, mapsRuns: 60},
-		{name: "built-in, interval shorter than its timeout", args: []string{"--interval", "5s"}, code: exitOK, mapsRuns: 360},
+		{name: "config, interval as long as its timeout", args: []string{"--config", "../../examples/demo.yaml", "--interval", "30s"}, code: exitOK, runs: 60},
+		{name: "built-in, interval shorter than its timeout", args: []string{"--interval", "5s"}, code: exitOK, runs: 360},
+		{name: "built-in, a slow teardown", args: []string{"--interval", "5s", "--timeline", tlSend}, code: exitOK, runs: 360},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,8 +85,8 @@ incidents:
 			}
 			for _, s := range r.Services {
 				// The first is spread into its interval: one may fall after the range.
-				if s.Name == "maps" && (s.Runs < tc.mapsRuns-1 || s.Runs > tc.mapsRuns) {
-					t.Errorf("maps ran %d times in 30 minutes, want %d or one fewer (every interval)", s.Runs, tc.mapsRuns)
+				if (s.Name == "maps" || s.Name == "messaging") && (s.Runs < tc.runs-1 || s.Runs > tc.runs) {
+					t.Errorf("%s ran %d times in 30 minutes, want %d or one fewer (every interval)", s.Name, s.Runs, tc.runs)
 				}
 			}
 		})
