@@ -161,30 +161,53 @@ func (a *aggregate) add(series, step, start int64, st probe.Status, d time.Durat
 // steps are counted but have no duration; failed steps' durations are in the
 // histogram, as users waited for them.
 func (a *aggregate) count(m, h *rval, step int64, st probe.Status, d time.Duration) {
-	slot := -1
-	if st != probe.StatusNotRun {
-		slot = slotOf(a.bounds, d)
+	slot := a.slot(st, d)
+	a.countIn(m, step, st, d, slot)
+	a.countIn(h, step, st, d, slot)
+}
+
+// countIn counts one result in row v, its duration in histogram slot slot
+// (-1: none, a step not run).
+func (a *aggregate) countIn(v *rval, step int64, st probe.Status, d time.Duration, slot int) {
+	s := v.entry(step)
+	switch st {
+	case probe.StatusOK:
+		s.ok++
+	case probe.StatusFailed:
+		s.failed++
+	case probe.StatusDegraded:
+		s.degraded++
+	case probe.StatusNotRun:
+		s.notRun++
 	}
-	for _, v := range [2]*rval{m, h} {
-		s := v.entry(step)
-		switch st {
-		case probe.StatusOK:
-			s.ok++
-		case probe.StatusFailed:
-			s.failed++
-		case probe.StatusDegraded:
-			s.degraded++
-		case probe.StatusNotRun:
-			s.notRun++
+	if slot >= 0 {
+		if s.hist == nil {
+			s.hist = a.newHist()
 		}
-		if slot >= 0 {
-			if s.hist == nil {
-				s.hist = a.newHist()
-			}
-			s.sum += int64(d)
-			s.hist = s.hist.add(slot, 1)
-		}
+		s.sum += int64(d)
+		s.hist = s.hist.add(slot, 1)
 	}
+}
+
+// countRun counts a run of duration dur whose outcome is st and its steps
+// (name ids ids) in row v alone, which is emptied first, its memory and
+// the aggregate's histogram slab reused: the row is the run's own, read
+// and let go before the next run is counted in it (Totals' raw runs).
+func (a *aggregate) countRun(v *rval, st probe.Status, dur time.Duration, steps []probe.StepResult, ids []int64) {
+	v.stats, a.bins = v.stats[:0], a.bins[:0]
+	a.countIn(v, 0, st, dur, a.slot(st, dur))
+	for i := range steps {
+		a.countIn(v, ids[i], steps[i].Status, steps[i].Duration, a.slot(steps[i].Status, steps[i].Duration))
+	}
+}
+
+// slot is the histogram slot of a result's duration d (-1: none, a step
+// not run).
+func (a *aggregate) slot(st probe.Status, d time.Duration) int {
+	if st == probe.StatusNotRun {
+		return -1
+	}
+	return slotOf(a.bounds, d)
 }
 
 // sortedKeys returns the keys of m in order.

@@ -117,6 +117,13 @@ func (b *blobReader) byte() byte {
 //
 // If ids is not nil, the steps' name ids are appended to it.
 func decodeSteps(p []byte, names map[int64]nameKey, ids *[]int64) ([]probe.StepResult, error) {
+	return decodeStepsTo(nil, p, names, ids)
+}
+
+// decodeStepsTo is decodeSteps into dst's memory when it has room (what
+// it held is overwritten): for a caller that lets each run's steps go
+// before it reads the next.
+func decodeStepsTo(dst []probe.StepResult, p []byte, names map[int64]nameKey, ids *[]int64) ([]probe.StepResult, error) {
 	if len(p) == 0 {
 		return nil, nil
 	}
@@ -132,9 +139,14 @@ func decodeSteps(p []byte, names map[int64]nameKey, ids *[]int64) ([]probe.StepR
 	if n == 0 {
 		return nil, nil
 	}
-	out := make([]probe.StepResult, n)
+	out := dst[:0]
+	if uint64(cap(out)) < n {
+		out = make([]probe.StepResult, n)
+	}
+	out = out[:n]
 	for i := range out {
 		s := &out[i]
+		*s = probe.StepResult{}
 		id := int64(b.uvarint())
 		if ids != nil {
 			*ids = append(*ids, id)

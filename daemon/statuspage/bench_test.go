@@ -176,3 +176,51 @@ func BenchmarkStatusRefresh(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStatusRefreshRecent is the status page's rebuild as `slaprobe
+// run` makes it once a minute in test/scale's 1,000-flow row (`-flows 1000
+// -interval 10s`): 1,000 flows of one step every 10 s, run for the last 10
+// minutes, the rebuild 30 s into a minute, on the daemon's report store
+// after its first build. All of it is recent (minute rollups and the raw
+// runs of the minute under way, read at every rebuild), where
+// BenchmarkStatusRefresh's store is 90 days of hour rollups.
+func BenchmarkStatusRefreshRecent(b *testing.B) {
+	const flows, span, ivl = 1000, 10 * time.Minute, 10 * time.Second
+	now := time.Date(2026, 3, 10, 12, 0, 30, 0, time.UTC)
+	path := filepath.Join(b.TempDir(), "recent.db")
+	ctx := context.Background()
+	s, err := store.OpenSQLite(ctx, path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Steps: 1, Span: span, Interval: ivl,
+		Start: now.Add(-span), Outages: -1}); err != nil {
+		b.Fatal(err)
+	}
+	cfg := genConfig(flows, 1, ivl)
+	dcfg := genConfig(flows, 1, ivl)
+	for i := range dcfg.Services {
+		for j := range dcfg.Services[i].Flows {
+			dcfg.Services[i].Flows[j].Steps[0].Request.URL = "http://127.0.0.1:9/"
+		}
+	}
+	d, err := daemon.New(dcfg, daemon.Deps{Store: s, Clock: clock.NewManual(now)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	live := liveDown(cfg, now)
+	p, err := New(cfg, Options{Store: d.ReportStore(), Clock: clock.NewManual(now), Live: func() daemon.Status { return live }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Refresh(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

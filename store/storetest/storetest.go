@@ -22,6 +22,7 @@ type Gen struct {
 	Flows    int           // 100
 	Steps    int           // steps per flow (3)
 	Days     int           // 30
+	Span     time.Duration // if set, the stretch the runs cover instead of Days
 	Interval time.Duration // between a flow's runs (1m)
 	Start    time.Time     // first run (2026-01-01T00:00:00Z)
 	Location string        // "seoul-a"
@@ -104,7 +105,11 @@ func Generate(ctx context.Context, s store.Store, g Gen) error {
 		return errors.New("storetest: at most 100000 flows of 100 steps")
 	}
 	rng := rand.New(rand.NewPCG(g.Seed, g.Seed^0x9e3779b97f4a7c15))
-	ticks := int(time.Duration(g.Days) * 24 * time.Hour / g.Interval)
+	span := time.Duration(g.Days) * 24 * time.Hour
+	if g.Span > 0 {
+		span = g.Span
+	}
+	ticks := int(span / g.Interval)
 	total := ticks * g.Flows
 	var outs []outage
 	for k := 0; k < g.Outages; k++ {
