@@ -203,12 +203,13 @@ func (a *analysis) service(cs *config.Service, timelines []*config.Timeline, cou
 	maint := a.maintenance(cs.Name)
 	svc := Service{
 		Name: cs.Name, Objective: cs.Objective, PeriodSeconds: to.Sub(from).Seconds(),
-		Steps: []StepLatency{}, Flows: []Flow{}, Daily: []Day{}, Windows: []Window{},
+		Steps: []StepLatency{}, Daily: []Day{}, Windows: []Window{},
 		IncidentList: []Incident{}, Unknown: []Span{}, Maintenance: []Span{},
 		Reconciliation: []Reconciliation{}, Undeclared: []Window{}, BelowQuorum: []Window{},
 	}
 	flows := a.byService[cs]
-	var downs, degs [][]iv
+	svc.Flows = make([]Flow, 0, len(flows))
+	downs, degs := make([][]iv, 0, len(flows)), make([][]iv, 0, len(flows))
 	// The service is unknown only where none of its flows has data: a flow
 	// without data does not hide what another flow measured.
 	unk := set{{from, end}}.clip(from, end)

@@ -1333,13 +1333,17 @@ func (a *analysis) dataEnd(f *config.Flow, ivl time.Duration, c store.Span, raw 
 // picked by the later series' last run (byLocation's), not by an older
 // one's span that stopped.
 func (a *analysis) lastRunsAtEnd(ctx context.Context) (map[[2]string]*probe.Run, error) {
-	ivls := map[string]time.Duration{}
+	n := 0
+	for _, svc := range a.cfg.Services {
+		n += len(svc.Flows)
+	}
+	ivls := make(map[string]time.Duration, n)
 	for _, svc := range a.cfg.Services {
 		for _, f := range svc.Flows {
 			ivls[f.Name] = f.Interval
 		}
 	}
-	latest := map[[2]string]store.Span{}
+	latest := make(map[[2]string]store.Span, len(a.cov))
 	for _, c := range slices.Concat(a.cov, a.edge) {
 		if _, ok := ivls[c.Flow]; !ok {
 			continue
