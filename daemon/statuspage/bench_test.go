@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slaprobe/slaprobe/clock"
+	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/daemon"
 	"github.com/slaprobe/slaprobe/store"
 	"github.com/slaprobe/slaprobe/store/storetest"
@@ -179,11 +180,12 @@ func BenchmarkStatusRefresh(b *testing.B) {
 
 // BenchmarkStatusRefreshRecent is the status page's rebuild as `slaprobe
 // run` makes it once a minute in test/scale's 1,000-flow row (`-flows 1000
-// -interval 10s`): 1,000 flows of one step every 10 s, run for the last 10
-// minutes, the rebuild 30 s into a minute, on the daemon's report store
-// after its first build. All of it is recent (minute rollups and the raw
-// runs of the minute under way, read at every rebuild), where
-// BenchmarkStatusRefresh's store is 90 days of hour rollups.
+// -interval 10s`): one service of 1,000 flows of one step every 10 s, run
+// for the last 10 minutes, the rebuild 30 s into a minute, on the daemon's
+// report store after its first build. All of it is recent (minute rollups
+// and the raw runs of the minute under way, read at every rebuild), where
+// BenchmarkStatusRefresh's store is 90 days of hour rollups of 100
+// services.
 func BenchmarkStatusRefreshRecent(b *testing.B) {
 	const flows, span, ivl = 1000, 10 * time.Minute, 10 * time.Second
 	now := time.Date(2026, 3, 10, 12, 0, 30, 0, time.UTC)
@@ -194,16 +196,27 @@ func BenchmarkStatusRefreshRecent(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
+	const service = "maps"
 	if err := storetest.Generate(ctx, s, storetest.Gen{Flows: flows, Steps: 1, Span: span, Interval: ivl,
-		Start: now.Add(-span), Outages: -1}); err != nil {
+		Start: now.Add(-span), Outages: -1, Service: service}); err != nil {
 		b.Fatal(err)
 	}
-	cfg := genConfig(flows, 1, ivl)
-	dcfg := genConfig(flows, 1, ivl)
-	for i := range dcfg.Services {
-		for j := range dcfg.Services[i].Flows {
-			dcfg.Services[i].Flows[j].Steps[0].Request.URL = "http://127.0.0.1:9/"
+	// genConfig's flows, in one service as test/scale's config has them.
+	oneService := func() *config.Config {
+		cfg := genConfig(flows, 1, ivl)
+		svc := config.Service{Name: service, Objective: cfg.Services[0].Objective}
+		for _, s := range cfg.Services {
+			for _, f := range s.Flows {
+				f.Service = service
+				svc.Flows = append(svc.Flows, f)
+			}
 		}
+		cfg.Services = []config.Service{svc}
+		return cfg
+	}
+	cfg, dcfg := oneService(), oneService()
+	for j := range dcfg.Services[0].Flows {
+		dcfg.Services[0].Flows[j].Steps[0].Request.URL = "http://127.0.0.1:9/"
 	}
 	d, err := daemon.New(dcfg, daemon.Deps{Store: s, Clock: clock.NewManual(now)})
 	if err != nil {
@@ -216,6 +229,9 @@ func BenchmarkStatusRefreshRecent(b *testing.B) {
 	}
 	if err := p.Refresh(ctx); err != nil {
 		b.Fatal(err)
+	}
+	if rep := p.snap.month; rep == nil || len(rep.Services) != 1 || rep.Services[0].Runs < flows*int64(span/ivl)-flows {
+		b.Fatal("the first build's figures count too few runs: the store is not the config's")
 	}
 	b.ReportAllocs()
 	for b.Loop() {

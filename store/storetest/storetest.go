@@ -26,6 +26,7 @@ type Gen struct {
 	Interval time.Duration // between a flow's runs (1m)
 	Start    time.Time     // first run (2026-01-01T00:00:00Z)
 	Location string        // "seoul-a"
+	Service  string        // if set, every flow's service (ServiceName(i) otherwise)
 	// FailEvery makes every FailEvery-th run of a flow fail at a random step
 	// (isolated failures that open no window); 0 means 1000, -1 none.
 	FailEvery int
@@ -89,6 +90,14 @@ func StepName(j int) string {
 	return fmt.Sprintf("step-%d", j)
 }
 
+// service is flow i's service.
+func (g Gen) service(i int) string {
+	if g.Service != "" {
+		return g.Service
+	}
+	return ServiceName(i)
+}
+
 type outage struct {
 	start, end time.Time
 	step       int
@@ -123,7 +132,7 @@ func Generate(ctx context.Context, s store.Store, g Gen) error {
 	machines := make([]*state.Machine, g.Flows)
 	base := make([]time.Duration, g.Flows)
 	for i := range machines {
-		machines[i] = state.New(ServiceName(i), FlowName(i), g.Location, fns, state.Policy{Interval: g.Interval})
+		machines[i] = state.New(g.service(i), FlowName(i), g.Location, fns, state.Policy{Interval: g.Interval})
 		base[i] = time.Duration(20+rng.IntN(120)) * time.Millisecond
 	}
 	batch := make([]probe.Run, 0, g.Batch)
@@ -156,7 +165,7 @@ func Generate(ctx context.Context, s store.Store, g Gen) error {
 					failAt = o.step
 				}
 			}
-			run := probe.Run{ID: fmt.Sprintf("%s-%d", FlowName(i), start.Unix()), Flow: FlowName(i), Service: ServiceName(i),
+			run := probe.Run{ID: fmt.Sprintf("%s-%d", FlowName(i), start.Unix()), Flow: FlowName(i), Service: g.service(i),
 				Location: g.Location, Start: start, Steps: make([]probe.StepResult, g.Steps)}
 			for j := range run.Steps {
 				st := &run.Steps[j]
