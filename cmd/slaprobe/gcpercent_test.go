@@ -86,15 +86,63 @@ func TestGCPhasesConcurrent(t *testing.T) {
 	}
 }
 
-// newGCPhases sets the process's GOGC.
+// newGCPhases sets the process's GOGC, smallHeavyGCPercent on a test
+// binary's heap (a few MB live).
 func TestGCPhasesRuntime(t *testing.T) {
 	orig := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(orig)
+	runtime.GC()
+	if live := liveHeap(); live > smallHeap {
+		t.Skipf("%d bytes live, more than smallHeap", live)
+	}
 	end := newGCPhases(heavyGCPercent).begin()
-	during := debug.SetGCPercent(heavyGCPercent)
+	during := debug.SetGCPercent(smallHeavyGCPercent)
 	end()
-	if after := debug.SetGCPercent(100); during != heavyGCPercent || after != 100 {
-		t.Errorf("GOGC %d during a phase and %d after, want %d and 100", during, after, heavyGCPercent)
+	if after := debug.SetGCPercent(100); during != smallHeavyGCPercent || after != 100 {
+		t.Errorf("GOGC %d during a phase and %d after, want %d and 100", during, after, smallHeavyGCPercent)
+	}
+}
+
+// A heavy phase that begins on a small heap (at most smallHeap live) runs
+// at smallHeavyGCPercent, below the steadyGCPercent such a daemon has
+// between phases; on a larger one at heavyGCPercent. The heap is read as
+// the first of phases running at once begins; overlaps go to
+// overlapGCPercent at most, a GOGC already lower (or off) stays, and what
+// GOGC was comes back after the last.
+func TestGCPhasesSmallHeap(t *testing.T) {
+	const p, s, o = heavyGCPercent, smallHeavyGCPercent, overlapGCPercent
+	for _, tt := range []struct {
+		name   string
+		before int
+		live   []uint64 // the heap each "b" finds live
+		steps  []string
+		want   []int // GOGC after each step
+	}{
+		{"small", steadyGCPercent, []uint64{5 << 20}, []string{"b", "e0"}, []int{s, steadyGCPercent}},
+		{"at the bound", steadyGCPercent, []uint64{smallHeap}, []string{"b", "e0"}, []int{s, steadyGCPercent}},
+		{"over the bound", 100, []uint64{smallHeap + 1}, []string{"b", "e0"}, []int{p, 100}},
+		{"large", 100, []uint64{190 << 20}, []string{"b", "e0"}, []int{p, 100}},
+		{"small from 100", 100, []uint64{5 << 20}, []string{"b", "e0"}, []int{s, 100}},
+		{"lower already", 10, []uint64{5 << 20}, []string{"b", "e0"}, []int{10, 10}},
+		{"off", -1, []uint64{5 << 20}, []string{"b", "e0"}, []int{-1, -1}},
+		{"overlap small", steadyGCPercent, []uint64{5 << 20, 30 << 20}, []string{"b", "b", "e0", "e1"}, []int{s, min(s, o), s, steadyGCPercent}},
+		{"overlap large", 100, []uint64{190 << 20, 5 << 20}, []string{"b", "b", "e1", "e0"}, []int{p, o, p, 100}},
+		{"grown between", steadyGCPercent, []uint64{5 << 20, 40 << 20}, []string{"b", "e0", "b", "e1"}, []int{s, steadyGCPercent, p, steadyGCPercent}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeGOGC{cur: tt.before}
+			g := newGCPhases(p)
+			g.set = f.set
+			reads := 0
+			g.live = func() uint64 {
+				if reads >= len(tt.live) {
+					t.Fatalf("heap read %d times, want at most %d", reads+1, len(tt.live))
+				}
+				reads++
+				return tt.live[reads-1]
+			}
+			playPhases(t, g, f, tt.steps, tt.want)
+		})
 	}
 }
 
@@ -123,6 +171,7 @@ func TestGCPhasesOverlap(t *testing.T) {
 			f := &fakeGOGC{cur: tt.before}
 			g := newGCPhases(p)
 			g.set = f.set
+			g.live = func() uint64 { return 190 << 20 } // a large heap (TestGCPhasesSmallHeap: a small one)
 			playPhases(t, g, f, tt.steps, tt.want)
 		})
 	}
