@@ -62,17 +62,7 @@ func TestEmptyMonths(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			cfg := testConfig(filepath.Join(dir, "reports"))
-			cfg.Reports.Backfill = 12
-			s := openStore(t, dir)
-			day := func(d string) time.Time {
-				v, err := time.ParseInLocation("2006-01-02", d, cfg.Loc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return v
-			}
+			cfg, s, day := backfillYear(t)
 			hook := &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}
 			for i, st := range tt.steps {
 				if st.fill[0] != "" {
@@ -126,4 +116,22 @@ func TestMonthSpans(t *testing.T) {
 			t.Errorf("monthSpans(%q) = %q, want %q", tc.months, got, tc.want)
 		}
 	}
+}
+
+// backfillYear is a publisher's config with reports.backfill 12, its
+// SQLite store in a temporary directory, and day, which reads
+// "YYYY-MM-DD" as that day's start in the config's zone.
+func backfillYear(t *testing.T) (*config.Config, *store.SQLite, func(string) time.Time) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := testConfig(filepath.Join(dir, "reports"))
+	cfg.Reports.Backfill = 12
+	day := func(d string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02", d, cfg.Loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	return cfg, openStore(t, dir), day
 }

@@ -3,10 +3,8 @@ package publish
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -76,17 +74,7 @@ func TestFailedMonthMadeLater(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			cfg := testConfig(filepath.Join(dir, "reports"))
-			cfg.Reports.Backfill = 12
-			s := openStore(t, dir)
-			day := func(d string) time.Time {
-				v, err := time.ParseInLocation("2006-01-02", d, cfg.Loc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return v
-			}
+			cfg, s, day := backfillYear(t)
 			for _, f := range tc.fills {
 				fill(t, s, day(f[0]), day(f[1]))
 			}
