@@ -31,6 +31,10 @@ func TestOverallNeverUpWithoutData(t *testing.T) {
 				for _, fn := range fl.Functions() {
 					fs.Functions = append(fs.Functions, daemon.FunctionStatus{Function: fn, State: f(s.Name)})
 				}
+				if k := f(s.Name); k == "down" || k == "degraded" {
+					fs.State = k
+					fs.OpenWindows = []daemon.WindowStatus{{Kind: k, Start: now.Add(-5 * time.Minute), Confirmed: now.Add(-4 * time.Minute)}}
+				}
 				st.Flows = append(st.Flows, fs)
 			}
 		}
@@ -61,7 +65,10 @@ func TestOverallNeverUpWithoutData(t *testing.T) {
 		{"a service without flows", withEmpty, states(withEmpty, func(string) string { return "up" }), "unknown", "Some services unknown",
 			"unknown: 1/2 services up; not measured: empty · this prober"},
 		{"all up", cfg, states(cfg, func(string) string { return "up" }), "up", "All services up", "up: 2/2 services up · this prober"},
-		{"one down, one unknown", cfg, states(cfg, firstThen("down", "unknown")), "down", "Some functions down", ""},
+		{"one down, one unknown", cfg, states(cfg, firstThen("down", "unknown")), "down", "Some functions down",
+			"down: down: " + cfg.Services[0].Name + "; not measured: " + cfg.Services[1].Name + " · this prober"},
+		{"one degraded, one unknown", cfg, states(cfg, firstThen("degraded", "unknown")), "degraded", "Some functions degraded",
+			"degraded: degraded: " + cfg.Services[0].Name + "; not measured: " + cfg.Services[1].Name + " · this prober"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, public := range []bool{false, true} {

@@ -1007,6 +1007,10 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status, no
 		if month != nil && !lv.Self {
 			since, silent = month.Silent[l]
 		}
+		var unknown []string
+		if lv.Self {
+			unknown = unmeasured
+		}
 		switch {
 		case silent:
 			// A prober that stopped is neither up nor down: nothing is
@@ -1023,15 +1027,15 @@ func locations(cfg *config.Config, month *report.Report, live *daemon.Status, no
 			lv.State = stDegraded
 			lv.Summary = "degraded: " + strings.Join(is.degraded, ", ")
 		default:
-			var unknown []string
-			if lv.Self {
-				unknown = unmeasured
-			}
 			lv.Summary = fmt.Sprintf("%d/%d services up", len(cfg.Services)-len(maint)-len(unknown), len(cfg.Services))
 			if len(unknown) > 0 {
 				lv.State = stUnknown
-				lv.Summary += "; not measured: " + strings.Join(unknown, ", ")
 			}
+		}
+		if len(unknown) > 0 && !silent {
+			// Down or degraded outranks unknown, but the services not
+			// measured yet are named all the same.
+			lv.Summary += "; not measured: " + strings.Join(unknown, ", ")
 		}
 		if len(maint) > 0 && !silent {
 			if lv.State == stUp {
