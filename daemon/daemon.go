@@ -1096,9 +1096,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.closeIdle()
 	d.warm.stop()
 	// 4. Every result and state event is in the store.
-	d.mu.RLock()
-	w = d.writer // set when the store came back after a start without it
-	d.mu.RUnlock()
+	w = d.storeWriter() // set when the store came back after a start without it
 	if w == nil {
 		// Still without its store: the runs held go to the held file,
 		// re-judged and stored at the next start that reaches it.
