@@ -127,13 +127,16 @@ type Warning struct {
 //   - repeat: false on a GET, HEAD, OPTIONS or TRACE (a request, an sse
 //     stream), which Go's HTTP client sends again by itself on a reused
 //     connection that closed (not a WebSocket step's: its messages go
-//     once, on the connection the handshake opened).
+//     once, on the connection the handshake opened);
+//   - a flow with teardown steps whose timeout is more than half its
+//     interval: a run can last twice the timeout and outlast the interval.
 func (c *Config) Warnings(driver string) []Warning {
 	var out []Warning
 	out = append(out, c.emptySecrets...)
 	out = append(out, c.pollLatency...)
 	out = append(out, c.expiredNoSession...)
 	out = append(out, c.noRepeatResent...)
+	out = append(out, c.longTeardown...)
 	if driver == "postgres" && c.Location == DefaultLocation {
 		out = append(out, Warning{Key: "location", Msg: fmt.Sprintf("not set (results are stored as location %q): every prober that shares the PostgreSQL store needs a location of its own, or their results merge into one location's and the quorum counts them once", DefaultLocation)})
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"maps"
 	"strings"
 	"time"
@@ -119,6 +120,10 @@ func (p *parser) flow(n *yaml.Node, key, svc string) (Flow, bool) {
 	}
 	if teardownNode != nil {
 		f.Teardown = p.steps(teardownNode, key+".teardown", &f, sc, sectionTeardown)
+		if len(f.Teardown) > 0 && 2*f.Timeout > f.Interval && f.Timeout <= f.Interval {
+			p.cfg.longTeardown = append(p.cfg.longTeardown, Warning{Line: teardownNode.Line, Key: key + ".teardown",
+				Msg: fmt.Sprintf("a run can last twice the timeout (the steps, then the teardown with a deadline of its own as long): 2 x %v is longer than the interval %v, and the flow's next run is skipped while one lasts: a timeout of at most %v keeps every run", f.Timeout, f.Interval, f.Interval/2)})
+		}
 	}
 	p.checkSessionWebhook(stepsNode, key+".steps", &f)
 	return f, true

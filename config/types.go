@@ -50,6 +50,9 @@ type Config struct {
 	// method Go's HTTP client sends again by itself (a request or sse
 	// stream's GET, HEAD, OPTIONS, TRACE).
 	noRepeatResent []Warning
+	// longTeardown are the warnings for a flow with teardown steps whose
+	// run can outlast its interval (twice its timeout is longer).
+	longTeardown []Warning
 }
 
 // Storage says where results are kept.
