@@ -1,7 +1,8 @@
-// Command dropper drops its executable's mapped pages (textpages.Drop)
-// and then runs code that reads relocated read-only data: type
-// descriptors, interface tables, formatted printing. TestDropInAPIE
-// builds it as a PIE and as a static executable.
+// Command dropper has its executable's pages mapped one at a time
+// (textpages.ByPage, where the kernel offers it), drops its mapped pages
+// (textpages.Drop) and then runs code that reads relocated read-only
+// data: type descriptors, interface tables, formatted printing.
+// TestDropInAPIE builds it as a PIE and as a static executable.
 package main
 
 import (
@@ -20,6 +21,17 @@ type item struct {
 }
 
 func main() {
+	stop, reg, err := textpages.ByPage()
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		fmt.Println("by page: unsupported")
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "by page:", err)
+		os.Exit(1)
+	default:
+		defer stop()
+		fmt.Printf("by page: %d bytes\n", reg)
+	}
 	n, err := textpages.Drop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "drop:", err)
