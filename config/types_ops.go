@@ -27,8 +27,9 @@ type Reports struct {
 	// directory with PostgreSQL), where the results are.
 	Archive string
 	// Backfill is how many completed months before now a first start makes
-	// (when they have data); later starts make every month since the last
-	// one made. Default 1.
+	// (when they have data); every month that ends from the first start on
+	// is made too (0: those alone), and later starts make every month since
+	// the last one made. Default 1.
 	Backfill int
 	// Revise is how many months before the last completed one are rebuilt
 	// on each run and get a new version when their figures changed

@@ -192,6 +192,9 @@ const (
 	metaRunsFrom   = "runs_from_ns"   // Horizon.Runs
 	metaMinuteFrom = "minute_from_ns" // Horizon.Minute
 	metaHourFrom   = "hour_from_ns"   // Horizon.Hour
+	// Lease.Began: the first claim that took the publisher lease; written
+	// once (ClaimPublisher), never raised
+	metaReportsBegan = "reports_began_ns"
 )
 
 // setMeta raises the store_meta row name to at least v.

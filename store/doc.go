@@ -52,7 +52,8 @@
 //	           PRIMARY KEY (bucket_ns, series), WITHOUT ROWID in SQLite
 //	store_meta (name PK, value): max_window_ns, the longest closed window;
 //	           runs_from_ns, minute_from_ns, hour_from_ns: what Prune has
-//	           deleted (Horizon)
+//	           deleted (Horizon); reports_began_ns: the first claim that
+//	           took the publisher lease (Lease.Began)
 //
 // A run's steps blob is a format byte (1), the uvarint step count, then per
 // step the uvarint step name id, a status byte (0 ok, 1 failed, 2 degraded,

@@ -83,6 +83,13 @@ type Lease struct {
 	Beat    int64     // counts the claims that took or renewed it
 	Since   time.Time // when Holder took it (its clock)
 	Renewed time.Time // when Holder last renewed it (its clock)
+	// Began is when a prober first took it in this database (its clock):
+	// when the publishing of its reports began, kept through releases and
+	// takeovers, so that reports.backfill 0 ("no month before the first
+	// start") knows which months ended since. Zero: never taken, or taken
+	// only by a slaprobe older than this field; the next claim that takes
+	// or renews it records it (as of then).
+	Began time.Time
 }
 
 // ReportVersion is one made version of a month's report.
@@ -356,12 +363,18 @@ type leaseRow struct {
 	Beat    int64  `db:"beat"`
 	Since   int64  `db:"since_ns"`
 	Renewed int64  `db:"renewed_ns"`
+	Began   int64  `db:"began_ns"`
 }
 
-const leaseSQL = `SELECT holder, beat, since_ns, renewed_ns FROM publisher_lease WHERE id = 1`
+// leaseSQL reads the lease, and Lease.Began from its store_meta row
+// (metaReportsBegan; no schema change: an older slaprobe of the same
+// schema neither reads nor minds it).
+const leaseSQL = `SELECT holder, beat, since_ns, renewed_ns,
+	COALESCE((SELECT value FROM store_meta WHERE name = '` + metaReportsBegan + `'), 0) AS began_ns
+FROM publisher_lease WHERE id = 1`
 
 func (r leaseRow) lease() Lease {
-	return Lease{Holder: r.Holder, Beat: r.Beat, Since: fromNS(r.Since), Renewed: fromNS(r.Renewed)}
+	return Lease{Holder: r.Holder, Beat: r.Beat, Since: fromNS(r.Since), Renewed: fromNS(r.Renewed), Began: fromNS(r.Began)}
 }
 
 func (c *core) PublisherLease(ctx context.Context) (_ Lease, err error) {
@@ -397,6 +410,16 @@ WHERE id = 1 AND (holder = '' OR holder = ? OR (holder = ? AND beat = ?))`),
 	var r leaseRow
 	if err := tx.GetContext(ctx, &r, leaseSQL); err != nil {
 		return Lease{}, fmt.Errorf("store: claim publisher: %w", err)
+	}
+	if r.Holder == me && r.Began == 0 {
+		// The first claim that takes it: the publishing began now.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO store_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`),
+			metaReportsBegan, toNS(now)); err != nil {
+			return Lease{}, fmt.Errorf("store: claim publisher: %w", err)
+		}
+		if err := tx.GetContext(ctx, &r, leaseSQL); err != nil {
+			return Lease{}, fmt.Errorf("store: claim publisher: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return Lease{}, fmt.Errorf("store: claim publisher: %w", err)

@@ -116,8 +116,11 @@ func TestPublisherLease(t *testing.T) {
 			if l, err := p.PublisherLease(ctx); err != nil || l.Holder != "" {
 				t.Fatalf("a new database's lease: %+v, %v; want nobody", l, err)
 			}
+			if l, _ := p.PublisherLease(ctx); !l.Began.IsZero() {
+				t.Fatalf("a new database's lease began: %+v", l)
+			}
 			a := claim("seoul-a", at, Lease{})
-			if a.Holder != "seoul-a" || !a.Since.Equal(at) || !a.Renewed.Equal(at) {
+			if a.Holder != "seoul-a" || !a.Since.Equal(at) || !a.Renewed.Equal(at) || !a.Began.Equal(at) {
 				t.Fatalf("first claim: %+v", a)
 			}
 			if b := claim("seoul-b", at, Lease{}); b != a {
@@ -143,7 +146,7 @@ func TestPublisherLease(t *testing.T) {
 			}
 			// a2 unchanged: seoul-a stopped renewing; seoul-b takes over.
 			b := claim("seoul-b", at.Add(3*time.Minute), a2)
-			if b.Holder != "seoul-b" || !b.Since.Equal(at.Add(3*time.Minute)) {
+			if b.Holder != "seoul-b" || !b.Since.Equal(at.Add(3*time.Minute)) || !b.Began.Equal(at) {
 				t.Fatalf("takeover of a stale lease: %+v", b)
 			}
 			// seoul-a comes back: it neither renews nor takes it (its own
@@ -164,8 +167,13 @@ func TestPublisherLease(t *testing.T) {
 			if err := p.ReleasePublisher(ctx, "seoul-b"); err != nil {
 				t.Fatal(err)
 			}
-			if l := claim("seoul-a", at.Add(5*time.Minute), Lease{}); l.Holder != "seoul-a" {
-				t.Fatalf("claim of a released lease: %+v", l)
+			// Began stays the first claim's through renewals, takeovers
+			// and releases: when the database's publishing began.
+			if l := claim("seoul-a", at.Add(5*time.Minute), Lease{}); l.Holder != "seoul-a" || !l.Began.Equal(at) || !a2.Began.Equal(at) {
+				t.Fatalf("claim of a released lease: %+v (renewed: %+v), want began %v", l, a2, at)
+			}
+			if l, _ := p.PublisherLease(ctx); !l.Began.Equal(at) {
+				t.Fatalf("lease read: %+v, want began %v", l, at)
 			}
 		})
 	}
@@ -252,6 +260,43 @@ func TestSetReportCanon(t *testing.T) {
 			}
 			if len(vs) != 2 || vs[0].Canon != "c1:nine" || vs[0].Digest != "old" || vs[1].Canon != "c1:one" || vs[1].Digest != "d1" {
 				t.Errorf("versions %+v, want 2022-09 given c1:nine (its digest kept), 2022-10 keeping c1:one", vs)
+			}
+		})
+	}
+}
+
+// TestLeaseBeganRecordedLate: a database whose lease a slaprobe took before
+// Lease.Began was recorded (no store_meta row) gets it at the next claim
+// that takes or renews it, as of that claim; another prober's claim that
+// does not take it records nothing.
+func TestLeaseBeganRecordedLate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) *core
+	}{
+		{"sqlite", func(t *testing.T) *core { return openTestSQLite(t).core }},
+		{"postgres", func(t *testing.T) *core { return openTestPostgres(t).core }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := tc.open(t)
+			at := time.Date(2022, 11, 1, 0, 10, 0, 0, time.UTC)
+			if _, err := c.ClaimPublisher(ctx, "seoul-a", at, Lease{}); err != nil {
+				t.Fatal(err)
+			}
+			// As an older slaprobe left it: taken, no Began.
+			if _, err := c.w.ExecContext(ctx, c.w.Rebind(`DELETE FROM store_meta WHERE name = ?`), metaReportsBegan); err != nil {
+				t.Fatal(err)
+			}
+			if l, err := c.ClaimPublisher(ctx, "seoul-b", at.Add(time.Minute), Lease{}); err != nil || l.Holder != "seoul-a" || !l.Began.IsZero() {
+				t.Fatalf("another prober's claim of a held lease: %+v, %v; want seoul-a's, no Began", l, err)
+			}
+			renewed := at.Add(2 * time.Minute)
+			if l, err := c.ClaimPublisher(ctx, "seoul-a", renewed, Lease{}); err != nil || !l.Began.Equal(renewed) {
+				t.Fatalf("renewal: %+v, %v; want began %v", l, err, renewed)
+			}
+			if l, err := c.ClaimPublisher(ctx, "seoul-a", renewed.Add(time.Minute), Lease{}); err != nil || !l.Began.Equal(renewed) {
+				t.Fatalf("the renewal after: %+v, %v; want began %v", l, err, renewed)
 			}
 		})
 	}

@@ -71,6 +71,7 @@ func (p *Publisher) lead(ctx context.Context, force bool) (bool, error) {
 	}
 	if p.holding {
 		p.seen, p.seenAt = store.Lease{}, time.Time{}
+		p.began = l.Began
 		p.publishing.Set(1)
 	} else {
 		if l.Holder != p.seen.Holder || l.Beat != p.seen.Beat {

@@ -8,8 +8,9 @@
 //     process makes it again.
 //   - A daemon that was down when a report was due makes the missing months
 //     when it starts: every month from the first with data on (of
-//     reports.backfill months on a first start), data or not, so that a
-//     restart makes no month a first start skipped. A month not made is
+//     reports.backfill months before the first start, and of the months
+//     since it, store.Lease.Began: backfill 0 makes those alone), data or
+//     not, so that a restart makes no month a first start skipped. A month not made is
 //     looked at again by every cycle: one whose making failed (a store
 //     error), or one before the first made that results stored late fell
 //     in, is made by a later cycle, and the months after it are not held
@@ -138,6 +139,7 @@ type Publisher struct {
 	took    bool        // the role was taken (over) and no cycle has begun since
 	beat    int64       // the lease's beat after this prober's last claim
 	twin    bool        // another process claims under this location (logged once)
+	began   time.Time   // the lease's Began as of the last claim that held it
 
 	mu  sync.Mutex // guards cfg and the schedule below
 	cfg *config.Config
@@ -407,9 +409,11 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 	// The months not made yet that are due, looked at again by every
 	// cycle until made: those of reports.backfill (before the archive
 	// began, results stored late, a spool or another prober's, make the
-	// month they fell in), every month after the first made (one whose
-	// making failed, a store error, is no hole for good) and after the last
-	// made; then the months under revision.
+	// month they fell in), every month since the publishing began (the
+	// month of the first start on: with backfill 0 these alone, the
+	// months that ended while slaprobe ran), every month after the first
+	// made (one whose making failed, a store error, is no hole for good)
+	// and after the last made; then the months under revision.
 	var months []string
 	due := func(m string) {
 		if !made[m] && !slices.Contains(months, m) {
@@ -418,6 +422,16 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 	}
 	for i := cfg.Reports.Backfill - 1; i >= 0; i-- {
 		due(back(i))
+	}
+	p.leaseMu.Lock()
+	began := p.began
+	p.leaseMu.Unlock()
+	if !began.IsZero() {
+		b := began.In(loc)
+		since := time.Date(b.Year(), b.Month(), 1, 12, 0, 0, 0, time.UTC).Format("2006-01")
+		for i := 0; back(i) >= since; i++ {
+			due(back(i))
+		}
 	}
 	for i := 0; first != "" && back(i) > first; i++ {
 		due(back(i))
