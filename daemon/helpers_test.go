@@ -75,6 +75,9 @@ func (s *fakeStore) Totals(context.Context, store.Query) ([]store.Rollup, error)
 
 func (s *fakeStore) Horizon(context.Context) (store.Horizon, error) { return store.Horizon{}, nil }
 
+// Earliest answers as Totals does: nothing stored.
+func (s *fakeStore) Earliest(context.Context) (time.Time, error) { return time.Time{}, nil }
+
 func (s *fakeStore) Prune(_ context.Context, _ store.Cutoffs, batch int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

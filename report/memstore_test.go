@@ -247,6 +247,16 @@ func (m *memStore) Totals(ctx context.Context, q store.Query) ([]store.Rollup, e
 
 func (m *memStore) Horizon(context.Context) (store.Horizon, error) { return store.Horizon{}, nil }
 
+func (m *memStore) Earliest(context.Context) (time.Time, error) {
+	var first time.Time
+	for _, r := range m.runs {
+		if first.IsZero() || r.Start.Before(first) {
+			first = r.Start
+		}
+	}
+	return first, nil
+}
+
 func (m *memStore) Prune(context.Context, store.Cutoffs, int) (int, error) { return 0, nil }
 func (m *memStore) Ping(context.Context) error                             { return nil }
 func (m *memStore) Close() error                                           { return nil }

@@ -242,6 +242,14 @@ func (p *Pending) Horizon(ctx context.Context) (Horizon, error) {
 	return st.Horizon(ctx)
 }
 
+func (p *Pending) Earliest(ctx context.Context) (time.Time, error) {
+	st, err := p.get()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return st.Earliest(ctx)
+}
+
 func (p *Pending) Ping(ctx context.Context) error {
 	st, err := p.get()
 	if err != nil {

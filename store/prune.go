@@ -119,6 +119,29 @@ func (c *core) pruneOne(ctx context.Context, tx *sqlx.Tx, t pruneTarget, cutoff 
 	return int(n), nil
 }
 
+// earliestSQL is Earliest's query: the least of each table's first start,
+// each read from the index that leads with it (runs_start, and the
+// rollups' primary keys).
+const earliestSQL = `SELECT MIN(t) FROM (
+	SELECT MIN(start_ns) AS t FROM runs
+	UNION ALL SELECT MIN(bucket_ns) FROM rollup_minute
+	UNION ALL SELECT MIN(bucket_ns) FROM rollup_hour
+) AS firsts`
+
+// Earliest implements Store.
+func (c *core) Earliest(ctx context.Context) (_ time.Time, err error) {
+	ctx, done := c.reading(ctx, "reading the earliest run")
+	defer done(&err)
+	var ns sql.NullInt64
+	if err := c.r.QueryRowxContext(ctx, earliestSQL).Scan(&ns); err != nil {
+		return time.Time{}, fmt.Errorf("store: earliest run: %w", err)
+	}
+	if !ns.Valid {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, ns.Int64).UTC(), nil
+}
+
 // Horizon implements Store.
 func (c *core) Horizon(ctx context.Context) (_ Horizon, err error) {
 	ctx, done := c.reading(ctx, "reading the retention horizon")

@@ -60,6 +60,13 @@ type Store interface {
 	// Horizon returns from when on each kind of data is complete: before
 	// it, Prune has deleted some.
 	Horizon(ctx context.Context) (Horizon, error)
+	// Earliest returns a time no stored run started before, raw or rolled
+	// up, at most an hour before the earliest: the start of the hour
+	// rollup's bucket that holds it (else the minute's, else its start);
+	// zero when no run is stored. Three index reads, whatever the store's
+	// size: that a range before it holds nothing is known without reading
+	// the range.
+	Earliest(ctx context.Context) (time.Time, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close flushes and closes the database.

@@ -454,11 +454,41 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 			p.log.Info("no data for the month: no report", "months", monthSpans(empty), "count", len(empty))
 		}
 	}()
+	// A month that ended before the first stored run has no data: not
+	// built (a report.Build each, every cycle: 118 of them with backfill
+	// 120 and the data in the last two months), but answered as make
+	// would answer it, unless even an empty month is due. One query
+	// (store.Earliest) for all of them, asked at the first.
+	var (
+		noneBefore time.Time // no run is stored before it; zero: not known
+		asked      bool
+	)
+	noData := func(m string) bool {
+		if !asked {
+			asked = true
+			first, err := p.opts.Store.Earliest(ctx)
+			switch {
+			case err != nil:
+				p.log.Warn("first stored run not known: every month not made is built to tell whether it has data", "err", err)
+			case first.IsZero():
+				noneBefore = now // nothing stored: every completed month is empty
+			default:
+				noneBefore = first
+			}
+		}
+		_, end, err := report.MonthRange(m, loc)
+		return err == nil && !noneBefore.IsZero() && !end.After(noneBefore)
+	}
 	var errs []error
 	for i, m := range months {
 		if ctx.Err() != nil {
 			p.log.Info("stopping: the months not begun are made at the next start", "months", strings.Join(months[i:], ", "))
 			break
+		}
+		always := made[m] || begun || (first != "" && m > first)
+		if !always && noData(m) {
+			empty = append(empty, m)
+			continue
 		}
 		if ok, err := p.lead(ctx, false); err != nil || !ok {
 			errs = append(errs, err)
@@ -469,7 +499,7 @@ func (p *Publisher) Cycle(ctx context.Context) error {
 		// and served, but its version not recorded nor its deliveries
 		// queued until the next start made it again.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), makeGrace)
-		err := p.make(mctx, cfg, m, made[m] || begun || (first != "" && m > first))
+		err := p.make(mctx, cfg, m, always)
 		cancel()
 		switch {
 		case errors.Is(err, errNoData):

@@ -40,7 +40,7 @@ func testConfig(dir string) *config.Config {
 }
 
 // openStore opens a SQLite store r.db in dir, closed when the test ends.
-func openStore(t *testing.T, dir string) *store.SQLite {
+func openStore(t testing.TB, dir string) *store.SQLite {
 	t.Helper()
 	s, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "r.db"), store.Options{})
 	if err != nil {

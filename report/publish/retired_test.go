@@ -82,7 +82,7 @@ func TestRevisionAfterAFlowRemoved(t *testing.T) {
 }
 
 // versionsMade lists the store's report versions as "MONTH/vN CHANGES".
-func versionsMade(t *testing.T, s Store) []string {
+func versionsMade(t testing.TB, s Store) []string {
 	t.Helper()
 	vs, err := s.ReportVersions(context.Background(), "")
 	if err != nil {
