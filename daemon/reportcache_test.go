@@ -26,15 +26,8 @@ import (
 // hours in (7 minutes, then 2).
 func TestReportStoreMatchesStore(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	if err := storetest.Generate(ctx, st, storetest.Gen{Flows: 6, Steps: 2, Days: 3, Interval: 7 * time.Minute, Start: t0, Outages: 1, FailEvery: 5}); err != nil {
-		t.Fatal(err)
-	}
+	st := generated(t, storetest.Gen{Flows: 6, Steps: 2, Days: 3, Interval: 7 * time.Minute, Start: t0, Outages: 1, FailEvery: 5})
 	// Confirm runs of flows 1 and 3, every 11 minutes.
 	var confirms []probe.Run
 	for i, at := 0, t0.Add(3*time.Minute+20*time.Second); at.Before(t0.Add(72 * time.Hour)); i, at = i+1, at.Add(11*time.Minute) {
@@ -177,15 +170,8 @@ func (r *readLog) take() []string {
 // built last month: 1 s at 1,000 flows in BenchmarkStatusRefresh/kept).
 func TestReportStoreKeepsPastAShorterRange(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	if err := storetest.Generate(ctx, st, storetest.Gen{Flows: 3, Steps: 2, Days: 3, Interval: 10 * time.Minute, Start: t0}); err != nil {
-		t.Fatal(err)
-	}
+	st := generated(t, storetest.Gen{Flows: 3, Steps: 2, Days: 3, Interval: 10 * time.Minute, Start: t0})
 	month := store.Query{From: t0, To: t0.Add(31 * 24 * time.Hour)}
 	day := store.Query{From: t0, To: t0.Add(24 * time.Hour)}
 	for _, tc := range []struct {
@@ -226,4 +212,20 @@ func TestReportStoreKeepsPastAShorterRange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// generated is a SQLite store in a temporary directory, closed when the
+// test ends, holding what gen generates.
+func generated(t *testing.T, gen storetest.Gen) *store.SQLite {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := storetest.Generate(ctx, st, gen); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

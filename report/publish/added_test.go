@@ -182,15 +182,7 @@ func TestUpgradeKeepsVersionsWithAnUnmeasuredFlow(t *testing.T) {
 			if err := s.AddReportVersion(ctx, store.ReportVersion{Month: "2022-10", Version: 1, Generated: now, Digest: hex.EncodeToString(sum[:])}, nil); err != nil {
 				t.Fatal(err)
 			}
-			clk := clock.NewManual(now.Add(24 * time.Hour))
-			p, err := New(cfg, Options{Store: s, Clock: clk, Channels: func(*config.Config) []Channel { return nil }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Cycle(ctx); err != nil {
-				t.Fatal(err)
-			}
-			vs, err := s.ReportVersions(ctx, "")
+			vs, err := cycleAt(t, cfg, s, now.Add(24*time.Hour), "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,15 +1,6 @@
 package publish
 
-import (
-	"context"
-	"strings"
-	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/slaprobe/slaprobe/clock"
-	"github.com/slaprobe/slaprobe/config"
-)
+import "testing"
 
 // TestBackfillZero: reports.backfill 0 makes no month that ended before
 // the publisher first started, and every month that ends while it runs
@@ -52,28 +43,17 @@ func TestBackfillZero(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
 			cfg, s, day := backfillYear(t)
 			cfg.Reports.Backfill = 0
 			for i, st := range tc.steps {
 				if st.fill[0] != "" {
 					fill(t, s, day(st.fill[0]), day(st.fill[1]))
 				}
-				p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(day(st.at)), Registry: prometheus.NewRegistry(),
-					Channels: func(*config.Config) []Channel {
-						return []Channel{&fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}}
-					}})
+				vs, err := cycleAt(t, cfg, s, day(st.at), "", &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := p.Cycle(ctx); err != nil {
-					t.Fatal(err)
-				}
-				var got []string
-				for _, v := range versionsMade(t, s) {
-					got = append(got, strings.Replace(strings.TrimSpace(v), "/v", "/", 1))
-				}
-				if g := strings.Join(got, " "); g != st.want {
+				if g := monthVersions(vs); g != st.want {
 					t.Errorf("start %d at %s: made %q, want %q", i+1, st.at, g, st.want)
 				}
 			}

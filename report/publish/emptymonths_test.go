@@ -3,13 +3,9 @@ package publish
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/store"
 )
@@ -68,22 +64,12 @@ func TestEmptyMonths(t *testing.T) {
 				if st.fill[0] != "" {
 					fill(t, s, day(st.fill[0]), day(st.fill[1]))
 				}
-				p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(day(st.at)), Registry: prometheus.NewRegistry(),
-					Channels: func(*config.Config) []Channel { return []Channel{hook} }})
+				vs, err := cycleAt(t, cfg, s, day(st.at), "", hook)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := p.Cycle(ctx); err != nil {
-					t.Fatal(err)
-				}
-				vs, err := s.ReportVersions(ctx, "")
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []string
 				deliv := 0
 				for _, v := range vs {
-					got = append(got, v.Month+"/"+string(rune('0'+v.Version)))
 					ds, err := s.Deliveries(ctx, v.Month)
 					if err != nil {
 						t.Fatal(err)
@@ -94,7 +80,7 @@ func TestEmptyMonths(t *testing.T) {
 						}
 					}
 				}
-				if g := strings.Join(got, " "); g != st.want || deliv != st.deliv {
+				if g := monthVersions(vs); g != st.want || deliv != st.deliv {
 					t.Errorf("start %d at %s: made %q with %d deliveries, want %q with %d", i+1, st.at, g, deliv, st.want, st.deliv)
 				}
 			}

@@ -3,13 +3,8 @@ package publish
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/slaprobe/slaprobe/clock"
-	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -73,7 +68,6 @@ func TestFailedMonthMadeLater(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
 			cfg, s, day := backfillYear(t)
 			for _, f := range tc.fills {
 				fill(t, s, day(f[0]), day(f[1]))
@@ -82,24 +76,8 @@ func TestFailedMonthMadeLater(t *testing.T) {
 				if c.fill[0] != "" {
 					fill(t, s, day(c.fill[0]), day(c.fill[1]))
 				}
-				fs := &failMonth{Store: s, month: c.fail}
-				p, err := New(cfg, Options{Store: fs, Clock: clock.NewManual(day(c.at)), Registry: prometheus.NewRegistry(),
-					Channels: func(*config.Config) []Channel {
-						return []Channel{&fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}}
-					}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				cerr := p.Cycle(ctx)
-				vs, err := s.ReportVersions(ctx, "")
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []string
-				for _, v := range vs {
-					got = append(got, v.Month+"/"+string(rune('0'+v.Version)))
-				}
-				if g := strings.Join(got, " "); g != c.want || (cerr != nil) != c.err {
+				vs, cerr := cycleAt(t, cfg, &failMonth{Store: s, month: c.fail}, day(c.at), "", &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"})
+				if g := monthVersions(vs); g != c.want || (cerr != nil) != c.err {
 					t.Errorf("cycle %d at %s (%s failing once): made %q, Cycle: %v; want %q, an error: %v", i+1, c.at, c.fail, g, cerr, c.want, c.err)
 				}
 			}

@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/slaprobe/slaprobe/clock"
-	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/store"
 )
 
@@ -46,7 +42,7 @@ func (b *builtMonths) Earliest(ctx context.Context) (time.Time, error) {
 
 // TestMonthsBeforeTheFirstRunNotBuilt: the months of reports.backfill
 // that ended before the first stored run are known empty from one query
-// (store.Earliest) and not built, at every cycle; the months made are as
+// (store.Earliest) and not built, at every start; the months made are as
 // before. Before, every cycle built each of them (a Totals and the rest of
 // a report.Build) only to find no run in it: 118 builds a cycle with
 // backfill 120 and two months of data (BenchmarkPublishCycle). When the
@@ -61,39 +57,34 @@ func TestMonthsBeforeTheFirstRunNotBuilt(t *testing.T) {
 		built       string // months built by the second cycle
 	}{
 		{name: "data in the last two months", fill: [2]string{"2023-04-01", "2023-06-01"}, at: "2023-06-02",
-			made: "2023-04/v1 2023-05/v1", built: "2023-04 2023-05"},
+			made: "2023-04/1 2023-05/1", built: "2023-04 2023-05"},
 		{name: "data from the middle of a month", fill: [2]string{"2023-04-20", "2023-06-01"}, at: "2023-06-02",
-			made: "2023-04/v1 2023-05/v1", built: "2023-04 2023-05"},
+			made: "2023-04/1 2023-05/1", built: "2023-04 2023-05"},
 		{name: "no data", at: "2023-06-02", made: "", built: ""},
 		{name: "the first run not known", fill: [2]string{"2023-04-01", "2023-06-01"}, at: "2023-06-02", earliestErr: errors.New("store: earliest run: database is locked"),
-			made: "2023-04/v1 2023-05/v1", built: "2022-06 2022-07 2022-08 2022-09 2022-10 2022-11 2022-12 2023-01 2023-02 2023-03 2023-04 2023-05"},
+			made: "2023-04/1 2023-05/1", built: "2022-06 2022-07 2022-08 2022-09 2022-10 2022-11 2022-12 2023-01 2023-02 2023-03 2023-04 2023-05"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
 			cfg, s, day := backfillYear(t)
 			if tc.fill[0] != "" {
 				fill(t, s, day(tc.fill[0]), day(tc.fill[1]))
 			}
 			bs := &builtMonths{Store: s, loc: cfg.Loc, earliestErr: tc.earliestErr}
-			p, err := New(cfg, Options{Store: bs, Clock: clock.NewManual(day(tc.at)), Registry: prometheus.NewRegistry(),
-				Channels: func(*config.Config) []Channel { return nil }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for cycle := 1; cycle <= 2; cycle++ {
+			for start := 1; start <= 2; start++ {
 				bs.mu.Lock()
 				bs.months = nil
 				bs.mu.Unlock()
-				if err := p.Cycle(ctx); err != nil {
+				vs, err := cycleAt(t, cfg, bs, day(tc.at), "")
+				if err != nil {
 					t.Fatal(err)
 				}
-				if got := strings.Join(strings.Fields(strings.Join(versionsMade(t, s), " ")), " "); got != tc.made {
-					t.Errorf("cycle %d made %q, want %q", cycle, got, tc.made)
+				if got := monthVersions(vs); got != tc.made {
+					t.Errorf("start %d made %q, want %q", start, got, tc.made)
 				}
 			}
 			slices.Sort(bs.months)
 			if got := strings.Join(bs.months, " "); got != tc.built {
-				t.Errorf("the second cycle built %q, want %q", got, tc.built)
+				t.Errorf("the second start built %q, want %q", got, tc.built)
 			}
 		})
 	}

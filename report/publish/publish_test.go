@@ -50,6 +50,36 @@ func openStore(t testing.TB, dir string) *store.SQLite {
 	return s
 }
 
+// cycleAt starts a publisher of cfg on s at at (a start of the daemon),
+// with chans as its delivery channels (none: nothing delivered), runs one
+// cycle, and returns the versions of month ("" every month) s holds after
+// it, and the cycle's error.
+func cycleAt(t testing.TB, cfg *config.Config, s Store, at time.Time, month string, chans ...Channel) ([]store.ReportVersion, error) {
+	t.Helper()
+	p, err := New(cfg, Options{Store: s, Clock: clock.NewManual(at), Channels: func(*config.Config) []Channel { return chans }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cerr := p.Cycle(context.Background())
+	vs, err := s.ReportVersions(context.Background(), month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs, cerr
+}
+
+// monthVersions writes versions as "YYYY-MM/N ...".
+func monthVersions(vs []store.ReportVersion) string {
+	var b strings.Builder
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s/%d", v.Month, v.Version)
+	}
+	return b.String()
+}
+
 // fill stores a run every 10 minutes in [from, to), failing at receive in
 // the half-open minute ranges given, and the state machine's events.
 func fill(t *testing.T, s store.Store, from, to time.Time, fail ...[2]time.Time) {
@@ -225,13 +255,9 @@ func TestPublisher(t *testing.T) {
 	if err := newPub(nil).Cycle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var months []string
 	vs, _ = s.ReportVersions(ctx, "")
-	for _, v := range vs {
-		months = append(months, v.Month+"/"+string(rune('0'+v.Version)))
-	}
-	if strings.Join(months, " ") != "2022-10/1 2022-10/2 2022-11/1 2022-12/1" {
-		t.Errorf("versions after two months down: %v", months)
+	if got := monthVersions(vs); got != "2022-10/1 2022-10/2 2022-11/1 2022-12/1" {
+		t.Errorf("versions after two months down: %v", got)
 	}
 }
 

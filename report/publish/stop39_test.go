@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slaprobe/slaprobe/clock"
 	"github.com/slaprobe/slaprobe/config"
 	"github.com/slaprobe/slaprobe/store"
 )
@@ -72,15 +71,7 @@ func TestUpgradeFromStop39(t *testing.T) {
 				stop39Version(t, st)
 				c.change(t, st, cfg)
 				hook := &fakeChannel{kind: "webhook", target: "http://127.0.0.1:1/in"}
-				clk := clock.NewManual(time.Date(2022, 11, 3, 0, 0, 0, 0, cfg.Loc))
-				p, err := New(cfg, Options{Store: st, Clock: clk, Channels: func(*config.Config) []Channel { return []Channel{hook} }})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := p.Cycle(ctx); err != nil {
-					t.Fatal(err)
-				}
-				vs, err := st.ReportVersions(ctx, "2022-10")
+				vs, err := cycleAt(t, cfg, st, time.Date(2022, 11, 3, 0, 0, 0, 0, cfg.Loc), "2022-10", hook)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -235,7 +235,6 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 		for _, origin := range []string{"stop 38", "stop 39", "this build"} {
 			for _, sc := range fleetStores(t) {
 				t.Run(c.name+"/"+origin+"/"+sc.name, func(t *testing.T) {
-					ctx := context.Background()
 					st := sc.open(t)
 					archive := filepath.Join(t.TempDir(), "reports")
 					cfg := testConfig(archive)
@@ -244,30 +243,19 @@ func TestRevisionsAfterTheUpgrade(t *testing.T) {
 						cfg.Services[0].Flows[0].Session = &config.Session{TTL: time.Hour}
 					}
 					upgradeMonth(t, st, cfg)
-					clk := clock.NewManual(time.Date(2022, 11, 3, 0, 0, 0, 0, cfg.Loc))
-					newPub := func(cfg *config.Config) *Publisher {
-						p, err := New(cfg, Options{Store: st, Clock: clk, Channels: func(*config.Config) []Channel { return nil }})
-						if err != nil {
-							t.Fatal(err)
-						}
-						return p
-					}
+					made := time.Date(2022, 11, 3, 0, 0, 0, 0, cfg.Loc)
 					switch origin {
 					case "stop 38":
 						stop38Version(t, st, archive)
 					case "stop 39":
 						stop39Version(t, st)
 					default:
-						if err := newPub(cfg).Cycle(ctx); err != nil {
+						if _, err := cycleAt(t, cfg, st, made, ""); err != nil {
 							t.Fatal(err)
 						}
 					}
 					c.change(t, st, cfg)
-					clk.Set(clk.Now().AddDate(0, 0, 1))
-					if err := newPub(cfg).Cycle(ctx); err != nil {
-						t.Fatal(err)
-					}
-					vs, err := st.ReportVersions(ctx, "2022-10")
+					vs, err := cycleAt(t, cfg, st, made.AddDate(0, 0, 1), "2022-10")
 					if err != nil {
 						t.Fatal(err)
 					}
