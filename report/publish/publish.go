@@ -10,11 +10,12 @@
 //     when it starts: every month from the first with data on (of
 //     reports.backfill months before the first start, and of the months
 //     since it, store.Lease.Began: backfill 0 makes those alone), data or
-//     not, so that a restart makes no month a first start skipped. A month not made is
-//     looked at again by every cycle: one whose making failed (a store
-//     error), or one before the first made that results stored late fell
-//     in, is made by a later cycle, and the months after it are not held
-//     back.
+//     not, so that a restart makes no month a first start skipped. A month
+//     not made is looked at again by every cycle: one whose making failed
+//     (a store error), or one before the first made that results stored
+//     late fell in, is made by a later cycle, and the months after it are
+//     not held back. Those that ended before the first stored run
+//     (store.Earliest) are known empty without a build.
 //   - Each run also rebuilds the last completed month and reports.revise
 //     months before it; one whose figures changed (late data from another
 //     prober, a corrected timeline) gets a new version that says what
