@@ -72,6 +72,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *cfgPath == "" || intervalSet {
 		cfg.SetInterval(*interval)
 	}
+	if *cfgPath != "" && intervalSet {
+		teardownWarnings(stderr, cfg, *interval)
+	}
 	tls, err := demoTimelines(timelines)
 	if err != nil {
 		return err
@@ -310,6 +313,22 @@ func intervalFits(cfg *config.Config, d time.Duration) error {
 		}
 	}
 	return usagef("--interval %s is shorter than the timeout of %s: a timeout longer than the interval is refused in the config too; give --interval %s or more, or shorter timeouts in --config", d, what, longest)
+}
+
+// teardownWarnings says, as check does of a config's own interval, which
+// flows of --config have teardown steps and a timeout longer than half of
+// --interval d: a run lasts up to twice its timeout (the steps, then the
+// teardown with a deadline of its own as long), so such a flow's next run
+// is skipped while one lasts.
+func teardownWarnings(stderr io.Writer, cfg *config.Config, d time.Duration) {
+	for _, s := range cfg.Services {
+		for _, f := range s.Flows {
+			if len(f.Teardown) > 0 && 2*f.Timeout > d {
+				fmt.Fprintf(stderr, "slaprobe demo: warning: flow %s has teardown steps: a run can last twice the timeout (the steps, then the teardown with a deadline of its own as long): 2 x %v is longer than --interval %v, and the flow's next run is skipped while one lasts: --interval %v or more, or a timeout of at most %v, keeps every run\n",
+					f.Name, f.Timeout, d, 2*f.Timeout, d/2)
+			}
+		}
+	}
 }
 
 // boundTimeout makes the timeout of every flow (and of the defaults) at
