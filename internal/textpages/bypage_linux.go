@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -56,7 +57,9 @@ func registerWP(spans []span) (func() error, int, error) {
 	if e != 0 {
 		return nil, 0, fmt.Errorf("textpages: userfaultfd: %w", unsupported(e))
 	}
-	closeFD := func() error { return syscall.Close(int(fd)) }
+	// Closed once: a second call would close the number again, by then
+	// perhaps another file's.
+	closeFD := sync.OnceValue(func() error { return syscall.Close(int(fd)) })
 	api := uffdioAPIArg{api: uffdAPI, features: uffdFeatureWPAsync}
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, fd, uffdioAPI, uintptr(unsafe.Pointer(&api))); e != 0 {
 		closeFD()

@@ -31,7 +31,8 @@ func Drop() (int, error) { return drop() }
 // until asked to and that turns fault-around off for the ranges
 // registered; nothing reads the file descriptor and no fault waits on it.
 // It returns the bytes registered and what ends it (closing the
-// descriptor unregisters the mappings). An error wrapping
+// descriptor unregisters the mappings; a second call does nothing and
+// returns the first's error). An error wrapping
 // errors.ErrUnsupported means the kernel, the architecture or a sandbox
 // does not offer it; the pages are then mapped as before.
 func ByPage() (stop func() error, n int, err error) { return byPage() }
