@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command scale is `make bench-scale`: it measures what a check costs in the
 // real `slaprobe run` binary, side by side with a raw floor, at a given
 // number of flows, and prints one row per run.

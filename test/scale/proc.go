@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -213,7 +215,7 @@ func (c *child) maxRSS() int64 {
 		return 0
 	}
 	if ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10 // KiB on Linux
+		return int64(ru.Maxrss) << 10 // KiB on Linux
 	}
 	return 0
 }
