@@ -101,6 +101,9 @@ type Deps struct {
 	// collect more often meanwhile (cmd/slaprobe lowers GOGC). The daemon,
 	// a library, changes no process-wide setting itself. Builds run one at
 	// a time, but Heavy may be shared with other phases of the program.
+	// A Reloader's reload is one phase too, from the file's read to after
+	// its "config reloaded" line (the daemon returns the memory itself
+	// after a reload only without Heavy).
 	Heavy func() (done func())
 }
 

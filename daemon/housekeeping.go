@@ -314,6 +314,13 @@ const ReloadBuildWait = 30 * time.Second
 // the slot is there only to keep the memory peak down. It returns ctx's
 // error if ctx ends first. The wait is on d's clock.
 func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build func()) (alone bool, err error) {
+	return d.exclusiveWithin(ctx, wait, true, build)
+}
+
+// exclusiveWithin is ExclusiveWithin; heavy false runs build outside a
+// heavy phase of its own (Deps.Heavy), for a caller already in one (the
+// Reloader, whose phase spans the parse and the turn).
+func (d *Daemon) exclusiveWithin(ctx context.Context, wait time.Duration, heavy bool, build func()) (alone bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, err // and the build in the making goes on
 	}
@@ -321,7 +328,7 @@ func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build 
 	select {
 	case d.builds <- struct{}{}:
 	case <-d.clock.After(wait):
-		if d.heavy != nil {
+		if heavy && d.heavy != nil {
 			defer d.heavy()()
 		}
 		build()
@@ -334,7 +341,7 @@ func (d *Daemon) ExclusiveWithin(ctx context.Context, wait time.Duration, build 
 		// ctx ended as the turn came free: select chose at random.
 		return false, err
 	}
-	if d.heavy != nil {
+	if heavy && d.heavy != nil {
 		defer d.heavy()()
 	}
 	build()
