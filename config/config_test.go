@@ -900,14 +900,7 @@ func TestWarnings(t *testing.T) {
 		"  - {service: \"*\", start: 2026-11-03T02:00:00Z, end: 2026-11-03T03:00:00Z}\n" +
 		"  - {service: mpas, start: 2026-11-04T02:00:00Z, end: 2026-11-04T03:00:00Z}\n" +
 		"  - {service: Maps, start: 2026-11-05T02:00:00Z, end: 2026-11-05T03:00:00Z}\n"
-	cfg, err := Parse("c.yaml", []byte(src), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, w := range cfg.Warnings("sqlite") {
-		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
-	}
+	got := warningLines(t, src)
 	want := []string{
 		`11: maintenance[3].service: "mpas" is not a service of this config (maps), so the window excludes nothing`,
 		`12: maintenance[4].service: "Maps" is not a service of this config (maps), so the window excludes nothing`,

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -29,14 +28,7 @@ func TestWarningsTeardownOutlastsInterval(t *testing.T) {
 		flow("at-half", "        timeout: 30s\n", logout) + // 2 x 30s = 60s: every run kept
 		flow("whole-interval", "        interval: 20s\n        timeout: 20s\n", logout) + // warned
 		flow("no-teardown", "", "") // 40s of 60s: no teardown, no warning
-	cfg, err := Parse("c.yaml", []byte(src), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, w := range cfg.Warnings("sqlite") {
-		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
-	}
+	got := warningLines(t, src)
 	msg := func(timeout, interval, half string) string {
 		return "a run can last twice the timeout (the steps, then the teardown with a deadline of its own as long): 2 x " +
 			timeout + " is longer than the interval " + interval + ", and the flow's next run is skipped while one lasts: a timeout of at most " +

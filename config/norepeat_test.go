@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -105,14 +104,7 @@ services:
           - {name: s, function: receive, sse: {url: "http://127.0.0.1/sse", session_expired: {jsonpath: {"$.error.code": 401}}}}
           - {name: r, function: receive, await: s}
 `
-	cfg, err := Parse("c.yaml", []byte(src), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, w := range cfg.Warnings("sqlite") {
-		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
-	}
+	got := warningLines(t, src)
 	const msg = `the flow has no session, so no new login follows what this says: its only effect is to label the await's error "session expired:" (at the await's timeout or the stream's end); add a session: that logs in, or remove it`
 	want := []string{
 		"11: services[0].flows[0].steps[0].websocket.session_expired: " + msg,
@@ -147,14 +139,7 @@ services:
           - {name: ws, function: pay, repeat: false, websocket: {url: "ws://127.0.0.1/ws"}}
           - {name: plain, function: pay, request: {url: "http://127.0.0.1/plain"}}
 `
-	cfg, err := Parse("c.yaml", []byte(src), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, w := range cfg.Warnings("sqlite") {
-		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
-	}
+	got := warningLines(t, src)
 	msg := func(m string) string {
 		return "a " + m + " is sent again by Go's HTTP client itself when a reused connection closes before the answer, whatever its headers, so this step can still reach the target twice: a request that acts should use another method (POST, PUT, PATCH, DELETE)"
 	}

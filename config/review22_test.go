@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -24,14 +23,7 @@ func TestWarningsPollLatencySince(t *testing.T) {
 		step("named", "{every: 1s, within: 5s, since: send}", "{latency: 2s}") +
 		step("own", "{every: 1s, within: 5s, since: own}", "{latency: 2s}") +
 		step("nolatency", "{every: 1s, within: 5s}", "{status: [200]}")
-	cfg, err := Parse("c.yaml", []byte(src), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, w := range cfg.Warnings("sqlite") {
-		got = append(got, fmt.Sprintf("%d: %s: %s", w.Line, w.Key, w.Msg))
-	}
+	got := warningLines(t, src)
 	want := []string{`8: services[0].flows[0].steps[2].poll.since: not set, so expect.latency 2s is checked against the time from the start of "send" (the step just before) to the answer that showed the message, not the poll's own time as before poll.since: write since: receive to keep that, or since: send to say so`}
 	if !slices.Equal(got, want) {
 		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
